@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { z } from 'zod';
+import { configError } from '../lib/errors.js';
+import { parseDuration } from '../lib/time.js';
+
+/** The catalog: databases people may ask for and who approves. Lives in YAML at DBACCESS_CONFIG. */
+
+export const ACCESS_LEVELS = ['read', 'write', 'admin'] as const;
+export type AccessLevel = (typeof ACCESS_LEVELS)[number];
+export const ENGINES = ['postgres'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+const duration = z
+  .string()
+  .max(20)
+  .refine((text) => parseDuration(text) !== undefined, 'must be a duration such as 30m, 4h or 1h30m')
+  .transform((text) => parseDuration(text)!);
+
+const slackId = z.string().regex(/^[A-Z0-9]{2,20}$/, 'must be a Slack id such as C0APPROVALS or U0ALICE');
+
+const approversSchema = z.strictObject({
+  slack: z.strictObject({
+    channel: slackId,
+    users: z.array(slackId).min(1).max(500),
+  }),
+});
+
+const reference = z
+  .string()
+  .max(500)
+  .regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, 'must be a reference such as env:ORDERS_ADMIN_URL, never the secret itself');
+
+const databaseSchema = z.strictObject({
+  id: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be 1-40 lower-case letters, digits, _ or -, starting with a letter'),
+  engine: z.enum(ENGINES),
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65535),
+  database: z.string().min(1).max(63),
+  environment: z.enum(['production', 'staging', 'development']),
+  admin: reference,
+  description: z.string().max(200).optional(),
+  maxDuration: duration.default(4 * 3600),
+  levels: z.array(z.enum(ACCESS_LEVELS)).min(1).max(3).default([...ACCESS_LEVELS]),
+  connectionLimit: z.number().int().min(1).max(100).default(5),
+  tags: z.array(z.string().max(40)).max(20).default([]),
+  approvers: approversSchema.optional(),
+});
+
+const catalogSchema = z.strictObject({
+  approvers: approversSchema,
+  settings: z
+    .strictObject({
+      pendingTimeout: duration.default(3600),
+      minDuration: duration.default(300),
+      userPrefix: z.string().regex(/^[a-z][a-z0-9_]{1,15}$/, 'must be 2-16 lower-case letters, digits or _').default('dba_'),
+    })
+    .prefault({}),
+  databases: z.array(databaseSchema).min(1).max(1000),
+});
+
+export type Catalog = z.infer<typeof catalogSchema>;
+export type DatabaseEntry = z.infer<typeof databaseSchema>;
+export type Approvers = z.infer<typeof approversSchema>;
+
+export interface CatalogView {
+  catalog: Catalog;
+  database(id: string): DatabaseEntry | undefined;
+  approversFor(database: DatabaseEntry): Approvers;
+}
+
+/** Parses catalog YAML; every error names the path and the line and column of the mistake. */
+export function parseCatalog(text: string, source = 'catalog'): CatalogView {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (document.errors.length > 0) {
+    const first = document.errors[0]!;
+    const { line, col } = lineCounter.linePos(first.pos[0]);
+    throw configError(`${source}:${line}:${col}: YAML syntax error: ${first.message.split('\n')[0]}`);
+  }
+  const result = catalogSchema.safeParse(document.toJS());
+  if (!result.success) {
+    const problems = result.error.issues.slice(0, 10).map((issue) => {
+      const path = issue.path.map(String);
+      const where = locate(document, lineCounter, path);
+      return `${source}:${where}: ${path.join('.') || '(top level)'}: ${issue.message}`;
+    });
+    throw configError(`Invalid catalog:\n${problems.join('\n')}`);
+  }
+  const ids = new Set<string>();
+  for (const [index, db] of result.data.databases.entries()) {
+    if (ids.has(db.id)) {
+      throw configError(`${source}:${locate(document, lineCounter, ['databases', String(index), 'id'])}: databases.${index}.id: duplicate database id "${db.id}"`);
+    }
+    ids.add(db.id);
+  }
+  return view(result.data);
+}
+
+function view(catalog: Catalog): CatalogView {
+  const byId = new Map(catalog.databases.map((db) => [db.id, db]));
+  return {
+    catalog,
+    database: (id) => byId.get(id),
+    approversFor: (database) => database.approvers ?? catalog.approvers,
+  };
+}
+
+/** The line:column of the deepest node on the path that exists (a missing key points at its parent). */
+function locate(document: Document, lineCounter: LineCounter, path: string[]): string {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? document.contents : document.getIn(path.slice(0, depth), true);
+    if (isNode(node) && node.range) {
+      const { line, col } = lineCounter.linePos(node.range[0]);
+      return `${line}:${col}`;
+    }
+  }
+  return '1:1';
+}
+
+export function loadCatalog(path: string): CatalogView {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw configError(`Cannot read the catalog file ${path} (DBACCESS_CONFIG): ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}.`);
+  }
+  return parseCatalog(text, path);
+}

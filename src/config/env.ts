@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { configError } from '../lib/errors.js';
+
+/**
+ * The one environment schema. Nothing else reads process.env: services get slices of this config.
+ * Later features add their names here.
+ */
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().max(255).default('0.0.0.0'),
+  DATABASE_URL: z.string().max(2000).url().optional(),
+  DATA_DIR: z.string().max(1000).default('./.dbaccess'),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5488),
+  REDIS_URL: z.string().max(2000).url().optional(),
+  QUEUE_PREFIX: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'lower-case letters, digits, _ or -').default('dbaccess'),
+  DBACCESS_CONFIG: z.string().max(1000).default('./dbaccess.yaml'),
+  MASTER_KEY: z.string().max(200).optional(),
+  SLACK_SIGNING_SECRET: z.string().max(200).optional(),
+  SLACK_BOT_TOKEN: z.string().max(500).optional(),
+  SLACK_API_URL: z.string().max(2000).url().default('https://slack.com/api/'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  RUN_MODE: z.enum(['all', 'web', 'worker']).default('all'),
+  SWEEP_INTERVAL: z.string().max(20).default('15s'),
+  RECONCILE_INTERVAL: z.string().max(20).default('5m'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env;
+  /** Resolves `env:NAME` references of the catalog against the same environment snapshot. */
+  readEnvReference(name: string): string | undefined;
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw configError(`Invalid environment: ${problems.join('; ')}`);
+  }
+  const env = result.data;
+  if (Boolean(env.SLACK_BOT_TOKEN) !== Boolean(env.SLACK_SIGNING_SECRET)) {
+    throw configError('SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set together to enable Slack.');
+  }
+  const snapshot = { ...source };
+  return { env, readEnvReference: (name) => snapshot[name] };
+}

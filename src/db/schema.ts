@@ -1,0 +1,142 @@
+import { sql } from 'drizzle-orm';
+import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+/** Every table carries tenant_id: a Slack workspace (later a Teams tenant) is a tenant. */
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const tenants = pgTable(
+  'tenants',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    platform: text('platform').notNull(),
+    externalId: text('external_id').notNull(),
+    name: text('name'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('tenants_platform_external_id').on(t.platform, t.externalId)],
+);
+
+export const chatUsers = pgTable(
+  'chat_users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    platform: text('platform').notNull(),
+    externalId: text('external_id').notNull(),
+    displayName: text('display_name'),
+    /** The 1:1 conversation with the bot, once opened. */
+    dmChannel: text('dm_channel'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('chat_users_tenant_platform_external').on(t.tenantId, t.platform, t.externalId)],
+);
+
+export interface MessageRef {
+  platform: string;
+  channel: string;
+  ts: string;
+}
+
+export interface StoredRisk {
+  level: 'low' | 'medium' | 'high' | 'critical';
+  reasons: string[];
+  analyzer: string;
+}
+
+export const accessRequests = pgTable(
+  'access_requests',
+  {
+    id: text('id').primaryKey(),
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    requesterId: uuid('requester_id').notNull().references(() => chatUsers.id),
+    databaseId: text('database_id').notNull(),
+    level: text('level').notNull(),
+    scope: jsonb('scope').$type<string[]>().notNull(),
+    durationSeconds: integer('duration_seconds').notNull(),
+    reason: text('reason').notNull(),
+    ticket: text('ticket'),
+    state: text('state').notNull(),
+    risk: jsonb('risk').$type<StoredRisk>().notNull(),
+    cardRef: jsonb('card_ref').$type<MessageRef>(),
+    /** Incremented on every state change; the card renderer compares it. */
+    version: integer('version').notNull().default(1),
+    pendingUntil: timestamp('pending_until', { withTimezone: true }).notNull(),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    failure: text('failure'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('access_requests_tenant').on(t.tenantId, t.createdAt),
+    index('access_requests_requester').on(t.requesterId),
+    index('access_requests_pending').on(t.pendingUntil).where(sql`state = 'pending'`),
+  ],
+);
+
+export const decisions = pgTable(
+  'decisions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    requestId: text('request_id').notNull().references(() => accessRequests.id),
+    approverId: uuid('approver_id').notNull().references(() => chatUsers.id),
+    decision: text('decision').notNull(),
+    reason: text('reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('decisions_request_approver').on(t.requestId, t.approverId),
+    index('decisions_tenant').on(t.tenantId),
+    index('decisions_approver').on(t.approverId),
+  ],
+);
+
+export const leases = pgTable(
+  'leases',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    requestId: text('request_id').notNull().references(() => accessRequests.id),
+    databaseId: text('database_id').notNull(),
+    username: text('username').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** The temporary password, sealed, only until it has been delivered. */
+    passwordSealed: text('password_sealed'),
+    dmRef: jsonb('dm_ref').$type<MessageRef>(),
+    provisionedAt: timestamp('provisioned_at', { withTimezone: true }),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /** expired | ended | revoked: how the access ended, with who ended it. */
+    endReason: text('end_reason'),
+    endedBy: uuid('ended_by').references(() => chatUsers.id),
+    revokeAttempts: integer('revoke_attempts').notNull().default(0),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('leases_request').on(t.requestId),
+    uniqueIndex('leases_database_username').on(t.databaseId, t.username),
+    index('leases_tenant').on(t.tenantId),
+    index('leases_ended_by').on(t.endedBy),
+    index('leases_due').on(t.expiresAt).where(sql`revoked_at IS NULL`),
+  ],
+);
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    subject: text('subject').notNull(),
+    outcome: text('outcome').notNull(),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [uniqueIndex('audit_events_tenant_seq').on(t.tenantId, t.seq)],
+);

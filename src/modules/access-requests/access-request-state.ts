@@ -1,0 +1,39 @@
+/**
+ * The request lifecycle as a pure transition table. Every state change in the repo is a conditional
+ * update from one of the `from` states, so concurrent events have exactly one winner.
+ */
+export const REQUEST_STATES = [
+  'pending', 'approved', 'denied', 'expired', 'cancelled',
+  'provisioning', 'active', 'failed', 'revoking', 'revoke_failed', 'revoked',
+] as const;
+export type RequestState = (typeof REQUEST_STATES)[number];
+
+export const TRANSITIONS = {
+  approve: { from: ['pending'], to: 'approved' },
+  deny: { from: ['pending'], to: 'denied' },
+  expire: { from: ['pending'], to: 'expired' },
+  cancel: { from: ['pending'], to: 'cancelled' },
+  startProvisioning: { from: ['approved', 'provisioning'], to: 'provisioning' },
+  activate: { from: ['provisioning'], to: 'active' },
+  fail: { from: ['approved', 'provisioning'], to: 'failed' },
+  startRevoking: { from: ['approved', 'provisioning', 'active', 'revoking', 'revoke_failed'], to: 'revoking' },
+  revokeFailed: { from: ['revoking', 'revoke_failed'], to: 'revoke_failed' },
+  finishRevoking: { from: ['revoking', 'revoke_failed'], to: 'revoked' },
+} as const satisfies Record<string, { from: readonly RequestState[]; to: RequestState }>;
+
+export type RequestEvent = keyof typeof TRANSITIONS;
+
+export function canTransition(state: RequestState, event: RequestEvent): boolean {
+  return (TRANSITIONS[event].from as readonly RequestState[]).includes(state);
+}
+
+/** The next state, or undefined when the event does not apply in this state. */
+export function nextState(state: RequestState, event: RequestEvent): RequestState | undefined {
+  return canTransition(state, event) ? TRANSITIONS[event].to : undefined;
+}
+
+export const TERMINAL_STATES: readonly RequestState[] = ['denied', 'expired', 'cancelled', 'failed', 'revoked'];
+/** States in which a database user may exist on the target. */
+export const LIVE_STATES: readonly RequestState[] = ['provisioning', 'active', 'revoking', 'revoke_failed'];
+
+export const isTerminal = (state: RequestState) => TERMINAL_STATES.includes(state);

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { describeGrants, parseScope, postgresGrantStatements } from './grant-mapping.js';
+
+const base = { database: 'orders', username: 'dba_x1', schemas: ['public', 'sales'] };
+
+describe('scope parsing', () => {
+  it('reads schemas and tables separated by commas or spaces, without duplicates', () => {
+    expect(parseScope('sales, public.orders  sales')).toEqual([{ schema: 'sales' }, { schema: 'public', table: 'orders' }]);
+    expect(parseScope('  ')).toEqual([]);
+  });
+
+  it.each(['a.b.c', 'x;drop', '"quoted"', '1abc', 'sales.', 'a'.repeat(64)])('refuses %s', (text) => {
+    expect(() => parseScope(text)).toThrow(/not a schema or schema.table name/);
+  });
+});
+
+describe('postgres grants', () => {
+  it('read on the whole database covers every schema and never writes', () => {
+    const sql = postgresGrantStatements({ ...base, level: 'read', scope: [] });
+    expect(sql).toEqual([
+      'GRANT CONNECT ON DATABASE "orders" TO "dba_x1"',
+      'GRANT USAGE ON SCHEMA "public" TO "dba_x1"',
+      'GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "dba_x1"',
+      'GRANT USAGE ON SCHEMA "sales" TO "dba_x1"',
+      'GRANT SELECT ON ALL TABLES IN SCHEMA "sales" TO "dba_x1"',
+    ]);
+  });
+
+  it('read on one table grants that table only', () => {
+    const sql = postgresGrantStatements({ ...base, level: 'read', scope: parseScope('sales.orders') });
+    expect(sql).toContain('GRANT SELECT ON TABLE "sales"."orders" TO "dba_x1"');
+    expect(sql.join('\n')).not.toMatch(/ALL TABLES|public/);
+  });
+
+  it('write adds row changes and sequences, nothing structural', () => {
+    const sql = postgresGrantStatements({ ...base, level: 'write', scope: parseScope('sales') }).join('\n');
+    expect(sql).toContain('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "sales"');
+    expect(sql).toContain('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "sales"');
+    expect(sql).not.toMatch(/CREATE|ALL PRIVILEGES|TEMPORARY/);
+  });
+
+  it('admin is broad on the scope but never a role attribute', () => {
+    const sql = postgresGrantStatements({ ...base, level: 'admin', scope: parseScope('sales') }).join('\n');
+    expect(sql).toContain('GRANT USAGE, CREATE ON SCHEMA "sales"');
+    expect(sql).toContain('GRANT ALL PRIVILEGES ON ALL TABLES IN SCHEMA "sales"');
+    expect(sql).not.toMatch(/SUPERUSER|CREATEROLE|CREATEDB/);
+  });
+
+  it('quotes identifiers so mixed case survives', () => {
+    const sql = postgresGrantStatements({ ...base, level: 'read', scope: parseScope('Sales.Orders') });
+    expect(sql).toContain('GRANT SELECT ON TABLE "Sales"."Orders" TO "dba_x1"');
+  });
+
+  it('describes every level in words', () => {
+    expect(describeGrants('read', [], 'orders')).toBe('Read-only (SELECT) on every schema of orders.');
+    expect(describeGrants('write', parseScope('sales.orders'), 'orders')).toMatch(/^Read and change rows .* on sales.orders/);
+    expect(describeGrants('admin', [], 'orders')).toMatch(/never superuser/);
+  });
+});

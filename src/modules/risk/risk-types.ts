@@ -1,0 +1,29 @@
+import type { AccessLevel } from '../../config/catalog.js';
+
+export const RISK_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
+export type RiskLevel = (typeof RISK_LEVELS)[number];
+
+export interface RiskInput {
+  environment: 'production' | 'staging' | 'development';
+  level: AccessLevel;
+  /** Number of scope items; 0 means the whole database. */
+  scopeSize: number;
+  tableScoped: boolean;
+  durationSeconds: number;
+  reason: string;
+  ticket?: string | undefined;
+  tags: string[];
+  requestedAt: Date;
+}
+
+export interface RiskAssessment {
+  level: RiskLevel;
+  reasons: string[];
+  analyzer: string;
+}
+
+/** The seam the AI analysis implements; the heuristic is always there as the floor. */
+export interface RiskAnalyzer {
+  readonly name: string;
+  assess(input: RiskInput): Promise<RiskAssessment>;
+}
