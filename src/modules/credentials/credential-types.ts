@@ -1,0 +1,43 @@
+import type { AccessLevel, DatabaseEntry } from '../../config/catalog.js';
+import type { ScopeItem } from './grant-mapping.js';
+
+/** A catalog database with its admin connection string resolved (never logged, never in errors). */
+export interface Target {
+  entry: DatabaseEntry;
+  adminUrl: string;
+}
+
+export interface ProvisionSpec {
+  username: string;
+  /** Plaintext only in memory; providers send a verifier or hash, never this, to the server. */
+  password: string;
+  expiresAt: Date;
+  level: AccessLevel;
+  scope: ScopeItem[];
+}
+
+export interface ProvisionResult {
+  /** The exact grant statements that ran. */
+  statements: string[];
+}
+
+export interface RevokeResult {
+  /** Sessions that were open and were killed. */
+  sessionsKilled: number;
+  /** False when the user was already gone (an earlier attempt finished the job). */
+  existed: boolean;
+}
+
+/** One engine's way of creating and removing temporary users. Every method is idempotent. */
+export interface CredentialProvider {
+  /** Creates the user, or brings an existing one (a retried job) to exactly this spec. */
+  provision(target: Target, spec: ProvisionSpec): Promise<ProvisionResult>;
+  /** Blocks login, kills every session and waits until none is left, removes owned objects, drops the user, verifies. */
+  revoke(target: Target, username: string): Promise<RevokeResult>;
+  /** Users on the target whose names start with the prefix (for the reconciler). */
+  listUsers(target: Target, prefix: string): Promise<string[]>;
+  /** Schemas a whole-database grant covers. */
+  listSchemas(target: Target): Promise<string[]>;
+  ping(target: Target): Promise<void>;
+  close(): Promise<void>;
+}
