@@ -65,7 +65,7 @@ export function postgresGrantStatements(input: {
   schemas: string[];
 }): string[] {
   const user = escapeIdentifier(input.username);
-  const scope = input.scope.length > 0 ? input.scope : input.schemas.map((schema) => ({ schema }));
+  const scope: ScopeItem[] = input.scope.length > 0 ? input.scope : input.schemas.map((schema) => ({ schema }));
   const privileges = TABLE_PRIVILEGES[input.level];
   const statements = [
     `GRANT CONNECT${input.level === 'admin' ? ', TEMPORARY' : ''} ON DATABASE ${escapeIdentifier(input.database)} TO ${user}`,

@@ -1,0 +1,129 @@
+import { resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'drizzle-orm';
+import { loadCatalog, type CatalogView } from '../config/catalog.js';
+import type { Config } from '../config/env.js';
+import { createStateDb, runMigrations } from '../db/client.js';
+import { createSecretBox, loadMasterKey } from '../lib/crypto.js';
+import { createLogger, type Logger } from '../lib/logger.js';
+import { parseDuration } from '../lib/time.js';
+import { createJobHandlers } from '../jobs/handlers.js';
+import { createJobQueue, type QueueBackend } from '../jobs/queue.js';
+import { createSlackApp } from '../chat/slack/slack-app.js';
+import type { ChatNotifier } from '../chat/core/notifications.js';
+import { createMetrics } from '../http/metrics.js';
+import { buildServer } from '../http/server.js';
+import { createAccessRequestRepo } from '../modules/access-requests/access-request-repo.js';
+import { createAccessRequestService } from '../modules/access-requests/access-request-service.js';
+import { createAuditService } from '../modules/audit/audit-service.js';
+import { createLeaseRepo } from '../modules/credentials/lease-repo.js';
+import { createLeaseService } from '../modules/credentials/lease-service.js';
+import { createPostgresProvider } from '../modules/credentials/postgres-provider.js';
+import { createTargetResolver, type ProviderRegistry } from '../modules/credentials/targets.js';
+import { heuristicAnalyzer } from '../modules/risk/heuristic-analyzer.js';
+import { createTenantService } from '../modules/tenants/tenant-service.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+
+export interface ContainerOptions {
+  logger?: Logger;
+  /** A catalog already loaded (tests); otherwise the file at DBACCESS_CONFIG. */
+  catalog?: CatalogView;
+}
+
+/**
+ * The composition root: builds infrastructure, repos, services and adapters, and nothing else.
+ * `start()` runs what RUN_MODE asks for: the HTTP server, the workers, or both.
+ */
+export async function createContainer(config: Config, options: ContainerOptions = {}) {
+  const { env } = config;
+  const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  const closers: Array<() => Promise<unknown>> = [];
+  const dataDir = resolve(env.DATA_DIR);
+
+  const catalogView = options.catalog ?? loadCatalog(env.DBACCESS_CONFIG);
+  const catalog = () => catalogView;
+
+  let stateUrl = env.DATABASE_URL;
+  if (!stateUrl) {
+    const embedded = await startEmbeddedPostgres({ dataDir, port: env.EMBEDDED_PG_PORT, logger });
+    closers.push(() => embedded.stop());
+    stateUrl = embedded.url;
+    logger.info({ dataDir }, 'using the embedded PostgreSQL');
+  }
+  const { db, pool } = createStateDb(stateUrl);
+  closers.unshift(() => pool.end());
+  await runMigrations(db);
+
+  const secrets = createSecretBox(loadMasterKey(env.MASTER_KEY, dataDir));
+  const backend: QueueBackend = env.REDIS_URL
+    ? { kind: 'redis', url: env.REDIS_URL, prefix: env.QUEUE_PREFIX }
+    : { kind: 'postgres', url: stateUrl, schema: 'bullmq' };
+  const queue = createJobQueue(backend, logger.child({ component: 'jobs' }));
+  closers.unshift(() => queue.close());
+
+  const providers: ProviderRegistry = { postgres: createPostgresProvider() };
+  closers.push(() => Promise.all(Object.values(providers).map((provider) => provider.close())));
+
+  const tenants = createTenantService({ db });
+  const audit = createAuditService({ db });
+  const requestRepo = createAccessRequestRepo({ db });
+  const leaseRepo = createLeaseRepo({ db });
+  const requests = createAccessRequestService({ db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalog });
+  const leases = createLeaseService({
+    db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, providers, secrets, catalog,
+    resolveTarget: createTargetResolver({ catalog, readEnvReference: config.readEnvReference }),
+  });
+  const metrics = createMetrics({ requestsByState: () => requestRepo.countByState(), activeLeases: () => leaseRepo.countActive() });
+
+  const slack =
+    env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET
+      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { tenants, requests, leases, catalog, logger })
+      : undefined;
+  const notifier: ChatNotifier = slack?.notifier ?? {
+    // No chat platform configured: notifications are logged so nothing is silently lost.
+    send: async (notification) => {
+      logger.warn({ notification: notification.type }, 'no chat platform configured; notification not delivered');
+      return undefined;
+    },
+  };
+
+  let http: FastifyInstance | undefined;
+
+  return {
+    db, pool, queue, catalog, requests, leases, audit, tenants, logger, metrics,
+    get http() {
+      return http;
+    },
+
+    async start(): Promise<void> {
+      if (slack) await slack.init();
+      if (env.RUN_MODE !== 'web') {
+        const handlers = createJobHandlers({ requests, requestRepo, leases, notifier, pool, logger: logger.child({ component: 'jobs' }), metrics });
+        await queue.startWorker(handlers, {
+          concurrency: 50,
+          onDone: (job, ok) => metrics.jobFinished(job.name, job.timestamp + (job.opts.delay ?? 0), ok),
+        });
+        await queue.schedule('sweep', parseDuration(env.SWEEP_INTERVAL)! * 1000);
+        await queue.schedule('reconcile', parseDuration(env.RECONCILE_INTERVAL)! * 1000);
+      }
+      if (env.RUN_MODE !== 'worker') {
+        http = await buildServer({
+          logger,
+          metrics,
+          slack: slack?.receiver,
+          readiness: { database: () => db.execute(sql`SELECT 1`), queue: () => queue.ping() },
+        });
+        await http.listen({ port: env.PORT, host: env.HOST });
+        closers.unshift(() => http!.close());
+      }
+    },
+
+    async stop(): Promise<void> {
+      for (const close of closers) {
+        await close().catch((error: unknown) => logger.warn({ err: error }, 'error while shutting down'));
+      }
+    },
+  };
+}
+
+export type Container = Awaited<ReturnType<typeof createContainer>>;

@@ -1,0 +1,34 @@
+import type { MessageRef } from '../../db/schema.js';
+import type { Credentials } from '../../modules/credentials/credentials.js';
+import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
+import type { RequestView } from '../../modules/access-requests/access-request-types.js';
+
+/**
+ * What the core tells people, independent of the platform. Each adapter renders every type:
+ * renderers are declared `satisfies Record<NotificationType, ...>`, so a missing one does not compile.
+ */
+export type Notification =
+  /** The approvers' card: posted once, then updated in place as the request changes. */
+  | { type: 'approvalCard'; request: RequestView }
+  /** To the requester: the request is in, who decides. */
+  | { type: 'requestReceived'; request: RequestView }
+  /** To the requester: denied (with reason), expired unanswered, or could not be provisioned. */
+  | { type: 'requestClosed'; request: RequestView }
+  /** To the requester only, by direct message: the secret. Returns the DM's ref so it can be edited. */
+  | { type: 'credentialsReady'; request: RequestView; credentials: Credentials }
+  /** Edits the credentials DM once access has ended. */
+  | { type: 'credentialsRevoked'; request: RequestView }
+  /** In the approval thread: access is active until ... (never the secret). */
+  | { type: 'accessActive'; request: RequestView }
+  /** In the thread and the approver channel: a step is failing and keeps being retried. */
+  | { type: 'operationFailing'; request: RequestView; operation: 'provision' | 'revoke'; attempts: number; error: string }
+  /** In the thread: what happened, after the access ended. */
+  | { type: 'sessionSummary'; request: RequestView; summary: SessionSummary };
+
+export type NotificationType = Notification['type'];
+
+
+/** The outbound half of the chat port. */
+export interface ChatNotifier {
+  send(notification: Notification): Promise<MessageRef | undefined>;
+}

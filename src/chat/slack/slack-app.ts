@@ -1,0 +1,196 @@
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { CatalogView } from '../../config/catalog.js';
+import { publicMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { validateDraft, type DraftField } from '../../modules/access-requests/access-request-schemas.js';
+import type { AccessRequestService } from '../../modules/access-requests/access-request-service.js';
+import type { RequestDraft } from '../../modules/access-requests/access-request-types.js';
+import type { LeaseService } from '../../modules/credentials/lease-service.js';
+import type { TenantService } from '../../modules/tenants/tenant-service.js';
+import { createSlackNotifier } from './slack-notifier.js';
+import { IDS, denyModal, helpText, listText, parseButtonValue, requestModal } from './slack-blocks.js';
+
+export interface SlackOptions {
+  signingSecret: string;
+  botToken: string;
+  apiUrl: string;
+}
+
+interface Deps {
+  tenants: Pick<TenantService, 'actor'>;
+  requests: AccessRequestService;
+  leases: Pick<LeaseService, 'endEarly'>;
+  catalog: () => CatalogView;
+  logger: Logger;
+}
+
+type StateValues = Record<string, Record<string, { value?: string | null; selected_option?: { value: string } | null }>>;
+
+/**
+ * The Slack adapter: parses Slack payloads, acknowledges at once, calls a service, renders. The
+ * request form is validated before the acknowledgement (pure, in memory) so errors show inline.
+ */
+export function createSlackApp(options: SlackOptions, { tenants, requests, leases, catalog, logger }: Deps) {
+  const log = logger.child({ platform: 'slack' });
+  const receiver = new HTTPReceiver({
+    signingSecret: options.signingSecret,
+    endpoints: ['/slack/events'],
+    logger: boltLogger(log),
+    unhandledRequestTimeoutMillis: 2500,
+  });
+  const app = new App({
+    receiver,
+    token: options.botToken,
+    logger: boltLogger(log),
+    clientOptions: { slackApiUrl: options.apiUrl, retryConfig: { retries: 2, maxTimeout: 5000 }, timeout: 10_000 },
+    deferInitialization: true,
+  });
+  const notifier = createSlackNotifier({ client: app.client, catalog });
+  const actorOf = (teamId: string, userId: string, userName?: string) => tenants.actor('slack', teamId, userId, userName);
+
+  app.command('/dbaccess', async ({ command, ack, client, respond }) => {
+    const [sub = '', ...args] = command.text.trim().split(/\s+/).filter(Boolean);
+    switch (sub.toLowerCase()) {
+      case '':
+      case 'request':
+        await ack();
+        await client.views.open({ trigger_id: command.trigger_id, view: requestModal(catalog()) as never });
+        return;
+      case 'help':
+        await ack({ response_type: 'ephemeral', text: helpText() });
+        return;
+      case 'list': {
+        await ack();
+        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+        const rows = await requests.listMine(actor);
+        const views = await Promise.all(rows.filter((row) => row.state === 'active').map((row) => requests.view(row)));
+        const active = new Map(views.map((view) => [view.id, view.lease!.expiresAt]));
+        await respond({ response_type: 'ephemeral', text: listText(rows, active) });
+        return;
+      }
+      case 'revoke': {
+        const requestId = (args[0] ?? '').toUpperCase();
+        if (!/^R[0-9A-Z]{9}$/.test(requestId)) {
+          await ack({ response_type: 'ephemeral', text: 'Usage: `/dbaccess revoke <request id>`, e.g. `/dbaccess revoke R7F3K2QX9A` (see `/dbaccess list`).' });
+          return;
+        }
+        await ack();
+        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+        await respond({ response_type: 'ephemeral', text: await endAccess(actor, requestId) });
+        return;
+      }
+      default:
+        await ack({ response_type: 'ephemeral', text: `I do not know \`${sub.slice(0, 30)}\`.\n${helpText()}` });
+    }
+  });
+
+  app.view(IDS.requestView, async ({ ack, body, view, client }) => {
+    const draft = readDraft(view.state.values as StateValues);
+    const result = validateDraft(draft, catalog());
+    if (!result.ok) {
+      await ack({ response_action: 'errors', errors: result.errors as Record<DraftField, string> });
+      return;
+    }
+    await ack();
+    const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
+    try {
+      await requests.submit(actor, result.value);
+    } catch (error) {
+      log.error({ err: error }, 'could not store a request');
+      const channel = (await client.conversations.open({ users: body.user.id })).channel!.id!;
+      await client.chat.postMessage({ channel, text: `Your request could not be stored: ${publicMessage(error)} Nothing was submitted; please try again.` });
+    }
+  });
+
+  app.action(IDS.approve, async ({ ack, body, action, respond }) => {
+    await ack();
+    const value = parseButtonValue((action as { value?: string }).value ?? '');
+    if (!value) return;
+    const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, (body.user as { username?: string }).username);
+    const outcome = await requests.decide(actor, value.requestId, 'approve');
+    if (!outcome.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: outcome.message });
+  });
+
+  app.action(IDS.deny, async ({ ack, body, action, client, respond }) => {
+    await ack();
+    const value = parseButtonValue((action as { value?: string }).value ?? '');
+    if (!value) return;
+    // Who may deny is known from the button and the catalog: answer without a database read, so the
+    // form opens while the trigger is fresh. The decision itself re-checks everything.
+    if (value.requesterExternalId === body.user.id) {
+      await respond({ response_type: 'ephemeral', replace_original: false, text: 'You cannot decide your own request; another approver must.' });
+      return;
+    }
+    const database = catalog().database(value.databaseId);
+    if (!database || !catalog().approversFor(database).slack.users.includes(body.user.id)) {
+      await respond({ response_type: 'ephemeral', replace_original: false, text: `Only the approvers of ${value.databaseId} can decide this request.` });
+      return;
+    }
+    const channel = (body as { channel?: { id: string } }).channel?.id ?? '';
+    await client.views.open({
+      trigger_id: (body as { trigger_id: string }).trigger_id,
+      view: denyModal(value.requestId, JSON.stringify({ requestId: value.requestId, channel })) as never,
+    });
+  });
+
+  app.view(IDS.denyView, async ({ ack, body, view, client }) => {
+    await ack();
+    const { requestId, channel } = JSON.parse(view.private_metadata) as { requestId: string; channel: string };
+    const reason = ((view.state.values as StateValues).reason?.value?.value ?? '').trim().slice(0, 500) || undefined;
+    const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
+    const outcome = await requests.decide(actor, requestId, 'deny', reason);
+    if (!outcome.ok && channel) await client.chat.postEphemeral({ channel, user: body.user.id, text: outcome.message });
+  });
+
+  app.action(IDS.end, async ({ ack, body, action, respond }) => {
+    await ack();
+    const requestId = (action as { value?: string }).value ?? '';
+    const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, (body.user as { username?: string }).username);
+    await respond({ response_type: 'ephemeral', replace_original: false, text: await endAccess(actor, requestId) });
+  });
+
+  async function endAccess(actor: Awaited<ReturnType<typeof actorOf>>, requestId: string): Promise<string> {
+    try {
+      const request = await requests.authorizeEnd(actor, requestId);
+      await leases.endEarly(actor, request);
+      return `Ending access for ${requestId} now: logins are blocked, open sessions are closed and the user is dropped. The card and the credentials message will update.`;
+    } catch (error) {
+      return publicMessage(error);
+    }
+  }
+
+  app.error(async (error) => {
+    log.error({ err: error }, 'slack listener failed');
+  });
+
+  return { app, receiver, notifier, async init() { await app.init(); } };
+}
+
+function readDraft(values: StateValues): RequestDraft {
+  const field = (id: DraftField) => {
+    const state = values[id]?.value;
+    return (state?.selected_option?.value ?? state?.value ?? '').toString();
+  };
+  return {
+    databaseId: field('databaseId'),
+    level: field('level') as RequestDraft['level'],
+    scope: field('scope'),
+    duration: field('duration'),
+    reason: field('reason'),
+    ticket: field('ticket'),
+  };
+}
+
+/** Bolt's logger interface over pino, so Slack's own messages land in the same structured log. */
+function boltLogger(logger: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  return {
+    debug: (...msg) => logger.debug(msg.map(String).join(' ')),
+    info: (...msg) => logger.info(msg.map(String).join(' ')),
+    warn: (...msg) => logger.warn(msg.map(String).join(' ')),
+    error: (...msg) => logger.error(msg.map(String).join(' ')),
+    setLevel: (next) => { level = next; },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}

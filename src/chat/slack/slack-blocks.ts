@@ -1,0 +1,264 @@
+import type { CatalogView } from '../../config/catalog.js';
+import type { RequestView } from '../../modules/access-requests/access-request-types.js';
+import type { DraftField } from '../../modules/access-requests/access-request-schemas.js';
+import { postgresUri, type Credentials } from '../../modules/credentials/credentials.js';
+import { formatDuration, formatTime } from '../../lib/time.js';
+
+/** Slack Block Kit for every screen dbaccess shows. Pure: data in, blocks out. */
+
+type Block = Record<string, unknown>;
+
+export const IDS = {
+  requestView: 'dbaccess.request',
+  denyView: 'dbaccess.deny',
+  approve: 'dbaccess.approve',
+  deny: 'dbaccess.deny',
+  end: 'dbaccess.end',
+} as const;
+
+const RISK_EMOJI = { low: ':large_green_circle:', medium: ':large_yellow_circle:', high: ':large_orange_circle:', critical: ':red_circle:' } as const;
+const plain = (text: string) => ({ type: 'plain_text', text: text.slice(0, 150), emoji: true });
+const mrkdwn = (text: string) => ({ type: 'mrkdwn', text: text.slice(0, 3000) });
+const section = (text: string): Block => ({ type: 'section', text: mrkdwn(text) });
+const context = (text: string): Block => ({ type: 'context', elements: [mrkdwn(text)] });
+const mention = (externalId: string) => `<@${externalId}>`;
+/** Requester text goes into mrkdwn: neutralise Slack's control characters so it cannot ping or link. */
+const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const title = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+// ---- The request form ----------------------------------------------------------------------------
+
+const input = (blockId: DraftField, label: string, element: Block, options: { optional?: boolean; hint?: string } = {}): Block => ({
+  type: 'input',
+  block_id: blockId,
+  label: plain(label),
+  optional: options.optional ?? false,
+  element: { ...element, action_id: 'value' },
+  ...(options.hint ? { hint: plain(options.hint) } : {}),
+});
+
+export function requestModal(catalog: CatalogView): Block {
+  const databases = catalog.catalog.databases.slice(0, 100);
+  return {
+    type: 'modal',
+    callback_id: IDS.requestView,
+    title: plain('Request database access'),
+    submit: plain('Submit'),
+    close: plain('Cancel'),
+    blocks: [
+      input('databaseId', 'Database', {
+        type: 'static_select',
+        placeholder: plain('Choose a database'),
+        options: databases.map((db) => ({ text: plain(`${db.id} (${db.environment})`), value: db.id })),
+      }),
+      input('level', 'Access level', {
+        type: 'static_select',
+        initial_option: { text: plain('read'), value: 'read' },
+        options: ['read', 'write', 'admin'].map((level) => ({ text: plain(level), value: level })),
+      }, { hint: 'Read is enough for most investigations.' }),
+      input('scope', 'Scope', { type: 'plain_text_input', max_length: 2000, placeholder: plain('sales, public.orders (empty: whole database)') }, {
+        optional: true,
+        hint: 'Schemas or schema.table names, separated by commas. Narrower scopes are approved faster.',
+      }),
+      input('duration', 'Duration', { type: 'plain_text_input', initial_value: '1h', max_length: 20 }, {
+        hint: `e.g. 30m, 2h. Limits per database: ${databases.map((db) => `${db.id} ${formatDuration(db.maxDuration)}`).join(', ').slice(0, 100)}`,
+      }),
+      input('reason', 'Reason', { type: 'plain_text_input', multiline: true, min_length: 10, max_length: 1000, placeholder: plain('What will you do, and why?') }),
+      input('ticket', 'Ticket', { type: 'plain_text_input', max_length: 100, placeholder: plain('e.g. OPS-1234') }, { optional: true }),
+    ],
+  };
+}
+
+export function denyModal(requestId: string, metadata: string): Block {
+  return {
+    type: 'modal',
+    callback_id: IDS.denyView,
+    private_metadata: metadata,
+    title: plain(`Deny ${requestId}`),
+    submit: plain('Deny'),
+    close: plain('Cancel'),
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'reason',
+        optional: true,
+        label: plain('Reason (sent to the requester)'),
+        element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500 },
+      },
+    ],
+  };
+}
+
+// ---- The approvers' card ------------------------------------------------------------------------
+
+function statusLine(view: RequestView): string {
+  const approval = view.decisions.find((d) => d.decision === 'approve');
+  const approved = approval ? `:white_check_mark: Approved by ${mention(approval.approverExternalId)} at ${formatTime(approval.at)}` : '';
+  const lease = view.lease;
+  switch (view.state) {
+    case 'pending':
+      return `:hourglass_flowing_sand: Waiting for an approver · expires unanswered at ${formatTime(view.pendingUntil)}`;
+    case 'approved':
+    case 'provisioning':
+      return `${approved} · creating the database user…`;
+    case 'active':
+      return `${approved} · :unlock: access active until ${formatTime(lease!.expiresAt)}`;
+    case 'denied': {
+      const denial = view.decisions.find((d) => d.decision === 'deny');
+      return `:no_entry: Denied by ${mention(denial!.approverExternalId)} at ${formatTime(denial!.at)}${denial!.reason ? `: ${escape(denial!.reason)}` : ''}`;
+    }
+    case 'expired':
+      return `:hourglass: Expired unanswered at ${formatTime(view.pendingUntil)}`;
+    case 'cancelled':
+      return ':heavy_multiplication_x: Cancelled by the requester';
+    case 'failed':
+      return `${approved} · :warning: not provisioned: ${escape(view.failure ?? 'unknown error')}`;
+    case 'revoking':
+      return `${approved} · :lock: ending access…`;
+    case 'revoke_failed':
+      return `${approved} · :rotating_light: revocation failing (${lease?.revokeAttempts ?? 0} attempts), still retrying`;
+    case 'revoked':
+      return `${approved} · :lock: access ended at ${formatTime(lease?.revokedAt ?? new Date())}${endedBy(view)}`;
+  }
+}
+
+function endedBy(view: RequestView): string {
+  const lease = view.lease;
+  if (lease?.endReason === 'ended') return ` (ended early by ${mention(lease.endedByExternalId!)})`;
+  if (lease?.endReason === 'revoked') return ` (revoked by ${mention(lease.endedByExternalId!)})`;
+  return lease ? ' (expired)' : '';
+}
+
+export function approvalCardText(view: RequestView): string {
+  return `Access request ${view.id}: ${view.level} on ${view.databaseId} for ${formatDuration(view.durationSeconds)}, risk ${view.risk.level} (${view.state})`;
+}
+
+export function approvalCard(view: RequestView): Block[] {
+  const blocks: Block[] = [
+    { type: 'header', text: plain(`${RISK_EMOJI[view.risk.level]} ${title(view.level)} access to ${view.databaseId} · ${view.id}`) },
+    {
+      type: 'section',
+      fields: [
+        mrkdwn(`*Requester*\n${mention(view.requester.externalId)}`),
+        mrkdwn(`*Database*\n${view.databaseId} (${view.environment}${view.tags.length ? `, ${view.tags.join(', ')}` : ''})`),
+        mrkdwn(`*Level*\n${view.level}`),
+        mrkdwn(`*Scope*\n${view.scope.length ? view.scope.join(', ') : 'whole database'}`),
+        mrkdwn(`*Duration*\n${formatDuration(view.durationSeconds)}`),
+        mrkdwn(`*Ticket*\n${view.ticket ? escape(view.ticket) : 'none'}`),
+      ],
+    },
+    section(`*Reason*\n${escape(view.reason)}`),
+    section(`*Risk: ${title(view.risk.level)}*${view.risk.reasons.length ? `\n• ${view.risk.reasons.join('\n• ')}` : ''}`),
+    section(`*Grants*\n${view.grantsInWords}\n\`\`\`${view.grantStatements.join(';\n')};\`\`\``),
+    context(statusLine(view)),
+  ];
+  if (view.state === 'pending') {
+    blocks.push({
+      type: 'actions',
+      block_id: `decide-${view.id}`,
+      elements: [
+        { type: 'button', action_id: IDS.approve, style: 'primary', text: plain('Approve'), value: buttonValue(view) },
+        { type: 'button', action_id: IDS.deny, style: 'danger', text: plain('Deny'), value: buttonValue(view) },
+      ],
+    });
+  } else if (view.state === 'active') {
+    blocks.push({
+      type: 'actions',
+      block_id: `end-${view.id}`,
+      elements: [{ type: 'button', action_id: IDS.end, text: plain('Revoke now'), value: view.id, confirm: confirmEnd('Revoke this access now? Open sessions are killed.') }],
+    });
+  }
+  return blocks;
+}
+
+/** Request id, database and requester: enough for the deny button to answer before any database read. */
+const buttonValue = (view: RequestView) => `${view.id}|${view.databaseId}|${view.requester.externalId}`;
+export function parseButtonValue(value: string): { requestId: string; databaseId: string; requesterExternalId: string } | undefined {
+  const [requestId, databaseId, requesterExternalId] = value.split('|');
+  return requestId && databaseId && requesterExternalId ? { requestId, databaseId, requesterExternalId } : undefined;
+}
+
+const confirmEnd = (text: string) => ({ title: plain('End access'), text: plain(text), confirm: plain('End it'), deny: plain('Keep it') });
+
+// ---- Messages to the requester ------------------------------------------------------------------
+
+export function receivedText(view: RequestView, approvers: string[]): string {
+  return `Your request *${view.id}* (${view.level} on ${view.databaseId} for ${formatDuration(view.durationSeconds)}) is waiting for ${approvers.map(mention).join(', ')}. Risk: ${view.risk.level}. I will message you here when it is decided.`;
+}
+
+export function closedText(view: RequestView): string {
+  switch (view.state) {
+    case 'denied': {
+      const denial = view.decisions.find((d) => d.decision === 'deny');
+      return `Your request *${view.id}* for ${view.databaseId} was denied by ${mention(denial?.approverExternalId ?? '')}${denial?.reason ? `: ${escape(denial.reason)}` : '.'}`;
+    }
+    case 'expired':
+      return `Your request *${view.id}* for ${view.databaseId} expired without a decision. Ask again with \`/dbaccess\` if you still need it.`;
+    default:
+      return `Your request *${view.id}* for ${view.databaseId} was approved, but the database user could not be created: ${escape(view.failure ?? 'unknown error')}`;
+  }
+}
+
+export function credentialsBlocks(view: RequestView, c: Credentials): { text: string; blocks: Block[] } {
+  const uri = postgresUri(c);
+  return {
+    text: `Your access to ${view.databaseId} is ready until ${formatTime(c.expiresAt)}.`,
+    blocks: [
+      section(`:key: Your *${view.level}* access to *${view.databaseId}* (${view.environment}) is ready until *${formatTime(c.expiresAt)}*. Request ${view.id}.`),
+      {
+        type: 'section',
+        fields: [
+          mrkdwn(`*Host*\n\`${c.host}\``), mrkdwn(`*Port*\n\`${c.port}\``),
+          mrkdwn(`*Database*\n\`${c.database}\``), mrkdwn(`*User*\n\`${c.username}\``),
+          mrkdwn(`*Password*\n\`${c.password}\``),
+        ],
+      },
+      section(`*URI*\n\`\`\`${uri}\`\`\``),
+      section(`*psql*\n\`\`\`psql "${uri}"\`\`\``),
+      context('This message is the only copy of the password. At expiry the user is dropped and open sessions are closed.'),
+      {
+        type: 'actions',
+        block_id: `end-${view.id}`,
+        elements: [{ type: 'button', action_id: IDS.end, style: 'danger', text: plain('End access now'), value: view.id, confirm: confirmEnd('End your access now? Open sessions are killed.') }],
+      },
+    ],
+  };
+}
+
+export function revokedBlocks(view: RequestView): { text: string; blocks: Block[] } {
+  const lease = view.lease!;
+  const text = `:lock: Your access to *${view.databaseId}* (request ${view.id}) ended at ${formatTime(lease.revokedAt ?? new Date())}${endedBy(view)}. The user \`${lease.username}\` no longer exists and its password no longer works.`;
+  return { text: `Your access to ${view.databaseId} has ended.`, blocks: [section(text)] };
+}
+
+export function activeText(view: RequestView): string {
+  return `:unlock: Access active until ${formatTime(view.lease!.expiresAt)} as \`${view.lease!.username}\`. Credentials were sent to ${mention(view.requester.externalId)} by direct message.`;
+}
+
+export function failingText(view: RequestView, operation: 'provision' | 'revoke', attempts: number, error: string): string {
+  return operation === 'revoke'
+    ? `:rotating_light: Revoking \`${view.lease?.username}\` on ${view.databaseId} (request ${view.id}) has failed ${attempts} times: ${escape(error)} It is still being retried; check the database.`
+    : `:warning: Could not create the database user on ${view.databaseId} yet (request ${view.id}): ${escape(error)} Retrying until it works or the approved time runs out.`;
+}
+
+export function summaryBlocks(lines: string[]): Block[] {
+  return [section(`*Session summary*\n${lines.map((line) => `• ${line}`).join('\n')}`)];
+}
+
+export function helpText(): string {
+  return [
+    '*dbaccess*: temporary database access, approved in Slack.',
+    '• `/dbaccess`: request access (opens a form)',
+    '• `/dbaccess list`: your recent requests and active access',
+    '• `/dbaccess revoke <request id>`: end access now (yours, or any as an approver)',
+    '• `/dbaccess help`: this message',
+  ].join('\n');
+}
+
+export function listText(rows: Array<{ id: string; databaseId: string; level: string; state: string; createdAt: Date }>, active: Map<string, Date>): string {
+  if (rows.length === 0) return 'You have no requests yet. Type `/dbaccess` to ask for access.';
+  return ['*Your recent requests*', ...rows.map((row) => {
+    const until = active.get(row.id);
+    return `• \`${row.id}\` ${row.level} on ${row.databaseId}: ${row.state}${until ? `, until ${formatTime(until)}` : ''} (asked ${formatTime(row.createdAt)})`;
+  })].join('\n');
+}

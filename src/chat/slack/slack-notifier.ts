@@ -1,0 +1,79 @@
+import type { WebClient } from '@slack/web-api';
+import type { CatalogView } from '../../config/catalog.js';
+import type { MessageRef } from '../../db/schema.js';
+import type { RequestView } from '../../modules/access-requests/access-request-types.js';
+import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
+import {
+  activeText, approvalCard, approvalCardText, closedText, credentialsBlocks, failingText, receivedText, revokedBlocks, summaryBlocks,
+} from './slack-blocks.js';
+
+type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
+
+/** Renders every core notification as Slack messages through the Web API. */
+export function createSlackNotifier({ client, catalog }: { client: WebClient; catalog: () => CatalogView }): ChatNotifier {
+  const dmChannels = new Map<string, string>();
+
+  async function dm(userExternalId: string): Promise<string> {
+    const cached = dmChannels.get(userExternalId);
+    if (cached) return cached;
+    const opened = await client.conversations.open({ users: userExternalId });
+    const channel = opened.channel!.id!;
+    dmChannels.set(userExternalId, channel);
+    return channel;
+  }
+
+  const approvers = (view: RequestView) => {
+    const database = catalog().database(view.databaseId);
+    return database ? catalog().approversFor(database).slack : catalog().catalog.approvers.slack;
+  };
+
+  async function post(channel: string, message: { text: string; blocks?: unknown[]; thread_ts?: string }): Promise<MessageRef> {
+    const result = await client.chat.postMessage({ channel, ...message } as Parameters<WebClient['chat']['postMessage']>[0]);
+    return { platform: 'slack', channel: result.channel!, ts: result.ts! };
+  }
+
+  /** A reply in the approval card's thread, or in the approver channel if the card never posted. */
+  const thread = (view: RequestView, text: string, blocks?: unknown[]) =>
+    post(view.cardRef?.channel ?? approvers(view).channel, { text, blocks, thread_ts: view.cardRef?.ts });
+
+  const renderers = {
+    async approvalCard({ request }: Of<'approvalCard'>) {
+      const message = { text: approvalCardText(request), blocks: approvalCard(request) };
+      if (!request.cardRef) return post(approvers(request).channel, message);
+      await client.chat.update({ channel: request.cardRef.channel, ts: request.cardRef.ts, ...message } as Parameters<WebClient['chat']['update']>[0]);
+      return request.cardRef;
+    },
+    async requestReceived({ request }: Of<'requestReceived'>) {
+      return post(await dm(request.requester.externalId), { text: receivedText(request, approvers(request).users) });
+    },
+    async requestClosed({ request }: Of<'requestClosed'>) {
+      return post(await dm(request.requester.externalId), { text: closedText(request) });
+    },
+    async credentialsReady({ request, credentials }: Of<'credentialsReady'>) {
+      return post(await dm(request.requester.externalId), credentialsBlocks(request, credentials));
+    },
+    async credentialsRevoked({ request }: Of<'credentialsRevoked'>) {
+      const ref = request.lease?.dmRef;
+      if (!ref) return undefined;
+      await client.chat.update({ channel: ref.channel, ts: ref.ts, ...revokedBlocks(request) } as Parameters<WebClient['chat']['update']>[0]);
+      return ref;
+    },
+    async accessActive({ request }: Of<'accessActive'>) {
+      return thread(request, activeText(request));
+    },
+    async operationFailing({ request, operation, attempts, error }: Of<'operationFailing'>) {
+      const text = failingText(request, operation, attempts, error);
+      const ref = await thread(request, text);
+      if (operation === 'revoke' && request.cardRef) await post(request.cardRef.channel, { text });
+      if (operation === 'provision') await post(await dm(request.requester.externalId), { text });
+      return ref;
+    },
+    async sessionSummary({ request, summary }: Of<'sessionSummary'>) {
+      return thread(request, `Session summary for ${request.id}`, summaryBlocks(summary.lines));
+    },
+  } satisfies { [T in NotificationType]: (notification: Of<T>) => Promise<MessageRef | undefined> };
+
+  return {
+    send: (notification) => (renderers[notification.type] as (n: Notification) => Promise<MessageRef | undefined>)(notification),
+  };
+}

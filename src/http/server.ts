@@ -1,0 +1,54 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { HTTPReceiver } from '@slack/bolt';
+import { httpStatus, publicMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import type { Metrics } from './metrics.js';
+import { slackRoute } from './slack-route.js';
+
+interface Deps {
+  logger: Logger;
+  metrics: Metrics;
+  /** Each named check must resolve for /readyz to answer 200. */
+  readiness: Record<string, () => Promise<unknown>>;
+  slack?: HTTPReceiver;
+}
+
+export async function buildServer({ logger, metrics, readiness, slack }: Deps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), disableRequestLogging: true, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
+
+  app.setErrorHandler((error, request, reply) => {
+    const status = (error as { statusCode?: number }).statusCode ?? httpStatus(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    void reply.code(status).send({ error: status < 500 ? (error as Error).message : publicMessage(error) });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const results = await Promise.all(
+      Object.entries(readiness).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), 2000);
+          return [name, 'ok'] as const;
+        } catch {
+          return [name, 'unavailable'] as const;
+        }
+      }),
+    );
+    const checks = Object.fromEntries(results);
+    const ready = results.every(([, state]) => state === 'ok');
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  if (slack) await app.register(slackRoute, { receiver: slack });
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+}

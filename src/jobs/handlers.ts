@@ -1,0 +1,122 @@
+import { UnrecoverableError } from 'bullmq';
+import type pg from 'pg';
+import type { ChatNotifier } from '../chat/core/notifications.js';
+import type { Logger } from '../lib/logger.js';
+import type { AccessRequestRepo } from '../modules/access-requests/access-request-repo.js';
+import type { AccessRequestService } from '../modules/access-requests/access-request-service.js';
+import { summarizeSession } from '../modules/access-requests/session-summary.js';
+import { RetryingFailure, type LeaseService } from '../modules/credentials/lease-service.js';
+import { publicMessage } from '../lib/errors.js';
+import type { JobHandlers } from './queue.js';
+
+interface Deps {
+  requests: AccessRequestService;
+  requestRepo: Pick<AccessRequestRepo, 'setCardRef'>;
+  leases: LeaseService;
+  notifier: ChatNotifier;
+  /** For the per-request card lock. */
+  pool: pg.Pool;
+  logger: Logger;
+  metrics: { revocationFailed(): void };
+}
+
+/** Revocation alerts: at the third failure, then about every hour while it keeps failing. */
+const ALERT_AT = (attempts: number) => attempts === 3 || (attempts > 3 && (attempts - 3) % 60 === 0);
+
+/** Thin handlers: load by id, call a service, tell people. Every one is safe to run twice. */
+export function createJobHandlers({ requests, requestRepo, leases, notifier, pool, logger, metrics }: Deps): JobHandlers {
+  /**
+   * One card writer per request at a time: a holder renders the latest state, so concurrent updates
+   * can never leave an older state on the card.
+   */
+  async function syncCard(requestId: string): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 11))', [requestId]);
+      const view = await requests.viewById(requestId);
+      if (!view) return;
+      const ref = await notifier.send({ type: 'approvalCard', request: view });
+      if (!view.cardRef && ref) await requestRepo.setCardRef(view.tenantId, view.id, ref);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 11))', [requestId]).catch(() => {});
+      client.release();
+    }
+  }
+
+  async function notifyRequester(requestId: string): Promise<void> {
+    const view = await requests.viewById(requestId);
+    if (!view) return;
+    if (view.state === 'pending') await notifier.send({ type: 'requestReceived', request: view });
+    else if (['denied', 'expired', 'failed'].includes(view.state)) await notifier.send({ type: 'requestClosed', request: view });
+  }
+
+  return {
+    syncCard: ({ requestId }) => syncCard(requestId),
+    notifyRequester: ({ requestId }) => notifyRequester(requestId),
+
+    async provision({ requestId }, job) {
+      try {
+        const outcome = await leases.provision(requestId);
+        if (outcome.kind === 'too-late') {
+          await syncCard(requestId);
+          await notifyRequester(requestId);
+        }
+      } catch (error) {
+        if (!(error instanceof RetryingFailure)) throw error;
+        if (job.attemptsMade === 0) {
+          // First failure: tell the thread and the requester now; the job keeps trying.
+          const view = await requests.viewById(requestId);
+          if (view) await notifier.send({ type: 'operationFailing', request: view, operation: 'provision', attempts: 1, error: publicMessage(error.cause) });
+        }
+        throw error;
+      }
+    },
+
+    async deliver({ leaseId }) {
+      const ready = await leases.credentialsFor(leaseId);
+      if (!ready) return; // already delivered, or revoked before delivery
+      const view = await requests.view(ready.request);
+      const dmRef = await notifier.send({ type: 'credentialsReady', request: view, credentials: ready.credentials });
+      await leases.markDelivered(ready.lease, dmRef ?? null);
+      await notifier.send({ type: 'accessActive', request: view });
+    },
+
+    async revoke({ leaseId }) {
+      try {
+        await leases.revoke(leaseId);
+      } catch (error) {
+        if (!(error instanceof RetryingFailure)) throw error;
+        metrics.revocationFailed();
+        if (ALERT_AT(error.attempts)) {
+          const view = await requests.view(error.request);
+          await notifier
+            .send({ type: 'operationFailing', request: view, operation: 'revoke', attempts: error.attempts, error: publicMessage(error.cause) })
+            .catch((alertError: unknown) => logger.error({ err: alertError }, 'could not alert about a failing revocation'));
+        }
+        throw error;
+      }
+    },
+
+    expireRequest: ({ requestId }) => requests.expirePending(requestId),
+
+    async summarize({ leaseId }) {
+      const lease = await leases.leaseById(leaseId);
+      if (!lease) throw new UnrecoverableError('lease not found');
+      const view = await requests.viewById(lease.requestId);
+      if (!view) return;
+      if (view.lease?.dmRef) await notifier.send({ type: 'credentialsRevoked', request: view });
+      await notifier.send({ type: 'sessionSummary', request: view, summary: summarizeSession(view) });
+    },
+
+    async sweep() {
+      const swept = await leases.sweep();
+      if (swept.revocations + swept.expirations + swept.provisions > 0) logger.info(swept, 'sweep re-enqueued overdue work');
+    },
+
+    async reconcile() {
+      const { dropped, unreachable } = await leases.reconcile();
+      if (dropped.length > 0) logger.warn({ dropped }, 'reconciler dropped users that no lease owned');
+      if (unreachable.length > 0) logger.warn({ unreachable }, 'reconciler could not reach some databases');
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+const requestId = z.object({ requestId: z.string().regex(/^R[0-9A-Z]{9}$/) });
+const leaseId = z.object({ leaseId: z.uuid() });
+const none = z.object({}).strict();
+
+/** Never give up: revocation and card updates retry for as long as it takes (with alerts). */
+// The PostgreSQL backend stores attempts as a 32-bit integer.
+export const FOREVER = 2_147_483_647;
+
+/**
+ * Every job: payload schema (ids only, never secrets), attempts and how long one run may take.
+ * Backoff is exponential from 1 s, capped at one minute (see queue.ts).
+ */
+export const JOBS = {
+  syncCard: { schema: requestId, attempts: 20, timeoutMs: 15_000 },
+  notifyRequester: { schema: requestId, attempts: 10, timeoutMs: 15_000 },
+  provision: { schema: requestId, attempts: FOREVER, timeoutMs: 60_000 },
+  deliver: { schema: leaseId, attempts: 20, timeoutMs: 15_000 },
+  revoke: { schema: leaseId, attempts: FOREVER, timeoutMs: 60_000 },
+  expireRequest: { schema: requestId, attempts: 10, timeoutMs: 15_000 },
+  summarize: { schema: leaseId, attempts: 10, timeoutMs: 30_000 },
+  sweep: { schema: none, attempts: 1, timeoutMs: 60_000 },
+  reconcile: { schema: none, attempts: 1, timeoutMs: 300_000 },
+} as const satisfies Record<string, { schema: z.ZodType; attempts: number; timeoutMs: number }>;
+
+export type JobName = keyof typeof JOBS;
+export type JobData<N extends JobName> = z.infer<(typeof JOBS)[N]['schema']>;
+
+export interface EnqueueOptions {
+  /** Deterministic id: a duplicate enqueue returns the existing job. No `:` allowed. */
+  jobId?: string;
+  delayMs?: number;
+}
+
+export type Enqueue = <N extends JobName>(name: N, data: JobData<N>, options?: EnqueueOptions) => Promise<void>;

@@ -1,0 +1,116 @@
+import { Queue, UnrecoverableError, Worker, createPostgresBackend, withBackend, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from '../lib/logger.js';
+import { JOBS, type Enqueue, type JobData, type JobName } from './job-catalog.js';
+
+export const QUEUE_NAME = 'dbaccess';
+
+export type QueueBackend = { kind: 'redis'; url: string; prefix: string } | { kind: 'postgres'; url: string; schema: string };
+
+export type JobHandlers = { [N in JobName]: (data: JobData<N>, job: Job) => Promise<void> };
+
+export interface JobQueue {
+  enqueue: Enqueue;
+  /** Starts processing; `onDone` sees every finished job (metrics). */
+  startWorker(handlers: JobHandlers, options?: { concurrency?: number; onDone?: (job: Job, ok: boolean) => void }): Promise<void>;
+  /** Registers the recurring sweep and reconcile jobs (idempotent). */
+  schedule(name: 'sweep' | 'reconcile', everyMs: number): Promise<void>;
+  ping(): Promise<void>;
+  counts(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+  readonly backend: QueueBackend['kind'];
+}
+
+const MAX_BACKOFF_MS = 60_000;
+
+/** Exponential from 1 s, capped at a minute: jobs that must never give up still retry often. */
+export const backoffDelay = (attemptsMade: number) => Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, attemptsMade - 1));
+
+/**
+ * BullMQ on Redis (REDIS_URL) or on PostgreSQL (the same database as the state); the job code is the
+ * same on both. Job payloads are validated on the way in and on the way out.
+ */
+export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue {
+  const redis = backend.kind === 'redis' ? new Redis(backend.url, { maxRetriesPerRequest: null }) : undefined;
+  const classes = backend.kind === 'postgres' ? withBackend(createPostgresBackend) : undefined;
+  const pgConnection = backend.kind === 'postgres' ? { connectionString: backend.url, schema: backend.schema, migrate: true } : undefined;
+
+  // The two backends take different connection types; these two factories are the only place that knows.
+  const makeQueue = (): Queue =>
+    classes ? (new classes.Queue(QUEUE_NAME, { connection: pgConnection! }) as unknown as Queue) : new Queue(QUEUE_NAME, { connection: redis!, prefix: (backend as { prefix: string }).prefix });
+  const makeWorker = (processor: (job: Job) => Promise<void>, concurrency: number): Worker => {
+    const settings = { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade) };
+    return classes
+      ? (new classes.Worker(QUEUE_NAME, processor, { connection: pgConnection!, concurrency, settings }) as unknown as Worker)
+      : new Worker(QUEUE_NAME, processor, {
+          connection: redis!.duplicate({ maxRetriesPerRequest: null }),
+          prefix: (backend as { prefix: string }).prefix,
+          concurrency,
+          settings,
+        });
+  };
+
+  const queue = makeQueue();
+  queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
+  let worker: Worker | undefined;
+
+  return {
+    backend: backend.kind,
+    async enqueue(name, data, options = {}) {
+      const spec = JOBS[name];
+      const payload = spec.schema.parse(data);
+      await queue.add(name, payload, {
+        jobId: options.jobId,
+        delay: options.delayMs && options.delayMs > 0 ? options.delayMs : undefined,
+        attempts: spec.attempts,
+        backoff: { type: 'custom' },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      });
+    },
+
+    async startWorker(handlers, { concurrency = 20, onDone } = {}) {
+      worker = makeWorker(async (job) => {
+        const name = job.name as JobName;
+        const spec = JOBS[name];
+        if (!spec) throw new UnrecoverableError(`Unknown job ${job.name}`);
+        const parsed = spec.schema.safeParse(job.data);
+        if (!parsed.success) throw new UnrecoverableError(`Invalid payload for ${name}`);
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`${name} took longer than ${spec.timeoutMs} ms`)), spec.timeoutMs);
+        });
+        try {
+          await Promise.race([(handlers[name] as (data: unknown, job: Job) => Promise<void>)(parsed.data, job), timeout]);
+        } finally {
+          clearTimeout(timer);
+        }
+      }, concurrency);
+      worker.on('completed', (job) => onDone?.(job, true));
+      worker.on('failed', (job, error) => {
+        if (job) onDone?.(job, false);
+        logger.warn({ job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: { message: error.message } }, 'job failed');
+      });
+      worker.on('error', (error) => logger.warn({ err: { message: error.message } }, 'worker error'));
+      await worker.waitUntilReady();
+    },
+
+    async schedule(name, everyMs) {
+      await queue.upsertJobScheduler(name, { every: everyMs }, { name, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } });
+    },
+
+    async ping() {
+      await queue.getJobCounts('waiting');
+    },
+
+    async counts() {
+      return queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+    },
+
+    async close() {
+      await worker?.close();
+      await queue.close();
+      await redis?.quit().catch(() => {});
+    },
+  };
+}

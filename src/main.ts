@@ -1,0 +1,29 @@
+import { createContainer } from './app/container.js';
+import { loadConfig } from './config/env.js';
+import { isAppError } from './lib/errors.js';
+import { createLogger } from './lib/logger.js';
+
+/** Start: config -> container -> http and/or workers (RUN_MODE) -> graceful shutdown. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.env.LOG_LEVEL);
+  const container = await createContainer(config, { logger });
+  await container.start();
+  logger.info({ port: config.env.PORT, mode: config.env.RUN_MODE, queue: container.queue.backend }, 'dbaccess started');
+
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      void container.stop().finally(() => process.exit(0));
+    });
+  }
+}
+
+main().catch((error: unknown) => {
+  // Configuration mistakes are the operator's to fix: say exactly what, without a stack trace.
+  console.error(isAppError(error) ? `dbaccess: ${error.message}` : error);
+  process.exit(1);
+});

@@ -1,0 +1,116 @@
+import { aliasedTable, and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../../db/client.js';
+import { accessRequests, chatUsers, decisions, leases } from '../../db/schema.js';
+import { TRANSITIONS, type RequestEvent, type RequestState } from './access-request-state.js';
+
+export type RequestRow = typeof accessRequests.$inferSelect;
+export type NewRequestRow = typeof accessRequests.$inferInsert;
+export type LeaseRow = typeof leases.$inferSelect;
+
+/** Requests and their decisions. Every method filters by tenant, except the job loaders by id. */
+export function createAccessRequestRepo({ db }: { db: Db }) {
+  return {
+    async insert(row: NewRequestRow, tx: DbOrTx = db): Promise<RequestRow> {
+      const [inserted] = await tx.insert(accessRequests).values(row).returning();
+      return inserted!;
+    },
+
+    async get(tenantId: string, id: string, tx: DbOrTx = db): Promise<RequestRow | undefined> {
+      const [row] = await tx.select().from(accessRequests).where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)));
+      return row;
+    },
+
+    /** For jobs, which carry only an id; the row's tenant scopes everything after. */
+    async getById(id: string, tx: DbOrTx = db): Promise<RequestRow | undefined> {
+      const [row] = await tx.select().from(accessRequests).where(eq(accessRequests.id, id));
+      return row;
+    },
+
+    /**
+     * The state change as one conditional update: it succeeds only from the event's `from` states,
+     * so of two racing events exactly one wins. Returns the updated row, or undefined if it lost.
+     */
+    async transition(
+      tenantId: string,
+      id: string,
+      event: RequestEvent,
+      patch: Partial<Pick<RequestRow, 'decidedAt' | 'failure'>> = {},
+      tx: DbOrTx = db,
+    ): Promise<RequestRow | undefined> {
+      const { from, to } = TRANSITIONS[event];
+      const [row] = await tx
+        .update(accessRequests)
+        .set({ ...patch, state: to, version: sql`${accessRequests.version} + 1`, updatedAt: new Date() })
+        .where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id), inArray(accessRequests.state, [...from])))
+        .returning();
+      return row;
+    },
+
+    async setCardRef(tenantId: string, id: string, cardRef: RequestRow['cardRef']): Promise<void> {
+      await db.update(accessRequests).set({ cardRef }).where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)));
+    },
+
+    async addDecision(row: typeof decisions.$inferInsert, tx: DbOrTx = db): Promise<void> {
+      await tx.insert(decisions).values(row);
+    },
+
+    async decisions(tenantId: string, requestId: string) {
+      return db
+        .select({ decision: decisions.decision, reason: decisions.reason, at: decisions.createdAt, approverExternalId: chatUsers.externalId })
+        .from(decisions)
+        .innerJoin(chatUsers, eq(chatUsers.id, decisions.approverId))
+        .where(and(eq(decisions.tenantId, tenantId), eq(decisions.requestId, requestId)))
+        .orderBy(asc(decisions.createdAt));
+    },
+
+    async listForRequester(tenantId: string, requesterId: string, limit = 10) {
+      return db
+        .select()
+        .from(accessRequests)
+        .where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.requesterId, requesterId)))
+        .orderBy(desc(accessRequests.createdAt))
+        .limit(limit);
+    },
+
+    async pendingPastDue(now: Date, limit = 500) {
+      return db
+        .select({ id: accessRequests.id })
+        .from(accessRequests)
+        .where(and(eq(accessRequests.state, 'pending'), lte(accessRequests.pendingUntil, now)))
+        .limit(limit);
+    },
+
+    /** Approved requests whose provisioning never finished (a lost job), to be retried. */
+    async stuckInProvisioning(olderThan: Date, limit = 500) {
+      return db
+        .select({ id: accessRequests.id })
+        .from(accessRequests)
+        .where(and(inArray(accessRequests.state, ['approved', 'provisioning'] satisfies RequestState[]), lte(accessRequests.updatedAt, olderThan)))
+        .limit(limit);
+    },
+
+    async countByState(): Promise<Array<{ state: string; count: number }>> {
+      return db
+        .select({ state: accessRequests.state, count: sql<number>`count(*)::int` })
+        .from(accessRequests)
+        .groupBy(accessRequests.state);
+    },
+
+    async requesterExternalId(row: RequestRow): Promise<string> {
+      const [user] = await db.select({ externalId: chatUsers.externalId }).from(chatUsers).where(and(eq(chatUsers.tenantId, row.tenantId), eq(chatUsers.id, row.requesterId)));
+      return user!.externalId;
+    },
+
+    async leaseWithEnder(tenantId: string, requestId: string) {
+      const ender = aliasedTable(chatUsers, 'ender');
+      const [row] = await db
+        .select({ lease: leases, endedByExternalId: ender.externalId })
+        .from(leases)
+        .leftJoin(ender, eq(ender.id, leases.endedBy))
+        .where(and(eq(leases.tenantId, tenantId), eq(leases.requestId, requestId)));
+      return row;
+    },
+  };
+}
+
+export type AccessRequestRepo = ReturnType<typeof createAccessRequestRepo>;

@@ -1,0 +1,71 @@
+import { ACCESS_LEVELS, type AccessLevel, type CatalogView, type DatabaseEntry } from '../../config/catalog.js';
+import { formatDuration, parseDuration } from '../../lib/time.js';
+import { formatScopeItem, parseScope, type ScopeItem } from '../credentials/grant-mapping.js';
+import type { RequestDraft } from './access-request-types.js';
+import { reasonProblem } from './reason-quality.js';
+
+export interface ValidDraft {
+  database: DatabaseEntry;
+  level: AccessLevel;
+  scope: ScopeItem[];
+  durationSeconds: number;
+  reason: string;
+  ticket: string | null;
+}
+
+export type DraftField = keyof RequestDraft;
+export type DraftResult = { ok: true; value: ValidDraft } | { ok: false; errors: Partial<Record<DraftField, string>> };
+
+const LIMITS = { reason: 1000, ticket: 100, scope: 2000 } as const;
+
+/**
+ * Validates a request form against the catalog. Pure and fast: it runs before the chat
+ * acknowledgement, so that errors can be shown inline on the form.
+ */
+export function validateDraft(draft: RequestDraft, catalog: CatalogView): DraftResult {
+  const errors: Partial<Record<DraftField, string>> = {};
+  const database = catalog.database(draft.databaseId);
+  if (!database) errors.databaseId = 'Choose a database from the list.';
+
+  if (!(ACCESS_LEVELS as readonly string[]).includes(draft.level)) errors.level = 'Choose read, write or admin.';
+  else if (database && !database.levels.includes(draft.level)) {
+    errors.level = `${database.id} allows only ${database.levels.join(', ')}.`;
+  }
+
+  let scope: ScopeItem[] = [];
+  if (draft.scope.length > LIMITS.scope) errors.scope = `Keep the scope under ${LIMITS.scope} characters.`;
+  else {
+    try {
+      scope = parseScope(draft.scope);
+    } catch (error) {
+      errors.scope = (error as Error).message;
+    }
+  }
+
+  const durationSeconds = parseDuration(draft.duration);
+  const { minDuration } = catalog.catalog.settings;
+  if (durationSeconds === undefined) errors.duration = 'Write a duration such as 30m, 2h or 1h30m.';
+  else if (durationSeconds < minDuration) errors.duration = `At least ${formatDuration(minDuration)}.`;
+  else if (database && durationSeconds > database.maxDuration) {
+    errors.duration = `At most ${formatDuration(database.maxDuration)} for ${database.id}.`;
+  }
+
+  const reason = draft.reason.trim();
+  if (reason.length > LIMITS.reason) errors.reason = `Keep the reason under ${LIMITS.reason} characters.`;
+  else {
+    const problem = reasonProblem(reason);
+    if (problem) errors.reason = problem;
+  }
+
+  const ticket = draft.ticket.trim();
+  if (ticket.length > LIMITS.ticket) errors.ticket = `Keep the ticket under ${LIMITS.ticket} characters.`;
+  else if (ticket && !/^[\p{L}\p{N}][\p{L}\p{N}._#/:-]*$/u.test(ticket)) errors.ticket = 'A ticket is an id or a link, e.g. OPS-1234.';
+
+  if (Object.keys(errors).length > 0 || !database) return { ok: false, errors };
+  return {
+    ok: true,
+    value: { database, level: draft.level, scope, durationSeconds: durationSeconds!, reason, ticket: ticket || null },
+  };
+}
+
+export const scopeToStrings = (scope: ScopeItem[]) => scope.map(formatScopeItem);

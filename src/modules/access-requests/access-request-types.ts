@@ -1,0 +1,53 @@
+import type { AccessLevel } from '../../config/catalog.js';
+import type { MessageRef, StoredRisk } from '../../db/schema.js';
+import type { RequestState } from './access-request-state.js';
+
+/** Everything a chat adapter needs to render a request, with people as platform ids. */
+export interface RequestView {
+  id: string;
+  tenantId: string;
+  state: RequestState;
+  version: number;
+  requester: { id: string; externalId: string };
+  databaseId: string;
+  databaseName: string;
+  environment: string;
+  tags: string[];
+  level: AccessLevel;
+  scope: string[];
+  durationSeconds: number;
+  reason: string;
+  ticket: string | null;
+  risk: StoredRisk;
+  grantsInWords: string;
+  grantStatements: string[];
+  cardRef: MessageRef | null;
+  createdAt: Date;
+  pendingUntil: Date;
+  decidedAt: Date | null;
+  decisions: Array<{ decision: 'approve' | 'deny'; approverExternalId: string; reason: string | null; at: Date }>;
+  failure: string | null;
+  lease: LeaseView | null;
+}
+
+export interface LeaseView {
+  id: string;
+  username: string;
+  expiresAt: Date;
+  provisionedAt: Date | null;
+  revokedAt: Date | null;
+  endReason: string | null;
+  endedByExternalId: string | null;
+  revokeAttempts: number;
+  dmRef: MessageRef | null;
+}
+
+/** What a requester fills in; validated before it is stored. */
+export interface RequestDraft {
+  databaseId: string;
+  level: AccessLevel;
+  scope: string;
+  duration: string;
+  reason: string;
+  ticket: string;
+}

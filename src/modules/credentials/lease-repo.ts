@@ -1,0 +1,77 @@
+import { and, eq, isNull, lte, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../../db/client.js';
+import { leases } from '../../db/schema.js';
+
+export type LeaseRow = typeof leases.$inferSelect;
+
+/** Leases: the row is the truth about a temporary user, written before the user exists on the target. */
+export function createLeaseRepo({ db }: { db: Db }) {
+  return {
+    /** Inserts the lease for a request, or returns the one an earlier attempt wrote. */
+    async insertOnce(row: typeof leases.$inferInsert, tx: DbOrTx = db): Promise<LeaseRow> {
+      await tx.insert(leases).values(row).onConflictDoNothing({ target: leases.requestId });
+      const [existing] = await tx.select().from(leases).where(and(eq(leases.tenantId, row.tenantId), eq(leases.requestId, row.requestId)));
+      return existing!;
+    },
+
+    async getById(id: string, tx: DbOrTx = db): Promise<LeaseRow | undefined> {
+      const [row] = await tx.select().from(leases).where(eq(leases.id, id));
+      return row;
+    },
+
+    async byRequest(tenantId: string, requestId: string): Promise<LeaseRow | undefined> {
+      const [row] = await db.select().from(leases).where(and(eq(leases.tenantId, tenantId), eq(leases.requestId, requestId)));
+      return row;
+    },
+
+    async update(tenantId: string, id: string, patch: Partial<LeaseRow>, tx: DbOrTx = db): Promise<LeaseRow | undefined> {
+      const [row] = await tx.update(leases).set(patch).where(and(eq(leases.tenantId, tenantId), eq(leases.id, id))).returning();
+      return row;
+    },
+
+    /** Marks the lease revoked once; returns undefined if it already was. */
+    async markRevoked(tenantId: string, id: string, tx: DbOrTx = db): Promise<LeaseRow | undefined> {
+      const [row] = await tx
+        .update(leases)
+        .set({ revokedAt: new Date(), lastError: null })
+        .where(and(eq(leases.tenantId, tenantId), eq(leases.id, id), isNull(leases.revokedAt)))
+        .returning();
+      return row;
+    },
+
+    async countFailedAttempt(tenantId: string, id: string, error: string): Promise<number> {
+      const [row] = await db
+        .update(leases)
+        .set({ revokeAttempts: sql`${leases.revokeAttempts} + 1`, lastError: error.slice(0, 500) })
+        .where(and(eq(leases.tenantId, tenantId), eq(leases.id, id)))
+        .returning({ attempts: leases.revokeAttempts });
+      return row?.attempts ?? 0;
+    },
+
+    /** Unrevoked leases past their expiry: the sweep revokes them whatever the queue remembers. */
+    async due(now: Date, limit = 1000) {
+      return db
+        .select({ id: leases.id })
+        .from(leases)
+        .where(and(isNull(leases.revokedAt), lte(leases.expiresAt, now)))
+        .orderBy(leases.expiresAt)
+        .limit(limit);
+    },
+
+    /** Usernames on one database that a lease still owns (not revoked). */
+    async liveUsernames(databaseId: string): Promise<Set<string>> {
+      const rows = await db
+        .select({ username: leases.username })
+        .from(leases)
+        .where(and(eq(leases.databaseId, databaseId), isNull(leases.revokedAt)));
+      return new Set(rows.map((row) => row.username));
+    },
+
+    async countActive(): Promise<number> {
+      const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(leases).where(and(isNull(leases.revokedAt), sql`${leases.provisionedAt} IS NOT NULL`));
+      return row?.count ?? 0;
+    },
+  };
+}
+
+export type LeaseRepo = ReturnType<typeof createLeaseRepo>;

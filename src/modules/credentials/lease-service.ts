@@ -1,0 +1,237 @@
+import type { CatalogView } from '../../config/catalog.js';
+import type { Db } from '../../db/client.js';
+import type { SecretBox } from '../../lib/crypto.js';
+import { generatePassword } from '../../lib/crypto.js';
+import { notFound } from '../../lib/errors.js';
+import { randomCode } from '../../lib/ids.js';
+import type { Enqueue } from '../../jobs/job-catalog.js';
+import type { AccessRequestRepo, RequestRow } from '../access-requests/access-request-repo.js';
+import { LIVE_STATES, type RequestState } from '../access-requests/access-request-state.js';
+import type { AuditService } from '../audit/audit-service.js';
+import type { Actor } from '../tenants/tenant-service.js';
+import type { Credentials } from './credentials.js';
+import { parseScope } from './grant-mapping.js';
+import type { LeaseRepo, LeaseRow } from './lease-repo.js';
+import type { ProviderRegistry, TargetResolver } from './targets.js';
+
+interface Deps {
+  db: Db;
+  requests: AccessRequestRepo;
+  leases: LeaseRepo;
+  audit: Pick<AuditService, 'record'>;
+  enqueue: Enqueue;
+  providers: ProviderRegistry;
+  resolveTarget: TargetResolver;
+  secrets: SecretBox;
+  catalog: () => CatalogView;
+  now?: () => Date;
+}
+
+export type ProvisionOutcome =
+  | { kind: 'active'; request: RequestRow; lease: LeaseRow }
+  | { kind: 'skipped'; why: string }
+  | { kind: 'too-late'; request: RequestRow };
+
+/** A failure that keeps being retried, with how many attempts have failed so far. */
+export class RetryingFailure extends Error {
+  constructor(override readonly cause: unknown, readonly attempts: number, readonly request: RequestRow) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+const revokeJobId = (leaseId: string) => `revoke-${leaseId}`;
+
+/**
+ * Temporary users: provisioning after approval, delivery of the secret, revocation at expiry or on
+ * demand, the sweep that makes revocation independent of the queue, and the reconciler of orphans.
+ */
+export function createLeaseService(deps: Deps) {
+  const { db, requests, leases, audit, enqueue, providers, resolveTarget, secrets, catalog, now = () => new Date() } = deps;
+  const providerFor = (databaseId: string) => {
+    const target = resolveTarget(databaseId);
+    return { target, provider: providers[target.entry.engine] };
+  };
+
+  async function provision(requestId: string): Promise<ProvisionOutcome> {
+    const request = await requests.getById(requestId);
+    if (!request) return { kind: 'skipped', why: 'request not found' };
+    if (request.state !== 'approved' && request.state !== 'provisioning') return { kind: 'skipped', why: `request is ${request.state}` };
+    const prefix = catalog().catalog.settings.userPrefix;
+    // The clock starts at approval; the row (with the user name) exists before the user does.
+    const expiresAt = new Date(request.decidedAt!.getTime() + request.durationSeconds * 1000);
+    const lease = await db.transaction(async (tx) => {
+      const row = await leases.insertOnce(
+        { tenantId: request.tenantId, requestId, databaseId: request.databaseId, username: `${prefix}${randomCode(10).toLowerCase()}`, expiresAt },
+        tx,
+      );
+      await requests.transition(request.tenantId, requestId, 'startProvisioning', {}, tx);
+      return row;
+    });
+    if (lease.expiresAt <= now()) {
+      const failed = await requests.transition(request.tenantId, requestId, 'fail', { failure: 'The approved time ran out before the database could be reached.' });
+      await leases.markRevoked(request.tenantId, lease.id);
+      await audit.record({ tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provision', subject: `lease:${lease.id}`, outcome: 'failure', details: { why: 'expired before provisioning' } });
+      return failed ? { kind: 'too-late', request: failed } : { kind: 'skipped', why: 'already failed' };
+    }
+
+    const password = generatePassword();
+    const { target, provider } = providerFor(request.databaseId);
+    let statements: string[];
+    try {
+      ({ statements } = await provider.provision(target, {
+        username: lease.username, password, expiresAt: lease.expiresAt, level: request.level as 'read', scope: parseScope(request.scope.join(',')),
+      }));
+    } catch (error) {
+      await audit.record({ tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provision', subject: `lease:${lease.id}`, outcome: 'failure', details: { error: (error as Error).message } });
+      throw new RetryingFailure(error, 0, request);
+    }
+
+    const active = await db.transaction(async (tx) => {
+      const updatedLease = await leases.update(request.tenantId, lease.id, { passwordSealed: secrets.seal(password), provisionedAt: now() }, tx);
+      const updatedRequest = await requests.transition(request.tenantId, requestId, 'activate', {}, tx);
+      await audit.record(
+        { tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provisioned', subject: `lease:${lease.id}`, outcome: 'success', details: { request: requestId, username: lease.username, expiresAt: lease.expiresAt.toISOString(), statements } },
+        tx,
+      );
+      return { lease: updatedLease!, request: updatedRequest };
+    });
+    if (!active.request) {
+      // Ended while we were creating the user (e.g. revoked early): make sure it goes.
+      await enqueue('revoke', { leaseId: lease.id }, { jobId: `${revokeJobId(lease.id)}-late` });
+      return { kind: 'skipped', why: 'request ended during provisioning' };
+    }
+    await Promise.all([
+      enqueue('deliver', { leaseId: lease.id }, { jobId: `deliver-${lease.id}` }),
+      enqueue('revoke', { leaseId: lease.id }, { jobId: revokeJobId(lease.id), delayMs: lease.expiresAt.getTime() - now().getTime() }),
+      enqueue('syncCard', { requestId }),
+    ]);
+    return { kind: 'active', request: active.request, lease: active.lease };
+  }
+
+  /** The credentials to send, once: the sealed password is wiped when delivery is recorded. */
+  async function credentialsFor(leaseId: string): Promise<{ request: RequestRow; lease: LeaseRow; credentials: Credentials } | undefined> {
+    const lease = await leases.getById(leaseId);
+    if (!lease?.passwordSealed || lease.revokedAt) return undefined;
+    const request = (await requests.getById(lease.requestId))!;
+    const entry = catalog().database(lease.databaseId);
+    if (!entry) throw notFound(`Database ${lease.databaseId}`);
+    return {
+      request,
+      lease,
+      credentials: {
+        host: entry.host, port: entry.port, database: entry.database, username: lease.username,
+        password: secrets.open(lease.passwordSealed), expiresAt: lease.expiresAt,
+      },
+    };
+  }
+
+  async function markDelivered(lease: LeaseRow, dmRef: LeaseRow['dmRef']): Promise<void> {
+    await db.transaction(async (tx) => {
+      await leases.update(lease.tenantId, lease.id, { passwordSealed: null, deliveredAt: now(), dmRef }, tx);
+      await audit.record({ tenantId: lease.tenantId, actor: 'job:deliver', action: 'lease.delivered', subject: `lease:${lease.id}`, outcome: 'success', details: { channel: 'direct message' } }, tx);
+    });
+  }
+
+  async function revoke(leaseId: string): Promise<{ revoked: boolean; request?: RequestRow; lease?: LeaseRow; sessionsKilled: number }> {
+    const lease = await leases.getById(leaseId);
+    if (!lease || lease.revokedAt) return { revoked: false, sessionsKilled: 0 };
+    const request = (await requests.getById(lease.requestId))!;
+    if (lease.expiresAt > now() && !lease.endReason) {
+      // Early by the clock (a delayed job whose lease was extended): come back at the expiry.
+      await enqueue('revoke', { leaseId }, { jobId: `${revokeJobId(leaseId)}-${lease.expiresAt.getTime()}`, delayMs: lease.expiresAt.getTime() - now().getTime() });
+      return { revoked: false, sessionsKilled: 0 };
+    }
+    await requests.transition(request.tenantId, request.id, 'startRevoking');
+    let sessionsKilled: number;
+    try {
+      const { target, provider } = providerFor(lease.databaseId);
+      ({ sessionsKilled } = await provider.revoke(target, lease.username));
+    } catch (error) {
+      const attempts = await leases.countFailedAttempt(lease.tenantId, lease.id, (error as Error).message);
+      if (attempts >= 3) await requests.transition(request.tenantId, request.id, 'revokeFailed');
+      await audit.record({ tenantId: lease.tenantId, actor: 'job:revoke', action: 'lease.revoke', subject: `lease:${lease.id}`, outcome: 'failure', details: { attempts, error: (error as Error).message } });
+      throw new RetryingFailure(error, attempts, request);
+    }
+    const result = await db.transaction(async (tx) => {
+      const revoked = await leases.markRevoked(lease.tenantId, lease.id, tx);
+      if (!revoked) return undefined;
+      const endReason = revoked.endReason ?? 'expired';
+      const finalLease = endReason === revoked.endReason ? revoked : await leases.update(lease.tenantId, lease.id, { endReason }, tx);
+      const finalRequest = await requests.transition(request.tenantId, request.id, 'finishRevoking', {}, tx);
+      await audit.record(
+        { tenantId: lease.tenantId, actor: 'job:revoke', action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id, username: lease.username, endReason, sessionsKilled } },
+        tx,
+      );
+      return { lease: finalLease!, request: finalRequest ?? request };
+    });
+    if (!result) return { revoked: false, sessionsKilled };
+    await Promise.all([
+      enqueue('syncCard', { requestId: request.id }),
+      enqueue('summarize', { leaseId }, { jobId: `summarize-${leaseId}` }),
+    ]);
+    return { revoked: true, ...result, sessionsKilled };
+  }
+
+  /** Ends access now: the requester themself, or an approver. Idempotent. */
+  async function endEarly(actor: Actor, request: RequestRow): Promise<void> {
+    const lease = await leases.byRequest(actor.tenantId, request.id);
+    if (!lease) {
+      // Approved but not provisioned yet: nothing to drop; the provision job will see the state.
+      await requests.transition(actor.tenantId, request.id, 'startRevoking');
+      await requests.transition(actor.tenantId, request.id, 'finishRevoking');
+      await enqueue('syncCard', { requestId: request.id });
+      return;
+    }
+    if (lease.revokedAt) return;
+    const ender = actor.userId === request.requesterId ? 'ended' : 'revoked';
+    await db.transaction(async (tx) => {
+      await leases.update(actor.tenantId, lease.id, { expiresAt: now(), endReason: ender, endedBy: actor.userId }, tx);
+      await audit.record({ tenantId: actor.tenantId, actor: `user:${actor.userId}`, action: `lease.${ender}`, subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id } }, tx);
+    });
+    await enqueue('revoke', { leaseId: lease.id }, { jobId: `${revokeJobId(lease.id)}-now` });
+  }
+
+  /**
+   * Runs every few seconds: whatever the queue lost (a Redis flush or restart), leases past expiry get
+   * revoked, pending requests past their deadline expire, and stalled provisioning is retried.
+   */
+  async function sweep(): Promise<{ revocations: number; expirations: number; provisions: number }> {
+    const at = now();
+    const [due, pending, stuck] = await Promise.all([
+      leases.due(at),
+      requests.pendingPastDue(at),
+      requests.stuckInProvisioning(new Date(at.getTime() - 60_000)),
+    ]);
+    await Promise.all([
+      ...due.map(({ id }) => enqueue('revoke', { leaseId: id }, { jobId: revokeJobId(id) })),
+      ...pending.map(({ id }) => enqueue('expireRequest', { requestId: id }, { jobId: `expire-${id}` })),
+      ...stuck.map(({ id }) => enqueue('provision', { requestId: id }, { jobId: `provision-${id}` })),
+    ]);
+    return { revocations: due.length, expirations: pending.length, provisions: stuck.length };
+  }
+
+  /** Drops users on each target that carry our prefix and that no live lease owns. */
+  async function reconcile(): Promise<{ dropped: string[]; unreachable: string[] }> {
+    const prefix = catalog().catalog.settings.userPrefix;
+    const dropped: string[] = [];
+    const unreachable: string[] = [];
+    for (const entry of catalog().catalog.databases) {
+      try {
+        const { target, provider } = providerFor(entry.id);
+        const [users, live] = await Promise.all([provider.listUsers(target, prefix), leases.liveUsernames(entry.id)]);
+        for (const username of users.filter((name) => !live.has(name))) {
+          await provider.revoke(target, username);
+          dropped.push(`${entry.id}/${username}`);
+        }
+      } catch {
+        unreachable.push(entry.id);
+      }
+    }
+    return { dropped, unreachable };
+  }
+
+  return { provision, credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, sweep, reconcile };
+}
+
+export type LeaseService = ReturnType<typeof createLeaseService>;
+export const isLive = (state: string) => LIVE_STATES.includes(state as RequestState);

@@ -1,0 +1,390 @@
+import pg, { escapeIdentifier, escapeLiteral } from 'pg';
+import { type AppError, badInput, configError, conflict, isAppError, targetUnavailable } from '../../lib/errors.js';
+import { scrubSecrets } from '../../lib/logger.js';
+import type { CredentialProvider, ProvisionSpec, Target } from './credential-types.js';
+import { postgresGrantStatements } from './grant-mapping.js';
+import { scramSha256Verifier } from './scram.js';
+
+const CONNECT_TIMEOUT_MS = 5_000;
+const STATEMENT_TIMEOUT_MS = 30_000;
+const PING_TIMEOUT_MS = 3_000;
+/** How long revocation waits for terminated sessions to disappear before it gives up (and is retried). */
+const SESSION_WAIT_MS = 10_000;
+const POLL_MS = 50;
+/** PostgreSQL silently truncates longer names, which would hand out a different user than the one recorded. */
+const MAX_IDENTIFIER_BYTES = 63;
+/**
+ * Set on every role this provider creates. A retried provision only ALTERs, and revoke only drops,
+ * a role carrying it: a name collision must never rewrite or drop somebody's real account.
+ */
+export const ROLE_MARKER = 'dbaccess temporary user';
+
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/** The connection URL with its database replaced; other parts (user, password, host, options) kept. */
+export function withDatabase(url: string, database: string): string {
+  // pg decodes the path with decodeURI, which leaves %2F, %3F and %23 encoded: such names cannot round-trip.
+  if (database.length === 0 || /[/?#]/.test(database)) {
+    throw configError(`The database name "${database.slice(0, 63)}" cannot be put in a connection URL (it is empty or contains /, ? or #).`);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw configError('An admin connection string is not a valid URL (expected postgresql://user:password@host:port/database).');
+  }
+  parsed.pathname = `/${encodeURI(database)}`;
+  return parsed.toString();
+}
+
+export function createPostgresProvider(options: { poolSize?: number; idleMillis?: number } = {}): CredentialProvider {
+  const pools = new Map<string, pg.Pool>();
+
+  const connectionSettings = {
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    application_name: 'dbaccess',
+  } as const;
+
+  /** One small pool per target: the admin URL pointed at the target's database. */
+  function poolFor(target: Target): pg.Pool {
+    const url = withDatabase(target.adminUrl, target.entry.database);
+    let pool = pools.get(url);
+    if (!pool) {
+      pool = new pg.Pool({
+        ...connectionSettings,
+        connectionString: url,
+        max: options.poolSize ?? 4,
+        idleTimeoutMillis: options.idleMillis ?? 10_000,
+        allowExitOnIdle: true,
+      });
+      // An idle connection closed by the server (restart, terminate, dropped database) is reported
+      // here. The pool has already discarded it and opens a new one on the next checkout; without a
+      // listener the event would crash the process.
+      pool.on('error', () => {});
+      pools.set(url, pool);
+    }
+    return pool;
+  }
+
+  /** A short-lived admin session in another database of the same cluster (revocation only). */
+  async function inDatabase<T>(target: Target, database: string, work: (client: Queryable) => Promise<T>): Promise<T> {
+    if (database === target.entry.database) return work(poolFor(target));
+    const client = new pg.Client({ ...connectionSettings, connectionString: withDatabase(target.adminUrl, database) });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  async function run<T>(target: Target, action: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw describeFailure(target, action, error);
+    }
+  }
+
+  async function schemaNames(db: Queryable): Promise<string[]> {
+    // starts_with, not LIKE 'pg_%': in LIKE the underscore is a wildcard and would hide e.g. "pgsales".
+    const { rows } = await db.query<{ nspname: string }>(
+      `SELECT nspname FROM pg_namespace
+        WHERE NOT starts_with(nspname, 'pg_') AND nspname <> 'information_schema'
+        ORDER BY nspname`,
+    );
+    return rows.map((row) => row.nspname);
+  }
+
+  /** Terminates every backend of the role and waits until none is left; returns how many there were. */
+  async function terminateSessions(target: Target, db: Queryable, oid: string, username: string): Promise<Set<number>> {
+    const seen = new Set<number>();
+    const deadline = Date.now() + SESSION_WAIT_MS;
+    for (;;) {
+      // The second argument makes each call wait up to 1 s for the backend to exit.
+      const { rows } = await db.query<{ pid: number }>(
+        `SELECT pid, pg_terminate_backend(pid, 1000) AS terminated
+           FROM pg_stat_activity WHERE usesysid = $1::oid AND pid <> pg_backend_pid()`,
+        [oid],
+      );
+      if (rows.length === 0) return seen;
+      for (const row of rows) seen.add(row.pid);
+      if (Date.now() > deadline) {
+        throw targetUnavailable(
+          `${rows.length} session(s) of ${username} on ${where(target)} were still running ${SESSION_WAIT_MS / 1000} s after being terminated; the user can no longer log in, and revocation will be retried.`,
+        );
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  return {
+    async provision(target, spec) {
+      checkUsername(spec.username);
+      checkSpec(target, spec);
+      const verifier = await scramSha256Verifier(spec.password);
+      const user = escapeIdentifier(spec.username);
+      const attributes = [
+        'LOGIN',
+        `PASSWORD ${escapeLiteral(verifier)}`,
+        `VALID UNTIL ${escapeLiteral(spec.expiresAt.toISOString())}`,
+        `CONNECTION LIMIT ${target.entry.connectionLimit}`,
+        'NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS',
+      ].join(' ');
+
+      return run(target, `Provisioning ${spec.username}`, async () => {
+        // Roles are cluster-wide, so the role and the grants share one session in the target's
+        // database and one transaction: a failing grant leaves neither a role nor half its grants.
+        const client = await poolFor(target).connect();
+        let broken: Error | undefined;
+        // GRANT without the right to grant is only a warning (01007) and grants nothing: treat it as failure.
+        const notGranted: string[] = [];
+        const onNotice = (notice: { code?: string | undefined; message?: string | undefined }) => {
+          if (notice.code === '01007') notGranted.push(notice.message ?? 'no privileges were granted');
+        };
+        client.on('notice', onNotice);
+        try {
+          await client.query('BEGIN');
+          try {
+            // Two attempts of the same job must not both try to CREATE the role.
+            await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`dbaccess:role:${spec.username}`]);
+            const existing = await client.query<{ ours: boolean | null; rolsuper: boolean }>(
+              `SELECT shobj_description(oid, 'pg_authid') = $2 AS ours, rolsuper FROM pg_roles WHERE rolname = $1`,
+              [spec.username, ROLE_MARKER],
+            );
+            const role = existing.rows[0];
+            if (role && (!role.ours || role.rolsuper)) {
+              throw conflict(`A role named ${spec.username} already exists on ${target.entry.id} and was not created by dbaccess; it was left untouched.`);
+            }
+            const schemas = await schemaNames(client);
+            const statements: string[] = [];
+            if (role) {
+              // A retried job: bring the role to exactly this spec, dropping privileges an earlier spec gave.
+              await client.query(`ALTER ROLE ${user} ${attributes}`);
+              statements.push(...resetStatements(target.entry.database, user, schemas));
+            } else {
+              await client.query(`CREATE ROLE ${user} ${attributes}`);
+              await client.query(`COMMENT ON ROLE ${user} IS ${escapeLiteral(ROLE_MARKER)}`);
+            }
+            statements.push(
+              ...postgresGrantStatements({
+                level: spec.level,
+                scope: spec.scope,
+                database: target.entry.database,
+                username: spec.username,
+                schemas,
+              }),
+            );
+            for (const statement of statements) {
+              await client.query(statement);
+              if (notGranted.length > 0) {
+                throw configError(
+                  `The admin account of ${where(target)} may not grant this (${scrub(target, notGranted[0]!)}). Give it ownership or grant options on the objects in scope.`,
+                );
+              }
+            }
+            await client.query('COMMIT');
+            return { statements };
+          } catch (error) {
+            await client.query('ROLLBACK').catch((rollbackError: Error) => {
+              broken = rollbackError;
+            });
+            throw error;
+          }
+        } finally {
+          client.off('notice', onNotice);
+          client.release(broken);
+        }
+      });
+    },
+
+    async revoke(target, username) {
+      checkUsername(username);
+      const user = escapeIdentifier(username);
+      return run(target, `Revoking ${username}`, async () => {
+        const admin = poolFor(target);
+        const found = await admin.query<{ oid: string; ours: boolean | null; rolsuper: boolean }>(
+          `SELECT oid::text AS oid, shobj_description(oid, 'pg_authid') = $2 AS ours, rolsuper FROM pg_roles WHERE rolname = $1`,
+          [username, ROLE_MARKER],
+        );
+        const role = found.rows[0];
+        if (!role) return { existed: false, sessionsKilled: 0 };
+        if (!role.ours || role.rolsuper) {
+          throw conflict(`The role ${username} on ${target.entry.id} was not created by dbaccess; it was left untouched.`);
+        }
+
+        // 1. No new logins. DROP ROLE alone would leave open sessions running.
+        await admin.query(`ALTER ROLE ${user} NOLOGIN`);
+        // 2. End every session, and wait until they are really gone.
+        const killed = await terminateSessions(target, admin, role.oid, username);
+
+        // 3. A non-superuser admin may only reassign and drop what belongs to roles it is a member of.
+        const self = await admin.query<{ rolsuper: boolean; member: boolean }>(
+          `SELECT rolsuper, pg_has_role(current_user, $1::oid, 'USAGE') AS member FROM pg_roles WHERE rolname = current_user`,
+          [role.oid],
+        );
+        if (self.rows[0] && !self.rows[0].rolsuper && !self.rows[0].member) await admin.query(`GRANT ${user} TO CURRENT_USER`);
+
+        // 4. Objects and privileges in every database the role touched, or DROP ROLE fails (2BP01).
+        const touched = await admin.query<{ datname: string }>(
+          `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+            WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = $1::oid AND d.datallowconn
+            ORDER BY d.datname`,
+          [role.oid],
+        );
+        const databases = [...new Set([target.entry.database, ...touched.rows.map((row) => row.datname)])];
+        for (const database of databases) {
+          // One simple query is one implicit transaction: both or neither.
+          await inDatabase(target, database, (db) => db.query(`REASSIGN OWNED BY ${user} TO CURRENT_USER; DROP OWNED BY ${user}`));
+        }
+
+        // 5. Drop, then verify.
+        await admin.query(`DROP ROLE IF EXISTS ${user}`);
+        // A session that slipped in during authentication would still run under the dropped role's id.
+        for (const pid of await terminateSessions(target, admin, role.oid, username)) killed.add(pid);
+        const left = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]);
+        if ((left.rowCount ?? 0) > 0) throw targetUnavailable(`${username} still exists on ${where(target)} after DROP ROLE; revocation will be retried.`);
+        return { existed: true, sessionsKilled: killed.size };
+      });
+    },
+
+    async listUsers(target, prefix) {
+      // An empty prefix would list every role, the admin's included, to a reconciler that revokes them.
+      if (prefix.length === 0) throw badInput('listUsers needs a non-empty prefix.');
+      return run(target, 'Listing users', async () => {
+        // starts_with compares literally; LIKE would need `_` and `%` escaped.
+        const { rows } = await poolFor(target).query<{ rolname: string }>(
+          'SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY rolname',
+          [prefix],
+        );
+        return rows.map((row) => row.rolname);
+      });
+    },
+
+    async listSchemas(target) {
+      return run(target, 'Listing schemas', () => schemaNames(poolFor(target)));
+    },
+
+    async ping(target) {
+      await run(target, 'Ping', () =>
+        withTimeout(poolFor(target).query('SELECT 1'), PING_TIMEOUT_MS, () =>
+          targetUnavailable(`Cannot reach ${where(target)}: no answer within ${PING_TIMEOUT_MS / 1000} s.`),
+        ),
+      );
+    },
+
+    async close() {
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((pool) => pool.end().catch(() => {})));
+    },
+  };
+}
+
+/** Privileges an earlier spec may have given in the target database; run before re-granting. */
+function resetStatements(database: string, user: string, schemas: string[]): string[] {
+  const statements = [`REVOKE ALL ON DATABASE ${escapeIdentifier(database)} FROM ${user}`];
+  for (const schema of schemas) {
+    const quoted = escapeIdentifier(schema);
+    statements.push(
+      `REVOKE ALL ON SCHEMA ${quoted} FROM ${user}`,
+      `REVOKE ALL ON ALL TABLES IN SCHEMA ${quoted} FROM ${user}`,
+      `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${quoted} FROM ${user}`,
+      `REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ${quoted} FROM ${user}`,
+    );
+  }
+  return statements;
+}
+
+function checkUsername(username: string): void {
+  if (username.length === 0 || Buffer.byteLength(username, 'utf8') > MAX_IDENTIFIER_BYTES || username.includes('\0')) {
+    throw badInput(`A PostgreSQL user name must be 1-${MAX_IDENTIFIER_BYTES} bytes without NUL characters.`);
+  }
+}
+
+function checkSpec(target: Target, spec: ProvisionSpec): void {
+  if (!(spec.expiresAt instanceof Date) || Number.isNaN(spec.expiresAt.getTime())) throw badInput('The expiry time is not a valid date.');
+  const limit = target.entry.connectionLimit;
+  // Interpolated into DDL, so it must be a plain integer whatever the caller's types promise.
+  if (!Number.isInteger(limit) || limit < 1) throw configError(`connectionLimit of ${target.entry.id} must be a positive integer.`);
+}
+
+const where = (target: Target) => `${target.entry.id} (${target.entry.host}:${target.entry.port})`;
+
+/** Why a connection could not be made, in words, or undefined when the failure came later. */
+function unreachableReason(code: string | undefined, message: string): string | undefined {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name not found';
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+    case 'ECONNRESET':
+      return 'connection reset';
+    case '28P01':
+    case '28000':
+      return 'the admin login was refused (check the admin credentials)';
+    case '3D000':
+      return 'the database does not exist';
+    case '53300':
+      return 'too many connections';
+    case '57P01':
+    case '57P02':
+    case '57P03':
+      return 'the server is shutting down or starting up';
+  }
+  if (code?.startsWith('08')) return 'connection failure';
+  if (/timeout/i.test(message) && /connect/i.test(message)) return 'connection timed out';
+  if (/Connection terminated/i.test(message)) return 'connection closed unexpectedly';
+  return undefined;
+}
+
+/** Driver and server errors as AppErrors that never carry the admin URL or its password. */
+function describeFailure(target: Target, action: string, error: unknown): AppError {
+  if (isAppError(error)) return error;
+  const { code, message, detail } = (error ?? {}) as { code?: unknown; message?: unknown; detail?: unknown };
+  const sqlState = typeof code === 'string' ? code : undefined;
+  const text = typeof message === 'string' ? message : '';
+  const reason = unreachableReason(sqlState, text);
+  if (reason) return targetUnavailable(`Cannot reach ${where(target)}: ${reason}.`);
+  const said = scrub(target, [text, typeof detail === 'string' ? detail : ''].filter(Boolean).join(' ') || 'unknown error');
+  // A scope naming a table or schema that does not exist will not get better with retries.
+  if (sqlState === '42P01' || sqlState === '3F000') return badInput(`${action} on ${where(target)} failed: ${said}.`);
+  return targetUnavailable(`${action} on ${where(target)} failed: ${said}${sqlState ? ` (SQLSTATE ${sqlState})` : ''}.`);
+}
+
+function scrub(target: Target, text: string): string {
+  const secrets = [target.adminUrl];
+  try {
+    const password = new URL(target.adminUrl).password;
+    if (password) secrets.push(password, decodeURIComponent(password));
+  } catch {
+    // Not a URL: the whole string is already in the list.
+  }
+  let out = text;
+  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
+  return scrubSecrets(out).slice(0, 500);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(onTimeout()), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,69 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { chatUsers, tenants } from '../../db/schema.js';
+
+export type Platform = 'slack';
+
+/** Who is acting: every service call carries it, and every query filters by its tenant. */
+export interface Actor {
+  tenantId: string;
+  userId: string;
+  platform: Platform;
+  /** The platform's own user id (Slack `U…`), for approver lists and mentions. */
+  externalUserId: string;
+}
+
+/**
+ * Tenants (a Slack workspace) and chat identities, created on first sight. Ids are cached: they never
+ * change once created, and the chat paths should not pay a round trip for them each time.
+ */
+export function createTenantService({ db }: { db: Db }) {
+  const tenantIds = new Map<string, string>();
+  const userIds = new Map<string, string>();
+
+  async function ensureTenant(platform: Platform, externalId: string): Promise<string> {
+    const key = `${platform}/${externalId}`;
+    const cached = tenantIds.get(key);
+    if (cached) return cached;
+    const [row] = await db
+      .insert(tenants)
+      .values({ platform, externalId })
+      .onConflictDoUpdate({ target: [tenants.platform, tenants.externalId], set: { platform: sql`excluded.platform` } })
+      .returning({ id: tenants.id });
+    tenantIds.set(key, row!.id);
+    return row!.id;
+  }
+
+  async function ensureUser(tenantId: string, platform: Platform, externalId: string, displayName?: string): Promise<string> {
+    const key = `${tenantId}/${platform}/${externalId}`;
+    const cached = userIds.get(key);
+    if (cached) return cached;
+    const [row] = await db
+      .insert(chatUsers)
+      .values({ tenantId, platform, externalId, displayName })
+      .onConflictDoUpdate({
+        target: [chatUsers.tenantId, chatUsers.platform, chatUsers.externalId],
+        set: { displayName: sql`coalesce(excluded.display_name, ${chatUsers.displayName})` },
+      })
+      .returning({ id: chatUsers.id });
+    userIds.set(key, row!.id);
+    return row!.id;
+  }
+
+  return {
+    ensureTenant,
+    ensureUser,
+    /** The actor for a platform identity, creating tenant and user on first sight. */
+    async actor(platform: Platform, teamId: string, externalUserId: string, displayName?: string): Promise<Actor> {
+      const tenantId = await ensureTenant(platform, teamId);
+      const userId = await ensureUser(tenantId, platform, externalUserId, displayName);
+      return { tenantId, userId, platform, externalUserId };
+    },
+    async user(tenantId: string, userId: string) {
+      const [row] = await db.select().from(chatUsers).where(and(eq(chatUsers.tenantId, tenantId), eq(chatUsers.id, userId)));
+      return row;
+    },
+  };
+}
+
+export type TenantService = ReturnType<typeof createTenantService>;

@@ -1,0 +1,431 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseEntry } from '../../src/config/catalog.js';
+import { generatePassword } from '../../src/lib/crypto.js';
+import { isAppError } from '../../src/lib/errors.js';
+import type { ProvisionSpec, Target } from '../../src/modules/credentials/credential-types.js';
+import { createPostgresProvider, withDatabase } from '../../src/modules/credentials/postgres-provider.js';
+import { SERVICES } from '../support/services.js';
+
+// Everything this file creates carries the suffix: its databases, and its roles (roles are cluster-wide).
+const suffix = randomBytes(4).toString('hex');
+const databaseName = `dbaccess_pgprov_${suffix}`;
+const otherDatabaseName = `dbaccess_pgprov_${suffix}_other`;
+const adminUrl = SERVICES.targetPg;
+const host = new URL(adminUrl).hostname;
+const port = Number(new URL(adminUrl).port || 5432);
+const adminUser = decodeURIComponent(new URL(adminUrl).username);
+
+const entry: DatabaseEntry = {
+  id: 'orders',
+  engine: 'postgres',
+  host,
+  port,
+  database: databaseName,
+  environment: 'development',
+  admin: 'env:ORDERS_ADMIN_URL',
+  maxDuration: 4 * 3600,
+  levels: ['read', 'write', 'admin'],
+  connectionLimit: 5,
+  tags: [],
+};
+const target: Target = { entry, adminUrl };
+
+const provider = createPostgresProvider();
+let admin: pg.Client; // admin session in the test database
+const openClients: pg.Client[] = [];
+
+const roleName = (label: string) => `dbt_${suffix}_${label}`;
+const inAnHour = () => new Date(Date.now() + 3600_000);
+const spec = (username: string, rest: Partial<ProvisionSpec> = {}): ProvisionSpec => ({
+  username,
+  password: generatePassword(),
+  expiresAt: inAnHour(),
+  level: 'read',
+  scope: [],
+  ...rest,
+});
+
+async function connectAdmin(database: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: withDatabase(adminUrl, database), connectionTimeoutMillis: 5000 });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+/** A login as the temporary user over TCP, where the cluster checks passwords (scram-sha-256). */
+async function login(user: string, password: string, database = databaseName): Promise<pg.Client> {
+  const client = new pg.Client({ host, port, user, password, database, connectionTimeoutMillis: 5000 });
+  // A terminated session emits 'error' on an idle client; unhandled, it would crash the test run.
+  client.on('error', () => {});
+  openClients.push(client);
+  await client.connect();
+  return client;
+}
+
+async function expectLoginRefused(user: string, password: string, database = databaseName): Promise<void> {
+  // 28P01: password authentication failed (wrong password, expired, or no such role); 28000: NOLOGIN.
+  await expect(login(user, password, database)).rejects.toMatchObject({ code: expect.stringMatching(/^28/) });
+}
+
+async function roleRow(username: string) {
+  const { rows } = await admin.query('SELECT * FROM pg_roles WHERE rolname = $1', [username]);
+  return rows[0] as Record<string, unknown> | undefined;
+}
+
+async function serverLog(): Promise<string | null> {
+  const { rows } = await admin.query<{ text: string | null; json: string | null }>(
+    `SELECT pg_read_file(pg_current_logfile()) AS text, pg_read_file(pg_current_logfile('jsonlog')) AS json`,
+  );
+  const row = rows[0]!;
+  if (row.text === null && row.json === null) return null;
+  return `${row.text ?? ''}\n${row.json ?? ''}`;
+}
+
+beforeAll(async () => {
+  const cluster = await connectAdmin('postgres');
+  try {
+    await cluster.query(`CREATE DATABASE ${pg.escapeIdentifier(databaseName)}`);
+    await cluster.query(`CREATE DATABASE ${pg.escapeIdentifier(otherDatabaseName)}`);
+  } finally {
+    await cluster.end();
+  }
+  admin = await connectAdmin(databaseName);
+  await admin.query(`
+    CREATE SCHEMA sales;
+    CREATE TABLE sales.orders (id serial PRIMARY KEY, item text NOT NULL);
+    INSERT INTO sales.orders (item) VALUES ('apple'), ('pear'), ('plum');
+    CREATE TABLE sales.customers (id serial PRIMARY KEY, name text NOT NULL);
+    INSERT INTO sales.customers (name) VALUES ('Ada'), ('Grace');
+    CREATE SCHEMA ops;
+    CREATE TABLE ops.events (id serial PRIMARY KEY, note text NOT NULL);
+    INSERT INTO ops.events (note) VALUES ('boot');
+    -- LIKE 'pg_%' would wrongly treat this one as a system schema.
+    CREATE SCHEMA pgxdata;
+  `);
+});
+
+afterAll(async () => {
+  await Promise.all(openClients.map((client) => client.end().catch(() => {})));
+  await provider.close();
+  await admin?.end().catch(() => {});
+  const cluster = await connectAdmin('postgres');
+  try {
+    for (const database of [databaseName, otherDatabaseName]) {
+      await cluster.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [database]);
+      await cluster.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+    }
+    // Roles a failing test may have left behind; their objects went with the databases.
+    const { rows } = await cluster.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE strpos(rolname, $1) > 0', [suffix]);
+    for (const { rolname } of rows) {
+      await cluster.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [rolname]);
+      await cluster.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(rolname)}`);
+    }
+  } finally {
+    await cluster.end();
+  }
+});
+
+describe('postgres provider: provision', () => {
+  it('read on one table: the user logs in and reads it, and nothing else', async () => {
+    const request = spec(roleName('read'), { level: 'read', scope: [{ schema: 'sales', table: 'orders' }] });
+    const result = await provider.provision(target, request);
+    expect(result.statements).toContain(`GRANT SELECT ON TABLE "sales"."orders" TO "${request.username}"`);
+    expect(result.statements.join('\n')).not.toContain(request.password);
+    expect(result.statements.join('\n')).not.toContain('SCRAM-SHA-256');
+
+    const role = await roleRow(request.username);
+    expect(role).toMatchObject({
+      rolcanlogin: true,
+      rolsuper: false,
+      rolinherit: false,
+      rolcreaterole: false,
+      rolcreatedb: false,
+      rolreplication: false,
+      rolbypassrls: false,
+      rolconnlimit: 5,
+    });
+    expect((role!.rolvaliduntil as Date).getTime()).toBe(request.expiresAt.getTime());
+
+    const user = await login(request.username, request.password);
+    const { rows } = await user.query('SELECT item FROM sales.orders ORDER BY id');
+    expect(rows.map((row) => row.item)).toEqual(['apple', 'pear', 'plum']);
+    await expect(user.query('SELECT * FROM sales.customers')).rejects.toMatchObject({ code: '42501' });
+    await expect(user.query(`INSERT INTO sales.orders (item) VALUES ('fig')`)).rejects.toMatchObject({ code: '42501' });
+    await expect(user.query('SELECT * FROM ops.events')).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('write on a schema: rows can change (serial columns included), the schema cannot', async () => {
+    const request = spec(roleName('write'), { level: 'write', scope: [{ schema: 'ops' }] });
+    await provider.provision(target, request);
+    const user = await login(request.username, request.password);
+
+    const inserted = await user.query<{ id: number }>(`INSERT INTO ops.events (note) VALUES ('deploy') RETURNING id`);
+    expect(inserted.rows[0]!.id).toBeGreaterThan(1);
+    await user.query(`UPDATE ops.events SET note = 'deploy v2' WHERE id = $1`, [inserted.rows[0]!.id]);
+    const check = await admin.query('SELECT note FROM ops.events WHERE id = $1', [inserted.rows[0]!.id]);
+    expect(check.rows[0]?.note).toBe('deploy v2');
+
+    await expect(user.query('CREATE TABLE ops.sneaky (id int)')).rejects.toMatchObject({ code: '42501' });
+    await expect(user.query('SELECT * FROM sales.orders')).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('refuses a wrong password, and a correct one after VALID UNTIL has passed', async () => {
+    const request = spec(roleName('pw'), { scope: [{ schema: 'sales', table: 'orders' }] });
+    await provider.provision(target, request);
+    await expectLoginRefused(request.username, `${request.password}x`);
+    // The right password works, so the refusals here are about the password and the expiry.
+    await (await login(request.username, request.password)).end();
+
+    const expired = spec(roleName('expired'), { expiresAt: new Date(Date.now() - 5_000), scope: [{ schema: 'sales', table: 'orders' }] });
+    await provider.provision(target, expired);
+    await expectLoginRefused(expired.username, expired.password);
+  });
+
+  it('an empty scope covers every non-system schema, including one whose name starts with "pg"', async () => {
+    expect(await provider.listSchemas(target)).toEqual(['ops', 'pgxdata', 'public', 'sales']);
+    const request = spec(roleName('all'), { level: 'read', scope: [] });
+    const result = await provider.provision(target, request);
+    expect(result.statements).toContain(`GRANT SELECT ON ALL TABLES IN SCHEMA "pgxdata" TO "${request.username}"`);
+    const user = await login(request.username, request.password);
+    expect((await user.query('SELECT count(*)::int AS n FROM sales.customers')).rows[0]?.n).toBe(2);
+    expect((await user.query('SELECT count(*)::int AS n FROM ops.events')).rows[0]?.n).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a scope naming a missing table fails as bad input and leaves no role behind', async () => {
+    const request = spec(roleName('missing'), { scope: [{ schema: 'sales', table: 'nope' }] });
+    await expect(provider.provision(target, request)).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    expect(await roleRow(request.username)).toBeUndefined();
+  });
+
+  it('a retried provision brings the same user to exactly the new spec', async () => {
+    const first = spec(roleName('retry'), { scope: [{ schema: 'sales', table: 'orders' }] });
+    await provider.provision(target, first);
+    const second = spec(first.username, { scope: [{ schema: 'ops', table: 'events' }] });
+    const result = await provider.provision(target, second);
+    expect(result.statements[0]).toBe(`REVOKE ALL ON DATABASE "${databaseName}" FROM "${first.username}"`);
+
+    await expectLoginRefused(first.username, first.password);
+    const user = await login(second.username, second.password);
+    expect((await user.query('SELECT count(*)::int AS n FROM ops.events')).rows[0]?.n).toBeGreaterThanOrEqual(1);
+    await expect(user.query('SELECT * FROM sales.orders')).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('never touches a role of the same name that dbaccess did not create', async () => {
+    const username = roleName('human');
+    await admin.query(`CREATE ROLE ${pg.escapeIdentifier(username)} LOGIN CONNECTION LIMIT 2`);
+    await expect(provider.provision(target, spec(username))).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(provider.revoke(target, username)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await roleRow(username)).toMatchObject({ rolcanlogin: true, rolconnlimit: 2 });
+  });
+});
+
+describe('postgres provider: revoke', () => {
+  it('kills an open session, blocks new logins and removes the role', async () => {
+    const request = spec(roleName('live'), { scope: [{ schema: 'sales', table: 'orders' }] });
+    await provider.provision(target, request);
+    const session = await login(request.username, request.password);
+    expect((await session.query('SELECT count(*)::int AS n FROM sales.orders')).rows[0]?.n).toBe(3);
+
+    const result = await provider.revoke(target, request.username);
+    expect(result.existed).toBe(true);
+    expect(result.sessionsKilled).toBeGreaterThanOrEqual(1);
+
+    await expect(session.query('SELECT 1')).rejects.toThrow();
+    await expectLoginRefused(request.username, request.password);
+    expect(await roleRow(request.username)).toBeUndefined();
+    const backends = await admin.query('SELECT 1 FROM pg_stat_activity WHERE usename = $1', [request.username]);
+    expect(backends.rowCount).toBe(0);
+  });
+
+  it('removes a user that owns objects and default privileges, in every database it touched', async () => {
+    const request = spec(roleName('owner'), { level: 'admin', scope: [{ schema: 'ops' }] });
+    await provider.provision(target, request);
+    const user = await login(request.username, request.password);
+    await user.query(`CREATE TABLE ops.scratch (id serial PRIMARY KEY, note text); INSERT INTO ops.scratch (note) VALUES ('mine')`);
+    await user.query('ALTER DEFAULT PRIVILEGES IN SCHEMA ops GRANT SELECT ON TABLES TO PUBLIC');
+
+    // The same user also owns a table in a second database of the cluster.
+    const other = await connectAdmin(otherDatabaseName);
+    try {
+      await other.query(`GRANT CREATE ON SCHEMA public TO ${pg.escapeIdentifier(request.username)}`);
+      const elsewhere = await login(request.username, request.password, otherDatabaseName);
+      await elsewhere.query('CREATE TABLE public.elsewhere (id int)');
+      // A session still inside a transaction holds locks that REASSIGN OWNED would wait for: only
+      // terminating the sessions first lets revocation through.
+      await user.query(`BEGIN; INSERT INTO ops.scratch (note) VALUES ('uncommitted')`);
+
+      const result = await provider.revoke(target, request.username);
+      expect(result).toMatchObject({ existed: true });
+      expect(result.sessionsKilled).toBeGreaterThanOrEqual(2);
+
+      expect(await roleRow(request.username)).toBeUndefined();
+      const here = await admin.query(`SELECT tableowner FROM pg_tables WHERE schemaname = 'ops' AND tablename = 'scratch'`);
+      expect(here.rows).toEqual([{ tableowner: adminUser }]);
+      expect((await admin.query('SELECT note FROM ops.scratch')).rows).toEqual([{ note: 'mine' }]);
+      const there = await other.query(`SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'elsewhere'`);
+      expect(there.rows).toEqual([{ tableowner: adminUser }]);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('is idempotent: a second revoke reports that the user was already gone', async () => {
+    const request = spec(roleName('twice'), { scope: [{ schema: 'sales', table: 'orders' }] });
+    await provider.provision(target, request);
+    expect(await provider.revoke(target, request.username)).toEqual({ existed: true, sessionsKilled: 0 });
+    expect(await provider.revoke(target, request.username)).toEqual({ existed: false, sessionsKilled: 0 });
+  });
+});
+
+describe('postgres provider: a non-superuser admin', () => {
+  // Managed services (RDS, Cloud SQL) give no superuser: an admin with CREATEROLE that owns what it grants.
+  const adminName = roleName('nsadmin');
+  const adminPassword = generatePassword();
+  let limited: Target;
+
+  beforeAll(async () => {
+    const quoted = pg.escapeIdentifier(adminName);
+    await admin.query(`
+      CREATE ROLE ${quoted} LOGIN CREATEROLE PASSWORD ${pg.escapeLiteral(adminPassword)} IN ROLE pg_signal_backend;
+      GRANT CONNECT, TEMPORARY ON DATABASE ${pg.escapeIdentifier(databaseName)} TO ${quoted} WITH GRANT OPTION;
+      CREATE SCHEMA team AUTHORIZATION ${quoted};
+      CREATE TABLE team.members (id serial PRIMARY KEY, name text);
+      ALTER TABLE team.members OWNER TO ${quoted};
+      INSERT INTO team.members (name) VALUES ('Lin');
+      GRANT USAGE ON SCHEMA sales TO ${quoted};
+      GRANT SELECT ON sales.orders TO ${quoted};
+    `);
+    const url = new URL(adminUrl);
+    url.username = adminName;
+    url.password = adminPassword;
+    limited = { entry, adminUrl: url.toString() };
+  });
+
+  it('provisions and revokes a user that owns objects', async () => {
+    const request = spec(roleName('nsuser'), { level: 'admin', scope: [{ schema: 'team' }] });
+    await provider.provision(limited, request);
+    const user = await login(request.username, request.password);
+    expect((await user.query('SELECT name FROM team.members')).rows).toEqual([{ name: 'Lin' }]);
+    await user.query('CREATE TABLE team.notes (id int)');
+
+    // PostgreSQL 15 does not make a CREATEROLE admin a member of the roles it creates; without
+    // membership, REASSIGN OWNED is refused.
+    const result = await provider.revoke(limited, request.username);
+    expect(result).toEqual({ existed: true, sessionsKilled: 1 });
+    expect(await roleRow(request.username)).toBeUndefined();
+    const owner = await admin.query(`SELECT tableowner FROM pg_tables WHERE schemaname = 'team' AND tablename = 'notes'`);
+    expect(owner.rows).toEqual([{ tableowner: adminName }]);
+  });
+
+  it('fails, leaving no role, when the admin may read a table but not grant it', async () => {
+    // GRANT without grant option is only a warning from the server, and grants nothing; here the
+    // first such grant is USAGE on the schema.
+    const request = spec(roleName('nsdenied'), { scope: [{ schema: 'sales', table: 'orders' }] });
+    const error = await provider.provision(limited, request).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'CONFIG' });
+    expect((error as Error).message).toContain('may not grant this (no privileges were granted for "sales")');
+    expect((error as Error).message).not.toContain(adminPassword);
+    expect(await roleRow(request.username)).toBeUndefined();
+  });
+});
+
+describe('postgres provider: secrets', () => {
+  it('never sends the plaintext password to the server, not even in a failing CREATE ROLE', async () => {
+    const request = spec(roleName('log'), { scope: [{ schema: 'sales', table: 'orders' }] });
+    await provider.provision(target, request);
+    const stored = await admin.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [request.username]);
+    expect(stored.rows[0]?.rolpassword).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
+
+    // Role names starting with pg_ are reserved: the server rejects this CREATE ROLE and logs the statement.
+    const failing = spec(`pg_${suffix}_log`, { scope: [{ schema: 'sales', table: 'orders' }] });
+    const error: unknown = await provider.provision(target, failing).catch((caught: unknown) => caught);
+    expect(isAppError(error)).toBe(true);
+    expect((error as Error).message).not.toContain(failing.password);
+    expect((error as Error).message).not.toContain('SCRAM-SHA-256');
+
+    let log = await serverLog();
+    if (log === null) {
+      // pg_read_file gives null only when the server has no log file (logging_collector off): nothing to read.
+      return;
+    }
+    // The logging collector writes asynchronously: wait until the failed statement shows up.
+    for (let attempt = 0; attempt < 50 && !log.includes(`CREATE ROLE "${failing.username}"`); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      log = (await serverLog()) ?? '';
+    }
+    // Proves the check below looks at a log that records failing role statements...
+    expect(log).toContain(`CREATE ROLE "${failing.username}" LOGIN PASSWORD 'SCRAM-SHA-256$4096:`);
+    // ...and that it holds verifiers only.
+    expect(log).not.toContain(failing.password);
+    expect(log).not.toContain(request.password);
+  });
+
+  it('reports an unreachable target or refused admin login without the URL or the password', async () => {
+    const secret = 'admin-secret-9f3k';
+    const isolated = createPostgresProvider();
+    try {
+      const down: Target = {
+        entry: { ...entry, port: 1 },
+        adminUrl: `postgresql://${adminUser}:${secret}@127.0.0.1:1/postgres`,
+      };
+      const refusedPing = await isolated.ping(down).catch((caught: unknown) => caught);
+      expect(refusedPing).toMatchObject({ code: 'TARGET_UNAVAILABLE', message: 'Cannot reach orders (127.0.0.1:1): connection refused.' });
+
+      const wrongPassword: Target = { entry, adminUrl: `postgresql://${adminUser}:${secret}@${host}:${port}/postgres` };
+      for (const attempt of [
+        () => isolated.provision(wrongPassword, spec(roleName('never'))),
+        () => isolated.revoke(wrongPassword, roleName('never')),
+        () => isolated.listUsers(wrongPassword, 'dbt_'),
+      ]) {
+        const error = await attempt().catch((caught: unknown) => caught);
+        expect(error).toMatchObject({ code: 'TARGET_UNAVAILABLE' });
+        const message = (error as Error).message;
+        expect(message).toBe(`Cannot reach orders (${host}:${port}): the admin login was refused (check the admin credentials).`);
+        expect(message).not.toContain(secret);
+        expect(message).not.toContain('postgresql://');
+      }
+    } finally {
+      await isolated.close();
+    }
+  });
+
+  it('answers a ping on a healthy target', async () => {
+    await expect(provider.ping(target)).resolves.toBeUndefined();
+  });
+});
+
+describe('postgres provider: listUsers', () => {
+  it('treats _ and % in the prefix literally', async () => {
+    const prefix = `dbt_${suffix}_l_`;
+    const names = [
+      `dbt_${suffix}_l_one`, // the only real match
+      `dbt_${suffix}_lXtwo`, // would match if the last _ were a wildcard
+      `dbtX${suffix}_l_three`, // would match if the first _ were a wildcard
+      `dbt_${suffix}_p%four`, // matches the % prefix below
+      `dbt_${suffix}_pzfive`, // would match if % were a wildcard
+    ];
+    for (const name of names) await admin.query(`CREATE ROLE ${pg.escapeIdentifier(name)} NOLOGIN`);
+
+    expect(await provider.listUsers(target, prefix)).toEqual([`dbt_${suffix}_l_one`]);
+    expect(await provider.listUsers(target, `dbt_${suffix}_p%`)).toEqual([`dbt_${suffix}_p%four`]);
+    await expect(provider.listUsers(target, '')).rejects.toMatchObject({ code: 'BAD_INPUT' });
+  });
+});
+
+describe('withDatabase', () => {
+  it('swaps the database and keeps everything else', () => {
+    const url = 'postgresql://admin:p%40ss@db.internal:6543/postgres?application_name=x';
+    for (const name of ['orders', 'with space', '50%_off', 'ümlaut', 'semi;colon']) {
+      const client = new pg.Client({ connectionString: withDatabase(url, name) });
+      expect(client.database).toBe(name);
+      expect(client.user).toBe('admin');
+      expect(client.password).toBe('p@ss');
+      expect(client.host).toBe('db.internal');
+      expect(client.port).toBe(6543);
+    }
+    expect(withDatabase(url, 'orders')).toContain("application_name=x");
+    expect(() => withDatabase(url, 'a/b')).toThrow(/cannot be put in a connection URL/);
+  });
+});

@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { createContainer, type Container } from '../../src/app/container.js';
+import { loadConfig } from '../../src/config/env.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { createStateDatabase, createTargetDatabase } from './databases.js';
+import { startFakeSlack, type FakeSlack, type RecordedCall, type SlackMessage } from './fake-slack.js';
+import { SERVICES } from './services.js';
+import {
+  blockAction, plainTextInput, postSigned, slashCommand, staticSelect, viewSubmission, type SignedResponse,
+} from './slack-requests.js';
+
+export const TEAM = 'T0ACME';
+export const APPROVERS_CHANNEL = 'C0APPROVALS';
+export const PEOPLE = { requester: 'U0REQUESTER', alice: 'U0ALICE', bob: 'U0BOB', mallory: 'U0MALLORY' } as const;
+export const SIGNING_SECRET = 'test-signing-secret';
+
+export interface HarnessOptions {
+  queue: 'redis' | 'postgres';
+  /** Extra YAML under `settings:`. */
+  settings?: Record<string, string>;
+  /** Extra databases to append to the catalog (YAML list items). */
+  extraDatabases?: string;
+  env?: Record<string, string>;
+}
+
+export interface Harness {
+  app: Container;
+  url: string;
+  slack: FakeSlack;
+  target: { name: string; adminUrl: string };
+  prefix: string;
+  redisPrefix: string;
+  /** Sends a correctly signed Slack request to the running server. */
+  post(body: string, sign?: { timestamp?: number; signature?: string }): Promise<SignedResponse>;
+  command(user: string, text: string): Promise<SignedResponse>;
+  /** Opens the form with `/dbaccess` and submits it; returns the HTTP answer to the submission. */
+  submitRequest(user: string, values: Partial<Record<'databaseId' | 'level' | 'scope' | 'duration' | 'reason' | 'ticket', string>>): Promise<SignedResponse>;
+  /** Clicks a button of a message as `user`. */
+  click(user: string, actionId: string, message: SlackMessage): Promise<SignedResponse>;
+  /** The approval card of the newest request, once posted. */
+  waitForCard(predicate?: (message: SlackMessage) => boolean): Promise<SlackMessage>;
+  waitForMessage(channel: string, predicate: (message: SlackMessage) => boolean, timeoutMs?: number): Promise<SlackMessage>;
+  close(): Promise<void>;
+}
+
+/** Everything a message shows, as one string (text and every text field of its blocks). */
+export function shown(message: Pick<SlackMessage, 'text' | 'blocks'> | RecordedCall['args']): string {
+  const parts: string[] = [];
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') parts.push(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) if (key === 'text' || key === 'fields' || key === 'elements' || key === 'blocks') walk(inner);
+    }
+  };
+  walk({ text: (message as { text?: unknown }).text, blocks: (message as { blocks?: unknown }).blocks });
+  return parts.join('\n');
+}
+
+export const hasButton = (message: Pick<SlackMessage, 'blocks'>, actionId: string) => JSON.stringify(message.blocks ?? []).includes(`"action_id":"${actionId}"`);
+
+export async function waitUntil<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Starts dbaccess against a fresh state database, a fresh target database and a fake Slack. */
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const [state, target, slack] = await Promise.all([createStateDatabase(), createTargetDatabase(), startFakeSlack({ teamId: TEAM })]);
+  const dir = mkdtempSync(join(tmpdir(), 'dbaccess-test-'));
+  const prefix = `t${randomBytes(3).toString('hex')}_`;
+  const redisPrefix = `dbaccess-test-${randomBytes(4).toString('hex')}`;
+  const settings = { minDuration: '2s', userPrefix: prefix, ...options.settings };
+  const catalogPath = join(dir, 'dbaccess.yaml');
+  writeFileSync(
+    catalogPath,
+    `approvers:
+  slack: { channel: ${APPROVERS_CHANNEL}, users: [${PEOPLE.alice}, ${PEOPLE.bob}] }
+settings:
+${Object.entries(settings).map(([key, value]) => `  ${key}: ${value}`).join('\n')}
+databases:
+  - id: orders
+    engine: postgres
+    host: 127.0.0.1
+    port: 5433
+    database: ${target.name}
+    environment: production
+    admin: env:ORDERS_ADMIN_URL
+    maxDuration: 4h
+    tags: [pii]
+${options.extraDatabases ?? ''}`,
+  );
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: state.url,
+    DATA_DIR: dir,
+    DBACCESS_CONFIG: catalogPath,
+    MASTER_KEY: randomBytes(32).toString('hex'),
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_BOT_TOKEN: 'xoxb-test-token',
+    SLACK_API_URL: slack.apiUrl,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ORDERS_ADMIN_URL: target.adminUrl,
+    SWEEP_INTERVAL: '1s',
+    ...(options.queue === 'redis' ? { REDIS_URL: SERVICES.redis, QUEUE_PREFIX: redisPrefix } : {}),
+    ...options.env,
+  });
+  const app = await createContainer(config, { logger: createLogger(config.env.LOG_LEVEL) });
+  await app.start();
+  const address = app.http!.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  let responses = 0;
+
+  const harness: Harness = {
+    app, url, slack, target, prefix, redisPrefix,
+    post: (body, sign = {}) => postSigned(url, '/slack/events', body, { secret: SIGNING_SECRET, ...sign }),
+    command: (user, text) => harness.post(slashCommand({ teamId: TEAM, userId: user, text, responseUrl: slack.responseUrl(`cmd-${++responses}`, { user }) })),
+    async submitRequest(user, values) {
+      const opened = slack.callsTo('views.open').length;
+      const answer = await harness.command(user, '');
+      if (answer.status !== 200) throw new Error(`/dbaccess answered ${answer.status}`);
+      const call = await waitUntil(() => slack.callsTo('views.open')[opened], 5000, 'views.open');
+      const view = (call.response as { view: { id: string; callback_id: string; blocks: unknown[] } }).view;
+      const v = {
+        databaseId: 'orders', level: 'read', scope: '', duration: '1h', reason: 'Investigate the failed payouts of last night for OPS-1234', ticket: '', ...values,
+      };
+      return harness.post(
+        viewSubmission({
+          teamId: TEAM,
+          userId: user,
+          view,
+          values: {
+            databaseId: { value: staticSelect(v.databaseId) },
+            level: { value: staticSelect(v.level) },
+            scope: { value: plainTextInput(v.scope || null) },
+            duration: { value: plainTextInput(v.duration) },
+            reason: { value: plainTextInput(v.reason) },
+            ticket: { value: plainTextInput(v.ticket || null) },
+          },
+        }),
+      );
+    },
+    click(user, actionId, message) {
+      return harness.post(
+        blockAction({ teamId: TEAM, userId: user, actionId, message, channelId: message.channel, responseUrl: slack.responseUrl(`click-${++responses}`, { user, channel: message.channel, messageTs: message.ts }) }),
+      );
+    },
+    waitForMessage(channel, predicate, timeoutMs = 15_000) {
+      return waitUntil(() => [...slack.messagesIn(channel)].reverse().find(predicate), timeoutMs, `a message in ${channel}`);
+    },
+    waitForCard(predicate = () => true) {
+      return harness.waitForMessage(APPROVERS_CHANNEL, (message) => !message.threadTs && predicate(message));
+    },
+    async close() {
+      await app.stop();
+      await slack.close();
+      if (options.queue === 'redis') await deleteRedisPrefix(redisPrefix);
+      await Promise.all([state.drop(), target.drop()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** Removes this test's keys only; the machine's Redis is shared, so never FLUSHALL. */
+export async function deleteRedisPrefix(prefix: string): Promise<number> {
+  const redis = new Redis(SERVICES.redis);
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}

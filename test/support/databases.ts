@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { SERVICES } from './services.js';
+
+const suffix = () => randomBytes(5).toString('hex');
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function admin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function dropDatabase(url: string, name: string): Promise<void> {
+  await admin(url, async (client) => {
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+}
+
+/** A fresh database for dbaccess's own state, on the machine's trust-auth PostgreSQL. */
+export async function createStateDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `dbaccess_test_${suffix()}`;
+  await admin(SERVICES.statePg, (client) => client.query(`CREATE DATABASE "${name}"`));
+  return { url: withDatabase(SERVICES.statePg, name), drop: () => dropDatabase(SERVICES.statePg, name) };
+}
+
+/**
+ * A fresh target database on the scram-sha-256 cluster, with two schemas of sample tables:
+ * sales.orders, sales.customers and public.notes.
+ */
+export async function createTargetDatabase(): Promise<{ name: string; adminUrl: string; drop(): Promise<void> }> {
+  const name = `target_${suffix()}`;
+  await admin(SERVICES.targetPg, (client) => client.query(`CREATE DATABASE "${name}"`));
+  const adminUrl = withDatabase(SERVICES.targetPg, name);
+  await admin(adminUrl, (client) =>
+    client.query(`
+      CREATE SCHEMA sales;
+      CREATE TABLE sales.orders (id serial PRIMARY KEY, customer text NOT NULL, total numeric NOT NULL);
+      CREATE TABLE sales.customers (id serial PRIMARY KEY, name text NOT NULL, email text NOT NULL);
+      CREATE TABLE public.notes (id serial PRIMARY KEY, body text NOT NULL);
+      INSERT INTO sales.orders (customer, total) VALUES ('acme', 120.50), ('globex', 99.00);
+      INSERT INTO sales.customers (name, email) VALUES ('Acme', 'ops@acme.test');
+      INSERT INTO public.notes (body) VALUES ('hello');
+    `),
+  );
+  return {
+    name,
+    adminUrl,
+    drop: async () => {
+      await dropDatabase(SERVICES.targetPg, name);
+    },
+  };
+}
+
+/** Roles on the target cluster whose names start with the prefix. */
+export async function targetRoles(prefix: string): Promise<string[]> {
+  return admin(SERVICES.targetPg, async (client) => {
+    const { rows } = await client.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1", [prefix]);
+    return rows.map((row) => row.rolname);
+  });
+}
+
+export async function targetSessionsOf(role: string): Promise<number> {
+  return admin(SERVICES.targetPg, async (client) => {
+    const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [role]);
+    return rows[0]!.n;
+  });
+}
+
+export async function onTarget<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  return admin(SERVICES.targetPg, work);
+}
