@@ -103,8 +103,18 @@ export async function createContainer(config: Config, options: ContainerOptions 
           concurrency: 50,
           onDone: (job, ok) => metrics.jobFinished(job.name, job.timestamp + (job.opts.delay ?? 0), ok),
         });
-        await queue.schedule('sweep', parseDuration(env.SWEEP_INTERVAL)! * 1000);
-        await queue.schedule('reconcile', parseDuration(env.RECONCILE_INTERVAL)! * 1000);
+        const sweepMs = parseDuration(env.SWEEP_INTERVAL)! * 1000;
+        const schedule = () =>
+          Promise.all([queue.schedule('sweep', sweepMs), queue.schedule('reconcile', parseDuration(env.RECONCILE_INTERVAL)! * 1000)]);
+        await schedule();
+        await queue.enqueue('reconcile', {});
+        // The schedules live in the queue's store; a Redis flush or restart erases them. Re-asserting
+        // them keeps the sweep (and so every revocation) alive whatever happens to Redis.
+        const keepScheduled = setInterval(() => {
+          schedule().catch((error: unknown) => logger.warn({ err: error }, 'could not re-assert the sweep schedule'));
+        }, sweepMs);
+        keepScheduled.unref();
+        closers.unshift(async () => clearInterval(keepScheduled));
       }
       if (env.RUN_MODE !== 'worker') {
         http = await buildServer({

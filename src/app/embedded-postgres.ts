@@ -102,6 +102,7 @@ export async function startEmbeddedPostgres({ dataDir: dataDirOption, port, logg
 
   const child = serverProcess(server);
   let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stopServer(server, child, log));
   // If the process exits without stop(), ask the server for a fast shutdown rather than orphan it.
   const stopOnExit = () => {
     if (child && !hasExited(child)) child.kill('SIGINT');
@@ -115,17 +116,14 @@ export async function startEmbeddedPostgres({ dataDir: dataDirOption, port, logg
   try {
     await ensureDatabase(port, password);
   } catch (error) {
-    await stopQuietly(server);
+    await stop();
     throw error;
   }
   log.info({ port, ms: Math.round(performance.now() - startedAt) }, 'embedded PostgreSQL is ready');
 
   return {
     url: `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
-    stop() {
-      stopping ??= stopServer(server, child, log);
-      return stopping;
-    },
+    stop,
   };
 }
 
