@@ -238,10 +238,10 @@ async function initialiseCluster({ dataDir, clusterDir, password, serverUser, se
   const initdb = new PostgresServer({
     databaseDir: stagingData,
     user: SUPERUSER,
-    // The library writes its `password` option to a world-readable file in the OS temp directory and
-    // passes it as --pwfile. initdb keeps the last --pwfile it is given, so ours (0600, in the staging
-    // directory) wins, and the library's file only ever holds this throwaway value. If that ever
-    // stopped holding, the cluster would get an unknown random password and startup would fail.
+    // The library writes its `password` option to a file in the OS temp directory (mode 0644 under the
+    // usual umask) and passes it as --pwfile. initdb keeps the last --pwfile it is given, so ours (0600,
+    // in the staging directory) wins and the library's file only ever holds this throwaway value. Were
+    // that to change, the cluster would get an unknown random password and startup would fail loudly.
     password: randomBytes(32).toString('base64url'),
     authMethod: 'scram-sha-256',
     // Locale-independent, so the cluster behaves the same on a laptop and in the slim image.

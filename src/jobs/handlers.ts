@@ -114,8 +114,9 @@ export function createJobHandlers({ requests, requestRepo, leases, notifier, poo
     },
 
     async reconcile() {
-      const { dropped, unreachable } = await leases.reconcile();
+      const { dropped, failed, unreachable } = await leases.reconcile();
       if (dropped.length > 0) logger.warn({ dropped }, 'reconciler dropped users that no lease owned');
+      if (failed.length > 0) logger.error({ failed }, 'reconciler could not drop some users that no lease owns');
       if (unreachable.length > 0) logger.warn({ unreachable }, 'reconciler could not reach some databases');
     },
   };

@@ -44,6 +44,8 @@ export interface Harness {
   /** The approval card of the newest request, once posted. */
   waitForCard(predicate?: (message: SlackMessage) => boolean): Promise<SlackMessage>;
   waitForMessage(channel: string, predicate: (message: SlackMessage) => boolean, timeoutMs?: number): Promise<SlackMessage>;
+  /** Starts another process's worth of dbaccess (RUN_MODE=worker) on the same state and queue. */
+  startWorker(): Promise<Container>;
   close(): Promise<void>;
 }
 
@@ -99,7 +101,7 @@ databases:
     tags: [pii]
 ${options.extraDatabases ?? ''}`,
   );
-  const config = loadConfig({
+  const envVars: Record<string, string> = {
     PORT: '0',
     HOST: '127.0.0.1',
     DATABASE_URL: state.url,
@@ -114,8 +116,10 @@ ${options.extraDatabases ?? ''}`,
     SWEEP_INTERVAL: '1s',
     ...(options.queue === 'redis' ? { REDIS_URL: SERVICES.redis, QUEUE_PREFIX: redisPrefix } : {}),
     ...options.env,
-  });
+  };
+  const config = loadConfig(envVars);
   const app = await createContainer(config, { logger: createLogger(config.env.LOG_LEVEL) });
+  const extra: Container[] = [];
   await app.start();
   const address = app.http!.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -161,7 +165,15 @@ ${options.extraDatabases ?? ''}`,
     waitForCard(predicate = () => true) {
       return harness.waitForMessage(APPROVERS_CHANNEL, (message) => !message.threadTs && predicate(message));
     },
+    async startWorker() {
+      const workerConfig = loadConfig({ ...envVars, RUN_MODE: 'worker' });
+      const worker = await createContainer(workerConfig, { logger: createLogger(workerConfig.env.LOG_LEVEL) });
+      await worker.start();
+      extra.push(worker);
+      return worker;
+    },
     async close() {
+      for (const worker of extra) await worker.stop();
       await app.stop();
       await slack.close();
       if (options.queue === 'redis') await deleteRedisPrefix(redisPrefix);

@@ -211,23 +211,32 @@ export function createLeaseService(deps: Deps) {
   }
 
   /** Drops users on each target that carry our prefix and that no live lease owns. */
-  async function reconcile(): Promise<{ dropped: string[]; unreachable: string[] }> {
+  async function reconcile(): Promise<{ dropped: string[]; failed: Array<{ user: string; error: string }>; unreachable: string[] }> {
     const prefix = catalog().catalog.settings.userPrefix;
     const dropped: string[] = [];
+    const failed: Array<{ user: string; error: string }> = [];
     const unreachable: string[] = [];
     for (const entry of catalog().catalog.databases) {
+      let orphans: string[];
+      let target: ReturnType<typeof providerFor>;
       try {
-        const { target, provider } = providerFor(entry.id);
-        const [users, live] = await Promise.all([provider.listUsers(target, prefix), leases.liveUsernames(entry.id)]);
-        for (const username of users.filter((name) => !live.has(name))) {
-          await provider.revoke(target, username);
-          dropped.push(`${entry.id}/${username}`);
-        }
+        target = providerFor(entry.id);
+        const [users, live] = await Promise.all([target.provider.listUsers(target.target, prefix), leases.liveUsernames(entry.id)]);
+        orphans = users.filter((name) => !live.has(name));
       } catch {
         unreachable.push(entry.id);
+        continue;
+      }
+      for (const username of orphans) {
+        try {
+          await target.provider.revoke(target.target, username);
+          dropped.push(`${entry.id}/${username}`);
+        } catch (error) {
+          failed.push({ user: `${entry.id}/${username}`, error: (error as Error).message });
+        }
       }
     }
-    return { dropped, unreachable };
+    return { dropped, failed, unreachable };
   }
 
   return { provision, credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, sweep, reconcile };

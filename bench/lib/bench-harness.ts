@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { APPROVERS_CHANNEL, TEAM, deleteRedisPrefix, startHarness, type Harness } from '../../test/support/app-harness.js';
+import { SERVICES } from '../../test/support/services.js';
+import { newTriggerId, plainTextInput, slashCommand, staticSelect, viewSubmission } from '../../test/support/slack-requests.js';
+import { SlackIndex } from './slack-index.js';
+
+/**
+ * The test harness (test/support/app-harness.ts), with what a benchmark needs on top:
+ * - its own name prefixes (`bn…_` roles, `dbaccess-bench-…` Redis keys), and a cleanup that also drops
+ *   roles left on the target cluster (the harness drops the target database, but roles are cluster-wide);
+ * - a submit that is safe to run 200 times at once (the harness matches views.open by count, this by trigger id);
+ * - an index of what the fake Slack received, by request id.
+ */
+export interface BenchHarness {
+  h: Harness;
+  queue: 'redis' | 'postgres';
+  index: SlackIndex;
+  userPrefix: string;
+  queuePrefix: string;
+  stateUrl: string;
+  /** `/dbaccess` then the form, as `user`; the request id comes back from the receipt DM. */
+  submit(user: string, values?: Partial<Record<'scope' | 'duration' | 'reason' | 'ticket' | 'level', string>>): Promise<{ commandAckMs: number; submitAckMs: number; startedAt: number }>;
+  /** Clicks Approve on the card of `requestId` as `approver` once the card is posted; `clickedAt` is Date.now() just before the POST. */
+  approve(requestId: string, approver: string): Promise<{ clickedAt: number; ackMs: number }>;
+  close(): Promise<void>;
+}
+
+const cleanups = new Set<() => Promise<void>>();
+
+/** Runs every pending cleanup (also on SIGINT/SIGTERM and on a crash). */
+export async function cleanupAll(): Promise<void> {
+  for (const cleanup of [...cleanups]) {
+    cleanups.delete(cleanup);
+    await cleanup().catch((error: unknown) => console.error(`bench cleanup failed: ${(error as Error).message}`));
+  }
+}
+
+export async function startBenchHarness(
+  queue: 'redis' | 'postgres',
+  options: { settings?: Record<string, string>; env?: Record<string, string> } = {},
+): Promise<BenchHarness> {
+  const userPrefix = `bn${randomBytes(3).toString('hex')}_`;
+  const queuePrefix = `dbaccess-bench-${randomBytes(4).toString('hex')}`;
+  // Registered before starting, so that a failure half-way still removes roles and keys.
+  let harness: Harness | undefined;
+  let index: SlackIndex | undefined;
+  const cleanup = async () => {
+    index?.close();
+    if (harness) await harness.close();
+    if (queue === 'redis') await deleteRedisPrefix(queuePrefix);
+    await dropRolesWithPrefix(userPrefix);
+  };
+  cleanups.add(cleanup);
+
+  harness = await startHarness({
+    queue,
+    settings: { userPrefix, pendingTimeout: '1h', ...options.settings },
+    env: { ...(queue === 'redis' ? { QUEUE_PREFIX: queuePrefix } : {}), ...options.env },
+  });
+  const h = harness;
+  index = new SlackIndex(h.slack, APPROVERS_CHANNEL);
+  const idx = index;
+  let responses = 0;
+
+  return {
+    h,
+    queue,
+    index: idx,
+    userPrefix,
+    queuePrefix,
+    stateUrl: h.app.pool.options.connectionString!,
+
+    async submit(user, values = {}) {
+      const startedAt = Date.now();
+      const trigger = newTriggerId();
+      const t0 = performance.now();
+      const command = await h.post(
+        slashCommand({ teamId: TEAM, userId: user, text: '', triggerId: trigger, responseUrl: h.slack.responseUrl(`bench-cmd-${++responses}`, { user }) }),
+      );
+      const commandAckMs = performance.now() - t0;
+      if (command.status !== 200) throw new Error(`/dbaccess answered ${command.status}: ${command.body}`);
+      const opened = await idx.wait('viewsOpen', trigger, 15_000);
+      const view = (opened.call.response as { view: { id: string; callback_id: string; blocks: unknown[] } }).view;
+      const v = { level: 'read', scope: '', duration: '1h', reason: 'Investigate the failed payouts of last night for OPS-1234', ticket: '', ...values };
+      const t1 = performance.now();
+      const submitted = await h.post(
+        viewSubmission({
+          teamId: TEAM,
+          userId: user,
+          view,
+          values: {
+            databaseId: { value: staticSelect('orders') },
+            level: { value: staticSelect(v.level) },
+            scope: { value: plainTextInput(v.scope || null) },
+            duration: { value: plainTextInput(v.duration) },
+            reason: { value: plainTextInput(v.reason) },
+            ticket: { value: plainTextInput(v.ticket || null) },
+          },
+        }),
+      );
+      const submitAckMs = performance.now() - t1;
+      if (submitted.status !== 200 || /"errors"/.test(submitted.body)) throw new Error(`the form submission answered ${submitted.status}: ${submitted.body}`);
+      return { commandAckMs, submitAckMs, startedAt };
+    },
+
+    async approve(requestId, approver) {
+      const card = await idx.wait('card', requestId, 30_000);
+      const message = h.slack.message(card.channel, card.ts);
+      if (!message) throw new Error(`the card of ${requestId} is gone`);
+      const clickedAt = Date.now();
+      const t0 = performance.now();
+      const answer = await h.click(approver, 'dbaccess.approve', message);
+      const ackMs = performance.now() - t0;
+      if (answer.status !== 200) throw new Error(`the approve click answered ${answer.status}`);
+      return { clickedAt, ackMs };
+    },
+
+    async close() {
+      cleanups.delete(cleanup);
+      await cleanup();
+    },
+  };
+}
+
+/** Drops every role on the target cluster whose name starts with `prefix` (sessions first), in batches. */
+export async function dropRolesWithPrefix(prefix: string): Promise<number> {
+  if (prefix.length < 4) throw new Error('refusing to drop roles with a short prefix');
+  const client = new pg.Client({ connectionString: SERVICES.targetPg });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)', [prefix]);
+    if (rows.length === 0) return 0;
+    await client.query('SELECT pg_terminate_backend(a.pid, 2000) FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid WHERE starts_with(r.rolname, $1)', [prefix]);
+    for (let i = 0; i < rows.length; i += 500) {
+      const names = rows.slice(i, i + 500).map((row) => client.escapeIdentifier(row.rolname));
+      try {
+        await client.query(`DROP ROLE IF EXISTS ${names.join(', ')}`);
+      } catch {
+        // A role with privileges in some database: one by one, clearing what it owns in this database.
+        for (const name of names) {
+          await client.query(`DROP OWNED BY ${name}`).catch(() => {});
+          await client.query(`DROP ROLE IF EXISTS ${name}`).catch((error: Error) => console.error(`bench: could not drop ${name}: ${error.message}`));
+        }
+      }
+    }
+    return rows.length;
+  } finally {
+    await client.end();
+  }
+}
+
+/** A plain client on a database, for the bench's own queries (never the app's pool). */
+export async function connect(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+export const sleep = (msToWait: number) => new Promise((resolve) => setTimeout(resolve, msToWait));

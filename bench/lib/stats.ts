@@ -1,0 +1,61 @@
+/** Percentiles and the result rows the bench prints and saves. */
+
+/** Nearest-rank percentile (p in 0..100) of unsorted samples; NaN when there are none. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+export interface Summary {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export function summarize(samples: readonly number[]): Summary {
+  const n = samples.length;
+  return {
+    n,
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    max: n === 0 ? Number.NaN : Math.max(...samples),
+    mean: n === 0 ? Number.NaN : samples.reduce((a, b) => a + b, 0) / n,
+  };
+}
+
+export type Verdict = 'pass' | 'FAIL' | 'info';
+
+export interface ResultRow {
+  scenario: string;
+  backend: 'redis' | 'postgres';
+  /** What was measured, in words (the table shows it under the scenario). */
+  metric: string;
+  n: number;
+  /** Milliseconds; NaN when not applicable. */
+  p50: number;
+  p99: number;
+  max: number;
+  /** The target in words, or '-' for an informational row. */
+  target: string;
+  verdict: Verdict;
+  /** Anything else worth keeping: failures, breakdowns, counts. */
+  notes?: string;
+  extra?: Record<string, unknown>;
+}
+
+export const ms = (value: number): string => (Number.isNaN(value) ? '-' : value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${value.toFixed(value < 10 ? 1 : 0)} ms`);
+
+/** A fixed-width text table. */
+export function table(rows: readonly ResultRow[]): string {
+  const header = ['scenario', 'backend', 'metric', 'n', 'p50', 'p99', 'max', 'target', 'result'];
+  const body = rows.map((row) => [row.scenario, row.backend, row.metric, String(row.n), ms(row.p50), ms(row.p99), ms(row.max), row.target, row.verdict]);
+  const widths = header.map((title, column) => Math.max(title.length, ...body.map((line) => line[column]!.length)));
+  const line = (cells: string[]) => cells.map((cell, column) => (column >= 3 && column <= 6 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ');
+  const out = [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...body.map(line)];
+  const notes = rows.filter((row) => row.notes).map((row) => `  ${row.scenario}/${row.backend} ${row.metric}: ${row.notes}`);
+  return [...out, ...(notes.length > 0 ? ['', 'notes:', ...notes] : [])].join('\n');
+}

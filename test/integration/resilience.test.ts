@@ -1,0 +1,130 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APPROVERS_CHANNEL, PEOPLE, deleteRedisPrefix, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
+import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
+import { onTarget, targetRoles, targetSessionsOf } from '../support/databases.js';
+
+/** Nothing depends on the queue alone: the lease row is the truth, the sweep and the reconciler act on it. */
+describe('resilience', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      queue: 'redis',
+      extraDatabases: `  - id: offline
+    engine: postgres
+    host: 127.0.0.1
+    port: 1
+    database: offline
+    environment: staging
+    admin: env:OFFLINE_ADMIN_URL
+`,
+      env: { OFFLINE_ADMIN_URL: 'postgresql://nobody:secret-offline-pw@127.0.0.1:1/offline' },
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const approveNew = async (values: Parameters<Harness['submitRequest']>[1]) => {
+    const before = new Set(h.slack.messagesIn(APPROVERS_CHANNEL).map((m) => m.ts));
+    await h.submitRequest(PEOPLE.requester, values);
+    const card = await h.waitForCard((m) => !before.has(m.ts));
+    await h.click(PEOPLE.alice, 'dbaccess.approve', card);
+    return { card, requestId: /R[0-9A-Z]{9}/.exec(shown(card))![0] };
+  };
+
+  it('revokes on time after Redis lost every job of the lease', async () => {
+    const { card, requestId } = await approveNew({ duration: '5s' });
+    const dm = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(requestId) && /is ready until/.test(m.text ?? ''));
+    const uri = /postgresql:\/\/[^\s`"]+/.exec(shown(dm))![0];
+    const session = new pg.Client({ connectionString: uri });
+    await session.connect();
+    session.on('error', () => {});
+
+    // Everything the queue knew is gone: the delayed revoke job and the sweep's schedule.
+    expect(await deleteRedisPrefix(h.redisPrefix)).toBeGreaterThan(0);
+
+    const lease = (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }))!;
+    const revoked = await waitUntil(async () => (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) }))?.revokedAt, 20_000, 'revocation');
+    // On time: within a couple of sweep intervals (1 s in tests) of the expiry.
+    expect(revoked!.getTime() - lease.expiresAt.getTime()).toBeLessThan(4000);
+    await expect(session.query('SELECT 1')).rejects.toThrow();
+    expect(await targetRoles(lease.username)).toEqual([]);
+    await h.waitForCard((m) => m.ts === card.ts && /access ended/.test(shown(m)));
+  });
+
+  it('reconciles: drops users of ours that no lease owns, and nothing else', async () => {
+    // A user our provider created that no lease owns: what a crash or a lost row would leave behind.
+    const orphan = `${h.prefix}orphan01`;
+    const provider = createPostgresProvider();
+    const target = { entry: h.app.catalog().database('orders')!, adminUrl: h.target.adminUrl };
+    await provider.provision(target, { username: orphan, password: 'Orphan-password-1234', expiresAt: new Date(Date.now() + 3600_000), level: 'read', scope: [] });
+    await provider.close();
+    // A role with the prefix that we did not create is somebody's: it must survive.
+    const foreign = `${h.prefix}not_ours`;
+    await onTarget((client) => client.query(`CREATE ROLE "${foreign}" NOLOGIN`));
+    // And a lease written (the first step of provisioning) for an approved request whose job was lost.
+    const { requestId } = await approveNew({ duration: '3s' });
+    const lease = await waitUntil(() => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }), 10_000, 'lease row');
+
+    const { dropped } = await h.app.leases.reconcile();
+    expect(dropped).toContain(`orders/${orphan}`);
+    expect(dropped.some((name) => name.endsWith(lease.username))).toBe(false);
+    expect(await targetRoles(orphan)).toEqual([]);
+    expect(await targetRoles(foreign)).toEqual([foreign]);
+    await onTarget((client) => client.query(`DROP ROLE "${foreign}"`));
+
+    // The lease's own user lives until its expiry, then goes too: nothing with our prefix remains.
+    await waitUntil(async () => (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) }))?.revokedAt, 20_000, 'revocation');
+    const live = await h.app.db.query.leases.findMany({ where: (l, { isNull }) => isNull(l.revokedAt) });
+    const remaining = (await targetRoles(h.prefix)).filter((role) => !live.some((l) => l.username === role));
+    expect(remaining).toEqual([]);
+    expect(await targetSessionsOf(lease.username)).toBe(0);
+  });
+
+  it('keeps the request and tells everyone when the target is down', async () => {
+    const { card, requestId } = await approveNew({ databaseId: 'offline', duration: '1h' });
+    const thread = await h.waitForMessage(APPROVERS_CHANNEL, (m) => m.threadTs === card.ts && /Could not create the database user/.test(m.text ?? ''));
+    expect(thread.text).toContain('Cannot reach offline');
+    expect(thread.text).not.toContain('secret-offline-pw');
+    await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => m.text?.includes(requestId) === true && /Could not create the database user/.test(m.text ?? ''));
+    const request = await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) });
+    expect(request!.state).toBe('provisioning');
+    const jobs = await h.app.queue.counts();
+    expect((jobs.delayed ?? 0) + (jobs.waiting ?? 0) + (jobs.active ?? 0)).toBeGreaterThan(0);
+  });
+});
+
+describe('a crash between writing the lease and creating the user', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // Only the web part runs at first: approvals are queued, nothing provisions them.
+    h = await startHarness({ queue: 'postgres', env: { RUN_MODE: 'web' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('finishes the provisioning on restart, then revokes, leaving nothing behind', async () => {
+    await h.submitRequest(PEOPLE.requester, { duration: '3s' });
+    const requestId = await waitUntil(async () => (await h.app.db.query.accessRequests.findFirst())?.id, 10_000, 'request');
+    const tenantId = (await h.app.db.query.tenants.findFirst())!.id;
+    const actor = await h.app.tenants.actor('slack', 'T0ACME', PEOPLE.alice);
+    expect((await h.app.requests.decide(actor, requestId, 'approve')).ok).toBe(true);
+
+    // The first step of provisioning happened (the row, with the user name), then the process died.
+    const row = await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) });
+    const { createLeaseRepo } = await import('../../src/modules/credentials/lease-repo.js');
+    const lease = await createLeaseRepo({ db: h.app.db }).insertOnce({
+      tenantId, requestId, databaseId: 'orders', username: `${h.prefix}crashed01`,
+      expiresAt: new Date(row!.decidedAt!.getTime() + row!.durationSeconds * 1000),
+    });
+    expect(await targetRoles(lease.username)).toEqual([]);
+
+    // A worker starts: the queued provision job completes with the recorded name, then expiry revokes it.
+    await h.startWorker();
+    await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(lease.username), 15_000);
+    await waitUntil(async () => (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) }))?.revokedAt, 20_000, 'revocation');
+    expect(await targetRoles(h.prefix)).toEqual([]);
+  });
+});
