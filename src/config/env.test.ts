@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './env.js';
+
+describe('environment', () => {
+  it('applies the documented defaults', () => {
+    const { env } = loadConfig({});
+    expect(env).toMatchObject({ PORT: 3000, DATA_DIR: './.dbaccess', DBACCESS_CONFIG: './dbaccess.yaml', RUN_MODE: 'all', LOG_LEVEL: 'info', SLACK_API_URL: 'https://slack.com/api/' });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.REDIS_URL).toBeUndefined();
+  });
+
+  it('fails fast naming the variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ RUN_MODE: 'both' })).toThrow(/RUN_MODE/);
+    expect(() => loadConfig({ DATABASE_URL: 'not a url' })).toThrow(/DATABASE_URL/);
+  });
+
+  it('needs both Slack secrets or neither', () => {
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' })).toThrow(/SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET/);
+  });
+
+  it('resolves env: references from the same snapshot', () => {
+    const config = loadConfig({ ORDERS_ADMIN_URL: 'postgresql://x' });
+    expect(config.readEnvReference('ORDERS_ADMIN_URL')).toBe('postgresql://x');
+    expect(config.readEnvReference('MISSING')).toBeUndefined();
+  });
+});
