@@ -52,7 +52,7 @@ describe('audit log', () => {
     await committed(`UPDATE audit_events SET details = '${rows[0].details}' WHERE ${where} AND seq = 5`);
     expect(await audit().verify(tenantId)).toEqual({ ok: true, events: 20 });
 
-    expect(await committed(`UPDATE audit_events SET seq = CASE seq WHEN 7 THEN 8 ELSE 7 END WHERE ${where} AND seq IN (7, 8)`)).toMatchObject({ ok: false, seq: 7 });
+    expect(await committed(`UPDATE audit_events SET seq = -1 WHERE ${where} AND seq = 7; UPDATE audit_events SET seq = 7 WHERE ${where} AND seq = 8; UPDATE audit_events SET seq = 8 WHERE ${where} AND seq = -1`)).toMatchObject({ ok: false, seq: 7 });
     expect(await committed(`DELETE FROM audit_events WHERE ${where} AND seq = 12`)).toEqual({ ok: false, seq: 12, problem: 'missing or reordered event' });
   });
 });
