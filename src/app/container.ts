@@ -42,6 +42,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
 
   const catalogView = options.catalog ?? loadCatalog(env.DBACCESS_CONFIG);
   const catalog = () => catalogView;
+  if (!catalogView.source) {
+    logger.warn({ path: env.DBACCESS_CONFIG }, 'no catalog file: starting without databases; copy dbaccess.example.yaml to dbaccess.yaml and restart');
+  }
 
   let stateUrl = env.DATABASE_URL;
   if (!stateUrl) {

@@ -65,6 +65,8 @@ export type Approvers = z.infer<typeof approversSchema>;
 
 export interface CatalogView {
   catalog: Catalog;
+  /** Where it came from, or undefined when no catalog file exists yet (setup mode: no databases). */
+  source: string | undefined;
   database(id: string): DatabaseEntry | undefined;
   approversFor(database: DatabaseEntry): Approvers;
 }
@@ -94,13 +96,14 @@ export function parseCatalog(text: string, source = 'catalog'): CatalogView {
     }
     ids.add(db.id);
   }
-  return view(result.data);
+  return view(result.data, source);
 }
 
-function view(catalog: Catalog): CatalogView {
+function view(catalog: Catalog, source: string | undefined): CatalogView {
   const byId = new Map(catalog.databases.map((db) => [db.id, db]));
   return {
     catalog,
+    source,
     database: (id) => byId.get(id),
     approversFor: (database) => database.approvers ?? catalog.approvers,
   };
@@ -118,12 +121,23 @@ function locate(document: Document, lineCounter: LineCounter, path: string[]): s
   return '1:1';
 }
 
+/**
+ * Loads the catalog file. A missing file is not an error (a fresh install starts without databases
+ * and says what to do); an unreadable or invalid one is.
+ */
 export function loadCatalog(path: string): CatalogView {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw configError(`Cannot read the catalog file ${path} (DBACCESS_CONFIG): ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}.`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return emptyCatalog();
+    throw configError(`Cannot read the catalog file ${path} (DBACCESS_CONFIG): ${code ?? 'unreadable'}.`);
   }
   return parseCatalog(text, path);
+}
+
+export function emptyCatalog(): CatalogView {
+  const settings = catalogSchema.shape.settings.parse(undefined);
+  return view({ approvers: { slack: { channel: 'C0NONE', users: [] } } as unknown as Approvers, settings, databases: [] }, undefined);
 }

@@ -53,6 +53,10 @@ export function createSlackApp(options: SlackOptions, { tenants, requests, lease
     switch (sub.toLowerCase()) {
       case '':
       case 'request':
+        if (catalog().catalog.databases.length === 0) {
+          await ack({ response_type: 'ephemeral', text: 'No databases are configured yet. An admin adds them to the catalog file (dbaccess.yaml); see the README.' });
+          return;
+        }
         await ack();
         await client.views.open({ trigger_id: command.trigger_id, view: requestModal(catalog()) as never });
         return;
