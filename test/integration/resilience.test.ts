@@ -128,3 +128,39 @@ describe('a crash between writing the lease and creating the user', () => {
     expect(await targetRoles(h.prefix)).toEqual([]);
   });
 });
+
+describe('a revocation that keeps failing', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ queue: 'redis' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('warns the thread and the channel after 3 failures, keeps retrying, and finishes once it can', async () => {
+    await h.submitRequest(PEOPLE.requester, { duration: '3s' });
+    const card = await h.waitForCard();
+    await h.click(PEOPLE.alice, 'dbaccess.approve', card);
+    const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
+    const lease = await waitUntil(async () => {
+      const row = await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) });
+      return row?.provisionedAt ? row : undefined;
+    }, 10_000, 'provisioning');
+    // Someone changed the user behind our back: it no longer carries our marker, so we refuse to drop it.
+    await onTarget((client) => client.query(`COMMENT ON ROLE "${lease.username}" IS 'changed by hand'`));
+
+    const warning = await h.waitForMessage(APPROVERS_CHANNEL, (m) => m.threadTs === card.ts && /has failed 3 times/.test(m.text ?? ''), 30_000);
+    expect(warning.text).toContain(lease.username);
+    await h.waitForMessage(APPROVERS_CHANNEL, (m) => !m.threadTs && /has failed 3 times/.test(m.text ?? ''));
+    await h.waitForCard((m) => m.ts === card.ts && /revocation failing/.test(shown(m)));
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/dbaccess_revocation_failures_total [3-9]/);
+
+    // Fixed: the next retry drops the user and the card says so.
+    const { ROLE_MARKER } = await import('../../src/modules/credentials/postgres-provider.js');
+    await onTarget((client) => client.query(`COMMENT ON ROLE "${lease.username}" IS '${ROLE_MARKER}'`));
+    await h.waitForCard((m) => m.ts === card.ts && /access ended/.test(shown(m)), 30_000);
+    expect(await targetRoles(lease.username)).toEqual([]);
+  });
+});

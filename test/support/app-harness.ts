@@ -42,7 +42,7 @@ export interface Harness {
   /** Clicks a button of a message as `user`. */
   click(user: string, actionId: string, message: SlackMessage): Promise<SignedResponse>;
   /** The approval card of the newest request, once posted. */
-  waitForCard(predicate?: (message: SlackMessage) => boolean): Promise<SlackMessage>;
+  waitForCard(predicate?: (message: SlackMessage) => boolean, timeoutMs?: number): Promise<SlackMessage>;
   waitForMessage(channel: string, predicate: (message: SlackMessage) => boolean, timeoutMs?: number): Promise<SlackMessage>;
   /** Starts another process's worth of dbaccess (RUN_MODE=worker) on the same state and queue. */
   startWorker(): Promise<Container>;
@@ -162,8 +162,8 @@ ${options.extraDatabases ?? ''}`,
     waitForMessage(channel, predicate, timeoutMs = 15_000) {
       return waitUntil(() => [...slack.messagesIn(channel)].reverse().find(predicate), timeoutMs, `a message in ${channel}`);
     },
-    waitForCard(predicate = () => true) {
-      return harness.waitForMessage(APPROVERS_CHANNEL, (message) => !message.threadTs && predicate(message));
+    waitForCard(predicate = () => true, timeoutMs) {
+      return harness.waitForMessage(APPROVERS_CHANNEL, (message) => !message.threadTs && predicate(message), timeoutMs);
     },
     async startWorker() {
       const workerConfig = loadConfig({ ...envVars, RUN_MODE: 'worker' });

@@ -16,8 +16,9 @@ export const TRANSITIONS = {
   startProvisioning: { from: ['approved', 'provisioning'], to: 'provisioning' },
   activate: { from: ['provisioning'], to: 'active' },
   fail: { from: ['approved', 'provisioning'], to: 'failed' },
-  startRevoking: { from: ['approved', 'provisioning', 'active', 'revoking', 'revoke_failed'], to: 'revoking' },
-  revokeFailed: { from: ['revoking', 'revoke_failed'], to: 'revoke_failed' },
+  startRevoking: { from: ['approved', 'provisioning', 'active'], to: 'revoking' },
+  // Entered once, at the third failed attempt; retries go on from there until finishRevoking.
+  revokeFailed: { from: ['revoking'], to: 'revoke_failed' },
   finishRevoking: { from: ['revoking', 'revoke_failed'], to: 'revoked' },
 } as const satisfies Record<string, { from: readonly RequestState[]; to: RequestState }>;
 

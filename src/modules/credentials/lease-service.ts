@@ -148,7 +148,9 @@ export function createLeaseService(deps: Deps) {
       ({ sessionsKilled } = await provider.revoke(target, lease.username));
     } catch (error) {
       const attempts = await leases.countFailedAttempt(lease.tenantId, lease.id, (error as Error).message);
-      if (attempts >= 3) await requests.transition(request.tenantId, request.id, 'revokeFailed');
+      if (attempts >= 3 && (await requests.transition(request.tenantId, request.id, 'revokeFailed'))) {
+        await enqueue('syncCard', { requestId: request.id });
+      }
       await audit.record({ tenantId: lease.tenantId, actor: 'job:revoke', action: 'lease.revoke', subject: `lease:${lease.id}`, outcome: 'failure', details: { attempts, error: (error as Error).message } });
       throw new RetryingFailure(error, attempts, request);
     }
