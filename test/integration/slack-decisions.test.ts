@@ -170,3 +170,36 @@ describe('pending requests expire', () => {
     await waitUntil(() => h.slack.ephemeralsFor(PEOPLE.alice).some((e) => /already expired unanswered/.test(e.text ?? '')), 5000, 'explanation');
   });
 });
+
+describe('malformed Slack payloads', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ queue: 'redis' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('answers garbage with an error status and keeps serving', async () => {
+    for (const body of ['payload=%7Bnot-json', 'payload=' + encodeURIComponent(JSON.stringify({ type: 'block_actions' })), 'x'.repeat(2000)]) {
+      const answer = await h.post(body);
+      expect(answer.status).toBeGreaterThanOrEqual(400);
+      expect(answer.status).toBeLessThan(500);
+    }
+    const help = await h.command(PEOPLE.requester, 'help');
+    expect(help.status).toBe(200);
+  });
+
+  it('answers a button whose value was tampered with, and changes nothing', async () => {
+    await h.submitRequest(PEOPLE.requester, {});
+    const card = await h.waitForCard();
+    const tampered = blockAction({
+      teamId: TEAM, userId: PEOPLE.alice, actionId: 'dbaccess.approve', message: card, channelId: card.channel, value: "R000000000'; DROP TABLE x;--|orders|U0X",
+      responseUrl: h.slack.responseUrl('tampered', { user: PEOPLE.alice, channel: card.channel }),
+    });
+    expect((await h.post(tampered)).status).toBe(200);
+    const answer = await h.slack.waitFor('response_url', (c) => c.responseUrlId === 'tampered');
+    expect(String(answer.args.text)).toBe('This button is no longer valid. Nothing changed.');
+    expect((await h.app.db.query.accessRequests.findFirst())!.state).toBe('pending');
+  });
+});

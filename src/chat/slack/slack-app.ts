@@ -24,6 +24,8 @@ interface Deps {
   logger: Logger;
 }
 
+const STALE_BUTTON = 'This button is no longer valid. Nothing changed.';
+
 type StateValues = Record<string, Record<string, { value?: string | null; selected_option?: { value: string } | null }>>;
 
 /**
@@ -109,7 +111,10 @@ export function createSlackApp(options: SlackOptions, { tenants, requests, lease
   app.action(IDS.approve, async ({ ack, body, action, respond }) => {
     await ack();
     const value = parseButtonValue((action as { value?: string }).value ?? '');
-    if (!value) return;
+    if (!value) {
+      await respond({ response_type: 'ephemeral', replace_original: false, text: STALE_BUTTON });
+      return;
+    }
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, (body.user as { username?: string }).username);
     const outcome = await requests.decide(actor, value.requestId, 'approve');
     if (!outcome.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: outcome.message });
@@ -118,7 +123,10 @@ export function createSlackApp(options: SlackOptions, { tenants, requests, lease
   app.action(IDS.deny, async ({ ack, body, action, client, respond }) => {
     await ack();
     const value = parseButtonValue((action as { value?: string }).value ?? '');
-    if (!value) return;
+    if (!value) {
+      await respond({ response_type: 'ephemeral', replace_original: false, text: STALE_BUTTON });
+      return;
+    }
     // Who may deny is known from the button and the catalog: answer without a database read, so the
     // form opens while the trigger is fresh. The decision itself re-checks everything.
     if (value.requesterExternalId === body.user.id) {

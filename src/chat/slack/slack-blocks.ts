@@ -174,8 +174,9 @@ export function approvalCard(view: RequestView): Block[] {
 /** Request id, database and requester: enough for the deny button to answer before any database read. */
 const buttonValue = (view: RequestView) => `${view.id}|${view.databaseId}|${view.requester.externalId}`;
 export function parseButtonValue(value: string): { requestId: string; databaseId: string; requesterExternalId: string } | undefined {
-  const [requestId, databaseId, requesterExternalId] = value.split('|');
-  return requestId && databaseId && requesterExternalId ? { requestId, databaseId, requesterExternalId } : undefined;
+  const [requestId = '', databaseId = '', requesterExternalId = ''] = value.split('|');
+  const valid = /^R[0-9A-Z]{9}$/.test(requestId) && /^[a-z][a-z0-9_-]{0,39}$/.test(databaseId) && /^[A-Z0-9]{2,20}$/.test(requesterExternalId);
+  return valid ? { requestId, databaseId, requesterExternalId } : undefined;
 }
 
 const confirmEnd = (text: string) => ({ title: plain('End access'), text: plain(text), confirm: plain('End it'), deny: plain('Keep it') });
