@@ -19,7 +19,7 @@ import { createAuditService } from '../modules/audit/audit-service.js';
 import { createLeaseRepo } from '../modules/credentials/lease-repo.js';
 import { createLeaseService } from '../modules/credentials/lease-service.js';
 import { createPostgresProvider } from '../modules/credentials/postgres-provider.js';
-import { createTargetResolver, type ProviderRegistry } from '../modules/credentials/targets.js';
+import { createReferenceResolver, createTargetResolver, type ProviderRegistry } from '../modules/credentials/targets.js';
 import { heuristicAnalyzer } from '../modules/risk/heuristic-analyzer.js';
 import { createTenantService } from '../modules/tenants/tenant-service.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
@@ -74,7 +74,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const requests = createAccessRequestService({ db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalog });
   const leases = createLeaseService({
     db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, providers, secrets, catalog,
-    resolveTarget: createTargetResolver({ catalog, readEnvReference: config.readEnvReference }),
+    resolveTarget: createTargetResolver({ catalog, resolveReference: createReferenceResolver({ readEnvReference: config.readEnvReference }) }),
   });
   const metrics = createMetrics({ requestsByState: () => requestRepo.countByState(), activeLeases: () => leaseRepo.countActive() });
 

@@ -29,7 +29,10 @@ const approversSchema = z.strictObject({
 const reference = z
   .string()
   .max(500)
-  .regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, 'must be a reference such as env:ORDERS_ADMIN_URL, never the secret itself');
+  .regex(
+    /^(env:[A-Za-z_][A-Za-z0-9_]*|vault:[A-Za-z0-9_./-]+#[A-Za-z0-9_.-]+)$/,
+    'must be a reference such as env:ORDERS_ADMIN_URL or vault:secret/data/orders#url, never the secret itself',
+  );
 
 const databaseSchema = z.strictObject({
   id: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be 1-40 lower-case letters, digits, _ or -, starting with a letter'),
@@ -45,6 +48,19 @@ const databaseSchema = z.strictObject({
   connectionLimit: z.number().int().min(1).max(100).default(5),
   tags: z.array(z.string().max(40)).max(20).default([]),
   approvers: approversSchema.optional(),
+  /** MySQL and MariaDB: hosts the temporary user may connect from (`%` is any). */
+  allowedHosts: z.array(z.string().min(1).max(255).regex(/^[A-Za-z0-9.%_:-]+$/, 'must be a host name, address or pattern such as 10.0.%')).min(1).max(20).default(['%']),
+  /** MySQL 5.x: user names of at most 16 characters. */
+  legacyUserNames: z.boolean().default(false),
+  /** engine: vault: credentials come from Vault's database secrets engine. */
+  vault: z
+    .strictObject({
+      role: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be a Vault role name'),
+      mount: z.string().regex(/^[A-Za-z0-9_./-]{1,100}$/).default('database'),
+      /** The database Vault manages, for killing live sessions (Vault does not). */
+      engine: z.enum(['postgres', 'mysql', 'mariadb']),
+    })
+    .optional(),
 });
 
 const catalogSchema = z.strictObject({
@@ -91,6 +107,11 @@ export function parseCatalog(text: string, source = 'catalog'): CatalogView {
   }
   const ids = new Set<string>();
   for (const [index, db] of result.data.databases.entries()) {
+    const isVault = (db.engine as string) === 'vault';
+    if (isVault !== Boolean(db.vault)) {
+      const message = isVault ? 'engine vault needs a vault section (role, engine)' : 'a vault section needs engine: vault';
+      throw configError(`${source}:${locate(document, lineCounter, ['databases', String(index), 'engine'])}: databases.${index}: ${message}`);
+    }
     if (ids.has(db.id)) {
       throw configError(`${source}:${locate(document, lineCounter, ['databases', String(index), 'id'])}: databases.${index}.id: duplicate database id "${db.id}"`);
     }

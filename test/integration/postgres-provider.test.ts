@@ -28,6 +28,8 @@ const entry: DatabaseEntry = {
   maxDuration: 4 * 3600,
   levels: ['read', 'write', 'admin'],
   connectionLimit: 5,
+  allowedHosts: ['%'],
+  legacyUserNames: false,
   tags: [],
 };
 const target: Target = { entry, adminUrl };

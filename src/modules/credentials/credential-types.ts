@@ -17,8 +17,10 @@ export interface ProvisionSpec {
 }
 
 export interface ProvisionResult {
-  /** The exact grant statements that ran. */
+  /** The exact grant statements that ran (never a password or verifier). */
   statements: string[];
+  /** Engines that choose the user themselves (Vault) say what they issued. */
+  issued?: { username: string; password: string; externalLeaseId: string; leaseSeconds: number };
 }
 
 export interface RevokeResult {
@@ -32,8 +34,12 @@ export interface RevokeResult {
 export interface CredentialProvider {
   /** Creates the user, or brings an existing one (a retried job) to exactly this spec. */
   provision(target: Target, spec: ProvisionSpec): Promise<ProvisionResult>;
+  /** Moves the expiry of a live user without touching its password or sessions (Vault: lease renew). */
+  extend(target: Target, username: string, expiresAt: Date, externalLeaseId?: string): Promise<void>;
+  /** Ends every session of the user and waits until none is left; returns how many were ended. */
+  killSessions(target: Target, username: string): Promise<number>;
   /** Blocks login, kills every session and waits until none is left, removes owned objects, drops the user, verifies. */
-  revoke(target: Target, username: string): Promise<RevokeResult>;
+  revoke(target: Target, username: string, externalLeaseId?: string): Promise<RevokeResult>;
   /** Users on the target whose names start with the prefix (for the reconciler). */
   listUsers(target: Target, prefix: string): Promise<string[]>;
   /** Schemas a whole-database grant covers. */

@@ -47,8 +47,8 @@ const revokeJobId = (leaseId: string) => `revoke-${leaseId}`;
  */
 export function createLeaseService(deps: Deps) {
   const { db, requests, leases, audit, enqueue, providers, resolveTarget, secrets, catalog, now = () => new Date() } = deps;
-  const providerFor = (databaseId: string) => {
-    const target = resolveTarget(databaseId);
+  const providerFor = async (databaseId: string) => {
+    const target = await resolveTarget(databaseId);
     return { target, provider: providers[target.entry.engine] };
   };
 
@@ -75,9 +75,9 @@ export function createLeaseService(deps: Deps) {
     }
 
     const password = generatePassword();
-    const { target, provider } = providerFor(request.databaseId);
     let statements: string[];
     try {
+      const { target, provider } = await providerFor(request.databaseId);
       ({ statements } = await provider.provision(target, {
         username: lease.username, password, expiresAt: lease.expiresAt, level: request.level as 'read', scope: parseScope(request.scope.join(',')),
       }));
@@ -144,7 +144,7 @@ export function createLeaseService(deps: Deps) {
     await requests.transition(request.tenantId, request.id, 'startRevoking');
     let sessionsKilled: number;
     try {
-      const { target, provider } = providerFor(lease.databaseId);
+      const { target, provider } = await providerFor(lease.databaseId);
       ({ sessionsKilled } = await provider.revoke(target, lease.username));
     } catch (error) {
       const attempts = await leases.countFailedAttempt(lease.tenantId, lease.id, (error as Error).message);
@@ -220,9 +220,9 @@ export function createLeaseService(deps: Deps) {
     const unreachable: string[] = [];
     for (const entry of catalog().catalog.databases) {
       let orphans: string[];
-      let target: ReturnType<typeof providerFor>;
+      let target: Awaited<ReturnType<typeof providerFor>>;
       try {
-        target = providerFor(entry.id);
+        target = await providerFor(entry.id);
         const [users, live] = await Promise.all([target.provider.listUsers(target.target, prefix), leases.liveUsernames(entry.id)]);
         orphans = users.filter((name) => !live.has(name));
       } catch {

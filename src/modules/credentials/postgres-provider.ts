@@ -99,15 +99,16 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
   }
 
   /** Terminates every backend of the role and waits until none is left; returns how many there were. */
-  async function terminateSessions(target: Target, db: Queryable, oid: string, username: string): Promise<Set<number>> {
+  /** By oid when the role exists; by name when it is already gone (dropped by Vault, say). */
+  async function terminateSessions(target: Target, db: Queryable, oid: string | null, username: string): Promise<Set<number>> {
     const seen = new Set<number>();
     const deadline = Date.now() + SESSION_WAIT_MS;
     for (;;) {
       // The second argument makes each call wait up to 1 s for the backend to exit.
       const { rows } = await db.query<{ pid: number }>(
         `SELECT pid, pg_terminate_backend(pid, 1000) AS terminated
-           FROM pg_stat_activity WHERE usesysid = $1::oid AND pid <> pg_backend_pid()`,
-        [oid],
+           FROM pg_stat_activity WHERE (usesysid = $1::oid OR ($1 IS NULL AND usename = $2)) AND pid <> pg_backend_pid()`,
+        [oid, username],
       );
       if (rows.length === 0) return seen;
       for (const row of rows) seen.add(row.pid);
@@ -247,6 +248,33 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
         const left = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]);
         if ((left.rowCount ?? 0) > 0) throw targetUnavailable(`${username} still exists on ${where(target)} after DROP ROLE; revocation will be retried.`);
         return { existed: true, sessionsKilled: killed.size };
+      });
+    },
+
+    async extend(target, username, expiresAt) {
+      checkUsername(username);
+      if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) throw badInput('The expiry time is not a valid date.');
+      await run(target, `Extending ${username}`, async () => {
+        const admin = poolFor(target);
+        const found = await admin.query<{ ours: boolean | null }>(
+          `SELECT shobj_description(oid, 'pg_authid') = $2 AS ours FROM pg_roles WHERE rolname = $1`,
+          [username, ROLE_MARKER],
+        );
+        if (!found.rows[0]?.ours) throw conflict(`${username} on ${target.entry.id} does not exist or was not created by dbaccess.`);
+        // Only the expiry moves: same password, open sessions untouched.
+        await admin.query(`ALTER ROLE ${escapeIdentifier(username)} VALID UNTIL ${escapeLiteral(expiresAt.toISOString())}`);
+      });
+    },
+
+    async killSessions(target, username) {
+      checkUsername(username);
+      return run(target, `Ending the sessions of ${username}`, async () => {
+        const admin = poolFor(target);
+        const found = await admin.query<{ oid: string }>('SELECT oid::text AS oid FROM pg_roles WHERE rolname = $1', [username]);
+        const killed = new Set<number>();
+        // A role Vault already dropped has no oid left, but its sessions still show its name.
+        for (const pid of await terminateSessions(target, admin, found.rows[0]?.oid ?? null, username)) killed.add(pid);
+        return killed.size;
       });
     },
 
