@@ -1,9 +1,10 @@
-import { ackScenario } from './scenarios/ack.js';
-import { clickToDmScenario } from './scenarios/click-to-dm.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { burstScenario } from './scenarios/burst.js';
 import { cleanupAll } from './lib/bench-harness.js';
 import { table } from './lib/stats.js';
 const q = (process.argv[2] ?? 'redis') as 'redis' | 'postgres';
+const h = monitorEventLoopDelay({ resolution: 5 }); h.enable();
 try {
-  const rows = [...await ackScenario(q, { n: 50, warmup: 10 }), ...await clickToDmScenario(q, { n: 10, warmup: 2 })];
+  const rows = [...await burstScenario(q, { n: Number(process.argv[3] ?? 200) })];
   console.log(table(rows));
-} finally { await cleanupAll(); }
+} finally { h.disable(); console.log('eld p50', h.percentile(50)/1e6, 'p99', h.percentile(99)/1e6, 'max', h.max/1e6); await cleanupAll(); process.exit(0); }

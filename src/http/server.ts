@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { HTTPReceiver } from '@slack/bolt';
 import { httpStatus, publicMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -14,7 +14,7 @@ interface Deps {
 }
 
 export async function buildServer({ logger, metrics, readiness, slack }: Deps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), disableRequestLogging: true, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
+  const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
 
   app.setErrorHandler((error, request, reply) => {
     const status = (error as { statusCode?: number }).statusCode ?? httpStatus(error);

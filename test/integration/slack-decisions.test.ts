@@ -47,7 +47,7 @@ describe('Slack decisions and commands', () => {
       expect(errors.response_action).toBe('errors');
       expect(errors.errors.duration).toBe('At most 4h for orders.');
       expect(errors.errors.reason).toMatch(/at least 10 letters/);
-      expect(errors.errors.scope).toMatch(/not a schema or schema.table name/);
+      expect(errors.errors.scope).toBe('Scope: expected , between items (at character 13).');
       expect(await requestCount()).toBe(before);
     });
 

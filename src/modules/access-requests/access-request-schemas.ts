@@ -1,6 +1,6 @@
 import { ACCESS_LEVELS, type AccessLevel, type CatalogView, type DatabaseEntry } from '../../config/catalog.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';
-import { formatScopeItem, parseScope, type ScopeItem } from '../credentials/grant-mapping.js';
+import { parseScope, type ScopeItem } from '../credentials/scope.js';
 import type { RequestDraft } from './access-request-types.js';
 import { reasonProblem } from './reason-quality.js';
 
@@ -42,6 +42,8 @@ export function validateDraft(draft: RequestDraft, catalog: CatalogView): DraftR
     }
   }
 
+  if (scope.some((item) => item.columns) && draft.level !== 'read') errors.scope = 'Columns can be limited only for read access.';
+
   const durationSeconds = parseDuration(draft.duration);
   const { minDuration } = catalog.catalog.settings;
   if (durationSeconds === undefined) errors.duration = 'Write a duration such as 30m, 2h or 1h30m.';
@@ -67,5 +69,3 @@ export function validateDraft(draft: RequestDraft, catalog: CatalogView): DraftR
     value: { database, level: draft.level, scope, durationSeconds: durationSeconds!, reason, ticket: ticket || null },
   };
 }
-
-export const scopeToStrings = (scope: ScopeItem[]) => scope.map(formatScopeItem);

@@ -5,13 +5,14 @@ import { newRequestId } from '../../lib/ids.js';
 import { formatTime } from '../../lib/time.js';
 import type { Enqueue } from '../../jobs/job-catalog.js';
 import type { AuditService } from '../audit/audit-service.js';
-import { describeGrants, parseScope, postgresGrantStatements } from '../credentials/grant-mapping.js';
+import { describeGrants, postgresGrantStatements } from '../credentials/grant-mapping.js';
+import { formatScope, parseStoredScope } from '../credentials/scope.js';
 import type { RiskAnalyzer } from '../risk/risk-types.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
 import { isTerminal, type RequestState } from './access-request-state.js';
 import type { RequestView } from './access-request-types.js';
-import { scopeToStrings, type ValidDraft } from './access-request-schemas.js';
+import type { ValidDraft } from './access-request-schemas.js';
 
 interface Deps {
   db: Db;
@@ -61,7 +62,7 @@ export function createAccessRequestService({ db, requests, audit, risk, enqueue,
           requesterId: actor.userId,
           databaseId: draft.database.id,
           level: draft.level,
-          scope: scopeToStrings(draft.scope),
+          scope: formatScope(draft.scope),
           durationSeconds: draft.durationSeconds,
           reason: draft.reason,
           ticket: draft.ticket,
@@ -166,7 +167,7 @@ export function createAccessRequestService({ db, requests, audit, risk, enqueue,
       requests.decisions(row.tenantId, row.id),
       requests.leaseWithEnder(row.tenantId, row.id),
     ]);
-    const scope = parseScope(row.scope.join(','));
+    const scope = parseStoredScope(row.scope);
     const level = row.level as RequestView['level'];
     const databaseName = database?.database ?? row.databaseId;
     const lease = leaseRow?.lease;

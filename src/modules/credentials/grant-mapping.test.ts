@@ -9,8 +9,8 @@ describe('scope parsing', () => {
     expect(parseScope('  ')).toEqual([]);
   });
 
-  it.each(['a.b.c', 'x;drop', '"quoted"', '1abc', 'sales.', 'a'.repeat(64)])('refuses %s', (text) => {
-    expect(() => parseScope(text)).toThrow(/not a schema or schema.table name/);
+  it.each(['a.b.c', 'x;drop', '"unclosed', '1abc', 'sales.', 'a'.repeat(64), 'sales(id)', '""'])('refuses %s', (text) => {
+    expect(() => parseScope(text)).toThrow(/^Scope: /);
   });
 });
 
@@ -49,6 +49,13 @@ describe('postgres grants', () => {
   it('quotes identifiers so mixed case survives', () => {
     const sql = postgresGrantStatements({ ...base, level: 'read', scope: parseScope('Sales.Orders') });
     expect(sql).toContain('GRANT SELECT ON TABLE "Sales"."Orders" TO "dba_x1"');
+  });
+
+  it('grants only the named columns for read', () => {
+    const sql = postgresGrantStatements({ ...base, level: 'read', scope: parseScope('sales.orders(id, total), sales.customers') });
+    expect(sql).toContain('GRANT SELECT ON TABLE "sales"."customers" TO "dba_x1"');
+    expect(sql).toContain('GRANT SELECT ("id", "total") ON TABLE "sales"."orders" TO "dba_x1"');
+    expect(() => postgresGrantStatements({ ...base, level: 'write', scope: parseScope('sales.orders(id)') })).toThrow(/only for read/);
   });
 
   it('describes every level in words', () => {

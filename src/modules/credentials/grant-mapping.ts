@@ -2,37 +2,11 @@ import { escapeIdentifier } from 'pg';
 import type { AccessLevel } from '../../config/catalog.js';
 import { badInput } from '../../lib/errors.js';
 
-/**
- * Level x scope -> privileges, in one place. A scope item is a schema (`sales`) or a table
- * (`sales.orders`); an empty scope means every schema of the database.
- */
-export interface ScopeItem {
-  schema: string;
-  table?: string;
-}
+import { formatScopeItem, type ScopeItem } from './scope.js';
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
-export const MAX_SCOPE_ITEMS = 50;
+export { MAX_SCOPE_ITEMS, formatScopeItem, parseScope, type ScopeItem } from './scope.js';
 
-/** `"sales, public.orders"` -> scope items; names must be plain identifiers. */
-export function parseScope(text: string): ScopeItem[] {
-  const parts = text.split(/[\s,]+/).map((part) => part.trim()).filter(Boolean);
-  if (parts.length > MAX_SCOPE_ITEMS) throw badInput(`A scope lists at most ${MAX_SCOPE_ITEMS} schemas or tables.`);
-  const items = parts.map((part) => {
-    const names = part.split('.');
-    if (names.length > 2 || !names.every((name) => IDENTIFIER.test(name))) {
-      throw badInput(`"${part.slice(0, 80)}" is not a schema or schema.table name (letters, digits, _ and $, starting with a letter).`);
-    }
-    return names.length === 2 ? { schema: names[0]!, table: names[1]! } : { schema: names[0]! };
-  });
-  const seen = new Set<string>();
-  return items.filter((item) => {
-    const key = formatScopeItem(item);
-    return seen.has(key) ? false : (seen.add(key), true);
-  });
-}
-
-export const formatScopeItem = (item: ScopeItem) => (item.table ? `${item.schema}.${item.table}` : item.schema);
+/** Level x scope -> privileges, in one place, for every engine. */
 
 const TABLE_PRIVILEGES: Record<AccessLevel, string> = {
   read: 'SELECT',
@@ -74,12 +48,19 @@ export function postgresGrantStatements(input: {
   for (const schema of schemas) {
     const quoted = escapeIdentifier(schema);
     statements.push(`GRANT USAGE${input.level === 'admin' ? ', CREATE' : ''} ON SCHEMA ${quoted} TO ${user}`);
-    const tables = scope.filter((item) => item.schema === schema);
-    if (tables.some((item) => !item.table)) {
+    const items = scope.filter((item) => item.schema === schema);
+    if (items.some((item) => !item.table)) {
       statements.push(`GRANT ${privileges} ON ALL TABLES IN SCHEMA ${quoted} TO ${user}`);
     } else {
-      const list = tables.map((item) => `${quoted}.${escapeIdentifier(item.table!)}`).join(', ');
-      statements.push(`GRANT ${privileges} ON TABLE ${list} TO ${user}`);
+      const whole = items.filter((item) => !item.columns);
+      if (whole.length > 0) {
+        statements.push(`GRANT ${privileges} ON TABLE ${whole.map((item) => `${quoted}.${escapeIdentifier(item.table!)}`).join(', ')} TO ${user}`);
+      }
+      for (const item of items.filter((candidate) => candidate.columns)) {
+        if (input.level !== 'read') throw badInput('Columns can be limited only for read access.');
+        const columns = item.columns!.map(escapeIdentifier).join(', ');
+        statements.push(`GRANT SELECT (${columns}) ON TABLE ${quoted}.${escapeIdentifier(item.table!)} TO ${user}`);
+      }
     }
     if (input.level === 'write') statements.push(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${quoted} TO ${user}`);
     if (input.level === 'admin') {

@@ -10,7 +10,7 @@ import { LIVE_STATES, type RequestState } from '../access-requests/access-reques
 import type { AuditService } from '../audit/audit-service.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { Credentials } from './credentials.js';
-import { parseScope } from './grant-mapping.js';
+import { parseStoredScope } from './scope.js';
 import type { LeaseRepo, LeaseRow } from './lease-repo.js';
 import type { ProviderRegistry, TargetResolver } from './targets.js';
 
@@ -79,7 +79,7 @@ export function createLeaseService(deps: Deps) {
     try {
       const { target, provider } = await providerFor(request.databaseId);
       ({ statements } = await provider.provision(target, {
-        username: lease.username, password, expiresAt: lease.expiresAt, level: request.level as 'read', scope: parseScope(request.scope.join(',')),
+        username: lease.username, password, expiresAt: lease.expiresAt, level: request.level as 'read', scope: parseStoredScope(request.scope),
       }));
     } catch (error) {
       await audit.record({ tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provision', subject: `lease:${lease.id}`, outcome: 'failure', details: { error: (error as Error).message } });
