@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /** Every table carries tenant_id: a Slack workspace (later a Teams tenant) is a tenant. */
 
@@ -50,6 +50,9 @@ export const accessRequests = pgTable(
     id: text('id').primaryKey(),
     tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
     requesterId: uuid('requester_id').notNull().references(() => chatUsers.id),
+    /** `access` for new access; `extension` for more time on the access of `extendsRequestId`. */
+    kind: text('kind').notNull().default('access'),
+    extendsRequestId: text('extends_request_id').references((): AnyPgColumn => accessRequests.id),
     databaseId: text('database_id').notNull(),
     level: text('level').notNull(),
     scope: jsonb('scope').$type<string[]>().notNull(),
@@ -70,6 +73,7 @@ export const accessRequests = pgTable(
   (t) => [
     index('access_requests_tenant').on(t.tenantId, t.createdAt),
     index('access_requests_requester').on(t.requesterId),
+    index('access_requests_extends').on(t.extendsRequestId),
     index('access_requests_pending').on(t.pendingUntil).where(sql`state = 'pending'`),
   ],
 );
@@ -103,6 +107,8 @@ export const leases = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     /** The temporary password, sealed, only until it has been delivered. */
     passwordSealed: text('password_sealed'),
+    /** Engines with leases of their own (Vault): their lease id, sealed. */
+    externalLeaseSealed: text('external_lease_sealed'),
     dmRef: jsonb('dm_ref').$type<MessageRef>(),
     provisionedAt: timestamp('provisioned_at', { withTimezone: true }),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),

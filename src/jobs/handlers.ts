@@ -57,6 +57,7 @@ export function createJobHandlers({ requests, requestRepo, leases, notifier, poo
     async provision({ requestId }, job) {
       try {
         const outcome = await leases.provision(requestId);
+        if (outcome.kind === 'extended') await syncCard(requestId);
         if (outcome.kind === 'too-late') {
           await syncCard(requestId);
           await notifyRequester(requestId);
@@ -70,6 +71,12 @@ export function createJobHandlers({ requests, requestRepo, leases, notifier, poo
         }
         throw error;
       }
+    },
+
+    async notifyExtended({ leaseId }) {
+      const lease = await leases.leaseById(leaseId);
+      const view = lease && (await requests.viewById(lease.requestId));
+      if (view?.lease && !view.lease.revokedAt) await notifier.send({ type: 'accessExtended', request: view });
     },
 
     async deliver({ leaseId }) {

@@ -18,6 +18,8 @@ export type Notification =
   | { type: 'credentialsReady'; request: RequestView; credentials: Credentials }
   /** Edits the credentials DM once access has ended. */
   | { type: 'credentialsRevoked'; request: RequestView }
+  /** To the requester and in the thread: the access now lasts until a later time. */
+  | { type: 'accessExtended'; request: RequestView }
   /** In the approval thread: access is active until ... (never the secret). */
   | { type: 'accessActive'; request: RequestView }
   /** In the thread and the approver channel: a step is failing and keeps being retried. */

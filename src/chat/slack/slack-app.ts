@@ -8,7 +8,8 @@ import type { RequestDraft } from '../../modules/access-requests/access-request-
 import type { LeaseService } from '../../modules/credentials/lease-service.js';
 import type { TenantService } from '../../modules/tenants/tenant-service.js';
 import { createSlackNotifier } from './slack-notifier.js';
-import { IDS, denyModal, helpText, listText, parseButtonValue, requestModal } from './slack-blocks.js';
+import { IDS, denyModal, extendModal, helpText, listText, parseButtonValue, requestModal } from './slack-blocks.js';
+import { parseDuration } from '../../lib/time.js';
 
 export interface SlackOptions {
   signingSecret: string;
@@ -19,7 +20,7 @@ export interface SlackOptions {
 interface Deps {
   tenants: Pick<TenantService, 'actor'>;
   requests: AccessRequestService;
-  leases: Pick<LeaseService, 'endEarly'>;
+  leases: Pick<LeaseService, 'endEarly' | 'extend'>;
   catalog: () => CatalogView;
   logger: Logger;
 }
@@ -152,6 +153,36 @@ export function createSlackApp(options: SlackOptions, { tenants, requests, lease
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
     const outcome = await requests.decide(actor, requestId, 'deny', reason);
     if (!outcome.ok && channel) await client.chat.postEphemeral({ channel, user: body.user.id, text: outcome.message });
+  });
+
+  app.action(IDS.extend, async ({ ack, body, action, client }) => {
+    await ack();
+    const requestId = (action as { value?: string }).value ?? '';
+    // The form opens while the trigger is fresh; the extension itself checks everything.
+    const maxDuration = Math.max(0, ...catalog().catalog.databases.map((db) => db.maxDuration));
+    await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: extendModal(requestId, maxDuration) as never });
+  });
+
+  app.view(IDS.extendView, async ({ ack, body, view, client }) => {
+    const values = view.state.values as StateValues;
+    const seconds = parseDuration(values.duration?.value?.value ?? '');
+    if (!seconds || seconds > 7 * 86400) {
+      await ack({ response_action: 'errors', errors: { duration: 'Write a duration such as 30m or 2h (at most 7d).' } });
+      return;
+    }
+    await ack();
+    const requestId = view.private_metadata;
+    const reason = (values.reason?.value?.value ?? '').trim() || 'More time for the same task.';
+    const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
+    const channel = (await client.conversations.open({ users: body.user.id })).channel!.id!;
+    try {
+      const outcome = await requests.requestExtension(actor, requestId, seconds, reason, (lease, until) => leases.extend(lease, until, `user:${actor.userId}`));
+      if (outcome.kind === 'pending') {
+        await client.chat.postMessage({ channel, text: `That goes beyond the maximum for this database, so approvers decide: extension request *${outcome.request.id}* is waiting. Your access continues until then.` });
+      }
+    } catch (error) {
+      await client.chat.postMessage({ channel, text: `Could not extend ${requestId}: ${publicMessage(error)}` });
+    }
   });
 
   app.action(IDS.end, async ({ ack, body, action, respond }) => {

@@ -14,6 +14,8 @@ export const IDS = {
   approve: 'dbaccess.approve',
   deny: 'dbaccess.deny',
   end: 'dbaccess.end',
+  extend: 'dbaccess.extend',
+  extendView: 'dbaccess.extend-form',
 } as const;
 
 const RISK_EMOJI = { low: ':large_green_circle:', medium: ':large_yellow_circle:', high: ':large_orange_circle:', critical: ':red_circle:' } as const;
@@ -89,6 +91,28 @@ export function denyModal(requestId: string, metadata: string): Block {
   };
 }
 
+export function extendModal(requestId: string, maxDuration: number): Block {
+  return {
+    type: 'modal',
+    callback_id: IDS.extendView,
+    private_metadata: requestId,
+    title: plain(`Extend ${requestId}`),
+    submit: plain('Extend'),
+    close: plain('Cancel'),
+    blocks: [
+      {
+        type: 'input', block_id: 'duration', label: plain('More time'),
+        hint: plain(`Up to ${formatDuration(maxDuration)} in all is applied at once; beyond that, approvers decide.`),
+        element: { type: 'plain_text_input', action_id: 'value', initial_value: '30m', max_length: 20 },
+      },
+      {
+        type: 'input', block_id: 'reason', optional: true, label: plain('Why (for approvers, if needed)'),
+        element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 1000 },
+      },
+    ],
+  };
+}
+
 // ---- The approvers' card ------------------------------------------------------------------------
 
 function statusLine(view: RequestView): string {
@@ -100,7 +124,7 @@ function statusLine(view: RequestView): string {
       return `:hourglass_flowing_sand: Waiting for an approver · expires unanswered at ${formatTime(view.pendingUntil)}`;
     case 'approved':
     case 'provisioning':
-      return `${approved} · creating the database user…`;
+      return `${approved} · ${view.kind === 'extension' ? 'applying the extension…' : 'creating the database user…'}`;
     case 'active':
       return `${approved} · :unlock: access active until ${formatTime(lease!.expiresAt)}`;
     case 'denied': {
@@ -119,6 +143,8 @@ function statusLine(view: RequestView): string {
       return `${approved} · :rotating_light: revocation failing (${lease?.revokeAttempts ?? 0} attempts), still retrying`;
     case 'revoked':
       return `${approved} · :lock: access ended at ${formatTime(lease?.revokedAt ?? new Date())}${endedBy(view)}`;
+    case 'extended':
+      return `${approved} · :hourglass_flowing_sand: extension applied: ${view.extendsRequestId} now ends at ${lease ? formatTime(lease.expiresAt) : 'its new time'}`;
   }
 }
 
@@ -135,7 +161,14 @@ export function approvalCardText(view: RequestView): string {
 
 export function approvalCard(view: RequestView): Block[] {
   const blocks: Block[] = [
-    { type: 'header', text: plain(`${RISK_EMOJI[view.risk.level]} ${title(view.level)} access to ${view.databaseId} · ${view.id}`) },
+    {
+      type: 'header',
+      text: plain(
+        view.kind === 'extension'
+          ? `${RISK_EMOJI[view.risk.level]} Extension +${formatDuration(view.durationSeconds)} of ${view.extendsRequestId} on ${view.databaseId} · ${view.id}`
+          : `${RISK_EMOJI[view.risk.level]} ${title(view.level)} access to ${view.databaseId} · ${view.id}`,
+      ),
+    },
     {
       type: 'section',
       fields: [
@@ -220,7 +253,10 @@ export function credentialsBlocks(view: RequestView, c: Credentials): { text: st
       {
         type: 'actions',
         block_id: `end-${view.id}`,
-        elements: [{ type: 'button', action_id: IDS.end, style: 'danger', text: plain('End access now'), value: view.id, confirm: confirmEnd('End your access now? Open sessions are killed.') }],
+        elements: [
+          { type: 'button', action_id: IDS.extend, text: plain('Extend'), value: view.id },
+          { type: 'button', action_id: IDS.end, style: 'danger', text: plain('End access now'), value: view.id, confirm: confirmEnd('End your access now? Open sessions are killed.') },
+        ],
       },
     ],
   };
@@ -230,6 +266,10 @@ export function revokedBlocks(view: RequestView): { text: string; blocks: Block[
   const lease = view.lease!;
   const text = `:lock: Your access to *${view.databaseId}* (request ${view.id}) ended at ${formatTime(lease.revokedAt ?? new Date())}${endedBy(view)}. The user \`${lease.username}\` no longer exists and its password no longer works.`;
   return { text: `Your access to ${view.databaseId} has ended.`, blocks: [section(text)] };
+}
+
+export function extendedText(view: RequestView): string {
+  return `:hourglass_flowing_sand: Access to *${view.databaseId}* (request ${view.id}) extended: it now ends at ${formatTime(view.lease!.expiresAt)}. Same user and password; open sessions keep running.`;
 }
 
 export function activeText(view: RequestView): string {

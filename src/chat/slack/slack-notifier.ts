@@ -4,7 +4,7 @@ import type { MessageRef } from '../../db/schema.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
 import {
-  activeText, approvalCard, approvalCardText, closedText, credentialsBlocks, failingText, receivedText, revokedBlocks, summaryBlocks,
+  activeText, approvalCard, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, receivedText, revokedBlocks, summaryBlocks,
 } from './slack-blocks.js';
 
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
@@ -57,6 +57,11 @@ export function createSlackNotifier({ client, catalog }: { client: WebClient; ca
       if (!ref) return undefined;
       await client.chat.update({ channel: ref.channel, ts: ref.ts, ...revokedBlocks(request) } as Parameters<WebClient['chat']['update']>[0]);
       return ref;
+    },
+    async accessExtended({ request }: Of<'accessExtended'>) {
+      const text = extendedText(request);
+      await post(await dm(request.requester.externalId), { text });
+      return thread(request, text);
     },
     async accessActive({ request }: Of<'accessActive'>) {
       return thread(request, activeText(request));

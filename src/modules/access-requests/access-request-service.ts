@@ -29,7 +29,7 @@ export type DecideOutcome = { ok: true; request: RequestRow } | { ok: false; mes
 const PENDING_STATES_TEXT: Partial<Record<RequestState, string>> = {
   approved: 'approved', provisioning: 'approved', active: 'approved and active', denied: 'denied',
   expired: 'expired unanswered', cancelled: 'cancelled', failed: 'approved but could not be provisioned',
-  revoking: 'ended', revoke_failed: 'ended', revoked: 'ended',
+  revoking: 'ended', revoke_failed: 'ended', revoked: 'ended', extended: 'approved and applied',
 };
 
 /** The request lifecycle up to the decision, and the view every chat adapter renders. */
@@ -40,7 +40,7 @@ export function createAccessRequestService({ db, requests, audit, risk, enqueue,
     return Boolean(database && view.approversFor(database).slack.users.includes(actor.externalUserId));
   };
 
-  async function submit(actor: Actor, draft: ValidDraft): Promise<RequestRow> {
+  async function submit(actor: Actor, draft: ValidDraft, extension?: { extendsRequestId: string }): Promise<RequestRow> {
     const submittedAt = now();
     const assessment = await risk.assess({
       environment: draft.database.environment,
@@ -60,6 +60,8 @@ export function createAccessRequestService({ db, requests, audit, risk, enqueue,
           id: newRequestId(),
           tenantId: actor.tenantId,
           requesterId: actor.userId,
+          kind: extension ? 'extension' : 'access',
+          extendsRequestId: extension?.extendsRequestId ?? null,
           databaseId: draft.database.id,
           level: draft.level,
           scope: formatScope(draft.scope),
@@ -76,7 +78,7 @@ export function createAccessRequestService({ db, requests, audit, risk, enqueue,
         {
           tenantId: actor.tenantId,
           actor: `user:${actor.userId}`,
-          action: 'request.submitted',
+          action: extension ? 'extension.submitted' : 'request.submitted',
           subject: `request:${inserted.id}`,
           outcome: 'success',
           details: { database: draft.database.id, level: draft.level, scope: inserted.scope, durationSeconds: draft.durationSeconds, risk: assessment.level },
@@ -139,6 +141,38 @@ export function createAccessRequestService({ db, requests, audit, risk, enqueue,
     return { ok: true, request: updated };
   }
 
+  /**
+   * More time on active access. Within the database's maximum (counted from the approval) it is
+   * applied at once; beyond it, approvers get a card for the extension.
+   */
+  async function requestExtension(
+    actor: Actor,
+    requestId: string,
+    seconds: number,
+    reason: string,
+    extend: (lease: NonNullable<Awaited<ReturnType<AccessRequestRepo['leaseWithEnder']>>>['lease'], until: Date) => Promise<unknown>,
+  ): Promise<{ kind: 'extended'; until: Date } | { kind: 'pending'; request: RequestRow }> {
+    const request = await requests.get(actor.tenantId, requestId);
+    if (!request) throw notFound(`Request ${requestId}`);
+    if (request.requesterId !== actor.userId) throw forbidden('Only the requester can extend this access.');
+    const lease = (await requests.leaseWithEnder(actor.tenantId, requestId))?.lease;
+    if (request.state !== 'active' || !lease || lease.revokedAt) throw forbidden(`Request ${requestId} has no active access to extend.`);
+    const database = catalog().database(request.databaseId);
+    if (!database) throw notFound(`Database ${request.databaseId}`);
+    const until = new Date(lease.expiresAt.getTime() + seconds * 1000);
+    const total = (until.getTime() - request.decidedAt!.getTime()) / 1000;
+    if (total <= database.maxDuration) {
+      await extend(lease, until);
+      return { kind: 'extended', until };
+    }
+    const pending = await submit(
+      actor,
+      { database, level: request.level as ValidDraft['level'], scope: parseStoredScope(request.scope), durationSeconds: seconds, reason, ticket: request.ticket },
+      { extendsRequestId: requestId },
+    );
+    return { kind: 'pending', request: pending };
+  }
+
   async function expirePending(requestId: string): Promise<void> {
     const request = await requests.getById(requestId);
     if (!request || request.state !== 'pending') return;
@@ -165,7 +199,8 @@ export function createAccessRequestService({ db, requests, audit, risk, enqueue,
     const [requesterExternalId, decisionRows, leaseRow] = await Promise.all([
       requests.requesterExternalId(row),
       requests.decisions(row.tenantId, row.id),
-      requests.leaseWithEnder(row.tenantId, row.id),
+      // An extension shows the lease it extends.
+      requests.leaseWithEnder(row.tenantId, row.extendsRequestId ?? row.id),
     ]);
     const scope = parseStoredScope(row.scope);
     const level = row.level as RequestView['level'];
@@ -174,6 +209,8 @@ export function createAccessRequestService({ db, requests, audit, risk, enqueue,
     return {
       id: row.id,
       tenantId: row.tenantId,
+      kind: row.kind as RequestView['kind'],
+      extendsRequestId: row.extendsRequestId,
       state: row.state as RequestState,
       version: row.version,
       requester: { id: row.requesterId, externalId: requesterExternalId },
@@ -209,6 +246,7 @@ export function createAccessRequestService({ db, requests, audit, risk, enqueue,
   return {
     submit,
     decide,
+    requestExtension,
     expirePending,
     view,
     isApprover,

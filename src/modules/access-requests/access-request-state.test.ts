@@ -34,6 +34,12 @@ describe('request state machine', () => {
     }
   });
 
+  it('applies an approved extension once, and only an approved one', () => {
+    expect(nextState('approved', 'applyExtension')).toBe('extended');
+    expect(nextState('pending', 'applyExtension')).toBeUndefined();
+    expect(nextState('extended', 'applyExtension')).toBeUndefined();
+  });
+
   it('never activates or expires a request that was not approved', () => {
     expect(nextState('pending', 'activate')).toBeUndefined();
     expect(nextState('pending', 'startProvisioning')).toBeUndefined();

@@ -4,7 +4,7 @@
  */
 export const REQUEST_STATES = [
   'pending', 'approved', 'denied', 'expired', 'cancelled',
-  'provisioning', 'active', 'failed', 'revoking', 'revoke_failed', 'revoked',
+  'provisioning', 'active', 'failed', 'revoking', 'revoke_failed', 'revoked', 'extended',
 ] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
@@ -20,6 +20,8 @@ export const TRANSITIONS = {
   // Entered once, at the third failed attempt; retries go on from there until finishRevoking.
   revokeFailed: { from: ['revoking'], to: 'revoke_failed' },
   finishRevoking: { from: ['revoking', 'revoke_failed'], to: 'revoked' },
+  /** An extension request, once approved, is applied to the lease it extends. */
+  applyExtension: { from: ['approved'], to: 'extended' },
 } as const satisfies Record<string, { from: readonly RequestState[]; to: RequestState }>;
 
 export type RequestEvent = keyof typeof TRANSITIONS;
@@ -33,7 +35,7 @@ export function nextState(state: RequestState, event: RequestEvent): RequestStat
   return canTransition(state, event) ? TRANSITIONS[event].to : undefined;
 }
 
-export const TERMINAL_STATES: readonly RequestState[] = ['denied', 'expired', 'cancelled', 'failed', 'revoked'];
+export const TERMINAL_STATES: readonly RequestState[] = ['denied', 'expired', 'cancelled', 'failed', 'revoked', 'extended'];
 /** States in which a database user may exist on the target. */
 export const LIVE_STATES: readonly RequestState[] = ['provisioning', 'active', 'revoking', 'revoke_failed'];
 

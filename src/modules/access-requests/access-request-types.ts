@@ -6,6 +6,9 @@ import type { RequestState } from './access-request-state.js';
 export interface RequestView {
   id: string;
   tenantId: string;
+  kind: 'access' | 'extension';
+  /** For an extension: the request whose access it extends. */
+  extendsRequestId: string | null;
   state: RequestState;
   version: number;
   requester: { id: string; externalId: string };

@@ -30,6 +30,7 @@ interface Deps {
 export type ProvisionOutcome =
   | { kind: 'active'; request: RequestRow; lease: LeaseRow }
   | { kind: 'skipped'; why: string }
+  | { kind: 'extended'; request: RequestRow }
   | { kind: 'too-late'; request: RequestRow };
 
 /** A failure that keeps being retried, with how many attempts have failed so far. */
@@ -55,6 +56,11 @@ export function createLeaseService(deps: Deps) {
   async function provision(requestId: string): Promise<ProvisionOutcome> {
     const request = await requests.getById(requestId);
     if (!request) return { kind: 'skipped', why: 'request not found' };
+    if (request.kind === 'extension') {
+      if (request.state !== 'approved') return { kind: 'skipped', why: `extension is ${request.state}` };
+      const { applied } = await applyExtension(request);
+      return applied ? { kind: 'extended', request } : { kind: 'skipped', why: 'nothing left to extend' };
+    }
     if (request.state !== 'approved' && request.state !== 'provisioning') return { kind: 'skipped', why: `request is ${request.state}` };
     const prefix = catalog().catalog.settings.userPrefix;
     // The clock starts at approval; the row (with the user name) exists before the user does.
@@ -174,6 +180,41 @@ export function createLeaseService(deps: Deps) {
     return { revoked: true, ...result, sessionsKilled };
   }
 
+  /**
+   * Moves the expiry of a live lease: same user, same password, open sessions untouched. The delayed
+   * revoke job finds the later expiry when it fires and comes back then.
+   */
+  async function extend(lease: LeaseRow, expiresAt: Date, actor: string): Promise<LeaseRow> {
+    const { target, provider } = await providerFor(lease.databaseId);
+    await provider.extend(target, lease.username, expiresAt, lease.externalLeaseSealed ? secrets.open(lease.externalLeaseSealed) : undefined);
+    const updated = await db.transaction(async (tx) => {
+      const row = await leases.update(lease.tenantId, lease.id, { expiresAt }, tx);
+      await audit.record(
+        { tenantId: lease.tenantId, actor, action: 'lease.extended', subject: `lease:${lease.id}`, outcome: 'success', details: { from: lease.expiresAt.toISOString(), to: expiresAt.toISOString() } },
+        tx,
+      );
+      return row!;
+    });
+    await Promise.all([
+      enqueue('revoke', { leaseId: lease.id }, { jobId: `${revokeJobId(lease.id)}-${expiresAt.getTime()}`, delayMs: expiresAt.getTime() - now().getTime() }),
+      enqueue('syncCard', { requestId: lease.requestId }),
+      enqueue('notifyExtended', { leaseId: lease.id }, { jobId: `extended-${lease.id}-${expiresAt.getTime()}` }),
+    ]);
+    return updated;
+  }
+
+  /** An approved extension request: adds its duration to the lease it extends, once. */
+  async function applyExtension(extension: RequestRow): Promise<{ applied: boolean; lease?: LeaseRow }> {
+    const lease = extension.extendsRequestId ? await leases.byRequest(extension.tenantId, extension.extendsRequestId) : undefined;
+    if (!lease || lease.revokedAt) {
+      await requests.transition(extension.tenantId, extension.id, 'fail', { failure: 'The access it would extend has already ended.' });
+      return { applied: false };
+    }
+    const updated = await extend(lease, new Date(lease.expiresAt.getTime() + extension.durationSeconds * 1000), `job:extend:${extension.id}`);
+    await requests.transition(extension.tenantId, extension.id, 'applyExtension');
+    return { applied: true, lease: updated };
+  }
+
   /** Ends access now: the requester themself, or an approver. Idempotent. */
   async function endEarly(actor: Actor, request: RequestRow): Promise<void> {
     const lease = await leases.byRequest(actor.tenantId, request.id);
@@ -241,7 +282,7 @@ export function createLeaseService(deps: Deps) {
     return { dropped, failed, unreachable };
   }
 
-  return { provision, credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, sweep, reconcile };
+  return { provision, extend, applyExtension, credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, sweep, reconcile };
 }
 
 export type LeaseService = ReturnType<typeof createLeaseService>;
