@@ -76,11 +76,15 @@ export async function createContainer(config: Config, options: ContainerOptions 
     db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, providers, secrets, catalog,
     resolveTarget: createTargetResolver({ catalog, resolveReference: createReferenceResolver({ readEnvReference: config.readEnvReference }) }),
   });
+  const status = async (tenantId: string) => {
+    const [activeLeases, queueCounts, failingRevocations] = await Promise.all([leaseRepo.countActive(), queue.counts(), leases.failingRevocations(tenantId)]);
+    return { activeLeases, queue: queueCounts, failingRevocations };
+  };
   const metrics = createMetrics({ requestsByState: () => requestRepo.countByState(), activeLeases: () => leaseRepo.countActive() });
 
   const slack =
     env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET
-      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { tenants, requests, leases, catalog, logger })
+      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { status, tenants, requests, leases, catalog, logger })
       : undefined;
   const notifier: ChatNotifier = slack?.notifier ?? {
     // No chat platform configured: notifications are logged so nothing is silently lost.

@@ -157,6 +157,13 @@ describe('a revocation that keeps failing', () => {
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).toMatch(/dbaccess_revocation_failures_total [3-9]/);
 
+    // Approvers see the stuck revocation in /dbaccess status; others are told it is not for them.
+    await h.command(PEOPLE.alice, 'status');
+    const status = await h.slack.waitFor('response_url', (c) => /dbaccess status/.test(String(c.args.text ?? '')));
+    expect(String(status.args.text)).toMatch(new RegExp(`Revocations failing and retrying: 1[\\s\\S]*${lease.username}[\\s\\S]*${requestId}`));
+    await h.command(PEOPLE.requester, 'status');
+    await h.slack.waitFor('response_url', (c) => /Only approvers can see the system status/.test(String(c.args.text ?? '')));
+
     // Fixed: the next retry drops the user and the card says so.
     const { ROLE_MARKER } = await import('../../src/modules/credentials/postgres-provider.js');
     await onTarget((client) => client.query(`COMMENT ON ROLE "${lease.username}" IS '${ROLE_MARKER}'`));

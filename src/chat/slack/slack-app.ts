@@ -8,7 +8,7 @@ import type { RequestDraft } from '../../modules/access-requests/access-request-
 import type { LeaseService } from '../../modules/credentials/lease-service.js';
 import type { TenantService } from '../../modules/tenants/tenant-service.js';
 import { createSlackNotifier } from './slack-notifier.js';
-import { IDS, denyModal, extendModal, helpText, listText, parseButtonValue, requestModal } from './slack-blocks.js';
+import { IDS, denyModal, extendModal, helpText, listText, parseButtonValue, requestModal, statusText, type SystemStatus } from './slack-blocks.js';
 import { parseDuration } from '../../lib/time.js';
 
 export interface SlackOptions {
@@ -18,6 +18,8 @@ export interface SlackOptions {
 }
 
 interface Deps {
+  /** Health of the system for `/dbaccess status`, scoped to one tenant where it names requests. */
+  status: (tenantId: string) => Promise<SystemStatus>;
   tenants: Pick<TenantService, 'actor'>;
   requests: AccessRequestService;
   leases: Pick<LeaseService, 'endEarly' | 'extend'>;
@@ -33,7 +35,7 @@ type StateValues = Record<string, Record<string, { value?: string | null; select
  * The Slack adapter: parses Slack payloads, acknowledges at once, calls a service, renders. The
  * request form is validated before the acknowledgement (pure, in memory) so errors show inline.
  */
-export function createSlackApp(options: SlackOptions, { tenants, requests, leases, catalog, logger }: Deps) {
+export function createSlackApp(options: SlackOptions, { status, tenants, requests, leases, catalog, logger }: Deps) {
   const log = logger.child({ platform: 'slack' });
   const receiver = new HTTPReceiver({
     signingSecret: options.signingSecret,
@@ -73,6 +75,17 @@ export function createSlackApp(options: SlackOptions, { tenants, requests, lease
         const views = await Promise.all(rows.filter((row) => row.state === 'active').map((row) => requests.view(row)));
         const active = new Map(views.map((view) => [view.id, view.lease!.expiresAt]));
         await respond({ response_type: 'ephemeral', text: listText(rows, active) });
+        return;
+      }
+      case 'status': {
+        await ack();
+        const isApprover = catalog().catalog.databases.some((db) => catalog().approversFor(db).slack.users.includes(command.user_id));
+        if (!isApprover) {
+          await respond({ response_type: 'ephemeral', text: 'Only approvers can see the system status. Ask an admin if you need it.' });
+          return;
+        }
+        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+        await respond({ response_type: 'ephemeral', text: statusText(await status(actor.tenantId)) });
         return;
       }
       case 'revoke': {

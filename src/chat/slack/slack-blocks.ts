@@ -286,12 +286,35 @@ export function summaryBlocks(lines: string[]): Block[] {
   return [section(`*Session summary*\n${lines.map((line) => `• ${line}`).join('\n')}`)];
 }
 
+export interface SystemStatus {
+  activeLeases: number;
+  queue: Record<string, number>;
+  failingRevocations: Array<{ requestId: string; databaseId: string; username: string; expiresAt: Date; attempts: number; lastError: string | null }>;
+}
+
+export function statusText(status: SystemStatus): string {
+  const lines = [
+    '*dbaccess status*',
+    `• Active temporary users: ${status.activeLeases}`,
+    `• Jobs: ${Object.entries(status.queue).map(([state, count]) => `${count} ${state}`).join(', ')}`,
+  ];
+  if (status.failingRevocations.length === 0) lines.push('• Revocations: none failing :white_check_mark:');
+  else {
+    lines.push(`• :rotating_light: Revocations failing and retrying: ${status.failingRevocations.length}`);
+    for (const stuck of status.failingRevocations) {
+      lines.push(`    ◦ \`${stuck.username}\` on ${stuck.databaseId} (request ${stuck.requestId}), due ${formatTime(stuck.expiresAt)}, ${stuck.attempts} failed attempts: ${escape(stuck.lastError ?? '')}`);
+    }
+  }
+  return lines.join('\n');
+}
+
 export function helpText(): string {
   return [
     '*dbaccess*: temporary database access, approved in Slack.',
     '• `/dbaccess`: request access (opens a form)',
     '• `/dbaccess list`: your recent requests and active access',
     '• `/dbaccess revoke <request id>`: end access now (yours, or any as an approver)',
+    '• `/dbaccess status`: system health and failing revocations (approvers)',
     '• `/dbaccess help`: this message',
   ].join('\n');
 }

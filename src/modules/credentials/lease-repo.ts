@@ -67,6 +67,16 @@ export function createLeaseRepo({ db }: { db: Db }) {
       return new Set(rows.map((row) => row.username));
     },
 
+    /** Leases whose revocation has failed at least once and is still being retried. */
+    async failingRevocations(tenantId: string, limit = 20) {
+      return db
+        .select({ id: leases.id, requestId: leases.requestId, databaseId: leases.databaseId, username: leases.username, expiresAt: leases.expiresAt, attempts: leases.revokeAttempts, lastError: leases.lastError })
+        .from(leases)
+        .where(and(eq(leases.tenantId, tenantId), isNull(leases.revokedAt), sql`${leases.revokeAttempts} > 0`))
+        .orderBy(leases.expiresAt)
+        .limit(limit);
+    },
+
     async countActive(): Promise<number> {
       const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(leases).where(and(isNull(leases.revokedAt), sql`${leases.provisionedAt} IS NOT NULL`));
       return row?.count ?? 0;

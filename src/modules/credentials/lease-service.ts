@@ -282,7 +282,7 @@ export function createLeaseService(deps: Deps) {
     return { dropped, failed, unreachable };
   }
 
-  return { provision, extend, applyExtension, credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, sweep, reconcile };
+  return { provision, extend, applyExtension, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, sweep, reconcile };
 }
 
 export type LeaseService = ReturnType<typeof createLeaseService>;
