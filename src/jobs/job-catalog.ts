@@ -10,7 +10,7 @@ export const FOREVER = 2_147_483_647;
 
 /**
  * Every job: payload schema (ids only, never secrets), attempts and how long one run may take.
- * Backoff is exponential from 1 s, capped at one minute (see queue.ts).
+ * Backoff is exponential from 1 s, capped at 30 s (see queue.ts).
  */
 export const JOBS = {
   syncCard: { schema: requestId, attempts: 20, timeoutMs: 15_000 },

@@ -21,9 +21,10 @@ export interface JobQueue {
   readonly backend: QueueBackend['kind'];
 }
 
-const MAX_BACKOFF_MS = 60_000;
+// Short enough that a target back from an outage is revoked within a minute (one attempt can take 5 s to time out).
+const MAX_BACKOFF_MS = 30_000;
 
-/** Exponential from 1 s, capped at a minute: jobs that must never give up still retry often. */
+/** Exponential from 1 s, capped at 30 s: jobs that must never give up still retry often. */
 export const backoffDelay = (attemptsMade: number) => Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, attemptsMade - 1));
 
 /**

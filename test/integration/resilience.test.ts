@@ -2,6 +2,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVERS_CHANNEL, PEOPLE, deleteRedisPrefix, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
+import { SERVICES } from '../support/services.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { onTarget, targetRoles, targetSessionsOf } from '../support/databases.js';
 
 /** Nothing depends on the queue alone: the lease row is the truth, the sweep and the reconciler act on it. */
@@ -168,6 +170,60 @@ describe('a revocation that keeps failing', () => {
     const { ROLE_MARKER } = await import('../../src/modules/credentials/postgres-provider.js');
     await onTarget((client) => client.query(`COMMENT ON ROLE "${lease.username}" IS '${ROLE_MARKER}'`));
     await h.waitForCard((m) => m.ts === card.ts && /access ended/.test(shown(m)), 30_000);
+    expect(await targetRoles(lease.username)).toEqual([]);
+  });
+});
+
+describe('a target that is unreachable at expiry', () => {
+  let h: Harness;
+  let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+  beforeAll(async () => {
+    proxy = await startTcpProxy(Number(new URL(SERVICES.targetPg).port));
+    const adminUrl = new URL(SERVICES.targetPg);
+    adminUrl.port = String(proxy.port);
+    h = await startHarness({
+      queue: 'redis',
+      extraDatabases: `  - id: flaky
+    engine: postgres
+    host: 127.0.0.1
+    port: ${new URL(SERVICES.targetPg).port}
+    database: postgres
+    environment: staging
+    admin: env:FLAKY_ADMIN_URL
+`,
+      env: { FLAKY_ADMIN_URL: adminUrl.toString() },
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await proxy?.close();
+  });
+
+  it('keeps retrying through the outage and revokes soon after the target is back', async () => {
+    await h.submitRequest(PEOPLE.requester, { databaseId: 'flaky', duration: '3s' });
+    const card = await h.waitForCard();
+    await h.click(PEOPLE.alice, 'dbaccess.approve', card);
+    const dm = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => /is ready until/.test(m.text ?? ''));
+    const session = new pg.Client({ connectionString: /postgresql:\/\/[^\s`"]+/.exec(shown(dm))![0] });
+    await session.connect();
+    session.on('error', () => {});
+    const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
+
+    await proxy.cut();
+    const lease = await waitUntil(async () => {
+      const row = await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) });
+      return row && row.revokeAttempts >= 3 ? row : undefined;
+    }, 30_000, 'failed attempts during the outage');
+    expect(lease.revokedAt).toBeNull();
+    expect(lease.lastError).toMatch(/Cannot reach flaky/);
+    expect((await session.query('SELECT 1 AS up')).rows[0].up).toBe(1); // still there: nothing could reach the target
+
+    await proxy.restore();
+    const restoredAt = Date.now();
+    const revoked = await waitUntil(async () => (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) }))?.revokedAt, 45_000, 'revocation after the outage');
+    // The retry delay is capped at 30 s, so a target back from any outage is revoked within a minute.
+    expect(revoked!.getTime() - restoredAt).toBeLessThan(40_000);
+    await expect(session.query('SELECT 1')).rejects.toThrow();
     expect(await targetRoles(lease.username)).toEqual([]);
   });
 });
