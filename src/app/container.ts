@@ -14,7 +14,9 @@ import type { ChatNotifier } from '../chat/core/notifications.js';
 import { createMetrics } from '../http/metrics.js';
 import { buildServer } from '../http/server.js';
 import { createAccessRequestRepo } from '../modules/access-requests/access-request-repo.js';
-import { createAccessRequestService } from '../modules/access-requests/access-request-service.js';
+import { createAccessRequestService, type ScopeChecker } from '../modules/access-requests/access-request-service.js';
+import { scopeProblems } from '../modules/credentials/scope-check.js';
+import { publicMessage } from '../lib/errors.js';
 import { createAuditService } from '../modules/audit/audit-service.js';
 import { createLeaseRepo } from '../modules/credentials/lease-repo.js';
 import { createLeaseService } from '../modules/credentials/lease-service.js';
@@ -71,10 +73,19 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const audit = createAuditService({ db });
   const requestRepo = createAccessRequestRepo({ db });
   const leaseRepo = createLeaseRepo({ db });
-  const requests = createAccessRequestService({ db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalog });
+  const resolveTarget = createTargetResolver({ catalog, resolveReference: createReferenceResolver({ readEnvReference: config.readEnvReference }) });
+  const checkScope: ScopeChecker = async (databaseId, scope) => {
+    const target = await resolveTarget(databaseId);
+    try {
+      return { problems: scopeProblems(scope, await providers[target.entry.engine].listObjects(target, scope), databaseId) };
+    } catch (error) {
+      return { unreachable: publicMessage(error) };
+    }
+  };
+  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalog });
   const leases = createLeaseService({
     db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, providers, secrets, catalog,
-    resolveTarget: createTargetResolver({ catalog, resolveReference: createReferenceResolver({ readEnvReference: config.readEnvReference }) }),
+    resolveTarget,
   });
   const status = async (tenantId: string) => {
     const [activeLeases, queueCounts, failingRevocations] = await Promise.all([leaseRepo.countActive(), queue.counts(), leases.failingRevocations(tenantId)]);

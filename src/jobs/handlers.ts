@@ -47,10 +47,11 @@ export function createJobHandlers({ requests, requestRepo, leases, notifier, poo
     const view = await requests.viewById(requestId);
     if (!view) return;
     if (view.state === 'pending') await notifier.send({ type: 'requestReceived', request: view });
-    else if (['denied', 'expired', 'failed'].includes(view.state)) await notifier.send({ type: 'requestClosed', request: view });
+    else if (['denied', 'expired', 'failed', 'cancelled'].includes(view.state)) await notifier.send({ type: 'requestClosed', request: view });
   }
 
   return {
+    checkRequest: ({ requestId }) => requests.checkSubmitted(requestId),
     syncCard: ({ requestId }) => syncCard(requestId),
     notifyRequester: ({ requestId }) => notifyRequester(requestId),
 

@@ -13,6 +13,7 @@ export const FOREVER = 2_147_483_647;
  * Backoff is exponential from 1 s, capped at 30 s (see queue.ts).
  */
 export const JOBS = {
+  checkRequest: { schema: requestId, attempts: 10, timeoutMs: 30_000 },
   syncCard: { schema: requestId, attempts: 20, timeoutMs: 15_000 },
   notifyRequester: { schema: requestId, attempts: 10, timeoutMs: 15_000 },
   provision: { schema: requestId, attempts: FOREVER, timeoutMs: 60_000 },

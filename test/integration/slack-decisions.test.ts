@@ -51,6 +51,15 @@ describe('Slack decisions and commands', () => {
       expect(await requestCount()).toBe(before);
     });
 
+    it('checks the names against the target before approvers see anything, and suggests near matches', async () => {
+      const cards = h.slack.messagesIn(APPROVERS_CHANNEL).length;
+      await h.submitRequest(PEOPLE.requester, { scope: 'sales.ordrs, sales.orders(totl)' });
+      const dm = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => /was not sent to approvers/.test(m.text ?? ''));
+      expect(dm.text).toContain('`sales.ordrs` does not exist on orders. Did you mean `sales.orders`?');
+      expect(dm.text).toContain('Column `totl` does not exist in `sales.orders`. Did you mean `total`?');
+      expect(h.slack.messagesIn(APPROVERS_CHANNEL).length).toBe(cards);
+    });
+
     it('refuses an unknown database and a too-short duration', async () => {
       const answer = await h.submitRequest(PEOPLE.requester, { databaseId: 'nope', duration: '1s' });
       const errors = (answer.json as { errors: Record<string, string> }).errors;

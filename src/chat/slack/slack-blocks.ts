@@ -134,7 +134,7 @@ function statusLine(view: RequestView): string {
     case 'expired':
       return `:hourglass: Expired unanswered at ${formatTime(view.pendingUntil)}`;
     case 'cancelled':
-      return ':heavy_multiplication_x: Cancelled by the requester';
+      return `:heavy_multiplication_x: Cancelled${view.failure ? `: ${escape(view.failure)}` : ''}`;
     case 'failed':
       return `${approved} · :warning: not provisioned: ${escape(view.failure ?? 'unknown error')}`;
     case 'revoking':
@@ -228,6 +228,8 @@ export function closedText(view: RequestView): string {
     }
     case 'expired':
       return `Your request *${view.id}* for ${view.databaseId} expired without a decision. Ask again with \`/dbaccess\` if you still need it.`;
+    case 'cancelled':
+      return `Your request *${view.id}* for ${view.databaseId} was not sent to approvers: ${escape(view.failure ?? 'it was cancelled')} Fix the scope and ask again with \`/dbaccess\`.`;
     default:
       return `Your request *${view.id}* for ${view.databaseId} was approved, but the database user could not be created: ${escape(view.failure ?? 'unknown error')}`;
   }

@@ -46,6 +46,10 @@ export function createAccessRequestRepo({ db }: { db: Db }) {
       return row;
     },
 
+    async setRisk(tenantId: string, id: string, risk: RequestRow['risk']): Promise<void> {
+      await db.update(accessRequests).set({ risk }).where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)));
+    },
+
     async setCardRef(tenantId: string, id: string, cardRef: RequestRow['cardRef']): Promise<void> {
       await db.update(accessRequests).set({ cardRef }).where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)));
     },

@@ -6,7 +6,7 @@ import { formatTime } from '../../lib/time.js';
 import type { Enqueue } from '../../jobs/job-catalog.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { describeGrants, postgresGrantStatements } from '../credentials/grant-mapping.js';
-import { formatScope, parseStoredScope } from '../credentials/scope.js';
+import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
 import type { RiskAnalyzer } from '../risk/risk-types.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
@@ -14,7 +14,11 @@ import { isTerminal, type RequestState } from './access-request-state.js';
 import type { RequestView } from './access-request-types.js';
 import type { ValidDraft } from './access-request-schemas.js';
 
+/** Names in the scope that do not exist on the target, or `unreachable` when it could not be asked. */
+export type ScopeChecker = (databaseId: string, scope: ScopeItem[]) => Promise<{ problems: string[] } | { unreachable: string }>;
+
 interface Deps {
+  checkScope: ScopeChecker;
   db: Db;
   requests: AccessRequestRepo;
   audit: Pick<AuditService, 'record'>;
@@ -33,7 +37,7 @@ const PENDING_STATES_TEXT: Partial<Record<RequestState, string>> = {
 };
 
 /** The request lifecycle up to the decision, and the view every chat adapter renders. */
-export function createAccessRequestService({ db, requests, audit, risk, enqueue, catalog, now = () => new Date() }: Deps) {
+export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalog, now = () => new Date() }: Deps) {
   const isApprover = (actor: Actor, databaseId: string) => {
     const view = catalog();
     const database = view.database(databaseId);
@@ -87,13 +91,44 @@ export function createAccessRequestService({ db, requests, audit, risk, enqueue,
       );
       return inserted;
     });
-    // After commit: the card, the requester's receipt and the pending deadline are jobs of their own.
+    // After commit: the check of the names (then the card) and the pending deadline are jobs of their own.
     await Promise.all([
-      enqueue('syncCard', { requestId: row.id }),
-      enqueue('notifyRequester', { requestId: row.id }, { jobId: `received-${row.id}` }),
+      enqueue('checkRequest', { requestId: row.id }, { jobId: `check-${row.id}` }),
       enqueue('expireRequest', { requestId: row.id }, { jobId: `expire-${row.id}`, delayMs: pendingSeconds * 1000 }),
     ]);
     return row;
+  }
+
+  /**
+   * Before approvers see a request, the objects it names are looked up on the target: a name that
+   * does not exist ends the request with near matches for the requester. A target that cannot be
+   * reached does not hold the request up; the card says the names are unverified.
+   */
+  async function checkSubmitted(requestId: string): Promise<void> {
+    const request = await requests.getById(requestId);
+    if (!request || request.state !== 'pending') return;
+    if (request.kind === 'access' && request.scope.length > 0) {
+      const verdict = await checkScope(request.databaseId, parseStoredScope(request.scope));
+      if ('problems' in verdict && verdict.problems.length > 0) {
+        const failure = verdict.problems.join(' ');
+        const cancelled = await db.transaction(async (tx) => {
+          const row = await requests.transition(request.tenantId, requestId, 'cancel', { failure }, tx);
+          if (row) {
+            await audit.record({ tenantId: request.tenantId, actor: 'system', action: 'request.refused', subject: `request:${requestId}`, outcome: 'refused', details: { problems: verdict.problems } }, tx);
+          }
+          return row;
+        });
+        if (cancelled) await enqueue('notifyRequester', { requestId }, { jobId: `closed-${requestId}` });
+        return;
+      }
+      if ('unreachable' in verdict) {
+        await requests.setRisk(request.tenantId, requestId, { ...request.risk, reasons: [...request.risk.reasons, `Names in the scope not verified: ${verdict.unreachable}.`] });
+      }
+    }
+    await Promise.all([
+      enqueue('syncCard', { requestId }),
+      enqueue('notifyRequester', { requestId }, { jobId: `received-${requestId}` }),
+    ]);
   }
 
   async function decide(actor: Actor, requestId: string, decision: 'approve' | 'deny', reason?: string): Promise<DecideOutcome> {
@@ -245,6 +280,7 @@ export function createAccessRequestService({ db, requests, audit, risk, enqueue,
 
   return {
     submit,
+    checkSubmitted,
     decide,
     requestExtension,
     expirePending,

@@ -1,5 +1,6 @@
 import type { AccessLevel, DatabaseEntry } from '../../config/catalog.js';
-import type { ScopeItem } from './grant-mapping.js';
+import type { ScopeItem } from './scope.js';
+import type { TargetObjects } from './scope-check.js';
 
 /** A catalog database with its admin connection string resolved (never logged, never in errors). */
 export interface Target {
@@ -42,6 +43,8 @@ export interface CredentialProvider {
   revoke(target: Target, username: string, externalLeaseId?: string): Promise<RevokeResult>;
   /** Users on the target whose names start with the prefix (for the reconciler). */
   listUsers(target: Target, prefix: string): Promise<string[]>;
+  /** What exists for the scope to name: schemas, tables, and the columns of tables named with columns. */
+  listObjects(target: Target, scope: ScopeItem[]): Promise<TargetObjects>;
   /** Schemas a whole-database grant covers. */
   listSchemas(target: Target): Promise<string[]>;
   ping(target: Target): Promise<void>;

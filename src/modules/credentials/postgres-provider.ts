@@ -291,6 +291,28 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
       });
     },
 
+    async listObjects(target, scope) {
+      return run(target, 'Reading the catalog', async () => {
+        const db = poolFor(target);
+        const schemas = await schemaNames(db);
+        const { rows: tables } = await db.query<{ schema: string; table: string }>(
+          `SELECT n.nspname AS schema, c.relname AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1::text[]) ORDER BY 1, 2`,
+          [schemas],
+        );
+        const columns: Record<string, string[]> = {};
+        for (const item of scope.filter((candidate) => candidate.table && candidate.columns)) {
+          const { rows } = await db.query<{ name: string }>(
+            `SELECT a.attname AS name FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+            [item.schema, item.table],
+          );
+          columns[`${item.schema}.${item.table}`] = rows.map((row) => row.name);
+        }
+        return { schemas, tables, columns };
+      });
+    },
+
     async listSchemas(target) {
       return run(target, 'Listing schemas', () => schemaNames(poolFor(target)));
     },
