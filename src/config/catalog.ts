@@ -46,6 +46,8 @@ const databaseSchema = z.strictObject({
   maxDuration: duration.default(4 * 3600),
   levels: z.array(z.enum(ACCESS_LEVELS)).min(1).max(3).default([...ACCESS_LEVELS]),
   connectionLimit: z.number().int().min(1).max(100).default(5),
+  /** Admin connections dbaccess keeps to this database at most (revocations queue behind them). */
+  poolSize: z.number().int().min(1).max(50).default(4),
   tags: z.array(z.string().max(40)).max(20).default([]),
   approvers: approversSchema.optional(),
   /** MySQL and MariaDB: hosts the temporary user may connect from (`%` is any). */

@@ -30,6 +30,7 @@ const entry: DatabaseEntry = {
   connectionLimit: 5,
   allowedHosts: ['%'],
   legacyUserNames: false,
+  poolSize: 4,
   tags: [],
 };
 const target: Target = { entry, adminUrl };

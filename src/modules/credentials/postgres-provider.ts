@@ -54,7 +54,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
       pool = new pg.Pool({
         ...connectionSettings,
         connectionString: url,
-        max: options.poolSize ?? 4,
+        max: target.entry.poolSize ?? options.poolSize ?? 4,
         idleTimeoutMillis: options.idleMillis ?? 10_000,
         allowExitOnIdle: true,
       });
