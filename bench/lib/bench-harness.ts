@@ -48,7 +48,7 @@ export async function startBenchHarness(
   let index: SlackIndex | undefined;
   const cleanup = async () => {
     index?.close();
-    if (harness) await harness.close();
+    if (harness) await closeHarness(harness);
     if (queue === 'redis') await deleteRedisPrefix(queuePrefix);
     await dropRolesWithPrefix(userPrefix);
   };
@@ -124,6 +124,60 @@ export async function startBenchHarness(
   };
 }
 
+/**
+ * `harness.close()`, but bounded: if the app cannot stop (a job stuck on a pool that never frees a
+ * connection never lets `pool.end()` resolve), the bench drops the state and target databases itself,
+ * which ends the app's connections, and moves on.
+ */
+async function closeHarness(harness: Harness): Promise<void> {
+  const stateUrl = harness.app.pool.options.connectionString!;
+  const closing = harness.close().then(() => true, (error: unknown) => {
+    console.error(`bench: harness.close failed: ${(error as Error).message}`);
+    return true;
+  });
+  if (await Promise.race([closing, sleep(30_000).then(() => false)])) return;
+  console.error('bench: the app did not stop within 30 s; dropping its databases to free it');
+  tolerateTerminatedConnections();
+  const stateName = new URL(stateUrl).pathname.slice(1);
+  await dropDatabase(SERVICES.statePg, stateName).catch((error: Error) => console.error(`bench: ${error.message}`));
+  await dropDatabase(SERVICES.targetPg, harness.target.name).catch((error: Error) => console.error(`bench: ${error.message}`));
+  await harness.slack.close().catch(() => {});
+  if (!(await Promise.race([closing, sleep(15_000).then(() => false)]))) console.error('bench: the app still did not stop; its databases are gone, continuing');
+}
+
+let tolerating = false;
+/**
+ * Dropping a database under a running app ends its connections; a pool client that is checked out has
+ * no 'error' listener, so pg throws an uncaught 'terminating connection' error. After a forced stop the
+ * bench ignores exactly those, and nothing else.
+ */
+function tolerateTerminatedConnections(): void {
+  if (tolerating) return;
+  tolerating = true;
+  const benign = (error: unknown) => {
+    const { code, message } = (error ?? {}) as { code?: string; message?: string };
+    return code === '57P01' || code === '3D000' || /Connection terminated|terminating connection|Client has encountered a connection error/i.test(message ?? '');
+  };
+  process.on('uncaughtException', (error) => {
+    if (benign(error)) return;
+    console.error('bench: uncaught exception', error);
+    process.exit(2);
+  });
+  process.on('unhandledRejection', (error) => {
+    if (!benign(error)) console.error('bench: unhandled rejection', error);
+  });
+}
+
+async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  if (!/^(dbaccess_test|target)_[0-9a-f]+$/.test(name)) throw new Error(`refusing to drop ${name}`);
+  const client = await connect(serverUrl);
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Drops every role on the target cluster whose name starts with `prefix` (sessions first), in batches. */
 export async function dropRolesWithPrefix(prefix: string): Promise<number> {
   if (prefix.length < 4) throw new Error('refusing to drop roles with a short prefix');
@@ -160,3 +214,71 @@ export async function connect(url: string): Promise<pg.Client> {
 }
 
 export const sleep = (msToWait: number) => new Promise((resolve) => setTimeout(resolve, msToWait));
+
+/** What the app's state pool and its sessions are doing: the first thing to look at when it stalls. */
+export async function diagnoseStatePool(b: BenchHarness): Promise<{ text: string; pool: { total: number; idle: number; waiting: number; max: number }; sessions: Array<{ state: string; query: string; n: number }> }> {
+  const p = b.h.app.pool;
+  const pool = { total: p.totalCount, idle: p.idleCount, waiting: p.waitingCount, max: p.options.max ?? 10 };
+  let sessions: Array<{ state: string; query: string; n: number }> = [];
+  try {
+    const client = await connect(b.stateUrl);
+    try {
+      const { rows } = await client.query<{ state: string; query: string; n: number }>(
+        `SELECT coalesce(state, '?') AS state, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS query, count(*)::int AS n
+           FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'dbaccess'
+          GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 4`,
+      );
+      sessions = rows;
+    } finally {
+      await client.end();
+    }
+  } catch {
+    // diagnostics are best effort
+  }
+  const text = `state pool ${pool.total}/${pool.max} connections, ${pool.idle} idle, ${pool.waiting} callers waiting; sessions: ${sessions.map((s) => `${s.n}x ${s.state} after "${s.query}"`).join(', ') || 'none'}`;
+  return { text, pool, sessions };
+}
+
+/**
+ * Aborts a phase that stops making progress: `guard(p)` rejects once nothing called `progress()` for
+ * `stallMs`, or `maxMs` after the start.
+ */
+export class Watchdog {
+  private last = Date.now();
+  private readonly started = Date.now();
+  private readonly timer: NodeJS.Timeout;
+  reason: string | undefined;
+  private rejectAll!: (error: Error) => void;
+  private readonly aborted: Promise<never>;
+
+  constructor(private readonly stallMs: number, private readonly maxMs: number) {
+    this.aborted = new Promise<never>((_, reject) => {
+      this.rejectAll = reject;
+    });
+    this.aborted.catch(() => {});
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      if (now - this.last > this.stallMs) this.abort(`no progress for ${this.stallMs / 1000} s`);
+      else if (now - this.started > this.maxMs) this.abort(`still running after ${this.maxMs / 1000} s`);
+    }, 250);
+  }
+
+  progress(): void {
+    this.last = Date.now();
+  }
+
+  abort(reason: string): void {
+    if (this.reason) return;
+    this.reason = reason;
+    clearInterval(this.timer);
+    this.rejectAll(new Error(`aborted: ${reason}`));
+  }
+
+  guard<T>(promise: Promise<T>): Promise<T> {
+    return Promise.race([promise, this.aborted]);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,26 +1,44 @@
 import { PEOPLE } from '../../test/support/app-harness.js';
-import { startBenchHarness } from '../lib/bench-harness.js';
+import { Watchdog, diagnoseStatePool, startBenchHarness } from '../lib/bench-harness.js';
 import { summarize, type ResultRow } from '../lib/stats.js';
+
+export interface BurstOptions {
+  n: number;
+  /**
+   * What-if: raise the app's state pool `max` at run time (the bench sets `pool.options.max`, which
+   * pg-pool reads on every checkout). Not a configuration the app offers; used to measure what a fix
+   * of a pool starvation would give. Undefined: the app exactly as configured.
+   */
+  statePoolMax?: number;
+  stallMs?: number;
+}
 
 /**
  * 4. `n` requests end to end at once: n people submit the form at the same moment; once every card is
  * posted, one approver clicks Approve on all of them at once; every requester must get credentials.
  * Reports the wall time (first submit -> last DM) and, per request, submit -> card and approve -> DM.
+ * A phase that makes no progress for `stallMs` is abandoned and reported with the state of the pool.
  */
-export async function burstScenario(queue: 'redis' | 'postgres', { n }: { n: number }): Promise<ResultRow[]> {
+export async function burstScenario(queue: 'redis' | 'postgres', { n, statePoolMax, stallMs = 20_000 }: BurstOptions): Promise<ResultRow[]> {
   const b = await startBenchHarness(queue);
+  const scenario = statePoolMax ? `4 ${n} concurrent (what-if: state pool max ${statePoolMax})` : `4 ${n} concurrent`;
   try {
+    if (statePoolMax) b.h.app.pool.options.max = statePoolMax;
     const people = Array.from({ length: n }, (_, i) => `U0BBU${String(i).padStart(4, '0')}`);
     const problems: string[] = [];
+    const dog = new Watchdog(stallMs, 180_000);
+    let diagnosis: string | undefined;
     const started = Date.now();
 
     // Submit all at once.
     const submitted = await Promise.all(
       people.map(async (person) => {
         try {
-          const submit = await b.submit(person);
-          const requestId = await b.index.requestIdOf(person, 120_000);
-          const card = await b.index.wait('card', requestId, 120_000);
+          const submit = await dog.guard(b.submit(person));
+          dog.progress();
+          const requestId = await dog.guard(b.index.requestIdOf(person, 600_000));
+          const card = await dog.guard(b.index.wait('card', requestId, 600_000));
+          dog.progress();
           return { person, requestId, submit, cardMs: card.at - submit.startedAt };
         } catch (error) {
           problems.push(`${person}: ${(error as Error).message}`);
@@ -28,25 +46,32 @@ export async function burstScenario(queue: 'redis' | 'postgres', { n }: { n: num
         }
       }),
     );
+    if (dog.reason) diagnosis ??= (await diagnoseStatePool(b)).text;
     const ok = submitted.filter((x): x is NonNullable<typeof x> => x !== undefined);
     const allCardsAt = Date.now();
 
     // Approve all at once.
     const approveStarted = Date.now();
-    const delivered = await Promise.all(
-      ok.map(async ({ requestId }) => {
-        try {
-          const click = await b.approve(requestId, PEOPLE.alice);
-          const dm = await b.index.wait('credentials', requestId, 120_000);
-          return { requestId, clickAckMs: click.ackMs, dmMs: dm.at - click.clickedAt, dmAt: dm.at };
-        } catch (error) {
-          problems.push(`${requestId}: ${(error as Error).message}`);
-          return undefined;
-        }
-      }),
-    );
+    const delivered = dog.reason
+      ? []
+      : await Promise.all(
+          ok.map(async ({ requestId }) => {
+            try {
+              const click = await dog.guard(b.approve(requestId, PEOPLE.alice));
+              dog.progress();
+              const dm = await dog.guard(b.index.wait('credentials', requestId, 600_000));
+              dog.progress();
+              return { requestId, clickAckMs: click.ackMs, dmMs: dm.at - click.clickedAt, dmAt: dm.at };
+            } catch (error) {
+              problems.push(`${requestId}: ${(error as Error).message}`);
+              return undefined;
+            }
+          }),
+        );
+    if (dog.reason) diagnosis ??= (await diagnoseStatePool(b)).text;
+    dog.stop();
     const done = delivered.filter((x): x is NonNullable<typeof x> => x !== undefined);
-    const lastDm = Math.max(...done.map((d) => d.dmAt));
+    const lastDm = done.length > 0 ? Math.max(...done.map((d) => d.dmAt)) : Number.NaN;
     const wall = lastDm - started;
     const approveWall = lastDm - approveStarted;
 
@@ -56,7 +81,12 @@ export async function burstScenario(queue: 'redis' | 'postgres', { n }: { n: num
     const click = summarize(done.map((x) => x.clickAckMs));
     const dm = summarize(done.map((x) => x.dmMs));
     const all = done.length === n && problems.length === 0;
-    const scenario = `4 ${n} concurrent`;
+    const notes = [
+      `${ok.length}/${n} cards posted, ${done.length}/${n} DMed`,
+      ...(dog.reason ? [`ABANDONED (${dog.reason}) after ${ok.length} cards / ${done.length} DMs; ${diagnosis}`] : []),
+      ...(all ? [`submit phase ${allCardsAt - started} ms (all cards posted), approve phase ${approveWall} ms (all clicks -> last DM)`] : []),
+      ...(problems.length > 0 && !dog.reason ? [problems.slice(0, 3).join('; ')] : []),
+    ].join('; ');
     return [
       {
         scenario,
@@ -65,11 +95,11 @@ export async function burstScenario(queue: 'redis' | 'postgres', { n }: { n: num
         n: done.length,
         p50: Number.NaN,
         p99: Number.NaN,
-        max: wall,
+        max: all ? wall : Number.NaN,
         target: `all ${n} DMed`,
         verdict: all ? 'pass' : 'FAIL',
-        notes: `${done.length}/${n} DMed; submit phase ${allCardsAt - started} ms (all cards posted), approve phase ${approveWall} ms (all clicks -> last DM)${problems.length > 0 ? `; ${problems.slice(0, 3).join('; ')}` : ''}`,
-        extra: { wallMs: wall, submitPhaseMs: allCardsAt - started, approvePhaseMs: approveWall, problems },
+        notes,
+        extra: { wallMs: all ? wall : null, submitPhaseMs: allCardsAt - started, approvePhaseMs: all ? approveWall : null, cardsPosted: ok.length, dmed: done.length, abandoned: dog.reason ?? null, diagnosis: diagnosis ?? null, problems: problems.slice(0, 20) },
       },
       { scenario, backend: queue, metric: 'submit -> card posted', n: card.n, p50: card.p50, p99: card.p99, max: card.max, target: '-', verdict: 'info' },
       { scenario, backend: queue, metric: 'approve click -> DM', n: dm.n, p50: dm.p50, p99: dm.p99, max: dm.max, target: '-', verdict: 'info' },

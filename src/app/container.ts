@@ -24,7 +24,16 @@ import { createPostgresProvider } from '../modules/credentials/postgres-provider
 import { createReferenceResolver, createTargetResolver, type ProviderRegistry } from '../modules/credentials/targets.js';
 import { heuristicAnalyzer } from '../modules/risk/heuristic-analyzer.js';
 import { createTenantService } from '../modules/tenants/tenant-service.js';
+import { createMysqlProvider } from '../modules/credentials/mysql-provider.js';
+import { createVaultClient, type VaultClient } from '../modules/credentials/vault-client.js';
+import { createVaultProvider } from '../modules/credentials/vault-provider.js';
+import { configError } from '../lib/errors.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+
+/** Stands in for Vault when none is configured; start-up refuses catalogs that would need it. */
+const vaultNotConfigured: VaultClient = new Proxy({} as VaultClient, {
+  get: () => () => Promise.reject(configError('Vault is not configured: set VAULT_ADDR and VAULT_TOKEN.')),
+});
 
 export interface ContainerOptions {
   logger?: Logger;
@@ -66,14 +75,28 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const queue = createJobQueue(backend, logger.child({ component: 'jobs' }));
   closers.unshift(() => queue.close());
 
-  const providers: ProviderRegistry = { postgres: createPostgresProvider() };
+  const vault = env.VAULT_ADDR && env.VAULT_TOKEN ? createVaultClient({ addr: env.VAULT_ADDR, token: env.VAULT_TOKEN, namespace: env.VAULT_NAMESPACE }) : undefined;
+  const needsVault = catalogView.catalog.databases.filter((db) => db.engine === 'vault' || db.admin.startsWith('vault:')).map((db) => db.id);
+  if (needsVault.length > 0 && !vault) {
+    throw configError(`${needsVault.join(', ')} use${needsVault.length === 1 ? 's' : ''} Vault: set VAULT_ADDR and VAULT_TOKEN.`);
+  }
+  const postgres = createPostgresProvider();
+  const mysql = createMysqlProvider({ flavor: 'mysql' });
+  const mariadb = createMysqlProvider({ flavor: 'mariadb' });
+  const providers: ProviderRegistry = {
+    postgres,
+    mysql,
+    mariadb,
+    vault: createVaultProvider({ vault: vault ?? vaultNotConfigured, sessions: { postgres, mysql, mariadb } }),
+  };
   closers.push(() => Promise.all(Object.values(providers).map((provider) => provider.close())));
 
   const tenants = createTenantService({ db });
   const audit = createAuditService({ db });
   const requestRepo = createAccessRequestRepo({ db });
   const leaseRepo = createLeaseRepo({ db });
-  const resolveTarget = createTargetResolver({ catalog, resolveReference: createReferenceResolver({ readEnvReference: config.readEnvReference }) });
+  const resolveReference = createReferenceResolver({ readEnvReference: config.readEnvReference, readVault: vault && ((path, field) => vault.readKv(path, field)) });
+  const resolveTarget = createTargetResolver({ catalog, resolveReference });
   const checkScope: ScopeChecker = async (databaseId, scope) => {
     const target = await resolveTarget(databaseId);
     try {

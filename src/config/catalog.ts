@@ -8,7 +8,7 @@ import { parseDuration } from '../lib/time.js';
 
 export const ACCESS_LEVELS = ['read', 'write', 'admin'] as const;
 export type AccessLevel = (typeof ACCESS_LEVELS)[number];
-export const ENGINES = ['postgres'] as const;
+export const ENGINES = ['postgres', 'mysql', 'mariadb', 'vault'] as const;
 export type Engine = (typeof ENGINES)[number];
 
 const duration = z
@@ -109,7 +109,7 @@ export function parseCatalog(text: string, source = 'catalog'): CatalogView {
   }
   const ids = new Set<string>();
   for (const [index, db] of result.data.databases.entries()) {
-    const isVault = (db.engine as string) === 'vault';
+    const isVault = db.engine === 'vault';
     if (isVault !== Boolean(db.vault)) {
       const message = isVault ? 'engine vault needs a vault section (role, engine)' : 'a vault section needs engine: vault';
       throw configError(`${source}:${locate(document, lineCounter, ['databases', String(index), 'engine'])}: databases.${index}: ${message}`);

@@ -18,6 +18,9 @@ const envSchema = z.object({
   SLACK_SIGNING_SECRET: z.string().max(200).optional(),
   SLACK_BOT_TOKEN: z.string().max(500).optional(),
   SLACK_API_URL: z.string().max(2000).url().default('https://slack.com/api/'),
+  VAULT_ADDR: z.string().max(2000).url().optional(),
+  VAULT_TOKEN: z.string().max(2000).optional(),
+  VAULT_NAMESPACE: z.string().max(200).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RUN_MODE: z.enum(['all', 'web', 'worker']).default('all'),
   SWEEP_INTERVAL: z.string().max(20).default('15s'),
@@ -41,6 +44,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const env = result.data;
   if (Boolean(env.SLACK_BOT_TOKEN) !== Boolean(env.SLACK_SIGNING_SECRET)) {
     throw configError('SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set together to enable Slack.');
+  }
+  if (Boolean(env.VAULT_ADDR) !== Boolean(env.VAULT_TOKEN)) {
+    throw configError('VAULT_ADDR and VAULT_TOKEN must be set together to use Vault.');
   }
   const snapshot = { ...source };
   return { env, readEnvReference: (name) => snapshot[name] };

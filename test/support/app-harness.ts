@@ -25,6 +25,8 @@ export interface HarnessOptions {
   /** Extra databases to append to the catalog (YAML list items). */
   extraDatabases?: string;
   env?: Record<string, string>;
+  /** A target database made beforehand (for services, such as a fake Vault, that must know it first). */
+  target?: { name: string; adminUrl: string; drop(): Promise<void> };
 }
 
 export interface Harness {
@@ -77,7 +79,7 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined | false> |
 
 /** Starts dbaccess against a fresh state database, a fresh target database and a fake Slack. */
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
-  const [state, target, slack] = await Promise.all([createStateDatabase(), createTargetDatabase(), startFakeSlack({ teamId: TEAM })]);
+  const [state, target, slack] = await Promise.all([createStateDatabase(), options.target ?? createTargetDatabase(), startFakeSlack({ teamId: TEAM })]);
   const dir = mkdtempSync(join(tmpdir(), 'dbaccess-test-'));
   const prefix = `t${randomBytes(3).toString('hex')}_`;
   const redisPrefix = `dbaccess-test-${randomBytes(4).toString('hex')}`;

@@ -80,3 +80,31 @@ export async function targetSessionsOf(role: string): Promise<number> {
 export async function onTarget<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   return admin(SERVICES.targetPg, work);
 }
+
+export const MARIADB_ADMIN_URL = process.env.TEST_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306/test';
+
+/** A fresh MariaDB database with `orders` and `customers` tables, on the machine's MariaDB. */
+export async function createMariaTarget(): Promise<{ name: string; adminUrl: string; drop(): Promise<void> }> {
+  const mysql = await import('mysql2/promise');
+  const name = `target_${suffix()}`;
+  const connection = await mysql.createConnection({ uri: MARIADB_ADMIN_URL, multipleStatements: true });
+  try {
+    await connection.query(`CREATE DATABASE \`${name}\`;
+      CREATE TABLE \`${name}\`.orders (id int AUTO_INCREMENT PRIMARY KEY, customer varchar(50) NOT NULL, total decimal(10,2) NOT NULL);
+      CREATE TABLE \`${name}\`.customers (id int AUTO_INCREMENT PRIMARY KEY, name varchar(50) NOT NULL);
+      INSERT INTO \`${name}\`.orders (customer, total) VALUES ('acme', 120.50), ('globex', 99.00);
+      INSERT INTO \`${name}\`.customers (name) VALUES ('Acme');`);
+  } finally {
+    await connection.end();
+  }
+  const adminUrl = new URL(MARIADB_ADMIN_URL);
+  adminUrl.pathname = `/${name}`;
+  return {
+    name,
+    adminUrl: adminUrl.toString(),
+    drop: async () => {
+      const c = await mysql.createConnection({ uri: MARIADB_ADMIN_URL });
+      await c.query(`DROP DATABASE IF EXISTS \`${name}\``).finally(() => c.end());
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import type { CatalogView } from '../../config/catalog.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { DraftField } from '../../modules/access-requests/access-request-schemas.js';
-import { postgresUri, type Credentials } from '../../modules/credentials/credentials.js';
+import { clientCommand, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
 import { formatDuration, formatTime } from '../../lib/time.js';
 
 /** Slack Block Kit for every screen dbaccess shows. Pure: data in, blocks out. */
@@ -236,7 +236,7 @@ export function closedText(view: RequestView): string {
 }
 
 export function credentialsBlocks(view: RequestView, c: Credentials): { text: string; blocks: Block[] } {
-  const uri = postgresUri(c);
+  const uri = connectionUri(c);
   return {
     text: `Your access to ${view.databaseId} is ready until ${formatTime(c.expiresAt)}.`,
     blocks: [
@@ -250,7 +250,7 @@ export function credentialsBlocks(view: RequestView, c: Credentials): { text: st
         ],
       },
       section(`*URI*\n\`\`\`${uri}\`\`\``),
-      section(`*psql*\n\`\`\`psql "${uri}"\`\`\``),
+      section(`*${c.protocol === 'postgres' ? 'psql' : 'mysql'}*\n\`\`\`${clientCommand(c)}\`\`\``),
       context('This message is the only copy of the password. At expiry the user is dropped and open sessions are closed.'),
       {
         type: 'actions',

@@ -43,6 +43,9 @@ export function validateDraft(draft: RequestDraft, catalog: CatalogView): DraftR
   }
 
   if (scope.some((item) => item.columns) && draft.level !== 'read') errors.scope = 'Columns can be limited only for read access.';
+  if (database?.engine === 'vault' && scope.length > 0) {
+    errors.scope = `Vault's role ${database.vault!.role} decides what ${database.id} grants: leave the scope empty.`;
+  }
 
   const durationSeconds = parseDuration(draft.duration);
   const { minDuration } = catalog.catalog.settings;

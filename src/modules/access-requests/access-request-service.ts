@@ -5,7 +5,7 @@ import { newRequestId } from '../../lib/ids.js';
 import { formatTime } from '../../lib/time.js';
 import type { Enqueue } from '../../jobs/job-catalog.js';
 import type { AuditService } from '../audit/audit-service.js';
-import { describeGrants, postgresGrantStatements } from '../credentials/grant-mapping.js';
+import { describeGrants, grantPreview } from '../credentials/grant-mapping.js';
 import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
 import type { RiskAnalyzer } from '../risk/risk-types.js';
 import type { Actor } from '../tenants/tenant-service.js';
@@ -260,9 +260,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       ticket: row.ticket,
       risk: row.risk,
       grantsInWords: describeGrants(level, scope, databaseName),
-      grantStatements: postgresGrantStatements({
-        level, scope, database: databaseName, username: lease?.username ?? '<temporary user>', schemas: ['<each schema>'],
-      }),
+      grantStatements: database ? grantPreview(database, level, scope, lease?.username) : [],
       cardRef: row.cardRef ?? null,
       createdAt: row.createdAt,
       pendingUntil: row.pendingUntil,

@@ -1,5 +1,7 @@
 /** A temporary credential as delivered to its requester; exists only in memory and in the DM. */
 export interface Credentials {
+  /** The wire protocol: a Vault-managed database speaks its own engine's. */
+  protocol: 'postgres' | 'mysql';
   host: string;
   port: number;
   database: string;
@@ -8,7 +10,15 @@ export interface Credentials {
   expiresAt: Date;
 }
 
-/** `postgresql://user:password@host:port/database` with every part escaped. */
-export function postgresUri(c: Credentials): string {
-  return `postgresql://${encodeURIComponent(c.username)}:${encodeURIComponent(c.password)}@${c.host}:${c.port}/${encodeURIComponent(c.database)}`;
+/** `postgresql://…` or `mysql://…`, every part escaped. */
+export function connectionUri(c: Credentials): string {
+  const scheme = c.protocol === 'postgres' ? 'postgresql' : 'mysql';
+  return `${scheme}://${encodeURIComponent(c.username)}:${encodeURIComponent(c.password)}@${c.host}:${c.port}/${encodeURIComponent(c.database)}`;
+}
+
+/** A command line that connects, ready to paste into a shell. */
+export function clientCommand(c: Credentials): string {
+  if (c.protocol === 'postgres') return `psql "${connectionUri(c)}"`;
+  const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+  return `mysql --host=${c.host} --port=${c.port} --user=${quote(c.username)} --password=${quote(c.password)} ${quote(c.database)}`;
 }

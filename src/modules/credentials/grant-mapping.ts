@@ -2,6 +2,8 @@ import { escapeIdentifier } from 'pg';
 import type { AccessLevel } from '../../config/catalog.js';
 import { badInput } from '../../lib/errors.js';
 
+import type { DatabaseEntry } from '../../config/catalog.js';
+import { mysqlGrantStatements } from './mysql-grants.js';
 import { formatScopeItem, type ScopeItem } from './scope.js';
 
 export { MAX_SCOPE_ITEMS, formatScopeItem, parseScope, type ScopeItem } from './scope.js';
@@ -69,4 +71,20 @@ export function postgresGrantStatements(input: {
     }
   }
   return statements;
+}
+
+/**
+ * The statements a request will run, as approvers see them on the card: exact for PostgreSQL,
+ * MySQL and MariaDB (with the user name once it exists); for Vault, the role whose statements Vault runs.
+ */
+export function grantPreview(entry: DatabaseEntry, level: AccessLevel, scope: ScopeItem[], username = '<temporary user>'): string[] {
+  switch (entry.engine) {
+    case 'postgres':
+      return postgresGrantStatements({ level, scope, database: entry.database, username, schemas: ['<each schema>'] });
+    case 'mysql':
+    case 'mariadb':
+      return entry.allowedHosts.flatMap((host) => mysqlGrantStatements({ level, scope, database: entry.database, username, host, flavor: entry.engine as 'mysql' | 'mariadb' }));
+    case 'vault':
+      return [`-- issued by Vault: the creation statements of role ${entry.vault!.role} (mount ${entry.vault!.mount})`];
+  }
 }

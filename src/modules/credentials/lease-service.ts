@@ -3,6 +3,7 @@ import type { Db } from '../../db/client.js';
 import type { SecretBox } from '../../lib/crypto.js';
 import { generatePassword } from '../../lib/crypto.js';
 import { notFound } from '../../lib/errors.js';
+import { mysqlUserName } from './mysql-grants.js';
 import { randomCode } from '../../lib/ids.js';
 import type { Enqueue } from '../../jobs/job-catalog.js';
 import type { AccessRequestRepo, RequestRow } from '../access-requests/access-request-repo.js';
@@ -42,12 +43,30 @@ export class RetryingFailure extends Error {
 
 const revokeJobId = (leaseId: string) => `revoke-${leaseId}`;
 
+/** Placeholder user name of a Vault lease until Vault has issued the real one. */
+const pendingVaultName = () => `vault-pending-${randomCode(12).toLowerCase()}`;
+
 /**
  * Temporary users: provisioning after approval, delivery of the secret, revocation at expiry or on
  * demand, the sweep that makes revocation independent of the queue, and the reconciler of orphans.
  */
 export function createLeaseService(deps: Deps) {
   const { db, requests, leases, audit, enqueue, providers, resolveTarget, secrets, catalog, now = () => new Date() } = deps;
+  /** `<prefix><10 random characters>`, refused (never truncated) where the server's limit is shorter. */
+  const newUsername = (databaseId: string, prefix: string) => {
+    const entry = catalog().database(databaseId);
+    const random = randomCode(10).toLowerCase();
+    switch (entry?.engine) {
+      case 'vault':
+        return pendingVaultName();
+      case 'mysql':
+      case 'mariadb':
+        return mysqlUserName({ prefix, random, flavor: entry.engine, legacy: entry.legacyUserNames });
+      default:
+        return `${prefix}${random}`;
+    }
+  };
+  const externalLease = (lease: LeaseRow) => (lease.externalLeaseSealed ? secrets.open(lease.externalLeaseSealed) : undefined);
   const providerFor = async (databaseId: string) => {
     const target = await resolveTarget(databaseId);
     return { target, provider: providers[target.entry.engine] };
@@ -67,7 +86,7 @@ export function createLeaseService(deps: Deps) {
     const expiresAt = new Date(request.decidedAt!.getTime() + request.durationSeconds * 1000);
     const lease = await db.transaction(async (tx) => {
       const row = await leases.insertOnce(
-        { tenantId: request.tenantId, requestId, databaseId: request.databaseId, username: `${prefix}${randomCode(10).toLowerCase()}`, expiresAt },
+        { tenantId: request.tenantId, requestId, databaseId: request.databaseId, username: newUsername(request.databaseId, prefix), expiresAt },
         tx,
       );
       await requests.transition(request.tenantId, requestId, 'startProvisioning', {}, tx);
@@ -80,23 +99,31 @@ export function createLeaseService(deps: Deps) {
       return failed ? { kind: 'too-late', request: failed } : { kind: 'skipped', why: 'already failed' };
     }
 
-    const password = generatePassword();
+    let password = generatePassword();
     let statements: string[];
+    let username = lease.username;
+    let externalLeaseSealed: string | null = null;
     try {
       const { target, provider } = await providerFor(request.databaseId);
-      ({ statements } = await provider.provision(target, {
+      const result = await provider.provision(target, {
         username: lease.username, password, expiresAt: lease.expiresAt, level: request.level as 'read', scope: parseStoredScope(request.scope),
-      }));
+      });
+      statements = result.statements;
+      if (result.issued) {
+        // Vault chose the user: record what it issued (its lease id sealed, for renew and revoke).
+        ({ username, password } = result.issued);
+        externalLeaseSealed = secrets.seal(result.issued.externalLeaseId);
+      }
     } catch (error) {
       await audit.record({ tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provision', subject: `lease:${lease.id}`, outcome: 'failure', details: { error: (error as Error).message } });
       throw new RetryingFailure(error, 0, request);
     }
 
     const active = await db.transaction(async (tx) => {
-      const updatedLease = await leases.update(request.tenantId, lease.id, { passwordSealed: secrets.seal(password), provisionedAt: now() }, tx);
+      const updatedLease = await leases.update(request.tenantId, lease.id, { username, externalLeaseSealed, passwordSealed: secrets.seal(password), provisionedAt: now() }, tx);
       const updatedRequest = await requests.transition(request.tenantId, requestId, 'activate', {}, tx);
       await audit.record(
-        { tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provisioned', subject: `lease:${lease.id}`, outcome: 'success', details: { request: requestId, username: lease.username, expiresAt: lease.expiresAt.toISOString(), statements } },
+        { tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provisioned', subject: `lease:${lease.id}`, outcome: 'success', details: { request: requestId, username, expiresAt: lease.expiresAt.toISOString(), statements } },
         tx,
       );
       return { lease: updatedLease!, request: updatedRequest };
@@ -125,6 +152,7 @@ export function createLeaseService(deps: Deps) {
       request,
       lease,
       credentials: {
+        protocol: (entry.engine === 'vault' ? entry.vault!.engine : entry.engine) === 'postgres' ? 'postgres' : 'mysql',
         host: entry.host, port: entry.port, database: entry.database, username: lease.username,
         password: secrets.open(lease.passwordSealed), expiresAt: lease.expiresAt,
       },
@@ -151,7 +179,9 @@ export function createLeaseService(deps: Deps) {
     let sessionsKilled: number;
     try {
       const { target, provider } = await providerFor(lease.databaseId);
-      ({ sessionsKilled } = await provider.revoke(target, lease.username));
+      // A Vault lease that was never issued has nothing to revoke anywhere.
+      const neverIssued = !lease.provisionedAt && !lease.externalLeaseSealed && lease.username.startsWith('vault-pending-');
+      ({ sessionsKilled } = neverIssued ? { sessionsKilled: 0 } : await provider.revoke(target, lease.username, externalLease(lease)));
     } catch (error) {
       const attempts = await leases.countFailedAttempt(lease.tenantId, lease.id, (error as Error).message);
       if (attempts >= 3 && (await requests.transition(request.tenantId, request.id, 'revokeFailed'))) {
@@ -186,7 +216,7 @@ export function createLeaseService(deps: Deps) {
    */
   async function extend(lease: LeaseRow, expiresAt: Date, actor: string): Promise<LeaseRow> {
     const { target, provider } = await providerFor(lease.databaseId);
-    await provider.extend(target, lease.username, expiresAt, lease.externalLeaseSealed ? secrets.open(lease.externalLeaseSealed) : undefined);
+    await provider.extend(target, lease.username, expiresAt, externalLease(lease));
     const updated = await db.transaction(async (tx) => {
       const row = await leases.update(lease.tenantId, lease.id, { expiresAt }, tx);
       await audit.record(

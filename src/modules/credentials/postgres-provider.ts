@@ -99,7 +99,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
   }
 
   /** Terminates every backend of the role and waits until none is left; returns how many there were. */
-  /** By oid when the role exists; by name when it is already gone (dropped by Vault, say). */
+  /** By oid when the role exists; when it is already gone, every session left without a role. */
   async function terminateSessions(target: Target, db: Queryable, oid: string | null, username: string): Promise<Set<number>> {
     const seen = new Set<number>();
     const deadline = Date.now() + SESSION_WAIT_MS;
@@ -107,8 +107,13 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
       // The second argument makes each call wait up to 1 s for the backend to exit.
       const { rows } = await db.query<{ pid: number }>(
         `SELECT pid, pg_terminate_backend(pid, 1000) AS terminated
-           FROM pg_stat_activity WHERE (usesysid = $1::oid OR ($1 IS NULL AND usename = $2)) AND pid <> pg_backend_pid()`,
-        [oid, username],
+           FROM pg_stat_activity
+          WHERE pid <> pg_backend_pid()
+            AND (usesysid = $1::oid
+                 -- Once a role is dropped (by Vault, say) its sessions lose their name: only an oid
+                 -- that no role has any more is left. Such a session can only be an orphan.
+                 OR ($1 IS NULL AND usesysid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.oid = usesysid)))`,
+        [oid],
       );
       if (rows.length === 0) return seen;
       for (const row of rows) seen.add(row.pid);

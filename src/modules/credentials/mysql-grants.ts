@@ -1,0 +1,245 @@
+import { createHash } from 'node:crypto';
+import { escape, escapeId } from 'mysql2';
+import type { AccessLevel } from '../../config/catalog.js';
+import { badInput, configError } from '../../lib/errors.js';
+import type { ScopeItem } from './scope.js';
+
+/**
+ * Every SQL text the MySQL / MariaDB provider sends, as pure functions (so the MySQL-only branches,
+ * which cannot run here, are unit-tested by the statements they produce).
+ *
+ * Literals are written with backslash escapes (mysql2's `escape`): valid only in a session without
+ * NO_BACKSLASH_ESCAPES and ANSI_QUOTES. The provider pins its admin sessions' sql_mode for that.
+ */
+
+export type MysqlFlavor = 'mysql' | 'mariadb';
+
+/**
+ * Set on every account the provider creates: MySQL 8 keeps it in the account's ATTRIBUTE JSON
+ * (`mysql.user.User_attributes->'$.metadata.dbaccess'`), MariaDB, which has no user comments, in a
+ * key of the account's `mysql.global_priv.Priv` JSON that the server keeps through ALTER USER,
+ * GRANT, REVOKE and FLUSH PRIVILEGES. Provision only rewrites, and revoke only drops, marked accounts.
+ */
+export const MARKER_KEY = 'dbaccess';
+export const MARKER_VALUE = 'dbaccess temporary user';
+
+const TABLE_PRIVILEGES: Record<AccessLevel, string> = {
+  read: 'SELECT',
+  write: 'SELECT, INSERT, UPDATE, DELETE',
+  // ALL PRIVILEGES at database or table level never includes GRANT OPTION or a global privilege
+  // (SUPER, FILE, PROCESS, SHUTDOWN, CREATE USER): those exist only ON *.*, which is never granted.
+  admin: 'ALL PRIVILEGES',
+};
+
+/** User name limits in characters. Longer names are refused, never truncated (two users would share one). */
+export function maxUserNameLength(flavor: MysqlFlavor, legacy: boolean): number {
+  if (legacy) return 16; // MySQL 5.x (and anything replicating to it)
+  return flavor === 'mariadb' ? 80 : 32;
+}
+
+/**
+ * `<prefix><random>` when it fits the server, otherwise a configuration error: cutting the random part
+ * short would make collisions likely, and cutting the prefix would hide the user from the reconciler.
+ */
+export function mysqlUserName(input: { prefix: string; random: string; flavor: MysqlFlavor; legacy: boolean }): string {
+  const limit = maxUserNameLength(input.flavor, input.legacy);
+  const name = `${input.prefix}${input.random}`;
+  const length = [...name].length;
+  if (length > limit) {
+    const room = limit - [...input.random].length;
+    throw configError(
+      `The user prefix "${input.prefix}" is too long for this server: user names may have at most ${limit} characters and the random part needs ${[...input.random].length}, so the prefix (settings.userPrefix) may have at most ${Math.max(0, room)}.`,
+    );
+  }
+  return name;
+}
+
+/** A backtick-quoted identifier; `.` stays part of the name (mysql2 would otherwise split on it). */
+export const quoteIdentifier = (name: string) => escapeId(name, true);
+
+/**
+ * A database name in `GRANT ... ON db.*`, where the server reads `_` and `%` as wildcards (`\` escapes
+ * them): `sales_eu` would also grant `salesXeu`. MySQL 8 with partial_revokes ON compares such names
+ * literally instead, so there they must not be escaped.
+ */
+export function quoteDatabasePattern(name: string, wildcards = true): string {
+  return quoteIdentifier(wildcards ? name.replace(/[\\_%]/g, (char) => `\\${char}`) : name);
+}
+
+/** `'name'@'host'`. */
+export const mysqlAccount = (username: string, host: string) => `${escape(username)}@${escape(host)}`;
+
+/**
+ * The exact GRANT statements for `level` on `scope`. An empty scope is the whole database; a scope
+ * "schema" is a database in MySQL terms (`sales` -> `sales`.*); `schema.table` is one table, and
+ * `schema.table(a, b)` some of its columns (read only). A database in scope covers its tables, and a
+ * table its columns, so those are not granted again.
+ */
+export function mysqlGrantStatements(input: {
+  level: AccessLevel;
+  scope: ScopeItem[];
+  database: string;
+  username: string;
+  host: string;
+  flavor: MysqlFlavor;
+  /** False on MySQL 8 with partial_revokes ON, where database names in grants are literal. */
+  wildcardDatabaseNames?: boolean;
+}): string[] {
+  const privileges = TABLE_PRIVILEGES[input.level];
+  const account = mysqlAccount(input.username, input.host);
+  const wildcards = input.flavor === 'mariadb' ? true : (input.wildcardDatabaseNames ?? true);
+  const scope: ScopeItem[] = input.scope.length > 0 ? input.scope : [{ schema: input.database }];
+
+  const tableKey = (schema: string, table: string) => JSON.stringify([schema, table]);
+  const wholeDatabases = new Set(scope.filter((item) => item.table === undefined).map((item) => item.schema));
+  const wholeTables = new Set(scope.filter((item) => item.table !== undefined && !item.columns).map((item) => tableKey(item.schema, item.table!)));
+  const statements: string[] = [];
+  const seen = new Set<string>();
+  for (const item of scope) {
+    let grant: string;
+    if (item.table === undefined) {
+      grant = `${privileges} ON ${quoteDatabasePattern(item.schema, wildcards)}.*`;
+    } else {
+      if (wholeDatabases.has(item.schema)) continue;
+      // Table- and column-level grants name the database literally: no wildcard escaping here.
+      const on = `${quoteIdentifier(item.schema)}.${quoteIdentifier(item.table)}`;
+      if (item.columns) {
+        if (input.level !== 'read') throw badInput('Columns can be limited only for read access.');
+        if (item.columns.length === 0) throw badInput(`The column list of ${item.schema}.${item.table} is empty.`);
+        if (wholeTables.has(tableKey(item.schema, item.table))) continue;
+        grant = `SELECT (${item.columns.map(quoteIdentifier).join(', ')}) ON ${on}`;
+      } else {
+        grant = `${privileges} ON ${on}`;
+      }
+    }
+    const statement = `GRANT ${grant} TO ${account}`;
+    if (!seen.has(statement)) {
+      seen.add(statement);
+      statements.push(statement);
+    }
+  }
+  return statements;
+}
+
+/** mysql_native_password's stored form: `*` + upper-case hex of SHA1(SHA1(password)). */
+export function nativePasswordHash(password: string): string {
+  const inner = createHash('sha1').update(password, 'utf8').digest();
+  return `*${createHash('sha1').update(inner).digest('hex').toUpperCase()}`;
+}
+
+/** The authentication clause with a pre-computed hash: the plaintext never reaches the server or its logs. */
+function identifiedBy(flavor: MysqlFlavor, hash: string): string {
+  if (!/^\*[0-9A-F]{40}$/.test(hash)) throw new TypeError('Expected a mysql_native_password hash.');
+  return flavor === 'mariadb'
+    ? `IDENTIFIED BY PASSWORD ${escape(hash)}`
+    : `IDENTIFIED WITH mysql_native_password AS ${escape(hash)}`;
+}
+
+function connectionLimit(limit: number): string {
+  if (!Number.isInteger(limit) || limit < 1) throw new TypeError('MAX_USER_CONNECTIONS must be a positive integer.');
+  return `WITH MAX_USER_CONNECTIONS ${limit}`;
+}
+
+/** CREATE USER with the hash and the connection limit; on MySQL 8 the marker rides along as ATTRIBUTE. */
+export function createUserStatement(input: {
+  flavor: MysqlFlavor;
+  username: string;
+  host: string;
+  passwordHash: string;
+  maxUserConnections: number;
+}): string {
+  const parts = [
+    `CREATE USER ${mysqlAccount(input.username, input.host)}`,
+    identifiedBy(input.flavor, input.passwordHash),
+    connectionLimit(input.maxUserConnections),
+  ];
+  if (input.flavor === 'mysql') parts.push(`ATTRIBUTE ${escape(JSON.stringify({ [MARKER_KEY]: MARKER_VALUE }))}`);
+  return parts.join(' ');
+}
+
+/** A retried provision: new hash and limit for an account that already exists (and is ours). */
+export function alterUserStatement(input: {
+  flavor: MysqlFlavor;
+  username: string;
+  host: string;
+  passwordHash: string;
+  maxUserConnections: number;
+}): string {
+  return [
+    `ALTER USER ${mysqlAccount(input.username, input.host)}`,
+    identifiedBy(input.flavor, input.passwordHash),
+    connectionLimit(input.maxUserConnections),
+  ].join(' ');
+}
+
+/**
+ * MariaDB only: writes the marker into the account's row. Parameters: user, host. The server keeps
+ * unknown keys of `Priv`, and ignores them, so no FLUSH PRIVILEGES is needed.
+ */
+export function markStatement(): string {
+  return `UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, ${escape(`$.${MARKER_KEY}`)}, ${escape(MARKER_VALUE)}) WHERE User = ? COLLATE utf8mb4_bin AND Host = ?`;
+}
+
+/**
+ * Every account with exactly this user name (any host), with its marker, lock state and whether it is a
+ * role. Parameter: user. Columns: host, marker, locked (0/1), isRole (0/1).
+ */
+export function accountsQuery(flavor: MysqlFlavor): string {
+  if (flavor === 'mariadb') {
+    return `SELECT Host AS host, JSON_VALUE(Priv, ${escape(`$.${MARKER_KEY}`)}) AS marker,
+        IF(JSON_VALUE(Priv, '$.account_locked') IN ('1', 'true'), 1, 0) AS locked,
+        IF(JSON_VALUE(Priv, '$.is_role') IN ('1', 'true'), 1, 0) AS isRole
+      FROM mysql.global_priv WHERE User = ? COLLATE utf8mb4_bin ORDER BY Host`;
+  }
+  return `SELECT Host AS host, JSON_UNQUOTE(JSON_EXTRACT(User_attributes, ${escape(`$.metadata.${MARKER_KEY}`)})) AS marker,
+      IF(account_locked = 'Y', 1, 0) AS locked, 0 AS isRole
+    FROM mysql.user WHERE User = ? COLLATE utf8mb4_bin ORDER BY Host`;
+}
+
+/** Retry of a provision: drop whatever an earlier spec granted before granting again. */
+export const revokeAllStatement = (username: string, host: string) =>
+  `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${mysqlAccount(username, host)}`;
+
+export const lockStatement = (username: string, hosts: string[]) =>
+  `ALTER USER ${hosts.map((host) => mysqlAccount(username, host)).join(', ')} ACCOUNT LOCK`;
+
+export const dropUserStatement = (username: string, hosts: string[]) =>
+  `DROP USER IF EXISTS ${hosts.map((host) => mysqlAccount(username, host)).join(', ')}`;
+
+/** Sessions of the user name, from any host. Parameter: user. Column: id. */
+export const sessionsQuery = () =>
+  'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ? COLLATE utf8mb4_bin AND ID <> CONNECTION_ID() ORDER BY ID';
+
+/**
+ * Ends the given sessions. MariaDB kills every connection of the user name at once (`KILL CONNECTION
+ * USER`); MySQL has no such form and kills them one id at a time.
+ */
+export function killStatements(flavor: MysqlFlavor, username: string, ids: number[]): string[] {
+  if (flavor === 'mariadb') return ids.length > 0 ? [`KILL CONNECTION USER ${escape(username)}`] : [];
+  return ids.map((id) => {
+    if (!Number.isSafeInteger(id) || id < 0) throw new TypeError('A connection id must be a non-negative integer.');
+    return `KILL CONNECTION ${id}`;
+  });
+}
+
+/**
+ * User names that start with the prefix, compared byte for byte (no LIKE wildcards, no trailing-space
+ * padding, case-sensitive). Parameters: prefix, prefix. MariaDB lists its roles in the same table: they
+ * are left out.
+ */
+export function listUsersQuery(flavor: MysqlFlavor): string {
+  const match = 'LEFT(CAST(User AS BINARY), LENGTH(CAST(? AS BINARY))) = CAST(? AS BINARY)';
+  return flavor === 'mariadb'
+    ? `SELECT DISTINCT User AS name FROM mysql.user WHERE ${match} AND is_role = 'N' ORDER BY name`
+    : `SELECT DISTINCT User AS name FROM mysql.user WHERE ${match} ORDER BY name`;
+}
+
+/** The session settings every admin connection runs with (see the note on literals above). */
+export function sessionSetup(flavor: MysqlFlavor): string[] {
+  // NO_AUTO_CREATE_USER (MariaDB; MySQL 8 removed it and never creates users from GRANT): a GRANT to
+  // an account dropped in the meantime fails instead of creating a user without a password.
+  const mode = flavor === 'mariadb' ? 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_CREATE_USER' : 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION';
+  return [`SET SESSION sql_mode = ${escape(mode)}`, 'SET SESSION lock_wait_timeout = 10'];
+}
+
+export const SYSTEM_DATABASES = ['mysql', 'sys', 'information_schema', 'performance_schema'] as const;
