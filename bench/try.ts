@@ -1,9 +1,15 @@
-import { burstScenario } from './scenarios/burst.js';
-import { cleanupAll } from './lib/bench-harness.js';
-import { table } from './lib/stats.js';
-const q = (process.argv[2] ?? 'redis') as 'redis' | 'postgres';
+import { cleanupAll, startBenchHarness } from './lib/bench-harness.js';
+import { createLeaseLoader } from './lib/lease-loader.js';
+const b = await startBenchHarness('redis');
 try {
-  const max = process.argv[4] ? Number(process.argv[4]) : undefined;
-  const rows = [...await burstScenario(q, { n: Number(process.argv[3] ?? 200), statePoolMax: max, stallMs: 10_000 })];
-  console.log(table(rows));
+  const loader = await createLeaseLoader(b);
+  const T = Date.now() + 3600_000;
+  for (const c of [8, 16, 32]) {
+    const ids = await loader.insertApproved(500, T);
+    const t0 = Date.now();
+    const r = await loader.provisionAll(ids, c, () => {});
+    console.log(`concurrency ${c}: ${r.active} active in ${Date.now() - t0} ms => ${(r.active / ((Date.now() - t0) / 1000)).toFixed(0)}/s; failures ${r.failures.slice(0, 2)}`);
+  }
+  console.log(await b.h.app.queue.counts());
+  await loader.close();
 } finally { await cleanupAll(); process.exit(0); }

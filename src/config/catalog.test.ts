@@ -49,3 +49,23 @@ describe('catalog', () => {
     expect(() => parseCatalog(twice, 'dup.yaml')).toThrow(/dup.yaml:12:\d+: databases.1.id: duplicate database id "orders"/);
   });
 });
+
+describe('custom levels', () => {
+  const withLevels = (levels: string, custom: string) =>
+    valid.replace('    maxDuration: 4h\n', `    maxDuration: 4h\n    levels: ${levels}\n`).replace('databases:', `customLevels:\n${custom}databases:`);
+
+  it('defines a named level with its own privileges, counted for risk like the built-in it resembles', () => {
+    const view = parseCatalog(withLevels('[read, support]', '  support: { description: Fix customer rows, privileges: [SELECT, UPDATE] }\n  auditor: { privileges: [SELECT] }\n'));
+    expect(view.level('support')).toEqual({ name: 'support', builtIn: false, privileges: ['SELECT', 'UPDATE'], riskAs: 'write', description: 'Fix customer rows' });
+    expect(view.level('auditor')?.riskAs).toBe('read');
+    expect(view.level('read')).toMatchObject({ builtIn: true, riskAs: 'read' });
+    expect(view.level('nope')).toBeUndefined();
+    expect(view.database('orders')!.levels).toEqual(['read', 'support']);
+  });
+
+  it('refuses unknown levels, unknown privileges and built-in names, with their line', () => {
+    expect(() => parseCatalog(withLevels('[read, suport]', '  support: { privileges: [SELECT] }\n'), 'c.yaml')).toThrow(/c.yaml:\d+:\d+: databases.0.levels: "suport" is neither read, write, admin nor a level under customLevels/);
+    expect(() => parseCatalog(withLevels('[read]', '  support: { privileges: [SELECT, GRANT] }\n'), 'c.yaml')).toThrow(/customLevels.support.privileges.1/);
+    expect(() => parseCatalog(withLevels('[read]', '  write: { privileges: [SELECT] }\n'), 'c.yaml')).toThrow(/a custom level cannot reuse a built-in name/);
+  });
+});

@@ -7,7 +7,21 @@ import { parseDuration } from '../lib/time.js';
 /** The catalog: databases people may ask for and who approves. Lives in YAML at DBACCESS_CONFIG. */
 
 export const ACCESS_LEVELS = ['read', 'write', 'admin'] as const;
-export type AccessLevel = (typeof ACCESS_LEVELS)[number];
+export type BuiltInLevel = (typeof ACCESS_LEVELS)[number];
+/** A built-in level, or the name of a custom level of the catalog. */
+export type AccessLevel = string;
+/** Table privileges a custom level may list (TRUNCATE exists on PostgreSQL only). */
+export const CUSTOM_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'] as const;
+
+/** What a level grants on the tables of the scope, and how the risk rating counts it. */
+export interface LevelDefinition {
+  name: string;
+  builtIn: boolean;
+  /** For custom levels: the table privileges. */
+  privileges: string[];
+  riskAs: BuiltInLevel;
+  description?: string | undefined;
+}
 export const ENGINES = ['postgres', 'mysql', 'mariadb', 'vault'] as const;
 export type Engine = (typeof ENGINES)[number];
 
@@ -44,7 +58,7 @@ const databaseSchema = z.strictObject({
   admin: reference,
   description: z.string().max(200).optional(),
   maxDuration: duration.default(4 * 3600),
-  levels: z.array(z.enum(ACCESS_LEVELS)).min(1).max(3).default([...ACCESS_LEVELS]),
+  levels: z.array(z.string().regex(/^[a-z][a-z0-9_-]{1,30}$/, 'must be read, write, admin or a custom level name')).min(1).max(20).default([...ACCESS_LEVELS]),
   connectionLimit: z.number().int().min(1).max(100).default(5),
   /** Admin connections dbaccess keeps to this database at most (revocations queue behind them). */
   poolSize: z.number().int().min(1).max(50).default(4),
@@ -65,8 +79,16 @@ const databaseSchema = z.strictObject({
     .optional(),
 });
 
+const customLevelSchema = z.strictObject({
+  description: z.string().max(200).optional(),
+  privileges: z.array(z.enum(CUSTOM_PRIVILEGES)).min(1).max(CUSTOM_PRIVILEGES.length),
+  /** How the risk rating counts it; by default read when it only selects, write otherwise. */
+  riskAs: z.enum(ACCESS_LEVELS).optional(),
+});
+
 const catalogSchema = z.strictObject({
   approvers: approversSchema,
+  customLevels: z.record(z.string().regex(/^[a-z][a-z0-9_-]{1,30}$/, 'must be 2-31 lower-case letters, digits, _ or -'), customLevelSchema).default({}),
   settings: z
     .strictObject({
       pendingTimeout: duration.default(3600),
@@ -83,6 +105,8 @@ export type Approvers = z.infer<typeof approversSchema>;
 
 export interface CatalogView {
   catalog: Catalog;
+  /** A level's definition, built-in or custom; undefined for an unknown name. */
+  level(name: string): LevelDefinition | undefined;
   /** Where it came from, or undefined when no catalog file exists yet (setup mode: no databases). */
   source: string | undefined;
   database(id: string): DatabaseEntry | undefined;
@@ -108,11 +132,24 @@ export function parseCatalog(text: string, source = 'catalog'): CatalogView {
     throw configError(`Invalid catalog:\n${problems.join('\n')}`);
   }
   const ids = new Set<string>();
+  for (const name of Object.keys(result.data.customLevels)) {
+    if ((ACCESS_LEVELS as readonly string[]).includes(name)) {
+      throw configError(`${source}:${locate(document, lineCounter, ['customLevels', name])}: customLevels.${name}: a custom level cannot reuse a built-in name`);
+    }
+  }
   for (const [index, db] of result.data.databases.entries()) {
     const isVault = db.engine === 'vault';
     if (isVault !== Boolean(db.vault)) {
       const message = isVault ? 'engine vault needs a vault section (role, engine)' : 'a vault section needs engine: vault';
       throw configError(`${source}:${locate(document, lineCounter, ['databases', String(index), 'engine'])}: databases.${index}: ${message}`);
+    }
+    for (const [levelIndex, level] of db.levels.entries()) {
+      const definition = levelDefinition(result.data, level);
+      const at = () => locate(document, lineCounter, ['databases', String(index), 'levels', String(levelIndex)]);
+      if (!definition) throw configError(`${source}:${at()}: databases.${index}.levels: "${level}" is neither read, write, admin nor a level under customLevels`);
+      if (db.engine !== 'postgres' && definition.privileges.includes('TRUNCATE')) {
+        throw configError(`${source}:${at()}: databases.${index}.levels: "${level}" lists TRUNCATE, which ${db.engine} does not have as a privilege`);
+      }
     }
     if (ids.has(db.id)) {
       throw configError(`${source}:${locate(document, lineCounter, ['databases', String(index), 'id'])}: databases.${index}.id: duplicate database id "${db.id}"`);
@@ -127,9 +164,18 @@ function view(catalog: Catalog, source: string | undefined): CatalogView {
   return {
     catalog,
     source,
+    level: (name) => levelDefinition(catalog, name),
     database: (id) => byId.get(id),
     approversFor: (database) => database.approvers ?? catalog.approvers,
   };
+}
+
+function levelDefinition(catalog: Catalog, name: string): LevelDefinition | undefined {
+  if ((ACCESS_LEVELS as readonly string[]).includes(name)) return { name, builtIn: true, privileges: [], riskAs: name as BuiltInLevel };
+  const custom = Object.hasOwn(catalog.customLevels, name) ? catalog.customLevels[name] : undefined;
+  if (!custom) return undefined;
+  const riskAs = custom.riskAs ?? (custom.privileges.every((privilege) => privilege === 'SELECT') ? 'read' : 'write');
+  return { name, builtIn: false, privileges: custom.privileges, riskAs, description: custom.description };
 }
 
 /** The line:column of the deepest node on the path that exists (a missing key points at its parent). */
@@ -162,5 +208,5 @@ export function loadCatalog(path: string): CatalogView {
 
 export function emptyCatalog(): CatalogView {
   const settings = catalogSchema.shape.settings.parse(undefined);
-  return view({ approvers: { slack: { channel: 'C0NONE', users: [] } } as unknown as Approvers, settings, databases: [] }, undefined);
+  return view({ approvers: { slack: { channel: 'C0NONE', users: [] } } as unknown as Approvers, customLevels: {}, settings, databases: [] }, undefined);
 }

@@ -56,8 +56,11 @@ export function requestModal(catalog: CatalogView): Block {
       input('level', 'Access level', {
         type: 'static_select',
         initial_option: { text: plain('read'), value: 'read' },
-        options: ['read', 'write', 'admin'].map((level) => ({ text: plain(level), value: level })),
-      }, { hint: 'Read is enough for most investigations.' }),
+        options: [...new Set(['read', ...databases.flatMap((db) => db.levels)])].slice(0, 100).map((level) => ({
+          text: plain(catalog.level(level)?.description ? `${level}: ${catalog.level(level)!.description}` : level),
+          value: level,
+        })),
+      }, { hint: 'Read is enough for most investigations. Each database allows only some levels.' }),
       input('scope', 'Scope', { type: 'plain_text_input', max_length: 2000, placeholder: plain('sales, public.orders (empty: whole database)') }, {
         optional: true,
         hint: 'Schemas or schema.table names, separated by commas. Narrower scopes are approved faster.',

@@ -1,4 +1,4 @@
-import { ACCESS_LEVELS, type AccessLevel, type CatalogView, type DatabaseEntry } from '../../config/catalog.js';
+import type { AccessLevel, CatalogView, DatabaseEntry } from '../../config/catalog.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';
 import { parseScope, type ScopeItem } from '../credentials/scope.js';
 import type { RequestDraft } from './access-request-types.js';
@@ -27,7 +27,7 @@ export function validateDraft(draft: RequestDraft, catalog: CatalogView): DraftR
   const database = catalog.database(draft.databaseId);
   if (!database) errors.databaseId = 'Choose a database from the list.';
 
-  if (!(ACCESS_LEVELS as readonly string[]).includes(draft.level)) errors.level = 'Choose read, write or admin.';
+  if (!catalog.level(draft.level)) errors.level = 'Choose a level from the list.';
   else if (database && !database.levels.includes(draft.level)) {
     errors.level = `${database.id} allows only ${database.levels.join(', ')}.`;
   }

@@ -48,7 +48,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     const submittedAt = now();
     const assessment = await risk.assess({
       environment: draft.database.environment,
-      level: draft.level,
+      level: catalog().level(draft.level)?.riskAs ?? 'admin',
       scopeSize: draft.scope.length,
       tableScoped: draft.scope.length > 0 && draft.scope.every((item) => item.table),
       durationSeconds: draft.durationSeconds,
@@ -238,7 +238,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       requests.leaseWithEnder(row.tenantId, row.extendsRequestId ?? row.id),
     ]);
     const scope = parseStoredScope(row.scope);
-    const level = row.level as RequestView['level'];
+    const level = row.level;
+    const privileges = catalog().level(level)?.privileges ?? [];
     const databaseName = database?.database ?? row.databaseId;
     const lease = leaseRow?.lease;
     return {
@@ -259,8 +260,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       reason: row.reason,
       ticket: row.ticket,
       risk: row.risk,
-      grantsInWords: describeGrants(level, scope, databaseName),
-      grantStatements: database ? grantPreview(database, level, scope, lease?.username) : [],
+      grantsInWords: describeGrants(level, scope, databaseName, privileges),
+      grantStatements: database ? grantPreview(database, level, privileges, scope, lease?.username) : [],
       cardRef: row.cardRef ?? null,
       createdAt: row.createdAt,
       pendingUntil: row.pendingUntil,

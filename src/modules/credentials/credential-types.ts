@@ -14,6 +14,8 @@ export interface ProvisionSpec {
   password: string;
   expiresAt: Date;
   level: AccessLevel;
+  /** The table privileges of a custom level. */
+  privileges?: string[];
   scope: ScopeItem[];
 }
 

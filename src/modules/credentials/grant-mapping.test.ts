@@ -58,6 +58,16 @@ describe('postgres grants', () => {
     expect(() => postgresGrantStatements({ ...base, level: 'write', scope: parseScope('sales.orders(id)') })).toThrow(/only for read/);
   });
 
+  it('grants a custom level exactly its privileges, with sequences only when it inserts', () => {
+    const support = postgresGrantStatements({ ...base, level: 'support', privileges: ['SELECT', 'UPDATE'], scope: parseScope('sales.orders') });
+    expect(support).toContain('GRANT SELECT, UPDATE ON TABLE "sales"."orders" TO "dba_x1"');
+    expect(support.join('\n')).not.toMatch(/SEQUENCES|CREATE|INSERT/);
+    const loader = postgresGrantStatements({ ...base, level: 'loader', privileges: ['INSERT'], scope: parseScope('sales') });
+    expect(loader).toContain('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "sales" TO "dba_x1"');
+    expect(() => postgresGrantStatements({ ...base, level: 'broken', privileges: ['SELECT; DROP'], scope: [] })).toThrow(/no valid privilege list/);
+    expect(describeGrants('support', parseScope('sales.orders'), 'orders', ['SELECT', 'UPDATE'])).toBe('Custom level support: SELECT, UPDATE on sales.orders; no schema changes.');
+  });
+
   it('describes every level in words', () => {
     expect(describeGrants('read', [], 'orders')).toBe('Read-only (SELECT) on every schema of orders.');
     expect(describeGrants('write', parseScope('sales.orders'), 'orders')).toMatch(/^Read and change rows .* on sales.orders/);

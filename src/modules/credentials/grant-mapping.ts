@@ -1,5 +1,5 @@
 import { escapeIdentifier } from 'pg';
-import type { AccessLevel } from '../../config/catalog.js';
+import { CUSTOM_PRIVILEGES, type AccessLevel, type BuiltInLevel } from '../../config/catalog.js';
 import { badInput } from '../../lib/errors.js';
 
 import type { DatabaseEntry } from '../../config/catalog.js';
@@ -10,14 +10,26 @@ export { MAX_SCOPE_ITEMS, formatScopeItem, parseScope, type ScopeItem } from './
 
 /** Level x scope -> privileges, in one place, for every engine. */
 
-const TABLE_PRIVILEGES: Record<AccessLevel, string> = {
+const TABLE_PRIVILEGES: Record<BuiltInLevel, string> = {
   read: 'SELECT',
   write: 'SELECT, INSERT, UPDATE, DELETE',
   admin: 'ALL PRIVILEGES',
 };
 
+const isBuiltIn = (level: AccessLevel) => Object.hasOwn(TABLE_PRIVILEGES, level);
+
+/** The table privileges of a level: a built-in one's, or the list of a custom one (`privileges`). */
+export function tablePrivileges(level: AccessLevel, privileges: string[] = []): string {
+  const builtIn = (TABLE_PRIVILEGES as Record<string, string>)[level];
+  if (builtIn) return builtIn;
+  if (privileges.length === 0 || !privileges.every((p) => (CUSTOM_PRIVILEGES as readonly string[]).includes(p))) {
+    throw badInput(`The level ${level} has no valid privilege list.`);
+  }
+  return privileges.join(', ');
+}
+
 /** What a level grants, in words for people who do not read SQL. */
-export function describeGrants(level: AccessLevel, scope: ScopeItem[], database: string): string {
+export function describeGrants(level: AccessLevel, scope: ScopeItem[], database: string, privileges: string[] = []): string {
   const where = scope.length === 0 ? `every schema of ${database}` : scope.map(formatScopeItem).join(', ');
   switch (level) {
     case 'read':
@@ -26,6 +38,8 @@ export function describeGrants(level: AccessLevel, scope: ScopeItem[], database:
       return `Read and change rows (SELECT, INSERT, UPDATE, DELETE) on ${where}; no schema changes.`;
     case 'admin':
       return `All privileges on the tables, sequences and functions of ${where}, and CREATE in those schemas; never superuser, CREATEROLE or CREATEDB.`;
+    default:
+      return `Custom level ${level}: ${tablePrivileges(level, privileges)} on ${where}; no schema changes.`;
   }
 }
 
@@ -35,6 +49,8 @@ export function describeGrants(level: AccessLevel, scope: ScopeItem[], database:
  */
 export function postgresGrantStatements(input: {
   level: AccessLevel;
+  /** The table privileges of a custom level. */
+  privileges?: string[];
   scope: ScopeItem[];
   database: string;
   username: string;
@@ -42,7 +58,7 @@ export function postgresGrantStatements(input: {
 }): string[] {
   const user = escapeIdentifier(input.username);
   const scope: ScopeItem[] = input.scope.length > 0 ? input.scope : input.schemas.map((schema) => ({ schema }));
-  const privileges = TABLE_PRIVILEGES[input.level];
+  const privileges = tablePrivileges(input.level, input.privileges);
   const statements = [
     `GRANT CONNECT${input.level === 'admin' ? ', TEMPORARY' : ''} ON DATABASE ${escapeIdentifier(input.database)} TO ${user}`,
   ];
@@ -64,7 +80,10 @@ export function postgresGrantStatements(input: {
         statements.push(`GRANT SELECT (${columns}) ON TABLE ${quoted}.${escapeIdentifier(item.table!)} TO ${user}`);
       }
     }
-    if (input.level === 'write') statements.push(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${quoted} TO ${user}`);
+    // Inserting into a serial column needs its sequence.
+    if (input.level === 'write' || (!isBuiltIn(input.level) && privileges.includes('INSERT'))) {
+      statements.push(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${quoted} TO ${user}`);
+    }
     if (input.level === 'admin') {
       statements.push(`GRANT ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA ${quoted} TO ${user}`);
       statements.push(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${quoted} TO ${user}`);
@@ -77,13 +96,13 @@ export function postgresGrantStatements(input: {
  * The statements a request will run, as approvers see them on the card: exact for PostgreSQL,
  * MySQL and MariaDB (with the user name once it exists); for Vault, the role whose statements Vault runs.
  */
-export function grantPreview(entry: DatabaseEntry, level: AccessLevel, scope: ScopeItem[], username = '<temporary user>'): string[] {
+export function grantPreview(entry: DatabaseEntry, level: AccessLevel, privileges: string[], scope: ScopeItem[], username = '<temporary user>'): string[] {
   switch (entry.engine) {
     case 'postgres':
-      return postgresGrantStatements({ level, scope, database: entry.database, username, schemas: ['<each schema>'] });
+      return postgresGrantStatements({ level, privileges, scope, database: entry.database, username, schemas: ['<each schema>'] });
     case 'mysql':
     case 'mariadb':
-      return entry.allowedHosts.flatMap((host) => mysqlGrantStatements({ level, scope, database: entry.database, username, host, flavor: entry.engine as 'mysql' | 'mariadb' }));
+      return entry.allowedHosts.flatMap((host) => mysqlGrantStatements({ level, privileges, scope, database: entry.database, username, host, flavor: entry.engine as 'mysql' | 'mariadb' }));
     case 'vault':
       return [`-- issued by Vault: the creation statements of role ${entry.vault!.role} (mount ${entry.vault!.mount})`];
   }

@@ -106,7 +106,8 @@ export function createLeaseService(deps: Deps) {
     try {
       const { target, provider } = await providerFor(request.databaseId);
       const result = await provider.provision(target, {
-        username: lease.username, password, expiresAt: lease.expiresAt, level: request.level as 'read', scope: parseStoredScope(request.scope),
+        username: lease.username, password, expiresAt: lease.expiresAt, level: request.level,
+        privileges: catalog().level(request.level)?.privileges, scope: parseStoredScope(request.scope),
       });
       statements = result.statements;
       if (result.issued) {

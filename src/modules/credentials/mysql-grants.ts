@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { escape, escapeId } from 'mysql2';
 import type { AccessLevel } from '../../config/catalog.js';
+import { tablePrivileges } from './grant-mapping.js';
 import { badInput, configError } from '../../lib/errors.js';
 import type { ScopeItem } from './scope.js';
 
@@ -23,13 +24,9 @@ export type MysqlFlavor = 'mysql' | 'mariadb';
 export const MARKER_KEY = 'dbaccess';
 export const MARKER_VALUE = 'dbaccess temporary user';
 
-const TABLE_PRIVILEGES: Record<AccessLevel, string> = {
-  read: 'SELECT',
-  write: 'SELECT, INSERT, UPDATE, DELETE',
-  // ALL PRIVILEGES at database or table level never includes GRANT OPTION or a global privilege
-  // (SUPER, FILE, PROCESS, SHUTDOWN, CREATE USER): those exist only ON *.*, which is never granted.
-  admin: 'ALL PRIVILEGES',
-};
+// Built-in levels' privileges come from grant-mapping's table. ALL PRIVILEGES at database or table
+// level never includes GRANT OPTION or a global privilege (SUPER, FILE, PROCESS, SHUTDOWN, CREATE
+// USER): those exist only ON *.*, which is never granted.
 
 /** User name limits in characters. Longer names are refused, never truncated (two users would share one). */
 export function maxUserNameLength(flavor: MysqlFlavor, legacy: boolean): number {
@@ -77,6 +74,8 @@ export const mysqlAccount = (username: string, host: string) => `${escape(userna
  */
 export function mysqlGrantStatements(input: {
   level: AccessLevel;
+  /** The table privileges of a custom level. */
+  privileges?: string[];
   scope: ScopeItem[];
   database: string;
   username: string;
@@ -85,7 +84,8 @@ export function mysqlGrantStatements(input: {
   /** False on MySQL 8 with partial_revokes ON, where database names in grants are literal. */
   wildcardDatabaseNames?: boolean;
 }): string[] {
-  const privileges = TABLE_PRIVILEGES[input.level];
+  if (input.privileges?.includes('TRUNCATE')) throw badInput('TRUNCATE is not a privilege on MySQL or MariaDB.');
+  const privileges = tablePrivileges(input.level, input.privileges);
   const account = mysqlAccount(input.username, input.host);
   const wildcards = input.flavor === 'mariadb' ? true : (input.wildcardDatabaseNames ?? true);
   const scope: ScopeItem[] = input.scope.length > 0 ? input.scope : [{ schema: input.database }];

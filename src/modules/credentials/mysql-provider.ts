@@ -262,6 +262,7 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
                 for (const host of hosts) {
                   for (const grant of mysqlGrantStatements({
                     level: spec.level,
+                    privileges: spec.privileges,
                     scope: spec.scope,
                     database: target.entry.database,
                     username: spec.username,

@@ -177,6 +177,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
             statements.push(
               ...postgresGrantStatements({
                 level: spec.level,
+                privileges: spec.privileges,
                 scope: spec.scope,
                 database: target.entry.database,
                 username: spec.username,

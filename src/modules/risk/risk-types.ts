@@ -1,11 +1,12 @@
-import type { AccessLevel } from '../../config/catalog.js';
+import type { BuiltInLevel } from '../../config/catalog.js';
 
 export const RISK_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
 export type RiskLevel = (typeof RISK_LEVELS)[number];
 
 export interface RiskInput {
   environment: 'production' | 'staging' | 'development';
-  level: AccessLevel;
+  /** How the level counts: a custom level counts as the built-in level it resembles. */
+  level: BuiltInLevel;
   /** Number of scope items; 0 means the whole database. */
   scopeSize: number;
   tableScoped: boolean;

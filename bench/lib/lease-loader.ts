@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { TEAM } from '../../test/support/app-harness.js';
+import { accessRequests } from '../../src/db/schema.js';
+import { createStateDb } from '../../src/db/client.js';
+import type { Enqueue } from '../../src/jobs/job-catalog.js';
+import { createSecretBox } from '../../src/lib/crypto.js';
+import { newRequestId } from '../../src/lib/ids.js';
+import { createAccessRequestRepo } from '../../src/modules/access-requests/access-request-repo.js';
+import { createAuditService } from '../../src/modules/audit/audit-service.js';
+import { createLeaseRepo } from '../../src/modules/credentials/lease-repo.js';
+import { createLeaseService } from '../../src/modules/credentials/lease-service.js';
+import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
+import { createReferenceResolver, createTargetResolver, type ProviderRegistry } from '../../src/modules/credentials/targets.js';
+import type { BenchHarness } from './bench-harness.js';
+
+/**
+ * Creates many leases quickly through the real lease service code (`createLeaseService().provision`:
+ * lease row first, then the role with its grants on the target, then the delayed `revoke` job on the
+ * app's own queue), without going through Slack:
+ * - the approved request rows are inserted directly (what `requests.decide` would leave behind), with
+ *   `decided_at = expiresAt - duration` so that every lease expires at exactly `expiresAt`;
+ * - the lease service is a second instance over the same state database, with its own connection pool
+ *   (so that the setup does not compete with the app under test for the app's pool), whose `enqueue`
+ *   forwards only `revoke` jobs to the app's queue: the credentials DMs and card updates of 10,000
+ *   leases are not part of what is measured.
+ * Revocation is then entirely the app's own: its worker, its sweep, its provider.
+ */
+export async function createLeaseLoader(b: BenchHarness) {
+  const { db, pool } = createStateDb(b.stateUrl, 12);
+  const provider = createPostgresProvider({ poolSize: 8 });
+  const enqueue: Enqueue = async (name, data, options) => {
+    if (name === 'revoke') await b.h.app.queue.enqueue(name, data, options);
+  };
+  const catalog = b.h.app.catalog;
+  const leases = createLeaseService({
+    db,
+    requests: createAccessRequestRepo({ db }),
+    leases: createLeaseRepo({ db }),
+    audit: createAuditService({ db }),
+    enqueue,
+    // Only the postgres engine is in the harness's catalog.
+    providers: { postgres: provider } as unknown as ProviderRegistry,
+    resolveTarget: createTargetResolver({
+      catalog,
+      resolveReference: createReferenceResolver({ readEnvReference: (name) => (name === 'ORDERS_ADMIN_URL' ? b.h.target.adminUrl : undefined) }),
+    }),
+    secrets: createSecretBox(randomBytes(32)),
+    catalog,
+  });
+  const actor = await b.h.app.tenants.actor('slack', TEAM, 'U0BENCH10K', 'bench');
+  const durationSeconds = 3600;
+
+  /** Inserts `count` approved requests that will expire at `expiresAt`, and returns their ids. */
+  async function insertApproved(count: number, expiresAt: number): Promise<string[]> {
+    const now = new Date();
+    const rows = Array.from({ length: count }, () => ({
+      id: newRequestId(),
+      tenantId: actor.tenantId,
+      requesterId: actor.userId,
+      databaseId: 'orders',
+      level: 'read',
+      scope: [] as string[],
+      durationSeconds,
+      reason: 'Bench: many leases expiring at the same instant',
+      state: 'approved',
+      risk: { level: 'low' as const, reasons: [], analyzer: 'bench' },
+      pendingUntil: new Date(now.getTime() + 3600_000),
+      decidedAt: new Date(expiresAt - durationSeconds * 1000),
+    }));
+    await db.insert(accessRequests).values(rows);
+    return rows.map((row) => row.id);
+  }
+
+  /** Provisions `ids` with at most `concurrency` at a time; returns how many became active. */
+  async function provisionAll(ids: string[], concurrency: number, onDone: () => void): Promise<{ active: number; failures: string[] }> {
+    let next = 0;
+    let active = 0;
+    const failures: string[] = [];
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < ids.length) {
+          const id = ids[next++]!;
+          try {
+            const outcome = await leases.provision(id);
+            if (outcome.kind === 'active') active += 1;
+            else failures.push(`${id}: ${outcome.kind}`);
+          } catch (error) {
+            failures.push(`${id}: ${(error as Error).message}`);
+          }
+          onDone();
+        }
+      }),
+    );
+    return { active, failures };
+  }
+
+  return {
+    insertApproved,
+    provisionAll,
+    async close() {
+      await provider.close();
+      await pool.end();
+    },
+  };
+}
