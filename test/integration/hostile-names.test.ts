@@ -6,7 +6,10 @@ import { validateDraft } from '../../src/modules/access-requests/access-request-
 import { postgresGrantStatements } from '../../src/modules/credentials/grant-mapping.js';
 import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
 import { formatScope, formatScopeItem, parseStoredScope } from '../../src/modules/credentials/scope.js';
-import { createTargetDatabase } from '../support/databases.js';
+import mysql from 'mysql2/promise';
+import { quoteIdentifier } from '../../src/modules/credentials/mysql-grants.js';
+import { createMysqlProvider } from '../../src/modules/credentials/mysql-provider.js';
+import { createMariaTarget, createTargetDatabase } from '../support/databases.js';
 import { hostileNames } from '../support/hostile-names.js';
 
 /**
@@ -85,5 +88,61 @@ databases:
       expect(draft.ok).toBe(false);
       if (!draft.ok) expect(draft.errors.scope).toMatch(/longer than 63 bytes/);
     }
+  });
+});
+
+describe('hostile names through the whole path (MariaDB)', () => {
+  const { accepted } = hostileNames();
+  let target: Awaited<ReturnType<typeof createMariaTarget>>;
+  let admin: mysql.Connection;
+  const provider = createMysqlProvider({ flavor: 'mariadb' });
+  const creatable: string[] = [];
+
+  beforeAll(async () => {
+    target = await createMariaTarget();
+    admin = await mysql.createConnection({ uri: target.adminUrl });
+    await admin.query('CREATE TABLE victims (id int)');
+    for (const name of accepted) {
+      // MariaDB refuses some names outright (trailing spaces, characters outside the BMP): a scope
+      // can never name those, so they cannot reach a grant either.
+      const ok = await admin.query(`CREATE TABLE ${quoteIdentifier(name)} (id int)`).then(() => true, () => false);
+      if (ok) creatable.push(name);
+    }
+  });
+  afterAll(async () => {
+    await admin?.end();
+    await provider.close();
+    await target?.drop();
+  });
+
+  it('grants exactly the named table, whatever its name', async () => {
+    expect(creatable.length).toBeGreaterThanOrEqual(200);
+    const catalog = parseCatalog(`approvers:
+  slack: { channel: C0A, users: [U0A] }
+databases:
+  - { id: shop, engine: mariadb, host: 127.0.0.1, port: 3306, database: ${target.name}, environment: staging, admin: env:X }
+`);
+    const entry = catalog.database('shop')!;
+    const failures: string[] = [];
+    for (const [index, name] of creatable.entries()) {
+      const draft = validateDraft({ databaseId: 'shop', level: 'read', scope: formatScopeItem({ schema: target.name, table: name }), duration: '1h', reason: 'Checking hostile names end to end', ticket: '' }, catalog);
+      if (!draft.ok) {
+        failures.push(`${JSON.stringify(name)}: refused by the form: ${JSON.stringify(draft.errors)}`);
+        continue;
+      }
+      const scope = parseStoredScope(formatScope(draft.value.scope));
+      const username = `hn_${index}_${Date.now() % 100000}`;
+      await provider.provision({ entry, adminUrl: target.adminUrl }, { username, password: 'Hostile-names-pw-1234', expiresAt: new Date(Date.now() + 3600_000), level: 'read', scope });
+      const [rows] = await admin.query('SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, PRIVILEGE_TYPE AS p FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ?', [`'${username}'@'%'`]);
+      const grants = rows as Array<{ s: string; t: string; p: string }>;
+      const [schemaGrants] = await admin.query('SELECT COUNT(*) AS n FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?', [`'${username}'@'%'`]);
+      if (grants.length !== 1 || grants[0]!.s !== target.name || grants[0]!.t !== name || grants[0]!.p !== 'SELECT' || (schemaGrants as Array<{ n: number }>)[0]!.n !== 0) {
+        failures.push(`${JSON.stringify(name)}: server holds ${JSON.stringify(grants)}`);
+      }
+      await provider.revoke({ entry, adminUrl: target.adminUrl }, username);
+    }
+    expect(failures).toEqual([]);
+    const [victims] = await admin.query("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'victims'");
+    expect((victims as Array<{ n: number }>)[0]!.n).toBe(1);
   });
 });
