@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { APPROVERS_CHANNEL, TEAM, deleteRedisPrefix, startHarness, type Harness } from '../../test/support/app-harness.js';
+import { createTargetDatabase } from '../../test/support/databases.js';
 import { SERVICES } from '../../test/support/services.js';
 import { newTriggerId, plainTextInput, slashCommand, staticSelect, viewSubmission } from '../../test/support/slack-requests.js';
 import { SlackIndex } from './slack-index.js';
@@ -20,44 +24,62 @@ export interface BenchHarness {
   userPrefix: string;
   queuePrefix: string;
   stateUrl: string;
+  /** Every target database in the catalog: `orders` (the harness's) and the extra ones (`orders2`, ...). */
+  targets: Array<{ id: string; name: string; adminUrl: string }>;
   /** `/dbaccess` then the form, as `user`; the request id comes back from the receipt DM. */
   submit(user: string, values?: Partial<Record<'scope' | 'duration' | 'reason' | 'ticket' | 'level', string>>): Promise<{ commandAckMs: number; submitAckMs: number; startedAt: number }>;
   /** Clicks Approve on the card of `requestId` as `approver` once the card is posted; `clickedAt` is Date.now() just before the POST. */
   approve(requestId: string, approver: string): Promise<{ clickedAt: number; ackMs: number }>;
-  close(): Promise<void>;
+  /** Stops the app and removes everything it created; `graceMs` bounds the wait for a clean stop. */
+  close(graceMs?: number): Promise<void>;
 }
 
-const cleanups = new Set<() => Promise<void>>();
+const cleanups = new Set<(graceMs?: number) => Promise<void>>();
+/** Every Redis prefix of this run: an app that could not stop may still write keys after its cleanup. */
+const usedQueuePrefixes = new Set<string>();
 
-/** Runs every pending cleanup (also on SIGINT/SIGTERM and on a crash). */
+/** Runs every pending cleanup (also on SIGINT/SIGTERM and on a crash), then deletes this run's Redis keys once more. */
 export async function cleanupAll(): Promise<void> {
   for (const cleanup of [...cleanups]) {
     cleanups.delete(cleanup);
     await cleanup().catch((error: unknown) => console.error(`bench cleanup failed: ${(error as Error).message}`));
   }
+  for (const prefix of usedQueuePrefixes) await deleteRedisPrefix(prefix).catch(() => 0);
 }
 
 export async function startBenchHarness(
   queue: 'redis' | 'postgres',
-  options: { settings?: Record<string, string>; env?: Record<string, string> } = {},
+  options: { settings?: Record<string, string>; env?: Record<string, string>; extraTargets?: number } = {},
 ): Promise<BenchHarness> {
   const userPrefix = `bn${randomBytes(3).toString('hex')}_`;
   const queuePrefix = `dbaccess-bench-${randomBytes(4).toString('hex')}`;
+  if (queue === 'redis') usedQueuePrefixes.add(queuePrefix);
   // Registered before starting, so that a failure half-way still removes roles and keys.
   let harness: Harness | undefined;
   let index: SlackIndex | undefined;
-  const cleanup = async () => {
+  const extra: Array<{ name: string; adminUrl: string; drop(): Promise<void> }> = [];
+  const cleanup = async (graceMs = 30_000) => {
     index?.close();
-    if (harness) await closeHarness(harness);
+    if (harness) await closeHarness(harness, graceMs, userPrefix);
+    for (const db of extra) await db.drop().catch((error: Error) => console.error(`bench: could not drop ${db.name}: ${error.message}`));
     if (queue === 'redis') await deleteRedisPrefix(queuePrefix);
     await dropRolesWithPrefix(userPrefix);
   };
   cleanups.add(cleanup);
 
+  // Extra target databases on the same cluster, each its own catalog entry with its own admin reference.
+  for (let i = 0; i < (options.extraTargets ?? 0); i += 1) extra.push(await createTargetDatabase());
+  const extraIds = extra.map((_, i) => `orders${i + 2}`);
+  const extraYaml = extra
+    .map((db, i) => `  - { id: ${extraIds[i]}, engine: postgres, host: 127.0.0.1, port: 5433, database: ${db.name}, environment: production, admin: "env:BENCH_TARGET_${i + 2}_URL", maxDuration: 4h }`)
+    .join('\n');
+  const extraEnv = Object.fromEntries(extra.map((db, i) => [`BENCH_TARGET_${i + 2}_URL`, db.adminUrl]));
+
   harness = await startHarness({
     queue,
     settings: { userPrefix, pendingTimeout: '1h', ...options.settings },
-    env: { ...(queue === 'redis' ? { QUEUE_PREFIX: queuePrefix } : {}), ...options.env },
+    env: { ...(queue === 'redis' ? { QUEUE_PREFIX: queuePrefix } : {}), ...extraEnv, ...options.env },
+    ...(extra.length > 0 ? { extraDatabases: `${extraYaml}\n` } : {}),
   });
   const h = harness;
   index = new SlackIndex(h.slack, APPROVERS_CHANNEL);
@@ -71,6 +93,7 @@ export async function startBenchHarness(
     userPrefix,
     queuePrefix,
     stateUrl: h.app.pool.options.connectionString!,
+    targets: [{ id: 'orders', name: h.target.name, adminUrl: h.target.adminUrl }, ...extra.map((db, i) => ({ id: extraIds[i]!, name: db.name, adminUrl: db.adminUrl }))],
 
     async submit(user, values = {}) {
       const startedAt = Date.now();
@@ -117,9 +140,9 @@ export async function startBenchHarness(
       return { clickedAt, ackMs };
     },
 
-    async close() {
+    async close(graceMs) {
       cleanups.delete(cleanup);
-      await cleanup();
+      await cleanup(graceMs);
     },
   };
 }
@@ -129,20 +152,34 @@ export async function startBenchHarness(
  * connection never lets `pool.end()` resolve), the bench drops the state and target databases itself,
  * which ends the app's connections, and moves on.
  */
-async function closeHarness(harness: Harness): Promise<void> {
+async function closeHarness(harness: Harness, graceMs: number, userPrefix: string): Promise<void> {
   const stateUrl = harness.app.pool.options.connectionString!;
   const closing = harness.close().then(() => true, (error: unknown) => {
     console.error(`bench: harness.close failed: ${(error as Error).message}`);
     return true;
   });
-  if (await Promise.race([closing, sleep(30_000).then(() => false)])) return;
-  console.error('bench: the app did not stop within 30 s; dropping its databases to free it');
+  if (await Promise.race([closing, sleep(graceMs).then(() => false)])) return;
+  console.error(`bench: the app did not stop within ${graceMs / 1000} s; dropping its databases to free it`);
   tolerateTerminatedConnections();
   const stateName = new URL(stateUrl).pathname.slice(1);
   await dropDatabase(SERVICES.statePg, stateName).catch((error: Error) => console.error(`bench: ${error.message}`));
   await dropDatabase(SERVICES.targetPg, harness.target.name).catch((error: Error) => console.error(`bench: ${error.message}`));
   await harness.slack.close().catch(() => {});
-  if (!(await Promise.race([closing, sleep(15_000).then(() => false)]))) console.error('bench: the app still did not stop; its databases are gone, continuing');
+  removeDataDir(userPrefix);
+  if (!(await Promise.race([closing, sleep(5_000).then(() => false)]))) console.error('bench: the app still did not stop; its databases are gone, continuing');
+}
+
+/** The harness's temporary DATA_DIR (it removes it only at the end of a clean close): the one whose catalog names our prefix. */
+function removeDataDir(userPrefix: string): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith('dbaccess-test-')) continue;
+    const dir = join(tmpdir(), name);
+    try {
+      if (readFileSync(join(dir, 'dbaccess.yaml'), 'utf8').includes(`userPrefix: ${userPrefix}`)) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // not ours, or already gone
+    }
+  }
 }
 
 let tolerating = false;

@@ -1,17 +1,21 @@
 import { randomBytes } from 'node:crypto';
+import { escapeLiteral } from 'pg';
 import { TEAM } from '../../test/support/app-harness.js';
-import { accessRequests } from '../../src/db/schema.js';
+import { accessRequests, leases as leaseTable } from '../../src/db/schema.js';
 import { createStateDb } from '../../src/db/client.js';
 import type { Enqueue } from '../../src/jobs/job-catalog.js';
 import { createSecretBox } from '../../src/lib/crypto.js';
-import { newRequestId } from '../../src/lib/ids.js';
+import { newRequestId, randomCode } from '../../src/lib/ids.js';
+import { postgresGrantStatements } from '../../src/modules/credentials/grant-mapping.js';
+import { ROLE_MARKER } from '../../src/modules/credentials/postgres-provider.js';
+import { scramSha256Verifier } from '../../src/modules/credentials/scram.js';
 import { createAccessRequestRepo } from '../../src/modules/access-requests/access-request-repo.js';
 import { createAuditService } from '../../src/modules/audit/audit-service.js';
 import { createLeaseRepo } from '../../src/modules/credentials/lease-repo.js';
 import { createLeaseService } from '../../src/modules/credentials/lease-service.js';
 import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
 import { createReferenceResolver, createTargetResolver, type ProviderRegistry } from '../../src/modules/credentials/targets.js';
-import type { BenchHarness } from './bench-harness.js';
+import { connect, type BenchHarness } from './bench-harness.js';
 
 /**
  * Creates many leases quickly through the real lease service code (`createLeaseService().provision`:
@@ -42,13 +46,94 @@ export async function createLeaseLoader(b: BenchHarness) {
     providers: { postgres: provider } as unknown as ProviderRegistry,
     resolveTarget: createTargetResolver({
       catalog,
-      resolveReference: createReferenceResolver({ readEnvReference: (name) => (name === 'ORDERS_ADMIN_URL' ? b.h.target.adminUrl : undefined) }),
+      resolveReference: createReferenceResolver({
+        readEnvReference: (name) => (name === 'ORDERS_ADMIN_URL' ? b.h.target.adminUrl : b.targets.find((t, i) => i > 0 && name === `BENCH_TARGET_${i + 1}_URL`)?.adminUrl),
+      }),
     }),
     secrets: createSecretBox(randomBytes(32)),
     catalog,
   });
   const actor = await b.h.app.tenants.actor('slack', TEAM, 'U0BENCH10K', 'bench');
   const durationSeconds = 3600;
+
+  /**
+   * The fast path for thousands of leases: roles created in bulk on the target, with the attributes,
+   * marker comment and grants the PostgreSQL provider gives one role (the same `postgresGrantStatements`,
+   * with many grantees per statement: the same privileges, far fewer rewrites of the objects' ACLs);
+   * then `createBulkLeases` writes the rows. Returns the user names.
+   */
+  async function createRolesInBulk(count: number, target: { id: string; adminUrl: string }, batch = 500): Promise<string[]> {
+    const entry = catalog().database(target.id)!;
+    const verifier = await scramSha256Verifier(randomBytes(18).toString('base64url'));
+    const admin = await connect(target.adminUrl);
+    const names: string[] = [];
+    try {
+      const { rows } = await admin.query<{ nspname: string }>(
+        "SELECT nspname FROM pg_namespace WHERE NOT starts_with(nspname, 'pg_') AND nspname <> 'information_schema' ORDER BY 1",
+      );
+      const placeholder = '__bench_grantee__';
+      const grants = postgresGrantStatements({ level: 'read', scope: [], database: entry.database, username: placeholder, schemas: rows.map((row) => row.nspname) });
+      for (let done = 0; done < count; done += batch) {
+        const these = Array.from({ length: Math.min(batch, count - done) }, () => `${b.userPrefix}${randomCode(10).toLowerCase()}`);
+        const quoted = these.map((name) => admin.escapeIdentifier(name));
+        const attributes = `LOGIN PASSWORD ${escapeLiteral(verifier)} VALID UNTIL ${escapeLiteral(new Date(Date.now() + 3600_000).toISOString())} CONNECTION LIMIT ${entry.connectionLimit} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS`;
+        const sql = [
+          'BEGIN',
+          ...quoted.flatMap((user) => [`CREATE ROLE ${user} ${attributes}`, `COMMENT ON ROLE ${user} IS ${escapeLiteral(ROLE_MARKER)}`]),
+          ...grants.map((statement) => statement.replace(` TO "${placeholder}"`, ` TO ${quoted.join(', ')}`)),
+          'COMMIT',
+        ].join(';\n');
+        await admin.query(sql);
+        names.push(...these);
+      }
+    } finally {
+      await admin.end();
+    }
+    return names;
+  }
+
+  /**
+   * Lease rows (and their active requests) for roles that exist, expiring at `expiresAt`, then the
+   * delayed `revoke` job of each on the app's queue, exactly as `provision` enqueues it. Returns lease ids.
+   */
+  async function createBulkLeases(usernames: string[], databaseId: string, expiresAt: number, enqueueConcurrency = 64): Promise<string[]> {
+    const leaseIds: string[] = [];
+    for (let i = 0; i < usernames.length; i += 1000) {
+      const chunk = usernames.slice(i, i + 1000);
+      const now = new Date();
+      const requests = chunk.map(() => ({
+        id: newRequestId(),
+        tenantId: actor.tenantId,
+        requesterId: actor.userId,
+        databaseId,
+        level: 'read',
+        scope: [] as string[],
+        durationSeconds,
+        reason: 'Bench: many leases expiring at the same instant',
+        state: 'active',
+        risk: { level: 'low' as const, reasons: [], analyzer: 'bench' },
+        pendingUntil: now,
+        decidedAt: new Date(expiresAt - durationSeconds * 1000),
+      }));
+      await db.insert(accessRequests).values(requests);
+      const inserted = await db
+        .insert(leaseTable)
+        .values(chunk.map((username, j) => ({ tenantId: actor.tenantId, requestId: requests[j]!.id, databaseId, username, expiresAt: new Date(expiresAt), provisionedAt: now, deliveredAt: now })))
+        .returning({ id: leaseTable.id });
+      leaseIds.push(...inserted.map((row) => row.id));
+    }
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: enqueueConcurrency }, async () => {
+        while (next < leaseIds.length) {
+          const leaseId = leaseIds[next++]!;
+          // The job id lease-service.ts gives the expiry job (`revokeJobId`), so that the sweep's re-enqueue dedupes against it.
+          await b.h.app.queue.enqueue('revoke', { leaseId }, { jobId: `revoke-${leaseId}`, delayMs: expiresAt - Date.now() });
+        }
+      }),
+    );
+    return leaseIds;
+  }
 
   /** Inserts `count` approved requests that will expire at `expiresAt`, and returns their ids. */
   async function insertApproved(count: number, expiresAt: number): Promise<string[]> {
@@ -95,6 +180,8 @@ export async function createLeaseLoader(b: BenchHarness) {
   }
 
   return {
+    createRolesInBulk,
+    createBulkLeases,
     insertApproved,
     provisionAll,
     async close() {

@@ -1,5 +1,5 @@
 import { PEOPLE } from '../../test/support/app-harness.js';
-import { Watchdog, diagnoseStatePool, startBenchHarness } from '../lib/bench-harness.js';
+import { Watchdog, connect, diagnoseStatePool, startBenchHarness } from '../lib/bench-harness.js';
 import { summarize, type ResultRow } from '../lib/stats.js';
 
 export interface BurstOptions {
@@ -21,6 +21,7 @@ export interface BurstOptions {
  */
 export async function burstScenario(queue: 'redis' | 'postgres', { n, statePoolMax, stallMs = 20_000 }: BurstOptions): Promise<ResultRow[]> {
   const b = await startBenchHarness(queue);
+  let stalled = false;
   const scenario = statePoolMax ? `4 ${n} concurrent (what-if: state pool max ${statePoolMax})` : `4 ${n} concurrent`;
   try {
     if (statePoolMax) b.h.app.pool.options.max = statePoolMax;
@@ -69,12 +70,26 @@ export async function burstScenario(queue: 'redis' | 'postgres', { n, statePoolM
           }),
         );
     if (dog.reason) diagnosis ??= (await diagnoseStatePool(b)).text;
+    stalled = Boolean(dog.reason);
     dog.stop();
     const done = delivered.filter((x): x is NonNullable<typeof x> => x !== undefined);
     const lastDm = done.length > 0 ? Math.max(...done.map((d) => d.dmAt)) : Number.NaN;
     const wall = lastDm - started;
     const approveWall = lastDm - approveStarted;
 
+    // Provisioning attempts that failed and were retried by the job (audited as lease.provision failures).
+    let provisionFailures = { n: 0, example: '' };
+    if (!dog.reason) {
+      const state = await connect(b.stateUrl);
+      try {
+        const { rows } = await state.query<{ n: number; example: string | null }>(
+          "SELECT count(*)::int AS n, max(details->>'error') AS example FROM audit_events WHERE action = 'lease.provision' AND outcome = 'failure'",
+        );
+        provisionFailures = { n: rows[0]!.n, example: rows[0]!.example ?? '' };
+      } finally {
+        await state.end();
+      }
+    }
     const cmd = summarize(ok.map((x) => x.submit.commandAckMs));
     const form = summarize(ok.map((x) => x.submit.submitAckMs));
     const card = summarize(ok.map((x) => x.cardMs));
@@ -85,6 +100,7 @@ export async function burstScenario(queue: 'redis' | 'postgres', { n, statePoolM
       `${ok.length}/${n} cards posted, ${done.length}/${n} DMed`,
       ...(dog.reason ? [`ABANDONED (${dog.reason}) after ${ok.length} cards / ${done.length} DMs; ${diagnosis}`] : []),
       ...(all ? [`submit phase ${allCardsAt - started} ms (all cards posted), approve phase ${approveWall} ms (all clicks -> last DM)`] : []),
+      ...(provisionFailures.n > 0 ? [`${provisionFailures.n} provisioning attempts failed and were retried by the job (backoff 1 s, 2 s, ...), e.g. "${provisionFailures.example.slice(0, 120)}"`] : []),
       ...(problems.length > 0 && !dog.reason ? [problems.slice(0, 3).join('; ')] : []),
     ].join('; ');
     return [
@@ -99,7 +115,7 @@ export async function burstScenario(queue: 'redis' | 'postgres', { n, statePoolM
         target: `all ${n} DMed`,
         verdict: all ? 'pass' : 'FAIL',
         notes,
-        extra: { wallMs: all ? wall : null, submitPhaseMs: allCardsAt - started, approvePhaseMs: all ? approveWall : null, cardsPosted: ok.length, dmed: done.length, abandoned: dog.reason ?? null, diagnosis: diagnosis ?? null, problems: problems.slice(0, 20) },
+        extra: { wallMs: all ? wall : null, submitPhaseMs: allCardsAt - started, approvePhaseMs: all ? approveWall : null, cardsPosted: ok.length, dmed: done.length, abandoned: dog.reason ?? null, diagnosis: diagnosis ?? null, provisionFailures, problems: problems.slice(0, 20) },
       },
       { scenario, backend: queue, metric: 'submit -> card posted', n: card.n, p50: card.p50, p99: card.p99, max: card.max, target: '-', verdict: 'info' },
       { scenario, backend: queue, metric: 'approve click -> DM', n: dm.n, p50: dm.p50, p99: dm.p99, max: dm.max, target: '-', verdict: 'info' },
@@ -108,6 +124,6 @@ export async function burstScenario(queue: 'redis' | 'postgres', { n, statePoolM
       { scenario, backend: queue, metric: 'approve click ack under burst', n: click.n, p50: click.p50, p99: click.p99, max: click.max, target: '-', verdict: 'info' },
     ];
   } finally {
-    await b.close();
+    await b.close(stalled ? 2_000 : undefined);
   }
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { PEOPLE, shown } from '../../test/support/app-harness.js';
+import { PEOPLE, shown, waitUntil } from '../../test/support/app-harness.js';
 import { connect, sleep, startBenchHarness } from '../lib/bench-harness.js';
 import { summarize, type ResultRow } from '../lib/stats.js';
 import { TargetWatch } from '../lib/target-watch.js';
@@ -63,9 +63,13 @@ export async function expiryScenario(
     sessionLags.push(observed.sessionGoneAt - expiresAt);
     lags.push(Math.max(observed.roleGoneAt, observed.sessionGoneAt) - expiresAt);
     if (killedAt !== undefined) clientSawKill.push(killedAt - expiresAt);
-    const revoked = await state.query<{ revoked: Date | null }>('SELECT revoked_at AS revoked FROM leases WHERE request_id = $1', [requestId]);
-    const revokedAt = revoked.rows[0]?.revoked;
+    // revoked_at is written just after the role is dropped: wait for it.
+    const revokedAt = await waitUntil(async () => {
+      const revoked = await state.query<{ revoked: Date | null }>('SELECT revoked_at AS revoked FROM leases WHERE request_id = $1', [requestId]);
+      return revoked.rows[0]?.revoked ?? undefined;
+    }, 10_000, `revoked_at of ${requestId}`).catch(() => undefined);
     if (revokedAt) revokedAtLags.push(revokedAt.getTime() - expiresAt);
+    else problems.push(`${requestId}: leases.revoked_at still empty 10 s after the role was gone`);
   }
 
   try {

@@ -64,9 +64,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     stateUrl = embedded.url;
     logger.info({ dataDir }, 'using the embedded PostgreSQL');
   }
+  await runMigrations(stateUrl);
   const { db, pool } = createStateDb(stateUrl);
   closers.unshift(() => pool.end());
-  await runMigrations(db);
 
   const secrets = createSecretBox(loadMasterKey(env.MASTER_KEY, dataDir));
   const backend: QueueBackend = env.REDIS_URL
@@ -131,7 +131,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   let http: FastifyInstance | undefined;
 
   return {
-    db, pool, queue, catalog, requests, leases, audit, tenants, logger, metrics,
+    db, pool, queue, catalog, stateUrl, requests, leases, audit, tenants, logger, metrics,
     get http() {
       return http;
     },

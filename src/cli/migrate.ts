@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/env.js';
-import { createStateDb, runMigrations } from '../db/client.js';
+import { runMigrations } from '../db/client.js';
 import { startEmbeddedPostgres } from '../app/embedded-postgres.js';
 import { createLogger } from '../lib/logger.js';
 import { resolve } from 'node:path';
@@ -8,11 +8,9 @@ import { resolve } from 'node:path';
 const { env } = loadConfig();
 const logger = createLogger(env.LOG_LEVEL);
 const embedded = env.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dataDir: resolve(env.DATA_DIR), port: env.EMBEDDED_PG_PORT, logger });
-const { db, pool } = createStateDb(env.DATABASE_URL ?? embedded!.url, 1);
 try {
-  await runMigrations(db);
+  await runMigrations(env.DATABASE_URL ?? embedded!.url);
   console.log('dbaccess: migrations applied');
 } finally {
-  await pool.end();
   await embedded?.stop();
 }

@@ -3,6 +3,7 @@ import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import * as schema from './schema.js';
+import { currentScope } from './tenant-scope.js';
 
 export type Db = NodePgDatabase<typeof schema>;
 /** A transaction or the database itself: repos take either. */
@@ -10,13 +11,96 @@ export type DbOrTx = Db | Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
+/** The role the app's queries run as: no ownership, no BYPASSRLS, no UPDATE or DELETE on the audit log. */
+export const APP_ROLE = 'dbaccess_app';
+
+/**
+ * A connection that tells the server, before each query, which tenant it works for, whenever that
+ * changed since its last query. A rolled-back transaction undoes the setting, so after an error or
+ * a rollback it is sent again.
+ */
+class ScopedClient extends pg.Client {
+  private scopedTo: string | undefined;
+
+  // pg's query() has many overloads; promise-style ones (drizzle's) wait for the scope to be set.
+  override query(...args: unknown[]): never {
+    const scope = currentScope();
+    const first = args[0];
+    const text = typeof first === 'string' ? first : (first as { text?: string } | undefined)?.text;
+    const send = () => {
+      const result = (super.query as (...a: unknown[]) => unknown)(...args);
+      if (result instanceof Promise) {
+        result.catch(() => {
+          this.scopedTo = undefined;
+        });
+      }
+      return result;
+    };
+    if (text && /^\s*rollback/i.test(text)) {
+      // A rollback undoes the setting; it must not wait for one (an aborted transaction refuses it).
+      this.scopedTo = undefined;
+      return send() as never;
+    }
+    if (scope === this.scopedTo) return send() as never;
+    this.scopedTo = scope;
+    const setScope = super.query("SELECT set_config('dbaccess.tenant_id', $1, false)", [scope]);
+    const promiseStyle = typeof args.at(-1) !== 'function' && typeof (first as { submit?: unknown } | undefined)?.submit !== 'function';
+    if (!promiseStyle) {
+      setScope.catch(() => {
+        this.scopedTo = undefined;
+      });
+      return send() as never;
+    }
+    return setScope.then(send, (error: unknown) => {
+      this.scopedTo = undefined;
+      throw error;
+    }) as never;
+  }
+}
+
+/**
+ * pg-pool hands a freed connection to the next waiting query inside the *releasing* caller's async
+ * context, so a scope read there could be another request's. Every query here awaits its own
+ * connection instead: an await resumes in the awaiting caller's context, so the scope is its own.
+ */
+class ScopedPool extends pg.Pool {
+  override query(...args: unknown[]): never {
+    if (typeof args.at(-1) === 'function') throw new Error('The state pool takes promise-style queries only.');
+    const run = async () => {
+      const client = await this.connect();
+      try {
+        return await (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
+      } finally {
+        client.release();
+      }
+    };
+    return run() as never;
+  }
+}
+
 export function createStateDb(connectionString: string, max = 10): { db: Db; pool: pg.Pool } {
-  const pool = new pg.Pool({ connectionString, max, application_name: 'dbaccess' });
+  const pool = new ScopedPool({
+    connectionString,
+    max,
+    application_name: 'dbaccess',
+    Client: ScopedClient as unknown as new () => pg.ClientBase,
+    // Row-level security binds the app's role, not the owner (or superuser) it logs in as.
+    onConnect: async (client) => {
+      await client.query(`SET ROLE ${APP_ROLE}`);
+    },
+  });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return { db: drizzle(pool, { schema }), pool };
 }
 
-export async function runMigrations(db: Db): Promise<void> {
-  await migrate(db, { migrationsFolder: MIGRATIONS_DIR, migrationsSchema: 'dbaccess_migrations' });
+/** Applies the migrations as the connecting user (the owner), on a connection of its own. */
+export async function runMigrations(connectionString: string): Promise<void> {
+  const client = new pg.Client({ connectionString, application_name: 'dbaccess-migrate' });
+  await client.connect();
+  try {
+    await migrate(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_DIR, migrationsSchema: 'dbaccess_migrations' });
+  } finally {
+    await client.end();
+  }
 }

@@ -1,6 +1,7 @@
 import { Queue, UnrecoverableError, Worker, createPostgresBackend, withBackend, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
+import { asSystem } from '../db/tenant-scope.js';
 import { JOBS, type Enqueue, type JobData, type JobName } from './job-catalog.js';
 
 export const QUEUE_NAME = 'dbaccess';
@@ -82,7 +83,9 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
           timer = setTimeout(() => reject(new Error(`${name} took longer than ${spec.timeoutMs} ms`)), spec.timeoutMs);
         });
         try {
-          await Promise.race([(handlers[name] as (data: unknown, job: Job) => Promise<void>)(parsed.data, job), timeout]);
+          // Jobs span tenants (they load by id); the rows they load say which tenant they are about.
+          const run = asSystem(() => (handlers[name] as (data: unknown, job: Job) => Promise<void>)(parsed.data, job));
+          await Promise.race([run, timeout]);
         } finally {
           clearTimeout(timer);
         }

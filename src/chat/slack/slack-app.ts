@@ -1,6 +1,7 @@
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { CatalogView } from '../../config/catalog.js';
 import { publicMessage } from '../../lib/errors.js';
+import { withTenant } from '../../db/tenant-scope.js';
 import type { Logger } from '../../lib/logger.js';
 import { validateDraft, type DraftField } from '../../modules/access-requests/access-request-schemas.js';
 import type { AccessRequestService } from '../../modules/access-requests/access-request-service.js';
@@ -20,7 +21,7 @@ export interface SlackOptions {
 interface Deps {
   /** Health of the system for `/dbaccess status`, scoped to one tenant where it names requests. */
   status: (tenantId: string) => Promise<SystemStatus>;
-  tenants: Pick<TenantService, 'actor'>;
+  tenants: Pick<TenantService, 'actor' | 'ensureTenant'>;
   requests: AccessRequestService;
   leases: Pick<LeaseService, 'endEarly' | 'extend'>;
   catalog: () => CatalogView;
@@ -51,6 +52,15 @@ export function createSlackApp(options: SlackOptions, { status, tenants, request
     deferInitialization: true,
   });
   const notifier = createSlackNotifier({ client: app.client, catalog });
+
+  // Every listener runs in its workspace's tenant scope: the state database's row-level security
+  // then refuses any row of another tenant, whatever a listener or service might ask for.
+  app.use(async ({ body, next }) => {
+    const teamId = teamOf(body as Record<string, unknown>);
+    if (!teamId) return;
+    const tenantId = await tenants.ensureTenant('slack', teamId);
+    await withTenant(tenantId, next);
+  });
   const actorOf = (teamId: string, userId: string, userName?: string) => tenants.actor('slack', teamId, userId, userName);
 
   app.command('/dbaccess', async ({ command, ack, client, respond }) => {
@@ -220,6 +230,14 @@ export function createSlackApp(options: SlackOptions, { status, tenants, request
   });
 
   return { app, receiver, notifier, async init() { await app.init(); } };
+}
+
+/** The workspace a Slack payload comes from: commands carry team_id, interactions team or user.team_id. */
+function teamOf(body: Record<string, unknown>): string | undefined {
+  const team = body.team as { id?: string } | string | undefined;
+  const user = body.user as { team_id?: string } | undefined;
+  const id = body.team_id ?? user?.team_id ?? (typeof team === 'object' ? team?.id : team);
+  return typeof id === 'string' && /^[A-Z0-9]{2,20}$/.test(id) ? id : undefined;
 }
 
 function readDraft(values: StateValues): RequestDraft {

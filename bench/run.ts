@@ -1,0 +1,145 @@
+/**
+ * `npm run bench` (BENCH_QUICK=1 for a smoke run): latency and capacity of dbaccess against the real
+ * services of this machine (state PostgreSQL on 5432, the scram target cluster on 5433, Redis) and the
+ * fake Slack of the tests. Prints a table and writes bench/results/latest.json.
+ *
+ *   1 ack        /dbaccess: signed POST -> HTTP 200, sequential
+ *   2 approve    approve click -> credentials DM posted, one request at a time
+ *   3 expiry     lease expires_at -> role gone from pg_roles and the open session dead
+ *   4 burst      200 requests submitted at once, approved at once, all DMed
+ *   5a one db    how many leases one database can hold at once
+ *   5 mass       10,000 leases expiring at the same instant, revoked by the app
+ *
+ * 1-3 run on both queue backends; 4 and 5 on Redis. Every scenario starts its own app (the test
+ * harness: fresh state and target databases, fake Slack) and removes everything it created.
+ */
+import { execSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { ackScenario } from './scenarios/ack.js';
+import { aclLimitScenario } from './scenarios/acl-limit.js';
+import { burstScenario } from './scenarios/burst.js';
+import { clickToDmScenario } from './scenarios/click-to-dm.js';
+import { expiryScenario } from './scenarios/expiry.js';
+import { massExpiryScenario } from './scenarios/mass-expiry.js';
+import { cleanupAll } from './lib/bench-harness.js';
+import { table, type ResultRow } from './lib/stats.js';
+
+const quick = process.env.BENCH_QUICK === '1';
+const sizes = quick
+  ? { ack: { n: 30, warmup: 5 }, dm: { n: 5, warmup: 1 }, expiry: { n: 5, durationS: 3, staggerMs: 300 }, burst: 20, probeMax: 5000, mass: { n: 300, databases: 2, deadlineMs: 45_000 } }
+  : { ack: { n: 300, warmup: 30 }, dm: { n: 50, warmup: 5 }, expiry: { n: 50, durationS: 4, staggerMs: 400 }, burst: 200, probeMax: 5000, mass: { n: 10_000, databases: 10, deadlineMs: 75_000 } };
+
+const cpuModel = (() => {
+  try {
+    return /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
+  } catch {
+    return cpus()[0]?.model ?? 'unknown';
+  }
+})();
+const nproc = (() => {
+  try {
+    return Number(execSync('nproc').toString().trim());
+  } catch {
+    return cpus().length;
+  }
+})();
+
+const rows: ResultRow[] = [];
+/** Per scenario: how busy the machine (all processes, other engineers' tests included) and this process were. */
+const usage: Array<{ step: string; seconds: number; machineBusy: number; processCpu: number; eventLoop: number }> = [];
+
+function machineTicks(): { busy: number; total: number } {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    const total = fields.reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+}
+const log = (text: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+
+async function step(name: string, run: () => Promise<ResultRow[]>): Promise<void> {
+  const started = Date.now();
+  const ticks = machineTicks();
+  const cpu = process.cpuUsage();
+  const elu = performance.eventLoopUtilization();
+  log(`${name} ...`);
+  try {
+    const result = await run();
+    rows.push(...result);
+    const seconds = (Date.now() - started) / 1000;
+    const after = machineTicks();
+    const used = process.cpuUsage(cpu);
+    usage.push({
+      step: name,
+      seconds,
+      machineBusy: after.total > ticks.total ? (after.busy - ticks.busy) / (after.total - ticks.total) : Number.NaN,
+      processCpu: (used.user + used.system) / 1e6 / seconds / nproc,
+      eventLoop: performance.eventLoopUtilization(elu).utilization,
+    });
+    log(`${name}: done in ${seconds.toFixed(1)} s`);
+  } catch (error) {
+    log(`${name}: crashed: ${(error as Error).stack ?? String(error)}`);
+    rows.push({ scenario: name, backend: 'redis', metric: 'bench error', n: 0, p50: Number.NaN, p99: Number.NaN, max: Number.NaN, target: '-', verdict: 'FAIL', notes: (error as Error).message });
+  }
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    log(`${signal}: cleaning up`);
+    void cleanupAll().finally(() => process.exit(130));
+  });
+}
+
+const started = Date.now();
+const loadBefore = loadavg();
+log(`${quick ? 'QUICK' : 'full'} run on ${nproc} x ${cpuModel}, load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
+try {
+  for (const queue of ['redis', 'postgres'] as const) {
+    await step(`1 ack (${queue})`, () => ackScenario(queue, sizes.ack));
+    await step(`2 approve -> DM (${queue})`, () => clickToDmScenario(queue, sizes.dm));
+    await step(`3 expiry (${queue})`, () => expiryScenario(queue, sizes.expiry));
+  }
+  await step(`4 burst of ${sizes.burst}`, () => burstScenario('redis', { n: sizes.burst, stallMs: 15_000 }));
+  await step(`4 burst of ${sizes.burst}, what-if state pool max 60`, () => burstScenario('redis', { n: sizes.burst, statePoolMax: 60 }));
+  await step('5a leases on one database', () => aclLimitScenario({ max: sizes.probeMax }));
+  await step(`5 ${sizes.mass.n} simultaneous expiries`, () => massExpiryScenario('redis', { ...sizes.mass, realPath: 20 }));
+} finally {
+  await cleanupAll();
+}
+
+const durationMs = Date.now() - started;
+const loadAfter = loadavg();
+const header = [
+  `dbaccess bench, ${new Date().toISOString()}${quick ? ' (BENCH_QUICK)' : ''}: ${nproc} x ${cpuModel}, Node ${process.version}`,
+  `load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}; took ${(durationMs / 1000).toFixed(0)} s`,
+  '',
+].join('\n');
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`.padStart(5);
+const usageText = [
+  '',
+  `CPU while each scenario ran (machine = all ${nproc} cores, every process; bench = this process: app + fake Slack + drivers, share of all cores; loop = its event loop busy):`,
+  ...usage.map((u) => `  ${u.step.padEnd(48)} ${u.seconds.toFixed(0).padStart(4)} s  machine ${pct(u.machineBusy)}  bench ${pct(u.processCpu)}  loop ${pct(u.eventLoop)}`),
+].join('\n');
+process.stdout.write(`${header}${table(rows)}\n${usageText}\n`);
+
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+const json = {
+  date: new Date().toISOString(),
+  quick,
+  machine: { nproc, cpu: cpuModel, node: process.version, loadBefore, loadAfter },
+  durationMs,
+  usage,
+  rows: rows.map((row) => ({ ...row, p50: Number.isNaN(row.p50) ? null : row.p50, p99: Number.isNaN(row.p99) ? null : row.p99, max: Number.isNaN(row.max) ? null : row.max })),
+};
+writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(json, null, 2)}\n`);
+log(`results in bench/results/latest.json`);
+// The app leaves a Redis connection open after stop() (see the report); do not wait for it.
+process.exit(rows.some((row) => row.metric === 'bench error') ? 1 : 0);

@@ -1,0 +1,90 @@
+import { eq } from 'drizzle-orm';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessRequests, auditEvents, chatUsers, leases } from '../../src/db/schema.js';
+import { asSystem, withTenant } from '../../src/db/tenant-scope.js';
+import { PEOPLE, TEAM, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
+import { blockAction } from '../support/slack-requests.js';
+
+/**
+ * Tenant A's rows are out of reach from tenant B: through Slack with a crafted payload, and in the
+ * database itself (row-level security), even for a query that forgets the tenant.
+ */
+describe('tenant isolation', () => {
+  let h: Harness;
+  let requestId: string;
+  let tenantA: string;
+  let tenantB: string;
+  beforeAll(async () => {
+    h = await startHarness({ queue: 'redis' });
+    await h.submitRequest(PEOPLE.requester, {});
+    const card = await h.waitForCard();
+    requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
+    tenantA = await h.app.tenants.ensureTenant('slack', TEAM);
+    tenantB = await h.app.tenants.ensureTenant('slack', 'T0OTHER');
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('refuses a tenant-B approver who crafts a click on a tenant-A card', async () => {
+    const card = h.slack.messagesIn('C0APPROVALS').find((m) => shown(m).includes(requestId))!;
+    await h.post(blockAction({ teamId: 'T0OTHER', userId: PEOPLE.alice, actionId: 'dbaccess.approve', message: card, responseUrl: h.slack.responseUrl('crafted', { user: PEOPLE.alice }) }));
+    const answer = await h.slack.waitFor('response_url', (c) => c.responseUrlId === 'crafted');
+    expect(String(answer.args.text)).toBe(`Request ${requestId} was not found.`);
+    const row = await asSystem(() => h.app.db.query.accessRequests.findFirst({ where: (r, { eq: is }) => is(r.id, requestId) }));
+    expect(row!.state).toBe('pending');
+  });
+
+  it('hides and protects tenant A rows from tenant B in the database itself', async () => {
+    const db = h.app.db;
+    await withTenant(tenantB, async () => {
+      // No tenant filter in these queries: only row-level security stands in the way.
+      expect(await db.select().from(accessRequests).where(eq(accessRequests.id, requestId))).toEqual([]);
+      // Alice exists in tenant B too (her crafted click above); only that identity is visible.
+      expect((await db.select().from(chatUsers)).map((u) => u.tenantId)).toEqual([tenantB]);
+      expect(await db.select().from(auditEvents)).toEqual([]);
+      const updated = await db.update(accessRequests).set({ state: 'approved' }).where(eq(accessRequests.id, requestId)).returning();
+      expect(updated).toEqual([]);
+      expect(await db.delete(leases).returning()).toEqual([]);
+      // Writing a row into tenant A from tenant B's scope is refused outright.
+      const a = await asSystem(() => db.query.chatUsers.findFirst({ where: (u, { eq: is }) => is(u.tenantId, tenantA) }));
+      const sneak = await withTenant(tenantB, () => db.insert(chatUsers).values({ tenantId: tenantA, platform: 'slack', externalId: 'U0SNEAK' })).catch((error: Error) => error);
+      expect(((sneak as Error & { cause?: Error }).cause ?? (sneak as Error)).message).toMatch(/violates row-level security policy/);
+      expect(a).toBeDefined();
+    });
+    await withTenant(tenantA, async () => {
+      expect(await db.select().from(accessRequests).where(eq(accessRequests.id, requestId))).toHaveLength(1);
+    });
+    const row = await asSystem(() => db.query.accessRequests.findFirst({ where: (r, { eq: is }) => is(r.id, requestId) }));
+    expect(row!.state).toBe('pending');
+  });
+
+  it('runs the app as a role without ownership, BYPASSRLS or UPDATE on the audit log', async () => {
+    const { rows } = await h.app.pool.query<{ who: string; bypass: boolean; audit_update: boolean }>(
+      "SELECT current_user AS who, rolbypassrls AS bypass, has_table_privilege('audit_events', 'UPDATE') AS audit_update FROM pg_roles WHERE rolname = current_user",
+    );
+    expect(rows).toEqual([{ who: 'dbaccess_app', bypass: false, audit_update: false }]);
+  });
+
+  it('shows nothing to a connection that never set a tenant', async () => {
+    const url = new URL(h.app.stateUrl);
+    const raw = new pg.Client({ connectionString: url.toString() });
+    await raw.connect();
+    try {
+      await raw.query('SET ROLE dbaccess_app');
+      expect((await raw.query('SELECT count(*)::int AS n FROM access_requests')).rows[0].n).toBe(0);
+      await raw.query(`SELECT set_config('dbaccess.tenant_id', $1, false)`, [tenantA]);
+      expect((await raw.query('SELECT count(*)::int AS n FROM access_requests')).rows[0].n).toBeGreaterThan(0);
+    } finally {
+      await raw.end();
+    }
+  });
+
+  it('keeps the whole flow working inside each tenant scope', async () => {
+    const card = h.slack.messagesIn('C0APPROVALS').find((m) => shown(m).includes(requestId))!;
+    await h.click(PEOPLE.alice, 'dbaccess.approve', card);
+    await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => /is ready until/.test(m.text ?? ''));
+    await waitUntil(async () => (await asSystem(() => h.app.db.query.leases.findFirst()))?.deliveredAt, 10_000, 'delivery');
+  });
+});
