@@ -29,6 +29,9 @@ import { createVaultClient, type VaultClient } from '../modules/credentials/vaul
 import { createVaultProvider } from '../modules/credentials/vault-provider.js';
 import { configError } from '../lib/errors.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { createMfaRepo } from '../modules/mfa/mfa-repo.js';
+import { createMfaService } from '../modules/mfa/mfa-service.js';
+import { createShortLivedFiles } from '../http/short-lived-files.js';
 
 /** Stands in for Vault when none is configured; start-up refuses catalogs that would need it. */
 const vaultNotConfigured: VaultClient = new Proxy({} as VaultClient, {
@@ -116,9 +119,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
   };
   const metrics = createMetrics({ requestsByState: () => requestRepo.countByState(), activeLeases: () => leaseRepo.countActive() });
 
+  const mfa = createMfaService({ db, repo: createMfaRepo({ db }), audit, secrets });
+  const qrCodes = createShortLivedFiles({ ttlMs: 10 * 60_000 });
+  const publishQr = env.PUBLIC_URL ? (png: Buffer) => `${env.PUBLIC_URL!.replace(/\/$/, '')}/mfa/qr/${qrCodes.put(png)}.png` : undefined;
   const slack =
     env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET
-      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { status, tenants, requests, leases, catalog, logger })
+      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { mfa, publishQr, status, tenants, requests, leases, catalog, logger })
       : undefined;
   const notifier: ChatNotifier = slack?.notifier ?? {
     // No chat platform configured: notifications are logged so nothing is silently lost.
@@ -131,7 +137,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   let http: FastifyInstance | undefined;
 
   return {
-    db, pool, queue, catalog, stateUrl, requests, leases, audit, tenants, logger, metrics,
+    db, pool, queue, catalog, stateUrl, mfa, requests, leases, audit, tenants, logger, metrics,
     get http() {
       return http;
     },
@@ -162,6 +168,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           logger,
           metrics,
           slack: slack?.receiver,
+          qrCodes,
           readiness: { database: () => db.execute(sql`SELECT 1`), queue: () => queue.ping() },
         });
         await http.listen({ port: env.PORT, host: env.HOST });

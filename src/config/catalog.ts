@@ -3,6 +3,7 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { z } from 'zod';
 import { configError } from '../lib/errors.js';
 import { parseDuration } from '../lib/time.js';
+import { checkPolicySections, policyConfig, policySectionsSchema, policySectionsShape, type PolicyConfig } from '../modules/policy/policy-schema.js';
 
 /** The catalog: databases people may ask for and who approves. Lives in YAML at DBACCESS_CONFIG. */
 
@@ -88,6 +89,8 @@ const customLevelSchema = z.strictObject({
 
 const catalogSchema = z.strictObject({
   approvers: approversSchema,
+  // Roles, approval policies and contextual rules (all optional): see modules/policy.
+  ...policySectionsShape,
   customLevels: z.record(z.string().regex(/^[a-z][a-z0-9_-]{1,30}$/, 'must be 2-31 lower-case letters, digits, _ or -'), customLevelSchema).default({}),
   settings: z
     .strictObject({
@@ -105,6 +108,8 @@ export type Approvers = z.infer<typeof approversSchema>;
 
 export interface CatalogView {
   catalog: Catalog;
+  /** The roles, policies and rules, ready for the policy evaluator. */
+  policy: PolicyConfig;
   /** A level's definition, built-in or custom; undefined for an unknown name. */
   level(name: string): LevelDefinition | undefined;
   /** Where it came from, or undefined when no catalog file exists yet (setup mode: no databases). */
@@ -132,6 +137,17 @@ export function parseCatalog(text: string, source = 'catalog'): CatalogView {
     throw configError(`Invalid catalog:\n${problems.join('\n')}`);
   }
   const ids = new Set<string>();
+  const policyProblems = checkPolicySections(result.data, {
+    databaseIds: result.data.databases.map((db) => db.id),
+    levels: [...ACCESS_LEVELS, ...Object.keys(result.data.customLevels)],
+  });
+  if (policyProblems.length > 0) {
+    const lines = policyProblems.slice(0, 10).map((problem) => {
+      const path = problem.path.map(String);
+      return `${source}:${locate(document, lineCounter, path)}: ${path.join('.')}: ${problem.message}`;
+    });
+    throw configError(`Invalid catalog:\n${lines.join('\n')}`);
+  }
   for (const name of Object.keys(result.data.customLevels)) {
     if ((ACCESS_LEVELS as readonly string[]).includes(name)) {
       throw configError(`${source}:${locate(document, lineCounter, ['customLevels', name])}: customLevels.${name}: a custom level cannot reuse a built-in name`);
@@ -164,6 +180,7 @@ function view(catalog: Catalog, source: string | undefined): CatalogView {
   return {
     catalog,
     source,
+    policy: policyConfig(catalog),
     level: (name) => levelDefinition(catalog, name),
     database: (id) => byId.get(id),
     approversFor: (database) => database.approvers ?? catalog.approvers,
@@ -208,5 +225,6 @@ export function loadCatalog(path: string): CatalogView {
 
 export function emptyCatalog(): CatalogView {
   const settings = catalogSchema.shape.settings.parse(undefined);
-  return view({ approvers: { slack: { channel: 'C0NONE', users: [] } } as unknown as Approvers, customLevels: {}, settings, databases: [] }, undefined);
+  const policy = policySectionsSchema.parse({});
+  return view({ approvers: { slack: { channel: 'C0NONE', users: [] } } as unknown as Approvers, customLevels: {}, settings, databases: [], ...policy }, undefined);
 }

@@ -17,6 +17,8 @@ const envSchema = z.object({
   MASTER_KEY: z.string().max(200).optional(),
   SLACK_SIGNING_SECRET: z.string().max(200).optional(),
   SLACK_BOT_TOKEN: z.string().max(500).optional(),
+  /** The public https address of this server (for images Slack fetches, such as MFA QR codes). */
+  PUBLIC_URL: z.string().max(2000).url().optional(),
   SLACK_API_URL: z.string().max(2000).url().default('https://slack.com/api/'),
   VAULT_ADDR: z.string().max(2000).url().optional(),
   VAULT_TOKEN: z.string().max(2000).optional(),

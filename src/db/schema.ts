@@ -44,6 +44,16 @@ export interface StoredRisk {
   analyzer: string;
 }
 
+/** The policy decision taken at submission, kept so that a catalog change cannot move a pending quorum. */
+export interface StoredPolicy {
+  name: string;
+  quorum: number;
+  mfaRequired: boolean;
+  autoApprovedBy?: string | undefined;
+  breakGlass: boolean;
+  rules: Array<{ rule: string; outcome: string; explanation: string }>;
+}
+
 export const accessRequests = pgTable(
   'access_requests',
   {
@@ -61,6 +71,7 @@ export const accessRequests = pgTable(
     ticket: text('ticket'),
     state: text('state').notNull(),
     risk: jsonb('risk').$type<StoredRisk>().notNull(),
+    policy: jsonb('policy').$type<StoredPolicy>(),
     cardRef: jsonb('card_ref').$type<MessageRef>(),
     /** Incremented on every state change; the card renderer compares it. */
     version: integer('version').notNull().default(1),

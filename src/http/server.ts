@@ -4,6 +4,7 @@ import { httpStatus, publicMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from './metrics.js';
 import { slackRoute } from './slack-route.js';
+import type { ShortLivedFiles } from './short-lived-files.js';
 
 interface Deps {
   logger: Logger;
@@ -11,9 +12,10 @@ interface Deps {
   /** Each named check must resolve for /readyz to answer 200. */
   readiness: Record<string, () => Promise<unknown>>;
   slack?: HTTPReceiver;
+  qrCodes?: ShortLivedFiles;
 }
 
-export async function buildServer({ logger, metrics, readiness, slack }: Deps): Promise<FastifyInstance> {
+export async function buildServer({ logger, metrics, readiness, slack, qrCodes }: Deps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
 
   app.setErrorHandler((error, request, reply) => {
@@ -45,6 +47,14 @@ export async function buildServer({ logger, metrics, readiness, slack }: Deps): 
     return metrics.registry.metrics();
   });
 
+  if (qrCodes) {
+    // A random, expiring name: only who got the link (Slack, rendering their DM) can fetch it.
+    app.get<{ Params: { token: string } }>('/mfa/qr/:token', async (request, reply) => {
+      const png = qrCodes.get(request.params.token.replace(/\.png$/, ''));
+      if (!png) return reply.code(404).send({ error: 'not found' });
+      return reply.header('content-type', 'image/png').header('cache-control', 'no-store').send(png);
+    });
+  }
   if (slack) await app.register(slackRoute, { receiver: slack });
   return app;
 }

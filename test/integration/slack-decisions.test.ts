@@ -113,7 +113,7 @@ describe('Slack decisions and commands', () => {
     const card = await newCard();
     const opened = h.slack.callsTo('views.open').length;
     await h.click(PEOPLE.mallory, 'dbaccess.deny', card);
-    await waitUntil(() => h.slack.ephemeralsFor(PEOPLE.mallory).some((e) => /Only the approvers of orders/.test(e.text ?? '')), 5000, 'refusal');
+    await waitUntil(() => h.slack.ephemeralsFor(PEOPLE.mallory).some((e) => /Only <@U0ALICE> or <@U0BOB> can approve/.test(e.text ?? '')), 5000, 'refusal');
     expect(h.slack.callsTo('views.open').length).toBe(opened);
   });
 

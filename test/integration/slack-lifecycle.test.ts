@@ -41,8 +41,8 @@ describe.each(['redis', 'postgres'] as const)('Slack lifecycle on %s', (queue) =
     await h.click(PEOPLE.requester, 'dbaccess.approve', card);
     await h.click(PEOPLE.mallory, 'dbaccess.approve', card);
     await waitUntil(() => h.slack.ephemeralsFor(PEOPLE.mallory).length > 0, 5000, 'ephemeral to mallory');
-    expect(h.slack.ephemeralsFor(PEOPLE.requester).map((e) => e.text)).toContain('You cannot decide your own request; another approver must.');
-    expect(h.slack.ephemeralsFor(PEOPLE.mallory)[0]!.text).toBe('Only the approvers of orders can decide this request.');
+    expect(h.slack.ephemeralsFor(PEOPLE.requester).map((e) => e.text)).toContain('You cannot approve your own request, even as one of its approvers.');
+    expect(h.slack.ephemeralsFor(PEOPLE.mallory)[0]!.text).toMatch(/^Only <@U0ALICE> or <@U0BOB> can approve read on orders \(policy "tests"\)\.$/);
     expect(hasButton(h.slack.message(card.channel, card.ts)!, 'dbaccess.approve')).toBe(true);
 
     // Alice approves: the buttons go, the requester gets credentials by DM, the thread says it is active.

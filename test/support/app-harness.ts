@@ -24,6 +24,11 @@ export interface HarnessOptions {
   settings?: Record<string, string>;
   /** Extra databases to append to the catalog (YAML list items). */
   extraDatabases?: string;
+  /**
+   * Catalog sections (roles, policies, rules) in YAML. Default: one policy that never asks for MFA,
+   * so that flows do not depend on the time of day the risk rating sees.
+   */
+  policy?: string;
   env?: Record<string, string>;
   /** A target database made beforehand (for services, such as a fake Vault, that must know it first). */
   target?: { name: string; adminUrl: string; drop(): Promise<void> };
@@ -91,7 +96,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   slack: { channel: ${APPROVERS_CHANNEL}, users: [${PEOPLE.alice}, ${PEOPLE.bob}] }
 settings:
 ${Object.entries(settings).map(([key, value]) => `  ${key}: ${value}`).join('\n')}
-databases:
+${options.policy ?? `policies:
+  - { name: tests, approvers: [${PEOPLE.alice}, ${PEOPLE.bob}], mfa: never }
+`}databases:
   - id: orders
     engine: postgres
     host: 127.0.0.1

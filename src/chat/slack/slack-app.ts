@@ -9,7 +9,8 @@ import type { RequestDraft } from '../../modules/access-requests/access-request-
 import type { LeaseService } from '../../modules/credentials/lease-service.js';
 import type { TenantService } from '../../modules/tenants/tenant-service.js';
 import { createSlackNotifier } from './slack-notifier.js';
-import { IDS, denyModal, extendModal, helpText, listText, parseButtonValue, requestModal, statusText, type SystemStatus } from './slack-blocks.js';
+import { IDS, denyModal, extendModal, helpText, listText, mfaEnrollmentBlocks, mfaModal, parseButtonValue, recoveryText, requestModal, statusText, type SystemStatus } from './slack-blocks.js';
+import type { MfaService } from '../../modules/mfa/mfa-service.js';
 import { parseDuration } from '../../lib/time.js';
 
 export interface SlackOptions {
@@ -19,6 +20,9 @@ export interface SlackOptions {
 }
 
 interface Deps {
+  mfa: Pick<MfaService, 'verify' | 'startEnrollment' | 'confirmEnrollment'>;
+  /** Serves a PNG at a short-lived public URL (for the QR code), when a public address is configured. */
+  publishQr?: (png: Buffer) => string | undefined;
   /** Health of the system for `/dbaccess status`, scoped to one tenant where it names requests. */
   status: (tenantId: string) => Promise<SystemStatus>;
   tenants: Pick<TenantService, 'actor' | 'ensureTenant'>;
@@ -36,7 +40,7 @@ type StateValues = Record<string, Record<string, { value?: string | null; select
  * The Slack adapter: parses Slack payloads, acknowledges at once, calls a service, renders. The
  * request form is validated before the acknowledgement (pure, in memory) so errors show inline.
  */
-export function createSlackApp(options: SlackOptions, { status, tenants, requests, leases, catalog, logger }: Deps) {
+export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, tenants, requests, leases, catalog, logger }: Deps) {
   const log = logger.child({ platform: 'slack' });
   const receiver = new HTTPReceiver({
     signingSecret: options.signingSecret,
@@ -87,6 +91,28 @@ export function createSlackApp(options: SlackOptions, { status, tenants, request
         await respond({ response_type: 'ephemeral', text: listText(rows, active) });
         return;
       }
+      case 'mfa': {
+        await ack();
+        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+        try {
+          const enrollment = await mfa.startEnrollment(actor, command.user_name || command.user_id);
+          const channel = (await client.conversations.open({ users: command.user_id })).channel!.id!;
+          const qrUrl = publishQr?.(enrollment.qrPng);
+          await client.chat.postMessage({ channel, ...mfaEnrollmentBlocks(enrollment.secret, enrollment.otpauthUri, qrUrl) } as never);
+          await respond({ response_type: 'ephemeral', text: 'I sent you the MFA set-up by direct message.' });
+        } catch (error) {
+          await respond({ response_type: 'ephemeral', text: publicMessage(error) });
+        }
+        return;
+      }
+      case 'policy': {
+        await ack();
+        const databaseId = (args[0] ?? '').toLowerCase();
+        const who = /^<@([A-Z0-9]+)(\|[^>]*)?>$/.exec(args[1] ?? '')?.[1];
+        const text = requests.explainPolicyFor(command.user_id, databaseId, who);
+        await respond({ response_type: 'ephemeral', text });
+        return;
+      }
       case 'status': {
         await ack();
         const isApprover = catalog().catalog.databases.some((db) => catalog().approversFor(db).slack.users.includes(command.user_id));
@@ -121,6 +147,12 @@ export function createSlackApp(options: SlackOptions, { status, tenants, request
       await ack({ response_action: 'errors', errors: result.errors as Record<DraftField, string> });
       return;
     }
+    // The policy's verdict from the form alone (pure): a refusal shows on the field it concerns.
+    const refusal = requests.precheck(body.user.id, result.value);
+    if (Object.keys(refusal).length > 0) {
+      await ack({ response_action: 'errors', errors: refusal as Record<DraftField, string> });
+      return;
+    }
     await ack();
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
     try {
@@ -132,16 +164,45 @@ export function createSlackApp(options: SlackOptions, { status, tenants, request
     }
   });
 
-  app.action(IDS.approve, async ({ ack, body, action, respond }) => {
+  app.action(IDS.approve, async ({ ack, body, action, respond, client }) => {
     await ack();
     const value = parseButtonValue((action as { value?: string }).value ?? '');
     if (!value) {
       await respond({ response_type: 'ephemeral', replace_original: false, text: STALE_BUTTON });
       return;
     }
+    if (value.mfa) {
+      // Step-up: refuse at once who may not decide, or open the code form while the trigger is fresh.
+      const refusal = requests.quickRefusal(body.user.id, value);
+      if (refusal) {
+        await respond({ response_type: 'ephemeral', replace_original: false, text: refusal });
+        return;
+      }
+      const channel = (body as { channel?: { id: string } }).channel?.id ?? '';
+      await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: mfaModal(value.requestId, JSON.stringify({ requestId: value.requestId, channel })) as never });
+      return;
+    }
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, (body.user as { username?: string }).username);
     const outcome = await requests.decide(actor, value.requestId, 'approve');
     if (!outcome.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: outcome.message });
+    else if (outcome.progress) await respond({ response_type: 'ephemeral', replace_original: false, text: `Your approval is recorded: ${outcome.progress}. More approvers are needed.` });
+  });
+
+  app.view(IDS.mfaApproveView, async ({ ack, body, view, client }) => {
+    const { requestId, channel } = JSON.parse(view.private_metadata) as { requestId: string; channel: string };
+    const code = ((view.state.values as StateValues).code?.value?.value ?? '').trim();
+    const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
+    // The code is checked before the acknowledgement so that a wrong one shows on the form.
+    const verified = await mfa.verify(actor, code, 'approve');
+    if (!verified.ok) {
+      const text = verified.reason === 'not-enrolled' ? 'You have no MFA yet: set it up with `/dbaccess mfa`, then approve again.' : verified.message;
+      await ack({ response_action: 'errors', errors: { code: text } });
+      return;
+    }
+    await ack();
+    const outcome = await requests.decide(actor, requestId, 'approve', undefined, true);
+    const text = !outcome.ok ? outcome.message : outcome.progress ? `Your approval is recorded: ${outcome.progress}. More approvers are needed.` : undefined;
+    if (text && channel) await client.chat.postEphemeral({ channel, user: body.user.id, text });
   });
 
   app.action(IDS.deny, async ({ ack, body, action, client, respond }) => {
@@ -153,13 +214,9 @@ export function createSlackApp(options: SlackOptions, { status, tenants, request
     }
     // Who may deny is known from the button and the catalog: answer without a database read, so the
     // form opens while the trigger is fresh. The decision itself re-checks everything.
-    if (value.requesterExternalId === body.user.id) {
-      await respond({ response_type: 'ephemeral', replace_original: false, text: 'You cannot decide your own request; another approver must.' });
-      return;
-    }
-    const database = catalog().database(value.databaseId);
-    if (!database || !catalog().approversFor(database).slack.users.includes(body.user.id)) {
-      await respond({ response_type: 'ephemeral', replace_original: false, text: `Only the approvers of ${value.databaseId} can decide this request.` });
+    const refusal = requests.quickRefusal(body.user.id, value);
+    if (refusal) {
+      await respond({ response_type: 'ephemeral', replace_original: false, text: refusal });
       return;
     }
     const channel = (body as { channel?: { id: string } }).channel?.id ?? '';
@@ -205,6 +262,24 @@ export function createSlackApp(options: SlackOptions, { status, tenants, request
       }
     } catch (error) {
       await client.chat.postMessage({ channel, text: `Could not extend ${requestId}: ${publicMessage(error)}` });
+    }
+  });
+
+  app.action(IDS.mfaConfirm, async ({ ack, body, client }) => {
+    await ack();
+    await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: mfaModal('', '', 'confirm') as never });
+  });
+
+  app.view(IDS.mfaConfirmView, async ({ ack, body, view, client }) => {
+    const code = ((view.state.values as StateValues).code?.value?.value ?? '').trim();
+    const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
+    try {
+      const { recoveryCodes } = await mfa.confirmEnrollment(actor, code);
+      await ack();
+      const channel = (await client.conversations.open({ users: body.user.id })).channel!.id!;
+      await client.chat.postMessage({ channel, text: recoveryText(recoveryCodes) });
+    } catch (error) {
+      await ack({ response_action: 'errors', errors: { code: publicMessage(error) } });
     }
   });
 

@@ -16,6 +16,9 @@ export const IDS = {
   end: 'dbaccess.end',
   extend: 'dbaccess.extend',
   extendView: 'dbaccess.extend-form',
+  mfaApproveView: 'dbaccess.mfa-approve',
+  mfaConfirm: 'dbaccess.mfa-confirm',
+  mfaConfirmView: 'dbaccess.mfa-confirm-form',
 } as const;
 
 const RISK_EMOJI = { low: ':large_green_circle:', medium: ':large_yellow_circle:', high: ':large_orange_circle:', critical: ':red_circle:' } as const;
@@ -116,15 +119,55 @@ export function extendModal(requestId: string, maxDuration: number): Block {
   };
 }
 
+/** Asks for a 6-digit code (or a recovery code): to approve a request, or to finish enrolling. */
+export function mfaModal(requestId: string, metadata: string, purpose: 'approve' | 'confirm' = 'approve'): Block {
+  return {
+    type: 'modal',
+    callback_id: purpose === 'approve' ? IDS.mfaApproveView : IDS.mfaConfirmView,
+    private_metadata: metadata,
+    title: plain(purpose === 'approve' ? `Approve ${requestId}` : 'Finish MFA set-up'),
+    submit: plain(purpose === 'approve' ? 'Approve' : 'Confirm'),
+    close: plain('Cancel'),
+    blocks: [
+      section(purpose === 'approve' ? 'This request needs a second factor to approve. Enter the code from your authenticator app.' : 'Enter the code your authenticator app shows now.'),
+      { type: 'input', block_id: 'code', label: plain('Code'), element: { type: 'plain_text_input', action_id: 'value', min_length: 6, max_length: 20, placeholder: plain('123456') } },
+    ],
+  };
+}
+
+export function mfaEnrollmentBlocks(secret: string, otpauthUri: string, qrUrl: string | undefined): { text: string; blocks: Block[] } {
+  return {
+    text: 'Set up MFA for dbaccess',
+    blocks: [
+      section(':closed_lock_with_key: *Set up MFA for dbaccess.* Scan the QR code (or paste the key) in an authenticator app, then confirm with a code.'),
+      ...(qrUrl ? [{ type: 'image', image_url: qrUrl, alt_text: 'QR code of your MFA key' }] : []),
+      section(`*Key*\n\`${secret}\`\n*URI*\n\`${otpauthUri}\``),
+      { type: 'actions', block_id: 'mfa-confirm', elements: [{ type: 'button', action_id: IDS.mfaConfirm, style: 'primary', text: plain('Enter a code'), value: 'confirm' }] },
+    ],
+  };
+}
+
+export function recoveryText(codes: string[]): string {
+  return `:white_check_mark: MFA is on. Keep these one-time recovery codes somewhere safe; each works once if you lose your phone:\n\`\`\`${codes.join('\n')}\`\`\``;
+}
+
 // ---- The approvers' card ------------------------------------------------------------------------
 
 function statusLine(view: RequestView): string {
-  const approval = view.decisions.find((d) => d.decision === 'approve');
-  const approved = approval ? `:white_check_mark: Approved by ${mention(approval.approverExternalId)} at ${formatTime(approval.at)}` : '';
+  const approvalsGiven = view.decisions.filter((d) => d.decision === 'approve');
+  const approved = approvalsGiven.length
+    ? `:white_check_mark: Approved by ${approvalsGiven.map((d) => mention(d.approverExternalId)).join(', ')} at ${formatTime(approvalsGiven.at(-1)!.at)}`
+    : view.policy?.autoApprovedBy
+      ? `:white_check_mark: Auto-approved by rule ${view.policy.autoApprovedBy} at ${formatTime(view.decidedAt ?? view.createdAt)}`
+      : '';
   const lease = view.lease;
   switch (view.state) {
-    case 'pending':
-      return `:hourglass_flowing_sand: Waiting for an approver · expires unanswered at ${formatTime(view.pendingUntil)}`;
+    case 'pending': {
+      const approvals = view.decisions.filter((d) => d.decision === 'approve').map((d) => mention(d.approverExternalId));
+      const quorum = view.policy?.quorum ?? 1;
+      const progress = quorum > 1 ? `${approvals.length} of ${quorum} approvals${approvals.length ? `: ${approvals.join(', ')}` : ''} · ` : '';
+      return `:hourglass_flowing_sand: ${progress}Waiting for ${quorum > 1 && approvals.length ? 'more approvers' : 'an approver'} · expires unanswered at ${formatTime(view.pendingUntil)}`;
+    }
     case 'approved':
     case 'provisioning':
       return `${approved} · ${view.kind === 'extension' ? 'applying the extension…' : 'creating the database user…'}`;
@@ -185,6 +228,7 @@ export function approvalCard(view: RequestView): Block[] {
     },
     section(`*Reason*\n${escape(view.reason)}`),
     section(`*Risk: ${title(view.risk.level)}*${view.risk.reasons.length ? `\n• ${view.risk.reasons.join('\n• ')}` : ''}`),
+    ...(view.policy ? [context(policyLine(view))] : []),
     section(`*Grants*\n${view.grantsInWords}\n\`\`\`${view.grantStatements.join(';\n')};\`\`\``),
     context(statusLine(view)),
   ];
@@ -207,12 +251,24 @@ export function approvalCard(view: RequestView): Block[] {
   return blocks;
 }
 
-/** Request id, database and requester: enough for the deny button to answer before any database read. */
-const buttonValue = (view: RequestView) => `${view.id}|${view.databaseId}|${view.requester.externalId}`;
-export function parseButtonValue(value: string): { requestId: string; databaseId: string; requesterExternalId: string } | undefined {
-  const [requestId = '', databaseId = '', requesterExternalId = ''] = value.split('|');
-  const valid = /^R[0-9A-Z]{9}$/.test(requestId) && /^[a-z][a-z0-9_-]{0,39}$/.test(databaseId) && /^[A-Z0-9]{2,20}$/.test(requesterExternalId);
-  return valid ? { requestId, databaseId, requesterExternalId } : undefined;
+function policyLine(view: RequestView): string {
+  const policy = view.policy!;
+  const parts = [`Policy *${policy.name}*`];
+  if (policy.quorum > 1) parts.push(`${policy.quorum} distinct approvers`);
+  if (policy.mfaRequired) parts.push(':closed_lock_with_key: approval needs an MFA code');
+  const fired = policy.rules.filter((rule) => rule.outcome !== 'pass').map((rule) => rule.explanation);
+  return [parts.join(' · '), ...fired].join('\n').slice(0, 2900);
+}
+
+/**
+ * Request id, database, requester, level and whether MFA is needed: enough for a click to be
+ * answered (refused, or the MFA form opened) before any database read.
+ */
+const buttonValue = (view: RequestView) => `${view.id}|${view.databaseId}|${view.requester.externalId}|${view.level}|${view.policy?.mfaRequired ? 'mfa' : ''}`;
+export function parseButtonValue(value: string): { requestId: string; databaseId: string; requesterExternalId: string; level: string; mfa: boolean } | undefined {
+  const [requestId = '', databaseId = '', requesterExternalId = '', level = 'read', mfa = ''] = value.split('|');
+  const valid = /^R[0-9A-Z]{9}$/.test(requestId) && /^[a-z][a-z0-9_-]{0,39}$/.test(databaseId) && /^[A-Z0-9]{2,20}$/.test(requesterExternalId) && /^[a-z][a-z0-9_-]{0,30}$/.test(level);
+  return valid ? { requestId, databaseId, requesterExternalId, level, mfa: mfa === 'mfa' } : undefined;
 }
 
 const confirmEnd = (text: string) => ({ title: plain('End access'), text: plain(text), confirm: plain('End it'), deny: plain('Keep it') });
@@ -320,6 +376,8 @@ export function helpText(): string {
     '• `/dbaccess list`: your recent requests and active access',
     '• `/dbaccess revoke <request id>`: end access now (yours, or any as an approver)',
     '• `/dbaccess status`: system health and failing revocations (approvers)',
+    '• `/dbaccess mfa`: set up the second factor some approvals need',
+    '• `/dbaccess policy <database> [@person]`: who approves, what needs MFA, which rules apply (admins)',
     '• `/dbaccess help`: this message',
   ].join('\n');
 }

@@ -46,6 +46,46 @@ export function createAccessRequestRepo({ db }: { db: Db }) {
       return row;
     },
 
+    async setPolicy(tenantId: string, id: string, policy: RequestRow['policy'], tx: DbOrTx = db): Promise<void> {
+      await tx.update(accessRequests).set({ policy }).where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)));
+    },
+
+    /** Locks a pending request for a decision; undefined when it is no longer pending. */
+    async lockPending(tenantId: string, id: string, tx: DbOrTx): Promise<RequestRow | undefined> {
+      const [row] = await tx
+        .select()
+        .from(accessRequests)
+        .where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id), eq(accessRequests.state, 'pending')))
+        .for('update');
+      return row;
+    },
+
+    async countApprovals(tenantId: string, requestId: string, tx: DbOrTx = db): Promise<number> {
+      const [row] = await tx
+        .select({ count: sql<number>`count(*)::int` })
+        .from(decisions)
+        .where(and(eq(decisions.tenantId, tenantId), eq(decisions.requestId, requestId), eq(decisions.decision, 'approve')));
+      return row?.count ?? 0;
+    },
+
+    /** A change that is not a transition (one more approval): the card must be redrawn. */
+    async touch(tenantId: string, id: string, tx: DbOrTx = db): Promise<RequestRow | undefined> {
+      const [row] = await tx
+        .update(accessRequests)
+        .set({ version: sql`${accessRequests.version} + 1`, updatedAt: new Date() })
+        .where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)))
+        .returning();
+      return row;
+    },
+
+    /** The requester's requests with live access now, for per-person limits. */
+    async activeOf(tenantId: string, requesterId: string) {
+      return db
+        .select({ databaseId: accessRequests.databaseId, level: accessRequests.level })
+        .from(accessRequests)
+        .where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.requesterId, requesterId), inArray(accessRequests.state, ['approved', 'provisioning', 'active'] satisfies RequestState[])));
+    },
+
     async setRisk(tenantId: string, id: string, risk: RequestRow['risk']): Promise<void> {
       await db.update(accessRequests).set({ risk }).where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)));
     },

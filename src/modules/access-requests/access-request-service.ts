@@ -8,6 +8,9 @@ import type { AuditService } from '../audit/audit-service.js';
 import { describeGrants, grantPreview } from '../credentials/grant-mapping.js';
 import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
 import type { RiskAnalyzer } from '../risk/risk-types.js';
+import { assessRisk } from '../risk/heuristic-analyzer.js';
+import { canApprove, evaluateRequest, explainPolicy, resolveRoles, type Person, type RequestContext, type RequestDecision } from '../policy/policy-evaluator.js';
+import type { StoredPolicy } from '../../db/schema.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
 import { isTerminal, type RequestState } from './access-request-state.js';
@@ -28,7 +31,7 @@ interface Deps {
   now?: () => Date;
 }
 
-export type DecideOutcome = { ok: true; request: RequestRow } | { ok: false; message: string };
+export type DecideOutcome = { ok: true; request: RequestRow; progress?: string | undefined } | { ok: false; message: string; needsMfa?: boolean };
 
 const PENDING_STATES_TEXT: Partial<Record<RequestState, string>> = {
   approved: 'approved', provisioning: 'approved', active: 'approved and active', denied: 'denied',
@@ -38,26 +41,87 @@ const PENDING_STATES_TEXT: Partial<Record<RequestState, string>> = {
 
 /** The request lifecycle up to the decision, and the view every chat adapter renders. */
 export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalog, now = () => new Date() }: Deps) {
-  const isApprover = (actor: Actor, databaseId: string) => {
-    const view = catalog();
-    const database = view.database(databaseId);
-    return Boolean(database && view.approversFor(database).slack.users.includes(actor.externalUserId));
+  const person = (externalUserId: string): Person => ({ slackUserId: externalUserId, slackGroups: [] });
+
+  /** The policy's view of a request: who asks, for what, where, with which risk and active leases. */
+  function policyContext(request: Pick<RequestRow, 'databaseId' | 'level' | 'durationSeconds' | 'scope' | 'reason' | 'ticket'>, requesterExternalId: string, extra: Partial<RequestContext> = {}): RequestContext | undefined {
+    const database = catalog().database(request.databaseId);
+    if (!database) return undefined;
+    return {
+      requester: person(requesterExternalId), database, level: request.level, durationSeconds: request.durationSeconds,
+      scope: parseStoredScope(request.scope), reason: request.reason, ticket: request.ticket, now: now(), activeLeases: [], ...extra,
+    };
+  }
+
+  const snapshot = (decision: RequestDecision): StoredPolicy => ({
+    name: decision.policy, quorum: decision.quorum, mfaRequired: decision.mfaRequired, autoApprovedBy: decision.autoApprovedBy,
+    breakGlass: decision.breakGlass, rules: decision.rules.filter((rule) => rule.fired).map(({ rule, outcome, explanation }) => ({ rule, outcome, explanation })),
+  });
+
+  /** Whether this person may decide requests of this database and level at all (self-decision aside). */
+  const isApprover = (actor: Actor, databaseId: string, level = 'read') => {
+    const ctx = policyContext({ databaseId, level, durationSeconds: 0, scope: [], reason: '', ticket: null }, '\u0000nobody');
+    return Boolean(ctx && canApprove(person(actor.externalUserId), ctx, [], catalog().policy).allowed);
   };
+
+  /**
+   * The policy's verdict before anything is stored, from what the form holds: pure and fast, so
+   * that a refusal shows on the form itself, with the rule and how to comply.
+   */
+  function precheck(requesterExternalId: string, draft: ValidDraft, at = now()): Partial<Record<'databaseId' | 'level' | 'duration' | 'reason' | 'ticket' | 'scope', string>> {
+    const risk = assessRisk(riskInput(draft, at));
+    const decision = evaluateRequest(
+      { requester: person(requesterExternalId), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: risk.level, now: at, activeLeases: [] },
+      catalog().policy,
+    );
+    if (decision.outcome !== 'refuse' || !decision.refusal) return {};
+    const field = ({ ticket: 'ticket', 'max-duration': 'duration', 'reason-quality': 'reason', requester: 'level' } as const)[decision.refusal.rule as 'ticket'] ?? 'databaseId';
+    return { [field]: `${decision.refusal.message} ${decision.refusal.howToComply}`.slice(0, 2000) };
+  }
+
+  /**
+   * Whether this person may decide a request at all, from what a card's button carries (pure, no
+   * database): the refusal to show, or undefined. The decision itself checks everything again.
+   */
+  function quickRefusal(approverExternalId: string, request: { databaseId: string; requesterExternalId: string; level: string }): string | undefined {
+    const ctx = policyContext({ databaseId: request.databaseId, level: request.level, durationSeconds: 0, scope: [], reason: '', ticket: null }, request.requesterExternalId);
+    if (!ctx) return `The database ${request.databaseId} is no longer in the catalog.`;
+    const check = canApprove(person(approverExternalId), ctx, [], catalog().policy);
+    return check.allowed ? undefined : check.message;
+  }
+
+  /** `/dbaccess policy <database> [@person]` for admins (or approvers while no admins are named). */
+  function explainPolicyFor(askerExternalId: string, databaseId: string, aboutExternalId?: string): string {
+    const config = catalog().policy;
+    const roles = resolveRoles(person(askerExternalId), config);
+    const admins = config.roles?.admins ?? [];
+    const allowed = admins.length > 0 ? roles.roles.includes('admin') : catalog().catalog.databases.some((db) => isApprover({ externalUserId: askerExternalId } as Actor, db.id));
+    if (!allowed) return 'Only admins can read the policies. Ask an admin if you need to know who approves what.';
+    const database = catalog().database(databaseId);
+    if (!database) return `Usage: \`/dbaccess policy <database> [@person]\`. Databases: ${catalog().catalog.databases.map((db) => db.id).join(', ') || 'none yet'}.`;
+    return [`*Policy for ${database.id}*${aboutExternalId ? ` and <@${aboutExternalId}>` : ''}`, ...explainPolicy(database, aboutExternalId ? person(aboutExternalId) : undefined, config).map((line) => `• ${line}`)].join('\n');
+  }
+
+  const riskInput = (draft: ValidDraft, at: Date) => ({
+    environment: draft.database.environment,
+    level: catalog().level(draft.level)?.riskAs ?? 'admin',
+    scopeSize: draft.scope.length,
+    tableScoped: draft.scope.length > 0 && draft.scope.every((item) => item.table),
+    durationSeconds: draft.durationSeconds,
+    reason: draft.reason,
+    ticket: draft.ticket ?? undefined,
+    tags: draft.database.tags,
+    requestedAt: at,
+  });
 
   async function submit(actor: Actor, draft: ValidDraft, extension?: { extendsRequestId: string }): Promise<RequestRow> {
     const submittedAt = now();
-    const assessment = await risk.assess({
-      environment: draft.database.environment,
-      level: catalog().level(draft.level)?.riskAs ?? 'admin',
-      scopeSize: draft.scope.length,
-      tableScoped: draft.scope.length > 0 && draft.scope.every((item) => item.table),
-      durationSeconds: draft.durationSeconds,
-      reason: draft.reason,
-      ticket: draft.ticket ?? undefined,
-      tags: draft.database.tags,
-      requestedAt: submittedAt,
-    });
-    const pendingSeconds = catalog().catalog.settings.pendingTimeout;
+    const assessment = await risk.assess(riskInput(draft, submittedAt));
+    const decision = evaluateRequest(
+      { requester: person(actor.externalUserId), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: assessment.level, now: submittedAt, activeLeases: [] },
+      catalog().policy,
+    );
+    const pendingSeconds = decision.pendingTimeoutSeconds;
     const row = await db.transaction(async (tx) => {
       const inserted = await requests.insert(
         {
@@ -74,6 +138,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
           ticket: draft.ticket,
           state: 'pending',
           risk: assessment,
+          policy: snapshot(decision),
           pendingUntil: new Date(submittedAt.getTime() + pendingSeconds * 1000),
         },
         tx,
@@ -110,19 +175,38 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     if (request.kind === 'access' && request.scope.length > 0) {
       const verdict = await checkScope(request.databaseId, parseStoredScope(request.scope));
       if ('problems' in verdict && verdict.problems.length > 0) {
-        const failure = verdict.problems.join(' ');
-        const cancelled = await db.transaction(async (tx) => {
-          const row = await requests.transition(request.tenantId, requestId, 'cancel', { failure }, tx);
-          if (row) {
-            await audit.record({ tenantId: request.tenantId, actor: 'system', action: 'request.refused', subject: `request:${requestId}`, outcome: 'refused', details: { problems: verdict.problems } }, tx);
-          }
-          return row;
-        });
-        if (cancelled) await enqueue('notifyRequester', { requestId }, { jobId: `closed-${requestId}` });
+        await cancel(request, verdict.problems.join(' '), { problems: verdict.problems });
         return;
       }
       if ('unreachable' in verdict) {
         await requests.setRisk(request.tenantId, requestId, { ...request.risk, reasons: [...request.risk.reasons, `Names in the scope not verified: ${verdict.unreachable}.`] });
+      }
+    }
+    if (request.kind === 'access') {
+      const requesterExternalId = await requests.requesterExternalId(request);
+      const activeLeases = (await requests.activeOf(request.tenantId, request.requesterId)).flatMap((active) => {
+        const database = catalog().database(active.databaseId);
+        return database ? [{ databaseId: database.id, environment: database.environment, level: active.level, tags: database.tags }] : [];
+      });
+      const ctx = policyContext(request, requesterExternalId, { activeLeases, risk: request.risk.level, now: request.createdAt });
+      const decision = ctx && evaluateRequest(ctx, catalog().policy);
+      if (decision?.outcome === 'refuse' && decision.refusal) {
+        await cancel(request, `${decision.refusal.message} ${decision.refusal.howToComply}`, { rule: decision.refusal.rule });
+        return;
+      }
+      if (decision?.outcome === 'auto-approve' && !decision.breakGlass) {
+        const approved = await db.transaction(async (tx) => {
+          const row = await requests.transition(request.tenantId, requestId, 'approve', { decidedAt: now() }, tx);
+          if (row) {
+            await requests.setPolicy(request.tenantId, requestId, snapshot(decision), tx);
+            await audit.record({ tenantId: request.tenantId, actor: 'system', action: 'request.auto_approved', subject: `request:${requestId}`, outcome: 'success', details: { rule: decision.autoApprovedBy, policy: decision.policy } }, tx);
+          }
+          return row;
+        });
+        if (approved) {
+          await Promise.all([enqueue('syncCard', { requestId }), enqueue('provision', { requestId }, { jobId: `provision-${requestId}` })]);
+          return;
+        }
       }
     }
     await Promise.all([
@@ -131,7 +215,24 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     ]);
   }
 
-  async function decide(actor: Actor, requestId: string, decision: 'approve' | 'deny', reason?: string): Promise<DecideOutcome> {
+  async function cancel(request: RequestRow, failure: string, details: Record<string, unknown>): Promise<void> {
+    const cancelled = await db.transaction(async (tx) => {
+      const row = await requests.transition(request.tenantId, request.id, 'cancel', { failure }, tx);
+      if (row) {
+        await audit.record({ tenantId: request.tenantId, actor: 'system', action: 'request.refused', subject: `request:${request.id}`, outcome: 'refused', details }, tx);
+      }
+      return row;
+    });
+    if (cancelled) await enqueue('notifyRequester', { requestId: request.id }, { jobId: `closed-${request.id}` });
+  }
+
+  /**
+   * A decision, checked against the policy: never the requester, only the policy's approvers, each
+   * once; approval completes when the quorum of distinct approvers is reached (the snapshot taken at
+   * submission decides how many), deny ends it at once. The request row is locked while counting, so
+   * concurrent approvals neither both complete nor both fall short.
+   */
+  async function decide(actor: Actor, requestId: string, decision: 'approve' | 'deny', reason?: string, mfaVerified = false): Promise<DecideOutcome> {
     const request = await requests.get(actor.tenantId, requestId);
     if (!request) return { ok: false, message: `Request ${requestId} was not found.` };
     const refuse = async (message: string, why: string) => {
@@ -141,39 +242,52 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       });
       return { ok: false as const, message };
     };
-    if (request.requesterId === actor.userId) return refuse('You cannot decide your own request; another approver must.', 'self-decision');
-    if (!isApprover(actor, request.databaseId)) {
-      return refuse(`Only the approvers of ${request.databaseId} can decide this request.`, 'not an approver');
-    }
     if (request.state !== 'pending') {
       const past = await requests.decisions(actor.tenantId, requestId);
       const last = past.at(-1);
-      const who = last ? ` by <@${last.approverExternalId}> at ${formatTime(last.at)}` : '';
+      const who = last ? ` by <@${last.approverExternalId}> at ${formatTime(last.at)}` : request.policy?.autoApprovedBy ? ` by rule ${request.policy.autoApprovedBy}` : '';
       return refuse(`This request was already ${PENDING_STATES_TEXT[request.state as RequestState] ?? request.state}${who}. Nothing changed.`, `state ${request.state}`);
     }
+    const approvals = (await requests.decisions(actor.tenantId, requestId)).filter((d) => d.decision === 'approve').map((d) => d.approverExternalId);
+    const ctx = policyContext(request, await requests.requesterExternalId(request), { risk: request.risk.level });
+    if (!ctx) return refuse(`The database ${request.databaseId} is no longer in the catalog.`, 'unknown database');
+    const check = canApprove(person(actor.externalUserId), ctx, decision === 'approve' ? approvals : [], catalog().policy);
+    if (!check.allowed) return refuse(check.message, check.rule);
+    if (decision === 'approve' && request.policy?.mfaRequired && !mfaVerified) {
+      return { ok: false, message: 'Approving this request needs your MFA code.', needsMfa: true };
+    }
+    const quorum = request.policy?.quorum ?? 1;
 
     const decidedAt = now();
-    const updated = await db.transaction(async (tx) => {
-      const row = await requests.transition(actor.tenantId, requestId, decision, { decidedAt }, tx);
-      if (!row) return undefined;
+    const outcome = await db.transaction(async (tx) => {
+      const locked = await requests.lockPending(actor.tenantId, requestId, tx);
+      if (!locked) return undefined;
       await requests.addDecision({ tenantId: actor.tenantId, requestId, approverId: actor.userId, decision, reason: reason ?? null }, tx);
+      const count = decision === 'approve' ? await requests.countApprovals(actor.tenantId, requestId, tx) : 0;
+      const completes = decision === 'deny' || count >= quorum;
+      const row = completes ? await requests.transition(actor.tenantId, requestId, decision, { decidedAt }, tx) : await requests.touch(actor.tenantId, requestId, tx);
       await audit.record(
         {
-          tenantId: actor.tenantId, actor: `user:${actor.userId}`, action: decision === 'approve' ? 'request.approved' : 'request.denied',
-          subject: `request:${requestId}`, outcome: 'success', details: reason ? { reason } : {},
+          tenantId: actor.tenantId, actor: `user:${actor.userId}`,
+          action: decision === 'deny' ? 'request.denied' : completes ? 'request.approved' : 'request.approval_recorded',
+          subject: `request:${requestId}`, outcome: 'success', details: { ...(reason ? { reason } : {}), ...(decision === 'approve' ? { approvals: count, quorum, mfa: mfaVerified } : {}) },
         },
         tx,
       );
-      return row;
+      return { row: row!, completes };
+    }).catch((error: unknown) => {
+      // The same approver twice at once: the unique index refuses the second.
+      if ((error as { cause?: { code?: string } }).cause?.code === '23505') return undefined;
+      throw error;
     });
-    if (!updated) return decide(actor, requestId, decision, reason); // lost a race: explain who won
+    if (!outcome) return decide(actor, requestId, decision, reason, mfaVerified); // lost a race: explain who won
     await Promise.all([
       enqueue('syncCard', { requestId }),
-      decision === 'approve'
-        ? enqueue('provision', { requestId }, { jobId: `provision-${requestId}` })
-        : enqueue('notifyRequester', { requestId }, { jobId: `closed-${requestId}` }),
+      ...(outcome.completes
+        ? [decision === 'approve' ? enqueue('provision', { requestId }, { jobId: `provision-${requestId}` }) : enqueue('notifyRequester', { requestId }, { jobId: `closed-${requestId}` })]
+        : []),
     ]);
-    return { ok: true, request: updated };
+    return { ok: true, request: outcome.row, progress: outcome.completes ? undefined : check.progress };
   }
 
   /**
@@ -260,6 +374,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       reason: row.reason,
       ticket: row.ticket,
       risk: row.risk,
+      policy: row.policy ?? null,
       grantsInWords: describeGrants(level, scope, databaseName, privileges),
       grantStatements: database ? grantPreview(database, level, privileges, scope, lease?.username) : [],
       cardRef: row.cardRef ?? null,
@@ -279,6 +394,9 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
 
   return {
     submit,
+    precheck,
+    quickRefusal,
+    explainPolicyFor,
     checkSubmitted,
     decide,
     requestExtension,

@@ -1,5 +1,5 @@
 import type { AccessLevel } from '../../config/catalog.js';
-import type { MessageRef, StoredRisk } from '../../db/schema.js';
+import type { MessageRef, StoredPolicy, StoredRisk } from '../../db/schema.js';
 import type { RequestState } from './access-request-state.js';
 
 /** Everything a chat adapter needs to render a request, with people as platform ids. */
@@ -22,6 +22,8 @@ export interface RequestView {
   reason: string;
   ticket: string | null;
   risk: StoredRisk;
+  /** The policy decision taken at submission: quorum, MFA, auto-approval, rules that fired. */
+  policy: StoredPolicy | null;
   grantsInWords: string;
   grantStatements: string[];
   cardRef: MessageRef | null;
