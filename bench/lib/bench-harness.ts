@@ -32,6 +32,8 @@ export interface BenchHarness {
   approve(requestId: string, approver: string): Promise<{ clickedAt: number; ackMs: number }>;
   /** Stops the app and removes everything it created; `graceMs` bounds the wait for a clean stop. */
   close(graceMs?: number): Promise<void>;
+  /** What Slack shows about a request that did not get where it should: the card's text, and the last ephemeral to `approver`. */
+  explain(requestId: string, approver: string): string;
 }
 
 const cleanups = new Set<(graceMs?: number) => Promise<void>>();
@@ -138,6 +140,13 @@ export async function startBenchHarness(
       const ackMs = performance.now() - t0;
       if (answer.status !== 200) throw new Error(`the approve click answered ${answer.status}`);
       return { clickedAt, ackMs };
+    },
+
+    explain(requestId, approver) {
+      const card = idx.get('card', requestId);
+      const current = card ? h.slack.message(card.channel, card.ts) : undefined;
+      const ephemeral = h.slack.ephemeralsFor(approver).at(-1)?.text;
+      return `card: ${current ? JSON.stringify(current.text ?? '').slice(0, 160) : 'none'}; last ephemeral to ${approver}: ${ephemeral ? JSON.stringify(ephemeral).slice(0, 160) : 'none'}`;
     },
 
     async close(graceMs) {

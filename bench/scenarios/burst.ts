@@ -102,6 +102,7 @@ export async function burstScenario(queue: 'redis' | 'postgres', { n, statePoolM
       ...(all ? [`submit phase ${allCardsAt - started} ms (all cards posted), approve phase ${approveWall} ms (all clicks -> last DM)`] : []),
       ...(provisionFailures.n > 0 ? [`${provisionFailures.n} provisioning attempts failed and were retried by the job (backoff 1 s, 2 s, ...), e.g. "${provisionFailures.example.slice(0, 120)}"`] : []),
       ...(problems.length > 0 && !dog.reason ? [problems.slice(0, 3).join('; ')] : []),
+      ...(done.length < ok.length && ok[0] ? [`e.g. ${b.explain(ok.find((x) => !done.some((d) => d.requestId === x.requestId))!.requestId, PEOPLE.alice)}`] : []),
     ].join('; ');
     return [
       {

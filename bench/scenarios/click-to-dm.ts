@@ -24,7 +24,9 @@ export async function clickToDmScenario(queue: 'redis' | 'postgres', { n, warmup
       await b.index.wait('card', requestId);
       // Let the submission's own jobs (card, receipt) finish first: the sample is the approval alone.
       const { clickedAt, ackMs } = await b.approve(requestId, PEOPLE.alice);
-      const dm = await b.index.wait('credentials', requestId, 30_000);
+      const dm = await b.index.wait('credentials', requestId, 30_000).catch((error: Error) => {
+        throw new Error(`${error.message} (${b.explain(requestId, PEOPLE.alice)})`);
+      });
       if (i < warmup) continue;
       total.push(dm.at - clickedAt);
       acks.push(ackMs);

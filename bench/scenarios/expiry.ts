@@ -32,7 +32,9 @@ export async function expiryScenario(
     await b.submit(requester, { duration: `${durationS}s` });
     const requestId = await b.index.requestIdOf(requester);
     await b.approve(requestId, PEOPLE.alice);
-    const dm = await b.index.wait('credentials', requestId, 30_000);
+    const dm = await b.index.wait('credentials', requestId, 30_000).catch((error: Error) => {
+      throw new Error(`${error.message} (${b.explain(requestId, PEOPLE.alice)})`);
+    });
     const uri = /postgresql:\/\/[^\s`"]+/.exec(shown(dm.call.args))?.[0];
     if (!uri) throw new Error(`no URI in the DM of ${requestId}`);
     const username = decodeURIComponent(new URL(uri).username);

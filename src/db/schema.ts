@@ -51,6 +51,8 @@ export interface StoredPolicy {
   mfaRequired: boolean;
   autoApprovedBy?: string | undefined;
   breakGlass: boolean;
+  /** MySQL and MariaDB: where the temporary user may connect from, when a rule narrows the catalog's hosts. */
+  hostPatterns?: string[] | undefined;
   rules: Array<{ rule: string; outcome: string; explanation: string }>;
 }
 

@@ -55,7 +55,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
 
   const snapshot = (decision: RequestDecision): StoredPolicy => ({
     name: decision.policy, quorum: decision.quorum, mfaRequired: decision.mfaRequired, autoApprovedBy: decision.autoApprovedBy,
-    breakGlass: decision.breakGlass, rules: decision.rules.filter((rule) => rule.fired).map(({ rule, outcome, explanation }) => ({ rule, outcome, explanation })),
+    breakGlass: decision.breakGlass, hostPatterns: decision.hostPatterns, rules: decision.rules.filter((rule) => rule.fired).map(({ rule, outcome, explanation }) => ({ rule, outcome, explanation })),
   });
 
   /** Whether this person may decide requests of this database and level at all (self-decision aside). */

@@ -104,7 +104,10 @@ export function createLeaseService(deps: Deps) {
     let username = lease.username;
     let externalLeaseSealed: string | null = null;
     try {
-      const { target, provider } = await providerFor(request.databaseId);
+      const { target: catalogTarget, provider } = await providerFor(request.databaseId);
+      // A source-host rule narrows where a MySQL user may connect from.
+      const hosts = request.policy?.hostPatterns;
+      const target = hosts?.length ? { ...catalogTarget, entry: { ...catalogTarget.entry, allowedHosts: hosts } } : catalogTarget;
       const result = await provider.provision(target, {
         username: lease.username, password, expiresAt: lease.expiresAt, level: request.level,
         privileges: catalog().level(request.level)?.privileges, scope: parseStoredScope(request.scope),

@@ -19,7 +19,8 @@ const MAX_IDENTIFIER_BYTES = 63;
  */
 export const ROLE_MARKER = 'dbaccess temporary user';
 
-type Queryable = Pick<pg.ClientBase, 'query'>;
+/** A client or the gated pool: anything that runs one statement. */
+type Queryable = { query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> };
 
 /** The connection URL with its database replaced; other parts (user, password, host, options) kept. */
 export function withDatabase(url: string, database: string): string {
@@ -37,8 +38,54 @@ export function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
+/**
+ * A pool whose callers wait in line here rather than in pg-pool, whose wait counts against the
+ * connection timeout: a thousand revocations at once on one target queue up instead of failing as
+ * "cannot reach". Each operation holds one connection for all its statements.
+ */
+class GatedPool {
+  private waiting: Array<() => void> = [];
+  private inUse = 0;
+  constructor(readonly pool: pg.Pool, private readonly size: number) {}
+
+  async connect(): Promise<pg.PoolClient> {
+    if (this.inUse >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.inUse++;
+    try {
+      const client = await this.pool.connect();
+      const release = client.release.bind(client);
+      let released = false;
+      client.release = (error?: Error | boolean) => {
+        if (!released) {
+          released = true;
+          this.inUse--;
+          this.waiting.shift()?.();
+        }
+        return release(error);
+      };
+      return client;
+    } catch (error) {
+      this.inUse--;
+      this.waiting.shift()?.();
+      throw error;
+    }
+  }
+
+  async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    const client = await this.connect();
+    try {
+      return await client.query<R>(text, values);
+    } finally {
+      client.release();
+    }
+  }
+}
+
+/** Grant changes of concurrent roles on one database collide ("tuple concurrently updated"): one at a time. */
+const GRANTS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('dbaccess:grants'))";
+
 export function createPostgresProvider(options: { poolSize?: number; idleMillis?: number } = {}): CredentialProvider {
-  const pools = new Map<string, pg.Pool>();
+  const pools = new Map<string, GatedPool>();
 
   const connectionSettings = {
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -47,14 +94,15 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
   } as const;
 
   /** One small pool per target: the admin URL pointed at the target's database. */
-  function poolFor(target: Target): pg.Pool {
+  function poolFor(target: Target): GatedPool {
     const url = withDatabase(target.adminUrl, target.entry.database);
-    let pool = pools.get(url);
-    if (!pool) {
-      pool = new pg.Pool({
+    let gated = pools.get(url);
+    if (!gated) {
+      const size = target.entry.poolSize ?? options.poolSize ?? 4;
+      const pool = new pg.Pool({
         ...connectionSettings,
         connectionString: url,
-        max: target.entry.poolSize ?? options.poolSize ?? 4,
+        max: size,
         idleTimeoutMillis: options.idleMillis ?? 10_000,
         allowExitOnIdle: true,
       });
@@ -62,14 +110,15 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
       // here. The pool has already discarded it and opens a new one on the next checkout; without a
       // listener the event would crash the process.
       pool.on('error', () => {});
-      pools.set(url, pool);
+      gated = new GatedPool(pool, size);
+      pools.set(url, gated);
     }
-    return pool;
+    return gated;
   }
 
   /** A short-lived admin session in another database of the same cluster (revocation only). */
-  async function inDatabase<T>(target: Target, database: string, work: (client: Queryable) => Promise<T>): Promise<T> {
-    if (database === target.entry.database) return work(poolFor(target));
+  async function inDatabase<T>(target: Target, database: string, held: Queryable, work: (client: Queryable) => Promise<T>): Promise<T> {
+    if (database === target.entry.database) return work(held);
     const client = new pg.Client({ ...connectionSettings, connectionString: withDatabase(target.adminUrl, database) });
     client.on('error', () => {});
     await client.connect();
@@ -103,10 +152,10 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
   async function terminateSessions(target: Target, db: Queryable, oid: string | null, username: string): Promise<Set<number>> {
     const seen = new Set<number>();
     const deadline = Date.now() + SESSION_WAIT_MS;
+    let attempt = 0;
     for (;;) {
-      // The second argument makes each call wait up to 1 s for the backend to exit.
       const { rows } = await db.query<{ pid: number }>(
-        `SELECT pid, pg_terminate_backend(pid, 1000) AS terminated
+        `SELECT pid, pg_terminate_backend(pid) AS terminated
            FROM pg_stat_activity
           WHERE pid <> pg_backend_pid()
             AND (usesysid = $1::oid
@@ -122,7 +171,8 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
           `${rows.length} session(s) of ${username} on ${where(target)} were still running ${SESSION_WAIT_MS / 1000} s after being terminated; the user can no longer log in, and revocation will be retried.`,
         );
       }
-      await sleep(POLL_MS);
+      // Backends usually exit within milliseconds: look again soon, then less often.
+      await sleep(Math.min(POLL_MS, 5 * 2 ** Math.min(attempt++, 4)));
     }
   }
 
@@ -164,6 +214,8 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
             if (role && (!role.ours || role.rolsuper)) {
               throw conflict(`A role named ${spec.username} already exists on ${target.entry.id} and was not created by dbaccess; it was left untouched.`);
             }
+            // Grant changes on one database are serialized (concurrent ones fail with "tuple concurrently updated").
+            await client.query(GRANTS_LOCK);
             const schemas = await schemaNames(client);
             const statements: string[] = [];
             if (role) {
@@ -211,7 +263,8 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
       checkUsername(username);
       const user = escapeIdentifier(username);
       return run(target, `Revoking ${username}`, async () => {
-        const admin = poolFor(target);
+        const admin = await poolFor(target).connect();
+        try {
         const found = await admin.query<{ oid: string; ours: boolean | null; rolsuper: boolean }>(
           `SELECT oid::text AS oid, shobj_description(oid, 'pg_authid') = $2 AS ours, rolsuper FROM pg_roles WHERE rolname = $1`,
           [username, ROLE_MARKER],
@@ -244,7 +297,8 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
         const databases = [...new Set([target.entry.database, ...touched.rows.map((row) => row.datname)])];
         for (const database of databases) {
           // One simple query is one implicit transaction: both or neither.
-          await inDatabase(target, database, (db) => db.query(`REASSIGN OWNED BY ${user} TO CURRENT_USER; DROP OWNED BY ${user}`));
+          // One simple query is one implicit transaction: both or neither, under the grants lock.
+          await inDatabase(target, database, admin, (db) => db.query(`BEGIN; ${GRANTS_LOCK}; REASSIGN OWNED BY ${user} TO CURRENT_USER; DROP OWNED BY ${user}; COMMIT`));
         }
 
         // 5. Drop, then verify.
@@ -254,6 +308,9 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
         const left = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]);
         if ((left.rowCount ?? 0) > 0) throw targetUnavailable(`${username} still exists on ${where(target)} after DROP ROLE; revocation will be retried.`);
         return { existed: true, sessionsKilled: killed.size };
+        } finally {
+          admin.release();
+        }
       });
     },
 
@@ -334,7 +391,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
     async close() {
       const all = [...pools.values()];
       pools.clear();
-      await Promise.all(all.map((pool) => pool.end().catch(() => {})));
+      await Promise.all(all.map((gated) => gated.pool.end().catch(() => {})));
     },
   };
 }
