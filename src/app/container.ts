@@ -1,3 +1,4 @@
+import { watchFile, unwatchFile } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'drizzle-orm';
@@ -54,7 +55,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const closers: Array<() => Promise<unknown>> = [];
   const dataDir = resolve(env.DATA_DIR);
 
-  const catalogView = options.catalog ?? loadCatalog(env.DBACCESS_CONFIG);
+  let catalogView = options.catalog ?? loadCatalog(env.DBACCESS_CONFIG);
   const catalog = () => catalogView;
   if (!catalogView.source) {
     logger.warn({ path: env.DBACCESS_CONFIG }, 'no catalog file: starting without databases; copy dbaccess.example.yaml to dbaccess.yaml and restart');
@@ -136,6 +137,35 @@ export async function createContainer(config: Config, options: ContainerOptions 
 
   let http: FastifyInstance | undefined;
 
+  /**
+   * Policy as code: the catalog file is read again when it changes. A file with mistakes is not
+   * applied; the last good catalog stays in force and the approvers' channel is told what is wrong.
+   */
+  function watchCatalog(): void {
+    if (options.catalog) return;
+    const path = resolve(env.DBACCESS_CONFIG);
+    let lastProblem: string | undefined;
+    const reload = () => {
+      try {
+        const next = loadCatalog(path);
+        if (!next.source) return;
+        catalogView = next;
+        lastProblem = undefined;
+        logger.info({ path }, 'catalog reloaded');
+      } catch (error) {
+        const problem = publicMessage(error);
+        if (problem === lastProblem) return;
+        lastProblem = problem;
+        logger.error({ path, problem }, 'catalog not reloaded: the last good one stays in force');
+        notifier.send({ type: 'configProblem', message: problem }).catch((alertError: unknown) => logger.warn({ err: alertError }, 'could not report a catalog problem'));
+      }
+    };
+    watchFile(path, { interval: parseDuration(env.CATALOG_POLL_INTERVAL)! * 1000 }, (current, previous) => {
+      if (current.mtimeMs !== previous.mtimeMs) reload();
+    });
+    closers.unshift(async () => unwatchFile(path));
+  }
+
   return {
     db, pool, queue, catalog, stateUrl, mfa, requests, leases, audit, tenants, logger, metrics,
     get http() {
@@ -144,6 +174,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
 
     async start(): Promise<void> {
       if (slack) await slack.init();
+      watchCatalog();
       if (env.RUN_MODE !== 'web') {
         const handlers = createJobHandlers({ requests, requestRepo, leases, notifier, pool, logger: logger.child({ component: 'jobs' }), metrics });
         await queue.startWorker(handlers, {

@@ -25,6 +25,7 @@ const envSchema = z.object({
   VAULT_NAMESPACE: z.string().max(200).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RUN_MODE: z.enum(['all', 'web', 'worker']).default('all'),
+  CATALOG_POLL_INTERVAL: z.string().max(20).default('2s'),
   SWEEP_INTERVAL: z.string().max(20).default('15s'),
   RECONCILE_INTERVAL: z.string().max(20).default('5m'),
 });

@@ -41,6 +41,8 @@ export interface Harness {
   target: { name: string; adminUrl: string };
   prefix: string;
   redisPrefix: string;
+  /** The catalog file the app watches. */
+  catalogPath: string;
   /** Sends a correctly signed Slack request to the running server. */
   post(body: string, sign?: { timestamp?: number; signature?: string }): Promise<SignedResponse>;
   command(user: string, text: string): Promise<SignedResponse>;
@@ -123,6 +125,7 @@ ${options.extraDatabases ?? ''}`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ORDERS_ADMIN_URL: target.adminUrl,
     SWEEP_INTERVAL: '1s',
+    CATALOG_POLL_INTERVAL: '1s',
     ...(options.queue === 'redis' ? { REDIS_URL: SERVICES.redis, QUEUE_PREFIX: redisPrefix } : {}),
     ...options.env,
   };
@@ -135,7 +138,7 @@ ${options.extraDatabases ?? ''}`,
   let responses = 0;
 
   const harness: Harness = {
-    app, url, slack, target, prefix, redisPrefix,
+    app, url, slack, target, prefix, redisPrefix, catalogPath,
     post: (body, sign = {}) => postSigned(url, '/slack/events', body, { secret: SIGNING_SECRET, ...sign }),
     command: (user, text) => harness.post(slashCommand({ teamId: TEAM, userId: user, text, responseUrl: slack.responseUrl(`cmd-${++responses}`, { user }) })),
     async submitRequest(user, values) {

@@ -343,6 +343,10 @@ export function failingText(view: RequestView, operation: 'provision' | 'revoke'
     : `:warning: Could not create the database user on ${view.databaseId} yet (request ${view.id}): ${escape(error)} Retrying until it works or the approved time runs out.`;
 }
 
+export function configProblemText(message: string): string {
+  return `:warning: The catalog file was changed, but it has mistakes, so the last good catalog stays in force:\n\`\`\`${message.slice(0, 2500)}\`\`\``;
+}
+
 export function summaryBlocks(lines: string[]): Block[] {
   return [section(`*Session summary*\n${lines.map((line) => `• ${line}`).join('\n')}`)];
 }
