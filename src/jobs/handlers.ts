@@ -84,8 +84,13 @@ export function createJobHandlers({ requests, requestRepo, leases, notifier, poo
       const ready = await leases.credentialsFor(leaseId);
       if (!ready) return; // already delivered, or revoked before delivery
       const view = await requests.view(ready.request);
-      const dmRef = await notifier.send({ type: 'credentialsReady', request: view, credentials: ready.credentials });
-      await leases.markDelivered(ready.lease, dmRef ?? null);
+      if (view.policy?.mfaRequired) {
+        // Step-up: the secret stays sealed until the requester proves it is them (Reveal, then a code).
+        if (!view.lease?.dmRef) await leases.recordDm(ready.lease, (await notifier.send({ type: 'credentialsWaiting', request: view })) ?? null);
+      } else {
+        const dmRef = await notifier.send({ type: 'credentialsReady', request: view, credentials: ready.credentials });
+        await leases.markDelivered(ready.lease, dmRef ?? null);
+      }
       await notifier.send({ type: 'accessActive', request: view });
     },
 

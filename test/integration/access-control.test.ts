@@ -123,6 +123,25 @@ rules:
     expect(((await submit(valid)).json as { errors?: unknown } | undefined)?.errors).toBeUndefined();
     await h.waitForCard((m) => m.ts === card.ts && /Approved by <@U0BOB>/.test(shown(m)));
 
+    // The requester sees the credentials only after their own second factor: Reveal, then a code.
+    const waiting = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(requestId) && /reveal the credentials with your MFA code/.test(shown(m)));
+    expect(shown(waiting)).not.toMatch(/postgresql:\/\//);
+    const requester = await h.app.tenants.actor('slack', TEAM, PEOPLE.requester);
+    const { secret: requesterSecret } = await h.app.mfa.startEnrollment(requester, 'requester');
+    while (Date.now() % 30_000 > 24_000) await new Promise((resolve) => setTimeout(resolve, 250));
+    await h.app.mfa.confirmEnrollment(requester, await code(requesterSecret, Date.now() - 30_000));
+    const revealOpened = h.slack.callsTo('views.open').length;
+    await h.click(PEOPLE.requester, 'dbaccess.reveal', waiting);
+    const revealCall = await waitUntil(() => h.slack.callsTo('views.open')[revealOpened], 5000, 'reveal form');
+    const revealView = (revealCall.response as { view: { id: string; callback_id: string; private_metadata: string; blocks: unknown[] } }).view;
+    const reveal = (text: string) => h.post(viewSubmission({ teamId: TEAM, userId: PEOPLE.requester, view: revealView, values: { code: { value: plainTextInput(text) } } }));
+    expect(((await reveal('111111')).json as { errors?: { code?: string } }).errors?.code).toBeDefined();
+    expect(((await reveal(await code(requesterSecret))).json as { errors?: unknown } | undefined)?.errors).toBeUndefined();
+    const revealed = await h.waitForMessage(waiting.channel, (m) => m.ts === waiting.ts && /postgresql:\/\//.test(shown(m)));
+    expect(shown(revealed)).toMatch(/is ready until/);
+    const lease = await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) });
+    expect(lease!.passwordSealed).toBeNull();
+
     // The same code once more (another request) is a replay.
     const second = await newCard({ scope: 'sales.customers' });
     const reopened = h.slack.callsTo('views.open').length;

@@ -16,6 +16,8 @@ export type Notification =
   | { type: 'requestClosed'; request: RequestView }
   /** To the requester only, by direct message: the secret. Returns the DM's ref so it can be edited. */
   | { type: 'credentialsReady'; request: RequestView; credentials: Credentials }
+  /** To the requester: access is ready behind a Reveal button that asks for an MFA code. */
+  | { type: 'credentialsWaiting'; request: RequestView }
   /** Edits the credentials DM once access has ended. */
   | { type: 'credentialsRevoked'; request: RequestView }
   /** To the requester and in the thread: the access now lasts until a later time. */

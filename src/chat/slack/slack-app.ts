@@ -27,7 +27,7 @@ interface Deps {
   status: (tenantId: string) => Promise<SystemStatus>;
   tenants: Pick<TenantService, 'actor' | 'ensureTenant'>;
   requests: AccessRequestService;
-  leases: Pick<LeaseService, 'endEarly' | 'extend'>;
+  leases: Pick<LeaseService, 'endEarly' | 'extend' | 'credentialsForRequester' | 'markDelivered'>;
   catalog: () => CatalogView;
   logger: Logger;
 }
@@ -262,6 +262,33 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
       }
     } catch (error) {
       await client.chat.postMessage({ channel, text: `Could not extend ${requestId}: ${publicMessage(error)}` });
+    }
+  });
+
+  app.action(IDS.reveal, async ({ ack, body, action, client }) => {
+    await ack();
+    const requestId = (action as { value?: string }).value ?? '';
+    await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: mfaModal(requestId, requestId, 'reveal') as never });
+  });
+
+  app.view(IDS.revealView, async ({ ack, body, view }) => {
+    const requestId = view.private_metadata;
+    const code = ((view.state.values as StateValues).code?.value?.value ?? '').trim();
+    const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
+    const verified = await mfa.verify(actor, code, 'reveal');
+    if (!verified.ok) {
+      const text = verified.reason === 'not-enrolled' ? 'You have no MFA yet: set it up with `/dbaccess mfa`, then press Reveal again.' : verified.message;
+      await ack({ response_action: 'errors', errors: { code: text } });
+      return;
+    }
+    try {
+      const ready = await leases.credentialsForRequester(actor, requestId);
+      await ack();
+      const shown = await requests.view(ready.request);
+      const dmRef = await notifier.send({ type: 'credentialsReady', request: shown, credentials: ready.credentials });
+      await leases.markDelivered(ready.lease, dmRef ?? null);
+    } catch (error) {
+      await ack({ response_action: 'errors', errors: { code: publicMessage(error) } });
     }
   });
 

@@ -19,6 +19,8 @@ export const IDS = {
   mfaApproveView: 'dbaccess.mfa-approve',
   mfaConfirm: 'dbaccess.mfa-confirm',
   mfaConfirmView: 'dbaccess.mfa-confirm-form',
+  reveal: 'dbaccess.reveal',
+  revealView: 'dbaccess.reveal-form',
 } as const;
 
 const RISK_EMOJI = { low: ':large_green_circle:', medium: ':large_yellow_circle:', high: ':large_orange_circle:', critical: ':red_circle:' } as const;
@@ -120,16 +122,23 @@ export function extendModal(requestId: string, maxDuration: number): Block {
 }
 
 /** Asks for a 6-digit code (or a recovery code): to approve a request, or to finish enrolling. */
-export function mfaModal(requestId: string, metadata: string, purpose: 'approve' | 'confirm' = 'approve'): Block {
+const MFA_FORMS = {
+  approve: { callback: IDS.mfaApproveView, title: (id: string) => `Approve ${id}`, submit: 'Approve', text: 'This request needs a second factor to approve. Enter the code from your authenticator app.' },
+  confirm: { callback: IDS.mfaConfirmView, title: () => 'Finish MFA set-up', submit: 'Confirm', text: 'Enter the code your authenticator app shows now.' },
+  reveal: { callback: IDS.revealView, title: (id: string) => `Reveal ${id}`, submit: 'Reveal', text: 'Enter the code from your authenticator app to see the credentials.' },
+} as const;
+
+export function mfaModal(requestId: string, metadata: string, purpose: keyof typeof MFA_FORMS = 'approve'): Block {
+  const form = MFA_FORMS[purpose];
   return {
     type: 'modal',
-    callback_id: purpose === 'approve' ? IDS.mfaApproveView : IDS.mfaConfirmView,
+    callback_id: form.callback,
     private_metadata: metadata,
-    title: plain(purpose === 'approve' ? `Approve ${requestId}` : 'Finish MFA set-up'),
-    submit: plain(purpose === 'approve' ? 'Approve' : 'Confirm'),
+    title: plain(form.title(requestId)),
+    submit: plain(form.submit),
     close: plain('Cancel'),
     blocks: [
-      section(purpose === 'approve' ? 'This request needs a second factor to approve. Enter the code from your authenticator app.' : 'Enter the code your authenticator app shows now.'),
+      section(form.text),
       { type: 'input', block_id: 'code', label: plain('Code'), element: { type: 'plain_text_input', action_id: 'value', min_length: 6, max_length: 20, placeholder: plain('123456') } },
     ],
   };
@@ -316,6 +325,23 @@ export function credentialsBlocks(view: RequestView, c: Credentials): { text: st
         block_id: `end-${view.id}`,
         elements: [
           { type: 'button', action_id: IDS.extend, text: plain('Extend'), value: view.id },
+          { type: 'button', action_id: IDS.end, style: 'danger', text: plain('End access now'), value: view.id, confirm: confirmEnd('End your access now? Open sessions are killed.') },
+        ],
+      },
+    ],
+  };
+}
+
+export function waitingBlocks(view: RequestView): { text: string; blocks: Block[] } {
+  return {
+    text: `Your access to ${view.databaseId} is ready; reveal it with your MFA code.`,
+    blocks: [
+      section(`:key: Your *${view.level}* access to *${view.databaseId}* (${view.environment}) is ready until *${formatTime(view.lease!.expiresAt)}*. Request ${view.id}. This access needs a second factor: reveal the credentials with your MFA code.`),
+      {
+        type: 'actions',
+        block_id: `reveal-${view.id}`,
+        elements: [
+          { type: 'button', action_id: IDS.reveal, style: 'primary', text: plain('Reveal'), value: view.id },
           { type: 'button', action_id: IDS.end, style: 'danger', text: plain('End access now'), value: view.id, confirm: confirmEnd('End your access now? Open sessions are killed.') },
         ],
       },

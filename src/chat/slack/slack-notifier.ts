@@ -4,7 +4,7 @@ import type { MessageRef } from '../../db/schema.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
 import {
-  activeText, approvalCard, configProblemText, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, receivedText, revokedBlocks, summaryBlocks,
+  activeText, approvalCard, configProblemText, waitingBlocks, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, receivedText, revokedBlocks, summaryBlocks,
 } from './slack-blocks.js';
 
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
@@ -50,7 +50,16 @@ export function createSlackNotifier({ client, catalog }: { client: WebClient; ca
       return post(await dm(request.requester.externalId), { text: closedText(request) });
     },
     async credentialsReady({ request, credentials }: Of<'credentialsReady'>) {
+      const ref = request.lease?.dmRef;
+      // After Reveal, the waiting message itself shows the credentials.
+      if (ref) {
+        await client.chat.update({ channel: ref.channel, ts: ref.ts, ...credentialsBlocks(request, credentials) } as Parameters<WebClient['chat']['update']>[0]);
+        return ref;
+      }
       return post(await dm(request.requester.externalId), credentialsBlocks(request, credentials));
+    },
+    async credentialsWaiting({ request }: Of<'credentialsWaiting'>) {
+      return post(await dm(request.requester.externalId), waitingBlocks(request));
     },
     async credentialsRevoked({ request }: Of<'credentialsRevoked'>) {
       const ref = request.lease?.dmRef;

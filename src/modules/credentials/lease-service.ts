@@ -2,7 +2,7 @@ import type { CatalogView } from '../../config/catalog.js';
 import type { Db } from '../../db/client.js';
 import type { SecretBox } from '../../lib/crypto.js';
 import { generatePassword } from '../../lib/crypto.js';
-import { notFound } from '../../lib/errors.js';
+import { forbidden, notFound } from '../../lib/errors.js';
 import { mysqlUserName } from './mysql-grants.js';
 import { randomCode } from '../../lib/ids.js';
 import type { Enqueue } from '../../jobs/job-catalog.js';
@@ -163,6 +163,23 @@ export function createLeaseService(deps: Deps) {
     };
   }
 
+  /**
+   * The credentials of the requester's own live lease, for the Reveal step (after MFA): only while
+   * the password has not been shown yet.
+   */
+  async function credentialsForRequester(actor: Actor, requestId: string) {
+    const lease = await leases.byRequest(actor.tenantId, requestId);
+    const request = await requests.get(actor.tenantId, requestId);
+    if (!lease || !request || request.requesterId !== actor.userId) throw notFound(`Request ${requestId}`);
+    const ready = await credentialsFor(lease.id);
+    if (!ready) throw forbidden(lease.revokedAt ? 'This access has ended; the credentials no longer exist.' : 'These credentials were already revealed.');
+    return ready;
+  }
+
+  async function recordDm(lease: LeaseRow, dmRef: LeaseRow['dmRef']): Promise<void> {
+    await leases.update(lease.tenantId, lease.id, { dmRef });
+  }
+
   async function markDelivered(lease: LeaseRow, dmRef: LeaseRow['dmRef']): Promise<void> {
     await db.transaction(async (tx) => {
       await leases.update(lease.tenantId, lease.id, { passwordSealed: null, deliveredAt: now(), dmRef }, tx);
@@ -316,7 +333,7 @@ export function createLeaseService(deps: Deps) {
     return { dropped, failed, unreachable };
   }
 
-  return { provision, extend, applyExtension, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, sweep, reconcile };
+  return { provision, extend, applyExtension, credentialsForRequester, recordDm, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, sweep, reconcile };
 }
 
 export type LeaseService = ReturnType<typeof createLeaseService>;
