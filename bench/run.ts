@@ -46,6 +46,20 @@ const nproc = (() => {
   }
 })();
 
+/** The code measured: commit, and the files changed on top of it (read-only git). */
+const code = (() => {
+  try {
+    const commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execSync('git --no-optional-locks status --porcelain --untracked-files=no -- src', { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .split('\n')
+      .filter(Boolean).length;
+    return { commit, dirtySrcFiles: dirty };
+  } catch {
+    return { commit: 'unknown', dirtySrcFiles: 0 };
+  }
+})();
+
 const rows: ResultRow[] = [];
 /** Per scenario: how busy the machine (all processes, other engineers' tests included) and this process were. */
 const usage: Array<{ step: string; seconds: number; machineBusy: number; processCpu: number; eventLoop: number }> = [];
@@ -118,7 +132,7 @@ try {
 const durationMs = Date.now() - started;
 const loadAfter = loadavg();
 const header = [
-  `dbaccess bench, ${new Date().toISOString()}${quick ? ' (BENCH_QUICK)' : ''}: ${nproc} x ${cpuModel}, Node ${process.version}`,
+  `dbaccess bench, ${new Date().toISOString()}${quick ? ' (BENCH_QUICK)' : ''}: ${nproc} x ${cpuModel}, Node ${process.version}; code ${code.commit}${code.dirtySrcFiles > 0 ? ` + ${code.dirtySrcFiles} uncommitted src files` : ''}`,
   `load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}; took ${(durationMs / 1000).toFixed(0)} s`,
   '',
 ].join('\n');
@@ -135,6 +149,7 @@ const json = {
   date: new Date().toISOString(),
   quick,
   machine: { nproc, cpu: cpuModel, node: process.version, loadBefore, loadAfter },
+  code,
   durationMs,
   usage,
   rows: rows.map((row) => ({ ...row, p50: Number.isNaN(row.p50) ? null : row.p50, p99: Number.isNaN(row.p99) ? null : row.p99, max: Number.isNaN(row.max) ? null : row.max })),

@@ -152,6 +152,28 @@ rules:
     expect((replay.json as { errors: { code: string } }).errors.code).toMatch(/already used/);
   });
 
+  it('locks MFA after 5 wrong codes and tells the approvers; an admin can reset it', async () => {
+    const card = await newCard({ scope: 'sales.orders' });
+    const opened = h.slack.callsTo('views.open').length;
+    await h.click(PEOPLE.bob, 'dbaccess.approve', card);
+    const call = await waitUntil(() => h.slack.callsTo('views.open')[opened], 5000, 'MFA form');
+    const view = (call.response as { view: { id: string; callback_id: string; private_metadata: string; blocks: unknown[] } }).view;
+    let last = '';
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const answer = await h.post(viewSubmission({ teamId: TEAM, userId: PEOPLE.bob, view, values: { code: { value: plainTextInput('000000') } } }));
+      last = (answer.json as { errors: { code: string } }).errors.code;
+    }
+    expect(last).toMatch(/Too many wrong codes: MFA is locked until/);
+    await h.waitForMessage(APPROVERS_CHANNEL, (m) => /MFA of <@U0BOB> is locked after too many wrong codes/.test(m.text ?? ''));
+
+    await h.command(PEOPLE.bob, 'mfa reset <@U0CAROL>');
+    await h.slack.waitFor('response_url', (c) => /Only admins can reset MFA/.test(String(c.args.text ?? '')));
+    await h.command(PEOPLE.alice, 'mfa reset <@U0BOB|bob>');
+    await h.waitForMessage(APPROVERS_CHANNEL, (m) => /MFA of <@U0BOB> was reset by <@U0ALICE>/.test(m.text ?? ''));
+    const bob = await h.app.tenants.actor('slack', TEAM, PEOPLE.bob);
+    expect(await h.app.mfa.isEnrolled(bob)).toBe(false);
+  });
+
   it('auto-approves what a rule allows, and the card names the rule', async () => {
     const before = new Set(h.slack.messagesIn(APPROVERS_CHANNEL).map((m) => m.ts));
     await h.submitRequest(PEOPLE.requester, { databaseId: 'reports', duration: '30m' });

@@ -164,7 +164,7 @@ describe('a revocation that keeps failing', () => {
     const status = await h.slack.waitFor('response_url', (c) => /dbaccess status/.test(String(c.args.text ?? '')));
     expect(String(status.args.text)).toMatch(new RegExp(`Revocations failing and retrying: 1[\\s\\S]*${lease.username}[\\s\\S]*${requestId}`));
     await h.command(PEOPLE.requester, 'status');
-    await h.slack.waitFor('response_url', (c) => /Only approvers can see the system status/.test(String(c.args.text ?? '')));
+    await h.slack.waitFor('response_url', (c) => /Only admins can see the system status/.test(String(c.args.text ?? '')));
 
     // Fixed: the next retry drops the user and the card says so.
     const { ROLE_MARKER } = await import('../../src/modules/credentials/postgres-provider.js');

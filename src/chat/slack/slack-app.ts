@@ -20,7 +20,7 @@ export interface SlackOptions {
 }
 
 interface Deps {
-  mfa: Pick<MfaService, 'verify' | 'startEnrollment' | 'confirmEnrollment'>;
+  mfa: Pick<MfaService, 'verify' | 'startEnrollment' | 'confirmEnrollment' | 'reset'>;
   /** Serves a PNG at a short-lived public URL (for the QR code), when a public address is configured. */
   publishQr?: (png: Buffer) => string | undefined;
   /** Health of the system for `/dbaccess status`, scoped to one tenant where it names requests. */
@@ -66,6 +66,14 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     await withTenant(tenantId, next);
   });
   const actorOf = (teamId: string, userId: string, userName?: string) => tenants.actor('slack', teamId, userId, userName);
+  /** Verifies a code; the approvers hear of it at once when wrong codes have just locked someone's MFA. */
+  const verifyCode: typeof mfa.verify = async (actor, code, purpose) => {
+    const result = await mfa.verify(actor, code, purpose);
+    if (!result.ok && result.lockedNow) {
+      await notifier.send({ type: 'mfaAlert', personExternalId: actor.externalUserId, what: 'locked', until: result.lockedUntil }).catch((error: unknown) => log.warn({ err: error }, 'could not tell approvers about a locked MFA'));
+    }
+    return result;
+  };
 
   app.command('/dbaccess', async ({ command, ack, client, respond }) => {
     const [sub = '', ...args] = command.text.trim().split(/\s+/).filter(Boolean);
@@ -94,6 +102,26 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
       case 'mfa': {
         await ack();
         const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+        if (args[0] === 'reset') {
+          const target = /^<@([A-Z0-9]+)(\|[^>]*)?>$/.exec(args[1] ?? '')?.[1];
+          if (!target) {
+            await respond({ response_type: 'ephemeral', text: 'Usage: `/dbaccess mfa reset @person` (admins).' });
+            return;
+          }
+          if (!requests.isAdmin(command.user_id)) {
+            await respond({ response_type: 'ephemeral', text: 'Only admins can reset MFA. Ask an admin.' });
+            return;
+          }
+          try {
+            const subject = await actorOf(command.team_id, target);
+            await mfa.reset(actor, subject.userId);
+            await notifier.send({ type: 'mfaAlert', personExternalId: target, what: 'reset', byExternalId: command.user_id });
+            await respond({ response_type: 'ephemeral', text: `MFA of <@${target}> is reset; they can enrol again with \`/dbaccess mfa\`.` });
+          } catch (error) {
+            await respond({ response_type: 'ephemeral', text: publicMessage(error) });
+          }
+          return;
+        }
         try {
           const enrollment = await mfa.startEnrollment(actor, command.user_name || command.user_id);
           const channel = (await client.conversations.open({ users: command.user_id })).channel!.id!;
@@ -115,9 +143,8 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
       }
       case 'status': {
         await ack();
-        const isApprover = catalog().catalog.databases.some((db) => catalog().approversFor(db).slack.users.includes(command.user_id));
-        if (!isApprover) {
-          await respond({ response_type: 'ephemeral', text: 'Only approvers can see the system status. Ask an admin if you need it.' });
+        if (!requests.isAdmin(command.user_id)) {
+          await respond({ response_type: 'ephemeral', text: 'Only admins can see the system status. Ask an admin if you need it.' });
           return;
         }
         const actor = await actorOf(command.team_id, command.user_id, command.user_name);
@@ -193,7 +220,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     const code = ((view.state.values as StateValues).code?.value?.value ?? '').trim();
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
     // The code is checked before the acknowledgement so that a wrong one shows on the form.
-    const verified = await mfa.verify(actor, code, 'approve');
+    const verified = await verifyCode(actor, code, 'approve');
     if (!verified.ok) {
       const text = verified.reason === 'not-enrolled' ? 'You have no MFA yet: set it up with `/dbaccess mfa`, then approve again.' : verified.message;
       await ack({ response_action: 'errors', errors: { code: text } });
@@ -275,7 +302,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     const requestId = view.private_metadata;
     const code = ((view.state.values as StateValues).code?.value?.value ?? '').trim();
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
-    const verified = await mfa.verify(actor, code, 'reveal');
+    const verified = await verifyCode(actor, code, 'reveal');
     if (!verified.ok) {
       const text = verified.reason === 'not-enrolled' ? 'You have no MFA yet: set it up with `/dbaccess mfa`, then press Reveal again.' : verified.message;
       await ack({ response_action: 'errors', errors: { code: text } });

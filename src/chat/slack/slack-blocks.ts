@@ -369,6 +369,12 @@ export function failingText(view: RequestView, operation: 'provision' | 'revoke'
     : `:warning: Could not create the database user on ${view.databaseId} yet (request ${view.id}): ${escape(error)} Retrying until it works or the approved time runs out.`;
 }
 
+export function mfaAlertText(alert: { personExternalId: string; what: 'locked' | 'reset'; until?: Date | undefined; byExternalId?: string | undefined }): string {
+  return alert.what === 'locked'
+    ? `:rotating_light: MFA of ${mention(alert.personExternalId)} is locked after too many wrong codes${alert.until ? ` until ${formatTime(alert.until)}` : ''}. If that was not them, someone is guessing.`
+    : `:closed_lock_with_key: MFA of ${mention(alert.personExternalId)} was reset by ${mention(alert.byExternalId ?? '')}; they must enrol again before their next step-up.`;
+}
+
 export function configProblemText(message: string): string {
   return `:warning: The catalog file was changed, but it has mistakes, so the last good catalog stays in force:\n\`\`\`${message.slice(0, 2500)}\`\`\``;
 }
@@ -405,7 +411,8 @@ export function helpText(): string {
     '• `/dbaccess`: request access (opens a form)',
     '• `/dbaccess list`: your recent requests and active access',
     '• `/dbaccess revoke <request id>`: end access now (yours, or any as an approver)',
-    '• `/dbaccess status`: system health and failing revocations (approvers)',
+    '• `/dbaccess status`: system health and failing revocations (admins)',
+    '• `/dbaccess mfa reset @person`: reset someone\'s MFA (admins)',
     '• `/dbaccess mfa`: set up the second factor some approvals need',
     '• `/dbaccess policy <database> [@person]`: who approves, what needs MFA, which rules apply (admins)',
     '• `/dbaccess help`: this message',

@@ -90,13 +90,17 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     return check.allowed ? undefined : check.message;
   }
 
-  /** `/dbaccess policy <database> [@person]` for admins (or approvers while no admins are named). */
+  /** Admins as the catalog names them; while it names none, every approver acts as one. */
+  function isAdmin(externalUserId: string): boolean {
+    const config = catalog().policy;
+    if ((config.roles?.admins ?? []).length > 0) return resolveRoles(person(externalUserId), config).roles.includes('admin');
+    return catalog().catalog.databases.some((db) => isApprover({ externalUserId } as Actor, db.id));
+  }
+
+  /** `/dbaccess policy <database> [@person]` for admins. */
   function explainPolicyFor(askerExternalId: string, databaseId: string, aboutExternalId?: string): string {
     const config = catalog().policy;
-    const roles = resolveRoles(person(askerExternalId), config);
-    const admins = config.roles?.admins ?? [];
-    const allowed = admins.length > 0 ? roles.roles.includes('admin') : catalog().catalog.databases.some((db) => isApprover({ externalUserId: askerExternalId } as Actor, db.id));
-    if (!allowed) return 'Only admins can read the policies. Ask an admin if you need to know who approves what.';
+    if (!isAdmin(askerExternalId)) return 'Only admins can read the policies. Ask an admin if you need to know who approves what.';
     const database = catalog().database(databaseId);
     if (!database) return `Usage: \`/dbaccess policy <database> [@person]\`. Databases: ${catalog().catalog.databases.map((db) => db.id).join(', ') || 'none yet'}.`;
     return [`*Policy for ${database.id}*${aboutExternalId ? ` and <@${aboutExternalId}>` : ''}`, ...explainPolicy(database, aboutExternalId ? person(aboutExternalId) : undefined, config).map((line) => `• ${line}`)].join('\n');
@@ -397,6 +401,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     precheck,
     quickRefusal,
     explainPolicyFor,
+    isAdmin,
     checkSubmitted,
     decide,
     requestExtension,

@@ -41,7 +41,7 @@ export type MfaRefusal = 'not-enrolled' | 'locked' | 'invalid' | 'replayed';
 
 export type MfaVerification =
   | { ok: true; method: 'totp' | 'recovery'; /** After a recovery code: how many are left. */ recoveryCodesLeft?: number }
-  | { ok: false; reason: MfaRefusal; lockedUntil?: Date; message: string };
+  | { ok: false; reason: MfaRefusal; lockedUntil?: Date; message: string; /** This very attempt locked MFA. */ lockedNow?: boolean };
 
 export interface MfaStatus {
   /** An enrollment exists, confirmed or still waiting for its first code. */
@@ -175,7 +175,7 @@ export function createMfaService({ db, repo, audit, secrets, issuer = 'dbaccess'
       const lockedUntil = next.lockedUntil!;
       const refusal = await refuse('locked', MESSAGES.locked(lockedUntil, at), { lockedUntil, details: { failedAttempts: maxFailures } });
       await record(actor, 'mfa.locked', 'success', { failedAttempts: maxFailures, lockedUntil: lockedUntil.toISOString(), lockMinutes }, tx);
-      return refusal;
+      return { ...refusal, lockedNow: true };
     });
   }
 
