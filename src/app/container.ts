@@ -115,8 +115,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
     resolveTarget,
   });
   const status = async (tenantId: string) => {
-    const [activeLeases, queueCounts, failingRevocations] = await Promise.all([leaseRepo.countActive(), queue.counts(), leases.failingRevocations(tenantId)]);
-    return { activeLeases, queue: queueCounts, failingRevocations };
+    const [activeLeases, queueCounts, failingRevocations, unreviewedBreakGlass] = await Promise.all([
+      leaseRepo.countActive(), queue.counts(), leases.failingRevocations(tenantId), requests.unreviewedBreakGlass(tenantId),
+    ]);
+    return { activeLeases, queue: queueCounts, failingRevocations, unreviewedBreakGlass };
   };
   const metrics = createMetrics({ requestsByState: () => requestRepo.countByState(), activeLeases: () => leaseRepo.countActive() });
 

@@ -80,10 +80,14 @@ export const accessRequests = pgTable(
     pendingUntil: timestamp('pending_until', { withTimezone: true }).notNull(),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     failure: text('failure'),
+    /** Break-glass access must be reviewed after the fact: by whom and when. */
+    reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
+    reviewedBy: uuid('reviewed_by').references(() => chatUsers.id),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
+    index('access_requests_reviewed_by').on(t.reviewedBy),
     index('access_requests_tenant').on(t.tenantId, t.createdAt),
     index('access_requests_requester').on(t.requesterId),
     index('access_requests_extends').on(t.extendsRequestId),

@@ -74,6 +74,11 @@ export function createJobHandlers({ requests, requestRepo, leases, notifier, poo
       }
     },
 
+    async alertBreakGlass({ requestId }) {
+      const view = await requests.viewById(requestId);
+      if (view) await notifier.send({ type: 'breakGlassAlert', request: view });
+    },
+
     async notifyExtended({ leaseId }) {
       const lease = await leases.leaseById(leaseId);
       const view = lease && (await requests.viewById(lease.requestId));

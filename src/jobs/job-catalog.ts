@@ -18,6 +18,7 @@ export const JOBS = {
   notifyRequester: { schema: requestId, attempts: 10, timeoutMs: 15_000 },
   provision: { schema: requestId, attempts: FOREVER, timeoutMs: 60_000 },
   notifyExtended: { schema: leaseId, attempts: 10, timeoutMs: 15_000 },
+  alertBreakGlass: { schema: requestId, attempts: 20, timeoutMs: 15_000 },
   deliver: { schema: leaseId, attempts: 20, timeoutMs: 15_000 },
   revoke: { schema: leaseId, attempts: FOREVER, timeoutMs: 60_000 },
   expireRequest: { schema: requestId, attempts: 10, timeoutMs: 15_000 },

@@ -30,7 +30,7 @@ describe('access control through Slack', () => {
     dbas: [${PEOPLE.alice}, ${PEOPLE.bob}, ${CAROL}]
 policies:
   - { name: orders-changes, databases: [orders], levels: [write, admin], approvers: [dbas], quorum: 2, mfa: never }
-  - { name: orders-reads, databases: [orders], levels: [read], approvers: [dbas], mfa: always }
+  - { name: orders-reads, databases: [orders], levels: [read], approvers: [dbas], mfa: always, breakGlass: { allowed: true, who: [${PEOPLE.requester}] } }
   - name: staging
     environments: [staging]
     approvers: [dbas]
@@ -172,6 +172,34 @@ rules:
     await h.waitForMessage(APPROVERS_CHANNEL, (m) => /MFA of <@U0BOB> was reset by <@U0ALICE>/.test(m.text ?? ''));
     const bob = await h.app.tenants.actor('slack', TEAM, PEOPLE.bob);
     expect(await h.app.mfa.isEnrolled(bob)).toBe(false);
+  });
+
+  it('gives break-glass access at once, alerts the approvers loudly, and demands a review', async () => {
+    const before = new Set(h.slack.messagesIn(APPROVERS_CHANNEL).map((m) => m.ts));
+    const answer = await h.submitRequest(PEOPLE.requester, { scope: 'sales.orders', duration: '30m', breakGlass: true });
+    expect((answer.json as { errors?: unknown } | undefined)?.errors).toBeUndefined();
+    const card = await h.waitForCard((m) => !before.has(m.ts) && /Break-glass: taken without approval. Review required./.test(shown(m)));
+    const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
+    await h.waitForMessage(APPROVERS_CHANNEL, (m) => !before.has(m.ts) && /\*BREAK-GLASS\* <@U0REQUESTER> took \*read\* on \*orders\*/.test(m.text ?? ''));
+    const active = await h.waitForCard((m) => m.ts === card.ts && hasButton(m, 'dbaccess.review') && /access active until/.test(shown(m)));
+    // The secret still waits behind the requester's own MFA.
+    await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(requestId) && /reveal the credentials with your MFA code/.test(shown(m)));
+
+    await h.command(PEOPLE.alice, 'status');
+    await h.slack.waitFor('response_url', (c) => new RegExp(`Break-glass access not yet reviewed: \`${requestId}\``).test(String(c.args.text ?? '')));
+
+    await h.click(PEOPLE.requester, 'dbaccess.review', active);
+    await waitUntil(() => h.slack.ephemeralsFor(PEOPLE.requester).some((e) => /cannot review your own break-glass/.test(e.text ?? '')), 5000, 'self-review refused');
+    await h.click(PEOPLE.bob, 'dbaccess.review', active);
+    const reviewed = await h.waitForCard((m) => m.ts === card.ts && /Break-glass, reviewed by <@U0BOB>/.test(shown(m)));
+    expect(hasButton(reviewed, 'dbaccess.review')).toBe(false);
+    const events = await h.app.audit.list((await h.app.db.query.tenants.findFirst())!.id);
+    expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(['request.break_glass', 'request.break_glass_reviewed']));
+  });
+
+  it('refuses break-glass where the policy does not allow it', async () => {
+    const answer = await h.submitRequest(PEOPLE.requester, { level: 'write', ticket: 'OPS-7', scope: 'sales.orders', breakGlass: true });
+    expect(Object.values((answer.json as { errors: Record<string, string> }).errors).join(' ')).toMatch(/Break-glass is not allowed for write on orders/);
   });
 
   it('auto-approves what a rule allows, and the card names the rule', async () => {

@@ -47,7 +47,7 @@ export interface Harness {
   post(body: string, sign?: { timestamp?: number; signature?: string }): Promise<SignedResponse>;
   command(user: string, text: string): Promise<SignedResponse>;
   /** Opens the form with `/dbaccess` and submits it; returns the HTTP answer to the submission. */
-  submitRequest(user: string, values: Partial<Record<'databaseId' | 'level' | 'scope' | 'duration' | 'reason' | 'ticket', string>>): Promise<SignedResponse>;
+  submitRequest(user: string, values: Partial<Record<'databaseId' | 'level' | 'scope' | 'duration' | 'reason' | 'ticket', string>> & { breakGlass?: boolean }): Promise<SignedResponse>;
   /** Clicks a button of a message as `user`. */
   click(user: string, actionId: string, message: SlackMessage): Promise<SignedResponse>;
   /** The approval card of the newest request, once posted. */
@@ -162,6 +162,9 @@ ${options.extraDatabases ?? ''}`,
             duration: { value: plainTextInput(v.duration) },
             reason: { value: plainTextInput(v.reason) },
             ticket: { value: plainTextInput(v.ticket || null) },
+            ...(values.breakGlass
+              ? { breakGlass: { value: { type: 'checkboxes', selected_options: [{ text: { type: 'plain_text', text: 'Break-glass: I need it now', emoji: true }, value: 'yes' }] } } }
+              : {}),
           },
         }),
       );

@@ -26,6 +26,8 @@ export type Notification =
   | { type: 'accessActive'; request: RequestView }
   /** In the thread and the approver channel: a step is failing and keeps being retried. */
   | { type: 'operationFailing'; request: RequestView; operation: 'provision' | 'revoke'; attempts: number; error: string }
+  /** To the approvers' channel, loudly: someone took break-glass access; a review is due. */
+  | { type: 'breakGlassAlert'; request: RequestView }
   /** To the approvers' channel: someone's MFA locked after too many wrong codes, or was reset. */
   | { type: 'mfaAlert'; personExternalId: string; what: 'locked' | 'reset'; until?: Date | undefined; byExternalId?: string | undefined }
   /** To the approvers' channel: the catalog file changed but has mistakes; the last good one stays. */

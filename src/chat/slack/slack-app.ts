@@ -337,6 +337,13 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     }
   });
 
+  app.action(IDS.review, async ({ ack, body, action, respond }) => {
+    await ack();
+    const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, (body.user as { username?: string }).username);
+    const text = await requests.reviewBreakGlass(actor, (action as { value?: string }).value ?? '');
+    await respond({ response_type: 'ephemeral', replace_original: false, text });
+  });
+
   app.action(IDS.end, async ({ ack, body, action, respond }) => {
     await ack();
     const requestId = (action as { value?: string }).value ?? '';
@@ -374,7 +381,9 @@ function readDraft(values: StateValues): RequestDraft {
     const state = values[id]?.value;
     return (state?.selected_option?.value ?? state?.value ?? '').toString();
   };
+  const breakGlass = (values.breakGlass?.value as { selected_options?: Array<{ value: string }> | null } | undefined)?.selected_options ?? [];
   return {
+    breakGlass: breakGlass.some((option) => option.value === 'yes'),
     databaseId: field('databaseId'),
     level: field('level') as RequestDraft['level'],
     scope: field('scope'),

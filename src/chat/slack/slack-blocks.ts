@@ -20,6 +20,7 @@ export const IDS = {
   mfaConfirm: 'dbaccess.mfa-confirm',
   mfaConfirmView: 'dbaccess.mfa-confirm-form',
   reveal: 'dbaccess.reveal',
+  review: 'dbaccess.review',
   revealView: 'dbaccess.reveal-form',
 } as const;
 
@@ -75,6 +76,10 @@ export function requestModal(catalog: CatalogView): Block {
       }),
       input('reason', 'Reason', { type: 'plain_text_input', multiline: true, min_length: 10, max_length: 1000, placeholder: plain('What will you do, and why?') }),
       input('ticket', 'Ticket', { type: 'plain_text_input', max_length: 100, placeholder: plain('e.g. OPS-1234') }, { optional: true }),
+      input('breakGlass', 'Emergency', {
+        type: 'checkboxes',
+        options: [{ text: plain('Break-glass: I need it now'), description: plain('Where policy allows: no approval wait; approvers are alerted and must review it after.'), value: 'yes' }],
+      }, { optional: true }),
     ],
   };
 }
@@ -241,6 +246,12 @@ export function approvalCard(view: RequestView): Block[] {
     section(`*Grants*\n${view.grantsInWords}\n\`\`\`${view.grantStatements.join(';\n')};\`\`\``),
     context(statusLine(view)),
   ];
+  if (view.policy?.breakGlass) {
+    blocks.splice(1, 0, context(view.reviewedByExternalId ? `:rotating_light: Break-glass, reviewed by ${mention(view.reviewedByExternalId)}` : ':rotating_light: *Break-glass: taken without approval. Review required.*'));
+  }
+  const review = view.policy?.breakGlass && !view.reviewedByExternalId
+    ? [{ type: 'button', action_id: IDS.review, text: plain('Mark reviewed'), value: view.id }]
+    : [];
   if (view.state === 'pending') {
     blocks.push({
       type: 'actions',
@@ -254,8 +265,10 @@ export function approvalCard(view: RequestView): Block[] {
     blocks.push({
       type: 'actions',
       block_id: `end-${view.id}`,
-      elements: [{ type: 'button', action_id: IDS.end, text: plain('Revoke now'), value: view.id, confirm: confirmEnd('Revoke this access now? Open sessions are killed.') }],
+      elements: [{ type: 'button', action_id: IDS.end, text: plain('Revoke now'), value: view.id, confirm: confirmEnd('Revoke this access now? Open sessions are killed.') }, ...review],
     });
+  } else if (review.length > 0) {
+    blocks.push({ type: 'actions', block_id: `review-${view.id}`, elements: review });
   }
   return blocks;
 }
@@ -369,6 +382,10 @@ export function failingText(view: RequestView, operation: 'provision' | 'revoke'
     : `:warning: Could not create the database user on ${view.databaseId} yet (request ${view.id}): ${escape(error)} Retrying until it works or the approved time runs out.`;
 }
 
+export function breakGlassText(view: RequestView): string {
+  return `:rotating_light: *BREAK-GLASS* ${mention(view.requester.externalId)} took *${view.level}* on *${view.databaseId}* (${view.environment}) for ${formatDuration(view.durationSeconds)} without waiting for approval (request ${view.id}). Reason: ${escape(view.reason)}. An approver must review it: use *Mark reviewed* on the card.`;
+}
+
 export function mfaAlertText(alert: { personExternalId: string; what: 'locked' | 'reset'; until?: Date | undefined; byExternalId?: string | undefined }): string {
   return alert.what === 'locked'
     ? `:rotating_light: MFA of ${mention(alert.personExternalId)} is locked after too many wrong codes${alert.until ? ` until ${formatTime(alert.until)}` : ''}. If that was not them, someone is guessing.`
@@ -384,6 +401,7 @@ export function summaryBlocks(lines: string[]): Block[] {
 }
 
 export interface SystemStatus {
+  unreviewedBreakGlass: Array<{ id: string; databaseId: string; level: string; createdAt: Date }>;
   activeLeases: number;
   queue: Record<string, number>;
   failingRevocations: Array<{ requestId: string; databaseId: string; username: string; expiresAt: Date; attempts: number; lastError: string | null }>;
@@ -395,6 +413,9 @@ export function statusText(status: SystemStatus): string {
     `• Active temporary users: ${status.activeLeases}`,
     `• Jobs: ${Object.entries(status.queue).map(([state, count]) => `${count} ${state}`).join(', ')}`,
   ];
+  if (status.unreviewedBreakGlass.length > 0) {
+    lines.push(`• :rotating_light: Break-glass access not yet reviewed: ${status.unreviewedBreakGlass.map((b) => `\`${b.id}\` (${b.level} on ${b.databaseId}, ${formatTime(b.createdAt)})`).join(', ')}`);
+  } else lines.push('• Break-glass: all reviewed');
   if (status.failingRevocations.length === 0) lines.push('• Revocations: none failing :white_check_mark:');
   else {
     lines.push(`• :rotating_light: Revocations failing and retrying: ${status.failingRevocations.length}`);

@@ -4,7 +4,7 @@ import type { MessageRef } from '../../db/schema.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
 import {
-  activeText, approvalCard, configProblemText, mfaAlertText, waitingBlocks, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, receivedText, revokedBlocks, summaryBlocks,
+  activeText, approvalCard, breakGlassText, configProblemText, mfaAlertText, waitingBlocks, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, receivedText, revokedBlocks, summaryBlocks,
 } from './slack-blocks.js';
 
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
@@ -81,6 +81,9 @@ export function createSlackNotifier({ client, catalog }: { client: WebClient; ca
       if (operation === 'revoke' && request.cardRef) await post(request.cardRef.channel, { text });
       if (operation === 'provision') await post(await dm(request.requester.externalId), { text });
       return ref;
+    },
+    async breakGlassAlert({ request }: Of<'breakGlassAlert'>) {
+      return post(approvers(request).channel, { text: breakGlassText(request) });
     },
     async mfaAlert(alert: Of<'mfaAlert'>) {
       return post(catalog().catalog.approvers.slack.channel, { text: mfaAlertText(alert) });

@@ -1,4 +1,4 @@
-import { aliasedTable, and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { aliasedTable, and, asc, desc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
 import { accessRequests, chatUsers, decisions, leases } from '../../db/schema.js';
 import { TRANSITIONS, type RequestEvent, type RequestState } from './access-request-state.js';
@@ -86,6 +86,25 @@ export function createAccessRequestRepo({ db }: { db: Db }) {
         .where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.requesterId, requesterId), inArray(accessRequests.state, ['approved', 'provisioning', 'active'] satisfies RequestState[])));
     },
 
+    /** Records the after-the-fact review of a break-glass access, once. */
+    async markReviewed(tenantId: string, id: string, reviewerId: string, tx: DbOrTx = db): Promise<RequestRow | undefined> {
+      const [row] = await tx
+        .update(accessRequests)
+        .set({ reviewedAt: new Date(), reviewedBy: reviewerId, version: sql`${accessRequests.version} + 1` })
+        .where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id), isNull(accessRequests.reviewedAt), sql`(${accessRequests.policy}->>'breakGlass')::boolean`))
+        .returning();
+      return row;
+    },
+
+    async unreviewedBreakGlass(tenantId: string) {
+      return db
+        .select({ id: accessRequests.id, databaseId: accessRequests.databaseId, level: accessRequests.level, createdAt: accessRequests.createdAt })
+        .from(accessRequests)
+        .where(and(eq(accessRequests.tenantId, tenantId), isNull(accessRequests.reviewedAt), sql`(${accessRequests.policy}->>'breakGlass')::boolean`))
+        .orderBy(asc(accessRequests.createdAt))
+        .limit(50);
+    },
+
     async setRisk(tenantId: string, id: string, risk: RequestRow['risk']): Promise<void> {
       await db.update(accessRequests).set({ risk }).where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)));
     },
@@ -138,6 +157,11 @@ export function createAccessRequestRepo({ db }: { db: Db }) {
         .select({ state: accessRequests.state, count: sql<number>`count(*)::int` })
         .from(accessRequests)
         .groupBy(accessRequests.state);
+    },
+
+    async externalIdOf(tenantId: string, userId: string): Promise<string | null> {
+      const [user] = await db.select({ externalId: chatUsers.externalId }).from(chatUsers).where(and(eq(chatUsers.tenantId, tenantId), eq(chatUsers.id, userId)));
+      return user?.externalId ?? null;
     },
 
     async requesterExternalId(row: RequestRow): Promise<string> {

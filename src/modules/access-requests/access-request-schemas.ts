@@ -11,6 +11,7 @@ export interface ValidDraft {
   durationSeconds: number;
   reason: string;
   ticket: string | null;
+  breakGlass: boolean;
 }
 
 export type DraftField = keyof RequestDraft;
@@ -69,6 +70,6 @@ export function validateDraft(draft: RequestDraft, catalog: CatalogView): DraftR
   if (Object.keys(errors).length > 0 || !database) return { ok: false, errors };
   return {
     ok: true,
-    value: { database, level: draft.level, scope, durationSeconds: durationSeconds!, reason, ticket: ticket || null },
+    value: { database, level: draft.level, scope, durationSeconds: durationSeconds!, reason, ticket: ticket || null, breakGlass: draft.breakGlass === true },
   };
 }

@@ -71,7 +71,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
   function precheck(requesterExternalId: string, draft: ValidDraft, at = now()): Partial<Record<'databaseId' | 'level' | 'duration' | 'reason' | 'ticket' | 'scope', string>> {
     const risk = assessRisk(riskInput(draft, at));
     const decision = evaluateRequest(
-      { requester: person(requesterExternalId), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: risk.level, now: at, activeLeases: [] },
+      { requester: person(requesterExternalId), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: risk.level, now: at, activeLeases: [], breakGlass: draft.breakGlass },
       catalog().policy,
     );
     if (decision.outcome !== 'refuse' || !decision.refusal) return {};
@@ -88,6 +88,22 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     if (!ctx) return `The database ${request.databaseId} is no longer in the catalog.`;
     const check = canApprove(person(approverExternalId), ctx, [], catalog().policy);
     return check.allowed ? undefined : check.message;
+  }
+
+  /** An approver of its database (never its requester) records the review of a break-glass access. */
+  async function reviewBreakGlass(actor: Actor, requestId: string): Promise<string> {
+    const request = await requests.get(actor.tenantId, requestId);
+    if (!request?.policy?.breakGlass) return `Request ${requestId} is not a break-glass access.`;
+    if (request.requesterId === actor.userId) return 'You cannot review your own break-glass access; another approver must.';
+    if (!isApprover(actor, request.databaseId, request.level)) return `Only the approvers of ${request.databaseId} can review this break-glass access.`;
+    const reviewed = await db.transaction(async (tx) => {
+      const row = await requests.markReviewed(actor.tenantId, requestId, actor.userId, tx);
+      if (row) await audit.record({ tenantId: actor.tenantId, actor: `user:${actor.userId}`, action: 'request.break_glass_reviewed', subject: `request:${requestId}`, outcome: 'success' }, tx);
+      return row;
+    });
+    if (!reviewed) return `Break-glass access ${requestId} was already reviewed.`;
+    await enqueue('syncCard', { requestId });
+    return `Break-glass access ${requestId} is marked reviewed.`;
   }
 
   /** Admins as the catalog names them; while it names none, every approver acts as one. */
@@ -122,7 +138,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     const submittedAt = now();
     const assessment = await risk.assess(riskInput(draft, submittedAt));
     const decision = evaluateRequest(
-      { requester: person(actor.externalUserId), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: assessment.level, now: submittedAt, activeLeases: [] },
+      { requester: person(actor.externalUserId), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: assessment.level, now: submittedAt, activeLeases: [], breakGlass: draft.breakGlass },
       catalog().policy,
     );
     const pendingSeconds = decision.pendingTimeoutSeconds;
@@ -192,23 +208,33 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
         const database = catalog().database(active.databaseId);
         return database ? [{ databaseId: database.id, environment: database.environment, level: active.level, tags: database.tags }] : [];
       });
-      const ctx = policyContext(request, requesterExternalId, { activeLeases, risk: request.risk.level, now: request.createdAt });
+      const ctx = policyContext(request, requesterExternalId, { activeLeases, risk: request.risk.level, now: request.createdAt, breakGlass: request.policy?.breakGlass ?? false });
       const decision = ctx && evaluateRequest(ctx, catalog().policy);
       if (decision?.outcome === 'refuse' && decision.refusal) {
         await cancel(request, `${decision.refusal.message} ${decision.refusal.howToComply}`, { rule: decision.refusal.rule });
         return;
       }
-      if (decision?.outcome === 'auto-approve' && !decision.breakGlass) {
+      if (decision?.outcome === 'auto-approve') {
         const approved = await db.transaction(async (tx) => {
           const row = await requests.transition(request.tenantId, requestId, 'approve', { decidedAt: now() }, tx);
           if (row) {
             await requests.setPolicy(request.tenantId, requestId, snapshot(decision), tx);
-            await audit.record({ tenantId: request.tenantId, actor: 'system', action: 'request.auto_approved', subject: `request:${requestId}`, outcome: 'success', details: { rule: decision.autoApprovedBy, policy: decision.policy } }, tx);
+            await audit.record(
+              {
+                tenantId: request.tenantId, actor: 'system', action: decision.breakGlass ? 'request.break_glass' : 'request.auto_approved', subject: `request:${requestId}`,
+                outcome: 'success', details: { rule: decision.autoApprovedBy, policy: decision.policy, reason: request.reason },
+              },
+              tx,
+            );
           }
           return row;
         });
         if (approved) {
-          await Promise.all([enqueue('syncCard', { requestId }), enqueue('provision', { requestId }, { jobId: `provision-${requestId}` })]);
+          await Promise.all([
+            enqueue('syncCard', { requestId }),
+            enqueue('provision', { requestId }, { jobId: `provision-${requestId}` }),
+            ...(decision.breakGlass ? [enqueue('alertBreakGlass', { requestId }, { jobId: `break-glass-${requestId}` })] : []),
+          ]);
           return;
         }
       }
@@ -320,7 +346,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     }
     const pending = await submit(
       actor,
-      { database, level: request.level as ValidDraft['level'], scope: parseStoredScope(request.scope), durationSeconds: seconds, reason, ticket: request.ticket },
+      { database, level: request.level as ValidDraft['level'], scope: parseStoredScope(request.scope), durationSeconds: seconds, reason, ticket: request.ticket, breakGlass: false },
       { extendsRequestId: requestId },
     );
     return { kind: 'pending', request: pending };
@@ -349,11 +375,12 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
   /** Renders a request with its people, decisions, lease and grants. */
   async function view(row: RequestRow): Promise<RequestView> {
     const database = catalog().database(row.databaseId);
-    const [requesterExternalId, decisionRows, leaseRow] = await Promise.all([
+    const [requesterExternalId, decisionRows, leaseRow, reviewer] = await Promise.all([
       requests.requesterExternalId(row),
       requests.decisions(row.tenantId, row.id),
       // An extension shows the lease it extends.
       requests.leaseWithEnder(row.tenantId, row.extendsRequestId ?? row.id),
+      row.reviewedBy ? requests.externalIdOf(row.tenantId, row.reviewedBy) : Promise.resolve(null),
     ]);
     const scope = parseStoredScope(row.scope);
     const level = row.level;
@@ -387,6 +414,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       decidedAt: row.decidedAt,
       decisions: decisionRows.map((d) => ({ decision: d.decision as 'approve' | 'deny', approverExternalId: d.approverExternalId, reason: d.reason, at: d.at })),
       failure: row.failure,
+      reviewedByExternalId: reviewer,
       lease: lease
         ? {
             id: lease.id, username: lease.username, expiresAt: lease.expiresAt, provisionedAt: lease.provisionedAt, revokedAt: lease.revokedAt,
@@ -402,6 +430,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     quickRefusal,
     explainPolicyFor,
     isAdmin,
+    reviewBreakGlass,
+    unreviewedBreakGlass: (tenantId: string) => requests.unreviewedBreakGlass(tenantId),
     checkSubmitted,
     decide,
     requestExtension,

@@ -32,6 +32,8 @@ export interface RequestView {
   decidedAt: Date | null;
   decisions: Array<{ decision: 'approve' | 'deny'; approverExternalId: string; reason: string | null; at: Date }>;
   failure: string | null;
+  /** Break-glass: who reviewed it afterwards, if anyone has. */
+  reviewedByExternalId: string | null;
   lease: LeaseView | null;
 }
 
@@ -55,4 +57,6 @@ export interface RequestDraft {
   duration: string;
   reason: string;
   ticket: string;
+  /** Access now, approvers alerted and a review required afterwards, where policy allows it. */
+  breakGlass?: boolean;
 }
