@@ -188,7 +188,7 @@ describe('TOTP multi-factor authentication', () => {
     }
     const lockedUntil = new Date('2030-05-01T14:07:00Z');
     const message = 'Too many wrong codes: MFA is locked until 14:07 UTC.';
-    expect(await mfa.verify(actor, await wrongCode(secret, clock), 'approve')).toEqual({ ok: false, reason: 'locked', lockedUntil, message });
+    expect(await mfa.verify(actor, await wrongCode(secret, clock), 'approve')).toEqual({ ok: false, reason: 'locked', lockedUntil, message, lockedNow: true });
     expect(await mfa.status(actor)).toMatchObject({ locked: true, lockedUntil });
 
     clock = later(clock, 60);
