@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'drizzle-orm';
 import { loadCatalog, type CatalogView } from '../config/catalog.js';
 import type { Config } from '../config/env.js';
-import { createStateDb, runMigrations } from '../db/client.js';
+import { createLockPool, createStateDb, runMigrations } from '../db/client.js';
 import { createSecretBox, loadMasterKey } from '../lib/crypto.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { parseDuration } from '../lib/time.js';
@@ -70,7 +70,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
   }
   await runMigrations(stateUrl);
   const { db, pool } = createStateDb(stateUrl);
-  closers.unshift(() => pool.end());
+  const lockPool = createLockPool(stateUrl);
+  closers.unshift(() => pool.end(), () => lockPool.end());
 
   const secrets = createSecretBox(loadMasterKey(env.MASTER_KEY, dataDir));
   const backend: QueueBackend = env.REDIS_URL
@@ -178,7 +179,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       if (slack) await slack.init();
       watchCatalog();
       if (env.RUN_MODE !== 'web') {
-        const handlers = createJobHandlers({ requests, requestRepo, leases, notifier, pool, logger: logger.child({ component: 'jobs' }), metrics });
+        const handlers = createJobHandlers({ requests, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics });
         await queue.startWorker(handlers, {
           concurrency: 50,
           onDone: (job, ok) => metrics.jobFinished(job.name, job.timestamp + (job.opts.delay ?? 0), ok),

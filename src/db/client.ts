@@ -78,10 +78,12 @@ class ScopedPool extends pg.Pool {
   }
 }
 
-export function createStateDb(connectionString: string, max = 10): { db: Db; pool: pg.Pool } {
+export function createStateDb(connectionString: string, max = 20): { db: Db; pool: pg.Pool } {
   const pool = new ScopedPool({
     connectionString,
     max,
+    // Starved for this long, a query fails (and its job retries) instead of hanging unseen.
+    connectionTimeoutMillis: 30_000,
     application_name: 'dbaccess',
     Client: ScopedClient as unknown as new () => pg.ClientBase,
     // Row-level security binds the app's role, not the owner (or superuser) it logs in as.
@@ -92,6 +94,13 @@ export function createStateDb(connectionString: string, max = 10): { db: Db; poo
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return { db: drizzle(pool, { schema }), pool };
+}
+
+/** A few plain connections for session advisory locks, apart from the state pool. */
+export function createLockPool(connectionString: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, application_name: 'dbaccess-locks', connectionTimeoutMillis: 60_000 });
+  pool.on('error', () => {});
+  return pool;
 }
 
 /** Applies the migrations as the connecting user (the owner), on a connection of its own. */

@@ -14,8 +14,11 @@ interface Deps {
   requestRepo: Pick<AccessRequestRepo, 'setCardRef'>;
   leases: LeaseService;
   notifier: ChatNotifier;
-  /** For the per-request card lock. */
-  pool: pg.Pool;
+  /**
+   * Connections only for the per-request card lock. Never the state pool: a lock holder needs state
+   * connections while it holds the lock, so sharing one pool deadlocks once every connection is a holder.
+   */
+  lockPool: pg.Pool;
   logger: Logger;
   metrics: { revocationFailed(): void };
 }
@@ -24,13 +27,13 @@ interface Deps {
 const ALERT_AT = (attempts: number) => attempts === 3 || (attempts > 3 && (attempts - 3) % 60 === 0);
 
 /** Thin handlers: load by id, call a service, tell people. Every one is safe to run twice. */
-export function createJobHandlers({ requests, requestRepo, leases, notifier, pool, logger, metrics }: Deps): JobHandlers {
+export function createJobHandlers({ requests, requestRepo, leases, notifier, lockPool, logger, metrics }: Deps): JobHandlers {
   /**
    * One card writer per request at a time: a holder renders the latest state, so concurrent updates
    * can never leave an older state on the card.
    */
   async function syncCard(requestId: string): Promise<void> {
-    const client = await pool.connect();
+    const client = await lockPool.connect();
     try {
       await client.query('SELECT pg_advisory_lock(hashtextextended($1, 11))', [requestId]);
       const view = await requests.viewById(requestId);

@@ -45,7 +45,11 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
     return classes
       ? (new classes.Worker(QUEUE_NAME, processor, { connection: pgConnection!, concurrency, settings }) as unknown as Worker)
       : new Worker(QUEUE_NAME, processor, {
-          connection: redis!.duplicate({ maxRetriesPerRequest: null }),
+          connection: (() => {
+            const connection = redis!.duplicate({ maxRetriesPerRequest: null });
+            owned.push(connection);
+            return connection;
+          })(),
           prefix: (backend as { prefix: string }).prefix,
           concurrency,
           settings,
@@ -53,6 +57,8 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
   };
 
   const queue = makeQueue();
+  /** Connections we made for workers: BullMQ treats a passed-in connection as shared and never closes it. */
+  const owned: Redis[] = [];
   queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
   let worker: Worker | undefined;
 
@@ -114,7 +120,7 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
     async close() {
       await worker?.close();
       await queue.close();
-      await redis?.quit().catch(() => {});
+      await Promise.all([...owned, ...(redis ? [redis] : [])].map((connection) => connection.quit().catch(() => {})));
     },
   };
 }

@@ -227,3 +227,26 @@ describe('a target that is unreachable at expiry', () => {
     expect(await targetRoles(lease.username)).toEqual([]);
   });
 });
+
+describe('a burst of requests', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ queue: 'redis' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('posts every card when many requests arrive at once (no pool starvation)', async () => {
+    const { validateDraft } = await import('../../src/modules/access-requests/access-request-schemas.js');
+    const { withTenant } = await import('../../src/db/tenant-scope.js');
+    const tenantId = await h.app.tenants.ensureTenant('slack', 'T0ACME');
+    const draft = validateDraft({ databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '1h', reason: 'Investigate the failed payouts of last night for OPS-1234', ticket: '' }, h.app.catalog());
+    if (!draft.ok) throw new Error('draft');
+    await withTenant(tenantId, async () => {
+      const actor = await h.app.tenants.actor('slack', 'T0ACME', PEOPLE.requester);
+      await Promise.all(Array.from({ length: 40 }, () => h.app.requests.submit(actor, draft.value)));
+    });
+    await waitUntil(() => h.slack.messagesIn(APPROVERS_CHANNEL).filter((m) => !m.threadTs).length >= 40, 45_000, '40 cards');
+  });
+});
