@@ -23,6 +23,7 @@ import { burstScenario } from './scenarios/burst.js';
 import { clickToDmScenario } from './scenarios/click-to-dm.js';
 import { expiryScenario } from './scenarios/expiry.js';
 import { massExpiryScenario } from './scenarios/mass-expiry.js';
+import { cleanupEngineBench, runEngineBench } from './scenarios/engines.js';
 import { cleanupAll } from './lib/bench-harness.js';
 import { table, type ResultRow } from './lib/stats.js';
 
@@ -108,7 +109,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) process.exit(130);
     stopping = true;
     log(`${signal}: cleaning up`);
-    void cleanupAll().finally(() => process.exit(130));
+    void Promise.all([cleanupAll(), cleanupEngineBench()]).finally(() => process.exit(130));
   });
 }
 
@@ -122,11 +123,11 @@ try {
     await step(`3 expiry (${queue})`, () => expiryScenario(queue, sizes.expiry));
   }
   await step(`4 burst of ${sizes.burst}`, () => burstScenario('redis', { n: sizes.burst, stallMs: 15_000 }));
-  await step(`4 burst of ${sizes.burst}, what-if state pool max 60`, () => burstScenario('redis', { n: sizes.burst, statePoolMax: 60 }));
   await step('5a leases on one database', () => aclLimitScenario({ max: sizes.probeMax }));
   await step(`5 ${sizes.mass.n} simultaneous expiries`, () => massExpiryScenario('redis', { ...sizes.mass, realPath: 20 }));
+  await step('6 engines: provision and revoke against raw SQL; 7 revocations at once', () => runEngineBench({ quick }));
 } finally {
-  await cleanupAll();
+  await Promise.all([cleanupAll(), cleanupEngineBench()]);
 }
 
 const durationMs = Date.now() - started;
