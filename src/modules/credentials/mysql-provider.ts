@@ -161,6 +161,7 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
   async function killAndWait(target: Target, db: PoolConnection, username: string): Promise<Set<number>> {
     const seen = new Set<number>();
     const deadline = Date.now() + SESSION_WAIT_MS;
+    let attempt = 0;
     for (;;) {
       const rows = await query<RowDataPacket[]>(db, sessionsQuery(), [username]);
       if (rows.length === 0) return seen;
@@ -179,8 +180,9 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
           `${rows.length} session(s) of ${username} on ${where(target)} were still running ${SESSION_WAIT_MS / 1000} s after being killed; revocation will be retried.`,
         );
       }
-      // A killed session stays in the process list (Command "Killed") until its thread has finished.
-      await sleep(POLL_MS);
+      // A killed session stays in the process list (Command "Killed") until its thread has finished,
+      // usually within milliseconds: look again soon, then less often.
+      await sleep(Math.min(POLL_MS, 5 * 2 ** Math.min(attempt++, 4)));
     }
   }
 
