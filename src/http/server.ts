@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { HTTPReceiver } from '@slack/bolt';
+import { withTimeout } from '../lib/async.js';
 import { httpStatus, publicMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from './metrics.js';
@@ -30,7 +31,7 @@ export async function buildServer({ logger, metrics, readiness, slack, qrCodes }
     const results = await Promise.all(
       Object.entries(readiness).map(async ([name, check]) => {
         try {
-          await withTimeout(check(), 2000);
+          await withTimeout(check(), 2000, () => new Error('timeout'));
           return [name, 'ok'] as const;
         } catch {
           return [name, 'unavailable'] as const;
@@ -57,8 +58,4 @@ export async function buildServer({ logger, metrics, readiness, slack, qrCodes }
   }
   if (slack) await app.register(slackRoute, { receiver: slack });
   return app;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
 }

@@ -2,6 +2,7 @@ import { Queue, UnrecoverableError, Worker, createPostgresBackend, withBackend, 
 import { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
 import { asSystem } from '../db/tenant-scope.js';
+import { withTimeout } from '../lib/async.js';
 import { JOBS, type Enqueue, type JobData, type JobName } from './job-catalog.js';
 
 export const QUEUE_NAME = 'dbaccess';
@@ -84,17 +85,9 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
         if (!spec) throw new UnrecoverableError(`Unknown job ${job.name}`);
         const parsed = spec.schema.safeParse(job.data);
         if (!parsed.success) throw new UnrecoverableError(`Invalid payload for ${name}`);
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${name} took longer than ${spec.timeoutMs} ms`)), spec.timeoutMs);
-        });
-        try {
-          // Jobs span tenants (they load by id); the rows they load say which tenant they are about.
-          const run = asSystem(() => (handlers[name] as (data: unknown, job: Job) => Promise<void>)(parsed.data, job));
-          await Promise.race([run, timeout]);
-        } finally {
-          clearTimeout(timer);
-        }
+        // Jobs span tenants (they load by id); the rows they load say which tenant they are about.
+        const run = asSystem(() => (handlers[name] as (data: unknown, job: Job) => Promise<void>)(parsed.data, job));
+        await withTimeout(run, spec.timeoutMs, () => new Error(`${name} took longer than ${spec.timeoutMs} ms`));
       }, concurrency);
       worker.on('completed', (job) => onDone?.(job, true));
       worker.on('failed', (job, error) => {

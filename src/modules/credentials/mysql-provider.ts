@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import mysql, { type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { type AppError, badInput, configError, conflict, isAppError, targetUnavailable } from '../../lib/errors.js';
-import { scrubSecrets } from '../../lib/logger.js';
+import { sleep, withTimeout } from '../../lib/async.js';
+import { scrubTarget, where } from './target-text.js';
 import type { CredentialProvider, ProvisionSpec, Target } from './credential-types.js';
 import {
   MARKER_VALUE,
@@ -472,8 +473,6 @@ function checkSpec(target: Target, spec: ProvisionSpec): string[] {
   return hosts;
 }
 
-const where = (target: Target) => `${target.entry.id} (${target.entry.host}:${target.entry.port})`;
-
 // Server error numbers. mysql2 names errors after MySQL's numbering, and MariaDB reuses some numbers
 // for other errors (4151 is "account is locked" on MariaDB), so match on numbers.
 const ER_NO_SUCH_THREAD = 1094;
@@ -545,7 +544,7 @@ function describeFailure(target: Target, action: string, error: unknown, secrets
   if (reason) return targetUnavailable(`Cannot reach ${where(target)}: ${reason}.`);
   const { message, sqlMessage } = (error ?? {}) as { message?: unknown; sqlMessage?: unknown };
   const errno = errnoOf(error);
-  const said = scrub(target, typeof sqlMessage === 'string' ? sqlMessage : typeof message === 'string' ? message : 'unknown error', secrets);
+  const said = scrubTarget(target, typeof sqlMessage === 'string' ? sqlMessage : typeof message === 'string' ? message : 'unknown error', secrets);
   switch (errno) {
     case 1146: // ER_NO_SUCH_TABLE: a scope naming a missing table will not get better with retries.
     case 1054: // ER_BAD_FIELD_ERROR: a missing column in a column grant
@@ -564,31 +563,3 @@ function describeFailure(target: Target, action: string, error: unknown, secrets
   return targetUnavailable(`${action} on ${where(target)} failed: ${said}${errno ? ` (error ${errno})` : ''}.`);
 }
 
-function scrub(target: Target, text: string, extra: string[]): string {
-  const secrets = [target.adminUrl, ...extra];
-  try {
-    const password = new URL(target.adminUrl).password;
-    if (password) secrets.push(password, decodeURIComponent(password));
-  } catch {
-    // Not a URL: the whole string is already in the list.
-  }
-  let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
-  return scrubSecrets(out).slice(0, 500);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(onTimeout()), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

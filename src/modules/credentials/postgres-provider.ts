@@ -1,6 +1,7 @@
 import pg, { escapeIdentifier, escapeLiteral } from 'pg';
 import { type AppError, badInput, configError, conflict, isAppError, targetUnavailable } from '../../lib/errors.js';
-import { scrubSecrets } from '../../lib/logger.js';
+import { sleep, withTimeout } from '../../lib/async.js';
+import { scrubTarget, where } from './target-text.js';
 import type { CredentialProvider, ProvisionSpec, Target } from './credential-types.js';
 import { postgresGrantStatements } from './grant-mapping.js';
 import { scramSha256Verifier } from './scram.js';
@@ -240,7 +241,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
               await client.query(statement);
               if (notGranted.length > 0) {
                 throw configError(
-                  `The admin account of ${where(target)} may not grant this (${scrub(target, notGranted[0]!)}). Give it ownership or grant options on the objects in scope.`,
+                  `The admin account of ${where(target)} may not grant this (${scrubTarget(target, notGranted[0]!)}). Give it ownership or grant options on the objects in scope.`,
                 );
               }
             }
@@ -424,8 +425,6 @@ function checkSpec(target: Target, spec: ProvisionSpec): void {
   if (!Number.isInteger(limit) || limit < 1) throw configError(`connectionLimit of ${target.entry.id} must be a positive integer.`);
 }
 
-const where = (target: Target) => `${target.entry.id} (${target.entry.host}:${target.entry.port})`;
-
 /** Why a connection could not be made, in words, or undefined when the failure came later. */
 function unreachableReason(code: string | undefined, message: string): string | undefined {
   switch (code) {
@@ -467,37 +466,9 @@ function describeFailure(target: Target, action: string, error: unknown): AppErr
   const text = typeof message === 'string' ? message : '';
   const reason = unreachableReason(sqlState, text);
   if (reason) return targetUnavailable(`Cannot reach ${where(target)}: ${reason}.`);
-  const said = scrub(target, [text, typeof detail === 'string' ? detail : ''].filter(Boolean).join(' ') || 'unknown error');
+  const said = scrubTarget(target, [text, typeof detail === 'string' ? detail : ''].filter(Boolean).join(' ') || 'unknown error');
   // A scope naming a table or schema that does not exist will not get better with retries.
   if (sqlState === '42P01' || sqlState === '3F000') return badInput(`${action} on ${where(target)} failed: ${said}.`);
   return targetUnavailable(`${action} on ${where(target)} failed: ${said}${sqlState ? ` (SQLSTATE ${sqlState})` : ''}.`);
 }
 
-function scrub(target: Target, text: string): string {
-  const secrets = [target.adminUrl];
-  try {
-    const password = new URL(target.adminUrl).password;
-    if (password) secrets.push(password, decodeURIComponent(password));
-  } catch {
-    // Not a URL: the whole string is already in the list.
-  }
-  let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
-  return scrubSecrets(out).slice(0, 500);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(onTimeout()), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
