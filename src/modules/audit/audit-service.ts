@@ -30,36 +30,31 @@ export function canonical(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-function hashOf(row: { tenantId: string; seq: number; actor: string; action: string; subject: string; outcome: string; details: unknown; createdAt: string; prevHash: string }): string {
-  return createHash('sha256').update(canonical(row)).digest('hex');
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** The hash of what an event says, over its canonical form (place in the chain excluded). */
+export function contentHash(event: { tenantId: string; actor: string; action: string; subject: string; outcome: string; details: unknown; createdAt: string }): string {
+  return sha256(canonical(event));
 }
+
+/** The chain hash: the content bound to its place, after the event before it. */
+export const chainHash = (prevHash: string, seq: number, content: string) => sha256(`${prevHash}:${seq}:${content}`);
 
 /**
  * The audit log: append-only (a trigger refuses UPDATE and DELETE) and hash-chained per tenant.
  * Appends for one tenant are serialized by a transaction-scoped advisory lock.
  */
 export function createAuditService({ db }: { db: Db }) {
+  /** One statement: lock the tenant's chain, read its head, insert (see migration 0007). */
   async function appendIn(tx: DbOrTx, event: AuditEvent): Promise<void> {
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${event.tenantId}, 7))`);
-    const [last] = await tx
-      .select({ seq: auditEvents.seq, hash: auditEvents.hash })
-      .from(auditEvents)
-      .where(eq(auditEvents.tenantId, event.tenantId))
-      .orderBy(desc(auditEvents.seq))
-      .limit(1);
-    const row = {
-      tenantId: event.tenantId,
-      seq: (last?.seq ?? 0) + 1,
-      actor: event.actor,
-      action: event.action,
-      subject: event.subject,
-      outcome: event.outcome,
-      details: event.details ?? {},
-      createdAt: new Date().toISOString(),
-      prevHash: last?.hash ?? GENESIS,
-    };
-    await tx.insert(auditEvents).values({ ...row, hash: hashOf(row) });
+    const createdAt = new Date().toISOString();
+    const details = event.details ?? {};
+    const content = contentHash({ tenantId: event.tenantId, actor: event.actor, action: event.action, subject: event.subject, outcome: event.outcome, details, createdAt });
+    await tx.execute(
+      sql`SELECT dbaccess_audit_append(${event.tenantId}::uuid, ${event.actor}, ${event.action}, ${event.subject}, ${event.outcome}, ${JSON.stringify(details)}::jsonb, ${createdAt}::timestamptz, ${content})`,
+    );
   }
+
 
   return {
     /** Appends inside the caller's transaction (so the event commits with the change), or in its own. */
@@ -75,10 +70,10 @@ export function createAuditService({ db }: { db: Db }) {
       for (const [index, row] of rows.entries()) {
         if (row.seq !== index + 1) return { ok: false, seq: index + 1, problem: 'missing or reordered event' };
         if (row.prevHash !== prevHash) return { ok: false, seq: row.seq, problem: 'does not follow the previous event' };
-        const { id: _id, hash, ...content } = row;
         // PostgreSQL returns its own timestamp text; the hash was taken over the ISO form.
-        if (hashOf({ ...content, createdAt: new Date(content.createdAt).toISOString() }) !== hash) return { ok: false, seq: row.seq, problem: 'content was changed' };
-        prevHash = hash;
+        const content = contentHash({ tenantId: row.tenantId, actor: row.actor, action: row.action, subject: row.subject, outcome: row.outcome, details: row.details, createdAt: new Date(row.createdAt).toISOString() });
+        if (chainHash(row.prevHash, row.seq, content) !== row.hash) return { ok: false, seq: row.seq, problem: 'content was changed' };
+        prevHash = row.hash;
       }
       return { ok: true, events: rows.length };
     },
