@@ -437,7 +437,6 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     requestExtension,
     expirePending,
     view,
-    isApprover,
     async viewById(requestId: string): Promise<RequestView | undefined> {
       const row = await requests.getById(requestId);
       return row ? view(row) : undefined;
@@ -449,7 +448,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     async authorizeEnd(actor: Actor, requestId: string): Promise<RequestRow> {
       const request = await requests.get(actor.tenantId, requestId);
       if (!request) throw notFound(`Request ${requestId}`);
-      if (request.requesterId !== actor.userId && !isApprover(actor, request.databaseId)) {
+      if (request.requesterId !== actor.userId && !isApprover(actor, request.databaseId, request.level)) {
         throw forbidden(`Only the requester or an approver of ${request.databaseId} can end this access.`);
       }
       if (isTerminal(request.state as RequestState) || request.state === 'pending') {
