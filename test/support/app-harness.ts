@@ -74,7 +74,7 @@ export function shown(message: Pick<SlackMessage, 'text' | 'blocks'> | RecordedC
 
 export const hasButton = (message: Pick<SlackMessage, 'blocks'>, actionId: string) => JSON.stringify(message.blocks ?? []).includes(`"action_id":"${actionId}"`);
 
-export async function waitUntil<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+export async function waitUntil<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -174,7 +174,7 @@ ${options.extraDatabases ?? ''}`,
         blockAction({ teamId: TEAM, userId: user, actionId, message, channelId: message.channel, responseUrl: slack.responseUrl(`click-${++responses}`, { user, channel: message.channel, messageTs: message.ts }) }),
       );
     },
-    waitForMessage(channel, predicate, timeoutMs = 15_000) {
+    waitForMessage(channel, predicate, timeoutMs = 30_000) {
       return waitUntil(() => [...slack.messagesIn(channel)].reverse().find(predicate), timeoutMs, `a message in ${channel}`);
     },
     waitForCard(predicate = () => true, timeoutMs) {
