@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import mysql, { type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { type AppError, badInput, configError, conflict, isAppError, targetUnavailable } from '../../lib/errors.js';
 import { sleep, withTimeout } from '../../lib/async.js';
-import { scrubTarget, where } from './target-text.js';
+import { networkReason, scrubTarget, where } from './target-text.js';
 import type { CredentialProvider, ProvisionSpec, Target } from './credential-types.js';
 import {
   MARKER_VALUE,
@@ -495,20 +495,9 @@ function mustDiscard(error: unknown): boolean {
 /** Why a connection could not be made or was lost, in words, or undefined when the failure came later. */
 function unreachableReason(error: unknown): string | undefined {
   const { code, errno, fatal, message } = (error ?? {}) as { code?: unknown; errno?: unknown; fatal?: unknown; message?: unknown };
+  const network = networkReason(code);
+  if (network) return network;
   switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host name not found';
-    case 'ETIMEDOUT':
-      return 'connection timed out';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'host unreachable';
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'connection reset';
     case 'PROTOCOL_CONNECTION_LOST':
       return 'connection closed unexpectedly';
     case 'PROTOCOL_SEQUENCE_TIMEOUT':

@@ -1,7 +1,7 @@
 import pg, { escapeIdentifier, escapeLiteral } from 'pg';
 import { type AppError, badInput, configError, conflict, isAppError, targetUnavailable } from '../../lib/errors.js';
 import { sleep, withTimeout } from '../../lib/async.js';
-import { scrubTarget, where } from './target-text.js';
+import { networkReason, scrubTarget, where } from './target-text.js';
 import type { CredentialProvider, ProvisionSpec, Target } from './credential-types.js';
 import { postgresGrantStatements } from './grant-mapping.js';
 import { scramSha256Verifier } from './scram.js';
@@ -427,19 +427,9 @@ function checkSpec(target: Target, spec: ProvisionSpec): void {
 
 /** Why a connection could not be made, in words, or undefined when the failure came later. */
 function unreachableReason(code: string | undefined, message: string): string | undefined {
+  const network = networkReason(code);
+  if (network) return network;
   switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host name not found';
-    case 'ETIMEDOUT':
-      return 'connection timed out';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'host unreachable';
-    case 'ECONNRESET':
-      return 'connection reset';
     case '28P01':
     case '28000':
       return 'the admin login was refused (check the admin credentials)';
