@@ -98,6 +98,8 @@ function entryFor(changes: Partial<DatabaseEntry> & Pick<DatabaseEntry, 'id' | '
     poolSize: 4,
     allowedHosts: ['%'],
     legacyUserNames: false,
+    capture: 'none',
+    tableTags: {},
     tags: [],
     ...changes,
   };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { configError } from '../lib/errors.js';
 import { parseDuration } from '../lib/time.js';
 import { checkPolicySections, policyConfig, policySectionsSchema, policySectionsShape, type PolicyConfig } from '../modules/policy/policy-schema.js';
+import { ALL_CAPTURE_METHODS, CAPTURE_METHODS, type CaptureMethod } from '../modules/capture/capture-types.js';
 
 /** The catalog: databases people may ask for and who approves. Lives in YAML at DBACCESS_CONFIG. */
 
@@ -69,6 +70,12 @@ const databaseSchema = z.strictObject({
   allowedHosts: z.array(z.string().min(1).max(255).regex(/^[A-Za-z0-9.%_:-]+$/, 'must be a host name, address or pattern such as 10.0.%')).min(1).max(20).default(['%']),
   /** MySQL 5.x: user names of at most 16 characters. */
   legacyUserNames: z.boolean().default(false),
+  /** How a temporary user's statements are recorded (see capture-types.ts); `none` records nothing. */
+  capture: z.enum(ALL_CAPTURE_METHODS as [CaptureMethod, ...CaptureMethod[]]).default('none'),
+  /** server_audit: the plugin's log file as dbaccess can read it (same host or a mounted volume). */
+  captureFile: z.string().min(1).max(500).optional(),
+  /** Tags per table (`schema.table` or `table`), e.g. `public.customers: [pii]`, for summaries and flags. */
+  tableTags: z.record(z.string().min(1).max(200), z.array(z.string().max(40)).max(20)).default({}),
   /** engine: vault: credentials come from Vault's database secrets engine. */
   vault: z
     .strictObject({
@@ -158,6 +165,14 @@ export function parseCatalog(text: string, source = 'catalog'): CatalogView {
     if (isVault !== Boolean(db.vault)) {
       const message = isVault ? 'engine vault needs a vault section (role, engine)' : 'a vault section needs engine: vault';
       throw configError(`${source}:${locate(document, lineCounter, ['databases', String(index), 'engine'])}: databases.${index}: ${message}`);
+    }
+    const captureEngine = db.engine === 'vault' ? db.vault?.engine : db.engine;
+    if (db.capture !== 'none' && (db.engine === 'vault' || !captureEngine || !(CAPTURE_METHODS[captureEngine] as readonly string[]).includes(db.capture))) {
+      const allowed = db.engine === 'vault' ? 'none (Vault creates the users; capture is not supported there yet)' : CAPTURE_METHODS[db.engine].join(', ');
+      throw configError(`${source}:${locate(document, lineCounter, ['databases', String(index), 'capture'])}: databases.${index}.capture: ${db.engine} supports ${allowed}`);
+    }
+    if (db.capture === 'server_audit' && !db.captureFile) {
+      throw configError(`${source}:${locate(document, lineCounter, ['databases', String(index), 'capture'])}: databases.${index}.captureFile: server_audit needs the path of the plugin's log file`);
     }
     for (const [levelIndex, level] of db.levels.entries()) {
       const definition = levelDefinition(result.data, level);

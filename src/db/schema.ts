@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type AnyPgColumn, bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, bigint, boolean, bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /** Every table carries tenant_id: a Slack workspace (later a Teams tenant) is a tenant. */
 
@@ -135,6 +135,11 @@ export const leases = pgTable(
     endedBy: uuid('ended_by').references(() => chatUsers.id),
     revokeAttempts: integer('revoke_attempts').notNull().default(0),
     lastError: text('last_error'),
+    /** How the session is recorded (a capture method, or `none`), fixed at provision. */
+    captureMethod: text('capture_method').notNull().default('none'),
+    capturedCount: integer('captured_count').notNull().default(0),
+    /** More statements were run than are kept per lease. */
+    captureTruncated: boolean('capture_truncated').notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [
@@ -198,3 +203,74 @@ export const mfaRecoveryCodes = pgTable(
   },
   (t) => [index('mfa_recovery_codes_tenant_user').on(t.tenantId, t.userId), index('mfa_recovery_codes_user').on(t.userId)],
 );
+
+/**
+ * One analysis of a draft (before submission), a request (for approvers) or a finished session, by
+ * the model or the built-in heuristics, with what it cost. A draft's analysis is created pending with
+ * its input and completed by a job; the modal it answers is `viewRef`.
+ */
+export const analyses = pgTable(
+  'analyses',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    /** draft | request | session */
+    kind: text('kind').notNull(),
+    userId: uuid('user_id').notNull().references(() => chatUsers.id),
+    requestId: text('request_id').references(() => accessRequests.id),
+    leaseId: uuid('lease_id').references(() => leases.id),
+    /** pending | done */
+    status: text('status').notNull(),
+    input: jsonb('input').$type<Record<string, unknown>>(),
+    viewRef: jsonb('view_ref').$type<MessageRef>(),
+    result: jsonb('result').$type<Record<string, unknown>>(),
+    /** claude | heuristic: who produced the result; `fallback` says why the model's answer was not used. */
+    analyzer: text('analyzer'),
+    model: text('model'),
+    fallback: text('fallback'),
+    inputTokens: integer('input_tokens').notNull().default(0),
+    outputTokens: integer('output_tokens').notNull().default(0),
+    cacheReadTokens: integer('cache_read_tokens').notNull().default(0),
+    cacheWriteTokens: integer('cache_write_tokens').notNull().default(0),
+    costMicroUsd: integer('cost_micro_usd').notNull().default(0),
+    latencyMs: integer('latency_ms').notNull().default(0),
+    createdAt: createdAt(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('analyses_tenant').on(t.tenantId, t.createdAt),
+    index('analyses_request').on(t.requestId),
+    index('analyses_lease').on(t.leaseId),
+    index('analyses_user').on(t.userId),
+  ],
+);
+
+/**
+ * Statements a temporary user ran, read from the target's own logs while and after the lease is
+ * active. Bounded per lease (see capture-types.ts); the text is untrusted data.
+ */
+export const capturedStatements = pgTable(
+  'captured_statements',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    leaseId: uuid('lease_id').notNull().references(() => leases.id),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    statement: text('statement').notNull(),
+    /** The server's refusal (SQLSTATE and message) when the statement failed. */
+    error: text('error'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('captured_statements_lease').on(t.leaseId, t.at), index('captured_statements_tenant').on(t.tenantId)],
+);
+
+/**
+ * How far the target's log has been read. A log belongs to a target server, not to a tenant: this
+ * table holds positions only, never statements, and is read and written by the system scope.
+ */
+export const captureCursors = pgTable('capture_cursors', {
+  databaseId: text('database_id').primaryKey(),
+  source: text('source').notNull(),
+  position: bigint('position', { mode: 'number' }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});

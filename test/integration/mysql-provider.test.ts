@@ -36,6 +36,8 @@ const entry: DatabaseEntry = {
   poolSize: 4,
   allowedHosts: ['%'],
   legacyUserNames: false,
+  capture: 'none',
+  tableTags: {},
   tags: [],
 };
 const target: Target = { entry, adminUrl };

@@ -30,6 +30,8 @@ const entry: DatabaseEntry = {
   connectionLimit: 5,
   allowedHosts: ['%'],
   legacyUserNames: false,
+  capture: 'none',
+  tableTags: {},
   poolSize: 4,
   tags: [],
 };

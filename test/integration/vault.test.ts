@@ -57,6 +57,8 @@ const entry = (vaultRole: string): DatabaseEntry => ({
   poolSize: 4,
   allowedHosts: ['%'],
   legacyUserNames: false,
+  capture: 'none',
+  tableTags: {},
   tags: [],
   vault: { role: vaultRole, mount: 'database', engine: 'postgres' },
 });

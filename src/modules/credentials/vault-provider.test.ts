@@ -22,6 +22,8 @@ const entry = (vault?: DatabaseEntry['vault']): DatabaseEntry => ({
   poolSize: 4,
   allowedHosts: ['%'],
   legacyUserNames: false,
+  capture: 'none',
+  tableTags: {},
   tags: [],
   vault,
 });
