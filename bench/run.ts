@@ -9,6 +9,11 @@
  *   4 burst      200 requests submitted at once, approved at once, all DMed
  *   5a one db    how many leases one database can hold at once
  *   5 mass       10,000 leases expiring at the same instant, revoked by the app
+ *   6-7 engines  provider overhead against raw SQL; 1,000 revocations at once
+ *   8 analysis   tokens, cost and latency of the three analyses against the fake Anthropic API
+ *   9 capture    queries/s of one temporary user with query capture off and on, per method
+ *
+ * BENCH_ONLY=analysis (words of scenario names, comma-separated) runs a subset.
  *
  * 1-3 run on both queue backends; 4 and 5 on Redis. Every scenario starts its own app (the test
  * harness: fresh state and target databases, fake Slack) and removes everything it created.
@@ -24,10 +29,15 @@ import { clickToDmScenario } from './scenarios/click-to-dm.js';
 import { expiryScenario } from './scenarios/expiry.js';
 import { massExpiryScenario } from './scenarios/mass-expiry.js';
 import { cleanupEngineBench, runEngineBench } from './scenarios/engines.js';
+import { analysisScenario } from './scenarios/analysis.js';
+import { captureScenario } from './scenarios/capture.js';
 import { cleanupAll } from './lib/bench-harness.js';
 import { table, type ResultRow } from './lib/stats.js';
 
 const quick = process.env.BENCH_QUICK === '1';
+/** BENCH_ONLY=analysis,capture runs only the scenarios whose name contains one of these words. */
+const only = process.env.BENCH_ONLY?.split(',').map((word) => word.trim()).filter(Boolean);
+const wanted = (name: string) => !only || only.some((word) => name.includes(word));
 const sizes = quick
   ? { ack: { n: 30, warmup: 5 }, dm: { n: 5, warmup: 1 }, expiry: { n: 5, durationS: 3, staggerMs: 300 }, burst: 20, probeMax: 5000, mass: { n: 300, databases: 2, deadlineMs: 45_000 } }
   : { ack: { n: 300, warmup: 30 }, dm: { n: 50, warmup: 5 }, expiry: { n: 50, durationS: 4, staggerMs: 400 }, burst: 200, probeMax: 5000, mass: { n: 10_000, databases: 10, deadlineMs: 75_000 } };
@@ -78,6 +88,7 @@ function machineTicks(): { busy: number; total: number } {
 const log = (text: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 
 async function step(name: string, run: () => Promise<ResultRow[]>): Promise<void> {
+  if (!wanted(name)) return;
   const started = Date.now();
   const ticks = machineTicks();
   const cpu = process.cpuUsage();
@@ -126,6 +137,8 @@ try {
   await step('5a leases on one database', () => aclLimitScenario({ max: sizes.probeMax }));
   await step(`5 ${sizes.mass.n} simultaneous expiries`, () => massExpiryScenario('redis', { ...sizes.mass, realPath: 20 }));
   await step('6 engines: provision and revoke against raw SQL; 7 revocations at once', () => runEngineBench({ quick }));
+  await step('8 analysis: tokens, cost and latency of the three analyses', () => analysisScenario({ n: quick ? 5 : 50 }));
+  await step('9 capture: overhead of recording statements, per method', () => captureScenario(quick ? { n: 300, rounds: 5 } : { n: 300, rounds: 20 }));
 } finally {
   await Promise.all([cleanupAll(), cleanupEngineBench()]);
 }

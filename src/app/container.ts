@@ -24,6 +24,11 @@ import { createLeaseService } from '../modules/credentials/lease-service.js';
 import { createPostgresProvider } from '../modules/credentials/postgres-provider.js';
 import { createReferenceResolver, createTargetResolver, type ProviderRegistry } from '../modules/credentials/targets.js';
 import { heuristicAnalyzer } from '../modules/risk/heuristic-analyzer.js';
+import { createAnalysisRepo } from '../modules/analysis/analysis-repo.js';
+import { createAnalysisService } from '../modules/analysis/analysis-service.js';
+import { createClaudeAnalyzer } from '../modules/analysis/claude-analyzer.js';
+import { createCaptureRepo } from '../modules/capture/capture-repo.js';
+import { createCaptureService } from '../modules/capture/capture-service.js';
 import { createTenantService } from '../modules/tenants/tenant-service.js';
 import { createMysqlProvider } from '../modules/credentials/mysql-provider.js';
 import { createVaultClient, type VaultClient } from '../modules/credentials/vault-client.js';
@@ -110,7 +115,21 @@ export async function createContainer(config: Config, options: ContainerOptions 
       return { unreachable: publicMessage(error) };
     }
   };
-  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalog });
+  // Its own lock connections: a log read holds its lock for a while, and must not starve the card locks.
+  const captureLockPool = createLockPool(stateUrl, 4);
+  closers.unshift(() => captureLockPool.end());
+  const capture = createCaptureService({ db, repo: createCaptureRepo({ db }), lockPool: captureLockPool, catalog, resolveTarget });
+  const claude = env.ANTHROPIC_API_KEY
+    ? createClaudeAnalyzer({
+        apiKey: env.ANTHROPIC_API_KEY, baseURL: env.ANTHROPIC_BASE_URL, model: env.DBACCESS_AI_MODEL,
+        summaryModel: env.DBACCESS_AI_SUMMARY_MODEL ?? env.DBACCESS_AI_MODEL, timeoutMs: parseDuration(env.DBACCESS_AI_TIMEOUT)! * 1000,
+      })
+    : undefined;
+  const analysis = createAnalysisService({
+    repo: createAnalysisRepo({ db }), requests: requestRepo, leaseById: (id) => leaseRepo.getById(id), capture, catalog, claude,
+    enqueue: queue.enqueue, logger: logger.child({ component: 'analysis' }),
+  });
+  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalog, analyses: analysis });
   const leases = createLeaseService({
     db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, providers, secrets, catalog,
     resolveTarget,
@@ -128,7 +147,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const publishQr = env.PUBLIC_URL ? (png: Buffer) => `${env.PUBLIC_URL!.replace(/\/$/, '')}/mfa/qr/${qrCodes.put(png)}.png` : undefined;
   const slack =
     env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET
-      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { mfa, publishQr, status, tenants, requests, leases, catalog, logger })
+      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { mfa, publishQr, status, tenants, requests, analysis, leases, catalog, logger })
       : undefined;
   const notifier: ChatNotifier = slack?.notifier ?? {
     // No chat platform configured: notifications are logged so nothing is silently lost.
@@ -170,7 +189,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   }
 
   return {
-    db, pool, queue, catalog, stateUrl, mfa, requests, leases, audit, tenants, logger, metrics,
+    db, pool, queue, catalog, stateUrl, mfa, requests, analysis, capture, leases, audit, tenants, logger, metrics,
     get http() {
       return http;
     },
@@ -179,7 +198,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       if (slack) await slack.init();
       watchCatalog();
       if (env.RUN_MODE !== 'web') {
-        const handlers = createJobHandlers({ requests, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics });
+        const handlers = createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics });
         await queue.startWorker(handlers, {
           concurrency: 50,
           onDone: (job, ok) => metrics.jobFinished(job.name, job.timestamp + (job.opts.delay ?? 0), ok),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { configError } from '../lib/errors.js';
+import { parseDuration } from '../lib/time.js';
 
 /**
  * The one environment schema. Nothing else reads process.env: services get slices of this config.
@@ -23,6 +24,14 @@ const envSchema = z.object({
   VAULT_ADDR: z.string().max(2000).url().optional(),
   VAULT_TOKEN: z.string().max(2000).optional(),
   VAULT_NAMESPACE: z.string().max(200).optional(),
+  /** Claude: without a key, the built-in heuristics do every analysis. */
+  ANTHROPIC_API_KEY: z.string().max(500).optional(),
+  ANTHROPIC_BASE_URL: z.string().max(2000).url().optional(),
+  DBACCESS_AI_MODEL: z.string().regex(/^[a-z0-9][a-z0-9.-]{2,99}$/, 'a model id such as claude-haiku-5-5').default('claude-haiku-5-5'),
+  /** The model for session summaries; the request model when unset. */
+  DBACCESS_AI_SUMMARY_MODEL: z.string().regex(/^[a-z0-9][a-z0-9.-]{2,99}$/, 'a model id such as claude-sonnet-5-5').optional(),
+  /** The most one model call may take, retries included, before the heuristics answer instead. */
+  DBACCESS_AI_TIMEOUT: z.string().max(20).refine((text) => { const s = parseDuration(text); return s !== undefined && s >= 1 && s <= 120; }, 'a duration between 1s and 2m, e.g. 8s').default('8s'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RUN_MODE: z.enum(['all', 'web', 'worker']).default('all'),
   CATALOG_POLL_INTERVAL: z.string().max(20).default('2s'),

@@ -5,12 +5,16 @@ import type { Logger } from '../lib/logger.js';
 import type { AccessRequestRepo } from '../modules/access-requests/access-request-repo.js';
 import type { AccessRequestService } from '../modules/access-requests/access-request-service.js';
 import { summarizeSession } from '../modules/access-requests/session-summary.js';
+import type { AnalysisService } from '../modules/analysis/analysis-service.js';
+import type { CaptureService } from '../modules/capture/capture-service.js';
 import { RetryingFailure, type LeaseService } from '../modules/credentials/lease-service.js';
 import { publicMessage } from '../lib/errors.js';
 import type { JobHandlers } from './queue.js';
 
 interface Deps {
   requests: AccessRequestService;
+  analysis: Pick<AnalysisService, 'runDraft' | 'runRequest' | 'runSession'>;
+  capture: Pick<CaptureService, 'collect'>;
   requestRepo: Pick<AccessRequestRepo, 'setCardRef'>;
   leases: LeaseService;
   notifier: ChatNotifier;
@@ -27,7 +31,7 @@ interface Deps {
 const ALERT_AT = (attempts: number) => attempts === 3 || (attempts > 3 && (attempts - 3) % 60 === 0);
 
 /** Thin handlers: load by id, call a service, tell people. Every one is safe to run twice. */
-export function createJobHandlers({ requests, requestRepo, leases, notifier, lockPool, logger, metrics }: Deps): JobHandlers {
+export function createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger, metrics }: Deps): JobHandlers {
   /**
    * One card writer per request at a time: a holder renders the latest state, so concurrent updates
    * can never leave an older state on the card.
@@ -55,6 +59,16 @@ export function createJobHandlers({ requests, requestRepo, leases, notifier, loc
 
   return {
     checkRequest: ({ requestId }) => requests.checkSubmitted(requestId),
+
+    async analyzeDraft({ analysisId }) {
+      const outcome = await analysis.runDraft(analysisId);
+      if (outcome) await notifier.send({ type: 'draftAnalysis', ...outcome });
+    },
+
+    async analyzeRequest({ requestId }) {
+      if (await analysis.runRequest(requestId)) await syncCard(requestId);
+    },
+
     syncCard: ({ requestId }) => syncCard(requestId),
     notifyRequester: ({ requestId }) => notifyRequester(requestId),
 
@@ -123,10 +137,18 @@ export function createJobHandlers({ requests, requestRepo, leases, notifier, loc
     async summarize({ leaseId }) {
       const lease = await leases.leaseById(leaseId);
       if (!lease) throw new UnrecoverableError('lease not found');
+      // Reads what the target logged for this user, then compares it with the reason and the grant.
+      const session = await analysis.runSession(leaseId);
       const view = await requests.viewById(lease.requestId);
       if (!view) return;
       if (view.lease?.dmRef) await notifier.send({ type: 'credentialsRevoked', request: view });
       await notifier.send({ type: 'sessionSummary', request: view, summary: summarizeSession(view) });
+      if (session?.review) await notifier.send({ type: 'sessionFlagged', request: view });
+    },
+
+    async collectQueries({ databaseId }) {
+      const collected = await capture.collect(databaseId);
+      if (collected.more) logger.info({ databaseId, stored: collected.stored }, 'query capture is behind; the next sweep reads on');
     },
 
     async sweep() {

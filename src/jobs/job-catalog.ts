@@ -2,7 +2,9 @@ import { z } from 'zod';
 
 const requestId = z.object({ requestId: z.string().regex(/^R[0-9A-Z]{9}$/) });
 const leaseId = z.object({ leaseId: z.uuid() });
+const analysisId = z.object({ analysisId: z.uuid() });
 const none = z.object({}).strict();
+const databaseId = z.object({ databaseId: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/) });
 
 /** Never give up: revocation and card updates retry for as long as it takes (with alerts). */
 // The PostgreSQL backend stores attempts as a 32-bit integer.
@@ -14,6 +16,9 @@ export const FOREVER = 2_147_483_647;
  */
 export const JOBS = {
   checkRequest: { schema: requestId, attempts: 10, timeoutMs: 30_000 },
+  /** Model calls: bounded by their own timeout, so a few attempts with margin are enough. */
+  analyzeDraft: { schema: analysisId, attempts: 3, timeoutMs: 30_000 },
+  analyzeRequest: { schema: requestId, attempts: 5, timeoutMs: 30_000 },
   syncCard: { schema: requestId, attempts: 20, timeoutMs: 15_000 },
   notifyRequester: { schema: requestId, attempts: 10, timeoutMs: 15_000 },
   provision: { schema: requestId, attempts: FOREVER, timeoutMs: 60_000 },
@@ -22,7 +27,9 @@ export const JOBS = {
   deliver: { schema: leaseId, attempts: 20, timeoutMs: 15_000 },
   revoke: { schema: leaseId, attempts: FOREVER, timeoutMs: 60_000 },
   expireRequest: { schema: requestId, attempts: 10, timeoutMs: 15_000 },
-  summarize: { schema: leaseId, attempts: 10, timeoutMs: 30_000 },
+  summarize: { schema: leaseId, attempts: 10, timeoutMs: 120_000 },
+  /** Reads a target's log for the statements of its temporary users; the sweep enqueues it again soon. */
+  collectQueries: { schema: databaseId, attempts: 3, timeoutMs: 120_000 },
   sweep: { schema: none, attempts: 1, timeoutMs: 60_000 },
   reconcile: { schema: none, attempts: 1, timeoutMs: 300_000 },
 } as const satisfies Record<string, { schema: z.ZodType; attempts: number; timeoutMs: number }>;

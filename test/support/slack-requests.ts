@@ -108,6 +108,8 @@ export interface BlockActionInput extends SlackActor {
   /** Where the button is. Its `block_id`, `value` and text are read from there unless given. */
   message?: SourceMessage;
   view?: SourceView;
+  /** For a click in a modal: what the person has entered so far (the view's state). */
+  viewValues?: ViewStateValues;
   blockId?: string;
   value?: string;
   buttonText?: string;
@@ -154,7 +156,7 @@ export function blockAction(input: BlockActionInput): string {
     payload = {
       ...common,
       container: { type: 'view', view_id: input.view.id ?? 'V0000000000' },
-      view: viewOutput(input.view, input.teamId, {}),
+      view: viewOutput(input.view, input.teamId, input.viewValues ?? {}),
       ...(input.responseUrl ? { response_url: input.responseUrl } : {}),
     };
   } else {

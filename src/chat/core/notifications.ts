@@ -2,6 +2,7 @@ import type { MessageRef } from '../../db/schema.js';
 import type { Credentials } from '../../modules/credentials/credentials.js';
 import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
+import type { DraftAnalysisOutcome } from '../../modules/analysis/analysis-service.js';
 
 /**
  * What the core tells people, independent of the platform. Each adapter renders every type:
@@ -33,7 +34,11 @@ export type Notification =
   /** To the approvers' channel: the catalog file changed but has mistakes; the last good one stays. */
   | { type: 'configProblem'; message: string }
   /** In the thread: what happened, after the access ended. */
-  | { type: 'sessionSummary'; request: RequestView; summary: SessionSummary };
+  | { type: 'sessionSummary'; request: RequestView; summary: SessionSummary }
+  /** To the approvers' channel: a finished session has flags a person should review. */
+  | { type: 'sessionFlagged'; request: RequestView }
+  /** Replaces the request form with the analysis of what it holds (or what to fix first). */
+  | ({ type: 'draftAnalysis' } & DraftAnalysisOutcome);
 
 export type NotificationType = Notification['type'];
 

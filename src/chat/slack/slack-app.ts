@@ -9,9 +9,10 @@ import type { RequestDraft } from '../../modules/access-requests/access-request-
 import type { LeaseService } from '../../modules/credentials/lease-service.js';
 import type { TenantService } from '../../modules/tenants/tenant-service.js';
 import { createSlackNotifier } from './slack-notifier.js';
-import { IDS, denyModal, extendModal, helpText, listText, mfaEnrollmentBlocks, mfaModal, parseButtonValue, recoveryText, requestModal, statusText, type SystemStatus } from './slack-blocks.js';
+import { IDS, fieldBlockId, denyModal, extendModal, helpText, listText, mfaEnrollmentBlocks, mfaModal, parseButtonValue, recoveryText, requestModal, statusText, type SystemStatus } from './slack-blocks.js';
 import type { MfaService } from '../../modules/mfa/mfa-service.js';
-import { parseDuration } from '../../lib/time.js';
+import { formatDuration, parseDuration } from '../../lib/time.js';
+import type { AnalysisService } from '../../modules/analysis/analysis-service.js';
 
 export interface SlackOptions {
   signingSecret: string;
@@ -27,6 +28,7 @@ interface Deps {
   status: (tenantId: string) => Promise<SystemStatus>;
   tenants: Pick<TenantService, 'actor' | 'ensureTenant'>;
   requests: AccessRequestService;
+  analysis: Pick<AnalysisService, 'startDraft' | 'suggestionFor'>;
   leases: Pick<LeaseService, 'endEarly' | 'extend' | 'credentialsForRequester' | 'markDelivered'>;
   catalog: () => CatalogView;
   logger: Logger;
@@ -40,7 +42,7 @@ type StateValues = Record<string, Record<string, { value?: string | null; select
  * The Slack adapter: parses Slack payloads, acknowledges at once, calls a service, renders. The
  * request form is validated before the acknowledgement (pure, in memory) so errors show inline.
  */
-export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, tenants, requests, leases, catalog, logger }: Deps) {
+export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, tenants, requests, analysis, leases, catalog, logger }: Deps) {
   const log = logger.child({ platform: 'slack' });
   const receiver = new HTTPReceiver({
     signingSecret: options.signingSecret,
@@ -168,16 +170,17 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
   });
 
   app.view(IDS.requestView, async ({ ack, body, view, client }) => {
-    const draft = readDraft(view.state.values as StateValues);
+    const revision = Number(view.private_metadata) || 0;
+    const draft = readDraft(view.state.values as StateValues, revision);
     const result = validateDraft(draft, catalog());
     if (!result.ok) {
-      await ack({ response_action: 'errors', errors: result.errors as Record<DraftField, string> });
+      await ack({ response_action: 'errors', errors: onForm(result.errors, revision) });
       return;
     }
     // The policy's verdict from the form alone (pure): a refusal shows on the field it concerns.
     const refusal = requests.precheck(body.user.id, result.value);
     if (Object.keys(refusal).length > 0) {
-      await ack({ response_action: 'errors', errors: refusal as Record<DraftField, string> });
+      await ack({ response_action: 'errors', errors: onForm(refusal, revision) });
       return;
     }
     await ack();
@@ -189,6 +192,40 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
       const channel = (await client.conversations.open({ users: body.user.id })).channel!.id!;
       await client.chat.postMessage({ channel, text: `Your request could not be stored: ${publicMessage(error)} Nothing was submitted; please try again.` });
     }
+  });
+
+  /**
+   * "Analyze risk" on the form: progress shows at once, a job runs the analysis (never the model
+   * before the acknowledgement) and replaces the form's lower part with the result.
+   */
+  app.action(IDS.analyze, async ({ ack, body, client }) => {
+    await ack();
+    const view = (body as { view?: SlackView }).view;
+    if (!view) return;
+    const revision = Number(view.private_metadata) || 0;
+    const draft = readDraft(view.state.values, revision);
+    const actor = await actorOf(teamOf(body as unknown as Record<string, unknown>)!, body.user.id, body.user.name);
+    // Progress first: the job's result must land after it, never under it.
+    await client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(catalog(), { draft, revision, analysis: { state: 'running' } }) as never });
+    await analysis.startDraft(actor, draft, { platform: 'slack', channel: view.id, ts: String(revision) });
+  });
+
+  /** "Use suggestion": the form is filled with the narrower request; the person still submits it. */
+  app.action(IDS.useSuggestion, async ({ ack, body, action, client }) => {
+    await ack();
+    const view = (body as { view?: SlackView }).view;
+    const analysisId = (action as { value?: string }).value ?? '';
+    if (!view || !/^[0-9a-f-]{36}$/.test(analysisId)) return;
+    const revision = Number(view.private_metadata) || 0;
+    const current = readDraft(view.state.values, revision);
+    const actor = await actorOf(teamOf(body as unknown as Record<string, unknown>)!, body.user.id, body.user.name);
+    const suggestion = await analysis.suggestionFor(actor, analysisId);
+    const draft = suggestion
+      ? { ...current, level: suggestion.level, scope: suggestion.scope.length ? suggestion.scope.join(', ') : current.scope, duration: formatDuration(suggestion.durationSeconds) }
+      : current;
+    const text = suggestion ? suggestion.text : 'That suggestion is no longer available; analyze again.';
+    // A new revision: Slack shows new initial values only in blocks it has not seen.
+    await client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(catalog(), { draft, revision: revision + 1, analysis: { state: 'applied', text } }) as never });
   });
 
   app.action(IDS.approve, async ({ ack, body, action, respond, client }) => {
@@ -376,12 +413,23 @@ function teamOf(body: Record<string, unknown>): string | undefined {
   return typeof id === 'string' && /^[A-Z0-9]{2,20}$/.test(id) ? id : undefined;
 }
 
-function readDraft(values: StateValues): RequestDraft {
+interface SlackView {
+  id: string;
+  hash: string;
+  private_metadata?: string;
+  state: { values: StateValues };
+}
+
+/** Field errors keyed by the block ids of the form's current revision. */
+const onForm = (errors: Partial<Record<DraftField, string>>, revision: number) =>
+  Object.fromEntries(Object.entries(errors).map(([field, message]) => [fieldBlockId(field as DraftField, revision), message])) as Record<string, string>;
+
+function readDraft(values: StateValues, revision: number): RequestDraft {
   const field = (id: DraftField) => {
-    const state = values[id]?.value;
+    const state = values[fieldBlockId(id, revision)]?.value;
     return (state?.selected_option?.value ?? state?.value ?? '').toString();
   };
-  const breakGlass = (values.breakGlass?.value as { selected_options?: Array<{ value: string }> | null } | undefined)?.selected_options ?? [];
+  const breakGlass = (values[fieldBlockId('breakGlass', revision)]?.value as { selected_options?: Array<{ value: string }> | null } | undefined)?.selected_options ?? [];
   return {
     breakGlass: breakGlass.some((option) => option.value === 'yes'),
     databaseId: field('databaseId'),

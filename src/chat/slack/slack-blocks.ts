@@ -1,6 +1,10 @@
 import type { CatalogView } from '../../config/catalog.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { DraftField } from '../../modules/access-requests/access-request-schemas.js';
+import type { RequestDraft } from '../../modules/access-requests/access-request-types.js';
+import type { DraftAnalysisOutcome } from '../../modules/analysis/analysis-service.js';
+import type { RequestAnalysis, Suggestion } from '../../modules/analysis/analysis-types.js';
+import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
 import { clientCommand, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
 import { formatDuration, formatTime } from '../../lib/time.js';
 
@@ -22,6 +26,8 @@ export const IDS = {
   reveal: 'dbaccess.reveal',
   review: 'dbaccess.review',
   revealView: 'dbaccess.reveal-form',
+  analyze: 'dbaccess.analyze',
+  useSuggestion: 'dbaccess.use-suggestion',
 } as const;
 
 const RISK_EMOJI = { low: ':large_green_circle:', medium: ':large_yellow_circle:', high: ':large_orange_circle:', critical: ':red_circle:' } as const;
@@ -36,7 +42,10 @@ const title = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 // ---- The request form ----------------------------------------------------------------------------
 
-const input = (blockId: DraftField, label: string, element: Block, options: { optional?: boolean; hint?: string } = {}): Block => ({
+/** The form's block ids carry a revision: a new one makes Slack show new initial values ("Use suggestion"). */
+export const fieldBlockId = (field: DraftField, revision: number) => (revision === 0 ? field : `${field}.${revision}`);
+
+const input = (blockId: string, label: string, element: Block, options: { optional?: boolean; hint?: string } = {}): Block => ({
   type: 'input',
   block_id: blockId,
   label: plain(label),
@@ -45,43 +54,106 @@ const input = (blockId: DraftField, label: string, element: Block, options: { op
   ...(options.hint ? { hint: plain(options.hint) } : {}),
 });
 
-export function requestModal(catalog: CatalogView): Block {
+/** What the form shows besides its inputs: the analysis of its content, while running or when done. */
+export type FormAnalysis =
+  | { state: 'running' }
+  | { state: 'done'; outcome: DraftAnalysisOutcome }
+  | { state: 'applied'; text: string };
+
+export interface FormState {
+  draft?: RequestDraft | undefined;
+  revision?: number | undefined;
+  analysis?: FormAnalysis | undefined;
+}
+
+export function requestModal(catalog: CatalogView, state: FormState = {}): Block {
   const databases = catalog.catalog.databases.slice(0, 100);
+  const revision = state.revision ?? 0;
+  const draft = state.draft;
+  const id = (field: DraftField) => fieldBlockId(field, revision);
+  const option = (value: string, text: string) => ({ text: plain(text), value });
+  const levelText = (level: string) => (catalog.level(level)?.description ? `${level}: ${catalog.level(level)!.description}` : level);
+  const chosenDatabase = draft && catalog.database(draft.databaseId);
+  const levels = [...new Set(['read', ...databases.flatMap((db) => db.levels)])].slice(0, 100);
+  const chosenLevel = draft && levels.includes(draft.level) ? draft.level : 'read';
+  const text = (value: string | undefined) => (value ? { initial_value: value } : {});
   return {
     type: 'modal',
     callback_id: IDS.requestView,
+    private_metadata: String(revision),
     title: plain('Request database access'),
     submit: plain('Submit'),
     close: plain('Cancel'),
     blocks: [
-      input('databaseId', 'Database', {
+      input(id('databaseId'), 'Database', {
         type: 'static_select',
         placeholder: plain('Choose a database'),
-        options: databases.map((db) => ({ text: plain(`${db.id} (${db.environment})`), value: db.id })),
+        ...(chosenDatabase ? { initial_option: option(chosenDatabase.id, `${chosenDatabase.id} (${chosenDatabase.environment})`) } : {}),
+        options: databases.map((db) => option(db.id, `${db.id} (${db.environment})`)),
       }),
-      input('level', 'Access level', {
+      input(id('level'), 'Access level', {
         type: 'static_select',
-        initial_option: { text: plain('read'), value: 'read' },
-        options: [...new Set(['read', ...databases.flatMap((db) => db.levels)])].slice(0, 100).map((level) => ({
-          text: plain(catalog.level(level)?.description ? `${level}: ${catalog.level(level)!.description}` : level),
-          value: level,
-        })),
+        initial_option: option(chosenLevel, levelText(chosenLevel)),
+        options: levels.map((level) => option(level, levelText(level))),
       }, { hint: 'Read is enough for most investigations. Each database allows only some levels.' }),
-      input('scope', 'Scope', { type: 'plain_text_input', max_length: 2000, placeholder: plain('sales, public.orders (empty: whole database)') }, {
+      input(id('scope'), 'Scope', { type: 'plain_text_input', max_length: 2000, placeholder: plain('sales, public.orders (empty: whole database)'), ...text(draft?.scope) }, {
         optional: true,
         hint: 'Schemas or schema.table names, separated by commas. Narrower scopes are approved faster.',
       }),
-      input('duration', 'Duration', { type: 'plain_text_input', initial_value: '1h', max_length: 20 }, {
+      input(id('duration'), 'Duration', { type: 'plain_text_input', max_length: 20, initial_value: draft?.duration || '1h' }, {
         hint: `e.g. 30m, 2h. Limits per database: ${databases.map((db) => `${db.id} ${formatDuration(db.maxDuration)}`).join(', ').slice(0, 100)}`,
       }),
-      input('reason', 'Reason', { type: 'plain_text_input', multiline: true, min_length: 10, max_length: 1000, placeholder: plain('What will you do, and why?') }),
-      input('ticket', 'Ticket', { type: 'plain_text_input', max_length: 100, placeholder: plain('e.g. OPS-1234') }, { optional: true }),
-      input('breakGlass', 'Emergency', {
+      input(id('reason'), 'Reason', { type: 'plain_text_input', multiline: true, min_length: 10, max_length: 1000, placeholder: plain('What will you do, and why?'), ...text(draft?.reason) }),
+      input(id('ticket'), 'Ticket', { type: 'plain_text_input', max_length: 100, placeholder: plain('e.g. OPS-1234'), ...text(draft?.ticket) }, { optional: true }),
+      input(id('breakGlass'), 'Emergency', {
         type: 'checkboxes',
-        options: [{ text: plain('Break-glass: I need it now'), description: plain('Where policy allows: no approval wait; approvers are alerted and must review it after.'), value: 'yes' }],
+        options: [breakGlassOption],
+        ...(draft?.breakGlass ? { initial_options: [breakGlassOption] } : {}),
       }, { optional: true }),
+      ...formAnalysisBlocks(state.analysis),
     ],
   };
+}
+
+const breakGlassOption = { text: plain('Break-glass: I need it now'), description: plain('Where policy allows: no approval wait; approvers are alerted and must review it after.'), value: 'yes' };
+
+function formAnalysisBlocks(analysis: FormAnalysis | undefined): Block[] {
+  const analyze = { type: 'button', action_id: IDS.analyze, text: plain(analysis ? 'Analyze again' : 'Analyze risk'), value: 'analyze' };
+  const blocks: Block[] = [{ type: 'divider' }];
+  if (!analysis) {
+    blocks.push({ type: 'actions', block_id: 'analysis', elements: [analyze] }, context('Optional: rates the risk and suggests a narrower request before you submit.'));
+    return blocks;
+  }
+  if (analysis.state === 'running') return [...blocks, context(':hourglass_flowing_sand: Analyzing the request…')];
+  if (analysis.state === 'applied') return [...blocks, section(`:white_check_mark: *Suggestion applied:* ${escape(analysis.text)}
+Check the form, then submit.`), { type: 'actions', block_id: 'analysis', elements: [analyze] }];
+  const { outcome } = analysis;
+  if (!outcome.ok) return [...blocks, section(`:warning: ${escape(outcome.problem)}`), { type: 'actions', block_id: 'analysis', elements: [analyze] }];
+  const result = outcome.analysis;
+  blocks.push(section(`${RISK_EMOJI[result.level]} *Risk: ${title(result.level)}* _(${analyzerText(result)})_${bullets(result.reasons.slice(0, 5))}`));
+  if (result.conflicts.length) blocks.push(section(`*Policy conflicts*${bullets(result.conflicts)}`));
+  if (result.unusual.length) blocks.push(section(`*Unusual*${bullets(result.unusual.slice(0, 4))}`));
+  const elements: Block[] = [];
+  if (result.suggestion) {
+    blocks.push(section(`*Narrower option:* ${escape(result.suggestion.text)}
+${suggestionText(result.suggestion)}`));
+    elements.push({ type: 'button', action_id: IDS.useSuggestion, style: 'primary', text: plain('Use suggestion'), value: outcome.analysisId });
+  }
+  blocks.push({ type: 'actions', block_id: 'analysis', elements: [...elements, analyze] });
+  blocks.push(context('You may still submit the request as it is.'));
+  return blocks;
+}
+
+const bullets = (items: string[]) => (items.length ? `\n• ${items.map(escape).join('\n• ')}` : '');
+const suggestionText = (suggestion: Suggestion) =>
+  `\`${suggestion.level}\` on ${suggestion.scope.length ? suggestion.scope.map((item) => `\`${escape(item)}\``).join(', ') : 'the same scope'} for ${formatDuration(suggestion.durationSeconds)}`;
+
+/** Who rated it, and why the built-in rules answered when a model is configured. */
+function analyzerText(analysis: RequestAnalysis): string {
+  if (analysis.fallback) return `built-in rules: ${analysis.fallback}`;
+  if (analysis.analyzer === 'heuristic') return 'built-in rules';
+  if (analysis.modelLevel) return `${analysis.analyzer} rated it ${title(analysis.modelLevel)}; the built-in rules hold it at ${title(analysis.level)}`;
+  return analysis.level === analysis.heuristicLevel ? analysis.analyzer : `${analysis.analyzer}; built-in rules: ${title(analysis.heuristicLevel)}`;
 }
 
 export function denyModal(requestId: string, metadata: string): Block {
@@ -216,7 +288,7 @@ function endedBy(view: RequestView): string {
 }
 
 export function approvalCardText(view: RequestView): string {
-  return `Access request ${view.id}: ${view.level} on ${view.databaseId} for ${formatDuration(view.durationSeconds)}, risk ${view.risk.level} (${view.state})`;
+  return `Access request ${view.id}: ${view.level} on ${view.databaseId} for ${formatDuration(view.durationSeconds)}, risk ${view.analysis?.level ?? view.risk.level} (${view.state})`;
 }
 
 export function approvalCard(view: RequestView): Block[] {
@@ -225,8 +297,8 @@ export function approvalCard(view: RequestView): Block[] {
       type: 'header',
       text: plain(
         view.kind === 'extension'
-          ? `${RISK_EMOJI[view.risk.level]} Extension +${formatDuration(view.durationSeconds)} of ${view.extendsRequestId} on ${view.databaseId} · ${view.id}`
-          : `${RISK_EMOJI[view.risk.level]} ${title(view.level)} access to ${view.databaseId} · ${view.id}`,
+          ? `${RISK_EMOJI[view.analysis?.level ?? view.risk.level]} Extension +${formatDuration(view.durationSeconds)} of ${view.extendsRequestId} on ${view.databaseId} · ${view.id}`
+          : `${RISK_EMOJI[view.analysis?.level ?? view.risk.level]} ${title(view.level)} access to ${view.databaseId} · ${view.id}`,
       ),
     },
     {
@@ -241,7 +313,7 @@ export function approvalCard(view: RequestView): Block[] {
       ],
     },
     section(`*Reason*\n${escape(view.reason)}`),
-    section(`*Risk: ${title(view.risk.level)}*${view.risk.reasons.length ? `\n• ${view.risk.reasons.join('\n• ')}` : ''}`),
+    ...riskBlocks(view),
     ...(view.policy ? [context(policyLine(view))] : []),
     section(`*Grants*\n${view.grantsInWords}\n\`\`\`${view.grantStatements.join(';\n')};\`\`\``),
     context(statusLine(view)),
@@ -270,6 +342,28 @@ export function approvalCard(view: RequestView): Block[] {
   } else if (review.length > 0) {
     blocks.push({ type: 'actions', block_id: `review-${view.id}`, elements: review });
   }
+  return blocks;
+}
+
+/**
+ * The rating and what approvers need to decide: reasons, conflicts, the comparison with history, what
+ * is unusual, a narrower option and alternatives. Until the analysis has run, the built-in rating.
+ * Model text is escaped like the requester's: it may echo what the requester wrote.
+ */
+function riskBlocks(view: RequestView): Block[] {
+  const analysis = view.analysis;
+  if (!analysis) {
+    const blocks = [section(`*Risk: ${title(view.risk.level)}* _(built-in rules)_${bullets(view.risk.reasons)}`)];
+    if (view.kind === 'access' && view.state === 'pending') blocks.push(context(':hourglass_flowing_sand: Analysis in progress: history and suggestions follow.'));
+    return blocks;
+  }
+  const blocks = [section(`*Risk: ${title(analysis.level)}* _(${analyzerText(analysis)})_${bullets(analysis.reasons.slice(0, 5))}`)];
+  if (analysis.conflicts.length) blocks.push(section(`*Policy conflicts*${bullets(analysis.conflicts)}`));
+  if (analysis.unusual.length) blocks.push(section(`*Unusual*${bullets(analysis.unusual.slice(0, 5))}`));
+  if (analysis.comparison) blocks.push(context(`*History:* ${escape(analysis.comparison)}`));
+  if (analysis.suggestion) blocks.push(context(`*Narrower option:* ${escape(analysis.suggestion.text)} (${suggestionText(analysis.suggestion)})`));
+  if (analysis.alternatives.length) blocks.push(context(`*Instead:* ${analysis.alternatives.map(escape).join(' ')}`));
+  blocks.push(context(`*Security context:* ${view.environment}${view.tags.length ? `, tagged ${view.tags.map(escape).join(', ')}` : ''}. ${escape(view.recording)}`));
   return blocks;
 }
 
@@ -396,8 +490,21 @@ export function configProblemText(message: string): string {
   return `:warning: The catalog file was changed, but it has mistakes, so the last good catalog stays in force:\n\`\`\`${message.slice(0, 2500)}\`\`\``;
 }
 
-export function summaryBlocks(lines: string[]): Block[] {
-  return [section(`*Session summary*\n${lines.map((line) => `• ${line}`).join('\n')}`)];
+const FLAG_EMOJI = { info: ':information_source:', warning: ':warning:', critical: ':rotating_light:' } as const;
+
+export function summaryBlocks(summary: SessionSummary): Block[] {
+  const blocks = [section(`*Session summary*\n${summary.lines.map((line) => `• ${line}`).join('\n')}`)];
+  if (summary.technical) blocks.push(section(`*What was run*\n${escape(summary.technical)}`));
+  if (summary.plain) blocks.push(section(`*In plain words*\n${escape(summary.plain)}`));
+  if (summary.flags.length) blocks.push(section(`*Flagged for review*\n${summary.flags.map((flag) => `${FLAG_EMOJI[flag.severity]} ${escape(flag.message)}`).join('\n')}`));
+  if (summary.by) blocks.push(context(`Summary by ${escape(summary.by)}. Statements are shown as the server logged them.`));
+  return blocks;
+}
+
+export function flaggedText(view: RequestView): string {
+  const flags = view.session?.flags.filter((flag) => flag.severity !== 'info') ?? [];
+  const link = view.cardRef ? ' (see the summary in the request\'s thread)' : '';
+  return `:rotating_light: Session of ${view.id} by ${mention(view.requester.externalId)} on ${view.databaseId} needs review${link}:\n${flags.map((flag) => `${FLAG_EMOJI[flag.severity]} ${escape(flag.message)}`).join('\n')}`;
 }
 
 export interface SystemStatus {

@@ -4,7 +4,7 @@ import type { MessageRef } from '../../db/schema.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
 import {
-  activeText, approvalCard, breakGlassText, configProblemText, mfaAlertText, waitingBlocks, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, receivedText, revokedBlocks, summaryBlocks,
+  activeText, approvalCard, breakGlassText, configProblemText, mfaAlertText, waitingBlocks, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, flaggedText, receivedText, requestModal, revokedBlocks, summaryBlocks,
 } from './slack-blocks.js';
 
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
@@ -92,7 +92,17 @@ export function createSlackNotifier({ client, catalog }: { client: WebClient; ca
       return post(catalog().catalog.approvers.slack.channel, { text: configProblemText(message) });
     },
     async sessionSummary({ request, summary }: Of<'sessionSummary'>) {
-      return thread(request, `Session summary for ${request.id}`, summaryBlocks(summary.lines));
+      const flagged = summary.review ? ' (flagged for review)' : '';
+      return thread(request, `Session summary for ${request.id}${flagged}`, summaryBlocks(summary));
+    },
+    async sessionFlagged({ request }: Of<'sessionFlagged'>) {
+      return post(approvers(request).channel, { text: flaggedText(request) });
+    },
+    async draftAnalysis(outcome: Of<'draftAnalysis'>) {
+      // A modal's ref: `channel` is the view id, `ts` the form's revision.
+      const view = requestModal(catalog(), { draft: outcome.draft, revision: Number(outcome.viewRef.ts) || 0, analysis: { state: 'done', outcome } });
+      await client.views.update({ view_id: outcome.viewRef.channel, view: view as never });
+      return outcome.viewRef;
     },
   } satisfies { [T in NotificationType]: (notification: Of<T>) => Promise<MessageRef | undefined> };
 

@@ -8,6 +8,8 @@ import type { AuditService } from '../audit/audit-service.js';
 import { describeGrants, grantPreview } from '../credentials/grant-mapping.js';
 import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
 import type { RiskAnalyzer } from '../risk/risk-types.js';
+import type { RequestAnalysis, SessionAnalysis } from '../analysis/analysis-types.js';
+import { describeCapture, type CaptureMethod } from '../capture/capture-types.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
 import { canApprove, evaluateRequest, explainPolicy, resolveRoles, type Person, type RequestContext, type RequestDecision } from '../policy/policy-evaluator.js';
 import type { StoredPolicy } from '../../db/schema.js';
@@ -28,6 +30,8 @@ interface Deps {
   risk: RiskAnalyzer;
   enqueue: Enqueue;
   catalog: () => CatalogView;
+  /** The stored analyses of a request, for the view. */
+  analyses: { latestFor(tenantId: string, requestId: string): Promise<{ request?: RequestAnalysis | undefined; session?: SessionAnalysis | undefined }> };
   now?: () => Date;
 }
 
@@ -40,7 +44,7 @@ const PENDING_STATES_TEXT: Partial<Record<RequestState, string>> = {
 };
 
 /** The request lifecycle up to the decision, and the view every chat adapter renders. */
-export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalog, now = () => new Date() }: Deps) {
+export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalog, analyses, now = () => new Date() }: Deps) {
   const person = (externalUserId: string): Person => ({ slackUserId: externalUserId, slackGroups: [] });
 
   /** The policy's view of a request: who asks, for what, where, with which risk and active leases. */
@@ -232,6 +236,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
         if (approved) {
           await Promise.all([
             enqueue('syncCard', { requestId }),
+            enqueue('analyzeRequest', { requestId }, { jobId: `analyze-${requestId}` }),
             enqueue('provision', { requestId }, { jobId: `provision-${requestId}` }),
             ...(decision.breakGlass ? [enqueue('alertBreakGlass', { requestId }, { jobId: `break-glass-${requestId}` })] : []),
           ]);
@@ -242,6 +247,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     await Promise.all([
       enqueue('syncCard', { requestId }),
       enqueue('notifyRequester', { requestId }, { jobId: `received-${requestId}` }),
+      // The model's reading comes after the card: approvers see the request at once, the analysis when ready.
+      ...(request.kind === 'access' ? [enqueue('analyzeRequest', { requestId }, { jobId: `analyze-${requestId}` })] : []),
     ]);
   }
 
@@ -375,12 +382,13 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
   /** Renders a request with its people, decisions, lease and grants. */
   async function view(row: RequestRow): Promise<RequestView> {
     const database = catalog().database(row.databaseId);
-    const [requesterExternalId, decisionRows, leaseRow, reviewer] = await Promise.all([
+    const [requesterExternalId, decisionRows, leaseRow, reviewer, analysis] = await Promise.all([
       requests.requesterExternalId(row),
       requests.decisions(row.tenantId, row.id),
       // An extension shows the lease it extends.
       requests.leaseWithEnder(row.tenantId, row.extendsRequestId ?? row.id),
       row.reviewedBy ? requests.externalIdOf(row.tenantId, row.reviewedBy) : Promise.resolve(null),
+      analyses.latestFor(row.tenantId, row.id),
     ]);
     const scope = parseStoredScope(row.scope);
     const level = row.level;
@@ -421,6 +429,9 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
             endReason: lease.endReason, endedByExternalId: leaseRow.endedByExternalId, revokeAttempts: lease.revokeAttempts, dmRef: lease.dmRef ?? null,
           }
         : null,
+      analysis: analysis.request ?? null,
+      session: analysis.session ?? null,
+      recording: describeCapture((lease?.captureMethod as CaptureMethod | undefined) ?? database?.capture ?? 'none'),
     };
   }
 

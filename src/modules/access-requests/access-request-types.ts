@@ -1,5 +1,6 @@
 import type { AccessLevel } from '../../config/catalog.js';
 import type { MessageRef, StoredPolicy, StoredRisk } from '../../db/schema.js';
+import type { RequestAnalysis, SessionAnalysis } from '../analysis/analysis-types.js';
 import type { RequestState } from './access-request-state.js';
 
 /** Everything a chat adapter needs to render a request, with people as platform ids. */
@@ -35,6 +36,12 @@ export interface RequestView {
   /** Break-glass: who reviewed it afterwards, if anyone has. */
   reviewedByExternalId: string | null;
   lease: LeaseView | null;
+  /** The analysis for approvers (rating, reasons, history, suggestion), once it has run. */
+  analysis: RequestAnalysis | null;
+  /** After the access ended: what the session did, once summarized. */
+  session: SessionAnalysis | null;
+  /** How the session is recorded, in words. */
+  recording: string;
 }
 
 export interface LeaseView {

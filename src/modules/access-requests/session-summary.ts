@@ -3,11 +3,19 @@ import type { RequestView } from './access-request-types.js';
 
 export interface SessionSummary {
   lines: string[];
+  /** For engineers and for a non-technical reader; absent until the session has been analyzed. */
+  technical?: string | undefined;
+  plain?: string | undefined;
+  flags: Array<{ severity: 'info' | 'warning' | 'critical'; message: string }>;
+  /** Whether a person should look at this session. */
+  review: boolean;
+  /** Who wrote the explanations, and why the model did not when one is configured. */
+  by?: string | undefined;
 }
 
 /**
- * What happened, in a few lines for the approval thread. This is the seam where captured queries and
- * the AI's reading of them join later; today it states who, what, who approved, when and how it ended.
+ * What happened, for the approval thread: who, what, who approved, when and how it ended, then what
+ * was run (from the captured statements) in technical and plain words, with anything flagged.
  */
 export function summarizeSession(view: RequestView): SessionSummary {
   const lease = view.lease;
@@ -22,8 +30,17 @@ export function summarizeSession(view: RequestView): SessionSummary {
     lines.push(`Active: ${formatTime(lease.provisionedAt)} to ${formatTime(end)} (${formatDuration((end.getTime() - lease.provisionedAt.getTime()) / 1000)})`);
   }
   lines.push(`Ended: ${endedText(view)}`);
-  lines.push('Queries: not captured for this database.');
-  return { lines };
+  lines.push(`Recording: ${view.recording}`);
+  const session = view.session;
+  if (!session) return { lines, flags: [], review: false };
+  return {
+    lines,
+    technical: session.technical,
+    plain: session.plain,
+    flags: session.flags.map(({ severity, message }) => ({ severity, message })),
+    review: session.review,
+    by: session.fallback ? `built-in rules (${session.fallback})` : session.analyzer === 'heuristic' ? 'built-in rules' : session.analyzer,
+  };
 }
 
 function endedText(view: RequestView): string {

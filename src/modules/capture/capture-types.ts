@@ -26,3 +26,16 @@ export interface CapturedStatement {
   /** SQLSTATE / error code and message when the server refused it. */
   error?: string | undefined;
 }
+
+const CAPTURE_WORDS: Record<CaptureMethod, string> = {
+  pgaudit: 'Every statement is recorded (pgaudit).',
+  log_statement: 'Every statement is recorded (PostgreSQL statement log).',
+  pg_stat_statements: 'Only statement totals are recorded (pg_stat_statements).',
+  server_audit: 'Every statement is recorded (MariaDB audit plugin).',
+  general_log: 'Every statement is recorded (general log).',
+  performance_schema: 'Recent statements are recorded (performance_schema).',
+  none: 'Not recorded: capture is off for this database.',
+};
+
+/** How a session will be recorded, in words for the approval card. */
+export const describeCapture = (method: CaptureMethod): string => CAPTURE_WORDS[method];

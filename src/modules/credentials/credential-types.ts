@@ -1,4 +1,5 @@
 import type { AccessLevel, DatabaseEntry } from '../../config/catalog.js';
+import type { CaptureMethod } from '../capture/capture-types.js';
 import type { ScopeItem } from './scope.js';
 import type { TargetObjects } from './scope-check.js';
 
@@ -17,6 +18,8 @@ export interface ProvisionSpec {
   /** The table privileges of a custom level. */
   privileges?: string[];
   scope: ScopeItem[];
+  /** How the user's statements are recorded; engines that record per user (PostgreSQL) set it up. */
+  capture?: CaptureMethod | undefined;
 }
 
 export interface ProvisionResult {

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lte, sql } from 'drizzle-orm';
+import { and, eq, isNull, lte, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
 import { leases } from '../../db/schema.js';
 
@@ -75,6 +75,15 @@ export function createLeaseRepo({ db }: { db: Db }) {
         .where(and(eq(leases.tenantId, tenantId), isNull(leases.revokedAt), sql`${leases.revokeAttempts} > 0`))
         .orderBy(leases.expiresAt)
         .limit(limit);
+    },
+
+    /** Databases with live, provisioned leases whose statements are recorded. */
+    async capturingDatabases(): Promise<string[]> {
+      const rows = await db
+        .selectDistinct({ databaseId: leases.databaseId })
+        .from(leases)
+        .where(and(isNull(leases.revokedAt), sql`${leases.provisionedAt} IS NOT NULL`, ne(leases.captureMethod, 'none')));
+      return rows.map((row) => row.databaseId);
     },
 
     async countActive(): Promise<number> {

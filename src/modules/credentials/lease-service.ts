@@ -14,6 +14,7 @@ import type { Credentials } from './credentials.js';
 import { parseStoredScope } from './scope.js';
 import type { LeaseRepo, LeaseRow } from './lease-repo.js';
 import type { ProviderRegistry, TargetResolver } from './targets.js';
+import type { CaptureMethod } from '../capture/capture-types.js';
 
 interface Deps {
   db: Db;
@@ -66,6 +67,11 @@ export function createLeaseService(deps: Deps) {
         return `${prefix}${random}`;
     }
   };
+  /** Fixed at provision for the life of the lease; Vault issues its own users, which are not recorded yet. */
+  const captureMethodOf = (databaseId: string): CaptureMethod => {
+    const entry = catalog().database(databaseId);
+    return entry && entry.engine !== 'vault' ? entry.capture : 'none';
+  };
   const externalLease = (lease: LeaseRow) => (lease.externalLeaseSealed ? secrets.open(lease.externalLeaseSealed) : undefined);
   const providerFor = async (databaseId: string) => {
     const target = await resolveTarget(databaseId);
@@ -86,7 +92,7 @@ export function createLeaseService(deps: Deps) {
     const expiresAt = new Date(request.decidedAt!.getTime() + request.durationSeconds * 1000);
     const lease = await db.transaction(async (tx) => {
       const row = await leases.insertOnce(
-        { tenantId: request.tenantId, requestId, databaseId: request.databaseId, username: newUsername(request.databaseId, prefix), expiresAt },
+        { tenantId: request.tenantId, requestId, databaseId: request.databaseId, username: newUsername(request.databaseId, prefix), expiresAt, captureMethod: captureMethodOf(request.databaseId) },
         tx,
       );
       await requests.transition(request.tenantId, requestId, 'startProvisioning', {}, tx);
@@ -111,6 +117,7 @@ export function createLeaseService(deps: Deps) {
       const result = await provider.provision(target, {
         username: lease.username, password, expiresAt: lease.expiresAt, level: request.level,
         privileges: catalog().level(request.level)?.privileges, scope: parseStoredScope(request.scope),
+        capture: lease.captureMethod as CaptureMethod,
       });
       statements = result.statements;
       if (result.issued) {
@@ -289,19 +296,24 @@ export function createLeaseService(deps: Deps) {
    * Runs every few seconds: whatever the queue lost (a Redis flush or restart), leases past expiry get
    * revoked, pending requests past their deadline expire, and stalled provisioning is retried.
    */
-  async function sweep(): Promise<{ revocations: number; expirations: number; provisions: number }> {
+  async function sweep(): Promise<{ revocations: number; expirations: number; provisions: number; collections: number }> {
     const at = now();
-    const [due, pending, stuck] = await Promise.all([
+    const [due, pending, stuck, capturing] = await Promise.all([
       leases.due(at),
       requests.pendingPastDue(at),
       requests.stuckInProvisioning(new Date(at.getTime() - 60_000)),
+      leases.capturingDatabases(),
     ]);
+    // Logs are read while leases are active (a rotated or size-capped log would not wait for the end).
+    // The id coalesces duplicates; the minute in it keeps a failed run from blocking later ones.
+    const minute = Math.floor(at.getTime() / 60_000);
     await Promise.all([
       ...due.map(({ id }) => enqueue('revoke', { leaseId: id }, { jobId: revokeJobId(id) })),
       ...pending.map(({ id }) => enqueue('expireRequest', { requestId: id }, { jobId: `expire-${id}` })),
       ...stuck.map(({ id }) => enqueue('provision', { requestId: id }, { jobId: `provision-${id}` })),
+      ...capturing.map((databaseId) => enqueue('collectQueries', { databaseId }, { jobId: `collect-${databaseId}-${minute}` })),
     ]);
-    return { revocations: due.length, expirations: pending.length, provisions: stuck.length };
+    return { revocations: due.length, expirations: pending.length, provisions: stuck.length, collections: capturing.length };
   }
 
   /** Drops users on each target that carry our prefix and that no live lease owns. */

@@ -418,7 +418,7 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
  * Connection settings from the admin URL. Settings that would make our escaping unsafe or widen what a
  * statement can do (another character set, several statements per query) cannot come from the URL.
  */
-function connectionOptions(adminUrl: string): PoolOptions {
+export function connectionOptions(adminUrl: string): PoolOptions {
   let url: URL;
   try {
     url = new URL(adminUrl);

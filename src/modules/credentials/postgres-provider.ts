@@ -5,6 +5,7 @@ import { networkReason, scrubTarget, where } from './target-text.js';
 import type { CredentialProvider, ProvisionSpec, Target } from './credential-types.js';
 import { postgresGrantStatements } from './grant-mapping.js';
 import { scramSha256Verifier } from './scram.js';
+import { postgresCaptureCheckQuery, postgresRoleCaptureReset, postgresRoleCaptureStatements } from '../capture/postgres-capture-sql.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const STATEMENT_TIMEOUT_MS = 30_000;
@@ -244,6 +245,15 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
                   `The admin account of ${where(target)} may not grant this (${scrubTarget(target, notGranted[0]!)}). Give it ownership or grant options on the objects in scope.`,
                 );
               }
+            }
+            if (spec.capture !== undefined) {
+              // Query capture is set on the role itself, in the same transaction: no user without it.
+              const check = postgresCaptureCheckQuery(spec.capture);
+              const problem = check ? (await client.query<{ problem: string | null }>(check)).rows[0]?.problem : null;
+              if (problem) throw configError(`Statements on ${where(target)} cannot be recorded with ${spec.capture}: ${problem}.`);
+              const capture = [...(role ? [postgresRoleCaptureReset(user)] : []), ...postgresRoleCaptureStatements(spec.capture, user)];
+              for (const statement of capture) await client.query(statement);
+              statements.push(...capture);
             }
             await client.query('COMMIT');
             return { statements };

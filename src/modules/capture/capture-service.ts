@@ -1,0 +1,304 @@
+import type pg from 'pg';
+import type { CatalogView, DatabaseEntry } from '../../config/catalog.js';
+import type { Db } from '../../db/client.js';
+import { asSystem, withTenant } from '../../db/tenant-scope.js';
+import { sleep } from '../../lib/async.js';
+import { conflict, isAppError, notFound, targetUnavailable } from '../../lib/errors.js';
+import type { Target } from '../credentials/credential-types.js';
+import { scrubTarget, where } from '../credentials/target-text.js';
+import type { TargetResolver } from '../credentials/targets.js';
+import {
+  openGeneralLogReader,
+  openJsonlogReader,
+  openPerformanceSchemaReader,
+  openServerAuditReader,
+  postgresRoleOids,
+  readPgStatStatements,
+  type CaptureCursor,
+  type CaptureUsers,
+  type LogReader,
+  type ReadStatement,
+  type ReaderLimits,
+} from './capture-readers.js';
+import type { CaptureLease, CaptureRepo, StatementRow } from './capture-repo.js';
+import { clipStatement } from './capture-text.js';
+import { describeCapture, MAX_STATEMENT_CHARS, MAX_STATEMENTS_PER_LEASE, type CaptureMethod } from './capture-types.js';
+import { pgStatStatementsText } from './postgres-capture-sql.js';
+
+export interface CaptureLimits extends ReaderLimits {
+  /** Statements kept per lease; more are counted and the lease marked truncated. */
+  maxStatementsPerLease: number;
+  /** Longer statements are cut, with a marker. */
+  maxStatementChars: number;
+  /** Reads per collect: what is left is read by the next one (the sweep enqueues it again). */
+  maxReads: number;
+  /** How long after its end a lease's statements are still looked for (a collect may run late). */
+  readEndedLeasesMs: number;
+  /** How long a collect waits for another one on the same database to finish. */
+  lockWaitMs: number;
+}
+
+export const DEFAULT_CAPTURE_LIMITS: CaptureLimits = {
+  maxStatementsPerLease: MAX_STATEMENTS_PER_LEASE,
+  maxStatementChars: MAX_STATEMENT_CHARS,
+  chunkBytes: 4 * 1024 * 1024,
+  maxLineBytes: 64 * 1024 * 1024,
+  rowLimit: 5_000,
+  maxReads: 16,
+  readEndedLeasesMs: 7 * 24 * 3600_000,
+  lockWaitMs: 60_000,
+};
+
+interface Deps {
+  db: Db;
+  repo: CaptureRepo;
+  /**
+   * Connections only for the per-database read lock. Never the state pool: a holder needs state
+   * connections while it holds the lock (see the card lock in jobs/handlers.ts).
+   */
+  lockPool: pg.Pool;
+  catalog: () => CatalogView;
+  resolveTarget: TargetResolver;
+  limits?: Partial<CaptureLimits>;
+  now?: () => Date;
+}
+
+export interface CollectResult {
+  /** Statements stored by this collect. */
+  stored: number;
+  /** Leases whose statements were looked for. */
+  leases: number;
+  /** The bound on reads was reached: more is waiting for the next collect. */
+  more: boolean;
+}
+
+export interface CapturedSession {
+  method: string;
+  /** In the order the server logged them; at most maxStatementsPerLease. */
+  statements: StatementRow[];
+  /** More statements were run than are kept. */
+  truncated: boolean;
+  /** Statements the user ran (kept or not); for pg_stat_statements, calls in total. */
+  count: number;
+}
+
+type LogSource = 'jsonlog' | 'server_audit' | 'general_log' | 'performance_schema';
+
+/** Where each method's statements are read from; pg_stat_statements is a snapshot, not a log. */
+const SOURCE_OF: Record<CaptureMethod, LogSource | undefined> = {
+  pgaudit: 'jsonlog',
+  log_statement: 'jsonlog',
+  server_audit: 'server_audit',
+  general_log: 'general_log',
+  performance_schema: 'performance_schema',
+  pg_stat_statements: undefined,
+  none: undefined,
+};
+
+/** An ERROR line is the refusal of the statement line just before it, written within this time. */
+const SAME_STATEMENT_MS = 2_000;
+/** Cursor rows that remember a pg_stat_statements role oid; catalog ids cannot contain ':'. */
+const pgssKey = (leaseId: string) => `pgss:${leaseId}`;
+
+/**
+ * Query capture: reads what the targets logged for their temporary users (see capture-readers.ts),
+ * stores each statement with its lease, and says how a session is recorded.
+ */
+export function createCaptureService({ db, repo, lockPool, catalog, resolveTarget, limits: overrides, now = () => new Date() }: Deps) {
+  const limits: CaptureLimits = { ...DEFAULT_CAPTURE_LIMITS, ...overrides };
+
+  /** One reader per database at a time, across workers: a session advisory lock on the state database. */
+  async function underLock<T>(databaseId: string, work: () => Promise<T>): Promise<T> {
+    const client = await lockPool.connect();
+    let broken: Error | undefined;
+    try {
+      const deadline = Date.now() + limits.lockWaitMs;
+      for (;;) {
+        const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 12)) AS got', [`capture:${databaseId}`]);
+        if (rows[0]?.got) break;
+        if (Date.now() > deadline) throw targetUnavailable(`The log of ${databaseId} is still being read by another worker; this read will be retried.`);
+        await sleep(100);
+      }
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 12))', [`capture:${databaseId}`]).catch((error: Error) => {
+          // A connection that may still hold the lock must not go back to the pool.
+          broken = error;
+        });
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** The log this database's statements are read from: the catalog's, else that of its newest recording lease. */
+  function logSourceOf(entry: DatabaseEntry, candidates: CaptureLease[]): LogSource | undefined {
+    return SOURCE_OF[entry.capture] ?? candidates.map((lease) => SOURCE_OF[lease.captureMethod as CaptureMethod]).filter(Boolean).at(-1);
+  }
+
+  async function openReader(source: LogSource, target: Target, users: CaptureUsers, candidates: CaptureLease[]): Promise<LogReader> {
+    switch (source) {
+      case 'jsonlog':
+        return openJsonlogReader(target, users, limits);
+      case 'server_audit':
+        return openServerAuditReader(target, users, limits);
+      case 'general_log': {
+        // Without a cursor yet, the general log is read from just before the oldest lease began.
+        const oldest = Math.min(...candidates.map((lease) => lease.createdAt.getTime()));
+        return openGeneralLogReader(target, users, limits, Math.max(0, (oldest - 1000) * 1000));
+      }
+      case 'performance_schema':
+        return openPerformanceSchemaReader(target, users, limits);
+    }
+  }
+
+  /**
+   * Groups a read's statements by lease, in order, cut to length. A refusal read apart from its
+   * statement line completes the lease's last statement when it is the same statement.
+   */
+  function byLease(statements: ReadStatement[], leasesByUser: Map<string, CaptureLease>) {
+    const groups = new Map<string, { lease: CaptureLease; rows: StatementRow[]; completesStored?: { statement: string; error: string; at: Date } }>();
+    for (const entry of statements) {
+      const lease = leasesByUser.get(entry.username);
+      if (!lease) continue;
+      let group = groups.get(lease.id);
+      if (!group) groups.set(lease.id, (group = { lease, rows: [] }));
+      const statement = clipStatement(entry.statement, limits.maxStatementChars);
+      const error = entry.error ? entry.error.slice(0, 1000) : null;
+      if (entry.orphanError && error) {
+        const last = group.rows.at(-1);
+        if (!last && !group.completesStored) {
+          group.completesStored = { statement, error, at: entry.at };
+          continue;
+        }
+        if (last && last.error === null && last.statement === statement && Math.abs(entry.at.getTime() - last.at.getTime()) <= SAME_STATEMENT_MS) {
+          last.error = error;
+          continue;
+        }
+      }
+      group.rows.push({ at: entry.at, statement, error });
+    }
+    return [...groups.values()];
+  }
+
+  /** Stores one read and moves the cursor, in one transaction: nothing lost, nothing twice. */
+  async function store(databaseId: string, from: CaptureCursor | undefined, to: CaptureCursor, statements: ReadStatement[], leasesByUser: Map<string, CaptureLease>): Promise<number> {
+    return db.transaction(async (tx) => {
+      if (!(await repo.moveCursor(databaseId, from, to, tx))) {
+        throw conflict(`The read position in the log of ${databaseId} moved under this read; it will be retried.`);
+      }
+      let stored = 0;
+      for (const group of byLease(statements, leasesByUser)) {
+        const pending = group.completesStored;
+        if (pending) {
+          const last = await repo.lastStatement(group.lease, tx);
+          const same = last && last.error === null && last.statement === pending.statement && Math.abs(pending.at.getTime() - last.at.getTime()) <= SAME_STATEMENT_MS;
+          if (same) await repo.setError(group.lease.tenantId, last.id, pending.error, tx);
+          else group.rows.unshift({ at: pending.at, statement: pending.statement, error: pending.error });
+        }
+        stored += await repo.append(group.lease, group.rows, limits.maxStatementsPerLease, tx);
+      }
+      return stored;
+    });
+  }
+
+  async function readLog(databaseId: string, source: LogSource, target: Target, candidates: CaptureLease[]): Promise<{ stored: number; more: boolean }> {
+    const recorded = candidates.filter((lease) => SOURCE_OF[lease.captureMethod as CaptureMethod] === source);
+    if (recorded.length === 0) return { stored: 0, more: false };
+    const users: CaptureUsers = new Map(recorded.map((lease) => [lease.username, lease.captureMethod as CaptureMethod]));
+    const leasesByUser = new Map(recorded.map((lease) => [lease.username, lease]));
+    const reader = await openReader(source, target, users, recorded);
+    let stored = 0;
+    try {
+      let cursor = await repo.cursor(databaseId);
+      for (let round = 0; round < limits.maxReads; round++) {
+        const batch = await reader.next(cursor);
+        const moved = !cursor || batch.cursor.source !== cursor.source || batch.cursor.position !== cursor.position;
+        if (moved || batch.statements.length > 0) {
+          stored += await store(databaseId, cursor, batch.cursor, batch.statements, leasesByUser);
+          cursor = batch.cursor;
+        }
+        if (!batch.more) return { stored, more: false };
+      }
+      return { stored, more: true };
+    } finally {
+      await reader.close();
+    }
+  }
+
+  /**
+   * pg_stat_statements keeps totals per role oid, also after DROP ROLE: the oid is remembered while
+   * the role exists, and each collect replaces the lease's rows with the current totals.
+   */
+  async function snapshotPgStatStatements(target: Target, candidates: CaptureLease[]): Promise<number> {
+    const recorded = candidates.filter((lease) => lease.captureMethod === 'pg_stat_statements');
+    if (recorded.length === 0) return 0;
+    const live = await postgresRoleOids(target, recorded.filter((lease) => !lease.revokedAt).map((lease) => lease.username));
+    const oids = new Map<string, CaptureLease>();
+    for (const lease of recorded) {
+      const known = await repo.cursor(pgssKey(lease.id));
+      const oid = known ? String(known.position) : live.get(lease.username);
+      if (!oid) continue;
+      if (!known) await repo.moveCursor(pgssKey(lease.id), undefined, { source: `pg_stat_statements:${lease.username}`, position: Number(oid) });
+      oids.set(oid, lease);
+    }
+    const rows = await readPgStatStatements(target, [...oids.keys()], limits.maxStatementsPerLease);
+    const at = now();
+    let stored = 0;
+    for (const [oid, lease] of oids) {
+      const mine = rows.filter((row) => row.userid === oid);
+      // Totals reset or evicted since the last look: keep what was read then.
+      if (mine.length === 0) continue;
+      const statements = mine.map((row) => ({ at, statement: clipStatement(pgStatStatementsText(row.query, row.calls), limits.maxStatementChars), error: null }));
+      await db.transaction((tx) => repo.replace(lease, statements, mine[0]!.totalCalls, mine[0]!.distinctStatements > statements.length, tx));
+      stored += statements.length;
+    }
+    return stored;
+  }
+
+  /**
+   * Reads everything new in the database's log and stores it with the leases it belongs to (by user
+   * name, leases of this database only). Safe to run at any time, twice, or on several workers.
+   */
+  async function collect(databaseId: string): Promise<CollectResult> {
+    return asSystem(async () => {
+      const entry = catalog().database(databaseId);
+      // Removed from the catalog: there is no admin connection to read its log with any more.
+      if (!entry) return { stored: 0, leases: 0, more: false };
+      return underLock(databaseId, async () => {
+        const candidates = await repo.candidates(databaseId, new Date(now().getTime() - limits.readEndedLeasesMs));
+        if (candidates.length === 0) return { stored: 0, leases: 0, more: false };
+        const target = await resolveTarget(databaseId);
+        const source = logSourceOf(entry, candidates);
+        try {
+          const log = source ? await readLog(databaseId, source, target, candidates) : { stored: 0, more: false };
+          const totals = await snapshotPgStatStatements(target, candidates);
+          return { stored: log.stored + totals, leases: candidates.length, more: log.more };
+        } catch (error) {
+          if (isAppError(error)) throw error;
+          // Driver and file errors, in words for the operator, without the admin URL or its password.
+          const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
+          const said = scrubTarget(target, typeof message === 'string' ? message : 'unknown error');
+          throw targetUnavailable(`Cannot read the statements of ${where(target)}: ${said}${typeof code === 'string' ? ` (${code})` : ''}.`);
+        }
+      });
+    });
+  }
+
+  /** What was recorded for a lease of the tenant, in order. */
+  async function statementsFor(tenantId: string, leaseId: string): Promise<CapturedSession> {
+    const found = await withTenant(tenantId, () => repo.statementsOf(tenantId, leaseId));
+    if (!found) throw notFound(`Lease ${leaseId}`);
+    return { method: found.method, statements: found.statements, truncated: found.truncated, count: found.count };
+  }
+
+  return {
+    collect,
+    statementsFor,
+    /** How a session is recorded, in one sentence for the approval card. */
+    describe: (method: CaptureMethod): string => describeCapture(method),
+  };
+}
+
+export type CaptureService = ReturnType<typeof createCaptureService>;
