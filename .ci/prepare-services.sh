@@ -45,7 +45,7 @@ password_encryption = 'scram-sha-256'
 max_connections = 300
 listen_addresses = '127.0.0.1'
 logging_collector = on
-log_destination = 'stderr,jsonlog'
+log_destination = 'jsonlog'
 # Query capture: pgaudit per role, pg_stat_statements as the last resort. Both only load at start.
 shared_preload_libraries = 'pgaudit,pg_stat_statements'
 CONF
