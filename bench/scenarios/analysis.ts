@@ -11,6 +11,22 @@ import { startFakeAnthropic, type MessagesRequest } from '../../test/support/fak
 import { summarize, type ResultRow } from '../lib/stats.js';
 
 const MODEL = 'claude-haiku-5-5';
+/** A small organisation's policies and rules, as the catalog gives them to the prompt. */
+const POLICY = JSON.stringify({
+  timezone: 'Europe/Berlin',
+  policies: [
+    { name: 'prod-admin', match: { environment: 'production', level: 'admin' }, approvers: ['dba-leads'], quorum: 2, mfa: 'always' },
+    { name: 'prod-write', match: { environment: 'production', level: 'write' }, approvers: ['dbas', 'team-leads'], quorum: 1, mfa: 'high' },
+    { name: 'staging', match: { environment: 'staging' }, approvers: ['dbas'], autoApprove: [{ name: 'staging-read', level: 'read', maxRisk: 'low', maxDuration: '1h', hours: 'business' }] },
+    { name: 'default', approvers: ['dbas'], pendingTimeout: '2h', breakGlass: { allowed: true, review: '24h' } },
+  ],
+  rules: {
+    timeWindows: [{ environment: 'production', level: 'write', days: 'mon-fri', from: '08:00', to: '19:00' }],
+    maxDuration: [{ environment: 'production', level: 'admin', max: '1h' }, { environment: 'production', level: 'write', max: '2h' }],
+    ticket: [{ environment: 'production', level: ['write', 'admin'], pattern: '[A-Z]+-\\d+' }],
+    concurrentLeases: { max: 3 },
+  },
+});
 const TARGET_MICRO_USD = 5_000;
 
 /** Answers as long as a real one: five reasons, two unusual facts, alternatives and a suggestion. */
@@ -71,7 +87,7 @@ function sessionFacts(i: number): SessionContext {
 export async function analysisScenario({ n }: { n: number }): Promise<ResultRow[]> {
   const fake = await startFakeAnthropic({ respond: answer });
   try {
-    const claude = createClaudeAnalyzer({ apiKey: fake.apiKey, baseURL: fake.url, model: MODEL, summaryModel: MODEL, timeoutMs: 8000 });
+    const claude = createClaudeAnalyzer({ apiKey: fake.apiKey, baseURL: fake.url, model: MODEL, summaryModel: MODEL, timeoutMs: 8000, policy: () => POLICY });
     const draft: ModelUsage[] = [];
     const request: ModelUsage[] = [];
     const session: ModelUsage[] = [];

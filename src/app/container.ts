@@ -123,6 +123,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     ? createClaudeAnalyzer({
         apiKey: env.ANTHROPIC_API_KEY, baseURL: env.ANTHROPIC_BASE_URL, model: env.DBACCESS_AI_MODEL,
         summaryModel: env.DBACCESS_AI_SUMMARY_MODEL ?? env.DBACCESS_AI_MODEL, timeoutMs: parseDuration(env.DBACCESS_AI_TIMEOUT)! * 1000,
+        policy: () => JSON.stringify({ timezone: catalog().catalog.timezone, policies: catalog().catalog.policies, rules: catalog().catalog.rules }).slice(0, 8000),
       })
     : undefined;
   const analysis = createAnalysisService({

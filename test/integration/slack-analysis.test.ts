@@ -159,6 +159,9 @@ describe('analysis with Claude', () => {
     const call = claude.accepted().find((request) => request.body.tool_choice && JSON.stringify(request.body.tool_choice).includes('record_request_analysis'))!;
     expect(call.body).not.toHaveProperty('temperature');
     expect(JSON.stringify(call.body.system)).toContain('"cache_control":{"type":"ephemeral"}');
+    // The static prefix carries the organisation's policies from the catalog.
+    expect(JSON.stringify(call.body.system)).toContain('approval policies and rules');
+    expect(JSON.stringify(call.body.system)).toContain('\\"name\\":\\"tests\\"');
     const content = String((call.body.messages as Array<{ content: string }>)[0]!.content);
     // The requester's text appears once, inside the untrusted block, unable to close it.
     const untrusted = content.slice(content.indexOf('<untrusted>'));

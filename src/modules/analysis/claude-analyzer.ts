@@ -18,6 +18,11 @@ export interface ClaudeOptions {
   model: string;
   summaryModel: string;
   timeoutMs: number;
+  /**
+   * The organisation's approval policies and rules, as text: part of the static, cached prefix.
+   * Read at each call, so a reloaded catalog is used (and cached anew).
+   */
+  policy?: () => string;
 }
 
 export class AnalysisUnavailable extends Error {}
@@ -101,8 +106,10 @@ export function createClaudeAnalyzer(options: ClaudeOptions) {
   // apiKey explicitly, or the SDK walks a chain of credential files (FIELD-NOTES).
   const client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL ?? null, maxRetries: 2, timeout: options.timeoutMs });
 
-  async function call<T>(model: string, system: string, toolName: string, schema: z.ZodType<T>, content: string): Promise<{ output: T; usage: ModelUsage }> {
+  async function call<T>(model: string, instructions: string, toolName: string, schema: z.ZodType<T>, content: string): Promise<{ output: T; usage: ModelUsage }> {
     const started = performance.now();
+    const policy = options.policy?.();
+    const system = policy ? `${instructions}\n\nThe organisation's approval policies and rules (from its catalog):\n${policy}` : instructions;
     let message: Anthropic.Message;
     try {
       message = await client.messages.create(
