@@ -85,7 +85,16 @@ async function serverLog(): Promise<string | null> {
   );
   const row = rows[0]!;
   if (row.text === null && row.json === null) return null;
-  return `${row.text ?? ''}\n${row.json ?? ''}`;
+  // jsonlog escapes quotes: read its messages and statements back as the server wrote them.
+  const json = (row.json ?? '').split('\n').filter(Boolean).flatMap((line) => {
+    try {
+      const entry = JSON.parse(line) as { message?: string; statement?: string; detail?: string };
+      return [entry.message, entry.statement, entry.detail].filter((part): part is string => typeof part === 'string');
+    } catch {
+      return [line];
+    }
+  });
+  return `${row.text ?? ''}\n${json.join('\n')}`;
 }
 
 beforeAll(async () => {
