@@ -106,3 +106,10 @@ SET GLOBAL general_log = ON;
 SQL
 chmod 0644 "$AUDIT_FILE" 2>/dev/null || true
 echo "MariaDB capture ready: server_audit to $AUDIT_FILE, general log to mysql.general_log"
+
+# Browser tests (console, HTML reports) drive Debian's Chromium through playwright-core: no download.
+if ! command -v chromium >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }
+fi
+echo "chromium: $(command -v chromium)"
