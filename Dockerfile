@@ -18,11 +18,14 @@ WORKDIR /app
 # Code and dependencies stay owned by root: the app user can read them, not change them.
 COPY --from=build /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
+COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
-# DATA_DIR holds the embedded PostgreSQL cluster (when DATABASE_URL is unset), its password and the
-# master key file. The server runs as the same unprivileged user as the app.
-RUN mkdir -p /data && chown node:node /data
+# `dbaccess <command>` on the PATH (also `npx dbaccess`, the package's bin): migrate, check-config,
+# doctor, leases, revoke-all. DATA_DIR holds the embedded PostgreSQL cluster (when DATABASE_URL is
+# unset), its password and the master key file. The server runs as the same unprivileged user as the app.
+RUN ln -s /app/bin/dbaccess.js /usr/local/bin/dbaccess \
+ && mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 3000
@@ -31,4 +34,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/readyz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The catalog is read from DBACCESS_CONFIG (default /app/dbaccess.yaml): mount it read-only.
+# Start applies pending migrations; as an explicit step before a new version starts:
+#   docker compose run --rm app npx dbaccess migrate
 CMD ["npm", "start"]

@@ -12,6 +12,7 @@
  *   6-7 engines  provider overhead against raw SQL; 1,000 revocations at once
  *   8 analysis   tokens, cost and latency of the three analyses against the fake Anthropic API
  *   9 capture    queries/s of one temporary user with query capture off and on, per method
+ *  10 audit      audit append rate with the chain; report for 100,000 requests and 1,000,000 events; verification
  *
  * BENCH_ONLY=analysis (words of scenario names, comma-separated) runs a subset.
  *
@@ -31,6 +32,7 @@ import { massExpiryScenario } from './scenarios/mass-expiry.js';
 import { cleanupEngineBench, runEngineBench } from './scenarios/engines.js';
 import { analysisScenario } from './scenarios/analysis.js';
 import { captureScenario } from './scenarios/capture.js';
+import { auditScenario } from './scenarios/audit.js';
 import { cleanupAll } from './lib/bench-harness.js';
 import { table, type ResultRow } from './lib/stats.js';
 
@@ -139,6 +141,7 @@ try {
   await step('6 engines: provision and revoke against raw SQL; 7 revocations at once', () => runEngineBench({ quick }));
   await step('8 analysis: tokens, cost and latency of the three analyses', () => analysisScenario({ n: quick ? 5 : 50 }));
   await step('9 capture: overhead of recording statements, per method', () => captureScenario(quick ? { n: 300, rounds: 5 } : { n: 300, rounds: 20 }));
+  await step('10 audit: append rate, report for 100k requests and 1M events, verification', () => auditScenario(quick ? { requests: 10_000, events: 100_000, appends: 1000 } : {}));
 } finally {
   await Promise.all([cleanupAll(), cleanupEngineBench()]);
 }

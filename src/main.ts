@@ -10,6 +10,12 @@ async function main(): Promise<void> {
   const container = await createContainer(config, { logger });
   await container.start();
   logger.info({ port: config.env.PORT, mode: config.env.RUN_MODE, queue: container.queue.backend }, 'dbaccess started');
+  if (container.consoleUrl) {
+    // Said plainly on stdout: the first thing a newcomer needs is where to click.
+    const token = config.env.CONSOLE_TOKEN ? '?token=<CONSOLE_TOKEN>' : '';
+    const what = container.sandbox ? 'Try it on the sandbox database' : 'The local console';
+    process.stdout.write(`\ndbaccess is running. ${what}: open ${container.consoleUrl}${token}\n\n`);
+  }
 
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

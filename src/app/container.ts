@@ -2,16 +2,22 @@ import { watchFile, unwatchFile } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'drizzle-orm';
-import { loadCatalog, type CatalogView } from '../config/catalog.js';
+import { loadCatalog, parseCatalog, type CatalogView } from '../config/catalog.js';
 import type { Config } from '../config/env.js';
 import { createLockPool, createStateDb, runMigrations } from '../db/client.js';
-import { createSecretBox, loadMasterKey } from '../lib/crypto.js';
+import { createSecretBox, deriveKey, loadMasterKey } from '../lib/crypto.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { parseDuration } from '../lib/time.js';
 import { createJobHandlers } from '../jobs/handlers.js';
 import { createJobQueue, type QueueBackend } from '../jobs/queue.js';
 import { createSlackApp } from '../chat/slack/slack-app.js';
 import type { ChatNotifier } from '../chat/core/notifications.js';
+import { routeNotifications } from '../chat/core/notification-router.js';
+import { createTeamsApp } from '../chat/teams/teams-app.js';
+import { createTeamsConversations } from '../chat/teams/teams-conversations.js';
+import { consoleApp } from '../chat/console/console-app.js';
+import { createConsoleNotifier } from '../chat/console/console-notifier.js';
+import { createConsoleStore } from '../chat/console/console-store.js';
 import { createMetrics } from '../http/metrics.js';
 import { buildServer } from '../http/server.js';
 import { createAccessRequestRepo } from '../modules/access-requests/access-request-repo.js';
@@ -19,6 +25,11 @@ import { createAccessRequestService, type ScopeChecker } from '../modules/access
 import { scopeProblems } from '../modules/credentials/scope-check.js';
 import { publicMessage } from '../lib/errors.js';
 import { createAuditService } from '../modules/audit/audit-service.js';
+import { createAuditExporter, createFileSink, createHttpSink } from '../modules/audit/audit-export.js';
+import { createRetentionService } from '../modules/retention/retention-service.js';
+import { createReportLinks } from '../modules/reports/report-links.js';
+import { createReportRepo } from '../modules/reports/report-repo.js';
+import { createReportService } from '../modules/reports/report-service.js';
 import { createLeaseRepo } from '../modules/credentials/lease-repo.js';
 import { createLeaseService } from '../modules/credentials/lease-service.js';
 import { createPostgresProvider } from '../modules/credentials/postgres-provider.js';
@@ -26,6 +37,8 @@ import { createReferenceResolver, createTargetResolver, type ProviderRegistry } 
 import { heuristicAnalyzer } from '../modules/risk/heuristic-analyzer.js';
 import { createAnalysisRepo } from '../modules/analysis/analysis-repo.js';
 import { createAnalysisService } from '../modules/analysis/analysis-service.js';
+import { createInsightsRepo } from '../modules/insights/insights-repo.js';
+import { createInsightsService } from '../modules/insights/insights-service.js';
 import { createClaudeAnalyzer } from '../modules/analysis/claude-analyzer.js';
 import { createCaptureRepo } from '../modules/capture/capture-repo.js';
 import { createCaptureService } from '../modules/capture/capture-service.js';
@@ -35,6 +48,7 @@ import { createVaultClient, type VaultClient } from '../modules/credentials/vaul
 import { createVaultProvider } from '../modules/credentials/vault-provider.js';
 import { configError } from '../lib/errors.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { CONSOLE_PEOPLE, SANDBOX_ADMIN_REFERENCE, ensureSandbox, type Sandbox } from './sandbox.js';
 import { createMfaRepo } from '../modules/mfa/mfa-repo.js';
 import { createMfaService } from '../modules/mfa/mfa-service.js';
 import { createShortLivedFiles } from '../http/short-lived-files.js';
@@ -48,6 +62,10 @@ export interface ContainerOptions {
   logger?: Logger;
   /** A catalog already loaded (tests); otherwise the file at DBACCESS_CONFIG. */
   catalog?: CatalogView;
+  /** The state database to use instead of DATABASE_URL or starting the embedded one (the CLI, next to a running app). */
+  stateUrl?: string;
+  /** False for the CLI's reads and emergency commands: they must not change the schema under a running app. */
+  applyMigrations?: boolean;
 }
 
 /**
@@ -62,23 +80,33 @@ export async function createContainer(config: Config, options: ContainerOptions 
 
   let catalogView = options.catalog ?? loadCatalog(env.DBACCESS_CONFIG);
   const catalog = () => catalogView;
-  if (!catalogView.source) {
+  // A fresh install (embedded state, no catalog file) is the sandbox: sample data and a catalog for it.
+  const sandboxMode = !env.DATABASE_URL && !catalogView.source;
+  if (!catalogView.source && !sandboxMode) {
     logger.warn({ path: env.DBACCESS_CONFIG }, 'no catalog file: starting without databases; copy dbaccess.example.yaml to dbaccess.yaml and restart');
   }
 
-  let stateUrl = env.DATABASE_URL;
+  let stateUrl = options.stateUrl ?? env.DATABASE_URL;
+  let sandbox: Sandbox | undefined;
   if (!stateUrl) {
-    const embedded = await startEmbeddedPostgres({ dataDir, port: env.EMBEDDED_PG_PORT, logger });
+    const embedded = await startEmbeddedPostgres({ dataDir, port: env.EMBEDDED_PG_PORT, logger, preload: sandboxMode ? ['pg_stat_statements'] : [] });
     closers.push(() => embedded.stop());
     stateUrl = embedded.url;
     logger.info({ dataDir }, 'using the embedded PostgreSQL');
+    if (sandboxMode) {
+      sandbox = await ensureSandbox({ superUrl: embedded.url, dataDir, logger });
+      catalogView = parseCatalog(sandbox.catalogYaml, 'sandbox (built in)');
+      logger.info({ path: env.DBACCESS_CONFIG }, `no catalog file: the sandbox database is ready; add ${env.DBACCESS_CONFIG} to use your own databases`);
+    }
   }
-  await runMigrations(stateUrl);
+  const readEnvReference = (name: string) => (sandbox && name === SANDBOX_ADMIN_REFERENCE ? sandbox.adminUrl : config.readEnvReference(name));
+  if (options.applyMigrations !== false) await runMigrations(stateUrl);
   const { db, pool } = createStateDb(stateUrl);
   const lockPool = createLockPool(stateUrl);
   closers.unshift(() => pool.end(), () => lockPool.end());
 
-  const secrets = createSecretBox(loadMasterKey(env.MASTER_KEY, dataDir));
+  const masterKey = loadMasterKey(env.MASTER_KEY, dataDir);
+  const secrets = createSecretBox(masterKey);
   const backend: QueueBackend = env.REDIS_URL
     ? { kind: 'redis', url: env.REDIS_URL, prefix: env.QUEUE_PREFIX }
     : { kind: 'postgres', url: stateUrl, schema: 'bullmq' };
@@ -102,10 +130,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
   closers.push(() => Promise.all(Object.values(providers).map((provider) => provider.close())));
 
   const tenants = createTenantService({ db });
-  const audit = createAuditService({ db });
+  const audit = createAuditService({ db, checkpointKey: deriveKey(masterKey, 'audit-checkpoints') });
   const requestRepo = createAccessRequestRepo({ db });
   const leaseRepo = createLeaseRepo({ db });
-  const resolveReference = createReferenceResolver({ readEnvReference: config.readEnvReference, readVault: vault && ((path, field) => vault.readKv(path, field)) });
+  const resolveReference = createReferenceResolver({ readEnvReference, readVault: vault && ((path, field) => vault.readKv(path, field)) });
   const resolveTarget = createTargetResolver({ catalog, resolveReference });
   const checkScope: ScopeChecker = async (databaseId, scope) => {
     const target = await resolveTarget(databaseId);
@@ -126,11 +154,27 @@ export async function createContainer(config: Config, options: ContainerOptions 
         policy: () => JSON.stringify({ timezone: catalog().catalog.timezone, policies: catalog().catalog.policies, rules: catalog().catalog.rules }).slice(0, 8000),
       })
     : undefined;
+  const insightsService = createInsightsService({ repo: createInsightsRepo({ db }), catalog });
+  /** Anomalies and recommendations of a period, in the shape the report builder takes. */
+  const insights = insightsService.insights;
+  const auditExporter = createAuditExporter({
+    db, lockPool,
+    sinks: [
+      ...(env.AUDIT_EXPORT_FILE ? [createFileSink(resolve(env.AUDIT_EXPORT_FILE))] : []),
+      ...(env.AUDIT_EXPORT_URL ? [createHttpSink(env.AUDIT_EXPORT_URL, { token: env.AUDIT_EXPORT_TOKEN })] : []),
+    ],
+  });
+  const retention = createRetentionService({ db, audit, retention: () => catalog().catalog.retention });
   const analysis = createAnalysisService({
     repo: createAnalysisRepo({ db }), requests: requestRepo, leaseById: (id) => leaseRepo.getById(id), capture, catalog, claude,
-    enqueue: queue.enqueue, logger: logger.child({ component: 'analysis' }),
+    enqueue: queue.enqueue, logger: logger.child({ component: 'analysis' }), sessionInsights: insightsService.forSession,
   });
   const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalog, analyses: analysis });
+  const reports = createReportService({
+    repo: createReportRepo({ db }), audit, catalog, isAdmin: (externalUserId) => requests.isAdmin(externalUserId), insights,
+    links: createReportLinks({ key: deriveKey(masterKey, 'report-links'), ttlMs: parseDuration(env.REPORT_LINK_TTL)! * 1000 }),
+    publicUrl: env.PUBLIC_URL, logger: logger.child({ component: 'reports' }),
+  });
   const leases = createLeaseService({
     db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, providers, secrets, catalog,
     resolveTarget,
@@ -148,15 +192,34 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const publishQr = env.PUBLIC_URL ? (png: Buffer) => `${env.PUBLIC_URL!.replace(/\/$/, '')}/mfa/qr/${qrCodes.put(png)}.png` : undefined;
   const slack =
     env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET
-      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { mfa, publishQr, status, tenants, requests, analysis, leases, catalog, logger })
+      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { mfa, publishQr, status, tenants, requests, analysis, insights: insightsService, leases, reports, audit, catalog, logger })
       : undefined;
-  const notifier: ChatNotifier = slack?.notifier ?? {
-    // No chat platform configured: notifications are logged so nothing is silently lost.
-    send: async (notification) => {
-      logger.warn({ notification: notification.type }, 'no chat platform configured; notification not delivered');
-      return undefined;
-    },
-  };
+  if (Boolean(env.MICROSOFT_APP_ID) !== Boolean(env.MICROSOFT_APP_PASSWORD) && env.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
+    throw configError('MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must be set together to enable Teams.');
+  }
+  const teams = env.MICROSOFT_APP_ID
+    ? createTeamsApp(
+        {
+          appId: env.MICROSOFT_APP_ID, appPassword: env.MICROSOFT_APP_PASSWORD ?? '', appTenantId: env.MICROSOFT_APP_TENANT_ID, appType: env.MICROSOFT_APP_TYPE,
+          endpoints: teamsEndpoints(env),
+        },
+        { tenants, requests, analysis, leases, mfa, conversations: createTeamsConversations({ db }), catalog, logger },
+      )
+    : undefined;
+  // The local console: on by default when no chat platform is configured (and so in the sandbox).
+  const consoleOn = env.CONSOLE === 'on' || (env.CONSOLE === 'auto' && !slack && !teams);
+  const consoleStore = consoleOn ? createConsoleStore() : undefined;
+  const notifier: ChatNotifier = routeNotifications({
+    adapters: { ...(slack ? { slack: slack.notifier } : {}), ...(teams ? { teams: teams.notifier } : {}), ...(consoleStore ? { console: createConsoleNotifier({ store: consoleStore }) } : {}) },
+    platformOf: (tenantId) => tenants.platformOf(tenantId),
+    logger,
+  });
+  const consoleRoutes = consoleStore
+    ? consoleApp(
+        { token: env.CONSOLE_TOKEN, people: { requester: CONSOLE_PEOPLE.requester, approver: CONSOLE_PEOPLE.approver } },
+        { store: consoleStore, notifier, tenants, requests, analysis, leases, mfa, catalog, logger },
+      )
+    : undefined;
 
   let http: FastifyInstance | undefined;
 
@@ -190,23 +253,36 @@ export async function createContainer(config: Config, options: ContainerOptions 
   }
 
   return {
-    db, pool, queue, catalog, stateUrl, mfa, requests, analysis, capture, leases, audit, tenants, logger, metrics,
+    db, pool, queue, catalog, stateUrl, mfa, requests, analysis, capture, leases, audit, tenants, logger, metrics, insights, reports, retention, auditExporter,
     get http() {
       return http;
     },
+    /** Where the local console answers, once the server listens (undefined when it is off). */
+    get consoleUrl(): string | undefined {
+      const address = http?.server.address();
+      if (!consoleStore || !address || typeof address !== 'object') return undefined;
+      return `http://127.0.0.1:${address.port}/console`;
+    },
+    sandbox: Boolean(sandbox),
 
     async start(): Promise<void> {
       if (slack) await slack.init();
       watchCatalog();
       if (env.RUN_MODE !== 'web') {
-        const handlers = createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics });
+        const handlers = createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics, auditExporter, audit, retention });
         await queue.startWorker(handlers, {
           concurrency: 50,
           onDone: (job, ok) => metrics.jobFinished(job.name, job.timestamp + (job.opts.delay ?? 0), ok),
         });
         const sweepMs = parseDuration(env.SWEEP_INTERVAL)! * 1000;
         const schedule = () =>
-          Promise.all([queue.schedule('sweep', sweepMs), queue.schedule('reconcile', parseDuration(env.RECONCILE_INTERVAL)! * 1000)]);
+          Promise.all([
+            queue.schedule('sweep', sweepMs),
+            queue.schedule('reconcile', parseDuration(env.RECONCILE_INTERVAL)! * 1000),
+            queue.schedule('checkpointAudit', parseDuration(env.AUDIT_CHECKPOINT_INTERVAL)! * 1000),
+            queue.schedule('purgeHistory', parseDuration(env.RETENTION_PURGE_INTERVAL)! * 1000),
+            ...(auditExporter.configured ? [queue.schedule('exportAudit', parseDuration(env.AUDIT_EXPORT_INTERVAL)! * 1000)] : []),
+          ]);
         await schedule();
         await queue.enqueue('reconcile', {});
         // The schedules live in the queue's store; a Redis flush or restart erases them. Re-asserting
@@ -223,6 +299,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
           metrics,
           slack: slack?.receiver,
           qrCodes,
+          reports,
+          console: consoleRoutes,
+          teams: teams?.route,
           readiness: { database: () => db.execute(sql`SELECT 1`), queue: () => queue.ping() },
         });
         await http.listen({ port: env.PORT, host: env.HOST });
@@ -239,3 +318,23 @@ export async function createContainer(config: Config, options: ContainerOptions 
 }
 
 export type Container = Awaited<ReturnType<typeof createContainer>>;
+
+/**
+ * Bot Framework endpoints other than the public cloud's. Once one is set, botbuilder leaves every
+ * other one undefined instead of defaulting it, so all are given: the channel's token metadata from
+ * MICROSOFT_OPENID_METADATA_URL, the rest the public values (login per tenant for SingleTenant).
+ */
+function teamsEndpoints(env: Config['env']) {
+  if (!env.MICROSOFT_OPENID_METADATA_URL && !env.MICROSOFT_LOGIN_URL) return undefined;
+  const tenant = env.MICROSOFT_APP_TYPE === 'SingleTenant' && env.MICROSOFT_APP_TENANT_ID ? env.MICROSOFT_APP_TENANT_ID : 'botframework.com';
+  return {
+    ToBotFromChannelOpenIdMetadataUrl: env.MICROSOFT_OPENID_METADATA_URL ?? 'https://login.botframework.com/v1/.well-known/openidconfiguration',
+    ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
+    ToBotFromEmulatorOpenIdMetadataUrl: 'https://login.microsoftonline.com/botframework.com/v2.0/.well-known/openid-configuration',
+    ToChannelFromBotLoginUrl: env.MICROSOFT_LOGIN_URL ?? `https://login.microsoftonline.com/${tenant}`,
+    ToChannelFromBotOAuthScope: 'https://api.botframework.com',
+    OAuthUrl: 'https://api.botframework.com',
+    CallerId: 'urn:botframework:azure',
+    ValidateAuthority: true,
+  };
+}

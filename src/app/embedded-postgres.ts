@@ -18,6 +18,8 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   port: number;
   logger: Logger;
+  /** Libraries to preload (the sandbox records statements with pg_stat_statements). */
+  preload?: string[];
 }
 
 export interface EmbeddedPostgres {
@@ -58,7 +60,7 @@ function releaseLibraryExitHooks(): void {
 }
 releaseLibraryExitHooks();
 
-export async function startEmbeddedPostgres({ dataDir: dataDirOption, port, logger }: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres({ dataDir: dataDirOption, port, logger, preload = [] }: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const startedAt = performance.now();
   const log = logger.child({ component: 'embedded-postgres' });
   const dataDir = path.resolve(dataDirOption);
@@ -84,7 +86,7 @@ export async function startEmbeddedPostgres({ dataDir: dataDirOption, port, logg
     authMethod: 'scram-sha-256',
     persistent: true,
     // No Unix socket: the cluster is reachable on loopback TCP only, with a password.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(preload.length ? ['-c', `shared_preload_libraries=${preload.join(',')}`] : [])],
     onLog: serverOutput.write,
     onError: (error) => log.warn({ err: error }, 'embedded PostgreSQL reported an error'),
   });
@@ -125,6 +127,31 @@ export async function startEmbeddedPostgres({ dataDir: dataDirOption, port, logg
     url: `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
     stop,
   };
+}
+
+/**
+ * The URL of the embedded PostgreSQL when a running dbaccess has it up already (the CLI next to the
+ * app), or undefined when it is not running: the CLI then starts it itself.
+ */
+export async function runningEmbeddedUrl(dataDirOption: string, port: number): Promise<string | undefined> {
+  let password: string;
+  try {
+    password = (await readFile(path.join(path.resolve(dataDirOption), 'pg-password'), 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+  if (!password) return undefined;
+  const url = `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return url;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 interface ServerUser {

@@ -20,7 +20,7 @@ describe('catalog', () => {
     const orders = view.database('orders')!;
     expect(orders.maxDuration).toBe(4 * 3600);
     expect(orders.levels).toEqual(['read', 'write', 'admin']);
-    expect(view.approversFor(orders).slack.users).toEqual(['U0ALICE', 'U0BOB']);
+    expect(view.approversFor(orders).slack?.users).toEqual(['U0ALICE', 'U0BOB']);
     expect(view.catalog.settings).toEqual({ pendingTimeout: 3600, minDuration: 300, userPrefix: 'dba_' });
   });
 

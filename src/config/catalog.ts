@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { configError } from '../lib/errors.js';
 import { parseDuration } from '../lib/time.js';
 import { checkPolicySections, policyConfig, policySectionsSchema, policySectionsShape, type PolicyConfig } from '../modules/policy/policy-schema.js';
+import { retentionSchema } from '../modules/retention/retention-schema.js';
 import { ALL_CAPTURE_METHODS, CAPTURE_METHODS, type CaptureMethod } from '../modules/capture/capture-types.js';
 
 /** The catalog: databases people may ask for and who approves. Lives in YAML at DBACCESS_CONFIG. */
@@ -35,12 +36,19 @@ const duration = z
 
 const slackId = z.string().regex(/^[A-Z0-9]{2,20}$/, 'must be a Slack id such as C0APPROVALS or U0ALICE');
 
-const approversSchema = z.strictObject({
-  slack: z.strictObject({
-    channel: slackId,
-    users: z.array(slackId).min(1).max(500),
-  }),
-});
+const approversSchema = z
+  .strictObject({
+    slack: z.strictObject({
+      channel: slackId,
+      users: z.array(slackId).min(1).max(500),
+    }).optional(),
+    /** Microsoft Teams: the approvers' channel id (19:…@thread.tacv2) and the approvers by email. */
+    teams: z.strictObject({
+      channel: z.string().regex(/^19:[A-Za-z0-9_.@:-]{5,200}$/, 'must be a Teams channel id such as 19:abc…@thread.tacv2'),
+      users: z.array(z.email('must be an email address').max(254)).min(1).max(500),
+    }).optional(),
+  })
+  .refine((approvers) => approvers.slack || approvers.teams, 'name the approvers under slack, teams or both');
 
 const reference = z
   .string()
@@ -98,6 +106,8 @@ const catalogSchema = z.strictObject({
   approvers: approversSchema,
   // Roles, approval policies and contextual rules (all optional): see modules/policy.
   ...policySectionsShape,
+  /** How long history is kept, per kind (modules/retention): forever, except query text 90 days. */
+  retention: retentionSchema,
   customLevels: z.record(z.string().regex(/^[a-z][a-z0-9_-]{1,30}$/, 'must be 2-31 lower-case letters, digits, _ or -'), customLevelSchema).default({}),
   settings: z
     .strictObject({
@@ -125,69 +135,95 @@ export interface CatalogView {
   approversFor(database: DatabaseEntry): Approvers;
 }
 
-/** Parses catalog YAML; every error names the path and the line and column of the mistake. */
-export function parseCatalog(text: string, source = 'catalog'): CatalogView {
+/** One mistake in a catalog file, where it is and what is wrong (written so it says what to do). */
+export interface CatalogProblem {
+  source: string;
+  line: number;
+  col: number;
+  /** The dotted path of the value (`databases.0.maxDuration`); empty for a YAML syntax error. */
+  path: string;
+  message: string;
+}
+
+export const formatCatalogProblem = (problem: CatalogProblem) =>
+  `${problem.source}:${problem.line}:${problem.col}: ${problem.path ? `${problem.path}: ` : ''}${problem.message}`;
+
+/** Finds where a value of the parsed catalog is written: `locate(['databases', 0, 'admin'])`. */
+export type CatalogLocator = (path: Array<string | number>) => { source: string; line: number; col: number };
+
+export type CatalogValidation =
+  | { ok: true; view: CatalogView; locate: CatalogLocator }
+  | { ok: false; problems: CatalogProblem[]; locate: CatalogLocator };
+
+/**
+ * Checks catalog YAML and reports every mistake it finds, each with its line and column: the schema's
+ * (at most 10), or else every cross-reference, level, capture and duplicate mistake.
+ */
+export function validateCatalog(text: string, source = 'catalog'): CatalogValidation {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  const locate: CatalogLocator = (path) => ({ source, ...position(document, lineCounter, path.map(String)) });
+  const problem = (path: string[], message: string): CatalogProblem => ({ ...locate(path), path: path.join('.'), message });
   if (document.errors.length > 0) {
     const first = document.errors[0]!;
     const { line, col } = lineCounter.linePos(first.pos[0]);
-    throw configError(`${source}:${line}:${col}: YAML syntax error: ${first.message.split('\n')[0]}`);
+    return { ok: false, locate, problems: [{ source, line, col, path: '', message: `YAML syntax error: ${first.message.split('\n')[0]}` }] };
   }
   const result = catalogSchema.safeParse(document.toJS());
   if (!result.success) {
     const problems = result.error.issues.slice(0, 10).map((issue) => {
       const path = issue.path.map(String);
-      const where = locate(document, lineCounter, path);
-      return `${source}:${where}: ${path.join('.') || '(top level)'}: ${issue.message}`;
+      return { ...problem(path, issue.message), path: path.join('.') || '(top level)' };
     });
-    throw configError(`Invalid catalog:\n${problems.join('\n')}`);
+    return { ok: false, locate, problems };
   }
   const ids = new Set<string>();
-  const policyProblems = checkPolicySections(result.data, {
+  const problems: CatalogProblem[] = checkPolicySections(result.data, {
     databaseIds: result.data.databases.map((db) => db.id),
     levels: [...ACCESS_LEVELS, ...Object.keys(result.data.customLevels)],
-  });
-  if (policyProblems.length > 0) {
-    const lines = policyProblems.slice(0, 10).map((problem) => {
-      const path = problem.path.map(String);
-      return `${source}:${locate(document, lineCounter, path)}: ${path.join('.')}: ${problem.message}`;
-    });
-    throw configError(`Invalid catalog:\n${lines.join('\n')}`);
-  }
+  }).map((found) => problem(found.path.map(String), found.message));
   for (const name of Object.keys(result.data.customLevels)) {
     if ((ACCESS_LEVELS as readonly string[]).includes(name)) {
-      throw configError(`${source}:${locate(document, lineCounter, ['customLevels', name])}: customLevels.${name}: a custom level cannot reuse a built-in name`);
+      problems.push(problem(['customLevels', name], 'a custom level cannot reuse a built-in name'));
     }
   }
   for (const [index, db] of result.data.databases.entries()) {
+    const at = (...rest: string[]) => ['databases', String(index), ...rest];
     const isVault = db.engine === 'vault';
     if (isVault !== Boolean(db.vault)) {
       const message = isVault ? 'engine vault needs a vault section (role, engine)' : 'a vault section needs engine: vault';
-      throw configError(`${source}:${locate(document, lineCounter, ['databases', String(index), 'engine'])}: databases.${index}: ${message}`);
+      problems.push({ ...problem(at('engine'), message), path: `databases.${index}` });
     }
     const captureEngine = db.engine === 'vault' ? db.vault?.engine : db.engine;
     if (db.capture !== 'none' && (db.engine === 'vault' || !captureEngine || !(CAPTURE_METHODS[captureEngine] as readonly string[]).includes(db.capture))) {
       const allowed = db.engine === 'vault' ? 'none (Vault creates the users; capture is not supported there yet)' : CAPTURE_METHODS[db.engine].join(', ');
-      throw configError(`${source}:${locate(document, lineCounter, ['databases', String(index), 'capture'])}: databases.${index}.capture: ${db.engine} supports ${allowed}`);
+      problems.push(problem(at('capture'), `${db.engine} supports ${allowed}`));
     }
     if (db.capture === 'server_audit' && !db.captureFile) {
-      throw configError(`${source}:${locate(document, lineCounter, ['databases', String(index), 'capture'])}: databases.${index}.captureFile: server_audit needs the path of the plugin's log file`);
+      problems.push({ ...problem(at('capture'), "server_audit needs the path of the plugin's log file"), path: `databases.${index}.captureFile` });
     }
     for (const [levelIndex, level] of db.levels.entries()) {
       const definition = levelDefinition(result.data, level);
-      const at = () => locate(document, lineCounter, ['databases', String(index), 'levels', String(levelIndex)]);
-      if (!definition) throw configError(`${source}:${at()}: databases.${index}.levels: "${level}" is neither read, write, admin nor a level under customLevels`);
-      if (db.engine !== 'postgres' && definition.privileges.includes('TRUNCATE')) {
-        throw configError(`${source}:${at()}: databases.${index}.levels: "${level}" lists TRUNCATE, which ${db.engine} does not have as a privilege`);
+      const where = { ...problem(at('levels', String(levelIndex)), ''), path: `databases.${index}.levels` };
+      if (!definition) problems.push({ ...where, message: `"${level}" is neither read, write, admin nor a level under customLevels` });
+      else if (db.engine !== 'postgres' && definition.privileges.includes('TRUNCATE')) {
+        problems.push({ ...where, message: `"${level}" lists TRUNCATE, which ${db.engine} does not have as a privilege` });
       }
     }
-    if (ids.has(db.id)) {
-      throw configError(`${source}:${locate(document, lineCounter, ['databases', String(index), 'id'])}: databases.${index}.id: duplicate database id "${db.id}"`);
-    }
+    if (ids.has(db.id)) problems.push(problem(at('id'), `duplicate database id "${db.id}"`));
     ids.add(db.id);
   }
-  return view(result.data, source);
+  if (problems.length > 0) return { ok: false, locate, problems };
+  return { ok: true, view: view(result.data, source), locate };
+}
+
+/** Parses catalog YAML; every error names the path and the line and column of the mistake. */
+export function parseCatalog(text: string, source = 'catalog'): CatalogView {
+  const validation = validateCatalog(text, source);
+  if (validation.ok) return validation.view;
+  const lines = validation.problems.map(formatCatalogProblem);
+  // A single mistake reads as one line (as a YAML syntax error always does); several as a list.
+  throw configError(lines.length === 1 ? lines[0]! : `Invalid catalog:\n${lines.join('\n')}`);
 }
 
 function view(catalog: Catalog, source: string | undefined): CatalogView {
@@ -210,16 +246,13 @@ function levelDefinition(catalog: Catalog, name: string): LevelDefinition | unde
   return { name, builtIn: false, privileges: custom.privileges, riskAs, description: custom.description };
 }
 
-/** The line:column of the deepest node on the path that exists (a missing key points at its parent). */
-function locate(document: Document, lineCounter: LineCounter, path: string[]): string {
+/** The line and column of the deepest node on the path that exists (a missing key points at its parent). */
+function position(document: Document, lineCounter: LineCounter, path: string[]): { line: number; col: number } {
   for (let depth = path.length; depth >= 0; depth--) {
     const node = depth === 0 ? document.contents : document.getIn(path.slice(0, depth), true);
-    if (isNode(node) && node.range) {
-      const { line, col } = lineCounter.linePos(node.range[0]);
-      return `${line}:${col}`;
-    }
+    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]);
   }
-  return '1:1';
+  return { line: 1, col: 1 };
 }
 
 /**
@@ -241,5 +274,5 @@ export function loadCatalog(path: string): CatalogView {
 export function emptyCatalog(): CatalogView {
   const settings = catalogSchema.shape.settings.parse(undefined);
   const policy = policySectionsSchema.parse({});
-  return view({ approvers: { slack: { channel: 'C0NONE', users: [] } } as unknown as Approvers, customLevels: {}, settings, databases: [], ...policy }, undefined);
+  return view({ approvers: { slack: { channel: 'C0NONE', users: [] } } as unknown as Approvers, customLevels: {}, settings, retention: retentionSchema.parse(undefined), databases: [], ...policy }, undefined);
 }

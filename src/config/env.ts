@@ -32,6 +32,31 @@ const envSchema = z.object({
   DBACCESS_AI_SUMMARY_MODEL: z.string().regex(/^[a-z0-9][a-z0-9.-]{2,99}$/, 'a model id such as claude-sonnet-5-5').optional(),
   /** The most one model call may take, retries included, before the heuristics answer instead. */
   DBACCESS_AI_TIMEOUT: z.string().max(20).refine((text) => { const s = parseDuration(text); return s !== undefined && s >= 1 && s <= 120; }, 'a duration between 1s and 2m, e.g. 8s').default('8s'),
+  /** Microsoft Teams: the bot's Azure registration. Set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to enable Teams. */
+  MICROSOFT_APP_ID: z.string().max(100).optional(),
+  MICROSOFT_APP_PASSWORD: z.string().max(500).optional(),
+  MICROSOFT_APP_TENANT_ID: z.string().max(100).optional(),
+  MICROSOFT_APP_TYPE: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
+  /** Other Bot Framework endpoints (a sovereign cloud, or the tests' fake): OpenID metadata of channel tokens, the login authority. */
+  MICROSOFT_OPENID_METADATA_URL: z.string().max(2000).url().optional(),
+  MICROSOFT_LOGIN_URL: z.string().max(2000).url().optional(),
+  /** The local console at /console: `auto` turns it on when no chat platform is configured. */
+  CONSOLE: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** Lets the console answer beyond this machine, to whoever presents this token. */
+  CONSOLE_TOKEN: z.string().min(24, 'at least 24 characters').max(200).optional(),
+  /** Audit export: JSON lines appended to this file (a SIEM agent tails it), at least once, resumable. */
+  AUDIT_EXPORT_FILE: z.string().min(1).max(1000).optional(),
+  /** Audit export: batches of JSON lines POSTed here (a SIEM's HTTP collector). */
+  AUDIT_EXPORT_URL: z.string().max(2000).url().optional(),
+  /** Sent as `Authorization: Bearer <token>` to AUDIT_EXPORT_URL. */
+  AUDIT_EXPORT_TOKEN: z.string().max(2000).optional(),
+  AUDIT_EXPORT_INTERVAL: z.string().max(20).refine((text) => parseDuration(text) !== undefined, 'a duration such as 5s').default('5s'),
+  /** How often each tenant's audit chain head is signed (a checkpoint), when it moved. */
+  AUDIT_CHECKPOINT_INTERVAL: z.string().max(20).refine((text) => parseDuration(text) !== undefined, 'a duration such as 5m').default('5m'),
+  /** How often history past its retention (catalog `retention:`) is purged. */
+  RETENTION_PURGE_INTERVAL: z.string().max(20).refine((text) => parseDuration(text) !== undefined, 'a duration such as 1h').default('1h'),
+  /** How long a report's download link works. */
+  REPORT_LINK_TTL: z.string().max(20).refine((text) => { const s = parseDuration(text); return s !== undefined && s <= 30 * 86400; }, 'a duration of at most 30d, e.g. 24h').default('24h'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RUN_MODE: z.enum(['all', 'web', 'worker']).default('all'),
   CATALOG_POLL_INTERVAL: z.string().max(20).default('2s'),
@@ -54,12 +79,48 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     throw configError(`Invalid environment: ${problems.join('; ')}`);
   }
   const env = result.data;
-  if (Boolean(env.SLACK_BOT_TOKEN) !== Boolean(env.SLACK_SIGNING_SECRET)) {
-    throw configError('SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set together to enable Slack.');
-  }
-  if (Boolean(env.VAULT_ADDR) !== Boolean(env.VAULT_TOKEN)) {
-    throw configError('VAULT_ADDR and VAULT_TOKEN must be set together to use Vault.');
-  }
+  const [pairProblem] = pairProblems(env);
+  if (pairProblem) throw configError(pairProblem.message);
   const snapshot = { ...source };
   return { env, readEnvReference: (name) => snapshot[name] };
+}
+
+/** Variables that only work together. */
+function pairProblems(env: Env): EnvironmentProblem[] {
+  const problems: EnvironmentProblem[] = [];
+  if (Boolean(env.SLACK_BOT_TOKEN) !== Boolean(env.SLACK_SIGNING_SECRET)) {
+    problems.push({ name: env.SLACK_BOT_TOKEN ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN', message: 'SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set together to enable Slack.' });
+  }
+  if (Boolean(env.VAULT_ADDR) !== Boolean(env.VAULT_TOKEN)) {
+    problems.push({ name: env.VAULT_ADDR ? 'VAULT_TOKEN' : 'VAULT_ADDR', message: 'VAULT_ADDR and VAULT_TOKEN must be set together to use Vault.' });
+  }
+  return problems;
+}
+
+export interface EnvironmentProblem {
+  /** The variable to fix. */
+  name: string;
+  message: string;
+}
+
+/**
+ * Every problem of the environment at once, for `dbaccess check-config`; `config` when there is none.
+ * `catalogPath` is DBACCESS_CONFIG (or its default) whenever that variable itself is valid.
+ */
+export function inspectEnvironment(source: Record<string, string | undefined>): { config?: Config; problems: EnvironmentProblem[]; catalogPath?: string } {
+  const result = envSchema.safeParse(source);
+  const catalogPath = envSchema.shape.DBACCESS_CONFIG.safeParse(source.DBACCESS_CONFIG);
+  const path = catalogPath.success ? catalogPath.data : undefined;
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => ({ name: issue.path.map(String).join('.'), message: issue.message }));
+    return { problems, catalogPath: path };
+  }
+  const problems = pairProblems(result.data);
+  if (problems.length > 0) return { problems, catalogPath: path };
+  try {
+    return { config: loadConfig(source), problems: [], catalogPath: path };
+  } catch (error) {
+    // A rule loadConfig checks that the ones above do not: report it whole, under the environment.
+    return { problems: [{ name: '(environment)', message: (error as Error).message }], catalogPath: path };
+  }
 }

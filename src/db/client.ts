@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
@@ -101,6 +103,27 @@ export function createLockPool(connectionString: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, application_name: 'dbaccess-locks', connectionTimeoutMillis: 60_000 });
   pool.on('error', () => {});
   return pool;
+}
+
+/**
+ * Migrations of `migrations/` the state database has not applied yet, by tag, compared the way
+ * drizzle's migrator does (a migration is applied when its timestamp is not newer than the last
+ * recorded one). Reads only.
+ */
+export async function pendingMigrations(connectionString: string): Promise<{ applied: number; pending: string[] }> {
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string; when: number }> };
+  const client = new pg.Client({ connectionString, application_name: 'dbaccess-migrate', connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ exists: boolean }>("SELECT to_regclass('dbaccess_migrations.__drizzle_migrations') IS NOT NULL AS exists");
+    const recorded = rows[0]?.exists
+      ? (await client.query<{ count: number; last: string | null }>('SELECT count(*)::int AS count, max(created_at)::text AS last FROM dbaccess_migrations.__drizzle_migrations')).rows[0]!
+      : { count: 0, last: null };
+    const last = recorded.last === null ? -Infinity : Number(recorded.last);
+    return { applied: recorded.count, pending: journal.entries.filter((entry) => entry.when > last).map((entry) => entry.tag) };
+  } finally {
+    await client.end();
+  }
 }
 
 /** Applies the migrations as the connecting user (the owner), on a connection of its own. */

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type AnyPgColumn, bigint, boolean, bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, bigint, boolean, bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /** Every table carries tenant_id: a Slack workspace (later a Teams tenant) is a tenant. */
 
@@ -130,7 +130,7 @@ export const leases = pgTable(
     provisionedAt: timestamp('provisioned_at', { withTimezone: true }),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
-    /** expired | ended | revoked: how the access ended, with who ended it. */
+    /** expired | ended | revoked | emergency (an operator's revoke-all): how the access ended, with who ended it. */
     endReason: text('end_reason'),
     endedBy: uuid('ended_by').references(() => chatUsers.id),
     revokeAttempts: integer('revoke_attempts').notNull().default(0),
@@ -274,3 +274,55 @@ export const captureCursors = pgTable('capture_cursors', {
   position: bigint('position', { mode: 'number' }).notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * Signed heads of a tenant's audit chain: an HMAC (key derived from the master key, which the state
+ * database never holds) over the head's seq and hash, each bound to the checkpoint before it. A chain
+ * cut short or rewritten before a checkpoint no longer matches it. Append-only, like the log.
+ */
+export const auditCheckpoints = pgTable(
+  'audit_checkpoints',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    hash: text('hash').notNull(),
+    /** The mac of the checkpoint before (or 64 zeros), so that one cannot be dropped from the middle. */
+    prevMac: text('prev_mac').notNull(),
+    mac: text('mac').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull(),
+  },
+  (t) => [index('audit_checkpoints_tenant').on(t.tenantId, t.id)],
+);
+
+/**
+ * How far each export sink (a file, a SIEM endpoint) has received a tenant's audit events. Within a
+ * tenant, seq N+1 commits only after N (the chain lock), so "everything up to seq" never skips one.
+ */
+export const auditExportCursors = pgTable(
+  'audit_export_cursors',
+  {
+    sink: text('sink').notNull(),
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.sink, t.tenantId] }), index('audit_export_cursors_tenant').on(t.tenantId)],
+);
+
+/**
+ * Where a chat platform can reach people and channels later (Teams: conversation references). Keys:
+ * `channel:<id>`, `personal:<email>`, `member:<email>`, `conversation:<id>`. No secret is stored here.
+ */
+export const chatConversations = pgTable(
+  'chat_conversations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    platform: text('platform').notNull(),
+    key: text('key').notNull(),
+    reference: jsonb('reference').$type<Record<string, unknown>>().notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('chat_conversations_platform_key').on(t.platform, t.key), index('chat_conversations_tenant').on(t.tenantId)],
+);

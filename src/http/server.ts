@@ -6,6 +6,8 @@ import type { Logger } from '../lib/logger.js';
 import type { Metrics } from './metrics.js';
 import { slackRoute } from './slack-route.js';
 import type { ShortLivedFiles } from './short-lived-files.js';
+import { REPORT_FORMATS, type ReportFormat } from '../modules/reports/report-links.js';
+import type { ReportService } from '../modules/reports/report-service.js';
 
 interface Deps {
   logger: Logger;
@@ -14,9 +16,15 @@ interface Deps {
   readiness: Record<string, () => Promise<unknown>>;
   slack?: HTTPReceiver;
   qrCodes?: ShortLivedFiles;
+  /** Signed, expiring report downloads (`/reports/report.<format>?token=<signed token>`). */
+  reports?: Pick<ReportService, 'download'>;
+  /** The local console's routes, when it is on. */
+  console?: (app: FastifyInstance) => Promise<void>;
+  /** Microsoft Teams' endpoint (POST /api/messages), when Teams is configured. */
+  teams?: ((app: FastifyInstance) => Promise<void>) | undefined;
 }
 
-export async function buildServer({ logger, metrics, readiness, slack, qrCodes }: Deps): Promise<FastifyInstance> {
+export async function buildServer({ logger, metrics, readiness, slack, qrCodes, console: consoleRoutes, reports, teams }: Deps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
 
   app.setErrorHandler((error, request, reply) => {
@@ -56,6 +64,22 @@ export async function buildServer({ logger, metrics, readiness, slack, qrCodes }
       return reply.header('content-type', 'image/png').header('cache-control', 'no-store').send(png);
     });
   }
+  if (reports) {
+    // The token is the credential: a wrong one is 403 and an expired one 410, neither with details.
+    app.get<{ Params: { file: string }; Querystring: { token?: string } }>('/reports/:file', async (request, reply) => {
+      const format = /^report\.([a-z]+)$/.exec(request.params.file)?.[1] as ReportFormat | undefined;
+      if (!format || !(REPORT_FORMATS as readonly string[]).includes(format)) return reply.code(404).send({ error: 'not found' });
+      const token = typeof request.query.token === 'string' ? request.query.token : '';
+      const result = await reports.download(token, format);
+      void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').header('x-content-type-options', 'nosniff');
+      if (result.status !== 200) return reply.code(result.status).send({ error: result.status === 410 ? 'this link has expired; ask for the report again' : 'forbidden' });
+      if (format === 'html') void reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+      const disposition = format === 'html' ? 'inline' : 'attachment';
+      return reply.header('content-type', result.contentType).header('content-disposition', `${disposition}; filename="${result.filename}"`).send(result.body);
+    });
+  }
   if (slack) await app.register(slackRoute, { receiver: slack });
+  if (consoleRoutes) await app.register(consoleRoutes);
+  if (teams) await app.register(teams);
   return app;
 }

@@ -9,6 +9,9 @@ import type { AnalysisService } from '../modules/analysis/analysis-service.js';
 import type { CaptureService } from '../modules/capture/capture-service.js';
 import { RetryingFailure, type LeaseService } from '../modules/credentials/lease-service.js';
 import { publicMessage } from '../lib/errors.js';
+import type { AuditExporter } from '../modules/audit/audit-export.js';
+import type { AuditService } from '../modules/audit/audit-service.js';
+import type { RetentionService } from '../modules/retention/retention-service.js';
 import type { JobHandlers } from './queue.js';
 
 interface Deps {
@@ -25,13 +28,17 @@ interface Deps {
   lockPool: pg.Pool;
   logger: Logger;
   metrics: { revocationFailed(): void };
+  /** Audit export, checkpoints and the retention purge (optional: tools that run no schedules leave them out). */
+  auditExporter?: Pick<AuditExporter, 'run'>;
+  audit?: Pick<AuditService, 'checkpoint' | 'tenantIds'>;
+  retention?: Pick<RetentionService, 'purge'>;
 }
 
 /** Revocation alerts: at the third failure, then about every hour while it keeps failing. */
 const ALERT_AT = (attempts: number) => attempts === 3 || (attempts > 3 && (attempts - 3) % 60 === 0);
 
 /** Thin handlers: load by id, call a service, tell people. Every one is safe to run twice. */
-export function createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger, metrics }: Deps): JobHandlers {
+export function createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger, metrics, auditExporter, audit, retention }: Deps): JobHandlers {
   /**
    * One card writer per request at a time: a holder renders the latest state, so concurrent updates
    * can never leave an older state on the card.
@@ -154,6 +161,21 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
     async sweep() {
       const swept = await leases.sweep();
       if (swept.revocations + swept.expirations + swept.provisions > 0) logger.info(swept, 'sweep re-enqueued overdue work');
+    },
+
+    async exportAudit() {
+      const sent = await auditExporter?.run(30_000);
+      if (sent && Object.values(sent).some((n) => n > 0)) logger.debug({ sent }, 'audit events exported');
+    },
+
+    async checkpointAudit() {
+      if (!audit) return;
+      for (const tenantId of await audit.tenantIds()) await audit.checkpoint(tenantId);
+    },
+
+    async purgeHistory() {
+      const removed = await retention?.purge();
+      if (removed && Object.keys(removed).length > 0) logger.info({ removed }, 'history past its retention purged (audited per tenant)');
     },
 
     async reconcile() {

@@ -32,6 +32,12 @@ export const JOBS = {
   collectQueries: { schema: databaseId, attempts: 3, timeoutMs: 120_000 },
   sweep: { schema: none, attempts: 1, timeoutMs: 60_000 },
   reconcile: { schema: none, attempts: 1, timeoutMs: 300_000 },
+  /** Streams new audit events to the configured sinks (file, SIEM endpoint); resumes from its cursors. */
+  exportAudit: { schema: none, attempts: 1, timeoutMs: 60_000 },
+  /** Signs each tenant's audit chain head (a checkpoint) when it moved. */
+  checkpointAudit: { schema: none, attempts: 1, timeoutMs: 60_000 },
+  /** Removes history past its retention (catalog `retention:`), recorded in the audit log. */
+  purgeHistory: { schema: none, attempts: 3, timeoutMs: 300_000 },
 } as const satisfies Record<string, { schema: z.ZodType; attempts: number; timeoutMs: number }>;
 
 export type JobName = keyof typeof JOBS;

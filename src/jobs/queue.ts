@@ -15,8 +15,8 @@ export interface JobQueue {
   enqueue: Enqueue;
   /** Starts processing; `onDone` sees every finished job (metrics). */
   startWorker(handlers: JobHandlers, options?: { concurrency?: number; onDone?: (job: Job, ok: boolean) => void }): Promise<void>;
-  /** Registers the recurring sweep and reconcile jobs (idempotent). */
-  schedule(name: 'sweep' | 'reconcile', everyMs: number): Promise<void>;
+  /** Registers a recurring job without a payload: sweep, reconcile, the audit export and checkpoints, the purge (idempotent). */
+  schedule(name: 'sweep' | 'reconcile' | 'exportAudit' | 'checkpointAudit' | 'purgeHistory', everyMs: number): Promise<void>;
   ping(): Promise<void>;
   counts(): Promise<Record<string, number>>;
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configError } from './errors.js';
@@ -26,6 +26,14 @@ export function createSecretBox(key: Buffer): SecretBox {
       return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
     },
   };
+}
+
+/**
+ * A key for one purpose (`audit-checkpoints`, `report-links`), derived from the master key with
+ * HKDF-SHA256: a leaked purpose key reveals neither the master key nor another purpose's key.
+ */
+export function deriveKey(masterKey: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `dbaccess/${purpose}`, 32));
 }
 
 export function parseMasterKey(text: string): Buffer {

@@ -9,8 +9,10 @@ const REDACT = [
   'headers.authorization', 'headers["x-slack-signature"]', 'credentials', '*.credentials',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'dbaccess' } });
+/** JSON lines on stdout; the CLI logs to stderr so that its own output (tables, --json) stays clean. */
+export function createLogger(level: string, stream: 'stdout' | 'stderr' = 'stdout'): Logger {
+  const options = { level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'dbaccess' } };
+  return stream === 'stderr' ? pino(options, pino.destination(2)) : pino(options);
 }
 
 /** Removes a password from anything that looks like a connection string inside a message. */

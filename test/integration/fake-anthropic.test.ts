@@ -223,4 +223,15 @@ describe('fake Anthropic through the real SDK', () => {
     expect((error as InternalServerError).apiMessage).toMatch(/^fake Anthropic: respond returned text/);
     expect(fake.accepted()).toHaveLength(1);
   });
+
+  it('describes the models it knows through the Models API, and 404s an unknown one or a wrong key', async () => {
+    const info = await client().models.retrieve(MODEL);
+    expect(info).toMatchObject({ type: 'model', id: MODEL, lifecycle: 'active' });
+    const listed: string[] = [];
+    for await (const model of client().models.list()) listed.push(model.id);
+    expect(listed).toEqual(expect.arrayContaining(['claude-haiku-5-5', 'claude-sonnet-5-5', 'claude-opus-5-5']));
+    await expect(client().models.retrieve('claude-nonexistent-1')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(client({ apiKey: 'sk-ant-wrong' }).models.retrieve(MODEL)).rejects.toBeInstanceOf(AuthenticationError);
+    expect(fake.accepted()).toHaveLength(0);
+  });
 });

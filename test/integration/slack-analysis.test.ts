@@ -111,16 +111,17 @@ describe('analysis without a model key (built-in heuristics)', () => {
   });
 
   it('compares a request with the person\'s and the team\'s history on the card', async () => {
-    for (let i = 0; i < 3; i++) {
+    // A person's baseline needs 5 requests (insights-scoring.ts).
+    for (let i = 0; i < 5; i++) {
       await h.submitRequest(PEOPLE.bob, { reason: `Look at the payouts of batch ${i} for the monthly reconciliation`, duration: '30m' });
     }
-    await waitUntil(async () => (await asSystem(() => h.app.db.execute(sql`SELECT count(*)::int AS n FROM analyses WHERE kind = 'request'`))).rows[0]!.n as number >= 4, 30_000, 'analyses');
+    await waitUntil(async () => (await asSystem(() => h.app.db.execute(sql`SELECT count(*)::int AS n FROM analyses WHERE kind = 'request'`))).rows[0]!.n as number >= 6, 30_000, 'analyses');
     await h.submitRequest(PEOPLE.bob, { level: 'write', reason: 'Fix the totals of the payouts of batch 7 that the import broke', duration: '3h', ticket: 'OPS-77' });
     const card = await h.waitForCard((message) => shown(message).includes('Write access') && shown(message).includes('Unusual'));
     const text = shown(card);
-    expect(text).toContain('First write request by this person on orders in 3 requests (3 read).');
-    expect(text).toMatch(/Longer than usual: 3h, their median is 30m\./);
-    expect(text).toMatch(/This person: 3 past \(3 read\)/);
+    expect(text).toContain('First write request by this person on orders in 1 day (5 requests: 5 read) · score 3.6.');
+    expect(text).toContain("Duration 3h is 6x this person's median of 30m over 5 requests · score 5.2.");
+    expect(text).toMatch(/This person: 5 past \(5 read\)/);
     expect(text).toContain('Not recorded: capture is off for this database.');
   });
 });
@@ -281,6 +282,9 @@ describe('session summaries from captured statements', () => {
     expect(summary).toMatch(/personal data/i);
     expect(summary).toMatch(/export/i);
     expect(summary).toMatch(/refused|denied/i);
+    // Compared with past sessions: none yet on payments, which the summary says rather than invent a baseline.
+    expect(summary).toContain('No baseline yet for sessions on payments: 0 recorded before this one, 5 needed.');
+    expect(summary).toContain('Rows read or changed are not captured by this recording');
     const alert = await h.waitForMessage(APPROVERS_CHANNEL, (m) => !m.threadTs && /needs review/.test(m.text ?? '') && (m.text ?? '').includes(card.text!.slice(15, 25)));
     expect(alert.text).toContain(`<@${PEOPLE.requester}>`);
     // The model saw the statements only inside the untrusted block.

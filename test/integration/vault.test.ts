@@ -186,6 +186,15 @@ describe('Vault client (node-vault against the fake)', () => {
     fake.writeKv('secret/data/orders', kvSecret);
   });
 
+  it('looks its own token up (policies, expiry) without returning the token, and names a refused one', async () => {
+    const info = await vault.lookupSelf();
+    expect(info).toEqual({ displayName: 'token', policies: ['default', 'dbaccess'], ttlSeconds: 0, renewable: true });
+    expect(JSON.stringify(info)).not.toContain(token);
+    expect(fake.requests.at(-1)).toMatchObject({ method: 'GET', path: '/v1/auth/token/lookup-self', status: 200 });
+    const error = await caught(createVaultClient({ addr: fake.addr, token: 'hvs.not-this-one' }).lookupSelf());
+    expect(error.message).toContain('Vault refused the token (permission denied) when looking up its own token');
+  });
+
   it('says clearly that Vault refused a bad token, without the token', async () => {
     const badToken = `hvs.wrong-${randomBytes(8).toString('hex')}`;
     const client = createVaultClient({ addr: fake.addr, token: badToken });

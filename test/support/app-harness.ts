@@ -30,6 +30,8 @@ export interface HarnessOptions {
    */
   policy?: string;
   env?: Record<string, string>;
+  /** Teams approvers (channel id and emails) beside the Slack ones. */
+  teamsApprovers?: { channel: string; users: string[] };
   /** A target database made beforehand (for services, such as a fake Vault, that must know it first). */
   target?: { name: string; adminUrl: string; drop(): Promise<void> };
 }
@@ -96,7 +98,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     catalogPath,
     `approvers:
   slack: { channel: ${APPROVERS_CHANNEL}, users: [${PEOPLE.alice}, ${PEOPLE.bob}] }
-settings:
+${options.teamsApprovers ? `  teams: { channel: "${options.teamsApprovers.channel}", users: [${options.teamsApprovers.users.join(', ')}] }\n` : ''}settings:
 ${Object.entries(settings).map(([key, value]) => `  ${key}: ${value}`).join('\n')}
 ${options.policy ?? `policies:
   - { name: tests, approvers: [${PEOPLE.alice}, ${PEOPLE.bob}], mfa: never }

@@ -5,7 +5,7 @@
  * (older clients send `x-api-key`, which wins when both are present, as on the real API) and
  * `anthropic-version`; JSON answers carrying a `request-id` header; errors shaped
  * `{type:'error', error:{type, message}, request_id}` with the statuses the SDK maps to its error classes
- * (400, 401, 404, 429 with `retry-after`, 500, 529). Validation follows API version 2026-10-21: a top-level
+ * (400, 401, 404, 429 with `retry-after`, 500, 529). `GET /v1/models` and `/v1/models/{id}` list the models it knows. Validation follows API version 2026-10-21: a top-level
  * field the API does not know, `temperature`, `top_p` and `top_k` included, is a 400
  * `<field>: Extra inputs are not permitted` (2023-06-01 still takes the three sampling fields).
  *
@@ -148,8 +148,8 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
   const queue: Outcome[] = [];
   const cache = new Map<string, { expiresAt: number; ttl: Ttl }>();
 
-  async function handle(req: IncomingMessage, res: ServerResponse, entry: RecordedRequest): Promise<void> {
-    if (req.method !== 'POST' || entry.path !== '/v1/messages') throw new ApiError(404, 'not_found_error', 'Not Found');
+  /** The key (x-api-key wins over Bearer, as on the real API) and the API version, for every endpoint. */
+  function authenticate(entry: RecordedRequest): string {
     const apiKeyHeader = entry.headers['x-api-key'];
     const bearer = /^Bearer\s+(\S+)$/i.exec(entry.headers.authorization ?? '')?.[1];
     if (apiKeyHeader === undefined && bearer === undefined) throw new ApiError(401, 'authentication_error', 'x-api-key or Authorization header is required');
@@ -157,6 +157,27 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     const version = entry.headers['anthropic-version'];
     if (!version) throw new ApiError(400, 'invalid_request_error', 'anthropic-version: header is required');
     if (!VERSIONS.includes(version)) throw new ApiError(400, 'invalid_request_error', `anthropic-version: unknown version '${version}'`);
+    return version;
+  }
+
+  /** `GET /v1/models` (one page, newest first as the API lists them) and `GET /v1/models/{id}`. */
+  function answerModels(res: ServerResponse, entry: RecordedRequest): void {
+    authenticate(entry);
+    const known = [...models].reverse().map(modelInfo);
+    if (entry.path === '/v1/models') {
+      send(res, entry, 200, { data: known, has_more: false, first_id: known[0]?.id ?? null, last_id: known.at(-1)?.id ?? null });
+      return;
+    }
+    const id = decodeURIComponent(entry.path.slice('/v1/models/'.length));
+    const found = known.find((info) => info.id === id);
+    if (!found) throw new ApiError(404, 'not_found_error', `model: ${id}`);
+    send(res, entry, 200, found);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, entry: RecordedRequest): Promise<void> {
+    if (req.method === 'GET' && (entry.path === '/v1/models' || entry.path.startsWith('/v1/models/'))) return answerModels(res, entry);
+    if (req.method !== 'POST' || entry.path !== '/v1/messages') throw new ApiError(404, 'not_found_error', 'Not Found');
+    const version = authenticate(entry);
     let parsed: unknown;
     try {
       parsed = JSON.parse(entry.rawBody);
@@ -443,6 +464,16 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 function newId(prefix: string, length: number): string {
   return prefix + Array.from({ length }, () => BASE62[randomInt(BASE62.length)]).join('');
+}
+
+/** A model as the Models API describes it (capabilities left out: the SDK does not need them). */
+function modelInfo(id: string) {
+  const line = (['haiku', 'sonnet', 'opus'] as const).find((name) => id.includes(name)) ?? null;
+  const display = id.replace(/^claude-/, 'Claude ').replace(/-(\d+)-(\d+)$/, ' $1.$2').replace(/\b([a-z])/g, (letter) => letter.toUpperCase());
+  return {
+    type: 'model' as const, id, display_name: display, created_at: '2026-09-01T00:00:00Z', capabilities: null, deprecated_at: null,
+    lifecycle: 'active' as const, line, max_input_tokens: 200_000, max_tokens: 64_000, retires_at: null,
+  };
 }
 
 function isOutcome(answer: Answer): answer is Outcome {

@@ -24,6 +24,8 @@ export interface FakeSlackOptions {
   scopes?: readonly string[];
   /** Lifetime of trigger ids minted by `triggerId()`; Slack's is 3 s. Other trigger ids never expire here. */
   triggerTtlMs?: number;
+  /** The one bot token the workspace knows; any other gets `invalid_auth`. Default: any `xoxb-` token. */
+  botToken?: string;
 }
 
 /** One request the fake received, Web API call or response_url post. */
@@ -414,7 +416,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       answer(200, { ok: false, error: 'not_authed' });
       return;
     }
-    if (!token.startsWith('xoxb-')) {
+    if (!token.startsWith('xoxb-') || (options.botToken !== undefined && token !== options.botToken)) {
       answer(200, { ok: false, error: 'invalid_auth' });
       return;
     }

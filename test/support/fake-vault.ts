@@ -112,6 +112,7 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
   const failures: Array<{ prefix: string; status: number; body: unknown }> = [];
   const delays: Array<{ prefix: string; ms: number }> = [];
   let revocationFailures = 0;
+  const startedAt = Math.floor(Date.now() / 1000);
   let sealed = false;
   const pools = new Map<string, pg.Pool>();
 
@@ -319,6 +320,18 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
     });
   }
 
+  /** Vault's answer for a token created with `vault token create -policy=dbaccess` (no expiry here). */
+  function lookupSelf() {
+    return {
+      request_id: randomUUID(), lease_id: '', renewable: false, lease_duration: 0, wrap_info: null, warnings: null, auth: null,
+      data: {
+        accessor: 'hmac-accessor-fake', creation_time: startedAt, creation_ttl: 0, display_name: displayName, entity_id: '',
+        expire_time: null, explicit_max_ttl: 0, id: token, issue_time: new Date(startedAt * 1000).toISOString(), meta: null,
+        num_uses: 0, orphan: false, path: 'auth/token/create', policies: ['default', 'dbaccess'], renewable: true, ttl: 0, type: 'service',
+      },
+    };
+  }
+
   function health() {
     return {
       initialized: true,
@@ -344,6 +357,7 @@ export async function startFakeVault(options: FakeVaultOptions): Promise<FakeVau
 
     const relative = path.slice('/v1/'.length);
     const write = method === 'PUT' || method === 'POST';
+    if (relative === 'auth/token/lookup-self' && (method === 'GET' || method === 'POST')) return { status: 200, body: lookupSelf() };
     if (relative === 'sys/leases/renew' && write) return { status: 200, body: await renew(body) };
     if (relative === 'sys/leases/revoke' && write) return { status: 204, body: await revoke(body) };
 

@@ -9,10 +9,13 @@ import type { RequestDraft } from '../../modules/access-requests/access-request-
 import type { LeaseService } from '../../modules/credentials/lease-service.js';
 import type { TenantService } from '../../modules/tenants/tenant-service.js';
 import { createSlackNotifier } from './slack-notifier.js';
-import { IDS, fieldBlockId, denyModal, extendModal, helpText, listText, mfaEnrollmentBlocks, mfaModal, parseButtonValue, recoveryText, requestModal, statusText, type SystemStatus } from './slack-blocks.js';
+import type { AuditService } from '../../modules/audit/audit-service.js';
+import { REPORT_USAGE, type ReportService } from '../../modules/reports/report-service.js';
+import { IDS, fieldBlockId, denyModal, extendModal, helpText, insightsText, listText, mfaEnrollmentBlocks, mfaModal, parseButtonValue, recoveryText, requestModal, statusText, type SystemStatus } from './slack-blocks.js';
 import type { MfaService } from '../../modules/mfa/mfa-service.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';
 import type { AnalysisService } from '../../modules/analysis/analysis-service.js';
+import type { InsightsService } from '../../modules/insights/insights-service.js';
 
 export interface SlackOptions {
   signingSecret: string;
@@ -29,12 +32,19 @@ interface Deps {
   tenants: Pick<TenantService, 'actor' | 'ensureTenant'>;
   requests: AccessRequestService;
   analysis: Pick<AnalysisService, 'startDraft' | 'suggestionFor'>;
+  /** Anomalies and recommendations for `/dbaccess insights` (admins). */
+  insights: Pick<InsightsService, 'overview' | 'lastDays'>;
   leases: Pick<LeaseService, 'endEarly' | 'extend' | 'credentialsForRequester' | 'markDelivered'>;
+  /** `/dbaccess report` and `/dbaccess audit verify` (auditors and admins). */
+  reports?: Pick<ReportService, 'mayAudit' | 'parseRequest' | 'build' | 'summaryText'>;
+  audit?: Pick<AuditService, 'verify'>;
   catalog: () => CatalogView;
   logger: Logger;
 }
 
 const STALE_BUTTON = 'This button is no longer valid. Nothing changed.';
+/** `/dbaccess insights` covers this many days. */
+const INSIGHTS_DAYS = 30;
 
 type StateValues = Record<string, Record<string, { value?: string | null; selected_option?: { value: string } | null }>>;
 
@@ -42,7 +52,7 @@ type StateValues = Record<string, Record<string, { value?: string | null; select
  * The Slack adapter: parses Slack payloads, acknowledges at once, calls a service, renders. The
  * request form is validated before the acknowledgement (pure, in memory) so errors show inline.
  */
-export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, tenants, requests, analysis, leases, catalog, logger }: Deps) {
+export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, tenants, requests, analysis, insights, leases, reports, audit, catalog, logger }: Deps) {
   const log = logger.child({ platform: 'slack' });
   const receiver = new HTTPReceiver({
     signingSecret: options.signingSecret,
@@ -143,6 +153,39 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
         await respond({ response_type: 'ephemeral', text });
         return;
       }
+      case 'report': {
+        await ack();
+        if (!reports?.mayAudit(command.user_id)) {
+          await respond({ response_type: 'ephemeral', text: 'Only auditors and admins can make access reports. Ask an admin if you need one.' });
+          return;
+        }
+        try {
+          const { period, filters } = reports.parseRequest(args.join(' '));
+          const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+          const report = await reports.build(actor.tenantId, period, filters);
+          await respond({ response_type: 'ephemeral', text: reports.summaryText(report) });
+          // The whole chain takes seconds per million events: its verdict follows the summary.
+          if (audit) await respond({ response_type: 'ephemeral', text: auditVerdict(await audit.verify(actor.tenantId)) });
+        } catch (error) {
+          log.warn({ err: error }, 'report not made');
+          await respond({ response_type: 'ephemeral', text: `${publicMessage(error)}\n${REPORT_USAGE}` });
+        }
+        return;
+      }
+      case 'audit': {
+        if ((args[0] ?? '').toLowerCase() !== 'verify') {
+          await ack({ response_type: 'ephemeral', text: 'Usage: `/dbaccess audit verify` (auditors and admins): checks that the audit log is complete and unaltered.' });
+          return;
+        }
+        await ack();
+        if (!reports?.mayAudit(command.user_id) || !audit) {
+          await respond({ response_type: 'ephemeral', text: 'Only auditors and admins can verify the audit log. Ask an admin if you need it.' });
+          return;
+        }
+        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+        await respond({ response_type: 'ephemeral', text: auditVerdict(await audit.verify(actor.tenantId)) });
+        return;
+      }
       case 'status': {
         await ack();
         if (!requests.isAdmin(command.user_id)) {
@@ -151,6 +194,17 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
         }
         const actor = await actorOf(command.team_id, command.user_id, command.user_name);
         await respond({ response_type: 'ephemeral', text: statusText(await status(actor.tenantId)) });
+        return;
+      }
+      case 'insights': {
+        await ack();
+        if (!requests.isAdmin(command.user_id)) {
+          await respond({ response_type: 'ephemeral', text: 'Only admins can see insights (anomalies and policy recommendations). Ask an admin if you need them.' });
+          return;
+        }
+        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+        const overview = await insights.overview(actor.tenantId, insights.lastDays(INSIGHTS_DAYS), (id) => `<@${id}>`);
+        await respond({ response_type: 'ephemeral', text: insightsText(overview, INSIGHTS_DAYS) });
         return;
       }
       case 'revoke': {
@@ -403,6 +457,13 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
   });
 
   return { app, receiver, notifier, async init() { await app.init(); } };
+}
+
+/** What `/dbaccess audit verify` (and a report) says about the chain. */
+function auditVerdict(result: Awaited<ReturnType<AuditService['verify']>>): string {
+  return result.ok
+    ? `The audit log is intact: ${result.events.toLocaleString('en-US')} events, each linked to the one before, none missing, none changed.`
+    : `:rotating_light: The audit log is broken at event ${result.seq}: ${result.problem}. Everything before event ${result.seq} checks out. Tell your security team.`;
 }
 
 /** The workspace a Slack payload comes from: commands carry team_id, interactions team or user.team_id. */

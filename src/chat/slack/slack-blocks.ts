@@ -5,6 +5,7 @@ import type { RequestDraft } from '../../modules/access-requests/access-request-
 import type { DraftAnalysisOutcome } from '../../modules/analysis/analysis-service.js';
 import type { RequestAnalysis, Suggestion } from '../../modules/analysis/analysis-types.js';
 import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
+import type { InsightsOverview } from '../../modules/insights/insights-types.js';
 import { clientCommand, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
 import { formatDuration, formatTime } from '../../lib/time.js';
 
@@ -284,6 +285,7 @@ function endedBy(view: RequestView): string {
   const lease = view.lease;
   if (lease?.endReason === 'ended') return ` (ended early by ${mention(lease.endedByExternalId!)})`;
   if (lease?.endReason === 'revoked') return ` (revoked by ${mention(lease.endedByExternalId!)})`;
+  if (lease?.endReason === 'emergency') return ' (revoked by an operator: emergency revoke-all)';
   return lease ? ' (expired)' : '';
 }
 
@@ -497,6 +499,8 @@ export function summaryBlocks(summary: SessionSummary): Block[] {
   if (summary.technical) blocks.push(section(`*What was run*\n${escape(summary.technical)}`));
   if (summary.plain) blocks.push(section(`*In plain words*\n${escape(summary.plain)}`));
   if (summary.flags.length) blocks.push(section(`*Flagged for review*\n${summary.flags.map((flag) => `${FLAG_EMOJI[flag.severity]} ${escape(flag.message)}`).join('\n')}`));
+  if (summary.unusual?.length) blocks.push(section(`*Unusual against past sessions*${bullets(summary.unusual.slice(0, 5))}`));
+  if (summary.baseline?.length) blocks.push(context(escape(summary.baseline.join(' '))));
   if (summary.by) blocks.push(context(`Summary by ${escape(summary.by)}. Statements are shown as the server logged them.`));
   return blocks;
 }
@@ -533,6 +537,25 @@ export function statusText(status: SystemStatus): string {
   return lines.join('\n');
 }
 
+/** `/dbaccess insights`: the period's highest anomalies, the recommendations with their evidence, and what is not scored yet. */
+export function insightsText(overview: InsightsOverview, days: number): string {
+  const { period, anomalies, recommendations, notes } = overview;
+  const lines = [
+    `*Insights: the last ${days} days* (${period.from.toISOString().slice(0, 10)} to ${period.to.toISOString().slice(0, 10)}; ${overview.requestsScored} requests and ${overview.sessionsScored} recorded sessions, each scored against the 180 days before it)`,
+    '*Anomalies* (score 3.5 or more; highest first)',
+  ];
+  if (anomalies.length === 0) lines.push('• Nothing stood out.');
+  for (const anomaly of anomalies.slice(0, 15)) {
+    lines.push(`• *${anomaly.score.toFixed(1)}* \`${anomaly.requestId}\`${anomaly.kind === 'session' ? ' session' : ''} by ${mention(anomaly.personExternalId)} on ${anomaly.databaseId}: ${escape(anomaly.text)}`);
+  }
+  if (anomalies.length > 15) lines.push(`• …and ${anomalies.length - 15} more (the report lists them all).`);
+  lines.push('*Recommendations*');
+  if (recommendations.length === 0) lines.push('• None: no kind of request, grant or approver meets a recommendation\'s thresholds yet.');
+  for (const recommendation of recommendations) lines.push(`• ${recommendation.text}\n    ◦ ${recommendation.evidence}`);
+  if (notes.length) lines.push('*Not scored yet*', ...notes.map((note) => `• ${note}`));
+  return lines.join('\n');
+}
+
 export function helpText(): string {
   return [
     '*dbaccess*: temporary database access, approved in Slack.',
@@ -543,6 +566,9 @@ export function helpText(): string {
     '• `/dbaccess mfa reset @person`: reset someone\'s MFA (admins)',
     '• `/dbaccess mfa`: set up the second factor some approvals need',
     '• `/dbaccess policy <database> [@person]`: who approves, what needs MFA, which rules apply (admins)',
+    '• `/dbaccess insights`: anomalies of the last 30 days and policy recommendations (admins)',
+    '• `/dbaccess report <period> [db:<database>] [env:<environment>] [@person]`: who had what access, approvals, MFA, break-glass, flags; with download links (auditors, admins). Periods: `2026-11`, `2026-Q4`, `last 30d`, `2026-11-01..2026-11-15`',
+    '• `/dbaccess audit verify`: check that the audit log is complete and unaltered (auditors, admins)',
     '• `/dbaccess help`: this message',
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import type { CatalogView } from '../../config/catalog.js';
+import { configError } from '../../lib/errors.js';
 import type { MessageRef } from '../../db/schema.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
@@ -22,9 +23,15 @@ export function createSlackNotifier({ client, catalog }: { client: WebClient; ca
     return channel;
   }
 
+  /** The Slack approvers of a request's database (its own, else the catalog's). */
   const approvers = (view: RequestView) => {
     const database = catalog().database(view.databaseId);
-    return database ? catalog().approversFor(database).slack : catalog().catalog.approvers.slack;
+    return (database && catalog().approversFor(database).slack) ?? defaultApprovers();
+  };
+  const defaultApprovers = () => {
+    const slack = catalog().catalog.approvers.slack;
+    if (!slack) throw configError('The catalog names no Slack approvers (approvers.slack): Slack has no channel to post to.');
+    return slack;
   };
 
   async function post(channel: string, message: { text: string; blocks?: unknown[]; thread_ts?: string }): Promise<MessageRef> {
@@ -86,10 +93,10 @@ export function createSlackNotifier({ client, catalog }: { client: WebClient; ca
       return post(approvers(request).channel, { text: breakGlassText(request) });
     },
     async mfaAlert(alert: Of<'mfaAlert'>) {
-      return post(catalog().catalog.approvers.slack.channel, { text: mfaAlertText(alert) });
+      return post(defaultApprovers().channel, { text: mfaAlertText(alert) });
     },
     async configProblem({ message }: Of<'configProblem'>) {
-      return post(catalog().catalog.approvers.slack.channel, { text: configProblemText(message) });
+      return post(defaultApprovers().channel, { text: configProblemText(message) });
     },
     async sessionSummary({ request, summary }: Of<'sessionSummary'>) {
       const flagged = summary.review ? ' (flagged for review)' : '';

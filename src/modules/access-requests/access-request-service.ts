@@ -11,7 +11,7 @@ import type { RiskAnalyzer } from '../risk/risk-types.js';
 import type { RequestAnalysis, SessionAnalysis } from '../analysis/analysis-types.js';
 import { describeCapture, type CaptureMethod } from '../capture/capture-types.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
-import { canApprove, evaluateRequest, explainPolicy, resolveRoles, type Person, type RequestContext, type RequestDecision } from '../policy/policy-evaluator.js';
+import { canApprove, evaluateRequest, explainPolicy, personOf, resolveRoles, type Person, type RequestContext, type RequestDecision } from '../policy/policy-evaluator.js';
 import type { StoredPolicy } from '../../db/schema.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
@@ -45,7 +45,7 @@ const PENDING_STATES_TEXT: Partial<Record<RequestState, string>> = {
 
 /** The request lifecycle up to the decision, and the view every chat adapter renders. */
 export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalog, analyses, now = () => new Date() }: Deps) {
-  const person = (externalUserId: string): Person => ({ slackUserId: externalUserId, slackGroups: [] });
+  const person = (externalUserId: string): Person => personOf(externalUserId);
 
   /** The policy's view of a request: who asks, for what, where, with which risk and active leases. */
   function policyContext(request: Pick<RequestRow, 'databaseId' | 'level' | 'durationSeconds' | 'scope' | 'reason' | 'ticket'>, requesterExternalId: string, extra: Partial<RequestContext> = {}): RequestContext | undefined {

@@ -9,6 +9,9 @@ export interface SessionSummary {
   flags: Array<{ severity: 'info' | 'warning' | 'critical'; message: string }>;
   /** Whether a person should look at this session. */
   review: boolean;
+  /** What stands out against past sessions, each with its score; and what could not be compared. */
+  unusual?: string[] | undefined;
+  baseline?: string[] | undefined;
   /** Who wrote the explanations, and why the model did not when one is configured. */
   by?: string | undefined;
 }
@@ -39,6 +42,8 @@ export function summarizeSession(view: RequestView): SessionSummary {
     plain: session.plain,
     flags: session.flags.map(({ severity, message }) => ({ severity, message })),
     review: session.review,
+    unusual: session.unusual,
+    baseline: session.baseline,
     by: session.fallback ? `built-in rules (${session.fallback})` : session.analyzer === 'heuristic' ? 'built-in rules' : session.analyzer,
   };
 }
@@ -52,6 +57,8 @@ function endedText(view: RequestView): string {
       return `ended early by <@${lease.endedByExternalId}>, user dropped at ${at}`;
     case 'revoked':
       return `revoked by <@${lease.endedByExternalId}>, user dropped at ${at}`;
+    case 'emergency':
+      return `revoked by an operator (emergency revoke-all), user dropped at ${at}`;
     default:
       return `expired; sessions killed and user dropped at ${at}`;
   }

@@ -2,6 +2,7 @@ import { and, desc, eq, gte, ne } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { accessRequests, analyses, type MessageRef } from '../../db/schema.js';
 import type { ModelUsage } from './analysis-types.js';
+import { storedScopeWidth } from '../insights/insights-scoring.js';
 import type { PastRequest } from './history.js';
 
 export type AnalysisRow = typeof analyses.$inferSelect;
@@ -65,7 +66,7 @@ export function createAnalysisRepo({ db }: { db: Db }) {
     async pastRequests(tenantId: string, databaseId: string, excludeId?: string): Promise<PastRequest[]> {
       const since = new Date(Date.now() - HISTORY_DAYS * 86_400_000);
       const rows = await db
-        .select({ requesterId: accessRequests.requesterId, level: accessRequests.level, durationSeconds: accessRequests.durationSeconds, createdAt: accessRequests.createdAt, state: accessRequests.state })
+        .select({ requesterId: accessRequests.requesterId, level: accessRequests.level, durationSeconds: accessRequests.durationSeconds, createdAt: accessRequests.createdAt, state: accessRequests.state, scope: accessRequests.scope })
         .from(accessRequests)
         .where(and(
           eq(accessRequests.tenantId, tenantId), eq(accessRequests.databaseId, databaseId), eq(accessRequests.kind, 'access'),
@@ -73,7 +74,7 @@ export function createAnalysisRepo({ db }: { db: Db }) {
         ))
         .orderBy(desc(accessRequests.createdAt))
         .limit(HISTORY_ROWS);
-      return rows.map(({ state, ...row }) => ({ ...row, outcome: APPROVED_STATES.includes(state) ? 'approved' : state === 'denied' ? 'denied' : 'other' }));
+      return rows.map(({ state, scope, ...row }) => ({ ...row, scopeWidth: storedScopeWidth(scope), outcome: APPROVED_STATES.includes(state) ? 'approved' : state === 'denied' ? 'denied' : 'other' }));
     },
   };
 }

@@ -7,7 +7,7 @@ import type { RequestRow } from '../access-requests/access-request-repo.js';
 import type { RequestDraft } from '../access-requests/access-request-types.js';
 import type { CaptureMethod } from '../capture/capture-types.js';
 import { formatScope, parseScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
-import { evaluateRequest } from '../policy/policy-evaluator.js';
+import { evaluateRequest, personOf } from '../policy/policy-evaluator.js';
 import type { RiskInput } from '../risk/risk-types.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AnalysisRepo } from './analysis-repo.js';
@@ -15,6 +15,8 @@ import type { ModelUsage, RequestAnalysis, RequestFacts, SessionAnalysis, Sessio
 import type { Enqueue } from '../../jobs/job-catalog.js';
 import { AnalysisUnavailable, type ClaudeAnalyzer } from './claude-analyzer.js';
 import { compareWithHistory } from './history.js';
+import { scopeWidthOf } from '../insights/insights-scoring.js';
+import type { SessionObservation } from '../insights/insights-types.js';
 import { analyzeRequestHeuristically, floorLevel } from './request-heuristics.js';
 import { analyzeSession as runSessionRules, type SessionFlag } from './session-rules.js';
 
@@ -47,6 +49,8 @@ interface Deps {
   enqueue: Enqueue;
   logger: Logger;
   now?: () => Date;
+  /** Compares a session with this person's and the database's past sessions (the insights engine). */
+  sessionInsights?: ((tenantId: string, session: SessionObservation) => Promise<{ unusual: string[]; baseline: string[] }>) | undefined;
 }
 
 export type DraftAnalysisOutcome =
@@ -63,7 +67,7 @@ interface DraftInput extends RequestDraft {
  * Heuristics always run; the model, when configured, adds its reading within the heuristics' floor
  * and falls back to them, saying why, on timeout, error, refusal or invalid output.
  */
-export function createAnalysisService({ repo, requests, leaseById, capture, catalog, claude, enqueue, logger, now = () => new Date() }: Deps) {
+export function createAnalysisService({ repo, requests, leaseById, capture, catalog, claude, enqueue, logger, now = () => new Date(), sessionInsights }: Deps) {
   const recordingOf = (database: DatabaseEntry) => capture.describe(database.capture);
 
   /** The facts of a request as the analyzers see them; conflicts from the policy and the catalog's limits. */
@@ -82,7 +86,7 @@ export function createAnalysisService({ repo, requests, leaseById, capture, cata
       reason: request.reason, ticket: request.ticket ?? undefined, tags: database.tags, requestedAt: at,
     };
     const decision = evaluateRequest(
-      { requester: { slackUserId: requester.externalId, slackGroups: [] }, database, level: request.level, durationSeconds: request.durationSeconds, scope: request.scope, reason: request.reason, ticket: request.ticket, now: at, activeLeases: [], breakGlass: request.breakGlass },
+      { requester: personOf(requester.externalId), database, level: request.level, durationSeconds: request.durationSeconds, scope: request.scope, reason: request.reason, ticket: request.ticket, now: at, activeLeases: [], breakGlass: request.breakGlass },
       catalog().policy,
     );
     const conflicts = decision.rules.filter((rule) => rule.fired && rule.outcome === 'refuse').map((rule) => rule.explanation);
@@ -92,7 +96,11 @@ export function createAnalysisService({ repo, requests, leaseById, capture, cata
     return {
       risk, databaseId: database.id, levelName: request.level, scope: formatScope(request.scope), maxDurationSeconds: database.maxDuration,
       allowedLevels: database.levels, tableTags: database.tableTags, conflicts: [...new Set(conflicts)],
-      history: compareWithHistory({ requesterId: requester.id, level: request.level, durationSeconds: request.durationSeconds, at, databaseId: database.id }, past),
+      history: compareWithHistory(
+        { requesterId: requester.id, level: request.level, durationSeconds: request.durationSeconds, at, databaseId: database.id, scopeWidth: scopeWidthOf(request.scope) },
+        past,
+        { timeZone: catalog().policy.timezone },
+      ),
       recording: recordingOf(database),
     };
   }
@@ -118,6 +126,7 @@ export function createAnalysisService({ repo, requests, leaseById, capture, cata
             ? { level: suggested.level, scope: suggested.scope, durationSeconds: Math.min(suggested.durationMinutes * 60, facts.maxDurationSeconds), text: suggested.explanation }
             : heuristic.suggestion,
           unusual: [...new Set([...heuristic.unusual, ...output.unusual])].slice(0, 6),
+          comparison: heuristic.comparison,
           alternatives: output.alternatives.length ? output.alternatives : heuristic.alternatives,
           analyzer: usage.model,
           heuristicLevel: heuristic.level,
@@ -211,14 +220,20 @@ export function createAnalysisService({ repo, requests, leaseById, capture, cata
       truncated: captured.truncated, activeFrom: lease.provisionedAt ?? row.createdAt, activeUntil: lease.revokedAt ?? lease.expiresAt,
     };
     const rules = await runSessionRules({ ...facts, scope: parseStoredScope(row.scope) });
-    const counts = { statements: rules.facts.statements, denied: rules.facts.denied, objects: rules.facts.objects };
+    const counts = { statements: rules.facts.statements, denied: rules.facts.denied, objects: rules.facts.objects, byKind: rules.facts.byKind };
     const recorded = lease.captureMethod !== 'none';
+    // Against past sessions; a failure here costs the comparison, never the summary.
+    const compared = recorded && sessionInsights
+      ? await sessionInsights(row.tenantId, { requestId: row.id, requesterId: row.requesterId, databaseId: row.databaseId, at: facts.activeFrom, statements: counts.statements, objects: counts.objects, byKind: counts.byKind })
+        .catch((error: unknown) => void logger.warn({ err: error }, 'session not compared with history'))
+      : undefined;
     let analysis: SessionAnalysis = {
       technical: heuristicTechnical(facts, rules.facts, recorded),
       plain: heuristicPlain(facts, rules.flags, recorded),
       flags: rules.flags,
       review: rules.flags.some((flag) => flag.severity !== 'info'),
       counts,
+      ...(compared ? { unusual: compared.unusual, baseline: compared.baseline } : {}),
       analyzer: 'heuristic',
     };
     let usage: ModelUsage | undefined;

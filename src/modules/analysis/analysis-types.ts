@@ -1,4 +1,6 @@
 import type { RiskInput, RiskLevel } from '../risk/risk-types.js';
+import type { Anomaly } from '../insights/insights-types.js';
+import type { StatementKind } from './sql-statements.js';
 import type { SessionFlag } from './session-rules.js';
 
 /**
@@ -25,6 +27,10 @@ export interface History {
   team: HistoryStats;
   /** Facts that stand out against those baselines; empty when nothing does or there is no baseline. */
   unusual: string[];
+  /** The scored anomalies behind `unusual` (absent in analyses stored before scoring existed). */
+  anomalies?: Anomaly[] | undefined;
+  /** What could not be scored for want of history (cold start), in words. */
+  baseline?: string[] | undefined;
 }
 
 export interface HistoryStats {
@@ -101,7 +107,11 @@ export interface SessionAnalysis {
   flags: SessionFlag[];
   /** Whether anyone should look at this session. */
   review: boolean;
-  counts: { statements: number; denied: number; objects: string[] };
+  counts: { statements: number; denied: number; objects: string[]; byKind?: Partial<Record<StatementKind, number>> | undefined };
+  /** What stands out against this person's and the database's past sessions, each line with its score. */
+  unusual?: string[] | undefined;
+  /** What could not be compared (no baseline yet, rows not captured), in words. */
+  baseline?: string[] | undefined;
   analyzer: string;
   fallback?: string | undefined;
 }

@@ -64,20 +64,33 @@ describe('compareWithHistory', () => {
     expect(historyText(history, 'orders')).toBe('No history for orders yet: nothing to compare with.');
   });
 
-  it('names what differs from the person and the team: first write, longer, odd hour, denials', () => {
+  // The scores themselves are tested in insights-scoring.test.ts; here, how they reach the card.
+  it('names what differs from the team with scores, highest first, while the person has too few requests, and says so', () => {
     const previous = [
       past('u1', 'read', 9), past('u1', 'read', 10), past('u1', 'read', 11, 1800, 'denied'),
       ...Array.from({ length: 8 }, (_, i) => past('u2', 'read', 9 + (i % 8))),
     ];
     const history = compareWithHistory({ requesterId: 'u1', level: 'write', durationSeconds: 4 * 3600, at: new Date('2026-11-24T03:12:00Z'), databaseId: 'orders' }, previous);
     expect(history.unusual).toEqual([
-      'First write request by this person on orders in 3 requests (3 read).',
-      'No write request for orders in the last 11.',
-      'Longer than usual: 4h, their median is 30m.',
-      'Requested at 03:12 UTC; usual 09-16 UTC.',
+      'Duration 4h is 8x the median for orders of 30m over 11 requests · score 6.0.',
+      'Requested at 03:12 (UTC); usual hours 09-15 for orders over 11 requests · score 5.9.',
+      'First write request on orders in 14 days (11 requests by 2 people) · score 4.6.',
       "1 of this person's 3 past requests here were denied.",
     ]);
-    expect(historyText(history, 'orders')).toBe('This person: 3 past (3 read), usually 30m, 2 approved, 1 denied. Team: 11 requests for orders (11 read), usually 09-16 UTC.');
+    expect(history.anomalies?.map((anomaly) => anomaly.baseline)).toEqual(['database', 'database', 'database']);
+    expect(historyText(history, 'orders')).toBe(
+      "This person: 3 past (3 read), usually 30m, 2 approved, 1 denied. Team: 11 requests for orders (11 read), usually 09-16 UTC. This person has 3 past requests for orders, fewer than 5: compared with everyone's 11 instead.",
+    );
+  });
+
+  it('uses the person\'s own baseline once it has 5 requests, in the catalog\'s timezone', () => {
+    const previous = [9, 10, 11, 10, 9].map((hour) => past('u1', 'read', hour));
+    const history = compareWithHistory({ requesterId: 'u1', level: 'write', durationSeconds: 1800, at: new Date('2026-11-24T03:12:00Z'), databaseId: 'orders' }, previous, { timeZone: 'America/New_York' });
+    expect(history.unusual).toEqual([
+      'Requested at 22:12 (America/New_York); usual hours 04-06 for this person over 5 requests · score 5.9.',
+      'First write request by this person on orders in 14 days (5 requests: 5 read) · score 3.6.',
+    ]);
+    expect(history.baseline).toEqual([]);
   });
 
   it('calls a first request by a newcomer unusual only when the database has history', () => {

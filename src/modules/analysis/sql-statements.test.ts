@@ -232,3 +232,11 @@ describe('leadingWords', () => {
     expect(leadingWords('mysql', 'SET DEFAULT ROLE ALL TO bob')).toBe('SET DEFAULT ROLE');
   });
 });
+
+describe('limits written as parameters', () => {
+  it('counts LIMIT $1 (pg_stat_statements text) as bounded and LIMIT ALL as not', async () => {
+    const [param, all] = await parseStatements('postgres', [{ statement: 'SELECT * FROM sales.customers LIMIT $1' }, { statement: 'SELECT * FROM sales.customers LIMIT ALL' }]);
+    expect(param!.unbounded).toBe(false);
+    expect(all!.unbounded).toBe(true);
+  });
+});

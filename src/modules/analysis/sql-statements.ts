@@ -261,7 +261,10 @@ function pgStar(select: Json): boolean {
 function pgUnboundedSelect(select: Json): boolean {
   if (select.op && select.op !== 'SETOP_NONE') return [select.larg, select.rarg].some((arm) => isJson(arm) && pgUnboundedSelect(arm));
   if (list(select.fromClause).length === 0 || !pgAlwaysTrue(select.whereClause)) return false;
-  if (pgLimit(select) !== undefined || select.groupClause || select.havingClause) return false;
+  // A limit bounds the read even as a parameter (`LIMIT $1`, as pg_stat_statements writes it); LIMIT ALL does not.
+  const limit = isJson(select.limitCount) ? select.limitCount : undefined;
+  const limitAll = isJson(limit?.A_Const) && limit.A_Const.isnull === true;
+  if ((limit && !limitAll) || select.groupClause || select.havingClause) return false;
   const targets = list(select.targetList).map((target) => (isJson(target) && isJson(target.ResTarget) ? target.ResTarget.val : undefined));
   const reducing = targets.length > 0 && targets.every((val) => isJson(val) && isJson(val.FuncCall) && REDUCING_AGGREGATES.has(pgFunctionName(val.FuncCall)));
   return !reducing;

@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
-import { asc, desc, eq, sql } from 'drizzle-orm';
+import * as nodeCrypto from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
-import { auditEvents } from '../../db/schema.js';
+import { auditCheckpoints, auditEvents, tenants } from '../../db/schema.js';
 
 export interface AuditEvent {
   tenantId: string;
@@ -20,32 +21,60 @@ const GENESIS = '0'.repeat(64);
 
 /** Canonical JSON: keys sorted at every depth, so the same event always hashes the same. */
 export function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  // Loops rather than map/filter/sort of entries: verification canonicalizes every event of a chain.
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i += 1) out += (i > 0 ? ',' : '') + canonical(value[i]);
+    return `${out}]`;
   }
-  return JSON.stringify(value ?? null);
+  let out = '{';
+  let first = true;
+  // Default sort: UTF-16 code unit order, the same on every run and platform.
+  for (const key of Object.keys(value).sort()) {
+    const inner = (value as Record<string, unknown>)[key];
+    if (inner === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonical(inner)}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+// One-shot hashing (Node 20.12+) is about twice as fast as createHash for short inputs.
+const sha256: (text: string) => string =
+  typeof nodeCrypto.hash === 'function' ? (text) => nodeCrypto.hash('sha256', text, 'hex') : (text) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /** The hash of what an event says, over its canonical form (place in the chain excluded). */
 export function contentHash(event: { tenantId: string; actor: string; action: string; subject: string; outcome: string; details: unknown; createdAt: string }): string {
-  return sha256(canonical(event));
+  const { action, actor, createdAt, details, outcome, subject, tenantId } = event;
+  if ([action, actor, createdAt, details, outcome, subject, tenantId].some((value) => value === undefined)) return sha256(canonical(event));
+  // canonical(event), written out: the keys in their sorted order, without sorting them per event.
+  const text = `{"action":${JSON.stringify(action)},"actor":${JSON.stringify(actor)},"createdAt":${JSON.stringify(createdAt)},"details":${canonical(details)},"outcome":${JSON.stringify(outcome)},"subject":${JSON.stringify(subject)},"tenantId":${JSON.stringify(tenantId)}}`;
+  return sha256(text);
 }
 
 /** The chain hash: the content bound to its place, after the event before it. */
 export const chainHash = (prevHash: string, seq: number, content: string) => sha256(`${prevHash}:${seq}:${content}`);
 
+/** The mac of a checkpoint: its tenant, place and hash, bound to the checkpoint before it. */
+export const checkpointMac = (key: Buffer, c: { tenantId: string; seq: number; hash: string; prevMac: string; createdAt: string }) =>
+  createHmac('sha256', key).update(`${c.tenantId}:${c.seq}:${c.hash}:${c.prevMac}:${c.createdAt}`, 'utf8').digest('hex');
+
+export type VerifyResult = { ok: true; events: number } | { ok: false; seq: number; problem: string };
+
+/** Events read per round trip while verifying: bounded memory for any length of chain. */
+const VERIFY_PAGE = 20_000;
+
 /**
- * The audit log: append-only (a trigger refuses UPDATE and DELETE) and hash-chained per tenant.
- * Appends for one tenant are serialized by a transaction-scoped advisory lock.
+ * The audit log: append-only (the app's role has no UPDATE, DELETE or INSERT on it; a trigger refuses
+ * UPDATE and DELETE for everyone) and hash-chained per tenant. Every event goes through one SQL
+ * function that serializes a tenant's appends with a transaction-scoped advisory lock.
+ *
+ * `checkpointKey` (derived from the master key) signs the chain's head from time to time: a chain
+ * cut short, or rewritten with fresh hashes, no longer matches its signed checkpoints.
  */
-export function createAuditService({ db }: { db: Db }) {
-  /** One statement: lock the tenant's chain, read its head, insert (see migration 0007). */
+export function createAuditService({ db, checkpointKey }: { db: Db; checkpointKey?: Buffer }) {
+  /** One statement: lock the tenant's chain, read its head, insert (see migrations 0007 and 0009). */
   async function appendIn(tx: DbOrTx, event: AuditEvent): Promise<void> {
     const createdAt = new Date().toISOString();
     const details = event.details ?? {};
@@ -55,6 +84,9 @@ export function createAuditService({ db }: { db: Db }) {
     );
   }
 
+  async function checkpointsOf(tenantId: string) {
+    return db.select().from(auditCheckpoints).where(eq(auditCheckpoints.tenantId, tenantId)).orderBy(asc(auditCheckpoints.id));
+  }
 
   return {
     /** Appends inside the caller's transaction (so the event commits with the change), or in its own. */
@@ -63,25 +95,97 @@ export function createAuditService({ db }: { db: Db }) {
       await db.transaction((own) => appendIn(own, event));
     },
 
-    /** Checks the chain; returns the first broken link, if any. */
-    async verify(tenantId: string): Promise<{ ok: true; events: number } | { ok: false; seq: number; problem: string }> {
-      const rows = await db.select().from(auditEvents).where(eq(auditEvents.tenantId, tenantId)).orderBy(asc(auditEvents.seq));
-      let prevHash = GENESIS;
-      for (const [index, row] of rows.entries()) {
-        if (row.seq !== index + 1) return { ok: false, seq: index + 1, problem: 'missing or reordered event' };
-        if (row.prevHash !== prevHash) return { ok: false, seq: row.seq, problem: 'does not follow the previous event' };
-        // PostgreSQL returns its own timestamp text; the hash was taken over the ISO form.
-        const content = contentHash({ tenantId: row.tenantId, actor: row.actor, action: row.action, subject: row.subject, outcome: row.outcome, details: row.details, createdAt: new Date(row.createdAt).toISOString() });
-        if (chainHash(row.prevHash, row.seq, content) !== row.hash) return { ok: false, seq: row.seq, problem: 'content was changed' };
-        prevHash = row.hash;
+    /**
+     * Checks the chain from its first event, a page at a time, and the signed checkpoints; returns
+     * the first broken link: an edited event ("content was changed"), a deleted or reordered one, a
+     * rewritten stretch (no longer matches a checkpoint), or events missing at the end.
+     */
+    async verify(tenantId: string): Promise<VerifyResult> {
+      const checkpoints = checkpointKey ? await checkpointsOf(tenantId) : [];
+      const expected = new Map<number, { hash: string; createdAt: string }>();
+      let prevMac = GENESIS;
+      for (const checkpoint of checkpoints) {
+        const createdAt = new Date(checkpoint.createdAt).toISOString();
+        const mac = checkpointMac(checkpointKey!, { tenantId, seq: checkpoint.seq, hash: checkpoint.hash, prevMac, createdAt });
+        if (checkpoint.prevMac !== prevMac || !safeEqual(mac, checkpoint.mac)) {
+          return { ok: false, seq: checkpoint.seq, problem: `the signed checkpoint of ${createdAt} was altered or one before it removed` };
+        }
+        prevMac = checkpoint.mac;
+        expected.set(checkpoint.seq, { hash: checkpoint.hash, createdAt });
       }
-      return { ok: true, events: rows.length };
+      const signedUpTo = checkpoints.at(-1);
+
+      let prevHash = GENESIS;
+      let lastSeq = 0;
+      const page = (after: number) =>
+        db.select().from(auditEvents).where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.seq, after))).orderBy(asc(auditEvents.seq)).limit(VERIFY_PAGE);
+      // A page left unread when a broken link ends the check must not become an unhandled rejection.
+      const read = (after: number) => {
+        const promise = page(after).then((rows) => rows);
+        promise.catch(() => {});
+        return promise;
+      };
+      let next = read(0);
+      for (;;) {
+        const rows = await next;
+        // The next page is read while this one is hashed.
+        if (rows.length === VERIFY_PAGE) next = read(rows.at(-1)!.seq);
+        for (const row of rows) {
+          if (row.seq !== lastSeq + 1) return { ok: false, seq: lastSeq + 1, problem: 'missing or reordered event' };
+          if (row.prevHash !== prevHash) return { ok: false, seq: row.seq, problem: 'does not follow the previous event' };
+          // PostgreSQL returns its own timestamp text; the hash was taken over the ISO form.
+          const content = contentHash({ tenantId: row.tenantId, actor: row.actor, action: row.action, subject: row.subject, outcome: row.outcome, details: row.details, createdAt: new Date(row.createdAt).toISOString() });
+          if (chainHash(row.prevHash, row.seq, content) !== row.hash) return { ok: false, seq: row.seq, problem: 'content was changed' };
+          const signed = expected.get(row.seq);
+          if (signed && signed.hash !== row.hash) {
+            return { ok: false, seq: row.seq, problem: `the chain up to here was rewritten: it no longer matches the checkpoint signed at ${signed.createdAt}` };
+          }
+          prevHash = row.hash;
+          lastSeq = row.seq;
+        }
+        if (rows.length < VERIFY_PAGE) break;
+      }
+      if (signedUpTo && signedUpTo.seq > lastSeq) {
+        return { ok: false, seq: lastSeq + 1, problem: `events ${lastSeq + 1} to ${signedUpTo.seq} are missing: the checkpoint signed at ${new Date(signedUpTo.createdAt).toISOString()} counted ${signedUpTo.seq}` };
+      }
+      return { ok: true, events: lastSeq };
+    },
+
+    /**
+     * Signs the tenant's current head when it moved since the last checkpoint. Checkpoints of one
+     * tenant are serialized with the chain's own lock, so two runs cannot fork them.
+     */
+    async checkpoint(tenantId: string): Promise<{ seq: number } | undefined> {
+      if (!checkpointKey) return undefined;
+      return db.transaction(async (tx) => {
+        await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${tenantId}, 8))`);
+        const [head] = await tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents).where(eq(auditEvents.tenantId, tenantId)).orderBy(desc(auditEvents.seq)).limit(1);
+        const [last] = await tx.select().from(auditCheckpoints).where(eq(auditCheckpoints.tenantId, tenantId)).orderBy(desc(auditCheckpoints.id)).limit(1);
+        if (!head || (last && last.seq >= head.seq)) return undefined;
+        const createdAt = new Date().toISOString();
+        const prevMac = last?.mac ?? GENESIS;
+        const mac = checkpointMac(checkpointKey, { tenantId, seq: head.seq, hash: head.hash, prevMac, createdAt });
+        await tx.insert(auditCheckpoints).values({ tenantId, seq: head.seq, hash: head.hash, prevMac, mac, createdAt });
+        return { seq: head.seq };
+      });
+    },
+
+    /** Every tenant, each with its own chain (system scope). */
+    async tenantIds(): Promise<string[]> {
+      const rows = await db.select({ id: tenants.id }).from(tenants).orderBy(asc(tenants.createdAt));
+      return rows.map((row) => row.id);
     },
 
     list(tenantId: string, limit = 100) {
       return db.select().from(auditEvents).where(eq(auditEvents.tenantId, tenantId)).orderBy(desc(auditEvents.seq)).limit(limit);
     },
   };
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;

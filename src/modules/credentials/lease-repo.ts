@@ -1,6 +1,6 @@
 import { and, eq, isNull, lte, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
-import { leases } from '../../db/schema.js';
+import { accessRequests, chatUsers, leases, tenants } from '../../db/schema.js';
 
 export type LeaseRow = typeof leases.$inferSelect;
 
@@ -84,6 +84,25 @@ export function createLeaseRepo({ db }: { db: Db }) {
         .from(leases)
         .where(and(isNull(leases.revokedAt), sql`${leases.provisionedAt} IS NOT NULL`, ne(leases.captureMethod, 'none')));
       return rows.map((row) => row.databaseId);
+    },
+
+    /**
+     * Every lease not yet revoked, across tenants (the caller runs in the system scope), soonest expiry
+     * first: what `dbaccess leases` lists and `dbaccess revoke-all` ends.
+     */
+    async listLive(databaseId?: string) {
+      return db
+        .select({
+          leaseId: leases.id, requestId: leases.requestId, databaseId: leases.databaseId, username: leases.username, expiresAt: leases.expiresAt,
+          provisionedAt: leases.provisionedAt, revokeAttempts: leases.revokeAttempts, state: accessRequests.state,
+          requester: chatUsers.externalId, requesterName: chatUsers.displayName, platform: tenants.platform, workspace: tenants.externalId,
+        })
+        .from(leases)
+        .innerJoin(accessRequests, eq(accessRequests.id, leases.requestId))
+        .innerJoin(chatUsers, eq(chatUsers.id, accessRequests.requesterId))
+        .innerJoin(tenants, eq(tenants.id, leases.tenantId))
+        .where(and(isNull(leases.revokedAt), databaseId === undefined ? undefined : eq(leases.databaseId, databaseId)))
+        .orderBy(leases.expiresAt, leases.id);
     },
 
     async countActive(): Promise<number> {

@@ -148,6 +148,9 @@ export function createLeaseService(deps: Deps) {
       enqueue('deliver', { leaseId: lease.id }, { jobId: `deliver-${lease.id}` }),
       enqueue('revoke', { leaseId: lease.id }, { jobId: revokeJobId(lease.id), delayMs: lease.expiresAt.getTime() - now().getTime() }),
       enqueue('syncCard', { requestId }),
+      // A first look at once: it fixes the log position (and pg_stat_statements' role oid) while the
+      // user exists, so even a session ended within seconds is summarized.
+      ...(lease.captureMethod !== 'none' ? [enqueue('collectQueries', { databaseId: request.databaseId }, { jobId: `collect-${request.databaseId}-start-${lease.id}` })] : []),
     ]);
     return { kind: 'active', request: active.request, lease: active.lease };
   }
@@ -194,7 +197,7 @@ export function createLeaseService(deps: Deps) {
     });
   }
 
-  async function revoke(leaseId: string): Promise<{ revoked: boolean; request?: RequestRow; lease?: LeaseRow; sessionsKilled: number }> {
+  async function revoke(leaseId: string, actor = 'job:revoke'): Promise<{ revoked: boolean; request?: RequestRow; lease?: LeaseRow; sessionsKilled: number }> {
     const lease = await leases.getById(leaseId);
     if (!lease || lease.revokedAt) return { revoked: false, sessionsKilled: 0 };
     const request = (await requests.getById(lease.requestId))!;
@@ -215,7 +218,7 @@ export function createLeaseService(deps: Deps) {
       if (attempts >= 3 && (await requests.transition(request.tenantId, request.id, 'revokeFailed'))) {
         await enqueue('syncCard', { requestId: request.id });
       }
-      await audit.record({ tenantId: lease.tenantId, actor: 'job:revoke', action: 'lease.revoke', subject: `lease:${lease.id}`, outcome: 'failure', details: { attempts, error: (error as Error).message } });
+      await audit.record({ tenantId: lease.tenantId, actor, action: 'lease.revoke', subject: `lease:${lease.id}`, outcome: 'failure', details: { attempts, error: (error as Error).message } });
       throw new RetryingFailure(error, attempts, request);
     }
     const result = await db.transaction(async (tx) => {
@@ -225,7 +228,7 @@ export function createLeaseService(deps: Deps) {
       const finalLease = endReason === revoked.endReason ? revoked : await leases.update(lease.tenantId, lease.id, { endReason }, tx);
       const finalRequest = await requests.transition(request.tenantId, request.id, 'finishRevoking', {}, tx);
       await audit.record(
-        { tenantId: lease.tenantId, actor: 'job:revoke', action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id, username: lease.username, endReason, sessionsKilled } },
+        { tenantId: lease.tenantId, actor, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id, username: lease.username, endReason, sessionsKilled } },
         tx,
       );
       return { lease: finalLease!, request: finalRequest ?? request };
@@ -293,6 +296,31 @@ export function createLeaseService(deps: Deps) {
   }
 
   /**
+   * Emergency (`dbaccess revoke-all`): an operator ends a live lease now. Recorded as the operator's
+   * decision, then revoked right here so the operator sees the outcome; a failed revocation goes on
+   * retrying in the workers, as every revocation does.
+   */
+  async function endNow(leaseId: string, operator: string): Promise<{ revoked: boolean; sessionsKilled: number }> {
+    const lease = await leases.getById(leaseId);
+    if (!lease || lease.revokedAt) return { revoked: false, sessionsKilled: 0 };
+    const at = now();
+    await db.transaction(async (tx) => {
+      await leases.update(lease.tenantId, lease.id, { expiresAt: lease.expiresAt < at ? lease.expiresAt : at, endReason: lease.endReason ?? 'emergency' }, tx);
+      await audit.record(
+        { tenantId: lease.tenantId, actor: `cli:${operator}`, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: lease.requestId, command: 'revoke-all' } },
+        tx,
+      );
+    });
+    try {
+      const result = await revoke(lease.id, `cli:${operator}`);
+      return { revoked: result.revoked, sessionsKilled: result.sessionsKilled };
+    } catch (error) {
+      await enqueue('revoke', { leaseId: lease.id }, { jobId: `${revokeJobId(lease.id)}-now` });
+      throw error;
+    }
+  }
+
+  /**
    * Runs every few seconds: whatever the queue lost (a Redis flush or restart), leases past expiry get
    * revoked, pending requests past their deadline expire, and stalled provisioning is retried.
    */
@@ -345,7 +373,7 @@ export function createLeaseService(deps: Deps) {
     return { dropped, failed, unreachable };
   }
 
-  return { provision, extend, applyExtension, credentialsForRequester, recordDm, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, sweep, reconcile };
+  return { provision, extend, applyExtension, credentialsForRequester, recordDm, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, endNow, listLive: (databaseId?: string) => leases.listLive(databaseId), sweep, reconcile };
 }
 
 export type LeaseService = ReturnType<typeof createLeaseService>;

@@ -37,6 +37,16 @@ export interface VaultClient {
   /** Revokes the lease; Vault runs the role's revocation statements. Throws when Vault could not. */
   revoke(leaseId: string): Promise<void>;
   health(): Promise<void>;
+  /** What Vault knows of the token itself (`auth/token/lookup-self`), never the token. */
+  lookupSelf(): Promise<TokenInfo>;
+}
+
+export interface TokenInfo {
+  displayName: string;
+  policies: string[];
+  /** Seconds the token has left; 0 for a token that does not expire. */
+  ttlSeconds: number;
+  renewable: boolean;
 }
 
 const VAULT_PATH = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
@@ -171,6 +181,23 @@ export function createVaultClient({ addr, token, namespace, cacheSeconds = 60, t
       if (state.initialized === false) throw targetUnavailable(`${where} is not initialized.`);
       const said = Array.isArray(state.errors) && typeof state.errors[0] === 'string' ? clean(state.errors[0], [token]) : 'unexpected answer';
       throw targetUnavailable(`${where} is not healthy (${said}).`);
+    },
+
+    async lookupSelf() {
+      let body: unknown;
+      try {
+        body = await client.tokenLookupSelf();
+      } catch (error) {
+        throw fail(error, 'looking up its own token');
+      }
+      const data = (body as { data?: Record<string, unknown> } | null)?.data ?? {};
+      const ttl = data.ttl;
+      return {
+        displayName: typeof data.display_name === 'string' ? clean(data.display_name, [token]) : '',
+        policies: Array.isArray(data.policies) ? data.policies.filter((policy): policy is string => typeof policy === 'string') : [],
+        ttlSeconds: typeof ttl === 'number' && Number.isFinite(ttl) ? ttl : 0,
+        renewable: data.renewable === true,
+      };
     },
   };
 }

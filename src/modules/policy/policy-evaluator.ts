@@ -3,6 +3,8 @@ import { reasonProblem } from '../access-requests/reason-quality.js';
 import type { ScopeItem } from '../credentials/scope.js';
 import { RISK_LEVELS, type RiskLevel } from '../risk/risk-types.js';
 import {
+  approverIds,
+  type PlatformApprovers,
   mfaSchema,
   type AutoApproveRule,
   type Environment,
@@ -33,6 +35,13 @@ export interface Person {
 }
 
 /** The parts of a catalog database entry policy reads (a DatabaseEntry fits). */
+/**
+ * A chat identity as the policy sees it: Slack people by user id, Teams people (and anyone the
+ * platform names by address) by email.
+ */
+export const personOf = (externalUserId: string, slackGroups: readonly string[] = []): Person =>
+  externalUserId.includes('@') ? { email: externalUserId.toLowerCase(), slackGroups } : { slackUserId: externalUserId, slackGroups };
+
 export interface PolicyDatabase {
   id: string;
   environment: Environment;
@@ -41,7 +50,7 @@ export interface PolicyDatabase {
   levels?: readonly string[] | undefined;
   /** The catalog's limit for this database, in seconds. */
   maxDuration?: number | undefined;
-  approvers?: { slack: { users: string[] } } | undefined;
+  approvers?: PlatformApprovers | undefined;
 }
 
 export interface ActiveLease {
@@ -184,7 +193,7 @@ export function resolveRoles(person: Person, config: PolicyConfig): ResolvedRole
 
   const approves = config.policies.filter((policy) => matchesAny(person, policy.approvers, groups)).map((policy) => policy.name);
   const defaultApprovers = [...config.defaultApprovers, ...Object.values(config.databaseApprovers).flat()];
-  if (person.slackUserId && defaultApprovers.includes(person.slackUserId)) approves.push('default');
+  if ((person.slackUserId && defaultApprovers.includes(person.slackUserId)) || (person.email && defaultApprovers.includes(person.email.toLowerCase()))) approves.push('default');
   if (approves.length > 0) roles.push('approver');
   if (matchesAny(person, config.roles?.admins, groups)) roles.push('admin');
   if (matchesAny(person, config.roles?.auditors, groups)) roles.push('auditor');
@@ -259,11 +268,12 @@ function choosePolicy(database: PolicyDatabase, level: string, config: PolicyCon
   let best: Policy | undefined;
   for (const policy of matching) if (!best || specificity(policy) > specificity(best)) best = policy;
   if (!best) {
-    const users = database.approvers?.slack.users ?? config.databaseApprovers[database.id] ?? config.defaultApprovers;
+    const users = (database.approvers && approverIds(database.approvers)) ?? config.databaseApprovers[database.id] ?? config.defaultApprovers;
     return {
       policy: {
         name: 'default',
-        approvers: users.map((id) => ({ kind: 'user', id })),
+        // Slack approvers by user id, Teams approvers by email.
+        approvers: users.map((id) => (id.includes('@') ? { kind: 'email', address: id } : { kind: 'user', id })),
         quorum: 1,
         mfa: DEFAULT_MFA,
         autoApprove: [],

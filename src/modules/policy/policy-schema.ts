@@ -308,10 +308,19 @@ export interface PolicyConfig {
 }
 
 /** What policyConfig reads from a catalog, before or after the sections are merged into it. */
+/** Approvers on each platform: Slack user ids, Teams users by email. */
+export interface PlatformApprovers {
+  slack?: { users: string[] } | undefined;
+  teams?: { users: string[] } | undefined;
+}
+
+/** Everyone a catalog's approvers section names, on every platform. */
+export const approverIds = (approvers: PlatformApprovers): string[] => [...(approvers.slack?.users ?? []), ...(approvers.teams?.users ?? []).map((email) => email.toLowerCase())];
+
 export interface PolicyCatalogInput {
-  approvers: { slack: { users: string[] } };
+  approvers: PlatformApprovers;
   settings: { pendingTimeout: number };
-  databases: ReadonlyArray<{ id: string; approvers?: { slack: { users: string[] } } | undefined }>;
+  databases: ReadonlyArray<{ id: string; approvers?: PlatformApprovers | undefined }>;
   timezone?: string | undefined;
   roles?: Roles | undefined;
   policies?: Policy[] | undefined;
@@ -321,14 +330,14 @@ export interface PolicyCatalogInput {
 export function policyConfig(catalog: PolicyCatalogInput): PolicyConfig {
   const databaseApprovers: Record<string, string[]> = {};
   for (const database of catalog.databases) {
-    if (database.approvers) databaseApprovers[database.id] = database.approvers.slack.users;
+    if (database.approvers) databaseApprovers[database.id] = approverIds(database.approvers);
   }
   return {
     timezone: catalog.timezone ?? 'UTC',
     roles: catalog.roles,
     policies: catalog.policies ?? [],
     rules: catalog.rules ?? rulesSchema.parse({}),
-    defaultApprovers: catalog.approvers.slack.users,
+    defaultApprovers: approverIds(catalog.approvers),
     databaseApprovers,
     pendingTimeoutSeconds: catalog.settings.pendingTimeout,
   };

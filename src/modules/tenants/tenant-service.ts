@@ -2,7 +2,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { chatUsers, tenants } from '../../db/schema.js';
 
-export type Platform = 'slack';
+/** Where people talk to dbaccess: a chat platform, or the local console. */
+export type Platform = 'slack' | 'teams' | 'console';
 
 /** Who is acting: every service call carries it, and every query filters by its tenant. */
 export interface Actor {
@@ -20,6 +21,7 @@ export interface Actor {
 export function createTenantService({ db }: { db: Db }) {
   const tenantIds = new Map<string, string>();
   const userIds = new Map<string, string>();
+  const platforms = new Map<string, Platform>();
 
   async function ensureTenant(platform: Platform, externalId: string): Promise<string> {
     const key = `${platform}/${externalId}`;
@@ -50,9 +52,19 @@ export function createTenantService({ db }: { db: Db }) {
     return row!.id;
   }
 
+  /** Which platform a tenant lives on, so notifications reach the right adapter. */
+  async function platformOf(tenantId: string): Promise<Platform | undefined> {
+    const cached = platforms.get(tenantId);
+    if (cached) return cached;
+    const [row] = await db.select({ platform: tenants.platform }).from(tenants).where(eq(tenants.id, tenantId));
+    if (row) platforms.set(tenantId, row.platform as Platform);
+    return row?.platform as Platform | undefined;
+  }
+
   return {
     ensureTenant,
     ensureUser,
+    platformOf,
     /** The actor for a platform identity, creating tenant and user on first sight. */
     async actor(platform: Platform, teamId: string, externalUserId: string, displayName?: string): Promise<Actor> {
       const tenantId = await ensureTenant(platform, teamId);

@@ -1,0 +1,223 @@
+import { timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { CatalogView } from '../../config/catalog.js';
+import { withTenant } from '../../db/tenant-scope.js';
+import { publicMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { formatDuration, parseDuration } from '../../lib/time.js';
+import { validateDraft } from '../../modules/access-requests/access-request-schemas.js';
+import type { AccessRequestService } from '../../modules/access-requests/access-request-service.js';
+import type { AnalysisService } from '../../modules/analysis/analysis-service.js';
+import type { LeaseService } from '../../modules/credentials/lease-service.js';
+import type { MfaService } from '../../modules/mfa/mfa-service.js';
+import type { Actor, TenantService } from '../../modules/tenants/tenant-service.js';
+import type { ChatNotifier } from '../core/notifications.js';
+import type { ConsoleStore } from './console-store.js';
+
+/**
+ * The local console: a third adapter on the same core, for trying dbaccess before (or without) a
+ * chat platform. One person plays two people, a requester and an approver, so that self-approval
+ * stays refused as everywhere else. Transport only: parse, call a service, answer.
+ *
+ * Reachable from this machine only (loopback address and Host), unless CONSOLE_TOKEN is set; then
+ * every request must carry the token. State-changing calls must be JSON with a custom header, which
+ * no other site can send without this server's consent (CORS), so they cannot be forged cross-site.
+ */
+export interface ConsoleOptions {
+  token?: string | undefined;
+  people: { requester: string; approver: string };
+}
+
+interface Deps {
+  store: ConsoleStore;
+  notifier: ChatNotifier;
+  tenants: Pick<TenantService, 'actor' | 'ensureTenant'>;
+  requests: AccessRequestService;
+  analysis: Pick<AnalysisService, 'startDraft' | 'suggestionFor'>;
+  leases: Pick<LeaseService, 'endEarly' | 'extend' | 'credentialsForRequester' | 'markDelivered'>;
+  mfa: Pick<MfaService, 'verify'>;
+  catalog: () => CatalogView;
+  logger: Logger;
+}
+
+const TENANT = 'local';
+const COOKIE = 'dbaccess_console';
+const PUBLIC = new URL('./public/', import.meta.url);
+const ASSETS: Record<string, string> = { '': 'index.html', 'app.js': 'app.js', 'app.css': 'app.css' };
+const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+const text = (max: number) => z.string().max(max);
+const draftSchema = z.strictObject({
+  databaseId: text(40), level: text(31), scope: text(2000).default(''), duration: text(20), reason: text(1000), ticket: text(100).default(''), breakGlass: z.boolean().default(false),
+});
+const actionSchema = z.strictObject({
+  action: z.enum(['approve', 'deny', 'end', 'extend', 'reveal', 'review']),
+  requestId: z.string().regex(/^R[0-9A-Z]{9}$/),
+  as: z.enum(['requester', 'approver']),
+  reason: text(500).optional(),
+  duration: text(20).optional(),
+  code: text(20).optional(),
+});
+
+export function consoleApp(options: ConsoleOptions, deps: Deps) {
+  const { store, notifier, tenants, requests, analysis, leases, mfa, catalog, logger } = deps;
+  const log = logger.child({ platform: 'console' });
+  const actorAs = (who: 'requester' | 'approver'): Promise<Actor> => tenants.actor('console', TENANT, options.people[who], who === 'requester' ? 'You (requesting)' : 'You (approving)');
+
+  return async function consoleRoutes(app: FastifyInstance): Promise<void> {
+    const tenantId = await tenants.ensureTenant('console', TENANT);
+
+    app.addHook('onRequest', async (request, reply) => {
+      if (options.token) {
+        const given = bearer(request) ?? cookie(request, COOKIE) ?? (request.method === 'GET' ? (request.query as { token?: string }).token : undefined);
+        if (!given || !sameSecret(given, options.token)) return reply.code(401).type('text/plain').send('The console needs its token: open the URL dbaccess printed at start.');
+        if ((request.query as { token?: string }).token && request.method === 'GET') {
+          // Keep the token in a cookie and out of the address bar and history.
+          reply.header('set-cookie', `${COOKIE}=${encodeURIComponent(options.token)}; Path=/console; HttpOnly; SameSite=Strict`);
+          return reply.redirect(request.url.replace(/[?&]token=[^&]*/, '').replace(/\?$/, '') || '/console');
+        }
+      } else if (!LOOPBACK.has(request.socket.remoteAddress ?? '') || !LOCAL_HOSTS.has(hostName(request.headers.host))) {
+        return reply.code(403).type('text/plain').send('The console answers on this machine only (http://127.0.0.1). Set CONSOLE_TOKEN to reach it from elsewhere.');
+      }
+      if (request.method === 'POST' && (request.headers['x-dbaccess-console'] !== '1' || !String(request.headers['content-type'] ?? '').startsWith('application/json'))) {
+        return reply.code(403).send({ error: 'Console calls must come from the console page.' });
+      }
+    });
+
+    for (const [path, file] of Object.entries(ASSETS)) {
+      app.get(`/console${path ? `/${path}` : ''}`, async (_request, reply) => {
+        const body = await readFile(new URL(file, PUBLIC), 'utf8');
+        return reply.type(TYPES[file.split('.').pop()!]!).header('cache-control', 'no-store').header('x-frame-options', 'DENY')
+          .header('content-security-policy', "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'").send(body);
+      });
+    }
+
+    app.get('/console/api/state', async () => {
+      const databases = catalog().catalog.databases.map((db) => ({
+        id: db.id, environment: db.environment, levels: db.levels, maxDuration: formatDuration(db.maxDuration), description: db.description ?? null, tags: db.tags,
+      }));
+      return { people: options.people, databases, messages: store.list() };
+    });
+
+    app.get('/console/events', (request, reply) => {
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      reply.raw.write(': connected\n\n');
+      const unsubscribe = store.subscribe((event) => reply.raw.write(`event: ${event.type}\ndata: ${JSON.stringify(event.message)}\n\n`));
+      const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), 15_000);
+      heartbeat.unref();
+      request.raw.on('close', () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+      });
+    });
+
+    /** The form: validated and checked by the policy like Slack's, errors per field. */
+    app.post('/console/api/requests', (request, reply) => withTenant(tenantId, async () => {
+      const body = draftSchema.safeParse(request.body);
+      if (!body.success) return reply.code(400).send({ error: 'The form is malformed.' });
+      const result = validateDraft(body.data, catalog());
+      if (!result.ok) return reply.code(422).send({ errors: result.errors });
+      const refusal = requests.precheck(options.people.requester, result.value);
+      if (Object.keys(refusal).length > 0) return reply.code(422).send({ errors: refusal });
+      const row = await requests.submit(await actorAs('requester'), result.value);
+      return reply.code(201).send({ id: row.id });
+    }));
+
+    app.post('/console/api/analyze', (request, reply) => withTenant(tenantId, async () => {
+      const body = z.strictObject({ formId: z.string().regex(/^[a-z0-9-]{8,40}$/), draft: draftSchema }).safeParse(request.body);
+      if (!body.success) return reply.code(400).send({ error: 'The form is malformed.' });
+      await analysis.startDraft(await actorAs('requester'), body.data.draft, { platform: 'console', channel: body.data.formId, ts: '0' });
+      return reply.code(202).send({ analyzing: true });
+    }));
+
+    app.post('/console/api/suggestion', (request, reply) => withTenant(tenantId, async () => {
+      const body = z.strictObject({ analysisId: z.uuid() }).safeParse(request.body);
+      if (!body.success) return reply.code(400).send({ error: 'No such suggestion.' });
+      const suggestion = await analysis.suggestionFor(await actorAs('requester'), body.data.analysisId);
+      if (!suggestion) return reply.code(404).send({ error: 'That suggestion is no longer available; analyze again.' });
+      return { level: suggestion.level, scope: suggestion.scope.join(', '), duration: formatDuration(suggestion.durationSeconds), text: suggestion.text };
+    }));
+
+    app.post('/console/api/actions', (request, reply) => withTenant(tenantId, async () => {
+      const body = actionSchema.safeParse(request.body);
+      if (!body.success) return reply.code(400).send({ ok: false, message: 'This button is no longer valid. Nothing changed.' });
+      try {
+        return await act(body.data, await actorAs(body.data.as));
+      } catch (error) {
+        log.warn({ err: error }, 'console action failed');
+        return reply.code(200).send({ ok: false, message: publicMessage(error) });
+      }
+    }));
+  };
+
+  async function act(input: z.infer<typeof actionSchema>, actor: Actor): Promise<{ ok: boolean; message: string }> {
+    const { action, requestId } = input;
+    switch (action) {
+      case 'approve':
+      case 'deny': {
+        let mfaVerified = false;
+        if (input.code) {
+          const verified = await mfa.verify(actor, input.code, 'approve');
+          if (!verified.ok) return { ok: false, message: verified.reason === 'not-enrolled' ? 'No MFA is set up for this person.' : verified.message };
+          mfaVerified = true;
+        }
+        const outcome = await requests.decide(actor, requestId, action, input.reason?.trim() || undefined, mfaVerified);
+        if (!outcome.ok) return { ok: false, message: outcome.message };
+        return { ok: true, message: outcome.progress ? `Your approval is recorded: ${outcome.progress}.` : action === 'approve' ? `Approved ${requestId}.` : `Denied ${requestId}.` };
+      }
+      case 'end': {
+        const request = await requests.authorizeEnd(actor, requestId);
+        await leases.endEarly(actor, request);
+        return { ok: true, message: `Ending access for ${requestId}: logins are blocked, sessions closed, the user dropped.` };
+      }
+      case 'extend': {
+        const seconds = parseDuration(input.duration ?? '');
+        if (!seconds || seconds > 7 * 86400) return { ok: false, message: 'Write a duration such as 30m or 2h (at most 7d).' };
+        const outcome = await requests.requestExtension(actor, requestId, seconds, input.reason?.trim() || 'More time for the same task.', (lease, until) => leases.extend(lease, until, `user:${actor.userId}`));
+        return outcome.kind === 'pending'
+          ? { ok: true, message: `That goes beyond the maximum, so approvers decide: extension request ${outcome.request.id} is waiting.` }
+          : { ok: true, message: `Extended until ${outcome.until.toISOString().slice(11, 16)} UTC.` };
+      }
+      case 'reveal': {
+        const verified = await mfa.verify(actor, input.code ?? '', 'reveal');
+        if (!verified.ok) return { ok: false, message: verified.reason === 'not-enrolled' ? 'No MFA is set up for this person.' : verified.message };
+        const ready = await leases.credentialsForRequester(actor, requestId);
+        const dmRef = await notifier.send({ type: 'credentialsReady', request: await requests.view(ready.request), credentials: ready.credentials });
+        await leases.markDelivered(ready.lease, dmRef ?? null);
+        return { ok: true, message: 'Credentials revealed in your inbox.' };
+      }
+      case 'review':
+        return { ok: true, message: await requests.reviewBreakGlass(actor, requestId) };
+    }
+  }
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+}
+
+function cookie(request: FastifyRequest, name: string): string | undefined {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return decodeURIComponent(value.join('='));
+  }
+  return undefined;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function hostName(host: string | undefined): string {
+  if (!host) return '';
+  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
+}
+

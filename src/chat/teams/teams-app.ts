@@ -1,0 +1,263 @@
+import {
+  ActivityHandler, CloudAdapter, ConfigurationBotFrameworkAuthentication, TeamsInfo, TurnContext,
+  type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue, type ConfigurationBotFrameworkAuthenticationOptions,
+} from 'botbuilder';
+import type { FastifyInstance } from 'fastify';
+import type { CatalogView } from '../../config/catalog.js';
+import { withTenant } from '../../db/tenant-scope.js';
+import { publicMessage } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { formatDuration, parseDuration } from '../../lib/time.js';
+import { validateDraft, type DraftField } from '../../modules/access-requests/access-request-schemas.js';
+import type { AccessRequestService } from '../../modules/access-requests/access-request-service.js';
+import type { RequestDraft } from '../../modules/access-requests/access-request-types.js';
+import type { AnalysisService } from '../../modules/analysis/analysis-service.js';
+import type { LeaseService } from '../../modules/credentials/lease-service.js';
+import type { MfaService } from '../../modules/mfa/mfa-service.js';
+import type { Actor, TenantService } from '../../modules/tenants/tenant-service.js';
+import type { ChatNotifier } from '../core/notifications.js';
+import { ADAPTIVE_CARD_CONTENT_TYPE, FORM_INPUTS, approvalCard, attachment, credentialsWaitingCard, requestFormCard, requestReceivedCard, type AdaptiveCard } from './teams-cards.js';
+import type { TeamsConversations } from './teams-conversations.js';
+import { createTeamsNotifier } from './teams-notifier.js';
+
+/**
+ * The Teams adapter: Bot Framework's CloudAdapter on POST /api/messages inside our Fastify server,
+ * authenticated both ways. `dbaccess` in a personal chat (or an @mention in a channel) answers with the
+ * request form; Universal Actions (Action.Execute) arrive as invokes and are answered with the card
+ * that replaces the clicked one. Transport only: parse, call a service, answer with a card.
+ *
+ * People are known to policies by email (their Teams sign-in); a Teams tenant is a dbaccess tenant.
+ */
+export interface TeamsOptions {
+  appId: string;
+  appPassword: string;
+  appTenantId?: string | undefined;
+  appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
+  /** Other Bot Framework endpoints (a sovereign cloud, the tests' fake). */
+  endpoints?: Partial<ConfigurationBotFrameworkAuthenticationOptions> | undefined;
+}
+
+interface Deps {
+  tenants: Pick<TenantService, 'actor' | 'ensureTenant'>;
+  requests: AccessRequestService;
+  analysis: Pick<AnalysisService, 'startDraft' | 'suggestionFor'>;
+  leases: Pick<LeaseService, 'endEarly' | 'extend' | 'credentialsForRequester' | 'markDelivered'>;
+  mfa: Pick<MfaService, 'verify'>;
+  conversations: TeamsConversations;
+  catalog: () => CatalogView;
+  logger: Logger;
+}
+
+type Data = Record<string, unknown>;
+const cardResponse = (card: AdaptiveCard): AdaptiveCardInvokeResponse => ({ statusCode: 200, type: ADAPTIVE_CARD_CONTENT_TYPE, value: attachment(card).content as unknown as Record<string, unknown> });
+const str = (value: unknown, max = 2000) => (typeof value === 'string' ? value.slice(0, max) : '');
+
+export function createTeamsApp(options: TeamsOptions, deps: Deps) {
+  const { tenants, requests, analysis, leases, mfa, conversations, catalog, logger } = deps;
+  const log = logger.child({ platform: 'teams' });
+  const auth = new ConfigurationBotFrameworkAuthentication({
+    MicrosoftAppId: options.appId,
+    MicrosoftAppPassword: options.appPassword,
+    MicrosoftAppType: options.appType,
+    ...(options.appTenantId ? { MicrosoftAppTenantId: options.appTenantId } : {}),
+    ...options.endpoints,
+  });
+  const adapter = new CloudAdapter(auth);
+  adapter.onTurnError = async (context, error) => {
+    log.error({ err: error }, 'teams turn failed');
+    if (context.activity.type === 'message') await context.sendActivity('Something went wrong on our side; nothing was changed. Please try again.').catch(() => {});
+  };
+  const notifier: ChatNotifier = createTeamsNotifier({ adapter, appId: options.appId, conversations, catalog, logger: log });
+  const emails = new Map<string, string>();
+
+  /** The sender's tenant and sign-in (email), remembered with where to reach them. */
+  async function actorOf(context: TurnContext): Promise<Actor> {
+    const activity = context.activity;
+    const teamsTenant = activity.conversation?.tenantId ?? (activity.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id;
+    if (!teamsTenant) throw new Error('activity without a tenant');
+    let email = emails.get(activity.from.id);
+    if (!email) {
+      const member = await TeamsInfo.getMember(context, activity.from.id);
+      email = (member.email ?? member.userPrincipalName ?? '').toLowerCase();
+      if (!email.includes('@')) throw new Error('the sender has no email address in Teams');
+      emails.set(activity.from.id, email);
+    }
+    return tenants.actor('teams', teamsTenant, email, activity.from.name);
+  }
+
+  async function remember(context: TurnContext, actor: Actor): Promise<void> {
+    const activity = context.activity;
+    const kind = activity.conversation?.conversationType;
+    const channelId = (activity.channelData as { channel?: { id?: string } } | undefined)?.channel?.id;
+    await conversations.remember(actor.tenantId, TurnContext.getConversationReference(activity), { email: actor.externalUserId, userId: activity.from.id }, kind, channelId);
+  }
+
+  const bot = new (class extends ActivityHandler {
+    protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+      const actor = await actorOf(context);
+      return withTenant(actor.tenantId, async () => {
+        await remember(context, actor);
+        const verb = (value.action as { verb?: string }).verb ?? '';
+        const data = (value.action.data ?? {}) as Data;
+        try {
+          return cardResponse(await act(context, actor, verb, data));
+        } catch (error) {
+          log.warn({ err: error, verb }, 'teams action failed');
+          return cardResponse(notice(publicMessage(error)));
+        }
+      });
+    }
+  })();
+
+  bot.onMessage(async (context, next) => {
+    const actor = await actorOf(context);
+    await withTenant(actor.tenantId, async () => {
+      await remember(context, actor);
+      const text = (TurnContext.removeRecipientMention(context.activity) ?? context.activity.text ?? '').trim().toLowerCase();
+      if (text === '' || text === 'dbaccess' || text === 'request' || text.startsWith('dbaccess request')) {
+        if (catalog().catalog.databases.length === 0) {
+          await context.sendActivity('No databases are configured yet. An admin adds them to the catalog file (dbaccess.yaml).');
+        } else {
+          await context.sendActivity({ attachments: [attachment(requestFormCard(catalog()))], summary: 'Request database access' });
+        }
+      } else {
+        await context.sendActivity('Write **dbaccess** to request temporary access to a database. Approvers decide on the card in their channel; your credentials arrive here.');
+      }
+    });
+    await next();
+  });
+
+  // Installed in a team or a personal scope: learn where to write, before anyone asks.
+  const learn = async (context: TurnContext, next: () => Promise<void>) => {
+    const activity = context.activity;
+    const teamsTenant = activity.conversation?.tenantId ?? (activity.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id;
+    if (teamsTenant) {
+      const tenantId = await tenants.ensureTenant('teams', teamsTenant);
+      const channelId = (activity.channelData as { channel?: { id?: string }; team?: { id?: string } } | undefined)?.channel?.id
+        ?? (activity.channelData as { team?: { id?: string } } | undefined)?.team?.id;
+      await withTenant(tenantId, () => conversations.remember(tenantId, TurnContext.getConversationReference(activity), undefined, activity.conversation?.conversationType, channelId));
+    }
+    await next();
+  };
+  bot.onInstallationUpdate(learn);
+  bot.onConversationUpdate(learn);
+
+  async function act(context: TurnContext, actor: Actor, verb: string, data: Data): Promise<AdaptiveCard> {
+    const requestId = str(data.requestId, 20);
+    switch (verb) {
+      case 'submit': {
+        const draft = draftOf(data);
+        const result = validateDraft(draft, catalog());
+        if (!result.ok) return requestFormCard(catalog(), { draft, errors: result.errors });
+        const refusal = requests.precheck(actor.externalUserId, result.value);
+        if (Object.keys(refusal).length > 0) return requestFormCard(catalog(), { draft, errors: refusal as Partial<Record<DraftField, string>> });
+        const row = await requests.submit(actor, result.value);
+        return requestReceivedCard(await requests.view(row));
+      }
+      case 'analyze': {
+        const draft = draftOf(data);
+        const formRef = { platform: 'teams', channel: context.activity.conversation.id, ts: context.activity.replyToId ?? '' };
+        await analysis.startDraft(actor, draft, formRef);
+        return requestFormCard(catalog(), { draft, analysis: { state: 'running' } });
+      }
+      case 'useSuggestion': {
+        const draft = draftOf(data);
+        const suggestion = await analysis.suggestionFor(actor, str(data.analysisId, 40));
+        if (!suggestion) return requestFormCard(catalog(), { draft, analysis: { state: 'applied', text: 'That suggestion is no longer available; analyze again.' } });
+        const applied = { ...draft, level: suggestion.level, scope: suggestion.scope.length ? suggestion.scope.join(', ') : draft.scope, duration: formatDuration(suggestion.durationSeconds) };
+        return requestFormCard(catalog(), { draft: applied, analysis: { state: 'applied', text: suggestion.text } });
+      }
+      case 'approve':
+      case 'deny': {
+        let mfaVerified = false;
+        const code = str(data.code, 20).trim();
+        if (verb === 'approve' && code) {
+          const verified = await mfa.verify(actor, code, 'approve');
+          if (!verified.ok) return withNotice(await cardOf(requestId), verified.reason === 'not-enrolled' ? 'You have no MFA yet: set it up first, then approve again.' : verified.message);
+          mfaVerified = true;
+        }
+        const outcome = await requests.decide(actor, requestId, verb, str(data.reason, 500).trim() || undefined, mfaVerified);
+        const card = await cardOf(requestId);
+        if (!outcome.ok) return withNotice(card, outcome.message);
+        return outcome.progress ? withNotice(card, `Your approval is recorded: ${outcome.progress}. More approvers are needed.`) : card;
+      }
+      case 'end': {
+        const request = await requests.authorizeEnd(actor, requestId);
+        await leases.endEarly(actor, request);
+        return notice(`Ending access for ${requestId} now: logins are blocked, open sessions are closed and the user is dropped.`);
+      }
+      case 'review':
+        return withNotice(await cardOf(requestId), await requests.reviewBreakGlass(actor, requestId));
+      case 'extend': {
+        const seconds = parseDuration(str(data.duration, 20));
+        if (!seconds || seconds > 7 * 86400) return notice('Write a duration such as 30m or 2h (at most 7d), then Extend again.');
+        const outcome = await requests.requestExtension(actor, requestId, seconds, str(data.reason, 500).trim() || 'More time for the same task.', (lease, until) => leases.extend(lease, until, `user:${actor.userId}`));
+        return notice(outcome.kind === 'pending' ? `That goes beyond the maximum, so approvers decide: extension request ${outcome.request.id} is waiting.` : `Extended until ${outcome.until.toISOString().slice(11, 16)} UTC.`);
+      }
+      case 'reveal': {
+        const verified = await mfa.verify(actor, str(data.code, 20).trim(), 'reveal');
+        if (!verified.ok) {
+          const view = await requests.viewById(requestId);
+          const message = verified.reason === 'not-enrolled' ? 'You have no MFA yet: set it up first, then Reveal again.' : verified.message;
+          return view ? withNotice(credentialsWaitingCard(view), message) : notice(message);
+        }
+        const ready = await leases.credentialsForRequester(actor, requestId);
+        const ref = await notifier.send({ type: 'credentialsReady', request: await requests.view(ready.request), credentials: ready.credentials });
+        await leases.markDelivered(ready.lease, ref ?? null);
+        return notice('Your credentials are in the message above.');
+      }
+      default:
+        return notice('This button is no longer valid. Nothing changed.');
+    }
+  }
+
+  async function cardOf(requestId: string): Promise<AdaptiveCard> {
+    const view = await requests.viewById(requestId);
+    return view ? approvalCard(view) : notice(`Request ${requestId} was not found.`);
+  }
+
+  /** POST /api/messages: Bot Framework's own authentication, then the bot. */
+  async function route(app: FastifyInstance): Promise<void> {
+    app.post('/api/messages', async (request, reply) => {
+      reply.hijack();
+      const raw = reply.raw;
+      const res = {
+        socket: raw.socket,
+        status: (code: number) => { raw.statusCode = code; },
+        header: (name: string, value: unknown) => { raw.setHeader(name, String(value)); },
+        send: (body?: unknown) => {
+          if (body === undefined) return;
+          if (!raw.hasHeader('content-type') && typeof body !== 'string') raw.setHeader('content-type', 'application/json');
+          raw.write(typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body));
+        },
+        end: () => { if (!raw.writableEnded) raw.end(); },
+      };
+      try {
+        await adapter.process({ body: request.body as Record<string, unknown>, headers: request.headers as Record<string, string>, method: request.method }, res, (context) => bot.run(context));
+      } catch (error) {
+        log.warn({ err: error }, 'teams request refused');
+        if (!raw.headersSent) raw.statusCode = 500;
+      } finally {
+        res.end();
+      }
+    });
+  }
+
+  return { adapter, notifier, route };
+}
+
+function draftOf(data: Data): RequestDraft {
+  const field = (name: (typeof FORM_INPUTS)[number]) => str(data[name]);
+  return {
+    databaseId: field('databaseId'), level: field('level'), scope: field('scope'), duration: field('duration'),
+    reason: field('reason'), ticket: field('ticket'), breakGlass: data.breakGlass === true || data.breakGlass === 'true',
+  };
+}
+
+function notice(text: string): AdaptiveCard {
+  return { type: 'AdaptiveCard', $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', version: '1.5', body: [{ type: 'TextBlock', text: text.replace(/[*_[\]<>`]/g, (c) => `\\${c}`), wrap: true }] } as AdaptiveCard;
+}
+
+function withNotice(card: AdaptiveCard, text: string): AdaptiveCard {
+  return { ...card, body: [{ type: 'TextBlock', text: text.replace(/[*_[\]<>`]/g, (c) => `\\${c}`), wrap: true, color: 'Attention', weight: 'Bolder' } as AdaptiveCard['body'][number], ...card.body] };
+}

@@ -1,0 +1,68 @@
+import type { ConversationReference } from 'botbuilder';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { chatConversations, tenants } from '../../db/schema.js';
+import { asSystem } from '../../db/tenant-scope.js';
+
+/**
+ * What the bot learns from each activity so that it can write first later (proactive messages):
+ * the approvers' channels, each person's 1:1 chat and Teams member id, and every conversation a card
+ * lives in. Channel and conversation ids are unique across Teams, so those are looked up system-wide.
+ */
+export interface TeamsMember {
+  userId: string;
+  serviceUrl: string;
+  reference: Partial<ConversationReference>;
+}
+
+export function createTeamsConversations({ db }: { db: Db }) {
+  async function save(tenantId: string, key: string, reference: Record<string, unknown>): Promise<void> {
+    await db
+      .insert(chatConversations)
+      .values({ tenantId, platform: 'teams', key, reference })
+      .onConflictDoUpdate({ target: [chatConversations.platform, chatConversations.key], set: { reference, updatedAt: sql`now()` } });
+  }
+
+  async function load(key: string, tenantId?: string): Promise<Record<string, unknown> | undefined> {
+    const [row] = await asSystem(() =>
+      db.select({ reference: chatConversations.reference }).from(chatConversations)
+        .where(and(eq(chatConversations.platform, 'teams'), eq(chatConversations.key, key), ...(tenantId ? [eq(chatConversations.tenantId, tenantId)] : []))),
+    );
+    return row?.reference;
+  }
+
+  const clean = (reference: Partial<ConversationReference>) => JSON.parse(JSON.stringify(reference)) as Record<string, unknown>;
+  const personKey = (kind: 'personal' | 'member', tenantId: string, email: string) => `${kind}:${tenantId}:${email.toLowerCase()}`;
+
+  return {
+    /** Called with every inbound activity, in the tenant's scope. */
+    async remember(tenantId: string, reference: Partial<ConversationReference>, sender: { email: string; userId: string } | undefined, kind: string | undefined, channelId: string | undefined): Promise<void> {
+      const conversationId = reference.conversation?.id;
+      if (conversationId) await save(tenantId, `conversation:${conversationId}`, clean(reference));
+      if (kind === 'channel' && channelId) {
+        await save(tenantId, `channel:${channelId}`, clean({ ...reference, conversation: { ...reference.conversation!, id: channelId } }));
+      }
+      if (sender) {
+        await save(tenantId, personKey('member', tenantId, sender.email), { userId: sender.userId, serviceUrl: reference.serviceUrl, reference: clean(reference) });
+        if (kind === 'personal') await save(tenantId, personKey('personal', tenantId, sender.email), clean(reference));
+      }
+    },
+    channel: async (channelId: string) => (await load(`channel:${channelId}`)) as Partial<ConversationReference> | undefined,
+    byConversation: async (conversationId: string) => (await load(`conversation:${conversationId}`)) as Partial<ConversationReference> | undefined,
+    personal: async (tenantId: string, email: string) => (await load(personKey('personal', tenantId, email), tenantId)) as Partial<ConversationReference> | undefined,
+    member: async (tenantId: string, email: string) => (await load(personKey('member', tenantId, email), tenantId)) as TeamsMember | undefined,
+    async savePersonal(tenantId: string, email: string, reference: Partial<ConversationReference>): Promise<void> {
+      await asSystem(async () => {
+        await save(tenantId, personKey('personal', tenantId, email), clean(reference));
+        await save(tenantId, `conversation:${reference.conversation!.id}`, clean(reference));
+      });
+    },
+    /** The Teams tenant (Azure AD tenant id) of a dbaccess tenant. */
+    async teamsTenantOf(tenantId: string): Promise<string | undefined> {
+      const [row] = await db.select({ externalId: tenants.externalId }).from(tenants).where(and(eq(tenants.id, tenantId), eq(tenants.platform, 'teams')));
+      return row?.externalId;
+    },
+  };
+}
+
+export type TeamsConversations = ReturnType<typeof createTeamsConversations>;

@@ -1,0 +1,162 @@
+import type { CloudAdapter, ConversationReference, TurnContext } from 'botbuilder';
+import type { CatalogView } from '../../config/catalog.js';
+import type { MessageRef } from '../../db/schema.js';
+import { configError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { ChatNotifier, Notification } from '../core/notifications.js';
+import { renderTeams, type TeamsDelivery } from './teams-cards.js';
+import type { TeamsConversations } from './teams-conversations.js';
+
+/**
+ * Sends what teams-cards renders: cards into the approvers' channel (a new thread per request, updated
+ * in place), replies into that thread, and messages into each requester's 1:1 chat, created when the
+ * bot has not talked with them yet. Teams allows about 7 operations per second per conversation:
+ * operations on one conversation are spaced, and a 429 waits its Retry-After and tries again.
+ */
+export function createTeamsNotifier({ adapter, appId, conversations, catalog, logger, spacingMs = 150 }: {
+  adapter: CloudAdapter;
+  appId: string;
+  conversations: TeamsConversations;
+  catalog: () => CatalogView;
+  logger: Logger;
+  spacingMs?: number;
+}): ChatNotifier {
+  const queues = new Map<string, Promise<unknown>>();
+
+  /** One operation at a time per conversation, spaced; 429s retried after their Retry-After. */
+  function serialized<T>(conversationId: string, work: () => Promise<T>): Promise<T> {
+    const previous = queues.get(conversationId) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(async () => {
+      try {
+        return await withRetryAfter(work, logger);
+      } finally {
+        await sleep(spacingMs);
+      }
+    });
+    queues.set(conversationId, next);
+    void next.finally(() => {
+      if (queues.get(conversationId) === next) queues.delete(conversationId);
+    });
+    return next;
+  }
+
+  async function inConversation<T>(reference: Partial<ConversationReference>, work: (context: TurnContext) => Promise<T>): Promise<T> {
+    const id = reference.conversation?.id ?? '';
+    return serialized(id, async () => {
+      let result: T | undefined;
+      await adapter.continueConversationAsync(appId, reference, async (context) => {
+        result = await work(context);
+      });
+      return result as T;
+    });
+  }
+
+  const channelOf = (databaseId?: string): string => {
+    const database = databaseId ? catalog().database(databaseId) : undefined;
+    const channel = (database && catalog().approversFor(database).teams?.channel) ?? catalog().catalog.approvers.teams?.channel;
+    if (!channel) throw configError('The catalog names no Teams approvers (approvers.teams): Teams has no channel to post to.');
+    return channel;
+  };
+
+  async function channelReference(channelId: string): Promise<Partial<ConversationReference>> {
+    const reference = await conversations.channel(channelId);
+    if (!reference) throw configError(`dbaccess has not seen the Teams channel ${channelId} yet: add the app to its team (it then learns where to post), or mention it there once.`);
+    return reference;
+  }
+
+  async function deliver(delivery: TeamsDelivery, tenantId: string | undefined): Promise<MessageRef | undefined> {
+    const activity = { type: 'message' as const, attachments: [delivery.message.attachment], summary: delivery.message.summary };
+    switch (delivery.to) {
+      case 'approvers-channel': {
+        const channelId = channelOf(delivery.databaseId);
+        const reference = await channelReference(channelId);
+        if (delivery.replace) {
+          await inConversation(reference, (context) => context.updateActivity({ ...activity, id: delivery.replace!.ts }));
+          return delivery.replace;
+        }
+        const sent = await inConversation(reference, (context) => context.sendActivity(activity));
+        return { platform: 'teams', channel: channelId, ts: sent?.id ?? '' };
+      }
+      case 'card-thread': {
+        const channelId = delivery.cardRef?.channel ?? channelOf(delivery.databaseId);
+        const reference = await channelReference(channelId);
+        const threadId = delivery.cardRef ? `${channelId};messageid=${delivery.cardRef.ts}` : channelId;
+        const sent = await inConversation({ ...reference, conversation: { ...reference.conversation!, id: threadId } }, (context) => context.sendActivity(activity));
+        return { platform: 'teams', channel: threadId, ts: sent?.id ?? '' };
+      }
+      case 'requester': {
+        if (!tenantId) throw new Error('a message for a requester needs the tenant');
+        const reference = await personalReference(tenantId, delivery.userExternalId);
+        if (delivery.replace) {
+          await inConversation({ ...reference, conversation: { ...reference.conversation!, id: delivery.replace.channel } }, (context) => context.updateActivity({ ...activity, id: delivery.replace!.ts }));
+          return delivery.replace;
+        }
+        const sent = await inConversation(reference, (context) => context.sendActivity(activity));
+        return { platform: 'teams', channel: reference.conversation!.id, ts: sent?.id ?? '' };
+      }
+      case 'form': {
+        const reference = await conversations.byConversation(delivery.replace.channel);
+        if (!reference) throw new Error('the form\'s conversation is unknown');
+        await inConversation(reference, (context) => context.updateActivity({ ...activity, id: delivery.replace.ts }));
+        return delivery.replace;
+      }
+    }
+  }
+
+  /** The requester's 1:1 chat with the bot: known from their messages, or created now. */
+  async function personalReference(tenantId: string, email: string): Promise<Partial<ConversationReference>> {
+    const known = await conversations.personal(tenantId, email);
+    if (known) return known;
+    const member = await conversations.member(tenantId, email);
+    if (!member) throw configError(`dbaccess cannot message ${email} in Teams yet: they must install the app or write to it once.`);
+    const teamsTenant = await conversations.teamsTenantOf(tenantId);
+    let created: Partial<ConversationReference> | undefined;
+    await withRetryAfter(
+      () => adapter.createConversationAsync(appId, 'msteams', member.serviceUrl, '', {
+        isGroup: false, bot: { id: appId, name: 'dbaccess' }, members: [{ id: member.userId, name: email }], tenantId: teamsTenant, channelData: { tenant: { id: teamsTenant } },
+      } as never, async (context) => {
+        created = context.activity.conversation ? { ...member.reference, conversation: context.activity.conversation, serviceUrl: member.serviceUrl } : undefined;
+      }),
+      logger,
+    );
+    if (!created?.conversation) throw new Error(`could not open a chat with ${email}`);
+    await conversations.savePersonal(tenantId, email, created);
+    return created;
+  }
+
+  return {
+    async send(notification: Notification): Promise<MessageRef | undefined> {
+      const tenantId = 'request' in notification ? notification.request.tenantId : undefined;
+      const deliveries = renderTeams(notification, { catalog: catalog(), approversOf: (view) => approversFor(view.databaseId) });
+      let first: MessageRef | undefined;
+      for (const delivery of deliveries) {
+        const ref = await deliver(delivery, tenantId);
+        first ??= ref;
+      }
+      return first;
+    },
+  };
+
+  function approversFor(databaseId: string): string[] {
+    const database = catalog().database(databaseId);
+    return (database && catalog().approversFor(database).teams?.users) ?? catalog().catalog.approvers.teams?.users ?? [];
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Retries an operation the service throttled (429), after the delay it asks for (at most 30 s, 6 times). */
+async function withRetryAfter<T>(work: () => Promise<T>, logger: Logger): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status !== 429 || attempt >= 6) throw error;
+      const headers = (error as { response?: { headers?: { get?(name: string): string | undefined } } }).response?.headers;
+      const seconds = Number(headers?.get?.('retry-after') ?? 1);
+      logger.warn({ attempt, seconds }, 'Teams throttled a message; retrying');
+      await sleep(Math.min(30, Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000);
+    }
+  }
+}

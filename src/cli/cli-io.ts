@@ -1,0 +1,117 @@
+import { createInterface } from 'node:readline';
+import { isAppError } from '../lib/errors.js';
+import { scrubSecrets } from '../lib/logger.js';
+
+/** Exit codes of every command: 0 all good, 1 problems found (or nothing done), 2 a usage mistake. */
+export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
+
+/** Where a command writes: results on stdout, progress and prompts on stderr. */
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+  /** stderr is a terminal: progress may redraw a status line there. */
+  interactive: boolean;
+  /** Replaces the status line on a terminal (empty clears it); nothing elsewhere. */
+  status(text: string): void;
+  /** One line from stdin after showing the question; undefined at end of input. */
+  ask(question: string): Promise<string | undefined>;
+}
+
+export function processIo(): CliIo {
+  return {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    interactive: Boolean(process.stderr.isTTY),
+    status: (text) => {
+      if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
+    },
+    ask: (question) =>
+      new Promise((resolve) => {
+        process.stderr.write(question);
+        const lines = createInterface({ input: process.stdin, terminal: false });
+        let answered = false;
+        lines.once('line', (line) => {
+          answered = true;
+          lines.close();
+          resolve(line.trim());
+        });
+        lines.once('close', () => {
+          if (!answered) resolve(undefined);
+        });
+      }),
+  };
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/**
+ * Progress of `total` steps: each finished step prints its own line, counted `[n/N]`, on stdout as it
+ * completes. On a terminal a spinner on stderr shows what is still running in between.
+ */
+export function startProgress(io: CliIo, total: number, label: string) {
+  let done = 0;
+  let frame = 0;
+  const running = new Set<string>();
+  const clear = () => io.status('');
+  const draw = () => {
+    if (!io.interactive) return;
+    const names = [...running];
+    const what = names.length > 0 ? `: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}` : '';
+    io.status(`${SPINNER[frame++ % SPINNER.length]} ${label} ${done}/${total}${what}`);
+  };
+  const timer = io.interactive ? setInterval(draw, 80) : undefined;
+  timer?.unref();
+  return {
+    started(name: string) {
+      running.add(name);
+      draw();
+    },
+    /** Prints a finished step's lines, the first one prefixed with its count. */
+    finished(name: string, lines: string[]) {
+      running.delete(name);
+      done += 1;
+      clear();
+      const count = `[${String(done).padStart(String(total).length)}/${total}]`;
+      lines.forEach((line, index) => io.out(index === 0 ? `${count} ${line}` : `${' '.repeat(count.length)} ${line}`));
+      draw();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      clear();
+    },
+  };
+}
+
+/** Runs `work` over `items`, at most `limit` at a time, in any order of completion. */
+export async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  });
+  await Promise.all(lanes);
+}
+
+/** Plain columns, padded to the widest cell. */
+export function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ');
+  return [line(header), ...rows.map(line)];
+}
+
+/** "in 42m", "2h 5m ago" */
+export function relativeTime(at: Date, now = new Date()): string {
+  const seconds = Math.round((at.getTime() - now.getTime()) / 1000);
+  const abs = Math.abs(seconds);
+  const text = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.floor(abs / 60)}m` : `${Math.floor(abs / 3600)}h ${Math.floor((abs % 3600) / 60)}m`;
+  return seconds >= 0 ? `in ${text}` : `${text} ago`;
+}
+
+/** 2026-11-29 10:40 UTC */
+export const utc = (at: Date) => `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+/** An error as an operator should read it: our own messages as written, others without secrets. */
+export function operatorMessage(error: unknown): string {
+  if (isAppError(error)) return error.message;
+  const message = error instanceof Error ? error.message : String(error);
+  return scrubSecrets(message).replace(/\s+/g, ' ').slice(0, 300) || 'unknown error';
+}

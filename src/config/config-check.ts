@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { parseMasterKey } from '../lib/crypto.js';
+import { isAppError } from '../lib/errors.js';
+import { ENGINES, validateCatalog, type Catalog, type CatalogView, type DatabaseEntry, type Engine } from './catalog.js';
+import { inspectEnvironment, type Config } from './env.js';
+
+/**
+ * `dbaccess check-config`: the catalog and the environment, read without touching the network. Every
+ * problem says where it is (file:line:col or the variable's name) and what to do. Pure but for reading
+ * the catalog file.
+ */
+export type Severity = 'problem' | 'warning' | 'info';
+
+export interface Finding {
+  severity: Severity;
+  /** `dbaccess.yaml:12:12` or `environment ORDERS_ADMIN_URL`. */
+  where: string;
+  message: string;
+  /** What to do about it, when the message does not already say. */
+  fix?: string;
+}
+
+export interface ConfigCheck {
+  findings: Finding[];
+  /** The catalog path that was checked. */
+  catalogPath: string;
+  /** The catalog, when the file itself is valid (its references may still be unresolved). */
+  view?: CatalogView;
+  config?: Config;
+  /** One line: what the catalog holds. */
+  summary?: string;
+}
+
+/** The URL schemes each engine's admin connection string may use. */
+const ADMIN_SCHEMES: Record<Exclude<Engine, 'vault'>, readonly string[]> = {
+  postgres: ['postgres:', 'postgresql:'],
+  mysql: ['mysql:'],
+  mariadb: ['mysql:', 'mariadb:'],
+};
+
+const EXAMPLE_URL: Record<Exclude<Engine, 'vault'>, string> = {
+  postgres: 'postgresql://admin:password@host:5432/database',
+  mysql: 'mysql://admin:password@host:3306/database',
+  mariadb: 'mysql://admin:password@host:3306/database',
+};
+
+/** The engine that actually holds the users of a database (Vault's managed engine for `engine: vault`). */
+export const sessionEngine = (entry: DatabaseEntry): Exclude<Engine, 'vault'> => (entry.engine === 'vault' ? entry.vault!.engine : entry.engine);
+
+export function checkConfiguration({ source, catalogPath: pathArgument }: { source: Record<string, string | undefined>; catalogPath?: string }): ConfigCheck {
+  const findings: Finding[] = [];
+  const environment = inspectEnvironment(source);
+  for (const problem of environment.problems) {
+    findings.push({ severity: 'problem', where: `environment ${problem.name}`, message: problem.message, fix: `Correct ${problem.name} (README, Configuration > Environment).` });
+  }
+  const config = environment.config;
+  const catalogPath = pathArgument ?? environment.catalogPath ?? './dbaccess.yaml';
+
+  let text: string | undefined;
+  try {
+    text = readFileSync(catalogPath, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    findings.push(
+      code === 'ENOENT'
+        ? { severity: 'problem', where: catalogPath, message: 'There is no catalog file here.', fix: 'Copy dbaccess.example.yaml to this path, or point DBACCESS_CONFIG (or the argument) at your catalog.' }
+        : { severity: 'problem', where: catalogPath, message: `The catalog file cannot be read (${code ?? 'unreadable'}).`, fix: 'Make it readable by the user dbaccess runs as.' },
+    );
+  }
+  if (text === undefined) return { findings, catalogPath, config };
+
+  const validation = validateCatalog(text, catalogPath);
+  if (!validation.ok) {
+    for (const problem of validation.problems) {
+      findings.push({ severity: 'problem', where: `${problem.source}:${problem.line}:${problem.col}`, message: problem.path ? `${problem.path}: ${problem.message}` : problem.message });
+    }
+    return { findings, catalogPath, config };
+  }
+  const { view, locate } = validation;
+  const at = (...path: Array<string | number>) => {
+    const { source: file, line, col } = locate(path);
+    return `${file}:${line}:${col}`;
+  };
+
+  if (config) {
+    const { env } = config;
+    for (const [index, entry] of view.catalog.databases.entries()) {
+      findings.push(...referenceFindings(entry, config, at('databases', index, 'admin')));
+      if (entry.engine === 'vault' && !env.VAULT_ADDR) {
+        findings.push({
+          severity: 'problem', where: at('databases', index, 'engine'),
+          message: `databases.${index} (${entry.id}) gets its users from Vault, but Vault is not configured.`,
+          fix: 'Set VAULT_ADDR and VAULT_TOKEN.',
+        });
+      }
+    }
+    if (env.MASTER_KEY) {
+      try {
+        parseMasterKey(env.MASTER_KEY);
+      } catch (error) {
+        findings.push({ severity: 'problem', where: 'environment MASTER_KEY', message: isAppError(error) ? error.message : 'MASTER_KEY cannot be read.', fix: 'Generate one with: openssl rand -hex 32' });
+      }
+    }
+    if (!env.SLACK_BOT_TOKEN) {
+      findings.push({ severity: 'info', where: 'environment SLACK_BOT_TOKEN', message: 'Not set: Slack is off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to ask for access from Slack).' });
+    }
+    if (!env.DATABASE_URL) {
+      findings.push({ severity: 'info', where: 'environment DATABASE_URL', message: `Not set: dbaccess keeps its state in an embedded PostgreSQL under ${env.DATA_DIR}.` });
+    }
+    if (!env.ANTHROPIC_API_KEY) {
+      findings.push({ severity: 'info', where: 'environment ANTHROPIC_API_KEY', message: 'Not set: the built-in heuristics do every analysis.' });
+    }
+  }
+
+  return { findings, catalogPath, view, config, summary: summarize(catalogPath, view.catalog) };
+}
+
+/** Whether an admin reference resolves, without saying anything about its value but its shape. */
+function referenceFindings(entry: DatabaseEntry, config: Config, where: string): Finding[] {
+  const reference = entry.admin;
+  if (reference.startsWith('vault:')) {
+    return config.env.VAULT_ADDR
+      ? []
+      : [{ severity: 'problem', where, message: `${entry.id}: ${reference} is read from Vault, but Vault is not configured.`, fix: 'Set VAULT_ADDR and VAULT_TOKEN, or use an env: reference.' }];
+  }
+  const name = reference.slice('env:'.length);
+  const engine = sessionEngine(entry);
+  const value = config.readEnvReference(name);
+  if (!value) {
+    return [{ severity: 'problem', where, message: `${entry.id}: ${reference} does not resolve: the environment variable ${name} is ${value === '' ? 'empty' : 'not set'}.`, fix: `Set ${name} to the admin connection string, e.g. ${EXAMPLE_URL[engine]}.` }];
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return [{ severity: 'problem', where, message: `${entry.id}: ${name} is not a connection URL.`, fix: `Write it as ${EXAMPLE_URL[engine]} (percent-encode special characters in the password).` }];
+  }
+  if (!ADMIN_SCHEMES[engine].includes(url.protocol)) {
+    return [{ severity: 'problem', where, message: `${entry.id}: ${name} starts with ${url.protocol}// but the database is ${engine}.`, fix: `Use ${ADMIN_SCHEMES[engine].map((scheme) => `${scheme}//`).join(' or ')}.` }];
+  }
+  if (!url.username) {
+    return [{ severity: 'problem', where, message: `${entry.id}: ${name} names no user.`, fix: `Write it as ${EXAMPLE_URL[engine]}.` }];
+  }
+  return [];
+}
+
+function summarize(path: string, catalog: Catalog): string {
+  const engines = ENGINES.map((engine) => [engine, catalog.databases.filter((db) => db.engine === engine).length] as const)
+    .filter(([, count]) => count > 0)
+    .map(([engine, count]) => `${engine} ${count}`);
+  const rules = Object.entries(catalog.rules)
+    .filter(([name, value]) => name !== 'windows' && Array.isArray(value))
+    .reduce((sum, [, value]) => sum + (value as unknown[]).length, 0);
+  const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return `${path}: ${count(catalog.databases.length, 'database')} (${engines.join(', ')}), ${count(catalog.policies.length, 'policy').replace('policys', 'policies')}, ${count(rules, 'rule')}`;
+}

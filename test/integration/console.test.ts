@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APPROVERS_CHANNEL, PEOPLE, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
+
+/**
+ * The console beside Slack (CONSOLE=on): who may reach it, what it refuses, and that each tenant's
+ * notifications reach its own adapter only. The full browser flow is in console-browser.test.ts.
+ */
+
+const json = (body: unknown, headers: Record<string, string> = {}) => ({
+  method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', 'x-dbaccess-console': '1', ...headers },
+});
+const form = { databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '30m', reason: 'Count the failed payouts of last night for finance', ticket: '' };
+
+describe('the console on a Slack install', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ queue: 'redis', env: { CONSOLE: 'on' } });
+  });
+  afterAll(() => h.close());
+
+  it('refuses calls that do not come from its own page, and hosts other than this machine', async () => {
+    const noHeader = await fetch(`${h.url}/console/api/requests`, { method: 'POST', body: JSON.stringify(form), headers: { 'content-type': 'application/json' } });
+    expect(noHeader.status).toBe(403);
+    const formPost = await fetch(`${h.url}/console/api/requests`, { method: 'POST', body: new URLSearchParams({ reason: 'x' }), headers: { 'x-dbaccess-console': '1' } });
+    expect(formPost.status).toBe(403);
+    // DNS rebinding: a page of another site resolving to 127.0.0.1 still names its own host.
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const call = request(`${h.url}/console/api/state`, { headers: { host: 'evil.example:80' } }, (res) => resolve(res.statusCode ?? 0));
+      call.on('error', reject);
+      call.end();
+    });
+    expect(status).toBe(403);
+    expect((await fetch(`${h.url}/console/api/state`)).status).toBe(200);
+  });
+
+  it('validates the form like Slack, refuses self-approval and non-approvers, and keeps tenants apart', async () => {
+    const invalid = await fetch(`${h.url}/console/api/requests`, json({ ...form, duration: '9h' }));
+    expect(invalid.status).toBe(422);
+    expect(await invalid.json()).toEqual({ errors: { duration: 'At most 4h for orders.' } });
+
+    const created = await fetch(`${h.url}/console/api/requests`, json(form));
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const state = async () => (await (await fetch(`${h.url}/console/api/state`)).json()) as { messages: Array<{ kind: string; requestId?: string; text: string }> };
+    await waitUntil(async () => (await state()).messages.find((m) => m.kind === 'card' && m.requestId === id), 30_000, 'the console card');
+
+    // The console's approver is not an approver of orders in this catalog; the requester never is.
+    const approve = async (as: string) => (await (await fetch(`${h.url}/console/api/actions`, json({ action: 'approve', requestId: id, as }))).json()) as { ok: boolean; message: string };
+    expect(await approve('requester')).toMatchObject({ ok: false, message: expect.stringMatching(/own request|Only <@U0ALICE> or <@U0BOB>/) });
+    expect(await approve('approver')).toMatchObject({ ok: false, message: expect.stringMatching(/^Only <@U0ALICE> or <@U0BOB> can approve/) });
+
+    // The console's request never reaches Slack's channel, and a Slack request never the console.
+    await h.submitRequest(PEOPLE.requester, { reason: 'Slack side: count the failed payouts of last night' });
+    await h.waitForCard((message) => shown(message).includes('Slack side'));
+    expect(h.slack.messagesIn(APPROVERS_CHANNEL).some((message) => shown(message).includes(id))).toBe(false);
+    expect((await state()).messages.some((m) => m.text.includes('Slack side'))).toBe(false);
+  });
+
+  it('answers a stale or forged action without changing anything', async () => {
+    const answer = await fetch(`${h.url}/console/api/actions`, json({ action: 'approve', requestId: 'not-an-id', as: 'approver' }));
+    expect(answer.status).toBe(400);
+    const missing = await fetch(`${h.url}/console/api/actions`, json({ action: 'end', requestId: 'R000000000', as: 'requester' }));
+    expect(await missing.json()).toMatchObject({ ok: false, message: expect.stringMatching(/not found/i) });
+  });
+});
+
+describe('the console with CONSOLE_TOKEN', () => {
+  let h: Harness;
+  const token = 'console-token-for-tests-0123456789';
+  beforeAll(async () => {
+    h = await startHarness({ queue: 'postgres', env: { CONSOLE: 'on', CONSOLE_TOKEN: token } });
+  });
+  afterAll(() => h.close());
+
+  it('needs the token, moves it from the address into a cookie, and accepts it as a bearer token', async () => {
+    expect((await fetch(`${h.url}/console/api/state`)).status).toBe(401);
+    expect((await fetch(`${h.url}/console/api/state`, { headers: { authorization: 'Bearer wrong-token-of-the-same-length-xx' } })).status).toBe(401);
+    const entry = await fetch(`${h.url}/console?token=${token}`, { redirect: 'manual' });
+    expect(entry.status).toBe(302);
+    expect(entry.headers.get('location')).toBe('/console');
+    const cookie = entry.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    const page = await fetch(`${h.url}/console`, { headers: { cookie: cookie.split(';')[0]! } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect((await fetch(`${h.url}/console/api/state`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  });
+});

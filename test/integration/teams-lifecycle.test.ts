@@ -1,0 +1,133 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, waitUntil, type Harness } from '../support/app-harness.js';
+import { startFakeBotFramework, type FakeBotFramework, type TeamsDriver, type TeamsTeam, type TeamsUser } from '../support/fake-bot-framework.js';
+
+/**
+ * The Slack end-to-end scenario's Teams twin, against a faithful Bot Framework on loopback with
+ * authentication on both ways: the form in a personal chat, the approval card in the approvers'
+ * channel with Universal Actions, credentials by a proactive 1:1 message that work, and at the end the
+ * card, the credentials message and the thread updated, the session summary in the card's thread.
+ */
+
+/** Everything a message shows as text (its card's TextBlocks, facts and runs). */
+function shownIn(message: { text?: string | undefined; attachments?: Array<{ content?: unknown }> | undefined } | undefined): string {
+  const parts: string[] = [];
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') parts.push(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') for (const [key, inner] of Object.entries(value)) if (['text', 'title', 'value', 'body', 'items', 'columns', 'facts', 'inlines', 'content', 'card', 'actions'].includes(key)) walk(inner);
+  };
+  walk(message?.text);
+  walk(message?.attachments?.map((attachment) => attachment.content));
+  return parts.join('\n').replace(/\\([*_[\]`~#\-+=|.)\\])/g, '$1');
+}
+
+describe('the whole lifecycle in Microsoft Teams', () => {
+  let h: Harness;
+  let fake: FakeBotFramework;
+  let teams: TeamsDriver;
+  let team: TeamsTeam;
+  let requester: TeamsUser;
+  let alice: TeamsUser;
+  let mallory: TeamsUser;
+
+  beforeAll(async () => {
+    fake = await startFakeBotFramework();
+    requester = fake.addUser({ name: 'Rita Requester', email: 'rita@acme.example' });
+    alice = fake.addUser({ name: 'Alice Approver', email: 'alice@acme.example' });
+    mallory = fake.addUser({ name: 'Mallory', email: 'mallory@acme.example' });
+    team = fake.addTeam({ name: 'DBAs', members: [requester, alice, mallory] });
+    h = await startHarness({
+      queue: 'redis',
+      env: { ...fake.env(), CONSOLE: 'off' },
+      teamsApprovers: { channel: team.general.id, users: [alice.email] },
+      policy: `policies:\n  - { name: tests, approvers: [${alice.email}], mfa: never }\n`,
+    });
+    teams = fake.bot(`${h.url}/api/messages`);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await fake?.close();
+  });
+
+  it('refuses activities without a valid Bot Framework token', async () => {
+    const unsigned = await teams.personalMessage({ from: requester, text: 'dbaccess' }, { token: null });
+    expect(unsigned.status).toBe(401);
+    const foreign = await teams.personalMessage({ from: requester, text: 'dbaccess' }, { token: fake.signChannelToken({ audience: '00000000-0000-0000-0000-000000000000' }) });
+    expect(foreign.status).toBe(401);
+  });
+
+  it('requests, approves with a Universal Action, delivers working credentials, ends and summarizes', async () => {
+    // The app is added to the approvers' team: the bot learns where to post.
+    expect((await teams.installationUpdate({ from: alice, action: 'add', team })).status).toBe(200);
+
+    // "dbaccess" in a personal chat answers with the form; inline errors come back on the same card.
+    expect((await teams.personalMessage({ from: requester, text: 'dbaccess' })).status).toBe(200);
+    const personal = fake.personalConversationId(requester);
+    const form = await waitUntil(() => fake.botMessagesIn(personal).find((m) => shownIn(m).includes('Request database access')), 10_000, 'the request form');
+    const inputs = { databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '9h', reason: 'Investigate the failed payouts of last night for OPS-1234', ticket: 'OPS-1234', breakGlass: 'false' };
+    const refused = await teams.cardAction({ from: requester, message: form, verb: 'submit', inputs });
+    expect(refused.status).toBe(200);
+    expect(shownIn({ attachments: [{ content: (refused.body as { value: unknown }).value }] })).toContain('At most 4h for orders.');
+
+    const submitted = await teams.cardAction({ from: requester, message: fake.message(form.id)!, verb: 'submit', inputs: { ...inputs, duration: '1h' } });
+    expect(submitted.status).toBe(200);
+    const received = shownIn({ attachments: [{ content: (submitted.body as { value: unknown }).value }] });
+    const requestId = /R[0-9A-Z]{9}/.exec(received)![0];
+
+    // The approvers' channel gets the card, with the analysis once it has run.
+    const card = await waitUntil(() => fake.botMessagesIn(team.general.id).find((m) => shownIn(m).includes(requestId) && shownIn(m).includes('Approve')), 30_000, 'the approval card');
+    expect(shownIn(card)).toContain('sales.orders');
+    expect(shownIn(card)).toContain('GRANT SELECT ON TABLE "sales"."orders"');
+
+    // Nobody approves their own request; someone who is not an approver cannot either.
+    const own = await teams.cardAction({ from: requester, message: card, verb: 'approve' });
+    expect(shownIn({ attachments: [{ content: (own.body as { value: unknown }).value }] })).toMatch(/cannot approve your own request/);
+    const stranger = await teams.cardAction({ from: mallory, message: fake.message(card.id)!, verb: 'approve' });
+    expect(shownIn({ attachments: [{ content: (stranger.body as { value: unknown }).value }] })).toMatch(/Only .*alice@acme\.example.* can approve/);
+
+    const approved = await teams.cardAction({ from: alice, message: fake.message(card.id)!, verb: 'approve' });
+    expect(approved.status).toBe(200);
+    expect(shownIn({ attachments: [{ content: (approved.body as { value: unknown }).value }] })).toMatch(/Approved by .*alice@acme\.example/);
+
+    // Credentials by a proactive 1:1 message; they work for what was granted.
+    const credentials = await waitUntil(() => fake.botMessagesIn(personal).find((m) => /postgresql:\/\//.test(shownIn(m))), 30_000, 'the credentials');
+    const uri = /postgresql:\/\/[^\s`"]+/.exec(shownIn(credentials))![0];
+    const session = new pg.Client({ connectionString: uri });
+    session.on('error', () => {});
+    await session.connect();
+    expect((await session.query('SELECT customer FROM sales.orders ORDER BY id')).rows.map((row) => row.customer)).toEqual(['acme', 'globex']);
+    await expect(session.query('SELECT * FROM sales.customers')).rejects.toThrow(/permission denied/);
+
+    // The card in the channel says it is active (updated in place by the workers).
+    await waitUntil(() => /active until/.test(shownIn(fake.message(card.id))), 30_000, 'the card updated to active');
+
+    // End access from the credentials message: the session dies, the password goes from the chat.
+    const ended = await teams.cardAction({ from: requester, message: fake.message(credentials.id)!, verb: 'end' });
+    expect(ended.status).toBe(200);
+    const thread = `${team.general.id};messageid=${card.id}`;
+    const summary = await waitUntil(() => fake.botMessagesIn(thread).find((m) => shownIn(m).includes('Session summary')), 30_000, 'the session summary in the thread');
+    expect(shownIn(summary)).toContain(requestId);
+    await expect(session.query('SELECT 1')).rejects.toThrow();
+    await expect(new pg.Client({ connectionString: uri }).connect()).rejects.toThrow(/password authentication failed|does not exist/);
+    // The message first says the access is ending (the click's answer), then that it has ended.
+    await waitUntil(() => /no longer exists/.test(shownIn(fake.message(credentials.id))), 30_000, 'the credentials message edited');
+    expect(shownIn(fake.message(credentials.id))).not.toContain(new URL(uri).password);
+    expect(JSON.stringify(fake.botMessagesIn(team.general.id))).not.toContain(new URL(uri).password);
+  });
+
+  it('waits out Teams throttling (429 with Retry-After) instead of losing a card', async () => {
+    const personal = fake.personalConversationId(requester);
+    await teams.personalMessage({ from: requester, text: 'dbaccess' });
+    const form = await waitUntil(() => [...fake.botMessagesIn(personal)].reverse().find((m) => shownIn(m).includes('Request database access')), 10_000, 'the request form');
+    // Continuing a conversation posts with continueConversationAsync (replyToActivity) or sendToConversation.
+    fake.failNext('replyToActivity', { status: 429, retryAfter: 1, count: 4 });
+    fake.failNext('sendToConversation', { status: 429, retryAfter: 1, count: 4 });
+    const before = Date.now();
+    const submitted = await teams.cardAction({ from: requester, message: form, verb: 'submit', inputs: { databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '30m', reason: 'Count the failed payouts of yesterday for finance', ticket: '', breakGlass: 'false' } });
+    const requestId = /R[0-9A-Z]{9}/.exec(shownIn({ attachments: [{ content: (submitted.body as { value: unknown }).value }] }))![0];
+    await waitUntil(() => fake.botMessagesIn(team.general.id).find((m) => shownIn(m).includes(requestId)), 45_000, 'the throttled card');
+    expect(Date.now() - before).toBeGreaterThanOrEqual(1000);
+  });
+});
