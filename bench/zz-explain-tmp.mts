@@ -1,4 +1,4 @@
 import { auditScenario } from './scenarios/audit.js';
-const rows = await auditScenario({ requests: 20000, events: 200000, appends: 100 });
+const rows = await auditScenario({ requests: 2000, events: 20000, appends: 100 });
 console.log(JSON.stringify(rows.map(r => [r.metric, Math.round(r.p50)])));
 process.exit(0);

@@ -181,9 +181,9 @@ export async function auditScenario({ requests = 100_000, events = 1_000_000, ap
       const { reportRequestsSql } = await import('../../src/modules/reports/report-repo.js');
       const query = new PgDialect().sqlToQuery(reportRequestsSql({ tenantId, period }));
       // As the app runs it: its role, under row-level security, in the system scope.
-      await owner.query("SET ROLE dbaccess_app; SELECT set_config('dbaccess.tenant_id', '*', false)");
+      await owner.query("SET ROLE dbaccess_app; SELECT set_config('dbaccess.tenant_id', '*', false); SET enable_nestloop = off");
       const plan = await owner.query(`EXPLAIN (ANALYZE, BUFFERS) ${query.sql}`, query.params);
-      await owner.query('RESET ROLE');
+      await owner.query('RESET ROLE; RESET enable_nestloop');
       log(plan.rows.map((line) => line['QUERY PLAN']).join('\n'));
     }
 

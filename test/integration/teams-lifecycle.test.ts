@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, waitUntil, type Harness } from '../support/app-harness.js';
@@ -9,6 +10,12 @@ import { startFakeBotFramework, type FakeBotFramework, type TeamsDriver, type Te
  * channel with Universal Actions, credentials by a proactive 1:1 message that work, and at the end the
  * card, the credentials message and the thread updated, the session summary in the card's thread.
  */
+
+/** Microsoft's Adaptive Cards SDK (the renderer Teams uses), its browser bundle, to parse our cards. */
+const AdaptiveCards = createRequire(import.meta.url)('adaptivecards/dist/adaptivecards.js') as {
+  AdaptiveCard: new () => { parse(json: unknown, context: unknown): void };
+  SerializationContext: new () => { eventCount: number; getEventAt(index: number): { message: string } };
+};
 
 /** Everything a message shows as text (its card's TextBlocks, facts and runs). */
 function shownIn(message: { text?: string | undefined; attachments?: Array<{ content?: unknown }> | undefined } | undefined): string {
@@ -129,5 +136,44 @@ describe('the whole lifecycle in Microsoft Teams', () => {
     const requestId = /R[0-9A-Z]{9}/.exec(shownIn({ attachments: [{ content: (submitted.body as { value: unknown }).value }] }))![0];
     await waitUntil(() => fake.botMessagesIn(team.general.id).find((m) => shownIn(m).includes(requestId)), 45_000, 'the throttled card');
     expect(Date.now() - before).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('refuses a Teams user of another tenant on this tenant\'s card', async () => {
+    const personal = fake.personalConversationId(requester);
+    await teams.personalMessage({ from: requester, text: 'dbaccess' });
+    const form = await waitUntil(() => [...fake.botMessagesIn(personal)].reverse().find((m) => shownIn(m).includes('Request database access')), 10_000, 'the request form');
+    const submitted = await teams.cardAction({ from: requester, message: form, verb: 'submit', inputs: { databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '30m', reason: 'Count the refunds of yesterday for the finance team', ticket: '', breakGlass: 'false' } });
+    const requestId = /R[0-9A-Z]{9}/.exec(shownIn({ attachments: [{ content: (submitted.body as { value: unknown }).value }] }))![0];
+    const card = await waitUntil(() => fake.botMessagesIn(team.general.id).find((m) => shownIn(m).includes(requestId) && JSON.stringify(m.attachments ?? []).includes('"verb":"approve"')), 30_000, 'the card');
+
+    // The same click, as it would arrive from a user of another Azure AD tenant.
+    const otherTenant = '99999999-8888-7777-6666-555555555555';
+    const activity = {
+      type: 'invoke', name: 'adaptiveCard/action', channelId: 'msteams', serviceUrl: fake.serviceUrl, replyToId: card.id,
+      from: { id: alice.id, name: alice.name, aadObjectId: alice.aadObjectId }, recipient: { id: fake.botId, name: fake.botName },
+      conversation: { id: team.general.id, conversationType: 'channel', tenantId: otherTenant, isGroup: true },
+      channelData: { tenant: { id: otherTenant }, team: { id: team.id }, channel: { id: team.general.id } },
+      value: { action: { type: 'Action.Execute', verb: 'approve', data: { requestId } }, trigger: 'manual' },
+    };
+    const foreign = await teams.post(activity as never);
+    const answer = foreign.status === 200 ? shownIn({ attachments: [{ content: (foreign.body as { value?: unknown }).value }] }) : '';
+    expect(foreign.status !== 200 || /was not found/.test(answer)).toBe(true);
+    const { asSystem } = await import('../../src/db/tenant-scope.js');
+    expect((await asSystem(() => h.app.requests.viewById(requestId)))?.state).toBe('pending');
+  });
+
+  it('sent only cards that the Adaptive Cards SDK parses without a warning, each under 28 KB', () => {
+    const cards = fake.calls.flatMap((call) => {
+      const body = (call as { body?: { attachments?: Array<{ contentType: string; content: unknown }> } }).body;
+      return (body?.attachments ?? []).filter((attachment) => attachment.contentType === 'application/vnd.microsoft.card.adaptive').map((attachment) => attachment.content);
+    });
+    expect(cards.length).toBeGreaterThan(5);
+    for (const content of cards) {
+      const context = new AdaptiveCards.SerializationContext();
+      new AdaptiveCards.AdaptiveCard().parse(content, context);
+      const problems = Array.from({ length: context.eventCount }, (_, index) => context.getEventAt(index).message);
+      expect(problems).toEqual([]);
+      expect(Buffer.byteLength(JSON.stringify(content))).toBeLessThan(28 * 1024);
+    }
   });
 });
