@@ -176,6 +176,7 @@ export async function auditScenario({ requests = 100_000, events = 1_000_000, ap
     await owner.query('ANALYZE audit_events');
     log(`seeded ${events} audit events in ${((performance.now() - eventsStarted) / 1000).toFixed(1)} s`);
 
+    // BENCH_EXPLAIN=1: the plan of the report's statement as the app runs it (role, row-level security).
     if (process.env.BENCH_EXPLAIN) {
       const { PgDialect } = await import('drizzle-orm/pg-core');
       const { reportRequestsSql } = await import('../../src/modules/reports/report-repo.js');

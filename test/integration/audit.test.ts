@@ -140,6 +140,12 @@ describe('audit log', () => {
       expect(await verify(id)).toEqual({ ok: false, seq, problem: 'missing or reordered event' });
     });
 
+    it('names the gap when an event is moved far ahead, without walking to it', async () => {
+      const id = await chainOf(10);
+      await tamper('UPDATE audit_events SET seq = 999999999999 WHERE tenant_id = $1 AND seq = 10', [id]);
+      expect(await verify(id)).toEqual({ ok: false, seq: 10, problem: 'missing or reordered event' });
+    });
+
     it('names deleted last events: the signed checkpoint counted them', async () => {
       const id = await chainOf(10, [10]);
       await tamper('DELETE FROM audit_events WHERE tenant_id = $1 AND seq >= 9', [id]);

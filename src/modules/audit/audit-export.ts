@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Db } from '../../db/client.js';
 import { auditEvents, auditExportCursors } from '../../db/schema.js';
@@ -158,13 +158,19 @@ export function createAuditExporter({ db, lockPool, sinks, batchSize: wantedBatc
       let after = cursors.get(tenantId) ?? 0;
       for (;;) {
         if (Date.now() > deadline) return sent;
+        // A seq range, not LIMIT: under row-level security a LIMIT query sorts the whole backlog.
         const rows = await db
           .select()
           .from(auditEvents)
-          .where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.seq, after)))
-          .orderBy(asc(auditEvents.seq))
-          .limit(batchSize);
-        if (rows.length === 0) break;
+          .where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.seq, after), lte(auditEvents.seq, after + batchSize)))
+          .orderBy(asc(auditEvents.seq));
+        if (rows.length === 0) {
+          // Nothing in the range: the end, or a gap (events removed behind the trigger) to step over.
+          const [following] = await db.select({ seq: sql<string | null>`min(${auditEvents.seq})` }).from(auditEvents).where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.seq, after)));
+          if (following?.seq === null || following?.seq === undefined) break;
+          after = Number(following.seq) - 1;
+          continue;
+        }
         await sink.send(
           rows.map((row) => ({
             id: `${row.tenantId}:${row.seq}`, tenant: row.tenantId, seq: row.seq, at: new Date(row.createdAt).toISOString(), actor: row.actor, action: row.action,
@@ -174,7 +180,6 @@ export function createAuditExporter({ db, lockPool, sinks, batchSize: wantedBatc
         after = rows.at(-1)!.seq;
         await advance(sink, tenantId, after);
         sent += rows.length;
-        if (rows.length < batchSize) break;
       }
     }
     return sent;

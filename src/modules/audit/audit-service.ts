@@ -1,6 +1,6 @@
 import * as nodeCrypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
 import { auditCheckpoints, auditEvents, tenants } from '../../db/schema.js';
 
@@ -117,8 +117,16 @@ export function createAuditService({ db, checkpointKey }: { db: Db; checkpointKe
 
       let prevHash = GENESIS;
       let lastSeq = 0;
+      // Pages by seq range, not LIMIT: under row-level security the planner cannot see that a LIMIT
+      // stops early, and sorted every remaining event for each page (quadratic in the chain's length).
       const page = (after: number) =>
-        db.select().from(auditEvents).where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.seq, after))).orderBy(asc(auditEvents.seq)).limit(VERIFY_PAGE);
+        db
+          .select()
+          .from(auditEvents)
+          .where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.seq, after), lte(auditEvents.seq, after + VERIFY_PAGE)))
+          .orderBy(asc(auditEvents.seq));
+      const [top] = await db.select({ seq: sql<string | null>`max(${auditEvents.seq})` }).from(auditEvents).where(eq(auditEvents.tenantId, tenantId));
+      const maxSeq = Number(top?.seq ?? 0);
       // A page left unread when a broken link ends the check must not become an unhandled rejection.
       const read = (after: number) => {
         const promise = page(after).then((rows) => rows);
@@ -126,10 +134,10 @@ export function createAuditService({ db, checkpointKey }: { db: Db; checkpointKe
         return promise;
       };
       let next = read(0);
-      for (;;) {
+      for (let after = 0; after < maxSeq; after += VERIFY_PAGE) {
         const rows = await next;
         // The next page is read while this one is hashed.
-        if (rows.length === VERIFY_PAGE) next = read(rows.at(-1)!.seq);
+        if (after + VERIFY_PAGE < maxSeq) next = read(after + VERIFY_PAGE);
         for (const row of rows) {
           if (row.seq !== lastSeq + 1) return { ok: false, seq: lastSeq + 1, problem: 'missing or reordered event' };
           if (row.prevHash !== prevHash) return { ok: false, seq: row.seq, problem: 'does not follow the previous event' };
@@ -143,10 +151,12 @@ export function createAuditService({ db, checkpointKey }: { db: Db; checkpointKe
           prevHash = row.hash;
           lastSeq = row.seq;
         }
-        if (rows.length < VERIFY_PAGE) break;
+        // Every seq up to the end of this range exists (a seq moved far ahead must not make us walk to it).
+        if (lastSeq < Math.min(after + VERIFY_PAGE, maxSeq)) return { ok: false, seq: lastSeq + 1, problem: 'missing or reordered event' };
       }
       if (signedUpTo && signedUpTo.seq > lastSeq) {
-        return { ok: false, seq: lastSeq + 1, problem: `events ${lastSeq + 1} to ${signedUpTo.seq} are missing: the checkpoint signed at ${new Date(signedUpTo.createdAt).toISOString()} counted ${signedUpTo.seq}` };
+        const missing = lastSeq + 1 === signedUpTo.seq ? `event ${signedUpTo.seq} is missing` : `events ${lastSeq + 1} to ${signedUpTo.seq} are missing`;
+        return { ok: false, seq: lastSeq + 1, problem: `${missing}: the checkpoint signed at ${new Date(signedUpTo.createdAt).toISOString()} counted ${signedUpTo.seq}` };
       }
       return { ok: true, events: lastSeq };
     },
