@@ -119,6 +119,9 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
       } else {
         const dmRef = await notifier.send({ type: 'credentialsReady', request: view, credentials: ready.credentials });
         await leases.markDelivered(ready.lease, dmRef ?? null);
+        // Ended while the message was on its way (before its ref was stored): take the password back now.
+        const after = await requests.viewById(view.id);
+        if (after?.lease?.revokedAt && after.lease.dmRef) await notifier.send({ type: 'credentialsRevoked', request: after });
       }
       await notifier.send({ type: 'accessActive', request: view });
     },

@@ -118,7 +118,8 @@ describe('the whole lifecycle in Microsoft Teams', () => {
     expect(shownIn(summary)).toContain(requestId);
     await expect(session.query('SELECT 1')).rejects.toThrow();
     await expect(new pg.Client({ connectionString: uri }).connect()).rejects.toThrow(/password authentication failed|does not exist/);
-    // The message first says the access is ending (the click's answer), then that it has ended.
+    // The click is answered with a short message, so nothing hides the job's edit of the message.
+    expect(ended.body).toMatchObject({ type: 'application/vnd.microsoft.activity.message' });
     await waitUntil(() => /no longer exists/.test(shownIn(fake.message(credentials.id))), 30_000, 'the credentials message edited');
     expect(shownIn(fake.message(credentials.id))).not.toContain(new URL(uri).password);
     expect(JSON.stringify(fake.botMessagesIn(team.general.id))).not.toContain(new URL(uri).password);

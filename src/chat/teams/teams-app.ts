@@ -50,6 +50,11 @@ interface Deps {
 
 type Data = Record<string, unknown>;
 const cardResponse = (card: AdaptiveCard): AdaptiveCardInvokeResponse => ({ statusCode: 200, type: ADAPTIVE_CARD_CONTENT_TYPE, value: attachment(card).content as unknown as Record<string, unknown> });
+/**
+ * A short message instead of a new card: for clicks whose result a job draws on the same message a
+ * moment later (End, Extend, Reveal). A replacement card could arrive after the job's and hide it.
+ */
+const messageResponse = (text: string): AdaptiveCardInvokeResponse => ({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text as unknown as Record<string, unknown> });
 const str = (value: unknown, max = 2000) => (typeof value === 'string' ? value.slice(0, max) : '');
 
 export function createTeamsApp(options: TeamsOptions, deps: Deps) {
@@ -100,7 +105,8 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         const verb = (value.action as { verb?: string }).verb ?? '';
         const data = (value.action.data ?? {}) as Data;
         try {
-          return cardResponse(await act(context, actor, verb, data));
+          const answer = await act(context, actor, verb, data);
+          return typeof answer === 'string' ? messageResponse(answer) : cardResponse(answer);
         } catch (error) {
           log.warn({ err: error, verb }, 'teams action failed');
           return cardResponse(notice(publicMessage(error)));
@@ -142,7 +148,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
   bot.onInstallationUpdate(learn);
   bot.onConversationUpdate(learn);
 
-  async function act(context: TurnContext, actor: Actor, verb: string, data: Data): Promise<AdaptiveCard> {
+  async function act(context: TurnContext, actor: Actor, verb: string, data: Data): Promise<AdaptiveCard | string> {
     const requestId = str(data.requestId, 20);
     switch (verb) {
       case 'submit': {
@@ -184,15 +190,15 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
       case 'end': {
         const request = await requests.authorizeEnd(actor, requestId);
         await leases.endEarly(actor, request);
-        return notice(`Ending access for ${requestId} now: logins are blocked, open sessions are closed and the user is dropped.`);
+        return `Ending access for ${requestId} now: logins are blocked, open sessions are closed and the user is dropped.`;
       }
       case 'review':
         return withNotice(await cardOf(requestId), await requests.reviewBreakGlass(actor, requestId));
       case 'extend': {
         const seconds = parseDuration(str(data.duration, 20));
-        if (!seconds || seconds > 7 * 86400) return notice('Write a duration such as 30m or 2h (at most 7d), then Extend again.');
+        if (!seconds || seconds > 7 * 86400) return 'Write a duration such as 30m or 2h (at most 7d), then Extend again.';
         const outcome = await requests.requestExtension(actor, requestId, seconds, str(data.reason, 500).trim() || 'More time for the same task.', (lease, until) => leases.extend(lease, until, `user:${actor.userId}`));
-        return notice(outcome.kind === 'pending' ? `That goes beyond the maximum, so approvers decide: extension request ${outcome.request.id} is waiting.` : `Extended until ${outcome.until.toISOString().slice(11, 16)} UTC.`);
+        return outcome.kind === 'pending' ? `That goes beyond the maximum, so approvers decide: extension request ${outcome.request.id} is waiting.` : `Extended until ${outcome.until.toISOString().slice(11, 16)} UTC.`;
       }
       case 'reveal': {
         const verified = await mfa.verify(actor, str(data.code, 20).trim(), 'reveal');
@@ -204,7 +210,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         const ready = await leases.credentialsForRequester(actor, requestId);
         const ref = await notifier.send({ type: 'credentialsReady', request: await requests.view(ready.request), credentials: ready.credentials });
         await leases.markDelivered(ready.lease, ref ?? null);
-        return notice('Your credentials are in the message above.');
+        return 'Your credentials are shown in the message.';
       }
       default:
         return notice('This button is no longer valid. Nothing changed.');

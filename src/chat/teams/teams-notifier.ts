@@ -26,18 +26,14 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalog, lo
   /** One operation at a time per conversation, spaced; 429s retried after their Retry-After. */
   function serialized<T>(conversationId: string, work: () => Promise<T>): Promise<T> {
     const previous = queues.get(conversationId) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(async () => {
-      try {
-        return await withRetryAfter(work, logger);
-      } finally {
-        await sleep(spacingMs);
-      }
+    const result = previous.then(() => withRetryAfter(work, logger));
+    // The next operation on this conversation waits for this one and a short gap; the caller does not.
+    const gate = result.catch(() => {}).then(() => sleep(spacingMs));
+    queues.set(conversationId, gate);
+    void gate.then(() => {
+      if (queues.get(conversationId) === gate) queues.delete(conversationId);
     });
-    queues.set(conversationId, next);
-    void next.finally(() => {
-      if (queues.get(conversationId) === next) queues.delete(conversationId);
-    });
-    return next;
+    return result;
   }
 
   async function inConversation<T>(reference: Partial<ConversationReference>, work: (context: TurnContext) => Promise<T>): Promise<T> {
