@@ -20,6 +20,35 @@ describe('Slack decisions and commands', () => {
     return h.waitForCard((m) => !before.has(m.ts));
   };
 
+  describe('deciding by text command', () => {
+    /** The command's answer: in the acknowledgement, or posted to its response_url right after. */
+    const say = async (user: string, text: string) => {
+      const before = h.slack.callsTo('response_url').length;
+      const answer = await h.command(user, text);
+      expect(answer.status).toBe(200);
+      if (answer.body) return (JSON.parse(answer.body) as { text: string }).text;
+      const call = await waitUntil(() => h.slack.callsTo('response_url').slice(before).find((c) => c.responseUrlId !== undefined), 10_000, `the answer to ${text}`);
+      return String(call.args.text);
+    };
+
+    it('applies the card\'s rules: never the requester, only approvers, then approve or deny with a reason', async () => {
+      const card = await newCard({ reason: 'Text path: count the failed payouts of last night' });
+      const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
+      expect(await say(PEOPLE.requester, `approve ${requestId}`)).toBe('You cannot approve your own request, even as one of its approvers.');
+      expect(await say(PEOPLE.mallory, `approve ${requestId}`)).toMatch(/^Only <@U0ALICE> or <@U0BOB> can approve/);
+      expect(await say(PEOPLE.alice, 'approve nothing')).toMatch(/^Usage: `\/dbaccess approve <request id>`/);
+      expect(await say(PEOPLE.alice, `approve ${requestId}`)).toBe(`Approved ${requestId}.`);
+      await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => /is ready until/.test(m.text ?? '') && shown(m).includes(requestId));
+
+      const other = await newCard({ reason: 'Text path: look at the refunds of last night' });
+      const otherId = /R[0-9A-Z]{9}/.exec(shown(other))![0];
+      expect(await say(PEOPLE.bob, `deny ${otherId} not during the freeze`)).toBe(`Denied ${otherId}.`);
+      const closed = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => (m.text ?? '').includes(otherId) && /denied/.test(m.text ?? ''));
+      expect(closed.text).toContain('not during the freeze');
+      expect(await say(PEOPLE.alice, `approve ${otherId}`)).toMatch(/already|denied/i);
+    });
+  });
+
   describe('request authentication', () => {
     const body = () => slashCommand({ teamId: TEAM, userId: PEOPLE.requester, text: '', responseUrl: h.slack.responseUrl('auth') });
 

@@ -207,6 +207,25 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
         await respond({ response_type: 'ephemeral', text: insightsText(overview, INSIGHTS_DAYS) });
         return;
       }
+      case 'approve':
+      case 'deny': {
+        // The text path to a decision: the same checks as the card's buttons (self-approval, approvers,
+        // quorum, policy); a decision that needs an MFA code is made on the card, where the code is asked.
+        const requestId = (args[0] ?? '').toUpperCase();
+        if (!/^R[0-9A-Z]{9}$/.test(requestId)) {
+          await ack({ response_type: 'ephemeral', text: `Usage: \`/dbaccess ${sub.toLowerCase()} <request id>${sub.toLowerCase() === 'deny' ? ' [reason]' : ''}\`, e.g. \`/dbaccess ${sub.toLowerCase()} R7F3K2QX9A\`.` });
+          return;
+        }
+        await ack();
+        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+        const reason = sub.toLowerCase() === 'deny' ? args.slice(1).join(' ').trim().slice(0, 500) || undefined : undefined;
+        const outcome = await requests.decide(actor, requestId, sub.toLowerCase() as 'approve' | 'deny', reason);
+        const text = !outcome.ok
+          ? outcome.needsMfa ? `${outcome.message} Approve with the button on the card, which asks for your code.` : outcome.message
+          : outcome.progress ? `Your approval of ${requestId} is recorded: ${outcome.progress}. More approvers are needed.` : `${sub.toLowerCase() === 'approve' ? 'Approved' : 'Denied'} ${requestId}.`;
+        await respond({ response_type: 'ephemeral', text });
+        return;
+      }
       case 'revoke': {
         const requestId = (args[0] ?? '').toUpperCase();
         if (!/^R[0-9A-Z]{9}$/.test(requestId)) {

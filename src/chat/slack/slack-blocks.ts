@@ -562,6 +562,7 @@ export function helpText(): string {
     '• `/dbaccess`: request access (opens a form)',
     '• `/dbaccess list`: your recent requests and active access',
     '• `/dbaccess revoke <request id>`: end access now (yours, or any as an approver)',
+    '• `/dbaccess approve <request id>` / `/dbaccess deny <request id> [reason]`: decide without the card (approvers)',
     '• `/dbaccess status`: system health and failing revocations (admins)',
     '• `/dbaccess mfa reset @person`: reset someone\'s MFA (admins)',
     '• `/dbaccess mfa`: set up the second factor some approvals need',
