@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { generate } from 'otplib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, waitUntil, type Harness } from '../support/app-harness.js';
@@ -176,5 +177,31 @@ describe('the whole lifecycle in Microsoft Teams', () => {
       expect(problems).toEqual([]);
       expect(Buffer.byteLength(JSON.stringify(content))).toBeLessThan(28 * 1024);
     }
+  });
+
+  it('answers text commands as Slack does: list, approve by text with its checks, and MFA set-up', async () => {
+    const personal = fake.personalConversationId(requester);
+    const reply = async (user: TeamsUser, text: string) => {
+      const conversation = fake.personalConversationId(user);
+      const before = fake.botMessagesIn(conversation).length;
+      expect((await teams.personalMessage({ from: user, text })).status).toBe(200);
+      return waitUntil(() => fake.botMessagesIn(conversation)[before], 10_000, `the answer to ${text}`);
+    };
+    expect(shownIn(await reply(requester, 'dbaccess list'))).toMatch(/Your recent requests:[\s\S]*R[0-9A-Z]{9}: read on orders/);
+    const pending = /(R[0-9A-Z]{9}): read on orders, pending/.exec(shownIn(fake.botMessagesIn(personal).at(-1)))?.[1];
+    expect(pending).toBeDefined();
+    expect(shownIn(await reply(requester, `dbaccess approve ${pending}`))).toContain('You cannot approve your own request');
+    expect(shownIn(await reply(mallory, `dbaccess approve ${pending}`))).toMatch(/Only .*alice@acme\.example.* can approve/);
+    expect(shownIn(await reply(alice, `dbaccess deny ${pending} not today`))).toBe(`Denied ${pending}.`);
+
+    // MFA enrollment in the 1:1 chat: the secret, then a first code confirms it and shows recovery codes.
+    const setup = await reply(alice, 'dbaccess mfa');
+    const secret = /^[A-Z2-7]{16,}$/m.exec(shownIn(setup))![0];
+    const wrong = await teams.cardAction({ from: alice, message: setup, verb: 'mfaConfirm', inputs: { code: '000000' } });
+    // A wrong code is said in a message; the set-up card and its button stay.
+    expect(wrong.body).toMatchObject({ type: 'application/vnd.microsoft.activity.message' });
+    expect(String((wrong.body as { value: unknown }).value)).toMatch(/code/i);
+    const confirmed = await teams.cardAction({ from: alice, message: fake.message(setup.id)!, verb: 'mfaConfirm', inputs: { code: await generate({ secret }) } });
+    expect(shownIn({ attachments: [{ content: (confirmed.body as { value: unknown }).value }] })).toMatch(/MFA is set up[\s\S]*recovery codes/);
   });
 });

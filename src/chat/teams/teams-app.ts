@@ -42,7 +42,7 @@ interface Deps {
   requests: AccessRequestService;
   analysis: Pick<AnalysisService, 'startDraft' | 'suggestionFor'>;
   leases: Pick<LeaseService, 'endEarly' | 'extend' | 'credentialsForRequester' | 'markDelivered'>;
-  mfa: Pick<MfaService, 'verify'>;
+  mfa: Pick<MfaService, 'verify' | 'startEnrollment' | 'confirmEnrollment'>;
   conversations: TeamsConversations;
   catalog: () => CatalogView;
   logger: Logger;
@@ -109,7 +109,8 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
           return typeof answer === 'string' ? messageResponse(answer) : cardResponse(answer);
         } catch (error) {
           log.warn({ err: error, verb }, 'teams action failed');
-          return cardResponse(notice(publicMessage(error)));
+          // Say what went wrong without replacing the card: its buttons stay usable (e.g. a wrong code).
+          return messageResponse(publicMessage(error));
         }
       });
     }
@@ -119,16 +120,10 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
     const actor = await actorOf(context);
     await withTenant(actor.tenantId, async () => {
       await remember(context, actor);
-      const text = (TurnContext.removeRecipientMention(context.activity) ?? context.activity.text ?? '').trim().toLowerCase();
-      if (text === '' || text === 'dbaccess' || text === 'request' || text.startsWith('dbaccess request')) {
-        if (catalog().catalog.databases.length === 0) {
-          await context.sendActivity('No databases are configured yet. An admin adds them to the catalog file (dbaccess.yaml).');
-        } else {
-          await context.sendActivity({ attachments: [attachment(requestFormCard(catalog()))], summary: 'Request database access' });
-        }
-      } else {
-        await context.sendActivity('Write **dbaccess** to request temporary access to a database. Approvers decide on the card in their channel; your credentials arrive here.');
-      }
+      const said = (TurnContext.removeRecipientMention(context.activity) ?? context.activity.text ?? '').replace(/<[^>]*>/g, ' ').trim();
+      const [command = '', ...args] = said.replace(/^dbaccess\b\s*/i, '').split(/\s+/).filter(Boolean);
+      const answer = await command_(actor, command.toLowerCase(), args);
+      await context.sendActivity(typeof answer === 'string' ? { text: answer } : { attachments: [attachment(answer)], summary: 'dbaccess' });
     });
     await next();
   });
@@ -147,6 +142,56 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
   };
   bot.onInstallationUpdate(learn);
   bot.onConversationUpdate(learn);
+
+  /** What a text message asks for: the same commands as Slack's `/dbaccess …`. */
+  async function command_(actor: Actor, command: string, args: string[]): Promise<AdaptiveCard | string> {
+    const requestId = (args[0] ?? '').toUpperCase();
+    const validId = /^R[0-9A-Z]{9}$/.test(requestId);
+    switch (command) {
+      case '':
+      case 'request':
+        return catalog().catalog.databases.length === 0 ? 'No databases are configured yet. An admin adds them to the catalog file (dbaccess.yaml).' : requestFormCard(catalog());
+      case 'list': {
+        const rows = await requests.listMine(actor);
+        if (rows.length === 0) return 'You have no requests yet. Write dbaccess to ask for access.';
+        return ['Your recent requests:', ...rows.slice(0, 15).map((row) => `- ${row.id}: ${row.level} on ${row.databaseId}, ${row.state.replace('_', ' ')}`)].join('\n\n');
+      }
+      case 'approve':
+      case 'deny': {
+        if (!validId) return `Usage: dbaccess ${command} <request id>${command === 'deny' ? ' [reason]' : ''}`;
+        const outcome = await requests.decide(actor, requestId, command, command === 'deny' ? args.slice(1).join(' ').slice(0, 500) || undefined : undefined);
+        if (!outcome.ok) return outcome.needsMfa ? `${outcome.message} Approve with the button on the card, which asks for your code.` : outcome.message;
+        return outcome.progress ? `Your approval is recorded: ${outcome.progress}. More approvers are needed.` : `${command === 'approve' ? 'Approved' : 'Denied'} ${requestId}.`;
+      }
+      case 'revoke': {
+        if (!validId) return 'Usage: dbaccess revoke <request id> (see dbaccess list)';
+        try {
+          const request = await requests.authorizeEnd(actor, requestId);
+          await leases.endEarly(actor, request);
+          return `Ending access for ${requestId} now: logins are blocked, open sessions are closed and the user is dropped.`;
+        } catch (error) {
+          return publicMessage(error);
+        }
+      }
+      case 'mfa': {
+        const enrollment = await mfa.startEnrollment(actor, actor.externalUserId);
+        return mfaEnrollmentCard(enrollment.secret, enrollment.otpauthUri);
+      }
+      case 'policy': {
+        return requests.explainPolicyFor(actor.externalUserId, (args[0] ?? '').toLowerCase()).replace(/[*`]/g, '');
+      }
+      default:
+        return [
+          'dbaccess: temporary database access, approved in Teams.',
+          '- dbaccess: request access (a form)',
+          '- dbaccess list: your recent requests',
+          '- dbaccess revoke <request id>: end access now (yours, or any as an approver)',
+          '- dbaccess approve <request id> / dbaccess deny <request id> [reason]: decide without the card (approvers)',
+          '- dbaccess mfa: set up the second factor some approvals and reveals need',
+          '- dbaccess policy <database>: who approves what (admins)',
+        ].join('\n\n');
+    }
+  }
 
   async function act(context: TurnContext, actor: Actor, verb: string, data: Data): Promise<AdaptiveCard | string> {
     const requestId = str(data.requestId, 20);
@@ -212,6 +257,10 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         await leases.markDelivered(ready.lease, ref ?? null);
         return 'Your credentials are shown in the message.';
       }
+      case 'mfaConfirm': {
+        const { recoveryCodes } = await mfa.confirmEnrollment(actor, str(data.code, 20).trim());
+        return notice(`MFA is set up. Keep these one-time recovery codes somewhere safe; each works once if you lose your authenticator: ${recoveryCodes.join('  ')}`);
+      }
       default:
         return notice('This button is no longer valid. Nothing changed.');
     }
@@ -262,6 +311,21 @@ function draftOf(data: Data): RequestDraft {
 
 function notice(text: string): AdaptiveCard {
   return { type: 'AdaptiveCard', $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', version: '1.5', body: [{ type: 'TextBlock', text: text.replace(/[*_[\]<>`]/g, (c) => `\\${c}`), wrap: true }] } as AdaptiveCard;
+}
+
+/** The authenticator set-up: the secret and its otpauth URI (in this 1:1 chat only), then a first code. */
+function mfaEnrollmentCard(secret: string, otpauthUri: string): AdaptiveCard {
+  return {
+    type: 'AdaptiveCard', $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', version: '1.5',
+    body: [
+      { type: 'TextBlock', text: 'Set up your second factor', weight: 'Bolder', size: 'Medium', wrap: true },
+      { type: 'TextBlock', text: 'Add this key to an authenticator app (or open the otpauth link on your phone), then enter the 6-digit code it shows.', wrap: true },
+      { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: secret, fontType: 'Monospace' }] },
+      { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: otpauthUri, fontType: 'Monospace' }] },
+      { type: 'Input.Text', id: 'code', label: 'Code from your authenticator', maxLength: 10 },
+    ],
+    actions: [{ type: 'Action.Execute', title: 'Confirm', verb: 'mfaConfirm', data: {} }],
+  } as unknown as AdaptiveCard;
 }
 
 function withNotice(card: AdaptiveCard, text: string): AdaptiveCard {
