@@ -194,6 +194,12 @@ describe('the whole lifecycle in Microsoft Teams', () => {
     expect(shownIn(await reply(mallory, `dbaccess approve ${pending}`))).toMatch(/Only .*alice@acme\.example.* can approve/);
     expect(shownIn(await reply(alice, `dbaccess deny ${pending} not today`))).toBe(`Denied ${pending}.`);
 
+    // Auditors' commands: refused to others, the report's summary and the chain's verdict to admins.
+    const month = new Date().toISOString().slice(0, 7);
+    expect(shownIn(await reply(mallory, `dbaccess report ${month}`))).toMatch(/^Only auditors and admins/);
+    expect(shownIn(await reply(alice, `dbaccess report ${month}`))).toMatch(/Access report[\s\S]*access(es)? for \d+/);
+    expect(shownIn(await reply(alice, 'dbaccess audit verify'))).toMatch(/^The audit log is intact: \d+ events/);
+
     // MFA enrollment in the 1:1 chat: the secret, then a first code confirms it and shows recovery codes.
     const setup = await reply(alice, 'dbaccess mfa');
     const secret = /^[A-Z2-7]{16,}$/m.exec(shownIn(setup))![0];

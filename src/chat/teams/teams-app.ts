@@ -14,6 +14,8 @@ import type { RequestDraft } from '../../modules/access-requests/access-request-
 import type { AnalysisService } from '../../modules/analysis/analysis-service.js';
 import type { LeaseService } from '../../modules/credentials/lease-service.js';
 import type { MfaService } from '../../modules/mfa/mfa-service.js';
+import type { AuditService } from '../../modules/audit/audit-service.js';
+import type { ReportService } from '../../modules/reports/report-service.js';
 import type { Actor, TenantService } from '../../modules/tenants/tenant-service.js';
 import type { ChatNotifier } from '../core/notifications.js';
 import { ADAPTIVE_CARD_CONTENT_TYPE, FORM_INPUTS, approvalCard, attachment, credentialsWaitingCard, requestFormCard, requestReceivedCard, type AdaptiveCard } from './teams-cards.js';
@@ -44,6 +46,9 @@ interface Deps {
   leases: Pick<LeaseService, 'endEarly' | 'extend' | 'credentialsForRequester' | 'markDelivered'>;
   mfa: Pick<MfaService, 'verify' | 'startEnrollment' | 'confirmEnrollment'>;
   conversations: TeamsConversations;
+  /** Access reports and the audit chain's check, for auditors and admins. */
+  reports?: Pick<ReportService, 'mayAudit' | 'parseRequest' | 'build' | 'summaryText'> | undefined;
+  audit?: Pick<AuditService, 'verify'> | undefined;
   catalog: () => CatalogView;
   logger: Logger;
 }
@@ -58,7 +63,7 @@ const messageResponse = (text: string): AdaptiveCardInvokeResponse => ({ statusC
 const str = (value: unknown, max = 2000) => (typeof value === 'string' ? value.slice(0, max) : '');
 
 export function createTeamsApp(options: TeamsOptions, deps: Deps) {
-  const { tenants, requests, analysis, leases, mfa, conversations, catalog, logger } = deps;
+  const { tenants, requests, analysis, leases, mfa, conversations, reports, audit, catalog, logger } = deps;
   const log = logger.child({ platform: 'teams' });
   const auth = new ConfigurationBotFrameworkAuthentication({
     MicrosoftAppId: options.appId,
@@ -177,6 +182,23 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         const enrollment = await mfa.startEnrollment(actor, actor.externalUserId);
         return mfaEnrollmentCard(enrollment.secret, enrollment.otpauthUri);
       }
+      case 'report': {
+        if (!reports?.mayAudit(actor.externalUserId)) return 'Only auditors and admins can make access reports. Ask an admin if you need one.';
+        try {
+          const { period, filters } = reports.parseRequest(args.join(' '));
+          return teamsMarkdown(reports.summaryText(await reports.build(actor.tenantId, period, filters)));
+        } catch (error) {
+          return `${publicMessage(error)} Usage: dbaccess report <period> [db:<database>] [env:<environment>], e.g. dbaccess report 2026-11`;
+        }
+      }
+      case 'audit': {
+        if ((args[0] ?? '').toLowerCase() !== 'verify') return 'Usage: dbaccess audit verify (auditors and admins)';
+        if (!reports?.mayAudit(actor.externalUserId) || !audit) return 'Only auditors and admins can verify the audit log. Ask an admin if you need it.';
+        const result = await audit.verify(actor.tenantId);
+        return result.ok
+          ? `The audit log is intact: ${result.events.toLocaleString('en-US')} events, each linked to the one before, none missing, none changed.`
+          : `The audit log is broken at event ${result.seq}: ${result.problem}. Everything before event ${result.seq} checks out. Tell your security team.`;
+      }
       case 'policy': {
         return requests.explainPolicyFor(actor.externalUserId, (args[0] ?? '').toLowerCase()).replace(/[*`]/g, '');
       }
@@ -189,6 +211,8 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
           '- dbaccess approve <request id> / dbaccess deny <request id> [reason]: decide without the card (approvers)',
           '- dbaccess mfa: set up the second factor some approvals and reveals need',
           '- dbaccess policy <database>: who approves what (admins)',
+          '- dbaccess report <period> [db:<database>] [env:<environment>]: the access report with download links (auditors, admins)',
+          '- dbaccess audit verify: check that the audit log is complete and unaltered (auditors, admins)',
         ].join('\n\n');
     }
   }
@@ -299,6 +323,16 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
   }
 
   return { adapter, notifier, route };
+}
+
+/** The report summary's chat markup in Teams' markdown: bold, bullets, links. */
+function teamsMarkdown(text: string): string {
+  return text
+    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '[$2]($1)')
+    .replace(/<@([^>|]+)(\|[^>]*)?>/g, '$1')
+    .replace(/(^|\s)\*([^*\n]+)\*/g, '$1**$2**')
+    .replace(/^• /gm, '- ')
+    .split('\n').join('\n\n');
 }
 
 function draftOf(data: Data): RequestDraft {

@@ -4,7 +4,7 @@ import { badInput } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { formatDuration } from '../../lib/time.js';
 import type { AuditService, VerifyResult } from '../audit/audit-service.js';
-import { resolveRoles } from '../policy/policy-evaluator.js';
+import { resolveRoles, personOf } from '../policy/policy-evaluator.js';
 import { buildReport } from './report-builder.js';
 import { renderCsv, renderJson } from './report-csv.js';
 import { renderHtml } from './report-html.js';
@@ -49,7 +49,7 @@ const CONTENT_TYPES: Record<ReportFormat, string> = {
  */
 export function createReportService({ repo, audit, catalog, isAdmin, links, publicUrl, insights, logger, now = () => new Date() }: Deps) {
   function mayAudit(externalUserId: string): boolean {
-    const roles = resolveRoles({ slackUserId: externalUserId, slackGroups: [] }, catalog().policy).roles;
+    const roles = resolveRoles(personOf(externalUserId), catalog().policy).roles;
     return roles.includes('auditor') || roles.includes('admin') || isAdmin(externalUserId);
   }
 
