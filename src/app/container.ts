@@ -203,7 +203,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           appId: env.MICROSOFT_APP_ID, appPassword: env.MICROSOFT_APP_PASSWORD ?? '', appTenantId: env.MICROSOFT_APP_TENANT_ID, appType: env.MICROSOFT_APP_TYPE,
           endpoints: teamsEndpoints(env),
         },
-        { tenants, requests, analysis, leases, mfa, conversations: createTeamsConversations({ db }), reports, audit, catalog, logger },
+        { tenants, requests, analysis, leases, mfa, conversations: createTeamsConversations({ db }), reports, audit, status, insights: insightsService, catalog, logger },
       )
     : undefined;
   // The local console: on by default when no chat platform is configured (and so in the sandbox).

@@ -200,6 +200,11 @@ describe('the whole lifecycle in Microsoft Teams', () => {
     expect(shownIn(await reply(alice, `dbaccess report ${month}`))).toMatch(/Access report[\s\S]*access(es)? for \d+/);
     expect(shownIn(await reply(alice, 'dbaccess audit verify'))).toMatch(/^The audit log is intact: \d+ events/);
 
+    // Admins' commands.
+    expect(shownIn(await reply(mallory, 'dbaccess status'))).toMatch(/^Only admins/);
+    expect(shownIn(await reply(alice, 'dbaccess status'))).toMatch(/dbaccess status[\s\S]*Active temporary users: \d+[\s\S]*Revocations/);
+    expect(shownIn(await reply(alice, 'dbaccess insights'))).toMatch(/Insights: the last 30 days[\s\S]*Anomalies[\s\S]*Recommendations/);
+
     // MFA enrollment in the 1:1 chat: the secret, then a first code confirms it and shows recovery codes.
     const setup = await reply(alice, 'dbaccess mfa');
     const secret = /^[A-Z2-7]{16,}$/m.exec(shownIn(setup))![0];
@@ -209,5 +214,7 @@ describe('the whole lifecycle in Microsoft Teams', () => {
     expect(String((wrong.body as { value: unknown }).value)).toMatch(/code/i);
     const confirmed = await teams.cardAction({ from: alice, message: fake.message(setup.id)!, verb: 'mfaConfirm', inputs: { code: await generate({ secret }) } });
     expect(shownIn({ attachments: [{ content: (confirmed.body as { value: unknown }).value }] })).toMatch(/MFA is set up[\s\S]*recovery codes/);
+    expect(shownIn(await reply(mallory, `dbaccess mfa reset ${alice.email}`))).toBe('Only admins can reset MFA. Ask an admin.');
+    expect(shownIn(await reply(alice, `dbaccess mfa reset ${mallory.email}`))).toBe(`MFA of ${mallory.email} is reset; they can set it up again with dbaccess mfa.`);
   });
 });

@@ -5,6 +5,7 @@ import type { RequestDraft } from '../../modules/access-requests/access-request-
 import type { DraftAnalysisOutcome } from '../../modules/analysis/analysis-service.js';
 import type { RequestAnalysis, Suggestion } from '../../modules/analysis/analysis-types.js';
 import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
+import type { SystemStatus } from '../core/system-status.js';
 import type { InsightsOverview } from '../../modules/insights/insights-types.js';
 import { clientCommand, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
 import { formatDuration, formatTime } from '../../lib/time.js';
@@ -511,12 +512,7 @@ export function flaggedText(view: RequestView): string {
   return `:rotating_light: Session of ${view.id} by ${mention(view.requester.externalId)} on ${view.databaseId} needs review${link}:\n${flags.map((flag) => `${FLAG_EMOJI[flag.severity]} ${escape(flag.message)}`).join('\n')}`;
 }
 
-export interface SystemStatus {
-  unreviewedBreakGlass: Array<{ id: string; databaseId: string; level: string; createdAt: Date }>;
-  activeLeases: number;
-  queue: Record<string, number>;
-  failingRevocations: Array<{ requestId: string; databaseId: string; username: string; expiresAt: Date; attempts: number; lastError: string | null }>;
-}
+export type { SystemStatus } from '../core/system-status.js';
 
 export function statusText(status: SystemStatus): string {
   const lines = [

@@ -16,6 +16,9 @@ import type { LeaseService } from '../../modules/credentials/lease-service.js';
 import type { MfaService } from '../../modules/mfa/mfa-service.js';
 import type { AuditService } from '../../modules/audit/audit-service.js';
 import type { ReportService } from '../../modules/reports/report-service.js';
+import type { InsightsOverview } from '../../modules/insights/insights-types.js';
+import type { InsightsService } from '../../modules/insights/insights-service.js';
+import type { SystemStatus } from '../core/system-status.js';
 import type { Actor, TenantService } from '../../modules/tenants/tenant-service.js';
 import type { ChatNotifier } from '../core/notifications.js';
 import { ADAPTIVE_CARD_CONTENT_TYPE, FORM_INPUTS, approvalCard, attachment, credentialsWaitingCard, requestFormCard, requestReceivedCard, type AdaptiveCard } from './teams-cards.js';
@@ -44,10 +47,13 @@ interface Deps {
   requests: AccessRequestService;
   analysis: Pick<AnalysisService, 'startDraft' | 'suggestionFor'>;
   leases: Pick<LeaseService, 'endEarly' | 'extend' | 'credentialsForRequester' | 'markDelivered'>;
-  mfa: Pick<MfaService, 'verify' | 'startEnrollment' | 'confirmEnrollment'>;
+  mfa: Pick<MfaService, 'verify' | 'startEnrollment' | 'confirmEnrollment' | 'reset'>;
   conversations: TeamsConversations;
   /** Access reports and the audit chain's check, for auditors and admins. */
   reports?: Pick<ReportService, 'mayAudit' | 'parseRequest' | 'build' | 'summaryText'> | undefined;
+  /** Health for `dbaccess status`, and anomalies and recommendations for `dbaccess insights` (admins). */
+  status?: ((tenantId: string) => Promise<SystemStatus>) | undefined;
+  insights?: Pick<InsightsService, 'overview' | 'lastDays'> | undefined;
   audit?: Pick<AuditService, 'verify'> | undefined;
   catalog: () => CatalogView;
   logger: Logger;
@@ -63,7 +69,7 @@ const messageResponse = (text: string): AdaptiveCardInvokeResponse => ({ statusC
 const str = (value: unknown, max = 2000) => (typeof value === 'string' ? value.slice(0, max) : '');
 
 export function createTeamsApp(options: TeamsOptions, deps: Deps) {
-  const { tenants, requests, analysis, leases, mfa, conversations, reports, audit, catalog, logger } = deps;
+  const { tenants, requests, analysis, leases, mfa, conversations, reports, audit, status, insights, catalog, logger } = deps;
   const log = logger.child({ platform: 'teams' });
   const auth = new ConfigurationBotFrameworkAuthentication({
     MicrosoftAppId: options.appId,
@@ -127,7 +133,8 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
       await remember(context, actor);
       const said = (TurnContext.removeRecipientMention(context.activity) ?? context.activity.text ?? '').replace(/<[^>]*>/g, ' ').trim();
       const [command = '', ...args] = said.replace(/^dbaccess\b\s*/i, '').split(/\s+/).filter(Boolean);
-      const answer = await command_(actor, command.toLowerCase(), args);
+      const teamsTenant = context.activity.conversation?.tenantId ?? (context.activity.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id ?? '';
+      const answer = await command_(actor, teamsTenant, command.toLowerCase(), args);
       await context.sendActivity(typeof answer === 'string' ? { text: answer } : { attachments: [attachment(answer)], summary: 'dbaccess' });
     });
     await next();
@@ -149,7 +156,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
   bot.onConversationUpdate(learn);
 
   /** What a text message asks for: the same commands as Slack's `/dbaccess …`. */
-  async function command_(actor: Actor, command: string, args: string[]): Promise<AdaptiveCard | string> {
+  async function command_(actor: Actor, teamsTenant: string, command: string, args: string[]): Promise<AdaptiveCard | string> {
     const requestId = (args[0] ?? '').toUpperCase();
     const validId = /^R[0-9A-Z]{9}$/.test(requestId);
     switch (command) {
@@ -179,8 +186,24 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         }
       }
       case 'mfa': {
+        if ((args[0] ?? '').toLowerCase() === 'reset') {
+          const email = (args[1] ?? '').toLowerCase();
+          if (!email.includes('@')) return 'Usage: dbaccess mfa reset <email> (admins)';
+          if (!requests.isAdmin(actor.externalUserId)) return 'Only admins can reset MFA. Ask an admin.';
+          const subject = await tenants.actor('teams', teamsTenant, email);
+          await mfa.reset(actor, subject.userId);
+          return `MFA of ${email} is reset; they can set it up again with dbaccess mfa.`;
+        }
         const enrollment = await mfa.startEnrollment(actor, actor.externalUserId);
         return mfaEnrollmentCard(enrollment.secret, enrollment.otpauthUri);
+      }
+      case 'status': {
+        if (!requests.isAdmin(actor.externalUserId) || !status) return 'Only admins can see the system status. Ask an admin if you need it.';
+        return statusMarkdown(await status(actor.tenantId));
+      }
+      case 'insights': {
+        if (!requests.isAdmin(actor.externalUserId) || !insights) return 'Only admins can see insights (anomalies and policy recommendations). Ask an admin if you need them.';
+        return insightsMarkdown(await insights.overview(actor.tenantId, insights.lastDays(30), (id) => id), 30);
       }
       case 'report': {
         if (!reports?.mayAudit(actor.externalUserId)) return 'Only auditors and admins can make access reports. Ask an admin if you need one.';
@@ -213,6 +236,9 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
           '- dbaccess policy <database>: who approves what (admins)',
           '- dbaccess report <period> [db:<database>] [env:<environment>]: the access report with download links (auditors, admins)',
           '- dbaccess audit verify: check that the audit log is complete and unaltered (auditors, admins)',
+          '- dbaccess status: system health and failing revocations (admins)',
+          '- dbaccess insights: anomalies of the last 30 days and policy recommendations (admins)',
+          '- dbaccess mfa reset <email>: reset someone\'s MFA (admins)',
         ].join('\n\n');
     }
   }
@@ -323,6 +349,32 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
   }
 
   return { adapter, notifier, route };
+}
+
+function statusMarkdown(status: SystemStatus): string {
+  const lines = [
+    '**dbaccess status**',
+    `- Active temporary users: ${status.activeLeases}`,
+    `- Jobs: ${Object.entries(status.queue).map(([state, count]) => `${count} ${state}`).join(', ')}`,
+    status.unreviewedBreakGlass.length
+      ? `- Break-glass access not yet reviewed: ${status.unreviewedBreakGlass.map((b) => `${b.id} (${b.level} on ${b.databaseId})`).join(', ')}`
+      : '- Break-glass: all reviewed',
+    status.failingRevocations.length
+      ? `- Revocations failing and retrying: ${status.failingRevocations.map((r) => `${r.username} on ${r.databaseId} (request ${r.requestId}, ${r.attempts} attempts)`).join('; ')}`
+      : '- Revocations: none failing',
+  ];
+  return lines.join('\n\n');
+}
+
+function insightsMarkdown(overview: InsightsOverview, days: number): string {
+  const lines = [`**Insights: the last ${days} days** (${overview.requestsScored} requests and ${overview.sessionsScored} recorded sessions scored)`, '**Anomalies** (score 3.5 or more)'];
+  if (overview.anomalies.length === 0) lines.push('- Nothing stood out.');
+  for (const anomaly of overview.anomalies.slice(0, 15)) lines.push(`- ${anomaly.score.toFixed(1)} ${anomaly.requestId} by ${anomaly.personExternalId} on ${anomaly.databaseId}: ${anomaly.text.replace(/[*_[\]<>`]/g, '')}`);
+  lines.push('**Recommendations**');
+  if (overview.recommendations.length === 0) lines.push('- None yet.');
+  for (const recommendation of overview.recommendations) lines.push(`- ${recommendation.text} (${recommendation.evidence})`);
+  if (overview.notes.length) lines.push('**Not scored yet**', ...overview.notes.map((note) => `- ${note}`));
+  return lines.join('\n\n');
 }
 
 /** The report summary's chat markup in Teams' markdown: bold, bullets, links. */

@@ -1,0 +1,7 @@
+/** The system's health as `status` shows it to admins, on every chat platform. */
+export interface SystemStatus {
+  unreviewedBreakGlass: Array<{ id: string; databaseId: string; level: string; createdAt: Date }>;
+  activeLeases: number;
+  queue: Record<string, number>;
+  failingRevocations: Array<{ requestId: string; databaseId: string; username: string; expiresAt: Date; attempts: number; lastError: string | null }>;
+}
