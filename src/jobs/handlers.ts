@@ -120,8 +120,10 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
         const dmRef = await notifier.send({ type: 'credentialsReady', request: view, credentials: ready.credentials });
         await leases.markDelivered(ready.lease, dmRef ?? null);
         // Ended while the message was on its way (before its ref was stored): take the password back now.
-        const after = await requests.viewById(view.id);
-        if (after?.lease?.revokedAt && after.lease.dmRef) await notifier.send({ type: 'credentialsRevoked', request: after });
+        if ((await leases.leaseById(ready.lease.id))?.revokedAt) {
+          const ended = await requests.viewById(view.id);
+          if (ended?.lease?.dmRef) await notifier.send({ type: 'credentialsRevoked', request: ended });
+        }
       }
       await notifier.send({ type: 'accessActive', request: view });
     },

@@ -1,11 +1,10 @@
 import type { CatalogView } from '../../config/catalog.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { DraftField } from '../../modules/access-requests/access-request-schemas.js';
-import type { RequestDraft } from '../../modules/access-requests/access-request-types.js';
-import type { DraftAnalysisOutcome } from '../../modules/analysis/analysis-service.js';
 import type { RequestAnalysis, Suggestion } from '../../modules/analysis/analysis-types.js';
 import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
 import type { SystemStatus } from '../core/system-status.js';
+import type { FormAnalysis, FormState as BaseFormState } from '../core/request-form.js';
 import type { InsightsOverview } from '../../modules/insights/insights-types.js';
 import { clientCommand, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
 import { formatDuration, formatTime } from '../../lib/time.js';
@@ -56,16 +55,11 @@ const input = (blockId: string, label: string, element: Block, options: { option
   ...(options.hint ? { hint: plain(options.hint) } : {}),
 });
 
-/** What the form shows besides its inputs: the analysis of its content, while running or when done. */
-export type FormAnalysis =
-  | { state: 'running' }
-  | { state: 'done'; outcome: DraftAnalysisOutcome }
-  | { state: 'applied'; text: string };
+export type { FormAnalysis } from '../core/request-form.js';
 
-export interface FormState {
-  draft?: RequestDraft | undefined;
+/** Slack's form also carries its revision (see fieldBlockId). */
+export interface FormState extends BaseFormState {
   revision?: number | undefined;
-  analysis?: FormAnalysis | undefined;
 }
 
 export function requestModal(catalog: CatalogView, state: FormState = {}): Block {

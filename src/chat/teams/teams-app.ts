@@ -21,7 +21,7 @@ import type { InsightsService } from '../../modules/insights/insights-service.js
 import type { SystemStatus } from '../core/system-status.js';
 import type { Actor, TenantService } from '../../modules/tenants/tenant-service.js';
 import type { ChatNotifier } from '../core/notifications.js';
-import { ADAPTIVE_CARD_CONTENT_TYPE, FORM_INPUTS, approvalCard, attachment, credentialsWaitingCard, requestFormCard, requestReceivedCard, type AdaptiveCard } from './teams-cards.js';
+import { ADAPTIVE_CARD_CONTENT_TYPE, FORM_INPUTS, escapeMarkdown, approvalCard, attachment, credentialsWaitingCard, requestFormCard, requestReceivedCard, type AdaptiveCard } from './teams-cards.js';
 import type { TeamsConversations } from './teams-conversations.js';
 import { createTeamsNotifier } from './teams-notifier.js';
 
@@ -134,7 +134,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
       const said = (TurnContext.removeRecipientMention(context.activity) ?? context.activity.text ?? '').replace(/<[^>]*>/g, ' ').trim();
       const [command = '', ...args] = said.replace(/^dbaccess\b\s*/i, '').split(/\s+/).filter(Boolean);
       const teamsTenant = context.activity.conversation?.tenantId ?? (context.activity.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id ?? '';
-      const answer = await command_(actor, teamsTenant, command.toLowerCase(), args);
+      const answer = await runCommand(actor, teamsTenant, command.toLowerCase(), args);
       await context.sendActivity(typeof answer === 'string' ? { text: answer } : { attachments: [attachment(answer)], summary: 'dbaccess' });
     });
     await next();
@@ -156,7 +156,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
   bot.onConversationUpdate(learn);
 
   /** What a text message asks for: the same commands as Slack's `/dbaccess …`. */
-  async function command_(actor: Actor, teamsTenant: string, command: string, args: string[]): Promise<AdaptiveCard | string> {
+  async function runCommand(actor: Actor, teamsTenant: string, command: string, args: string[]): Promise<AdaptiveCard | string> {
     const requestId = (args[0] ?? '').toUpperCase();
     const validId = /^R[0-9A-Z]{9}$/.test(requestId);
     switch (command) {
@@ -369,7 +369,7 @@ function statusMarkdown(status: SystemStatus): string {
 function insightsMarkdown(overview: InsightsOverview, days: number): string {
   const lines = [`**Insights: the last ${days} days** (${overview.requestsScored} requests and ${overview.sessionsScored} recorded sessions scored)`, '**Anomalies** (score 3.5 or more)'];
   if (overview.anomalies.length === 0) lines.push('- Nothing stood out.');
-  for (const anomaly of overview.anomalies.slice(0, 15)) lines.push(`- ${anomaly.score.toFixed(1)} ${anomaly.requestId} by ${anomaly.personExternalId} on ${anomaly.databaseId}: ${anomaly.text.replace(/[*_[\]<>`]/g, '')}`);
+  for (const anomaly of overview.anomalies.slice(0, 15)) lines.push(`- ${anomaly.score.toFixed(1)} ${anomaly.requestId} by ${anomaly.personExternalId} on ${anomaly.databaseId}: ${escapeMarkdown(anomaly.text)}`);
   lines.push('**Recommendations**');
   if (overview.recommendations.length === 0) lines.push('- None yet.');
   for (const recommendation of overview.recommendations) lines.push(`- ${recommendation.text} (${recommendation.evidence})`);
@@ -396,7 +396,7 @@ function draftOf(data: Data): RequestDraft {
 }
 
 function notice(text: string): AdaptiveCard {
-  return { type: 'AdaptiveCard', $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', version: '1.5', body: [{ type: 'TextBlock', text: text.replace(/[*_[\]<>`]/g, (c) => `\\${c}`), wrap: true }] } as AdaptiveCard;
+  return { type: 'AdaptiveCard', $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', version: '1.5', body: [{ type: 'TextBlock', text: escapeMarkdown(text, { multiline: true }), wrap: true }] } as AdaptiveCard;
 }
 
 /** The authenticator set-up: the secret and its otpauth URI (in this 1:1 chat only), then a first code. */
@@ -415,5 +415,5 @@ function mfaEnrollmentCard(secret: string, otpauthUri: string): AdaptiveCard {
 }
 
 function withNotice(card: AdaptiveCard, text: string): AdaptiveCard {
-  return { ...card, body: [{ type: 'TextBlock', text: text.replace(/[*_[\]<>`]/g, (c) => `\\${c}`), wrap: true, color: 'Attention', weight: 'Bolder' } as AdaptiveCard['body'][number], ...card.body] };
+  return { ...card, body: [{ type: 'TextBlock', text: escapeMarkdown(text, { multiline: true }), wrap: true, color: 'Attention', weight: 'Bolder' } as AdaptiveCard['body'][number], ...card.body] };
 }

@@ -1,10 +1,10 @@
 import type { CatalogView } from '../../config/catalog.js';
+import type { FormAnalysis, FormState as BaseFormState } from '../core/request-form.js';
 import type { MessageRef } from '../../db/schema.js';
 import { formatDuration, formatTime } from '../../lib/time.js';
 import type { DraftField } from '../../modules/access-requests/access-request-schemas.js';
-import type { RequestDraft, RequestView } from '../../modules/access-requests/access-request-types.js';
+import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
-import type { DraftAnalysisOutcome } from '../../modules/analysis/analysis-service.js';
 import type { RequestAnalysis, Suggestion } from '../../modules/analysis/analysis-types.js';
 import { clientCommand, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
 import type { Notification, NotificationType } from '../core/notifications.js';
@@ -297,17 +297,11 @@ const title = (value: string) => value.charAt(0).toUpperCase() + value.slice(1);
 
 // ---- The request form ----------------------------------------------------------------------------
 
-/** What the form shows besides its inputs: the analysis of its content, while running or when done. */
-export type FormAnalysis =
-  | { state: 'running' }
-  | { state: 'done'; outcome: DraftAnalysisOutcome }
-  | { state: 'applied'; text: string };
+export type { FormAnalysis } from '../core/request-form.js';
 
-export interface FormState {
-  draft?: RequestDraft | undefined;
-  /** What to fix, per field, shown under the field. */
+/** Teams' form also shows what to fix, per field, under the field (Slack does that through its API). */
+export interface FormState extends BaseFormState {
   errors?: Partial<Record<DraftField, string>> | undefined;
-  analysis?: FormAnalysis | undefined;
 }
 
 const MAX_CHOICES = 100;
