@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseEntry } from '../../src/config/catalog.js';
@@ -337,6 +337,35 @@ describe('mysql provider (MariaDB): revoke', () => {
     expect(await sessionsOf(request.username)).toBe(0);
   });
 
+  it('waits for another operation on the same user, without holding up account changes of anyone else', async () => {
+    const request = spec(userName('waits'), { scope: [{ schema: shop, table: 'orders' }] });
+    await provider.provision(target, request);
+    // Another operation on this user holds its lock (the provider's lock name: the user name hashed).
+    const holder = await mysql.createConnection({ uri: adminUrl });
+    const lockName = `dbaccess:${createHash('sha1').update(request.username, 'utf8').digest('hex')}`;
+    try {
+      await holder.query('SELECT GET_LOCK(?, 5)', [lockName]);
+      let settled = false;
+      const revoking = provider.revoke(target, request.username).finally(() => (settled = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(settled).toBe(false);
+      // A statement waiting for the lock with the grant tables open would block every CREATE USER
+      // and GRANT on the server, the lock holder's too: this one must go through at once.
+      const bystander = spec(userName('bystander'), { scope: [{ schema: shop, table: 'orders' }] });
+      const started = Date.now();
+      await provider.provision(target, bystander);
+      await holder.query(`GRANT SELECT ON ${quoteIdentifier(shop)}.customers TO ${mysql.escape(bystander.username)}@'%'`);
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(settled).toBe(false);
+      await holder.query('SELECT RELEASE_LOCK(?)', [lockName]);
+      expect(await revoking).toEqual({ existed: true, sessionsKilled: 0 });
+      expect(await accounts(request.username)).toEqual([]);
+      expect(await provider.revoke(target, bystander.username)).toEqual({ existed: true, sessionsKilled: 0 });
+    } finally {
+      await holder.end();
+    }
+  });
+
   it('is idempotent: a second revoke reports that the user was already gone', async () => {
     const request = spec(userName('twice'), { scope: [{ schema: shop, table: 'orders' }] });
     await provider.provision(target, request);
@@ -389,7 +418,8 @@ describe('mysql provider (MariaDB): secrets', () => {
     );
     const text = logged.map((row) => String(row.text)).join('\n');
     // Proves the check below looks at a log that recorded our statements...
-    expect(text).toContain(`CREATE USER '${request.username}'@'%' IDENTIFIED BY PASSWORD '*`);
+    // (MariaDB: the account is created by its first GRANT, which carries the hash.)
+    expect(text).toContain(`TO '${request.username}'@'%' IDENTIFIED BY PASSWORD '*`);
     expect(text).toContain(`ALTER USER '${request.username}'@'%' IDENTIFIED BY PASSWORD '*`);
     // ...and that it holds hashes only.
     expect(text).not.toContain(request.password);

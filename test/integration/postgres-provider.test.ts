@@ -6,6 +6,7 @@ import { generatePassword } from '../../src/lib/crypto.js';
 import { isAppError } from '../../src/lib/errors.js';
 import type { ProvisionSpec, Target } from '../../src/modules/credentials/credential-types.js';
 import { createPostgresProvider, withDatabase } from '../../src/modules/credentials/postgres-provider.js';
+import { hostileNames } from '../support/hostile-names.js';
 import { SERVICES } from '../support/services.js';
 
 // Everything this file creates carries the suffix: its databases, and its roles (roles are cluster-wide).
@@ -283,6 +284,28 @@ describe('postgres provider: revoke', () => {
     } finally {
       await other.end();
     }
+  });
+
+  it('provisions, ends the session of, and revokes users with hostile names (quotes, $$, backslashes, separators)', async () => {
+    // Provision and revoke send names inside multi-statement strings and a DO block (a literal inside
+    // a literal): each must still name exactly this role, never another or a statement of its own.
+    const names = hostileNames()
+      .accepted.map((name) => `${name}${suffix}`)
+      .filter((name) => Buffer.byteLength(name, 'utf8') <= 63 && !name.startsWith('pg_') && !name.includes('\0'));
+    expect(names.length).toBeGreaterThanOrEqual(200);
+    const withSession = new Set([`'${suffix}`, `$$${suffix}`, `\\'${suffix}`, `'; DROP TABLE victims; --${suffix}`]);
+    let sessions = 0;
+    for (const name of names) {
+      const request = spec(name, { scope: [{ schema: 'sales', table: 'orders' }] });
+      await provider.provision(target, request);
+      const session = withSession.has(name) ? await login(name, request.password) : undefined;
+      if (session) sessions++;
+      expect(await provider.revoke(target, name)).toEqual({ existed: true, sessionsKilled: session ? 1 : 0 });
+      if (session) await expect(session.query('SELECT 1')).rejects.toThrow();
+    }
+    expect(sessions).toBe(withSession.size);
+    const left = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1::text[])', [names]);
+    expect(left.rows[0]!.n).toBe(0);
   });
 
   it('is idempotent: a second revoke reports that the user was already gone', async () => {

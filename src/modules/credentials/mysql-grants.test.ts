@@ -4,10 +4,14 @@ import type { ScopeItem } from './scope.js';
 import {
   accountsQuery,
   alterUserStatement,
+  createByGrantStatement,
   createUserStatement,
+  droppedCheckQuery,
   dropUserStatement,
   killStatements,
+  killUserStatement,
   listUsersQuery,
+  lockAndAccountsQuery,
   lockStatement,
   markStatement,
   maxUserNameLength,
@@ -367,6 +371,53 @@ describe('account statements', () => {
     expect(killStatements('mariadb', 'dba_x', [])).toEqual([]);
     expect(killStatements('mysql', 'dba_x', [12, 13])).toEqual(['KILL CONNECTION 12', 'KILL CONNECTION 13']);
     expect(() => killStatements('mysql', 'dba_x', [Number.NaN])).toThrow(/integer/);
+  });
+
+  it('MariaDB: the first GRANT to a new account creates it, with the hash and the limit', () => {
+    for (const name of ["dba_x", "o'hara", 'back\\slash', '`; DROP USER root; --']) {
+      const [grant] = mysqlGrantStatements({ level: 'read', scope: [{ schema: 'shop', table: name }], database: 'shop', username: name, host: '%', flavor: 'mariadb' });
+      const account = { flavor: 'mariadb' as const, username: name, host: '%', passwordHash: hash, maxUserConnections: 5 };
+      expect(createByGrantStatement(grant!, account)).toBe(`${grant!} IDENTIFIED BY PASSWORD '${hash}' WITH MAX_USER_CONNECTIONS 5`);
+      // The grant read back names the same account: the clause is appended after it, nothing in between.
+      expect(readGrant(grant!)).toMatchObject({ user: name, host: '%', table: name });
+    }
+  });
+
+  it('creates by GRANT only on MariaDB, only for the same account, and only with a hash', () => {
+    const [grant] = mysqlGrantStatements({ level: 'read', scope: [], database: 'shop', username: 'dba_x', host: '%', flavor: 'mariadb' });
+    const account = { flavor: 'mariadb' as const, username: 'dba_x', host: '%', passwordHash: hash, maxUserConnections: 5 };
+    expect(() => createByGrantStatement(grant!, { ...account, flavor: 'mysql' })).toThrow(/Only MariaDB/);
+    expect(() => createByGrantStatement(grant!, { ...account, host: '10.0.%' })).toThrow(/exactly this account/);
+    expect(() => createByGrantStatement(grant!, { ...account, username: 'dba_y' })).toThrow(/exactly this account/);
+    expect(() => createByGrantStatement(`REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'dba_x'@'%'`, account)).toThrow(/exactly this account/);
+    expect(() => createByGrantStatement(grant!, { ...account, passwordHash: 'plaintext' })).toThrow(/hash/);
+    expect(() => createByGrantStatement(grant!, { ...account, maxUserConnections: 0 })).toThrow(/positive integer/);
+  });
+
+  it('tries the user lock without waiting, and reads the accounts only once it holds it', () => {
+    for (const flavor of FLAVORS) {
+      const { sql, values } = lockAndAccountsQuery(flavor, { lockName: 'dbaccess:abc', username: "o'hara", databases: ['shop', 'ops_eu'] });
+      // Waiting in GET_LOCK with the grant tables open would hold up every account change on the server.
+      expect(sql).toContain('FROM (SELECT GET_LOCK(?, 0) AS got LIMIT 1) AS l');
+      expect(sql).toContain(`LEFT JOIN ${flavor === 'mariadb' ? 'mysql.global_priv' : 'mysql.user'} a ON l.got = 1 AND a.User = ? COLLATE utf8mb4_bin`);
+      expect(sql).toMatch(/AS db0, .*AS db1\s/s);
+      expect(sql.split('?').length - 1).toBe(values.length);
+      expect(values).toEqual(['shop', 'shop', 'ops_eu', 'ops_eu', 'dbaccess:abc', "o'hara"]);
+    }
+    expect(lockAndAccountsQuery('mysql', { lockName: 'l', username: 'u', databases: [] }).sql).toContain('@@GLOBAL.partial_revokes AS partialRevokes');
+    expect(lockAndAccountsQuery('mariadb', { lockName: 'l', username: 'u', databases: [] }).sql).not.toContain('partial_revokes');
+    expect(lockAndAccountsQuery('mariadb', { lockName: 'l', username: 'u', databases: [] }).values).toEqual(['l', 'u']);
+  });
+
+  it('verifies a drop in one look-up: accounts of any host, and sessions; and releases the user lock', () => {
+    expect(droppedCheckQuery('mariadb')).toContain('FROM mysql.global_priv WHERE User = ? COLLATE utf8mb4_bin) AS accounts');
+    expect(droppedCheckQuery('mysql')).toContain('FROM mysql.user WHERE User = ? COLLATE utf8mb4_bin) AS accounts');
+    for (const flavor of FLAVORS) {
+      expect(droppedCheckQuery(flavor)).toContain('FROM information_schema.PROCESSLIST WHERE USER = ? COLLATE utf8mb4_bin AND ID <> CONNECTION_ID()) AS sessions');
+      expect(droppedCheckQuery(flavor)).toMatch(/RELEASE_LOCK\(\?\) AS released$/);
+      expect(droppedCheckQuery(flavor).split('?').length - 1).toBe(3);
+    }
+    expect(killUserStatement("dba_'x")).toBe("KILL CONNECTION USER 'dba_\\'x'");
   });
 
   it('lists users by a byte-exact prefix, never with LIKE', () => {

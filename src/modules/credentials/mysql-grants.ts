@@ -196,6 +196,71 @@ export function accountsQuery(flavor: MysqlFlavor): string {
     FROM mysql.user WHERE User = ? COLLATE utf8mb4_bin ORDER BY Host`;
 }
 
+/**
+ * MariaDB: the first GRANT to a new account creates it, with the hash and the connection limit, in one
+ * statement where CREATE USER and GRANT would be two (NO_AUTO_CREATE_USER refuses only a GRANT that
+ * would create an account without a password). On an existing account it would set the password:
+ * only for accounts found absent under the user lock. A GRANT naming a missing table creates nothing.
+ */
+export function createByGrantStatement(
+  grant: string,
+  input: { flavor: MysqlFlavor; username: string; host: string; passwordHash: string; maxUserConnections: number },
+): string {
+  if (input.flavor !== 'mariadb') throw new TypeError('Only MariaDB creates accounts with GRANT; MySQL 8 removed GRANT ... IDENTIFIED BY.');
+  if (!grant.startsWith('GRANT ') || !grant.endsWith(` TO ${mysqlAccount(input.username, input.host)}`)) {
+    throw new TypeError('Expected a GRANT statement to exactly this account.');
+  }
+  return `${grant} ${identifiedBy(input.flavor, input.passwordHash)} ${connectionLimit(input.maxUserConnections)}`;
+}
+
+/**
+ * One round trip instead of three: tries the user lock without waiting, and only once it is held
+ * (the join reads the accounts only when l.got = 1) reads every account with exactly this user name
+ * (as accountsQuery, but unordered: an ORDER BY would double the cost), whether each database to
+ * check exists (columns db0, db1, ...), and on MySQL partial_revokes. Never waits for the lock: a
+ * statement waiting in GET_LOCK with the grant tables open would block every CREATE USER and GRANT
+ * on the server, the lock holder's included. got = 0 means another session holds the lock: take it
+ * with a plain GET_LOCK, then read. One row per account, or one row with host NULL.
+ */
+export function lockAndAccountsQuery(flavor: MysqlFlavor, input: { lockName: string; username: string; databases: string[] }): { sql: string; values: unknown[] } {
+  const databaseChecks = input.databases.map(
+    (_, index) => `(SELECT COUNT(*) FROM information_schema.SCHEMATA
+        WHERE SCHEMA_NAME = ? COLLATE utf8mb4_bin OR (@@lower_case_table_names <> 0 AND LOWER(SCHEMA_NAME) = LOWER(?))) AS db${index}`,
+  );
+  const columns =
+    flavor === 'mariadb'
+      ? [
+          'a.Host AS host',
+          `JSON_VALUE(a.Priv, ${escape(`$.${MARKER_KEY}`)}) AS marker`,
+          "IF(JSON_VALUE(a.Priv, '$.account_locked') IN ('1', 'true'), 1, 0) AS locked",
+          "IF(JSON_VALUE(a.Priv, '$.is_role') IN ('1', 'true'), 1, 0) AS isRole",
+        ]
+      : [
+          'a.Host AS host',
+          `JSON_UNQUOTE(JSON_EXTRACT(a.User_attributes, ${escape(`$.metadata.${MARKER_KEY}`)})) AS marker`,
+          "IF(a.account_locked = 'Y', 1, 0) AS locked",
+          '0 AS isRole',
+          '@@GLOBAL.partial_revokes AS partialRevokes',
+        ];
+  const table = flavor === 'mariadb' ? 'mysql.global_priv' : 'mysql.user';
+  const sql = `SELECT l.got, ${[...columns, ...databaseChecks].join(', ')}
+    FROM (SELECT GET_LOCK(?, 0) AS got LIMIT 1) AS l
+    LEFT JOIN ${table} a ON l.got = 1 AND a.User = ? COLLATE utf8mb4_bin`;
+  return { sql, values: [...input.databases.flatMap((database) => [database, database]), input.lockName, input.username] };
+}
+
+/**
+ * After DROP USER, in one round trip: the accounts left with this user name and the sessions still
+ * running under it, and the user lock released (the drop is done). Parameters: user, user, lock name.
+ * Columns: accounts (count), sessions (comma-separated ids or NULL), released.
+ */
+export function droppedCheckQuery(flavor: MysqlFlavor): string {
+  const table = flavor === 'mariadb' ? 'mysql.global_priv' : 'mysql.user';
+  return `SELECT (SELECT COUNT(*) FROM ${table} WHERE User = ? COLLATE utf8mb4_bin) AS accounts,
+      (SELECT GROUP_CONCAT(ID) FROM information_schema.PROCESSLIST WHERE USER = ? COLLATE utf8mb4_bin AND ID <> CONNECTION_ID()) AS sessions,
+      RELEASE_LOCK(?) AS released`;
+}
+
 /** Retry of a provision: drop whatever an earlier spec granted before granting again. */
 export const revokeAllStatement = (username: string, host: string) =>
   `REVOKE ALL PRIVILEGES, GRANT OPTION FROM ${mysqlAccount(username, host)}`;
@@ -215,12 +280,15 @@ export const sessionsQuery = () =>
  * USER`); MySQL has no such form and kills them one id at a time.
  */
 export function killStatements(flavor: MysqlFlavor, username: string, ids: number[]): string[] {
-  if (flavor === 'mariadb') return ids.length > 0 ? [`KILL CONNECTION USER ${escape(username)}`] : [];
+  if (flavor === 'mariadb') return ids.length > 0 ? [killUserStatement(username)] : [];
   return ids.map((id) => {
     if (!Number.isSafeInteger(id) || id < 0) throw new TypeError('A connection id must be a non-negative integer.');
     return `KILL CONNECTION ${id}`;
   });
 }
+
+/** MariaDB: ends every connection of the user name; the server reports how many as affected rows. */
+export const killUserStatement = (username: string) => `KILL CONNECTION USER ${escape(username)}`;
 
 /**
  * User names that start with the prefix, compared byte for byte (no LIKE wildcards, no trailing-space

@@ -9,10 +9,14 @@ import {
   type MysqlFlavor,
   accountsQuery,
   alterUserStatement,
+  createByGrantStatement,
   createUserStatement,
+  droppedCheckQuery,
   dropUserStatement,
   killStatements,
+  killUserStatement,
   listUsersQuery,
+  lockAndAccountsQuery,
   lockStatement,
   markStatement,
   maxUserNameLength,
@@ -34,6 +38,17 @@ const SESSION_WAIT_MS = 10_000;
 const POLL_MS = 50;
 /** Seconds to wait for another provision or revoke of the same user on the same server. */
 const USER_LOCK_SECONDS = 10;
+
+/** What the user lock was taken with: the accounts as they are under it. */
+interface Locked {
+  accounts: Account[];
+  /** Databases of the scope that do not exist. */
+  missing: string[];
+  /** Whether database names in grants are patterns (see lockUser). */
+  wildcards: boolean;
+  /** Set by work whose last statement released the lock. */
+  released: boolean;
+}
 
 interface Account {
   host: string;
@@ -108,16 +123,6 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
     }
   }
 
-  /**
-   * MySQL 8 with partial_revokes ON compares database names in grants literally; otherwise (and always on
-   * MariaDB) `_` and `%` are wildcards there. Read at each provision: a DBA may switch it at any time.
-   */
-  async function wildcardDatabaseNames(db: PoolConnection): Promise<boolean> {
-    if (flavor === 'mariadb') return true;
-    const rows = await query<RowDataPacket[]>(db, 'SELECT @@GLOBAL.partial_revokes AS partialRevokes');
-    return !Number(rows[0]?.partialRevokes ?? 0);
-  }
-
   async function run<T>(target: Target, action: string, work: () => Promise<T>, secrets: string[] = []): Promise<T> {
     try {
       return await work();
@@ -129,33 +134,75 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
   const query = async <R extends RowDataPacket[] | ResultSetHeader>(db: PoolConnection, sql: string, values: unknown[] = []) =>
     (await db.query<R>({ sql, values, timeout: STATEMENT_TIMEOUT_MS }))[0];
 
+  const toAccount = (row: RowDataPacket): Account => ({
+    host: String(row.host),
+    ours: row.marker === MARKER_VALUE,
+    locked: Number(row.locked) === 1,
+    isRole: Number(row.isRole) === 1,
+  });
+
   async function accountsOf(db: PoolConnection, username: string): Promise<Account[]> {
-    const rows = await query<RowDataPacket[]>(db, accountsQuery(flavor), [username]);
-    return rows.map((row) => ({
-      host: String(row.host),
-      ours: row.marker === MARKER_VALUE,
-      locked: Number(row.locked) === 1,
-      isRole: Number(row.isRole) === 1,
-    }));
+    return (await query<RowDataPacket[]>(db, accountsQuery(flavor), [username])).map(toAccount);
   }
 
   /**
    * Two jobs for the same user (a retried provision, a revoke racing it) must not interleave on the
    * server. Named locks are per server and end with the session, so a crash never leaves one behind.
+   * Takes the lock and reads the user's accounts, which of `databases` are missing, and whether
+   * database names in grants are patterns: one round trip when nobody else holds the lock. `work`
+   * may release the lock in its last statement (and set `released`); otherwise it is released after.
    */
-  async function underUserLock<T>(target: Target, db: PoolConnection, username: string, work: () => Promise<T>): Promise<T> {
-    // Lock names are limited to 64 characters: hash the user name.
-    const name = `dbaccess:${createHash('sha1').update(username, 'utf8').digest('hex')}`;
-    const rows = await query<RowDataPacket[]>(db, 'SELECT GET_LOCK(?, ?) AS got', [name, USER_LOCK_SECONDS]);
-    if (Number(rows[0]?.got) !== 1) {
-      throw targetUnavailable(`Another operation on ${username} on ${where(target)} is still running; this one will be retried.`);
-    }
+  async function underUserLock<T>(target: Target, db: PoolConnection, username: string, databases: string[], work: (locked: Locked) => Promise<T>): Promise<T> {
+    const locked = await lockUser(target, db, username, databases);
     try {
-      return await work();
+      return await work(locked);
     } finally {
       // A session that could not release the lock must not go back to the pool still holding it.
-      await query(db, 'SELECT RELEASE_LOCK(?)', [name]).catch(() => db.destroy());
+      if (!locked.released) await query(db, 'SELECT RELEASE_LOCK(?)', [userLockName(username)]).catch(() => db.destroy());
     }
+  }
+
+  async function lockUser(target: Target, db: PoolConnection, username: string, databases: string[]): Promise<Locked> {
+    const lockName = userLockName(username);
+    const combined = lockAndAccountsQuery(flavor, { lockName, username, databases });
+    const rows = await query<RowDataPacket[]>(db, combined.sql, combined.values).catch(async (error: unknown) => {
+      // The statement may have failed after taking the lock.
+      await query(db, 'SELECT RELEASE_LOCK(?)', [lockName]).catch(() => db.destroy());
+      throw error;
+    });
+    // MySQL 8 with partial_revokes ON compares database names in grants literally; otherwise (and always
+    // on MariaDB) `_` and `%` are wildcards there. Read at each provision: a DBA may switch it at any time.
+    const wildcardsFrom = (row: RowDataPacket | undefined) => flavor === 'mariadb' || !Number(row?.partialRevokes ?? 0);
+    if (Number(rows[0]?.got) === 1) {
+      return {
+        accounts: rows
+          .filter((row) => row.host !== null)
+          .map(toAccount)
+          .sort((x, y) => (x.host < y.host ? -1 : x.host > y.host ? 1 : 0)),
+        missing: databases.filter((_, index) => Number(rows[0]?.[`db${index}`] ?? 0) === 0),
+        wildcards: wildcardsFrom(rows[0]),
+        released: false,
+      };
+    }
+    // Held by another operation on this user: wait for it in a statement of its own (see lockAndAccountsQuery).
+    const waited = await query<RowDataPacket[]>(db, 'SELECT GET_LOCK(?, ?) AS got', [lockName, USER_LOCK_SECONDS]);
+    if (Number(waited[0]?.got) !== 1) {
+      throw targetUnavailable(`Another operation on ${username} on ${where(target)} is still running; this one will be retried.`);
+    }
+    const missing: string[] = [];
+    for (const database of databases) if (!(await databaseExists(db, database))) missing.push(database);
+    const settings = flavor === 'mysql' ? (await query<RowDataPacket[]>(db, 'SELECT @@GLOBAL.partial_revokes AS partialRevokes'))[0] : undefined;
+    return { accounts: await accountsOf(db, username), missing, wildcards: wildcardsFrom(settings), released: false };
+  }
+
+  async function databaseExists(db: PoolConnection, database: string): Promise<boolean> {
+    const rows = await query<RowDataPacket[]>(
+      db,
+      `SELECT 1 FROM information_schema.SCHEMATA
+        WHERE SCHEMA_NAME = ? COLLATE utf8mb4_bin OR (@@lower_case_table_names <> 0 AND LOWER(SCHEMA_NAME) = LOWER(?))`,
+      [database, database],
+    );
+    return rows.length > 0;
   }
 
   /** Kills every connection of the user name and waits until none is left; returns how many there were. */
@@ -196,37 +243,25 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
     return rows.map((row) => String(row.name));
   }
 
-  async function checkScope(target: Target, db: PoolConnection, spec: ProvisionSpec): Promise<void> {
-    // The server accepts GRANT ... ON missing_db.* silently (it would start working once someone creates
-    // the database): refuse instead. Missing tables are refused by the server itself (1146).
-    const databases = [...new Set(spec.scope.length > 0 ? spec.scope.map((item) => item.schema) : [target.entry.database])];
-    for (const database of databases) {
-      const rows = await query<RowDataPacket[]>(
-        db,
-        `SELECT 1 FROM information_schema.SCHEMATA
-          WHERE SCHEMA_NAME = ? COLLATE utf8mb4_bin OR (@@lower_case_table_names <> 0 AND LOWER(SCHEMA_NAME) = LOWER(?))`,
-        [database, database],
-      );
-      if (rows.length === 0) throw badInput(`The database ${database} does not exist on ${where(target)}.`);
-    }
-  }
-
   return {
     async provision(target, spec) {
       checkUsername(target, spec.username, flavor);
       const hosts = checkSpec(target, spec);
       const passwordHash = nativePasswordHash(spec.password);
       const limit = target.entry.connectionLimit;
+      // The server accepts GRANT ... ON missing_db.* silently (it would start working once someone creates
+      // the database): refuse instead. A database named only through its tables needs no look-up: a
+      // GRANT on a table of a missing database is refused by the server itself (1146).
+      const scope = spec.scope.length > 0 ? spec.scope : [{ schema: target.entry.database }];
+      const databases = [...new Set(scope.filter((item) => item.table === undefined).map((item) => item.schema))];
 
       return run(
         target,
         `Provisioning ${spec.username}`,
         () =>
           withAdmin(target, (db) =>
-            underUserLock(target, db, spec.username, async () => {
-              await checkScope(target, db, spec);
-              const wildcards = await wildcardDatabaseNames(db);
-              const existing = await accountsOf(db, spec.username);
+            underUserLock(target, db, spec.username, databases, async ({ accounts: existing, missing, wildcards }) => {
+              if (missing.length > 0) throw badInput(`The database ${missing[0]} does not exist on ${where(target)}.`);
               if (existing.some((account) => !account.ours || account.isRole)) {
                 throw conflict(`A user named ${spec.username} already exists on ${target.entry.id} and was not created by dbaccess; it was left untouched.`);
               }
@@ -237,33 +272,15 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
 
               const statements: string[] = [];
               const created: string[] = [];
+              const mark = async (host: string) => {
+                const marked = await query<ResultSetHeader>(db, markStatement(), [spec.username, host]);
+                if (marked.affectedRows !== 1) throw targetUnavailable(`Could not mark ${spec.username}@${host} on ${where(target)} as a dbaccess user.`);
+              };
               try {
                 const known = new Set(existing.map((account) => account.host.toLowerCase()));
                 for (const host of hosts) {
                   const account = { flavor, username: spec.username, host, passwordHash, maxUserConnections: limit };
-                  if (known.has(host.toLowerCase())) {
-                    // A retried job: new password, and privileges an earlier spec gave are dropped.
-                    await query(db, alterUserStatement(account));
-                    const reset = revokeAllStatement(spec.username, host);
-                    await query(db, reset);
-                    statements.push(reset);
-                  } else {
-                    await query(db, createUserStatement(account));
-                    created.push(host);
-                    if (flavor === 'mariadb') {
-                      const marked = await query<ResultSetHeader>(db, markStatement(), [spec.username, host]);
-                      if (marked.affectedRows !== 1) throw targetUnavailable(`Could not mark ${spec.username}@${host} on ${where(target)} as a dbaccess user.`);
-                    }
-                  }
-                }
-                // Hosts an earlier spec allowed and this one does not.
-                const stale = existing.map((account) => account.host).filter((host) => !hosts.some((wanted) => wanted.toLowerCase() === host.toLowerCase()));
-                if (stale.length > 0) {
-                  await query(db, lockStatement(spec.username, stale));
-                  await query(db, dropUserStatement(spec.username, stale));
-                }
-                for (const host of hosts) {
-                  for (const grant of mysqlGrantStatements({
+                  const grants = mysqlGrantStatements({
                     level: spec.level,
                     privileges: spec.privileges,
                     scope: spec.scope,
@@ -272,10 +289,36 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
                     host,
                     flavor,
                     wildcardDatabaseNames: wildcards,
-                  })) {
+                  });
+                  let pending = grants;
+                  if (known.has(host.toLowerCase())) {
+                    // A retried job: new password, and privileges an earlier spec gave are dropped.
+                    await query(db, alterUserStatement(account));
+                    const reset = revokeAllStatement(spec.username, host);
+                    await query(db, reset);
+                    statements.push(reset);
+                  } else if (flavor === 'mariadb' && grants.length > 0) {
+                    // The account was checked absent under the lock: its first GRANT creates it.
+                    await query(db, createByGrantStatement(grants[0]!, account));
+                    created.push(host);
+                    statements.push(grants[0]!);
+                    pending = grants.slice(1);
+                    await mark(host);
+                  } else {
+                    await query(db, createUserStatement(account));
+                    created.push(host);
+                    if (flavor === 'mariadb') await mark(host);
+                  }
+                  for (const grant of pending) {
                     await query(db, grant);
                     statements.push(grant);
                   }
+                }
+                // Hosts an earlier spec allowed and this one does not.
+                const stale = existing.map((account) => account.host).filter((host) => !hosts.some((wanted) => wanted.toLowerCase() === host.toLowerCase()));
+                if (stale.length > 0) {
+                  await query(db, lockStatement(spec.username, stale));
+                  await query(db, dropUserStatement(spec.username, stale));
                 }
                 return { statements };
               } catch (error) {
@@ -294,8 +337,8 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
       checkUsername(target, username, flavor);
       return run(target, `Revoking ${username}`, () =>
         withAdmin(target, (db) =>
-          underUserLock(target, db, username, async () => {
-            const accounts = await accountsOf(db, username);
+          underUserLock(target, db, username, [], async (locked) => {
+            const { accounts } = locked;
             if (accounts.length === 0) {
               // Already dropped (by an earlier attempt, or by hand); DROP USER leaves sessions running,
               // so end any that are left under the name.
@@ -306,14 +349,15 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
             }
             const hosts = accounts.map((account) => account.host);
 
-            // 1. No new logins (and no COM_CHANGE_USER into it).
-            await query(db, lockStatement(username, hosts));
-            // 2. End every session, and wait until they are really gone.
-            const killed = await killAndWait(target, db, username);
-            // 3. Drop every host's account.
+            // 1. Drop every host's account. That blocks new logins (and COM_CHANGE_USER into it) as
+            //    ACCOUNT LOCK would, and more: open sessions lose the account's privileges at once
+            //    (they are checked per statement), where a locked account keeps them until killed.
             try {
               await query(db, dropUserStatement(username, hosts));
             } catch (error) {
+              // Not dropped: still no new logins and no sessions, then the retry.
+              await query(db, lockStatement(username, hosts)).catch(() => {});
+              await killAndWait(target, db, username).catch(() => {});
               if (errnoOf(error) === ER_CANNOT_USER_REFERENCED_AS_DEFINER) {
                 throw targetUnavailable(
                   `${username} on ${where(target)} is locked and has no sessions left, but MySQL refuses to drop it because it is the DEFINER of stored objects (views, routines, triggers or events). Drop those objects, or give the admin account SET_USER_ID (8.0) or ALLOW_NONEXISTENT_DEFINER (8.2+); revocation will be retried.`,
@@ -321,13 +365,20 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
               }
               throw error;
             }
-            // 4. A session that slipped in during authentication keeps running after DROP USER.
-            for (const id of await killAndWait(target, db, username)) killed.add(id);
-            // 5. Verify.
-            if ((await accountsOf(db, username)).length > 0) {
+            // 2. Verify, in one look-up that also releases the user lock: no account left under the
+            //    name, on any host, and no session (DROP USER leaves open sessions running): end those
+            //    and wait until they are gone.
+            const check = (await query<RowDataPacket[]>(db, droppedCheckQuery(flavor), [username, username, userLockName(username)]))[0];
+            locked.released = true;
+            let killed = 0;
+            if (check?.sessions) {
+              const ended = flavor === 'mariadb' ? (await query<ResultSetHeader>(db, killUserStatement(username))).affectedRows : 0;
+              killed = Math.max(ended, (await killAndWait(target, db, username)).size);
+            }
+            if (Number(check?.accounts ?? 0) > 0) {
               throw targetUnavailable(`${username} still exists on ${where(target)} after DROP USER; revocation will be retried.`);
             }
-            return { existed: true, sessionsKilled: killed.size };
+            return { existed: true, sessionsKilled: killed };
           }),
         ),
       );
@@ -449,6 +500,11 @@ export function connectionOptions(adminUrl: string): PoolOptions {
     queueLimit: 0,
     connectAttributes: { program_name: 'dbaccess' },
   };
+}
+
+/** Lock names are limited to 64 characters: the user name hashed. */
+function userLockName(username: string): string {
+  return `dbaccess:${createHash('sha1').update(username, 'utf8').digest('hex')}`;
 }
 
 function checkUsername(target: Target, username: string, flavor: MysqlFlavor): void {

@@ -86,6 +86,136 @@ class GatedPool {
 /** Grant changes of concurrent roles on one database collide ("tuple concurrently updated"): one at a time. */
 const GRANTS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('dbaccess:grants'))";
 
+/** Raised by the revoke guard (postgresRevokeStart) for a role dbaccess did not create. */
+export const NOT_OURS_SQLSTATE = 'DBA01';
+
+/**
+ * The comment on a role, as shobj_description() gives it, without that function's cost (a SQL
+ * function, planned on every call).
+ */
+const MARKER_OF = (oid: string) => `(SELECT description FROM pg_shdescription WHERE objoid = ${oid} AND classoid = 'pg_authid'::regclass)`;
+
+/*
+ * Sessions are looked up in pg_stat_get_activity(NULL), the function under the pg_stat_activity view
+ * (which joins pg_database and pg_authid as well): the same backends, pid and usesysid, at a third of
+ * the cost per look-up.
+ *
+ * Each round trip costs more than the statements it carries, so provision and revoke send their
+ * statements as a few simple-query strings: one string is one round trip, statements run in order,
+ * and the first error stops the rest. Simple queries take no bind parameters: every name and value
+ * below goes through escapeIdentifier / escapeLiteral (format('%I') inside the DO block).
+ */
+
+/**
+ * Provision, round trip 1: opens the transaction, takes this user's lock (two attempts of one job
+ * must not both CREATE the role) and reads, under it, what the rest depends on: the third result
+ * has one row: adminSuper, exists, ours, roleSuper, schemas. `check`, a query of one row with a
+ * column `problem` (the capture check), rides along as the fourth.
+ */
+export function postgresProvisionStart(username: string, check?: string): string {
+  const name = escapeLiteral(username);
+  return [
+    'BEGIN',
+    `SELECT pg_advisory_xact_lock(hashtext(${escapeLiteral(`dbaccess:role:${username}`)}))`,
+    `SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS "adminSuper",
+            r.oid IS NOT NULL AS exists,
+            coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(ROLE_MARKER)}, false) AS ours,
+            coalesce(r.rolsuper, false) AS "roleSuper",
+            -- starts_with, not LIKE 'pg_%': in LIKE the underscore is a wildcard and would hide e.g. "pgsales".
+            ARRAY(SELECT nspname::text FROM pg_namespace
+                   WHERE NOT starts_with(nspname, 'pg_') AND nspname <> 'information_schema' ORDER BY nspname) AS schemas
+       FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = ${name}`,
+    ...(check ? [check] : []),
+  ].join(';\n');
+}
+
+/**
+ * Revoke, round trip 1. In one transaction, a guard checks that the role is ours (SQLSTATE
+ * NOT_OURS_SQLSTATE otherwise: nothing is changed), blocks logins, and makes a non-superuser admin a
+ * member (REASSIGN/DROP OWNED need it). Once that is committed, every session of the role is
+ * terminated. The last result has one row: oid (null: no such role), touched (databases with
+ * objects or privileges of the role), killed (pids signalled).
+ */
+export function postgresRevokeStart(username: string): string {
+  const guard = `DECLARE
+  v_name text := ${escapeLiteral(username)};
+  v_role record;
+BEGIN
+  SELECT r.oid, r.rolsuper, coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(ROLE_MARKER)}, false) AS ours
+    INTO v_role FROM pg_roles r WHERE r.rolname = v_name;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  IF NOT v_role.ours OR v_role.rolsuper THEN
+    RAISE EXCEPTION 'the role was not created by dbaccess' USING ERRCODE = '${NOT_OURS_SQLSTATE}';
+  END IF;
+  -- No new logins. DROP ROLE alone would leave open sessions running.
+  EXECUTE format('ALTER ROLE %I NOLOGIN', v_name);
+  -- A non-superuser admin may only reassign and drop what belongs to roles it is a member of.
+  IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AND NOT pg_has_role(current_user, v_role.oid, 'USAGE') THEN
+    EXECUTE format('GRANT %I TO CURRENT_USER', v_name);
+  END IF;
+END`;
+  return [
+    'BEGIN',
+    `DO ${escapeLiteral(guard)}`,
+    'COMMIT',
+    `SELECT r.oid::text AS oid,
+            ARRAY(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+                   WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid AND d.datallowconn ORDER BY 1) AS touched,
+            ARRAY(SELECT t.pid FROM (SELECT a.pid, pg_terminate_backend(a.pid) AS terminated FROM pg_stat_get_activity(NULL) a
+                                      WHERE a.pid <> pg_backend_pid() AND a.usesysid = r.oid) AS t) AS killed
+       FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = ${escapeLiteral(username)}`,
+  ].join(';\n');
+}
+
+/** Under the grants lock, in one transaction: both or neither (then DROP ROLE fails on what is left, 2BP01). */
+function dropOwnedStatements(user: string): string[] {
+  return ['BEGIN', GRANTS_LOCK, `REASSIGN OWNED BY ${user} TO CURRENT_USER`, `DROP OWNED BY ${user}`];
+}
+
+/** Revoke in a database other than the target's: the role's objects and privileges there. */
+export function postgresDropOwned(username: string): string {
+  return [...dropOwnedStatements(escapeIdentifier(username)), 'COMMIT'].join(';\n');
+}
+
+/**
+ * Revoke, round trip 2, in the target's database: objects and privileges, and the role, in one
+ * transaction under the grants lock; then, after the commit, the verification: is a role of that
+ * name left, and which sessions still run under the role's oid (terminated on sight). The last
+ * result has one row: left, pids.
+ */
+export function postgresRevokeFinish(username: string, oid: string): string {
+  if (!/^[0-9]+$/.test(oid)) throw new TypeError('A role oid is a non-negative integer.');
+  const user = escapeIdentifier(username);
+  return [
+    ...dropOwnedStatements(user),
+    `DROP ROLE IF EXISTS ${user}`,
+    'COMMIT',
+    `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${escapeLiteral(username)}) AS left,
+            ARRAY(SELECT t.pid FROM (SELECT a.pid, pg_terminate_backend(a.pid) AS terminated FROM pg_stat_get_activity(NULL) a
+                                      WHERE a.pid <> pg_backend_pid() AND a.usesysid = ${oid}::oid) AS t) AS pids`,
+  ].join(';\n');
+}
+
+/**
+ * Sessions of a user, terminated in one round trip: by the role's oid when it exists; when it is
+ * already gone (dropped by Vault, say), every session left without a role, which can only be an
+ * orphan. Parameter: user name. One row: oid (or null), pids (signalled).
+ */
+const KILL_SESSIONS_QUERY = `SELECT r.oid::text AS oid,
+        ARRAY(SELECT t.pid FROM (SELECT a.pid, pg_terminate_backend(a.pid) AS terminated FROM pg_stat_get_activity(NULL) a
+                                  WHERE a.pid <> pg_backend_pid()
+                                    AND (a.usesysid = r.oid
+                                         OR (r.oid IS NULL AND a.usesysid IS NOT NULL
+                                             AND NOT EXISTS (SELECT 1 FROM pg_roles x WHERE x.oid = a.usesysid)))) AS t) AS pids
+   FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = $1`;
+
+/** The last result of a simple query that may carry several statements. */
+function lastResult<R extends pg.QueryResultRow>(result: pg.QueryResult<R> | Array<pg.QueryResult<R>>): pg.QueryResult<R> {
+  return Array.isArray(result) ? result[result.length - 1]! : result;
+}
+
 export function createPostgresProvider(options: { poolSize?: number; idleMillis?: number } = {}): CredentialProvider {
   const pools = new Map<string, GatedPool>();
 
@@ -149,8 +279,10 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
     return rows.map((row) => row.nspname);
   }
 
-  /** Terminates every backend of the role and waits until none is left; returns how many there were. */
-  /** By oid when the role exists; when it is already gone, every session left without a role. */
+  /**
+   * Terminates every backend of the role and waits until none is left; returns the pids seen. By oid
+   * when the role exists; when it is already gone, every session left without a role.
+   */
   async function terminateSessions(target: Target, db: Queryable, oid: string | null, username: string): Promise<Set<number>> {
     const seen = new Set<number>();
     const deadline = Date.now() + SESSION_WAIT_MS;
@@ -158,7 +290,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
     for (;;) {
       const { rows } = await db.query<{ pid: number }>(
         `SELECT pid, pg_terminate_backend(pid) AS terminated
-           FROM pg_stat_activity
+           FROM pg_stat_get_activity(NULL)
           WHERE pid <> pg_backend_pid()
             AND (usesysid = $1::oid
                  -- Once a role is dropped (by Vault, say) its sessions lose their name: only an oid
@@ -182,15 +314,10 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
     async provision(target, spec) {
       checkUsername(spec.username);
       checkSpec(target, spec);
-      const verifier = await scramSha256Verifier(spec.password);
+      // PBKDF2 runs on libuv's thread pool: computed while the first round trip is on the wire.
+      const verifierPending = scramSha256Verifier(spec.password);
+      verifierPending.catch(() => {});
       const user = escapeIdentifier(spec.username);
-      const attributes = [
-        'LOGIN',
-        `PASSWORD ${escapeLiteral(verifier)}`,
-        `VALID UNTIL ${escapeLiteral(spec.expiresAt.toISOString())}`,
-        `CONNECTION LIMIT ${target.entry.connectionLimit}`,
-        'NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS',
-      ].join(' ');
 
       return run(target, `Provisioning ${spec.username}`, async () => {
         // Roles are cluster-wide, so the role and the grants share one session in the target's
@@ -203,30 +330,37 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
           if (notice.code === '01007') notGranted.push(notice.message ?? 'no privileges were granted');
         };
         client.on('notice', onNotice);
+        let committed = false;
         try {
-          await client.query('BEGIN');
           try {
-            // Two attempts of the same job must not both try to CREATE the role.
-            await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`dbaccess:role:${spec.username}`]);
-            const existing = await client.query<{ ours: boolean | null; rolsuper: boolean }>(
-              `SELECT shobj_description(oid, 'pg_authid') = $2 AS ours, rolsuper FROM pg_roles WHERE rolname = $1`,
-              [spec.username, ROLE_MARKER],
-            );
-            const role = existing.rows[0];
-            if (role && (!role.ours || role.rolsuper)) {
+            // Round trip 1: BEGIN, this user's lock, and what exists (the role, the schemas; what capture needs).
+            const captureCheck = spec.capture !== undefined ? postgresCaptureCheckQuery(spec.capture) : undefined;
+            const results = (await client.query(postgresProvisionStart(spec.username, captureCheck))) as unknown as pg.QueryResult[];
+            const state = results[2]!.rows[0] as { adminSuper: boolean; exists: boolean; ours: boolean; roleSuper: boolean; schemas: string[] };
+            if (state.exists && (!state.ours || state.roleSuper)) {
               throw conflict(`A role named ${spec.username} already exists on ${target.entry.id} and was not created by dbaccess; it was left untouched.`);
             }
-            // Grant changes on one database are serialized (concurrent ones fail with "tuple concurrently updated").
-            await client.query(GRANTS_LOCK);
-            const schemas = await schemaNames(client);
+            // Query capture is set on the role itself, in the same transaction: no user without it.
+            const problem = captureCheck ? (results[3]!.rows[0] as { problem: string | null } | undefined)?.problem : null;
+            if (problem) throw configError(`Statements on ${where(target)} cannot be recorded with ${spec.capture}: ${problem}.`);
+            const verifier = await verifierPending;
+            const attributes = [
+              'LOGIN',
+              `PASSWORD ${escapeLiteral(verifier)}`,
+              `VALID UNTIL ${escapeLiteral(spec.expiresAt.toISOString())}`,
+              `CONNECTION LIMIT ${target.entry.connectionLimit}`,
+              'NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS',
+            ].join(' ');
+
             const statements: string[] = [];
-            if (role) {
+            // Grant changes on one database are serialized (concurrent ones fail with "tuple concurrently updated").
+            const batch = [GRANTS_LOCK];
+            if (state.exists) {
               // A retried job: bring the role to exactly this spec, dropping privileges an earlier spec gave.
-              await client.query(`ALTER ROLE ${user} ${attributes}`);
-              statements.push(...resetStatements(target.entry.database, user, schemas));
+              batch.push(`ALTER ROLE ${user} ${attributes}`);
+              statements.push(...resetStatements(target.entry.database, user, state.schemas));
             } else {
-              await client.query(`CREATE ROLE ${user} ${attributes}`);
-              await client.query(`COMMENT ON ROLE ${user} IS ${escapeLiteral(ROLE_MARKER)}`);
+              batch.push(`CREATE ROLE ${user} ${attributes}`, `COMMENT ON ROLE ${user} IS ${escapeLiteral(ROLE_MARKER)}`);
             }
             statements.push(
               ...postgresGrantStatements({
@@ -235,32 +369,35 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
                 scope: spec.scope,
                 database: target.entry.database,
                 username: spec.username,
-                schemas,
+                schemas: state.schemas,
               }),
             );
-            for (const statement of statements) {
-              await client.query(statement);
-              if (notGranted.length > 0) {
-                throw configError(
-                  `The admin account of ${where(target)} may not grant this (${scrubTarget(target, notGranted[0]!)}). Give it ownership or grant options on the objects in scope.`,
-                );
-              }
-            }
             if (spec.capture !== undefined) {
-              // Query capture is set on the role itself, in the same transaction: no user without it.
-              const check = postgresCaptureCheckQuery(spec.capture);
-              const problem = check ? (await client.query<{ problem: string | null }>(check)).rows[0]?.problem : null;
-              if (problem) throw configError(`Statements on ${where(target)} cannot be recorded with ${spec.capture}: ${problem}.`);
-              const capture = [...(role ? [postgresRoleCaptureReset(user)] : []), ...postgresRoleCaptureStatements(spec.capture, user)];
-              for (const statement of capture) await client.query(statement);
-              statements.push(...capture);
+              statements.push(...(state.exists ? [postgresRoleCaptureReset(user)] : []), ...postgresRoleCaptureStatements(spec.capture, user));
             }
-            await client.query('COMMIT');
+            batch.push(...statements);
+            // A superuser grants as the owner, who always holds every grant option: no 01007 can come,
+            // so the COMMIT rides along. Any other admin's grants are checked before committing.
+            const commitNow = state.adminSuper;
+            // Round trip 2 (and 3 for a non-superuser admin).
+            await client.query(commitNow ? [...batch, 'COMMIT'].join(';\n') : batch.join(';\n'));
+            committed = commitNow;
+            if (notGranted.length > 0) {
+              throw configError(
+                `The admin account of ${where(target)} may not grant this (${scrubTarget(target, notGranted[0]!)}). Give it ownership or grant options on the objects in scope.`,
+              );
+            }
+            if (!committed) {
+              await client.query('COMMIT');
+              committed = true;
+            }
             return { statements };
           } catch (error) {
-            await client.query('ROLLBACK').catch((rollbackError: Error) => {
-              broken = rollbackError;
-            });
+            if (!committed) {
+              await client.query('ROLLBACK').catch((rollbackError: Error) => {
+                broken = rollbackError;
+              });
+            }
             throw error;
           }
         } finally {
@@ -272,55 +409,68 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
 
     async revoke(target, username) {
       checkUsername(username);
-      const user = escapeIdentifier(username);
       return run(target, `Revoking ${username}`, async () => {
         const admin = await poolFor(target).connect();
+        let broken: Error | undefined;
+        /** A failed string leaves its transaction aborted; the connection goes back clean or not at all. */
+        const rollback = () =>
+          admin.query('ROLLBACK').then(
+            () => undefined,
+            (error: Error) => {
+              broken = error;
+            },
+          );
         try {
-        const found = await admin.query<{ oid: string; ours: boolean | null; rolsuper: boolean }>(
-          `SELECT oid::text AS oid, shobj_description(oid, 'pg_authid') = $2 AS ours, rolsuper FROM pg_roles WHERE rolname = $1`,
-          [username, ROLE_MARKER],
-        );
-        const role = found.rows[0];
-        if (!role) return { existed: false, sessionsKilled: 0 };
-        if (!role.ours || role.rolsuper) {
-          throw conflict(`The role ${username} on ${target.entry.id} was not created by dbaccess; it was left untouched.`);
-        }
+          // Round trip 1: ours? -> NOLOGIN (committed) -> terminate every session.
+          let role: { oid: string | null; touched: string[]; killed: number[] };
+          try {
+            role = lastResult(await admin.query<typeof role>(postgresRevokeStart(username))).rows[0]!;
+          } catch (error) {
+            await rollback();
+            if ((error as { code?: unknown }).code === NOT_OURS_SQLSTATE) {
+              throw conflict(`The role ${username} on ${target.entry.id} was not created by dbaccess; it was left untouched.`);
+            }
+            throw error;
+          }
+          if (role.oid === null) return { existed: false, sessionsKilled: 0 };
+          const oid = role.oid;
+          const killed = new Set<number>(role.killed);
+          // Terminated backends take a moment to exit: wait until they are really gone.
+          if (killed.size > 0) for (const pid of await terminateSessions(target, admin, oid, username)) killed.add(pid);
 
-        // 1. No new logins. DROP ROLE alone would leave open sessions running.
-        await admin.query(`ALTER ROLE ${user} NOLOGIN`);
-        // 2. End every session, and wait until they are really gone.
-        const killed = await terminateSessions(target, admin, role.oid, username);
-
-        // 3. A non-superuser admin may only reassign and drop what belongs to roles it is a member of.
-        const self = await admin.query<{ rolsuper: boolean; member: boolean }>(
-          `SELECT rolsuper, pg_has_role(current_user, $1::oid, 'USAGE') AS member FROM pg_roles WHERE rolname = current_user`,
-          [role.oid],
-        );
-        if (self.rows[0] && !self.rows[0].rolsuper && !self.rows[0].member) await admin.query(`GRANT ${user} TO CURRENT_USER`);
-
-        // 4. Objects and privileges in every database the role touched, or DROP ROLE fails (2BP01).
-        const touched = await admin.query<{ datname: string }>(
-          `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
-            WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = $1::oid AND d.datallowconn
-            ORDER BY d.datname`,
-          [role.oid],
-        );
-        const databases = [...new Set([target.entry.database, ...touched.rows.map((row) => row.datname)])];
-        for (const database of databases) {
-          // One simple query is one implicit transaction: both or neither.
-          // One simple query is one implicit transaction: both or neither, under the grants lock.
-          await inDatabase(target, database, admin, (db) => db.query(`BEGIN; ${GRANTS_LOCK}; REASSIGN OWNED BY ${user} TO CURRENT_USER; DROP OWNED BY ${user}; COMMIT`));
-        }
-
-        // 5. Drop, then verify.
-        await admin.query(`DROP ROLE IF EXISTS ${user}`);
-        // A session that slipped in during authentication would still run under the dropped role's id.
-        for (const pid of await terminateSessions(target, admin, role.oid, username)) killed.add(pid);
-        const left = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]);
-        if ((left.rowCount ?? 0) > 0) throw targetUnavailable(`${username} still exists on ${where(target)} after DROP ROLE; revocation will be retried.`);
-        return { existed: true, sessionsKilled: killed.size };
+          let touched = role.touched;
+          for (let attempt = 1; ; attempt++) {
+            // Objects and privileges in every other database the role touched, or DROP ROLE fails (2BP01).
+            for (const database of touched.filter((name) => name !== target.entry.database)) {
+              await inDatabase(target, database, admin, (db) => db.query(postgresDropOwned(username)));
+            }
+            // Round trip 2: objects, privileges and the role in the target's database; then verify.
+            let check: { left: boolean; pids: number[] };
+            try {
+              check = lastResult(await admin.query<typeof check>(postgresRevokeFinish(username, oid))).rows[0]!;
+            } catch (error) {
+              await rollback();
+              // A session that lived long enough to create something elsewhere: look again, once.
+              if ((error as { code?: unknown }).code !== '2BP01' || attempt >= 2 || broken) throw error;
+              const again = await admin.query<{ datname: string }>(
+                `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+                  WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = $1::oid AND d.datallowconn
+                  ORDER BY d.datname`,
+                [oid],
+              );
+              touched = again.rows.map((row) => row.datname);
+              continue;
+            }
+            // A session that slipped in during authentication would still run under the dropped role's id.
+            if (check.pids.length > 0) {
+              for (const pid of check.pids) killed.add(pid);
+              for (const pid of await terminateSessions(target, admin, oid, username)) killed.add(pid);
+            }
+            if (check.left) throw targetUnavailable(`${username} still exists on ${where(target)} after DROP ROLE; revocation will be retried.`);
+            return { existed: true, sessionsKilled: killed.size };
+          }
         } finally {
-          admin.release();
+          admin.release(broken);
         }
       });
     },
@@ -331,7 +481,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
       await run(target, `Extending ${username}`, async () => {
         const admin = poolFor(target);
         const found = await admin.query<{ ours: boolean | null }>(
-          `SELECT shobj_description(oid, 'pg_authid') = $2 AS ours FROM pg_roles WHERE rolname = $1`,
+          `SELECT ${MARKER_OF('r.oid')} = $2 AS ours FROM pg_roles r WHERE r.rolname = $1`,
           [username, ROLE_MARKER],
         );
         if (!found.rows[0]?.ours) throw conflict(`${username} on ${target.entry.id} does not exist or was not created by dbaccess.`);
@@ -344,10 +494,11 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
       checkUsername(username);
       return run(target, `Ending the sessions of ${username}`, async () => {
         const admin = poolFor(target);
-        const found = await admin.query<{ oid: string }>('SELECT oid::text AS oid FROM pg_roles WHERE rolname = $1', [username]);
-        const killed = new Set<number>();
-        // A role Vault already dropped has no oid left, but its sessions still show its name.
-        for (const pid of await terminateSessions(target, admin, found.rows[0]?.oid ?? null, username)) killed.add(pid);
+        // One round trip when there is nothing to wait for: the look-up and the termination together.
+        const found = (await admin.query<{ oid: string | null; pids: number[] }>(KILL_SESSIONS_QUERY, [username])).rows[0]!;
+        const killed = new Set<number>(found.pids);
+        // Terminated backends take a moment to exit: wait, by the same criterion, until none is left.
+        if (killed.size > 0) for (const pid of await terminateSessions(target, admin, found.oid, username)) killed.add(pid);
         return killed.size;
       });
     },

@@ -152,29 +152,34 @@ describe('extend', () => {
 describe('revoke', () => {
   const lease = 'database/creds/orders-read/L1';
 
-  it('ends sessions, revokes the lease, then ends sessions that slipped in, on the engine Vault manages', async () => {
-    const { provider, calls } = world({ sessions: [2, 1] });
+  it('revokes the lease, then ends every session still open, in one look-up, on the engine Vault manages', async () => {
+    const { provider, calls } = world({ sessions: [3] });
     await expect(provider.revoke(target, 'v-u', lease)).resolves.toEqual({ existed: true, sessionsKilled: 3 });
-    expect(calls).toEqual(['kill postgres v-u', `revoke ${lease}`, 'kill postgres v-u']);
+    expect(calls).toEqual([`revoke ${lease}`, 'kill postgres v-u']);
   });
 
-  it('throws when Vault cannot revoke, so the caller retries', async () => {
-    const { provider, calls } = world({ revokeFails: [targetUnavailable('internal error')] });
+  it('ends the sessions even when Vault cannot revoke, then throws so that the caller retries', async () => {
+    const { provider, calls } = world({ revokeFails: [targetUnavailable('internal error')], sessions: [1] });
     await expect(provider.revoke(target, 'v-u', lease)).rejects.toThrow('internal error');
-    expect(calls).toEqual(['kill postgres v-u', `revoke ${lease}`]);
+    expect(calls).toEqual([`revoke ${lease}`, 'kill postgres v-u']);
   });
 
-  it('still has Vault block logins when the first session kill fails, and then reports that failure', async () => {
+  it('reports a failure to end the sessions, after Vault has blocked logins', async () => {
     const { provider, calls } = world({ killFails: [targetUnavailable('admin connection refused')] });
     await expect(provider.revoke(target, 'v-u', lease)).rejects.toThrow('admin connection refused');
-    expect(calls).toEqual(['kill postgres v-u', `revoke ${lease}`, 'kill postgres v-u']);
+    expect(calls).toEqual([`revoke ${lease}`, 'kill postgres v-u']);
+  });
+
+  it('reports Vault`s failure first when both fail', async () => {
+    const { provider } = world({ revokeFails: [targetUnavailable('internal error')], killFails: [targetUnavailable('admin connection refused')] });
+    await expect(provider.revoke(target, 'v-u', lease)).rejects.toThrow('internal error');
   });
 
   it('uses the session killer of the engine behind Vault', async () => {
     const { provider, calls } = world();
     const mariadb: Target = { ...target, entry: entry({ role: 'orders-read', mount: 'db-prod', engine: 'mariadb' }) };
     await provider.revoke(mariadb, 'v-u', 'db-prod/creds/orders-read/L1');
-    expect(calls).toEqual(['kill mariadb v-u', 'revoke db-prod/creds/orders-read/L1', 'kill mariadb v-u']);
+    expect(calls).toEqual(['revoke db-prod/creds/orders-read/L1', 'kill mariadb v-u']);
   });
 
   it('does nothing without a lease id and says how to clean up by hand', async () => {

@@ -118,23 +118,22 @@ export function createVaultProvider({ vault, sessions, now = () => new Date() }:
     async revoke(target, username, externalLeaseId) {
       const leaseId = leaseIdFor(target, username, externalLeaseId);
       const killer = sessions[settings(target).engine];
-      // The access is over whatever Vault answers, so sessions end first, while the user still exists:
-      // once Vault's revocation has dropped a PostgreSQL role, pg_stat_activity no longer shows its
-      // sessions under its name. A failure here must not keep Vault from blocking new logins.
-      let killFailure: unknown;
-      const before = await killer.killSessions(target, username).catch((error: unknown) => {
-        killFailure = error;
-        return 0;
+      // Vault runs the role's revocation statements (they drop the user, so no new logins), but never
+      // ends a session. Then every session still open is ended, in one look-up: the session killers
+      // find them after the drop as well (PostgreSQL: as sessions left without a role; MySQL: by name),
+      // which also covers a session that logged in while Vault was revoking. The access is over
+      // whatever Vault answers: its failure does not keep the sessions alive, and is thrown after.
+      let vaultFailure: unknown;
+      await vault.revoke(leaseId).catch((error: unknown) => {
+        vaultFailure = error;
       });
-      // Vault runs the role's revocation statements (they drop the user). A failure throws before
-      // anything claims success; the caller retries the whole revocation.
-      await vault.revoke(leaseId);
-      // Sessions that logged in between the two steps, as far as the session provider can still find
-      // them once the user is gone; Vault itself never ends sessions.
-      const after = await killer.killSessions(target, username);
-      if (killFailure) throw killFailure;
+      const killed = await killer.killSessions(target, username).catch((error: unknown) => {
+        throw vaultFailure ?? error;
+      });
+      // A failure throws before anything claims success; the caller retries the whole revocation.
+      if (vaultFailure) throw vaultFailure;
       // Vault answers 204 for a lease it no longer knows as well, so an earlier attempt cannot be told apart.
-      return { existed: true, sessionsKilled: before + after };
+      return { existed: true, sessionsKilled: killed };
     },
 
     async listUsers() {
