@@ -89,6 +89,13 @@ async function accounts(username: string): Promise<Array<{ host: string; priv: R
   }));
 }
 
+/** Whether the provider's lock on the user (its name hashed) is free: no pooled session kept it. */
+async function userLockFree(username: string): Promise<boolean> {
+  const lockName = `dbaccess:${createHash('sha1').update(username, 'utf8').digest('hex')}`;
+  const [rows] = await admin.query<RowDataPacket[]>('SELECT IS_FREE_LOCK(?) AS free', [lockName]);
+  return Number(rows[0]!.free) === 1;
+}
+
 async function sessionsOf(username: string): Promise<number> {
   const [rows] = await admin.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [username]);
   return Number(rows[0]!.n);
@@ -241,6 +248,14 @@ describe('mysql provider (MariaDB): provision', () => {
     const database = spec(userName('missingdb'), { scope: [{ schema: `${shop}_nope` }] });
     await expect(provider.provision(target, database)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('does not exist') });
     expect(await accounts(database.username)).toEqual([]);
+    // The first GRANT creates the account and the second fails, in the middle of what is sent at once.
+    const half = spec(userName('missing2'), { scope: [{ schema: shop, table: 'orders' }, { schema: shop, table: 'nope' }] });
+    await expect(provider.provision(target, half)).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: `Provisioning ${half.username} on shop (${host}:${port}) failed: Table '${shop}.nope' doesn't exist.`,
+    });
+    expect(await accounts(half.username)).toEqual([]);
+    for (const request of [table, database, half]) expect(await userLockFree(request.username)).toBe(true);
   });
 
   it('a retried provision brings the same user to exactly the new spec', async () => {
@@ -254,6 +269,7 @@ describe('mysql provider (MariaDB): provision', () => {
       `GRANT SELECT ON \`${ops}\`.\`events\` TO '${first.username}'@'%'`,
     ]);
     expect(await accounts(first.username)).toHaveLength(1);
+    expect(await userLockFree(first.username)).toBe(true);
 
     await expectLoginRefused(first.username, first.password);
     const user = await login(second.username, second.password);

@@ -13,15 +13,18 @@ import {
   listUsersQuery,
   lockAndAccountsQuery,
   lockStatement,
-  markStatement,
+  mariadbBlock,
+  markStatements,
   maxUserNameLength,
   type MysqlFlavor,
   mysqlGrantStatements,
   mysqlUserName,
   nativePasswordHash,
   quoteDatabasePattern,
+  releaseLockStatement,
   revokeAllStatement,
   sessionSetup,
+  unmarkedHost,
 } from './mysql-grants.js';
 
 const FLAVORS: MysqlFlavor[] = ['mysql', 'mariadb'];
@@ -141,12 +144,14 @@ describe('database names are patterns in database-level grants', () => {
 
 type Token = { kind: 'word' | 'identifier' | 'string' | 'punct'; value: string };
 
-function lex(sql: string): Token[] {
+/** `block`: also the `;` ending each statement of a compound block, line breaks, numbers and comparisons. */
+function lex(sql: string, options: { block?: boolean } = {}): Token[] {
+  const punctuation = options.block ? '.,*@();=<>' : '.,*@()';
   const tokens: Token[] = [];
   let i = 0;
   while (i < sql.length) {
     const char = sql[i]!;
-    if (char === ' ') {
+    if (char === ' ' || (options.block && char === '\n')) {
       i++;
     } else if (char === '`') {
       let value = '';
@@ -179,11 +184,11 @@ function lex(sql: string): Token[] {
       }
       i++;
       tokens.push({ kind: 'string', value });
-    } else if (/[A-Za-z]/.test(char)) {
-      const word = /^[A-Za-z_]+/.exec(sql.slice(i))![0];
+    } else if (/[A-Za-z]/.test(char) || (options.block && /[0-9]/.test(char))) {
+      const word = /^[A-Za-z0-9_]+/.exec(sql.slice(i))![0];
       tokens.push({ kind: 'word', value: word });
       i += word.length;
-    } else if ('.,*@()'.includes(char)) {
+    } else if (punctuation.includes(char)) {
       tokens.push({ kind: 'punct', value: char });
       i++;
     } else {
@@ -294,6 +299,69 @@ describe('quoting survives hostile names', () => {
   });
 });
 
+describe('MariaDB compound blocks', () => {
+  const hash = nativePasswordHash('password');
+
+  /** The statements of a block, split where the server splits them: at a `;` outside quotes. */
+  function blockStatements(sql: string): Token[][] {
+    const tokens = lex(sql, { block: true });
+    expect(tokens.slice(0, 3).map((token) => token.value)).toEqual(['BEGIN', 'NOT', 'ATOMIC']);
+    expect(tokens.at(-1)).toEqual({ kind: 'word', value: 'END' });
+    const statements: Token[][] = [[]];
+    for (const token of tokens.slice(3, -1)) {
+      if (token.kind === 'punct' && token.value === ';') statements.push([]);
+      else statements.at(-1)!.push(token);
+    }
+    expect(statements.pop()).toEqual([]);
+    return statements;
+  }
+
+  it('sends each statement whole, a `;` after each, and nothing else outside quotes, whatever the names', () => {
+    for (const name of ['dba_x', "x'; END; DROP USER root; #", '`; END //', 'back\\slash', 'new\nline', '? ?', 'END IF', '日本語']) {
+      const [grant, second] = mysqlGrantStatements({ level: 'read', scope: [{ schema: name, table: name }, { schema: 'shop', table: name }], database: 'shop', username: name, host: name, flavor: 'mariadb' });
+      const account = { flavor: 'mariadb' as const, username: name, host: name, passwordHash: hash, maxUserConnections: 5 };
+      const [update, check] = markStatements(name, name, 3);
+      const block = mariadbBlock([createByGrantStatement(grant!, account), update!, check!, second!, releaseLockStatement(name)]);
+      // The mark check holds a `;` of its own, inside IF ... END IF.
+      const statements = blockStatements(block);
+      expect(statements).toHaveLength(6);
+      const [created, marked, checkIf, checkEnd, granted, released] = statements;
+      const words = (tokens: Token[]) => tokens.filter((token) => token.kind === 'word').map((token) => token.value);
+      const strings = (tokens: Token[]) => tokens.filter((token) => token.kind === 'string').map((token) => token.value);
+      expect(words(created!).slice(0, 2)).toEqual(['GRANT', 'SELECT']);
+      expect(strings(created!)).toEqual([name, name, hash]);
+      expect(created!.filter((token) => token.kind === 'identifier').map((token) => token.value)).toEqual([name, name]);
+      expect(words(marked!)[0]).toBe('UPDATE');
+      expect(strings(marked!)).toEqual(['$.dbaccess', 'dbaccess temporary user', name, name]);
+      expect(words(checkIf!)).toEqual(['IF', 'ROW_COUNT', '1', 'THEN', 'SIGNAL', 'SQLSTATE', 'SET', 'MESSAGE_TEXT']);
+      expect(words(checkEnd!)).toEqual(['END', 'IF']);
+      expect(granted).toEqual(lex(second!));
+      expect(words(released!)).toEqual(['DO', 'RELEASE_LOCK']);
+      expect(strings(released!)).toEqual([name]);
+    }
+  });
+
+  it('the block lexer itself rejects a statement that breaks out of its quotes (so the test above can fail)', () => {
+    expect(() => blockStatements("BEGIN NOT ATOMIC\n  DO RELEASE_LOCK('x'); DROP USER root; -- ');\nEND")).toThrow(/outside quotes/);
+    expect(blockStatements("BEGIN NOT ATOMIC\n  DO RELEASE_LOCK('x\\'; DROP USER root; -- ');\nEND")).toHaveLength(1);
+  });
+
+  it('refuses an empty block', () => {
+    expect(() => mariadbBlock([])).toThrow(/at least one/);
+  });
+
+  it('tells the failed mark check, and which host it was, from any other error', () => {
+    const [, check] = markStatements('dba_x', '%', 7);
+    const raised = lex(check!, { block: true }).filter((token) => token.kind === 'string').at(-1)!.value;
+    expect(unmarkedHost({ errno: 1644, sqlState: '45000', sqlMessage: raised })).toBe(7);
+    expect(unmarkedHost({ errno: 1644, sqlMessage: 'raised by a trigger' })).toBeUndefined();
+    expect(unmarkedHost({ errno: 1146, sqlMessage: raised })).toBeUndefined();
+    expect(unmarkedHost(new Error(raised))).toBeUndefined();
+    expect(unmarkedHost(undefined)).toBeUndefined();
+    expect(() => markStatements('dba_x', '%', -1)).toThrow(/index/);
+  });
+});
+
 describe('user names', () => {
   it('knows each server limit', () => {
     expect(maxUserNameLength('mysql', false)).toBe(32);
@@ -330,9 +398,10 @@ describe('account statements', () => {
     expect(alterUserStatement({ flavor: 'mariadb', username: 'dba_x', host: '%', passwordHash: hash, maxUserConnections: 3 })).toBe(
       `ALTER USER 'dba_x'@'%' IDENTIFIED BY PASSWORD '${hash}' WITH MAX_USER_CONNECTIONS 3`,
     );
-    expect(markStatement()).toBe(
-      "UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, '$.dbaccess', 'dbaccess temporary user') WHERE User = ? COLLATE utf8mb4_bin AND Host = ?",
-    );
+    expect(markStatements("o'hara", '%', 0)).toEqual([
+      "UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, '$.dbaccess', 'dbaccess temporary user') WHERE User = 'o\\'hara' COLLATE utf8mb4_bin AND Host = '%'",
+      "IF ROW_COUNT() <> 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'dbaccess: no account to mark, host #0'; END IF",
+    ]);
   });
 
   it('MySQL 8: mysql_native_password AS the hash, the limit, then the marker as ATTRIBUTE', () => {

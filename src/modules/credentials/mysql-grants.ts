@@ -172,13 +172,49 @@ export function alterUserStatement(input: {
   ].join(' ');
 }
 
+/** Raised by the check in markStatements, followed by the host's index. */
+const UNMARKED = 'dbaccess: no account to mark, host #';
+
 /**
- * MariaDB only: writes the marker into the account's row. Parameters: user, host. The server keeps
- * unknown keys of `Priv`, and ignores them, so no FLUSH PRIVILEGES is needed.
+ * MariaDB only, for a block (mariadbBlock): writes the marker into the account's row, then fails the
+ * block if that found no row (an UPDATE that matches nothing is no error). `index` says which host it
+ * was (see unmarkedHost). The server keeps unknown keys of `Priv`, and ignores them, so no FLUSH
+ * PRIVILEGES is needed.
  */
-export function markStatement(): string {
-  return `UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, ${escape(`$.${MARKER_KEY}`)}, ${escape(MARKER_VALUE)}) WHERE User = ? COLLATE utf8mb4_bin AND Host = ?`;
+export function markStatements(username: string, host: string, index: number): string[] {
+  if (!Number.isSafeInteger(index) || index < 0) throw new TypeError('A host index must be a non-negative integer.');
+  return [
+    `UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, ${escape(`$.${MARKER_KEY}`)}, ${escape(MARKER_VALUE)}) WHERE User = ${escape(username)} COLLATE utf8mb4_bin AND Host = ${escape(host)}`,
+    `IF ROW_COUNT() <> 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = ${escape(`${UNMARKED}${index}`)}; END IF`,
+  ];
 }
+
+/** The index given to markStatements when `error` is its check failing; otherwise undefined. */
+export function unmarkedHost(error: unknown): number | undefined {
+  const { errno, sqlMessage } = (error ?? {}) as { errno?: unknown; sqlMessage?: unknown };
+  // 1644: ER_SIGNAL_EXCEPTION, what SIGNAL SQLSTATE '45000' raises.
+  if (errno !== 1644 || typeof sqlMessage !== 'string' || !sqlMessage.startsWith(UNMARKED)) return undefined;
+  const index = Number(sqlMessage.slice(UNMARKED.length));
+  return Number.isSafeInteger(index) && index >= 0 ? index : undefined;
+}
+
+/**
+ * MariaDB (10.1+): statements as one anonymous compound statement, sent in one round trip instead of
+ * one each, with the connection's multipleStatements still off. The first statement that fails ends the
+ * block, and the server reports its own error (number, state, message) as if it had been sent alone;
+ * the statements before it stay done (account changes are not transactional), those after it never
+ * run. No handler: the caller cleans up under the user lock, which a failure leaves held (a handler
+ * releasing it would let the cleanup race the next operation on the user). Statements must be
+ * complete, every name and literal escaped: the driver would fill a `?` placeholder anywhere, even
+ * inside quotes.
+ */
+export function mariadbBlock(statements: string[]): string {
+  if (statements.length === 0) throw new TypeError('A block needs at least one statement.');
+  return `BEGIN NOT ATOMIC\n${statements.map((statement) => `  ${statement};\n`).join('')}END`;
+}
+
+/** Releases the user lock (inside a block, where a SELECT would send a result set). */
+export const releaseLockStatement = (lockName: string) => `DO RELEASE_LOCK(${escape(lockName)})`;
 
 /**
  * Every account with exactly this user name (any host), with its marker, lock state and whether it is a

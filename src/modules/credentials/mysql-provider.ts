@@ -18,14 +18,17 @@ import {
   listUsersQuery,
   lockAndAccountsQuery,
   lockStatement,
-  markStatement,
+  mariadbBlock,
+  markStatements,
   maxUserNameLength,
   mysqlGrantStatements,
   nativePasswordHash,
+  releaseLockStatement,
   revokeAllStatement,
   sessionSetup,
   sessionsQuery,
   SYSTEM_DATABASES,
+  unmarkedHost,
 } from './mysql-grants.js';
 
 export { maxUserNameLength, mysqlUserName, type MysqlFlavor } from './mysql-grants.js';
@@ -260,7 +263,8 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
         `Provisioning ${spec.username}`,
         () =>
           withAdmin(target, (db) =>
-            underUserLock(target, db, spec.username, databases, async ({ accounts: existing, missing, wildcards }) => {
+            underUserLock(target, db, spec.username, databases, async (locked) => {
+              const { accounts: existing, missing, wildcards } = locked;
               if (missing.length > 0) throw badInput(`The database ${missing[0]} does not exist on ${where(target)}.`);
               if (existing.some((account) => !account.ours || account.isRole)) {
                 throw conflict(`A user named ${spec.username} already exists on ${target.entry.id} and was not created by dbaccess; it was left untouched.`);
@@ -271,60 +275,71 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
               }
 
               const statements: string[] = [];
-              const created: string[] = [];
-              const mark = async (host: string) => {
-                const marked = await query<ResultSetHeader>(db, markStatement(), [spec.username, host]);
-                if (marked.affectedRows !== 1) throw targetUnavailable(`Could not mark ${spec.username}@${host} on ${where(target)} as a dbaccess user.`);
-              };
-              try {
-                const known = new Set(existing.map((account) => account.host.toLowerCase()));
-                for (const host of hosts) {
-                  const account = { flavor, username: spec.username, host, passwordHash, maxUserConnections: limit };
-                  const grants = mysqlGrantStatements({
-                    level: spec.level,
-                    privileges: spec.privileges,
-                    scope: spec.scope,
-                    database: target.entry.database,
-                    username: spec.username,
-                    host,
-                    flavor,
-                    wildcardDatabaseNames: wildcards,
-                  });
-                  let pending = grants;
-                  if (known.has(host.toLowerCase())) {
-                    // A retried job: new password, and privileges an earlier spec gave are dropped.
-                    await query(db, alterUserStatement(account));
-                    const reset = revokeAllStatement(spec.username, host);
-                    await query(db, reset);
-                    statements.push(reset);
-                  } else if (flavor === 'mariadb' && grants.length > 0) {
-                    // The account was checked absent under the lock: its first GRANT creates it.
-                    await query(db, createByGrantStatement(grants[0]!, account));
-                    created.push(host);
-                    statements.push(grants[0]!);
-                    pending = grants.slice(1);
-                    await mark(host);
-                  } else {
-                    await query(db, createUserStatement(account));
-                    created.push(host);
-                    if (flavor === 'mariadb') await mark(host);
-                  }
-                  for (const grant of pending) {
-                    await query(db, grant);
-                    statements.push(grant);
-                  }
+              /** What to send, in order; `creates` is the host whose account the step creates. */
+              const steps: Array<{ sql: string; creates?: string }> = [];
+              const known = new Set(existing.map((account) => account.host.toLowerCase()));
+              for (const [index, host] of hosts.entries()) {
+                const account = { flavor, username: spec.username, host, passwordHash, maxUserConnections: limit };
+                const grants = mysqlGrantStatements({
+                  level: spec.level,
+                  privileges: spec.privileges,
+                  scope: spec.scope,
+                  database: target.entry.database,
+                  username: spec.username,
+                  host,
+                  flavor,
+                  wildcardDatabaseNames: wildcards,
+                });
+                const isNew = !known.has(host.toLowerCase());
+                let pending = grants;
+                if (!isNew) {
+                  // A retried job: new password, and privileges an earlier spec gave are dropped.
+                  const reset = revokeAllStatement(spec.username, host);
+                  steps.push({ sql: alterUserStatement(account) }, { sql: reset });
+                  statements.push(reset);
+                } else if (flavor === 'mariadb' && grants.length > 0) {
+                  // The account was checked absent under the lock: its first GRANT creates it.
+                  steps.push({ sql: createByGrantStatement(grants[0]!, account), creates: host });
+                  statements.push(grants[0]!);
+                  pending = grants.slice(1);
+                } else {
+                  steps.push({ sql: createUserStatement(account), creates: host });
                 }
-                // Hosts an earlier spec allowed and this one does not.
-                const stale = existing.map((account) => account.host).filter((host) => !hosts.some((wanted) => wanted.toLowerCase() === host.toLowerCase()));
-                if (stale.length > 0) {
-                  await query(db, lockStatement(spec.username, stale));
-                  await query(db, dropUserStatement(spec.username, stale));
+                if (flavor === 'mariadb' && isNew) {
+                  // MySQL 8 keeps the marker in the ATTRIBUTE of CREATE USER.
+                  steps.push(...markStatements(spec.username, host, index).map((sql) => ({ sql })));
+                }
+                steps.push(...pending.map((grant) => ({ sql: grant })));
+                statements.push(...pending);
+              }
+              // Hosts an earlier spec allowed and this one does not.
+              const stale = existing.map((account) => account.host).filter((host) => !hosts.some((wanted) => wanted.toLowerCase() === host.toLowerCase()));
+              if (stale.length > 0) steps.push({ sql: lockStatement(spec.username, stale) }, { sql: dropUserStatement(spec.username, stale) });
+
+              const created: string[] = [];
+              try {
+                if (flavor === 'mariadb') {
+                  // One round trip for all of it, the lock's release included. A failure does not say
+                  // which accounts the block had created by then: drop (IF EXISTS) every one it would
+                  // create, all of them absent under the lock.
+                  created.push(...steps.flatMap((step) => (step.creates === undefined ? [] : [step.creates])));
+                  await query(db, mariadbBlock([...steps.map((step) => step.sql), releaseLockStatement(userLockName(spec.username))]));
+                  locked.released = true;
+                } else {
+                  for (const step of steps) {
+                    await query(db, step.sql);
+                    if (step.creates !== undefined) created.push(step.creates);
+                  }
                 }
                 return { statements };
               } catch (error) {
                 // DDL cannot be rolled back: remove what this attempt created, so a failure leaves no
                 // half-granted user behind. (Accounts of an earlier attempt stay for the retry.)
                 if (created.length > 0) await query(db, dropUserStatement(spec.username, created)).catch(() => {});
+                const unmarked = unmarkedHost(error);
+                if (unmarked !== undefined) {
+                  throw targetUnavailable(`Could not mark ${spec.username}@${hosts[unmarked] ?? '?'} on ${where(target)} as a dbaccess user.`);
+                }
                 throw error;
               }
             }),
