@@ -14,7 +14,8 @@
  *   9 capture    queries/s of one temporary user with query capture off and on, per method
  *  10 audit      audit append rate with the chain; report for 100,000 requests and 1,000,000 events; verification
  *
- * BENCH_ONLY=analysis (words of scenario names, comma-separated) runs a subset.
+ * BENCH_ONLY=analysis (words of scenario names, comma-separated) runs a subset. BENCH_WORKER_PROCESSES=2
+ * has scenario 5 revoke through that many `RUN_MODE=worker` processes (src/main.ts) instead of in-process.
  *
  * 1-3 run on both queue backends; 4 and 5 on Redis. Every scenario starts its own app (the test
  * harness: fresh state and target databases, fake Slack) and removes everything it created.
@@ -40,6 +41,8 @@ const quick = process.env.BENCH_QUICK === '1';
 /** BENCH_ONLY=analysis,capture runs only the scenarios whose name contains one of these words. */
 const only = process.env.BENCH_ONLY?.split(',').map((word) => word.trim()).filter(Boolean);
 const wanted = (name: string) => !only || only.some((word) => name.includes(word));
+/** BENCH_WORKER_PROCESSES=2: scenario 5's revocations done by that many `RUN_MODE=worker` processes (default: the app in this process). */
+const workerProcesses = Number(process.env.BENCH_WORKER_PROCESSES ?? 0) || undefined;
 const sizes = quick
   ? { ack: { n: 30, warmup: 5 }, dm: { n: 5, warmup: 1 }, expiry: { n: 5, durationS: 3, staggerMs: 300 }, burst: 20, probeMax: 5000, mass: { n: 300, databases: 2, deadlineMs: 45_000 } }
   : { ack: { n: 300, warmup: 30 }, dm: { n: 50, warmup: 5 }, expiry: { n: 50, durationS: 4, staggerMs: 400 }, burst: 200, probeMax: 5000, mass: { n: 10_000, databases: 10, deadlineMs: 75_000 } };
@@ -137,7 +140,7 @@ try {
   }
   await step(`4 burst of ${sizes.burst}`, () => burstScenario('redis', { n: sizes.burst, stallMs: 15_000 }));
   await step('5a leases on one database', () => aclLimitScenario({ max: sizes.probeMax }));
-  await step(`5 ${sizes.mass.n} simultaneous expiries`, () => massExpiryScenario('redis', { ...sizes.mass, realPath: 20 }));
+  await step(`5 ${sizes.mass.n} simultaneous expiries`, () => massExpiryScenario('redis', { ...sizes.mass, realPath: 20, workerProcesses }));
   await step('6 engines: provision and revoke against raw SQL; 7 revocations at once', () => runEngineBench({ quick }));
   await step('8 analysis: tokens, cost and latency of the three analyses', () => analysisScenario({ n: quick ? 5 : 50 }));
   await step('9 capture: overhead of recording statements, per method', () => captureScenario(quick ? { n: 300, rounds: 5 } : { n: 300, rounds: 20 }));

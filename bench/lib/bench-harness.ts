@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,8 @@ export interface BenchHarness {
   stateUrl: string;
   /** Every target database in the catalog: `orders` (the harness's) and the extra ones (`orders2`, ...). */
   targets: Array<{ id: string; name: string; adminUrl: string }>;
+  /** Pids of the `RUN_MODE=worker` processes doing the jobs (none: the in-process app does them). */
+  workerPids: number[];
   /** `/dbaccess` then the form, as `user`; the request id comes back from the receipt DM. */
   submit(user: string, values?: Partial<Record<'scope' | 'duration' | 'reason' | 'ticket' | 'level', string>>): Promise<{ commandAckMs: number; submitAckMs: number; startedAt: number }>;
   /** Clicks Approve on the card of `requestId` as `approver` once the card is posted; `clickedAt` is Date.now() just before the POST. */
@@ -51,7 +54,13 @@ export async function cleanupAll(): Promise<void> {
 
 export async function startBenchHarness(
   queue: 'redis' | 'postgres',
-  options: { settings?: Record<string, string>; env?: Record<string, string>; extraTargets?: number } = {},
+  options: {
+    settings?: Record<string, string>;
+    env?: Record<string, string>;
+    extraTargets?: number;
+    /** Jobs done by this many `RUN_MODE=worker` processes (src/main.ts) instead of the app in the bench's process, which then runs `RUN_MODE=web`. */
+    workerProcesses?: number;
+  } = {},
 ): Promise<BenchHarness> {
   const userPrefix = `bn${randomBytes(3).toString('hex')}_`;
   const queuePrefix = `dbaccess-bench-${randomBytes(4).toString('hex')}`;
@@ -60,8 +69,10 @@ export async function startBenchHarness(
   let harness: Harness | undefined;
   let index: SlackIndex | undefined;
   const extra: Array<{ name: string; adminUrl: string; drop(): Promise<void> }> = [];
+  const workers: ChildProcess[] = [];
   const cleanup = async (graceMs = 30_000) => {
     index?.close();
+    await Promise.all(workers.map((worker) => stopWorkerProcess(worker, graceMs)));
     if (harness) await closeHarness(harness, graceMs, userPrefix);
     for (const db of extra) await db.drop().catch((error: Error) => console.error(`bench: could not drop ${db.name}: ${error.message}`));
     if (queue === 'redis') await deleteRedisPrefix(queuePrefix);
@@ -80,10 +91,11 @@ export async function startBenchHarness(
   harness = await startHarness({
     queue,
     settings: { userPrefix, pendingTimeout: '1h', ...options.settings },
-    env: { ...(queue === 'redis' ? { QUEUE_PREFIX: queuePrefix } : {}), ...extraEnv, ...options.env },
+    env: { ...(queue === 'redis' ? { QUEUE_PREFIX: queuePrefix } : {}), ...extraEnv, ...(options.workerProcesses ? { RUN_MODE: 'web' } : {}), ...options.env },
     ...(extra.length > 0 ? { extraDatabases: `${extraYaml}\n` } : {}),
   });
   const h = harness;
+  for (let i = 0; i < (options.workerProcesses ?? 0); i += 1) workers.push(await startWorkerProcess(h.env));
   index = new SlackIndex(h.slack, APPROVERS_CHANNEL);
   const idx = index;
   let responses = 0;
@@ -96,6 +108,7 @@ export async function startBenchHarness(
     queuePrefix,
     stateUrl: h.app.pool.options.connectionString!,
     targets: [{ id: 'orders', name: h.target.name, adminUrl: h.target.adminUrl }, ...extra.map((db, i) => ({ id: extraIds[i]!, name: db.name, adminUrl: db.adminUrl }))],
+    workerPids: workers.map((worker) => worker.pid!),
 
     async submit(user, values = {}) {
       const startedAt = Date.now();
@@ -154,6 +167,60 @@ export async function startBenchHarness(
       await cleanup(graceMs);
     },
   };
+}
+
+/**
+ * dbaccess as an operator runs a worker: `src/main.ts` with `RUN_MODE=worker`, in a process of its own,
+ * on the app's state, queue and catalog. Resolves once it has started (its "dbaccess started" log line).
+ */
+async function startWorkerProcess(env: Readonly<Record<string, string>>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: new URL('../../', import.meta.url),
+    env: { ...process.env, ...env, RUN_MODE: 'worker', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const started = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000);
+      if (output.includes('"msg":"dbaccess started"')) resolve();
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000);
+    });
+    child.once('exit', (code) => reject(new Error(`bench: a worker process exited (${code}) at start: ${output.slice(-800)}`)));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`bench: a worker process did not start within 60 s: ${output.slice(-800)}`)), 60_000);
+  });
+  try {
+    await Promise.race([started, timeout]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  // From here on only warnings and errors are shown; the rest is drained.
+  child.stdout!.removeAllListeners('data');
+  child.stderr!.removeAllListeners('data');
+  child.stdout!.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (/"level":(40|50|60)/.test(line)) process.stderr.write(`[worker ${child.pid}] ${line.slice(0, 400)}\n`);
+  });
+  child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[worker ${child.pid}] ${chunk.toString()}`));
+  return child;
+}
+
+/** SIGTERM (dbaccess stops its worker cleanly), then SIGKILL after `graceMs`. */
+async function stopWorkerProcess(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  if (await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)])) return;
+  console.error(`bench: worker process ${child.pid} did not stop within ${graceMs / 1000} s; killing it`);
+  child.kill('SIGKILL');
+  await exited;
 }
 
 /**

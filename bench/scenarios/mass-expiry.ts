@@ -13,6 +13,8 @@ export interface MassExpiryOptions {
   deadlineMs: number;
   /** What-if: raise the app's state pool `max` at run time (see burst.ts). */
   statePoolMax?: number;
+  /** Revocations done by this many `RUN_MODE=worker` processes rather than by the app in the bench's own process. */
+  workerProcesses?: number;
 }
 
 /**
@@ -21,9 +23,11 @@ export interface MassExpiryOptions {
  * app's queue. Measured: the app's own revocation (delayed jobs, the 1 s sweep, the PostgreSQL provider)
  * from T until no role with the prefix is left on the target and every lease row has `revoked_at`.
  */
-export async function massExpiryScenario(queue: 'redis' | 'postgres', { n, databases, realPath, deadlineMs, statePoolMax }: MassExpiryOptions): Promise<ResultRow[]> {
-  const b = await startBenchHarness(queue, { extraTargets: databases - 1 });
-  const label = statePoolMax ? `5 ${n} expiries (what-if: state pool max ${statePoolMax})` : `5 ${n} simultaneous expiries`;
+export async function massExpiryScenario(queue: 'redis' | 'postgres', { n, databases, realPath, deadlineMs, statePoolMax, workerProcesses }: MassExpiryOptions): Promise<ResultRow[]> {
+  const b = await startBenchHarness(queue, { extraTargets: databases - 1, workerProcesses });
+  const label = statePoolMax
+    ? `5 ${n} expiries (what-if: state pool max ${statePoolMax})`
+    : `5 ${n} simultaneous expiries${workerProcesses ? ` (${workerProcesses} worker process${workerProcesses > 1 ? 'es' : ''})` : ''}`;
   let stalled = false;
   try {
     if (statePoolMax) b.h.app.pool.options.max = statePoolMax;

@@ -103,7 +103,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
   if (options.applyMigrations !== false) await runMigrations(stateUrl);
   const { db, pool } = createStateDb(stateUrl);
   const lockPool = createLockPool(stateUrl);
-  closers.unshift(() => pool.end(), () => lockPool.end());
+  // Group-committed audit appends get connections of their own: their callers may hold state
+  // connections (a transaction) while they wait, and must not starve the write they wait for.
+  const { db: auditDb, pool: auditPool } = createStateDb(stateUrl, 4);
+  closers.unshift(() => pool.end(), () => lockPool.end(), () => auditPool.end());
 
   const masterKey = loadMasterKey(env.MASTER_KEY, dataDir);
   const secrets = createSecretBox(masterKey);
@@ -130,7 +133,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   closers.push(() => Promise.all(Object.values(providers).map((provider) => provider.close())));
 
   const tenants = createTenantService({ db });
-  const audit = createAuditService({ db, checkpointKey: deriveKey(masterKey, 'audit-checkpoints') });
+  const audit = createAuditService({ db, appendDb: auditDb, checkpointKey: deriveKey(masterKey, 'audit-checkpoints') });
   const requestRepo = createAccessRequestRepo({ db });
   const leaseRepo = createLeaseRepo({ db });
   const resolveReference = createReferenceResolver({ readEnvReference, readVault: vault && ((path, field) => vault.readKv(path, field)) });

@@ -24,6 +24,16 @@ export const APP_ROLE = 'dbaccess_app';
 class ScopedClient extends pg.Client {
   private scopedTo: string | undefined;
 
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    // A connection lost while checked out also rejects the query running on it, which is where the
+    // caller learns of it (and the pool drops the client on release); unheard, this event would end
+    // the process.
+    this.on('error', () => {
+      this.scopedTo = undefined;
+    });
+  }
+
   // pg's query() has many overloads; promise-style ones (drizzle's) wait for the scope to be set.
   override query(...args: unknown[]): never {
     const scope = currentScope();

@@ -6,6 +6,7 @@ import { chainHash, contentHash, createAuditService } from '../../src/modules/au
 import { withTenant } from '../../src/db/tenant-scope.js';
 import { createTenantService } from '../../src/modules/tenants/tenant-service.js';
 import { createStateDatabase } from '../support/databases.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 
 describe('audit log', () => {
   let state: Awaited<ReturnType<typeof createStateDatabase>>;
@@ -202,6 +203,165 @@ describe('audit log', () => {
       for (let i = 0; i < 3; i += 1) await signed().record({ tenantId: id, actor: 'system', action: 'more', subject: 's', outcome: 'success' });
       expect(await signed().checkpoint(id)).toEqual({ seq: 6 });
       expect(await verify(id)).toEqual({ ok: true, events: 6 });
+    });
+  });
+  describe('group commit of appends made outside a transaction', () => {
+    const newTenant = () => createTenantService({ db }).ensureTenant('slack', `T${randomBytes(5).toString('hex').toUpperCase()}`);
+    const event = (tenant: string, subject: string, details: Record<string, unknown> = {}) =>
+      ({ tenantId: tenant, actor: 'job:revoke', action: 'lease.revoked', subject, outcome: 'success', details }) as const;
+    /** A tenant's events as the owner sees them, with the transaction that wrote each. */
+    const eventsOf = async (tenant: string) =>
+      (await owner.query<{ seq: string; subject: string; tx: string }>('SELECT seq, subject, xmin::text AS tx FROM audit_events WHERE tenant_id = $1 ORDER BY seq', [tenant])).rows;
+    /** Holds the tenant's chain lock (as an in-transaction append would) on a connection of its own until release(). */
+    async function holdChainLock(tenant: string) {
+      const holder = new pg.Client({ connectionString: state.url });
+      await holder.connect();
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [tenant]);
+      return {
+        async release() {
+          await holder.query('COMMIT');
+          await holder.end();
+        },
+      };
+    }
+    /** Why an append failed: drizzle's message and the server's, which it carries as the cause. */
+    const why = (outcome: PromiseSettledResult<unknown>) => {
+      const reason = (outcome as PromiseRejectedResult).reason as (Error & { cause?: Error }) | undefined;
+      return `${reason?.message ?? ''} ${reason?.cause?.message ?? ''}`;
+    };
+    /** Until a session waits for that lock: the write in flight is blocked. */
+    async function waitForLockWaiter() {
+      for (let i = 0; i < 100; i += 1) {
+        const { rows } = await owner.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+        if (rows[0]!.n > 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error('no append ever waited for the chain lock');
+    }
+
+    it('gathers the appends that arrive while a write is in flight into one transaction, and resolves each caller only once its event is committed', async () => {
+      const id = await newTenant();
+      const service = audit();
+      const lock = await holdChainLock(id);
+      const settled: string[] = [];
+      const track = (subject: string) => service.record(event(id, subject)).then(() => settled.push(subject));
+      const first = track('lease:first');
+      await waitForLockWaiter();
+      const rest = Array.from({ length: 99 }, (_, i) => track(`lease:${i}`));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Blocked on the chain: nobody was told "written", and nothing is.
+      expect(settled).toEqual([]);
+      expect(await eventsOf(id)).toEqual([]);
+      await lock.release();
+      await Promise.all([first, ...rest]);
+
+      const rows = await eventsOf(id);
+      expect(rows.map((row) => Number(row.seq))).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+      expect(rows[0]!.subject).toBe('lease:first');
+      expect(new Set(rows.map((row) => row.subject)).size).toBe(100);
+      // The one in flight, then the 99 that gathered behind it: two transactions, not 100.
+      expect(new Set(rows.map((row) => row.tx)).size).toBe(2);
+      expect(await audit().verify(id)).toEqual({ ok: true, events: 100 });
+    });
+
+    it('keeps one total order per tenant under concurrent appends for many tenants, every event exactly once', async () => {
+      const service = audit();
+      const tenantsUnderTest = await Promise.all(Array.from({ length: 6 }, () => newTenant()));
+      // Per tenant 4 writers, each appending 25 events one after the other (as a job does), all at once.
+      await Promise.all(
+        tenantsUnderTest.flatMap((tenant) =>
+          Array.from({ length: 4 }, async (_, writer) => {
+            for (let i = 0; i < 25; i += 1) await service.record(event(tenant, `writer:${writer}:${i}`, { writer, i }));
+          }),
+        ),
+      );
+      for (const tenant of tenantsUnderTest) {
+        expect(await service.verify(tenant)).toEqual({ ok: true, events: 100 });
+        const rows = await eventsOf(tenant);
+        expect(rows.map((row) => Number(row.seq))).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+        expect(rows.map((row) => row.subject).sort()).toEqual(Array.from({ length: 4 }, (_, w) => Array.from({ length: 25 }, (_, i) => `writer:${w}:${i}`)).flat().sort());
+        // A writer's later event always comes after its earlier one.
+        for (let writer = 0; writer < 4; writer += 1) {
+          const mine = rows.filter((row) => row.subject.startsWith(`writer:${writer}:`)).map((row) => Number(row.subject.split(':')[2]));
+          expect(mine).toEqual(Array.from({ length: 25 }, (_, i) => i));
+        }
+      }
+      const { rows: leaked } = await owner.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM audit_events WHERE subject LIKE 'writer:%' AND NOT (tenant_id = ANY($1::uuid[]))",
+        [tenantsUnderTest],
+      );
+      expect(leaked[0]!.n).toBe(0);
+    });
+
+    it('fails only the caller whose event the database refuses, and writes the rest of its batch', async () => {
+      const id = await newTenant();
+      const service = audit();
+      const lock = await holdChainLock(id);
+      const first = service.record(event(id, 'ok:first'));
+      await waitForLockWaiter();
+      // These gather into one batch; PostgreSQL's jsonb refuses the NUL character of the one in the middle.
+      const good = (i: number) => service.record(event(id, `ok:${i}`, { i }));
+      const batch = [...Array.from({ length: 10 }, (_, i) => good(i)), service.record(event(id, 'bad', { text: 'nul \u0000 here' })), ...Array.from({ length: 10 }, (_, i) => good(10 + i))];
+      await lock.release();
+      const outcomes = await Promise.allSettled([first, ...batch]);
+
+      expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
+      expect(outcomes[11]!.status).toBe('rejected');
+      expect(why(outcomes[11]!)).toMatch(/unsupported Unicode escape sequence/);
+      const subjects = (await eventsOf(id)).map((row) => row.subject);
+      expect(subjects).toEqual(['ok:first', ...Array.from({ length: 20 }, (_, i) => `ok:${i}`)]);
+      expect(await service.verify(id)).toEqual({ ok: true, events: 21 });
+    });
+
+    it('fails the appends of a tenant the database refuses, and loses nothing of the tenants appending beside it', async () => {
+      const id = await newTenant();
+      const other = await newTenant();
+      const unknown = '00000000-0000-4000-8000-000000000000';
+      const service = audit();
+      const outcomes = await Promise.allSettled([
+        ...Array.from({ length: 10 }, (_, i) => service.record(event(id, `ok:${i}`))),
+        ...Array.from({ length: 3 }, (_, i) => service.record(event(unknown, `nobody:${i}`))),
+        // In this tenant's scope, an append to another tenant is refused; its own go through.
+        ...Array.from({ length: 3 }, (_, i) => withTenant(other, () => service.record(event(id, `forged:${i}`)))),
+        ...Array.from({ length: 10 }, (_, i) => withTenant(other, () => service.record(event(other, `ok:${i}`)))),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual([...Array(10).fill('fulfilled'), ...Array(6).fill('rejected'), ...Array(10).fill('fulfilled')]);
+      expect(outcomes.slice(10, 13).map(why)).toEqual(Array(3).fill(expect.stringMatching(/violates foreign key constraint/)));
+      expect(outcomes.slice(13, 16).map(why)).toEqual(Array(3).fill(expect.stringMatching(/outside the tenant scope/)));
+      expect((await eventsOf(id)).map((row) => row.subject)).toEqual(Array.from({ length: 10 }, (_, i) => `ok:${i}`));
+      expect((await eventsOf(other)).map((row) => row.subject)).toEqual(Array.from({ length: 10 }, (_, i) => `ok:${i}`));
+      expect(await service.verify(id)).toEqual({ ok: true, events: 10 });
+      expect(await service.verify(other)).toEqual({ ok: true, events: 10 });
+    });
+
+    it('fails every caller of a batch whose connection is lost, and never writes their events twice', async () => {
+      const id = await newTenant();
+      const proxy = await startTcpProxy(Number(new URL(state.url).port || 5432), new URL(state.url).hostname);
+      const viaProxy = new URL(state.url);
+      viaProxy.host = `127.0.0.1:${proxy.port}`;
+      const appendState = createStateDb(viaProxy.toString(), 2);
+      try {
+        const service = createAuditService({ db, appendDb: appendState.db });
+        const lock = await holdChainLock(id);
+        const inFlight = service.record(event(id, 'cut:in-flight'));
+        await waitForLockWaiter();
+        const gathered = Array.from({ length: 5 }, (_, i) => service.record(event(id, `cut:${i}`)));
+        await proxy.cut();
+        const outcomes = await Promise.allSettled([inFlight, ...gathered]);
+        expect(outcomes.map((o) => o.status)).toEqual(Array(6).fill('rejected'));
+        await lock.release();
+        // The server may still have committed the statement in flight (the caller cannot know: its job
+        // retries); what was never sent is not written, and nothing twice.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const subjects = (await eventsOf(id)).map((row) => row.subject);
+        expect(subjects.filter((subject) => subject !== 'cut:in-flight')).toEqual([]);
+        expect(subjects.filter((subject) => subject === 'cut:in-flight').length).toBeLessThanOrEqual(1);
+        expect(await service.verify(id)).toEqual({ ok: true, events: subjects.length });
+      } finally {
+        await proxy.close();
+        await appendState.pool.end().catch(() => {});
+      }
     });
   });
 });

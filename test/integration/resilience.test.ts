@@ -55,6 +55,41 @@ describe('resilience', () => {
     await h.waitForCard((m) => m.ts === card.ts && /access ended/.test(shown(m)));
   });
 
+  it('never marks a lease revoked before its audit event is committed: with the log refusing, the lease stays due, then is revoked and recorded', async () => {
+    const { requestId } = await approveNew({ duration: '4s' });
+    const leaseRow = () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) });
+    const lease = await waitUntil(async () => ((await leaseRow())?.provisionedAt ? leaseRow() : undefined), 20_000, 'provisioned lease');
+    const owner = new pg.Client({ connectionString: h.app.stateUrl });
+    await owner.connect();
+    const revokedEvents = async () =>
+      (await owner.query<{ actor: string }>("SELECT actor FROM audit_events WHERE subject = $1 AND action = 'lease.revoked'", [`lease:${lease!.id}`])).rows;
+    const appendFunctions = [
+      'dbaccess_audit_append(uuid, text, text, text, text, jsonb, timestamptz, text)',
+      'dbaccess_audit_append_batch(uuid, text[], text[], text[], text[], jsonb[], timestamptz[], text[])',
+    ];
+    try {
+      // The audit log refuses every append, as a broken state database would.
+      for (const fn of appendFunctions) await owner.query(`REVOKE EXECUTE ON FUNCTION ${fn} FROM dbaccess_app`);
+      // The user still goes at expiry...
+      await waitUntil(async () => (await targetRoles(lease!.username)).length === 0 || undefined, 20_000, 'user dropped at expiry');
+      // ...but with no event to say so, the lease is not marked revoked: it stays due and is retried.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect((await leaseRow())!.revokedAt).toBeNull();
+      expect(await revokedEvents()).toEqual([]);
+    } finally {
+      for (const fn of appendFunctions) await owner.query(`GRANT EXECUTE ON FUNCTION ${fn} TO dbaccess_app`);
+    }
+    try {
+      await waitUntil(async () => (await leaseRow())?.revokedAt, 45_000, 'revocation once the audit log takes events again');
+      expect((await revokedEvents()).length).toBeGreaterThanOrEqual(1);
+      expect(await h.app.audit.verify(lease!.tenantId)).toMatchObject({ ok: true });
+      const request = await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) });
+      expect(request!.state).toBe('revoked');
+    } finally {
+      await owner.end();
+    }
+  });
+
   it('reconciles: drops users of ours that no lease owns, and nothing else', async () => {
     // A user our provider created that no lease owns: what a crash or a lost row would leave behind.
     const orphan = `${h.prefix}orphan01`;

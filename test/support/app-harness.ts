@@ -57,6 +57,8 @@ export interface Harness {
   waitForMessage(channel: string, predicate: (message: SlackMessage) => boolean, timeoutMs?: number): Promise<SlackMessage>;
   /** Starts another process's worth of dbaccess (RUN_MODE=worker) on the same state and queue. */
   startWorker(): Promise<Container>;
+  /** The environment the app was started with (for a dbaccess started elsewhere, e.g. a worker process). */
+  env: Readonly<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -140,7 +142,7 @@ ${options.extraDatabases ?? ''}`,
   let responses = 0;
 
   const harness: Harness = {
-    app, url, slack, target, prefix, redisPrefix, catalogPath,
+    app, url, slack, target, prefix, redisPrefix, catalogPath, env: envVars,
     post: (body, sign = {}) => postSigned(url, '/slack/events', body, { secret: SIGNING_SECRET, ...sign }),
     command: (user, text) => harness.post(slashCommand({ teamId: TEAM, userId: user, text, responseUrl: slack.responseUrl(`cmd-${++responses}`, { user }) })),
     async submitRequest(user, values) {

@@ -1,6 +1,7 @@
 import { and, eq, isNull, lte, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
 import { accessRequests, chatUsers, leases, tenants } from '../../db/schema.js';
+import { TRANSITIONS } from '../access-requests/access-request-state.js';
 
 export type LeaseRow = typeof leases.$inferSelect;
 
@@ -16,6 +17,12 @@ export function createLeaseRepo({ db }: { db: Db }) {
 
     async getById(id: string, tx: DbOrTx = db): Promise<LeaseRow | undefined> {
       const [row] = await tx.select().from(leases).where(eq(leases.id, id));
+      return row;
+    },
+
+    /** A lease with its request in one round trip (every revocation needs both). */
+    async getWithRequest(id: string): Promise<{ lease: LeaseRow; request: typeof accessRequests.$inferSelect } | undefined> {
+      const [row] = await db.select({ lease: leases, request: accessRequests }).from(leases).innerJoin(accessRequests, eq(accessRequests.id, leases.requestId)).where(eq(leases.id, id));
       return row;
     },
 
@@ -37,6 +44,28 @@ export function createLeaseRepo({ db }: { db: Db }) {
         .where(and(eq(leases.tenantId, tenantId), eq(leases.id, id), isNull(leases.revokedAt)))
         .returning();
       return row;
+    },
+
+    /**
+     * The end of a revocation as one statement (one implicit transaction, one round trip): the lease
+     * marked revoked (an end reason already recorded is kept, `endReason` set otherwise) and its
+     * request moved on as `finishRevoking` does. False, and nothing changed, when the lease was
+     * already revoked: of two racing revocations exactly one finishes.
+     */
+    async finishRevocation(tenantId: string, id: string, endReason: string): Promise<boolean> {
+      const { from, to } = TRANSITIONS.finishRevoking;
+      const { rows } = await db.execute(sql`
+        WITH lease AS (
+          UPDATE ${leases} SET revoked_at = now(), last_error = NULL, end_reason = coalesce(end_reason, ${endReason})
+           WHERE tenant_id = ${tenantId} AND id = ${id} AND revoked_at IS NULL
+          RETURNING request_id
+        ), request AS (
+          -- Data-modifying CTEs all run: this one moves the request of the lease marked above, if any.
+          UPDATE ${accessRequests} SET state = ${to}, version = version + 1, updated_at = now()
+           WHERE tenant_id = ${tenantId} AND id IN (SELECT request_id FROM lease) AND state IN (${sql.join(from.map((state) => sql`${state}`), sql`, `)})
+        )
+        SELECT 1 FROM lease`);
+      return rows.length > 0;
     },
 
     async countFailedAttempt(tenantId: string, id: string, error: string): Promise<number> {

@@ -197,10 +197,10 @@ export function createLeaseService(deps: Deps) {
     });
   }
 
-  async function revoke(leaseId: string, actor = 'job:revoke'): Promise<{ revoked: boolean; request?: RequestRow; lease?: LeaseRow; sessionsKilled: number }> {
-    const lease = await leases.getById(leaseId);
-    if (!lease || lease.revokedAt) return { revoked: false, sessionsKilled: 0 };
-    const request = (await requests.getById(lease.requestId))!;
+  async function revoke(leaseId: string, actor = 'job:revoke'): Promise<{ revoked: boolean; sessionsKilled: number }> {
+    const found = await leases.getWithRequest(leaseId);
+    if (!found || found.lease.revokedAt) return { revoked: false, sessionsKilled: 0 };
+    const { lease, request } = found;
     if (lease.expiresAt > now() && !lease.endReason) {
       // Early by the clock (a delayed job whose lease was extended): come back at the expiry.
       await enqueue('revoke', { leaseId }, { jobId: `${revokeJobId(leaseId)}-${lease.expiresAt.getTime()}`, delayMs: lease.expiresAt.getTime() - now().getTime() });
@@ -221,24 +221,19 @@ export function createLeaseService(deps: Deps) {
       await audit.record({ tenantId: lease.tenantId, actor, action: 'lease.revoke', subject: `lease:${lease.id}`, outcome: 'failure', details: { attempts, error: (error as Error).message } });
       throw new RetryingFailure(error, attempts, request);
     }
-    const result = await db.transaction(async (tx) => {
-      const revoked = await leases.markRevoked(lease.tenantId, lease.id, tx);
-      if (!revoked) return undefined;
-      const endReason = revoked.endReason ?? 'expired';
-      const finalLease = endReason === revoked.endReason ? revoked : await leases.update(lease.tenantId, lease.id, { endReason }, tx);
-      const finalRequest = await requests.transition(request.tenantId, request.id, 'finishRevoking', {}, tx);
-      await audit.record(
-        { tenantId: lease.tenantId, actor, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id, username: lease.username, endReason, sessionsKilled } },
-        tx,
-      );
-      return { lease: finalLease!, request: finalRequest ?? request };
-    });
-    if (!result) return { revoked: false, sessionsKilled };
+    // The event is committed first, group-committed with the tenant's other appends and outside any
+    // transaction (no lock or connection held while the chain is busy), then the lease is marked: a
+    // lease is never revoked without its event. A crash or error in between leaves the lease due, so
+    // the sweep revokes it again (the provider finds the user gone) and records it again: an event may
+    // be repeated, never lost.
+    const endReason = lease.endReason ?? 'expired';
+    await audit.record({ tenantId: lease.tenantId, actor, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id, username: lease.username, endReason, sessionsKilled } });
+    if (!(await leases.finishRevocation(lease.tenantId, lease.id, endReason))) return { revoked: false, sessionsKilled };
     await Promise.all([
       enqueue('syncCard', { requestId: request.id }),
       enqueue('summarize', { leaseId }, { jobId: `summarize-${leaseId}` }),
     ]);
-    return { revoked: true, ...result, sessionsKilled };
+    return { revoked: true, sessionsKilled };
   }
 
   /**
