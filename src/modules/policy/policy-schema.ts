@@ -307,7 +307,24 @@ export interface PolicyConfig {
   pendingTimeoutSeconds: number;
 }
 
-/** What policyConfig reads from a catalog, before or after the sections are merged into it. */
+/**
+ * Whether the catalog names anyone by email or by Slack user group (roles, groups, policies, rules),
+ * so that a Slack workspace is asked for emails and group members only when they matter.
+ */
+export function namesPeopleBy(config: Pick<PolicyConfig, 'roles' | 'policies' | 'rules'>): { emails: boolean; groups: boolean } {
+  const found = { emails: false, groups: false };
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (typeof value !== 'object' || value === null) return;
+    const kind = (value as { kind?: unknown }).kind;
+    if (kind === 'email') found.emails = true;
+    else if (kind === 'slackGroup') found.groups = true;
+    else Object.values(value).forEach(walk);
+  };
+  walk([config.roles, config.policies, config.rules]);
+  return found;
+}
+
 /** Approvers on each platform: Slack user ids, Teams users by email. */
 export interface PlatformApprovers {
   slack?: { users: string[] } | undefined;
