@@ -133,3 +133,10 @@ describe('catalog with one section per tenant', () => {
     expect(() => parseCatalog(tenantsFile, 'tenants.yaml')).toThrow(/one catalog per tenant/);
   });
 });
+
+describe('catalog host patterns', () => {
+  it('keeps MySQL hosts in lower case, as the server stores them', () => {
+    const view = parseCatalog(valid.replace('    maxDuration: 4h\n', "    maxDuration: 4h\n    allowedHosts: ['App-Server.Internal', '10.0.%']\n"));
+    expect(view.database('orders')?.allowedHosts).toEqual(['app-server.internal', '10.0.%']);
+  });
+});

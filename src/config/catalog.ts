@@ -75,7 +75,8 @@ const databaseSchema = z.strictObject({
   tags: z.array(z.string().max(40)).max(20).default([]),
   approvers: approversSchema.optional(),
   /** MySQL and MariaDB: hosts the temporary user may connect from (`%` is any). */
-  allowedHosts: z.array(z.string().min(1).max(255).regex(/^[A-Za-z0-9.%_:-]+$/, 'must be a host name, address or pattern such as 10.0.%')).min(1).max(20).default(['%']),
+  /** Lower-cased: the server stores account hosts in lower case (and compares them as written). */
+  allowedHosts: z.array(z.string().min(1).max(255).regex(/^[A-Za-z0-9.%_:-]+$/, 'must be a host name, address or pattern such as 10.0.%').transform((host) => host.toLowerCase())).min(1).max(20).default(['%']),
   /** MySQL 5.x: user names of at most 16 characters. */
   legacyUserNames: z.boolean().default(false),
   /** How a temporary user's statements are recorded (see capture-types.ts); `none` records nothing. */

@@ -240,7 +240,8 @@ const ticketPattern = z
     }
   }, 'must be a regular expression such as [A-Z]+-\\d+');
 
-const hostPattern = z.string().min(1).max(255).regex(/^[A-Za-z0-9.%_:-]+$/, 'must be a host name, address or pattern such as 10.0.%');
+/** Lower-cased: MySQL and MariaDB store account hosts in lower case. */
+const hostPattern = z.string().min(1).max(255).regex(/^[A-Za-z0-9.%_:-]+$/, 'must be a host name, address or pattern such as 10.0.%').transform((host) => host.toLowerCase());
 
 export const rulesSchema = z.strictObject({
   /** Named windows for onlyDuring and autoApprove; business-hours exists unless redefined. */
