@@ -35,7 +35,7 @@ export async function createLeaseLoader(b: BenchHarness) {
   const enqueue: Enqueue = async (name, data, options) => {
     if (name === 'revoke') await b.h.app.queue.enqueue(name, data, options);
   };
-  const catalog = b.h.app.catalog;
+  const catalogs = b.h.app.catalogs;
   const leases = createLeaseService({
     db,
     requests: createAccessRequestRepo({ db }),
@@ -45,13 +45,13 @@ export async function createLeaseLoader(b: BenchHarness) {
     // Only the postgres engine is in the harness's catalog.
     providers: { postgres: provider } as unknown as ProviderRegistry,
     resolveTarget: createTargetResolver({
-      catalog,
+      catalogs,
       resolveReference: createReferenceResolver({
         readEnvReference: (name) => (name === 'ORDERS_ADMIN_URL' ? b.h.target.adminUrl : b.targets.find((t, i) => i > 0 && name === `BENCH_TARGET_${i + 1}_URL`)?.adminUrl),
       }),
     }),
     secrets: createSecretBox(randomBytes(32)),
-    catalog,
+    catalogs,
   });
   const actor = await b.h.app.tenants.actor('slack', TEAM, 'U0BENCH10K', 'bench');
   const durationSeconds = 3600;
@@ -63,7 +63,7 @@ export async function createLeaseLoader(b: BenchHarness) {
    * then `createBulkLeases` writes the rows. Returns the user names.
    */
   async function createRolesInBulk(count: number, target: { id: string; adminUrl: string }, batch = 500): Promise<string[]> {
-    const entry = catalog().database(target.id)!;
+    const entry = catalogs().ofDatabase(target.id)!.database(target.id)!;
     const verifier = await scramSha256Verifier(randomBytes(18).toString('base64url'));
     const admin = await connect(target.adminUrl);
     const names: string[] = [];

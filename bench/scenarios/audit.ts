@@ -189,7 +189,7 @@ export async function auditScenario({ requests = 100_000, events = 1_000_000, ap
     }
 
     // 4. The report, step by step, as the Slack command and the download make it.
-    const reports = createReportService({ repo: createReportRepo({ db }), audit, catalog: () => CATALOG, isAdmin: () => true });
+    const reports = createReportService({ repo: createReportRepo({ db }), audit, catalogOf: async () => CATALOG, isAdmin: async () => true });
     const repo = createReportRepo({ db });
     const sqlOnly = await timed(() => asSystem(() => Promise.all([repo.requests({ tenantId, period }), repo.audit({ tenantId, period })])));
     const built = await timed(() => reports.build(tenantId, period, {}));

@@ -2,7 +2,7 @@ import { watchFile, unwatchFile } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'drizzle-orm';
-import { loadCatalog, parseCatalog, type CatalogView } from '../config/catalog.js';
+import { emptyCatalog, loadCatalog, parseCatalogSet, singleCatalog, type CatalogOf, type CatalogSet, type CatalogView } from '../config/catalog.js';
 import type { Config } from '../config/env.js';
 import { createLockPool, createStateDb, runMigrations } from '../db/client.js';
 import { createSecretBox, deriveKey, loadMasterKey } from '../lib/crypto.js';
@@ -10,7 +10,11 @@ import { createLogger, type Logger } from '../lib/logger.js';
 import { parseDuration } from '../lib/time.js';
 import { createJobHandlers } from '../jobs/handlers.js';
 import { createJobQueue, type QueueBackend } from '../jobs/queue.js';
+import { WebClient } from '@slack/web-api';
 import { createSlackApp } from '../chat/slack/slack-app.js';
+import { createSlackDirectory } from '../chat/slack/slack-directory.js';
+import { personOf, type PersonResolver } from '../modules/policy/policy-evaluator.js';
+import { namesPeopleBy } from '../modules/policy/policy-schema.js';
 import type { ChatNotifier } from '../chat/core/notifications.js';
 import { routeNotifications } from '../chat/core/notification-router.js';
 import { createTeamsApp } from '../chat/teams/teams-app.js';
@@ -61,7 +65,7 @@ const vaultNotConfigured: VaultClient = new Proxy({} as VaultClient, {
 export interface ContainerOptions {
   logger?: Logger;
   /** A catalog already loaded (tests); otherwise the file at DBACCESS_CONFIG. */
-  catalog?: CatalogView;
+  catalog?: CatalogView | CatalogSet;
   /** The state database to use instead of DATABASE_URL or starting the embedded one (the CLI, next to a running app). */
   stateUrl?: string;
   /** False for the CLI's reads and emergency commands: they must not change the schema under a running app. */
@@ -78,11 +82,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const closers: Array<() => Promise<unknown>> = [];
   const dataDir = resolve(env.DATA_DIR);
 
-  let catalogView = options.catalog ?? loadCatalog(env.DBACCESS_CONFIG);
-  const catalog = () => catalogView;
+  let catalogSet: CatalogSet = !options.catalog ? loadCatalog(env.DBACCESS_CONFIG) : 'sections' in options.catalog ? options.catalog : singleCatalog(options.catalog);
+  /** The whole file: every tenant's section (the sweep, the reconciler, capture by database id). */
+  const catalogs = () => catalogSet;
   // A fresh install (embedded state, no catalog file) is the sandbox: sample data and a catalog for it.
-  const sandboxMode = !env.DATABASE_URL && !catalogView.source;
-  if (!catalogView.source && !sandboxMode) {
+  const sandboxMode = !env.DATABASE_URL && !catalogSet.source;
+  if (!catalogSet.source && !sandboxMode) {
     logger.warn({ path: env.DBACCESS_CONFIG }, 'no catalog file: starting without databases; copy dbaccess.example.yaml to dbaccess.yaml and restart');
   }
 
@@ -95,7 +100,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     logger.info({ dataDir }, 'using the embedded PostgreSQL');
     if (sandboxMode) {
       sandbox = await ensureSandbox({ superUrl: embedded.url, dataDir, logger });
-      catalogView = parseCatalog(sandbox.catalogYaml, 'sandbox (built in)');
+      catalogSet = parseCatalogSet(sandbox.catalogYaml, 'sandbox (built in)');
       logger.info({ path: env.DBACCESS_CONFIG }, `no catalog file: the sandbox database is ready; add ${env.DBACCESS_CONFIG} to use your own databases`);
     }
   }
@@ -117,7 +122,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   closers.unshift(() => queue.close());
 
   const vault = env.VAULT_ADDR && env.VAULT_TOKEN ? createVaultClient({ addr: env.VAULT_ADDR, token: env.VAULT_TOKEN, namespace: env.VAULT_NAMESPACE }) : undefined;
-  const needsVault = catalogView.catalog.databases.filter((db) => db.engine === 'vault' || db.admin.startsWith('vault:')).map((db) => db.id);
+  const needsVault = catalogSet.databases().filter((db) => db.engine === 'vault' || db.admin.startsWith('vault:')).map((db) => db.id);
   if (needsVault.length > 0 && !vault) {
     throw configError(`${needsVault.join(', ')} use${needsVault.length === 1 ? 's' : ''} Vault: set VAULT_ADDR and VAULT_TOKEN.`);
   }
@@ -133,11 +138,28 @@ export async function createContainer(config: Config, options: ContainerOptions 
   closers.push(() => Promise.all(Object.values(providers).map((provider) => provider.close())));
 
   const tenants = createTenantService({ db });
+  /** A tenant's catalog: its section of the file (a file without tenants: serves every tenant). */
+  const catalogOf: CatalogOf = async (tenantId) => {
+    const set = catalogSet;
+    if (set.sections[0]?.everyone) return set.sections[0].view;
+    const key = await tenants.keyOf(tenantId);
+    return key ? set.forTenant(key.platform, key.externalId) : emptyCatalog(set.source);
+  };
+  // Slack people by email or user group, when a tenant's catalog names them so (Teams people are emails).
+  const slackDirectory = env.SLACK_BOT_TOKEN
+    ? createSlackDirectory({
+        client: new WebClient(env.SLACK_BOT_TOKEN, { slackApiUrl: env.SLACK_API_URL, retryConfig: { retries: 1, maxTimeout: 2000 }, timeout: 5000 }),
+        needs: async (tenantId) => namesPeopleBy((await catalogOf(tenantId)).policy),
+        logger,
+      })
+    : undefined;
+  const people: PersonResolver = async (tenantId, externalUserId) =>
+    slackDirectory && (await tenants.keyOf(tenantId))?.platform === 'slack' ? slackDirectory.person(tenantId, externalUserId) : personOf(externalUserId);
   const audit = createAuditService({ db, appendDb: auditDb, checkpointKey: deriveKey(masterKey, 'audit-checkpoints') });
   const requestRepo = createAccessRequestRepo({ db });
   const leaseRepo = createLeaseRepo({ db });
   const resolveReference = createReferenceResolver({ readEnvReference, readVault: vault && ((path, field) => vault.readKv(path, field)) });
-  const resolveTarget = createTargetResolver({ catalog, resolveReference });
+  const resolveTarget = createTargetResolver({ catalogs, resolveReference });
   const checkScope: ScopeChecker = async (databaseId, scope) => {
     const target = await resolveTarget(databaseId);
     try {
@@ -149,15 +171,18 @@ export async function createContainer(config: Config, options: ContainerOptions 
   // Its own lock connections: a log read holds its lock for a while, and must not starve the card locks.
   const captureLockPool = createLockPool(stateUrl, 4);
   closers.unshift(() => captureLockPool.end());
-  const capture = createCaptureService({ db, repo: createCaptureRepo({ db }), lockPool: captureLockPool, catalog, resolveTarget });
+  const capture = createCaptureService({ db, repo: createCaptureRepo({ db }), lockPool: captureLockPool, catalogs, resolveTarget });
   const claude = env.ANTHROPIC_API_KEY
     ? createClaudeAnalyzer({
         apiKey: env.ANTHROPIC_API_KEY, baseURL: env.ANTHROPIC_BASE_URL, model: env.DBACCESS_AI_MODEL,
         summaryModel: env.DBACCESS_AI_SUMMARY_MODEL ?? env.DBACCESS_AI_MODEL, timeoutMs: parseDuration(env.DBACCESS_AI_TIMEOUT)! * 1000,
-        policy: () => JSON.stringify({ timezone: catalog().catalog.timezone, policies: catalog().catalog.policies, rules: catalog().catalog.rules }).slice(0, 8000),
+        policy: (databaseId) => {
+          const section = catalogs().ofDatabase(databaseId)?.catalog;
+          return section ? JSON.stringify({ timezone: section.timezone, policies: section.policies, rules: section.rules }).slice(0, 8000) : '';
+        },
       })
     : undefined;
-  const insightsService = createInsightsService({ repo: createInsightsRepo({ db }), catalog });
+  const insightsService = createInsightsService({ repo: createInsightsRepo({ db }), catalogOf });
   /** Anomalies and recommendations of a period, in the shape the report builder takes. */
   const insights = insightsService.insights;
   const auditExporter = createAuditExporter({
@@ -167,19 +192,19 @@ export async function createContainer(config: Config, options: ContainerOptions 
       ...(env.AUDIT_EXPORT_URL ? [createHttpSink(env.AUDIT_EXPORT_URL, { token: env.AUDIT_EXPORT_TOKEN })] : []),
     ],
   });
-  const retention = createRetentionService({ db, audit, retention: () => catalog().catalog.retention });
+  const retention = createRetentionService({ db, audit, retention: () => catalogs().sections[0]!.view.catalog.retention });
   const analysis = createAnalysisService({
-    repo: createAnalysisRepo({ db }), requests: requestRepo, leaseById: (id) => leaseRepo.getById(id), capture, catalog, claude,
+    repo: createAnalysisRepo({ db }), requests: requestRepo, leaseById: (id) => leaseRepo.getById(id), capture, catalogOf, people, claude,
     enqueue: queue.enqueue, logger: logger.child({ component: 'analysis' }), sessionInsights: insightsService.forSession,
   });
-  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalog, analyses: analysis });
+  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalogOf, people, analyses: analysis });
   const reports = createReportService({
-    repo: createReportRepo({ db }), audit, catalog, isAdmin: (externalUserId) => requests.isAdmin(externalUserId), insights,
+    repo: createReportRepo({ db }), audit, catalogOf, people, isAdmin: (actor) => requests.isAdmin(actor), insights,
     links: createReportLinks({ key: deriveKey(masterKey, 'report-links'), ttlMs: parseDuration(env.REPORT_LINK_TTL)! * 1000 }),
     publicUrl: env.PUBLIC_URL, logger: logger.child({ component: 'reports' }),
   });
   const leases = createLeaseService({
-    db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, providers, secrets, catalog,
+    db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, providers, secrets, catalogs,
     resolveTarget,
   });
   const status = async (tenantId: string) => {
@@ -195,7 +220,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const publishQr = env.PUBLIC_URL ? (png: Buffer) => `${env.PUBLIC_URL!.replace(/\/$/, '')}/mfa/qr/${qrCodes.put(png)}.png` : undefined;
   const slack =
     env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET
-      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { mfa, publishQr, status, tenants, requests, analysis, insights: insightsService, leases, reports, audit, catalog, logger })
+      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { mfa, publishQr, status, tenants, requests, analysis, insights: insightsService, leases, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
       : undefined;
   if (Boolean(env.MICROSOFT_APP_ID) !== Boolean(env.MICROSOFT_APP_PASSWORD) && env.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
     throw configError('MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must be set together to enable Teams.');
@@ -206,7 +231,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           appId: env.MICROSOFT_APP_ID, appPassword: env.MICROSOFT_APP_PASSWORD ?? '', appTenantId: env.MICROSOFT_APP_TENANT_ID, appType: env.MICROSOFT_APP_TYPE,
           endpoints: teamsEndpoints(env),
         },
-        { tenants, requests, analysis, leases, mfa, conversations: createTeamsConversations({ db }), reports, audit, status, insights: insightsService, catalog, logger },
+        { tenants, requests, analysis, leases, mfa, conversations: createTeamsConversations({ db }), reports, audit, status, insights: insightsService, catalogOf, catalogs, logger },
       )
     : undefined;
   // The local console: on by default when no chat platform is configured (and so in the sandbox).
@@ -220,7 +245,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const consoleRoutes = consoleStore
     ? consoleApp(
         { token: env.CONSOLE_TOKEN, people: { requester: CONSOLE_PEOPLE.requester, approver: CONSOLE_PEOPLE.approver } },
-        { store: consoleStore, notifier, tenants, requests, analysis, leases, mfa, catalog, logger },
+        { store: consoleStore, notifier, tenants, requests, analysis, leases, mfa, catalogOf, logger },
       )
     : undefined;
 
@@ -238,7 +263,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       try {
         const next = loadCatalog(path);
         if (!next.source) return;
-        catalogView = next;
+        catalogSet = next;
         lastProblem = undefined;
         logger.info({ path }, 'catalog reloaded');
       } catch (error) {
@@ -256,7 +281,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   }
 
   return {
-    db, pool, queue, catalog, stateUrl, mfa, requests, analysis, capture, leases, audit, tenants, logger, metrics, insights, reports, retention, auditExporter,
+    db, pool, queue, catalogs, catalogOf, stateUrl, mfa, requests, analysis, capture, leases, audit, tenants, logger, metrics, insights, reports, retention, auditExporter,
     get http() {
       return http;
     },

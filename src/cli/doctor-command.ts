@@ -73,9 +73,9 @@ Exit: 0 no problems (warnings allowed), 1 problems found, 2 usage mistake.`,
 
     const checks: DoctorCheck[] = [
       stateDatabaseCheck(config), redisCheck(config), slackCheck(config), vaultCheck(config, vault), modelCheck(config),
-      ...(configuration.view?.catalog.databases ?? []).map((entry) => databaseCheck(entry, { config, catalog: configuration.view!, providers, vault })),
+      ...(configuration.catalogs?.databases() ?? []).map((entry) => databaseCheck(entry, { config, catalog: configuration.catalogs!.ofDatabase(entry.id)!, providers, vault })),
     ].filter((check) => typeof values.only !== 'string' || check.name.includes(values.only));
-    if (!configuration.view) io.out('         (the catalog has problems: its databases are not checked)');
+    if (!configuration.catalogs) io.out('         (the catalog has problems: its databases are not checked)');
 
     const counts: Record<Status, number> = { ok: 0, warning: 0, problem: 0, skipped: 0 };
     const progress = startProgress(io, checks.length, 'checking');

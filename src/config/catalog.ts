@@ -75,7 +75,8 @@ const databaseSchema = z.strictObject({
   tags: z.array(z.string().max(40)).max(20).default([]),
   approvers: approversSchema.optional(),
   /** MySQL and MariaDB: hosts the temporary user may connect from (`%` is any). */
-  allowedHosts: z.array(z.string().min(1).max(255).regex(/^[A-Za-z0-9.%_:-]+$/, 'must be a host name, address or pattern such as 10.0.%')).min(1).max(20).default(['%']),
+  /** Lower-cased: the server stores account hosts in lower case (and compares them as written). */
+  allowedHosts: z.array(z.string().min(1).max(255).regex(/^[A-Za-z0-9.%_:-]+$/, 'must be a host name, address or pattern such as 10.0.%').transform((host) => host.toLowerCase())).min(1).max(20).default(['%']),
   /** MySQL 5.x: user names of at most 16 characters. */
   legacyUserNames: z.boolean().default(false),
   /** How a temporary user's statements are recorded (see capture-types.ts); `none` records nothing. */
@@ -102,12 +103,11 @@ const customLevelSchema = z.strictObject({
   riskAs: z.enum(ACCESS_LEVELS).optional(),
 });
 
-const catalogSchema = z.strictObject({
+/** What one organisation's catalog holds: its databases, approvers, roles, policies and rules. */
+const sectionShape = {
   approvers: approversSchema,
   // Roles, approval policies and contextual rules (all optional): see modules/policy.
   ...policySectionsShape,
-  /** How long history is kept, per kind (modules/retention): forever, except query text 90 days. */
-  retention: retentionSchema,
   customLevels: z.record(z.string().regex(/^[a-z][a-z0-9_-]{1,30}$/, 'must be 2-31 lower-case letters, digits, _ or -'), customLevelSchema).default({}),
   settings: z
     .strictObject({
@@ -117,6 +117,33 @@ const catalogSchema = z.strictObject({
     })
     .prefault({}),
   databases: z.array(databaseSchema).min(1).max(1000),
+};
+
+/** A file for one workspace (or for every workspace that reaches this install). */
+const catalogSchema = z.strictObject({
+  ...sectionShape,
+  /** How long history is kept, per kind (modules/retention): forever, except query text 90 days. */
+  retention: retentionSchema,
+});
+
+/** One tenant's section of a multi-tenant file: the workspaces it serves, and their catalog. */
+const tenantSectionSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be 1-40 lower-case letters, digits, _ or -, starting with a letter'),
+    /** Slack workspace ids (T…) or Enterprise Grid organisation ids (E…). */
+    slack: z.array(z.string().regex(/^[TE][A-Z0-9]{2,20}$/, 'must be a Slack workspace id (T…) or Enterprise Grid id (E…)')).max(100).default([]),
+    /** Microsoft Entra tenant ids of Teams organisations. */
+    teams: z.array(z.uuid('must be a Microsoft Entra tenant id such as 72f988bf-86f1-41af-91ab-2d7cd011db47')).max(100).default([]),
+    /** The local console (`CONSOLE=on`) uses this section. */
+    console: z.boolean().default(false),
+    ...sectionShape,
+  })
+  .refine((section) => section.slack.length + section.teams.length > 0 || section.console, 'name the workspaces this section serves: slack (team ids), teams (tenant ids) or console: true');
+
+/** A file for several tenants: one section each; retention is the operator's and holds for all. */
+const multiTenantSchema = z.strictObject({
+  retention: retentionSchema,
+  tenants: z.array(tenantSectionSchema).min(1).max(200),
 });
 
 export type Catalog = z.infer<typeof catalogSchema>;
@@ -151,13 +178,43 @@ export const formatCatalogProblem = (problem: CatalogProblem) =>
 /** Finds where a value of the parsed catalog is written: `locate(['databases', 0, 'admin'])`. */
 export type CatalogLocator = (path: Array<string | number>) => { source: string; line: number; col: number };
 
+/** A section of the file: the workspaces it serves and their catalog. */
+export interface CatalogSection {
+  name: string;
+  slack: readonly string[];
+  teams: readonly string[];
+  console: boolean;
+  /** A file without `tenants:`: its one section serves every workspace. */
+  everyone: boolean;
+  view: CatalogView;
+}
+
+/** Where people talk to dbaccess (as the tenants table names it). */
+export type TenantPlatform = 'slack' | 'teams' | 'console';
+
+/** Everything the file holds: one section per tenant, or one for all. */
+export interface CatalogSet {
+  source: string | undefined;
+  sections: readonly CatalogSection[];
+  /** The catalog of a workspace; one the file does not name gets an empty catalog (no databases). */
+  forTenant(platform: TenantPlatform, externalId: string): CatalogView;
+  /** The catalog of the section that holds a database (ids are unique across the file). */
+  ofDatabase(databaseId: string): CatalogView | undefined;
+  /** Every database of every section. */
+  databases(): DatabaseEntry[];
+}
+
+/** A tenant's catalog, by the tenant's id (the composition root knows how tenants map to sections). */
+export type CatalogOf = (tenantId: string) => Promise<CatalogView>;
+
 export type CatalogValidation =
-  | { ok: true; view: CatalogView; locate: CatalogLocator }
+  | { ok: true; catalogs: CatalogSet; locate: CatalogLocator }
   | { ok: false; problems: CatalogProblem[]; locate: CatalogLocator };
 
 /**
  * Checks catalog YAML and reports every mistake it finds, each with its line and column: the schema's
- * (at most 10), or else every cross-reference, level, capture and duplicate mistake.
+ * (at most 10), or else every cross-reference, level, capture and duplicate mistake. A file with a
+ * `tenants:` list holds one section per tenant; a file without it is one tenant's, valid as before.
  */
 export function validateCatalog(text: string, source = 'catalog'): CatalogValidation {
   const lineCounter = new LineCounter();
@@ -169,7 +226,9 @@ export function validateCatalog(text: string, source = 'catalog'): CatalogValida
     const { line, col } = lineCounter.linePos(first.pos[0]);
     return { ok: false, locate, problems: [{ source, line, col, path: '', message: `YAML syntax error: ${first.message.split('\n')[0]}` }] };
   }
-  const result = catalogSchema.safeParse(document.toJS());
+  const raw: unknown = document.toJS();
+  const multiTenant = typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'tenants');
+  const result = multiTenant ? multiTenantSchema.safeParse(raw) : catalogSchema.safeParse(raw);
   if (!result.success) {
     const problems = result.error.issues.slice(0, 10).map((issue) => {
       const path = issue.path.map(String);
@@ -177,22 +236,41 @@ export function validateCatalog(text: string, source = 'catalog'): CatalogValida
     });
     return { ok: false, locate, problems };
   }
+  type Parsed = { name: string; slack: string[]; teams: string[]; console: boolean; everyone: boolean; at: string[]; catalog: Catalog };
+  const parsed: Parsed[] =
+    'tenants' in result.data
+      ? result.data.tenants.map(({ name, slack, teams, console, ...section }, index) => ({
+          name, slack, teams, console, everyone: false, at: ['tenants', String(index)], catalog: { ...section, retention: (result.data as { retention: Catalog['retention'] }).retention },
+        }))
+      : [{ name: 'default', slack: [], teams: [], console: true, everyone: true, at: [], catalog: result.data }];
+  const problems = parsed.flatMap((section) => checkSection(section.catalog, section.at, problem));
+  problems.push(...checkSections(parsed, problem));
+  if (problems.length > 0) return { ok: false, locate, problems };
+  const sections = parsed.map(({ at: _at, catalog, ...keys }) => ({ ...keys, view: view(catalog, source) }));
+  return { ok: true, catalogs: catalogSet(sections, source), locate };
+}
+
+type Problem = (path: string[], message: string) => CatalogProblem;
+
+/** What a schema cannot check within one section: references, levels, capture, duplicate ids. */
+function checkSection(catalog: Catalog, prefix: string[], problem: Problem): CatalogProblem[] {
   const ids = new Set<string>();
-  const problems: CatalogProblem[] = checkPolicySections(result.data, {
-    databaseIds: result.data.databases.map((db) => db.id),
-    levels: [...ACCESS_LEVELS, ...Object.keys(result.data.customLevels)],
-  }).map((found) => problem(found.path.map(String), found.message));
-  for (const name of Object.keys(result.data.customLevels)) {
+  const problems: CatalogProblem[] = checkPolicySections(catalog, {
+    databaseIds: catalog.databases.map((db) => db.id),
+    levels: [...ACCESS_LEVELS, ...Object.keys(catalog.customLevels)],
+  }).map((found) => problem([...prefix, ...found.path.map(String)], found.message));
+  for (const name of Object.keys(catalog.customLevels)) {
     if ((ACCESS_LEVELS as readonly string[]).includes(name)) {
-      problems.push(problem(['customLevels', name], 'a custom level cannot reuse a built-in name'));
+      problems.push(problem([...prefix, 'customLevels', name], 'a custom level cannot reuse a built-in name'));
     }
   }
-  for (const [index, db] of result.data.databases.entries()) {
-    const at = (...rest: string[]) => ['databases', String(index), ...rest];
+  const dotted = (...rest: string[]) => [...prefix, ...rest].join('.');
+  for (const [index, db] of catalog.databases.entries()) {
+    const at = (...rest: string[]) => [...prefix, 'databases', String(index), ...rest];
     const isVault = db.engine === 'vault';
     if (isVault !== Boolean(db.vault)) {
       const message = isVault ? 'engine vault needs a vault section (role, engine)' : 'a vault section needs engine: vault';
-      problems.push({ ...problem(at('engine'), message), path: `databases.${index}` });
+      problems.push({ ...problem(at('engine'), message), path: dotted('databases', String(index)) });
     }
     const captureEngine = db.engine === 'vault' ? db.vault?.engine : db.engine;
     if (db.capture !== 'none' && (db.engine === 'vault' || !captureEngine || !(CAPTURE_METHODS[captureEngine] as readonly string[]).includes(db.capture))) {
@@ -200,11 +278,11 @@ export function validateCatalog(text: string, source = 'catalog'): CatalogValida
       problems.push(problem(at('capture'), `${db.engine} supports ${allowed}`));
     }
     if (db.capture === 'server_audit' && !db.captureFile) {
-      problems.push({ ...problem(at('capture'), "server_audit needs the path of the plugin's log file"), path: `databases.${index}.captureFile` });
+      problems.push({ ...problem(at('capture'), "server_audit needs the path of the plugin's log file"), path: dotted('databases', String(index), 'captureFile') });
     }
     for (const [levelIndex, level] of db.levels.entries()) {
-      const definition = levelDefinition(result.data, level);
-      const where = { ...problem(at('levels', String(levelIndex)), ''), path: `databases.${index}.levels` };
+      const definition = levelDefinition(catalog, level);
+      const where = { ...problem(at('levels', String(levelIndex)), ''), path: dotted('databases', String(index), 'levels') };
       if (!definition) problems.push({ ...where, message: `"${level}" is neither read, write, admin nor a level under customLevels` });
       else if (db.engine !== 'postgres' && definition.privileges.includes('TRUNCATE')) {
         problems.push({ ...where, message: `"${level}" lists TRUNCATE, which ${db.engine} does not have as a privilege` });
@@ -213,17 +291,78 @@ export function validateCatalog(text: string, source = 'catalog'): CatalogValida
     if (ids.has(db.id)) problems.push(problem(at('id'), `duplicate database id "${db.id}"`));
     ids.add(db.id);
   }
-  if (problems.length > 0) return { ok: false, locate, problems };
-  return { ok: true, view: view(result.data, source), locate };
+  return problems;
 }
 
-/** Parses catalog YAML; every error names the path and the line and column of the mistake. */
-export function parseCatalog(text: string, source = 'catalog'): CatalogView {
+/**
+ * What holds between the sections of a multi-tenant file: each workspace in one section, database
+ * ids unique across the file (jobs and logs name a database by id alone), and no two tenants able to
+ * mistake each other's temporary users on a shared server (the reconciler drops prefixed users that
+ * no lease of the tenant owns, so prefixes on one server must not overlap).
+ */
+function checkSections(sections: ReadonlyArray<{ name: string; slack: string[]; teams: string[]; console: boolean; at: string[]; catalog: Catalog }>, problem: Problem): CatalogProblem[] {
+  if (sections.length < 2) return [];
+  const problems: CatalogProblem[] = [];
+  const owners = new Map<string, string>();
+  const claim = (key: string, owner: string, path: string[], what: string) => {
+    const first = owners.get(key);
+    if (first !== undefined) problems.push(problem(path, `${what} is already in tenant "${first}"; each belongs to one tenant`));
+    else owners.set(key, owner);
+  };
+  const servers = new Map<string, Array<{ tenant: string; prefix: string }>>();
+  for (const section of sections) {
+    claim(`name:${section.name}`, section.name, [...section.at, 'name'], `the name "${section.name}"`);
+    section.slack.forEach((id, index) => claim(`slack:${id}`, section.name, [...section.at, 'slack', String(index)], `Slack workspace ${id}`));
+    section.teams.forEach((id, index) => claim(`teams:${id.toLowerCase()}`, section.name, [...section.at, 'teams', String(index)], `Teams tenant ${id}`));
+    if (section.console) claim('console', section.name, [...section.at, 'console'], 'the console');
+    const prefix = section.catalog.settings.userPrefix;
+    for (const [index, db] of section.catalog.databases.entries()) {
+      claim(`db:${db.id}`, section.name, [...section.at, 'databases', String(index), 'id'], `database id "${db.id}"`);
+      const server = `${db.host.toLowerCase()}:${db.port}`;
+      const others = servers.get(server) ?? [];
+      const clash = others.find((other) => other.tenant !== section.name && (other.prefix.startsWith(prefix) || prefix.startsWith(other.prefix)));
+      if (clash) {
+        problems.push(problem([...section.at, 'databases', String(index), 'host'], `${server} is also a server of tenant "${clash.tenant}" with user prefix "${clash.prefix}"; give each tenant its own settings.userPrefix (neither a prefix of the other)`));
+      }
+      servers.set(server, [...others, { tenant: section.name, prefix }]);
+    }
+  }
+  return problems;
+}
+
+function catalogSet(sections: CatalogSection[], source: string | undefined): CatalogSet {
+  const byDatabase = new Map(sections.flatMap((section) => section.view.catalog.databases.map((db) => [db.id, section.view] as const)));
+  const byKey = new Map(sections.flatMap((section) => [...section.slack.map((id) => `slack:${id}`), ...section.teams.map((id) => `teams:${id.toLowerCase()}`), ...(section.console ? ['console:'] : [])].map((key) => [key, section.view] as const)));
+  const everyone = sections.length === 1 && sections[0]!.everyone ? sections[0]!.view : undefined;
+  let empty: CatalogView | undefined;
+  return {
+    source,
+    sections,
+    forTenant: (platform, externalId) =>
+      everyone ?? byKey.get(platform === 'console' ? 'console:' : `${platform}:${platform === 'teams' ? externalId.toLowerCase() : externalId}`) ?? (empty ??= emptyCatalog(source)),
+    ofDatabase: (databaseId) => byDatabase.get(databaseId),
+    databases: () => sections.flatMap((section) => section.view.catalog.databases),
+  };
+}
+
+/** A set of one catalog that serves every workspace (a single-tenant file, the sandbox, tests). */
+export const singleCatalog = (view: CatalogView): CatalogSet =>
+  catalogSet([{ name: 'default', slack: [], teams: [], console: true, everyone: true, view }], view.source);
+
+/** Parses a whole catalog file; every error names the path and the line and column of the mistake. */
+export function parseCatalogSet(text: string, source = 'catalog'): CatalogSet {
   const validation = validateCatalog(text, source);
-  if (validation.ok) return validation.view;
+  if (validation.ok) return validation.catalogs;
   const lines = validation.problems.map(formatCatalogProblem);
   // A single mistake reads as one line (as a YAML syntax error always does); several as a list.
   throw configError(lines.length === 1 ? lines[0]! : `Invalid catalog:\n${lines.join('\n')}`);
+}
+
+/** Parses the YAML of one tenant's catalog (a file without `tenants:`). */
+export function parseCatalog(text: string, source = 'catalog'): CatalogView {
+  const catalogs = parseCatalogSet(text, source);
+  if (!catalogs.sections[0]!.everyone) throw configError(`${source}: a catalog with tenants: has one catalog per tenant; read it with parseCatalogSet.`);
+  return catalogs.sections[0]!.view;
 }
 
 function view(catalog: Catalog, source: string | undefined): CatalogView {
@@ -259,20 +398,20 @@ function position(document: Document, lineCounter: LineCounter, path: string[]):
  * Loads the catalog file. A missing file is not an error (a fresh install starts without databases
  * and says what to do); an unreadable or invalid one is.
  */
-export function loadCatalog(path: string): CatalogView {
+export function loadCatalog(path: string): CatalogSet {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return emptyCatalog();
+    if (code === 'ENOENT') return singleCatalog(emptyCatalog());
     throw configError(`Cannot read the catalog file ${path} (DBACCESS_CONFIG): ${code ?? 'unreadable'}.`);
   }
-  return parseCatalog(text, path);
+  return parseCatalogSet(text, path);
 }
 
-export function emptyCatalog(): CatalogView {
+export function emptyCatalog(source?: string): CatalogView {
   const settings = catalogSchema.shape.settings.parse(undefined);
   const policy = policySectionsSchema.parse({});
-  return view({ approvers: { slack: { channel: 'C0NONE', users: [] } } as unknown as Approvers, customLevels: {}, settings, retention: retentionSchema.parse(undefined), databases: [], ...policy }, undefined);
+  return view({ approvers: { slack: { channel: 'C0NONE', users: [] } } as unknown as Approvers, customLevels: {}, settings, retention: retentionSchema.parse(undefined), databases: [], ...policy }, source);
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseMasterKey } from '../lib/crypto.js';
 import { isAppError } from '../lib/errors.js';
-import { ENGINES, validateCatalog, type Catalog, type CatalogView, type DatabaseEntry, type Engine } from './catalog.js';
+import { ENGINES, validateCatalog, type Catalog, type CatalogSet, type DatabaseEntry, type Engine } from './catalog.js';
 import { inspectEnvironment, type Config } from './env.js';
 
 /**
@@ -25,7 +25,7 @@ export interface ConfigCheck {
   /** The catalog path that was checked. */
   catalogPath: string;
   /** The catalog, when the file itself is valid (its references may still be unresolved). */
-  view?: CatalogView;
+  catalogs?: CatalogSet;
   config?: Config;
   /** One line: what the catalog holds. */
   summary?: string;
@@ -76,7 +76,7 @@ export function checkConfiguration({ source, catalogPath: pathArgument }: { sour
     }
     return { findings, catalogPath, config };
   }
-  const { view, locate } = validation;
+  const { catalogs, locate } = validation;
   const at = (...path: Array<string | number>) => {
     const { source: file, line, col } = locate(path);
     return `${file}:${line}:${col}`;
@@ -84,14 +84,17 @@ export function checkConfiguration({ source, catalogPath: pathArgument }: { sour
 
   if (config) {
     const { env } = config;
-    for (const [index, entry] of view.catalog.databases.entries()) {
-      findings.push(...referenceFindings(entry, config, at('databases', index, 'admin')));
-      if (entry.engine === 'vault' && !env.VAULT_ADDR) {
-        findings.push({
-          severity: 'problem', where: at('databases', index, 'engine'),
-          message: `databases.${index} (${entry.id}) gets its users from Vault, but Vault is not configured.`,
-          fix: 'Set VAULT_ADDR and VAULT_TOKEN.',
-        });
+    for (const [sectionIndex, section] of catalogs.sections.entries()) {
+      const prefix = section.everyone ? [] : ['tenants', sectionIndex];
+      for (const [index, entry] of section.view.catalog.databases.entries()) {
+        findings.push(...referenceFindings(entry, config, at(...prefix, 'databases', index, 'admin')));
+        if (entry.engine === 'vault' && !env.VAULT_ADDR) {
+          findings.push({
+            severity: 'problem', where: at(...prefix, 'databases', index, 'engine'),
+            message: `${[...prefix, 'databases', index].join('.')} (${entry.id}) gets its users from Vault, but Vault is not configured.`,
+            fix: 'Set VAULT_ADDR and VAULT_TOKEN.',
+          });
+        }
       }
     }
     if (env.MASTER_KEY) {
@@ -112,7 +115,10 @@ export function checkConfiguration({ source, catalogPath: pathArgument }: { sour
     }
   }
 
-  return { findings, catalogPath, view, config, summary: summarize(catalogPath, view.catalog) };
+  const summary = catalogs.sections.length === 1
+    ? summarize(catalogPath, catalogs.sections[0]!.view.catalog)
+    : `${catalogPath}: ${catalogs.sections.length} tenants; ${catalogs.sections.map((section) => summarize(section.name, section.view.catalog)).join('; ')}`;
+  return { findings, catalogPath, catalogs, config, summary };
 }
 
 /** Whether an admin reference resolves, without saying anything about its value but its shape. */

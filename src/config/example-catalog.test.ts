@@ -9,8 +9,9 @@ describe('shipped catalog example', () => {
   });
 
   it('a missing catalog file starts without databases instead of failing', () => {
-    const view = loadCatalog('/nonexistent/dbaccess.yaml');
-    expect(view.source).toBeUndefined();
-    expect(view.catalog.databases).toEqual([]);
+    const catalogs = loadCatalog('/nonexistent/dbaccess.yaml');
+    expect(catalogs.source).toBeUndefined();
+    expect(catalogs.databases()).toEqual([]);
+    expect(catalogs.forTenant('slack', 'T0ANY').catalog.databases).toEqual([]);
   });
 });

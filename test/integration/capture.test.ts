@@ -3,7 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCatalog, type CatalogView } from '../../src/config/catalog.js';
+import { parseCatalog, singleCatalog, type CatalogView } from '../../src/config/catalog.js';
 import { createLockPool, createStateDb, runMigrations, type Db } from '../../src/db/client.js';
 import { eq } from 'drizzle-orm';
 import { accessRequests, chatUsers, leases, tenants } from '../../src/db/schema.js';
@@ -39,9 +39,9 @@ let requesterIds: string[] = [];
 const openClients: Array<{ end(): Promise<unknown> }> = [];
 const provisioned: Array<{ provider: CredentialProvider; databaseId: string; username: string }> = [];
 
-const resolveTarget = () => createTargetResolver({ catalog: () => catalog, resolveReference: async (reference) => (reference === 'env:PG_ADMIN' ? pgTarget.adminUrl : mariaTarget.adminUrl) });
+const resolveTarget = () => createTargetResolver({ catalogs: () => singleCatalog(catalog), resolveReference: async (reference) => (reference === 'env:PG_ADMIN' ? pgTarget.adminUrl : mariaTarget.adminUrl) });
 const targetOf = (databaseId: string): Target => ({ entry: catalog.database(databaseId)!, adminUrl: catalog.database(databaseId)!.engine === 'postgres' ? pgTarget.adminUrl : mariaTarget.adminUrl });
-const serviceWith = (limits: Partial<CaptureLimits> = {}) => createCaptureService({ db, repo: createCaptureRepo({ db }), lockPool, catalog: () => catalog, resolveTarget: resolveTarget(), limits });
+const serviceWith = (limits: Partial<CaptureLimits> = {}) => createCaptureService({ db, repo: createCaptureRepo({ db }), lockPool, catalogs: () => singleCatalog(catalog), resolveTarget: resolveTarget(), limits });
 
 async function pgAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: pgTarget.adminUrl });

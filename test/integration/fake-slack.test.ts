@@ -216,7 +216,26 @@ describe('fake Slack through the real WebClient', () => {
       await narrow.close();
     }
     const result = await client.auth.test();
-    expect(result.response_metadata?.scopes).toEqual(['commands', 'chat:write', 'im:write']);
+    expect(result.response_metadata?.scopes).toEqual(['commands', 'chat:write', 'im:write', 'users:read', 'users:read.email', 'usergroups:read']);
+  });
+
+  it('answers users.info with the email only under users:read.email, and usergroups.list with members', async () => {
+    const directory = { users: { U0AUDIT: { email: 'audit@acme.test' } }, usergroups: { S0DBAS: ['U0AUDIT', 'U0BOB'] } };
+    const full = await startFakeSlack(directory);
+    const noEmail = await startFakeSlack({ ...directory, scopes: ['commands', 'users:read'] });
+    try {
+      const fullClient = new WebClient('xoxb-test', { slackApiUrl: full.apiUrl, retryConfig: { retries: 0 }, timeout: 5000 });
+      expect((await fullClient.users.info({ user: 'U0AUDIT' })).user?.profile?.email).toBe('audit@acme.test');
+      await expect(fullClient.users.info({ user: 'U0NOBODY' })).rejects.toSatisfy((error) => platformError(error) === 'user_not_found');
+      const groups = await fullClient.usergroups.list({ include_users: true });
+      expect(groups.usergroups?.map((group) => [group.id, group.users])).toEqual([['S0DBAS', ['U0AUDIT', 'U0BOB']]]);
+      expect((await fullClient.usergroups.list({})).usergroups?.[0]?.users).toBeUndefined();
+      const narrowClient = new WebClient('xoxb-test', { slackApiUrl: noEmail.apiUrl, retryConfig: { retries: 0 }, timeout: 5000 });
+      expect((await narrowClient.users.info({ user: 'U0AUDIT' })).user?.profile?.email).toBeUndefined();
+      await expect(narrowClient.usergroups.list({ include_users: true })).rejects.toSatisfy((error) => platformError(error) === 'missing_scope');
+    } finally {
+      await Promise.all([full.close(), noEmail.close()]);
+    }
   });
 
   it('waits for calls made later, and times out with what it saw', async () => {

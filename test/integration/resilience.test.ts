@@ -94,7 +94,7 @@ describe('resilience', () => {
     // A user our provider created that no lease owns: what a crash or a lost row would leave behind.
     const orphan = `${h.prefix}orphan01`;
     const provider = createPostgresProvider();
-    const target = { entry: h.app.catalog().database('orders')!, adminUrl: h.target.adminUrl };
+    const target = { entry: h.app.catalogs().ofDatabase('orders')!.database('orders')!, adminUrl: h.target.adminUrl };
     await provider.provision(target, { username: orphan, password: 'Orphan-password-1234', expiresAt: new Date(Date.now() + 3600_000), level: 'read', scope: [] });
     await provider.close();
     // A role with the prefix that we did not create is somebody's: it must survive.
@@ -276,7 +276,7 @@ describe('a burst of requests', () => {
     const { validateDraft } = await import('../../src/modules/access-requests/access-request-schemas.js');
     const { withTenant } = await import('../../src/db/tenant-scope.js');
     const tenantId = await h.app.tenants.ensureTenant('slack', 'T0ACME');
-    const draft = validateDraft({ databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '1h', reason: 'Investigate the failed payouts of last night for OPS-1234', ticket: '' }, h.app.catalog());
+    const draft = validateDraft({ databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '1h', reason: 'Investigate the failed payouts of last night for OPS-1234', ticket: '' }, await h.app.catalogOf(tenantId));
     if (!draft.ok) throw new Error('draft');
     await withTenant(tenantId, async () => {
       const actor = await h.app.tenants.actor('slack', 'T0ACME', PEOPLE.requester);

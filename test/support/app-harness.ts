@@ -34,6 +34,10 @@ export interface HarnessOptions {
   teamsApprovers?: { channel: string; users: string[] };
   /** A target database made beforehand (for services, such as a fake Vault, that must know it first). */
   target?: { name: string; adminUrl: string; drop(): Promise<void> };
+  /** The whole catalog file instead of the default one (it gets the target, the user prefix and the default catalog). */
+  catalog?: (parts: { target: { name: string }; prefix: string; standard: string }) => string;
+  /** People and user groups the fake Slack knows (users.info, usergroups.list). */
+  slackDirectory?: { users?: Record<string, { email?: string }>; usergroups?: Record<string, string[]> };
 }
 
 export interface Harness {
@@ -47,11 +51,12 @@ export interface Harness {
   catalogPath: string;
   /** Sends a correctly signed Slack request to the running server. */
   post(body: string, sign?: { timestamp?: number; signature?: string }): Promise<SignedResponse>;
-  command(user: string, text: string): Promise<SignedResponse>;
+  /** `/dbaccess <text>` as `user` of a workspace (default: TEAM). */
+  command(user: string, text: string, teamId?: string): Promise<SignedResponse>;
   /** Opens the form with `/dbaccess` and submits it; returns the HTTP answer to the submission. */
-  submitRequest(user: string, values: Partial<Record<'databaseId' | 'level' | 'scope' | 'duration' | 'reason' | 'ticket', string>> & { breakGlass?: boolean }): Promise<SignedResponse>;
-  /** Clicks a button of a message as `user`. */
-  click(user: string, actionId: string, message: SlackMessage): Promise<SignedResponse>;
+  submitRequest(user: string, values: Partial<Record<'databaseId' | 'level' | 'scope' | 'duration' | 'reason' | 'ticket', string>> & { breakGlass?: boolean }, teamId?: string): Promise<SignedResponse>;
+  /** Clicks a button of a message as `user` (of a workspace; default: TEAM). */
+  click(user: string, actionId: string, message: SlackMessage, teamId?: string): Promise<SignedResponse>;
   /** The approval card of the newest request, once posted. */
   waitForCard(predicate?: (message: SlackMessage) => boolean, timeoutMs?: number): Promise<SlackMessage>;
   waitForMessage(channel: string, predicate: (message: SlackMessage) => boolean, timeoutMs?: number): Promise<SlackMessage>;
@@ -90,14 +95,13 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined | false> |
 
 /** Starts dbaccess against a fresh state database, a fresh target database and a fake Slack. */
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
-  const [state, target, slack] = await Promise.all([createStateDatabase(), options.target ?? createTargetDatabase(), startFakeSlack({ teamId: TEAM })]);
+  const [state, target, slack] = await Promise.all([createStateDatabase(), options.target ?? createTargetDatabase(), startFakeSlack({ teamId: TEAM, ...options.slackDirectory })]);
   const dir = mkdtempSync(join(tmpdir(), 'dbaccess-test-'));
   const prefix = `t${randomBytes(3).toString('hex')}_`;
   const redisPrefix = `dbaccess-test-${randomBytes(4).toString('hex')}`;
   const settings = { minDuration: '2s', userPrefix: prefix, ...options.settings };
   const catalogPath = join(dir, 'dbaccess.yaml');
-  writeFileSync(
-    catalogPath,
+  const standard =
     `approvers:
   slack: { channel: ${APPROVERS_CHANNEL}, users: [${PEOPLE.alice}, ${PEOPLE.bob}] }
 ${options.teamsApprovers ? `  teams: { channel: "${options.teamsApprovers.channel}", users: [${options.teamsApprovers.users.join(', ')}] }\n` : ''}settings:
@@ -114,8 +118,8 @@ ${options.policy ?? `policies:
     admin: env:ORDERS_ADMIN_URL
     maxDuration: 4h
     tags: [pii]
-${options.extraDatabases ?? ''}`,
-  );
+${options.extraDatabases ?? ''}`;
+  writeFileSync(catalogPath, options.catalog ? options.catalog({ target, prefix, standard }) : standard);
   const envVars: Record<string, string> = {
     PORT: '0',
     HOST: '127.0.0.1',
@@ -144,10 +148,10 @@ ${options.extraDatabases ?? ''}`,
   const harness: Harness = {
     app, url, slack, target, prefix, redisPrefix, catalogPath, env: envVars,
     post: (body, sign = {}) => postSigned(url, '/slack/events', body, { secret: SIGNING_SECRET, ...sign }),
-    command: (user, text) => harness.post(slashCommand({ teamId: TEAM, userId: user, text, responseUrl: slack.responseUrl(`cmd-${++responses}`, { user }) })),
-    async submitRequest(user, values) {
+    command: (user, text, teamId = TEAM) => harness.post(slashCommand({ teamId, userId: user, text, responseUrl: slack.responseUrl(`cmd-${++responses}`, { user }) })),
+    async submitRequest(user, values, teamId = TEAM) {
       const opened = slack.callsTo('views.open').length;
-      const answer = await harness.command(user, '');
+      const answer = await harness.command(user, '', teamId);
       if (answer.status !== 200) throw new Error(`/dbaccess answered ${answer.status}`);
       const call = await waitUntil(() => slack.callsTo('views.open')[opened], 5000, 'views.open');
       const view = (call.response as { view: { id: string; callback_id: string; blocks: unknown[] } }).view;
@@ -156,7 +160,7 @@ ${options.extraDatabases ?? ''}`,
       };
       return harness.post(
         viewSubmission({
-          teamId: TEAM,
+          teamId,
           userId: user,
           view,
           values: {
@@ -173,9 +177,9 @@ ${options.extraDatabases ?? ''}`,
         }),
       );
     },
-    click(user, actionId, message) {
+    click(user, actionId, message, teamId = TEAM) {
       return harness.post(
-        blockAction({ teamId: TEAM, userId: user, actionId, message, channelId: message.channel, responseUrl: slack.responseUrl(`click-${++responses}`, { user, channel: message.channel, messageTs: message.ts }) }),
+        blockAction({ teamId, userId: user, actionId, message, channelId: message.channel, responseUrl: slack.responseUrl(`click-${++responses}`, { user, channel: message.channel, messageTs: message.ts }) }),
       );
     },
     waitForMessage(channel, predicate, timeoutMs = 30_000) {

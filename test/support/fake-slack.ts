@@ -26,6 +26,10 @@ export interface FakeSlackOptions {
   triggerTtlMs?: number;
   /** The one bot token the workspace knows; any other gets `invalid_auth`. Default: any `xoxb-` token. */
   botToken?: string;
+  /** Profiles users.info answers with (others get `user_not_found`). */
+  users?: Record<string, { email?: string; name?: string }>;
+  /** User groups (`S…` id -> member user ids) usergroups.list answers with. */
+  usergroups?: Record<string, string[]>;
 }
 
 /** One request the fake received, Web API call or response_url post. */
@@ -113,6 +117,8 @@ export interface FakeSlack {
   waitFor(method: string, predicate?: (call: RecordedCall) => boolean, timeoutMs?: number): Promise<RecordedCall>;
   /** Makes the next call(s) to `method` (or `response_url`) fail. */
   failNext(method: string, fault?: Fault): void;
+  /** Sets (or, with no members, removes) a user group's members, as an admin would in Slack. */
+  setUsergroup(id: string, members: string[]): void;
   message(channel: string, ts: string): SlackMessage | undefined;
   /** Messages not deleted, oldest first. A user id (`U…`) reads the bot's DM with that user. */
   messagesIn(channel: string): SlackMessage[];
@@ -136,6 +142,8 @@ const REQUIRED_SCOPE = {
   'chat.postEphemeral': 'chat:write',
   'chat.delete': 'chat:write',
   'conversations.open': 'im:write',
+  'users.info': 'users:read',
+  'usergroups.list': 'usergroups:read',
   'views.open': null,
   'views.update': null,
   'views.push': null,
@@ -295,7 +303,24 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     return { ok: true, view: storeView(parsed.view, `V${String(viewCounter).padStart(10, '0')}`) };
   };
 
+  const users = new Map(Object.entries(options.users ?? {}));
+  const usergroups = new Map(Object.entries(options.usergroups ?? {}));
   const handlers = {
+    // The email is in the profile only with users:read.email, as Slack documents.
+    'users.info': (args: Record<string, unknown>) => {
+      const id = stringOrUndefined(args.user);
+      const found = id ? users.get(id) : undefined;
+      if (!id || !found) return fail('user_not_found');
+      const profile = { real_name: found.name ?? id, ...(found.email && scopes.has('users:read.email') ? { email: found.email } : {}) };
+      return { ok: true, user: { id, team_id: team.id, name: found.name ?? id.toLowerCase(), deleted: false, profile } };
+    },
+    'usergroups.list': (args: Record<string, unknown>) => ({
+      ok: true,
+      usergroups: [...usergroups.entries()].map(([id, members]) => ({
+        id, team_id: team.id, handle: id.toLowerCase(), name: id, is_usergroup: true, user_count: members.length,
+        ...(args.include_users === true || args.include_users === 'true' ? { users: [...members] } : {}),
+      })),
+    }),
     'auth.test': () => ({
       ok: true,
       url: `https://${team.domain}.slack.com/`,
@@ -563,6 +588,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         }, timeoutMs);
         waiters.add(waiter);
       });
+    },
+    setUsergroup(id, members) {
+      if (members.length === 0) usergroups.delete(id);
+      else usergroups.set(id, [...members]);
     },
     failNext(method, fault = {}) {
       const queue = faults.get(method) ?? [];

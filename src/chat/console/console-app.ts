@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { CatalogView } from '../../config/catalog.js';
+import type { CatalogOf } from '../../config/catalog.js';
 import { withTenant } from '../../db/tenant-scope.js';
 import { publicMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
@@ -38,7 +38,8 @@ interface Deps {
   analysis: Pick<AnalysisService, 'startDraft' | 'suggestionFor'>;
   leases: Pick<LeaseService, 'endEarly' | 'extend' | 'credentialsForRequester' | 'markDelivered'>;
   mfa: Pick<MfaService, 'verify'>;
-  catalog: () => CatalogView;
+  /** The console tenant's catalog. */
+  catalogOf: CatalogOf;
   logger: Logger;
 }
 
@@ -64,7 +65,7 @@ const actionSchema = z.strictObject({
 });
 
 export function consoleApp(options: ConsoleOptions, deps: Deps) {
-  const { store, notifier, tenants, requests, analysis, leases, mfa, catalog, logger } = deps;
+  const { store, notifier, tenants, requests, analysis, leases, mfa, catalogOf, logger } = deps;
   const log = logger.child({ platform: 'console' });
   const actorAs = (who: 'requester' | 'approver'): Promise<Actor> => tenants.actor('console', TENANT, options.people[who], who === 'requester' ? 'You (requesting)' : 'You (approving)');
 
@@ -97,7 +98,7 @@ export function consoleApp(options: ConsoleOptions, deps: Deps) {
     }
 
     app.get('/console/api/state', async () => {
-      const databases = catalog().catalog.databases.map((db) => ({
+      const databases = (await catalogOf(tenantId)).catalog.databases.map((db) => ({
         id: db.id, environment: db.environment, levels: db.levels, maxDuration: formatDuration(db.maxDuration), description: db.description ?? null, tags: db.tags,
       }));
       return { people: options.people, databases, messages: store.list() };
@@ -120,9 +121,9 @@ export function consoleApp(options: ConsoleOptions, deps: Deps) {
     app.post('/console/api/requests', (request, reply) => withTenant(tenantId, async () => {
       const body = draftSchema.safeParse(request.body);
       if (!body.success) return reply.code(400).send({ error: 'The form is malformed.' });
-      const result = validateDraft(body.data, catalog());
+      const result = validateDraft(body.data, await catalogOf(tenantId));
       if (!result.ok) return reply.code(422).send({ errors: result.errors });
-      const refusal = requests.precheck(options.people.requester, result.value);
+      const refusal = await requests.precheck(await actorAs('requester'), result.value);
       if (Object.keys(refusal).length > 0) return reply.code(422).send({ errors: refusal });
       const row = await requests.submit(await actorAs('requester'), result.value);
       return reply.code(201).send({ id: row.id });

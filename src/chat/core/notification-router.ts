@@ -5,7 +5,7 @@ import type { ChatNotifier, Notification } from './notifications.js';
 
 /**
  * One notifier over every adapter: a request's notification goes to the platform of its tenant, a
- * form's to the platform that shows it, and notices without a tenant (a locked MFA, a broken catalog)
+ * form's to the platform that shows it, a person's MFA notice to their tenant's, and a broken catalog
  * to every adapter. Nothing is dropped silently: a notification no adapter can show is logged.
  */
 export function routeNotifications({ adapters, platformOf, logger }: {
@@ -23,6 +23,11 @@ export function routeNotifications({ adapters, platformOf, logger }: {
         const platform = await platformOf(notification.request.tenantId);
         const adapter = platform && adapters[platform];
         return adapter ? adapter.send(notification) : undelivered(notification, `no ${platform ?? 'known'} adapter for the request's tenant`);
+      }
+      if (notification.type === 'mfaAlert') {
+        const platform = await platformOf(notification.tenantId);
+        const adapter = platform && adapters[platform];
+        return adapter ? adapter.send(notification) : undelivered(notification, `no ${platform ?? 'known'} adapter for the person's tenant`);
       }
       if (notification.type === 'draftAnalysis') {
         const adapter = adapters[notification.viewRef.platform as Platform];

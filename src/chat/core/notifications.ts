@@ -30,9 +30,9 @@ export type Notification =
   /** To the approvers' channel, loudly: someone took break-glass access; a review is due. */
   | { type: 'breakGlassAlert'; request: RequestView }
   /** To the approvers' channel: someone's MFA locked after too many wrong codes, or was reset. */
-  | { type: 'mfaAlert'; personExternalId: string; what: 'locked' | 'reset'; until?: Date | undefined; byExternalId?: string | undefined }
-  /** To the approvers' channel: the catalog file changed but has mistakes; the last good one stays. */
-  | { type: 'configProblem'; message: string }
+  | { type: 'mfaAlert'; tenantId: string; personExternalId: string; what: 'locked' | 'reset'; until?: Date | undefined; byExternalId?: string | undefined }
+  /** To every tenant's approvers' channel: the catalog file changed but has mistakes; the last good one stays. */
+  | { type: 'configProblem'; message: string | undefined }
   /** In the thread: what happened, after the access ended. */
   | { type: 'sessionSummary'; request: RequestView; summary: SessionSummary }
   /** To the approvers' channel: a finished session has flags a person should review. */

@@ -1,5 +1,6 @@
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
-import type { CatalogView } from '../../config/catalog.js';
+import type { CatalogOf, CatalogSet } from '../../config/catalog.js';
+import type { SlackDirectory } from './slack-directory.js';
 import { publicMessage } from '../../lib/errors.js';
 import { withTenant } from '../../db/tenant-scope.js';
 import type { Logger } from '../../lib/logger.js';
@@ -38,7 +39,12 @@ interface Deps {
   /** `/dbaccess report` and `/dbaccess audit verify` (auditors and admins). */
   reports?: Pick<ReportService, 'mayAudit' | 'parseRequest' | 'build' | 'summaryText'>;
   audit?: Pick<AuditService, 'verify'>;
-  catalog: () => CatalogView;
+  /** The tenant's catalog (its section of the file). */
+  catalogOf: CatalogOf;
+  /** The whole file (a broken catalog is announced to every tenant's approvers). */
+  catalogs: () => CatalogSet;
+  /** Emails and user groups of Slack people, when the catalog names people so: warmed after acknowledgements. */
+  directory?: Pick<SlackDirectory, 'warm' | 'forgetGroups' | 'forgetUser'> | undefined;
   logger: Logger;
 }
 
@@ -52,7 +58,7 @@ type StateValues = Record<string, Record<string, { value?: string | null; select
  * The Slack adapter: parses Slack payloads, acknowledges at once, calls a service, renders. The
  * request form is validated before the acknowledgement (pure, in memory) so errors show inline.
  */
-export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, tenants, requests, analysis, insights, leases, reports, audit, catalog, logger }: Deps) {
+export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, tenants, requests, analysis, insights, leases, reports, audit, catalogOf, catalogs, directory, logger }: Deps) {
   const log = logger.child({ platform: 'slack' });
   const receiver = new HTTPReceiver({
     signingSecret: options.signingSecret,
@@ -67,7 +73,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     clientOptions: { slackApiUrl: options.apiUrl, retryConfig: { retries: 2, maxTimeout: 5000 }, timeout: 10_000 },
     deferInitialization: true,
   });
-  const notifier = createSlackNotifier({ client: app.client, catalog });
+  const notifier = createSlackNotifier({ client: app.client, catalogOf, catalogs });
 
   // Every listener runs in its workspace's tenant scope: the state database's row-level security
   // then refuses any row of another tenant, whatever a listener or service might ask for.
@@ -78,27 +84,46 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     await withTenant(tenantId, next);
   });
   const actorOf = (teamId: string, userId: string, userName?: string) => tenants.actor('slack', teamId, userId, userName);
+  /** The workspace's catalog (the tenant is cached after the middleware's first sight of it). */
+  const catalogFor = async (teamId: string) => catalogOf(await tenants.ensureTenant('slack', teamId));
+  /** The Slack user as the policy sees them: the id, and email and groups from the directory. */
+  const asked = async (teamId: string, userId: string) => ({ tenantId: await tenants.ensureTenant('slack', teamId), externalUserId: userId });
   /** Verifies a code; the approvers hear of it at once when wrong codes have just locked someone's MFA. */
   const verifyCode: typeof mfa.verify = async (actor, code, purpose) => {
     const result = await mfa.verify(actor, code, purpose);
     if (!result.ok && result.lockedNow) {
-      await notifier.send({ type: 'mfaAlert', personExternalId: actor.externalUserId, what: 'locked', until: result.lockedUntil }).catch((error: unknown) => log.warn({ err: error }, 'could not tell approvers about a locked MFA'));
+      await notifier.send({ type: 'mfaAlert', tenantId: actor.tenantId, personExternalId: actor.externalUserId, what: 'locked', until: result.lockedUntil }).catch((error: unknown) => log.warn({ err: error }, 'could not tell approvers about a locked MFA'));
     }
     return result;
   };
+
+  // The directory's answers go stale when Slack says a group's members or a profile changed.
+  app.event('subteam_members_changed', async ({ body }) => {
+    directory?.forgetGroups(await tenants.ensureTenant('slack', teamOf(body as unknown as Record<string, unknown>)!));
+  });
+  app.event('subteam_updated', async ({ body }) => {
+    directory?.forgetGroups(await tenants.ensureTenant('slack', teamOf(body as unknown as Record<string, unknown>)!));
+  });
+  app.event('user_change', async ({ body, event }) => {
+    directory?.forgetUser(await tenants.ensureTenant('slack', teamOf(body as unknown as Record<string, unknown>)!), event.user.id);
+  });
 
   app.command('/dbaccess', async ({ command, ack, client, respond }) => {
     const [sub = '', ...args] = command.text.trim().split(/\s+/).filter(Boolean);
     switch (sub.toLowerCase()) {
       case '':
-      case 'request':
-        if (catalog().catalog.databases.length === 0) {
-          await ack({ response_type: 'ephemeral', text: 'No databases are configured yet. An admin adds them to the catalog file (dbaccess.yaml); see the README.' });
+      case 'request': {
+        const catalog = await catalogFor(command.team_id);
+        if (catalog.catalog.databases.length === 0) {
+          await ack({ response_type: 'ephemeral', text: 'No databases are configured for this workspace yet. An admin adds them to the catalog file (dbaccess.yaml); see the README.' });
           return;
         }
         await ack();
-        await client.views.open({ trigger_id: command.trigger_id, view: requestModal(catalog()) as never });
+        // The form's check runs before its acknowledgement: look the person up while they fill it in.
+        directory?.warm(await tenants.ensureTenant('slack', command.team_id), command.user_id);
+        await client.views.open({ trigger_id: command.trigger_id, view: requestModal(catalog) as never });
         return;
+      }
       case 'help':
         await ack({ response_type: 'ephemeral', text: helpText() });
         return;
@@ -120,14 +145,14 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
             await respond({ response_type: 'ephemeral', text: 'Usage: `/dbaccess mfa reset @person` (admins).' });
             return;
           }
-          if (!requests.isAdmin(command.user_id)) {
+          if (!(await requests.isAdmin(actor))) {
             await respond({ response_type: 'ephemeral', text: 'Only admins can reset MFA. Ask an admin.' });
             return;
           }
           try {
             const subject = await actorOf(command.team_id, target);
             await mfa.reset(actor, subject.userId);
-            await notifier.send({ type: 'mfaAlert', personExternalId: target, what: 'reset', byExternalId: command.user_id });
+            await notifier.send({ type: 'mfaAlert', tenantId: actor.tenantId, personExternalId: target, what: 'reset', byExternalId: command.user_id });
             await respond({ response_type: 'ephemeral', text: `MFA of <@${target}> is reset; they can enrol again with \`/dbaccess mfa\`.` });
           } catch (error) {
             await respond({ response_type: 'ephemeral', text: publicMessage(error) });
@@ -149,19 +174,19 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
         await ack();
         const databaseId = (args[0] ?? '').toLowerCase();
         const who = /^<@([A-Z0-9]+)(\|[^>]*)?>$/.exec(args[1] ?? '')?.[1];
-        const text = requests.explainPolicyFor(command.user_id, databaseId, who);
+        const text = await requests.explainPolicyFor(await asked(command.team_id, command.user_id), databaseId, who);
         await respond({ response_type: 'ephemeral', text });
         return;
       }
       case 'report': {
         await ack();
-        if (!reports?.mayAudit(command.user_id)) {
+        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+        if (!reports || !(await reports.mayAudit(actor))) {
           await respond({ response_type: 'ephemeral', text: 'Only auditors and admins can make access reports. Ask an admin if you need one.' });
           return;
         }
         try {
-          const { period, filters } = reports.parseRequest(args.join(' '));
-          const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+          const { period, filters } = await reports.parseRequest(actor.tenantId, args.join(' '));
           const report = await reports.build(actor.tenantId, period, filters);
           await respond({ response_type: 'ephemeral', text: reports.summaryText(report) });
           // The whole chain takes seconds per million events: its verdict follows the summary.
@@ -178,31 +203,31 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
           return;
         }
         await ack();
-        if (!reports?.mayAudit(command.user_id) || !audit) {
+        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+        if (!reports || !audit || !(await reports.mayAudit(actor))) {
           await respond({ response_type: 'ephemeral', text: 'Only auditors and admins can verify the audit log. Ask an admin if you need it.' });
           return;
         }
-        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
         await respond({ response_type: 'ephemeral', text: auditVerdict(await audit.verify(actor.tenantId)) });
         return;
       }
       case 'status': {
         await ack();
-        if (!requests.isAdmin(command.user_id)) {
+        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+        if (!(await requests.isAdmin(actor))) {
           await respond({ response_type: 'ephemeral', text: 'Only admins can see the system status. Ask an admin if you need it.' });
           return;
         }
-        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
         await respond({ response_type: 'ephemeral', text: statusText(await status(actor.tenantId)) });
         return;
       }
       case 'insights': {
         await ack();
-        if (!requests.isAdmin(command.user_id)) {
+        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
+        if (!(await requests.isAdmin(actor))) {
           await respond({ response_type: 'ephemeral', text: 'Only admins can see insights (anomalies and policy recommendations). Ask an admin if you need them.' });
           return;
         }
-        const actor = await actorOf(command.team_id, command.user_id, command.user_name);
         const overview = await insights.overview(actor.tenantId, insights.lastDays(INSIGHTS_DAYS), (id) => `<@${id}>`);
         await respond({ response_type: 'ephemeral', text: insightsText(overview, INSIGHTS_DAYS) });
         return;
@@ -245,19 +270,20 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
   app.view(IDS.requestView, async ({ ack, body, view, client }) => {
     const revision = Number(view.private_metadata) || 0;
     const draft = readDraft(view.state.values as StateValues, revision);
-    const result = validateDraft(draft, catalog());
+    const teamId = body.user.team_id ?? body.team!.id;
+    const result = validateDraft(draft, await catalogFor(teamId));
     if (!result.ok) {
       await ack({ response_action: 'errors', errors: onForm(result.errors, revision) });
       return;
     }
     // The policy's verdict from the form alone (pure): a refusal shows on the field it concerns.
-    const refusal = requests.precheck(body.user.id, result.value);
+    const refusal = await requests.precheck(await asked(teamId, body.user.id), result.value);
     if (Object.keys(refusal).length > 0) {
       await ack({ response_action: 'errors', errors: onForm(refusal, revision) });
       return;
     }
     await ack();
-    const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
+    const actor = await actorOf(teamId, body.user.id, body.user.name);
     try {
       await requests.submit(actor, result.value);
     } catch (error) {
@@ -279,7 +305,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     const draft = readDraft(view.state.values, revision);
     const actor = await actorOf(teamOf(body as unknown as Record<string, unknown>)!, body.user.id, body.user.name);
     // Progress first: the job's result must land after it, never under it.
-    await client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(catalog(), { draft, revision, analysis: { state: 'running' } }) as never });
+    await client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(await catalogOf(actor.tenantId), { draft, revision, analysis: { state: 'running' } }) as never });
     await analysis.startDraft(actor, draft, { platform: 'slack', channel: view.id, ts: String(revision) });
   });
 
@@ -298,7 +324,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
       : current;
     const text = suggestion ? suggestion.text : 'That suggestion is no longer available; analyze again.';
     // A new revision: Slack shows new initial values only in blocks it has not seen.
-    await client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(catalog(), { draft, revision: revision + 1, analysis: { state: 'applied', text } }) as never });
+    await client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(await catalogOf(actor.tenantId), { draft, revision: revision + 1, analysis: { state: 'applied', text } }) as never });
   });
 
   app.action(IDS.approve, async ({ ack, body, action, respond, client }) => {
@@ -310,7 +336,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     }
     if (value.mfa) {
       // Step-up: refuse at once who may not decide, or open the code form while the trigger is fresh.
-      const refusal = requests.quickRefusal(body.user.id, value);
+      const refusal = await requests.quickRefusal(await asked(body.user.team_id ?? body.team!.id, body.user.id), value);
       if (refusal) {
         await respond({ response_type: 'ephemeral', replace_original: false, text: refusal });
         return;
@@ -351,7 +377,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     }
     // Who may deny is known from the button and the catalog: answer without a database read, so the
     // form opens while the trigger is fresh. The decision itself re-checks everything.
-    const refusal = requests.quickRefusal(body.user.id, value);
+    const refusal = await requests.quickRefusal(await asked(body.user.team_id ?? body.team!.id, body.user.id), value);
     if (refusal) {
       await respond({ response_type: 'ephemeral', replace_original: false, text: refusal });
       return;
@@ -376,7 +402,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     await ack();
     const requestId = (action as { value?: string }).value ?? '';
     // The form opens while the trigger is fresh; the extension itself checks everything.
-    const maxDuration = Math.max(0, ...catalog().catalog.databases.map((db) => db.maxDuration));
+    const maxDuration = Math.max(0, ...(await catalogFor(teamOf(body as unknown as Record<string, unknown>)!)).catalog.databases.map((db) => db.maxDuration));
     await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: extendModal(requestId, maxDuration) as never });
   });
 

@@ -483,8 +483,10 @@ export function mfaAlertText(alert: { personExternalId: string; what: 'locked' |
     : `:closed_lock_with_key: MFA of ${mention(alert.personExternalId)} was reset by ${mention(alert.byExternalId ?? '')}; they must enrol again before their next step-up.`;
 }
 
-export function configProblemText(message: string): string {
-  return `:warning: The catalog file was changed, but it has mistakes, so the last good catalog stays in force:\n\`\`\`${message.slice(0, 2500)}\`\`\``;
+/** Without the details (a file of several tenants), it points to where the operator finds them. */
+export function configProblemText(message: string | undefined): string {
+  const intro = ':warning: The catalog file was changed, but it has mistakes, so the last good catalog stays in force';
+  return message ? `${intro}:\n\`\`\`${message.slice(0, 2500)}\`\`\`` : `${intro}. \`dbaccess check-config\` (or the server log) says where.`;
 }
 
 const FLAG_EMOJI = { info: ':information_source:', warning: ':warning:', critical: ':rotating_light:' } as const;

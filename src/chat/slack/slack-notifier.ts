@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type { CatalogView } from '../../config/catalog.js';
+import type { CatalogOf, CatalogSet, CatalogView } from '../../config/catalog.js';
 import { configError } from '../../lib/errors.js';
 import type { MessageRef } from '../../db/schema.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
@@ -11,7 +11,7 @@ import {
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
 
 /** Renders every core notification as Slack messages through the Web API. */
-export function createSlackNotifier({ client, catalog }: { client: WebClient; catalog: () => CatalogView }): ChatNotifier {
+export function createSlackNotifier({ client, catalogOf, catalogs }: { client: WebClient; catalogOf: CatalogOf; catalogs: () => CatalogSet }): ChatNotifier {
   const dmChannels = new Map<string, string>();
 
   async function dm(userExternalId: string): Promise<string> {
@@ -23,13 +23,14 @@ export function createSlackNotifier({ client, catalog }: { client: WebClient; ca
     return channel;
   }
 
-  /** The Slack approvers of a request's database (its own, else the catalog's). */
-  const approvers = (view: RequestView) => {
-    const database = catalog().database(view.databaseId);
-    return (database && catalog().approversFor(database).slack) ?? defaultApprovers();
+  /** The Slack approvers of a request's database (its own, else its tenant's catalog's). */
+  const approvers = async (view: RequestView) => {
+    const catalog = await catalogOf(view.tenantId);
+    const database = catalog.database(view.databaseId);
+    return (database && catalog.approversFor(database).slack) ?? defaultApprovers(catalog);
   };
-  const defaultApprovers = () => {
-    const slack = catalog().catalog.approvers.slack;
+  const defaultApprovers = (catalog: CatalogView) => {
+    const slack = catalog.catalog.approvers.slack;
     if (!slack) throw configError('The catalog names no Slack approvers (approvers.slack): Slack has no channel to post to.');
     return slack;
   };
@@ -40,18 +41,18 @@ export function createSlackNotifier({ client, catalog }: { client: WebClient; ca
   }
 
   /** A reply in the approval card's thread, or in the approver channel if the card never posted. */
-  const thread = (view: RequestView, text: string, blocks?: unknown[]) =>
-    post(view.cardRef?.channel ?? approvers(view).channel, { text, blocks, thread_ts: view.cardRef?.ts });
+  const thread = async (view: RequestView, text: string, blocks?: unknown[]) =>
+    post(view.cardRef?.channel ?? (await approvers(view)).channel, { text, blocks, thread_ts: view.cardRef?.ts });
 
   const renderers = {
     async approvalCard({ request }: Of<'approvalCard'>) {
       const message = { text: approvalCardText(request), blocks: approvalCard(request) };
-      if (!request.cardRef) return post(approvers(request).channel, message);
+      if (!request.cardRef) return post((await approvers(request)).channel, message);
       await client.chat.update({ channel: request.cardRef.channel, ts: request.cardRef.ts, ...message } as Parameters<WebClient['chat']['update']>[0]);
       return request.cardRef;
     },
     async requestReceived({ request }: Of<'requestReceived'>) {
-      return post(await dm(request.requester.externalId), { text: receivedText(request, approvers(request).users) });
+      return post(await dm(request.requester.externalId), { text: receivedText(request, (await approvers(request)).users) });
     },
     async requestClosed({ request }: Of<'requestClosed'>) {
       return post(await dm(request.requester.externalId), { text: closedText(request) });
@@ -90,24 +91,30 @@ export function createSlackNotifier({ client, catalog }: { client: WebClient; ca
       return ref;
     },
     async breakGlassAlert({ request }: Of<'breakGlassAlert'>) {
-      return post(approvers(request).channel, { text: breakGlassText(request) });
+      return post((await approvers(request)).channel, { text: breakGlassText(request) });
     },
     async mfaAlert(alert: Of<'mfaAlert'>) {
-      return post(defaultApprovers().channel, { text: mfaAlertText(alert) });
+      return post(defaultApprovers(await catalogOf(alert.tenantId)).channel, { text: mfaAlertText(alert) });
     },
     async configProblem({ message }: Of<'configProblem'>) {
-      return post(defaultApprovers().channel, { text: configProblemText(message) });
+      // Every tenant's approvers hear of it; the details only where the file is one tenant's (they
+      // could name another tenant's part of the file).
+      const { sections } = catalogs();
+      const text = configProblemText(sections.length === 1 ? message : undefined);
+      const channels = [...new Set(sections.flatMap((section) => section.view.catalog.approvers.slack?.channel ?? []))];
+      const refs = await Promise.all(channels.map((channel) => post(channel, { text })));
+      return refs[0];
     },
     async sessionSummary({ request, summary }: Of<'sessionSummary'>) {
       const flagged = summary.review ? ' (flagged for review)' : '';
       return thread(request, `Session summary for ${request.id}${flagged}`, summaryBlocks(summary));
     },
     async sessionFlagged({ request }: Of<'sessionFlagged'>) {
-      return post(approvers(request).channel, { text: flaggedText(request) });
+      return post((await approvers(request)).channel, { text: flaggedText(request) });
     },
     async draftAnalysis(outcome: Of<'draftAnalysis'>) {
       // A modal's ref: `channel` is the view id, `ts` the form's revision.
-      const view = requestModal(catalog(), { draft: outcome.draft, revision: Number(outcome.viewRef.ts) || 0, analysis: { state: 'done', outcome } });
+      const view = requestModal(await catalogOf(outcome.tenantId), { draft: outcome.draft, revision: Number(outcome.viewRef.ts) || 0, analysis: { state: 'done', outcome } });
       await client.views.update({ view_id: outcome.viewRef.channel, view: view as never });
       return outcome.viewRef;
     },

@@ -3,7 +3,7 @@ import {
   type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue, type ConfigurationBotFrameworkAuthenticationOptions,
 } from 'botbuilder';
 import type { FastifyInstance } from 'fastify';
-import type { CatalogView } from '../../config/catalog.js';
+import type { CatalogOf, CatalogSet } from '../../config/catalog.js';
 import { withTenant } from '../../db/tenant-scope.js';
 import { publicMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
@@ -55,7 +55,10 @@ interface Deps {
   status?: ((tenantId: string) => Promise<SystemStatus>) | undefined;
   insights?: Pick<InsightsService, 'overview' | 'lastDays'> | undefined;
   audit?: Pick<AuditService, 'verify'> | undefined;
-  catalog: () => CatalogView;
+  /** The tenant's catalog (its section of the file). */
+  catalogOf: CatalogOf;
+  /** The whole file (a broken catalog is announced to every tenant's approvers). */
+  catalogs: () => CatalogSet;
   logger: Logger;
 }
 
@@ -69,7 +72,7 @@ const messageResponse = (text: string): AdaptiveCardInvokeResponse => ({ statusC
 const str = (value: unknown, max = 2000) => (typeof value === 'string' ? value.slice(0, max) : '');
 
 export function createTeamsApp(options: TeamsOptions, deps: Deps) {
-  const { tenants, requests, analysis, leases, mfa, conversations, reports, audit, status, insights, catalog, logger } = deps;
+  const { tenants, requests, analysis, leases, mfa, conversations, reports, audit, status, insights, catalogOf, catalogs, logger } = deps;
   const log = logger.child({ platform: 'teams' });
   const auth = new ConfigurationBotFrameworkAuthentication({
     MicrosoftAppId: options.appId,
@@ -83,7 +86,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
     log.error({ err: error }, 'teams turn failed');
     if (context.activity.type === 'message') await context.sendActivity('Something went wrong on our side; nothing was changed. Please try again.').catch(() => {});
   };
-  const notifier: ChatNotifier = createTeamsNotifier({ adapter, appId: options.appId, conversations, catalog, logger: log });
+  const notifier: ChatNotifier = createTeamsNotifier({ adapter, appId: options.appId, conversations, catalogOf, catalogs, logger: log });
   const emails = new Map<string, string>();
 
   /** The sender's tenant and sign-in (email), remembered with where to reach them. */
@@ -161,8 +164,10 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
     const validId = /^R[0-9A-Z]{9}$/.test(requestId);
     switch (command) {
       case '':
-      case 'request':
-        return catalog().catalog.databases.length === 0 ? 'No databases are configured yet. An admin adds them to the catalog file (dbaccess.yaml).' : requestFormCard(catalog());
+      case 'request': {
+        const catalog = await catalogOf(actor.tenantId);
+        return catalog.catalog.databases.length === 0 ? 'No databases are configured for this organisation yet. An admin adds them to the catalog file (dbaccess.yaml).' : requestFormCard(catalog);
+      }
       case 'list': {
         const rows = await requests.listMine(actor);
         if (rows.length === 0) return 'You have no requests yet. Write dbaccess to ask for access.';
@@ -189,7 +194,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         if ((args[0] ?? '').toLowerCase() === 'reset') {
           const email = (args[1] ?? '').toLowerCase();
           if (!email.includes('@')) return 'Usage: dbaccess mfa reset <email> (admins)';
-          if (!requests.isAdmin(actor.externalUserId)) return 'Only admins can reset MFA. Ask an admin.';
+          if (!(await requests.isAdmin(actor))) return 'Only admins can reset MFA. Ask an admin.';
           const subject = await tenants.actor('teams', teamsTenant, email);
           await mfa.reset(actor, subject.userId);
           return `MFA of ${email} is reset; they can set it up again with dbaccess mfa.`;
@@ -198,17 +203,17 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         return mfaEnrollmentCard(enrollment.secret, enrollment.otpauthUri);
       }
       case 'status': {
-        if (!requests.isAdmin(actor.externalUserId) || !status) return 'Only admins can see the system status. Ask an admin if you need it.';
+        if (!status || !(await requests.isAdmin(actor))) return 'Only admins can see the system status. Ask an admin if you need it.';
         return statusMarkdown(await status(actor.tenantId));
       }
       case 'insights': {
-        if (!requests.isAdmin(actor.externalUserId) || !insights) return 'Only admins can see insights (anomalies and policy recommendations). Ask an admin if you need them.';
+        if (!insights || !(await requests.isAdmin(actor))) return 'Only admins can see insights (anomalies and policy recommendations). Ask an admin if you need them.';
         return insightsMarkdown(await insights.overview(actor.tenantId, insights.lastDays(30), (id) => id), 30);
       }
       case 'report': {
-        if (!reports?.mayAudit(actor.externalUserId)) return 'Only auditors and admins can make access reports. Ask an admin if you need one.';
+        if (!reports || !(await reports.mayAudit(actor))) return 'Only auditors and admins can make access reports. Ask an admin if you need one.';
         try {
-          const { period, filters } = reports.parseRequest(args.join(' '));
+          const { period, filters } = await reports.parseRequest(actor.tenantId, args.join(' '));
           return teamsMarkdown(reports.summaryText(await reports.build(actor.tenantId, period, filters)));
         } catch (error) {
           return `${publicMessage(error)} Usage: dbaccess report <period> [db:<database>] [env:<environment>], e.g. dbaccess report 2026-11`;
@@ -216,14 +221,14 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
       }
       case 'audit': {
         if ((args[0] ?? '').toLowerCase() !== 'verify') return 'Usage: dbaccess audit verify (auditors and admins)';
-        if (!reports?.mayAudit(actor.externalUserId) || !audit) return 'Only auditors and admins can verify the audit log. Ask an admin if you need it.';
+        if (!reports || !audit || !(await reports.mayAudit(actor))) return 'Only auditors and admins can verify the audit log. Ask an admin if you need it.';
         const result = await audit.verify(actor.tenantId);
         return result.ok
           ? `The audit log is intact: ${result.events.toLocaleString('en-US')} events, each linked to the one before, none missing, none changed.`
           : `The audit log is broken at event ${result.seq}: ${result.problem}. Everything before event ${result.seq} checks out. Tell your security team.`;
       }
       case 'policy': {
-        return requests.explainPolicyFor(actor.externalUserId, (args[0] ?? '').toLowerCase()).replace(/[*`]/g, '');
+        return (await requests.explainPolicyFor(actor, (args[0] ?? '').toLowerCase())).replace(/[*`]/g, '');
       }
       default:
         return [
@@ -245,13 +250,14 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
 
   async function act(context: TurnContext, actor: Actor, verb: string, data: Data): Promise<AdaptiveCard | string> {
     const requestId = str(data.requestId, 20);
+    const catalog = await catalogOf(actor.tenantId);
     switch (verb) {
       case 'submit': {
         const draft = draftOf(data);
-        const result = validateDraft(draft, catalog());
-        if (!result.ok) return requestFormCard(catalog(), { draft, errors: result.errors });
-        const refusal = requests.precheck(actor.externalUserId, result.value);
-        if (Object.keys(refusal).length > 0) return requestFormCard(catalog(), { draft, errors: refusal as Partial<Record<DraftField, string>> });
+        const result = validateDraft(draft, catalog);
+        if (!result.ok) return requestFormCard(catalog, { draft, errors: result.errors });
+        const refusal = await requests.precheck(actor, result.value);
+        if (Object.keys(refusal).length > 0) return requestFormCard(catalog, { draft, errors: refusal as Partial<Record<DraftField, string>> });
         const row = await requests.submit(actor, result.value);
         return requestReceivedCard(await requests.view(row));
       }
@@ -259,14 +265,14 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         const draft = draftOf(data);
         const formRef = { platform: 'teams', channel: context.activity.conversation.id, ts: context.activity.replyToId ?? '' };
         await analysis.startDraft(actor, draft, formRef);
-        return requestFormCard(catalog(), { draft, analysis: { state: 'running' } });
+        return requestFormCard(catalog, { draft, analysis: { state: 'running' } });
       }
       case 'useSuggestion': {
         const draft = draftOf(data);
         const suggestion = await analysis.suggestionFor(actor, str(data.analysisId, 40));
-        if (!suggestion) return requestFormCard(catalog(), { draft, analysis: { state: 'applied', text: 'That suggestion is no longer available; analyze again.' } });
+        if (!suggestion) return requestFormCard(catalog, { draft, analysis: { state: 'applied', text: 'That suggestion is no longer available; analyze again.' } });
         const applied = { ...draft, level: suggestion.level, scope: suggestion.scope.length ? suggestion.scope.join(', ') : draft.scope, duration: formatDuration(suggestion.durationSeconds) };
-        return requestFormCard(catalog(), { draft: applied, analysis: { state: 'applied', text: suggestion.text } });
+        return requestFormCard(catalog, { draft: applied, analysis: { state: 'applied', text: suggestion.text } });
       }
       case 'approve':
       case 'deny': {

@@ -373,7 +373,7 @@ describe('request form', () => {
 
   it('shows a finished analysis with Use suggestion carrying the analysis id', () => {
     const outcome: DraftAnalysisOutcome = {
-      ok: true, analysisId: 'an-1', analysis, viewRef: ref('form'),
+      ok: true, tenantId: 'tenant-1', analysisId: 'an-1', analysis, viewRef: ref('form'),
       draft: { databaseId: 'orders', level: 'write', scope: '', duration: '4h', reason: 'Fix duplicated orders', ticket: '' },
     };
     const card = requestFormCard(catalog, { draft: outcome.draft, analysis: { state: 'done', outcome } });
@@ -394,7 +394,7 @@ describe('request form', () => {
     expect(allText(running)).toContain('Analyzing the request');
     expect(verbs(running)).toEqual(['submit']);
     const failed = requestFormCard(catalog, {
-      analysis: { state: 'done', outcome: { ok: false, analysisId: 'an-2', problem: 'Choose a database first.', draft: { databaseId: '', level: 'read', scope: '', duration: '1h', reason: '', ticket: '' }, viewRef: ref('form') } },
+      analysis: { state: 'done', outcome: { ok: false, tenantId: 'tenant-1', analysisId: 'an-2', problem: 'Choose a database first.', draft: { databaseId: '', level: 'read', scope: '', duration: '1h', reason: '', ticket: '' }, viewRef: ref('form') } },
     });
     expect(allText(failed)).toContain('⚠️ Choose a database first.');
     expect(verbs(failed)).toEqual(['submit', 'analyze']);
@@ -586,11 +586,11 @@ describe('teamsRenderers', () => {
     accessActive: { type: 'accessActive', request: active() },
     operationFailing: { type: 'operationFailing', request: active({ state: 'revoke_failed' }), operation: 'revoke', attempts: 3, error: 'connection refused' },
     breakGlassAlert: { type: 'breakGlassAlert', request: active({ policy: { name: 'emergency', quorum: 1, mfaRequired: false, breakGlass: true, rules: [] } }) },
-    mfaAlert: { type: 'mfaAlert', personExternalId: 'alice@example.com', what: 'locked', until: at(15) },
+    mfaAlert: { type: 'mfaAlert', tenantId: 'tenant-1', personExternalId: 'alice@example.com', what: 'locked', until: at(15) },
     configProblem: { type: 'configProblem', message: 'dbaccess.yaml:3:5 databases.0.port: expected number' },
     sessionSummary: { type: 'sessionSummary', request: revoked, summary: { lines: [], flags: [], review: false } },
     sessionFlagged: { type: 'sessionFlagged', request: revoked },
-    draftAnalysis: { type: 'draftAnalysis', ok: true, analysisId: 'an-1', analysis, draft, viewRef: ref('form') },
+    draftAnalysis: { type: 'draftAnalysis', ok: true, tenantId: 'tenant-1', analysisId: 'an-1', analysis, draft, viewRef: ref('form') },
   };
   const context = { catalog, approversOf: () => ['bob@example.com', 'carol@example.com'] };
   const route = (deliveries: TeamsDelivery[]) => deliveries.map((d) => d.to);

@@ -699,11 +699,11 @@ export function mfaAlertCard(alert: MfaAlert): AdaptiveCard {
     : text(md`🔐 MFA of ${mention(alert.personExternalId)} was reset by ${mention(alert.byExternalId ?? 'an admin')}; they must enrol again before their next step-up.`));
 }
 
-export function configProblemCard(message: string): AdaptiveCard {
-  return notice(
-    text(md`⚠️ The catalog file was changed, but it has mistakes, so the last good catalog stays in force:`, { color: 'Warning' }),
-    code(message.slice(0, 2500)),
-  );
+/** Without the details (a file of several tenants), it points to where the operator finds them. */
+export function configProblemCard(message: string | undefined): AdaptiveCard {
+  return message
+    ? notice(text(md`⚠️ The catalog file was changed, but it has mistakes, so the last good catalog stays in force:`, { color: 'Warning' }), code(message.slice(0, 2500)))
+    : notice(text(md`⚠️ The catalog file was changed, but it has mistakes, so the last good catalog stays in force. dbaccess check-config (or the server log) says where.`, { color: 'Warning' }));
 }
 
 /**

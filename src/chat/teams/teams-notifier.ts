@@ -1,5 +1,5 @@
 import type { CloudAdapter, ConversationReference, TurnContext } from 'botbuilder';
-import type { CatalogView } from '../../config/catalog.js';
+import type { CatalogOf, CatalogSet, CatalogView } from '../../config/catalog.js';
 import type { MessageRef } from '../../db/schema.js';
 import { configError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
@@ -13,11 +13,14 @@ import type { TeamsConversations } from './teams-conversations.js';
  * bot has not talked with them yet. Teams allows about 7 operations per second per conversation:
  * operations on one conversation are spaced, and a 429 waits its Retry-After and tries again.
  */
-export function createTeamsNotifier({ adapter, appId, conversations, catalog, logger, spacingMs = 150 }: {
+export function createTeamsNotifier({ adapter, appId, conversations, catalogOf, catalogs, logger, spacingMs = 150 }: {
   adapter: CloudAdapter;
   appId: string;
   conversations: TeamsConversations;
-  catalog: () => CatalogView;
+  /** The tenant's catalog (its section of the file). */
+  catalogOf: CatalogOf;
+  /** The whole file (a broken catalog is announced to every tenant's approvers). */
+  catalogs: () => CatalogSet;
   logger: Logger;
   spacingMs?: number;
 }): ChatNotifier {
@@ -47,9 +50,9 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalog, lo
     });
   }
 
-  const channelOf = (databaseId?: string): string => {
-    const database = databaseId ? catalog().database(databaseId) : undefined;
-    const channel = (database && catalog().approversFor(database).teams?.channel) ?? catalog().catalog.approvers.teams?.channel;
+  const channelOf = (catalog: CatalogView, databaseId?: string): string => {
+    const database = databaseId ? catalog.database(databaseId) : undefined;
+    const channel = (database && catalog.approversFor(database).teams?.channel) ?? catalog.catalog.approvers.teams?.channel;
     if (!channel) throw configError('The catalog names no Teams approvers (approvers.teams): Teams has no channel to post to.');
     return channel;
   };
@@ -60,11 +63,11 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalog, lo
     return reference;
   }
 
-  async function deliver(delivery: TeamsDelivery, tenantId: string | undefined): Promise<MessageRef | undefined> {
+  async function deliver(delivery: TeamsDelivery, catalog: CatalogView, tenantId: string | undefined): Promise<MessageRef | undefined> {
     const activity = { type: 'message' as const, attachments: [delivery.message.attachment], summary: delivery.message.summary };
     switch (delivery.to) {
       case 'approvers-channel': {
-        const channelId = channelOf(delivery.databaseId);
+        const channelId = channelOf(catalog, delivery.databaseId);
         const reference = await channelReference(channelId);
         if (delivery.replace) {
           await inConversation(reference, (context) => context.updateActivity({ ...activity, id: delivery.replace!.ts }));
@@ -74,7 +77,7 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalog, lo
         return { platform: 'teams', channel: channelId, ts: sent?.id ?? '' };
       }
       case 'card-thread': {
-        const channelId = delivery.cardRef?.channel ?? channelOf(delivery.databaseId);
+        const channelId = delivery.cardRef?.channel ?? channelOf(catalog, delivery.databaseId);
         const reference = await channelReference(channelId);
         const threadId = delivery.cardRef ? `${channelId};messageid=${delivery.cardRef.ts}` : channelId;
         const sent = await inConversation({ ...reference, conversation: { ...reference.conversation!, id: threadId } }, (context) => context.sendActivity(activity));
@@ -122,20 +125,31 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalog, lo
 
   return {
     async send(notification: Notification): Promise<MessageRef | undefined> {
-      const tenantId = 'request' in notification ? notification.request.tenantId : undefined;
-      const deliveries = renderTeams(notification, { catalog: catalog(), approversOf: (view) => approversFor(view.databaseId) });
+      if (notification.type === 'configProblem') {
+        // Every tenant's approvers; the details only where the file is one tenant's.
+        const { sections } = catalogs();
+        const detailed = sections.length === 1 ? notification : { ...notification, message: undefined };
+        const refs: Array<MessageRef | undefined> = [];
+        for (const section of sections.filter((candidate) => candidate.view.catalog.approvers.teams)) {
+          for (const delivery of renderTeams(detailed, { catalog: section.view })) refs.push(await deliver(delivery, section.view, undefined));
+        }
+        return refs.find(Boolean);
+      }
+      const tenantId = 'request' in notification ? notification.request.tenantId : 'tenantId' in notification ? notification.tenantId : undefined;
+      const catalog = tenantId ? await catalogOf(tenantId) : catalogs().sections[0]!.view;
+      const deliveries = renderTeams(notification, { catalog, approversOf: (view) => approversFor(catalog, view.databaseId) });
       let first: MessageRef | undefined;
       for (const delivery of deliveries) {
-        const ref = await deliver(delivery, tenantId);
+        const ref = await deliver(delivery, catalog, tenantId);
         first ??= ref;
       }
       return first;
     },
   };
 
-  function approversFor(databaseId: string): string[] {
-    const database = catalog().database(databaseId);
-    return (database && catalog().approversFor(database).teams?.users) ?? catalog().catalog.approvers.teams?.users ?? [];
+  function approversFor(catalog: CatalogView, databaseId: string): string[] {
+    const database = catalog.database(databaseId);
+    return (database && catalog.approversFor(database).teams?.users) ?? catalog.catalog.approvers.teams?.users ?? [];
   }
 }
 

@@ -1,4 +1,4 @@
-import type { CatalogView } from '../../config/catalog.js';
+import type { CatalogOf, CatalogView } from '../../config/catalog.js';
 import type { Db } from '../../db/client.js';
 import { forbidden, notFound } from '../../lib/errors.js';
 import { newRequestId } from '../../lib/ids.js';
@@ -11,7 +11,7 @@ import type { RiskAnalyzer } from '../risk/risk-types.js';
 import type { RequestAnalysis, SessionAnalysis } from '../analysis/analysis-types.js';
 import { describeCapture, type CaptureMethod } from '../capture/capture-types.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
-import { canApprove, evaluateRequest, explainPolicy, personOf, resolveRoles, type Person, type RequestContext, type RequestDecision } from '../policy/policy-evaluator.js';
+import { canApprove, evaluateRequest, explainPolicy, personOf, resolveRoles, type PersonResolver, type RequestContext, type RequestDecision } from '../policy/policy-evaluator.js';
 import type { StoredPolicy } from '../../db/schema.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
@@ -29,7 +29,10 @@ interface Deps {
   audit: Pick<AuditService, 'record'>;
   risk: RiskAnalyzer;
   enqueue: Enqueue;
-  catalog: () => CatalogView;
+  /** The tenant's catalog (its section of the file). */
+  catalogOf: CatalogOf;
+  /** Who a chat user is as the policy sees them (email, Slack user groups); by default the id alone. */
+  people?: PersonResolver;
   /** The stored analyses of a request, for the view. */
   analyses: { latestFor(tenantId: string, requestId: string): Promise<{ request?: RequestAnalysis | undefined; session?: SessionAnalysis | undefined }> };
   now?: () => Date;
@@ -44,15 +47,19 @@ const PENDING_STATES_TEXT: Partial<Record<RequestState, string>> = {
 };
 
 /** The request lifecycle up to the decision, and the view every chat adapter renders. */
-export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalog, analyses, now = () => new Date() }: Deps) {
-  const person = (externalUserId: string): Person => personOf(externalUserId);
-
+export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalogOf, people = async (_tenantId, id) => personOf(id), analyses, now = () => new Date() }: Deps) {
   /** The policy's view of a request: who asks, for what, where, with which risk and active leases. */
-  function policyContext(request: Pick<RequestRow, 'databaseId' | 'level' | 'durationSeconds' | 'scope' | 'reason' | 'ticket'>, requesterExternalId: string, extra: Partial<RequestContext> = {}): RequestContext | undefined {
-    const database = catalog().database(request.databaseId);
+  async function policyContext(
+    catalog: CatalogView,
+    tenantId: string,
+    request: Pick<RequestRow, 'databaseId' | 'level' | 'durationSeconds' | 'scope' | 'reason' | 'ticket'>,
+    requesterExternalId: string,
+    extra: Partial<RequestContext> = {},
+  ): Promise<RequestContext | undefined> {
+    const database = catalog.database(request.databaseId);
     if (!database) return undefined;
     return {
-      requester: person(requesterExternalId), database, level: request.level, durationSeconds: request.durationSeconds,
+      requester: await people(tenantId, requesterExternalId), database, level: request.level, durationSeconds: request.durationSeconds,
       scope: parseStoredScope(request.scope), reason: request.reason, ticket: request.ticket, now: now(), activeLeases: [], ...extra,
     };
   }
@@ -63,20 +70,22 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
   });
 
   /** Whether this person may decide requests of this database and level at all (self-decision aside). */
-  const isApprover = (actor: Actor, databaseId: string, level = 'read') => {
-    const ctx = policyContext({ databaseId, level, durationSeconds: 0, scope: [], reason: '', ticket: null }, '\u0000nobody');
-    return Boolean(ctx && canApprove(person(actor.externalUserId), ctx, [], catalog().policy).allowed);
+  const isApprover = async (catalog: CatalogView, actor: Pick<Actor, 'tenantId' | 'externalUserId'>, databaseId: string, level = 'read') => {
+    const ctx = await policyContext(catalog, actor.tenantId, { databaseId, level, durationSeconds: 0, scope: [], reason: '', ticket: null }, '\u0000nobody');
+    return Boolean(ctx && canApprove(await people(actor.tenantId, actor.externalUserId), ctx, [], catalog.policy).allowed);
   };
 
   /**
-   * The policy's verdict before anything is stored, from what the form holds: pure and fast, so
-   * that a refusal shows on the form itself, with the rule and how to comply.
+   * The policy's verdict before anything is stored, from what the form holds: no database or target
+   * round trip (the catalog and the person are cached), so that a refusal shows on the form itself,
+   * with the rule and how to comply.
    */
-  function precheck(requesterExternalId: string, draft: ValidDraft, at = now()): Partial<Record<'databaseId' | 'level' | 'duration' | 'reason' | 'ticket' | 'scope', string>> {
-    const risk = assessRisk(riskInput(draft, at));
+  async function precheck(actor: Pick<Actor, 'tenantId' | 'externalUserId'>, draft: ValidDraft, at = now()): Promise<Partial<Record<'databaseId' | 'level' | 'duration' | 'reason' | 'ticket' | 'scope', string>>> {
+    const catalog = await catalogOf(actor.tenantId);
+    const risk = assessRisk(riskInput(catalog, draft, at));
     const decision = evaluateRequest(
-      { requester: person(requesterExternalId), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: risk.level, now: at, activeLeases: [], breakGlass: draft.breakGlass },
-      catalog().policy,
+      { requester: await people(actor.tenantId, actor.externalUserId), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: risk.level, now: at, activeLeases: [], breakGlass: draft.breakGlass },
+      catalog.policy,
     );
     if (decision.outcome !== 'refuse' || !decision.refusal) return {};
     const field = ({ ticket: 'ticket', 'max-duration': 'duration', 'reason-quality': 'reason', requester: 'level' } as const)[decision.refusal.rule as 'ticket'] ?? 'databaseId';
@@ -84,13 +93,14 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
   }
 
   /**
-   * Whether this person may decide a request at all, from what a card's button carries (pure, no
-   * database): the refusal to show, or undefined. The decision itself checks everything again.
+   * Whether this person may decide a request at all, from what a card's button carries (no database
+   * read): the refusal to show, or undefined. The decision itself checks everything again.
    */
-  function quickRefusal(approverExternalId: string, request: { databaseId: string; requesterExternalId: string; level: string }): string | undefined {
-    const ctx = policyContext({ databaseId: request.databaseId, level: request.level, durationSeconds: 0, scope: [], reason: '', ticket: null }, request.requesterExternalId);
+  async function quickRefusal(approver: Pick<Actor, 'tenantId' | 'externalUserId'>, request: { databaseId: string; requesterExternalId: string; level: string }): Promise<string | undefined> {
+    const catalog = await catalogOf(approver.tenantId);
+    const ctx = await policyContext(catalog, approver.tenantId, { databaseId: request.databaseId, level: request.level, durationSeconds: 0, scope: [], reason: '', ticket: null }, request.requesterExternalId);
     if (!ctx) return `The database ${request.databaseId} is no longer in the catalog.`;
-    const check = canApprove(person(approverExternalId), ctx, [], catalog().policy);
+    const check = canApprove(await people(approver.tenantId, approver.externalUserId), ctx, [], catalog.policy);
     return check.allowed ? undefined : check.message;
   }
 
@@ -99,7 +109,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     const request = await requests.get(actor.tenantId, requestId);
     if (!request?.policy?.breakGlass) return `Request ${requestId} is not a break-glass access.`;
     if (request.requesterId === actor.userId) return 'You cannot review your own break-glass access; another approver must.';
-    if (!isApprover(actor, request.databaseId, request.level)) return `Only the approvers of ${request.databaseId} can review this break-glass access.`;
+    if (!(await isApprover(await catalogOf(actor.tenantId), actor, request.databaseId, request.level))) return `Only the approvers of ${request.databaseId} can review this break-glass access.`;
     const reviewed = await db.transaction(async (tx) => {
       const row = await requests.markReviewed(actor.tenantId, requestId, actor.userId, tx);
       if (row) await audit.record({ tenantId: actor.tenantId, actor: `user:${actor.userId}`, action: 'request.break_glass_reviewed', subject: `request:${requestId}`, outcome: 'success' }, tx);
@@ -110,25 +120,28 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     return `Break-glass access ${requestId} is marked reviewed.`;
   }
 
-  /** Admins as the catalog names them; while it names none, every approver acts as one. */
-  function isAdmin(externalUserId: string): boolean {
-    const config = catalog().policy;
-    if ((config.roles?.admins ?? []).length > 0) return resolveRoles(person(externalUserId), config).roles.includes('admin');
-    return catalog().catalog.databases.some((db) => isApprover({ externalUserId } as Actor, db.id));
+  /** Admins as the tenant's catalog names them; while it names none, every approver acts as one. */
+  async function isAdmin(actor: Pick<Actor, 'tenantId' | 'externalUserId'>): Promise<boolean> {
+    const catalog = await catalogOf(actor.tenantId);
+    const config = catalog.policy;
+    if ((config.roles?.admins ?? []).length > 0) return resolveRoles(await people(actor.tenantId, actor.externalUserId), config).roles.includes('admin');
+    for (const db of catalog.catalog.databases) if (await isApprover(catalog, actor, db.id)) return true;
+    return false;
   }
 
   /** `/dbaccess policy <database> [@person]` for admins. */
-  function explainPolicyFor(askerExternalId: string, databaseId: string, aboutExternalId?: string): string {
-    const config = catalog().policy;
-    if (!isAdmin(askerExternalId)) return 'Only admins can read the policies. Ask an admin if you need to know who approves what.';
-    const database = catalog().database(databaseId);
-    if (!database) return `Usage: \`/dbaccess policy <database> [@person]\`. Databases: ${catalog().catalog.databases.map((db) => db.id).join(', ') || 'none yet'}.`;
-    return [`*Policy for ${database.id}*${aboutExternalId ? ` and <@${aboutExternalId}>` : ''}`, ...explainPolicy(database, aboutExternalId ? person(aboutExternalId) : undefined, config).map((line) => `• ${line}`)].join('\n');
+  async function explainPolicyFor(asker: Pick<Actor, 'tenantId' | 'externalUserId'>, databaseId: string, aboutExternalId?: string): Promise<string> {
+    const catalog = await catalogOf(asker.tenantId);
+    if (!(await isAdmin(asker))) return 'Only admins can read the policies. Ask an admin if you need to know who approves what.';
+    const database = catalog.database(databaseId);
+    if (!database) return `Usage: \`/dbaccess policy <database> [@person]\`. Databases: ${catalog.catalog.databases.map((db) => db.id).join(', ') || 'none yet'}.`;
+    const about = aboutExternalId ? await people(asker.tenantId, aboutExternalId) : undefined;
+    return [`*Policy for ${database.id}*${aboutExternalId ? ` and <@${aboutExternalId}>` : ''}`, ...explainPolicy(database, about, catalog.policy).map((line) => `• ${line}`)].join('\n');
   }
 
-  const riskInput = (draft: ValidDraft, at: Date) => ({
+  const riskInput = (catalog: CatalogView, draft: ValidDraft, at: Date) => ({
     environment: draft.database.environment,
-    level: catalog().level(draft.level)?.riskAs ?? 'admin',
+    level: catalog.level(draft.level)?.riskAs ?? 'admin',
     scopeSize: draft.scope.length,
     tableScoped: draft.scope.length > 0 && draft.scope.every((item) => item.table),
     durationSeconds: draft.durationSeconds,
@@ -140,10 +153,11 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
 
   async function submit(actor: Actor, draft: ValidDraft, extension?: { extendsRequestId: string }): Promise<RequestRow> {
     const submittedAt = now();
-    const assessment = await risk.assess(riskInput(draft, submittedAt));
+    const catalog = await catalogOf(actor.tenantId);
+    const assessment = await risk.assess(riskInput(catalog, draft, submittedAt));
     const decision = evaluateRequest(
-      { requester: person(actor.externalUserId), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: assessment.level, now: submittedAt, activeLeases: [], breakGlass: draft.breakGlass },
-      catalog().policy,
+      { requester: await people(actor.tenantId, actor.externalUserId), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: assessment.level, now: submittedAt, activeLeases: [], breakGlass: draft.breakGlass },
+      catalog.policy,
     );
     const pendingSeconds = decision.pendingTimeoutSeconds;
     const row = await db.transaction(async (tx) => {
@@ -208,12 +222,13 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     }
     if (request.kind === 'access') {
       const requesterExternalId = await requests.requesterExternalId(request);
+      const catalog = await catalogOf(request.tenantId);
       const activeLeases = (await requests.activeOf(request.tenantId, request.requesterId)).flatMap((active) => {
-        const database = catalog().database(active.databaseId);
+        const database = catalog.database(active.databaseId);
         return database ? [{ databaseId: database.id, environment: database.environment, level: active.level, tags: database.tags }] : [];
       });
-      const ctx = policyContext(request, requesterExternalId, { activeLeases, risk: request.risk.level, now: request.createdAt, breakGlass: request.policy?.breakGlass ?? false });
-      const decision = ctx && evaluateRequest(ctx, catalog().policy);
+      const ctx = await policyContext(catalog, request.tenantId, request, requesterExternalId, { activeLeases, risk: request.risk.level, now: request.createdAt, breakGlass: request.policy?.breakGlass ?? false });
+      const decision = ctx && evaluateRequest(ctx, catalog.policy);
       if (decision?.outcome === 'refuse' && decision.refusal) {
         await cancel(request, `${decision.refusal.message} ${decision.refusal.howToComply}`, { rule: decision.refusal.rule });
         return;
@@ -286,9 +301,10 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       return refuse(`This request was already ${PENDING_STATES_TEXT[request.state as RequestState] ?? request.state}${who}. Nothing changed.`, `state ${request.state}`);
     }
     const approvals = (await requests.decisions(actor.tenantId, requestId)).filter((d) => d.decision === 'approve').map((d) => d.approverExternalId);
-    const ctx = policyContext(request, await requests.requesterExternalId(request), { risk: request.risk.level });
+    const catalog = await catalogOf(actor.tenantId);
+    const ctx = await policyContext(catalog, actor.tenantId, request, await requests.requesterExternalId(request), { risk: request.risk.level });
     if (!ctx) return refuse(`The database ${request.databaseId} is no longer in the catalog.`, 'unknown database');
-    const check = canApprove(person(actor.externalUserId), ctx, decision === 'approve' ? approvals : [], catalog().policy);
+    const check = canApprove(await people(actor.tenantId, actor.externalUserId), ctx, decision === 'approve' ? approvals : [], catalog.policy);
     if (!check.allowed) return refuse(check.message, check.rule);
     if (decision === 'approve' && request.policy?.mfaRequired && !mfaVerified) {
       return { ok: false, message: 'Approving this request needs your MFA code.', needsMfa: true };
@@ -343,7 +359,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     if (request.requesterId !== actor.userId) throw forbidden('Only the requester can extend this access.');
     const lease = (await requests.leaseWithEnder(actor.tenantId, requestId))?.lease;
     if (request.state !== 'active' || !lease || lease.revokedAt) throw forbidden(`Request ${requestId} has no active access to extend.`);
-    const database = catalog().database(request.databaseId);
+    const database = (await catalogOf(actor.tenantId)).database(request.databaseId);
     if (!database) throw notFound(`Database ${request.databaseId}`);
     const until = new Date(lease.expiresAt.getTime() + seconds * 1000);
     const total = (until.getTime() - request.decidedAt!.getTime()) / 1000;
@@ -381,7 +397,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
 
   /** Renders a request with its people, decisions, lease and grants. */
   async function view(row: RequestRow): Promise<RequestView> {
-    const database = catalog().database(row.databaseId);
+    const catalog = await catalogOf(row.tenantId);
+    const database = catalog.database(row.databaseId);
     const [requesterExternalId, decisionRows, leaseRow, reviewer, analysis] = await Promise.all([
       requests.requesterExternalId(row),
       requests.decisions(row.tenantId, row.id),
@@ -392,7 +409,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     ]);
     const scope = parseStoredScope(row.scope);
     const level = row.level;
-    const privileges = catalog().level(level)?.privileges ?? [];
+    const privileges = catalog.level(level)?.privileges ?? [];
     const databaseName = database?.database ?? row.databaseId;
     const lease = leaseRow?.lease;
     return {
@@ -459,7 +476,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     async authorizeEnd(actor: Actor, requestId: string): Promise<RequestRow> {
       const request = await requests.get(actor.tenantId, requestId);
       if (!request) throw notFound(`Request ${requestId}`);
-      if (request.requesterId !== actor.userId && !isApprover(actor, request.databaseId, request.level)) {
+      if (request.requesterId !== actor.userId && !(await isApprover(await catalogOf(actor.tenantId), actor, request.databaseId, request.level))) {
         throw forbidden(`Only the requester or an approver of ${request.databaseId} can end this access.`);
       }
       if (isTerminal(request.state as RequestState) || request.state === 'pending') {

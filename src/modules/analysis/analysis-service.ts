@@ -1,4 +1,4 @@
-import type { CatalogView, DatabaseEntry } from '../../config/catalog.js';
+import type { CatalogOf, CatalogView, DatabaseEntry } from '../../config/catalog.js';
 import type { MessageRef } from '../../db/schema.js';
 import type { Logger } from '../../lib/logger.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';
@@ -7,7 +7,7 @@ import type { RequestRow } from '../access-requests/access-request-repo.js';
 import type { RequestDraft } from '../access-requests/access-request-types.js';
 import type { CaptureMethod } from '../capture/capture-types.js';
 import { formatScope, parseScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
-import { evaluateRequest, personOf } from '../policy/policy-evaluator.js';
+import { evaluateRequest, personOf, type PersonResolver } from '../policy/policy-evaluator.js';
 import type { RiskInput } from '../risk/risk-types.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AnalysisRepo } from './analysis-repo.js';
@@ -43,7 +43,10 @@ interface Deps {
   requests: { getById(id: string): Promise<RequestRow | undefined>; requesterExternalId(row: RequestRow): Promise<string> };
   leaseById: (id: string) => Promise<LeaseFacts | undefined>;
   capture: CaptureReader;
-  catalog: () => CatalogView;
+  /** The tenant's catalog (its section of the file). */
+  catalogOf: CatalogOf;
+  /** Who a chat user is as the policy sees them; by default the id alone. */
+  people?: PersonResolver;
   /** Undefined without ANTHROPIC_API_KEY: the heuristics answer alone. */
   claude?: ClaudeAnalyzer | undefined;
   enqueue: Enqueue;
@@ -54,8 +57,8 @@ interface Deps {
 }
 
 export type DraftAnalysisOutcome =
-  | { ok: true; analysisId: string; analysis: RequestAnalysis; draft: RequestDraft; viewRef: MessageRef }
-  | { ok: false; analysisId: string; problem: string; draft: RequestDraft; viewRef: MessageRef };
+  | { ok: true; tenantId: string; analysisId: string; analysis: RequestAnalysis; draft: RequestDraft; viewRef: MessageRef }
+  | { ok: false; tenantId: string; analysisId: string; problem: string; draft: RequestDraft; viewRef: MessageRef };
 
 /** A draft the form holds, with the id of the person asking. */
 interface DraftInput extends RequestDraft {
@@ -67,7 +70,7 @@ interface DraftInput extends RequestDraft {
  * Heuristics always run; the model, when configured, adds its reading within the heuristics' floor
  * and falls back to them, saying why, on timeout, error, refusal or invalid output.
  */
-export function createAnalysisService({ repo, requests, leaseById, capture, catalog, claude, enqueue, logger, now = () => new Date(), sessionInsights }: Deps) {
+export function createAnalysisService({ repo, requests, leaseById, capture, catalogOf, people = async (_tenantId, id) => personOf(id), claude, enqueue, logger, now = () => new Date(), sessionInsights }: Deps) {
   const recordingOf = (database: DatabaseEntry) => capture.describe(database.capture);
 
   /** The facts of a request as the analyzers see them; conflicts from the policy and the catalog's limits. */
@@ -79,15 +82,16 @@ export function createAnalysisService({ repo, requests, leaseById, capture, cata
     excludeRequestId?: string,
   ): Promise<RequestFacts> {
     const { database } = request;
-    const riskAs = catalog().level(request.level)?.riskAs ?? 'admin';
+    const catalog = await catalogOf(tenantId);
+    const riskAs = catalog.level(request.level)?.riskAs ?? 'admin';
     const risk: RiskInput = {
       environment: database.environment, level: riskAs, scopeSize: request.scope.length,
       tableScoped: request.scope.length > 0 && request.scope.every((item) => item.table), durationSeconds: request.durationSeconds,
       reason: request.reason, ticket: request.ticket ?? undefined, tags: database.tags, requestedAt: at,
     };
     const decision = evaluateRequest(
-      { requester: personOf(requester.externalId), database, level: request.level, durationSeconds: request.durationSeconds, scope: request.scope, reason: request.reason, ticket: request.ticket, now: at, activeLeases: [], breakGlass: request.breakGlass },
-      catalog().policy,
+      { requester: await people(tenantId, requester.externalId), database, level: request.level, durationSeconds: request.durationSeconds, scope: request.scope, reason: request.reason, ticket: request.ticket, now: at, activeLeases: [], breakGlass: request.breakGlass },
+      catalog.policy,
     );
     const conflicts = decision.rules.filter((rule) => rule.fired && rule.outcome === 'refuse').map((rule) => rule.explanation);
     if (request.durationSeconds > database.maxDuration) conflicts.push(`Over the ${formatDuration(database.maxDuration)} limit of ${database.id}.`);
@@ -99,7 +103,7 @@ export function createAnalysisService({ repo, requests, leaseById, capture, cata
       history: compareWithHistory(
         { requesterId: requester.id, level: request.level, durationSeconds: request.durationSeconds, at, databaseId: database.id, scopeWidth: scopeWidthOf(request.scope) },
         past,
-        { timeZone: catalog().policy.timezone },
+        { timeZone: catalog.policy.timezone },
       ),
       recording: recordingOf(database),
     };
@@ -162,27 +166,28 @@ export function createAnalysisService({ repo, requests, leaseById, capture, cata
     const { requesterExternalId, ...draft } = row.input as unknown as DraftInput;
     const viewRef = row.viewRef;
     // A retried job shows the stored result again instead of asking the model twice.
-    if (row.status === 'done' && row.result) return { ok: true, analysisId, analysis: row.result as unknown as RequestAnalysis, draft, viewRef };
-    const valid = validateDraft(draft, catalog());
+    if (row.status === 'done' && row.result) return { ok: true, tenantId: row.tenantId, analysisId, analysis: row.result as unknown as RequestAnalysis, draft, viewRef };
+    const catalog = await catalogOf(row.tenantId);
+    const valid = validateDraft(draft, catalog);
     // The analysis is worth showing even when the form would be refused (that is a conflict to show),
     // as long as it names a database, a level and a duration it can reason about.
-    const database = catalog().database(draft.databaseId);
-    const fields = valid.ok ? valid.value : partialDraft(draft, database, catalog());
+    const database = catalog.database(draft.databaseId);
+    const fields = valid.ok ? valid.value : partialDraft(draft, database, catalog);
     if (!fields) {
       const problems = valid.ok ? [] : Object.values(valid.errors);
-      return { ok: false, analysisId, problem: `Fix the form first: ${problems.join(' ')}`.trim(), draft, viewRef };
+      return { ok: false, tenantId: row.tenantId, analysisId, problem: `Fix the form first: ${problems.join(' ')}`.trim(), draft, viewRef };
     }
     const facts = await requestFacts(row.tenantId, fields, { id: row.userId, externalId: requesterExternalId }, row.createdAt);
     if (!valid.ok) facts.conflicts.unshift(...Object.values(valid.errors).filter((error) => !facts.conflicts.includes(error)));
     const { analysis, usage } = await analyze(facts);
     await repo.complete({ id: row.id }, { result: analysis as unknown as Record<string, unknown>, analyzer: analysis.analyzer, fallback: analysis.fallback, usage });
-    return { ok: true, analysisId, analysis, draft, viewRef };
+    return { ok: true, tenantId: row.tenantId, analysisId, analysis, draft, viewRef };
   }
 
   /** The analysis for approvers; stored, then shown on the card. */
   async function runRequest(requestId: string): Promise<RequestAnalysis | undefined> {
     const row = await requests.getById(requestId);
-    const database = row && catalog().database(row.databaseId);
+    const database = row && (await catalogOf(row.tenantId)).database(row.databaseId);
     if (!row || !database) return undefined;
     const existing = await repo.latest(row.tenantId, row.id, 'request');
     if (existing) return existing.result as unknown as RequestAnalysis;
@@ -208,12 +213,13 @@ export function createAnalysisService({ repo, requests, leaseById, capture, cata
     if (!lease || !row) return undefined;
     const existing = await repo.latest(row.tenantId, row.id, 'session');
     if (existing) return existing.result as unknown as SessionAnalysis;
-    const database = catalog().database(row.databaseId);
+    const catalog = await catalogOf(row.tenantId);
+    const database = catalog.database(row.databaseId);
     if (lease.captureMethod !== 'none') await capture.collect(lease.databaseId);
     const captured = await capture.statementsFor(row.tenantId, lease.id);
     const engine = database?.engine === 'postgres' || (database?.engine === 'vault' && database.vault?.engine === 'postgres') ? 'postgres' : 'mysql';
     const facts: SessionContext = {
-      requestId: row.id, databaseId: row.databaseId, engine, levelName: row.level, level: catalog().level(row.level)?.riskAs ?? 'admin',
+      requestId: row.id, databaseId: row.databaseId, engine, levelName: row.level, level: catalog.level(row.level)?.riskAs ?? 'admin',
       scope: row.scope, reason: row.reason, environment: database?.environment ?? 'production', tags: database?.tags ?? [], tableTags: database?.tableTags ?? {},
       recording: lease.captureMethod === 'none' ? 'not recorded' : capture.describe(lease.captureMethod as CaptureMethod),
       statements: captured.statements.map((s) => ({ at: s.at, statement: s.statement, error: s.error ?? undefined })),

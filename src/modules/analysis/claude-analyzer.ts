@@ -19,10 +19,10 @@ export interface ClaudeOptions {
   summaryModel: string;
   timeoutMs: number;
   /**
-   * The organisation's approval policies and rules, as text: part of the static, cached prefix.
-   * Read at each call, so a reloaded catalog is used (and cached anew).
+   * The approval policies and rules of the tenant that holds a database, as text: part of the
+   * static, cached prefix. Read at each call, so a reloaded catalog is used (and cached anew).
    */
-  policy?: () => string;
+  policy?: (databaseId: string) => string;
 }
 
 export class AnalysisUnavailable extends Error {}
@@ -106,9 +106,9 @@ export function createClaudeAnalyzer(options: ClaudeOptions) {
   // apiKey explicitly, or the SDK walks a chain of credential files (FIELD-NOTES).
   const client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL ?? null, maxRetries: 2, timeout: options.timeoutMs });
 
-  async function call<T>(model: string, instructions: string, toolName: string, schema: z.ZodType<T>, content: string): Promise<{ output: T; usage: ModelUsage }> {
+  async function call<T>(model: string, instructions: string, toolName: string, schema: z.ZodType<T>, content: string, databaseId: string): Promise<{ output: T; usage: ModelUsage }> {
     const started = performance.now();
-    const policy = options.policy?.();
+    const policy = options.policy?.(databaseId);
     const system = policy ? `${instructions}\n\nThe organisation's approval policies and rules (from its catalog):\n${policy}` : instructions;
     let message: Anthropic.Message;
     try {
@@ -151,7 +151,7 @@ export function createClaudeAnalyzer(options: ClaudeOptions) {
         history: facts.history ?? 'none yet',
       };
       const untrusted = { reason: facts.risk.reason, ticket: facts.risk.ticket ?? null };
-      return call(options.model, REQUEST_SYSTEM, REQUEST_TOOL, requestOutput, `<facts>\n${data(trusted)}\n</facts>\n<untrusted>\n${data(untrusted)}\n</untrusted>`);
+      return call(options.model, REQUEST_SYSTEM, REQUEST_TOOL, requestOutput, `<facts>\n${data(trusted)}\n</facts>\n<untrusted>\n${data(untrusted)}\n</untrusted>`, facts.databaseId);
     },
 
     summarizeSession(facts: SessionContext, rules: { flags: SessionFlag[]; counts: SessionAnalysis['counts'] }) {
@@ -163,7 +163,7 @@ export function createClaudeAnalyzer(options: ClaudeOptions) {
       // The statements are the bulk of the prompt: the most recent 200, each cut to 500 characters.
       const statements = facts.statements.slice(-200).map((s) => ({ at: s.at.toISOString(), sql: s.statement.slice(0, 500), ...(s.error ? { refused: s.error.slice(0, 200) } : {}) }));
       const untrusted = { reason: facts.reason, statements };
-      return call(options.summaryModel, SESSION_SYSTEM, SESSION_TOOL, sessionOutput, `<facts>\n${data(trusted)}\n</facts>\n<untrusted>\n${data(untrusted)}\n</untrusted>`);
+      return call(options.summaryModel, SESSION_SYSTEM, SESSION_TOOL, sessionOutput, `<facts>\n${data(trusted)}\n</facts>\n<untrusted>\n${data(untrusted)}\n</untrusted>`, facts.databaseId);
     },
   };
 }

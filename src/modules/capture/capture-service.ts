@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { CatalogView, DatabaseEntry } from '../../config/catalog.js';
+import type { CatalogSet, DatabaseEntry } from '../../config/catalog.js';
 import type { Db } from '../../db/client.js';
 import { asSystem, withTenant } from '../../db/tenant-scope.js';
 import { sleep } from '../../lib/async.js';
@@ -57,7 +57,7 @@ interface Deps {
    * connections while it holds the lock (see the card lock in jobs/handlers.ts).
    */
   lockPool: pg.Pool;
-  catalog: () => CatalogView;
+  catalogs: () => CatalogSet;
   resolveTarget: TargetResolver;
   limits?: Partial<CaptureLimits>;
   now?: () => Date;
@@ -104,7 +104,7 @@ const pgssKey = (leaseId: string) => `pgss:${leaseId}`;
  * Query capture: reads what the targets logged for their temporary users (see capture-readers.ts),
  * stores each statement with its lease, and says how a session is recorded.
  */
-export function createCaptureService({ db, repo, lockPool, catalog, resolveTarget, limits: overrides, now = () => new Date() }: Deps) {
+export function createCaptureService({ db, repo, lockPool, catalogs, resolveTarget, limits: overrides, now = () => new Date() }: Deps) {
   const limits: CaptureLimits = { ...DEFAULT_CAPTURE_LIMITS, ...overrides };
 
   /** One reader per database at a time, across workers: a session advisory lock on the state database. */
@@ -263,7 +263,7 @@ export function createCaptureService({ db, repo, lockPool, catalog, resolveTarge
    */
   async function collect(databaseId: string): Promise<CollectResult> {
     return asSystem(async () => {
-      const entry = catalog().database(databaseId);
+      const entry = catalogs().ofDatabase(databaseId)?.database(databaseId);
       // Removed from the catalog: there is no admin connection to read its log with any more.
       if (!entry) return { stored: 0, leases: 0, more: false };
       return underLock(databaseId, async () => {

@@ -1,4 +1,4 @@
-import type { CatalogView } from '../../config/catalog.js';
+import type { CatalogSet } from '../../config/catalog.js';
 import type { Db } from '../../db/client.js';
 import type { SecretBox } from '../../lib/crypto.js';
 import { generatePassword } from '../../lib/crypto.js';
@@ -25,7 +25,8 @@ interface Deps {
   providers: ProviderRegistry;
   resolveTarget: TargetResolver;
   secrets: SecretBox;
-  catalog: () => CatalogView;
+  /** The whole catalog: a lease names its database, which belongs to one tenant's section. */
+  catalogs: () => CatalogSet;
   now?: () => Date;
 }
 
@@ -52,10 +53,11 @@ const pendingVaultName = () => `vault-pending-${randomCode(12).toLowerCase()}`;
  * demand, the sweep that makes revocation independent of the queue, and the reconciler of orphans.
  */
 export function createLeaseService(deps: Deps) {
-  const { db, requests, leases, audit, enqueue, providers, resolveTarget, secrets, catalog, now = () => new Date() } = deps;
+  const { db, requests, leases, audit, enqueue, providers, resolveTarget, secrets, catalogs, now = () => new Date() } = deps;
+  const databaseEntry = (databaseId: string) => catalogs().ofDatabase(databaseId)?.database(databaseId);
   /** `<prefix><10 random characters>`, refused (never truncated) where the server's limit is shorter. */
   const newUsername = (databaseId: string, prefix: string) => {
-    const entry = catalog().database(databaseId);
+    const entry = databaseEntry(databaseId);
     const random = randomCode(10).toLowerCase();
     switch (entry?.engine) {
       case 'vault':
@@ -69,7 +71,7 @@ export function createLeaseService(deps: Deps) {
   };
   /** Fixed at provision for the life of the lease; Vault issues its own users, which are not recorded yet. */
   const captureMethodOf = (databaseId: string): CaptureMethod => {
-    const entry = catalog().database(databaseId);
+    const entry = databaseEntry(databaseId);
     return entry && entry.engine !== 'vault' ? entry.capture : 'none';
   };
   const externalLease = (lease: LeaseRow) => (lease.externalLeaseSealed ? secrets.open(lease.externalLeaseSealed) : undefined);
@@ -87,7 +89,8 @@ export function createLeaseService(deps: Deps) {
       return applied ? { kind: 'extended', request } : { kind: 'skipped', why: 'nothing left to extend' };
     }
     if (request.state !== 'approved' && request.state !== 'provisioning') return { kind: 'skipped', why: `request is ${request.state}` };
-    const prefix = catalog().catalog.settings.userPrefix;
+    const section = catalogs().ofDatabase(request.databaseId);
+    const prefix = section?.catalog.settings.userPrefix ?? 'dba_';
     // The clock starts at approval; the row (with the user name) exists before the user does.
     const expiresAt = new Date(request.decidedAt!.getTime() + request.durationSeconds * 1000);
     const lease = await db.transaction(async (tx) => {
@@ -116,7 +119,7 @@ export function createLeaseService(deps: Deps) {
       const target = hosts?.length ? { ...catalogTarget, entry: { ...catalogTarget.entry, allowedHosts: hosts } } : catalogTarget;
       const result = await provider.provision(target, {
         username: lease.username, password, expiresAt: lease.expiresAt, level: request.level,
-        privileges: catalog().level(request.level)?.privileges, scope: parseStoredScope(request.scope),
+        privileges: section?.level(request.level)?.privileges, scope: parseStoredScope(request.scope),
         capture: lease.captureMethod as CaptureMethod,
       });
       statements = result.statements;
@@ -160,7 +163,7 @@ export function createLeaseService(deps: Deps) {
     const lease = await leases.getById(leaseId);
     if (!lease?.passwordSealed || lease.revokedAt) return undefined;
     const request = (await requests.getById(lease.requestId))!;
-    const entry = catalog().database(lease.databaseId);
+    const entry = databaseEntry(lease.databaseId);
     if (!entry) throw notFound(`Database ${lease.databaseId}`);
     return {
       request,
@@ -341,11 +344,12 @@ export function createLeaseService(deps: Deps) {
 
   /** Drops users on each target that carry our prefix and that no live lease owns. */
   async function reconcile(): Promise<{ dropped: string[]; failed: Array<{ user: string; error: string }>; unreachable: string[] }> {
-    const prefix = catalog().catalog.settings.userPrefix;
     const dropped: string[] = [];
     const failed: Array<{ user: string; error: string }> = [];
     const unreachable: string[] = [];
-    for (const entry of catalog().catalog.databases) {
+    // Each tenant's prefix on its own databases: the catalog refuses tenants whose prefixes overlap on a server.
+    for (const entry of catalogs().databases()) {
+      const prefix = catalogs().ofDatabase(entry.id)!.catalog.settings.userPrefix;
       let orphans: string[];
       let target: Awaited<ReturnType<typeof providerFor>>;
       try {

@@ -1,4 +1,4 @@
-import type { CatalogView, Engine } from '../../config/catalog.js';
+import type { CatalogSet, Engine } from '../../config/catalog.js';
 import { configError, notFound } from '../../lib/errors.js';
 import type { CredentialProvider, Target } from './credential-types.js';
 
@@ -30,9 +30,9 @@ export function createReferenceResolver({
 }
 
 /** Resolves a catalog database to a target with its admin connection string. */
-export function createTargetResolver({ catalog, resolveReference }: { catalog: () => CatalogView; resolveReference: ReferenceResolver }) {
+export function createTargetResolver({ catalogs, resolveReference }: { catalogs: () => CatalogSet; resolveReference: ReferenceResolver }) {
   return async (databaseId: string): Promise<Target> => {
-    const entry = catalog().database(databaseId);
+    const entry = catalogs().ofDatabase(databaseId)?.database(databaseId);
     if (!entry) throw notFound(`Database ${databaseId}`);
     return { entry, adminUrl: await resolveReference(entry.admin, entry.id) };
   };

@@ -1,4 +1,4 @@
-import type { CatalogView } from '../../config/catalog.js';
+import type { CatalogOf, CatalogView } from '../../config/catalog.js';
 import { withTenant } from '../../db/tenant-scope.js';
 import type { PastRequest } from '../analysis/history.js';
 import { groupBy, recommend, type Naming, type RequestRecord } from './insights-recommendations.js';
@@ -16,7 +16,8 @@ const DAY_MS = 86_400_000;
 
 interface Deps {
   repo: InsightsRepo;
-  catalog: () => CatalogView;
+  /** The tenant's catalog (its section of the file). */
+  catalogOf: CatalogOf;
   now?: () => Date;
 }
 
@@ -25,8 +26,7 @@ interface Deps {
  * insights-recommendations.ts). Every read runs in the tenant's scope, whoever calls: a Slack
  * listener, a job in the system scope, or the report builder.
  */
-export function createInsightsService({ repo, catalog, now = () => new Date() }: Deps) {
-  const countsAs = (level: string) => catalog().level(level)?.riskAs;
+export function createInsightsService({ repo, catalogOf, now = () => new Date() }: Deps) {
 
   /** A finished session against the recorded sessions before it on the same database. */
   function forSession(tenantId: string, session: SessionObservation): Promise<{ unusual: string[]; baseline: string[] }> {
@@ -49,7 +49,9 @@ export function createInsightsService({ repo, catalog, now = () => new Date() }:
    * it) and the recommendations of the 90 days up to its end (or the whole period when longer).
    * `who` names people in recommendation texts (a chat mention, or the plain id).
    */
-  function overview(tenantId: string, period: InsightsPeriod, who: Naming = (id) => id): Promise<InsightsOverview> {
+  async function overview(tenantId: string, period: InsightsPeriod, who: Naming = (id) => id): Promise<InsightsOverview> {
+    const catalog = await catalogOf(tenantId);
+    const countsAs = (level: string) => catalog.level(level)?.riskAs;
     return withTenant(tenantId, async () => {
       const recommendFrom = new Date(Math.min(period.from.getTime(), daysBefore(period.to, RECOMMENDATION_DAYS).getTime()));
       const historyFrom = new Date(Math.min(daysBefore(period.from, HISTORY_DAYS).getTime(), recommendFrom.getTime()));
@@ -58,7 +60,7 @@ export function createInsightsService({ repo, catalog, now = () => new Date() }:
         repo.sessions(tenantId, historyFrom, period.to),
         repo.decisions(tenantId, recommendFrom, period.to),
       ]);
-      const requestAnomalies = scoreRequests(requests, period, catalog().policy.timezone);
+      const requestAnomalies = scoreRequests(requests, period, catalog.policy.timezone);
       const sessionAnomalies = scoreSessions(sessions, period);
       const anomalies = [...requestAnomalies.anomalies, ...sessionAnomalies.anomalies]
         .sort((a, b) => b.score - a.score || b.at.getTime() - a.at.getTime())
@@ -66,7 +68,7 @@ export function createInsightsService({ repo, catalog, now = () => new Date() }:
 
       const records: RequestRecord[] = requests.filter((request) => request.createdAt >= recommendFrom).map((request) => ({
         id: request.id, requesterId: request.requesterId, requesterExternalId: request.requesterExternalId, databaseId: request.databaseId,
-        environment: catalog().database(request.databaseId)?.environment, level: request.level, countsAs: countsAs(request.level),
+        environment: catalog.database(request.databaseId)?.environment, level: request.level, countsAs: countsAs(request.level),
         scopeWidth: storedScopeWidth(request.scope), durationSeconds: request.durationSeconds, state: request.state, risk: request.risk.level,
         autoApproved: Boolean(request.policy?.autoApprovedBy), breakGlass: request.policy?.breakGlass ?? false,
         createdAt: request.createdAt, decidedAt: request.decidedAt,
@@ -79,7 +81,7 @@ export function createInsightsService({ repo, catalog, now = () => new Date() }:
 
       return {
         period, anomalies, recommendations,
-        notes: coverage(requests, sessions, period),
+        notes: coverage(catalog, requests, sessions, period),
         requestsScored: requestAnomalies.scored,
         sessionsScored: sessionAnomalies.scored,
       };
@@ -87,10 +89,10 @@ export function createInsightsService({ repo, catalog, now = () => new Date() }:
   }
 
   /** What databases are scored against, or are not yet: cold starts said, never papered over. */
-  function coverage(requests: RequestRow[], sessions: SessionRow[], period: InsightsPeriod): string[] {
+  function coverage(catalog: CatalogView, requests: RequestRow[], sessions: SessionRow[], period: InsightsPeriod): string[] {
     const since = daysBefore(period.to, HISTORY_DAYS);
     const notes: string[] = [];
-    const ids = [...new Set([...catalog().catalog.databases.map((db) => db.id), ...requests.map((request) => request.databaseId)])].sort();
+    const ids = [...new Set([...catalog.catalog.databases.map((db) => db.id), ...requests.map((request) => request.databaseId)])].sort();
     for (const id of ids) {
       const n = requests.filter((request) => request.databaseId === id && request.createdAt >= since).length;
       if (n === 0) notes.push(`No requests for ${id} in the last ${HISTORY_DAYS} days: no baseline yet.`);

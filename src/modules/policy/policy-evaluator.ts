@@ -42,6 +42,9 @@ export interface Person {
 export const personOf = (externalUserId: string, slackGroups: readonly string[] = []): Person =>
   externalUserId.includes('@') ? { email: externalUserId.toLowerCase(), slackGroups } : { slackUserId: externalUserId, slackGroups };
 
+/** Who a tenant's chat user is as the policy sees them; a platform directory adds email and groups. */
+export type PersonResolver = (tenantId: string, externalUserId: string) => Promise<Person>;
+
 export interface PolicyDatabase {
   id: string;
   environment: Environment;

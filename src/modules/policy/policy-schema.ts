@@ -240,7 +240,8 @@ const ticketPattern = z
     }
   }, 'must be a regular expression such as [A-Z]+-\\d+');
 
-const hostPattern = z.string().min(1).max(255).regex(/^[A-Za-z0-9.%_:-]+$/, 'must be a host name, address or pattern such as 10.0.%');
+/** Lower-cased: MySQL and MariaDB store account hosts in lower case. */
+const hostPattern = z.string().min(1).max(255).regex(/^[A-Za-z0-9.%_:-]+$/, 'must be a host name, address or pattern such as 10.0.%').transform((host) => host.toLowerCase());
 
 export const rulesSchema = z.strictObject({
   /** Named windows for onlyDuring and autoApprove; business-hours exists unless redefined. */
@@ -307,7 +308,24 @@ export interface PolicyConfig {
   pendingTimeoutSeconds: number;
 }
 
-/** What policyConfig reads from a catalog, before or after the sections are merged into it. */
+/**
+ * Whether the catalog names anyone by email or by Slack user group (roles, groups, policies, rules),
+ * so that a Slack workspace is asked for emails and group members only when they matter.
+ */
+export function namesPeopleBy(config: Pick<PolicyConfig, 'roles' | 'policies' | 'rules'>): { emails: boolean; groups: boolean } {
+  const found = { emails: false, groups: false };
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (typeof value !== 'object' || value === null) return;
+    const kind = (value as { kind?: unknown }).kind;
+    if (kind === 'email') found.emails = true;
+    else if (kind === 'slackGroup') found.groups = true;
+    else Object.values(value).forEach(walk);
+  };
+  walk([config.roles, config.policies, config.rules]);
+  return found;
+}
+
 /** Approvers on each platform: Slack user ids, Teams users by email. */
 export interface PlatformApprovers {
   slack?: { users: string[] } | undefined;

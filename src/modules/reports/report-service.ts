@@ -1,10 +1,10 @@
-import type { CatalogView } from '../../config/catalog.js';
+import type { CatalogOf, CatalogView } from '../../config/catalog.js';
 import { withTenant } from '../../db/tenant-scope.js';
 import { badInput } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { formatDuration } from '../../lib/time.js';
 import type { AuditService, VerifyResult } from '../audit/audit-service.js';
-import { resolveRoles, personOf } from '../policy/policy-evaluator.js';
+import { resolveRoles, personOf, type PersonResolver } from '../policy/policy-evaluator.js';
 import { buildReport } from './report-builder.js';
 import { renderCsv, renderJson } from './report-csv.js';
 import { renderHtml } from './report-html.js';
@@ -17,9 +17,12 @@ import type { InsightsProvider, Report, ReportFilters } from './report-types.js'
 interface Deps {
   repo: ReportRepo;
   audit: Pick<AuditService, 'verify'>;
-  catalog: () => CatalogView;
+  /** The tenant's catalog (its section of the file). */
+  catalogOf: CatalogOf;
+  /** Who a chat user is as the policy sees them; by default the id alone. */
+  people?: PersonResolver;
   /** Admins as the access-request service sees them (approvers act as admins while none are named). */
-  isAdmin: (externalUserId: string) => boolean;
+  isAdmin: (actor: { tenantId: string; externalUserId: string }) => Promise<boolean>;
   /** Signs download links; without it (no PUBLIC_URL) the summary says how to get them. */
   links?: ReportLinks | undefined;
   publicUrl?: string | undefined;
@@ -47,14 +50,15 @@ const CONTENT_TYPES: Record<ReportFormat, string> = {
  * with MFA, break-glass, flagged sessions, failed revocations and refusals, mapped to SOC 2 and
  * ISO 27001 controls. For auditors and admins, from chat or a signed link.
  */
-export function createReportService({ repo, audit, catalog, isAdmin, links, publicUrl, insights, logger, now = () => new Date() }: Deps) {
-  function mayAudit(externalUserId: string): boolean {
-    const roles = resolveRoles(personOf(externalUserId), catalog().policy).roles;
-    return roles.includes('auditor') || roles.includes('admin') || isAdmin(externalUserId);
+export function createReportService({ repo, audit, catalogOf, people = async (_tenantId, id) => personOf(id), isAdmin, links, publicUrl, insights, logger, now = () => new Date() }: Deps) {
+  async function mayAudit(actor: { tenantId: string; externalUserId: string }): Promise<boolean> {
+    const roles = resolveRoles(await people(actor.tenantId, actor.externalUserId), (await catalogOf(actor.tenantId)).policy).roles;
+    return roles.includes('auditor') || roles.includes('admin') || (await isAdmin(actor));
   }
 
   /** `2026-11 db:orders env:production <@U0ALICE>` -> period and filters; mistakes say how to write it. */
-  function parseRequest(text: string): { period: Period; filters: ReportFilters } {
+  async function parseRequest(tenantId: string, text: string): Promise<{ period: Period; filters: ReportFilters }> {
+    const catalog = await catalogOf(tenantId);
     const filters: ReportFilters = {};
     const rest: string[] = [];
     for (const word of text.trim().split(/\s+/).filter(Boolean)) {
@@ -64,8 +68,8 @@ export function createReportService({ repo, audit, catalog, isAdmin, links, publ
       if (mention) {
         filters.person = mention[1];
       } else if ((key === 'db' || key === 'database') && value) {
-        if (!catalog().database(value)) {
-          throw badInput(`There is no database "${value.slice(0, 40)}" in the catalog. Databases: ${catalog().catalog.databases.map((db) => db.id).join(', ') || 'none yet'}.`);
+        if (!catalog.database(value)) {
+          throw badInput(`There is no database "${value.slice(0, 40)}" in the catalog. Databases: ${catalog.catalog.databases.map((db) => db.id).join(', ') || 'none yet'}.`);
         }
         filters.databaseId = value;
       } else if ((key === 'env' || key === 'environment') && value) {
@@ -80,9 +84,9 @@ export function createReportService({ repo, audit, catalog, isAdmin, links, publ
   }
 
   /** The databases a filter allows, or undefined for all. */
-  function databaseIds(filters: ReportFilters): string[] | undefined {
+  function databaseIds(catalog: CatalogView, filters: ReportFilters): string[] | undefined {
     if (!filters.environment) return filters.databaseId ? [filters.databaseId] : undefined;
-    const ids = catalog().catalog.databases.filter((db) => db.environment === filters.environment).map((db) => db.id);
+    const ids = catalog.catalog.databases.filter((db) => db.environment === filters.environment).map((db) => db.id);
     return filters.databaseId ? ids.filter((id) => id === filters.databaseId) : ids;
   }
 
@@ -91,8 +95,9 @@ export function createReportService({ repo, audit, catalog, isAdmin, links, publ
    * events), which chat does apart, after the summary; downloads leave it out.
    */
   async function build(tenantId: string, period: Period, filters: ReportFilters, options: { verifyChain?: boolean } = {}): Promise<Report> {
+    const catalog = await catalogOf(tenantId);
     return withTenant(tenantId, async () => {
-      const query = { tenantId, period, databaseIds: databaseIds(filters), person: filters.person };
+      const query = { tenantId, period, databaseIds: databaseIds(catalog, filters), person: filters.person };
       const [requests, auditFacts, chain, found] = await Promise.all([
         repo.requests(query),
         repo.audit(query),
@@ -104,8 +109,8 @@ export function createReportService({ repo, audit, catalog, isAdmin, links, publ
             })
           : Promise.resolve(undefined),
       ]);
-      for (const request of requests) request.environment = catalog().database(request.databaseId)?.environment ?? null;
-      const privileged = (level: string) => (catalog().level(level)?.riskAs ?? 'admin') !== 'read';
+      for (const request of requests) request.environment = catalog.database(request.databaseId)?.environment ?? null;
+      const privileged = (level: string) => (catalog.level(level)?.riskAs ?? 'admin') !== 'read';
       return buildReport({ tenantId, period, filters, requests, audit: { ...auditFacts, chain }, insights: found, now: now(), privileged });
     });
   }

@@ -5,6 +5,12 @@ import { chatUsers, tenants } from '../../db/schema.js';
 /** Where people talk to dbaccess: a chat platform, or the local console. */
 export type Platform = 'slack' | 'teams' | 'console';
 
+/** A tenant as its platform names it: a Slack workspace or Teams organisation id. */
+export interface TenantKey {
+  platform: Platform;
+  externalId: string;
+}
+
 /** Who is acting: every service call carries it, and every query filters by its tenant. */
 export interface Actor {
   tenantId: string;
@@ -21,7 +27,7 @@ export interface Actor {
 export function createTenantService({ db }: { db: Db }) {
   const tenantIds = new Map<string, string>();
   const userIds = new Map<string, string>();
-  const platforms = new Map<string, Platform>();
+  const keys = new Map<string, TenantKey>();
 
   async function ensureTenant(platform: Platform, externalId: string): Promise<string> {
     const key = `${platform}/${externalId}`;
@@ -33,6 +39,7 @@ export function createTenantService({ db }: { db: Db }) {
       .onConflictDoUpdate({ target: [tenants.platform, tenants.externalId], set: { platform: sql`excluded.platform` } })
       .returning({ id: tenants.id });
     tenantIds.set(key, row!.id);
+    keys.set(row!.id, { platform, externalId });
     return row!.id;
   }
 
@@ -52,18 +59,24 @@ export function createTenantService({ db }: { db: Db }) {
     return row!.id;
   }
 
-  /** Which platform a tenant lives on, so notifications reach the right adapter. */
-  async function platformOf(tenantId: string): Promise<Platform | undefined> {
-    const cached = platforms.get(tenantId);
+  /** The platform and the platform's own id of a tenant (its workspace), which the catalog is keyed by. */
+  async function keyOf(tenantId: string): Promise<TenantKey | undefined> {
+    const cached = keys.get(tenantId);
     if (cached) return cached;
-    const [row] = await db.select({ platform: tenants.platform }).from(tenants).where(eq(tenants.id, tenantId));
-    if (row) platforms.set(tenantId, row.platform as Platform);
-    return row?.platform as Platform | undefined;
+    const [row] = await db.select({ platform: tenants.platform, externalId: tenants.externalId }).from(tenants).where(eq(tenants.id, tenantId));
+    if (!row) return undefined;
+    const key = { platform: row.platform as Platform, externalId: row.externalId };
+    keys.set(tenantId, key);
+    return key;
   }
+
+  /** Which platform a tenant lives on, so notifications reach the right adapter. */
+  const platformOf = async (tenantId: string): Promise<Platform | undefined> => (await keyOf(tenantId))?.platform;
 
   return {
     ensureTenant,
     ensureUser,
+    keyOf,
     platformOf,
     /** The actor for a platform identity, creating tenant and user on first sight. */
     async actor(platform: Platform, teamId: string, externalUserId: string, displayName?: string): Promise<Actor> {
