@@ -139,8 +139,8 @@ rules:
     expect(((await reveal(await code(requesterSecret))).json as { errors?: unknown } | undefined)?.errors).toBeUndefined();
     const revealed = await h.waitForMessage(waiting.channel, (m) => m.ts === waiting.ts && /postgresql:\/\//.test(shown(m)));
     expect(shown(revealed)).toMatch(/is ready until/);
-    const lease = await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) });
-    expect(lease!.passwordSealed).toBeNull();
+    // The sealed password is wiped when the delivery is recorded, which follows the message edit.
+    await waitUntil(async () => (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }))?.passwordSealed === null, 5000, 'the sealed password to be wiped');
 
     // The same code once more (another request) is a replay.
     const second = await newCard({ scope: 'sales.customers' });
