@@ -73,7 +73,7 @@ describe('custom levels', () => {
 const tenantsFile = `retention: { queries: 30d }
 tenants:
   - name: acme
-    slack: [T0ACME, E0ACMEORG]
+    slack: [T0ACME, T0ACMEEU]
     approvers:
       slack: { channel: C0ACME, users: [U0ALICE] }
     customLevels:
@@ -97,7 +97,7 @@ describe('catalog with one section per tenant', () => {
     expect(catalogs.sections.map((section) => section.name)).toEqual(['acme', 'globex']);
     expect(catalogs.forTenant('slack', 'T0ACME').database('orders')?.host).toBe('db1');
     expect(catalogs.forTenant('slack', 'T0ACME').database('ledger')).toBeUndefined();
-    expect(catalogs.forTenant('slack', 'E0ACMEORG').catalog.approvers.slack?.channel).toBe('C0ACME');
+    expect(catalogs.forTenant('slack', 'T0ACMEEU').catalog.approvers.slack?.channel).toBe('C0ACME');
     expect(catalogs.forTenant('slack', 'T0GLOBEX').database('ledger')?.environment).toBe('staging');
     expect(catalogs.forTenant('teams', '72f988bf-86f1-41af-91ab-2d7cd011db47').database('ledger')).toBeDefined();
     expect(catalogs.forTenant('console', 'local').database('ledger')).toBeDefined();

@@ -130,8 +130,8 @@ const catalogSchema = z.strictObject({
 const tenantSectionSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be 1-40 lower-case letters, digits, _ or -, starting with a letter'),
-    /** Slack workspace ids (T…) or Enterprise Grid organisation ids (E…). */
-    slack: z.array(z.string().regex(/^[TE][A-Z0-9]{2,20}$/, 'must be a Slack workspace id (T…) or Enterprise Grid id (E…)')).max(100).default([]),
+    /** Slack workspace ids (T…): on Enterprise Grid, each workspace of the organisation is listed. */
+    slack: z.array(z.string().regex(/^T[A-Z0-9]{2,20}$/, 'must be a Slack workspace id (T…); on Enterprise Grid, list each workspace')).max(100).default([]),
     /** Microsoft Entra tenant ids of Teams organisations. */
     teams: z.array(z.uuid('must be a Microsoft Entra tenant id such as 72f988bf-86f1-41af-91ab-2d7cd011db47')).max(100).default([]),
     /** The local console (`CONSOLE=on`) uses this section. */
