@@ -11,7 +11,7 @@ import type { RiskAnalyzer } from '../risk/risk-types.js';
 import type { RequestAnalysis, SessionAnalysis } from '../analysis/analysis-types.js';
 import { describeCapture, type CaptureMethod } from '../capture/capture-types.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
-import { canApprove, evaluateRequest, explainPolicy, personOf, resolveRoles, type PersonResolver, type RequestContext, type RequestDecision } from '../policy/policy-evaluator.js';
+import { canApprove, evaluateRequest, explainPolicy, personOf, resolveRoles, type Person, type PersonResolver, type RequestContext, type RequestDecision } from '../policy/policy-evaluator.js';
 import type { StoredPolicy } from '../../db/schema.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
@@ -47,19 +47,21 @@ const PENDING_STATES_TEXT: Partial<Record<RequestState, string>> = {
 };
 
 /** The request lifecycle up to the decision, and the view every chat adapter renders. */
+/** A requester who is nobody: the policy's view of a database and level for its approvers alone. */
+const NOBODY = personOf('\u0000nobody');
+
 export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalogOf, people = async (_tenantId, id) => personOf(id), analyses, now = () => new Date() }: Deps) {
   /** The policy's view of a request: who asks, for what, where, with which risk and active leases. */
-  async function policyContext(
+  function policyContext(
     catalog: CatalogView,
-    tenantId: string,
     request: Pick<RequestRow, 'databaseId' | 'level' | 'durationSeconds' | 'scope' | 'reason' | 'ticket'>,
-    requesterExternalId: string,
+    requester: Person,
     extra: Partial<RequestContext> = {},
-  ): Promise<RequestContext | undefined> {
+  ): RequestContext | undefined {
     const database = catalog.database(request.databaseId);
     if (!database) return undefined;
     return {
-      requester: await people(tenantId, requesterExternalId), database, level: request.level, durationSeconds: request.durationSeconds,
+      requester, database, level: request.level, durationSeconds: request.durationSeconds,
       scope: parseStoredScope(request.scope), reason: request.reason, ticket: request.ticket, now: now(), activeLeases: [], ...extra,
     };
   }
@@ -70,10 +72,11 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
   });
 
   /** Whether this person may decide requests of this database and level at all (self-decision aside). */
-  const isApprover = async (catalog: CatalogView, actor: Pick<Actor, 'tenantId' | 'externalUserId'>, databaseId: string, level = 'read') => {
-    const ctx = await policyContext(catalog, actor.tenantId, { databaseId, level, durationSeconds: 0, scope: [], reason: '', ticket: null }, '\u0000nobody');
-    return Boolean(ctx && canApprove(await people(actor.tenantId, actor.externalUserId), ctx, [], catalog.policy).allowed);
+  const isApprover = (catalog: CatalogView, person: Person, databaseId: string, level = 'read') => {
+    const ctx = policyContext(catalog, { databaseId, level, durationSeconds: 0, scope: [], reason: '', ticket: null }, NOBODY);
+    return Boolean(ctx && canApprove(person, ctx, [], catalog.policy).allowed);
   };
+  const personFor = (actor: Pick<Actor, 'tenantId' | 'externalUserId'>) => people(actor.tenantId, actor.externalUserId);
 
   /**
    * The policy's verdict before anything is stored, from what the form holds: no database or target
@@ -84,7 +87,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     const catalog = await catalogOf(actor.tenantId);
     const risk = assessRisk(riskInput(catalog, draft, at));
     const decision = evaluateRequest(
-      { requester: await people(actor.tenantId, actor.externalUserId), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: risk.level, now: at, activeLeases: [], breakGlass: draft.breakGlass },
+      { requester: await personFor(actor), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: risk.level, now: at, activeLeases: [], breakGlass: draft.breakGlass },
       catalog.policy,
     );
     if (decision.outcome !== 'refuse' || !decision.refusal) return {};
@@ -98,9 +101,9 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
    */
   async function quickRefusal(approver: Pick<Actor, 'tenantId' | 'externalUserId'>, request: { databaseId: string; requesterExternalId: string; level: string }): Promise<string | undefined> {
     const catalog = await catalogOf(approver.tenantId);
-    const ctx = await policyContext(catalog, approver.tenantId, { databaseId: request.databaseId, level: request.level, durationSeconds: 0, scope: [], reason: '', ticket: null }, request.requesterExternalId);
+    const ctx = policyContext(catalog, { databaseId: request.databaseId, level: request.level, durationSeconds: 0, scope: [], reason: '', ticket: null }, await people(approver.tenantId, request.requesterExternalId));
     if (!ctx) return `The database ${request.databaseId} is no longer in the catalog.`;
-    const check = canApprove(await people(approver.tenantId, approver.externalUserId), ctx, [], catalog.policy);
+    const check = canApprove(await personFor(approver), ctx, [], catalog.policy);
     return check.allowed ? undefined : check.message;
   }
 
@@ -109,7 +112,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     const request = await requests.get(actor.tenantId, requestId);
     if (!request?.policy?.breakGlass) return `Request ${requestId} is not a break-glass access.`;
     if (request.requesterId === actor.userId) return 'You cannot review your own break-glass access; another approver must.';
-    if (!(await isApprover(await catalogOf(actor.tenantId), actor, request.databaseId, request.level))) return `Only the approvers of ${request.databaseId} can review this break-glass access.`;
+    if (!isApprover(await catalogOf(actor.tenantId), await personFor(actor), request.databaseId, request.level)) return `Only the approvers of ${request.databaseId} can review this break-glass access.`;
     const reviewed = await db.transaction(async (tx) => {
       const row = await requests.markReviewed(actor.tenantId, requestId, actor.userId, tx);
       if (row) await audit.record({ tenantId: actor.tenantId, actor: `user:${actor.userId}`, action: 'request.break_glass_reviewed', subject: `request:${requestId}`, outcome: 'success' }, tx);
@@ -124,9 +127,9 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
   async function isAdmin(actor: Pick<Actor, 'tenantId' | 'externalUserId'>): Promise<boolean> {
     const catalog = await catalogOf(actor.tenantId);
     const config = catalog.policy;
-    if ((config.roles?.admins ?? []).length > 0) return resolveRoles(await people(actor.tenantId, actor.externalUserId), config).roles.includes('admin');
-    for (const db of catalog.catalog.databases) if (await isApprover(catalog, actor, db.id)) return true;
-    return false;
+    const person = await personFor(actor);
+    if ((config.roles?.admins ?? []).length > 0) return resolveRoles(person, config).roles.includes('admin');
+    return catalog.catalog.databases.some((db) => isApprover(catalog, person, db.id));
   }
 
   /** `/dbaccess policy <database> [@person]` for admins. */
@@ -156,7 +159,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     const catalog = await catalogOf(actor.tenantId);
     const assessment = await risk.assess(riskInput(catalog, draft, submittedAt));
     const decision = evaluateRequest(
-      { requester: await people(actor.tenantId, actor.externalUserId), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: assessment.level, now: submittedAt, activeLeases: [], breakGlass: draft.breakGlass },
+      { requester: await personFor(actor), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: assessment.level, now: submittedAt, activeLeases: [], breakGlass: draft.breakGlass },
       catalog.policy,
     );
     const pendingSeconds = decision.pendingTimeoutSeconds;
@@ -227,7 +230,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
         const database = catalog.database(active.databaseId);
         return database ? [{ databaseId: database.id, environment: database.environment, level: active.level, tags: database.tags }] : [];
       });
-      const ctx = await policyContext(catalog, request.tenantId, request, requesterExternalId, { activeLeases, risk: request.risk.level, now: request.createdAt, breakGlass: request.policy?.breakGlass ?? false });
+      const ctx = policyContext(catalog, request, await people(request.tenantId, requesterExternalId), { activeLeases, risk: request.risk.level, now: request.createdAt, breakGlass: request.policy?.breakGlass ?? false });
       const decision = ctx && evaluateRequest(ctx, catalog.policy);
       if (decision?.outcome === 'refuse' && decision.refusal) {
         await cancel(request, `${decision.refusal.message} ${decision.refusal.howToComply}`, { rule: decision.refusal.rule });
@@ -302,9 +305,9 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     }
     const approvals = (await requests.decisions(actor.tenantId, requestId)).filter((d) => d.decision === 'approve').map((d) => d.approverExternalId);
     const catalog = await catalogOf(actor.tenantId);
-    const ctx = await policyContext(catalog, actor.tenantId, request, await requests.requesterExternalId(request), { risk: request.risk.level });
+    const ctx = policyContext(catalog, request, await people(actor.tenantId, await requests.requesterExternalId(request)), { risk: request.risk.level });
     if (!ctx) return refuse(`The database ${request.databaseId} is no longer in the catalog.`, 'unknown database');
-    const check = canApprove(await people(actor.tenantId, actor.externalUserId), ctx, decision === 'approve' ? approvals : [], catalog.policy);
+    const check = canApprove(await personFor(actor), ctx, decision === 'approve' ? approvals : [], catalog.policy);
     if (!check.allowed) return refuse(check.message, check.rule);
     if (decision === 'approve' && request.policy?.mfaRequired && !mfaVerified) {
       return { ok: false, message: 'Approving this request needs your MFA code.', needsMfa: true };
@@ -476,7 +479,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     async authorizeEnd(actor: Actor, requestId: string): Promise<RequestRow> {
       const request = await requests.get(actor.tenantId, requestId);
       if (!request) throw notFound(`Request ${requestId}`);
-      if (request.requesterId !== actor.userId && !(await isApprover(await catalogOf(actor.tenantId), actor, request.databaseId, request.level))) {
+      if (request.requesterId !== actor.userId && !isApprover(await catalogOf(actor.tenantId), await personFor(actor), request.databaseId, request.level)) {
         throw forbidden(`Only the requester or an approver of ${request.databaseId} can end this access.`);
       }
       if (isTerminal(request.state as RequestState) || request.state === 'pending') {
