@@ -12,17 +12,26 @@ export class ActivitySampler {
   private samples = 0;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
-  private clients: Array<{ name: string; client: pg.Client; database: string }> = [];
+  private clients: Array<{ name: string; client: pg.Client; databases: string[] }> = [];
   private elu = performance.eventLoopUtilization();
 
   constructor(private readonly servers: Array<{ name: string; url: string }>, private readonly intervalMs = 100) {}
 
   async start(): Promise<void> {
+    // pg_stat_activity shows the whole cluster: one session per cluster (host:port) reads all its databases.
+    const clusters = new Map<string, { name: string; url: string; databases: string[] }>();
     for (const server of this.servers) {
-      const client = new pg.Client({ connectionString: server.url, application_name: 'dbaccess-bench-sampler' });
+      const url = new URL(server.url);
+      const key = `${server.name}@${url.host}`;
+      const cluster = clusters.get(key) ?? { name: server.name, url: server.url, databases: [] };
+      cluster.databases.push(url.pathname.slice(1));
+      clusters.set(key, cluster);
+    }
+    for (const cluster of clusters.values()) {
+      const client = new pg.Client({ connectionString: cluster.url, application_name: 'dbaccess-bench-sampler' });
       client.on('error', () => {});
       await client.connect();
-      this.clients.push({ name: server.name, client, database: new URL(server.url).pathname.slice(1) });
+      this.clients.push({ name: cluster.name, client, databases: cluster.databases });
     }
     this.elu = performance.eventLoopUtilization();
     this.timer = setInterval(() => void this.sample(), this.intervalMs);
@@ -32,15 +41,15 @@ export class ActivitySampler {
     if (this.busy) return;
     this.busy = true;
     try {
-      for (const { name, client, database } of this.clients) {
+      for (const { name, client, databases } of this.clients) {
         const { rows } = await client.query<{ what: string; n: number }>(
           `SELECT concat_ws(' | ', state, nullif(concat_ws(':', wait_event_type, wait_event), ''),
                    CASE WHEN state = 'active' OR state LIKE 'idle in%' THEN left(regexp_replace(query, '\\s+', ' ', 'g'), 60) END) AS what,
                   count(*)::int AS n
              FROM pg_stat_activity
-            WHERE application_name = 'dbaccess' AND datname = $1 AND state IS NOT NULL AND state <> 'idle'
+            WHERE application_name = 'dbaccess' AND datname = ANY($1::text[]) AND state IS NOT NULL AND state <> 'idle'
             GROUP BY 1`,
-          [database],
+          [databases],
         );
         for (const row of rows) this.counts.set(`${name}: ${row.what}`, (this.counts.get(`${name}: ${row.what}`) ?? 0) + row.n);
       }
