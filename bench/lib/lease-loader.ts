@@ -6,8 +6,8 @@ import { createStateDb } from '../../src/db/client.js';
 import type { Enqueue } from '../../src/jobs/job-catalog.js';
 import { createSecretBox } from '../../src/lib/crypto.js';
 import { newRequestId, randomCode } from '../../src/lib/ids.js';
-import { postgresGrantStatements } from '../../src/modules/credentials/grant-mapping.js';
-import { ROLE_MARKER } from '../../src/modules/credentials/postgres-provider.js';
+import { postgresAccessGroup, postgresGrantStatements } from '../../src/modules/credentials/grant-mapping.js';
+import { ROLE_MARKER, postgresGroupGuard } from '../../src/modules/credentials/postgres-provider.js';
 import { scramSha256Verifier } from '../../src/modules/credentials/scram.js';
 import { createAccessRequestRepo } from '../../src/modules/access-requests/access-request-repo.js';
 import { createAuditService } from '../../src/modules/audit/audit-service.js';
@@ -57,10 +57,11 @@ export async function createLeaseLoader(b: BenchHarness) {
   const durationSeconds = 3600;
 
   /**
-   * The fast path for thousands of leases: roles created in bulk on the target, with the attributes,
-   * marker comment and grants the PostgreSQL provider gives one role (the same `postgresGrantStatements`,
-   * with many grantees per statement: the same privileges, far fewer rewrites of the objects' ACLs);
-   * then `createBulkLeases` writes the rows. Returns the user names.
+   * The fast path for thousands of leases: roles created in bulk on the target, as the PostgreSQL
+   * provider leaves them: the access group of a read grant on the whole database (created by the
+   * provider's own guard, granted with `postgresGrantStatements`), and users with the provider's
+   * attributes and marker, members of that group; then `createBulkLeases` writes the rows. Returns
+   * the user names.
    */
   async function createRolesInBulk(count: number, target: { id: string; adminUrl: string }, batch = 500): Promise<string[]> {
     const entry = catalogs().ofDatabase(target.id)!.database(target.id)!;
@@ -71,16 +72,16 @@ export async function createLeaseLoader(b: BenchHarness) {
       const { rows } = await admin.query<{ nspname: string }>(
         "SELECT nspname FROM pg_namespace WHERE NOT starts_with(nspname, 'pg_') AND nspname <> 'information_schema' ORDER BY 1",
       );
-      const placeholder = '__bench_grantee__';
-      const grants = postgresGrantStatements({ level: 'read', scope: [], database: entry.database, username: placeholder, schemas: rows.map((row) => row.nspname) });
+      const group = postgresAccessGroup({ prefix: b.userPrefix, database: entry.database, level: 'read', scope: [] })!;
+      const grants = postgresGrantStatements({ level: 'read', scope: [], database: entry.database, username: group, schemas: rows.map((row) => row.nspname) });
+      await admin.query(['BEGIN', postgresGroupGuard(group), ...grants, 'COMMIT'].join(';\n'));
       for (let done = 0; done < count; done += batch) {
         const these = Array.from({ length: Math.min(batch, count - done) }, () => `${b.userPrefix}${randomCode(10).toLowerCase()}`);
         const quoted = these.map((name) => admin.escapeIdentifier(name));
-        const attributes = `LOGIN PASSWORD ${escapeLiteral(verifier)} VALID UNTIL ${escapeLiteral(new Date(Date.now() + 3600_000).toISOString())} CONNECTION LIMIT ${entry.connectionLimit} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS`;
+        const attributes = `LOGIN PASSWORD ${escapeLiteral(verifier)} VALID UNTIL ${escapeLiteral(new Date(Date.now() + 3600_000).toISOString())} CONNECTION LIMIT ${entry.connectionLimit} NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS IN ROLE ${admin.escapeIdentifier(group)}`;
         const sql = [
           'BEGIN',
           ...quoted.flatMap((user) => [`CREATE ROLE ${user} ${attributes}`, `COMMENT ON ROLE ${user} IS ${escapeLiteral(ROLE_MARKER)}`]),
-          ...grants.map((statement) => statement.replace(` TO "${placeholder}"`, ` TO ${quoted.join(', ')}`)),
           'COMMIT',
         ].join(';\n');
         await admin.query(sql);

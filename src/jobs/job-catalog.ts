@@ -47,6 +47,11 @@ export interface EnqueueOptions {
   /** Deterministic id: a duplicate enqueue returns the existing job. No `:` allowed. */
   jobId?: string;
   delayMs?: number;
+  /**
+   * Runs after every job that is not `later` (BullMQ priority): what follows a revocation (the card,
+   * the summary) waits while revocations are queued, so a mass expiry drops users first and tells people next.
+   */
+  later?: boolean;
 }
 
 export type Enqueue = <N extends JobName>(name: N, data: JobData<N>, options?: EnqueueOptions) => Promise<void>;

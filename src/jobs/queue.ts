@@ -23,6 +23,9 @@ export interface JobQueue {
   readonly backend: QueueBackend['kind'];
 }
 
+/** The priority of `later` jobs: any value does, as BullMQ runs every job without one first. */
+const LATER = 10;
+
 // Short enough that a target back from an outage is revoked within a minute (one attempt can take 5 s to time out).
 const MAX_BACKOFF_MS = 30_000;
 
@@ -71,6 +74,8 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
       await queue.add(name, payload, {
         jobId: options.jobId,
         delay: options.delayMs && options.delayMs > 0 ? options.delayMs : undefined,
+        // BullMQ takes jobs without a priority before any prioritized one.
+        priority: options.later ? LATER : undefined,
         attempts: spec.attempts,
         backoff: { type: 'custom' },
         removeOnComplete: true,

@@ -8,7 +8,7 @@ import mysql from 'mysql2/promise';
 import pg, { escapeIdentifier } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVERS_CHANNEL, PEOPLE, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
-import { MARIADB_ADMIN_URL, createMariaTarget, createStateDatabase, createTargetDatabase, onTarget, targetRoles } from '../support/databases.js';
+import { MARIADB_ADMIN_URL, createMariaTarget, createStateDatabase, createTargetDatabase, onTarget, targetGroups, targetRoles } from '../support/databases.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { startFakeVault, type FakeVault } from '../support/fake-vault.js';
@@ -381,6 +381,7 @@ describe('dbaccess leases and revoke-all against a running app', () => {
     }
     expect(run.stdout).toContain('Revoked 2 of 2 leases; 0 failed.');
     expect(await targetRoles(h.prefix)).toEqual([]);
+    expect(await targetGroups(h.prefix)).toEqual([]);
     await expect(session.query('SELECT 1')).rejects.toThrow();
     await expect(new pg.Client({ connectionString: uri }).connect()).rejects.toThrow(/password authentication failed|does not exist/);
 

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../src/config/catalog.js';
 import { validateDraft } from '../../src/modules/access-requests/access-request-schemas.js';
-import { postgresGrantStatements } from '../../src/modules/credentials/grant-mapping.js';
+import { postgresAccessGroup, postgresGrantStatements } from '../../src/modules/credentials/grant-mapping.js';
 import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
 import { formatScope, formatScopeItem, parseStoredScope } from '../../src/modules/credentials/scope.js';
 import mysql from 'mysql2/promise';
@@ -61,9 +61,12 @@ databases:
       const statements = postgresGrantStatements({ level: 'read', scope, database: target.name, username, schemas: [] });
       expect(statements).toHaveLength(3);
       await provider.provision({ entry, adminUrl: target.adminUrl }, { username, password: 'Hostile-names-pw-1234', expiresAt: new Date(Date.now() + 3600_000), level: 'read', scope });
+      // Held through the access group of this grant, which the user is a member of.
+      const group = postgresAccessGroup({ prefix: 'dba_', database: target.name, level: 'read', scope })!;
       const { rows } = await admin.query<{ table_schema: string; table_name: string; privilege_type: string }>(
-        'SELECT table_schema, table_name, privilege_type FROM information_schema.role_table_grants WHERE grantee = $1',
-        [username],
+        `SELECT table_schema, table_name, privilege_type FROM information_schema.role_table_grants
+          WHERE grantee = $1 AND pg_has_role($2, grantee, 'USAGE')`,
+        [group, username],
       );
       if (rows.length !== 1 || rows[0]!.table_schema !== 'hostile' || rows[0]!.table_name !== name || rows[0]!.privilege_type !== 'SELECT') {
         failures.push(`${JSON.stringify(name)}: server holds ${JSON.stringify(rows)}`);

@@ -5,7 +5,8 @@ import type { DatabaseEntry } from '../../src/config/catalog.js';
 import { generatePassword } from '../../src/lib/crypto.js';
 import { isAppError } from '../../src/lib/errors.js';
 import type { ProvisionSpec, Target } from '../../src/modules/credentials/credential-types.js';
-import { createPostgresProvider, withDatabase } from '../../src/modules/credentials/postgres-provider.js';
+import { postgresAccessGroup } from '../../src/modules/credentials/grant-mapping.js';
+import { GROUP_MARKER, createPostgresProvider, withDatabase } from '../../src/modules/credentials/postgres-provider.js';
 import { hostileNames } from '../support/hostile-names.js';
 import { SERVICES } from '../support/services.js';
 
@@ -43,6 +44,7 @@ let admin: pg.Client; // admin session in the test database
 const openClients: pg.Client[] = [];
 
 const roleName = (label: string) => `dbt_${suffix}_${label}`;
+const prefix = `dbt_${suffix}_`;
 const inAnHour = () => new Date(Date.now() + 3600_000);
 const spec = (username: string, rest: Partial<ProvisionSpec> = {}): ProvisionSpec => ({
   username,
@@ -50,8 +52,19 @@ const spec = (username: string, rest: Partial<ProvisionSpec> = {}): ProvisionSpe
   expiresAt: inAnHour(),
   level: 'read',
   scope: [],
+  prefix,
   ...rest,
 });
+/** The access group a spec's grants go to. */
+const groupOf = (request: ProvisionSpec) => postgresAccessGroup({ prefix, database: databaseName, level: request.level, privileges: request.privileges, scope: request.scope })!;
+/** The access groups a user is a member of. */
+async function groupsOf(username: string): Promise<string[]> {
+  const { rows } = await admin.query<{ rolname: string }>(
+    `SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1 ORDER BY 1`,
+    [username],
+  );
+  return rows.map((row) => row.rolname);
+}
 
 async function connectAdmin(database: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: withDatabase(adminUrl, database), connectionTimeoutMillis: 5000 });
@@ -146,7 +159,12 @@ describe('postgres provider: provision', () => {
   it('read on one table: the user logs in and reads it, and nothing else', async () => {
     const request = spec(roleName('read'), { level: 'read', scope: [{ schema: 'sales', table: 'orders' }] });
     const result = await provider.provision(target, request);
-    expect(result.statements).toContain(`GRANT SELECT ON TABLE "sales"."orders" TO "${request.username}"`);
+    // The grant goes to the access group of (database, level, scope); the user joins it.
+    const group = groupOf(request);
+    expect(result.statements).toContain(`GRANT SELECT ON TABLE "sales"."orders" TO "${group}"`);
+    expect(result.statements.at(-1)).toBe(`GRANT "${group}" TO "${request.username}"`);
+    expect(await groupsOf(request.username)).toEqual([group]);
+    expect(await roleRow(group)).toMatchObject({ rolcanlogin: false, rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolbypassrls: false });
     expect(result.statements.join('\n')).not.toContain(request.password);
     expect(result.statements.join('\n')).not.toContain('SCRAM-SHA-256');
 
@@ -154,7 +172,7 @@ describe('postgres provider: provision', () => {
     expect(role).toMatchObject({
       rolcanlogin: true,
       rolsuper: false,
-      rolinherit: false,
+      rolinherit: true,
       rolcreaterole: false,
       rolcreatedb: false,
       rolreplication: false,
@@ -202,7 +220,7 @@ describe('postgres provider: provision', () => {
     expect(await provider.listSchemas(target)).toEqual(['ops', 'pgxdata', 'public', 'sales']);
     const request = spec(roleName('all'), { level: 'read', scope: [] });
     const result = await provider.provision(target, request);
-    expect(result.statements).toContain(`GRANT SELECT ON ALL TABLES IN SCHEMA "pgxdata" TO "${request.username}"`);
+    expect(result.statements).toContain(`GRANT SELECT ON ALL TABLES IN SCHEMA "pgxdata" TO "${groupOf(request)}"`);
     const user = await login(request.username, request.password);
     expect((await user.query('SELECT count(*)::int AS n FROM sales.customers')).rows[0]?.n).toBe(2);
     expect((await user.query('SELECT count(*)::int AS n FROM ops.events')).rows[0]?.n).toBeGreaterThanOrEqual(1);
@@ -215,7 +233,7 @@ describe('postgres provider: provision', () => {
   });
 
   it('a retried provision brings the same user to exactly the new spec', async () => {
-    const first = spec(roleName('retry'), { scope: [{ schema: 'sales', table: 'orders' }] });
+    const first = spec(roleName('retry'), { scope: [{ schema: 'sales', table: 'orders', columns: ['item'] }] });
     await provider.provision(target, first);
     const second = spec(first.username, { scope: [{ schema: 'ops', table: 'events' }] });
     const result = await provider.provision(target, second);
@@ -225,6 +243,60 @@ describe('postgres provider: provision', () => {
     const user = await login(second.username, second.password);
     expect((await user.query('SELECT count(*)::int AS n FROM ops.events')).rows[0]?.n).toBeGreaterThanOrEqual(1);
     await expect(user.query('SELECT * FROM sales.orders')).rejects.toMatchObject({ code: '42501' });
+    // It left the first grant's group, which, with no member left, is gone.
+    expect(await groupsOf(second.username)).toEqual([groupOf(second)]);
+    expect(await roleRow(groupOf(first))).toBeUndefined();
+  });
+
+  it('users with the same grant share one access group, which the last revocation drops', async () => {
+    const scope = [{ schema: 'sales', table: 'customers' }];
+    const [a, b] = [spec(roleName('share_a'), { scope }), spec(roleName('share_b'), { scope })];
+    await provider.provision(target, a);
+    await provider.provision(target, b);
+    const group = groupOf(a);
+    expect(groupOf(b)).toBe(group);
+    // The table's privilege list names the group once, never the users: its length does not grow with them.
+    const acl = await admin.query<{ grantee: string }>(
+      `SELECT grantee FROM information_schema.role_table_grants WHERE table_schema = 'sales' AND table_name = 'customers' AND grantee LIKE $1`,
+      [`${prefix}%`],
+    );
+    const grantees = acl.rows.map((row) => row.grantee);
+    expect(grantees).toContain(group);
+    expect(grantees).not.toEqual(expect.arrayContaining([a.username]));
+    expect(grantees).not.toEqual(expect.arrayContaining([b.username]));
+    // listUsers (the reconciler's view) shows users, never groups.
+    expect(await provider.listUsers(target, prefix)).toEqual(expect.arrayContaining([a.username, b.username]));
+    expect(await provider.listUsers(target, prefix)).not.toContain(group);
+
+    const sessionB = await login(b.username, b.password);
+    await provider.revoke(target, a.username);
+    expect(await roleRow(group)).toBeDefined();
+    expect((await sessionB.query('SELECT count(*)::int AS n FROM sales.customers')).rows[0]?.n).toBe(2);
+    await provider.revoke(target, b.username);
+    expect(await roleRow(group)).toBeUndefined();
+    const left = await admin.query(`SELECT 1 FROM information_schema.role_table_grants WHERE grantee = $1`, [group]);
+    expect(left.rowCount).toBe(0);
+  });
+
+  it('never lends a group it did not make, or one that was changed, to a user', async () => {
+    // Someone made a role under the group's name (a login, say), or gave our group another role.
+    const squatted = spec(roleName('squat'), { level: 'write', scope: [{ schema: 'sales', table: 'customers' }] });
+    await admin.query(`CREATE ROLE ${pg.escapeIdentifier(groupOf(squatted))} NOLOGIN`);
+    await expect(provider.provision(target, squatted)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining(groupOf(squatted)) });
+    expect(await roleRow(squatted.username)).toBeUndefined();
+
+    const widened = spec(roleName('widen_a'), { scope: [{ schema: 'ops' }] });
+    await provider.provision(target, widened);
+    const group = groupOf(widened);
+    expect(await roleRow(group)).toBeDefined();
+    await admin.query(`GRANT pg_read_all_data TO ${pg.escapeIdentifier(group)}`);
+    const next = spec(roleName('widen_b'), { scope: [{ schema: 'ops' }] });
+    await expect(provider.provision(target, next)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await roleRow(next.username)).toBeUndefined();
+    await admin.query(`REVOKE pg_read_all_data FROM ${pg.escapeIdentifier(group)}`);
+    await provider.revoke(target, widened.username);
+    const marker = await admin.query(`SELECT 1 FROM pg_shdescription WHERE description = $1 AND objoid = (SELECT oid FROM pg_roles WHERE rolname = $2)`, [GROUP_MARKER, group]);
+    expect(marker.rowCount).toBe(0);
   });
 
   it('never touches a role of the same name that dbaccess did not create', async () => {
@@ -306,6 +378,41 @@ describe('postgres provider: revoke', () => {
     expect(sessions).toBe(withSession.size);
     const left = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1::text[])', [names]);
     expect(left.rows[0]!.n).toBe(0);
+  });
+
+  it('revokes many users of one target at once in batches, each with its own outcome', async () => {
+    // One connection: while the first revocation runs, the others queue and then go together.
+    const batched = createPostgresProvider({ poolSize: 1 });
+    try {
+      const scope = [{ schema: 'ops', table: 'events' }];
+      const many = Array.from({ length: 24 }, (_, i) => spec(roleName(`many${i}`), { level: 'write', scope }));
+      for (const request of many) await batched.provision(target, request);
+      const sessions = await Promise.all(many.slice(0, 3).map((request) => login(request.username, request.password)));
+      const outcomes = await Promise.all([...many.map((request) => batched.revoke(target, request.username)), batched.revoke(target, many[5]!.username)]);
+      expect(outcomes.slice(0, 3).every((outcome) => outcome.existed && outcome.sessionsKilled === 1)).toBe(true);
+      expect(outcomes.slice(3).every((outcome) => outcome.existed && outcome.sessionsKilled === 0)).toBe(true);
+      for (const session of sessions) await expect(session.query('SELECT 1')).rejects.toThrow();
+      const left = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1::text[]) OR rolname = $2', [many.map((r) => r.username), groupOf(many[0]!)]);
+      expect(left.rows[0]!.n).toBe(0);
+      // They went in batches: the server saw one REASSIGN OWNED naming several of them.
+      await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      const batches = await admin.query<{ query: string }>(`SELECT query FROM pg_stat_statements WHERE query LIKE 'REASSIGN OWNED BY %' AND strpos(query, $1) > 0`, [`"${many[10]!.username}"`]);
+      expect(batches.rows.some((row) => row.query.includes(`"${many[11]!.username}"`))).toBe(true);
+
+      // A role that is not ours fails the batch it is in; the others are then revoked one by one.
+      const more = Array.from({ length: 6 }, (_, i) => spec(roleName(`more${i}`), { level: 'write', scope }));
+      for (const request of more) await batched.provision(target, request);
+      const human = roleName('many_human');
+      await admin.query(`CREATE ROLE ${pg.escapeIdentifier(human)} LOGIN`);
+      const settled = await Promise.allSettled([...more.map((request) => batched.revoke(target, request.username)), batched.revoke(target, human)]);
+      expect(settled.slice(0, 6).map((outcome) => outcome.status)).toEqual(Array(6).fill('fulfilled'));
+      expect(settled[6]).toMatchObject({ status: 'rejected', reason: { code: 'CONFLICT' } });
+      expect(await roleRow(human)).toMatchObject({ rolcanlogin: true });
+      const gone = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1::text[])', [more.map((r) => r.username)]);
+      expect(gone.rows[0]!.n).toBe(0);
+    } finally {
+      await batched.close();
+    }
   });
 
   it('is idempotent: a second revoke reports that the user was already gone', async () => {

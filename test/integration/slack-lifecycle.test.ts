@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVERS_CHANNEL, PEOPLE, hasButton, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
-import { targetRoles, targetSessionsOf } from '../support/databases.js';
+import { targetGroups, targetRoles, targetSessionsOf } from '../support/databases.js';
 
 /**
  * The whole life of one request through Slack, on both queue backends: /dbaccess -> form -> card ->
@@ -73,6 +73,8 @@ describe.each(['redis', 'postgres'] as const)('Slack lifecycle on %s', (queue) =
     await expect(new pg.Client({ connectionString: uri }).connect()).rejects.toThrow(/password authentication failed|does not exist/);
     expect(await targetRoles(username)).toEqual([]);
     expect(await targetSessionsOf(username)).toBe(0);
+    // Its access group (the privileges it held) went with its last member.
+    expect(await targetGroups(h.prefix)).toEqual([]);
 
     // Everyone sees the end: the card, the DM (edited, no password left), the thread summary.
     expect(shown(h.slack.message(card.channel, card.ts)!)).toMatch(/access ended at .* \(expired\)/);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { SERVICES } from './services.js';
+import { GROUP_MARKER } from '../../src/modules/credentials/postgres-provider.js';
 
 const suffix = () => randomBytes(5).toString('hex');
 
@@ -62,10 +63,22 @@ export async function createTargetDatabase(): Promise<{ name: string; adminUrl: 
   };
 }
 
-/** Roles on the target cluster whose names start with the prefix. */
+/** Temporary users on the target cluster whose names start with the prefix (access groups left out: see targetGroups). */
 export async function targetRoles(prefix: string): Promise<string[]> {
+  return rolesWithPrefix(prefix, false);
+}
+
+/** Access groups (NOLOGIN roles holding a grant's privileges) on the target cluster whose names start with the prefix. */
+export async function targetGroups(prefix: string): Promise<string[]> {
+  return rolesWithPrefix(prefix, true);
+}
+
+async function rolesWithPrefix(prefix: string, groups: boolean): Promise<string[]> {
   return admin(SERVICES.targetPg, async (client) => {
-    const { rows } = await client.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1", [prefix]);
+    const { rows } = await client.query<{ rolname: string }>(
+      `SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) AND (shobj_description(oid, 'pg_authid') IS NOT DISTINCT FROM $2) = $3 ORDER BY 1`,
+      [prefix, GROUP_MARKER, groups],
+    );
     return rows.map((row) => row.rolname);
   });
 }

@@ -435,7 +435,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       risk: row.risk,
       policy: row.policy ?? null,
       grantsInWords: describeGrants(level, scope, databaseName, privileges),
-      grantStatements: database ? grantPreview(database, level, privileges, scope, lease?.username) : [],
+      grantStatements: database ? grantPreview(database, level, privileges, scope, catalog.catalog.settings.userPrefix, lease?.username) : [],
       cardRef: row.cardRef ?? null,
       createdAt: row.createdAt,
       pendingUntil: row.pendingUntil,

@@ -18,6 +18,8 @@ export interface ProvisionSpec {
   /** The table privileges of a custom level. */
   privileges?: string[];
   scope: ScopeItem[];
+  /** The tenant's user prefix (settings.userPrefix): PostgreSQL's access groups carry it too. Default `dba_`. */
+  prefix?: string;
   /** How the user's statements are recorded; engines that record per user (PostgreSQL) set it up. */
   capture?: CaptureMethod | undefined;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeGrants, parseScope, postgresGrantStatements } from './grant-mapping.js';
+import { describeGrants, grantPreview, parseScope, postgresAccessGroup, postgresGrantStatements } from './grant-mapping.js';
+import type { DatabaseEntry } from '../../config/catalog.js';
 
 const base = { database: 'orders', username: 'dba_x1', schemas: ['public', 'sales'] };
 
@@ -11,6 +12,31 @@ describe('scope parsing', () => {
 
   it.each(['a.b.c', 'x;drop', '"unclosed', '1abc', 'sales.', 'a'.repeat(64), 'sales(id)', '""'])('refuses %s', (text) => {
     expect(() => parseScope(text)).toThrow(/^Scope: /);
+  });
+});
+
+describe('postgres access groups', () => {
+  const group = (rest: Partial<Parameters<typeof postgresAccessGroup>[0]> = {}) =>
+    postgresAccessGroup({ prefix: 'dba_', database: 'orders', level: 'read', scope: parseScope('sales.orders(id, total), public'), ...rest });
+
+  it('one group per database, level, privileges and scope, named with the prefix; none for admin', () => {
+    expect(group()).toMatch(/^dba_grp_[0-9a-f]{16}$/);
+    // Order does not matter: the same grant is the same group.
+    expect(group({ scope: parseScope('public, sales.orders(total, id)') })).toBe(group());
+    for (const other of [{ database: 'orders2' }, { level: 'write' }, { scope: parseScope('sales.orders(id)') }, { scope: [] }, { prefix: 'ops_' }]) {
+      expect(group(other as Partial<Parameters<typeof postgresAccessGroup>[0]>)).not.toBe(group());
+    }
+    expect(group({ level: 'support', privileges: ['SELECT'], scope: [] })).not.toBe(group({ level: 'support', privileges: ['SELECT', 'UPDATE'], scope: [] }));
+    expect(group({ level: 'admin' })).toBeUndefined();
+  });
+
+  it('the card shows the grants to the group and the membership', () => {
+    const entry = { engine: 'postgres', database: 'orders' } as DatabaseEntry;
+    const preview = grantPreview(entry, 'read', [], parseScope('sales.orders'), 'dba_');
+    const name = group({ scope: parseScope('sales.orders') })!;
+    expect(preview).toContain(`GRANT SELECT ON TABLE "sales"."orders" TO "${name}"`);
+    expect(preview.at(-1)).toBe(`GRANT "${name}" TO "<temporary user>"`);
+    expect(grantPreview(entry, 'admin', [], parseScope('sales'), 'dba_').join('\n')).toContain('TO "<temporary user>"');
   });
 });
 

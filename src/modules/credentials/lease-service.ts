@@ -119,7 +119,7 @@ export function createLeaseService(deps: Deps) {
       const target = hosts?.length ? { ...catalogTarget, entry: { ...catalogTarget.entry, allowedHosts: hosts } } : catalogTarget;
       const result = await provider.provision(target, {
         username: lease.username, password, expiresAt: lease.expiresAt, level: request.level,
-        privileges: section?.level(request.level)?.privileges, scope: parseStoredScope(request.scope),
+        privileges: section?.level(request.level)?.privileges, scope: parseStoredScope(request.scope), prefix,
         capture: lease.captureMethod as CaptureMethod,
       });
       statements = result.statements;
@@ -232,9 +232,10 @@ export function createLeaseService(deps: Deps) {
     const endReason = lease.endReason ?? 'expired';
     await audit.record({ tenantId: lease.tenantId, actor, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id, username: lease.username, endReason, sessionsKilled } });
     if (!(await leases.finishRevocation(lease.tenantId, lease.id, endReason))) return { revoked: false, sessionsKilled };
+    // The user is gone; telling people waits behind any other revocation still queued.
     await Promise.all([
-      enqueue('syncCard', { requestId: request.id }),
-      enqueue('summarize', { leaseId }, { jobId: `summarize-${leaseId}` }),
+      enqueue('syncCard', { requestId: request.id }, { later: true }),
+      enqueue('summarize', { leaseId }, { jobId: `summarize-${leaseId}`, later: true }),
     ]);
     return { revoked: true, sessionsKilled };
   }

@@ -1,7 +1,7 @@
 import { loadModule, parsePlPgSQLSync, parseSync } from 'libpg-query';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hostileNames } from '../../../test/support/hostile-names.js';
-import { NOT_OURS_SQLSTATE, ROLE_MARKER, postgresDropOwned, postgresProvisionStart, postgresRevokeFinish, postgresRevokeStart } from './postgres-provider.js';
+import { GROUP_MARKER, GROUP_NOT_OURS_SQLSTATE, NOT_OURS_SQLSTATE, ROLE_MARKER, postgresDropOwned, postgresGroupGuard, postgresJoinGroup, postgresProvisionStart, postgresRevokeFinish, postgresRevokeFinishMany, postgresRevokeStart, postgresRevokeStartMany } from './postgres-provider.js';
 
 /**
  * The provider's multi-statement strings, read back by PostgreSQL's own parser: for every hostile
@@ -91,9 +91,14 @@ describe('postgresRevokeFinish and postgresDropOwned', () => {
   it('drop what the role owns, and the role, under the grants lock in one transaction, then verify by name and oid', () => {
     for (const name of names) {
       const sql = postgresRevokeFinish(name, '16384');
-      expect(kinds(sql)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DropRoleStmt', 'TransactionStmt', 'SelectStmt']);
+      expect(kinds(sql)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
       const statements = statementsOf(sql);
-      expect(roleNames(statements.slice(2, 5))).toEqual([name, name, name]);
+      expect(roleNames(statements.slice(2, 4))).toEqual([name, name]);
+      // The role is dropped in the block (with its access groups once empty), named in v_names.
+      const body = bodyOf(statements[4]!);
+      expect(initialValue(body, 'v_names')).toEqual([name]);
+      expect(body).toContain("EXECUTE format('DROP ROLE IF EXISTS %I', v_group.rolname)");
+      expect(body).toContain("EXECUTE format('DROP ROLE %I', v_group.rolname)");
       expect(constants(statements[6])).toEqual([name]);
 
       const other = postgresDropOwned(name);
@@ -107,6 +112,77 @@ describe('postgresRevokeFinish and postgresDropOwned', () => {
     expect(() => postgresRevokeFinish('x', '')).toThrow(TypeError);
   });
 });
+
+describe('revocation of many users at once', () => {
+  // Every hostile name in one batch: each must come back as exactly one element, in order.
+  const batch = names.slice(0, 60);
+
+  it('guards and blocks every login in one committed transaction, then terminates their sessions', () => {
+    const sql = postgresRevokeStartMany(batch);
+    expect(kinds(sql)).toEqual(['TransactionStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
+    const [, doStmt, , sessions] = statementsOf(sql);
+    const body = bodyOf(doStmt!);
+    expect(initialValue(body, 'v_names')).toEqual(batch);
+    expect(body).toContain("EXECUTE format('ALTER ROLE %I NOLOGIN', v_name)");
+    expect(body).toContain(`ERRCODE = '${NOT_OURS_SQLSTATE}'`);
+    expect(constants(sessions)).toEqual(expect.arrayContaining(batch));
+    expect(collect(sessions, 'funcname').flatMap((parts) => collect(parts, 'sval'))).toContain('pg_terminate_backend');
+  });
+
+  it('drops them all under the grants lock in one transaction, then verifies each by name and oid', () => {
+    const users = batch.map((username, i) => ({ username, oid: String(16384 + i) }));
+    const sql = postgresRevokeFinishMany(users);
+    expect(kinds(sql)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
+    const statements = statementsOf(sql);
+    expect(roleNames(statements[2])).toEqual(batch);
+    expect(roleNames(statements[3])).toEqual(batch);
+    expect(initialValue(bodyOf(statements[4]!), 'v_names')).toEqual(batch);
+    expect(constants(statements[6])).toEqual(expect.arrayContaining(batch));
+    expect(() => postgresRevokeFinishMany([{ username: 'x', oid: '1) OR (1=1' }])).toThrow(TypeError);
+    expect(() => postgresRevokeFinishMany([])).toThrow(TypeError);
+  });
+});
+
+describe('access groups', () => {
+  it('the guard creates the group, or refuses one that is not ours or was changed', () => {
+    const sql = postgresGroupGuard('dba_grp_0123456789abcdef');
+    expect(kinds(sql)).toEqual(['DoStmt']);
+    const body = bodyOf(statementsOf(sql)[0]!);
+    expect(initialValue(body, 'v_name')).toEqual(['dba_grp_0123456789abcdef']);
+    expect(body).toContain("EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', v_name)");
+    expect(body).toContain(GROUP_MARKER);
+    expect(body).toMatch(/rolsuper OR r\.rolcanlogin OR r\.rolcreaterole OR r\.rolcreatedb OR r\.rolreplication OR r\.rolbypassrls/);
+    expect(body).toContain(`ERRCODE = '${GROUP_NOT_OURS_SQLSTATE}'`);
+  });
+
+  it('a user joins its group by name, whatever its name, without SET ROLE where the server has it', () => {
+    for (const name of names) {
+      const sql = postgresJoinGroup(name, 'dba_grp_0123456789abcdef');
+      expect(kinds(sql)).toEqual(['DoStmt']);
+      const body = bodyOf(statementsOf(sql)[0]!);
+      expect(initialValue(body, 'v_name')).toEqual([name]);
+      expect(initialValue(body, 'v_target')).toEqual(['dba_grp_0123456789abcdef']);
+      expect(body).toContain("EXECUTE format('GRANT %I TO %I WITH INHERIT TRUE, SET FALSE', v_target, v_name)");
+      expect(body).toContain("EXECUTE format('REVOKE %I FROM %I', v_group.rolname, v_name)");
+    }
+  });
+});
+
+/** The body of a DO statement, checked to parse as PL/pgSQL. */
+function bodyOf(doStmt: Node): string {
+  const body = collect(doStmt, 'sval')[0] as string;
+  parsePlPgSQLSync(`CREATE FUNCTION block() RETURNS void LANGUAGE plpgsql AS ${dollarQuote(body)}`);
+  return body;
+}
+
+/** The string constants a PL/pgSQL variable is initialized with. */
+function initialValue(body: string, variable: string): string[] {
+  const plpgsql = parsePlPgSQLSync(`CREATE FUNCTION block() RETURNS void LANGUAGE plpgsql AS ${dollarQuote(body)}`);
+  const found = [...collect(plpgsql, 'PLpgSQL_var'), ...collect(plpgsql, 'PLpgSQL_row'), ...collect(plpgsql, 'PLpgSQL_rec')]
+    .map((entry) => entry as { refname: string; default_val?: { PLpgSQL_expr: { query: string } } })
+    .find((entry) => entry.refname === variable && entry.default_val);
+  return constants(parseSync(`SELECT ${found!.default_val!.PLpgSQL_expr.query}`));
+}
 
 /** A dollar quote whose tag does not occur in the text. */
 function dollarQuote(text: string): string {

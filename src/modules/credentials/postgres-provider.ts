@@ -2,8 +2,8 @@ import pg, { escapeIdentifier, escapeLiteral } from 'pg';
 import { type AppError, badInput, configError, conflict, isAppError, targetUnavailable } from '../../lib/errors.js';
 import { sleep, withTimeout } from '../../lib/async.js';
 import { networkReason, scrubTarget, where } from './target-text.js';
-import type { CredentialProvider, ProvisionSpec, Target } from './credential-types.js';
-import { postgresGrantStatements } from './grant-mapping.js';
+import type { CredentialProvider, ProvisionSpec, RevokeResult, Target } from './credential-types.js';
+import { postgresAccessStatements } from './grant-mapping.js';
 import { scramSha256Verifier } from './scram.js';
 import { postgresCaptureCheckQuery, postgresRoleCaptureReset, postgresRoleCaptureStatements } from '../capture/postgres-capture-sql.js';
 
@@ -13,6 +13,8 @@ const PING_TIMEOUT_MS = 3_000;
 /** How long revocation waits for terminated sessions to disappear before it gives up (and is retried). */
 const SESSION_WAIT_MS = 10_000;
 const POLL_MS = 50;
+/** Revocations of one target sent together at most (see revokeInBatches). */
+const MAX_BATCH = 50;
 /** PostgreSQL silently truncates longer names, which would hand out a different user than the one recorded. */
 const MAX_IDENTIFIER_BYTES = 63;
 /**
@@ -20,6 +22,8 @@ const MAX_IDENTIFIER_BYTES = 63;
  * a role carrying it: a name collision must never rewrite or drop somebody's real account.
  */
 export const ROLE_MARKER = 'dbaccess temporary user';
+/** Set on every access group (grant-mapping.ts, postgresAccessGroup): a NOLOGIN role that only holds privileges. */
+export const GROUP_MARKER = 'dbaccess access group';
 
 /** A client or the gated pool: anything that runs one statement. */
 type Queryable = { query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> };
@@ -48,7 +52,7 @@ export function withDatabase(url: string, database: string): string {
 class GatedPool {
   private waiting: Array<() => void> = [];
   private inUse = 0;
-  constructor(readonly pool: pg.Pool, private readonly size: number) {}
+  constructor(readonly pool: pg.Pool, readonly size: number) {}
 
   async connect(): Promise<pg.PoolClient> {
     if (this.inUse >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -88,6 +92,8 @@ const GRANTS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('dbaccess:grants'))";
 
 /** Raised by the revoke guard (postgresRevokeStart) for a role dbaccess did not create. */
 export const NOT_OURS_SQLSTATE = 'DBA01';
+/** Raised by the group guard (postgresGroupGuard) for an access group that is not ours, or not as we left it. */
+export const GROUP_NOT_OURS_SQLSTATE = 'DBA02';
 
 /**
  * The comment on a role, as shobj_description() gives it, without that function's cost (a SQL
@@ -169,6 +175,102 @@ END`;
   ].join(';\n');
 }
 
+/**
+ * Provision, under the grants lock: creates the access group if it does not exist; if it does, it
+ * must be one dbaccess made and still as it left it (no login or other attribute, a member of no
+ * role), or SQLSTATE GROUP_NOT_OURS_SQLSTATE: a role someone made or changed under that name must
+ * never lend its rights to a temporary user.
+ */
+export function postgresGroupGuard(group: string): string {
+  const body = `DECLARE
+  v_name text := ${escapeLiteral(group)};
+  v_role record;
+BEGIN
+  SELECT r.oid, r.rolsuper OR r.rolcanlogin OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls AS powerful,
+         coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(GROUP_MARKER)}, false) AS ours
+    INTO v_role FROM pg_roles r WHERE r.rolname = v_name;
+  IF NOT FOUND THEN
+    EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', v_name);
+    EXECUTE format('COMMENT ON ROLE %I IS %L', v_name, ${escapeLiteral(GROUP_MARKER)});
+  ELSIF NOT v_role.ours OR v_role.powerful OR EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = v_role.oid) THEN
+    RAISE EXCEPTION 'the access group % was not created by dbaccess or was changed', v_name USING ERRCODE = '${GROUP_NOT_OURS_SQLSTATE}';
+  END IF;
+END`;
+  return `DO ${escapeLiteral(body)}`;
+}
+
+/**
+ * PL/pgSQL that drops each access group in `v_groups` (oid[]) that no dbaccess user is a member of
+ * any more, its objects and privileges first. A group that cannot be dropped (objects in another
+ * database, made under SET ROLE) stays without members, lending nothing.
+ */
+const DROP_EMPTY_GROUPS = `FOR v_group IN SELECT r.oid, r.rolname FROM pg_roles r
+                  WHERE r.oid = ANY (coalesce(v_groups, '{}'))
+                    AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${MARKER_OF('m.member')} = ${escapeLiteral(ROLE_MARKER)}) LOOP
+    BEGIN
+      IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AND NOT pg_has_role(current_user, v_group.oid, 'USAGE') THEN
+        EXECUTE format('GRANT %I TO CURRENT_USER', v_group.rolname);
+      END IF;
+      EXECUTE format('REASSIGN OWNED BY %I TO CURRENT_USER', v_group.rolname);
+      EXECUTE format('DROP OWNED BY %I', v_group.rolname);
+      EXECUTE format('DROP ROLE %I', v_group.rolname);
+    EXCEPTION WHEN dependent_objects_still_exist THEN
+      RAISE NOTICE 'access group % kept: it owns objects in another database', v_group.rolname;
+    END;
+  END LOOP;`;
+
+/** The access groups (oid[]) the role named v_name is a member of. */
+const GROUPS_OF_USER = `SELECT array_agg(m.roleid) INTO v_groups FROM pg_auth_members m JOIN pg_roles u ON u.oid = m.member
+   WHERE u.rolname = v_name AND ${MARKER_OF('m.roleid')} = ${escapeLiteral(GROUP_MARKER)}`;
+
+/**
+ * Provision: the user joins its access group and leaves any other (a retried job whose grant
+ * changed; a group left empty is dropped). From PostgreSQL 16 without the right to SET ROLE to the
+ * group: what the user creates stays its own, and is dropped with it.
+ */
+export function postgresJoinGroup(username: string, group: string): string {
+  const body = `DECLARE
+  v_name text := ${escapeLiteral(username)};
+  v_target text := ${escapeLiteral(group)};
+  v_groups oid[];
+  v_group record;
+BEGIN
+  ${GROUPS_OF_USER} AND m.roleid <> (SELECT oid FROM pg_roles WHERE rolname = v_target);
+  FOR v_group IN SELECT rolname FROM pg_roles WHERE oid = ANY (coalesce(v_groups, '{}')) LOOP
+    EXECUTE format('REVOKE %I FROM %I', v_group.rolname, v_name);
+  END LOOP;
+  ${DROP_EMPTY_GROUPS}
+  IF current_setting('server_version_num')::int >= 160000 THEN
+    EXECUTE format('GRANT %I TO %I WITH INHERIT TRUE, SET FALSE', v_target, v_name);
+  ELSE
+    EXECUTE format('GRANT %I TO %I', v_target, v_name);
+  END IF;
+END`;
+  return `DO ${escapeLiteral(body)}`;
+}
+
+/** Revoke: drops the users, then each access group they were in that no dbaccess user is left in. */
+function dropUsersAndEmptyGroups(usernames: string[]): string {
+  const body = `DECLARE
+  v_names text[] := ${textArray(usernames)};
+  v_groups oid[];
+  v_group record;
+BEGIN
+  SELECT array_agg(DISTINCT m.roleid) INTO v_groups FROM pg_auth_members m JOIN pg_roles u ON u.oid = m.member
+   WHERE u.rolname = ANY (v_names) AND ${MARKER_OF('m.roleid')} = ${escapeLiteral(GROUP_MARKER)};
+  FOR v_group IN SELECT unnest(v_names) AS rolname LOOP
+    EXECUTE format('DROP ROLE IF EXISTS %I', v_group.rolname);
+  END LOOP;
+  ${DROP_EMPTY_GROUPS}
+END`;
+  return `DO ${escapeLiteral(body)}`;
+}
+
+/** A text[] literal of the names: ARRAY['a', 'b']::text[], every element through escapeLiteral. */
+function textArray(names: string[]): string {
+  return `ARRAY[${names.map((name) => escapeLiteral(name)).join(', ')}]::text[]`;
+}
+
 /** Under the grants lock, in one transaction: both or neither (then DROP ROLE fails on what is left, 2BP01). */
 function dropOwnedStatements(user: string): string[] {
   return ['BEGIN', GRANTS_LOCK, `REASSIGN OWNED BY ${user} TO CURRENT_USER`, `DROP OWNED BY ${user}`];
@@ -190,11 +292,79 @@ export function postgresRevokeFinish(username: string, oid: string): string {
   const user = escapeIdentifier(username);
   return [
     ...dropOwnedStatements(user),
-    `DROP ROLE IF EXISTS ${user}`,
+    dropUsersAndEmptyGroups([username]),
     'COMMIT',
     `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${escapeLiteral(username)}) AS left,
             ARRAY(SELECT t.pid FROM (SELECT a.pid, pg_terminate_backend(a.pid) AS terminated FROM pg_stat_get_activity(NULL) a
                                       WHERE a.pid <> pg_backend_pid() AND a.usesysid = ${oid}::oid) AS t) AS pids`,
+  ].join(';\n');
+}
+
+/**
+ * Revoke of many users at once (a mass expiry on one target), round trip 1: what postgresRevokeStart
+ * does for one, for each (one transaction, one commit; one user not ours refuses them all, and they go
+ * one by one). One row per name: username, oid (null: no such role), touched, killed.
+ */
+export function postgresRevokeStartMany(usernames: string[]): string {
+  const guard = `DECLARE
+  v_names text[] := ${textArray(usernames)};
+  v_name text;
+  v_role record;
+  v_super boolean := (SELECT rolsuper FROM pg_roles WHERE rolname = current_user);
+BEGIN
+  FOREACH v_name IN ARRAY v_names LOOP
+    SELECT r.oid, r.rolsuper, coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(ROLE_MARKER)}, false) AS ours
+      INTO v_role FROM pg_roles r WHERE r.rolname = v_name;
+    CONTINUE WHEN NOT FOUND;
+    IF NOT v_role.ours OR v_role.rolsuper THEN
+      RAISE EXCEPTION 'the role was not created by dbaccess' USING ERRCODE = '${NOT_OURS_SQLSTATE}';
+    END IF;
+    EXECUTE format('ALTER ROLE %I NOLOGIN', v_name);
+    IF NOT v_super AND NOT pg_has_role(current_user, v_role.oid, 'USAGE') THEN
+      EXECUTE format('GRANT %I TO CURRENT_USER', v_name);
+    END IF;
+  END LOOP;
+END`;
+  return [
+    'BEGIN',
+    `DO ${escapeLiteral(guard)}`,
+    'COMMIT',
+    `WITH n AS (SELECT u.name, r.oid FROM unnest(${textArray(usernames)}) AS u(name) LEFT JOIN pg_roles r ON r.rolname = u.name),
+          k AS (SELECT a.usesysid, array_agg(a.pid) AS pids, bool_and(pg_terminate_backend(a.pid)) AS signalled
+                  FROM pg_stat_get_activity(NULL) a
+                 WHERE a.pid <> pg_backend_pid() AND a.usesysid IN (SELECT oid FROM n WHERE oid IS NOT NULL)
+                 GROUP BY a.usesysid)
+     SELECT n.name AS username, n.oid::text AS oid,
+            ARRAY(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+                   WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = n.oid AND d.datallowconn ORDER BY 1) AS touched,
+            coalesce((SELECT k.pids FROM k WHERE k.usesysid = n.oid), '{}') AS killed
+       FROM n`,
+  ].join(';\n');
+}
+
+/**
+ * Revoke of many users at once, round trip 2: what postgresRevokeFinish does for one, for all of them
+ * in one transaction under the grants lock (any failure: none is dropped, and they go one by one).
+ * One row per user: username, left, pids.
+ */
+export function postgresRevokeFinishMany(users: Array<{ username: string; oid: string }>): string {
+  if (users.length === 0 || users.some(({ oid }) => !/^[0-9]+$/.test(oid))) throw new TypeError('Role oids are non-negative integers.');
+  const list = users.map(({ username }) => escapeIdentifier(username)).join(', ');
+  const oids = `ARRAY[${users.map(({ oid }) => oid).join(', ')}]::oid[]`;
+  return [
+    'BEGIN',
+    GRANTS_LOCK,
+    `REASSIGN OWNED BY ${list} TO CURRENT_USER`,
+    `DROP OWNED BY ${list}`,
+    dropUsersAndEmptyGroups(users.map(({ username }) => username)),
+    'COMMIT',
+    `WITH k AS (SELECT a.usesysid, array_agg(a.pid) AS pids, bool_and(pg_terminate_backend(a.pid)) AS signalled
+                  FROM pg_stat_get_activity(NULL) a
+                 WHERE a.pid <> pg_backend_pid() AND a.usesysid = ANY (${oids})
+                 GROUP BY a.usesysid)
+     SELECT u.name AS username, EXISTS (SELECT 1 FROM pg_roles WHERE rolname = u.name) AS left,
+            coalesce((SELECT k.pids FROM k WHERE k.usesysid = u.oid), '{}') AS pids
+       FROM unnest(${textArray(users.map(({ username }) => username))}, ${oids}) AS u(name, oid)`,
   ].join(';\n');
 }
 
@@ -310,6 +480,179 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
     }
   }
 
+  /** Revokes one user (see postgresRevokeStart and postgresRevokeFinish). */
+  function revokeOne(target: Target, username: string): Promise<RevokeResult> {
+    return run(target, `Revoking ${username}`, async () => {
+      const admin = await poolFor(target).connect();
+      let broken: Error | undefined;
+      /** A failed string leaves its transaction aborted; the connection goes back clean or not at all. */
+      const rollback = () =>
+        admin.query('ROLLBACK').then(
+          () => undefined,
+          (error: Error) => {
+            broken = error;
+          },
+        );
+      try {
+        // Round trip 1: ours? -> NOLOGIN (committed) -> terminate every session.
+        let role: { oid: string | null; touched: string[]; killed: number[] };
+        try {
+          role = lastResult(await admin.query<typeof role>(postgresRevokeStart(username))).rows[0]!;
+        } catch (error) {
+          await rollback();
+          if ((error as { code?: unknown }).code === NOT_OURS_SQLSTATE) {
+            throw conflict(`The role ${username} on ${target.entry.id} was not created by dbaccess; it was left untouched.`);
+          }
+          throw error;
+        }
+        if (role.oid === null) return { existed: false, sessionsKilled: 0 };
+        const oid = role.oid;
+        const killed = new Set<number>(role.killed);
+        // Terminated backends take a moment to exit: wait until they are really gone.
+        if (killed.size > 0) for (const pid of await terminateSessions(target, admin, oid, username)) killed.add(pid);
+
+        let touched = role.touched;
+        for (let attempt = 1; ; attempt++) {
+          // Objects and privileges in every other database the role touched, or DROP ROLE fails (2BP01).
+          for (const database of touched.filter((name) => name !== target.entry.database)) {
+            await inDatabase(target, database, admin, (db) => db.query(postgresDropOwned(username)));
+          }
+          // Round trip 2: objects, privileges and the role in the target's database; then verify.
+          let check: { left: boolean; pids: number[] };
+          try {
+            check = lastResult(await admin.query<typeof check>(postgresRevokeFinish(username, oid))).rows[0]!;
+          } catch (error) {
+            await rollback();
+            // A session that lived long enough to create something elsewhere: look again, once.
+            if ((error as { code?: unknown }).code !== '2BP01' || attempt >= 2 || broken) throw error;
+            const again = await admin.query<{ datname: string }>(
+              `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+                WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = $1::oid AND d.datallowconn
+                ORDER BY d.datname`,
+              [oid],
+            );
+            touched = again.rows.map((row) => row.datname);
+            continue;
+          }
+          // A session that slipped in during authentication would still run under the dropped role's id.
+          if (check.pids.length > 0) {
+            for (const pid of check.pids) killed.add(pid);
+            for (const pid of await terminateSessions(target, admin, oid, username)) killed.add(pid);
+          }
+          if (check.left) throw targetUnavailable(`${username} still exists on ${where(target)} after DROP ROLE; revocation will be retried.`);
+          return { existed: true, sessionsKilled: killed.size };
+        }
+      } finally {
+        admin.release(broken);
+      }
+    });
+  }
+
+  /**
+   * Revokes many users of one target in two round trips (see postgresRevokeStartMany and
+   * postgresRevokeFinishMany): sessions waited out and other databases cleaned per user, as for one.
+   * Throws when the batch as a whole fails; the caller then revokes them one by one.
+   */
+  async function revokeMany(target: Target, usernames: string[]): Promise<Map<string, RevokeResult | Error>> {
+    const admin = await poolFor(target).connect();
+    let broken: Error | undefined;
+    try {
+      let started: Array<{ username: string; oid: string | null; touched: string[]; killed: number[] }>;
+      try {
+        started = lastResult(await admin.query<(typeof started)[number]>(postgresRevokeStartMany(usernames))).rows;
+      } catch (error) {
+        await admin.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        throw error;
+      }
+      const results = new Map<string, RevokeResult | Error>();
+      const live: Array<{ username: string; oid: string; killed: Set<number> }> = [];
+      for (const row of started) {
+        if (row.oid === null) {
+          results.set(row.username, { existed: false, sessionsKilled: 0 });
+          continue;
+        }
+        const killed = new Set<number>(row.killed);
+        if (killed.size > 0) for (const pid of await terminateSessions(target, admin, row.oid, row.username)) killed.add(pid);
+        for (const database of row.touched.filter((name) => name !== target.entry.database)) {
+          await inDatabase(target, database, admin, (db) => db.query(postgresDropOwned(row.username)));
+        }
+        live.push({ username: row.username, oid: row.oid, killed });
+      }
+      if (live.length === 0) return results;
+      let checked: Array<{ username: string; left: boolean; pids: number[] }>;
+      try {
+        checked = lastResult(await admin.query<(typeof checked)[number]>(postgresRevokeFinishMany(live))).rows;
+      } catch (error) {
+        await admin.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        throw error;
+      }
+      for (const row of checked) {
+        const user = live.find((candidate) => candidate.username === row.username)!;
+        if (row.pids.length > 0) {
+          for (const pid of row.pids) user.killed.add(pid);
+          for (const pid of await terminateSessions(target, admin, user.oid, user.username)) user.killed.add(pid);
+        }
+        results.set(
+          user.username,
+          row.left ? targetUnavailable(`${user.username} still exists on ${where(target)} after DROP ROLE; revocation will be retried.`) : { existed: true, sessionsKilled: user.killed.size },
+        );
+      }
+      return results;
+    } finally {
+      admin.release(broken);
+    }
+  }
+
+  /**
+   * Revocations of one target queue here: as many run at once as the target's pool has connections,
+   * and each connection takes every revocation waiting (up to MAX_BATCH) in one batch. A lone
+   * revocation goes straight through; a mass expiry costs the target two transactions per batch
+   * instead of two per user. A batch that fails as a whole is retried one by one, so each user gets
+   * its own outcome.
+   */
+  const queues = new Map<GatedPool, { waiting: Array<{ username: string; done: (result: RevokeResult | Error) => void }>; running: number; size: number }>();
+
+  function revokeInBatches(target: Target, username: string): Promise<RevokeResult> {
+    const gated = poolFor(target);
+    let queue = queues.get(gated);
+    if (!queue) {
+      queue = { waiting: [], running: 0, size: gated.size };
+      queues.set(gated, queue);
+    }
+    const line = queue;
+    return new Promise<RevokeResult>((resolve, reject) => {
+      line.waiting.push({ username, done: (result) => (result instanceof Error ? reject(result) : resolve(result)) });
+      pump(target, line);
+    });
+  }
+
+  function pump(target: Target, queue: NonNullable<ReturnType<typeof queues.get>>): void {
+    while (queue.running < queue.size && queue.waiting.length > 0) {
+      const items = queue.waiting.splice(0, MAX_BATCH);
+      queue.running++;
+      void revokeItems(target, items).finally(() => {
+        queue.running--;
+        pump(target, queue);
+      });
+    }
+  }
+
+  async function revokeItems(target: Target, items: Array<{ username: string; done: (result: RevokeResult | Error) => void }>): Promise<void> {
+    const names = [...new Set(items.map((item) => item.username))];
+    const outcome = async (username: string) => revokeOne(target, username).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+    let results: Map<string, RevokeResult | Error>;
+    if (names.length === 1) {
+      results = new Map([[names[0]!, await outcome(names[0]!)]]);
+    } else {
+      results = await run(target, `Revoking ${names.length} users`, () => revokeMany(target, names)).catch(async () => {
+        const one = new Map<string, RevokeResult | Error>();
+        for (const name of names) one.set(name, await outcome(name));
+        return one;
+      });
+    }
+    for (const item of items) item.done(results.get(item.username) ?? new Error(`No outcome for ${item.username}`));
+  }
+
   return {
     async provision(target, spec) {
       checkUsername(spec.username);
@@ -331,6 +674,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
         };
         client.on('notice', onNotice);
         let committed = false;
+        let group: string | undefined;
         try {
           try {
             // Round trip 1: BEGIN, this user's lock, and what exists (the role, the schemas; what capture needs).
@@ -344,17 +688,28 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
             const problem = captureCheck ? (results[3]!.rows[0] as { problem: string | null } | undefined)?.problem : null;
             if (problem) throw configError(`Statements on ${where(target)} cannot be recorded with ${spec.capture}: ${problem}.`);
             const verifier = await verifierPending;
+            const access = postgresAccessStatements({
+              prefix: spec.prefix ?? 'dba_',
+              level: spec.level,
+              privileges: spec.privileges,
+              scope: spec.scope,
+              database: target.entry.database,
+              username: spec.username,
+              schemas: state.schemas,
+            });
+            group = access.group;
             const attributes = [
               'LOGIN',
               `PASSWORD ${escapeLiteral(verifier)}`,
               `VALID UNTIL ${escapeLiteral(spec.expiresAt.toISOString())}`,
               `CONNECTION LIMIT ${target.entry.connectionLimit}`,
-              'NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS',
+              // A member uses its group's privileges without SET ROLE; a user without a group is a member of nothing.
+              `NOSUPERUSER NOCREATEDB NOCREATEROLE ${access.group ? 'INHERIT' : 'NOINHERIT'} NOREPLICATION NOBYPASSRLS`,
             ].join(' ');
 
             const statements: string[] = [];
             // Grant changes on one database are serialized (concurrent ones fail with "tuple concurrently updated").
-            const batch = [GRANTS_LOCK];
+            const batch = [GRANTS_LOCK, ...(access.group ? [postgresGroupGuard(access.group)] : [])];
             if (state.exists) {
               // A retried job: bring the role to exactly this spec, dropping privileges an earlier spec gave.
               batch.push(`ALTER ROLE ${user} ${attributes}`);
@@ -362,20 +717,12 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
             } else {
               batch.push(`CREATE ROLE ${user} ${attributes}`, `COMMENT ON ROLE ${user} IS ${escapeLiteral(ROLE_MARKER)}`);
             }
-            statements.push(
-              ...postgresGrantStatements({
-                level: spec.level,
-                privileges: spec.privileges,
-                scope: spec.scope,
-                database: target.entry.database,
-                username: spec.username,
-                schemas: state.schemas,
-              }),
-            );
+            statements.push(...access.grants, ...(access.membership ? [access.membership] : []));
             if (spec.capture !== undefined) {
               statements.push(...(state.exists ? [postgresRoleCaptureReset(user)] : []), ...postgresRoleCaptureStatements(spec.capture, user));
             }
-            batch.push(...statements);
+            // The membership runs as a block (WITH SET FALSE where the server has it); the audit records the plain GRANT.
+            batch.push(...statements.map((statement) => (statement === access.membership ? postgresJoinGroup(spec.username, access.group!) : statement)));
             // A superuser grants as the owner, who always holds every grant option: no 01007 can come,
             // so the COMMIT rides along. Any other admin's grants are checked before committing.
             const commitNow = state.adminSuper;
@@ -398,6 +745,9 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
                 broken = rollbackError;
               });
             }
+            if ((error as { code?: unknown }).code === GROUP_NOT_OURS_SQLSTATE) {
+              throw conflict(`A role named ${group} exists on ${target.entry.id} but is not an access group dbaccess made, or was changed (a login, an attribute, a membership); nothing was granted.`);
+            }
             throw error;
           }
         } finally {
@@ -409,70 +759,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
 
     async revoke(target, username) {
       checkUsername(username);
-      return run(target, `Revoking ${username}`, async () => {
-        const admin = await poolFor(target).connect();
-        let broken: Error | undefined;
-        /** A failed string leaves its transaction aborted; the connection goes back clean or not at all. */
-        const rollback = () =>
-          admin.query('ROLLBACK').then(
-            () => undefined,
-            (error: Error) => {
-              broken = error;
-            },
-          );
-        try {
-          // Round trip 1: ours? -> NOLOGIN (committed) -> terminate every session.
-          let role: { oid: string | null; touched: string[]; killed: number[] };
-          try {
-            role = lastResult(await admin.query<typeof role>(postgresRevokeStart(username))).rows[0]!;
-          } catch (error) {
-            await rollback();
-            if ((error as { code?: unknown }).code === NOT_OURS_SQLSTATE) {
-              throw conflict(`The role ${username} on ${target.entry.id} was not created by dbaccess; it was left untouched.`);
-            }
-            throw error;
-          }
-          if (role.oid === null) return { existed: false, sessionsKilled: 0 };
-          const oid = role.oid;
-          const killed = new Set<number>(role.killed);
-          // Terminated backends take a moment to exit: wait until they are really gone.
-          if (killed.size > 0) for (const pid of await terminateSessions(target, admin, oid, username)) killed.add(pid);
-
-          let touched = role.touched;
-          for (let attempt = 1; ; attempt++) {
-            // Objects and privileges in every other database the role touched, or DROP ROLE fails (2BP01).
-            for (const database of touched.filter((name) => name !== target.entry.database)) {
-              await inDatabase(target, database, admin, (db) => db.query(postgresDropOwned(username)));
-            }
-            // Round trip 2: objects, privileges and the role in the target's database; then verify.
-            let check: { left: boolean; pids: number[] };
-            try {
-              check = lastResult(await admin.query<typeof check>(postgresRevokeFinish(username, oid))).rows[0]!;
-            } catch (error) {
-              await rollback();
-              // A session that lived long enough to create something elsewhere: look again, once.
-              if ((error as { code?: unknown }).code !== '2BP01' || attempt >= 2 || broken) throw error;
-              const again = await admin.query<{ datname: string }>(
-                `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
-                  WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = $1::oid AND d.datallowconn
-                  ORDER BY d.datname`,
-                [oid],
-              );
-              touched = again.rows.map((row) => row.datname);
-              continue;
-            }
-            // A session that slipped in during authentication would still run under the dropped role's id.
-            if (check.pids.length > 0) {
-              for (const pid of check.pids) killed.add(pid);
-              for (const pid of await terminateSessions(target, admin, oid, username)) killed.add(pid);
-            }
-            if (check.left) throw targetUnavailable(`${username} still exists on ${where(target)} after DROP ROLE; revocation will be retried.`);
-            return { existed: true, sessionsKilled: killed.size };
-          }
-        } finally {
-          admin.release(broken);
-        }
-      });
+      return revokeInBatches(target, username);
     },
 
     async extend(target, username, expiresAt) {
@@ -509,8 +796,9 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
       return run(target, 'Listing users', async () => {
         // starts_with compares literally; LIKE would need `_` and `%` escaped.
         const { rows } = await poolFor(target).query<{ rolname: string }>(
-          'SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY rolname',
-          [prefix],
+          // Access groups carry the prefix too; the lease of their last member drops them.
+          `SELECT r.rolname FROM pg_roles r WHERE starts_with(r.rolname, $1) AND ${MARKER_OF('r.oid')} IS DISTINCT FROM $2 ORDER BY r.rolname`,
+          [prefix, GROUP_MARKER],
         );
         return rows.map((row) => row.rolname);
       });
