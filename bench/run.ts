@@ -15,7 +15,8 @@
  *  10 audit      audit append rate with the chain; report for 100,000 requests and 1,000,000 events; verification
  *
  * BENCH_ONLY=analysis (words of scenario names, comma-separated) runs a subset. BENCH_WORKER_PROCESSES=2
- * has scenario 5 revoke through that many `RUN_MODE=worker` processes (src/main.ts) instead of in-process.
+ * has scenario 5 revoke through that many `RUN_MODE=worker` processes (src/main.ts) instead of in-process;
+ * BENCH_MASS_DATABASES=1 puts all of its leases on one database (default 10).
  *
  * 1-3 run on both queue backends; 4 and 5 on Redis. Every scenario starts its own app (the test
  * harness: fresh state and target databases, fake Slack) and removes everything it created.
@@ -43,6 +44,8 @@ const only = process.env.BENCH_ONLY?.split(',').map((word) => word.trim()).filte
 const wanted = (name: string) => !only || only.some((word) => name.includes(word));
 /** BENCH_WORKER_PROCESSES=2: scenario 5's revocations done by that many `RUN_MODE=worker` processes (default: the app in this process). */
 const workerProcesses = Number(process.env.BENCH_WORKER_PROCESSES ?? 0) || undefined;
+/** BENCH_MASS_DATABASES=1 puts every lease of scenario 5 on one database (default: 10). */
+const massDatabases = Number(process.env.BENCH_MASS_DATABASES ?? 0) || undefined;
 const sizes = quick
   ? { ack: { n: 30, warmup: 5 }, dm: { n: 5, warmup: 1 }, expiry: { n: 5, durationS: 3, staggerMs: 300 }, burst: 20, probe: { max: 480, more: 20 }, mass: { n: 300, databases: 2, deadlineMs: 45_000 } }
   : { ack: { n: 300, warmup: 30 }, dm: { n: 50, warmup: 5 }, expiry: { n: 50, durationS: 4, staggerMs: 400 }, burst: 200, probe: { max: 9_800, more: 200 }, mass: { n: 10_000, databases: 10, deadlineMs: 75_000 } };
@@ -140,7 +143,7 @@ try {
   }
   await step(`4 burst of ${sizes.burst}`, () => burstScenario('redis', { n: sizes.burst, stallMs: 15_000 }));
   await step('5a leases on one database', () => aclLimitScenario(sizes.probe));
-  await step(`5 ${sizes.mass.n} simultaneous expiries`, () => massExpiryScenario('redis', { ...sizes.mass, realPath: 20, workerProcesses }));
+  await step(`5 ${sizes.mass.n} simultaneous expiries`, () => massExpiryScenario('redis', { ...sizes.mass, ...(massDatabases ? { databases: massDatabases } : {}), realPath: 20, workerProcesses }));
   await step('6 engines: provision and revoke against raw SQL; 7 revocations at once', () => runEngineBench({ quick }));
   await step('8 analysis: tokens, cost and latency of the three analyses', () => analysisScenario({ n: quick ? 5 : 50 }));
   await step('9 capture: overhead of recording statements, per method', () => captureScenario(quick ? { n: 300, rounds: 5 } : { n: 300, rounds: 20 }));
