@@ -44,11 +44,7 @@ export function describeGrants(level: AccessLevel, scope: ScopeItem[], database:
   }
 }
 
-/**
- * The exact PostgreSQL statements that grant `level` on `scope` to `username`. `schemas` lists the
- * database's schemas and is used when the scope is empty.
- */
-export function postgresGrantStatements(input: {
+export interface PostgresGrantInput {
   level: AccessLevel;
   /** The table privileges of a custom level. */
   privileges?: string[];
@@ -56,7 +52,13 @@ export function postgresGrantStatements(input: {
   database: string;
   username: string;
   schemas: string[];
-}): string[] {
+}
+
+/**
+ * The exact PostgreSQL statements that grant `level` on `scope` to `username`. `schemas` lists the
+ * database's schemas and is used when the scope is empty.
+ */
+export function postgresGrantStatements(input: PostgresGrantInput): string[] {
   const user = escapeIdentifier(input.username);
   const scope: ScopeItem[] = input.scope.length > 0 ? input.scope : input.schemas.map((schema) => ({ schema }));
   const privileges = tablePrivileges(input.level, input.privileges);
@@ -115,15 +117,7 @@ export function postgresAccessGroup(input: { prefix: string; database: string; l
  * The exact PostgreSQL statements of an access: the grants to its group (or, for admin, to the user)
  * and the user's membership. `username` may be a placeholder (the card, before the user exists).
  */
-export function postgresAccessStatements(input: {
-  prefix: string;
-  level: AccessLevel;
-  privileges?: string[];
-  scope: ScopeItem[];
-  database: string;
-  username: string;
-  schemas: string[];
-}): { group: string | undefined; grants: string[]; membership: string | undefined } {
+export function postgresAccessStatements(input: PostgresGrantInput & { prefix: string }): { group: string | undefined; grants: string[]; membership: string | undefined } {
   const group = postgresAccessGroup(input);
   const grants = postgresGrantStatements({ ...input, username: group ?? input.username });
   return { group, grants, membership: group ? `GRANT ${escapeIdentifier(group)} TO ${escapeIdentifier(input.username)}` : undefined };

@@ -841,6 +841,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
     async close() {
       const all = [...pools.values()];
       pools.clear();
+      queues.clear();
       await Promise.all(all.map((gated) => gated.pool.end().catch(() => {})));
     },
   };
