@@ -21,8 +21,9 @@ import { SERVICES } from '../../test/support/services.js';
  * real provider, and a plain admin client that runs the same effect as raw SQL (the baseline).
  *
  * - postgres: the scram cluster (127.0.0.1:5433), createPostgresProvider(); raw = the provider's own
- *   CREATE ROLE (with a SCRAM verifier computed before the clock starts) and GRANT statements in one
- *   transaction; revoke = ALTER ROLE NOLOGIN, pg_terminate_backend(pid, 1000), REASSIGN/DROP OWNED, DROP ROLE.
+ *   statements in one transaction: the GRANTs to the access group (created with the first user), CREATE
+ *   ROLE (with a SCRAM verifier computed before the clock starts) and the membership; revoke = ALTER ROLE
+ *   NOLOGIN, pg_terminate_backend(pid, 1000), REASSIGN/DROP OWNED, DROP ROLE (and the group with the last user).
  * - mariadb: 127.0.0.1:3306 as root, createMysqlProvider({ flavor: 'mariadb' }); raw = the provider's
  *   CREATE USER ... IDENTIFIED BY PASSWORD '<hash>' and GRANT; revoke = ACCOUNT LOCK, KILL CONNECTION
  *   USER, DROP USER.
@@ -189,7 +190,11 @@ export async function postgresKit(): Promise<EngineKit> {
     throw error;
   }
   const admin = raw;
-  const grants = (user: string) => postgresGrantStatements({ level: 'read', scope, database: db.name, username: user, schemas: [] });
+  // Raw users get the provider's statements for a read grant: privileges to an access group (its own,
+  // created with the first user and dropped with the last, as the provider's is), membership for the user.
+  const rawGroup = escapeIdentifier(`${prefix}rgrp`);
+  const grants = postgresGrantStatements({ level: 'read', scope, database: db.name, username: `${prefix}rgrp`, schemas: [] });
+  let rawMembers = 0;
 
   return {
     engine: 'postgres',
@@ -197,8 +202,8 @@ export async function postgresKit(): Promise<EngineKit> {
     target,
     provider,
     rawDescription: {
-      provision: 'BEGIN; CREATE ROLE <verifier> ...; GRANT CONNECT; GRANT USAGE; GRANT SELECT ON sales.orders; COMMIT (6 round trips, verifier computed off the clock)',
-      revoke: 'ALTER ROLE NOLOGIN; SELECT pg_terminate_backend(pid, 1000) ...; REASSIGN OWNED + DROP OWNED; DROP ROLE (4 round trips)',
+      provision: 'BEGIN; [CREATE ROLE group NOLOGIN, first user only;] GRANT CONNECT, USAGE, SELECT ON sales.orders TO group; CREATE ROLE <verifier> ... INHERIT; GRANT group TO user; COMMIT (7 round trips, verifier computed off the clock)',
+      revoke: 'ALTER ROLE NOLOGIN; SELECT pg_terminate_backend(pid, 1000) ...; REASSIGN OWNED + DROP OWNED; DROP ROLE [; DROP OWNED BY group + DROP ROLE group, last user only] (4 round trips)',
     },
     nextSpec: () => ({ username: `${prefix}${randomCode(10).toLowerCase()}`, password: generatePassword(), expiresAt: inAnHour(), level: 'read', scope }),
     async provision(spec) {
@@ -215,11 +220,14 @@ export async function postgresKit(): Promise<EngineKit> {
       // The same attributes as the provider's CREATE ROLE.
       await admin.query('BEGIN');
       try {
+        if (rawMembers === 0) await admin.query(`CREATE ROLE ${rawGroup} NOLOGIN NOINHERIT`);
+        for (const statement of grants) await admin.query(statement);
         await admin.query(
-          `CREATE ROLE ${name} LOGIN PASSWORD ${escapeLiteral(user.secret)} VALID UNTIL ${escapeLiteral(inAnHour().toISOString())} CONNECTION LIMIT 5 NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS`,
+          `CREATE ROLE ${name} LOGIN PASSWORD ${escapeLiteral(user.secret)} VALID UNTIL ${escapeLiteral(inAnHour().toISOString())} CONNECTION LIMIT 5 NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS`,
         );
-        for (const statement of grants(user.username)) await admin.query(statement);
+        await admin.query(`GRANT ${rawGroup} TO ${name}`);
         await admin.query('COMMIT');
+        rawMembers += 1;
       } catch (error) {
         await admin.query('ROLLBACK').catch(() => {});
         throw error;
@@ -230,7 +238,8 @@ export async function postgresKit(): Promise<EngineKit> {
       await admin.query(`ALTER ROLE ${name} NOLOGIN`);
       await admin.query('SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [user.username]);
       await admin.query(`REASSIGN OWNED BY ${name} TO CURRENT_USER; DROP OWNED BY ${name}`);
-      await admin.query(`DROP ROLE ${name}`);
+      rawMembers -= 1;
+      await admin.query(rawMembers === 0 ? `DROP ROLE ${name}; DROP OWNED BY ${rawGroup}; DROP ROLE ${rawGroup}` : `DROP ROLE ${name}`);
     },
     login: (user, password) => pgLogin(db.name, user, password),
     leftovers: () => pgRolesWithPrefixes([prefix]),
