@@ -278,6 +278,24 @@ describe('postgres provider: provision', () => {
     expect(left.rowCount).toBe(0);
   });
 
+  it('leaves no access group behind when its last two members are revoked at the same time', async () => {
+    // Two providers (two apps, say): neither batches the other's revocation, so each may see the other still in the group.
+    const other = createPostgresProvider();
+    try {
+      const scope = [{ schema: 'sales', table: 'orders', columns: ['id'] }];
+      for (let round = 0; round < 6; round += 1) {
+        const [a, b] = [spec(roleName(`pair${round}a`), { scope }), spec(roleName(`pair${round}b`), { scope })];
+        await provider.provision(target, a);
+        await provider.provision(target, b);
+        expect(await roleRow(groupOf(a))).toBeDefined();
+        await Promise.all([provider.revoke(target, a.username), other.revoke(target, b.username)]);
+        expect(await roleRow(groupOf(a))).toBeUndefined();
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
   it('never lends a group it did not make, or one that was changed, to a user', async () => {
     // Someone made a role under the group's name (a login, say), or gave our group another role.
     const squatted = spec(roleName('squat'), { level: 'write', scope: [{ schema: 'sales', table: 'customers' }] });

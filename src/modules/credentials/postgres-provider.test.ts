@@ -1,7 +1,7 @@
 import { loadModule, parsePlPgSQLSync, parseSync } from 'libpg-query';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hostileNames } from '../../../test/support/hostile-names.js';
-import { GROUP_MARKER, GROUP_NOT_OURS_SQLSTATE, NOT_OURS_SQLSTATE, ROLE_MARKER, postgresDropOwned, postgresGroupGuard, postgresJoinGroup, postgresProvisionStart, postgresRevokeFinish, postgresRevokeFinishMany, postgresRevokeStart, postgresRevokeStartMany } from './postgres-provider.js';
+import { GROUP_MARKER, GROUP_NOT_OURS_SQLSTATE, NOT_OURS_SQLSTATE, ROLE_MARKER, postgresDropEmptyGroups, postgresDropOwned, postgresGroupGuard, postgresJoinGroup, postgresProvisionStart, postgresRevokeFinish, postgresRevokeFinishMany, postgresRevokeStart, postgresRevokeStartMany } from './postgres-provider.js';
 
 /**
  * The provider's multi-statement strings, read back by PostgreSQL's own parser: for every hostile
@@ -41,6 +41,8 @@ const roleNames = (tree: unknown) =>
   });
 
 const names = [...hostileNames().accepted, 'dbx_k3x9q2', 'Mixed Case', 'trailing space '];
+/** The constants the statements hold besides the names: catalogs and role markers. */
+const MARKERS = ['pg_authid', ROLE_MARKER, GROUP_MARKER];
 
 beforeAll(async () => {
   await loadModule();
@@ -69,7 +71,7 @@ describe('postgresRevokeStart', () => {
       expect(kinds(sql)).toEqual(['TransactionStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
       const [, doStmt, commit, sessions] = statementsOf(sql);
       expect(commit).toMatchObject({ TransactionStmt: { kind: 'TRANS_STMT_COMMIT' } });
-      expect(constants(sessions)).toEqual(['pg_authid', name]);
+      expect(constants(sessions).filter((value) => !MARKERS.includes(value))).toEqual([name]);
       expect(collect(sessions, 'funcname').flatMap((parts) => collect(parts, 'sval'))).toContain('pg_terminate_backend');
 
       // The body, as PL/pgSQL: v_name is initialized with exactly the name.
@@ -90,16 +92,20 @@ describe('postgresRevokeStart', () => {
 describe('postgresRevokeFinish and postgresDropOwned', () => {
   it('drop what the role owns, and the role, under the grants lock in one transaction, then verify by name and oid', () => {
     for (const name of names) {
-      const sql = postgresRevokeFinish(name, '16384');
+      // A user that is not the last of its access group: a plain DROP ROLE.
+      const plain = postgresRevokeFinish(name, '16384', { groups: ['16385'], lastMember: false });
+      expect(kinds(plain)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DropRoleStmt', 'TransactionStmt', 'SelectStmt']);
+      expect(roleNames(statementsOf(plain).slice(2, 5))).toEqual([name, name, name]);
+      // The last one: the role is dropped in the block (with its access groups once empty), named in v_names.
+      const sql = postgresRevokeFinish(name, '16384', { groups: ['16385'], lastMember: true });
       expect(kinds(sql)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
       const statements = statementsOf(sql);
       expect(roleNames(statements.slice(2, 4))).toEqual([name, name]);
-      // The role is dropped in the block (with its access groups once empty), named in v_names.
       const body = bodyOf(statements[4]!);
       expect(initialValue(body, 'v_names')).toEqual([name]);
       expect(body).toContain("EXECUTE format('DROP ROLE IF EXISTS %I', v_group.rolname)");
       expect(body).toContain("EXECUTE format('DROP ROLE %I', v_group.rolname)");
-      expect(constants(statements[6])).toEqual([name]);
+      expect(constants(statements[6]).filter((value) => !MARKERS.includes(value))).toEqual([name]);
 
       const other = postgresDropOwned(name);
       expect(kinds(other)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'TransactionStmt']);
@@ -130,8 +136,12 @@ describe('revocation of many users at once', () => {
   });
 
   it('drops them all under the grants lock in one transaction, then verifies each by name and oid', () => {
-    const users = batch.map((username, i) => ({ username, oid: String(16384 + i) }));
-    const sql = postgresRevokeFinishMany(users);
+    const users = batch.map((username, i) => ({ username, oid: String(16384 + i), groups: ['16383'], lastMember: false }));
+    const plain = postgresRevokeFinishMany(users);
+    expect(kinds(plain)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DropRoleStmt', 'TransactionStmt', 'SelectStmt']);
+    expect(roleNames(statementsOf(plain)[4])).toEqual(batch);
+    // One of them is the last of its group: the drop goes through the block.
+    const sql = postgresRevokeFinishMany(users.map((user, i) => ({ ...user, lastMember: i === 7 })));
     expect(kinds(sql)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
     const statements = statementsOf(sql);
     expect(roleNames(statements[2])).toEqual(batch);
@@ -144,6 +154,17 @@ describe('revocation of many users at once', () => {
 });
 
 describe('access groups', () => {
+  it('groups left empty are dropped under the lock, by oid only', () => {
+    expect(kinds(postgresDropEmptyGroups(['16385', '16386']))).toEqual(['TransactionStmt', 'SelectStmt', 'DoStmt', 'TransactionStmt']);
+    expect(() => postgresDropEmptyGroups(['1); DROP ROLE admin; --'])).toThrow(TypeError);
+    expect(() => postgresDropEmptyGroups([])).toThrow(TypeError);
+  });
+
+  it('the first round trip of a provision reads the access group by its name', () => {
+    const sql = postgresProvisionStart('dbx_k3x9q2', undefined, 'dba_grp_0123456789abcdef');
+    expect(constants(statementsOf(sql)[2])).toEqual(expect.arrayContaining(['dbx_k3x9q2', 'dba_grp_0123456789abcdef', GROUP_MARKER]));
+  });
+
   it('the guard creates the group, or refuses one that is not ours or was changed', () => {
     const sql = postgresGroupGuard('dba_grp_0123456789abcdef');
     expect(kinds(sql)).toEqual(['DoStmt']);

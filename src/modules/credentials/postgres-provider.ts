@@ -3,7 +3,7 @@ import { type AppError, badInput, configError, conflict, isAppError, targetUnava
 import { sleep, withTimeout } from '../../lib/async.js';
 import { networkReason, scrubTarget, where } from './target-text.js';
 import type { CredentialProvider, ProvisionSpec, RevokeResult, Target } from './credential-types.js';
-import { postgresAccessStatements } from './grant-mapping.js';
+import { postgresAccessGroup, postgresAccessStatements } from './grant-mapping.js';
 import { scramSha256Verifier } from './scram.js';
 import { postgresCaptureCheckQuery, postgresRoleCaptureReset, postgresRoleCaptureStatements } from '../capture/postgres-capture-sql.js';
 
@@ -118,8 +118,9 @@ const MARKER_OF = (oid: string) => `(SELECT description FROM pg_shdescription WH
  * has one row: adminSuper, exists, ours, roleSuper, schemas. `check`, a query of one row with a
  * column `problem` (the capture check), rides along as the fourth.
  */
-export function postgresProvisionStart(username: string, check?: string): string {
+export function postgresProvisionStart(username: string, check?: string, group?: string): string {
   const name = escapeLiteral(username);
+  const groupName = escapeLiteral(group ?? '');
   return [
     'BEGIN',
     `SELECT pg_advisory_xact_lock(hashtext(${escapeLiteral(`dbaccess:role:${username}`)}))`,
@@ -129,7 +130,18 @@ export function postgresProvisionStart(username: string, check?: string): string
             coalesce(r.rolsuper, false) AS "roleSuper",
             -- starts_with, not LIKE 'pg_%': in LIKE the underscore is a wildcard and would hide e.g. "pgsales".
             ARRAY(SELECT nspname::text FROM pg_namespace
-                   WHERE NOT starts_with(nspname, 'pg_') AND nspname <> 'information_schema' ORDER BY nspname) AS schemas
+                   WHERE NOT starts_with(nspname, 'pg_') AND nspname <> 'information_schema' ORDER BY nspname) AS schemas,
+            current_setting('server_version_num')::int AS version,
+            -- The access group: missing, ours as dbaccess left it, or anything else (refused).
+            (SELECT CASE WHEN g.oid IS NULL THEN 'missing'
+                         WHEN coalesce(${MARKER_OF('g.oid')} = ${escapeLiteral(GROUP_MARKER)}, false)
+                              AND NOT (g.rolsuper OR g.rolcanlogin OR g.rolcreaterole OR g.rolcreatedb OR g.rolreplication OR g.rolbypassrls)
+                              AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = g.oid) THEN 'ours'
+                         ELSE 'foreign' END
+               FROM (SELECT 1) AS one LEFT JOIN pg_roles g ON g.rolname = ${groupName}) AS "groupState",
+            -- Other access groups a retried user is in (its grant changed).
+            ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                   WHERE m.member = r.oid AND g.rolname <> ${groupName} AND ${MARKER_OF('g.oid')} = ${escapeLiteral(GROUP_MARKER)}) AS "otherGroups"
        FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = ${name}`,
     ...(check ? [check] : []),
   ].join(';\n');
@@ -170,9 +182,45 @@ END`;
             ARRAY(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
                    WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid AND d.datallowconn ORDER BY 1) AS touched,
             ARRAY(SELECT t.pid FROM (SELECT a.pid, pg_terminate_backend(a.pid) AS terminated FROM pg_stat_get_activity(NULL) a
-                                      WHERE a.pid <> pg_backend_pid() AND a.usesysid = r.oid) AS t) AS killed
+                                      WHERE a.pid <> pg_backend_pid() AND a.usesysid = r.oid) AS t) AS killed,
+            ${groupsOf('r.oid', 'ARRAY[r.oid]')}
        FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = ${escapeLiteral(username)}`,
   ].join(';\n');
+}
+
+/**
+ * Two columns for the revoke of the user `oid` (one of the users `batch`, oid[]): `groups`, the
+ * access groups it is in (oids), and `lastMember`, whether one of them has no dbaccess user outside
+ * the batch (the drop then takes the group along, under the lock).
+ */
+function groupsOf(oid: string, batch: string): string {
+  return `ARRAY(SELECT m.roleid::text FROM pg_auth_members m WHERE m.member = ${oid} AND ${MARKER_OF('m.roleid')} = ${escapeLiteral(GROUP_MARKER)}) AS groups,
+            EXISTS (SELECT 1 FROM pg_auth_members m
+                     WHERE m.member = ${oid} AND ${MARKER_OF('m.roleid')} = ${escapeLiteral(GROUP_MARKER)}
+                       AND NOT EXISTS (SELECT 1 FROM pg_auth_members o
+                                        WHERE o.roleid = m.roleid AND o.member <> ALL (${batch}) AND ${MARKER_OF('o.member')} = ${escapeLiteral(ROLE_MARKER)})) AS "lastMember"`;
+}
+
+/**
+ * After a revoke: which of `groups` (oids) exist with no dbaccess user left in them (a concurrent
+ * revocation of its other member saw this one still there). One column: emptyGroups.
+ */
+function emptyGroupsOf(groups: string[]): string {
+  if (groups.some((oid) => !/^[0-9]+$/.test(oid))) throw new TypeError('Role oids are non-negative integers.');
+  return `ARRAY(SELECT g.oid::text FROM pg_roles g WHERE g.oid = ANY (ARRAY[${groups.join(', ')}]::oid[])
+                    AND NOT EXISTS (SELECT 1 FROM pg_auth_members o WHERE o.roleid = g.oid AND ${MARKER_OF('o.member')} = ${escapeLiteral(ROLE_MARKER)})) AS "emptyGroups"`;
+}
+
+/** Drops the access groups `groups` (oids) that, under the lock, still have no dbaccess user in them. */
+export function postgresDropEmptyGroups(groups: string[]): string {
+  if (groups.length === 0 || groups.some((oid) => !/^[0-9]+$/.test(oid))) throw new TypeError('Role oids are non-negative integers.');
+  const body = `DECLARE
+  v_groups oid[] := ARRAY[${groups.join(', ')}]::oid[];
+  v_group record;
+BEGIN
+  ${DROP_EMPTY_GROUPS}
+END`;
+  return ['BEGIN', GRANTS_LOCK, `DO ${escapeLiteral(body)}`, 'COMMIT'].join(';\n');
 }
 
 /**
@@ -287,16 +335,18 @@ export function postgresDropOwned(username: string): string {
  * name left, and which sessions still run under the role's oid (terminated on sight). The last
  * result has one row: left, pids.
  */
-export function postgresRevokeFinish(username: string, oid: string): string {
+export function postgresRevokeFinish(username: string, oid: string, access: { groups: string[]; lastMember: boolean } = { groups: [], lastMember: false }): string {
   if (!/^[0-9]+$/.test(oid)) throw new TypeError('A role oid is a non-negative integer.');
   const user = escapeIdentifier(username);
   return [
     ...dropOwnedStatements(user),
-    dropUsersAndEmptyGroups([username]),
+    // The last member takes its group along (a block: it checks again under the lock); any other is a plain drop.
+    access.lastMember ? dropUsersAndEmptyGroups([username]) : `DROP ROLE IF EXISTS ${user}`,
     'COMMIT',
     `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${escapeLiteral(username)}) AS left,
             ARRAY(SELECT t.pid FROM (SELECT a.pid, pg_terminate_backend(a.pid) AS terminated FROM pg_stat_get_activity(NULL) a
-                                      WHERE a.pid <> pg_backend_pid() AND a.usesysid = ${oid}::oid) AS t) AS pids`,
+                                      WHERE a.pid <> pg_backend_pid() AND a.usesysid = ${oid}::oid) AS t) AS pids,
+            ${emptyGroupsOf(access.groups)}`,
   ].join(';\n');
 }
 
@@ -337,7 +387,8 @@ END`;
      SELECT n.name AS username, n.oid::text AS oid,
             ARRAY(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
                    WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = n.oid AND d.datallowconn ORDER BY 1) AS touched,
-            coalesce((SELECT k.pids FROM k WHERE k.usesysid = n.oid), '{}') AS killed
+            coalesce((SELECT k.pids FROM k WHERE k.usesysid = n.oid), '{}') AS killed,
+            ${groupsOf('n.oid', 'coalesce((SELECT array_agg(oid) FROM n WHERE oid IS NOT NULL), ARRAY[]::oid[])')}
        FROM n`,
   ].join(';\n');
 }
@@ -347,7 +398,7 @@ END`;
  * in one transaction under the grants lock (any failure: none is dropped, and they go one by one).
  * One row per user: username, left, pids.
  */
-export function postgresRevokeFinishMany(users: Array<{ username: string; oid: string }>): string {
+export function postgresRevokeFinishMany(users: Array<{ username: string; oid: string; groups?: string[]; lastMember?: boolean }>): string {
   if (users.length === 0 || users.some(({ oid }) => !/^[0-9]+$/.test(oid))) throw new TypeError('Role oids are non-negative integers.');
   const list = users.map(({ username }) => escapeIdentifier(username)).join(', ');
   const oids = `ARRAY[${users.map(({ oid }) => oid).join(', ')}]::oid[]`;
@@ -356,14 +407,15 @@ export function postgresRevokeFinishMany(users: Array<{ username: string; oid: s
     GRANTS_LOCK,
     `REASSIGN OWNED BY ${list} TO CURRENT_USER`,
     `DROP OWNED BY ${list}`,
-    dropUsersAndEmptyGroups(users.map(({ username }) => username)),
+    users.some((user) => user.lastMember) ? dropUsersAndEmptyGroups(users.map(({ username }) => username)) : `DROP ROLE IF EXISTS ${list}`,
     'COMMIT',
     `WITH k AS (SELECT a.usesysid, array_agg(a.pid) AS pids, bool_and(pg_terminate_backend(a.pid)) AS signalled
                   FROM pg_stat_get_activity(NULL) a
                  WHERE a.pid <> pg_backend_pid() AND a.usesysid = ANY (${oids})
                  GROUP BY a.usesysid)
      SELECT u.name AS username, EXISTS (SELECT 1 FROM pg_roles WHERE rolname = u.name) AS left,
-            coalesce((SELECT k.pids FROM k WHERE k.usesysid = u.oid), '{}') AS pids
+            coalesce((SELECT k.pids FROM k WHERE k.usesysid = u.oid), '{}') AS pids,
+            ${emptyGroupsOf([...new Set(users.flatMap((user) => user.groups ?? []))])}
        FROM unnest(${textArray(users.map(({ username }) => username))}, ${oids}) AS u(name, oid)`,
   ].join(';\n');
 }
@@ -495,7 +547,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
         );
       try {
         // Round trip 1: ours? -> NOLOGIN (committed) -> terminate every session.
-        let role: { oid: string | null; touched: string[]; killed: number[] };
+        let role: { oid: string | null; touched: string[]; killed: number[]; groups: string[]; lastMember: boolean };
         try {
           role = lastResult(await admin.query<typeof role>(postgresRevokeStart(username))).rows[0]!;
         } catch (error) {
@@ -518,9 +570,9 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
             await inDatabase(target, database, admin, (db) => db.query(postgresDropOwned(username)));
           }
           // Round trip 2: objects, privileges and the role in the target's database; then verify.
-          let check: { left: boolean; pids: number[] };
+          let check: { left: boolean; pids: number[]; emptyGroups: string[] };
           try {
-            check = lastResult(await admin.query<typeof check>(postgresRevokeFinish(username, oid))).rows[0]!;
+            check = lastResult(await admin.query<typeof check>(postgresRevokeFinish(username, oid, role))).rows[0]!;
           } catch (error) {
             await rollback();
             // A session that lived long enough to create something elsewhere: look again, once.
@@ -540,12 +592,22 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
             for (const pid of await terminateSessions(target, admin, oid, username)) killed.add(pid);
           }
           if (check.left) throw targetUnavailable(`${username} still exists on ${where(target)} after DROP ROLE; revocation will be retried.`);
+          await dropEmptyGroups(admin, check.emptyGroups).catch(async () => rollback());
           return { existed: true, sessionsKilled: killed.size };
         }
       } finally {
         admin.release(broken);
       }
     });
+  }
+
+  /**
+   * Round trip 3, rarely: access groups left without a dbaccess user (their last two members were
+   * revoked at the same time, each seeing the other). The user is gone either way; a failure here
+   * leaves a group that lends nothing, for the next revocation of that grant.
+   */
+  async function dropEmptyGroups(admin: Queryable, groups: string[]): Promise<void> {
+    if (groups.length > 0) await admin.query(postgresDropEmptyGroups(groups));
   }
 
   /**
@@ -557,7 +619,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
     const admin = await poolFor(target).connect();
     let broken: Error | undefined;
     try {
-      let started: Array<{ username: string; oid: string | null; touched: string[]; killed: number[] }>;
+      let started: Array<{ username: string; oid: string | null; touched: string[]; killed: number[]; groups: string[]; lastMember: boolean }>;
       try {
         started = lastResult(await admin.query<(typeof started)[number]>(postgresRevokeStartMany(usernames))).rows;
       } catch (error) {
@@ -565,7 +627,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
         throw error;
       }
       const results = new Map<string, RevokeResult | Error>();
-      const live: Array<{ username: string; oid: string; killed: Set<number> }> = [];
+      const live: Array<{ username: string; oid: string; killed: Set<number>; groups: string[]; lastMember: boolean }> = [];
       for (const row of started) {
         if (row.oid === null) {
           results.set(row.username, { existed: false, sessionsKilled: 0 });
@@ -576,10 +638,10 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
         for (const database of row.touched.filter((name) => name !== target.entry.database)) {
           await inDatabase(target, database, admin, (db) => db.query(postgresDropOwned(row.username)));
         }
-        live.push({ username: row.username, oid: row.oid, killed });
+        live.push({ username: row.username, oid: row.oid, killed, groups: row.groups, lastMember: row.lastMember });
       }
       if (live.length === 0) return results;
-      let checked: Array<{ username: string; left: boolean; pids: number[] }>;
+      let checked: Array<{ username: string; left: boolean; pids: number[]; emptyGroups: string[] }>;
       try {
         checked = lastResult(await admin.query<(typeof checked)[number]>(postgresRevokeFinishMany(live))).rows;
       } catch (error) {
@@ -597,6 +659,9 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
           row.left ? targetUnavailable(`${user.username} still exists on ${where(target)} after DROP ROLE; revocation will be retried.`) : { existed: true, sessionsKilled: user.killed.size },
         );
       }
+      await dropEmptyGroups(admin, checked[0]?.emptyGroups ?? []).catch(async () => {
+        await admin.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      });
       return results;
     } finally {
       admin.release(broken);
@@ -674,81 +739,96 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
         };
         client.on('notice', onNotice);
         let committed = false;
-        let group: string | undefined;
+        const prefix = spec.prefix ?? 'dba_';
+        const group = postgresAccessGroup({ prefix, database: target.entry.database, level: spec.level, privileges: spec.privileges, scope: spec.scope });
+        let groupState: 'missing' | 'ours' | 'foreign' | undefined;
         try {
-          try {
-            // Round trip 1: BEGIN, this user's lock, and what exists (the role, the schemas; what capture needs).
-            const captureCheck = spec.capture !== undefined ? postgresCaptureCheckQuery(spec.capture) : undefined;
-            const results = (await client.query(postgresProvisionStart(spec.username, captureCheck))) as unknown as pg.QueryResult[];
-            const state = results[2]!.rows[0] as { adminSuper: boolean; exists: boolean; ours: boolean; roleSuper: boolean; schemas: string[] };
-            if (state.exists && (!state.ours || state.roleSuper)) {
-              throw conflict(`A role named ${spec.username} already exists on ${target.entry.id} and was not created by dbaccess; it was left untouched.`);
-            }
-            // Query capture is set on the role itself, in the same transaction: no user without it.
-            const problem = captureCheck ? (results[3]!.rows[0] as { problem: string | null } | undefined)?.problem : null;
-            if (problem) throw configError(`Statements on ${where(target)} cannot be recorded with ${spec.capture}: ${problem}.`);
-            const verifier = await verifierPending;
-            const access = postgresAccessStatements({
-              prefix: spec.prefix ?? 'dba_',
-              level: spec.level,
-              privileges: spec.privileges,
-              scope: spec.scope,
-              database: target.entry.database,
-              username: spec.username,
-              schemas: state.schemas,
-            });
-            group = access.group;
-            const attributes = [
-              'LOGIN',
-              `PASSWORD ${escapeLiteral(verifier)}`,
-              `VALID UNTIL ${escapeLiteral(spec.expiresAt.toISOString())}`,
-              `CONNECTION LIMIT ${target.entry.connectionLimit}`,
-              // A member uses its group's privileges without SET ROLE; a user without a group is a member of nothing.
-              `NOSUPERUSER NOCREATEDB NOCREATEROLE ${access.group ? 'INHERIT' : 'NOINHERIT'} NOREPLICATION NOBYPASSRLS`,
-            ].join(' ');
-
-            const statements: string[] = [];
-            // Grant changes on one database are serialized (concurrent ones fail with "tuple concurrently updated").
-            const batch = [GRANTS_LOCK, ...(access.group ? [postgresGroupGuard(access.group)] : [])];
-            if (state.exists) {
-              // A retried job: bring the role to exactly this spec, dropping privileges an earlier spec gave.
-              batch.push(`ALTER ROLE ${user} ${attributes}`);
-              statements.push(...resetStatements(target.entry.database, user, state.schemas));
-            } else {
-              batch.push(`CREATE ROLE ${user} ${attributes}`, `COMMENT ON ROLE ${user} IS ${escapeLiteral(ROLE_MARKER)}`);
-            }
-            statements.push(...access.grants, ...(access.membership ? [access.membership] : []));
-            if (spec.capture !== undefined) {
-              statements.push(...(state.exists ? [postgresRoleCaptureReset(user)] : []), ...postgresRoleCaptureStatements(spec.capture, user));
-            }
-            // The membership runs as a block (WITH SET FALSE where the server has it); the audit records the plain GRANT.
-            batch.push(...statements.map((statement) => (statement === access.membership ? postgresJoinGroup(spec.username, access.group!) : statement)));
-            // A superuser grants as the owner, who always holds every grant option: no 01007 can come,
-            // so the COMMIT rides along. Any other admin's grants are checked before committing.
-            const commitNow = state.adminSuper;
-            // Round trip 2 (and 3 for a non-superuser admin).
-            await client.query(commitNow ? [...batch, 'COMMIT'].join(';\n') : batch.join(';\n'));
-            committed = commitNow;
-            if (notGranted.length > 0) {
-              throw configError(
-                `The admin account of ${where(target)} may not grant this (${scrubTarget(target, notGranted[0]!)}). Give it ownership or grant options on the objects in scope.`,
-              );
-            }
-            if (!committed) {
-              await client.query('COMMIT');
-              committed = true;
-            }
-            return { statements };
-          } catch (error) {
-            if (!committed) {
-              await client.query('ROLLBACK').catch((rollbackError: Error) => {
-                broken = rollbackError;
+          for (let attempt = 1; ; attempt++) {
+            try {
+              notGranted.length = 0;
+              // Round trip 1: BEGIN, this user's lock, and what exists (the role, the schemas, the access group; what capture needs).
+              const captureCheck = spec.capture !== undefined ? postgresCaptureCheckQuery(spec.capture) : undefined;
+              const results = (await client.query(postgresProvisionStart(spec.username, captureCheck, group))) as unknown as pg.QueryResult[];
+              const state = results[2]!.rows[0] as {
+                adminSuper: boolean; exists: boolean; ours: boolean; roleSuper: boolean; schemas: string[];
+                version: number; groupState: 'missing' | 'ours' | 'foreign'; otherGroups: string[];
+              };
+              groupState = group ? state.groupState : undefined;
+              if (state.exists && (!state.ours || state.roleSuper)) {
+                throw conflict(`A role named ${spec.username} already exists on ${target.entry.id} and was not created by dbaccess; it was left untouched.`);
+              }
+              if (groupState === 'foreign') throw Object.assign(new Error('the access group is not ours'), { code: GROUP_NOT_OURS_SQLSTATE });
+              // Query capture is set on the role itself, in the same transaction: no user without it.
+              const problem = captureCheck ? (results[3]!.rows[0] as { problem: string | null } | undefined)?.problem : null;
+              if (problem) throw configError(`Statements on ${where(target)} cannot be recorded with ${spec.capture}: ${problem}.`);
+              const verifier = await verifierPending;
+              const access = postgresAccessStatements({
+                prefix,
+                level: spec.level,
+                privileges: spec.privileges,
+                scope: spec.scope,
+                database: target.entry.database,
+                username: spec.username,
+                schemas: state.schemas,
               });
+              const attributes = [
+                'LOGIN',
+                `PASSWORD ${escapeLiteral(verifier)}`,
+                `VALID UNTIL ${escapeLiteral(spec.expiresAt.toISOString())}`,
+                `CONNECTION LIMIT ${target.entry.connectionLimit}`,
+                // A member uses its group's privileges without SET ROLE; a user without a group is a member of nothing.
+                `NOSUPERUSER NOCREATEDB NOCREATEROLE ${access.group ? 'INHERIT' : 'NOINHERIT'} NOREPLICATION NOBYPASSRLS`,
+              ].join(' ');
+
+              const statements: string[] = [];
+              // Grant changes on one database are serialized (concurrent ones fail with "tuple concurrently updated").
+              // A missing group is created by the guard (which checks again under the lock).
+              const batch = [GRANTS_LOCK, ...(access.group && groupState === 'missing' ? [postgresGroupGuard(access.group)] : [])];
+              if (state.exists) {
+                // A retried job: bring the role to exactly this spec, dropping privileges an earlier spec gave.
+                batch.push(`ALTER ROLE ${user} ${attributes}`);
+                statements.push(...resetStatements(target.entry.database, user, state.schemas));
+              } else {
+                batch.push(`CREATE ROLE ${user} ${attributes}`, `COMMENT ON ROLE ${user} IS ${escapeLiteral(ROLE_MARKER)}`);
+              }
+              statements.push(...access.grants, ...(access.membership ? [access.membership] : []));
+              if (spec.capture !== undefined) {
+                statements.push(...(state.exists ? [postgresRoleCaptureReset(user)] : []), ...postgresRoleCaptureStatements(spec.capture, user));
+              }
+              // From PostgreSQL 16 the membership comes without SET ROLE; a retried user in another group
+              // leaves it (a block). The audit records the plain GRANT.
+              const join = (membership: string) =>
+                state.otherGroups.length > 0 ? postgresJoinGroup(spec.username, access.group!) : state.version >= 160000 ? `${membership} WITH INHERIT TRUE, SET FALSE` : membership;
+              batch.push(...statements.map((statement) => (statement === access.membership ? join(statement) : statement)));
+              // A superuser grants as the owner, who always holds every grant option: no 01007 can come,
+              // so the COMMIT rides along. Any other admin's grants are checked before committing.
+              const commitNow = state.adminSuper;
+              // Round trip 2 (and 3 for a non-superuser admin).
+              await client.query(commitNow ? [...batch, 'COMMIT'].join(';\n') : batch.join(';\n'));
+              committed = commitNow;
+              if (notGranted.length > 0) {
+                throw configError(
+                  `The admin account of ${where(target)} may not grant this (${scrubTarget(target, notGranted[0]!)}). Give it ownership or grant options on the objects in scope.`,
+                );
+              }
+              if (!committed) {
+                await client.query('COMMIT');
+                committed = true;
+              }
+              return { statements };
+            } catch (error) {
+              if (!committed) {
+                await client.query('ROLLBACK').catch((rollbackError: Error) => {
+                  broken = rollbackError;
+                });
+              }
+              if ((error as { code?: unknown }).code === GROUP_NOT_OURS_SQLSTATE) {
+                throw conflict(`A role named ${group} exists on ${target.entry.id} but is not an access group dbaccess made, or was changed (a login, an attribute, a membership); nothing was granted.`);
+              }
+              // The group was dropped (its last member revoked) between the two round trips: once more.
+              if ((error as { code?: unknown }).code === '42704' && groupState === 'ours' && attempt === 1 && !broken) continue;
+              throw error;
             }
-            if ((error as { code?: unknown }).code === GROUP_NOT_OURS_SQLSTATE) {
-              throw conflict(`A role named ${group} exists on ${target.entry.id} but is not an access group dbaccess made, or was changed (a login, an attribute, a membership); nothing was granted.`);
-            }
-            throw error;
           }
         } finally {
           client.off('notice', onNotice);
