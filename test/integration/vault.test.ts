@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type AddressInfo, connect, createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import pg, { escapeIdentifier } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseEntry } from '../../src/config/catalog.js';
 import { AppError, isAppError } from '../../src/lib/errors.js';
 import type { CredentialProvider, ProvisionSpec, Target } from '../../src/modules/credentials/credential-types.js';
 import { createPostgresProvider, withDatabase } from '../../src/modules/credentials/postgres-provider.js';
-import { createVaultClient } from '../../src/modules/credentials/vault-client.js';
+import { createVaultClient, MAX_ANSWER_BYTES } from '../../src/modules/credentials/vault-client.js';
 import { createVaultProvider, REVOCATION_HEAD_START_SECONDS } from '../../src/modules/credentials/vault-provider.js';
 import { type FakeVault, type FakeVaultRole, startFakeVault } from '../support/fake-vault.js';
 import { SERVICES } from '../support/services.js';
@@ -163,6 +165,19 @@ afterAll(async () => {
     await cleanup.end();
   }
 });
+
+/** A loopback HTTP server for the transport tests; closed after the test. */
+async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ addr: string; close(): Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    addr: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
 
 describe('Vault client (node-vault against the fake)', () => {
   it('reads a KV v2 field with the token, and serves a second read from its cache', async () => {
@@ -457,5 +472,97 @@ describe('Vault provider: credentials that really work, and then really stop', (
     expect(error.message).toContain('No Vault lease id is recorded for v-token-orders-r-x');
     expect(error.message).toContain('database/creds/orders-read');
     await expect(provider.listUsers(target, 'v-')).resolves.toEqual([]);
+  });
+});
+
+describe('Vault client transport (node:http under node-vault)', () => {
+  it('keeps one connection to Vault for consecutive requests', async () => {
+    // Counts the TCP connections that reach the fake through a pass-through proxy.
+    const sockets = new Set<Socket>();
+    const proxy: Server = createTcpServer((client) => {
+      const upstream = connect(Number(new URL(fake.addr).port), '127.0.0.1');
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('error', () => socket.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    let connections = 0;
+    proxy.on('connection', () => (connections += 1));
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = createVaultClient({ addr: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, token, cacheSeconds: 0 });
+      for (let i = 0; i < 5; i += 1) {
+        await client.health();
+        await expect(client.readKv('secret/data/orders', 'url')).resolves.toBe(kvSecret.url);
+        await client.revoke('database/creds/orders-read/no-such-lease');
+      }
+      expect(connections).toBe(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+
+  it('follows one redirect to the active node with method, token and body, as Vault\'s own client does', async () => {
+    const standbyRequests: string[] = [];
+    const standby = await serve((req, res) => {
+      standbyRequests.push(`${req.method} ${req.url}`);
+      req.resume();
+      res.writeHead(307, { Location: `${fake.addr}${req.url}` }).end();
+    });
+    try {
+      const client = createVaultClient({ addr: standby.addr, token });
+      const credentials = await client.issue('database', 'orders-read');
+      await client.revoke(credentials.leaseId);
+
+      expect(standbyRequests).toEqual(['GET /v1/database/creds/orders-read', 'PUT /v1/sys/leases/revoke']);
+      expect(fake.requestsTo('/v1/sys/leases/revoke', 'PUT').at(-1)).toMatchObject({ token, status: 204, body: { lease_id: credentials.leaseId } });
+      expect(fake.lease(credentials.leaseId)).toBeUndefined();
+      expect(await roleRow(credentials.username)).toBeUndefined();
+    } finally {
+      await standby.close();
+    }
+  });
+
+  it('does not follow a second redirect, and says what Vault answered', async () => {
+    let requests = 0;
+    const loop = await serve((req, res) => {
+      requests += 1;
+      req.resume();
+      res.writeHead(307, { Location: req.url ?? '/' }).end();
+    });
+    try {
+      const error = await caught(createVaultClient({ addr: loop.addr, token }).revoke('database/creds/orders-read/abc'));
+      expect(error.message).toBe(`Vault at ${loop.addr} refused revoking lease database/creds/orders-read/abc: HTTP 307 (HTTP 307).`);
+      expect(requests).toBe(2);
+    } finally {
+      await loop.close();
+    }
+  });
+
+  it('refuses an answer far bigger than any Vault sends, without keeping it', async () => {
+    const flood = await serve((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      let sent = 0;
+      const push = () => {
+        while (sent <= MAX_ANSWER_BYTES) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', push);
+        }
+        res.end();
+      };
+      res.on('error', () => {});
+      push();
+    });
+    try {
+      const error = await caught(createVaultClient({ addr: flood.addr, token }).lookupSelf());
+      expect(error.code).toBe('TARGET_UNAVAILABLE');
+      expect(error.message).toBe(`Vault at ${flood.addr} failed when looking up its own token: its answer is larger than 16 MB.`);
+    } finally {
+      await flood.close();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { conflict } from '../../lib/errors.js';
-import { describeVaultFailure, displayAddress, type FailureContext, issuedCredentials, kvData } from './vault-client.js';
+import { describeVaultFailure, displayAddress, type FailureContext, issuedCredentials, kvData, redirectTarget } from './vault-client.js';
 
 const token = 'hvs.CAESIexampletoken';
 const context = (rest: Partial<FailureContext> = {}): FailureContext => ({
@@ -113,5 +113,22 @@ describe('displayAddress', () => {
   it('refuses what is not an http(s) URL', () => {
     expect(() => displayAddress('vault.example.com:8200')).toThrow(/VAULT_ADDR/);
     expect(() => displayAddress('not a url')).toThrow(/VAULT_ADDR is not a URL/);
+  });
+});
+
+describe('redirectTarget', () => {
+  const from = (url: string) => new URL(url);
+
+  it('follows a standby to the active node, relative or absolute, over http(s)', () => {
+    expect(redirectTarget(from('https://vault-2.internal:8200/v1/sys/leases/revoke'), 'https://vault-1.internal:8200/v1/sys/leases/revoke').href).toBe(
+      'https://vault-1.internal:8200/v1/sys/leases/revoke',
+    );
+    expect(redirectTarget(from('http://127.0.0.1:8200/v1/database/creds/r'), '/v1/database/creds/r').href).toBe('http://127.0.0.1:8200/v1/database/creds/r');
+    expect(redirectTarget(from('http://vault:8200/v1/x'), 'https://vault:8200/v1/x').protocol).toBe('https:');
+  });
+
+  it('never takes the token from https to http or to another scheme', () => {
+    expect(() => redirectTarget(from('https://vault:8200/v1/x'), 'http://vault:8200/v1/x')).toThrow('it redirected from https:// to http://, which is not followed');
+    expect(() => redirectTarget(from('http://vault:8200/v1/x'), 'file:///etc/passwd')).toThrow('not followed');
   });
 });
