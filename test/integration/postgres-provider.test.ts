@@ -433,6 +433,23 @@ describe('postgres provider: revoke', () => {
     }
   });
 
+  it('killSessions ends the sessions of a user, whatever its name, and of no one else', async () => {
+    const request = spec(`dbt "Mixed" 'Case' ${suffix}`, { scope: [{ schema: 'sales', table: 'orders' }] });
+    const bystander = spec(roleName('bystander'), { scope: [{ schema: 'sales', table: 'orders' }] });
+    await provider.provision(target, request);
+    await provider.provision(target, bystander);
+    const sessions = [await login(request.username, request.password), await login(request.username, request.password)];
+    const other = await login(bystander.username, bystander.password);
+    expect(await provider.killSessions(target, request.username)).toBe(2);
+    for (const session of sessions) await expect(session.query('SELECT 1')).rejects.toThrow();
+    expect(await provider.killSessions(target, roleName('nobody'))).toBe(0);
+    expect((await other.query('SELECT 1 AS one')).rows[0]?.one).toBe(1);
+    // The user itself stays: it can log in again.
+    await (await login(request.username, request.password)).query('SELECT 1');
+    await provider.revoke(target, request.username);
+    await provider.revoke(target, bystander.username);
+  });
+
   it('is idempotent: a second revoke reports that the user was already gone', async () => {
     const request = spec(roleName('twice'), { scope: [{ schema: 'sales', table: 'orders' }] });
     await provider.provision(target, request);
