@@ -296,6 +296,18 @@ describe('postgres provider: provision', () => {
     }
   });
 
+  it('never drops a role it did not make, even one named like an access group that its user was put in', async () => {
+    const request = spec(roleName('lookalike'), { scope: [{ schema: 'ops', table: 'events' }] });
+    await provider.provision(target, request);
+    const lookalike = `${prefix}x_grp_0123456789abcdef`;
+    await admin.query(`CREATE ROLE ${pg.escapeIdentifier(lookalike)} NOLOGIN`);
+    await admin.query(`GRANT ${pg.escapeIdentifier(lookalike)} TO ${pg.escapeIdentifier(request.username)}`);
+    await provider.revoke(target, request.username);
+    expect(await roleRow(request.username)).toBeUndefined();
+    expect(await roleRow(lookalike)).toBeDefined();
+    await admin.query(`DROP ROLE ${pg.escapeIdentifier(lookalike)}`);
+  });
+
   it('never lends a group it did not make, or one that was changed, to a user', async () => {
     // Someone made a role under the group's name (a login, say), or gave our group another role.
     const squatted = spec(roleName('squat'), { level: 'write', scope: [{ schema: 'sales', table: 'customers' }] });

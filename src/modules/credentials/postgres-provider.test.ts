@@ -42,7 +42,7 @@ const roleNames = (tree: unknown) =>
 
 const names = [...hostileNames().accepted, 'dbx_k3x9q2', 'Mixed Case', 'trailing space '];
 /** The constants the statements hold besides the names: catalogs and role markers. */
-const MARKERS = ['pg_authid', ROLE_MARKER, GROUP_MARKER];
+const MARKERS = ['pg_authid', ROLE_MARKER, GROUP_MARKER, 'grp_[0-9a-f]{16}$'];
 
 beforeAll(async () => {
   await loadModule();

@@ -188,27 +188,31 @@ END`;
   ].join(';\n');
 }
 
+/** Access group names as regrole prints them (grant-mapping.ts, postgresAccessGroup); the blocks that drop one check its marker. */
+const GROUP_NAME = escapeLiteral('grp_[0-9a-f]{16}$');
+
 /**
  * Two columns for the revoke of the user `oid` (one of the users `batch`, oid[]): `groups`, the
- * access groups it is in (oids), and `lastMember`, whether one of them has no dbaccess user outside
- * the batch (the drop then takes the group along, under the lock).
+ * access groups it is in (oids), and `lastMember`, whether one of them has no member outside the
+ * batch (the drop then takes the group along, under the lock). By name and regrole, not the marker
+ * (a join per member): this runs on every revocation.
  */
 function groupsOf(oid: string, batch: string): string {
-  return `ARRAY(SELECT m.roleid::text FROM pg_auth_members m WHERE m.member = ${oid} AND ${MARKER_OF('m.roleid')} = ${escapeLiteral(GROUP_MARKER)}) AS groups,
+  return `ARRAY(SELECT m.roleid::text FROM pg_auth_members m WHERE m.member = ${oid} AND m.roleid::regrole::text ~ ${GROUP_NAME}) AS groups,
             EXISTS (SELECT 1 FROM pg_auth_members m
-                     WHERE m.member = ${oid} AND ${MARKER_OF('m.roleid')} = ${escapeLiteral(GROUP_MARKER)}
-                       AND NOT EXISTS (SELECT 1 FROM pg_auth_members o
-                                        WHERE o.roleid = m.roleid AND o.member <> ALL (${batch}) AND ${MARKER_OF('o.member')} = ${escapeLiteral(ROLE_MARKER)})) AS "lastMember"`;
+                     WHERE m.member = ${oid} AND m.roleid::regrole::text ~ ${GROUP_NAME}
+                       AND NOT EXISTS (SELECT 1 FROM pg_auth_members o WHERE o.roleid = m.roleid AND o.member <> ALL (${batch}))) AS "lastMember"`;
 }
 
 /**
- * After a revoke: which of `groups` (oids) exist with no dbaccess user left in them (a concurrent
- * revocation of its other member saw this one still there). One column: emptyGroups.
+ * After a revoke: which of `groups` (oids) still exist with no member at all (a concurrent revocation
+ * of the other member saw this one still there). One column: emptyGroups.
  */
 function emptyGroupsOf(groups: string[]): string {
   if (groups.some((oid) => !/^[0-9]+$/.test(oid))) throw new TypeError('Role oids are non-negative integers.');
-  return `ARRAY(SELECT g.oid::text FROM pg_roles g WHERE g.oid = ANY (ARRAY[${groups.join(', ')}]::oid[])
-                    AND NOT EXISTS (SELECT 1 FROM pg_auth_members o WHERE o.roleid = g.oid AND ${MARKER_OF('o.member')} = ${escapeLiteral(ROLE_MARKER)})) AS "emptyGroups"`;
+  if (groups.length === 0) return `'{}'::text[] AS "emptyGroups"`;
+  return `ARRAY(SELECT g::text FROM unnest(ARRAY[${groups.join(', ')}]::oid[]) AS g
+                 WHERE g::regrole::text <> g::text AND NOT EXISTS (SELECT 1 FROM pg_auth_members o WHERE o.roleid = g)) AS "emptyGroups"`;
 }
 
 /** Drops the access groups `groups` (oids) that, under the lock, still have no dbaccess user in them. */
@@ -253,7 +257,7 @@ END`;
  * database, made under SET ROLE) stays without members, lending nothing.
  */
 const DROP_EMPTY_GROUPS = `FOR v_group IN SELECT r.oid, r.rolname FROM pg_roles r
-                  WHERE r.oid = ANY (coalesce(v_groups, '{}'))
+                  WHERE r.oid = ANY (coalesce(v_groups, '{}')) AND ${MARKER_OF('r.oid')} = ${escapeLiteral(GROUP_MARKER)}
                     AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${MARKER_OF('m.member')} = ${escapeLiteral(ROLE_MARKER)}) LOOP
     BEGIN
       IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AND NOT pg_has_role(current_user, v_group.oid, 'USAGE') THEN
