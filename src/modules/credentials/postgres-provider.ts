@@ -159,7 +159,9 @@ export function postgresRevokeStart(username: string): string {
   v_name text := ${escapeLiteral(username)};
   v_role record;
 BEGIN
-  SELECT r.oid, r.rolsuper, coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(ROLE_MARKER)}, false) AS ours
+  -- pg_has_role is always true for a superuser: only a non-superuser admin is made a member.
+  SELECT r.oid, r.rolsuper, coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(ROLE_MARKER)}, false) AS ours,
+         pg_has_role(current_user, r.oid, 'USAGE') AS member
     INTO v_role FROM pg_roles r WHERE r.rolname = v_name;
   IF NOT FOUND THEN
     RETURN;
@@ -170,7 +172,7 @@ BEGIN
   -- No new logins. DROP ROLE alone would leave open sessions running.
   EXECUTE format('ALTER ROLE %I NOLOGIN', v_name);
   -- A non-superuser admin may only reassign and drop what belongs to roles it is a member of.
-  IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AND NOT pg_has_role(current_user, v_role.oid, 'USAGE') THEN
+  IF NOT v_role.member THEN
     EXECUTE format('GRANT %I TO CURRENT_USER', v_name);
   END IF;
 END`;
@@ -178,13 +180,14 @@ END`;
     'BEGIN',
     `DO ${escapeLiteral(guard)}`,
     'COMMIT',
+    // to_regrole rather than a join of the pg_roles view: the same oid, less to plan.
     `SELECT r.oid::text AS oid,
             ARRAY(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
                    WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid AND d.datallowconn ORDER BY 1) AS touched,
             ARRAY(SELECT t.pid FROM (SELECT a.pid, pg_terminate_backend(a.pid) AS terminated FROM pg_stat_get_activity(NULL) a
                                       WHERE a.pid <> pg_backend_pid() AND a.usesysid = r.oid) AS t) AS killed,
             ${groupsOf('r.oid', 'ARRAY[r.oid]')}
-       FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = ${escapeLiteral(username)}`,
+       FROM (SELECT to_regrole(quote_ident(${escapeLiteral(username)}))::oid AS oid) AS r`,
   ].join(';\n');
 }
 
@@ -347,7 +350,7 @@ export function postgresRevokeFinish(username: string, oid: string, access: { gr
     // The last member takes its group along (a block: it checks again under the lock); any other is a plain drop.
     access.lastMember ? dropUsersAndEmptyGroups([username]) : `DROP ROLE IF EXISTS ${user}`,
     'COMMIT',
-    `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${escapeLiteral(username)}) AS left,
+    `SELECT to_regrole(quote_ident(${escapeLiteral(username)})) IS NOT NULL AS left,
             ARRAY(SELECT t.pid FROM (SELECT a.pid, pg_terminate_backend(a.pid) AS terminated FROM pg_stat_get_activity(NULL) a
                                       WHERE a.pid <> pg_backend_pid() AND a.usesysid = ${oid}::oid) AS t) AS pids,
             ${emptyGroupsOf(access.groups)}`,
