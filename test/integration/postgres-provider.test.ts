@@ -248,6 +248,15 @@ describe('postgres provider: provision', () => {
     expect(await roleRow(groupOf(first))).toBeUndefined();
   });
 
+  it('a retried user whose grant no longer goes through a group leaves the one it was in', async () => {
+    const first = spec(roleName('regroup'), { scope: [{ schema: 'ops', table: 'events', columns: ['note'] }] });
+    await provider.provision(target, first);
+    expect(await groupsOf(first.username)).toEqual([groupOf(first)]);
+    await provider.provision(target, spec(first.username, { level: 'admin', scope: [{ schema: 'ops' }] }));
+    expect(await groupsOf(first.username)).toEqual([]);
+    await provider.revoke(target, first.username);
+  });
+
   it('users with the same grant share one access group, which the last revocation drops', async () => {
     const scope = [{ schema: 'sales', table: 'customers' }];
     const [a, b] = [spec(roleName('share_a'), { scope }), spec(roleName('share_b'), { scope })];

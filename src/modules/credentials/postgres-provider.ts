@@ -808,6 +808,8 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
               const join = (membership: string) =>
                 state.otherGroups.length > 0 ? postgresJoinGroup(spec.username, access.group!) : state.version >= 160000 ? `${membership} WITH INHERIT TRUE, SET FALSE` : membership;
               batch.push(...statements.map((statement) => (statement === access.membership ? join(statement) : statement)));
+              // A retried user whose grant no longer uses a group (admin) leaves the ones it was in.
+              if (!access.group) batch.push(...state.otherGroups.map((other) => `REVOKE ${escapeIdentifier(other)} FROM ${user}`));
               // A superuser grants as the owner, who always holds every grant option: no 01007 can come,
               // so the COMMIT rides along. Any other admin's grants are checked before committing.
               const commitNow = state.adminSuper;
