@@ -150,6 +150,7 @@ describe('revocation of many users at once', () => {
     expect(constants(statements[6])).toEqual(expect.arrayContaining(batch));
     expect(() => postgresRevokeFinishMany([{ username: 'x', oid: '1) OR (1=1' }])).toThrow(TypeError);
     expect(() => postgresRevokeFinishMany([])).toThrow(TypeError);
+    expect(() => postgresRevokeFinishMany([{ username: 'x', oid: '1', groups: ['2) OR (1=1'] }])).toThrow(TypeError);
   });
 });
 

@@ -212,17 +212,16 @@ function groupsOf(oid: string, batch: string): string {
  * of the other member saw this one still there). One column: emptyGroups.
  */
 function emptyGroupsOf(groups: string[]): string {
-  if (groups.some((oid) => !/^[0-9]+$/.test(oid))) throw new TypeError('Role oids are non-negative integers.');
   if (groups.length === 0) return `'{}'::text[] AS "emptyGroups"`;
-  return `ARRAY(SELECT g::text FROM unnest(ARRAY[${groups.join(', ')}]::oid[]) AS g
+  return `ARRAY(SELECT g::text FROM unnest(${oidArray(groups)}) AS g
                  WHERE g::regrole::text <> g::text AND NOT EXISTS (SELECT 1 FROM pg_auth_members o WHERE o.roleid = g)) AS "emptyGroups"`;
 }
 
 /** Drops the access groups `groups` (oids) that, under the lock, still have no dbaccess user in them. */
 export function postgresDropEmptyGroups(groups: string[]): string {
-  if (groups.length === 0 || groups.some((oid) => !/^[0-9]+$/.test(oid))) throw new TypeError('Role oids are non-negative integers.');
+  if (groups.length === 0) throw new TypeError('No group to drop.');
   const body = `DECLARE
-  v_groups oid[] := ARRAY[${groups.join(', ')}]::oid[];
+  v_groups oid[] := ${oidArray(groups)};
   v_group record;
 BEGIN
   ${DROP_EMPTY_GROUPS}
@@ -263,7 +262,8 @@ const DROP_EMPTY_GROUPS = `FOR v_group IN SELECT r.oid, r.rolname FROM pg_roles 
                   WHERE r.oid = ANY (coalesce(v_groups, '{}')) AND ${MARKER_OF('r.oid')} = ${escapeLiteral(GROUP_MARKER)}
                     AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${MARKER_OF('m.member')} = ${escapeLiteral(ROLE_MARKER)}) LOOP
     BEGIN
-      IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AND NOT pg_has_role(current_user, v_group.oid, 'USAGE') THEN
+      -- pg_has_role is always true for a superuser.
+      IF NOT pg_has_role(current_user, v_group.oid, 'USAGE') THEN
         EXECUTE format('GRANT %I TO CURRENT_USER', v_group.rolname);
       END IF;
       EXECUTE format('REASSIGN OWNED BY %I TO CURRENT_USER', v_group.rolname);
@@ -321,6 +321,12 @@ END`;
   return `DO ${escapeLiteral(body)}`;
 }
 
+/** An oid[] literal; each oid is checked to be a number, as it is inlined. */
+function oidArray(oids: string[]): string {
+  if (oids.some((oid) => !/^[0-9]+$/.test(oid))) throw new TypeError('Role oids are non-negative integers.');
+  return `ARRAY[${oids.join(', ')}]::oid[]`;
+}
+
 /** A text[] literal of the names: ARRAY['a', 'b']::text[], every element through escapeLiteral. */
 function textArray(names: string[]): string {
   return `ARRAY[${names.map((name) => escapeLiteral(name)).join(', ')}]::text[]`;
@@ -367,17 +373,18 @@ export function postgresRevokeStartMany(usernames: string[]): string {
   v_names text[] := ${textArray(usernames)};
   v_name text;
   v_role record;
-  v_super boolean := (SELECT rolsuper FROM pg_roles WHERE rolname = current_user);
 BEGIN
   FOREACH v_name IN ARRAY v_names LOOP
-    SELECT r.oid, r.rolsuper, coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(ROLE_MARKER)}, false) AS ours
+    -- pg_has_role is always true for a superuser: only a non-superuser admin is made a member.
+    SELECT r.oid, r.rolsuper, coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(ROLE_MARKER)}, false) AS ours,
+           pg_has_role(current_user, r.oid, 'USAGE') AS member
       INTO v_role FROM pg_roles r WHERE r.rolname = v_name;
     CONTINUE WHEN NOT FOUND;
     IF NOT v_role.ours OR v_role.rolsuper THEN
       RAISE EXCEPTION 'the role was not created by dbaccess' USING ERRCODE = '${NOT_OURS_SQLSTATE}';
     END IF;
     EXECUTE format('ALTER ROLE %I NOLOGIN', v_name);
-    IF NOT v_super AND NOT pg_has_role(current_user, v_role.oid, 'USAGE') THEN
+    IF NOT v_role.member THEN
       EXECUTE format('GRANT %I TO CURRENT_USER', v_name);
     END IF;
   END LOOP;
@@ -406,9 +413,9 @@ END`;
  * One row per user: username, left, pids.
  */
 export function postgresRevokeFinishMany(users: Array<{ username: string; oid: string; groups?: string[]; lastMember?: boolean }>): string {
-  if (users.length === 0 || users.some(({ oid }) => !/^[0-9]+$/.test(oid))) throw new TypeError('Role oids are non-negative integers.');
+  if (users.length === 0) throw new TypeError('Nothing to revoke.');
   const list = users.map(({ username }) => escapeIdentifier(username)).join(', ');
-  const oids = `ARRAY[${users.map(({ oid }) => oid).join(', ')}]::oid[]`;
+  const oids = oidArray(users.map(({ oid }) => oid));
   return [
     'BEGIN',
     GRANTS_LOCK,
@@ -420,7 +427,7 @@ export function postgresRevokeFinishMany(users: Array<{ username: string; oid: s
                   FROM pg_stat_get_activity(NULL) a
                  WHERE a.pid <> pg_backend_pid() AND a.usesysid = ANY (${oids})
                  GROUP BY a.usesysid)
-     SELECT u.name AS username, EXISTS (SELECT 1 FROM pg_roles WHERE rolname = u.name) AS left,
+     SELECT u.name AS username, to_regrole(quote_ident(u.name)) IS NOT NULL AS left,
             coalesce((SELECT k.pids FROM k WHERE k.usesysid = u.oid), '{}') AS pids,
             ${emptyGroupsOf([...new Set(users.flatMap((user) => user.groups ?? []))])}
        FROM unnest(${textArray(users.map(({ username }) => username))}, ${oids}) AS u(name, oid)`,
