@@ -382,7 +382,13 @@ const der = (tag: number, ...parts: Buffer[]): Buffer => {
   return Buffer.concat([Buffer.from([tag]), derLength(content.length), content]);
 };
 const derSequence = (...parts: Buffer[]): Buffer => der(0x30, ...parts);
-const derInteger = (value: Buffer): Buffer => der(0x02, (value[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), value]) : value);
+/** A non-negative INTEGER in its one DER form: no redundant leading zero (OpenSSL refuses it: "illegal padding"), one 0x00 before a high bit. */
+export const derInteger = (value: Buffer): Buffer => {
+  let start = 0;
+  while (start < value.length - 1 && value[start] === 0 && ((value[start + 1] ?? 0) & 0x80) === 0) start += 1;
+  const minimal = value.subarray(start);
+  return der(0x02, (minimal[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
+};
 const derOid = (dotted: string): Buffer => {
   const [first = 0, second = 0, ...rest] = dotted.split('.').map(Number);
   const bytes = [40 * first + second];
