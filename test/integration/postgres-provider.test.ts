@@ -397,6 +397,59 @@ describe('postgres provider: revoke', () => {
     }
   });
 
+  it('drops an access group that owns objects in another database, cleaning them there as a user’s are', async () => {
+    // A grant no other test uses: its group has this one member.
+    const request = spec(roleName('grpowner'), { scope: [{ schema: 'ops', table: 'events', columns: ['note'] }] });
+    await provider.provision(target, request);
+    const group = groupOf(request);
+    const other = await connectAdmin(otherDatabaseName);
+    try {
+      // Before PostgreSQL 16 a member may SET ROLE to its group, and what it creates then belongs to the group.
+      await other.query(`GRANT CREATE ON SCHEMA public TO ${pg.escapeIdentifier(group)}`);
+      const version = Number((await admin.query<{ v: string }>('SHOW server_version_num')).rows[0]!.v);
+      if (version < 160000) {
+        const elsewhere = await login(request.username, request.password, otherDatabaseName);
+        await elsewhere.query(`SET ROLE ${pg.escapeIdentifier(group)}; CREATE TABLE public.made_by_group (id int); RESET ROLE`);
+      } else {
+        await other.query(`CREATE TABLE public.made_by_group (id int); ALTER TABLE public.made_by_group OWNER TO ${pg.escapeIdentifier(group)}`);
+      }
+
+      expect(await provider.revoke(target, request.username)).toMatchObject({ existed: true });
+      expect(await roleRow(request.username)).toBeUndefined();
+      expect(await roleRow(group)).toBeUndefined();
+      const there = await other.query(`SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'made_by_group'`);
+      expect(there.rows).toEqual([{ tableowner: adminUser }]);
+    } finally {
+      await other.query('DROP TABLE IF EXISTS public.made_by_group').catch(() => {});
+      await other.end();
+    }
+  });
+
+  it('drops, for the reconciler, access groups no user is in, and no other role', async () => {
+    // A group left without members (its last step failed), one still in use, and a look-alike that is not ours.
+    const [left, used] = [
+      spec(roleName('orphangrp'), { scope: [{ schema: 'sales', table: 'customers', columns: ['name'] }] }),
+      spec(roleName('usedgrp'), { scope: [{ schema: 'ops', table: 'events', columns: ['id'] }] }),
+    ];
+    await provider.provision(target, left);
+    await provider.provision(target, used);
+    await admin.query(`REVOKE ${pg.escapeIdentifier(groupOf(left))} FROM ${pg.escapeIdentifier(left.username)}`);
+    const lookalike = `${prefix}grp_fedcba9876543210`;
+    await admin.query(`CREATE ROLE ${pg.escapeIdentifier(lookalike)} NOLOGIN`);
+    try {
+      expect(await provider.dropEmptyGroups!(target, prefix)).toEqual([groupOf(left)]);
+      expect(await roleRow(groupOf(left))).toBeUndefined();
+      expect(await roleRow(groupOf(used))).toBeDefined();
+      expect(await roleRow(lookalike)).toBeDefined();
+      expect(await provider.dropEmptyGroups!(target, prefix)).toEqual([]);
+      await expect(provider.dropEmptyGroups!(target, '')).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    } finally {
+      await admin.query(`DROP ROLE ${pg.escapeIdentifier(lookalike)}`);
+      await provider.revoke(target, left.username);
+      await provider.revoke(target, used.username);
+    }
+  });
+
   it('provisions, ends the session of, and revokes users with hostile names (quotes, $$, backslashes, separators)', async () => {
     // Provision and revoke send names inside multi-statement strings and a DO block (a literal inside
     // a literal): each must still name exactly this role, never another or a statement of its own.

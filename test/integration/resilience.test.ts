@@ -4,7 +4,7 @@ import { APPROVERS_CHANNEL, PEOPLE, deleteRedisPrefix, shown, startHarness, wait
 import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
 import { SERVICES } from '../support/services.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
-import { onTarget, targetRoles, targetSessionsOf } from '../support/databases.js';
+import { onTarget, targetGroups, targetRoles, targetSessionsOf } from '../support/databases.js';
 
 /** Nothing depends on the queue alone: the lease row is the truth, the sweep and the reconciler act on it. */
 describe('resilience', () => {
@@ -96,6 +96,18 @@ describe('resilience', () => {
     const provider = createPostgresProvider();
     const target = { entry: h.app.catalogs().ofDatabase('orders')!.database('orders')!, adminUrl: h.target.adminUrl };
     await provider.provision(target, { username: orphan, password: 'Orphan-password-1234', expiresAt: new Date(Date.now() + 3600_000), level: 'read', scope: [] });
+    // An access group whose last member's revocation could not drop it: in no one's use, lending nothing.
+    const leftAlone = `${h.prefix}orphan02`;
+    await provider.provision(target, { username: leftAlone, password: 'Orphan-password-5678', expiresAt: new Date(Date.now() + 3600_000), level: 'write', scope: [], prefix: h.prefix });
+    const emptyGroup = await onTarget(async (client) => {
+      const { rows } = await client.query<{ rolname: string }>(
+        'SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = $1::regrole',
+        [`"${leftAlone}"`],
+      );
+      return rows[0]?.rolname;
+    });
+    expect(emptyGroup).toMatch(/grp_[0-9a-f]{16}$/);
+    await onTarget((client) => client.query(`REVOKE "${emptyGroup}" FROM "${leftAlone}"; DROP ROLE "${leftAlone}"`));
     await provider.close();
     // A role with the prefix that we did not create is somebody's: it must survive.
     const foreign = `${h.prefix}not_ours`;
@@ -106,6 +118,8 @@ describe('resilience', () => {
 
     const { dropped } = await h.app.leases.reconcile();
     expect(dropped).toContain(`orders/${orphan}`);
+    expect(dropped).toContain(`orders/${emptyGroup}`);
+    expect(await targetGroups(emptyGroup!)).toEqual([]);
     expect(dropped.some((name) => name.endsWith(lease.username))).toBe(false);
     expect(await targetRoles(orphan)).toEqual([]);
     expect(await targetRoles(foreign)).toEqual([foreign]);

@@ -50,6 +50,8 @@ export interface CredentialProvider {
   revoke(target: Target, username: string, externalLeaseId?: string): Promise<RevokeResult>;
   /** Users on the target whose names start with the prefix (for the reconciler). */
   listUsers(target: Target, prefix: string): Promise<string[]>;
+  /** Engines that grant through shared groups (PostgreSQL): drops those with the prefix that no user is in any more; returns their names. */
+  dropEmptyGroups?(target: Target, prefix: string): Promise<string[]>;
   /** What exists for the scope to name: schemas, tables, and the columns of tables named with columns. */
   listObjects(target: Target, scope: ScopeItem[]): Promise<TargetObjects>;
   /** Schemas a whole-database grant covers. */

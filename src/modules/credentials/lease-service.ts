@@ -343,7 +343,7 @@ export function createLeaseService(deps: Deps) {
     return { revocations: due.length, expirations: pending.length, provisions: stuck.length, collections: capturing.length };
   }
 
-  /** Drops users on each target that carry our prefix and that no live lease owns. */
+  /** Drops users on each target that carry our prefix and that no live lease owns, and access groups left without members. */
   async function reconcile(): Promise<{ dropped: string[]; failed: Array<{ user: string; error: string }>; unreachable: string[] }> {
     const dropped: string[] = [];
     const failed: Array<{ user: string; error: string }> = [];
@@ -368,6 +368,12 @@ export function createLeaseService(deps: Deps) {
         } catch (error) {
           failed.push({ user: `${entry.id}/${username}`, error: (error as Error).message });
         }
+      }
+      // Access groups whose last member's revocation could not drop them (they lend nothing meanwhile).
+      try {
+        for (const group of (await target.provider.dropEmptyGroups?.(target.target, prefix)) ?? []) dropped.push(`${entry.id}/${group}`);
+      } catch (error) {
+        failed.push({ user: `${entry.id}/access groups`, error: (error as Error).message });
       }
     }
     return { dropped, failed, unreachable };

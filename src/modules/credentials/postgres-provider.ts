@@ -208,26 +208,50 @@ function groupsOf(oid: string, batch: string): string {
 }
 
 /**
- * After a revoke: which of `groups` (oids) still exist with no member at all (a concurrent revocation
- * of the other member saw this one still there). One column: emptyGroups.
+ * After a revoke: which of `groups` (oids) still exist with no member but the admin (a concurrent
+ * revocation of the other member saw this one still there; objects in another database kept it).
+ * One column: emptyGroups.
  */
 function emptyGroupsOf(groups: string[]): string {
   if (groups.length === 0) return `'{}'::text[] AS "emptyGroups"`;
   return `ARRAY(SELECT g::text FROM unnest(${oidArray(groups)}) AS g
-                 WHERE g::regrole::text <> g::text AND NOT EXISTS (SELECT 1 FROM pg_auth_members o WHERE o.roleid = g)) AS "emptyGroups"`;
+                 WHERE g::regrole::text <> g::text
+                   AND NOT EXISTS (SELECT 1 FROM pg_auth_members o WHERE o.roleid = g AND o.member <> current_user::regrole)) AS "emptyGroups"`;
 }
 
-/** Drops the access groups `groups` (oids) that, under the lock, still have no dbaccess user in them. */
+/**
+ * Drops the access groups `groups` (oids) that, under the lock, still have no dbaccess user in them.
+ * The last result lists those kept because they own objects in another database (made under SET
+ * ROLE before PostgreSQL 16): oid, name, elsewhere (those databases), to be cleaned there first.
+ */
 export function postgresDropEmptyGroups(groups: string[]): string {
   if (groups.length === 0) throw new TypeError('No group to drop.');
+  const list = oidArray(groups);
   const body = `DECLARE
-  v_groups oid[] := ${oidArray(groups)};
+  v_groups oid[] := ${list};
   v_group record;
 BEGIN
   ${DROP_EMPTY_GROUPS}
 END`;
-  return ['BEGIN', GRANTS_LOCK, `DO ${escapeLiteral(body)}`, 'COMMIT'].join(';\n');
+  return [
+    'BEGIN',
+    GRANTS_LOCK,
+    `DO ${escapeLiteral(body)}`,
+    'COMMIT',
+    `SELECT r.oid::text AS oid, r.rolname AS name,
+            ARRAY(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+                   WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid AND d.datallowconn
+                     AND d.datname <> current_database() ORDER BY 1) AS elsewhere
+       FROM pg_roles r
+      WHERE r.oid = ANY (${list}) AND ${MARKER_OF('r.oid')} = ${escapeLiteral(GROUP_MARKER)}
+        AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${MARKER_OF('m.member')} = ${escapeLiteral(ROLE_MARKER)})`,
+  ].join(';\n');
 }
+
+/** The access groups with the prefix that no dbaccess user is in (for the reconciler). Columns: oid, name. */
+const EMPTY_GROUPS_QUERY = `SELECT r.oid::text AS oid, r.rolname AS name FROM pg_roles r
+  WHERE starts_with(r.rolname, $1) AND ${MARKER_OF('r.oid')} = $2
+    AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${MARKER_OF('m.member')} = $3)`;
 
 /**
  * Provision, under the grants lock: creates the access group if it does not exist; if it does, it
@@ -256,16 +280,17 @@ END`;
 /**
  * PL/pgSQL that drops each access group in `v_groups` (oid[]) that no dbaccess user is a member of
  * any more, its objects and privileges first. A group that cannot be dropped (objects in another
- * database, made under SET ROLE) stays without members, lending nothing.
+ * database, made under SET ROLE) stays without members, lending nothing, until postgresDropEmptyGroups
+ * has it cleaned there. The admin's membership (which REASSIGN OWNED needs) outlives a failed drop.
  */
 const DROP_EMPTY_GROUPS = `FOR v_group IN SELECT r.oid, r.rolname FROM pg_roles r
                   WHERE r.oid = ANY (coalesce(v_groups, '{}')) AND ${MARKER_OF('r.oid')} = ${escapeLiteral(GROUP_MARKER)}
                     AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${MARKER_OF('m.member')} = ${escapeLiteral(ROLE_MARKER)}) LOOP
+    -- pg_has_role is always true for a superuser.
+    IF NOT pg_has_role(current_user, v_group.oid, 'USAGE') THEN
+      EXECUTE format('GRANT %I TO CURRENT_USER', v_group.rolname);
+    END IF;
     BEGIN
-      -- pg_has_role is always true for a superuser.
-      IF NOT pg_has_role(current_user, v_group.oid, 'USAGE') THEN
-        EXECUTE format('GRANT %I TO CURRENT_USER', v_group.rolname);
-      END IF;
       EXECUTE format('REASSIGN OWNED BY %I TO CURRENT_USER', v_group.rolname);
       EXECUTE format('DROP OWNED BY %I', v_group.rolname);
       EXECUTE format('DROP ROLE %I', v_group.rolname);
@@ -607,7 +632,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
             for (const pid of await terminateSessions(target, admin, oid, username)) killed.add(pid);
           }
           if (check.left) throw targetUnavailable(`${username} still exists on ${where(target)} after DROP ROLE; revocation will be retried.`);
-          await dropEmptyGroups(admin, check.emptyGroups).catch(async () => rollback());
+          await dropEmptyGroups(target, admin, check.emptyGroups).catch(async () => rollback());
           return { existed: true, sessionsKilled: killed.size };
         }
       } finally {
@@ -618,11 +643,21 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
 
   /**
    * Round trip 3, rarely: access groups left without a dbaccess user (their last two members were
-   * revoked at the same time, each seeing the other). The user is gone either way; a failure here
-   * leaves a group that lends nothing, for the next revocation of that grant.
+   * revoked at the same time, each seeing the other; or the group owns objects in another database,
+   * which are then reassigned and dropped there, as a user's are). The user is gone either way; a
+   * failure here leaves a group that lends nothing, for the reconciler. Returns the groups dropped.
    */
-  async function dropEmptyGroups(admin: Queryable, groups: string[]): Promise<void> {
-    if (groups.length > 0) await admin.query(postgresDropEmptyGroups(groups));
+  async function dropEmptyGroups(target: Target, admin: Queryable, groups: string[]): Promise<void> {
+    if (groups.length === 0) return;
+    const kept = lastResult(await admin.query<{ oid: string; name: string; elsewhere: string[] }>(postgresDropEmptyGroups(groups))).rows;
+    if (kept.length === 0) return;
+    for (const group of kept) {
+      for (const database of group.elsewhere) await inDatabase(target, database, admin, (db) => db.query(postgresDropOwned(group.name)));
+    }
+    const still = lastResult(await admin.query<{ name: string }>(postgresDropEmptyGroups(kept.map(({ oid }) => oid)))).rows;
+    if (still.length > 0) {
+      throw targetUnavailable(`The access group ${still[0]!.name} on ${where(target)} still owns objects after they were reassigned; it lends nothing, and the reconciler will try again.`);
+    }
   }
 
   /**
@@ -674,7 +709,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
           row.left ? targetUnavailable(`${user.username} still exists on ${where(target)} after DROP ROLE; revocation will be retried.`) : { existed: true, sessionsKilled: user.killed.size },
         );
       }
-      await dropEmptyGroups(admin, checked[0]?.emptyGroups ?? []).catch(async () => {
+      await dropEmptyGroups(target, admin, checked[0]?.emptyGroups ?? []).catch(async () => {
         await admin.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       });
       return results;
@@ -898,6 +933,29 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
           [prefix, GROUP_MARKER],
         );
         return rows.map((row) => row.rolname);
+      });
+    },
+
+    async dropEmptyGroups(target, prefix) {
+      if (prefix.length === 0) throw badInput('dropEmptyGroups needs a non-empty prefix.');
+      return run(target, 'Dropping access groups without members', async () => {
+        const admin = await poolFor(target).connect();
+        let broken: Error | undefined;
+        try {
+          const { rows } = await admin.query<{ oid: string; name: string }>(EMPTY_GROUPS_QUERY, [prefix, GROUP_MARKER, ROLE_MARKER]);
+          if (rows.length === 0) return [];
+          const oids = rows.map(({ oid }) => oid);
+          await dropEmptyGroups(target, admin, oids).catch(async (error: unknown) => {
+            await admin.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+            throw error;
+          });
+          // A group a new member joined in the meantime was rightly kept.
+          const left = await admin.query<{ oid: string }>('SELECT oid::text AS oid FROM pg_roles WHERE oid = ANY ($1::oid[])', [oids]);
+          const kept = new Set(left.rows.map(({ oid }) => oid));
+          return rows.filter(({ oid }) => !kept.has(oid)).map(({ name }) => name);
+        } finally {
+          admin.release(broken);
+        }
       });
     },
 
