@@ -341,6 +341,18 @@ describe('MariaDB compound blocks', () => {
     }
   });
 
+  it('drops and verifies in one block, the names only ever inside quotes', () => {
+    for (const name of ['dba_x', "x'; END; DROP USER root; #", '`; END //', 'back\\slash', 'new\nline', '? ?', 'END IF', '日本語']) {
+      const statements = blockStatements(mariadbBlock([dropUserStatement(name, ['%', name]), droppedCheckQuery('mariadb', { username: name, lockName: `lock ${name}` })]));
+      expect(statements).toHaveLength(2);
+      const [dropped, checked] = statements;
+      expect(dropped!.filter((token) => token.kind === 'word').map((token) => token.value).slice(0, 2)).toEqual(['DROP', 'USER']);
+      expect(dropped!.filter((token) => token.kind === 'string').map((token) => token.value)).toEqual([name, '%', name, name]);
+      expect(checked!.filter((token) => token.kind === 'string').map((token) => token.value)).toEqual([name, name, `lock ${name}`]);
+      expect(checked!.some((token) => token.value === '?')).toBe(false);
+    }
+  });
+
   it('the block lexer itself rejects a statement that breaks out of its quotes (so the test above can fail)', () => {
     expect(() => blockStatements("BEGIN NOT ATOMIC\n  DO RELEASE_LOCK('x'); DROP USER root; -- ');\nEND")).toThrow(/outside quotes/);
     expect(blockStatements("BEGIN NOT ATOMIC\n  DO RELEASE_LOCK('x\\'; DROP USER root; -- ');\nEND")).toHaveLength(1);

@@ -287,14 +287,16 @@ export function lockAndAccountsQuery(flavor: MysqlFlavor, input: { lockName: str
 
 /**
  * After DROP USER, in one round trip: the accounts left with this user name and the sessions still
- * running under it, and the user lock released (the drop is done). Parameters: user, user, lock name.
- * Columns: accounts (count), sessions (comma-separated ids or NULL), released.
+ * running under it, and the user lock released (the drop is done). Parameters: user, user, lock name;
+ * or, with `inline`, none (for a block). Columns: accounts (count), sessions (comma-separated ids or
+ * NULL), released.
  */
-export function droppedCheckQuery(flavor: MysqlFlavor): string {
+export function droppedCheckQuery(flavor: MysqlFlavor, inline?: { username: string; lockName: string }): string {
   const table = flavor === 'mariadb' ? 'mysql.global_priv' : 'mysql.user';
-  return `SELECT (SELECT COUNT(*) FROM ${table} WHERE User = ? COLLATE utf8mb4_bin) AS accounts,
-      (SELECT GROUP_CONCAT(ID) FROM information_schema.PROCESSLIST WHERE USER = ? COLLATE utf8mb4_bin AND ID <> CONNECTION_ID()) AS sessions,
-      RELEASE_LOCK(?) AS released`;
+  const [user, lock] = inline ? [escape(inline.username), escape(inline.lockName)] : ['?', '?'];
+  return `SELECT (SELECT COUNT(*) FROM ${table} WHERE User = ${user} COLLATE utf8mb4_bin) AS accounts,
+      (SELECT GROUP_CONCAT(ID) FROM information_schema.PROCESSLIST WHERE USER = ${user} COLLATE utf8mb4_bin AND ID <> CONNECTION_ID()) AS sessions,
+      RELEASE_LOCK(${lock}) AS released`;
 }
 
 /** Retry of a provision: drop whatever an earlier spec granted before granting again. */

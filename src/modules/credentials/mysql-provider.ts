@@ -367,8 +367,16 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
             // 1. Drop every host's account. That blocks new logins (and COM_CHANGE_USER into it) as
             //    ACCOUNT LOCK would, and more: open sessions lose the account's privileges at once
             //    (they are checked per statement), where a locked account keeps them until killed.
+            //    On MariaDB the verification of step 2 rides in the same round trip (a block).
+            const lockName = userLockName(username);
+            let check: RowDataPacket | undefined;
             try {
-              await query(db, dropUserStatement(username, hosts));
+              if (flavor === 'mariadb') {
+                const results = await query<RowDataPacket[]>(db, mariadbBlock([dropUserStatement(username, hosts), droppedCheckQuery(flavor, { username, lockName })]));
+                check = (results[0] as unknown as RowDataPacket[])[0];
+              } else {
+                await query(db, dropUserStatement(username, hosts));
+              }
             } catch (error) {
               // Not dropped: still no new logins and no sessions, then the retry.
               await query(db, lockStatement(username, hosts)).catch(() => {});
@@ -383,7 +391,7 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
             // 2. Verify, in one look-up that also releases the user lock: no account left under the
             //    name, on any host, and no session (DROP USER leaves open sessions running): end those
             //    and wait until they are gone.
-            const check = (await query<RowDataPacket[]>(db, droppedCheckQuery(flavor), [username, username, userLockName(username)]))[0];
+            check ??= (await query<RowDataPacket[]>(db, droppedCheckQuery(flavor), [username, username, lockName]))[0];
             locked.released = true;
             let killed = 0;
             if (check?.sessions) {
