@@ -74,13 +74,16 @@ export async function createLeaseLoader(b: BenchHarness) {
       );
       const group = postgresAccessGroup({ prefix: b.userPrefix, database: entry.database, level: 'read', scope: [] })!;
       const grants = postgresGrantStatements({ level: 'read', scope: [], database: entry.database, username: group, schemas: rows.map((row) => row.nspname) });
-      await admin.query(['BEGIN', postgresGroupGuard(group), ...grants, 'COMMIT'].join(';\n'));
+      // The group and its first members in one transaction, as the provider makes them: the reconciler
+      // drops a group that no user is in.
+      const groupStatements = [postgresGroupGuard(group), ...grants];
       for (let done = 0; done < count; done += batch) {
         const these = Array.from({ length: Math.min(batch, count - done) }, () => `${b.userPrefix}${randomCode(10).toLowerCase()}`);
         const quoted = these.map((name) => admin.escapeIdentifier(name));
         const attributes = `LOGIN PASSWORD ${escapeLiteral(verifier)} VALID UNTIL ${escapeLiteral(new Date(Date.now() + 3600_000).toISOString())} CONNECTION LIMIT ${entry.connectionLimit} NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS IN ROLE ${admin.escapeIdentifier(group)}`;
         const sql = [
           'BEGIN',
+          ...(done === 0 ? groupStatements : []),
           ...quoted.flatMap((user) => [`CREATE ROLE ${user} ${attributes}`, `COMMENT ON ROLE ${user} IS ${escapeLiteral(ROLE_MARKER)}`]),
           'COMMIT',
         ].join(';\n');
