@@ -645,7 +645,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
    * Round trip 3, rarely: access groups left without a dbaccess user (their last two members were
    * revoked at the same time, each seeing the other; or the group owns objects in another database,
    * which are then reassigned and dropped there, as a user's are). The user is gone either way; a
-   * failure here leaves a group that lends nothing, for the reconciler. Returns the groups dropped.
+   * failure here leaves a group that lends nothing, for the reconciler.
    */
   async function dropEmptyGroups(target: Target, admin: Queryable, groups: string[]): Promise<void> {
     if (groups.length === 0) return;
