@@ -147,6 +147,32 @@ export function postgresProvisionStart(username: string, check?: string, group?:
   ].join(';\n');
 }
 
+/** The databases (text[]) where the role `oid` owns objects or holds privileges: each is cleaned before DROP ROLE. */
+const touchedDatabases = (oid: string) => `ARRAY(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+                   WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = ${oid} AND d.datallowconn ORDER BY 1)`;
+
+/**
+ * PL/pgSQL for the role named v_name (v_role: record): refuses it (SQLSTATE NOT_OURS_SQLSTATE) unless
+ * dbaccess made it, blocks its logins, and makes a non-superuser admin a member (REASSIGN/DROP OWNED
+ * need it). `absent` is what to do when there is no such role (RETURN, or CONTINUE in a loop).
+ */
+const roleGuard = (absent: 'RETURN' | 'CONTINUE') => `-- pg_has_role is always true for a superuser: only a non-superuser admin is made a member.
+  SELECT r.oid, r.rolsuper, coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(ROLE_MARKER)}, false) AS ours,
+         pg_has_role(current_user, r.oid, 'USAGE') AS member
+    INTO v_role FROM pg_roles r WHERE r.rolname = v_name;
+  IF NOT FOUND THEN
+    ${absent};
+  END IF;
+  IF NOT v_role.ours OR v_role.rolsuper THEN
+    RAISE EXCEPTION 'the role was not created by dbaccess' USING ERRCODE = '${NOT_OURS_SQLSTATE}';
+  END IF;
+  -- No new logins. DROP ROLE alone would leave open sessions running.
+  EXECUTE format('ALTER ROLE %I NOLOGIN', v_name);
+  -- A non-superuser admin may only reassign and drop what belongs to roles it is a member of.
+  IF NOT v_role.member THEN
+    EXECUTE format('GRANT %I TO CURRENT_USER', v_name);
+  END IF;`;
+
 /**
  * Revoke, round trip 1. In one transaction, a guard checks that the role is ours (SQLSTATE
  * NOT_OURS_SQLSTATE otherwise: nothing is changed), blocks logins, and makes a non-superuser admin a
@@ -159,22 +185,7 @@ export function postgresRevokeStart(username: string): string {
   v_name text := ${escapeLiteral(username)};
   v_role record;
 BEGIN
-  -- pg_has_role is always true for a superuser: only a non-superuser admin is made a member.
-  SELECT r.oid, r.rolsuper, coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(ROLE_MARKER)}, false) AS ours,
-         pg_has_role(current_user, r.oid, 'USAGE') AS member
-    INTO v_role FROM pg_roles r WHERE r.rolname = v_name;
-  IF NOT FOUND THEN
-    RETURN;
-  END IF;
-  IF NOT v_role.ours OR v_role.rolsuper THEN
-    RAISE EXCEPTION 'the role was not created by dbaccess' USING ERRCODE = '${NOT_OURS_SQLSTATE}';
-  END IF;
-  -- No new logins. DROP ROLE alone would leave open sessions running.
-  EXECUTE format('ALTER ROLE %I NOLOGIN', v_name);
-  -- A non-superuser admin may only reassign and drop what belongs to roles it is a member of.
-  IF NOT v_role.member THEN
-    EXECUTE format('GRANT %I TO CURRENT_USER', v_name);
-  END IF;
+  ${roleGuard('RETURN')}
 END`;
   return [
     'BEGIN',
@@ -182,8 +193,7 @@ END`;
     'COMMIT',
     // to_regrole rather than a join of the pg_roles view: the same oid, less to plan.
     `SELECT r.oid::text AS oid,
-            ARRAY(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
-                   WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid AND d.datallowconn ORDER BY 1) AS touched,
+            ${touchedDatabases('r.oid')} AS touched,
             ARRAY(SELECT t.pid FROM (SELECT a.pid, pg_terminate_backend(a.pid) AS terminated FROM pg_stat_get_activity(NULL) a
                                       WHERE a.pid <> pg_backend_pid() AND a.usesysid = r.oid) AS t) AS killed,
             ${groupsOf('r.oid', 'ARRAY[r.oid]')}
@@ -222,7 +232,7 @@ function emptyGroupsOf(groups: string[]): string {
 /**
  * Drops the access groups `groups` (oids) that, under the lock, still have no dbaccess user in them.
  * The last result lists those kept because they own objects in another database (made under SET
- * ROLE before PostgreSQL 16): oid, name, elsewhere (those databases), to be cleaned there first.
+ * ROLE before PostgreSQL 16): oid, name, touched (the databases), to be cleaned there first.
  */
 export function postgresDropEmptyGroups(groups: string[]): string {
   if (groups.length === 0) throw new TypeError('No group to drop.');
@@ -239,9 +249,7 @@ END`;
     `DO ${escapeLiteral(body)}`,
     'COMMIT',
     `SELECT r.oid::text AS oid, r.rolname AS name,
-            ARRAY(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
-                   WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid AND d.datallowconn
-                     AND d.datname <> current_database() ORDER BY 1) AS elsewhere
+            ${touchedDatabases('r.oid')} AS touched
        FROM pg_roles r
       WHERE r.oid = ANY (${list}) AND ${MARKER_OF('r.oid')} = ${escapeLiteral(GROUP_MARKER)}
         AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${MARKER_OF('m.member')} = ${escapeLiteral(ROLE_MARKER)})`,
@@ -299,9 +307,9 @@ const DROP_EMPTY_GROUPS = `FOR v_group IN SELECT r.oid, r.rolname FROM pg_roles 
     END;
   END LOOP;`;
 
-/** The access groups (oid[]) the role named v_name is a member of. */
-const GROUPS_OF_USER = `SELECT array_agg(m.roleid) INTO v_groups FROM pg_auth_members m JOIN pg_roles u ON u.oid = m.member
-   WHERE u.rolname = v_name AND ${MARKER_OF('m.roleid')} = ${escapeLiteral(GROUP_MARKER)}`;
+/** PL/pgSQL: v_groups (oid[]) := the access groups the roles named in `names` (a text[] expression) are members of. */
+const groupsOfUsers = (names: string) => `SELECT array_agg(DISTINCT m.roleid) INTO v_groups FROM pg_auth_members m JOIN pg_roles u ON u.oid = m.member
+   WHERE u.rolname = ANY (${names}) AND ${MARKER_OF('m.roleid')} = ${escapeLiteral(GROUP_MARKER)}`;
 
 /**
  * Provision: the user joins its access group and leaves any other (a retried job whose grant
@@ -315,7 +323,7 @@ export function postgresJoinGroup(username: string, group: string): string {
   v_groups oid[];
   v_group record;
 BEGIN
-  ${GROUPS_OF_USER} AND m.roleid <> (SELECT oid FROM pg_roles WHERE rolname = v_target);
+  ${groupsOfUsers('ARRAY[v_name]')} AND m.roleid <> (SELECT oid FROM pg_roles WHERE rolname = v_target);
   FOR v_group IN SELECT rolname FROM pg_roles WHERE oid = ANY (coalesce(v_groups, '{}')) LOOP
     EXECUTE format('REVOKE %I FROM %I', v_group.rolname, v_name);
   END LOOP;
@@ -336,8 +344,7 @@ function dropUsersAndEmptyGroups(usernames: string[]): string {
   v_groups oid[];
   v_group record;
 BEGIN
-  SELECT array_agg(DISTINCT m.roleid) INTO v_groups FROM pg_auth_members m JOIN pg_roles u ON u.oid = m.member
-   WHERE u.rolname = ANY (v_names) AND ${MARKER_OF('m.roleid')} = ${escapeLiteral(GROUP_MARKER)};
+  ${groupsOfUsers('v_names')};
   FOR v_group IN SELECT unnest(v_names) AS rolname LOOP
     EXECUTE format('DROP ROLE IF EXISTS %I', v_group.rolname);
   END LOOP;
@@ -388,6 +395,12 @@ export function postgresRevokeFinish(username: string, oid: string, access: { gr
   ].join(';\n');
 }
 
+/** A CTE `k`: the sessions of the roles whose oid matches `oids` (a condition), terminated; per role its pids. */
+const terminatedSessions = (oids: string) => `k AS (SELECT a.usesysid, array_agg(a.pid) AS pids, bool_and(pg_terminate_backend(a.pid)) AS signalled
+                  FROM pg_stat_get_activity(NULL) a
+                 WHERE a.pid <> pg_backend_pid() AND a.usesysid ${oids}
+                 GROUP BY a.usesysid)`;
+
 /**
  * Revoke of many users at once (a mass expiry on one target), round trip 1: what postgresRevokeStart
  * does for one, for each (one transaction, one commit; one user not ours refuses them all, and they go
@@ -400,18 +413,7 @@ export function postgresRevokeStartMany(usernames: string[]): string {
   v_role record;
 BEGIN
   FOREACH v_name IN ARRAY v_names LOOP
-    -- pg_has_role is always true for a superuser: only a non-superuser admin is made a member.
-    SELECT r.oid, r.rolsuper, coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(ROLE_MARKER)}, false) AS ours,
-           pg_has_role(current_user, r.oid, 'USAGE') AS member
-      INTO v_role FROM pg_roles r WHERE r.rolname = v_name;
-    CONTINUE WHEN NOT FOUND;
-    IF NOT v_role.ours OR v_role.rolsuper THEN
-      RAISE EXCEPTION 'the role was not created by dbaccess' USING ERRCODE = '${NOT_OURS_SQLSTATE}';
-    END IF;
-    EXECUTE format('ALTER ROLE %I NOLOGIN', v_name);
-    IF NOT v_role.member THEN
-      EXECUTE format('GRANT %I TO CURRENT_USER', v_name);
-    END IF;
+    ${roleGuard('CONTINUE')}
   END LOOP;
 END`;
   return [
@@ -419,13 +421,9 @@ END`;
     `DO ${escapeLiteral(guard)}`,
     'COMMIT',
     `WITH n AS (SELECT u.name, r.oid FROM unnest(${textArray(usernames)}) AS u(name) LEFT JOIN pg_roles r ON r.rolname = u.name),
-          k AS (SELECT a.usesysid, array_agg(a.pid) AS pids, bool_and(pg_terminate_backend(a.pid)) AS signalled
-                  FROM pg_stat_get_activity(NULL) a
-                 WHERE a.pid <> pg_backend_pid() AND a.usesysid IN (SELECT oid FROM n WHERE oid IS NOT NULL)
-                 GROUP BY a.usesysid)
+          ${terminatedSessions('IN (SELECT oid FROM n WHERE oid IS NOT NULL)')}
      SELECT n.name AS username, n.oid::text AS oid,
-            ARRAY(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
-                   WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = n.oid AND d.datallowconn ORDER BY 1) AS touched,
+            ${touchedDatabases('n.oid')} AS touched,
             coalesce((SELECT k.pids FROM k WHERE k.usesysid = n.oid), '{}') AS killed,
             ${groupsOf('n.oid', 'coalesce((SELECT array_agg(oid) FROM n WHERE oid IS NOT NULL), ARRAY[]::oid[])')}
        FROM n`,
@@ -448,10 +446,7 @@ export function postgresRevokeFinishMany(users: Array<{ username: string; oid: s
     `DROP OWNED BY ${list}`,
     users.some((user) => user.lastMember) ? dropUsersAndEmptyGroups(users.map(({ username }) => username)) : `DROP ROLE IF EXISTS ${list}`,
     'COMMIT',
-    `WITH k AS (SELECT a.usesysid, array_agg(a.pid) AS pids, bool_and(pg_terminate_backend(a.pid)) AS signalled
-                  FROM pg_stat_get_activity(NULL) a
-                 WHERE a.pid <> pg_backend_pid() AND a.usesysid = ANY (${oids})
-                 GROUP BY a.usesysid)
+    `WITH ${terminatedSessions(`= ANY (${oids})`)}
      SELECT u.name AS username, to_regrole(quote_ident(u.name)) IS NOT NULL AS left,
             coalesce((SELECT k.pids FROM k WHERE k.usesysid = u.oid), '{}') AS pids,
             ${emptyGroupsOf([...new Set(users.flatMap((user) => user.groups ?? []))])}
@@ -617,13 +612,8 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
             await rollback();
             // A session that lived long enough to create something elsewhere: look again, once.
             if ((error as { code?: unknown }).code !== '2BP01' || attempt >= 2 || broken) throw error;
-            const again = await admin.query<{ datname: string }>(
-              `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
-                WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = $1::oid AND d.datallowconn
-                ORDER BY d.datname`,
-              [oid],
-            );
-            touched = again.rows.map((row) => row.datname);
+            const again = await admin.query<{ touched: string[] }>(`SELECT ${touchedDatabases('$1::oid')} AS touched`, [oid]);
+            touched = again.rows[0]!.touched;
             continue;
           }
           // A session that slipped in during authentication would still run under the dropped role's id.
@@ -649,10 +639,12 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
    */
   async function dropEmptyGroups(target: Target, admin: Queryable, groups: string[]): Promise<void> {
     if (groups.length === 0) return;
-    const kept = lastResult(await admin.query<{ oid: string; name: string; elsewhere: string[] }>(postgresDropEmptyGroups(groups))).rows;
+    const kept = lastResult(await admin.query<{ oid: string; name: string; touched: string[] }>(postgresDropEmptyGroups(groups))).rows;
     if (kept.length === 0) return;
     for (const group of kept) {
-      for (const database of group.elsewhere) await inDatabase(target, database, admin, (db) => db.query(postgresDropOwned(group.name)));
+      for (const database of group.touched.filter((name) => name !== target.entry.database)) {
+        await inDatabase(target, database, admin, (db) => db.query(postgresDropOwned(group.name)));
+      }
     }
     const still = lastResult(await admin.query<{ name: string }>(postgresDropEmptyGroups(kept.map(({ oid }) => oid)))).rows;
     if (still.length > 0) {
