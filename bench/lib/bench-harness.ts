@@ -9,6 +9,9 @@ import { APPROVERS_CHANNEL, TEAM, deleteRedisPrefix, startHarness, type Harness 
 import { createTargetDatabase } from '../../test/support/databases.js';
 import { SERVICES } from '../../test/support/services.js';
 import { newTriggerId, plainTextInput, slashCommand, staticSelect, viewSubmission } from '../../test/support/slack-requests.js';
+import { randomCode } from '../../src/lib/ids.js';
+import { postgresAccessGroup, postgresGrantStatements } from '../../src/modules/credentials/grant-mapping.js';
+import { ROLE_MARKER, postgresGroupGuard } from '../../src/modules/credentials/postgres-provider.js';
 import { SlackIndex } from './slack-index.js';
 
 /**
@@ -324,6 +327,44 @@ export async function connect(url: string): Promise<pg.Client> {
   client.on('error', () => {});
   await client.connect();
   return client;
+}
+
+/**
+ * Users created in bulk as the PostgreSQL provider leaves them: with its marker, members of the access
+ * group of a read grant on the whole database (made by the provider's own guard, granted with
+ * grant-mapping's statements). The group goes in the same transaction as its first members, as the
+ * provider makes it: the reconciler drops a group no user is in. Batches of `batch`, a transaction
+ * each; `attributes` follow `CREATE ROLE <name>`. Stops at the first batch that fails and returns
+ * its error with the names created so far.
+ */
+export async function createGroupMembersInBulk(
+  admin: pg.Client,
+  input: { prefix: string; database: string; schemas: string[]; count: number; attributes: string; batch?: number },
+): Promise<{ names: string[]; error?: string }> {
+  const group = postgresAccessGroup({ prefix: input.prefix, database: input.database, level: 'read', scope: [] })!;
+  const grants = postgresGrantStatements({ level: 'read', scope: [], database: input.database, username: group, schemas: input.schemas });
+  const batch = input.batch ?? 500;
+  const names: string[] = [];
+  while (names.length < input.count) {
+    const these = Array.from({ length: Math.min(batch, input.count - names.length) }, () => `${input.prefix}${randomCode(10).toLowerCase()}`);
+    const sql = [
+      'BEGIN',
+      ...(names.length === 0 ? [postgresGroupGuard(group), ...grants] : []),
+      ...these.flatMap((name) => {
+        const user = pg.escapeIdentifier(name);
+        return [`CREATE ROLE ${user} ${input.attributes} IN ROLE ${pg.escapeIdentifier(group)}`, `COMMENT ON ROLE ${user} IS ${pg.escapeLiteral(ROLE_MARKER)}`];
+      }),
+      'COMMIT',
+    ].join(';\n');
+    try {
+      await admin.query(sql);
+    } catch (error) {
+      await admin.query('ROLLBACK').catch(() => {});
+      return { names, error: (error as Error).message };
+    }
+    names.push(...these);
+  }
+  return { names };
 }
 
 export const sleep = (msToWait: number) => new Promise((resolve) => setTimeout(resolve, msToWait));

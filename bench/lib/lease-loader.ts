@@ -5,9 +5,7 @@ import { accessRequests, leases as leaseTable } from '../../src/db/schema.js';
 import { createStateDb } from '../../src/db/client.js';
 import type { Enqueue } from '../../src/jobs/job-catalog.js';
 import { createSecretBox } from '../../src/lib/crypto.js';
-import { newRequestId, randomCode } from '../../src/lib/ids.js';
-import { postgresAccessGroup, postgresGrantStatements } from '../../src/modules/credentials/grant-mapping.js';
-import { ROLE_MARKER, postgresGroupGuard } from '../../src/modules/credentials/postgres-provider.js';
+import { newRequestId } from '../../src/lib/ids.js';
 import { scramSha256Verifier } from '../../src/modules/credentials/scram.js';
 import { createAccessRequestRepo } from '../../src/modules/access-requests/access-request-repo.js';
 import { createAuditService } from '../../src/modules/audit/audit-service.js';
@@ -15,7 +13,7 @@ import { createLeaseRepo } from '../../src/modules/credentials/lease-repo.js';
 import { createLeaseService } from '../../src/modules/credentials/lease-service.js';
 import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
 import { createReferenceResolver, createTargetResolver, type ProviderRegistry } from '../../src/modules/credentials/targets.js';
-import { connect, type BenchHarness } from './bench-harness.js';
+import { connect, createGroupMembersInBulk, type BenchHarness } from './bench-harness.js';
 
 /**
  * Creates many leases quickly through the real lease service code (`createLeaseService().provision`:
@@ -57,43 +55,25 @@ export async function createLeaseLoader(b: BenchHarness) {
   const durationSeconds = 3600;
 
   /**
-   * The fast path for thousands of leases: roles created in bulk on the target, as the PostgreSQL
-   * provider leaves them: the access group of a read grant on the whole database (created by the
-   * provider's own guard, granted with `postgresGrantStatements`), and users with the provider's
-   * attributes and marker, members of that group; then `createBulkLeases` writes the rows. Returns
-   * the user names.
+   * The fast path for thousands of leases: users created in bulk on the target as the PostgreSQL
+   * provider leaves them (createGroupMembersInBulk), with its attributes; then `createBulkLeases`
+   * writes the rows. Returns the user names.
    */
-  async function createRolesInBulk(count: number, target: { id: string; adminUrl: string }, batch = 500): Promise<string[]> {
+  async function createRolesInBulk(count: number, target: { id: string; adminUrl: string }): Promise<string[]> {
     const entry = catalogs().ofDatabase(target.id)!.database(target.id)!;
     const verifier = await scramSha256Verifier(randomBytes(18).toString('base64url'));
     const admin = await connect(target.adminUrl);
-    const names: string[] = [];
     try {
       const { rows } = await admin.query<{ nspname: string }>(
         "SELECT nspname FROM pg_namespace WHERE NOT starts_with(nspname, 'pg_') AND nspname <> 'information_schema' ORDER BY 1",
       );
-      const group = postgresAccessGroup({ prefix: b.userPrefix, database: entry.database, level: 'read', scope: [] })!;
-      const grants = postgresGrantStatements({ level: 'read', scope: [], database: entry.database, username: group, schemas: rows.map((row) => row.nspname) });
-      // The group and its first members in one transaction, as the provider makes them: the reconciler
-      // drops a group that no user is in.
-      const groupStatements = [postgresGroupGuard(group), ...grants];
-      for (let done = 0; done < count; done += batch) {
-        const these = Array.from({ length: Math.min(batch, count - done) }, () => `${b.userPrefix}${randomCode(10).toLowerCase()}`);
-        const quoted = these.map((name) => admin.escapeIdentifier(name));
-        const attributes = `LOGIN PASSWORD ${escapeLiteral(verifier)} VALID UNTIL ${escapeLiteral(new Date(Date.now() + 3600_000).toISOString())} CONNECTION LIMIT ${entry.connectionLimit} NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS IN ROLE ${admin.escapeIdentifier(group)}`;
-        const sql = [
-          'BEGIN',
-          ...(done === 0 ? groupStatements : []),
-          ...quoted.flatMap((user) => [`CREATE ROLE ${user} ${attributes}`, `COMMENT ON ROLE ${user} IS ${escapeLiteral(ROLE_MARKER)}`]),
-          'COMMIT',
-        ].join(';\n');
-        await admin.query(sql);
-        names.push(...these);
-      }
+      const attributes = `LOGIN PASSWORD ${escapeLiteral(verifier)} VALID UNTIL ${escapeLiteral(new Date(Date.now() + 3600_000).toISOString())} CONNECTION LIMIT ${entry.connectionLimit} NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS`;
+      const { names, error } = await createGroupMembersInBulk(admin, { prefix: b.userPrefix, database: entry.database, schemas: rows.map((row) => row.nspname), count, attributes });
+      if (error) throw new Error(`bench: creating users in bulk on ${target.id} failed after ${names.length}: ${error}`);
+      return names;
     } finally {
       await admin.end();
     }
-    return names;
   }
 
   /**

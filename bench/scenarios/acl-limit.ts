@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { escapeLiteral } from 'pg';
 import { createTargetDatabase } from '../../test/support/databases.js';
 import { parseCatalog } from '../../src/config/catalog.js';
 import { generatePassword } from '../../src/lib/crypto.js';
 import { randomCode } from '../../src/lib/ids.js';
-import { postgresAccessGroup, postgresGrantStatements } from '../../src/modules/credentials/grant-mapping.js';
-import { createPostgresProvider, postgresGroupGuard, ROLE_MARKER } from '../../src/modules/credentials/postgres-provider.js';
-import { connect, dropRolesWithPrefix } from '../lib/bench-harness.js';
+import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
+import { connect, createGroupMembersInBulk, dropRolesWithPrefix } from '../lib/bench-harness.js';
 import type { ResultRow } from '../lib/stats.js';
 
 /**
@@ -29,26 +27,9 @@ export async function aclLimitScenario({ max, more }: { max: number; more: numbe
     let bulkError: string | undefined;
     let aclEntries = Number.NaN;
     try {
-      const group = postgresAccessGroup({ prefix, database: target.name, level: 'read', scope: [] })!;
-      const grants = postgresGrantStatements({ level: 'read', scope: [], database: target.name, username: group, schemas: ['public', 'sales'] });
-      await admin.query(['BEGIN', postgresGroupGuard(group), ...grants, 'COMMIT'].join(';\n'));
-      const batch = 500;
-      while (created < max) {
-        const names = Array.from({ length: Math.min(batch, max - created) }, () => admin.escapeIdentifier(`${prefix}${randomCode(10).toLowerCase()}`));
-        const sql = [
-          'BEGIN',
-          ...names.flatMap((user) => [`CREATE ROLE ${user} LOGIN INHERIT IN ROLE ${admin.escapeIdentifier(group)}`, `COMMENT ON ROLE ${user} IS ${escapeLiteral(ROLE_MARKER)}`]),
-          'COMMIT',
-        ].join(';\n');
-        try {
-          await admin.query(sql);
-          created += names.length;
-        } catch (error) {
-          bulkError = (error as Error).message;
-          await admin.query('ROLLBACK').catch(() => {});
-          break;
-        }
-      }
+      const bulk = await createGroupMembersInBulk(admin, { prefix, database: target.name, schemas: ['public', 'sales'], count: max, attributes: 'LOGIN INHERIT' });
+      created = bulk.names.length;
+      bulkError = bulk.error;
     } finally {
       await admin.end();
     }
