@@ -11,7 +11,7 @@ import { SERVICES } from '../../test/support/services.js';
 import { newTriggerId, plainTextInput, slashCommand, staticSelect, viewSubmission } from '../../test/support/slack-requests.js';
 import { randomCode } from '../../src/lib/ids.js';
 import { postgresAccessGroup, postgresGrantStatements } from '../../src/modules/credentials/grant-mapping.js';
-import { ROLE_MARKER, postgresGroupGuard } from '../../src/modules/credentials/postgres-provider.js';
+import { postgresGroupGuard, roleMarker } from '../../src/modules/credentials/postgres-provider.js';
 import { SlackIndex } from './slack-index.js';
 
 /**
@@ -339,9 +339,9 @@ export async function connect(url: string): Promise<pg.Client> {
  */
 export async function createGroupMembersInBulk(
   admin: pg.Client,
-  input: { prefix: string; database: string; schemas: string[]; count: number; attributes: string; batch?: number },
+  input: { prefix: string; install: string; database: string; schemas: string[]; count: number; attributes: string; batch?: number },
 ): Promise<{ names: string[]; error?: string }> {
-  const group = postgresAccessGroup({ prefix: input.prefix, database: input.database, level: 'read', scope: [] })!;
+  const group = postgresAccessGroup({ prefix: input.prefix, install: input.install, database: input.database, level: 'read', scope: [] })!;
   const grants = postgresGrantStatements({ level: 'read', scope: [], database: input.database, username: group, schemas: input.schemas });
   const batch = input.batch ?? 500;
   const names: string[] = [];
@@ -349,10 +349,10 @@ export async function createGroupMembersInBulk(
     const these = Array.from({ length: Math.min(batch, input.count - names.length) }, () => `${input.prefix}${randomCode(10).toLowerCase()}`);
     const sql = [
       'BEGIN',
-      ...(names.length === 0 ? [postgresGroupGuard(group), ...grants] : []),
+      ...(names.length === 0 ? [postgresGroupGuard(input.install, group), ...grants] : []),
       ...these.flatMap((name) => {
         const user = pg.escapeIdentifier(name);
-        return [`CREATE ROLE ${user} ${input.attributes} IN ROLE ${pg.escapeIdentifier(group)}`, `COMMENT ON ROLE ${user} IS ${pg.escapeLiteral(ROLE_MARKER)}`];
+        return [`CREATE ROLE ${user} ${input.attributes} IN ROLE ${pg.escapeIdentifier(group)}`, `COMMENT ON ROLE ${user} IS ${pg.escapeLiteral(roleMarker(input.install))}`];
       }),
       'COMMIT',
     ].join(';\n');

@@ -12,7 +12,7 @@ import { createPostgresProvider } from '../../src/modules/credentials/postgres-p
 import { scramSha256Verifier } from '../../src/modules/credentials/scram.js';
 import { createVaultClient } from '../../src/modules/credentials/vault-client.js';
 import { createVaultProvider } from '../../src/modules/credentials/vault-provider.js';
-import { MARIADB_ADMIN_URL, createMariaTarget, createTargetDatabase } from '../../test/support/databases.js';
+import { TEST_INSTALL_ID, MARIADB_ADMIN_URL, createMariaTarget, createTargetDatabase } from '../../test/support/databases.js';
 import { type FakeVault, startFakeVault } from '../../test/support/fake-vault.js';
 import { SERVICES } from '../../test/support/services.js';
 
@@ -20,11 +20,11 @@ import { SERVICES } from '../../test/support/services.js';
  * One engine as the engine bench drives it: a fresh target database with a table to grant on, the
  * real provider, and a plain admin client that runs the same effect as raw SQL (the baseline).
  *
- * - postgres: the scram cluster (127.0.0.1:5433), createPostgresProvider(); raw = the provider's own
+ * - postgres: the scram cluster (127.0.0.1:5433), createPostgresProvider({ installId: TEST_INSTALL_ID }); raw = the provider's own
  *   statements in one transaction: the GRANTs to the access group (created with the first user), CREATE
  *   ROLE (with a SCRAM verifier computed before the clock starts) and the membership; revoke = ALTER ROLE
  *   NOLOGIN, pg_terminate_backend(pid, 1000), REASSIGN/DROP OWNED, DROP ROLE (and the group with the last user).
- * - mariadb: 127.0.0.1:3306 as root, createMysqlProvider({ flavor: 'mariadb' }); raw = the provider's
+ * - mariadb: 127.0.0.1:3306 as root, createMysqlProvider({ installId: TEST_INSTALL_ID, flavor: 'mariadb' }); raw = the provider's
  *   CREATE USER ... IDENTIFIED BY PASSWORD '<hash>' and GRANT; revoke = ACCOUNT LOCK, KILL CONNECTION
  *   USER, DROP USER.
  * - vault: the fake Vault of the tests, whose role creates PostgreSQL roles on the scram cluster;
@@ -171,7 +171,7 @@ export async function postgresKit(): Promise<EngineKit> {
   const db = await createTargetDatabase();
   const prefix = `bne${hex(3)}_`;
   const target: Target = { entry: entryFor({ id: 'bench_pg', engine: 'postgres', port: 5433, database: db.name }), adminUrl: db.adminUrl };
-  const provider = createPostgresProvider();
+  const provider = createPostgresProvider({ installId: TEST_INSTALL_ID });
   const scope = [{ schema: 'sales', table: 'orders' }];
   let raw: pg.Client | undefined;
   let cleaned = false;
@@ -255,7 +255,7 @@ export async function mariadbKit(): Promise<EngineKit> {
   const adminUrl = new URL(MARIADB_ADMIN_URL);
   const port = Number(adminUrl.port || 3306);
   const target: Target = { entry: entryFor({ id: 'bench_maria', engine: 'mariadb', port, database: db.name }), adminUrl: db.adminUrl };
-  const provider = createMysqlProvider({ flavor: 'mariadb' });
+  const provider = createMysqlProvider({ installId: TEST_INSTALL_ID, flavor: 'mariadb' });
   const scope = [{ schema: db.name, table: 'orders' }];
   let raw: Connection | undefined;
   let cleaned = false;
@@ -315,7 +315,7 @@ export async function mariadbKit(): Promise<EngineKit> {
       return { username: `${prefix}r${randomCode(9).toLowerCase()}`, password, secret: nativePasswordHash(password) };
     },
     async rawProvision(user) {
-      await admin.query(createUserStatement({ flavor: 'mariadb', username: user.username, host: '%', passwordHash: user.secret, maxUserConnections: 5 }));
+      await admin.query(createUserStatement({ install: TEST_INSTALL_ID, flavor: 'mariadb', username: user.username, host: '%', passwordHash: user.secret, maxUserConnections: 5 }));
       for (const grant of mysqlGrantStatements({ level: 'read', scope, database: db.name, username: user.username, host: '%', flavor: 'mariadb' })) {
         await admin.query(grant);
       }
@@ -370,7 +370,7 @@ export async function vaultKit(): Promise<EngineKit> {
   const token = `hvs.bench-${hex(12)}`;
   let fake: FakeVault | undefined;
   let raw: pg.Client | undefined;
-  const sessions = createPostgresProvider();
+  const sessions = createPostgresProvider({ installId: TEST_INSTALL_ID });
   let cleaned = false;
   const cleanup = async () => {
     if (cleaned) return;

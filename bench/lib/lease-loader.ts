@@ -29,7 +29,7 @@ import { connect, createGroupMembersInBulk, type BenchHarness } from './bench-ha
  */
 export async function createLeaseLoader(b: BenchHarness) {
   const { db, pool } = createStateDb(b.stateUrl, 12);
-  const provider = createPostgresProvider({ poolSize: 8 });
+  const provider = createPostgresProvider({ installId: b.h.app.installId, poolSize: 8 });
   const enqueue: Enqueue = async (name, data, options) => {
     if (name === 'revoke') await b.h.app.queue.enqueue(name, data, options);
   };
@@ -68,7 +68,7 @@ export async function createLeaseLoader(b: BenchHarness) {
         "SELECT nspname FROM pg_namespace WHERE NOT starts_with(nspname, 'pg_') AND nspname <> 'information_schema' ORDER BY 1",
       );
       const attributes = `LOGIN PASSWORD ${escapeLiteral(verifier)} VALID UNTIL ${escapeLiteral(new Date(Date.now() + 3600_000).toISOString())} CONNECTION LIMIT ${entry.connectionLimit} NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS`;
-      const { names, error } = await createGroupMembersInBulk(admin, { prefix: b.userPrefix, database: entry.database, schemas: rows.map((row) => row.nspname), count, attributes });
+      const { names, error } = await createGroupMembersInBulk(admin, { prefix: b.userPrefix, install: b.h.app.installId, database: entry.database, schemas: rows.map((row) => row.nspname), count, attributes });
       if (error) throw new Error(`bench: creating users in bulk on ${target.id} failed after ${names.length}: ${error}`);
       return names;
     } finally {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createTargetDatabase } from '../../test/support/databases.js';
+import { TEST_INSTALL_ID, createTargetDatabase } from '../../test/support/databases.js';
 import { parseCatalog } from '../../src/config/catalog.js';
 import { generatePassword } from '../../src/lib/crypto.js';
 import { randomCode } from '../../src/lib/ids.js';
@@ -19,7 +19,7 @@ import type { ResultRow } from '../lib/stats.js';
 export async function aclLimitScenario({ max, more }: { max: number; more: number }): Promise<ResultRow[]> {
   const target = await createTargetDatabase();
   const prefix = `bnp${randomBytes(3).toString('hex')}_`;
-  const provider = createPostgresProvider();
+  const provider = createPostgresProvider({ installId: TEST_INSTALL_ID });
   const started = Date.now();
   try {
     const admin = await connect(target.adminUrl);
@@ -27,7 +27,7 @@ export async function aclLimitScenario({ max, more }: { max: number; more: numbe
     let bulkError: string | undefined;
     let aclEntries = Number.NaN;
     try {
-      const bulk = await createGroupMembersInBulk(admin, { prefix, database: target.name, schemas: ['public', 'sales'], count: max, attributes: 'LOGIN INHERIT' });
+      const bulk = await createGroupMembersInBulk(admin, { prefix, install: TEST_INSTALL_ID, database: target.name, schemas: ['public', 'sales'], count: max, attributes: 'LOGIN INHERIT' });
       created = bulk.names.length;
       bulkError = bulk.error;
     } finally {

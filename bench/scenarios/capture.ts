@@ -9,7 +9,7 @@ import type { CaptureMethod } from '../../src/modules/capture/capture-types.js';
 import type { CredentialProvider, Target } from '../../src/modules/credentials/credential-types.js';
 import { createMysqlProvider } from '../../src/modules/credentials/mysql-provider.js';
 import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
-import { MARIADB_ADMIN_URL, createMariaTarget, createTargetDatabase } from '../../test/support/databases.js';
+import { TEST_INSTALL_ID, MARIADB_ADMIN_URL, createMariaTarget, createTargetDatabase } from '../../test/support/databases.js';
 import { summarize, type ResultRow } from '../lib/stats.js';
 
 /**
@@ -68,7 +68,7 @@ async function postgresRun(n: number): Promise<EngineRun> {
   await admin.connect();
   await admin.query(`CREATE TABLE public.bench_kv (id int PRIMARY KEY, v bigint NOT NULL); INSERT INTO public.bench_kv SELECT g, 0 FROM generate_series(1, ${n}) g`);
   await admin.end();
-  const provider = createPostgresProvider();
+  const provider = createPostgresProvider({ installId: TEST_INSTALL_ID });
   const prefix = `bcap${randomBytes(3).toString('hex')}_`;
   const users: string[] = [];
   return {
@@ -116,7 +116,7 @@ async function mariadbRun(n: number): Promise<EngineRun> {
   const restore = { audit: String(saved[0]!.audit) === 'ON' || Number(saved[0]!.audit) === 1, general: Number(saved[0]!.general) === 1 };
   await admin.query(`CREATE TABLE \`${target.name}\`.bench_kv (id int PRIMARY KEY, v bigint NOT NULL)`);
   await admin.query(`INSERT INTO \`${target.name}\`.bench_kv SELECT seq, 0 FROM seq_1_to_${n}`);
-  const provider: CredentialProvider = createMysqlProvider({ flavor: 'mariadb' });
+  const provider: CredentialProvider = createMysqlProvider({ installId: TEST_INSTALL_ID, flavor: 'mariadb' });
   const prefix = `bcap${randomBytes(3).toString('hex')}_`;
   const users: string[] = [];
   const targetOf = (method: CaptureMethod): Target => ({ entry: { ...entryFor('mariadb', target.name), capture: method }, adminUrl: target.adminUrl });

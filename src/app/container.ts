@@ -54,6 +54,7 @@ import { configError } from '../lib/errors.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { CONSOLE_PEOPLE, SANDBOX_ADMIN_REFERENCE, ensureSandbox, type Sandbox } from './sandbox.js';
 import { createMfaRepo } from '../modules/mfa/mfa-repo.js';
+import { UNKNOWN_INSTALLATION, installationId } from '../modules/installation/installation-id.js';
 import { createMfaService } from '../modules/mfa/mfa-service.js';
 import { createShortLivedFiles } from '../http/short-lived-files.js';
 
@@ -126,9 +127,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
   if (needsVault.length > 0 && !vault) {
     throw configError(`${needsVault.join(', ')} use${needsVault.length === 1 ? 's' : ''} Vault: set VAULT_ADDR and VAULT_TOKEN.`);
   }
-  const postgres = createPostgresProvider();
-  const mysql = createMysqlProvider({ flavor: 'mysql' });
-  const mariadb = createMysqlProvider({ flavor: 'mariadb' });
+  // Made once and kept in the state database; every user the providers create carries it.
+  const installId = (await installationId(db)) ?? UNKNOWN_INSTALLATION;
+  if (installId === UNKNOWN_INSTALLATION) logger.warn('the state database has no install id yet (run dbaccess migrate): only users made before install ids can be revoked from here');
+  const postgres = createPostgresProvider({ installId });
+  const mysql = createMysqlProvider({ flavor: 'mysql', installId });
+  const mariadb = createMysqlProvider({ flavor: 'mariadb', installId });
   const providers: ProviderRegistry = {
     postgres,
     mysql,
@@ -281,7 +285,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   }
 
   return {
-    db, pool, queue, catalogs, catalogOf, stateUrl, mfa, requests, analysis, capture, leases, audit, tenants, logger, metrics, insights, reports, retention, auditExporter,
+    db, pool, queue, catalogs, catalogOf, stateUrl, installId, mfa, requests, analysis, capture, leases, audit, tenants, logger, metrics, insights, reports, retention, auditExporter,
     get http() {
       return http;
     },

@@ -49,9 +49,9 @@ Exit: 0 no problems (warnings allowed), 1 problems found, 2 usage mistake.`,
       return EXIT.usage;
     }
     // Loaded here, not at start: `dbaccess --help` need not load every client library.
-    const [{ checkConfiguration }, { createMysqlProvider }, { createPostgresProvider }, { createVaultClient }, doctorChecks] = await Promise.all([
+    const [{ checkConfiguration }, { createMysqlProvider }, { createPostgresProvider }, { createVaultClient }, doctorChecks, { UNKNOWN_INSTALLATION }] = await Promise.all([
       import('../config/config-check.js'), import('../modules/credentials/mysql-provider.js'), import('../modules/credentials/postgres-provider.js'),
-      import('../modules/credentials/vault-client.js'), import('./doctor-checks.js'),
+      import('../modules/credentials/vault-client.js'), import('./doctor-checks.js'), import('../modules/installation/installation-id.js'),
     ]);
     const { databaseCheck, modelCheck, redisCheck, slackCheck, stateDatabaseCheck, statusOf, vaultCheck } = doctorChecks;
     const configuration = checkConfiguration({ source: environment });
@@ -66,9 +66,11 @@ Exit: 0 no problems (warnings allowed), 1 problems found, 2 usage mistake.`,
 
     const { env } = config;
     const vault = env.VAULT_ADDR && env.VAULT_TOKEN ? createVaultClient({ addr: env.VAULT_ADDR, token: env.VAULT_TOKEN, namespace: env.VAULT_NAMESPACE, timeoutMs: timeoutSeconds * 1000 }) : undefined;
-    const postgres = createPostgresProvider({ poolSize: 1, idleMillis: 1000 });
-    const mysql = createMysqlProvider({ flavor: 'mysql', poolSize: 1, idleMillis: 1000 });
-    const mariadb = createMysqlProvider({ flavor: 'mariadb', poolSize: 1, idleMillis: 1000 });
+    // The checks create and drop no user: no install id is needed (the unknown one owns nothing).
+    const installId = UNKNOWN_INSTALLATION;
+    const postgres = createPostgresProvider({ installId, poolSize: 1, idleMillis: 1000 });
+    const mysql = createMysqlProvider({ flavor: 'mysql', installId, poolSize: 1, idleMillis: 1000 });
+    const mariadb = createMysqlProvider({ flavor: 'mariadb', installId, poolSize: 1, idleMillis: 1000 });
     const providers = { postgres, mysql, mariadb };
 
     const checks: DoctorCheck[] = [

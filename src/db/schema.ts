@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type AnyPgColumn, bigint, boolean, bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, bigint, boolean, bigserial, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /** Every table carries tenant_id: a Slack workspace (later a Teams tenant) is a tenant. */
 
@@ -325,4 +325,21 @@ export const chatConversations = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('chat_conversations_platform_key').on(t.platform, t.key), index('chat_conversations_tenant').on(t.tenantId)],
+);
+
+/**
+ * This install's identity (one row): made once, at the first start on this state database, and
+ * never changed. Every user, account and access group the providers create carries it, so two
+ * installs on one target (same user prefix or not) never take each other's objects for their own.
+ */
+export const installation = pgTable(
+  'installation',
+  {
+    /** Always true: the primary key that allows one row only. */
+    singleton: boolean('singleton').primaryKey().default(true),
+    /** 8 lower-case base32 characters ([a-z2-7]), short enough to go into role names. */
+    id: text('id').notNull(),
+    createdAt: createdAt(),
+  },
+  () => [check('installation_singleton', sql`singleton`), check('installation_id_format', sql`id ~ '^[a-z2-7]{8}$'`)],
 );

@@ -184,7 +184,8 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
     },
 
     async reconcile() {
-      const { dropped, failed, unreachable } = await leases.reconcile();
+      const { dropped, failed, unreachable, unclaimed } = await leases.reconcile();
+      if (unclaimed.length > 0) logger.warn({ unclaimed }, 'reconciler left users made before install ids that no lease of this install owns: drop them by hand if no other install holds their lease');
       if (dropped.length > 0) logger.warn({ dropped }, 'reconciler dropped users that no lease owned');
       if (failed.length > 0) logger.error({ failed }, 'reconciler could not drop some users that no lease owns');
       if (unreachable.length > 0) logger.warn({ unreachable }, 'reconciler could not reach some databases');

@@ -16,7 +16,7 @@ import type { CredentialProvider, Target } from '../../src/modules/credentials/c
 import { createMysqlProvider } from '../../src/modules/credentials/mysql-provider.js';
 import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
 import { createTargetResolver } from '../../src/modules/credentials/targets.js';
-import { MARIADB_ADMIN_URL, createMariaTarget, createStateDatabase, createTargetDatabase } from '../support/databases.js';
+import { TEST_INSTALL_ID, MARIADB_ADMIN_URL, createMariaTarget, createStateDatabase, createTargetDatabase } from '../support/databases.js';
 
 // Real sessions on the machine's servers: the scram PostgreSQL 15 cluster (pgaudit loaded by
 // .ci/prepare-services.sh, jsonlog on) and MariaDB (server_audit to a file, general log to a table).
@@ -32,8 +32,8 @@ let pgTarget: Awaited<ReturnType<typeof createTargetDatabase>>;
 let mariaTarget: Awaited<ReturnType<typeof createMariaTarget>>;
 let catalog: CatalogView;
 let capture: CaptureService;
-const postgres = createPostgresProvider();
-const mariadb = createMysqlProvider({ flavor: 'mariadb' });
+const postgres = createPostgresProvider({ installId: TEST_INSTALL_ID });
+const mariadb = createMysqlProvider({ installId: TEST_INSTALL_ID, flavor: 'mariadb' });
 const tenantIds: string[] = [];
 let requesterIds: string[] = [];
 const openClients: Array<{ end(): Promise<unknown> }> = [];

@@ -5,14 +5,14 @@ import { parseCatalog } from '../../src/config/catalog.js';
 import { createMysqlProvider } from '../../src/modules/credentials/mysql-provider.js';
 import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
 import { parseScope } from '../../src/modules/credentials/scope.js';
-import { createMariaTarget, createTargetDatabase } from '../support/databases.js';
+import { TEST_INSTALL_ID, createMariaTarget, createTargetDatabase } from '../support/databases.js';
 
 /** A custom level grants exactly its privileges on the real servers. */
 describe('custom levels on real servers', () => {
   let pgTarget: Awaited<ReturnType<typeof createTargetDatabase>>;
   let mariaTarget: Awaited<ReturnType<typeof createMariaTarget>>;
-  const postgres = createPostgresProvider();
-  const mariadb = createMysqlProvider({ flavor: 'mariadb' });
+  const postgres = createPostgresProvider({ installId: TEST_INSTALL_ID });
+  const mariadb = createMysqlProvider({ installId: TEST_INSTALL_ID, flavor: 'mariadb' });
   const catalog = () =>
     parseCatalog(`approvers:
   slack: { channel: C0A, users: [U0A] }

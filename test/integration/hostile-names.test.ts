@@ -9,7 +9,7 @@ import { formatScope, formatScopeItem, parseStoredScope } from '../../src/module
 import mysql from 'mysql2/promise';
 import { quoteIdentifier } from '../../src/modules/credentials/mysql-grants.js';
 import { createMysqlProvider } from '../../src/modules/credentials/mysql-provider.js';
-import { createMariaTarget, createTargetDatabase } from '../support/databases.js';
+import { TEST_INSTALL_ID, createMariaTarget, createTargetDatabase } from '../support/databases.js';
 import { hostileNames } from '../support/hostile-names.js';
 
 /**
@@ -21,7 +21,7 @@ describe('hostile names through the whole path (PostgreSQL)', () => {
   const { accepted, tooLong } = hostileNames();
   let target: Awaited<ReturnType<typeof createTargetDatabase>>;
   let admin: pg.Client;
-  const provider = createPostgresProvider();
+  const provider = createPostgresProvider({ installId: TEST_INSTALL_ID });
 
   beforeAll(async () => {
     target = await createTargetDatabase();
@@ -62,7 +62,7 @@ databases:
       expect(statements).toHaveLength(3);
       await provider.provision({ entry, adminUrl: target.adminUrl }, { username, password: 'Hostile-names-pw-1234', expiresAt: new Date(Date.now() + 3600_000), level: 'read', scope });
       // Held through the access group of this grant, which the user is a member of.
-      const group = postgresAccessGroup({ prefix: 'dba_', database: target.name, level: 'read', scope })!;
+      const group = postgresAccessGroup({ prefix: 'dba_', install: TEST_INSTALL_ID, database: target.name, level: 'read', scope })!;
       const { rows } = await admin.query<{ table_schema: string; table_name: string; privilege_type: string }>(
         `SELECT table_schema, table_name, privilege_type FROM information_schema.role_table_grants
           WHERE grantee = $1 AND pg_has_role($2, grantee, 'USAGE')`,
@@ -98,7 +98,7 @@ describe('hostile names through the whole path (MariaDB)', () => {
   const { accepted } = hostileNames();
   let target: Awaited<ReturnType<typeof createMariaTarget>>;
   let admin: mysql.Connection;
-  const provider = createMysqlProvider({ flavor: 'mariadb' });
+  const provider = createMysqlProvider({ installId: TEST_INSTALL_ID, flavor: 'mariadb' });
   const creatable: string[] = [];
 
   beforeAll(async () => {

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { TEST_INSTALL_ID } from '../support/databases.js';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseEntry } from '../../src/config/catalog.js';
 import { generatePassword } from '../../src/lib/crypto.js';
 import type { ProvisionSpec, Target } from '../../src/modules/credentials/credential-types.js';
-import { quoteIdentifier } from '../../src/modules/credentials/mysql-grants.js';
+import { markStatements, quoteIdentifier } from '../../src/modules/credentials/mysql-grants.js';
 import { createMysqlProvider } from '../../src/modules/credentials/mysql-provider.js';
 
 // The machine's MariaDB (root, empty password). Everything this file creates carries the suffix: its
@@ -43,7 +44,7 @@ const entry: DatabaseEntry = {
 const target: Target = { entry, adminUrl };
 const withEntry = (changes: Partial<DatabaseEntry>): Target => ({ entry: { ...entry, ...changes }, adminUrl });
 
-const provider = createMysqlProvider({ flavor: 'mariadb' });
+const provider = createMysqlProvider({ installId: TEST_INSTALL_ID, flavor: 'mariadb' });
 let admin: Connection;
 const openConnections: Connection[] = [];
 let skipNameResolve = false;
@@ -449,7 +450,7 @@ describe('mysql provider (MariaDB): secrets', () => {
 
   it('reports an unreachable target or refused admin login without the URL or the password', async () => {
     const secret = 'admin-secret-9f3k';
-    const isolated = createMysqlProvider({ flavor: 'mariadb' });
+    const isolated = createMysqlProvider({ installId: TEST_INSTALL_ID, flavor: 'mariadb' });
     try {
       const down: Target = { entry: { ...entry, port: 1 }, adminUrl: `mysql://root:${secret}@127.0.0.1:1/test` };
       await expect(isolated.ping(down)).rejects.toMatchObject({ code: 'TARGET_UNAVAILABLE', message: 'Cannot reach shop (127.0.0.1:1): connection refused.' });
@@ -464,7 +465,7 @@ describe('mysql provider (MariaDB): secrets', () => {
       for (const attempt of [
         () => isolated.provision(wrongPassword, spec(userName('never'))),
         () => isolated.revoke(wrongPassword, userName('never')),
-        () => isolated.listUsers(wrongPassword, 'dbt_'),
+        () => isolated.listUsers(wrongPassword, ['dbt_']),
       ]) {
         const error = await attempt().catch((caught: unknown) => caught);
         expect(error).toMatchObject({ code: 'TARGET_UNAVAILABLE' });
@@ -479,9 +480,9 @@ describe('mysql provider (MariaDB): secrets', () => {
   });
 
   it('refuses to work when the server is not the configured flavour', async () => {
-    const wrong = createMysqlProvider({ flavor: 'mysql' });
+    const wrong = createMysqlProvider({ installId: TEST_INSTALL_ID, flavor: 'mysql' });
     try {
-      await expect(wrong.listUsers(target, 'dbt_')).rejects.toMatchObject({ code: 'CONFIG', message: expect.stringContaining('runs MariaDB') });
+      await expect(wrong.listUsers(target, ['dbt_'])).rejects.toMatchObject({ code: 'CONFIG', message: expect.stringContaining('runs MariaDB') });
     } finally {
       await wrong.close();
     }
@@ -505,7 +506,7 @@ describe('mysql provider (MariaDB): a dedicated admin account', () => {
   it('closes idle admin connections', async () => {
     await admin.query(`CREATE USER ${mysql.escape(adminName)}@'%' IDENTIFIED BY ${mysql.escape(adminPassword)}`);
     await admin.query(`GRANT ALL PRIVILEGES ON *.* TO ${mysql.escape(adminName)}@'%' WITH GRANT OPTION`);
-    const pooled = createMysqlProvider({ flavor: 'mariadb', poolSize: 3, idleMillis: 300 });
+    const pooled = createMysqlProvider({ installId: TEST_INSTALL_ID, flavor: 'mariadb', poolSize: 3, idleMillis: 300 });
     try {
       await Promise.all([1, 2, 3].map(() => pooled.listSchemas(adminTarget())));
       expect(await sessionsOf(adminName)).toBeGreaterThanOrEqual(2);
@@ -563,11 +564,14 @@ describe('mysql provider (MariaDB): listing', () => {
       `dbt_${suffix}_p%five`, // matches the % prefix below
       `dbt_${suffix}_pzsix`, // would match if % were a wildcard
     ];
-    for (const name of names) await admin.query(`CREATE USER ${mysql.escape(name)}@'%' ACCOUNT LOCK`);
+    for (const name of names) {
+      await admin.query(`CREATE USER ${mysql.escape(name)}@'%' ACCOUNT LOCK`);
+      await admin.query(markStatements(TEST_INSTALL_ID, name, '%', 0)[0]!);
+    }
     try {
-      expect(await provider.listUsers(target, `dbt_${suffix}_l_`)).toEqual([`dbt_${suffix}_l_one`]);
-      expect(await provider.listUsers(target, `dbt_${suffix}_p%`)).toEqual([`dbt_${suffix}_p%five`]);
-      await expect(provider.listUsers(target, '')).rejects.toMatchObject({ code: 'BAD_INPUT' });
+      expect((await provider.listUsers(target, [`dbt_${suffix}_l_`])).ours).toEqual([`dbt_${suffix}_l_one`]);
+      expect((await provider.listUsers(target, [`dbt_${suffix}_p%`])).ours).toEqual([`dbt_${suffix}_p%five`]);
+      await expect(provider.listUsers(target, [''])).rejects.toMatchObject({ code: 'BAD_INPUT' });
     } finally {
       for (const name of names) await admin.query(`DROP USER IF EXISTS ${mysql.escape(name)}@'%'`);
     }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { TEST_INSTALL_ID } from '../support/databases.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseEntry } from '../../src/config/catalog.js';
@@ -6,7 +7,7 @@ import { generatePassword } from '../../src/lib/crypto.js';
 import { isAppError } from '../../src/lib/errors.js';
 import type { ProvisionSpec, Target } from '../../src/modules/credentials/credential-types.js';
 import { postgresAccessGroup } from '../../src/modules/credentials/grant-mapping.js';
-import { GROUP_MARKER, createPostgresProvider, withDatabase } from '../../src/modules/credentials/postgres-provider.js';
+import { GROUP_MARKER, ROLE_MARKER, createPostgresProvider, roleMarker, withDatabase } from '../../src/modules/credentials/postgres-provider.js';
 import { hostileNames } from '../support/hostile-names.js';
 import { SERVICES } from '../support/services.js';
 
@@ -39,7 +40,7 @@ const entry: DatabaseEntry = {
 };
 const target: Target = { entry, adminUrl };
 
-const provider = createPostgresProvider();
+const provider = createPostgresProvider({ installId: TEST_INSTALL_ID });
 let admin: pg.Client; // admin session in the test database
 const openClients: pg.Client[] = [];
 
@@ -56,7 +57,7 @@ const spec = (username: string, rest: Partial<ProvisionSpec> = {}): ProvisionSpe
   ...rest,
 });
 /** The access group a spec's grants go to. */
-const groupOf = (request: ProvisionSpec) => postgresAccessGroup({ prefix, database: databaseName, level: request.level, privileges: request.privileges, scope: request.scope })!;
+const groupOf = (request: ProvisionSpec) => postgresAccessGroup({ prefix, install: TEST_INSTALL_ID, database: databaseName, level: request.level, privileges: request.privileges, scope: request.scope })!;
 /** The access groups a user is a member of. */
 async function groupsOf(username: string): Promise<string[]> {
   const { rows } = await admin.query<{ rolname: string }>(
@@ -274,8 +275,8 @@ describe('postgres provider: provision', () => {
     expect(grantees).not.toEqual(expect.arrayContaining([a.username]));
     expect(grantees).not.toEqual(expect.arrayContaining([b.username]));
     // listUsers (the reconciler's view) shows users, never groups.
-    expect(await provider.listUsers(target, prefix)).toEqual(expect.arrayContaining([a.username, b.username]));
-    expect(await provider.listUsers(target, prefix)).not.toContain(group);
+    expect((await provider.listUsers(target, [prefix])).ours).toEqual(expect.arrayContaining([a.username, b.username]));
+    expect((await provider.listUsers(target, [prefix])).ours).not.toContain(group);
 
     const sessionB = await login(b.username, b.password);
     await provider.revoke(target, a.username);
@@ -289,7 +290,7 @@ describe('postgres provider: provision', () => {
 
   it('leaves no access group behind when its last two members are revoked at the same time', async () => {
     // Two providers (two apps, say): neither batches the other's revocation, so each may see the other still in the group.
-    const other = createPostgresProvider();
+    const other = createPostgresProvider({ installId: TEST_INSTALL_ID });
     try {
       const scope = [{ schema: 'sales', table: 'orders', columns: ['id'] }];
       for (let round = 0; round < 6; round += 1) {
@@ -334,7 +335,7 @@ describe('postgres provider: provision', () => {
     expect(await roleRow(next.username)).toBeUndefined();
     await admin.query(`REVOKE pg_read_all_data FROM ${pg.escapeIdentifier(group)}`);
     await provider.revoke(target, widened.username);
-    const marker = await admin.query(`SELECT 1 FROM pg_shdescription WHERE description = $1 AND objoid = (SELECT oid FROM pg_roles WHERE rolname = $2)`, [GROUP_MARKER, group]);
+    const marker = await admin.query(`SELECT 1 FROM pg_shdescription WHERE starts_with(description, $1) AND objoid = (SELECT oid FROM pg_roles WHERE rolname = $2)`, [GROUP_MARKER, group]);
     expect(marker.rowCount).toBe(0);
   });
 
@@ -437,12 +438,12 @@ describe('postgres provider: revoke', () => {
     const lookalike = `${prefix}grp_fedcba9876543210`;
     await admin.query(`CREATE ROLE ${pg.escapeIdentifier(lookalike)} NOLOGIN`);
     try {
-      expect(await provider.dropEmptyGroups!(target, prefix)).toEqual([groupOf(left)]);
+      expect(await provider.dropEmptyGroups!(target, [prefix])).toEqual([groupOf(left)]);
       expect(await roleRow(groupOf(left))).toBeUndefined();
       expect(await roleRow(groupOf(used))).toBeDefined();
       expect(await roleRow(lookalike)).toBeDefined();
-      expect(await provider.dropEmptyGroups!(target, prefix)).toEqual([]);
-      await expect(provider.dropEmptyGroups!(target, '')).rejects.toMatchObject({ code: 'BAD_INPUT' });
+      expect(await provider.dropEmptyGroups!(target, [prefix])).toEqual([]);
+      await expect(provider.dropEmptyGroups!(target, [''])).rejects.toMatchObject({ code: 'BAD_INPUT' });
     } finally {
       await admin.query(`DROP ROLE ${pg.escapeIdentifier(lookalike)}`);
       await provider.revoke(target, left.username);
@@ -474,7 +475,7 @@ describe('postgres provider: revoke', () => {
 
   it('revokes many users of one target at once in batches, each with its own outcome', async () => {
     // One connection: while the first revocation runs, the others queue and then go together.
-    const batched = createPostgresProvider({ poolSize: 1 });
+    const batched = createPostgresProvider({ installId: TEST_INSTALL_ID, poolSize: 1 });
     try {
       const scope = [{ schema: 'ops', table: 'events' }];
       const many = Array.from({ length: 24 }, (_, i) => spec(roleName(`many${i}`), { level: 'write', scope }));
@@ -617,7 +618,7 @@ describe('postgres provider: secrets', () => {
 
   it('reports an unreachable target or refused admin login without the URL or the password', async () => {
     const secret = 'admin-secret-9f3k';
-    const isolated = createPostgresProvider();
+    const isolated = createPostgresProvider({ installId: TEST_INSTALL_ID });
     try {
       const down: Target = {
         entry: { ...entry, port: 1 },
@@ -630,7 +631,7 @@ describe('postgres provider: secrets', () => {
       for (const attempt of [
         () => isolated.provision(wrongPassword, spec(roleName('never'))),
         () => isolated.revoke(wrongPassword, roleName('never')),
-        () => isolated.listUsers(wrongPassword, 'dbt_'),
+        () => isolated.listUsers(wrongPassword, ['dbt_']),
       ]) {
         const error = await attempt().catch((caught: unknown) => caught);
         expect(error).toMatchObject({ code: 'TARGET_UNAVAILABLE' });
@@ -659,11 +660,29 @@ describe('postgres provider: listUsers', () => {
       `dbt_${suffix}_p%four`, // matches the % prefix below
       `dbt_${suffix}_pzfive`, // would match if % were a wildcard
     ];
-    for (const name of names) await admin.query(`CREATE ROLE ${pg.escapeIdentifier(name)} NOLOGIN`);
+    for (const name of names) {
+      await admin.query(`CREATE ROLE ${pg.escapeIdentifier(name)} NOLOGIN; COMMENT ON ROLE ${pg.escapeIdentifier(name)} IS ${pg.escapeLiteral(roleMarker(TEST_INSTALL_ID))}`);
+    }
 
-    expect(await provider.listUsers(target, prefix)).toEqual([`dbt_${suffix}_l_one`]);
-    expect(await provider.listUsers(target, `dbt_${suffix}_p%`)).toEqual([`dbt_${suffix}_p%four`]);
-    await expect(provider.listUsers(target, '')).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    expect((await provider.listUsers(target, [prefix])).ours).toEqual([`dbt_${suffix}_l_one`]);
+    expect((await provider.listUsers(target, [`dbt_${suffix}_p%`])).ours).toEqual([`dbt_${suffix}_p%four`]);
+    expect((await provider.listUsers(target, [prefix, `dbt_${suffix}_p%`])).ours).toEqual([`dbt_${suffix}_l_one`, `dbt_${suffix}_p%four`]);
+    await expect(provider.listUsers(target, [''])).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    await expect(provider.listUsers(target, [])).rejects.toMatchObject({ code: 'BAD_INPUT' });
+  });
+
+  it('lists this install`s users as ours and those made before install ids as legacy; no one else`s', async () => {
+    const prefix = `dbt_${suffix}_m_`;
+    const marked = { [`${prefix}mine`]: roleMarker(TEST_INSTALL_ID), [`${prefix}old`]: ROLE_MARKER, [`${prefix}other`]: roleMarker('bbbbbbbb'), [`${prefix}nobody`]: 'a person' };
+    for (const [name, marker] of Object.entries(marked)) {
+      await admin.query(`CREATE ROLE ${pg.escapeIdentifier(name)} NOLOGIN; COMMENT ON ROLE ${pg.escapeIdentifier(name)} IS ${pg.escapeLiteral(marker)}`);
+    }
+    await admin.query(`CREATE ROLE ${pg.escapeIdentifier(`${prefix}bare`)} NOLOGIN`);
+    expect(await provider.listUsers(target, [prefix])).toEqual({ ours: [`${prefix}mine`], legacy: [`${prefix}old`] });
+    // Another install's user is not this one's to revoke (nor to extend).
+    await expect(provider.revoke(target, `${prefix}other`)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(provider.extend(target, `${prefix}other`, new Date(Date.now() + 60_000))).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await roleRow(`${prefix}other`)).toBeDefined();
   });
 });
 

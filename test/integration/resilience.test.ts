@@ -4,7 +4,7 @@ import { APPROVERS_CHANNEL, PEOPLE, deleteRedisPrefix, shown, startHarness, wait
 import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
 import { SERVICES } from '../support/services.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
-import { onTarget, targetGroups, targetRoles, targetSessionsOf } from '../support/databases.js';
+import { TEST_INSTALL_ID, onTarget, targetGroups, targetRoles, targetSessionsOf } from '../support/databases.js';
 
 /** Nothing depends on the queue alone: the lease row is the truth, the sweep and the reconciler act on it. */
 describe('resilience', () => {
@@ -93,7 +93,7 @@ describe('resilience', () => {
   it('reconciles: drops users of ours that no lease owns, and nothing else', async () => {
     // A user our provider created that no lease owns: what a crash or a lost row would leave behind.
     const orphan = `${h.prefix}orphan01`;
-    const provider = createPostgresProvider();
+    const provider = createPostgresProvider({ installId: h.app.installId });
     const target = { entry: h.app.catalogs().ofDatabase('orders')!.database('orders')!, adminUrl: h.target.adminUrl };
     await provider.provision(target, { username: orphan, password: 'Orphan-password-1234', expiresAt: new Date(Date.now() + 3600_000), level: 'read', scope: [] });
     // An access group whose last member's revocation could not drop it: in no one's use, lending nothing.

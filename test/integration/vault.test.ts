@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { TEST_INSTALL_ID } from '../support/databases.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect, createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import pg, { escapeIdentifier } from 'pg';
@@ -73,7 +74,7 @@ const notOnThisMachine: Pick<CredentialProvider, 'killSessions'> = {
 let fake: FakeVault;
 let vault: ReturnType<typeof createVaultClient>;
 let provider: CredentialProvider;
-const postgres = createPostgresProvider();
+const postgres = createPostgresProvider({ installId: TEST_INSTALL_ID });
 let admin: pg.Client;
 const openClients: pg.Client[] = [];
 
@@ -471,7 +472,7 @@ describe('Vault provider: credentials that really work, and then really stop', (
     expect(error.code).toBe('CONFIG');
     expect(error.message).toContain('No Vault lease id is recorded for v-token-orders-r-x');
     expect(error.message).toContain('database/creds/orders-read');
-    await expect(provider.listUsers(target, 'v-')).resolves.toEqual([]);
+    await expect(provider.listUsers(target, ['v-'])).resolves.toEqual({ ours: [], legacy: [] });
   });
 });
 

@@ -2,8 +2,15 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { SERVICES } from './services.js';
 import { GROUP_MARKER } from '../../src/modules/credentials/postgres-provider.js';
+import { newInstallationId } from '../../src/modules/installation/installation-id.js';
 
 const suffix = () => randomBytes(5).toString('hex');
+
+/**
+ * The install id of the providers a test file makes itself (one per file: each file is a module of
+ * its own). Providers that must own what an app made take the app's (`app.installId`) instead.
+ */
+export const TEST_INSTALL_ID = newInstallationId();
 
 function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
@@ -76,7 +83,7 @@ export async function targetGroups(prefix: string): Promise<string[]> {
 async function rolesWithPrefix(prefix: string, groups: boolean): Promise<string[]> {
   return admin(SERVICES.targetPg, async (client) => {
     const { rows } = await client.query<{ rolname: string }>(
-      `SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) AND (shobj_description(oid, 'pg_authid') IS NOT DISTINCT FROM $2) = $3 ORDER BY 1`,
+      `SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) AND coalesce(starts_with(shobj_description(oid, 'pg_authid'), $2), false) = $3 ORDER BY 1`,
       [prefix, GROUP_MARKER, groups],
     );
     return rows.map((row) => row.rolname);

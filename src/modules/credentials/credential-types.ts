@@ -38,7 +38,16 @@ export interface RevokeResult {
   existed: boolean;
 }
 
-/** One engine's way of creating and removing temporary users. Every method is idempotent. */
+export interface UserListing {
+  ours: string[];
+  legacy: string[];
+}
+
+/**
+ * One engine's way of creating and removing temporary users. Every method is idempotent. A provider
+ * is made for one install (its id, from the state database, as configuration) and acts only on users
+ * that carry that id, or that predate install ids and whose lease the caller holds.
+ */
 export interface CredentialProvider {
   /** Creates the user, or brings an existing one (a retried job) to exactly this spec. */
   provision(target: Target, spec: ProvisionSpec): Promise<ProvisionResult>;
@@ -48,10 +57,15 @@ export interface CredentialProvider {
   killSessions(target: Target, username: string): Promise<number>;
   /** Blocks login, kills every session and waits until none is left, removes owned objects, drops the user, verifies. */
   revoke(target: Target, username: string, externalLeaseId?: string): Promise<RevokeResult>;
-  /** Users on the target whose names start with the prefix (for the reconciler). */
-  listUsers(target: Target, prefix: string): Promise<string[]>;
-  /** Engines that grant through shared groups (PostgreSQL): drops those with the prefix that no user is in any more; returns their names. */
-  dropEmptyGroups?(target: Target, prefix: string): Promise<string[]>;
+  /**
+   * For the reconciler, the users on the target's server whose names start with one of the prefixes
+   * and that carry a dbaccess marker: `ours`, this install's (its id in the marker); `legacy`, made
+   * before install ids (the marker without one), which only the install holding their lease may touch.
+   * Users of other installs and anyone else's are not listed.
+   */
+  listUsers(target: Target, prefixes: string[]): Promise<UserListing>;
+  /** Engines that grant through shared groups (PostgreSQL): drops this install's groups with one of the prefixes that no user is in any more; returns their names. */
+  dropEmptyGroups?(target: Target, prefixes: string[]): Promise<string[]>;
   /** What exists for the scope to name: schemas, tables, and the columns of tables named with columns. */
   listObjects(target: Target, scope: ScopeItem[]): Promise<TargetObjects>;
   /** Schemas a whole-database grant covers. */

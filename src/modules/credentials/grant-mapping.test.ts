@@ -17,10 +17,14 @@ describe('scope parsing', () => {
 
 describe('postgres access groups', () => {
   const group = (rest: Partial<Parameters<typeof postgresAccessGroup>[0]> = {}) =>
-    postgresAccessGroup({ prefix: 'dba_', database: 'orders', level: 'read', scope: parseScope('sales.orders(id, total), public'), ...rest });
+    postgresAccessGroup({ prefix: 'dba_', install: 'k3x7q2ab', database: 'orders', level: 'read', scope: parseScope('sales.orders(id, total), public'), ...rest });
 
-  it('one group per database, level, privileges and scope, named with the prefix; none for admin', () => {
-    expect(group()).toMatch(/^dba_grp_[0-9a-f]{16}$/);
+  it('one group per install, database, level, privileges and scope, named with the prefix and the install id; none for admin', () => {
+    expect(group()).toMatch(/^dba_grp_k3x7q2ab_[0-9a-f]{16}$/);
+    // Two installs with one prefix never share a group; the longest prefix still fits PostgreSQL's 63 bytes.
+    expect(group({ install: 'bbbbbbbb' })).toMatch(/^dba_grp_bbbbbbbb_[0-9a-f]{16}$/);
+    expect(group({ install: 'bbbbbbbb' })!.slice(-16)).toBe(group()!.slice(-16));
+    expect(Buffer.byteLength(group({ prefix: 'p'.repeat(16) })!)).toBeLessThanOrEqual(63);
     // Order does not matter: the same grant is the same group.
     expect(group({ scope: parseScope('public, sales.orders(total, id)') })).toBe(group());
     for (const other of [{ database: 'orders2' }, { level: 'write' }, { scope: parseScope('sales.orders(id)') }, { scope: [] }, { prefix: 'ops_' }]) {
@@ -32,7 +36,7 @@ describe('postgres access groups', () => {
 
   it('the card shows the grants to the group and the membership', () => {
     const entry = { engine: 'postgres', database: 'orders' } as DatabaseEntry;
-    const preview = grantPreview(entry, 'read', [], parseScope('sales.orders'), 'dba_');
+    const preview = grantPreview(entry, 'read', [], parseScope('sales.orders'), 'dba_', undefined, 'k3x7q2ab');
     const name = group({ scope: parseScope('sales.orders') })!;
     expect(preview).toContain(`GRANT SELECT ON TABLE "sales"."orders" TO "${name}"`);
     expect(preview.at(-1)).toBe(`GRANT "${name}" TO "<temporary user>"`);

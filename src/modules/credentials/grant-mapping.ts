@@ -96,28 +96,30 @@ export function postgresGrantStatements(input: PostgresGrantInput): string[] {
 }
 
 /**
- * The PostgreSQL access group of a grant: a NOLOGIN role `<prefix>grp_<hash>` per database, level,
- * privileges and scope, which holds the privileges; each temporary user is made a member of it.
+ * The PostgreSQL access group of a grant: a NOLOGIN role `<prefix>grp_<install id>_<hash>` per
+ * install, database, level, privileges and scope, which holds the privileges; each temporary user is
+ * made a member of it. The install id keeps two installs with one prefix on one cluster from sharing
+ * (and dropping) each other's groups; at most 16 + 4 + 8 + 1 + 16 = 45 bytes, within PostgreSQL's 63.
  * Every table's privilege list then names one group instead of every live user: dropping a user
  * rewrites no privilege list (1,000 users with grants on a table made each drop ~6x slower), and a
  * database holds any number of live users (privilege lists over ~8 KB cannot be stored: ~2,400 users
  * per table). Undefined for admin: it can create objects, which must stay owned by the user (who is
  * dropped with them), so admin grants go to the user.
  */
-export function postgresAccessGroup(input: { prefix: string; database: string; level: AccessLevel; privileges?: string[]; scope: ScopeItem[] }): string | undefined {
+export function postgresAccessGroup(input: { prefix: string; install: string; database: string; level: AccessLevel; privileges?: string[]; scope: ScopeItem[] }): string | undefined {
   if (input.level === 'admin') return undefined;
   const scope = input.scope
     .map((item) => ({ schema: item.schema, table: item.table ?? null, columns: item.columns ? [...item.columns].sort() : null }))
     .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
   const spec = JSON.stringify([input.database, input.level, tablePrivileges(input.level, input.privileges), scope]);
-  return `${input.prefix}grp_${createHash('sha256').update(spec).digest('hex').slice(0, 16)}`;
+  return `${input.prefix}grp_${input.install}_${createHash('sha256').update(spec).digest('hex').slice(0, 16)}`;
 }
 
 /**
  * The exact PostgreSQL statements of an access: the grants to its group (or, for admin, to the user)
  * and the user's membership. `username` may be a placeholder (the card, before the user exists).
  */
-export function postgresAccessStatements(input: PostgresGrantInput & { prefix: string }): { group: string | undefined; grants: string[]; membership: string | undefined } {
+export function postgresAccessStatements(input: PostgresGrantInput & { prefix: string; install: string }): { group: string | undefined; grants: string[]; membership: string | undefined } {
   const group = postgresAccessGroup(input);
   const grants = postgresGrantStatements({ ...input, username: group ?? input.username });
   return { group, grants, membership: group ? `GRANT ${escapeIdentifier(group)} TO ${escapeIdentifier(input.username)}` : undefined };
@@ -125,12 +127,13 @@ export function postgresAccessStatements(input: PostgresGrantInput & { prefix: s
 
 /**
  * The statements a request will run, as approvers see them on the card: exact for PostgreSQL,
- * MySQL and MariaDB (with the user name once it exists); for Vault, the role whose statements Vault runs.
+ * MySQL and MariaDB (with the user name once it exists; the access group's install id as `<install>`
+ * unless given); for Vault, the role whose statements Vault runs.
  */
-export function grantPreview(entry: DatabaseEntry, level: AccessLevel, privileges: string[], scope: ScopeItem[], prefix: string, username = '<temporary user>'): string[] {
+export function grantPreview(entry: DatabaseEntry, level: AccessLevel, privileges: string[], scope: ScopeItem[], prefix: string, username = '<temporary user>', install = '<install>'): string[] {
   switch (entry.engine) {
     case 'postgres': {
-      const { grants, membership } = postgresAccessStatements({ prefix, level, privileges, scope, database: entry.database, username, schemas: ['<each schema>'] });
+      const { grants, membership } = postgresAccessStatements({ prefix, install, level, privileges, scope, database: entry.database, username, schemas: ['<each schema>'] });
       return membership ? [...grants, membership] : grants;
     }
     case 'mysql':

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lte, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lte, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
 import { accessRequests, chatUsers, leases, tenants } from '../../db/schema.js';
 import { TRANSITIONS } from '../access-requests/access-request-state.js';
@@ -87,12 +87,13 @@ export function createLeaseRepo({ db }: { db: Db }) {
         .limit(limit);
     },
 
-    /** Usernames on one database that a lease still owns (not revoked). */
-    async liveUsernames(databaseId: string): Promise<Set<string>> {
+    /** Usernames on the databases (those of one server, for the reconciler) that a lease still owns (not revoked). */
+    async liveUsernames(databaseIds: string[]): Promise<Set<string>> {
+      if (databaseIds.length === 0) return new Set();
       const rows = await db
         .select({ username: leases.username })
         .from(leases)
-        .where(and(eq(leases.databaseId, databaseId), isNull(leases.revokedAt)));
+        .where(and(inArray(leases.databaseId, databaseIds), isNull(leases.revokedAt)));
       return new Set(rows.map((row) => row.username));
     },
 

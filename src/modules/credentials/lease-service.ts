@@ -15,6 +15,7 @@ import { parseStoredScope } from './scope.js';
 import type { LeaseRepo, LeaseRow } from './lease-repo.js';
 import type { ProviderRegistry, TargetResolver } from './targets.js';
 import type { CaptureMethod } from '../capture/capture-types.js';
+import { reconcileServers, type ReconcileResult } from './reconciler.js';
 
 interface Deps {
   db: Db;
@@ -343,40 +344,13 @@ export function createLeaseService(deps: Deps) {
     return { revocations: due.length, expirations: pending.length, provisions: stuck.length, collections: capturing.length };
   }
 
-  /** Drops users on each target that carry our prefix and that no live lease owns, and access groups left without members. */
-  async function reconcile(): Promise<{ dropped: string[]; failed: Array<{ user: string; error: string }>; unreachable: string[] }> {
-    const dropped: string[] = [];
-    const failed: Array<{ user: string; error: string }> = [];
-    const unreachable: string[] = [];
-    // Each tenant's prefix on its own databases: the catalog refuses tenants whose prefixes overlap on a server.
-    for (const entry of catalogs().databases()) {
-      const prefix = catalogs().ofDatabase(entry.id)!.catalog.settings.userPrefix;
-      let orphans: string[];
-      let target: Awaited<ReturnType<typeof providerFor>>;
-      try {
-        target = await providerFor(entry.id);
-        const [users, live] = await Promise.all([target.provider.listUsers(target.target, prefix), leases.liveUsernames(entry.id)]);
-        orphans = users.filter((name) => !live.has(name));
-      } catch {
-        unreachable.push(entry.id);
-        continue;
-      }
-      for (const username of orphans) {
-        try {
-          await target.provider.revoke(target.target, username);
-          dropped.push(`${entry.id}/${username}`);
-        } catch (error) {
-          failed.push({ user: `${entry.id}/${username}`, error: (error as Error).message });
-        }
-      }
-      // Access groups whose last member's revocation could not drop them (they lend nothing meanwhile).
-      try {
-        for (const group of (await target.provider.dropEmptyGroups?.(target.target, prefix)) ?? []) dropped.push(`${entry.id}/${group}`);
-      } catch (error) {
-        failed.push({ user: `${entry.id}/access groups`, error: (error as Error).message });
-      }
-    }
-    return { dropped, failed, unreachable };
+  /**
+   * Per server (reconciler.ts): drops users that carry this install's marker and one of the server's
+   * prefixes and that no live lease on that server owns, and this install's empty access groups.
+   */
+  async function reconcile(): Promise<ReconcileResult> {
+    const entries = catalogs().databases().map((entry) => ({ entry, prefix: catalogs().ofDatabase(entry.id)!.catalog.settings.userPrefix }));
+    return reconcileServers({ entries, providerFor, liveUsernames: (databaseIds) => leases.liveUsernames(databaseIds) });
   }
 
   return { provision, extend, applyExtension, credentialsForRequester, recordDm, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, endNow, listLive: (databaseId?: string) => leases.listLive(databaseId), sweep, reconcile };

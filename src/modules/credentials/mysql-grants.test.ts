@@ -4,6 +4,7 @@ import type { ScopeItem } from './scope.js';
 import {
   accountsQuery,
   alterUserStatement,
+  classifyUsers,
   createByGrantStatement,
   createUserStatement,
   droppedCheckQuery,
@@ -15,6 +16,7 @@ import {
   lockStatement,
   mariadbBlock,
   markStatements,
+  mysqlMarker,
   maxUserNameLength,
   type MysqlFlavor,
   mysqlGrantStatements,
@@ -26,6 +28,10 @@ import {
   sessionSetup,
   unmarkedHost,
 } from './mysql-grants.js';
+import { UNKNOWN_INSTALLATION } from '../installation/installation-id.js';
+
+/** This install's id, as the provider gets it. */
+const INSTALL = 'k3x7q2ab';
 
 const FLAVORS: MysqlFlavor[] = ['mysql', 'mariadb'];
 const PRIVILEGES: Record<AccessLevel, string> = {
@@ -319,8 +325,8 @@ describe('MariaDB compound blocks', () => {
   it('sends each statement whole, a `;` after each, and nothing else outside quotes, whatever the names', () => {
     for (const name of ['dba_x', "x'; END; DROP USER root; #", '`; END //', 'back\\slash', 'new\nline', '? ?', 'END IF', '日本語']) {
       const [grant, second] = mysqlGrantStatements({ level: 'read', scope: [{ schema: name, table: name }, { schema: 'shop', table: name }], database: 'shop', username: name, host: name, flavor: 'mariadb' });
-      const account = { flavor: 'mariadb' as const, username: name, host: name, passwordHash: hash, maxUserConnections: 5 };
-      const [update, check] = markStatements(name, name, 3);
+      const account = { flavor: 'mariadb' as const, install: INSTALL, username: name, host: name, passwordHash: hash, maxUserConnections: 5 };
+      const [update, check] = markStatements(INSTALL, name, name, 3);
       const block = mariadbBlock([createByGrantStatement(grant!, account), update!, check!, second!, releaseLockStatement(name)]);
       // The mark check holds a `;` of its own, inside IF ... END IF.
       const statements = blockStatements(block);
@@ -332,7 +338,7 @@ describe('MariaDB compound blocks', () => {
       expect(strings(created!)).toEqual([name, name, hash]);
       expect(created!.filter((token) => token.kind === 'identifier').map((token) => token.value)).toEqual([name, name]);
       expect(words(marked!)[0]).toBe('UPDATE');
-      expect(strings(marked!)).toEqual(['$.dbaccess', 'dbaccess temporary user', name, name]);
+      expect(strings(marked!)).toEqual(['$.dbaccess', `dbaccess temporary user ${INSTALL}`, name, name]);
       expect(words(checkIf!)).toEqual(['IF', 'ROW_COUNT', '1', 'THEN', 'SIGNAL', 'SQLSTATE', 'SET', 'MESSAGE_TEXT']);
       expect(words(checkEnd!)).toEqual(['END', 'IF']);
       expect(granted).toEqual(lex(second!));
@@ -363,14 +369,14 @@ describe('MariaDB compound blocks', () => {
   });
 
   it('tells the failed mark check, and which host it was, from any other error', () => {
-    const [, check] = markStatements('dba_x', '%', 7);
+    const [, check] = markStatements(INSTALL, 'dba_x', '%', 7);
     const raised = lex(check!, { block: true }).filter((token) => token.kind === 'string').at(-1)!.value;
     expect(unmarkedHost({ errno: 1644, sqlState: '45000', sqlMessage: raised })).toBe(7);
     expect(unmarkedHost({ errno: 1644, sqlMessage: 'raised by a trigger' })).toBeUndefined();
     expect(unmarkedHost({ errno: 1146, sqlMessage: raised })).toBeUndefined();
     expect(unmarkedHost(new Error(raised))).toBeUndefined();
     expect(unmarkedHost(undefined)).toBeUndefined();
-    expect(() => markStatements('dba_x', '%', -1)).toThrow(/index/);
+    expect(() => markStatements(INSTALL, 'dba_x', '%', -1)).toThrow(/index/);
   });
 });
 
@@ -404,32 +410,49 @@ describe('account statements', () => {
   });
 
   it('MariaDB: CREATE USER with the hash and the limit, no PASSWORD EXPIRE', () => {
-    expect(createUserStatement({ flavor: 'mariadb', username: 'dba_x', host: '%', passwordHash: hash, maxUserConnections: 5 })).toBe(
+    expect(createUserStatement({ install: INSTALL, flavor: 'mariadb', username: 'dba_x', host: '%', passwordHash: hash, maxUserConnections: 5 })).toBe(
       `CREATE USER 'dba_x'@'%' IDENTIFIED BY PASSWORD '${hash}' WITH MAX_USER_CONNECTIONS 5`,
     );
-    expect(alterUserStatement({ flavor: 'mariadb', username: 'dba_x', host: '%', passwordHash: hash, maxUserConnections: 3 })).toBe(
+    expect(alterUserStatement({ install: INSTALL, flavor: 'mariadb', username: 'dba_x', host: '%', passwordHash: hash, maxUserConnections: 3 })).toBe(
       `ALTER USER 'dba_x'@'%' IDENTIFIED BY PASSWORD '${hash}' WITH MAX_USER_CONNECTIONS 3`,
     );
-    expect(markStatements("o'hara", '%', 0)).toEqual([
-      "UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, '$.dbaccess', 'dbaccess temporary user') WHERE User = 'o\\'hara' COLLATE utf8mb4_bin AND Host = '%'",
+    expect(markStatements(INSTALL, "o'hara", '%', 0)).toEqual([
+      `UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, '$.dbaccess', 'dbaccess temporary user ${INSTALL}') WHERE User = 'o\\'hara' COLLATE utf8mb4_bin AND Host = '%'`,
       "IF ROW_COUNT() <> 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'dbaccess: no account to mark, host #0'; END IF",
     ]);
   });
 
   it('MySQL 8: mysql_native_password AS the hash, the limit, then the marker as ATTRIBUTE', () => {
-    expect(createUserStatement({ flavor: 'mysql', username: 'dba_x', host: '10.0.%', passwordHash: hash, maxUserConnections: 5 })).toBe(
-      `CREATE USER 'dba_x'@'10.0.%' IDENTIFIED WITH mysql_native_password AS '${hash}' WITH MAX_USER_CONNECTIONS 5 ATTRIBUTE '{\\"dbaccess\\":\\"dbaccess temporary user\\"}'`,
+    expect(createUserStatement({ install: INSTALL, flavor: 'mysql', username: 'dba_x', host: '10.0.%', passwordHash: hash, maxUserConnections: 5 })).toBe(
+      `CREATE USER 'dba_x'@'10.0.%' IDENTIFIED WITH mysql_native_password AS '${hash}' WITH MAX_USER_CONNECTIONS 5 ATTRIBUTE '{\\"dbaccess\\":\\"dbaccess temporary user ${INSTALL}\\"}'`,
     );
-    expect(alterUserStatement({ flavor: 'mysql', username: 'dba_x', host: '%', passwordHash: hash, maxUserConnections: 2 })).toBe(
-      `ALTER USER 'dba_x'@'%' IDENTIFIED WITH mysql_native_password AS '${hash}' WITH MAX_USER_CONNECTIONS 2`,
+    expect(alterUserStatement({ install: INSTALL, flavor: 'mysql', username: 'dba_x', host: '%', passwordHash: hash, maxUserConnections: 2 })).toBe(
+      `ALTER USER 'dba_x'@'%' IDENTIFIED WITH mysql_native_password AS '${hash}' WITH MAX_USER_CONNECTIONS 2 ATTRIBUTE '{\\"dbaccess\\":\\"dbaccess temporary user ${INSTALL}\\"}'`,
     );
+  });
+
+  it('MySQL 8: the ATTRIBUTE is one string literal holding exactly {"dbaccess": "<marker> <install id>"}, and only a real install id goes in', () => {
+    for (const [make, install] of [[createUserStatement, INSTALL], [alterUserStatement, 'bbbbbbbb'], [createUserStatement, UNKNOWN_INSTALLATION]] as const) {
+      const statement = make({ install, flavor: 'mysql', username: "o'hara", host: '%', passwordHash: hash, maxUserConnections: 2 });
+      const tokens = lex(statement, { block: true });
+      const at = tokens.findIndex((token) => token.kind === 'word' && token.value === 'ATTRIBUTE');
+      expect(tokens.slice(at + 1)).toEqual([{ kind: 'string', value: JSON.stringify({ dbaccess: `dbaccess temporary user ${install}` }) }]);
+      expect(JSON.parse(tokens[at + 1]!.value)).toEqual({ dbaccess: mysqlMarker(install) });
+    }
+    // MariaDB keeps it in global_priv instead (markStatements), never as ATTRIBUTE.
+    expect(createUserStatement({ install: INSTALL, flavor: 'mariadb', username: 'u', host: '%', passwordHash: hash, maxUserConnections: 2 })).not.toContain('ATTRIBUTE');
+    for (const bad of ['', 'ABCDEFGH', 'abcdefg', "abcdefg'", 'abcdefgh1', 'abc def ']) {
+      expect(() => mysqlMarker(bad)).toThrow(TypeError);
+      expect(() => createUserStatement({ install: bad, flavor: 'mysql', username: 'u', host: '%', passwordHash: hash, maxUserConnections: 2 })).toThrow(TypeError);
+      expect(() => markStatements(bad, 'u', '%', 0)).toThrow(TypeError);
+    }
   });
 
   it('accepts only a hash and a positive integer limit in the DDL', () => {
     for (const flavor of FLAVORS) {
-      expect(() => createUserStatement({ flavor, username: 'u', host: '%', passwordHash: 'plaintext', maxUserConnections: 5 })).toThrow(/hash/);
-      expect(() => createUserStatement({ flavor, username: 'u', host: '%', passwordHash: hash, maxUserConnections: 0 })).toThrow(/positive integer/);
-      expect(() => alterUserStatement({ flavor, username: 'u', host: '%', passwordHash: hash, maxUserConnections: 1.5 })).toThrow(/positive integer/);
+      expect(() => createUserStatement({ install: INSTALL, flavor, username: 'u', host: '%', passwordHash: 'plaintext', maxUserConnections: 5 })).toThrow(/hash/);
+      expect(() => createUserStatement({ install: INSTALL, flavor, username: 'u', host: '%', passwordHash: hash, maxUserConnections: 0 })).toThrow(/positive integer/);
+      expect(() => alterUserStatement({ install: INSTALL, flavor, username: 'u', host: '%', passwordHash: hash, maxUserConnections: 1.5 })).toThrow(/positive integer/);
     }
   });
 
@@ -501,12 +524,33 @@ describe('account statements', () => {
     expect(killUserStatement("dba_'x")).toBe("KILL CONNECTION USER 'dba_\\'x'");
   });
 
-  it('lists users by a byte-exact prefix, never with LIKE', () => {
+  it('lists users by byte-exact prefixes, never with LIKE, and only those with a dbaccess marker', () => {
     for (const flavor of FLAVORS) {
-      expect(listUsersQuery(flavor)).toContain('LEFT(CAST(User AS BINARY), LENGTH(CAST(? AS BINARY))) = CAST(? AS BINARY)');
-      expect(listUsersQuery(flavor)).not.toMatch(/LIKE/i);
+      const { sql, values } = listUsersQuery(flavor, { install: INSTALL, prefixes: ['dba_', "x'_%"] });
+      expect(sql).toContain('(LEFT(CAST(User AS BINARY), LENGTH(CAST(? AS BINARY))) = CAST(? AS BINARY) OR LEFT(CAST(User AS BINARY), LENGTH(CAST(? AS BINARY))) = CAST(? AS BINARY))');
+      expect(sql).not.toMatch(/LIKE/i);
+      // Every value is a bind parameter: the prefixes twice each, then this install's marker and the old one.
+      expect(sql.match(/\?/g)).toHaveLength(values.length);
+      expect(values).toEqual(['dba_', 'dba_', "x'_%", "x'_%", `dbaccess temporary user ${INSTALL}`, 'dbaccess temporary user']);
+      expect(() => listUsersQuery(flavor, { install: INSTALL, prefixes: [] })).toThrow(TypeError);
+      expect(() => listUsersQuery(flavor, { install: INSTALL, prefixes: ['dba_', ''] })).toThrow(TypeError);
     }
-    expect(listUsersQuery('mariadb')).toContain("is_role = 'N'");
+    // Where each server keeps the marker: MySQL 8 in the ATTRIBUTE's metadata, MariaDB in global_priv (roles left out).
+    expect(listUsersQuery('mysql', { install: INSTALL, prefixes: ['dba_'] }).sql).toContain("JSON_UNQUOTE(JSON_EXTRACT(User_attributes, '$.metadata.dbaccess'))");
+    expect(listUsersQuery('mariadb', { install: INSTALL, prefixes: ['dba_'] }).sql).toContain("JSON_VALUE(Priv, '$.dbaccess')");
+    expect(listUsersQuery('mariadb', { install: INSTALL, prefixes: ['dba_'] }).sql).toContain("JSON_VALUE(Priv, '$.is_role')");
+  });
+
+  it('tells this install`s users from those made before install ids; a user with one old account is not ours to drop unseen', () => {
+    const mine = mysqlMarker(INSTALL);
+    const rows = [
+      { name: 'dba_a', marker: mine }, { name: 'dba_a', marker: mine },
+      { name: 'dba_b', marker: 'dbaccess temporary user' },
+      { name: 'dba_c', marker: mine }, { name: 'dba_c', marker: 'dbaccess temporary user' },
+    ];
+    expect(classifyUsers(rows, INSTALL)).toEqual({ ours: ['dba_a'], legacy: ['dba_b', 'dba_c'] });
+    // To another install, dba_a and dba_c (accounts with this install's marker) are not its own, nor old ones.
+    expect(classifyUsers(rows, 'bbbbbbbb')).toEqual({ ours: [], legacy: ['dba_b'] });
   });
 
   it('pins the admin session: no NO_BACKSLASH_ESCAPES or ANSI_QUOTES, NO_AUTO_CREATE_USER only where it exists', () => {

@@ -16,13 +16,21 @@ import type { ScopeItem } from './scope.js';
 export type MysqlFlavor = 'mysql' | 'mariadb';
 
 /**
- * Set on every account the provider creates: MySQL 8 keeps it in the account's ATTRIBUTE JSON
- * (`mysql.user.User_attributes->'$.metadata.dbaccess'`), MariaDB, which has no user comments, in a
- * key of the account's `mysql.global_priv.Priv` JSON that the server keeps through ALTER USER,
- * GRANT, REVOKE and FLUSH PRIVILEGES. Provision only rewrites, and revoke only drops, marked accounts.
+ * Set on every account the provider creates, followed by the install id (mysqlMarker): MySQL 8 keeps
+ * it in the account's ATTRIBUTE JSON (`mysql.user.User_attributes->'$.metadata.dbaccess'`), MariaDB,
+ * which has no user comments, in a key of the account's `mysql.global_priv.Priv` JSON that the server
+ * keeps through ALTER USER, GRANT, REVOKE and FLUSH PRIVILEGES. Provision only rewrites, and revoke
+ * only drops, accounts with this install's marker, or with MARKER_VALUE alone (made before install
+ * ids: adopted by the install that holds their lease; the reconciler never drops them).
  */
 export const MARKER_KEY = 'dbaccess';
 export const MARKER_VALUE = 'dbaccess temporary user';
+
+/** The marker of this install's accounts. */
+export function mysqlMarker(install: string): string {
+  if (!/^([a-z2-7]{8}|0{8})$/.test(install)) throw new TypeError('An install id is 8 characters of [a-z2-7].');
+  return `${MARKER_VALUE} ${install}`;
+}
 
 // Built-in levels' privileges come from grant-mapping's table. ALL PRIVILEGES at database or table
 // level never includes GRANT OPTION or a global privilege (SUPER, FILE, PROCESS, SHUTDOWN, CREATE
@@ -140,9 +148,13 @@ function connectionLimit(limit: number): string {
   return `WITH MAX_USER_CONNECTIONS ${limit}`;
 }
 
+/** MySQL 8: the marker as ATTRIBUTE (merged into the account's metadata JSON). */
+const attribute = (install: string) => `ATTRIBUTE ${escape(JSON.stringify({ [MARKER_KEY]: mysqlMarker(install) }))}`;
+
 /** CREATE USER with the hash and the connection limit; on MySQL 8 the marker rides along as ATTRIBUTE. */
 export function createUserStatement(input: {
   flavor: MysqlFlavor;
+  install: string;
   username: string;
   host: string;
   passwordHash: string;
@@ -153,13 +165,17 @@ export function createUserStatement(input: {
     identifiedBy(input.flavor, input.passwordHash),
     connectionLimit(input.maxUserConnections),
   ];
-  if (input.flavor === 'mysql') parts.push(`ATTRIBUTE ${escape(JSON.stringify({ [MARKER_KEY]: MARKER_VALUE }))}`);
+  if (input.flavor === 'mysql') parts.push(attribute(input.install));
   return parts.join(' ');
 }
 
-/** A retried provision: new hash and limit for an account that already exists (and is ours). */
+/**
+ * A retried provision: new hash and limit for an account that already exists (and is ours). On MySQL
+ * 8 the marker is set again, so an account made before install ids gets this install's.
+ */
 export function alterUserStatement(input: {
   flavor: MysqlFlavor;
+  install: string;
   username: string;
   host: string;
   passwordHash: string;
@@ -169,6 +185,7 @@ export function alterUserStatement(input: {
     `ALTER USER ${mysqlAccount(input.username, input.host)}`,
     identifiedBy(input.flavor, input.passwordHash),
     connectionLimit(input.maxUserConnections),
+    ...(input.flavor === 'mysql' ? [attribute(input.install)] : []),
   ].join(' ');
 }
 
@@ -176,15 +193,16 @@ export function alterUserStatement(input: {
 const UNMARKED = 'dbaccess: no account to mark, host #';
 
 /**
- * MariaDB only, for a block (mariadbBlock): writes the marker into the account's row, then fails the
+ * MariaDB only, for a block (mariadbBlock): writes this install's marker into the account's row (a new
+ * one, or one made before install ids whose lease is ours), then fails the
  * block if that found no row (an UPDATE that matches nothing is no error). `index` says which host it
  * was (see unmarkedHost). The server keeps unknown keys of `Priv`, and ignores them, so no FLUSH
  * PRIVILEGES is needed.
  */
-export function markStatements(username: string, host: string, index: number): string[] {
+export function markStatements(install: string, username: string, host: string, index: number): string[] {
   if (!Number.isSafeInteger(index) || index < 0) throw new TypeError('A host index must be a non-negative integer.');
   return [
-    `UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, ${escape(`$.${MARKER_KEY}`)}, ${escape(MARKER_VALUE)}) WHERE User = ${escape(username)} COLLATE utf8mb4_bin AND Host = ${escape(host)}`,
+    `UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, ${escape(`$.${MARKER_KEY}`)}, ${escape(mysqlMarker(install))}) WHERE User = ${escape(username)} COLLATE utf8mb4_bin AND Host = ${escape(host)}`,
     `IF ROW_COUNT() <> 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = ${escape(`${UNMARKED}${index}`)}; END IF`,
   ];
 }
@@ -329,15 +347,40 @@ export function killStatements(flavor: MysqlFlavor, username: string, ids: numbe
 export const killUserStatement = (username: string) => `KILL CONNECTION USER ${escape(username)}`;
 
 /**
- * User names that start with the prefix, compared byte for byte (no LIKE wildcards, no trailing-space
- * padding, case-sensitive). Parameters: prefix, prefix. MariaDB lists its roles in the same table: they
- * are left out.
+ * Accounts whose user names start with one of `prefixes` (compared byte for byte: no LIKE wildcards,
+ * no trailing-space padding, case-sensitive) and that carry a dbaccess marker, this install's or the
+ * one from before install ids: one row per account, columns name and marker (see classifyUsers).
+ * MariaDB lists its roles in the same table: they are left out.
  */
-export function listUsersQuery(flavor: MysqlFlavor): string {
-  const match = 'LEFT(CAST(User AS BINARY), LENGTH(CAST(? AS BINARY))) = CAST(? AS BINARY)';
-  return flavor === 'mariadb'
-    ? `SELECT DISTINCT User AS name FROM mysql.user WHERE ${match} AND is_role = 'N' ORDER BY name`
-    : `SELECT DISTINCT User AS name FROM mysql.user WHERE ${match} ORDER BY name`;
+export function listUsersQuery(flavor: MysqlFlavor, input: { install: string; prefixes: string[] }): { sql: string; values: unknown[] } {
+  if (input.prefixes.length === 0 || input.prefixes.some((prefix) => prefix.length === 0)) throw new TypeError('listUsers needs non-empty prefixes.');
+  const match = `(${input.prefixes.map(() => 'LEFT(CAST(User AS BINARY), LENGTH(CAST(? AS BINARY))) = CAST(? AS BINARY)').join(' OR ')})`;
+  const marker = flavor === 'mariadb' ? `JSON_VALUE(Priv, ${escape(`$.${MARKER_KEY}`)})` : `JSON_UNQUOTE(JSON_EXTRACT(User_attributes, ${escape(`$.metadata.${MARKER_KEY}`)}))`;
+  const sql =
+    flavor === 'mariadb'
+      ? `SELECT User AS name, ${marker} AS marker FROM mysql.global_priv
+          WHERE ${match} AND NOT IFNULL(JSON_VALUE(Priv, '$.is_role') IN ('1', 'true'), 0) AND ${marker} IN (?, ?) ORDER BY name`
+      : `SELECT User AS name, ${marker} AS marker FROM mysql.user WHERE ${match} AND ${marker} IN (?, ?) ORDER BY name`;
+  return { sql, values: [...input.prefixes.flatMap((prefix) => [prefix, prefix]), mysqlMarker(input.install), MARKER_VALUE] };
+}
+
+/**
+ * Users from listUsersQuery's rows: ours when every account of the name carries this install's marker,
+ * legacy when each carries this install's or the old one and one the old (made before install ids;
+ * possibly re-marked in part). A name with an account of anyone else is neither (the query leaves such
+ * accounts out; revoke refuses the name).
+ */
+export function classifyUsers(rows: Array<{ name: string; marker: string }>, install: string): { ours: string[]; legacy: string[] } {
+  const mine = mysqlMarker(install);
+  const byName = new Map<string, 'ours' | 'legacy' | 'foreign'>();
+  const rank = { ours: 0, legacy: 1, foreign: 2 } as const;
+  for (const { name, marker } of rows) {
+    const kind = marker === mine ? 'ours' : marker === MARKER_VALUE ? 'legacy' : 'foreign';
+    const before = byName.get(name) ?? 'ours';
+    byName.set(name, rank[kind] > rank[before] ? kind : before);
+  }
+  const names = [...byName.keys()].sort();
+  return { ours: names.filter((name) => byName.get(name) === 'ours'), legacy: names.filter((name) => byName.get(name) === 'legacy') };
 }
 
 /** The session settings every admin connection runs with (see the note on literals above). */

@@ -9,6 +9,7 @@ import {
   type MysqlFlavor,
   accountsQuery,
   alterUserStatement,
+  classifyUsers,
   createByGrantStatement,
   createUserStatement,
   droppedCheckQuery,
@@ -21,6 +22,7 @@ import {
   mariadbBlock,
   markStatements,
   maxUserNameLength,
+  mysqlMarker,
   mysqlGrantStatements,
   nativePasswordHash,
   releaseLockStatement,
@@ -55,7 +57,10 @@ interface Locked {
 
 interface Account {
   host: string;
+  /** This install's marker, or the one from before install ids (the caller holds its lease). */
   ours: boolean;
+  /** This install's marker. */
+  marked: boolean;
   locked: boolean;
   isRole: boolean;
 }
@@ -65,8 +70,9 @@ interface Account {
  * running, so revocation is: lock every host's account -> kill every connection of the user name and
  * wait until none is left -> drop -> verify.
  */
-export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: number; idleMillis?: number }): CredentialProvider {
-  const { flavor } = options;
+export function createMysqlProvider(options: { flavor: MysqlFlavor; installId: string; poolSize?: number; idleMillis?: number }): CredentialProvider {
+  const { flavor, installId: install } = options;
+  const mine = mysqlMarker(install);
   /** Per admin URL: the pool, and the check that the server is the configured flavour (once). */
   const pools = new Map<string, { pool: Pool; checked?: Promise<void> }>();
   /** Connections whose session settings are in place (a pooled connection keeps them). */
@@ -139,7 +145,8 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
 
   const toAccount = (row: RowDataPacket): Account => ({
     host: String(row.host),
-    ours: row.marker === MARKER_VALUE,
+    ours: row.marker === mine || row.marker === MARKER_VALUE,
+    marked: row.marker === mine,
     locked: Number(row.locked) === 1,
     isRole: Number(row.isRole) === 1,
   });
@@ -267,7 +274,7 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
               const { accounts: existing, missing, wildcards } = locked;
               if (missing.length > 0) throw badInput(`The database ${missing[0]} does not exist on ${where(target)}.`);
               if (existing.some((account) => !account.ours || account.isRole)) {
-                throw conflict(`A user named ${spec.username} already exists on ${target.entry.id} and was not created by dbaccess; it was left untouched.`);
+                throw conflict(`A user named ${spec.username} already exists on ${target.entry.id} and was not created by this dbaccess install; it was left untouched.`);
               }
               if (existing.some((account) => account.locked)) {
                 // Only revocation locks our accounts: never undo it.
@@ -279,7 +286,7 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
               const steps: Array<{ sql: string; creates?: string }> = [];
               const known = new Set(existing.map((account) => account.host.toLowerCase()));
               for (const [index, host] of hosts.entries()) {
-                const account = { flavor, username: spec.username, host, passwordHash, maxUserConnections: limit };
+                const account = { flavor, install, username: spec.username, host, passwordHash, maxUserConnections: limit };
                 const grants = mysqlGrantStatements({
                   level: spec.level,
                   privileges: spec.privileges,
@@ -305,9 +312,10 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
                 } else {
                   steps.push({ sql: createUserStatement(account), creates: host });
                 }
-                if (flavor === 'mariadb' && isNew) {
-                  // MySQL 8 keeps the marker in the ATTRIBUTE of CREATE USER.
-                  steps.push(...markStatements(spec.username, host, index).map((sql) => ({ sql })));
+                // A new account, or one made before install ids (its lease is ours): this install's marker.
+                if (flavor === 'mariadb' && (isNew || !existing.find((other) => other.host.toLowerCase() === host.toLowerCase())?.marked)) {
+                  // MySQL 8 keeps the marker in the ATTRIBUTE of CREATE USER and ALTER USER.
+                  steps.push(...markStatements(install, spec.username, host, index).map((sql) => ({ sql })));
                 }
                 steps.push(...pending.map((grant) => ({ sql: grant })));
                 statements.push(...pending);
@@ -360,7 +368,7 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
               return { existed: false, sessionsKilled: (await killAndWait(target, db, username)).size };
             }
             if (accounts.some((account) => !account.ours || account.isRole)) {
-              throw conflict(`The user ${username} on ${target.entry.id} was not created by dbaccess; it was left untouched.`);
+              throw conflict(`The user ${username} on ${target.entry.id} was not created by this dbaccess install; it was left untouched.`);
             }
             const hosts = accounts.map((account) => account.host);
 
@@ -416,7 +424,7 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
         withAdmin(target, async (db) => {
           const accounts = await accountsOf(db, username);
           if (accounts.length === 0 || accounts.some((account) => !account.ours || account.isRole)) {
-            throw conflict(`${username} on ${target.entry.id} does not exist or was not created by dbaccess.`);
+            throw conflict(`${username} on ${target.entry.id} does not exist or was not created by this dbaccess install.`);
           }
           if (accounts.some((account) => account.locked)) throw conflict(`${username} on ${target.entry.id} is being revoked.`);
         }),
@@ -429,13 +437,14 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; poolSize?: n
       return run(target, `Ending the sessions of ${username}`, () => withAdmin(target, async (db) => (await killAndWait(target, db, username)).size));
     },
 
-    async listUsers(target, prefix) {
+    async listUsers(target, prefixes) {
       // An empty prefix would list every account, the admin's included, to a reconciler that revokes them.
-      if (prefix.length === 0) throw badInput('listUsers needs a non-empty prefix.');
+      if (prefixes.length === 0 || prefixes.some((prefix) => prefix.length === 0)) throw badInput('listUsers needs non-empty prefixes.');
       return run(target, 'Listing users', () =>
         withAdmin(target, async (db) => {
-          const rows = await query<RowDataPacket[]>(db, listUsersQuery(flavor), [prefix, prefix]);
-          return rows.map((row) => String(row.name));
+          const listing = listUsersQuery(flavor, { install, prefixes });
+          const rows = await query<RowDataPacket[]>(db, listing.sql, listing.values);
+          return classifyUsers(rows.map((row) => ({ name: String(row.name), marker: String(row.marker) })), install);
         }),
       );
     },

@@ -1,7 +1,7 @@
 import { loadModule, parsePlPgSQLSync, parseSync } from 'libpg-query';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hostileNames } from '../../../test/support/hostile-names.js';
-import { GROUP_MARKER, GROUP_NOT_OURS_SQLSTATE, NOT_OURS_SQLSTATE, ROLE_MARKER, postgresDropEmptyGroups, postgresDropOwned, postgresGroupGuard, postgresJoinGroup, postgresProvisionStart, postgresRevokeFinish, postgresRevokeFinishMany, postgresRevokeStart, postgresRevokeStartMany } from './postgres-provider.js';
+import { GROUP_MARKER, GROUP_NOT_OURS_SQLSTATE, NOT_OURS_SQLSTATE, ROLE_MARKER, groupMarker, roleMarker, postgresDropEmptyGroups, postgresDropOwned, postgresGroupGuard, postgresJoinGroup, postgresProvisionStart, postgresRevokeFinish, postgresRevokeFinishMany, postgresRevokeStart, postgresRevokeStartMany } from './postgres-provider.js';
 
 /**
  * The provider's multi-statement strings, read back by PostgreSQL's own parser: for every hostile
@@ -41,8 +41,10 @@ const roleNames = (tree: unknown) =>
   });
 
 const names = [...hostileNames().accepted, 'dbx_k3x9q2', 'Mixed Case', 'trailing space '];
+/** This install's id, as the provider gets it. */
+const INSTALL = 'k3x7q2ab';
 /** The constants the statements hold besides the names: catalogs and role markers. */
-const MARKERS = ['pg_authid', ROLE_MARKER, GROUP_MARKER, 'grp_[0-9a-f]{16}$'];
+const MARKERS = ['pg_authid', ROLE_MARKER, GROUP_MARKER, roleMarker(INSTALL), groupMarker(INSTALL), `grp_(${INSTALL}_)?[0-9a-f]{16}$`];
 
 beforeAll(async () => {
   await loadModule();
@@ -51,7 +53,7 @@ beforeAll(async () => {
 describe('postgresProvisionStart', () => {
   it('begins, takes this user`s lock, then reads the role and the schemas', () => {
     for (const name of names) {
-      const sql = postgresProvisionStart(name);
+      const sql = postgresProvisionStart(INSTALL, name);
       expect(kinds(sql)).toEqual(['TransactionStmt', 'SelectStmt', 'SelectStmt']);
       const [begin, lock, state] = statementsOf(sql);
       expect(begin).toMatchObject({ TransactionStmt: { kind: 'TRANS_STMT_BEGIN' } });
@@ -60,14 +62,14 @@ describe('postgresProvisionStart', () => {
       expect(constants(state)).toContain(ROLE_MARKER);
     }
     // The capture check rides along as a fourth statement.
-    expect(kinds(postgresProvisionStart('dbx_k3x9q2', "SELECT NULL::text AS problem"))).toEqual(['TransactionStmt', 'SelectStmt', 'SelectStmt', 'SelectStmt']);
+    expect(kinds(postgresProvisionStart(INSTALL, 'dbx_k3x9q2', "SELECT NULL::text AS problem"))).toEqual(['TransactionStmt', 'SelectStmt', 'SelectStmt', 'SelectStmt']);
   });
 });
 
 describe('postgresRevokeStart', () => {
   it('guards and blocks logins in one committed transaction, then terminates the sessions', () => {
     for (const name of names) {
-      const sql = postgresRevokeStart(name);
+      const sql = postgresRevokeStart(INSTALL, name);
       expect(kinds(sql)).toEqual(['TransactionStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
       const [, doStmt, commit, sessions] = statementsOf(sql);
       expect(commit).toMatchObject({ TransactionStmt: { kind: 'TRANS_STMT_COMMIT' } });
@@ -93,11 +95,11 @@ describe('postgresRevokeFinish and postgresDropOwned', () => {
   it('drop what the role owns, and the role, under the grants lock in one transaction, then verify by name and oid', () => {
     for (const name of names) {
       // A user that is not the last of its access group: a plain DROP ROLE.
-      const plain = postgresRevokeFinish(name, '16384', { groups: ['16385'], lastMember: false });
+      const plain = postgresRevokeFinish(INSTALL, name, '16384', { groups: ['16385'], lastMember: false });
       expect(kinds(plain)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DropRoleStmt', 'TransactionStmt', 'SelectStmt']);
       expect(roleNames(statementsOf(plain).slice(2, 5))).toEqual([name, name, name]);
       // The last one: the role is dropped in the block (with its access groups once empty), named in v_names.
-      const sql = postgresRevokeFinish(name, '16384', { groups: ['16385'], lastMember: true });
+      const sql = postgresRevokeFinish(INSTALL, name, '16384', { groups: ['16385'], lastMember: true });
       expect(kinds(sql)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
       const statements = statementsOf(sql);
       expect(roleNames(statements.slice(2, 4))).toEqual([name, name]);
@@ -114,8 +116,8 @@ describe('postgresRevokeFinish and postgresDropOwned', () => {
   });
 
   it('takes only a numeric oid', () => {
-    expect(() => postgresRevokeFinish('x', '1; DROP ROLE admin')).toThrow(TypeError);
-    expect(() => postgresRevokeFinish('x', '')).toThrow(TypeError);
+    expect(() => postgresRevokeFinish(INSTALL, 'x', '1; DROP ROLE admin')).toThrow(TypeError);
+    expect(() => postgresRevokeFinish(INSTALL, 'x', '')).toThrow(TypeError);
   });
 });
 
@@ -124,7 +126,7 @@ describe('revocation of many users at once', () => {
   const batch = names.slice(0, 60);
 
   it('guards and blocks every login in one committed transaction, then terminates their sessions', () => {
-    const sql = postgresRevokeStartMany(batch);
+    const sql = postgresRevokeStartMany(INSTALL, batch);
     expect(kinds(sql)).toEqual(['TransactionStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
     const [, doStmt, , sessions] = statementsOf(sql);
     const body = bodyOf(doStmt!);
@@ -137,40 +139,40 @@ describe('revocation of many users at once', () => {
 
   it('drops them all under the grants lock in one transaction, then verifies each by name and oid', () => {
     const users = batch.map((username, i) => ({ username, oid: String(16384 + i), groups: ['16383'], lastMember: false }));
-    const plain = postgresRevokeFinishMany(users);
+    const plain = postgresRevokeFinishMany(INSTALL, users);
     expect(kinds(plain)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DropRoleStmt', 'TransactionStmt', 'SelectStmt']);
     expect(roleNames(statementsOf(plain)[4])).toEqual(batch);
     // One of them is the last of its group: the drop goes through the block.
-    const sql = postgresRevokeFinishMany(users.map((user, i) => ({ ...user, lastMember: i === 7 })));
+    const sql = postgresRevokeFinishMany(INSTALL, users.map((user, i) => ({ ...user, lastMember: i === 7 })));
     expect(kinds(sql)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
     const statements = statementsOf(sql);
     expect(roleNames(statements[2])).toEqual(batch);
     expect(roleNames(statements[3])).toEqual(batch);
     expect(initialValue(bodyOf(statements[4]!), 'v_names')).toEqual(batch);
     expect(constants(statements[6])).toEqual(expect.arrayContaining(batch));
-    expect(() => postgresRevokeFinishMany([{ username: 'x', oid: '1) OR (1=1' }])).toThrow(TypeError);
-    expect(() => postgresRevokeFinishMany([])).toThrow(TypeError);
-    expect(() => postgresRevokeFinishMany([{ username: 'x', oid: '1', groups: ['2) OR (1=1'] }])).toThrow(TypeError);
+    expect(() => postgresRevokeFinishMany(INSTALL, [{ username: 'x', oid: '1) OR (1=1' }])).toThrow(TypeError);
+    expect(() => postgresRevokeFinishMany(INSTALL, [])).toThrow(TypeError);
+    expect(() => postgresRevokeFinishMany(INSTALL, [{ username: 'x', oid: '1', groups: ['2) OR (1=1'] }])).toThrow(TypeError);
   });
 });
 
 describe('access groups', () => {
   it('groups left empty are dropped under the lock, by oid only, and those kept are read back', () => {
-    expect(kinds(postgresDropEmptyGroups(['16385', '16386']))).toEqual(['TransactionStmt', 'SelectStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
-    expect(() => postgresDropEmptyGroups(['1); DROP ROLE admin; --'])).toThrow(TypeError);
-    expect(() => postgresDropEmptyGroups([])).toThrow(TypeError);
+    expect(kinds(postgresDropEmptyGroups(INSTALL, ['16385', '16386']))).toEqual(['TransactionStmt', 'SelectStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
+    expect(() => postgresDropEmptyGroups(INSTALL, ['1); DROP ROLE admin; --'])).toThrow(TypeError);
+    expect(() => postgresDropEmptyGroups(INSTALL, [])).toThrow(TypeError);
   });
 
   it('the first round trip of a provision reads the access group by its name', () => {
-    const sql = postgresProvisionStart('dbx_k3x9q2', undefined, 'dba_grp_0123456789abcdef');
-    expect(constants(statementsOf(sql)[2])).toEqual(expect.arrayContaining(['dbx_k3x9q2', 'dba_grp_0123456789abcdef', GROUP_MARKER]));
+    const sql = postgresProvisionStart(INSTALL, 'dbx_k3x9q2', undefined, `dba_grp_${INSTALL}_0123456789abcdef`);
+    expect(constants(statementsOf(sql)[2])).toEqual(expect.arrayContaining(['dbx_k3x9q2', `dba_grp_${INSTALL}_0123456789abcdef`, GROUP_MARKER]));
   });
 
   it('the guard creates the group, or refuses one that is not ours or was changed', () => {
-    const sql = postgresGroupGuard('dba_grp_0123456789abcdef');
+    const sql = postgresGroupGuard(INSTALL, `dba_grp_${INSTALL}_0123456789abcdef`);
     expect(kinds(sql)).toEqual(['DoStmt']);
     const body = bodyOf(statementsOf(sql)[0]!);
-    expect(initialValue(body, 'v_name')).toEqual(['dba_grp_0123456789abcdef']);
+    expect(initialValue(body, 'v_name')).toEqual([`dba_grp_${INSTALL}_0123456789abcdef`]);
     expect(body).toContain("EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', v_name)");
     expect(body).toContain(GROUP_MARKER);
     expect(body).toMatch(/rolsuper OR r\.rolcanlogin OR r\.rolcreaterole OR r\.rolcreatedb OR r\.rolreplication OR r\.rolbypassrls/);
@@ -179,14 +181,58 @@ describe('access groups', () => {
 
   it('a user joins its group by name, whatever its name, without SET ROLE where the server has it', () => {
     for (const name of names) {
-      const sql = postgresJoinGroup(name, 'dba_grp_0123456789abcdef');
+      const sql = postgresJoinGroup(INSTALL, name, `dba_grp_${INSTALL}_0123456789abcdef`);
       expect(kinds(sql)).toEqual(['DoStmt']);
       const body = bodyOf(statementsOf(sql)[0]!);
       expect(initialValue(body, 'v_name')).toEqual([name]);
-      expect(initialValue(body, 'v_target')).toEqual(['dba_grp_0123456789abcdef']);
+      expect(initialValue(body, 'v_target')).toEqual([`dba_grp_${INSTALL}_0123456789abcdef`]);
       expect(body).toContain("EXECUTE format('GRANT %I TO %I WITH INHERIT TRUE, SET FALSE', v_target, v_name)");
       expect(body).toContain("EXECUTE format('REVOKE %I FROM %I', v_group.rolname, v_name)");
     }
+  });
+});
+
+describe('install ids', () => {
+  it('markers carry the install id; only a well-formed one goes into SQL', () => {
+    expect(roleMarker(INSTALL)).toBe(`dbaccess temporary user ${INSTALL}`);
+    expect(groupMarker(INSTALL)).toBe(`dbaccess access group ${INSTALL}`);
+    for (const bad of ['', 'ABCDEFGH', 'abcdefg', "abcdefg'", 'abcdefgh1', 'k3x9q2ab']) {
+      expect(() => roleMarker(bad)).toThrow(TypeError);
+      expect(() => postgresRevokeStart(bad, 'dba_x')).toThrow(TypeError);
+      expect(() => postgresGroupGuard(bad, 'dba_grp_x')).toThrow(TypeError);
+    }
+  });
+
+  it('the revoke guard accepts this install`s users and those made before install ids, no other install`s', () => {
+    for (const sql of [postgresRevokeStart(INSTALL, 'dba_x'), postgresRevokeStartMany(INSTALL, ['dba_x', 'dba_y'])]) {
+      const body = bodyOf(statementsOf(sql)[1]!);
+      const markers = constants(parseSync(body.slice(body.indexOf('SELECT'), body.indexOf('INTO v_role'))));
+      expect(markers).toEqual(expect.arrayContaining([roleMarker(INSTALL), ROLE_MARKER]));
+      expect(markers).not.toContain(roleMarker('bbbbbbbb'));
+      expect(body).toMatch(/IN \('dbaccess temporary user k3x7q2ab', 'dbaccess temporary user'\)/);
+    }
+  });
+
+  it('revocation finds the access groups of this install and older ones by name, never another install`s', () => {
+    const pattern = constants(statementsOf(postgresRevokeStart(INSTALL, 'dba_x'))[3]).find((value) => value.startsWith('grp_'))!;
+    const regex = new RegExp(pattern);
+    expect(regex.test(`dba_grp_${INSTALL}_0123456789abcdef`)).toBe(true);
+    expect(regex.test('dba_grp_0123456789abcdef')).toBe(true);
+    expect(regex.test('dba_grp_bbbbbbbb_0123456789abcdef')).toBe(false);
+    expect(regex.test(`dba_grp_${INSTALL}_0123456789abcde`)).toBe(false);
+  });
+
+  it('a new group is made with this install`s marker, and an existing one is used only if it carries it', () => {
+    const body = bodyOf(statementsOf(postgresGroupGuard(INSTALL, `dba_grp_${INSTALL}_0123456789abcdef`))[0]!);
+    expect(body).toContain(`COMMENT ON ROLE %I IS %L', v_name, '${groupMarker(INSTALL)}')`);
+    expect(body).toContain(`= '${groupMarker(INSTALL)}', false) AS ours`);
+    // The first round trip of a provision calls a group of another marker (an older one included) foreign.
+    const state = constants(statementsOf(postgresProvisionStart(INSTALL, 'dba_x', undefined, 'g'))[2]);
+    expect(state).toEqual(expect.arrayContaining([roleMarker(INSTALL), ROLE_MARKER, groupMarker(INSTALL)]));
+    // The clean-up blocks drop only this install's groups (and older ones an adopted user leaves), when no dbaccess user of any install is in them.
+    const drop = bodyOf(statementsOf(postgresDropEmptyGroups(INSTALL, ['16385']))[2]!);
+    expect(drop).toMatch(/IN \('dbaccess access group k3x7q2ab', 'dbaccess access group'\)/);
+    expect(drop).toContain("starts_with((SELECT description FROM pg_shdescription WHERE objoid = m.member AND classoid = 'pg_authid'::regclass), 'dbaccess temporary user')");
   });
 });
 

@@ -6,6 +6,7 @@ import type { CredentialProvider, ProvisionSpec, RevokeResult, Target } from './
 import { postgresAccessGroup, postgresAccessStatements } from './grant-mapping.js';
 import { scramSha256Verifier } from './scram.js';
 import { postgresCaptureCheckQuery, postgresRoleCaptureReset, postgresRoleCaptureStatements } from '../capture/postgres-capture-sql.js';
+import { INSTALLATION_ID, UNKNOWN_INSTALLATION } from '../installation/installation-id.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const STATEMENT_TIMEOUT_MS = 30_000;
@@ -18,12 +19,25 @@ const MAX_BATCH = 50;
 /** PostgreSQL silently truncates longer names, which would hand out a different user than the one recorded. */
 const MAX_IDENTIFIER_BYTES = 63;
 /**
- * Set on every role this provider creates. A retried provision only ALTERs, and revoke only drops,
- * a role carrying it: a name collision must never rewrite or drop somebody's real account.
+ * The comment of every role this provider creates starts with this, followed by the install id
+ * (roleMarker). A retried provision only ALTERs, and revoke only drops, a role carrying this install's
+ * marker: a name collision must never rewrite or drop somebody's real account, nor another install's
+ * user. A role with this text alone was made before install ids existed: it is adopted by the install
+ * that holds its lease (revocation, extension and a retried provision accept it), and never dropped by
+ * the reconciler, which cannot know whose it is.
  */
 export const ROLE_MARKER = 'dbaccess temporary user';
-/** Set on every access group (grant-mapping.ts, postgresAccessGroup): a NOLOGIN role that only holds privileges. */
+/** The same for access groups (grant-mapping.ts, postgresAccessGroup): NOLOGIN roles that only hold privileges. */
 export const GROUP_MARKER = 'dbaccess access group';
+
+function checkInstall(install: string): string {
+  if (!INSTALLATION_ID.test(install) && install !== UNKNOWN_INSTALLATION) throw new TypeError('An install id is 8 characters of [a-z2-7].');
+  return install;
+}
+/** The comment on this install's users. */
+export const roleMarker = (install: string) => `${ROLE_MARKER} ${checkInstall(install)}`;
+/** The comment on this install's access groups. */
+export const groupMarker = (install: string) => `${GROUP_MARKER} ${checkInstall(install)}`;
 
 /** A client or the gated pool: anything that runs one statement. */
 type Queryable = { query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> };
@@ -100,6 +114,12 @@ export const GROUP_NOT_OURS_SQLSTATE = 'DBA02';
  * function, planned on every call).
  */
 const MARKER_OF = (oid: string) => `(SELECT description FROM pg_shdescription WHERE objoid = ${oid} AND classoid = 'pg_authid'::regclass)`;
+/** Whether the role `oid` is a user of this install, or one made before install ids (adopted through its lease). Never null. */
+const USER_IS_OURS = (oid: string, install: string) => `coalesce(${MARKER_OF(oid)} IN (${escapeLiteral(roleMarker(install))}, ${escapeLiteral(ROLE_MARKER)}), false)`;
+/** Whether the role `oid` is an access group of this install, or one made before install ids (left by an adopted user). */
+const GROUP_IS_OURS = (oid: string, install: string) => `coalesce(${MARKER_OF(oid)} IN (${escapeLiteral(groupMarker(install))}, ${escapeLiteral(GROUP_MARKER)}), false)`;
+/** Whether the role `oid` is a temporary user of any install: a group with one in it is not empty. */
+const ANY_DBACCESS_USER = (oid: string) => `coalesce(starts_with(${MARKER_OF(oid)}, ${escapeLiteral(ROLE_MARKER)}), false)`;
 
 /*
  * Sessions are looked up in pg_stat_get_activity(NULL), the function under the pg_stat_activity view
@@ -118,7 +138,7 @@ const MARKER_OF = (oid: string) => `(SELECT description FROM pg_shdescription WH
  * has one row: adminSuper, exists, ours, roleSuper, schemas. `check`, a query of one row with a
  * column `problem` (the capture check), rides along as the fourth.
  */
-export function postgresProvisionStart(username: string, check?: string, group?: string): string {
+export function postgresProvisionStart(install: string, username: string, check?: string, group?: string): string {
   const name = escapeLiteral(username);
   const groupName = escapeLiteral(group ?? '');
   return [
@@ -126,22 +146,23 @@ export function postgresProvisionStart(username: string, check?: string, group?:
     `SELECT pg_advisory_xact_lock(hashtext(${escapeLiteral(`dbaccess:role:${username}`)}))`,
     `SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS "adminSuper",
             r.oid IS NOT NULL AS exists,
-            coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(ROLE_MARKER)}, false) AS ours,
+            ${USER_IS_OURS('r.oid', install)} AS ours,
+            coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(roleMarker(install))}, false) AS marked,
             coalesce(r.rolsuper, false) AS "roleSuper",
             -- starts_with, not LIKE 'pg_%': in LIKE the underscore is a wildcard and would hide e.g. "pgsales".
             ARRAY(SELECT nspname::text FROM pg_namespace
                    WHERE NOT starts_with(nspname, 'pg_') AND nspname <> 'information_schema' ORDER BY nspname) AS schemas,
             current_setting('server_version_num')::int AS version,
-            -- The access group: missing, ours as dbaccess left it, or anything else (refused).
+            -- The access group: missing, this install's as dbaccess left it, or anything else (refused).
             (SELECT CASE WHEN g.oid IS NULL THEN 'missing'
-                         WHEN coalesce(${MARKER_OF('g.oid')} = ${escapeLiteral(GROUP_MARKER)}, false)
+                         WHEN coalesce(${MARKER_OF('g.oid')} = ${escapeLiteral(groupMarker(install))}, false)
                               AND NOT (g.rolsuper OR g.rolcanlogin OR g.rolcreaterole OR g.rolcreatedb OR g.rolreplication OR g.rolbypassrls)
                               AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = g.oid) THEN 'ours'
                          ELSE 'foreign' END
                FROM (SELECT 1) AS one LEFT JOIN pg_roles g ON g.rolname = ${groupName}) AS "groupState",
             -- Other access groups a retried user is in (its grant changed).
             ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
-                   WHERE m.member = r.oid AND g.rolname <> ${groupName} AND ${MARKER_OF('g.oid')} = ${escapeLiteral(GROUP_MARKER)}) AS "otherGroups"
+                   WHERE m.member = r.oid AND g.rolname <> ${groupName} AND ${GROUP_IS_OURS('g.oid', install)}) AS "otherGroups"
        FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = ${name}`,
     ...(check ? [check] : []),
   ].join(';\n');
@@ -153,11 +174,11 @@ const touchedDatabases = (oid: string) => `ARRAY(SELECT DISTINCT d.datname::text
 
 /**
  * PL/pgSQL for the role named v_name (v_role: record): refuses it (SQLSTATE NOT_OURS_SQLSTATE) unless
- * dbaccess made it, blocks its logins, and makes a non-superuser admin a member (REASSIGN/DROP OWNED
+ * this install made it (or it predates install ids: its lease is ours, see ROLE_MARKER), blocks its logins, and makes a non-superuser admin a member (REASSIGN/DROP OWNED
  * need it). `absent` is what to do when there is no such role (RETURN, or CONTINUE in a loop).
  */
-const roleGuard = (absent: 'RETURN' | 'CONTINUE') => `-- pg_has_role is always true for a superuser: only a non-superuser admin is made a member.
-  SELECT r.oid, r.rolsuper, coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(ROLE_MARKER)}, false) AS ours,
+const roleGuard = (absent: 'RETURN' | 'CONTINUE', install: string) => `-- pg_has_role is always true for a superuser: only a non-superuser admin is made a member.
+  SELECT r.oid, r.rolsuper, ${USER_IS_OURS('r.oid', install)} AS ours,
          pg_has_role(current_user, r.oid, 'USAGE') AS member
     INTO v_role FROM pg_roles r WHERE r.rolname = v_name;
   IF NOT FOUND THEN
@@ -180,12 +201,12 @@ const roleGuard = (absent: 'RETURN' | 'CONTINUE') => `-- pg_has_role is always t
  * terminated. The last result has one row: oid (null: no such role), touched (databases with
  * objects or privileges of the role), killed (pids signalled).
  */
-export function postgresRevokeStart(username: string): string {
+export function postgresRevokeStart(install: string, username: string): string {
   const guard = `DECLARE
   v_name text := ${escapeLiteral(username)};
   v_role record;
 BEGIN
-  ${roleGuard('RETURN')}
+  ${roleGuard('RETURN', install)}
 END`;
   return [
     'BEGIN',
@@ -196,13 +217,17 @@ END`;
             ${touchedDatabases('r.oid')} AS touched,
             ARRAY(SELECT t.pid FROM (SELECT a.pid, pg_terminate_backend(a.pid) AS terminated FROM pg_stat_get_activity(NULL) a
                                       WHERE a.pid <> pg_backend_pid() AND a.usesysid = r.oid) AS t) AS killed,
-            ${groupsOf('r.oid', 'ARRAY[r.oid]')}
+            ${groupsOf('r.oid', 'ARRAY[r.oid]', install)}
        FROM (SELECT to_regrole(quote_ident(${escapeLiteral(username)}))::oid AS oid) AS r`,
   ].join(';\n');
 }
 
-/** Access group names as regrole prints them (grant-mapping.ts, postgresAccessGroup); the blocks that drop one check its marker. */
-const GROUP_NAME = escapeLiteral('grp_[0-9a-f]{16}$');
+/**
+ * This install's access group names as regrole prints them (grant-mapping.ts, postgresAccessGroup),
+ * and those made before install ids (an adopted user may be in one); the blocks that drop one check
+ * its marker. Another install's groups never match.
+ */
+const groupName = (install: string) => escapeLiteral(`grp_(${checkInstall(install)}_)?[0-9a-f]{16}$`);
 
 /**
  * Two columns for the revoke of the user `oid` (one of the users `batch`, oid[]): `groups`, the
@@ -210,10 +235,10 @@ const GROUP_NAME = escapeLiteral('grp_[0-9a-f]{16}$');
  * batch (the drop then takes the group along, under the lock). By name and regrole, not the marker
  * (a join per member): this runs on every revocation.
  */
-function groupsOf(oid: string, batch: string): string {
-  return `ARRAY(SELECT m.roleid::text FROM pg_auth_members m WHERE m.member = ${oid} AND m.roleid::regrole::text ~ ${GROUP_NAME}) AS groups,
+function groupsOf(oid: string, batch: string, install: string): string {
+  return `ARRAY(SELECT m.roleid::text FROM pg_auth_members m WHERE m.member = ${oid} AND m.roleid::regrole::text ~ ${groupName(install)}) AS groups,
             EXISTS (SELECT 1 FROM pg_auth_members m
-                     WHERE m.member = ${oid} AND m.roleid::regrole::text ~ ${GROUP_NAME}
+                     WHERE m.member = ${oid} AND m.roleid::regrole::text ~ ${groupName(install)}
                        AND NOT EXISTS (SELECT 1 FROM pg_auth_members o WHERE o.roleid = m.roleid AND o.member <> ALL (${batch}))) AS "lastMember"`;
 }
 
@@ -234,14 +259,14 @@ function emptyGroupsOf(groups: string[]): string {
  * The last result lists those kept because they own objects in another database (made under SET
  * ROLE before PostgreSQL 16): oid, name, touched (the databases), to be cleaned there first.
  */
-export function postgresDropEmptyGroups(groups: string[]): string {
+export function postgresDropEmptyGroups(install: string, groups: string[]): string {
   if (groups.length === 0) throw new TypeError('No group to drop.');
   const list = oidArray(groups);
   const body = `DECLARE
   v_groups oid[] := ${list};
   v_group record;
 BEGIN
-  ${DROP_EMPTY_GROUPS}
+  ${dropEmptyGroupsBlock(install)}
 END`;
   return [
     'BEGIN',
@@ -251,33 +276,45 @@ END`;
     `SELECT r.oid::text AS oid, r.rolname AS name,
             ${touchedDatabases('r.oid')} AS touched
        FROM pg_roles r
-      WHERE r.oid = ANY (${list}) AND ${MARKER_OF('r.oid')} = ${escapeLiteral(GROUP_MARKER)}
-        AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${MARKER_OF('m.member')} = ${escapeLiteral(ROLE_MARKER)})`,
+      WHERE r.oid = ANY (${list}) AND ${GROUP_IS_OURS('r.oid', install)}
+        AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${ANY_DBACCESS_USER('m.member')})`,
   ].join(';\n');
 }
 
-/** The access groups with the prefix that no dbaccess user is in (for the reconciler). Columns: oid, name. */
+/**
+ * This install's access groups with one of the prefixes that no dbaccess user is in (for the
+ * reconciler; groups made before install ids are nobody's to clean up here). Parameters: prefixes
+ * (text[]), this install's group marker. Columns: oid, name.
+ */
 const EMPTY_GROUPS_QUERY = `SELECT r.oid::text AS oid, r.rolname AS name FROM pg_roles r
-  WHERE starts_with(r.rolname, $1) AND ${MARKER_OF('r.oid')} = $2
-    AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${MARKER_OF('m.member')} = $3)`;
+  WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) AS p WHERE starts_with(r.rolname, p)) AND ${MARKER_OF('r.oid')} = $2
+    AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${ANY_DBACCESS_USER('m.member')})`;
+/**
+ * Users with one of the prefixes that carry a dbaccess marker: this install's (ours) and those made
+ * before install ids (legacy). Parameters: prefixes (text[]), this install's role marker, the old one.
+ */
+const USERS_QUERY = `SELECT r.rolname, d.description = $2 AS ours FROM pg_roles r
+    JOIN pg_shdescription d ON d.objoid = r.oid AND d.classoid = 'pg_authid'::regclass
+   WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) AS p WHERE starts_with(r.rolname, p)) AND d.description IN ($2, $3)
+   ORDER BY r.rolname`;
 
 /**
  * Provision, under the grants lock: creates the access group if it does not exist; if it does, it
- * must be one dbaccess made and still as it left it (no login or other attribute, a member of no
+ * must be one this install made and still as it left it (no login or other attribute, a member of no
  * role), or SQLSTATE GROUP_NOT_OURS_SQLSTATE: a role someone made or changed under that name must
  * never lend its rights to a temporary user.
  */
-export function postgresGroupGuard(group: string): string {
+export function postgresGroupGuard(install: string, group: string): string {
   const body = `DECLARE
   v_name text := ${escapeLiteral(group)};
   v_role record;
 BEGIN
   SELECT r.oid, r.rolsuper OR r.rolcanlogin OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls AS powerful,
-         coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(GROUP_MARKER)}, false) AS ours
+         coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(groupMarker(install))}, false) AS ours
     INTO v_role FROM pg_roles r WHERE r.rolname = v_name;
   IF NOT FOUND THEN
     EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', v_name);
-    EXECUTE format('COMMENT ON ROLE %I IS %L', v_name, ${escapeLiteral(GROUP_MARKER)});
+    EXECUTE format('COMMENT ON ROLE %I IS %L', v_name, ${escapeLiteral(groupMarker(install))});
   ELSIF NOT v_role.ours OR v_role.powerful OR EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = v_role.oid) THEN
     RAISE EXCEPTION 'the access group % was not created by dbaccess or was changed', v_name USING ERRCODE = '${GROUP_NOT_OURS_SQLSTATE}';
   END IF;
@@ -286,14 +323,15 @@ END`;
 }
 
 /**
- * PL/pgSQL that drops each access group in `v_groups` (oid[]) that no dbaccess user is a member of
+ * PL/pgSQL that drops each access group of this install (or from before install ids) in `v_groups`
+ * (oid[]) that no dbaccess user is a member of
  * any more, its objects and privileges first. A group that cannot be dropped (objects in another
  * database, made under SET ROLE) stays without members, lending nothing, until postgresDropEmptyGroups
  * has it cleaned there. The admin's membership (which REASSIGN OWNED needs) outlives a failed drop.
  */
-const DROP_EMPTY_GROUPS = `FOR v_group IN SELECT r.oid, r.rolname FROM pg_roles r
-                  WHERE r.oid = ANY (coalesce(v_groups, '{}')) AND ${MARKER_OF('r.oid')} = ${escapeLiteral(GROUP_MARKER)}
-                    AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${MARKER_OF('m.member')} = ${escapeLiteral(ROLE_MARKER)}) LOOP
+const dropEmptyGroupsBlock = (install: string) => `FOR v_group IN SELECT r.oid, r.rolname FROM pg_roles r
+                  WHERE r.oid = ANY (coalesce(v_groups, '{}')) AND ${GROUP_IS_OURS('r.oid', install)}
+                    AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${ANY_DBACCESS_USER('m.member')}) LOOP
     -- pg_has_role is always true for a superuser.
     IF NOT pg_has_role(current_user, v_group.oid, 'USAGE') THEN
       EXECUTE format('GRANT %I TO CURRENT_USER', v_group.rolname);
@@ -308,26 +346,26 @@ const DROP_EMPTY_GROUPS = `FOR v_group IN SELECT r.oid, r.rolname FROM pg_roles 
   END LOOP;`;
 
 /** PL/pgSQL: v_groups (oid[]) := the access groups the roles named in `names` (a text[] expression) are members of. */
-const groupsOfUsers = (names: string) => `SELECT array_agg(DISTINCT m.roleid) INTO v_groups FROM pg_auth_members m JOIN pg_roles u ON u.oid = m.member
-   WHERE u.rolname = ANY (${names}) AND ${MARKER_OF('m.roleid')} = ${escapeLiteral(GROUP_MARKER)}`;
+const groupsOfUsers = (names: string, install: string) => `SELECT array_agg(DISTINCT m.roleid) INTO v_groups FROM pg_auth_members m JOIN pg_roles u ON u.oid = m.member
+   WHERE u.rolname = ANY (${names}) AND ${GROUP_IS_OURS('m.roleid', install)}`;
 
 /**
  * Provision: the user joins its access group and leaves any other (a retried job whose grant
  * changed; a group left empty is dropped). From PostgreSQL 16 without the right to SET ROLE to the
  * group: what the user creates stays its own, and is dropped with it.
  */
-export function postgresJoinGroup(username: string, group: string): string {
+export function postgresJoinGroup(install: string, username: string, group: string): string {
   const body = `DECLARE
   v_name text := ${escapeLiteral(username)};
   v_target text := ${escapeLiteral(group)};
   v_groups oid[];
   v_group record;
 BEGIN
-  ${groupsOfUsers('ARRAY[v_name]')} AND m.roleid <> (SELECT oid FROM pg_roles WHERE rolname = v_target);
+  ${groupsOfUsers('ARRAY[v_name]', install)} AND m.roleid <> (SELECT oid FROM pg_roles WHERE rolname = v_target);
   FOR v_group IN SELECT rolname FROM pg_roles WHERE oid = ANY (coalesce(v_groups, '{}')) LOOP
     EXECUTE format('REVOKE %I FROM %I', v_group.rolname, v_name);
   END LOOP;
-  ${DROP_EMPTY_GROUPS}
+  ${dropEmptyGroupsBlock(install)}
   IF current_setting('server_version_num')::int >= 160000 THEN
     EXECUTE format('GRANT %I TO %I WITH INHERIT TRUE, SET FALSE', v_target, v_name);
   ELSE
@@ -338,17 +376,17 @@ END`;
 }
 
 /** Revoke: drops the users, then each access group they were in that no dbaccess user is left in. */
-function dropUsersAndEmptyGroups(usernames: string[]): string {
+function dropUsersAndEmptyGroups(install: string, usernames: string[]): string {
   const body = `DECLARE
   v_names text[] := ${textArray(usernames)};
   v_groups oid[];
   v_group record;
 BEGIN
-  ${groupsOfUsers('v_names')};
+  ${groupsOfUsers('v_names', install)};
   FOR v_group IN SELECT unnest(v_names) AS rolname LOOP
     EXECUTE format('DROP ROLE IF EXISTS %I', v_group.rolname);
   END LOOP;
-  ${DROP_EMPTY_GROUPS}
+  ${dropEmptyGroupsBlock(install)}
 END`;
   return `DO ${escapeLiteral(body)}`;
 }
@@ -380,13 +418,13 @@ export function postgresDropOwned(username: string): string {
  * name left, and which sessions still run under the role's oid (terminated on sight). The last
  * result has one row: left, pids.
  */
-export function postgresRevokeFinish(username: string, oid: string, access: { groups: string[]; lastMember: boolean } = { groups: [], lastMember: false }): string {
+export function postgresRevokeFinish(install: string, username: string, oid: string, access: { groups: string[]; lastMember: boolean } = { groups: [], lastMember: false }): string {
   if (!/^[0-9]+$/.test(oid)) throw new TypeError('A role oid is a non-negative integer.');
   const user = escapeIdentifier(username);
   return [
     ...dropOwnedStatements(user),
     // The last member takes its group along (a block: it checks again under the lock); any other is a plain drop.
-    access.lastMember ? dropUsersAndEmptyGroups([username]) : `DROP ROLE IF EXISTS ${user}`,
+    access.lastMember ? dropUsersAndEmptyGroups(install, [username]) : `DROP ROLE IF EXISTS ${user}`,
     'COMMIT',
     `SELECT to_regrole(quote_ident(${escapeLiteral(username)})) IS NOT NULL AS left,
             ARRAY(SELECT t.pid FROM (SELECT a.pid, pg_terminate_backend(a.pid) AS terminated FROM pg_stat_get_activity(NULL) a
@@ -406,14 +444,14 @@ const terminatedSessions = (oids: string) => `k AS (SELECT a.usesysid, array_agg
  * does for one, for each (one transaction, one commit; one user not ours refuses them all, and they go
  * one by one). One row per name: username, oid (null: no such role), touched, killed.
  */
-export function postgresRevokeStartMany(usernames: string[]): string {
+export function postgresRevokeStartMany(install: string, usernames: string[]): string {
   const guard = `DECLARE
   v_names text[] := ${textArray(usernames)};
   v_name text;
   v_role record;
 BEGIN
   FOREACH v_name IN ARRAY v_names LOOP
-    ${roleGuard('CONTINUE')}
+    ${roleGuard('CONTINUE', install)}
   END LOOP;
 END`;
   return [
@@ -425,7 +463,7 @@ END`;
      SELECT n.name AS username, n.oid::text AS oid,
             ${touchedDatabases('n.oid')} AS touched,
             coalesce((SELECT k.pids FROM k WHERE k.usesysid = n.oid), '{}') AS killed,
-            ${groupsOf('n.oid', 'coalesce((SELECT array_agg(oid) FROM n WHERE oid IS NOT NULL), ARRAY[]::oid[])')}
+            ${groupsOf('n.oid', 'coalesce((SELECT array_agg(oid) FROM n WHERE oid IS NOT NULL), ARRAY[]::oid[])', install)}
        FROM n`,
   ].join(';\n');
 }
@@ -435,7 +473,7 @@ END`;
  * in one transaction under the grants lock (any failure: none is dropped, and they go one by one).
  * One row per user: username, left, pids.
  */
-export function postgresRevokeFinishMany(users: Array<{ username: string; oid: string; groups?: string[]; lastMember?: boolean }>): string {
+export function postgresRevokeFinishMany(install: string, users: Array<{ username: string; oid: string; groups?: string[]; lastMember?: boolean }>): string {
   if (users.length === 0) throw new TypeError('Nothing to revoke.');
   const list = users.map(({ username }) => escapeIdentifier(username)).join(', ');
   const oids = oidArray(users.map(({ oid }) => oid));
@@ -444,7 +482,7 @@ export function postgresRevokeFinishMany(users: Array<{ username: string; oid: s
     GRANTS_LOCK,
     `REASSIGN OWNED BY ${list} TO CURRENT_USER`,
     `DROP OWNED BY ${list}`,
-    users.some((user) => user.lastMember) ? dropUsersAndEmptyGroups(users.map(({ username }) => username)) : `DROP ROLE IF EXISTS ${list}`,
+    users.some((user) => user.lastMember) ? dropUsersAndEmptyGroups(install, users.map(({ username }) => username)) : `DROP ROLE IF EXISTS ${list}`,
     'COMMIT',
     `WITH ${terminatedSessions(`= ANY (${oids})`)}
      SELECT u.name AS username, to_regrole(quote_ident(u.name)) IS NOT NULL AS left,
@@ -473,7 +511,12 @@ function lastResult<R extends pg.QueryResultRow>(result: pg.QueryResult<R> | Arr
   return Array.isArray(result) ? result[result.length - 1]! : result;
 }
 
-export function createPostgresProvider(options: { poolSize?: number; idleMillis?: number } = {}): CredentialProvider {
+/**
+ * `installId`: this install's id (the state database's), carried by every role the provider creates;
+ * it touches no role that carries another install's.
+ */
+export function createPostgresProvider(options: { installId: string; poolSize?: number; idleMillis?: number }): CredentialProvider {
+  const install = checkInstall(options.installId);
   const pools = new Map<string, GatedPool>();
 
   const connectionSettings = {
@@ -584,11 +627,11 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
         // Round trip 1: ours? -> NOLOGIN (committed) -> terminate every session.
         let role: { oid: string | null; touched: string[]; killed: number[]; groups: string[]; lastMember: boolean };
         try {
-          role = lastResult(await admin.query<typeof role>(postgresRevokeStart(username))).rows[0]!;
+          role = lastResult(await admin.query<typeof role>(postgresRevokeStart(install, username))).rows[0]!;
         } catch (error) {
           await rollback();
           if ((error as { code?: unknown }).code === NOT_OURS_SQLSTATE) {
-            throw conflict(`The role ${username} on ${target.entry.id} was not created by dbaccess; it was left untouched.`);
+            throw conflict(`The role ${username} on ${target.entry.id} was not created by this dbaccess install; it was left untouched.`);
           }
           throw error;
         }
@@ -607,7 +650,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
           // Round trip 2: objects, privileges and the role in the target's database; then verify.
           let check: { left: boolean; pids: number[]; emptyGroups: string[] };
           try {
-            check = lastResult(await admin.query<typeof check>(postgresRevokeFinish(username, oid, role))).rows[0]!;
+            check = lastResult(await admin.query<typeof check>(postgresRevokeFinish(install, username, oid, role))).rows[0]!;
           } catch (error) {
             await rollback();
             // A session that lived long enough to create something elsewhere: look again, once.
@@ -639,14 +682,14 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
    */
   async function dropEmptyGroups(target: Target, admin: Queryable, groups: string[]): Promise<void> {
     if (groups.length === 0) return;
-    const kept = lastResult(await admin.query<{ oid: string; name: string; touched: string[] }>(postgresDropEmptyGroups(groups))).rows;
+    const kept = lastResult(await admin.query<{ oid: string; name: string; touched: string[] }>(postgresDropEmptyGroups(install, groups))).rows;
     if (kept.length === 0) return;
     for (const group of kept) {
       for (const database of group.touched.filter((name) => name !== target.entry.database)) {
         await inDatabase(target, database, admin, (db) => db.query(postgresDropOwned(group.name)));
       }
     }
-    const still = lastResult(await admin.query<{ name: string }>(postgresDropEmptyGroups(kept.map(({ oid }) => oid)))).rows;
+    const still = lastResult(await admin.query<{ name: string }>(postgresDropEmptyGroups(install, kept.map(({ oid }) => oid)))).rows;
     if (still.length > 0) {
       throw targetUnavailable(`The access group ${still[0]!.name} on ${where(target)} still owns objects after they were reassigned; it lends nothing, and the reconciler will try again.`);
     }
@@ -663,7 +706,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
     try {
       let started: Array<{ username: string; oid: string | null; touched: string[]; killed: number[]; groups: string[]; lastMember: boolean }>;
       try {
-        started = lastResult(await admin.query<(typeof started)[number]>(postgresRevokeStartMany(usernames))).rows;
+        started = lastResult(await admin.query<(typeof started)[number]>(postgresRevokeStartMany(install, usernames))).rows;
       } catch (error) {
         await admin.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
         throw error;
@@ -685,7 +728,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
       if (live.length === 0) return results;
       let checked: Array<{ username: string; left: boolean; pids: number[]; emptyGroups: string[] }>;
       try {
-        checked = lastResult(await admin.query<(typeof checked)[number]>(postgresRevokeFinishMany(live))).rows;
+        checked = lastResult(await admin.query<(typeof checked)[number]>(postgresRevokeFinishMany(install, live))).rows;
       } catch (error) {
         await admin.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
         throw error;
@@ -782,7 +825,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
         client.on('notice', onNotice);
         let committed = false;
         const prefix = spec.prefix ?? 'dba_';
-        const group = postgresAccessGroup({ prefix, database: target.entry.database, level: spec.level, privileges: spec.privileges, scope: spec.scope });
+        const group = postgresAccessGroup({ prefix, install, database: target.entry.database, level: spec.level, privileges: spec.privileges, scope: spec.scope });
         let groupState: 'missing' | 'ours' | 'foreign' | undefined;
         try {
           for (let attempt = 1; ; attempt++) {
@@ -790,14 +833,14 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
               notGranted.length = 0;
               // Round trip 1: BEGIN, this user's lock, and what exists (the role, the schemas, the access group; what capture needs).
               const captureCheck = spec.capture !== undefined ? postgresCaptureCheckQuery(spec.capture) : undefined;
-              const results = (await client.query(postgresProvisionStart(spec.username, captureCheck, group))) as unknown as pg.QueryResult[];
+              const results = (await client.query(postgresProvisionStart(install, spec.username, captureCheck, group))) as unknown as pg.QueryResult[];
               const state = results[2]!.rows[0] as {
-                adminSuper: boolean; exists: boolean; ours: boolean; roleSuper: boolean; schemas: string[];
+                adminSuper: boolean; exists: boolean; ours: boolean; marked: boolean; roleSuper: boolean; schemas: string[];
                 version: number; groupState: 'missing' | 'ours' | 'foreign'; otherGroups: string[];
               };
               groupState = group ? state.groupState : undefined;
               if (state.exists && (!state.ours || state.roleSuper)) {
-                throw conflict(`A role named ${spec.username} already exists on ${target.entry.id} and was not created by dbaccess; it was left untouched.`);
+                throw conflict(`A role named ${spec.username} already exists on ${target.entry.id} and was not created by this dbaccess install; it was left untouched.`);
               }
               if (groupState === 'foreign') throw Object.assign(new Error('the access group is not ours'), { code: GROUP_NOT_OURS_SQLSTATE });
               // Query capture is set on the role itself, in the same transaction: no user without it.
@@ -806,6 +849,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
               const verifier = await verifierPending;
               const access = postgresAccessStatements({
                 prefix,
+                install,
                 level: spec.level,
                 privileges: spec.privileges,
                 scope: spec.scope,
@@ -825,13 +869,15 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
               const statements: string[] = [];
               // Grant changes on one database are serialized (concurrent ones fail with "tuple concurrently updated").
               // A missing group is created by the guard (which checks again under the lock).
-              const batch = [GRANTS_LOCK, ...(access.group && groupState === 'missing' ? [postgresGroupGuard(access.group)] : [])];
+              const batch = [GRANTS_LOCK, ...(access.group && groupState === 'missing' ? [postgresGroupGuard(install, access.group)] : [])];
               if (state.exists) {
                 // A retried job: bring the role to exactly this spec, dropping privileges an earlier spec gave.
                 batch.push(`ALTER ROLE ${user} ${attributes}`);
+                // A user made before install ids (its lease is ours): it gets this install's marker.
+                if (!state.marked) batch.push(`COMMENT ON ROLE ${user} IS ${escapeLiteral(roleMarker(install))}`);
                 statements.push(...resetStatements(target.entry.database, user, state.schemas));
               } else {
-                batch.push(`CREATE ROLE ${user} ${attributes}`, `COMMENT ON ROLE ${user} IS ${escapeLiteral(ROLE_MARKER)}`);
+                batch.push(`CREATE ROLE ${user} ${attributes}`, `COMMENT ON ROLE ${user} IS ${escapeLiteral(roleMarker(install))}`);
               }
               statements.push(...access.grants, ...(access.membership ? [access.membership] : []));
               if (spec.capture !== undefined) {
@@ -840,7 +886,7 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
               // From PostgreSQL 16 the membership comes without SET ROLE; a retried user in another group
               // leaves it (a block). The audit records the plain GRANT.
               const join = (membership: string) =>
-                state.otherGroups.length > 0 ? postgresJoinGroup(spec.username, access.group!) : state.version >= 160000 ? `${membership} WITH INHERIT TRUE, SET FALSE` : membership;
+                state.otherGroups.length > 0 ? postgresJoinGroup(install, spec.username, access.group!) : state.version >= 160000 ? `${membership} WITH INHERIT TRUE, SET FALSE` : membership;
               batch.push(...statements.map((statement) => (statement === access.membership ? join(statement) : statement)));
               // A retried user whose grant no longer uses a group (admin) leaves the ones it was in.
               if (!access.group) batch.push(...state.otherGroups.map((other) => `REVOKE ${escapeIdentifier(other)} FROM ${user}`));
@@ -891,11 +937,8 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
       if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) throw badInput('The expiry time is not a valid date.');
       await run(target, `Extending ${username}`, async () => {
         const admin = poolFor(target);
-        const found = await admin.query<{ ours: boolean | null }>(
-          `SELECT ${MARKER_OF('r.oid')} = $2 AS ours FROM pg_roles r WHERE r.rolname = $1`,
-          [username, ROLE_MARKER],
-        );
-        if (!found.rows[0]?.ours) throw conflict(`${username} on ${target.entry.id} does not exist or was not created by dbaccess.`);
+        const found = await admin.query<{ ours: boolean }>(`SELECT ${USER_IS_OURS('r.oid', install)} AS ours FROM pg_roles r WHERE r.rolname = $1`, [username]);
+        if (!found.rows[0]?.ours) throw conflict(`${username} on ${target.entry.id} does not exist or was not created by this dbaccess install.`);
         // Only the expiry moves: same password, open sessions untouched.
         await admin.query(`ALTER ROLE ${escapeIdentifier(username)} VALID UNTIL ${escapeLiteral(expiresAt.toISOString())}`);
       });
@@ -914,27 +957,24 @@ export function createPostgresProvider(options: { poolSize?: number; idleMillis?
       });
     },
 
-    async listUsers(target, prefix) {
+    async listUsers(target, prefixes) {
       // An empty prefix would list every role, the admin's included, to a reconciler that revokes them.
-      if (prefix.length === 0) throw badInput('listUsers needs a non-empty prefix.');
+      if (prefixes.length === 0 || prefixes.some((prefix) => prefix.length === 0)) throw badInput('listUsers needs non-empty prefixes.');
       return run(target, 'Listing users', async () => {
-        // starts_with compares literally; LIKE would need `_` and `%` escaped.
-        const { rows } = await poolFor(target).query<{ rolname: string }>(
-          // Access groups carry the prefix too; the lease of their last member drops them.
-          `SELECT r.rolname FROM pg_roles r WHERE starts_with(r.rolname, $1) AND ${MARKER_OF('r.oid')} IS DISTINCT FROM $2 ORDER BY r.rolname`,
-          [prefix, GROUP_MARKER],
-        );
-        return rows.map((row) => row.rolname);
+        // starts_with compares literally; LIKE would need `_` and `%` escaped. Only users by their
+        // marker: access groups (another marker) go with the lease of their last member.
+        const { rows } = await poolFor(target).query<{ rolname: string; ours: boolean }>(USERS_QUERY, [prefixes, roleMarker(install), ROLE_MARKER]);
+        return { ours: rows.filter((row) => row.ours).map((row) => row.rolname), legacy: rows.filter((row) => !row.ours).map((row) => row.rolname) };
       });
     },
 
-    async dropEmptyGroups(target, prefix) {
-      if (prefix.length === 0) throw badInput('dropEmptyGroups needs a non-empty prefix.');
+    async dropEmptyGroups(target, prefixes) {
+      if (prefixes.length === 0 || prefixes.some((prefix) => prefix.length === 0)) throw badInput('dropEmptyGroups needs non-empty prefixes.');
       return run(target, 'Dropping access groups without members', async () => {
         const admin = await poolFor(target).connect();
         let broken: Error | undefined;
         try {
-          const { rows } = await admin.query<{ oid: string; name: string }>(EMPTY_GROUPS_QUERY, [prefix, GROUP_MARKER, ROLE_MARKER]);
+          const { rows } = await admin.query<{ oid: string; name: string }>(EMPTY_GROUPS_QUERY, [prefixes, groupMarker(install)]);
           if (rows.length === 0) return [];
           const oids = rows.map(({ oid }) => oid);
           await dropEmptyGroups(target, admin, oids).catch(async (error: unknown) => {

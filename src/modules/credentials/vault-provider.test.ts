@@ -195,7 +195,7 @@ describe('revoke', () => {
 describe('what Vault owns', () => {
   it('lists no users for the reconciler and takes no table scope', async () => {
     const { provider } = world();
-    await expect(provider.listUsers(target, 'dba_')).resolves.toEqual([]);
+    await expect(provider.listUsers(target, ['dba_'])).resolves.toEqual({ ours: [], legacy: [] });
     await expect(provider.listSchemas(target)).resolves.toEqual([]);
     await expect(provider.listObjects(target, [])).resolves.toEqual({ schemas: [], tables: [], columns: {} });
     await expect(provider.listObjects(target, [{ schema: 'sales' }])).rejects.toMatchObject({ code: 'BAD_INPUT' });

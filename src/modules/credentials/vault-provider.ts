@@ -140,7 +140,7 @@ export function createVaultProvider({ vault, sessions, now = () => new Date() }:
       // Vault owns these users: it names them (v-<display>-<role>-...), not our prefix, and revokes
       // them itself when their lease ends. Dropping "orphans" behind Vault's back would leave it
       // holding leases for users that are gone, so the reconciler has nothing to do here.
-      return [];
+      return { ours: [], legacy: [] };
     },
 
     async listObjects(target, scope) {
