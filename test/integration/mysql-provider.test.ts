@@ -153,7 +153,7 @@ describe('mysql provider (MariaDB): provision', () => {
     expect(result.statements.join('\n')).not.toContain(request.password);
 
     const [account] = await accounts(request.username);
-    expect(account).toMatchObject({ host: '%', priv: { plugin: 'mysql_native_password', max_user_connections: 5, dbaccess: 'dbaccess temporary user', access: 0 } });
+    expect(account).toMatchObject({ host: '%', priv: { plugin: 'mysql_native_password', max_user_connections: 5, dbaccess: `dbaccess temporary user ${TEST_INSTALL_ID}`, access: 0 } });
     expect(account!.priv.authentication_string).toMatch(/^\*[0-9A-F]{40}$/);
 
     const user = await login(request.username, request.password);

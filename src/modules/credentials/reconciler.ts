@@ -23,11 +23,17 @@ export const resolveHost: ResolveHost = async (host) => {
   return [`name:${bare.toLowerCase()}`];
 };
 
-/** Lower case, and an IPv4-mapped IPv6 address as the IPv4 address it is. */
+/**
+ * Lower case, an IPv4-mapped IPv6 address as the IPv4 address it is, and every loopback address
+ * (127.0.0.0/8, ::1) as one: `localhost` resolves to 127.0.0.1 on one machine and to ::1 on another,
+ * and a server on this machine answers on both. Merging two servers can only keep users (their leases
+ * are pooled), never drop one.
+ */
 export function normalizeAddress(address: string): string {
   const lower = address.toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  return mapped ? mapped[1]! : lower;
+  const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+\.\d+)$/.exec(lower)?.[1];
+  if (v4) return v4.startsWith('127.') ? 'loopback' : v4;
+  return lower === '::1' || lower === '0:0:0:0:0:0:0:1' ? 'loopback' : lower;
 }
 
 /** The engine of the server that holds an entry's users: a Vault entry's is its backing database's. */
