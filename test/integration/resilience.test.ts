@@ -106,7 +106,7 @@ describe('resilience', () => {
       );
       return rows[0]?.rolname;
     });
-    expect(emptyGroup).toMatch(/grp_[0-9a-f]{16}$/);
+    expect(emptyGroup).toMatch(new RegExp(`grp_${h.app.installId}_[0-9a-f]{16}$`));
     await onTarget((client) => client.query(`REVOKE "${emptyGroup}" FROM "${leftAlone}"; DROP ROLE "${leftAlone}"`));
     await provider.close();
     // A role with the prefix that we did not create is somebody's: it must survive.
