@@ -135,7 +135,8 @@ const ANY_DBACCESS_USER = (oid: string) => `coalesce(starts_with(${MARKER_OF(oid
 /**
  * Provision, round trip 1: opens the transaction, takes this user's lock (two attempts of one job
  * must not both CREATE the role) and reads, under it, what the rest depends on: the third result
- * has one row: adminSuper, exists, ours, roleSuper, schemas. `check`, a query of one row with a
+ * has one row: adminSuper, exists, ours (this install's or adopted), marked (this install's),
+ * roleSuper, schemas. `check`, a query of one row with a
  * column `problem` (the capture check), rides along as the fourth.
  */
 export function postgresProvisionStart(install: string, username: string, check?: string, group?: string): string {
@@ -174,8 +175,8 @@ const touchedDatabases = (oid: string) => `ARRAY(SELECT DISTINCT d.datname::text
 
 /**
  * PL/pgSQL for the role named v_name (v_role: record): refuses it (SQLSTATE NOT_OURS_SQLSTATE) unless
- * this install made it (or it predates install ids: its lease is ours, see ROLE_MARKER), blocks its logins, and makes a non-superuser admin a member (REASSIGN/DROP OWNED
- * need it). `absent` is what to do when there is no such role (RETURN, or CONTINUE in a loop).
+ * this install made it (or it predates install ids: its lease is ours, see ROLE_MARKER), blocks its
+ * logins, and makes a non-superuser admin a member (REASSIGN/DROP OWNED need it). `absent` is what to do when there is no such role (RETURN, or CONTINUE in a loop).
  */
 const roleGuard = (absent: 'RETURN' | 'CONTINUE', install: string) => `-- pg_has_role is always true for a superuser: only a non-superuser admin is made a member.
   SELECT r.oid, r.rolsuper, ${USER_IS_OURS('r.oid', install)} AS ours,
