@@ -577,6 +577,25 @@ describe('mysql provider (MariaDB): listing', () => {
     }
   });
 
+  it('another install`s account is neither listed nor revoked nor extended; one from before install ids is listed apart and revoked', async () => {
+    const [theirs, old] = [userName('theirs'), userName('old')];
+    for (const [name, marker] of [[theirs, `dbaccess temporary user bbbbbbbb`], [old, 'dbaccess temporary user']] as const) {
+      await admin.query(`CREATE USER ${mysql.escape(name)}@'%'`);
+      await admin.query(`UPDATE mysql.global_priv SET Priv = JSON_SET(Priv, '$.dbaccess', ?) WHERE User = ? AND Host = '%'`, [marker, name]);
+    }
+    try {
+      expect(await provider.listUsers(target, [theirs, old])).toEqual({ ours: [], legacy: [old] });
+      await expect(provider.revoke(target, theirs)).rejects.toMatchObject({ code: 'CONFLICT' });
+      await expect(provider.extend(target, theirs, new Date(Date.now() + 60_000))).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect((await accounts(theirs)).length).toBe(1);
+      // The caller holds its lease (the reconciler never passes one it does not): revoked.
+      expect(await provider.revoke(target, old)).toMatchObject({ existed: true });
+      expect(await accounts(old)).toEqual([]);
+    } finally {
+      for (const name of [theirs, old]) await admin.query(`DROP USER IF EXISTS ${mysql.escape(name)}@'%'`);
+    }
+  });
+
   it('listObjects: databases, their tables, and the columns of tables named with columns', async () => {
     const objects = await provider.listObjects(target, [{ schema: shop, table: 'customers', columns: ['name'] }, { schema: ops }]);
     expect(objects.schemas).toEqual(expect.arrayContaining([shop, ops, hostileDb]));
