@@ -18,6 +18,7 @@ import { namesPeopleBy } from '../modules/policy/policy-schema.js';
 import type { ChatNotifier } from '../chat/core/notifications.js';
 import { routeNotifications } from '../chat/core/notification-router.js';
 import { createTeamsApp } from '../chat/teams/teams-app.js';
+import { teamsCloudFromEnv } from '../chat/teams/teams-authentication.js';
 import { createTeamsConversations } from '../chat/teams/teams-conversations.js';
 import { consoleApp } from '../chat/console/console-app.js';
 import { createConsoleNotifier } from '../chat/console/console-notifier.js';
@@ -233,7 +234,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     ? createTeamsApp(
         {
           appId: env.MICROSOFT_APP_ID, appPassword: env.MICROSOFT_APP_PASSWORD ?? '', appTenantId: env.MICROSOFT_APP_TENANT_ID, appType: env.MICROSOFT_APP_TYPE,
-          endpoints: teamsEndpoints(env),
+          cloud: teamsCloudFromEnv(env),
         },
         { tenants, requests, analysis, leases, mfa, conversations: createTeamsConversations({ db }), reports, audit, status, insights: insightsService, catalogOf, catalogs, logger },
       )
@@ -350,23 +351,3 @@ export async function createContainer(config: Config, options: ContainerOptions 
 }
 
 export type Container = Awaited<ReturnType<typeof createContainer>>;
-
-/**
- * Bot Framework endpoints other than the public cloud's. Once one is set, botbuilder leaves every
- * other one undefined instead of defaulting it, so all are given: the channel's token metadata from
- * MICROSOFT_OPENID_METADATA_URL, the rest the public values (login per tenant for SingleTenant).
- */
-function teamsEndpoints(env: Config['env']) {
-  if (!env.MICROSOFT_OPENID_METADATA_URL && !env.MICROSOFT_LOGIN_URL) return undefined;
-  const tenant = env.MICROSOFT_APP_TYPE === 'SingleTenant' && env.MICROSOFT_APP_TENANT_ID ? env.MICROSOFT_APP_TENANT_ID : 'botframework.com';
-  return {
-    ToBotFromChannelOpenIdMetadataUrl: env.MICROSOFT_OPENID_METADATA_URL ?? 'https://login.botframework.com/v1/.well-known/openidconfiguration',
-    ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
-    ToBotFromEmulatorOpenIdMetadataUrl: 'https://login.microsoftonline.com/botframework.com/v2.0/.well-known/openid-configuration',
-    ToChannelFromBotLoginUrl: env.MICROSOFT_LOGIN_URL ?? `https://login.microsoftonline.com/${tenant}`,
-    ToChannelFromBotOAuthScope: 'https://api.botframework.com',
-    OAuthUrl: 'https://api.botframework.com',
-    CallerId: 'urn:botframework:azure',
-    ValidateAuthority: true,
-  };
-}

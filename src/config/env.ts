@@ -37,9 +37,20 @@ const envSchema = z.object({
   MICROSOFT_APP_PASSWORD: z.string().max(500).optional(),
   MICROSOFT_APP_TENANT_ID: z.string().max(100).optional(),
   MICROSOFT_APP_TYPE: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
-  /** Other Bot Framework endpoints (a sovereign cloud, or the tests' fake): OpenID metadata of channel tokens, the login authority. */
+  /**
+   * The Bot Framework's endpoints, for a sovereign cloud or one reached elsewhere; unset, the public cloud's.
+   * Channel -> bot: the OpenID metadata of channel tokens (their signing keys) and their issuer.
+   */
   MICROSOFT_OPENID_METADATA_URL: z.string().max(2000).url().optional(),
-  MICROSOFT_LOGIN_URL: z.string().max(2000).url().optional(),
+  MICROSOFT_CHANNEL_ISSUER: z.string().max(2000).url().optional(),
+  /** Bot -> channel: the login authority (https), e.g. https://login.microsoftonline.us/<tenant>. */
+  MICROSOFT_LOGIN_URL: z.string().max(2000).url().refine((url) => url.startsWith('https://'), 'an https:// URL (MSAL refuses other authorities)').optional(),
+  /** Authority hosts (host[:port], comma-separated) trusted without asking login.microsoftonline.com; default MICROSOFT_LOGIN_URL's host. */
+  MICROSOFT_KNOWN_AUTHORITIES: z.string().max(2000).regex(/^[a-z0-9.:\-]+(\s*,\s*[a-z0-9.:\-]+)*$/i, 'host names (host:port), comma-separated').optional(),
+  /** The token endpoint; unset, read from the authority's OpenID configuration. */
+  MICROSOFT_TOKEN_URL: z.string().max(2000).url().optional(),
+  /** The scope of the bot's tokens (and the OAuth API), e.g. https://api.botframework.us for US Government. */
+  MICROSOFT_OAUTH_SCOPE: z.string().max(2000).url().optional(),
   /** The local console at /console: `auto` turns it on when no chat platform is configured. */
   CONSOLE: z.enum(['auto', 'on', 'off']).default('auto'),
   /** Lets the console answer beyond this machine, to whoever presents this token. */

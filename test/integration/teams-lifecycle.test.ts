@@ -42,10 +42,10 @@ describe('the whole lifecycle in Microsoft Teams', () => {
 
   beforeAll(async () => {
     fake = await startFakeBotFramework();
-    requester = fake.addUser({ name: 'Rita Requester', email: 'rita@acme.example' });
-    alice = fake.addUser({ name: 'Alice Approver', email: 'alice@acme.example' });
-    mallory = fake.addUser({ name: 'Mallory', email: 'mallory@acme.example' });
-    team = fake.addTeam({ name: 'DBAs', members: [requester, alice, mallory] });
+    requester = await fake.addUser({ name: 'Rita Requester', email: 'rita@acme.example' });
+    alice = await fake.addUser({ name: 'Alice Approver', email: 'alice@acme.example' });
+    mallory = await fake.addUser({ name: 'Mallory', email: 'mallory@acme.example' });
+    team = await fake.addTeam({ name: 'DBAs', members: [requester, alice, mallory] });
     h = await startHarness({
       queue: 'redis',
       env: { ...fake.env(), CONSOLE: 'off' },
@@ -62,7 +62,7 @@ describe('the whole lifecycle in Microsoft Teams', () => {
   it('refuses activities without a valid Bot Framework token', async () => {
     const unsigned = await teams.personalMessage({ from: requester, text: 'dbaccess' }, { token: null });
     expect(unsigned.status).toBe(401);
-    const foreign = await teams.personalMessage({ from: requester, text: 'dbaccess' }, { token: fake.signChannelToken({ audience: '00000000-0000-0000-0000-000000000000' }) });
+    const foreign = await teams.personalMessage({ from: requester, text: 'dbaccess' }, { token: await fake.signChannelToken({ audience: '00000000-0000-0000-0000-000000000000' }) });
     expect(foreign.status).toBe(401);
   });
 
@@ -72,35 +72,35 @@ describe('the whole lifecycle in Microsoft Teams', () => {
 
     // "dbaccess" in a personal chat answers with the form; inline errors come back on the same card.
     expect((await teams.personalMessage({ from: requester, text: 'dbaccess' })).status).toBe(200);
-    const personal = fake.personalConversationId(requester);
-    const form = await waitUntil(() => fake.botMessagesIn(personal).find((m) => shownIn(m).includes('Request database access')), 10_000, 'the request form');
+    const personal = await fake.personalConversationId(requester);
+    const form = await waitUntil(async () => (await fake.botMessagesIn(personal)).find((m) => shownIn(m).includes('Request database access')), 10_000, 'the request form');
     const inputs = { databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '9h', reason: 'Investigate the failed payouts of last night for OPS-1234', ticket: 'OPS-1234', breakGlass: 'false' };
     const refused = await teams.cardAction({ from: requester, message: form, verb: 'submit', inputs });
     expect(refused.status).toBe(200);
     expect(shownIn({ attachments: [{ content: (refused.body as { value: unknown }).value }] })).toContain('At most 4h for orders.');
 
-    const submitted = await teams.cardAction({ from: requester, message: fake.message(form.id)!, verb: 'submit', inputs: { ...inputs, duration: '1h' } });
+    const submitted = await teams.cardAction({ from: requester, message: (await fake.message(form.id))!, verb: 'submit', inputs: { ...inputs, duration: '1h' } });
     expect(submitted.status).toBe(200);
     const received = shownIn({ attachments: [{ content: (submitted.body as { value: unknown }).value }] });
     const requestId = /R[0-9A-Z]{9}/.exec(received)![0];
 
     // The approvers' channel gets the card, with the analysis once it has run.
-    const card = await waitUntil(() => fake.botMessagesIn(team.general.id).find((m) => shownIn(m).includes(requestId) && shownIn(m).includes('Approve')), 30_000, 'the approval card');
+    const card = await waitUntil(async () => (await fake.botMessagesIn(team.general.id)).find((m) => shownIn(m).includes(requestId) && shownIn(m).includes('Approve')), 30_000, 'the approval card');
     expect(shownIn(card)).toContain('sales.orders');
     expect(shownIn(card)).toContain('GRANT SELECT ON TABLE "sales"."orders"');
 
     // Nobody approves their own request; someone who is not an approver cannot either.
     const own = await teams.cardAction({ from: requester, message: card, verb: 'approve' });
     expect(shownIn({ attachments: [{ content: (own.body as { value: unknown }).value }] })).toMatch(/cannot approve your own request/);
-    const stranger = await teams.cardAction({ from: mallory, message: fake.message(card.id)!, verb: 'approve' });
+    const stranger = await teams.cardAction({ from: mallory, message: (await fake.message(card.id))!, verb: 'approve' });
     expect(shownIn({ attachments: [{ content: (stranger.body as { value: unknown }).value }] })).toMatch(/Only .*alice@acme\.example.* can approve/);
 
-    const approved = await teams.cardAction({ from: alice, message: fake.message(card.id)!, verb: 'approve' });
+    const approved = await teams.cardAction({ from: alice, message: (await fake.message(card.id))!, verb: 'approve' });
     expect(approved.status).toBe(200);
     expect(shownIn({ attachments: [{ content: (approved.body as { value: unknown }).value }] })).toMatch(/Approved by .*alice@acme\.example/);
 
     // Credentials by a proactive 1:1 message; they work for what was granted.
-    const credentials = await waitUntil(() => fake.botMessagesIn(personal).find((m) => /postgresql:\/\//.test(shownIn(m))), 30_000, 'the credentials');
+    const credentials = await waitUntil(async () => (await fake.botMessagesIn(personal)).find((m) => /postgresql:\/\//.test(shownIn(m))), 30_000, 'the credentials');
     const uri = /postgresql:\/\/[^\s`"]+/.exec(shownIn(credentials))![0];
     const session = new pg.Client({ connectionString: uri });
     session.on('error', () => {});
@@ -109,44 +109,44 @@ describe('the whole lifecycle in Microsoft Teams', () => {
     await expect(session.query('SELECT * FROM sales.customers')).rejects.toThrow(/permission denied/);
 
     // The card in the channel says it is active (updated in place by the workers).
-    await waitUntil(() => /active until/.test(shownIn(fake.message(card.id))), 30_000, 'the card updated to active');
+    await waitUntil(async () => /active until/.test(shownIn(await fake.message(card.id))), 30_000, 'the card updated to active');
 
     // End access from the credentials message: the session dies, the password goes from the chat.
-    const ended = await teams.cardAction({ from: requester, message: fake.message(credentials.id)!, verb: 'end' });
+    const ended = await teams.cardAction({ from: requester, message: (await fake.message(credentials.id))!, verb: 'end' });
     expect(ended.status).toBe(200);
     const thread = `${team.general.id};messageid=${card.id}`;
-    const summary = await waitUntil(() => fake.botMessagesIn(thread).find((m) => shownIn(m).includes('Session summary')), 30_000, 'the session summary in the thread');
+    const summary = await waitUntil(async () => (await fake.botMessagesIn(thread)).find((m) => shownIn(m).includes('Session summary')), 30_000, 'the session summary in the thread');
     expect(shownIn(summary)).toContain(requestId);
     await expect(session.query('SELECT 1')).rejects.toThrow();
     await expect(new pg.Client({ connectionString: uri }).connect()).rejects.toThrow(/password authentication failed|does not exist/);
     // The click is answered with a short message, so nothing hides the job's edit of the message.
     expect(ended.body).toMatchObject({ type: 'application/vnd.microsoft.activity.message' });
-    await waitUntil(() => /no longer exists/.test(shownIn(fake.message(credentials.id))), 30_000, 'the credentials message edited');
-    expect(shownIn(fake.message(credentials.id))).not.toContain(new URL(uri).password);
-    expect(JSON.stringify(fake.botMessagesIn(team.general.id))).not.toContain(new URL(uri).password);
+    await waitUntil(async () => /no longer exists/.test(shownIn(await fake.message(credentials.id))), 30_000, 'the credentials message edited');
+    expect(shownIn(await fake.message(credentials.id))).not.toContain(new URL(uri).password);
+    expect(JSON.stringify(await fake.botMessagesIn(team.general.id))).not.toContain(new URL(uri).password);
   });
 
   it('waits out Teams throttling (429 with Retry-After) instead of losing a card', async () => {
-    const personal = fake.personalConversationId(requester);
+    const personal = await fake.personalConversationId(requester);
     await teams.personalMessage({ from: requester, text: 'dbaccess' });
-    const form = await waitUntil(() => [...fake.botMessagesIn(personal)].reverse().find((m) => shownIn(m).includes('Request database access')), 10_000, 'the request form');
+    const form = await waitUntil(async () => [...(await fake.botMessagesIn(personal))].reverse().find((m) => shownIn(m).includes('Request database access')), 10_000, 'the request form');
     // Continuing a conversation posts with continueConversationAsync (replyToActivity) or sendToConversation.
-    fake.failNext('replyToActivity', { status: 429, retryAfter: 1, count: 4 });
-    fake.failNext('sendToConversation', { status: 429, retryAfter: 1, count: 4 });
+    await fake.failNext('replyToActivity', { status: 429, retryAfter: 1, count: 4 });
+    await fake.failNext('sendToConversation', { status: 429, retryAfter: 1, count: 4 });
     const before = Date.now();
     const submitted = await teams.cardAction({ from: requester, message: form, verb: 'submit', inputs: { databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '30m', reason: 'Count the failed payouts of yesterday for finance', ticket: '', breakGlass: 'false' } });
     const requestId = /R[0-9A-Z]{9}/.exec(shownIn({ attachments: [{ content: (submitted.body as { value: unknown }).value }] }))![0];
-    await waitUntil(() => fake.botMessagesIn(team.general.id).find((m) => shownIn(m).includes(requestId)), 45_000, 'the throttled card');
+    await waitUntil(async () => (await fake.botMessagesIn(team.general.id)).find((m) => shownIn(m).includes(requestId)), 45_000, 'the throttled card');
     expect(Date.now() - before).toBeGreaterThanOrEqual(1000);
   });
 
   it('refuses a Teams user of another tenant on this tenant\'s card', async () => {
-    const personal = fake.personalConversationId(requester);
+    const personal = await fake.personalConversationId(requester);
     await teams.personalMessage({ from: requester, text: 'dbaccess' });
-    const form = await waitUntil(() => [...fake.botMessagesIn(personal)].reverse().find((m) => shownIn(m).includes('Request database access')), 10_000, 'the request form');
+    const form = await waitUntil(async () => [...(await fake.botMessagesIn(personal))].reverse().find((m) => shownIn(m).includes('Request database access')), 10_000, 'the request form');
     const submitted = await teams.cardAction({ from: requester, message: form, verb: 'submit', inputs: { databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '30m', reason: 'Count the refunds of yesterday for the finance team', ticket: '', breakGlass: 'false' } });
     const requestId = /R[0-9A-Z]{9}/.exec(shownIn({ attachments: [{ content: (submitted.body as { value: unknown }).value }] }))![0];
-    const card = await waitUntil(() => fake.botMessagesIn(team.general.id).find((m) => shownIn(m).includes(requestId) && JSON.stringify(m.attachments ?? []).includes('"verb":"approve"')), 30_000, 'the card');
+    const card = await waitUntil(async () => (await fake.botMessagesIn(team.general.id)).find((m) => shownIn(m).includes(requestId) && JSON.stringify(m.attachments ?? []).includes('"verb":"approve"')), 30_000, 'the card');
 
     // The same click, as it would arrive from a user of another Azure AD tenant.
     const otherTenant = '99999999-8888-7777-6666-555555555555';
@@ -164,8 +164,8 @@ describe('the whole lifecycle in Microsoft Teams', () => {
     expect((await asSystem(() => h.app.requests.viewById(requestId)))?.state).toBe('pending');
   });
 
-  it('sent only cards that the Adaptive Cards SDK parses without a warning, each under 28 KB', () => {
-    const cards = fake.calls.flatMap((call) => {
+  it('sent only cards that the Adaptive Cards SDK parses without a warning, each under 28 KB', async () => {
+    const cards = (await fake.calls()).flatMap((call) => {
       const body = (call as { body?: { attachments?: Array<{ contentType: string; content: unknown }> } }).body;
       return (body?.attachments ?? []).filter((attachment) => attachment.contentType === 'application/vnd.microsoft.card.adaptive').map((attachment) => attachment.content);
     });
@@ -180,15 +180,15 @@ describe('the whole lifecycle in Microsoft Teams', () => {
   });
 
   it('answers text commands as Slack does: list, approve by text with its checks, and MFA set-up', async () => {
-    const personal = fake.personalConversationId(requester);
+    const personal = await fake.personalConversationId(requester);
     const reply = async (user: TeamsUser, text: string) => {
-      const conversation = fake.personalConversationId(user);
-      const before = fake.botMessagesIn(conversation).length;
+      const conversation = await fake.personalConversationId(user);
+      const before = (await fake.botMessagesIn(conversation)).length;
       expect((await teams.personalMessage({ from: user, text })).status).toBe(200);
-      return waitUntil(() => fake.botMessagesIn(conversation)[before], 10_000, `the answer to ${text}`);
+      return waitUntil(async () => (await fake.botMessagesIn(conversation))[before], 10_000, `the answer to ${text}`);
     };
     expect(shownIn(await reply(requester, 'dbaccess list'))).toMatch(/Your recent requests:[\s\S]*R[0-9A-Z]{9}: read on orders/);
-    const pending = /(R[0-9A-Z]{9}): read on orders, pending/.exec(shownIn(fake.botMessagesIn(personal).at(-1)))?.[1];
+    const pending = /(R[0-9A-Z]{9}): read on orders, pending/.exec(shownIn((await fake.botMessagesIn(personal)).at(-1)))?.[1];
     expect(pending).toBeDefined();
     expect(shownIn(await reply(requester, `dbaccess approve ${pending}`))).toContain('You cannot approve your own request');
     expect(shownIn(await reply(mallory, `dbaccess approve ${pending}`))).toMatch(/Only .*alice@acme\.example.* can approve/);
@@ -212,7 +212,7 @@ describe('the whole lifecycle in Microsoft Teams', () => {
     // A wrong code is said in a message; the set-up card and its button stay.
     expect(wrong.body).toMatchObject({ type: 'application/vnd.microsoft.activity.message' });
     expect(String((wrong.body as { value: unknown }).value)).toMatch(/code/i);
-    const confirmed = await teams.cardAction({ from: alice, message: fake.message(setup.id)!, verb: 'mfaConfirm', inputs: { code: await generate({ secret }) } });
+    const confirmed = await teams.cardAction({ from: alice, message: (await fake.message(setup.id))!, verb: 'mfaConfirm', inputs: { code: await generate({ secret }) } });
     expect(shownIn({ attachments: [{ content: (confirmed.body as { value: unknown }).value }] })).toMatch(/MFA is set up[\s\S]*recovery codes/);
     expect(shownIn(await reply(mallory, `dbaccess mfa reset ${alice.email}`))).toBe('Only admins can reset MFA. Ask an admin.');
     expect(shownIn(await reply(alice, `dbaccess mfa reset ${mallory.email}`))).toBe(`MFA of ${mallory.email} is reset; they can set it up again with dbaccess mfa.`);

@@ -1,8 +1,6 @@
 import {
-  ActivityHandler, CloudAdapter, ConfigurationBotFrameworkAuthentication, TeamsInfo, TurnContext,
-  type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue, type ConfigurationBotFrameworkAuthenticationOptions,
+  ActivityHandler, CloudAdapter, TeamsInfo, TurnContext, type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue,
 } from 'botbuilder';
-import type { FastifyInstance } from 'fastify';
 import type { CatalogOf, CatalogSet } from '../../config/catalog.js';
 import { withTenant } from '../../db/tenant-scope.js';
 import { publicMessage } from '../../lib/errors.js';
@@ -24,6 +22,9 @@ import type { ChatNotifier } from '../core/notifications.js';
 import { ADAPTIVE_CARD_CONTENT_TYPE, FORM_INPUTS, escapeMarkdown, approvalCard, attachment, credentialsWaitingCard, requestFormCard, requestReceivedCard, type AdaptiveCard } from './teams-cards.js';
 import type { TeamsConversations } from './teams-conversations.js';
 import { createTeamsNotifier } from './teams-notifier.js';
+import { createTeamsAuthentication, type TeamsCloud } from './teams-authentication.js';
+import { teamsEndpoint } from './teams-endpoint.js';
+import { createInboundAuth } from './teams-inbound-auth.js';
 
 /**
  * The Teams adapter: Bot Framework's CloudAdapter on POST /api/messages inside our Fastify server,
@@ -38,8 +39,8 @@ export interface TeamsOptions {
   appPassword: string;
   appTenantId?: string | undefined;
   appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
-  /** Other Bot Framework endpoints (a sovereign cloud, the tests' fake). */
-  endpoints?: Partial<ConfigurationBotFrameworkAuthenticationOptions> | undefined;
+  /** The Bot Framework's endpoints (the public cloud, a sovereign cloud, one reached elsewhere). */
+  cloud: TeamsCloud;
 }
 
 interface Deps {
@@ -74,14 +75,7 @@ const str = (value: unknown, max = 2000) => (typeof value === 'string' ? value.s
 export function createTeamsApp(options: TeamsOptions, deps: Deps) {
   const { tenants, requests, analysis, leases, mfa, conversations, reports, audit, status, insights, catalogOf, catalogs, logger } = deps;
   const log = logger.child({ platform: 'teams' });
-  const auth = new ConfigurationBotFrameworkAuthentication({
-    MicrosoftAppId: options.appId,
-    MicrosoftAppPassword: options.appPassword,
-    MicrosoftAppType: options.appType,
-    ...(options.appTenantId ? { MicrosoftAppTenantId: options.appTenantId } : {}),
-    ...options.endpoints,
-  });
-  const adapter = new CloudAdapter(auth);
+  const adapter = new CloudAdapter(createTeamsAuthentication(options, options.cloud));
   adapter.onTurnError = async (context, error) => {
     log.error({ err: error }, 'teams turn failed');
     if (context.activity.type === 'message') await context.sendActivity('Something went wrong on our side; nothing was changed. Please try again.').catch(() => {});
@@ -327,32 +321,9 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
     return view ? approvalCard(view) : notice(`Request ${requestId} was not found.`);
   }
 
-  /** POST /api/messages: Bot Framework's own authentication, then the bot. */
-  async function route(app: FastifyInstance): Promise<void> {
-    app.post('/api/messages', async (request, reply) => {
-      reply.hijack();
-      const raw = reply.raw;
-      const res = {
-        socket: raw.socket,
-        status: (code: number) => { raw.statusCode = code; },
-        header: (name: string, value: unknown) => { raw.setHeader(name, String(value)); },
-        send: (body?: unknown) => {
-          if (body === undefined) return;
-          if (!raw.hasHeader('content-type') && typeof body !== 'string') raw.setHeader('content-type', 'application/json');
-          raw.write(typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body));
-        },
-        end: () => { if (!raw.writableEnded) raw.end(); },
-      };
-      try {
-        await adapter.process({ body: request.body as Record<string, unknown>, headers: request.headers as Record<string, string>, method: request.method }, res, (context) => bot.run(context));
-      } catch (error) {
-        log.warn({ err: error }, 'teams request refused');
-        if (!raw.headersSent) raw.statusCode = 500;
-      } finally {
-        res.end();
-      }
-    });
-  }
+  /** POST /api/messages: our inbound check, then Bot Framework's own authentication, then the bot. */
+  const inbound = createInboundAuth({ appId: options.appId, issuer: options.cloud.channelIssuer, openIdMetadataUrl: options.cloud.openIdMetadataUrl });
+  const route = teamsEndpoint({ adapter, inbound, logic: (context) => bot.run(context), log });
 
   return { adapter, notifier, route };
 }
