@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import {
   CardFactory,
   CloudAdapter,
-  ConfigurationBotFrameworkAuthentication,
   MessageFactory,
   TeamsActivityHandler,
   TeamsInfo,
@@ -20,13 +19,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   BOT_FRAMEWORK_API,
   derInteger,
-  LOGIN_HOST,
   startFakeBotFramework,
   type BotFrameworkAuthConfig,
   type FakeBotFramework,
   type TeamsMessage,
   type TeamsUser,
 } from '../support/fake-bot-framework.js';
+import { createTeamsAuthentication } from '../../src/chat/teams/teams-authentication.js';
 
 const CARD = 'application/vnd.microsoft.card.adaptive';
 
@@ -113,8 +112,24 @@ interface RunningBot {
   close(): Promise<void>;
 }
 
-async function startBot(config: BotFrameworkAuthConfig): Promise<RunningBot> {
-  const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication(config));
+/**
+ * botbuilder's authentication as dbaccess configures it (src/chat/teams/teams-authentication.ts): the fake is
+ * another process on another origin, and MSAL trusts its login authority as a known authority.
+ */
+async function startBot(config: BotFrameworkAuthConfig, options: { tokenUrl?: string } = {}): Promise<RunningBot> {
+  const adapter = new CloudAdapter(
+    createTeamsAuthentication(
+      { appId: config.MicrosoftAppId, appPassword: config.MicrosoftAppPassword, appType: config.MicrosoftAppType as 'SingleTenant' | 'MultiTenant', appTenantId: config.MicrosoftAppTenantId },
+      {
+        openIdMetadataUrl: config.ToBotFromChannelOpenIdMetadataUrl,
+        channelIssuer: config.ToBotFromChannelTokenIssuer,
+        loginUrl: config.ToChannelFromBotLoginUrl,
+        knownAuthorities: [new URL(config.ToChannelFromBotLoginUrl).host],
+        tokenUrl: options.tokenUrl,
+        oauthScope: config.ToChannelFromBotOAuthScope,
+      },
+    ),
+  );
   const bot = new TestBot();
   const turnErrors: SdkError[] = [];
   adapter.onTurnError = async (_context, error) => {
@@ -196,8 +211,8 @@ describe('fake Bot Framework through botbuilder’s CloudAdapter, authentication
   beforeAll(async () => {
     fake = await startFakeBotFramework();
     running = await startBot(fake.authConfig());
-    ada = fake.addUser({ name: 'Ada Lovelace' });
-    grace = fake.addUser({ name: 'Grace Hopper' });
+    ada = await fake.addUser({ name: 'Ada Lovelace' });
+    grace = await fake.addUser({ name: 'Grace Hopper' });
   });
   afterAll(async () => {
     await running.close();
@@ -209,21 +224,21 @@ describe('fake Bot Framework through botbuilder’s CloudAdapter, authentication
     const result = await teams.personalMessage({ from: ada, text: 'dbaccess' });
 
     expect(result).toMatchObject({ status: 200, timedOut: false });
-    const conversationId = fake.personalConversationId(ada);
+    const conversationId = await fake.personalConversationId(ada);
     expect(conversationId).toMatch(/^a:1[\w-]{60,}$/);
     expect(ada.id).toMatch(/^29:1[\w-]{70,}$/);
-    expect(texts(fake.messagesIn(conversationId))).toEqual(['dbaccess', 'Hello Ada Lovelace']);
+    expect(texts(await fake.messagesIn(conversationId))).toEqual(['dbaccess', 'Hello Ada Lovelace']);
 
     // The reply is a replyToActivity on the user's message, URL-encoded ids decoded, with a valid bearer token.
-    const reply = fake.callsTo('replyToActivity')[0];
+    const reply = (await fake.callsTo('replyToActivity'))[0];
     expect(reply).toMatchObject({ status: 201, appId: fake.appId, conversationId, activityId: result.activity.id });
     expect(reply?.path).toContain(encodeURIComponent(conversationId));
 
-    // SingleTenant: MSAL asked the bot's own tenant at login.microsoftonline.com, for the Bot Framework scope.
-    expect(fake.tokenRequests).toEqual([
+    // SingleTenant: MSAL asked the bot's own tenant, at the fake's login authority, for the Bot Framework scope.
+    expect(await fake.tokenRequests()).toEqual([
       expect.objectContaining({
         tenant: fake.tenantId,
-        host: LOGIN_HOST,
+        host: new URL(fake.url).host,
         clientId: fake.appId,
         scope: `${BOT_FRAMEWORK_API}/.default`,
         grantType: 'client_credentials',
@@ -233,7 +248,7 @@ describe('fake Bot Framework through botbuilder’s CloudAdapter, authentication
     ]);
     // botbuilder caches the token process-wide: a second turn asks for none.
     await teams.personalMessage({ from: ada, text: 'again' });
-    expect(fake.tokenRequests).toHaveLength(1);
+    expect(await fake.tokenRequests()).toHaveLength(1);
     expect(running.turnErrors).toEqual([]);
   });
 
@@ -241,16 +256,16 @@ describe('fake Bot Framework through botbuilder’s CloudAdapter, authentication
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       const teams = fake.bot(running.endpoint);
-      const conversationId = fake.personalConversationId(ada);
+      const conversationId = await fake.personalConversationId(ada);
       const rogue = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
       const now = Math.floor(Date.now() / 1000);
       const cases: Array<[string, string | null, number, RegExp | undefined]> = [
         ['no Authorization header', null, 401, /not authorized/],
-        ['a key the metadata does not list', fake.signChannelToken({ kid: 'rogue-kid', privateKey: rogue }), 401, /Signing Key could not be retrieved/],
-        ['expired (beyond the 5 min skew)', fake.signChannelToken({ notBefore: now - 3600 - 600 }), 401, /expired/],
-        ['another bot’s audience', fake.signChannelToken({ audience: '00000000-0000-0000-0000-000000000001' }), 401, /Invalid AppId/],
-        ['another serviceUrl', fake.signChannelToken({ serviceUrl: 'https://smba.trafficmanager.net/amer/' }), 401, /ServiceUrl claim/],
-        ['another issuer', fake.signChannelToken({ issuer: 'https://sts.windows.net/evil/' }), 401, /No valid identity/],
+        ['a key the metadata does not list', (await fake.signChannelToken({ kid: 'rogue-kid', privateKey: rogue })), 401, /Signing Key could not be retrieved/],
+        ['expired (beyond the 5 min skew)', (await fake.signChannelToken({ notBefore: now - 3600 - 600 })), 401, /expired/],
+        ['another bot’s audience', (await fake.signChannelToken({ audience: '00000000-0000-0000-0000-000000000001' })), 401, /Invalid AppId/],
+        ['another serviceUrl', (await fake.signChannelToken({ serviceUrl: 'https://smba.trafficmanager.net/amer/' })), 401, /ServiceUrl claim/],
+        ['another issuer', (await fake.signChannelToken({ issuer: 'https://sts.windows.net/evil/' })), 401, /No valid identity/],
         ['not a JWT', 'not-a-jwt', 401, undefined],
       ];
       let refused: Partial<Activity> | undefined;
@@ -263,7 +278,7 @@ describe('fake Bot Framework through botbuilder’s CloudAdapter, authentication
 
       // The channel's kid with another key: jsonwebtoken's "invalid signature" is no AuthenticationError, so
       // botbuilder 4.23 answers 500, not 401. Still refused.
-      const sameKid = await teams.personalMessage({ from: ada, text: 'forged: same kid' }, { token: fake.signChannelToken({ privateKey: rogue }) });
+      const sameKid = await teams.personalMessage({ from: ada, text: 'forged: same kid' }, { token: (await fake.signChannelToken({ privateKey: rogue })) });
       expect(sameKid.status).toBe(500);
       expect(String(sameKid.body)).toMatch(/invalid signature/);
 
@@ -273,8 +288,8 @@ describe('fake Bot Framework through botbuilder’s CloudAdapter, authentication
       expect(String(webchat.body)).toMatch(/endorsement/);
 
       // Nothing reached the bot's logic: only the messages users typed are in the chat.
-      expect(fake.callsTo('replyToActivity').filter((call) => String((call.body as { text?: string }).text).includes('forged'))).toEqual([]);
-      expect(fake.botMessagesIn(conversationId).map((message) => message.text)).toEqual(['Hello Ada Lovelace', 'Hello Ada Lovelace']);
+      expect((await fake.callsTo('replyToActivity')).filter((call) => String((call.body as { text?: string }).text).includes('forged'))).toEqual([]);
+      expect((await fake.botMessagesIn(conversationId)).map((message) => message.text)).toEqual(['Hello Ada Lovelace', 'Hello Ada Lovelace']);
     } finally {
       errors.mockRestore();
     }
@@ -283,8 +298,8 @@ describe('fake Bot Framework through botbuilder’s CloudAdapter, authentication
   it('answers an Action.Execute invoke with the card from the HTTP response, and Teams replaces the card in place', async () => {
     const teams = fake.bot(running.endpoint);
     await teams.personalMessage({ from: grace, text: 'request' });
-    const conversationId = fake.personalConversationId(grace);
-    const [card] = fake.botMessagesIn(conversationId);
+    const conversationId = await fake.personalConversationId(grace);
+    const [card] = await fake.botMessagesIn(conversationId);
     if (!card) throw new Error('no card');
     expect(card.attachments?.[0]?.contentType).toBe(CARD);
 
@@ -300,7 +315,7 @@ describe('fake Bot Framework through botbuilder’s CloudAdapter, authentication
     // botbuilder hands the handler the action (the trigger is not part of AdaptiveCardInvokeValue).
     expect(running.bot.invokes.at(-1)?.action).toMatchObject({ type: 'Action.Execute', verb: 'approve', data: { requestId: 'req_01', comment: 'ok for INC-42' } });
 
-    const now = fake.message(card.id);
+    const now = await fake.message(card.id);
     expect(now?.attachments).toEqual([{ contentType: CARD, content: decidedCard('Approved by Grace Hopper') }]);
     expect(now?.history.map((version) => version.via)).toEqual(['replyToActivity', 'invokeResponse']);
 
@@ -310,24 +325,24 @@ describe('fake Bot Framework through botbuilder’s CloudAdapter, authentication
 
   it('updates a message in place and deletes another, as users see it', async () => {
     const teams = fake.bot(running.endpoint);
-    const user = fake.addUser({ name: 'Edsger Dijkstra' });
+    const user = await fake.addUser({ name: 'Edsger Dijkstra' });
     await teams.personalMessage({ from: user, text: 'edit' });
     await teams.personalMessage({ from: user, text: 'delete' });
-    const conversationId = fake.personalConversationId(user);
+    const conversationId = await fake.personalConversationId(user);
 
-    expect(texts(fake.botMessagesIn(conversationId))).toEqual(['Approved by Grace', 'This stays']);
-    const edited = fake.botMessagesIn(conversationId)[0];
+    expect(texts(await fake.botMessagesIn(conversationId))).toEqual(['Approved by Grace', 'This stays']);
+    const edited = (await fake.botMessagesIn(conversationId))[0];
     expect(edited?.history.map((version) => [version.via, version.activity.text])).toEqual([
       ['replyToActivity', 'Pending approval'],
       ['updateActivity', 'Approved by Grace'],
     ]);
-    expect(fake.callsTo('updateActivity')[0]).toMatchObject({ status: 200, method: 'PUT', activityId: edited?.id, response: { id: edited?.id } });
-    expect(fake.callsTo('deleteActivity')[0]).toMatchObject({ status: 200, method: 'DELETE' });
+    expect((await fake.callsTo('updateActivity'))[0]).toMatchObject({ status: 200, method: 'PUT', activityId: edited?.id, response: { id: edited?.id } });
+    expect((await fake.callsTo('deleteActivity'))[0]).toMatchObject({ status: 200, method: 'DELETE' });
     expect(running.bot.sendErrors).toEqual([]);
   });
 
   it('sends proactively: createConversationAsync to an installed user and a channel, continueConversationAsync later', async () => {
-    const user = fake.addUser({ name: 'Barbara Liskov' });
+    const user = await fake.addUser({ name: 'Barbara Liskov' });
     const parameters = (member: TeamsUser): ConversationParameters =>
       ({
         isGroup: false,
@@ -352,20 +367,20 @@ describe('fake Bot Framework through botbuilder’s CloudAdapter, authentication
     const opened: string[] = [];
     await running.adapter.createConversationAsync(fake.appId, 'msteams', fake.serviceUrl, BOT_FRAMEWORK_API, parameters(user), notify(opened));
     // The 1:1 chat's id is stable: it is the one the user's install created.
-    expect(opened).toEqual([fake.personalConversationId(user)]);
-    expect(texts(fake.botMessagesIn(fake.personalConversationId(user)))).toEqual(['Your access to orders-db was approved']);
+    expect(opened).toEqual([(await fake.personalConversationId(user))]);
+    expect(texts(await fake.botMessagesIn(await fake.personalConversationId(user)))).toEqual(['Your access to orders-db was approved']);
 
     // continueConversationAsync replies to a random activity id; Teams (and the fake) accept any.
-    await running.adapter.continueConversationAsync(fake.appId, fake.personalReference(user), async (context) => {
+    await running.adapter.continueConversationAsync(fake.appId, (await fake.personalReference(user)), async (context) => {
       await context.sendActivity('Your access expires in 5 minutes');
     });
-    const proactive = fake.callsTo('replyToActivity').at(-1);
+    const proactive = (await fake.callsTo('replyToActivity')).at(-1);
     expect(proactive?.activityId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(texts(fake.botMessagesIn(fake.personalConversationId(user)))).toEqual(['Your access to orders-db was approved', 'Your access expires in 5 minutes']);
+    expect(texts(await fake.botMessagesIn(await fake.personalConversationId(user)))).toEqual(['Your access to orders-db was approved', 'Your access expires in 5 minutes']);
 
     // A new thread in a channel of a team the bot is installed in, then a reply inside it.
-    const team = fake.addTeam({ name: 'Ops', members: [ada, grace] });
-    const channel = fake.addChannel(team, 'db-access');
+    const team = await fake.addTeam({ name: 'Ops', members: [ada, grace] });
+    const channel = await fake.addChannel(team, 'db-access');
     let threadId = '';
     await running.adapter.createConversationAsync(
       fake.appId,
@@ -379,13 +394,13 @@ describe('fake Bot Framework through botbuilder’s CloudAdapter, authentication
       },
     );
     expect(threadId).toMatch(new RegExp(`^${channel.id.replace(/[.]/g, '\\.')};messageid=\\d+$`));
-    expect(fake.callsTo('createConversation').at(-1)?.response).toEqual({ id: threadId, activityId: threadId.split('=')[1] });
-    expect(texts(fake.messagesIn(threadId))).toEqual(['New access request from Ada', 'Waiting for an approver']);
-    expect(texts(fake.messagesIn(channel.id))).toEqual(['New access request from Ada']);
+    expect((await fake.callsTo('createConversation')).at(-1)?.response).toEqual({ id: threadId, activityId: threadId.split('=')[1] });
+    expect(texts(await fake.messagesIn(threadId))).toEqual(['New access request from Ada', 'Waiting for an approver']);
+    expect(texts(await fake.messagesIn(channel.id))).toEqual(['New access request from Ada']);
   });
 
   it('routes a channel @mention with Teams’ channel data, and lists the team’s members', async () => {
-    const team = fake.addTeam({ name: 'Data', members: [ada, grace] });
+    const team = await fake.addTeam({ name: 'Data', members: [ada, grace] });
     const teams = fake.bot(running.endpoint);
     const result = await teams.channelMessage({ from: ada, channel: team.general, text: 'members' });
     expect(result.status).toBe(200);
@@ -397,13 +412,13 @@ describe('fake Bot Framework through botbuilder’s CloudAdapter, authentication
     });
     expect(team.id).toMatch(/^19:[0-9a-f]{32}@thread\.tacv2$/);
     const threadId = `${team.general.id};messageid=${result.activity.id}`;
-    expect(texts(fake.botMessagesIn(threadId))).toEqual([
+    expect(texts(await fake.botMessagesIn(threadId))).toEqual([
       'Ada Lovelace <ada.lovelace@contoso.example>, Grace Hopper <grace.hopper@contoso.example>; unknown: MemberNotFoundInConversation',
     ]);
-    expect(fake.callsTo('getConversationMembers').at(-1)?.conversationId).toBe(team.id);
+    expect((await fake.callsTo('getConversationMembers')).at(-1)?.conversationId).toBe(team.id);
 
     // Without the app in the team, Teams delivers nothing; once a team owner adds it, the bot hears about it.
-    const other = fake.addTeam({ name: 'Other', members: [ada], botInstalled: false });
+    const other = await fake.addTeam({ name: 'Other', members: [ada], botInstalled: false });
     await expect(teams.channelMessage({ from: ada, channel: other.general, text: 'hi' })).rejects.toThrow(/not installed/);
     const added = await teams.conversationUpdate({ from: ada, team: other, botAdded: true });
     expect(added.status).toBe(200);
@@ -416,70 +431,71 @@ describe('fake Bot Framework through botbuilder’s CloudAdapter, authentication
     const hi = await teams.channelMessage({ from: ada, channel: other.general, text: 'hi' });
     expect(hi.status).toBe(200);
     // The reply is in the thread the message started; the channel's list shows only the thread's root.
-    expect(texts(fake.messagesIn(`${other.general.id};messageid=${hi.activity.id}`))).toEqual([`<at>${fake.botName}</at> hi`, 'Hello Ada Lovelace']);
-    expect(texts(fake.messagesIn(other.general.id))).toEqual([`<at>${fake.botName}</at> hi`]);
+    expect(texts(await fake.messagesIn(`${other.general.id};messageid=${hi.activity.id}`))).toEqual([`<at>${fake.botName}</at> hi`, 'Hello Ada Lovelace']);
+    expect(texts(await fake.messagesIn(other.general.id))).toEqual([`<at>${fake.botName}</at> hi`]);
   });
 
   it('retries a 429 after Retry-After and a 502 with backoff, as the SDK does, and surfaces 429 after three retries', async () => {
-    const user = fake.addUser({ name: 'Katherine Johnson' });
-    fake.setInstalled(user, true);
+    const user = await fake.addUser({ name: 'Katherine Johnson' });
+    await fake.setInstalled(user, true);
+    const reference = await fake.personalReference(user);
     const send = (text: string) =>
-      running.adapter.continueConversationAsync(fake.appId, fake.personalReference(user), async (context) => {
+      running.adapter.continueConversationAsync(fake.appId, reference, async (context) => {
         await context.sendActivity(text);
       });
 
-    fake.failNext('replyToActivity', { status: 429, retryAfter: 1 });
+    await fake.failNext('replyToActivity', { status: 429, retryAfter: 1 });
     let started = Date.now();
     await send('after one 429');
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
-    expect(fake.callsTo('replyToActivity').slice(-2).map((call) => [call.status, call.retryAfter])).toEqual([
+    expect((await fake.callsTo('replyToActivity')).slice(-2).map((call) => [call.status, call.retryAfter])).toEqual([
       [429, 1],
       [201, undefined],
     ]);
 
-    fake.failNext('replyToActivity', { status: 502 });
+    await fake.failNext('replyToActivity', { status: 502 });
     started = Date.now();
     await send('after one 502');
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
 
     // Four 429s outlast the SDK's three retries; the error reaches the adapter's onTurnError.
-    fake.failNext('replyToActivity', { status: 429, retryAfter: 0, count: 4 });
+    await fake.failNext('replyToActivity', { status: 429, retryAfter: 0, count: 4 });
     const errorsBefore = running.turnErrors.length;
     await send('never');
     expect(running.turnErrors.slice(errorsBefore)).toEqual([expect.objectContaining({ statusCode: 429, code: 'Throttled', message: 'Too many requests.' })]);
-    expect(fake.callsTo('replyToActivity').slice(-4).map((call) => call.status)).toEqual([429, 429, 429, 429]);
-    expect(texts(fake.botMessagesIn(fake.personalConversationId(user)))).toEqual(['after one 429', 'after one 502']);
+    expect((await fake.callsTo('replyToActivity')).slice(-4).map((call) => call.status)).toEqual([429, 429, 429, 429]);
+    expect(texts(await fake.botMessagesIn(await fake.personalConversationId(user)))).toEqual(['after one 429', 'after one 502']);
 
     // A slow connector is just slow.
-    fake.failNext('replyToActivity', { delayMs: 300 });
+    await fake.failNext('replyToActivity', { delayMs: 300 });
     started = Date.now();
     await send('slow');
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
   });
 
   it('refuses a message over 28 KB with 413 MessageSizeTooBig, which the SDK does not retry', async () => {
-    const user = fake.addUser({ name: 'Frances Allen' });
-    const before = fake.callsTo('replyToActivity').length;
+    const user = await fake.addUser({ name: 'Frances Allen' });
+    const before = (await fake.callsTo('replyToActivity')).length;
     await fake.bot(running.endpoint).personalMessage({ from: user, text: 'big' });
     expect(running.bot.sendErrors.at(-1)).toMatchObject({ statusCode: 413, code: 'MessageSizeTooBig' });
-    expect(fake.callsTo('replyToActivity').slice(before).map((call) => call.status)).toEqual([413]);
-    expect(fake.botMessagesIn(fake.personalConversationId(user))).toEqual([]);
+    expect((await fake.callsTo('replyToActivity')).slice(before).map((call) => call.status)).toEqual([413]);
+    expect((await fake.botMessagesIn(await fake.personalConversationId(user)))).toEqual([]);
   });
 
   it('denies connector calls without a token from the fake Entra', async () => {
-    const url = `${fake.serviceUrl}v3/conversations/${encodeURIComponent(fake.personalConversationId(ada))}/activities`;
+    const url = `${fake.serviceUrl}v3/conversations/${encodeURIComponent((await fake.personalConversationId(ada)))}/activities`;
     const post = (authorization?: string) =>
       fetch(url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', ...(authorization ? { Authorization: authorization } : {}) },
         body: JSON.stringify({ type: 'message', text: 'spoofed' }),
       });
-    for (const authorization of [undefined, 'Bearer nope', `Bearer ${fake.signChannelToken()}`]) {
+    for (const authorization of [undefined, 'Bearer nope', `Bearer ${(await fake.signChannelToken())}`]) {
       const response = await post(authorization);
       expect(response.status).toBe(401);
       expect(await response.json()).toEqual({ message: 'Authorization has been denied for this request.' });
     }
-    expect(fake.botMessagesIn(fake.personalConversationId(ada)).map((message) => message.text)).not.toContain('spoofed');
+    expect((await fake.botMessagesIn(await fake.personalConversationId(ada))).map((message) => message.text)).not.toContain('spoofed');
   });
 });
 
@@ -488,21 +504,21 @@ describe('bot -> channel authentication failures, through MSAL', () => {
     const fake = await startFakeBotFramework({ appType: 'SingleTenant' });
     const wrongSecret = await startBot(fake.authConfig({ MicrosoftAppPassword: 'not-the-secret' }));
     // SingleTenant registration, but the bot configured as MultiTenant: it asks the botframework.com tenant.
-    const wrongType = await startBot(fake.authConfig({ MicrosoftAppType: 'MultiTenant', ToChannelFromBotLoginUrl: `https://${LOGIN_HOST}/botframework.com` }));
+    const wrongType = await startBot(fake.authConfig({ MicrosoftAppType: 'MultiTenant', ToChannelFromBotLoginUrl: fake.loginAuthority('botframework.com') }));
     try {
-      const user = fake.addUser({ name: 'Ada Lovelace' });
+      const user = await fake.addUser({ name: 'Ada Lovelace' });
       const result = await fake.bot(wrongSecret.endpoint).personalMessage({ from: user });
       // The inbound request was fine: the failure is the bot's own, so onTurnError sees it and Teams gets 200.
       expect(result.status).toBe(200);
       expect(wrongSecret.bot.sendErrors[0]?.message).toMatch(/invalid_client.*AADSTS7000215: Invalid client secret provided/s);
-      expect(fake.tokenRequests[0]).toMatchObject({ tenant: fake.tenantId, secretValid: false, status: 401, error: 'invalid_client' });
+      expect((await fake.tokenRequests())[0]).toMatchObject({ tenant: fake.tenantId, secretValid: false, status: 401, error: 'invalid_client' });
 
       await fake.bot(wrongType.endpoint).personalMessage({ from: user });
       expect(wrongType.bot.sendErrors[0]?.message).toMatch(/unauthorized_client.*AADSTS700016: Application with identifier '.+' was not found in the directory 'Bot Framework'/s);
-      expect(fake.tokenRequests[1]).toMatchObject({ tenant: 'botframework.com', status: 400, error: 'unauthorized_client' });
+      expect((await fake.tokenRequests())[1]).toMatchObject({ tenant: 'botframework.com', status: 400, error: 'unauthorized_client' });
 
-      expect(fake.callsTo('replyToActivity')).toEqual([]);
-      expect(fake.botMessagesIn(fake.personalConversationId(user))).toEqual([]);
+      expect(await fake.callsTo('replyToActivity')).toEqual([]);
+      expect((await fake.botMessagesIn(await fake.personalConversationId(user)))).toEqual([]);
     } finally {
       await wrongSecret.close();
       await wrongType.close();
@@ -514,29 +530,42 @@ describe('bot -> channel authentication failures, through MSAL', () => {
     const fake = await startFakeBotFramework({ appType: 'MultiTenant' });
     const running = await startBot(fake.authConfig());
     try {
-      const user = fake.addUser({ name: 'Ada Lovelace' });
+      const user = await fake.addUser({ name: 'Ada Lovelace' });
       await fake.bot(running.endpoint).personalMessage({ from: user });
-      expect(fake.tokenRequests).toEqual([expect.objectContaining({ tenant: 'botframework.com', status: 200 })]);
-      expect(texts(fake.botMessagesIn(fake.personalConversationId(user)))).toEqual(['Hello Ada Lovelace']);
-      expect(fake.callsTo('replyToActivity')[0]?.appId).toBe(fake.appId);
+      expect(await fake.tokenRequests()).toEqual([expect.objectContaining({ tenant: 'botframework.com', status: 200 })]);
+      expect(texts(await fake.botMessagesIn(await fake.personalConversationId(user)))).toEqual(['Hello Ada Lovelace']);
+      expect((await fake.callsTo('replyToActivity'))[0]?.appId).toBe(fake.appId);
     } finally {
       await running.close();
       await fake.close();
     }
   });
 
-  it('works with the login authority on the fake itself, through instance discovery and the tenant’s OpenID configuration', async () => {
+  it('reads the token endpoint from the authority’s OpenID configuration, or uses the one given without asking', async () => {
     const fake = await startFakeBotFramework();
-    const running = await startBot(fake.authConfig({ ToChannelFromBotLoginUrl: fake.loginAuthority() }));
+    const discovering = await startBot(fake.authConfig());
     try {
-      const user = fake.addUser({ name: 'Ada Lovelace' });
-      await fake.bot(running.endpoint).personalMessage({ from: user });
+      const ada = await fake.addUser({ name: 'Ada Lovelace' });
+      await fake.bot(discovering.endpoint).personalMessage({ from: ada });
+      expect(discovering.bot.sendErrors).toEqual([]);
+      expect((await fake.callsTo('loginMetadata')).map((call) => [call.path, call.status])).toEqual([[`/${fake.tenantId}/v2.0/.well-known/openid-configuration`, 200]]);
+    } finally {
+      await discovering.close();
+      await fake.close();
+    }
+    // A fresh fake (a fresh app id: botbuilder caches tokens per app id), the token endpoint configured.
+    const fake2 = await startFakeBotFramework();
+    const running = await startBot(fake2.authConfig(), { tokenUrl: `${fake2.url}/${fake2.tenantId}/oauth2/v2.0/token` });
+    try {
+      const user = await fake2.addUser({ name: 'Ada Lovelace' });
+      await fake2.bot(running.endpoint).personalMessage({ from: user });
       expect(running.bot.sendErrors).toEqual([]);
-      expect(fake.tokenRequests).toEqual([expect.objectContaining({ host: new URL(fake.loginAuthority()).host, tenant: fake.tenantId, status: 200 })]);
-      expect(texts(fake.botMessagesIn(fake.personalConversationId(user)))).toEqual(['Hello Ada Lovelace']);
+      expect(await fake2.callsTo('loginMetadata')).toEqual([]);
+      expect(await fake2.tokenRequests()).toEqual([expect.objectContaining({ host: new URL(fake2.url).host, tenant: fake2.tenantId, status: 200 })]);
+      expect(texts(await fake2.botMessagesIn(await fake2.personalConversationId(user)))).toEqual(['Hello Ada Lovelace']);
     } finally {
       await running.close();
-      await fake.close();
+      await fake2.close();
     }
   });
 
@@ -544,13 +573,13 @@ describe('bot -> channel authentication failures, through MSAL', () => {
     const fake = await startFakeBotFramework();
     const running = await startBot(fake.authConfig());
     try {
-      const user = fake.addUser({ name: 'Ada Lovelace' });
+      const user = await fake.addUser({ name: 'Ada Lovelace' });
       const teams = fake.bot(running.endpoint);
       await teams.personalMessage({ from: user, text: 'first' });
-      fake.revokeIssuedTokens();
+      await fake.revokeIssuedTokens();
       await teams.personalMessage({ from: user, text: 'second' });
       expect(running.bot.sendErrors[0]).toMatchObject({ statusCode: 401 });
-      expect(fake.tokenRequests).toHaveLength(1);
+      expect(await fake.tokenRequests()).toHaveLength(1);
     } finally {
       await running.close();
       await fake.close();
@@ -563,14 +592,14 @@ describe('per-conversation rate limit as Teams applies it', () => {
     const fake = await startFakeBotFramework({ conversationRateLimit: true });
     const running = await startBot(fake.authConfig());
     try {
-      const user = fake.addUser({ name: 'Ada Lovelace' });
-      fake.setInstalled(user, true);
+      const user = await fake.addUser({ name: 'Ada Lovelace' });
+      await fake.setInstalled(user, true);
       const started = Date.now();
-      await running.adapter.continueConversationAsync(fake.appId, fake.personalReference(user), async (context) => {
+      await running.adapter.continueConversationAsync(fake.appId, (await fake.personalReference(user)), async (context) => {
         for (let index = 1; index <= 9; index += 1) await context.sendActivity(`notice ${index}`);
       });
-      expect(texts(fake.botMessagesIn(fake.personalConversationId(user)))).toEqual(Array.from({ length: 9 }, (_, index) => `notice ${index + 1}`));
-      const throttled = fake.callsTo('replyToActivity').filter((call) => call.status === 429);
+      expect(texts(await fake.botMessagesIn(await fake.personalConversationId(user)))).toEqual(Array.from({ length: 9 }, (_, index) => `notice ${index + 1}`));
+      const throttled = (await fake.callsTo('replyToActivity')).filter((call) => call.status === 429);
       expect(throttled.length).toBeGreaterThanOrEqual(1);
       expect(throttled.every((call) => call.retryAfter !== undefined && call.retryAfter >= 1)).toBe(true);
       expect(throttled[0]?.response).toEqual({ error: { code: 'Throttled', message: 'Too many requests.' } });
@@ -582,29 +611,23 @@ describe('per-conversation rate limit as Teams applies it', () => {
   });
 });
 
-describe('the login host route', () => {
-  it('sends login.microsoftonline.com to the fake only while a fake is open', async () => {
-    expect(Object.hasOwn(https.globalAgent, 'createConnection')).toBe(false);
+describe('a Bot Framework in another process', () => {
+  it('runs the fake as its own process, reached over HTTPS with nothing patched here', async () => {
     const fake = await startFakeBotFramework();
-    expect(Object.hasOwn(https.globalAgent, 'createConnection')).toBe(true);
-    const configuration = await fetchOverGlobalAgent(`https://${LOGIN_HOST}/${fake.tenantId}/v2.0/.well-known/openid-configuration`);
-    expect(configuration).toMatchObject({ status: 200, body: { token_endpoint: `https://${LOGIN_HOST}/${fake.tenantId}/oauth2/v2.0/token` } });
-    const unknownTenant = await fetchOverGlobalAgent(`https://${LOGIN_HOST}/${crypto.randomUUID()}/v2.0/.well-known/openid-configuration`);
-    expect(unknownTenant).toMatchObject({ status: 400, body: { error: 'invalid_request', error_codes: [90002] } });
-    await fake.close();
-    expect(Object.hasOwn(https.globalAgent, 'createConnection')).toBe(false);
+    try {
+      expect(fake.pid).not.toBe(process.pid);
+      expect(fake.pid).toBeGreaterThan(0);
+      expect(new URL(fake.url).protocol).toBe('https:');
+      expect(Object.hasOwn(https.globalAgent, 'createConnection')).toBe(false);
+      // The test CA is trusted through NODE_EXTRA_CA_CERTS, as any process started after the global setup trusts it.
+      const configuration = await fetch(`${fake.loginAuthority()}/v2.0/.well-known/openid-configuration`);
+      expect(configuration.status).toBe(200);
+      expect(await configuration.json()).toMatchObject({ token_endpoint: `${fake.url}/${fake.tenantId}/oauth2/v2.0/token` });
+      const unknownTenant = await fetch(`${fake.url}/${crypto.randomUUID()}/v2.0/.well-known/openid-configuration`);
+      expect(unknownTenant.status).toBe(400);
+      expect(await unknownTenant.json()).toMatchObject({ error: 'invalid_request', error_codes: [90002] });
+    } finally {
+      await fake.close();
+    }
   });
 });
-
-/** https.get as MSAL sends its requests: no agent of its own, so through https.globalAgent. */
-function fetchOverGlobalAgent(url: string): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    https
-      .get(url, (response) => {
-        let text = '';
-        response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as unknown }));
-      })
-      .on('error', reject);
-  });
-}

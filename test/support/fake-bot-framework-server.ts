@@ -150,7 +150,9 @@ export type FakeRoute =
   | 'fetchChannelList'
   | 'token'
   | 'openIdMetadata'
-  | 'keys';
+  | 'keys'
+  /** The login authority's `/<tenant>/v2.0/.well-known/openid-configuration` (MSAL reads its token endpoint there). */
+  | 'loginMetadata';
 
 /** One request to the Bot Connector, the token endpoint or the metadata endpoints. */
 export interface RecordedCall {
@@ -500,6 +502,8 @@ interface LoginContext {
   /** Signs the access tokens the token endpoint issues (Entra's key). */
   key: RsaKey;
   token(input: { tenant: string; host: string; form: URLSearchParams }): Promise<TokenAnswer>;
+  /** Records a request to the authority's metadata. */
+  note(route: 'loginMetadata', path: string, status: number): void;
 }
 
 /** The TLS key and certificate of every fake, made by the tests' global setup; the certificate is trusted through NODE_EXTRA_CA_CERTS. */
@@ -586,9 +590,11 @@ async function handleLogin(req: IncomingMessage, res: ServerResponse, url: URL, 
   if (req.method === 'GET' && path === 'v2.0/.well-known/openid-configuration') {
     if (!tenantId) {
       const answer = tenantNotFound(tenant);
+      login.note('loginMetadata', url.pathname, answer.status);
       sendJson(res, answer.status, answer.body);
       return true;
     }
+    login.note('loginMetadata', url.pathname, 200);
     sendJson(res, 200, entraOpenIdConfiguration(login.origin, tenantId));
     return true;
   }
@@ -1220,7 +1226,12 @@ export async function startFakeBotFrameworkServer(options: FakeBotFrameworkOptio
       return;
     }
     if (!url.pathname.startsWith(serviceUrlPath)) {
-      if (await handleLogin(req, res, url, raw, { origin, tenantId, key: loginKey, token: tokenEndpoint })) return;
+      const note = (route: 'loginMetadata', path: string, status: number): void => {
+        const call: RecordedCall = { route, method, path, body: undefined, bytes: 0, at: Date.now(), status, response: undefined };
+        calls.push(call);
+        record(call);
+      };
+      if (await handleLogin(req, res, url, raw, { origin, tenantId, key: loginKey, token: tokenEndpoint, note })) return;
       sendJson(res, 404, { error: { code: 'NotFound', message: `No ${method} ${url.pathname}` } });
       return;
     }
