@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createContainer, type Container } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/env.js';
-import { createLogger } from '../../src/lib/logger.js';
+import { createLogger, type Logger } from '../../src/lib/logger.js';
 import { createStateDatabase, createTargetDatabase } from './databases.js';
 import { startFakeSlack, type FakeSlack, type RecordedCall, type SlackMessage } from './fake-slack.js';
 import { SERVICES } from './services.js';
@@ -38,6 +38,8 @@ export interface HarnessOptions {
   catalog?: (parts: { target: { name: string }; prefix: string; standard: string }) => string;
   /** People and user groups the fake Slack knows (users.info, usergroups.list). */
   slackDirectory?: { users?: Record<string, { email?: string }>; usergroups?: Record<string, string[]> };
+  /** The app's logger (default: the product's, at TEST_LOG_LEVEL or silent), e.g. to read what it logs. */
+  logger?: Logger;
 }
 
 export interface Harness {
@@ -138,7 +140,7 @@ ${options.extraDatabases ?? ''}`;
     ...options.env,
   };
   const config = loadConfig(envVars);
-  const app = await createContainer(config, { logger: createLogger(config.env.LOG_LEVEL) });
+  const app = await createContainer(config, { logger: options.logger ?? createLogger(config.env.LOG_LEVEL) });
   const extra: Container[] = [];
   await app.start();
   const address = app.http!.server.address();
