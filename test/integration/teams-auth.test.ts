@@ -117,3 +117,33 @@ describe('Teams refuses every activity it cannot authenticate', () => {
     expect(await rows()).not.toEqual(before);
   });
 });
+
+describe('Teams when the Bot Framework’s signing keys cannot be loaded', () => {
+  let h: Harness;
+  let fake: FakeBotFramework;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    fake = await startFakeBotFramework();
+    const logger = pino({ level: 'info' }, { write: (chunk: string) => void lines.push(...chunk.split('\n').filter(Boolean)) });
+    h = await startHarness({ queue: 'postgres', env: { ...fake.env(), CONSOLE: 'off' }, logger });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await fake?.close();
+  });
+
+  it('answers 503 (not 401: the sender is not at fault) with one log line, then serves once the keys load', async () => {
+    const user = await fake.addUser({ name: 'Rita Requester', email: 'rita@acme.example' });
+    const teams = fake.bot(`${h.url}/api/messages`);
+    await fake.failNext('openIdMetadata', { status: 503 });
+    const refused = await teams.personalMessage({ from: user, text: 'dbaccess list' });
+    expect(refused.status).toBe(503);
+    const teamsLines = lines.map((line) => JSON.parse(line) as { platform?: string; msg?: string; reason?: string }).filter((line) => line.platform === 'teams');
+    expect(teamsLines).toEqual([expect.objectContaining({ msg: 'teams activity refused', reason: `cannot load the Bot Framework signing keys: ${new URL(fake.url).host} answered 503` })]);
+    expect(await fake.botMessagesIn(await fake.personalConversationId(user))).toEqual([]);
+
+    expect((await teams.personalMessage({ from: user, text: 'dbaccess list' })).status).toBe(200);
+    await waitUntil(async () => (await fake.botMessagesIn(await fake.personalConversationId(user))).length > 0, 10_000, 'the answer');
+  });
+});
