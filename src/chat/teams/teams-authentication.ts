@@ -96,7 +96,8 @@ export function createTeamsAuthentication(app: TeamsApp, cloud: TeamsCloud): Bot
       ToBotFromEmulatorOpenIdMetadataUrl: cloud.openIdMetadataUrl,
       ToChannelFromBotLoginUrl: cloud.loginUrl,
       ToChannelFromBotOAuthScope: cloud.oauthScope,
-      OAuthUrl: cloud.oauthScope,
+      // The user token service (OAuth sign-in cards), which dbaccess does not use.
+      OAuthUrl: PUBLIC_CLOUD.oauthScope,
       CallerId: 'urn:botframework:azure',
       ValidateAuthority: true,
     },
