@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -22,7 +22,11 @@ export default async function setup(): Promise<() => void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'dbaccess-test-ca-'));
   const { certPath } = await writeTestTls(dir);
-  process.env.NODE_EXTRA_CA_CERTS = certPath;
+  // Keep the CAs the machine already adds (a corporate proxy's), in one bundle with the test CA.
+  const existing = process.env.NODE_EXTRA_CA_CERTS;
+  const bundle = join(dir, 'extra-ca-certs.pem');
+  writeFileSync(bundle, `${existing && existsSync(existing) ? `${readFileSync(existing, 'utf8').trim()}\n` : ''}${readFileSync(certPath, 'utf8')}`);
+  process.env.NODE_EXTRA_CA_CERTS = bundle;
   process.env[TEST_TLS_DIR_ENV] = dir;
   return () => rmSync(dir, { recursive: true, force: true });
 }
