@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import fc from 'fast-check';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -99,6 +100,23 @@ describe('Teams refuses every activity it cannot authenticate', () => {
       consoleError.mockRestore();
       consoleWarn.mockRestore();
     }
+  });
+
+  it('answers 401 to any other Bearer value: random text, or three base64url parts of random JSON', async () => {
+    const before = await rows();
+    const callsBefore = (await fake.calls()).length;
+    const printable = fc.string({ unit: fc.constantFrom(...Array.from({ length: 95 }, (_, index) => String.fromCharCode(32 + index))), maxLength: 300 });
+    const part = fc.jsonValue().map((value) => Buffer.from(JSON.stringify(value) ?? 'null').toString('base64url'));
+    const jwtShaped = fc.tuple(part, part, fc.string({ maxLength: 60 }).map((text) => Buffer.from(text).toString('base64url'))).map((parts) => parts.join('.'));
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(printable, jwtShaped), async (token) => {
+        const result = await teams.personalMessage({ from: user, text: 'dbaccess list' }, { token: token.trim() || 'x' });
+        expect(result.status).toBe(401);
+      }),
+      { numRuns: 60 },
+    );
+    expect(await rows()).toEqual(before);
+    expect((await fake.calls()).slice(callsBefore).filter((call) => !['openIdMetadata', 'keys'].includes(call.route))).toEqual([]);
   });
 
   it('answers a header over Node’s 16 KB limit with 431 before anything reads it', async () => {
