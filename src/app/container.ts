@@ -23,6 +23,7 @@ import { createTeamsConversations } from '../chat/teams/teams-conversations.js';
 import { consoleApp } from '../chat/console/console-app.js';
 import { createConsoleNotifier } from '../chat/console/console-notifier.js';
 import { createConsoleStore } from '../chat/console/console-store.js';
+import { grantableVerdict } from '../modules/credentials/grantable-verdict.js';
 import { createMetrics } from '../http/metrics.js';
 import { buildServer } from '../http/server.js';
 import { createAccessRequestRepo } from '../modules/access-requests/access-request-repo.js';
@@ -165,10 +166,13 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const leaseRepo = createLeaseRepo({ db });
   const resolveReference = createReferenceResolver({ readEnvReference, readVault: vault && ((path, field) => vault.readKv(path, field)) });
   const resolveTarget = createTargetResolver({ catalogs, resolveReference });
-  const checkScope: ScopeChecker = async (databaseId, scope) => {
+  const checkScope: ScopeChecker = async (databaseId, scope, grant) => {
     const target = await resolveTarget(databaseId);
     try {
-      return { problems: scopeProblems(scope, await providers[target.entry.engine].listObjects(target, scope), databaseId) };
+      const provider = providers[target.entry.engine];
+      const problems = scope.length > 0 ? scopeProblems(scope, await provider.listObjects(target, scope), databaseId) : [];
+      if (problems.length > 0 || !grant || !provider.grantable) return { problems };
+      return grantableVerdict(await provider.grantable(target, { level: grant.level, privileges: grant.privileges, scope }), target.entry.id);
     } catch (error) {
       return { unreachable: publicMessage(error) };
     }

@@ -80,6 +80,10 @@ export const accessRequests = pgTable(
     pendingUntil: timestamp('pending_until', { withTimezone: true }).notNull(),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     failure: text('failure'),
+    /** What a grant on this scope leaves out and why (objects the admin cannot grant), found before approval. */
+    leftOut: jsonb('left_out').$type<string[]>(),
+    /** When an admin filed a failed request again: the lease clock then starts when it is provisioned. */
+    retriedAt: timestamp('retried_at', { withTimezone: true }),
     /** Break-glass access must be reviewed after the fact: by whom and when. */
     reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
     reviewedBy: uuid('reviewed_by').references(() => chatUsers.id),

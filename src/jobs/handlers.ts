@@ -81,9 +81,9 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
 
     async provision({ requestId }, job) {
       try {
-        const outcome = await leases.provision(requestId);
+        const outcome = await leases.provision(requestId, job.attemptsMade + 1);
         if (outcome.kind === 'extended') await syncCard(requestId);
-        if (outcome.kind === 'too-late') {
+        if (outcome.kind === 'too-late' || outcome.kind === 'failed') {
           await syncCard(requestId);
           await notifyRequester(requestId);
         }

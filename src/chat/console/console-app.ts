@@ -56,7 +56,7 @@ const draftSchema = z.strictObject({
   databaseId: text(40), level: text(31), scope: text(2000).default(''), duration: text(20), reason: text(1000), ticket: text(100).default(''), breakGlass: z.boolean().default(false),
 });
 const actionSchema = z.strictObject({
-  action: z.enum(['approve', 'deny', 'end', 'extend', 'reveal', 'review']),
+  action: z.enum(['approve', 'deny', 'end', 'extend', 'reveal', 'review', 'retry']),
   requestId: z.string().regex(/^R[0-9A-Z]{9}$/),
   as: z.enum(['requester', 'approver']),
   reason: text(500).optional(),
@@ -192,6 +192,8 @@ export function consoleApp(options: ConsoleOptions, deps: Deps) {
         await leases.markDelivered(ready.lease, dmRef ?? null);
         return { ok: true, message: 'Credentials revealed in your inbox.' };
       }
+      case 'retry':
+        return requests.retryFailed(actor, requestId);
       case 'review':
         return { ok: true, message: await requests.reviewBreakGlass(actor, requestId) };
     }

@@ -2,6 +2,7 @@ import type { MessageRef } from '../../db/schema.js';
 import { formatDuration, formatTime } from '../../lib/time.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import { clientCommand, connectionUri } from '../../modules/credentials/credentials.js';
+import { leftOutSentence } from '../../modules/credentials/postgres-grantable.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
 import type { ConsoleAction, ConsoleChannel, ConsoleMessage, ConsoleStore } from './console-store.js';
 
@@ -29,6 +30,9 @@ export function createConsoleNotifier({ store, approvalsOf }: { store: ConsoleSt
         actions.push({ action: 'approve', label: 'Approve', requestId: request.id, style: 'primary' }, { action: 'deny', label: 'Deny', requestId: request.id, style: 'danger' });
       } else if (request.state === 'active') {
         actions.push({ action: 'end', label: 'Revoke now', requestId: request.id, confirm: 'Revoke this access now? Open sessions are killed.' });
+      } else if (request.state === 'failed' && request.kind === 'access') {
+        // Admins only: anyone else's click is answered with a refusal.
+        actions.push({ action: 'retry', label: 'Retry', requestId: request.id, style: 'primary' });
       }
       if (request.policy?.breakGlass && !request.reviewedByExternalId) actions.push({ action: 'review', label: 'Mark reviewed', requestId: request.id });
       const title = request.kind === 'extension'
@@ -45,7 +49,7 @@ export function createConsoleNotifier({ store, approvalsOf }: { store: ConsoleSt
     async credentialsReady({ request, credentials }: Of<'credentialsReady'>) {
       const message = store.put({
         id: `dm-${request.id}`, channel: inbox(request), kind: 'credentials', requestId: request.id,
-        text: `Your ${request.level} access to ${request.databaseId} is ready until ${formatTime(credentials.expiresAt)}. This is the only copy of the password.`,
+        text: [`Your ${request.level} access to ${request.databaseId} is ready until ${formatTime(credentials.expiresAt)}.`, leftOutSentence(request.leftOut), 'This is the only copy of the password.'].filter(Boolean).join(' '),
         data: { host: credentials.host, port: credentials.port, database: credentials.database, username: credentials.username, password: credentials.password, uri: connectionUri(credentials), command: clientCommand(credentials), expiresAt: credentials.expiresAt.toISOString() },
         actions: [{ action: 'extend', label: 'Extend', requestId: request.id }, endButton(request)],
       });

@@ -487,6 +487,13 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     await respond({ response_type: 'ephemeral', replace_original: false, text: await endAccess(actor, requestId) });
   });
 
+  app.action(IDS.retry, async ({ ack, body, action, respond }) => {
+    await ack();
+    const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, (body.user as { username?: string }).username);
+    const outcome = await requests.retryFailed(actor, (action as { value?: string }).value ?? '');
+    await respond({ response_type: 'ephemeral', replace_original: false, text: outcome.message });
+  });
+
   async function endAccess(actor: Awaited<ReturnType<typeof actorOf>>, requestId: string): Promise<string> {
     try {
       const request = await requests.authorizeEnd(actor, requestId);

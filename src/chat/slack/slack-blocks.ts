@@ -12,6 +12,7 @@ import { formatDuration, formatTime } from '../../lib/time.js';
 /** Slack Block Kit for every screen dbaccess shows. Pure: data in, blocks out. */
 
 type Block = Record<string, unknown>;
+import { leftOutSentence } from '../../modules/credentials/postgres-grantable.js';
 
 export const IDS = {
   requestView: 'dbaccess.request',
@@ -19,6 +20,7 @@ export const IDS = {
   approve: 'dbaccess.approve',
   deny: 'dbaccess.deny',
   end: 'dbaccess.end',
+  retry: 'dbaccess.retry',
   extend: 'dbaccess.extend',
   extendView: 'dbaccess.extend-form',
   mfaApproveView: 'dbaccess.mfa-approve',
@@ -312,7 +314,7 @@ export function approvalCard(view: RequestView): Block[] {
     section(`*Reason*\n${escape(view.reason)}`),
     ...riskBlocks(view),
     ...(view.policy ? [context(policyLine(view))] : []),
-    section(`*Grants*\n${view.grantsInWords}\n\`\`\`${view.grantStatements.join(';\n')};\`\`\``),
+    section(`*Grants*\n${escape(view.grantsInWords)}\n\`\`\`${view.grantStatements.join(';\n')};\`\`\``),
     context(statusLine(view)),
   ];
   if (view.policy?.breakGlass) {
@@ -336,6 +338,9 @@ export function approvalCard(view: RequestView): Block[] {
       block_id: `end-${view.id}`,
       elements: [{ type: 'button', action_id: IDS.end, text: plain('Revoke now'), value: view.id, confirm: confirmEnd('Revoke this access now? Open sessions are killed.') }, ...review],
     });
+  } else if (view.state === 'failed' && view.kind === 'access') {
+    // Admins only: anyone else's click is answered with a refusal.
+    blocks.push({ type: 'actions', block_id: `retry-${view.id}`, elements: [{ type: 'button', action_id: IDS.retry, text: plain('Retry'), value: view.id }, ...review] });
   } else if (review.length > 0) {
     blocks.push({ type: 'actions', block_id: `review-${view.id}`, elements: review });
   }
@@ -423,6 +428,7 @@ export function credentialsBlocks(view: RequestView, c: Credentials): { text: st
       },
       section(`*URI*\n\`\`\`${uri}\`\`\``),
       section(`*${c.protocol === 'postgres' ? 'psql' : 'mysql'}*\n\`\`\`${clientCommand(c)}\`\`\``),
+      ...(view.leftOut?.length ? [context(escape(leftOutSentence(view.leftOut)))] : []),
       context('This message is the only copy of the password. At expiry the user is dropped and open sessions are closed.'),
       {
         type: 'actions',

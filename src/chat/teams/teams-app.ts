@@ -289,6 +289,8 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
       }
       case 'review':
         return withNotice(await cardOf(requestId), await requests.reviewBreakGlass(actor, requestId));
+      case 'retry':
+        return withNotice(await cardOf(requestId), (await requests.retryFailed(actor, requestId)).message);
       case 'extend': {
         const seconds = parseDuration(str(data.duration, 20));
         if (!seconds || seconds > 7 * 86400) return 'Write a duration such as 30m or 2h (at most 7d), then Extend again.';

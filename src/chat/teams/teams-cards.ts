@@ -8,6 +8,7 @@ import type { SessionSummary } from '../../modules/access-requests/session-summa
 import type { RequestAnalysis, Suggestion } from '../../modules/analysis/analysis-types.js';
 import { clientCommand, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
 import type { Notification, NotificationType } from '../core/notifications.js';
+import { leftOutSentence } from '../../modules/credentials/postgres-grantable.js';
 
 /**
  * Microsoft Teams: Adaptive Card 1.5 for every screen dbaccess shows, buttons as Universal Actions
@@ -191,7 +192,7 @@ export const attachment = (card: AdaptiveCard): CardAttachment => ({ contentType
 
 // ---- Universal Actions: verbs, their data, the inputs Teams merges into it -----------------------
 
-export const VERBS = ['analyze', 'submit', 'useSuggestion', 'approve', 'deny', 'end', 'review', 'extend', 'reveal'] as const;
+export const VERBS = ['analyze', 'submit', 'useSuggestion', 'approve', 'deny', 'end', 'review', 'retry', 'extend', 'reveal'] as const;
 export type TeamsVerb = (typeof VERBS)[number];
 
 /** Ids of the inputs; Teams adds their values to `action.data` under these names. */
@@ -236,6 +237,7 @@ export interface TeamsActionData {
   deny: DecisionData;
   end: EndData;
   review: RequestActionData;
+  retry: RequestActionData;
   extend: RequestActionData;
   reveal: RequestActionData;
 }
@@ -475,6 +477,8 @@ function approvalActions(view: RequestView): CardAction[] {
     const end = execute('end', 'Revoke now', { ...requestData(view), from: 'approval-card' }, 'destructive');
     return [confirmed('Revoke now', 'Revoke this access now? Open sessions are killed.', end), ...review];
   }
+  // Admins only: anyone else's click is answered with a refusal.
+  if (view.state === 'failed' && view.kind === 'access') return [execute('retry', 'Retry', requestData(view)), ...review];
   return review;
 }
 
@@ -624,6 +628,7 @@ export function credentialsCard(view: RequestView, c: Credentials): AdaptiveCard
       code(connectionUri(c)),
       heading(c.protocol === 'postgres' ? 'psql' : 'mysql'),
       code(clientCommand(c)),
+      ...(view.leftOut?.length ? [subtle(md`${leftOutSentence(view.leftOut)}`)] : []),
       subtle(md`This message is the only copy of the password. At expiry the user is dropped and open sessions are closed.`),
     ],
     [extend, endMyAccess(view)],

@@ -34,7 +34,7 @@ export function createAccessRequestRepo({ db }: { db: Db }) {
       tenantId: string,
       id: string,
       event: RequestEvent,
-      patch: Partial<Pick<RequestRow, 'decidedAt' | 'failure'>> = {},
+      patch: Partial<Pick<RequestRow, 'decidedAt' | 'failure' | 'leftOut' | 'retriedAt'>> = {},
       tx: DbOrTx = db,
     ): Promise<RequestRow | undefined> {
       const { from, to } = TRANSITIONS[event];
@@ -107,6 +107,10 @@ export function createAccessRequestRepo({ db }: { db: Db }) {
 
     async setRisk(tenantId: string, id: string, risk: RequestRow['risk']): Promise<void> {
       await db.update(accessRequests).set({ risk }).where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)));
+    },
+
+    async setLeftOut(tenantId: string, id: string, leftOut: string[]): Promise<void> {
+      await db.update(accessRequests).set({ leftOut }).where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)));
     },
 
     async setCardRef(tenantId: string, id: string, cardRef: RequestRow['cardRef']): Promise<void> {

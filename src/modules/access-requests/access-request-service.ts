@@ -18,9 +18,15 @@ import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
 import { isTerminal, type RequestState } from './access-request-state.js';
 import type { RequestView } from './access-request-types.js';
 import type { ValidDraft } from './access-request-schemas.js';
+import { leftOutSentence } from '../credentials/postgres-grantable.js';
+import { createRetryFailed } from './retry-failed.js';
 
 /** Names in the scope that do not exist on the target, or `unreachable` when it could not be asked. */
-export type ScopeChecker = (databaseId: string, scope: ScopeItem[]) => Promise<{ problems: string[] } | { unreachable: string }>;
+export type ScopeChecker = (
+  databaseId: string,
+  scope: ScopeItem[],
+  grant?: { level: string; privileges?: string[] | undefined },
+) => Promise<{ problems: string[]; leftOut?: string[] } | { unreachable: string }>;
 
 interface Deps {
   checkScope: ScopeChecker;
@@ -213,12 +219,14 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
   async function checkSubmitted(requestId: string): Promise<void> {
     const request = await requests.getById(requestId);
     if (!request || request.state !== 'pending') return;
-    if (request.kind === 'access' && request.scope.length > 0) {
-      const verdict = await checkScope(request.databaseId, parseStoredScope(request.scope));
+    if (request.kind === 'access') {
+      // Also what the admin cannot grant (a whole database meets extension objects, other owners' tables).
+      const verdict = await checkScope(request.databaseId, parseStoredScope(request.scope), { level: request.level, privileges: (await catalogOf(request.tenantId)).level(request.level)?.privileges });
       if ('problems' in verdict && verdict.problems.length > 0) {
-        await cancel(request, verdict.problems.join(' '), { problems: verdict.problems });
+        await cancel(request, verdict.problems.join(' '), { problems: verdict.problems, ...(verdict.leftOut ? { leftOut: verdict.leftOut } : {}) });
         return;
       }
+      if ('problems' in verdict && verdict.leftOut?.length) await requests.setLeftOut(request.tenantId, requestId, verdict.leftOut);
       if ('unreachable' in verdict) {
         await requests.setRisk(request.tenantId, requestId, { ...request.risk, reasons: [...request.risk.reasons, `Names in the scope not verified: ${verdict.unreachable}.`] });
       }
@@ -434,7 +442,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       ticket: row.ticket,
       risk: row.risk,
       policy: row.policy ?? null,
-      grantsInWords: describeGrants(level, scope, databaseName, privileges),
+      grantsInWords: [describeGrants(level, scope, databaseName, privileges), leftOutSentence(row.leftOut)].filter(Boolean).join(' '),
+      leftOut: row.leftOut ?? [],
       grantStatements: database ? grantPreview(database, level, privileges, scope, catalog.catalog.settings.userPrefix, lease?.username) : [],
       cardRef: row.cardRef ?? null,
       createdAt: row.createdAt,
@@ -457,6 +466,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
 
   return {
     submit,
+    /** An admin's Retry of a failed request (retry-failed.ts). */
+    retryFailed: createRetryFailed({ db, requests, audit, enqueue, isAdmin, now }),
     precheck,
     quickRefusal,
     explainPolicyFor,

@@ -16,6 +16,8 @@ export const TRANSITIONS = {
   startProvisioning: { from: ['approved', 'provisioning'], to: 'provisioning' },
   activate: { from: ['provisioning'], to: 'active' },
   fail: { from: ['approved', 'provisioning'], to: 'failed' },
+  /** An admin files a failed request again, as approved (its lease clock starts when it is provisioned). */
+  retry: { from: ['failed'], to: 'approved' },
   startRevoking: { from: ['approved', 'provisioning', 'active'], to: 'revoking' },
   // Entered once, at the third failed attempt; retries go on from there until finishRevoking.
   revokeFailed: { from: ['revoking'], to: 'revoke_failed' },

@@ -25,7 +25,10 @@ export interface RequestView {
   risk: StoredRisk;
   /** The policy decision taken at submission: quorum, MFA, auto-approval, rules that fired. */
   policy: StoredPolicy | null;
+  /** What the grant includes, in words, with what it leaves out (objects the admin cannot grant) and why. */
   grantsInWords: string;
+  /** What the grant leaves out, one entry per object: `public.pg_stat_statements (owned by postgres, an extension)`. */
+  leftOut?: string[];
   grantStatements: string[];
   cardRef: MessageRef | null;
   createdAt: Date;

@@ -27,6 +27,8 @@ export interface ProvisionSpec {
 export interface ProvisionResult {
   /** The exact grant statements that ran (never a password or verifier). */
   statements: string[];
+  /** What the scope covers and the admin could not grant, with why (nothing of it was granted). */
+  leftOut?: string[];
   /** Engines that choose the user themselves (Vault) say what they issued. */
   issued?: { username: string; password: string; externalLeaseId: string; leaseSeconds: number };
 }
@@ -68,6 +70,11 @@ export interface CredentialProvider {
   dropEmptyGroups?(target: Target, prefixes: string[]): Promise<string[]>;
   /** What exists for the scope to name: schemas, tables, and the columns of tables named with columns. */
   listObjects(target: Target, scope: ScopeItem[]): Promise<TargetObjects>;
+  /**
+   * Before approval: what a grant of `level` on `scope` would leave out (objects the admin cannot
+   * grant), with why, and whether that is everything the scope names (the request is then refused).
+   */
+  grantable?(target: Target, request: { level: AccessLevel; privileges?: string[] | undefined; scope: ScopeItem[] }): Promise<{ leftOut: string[]; nothingGrantable: boolean }>;
   /** Schemas a whole-database grant covers. */
   listSchemas(target: Target): Promise<string[]>;
   ping(target: Target): Promise<void>;

@@ -6,6 +6,7 @@ import { badInput } from '../../lib/errors.js';
 import type { DatabaseEntry } from '../../config/catalog.js';
 import { mysqlGrantStatements } from './mysql-grants.js';
 import { formatScopeItem, type ScopeItem } from './scope.js';
+import type { SchemaPlan } from './postgres-grantable.js';
 
 export { MAX_SCOPE_ITEMS, formatScopeItem, parseScope, type ScopeItem } from './scope.js';
 
@@ -52,6 +53,33 @@ export interface PostgresGrantInput {
   database: string;
   username: string;
   schemas: string[];
+  /** What the admin can grant (postgres-grantable.ts, planGrants); without it, everything the scope names. */
+  plan?: SchemaPlan[] | undefined;
+}
+
+/** Every object of the scope: whole schemas with ON ALL ... IN SCHEMA, named tables by name. */
+function planOfScope(scope: ScopeItem[]): SchemaPlan[] {
+  return [...new Set(scope.map((item) => item.schema))].map((schema) => {
+    const items = scope.filter((item) => item.schema === schema);
+    const whole = items.some((item) => !item.table);
+    return {
+      schema,
+      tables: whole ? 'all' : items.filter((item) => !item.columns).map((item) => item.table!),
+      columns: whole ? [] : items.filter((item) => item.columns).map((item) => ({ table: item.table!, columns: item.columns! })),
+      sequences: 'all',
+      functions: 'all',
+    };
+  });
+}
+
+/** `GRANT ... ON TABLE a, b TO x` for a list, `... ON ALL TABLES IN SCHEMA s ...` for `all`; nothing for an empty list. */
+function grantOn(kind: 'TABLE' | 'SEQUENCE' | 'FUNCTION', privileges: string, schema: string, objects: 'all' | string[], grantee: string): string[] {
+  const quoted = escapeIdentifier(schema);
+  if (objects === 'all') return [`GRANT ${privileges} ON ALL ${kind === 'TABLE' ? 'TABLES' : kind === 'SEQUENCE' ? 'SEQUENCES' : 'FUNCTIONS'} IN SCHEMA ${quoted} TO ${grantee}`];
+  if (objects.length === 0) return [];
+  // Function signatures come from the server's format('%I.%I(%s)'), already quoted.
+  const names = kind === 'FUNCTION' ? objects : objects.map((name) => `${quoted}.${escapeIdentifier(name)}`);
+  return [`GRANT ${privileges} ON ${kind} ${names.join(', ')} TO ${grantee}`];
 }
 
 /**
@@ -65,31 +93,21 @@ export function postgresGrantStatements(input: PostgresGrantInput): string[] {
   const statements = [
     `GRANT CONNECT${input.level === 'admin' ? ', TEMPORARY' : ''} ON DATABASE ${escapeIdentifier(input.database)} TO ${user}`,
   ];
-  const schemas = [...new Set(scope.map((item) => item.schema))];
-  for (const schema of schemas) {
-    const quoted = escapeIdentifier(schema);
+  for (const plan of input.plan ?? planOfScope(scope)) {
+    const quoted = escapeIdentifier(plan.schema);
     statements.push(`GRANT USAGE${input.level === 'admin' ? ', CREATE' : ''} ON SCHEMA ${quoted} TO ${user}`);
-    const items = scope.filter((item) => item.schema === schema);
-    if (items.some((item) => !item.table)) {
-      statements.push(`GRANT ${privileges} ON ALL TABLES IN SCHEMA ${quoted} TO ${user}`);
-    } else {
-      const whole = items.filter((item) => !item.columns);
-      if (whole.length > 0) {
-        statements.push(`GRANT ${privileges} ON TABLE ${whole.map((item) => `${quoted}.${escapeIdentifier(item.table!)}`).join(', ')} TO ${user}`);
-      }
-      for (const item of items.filter((candidate) => candidate.columns)) {
-        if (input.level !== 'read') throw badInput('Columns can be limited only for read access.');
-        const columns = item.columns!.map(escapeIdentifier).join(', ');
-        statements.push(`GRANT SELECT (${columns}) ON TABLE ${quoted}.${escapeIdentifier(item.table!)} TO ${user}`);
-      }
+    statements.push(...grantOn('TABLE', privileges, plan.schema, plan.tables, user));
+    for (const item of plan.columns) {
+      if (input.level !== 'read') throw badInput('Columns can be limited only for read access.');
+      statements.push(`GRANT SELECT (${item.columns.map(escapeIdentifier).join(', ')}) ON TABLE ${quoted}.${escapeIdentifier(item.table)} TO ${user}`);
     }
     // Inserting into a serial column needs its sequence.
     if (input.level === 'write' || (!isBuiltIn(input.level) && privileges.includes('INSERT'))) {
-      statements.push(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${quoted} TO ${user}`);
+      statements.push(...grantOn('SEQUENCE', 'USAGE, SELECT', plan.schema, plan.sequences, user));
     }
     if (input.level === 'admin') {
-      statements.push(`GRANT ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA ${quoted} TO ${user}`);
-      statements.push(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${quoted} TO ${user}`);
+      statements.push(...grantOn('SEQUENCE', 'ALL PRIVILEGES', plan.schema, plan.sequences, user));
+      statements.push(...grantOn('FUNCTION', 'EXECUTE', plan.schema, plan.functions, user));
     }
   }
   return statements;

@@ -16,6 +16,7 @@ import type { LeaseRepo, LeaseRow } from './lease-repo.js';
 import type { ProviderRegistry, TargetResolver } from './targets.js';
 import type { CaptureMethod } from '../capture/capture-types.js';
 import { reconcileServers, type ReconcileResult } from './reconciler.js';
+import { MAX_PERMANENT_ATTEMPTS, failureReason, isPermanentFailure } from './provision-failure.js';
 
 interface Deps {
   db: Db;
@@ -35,7 +36,9 @@ export type ProvisionOutcome =
   | { kind: 'active'; request: RequestRow; lease: LeaseRow }
   | { kind: 'skipped'; why: string }
   | { kind: 'extended'; request: RequestRow }
-  | { kind: 'too-late'; request: RequestRow };
+  | { kind: 'too-late'; request: RequestRow }
+  /** A permanent failure (provision-failure.ts): the request is `failed`, nothing is left on the target. */
+  | { kind: 'failed'; request: RequestRow };
 
 /** A failure that keeps being retried, with how many attempts have failed so far. */
 export class RetryingFailure extends Error {
@@ -81,7 +84,8 @@ export function createLeaseService(deps: Deps) {
     return { target, provider: providers[target.entry.engine] };
   };
 
-  async function provision(requestId: string): Promise<ProvisionOutcome> {
+  /** `attempt`: the how-manieth try of this job (1 = first), for the permanent-failure limit. */
+  async function provision(requestId: string, attempt = 1): Promise<ProvisionOutcome> {
     const request = await requests.getById(requestId);
     if (!request) return { kind: 'skipped', why: 'request not found' };
     if (request.kind === 'extension') {
@@ -92,8 +96,8 @@ export function createLeaseService(deps: Deps) {
     if (request.state !== 'approved' && request.state !== 'provisioning') return { kind: 'skipped', why: `request is ${request.state}` };
     const section = catalogs().ofDatabase(request.databaseId);
     const prefix = section?.catalog.settings.userPrefix ?? 'dba_';
-    // The clock starts at approval; the row (with the user name) exists before the user does.
-    const expiresAt = new Date(request.decidedAt!.getTime() + request.durationSeconds * 1000);
+    // The clock starts at approval (after an admin's Retry: now); the row (with the user name) exists before the user does.
+    const expiresAt = new Date((request.retriedAt ? now() : request.decidedAt!).getTime() + request.durationSeconds * 1000);
     const lease = await db.transaction(async (tx) => {
       const row = await leases.insertOnce(
         { tenantId: request.tenantId, requestId, databaseId: request.databaseId, username: newUsername(request.databaseId, prefix), expiresAt, captureMethod: captureMethodOf(request.databaseId) },
@@ -111,6 +115,7 @@ export function createLeaseService(deps: Deps) {
 
     let password = generatePassword();
     let statements: string[];
+    let leftOut: string[] = [];
     let username = lease.username;
     let externalLeaseSealed: string | null = null;
     try {
@@ -124,21 +129,27 @@ export function createLeaseService(deps: Deps) {
         capture: lease.captureMethod as CaptureMethod,
       });
       statements = result.statements;
+      leftOut = result.leftOut ?? [];
       if (result.issued) {
         // Vault chose the user: record what it issued (its lease id sealed, for renew and revoke).
         ({ username, password } = result.issued);
         externalLeaseSealed = secrets.seal(result.issued.externalLeaseId);
       }
     } catch (error) {
-      await audit.record({ tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provision', subject: `lease:${lease.id}`, outcome: 'failure', details: { error: (error as Error).message } });
-      throw new RetryingFailure(error, 0, request);
+      const permanent = isPermanentFailure(error);
+      await audit.record({ tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provision', subject: `lease:${lease.id}`, outcome: 'failure', details: { error: (error as Error).message, attempt, permanent } });
+      if (permanent && attempt >= MAX_PERMANENT_ATTEMPTS) {
+        const failed = await failProvisioning(request, lease, error);
+        if (failed) return { kind: 'failed', request: failed };
+      }
+      throw new RetryingFailure(error, attempt, request);
     }
 
     const active = await db.transaction(async (tx) => {
       const updatedLease = await leases.update(request.tenantId, lease.id, { username, externalLeaseSealed, passwordSealed: secrets.seal(password), provisionedAt: now() }, tx);
-      const updatedRequest = await requests.transition(request.tenantId, requestId, 'activate', {}, tx);
+      const updatedRequest = await requests.transition(request.tenantId, requestId, 'activate', { leftOut }, tx);
       await audit.record(
-        { tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provisioned', subject: `lease:${lease.id}`, outcome: 'success', details: { request: requestId, username, expiresAt: lease.expiresAt.toISOString(), statements } },
+        { tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provisioned', subject: `lease:${lease.id}`, outcome: 'success', details: { request: requestId, username, expiresAt: lease.expiresAt.toISOString(), statements, ...(leftOut.length > 0 ? { leftOut } : {}) } },
         tx,
       );
       return { lease: updatedLease!, request: updatedRequest };
@@ -157,6 +168,24 @@ export function createLeaseService(deps: Deps) {
       ...(lease.captureMethod !== 'none' ? [enqueue('collectQueries', { databaseId: request.databaseId }, { jobId: `collect-${request.databaseId}-start-${lease.id}` })] : []),
     ]);
     return { kind: 'active', request: active.request, lease: active.lease };
+  }
+
+  /**
+   * A permanent failure: the request ends as `failed` with the reason (audited), and the lease is
+   * closed through a revocation, so that anything an attempt made on the target is dropped. A
+   * revocation that cannot run now leaves the lease due: the sweep takes it up, as any other.
+   */
+  async function failProvisioning(request: RequestRow, lease: LeaseRow, error: unknown): Promise<RequestRow | undefined> {
+    const failure = failureReason(error);
+    const failed = await db.transaction(async (tx) => {
+      const row = await requests.transition(request.tenantId, request.id, 'fail', { failure }, tx);
+      if (!row) return undefined;
+      await leases.update(request.tenantId, lease.id, { expiresAt: now(), endReason: 'failed' }, tx);
+      await audit.record({ tenantId: request.tenantId, actor: 'job:provision', action: 'request.failed', subject: `request:${request.id}`, outcome: 'failure', details: { lease: lease.id, reason: failure } }, tx);
+      return row;
+    });
+    if (failed) await revoke(lease.id, 'job:provision').catch(() => undefined);
+    return failed;
   }
 
   /** The credentials to send, once: the sealed password is wiped when delivery is recorded. */
@@ -236,7 +265,8 @@ export function createLeaseService(deps: Deps) {
     // The user is gone; telling people waits behind any other revocation still queued.
     await Promise.all([
       enqueue('syncCard', { requestId: request.id }, { later: true }),
-      enqueue('summarize', { leaseId }, { jobId: `summarize-${leaseId}`, later: true }),
+      // A lease that never got its user (a failed provisioning) has no session to summarize.
+      ...(lease.provisionedAt ? [enqueue('summarize', { leaseId }, { jobId: `summarize-${leaseId}`, later: true })] : []),
     ]);
     return { revoked: true, sessionsKilled };
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type GrantOptionRow, MYSQL_GRANT_OPTIONS_QUERY, mysqlPlanGrants } from './mysql-grantable.js';
 import mysql, { type Pool, type PoolConnection, type PoolOptions, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { type AppError, badInput, configError, conflict, isAppError, targetUnavailable } from '../../lib/errors.js';
 import { sleep, withTimeout } from '../../lib/async.js';
@@ -269,8 +270,11 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; installId: s
         target,
         `Provisioning ${spec.username}`,
         () =>
-          withAdmin(target, (db) =>
-            underUserLock(target, db, spec.username, databases, async (locked) => {
+          withAdmin(target, async (db) => {
+            // What the admin may grant (mysql-grantable.ts): databases without grant option are left out.
+            const plan = mysqlPlanGrants({ ...spec, database: target.entry.database, flavor }, (await query<RowDataPacket[]>(db, MYSQL_GRANT_OPTIONS_QUERY)) as unknown as GrantOptionRow[]);
+            if (plan.nothingGrantable) throw badInput(`Nothing in this scope can be granted on ${where(target)}: ${plan.leftOut.join('; ')}.`);
+            return underUserLock(target, db, spec.username, databases, async (locked) => {
               const { accounts: existing, missing, wildcards } = locked;
               if (missing.length > 0) throw badInput(`The database ${missing[0]} does not exist on ${where(target)}.`);
               if (existing.some((account) => !account.ours || account.isRole)) {
@@ -290,7 +294,7 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; installId: s
                 const grants = mysqlGrantStatements({
                   level: spec.level,
                   privileges: spec.privileges,
-                  scope: spec.scope,
+                  scope: plan.scope,
                   database: target.entry.database,
                   username: spec.username,
                   host,
@@ -339,7 +343,7 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; installId: s
                     if (step.creates !== undefined) created.push(step.creates);
                   }
                 }
-                return { statements };
+                return { statements, leftOut: plan.leftOut };
               } catch (error) {
                 // DDL cannot be rolled back: remove what this attempt created, so a failure leaves no
                 // half-granted user behind. (Accounts of an earlier attempt stay for the retry.)
@@ -350,8 +354,8 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; installId: s
                 }
                 throw error;
               }
-            }),
-          ),
+            });
+          }),
         [passwordHash],
       );
     },
@@ -471,6 +475,15 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; installId: s
             columns[`${item.schema}.${item.table}`] = rows.map((row) => String(row.name));
           }
           return { schemas, tables, columns };
+        }),
+      );
+    },
+
+    async grantable(target, request) {
+      return run(target, 'Reading what the admin can grant', () =>
+        withAdmin(target, async (db) => {
+          const plan = mysqlPlanGrants({ ...request, database: target.entry.database, flavor }, (await query<RowDataPacket[]>(db, MYSQL_GRANT_OPTIONS_QUERY)) as unknown as GrantOptionRow[]);
+          return { leftOut: plan.leftOut, nothingGrantable: plan.nothingGrantable };
         }),
       );
     },

@@ -5,6 +5,7 @@ import { networkReason, scrubTarget, where } from './target-text.js';
 import type { CredentialProvider, ProvisionSpec, RevokeResult, Target } from './credential-types.js';
 import { postgresAccessGroup, postgresAccessStatements } from './grant-mapping.js';
 import { scramSha256Verifier } from './scram.js';
+import { type CatalogObject, planGrants, postgresCatalogQuery, privilegeNeeds } from './postgres-grantable.js';
 import { postgresCaptureCheckQuery, postgresRoleCaptureReset, postgresRoleCaptureStatements } from '../capture/postgres-capture-sql.js';
 import { INSTALLATION_ID, UNKNOWN_INSTALLATION } from '../installation/installation-id.js';
 
@@ -139,7 +140,7 @@ const ANY_DBACCESS_USER = (oid: string) => `coalesce(starts_with(${MARKER_OF(oid
  * roleSuper, schemas. `check`, a query of one row with a
  * column `problem` (the capture check), rides along as the fourth.
  */
-export function postgresProvisionStart(install: string, username: string, check?: string, group?: string): string {
+export function postgresProvisionStart(install: string, username: string, check?: string, group?: string, catalog?: string): string {
   const name = escapeLiteral(username);
   const groupName = escapeLiteral(group ?? '');
   return [
@@ -166,6 +167,8 @@ export function postgresProvisionStart(install: string, username: string, check?
                    WHERE m.member = r.oid AND g.rolname <> ${groupName} AND ${GROUP_IS_OURS('g.oid', install)}) AS "otherGroups"
        FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = ${name}`,
     ...(check ? [check] : []),
+    // What the admin can grant in the scope (postgres-grantable.ts): the last result.
+    ...(catalog ? [catalog] : []),
   ].join(';\n');
 }
 
@@ -828,13 +831,15 @@ export function createPostgresProvider(options: { installId: string; poolSize?: 
         const prefix = spec.prefix ?? 'dba_';
         const group = postgresAccessGroup({ prefix, install, database: target.entry.database, level: spec.level, privileges: spec.privileges, scope: spec.scope });
         let groupState: 'missing' | 'ours' | 'foreign' | undefined;
+        let leftOut: string[] = [];
         try {
           for (let attempt = 1; ; attempt++) {
             try {
               notGranted.length = 0;
               // Round trip 1: BEGIN, this user's lock, and what exists (the role, the schemas, the access group; what capture needs).
               const captureCheck = spec.capture !== undefined ? postgresCaptureCheckQuery(spec.capture) : undefined;
-              const results = (await client.query(postgresProvisionStart(install, spec.username, captureCheck, group))) as unknown as pg.QueryResult[];
+              const catalogQuery = postgresCatalogQuery(privilegeNeeds(spec.level, spec.privileges), spec.scope);
+              const results = (await client.query(postgresProvisionStart(install, spec.username, captureCheck, group, catalogQuery))) as unknown as pg.QueryResult[];
               const state = results[2]!.rows[0] as {
                 adminSuper: boolean; exists: boolean; ours: boolean; marked: boolean; roleSuper: boolean; schemas: string[];
                 version: number; groupState: 'missing' | 'ours' | 'foreign'; otherGroups: string[];
@@ -847,8 +852,13 @@ export function createPostgresProvider(options: { installId: string; poolSize?: 
               // Query capture is set on the role itself, in the same transaction: no user without it.
               const problem = captureCheck ? (results[3]!.rows[0] as { problem: string | null } | undefined)?.problem : null;
               if (problem) throw configError(`Statements on ${where(target)} cannot be recorded with ${spec.capture}: ${problem}.`);
+              const plan = planGrants(spec.scope, results.at(-1)!.rows as CatalogObject[]);
+              // Nothing of what was asked can be granted: a permanent refusal, with what was left out and why.
+              if (plan.refusal || plan.nothingNamed) throw badInput(`Nothing in this scope can be granted on ${where(target)}: ${plan.leftOut.join('; ')}.`);
+              leftOut = plan.leftOut;
               const verifier = await verifierPending;
               const access = postgresAccessStatements({
+                plan: plan.schemas,
                 prefix,
                 install,
                 level: spec.level,
@@ -906,7 +916,7 @@ export function createPostgresProvider(options: { installId: string; poolSize?: 
                 await client.query('COMMIT');
                 committed = true;
               }
-              return { statements };
+              return { statements, leftOut };
             } catch (error) {
               if (!committed) {
                 await client.query('ROLLBACK').catch((rollbackError: Error) => {
@@ -1014,6 +1024,14 @@ export function createPostgresProvider(options: { installId: string; poolSize?: 
       });
     },
 
+    async grantable(target, request) {
+      return run(target, 'Reading what the admin can grant', async () => {
+        const { rows } = await poolFor(target).query<CatalogObject>(postgresCatalogQuery(privilegeNeeds(request.level, request.privileges), request.scope));
+        const plan = planGrants(request.scope, rows);
+        return { leftOut: plan.leftOut, nothingGrantable: Boolean(plan.refusal) || plan.nothingNamed };
+      });
+    },
+
     async listSchemas(target) {
       return run(target, 'Listing schemas', () => schemaNames(poolFor(target)));
     },
@@ -1096,7 +1114,9 @@ function describeFailure(target: Target, action: string, error: unknown): AppErr
   if (reason) return targetUnavailable(`Cannot reach ${where(target)}: ${reason}.`);
   const said = scrubTarget(target, [text, typeof detail === 'string' ? detail : ''].filter(Boolean).join(' ') || 'unknown error');
   // A scope naming a table or schema that does not exist will not get better with retries.
-  if (sqlState === '42P01' || sqlState === '3F000') return badInput(`${action} on ${where(target)} failed: ${said}.`);
+  if (sqlState === '42P01' || sqlState === '3F000' || sqlState === '42703' || sqlState === '42704') return badInput(`${action} on ${where(target)} failed: ${said}.`);
+  // Permission denied will not get better with retries either: the admin account needs a privilege.
+  if (sqlState === '42501') return configError(`The admin account of ${where(target)} lacks a privilege this needs (${said}).`);
   return targetUnavailable(`${action} on ${where(target)} failed: ${said}${sqlState ? ` (SQLSTATE ${sqlState})` : ''}.`);
 }
 
