@@ -19,6 +19,8 @@ export interface ManagedTarget {
   adminUrl: string;
   /** The superuser's URL to the target database (test setup and inspection only). */
   superUrl: string;
+  /** More role prefixes to drop with it (the dbaccess install's userPrefix under test). */
+  alsoDrop: string[];
   drop(): Promise<void>;
 }
 
@@ -74,13 +76,15 @@ export async function createManagedTarget(options: { extension?: boolean } = {})
     INSERT INTO sales.orders (customer, total) VALUES ('acme', 120.5), ('globex', 99);
     INSERT INTO sales.customers (name) VALUES ('Acme');
     INSERT INTO public.mine (note) VALUES ('hello')`);
+  const alsoDrop: string[] = [];
   return {
-    prefix, database, admin, other, adminUrl, superUrl,
+    prefix, database, admin, other, adminUrl, superUrl, alsoDrop,
     drop: async () => {
       await run(SERVICES.targetPg, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${database}' AND pid <> pg_backend_pid()`);
       await run(SERVICES.targetPg, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       // Roles the test's dbaccess made (users, access groups) carry the prefix too.
-      const { rows } = (await run(SERVICES.targetPg, `SELECT rolname FROM pg_roles WHERE starts_with(rolname, '${prefix}') ORDER BY rolname = '${admin}', rolname = '${other}'`))[0]!;
+      const prefixes = [prefix, ...alsoDrop].map((each) => `starts_with(rolname, '${each}')`).join(' OR ');
+      const { rows } = (await run(SERVICES.targetPg, `SELECT rolname FROM pg_roles WHERE ${prefixes} ORDER BY rolname = '${admin}', rolname = '${other}'`))[0]!;
       for (const { rolname } of rows as Array<{ rolname: string }>) {
         await run(SERVICES.targetPg, `DROP OWNED BY "${rolname}" CASCADE; DROP ROLE IF EXISTS "${rolname}"`).catch(() =>
           run(SERVICES.targetPg, `DROP ROLE IF EXISTS "${rolname}"`).catch(() => {}),
