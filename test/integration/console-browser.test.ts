@@ -104,6 +104,34 @@ describe('the local console on the sandbox, in a browser', () => {
       await expect(new pg.Client({ connectionString: uri }).connect()).rejects.toThrow();
       const wholeFlowMs = performance.now() - started;
 
+      // The most natural first request: read on the whole database, scope left empty. The sandbox's
+      // admin is not a superuser and pg_stat_statements belongs to the superuser: the card says what
+      // is left out before approval, and the request still ends active.
+      await page.selectOption('select[name=level]', 'read');
+      await page.fill('input[name=scope]', '');
+      await page.fill('input[name=duration]', '30m');
+      await page.fill('textarea[name=reason]', 'Look around the shop data for the weekly report');
+      await page.click('#analyze');
+      await page.locator('#analysis').getByText('Risk:').waitFor();
+      const suggestion = page.getByRole('button', { name: 'Use suggestion' });
+      if (await suggestion.count()) await suggestion.click();
+      expect(await page.inputValue('input[name=scope]')).toBe('');
+      await page.selectOption('select[name=level]', 'read');
+      await page.click('#submit');
+      await page.getByText(/Request R[0-9A-Z]{9} submitted/).last().waitFor();
+      const whole = page.locator('#approvals article.card', { hasText: 'whole database' }).first();
+      await whole.getByRole('button', { name: 'Approve' }).waitFor();
+      expect(await whole.innerText()).toMatch(/Not included: .*public\.pg_stat_statements \(owned by [a-z_]+, an extension\)/);
+      await whole.getByRole('button', { name: 'Approve' }).click();
+      await expect.poll(() => whole.locator('.status').innerText(), { timeout: 30_000 }).toMatch(/access active until/);
+      const wholeCredentials = page.locator('#inbox .credentials', { hasText: 'Not included' }).first();
+      await wholeCredentials.waitFor();
+      const wholeSession = new pg.Client({ connectionString: (await wholeCredentials.locator('pre.uri').innerText()).trim() });
+      await wholeSession.connect();
+      expect((await wholeSession.query('SELECT count(*)::int AS n FROM hr.employees')).rows).toEqual([{ n: 3 }]);
+      expect((await wholeSession.query('SELECT count(*)::int AS n FROM sales.orders')).rows).toEqual([{ n: 60 }]);
+      await wholeSession.end();
+
       mkdirSync(ARTIFACTS, { recursive: true });
       const timings = { date: new Date().toISOString(), consoleReadyMs: Math.round(consoleReadyMs), credentialsMs: Math.round(credentialsMs), wholeFlowMs: Math.round(wholeFlowMs) };
       writeFileSync(join(ARTIFACTS, 'console-timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
@@ -113,5 +141,5 @@ describe('the local console on the sandbox, in a browser', () => {
       await page?.screenshot({ path: join(ARTIFACTS, 'console-failure.png'), fullPage: true }).catch(() => {});
       throw error;
     }
-  }, 120_000);
+  }, 180_000);
 });
