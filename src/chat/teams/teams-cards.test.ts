@@ -257,6 +257,21 @@ describe('approval card', () => {
     expect(actionsOf(card)).toEqual([]);
   });
 
+  it('failed: the reason, and Retry (admins only: the service refuses anyone else); no Retry elsewhere', () => {
+    const card = approvalCard(buildView({ state: 'failed', failure: 'The database user could not be created: permission denied', decisions: [approval('bob@example.com')] }));
+    expectValidCard(card);
+    expect(statusText(card)).toContain('not provisioned: The database user could not be created: permission denied');
+    expect(execute(card, 'retry')).toMatchObject({ title: 'Retry', data: { requestId: 'R0000000001', version: 3 } });
+    expect(execute(approvalCard(buildView({ state: 'provisioning' })), 'retry')).toBeUndefined();
+  });
+
+  it('what a grant leaves out is on the card before approval and in the credentials', () => {
+    const leftOut = ['public.pg_stat_statements (owned by postgres, an extension)'];
+    const card = approvalCard(buildView({ leftOut, grantsInWords: 'Read-only (SELECT) on every schema of orders. Not included: public.pg_stat_statements (owned by postgres, an extension).' }));
+    expect(allText(card)).toContain('Not included: public.pg\\_stat\\_statements (owned by postgres, an extension).');
+    expect(allText(credentialsCard(buildView({ state: 'active', leftOut }), credentials))).toContain('Not included: public.pg\\_stat\\_statements');
+  });
+
   it('denied with a reason: who and why on one line, no buttons', () => {
     const card = approvalCard(buildView({ state: 'denied', decisions: [denial('carol@example.com', 'Use the\nreporting replica')] }));
     expectValidCard(card);
