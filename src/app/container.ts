@@ -167,8 +167,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const resolveReference = createReferenceResolver({ readEnvReference, readVault: vault && ((path, field) => vault.readKv(path, field)) });
   const resolveTarget = createTargetResolver({ catalogs, resolveReference });
   const checkScope: ScopeChecker = async (databaseId, scope, grant) => {
-    const target = await resolveTarget(databaseId);
     try {
+      // An admin reference that does not resolve holds nothing up here: the card says why, provisioning fails visibly.
+      const target = await resolveTarget(databaseId);
       const provider = providers[target.entry.engine];
       const problems = scope.length > 0 ? scopeProblems(scope, await provider.listObjects(target, scope), databaseId) : [];
       if (problems.length > 0 || !grant || !provider.grantable) return { problems };

@@ -28,7 +28,9 @@ describe('grants on a managed-like PostgreSQL, through Slack', () => {
       queue: 'redis',
       target: { name: managed.database, adminUrl: managed.adminUrl, drop: () => managed.drop() },
       // A second entry whose server is down (nothing listens on the port): transient failures.
-      extraDatabases: `  - { id: down, engine: postgres, host: 127.0.0.1, port: ${closedPort}, database: nothing, environment: staging, admin: env:DOWN_ADMIN_URL }\n`,
+      extraDatabases: `  - { id: down, engine: postgres, host: 127.0.0.1, port: ${closedPort}, database: nothing, environment: staging, admin: env:DOWN_ADMIN_URL }\n`
+        // And one whose admin reference names a variable that is not set: a permanent failure.
+        + `  - { id: broken, engine: postgres, host: 127.0.0.1, port: 5433, database: ${managed.database}, environment: staging, admin: env:NOT_SET_ANYWHERE }\n`,
       env: { DOWN_ADMIN_URL: `postgresql://nobody:secret-down-pw@127.0.0.1:${closedPort}/nothing` },
     });
     managed.alsoDrop.push(h.prefix);
@@ -184,6 +186,20 @@ describe('grants on a managed-like PostgreSQL, through Slack', () => {
     await session.connect();
     expect((await session.query('SELECT count(*)::int AS n FROM sales.orders')).rows).toEqual([{ n: 2 }]);
     await session.end();
+  });
+
+  it('an admin reference that does not resolve ends the request as failed, with the reason', async () => {
+    const before = h.slack.messagesIn(APPROVERS_CHANNEL).filter((m) => !m.threadTs).length;
+    await h.submitRequest(PEOPLE.requester, { databaseId: 'broken', reason: 'Check the staging figures for the finance report' });
+    const card = await waitUntil(() => h.slack.messagesIn(APPROVERS_CHANNEL).filter((m) => !m.threadTs)[before], 20_000, 'the card');
+    const id = await requestOf(card);
+    await h.click(PEOPLE.alice, 'dbaccess.approve', await waitUntil(() => hasButton(h.slack.message(card.channel, card.ts)!, 'dbaccess.approve') && h.slack.message(card.channel, card.ts)!, 10_000, 'button'));
+    const failed = await waitUntil(() => {
+      const current = h.slack.message(card.channel, card.ts)!;
+      return /not provisioned/.test(shown(current)) && current;
+    }, 30_000, 'the failed card');
+    expect(shown(failed)).toContain('set the environment variable NOT_SET_ANYWHERE');
+    expect(await stateOf(id)).toBe('failed');
   });
 
   it('a transient failure (the target port closed) is retried past 3 tries, never failed, and alerted', async () => {
