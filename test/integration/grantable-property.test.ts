@@ -8,6 +8,7 @@ import { createPostgresProvider } from '../../src/modules/credentials/postgres-p
 import { isPermanentFailure } from '../../src/modules/credentials/provision-failure.js';
 import { formatName, type ScopeItem } from '../../src/modules/credentials/scope.js';
 import { createManagedTarget, run, type ManagedTarget } from '../support/managed-postgres.js';
+import { TEST_INSTALL_ID } from '../support/databases.js';
 
 /**
  * Generated catalogs on a managed-like PostgreSQL (a NOSUPERUSER CREATEROLE admin that owns the
@@ -49,7 +50,7 @@ const q = pg.escapeIdentifier;
 
 describe('provisioning on generated catalogs, owners and scopes (managed-like PostgreSQL)', () => {
   let managed: ManagedTarget;
-  const provider = createPostgresProvider();
+  const provider = createPostgresProvider({ installId: TEST_INSTALL_ID });
   let target: Target;
   let counter = 0;
 
