@@ -588,6 +588,7 @@ describe('teamsRenderers', () => {
     breakGlassAlert: { type: 'breakGlassAlert', request: active({ policy: { name: 'emergency', quorum: 1, mfaRequired: false, breakGlass: true, rules: [] } }) },
     mfaAlert: { type: 'mfaAlert', tenantId: 'tenant-1', personExternalId: 'alice@example.com', what: 'locked', until: at(15) },
     configProblem: { type: 'configProblem', message: 'dbaccess.yaml:3:5 databases.0.port: expected number' },
+    personOffboarded: { type: 'personOffboarded', tenantId: 'tenant-1', personExternalId: 'alice@example.com', source: 'teams', ended: ['R0000000001'], cancelled: [], failed: [] },
     sessionSummary: { type: 'sessionSummary', request: revoked, summary: { lines: [], flags: [], review: false } },
     sessionFlagged: { type: 'sessionFlagged', request: revoked },
     draftAnalysis: { type: 'draftAnalysis', ok: true, tenantId: 'tenant-1', analysisId: 'an-1', analysis, draft, viewRef: ref('form') },
