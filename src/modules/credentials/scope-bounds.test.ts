@@ -39,7 +39,7 @@ describe('MySQL and MariaDB scopes stay inside the entry', () => {
 
   it('refuses at the form any scope naming another database, with the list of what may be asked', () => {
     fc.assert(
-      fc.property(fc.array(item, { minLength: 1, maxLength: 6 }), fc.option(fc.constant(['shop', 'shop_archive']), { nil: undefined }), (items, list) => {
+      fc.property(fc.array(item, { minLength: 1, maxLength: 6 }), fc.option(fc.constant<string[]>(['shop', 'shop_archive']), { nil: undefined }), (items, list) => {
         const text = items.map((i) => formatScopeItem(i.table === undefined ? { schema: i.schema } : { schema: i.schema, table: i.table })).join(', ');
         let scope;
         try {
@@ -47,7 +47,7 @@ describe('MySQL and MariaDB scopes stay inside the entry', () => {
         } catch {
           return; // not a scope at all: refused by the parser, another test's matter
         }
-        const allowed = list ?? ['shop'];
+        const allowed: string[] = list ?? ['shop'];
         const result = validateDraft(draft('shop', text), catalog(list));
         const outside = scope.filter((i) => !allowed.includes(i.schema));
         if (outside.length === 0) {
