@@ -505,7 +505,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, (body.user as { username?: string }).username);
     const outcome = await exits.cancel(actor, requestId);
     // The requester's receipt loses its button at once; the approvers' card is redrawn by its job.
-    if (outcome.ok && blockId.startsWith('received-')) await respond({ replace_original: true, text: outcome.message });
+    if (outcome.ok && blockId.startsWith('received-')) await respond({ replace_original: true, text: outcome.message, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: outcome.message } }] });
     else await respond({ response_type: 'ephemeral', replace_original: false, text: outcome.message });
   });
 

@@ -54,13 +54,13 @@ export function createRequestExitService({ db, requests, exits, audit, enqueue, 
   /** Cancel while it waits; on active access it ends the access (a click that raced the activation). */
   async function stop(actor: Actor, requestId: string, asked: 'cancel' | 'revoke'): Promise<ExitOutcome> {
     const request = await requests.get(actor.tenantId, requestId);
-    if (!request) return { ok: false, message: `Request ${requestId} was not found. Nothing changed.` };
+    if (!request) return { ok: false, message: `Request ${requestId} was not found.` };
     const role = await roleOf(actor, request);
     if (!role) {
       await audit.record({
         tenantId: actor.tenantId, actor: `user:${actor.userId}`, action: `request.${asked}`, subject: `request:${requestId}`, outcome: 'refused', details: { why: 'not the requester, an approver or an admin' },
       });
-      return { ok: false, message: `Only the requester, an approver of ${request.databaseId} or an admin can ${asked} request ${requestId}. Nothing changed.` };
+      return { ok: false, message: `Only the requester or an approver of ${request.databaseId} (or an admin) can ${asked} request ${requestId}. Nothing changed.` };
     }
     const state = request.state as RequestState;
     if (WAITING_STATES.includes(state)) {
