@@ -37,10 +37,10 @@ describe('ways out in Teams', () => {
 
   beforeAll(async () => {
     fake = await startFakeBotFramework();
-    requester = fake.addUser({ name: 'Rita Requester', email: 'rita@acme.example' });
-    alice = fake.addUser({ name: 'Alice Approver', email: 'alice@acme.example' });
-    mallory = fake.addUser({ name: 'Mallory', email: 'mallory@acme.example' });
-    team = fake.addTeam({ name: 'DBAs', members: [requester, alice, mallory] });
+    requester = await fake.addUser({ name: 'Rita Requester', email: 'rita@acme.example' });
+    alice = await fake.addUser({ name: 'Alice Approver', email: 'alice@acme.example' });
+    mallory = await fake.addUser({ name: 'Mallory', email: 'mallory@acme.example' });
+    team = await fake.addTeam({ name: 'DBAs', members: [requester, alice, mallory] });
     const target = await createTargetDatabase();
     proxy = await startTcpProxy(5433);
     const viaProxy = new URL(target.adminUrl);
@@ -63,14 +63,14 @@ describe('ways out in Teams', () => {
 
   /** Submits a request from the personal chat; the receipt replaces the form (it is the invoke's answer). */
   async function newRequest(reason: string): Promise<{ id: string; receipt: TeamsMessage; card: TeamsMessage }> {
-    const personal = fake.personalConversationId(requester);
-    const before = fake.botMessagesIn(personal).length;
+    const personal = await fake.personalConversationId(requester);
+    const before = (await fake.botMessagesIn(personal)).length;
     await teams.personalMessage({ from: requester, text: 'dbaccess' });
-    const form = await waitUntil(() => fake.botMessagesIn(personal).slice(before).find((m) => shownIn(m).includes('Request database access')), 10_000, 'the form');
+    const form = await waitUntil(async () => (await fake.botMessagesIn(personal)).slice(before).find((m) => shownIn(m).includes('Request database access')), 10_000, 'the form');
     const submitted = await teams.cardAction({ from: requester, message: form, verb: 'submit', inputs: { databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '1h', reason, ticket: '', breakGlass: 'false' } });
     const id = /R[0-9A-Z]{9}/.exec(answered(submitted))![0];
-    const card = await waitUntil(() => fake.botMessagesIn(team.general.id).find((m) => shownIn(m).includes(id) && verbsOf(m).includes('approve')), 30_000, 'the card');
-    return { id, receipt: fake.message(form.id)!, card };
+    const card = await waitUntil(async () => (await fake.botMessagesIn(team.general.id)).find((m) => shownIn(m).includes(id) && verbsOf(m).includes('approve')), 30_000, 'the card');
+    return { id, receipt: (await fake.message(form.id))!, card };
   }
 
   it('the requester cancels from the receipt; a stranger is refused on the card and nothing changes', async () => {
@@ -84,8 +84,8 @@ describe('ways out in Teams', () => {
 
     const cancelled = await teams.cardAction({ from: requester, message: receipt, verb: 'cancel' });
     expect(answered(cancelled)).toBe(`Request ${id} is cancelled.`);
-    expect(verbsOf(fake.message(receipt.id))).toEqual([]);
-    await waitUntil(() => /Cancelled/.test(shownIn(fake.message(card.id))) && verbsOf(fake.message(card.id)).length === 0, 10_000, 'the card without buttons');
+    expect(verbsOf((await fake.message(receipt.id)))).toEqual([]);
+    await waitUntil(async () => /Cancelled/.test(shownIn((await fake.message(card.id)))) && verbsOf((await fake.message(card.id))).length === 0, 10_000, 'the card without buttons');
     expect(await auditOf(h.app, `request:${id}`)).toEqual(expect.arrayContaining([
       expect.objectContaining({ action: 'request.cancel', outcome: 'refused' }),
       expect.objectContaining({ action: 'request.cancelled', details: expect.objectContaining({ by: 'requester', from: 'pending' }) }),
@@ -97,10 +97,10 @@ describe('ways out in Teams', () => {
     proxy.hold();
     await teams.cardAction({ from: alice, message: card, verb: 'approve' });
     await waitForState(h.app, id, 'provisioning');
-    await waitUntil(() => verbsOf(fake.message(card.id)).join() === 'cancel', 10_000, 'Cancel alone on the card');
-    const cancelled = await teams.cardAction({ from: alice, message: fake.message(card.id)!, verb: 'cancel' });
+    await waitUntil(async () => verbsOf((await fake.message(card.id))).join() === 'cancel', 10_000, 'Cancel alone on the card');
+    const cancelled = await teams.cardAction({ from: alice, message: (await fake.message(card.id))!, verb: 'cancel' });
     expect(answered(cancelled)).toContain(`Request ${id} is cancelled; the database user being created is dropped.`);
-    expect(verbsOf(fake.message(card.id))).toEqual([]);
+    expect(verbsOf((await fake.message(card.id)))).toEqual([]);
     proxy.release();
     await waitNothingLeft(h.app, h.redisPrefix, h.prefix, id);
     expect((await requestRow(h.app, id))!.state).toBe('cancelled');
@@ -109,28 +109,28 @@ describe('ways out in Teams', () => {
   it('an approver revokes active access on the card; the session is killed', async () => {
     const { id, card } = await newRequest('Revoke me: look at the payouts of last night');
     await teams.cardAction({ from: alice, message: card, verb: 'approve' });
-    const personal = fake.personalConversationId(requester);
-    const credentials = await waitUntil(() => fake.botMessagesIn(personal).find((m) => shownIn(m).includes(id) && /postgresql:\/\//.test(shownIn(m))), 30_000, 'the credentials');
+    const personal = await fake.personalConversationId(requester);
+    const credentials = await waitUntil(async () => (await fake.botMessagesIn(personal)).find((m) => shownIn(m).includes(id) && /postgresql:\/\//.test(shownIn(m))), 30_000, 'the credentials');
     const uri = /postgresql:\/\/[^\s`"]+/.exec(shownIn(credentials))![0];
     const session = new pg.Client({ connectionString: uri });
     session.on('error', () => {});
     await session.connect();
-    await waitUntil(() => verbsOf(fake.message(card.id)).includes('end'), 10_000, 'Revoke on the card');
+    await waitUntil(async () => verbsOf((await fake.message(card.id))).includes('end'), 10_000, 'Revoke on the card');
 
-    const refused = await teams.cardAction({ from: mallory, message: fake.message(card.id)!, verb: 'end' });
+    const refused = await teams.cardAction({ from: mallory, message: (await fake.message(card.id))!, verb: 'end' });
     expect(answered(refused)).toBe(`Only the requester or an approver of orders (or an admin) can revoke request ${id}. Nothing changed.`);
-    const revoked = await teams.cardAction({ from: alice, message: fake.message(card.id)!, verb: 'end' });
+    const revoked = await teams.cardAction({ from: alice, message: (await fake.message(card.id))!, verb: 'end' });
     expect(answered(revoked)).toMatch(/^Ending access for R[0-9A-Z]{9} now/);
     await waitUntil(async () => (await targetSessionsOf(new URL(uri).username)) === 0, 10_000, 'the session killed');
     await expect(session.query('SELECT 1')).rejects.toThrow();
-    await waitUntil(() => /access ended/.test(shownIn(fake.message(card.id))) && !verbsOf(fake.message(card.id)).includes('end'), 10_000, 'the card ended');
+    await waitUntil(async () => /access ended/.test(shownIn((await fake.message(card.id)))) && !verbsOf((await fake.message(card.id))).includes('end'), 10_000, 'the card ended');
   });
 
   it('a member removed from the team: sessions end within 5 s, the pending request is cancelled, the approvers are told', async () => {
     const { id: activeId, card } = await newRequest('Offboard me: look at the payouts of last night');
     await teams.cardAction({ from: alice, message: card, verb: 'approve' });
-    const personal = fake.personalConversationId(requester);
-    const credentials = await waitUntil(() => fake.botMessagesIn(personal).find((m) => shownIn(m).includes(activeId) && /postgresql:\/\//.test(shownIn(m))), 30_000, 'the credentials');
+    const personal = await fake.personalConversationId(requester);
+    const credentials = await waitUntil(async () => (await fake.botMessagesIn(personal)).find((m) => shownIn(m).includes(activeId) && /postgresql:\/\//.test(shownIn(m))), 30_000, 'the credentials');
     const uri = /postgresql:\/\/[^\s`"]+/.exec(shownIn(credentials))![0];
     const session = new pg.Client({ connectionString: uri });
     session.on('error', () => {});
@@ -143,7 +143,7 @@ describe('ways out in Teams', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     await expect(session.query('SELECT 1')).rejects.toThrow();
     await waitForState(h.app, pendingId, 'cancelled', 5000);
-    const told = await waitUntil(() => fake.botMessagesIn(team.general.id).find((m) => /left \(they were removed from the organisation's team\)/.test(shownIn(m))), 10_000, 'the approvers told');
+    const told = await waitUntil(async () => (await fake.botMessagesIn(team.general.id)).find((m) => /left \(they were removed from the organisation's team\)/.test(shownIn(m))), 10_000, 'the approvers told');
     expect(shownIn(told)).toContain('rita@acme.example');
     expect(shownIn(told)).toContain(activeId);
     expect(shownIn(told)).toContain(pendingId);
