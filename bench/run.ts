@@ -13,6 +13,7 @@
  *   8 analysis   tokens, cost and latency of the three analyses against the fake Anthropic API
  *   9 capture    queries/s of one temporary user with query capture off and on, per method
  *  10 audit      audit append rate with the chain; report for 100,000 requests and 1,000,000 events; verification
+ *  11 offboard   a deactivated Slack account -> its open session killed (BENCH_ONLY=offboarding)
  *
  * BENCH_ONLY=analysis (words of scenario names, comma-separated) runs a subset. BENCH_WORKER_PROCESSES=2
  * has scenario 5 revoke through that many `RUN_MODE=worker` processes (src/main.ts) instead of in-process;
@@ -35,6 +36,7 @@ import { cleanupEngineBench, runEngineBench } from './scenarios/engines.js';
 import { analysisScenario } from './scenarios/analysis.js';
 import { captureScenario } from './scenarios/capture.js';
 import { auditScenario } from './scenarios/audit.js';
+import { offboardingScenario } from './scenarios/offboarding.js';
 import { cleanupAll } from './lib/bench-harness.js';
 import { table, type ResultRow } from './lib/stats.js';
 
@@ -148,6 +150,7 @@ try {
   await step('8 analysis: tokens, cost and latency of the three analyses', () => analysisScenario({ n: quick ? 5 : 50 }));
   await step('9 capture: overhead of recording statements, per method', () => captureScenario(quick ? { n: 300, rounds: 5 } : { n: 300, rounds: 20 }));
   await step('10 audit: append rate, report for 100k requests and 1M events, verification', () => auditScenario(quick ? { requests: 10_000, events: 100_000, appends: 1000 } : {}));
+  await step('11 offboarding: deactivated -> sessions killed', () => offboardingScenario({ n: quick ? 5 : 20 }));
 } finally {
   await Promise.all([cleanupAll(), cleanupEngineBench()]);
 }

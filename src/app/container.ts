@@ -57,6 +57,10 @@ import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { CONSOLE_PEOPLE, SANDBOX_ADMIN_REFERENCE, ensureSandbox, type Sandbox } from './sandbox.js';
 import { createMfaRepo } from '../modules/mfa/mfa-repo.js';
 import { UNKNOWN_INSTALLATION, installationId } from '../modules/installation/installation-id.js';
+import { createRequestExitRepo } from '../modules/access-requests/request-exit-repo.js';
+import { createRequestExitService } from '../modules/access-requests/request-exit-service.js';
+import { createOffboardingRepo } from '../modules/offboarding/offboarding-repo.js';
+import { createOffboardingService } from '../modules/offboarding/offboarding-service.js';
 import { createMfaService } from '../modules/mfa/mfa-service.js';
 import { createShortLivedFiles } from '../http/short-lived-files.js';
 
@@ -217,6 +221,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, providers, secrets, catalogs,
     resolveTarget,
   });
+  const exitRepo = createRequestExitRepo({ db });
+  const exits = createRequestExitService({ db, requests: requestRepo, exits: exitRepo, audit, enqueue: queue.enqueue, access: requests });
+  const offboarding = createOffboardingService({ repo: createOffboardingRepo({ db }), exitRepo, exits, revoke: leases.revoke, audit, enqueue: queue.enqueue });
   const status = async (tenantId: string) => {
     const [activeLeases, queueCounts, failingRevocations, unreviewedBreakGlass] = await Promise.all([
       leaseRepo.countActive(), queue.counts(), leases.failingRevocations(tenantId), requests.unreviewedBreakGlass(tenantId),
@@ -230,7 +237,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const publishQr = env.PUBLIC_URL ? (png: Buffer) => `${env.PUBLIC_URL!.replace(/\/$/, '')}/mfa/qr/${qrCodes.put(png)}.png` : undefined;
   const slack =
     env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET
-      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { mfa, publishQr, status, tenants, requests, analysis, insights: insightsService, leases, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
+      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { mfa, publishQr, status, tenants, requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
       : undefined;
   if (Boolean(env.MICROSOFT_APP_ID) !== Boolean(env.MICROSOFT_APP_PASSWORD) && env.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
     throw configError('MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must be set together to enable Teams.');
@@ -241,7 +248,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           appId: env.MICROSOFT_APP_ID, appPassword: env.MICROSOFT_APP_PASSWORD ?? '', appTenantId: env.MICROSOFT_APP_TENANT_ID, appType: env.MICROSOFT_APP_TYPE,
           cloud: teamsCloudFromEnv(env),
         },
-        { tenants, requests, analysis, leases, mfa, conversations: createTeamsConversations({ db }), reports, audit, status, insights: insightsService, catalogOf, catalogs, logger },
+        { tenants, requests, analysis, leases, exits, offboarding, mfa, conversations: createTeamsConversations({ db }), reports, audit, status, insights: insightsService, catalogOf, catalogs, logger },
       )
     : undefined;
   // The local console: on by default when no chat platform is configured (and so in the sandbox).
@@ -255,7 +262,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const consoleRoutes = consoleStore
     ? consoleApp(
         { token: env.CONSOLE_TOKEN, people: { requester: CONSOLE_PEOPLE.requester, approver: CONSOLE_PEOPLE.approver } },
-        { store: consoleStore, notifier, tenants, requests, analysis, leases, mfa, catalogOf, logger },
+        { store: consoleStore, notifier, tenants, requests, analysis, leases, exits, history: exitRepo, mfa, catalogOf, logger },
       )
     : undefined;
 
@@ -291,7 +298,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   }
 
   return {
-    db, pool, queue, catalogs, catalogOf, stateUrl, installId, mfa, requests, analysis, capture, leases, audit, tenants, logger, metrics, insights, reports, retention, auditExporter,
+    db, pool, queue, catalogs, catalogOf, stateUrl, installId, mfa, requests, analysis, capture, leases, exits, offboarding, audit, tenants, logger, metrics, insights, reports, retention, auditExporter,
     get http() {
       return http;
     },
@@ -307,7 +314,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       if (slack) await slack.init();
       watchCatalog();
       if (env.RUN_MODE !== 'web') {
-        const handlers = createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics, auditExporter, audit, retention });
+        const handlers = createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics, auditExporter, audit, retention, offboarding });
         await queue.startWorker(handlers, {
           concurrency: 50,
           onDone: (job, ok) => metrics.jobFinished(job.name, job.timestamp + (job.opts.delay ?? 0), ok),

@@ -8,9 +8,10 @@ import { doctorCommand } from './doctor-command.js';
 import { leasesCommand } from './leases-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { revokeAllCommand } from './revoke-all-command.js';
+import { offboardCommand } from './offboard-command.js';
 
 /** `dbaccess <command>`: the package's bin (bin/dbaccess.js runs this through tsx). */
-export const COMMANDS: readonly Command[] = [migrateCommand, checkConfigCommand, doctorCommand, leasesCommand, revokeAllCommand];
+export const COMMANDS: readonly Command[] = [migrateCommand, checkConfigCommand, doctorCommand, leasesCommand, revokeAllCommand, offboardCommand];
 
 function version(): string {
   try {

@@ -40,6 +40,16 @@ describe('catalog', () => {
     expect(() => parseCatalog(text, 'test.yaml')).toThrow(message);
   });
 
+  it('bounds MySQL scopes with databases:, checked with their line', () => {
+    const mysql = valid.replace('engine: postgres', 'engine: mariadb').replace('port: 5433', 'port: 3306');
+    expect(parseCatalog(`${mysql}    databases: [orders, orders_archive]\n`).database('orders')!.databases).toEqual(['orders', 'orders_archive']);
+    expect(parseCatalog(mysql).database('orders')!.databases).toBeUndefined();
+    expect(() => parseCatalog(`${mysql}    databases: [orders_archive]\n`, 'm.yaml')).toThrow(/m.yaml:12:\d+: databases.0.databases: must include the entry's own database "orders"/);
+    expect(() => parseCatalog(`${mysql}    databases: [orders, orders]\n`, 'm.yaml')).toThrow(/m.yaml:12:\d+: databases.0.databases.1: "orders" is listed twice/);
+    expect(() => parseCatalog(`${valid}    databases: [orders]\n`, 'p.yaml')).toThrow(/p.yaml:12:\d+: databases.0.databases: only MySQL and MariaDB entries list databases/);
+    expect(() => parseCatalog(`${mysql}    databases: []\n`, 'm.yaml')).toThrow(/m.yaml:12:\d+: databases.0.databases/);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(() => parseCatalog('approvers:\n  slack: [unclosed\n', 'broken.yaml')).toThrow(/^broken.yaml:\d+:\d+: YAML syntax error/);
   });

@@ -64,6 +64,11 @@ const databaseSchema = z.strictObject({
   host: z.string().min(1).max(255),
   port: z.number().int().min(1).max(65535),
   database: z.string().min(1).max(63),
+  /**
+   * MySQL and MariaDB: the databases of the server a scope may name (default: `database` alone). An
+   * account is server-wide, so without this bound a scope could name another tenant's database.
+   */
+  databases: z.array(z.string().min(1).max(64)).min(1).max(50).optional(),
   environment: z.enum(['production', 'staging', 'development']),
   admin: reference,
   description: z.string().max(200).optional(),
@@ -286,6 +291,14 @@ function checkSection(catalog: Catalog, prefix: string[], problem: Problem): Cat
       if (!definition) problems.push({ ...where, message: `"${level}" is neither read, write, admin nor a level under customLevels` });
       else if (db.engine !== 'postgres' && definition.privileges.includes('TRUNCATE')) {
         problems.push({ ...where, message: `"${level}" lists TRUNCATE, which ${db.engine} does not have as a privilege` });
+      }
+    }
+    if (db.databases) {
+      const engine = db.engine === 'vault' ? db.vault?.engine : db.engine;
+      if (engine !== 'mysql' && engine !== 'mariadb') problems.push(problem(at('databases'), `only MySQL and MariaDB entries list databases; a ${engine ?? db.engine} entry grants within its database`));
+      else if (!db.databases.includes(db.database)) problems.push(problem(at('databases'), `must include the entry's own database "${db.database}" (an empty scope means it)`));
+      for (const [nameIndex, name] of db.databases.entries()) {
+        if (db.databases.indexOf(name) !== nameIndex) problems.push(problem(at('databases', String(nameIndex)), `"${name}" is listed twice`));
       }
     }
     if (ids.has(db.id)) problems.push(problem(at('id'), `duplicate database id "${db.id}"`));

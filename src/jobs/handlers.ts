@@ -12,6 +12,7 @@ import { publicMessage } from '../lib/errors.js';
 import type { AuditExporter } from '../modules/audit/audit-export.js';
 import type { AuditService } from '../modules/audit/audit-service.js';
 import type { RetentionService } from '../modules/retention/retention-service.js';
+import type { OffboardingService } from '../modules/offboarding/offboarding-service.js';
 import type { JobHandlers } from './queue.js';
 
 interface Deps {
@@ -32,13 +33,14 @@ interface Deps {
   auditExporter?: Pick<AuditExporter, 'run'>;
   audit?: Pick<AuditService, 'checkpoint' | 'tenantIds'>;
   retention?: Pick<RetentionService, 'purge'>;
+  offboarding?: Pick<OffboardingService, 'notice'>;
 }
 
 /** Revocation alerts: at the third failure, then about every hour while it keeps failing. */
 const ALERT_AT = (attempts: number) => attempts === 3 || (attempts > 3 && (attempts - 3) % 60 === 0);
 
 /** Thin handlers: load by id, call a service, tell people. Every one is safe to run twice. */
-export function createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger, metrics, auditExporter, audit, retention }: Deps): JobHandlers {
+export function createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger, metrics, auditExporter, audit, retention, offboarding }: Deps): JobHandlers {
   /**
    * One card writer per request at a time: a holder renders the latest state, so concurrent updates
    * can never leave an older state on the card.
@@ -145,6 +147,11 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
     },
 
     expireRequest: ({ requestId }) => requests.expirePending(requestId),
+
+    async notifyOffboarded(data) {
+      const notice = await offboarding?.notice(data);
+      if (notice) await notifier.send({ type: 'personOffboarded', ...notice });
+    },
 
     async summarize({ leaseId }) {
       const lease = await leases.leaseById(leaseId);

@@ -38,6 +38,15 @@ export const JOBS = {
   checkpointAudit: { schema: none, attempts: 1, timeoutMs: 60_000 },
   /** Removes history past its retention (catalog `retention:`), recorded in the audit log. */
   purgeHistory: { schema: none, attempts: 3, timeoutMs: 300_000 },
+  /** Tells the approvers that someone left and what was revoked and cancelled (ids only). */
+  notifyOffboarded: {
+    schema: z.object({
+      tenantId: z.uuid(), userId: z.uuid(), source: z.enum(['slack', 'teams', 'cli']),
+      ended: z.array(z.string().regex(/^R[0-9A-Z]{9}$/)).max(500), cancelled: z.array(z.string().regex(/^R[0-9A-Z]{9}$/)).max(500), failed: z.array(z.string().regex(/^R[0-9A-Z]{9}$/)).max(500),
+    }),
+    attempts: 10,
+    timeoutMs: 15_000,
+  },
 } as const satisfies Record<string, { schema: z.ZodType; attempts: number; timeoutMs: number }>;
 
 export type JobName = keyof typeof JOBS;

@@ -29,6 +29,8 @@ const entry: DatabaseEntry = {
   host,
   port,
   database: shop,
+  // The databases its scopes name (a scope outside them is refused: see listObjects and scope-bounds).
+  databases: [shop, ops, underscored, lookalike, hostileDb],
   environment: 'development',
   admin: 'env:SHOP_ADMIN_URL',
   maxDuration: 4 * 3600,
@@ -247,7 +249,9 @@ describe('mysql provider (MariaDB): provision', () => {
     await expect(provider.provision(target, table)).rejects.toMatchObject({ code: 'BAD_INPUT' });
     expect(await accounts(table.username)).toEqual([]);
     const database = spec(userName('missingdb'), { scope: [{ schema: `${shop}_nope` }] });
-    await expect(provider.provision(target, database)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('does not exist') });
+    await expect(provider.provision(withEntry({ databases: [...entry.databases!, `${shop}_nope`] }), database)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('does not exist') });
+    // A database outside the entry's list is refused before anything is sent.
+    await expect(provider.provision(target, database)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining(`is not a database of shop`) });
     expect(await accounts(database.username)).toEqual([]);
     // The first GRANT creates the account and the second fails, in the middle of what is sent at once.
     const half = spec(userName('missing2'), { scope: [{ schema: shop, table: 'orders' }, { schema: shop, table: 'nope' }] });
@@ -596,8 +600,11 @@ describe('mysql provider (MariaDB): listing', () => {
     }
   });
 
-  it('listObjects: databases, their tables, and the columns of tables named with columns', async () => {
-    const objects = await provider.listObjects(target, [{ schema: shop, table: 'customers', columns: ['name'] }, { schema: ops }]);
+  it('listObjects: the entry\'s databases only (its own, or its databases: list), their tables, and the columns of tables named with columns', async () => {
+    const own = await provider.listObjects(withEntry({ databases: undefined }), []);
+    expect(own.schemas).toEqual([entry.database]);
+    expect(own.tables.every((table) => table.schema === entry.database)).toBe(true);
+    const objects = await provider.listObjects(withEntry({ databases: [...entry.databases!, 'mysql'] }), [{ schema: shop, table: 'customers', columns: ['name'] }, { schema: ops }]);
     expect(objects.schemas).toEqual(expect.arrayContaining([shop, ops, hostileDb]));
     expect(objects.schemas).not.toContain('mysql');
     expect(objects.tables).toEqual(

@@ -11,6 +11,9 @@ import { validateDraft } from '../../modules/access-requests/access-request-sche
 import type { AccessRequestService } from '../../modules/access-requests/access-request-service.js';
 import type { AnalysisService } from '../../modules/analysis/analysis-service.js';
 import type { LeaseService } from '../../modules/credentials/lease-service.js';
+import type { RequestExitRepo } from '../../modules/access-requests/request-exit-repo.js';
+import type { RequestExitService } from '../../modules/access-requests/request-exit-service.js';
+import { formatTime } from '../../lib/time.js';
 import type { MfaService } from '../../modules/mfa/mfa-service.js';
 import type { Actor, TenantService } from '../../modules/tenants/tenant-service.js';
 import type { ChatNotifier } from '../core/notifications.js';
@@ -36,7 +39,11 @@ interface Deps {
   tenants: Pick<TenantService, 'actor' | 'ensureTenant'>;
   requests: AccessRequestService;
   analysis: Pick<AnalysisService, 'startDraft' | 'suggestionFor'>;
-  leases: Pick<LeaseService, 'endEarly' | 'extend' | 'credentialsForRequester' | 'markDelivered'>;
+  leases: Pick<LeaseService, 'extend' | 'credentialsForRequester' | 'markDelivered'>;
+  /** Cancel, Revoke and End access. */
+  exits: Pick<RequestExitService, 'cancel' | 'revoke'>;
+  /** The requests to draw again at start (the console keeps its messages in memory). */
+  history: Pick<RequestExitRepo, 'recent'>;
   mfa: Pick<MfaService, 'verify'>;
   /** The console tenant's catalog. */
   catalogOf: CatalogOf;
@@ -56,7 +63,7 @@ const draftSchema = z.strictObject({
   databaseId: text(40), level: text(31), scope: text(2000).default(''), duration: text(20), reason: text(1000), ticket: text(100).default(''), breakGlass: z.boolean().default(false),
 });
 const actionSchema = z.strictObject({
-  action: z.enum(['approve', 'deny', 'end', 'extend', 'reveal', 'review', 'retry']),
+  action: z.enum(['approve', 'deny', 'end', 'cancel', 'extend', 'reveal', 'review', 'retry']),
   requestId: z.string().regex(/^R[0-9A-Z]{9}$/),
   as: z.enum(['requester', 'approver']),
   reason: text(500).optional(),
@@ -65,12 +72,13 @@ const actionSchema = z.strictObject({
 });
 
 export function consoleApp(options: ConsoleOptions, deps: Deps) {
-  const { store, notifier, tenants, requests, analysis, leases, mfa, catalogOf, logger } = deps;
+  const { store, notifier, tenants, requests, analysis, leases, exits, history, mfa, catalogOf, logger } = deps;
   const log = logger.child({ platform: 'console' });
   const actorAs = (who: 'requester' | 'approver'): Promise<Actor> => tenants.actor('console', TENANT, options.people[who], who === 'requester' ? 'You (requesting)' : 'You (approving)');
 
   return async function consoleRoutes(app: FastifyInstance): Promise<void> {
     const tenantId = await tenants.ensureTenant('console', TENANT);
+    await withTenant(tenantId, () => redraw(tenantId)).catch((error: unknown) => log.warn({ err: error }, 'could not draw the requests of before the restart'));
 
     app.addHook('onRequest', async (request, reply) => {
       if (options.token) {
@@ -156,6 +164,25 @@ export function consoleApp(options: ConsoleOptions, deps: Deps) {
     }));
   };
 
+  /**
+   * After a restart the store is empty: each recent request's card and the requester's message are
+   * drawn again from the state database, so nothing in flight disappears from the screen.
+   */
+  async function redraw(tenantId: string): Promise<void> {
+    for (const row of await history.recent(tenantId)) {
+      const view = await requests.view(row);
+      await notifier.send({ type: 'approvalCard', request: view });
+      if (view.state === 'pending' || view.state === 'approved' || view.state === 'provisioning') await notifier.send({ type: 'requestReceived', request: view });
+      else if (view.state === 'active' && view.lease && !store.get(`dm-${view.id}`)) {
+        store.put({
+          id: `dm-${view.id}`, channel: `dm:${view.requester.externalId}`, kind: 'notice', requestId: view.id,
+          text: `Your ${view.level} access to ${view.databaseId} is active until ${formatTime(view.lease.expiresAt)} as ${view.lease.username} (its password was shown before dbaccess restarted).`,
+          actions: [{ action: 'end', label: 'End access now', requestId: view.id, style: 'danger', confirm: 'End your access now? Open sessions are killed.' }],
+        });
+      }
+    }
+  }
+
   async function act(input: z.infer<typeof actionSchema>, actor: Actor): Promise<{ ok: boolean; message: string }> {
     const { action, requestId } = input;
     switch (action) {
@@ -171,11 +198,10 @@ export function consoleApp(options: ConsoleOptions, deps: Deps) {
         if (!outcome.ok) return { ok: false, message: outcome.message };
         return { ok: true, message: outcome.progress ? `Your approval is recorded: ${outcome.progress}.` : action === 'approve' ? `Approved ${requestId}.` : `Denied ${requestId}.` };
       }
-      case 'end': {
-        const request = await requests.authorizeEnd(actor, requestId);
-        await leases.endEarly(actor, request);
-        return { ok: true, message: `Ending access for ${requestId}: logins are blocked, sessions closed, the user dropped.` };
-      }
+      case 'end':
+        return exits.revoke(actor, requestId);
+      case 'cancel':
+        return exits.cancel(actor, requestId);
       case 'extend': {
         const seconds = parseDuration(input.duration ?? '');
         if (!seconds || seconds > 7 * 86400) return { ok: false, message: 'Write a duration such as 30m or 2h (at most 7d).' };

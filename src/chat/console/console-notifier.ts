@@ -4,6 +4,7 @@ import type { RequestView } from '../../modules/access-requests/access-request-t
 import { clientCommand, connectionUri } from '../../modules/credentials/credentials.js';
 import { leftOutSentence } from '../../modules/credentials/postgres-grantable.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
+import { offboardingLine } from '../core/offboarding-text.js';
 import type { ConsoleAction, ConsoleChannel, ConsoleMessage, ConsoleStore } from './console-store.js';
 
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
@@ -22,12 +23,22 @@ export function createConsoleNotifier({ store, approvalsOf }: { store: ConsoleSt
   const dm = (view: RequestView, text: string, extra: Partial<ConsoleMessage> = {}) =>
     ref(store.put({ channel: inbox(view), kind: 'notice', requestId: view.id, text, actions: [], ...extra }));
   const endButton = (view: RequestView): ConsoleAction => ({ action: 'end', label: 'End access now', requestId: view.id, style: 'danger', confirm: 'End your access now? Open sessions are killed.' });
+  const cancelButton = (view: RequestView): ConsoleAction => ({ action: 'cancel', label: 'Cancel request', requestId: view.id, style: 'danger', confirm: `Cancel request ${view.id}? A database user being created for it is dropped.` });
+  const waiting = (view: RequestView) => view.state === 'pending' || view.state === 'approved' || view.state === 'provisioning';
+  /** The requester's receipt: Cancel while the request waits, and where it stands. */
+  const receipt = (view: RequestView) => ref(store.put({
+    id: `received-${view.id}`, channel: inbox(view), kind: 'notice', requestId: view.id,
+    text: `Your request ${view.id} (${view.level} on ${view.databaseId} for ${formatDuration(view.durationSeconds)}): ${statusText(view)}. Risk: ${view.risk.level}.`,
+    actions: waiting(view) ? [cancelButton(view)] : [],
+  }));
 
   const renderers = {
     async approvalCard({ request }: Of<'approvalCard'>) {
       const actions: ConsoleAction[] = [];
       if (request.state === 'pending') {
-        actions.push({ action: 'approve', label: 'Approve', requestId: request.id, style: 'primary' }, { action: 'deny', label: 'Deny', requestId: request.id, style: 'danger' });
+        actions.push({ action: 'approve', label: 'Approve', requestId: request.id, style: 'primary' }, { action: 'deny', label: 'Deny', requestId: request.id, style: 'danger' }, cancelButton(request));
+      } else if (request.state === 'approved' || request.state === 'provisioning') {
+        actions.push(cancelButton(request));
       } else if (request.state === 'active') {
         actions.push({ action: 'end', label: 'Revoke now', requestId: request.id, confirm: 'Revoke this access now? Open sessions are killed.' });
       } else if (request.state === 'failed' && request.kind === 'access') {
@@ -35,13 +46,15 @@ export function createConsoleNotifier({ store, approvalsOf }: { store: ConsoleSt
         actions.push({ action: 'retry', label: 'Retry', requestId: request.id, style: 'primary' });
       }
       if (request.policy?.breakGlass && !request.reviewedByExternalId) actions.push({ action: 'review', label: 'Mark reviewed', requestId: request.id });
+      // The receipt follows the card: its Cancel goes once the request no longer waits.
+      if (store.get(`received-${request.id}`)) receipt(request);
       const title = request.kind === 'extension'
         ? `Extension +${formatDuration(request.durationSeconds)} of ${request.extendsRequestId} on ${request.databaseId}`
         : `${capitalize(request.level)} access to ${request.databaseId}`;
       return ref(store.put({ id: cardId(request), channel: 'approvals', kind: 'card', requestId: request.id, text: `${title}: ${statusText(request)}`, data: { view: request, status: statusText(request), duration: formatDuration(request.durationSeconds), approvals: approvalsOf?.(request) }, actions }));
     },
     async requestReceived({ request }: Of<'requestReceived'>) {
-      return dm(request, `Your request ${request.id} (${request.level} on ${request.databaseId} for ${formatDuration(request.durationSeconds)}) is waiting for an approver. Risk: ${request.risk.level}.`);
+      return receipt(request);
     },
     async requestClosed({ request }: Of<'requestClosed'>) {
       return dm(request, closedText(request));
@@ -92,6 +105,9 @@ export function createConsoleNotifier({ store, approvalsOf }: { store: ConsoleSt
     async mfaAlert(alert: Of<'mfaAlert'>) {
       const text = alert.what === 'locked' ? `MFA of ${alert.personExternalId} is locked after too many wrong codes.` : `MFA of ${alert.personExternalId} was reset by ${alert.byExternalId}.`;
       return ref(store.put({ channel: 'approvals', kind: 'alert', text, actions: [] }));
+    },
+    async personOffboarded(left: Of<'personOffboarded'>) {
+      return ref(store.put({ channel: 'approvals', kind: 'alert', text: offboardingLine(left), actions: [] }));
     },
     async configProblem({ message }: Of<'configProblem'>) {
       return ref(store.put({ channel: 'approvals', kind: 'alert', text: `The catalog file has mistakes; the last good catalog stays in force:\n${message}`, actions: [] }));
@@ -166,6 +182,7 @@ function closedText(view: RequestView): string {
     case 'expired':
       return `Your request ${view.id} for ${view.databaseId} expired without a decision.`;
     case 'cancelled':
+      if (!view.failure) return `Your request ${view.id} for ${view.databaseId} was cancelled; nothing was left on the database.`;
       return `Your request ${view.id} for ${view.databaseId} was not sent to approvers: ${view.failure ?? 'it was cancelled'}`;
     default:
       return `Your request ${view.id} for ${view.databaseId} was approved, but the database user could not be created: ${view.failure ?? 'unknown error'}`;

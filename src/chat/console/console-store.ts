@@ -3,14 +3,14 @@ import { randomUUID } from 'node:crypto';
 /**
  * What the local console shows, kept in this process's memory: the approvers' channel (cards and
  * their threads), each person's inbox (the DM), and the analyses of open forms. The console is the
- * single-process local mode, so memory is its message store; a restart starts with an empty screen
- * while every request stays in the state database.
+ * single-process local mode, so memory is its message store; at start the console draws again, from
+ * the state database, the card and the inbox message of each recent request (threads are not kept).
  */
 
 export type ConsoleChannel = 'approvals' | `dm:${string}` | `form:${string}`;
 
 export interface ConsoleAction {
-  action: 'approve' | 'deny' | 'end' | 'extend' | 'reveal' | 'review' | 'retry' | 'use-suggestion';
+  action: 'approve' | 'deny' | 'end' | 'cancel' | 'extend' | 'reveal' | 'review' | 'retry' | 'use-suggestion';
   label: string;
   requestId?: string;
   value?: string;

@@ -24,7 +24,7 @@ export function routeNotifications({ adapters, platformOf, logger }: {
         const adapter = platform && adapters[platform];
         return adapter ? adapter.send(notification) : undelivered(notification, `no ${platform ?? 'known'} adapter for the request's tenant`);
       }
-      if (notification.type === 'mfaAlert') {
+      if (notification.type === 'mfaAlert' || notification.type === 'personOffboarded') {
         const platform = await platformOf(notification.tenantId);
         const adapter = platform && adapters[platform];
         return adapter ? adapter.send(notification) : undelivered(notification, `no ${platform ?? 'known'} adapter for the person's tenant`);

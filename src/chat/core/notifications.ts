@@ -31,6 +31,8 @@ export type Notification =
   | { type: 'breakGlassAlert'; request: RequestView }
   /** To the approvers' channel: someone's MFA locked after too many wrong codes, or was reset. */
   | { type: 'mfaAlert'; tenantId: string; personExternalId: string; what: 'locked' | 'reset'; until?: Date | undefined; byExternalId?: string | undefined }
+  /** To the approvers' channel: someone left; their access was revoked and their waiting requests cancelled. */
+  | { type: 'personOffboarded'; tenantId: string; personExternalId: string; source: 'slack' | 'teams' | 'cli'; ended: string[]; cancelled: string[]; failed: string[] }
   /** To every tenant's approvers' channel: the catalog file changed but has mistakes; the last good one stays. */
   | { type: 'configProblem'; message: string | undefined }
   /** In the thread: what happened, after the access ended. */

@@ -8,6 +8,8 @@ import { validateDraft, type DraftField } from '../../modules/access-requests/ac
 import type { AccessRequestService } from '../../modules/access-requests/access-request-service.js';
 import type { RequestDraft } from '../../modules/access-requests/access-request-types.js';
 import type { LeaseService } from '../../modules/credentials/lease-service.js';
+import type { RequestExitService } from '../../modules/access-requests/request-exit-service.js';
+import type { OffboardingService } from '../../modules/offboarding/offboarding-service.js';
 import type { TenantService } from '../../modules/tenants/tenant-service.js';
 import { createSlackNotifier } from './slack-notifier.js';
 import type { AuditService } from '../../modules/audit/audit-service.js';
@@ -35,7 +37,11 @@ interface Deps {
   analysis: Pick<AnalysisService, 'startDraft' | 'suggestionFor'>;
   /** Anomalies and recommendations for `/dbaccess insights` (admins). */
   insights: Pick<InsightsService, 'overview' | 'lastDays'>;
-  leases: Pick<LeaseService, 'endEarly' | 'extend' | 'credentialsForRequester' | 'markDelivered'>;
+  leases: Pick<LeaseService, 'extend' | 'credentialsForRequester' | 'markDelivered'>;
+  /** Cancel, Revoke and End access. */
+  exits: Pick<RequestExitService, 'cancel' | 'revoke'>;
+  /** The kill switch when a person's account is deactivated. */
+  offboarding: Pick<OffboardingService, 'offboardInTenant'>;
   /** `/dbaccess report` and `/dbaccess audit verify` (auditors and admins). */
   reports?: Pick<ReportService, 'mayAudit' | 'parseRequest' | 'build' | 'summaryText'>;
   audit?: Pick<AuditService, 'verify'>;
@@ -58,7 +64,7 @@ type StateValues = Record<string, Record<string, { value?: string | null; select
  * The Slack adapter: parses Slack payloads, acknowledges at once, calls a service, renders. The
  * request form is validated before the acknowledgement (pure, in memory) so errors show inline.
  */
-export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, tenants, requests, analysis, insights, leases, reports, audit, catalogOf, catalogs, directory, logger }: Deps) {
+export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, tenants, requests, analysis, insights, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory, logger }: Deps) {
   const log = logger.child({ platform: 'slack' });
   const receiver = new HTTPReceiver({
     signingSecret: options.signingSecret,
@@ -105,7 +111,10 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     directory?.forgetGroups(await tenants.ensureTenant('slack', teamOf(body as unknown as Record<string, unknown>)!));
   });
   app.event('user_change', async ({ body, event }) => {
-    directory?.forgetUser(await tenants.ensureTenant('slack', teamOf(body as unknown as Record<string, unknown>)!), event.user.id);
+    const tenantId = await tenants.ensureTenant('slack', teamOf(body as unknown as Record<string, unknown>)!);
+    directory?.forgetUser(tenantId, event.user.id);
+    // Deactivated (Slack marks a deactivated or deleted account `deleted`): the kill switch.
+    if (event.user.deleted === true) await offboarding.offboardInTenant(tenantId, event.user.id, 'slack');
   });
 
   app.command('/dbaccess', async ({ command, ack, client, respond }) => {
@@ -251,15 +260,17 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
         await respond({ response_type: 'ephemeral', text });
         return;
       }
+      case 'cancel':
       case 'revoke': {
         const requestId = (args[0] ?? '').toUpperCase();
         if (!/^R[0-9A-Z]{9}$/.test(requestId)) {
-          await ack({ response_type: 'ephemeral', text: 'Usage: `/dbaccess revoke <request id>`, e.g. `/dbaccess revoke R7F3K2QX9A` (see `/dbaccess list`).' });
+          await ack({ response_type: 'ephemeral', text: `Usage: \`/dbaccess ${sub.toLowerCase()} <request id>\`, e.g. \`/dbaccess ${sub.toLowerCase()} R7F3K2QX9A\` (see \`/dbaccess list\`).` });
           return;
         }
         await ack();
         const actor = await actorOf(command.team_id, command.user_id, command.user_name);
-        await respond({ response_type: 'ephemeral', text: await endAccess(actor, requestId) });
+        const outcome = sub.toLowerCase() === 'cancel' ? await exits.cancel(actor, requestId) : await exits.revoke(actor, requestId);
+        await respond({ response_type: 'ephemeral', text: outcome.message });
         return;
       }
       default:
@@ -484,7 +495,8 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     await ack();
     const requestId = (action as { value?: string }).value ?? '';
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, (body.user as { username?: string }).username);
-    await respond({ response_type: 'ephemeral', replace_original: false, text: await endAccess(actor, requestId) });
+    const outcome = await exits.revoke(actor, requestId);
+    await respond({ response_type: 'ephemeral', replace_original: false, text: outcome.ok ? `${outcome.message} The card and the credentials message will update.` : outcome.message });
   });
 
   app.action(IDS.retry, async ({ ack, body, action, respond }) => {
@@ -494,15 +506,15 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     await respond({ response_type: 'ephemeral', replace_original: false, text: outcome.message });
   });
 
-  async function endAccess(actor: Awaited<ReturnType<typeof actorOf>>, requestId: string): Promise<string> {
-    try {
-      const request = await requests.authorizeEnd(actor, requestId);
-      await leases.endEarly(actor, request);
-      return `Ending access for ${requestId} now: logins are blocked, open sessions are closed and the user is dropped. The card and the credentials message will update.`;
-    } catch (error) {
-      return publicMessage(error);
-    }
-  }
+  app.action(IDS.cancel, async ({ ack, body, action, respond }) => {
+    await ack();
+    const { value: requestId = '', block_id: blockId = '' } = action as { value?: string; block_id?: string };
+    const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, (body.user as { username?: string }).username);
+    const outcome = await exits.cancel(actor, requestId);
+    // The requester's receipt loses its button at once; the approvers' card is redrawn by its job.
+    if (outcome.ok && blockId.startsWith('received-')) await respond({ replace_original: true, text: outcome.message, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: outcome.message } }] });
+    else await respond({ response_type: 'ephemeral', replace_original: false, text: outcome.message });
+  });
 
   app.error(async (error) => {
     log.error({ err: error }, 'slack listener failed');

@@ -21,6 +21,7 @@ export const IDS = {
   deny: 'dbaccess.deny',
   end: 'dbaccess.end',
   retry: 'dbaccess.retry',
+  cancel: 'dbaccess.cancel',
   extend: 'dbaccess.extend',
   extendView: 'dbaccess.extend-form',
   mfaApproveView: 'dbaccess.mfa-approve',
@@ -282,6 +283,7 @@ function endedBy(view: RequestView): string {
   const lease = view.lease;
   if (lease?.endReason === 'ended') return ` (ended early by ${mention(lease.endedByExternalId!)})`;
   if (lease?.endReason === 'revoked') return ` (revoked by ${mention(lease.endedByExternalId!)})`;
+  if (lease?.endReason === 'offboarded') return ' (revoked: the requester left)';
   if (lease?.endReason === 'emergency') return ' (revoked by an operator: emergency revoke-all)';
   return lease ? ' (expired)' : '';
 }
@@ -330,8 +332,11 @@ export function approvalCard(view: RequestView): Block[] {
       elements: [
         { type: 'button', action_id: IDS.approve, style: 'primary', text: plain('Approve'), value: buttonValue(view) },
         { type: 'button', action_id: IDS.deny, style: 'danger', text: plain('Deny'), value: buttonValue(view) },
+        cancelButton(view),
       ],
     });
+  } else if (view.state === 'approved' || view.state === 'provisioning') {
+    blocks.push({ type: 'actions', block_id: `cancel-${view.id}`, elements: [cancelButton(view), ...review] });
   } else if (view.state === 'active') {
     blocks.push({
       type: 'actions',
@@ -389,6 +394,17 @@ export function parseButtonValue(value: string): { requestId: string; databaseId
   return valid ? { requestId, databaseId, requesterExternalId, level, mfa: mfa === 'mfa' } : undefined;
 }
 
+const cancelButton = (view: RequestView) => ({
+  type: 'button', action_id: IDS.cancel, text: plain('Cancel request'), value: view.id,
+  confirm: { title: plain('Cancel request'), text: plain(`Cancel request ${view.id}? A database user being created for it is dropped.`), confirm: plain('Cancel it'), deny: plain('Keep it') },
+});
+
+/** The requester's receipt, with Cancel while the request waits. */
+export function receivedBlocks(view: RequestView, approvers: string[]): { text: string; blocks: Block[] } {
+  const text = receivedText(view, approvers);
+  return { text, blocks: [section(text), { type: 'actions', block_id: `received-${view.id}`, elements: [cancelButton(view)] }] };
+}
+
 const confirmEnd = (text: string) => ({ title: plain('End access'), text: plain(text), confirm: plain('End it'), deny: plain('Keep it') });
 
 // ---- Messages to the requester ------------------------------------------------------------------
@@ -406,6 +422,7 @@ export function closedText(view: RequestView): string {
     case 'expired':
       return `Your request *${view.id}* for ${view.databaseId} expired without a decision. Ask again with \`/dbaccess\` if you still need it.`;
     case 'cancelled':
+      if (!view.failure) return `Your request *${view.id}* for ${view.databaseId} was cancelled${view.lease?.endReason === 'offboarded' ? ' (offboarding)' : ''}; nothing was left on the database.`;
       return `Your request *${view.id}* for ${view.databaseId} was not sent to approvers: ${escape(view.failure ?? 'it was cancelled')} Fix the scope and ask again with \`/dbaccess\`.`;
     default:
       return `Your request *${view.id}* for ${view.databaseId} was approved, but the database user could not be created: ${escape(view.failure ?? 'unknown error')}`;
@@ -560,6 +577,7 @@ export function helpText(): string {
     '• `/dbaccess`: request access (opens a form)',
     '• `/dbaccess list`: your recent requests and active access',
     '• `/dbaccess revoke <request id>`: end access now (yours, or any as an approver)',
+    '• `/dbaccess cancel <request id>`: cancel a request that waits (yours, or any as an approver)',
     '• `/dbaccess approve <request id>` / `/dbaccess deny <request id> [reason]`: decide without the card (approvers)',
     '• `/dbaccess status`: system health and failing revocations (admins)',
     '• `/dbaccess mfa reset @person`: reset someone\'s MFA (admins)',

@@ -1,11 +1,12 @@
 import type { WebClient } from '@slack/web-api';
 import type { CatalogOf, CatalogSet, CatalogView } from '../../config/catalog.js';
 import { configError } from '../../lib/errors.js';
+import { offboardingLine } from '../core/offboarding-text.js';
 import type { MessageRef } from '../../db/schema.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
 import {
-  activeText, approvalCard, breakGlassText, configProblemText, mfaAlertText, waitingBlocks, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, flaggedText, receivedText, requestModal, revokedBlocks, summaryBlocks,
+  activeText, approvalCard, receivedBlocks, breakGlassText, configProblemText, mfaAlertText, waitingBlocks, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, flaggedText, requestModal, revokedBlocks, summaryBlocks,
 } from './slack-blocks.js';
 
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
@@ -52,7 +53,7 @@ export function createSlackNotifier({ client, catalogOf, catalogs }: { client: W
       return request.cardRef;
     },
     async requestReceived({ request }: Of<'requestReceived'>) {
-      return post(await dm(request.requester.externalId), { text: receivedText(request, (await approvers(request)).users) });
+      return post(await dm(request.requester.externalId), receivedBlocks(request, (await approvers(request)).users));
     },
     async requestClosed({ request }: Of<'requestClosed'>) {
       return post(await dm(request.requester.externalId), { text: closedText(request) });
@@ -95,6 +96,9 @@ export function createSlackNotifier({ client, catalogOf, catalogs }: { client: W
     },
     async mfaAlert(alert: Of<'mfaAlert'>) {
       return post(defaultApprovers(await catalogOf(alert.tenantId)).channel, { text: mfaAlertText(alert) });
+    },
+    async personOffboarded(left: Of<'personOffboarded'>) {
+      return post(defaultApprovers(await catalogOf(left.tenantId)).channel, { text: `:door: ${offboardingLine(left, `<@${left.personExternalId}>`)}` });
     },
     async configProblem({ message }: Of<'configProblem'>) {
       // Every tenant's approvers hear of it; the details only where the file is one tenant's (they

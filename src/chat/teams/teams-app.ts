@@ -11,6 +11,8 @@ import type { AccessRequestService } from '../../modules/access-requests/access-
 import type { RequestDraft } from '../../modules/access-requests/access-request-types.js';
 import type { AnalysisService } from '../../modules/analysis/analysis-service.js';
 import type { LeaseService } from '../../modules/credentials/lease-service.js';
+import type { RequestExitService } from '../../modules/access-requests/request-exit-service.js';
+import type { OffboardingService } from '../../modules/offboarding/offboarding-service.js';
 import type { MfaService } from '../../modules/mfa/mfa-service.js';
 import type { AuditService } from '../../modules/audit/audit-service.js';
 import type { ReportService } from '../../modules/reports/report-service.js';
@@ -47,7 +49,11 @@ interface Deps {
   tenants: Pick<TenantService, 'actor' | 'ensureTenant'>;
   requests: AccessRequestService;
   analysis: Pick<AnalysisService, 'startDraft' | 'suggestionFor'>;
-  leases: Pick<LeaseService, 'endEarly' | 'extend' | 'credentialsForRequester' | 'markDelivered'>;
+  leases: Pick<LeaseService, 'extend' | 'credentialsForRequester' | 'markDelivered'>;
+  /** Cancel, Revoke and End access. */
+  exits: Pick<RequestExitService, 'cancel' | 'revoke'>;
+  /** The kill switch when a member is removed from the organisation's team. */
+  offboarding: Pick<OffboardingService, 'offboardInTenant'>;
   mfa: Pick<MfaService, 'verify' | 'startEnrollment' | 'confirmEnrollment' | 'reset'>;
   conversations: TeamsConversations;
   /** Access reports and the audit chain's check, for auditors and admins. */
@@ -73,7 +79,7 @@ const messageResponse = (text: string): AdaptiveCardInvokeResponse => ({ statusC
 const str = (value: unknown, max = 2000) => (typeof value === 'string' ? value.slice(0, max) : '');
 
 export function createTeamsApp(options: TeamsOptions, deps: Deps) {
-  const { tenants, requests, analysis, leases, mfa, conversations, reports, audit, status, insights, catalogOf, catalogs, logger } = deps;
+  const { tenants, requests, analysis, leases, exits, offboarding, mfa, conversations, reports, audit, status, insights, catalogOf, catalogs, logger } = deps;
   const log = logger.child({ platform: 'teams' });
   const adapter = new CloudAdapter(createTeamsAuthentication(options, options.cloud));
   adapter.onTurnError = async (context, error) => {
@@ -151,6 +157,24 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
   };
   bot.onInstallationUpdate(learn);
   bot.onConversationUpdate(learn);
+  // A member removed from a team of the organisation (Entra membership gone): the kill switch.
+  bot.onMembersRemoved(async (context, next) => {
+    const activity = context.activity;
+    const teamsTenant = activity.conversation?.tenantId ?? (activity.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id;
+    const eventType = (activity.channelData as { eventType?: string } | undefined)?.eventType;
+    if (teamsTenant && eventType === 'teamMemberRemoved') {
+      const tenantId = await tenants.ensureTenant('teams', teamsTenant);
+      await withTenant(tenantId, async () => {
+        for (const member of activity.membersRemoved ?? []) {
+          if (member.id === activity.recipient?.id) continue;
+          const email = await conversations.emailOfMember(tenantId, member.id);
+          if (email) await offboarding.offboardInTenant(tenantId, email, 'teams');
+          else log.warn({ member: member.id }, 'a removed team member was never seen by dbaccess: nothing to offboard');
+        }
+      });
+    }
+    await next();
+  });
 
   /** What a text message asks for: the same commands as Slack's `/dbaccess …`. */
   async function runCommand(actor: Actor, teamsTenant: string, command: string, args: string[]): Promise<AdaptiveCard | string> {
@@ -174,15 +198,10 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         if (!outcome.ok) return outcome.needsMfa ? `${outcome.message} Approve with the button on the card, which asks for your code.` : outcome.message;
         return outcome.progress ? `Your approval is recorded: ${outcome.progress}. More approvers are needed.` : `${command === 'approve' ? 'Approved' : 'Denied'} ${requestId}.`;
       }
+      case 'cancel':
       case 'revoke': {
-        if (!validId) return 'Usage: dbaccess revoke <request id> (see dbaccess list)';
-        try {
-          const request = await requests.authorizeEnd(actor, requestId);
-          await leases.endEarly(actor, request);
-          return `Ending access for ${requestId} now: logins are blocked, open sessions are closed and the user is dropped.`;
-        } catch (error) {
-          return publicMessage(error);
-        }
+        if (!validId) return `Usage: dbaccess ${command} <request id> (see dbaccess list)`;
+        return (command === 'cancel' ? await exits.cancel(actor, requestId) : await exits.revoke(actor, requestId)).message;
       }
       case 'mfa': {
         if ((args[0] ?? '').toLowerCase() === 'reset') {
@@ -230,6 +249,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
           '- dbaccess: request access (a form)',
           '- dbaccess list: your recent requests',
           '- dbaccess revoke <request id>: end access now (yours, or any as an approver)',
+          '- dbaccess cancel <request id>: cancel a request that waits (yours, or any as an approver)',
           '- dbaccess approve <request id> / dbaccess deny <request id> [reason]: decide without the card (approvers)',
           '- dbaccess mfa: set up the second factor some approvals and reveals need',
           '- dbaccess policy <database>: who approves what (admins)',
@@ -282,10 +302,13 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         if (!outcome.ok) return withNotice(card, outcome.message);
         return outcome.progress ? withNotice(card, `Your approval is recorded: ${outcome.progress}. More approvers are needed.`) : card;
       }
-      case 'end': {
-        const request = await requests.authorizeEnd(actor, requestId);
-        await leases.endEarly(actor, request);
-        return `Ending access for ${requestId} now: logins are blocked, open sessions are closed and the user is dropped.`;
+      case 'end':
+        return (await exits.revoke(actor, requestId)).message;
+      case 'cancel': {
+        const outcome = await exits.cancel(actor, requestId);
+        // The card answers with its new state (no Cancel any more); the receipt with the outcome.
+        if (data.from === 'approval-card') return withNotice(await cardOf(requestId), outcome.message);
+        return outcome.ok ? notice(outcome.message) : outcome.message;
       }
       case 'review':
         return withNotice(await cardOf(requestId), await requests.reviewBreakGlass(actor, requestId));

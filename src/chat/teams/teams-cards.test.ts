@@ -216,7 +216,7 @@ describe('approval card', () => {
     expect(monospace(card)).toContain('GRANT USAGE ON SCHEMA "sales" TO "dba_alice_r1";\nGRANT SELECT ON "sales"."orders" TO "dba_alice_r1";');
     expect(statusText(card)).toBe(`⏳ Waiting for an approver · expires unanswered at ${formatTime(at(50))}`);
 
-    expect(verbs(card)).toEqual(['approve', 'deny']);
+    expect(verbs(card)).toEqual(['approve', 'deny', 'cancel']);
     const decision = { requestId: 'R0000000001', version: 3, databaseId: 'orders', requesterExternalId: 'alice@example.com', level: 'read', mfa: false };
     expect(execute(card, 'approve')!.data).toEqual(decision);
     expect(execute(card, 'deny')!.data).toEqual(decision);
@@ -247,14 +247,15 @@ describe('approval card', () => {
     expectValidCard(card);
     expect(statusText(card)).toBe(`⏳ 1 of 2 approvals: bob@example.com · Waiting for more approvers · expires unanswered at ${formatTime(at(50))}`);
     expect(allText(card)).toContain('Policy **prod** · 2 distinct approvers\n\nPII tables need two approvers.');
-    expect(verbs(card)).toEqual(['approve', 'deny']);
+    expect(verbs(card)).toEqual(['approve', 'deny', 'cancel']);
   });
 
-  it('approved: who approved, the user being created, no buttons left', () => {
+  it('approved: who approved, the user being created, Cancel only', () => {
     const card = approvalCard(buildView({ state: 'provisioning', decisions: [approval('bob@example.com'), approval('carol@example.com', 1)] }));
     expectValidCard(card);
     expect(statusText(card)).toBe(`✅ Approved by bob@example.com, carol@example.com at ${formatTime(at(-1))} · creating the database user…`);
-    expect(actionsOf(card)).toEqual([]);
+    expect(verbs(card)).toEqual(['cancel']);
+    expect(execute(card, 'cancel')!.data).toMatchObject({ requestId: 'R0000000001', from: 'approval-card' });
   });
 
   it('failed: the reason, and Retry (admins only: the service refuses anyone else); no Retry elsewhere', () => {
@@ -558,7 +559,7 @@ describe('size', () => {
     expect(monospace(card)[0]!.endsWith(CUT_MARKER)).toBe(true);
     expect(fact(card, 'Scope')!.endsWith(CUT_MARKER)).toBe(true);
     expect(monospace(card)[0]!.startsWith('GRANT SELECT ON "schema_0"."table_with_a_long_name_0"')).toBe(true);
-    expect(verbs(card)).toEqual(['approve', 'deny']);
+    expect(verbs(card)).toEqual(['approve', 'deny', 'cancel']);
     expect(statusText(card)).toMatch(/^⏳ Waiting for an approver/);
     expect(fact(card, 'Requester')).toBe('alice@example.com');
   });
@@ -603,6 +604,7 @@ describe('teamsRenderers', () => {
     breakGlassAlert: { type: 'breakGlassAlert', request: active({ policy: { name: 'emergency', quorum: 1, mfaRequired: false, breakGlass: true, rules: [] } }) },
     mfaAlert: { type: 'mfaAlert', tenantId: 'tenant-1', personExternalId: 'alice@example.com', what: 'locked', until: at(15) },
     configProblem: { type: 'configProblem', message: 'dbaccess.yaml:3:5 databases.0.port: expected number' },
+    personOffboarded: { type: 'personOffboarded', tenantId: 'tenant-1', personExternalId: 'alice@example.com', source: 'teams', ended: ['R0000000001'], cancelled: [], failed: [] },
     sessionSummary: { type: 'sessionSummary', request: revoked, summary: { lines: [], flags: [], review: false } },
     sessionFlagged: { type: 'sessionFlagged', request: revoked },
     draftAnalysis: { type: 'draftAnalysis', ok: true, tenantId: 'tenant-1', analysisId: 'an-1', analysis, draft, viewRef: ref('form') },

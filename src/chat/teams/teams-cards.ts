@@ -9,6 +9,7 @@ import type { RequestAnalysis, Suggestion } from '../../modules/analysis/analysi
 import { clientCommand, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
 import type { Notification, NotificationType } from '../core/notifications.js';
 import { leftOutSentence } from '../../modules/credentials/postgres-grantable.js';
+import { offboardingLine } from '../core/offboarding-text.js';
 
 /**
  * Microsoft Teams: Adaptive Card 1.5 for every screen dbaccess shows, buttons as Universal Actions
@@ -192,7 +193,7 @@ export const attachment = (card: AdaptiveCard): CardAttachment => ({ contentType
 
 // ---- Universal Actions: verbs, their data, the inputs Teams merges into it -----------------------
 
-export const VERBS = ['analyze', 'submit', 'useSuggestion', 'approve', 'deny', 'end', 'review', 'retry', 'extend', 'reveal'] as const;
+export const VERBS = ['analyze', 'submit', 'useSuggestion', 'approve', 'deny', 'end', 'cancel', 'review', 'retry', 'extend', 'reveal'] as const;
 export type TeamsVerb = (typeof VERBS)[number];
 
 /** Ids of the inputs; Teams adds their values to `action.data` under these names. */
@@ -226,6 +227,10 @@ export interface EndData extends RequestActionData {
   /** Which message the click came from, so the handler redraws the right card. */
   from: 'approval-card' | 'credentials';
 }
+export interface CancelData extends RequestActionData {
+  /** The approvers' card (redrawn with the outcome) or the requester's receipt (replaced by it). */
+  from: 'approval-card' | 'received';
+}
 export interface RequestFormData {
   form: 'request';
 }
@@ -236,6 +241,7 @@ export interface TeamsActionData {
   approve: DecisionData;
   deny: DecisionData;
   end: EndData;
+  cancel: CancelData;
   review: RequestActionData;
   retry: RequestActionData;
   extend: RequestActionData;
@@ -471,8 +477,10 @@ function approvalActions(view: RequestView): CardAction[] {
           [execute('deny', 'Deny', decisionData(view), 'destructive')],
         ),
       },
+      cancelAction(view, 'approval-card'),
     ];
   }
+  if (view.state === 'approved' || view.state === 'provisioning') return [cancelAction(view, 'approval-card'), ...review];
   if (view.state === 'active') {
     const end = execute('end', 'Revoke now', { ...requestData(view), from: 'approval-card' }, 'destructive');
     return [confirmed('Revoke now', 'Revoke this access now? Open sessions are killed.', end), ...review];
@@ -578,8 +586,15 @@ const notice = (...body: CardElement[]) => fitCard(card(body));
 
 export function requestReceivedCard(view: RequestView, approvers: string[] = []): AdaptiveCard {
   const who = approvers.length ? joinMarkdown(approvers.map(mention), ', ') : md`an approver`;
-  return notice(text(md`📨 Your request **${view.id}** (${view.level} on ${view.databaseId} for ${formatDuration(view.durationSeconds)}) is waiting for ${who}. Risk: ${view.analysis?.level ?? view.risk.level}. I will message you here when it is decided.`));
+  return fitCard(card(
+    [text(md`📨 Your request **${view.id}** (${view.level} on ${view.databaseId} for ${formatDuration(view.durationSeconds)}) is waiting for ${who}. Risk: ${view.analysis?.level ?? view.risk.level}. I will message you here when it is decided.`)],
+    [cancelAction(view, 'received')],
+  ));
 }
+
+/** Cancel while the request waits, confirmed first. */
+const cancelAction = (view: RequestView, from: CancelData['from']): ShowCardAction =>
+  confirmed('Cancel request', `Cancel request ${view.id}? A database user being created for it is dropped.`, execute('cancel', 'Cancel request', { ...requestData(view), from }, 'destructive'));
 
 export function requestClosedCard(view: RequestView): AdaptiveCard {
   switch (view.state) {
@@ -593,6 +608,7 @@ export function requestClosedCard(view: RequestView): AdaptiveCard {
     case 'expired':
       return notice(text(md`⌛ Your request **${view.id}** for ${view.databaseId} expired without a decision. Ask again if you still need it.`));
     case 'cancelled':
+      if (!view.failure) return notice(text(md`✖️ Your request **${view.id}** for ${view.databaseId} was cancelled; nothing was left on the database.`));
       return notice(text(md`✖️ Your request **${view.id}** for ${view.databaseId} was not sent to approvers: ${view.failure ?? 'it was cancelled.'} Fix the scope and ask again.`));
     default:
       return notice(text(md`⚠️ Your request **${view.id}** for ${view.databaseId} was approved, but the database user could not be created: ${view.failure ?? 'unknown error'}`));
@@ -702,6 +718,11 @@ export function mfaAlertCard(alert: MfaAlert): AdaptiveCard {
   return notice(alert.what === 'locked'
     ? text(md`🚨 MFA of ${mention(alert.personExternalId)} is locked after too many wrong codes${alert.until ? md` until ${formatTime(alert.until)}` : md``}. If that was not them, someone is guessing.`, { color: 'Attention' })
     : text(md`🔐 MFA of ${mention(alert.personExternalId)} was reset by ${mention(alert.byExternalId ?? 'an admin')}; they must enrol again before their next step-up.`));
+}
+
+/** Plain words (ids, a person's id or email): escaped by the md template where it is used. */
+function offboardedText(left: Extract<Notification, { type: 'personOffboarded' }>): string {
+  return offboardingLine(left);
 }
 
 /** Without the details (a file of several tenants), it points to where the operator finds them. */
@@ -956,6 +977,7 @@ export const teamsRenderers = {
   },
   breakGlassAlert: ({ request }) => [toChannel(request, breakGlassAlertCard(request), `Break-glass: ${request.level} on ${request.databaseId} (${request.id})`)],
   mfaAlert: (alert) => [{ to: 'approvers-channel', message: message(mfaAlertCard(alert), alert.what === 'locked' ? 'An MFA is locked' : 'An MFA was reset') }],
+  personOffboarded: (left) => [{ to: 'approvers-channel', message: message(notice(text(md`🚪 ${offboardedText(left)}`, { color: 'Warning' })), 'Someone left: their access was ended') }],
   configProblem: ({ message: problem }) => [{ to: 'approvers-channel', message: message(configProblemCard(problem), 'The catalog file has mistakes') }],
   sessionSummary: ({ request, summary }) =>
     [toThread(request, sessionSummaryCard(request, summary), `Session summary for ${request.id}${summary.review ? ' (flagged for review)' : ''}`)],

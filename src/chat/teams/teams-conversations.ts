@@ -57,6 +57,12 @@ export function createTeamsConversations({ db }: { db: Db }) {
         await save(tenantId, `conversation:${reference.conversation!.id}`, clean(reference));
       });
     },
+    /** The sign-in (email) of a Teams member id the bot has seen, in one tenant. */
+    async emailOfMember(tenantId: string, userId: string): Promise<string | undefined> {
+      const [row] = await db.select({ key: chatConversations.key }).from(chatConversations)
+        .where(and(eq(chatConversations.tenantId, tenantId), eq(chatConversations.platform, 'teams'), sql`${chatConversations.key} LIKE ${`member:${tenantId}:%`}`, sql`${chatConversations.reference}->>'userId' = ${userId}`));
+      return row?.key.slice(`member:${tenantId}:`.length);
+    },
     /** The Teams tenant (Azure AD tenant id) of a dbaccess tenant. */
     async teamsTenantOf(tenantId: string): Promise<string | undefined> {
       const [row] = await db.select({ externalId: tenants.externalId }).from(tenants).where(and(eq(tenants.id, tenantId), eq(tenants.platform, 'teams')));

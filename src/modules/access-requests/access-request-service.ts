@@ -472,6 +472,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     quickRefusal,
     explainPolicyFor,
     isAdmin,
+    /** Whether this person approves requests of this database and level (the policy's approvers). */
+    mayDecide: async (actor: Pick<Actor, 'tenantId' | 'externalUserId'>, databaseId: string, level: string) => isApprover(await catalogOf(actor.tenantId), await personFor(actor), databaseId, level),
     reviewBreakGlass,
     unreviewedBreakGlass: (tenantId: string) => requests.unreviewedBreakGlass(tenantId),
     checkSubmitted,

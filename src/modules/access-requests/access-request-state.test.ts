@@ -47,4 +47,9 @@ describe('request state machine', () => {
     expect(nextState('active', 'expire')).toBeUndefined();
     expect(nextState('denied', 'startRevoking')).toBeUndefined();
   });
+
+  it('lets a person withdraw a request while it waits, never once it is active or over', () => {
+    for (const waiting of ['pending', 'approved', 'provisioning'] as const) expect(nextState(waiting, 'withdraw')).toBe('cancelled');
+    for (const later of ['active', 'revoking', 'revoke_failed', 'revoked', 'denied', 'failed'] as const) expect(nextState(later, 'withdraw')).toBeUndefined();
+  });
 });

@@ -13,6 +13,12 @@ export const TRANSITIONS = {
   deny: { from: ['pending'], to: 'denied' },
   expire: { from: ['pending'], to: 'expired' },
   cancel: { from: ['pending'], to: 'cancelled' },
+  /**
+   * A person's Cancel (the requester, an approver, an admin, or offboarding): while it waits for a
+   * decision or for its user. A lease already written is revoked; a provisioning that finishes after
+   * this finds the request cancelled and drops what it made.
+   */
+  withdraw: { from: ['pending', 'approved', 'provisioning'], to: 'cancelled' },
   startProvisioning: { from: ['approved', 'provisioning'], to: 'provisioning' },
   activate: { from: ['provisioning'], to: 'active' },
   fail: { from: ['approved', 'provisioning'], to: 'failed' },

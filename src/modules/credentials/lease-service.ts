@@ -1,3 +1,4 @@
+import { TransactionRollbackError } from 'drizzle-orm';
 import type { CatalogSet } from '../../config/catalog.js';
 import type { Db } from '../../db/client.js';
 import type { SecretBox } from '../../lib/crypto.js';
@@ -17,6 +18,7 @@ import type { ProviderRegistry, TargetResolver } from './targets.js';
 import type { CaptureMethod } from '../capture/capture-types.js';
 import { reconcileServers, type ReconcileResult } from './reconciler.js';
 import { MAX_PERMANENT_ATTEMPTS, failureReason, isPermanentFailure } from './provision-failure.js';
+import { createProvisionGuard } from './provision-guard.js';
 
 interface Deps {
   db: Db;
@@ -58,6 +60,7 @@ const pendingVaultName = () => `vault-pending-${randomCode(12).toLowerCase()}`;
  */
 export function createLeaseService(deps: Deps) {
   const { db, requests, leases, audit, enqueue, providers, resolveTarget, secrets, catalogs, now = () => new Date() } = deps;
+  const guard = createProvisionGuard({ requests, leases, enqueue, now });
   const databaseEntry = (databaseId: string) => catalogs().ofDatabase(databaseId)?.database(databaseId);
   /** `<prefix><10 random characters>`, refused (never truncated) where the server's limit is shorter. */
   const newUsername = (databaseId: string, prefix: string) => {
@@ -103,9 +106,13 @@ export function createLeaseService(deps: Deps) {
         { tenantId: request.tenantId, requestId, databaseId: request.databaseId, username: newUsername(request.databaseId, prefix), expiresAt, captureMethod: captureMethodOf(request.databaseId) },
         tx,
       );
-      await requests.transition(request.tenantId, requestId, 'startProvisioning', {}, tx);
-      return row;
+      // Cancelled since it was read: the lease goes with the transaction, and no user is made.
+      return (await requests.transition(request.tenantId, requestId, 'startProvisioning', {}, tx)) ? row : tx.rollback();
+    }).catch((error: unknown) => {
+      if (error instanceof TransactionRollbackError) return undefined;
+      throw error;
     });
+    if (!lease) return { kind: 'skipped', why: 'request ended before provisioning' };
     if (lease.expiresAt <= now()) {
       const failed = await requests.transition(request.tenantId, requestId, 'fail', { failure: 'The approved time ran out before the database could be reached.' });
       await leases.markRevoked(request.tenantId, lease.id);
@@ -136,6 +143,7 @@ export function createLeaseService(deps: Deps) {
         externalLeaseSealed = secrets.seal(result.issued.externalLeaseId);
       }
     } catch (error) {
+      if (await guard.dropIfEnded(lease)) return { kind: 'skipped', why: 'request ended during provisioning' };
       const permanent = isPermanentFailure(error);
       await audit.record({ tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provision', subject: `lease:${lease.id}`, outcome: 'failure', details: { error: (error as Error).message, attempt, permanent } });
       if (permanent && attempt >= MAX_PERMANENT_ATTEMPTS) {
@@ -155,8 +163,8 @@ export function createLeaseService(deps: Deps) {
       return { lease: updatedLease!, request: updatedRequest };
     });
     if (!active.request) {
-      // Ended while we were creating the user (e.g. revoked early): make sure it goes.
-      await enqueue('revoke', { leaseId: lease.id }, { jobId: `${revokeJobId(lease.id)}-late` });
+      // Ended while we were creating the user (cancelled, revoked early): make sure it goes.
+      await guard.dropIfEnded(lease, { username, externalLeaseSealed });
       return { kind: 'skipped', why: 'request ended during provisioning' };
     }
     await Promise.all([

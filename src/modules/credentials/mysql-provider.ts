@@ -4,6 +4,7 @@ import mysql, { type Pool, type PoolConnection, type PoolOptions, type ResultSet
 import { type AppError, badInput, configError, conflict, isAppError, targetUnavailable } from '../../lib/errors.js';
 import { sleep, withTimeout } from '../../lib/async.js';
 import { networkReason, scrubTarget, where } from './target-text.js';
+import { outsideDatabases, scopeDatabases } from './scope-bounds.js';
 import type { CredentialProvider, ProvisionSpec, Target } from './credential-types.js';
 import {
   MARKER_VALUE,
@@ -258,6 +259,9 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; installId: s
     async provision(target, spec) {
       checkUsername(target, spec.username, flavor);
       const hosts = checkSpec(target, spec);
+      // The form refuses it; this holds even if the catalog narrowed the entry after the request.
+      const outside = outsideDatabases(target.entry, spec.scope);
+      if (outside) throw badInput(outside);
       const passwordHash = nativePasswordHash(spec.password);
       const limit = target.entry.connectionLimit;
       // The server accepts GRANT ... ON missing_db.* silently (it would start working once someone creates
@@ -456,13 +460,15 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; installId: s
     async listObjects(target, scope) {
       return run(target, 'Reading the catalog', () =>
         withAdmin(target, async (db) => {
-          const schemas = await databaseNames(db);
+          // Only the entry's databases: names of other databases on the server are not the asker's to see.
+          const allowed = new Set(scopeDatabases(target.entry) ?? []);
+          const schemas = (await databaseNames(db)).filter((name) => allowed.has(name));
           const tables = (
             await query<RowDataPacket[]>(
               db,
               `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name FROM information_schema.TABLES
-                WHERE TABLE_SCHEMA NOT IN (?) ORDER BY TABLE_SCHEMA, TABLE_NAME`,
-              [[...SYSTEM_DATABASES]],
+                WHERE TABLE_SCHEMA IN (?) AND TABLE_SCHEMA NOT IN (?) ORDER BY TABLE_SCHEMA, TABLE_NAME`,
+              [[...allowed], [...SYSTEM_DATABASES]],
             )
           ).map((row) => ({ schema: String(row.db), table: String(row.name) }));
           const columns: Record<string, string[]> = {};

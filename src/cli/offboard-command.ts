@@ -1,0 +1,55 @@
+import { userInfo } from 'node:os';
+import { asSystem, withTenant } from '../db/tenant-scope.js';
+import { EXIT } from './cli-io.js';
+import type { Command } from './command.js';
+
+function operatorName(): string {
+  try {
+    return userInfo().username.replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 40) || 'operator';
+  } catch {
+    return 'operator';
+  }
+}
+
+export const offboardCommand: Command = {
+  name: 'offboard',
+  summary: 'someone left: revoke all their access now and cancel their waiting requests',
+  usage: 'dbaccess offboard <email|id>',
+  help: `The kill switch for a person who left. Finds them by the id their chat platform gives them (a
+Teams sign-in email, a Slack member id such as U0123ABCD; case does not matter) in every workspace,
+then at once: revokes each of their active leases (logins blocked, sessions killed, the user
+dropped), cancels each of their requests that wait (pending, approved, being provisioned), records
+it all in the audit log (actor cli:<your user name>), and tells the approvers' channel.
+Slack and Teams do the same by themselves when an account is deactivated or removed from the team.
+
+Exit: 0 done (or nobody by that id), 1 a revocation failed (the workers keep retrying it), 2 usage mistake.`,
+  options: {},
+  maxPositionals: 1,
+  async run({ positionals }, { io, config }) {
+    const who = (positionals[0] ?? '').trim();
+    if (!/^[A-Za-z0-9._%+@-]{2,200}$/.test(who)) {
+      io.err(`dbaccess offboard: give the person's email or chat id.\nUsage: ${offboardCommand.usage}`);
+      return EXIT.usage;
+    }
+    const { openContainer } = await import('./cli-state.js');
+    const app = await openContainer(config(), io.err);
+    try {
+      const people = await asSystem(() => app.offboarding.findAnywhere(who));
+      if (people.length === 0) {
+        io.out(`Nobody known to dbaccess as ${who}: nothing to revoke or cancel.`);
+        return EXIT.ok;
+      }
+      let failed = 0;
+      for (const person of people) {
+        const result = await withTenant(person.tenantId, () => app.offboarding.offboard(person, 'cli', `cli:${operatorName()}`));
+        failed += result.failed.length;
+        io.out(`${person.externalId} (${person.platform} ${person.workspace}): ${result.ended.length} access${result.ended.length === 1 ? '' : 'es'} revoked (${result.sessionsKilled} session${result.sessionsKilled === 1 ? '' : 's'} killed)${result.ended.length ? `: ${result.ended.join(', ')}` : ''}; ${result.cancelled.length} request${result.cancelled.length === 1 ? '' : 's'} cancelled${result.cancelled.length ? `: ${result.cancelled.join(', ')}` : ''}.`);
+        if (result.failed.length) io.out(`  Revocation failed, the workers keep retrying: ${result.failed.join(', ')}`);
+      }
+      io.out("The approvers' channel is told.");
+      return failed > 0 ? EXIT.problems : EXIT.ok;
+    } finally {
+      await app.stop();
+    }
+  },
+};
