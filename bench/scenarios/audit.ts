@@ -191,7 +191,7 @@ export async function auditScenario({ requests = 100_000, events = 1_000_000, ap
     // 4. The report, step by step, as the Slack command and the download make it.
     const reports = createReportService({ repo: createReportRepo({ db }), audit, catalogOf: async () => CATALOG, isAdmin: async () => true });
     const repo = createReportRepo({ db });
-    const sqlOnly = await timed(() => asSystem(() => Promise.all([repo.requests({ tenantId, period }), repo.audit({ tenantId, period })])));
+    const sqlOnly = await timed(() => asSystem('bench', () => Promise.all([repo.requests({ tenantId, period }), repo.audit({ tenantId, period })])));
     const built = await timed(() => reports.build(tenantId, period, {}));
     const filtered = await timed(() => reports.build(tenantId, period, { databaseId: 'db3' }));
     const report = built.value;
@@ -211,7 +211,7 @@ export async function auditScenario({ requests = 100_000, events = 1_000_000, ap
     log(`report: sql ${sqlOnly.ms.toFixed(0)} ms, built ${built.ms.toFixed(0)} ms; ${facts}`);
 
     // 5. Verification of the million-event chain.
-    const verified = await timed(() => asSystem(() => audit.verify(tenantId)));
+    const verified = await timed(() => asSystem('bench', () => audit.verify(tenantId)));
     rows.push(row(`verify 1M-event chain (${verified.value.ok ? `ok, ${verified.value.events} events` : `broken at ${verified.value.seq}`})`, events, verified.ms, '-', verified.value.ok ? undefined : false, `${Math.round(events / (verified.ms / 1000))} events/s`));
     log(`verify: ${verified.ms.toFixed(0)} ms`);
     return rows;

@@ -12,6 +12,7 @@ import { publicMessage } from '../lib/errors.js';
 import type { AuditExporter } from '../modules/audit/audit-export.js';
 import type { AuditService } from '../modules/audit/audit-service.js';
 import type { RetentionService } from '../modules/retention/retention-service.js';
+import { withTenant } from '../db/tenant-scope.js';
 import type { JobHandlers } from './queue.js';
 
 interface Deps {
@@ -175,7 +176,7 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
 
     async checkpointAudit() {
       if (!audit) return;
-      for (const tenantId of await audit.tenantIds()) await audit.checkpoint(tenantId);
+      for (const tenantId of await audit.tenantIds()) await withTenant(tenantId, () => audit.checkpoint(tenantId));
     },
 
     async purgeHistory() {

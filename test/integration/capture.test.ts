@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asSystem } from '../../src/db/tenant-scope.js';
 import { parseCatalog, singleCatalog, type CatalogView } from '../../src/config/catalog.js';
 import { createLockPool, createStateDb, runMigrations, type Db } from '../../src/db/client.js';
 import { eq } from 'drizzle-orm';
@@ -359,7 +360,7 @@ describe('query capture in the app', () => {
       await h.click(PEOPLE.alice, 'dbaccess.approve', card);
       const dm = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => /is ready until/.test(m.text ?? ''));
       const uri = /postgresql:\/\/[^\s`"]+/.exec(JSON.stringify(dm.blocks ?? []) + (dm.text ?? ''))![0];
-      const lease = (await h.app.db.query.leases.findFirst({ where: (row, { eq }) => eq(row.databaseId, 'audited') }))!;
+      const lease = (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (row, { eq }) => eq(row.databaseId, 'audited') })))!;
       expect(lease.captureMethod).toBe('pgaudit');
 
       const session = new pg.Client({ connectionString: uri });
@@ -369,7 +370,7 @@ describe('query capture in the app', () => {
       await session.query('SELECT email FROM sales.customers').catch(() => {});
       // Nobody calls collect here: the sweep (every second in tests) enqueues collectQueries.
       const recorded = await waitUntil(async () => {
-        const found = await h.app.capture.statementsFor(lease.tenantId, lease.id);
+        const found = await asSystem('test', () => h.app.capture.statementsFor(lease.tenantId, lease.id));
         return found.count >= 2 ? found : undefined;
       }, 20_000, 'the sweep to collect the statements');
       expect(recorded.statements.map((row) => [row.statement, row.error])).toEqual([
@@ -382,8 +383,8 @@ describe('query capture in the app', () => {
       );
       expect(role).toEqual(expect.arrayContaining(['pgaudit.log=read, write, function, ddl, role, misc, misc_set']));
       // Ends now: the role goes with its settings.
-      await h.app.db.update(leases).set({ expiresAt: new Date() }).where(eq(leases.id, lease.id));
-      await h.app.leases.revoke(lease.id);
+      await asSystem('test', () => h.app.db.update(leases).set({ expiresAt: new Date() }).where(eq(leases.id, lease.id)));
+      await asSystem('test', () => h.app.leases.revoke(lease.id));
     } finally {
       await h.close();
     }
