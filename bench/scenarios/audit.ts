@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { parseCatalog } from '../../src/config/catalog.js';
 import { createStateDb, runMigrations } from '../../src/db/client.js';
-import { asSystem } from '../../src/db/tenant-scope.js';
+import { asSystem, withTenant } from '../../src/db/tenant-scope.js';
 import { chainHash, contentHash, createAuditService } from '../../src/modules/audit/audit-service.js';
 import { renderCsv, renderJson } from '../../src/modules/reports/report-csv.js';
 import { renderHtml } from '../../src/modules/reports/report-html.js';
@@ -66,7 +66,7 @@ export async function auditScenario({ requests = 100_000, events = 1_000_000, ap
           while (next < appends) {
             next += 1;
             const started = performance.now();
-            await audit.record({ tenantId: appendTenant, actor: 'job:revoke', action: 'lease.revoked', subject: `lease:${randomUUID()}`, outcome: 'success', details: { request: 'R000000001', sessionsKilled: 0 } });
+            await withTenant(appendTenant, () => audit.record({ tenantId: appendTenant, actor: 'job:revoke', action: 'lease.revoked', subject: `lease:${randomUUID()}`, outcome: 'success', details: { request: 'R000000001', sessionsKilled: 0 } }));
             latencies.push(performance.now() - started);
           }
         }),
@@ -81,7 +81,7 @@ export async function auditScenario({ requests = 100_000, events = 1_000_000, ap
         many.map(async (tenantId) => {
           while (next < appends) {
             next += 1;
-            await audit.record({ tenantId, actor: 'job:revoke', action: 'lease.revoked', subject: 'lease:x', outcome: 'success', details: {} });
+            await withTenant(tenantId, () => audit.record({ tenantId, actor: 'job:revoke', action: 'lease.revoked', subject: 'lease:x', outcome: 'success', details: {} }));
           }
         }),
       );

@@ -3,7 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asSystem } from '../../src/db/tenant-scope.js';
+import { asSystem, withTenant } from '../../src/db/tenant-scope.js';
 import { parseCatalog, singleCatalog, type CatalogView } from '../../src/config/catalog.js';
 import { createLockPool, createStateDb, runMigrations, type Db } from '../../src/db/client.js';
 import { eq } from 'drizzle-orm';
@@ -98,7 +98,7 @@ beforeAll(async () => {
     tenantIds.push(tenant!.id);
   }
   requesterIds = await Promise.all(
-    tenantIds.map(async (tenantId) => (await db.insert(chatUsers).values({ tenantId, platform: 'slack', externalId: 'U0REQUESTER' }).returning())[0]!.id),
+    tenantIds.map(async (tenantId) => (await withTenant(tenantId, () => db.insert(chatUsers).values({ tenantId, platform: 'slack', externalId: 'U0REQUESTER' }).returning()))[0]!.id),
   );
 });
 
@@ -118,14 +118,16 @@ async function provisionLease(databaseId: string, label: string, tenant = 0) {
   const password = generatePassword();
   const requestId = newRequestId();
   const tenantId = tenantIds[tenant]!;
-  await db.insert(accessRequests).values({
-    id: requestId, tenantId, requesterId: requesterIds[tenant]!, databaseId, level: 'read', scope: [], durationSeconds: 3600,
-    reason: 'capture test', state: 'active', risk: { level: 'low', reasons: [], analyzer: 'test' }, pendingUntil: new Date(),
+  const [lease] = await withTenant(tenantId, async () => {
+    await db.insert(accessRequests).values({
+      id: requestId, tenantId, requesterId: requesterIds[tenant]!, databaseId, level: 'read', scope: [], durationSeconds: 3600,
+      reason: 'capture test', state: 'active', risk: { level: 'low', reasons: [], analyzer: 'test' }, pendingUntil: new Date(),
+    });
+    return db
+      .insert(leases)
+      .values({ tenantId, requestId, databaseId, username, expiresAt: new Date(Date.now() + 3600_000), captureMethod: entry.capture, provisionedAt: new Date() })
+      .returning();
   });
-  const [lease] = await db
-    .insert(leases)
-    .values({ tenantId, requestId, databaseId, username, expiresAt: new Date(Date.now() + 3600_000), captureMethod: entry.capture, provisionedAt: new Date() })
-    .returning();
   const provider = entry.engine === 'postgres' ? postgres : mariadb;
   const table = entry.engine === 'postgres' ? { schema: 'sales', table: 'orders' } : { schema: mariaTarget.name, table: 'orders' };
   await provider.provision(targetOf(databaseId), { username, password, expiresAt: lease!.expiresAt, level: 'read', scope: [table], capture: entry.capture });

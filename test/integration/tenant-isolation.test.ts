@@ -103,6 +103,28 @@ describe('tenant isolation', () => {
     expect((await h.app.pool.query('SELECT count(*)::int AS n FROM access_requests')).rows[0].n).toBe(0);
   });
 
+  it('leaves SQL injected on a request\'s connection two ways past the wall, as the README says: set_config and RESET ROLE', async () => {
+    const client = await h.app.pool.connect();
+    try {
+      await withTenant(tenantB, async () => {
+        const visible = async () => (await client.query<{ tenant_id: string }>('SELECT DISTINCT tenant_id FROM access_requests')).rows.map((row) => row.tenant_id).sort();
+        expect(await visible()).toEqual([tenantB]);
+        // The scope is a setting any role may change: injected SQL can name the system's.
+        await client.query("SELECT set_config('dbaccess.tenant_id', '*', false)");
+        expect(await visible()).toEqual([tenantA, tenantB].sort());
+        await client.query("SELECT set_config('dbaccess.tenant_id', $1, false)", [tenantB]);
+        // The app logs in as the tables' owner and SET ROLEs: RESET ROLE takes the owner back, whom
+        // row-level security does not bind.
+        await client.query('RESET ROLE');
+        const { rows } = await client.query<{ me: string; owner: string }>("SELECT current_user AS me, tableowner AS owner FROM pg_tables WHERE tablename = 'access_requests'");
+        expect(rows[0]!.me).toBe(rows[0]!.owner);
+        expect(await visible()).toEqual([tenantA, tenantB].sort());
+      });
+    } finally {
+      client.release(true); // this connection's state is not the app's any more: closed, not pooled
+    }
+  });
+
   it('counts every tenant in the metrics, which read as the system by name', async () => {
     const text = await (await fetch(`${h.url}/metrics`)).text();
     const pending = /^dbaccess_requests\{state="pending"\} (\d+)$/m.exec(text);
