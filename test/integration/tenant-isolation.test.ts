@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessRequests, auditEvents, chatUsers, leases } from '../../src/db/schema.js';
 import { asSystem, withTenant } from '../../src/db/tenant-scope.js';
-import { PEOPLE, TEAM, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
+import { PEOPLE, TEAM, failUnscopedQueries, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
+import { createStateDatabase } from '../support/databases.js';
+import { createStateDb } from '../../src/db/client.js';
+import { createTenantService } from '../../src/modules/tenants/tenant-service.js';
 import { blockAction } from '../support/slack-requests.js';
 
 /**
@@ -136,5 +140,26 @@ describe('tenant isolation', () => {
     await h.click(PEOPLE.alice, 'dbaccess.approve', card);
     await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => /is ready until/.test(m.text ?? ''));
     await waitUntil(async () => (await asSystem('test', () => h.app.db.query.leases.findFirst()))?.deliveredAt, 10_000, 'delivery');
+  });
+});
+
+/** The tests' own state databases: a query that forgot its scope fails where it runs. */
+describe('the test suite\'s state database', () => {
+  it('raises on a query that touches a tenant\'s row without a scope, and serves scoped ones as production does', async () => {
+    const state = await createStateDatabase();
+    await failUnscopedQueries(state.url);
+    const { db, pool } = createStateDb(state.url, 2);
+    try {
+      const tenantId = await createTenantService({ db }).ensureTenant('slack', 'T0STRICT');
+      await createTenantService({ db }).ensureUser(tenantId, 'slack', 'U0STRICT');
+      const unscoped = await Promise.resolve(db.select().from(chatUsers)).catch((error: Error) => error);
+      expect(((unscoped as Error & { cause?: Error }).cause ?? (unscoped as Error)).message).toMatch(/a query without a tenant scope touched a row of tenant/);
+      expect(await withTenant(tenantId, () => db.select().from(chatUsers))).toHaveLength(1);
+      expect(await withTenant(randomUUID(), () => db.select().from(chatUsers))).toEqual([]);
+      expect(await asSystem('test', () => db.select().from(chatUsers))).toHaveLength(1);
+    } finally {
+      await pool.end();
+      await state.drop();
+    }
   });
 });
