@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asSystem } from '../../src/db/tenant-scope.js';
+import { asSystem, withTenant } from '../../src/db/tenant-scope.js';
 import { APPROVERS_CHANNEL, PEOPLE, deleteRedisPrefix, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
 import { SERVICES } from '../support/services.js';
@@ -167,10 +167,10 @@ describe('a crash between writing the lease and creating the user', () => {
     // The first step of provisioning happened (the row, with the user name), then the process died.
     const row = await asSystem('test', () => h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) }));
     const { createLeaseRepo } = await import('../../src/modules/credentials/lease-repo.js');
-    const lease = await createLeaseRepo({ db: h.app.db }).insertOnce({
+    const lease = await withTenant(tenantId, () => createLeaseRepo({ db: h.app.db }).insertOnce({
       tenantId, requestId, databaseId: 'orders', username: `${h.prefix}crashed01`,
       expiresAt: new Date(row!.decidedAt!.getTime() + row!.durationSeconds * 1000),
-    });
+    }));
     expect(await targetRoles(lease.username)).toEqual([]);
 
     // A worker starts: the queued provision job completes with the recorded name, then expiry revokes it.
