@@ -117,7 +117,7 @@ describe('resilience', () => {
     const { requestId } = await approveNew({ duration: '3s' });
     const lease = await waitUntil(() => asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) })), 10_000, 'lease row');
 
-    const { dropped } = await asSystem('test', () => h.app.leases.reconcile());
+    const { dropped } = await h.app.leases.reconcile();
     expect(dropped).toContain(`orders/${orphan}`);
     expect(dropped).toContain(`orders/${emptyGroup}`);
     expect(await targetGroups(emptyGroup!)).toEqual([]);
