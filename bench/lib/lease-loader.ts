@@ -13,6 +13,7 @@ import { createLeaseRepo } from '../../src/modules/credentials/lease-repo.js';
 import { createLeaseService } from '../../src/modules/credentials/lease-service.js';
 import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
 import { createReferenceResolver, createTargetResolver, type ProviderRegistry } from '../../src/modules/credentials/targets.js';
+import { asSystem } from '../../src/db/tenant-scope.js';
 import { connect, createGroupMembersInBulk, type BenchHarness } from './bench-harness.js';
 
 /**
@@ -163,11 +164,12 @@ export async function createLeaseLoader(b: BenchHarness) {
     return { active, failures };
   }
 
+  // The loader writes across the app's state as the system, by name (outside a scope it would see nothing).
   return {
     createRolesInBulk,
-    createBulkLeases,
-    insertApproved,
-    provisionAll,
+    createBulkLeases: (...args: Parameters<typeof createBulkLeases>) => asSystem('bench', () => createBulkLeases(...args)),
+    insertApproved: (...args: Parameters<typeof insertApproved>) => asSystem('bench', () => insertApproved(...args)),
+    provisionAll: (...args: Parameters<typeof provisionAll>) => asSystem('bench', () => provisionAll(...args)),
     async close() {
       await provider.close();
       await pool.end();

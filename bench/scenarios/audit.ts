@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { parseCatalog } from '../../src/config/catalog.js';
 import { createStateDb, runMigrations } from '../../src/db/client.js';
-import { asSystem } from '../../src/db/tenant-scope.js';
+import { asSystem, withTenant } from '../../src/db/tenant-scope.js';
 import { chainHash, contentHash, createAuditService } from '../../src/modules/audit/audit-service.js';
 import { renderCsv, renderJson } from '../../src/modules/reports/report-csv.js';
 import { renderHtml } from '../../src/modules/reports/report-html.js';
@@ -66,7 +66,7 @@ export async function auditScenario({ requests = 100_000, events = 1_000_000, ap
           while (next < appends) {
             next += 1;
             const started = performance.now();
-            await audit.record({ tenantId: appendTenant, actor: 'job:revoke', action: 'lease.revoked', subject: `lease:${randomUUID()}`, outcome: 'success', details: { request: 'R000000001', sessionsKilled: 0 } });
+            await withTenant(appendTenant, () => audit.record({ tenantId: appendTenant, actor: 'job:revoke', action: 'lease.revoked', subject: `lease:${randomUUID()}`, outcome: 'success', details: { request: 'R000000001', sessionsKilled: 0 } }));
             latencies.push(performance.now() - started);
           }
         }),
@@ -81,7 +81,7 @@ export async function auditScenario({ requests = 100_000, events = 1_000_000, ap
         many.map(async (tenantId) => {
           while (next < appends) {
             next += 1;
-            await audit.record({ tenantId, actor: 'job:revoke', action: 'lease.revoked', subject: 'lease:x', outcome: 'success', details: {} });
+            await withTenant(tenantId, () => audit.record({ tenantId, actor: 'job:revoke', action: 'lease.revoked', subject: 'lease:x', outcome: 'success', details: {} }));
           }
         }),
       );
@@ -191,7 +191,7 @@ export async function auditScenario({ requests = 100_000, events = 1_000_000, ap
     // 4. The report, step by step, as the Slack command and the download make it.
     const reports = createReportService({ repo: createReportRepo({ db }), audit, catalogOf: async () => CATALOG, isAdmin: async () => true });
     const repo = createReportRepo({ db });
-    const sqlOnly = await timed(() => asSystem(() => Promise.all([repo.requests({ tenantId, period }), repo.audit({ tenantId, period })])));
+    const sqlOnly = await timed(() => asSystem('bench', () => Promise.all([repo.requests({ tenantId, period }), repo.audit({ tenantId, period })])));
     const built = await timed(() => reports.build(tenantId, period, {}));
     const filtered = await timed(() => reports.build(tenantId, period, { databaseId: 'db3' }));
     const report = built.value;
@@ -211,7 +211,7 @@ export async function auditScenario({ requests = 100_000, events = 1_000_000, ap
     log(`report: sql ${sqlOnly.ms.toFixed(0)} ms, built ${built.ms.toFixed(0)} ms; ${facts}`);
 
     // 5. Verification of the million-event chain.
-    const verified = await timed(() => asSystem(() => audit.verify(tenantId)));
+    const verified = await timed(() => asSystem('bench', () => audit.verify(tenantId)));
     rows.push(row(`verify 1M-event chain (${verified.value.ok ? `ok, ${verified.value.events} events` : `broken at ${verified.value.seq}`})`, events, verified.ms, '-', verified.value.ok ? undefined : false, `${Math.round(events / (verified.ms / 1000))} events/s`));
     log(`verify: ${verified.ms.toFixed(0)} ms`);
     return rows;

@@ -3,7 +3,7 @@ import { asc } from 'drizzle-orm';
 import { loadConfig } from '../config/env.js';
 import { createStateDb } from '../db/client.js';
 import { tenants } from '../db/schema.js';
-import { asSystem } from '../db/tenant-scope.js';
+import { asSystem, withTenant } from '../db/tenant-scope.js';
 import { deriveKey, loadMasterKey } from '../lib/crypto.js';
 import { publicMessage } from '../lib/errors.js';
 import { createAuditService } from '../modules/audit/audit-service.js';
@@ -24,7 +24,7 @@ async function main(): Promise<number> {
   try {
     const audit = createAuditService({ db, checkpointKey: deriveKey(loadMasterKey(config.env.MASTER_KEY, resolve(config.env.DATA_DIR)), 'audit-checkpoints') });
     const only = process.argv[2];
-    const all = await asSystem(() => db.select().from(tenants).orderBy(asc(tenants.createdAt)));
+    const all = await asSystem('cli:audit-verify', () => db.select().from(tenants).orderBy(asc(tenants.createdAt)));
     const chosen = only ? all.filter((tenant) => tenant.id === only || tenant.externalId === only) : all;
     if (only && chosen.length === 0) {
       process.stderr.write(`No tenant ${only}.\n`);
@@ -33,7 +33,7 @@ async function main(): Promise<number> {
     let broken = 0;
     for (const tenant of chosen) {
       const started = Date.now();
-      const result = await asSystem(() => audit.verify(tenant.id));
+      const result = await withTenant(tenant.id, () => audit.verify(tenant.id));
       const name = `${tenant.platform} ${tenant.externalId} (${tenant.id})`;
       const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
       if (result.ok) process.stdout.write(`${name}: intact, ${result.events} events (${took})\n`);

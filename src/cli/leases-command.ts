@@ -39,7 +39,7 @@ Exit: 0 listed (also when there are none), 1 the state database could not be rea
     const app = await openContainer(config(), io.err);
     try {
       const databaseId = typeof values.database === 'string' ? values.database : undefined;
-      const leases = await asSystem(() => app.leases.listLive(databaseId));
+      const leases = await asSystem('cli:leases', () => app.leases.listLive(databaseId));
       if (values.json) {
         io.out(JSON.stringify(leases.map((lease) => ({
           requestId: lease.requestId, leaseId: lease.leaseId, databaseId: lease.databaseId, username: lease.username,

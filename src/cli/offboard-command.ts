@@ -34,7 +34,7 @@ Exit: 0 done (or nobody by that id), 1 a revocation failed (the workers keep ret
     const { openContainer } = await import('./cli-state.js');
     const app = await openContainer(config(), io.err);
     try {
-      const people = await asSystem(() => app.offboarding.findAnywhere(who));
+      const people = await asSystem('cli:offboard', () => app.offboarding.findAnywhere(who));
       if (people.length === 0) {
         io.out(`Nobody known to dbaccess as ${who}: nothing to revoke or cancel.`);
         return EXIT.ok;

@@ -36,7 +36,7 @@ Exit: 0 all revoked (or none to revoke), 1 not confirmed or some failed, 2 usage
     const app = await openContainer(config(), io.err);
     try {
       const databaseId = typeof values.database === 'string' ? values.database : undefined;
-      const leases = await asSystem(() => app.leases.listLive(databaseId));
+      const leases = await asSystem('cli:revoke-all', () => app.leases.listLive(databaseId));
       const where = databaseId ? ` on ${databaseId}` : '';
       if (leases.length === 0) {
         io.out(`No active leases${where}: nothing to revoke.`);
@@ -62,7 +62,7 @@ Exit: 0 all revoked (or none to revoke), 1 not confirmed or some failed, 2 usage
         const name = `${lease.databaseId}/${lease.username}`;
         progress.started(name);
         try {
-          const result = await asSystem(() => app.leases.endNow(lease.leaseId, operator));
+          const result = await asSystem('cli:revoke-all', () => app.leases.endNow(lease.leaseId, operator));
           if (result.revoked) {
             revoked += 1;
             progress.finished(name, [`revoked ${name} (request ${lease.requestId}; ${result.sessionsKilled} session${result.sessionsKilled === 1 ? '' : 's'} ended)`]);

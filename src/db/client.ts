@@ -5,7 +5,7 @@ import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import * as schema from './schema.js';
-import { currentScope } from './tenant-scope.js';
+import { scopeSetting } from './tenant-scope.js';
 
 export type Db = NodePgDatabase<typeof schema>;
 /** A transaction or the database itself: repos take either. */
@@ -17,8 +17,9 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.m
 export const APP_ROLE = 'dbaccess_app';
 
 /**
- * A connection that tells the server, before each query, which tenant it works for, whenever that
- * changed since its last query. A rolled-back transaction undoes the setting, so after an error or
+ * A connection that tells the server, before each query, which tenant it works for (or that it
+ * works for none, outside any scope: then it sees no tenant's rows), whenever that changed since
+ * its last query. A rolled-back transaction undoes the setting, so after an error or
  * a rollback it is sent again.
  */
 class ScopedClient extends pg.Client {
@@ -36,7 +37,7 @@ class ScopedClient extends pg.Client {
 
   // pg's query() has many overloads; promise-style ones (drizzle's) wait for the scope to be set.
   override query(...args: unknown[]): never {
-    const scope = currentScope();
+    const scope = scopeSetting();
     const first = args[0];
     const text = typeof first === 'string' ? first : (first as { text?: string } | undefined)?.text;
     const send = () => {

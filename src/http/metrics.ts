@@ -1,6 +1,10 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { asSystem } from '../db/tenant-scope.js';
 
-/** Prometheus metrics. Gauges that describe stored state are read from the database at scrape time. */
+/**
+ * Prometheus metrics. Gauges that describe stored state are read from the database at scrape time,
+ * across tenants: as the system, by name (a scrape is no tenant's request).
+ */
 export function createMetrics(read: { requestsByState(): Promise<Array<{ state: string; count: number }>>; activeLeases(): Promise<number> }) {
   const registry = new Registry();
   new Gauge({
@@ -10,7 +14,7 @@ export function createMetrics(read: { requestsByState(): Promise<Array<{ state: 
     registers: [registry],
     async collect() {
       this.reset();
-      for (const { state, count } of await read.requestsByState()) this.set({ state }, count);
+      for (const { state, count } of await asSystem('metrics', () => read.requestsByState())) this.set({ state }, count);
     },
   });
   new Gauge({
@@ -18,7 +22,7 @@ export function createMetrics(read: { requestsByState(): Promise<Array<{ state: 
     help: 'Temporary database users that exist now',
     registers: [registry],
     async collect() {
-      this.set(await read.activeLeases());
+      this.set(await asSystem('metrics', () => read.activeLeases()));
     },
   });
   const jobLatency = new Histogram({

@@ -13,6 +13,7 @@ import type { AuditExporter } from '../modules/audit/audit-export.js';
 import type { AuditService } from '../modules/audit/audit-service.js';
 import type { RetentionService } from '../modules/retention/retention-service.js';
 import type { OffboardingService } from '../modules/offboarding/offboarding-service.js';
+import { withTenant } from '../db/tenant-scope.js';
 import type { JobHandlers } from './queue.js';
 
 interface Deps {
@@ -182,7 +183,7 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
 
     async checkpointAudit() {
       if (!audit) return;
-      for (const tenantId of await audit.tenantIds()) await audit.checkpoint(tenantId);
+      for (const tenantId of await audit.tenantIds()) await withTenant(tenantId, () => audit.checkpoint(tenantId));
     },
 
     async purgeHistory() {

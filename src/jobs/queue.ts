@@ -91,7 +91,7 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
         const parsed = spec.schema.safeParse(job.data);
         if (!parsed.success) throw new UnrecoverableError(`Invalid payload for ${name}`);
         // Jobs span tenants (they load by id); the rows they load say which tenant they are about.
-        const run = asSystem(() => (handlers[name] as (data: unknown, job: Job) => Promise<void>)(parsed.data, job));
+        const run = asSystem(`job:${name}`, () => (handlers[name] as (data: unknown, job: Job) => Promise<void>)(parsed.data, job));
         await withTimeout(run, spec.timeoutMs, () => new Error(`${name} took longer than ${spec.timeoutMs} ms`));
       }, concurrency);
       worker.on('completed', (job) => onDone?.(job, true));

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLockPool, createStateDb, runMigrations, type Db } from '../../src/db/client.js';
 import { createAuditExporter, createFileSink, createHttpSink, type ExportedEvent } from '../../src/modules/audit/audit-export.js';
+import { asJobs } from '../support/scopes.js';
 import { chainHash, contentHash, createAuditService } from '../../src/modules/audit/audit-service.js';
 import { createTenantService } from '../../src/modules/tenants/tenant-service.js';
 import { createStateDatabase } from '../support/databases.js';
@@ -32,7 +33,7 @@ describe('audit export', () => {
     await runMigrations(state.url);
     ({ db, pool } = createStateDb(state.url));
     lockPool = createLockPool(state.url, 2);
-    const audit = createAuditService({ db });
+    const audit = asJobs(createAuditService({ db }));
     tenants = [await createTenantService({ db }).ensureTenant('slack', 'T0EXPORTA'), await createTenantService({ db }).ensureTenant('slack', 'T0EXPORTB')];
     for (let i = 0; i < PER_TENANT; i += 50) {
       await Promise.all(
@@ -145,7 +146,7 @@ describe('audit export', () => {
       expect(firstPart).toBe(2 * PER_TENANT);
       failures = 2;
       // New events while it is down.
-      await createAuditService({ db }).record({ tenantId: tenants[0]!, actor: 'system', action: 'test.late', subject: 'late', outcome: 'success' });
+      await asJobs(createAuditService({ db })).record({ tenantId: tenants[0]!, actor: 'system', action: 'test.late', subject: 'late', outcome: 'success' });
       await expect(exporter().run()).rejects.toThrow(/HTTP 503/);
       await expect(exporter().run()).rejects.toThrow(/HTTP 503/);
       // A fresh process (another exporter) goes on from the cursor.

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStateDb, runMigrations, type Db } from '../../src/db/client.js';
+import { asJobs } from '../support/scopes.js';
 import { chainHash, contentHash, createAuditService } from '../../src/modules/audit/audit-service.js';
 import { withTenant } from '../../src/db/tenant-scope.js';
 import { createTenantService } from '../../src/modules/tenants/tenant-service.js';
@@ -15,7 +16,7 @@ describe('audit log', () => {
   /** The owner of the tables, as a database administrator would connect. */
   let owner: pg.Client;
   let tenantId: string;
-  const audit = () => createAuditService({ db });
+  const audit = () => asJobs(createAuditService({ db }));
 
   beforeAll(async () => {
     state = await createStateDatabase();
@@ -71,7 +72,7 @@ describe('audit log', () => {
 
   describe('with signed checkpoints, against tampering by someone with the owner\'s rights', () => {
     const key = randomBytes(32);
-    const signed = () => createAuditService({ db, checkpointKey: key });
+    const signed = () => asJobs(createAuditService({ db, checkpointKey: key }));
     /** A tenant of its own with `n` events and a checkpoint at `checkpointAt` (and at the end). */
     async function chainOf(n: number, checkpointAt: number[] = []): Promise<string> {
       const id = await createTenantService({ db }).ensureTenant('slack', `T${randomBytes(5).toString('hex').toUpperCase()}`);
@@ -180,7 +181,7 @@ describe('audit log', () => {
         await tamper('UPDATE audit_events SET prev_hash = $2, hash = $3 WHERE id = $1', [row.id, prev, hash]);
         prev = hash;
       }
-      expect(await createAuditService({ db }).verify(id)).toEqual({ ok: true, events: 12 }); // the bare chain is fooled
+      expect(await asJobs(createAuditService({ db })).verify(id)).toEqual({ ok: true, events: 12 }); // the bare chain is fooled
       expect(await verify(id)).toMatchObject({ ok: false, seq: 6, problem: expect.stringMatching(/rewritten: it no longer matches the checkpoint signed at/) });
     });
 
@@ -342,7 +343,7 @@ describe('audit log', () => {
       viaProxy.host = `127.0.0.1:${proxy.port}`;
       const appendState = createStateDb(viaProxy.toString(), 2);
       try {
-        const service = createAuditService({ db, appendDb: appendState.db });
+        const service = asJobs(createAuditService({ db, appendDb: appendState.db }));
         const lock = await holdChainLock(id);
         const inFlight = service.record(event(id, 'cut:in-flight'));
         await waitForLockWaiter();

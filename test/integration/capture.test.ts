@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asSystem, withTenant } from '../../src/db/tenant-scope.js';
 import { parseCatalog, singleCatalog, type CatalogView } from '../../src/config/catalog.js';
 import { createLockPool, createStateDb, runMigrations, type Db } from '../../src/db/client.js';
 import { eq } from 'drizzle-orm';
@@ -97,7 +98,7 @@ beforeAll(async () => {
     tenantIds.push(tenant!.id);
   }
   requesterIds = await Promise.all(
-    tenantIds.map(async (tenantId) => (await db.insert(chatUsers).values({ tenantId, platform: 'slack', externalId: 'U0REQUESTER' }).returning())[0]!.id),
+    tenantIds.map(async (tenantId) => (await withTenant(tenantId, () => db.insert(chatUsers).values({ tenantId, platform: 'slack', externalId: 'U0REQUESTER' }).returning()))[0]!.id),
   );
 });
 
@@ -117,14 +118,16 @@ async function provisionLease(databaseId: string, label: string, tenant = 0) {
   const password = generatePassword();
   const requestId = newRequestId();
   const tenantId = tenantIds[tenant]!;
-  await db.insert(accessRequests).values({
-    id: requestId, tenantId, requesterId: requesterIds[tenant]!, databaseId, level: 'read', scope: [], durationSeconds: 3600,
-    reason: 'capture test', state: 'active', risk: { level: 'low', reasons: [], analyzer: 'test' }, pendingUntil: new Date(),
+  const [lease] = await withTenant(tenantId, async () => {
+    await db.insert(accessRequests).values({
+      id: requestId, tenantId, requesterId: requesterIds[tenant]!, databaseId, level: 'read', scope: [], durationSeconds: 3600,
+      reason: 'capture test', state: 'active', risk: { level: 'low', reasons: [], analyzer: 'test' }, pendingUntil: new Date(),
+    });
+    return db
+      .insert(leases)
+      .values({ tenantId, requestId, databaseId, username, expiresAt: new Date(Date.now() + 3600_000), captureMethod: entry.capture, provisionedAt: new Date() })
+      .returning();
   });
-  const [lease] = await db
-    .insert(leases)
-    .values({ tenantId, requestId, databaseId, username, expiresAt: new Date(Date.now() + 3600_000), captureMethod: entry.capture, provisionedAt: new Date() })
-    .returning();
   const provider = entry.engine === 'postgres' ? postgres : mariadb;
   const table = entry.engine === 'postgres' ? { schema: 'sales', table: 'orders' } : { schema: mariaTarget.name, table: 'orders' };
   await provider.provision(targetOf(databaseId), { username, password, expiresAt: lease!.expiresAt, level: 'read', scope: [table], capture: entry.capture });
@@ -359,7 +362,7 @@ describe('query capture in the app', () => {
       await h.click(PEOPLE.alice, 'dbaccess.approve', card);
       const dm = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => /is ready until/.test(m.text ?? ''));
       const uri = /postgresql:\/\/[^\s`"]+/.exec(JSON.stringify(dm.blocks ?? []) + (dm.text ?? ''))![0];
-      const lease = (await h.app.db.query.leases.findFirst({ where: (row, { eq }) => eq(row.databaseId, 'audited') }))!;
+      const lease = (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (row, { eq }) => eq(row.databaseId, 'audited') })))!;
       expect(lease.captureMethod).toBe('pgaudit');
 
       const session = new pg.Client({ connectionString: uri });
@@ -369,7 +372,7 @@ describe('query capture in the app', () => {
       await session.query('SELECT email FROM sales.customers').catch(() => {});
       // Nobody calls collect here: the sweep (every second in tests) enqueues collectQueries.
       const recorded = await waitUntil(async () => {
-        const found = await h.app.capture.statementsFor(lease.tenantId, lease.id);
+        const found = await asSystem('test', () => h.app.capture.statementsFor(lease.tenantId, lease.id));
         return found.count >= 2 ? found : undefined;
       }, 20_000, 'the sweep to collect the statements');
       expect(recorded.statements.map((row) => [row.statement, row.error])).toEqual([
@@ -382,8 +385,8 @@ describe('query capture in the app', () => {
       );
       expect(role).toEqual(expect.arrayContaining(['pgaudit.log=read, write, function, ddl, role, misc, misc_set']));
       // Ends now: the role goes with its settings.
-      await h.app.db.update(leases).set({ expiresAt: new Date() }).where(eq(leases.id, lease.id));
-      await h.app.leases.revoke(lease.id);
+      await asSystem('test', () => h.app.db.update(leases).set({ expiresAt: new Date() }).where(eq(leases.id, lease.id)));
+      await asSystem('test', () => h.app.leases.revoke(lease.id));
     } finally {
       await h.close();
     }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asSystem } from '../../src/db/tenant-scope.js';
 import { PEOPLE, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { createMariaTarget, createTargetDatabase, MARIADB_ADMIN_URL } from '../support/databases.js';
 import { startFakeVault, type FakeVault } from '../support/fake-vault.js';
@@ -152,7 +153,7 @@ describe.each(ENGINES)('$engine through Slack', ({ engine, setup }) => {
     await expect(session.query(`INSERT INTO ${env.tables.granted} (customer, total) VALUES ('x', 1)`)).rejects.toThrow(/denied/i);
 
     const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
-    await waitUntil(async () => (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }))?.revokedAt, 20_000, 'revocation');
+    await waitUntil(async () => (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) })))?.revokedAt, 20_000, 'revocation');
     await expect(session.query('SELECT 1')).rejects.toThrow();
     await expect(env.connect(uri)).rejects.toThrow();
     expect(await env.userGone(username)).toBe(true);

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asSystem } from '../../src/db/tenant-scope.js';
 import { APPROVERS_CHANNEL, PEOPLE, TEAM, hasButton, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { blockAction, plainTextInput, viewSubmission } from '../support/slack-requests.js';
 
@@ -12,7 +13,7 @@ describe('extending access', () => {
     await h?.close();
   });
 
-  const leaseOf = (requestId: string) => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) });
+  const leaseOf = (requestId: string) => asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }));
 
   /** Clicks Extend in the credentials DM and submits the form. */
   async function extend(dm: Parameters<Harness['click']>[2], duration: string, reason = '') {
@@ -70,8 +71,8 @@ describe('extending access', () => {
   });
 
   it('refuses to extend somebody else’s access', async () => {
-    const rows = await h.app.db.query.accessRequests.findMany({ where: (r, { eq }) => eq(r.state, 'active') });
+    const rows = await asSystem('test', () => h.app.db.query.accessRequests.findMany({ where: (r, { eq }) => eq(r.state, 'active') }));
     const actor = await h.app.tenants.actor('slack', TEAM, PEOPLE.mallory);
-    await expect(h.app.requests.requestExtension(actor, rows[0]!.id, 600, 'x', async () => {})).rejects.toThrow(/Only the requester/);
+    await expect(asSystem('test', () => h.app.requests.requestExtension(actor, rows[0]!.id, 600, 'x', async () => {}))).rejects.toThrow(/Only the requester/);
   });
 });

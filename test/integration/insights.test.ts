@@ -26,30 +26,30 @@ describe('insights', () => {
   }): Promise<string> {
     const id = `RSEED${String(++sequence).padStart(5, '0')}`;
     const decidedAt = new Date(o.createdAt.getTime() + o.waitSeconds * 1000);
-    await asSystem(async () => {
-      await h.app.db.insert(accessRequests).values({
+    await asSystem('test', async () => {
+      await asSystem('test', () => h.app.db.insert(accessRequests).values({
         id, tenantId, requesterId: users[o.requester]!, databaseId: o.databaseId ?? 'orders', level: o.level ?? 'read', scope: o.scope ?? ['sales.orders'],
         durationSeconds: o.durationSeconds ?? 1800, reason: 'Seeded history: look at the orders of a batch', state: 'revoked',
         risk: { level: 'low', reasons: [], analyzer: 'heuristic' }, pendingUntil: new Date(o.createdAt.getTime() + 60 * MINUTE),
         decidedAt, createdAt: o.createdAt, updatedAt: decidedAt,
-      });
-      await h.app.db.insert(decisions).values({ tenantId, requestId: id, approverId: users[o.approver]!, decision: 'approve', createdAt: decidedAt });
+      }));
+      await asSystem('test', () => h.app.db.insert(decisions).values({ tenantId, requestId: id, approverId: users[o.approver]!, decision: 'approve', createdAt: decidedAt }));
     });
     return id;
   }
 
   /** A recorded session of a seeded request, as the session analysis stores it (without statement kinds, as before they were stored). */
   async function seedSession(requestId: string, requester: string, at: Date, byKind: Record<string, number>, options: { databaseId?: string; kindsStored?: boolean } = {}) {
-    return asSystem(async () => {
-      const [lease] = await h.app.db.insert(leases).values({
+    return asSystem('test', async () => {
+      const [lease] = await asSystem('test', () => h.app.db.insert(leases).values({
         tenantId, requestId, databaseId: options.databaseId ?? 'orders', username: `seed_${requestId.toLowerCase()}`, expiresAt: new Date(at.getTime() + 30 * MINUTE),
         provisionedAt: at, revokedAt: new Date(at.getTime() + 30 * MINUTE), endReason: 'expired', captureMethod: 'pgaudit',
-      }).returning();
+      }).returning());
       const statements = Object.values(byKind).reduce((sum, n) => sum + n, 0);
-      await h.app.db.insert(analyses).values({
+      await asSystem('test', () => h.app.db.insert(analyses).values({
         tenantId, kind: 'session', userId: users[requester]!, requestId, leaseId: lease!.id, status: 'done', analyzer: 'heuristic',
         result: { counts: { statements, denied: 0, objects: ['sales.orders'], ...(options.kindsStored === false ? {} : { byKind }) } }, createdAt: at,
-      });
+      }));
       return lease!.id;
     });
   }
@@ -153,8 +153,8 @@ describe('insights', () => {
       'SELECT * FROM sales.orders', "select 'update' AS word", 'UPDATE sales.orders SET total = 0 WHERE id = 1', '  delete from sales.orders where id = 2',
       'COPY sales.orders FROM STDIN', 'CREATE INDEX orders_total ON sales.orders (total)', 'updated_rows_report()', 'GRANT SELECT ON sales.orders TO public',
     ];
-    await asSystem(() => h.app.db.insert(capturedStatements).values(statements.map((statement, i) => ({ tenantId, leaseId, at: new Date(createdAt.getTime() + i * 1000), statement }))));
-    const sessions = await asSystem(() => createInsightsRepo({ db: h.app.db }).sessions(tenantId, new Date(createdAt.getTime() - DAY), new Date(), { databaseId: 'legacy' }));
+    await asSystem('test', () => h.app.db.insert(capturedStatements).values(statements.map((statement, i) => ({ tenantId, leaseId, at: new Date(createdAt.getTime() + i * 1000), statement }))));
+    const sessions = await asSystem('test', () => createInsightsRepo({ db: h.app.db }).sessions(tenantId, new Date(createdAt.getTime() - DAY), new Date(), { databaseId: 'legacy' }));
     expect(sessions).toEqual([expect.objectContaining({ requestId, requesterExternalId: PEOPLE.bob, statements: 6, dml: 3, ddl: 2 })]);
   });
 });

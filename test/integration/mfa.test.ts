@@ -6,6 +6,8 @@ import QRCode from 'qrcode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStateDb, runMigrations, type Db } from '../../src/db/client.js';
 import { createSecretBox } from '../../src/lib/crypto.js';
+import { asJobs } from '../support/scopes.js';
+import { asSystem, withTenant } from '../../src/db/tenant-scope.js';
 import { createAuditService } from '../../src/modules/audit/audit-service.js';
 import { createMfaRepo } from '../../src/modules/mfa/mfa-repo.js';
 import { createMfaService, type MfaService, type MfaVerification } from '../../src/modules/mfa/mfa-service.js';
@@ -33,7 +35,7 @@ describe('TOTP multi-factor authentication', () => {
   /** The service's clock; each test sets it. */
   let clock = START;
   const secrets = createSecretBox(randomBytes(32));
-  const audit = () => createAuditService({ db });
+  const audit = () => asJobs(createAuditService({ db }));
   /** Every secret and code this file handles, to prove none reaches the audit log. */
   const handled = new Set<string>();
 
@@ -79,7 +81,7 @@ describe('TOTP multi-factor authentication', () => {
     ({ db, pool } = createStateDb(state.url));
     tenantA = await createTenantService({ db }).ensureTenant('slack', 'T0MFA');
     tenantB = await createTenantService({ db }).ensureTenant('slack', 'T0MFAOTHER');
-    mfa = createMfaService({ db, repo: createMfaRepo({ db }), audit: audit(), secrets, now: () => clock });
+    mfa = asJobs(createMfaService({ db, repo: createMfaRepo({ db }), audit: audit(), secrets, now: () => clock }));
     admin = await newUser(tenantA, 'U0ADMIN');
   });
   afterAll(async () => {
@@ -236,7 +238,7 @@ describe('TOTP multi-factor authentication', () => {
     const [event] = await eventsFor(actor, 'mfa.reset');
     expect(event).toMatchObject({ actor: `user:${admin.userId}`, outcome: 'success', details: { removed: true, wasConfirmed: true } });
     expect(await mfa.status(actor)).toEqual({ enrolled: false, confirmed: false, locked: false, recoveryCodesLeft: 0 });
-    const { rows } = await pool.query('SELECT count(*)::int AS n FROM mfa_recovery_codes WHERE user_id = $1', [actor.userId]);
+    const { rows } = await asSystem('test', () => pool.query('SELECT count(*)::int AS n FROM mfa_recovery_codes WHERE user_id = $1', [actor.userId]));
     expect(rows[0].n).toBe(0);
     clock = later(START, 30);
     expect(await mfa.verify(actor, await codeAt(secret, clock), 'approve')).toMatchObject({ ok: false, reason: 'not-enrolled' });
@@ -251,12 +253,12 @@ describe('TOTP multi-factor authentication', () => {
 
   it('stores the secret sealed, and recovery codes only as hashes', async () => {
     const { actor, secret, recoveryCodes } = await enrolled();
-    const { rows } = await pool.query<{ secret_sealed: string }>('SELECT secret_sealed FROM mfa_enrollments WHERE tenant_id = $1 AND user_id = $2', [actor.tenantId, actor.userId]);
+    const { rows } = await withTenant(actor.tenantId, () => pool.query<{ secret_sealed: string }>('SELECT secret_sealed FROM mfa_enrollments WHERE tenant_id = $1 AND user_id = $2', [actor.tenantId, actor.userId]));
     const sealed = rows[0]!.secret_sealed;
     expect(sealed).toMatch(/^v1\./);
     expect(sealed).not.toContain(secret);
     expect(secrets.open(sealed)).toBe(secret);
-    const codes = await pool.query<{ code_hash: string }>('SELECT code_hash FROM mfa_recovery_codes WHERE tenant_id = $1 AND user_id = $2', [actor.tenantId, actor.userId]);
+    const codes = await withTenant(actor.tenantId, () => pool.query<{ code_hash: string }>('SELECT code_hash FROM mfa_recovery_codes WHERE tenant_id = $1 AND user_id = $2', [actor.tenantId, actor.userId]));
     expect(codes.rows).toHaveLength(10);
     for (const { code_hash } of codes.rows) {
       expect(code_hash).toMatch(/^scrypt\$/);
@@ -332,7 +334,8 @@ describe('TOTP multi-factor authentication', () => {
   it('keeps every secret and code it handled out of the audit log and out of the tables in clear', async () => {
     const longSecrets = [...handled].filter((value) => !/^\d{6}$/.test(value)).flatMap((value) => [value, value.replaceAll('-', '')]);
     expect(longSecrets.length).toBeGreaterThan(100);
-    const tables = await pool.query<{ row: string }>('SELECT row_to_json(e)::text AS row FROM mfa_enrollments e UNION ALL SELECT row_to_json(c)::text FROM mfa_recovery_codes c');
+    const tables = await asSystem('test', () => pool.query<{ row: string }>('SELECT row_to_json(e)::text AS row FROM mfa_enrollments e UNION ALL SELECT row_to_json(c)::text FROM mfa_recovery_codes c'));
+    expect(tables.rows.length).toBeGreaterThan(0);
     const log = [...(await events(tenantA)), ...(await events(tenantB))].filter((e) => e.action.startsWith('mfa.'));
     expect(new Set(log.map((e) => e.action))).toEqual(new Set(['mfa.enrolling', 'mfa.enrolled', 'mfa.verified', 'mfa.locked', 'mfa.reset']));
     const readable = [...tables.rows.map(({ row }) => row), ...log.map(({ actor: who, action, subject, outcome, details }) => JSON.stringify({ who, action, subject, outcome, details }))];

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asSystem } from '../../src/db/tenant-scope.js';
 import { APPROVERS_CHANNEL, PEOPLE, shown, startHarness, type Harness } from '../support/app-harness.js';
 import { MARIADB_ADMIN_URL, createMariaTarget, createTargetDatabase, onTarget, targetGroups, targetRoles } from '../support/databases.js';
 import { GROUP_MARKER, ROLE_MARKER, roleMarker } from '../../src/modules/credentials/postgres-provider.js';
@@ -43,7 +44,7 @@ async function grantAndConnect(h: Harness, databaseId: string) {
   await h.click(PEOPLE.alice, 'dbaccess.approve', card);
   const dm = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(requestId) && /is ready until/.test(m.text ?? ''));
   const uri = /(postgresql|mysql):\/\/[^\s`"]+/.exec(shown(dm))![0];
-  const lease = (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }))!;
+  const lease = (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) })))!;
   return { lease, session: await connect(uri) };
 }
 
@@ -164,7 +165,7 @@ describe('one install, two catalog entries on one server', () => {
     // Held by a lease: neither dropped nor reported.
     const reconciled = await h.app.leases.reconcile();
     expect([...reconciled.dropped, ...reconciled.unclaimed].some((name) => name.endsWith(lease.username))).toBe(false);
-    expect(await h.app.leases.endNow(lease.id, 'test')).toEqual({ revoked: true, sessionsKilled: 1 });
+    expect(await asSystem('test', () => h.app.leases.endNow(lease.id, 'test'))).toEqual({ revoked: true, sessionsKilled: 1 });
     expect(await mariaUsers(lease.username)).toEqual([]);
     await expect(session.query('SELECT 1')).rejects.toThrow();
   });
@@ -223,7 +224,7 @@ describe('two installs on one target with one user prefix', () => {
     for (const { session } of [ofA, ofB]) await expect(session.query('SELECT count(*) FROM sales.orders')).resolves.toHaveLength(1);
 
     // A revokes its own: B's user, session, group and privileges are untouched.
-    expect(await a.app.leases.endNow(ofA.lease.id, 'test')).toEqual({ revoked: true, sessionsKilled: 1 });
+    expect(await asSystem('test', () => a.app.leases.endNow(ofA.lease.id, 'test'))).toEqual({ revoked: true, sessionsKilled: 1 });
     await expect(ofA.session.query('SELECT 1')).rejects.toThrow();
     expect(await targetRoles(prefix)).toEqual([ofB.lease.username]);
     expect(await targetGroups(prefix)).toEqual([groups.find((group) => group.includes(b.app.installId))]);
@@ -233,7 +234,7 @@ describe('two installs on one target with one user prefix', () => {
     expect(await targetRoles(prefix)).toEqual([ofB.lease.username]);
 
     // B revokes its own.
-    expect(await b.app.leases.endNow(ofB.lease.id, 'test')).toEqual({ revoked: true, sessionsKilled: 1 });
+    expect(await asSystem('test', () => b.app.leases.endNow(ofB.lease.id, 'test'))).toEqual({ revoked: true, sessionsKilled: 1 });
     expect(await targetRoles(prefix)).toEqual([]);
     expect(await targetGroups(prefix)).toEqual([]);
   });
@@ -257,7 +258,7 @@ describe('two installs on one target with one user prefix', () => {
     expect(byB.unclaimed).toEqual([`orders/${lease.username}`]);
     await expect(session.query('SELECT count(*) FROM sales.orders')).resolves.toHaveLength(1);
 
-    expect(await a.app.leases.endNow(lease.id, 'test')).toEqual({ revoked: true, sessionsKilled: 1 });
+    expect(await asSystem('test', () => a.app.leases.endNow(lease.id, 'test'))).toEqual({ revoked: true, sessionsKilled: 1 });
     await expect(session.query('SELECT 1')).rejects.toThrow();
     expect(await targetRoles(prefix)).toEqual([]);
     expect(await targetGroups(prefix)).toEqual([]);

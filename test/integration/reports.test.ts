@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asSystem } from '../../src/db/tenant-scope.js';
 import { deriveKey } from '../../src/lib/crypto.js';
 import { createReportLinks } from '../../src/modules/reports/report-links.js';
 import { PEOPLE, TEAM, startHarness, type Harness } from '../support/app-harness.js';
@@ -89,7 +90,7 @@ policies:
     await lease('RAAAAAAAA7', { start: '2026-11-25T16:02:00Z', end: '2026-11-25T16:22:00Z', attempts: 3, error: 'connection refused' });
 
     // The audit events the report reads: MFA on R2's approvals, R2's extension.
-    const record = (actor: string, action: string, subject: string, details: Record<string, unknown>) => h.app.audit.record({ tenantId, actor, action, subject, outcome: 'success', details });
+    const record = (actor: string, action: string, subject: string, details: Record<string, unknown>) => asSystem('test', () => h.app.audit.record({ tenantId, actor, action, subject, outcome: 'success', details }));
     await record(`user:${alice}`, 'request.approval_recorded', 'request:RAAAAAAAA2', { approvals: 1, quorum: 2, mfa: true });
     await record(`user:${carol}`, 'request.approved', 'request:RAAAAAAAA2', { approvals: 2, quorum: 2, mfa: true });
     await record(`user:${alice}`, 'request.approved', 'request:RAAAAAAAA1', { approvals: 1, quorum: 1, mfa: false });

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asSystem, withTenant } from '../../src/db/tenant-scope.js';
 import { APPROVERS_CHANNEL, PEOPLE, deleteRedisPrefix, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
 import { SERVICES } from '../support/services.js';
@@ -46,8 +47,8 @@ describe('resilience', () => {
     // Everything the queue knew is gone: the delayed revoke job and the sweep's schedule.
     expect(await deleteRedisPrefix(h.redisPrefix)).toBeGreaterThan(0);
 
-    const lease = (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }))!;
-    const revoked = await waitUntil(async () => (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) }))?.revokedAt, 20_000, 'revocation');
+    const lease = (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) })))!;
+    const revoked = await waitUntil(async () => (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) })))?.revokedAt, 20_000, 'revocation');
     // On time: within a couple of sweep intervals (1 s in tests) of the expiry.
     expect(revoked!.getTime() - lease.expiresAt.getTime()).toBeLessThan(4000);
     await expect(session.query('SELECT 1')).rejects.toThrow();
@@ -57,7 +58,7 @@ describe('resilience', () => {
 
   it('never marks a lease revoked before its audit event is committed: with the log refusing, the lease stays due, then is revoked and recorded', async () => {
     const { requestId } = await approveNew({ duration: '4s' });
-    const leaseRow = () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) });
+    const leaseRow = () => asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }));
     const lease = await waitUntil(async () => ((await leaseRow())?.provisionedAt ? leaseRow() : undefined), 20_000, 'provisioned lease');
     const owner = new pg.Client({ connectionString: h.app.stateUrl });
     await owner.connect();
@@ -82,8 +83,8 @@ describe('resilience', () => {
     try {
       await waitUntil(async () => (await leaseRow())?.revokedAt, 45_000, 'revocation once the audit log takes events again');
       expect((await revokedEvents()).length).toBeGreaterThanOrEqual(1);
-      expect(await h.app.audit.verify(lease!.tenantId)).toMatchObject({ ok: true });
-      const request = await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) });
+      expect(await asSystem('test', () => h.app.audit.verify(lease!.tenantId))).toMatchObject({ ok: true });
+      const request = await asSystem('test', () => h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) }));
       expect(request!.state).toBe('revoked');
     } finally {
       await owner.end();
@@ -114,7 +115,7 @@ describe('resilience', () => {
     await onTarget((client) => client.query(`CREATE ROLE "${foreign}" NOLOGIN`));
     // And a lease written (the first step of provisioning) for an approved request whose job was lost.
     const { requestId } = await approveNew({ duration: '3s' });
-    const lease = await waitUntil(() => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }), 10_000, 'lease row');
+    const lease = await waitUntil(() => asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) })), 10_000, 'lease row');
 
     const { dropped } = await h.app.leases.reconcile();
     expect(dropped).toContain(`orders/${orphan}`);
@@ -126,8 +127,8 @@ describe('resilience', () => {
     await onTarget((client) => client.query(`DROP ROLE "${foreign}"`));
 
     // The lease's own user lives until its expiry, then goes too: nothing with our prefix remains.
-    await waitUntil(async () => (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) }))?.revokedAt, 20_000, 'revocation');
-    const live = await h.app.db.query.leases.findMany({ where: (l, { isNull }) => isNull(l.revokedAt) });
+    await waitUntil(async () => (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) })))?.revokedAt, 20_000, 'revocation');
+    const live = await asSystem('test', () => h.app.db.query.leases.findMany({ where: (l, { isNull }) => isNull(l.revokedAt) }));
     const remaining = (await targetRoles(h.prefix)).filter((role) => !live.some((l) => l.username === role));
     expect(remaining).toEqual([]);
     expect(await targetSessionsOf(lease.username)).toBe(0);
@@ -139,7 +140,7 @@ describe('resilience', () => {
     expect(thread.text).toContain('Cannot reach offline');
     expect(thread.text).not.toContain('secret-offline-pw');
     await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => m.text?.includes(requestId) === true && /Could not create the database user/.test(m.text ?? ''));
-    const request = await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) });
+    const request = await asSystem('test', () => h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) }));
     expect(request!.state).toBe('provisioning');
     const jobs = await h.app.queue.counts();
     expect((jobs.delayed ?? 0) + (jobs.waiting ?? 0) + (jobs.active ?? 0)).toBeGreaterThan(0);
@@ -158,24 +159,24 @@ describe('a crash between writing the lease and creating the user', () => {
 
   it('finishes the provisioning on restart, then revokes, leaving nothing behind', async () => {
     await h.submitRequest(PEOPLE.requester, { duration: '3s' });
-    const requestId = await waitUntil(async () => (await h.app.db.query.accessRequests.findFirst())?.id, 10_000, 'request');
+    const requestId = await waitUntil(async () => (await asSystem('test', () => h.app.db.query.accessRequests.findFirst()))?.id, 10_000, 'request');
     const tenantId = (await h.app.db.query.tenants.findFirst())!.id;
     const actor = await h.app.tenants.actor('slack', 'T0ACME', PEOPLE.alice);
-    expect((await h.app.requests.decide(actor, requestId, 'approve')).ok).toBe(true);
+    expect((await asSystem('test', () => h.app.requests.decide(actor, requestId, 'approve'))).ok).toBe(true);
 
     // The first step of provisioning happened (the row, with the user name), then the process died.
-    const row = await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) });
+    const row = await asSystem('test', () => h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) }));
     const { createLeaseRepo } = await import('../../src/modules/credentials/lease-repo.js');
-    const lease = await createLeaseRepo({ db: h.app.db }).insertOnce({
+    const lease = await withTenant(tenantId, () => createLeaseRepo({ db: h.app.db }).insertOnce({
       tenantId, requestId, databaseId: 'orders', username: `${h.prefix}crashed01`,
       expiresAt: new Date(row!.decidedAt!.getTime() + row!.durationSeconds * 1000),
-    });
+    }));
     expect(await targetRoles(lease.username)).toEqual([]);
 
     // A worker starts: the queued provision job completes with the recorded name, then expiry revokes it.
     await h.startWorker();
     await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(lease.username), 15_000);
-    await waitUntil(async () => (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) }))?.revokedAt, 20_000, 'revocation');
+    await waitUntil(async () => (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) })))?.revokedAt, 20_000, 'revocation');
     expect(await targetRoles(h.prefix)).toEqual([]);
   });
 });
@@ -195,7 +196,7 @@ describe('a revocation that keeps failing', () => {
     await h.click(PEOPLE.alice, 'dbaccess.approve', card);
     const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
     const lease = await waitUntil(async () => {
-      const row = await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) });
+      const row = await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }));
       return row?.provisionedAt ? row : undefined;
     }, 10_000, 'provisioning');
     // Someone changed the user behind our back: it no longer carries our marker, so we refuse to drop it.
@@ -260,7 +261,7 @@ describe('a target that is unreachable at expiry', () => {
 
     await proxy.cut();
     const lease = await waitUntil(async () => {
-      const row = await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) });
+      const row = await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }));
       return row && row.revokeAttempts >= 3 ? row : undefined;
     }, 30_000, 'failed attempts during the outage');
     expect(lease.revokedAt).toBeNull();
@@ -269,7 +270,7 @@ describe('a target that is unreachable at expiry', () => {
 
     await proxy.restore();
     const restoredAt = Date.now();
-    const revoked = await waitUntil(async () => (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) }))?.revokedAt, 45_000, 'revocation after the outage');
+    const revoked = await waitUntil(async () => (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) })))?.revokedAt, 45_000, 'revocation after the outage');
     // The retry delay is capped at 30 s, so a target back from any outage is revoked within a minute.
     expect(revoked!.getTime() - restoredAt).toBeLessThan(40_000);
     await expect(session.query('SELECT 1')).rejects.toThrow();
@@ -294,7 +295,7 @@ describe('a burst of requests', () => {
     if (!draft.ok) throw new Error('draft');
     await withTenant(tenantId, async () => {
       const actor = await h.app.tenants.actor('slack', 'T0ACME', PEOPLE.requester);
-      await Promise.all(Array.from({ length: 40 }, () => h.app.requests.submit(actor, draft.value)));
+      await Promise.all(Array.from({ length: 40 }, () => asSystem('test', () => h.app.requests.submit(actor, draft.value))));
     });
     await waitUntil(() => h.slack.messagesIn(APPROVERS_CHANNEL).filter((m) => !m.threadTs).length >= 40, 45_000, '40 cards');
   });

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStateDb, runMigrations, type Db } from '../../src/db/client.js';
+import { withTenant } from '../../src/db/tenant-scope.js';
 import { createAuditService } from '../../src/modules/audit/audit-service.js';
 import { DEFAULT_RETENTION, type Retention } from '../../src/modules/retention/retention-schema.js';
 import { createRetentionService } from '../../src/modules/retention/retention-service.js';
@@ -70,7 +71,7 @@ describe('retention purge', () => {
     expect((await owner.query('SELECT statement FROM captured_statements')).rows).toEqual([{ statement: 'SELECT 10' }]);
     expect(await count('access_requests')).toBe(6);
     expect(await count('decisions')).toBe(6);
-    const [event] = await createAuditService({ db }).list(tenantId, 1);
+    const [event] = await withTenant(tenantId, () => createAuditService({ db }).list(tenantId, 1));
     expect(event).toMatchObject({ actor: 'job:purgeHistory', action: 'retention.purged', outcome: 'success' });
     expect(event!.details).toEqual({
       removed: { queries: 4 },
@@ -79,7 +80,7 @@ describe('retention purge', () => {
     });
     // Nothing left to purge: nothing recorded.
     expect(await purge(DEFAULT_RETENTION)).toEqual({});
-    expect(await createAuditService({ db }).list(tenantId, 10)).toHaveLength(1);
+    expect(await withTenant(tenantId, () => createAuditService({ db }).list(tenantId, 10))).toHaveLength(1);
   });
 
   it('removes finished requests past their retention with everything that belongs to them', async () => {
@@ -88,6 +89,6 @@ describe('retention purge', () => {
     expect((await owner.query('SELECT id FROM access_requests ORDER BY id')).rows.map((row) => row.id)).toEqual(['RGLASS0001', 'RLIVE00001', 'RNEW000001']);
     expect(await count('leases')).toBe(3);
     expect(await count('analyses')).toBe(6);
-    expect(await createAuditService({ db }).verify(tenantId)).toEqual({ ok: true, events: 2 });
+    expect(await withTenant(tenantId, () => createAuditService({ db }).verify(tenantId))).toEqual({ ok: true, events: 2 });
   });
 });

@@ -115,7 +115,7 @@ describe('analysis without a model key (built-in heuristics)', () => {
     for (let i = 0; i < 5; i++) {
       await h.submitRequest(PEOPLE.bob, { reason: `Look at the payouts of batch ${i} for the monthly reconciliation`, duration: '30m' });
     }
-    await waitUntil(async () => (await asSystem(() => h.app.db.execute(sql`SELECT count(*)::int AS n FROM analyses WHERE kind = 'request'`))).rows[0]!.n as number >= 6, 30_000, 'analyses');
+    await waitUntil(async () => (await asSystem('test', () => h.app.db.execute(sql`SELECT count(*)::int AS n FROM analyses WHERE kind = 'request'`))).rows[0]!.n as number >= 6, 30_000, 'analyses');
     await h.submitRequest(PEOPLE.bob, { level: 'write', reason: 'Fix the totals of the payouts of batch 7 that the import broke', duration: '3h', ticket: 'OPS-77' });
     const card = await h.waitForCard((message) => shown(message).includes('Write access') && shown(message).includes('Unusual'));
     const text = shown(card);
@@ -169,7 +169,7 @@ describe('analysis with Claude', () => {
     expect(untrusted).toContain('Investigate the failed payouts');
     expect(content.slice(0, content.indexOf('<untrusted>'))).not.toContain('Investigate the failed payouts');
     expect(content.match(/<\/untrusted>/g)).toHaveLength(1);
-    const [row] = (await asSystem(() => h.app.db.execute(sql`SELECT analyzer, model, input_tokens, output_tokens, cost_micro_usd, latency_ms FROM analyses WHERE kind = 'request'`))).rows;
+    const [row] = (await asSystem('test', () => h.app.db.execute(sql`SELECT analyzer, model, input_tokens, output_tokens, cost_micro_usd, latency_ms FROM analyses WHERE kind = 'request'`))).rows;
     expect(row).toMatchObject({ analyzer: 'claude-haiku-5-5', model: 'claude-haiku-5-5' });
     expect(Number(row!.input_tokens)).toBeGreaterThan(100);
     expect(Number(row!.output_tokens)).toBeGreaterThan(5);
@@ -291,7 +291,7 @@ describe('session summaries from captured statements', () => {
     const call = claude.accepted().find((request) => JSON.stringify(request.body.tool_choice ?? {}).includes('record_session_summary'))!;
     const content = String((call.body.messages as Array<{ content: string }>)[0]!.content);
     expect(content.indexOf('sales.customers) TO STDOUT')).toBeGreaterThan(content.indexOf('<untrusted>'));
-    const [stored] = (await asSystem(() => h.app.db.execute(sql`SELECT count(*)::int AS n FROM captured_statements`))).rows;
+    const [stored] = (await asSystem('test', () => h.app.db.execute(sql`SELECT count(*)::int AS n FROM captured_statements`))).rows;
     expect(Number(stored!.n)).toBeGreaterThanOrEqual(4);
   });
 

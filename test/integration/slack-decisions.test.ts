@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asSystem } from '../../src/db/tenant-scope.js';
 import { APPROVERS_CHANNEL, PEOPLE, TEAM, hasButton, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { targetRoles } from '../support/databases.js';
 import { blockAction, slashCommand } from '../support/slack-requests.js';
@@ -13,7 +14,7 @@ describe('Slack decisions and commands', () => {
     await h?.close();
   });
 
-  const requestCount = async () => (await h.app.db.query.accessRequests.findMany()).length;
+  const requestCount = async () => (await asSystem('test', () => h.app.db.query.accessRequests.findMany())).length;
   const newCard = async (values: Parameters<Harness['submitRequest']>[1] = {}) => {
     const before = new Set(h.slack.messagesIn(APPROVERS_CHANNEL).map((m) => m.ts));
     expect((await h.submitRequest(PEOPLE.requester, values)).status).toBe(200);
@@ -102,10 +103,10 @@ describe('Slack decisions and commands', () => {
     const clicks = Array.from({ length: 20 }, (_, i) => h.click(i % 2 ? PEOPLE.alice : PEOPLE.bob, 'dbaccess.approve', card));
     expect((await Promise.all(clicks)).every((answer) => answer.status === 200)).toBe(true);
     const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
-    await waitUntil(async () => (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }))?.deliveredAt, 15_000, 'delivery');
-    const decisions = await h.app.db.query.decisions.findMany({ where: (d, { eq }) => eq(d.requestId, requestId) });
+    await waitUntil(async () => (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) })))?.deliveredAt, 15_000, 'delivery');
+    const decisions = await asSystem('test', () => h.app.db.query.decisions.findMany({ where: (d, { eq }) => eq(d.requestId, requestId) }));
     expect(decisions).toHaveLength(1);
-    const lease = (await h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }))!;
+    const lease = (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) })))!;
     expect(await targetRoles(lease.username)).toEqual([lease.username]);
     const dms = h.slack.messagesIn(h.slack.dmChannelFor(PEOPLE.requester)).filter((m) => m.text?.includes('is ready until') && shown(m).includes(requestId));
     expect(dms).toHaveLength(1);
@@ -182,7 +183,7 @@ describe('Slack decisions and commands', () => {
     await h.post(foreign);
     await h.slack.waitFor('response_url', (c) => c.responseUrlId === 'foreign');
     const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
-    const request = await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) });
+    const request = await asSystem('test', () => h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) }));
     expect(request!.state).toBe('pending');
     expect(String(h.slack.callsTo('response_url').find((c) => c.responseUrlId === 'foreign')!.args.text)).toBe(`Request ${requestId} was not found.`);
   });
@@ -238,6 +239,6 @@ describe('malformed Slack payloads', () => {
     expect((await h.post(tampered)).status).toBe(200);
     const answer = await h.slack.waitFor('response_url', (c) => c.responseUrlId === 'tampered');
     expect(String(answer.args.text)).toBe('This button is no longer valid. Nothing changed.');
-    expect((await h.app.db.query.accessRequests.findFirst())!.state).toBe('pending');
+    expect((await asSystem('test', () => h.app.db.query.accessRequests.findFirst()))!.state).toBe('pending');
   });
 });

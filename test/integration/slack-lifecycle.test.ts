@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../../src/db/tenant-scope.js';
 import { APPROVERS_CHANNEL, PEOPLE, hasButton, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { targetGroups, targetRoles, targetSessionsOf } from '../support/databases.js';
 
@@ -87,11 +88,11 @@ describe.each(['redis', 'postgres'] as const)('Slack lifecycle on %s', (queue) =
 
     // Every step is audited, the chain holds, and no secret is in the audit log or any job.
     const tenantId = (await h.app.db.query.tenants.findFirst())!.id;
-    const events = await h.app.audit.list(tenantId);
+    const events = await withTenant(tenantId, () => h.app.audit.list(tenantId));
     expect(events.map((e) => e.action).reverse()).toEqual(
       expect.arrayContaining(['request.submitted', 'request.approve', 'request.approved', 'lease.provisioned', 'lease.delivered', 'lease.revoked']),
     );
-    expect(await h.app.audit.verify(tenantId)).toEqual({ ok: true, events: events.length });
+    expect(await withTenant(tenantId, () => h.app.audit.verify(tenantId))).toEqual({ ok: true, events: events.length });
     const password = new URL(uri).password;
     expect(JSON.stringify(events)).not.toContain(password);
     expect(JSON.stringify(h.slack.messagesIn(APPROVERS_CHANNEL))).not.toContain(password);

@@ -161,7 +161,7 @@ describe('the whole lifecycle in Microsoft Teams', () => {
     const answer = foreign.status === 200 ? shownIn({ attachments: [{ content: (foreign.body as { value?: unknown }).value }] }) : '';
     expect(foreign.status !== 200 || /was not found/.test(answer)).toBe(true);
     const { asSystem } = await import('../../src/db/tenant-scope.js');
-    expect((await asSystem(() => h.app.requests.viewById(requestId)))?.state).toBe('pending');
+    expect((await asSystem('test', () => h.app.requests.viewById(requestId)))?.state).toBe('pending');
   });
 
   it('sent only cards that the Adaptive Cards SDK parses without a warning, each under 28 KB', async () => {

@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { createContainer, type Container } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/env.js';
+import { runMigrations } from '../../src/db/client.js';
 import { createLogger, type Logger } from '../../src/lib/logger.js';
 import { createStateDatabase, createTargetDatabase } from './databases.js';
 import { startFakeSlack, type FakeSlack, type RecordedCall, type SlackMessage } from './fake-slack.js';
@@ -40,6 +42,12 @@ export interface HarnessOptions {
   slackDirectory?: { users?: Record<string, { email?: string }>; usergroups?: Record<string, string[]> };
   /** The app's logger (default: the product's, at TEST_LOG_LEVEL or silent), e.g. to read what it logs. */
   logger?: Logger;
+  /**
+   * What a query outside any tenant or system scope gets from a tenant's table. Default 'error': the
+   * state database raises, so a code path (or a test's own query) that forgot its tenant fails where
+   * it runs instead of quietly seeing nothing. 'empty': nothing, as in production.
+   */
+  unscopedQueries?: 'error' | 'empty';
 }
 
 export interface Harness {
@@ -98,6 +106,7 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined | false> |
 /** Starts dbaccess against a fresh state database, a fresh target database and a fake Slack. */
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const [state, target, slack] = await Promise.all([createStateDatabase(), options.target ?? createTargetDatabase(), startFakeSlack({ teamId: TEAM, ...options.slackDirectory })]);
+  if (options.unscopedQueries !== 'empty') await failUnscopedQueries(state.url);
   const dir = mkdtempSync(join(tmpdir(), 'dbaccess-test-'));
   const prefix = `t${randomBytes(3).toString('hex')}_`;
   const redisPrefix = `dbaccess-test-${randomBytes(4).toString('hex')}`;
@@ -207,6 +216,29 @@ ${options.extraDatabases ?? ''}`;
     },
   };
   return harness;
+}
+
+/**
+ * Migrates a state database and makes its row-level security raise, instead of hiding the row, when
+ * a query touches a tenant's row with no scope set (production hides it: see migration 0003).
+ */
+export async function failUnscopedQueries(stateUrl: string): Promise<void> {
+  await runMigrations(stateUrl);
+  const owner = new pg.Client({ connectionString: stateUrl });
+  await owner.connect();
+  try {
+    await owner.query(`
+      CREATE OR REPLACE FUNCTION dbaccess_tenant_visible(row_tenant uuid) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+      BEGIN
+        IF coalesce(current_setting('dbaccess.tenant_id', true), '') = '' THEN
+          RAISE EXCEPTION 'a query without a tenant scope touched a row of tenant %', row_tenant USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        RETURN current_setting('dbaccess.tenant_id', true) IN ('*', row_tenant::text);
+      END
+      $$`);
+  } finally {
+    await owner.end();
+  }
 }
 
 /** Removes this test's keys only; the machine's Redis is shared, so never FLUSHALL. */

@@ -2,7 +2,7 @@ import type { ConversationReference } from 'botbuilder';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { chatConversations, tenants } from '../../db/schema.js';
-import { asSystem } from '../../db/tenant-scope.js';
+import { asSystem, withTenant } from '../../db/tenant-scope.js';
 
 /**
  * What the bot learns from each activity so that it can write first later (proactive messages):
@@ -24,10 +24,11 @@ export function createTeamsConversations({ db }: { db: Db }) {
   }
 
   async function load(key: string, tenantId?: string): Promise<Record<string, unknown> | undefined> {
-    const [row] = await asSystem(() =>
+    const query = () =>
       db.select({ reference: chatConversations.reference }).from(chatConversations)
-        .where(and(eq(chatConversations.platform, 'teams'), eq(chatConversations.key, key), ...(tenantId ? [eq(chatConversations.tenantId, tenantId)] : []))),
-    );
+        .where(and(eq(chatConversations.platform, 'teams'), eq(chatConversations.key, key), ...(tenantId ? [eq(chatConversations.tenantId, tenantId)] : [])));
+    // A tenant's own rows in its scope; a lookup by channel or conversation id is what finds the tenant.
+    const [row] = tenantId ? await withTenant(tenantId, query) : await asSystem('teams:conversation', query);
     return row?.reference;
   }
 
@@ -52,7 +53,7 @@ export function createTeamsConversations({ db }: { db: Db }) {
     personal: async (tenantId: string, email: string) => (await load(personKey('personal', tenantId, email), tenantId)) as Partial<ConversationReference> | undefined,
     member: async (tenantId: string, email: string) => (await load(personKey('member', tenantId, email), tenantId)) as TeamsMember | undefined,
     async savePersonal(tenantId: string, email: string, reference: Partial<ConversationReference>): Promise<void> {
-      await asSystem(async () => {
+      await withTenant(tenantId, async () => {
         await save(tenantId, personKey('personal', tenantId, email), clean(reference));
         await save(tenantId, `conversation:${reference.conversation!.id}`, clean(reference));
       });

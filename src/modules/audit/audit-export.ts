@@ -200,7 +200,7 @@ export function createAuditExporter({ db, lockPool, sinks, batchSize: wantedBatc
           const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 9)) AS locked', [sink.key]);
           if (!rows[0]?.locked) continue; // another process is exporting to this sink right now
           try {
-            sent[sink.key] = await asSystem(() => exportTo(sink, deadline));
+            sent[sink.key] = await asSystem('audit-export', () => exportTo(sink, deadline));
           } finally {
             await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 9))', [sink.key]).catch(() => {});
           }

@@ -3,7 +3,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
 import { auditCheckpoints, auditEvents, tenants } from '../../db/schema.js';
-import { currentScope, withTenant } from '../../db/tenant-scope.js';
+import { currentScope, inScope, type Scope } from '../../db/tenant-scope.js';
 
 export interface AuditEvent {
   tenantId: string;
@@ -85,7 +85,7 @@ interface PendingAppend {
 /** The appends of one tenant made in one scope: at most one write in flight, the rest gathering. */
 interface Lane {
   tenantId: string;
-  scope: string;
+  scope: Scope | undefined;
   waiting: PendingAppend[];
 }
 
@@ -183,7 +183,7 @@ export function createAuditService({ db, appendDb = db, checkpointKey }: { db: D
   function append(event: AuditEvent): Promise<void> {
     // The write runs in the caller's scope, so the function's tenant check still applies to each caller.
     const scope = currentScope();
-    const key = `${scope}\u0000${event.tenantId}`;
+    const key = `${scope?.tenant ?? ''}\u0000${event.tenantId}`;
     return new Promise<void>((resolve, reject) => {
       const { createdAt, details, content } = prepare(event);
       const pending: PendingAppend = { actor: event.actor, action: event.action, subject: event.subject, outcome: event.outcome, details: JSON.stringify(details), createdAt, content, resolve, reject };
@@ -195,7 +195,7 @@ export function createAuditService({ db, appendDb = db, checkpointKey }: { db: D
       const lane: Lane = { tenantId: event.tenantId, scope, waiting: [pending] };
       lanes.set(key, lane);
       // Started after the current turn: appends made together (Promise.all) share the first batch.
-      queueMicrotask(() => void withTenant(scope, () => drain(key, lane)));
+      queueMicrotask(() => void inScope(scope, () => drain(key, lane)));
     });
   }
 

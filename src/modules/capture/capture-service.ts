@@ -262,7 +262,7 @@ export function createCaptureService({ db, repo, lockPool, catalogs, resolveTarg
    * name, leases of this database only). Safe to run at any time, twice, or on several workers.
    */
   async function collect(databaseId: string): Promise<CollectResult> {
-    return asSystem(async () => {
+    return asSystem('capture', async () => {
       const entry = catalogs().ofDatabase(databaseId)?.database(databaseId);
       // Removed from the catalog: there is no admin connection to read its log with any more.
       if (!entry) return { stored: 0, leases: 0, more: false };

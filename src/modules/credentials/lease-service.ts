@@ -15,6 +15,7 @@ import type { Credentials } from './credentials.js';
 import { parseStoredScope } from './scope.js';
 import type { LeaseRepo, LeaseRow } from './lease-repo.js';
 import type { ProviderRegistry, TargetResolver } from './targets.js';
+import { asSystem } from '../../db/tenant-scope.js';
 import type { CaptureMethod } from '../capture/capture-types.js';
 import { reconcileServers, type ReconcileResult } from './reconciler.js';
 import { MAX_PERMANENT_ATTEMPTS, failureReason, isPermanentFailure } from './provision-failure.js';
@@ -391,7 +392,9 @@ export function createLeaseService(deps: Deps) {
     return reconcileServers({ entries, providerFor, liveUsernames: (databaseIds) => leases.liveUsernames(databaseIds) });
   }
 
-  return { provision, extend, applyExtension, credentialsForRequester, recordDm, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, endNow, listLive: (databaseId?: string) => leases.listLive(databaseId), sweep, reconcile };
+  return { provision, extend, applyExtension, credentialsForRequester, recordDm, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, endNow, listLive: (databaseId?: string) => leases.listLive(databaseId),
+    // Across tenants, as the system by name, whoever calls (a job, the CLI).
+    sweep: () => asSystem('sweep', sweep), reconcile: () => asSystem('reconciler', reconcile) };
 }
 
 export type LeaseService = ReturnType<typeof createLeaseService>;

@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
 import { TERMINAL_STATES } from '../access-requests/access-request-state.js';
 import type { AuditService } from '../audit/audit-service.js';
+import { asSystem } from '../../db/tenant-scope.js';
 import { describeRetention, RETENTION_KINDS, type Retention, type RetentionKind } from './retention-schema.js';
 
 interface Deps {
@@ -104,7 +105,8 @@ export function createRetentionService({ db, audit, retention, now = () => new D
     return removed;
   }
 
-  return { purge };
+  // Across tenants, as the system: it runs as a job or an operator's command, never for one tenant.
+  return { purge: () => asSystem('retention', purge) };
 }
 
 export type RetentionService = ReturnType<typeof createRetentionService>;

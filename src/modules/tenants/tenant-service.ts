@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { chatUsers, tenants } from '../../db/schema.js';
+import { withTenant } from '../../db/tenant-scope.js';
 
 /** Where people talk to dbaccess: a chat platform, or the local console. */
 export type Platform = 'slack' | 'teams' | 'console';
@@ -47,14 +48,17 @@ export function createTenantService({ db }: { db: Db }) {
     const key = `${tenantId}/${platform}/${externalId}`;
     const cached = userIds.get(key);
     if (cached) return cached;
-    const [row] = await db
-      .insert(chatUsers)
-      .values({ tenantId, platform, externalId, displayName })
-      .onConflictDoUpdate({
-        target: [chatUsers.tenantId, chatUsers.platform, chatUsers.externalId],
-        set: { displayName: sql`coalesce(excluded.display_name, ${chatUsers.displayName})` },
-      })
-      .returning({ id: chatUsers.id });
+    // In the tenant's scope whoever calls: the actor is made before a listener enters it.
+    const [row] = await withTenant(tenantId, () =>
+      db
+        .insert(chatUsers)
+        .values({ tenantId, platform, externalId, displayName })
+        .onConflictDoUpdate({
+          target: [chatUsers.tenantId, chatUsers.platform, chatUsers.externalId],
+          set: { displayName: sql`coalesce(excluded.display_name, ${chatUsers.displayName})` },
+        })
+        .returning({ id: chatUsers.id }),
+    );
     userIds.set(key, row!.id);
     return row!.id;
   }
@@ -85,7 +89,7 @@ export function createTenantService({ db }: { db: Db }) {
       return { tenantId, userId, platform, externalUserId };
     },
     async user(tenantId: string, userId: string) {
-      const [row] = await db.select().from(chatUsers).where(and(eq(chatUsers.tenantId, tenantId), eq(chatUsers.id, userId)));
+      const [row] = await withTenant(tenantId, () => db.select().from(chatUsers).where(and(eq(chatUsers.tenantId, tenantId), eq(chatUsers.id, userId))));
       return row;
     },
   };
