@@ -173,3 +173,19 @@ export function redactKnownSecrets(text: string, { jsonSafe = false }: { jsonSaf
 export function registeredSecretCount(): number {
   return permanent.size + transient.size;
 }
+
+/** Registers the password of a connection string (`postgres://user:pass@host`) and the string with it. */
+export function registerConnectionSecrets(url: string | undefined): void {
+  if (!url) return;
+  try {
+    const { password } = new URL(url);
+    if (password) {
+      registerSecretValue(url, { permanent: true });
+      registerSecretValue(password, { permanent: true });
+      registerSecretValue(decodeURIComponent(password), { permanent: true });
+    }
+  } catch {
+    // Not a URL (a reference resolved to something else): all of it is the secret.
+    registerSecretValue(url, { permanent: true });
+  }
+}

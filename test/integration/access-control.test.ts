@@ -127,7 +127,7 @@ rules:
     const waiting = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(requestId) && /reveal the credentials with your MFA code/.test(shown(m)));
     expect(shown(waiting)).not.toMatch(/postgresql:\/\//);
     const requester = await h.app.tenants.actor('slack', TEAM, PEOPLE.requester);
-    const { secret: requesterSecret } = await h.app.mfa.startEnrollment(requester, 'requester');
+    const requesterSecret = (await h.app.mfa.startEnrollment(requester, 'requester')).secret.reveal();
     while (Date.now() % 30_000 > 24_000) await new Promise((resolve) => setTimeout(resolve, 250));
     await h.app.mfa.confirmEnrollment(requester, await code(requesterSecret, Date.now() - 30_000));
     const revealOpened = h.slack.callsTo('views.open').length;
