@@ -108,6 +108,9 @@ function formsOf(value: string): Map<string, boolean> {
 
 /** prefix -> the registered forms starting with it, longest first. */
 const index = new Map<string, Form[]>();
+/** How many prefixes start with each pair of characters: most positions of a line are passed over on this alone. */
+const pairs = new Map<number, number>();
+const pairOf = (text: string, at: number) => text.charCodeAt(at) * 65_536 + text.charCodeAt(at + 1);
 
 /** Kept up to date one value at a time: registering a password costs the same with 10 or 20,000 others. */
 function addToIndex(value: string): void {
@@ -120,6 +123,7 @@ function addToIndex(value: string): void {
       list.push({ text, jsonSafe });
       list.sort((a, b) => b.text.length - a.text.length);
     }
+    if (list.length === 1) pairs.set(pairOf(key, 0), (pairs.get(pairOf(key, 0)) ?? 0) + 1);
     index.set(key, list);
   }
 }
@@ -127,9 +131,18 @@ function addToIndex(value: string): void {
 function removeFromIndex(value: string): void {
   for (const text of formsOf(value).keys()) {
     const key = text.slice(0, PREFIX);
-    const list = index.get(key)?.filter((form) => form.text !== text);
-    if (list && list.length > 0) index.set(key, list);
-    else index.delete(key);
+    const known = index.get(key);
+    if (!known) continue;
+    const list = known.filter((form) => form.text !== text);
+    if (list.length > 0) {
+      index.set(key, list);
+    } else {
+      index.delete(key);
+      const pair = pairOf(key, 0);
+      const left = (pairs.get(pair) ?? 1) - 1;
+      if (left > 0) pairs.set(pair, left);
+      else pairs.delete(pair);
+    }
   }
 }
 
@@ -148,7 +161,7 @@ export function redactKnownSecrets(text: string, { jsonSafe = false }: { jsonSaf
   let inString = false;
   let escaped = false;
   for (let at = 0; at < text.length; ) {
-    const candidates = at + PREFIX <= text.length && (!jsonSafe || (inString && !escaped)) ? lookup.get(text.slice(at, at + PREFIX)) : undefined;
+    const candidates = at + PREFIX <= text.length && (!jsonSafe || (inString && !escaped)) && pairs.has(pairOf(text, at)) ? lookup.get(text.slice(at, at + PREFIX)) : undefined;
     // Inside a serialised JSON line only whole escape sequences may be replaced, or the line would
     // stop being JSON: there only the escaped forms match, and only at the start of a character.
     const found = candidates?.find((form) => text.startsWith(form.text, at) && (!jsonSafe || form.jsonSafe));

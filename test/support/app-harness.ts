@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createContainer, type Container } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/env.js';
-import { createLogger, type Logger } from '../../src/lib/logger.js';
+import { createLogger, type LogDestination, type Logger } from '../../src/lib/logger.js';
 import { createStateDatabase, createTargetDatabase } from './databases.js';
 import { startFakeSlack, type FakeSlack, type RecordedCall, type SlackMessage } from './fake-slack.js';
 import { SERVICES } from './services.js';
@@ -40,6 +40,8 @@ export interface HarnessOptions {
   slackDirectory?: { users?: Record<string, { email?: string }>; usergroups?: Record<string, string[]> };
   /** The app's logger (default: the product's, at TEST_LOG_LEVEL or silent), e.g. to read what it logs. */
   logger?: Logger;
+  /** Where the app's log lines go (default stdout, at TEST_LOG_LEVEL or silent): the app's own logger, with its scrubbing. */
+  log?: LogDestination;
 }
 
 export interface Harness {
@@ -140,7 +142,7 @@ ${options.extraDatabases ?? ''}`;
     ...options.env,
   };
   const config = loadConfig(envVars);
-  const app = await createContainer(config, { logger: options.logger ?? createLogger(config.env.LOG_LEVEL) });
+  const app = await createContainer(config, { logger: options.logger ?? createLogger(config.env.LOG_LEVEL, options.log) });
   const extra: Container[] = [];
   await app.start();
   const address = app.http!.server.address();
@@ -192,7 +194,7 @@ ${options.extraDatabases ?? ''}`;
     },
     async startWorker() {
       const workerConfig = loadConfig({ ...envVars, RUN_MODE: 'worker' });
-      const worker = await createContainer(workerConfig, { logger: createLogger(workerConfig.env.LOG_LEVEL) });
+      const worker = await createContainer(workerConfig, { logger: createLogger(workerConfig.env.LOG_LEVEL, options.log) });
       await worker.start();
       extra.push(worker);
       return worker;
