@@ -6,7 +6,9 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/lib/logger.js';
 import { createVaultClient } from '../../src/modules/credentials/vault-client.js';
+import { CONSOLE_PEOPLE } from '../../src/app/sandbox.js';
 import { APPROVERS_CHANNEL, PEOPLE, SIGNING_SECRET, TEAM, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
+import { SERVICES } from '../support/services.js';
 import { startFakeAnthropic, outcome } from '../support/fake-anthropic.js';
 import { startFakeBotFramework, type FakeBotFramework } from '../support/fake-bot-framework.js';
 import { startFakeVault } from '../support/fake-vault.js';
@@ -57,6 +59,29 @@ function expectAbsent(log: string, secrets: Record<string, string | string[]>): 
 
 const passwordOf = (uri: string) => decodeURIComponent(new URL(uri).password);
 
+/** Everything a Teams message or card shows as text (as teams-lifecycle.test.ts reads it). */
+function shownIn(message: { text?: string | undefined; attachments?: Array<{ content?: unknown }> | undefined } | undefined): string {
+  const parts: string[] = [];
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') parts.push(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') for (const [key, inner] of Object.entries(value)) if (['text', 'title', 'value', 'body', 'items', 'columns', 'facts', 'inlines', 'content', 'card', 'actions'].includes(key)) walk(inner);
+  };
+  walk(message?.text);
+  walk(message?.attachments?.map((attachment) => attachment.content));
+  return parts.join('\n').replace(/\\([*_[\]`~#\-+=|.)\\])/g, '$1');
+}
+const answered = (result: { body: unknown }) => shownIn({ attachments: [{ content: (result.body as { value: unknown }).value }] }) || String((result.body as { value?: unknown }).value ?? '');
+
+const SECOND_DATABASE = `  - id: reports
+    engine: postgres
+    host: 127.0.0.1
+    port: 5433
+    database: postgres
+    environment: staging
+    admin: env:ORDERS_ADMIN_URL
+`;
+
 describe('no secret in the log at LOG_LEVEL=trace', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
   afterEach(async () => {
@@ -72,14 +97,7 @@ describe('no secret in the log at LOG_LEVEL=trace', () => {
       queue: 'redis',
       log: log.stream,
       env: { LOG_LEVEL: 'trace' },
-      extraDatabases: `  - id: reports
-    engine: postgres
-    host: 127.0.0.1
-    port: 5433
-    database: postgres
-    environment: staging
-    admin: env:ORDERS_ADMIN_URL
-`,
+      extraDatabases: SECOND_DATABASE,
       policy: `roles:
   admins: [${PEOPLE.alice}]
 policies:
@@ -180,4 +198,207 @@ policies:
     });
     for (const line of log.lines()) expect(() => JSON.parse(line)).not.toThrow();
   }, 180_000);
+
+  it('Teams: enrol MFA, request, approve with a code, reveal, extend, end, revoke; nothing of it in the log', async () => {
+    const log = logCapture();
+    const fake: FakeBotFramework = await startFakeBotFramework();
+    cleanups.push(() => fake.close());
+    const requester = fake.addUser({ name: 'Rita Requester', email: 'rita@acme.example' });
+    const alice = fake.addUser({ name: 'Alice Approver', email: 'alice@acme.example' });
+    const team = fake.addTeam({ name: 'DBAs', members: [requester, alice] });
+    const h = await startHarness({
+      queue: 'redis',
+      log: log.stream,
+      env: { ...fake.env(), CONSOLE: 'off', LOG_LEVEL: 'trace' },
+      teamsApprovers: { channel: team.general.id, users: [alice.email] },
+      extraDatabases: SECOND_DATABASE,
+      policy: `policies:
+  - { name: guarded, databases: [orders], approvers: [${alice.email}], mfa: always }
+  - { name: plain, databases: [reports], approvers: [${alice.email}], mfa: never }
+`,
+    });
+    cleanups.push(() => h.close());
+    const teams = fake.bot(`${h.url}/api/messages`);
+    const handedOut: Record<string, string[]> = { totpKeys: [], otpauthUris: [], recoveryCodes: [], passwords: [] };
+    const personal = (user: typeof requester) => fake.personalConversationId(user);
+    const reply = async (user: typeof requester, text: string) => {
+      const before = fake.botMessagesIn(personal(user)).length;
+      expect((await teams.personalMessage({ from: user, text })).status).toBe(200);
+      return waitUntil(() => fake.botMessagesIn(personal(user))[before], 10_000, `the answer to ${text}`);
+    };
+    expect((await teams.installationUpdate({ from: alice, action: 'add', team })).status).toBe(200);
+
+    async function enrol(user: typeof requester): Promise<string> {
+      const setup = await reply(user, 'dbaccess mfa');
+      const key = /^[A-Z2-7]{16,}$/m.exec(shownIn(setup))![0];
+      handedOut.totpKeys!.push(key);
+      handedOut.otpauthUris!.push(/otpauth:\/\/\S+/.exec(shownIn(setup))![0]);
+      await awayFromStepEnd();
+      const confirmed = await teams.cardAction({ from: user, message: setup, verb: 'mfaConfirm', inputs: { code: await code(key, Date.now() - 30_000) } });
+      const recovery = answered(confirmed).match(RECOVERY_CODE) ?? [];
+      expect(recovery).toHaveLength(10);
+      handedOut.recoveryCodes!.push(...recovery);
+      return key;
+    }
+    const aliceKey = await enrol(alice);
+    const requesterKey = await enrol(requester);
+
+    const form = await reply(requester, 'dbaccess');
+    const inputs = { databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '1h', reason: 'Investigate the failed payouts of last night for OPS-1234', ticket: 'OPS-1234', breakGlass: 'false' };
+    const requestId = /R[0-9A-Z]{9}/.exec(answered(await teams.cardAction({ from: requester, message: form, verb: 'submit', inputs })))![0];
+    const card = await waitUntil(() => fake.botMessagesIn(team.general.id).find((m) => shownIn(m).includes(requestId) && shownIn(m).includes('Approve')), 30_000, 'the approval card');
+    const approved = await teams.cardAction({ from: alice, message: fake.message(card.id)!, verb: 'approve', inputs: { code: await code(aliceKey) } });
+    expect(answered(approved)).toMatch(/Approved by/);
+
+    const waiting = await waitUntil(() => fake.botMessagesIn(personal(requester)).find((m) => shownIn(m).includes(requestId) && /Reveal/i.test(shownIn(m))), 30_000, 'the credentials waiting');
+    await teams.cardAction({ from: requester, message: waiting, verb: 'reveal', inputs: { code: await code(requesterKey) } });
+    const credentials = await waitUntil(() => fake.botMessagesIn(personal(requester)).find((m) => /postgresql:\/\//.test(shownIn(fake.message(m.id)))), 30_000, 'the credentials');
+    handedOut.passwords!.push(passwordOf(/postgresql:\/\/[^\s`"]+/.exec(shownIn(fake.message(credentials.id)))![0]));
+    expect(answered(await teams.cardAction({ from: requester, message: fake.message(credentials.id)!, verb: 'extend', inputs: { duration: '30m' } }))).toMatch(/Extended until/);
+    await teams.cardAction({ from: requester, message: fake.message(credentials.id)!, verb: 'end' });
+    await waitUntil(async () => (await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) }))?.state === 'revoked', 30_000, 'the end');
+
+    const second = await reply(requester, 'dbaccess');
+    const secondId = /R[0-9A-Z]{9}/.exec(answered(await teams.cardAction({ from: requester, message: second, verb: 'submit', inputs: { ...inputs, databaseId: 'reports', scope: '' } })))![0];
+    const secondCard = await waitUntil(() => fake.botMessagesIn(team.general.id).find((m) => shownIn(m).includes(secondId) && shownIn(m).includes('Approve')), 30_000, 'the second card');
+    await teams.cardAction({ from: alice, message: fake.message(secondCard.id)!, verb: 'approve' });
+    const secondCredentials = await waitUntil(() => fake.botMessagesIn(personal(requester)).find((m) => shownIn(m).includes(secondId) && /postgresql:\/\//.test(shownIn(m))), 30_000, 'the second credentials');
+    handedOut.passwords!.push(passwordOf(/postgresql:\/\/[^\s`"]+/.exec(shownIn(secondCredentials))![0]));
+    expect(shownIn(await reply(alice, `dbaccess revoke ${secondId}`))).toMatch(/Ending access/);
+    await waitUntil(async () => (await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, secondId) }))?.state === 'revoked', 30_000, 'the revocation');
+
+    const text = log.text();
+    // Teams' own output is our log lines; the debug ones (the Slack client's, here idle) show the level is on.
+    expect(/"level":20,/.test(text)).toBe(true);
+    expectAbsent(text, {
+      ...handedOut,
+      botPassword: fake.appPassword,
+      adminPassword: passwordOf(h.target.adminUrl),
+      masterKey: [h.env.MASTER_KEY!, Buffer.from(h.env.MASTER_KEY!, 'hex').toString('base64')],
+    });
+    for (const line of log.lines()) expect(() => JSON.parse(line)).not.toThrow();
+  }, 180_000);
+
+  it('the console: request, approve with a code, reveal with a code, extend, end, revoke; nothing of it in the log', async () => {
+    const log = logCapture();
+    const h = await startHarness({
+      queue: 'redis',
+      log: log.stream,
+      env: { CONSOLE: 'on', LOG_LEVEL: 'trace' },
+      extraDatabases: SECOND_DATABASE,
+      policy: `policies:
+  - { name: guarded, databases: [orders], approvers: [${CONSOLE_PEOPLE.approver}], mfa: always }
+  - { name: plain, databases: [reports], approvers: [${CONSOLE_PEOPLE.approver}], mfa: never }
+`,
+    });
+    cleanups.push(() => h.close());
+    const post = async (path: string, body: unknown) => {
+      const answer = await fetch(`${h.url}/console/api/${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', 'x-dbaccess-console': '1' } });
+      return (await answer.json()) as { ok?: boolean; message?: string; id?: string };
+    };
+    const state = async () => (await (await fetch(`${h.url}/console/api/state`)).json()) as { messages: Array<{ kind: string; requestId?: string; text: string; data?: { password?: string; uri?: string } }> };
+    // The console has no enrolment screen: its two people enrol through the service.
+    const handedOut: Record<string, string[]> = { totpKeys: [], otpauthUris: [], recoveryCodes: [], passwords: [] };
+    const keys: Record<string, string> = {};
+    for (const who of ['requester', 'approver'] as const) {
+      const actor = await h.app.tenants.actor('console', 'local', CONSOLE_PEOPLE[who]);
+      const started = await h.app.mfa.startEnrollment(actor, who);
+      keys[who] = started.secret.reveal();
+      handedOut.totpKeys!.push(keys[who]!);
+      handedOut.otpauthUris!.push(started.otpauthUri.reveal());
+      await awayFromStepEnd();
+      handedOut.recoveryCodes!.push(...(await h.app.mfa.confirmEnrollment(actor, await code(keys[who]!, Date.now() - 30_000))).recoveryCodes.map((c) => c.reveal()));
+    }
+    const form = { databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '1h', reason: 'Count the failed payouts of last night for finance', ticket: '' };
+    const { id } = await post('requests', form);
+    await waitUntil(async () => (await state()).messages.find((m) => m.kind === 'card' && m.requestId === id), 30_000, 'the console card');
+    expect(await post('actions', { action: 'approve', requestId: id, as: 'approver', code: await code(keys.approver!) })).toMatchObject({ ok: true });
+    await waitUntil(async () => (await state()).messages.find((m) => m.kind === 'waiting' && m.requestId === id), 30_000, 'the credentials waiting');
+    expect(await post('actions', { action: 'reveal', requestId: id, as: 'requester', code: await code(keys.requester!) })).toMatchObject({ ok: true });
+    const credentials = await waitUntil(async () => (await state()).messages.find((m) => m.kind === 'credentials' && m.requestId === id), 30_000, 'the credentials');
+    handedOut.passwords!.push(credentials.data!.password!);
+    expect(await post('actions', { action: 'extend', requestId: id, as: 'requester', duration: '30m' })).toMatchObject({ ok: true });
+    expect(await post('actions', { action: 'end', requestId: id, as: 'requester' })).toMatchObject({ ok: true });
+
+    const second = await post('requests', { ...form, databaseId: 'reports', scope: '' });
+    await waitUntil(async () => (await state()).messages.find((m) => m.kind === 'card' && m.requestId === second.id), 30_000, 'the second card');
+    expect(await post('actions', { action: 'approve', requestId: second.id, as: 'approver' })).toMatchObject({ ok: true });
+    const secondCredentials = await waitUntil(async () => (await state()).messages.find((m) => m.kind === 'credentials' && m.requestId === second.id), 30_000, 'the second credentials');
+    handedOut.passwords!.push(secondCredentials.data!.password!);
+    expect(await post('actions', { action: 'end', requestId: second.id, as: 'approver' })).toMatchObject({ ok: true });
+    await waitUntil(async () => (await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, second.id!) }))?.state === 'revoked', 30_000, 'the revocation');
+
+    const text = log.text();
+    expect(/"level":20,/.test(text)).toBe(true);
+    expectAbsent(text, {
+      ...handedOut,
+      adminPassword: passwordOf(h.target.adminUrl),
+      masterKey: [h.env.MASTER_KEY!, Buffer.from(h.env.MASTER_KEY!, 'hex').toString('base64')],
+    });
+  }, 180_000);
+
+  it('pg, mysql2, Vault and Anthropic errors are logged without a password, secretKey, token or key', async () => {
+    const log = logCapture();
+    const logger = createLogger('trace', log.stream);
+    const adminPassword = passwordOf(SERVICES.targetPg);
+
+    // pg: a pooled connection killed under its pool. pg-pool hangs the client (its connection
+    // password, the backend's secretKey) on the error it emits, and that is what used to be logged.
+    const pool = new pg.Pool({ connectionString: SERVICES.targetPg, max: 1 });
+    cleanups.push(() => pool.end());
+    const client = await pool.connect();
+    const { secretKey, processID } = client as unknown as { secretKey: number; processID: number };
+    client.release();
+    const emitted = new Promise<Error>((resolve) => pool.once('error', resolve));
+    const killer = new pg.Client({ connectionString: SERVICES.targetPg });
+    await killer.connect();
+    await killer.query('SELECT pg_terminate_backend($1)', [processID]);
+    await killer.end();
+    const poolError = await emitted;
+    expect((poolError as Error & { client?: unknown }).client).toBeDefined();
+    logger.error({ err: poolError }, 'queue error');
+    logger.warn(poolError);
+    // ... and a failed login.
+    const refused = await new pg.Client({ connectionString: SERVICES.targetPg.replace(adminPassword, 'wrong-pg-password') }).connect().catch((error: unknown) => error);
+    logger.error({ err: refused }, 'could not connect');
+
+    // mysql2: a statement carrying a password, which MariaDB quotes back in its syntax error.
+    const connection = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: 'test' });
+    cleanups.push(() => connection.end());
+    const mysqlError = await connection.query("CREATE USRE 'x'@'%' IDENTIFIED BY 'mysql-secret-pw-123'").catch((error: unknown) => error);
+    expect(String((mysqlError as { sql?: string }).sql)).toContain('mysql-secret-pw-123');
+    logger.error({ err: mysqlError }, 'provision failed');
+    const deniedMysql = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'nobody_here', password: 'mysql-login-pw-456' }).catch((error: unknown) => error);
+    logger.error({ err: deniedMysql }, 'could not connect');
+
+    // Vault: a refused token and a failing server.
+    const vaultToken = 'hvs.log-test-vault-token-value';
+    const vault = await startFakeVault({ token: vaultToken });
+    cleanups.push(() => vault.close());
+    const wrongToken = 'hvs.wrong-vault-token-value';
+    logger.error({ err: await createVaultClient({ addr: vault.addr, token: wrongToken }).readKv('secret/data/orders', 'url').catch((error: unknown) => error) }, 'vault refused');
+    vault.failNext('/v1/secret', 500, { errors: [`internal error for token ${vaultToken}`] });
+    logger.error({ err: await createVaultClient({ addr: vault.addr, token: vaultToken }).readKv('secret/data/orders', 'url').catch((error: unknown) => error) }, 'vault failed');
+
+    // Anthropic: a server error and a refused key.
+    const anthropic = await startFakeAnthropic();
+    cleanups.push(() => anthropic.close());
+    anthropic.enqueue(outcome.serverError());
+    const call = (apiKey: string) => new Anthropic({ apiKey, baseURL: anthropic.url, maxRetries: 0 }).messages.create({ model: 'claude-haiku-5-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((error: unknown) => error);
+    logger.error({ err: await call(anthropic.apiKey) }, 'analysis failed');
+    logger.error({ err: await call('sk-ant-wrong-key-value') }, 'analysis failed');
+
+    const text = log.text();
+    expect(log.lines().length).toBe(9);
+    expect(text).not.toMatch(new RegExp(`\\b${secretKey}\\b`));
+    expect(text).not.toMatch(/secretKey|connectionParameters/);
+    expectAbsent(text, {
+      adminPassword, wrongPgPassword: 'wrong-pg-password', mysqlPasswords: ['mysql-secret-pw-123', 'mysql-login-pw-456'],
+      vaultTokens: [vaultToken, wrongToken], anthropicKeys: [anthropic.apiKey, 'sk-ant-wrong-key-value'],
+    });
+    // What went wrong is still said: the codes and messages an operator needs.
+    expect(text).toMatch(/57P01|terminat/);
+    expect(text).toMatch(/ER_PARSE_ERROR/);
+    expect(text).toMatch(/ER_ACCESS_DENIED_ERROR/);
+  }, 60_000);
 });
