@@ -203,9 +203,9 @@ policies:
     const log = logCapture();
     const fake: FakeBotFramework = await startFakeBotFramework();
     cleanups.push(() => fake.close());
-    const requester = fake.addUser({ name: 'Rita Requester', email: 'rita@acme.example' });
-    const alice = fake.addUser({ name: 'Alice Approver', email: 'alice@acme.example' });
-    const team = fake.addTeam({ name: 'DBAs', members: [requester, alice] });
+    const requester = await fake.addUser({ name: 'Rita Requester', email: 'rita@acme.example' });
+    const alice = await fake.addUser({ name: 'Alice Approver', email: 'alice@acme.example' });
+    const team = await fake.addTeam({ name: 'DBAs', members: [requester, alice] });
     const h = await startHarness({
       queue: 'redis',
       log: log.stream,
@@ -221,10 +221,11 @@ policies:
     const teams = fake.bot(`${h.url}/api/messages`);
     const handedOut: Record<string, string[]> = { totpKeys: [], otpauthUris: [], recoveryCodes: [], passwords: [] };
     const personal = (user: typeof requester) => fake.personalConversationId(user);
+    const botMessages = async (user: typeof requester) => fake.botMessagesIn(await personal(user));
     const reply = async (user: typeof requester, text: string) => {
-      const before = fake.botMessagesIn(personal(user)).length;
+      const before = (await botMessages(user)).length;
       expect((await teams.personalMessage({ from: user, text })).status).toBe(200);
-      return waitUntil(() => fake.botMessagesIn(personal(user))[before], 10_000, `the answer to ${text}`);
+      return waitUntil(async () => (await botMessages(user))[before], 10_000, `the answer to ${text}`);
     };
     expect((await teams.installationUpdate({ from: alice, action: 'add', team })).status).toBe(200);
 
@@ -246,23 +247,23 @@ policies:
     const form = await reply(requester, 'dbaccess');
     const inputs = { databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '1h', reason: 'Investigate the failed payouts of last night for OPS-1234', ticket: 'OPS-1234', breakGlass: 'false' };
     const requestId = /R[0-9A-Z]{9}/.exec(answered(await teams.cardAction({ from: requester, message: form, verb: 'submit', inputs })))![0];
-    const card = await waitUntil(() => fake.botMessagesIn(team.general.id).find((m) => shownIn(m).includes(requestId) && shownIn(m).includes('Approve')), 30_000, 'the approval card');
-    const approved = await teams.cardAction({ from: alice, message: fake.message(card.id)!, verb: 'approve', inputs: { code: await code(aliceKey) } });
+    const card = await waitUntil(async () => (await fake.botMessagesIn(team.general.id)).find((m) => shownIn(m).includes(requestId) && shownIn(m).includes('Approve')), 30_000, 'the approval card');
+    const approved = await teams.cardAction({ from: alice, message: (await fake.message(card.id))!, verb: 'approve', inputs: { code: await code(aliceKey) } });
     expect(answered(approved)).toMatch(/Approved by/);
 
-    const waiting = await waitUntil(() => fake.botMessagesIn(personal(requester)).find((m) => shownIn(m).includes(requestId) && /Reveal/i.test(shownIn(m))), 30_000, 'the credentials waiting');
+    const waiting = await waitUntil(async () => (await botMessages(requester)).find((m) => shownIn(m).includes(requestId) && /Reveal/i.test(shownIn(m))), 30_000, 'the credentials waiting');
     await teams.cardAction({ from: requester, message: waiting, verb: 'reveal', inputs: { code: await code(requesterKey) } });
-    const credentials = await waitUntil(() => fake.botMessagesIn(personal(requester)).find((m) => /postgresql:\/\//.test(shownIn(fake.message(m.id)))), 30_000, 'the credentials');
-    handedOut.passwords!.push(passwordOf(/postgresql:\/\/[^\s`"]+/.exec(shownIn(fake.message(credentials.id)))![0]));
-    expect(answered(await teams.cardAction({ from: requester, message: fake.message(credentials.id)!, verb: 'extend', inputs: { duration: '30m' } }))).toMatch(/Extended until/);
-    await teams.cardAction({ from: requester, message: fake.message(credentials.id)!, verb: 'end' });
+    const credentials = await waitUntil(async () => (await botMessages(requester)).find((m) => /postgresql:\/\//.test(shownIn(m))), 30_000, 'the credentials');
+    handedOut.passwords!.push(passwordOf(/postgresql:\/\/[^\s`"]+/.exec(shownIn(credentials))![0]));
+    expect(answered(await teams.cardAction({ from: requester, message: (await fake.message(credentials.id))!, verb: 'extend', inputs: { duration: '30m' } }))).toMatch(/Extended until/);
+    await teams.cardAction({ from: requester, message: (await fake.message(credentials.id))!, verb: 'end' });
     await waitUntil(async () => (await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) }))?.state === 'revoked', 30_000, 'the end');
 
     const second = await reply(requester, 'dbaccess');
     const secondId = /R[0-9A-Z]{9}/.exec(answered(await teams.cardAction({ from: requester, message: second, verb: 'submit', inputs: { ...inputs, databaseId: 'reports', scope: '' } })))![0];
-    const secondCard = await waitUntil(() => fake.botMessagesIn(team.general.id).find((m) => shownIn(m).includes(secondId) && shownIn(m).includes('Approve')), 30_000, 'the second card');
-    await teams.cardAction({ from: alice, message: fake.message(secondCard.id)!, verb: 'approve' });
-    const secondCredentials = await waitUntil(() => fake.botMessagesIn(personal(requester)).find((m) => shownIn(m).includes(secondId) && /postgresql:\/\//.test(shownIn(m))), 30_000, 'the second credentials');
+    const secondCard = await waitUntil(async () => (await fake.botMessagesIn(team.general.id)).find((m) => shownIn(m).includes(secondId) && shownIn(m).includes('Approve')), 30_000, 'the second card');
+    await teams.cardAction({ from: alice, message: (await fake.message(secondCard.id))!, verb: 'approve' });
+    const secondCredentials = await waitUntil(async () => (await botMessages(requester)).find((m) => shownIn(m).includes(secondId) && /postgresql:\/\//.test(shownIn(m))), 30_000, 'the second credentials');
     handedOut.passwords!.push(passwordOf(/postgresql:\/\/[^\s`"]+/.exec(shownIn(secondCredentials))![0]));
     expect(shownIn(await reply(alice, `dbaccess revoke ${secondId}`))).toMatch(/Ending access/);
     await waitUntil(async () => (await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, secondId) }))?.state === 'revoked', 30_000, 'the revocation');
