@@ -6,12 +6,13 @@ import { emptyCatalog, loadCatalog, parseCatalogSet, singleCatalog, type Catalog
 import type { Config } from '../config/env.js';
 import { createLockPool, createStateDb, runMigrations } from '../db/client.js';
 import { createSecretBox, deriveKey, loadMasterKey } from '../lib/crypto.js';
+import { registerConnectionSecrets, registerSecretValue } from '../lib/secret.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { parseDuration } from '../lib/time.js';
 import { createJobHandlers } from '../jobs/handlers.js';
 import { createJobQueue, type QueueBackend } from '../jobs/queue.js';
 import { WebClient } from '@slack/web-api';
-import { createSlackApp } from '../chat/slack/slack-app.js';
+import { boltLogger, createSlackApp } from '../chat/slack/slack-app.js';
 import { createSlackDirectory } from '../chat/slack/slack-directory.js';
 import { personOf, type PersonResolver } from '../modules/policy/policy-evaluator.js';
 import { namesPeopleBy } from '../modules/policy/policy-schema.js';
@@ -121,6 +122,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
   closers.unshift(() => pool.end(), () => lockPool.end(), () => auditPool.end());
 
   const masterKey = loadMasterKey(env.MASTER_KEY, dataDir);
+  // Configuration secrets join the log scrubber's registry: no log line at any level shows them.
+  for (const value of [env.MASTER_KEY, masterKey.toString('hex'), masterKey.toString('base64'), env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.MICROSOFT_APP_PASSWORD, env.VAULT_TOKEN, env.ANTHROPIC_API_KEY, env.CONSOLE_TOKEN, env.AUDIT_EXPORT_TOKEN]) {
+    if (value) registerSecretValue(value, { permanent: true });
+  }
+  for (const url of [stateUrl, env.REDIS_URL, env.AUDIT_EXPORT_URL]) registerConnectionSecrets(url);
   const secrets = createSecretBox(masterKey);
   const backend: QueueBackend = env.REDIS_URL
     ? { kind: 'redis', url: env.REDIS_URL, prefix: env.QUEUE_PREFIX }
@@ -158,7 +164,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   // Slack people by email or user group, when a tenant's catalog names them so (Teams people are emails).
   const slackDirectory = env.SLACK_BOT_TOKEN
     ? createSlackDirectory({
-        client: new WebClient(env.SLACK_BOT_TOKEN, { slackApiUrl: env.SLACK_API_URL, retryConfig: { retries: 1, maxTimeout: 2000 }, timeout: 5000 }),
+        client: new WebClient(env.SLACK_BOT_TOKEN, { slackApiUrl: env.SLACK_API_URL, retryConfig: { retries: 1, maxTimeout: 2000 }, timeout: 5000, logger: boltLogger(logger.child({ component: 'slack-directory' })) }),
         needs: async (tenantId) => namesPeopleBy((await catalogOf(tenantId)).policy),
         logger,
       })

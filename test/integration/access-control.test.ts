@@ -128,7 +128,7 @@ rules:
     const waiting = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(requestId) && /reveal the credentials with your MFA code/.test(shown(m)));
     expect(shown(waiting)).not.toMatch(/postgresql:\/\//);
     const requester = await h.app.tenants.actor('slack', TEAM, PEOPLE.requester);
-    const { secret: requesterSecret } = await asSystem('test', () => h.app.mfa.startEnrollment(requester, 'requester'));
+    const requesterSecret = (await asSystem('test', () => h.app.mfa.startEnrollment(requester, 'requester'))).secret.reveal();
     while (Date.now() % 30_000 > 24_000) await new Promise((resolve) => setTimeout(resolve, 250));
     const requesterCode = await code(requesterSecret, Date.now() - 30_000);
     await asSystem('test', () => h.app.mfa.confirmEnrollment(requester, requesterCode));

@@ -65,9 +65,9 @@ describe('TOTP multi-factor authentication', () => {
   async function enrolled(at = START, user?: Actor): Promise<{ actor: Actor; secret: string; recoveryCodes: string[] }> {
     const actor = user ?? (await newUser());
     clock = at;
-    const { secret } = await mfa.startEnrollment(actor, `${actor.externalUserId}@example.com`);
+    const secret = (await mfa.startEnrollment(actor, `${actor.externalUserId}@example.com`)).secret.reveal();
     handled.add(secret);
-    const { recoveryCodes } = await mfa.confirmEnrollment(actor, await codeAt(secret, at));
+    const recoveryCodes = (await mfa.confirmEnrollment(actor, await codeAt(secret, at))).recoveryCodes.map((code) => code.reveal());
     recoveryCodes.forEach((code) => handled.add(code));
     return { actor, secret, recoveryCodes };
   }
@@ -92,7 +92,11 @@ describe('TOTP multi-factor authentication', () => {
   it('enrolls only with a valid first code, from a QR code that carries issuer, account and secret', async () => {
     const actor = await newUser(tenantA, 'U0ALICE');
     clock = START;
-    const { secret, otpauthUri, qrPng } = await mfa.startEnrollment(actor, 'alice@example.com');
+    const started = await mfa.startEnrollment(actor, 'alice@example.com');
+    // Secrets print as [redacted] anywhere but where they are revealed on purpose.
+    expect(JSON.stringify(started)).not.toContain(started.secret.reveal());
+    const { qrPng } = started;
+    const [secret, otpauthUri] = [started.secret.reveal(), started.otpauthUri.reveal()];
     handled.add(secret);
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
 
@@ -126,7 +130,7 @@ describe('TOTP multi-factor authentication', () => {
     expect(await mfa.isEnrolled(actor)).toBe(false);
 
     const firstCode = await codeAt(secret, START);
-    const { recoveryCodes } = await mfa.confirmEnrollment(actor, firstCode);
+    const recoveryCodes = (await mfa.confirmEnrollment(actor, firstCode)).recoveryCodes.map((code) => code.reveal());
     recoveryCodes.forEach((code) => handled.add(code));
     expect(recoveryCodes).toHaveLength(10);
     expect(new Set(recoveryCodes).size).toBe(10);
@@ -146,8 +150,8 @@ describe('TOTP multi-factor authentication', () => {
   it('replaces an unconfirmed enrollment when it is started again', async () => {
     const actor = await newUser();
     clock = START;
-    const first = await mfa.startEnrollment(actor, 'bob');
-    const second = await mfa.startEnrollment(actor, 'bob');
+    const first = { secret: (await mfa.startEnrollment(actor, 'bob')).secret.reveal() };
+    const second = { secret: (await mfa.startEnrollment(actor, 'bob')).secret.reveal() };
     handled.add(first.secret).add(second.secret);
     expect(second.secret).not.toBe(first.secret);
     await expect(mfa.confirmEnrollment(actor, await codeAt(first.secret, START))).rejects.toMatchObject({ code: 'BAD_INPUT' });

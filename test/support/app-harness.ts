@@ -7,7 +7,7 @@ import pg from 'pg';
 import { createContainer, type Container } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/env.js';
 import { runMigrations } from '../../src/db/client.js';
-import { createLogger, type Logger } from '../../src/lib/logger.js';
+import { createLogger, type LogDestination, type Logger } from '../../src/lib/logger.js';
 import { createStateDatabase, createTargetDatabase } from './databases.js';
 import { startFakeSlack, type FakeSlack, type RecordedCall, type SlackMessage } from './fake-slack.js';
 import { SERVICES } from './services.js';
@@ -48,6 +48,8 @@ export interface HarnessOptions {
    * it runs instead of quietly seeing nothing. 'empty': nothing, as in production.
    */
   unscopedQueries?: 'error' | 'empty';
+  /** Where the app's log lines go (default stdout, at TEST_LOG_LEVEL or silent): the app's own logger, with its scrubbing. */
+  log?: LogDestination;
 }
 
 export interface Harness {
@@ -149,7 +151,7 @@ ${options.extraDatabases ?? ''}`;
     ...options.env,
   };
   const config = loadConfig(envVars);
-  const app = await createContainer(config, { logger: options.logger ?? createLogger(config.env.LOG_LEVEL) });
+  const app = await createContainer(config, { logger: options.logger ?? createLogger(config.env.LOG_LEVEL, options.log) });
   const extra: Container[] = [];
   await app.start();
   const address = app.http!.server.address();
@@ -201,7 +203,7 @@ ${options.extraDatabases ?? ''}`;
     },
     async startWorker() {
       const workerConfig = loadConfig({ ...envVars, RUN_MODE: 'worker' });
-      const worker = await createContainer(workerConfig, { logger: createLogger(workerConfig.env.LOG_LEVEL) });
+      const worker = await createContainer(workerConfig, { logger: createLogger(workerConfig.env.LOG_LEVEL, options.log) });
       await worker.start();
       extra.push(worker);
       return worker;

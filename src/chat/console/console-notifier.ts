@@ -63,7 +63,7 @@ export function createConsoleNotifier({ store, approvalsOf }: { store: ConsoleSt
       const message = store.put({
         id: `dm-${request.id}`, channel: inbox(request), kind: 'credentials', requestId: request.id,
         text: [`Your ${request.level} access to ${request.databaseId} is ready until ${formatTime(credentials.expiresAt)}.`, leftOutSentence(request.leftOut), 'This is the only copy of the password.'].filter(Boolean).join(' '),
-        data: { host: credentials.host, port: credentials.port, database: credentials.database, username: credentials.username, password: credentials.password, uri: connectionUri(credentials), command: clientCommand(credentials), expiresAt: credentials.expiresAt.toISOString() },
+        data: { host: credentials.host, port: credentials.port, database: credentials.database, username: credentials.username, password: credentials.password.reveal(), uri: connectionUri(credentials), command: clientCommand(credentials), expiresAt: credentials.expiresAt.toISOString() },
         actions: [{ action: 'extend', label: 'Extend', requestId: request.id }, endButton(request)],
       });
       return ref(message);

@@ -172,7 +172,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
           const enrollment = await mfa.startEnrollment(actor, command.user_name || command.user_id);
           const channel = (await client.conversations.open({ users: command.user_id })).channel!.id!;
           const qrUrl = publishQr?.(enrollment.qrPng);
-          await client.chat.postMessage({ channel, ...mfaEnrollmentBlocks(enrollment.secret, enrollment.otpauthUri, qrUrl) } as never);
+          await client.chat.postMessage({ channel, ...mfaEnrollmentBlocks(enrollment.secret.reveal(), enrollment.otpauthUri.reveal(), qrUrl) } as never);
           await respond({ response_type: 'ephemeral', text: 'I sent you the MFA set-up by direct message.' });
         } catch (error) {
           await respond({ response_type: 'ephemeral', text: publicMessage(error) });
@@ -478,7 +478,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
       const { recoveryCodes } = await mfa.confirmEnrollment(actor, code);
       await ack();
       const channel = (await client.conversations.open({ users: body.user.id })).channel!.id!;
-      await client.chat.postMessage({ channel, text: recoveryText(recoveryCodes) });
+      await client.chat.postMessage({ channel, text: recoveryText(recoveryCodes.map((code) => code.reveal())) });
     } catch (error) {
       await ack({ response_action: 'errors', errors: { code: publicMessage(error) } });
     }
@@ -566,8 +566,11 @@ function readDraft(values: StateValues, revision: number): RequestDraft {
   };
 }
 
-/** Bolt's logger interface over pino, so Slack's own messages land in the same structured log. */
-function boltLogger(logger: Logger): BoltLogger {
+/**
+ * Bolt's logger interface over pino, so Slack's own messages land in the same structured log. Its
+ * debug output carries raw bodies (DMs with passwords): the logger scrubs every line (src/lib/log-scrubber.ts).
+ */
+export function boltLogger(logger: Logger): BoltLogger {
   let level = LogLevel.INFO;
   return {
     debug: (...msg) => logger.debug(msg.map(String).join(' ')),

@@ -440,7 +440,7 @@ export function credentialsBlocks(view: RequestView, c: Credentials): { text: st
         fields: [
           mrkdwn(`*Host*\n\`${c.host}\``), mrkdwn(`*Port*\n\`${c.port}\``),
           mrkdwn(`*Database*\n\`${c.database}\``), mrkdwn(`*User*\n\`${c.username}\``),
-          mrkdwn(`*Password*\n\`${c.password}\``),
+          mrkdwn(`*Password*\n\`${c.password.reveal()}\``),
         ],
       },
       section(`*URI*\n\`\`\`${uri}\`\`\``),

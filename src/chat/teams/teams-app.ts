@@ -213,7 +213,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
           return `MFA of ${email} is reset; they can set it up again with dbaccess mfa.`;
         }
         const enrollment = await mfa.startEnrollment(actor, actor.externalUserId);
-        return mfaEnrollmentCard(enrollment.secret, enrollment.otpauthUri);
+        return mfaEnrollmentCard(enrollment.secret.reveal(), enrollment.otpauthUri.reveal());
       }
       case 'status': {
         if (!status || !(await requests.isAdmin(actor))) return 'Only admins can see the system status. Ask an admin if you need it.';
@@ -334,7 +334,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
       }
       case 'mfaConfirm': {
         const { recoveryCodes } = await mfa.confirmEnrollment(actor, str(data.code, 20).trim());
-        return notice(`MFA is set up. Keep these one-time recovery codes somewhere safe; each works once if you lose your authenticator: ${recoveryCodes.join('  ')}`);
+        return notice(`MFA is set up. Keep these one-time recovery codes somewhere safe; each works once if you lose your authenticator: ${recoveryCodes.map((code) => code.reveal()).join('  ')}`);
       }
       default:
         return notice('This button is no longer valid. Nothing changed.');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../config/catalog.js';
 import type { MessageRef } from '../../db/schema.js';
+import { Secret } from '../../lib/secret.js';
 import { formatTime } from '../../lib/time.js';
 import type { LeaseView, RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
@@ -93,7 +94,7 @@ const credentials: Credentials = {
   port: 5432,
   database: 'orders',
   username: 'dba_alice_r1',
-  password: 'Pa_ss*wo[rd]`x',
+  password: new Secret('Pa_ss*wo[rd]`x'),
   expiresAt: at(60),
 };
 
@@ -506,7 +507,7 @@ describe('requester messages', () => {
     const revoked = credentialsRevokedCard(active({ state: 'revoked', lease: buildLease({ revokedAt: at(-1), endReason: 'ended', endedByExternalId: 'alice@example.com' }) }));
     expectValidCard(revoked);
     expect(actionsOf(revoked)).toEqual([]);
-    expect(JSON.stringify(revoked)).not.toContain(credentials.password);
+    expect(JSON.stringify(revoked)).not.toContain(credentials.password.reveal());
     expect(allText(revoked)).toContain(`ended at ${formatTime(at(-1))} (ended early by alice@example.com). The user dba\\_alice\\_r1 no longer exists`);
   });
 
@@ -637,7 +638,7 @@ describe('teamsRenderers', () => {
     expect(revealed[0]).toMatchObject({ to: 'requester', replace: ref('dm') });
     const ended = renderTeams(samples.credentialsRevoked, context);
     expect(ended).toEqual([expect.objectContaining({ to: 'requester', replace: ref('dm') })]);
-    expect(JSON.stringify(ended)).not.toContain(credentials.password);
+    expect(JSON.stringify(ended)).not.toContain(credentials.password.reveal());
     expect(renderTeams({ type: 'credentialsRevoked', request: active() }, context)).toEqual([]);
   });
 

@@ -639,7 +639,7 @@ export function credentialsCard(view: RequestView, c: Credentials): AdaptiveCard
       valueRow('Port', String(c.port)),
       valueRow('Database', c.database),
       valueRow('User', c.username),
-      valueRow('Password', c.password),
+      valueRow('Password', c.password.reveal()),
       heading('URI'),
       code(connectionUri(c)),
       heading(c.protocol === 'postgres' ? 'psql' : 'mysql'),

@@ -3,6 +3,7 @@ import type { CatalogSet } from '../../config/catalog.js';
 import type { Db } from '../../db/client.js';
 import type { SecretBox } from '../../lib/crypto.js';
 import { generatePassword } from '../../lib/crypto.js';
+import { Secret } from '../../lib/secret.js';
 import { forbidden, notFound } from '../../lib/errors.js';
 import { mysqlUserName } from './mysql-grants.js';
 import { randomCode } from '../../lib/ids.js';
@@ -121,7 +122,7 @@ export function createLeaseService(deps: Deps) {
       return failed ? { kind: 'too-late', request: failed } : { kind: 'skipped', why: 'already failed' };
     }
 
-    let password = generatePassword();
+    let password = new Secret(generatePassword());
     let statements: string[];
     let leftOut: string[] = [];
     let username = lease.username;
@@ -132,7 +133,7 @@ export function createLeaseService(deps: Deps) {
       const hosts = request.policy?.hostPatterns;
       const target = hosts?.length ? { ...catalogTarget, entry: { ...catalogTarget.entry, allowedHosts: hosts } } : catalogTarget;
       const result = await provider.provision(target, {
-        username: lease.username, password, expiresAt: lease.expiresAt, level: request.level,
+        username: lease.username, password: password.reveal(), expiresAt: lease.expiresAt, level: request.level,
         privileges: section?.level(request.level)?.privileges, scope: parseStoredScope(request.scope), prefix,
         capture: lease.captureMethod as CaptureMethod,
       });
@@ -140,7 +141,8 @@ export function createLeaseService(deps: Deps) {
       leftOut = result.leftOut ?? [];
       if (result.issued) {
         // Vault chose the user: record what it issued (its lease id sealed, for renew and revoke).
-        ({ username, password } = result.issued);
+        username = result.issued.username;
+        password = new Secret(result.issued.password);
         externalLeaseSealed = secrets.seal(result.issued.externalLeaseId);
       }
     } catch (error) {
@@ -155,7 +157,7 @@ export function createLeaseService(deps: Deps) {
     }
 
     const active = await db.transaction(async (tx) => {
-      const updatedLease = await leases.update(request.tenantId, lease.id, { username, externalLeaseSealed, passwordSealed: secrets.seal(password), provisionedAt: now() }, tx);
+      const updatedLease = await leases.update(request.tenantId, lease.id, { username, externalLeaseSealed, passwordSealed: secrets.seal(password.reveal()), provisionedAt: now() }, tx);
       const updatedRequest = await requests.transition(request.tenantId, requestId, 'activate', { leftOut }, tx);
       await audit.record(
         { tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provisioned', subject: `lease:${lease.id}`, outcome: 'success', details: { request: requestId, username, expiresAt: lease.expiresAt.toISOString(), statements, ...(leftOut.length > 0 ? { leftOut } : {}) } },
@@ -210,7 +212,7 @@ export function createLeaseService(deps: Deps) {
       credentials: {
         protocol: (entry.engine === 'vault' ? entry.vault!.engine : entry.engine) === 'postgres' ? 'postgres' : 'mysql',
         host: entry.host, port: entry.port, database: entry.database, username: lease.username,
-        password: secrets.open(lease.passwordSealed), expiresAt: lease.expiresAt,
+        password: new Secret(secrets.open(lease.passwordSealed)), expiresAt: lease.expiresAt,
       },
     };
   }

@@ -1,5 +1,6 @@
 import type { CatalogSet, Engine } from '../../config/catalog.js';
 import { configError, notFound } from '../../lib/errors.js';
+import { registerConnectionSecrets } from '../../lib/secret.js';
 import type { CredentialProvider, Target } from './credential-types.js';
 
 /** Turns a catalog reference (`env:NAME`, `vault:<path>#<field>`) into the secret it names. */
@@ -13,7 +14,8 @@ export function createReferenceResolver({
   readEnvReference: (name: string) => string | undefined;
   readVault?: (path: string, field: string) => Promise<string>;
 }): ReferenceResolver {
-  return async (reference, databaseId) => {
+  // Whatever a reference resolves to (an admin connection string) is a secret the log must never show.
+  const resolve: ReferenceResolver = async (reference, databaseId) => {
     if (reference.startsWith('env:')) {
       const name = reference.slice('env:'.length);
       const value = readEnvReference(name);
@@ -26,6 +28,11 @@ export function createReferenceResolver({
       return readVault(match[1]!, match[2]!);
     }
     throw configError(`The admin reference of ${databaseId} is not understood.`);
+  };
+  return async (reference, databaseId) => {
+    const value = await resolve(reference, databaseId);
+    registerConnectionSecrets(value);
+    return value;
   };
 }
 

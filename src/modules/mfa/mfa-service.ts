@@ -18,6 +18,7 @@ import {
   recoveryCodeMatches,
   totpStep,
 } from './mfa-codes.js';
+import { Secret } from '../../lib/secret.js';
 import type { MfaRepo } from './mfa-repo.js';
 
 interface Deps {
@@ -54,9 +55,9 @@ export interface MfaStatus {
 }
 
 export interface MfaEnrollmentStart {
-  /** Base32, for typing into an app by hand; show it once, never log it. */
-  secret: string;
-  otpauthUri: string;
+  /** Base32, for typing into an app by hand; show it once (it prints as [redacted] anywhere else). */
+  secret: Secret;
+  otpauthUri: Secret;
   qrPng: Buffer;
 }
 
@@ -86,9 +87,9 @@ export function createMfaService({ db, repo, audit, secrets, issuer = 'dbaccess'
   }
 
   async function startEnrollment(actor: Actor, accountLabel: string): Promise<MfaEnrollmentStart> {
-    const secret = newTotpSecret();
+    const secret = new Secret(newTotpSecret());
     const started = await db.transaction(async (tx) => {
-      const row = await repo.upsertPending(actor.tenantId, actor.userId, secrets.seal(secret), clock(), tx);
+      const row = await repo.upsertPending(actor.tenantId, actor.userId, secrets.seal(secret.reveal()), clock(), tx);
       if (row) await record(actor, 'mfa.enrolling', 'success', {}, tx);
       return row !== undefined;
     });
@@ -96,12 +97,12 @@ export function createMfaService({ db, repo, audit, secrets, issuer = 'dbaccess'
       await record(actor, 'mfa.enrolling', 'refused', { reason: 'already-enrolled' });
       throw conflict('Two-factor authentication is already set up for you. To move it to a new authenticator app, ask an admin to reset it first.');
     }
-    const uri = otpauthUri(issuer, accountLabel.trim() || actor.externalUserId, secret);
-    const qrPng = await QRCode.toBuffer(uri, { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale: 8 });
+    const uri = new Secret(otpauthUri(issuer, accountLabel.trim() || actor.externalUserId, secret.reveal()));
+    const qrPng = await QRCode.toBuffer(uri.reveal(), { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale: 8 });
     return { secret, otpauthUri: uri, qrPng };
   }
 
-  async function confirmEnrollment(actor: Actor, code: string): Promise<{ recoveryCodes: string[] }> {
+  async function confirmEnrollment(actor: Actor, code: string): Promise<{ recoveryCodes: Secret[] }> {
     const at = clock();
     const row = await repo.find(actor.tenantId, actor.userId);
     if (!row) throw conflict('There is no two-factor set-up waiting for a code: start the set-up first.');
@@ -114,8 +115,8 @@ export function createMfaService({ db, repo, audit, secrets, issuer = 'dbaccess'
       throw badInput("That code did not match. Check that your phone sets its clock automatically, and that you scanned the latest QR code, then enter the current code.", { code: 'Did not match.' });
     }
     // Hashing is slow on purpose: done before the transaction, which then only writes.
-    const recoveryCodes = generateRecoveryCodes();
-    const hashes = await Promise.all(recoveryCodes.map(hashRecoveryCode));
+    const recoveryCodes = generateRecoveryCodes().map((code) => new Secret(code));
+    const hashes = await Promise.all(recoveryCodes.map((code) => hashRecoveryCode(code.reveal())));
     await db.transaction(async (tx) => {
       // Conditional on the secret the code was checked against: a set-up restarted meanwhile is not confirmed with an old code.
       const confirmed = await repo.confirm(actor.tenantId, actor.userId, row.secretSealed, step, at, tx);
