@@ -113,7 +113,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     }
   }
   const readEnvReference = (name: string) => (sandbox && name === SANDBOX_ADMIN_REFERENCE ? sandbox.adminUrl : config.readEnvReference(name));
-  if (options.applyMigrations !== false) await runMigrations(stateUrl);
+  if (options.applyMigrations !== false) await runMigrations(stateUrl, () => logger.info('another process is applying the migrations: waiting for it'));
   const { db, pool } = createStateDb(stateUrl);
   const lockPool = createLockPool(stateUrl);
   // Group-committed audit appends get connections of their own: their callers may hold state

@@ -37,7 +37,7 @@ Exit: 0 done (or nothing pending), 1 pending migrations with --check, or a failu
         return EXIT.problems;
       }
       if (before.pending.length > 0) io.err(`Applying ${before.pending.length} migration${before.pending.length === 1 ? '' : 's'} to ${where}: ${before.pending.join(', ')}`);
-      await runMigrations(url);
+      await runMigrations(url, () => io.err('Another process is applying the migrations: waiting for it.'));
       const after = await pendingMigrations(url);
       io.out(`dbaccess: migrations applied (${after.applied} in ${where}, ${before.pending.length} new).`);
       return EXIT.ok;

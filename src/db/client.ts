@@ -137,12 +137,29 @@ export async function pendingMigrations(connectionString: string): Promise<{ app
   }
 }
 
-/** Applies the migrations as the connecting user (the owner), on a connection of its own. */
-export async function runMigrations(connectionString: string): Promise<void> {
+/**
+ * The advisory lock every process takes around the migrations (ASCII "dbaccess" as a bigint key). On a
+ * fresh database, processes started together would otherwise all run `CREATE TABLE` at once, and all but
+ * one fail (23505 on pg_type). PostgreSQL scopes advisory locks to the database.
+ */
+export const MIGRATION_LOCK_KEY = '7233451031007687539';
+
+/**
+ * Applies the migrations as the connecting user (the owner), on a connection of its own, under the
+ * migration lock: a process that finds it taken waits, then finds nothing left to apply. The lock is a
+ * session lock on that connection, released after (and by the server if the process dies).
+ */
+export async function runMigrations(connectionString: string, onWait?: () => void): Promise<void> {
   const client = new pg.Client({ connectionString, application_name: 'dbaccess-migrate' });
   await client.connect();
   try {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [MIGRATION_LOCK_KEY]);
+    if (!rows[0]!.locked) {
+      onWait?.();
+      await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+    }
     await migrate(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_DIR, migrationsSchema: 'dbaccess_migrations' });
+    await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_KEY]);
   } finally {
     await client.end();
   }
