@@ -61,6 +61,13 @@ export interface EnqueueOptions {
    * the summary) waits while revocations are queued, so a mass expiry drops users first and tells people next.
    */
   later?: boolean;
+  /**
+   * The sweep's re-add (with `jobId`): acts whatever state an earlier job with this id is in. One that
+   * is waiting, retrying after its backoff or running under a live worker is left alone; one scheduled
+   * for later runs now; one that failed for good, finished, or was running under a worker that died
+   * (its lock expired) is replaced by a new one. See take-over.ts.
+   */
+  takeOver?: boolean;
 }
 
 export type Enqueue = <N extends JobName>(name: N, data: JobData<N>, options?: EnqueueOptions) => Promise<void>;

@@ -4,6 +4,7 @@ import type { Logger } from '../lib/logger.js';
 import { asSystem } from '../db/tenant-scope.js';
 import { withTimeout } from '../lib/async.js';
 import { JOBS, type Enqueue, type JobData, type JobName } from './job-catalog.js';
+import { clearForTakeOver } from './take-over.js';
 
 export const QUEUE_NAME = 'dbaccess';
 
@@ -33,6 +34,24 @@ const MAX_BACKOFF_MS = 30_000;
 export const backoffDelay = (attemptsMade: number) => Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, attemptsMade - 1));
 
 /**
+ * What BullMQ does with the job of a worker that died (kill -9, out of memory, a lost machine). Its
+ * lock, renewed every lockDuration / 2 while the job runs, expires lockDuration after the last renewal;
+ * then the sweep takes the job over (take-over.ts) and BullMQ's stalled check, every stalledInterval,
+ * puts it back in the queue. BullMQ's defaults (30 s and 30 s) left a revocation in flight waiting
+ * about 70 s after a restart.
+ * - lockDuration 10 s: a dead worker's job is free within 10 s. Shorter would risk taking a job from
+ *   a live worker whose event loop is held up for more than 5 s; that costs a duplicate run (every job
+ *   is safe to run twice), never a lost one.
+ * - stalledInterval 5 s: one cheap check (one script or SQL function per queue, whichever worker runs it)
+ *   every 5 s, so a stalled job is back about 10-20 s after the death with no sweep at all.
+ * - maxStalledCount 5 (BullMQ's default 1 failed a job for good at the second crash): jobs are
+ *   idempotent, so running one again after a death is always right; the limit only stops a job that
+ *   itself kills its worker from doing so without end. Revocation and provisioning do not depend on
+ *   it: the sweep re-adds them whatever state BullMQ left them in.
+ */
+export const STALLED_SETTINGS = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 5 } as const;
+
+/**
  * BullMQ on Redis (REDIS_URL) or on PostgreSQL (the same database as the state); the job code is the
  * same on both. Job payloads are validated on the way in and on the way out.
  */
@@ -47,7 +66,7 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
   const makeWorker = (processor: (job: Job) => Promise<void>, concurrency: number): Worker => {
     const settings = { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade) };
     return classes
-      ? (new classes.Worker(QUEUE_NAME, processor, { connection: pgConnection!, concurrency, settings }) as unknown as Worker)
+      ? (new classes.Worker(QUEUE_NAME, processor, { connection: pgConnection!, concurrency, settings, ...STALLED_SETTINGS }) as unknown as Worker)
       : new Worker(QUEUE_NAME, processor, {
           connection: (() => {
             const connection = redis!.duplicate({ maxRetriesPerRequest: null });
@@ -57,6 +76,7 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
           prefix: (backend as { prefix: string }).prefix,
           concurrency,
           settings,
+          ...STALLED_SETTINGS,
         });
   };
 
@@ -71,6 +91,7 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
     async enqueue(name, data, options = {}) {
       const spec = JOBS[name];
       const payload = spec.schema.parse(data);
+      if (options.takeOver && options.jobId && !(await clearForTakeOver(queue, options.jobId))) return;
       await queue.add(name, payload, {
         jobId: options.jobId,
         delay: options.delayMs && options.delayMs > 0 ? options.delayMs : undefined,

@@ -333,7 +333,8 @@ export function createLeaseService(deps: Deps) {
       await leases.update(actor.tenantId, lease.id, { expiresAt: now(), endReason: ender, endedBy: actor.userId }, tx);
       await audit.record({ tenantId: actor.tenantId, actor: `user:${actor.userId}`, action: `lease.${ender}`, subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id } }, tx);
     });
-    await enqueue('revoke', { leaseId: lease.id }, { jobId: `${revokeJobId(lease.id)}-now` });
+    // The lease's revocation job, brought forward (or added again): one job per lease, not two racing.
+    await enqueue('revoke', { leaseId: lease.id }, { jobId: revokeJobId(lease.id), takeOver: true });
   }
 
   /**
@@ -356,7 +357,7 @@ export function createLeaseService(deps: Deps) {
       const result = await revoke(lease.id, `cli:${operator}`);
       return { revoked: result.revoked, sessionsKilled: result.sessionsKilled };
     } catch (error) {
-      await enqueue('revoke', { leaseId: lease.id }, { jobId: `${revokeJobId(lease.id)}-now` });
+      await enqueue('revoke', { leaseId: lease.id }, { jobId: revokeJobId(lease.id), takeOver: true });
       throw error;
     }
   }
@@ -370,16 +371,18 @@ export function createLeaseService(deps: Deps) {
     const [due, pending, stuck, capturing] = await Promise.all([
       leases.due(at),
       requests.pendingPastDue(at),
-      requests.stuckInProvisioning(new Date(at.getTime() - 60_000)),
+      requests.stuckInProvisioning(new Date(at.getTime() - 5_000)),
       leases.capturingDatabases(),
     ]);
     // Logs are read while leases are active (a rotated or size-capped log would not wait for the end).
     // The id coalesces duplicates; the minute in it keeps a failed run from blocking later ones.
     const minute = Math.floor(at.getTime() / 60_000);
+    // The rest take over their job whatever state it is in (failed, or active under a dead worker):
+    // one job per lease or request, added again only when none is waiting, retrying or running.
     await Promise.all([
-      ...due.map(({ id }) => enqueue('revoke', { leaseId: id }, { jobId: revokeJobId(id) })),
-      ...pending.map(({ id }) => enqueue('expireRequest', { requestId: id }, { jobId: `expire-${id}` })),
-      ...stuck.map(({ id }) => enqueue('provision', { requestId: id }, { jobId: `provision-${id}` })),
+      ...due.map(({ id }) => enqueue('revoke', { leaseId: id }, { jobId: revokeJobId(id), takeOver: true })),
+      ...pending.map(({ id }) => enqueue('expireRequest', { requestId: id }, { jobId: `expire-${id}`, takeOver: true })),
+      ...stuck.map(({ id }) => enqueue('provision', { requestId: id }, { jobId: `provision-${id}`, takeOver: true })),
       ...capturing.map((databaseId) => enqueue('collectQueries', { databaseId }, { jobId: `collect-${databaseId}-${minute}` })),
     ]);
     return { revocations: due.length, expirations: pending.length, provisions: stuck.length, collections: capturing.length };
