@@ -371,7 +371,8 @@ export function createLeaseService(deps: Deps) {
     const [due, pending, stuck, capturing] = await Promise.all([
       leases.due(at),
       requests.pendingPastDue(at),
-      requests.stuckInProvisioning(new Date(at.getTime() - 5_000)),
+      // Untouched for a lock duration (queue.ts): a job that is not waiting, retrying or running is taken over.
+      requests.stuckInProvisioning(new Date(at.getTime() - 10_000)),
       leases.capturingDatabases(),
     ]);
     // Logs are read while leases are active (a rotated or size-capped log would not wait for the end).
