@@ -116,7 +116,7 @@ export function createRequestExitService({ db, requests, exits, audit, enqueue, 
       return row;
     });
     if (!lease) return undefined;
-    if (how.enqueue !== false) await enqueue('revoke', { leaseId: lease.id }, { jobId: `${revokeJobId(lease.id)}-now` });
+    if (how.enqueue !== false) await enqueue('revoke', { leaseId: lease.id }, { jobId: revokeJobId(lease.id), takeOver: true });
     return { leaseId: lease.id };
   }
 

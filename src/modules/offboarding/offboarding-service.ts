@@ -45,7 +45,7 @@ export function createOffboardingService({ repo, exitRepo, exits, revoke, audit,
       } catch {
         // The lease is due: the workers (and the sweep) go on revoking it, and alert if it keeps failing.
         result.failed.push(requestId);
-        await enqueue('revoke', { leaseId }, { jobId: `revoke-${leaseId}-now` });
+        await enqueue('revoke', { leaseId }, { jobId: `revoke-${leaseId}`, takeOver: true });
       }
     };
     await Promise.all(requests.map(async (request) => {
