@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVERS_CHANNEL, PEOPLE, SIGNING_SECRET, TEAM, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
@@ -173,6 +174,27 @@ describe('security matrix: Slack, Teams activities and the console', () => {
       ['an approve button whose value is garbage', () => slack(blockAction({ teamId: TEAM, userId: PEOPLE.alice, actionId: 'dbaccess.approve', value: 'R0000000000|../../etc|x', responseUrl: h.slack.responseUrl('garbage-approve') })), 200],
       ['a click in a modal dbaccess never opened', () => slack(blockAction({ teamId: TEAM, userId: PEOPLE.requester, actionId: 'dbaccess.analyze', view: { id: 'V0NEVEROPENED', callback_id: 'dbaccess.request', private_metadata: '0', blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'dbaccess.analyze', text: { type: 'plain_text', text: 'Analyze' } }] }] } })), 400],
     ]);
+  });
+
+  it('Slack: generated signed payloads never get a 5xx or hang, and change nothing', async () => {
+    const before = await snapshot();
+    const form = (payload: unknown) => new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+    const actor = { team: fc.record({ id: fc.constantFrom(TEAM, OTHER_TEAM, '', 'lower') }), user: fc.record({ id: fc.constantFrom(PEOPLE.alice, PEOPLE.mallory), team_id: fc.constantFrom(TEAM, OTHER_TEAM) }) };
+    const action = fc.record({ action_id: fc.constantFrom('dbaccess.approve', 'dbaccess.end', 'dbaccess.review', 'dbaccess.use-suggestion', 'nope'), value: fc.oneof(fc.string({ maxLength: 60 }), fc.constant(`R0000000000|orders|${PEOPLE.requester}|read|`)) });
+    const view = fc.record({ id: fc.string({ maxLength: 12 }), callback_id: fc.constantFrom('dbaccess.request', 'dbaccess.deny', 'dbaccess.extend-form', 'dbaccess.reveal-form', 'x'), private_metadata: fc.oneof(fc.string({ maxLength: 40 }), fc.constant(JSON.stringify({ requestId, channel: APPROVERS_CHANNEL }))), state: fc.constant({ values: {} }) });
+    const bodies = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.json({ maxDepth: 3 }).map((json) => new URLSearchParams({ payload: json }).toString()),
+      fc.dictionary(fc.constantFrom('command', 'text', 'team_id', 'user_id', 'trigger_id', 'ssl_check', 'payload'), fc.string({ maxLength: 40 })).map((fields) => new URLSearchParams(fields).toString()),
+      fc.record({ type: fc.constant('block_actions'), ...actor, trigger_id: fc.string({ maxLength: 20 }), actions: fc.array(action, { maxLength: 2 }) }).map(form),
+      fc.record({ type: fc.constantFrom('view_submission', 'view_closed', 'shortcut'), ...actor, trigger_id: fc.string({ maxLength: 20 }), view }).map(form),
+    );
+    await fc.assert(fc.asyncProperty(bodies, fc.constantFrom(SLACK_CONTENT_TYPE, 'application/json'), async (body, contentType) => {
+      const answer = await slack(body, { contentType });
+      expect(answer.status).toBeLessThan(500);
+    }), { numRuns: 150 });
+    await settle();
+    expect(await snapshot()).toEqual(before);
   });
 
   describe('Slack: view submissions for views dbaccess never opened', () => {

@@ -82,12 +82,13 @@ export function createSlackScreen(signingSecret: string, seal: ReturnType<typeof
 }
 
 function screenPayload(payload: Record<string, unknown>, seal: ReturnType<typeof createViewSeal>): Refusal | undefined {
-  if (typeof payload.command === 'string') return payload.command === '/dbaccess' ? undefined : { status: 400, error: 'unknown command' };
-  if (payload.ssl_check === '1') return undefined;
+  if (payload.ssl_check === '1' || payload.type === 'url_verification') return undefined;
   const teamId = teamOf(payload);
+  // Every listener runs in its workspace's scope: without one, nothing could answer it.
+  if (!/^[A-Z0-9]{2,20}$/.test(teamId)) return { status: 400, error: 'no Slack workspace in the payload' };
+  if (typeof payload.command === 'string') return payload.command === '/dbaccess' ? undefined : { status: 400, error: 'unknown command' };
   const user = isObject(payload.user) && typeof payload.user.id === 'string' ? payload.user.id : '';
   switch (payload.type) {
-    case 'url_verification':
     case 'event_callback':
     case 'app_rate_limited':
       return undefined;
