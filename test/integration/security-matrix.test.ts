@@ -307,8 +307,30 @@ describe('security matrix: Slack, Teams activities and the console', () => {
       ['a JSON array', () => teamsPost('[]'), 400],
       ['an activity without a type', () => teamsPost(JSON.stringify({ ...activity(), type: undefined })), 400],
       ['an activity without a conversation', () => teamsPost(JSON.stringify({ ...activity(), conversation: undefined })), 400],
+      ['an activity without a Microsoft 365 tenant', () => teamsPost(JSON.stringify({ ...activity(), conversation: { id: fake.personalConversationId(rita), conversationType: 'personal' }, channelData: {} })), 400],
+      ['an activity whose type is not text', () => teamsPost(JSON.stringify({ ...activity(), type: { $ne: null } })), 400],
       ['no token at all', () => teamsPost(JSON.stringify(activity()), 'application/json', null), 401],
     ]);
+
+    it('a button dbaccess never drew is refused with an error, and its card stays', async () => {
+      const teams = fake.bot(`${h.url}/api/messages`);
+      expect((await teams.personalMessage({ from: rita, text: 'dbaccess' })).status).toBe(200);
+      const personal = fake.personalConversationId(rita);
+      const form = await waitUntil(() => fake.botMessagesIn(personal).at(-1), 10_000, 'the request form');
+      await settle();
+      const before = await snapshot();
+      const shownBefore = JSON.stringify(fake.message(form.id));
+      // What Teams would send for a click on such a button (Teams itself only sends the card's own).
+      const answer = await teamsPost(JSON.stringify({
+        ...activity(), type: 'invoke', name: 'adaptiveCard/action', replyToId: form.id,
+        value: { action: { type: 'Action.Execute', verb: 'grantEverything', data: { requestId } }, trigger: 'manual' },
+      }));
+      expect(answer.status).toBe(400);
+      expect(answer.json).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest' } });
+      await settle();
+      expect(await snapshot()).toEqual(before);
+      expect(JSON.stringify(fake.message(form.id))).toBe(shownBefore);
+    });
   });
 
   describe('the console', () => {

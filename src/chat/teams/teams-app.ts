@@ -76,6 +76,10 @@ const cardResponse = (card: AdaptiveCard): AdaptiveCardInvokeResponse => ({ stat
  * moment later (End, Extend, Reveal). A replacement card could arrive after the job's and hide it.
  */
 const messageResponse = (text: string): AdaptiveCardInvokeResponse => ({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text as unknown as Record<string, unknown> });
+/** Universal Actions' error answer: Teams shows it to the person and leaves the card as it was. */
+const errorResponse = (message: string): AdaptiveCardInvokeResponse => ({ statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message } });
+/** The verbs of the buttons dbaccess draws (see act); any other is refused without touching the card. */
+const VERBS: ReadonlySet<string> = new Set(['submit', 'analyze', 'useSuggestion', 'approve', 'deny', 'end', 'review', 'extend', 'reveal', 'mfaConfirm']);
 const str = (value: unknown, max = 2000) => (typeof value === 'string' ? value.slice(0, max) : '');
 
 export function createTeamsApp(options: TeamsOptions, deps: Deps) {
@@ -117,6 +121,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
       return withTenant(actor.tenantId, async () => {
         await remember(context, actor);
         const verb = (value.action as { verb?: string }).verb ?? '';
+        if (!VERBS.has(verb)) return errorResponse('This button is no longer valid. Nothing changed.');
         const data = (value.action.data ?? {}) as Data;
         try {
           const answer = await act(context, actor, verb, data);
