@@ -312,7 +312,7 @@ describe('security matrix: Slack, Teams activities and the console', () => {
       ['no token at all', () => teamsPost(JSON.stringify(activity()), 'application/json', null), 401],
     ]);
 
-    it('a button dbaccess never drew is refused with an error, and its card stays', async () => {
+    it('a button dbaccess never drew is refused with an error, a request of another tenant is not found, and the card stays', async () => {
       const teams = fake.bot(`${h.url}/api/messages`);
       expect((await teams.personalMessage({ from: rita, text: 'dbaccess' })).status).toBe(200);
       const personal = fake.personalConversationId(rita);
@@ -327,6 +327,15 @@ describe('security matrix: Slack, Teams activities and the console', () => {
       }));
       expect(answer.status).toBe(400);
       expect(answer.json).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest' } });
+      // A decision on a request of another tenant (Slack's): "not found" in a message, nothing changed.
+      for (const verb of ['approve', 'deny']) {
+        const decision = await teamsPost(JSON.stringify({
+          ...activity(), type: 'invoke', name: 'adaptiveCard/action', replyToId: form.id,
+          value: { action: { type: 'Action.Execute', verb, data: { requestId } }, trigger: 'manual' },
+        }));
+        expect(decision.status).toBe(200);
+        expect(decision.json).toMatchObject({ type: 'application/vnd.microsoft.activity.message', value: `Request ${requestId} was not found.` });
+      }
       await settle();
       expect(await snapshot()).toEqual(before);
       expect(JSON.stringify(fake.message(form.id))).toBe(shownBefore);

@@ -334,7 +334,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     const draft = readDraft(view.state.values, revision);
     const actor = await actorOf(teamOf(body as unknown as Record<string, unknown>)!, body.user.id, body.user.name);
     // Progress first: the job's result must land after it, never under it.
-    await client.views.update({ view_id: view.id, hash: view.hash, view: views.seal(requestModal(await catalogOf(actor.tenantId), { draft, revision, analysis: { state: 'running' } }), '', '') as never });
+    await client.views.update({ view_id: view.id, hash: view.hash, view: views.seal(requestModal(await catalogOf(actor.tenantId), { draft, revision, analysis: { state: 'running' } })) as never });
     await analysis.startDraft(actor, draft, { platform: 'slack', channel: view.id, ts: String(revision) });
   });
 
@@ -353,7 +353,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
       : current;
     const text = suggestion ? suggestion.text : 'That suggestion is no longer available; analyze again.';
     // A new revision: Slack shows new initial values only in blocks it has not seen.
-    await client.views.update({ view_id: view.id, hash: view.hash, view: views.seal(requestModal(await catalogOf(actor.tenantId), { draft, revision: revision + 1, analysis: { state: 'applied', text } }), '', '') as never });
+    await client.views.update({ view_id: view.id, hash: view.hash, view: views.seal(requestModal(await catalogOf(actor.tenantId), { draft, revision: revision + 1, analysis: { state: 'applied', text } })) as never });
   });
 
   app.action(IDS.approve, async ({ ack, body, action, respond, client }) => {

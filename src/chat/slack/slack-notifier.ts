@@ -120,7 +120,7 @@ export function createSlackNotifier({ client, catalogOf, catalogs, seal }: { cli
     async draftAnalysis(outcome: Of<'draftAnalysis'>) {
       // A modal's ref: `channel` is the view id, `ts` the form's revision.
       // The request form is sealed for anyone: no team or person to name here.
-      const view = seal.seal(requestModal(await catalogOf(outcome.tenantId), { draft: outcome.draft, revision: Number(outcome.viewRef.ts) || 0, analysis: { state: 'done', outcome } }), '', '');
+      const view = seal.seal(requestModal(await catalogOf(outcome.tenantId), { draft: outcome.draft, revision: Number(outcome.viewRef.ts) || 0, analysis: { state: 'done', outcome } }));
       await client.views.update({ view_id: outcome.viewRef.channel, view: view as never });
       return outcome.viewRef;
     },

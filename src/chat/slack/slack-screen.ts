@@ -30,8 +30,8 @@ export interface Refusal {
 }
 
 export interface ViewSeal {
-  /** The modal with its private_metadata sealed for `userId` of `teamId` (the request form: for anyone). */
-  seal<V extends { callback_id?: unknown; private_metadata?: unknown }>(view: V, teamId: string, userId: string): V;
+  /** The modal with its private_metadata sealed for `userId` of `teamId` (the request form: for anyone, no need to name them). */
+  seal<V extends { callback_id?: unknown; private_metadata?: unknown }>(view: V, teamId?: string, userId?: string): V;
   /** The metadata as it was before sealing (the screen has checked the seal already). */
   data(privateMetadata: string | undefined): string;
 }
@@ -40,7 +40,7 @@ export function createViewSeal(key: Buffer): ViewSeal & { check(callbackId: stri
   const mac = (callbackId: string, teamId: string, userId: string, data: string) =>
     createHmac('sha256', key).update(`${callbackId}\n${teamId}\n${userId}\n${data}`).digest().subarray(0, 16).toString('base64url');
   return {
-    seal(view, teamId, userId) {
+    seal(view, teamId = '', userId = '') {
       const callbackId = String(view.callback_id ?? '');
       const data = String(view.private_metadata ?? '');
       const [team, user] = VIEWS[callbackId] === 'anyone' ? [ANYONE, ANYONE] : [teamId, userId];

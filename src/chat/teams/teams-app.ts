@@ -3,7 +3,7 @@ import {
 } from 'botbuilder';
 import type { CatalogOf, CatalogSet } from '../../config/catalog.js';
 import { withTenant } from '../../db/tenant-scope.js';
-import { publicMessage } from '../../lib/errors.js';
+import { notFound, publicMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';
 import { validateDraft, type DraftField } from '../../modules/access-requests/access-request-schemas.js';
@@ -303,6 +303,8 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
           mfaVerified = true;
         }
         const outcome = await requests.decide(actor, requestId, verb, str(data.reason, 500).trim() || undefined, mfaVerified);
+        // Said in a message: the card clicked (whatever it is) stays as it was.
+        if (!outcome.ok && outcome.notFound) throw notFound(`Request ${requestId}`);
         const card = await cardOf(requestId);
         if (!outcome.ok) return withNotice(card, outcome.message);
         return outcome.progress ? withNotice(card, `Your approval is recorded: ${outcome.progress}. More approvers are needed.`) : card;
