@@ -12,16 +12,12 @@ import { IDS } from './slack-blocks.js';
 const MAX_SKEW_SECONDS = 5 * 60;
 const FORM = 'application/x-www-form-urlencoded';
 const JSON_TYPE = 'application/json';
-const ACTIONS: ReadonlySet<string> = new Set([IDS.approve, IDS.deny, IDS.end, IDS.extend, IDS.mfaConfirm, IDS.reveal, IDS.review, IDS.analyze, IDS.useSuggestion]);
-/** The modals dbaccess opens, and whom each is bound to. */
-const VIEWS: Readonly<Record<string, 'opener' | 'anyone'>> = {
-  [IDS.requestView]: 'anyone',
-  [IDS.denyView]: 'opener',
-  [IDS.extendView]: 'opener',
-  [IDS.mfaApproveView]: 'opener',
-  [IDS.mfaConfirmView]: 'opener',
-  [IDS.revealView]: 'opener',
-};
+/** The ids of the buttons dbaccess draws, and of its modals (`…View`), from the one list the adapter uses. */
+const ACTIONS: ReadonlySet<string> = new Set(Object.entries(IDS).filter(([name]) => !name.endsWith('View')).map(([, id]) => id));
+/** The modals dbaccess opens, and whom each is bound to: the request form to anyone, the others to who opened them. */
+const VIEWS: Readonly<Record<string, 'opener' | 'anyone'>> = Object.fromEntries(
+  Object.entries(IDS).filter(([name]) => name.endsWith('View')).map(([name, id]) => [id, name === 'requestView' ? 'anyone' : 'opener']),
+);
 const ANYONE = '*';
 
 export interface Refusal {

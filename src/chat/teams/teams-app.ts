@@ -78,8 +78,8 @@ const cardResponse = (card: AdaptiveCard): AdaptiveCardInvokeResponse => ({ stat
 const messageResponse = (text: string): AdaptiveCardInvokeResponse => ({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text as unknown as Record<string, unknown> });
 /** Universal Actions' error answer: Teams shows it to the person and leaves the card as it was. */
 const errorResponse = (message: string): AdaptiveCardInvokeResponse => ({ statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message } });
-/** The verbs of the buttons dbaccess draws (see act); any other is refused without touching the card. */
-const VERBS: ReadonlySet<string> = new Set(['submit', 'analyze', 'useSuggestion', 'approve', 'deny', 'end', 'review', 'extend', 'reveal', 'mfaConfirm']);
+/** What act answers for a verb no button of dbaccess carries: refused, the card left as it was. */
+const UNKNOWN_VERB = Symbol('unknown verb');
 const str = (value: unknown, max = 2000) => (typeof value === 'string' ? value.slice(0, max) : '');
 
 export function createTeamsApp(options: TeamsOptions, deps: Deps) {
@@ -121,10 +121,10 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
       return withTenant(actor.tenantId, async () => {
         await remember(context, actor);
         const verb = (value.action as { verb?: string }).verb ?? '';
-        if (!VERBS.has(verb)) return errorResponse('This button is no longer valid. Nothing changed.');
         const data = (value.action.data ?? {}) as Data;
         try {
           const answer = await act(context, actor, verb, data);
+          if (answer === UNKNOWN_VERB) return errorResponse('This button is no longer valid. Nothing changed.');
           return typeof answer === 'string' ? messageResponse(answer) : cardResponse(answer);
         } catch (error) {
           log.warn({ err: error, verb }, 'teams action failed');
@@ -267,7 +267,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
     }
   }
 
-  async function act(context: TurnContext, actor: Actor, verb: string, data: Data): Promise<AdaptiveCard | string> {
+  async function act(context: TurnContext, actor: Actor, verb: string, data: Data): Promise<AdaptiveCard | string | typeof UNKNOWN_VERB> {
     const requestId = str(data.requestId, 20);
     const catalog = await catalogOf(actor.tenantId);
     switch (verb) {
@@ -344,7 +344,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         return notice(`MFA is set up. Keep these one-time recovery codes somewhere safe; each works once if you lose your authenticator: ${recoveryCodes.map((code) => code.reveal()).join('  ')}`);
       }
       default:
-        return notice('This button is no longer valid. Nothing changed.');
+        return UNKNOWN_VERB;
     }
   }
 
