@@ -367,6 +367,7 @@ describe('security matrix: Slack, Teams activities and the console', () => {
       ['an unknown action', () => consolePost('/console/api/actions', JSON.stringify({ action: 'grant', requestId: consoleRequestId, as: 'approver' })), 400],
       ['a request id of another tenant', () => consolePost('/console/api/actions', JSON.stringify({ action: 'deny', requestId, as: 'approver', reason: 'not mine' })), 404],
       ['ending a request of another tenant', () => consolePost('/console/api/actions', JSON.stringify({ action: 'end', requestId, as: 'requester' })), 404],
+      ['cancelling a request of another tenant', () => consolePost('/console/api/actions', JSON.stringify({ action: 'cancel', requestId, as: 'requester' })), 404],
     ]);
   });
 });

@@ -201,9 +201,10 @@ export function consoleApp(options: ConsoleOptions, deps: Deps) {
         return { ok: true, message: outcome.progress ? `Your approval is recorded: ${outcome.progress}.` : action === 'approve' ? `Approved ${requestId}.` : `Denied ${requestId}.` };
       }
       case 'end':
-        return exits.revoke(actor, requestId);
-      case 'cancel':
-        return exits.cancel(actor, requestId);
+      case 'cancel': {
+        const { notFound, ...outcome } = await (action === 'end' ? exits.revoke(actor, requestId) : exits.cancel(actor, requestId));
+        return { ...outcome, ...(notFound ? { status: 404 } : {}) };
+      }
       case 'extend': {
         const seconds = parseDuration(input.duration ?? '');
         if (!seconds || seconds > 7 * 86400) return { ok: false, message: 'Write a duration such as 30m or 2h (at most 7d).' };
