@@ -13,6 +13,7 @@ import { createJobHandlers } from '../jobs/handlers.js';
 import { createJobQueue, type QueueBackend } from '../jobs/queue.js';
 import { WebClient } from '@slack/web-api';
 import { boltLogger, createSlackApp } from '../chat/slack/slack-app.js';
+import { createSlackDeliveries } from '../chat/slack/slack-deliveries.js';
 import { createSlackDirectory } from '../chat/slack/slack-directory.js';
 import { personOf, type PersonResolver } from '../modules/policy/policy-evaluator.js';
 import { namesPeopleBy } from '../modules/policy/policy-schema.js';
@@ -243,7 +244,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const publishQr = env.PUBLIC_URL ? (png: Buffer) => `${env.PUBLIC_URL!.replace(/\/$/, '')}/mfa/qr/${qrCodes.put(png)}.png` : undefined;
   const slack =
     env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET
-      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL }, { mfa, publishQr, status, tenants, requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
+      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, publishQr, status, tenants, deliveries: createSlackDeliveries({ db }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
       : undefined;
   if (Boolean(env.MICROSOFT_APP_ID) !== Boolean(env.MICROSOFT_APP_PASSWORD) && env.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
     throw configError('MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must be set together to enable Teams.');
@@ -348,7 +349,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
         http = await buildServer({
           logger,
           metrics,
-          slack: slack?.receiver,
+          slack: slack && { receiver: slack.receiver, screen: slack.screen },
           qrCodes,
           reports,
           console: consoleRoutes,

@@ -347,3 +347,17 @@ export const installation = pgTable(
   },
   () => [check('installation_singleton', sql`singleton`), check('installation_id_format', sql`id ~ '^[a-z2-7]{8}$'`)],
 );
+
+/**
+ * Slack deliveries already taken in (a command's or interaction's trigger id, an event's id): Slack
+ * retries a delivery it thinks failed, and a retry must not act twice. Kept for an hour.
+ */
+export const slackDeliveries = pgTable(
+  'slack_deliveries',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    key: text('key').notNull(),
+    seenAt: timestamp('seen_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.key] }), index('slack_deliveries_seen_at').on(t.seenAt)],
+);

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { HTTPReceiver } from '@slack/bolt';
+import type { SlackScreen } from '../chat/slack/slack-screen.js';
 import { withTimeout } from '../lib/async.js';
 import { httpStatus, publicMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -14,7 +15,8 @@ interface Deps {
   metrics: Metrics;
   /** Each named check must resolve for /readyz to answer 200. */
   readiness: Record<string, () => Promise<unknown>>;
-  slack?: HTTPReceiver;
+  /** Slack's endpoint: Bolt's receiver, and what refuses a request before Bolt sees it. */
+  slack?: { receiver: HTTPReceiver; screen: SlackScreen } | undefined;
   qrCodes?: ShortLivedFiles;
   /** Signed, expiring report downloads (`/reports/report.<format>?token=<signed token>`). */
   reports?: Pick<ReportService, 'download'>;
@@ -78,7 +80,7 @@ export async function buildServer({ logger, metrics, readiness, slack, qrCodes, 
       return reply.header('content-type', result.contentType).header('content-disposition', `${disposition}; filename="${result.filename}"`).send(result.body);
     });
   }
-  if (slack) await app.register(slackRoute, { receiver: slack });
+  if (slack) await app.register(slackRoute, slack);
   if (consoleRoutes) await app.register(consoleRoutes);
   if (teams) await app.register(teams);
   return app;

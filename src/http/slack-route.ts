@@ -1,23 +1,26 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HTTPReceiver } from '@slack/bolt';
+import type { SlackScreen } from '../chat/slack/slack-screen.js';
 
-const MAX_SKEW_SECONDS = 5 * 60;
+/** Slack's payloads are small; 1 MiB leaves room for the largest modal state. */
+const BODY_LIMIT = 1024 * 1024;
 
 /**
  * Slack's endpoint inside Fastify: the raw body is kept as a Buffer (Bolt verifies the signature over
- * it), and Bolt's own HTTPReceiver answers. Bolt refuses stale timestamps but not future ones; this
- * refuses both, so a request captured or forged for later cannot be replayed.
+ * it), and Bolt's own HTTPReceiver answers. The screen refuses first, with a 4xx and before any
+ * listener runs, what Bolt would let through or answer late: future timestamps (Bolt refuses only
+ * stale ones), other content types, unparsable payloads, interactions dbaccess does not offer and
+ * views it never opened.
  */
-export async function slackRoute(app: FastifyInstance, { receiver, now = () => Date.now() }: { receiver: HTTPReceiver; now?: () => number }) {
+export async function slackRoute(app: FastifyInstance, { receiver, screen, now = () => Date.now() }: { receiver: HTTPReceiver; screen: SlackScreen; now?: () => number }) {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_request, body, done) => done(null, body));
 
   app.post('/slack/events', async (request: FastifyRequest, reply) => {
-    const timestamp = Number(request.headers['x-slack-request-timestamp']);
-    if (!Number.isFinite(timestamp) || Math.abs(now() / 1000 - timestamp) > MAX_SKEW_SECONDS || !request.headers['x-slack-signature']) {
-      return reply.code(401).send({ error: 'invalid or stale Slack signature' });
-    }
-    (request.raw as typeof request.raw & { rawBody?: Buffer }).rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const refusal = screen({ headers: request.headers, body, now: now() });
+    if (refusal) return reply.code(refusal.status).header('x-slack-no-retry', '1').send({ error: refusal.error });
+    (request.raw as typeof request.raw & { rawBody?: Buffer }).rawBody = body;
     reply.hijack();
     receiver.requestListener(request.raw, reply.raw);
   });

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { CatalogOf } from '../../config/catalog.js';
 import { withTenant } from '../../db/tenant-scope.js';
-import { publicMessage } from '../../lib/errors.js';
+import { httpStatus, isAppError, publicMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';
 import { validateDraft } from '../../modules/access-requests/access-request-schemas.js';
@@ -156,10 +156,12 @@ export function consoleApp(options: ConsoleOptions, deps: Deps) {
       const body = actionSchema.safeParse(request.body);
       if (!body.success) return reply.code(400).send({ ok: false, message: 'This button is no longer valid. Nothing changed.' });
       try {
-        return await act(body.data, await actorAs(body.data.as));
+        const { status = 200, ...answer } = await act(body.data, await actorAs(body.data.as));
+        return reply.code(status).send(answer);
       } catch (error) {
         log.warn({ err: error }, 'console action failed');
-        return reply.code(200).send({ ok: false, message: publicMessage(error) });
+        // A request of another tenant is "not found", like one that does not exist.
+        return reply.code(isAppError(error) ? httpStatus(error) : 500).send({ ok: false, message: publicMessage(error) });
       }
     }));
   };
@@ -183,7 +185,7 @@ export function consoleApp(options: ConsoleOptions, deps: Deps) {
     }
   }
 
-  async function act(input: z.infer<typeof actionSchema>, actor: Actor): Promise<{ ok: boolean; message: string }> {
+  async function act(input: z.infer<typeof actionSchema>, actor: Actor): Promise<{ ok: boolean; message: string; status?: number }> {
     const { action, requestId } = input;
     switch (action) {
       case 'approve':
@@ -195,13 +197,14 @@ export function consoleApp(options: ConsoleOptions, deps: Deps) {
           mfaVerified = true;
         }
         const outcome = await requests.decide(actor, requestId, action, input.reason?.trim() || undefined, mfaVerified);
-        if (!outcome.ok) return { ok: false, message: outcome.message };
+        if (!outcome.ok) return { ok: false, message: outcome.message, ...(outcome.notFound ? { status: 404 } : {}) };
         return { ok: true, message: outcome.progress ? `Your approval is recorded: ${outcome.progress}.` : action === 'approve' ? `Approved ${requestId}.` : `Denied ${requestId}.` };
       }
       case 'end':
-        return exits.revoke(actor, requestId);
-      case 'cancel':
-        return exits.cancel(actor, requestId);
+      case 'cancel': {
+        const { notFound, ...outcome } = await (action === 'end' ? exits.revoke(actor, requestId) : exits.cancel(actor, requestId));
+        return { ...outcome, ...(notFound ? { status: 404 } : {}) };
+      }
       case 'extend': {
         const seconds = parseDuration(input.duration ?? '');
         if (!seconds || seconds > 7 * 86400) return { ok: false, message: 'Write a duration such as 30m or 2h (at most 7d).' };

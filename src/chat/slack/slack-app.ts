@@ -12,6 +12,8 @@ import type { RequestExitService } from '../../modules/access-requests/request-e
 import type { OffboardingService } from '../../modules/offboarding/offboarding-service.js';
 import type { TenantService } from '../../modules/tenants/tenant-service.js';
 import { createSlackNotifier } from './slack-notifier.js';
+import { createSlackScreen, createViewSeal } from './slack-screen.js';
+import { deliveryKey, type createSlackDeliveries } from './slack-deliveries.js';
 import type { AuditService } from '../../modules/audit/audit-service.js';
 import { REPORT_USAGE, type ReportService } from '../../modules/reports/report-service.js';
 import { IDS, fieldBlockId, denyModal, extendModal, helpText, insightsText, listText, mfaEnrollmentBlocks, mfaModal, parseButtonValue, recoveryText, requestModal, statusText, type SystemStatus } from './slack-blocks.js';
@@ -24,6 +26,8 @@ export interface SlackOptions {
   signingSecret: string;
   botToken: string;
   apiUrl: string;
+  /** Seals the modals dbaccess opens (HMAC of their metadata and whom they are for). */
+  viewKey: Buffer;
 }
 
 interface Deps {
@@ -33,6 +37,8 @@ interface Deps {
   /** Health of the system for `/dbaccess status`, scoped to one tenant where it names requests. */
   status: (tenantId: string) => Promise<SystemStatus>;
   tenants: Pick<TenantService, 'actor' | 'ensureTenant'>;
+  /** Deliveries already taken in: Slack's retries act once. */
+  deliveries: ReturnType<typeof createSlackDeliveries>;
   requests: AccessRequestService;
   analysis: Pick<AnalysisService, 'startDraft' | 'suggestionFor'>;
   /** Anomalies and recommendations for `/dbaccess insights` (admins). */
@@ -64,7 +70,7 @@ type StateValues = Record<string, Record<string, { value?: string | null; select
  * The Slack adapter: parses Slack payloads, acknowledges at once, calls a service, renders. The
  * request form is validated before the acknowledgement (pure, in memory) so errors show inline.
  */
-export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, tenants, requests, analysis, insights, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory, logger }: Deps) {
+export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, tenants, deliveries, requests, analysis, insights, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory, logger }: Deps) {
   const log = logger.child({ platform: 'slack' });
   const receiver = new HTTPReceiver({
     signingSecret: options.signingSecret,
@@ -79,15 +85,27 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     clientOptions: { slackApiUrl: options.apiUrl, retryConfig: { retries: 2, maxTimeout: 5000 }, timeout: 10_000 },
     deferInitialization: true,
   });
-  const notifier = createSlackNotifier({ client: app.client, catalogOf, catalogs });
+  const views = createViewSeal(options.viewKey);
+  const notifier = createSlackNotifier({ client: app.client, catalogOf, catalogs, seal: views });
+  /** Sealed for the person who opened it, in their workspace. */
+  const sealFor = <V extends object>(body: unknown, view: V): V => views.seal(view as V & { callback_id?: unknown }, teamOf(body as Record<string, unknown>) ?? '', (body as { user: { id: string } }).user.id);
 
   // Every listener runs in its workspace's tenant scope: the state database's row-level security
   // then refuses any row of another tenant, whatever a listener or service might ask for.
-  app.use(async ({ body, next }) => {
-    const teamId = teamOf(body as Record<string, unknown>);
+  // A copy of a delivery already taken in (Slack's retry) is acknowledged and does nothing.
+  app.use(async (args) => {
+    const body = args.body as Record<string, unknown>;
+    const teamId = teamOf(body);
     if (!teamId) return;
     const tenantId = await tenants.ensureTenant('slack', teamId);
-    await withTenant(tenantId, next);
+    await withTenant(tenantId, async () => {
+      const key = deliveryKey(body);
+      if (key && !(await deliveries.first(tenantId, key))) {
+        await (args as { ack?: () => Promise<void> }).ack?.();
+        return;
+      }
+      await args.next();
+    });
   });
   const actorOf = (teamId: string, userId: string, userName?: string) => tenants.actor('slack', teamId, userId, userName);
   /** The workspace's catalog (the tenant is cached after the middleware's first sight of it). */
@@ -130,7 +148,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
         await ack();
         // The form's check runs before its acknowledgement: look the person up while they fill it in.
         directory?.warm(await tenants.ensureTenant('slack', command.team_id), command.user_id);
-        await client.views.open({ trigger_id: command.trigger_id, view: requestModal(catalog) as never });
+        await client.views.open({ trigger_id: command.trigger_id, view: views.seal(requestModal(catalog), command.team_id, command.user_id) as never });
         return;
       }
       case 'help':
@@ -279,7 +297,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
   });
 
   app.view(IDS.requestView, async ({ ack, body, view, client }) => {
-    const revision = Number(view.private_metadata) || 0;
+    const revision = Number(views.data(view.private_metadata)) || 0;
     const draft = readDraft(view.state.values as StateValues, revision);
     const teamId = body.user.team_id ?? body.team!.id;
     const result = validateDraft(draft, await catalogFor(teamId));
@@ -312,11 +330,11 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     await ack();
     const view = (body as { view?: SlackView }).view;
     if (!view) return;
-    const revision = Number(view.private_metadata) || 0;
+    const revision = Number(views.data(view.private_metadata)) || 0;
     const draft = readDraft(view.state.values, revision);
     const actor = await actorOf(teamOf(body as unknown as Record<string, unknown>)!, body.user.id, body.user.name);
     // Progress first: the job's result must land after it, never under it.
-    await client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(await catalogOf(actor.tenantId), { draft, revision, analysis: { state: 'running' } }) as never });
+    await client.views.update({ view_id: view.id, hash: view.hash, view: views.seal(requestModal(await catalogOf(actor.tenantId), { draft, revision, analysis: { state: 'running' } })) as never });
     await analysis.startDraft(actor, draft, { platform: 'slack', channel: view.id, ts: String(revision) });
   });
 
@@ -326,7 +344,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     const view = (body as { view?: SlackView }).view;
     const analysisId = (action as { value?: string }).value ?? '';
     if (!view || !/^[0-9a-f-]{36}$/.test(analysisId)) return;
-    const revision = Number(view.private_metadata) || 0;
+    const revision = Number(views.data(view.private_metadata)) || 0;
     const current = readDraft(view.state.values, revision);
     const actor = await actorOf(teamOf(body as unknown as Record<string, unknown>)!, body.user.id, body.user.name);
     const suggestion = await analysis.suggestionFor(actor, analysisId);
@@ -335,7 +353,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
       : current;
     const text = suggestion ? suggestion.text : 'That suggestion is no longer available; analyze again.';
     // A new revision: Slack shows new initial values only in blocks it has not seen.
-    await client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(await catalogOf(actor.tenantId), { draft, revision: revision + 1, analysis: { state: 'applied', text } }) as never });
+    await client.views.update({ view_id: view.id, hash: view.hash, view: views.seal(requestModal(await catalogOf(actor.tenantId), { draft, revision: revision + 1, analysis: { state: 'applied', text } })) as never });
   });
 
   app.action(IDS.approve, async ({ ack, body, action, respond, client }) => {
@@ -353,7 +371,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
         return;
       }
       const channel = (body as { channel?: { id: string } }).channel?.id ?? '';
-      await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: mfaModal(value.requestId, JSON.stringify({ requestId: value.requestId, channel })) as never });
+      await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: sealFor(body, mfaModal(value.requestId, JSON.stringify({ requestId: value.requestId, channel }))) as never });
       return;
     }
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, (body.user as { username?: string }).username);
@@ -363,7 +381,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
   });
 
   app.view(IDS.mfaApproveView, async ({ ack, body, view, client }) => {
-    const { requestId, channel } = JSON.parse(view.private_metadata) as { requestId: string; channel: string };
+    const { requestId, channel } = JSON.parse(views.data(view.private_metadata)) as { requestId: string; channel: string };
     const code = ((view.state.values as StateValues).code?.value?.value ?? '').trim();
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
     // The code is checked before the acknowledgement so that a wrong one shows on the form.
@@ -396,13 +414,13 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     const channel = (body as { channel?: { id: string } }).channel?.id ?? '';
     await client.views.open({
       trigger_id: (body as { trigger_id: string }).trigger_id,
-      view: denyModal(value.requestId, JSON.stringify({ requestId: value.requestId, channel })) as never,
+      view: sealFor(body, denyModal(value.requestId, JSON.stringify({ requestId: value.requestId, channel }))) as never,
     });
   });
 
   app.view(IDS.denyView, async ({ ack, body, view, client }) => {
     await ack();
-    const { requestId, channel } = JSON.parse(view.private_metadata) as { requestId: string; channel: string };
+    const { requestId, channel } = JSON.parse(views.data(view.private_metadata)) as { requestId: string; channel: string };
     const reason = ((view.state.values as StateValues).reason?.value?.value ?? '').trim().slice(0, 500) || undefined;
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
     const outcome = await requests.decide(actor, requestId, 'deny', reason);
@@ -414,7 +432,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     const requestId = (action as { value?: string }).value ?? '';
     // The form opens while the trigger is fresh; the extension itself checks everything.
     const maxDuration = Math.max(0, ...(await catalogFor(teamOf(body as unknown as Record<string, unknown>)!)).catalog.databases.map((db) => db.maxDuration));
-    await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: extendModal(requestId, maxDuration) as never });
+    await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: sealFor(body, extendModal(requestId, maxDuration)) as never });
   });
 
   app.view(IDS.extendView, async ({ ack, body, view, client }) => {
@@ -425,7 +443,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
       return;
     }
     await ack();
-    const requestId = view.private_metadata;
+    const requestId = views.data(view.private_metadata);
     const reason = (values.reason?.value?.value ?? '').trim() || 'More time for the same task.';
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
     const channel = (await client.conversations.open({ users: body.user.id })).channel!.id!;
@@ -442,11 +460,11 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
   app.action(IDS.reveal, async ({ ack, body, action, client }) => {
     await ack();
     const requestId = (action as { value?: string }).value ?? '';
-    await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: mfaModal(requestId, requestId, 'reveal') as never });
+    await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: sealFor(body, mfaModal(requestId, requestId, 'reveal')) as never });
   });
 
   app.view(IDS.revealView, async ({ ack, body, view }) => {
-    const requestId = view.private_metadata;
+    const requestId = views.data(view.private_metadata);
     const code = ((view.state.values as StateValues).code?.value?.value ?? '').trim();
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
     const verified = await verifyCode(actor, code, 'reveal');
@@ -468,7 +486,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
 
   app.action(IDS.mfaConfirm, async ({ ack, body, client }) => {
     await ack();
-    await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: mfaModal('', '', 'confirm') as never });
+    await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: sealFor(body, mfaModal('', '', 'confirm')) as never });
   });
 
   app.view(IDS.mfaConfirmView, async ({ ack, body, view, client }) => {
@@ -520,7 +538,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     log.error({ err: error }, 'slack listener failed');
   });
 
-  return { app, receiver, notifier, async init() { await app.init(); } };
+  return { app, receiver, notifier, screen: createSlackScreen(options.signingSecret, views), async init() { await app.init(); } };
 }
 
 /** What `/dbaccess audit verify` (and a report) says about the chain. */

@@ -14,6 +14,7 @@ import { formatDuration, formatTime } from '../../lib/time.js';
 type Block = Record<string, unknown>;
 import { leftOutSentence } from '../../modules/credentials/postgres-grantable.js';
 
+/** Action ids and modal callback ids; modals' names end in `View` (slack-screen tells them apart so). */
 export const IDS = {
   requestView: 'dbaccess.request',
   denyView: 'dbaccess.deny',

@@ -5,6 +5,7 @@ import { offboardingLine } from '../core/offboarding-text.js';
 import type { MessageRef } from '../../db/schema.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
+import type { ViewSeal } from './slack-screen.js';
 import {
   activeText, approvalCard, receivedBlocks, breakGlassText, configProblemText, mfaAlertText, waitingBlocks, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, flaggedText, requestModal, revokedBlocks, summaryBlocks,
 } from './slack-blocks.js';
@@ -12,7 +13,7 @@ import {
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
 
 /** Renders every core notification as Slack messages through the Web API. */
-export function createSlackNotifier({ client, catalogOf, catalogs }: { client: WebClient; catalogOf: CatalogOf; catalogs: () => CatalogSet }): ChatNotifier {
+export function createSlackNotifier({ client, catalogOf, catalogs, seal }: { client: WebClient; catalogOf: CatalogOf; catalogs: () => CatalogSet; seal: Pick<ViewSeal, 'seal'> }): ChatNotifier {
   const dmChannels = new Map<string, string>();
 
   async function dm(userExternalId: string): Promise<string> {
@@ -118,7 +119,8 @@ export function createSlackNotifier({ client, catalogOf, catalogs }: { client: W
     },
     async draftAnalysis(outcome: Of<'draftAnalysis'>) {
       // A modal's ref: `channel` is the view id, `ts` the form's revision.
-      const view = requestModal(await catalogOf(outcome.tenantId), { draft: outcome.draft, revision: Number(outcome.viewRef.ts) || 0, analysis: { state: 'done', outcome } });
+      // The request form is sealed for anyone: no team or person to name here.
+      const view = seal.seal(requestModal(await catalogOf(outcome.tenantId), { draft: outcome.draft, revision: Number(outcome.viewRef.ts) || 0, analysis: { state: 'done', outcome } }));
       await client.views.update({ view_id: outcome.viewRef.channel, view: view as never });
       return outcome.viewRef;
     },

@@ -3,7 +3,7 @@ import {
 } from 'botbuilder';
 import type { CatalogOf, CatalogSet } from '../../config/catalog.js';
 import { withTenant } from '../../db/tenant-scope.js';
-import { publicMessage } from '../../lib/errors.js';
+import { notFound, publicMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';
 import { validateDraft, type DraftField } from '../../modules/access-requests/access-request-schemas.js';
@@ -76,6 +76,10 @@ const cardResponse = (card: AdaptiveCard): AdaptiveCardInvokeResponse => ({ stat
  * moment later (End, Extend, Reveal). A replacement card could arrive after the job's and hide it.
  */
 const messageResponse = (text: string): AdaptiveCardInvokeResponse => ({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text as unknown as Record<string, unknown> });
+/** Universal Actions' error answer: Teams shows it to the person and leaves the card as it was. */
+const errorResponse = (message: string): AdaptiveCardInvokeResponse => ({ statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message } });
+/** What act answers for a verb no button of dbaccess carries: refused, the card left as it was. */
+const UNKNOWN_VERB = Symbol('unknown verb');
 const str = (value: unknown, max = 2000) => (typeof value === 'string' ? value.slice(0, max) : '');
 
 export function createTeamsApp(options: TeamsOptions, deps: Deps) {
@@ -120,6 +124,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         const data = (value.action.data ?? {}) as Data;
         try {
           const answer = await act(context, actor, verb, data);
+          if (answer === UNKNOWN_VERB) return errorResponse('This button is no longer valid. Nothing changed.');
           return typeof answer === 'string' ? messageResponse(answer) : cardResponse(answer);
         } catch (error) {
           log.warn({ err: error, verb }, 'teams action failed');
@@ -262,7 +267,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
     }
   }
 
-  async function act(context: TurnContext, actor: Actor, verb: string, data: Data): Promise<AdaptiveCard | string> {
+  async function act(context: TurnContext, actor: Actor, verb: string, data: Data): Promise<AdaptiveCard | string | typeof UNKNOWN_VERB> {
     const requestId = str(data.requestId, 20);
     const catalog = await catalogOf(actor.tenantId);
     switch (verb) {
@@ -298,6 +303,8 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
           mfaVerified = true;
         }
         const outcome = await requests.decide(actor, requestId, verb, str(data.reason, 500).trim() || undefined, mfaVerified);
+        // Said in a message: the card clicked (whatever it is) stays as it was.
+        if (!outcome.ok && outcome.notFound) throw notFound(`Request ${requestId}`);
         const card = await cardOf(requestId);
         if (!outcome.ok) return withNotice(card, outcome.message);
         return outcome.progress ? withNotice(card, `Your approval is recorded: ${outcome.progress}. More approvers are needed.`) : card;
@@ -337,7 +344,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         return notice(`MFA is set up. Keep these one-time recovery codes somewhere safe; each works once if you lose your authenticator: ${recoveryCodes.map((code) => code.reveal()).join('  ')}`);
       }
       default:
-        return notice('This button is no longer valid. Nothing changed.');
+        return UNKNOWN_VERB;
     }
   }
 

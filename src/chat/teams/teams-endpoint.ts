@@ -2,6 +2,7 @@ import { type CloudAdapter, type TurnContext } from 'botbuilder';
 import { AuthenticationError } from 'botframework-connector';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../../lib/logger.js';
+import { isActivity } from './teams-activity.js';
 import { oneLine, type InboundAuth } from './teams-inbound-auth.js';
 
 /**
@@ -19,6 +20,8 @@ export function teamsEndpoint(deps: { adapter: CloudAdapter; inbound: InboundAut
         log.warn({ reason: verdict.reason, status: verdict.status }, 'teams activity refused');
         return reply.code(verdict.status).send({ error: verdict.status === 401 ? 'unauthorized' : 'unavailable' });
       }
+      // An authentic activity botbuilder would throw on (500): refused before it or the bot sees it.
+      if (!isActivity(request.body)) return reply.code(400).send({ error: 'not a Bot Framework activity' });
       reply.hijack();
       const raw = reply.raw;
       const res = {

@@ -44,7 +44,7 @@ interface Deps {
   now?: () => Date;
 }
 
-export type DecideOutcome = { ok: true; request: RequestRow; progress?: string | undefined } | { ok: false; message: string; needsMfa?: boolean };
+export type DecideOutcome = { ok: true; request: RequestRow; progress?: string | undefined } | { ok: false; message: string; needsMfa?: boolean; notFound?: boolean };
 
 const PENDING_STATES_TEXT: Partial<Record<RequestState, string>> = {
   approved: 'approved', provisioning: 'approved', active: 'approved and active', denied: 'denied',
@@ -297,7 +297,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
    */
   async function decide(actor: Actor, requestId: string, decision: 'approve' | 'deny', reason?: string, mfaVerified = false): Promise<DecideOutcome> {
     const request = await requests.get(actor.tenantId, requestId);
-    if (!request) return { ok: false, message: `Request ${requestId} was not found.` };
+    if (!request) return { ok: false, message: `Request ${requestId} was not found.`, notFound: true };
     const refuse = async (message: string, why: string) => {
       await audit.record({
         tenantId: actor.tenantId, actor: `user:${actor.userId}`, action: `request.${decision}`, subject: `request:${requestId}`,

@@ -22,6 +22,8 @@ export interface ExitOutcome {
   ok: boolean;
   /** For the person who clicked: what happened, or why nothing did. */
   message: string;
+  /** No such request in the actor's tenant (a request of another tenant included). */
+  notFound?: boolean;
 }
 
 /** Who may take a way out of a request: its requester, an approver of its database, an admin. */
@@ -54,7 +56,7 @@ export function createRequestExitService({ db, requests, exits, audit, enqueue, 
   /** Cancel while it waits; on active access it ends the access (a click that raced the activation). */
   async function stop(actor: Actor, requestId: string, asked: 'cancel' | 'revoke'): Promise<ExitOutcome> {
     const request = await requests.get(actor.tenantId, requestId);
-    if (!request) return { ok: false, message: `Request ${requestId} was not found.` };
+    if (!request) return { ok: false, message: `Request ${requestId} was not found.`, notFound: true };
     const role = await roleOf(actor, request);
     if (!role) {
       await audit.record({
