@@ -5,6 +5,8 @@ import { generate } from 'otplib';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/lib/logger.js';
+import { asSystem } from '../../src/db/tenant-scope.js';
+import { asJobs } from '../support/scopes.js';
 import { createVaultClient } from '../../src/modules/credentials/vault-client.js';
 import { CONSOLE_PEOPLE } from '../../src/app/sandbox.js';
 import { APPROVERS_CHANNEL, PEOPLE, SIGNING_SECRET, TEAM, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
@@ -136,8 +138,8 @@ policies:
         // confirms without showing the codes (a product issue of its own, reported). The rest of
         // the flow still runs; the recovery codes shown are then checked on Teams only.
         expect(confirmed.status).toBe(404);
-        const actor = await h.app.tenants.actor('slack', TEAM, user);
-        await waitUntil(() => h.app.mfa.isEnrolled(actor), 30_000, 'the confirmation to finish');
+        const actor = await asJobs(h.app.tenants).actor('slack', TEAM, user);
+        await waitUntil(() => asJobs(h.app.mfa).isEnrolled(actor), 30_000, 'the confirmation to finish');
         console.warn(`log-redaction: the MFA confirmation of ${user} was not acknowledged within 2.5 s (machine load); its recovery codes were not shown`);
         await new Promise((resolve) => setTimeout(resolve, 30_000 - (Date.now() % 30_000) + 100));
       }
@@ -257,7 +259,7 @@ policies:
     handedOut.passwords!.push(passwordOf(/postgresql:\/\/[^\s`"]+/.exec(shownIn(credentials))![0]));
     expect(answered(await teams.cardAction({ from: requester, message: (await fake.message(credentials.id))!, verb: 'extend', inputs: { duration: '30m' } }))).toMatch(/Extended until/);
     await teams.cardAction({ from: requester, message: (await fake.message(credentials.id))!, verb: 'end' });
-    await waitUntil(async () => (await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) }))?.state === 'revoked', 30_000, 'the end');
+    await waitUntil(async () => (await asSystem('test', () => h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) })))?.state === 'revoked', 30_000, 'the end');
 
     const second = await reply(requester, 'dbaccess');
     const secondId = /R[0-9A-Z]{9}/.exec(answered(await teams.cardAction({ from: requester, message: second, verb: 'submit', inputs: { ...inputs, databaseId: 'reports', scope: '' } })))![0];
@@ -266,7 +268,7 @@ policies:
     const secondCredentials = await waitUntil(async () => (await botMessages(requester)).find((m) => shownIn(m).includes(secondId) && /postgresql:\/\//.test(shownIn(m))), 30_000, 'the second credentials');
     handedOut.passwords!.push(passwordOf(/postgresql:\/\/[^\s`"]+/.exec(shownIn(secondCredentials))![0]));
     expect(shownIn(await reply(alice, `dbaccess revoke ${secondId}`))).toMatch(/Ending access/);
-    await waitUntil(async () => (await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, secondId) }))?.state === 'revoked', 30_000, 'the revocation');
+    await waitUntil(async () => (await asSystem('test', () => h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, secondId) })))?.state === 'revoked', 30_000, 'the revocation');
 
     const text = log.text();
     // Teams' own output is our log lines; the debug ones (the Slack client's, here idle) show the level is on.
@@ -302,13 +304,13 @@ policies:
     const handedOut: Record<string, string[]> = { totpKeys: [], otpauthUris: [], recoveryCodes: [], passwords: [] };
     const keys: Record<string, string> = {};
     for (const who of ['requester', 'approver'] as const) {
-      const actor = await h.app.tenants.actor('console', 'local', CONSOLE_PEOPLE[who]);
-      const started = await h.app.mfa.startEnrollment(actor, who);
+      const actor = await asJobs(h.app.tenants).actor('console', 'local', CONSOLE_PEOPLE[who]);
+      const started = await asJobs(h.app.mfa).startEnrollment(actor, who);
       keys[who] = started.secret.reveal();
       handedOut.totpKeys!.push(keys[who]!);
       handedOut.otpauthUris!.push(started.otpauthUri.reveal());
       await awayFromStepEnd();
-      handedOut.recoveryCodes!.push(...(await h.app.mfa.confirmEnrollment(actor, await code(keys[who]!, Date.now() - 30_000))).recoveryCodes.map((c) => c.reveal()));
+      handedOut.recoveryCodes!.push(...(await asJobs(h.app.mfa).confirmEnrollment(actor, await code(keys[who]!, Date.now() - 30_000))).recoveryCodes.map((c) => c.reveal()));
     }
     const form = { databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '1h', reason: 'Count the failed payouts of last night for finance', ticket: '' };
     const { id } = await post('requests', form);
@@ -327,7 +329,7 @@ policies:
     const secondCredentials = await waitUntil(async () => (await state()).messages.find((m) => m.kind === 'credentials' && m.requestId === second.id), 30_000, 'the second credentials');
     handedOut.passwords!.push(secondCredentials.data!.password!);
     expect(await post('actions', { action: 'end', requestId: second.id, as: 'approver' })).toMatchObject({ ok: true });
-    await waitUntil(async () => (await h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, second.id!) }))?.state === 'revoked', 30_000, 'the revocation');
+    await waitUntil(async () => (await asSystem('test', () => h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, second.id!) })))?.state === 'revoked', 30_000, 'the revocation');
 
     const text = log.text();
     expect(/"level":20,/.test(text)).toBe(true);

@@ -3,26 +3,27 @@ import type { Container } from '../../src/app/container.js';
 import { SERVICES } from './services.js';
 import { targetRoles } from './databases.js';
 import { waitUntil } from './app-harness.js';
+import { asSystem } from '../../src/db/tenant-scope.js';
 
 /** What the state database says about a request, its lease and its audit trail (read as the system). */
 export async function requestRow(app: Container, requestId: string) {
-  const { rows } = await app.pool.query<{ state: string; failure: string | null }>('SELECT state, failure FROM access_requests WHERE id = $1', [requestId]);
+  const { rows } = await asSystem('test', () => app.pool.query<{ state: string; failure: string | null }>('SELECT state, failure FROM access_requests WHERE id = $1', [requestId]));
   return rows[0];
 }
 
 export async function leaseRow(app: Container, requestId: string) {
-  const { rows } = await app.pool.query<{ id: string; username: string; revoked_at: Date | null; end_reason: string | null }>(
+  const { rows } = await asSystem('test', () => app.pool.query<{ id: string; username: string; revoked_at: Date | null; end_reason: string | null }>(
     'SELECT id, username, revoked_at, end_reason FROM leases WHERE request_id = $1',
     [requestId],
-  );
+  ));
   return rows[0];
 }
 
 export async function auditOf(app: Container, subject: string) {
-  const { rows } = await app.pool.query<{ actor: string; action: string; outcome: string; details: Record<string, unknown> }>(
+  const { rows } = await asSystem('test', () => app.pool.query<{ actor: string; action: string; outcome: string; details: Record<string, unknown> }>(
     'SELECT actor, action, outcome, details FROM audit_events WHERE subject = $1 ORDER BY seq',
     [subject],
-  );
+  ));
   return rows;
 }
 
