@@ -31,7 +31,7 @@ export interface SlackOptions {
 }
 
 interface Deps {
-  mfa: Pick<MfaService, 'verify' | 'startEnrollment' | 'confirmEnrollment' | 'reset'>;
+  mfa: Pick<MfaService, 'verify' | 'startEnrollment' | 'checkEnrollmentCode' | 'confirmEnrollment' | 'reset'>;
   /** Serves a PNG at a short-lived public URL (for the QR code), when a public address is configured. */
   publishQr?: (png: Buffer) => string | undefined;
   /** Health of the system for `/dbaccess status`, scoped to one tenant where it names requests. */
@@ -492,13 +492,20 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
   app.view(IDS.mfaConfirmView, async ({ ack, body, view, client }) => {
     const code = ((view.state.values as StateValues).code?.value?.value ?? '').trim();
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
+    // A wrong code is shown in the form; hashing the recovery codes is slow, so it runs after the ack.
     try {
-      const { recoveryCodes } = await mfa.confirmEnrollment(actor, code);
-      await ack();
-      const channel = (await client.conversations.open({ users: body.user.id })).channel!.id!;
-      await client.chat.postMessage({ channel, text: recoveryText(recoveryCodes.map((code) => code.reveal())) });
+      await mfa.checkEnrollmentCode(actor, code);
     } catch (error) {
       await ack({ response_action: 'errors', errors: { code: publicMessage(error) } });
+      return;
+    }
+    await ack();
+    const channel = (await client.conversations.open({ users: body.user.id })).channel!.id!;
+    try {
+      const { recoveryCodes } = await mfa.confirmEnrollment(actor, code);
+      await client.chat.postMessage({ channel, text: recoveryText(recoveryCodes.map((code) => code.reveal())) });
+    } catch (error) {
+      await client.chat.postMessage({ channel, text: `Two-factor set-up was not confirmed: ${publicMessage(error)}` });
     }
   });
 

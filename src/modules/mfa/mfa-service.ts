@@ -102,8 +102,15 @@ export function createMfaService({ db, repo, audit, secrets, issuer = 'dbaccess'
     return { secret, otpauthUri: uri, qrPng };
   }
 
-  async function confirmEnrollment(actor: Actor, code: string): Promise<{ recoveryCodes: Secret[] }> {
-    const at = clock();
+  /**
+   * The fast part of confirming (one read and a TOTP check, no hashing), so a chat form can show a
+   * wrong code in the form itself and still acknowledge within the platform's deadline.
+   */
+  async function checkEnrollmentCode(actor: Actor, code: string): Promise<void> {
+    await matchEnrollmentCode(actor, code, clock());
+  }
+
+  async function matchEnrollmentCode(actor: Actor, code: string, at: Date) {
     const row = await repo.find(actor.tenantId, actor.userId);
     if (!row) throw conflict('There is no two-factor set-up waiting for a code: start the set-up first.');
     if (row.confirmedAt) throw conflict('Two-factor authentication is already set up for you.');
@@ -114,6 +121,12 @@ export function createMfaService({ db, repo, audit, secrets, issuer = 'dbaccess'
       await record(actor, 'mfa.enrolled', 'refused', { reason: 'invalid' });
       throw badInput("That code did not match. Check that your phone sets its clock automatically, and that you scanned the latest QR code, then enter the current code.", { code: 'Did not match.' });
     }
+    return { row, step };
+  }
+
+  async function confirmEnrollment(actor: Actor, code: string): Promise<{ recoveryCodes: Secret[] }> {
+    const at = clock();
+    const { row, step } = await matchEnrollmentCode(actor, code, at);
     // Hashing is slow on purpose: done before the transaction, which then only writes.
     const recoveryCodes = generateRecoveryCodes().map((code) => new Secret(code));
     const hashes = await Promise.all(recoveryCodes.map((code) => hashRecoveryCode(code.reveal())));
@@ -219,7 +232,7 @@ export function createMfaService({ db, repo, audit, secrets, issuer = 'dbaccess'
     return { removed: removed !== undefined };
   }
 
-  return { startEnrollment, confirmEnrollment, verify, status, isEnrolled, reset };
+  return { startEnrollment, checkEnrollmentCode, confirmEnrollment, verify, status, isEnrolled, reset };
 }
 
 export type MfaService = ReturnType<typeof createMfaService>;
