@@ -14,6 +14,13 @@ ADMIN_PASSWORD=dbaccess-admin-pw
 if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
   pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main start
 fi
+# Tests start several app processes at once (concurrent start, crash recovery), each with its pools,
+# beside the other test file running in parallel: 100 connections (the default) is not enough.
+if [[ "$(psql -h 127.0.0.1 -p 5432 -U postgres -qAtX -c 'SHOW max_connections' postgres)" -lt 300 ]]; then
+  psql -h 127.0.0.1 -p 5432 -U postgres -qAtX -c 'ALTER SYSTEM SET max_connections = 300' postgres
+  pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" main restart
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.5; done
+fi
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
