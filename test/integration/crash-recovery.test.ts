@@ -67,14 +67,23 @@ describe.each(['redis', 'postgres'] as const)('a worker killed in the middle of 
     await holder.connect();
     await holder.query('BEGIN');
     await holder.query(`ALTER ROLE ${escapeIdentifier(lease.username)} CONNECTION LIMIT 7`);
-    // The revocation is under way: its statement waits for our lock on the target.
-    await waitUntil(async () => {
-      const { rows } = await holder.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND strpos(query, $1) > 0",
-        [lease.username],
-      );
-      return rows[0]!.n > 0;
-    }, 60_000, 'the revocation to wait on the target');
+    const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    // The revocation is under way: its statement waits for our lock on the target. Looked for from
+    // another session: inside the holder's transaction pg_stat_activity is a snapshot taken at its
+    // first read, so a revocation on a connection opened (or reused) after that would never show.
+    const watcher = new pg.Client({ connectionString: SERVICES.targetPg });
+    await watcher.connect();
+    try {
+      await waitUntil(async () => {
+        const { rows } = await watcher.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND $2::int = ANY(pg_blocking_pids(pid)) AND strpos(query, $1) > 0",
+          [lease.username, holderPid],
+        );
+        return rows[0]!.n > 0;
+      }, 60_000, 'the revocation to wait on the target');
+    } finally {
+      await watcher.end();
+    }
     expect((await raw.queue.getJobState(`revoke-${lease.id}`))).toBe('active');
     await worker.kill('SIGKILL');
     // Let go: the dead worker's statement may now run on the target, and must not matter either way.
