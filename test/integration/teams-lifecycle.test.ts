@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { startFakeBotFramework, type FakeBotFramework, type TeamsDriver, type TeamsTeam, type TeamsUser } from '../support/fake-bot-framework.js';
+import { shownIn } from '../support/teams-text.js';
 
 /**
  * The Slack end-to-end scenario's Teams twin, against a faithful Bot Framework on loopback with
@@ -18,18 +19,6 @@ const AdaptiveCards = createRequire(import.meta.url)('adaptivecards/dist/adaptiv
   SerializationContext: new () => { eventCount: number; getEventAt(index: number): { message: string } };
 };
 
-/** Everything a message shows as text (its card's TextBlocks, facts and runs). */
-function shownIn(message: { text?: string | undefined; attachments?: Array<{ content?: unknown }> | undefined } | undefined): string {
-  const parts: string[] = [];
-  const walk = (value: unknown): void => {
-    if (typeof value === 'string') parts.push(value);
-    else if (Array.isArray(value)) value.forEach(walk);
-    else if (value && typeof value === 'object') for (const [key, inner] of Object.entries(value)) if (['text', 'title', 'value', 'body', 'items', 'columns', 'facts', 'inlines', 'content', 'card', 'actions'].includes(key)) walk(inner);
-  };
-  walk(message?.text);
-  walk(message?.attachments?.map((attachment) => attachment.content));
-  return parts.join('\n').replace(/\\([*_[\]`~#\-+=|.)\\])/g, '$1');
-}
 
 describe('the whole lifecycle in Microsoft Teams', () => {
   let h: Harness;

@@ -5,19 +5,8 @@ import { createTargetDatabase, targetRoles, targetSessionsOf } from '../support/
 import { startFakeBotFramework, type FakeBotFramework, type TeamsDriver, type TeamsMessage, type TeamsTeam, type TeamsUser } from '../support/fake-bot-framework.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { auditOf, requestRow, waitForState, waitNothingLeft } from '../support/ways-out.js';
+import { shownIn } from '../support/teams-text.js';
 
-/** Everything a message or an invoke's answer shows as text. */
-function shownIn(message: { text?: string | undefined; attachments?: Array<{ content?: unknown }> | undefined } | undefined): string {
-  const parts: string[] = [];
-  const walk = (value: unknown): void => {
-    if (typeof value === 'string') parts.push(value);
-    else if (Array.isArray(value)) value.forEach(walk);
-    else if (value && typeof value === 'object') for (const [key, inner] of Object.entries(value)) if (['text', 'title', 'value', 'body', 'items', 'columns', 'facts', 'inlines', 'content', 'card', 'actions'].includes(key)) walk(inner);
-  };
-  walk(message?.text);
-  walk(message?.attachments?.map((attachment) => attachment.content));
-  return parts.join('\n').replace(/\\([*_[\]`~#\-+=|.)\\])/g, '$1');
-}
 const answered = (result: { body?: unknown }) => {
   const value = (result.body as { value?: unknown } | undefined)?.value;
   return typeof value === 'string' ? value : shownIn({ attachments: [{ content: value }] });
