@@ -38,7 +38,7 @@ export function createProvisioner(sessions: AdminSessions) {
       `Provisioning ${spec.username}`,
       () =>
         withAdmin(target, async (db) => {
-          // What the admin may grant (mysql-grantable.ts): databases without grant option are left out.
+          // What the admin may grant (grantable.ts): databases without grant option are left out.
           const plan = mysqlPlanGrants({ ...spec, database: target.entry.database, flavor }, (await query<RowDataPacket[]>(db, MYSQL_GRANT_OPTIONS_QUERY)) as unknown as GrantOptionRow[]);
           if (plan.nothingGrantable) throw badInput(`Nothing in this scope can be granted on ${where(target)}: ${plan.leftOut.join('; ')}.`);
           return underUserLock(target, db, spec.username, databases, async (locked) => {

@@ -17,7 +17,7 @@ export interface PostgresGrantInput {
   database: string;
   username: string;
   schemas: string[];
-  /** What the admin can grant (postgres-grantable.ts, planGrants); without it, everything the scope names. */
+  /** What the admin can grant (grantable.ts, planGrants); without it, everything the scope names. */
   plan?: SchemaPlan[] | undefined;
 }
 

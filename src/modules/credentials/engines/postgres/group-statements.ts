@@ -9,7 +9,7 @@ import {
  */
 
 /**
- * This install's access group names as regrole prints them (grant-mapping.ts, postgresAccessGroup),
+ * This install's access group names as regrole prints them (grants.ts, postgresAccessGroup),
  * and those made before install ids (an adopted user may be in one); the blocks that drop one check
  * its marker. Another install's groups never match.
  */

@@ -13,7 +13,7 @@ import { INSTALLATION_ID, UNKNOWN_INSTALLATION } from '../../../installation/ins
  * the reconciler, which cannot know whose it is.
  */
 export const ROLE_MARKER = 'dbaccess temporary user';
-/** The same for access groups (grant-mapping.ts, postgresAccessGroup): NOLOGIN roles that only hold privileges. */
+/** The same for access groups (grants.ts, postgresAccessGroup): NOLOGIN roles that only hold privileges. */
 export const GROUP_MARKER = 'dbaccess access group';
 
 export function checkInstall(install: string): string {

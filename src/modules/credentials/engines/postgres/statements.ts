@@ -49,7 +49,7 @@ export function postgresProvisionStart(install: string, username: string, check?
                    WHERE m.member = r.oid AND g.rolname <> ${groupName} AND ${GROUP_IS_OURS('g.oid', install)}) AS "otherGroups"
        FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = ${name}`,
     ...(check ? [check] : []),
-    // What the admin can grant in the scope (postgres-grantable.ts): the last result.
+    // What the admin can grant in the scope (grantable.ts): the last result.
     ...(catalog ? [catalog] : []),
   ].join(';\n');
 }
