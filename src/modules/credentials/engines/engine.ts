@@ -88,7 +88,7 @@ interface EngineBase {
   refusesScope?(entry: DatabaseEntry): string | undefined;
   /** Catalog problems only this engine can see (a section it needs). */
   checkEntry?(entry: DatabaseEntry): EntryProblem[];
-  // ---- Added by the integrator at merge (branch `analysis`), do not add here: ----
+  // ---- Added at merge by the integrator (from branch `analysis`); not defined in this branch: ----
   // capture: the query-capture reader of the engine (engines/<engine>/capture.ts)
   // dialect: the SQL dialect of the session rules (engines/<engine>/dialect.ts)
 }
