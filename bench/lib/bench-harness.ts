@@ -10,8 +10,9 @@ import { createTargetDatabase } from '../../test/support/databases.js';
 import { SERVICES } from '../../test/support/services.js';
 import { newTriggerId, plainTextInput, slashCommand, staticSelect, viewSubmission } from '../../test/support/slack-requests.js';
 import { randomCode } from '../../src/lib/ids.js';
-import { postgresAccessGroup, postgresGrantStatements } from '../../src/modules/credentials/grant-mapping.js';
-import { postgresGroupGuard, roleMarker } from '../../src/modules/credentials/postgres-provider.js';
+import { postgresAccessGroup, postgresGrantStatements } from '../../src/modules/credentials/engines/postgres/grants.js';
+import { postgresGroupGuard } from '../../src/modules/credentials/engines/postgres/group-statements.js';
+import { roleMarker } from '../../src/modules/credentials/engines/postgres/provider.js';
 import { SlackIndex } from './slack-index.js';
 
 /**

@@ -5,13 +5,13 @@ import type { DatabaseEntry } from '../../src/config/catalog.js';
 import { generatePassword } from '../../src/lib/crypto.js';
 import { randomCode } from '../../src/lib/ids.js';
 import type { CredentialProvider, ProvisionSpec, RevokeResult, Target } from '../../src/modules/credentials/credential-types.js';
-import { postgresGrantStatements } from '../../src/modules/credentials/grant-mapping.js';
-import { createUserStatement, dropUserStatement, lockStatement, mysqlGrantStatements, nativePasswordHash } from '../../src/modules/credentials/mysql-grants.js';
-import { createMysqlProvider } from '../../src/modules/credentials/mysql-provider.js';
-import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
-import { scramSha256Verifier } from '../../src/modules/credentials/scram.js';
+import { postgresGrantStatements } from '../../src/modules/credentials/engines/postgres/grants.js';
+import { createUserStatement, dropUserStatement, lockStatement, mysqlGrantStatements, nativePasswordHash } from '../../src/modules/credentials/engines/mysql/grants.js';
+import { createMysqlProvider } from '../../src/modules/credentials/engines/mysql/provider.js';
+import { createPostgresProvider } from '../../src/modules/credentials/engines/postgres/provider.js';
+import { scramSha256Verifier } from '../../src/modules/credentials/engines/postgres/scram.js';
 import { createVaultClient } from '../../src/modules/credentials/vault-client.js';
-import { createVaultProvider } from '../../src/modules/credentials/vault-provider.js';
+import { createVaultProvider } from '../../src/modules/credentials/engines/vault/provider.js';
 import { TEST_INSTALL_ID, MARIADB_ADMIN_URL, createMariaTarget, createTargetDatabase } from '../../test/support/databases.js';
 import { type FakeVault, startFakeVault } from '../../test/support/fake-vault.js';
 import { SERVICES } from '../../test/support/services.js';
@@ -395,7 +395,7 @@ export async function vaultKit(): Promise<EngineKit> {
   const admin = raw;
   const vault = createVaultClient({ addr: fake.addr, token });
   const unused = { killSessions: () => Promise.reject(new Error('not used by the engine bench')) };
-  const provider = createVaultProvider({ vault, sessions: { postgres: sessions, mysql: unused, mariadb: unused } });
+  const provider = createVaultProvider({ vault, sessions: (engine) => (engine === 'postgres' ? sessions : unused) });
   const target: Target = {
     entry: entryFor({ id: 'bench_vault', engine: 'vault', port: 5433, database: db.name, vault: { role: roleName, mount: 'database', engine: 'postgres' } }),
     // The session killer's admin connection (Vault has its own, connectionUrl above).

@@ -6,13 +6,13 @@ import { createStateDb } from '../../src/db/client.js';
 import type { Enqueue } from '../../src/jobs/job-catalog.js';
 import { createSecretBox } from '../../src/lib/crypto.js';
 import { newRequestId } from '../../src/lib/ids.js';
-import { scramSha256Verifier } from '../../src/modules/credentials/scram.js';
+import { scramSha256Verifier } from '../../src/modules/credentials/engines/postgres/scram.js';
 import { createAccessRequestRepo } from '../../src/modules/access-requests/access-request-repo.js';
 import { createAuditService } from '../../src/modules/audit/audit-service.js';
 import { createLeaseRepo } from '../../src/modules/credentials/lease-repo.js';
 import { createLeaseService } from '../../src/modules/credentials/lease-service.js';
-import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
-import { createReferenceResolver, createTargetResolver, type ProviderRegistry } from '../../src/modules/credentials/targets.js';
+import { createPostgresProvider } from '../../src/modules/credentials/engines/postgres/provider.js';
+import { createReferenceResolver, createTargetResolver } from '../../src/modules/credentials/targets.js';
 import { asSystem } from '../../src/db/tenant-scope.js';
 import { connect, createGroupMembersInBulk, type BenchHarness } from './bench-harness.js';
 
@@ -42,7 +42,7 @@ export async function createLeaseLoader(b: BenchHarness) {
     audit: createAuditService({ db }),
     enqueue,
     // Only the postgres engine is in the harness's catalog.
-    providers: { postgres: provider } as unknown as ProviderRegistry,
+    providers: { of: () => provider },
     resolveTarget: createTargetResolver({
       catalogs,
       resolveReference: createReferenceResolver({

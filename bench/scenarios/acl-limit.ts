@@ -3,7 +3,7 @@ import { TEST_INSTALL_ID, createTargetDatabase } from '../../test/support/databa
 import { parseCatalog } from '../../src/config/catalog.js';
 import { generatePassword } from '../../src/lib/crypto.js';
 import { randomCode } from '../../src/lib/ids.js';
-import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
+import { createPostgresProvider } from '../../src/modules/credentials/engines/postgres/provider.js';
 import { connect, createGroupMembersInBulk, dropRolesWithPrefix } from '../lib/bench-harness.js';
 import type { ResultRow } from '../lib/stats.js';
 

@@ -7,8 +7,8 @@ import { parseCatalog, type DatabaseEntry } from '../../src/config/catalog.js';
 import { generatePassword } from '../../src/lib/crypto.js';
 import type { CaptureMethod } from '../../src/modules/capture/capture-types.js';
 import type { CredentialProvider, Target } from '../../src/modules/credentials/credential-types.js';
-import { createMysqlProvider } from '../../src/modules/credentials/mysql-provider.js';
-import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
+import { createMysqlProvider } from '../../src/modules/credentials/engines/mysql/provider.js';
+import { createPostgresProvider } from '../../src/modules/credentials/engines/postgres/provider.js';
 import { TEST_INSTALL_ID, MARIADB_ADMIN_URL, createMariaTarget, createTargetDatabase } from '../../test/support/databases.js';
 import { summarize, type ResultRow } from '../lib/stats.js';
 

@@ -40,8 +40,9 @@ import { createReportRepo } from '../modules/reports/report-repo.js';
 import { createReportService } from '../modules/reports/report-service.js';
 import { createLeaseRepo } from '../modules/credentials/lease-repo.js';
 import { createLeaseService } from '../modules/credentials/lease-service.js';
-import { createPostgresProvider } from '../modules/credentials/postgres-provider.js';
-import { createReferenceResolver, createTargetResolver, type ProviderRegistry } from '../modules/credentials/targets.js';
+import { createReferenceResolver, createTargetResolver } from '../modules/credentials/targets.js';
+import { catalogEngines } from '../modules/credentials/engines/catalog-rules.js';
+import { createProviders, issuedByVault } from '../modules/credentials/engines/registry.js';
 import { heuristicAnalyzer } from '../modules/risk/heuristic-analyzer.js';
 import { createAnalysisRepo } from '../modules/analysis/analysis-repo.js';
 import { createAnalysisService } from '../modules/analysis/analysis-service.js';
@@ -51,9 +52,7 @@ import { createClaudeAnalyzer } from '../modules/analysis/claude-analyzer.js';
 import { createCaptureRepo } from '../modules/capture/capture-repo.js';
 import { createCaptureService } from '../modules/capture/capture-service.js';
 import { createTenantService } from '../modules/tenants/tenant-service.js';
-import { createMysqlProvider } from '../modules/credentials/mysql-provider.js';
-import { createVaultClient, type VaultClient } from '../modules/credentials/vault-client.js';
-import { createVaultProvider } from '../modules/credentials/vault-provider.js';
+import { createVaultClient } from '../modules/credentials/vault-client.js';
 import { configError } from '../lib/errors.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { CONSOLE_PEOPLE, SANDBOX_ADMIN_REFERENCE, ensureSandbox, type Sandbox } from './sandbox.js';
@@ -67,10 +66,6 @@ import { createMfaService } from '../modules/mfa/mfa-service.js';
 import { createShortLivedFiles } from '../http/short-lived-files.js';
 
 /** Stands in for Vault when none is configured; start-up refuses catalogs that would need it. */
-const vaultNotConfigured: VaultClient = new Proxy({} as VaultClient, {
-  get: () => () => Promise.reject(configError('Vault is not configured: set VAULT_ADDR and VAULT_TOKEN.')),
-});
-
 export interface ContainerOptions {
   logger?: Logger;
   /** A catalog already loaded (tests); otherwise the file at DBACCESS_CONFIG. */
@@ -91,7 +86,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const closers: Array<() => Promise<unknown>> = [];
   const dataDir = resolve(env.DATA_DIR);
 
-  let catalogSet: CatalogSet = !options.catalog ? loadCatalog(env.DBACCESS_CONFIG) : 'sections' in options.catalog ? options.catalog : singleCatalog(options.catalog);
+  let catalogSet: CatalogSet = !options.catalog ? loadCatalog(env.DBACCESS_CONFIG, catalogEngines) : 'sections' in options.catalog ? options.catalog : singleCatalog(options.catalog);
   /** The whole file: every tenant's section (the sweep, the reconciler, capture by database id). */
   const catalogs = () => catalogSet;
   // A fresh install (embedded state, no catalog file) is the sandbox: sample data and a catalog for it.
@@ -109,7 +104,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     logger.info({ dataDir }, 'using the embedded PostgreSQL');
     if (sandboxMode) {
       sandbox = await ensureSandbox({ superUrl: embedded.url, dataDir, logger });
-      catalogSet = parseCatalogSet(sandbox.catalogYaml, 'sandbox (built in)');
+      catalogSet = parseCatalogSet(sandbox.catalogYaml, 'sandbox (built in)', catalogEngines);
       logger.info({ path: env.DBACCESS_CONFIG }, `no catalog file: the sandbox database is ready; add ${env.DBACCESS_CONFIG} to use your own databases`);
     }
   }
@@ -136,23 +131,15 @@ export async function createContainer(config: Config, options: ContainerOptions 
   closers.unshift(() => queue.close());
 
   const vault = env.VAULT_ADDR && env.VAULT_TOKEN ? createVaultClient({ addr: env.VAULT_ADDR, token: env.VAULT_TOKEN, namespace: env.VAULT_NAMESPACE }) : undefined;
-  const needsVault = catalogSet.databases().filter((db) => db.engine === 'vault' || db.admin.startsWith('vault:')).map((db) => db.id);
+  const needsVault = catalogSet.databases().filter((db) => issuedByVault(db) || db.admin.startsWith('vault:')).map((db) => db.id);
   if (needsVault.length > 0 && !vault) {
     throw configError(`${needsVault.join(', ')} use${needsVault.length === 1 ? 's' : ''} Vault: set VAULT_ADDR and VAULT_TOKEN.`);
   }
   // Made once and kept in the state database; every user the providers create carries it.
   const installId = (await installationId(db)) ?? UNKNOWN_INSTALLATION;
   if (installId === UNKNOWN_INSTALLATION) logger.warn('the state database has no install id yet (run dbaccess migrate): only users made before install ids can be revoked from here');
-  const postgres = createPostgresProvider({ installId });
-  const mysql = createMysqlProvider({ flavor: 'mysql', installId });
-  const mariadb = createMysqlProvider({ flavor: 'mariadb', installId });
-  const providers: ProviderRegistry = {
-    postgres,
-    mysql,
-    mariadb,
-    vault: createVaultProvider({ vault: vault ?? vaultNotConfigured, sessions: { postgres, mysql, mariadb } }),
-  };
-  closers.push(() => Promise.all(Object.values(providers).map((provider) => provider.close())));
+  const providers = createProviders({ installId, vault });
+  closers.push(() => providers.close());
 
   const tenants = createTenantService({ db });
   /** A tenant's catalog: its section of the file (a file without tenants: serves every tenant). */
@@ -181,7 +168,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     try {
       // An admin reference that does not resolve holds nothing up here: the card says why, provisioning fails visibly.
       const target = await resolveTarget(databaseId);
-      const provider = providers[target.entry.engine];
+      const provider = providers.of(target.entry);
       const problems = scope.length > 0 ? scopeProblems(scope, await provider.listObjects(target, scope), databaseId) : [];
       if (problems.length > 0 || !grant || !provider.grantable) return { problems };
       return grantableVerdict(await provider.grantable(target, { level: grant.level, privileges: grant.privileges, scope }), target.entry.id);
@@ -285,7 +272,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     let lastProblem: string | undefined;
     const reload = () => {
       try {
-        const next = loadCatalog(path);
+        const next = loadCatalog(path, catalogEngines);
         if (!next.source) return;
         catalogSet = next;
         lastProblem = undefined;

@@ -30,8 +30,8 @@ Exit: 0 no problems (warnings allowed), 1 problems found, 2 usage mistake.`,
   options: { quiet: { type: 'boolean' } },
   maxPositionals: 1,
   async run({ positionals, values }, { io, environment }) {
-    const { checkConfiguration } = await import('../config/config-check.js');
-    const check = checkConfiguration({ source: environment, catalogPath: positionals[0] });
+    const [{ checkConfiguration }, { catalogEngines }] = await Promise.all([import('../config/config-check.js'), import('../modules/credentials/engines/catalog-rules.js')]);
+    const check = checkConfiguration({ source: environment, catalogPath: positionals[0], engines: catalogEngines });
     const shown = values.quiet ? check.findings.filter((finding) => finding.severity === 'problem') : check.findings;
     printFindings(io, shown);
     const problems = check.findings.filter((finding) => finding.severity === 'problem').length;

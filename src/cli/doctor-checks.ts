@@ -3,12 +3,10 @@ import { LogLevel, WebClient, type Logger as SlackLogger } from '@slack/web-api'
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { CatalogView, DatabaseEntry, LevelDefinition } from '../config/catalog.js';
-import { sessionEngine } from '../config/config-check.js';
 import type { Config } from '../config/env.js';
 import { pendingMigrations } from '../db/client.js';
-import { ADMIN_CHECKS } from '../modules/credentials/admin-check-registry.js';
+import { checkAdmin, serverEngineOf, type ProviderRegistry } from '../modules/credentials/engines/registry.js';
 import type { AdminFinding } from '../modules/credentials/admin-check.js';
-import type { ProviderRegistry } from '../modules/credentials/targets.js';
 import { createReferenceResolver } from '../modules/credentials/targets.js';
 import type { VaultClient } from '../modules/credentials/vault-client.js';
 import { displayAddress } from '../modules/credentials/vault-client.js';
@@ -222,7 +220,7 @@ export interface DatabaseCheckDeps {
   config: Config;
   catalog: CatalogView;
   /** The providers of the engines that hold users (Vault-managed databases are reached through theirs). */
-  providers: Pick<ProviderRegistry, 'postgres' | 'mysql' | 'mariadb'>;
+  providers: Pick<ProviderRegistry, 'ofServer'>;
   vault: VaultClient | undefined;
 }
 
@@ -232,7 +230,7 @@ export function databaseCheck(entry: DatabaseEntry, { config, catalog, providers
   return {
     name: `database ${entry.id}`,
     async run() {
-      const engine = sessionEngine(entry);
+      const engine = serverEngineOf(entry).name;
       let adminUrl: string;
       try {
         adminUrl = await resolveReference(entry.admin, entry.id);
@@ -241,14 +239,12 @@ export function databaseCheck(entry: DatabaseEntry, { config, catalog, providers
       }
       const target = { entry, adminUrl };
       try {
-        await providers[engine].ping(target);
+        await providers.ofServer(entry).ping(target);
       } catch (error) {
         return { findings: [problem(operatorMessage(error), `Check the admin connection string of ${entry.admin} and that ${entry.host}:${entry.port} (${engine}) is reachable from here.`)] };
       }
       const levels = entry.levels.map((name) => catalog.level(name)).filter((level): level is LevelDefinition => level !== undefined);
-      const findings = await ADMIN_CHECKS[engine](target, { sessionsOnly: entry.engine === 'vault', levels });
-      if (entry.engine === 'vault') findings.push(ok(`Vault role ${entry.vault!.role} issues the users (not checked: reading its creds would create one)`));
-      return { findings };
+      return { findings: await checkAdmin(target, levels) };
     },
   };
 }

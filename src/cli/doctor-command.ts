@@ -49,12 +49,12 @@ Exit: 0 no problems (warnings allowed), 1 problems found, 2 usage mistake.`,
       return EXIT.usage;
     }
     // Loaded here, not at start: `dbaccess --help` need not load every client library.
-    const [{ checkConfiguration }, { createMysqlProvider }, { createPostgresProvider }, { createVaultClient }, doctorChecks, { UNKNOWN_INSTALLATION }] = await Promise.all([
-      import('../config/config-check.js'), import('../modules/credentials/mysql-provider.js'), import('../modules/credentials/postgres-provider.js'),
+    const [{ checkConfiguration }, { catalogEngines }, { createProviders }, { createVaultClient }, doctorChecks, { UNKNOWN_INSTALLATION }] = await Promise.all([
+      import('../config/config-check.js'), import('../modules/credentials/engines/catalog-rules.js'), import('../modules/credentials/engines/registry.js'),
       import('../modules/credentials/vault-client.js'), import('./doctor-checks.js'), import('../modules/installation/installation-id.js'),
     ]);
     const { databaseCheck, modelCheck, redisCheck, slackCheck, stateDatabaseCheck, statusOf, vaultCheck } = doctorChecks;
-    const configuration = checkConfiguration({ source: environment });
+    const configuration = checkConfiguration({ source: environment, engines: catalogEngines });
     const configProblems = configuration.findings.filter((finding) => finding.severity !== 'info');
     io.out(`${(configProblems.some((finding) => finding.severity === 'problem') ? LABEL.problem : configProblems.length ? LABEL.warning : LABEL.ok).padEnd(8)} configuration: ${configuration.summary ?? configuration.catalogPath}`);
     printFindings(io, configProblems, ' '.repeat(9));
@@ -68,10 +68,7 @@ Exit: 0 no problems (warnings allowed), 1 problems found, 2 usage mistake.`,
     const vault = env.VAULT_ADDR && env.VAULT_TOKEN ? createVaultClient({ addr: env.VAULT_ADDR, token: env.VAULT_TOKEN, namespace: env.VAULT_NAMESPACE, timeoutMs: timeoutSeconds * 1000 }) : undefined;
     // The checks create and drop no user: no install id is needed (the unknown one owns nothing).
     const installId = UNKNOWN_INSTALLATION;
-    const postgres = createPostgresProvider({ installId, poolSize: 1, idleMillis: 1000 });
-    const mysql = createMysqlProvider({ flavor: 'mysql', installId, poolSize: 1, idleMillis: 1000 });
-    const mariadb = createMysqlProvider({ flavor: 'mariadb', installId, poolSize: 1, idleMillis: 1000 });
-    const providers = { postgres, mysql, mariadb };
+    const providers = createProviders({ installId, poolSize: 1, idleMillis: 1000, vault });
 
     const checks: DoctorCheck[] = [
       stateDatabaseCheck(config), redisCheck(config), slackCheck(config), vaultCheck(config, vault), modelCheck(config),
@@ -92,7 +89,7 @@ Exit: 0 no problems (warnings allowed), 1 problems found, 2 usage mistake.`,
       });
     } finally {
       progress.stop();
-      await Promise.all(Object.values(providers).map((provider) => provider.close().catch(() => {})));
+      await providers.close().catch(() => {});
     }
     const configStatus = configuration.findings.some((finding) => finding.severity === 'problem');
     io.out(`Summary: ${counts.ok} ok, ${counts.warning} warning${counts.warning === 1 ? '' : 's'}, ${counts.problem} problem${counts.problem === 1 ? '' : 's'}, ${counts.skipped} skipped${configStatus ? '; the configuration has problems' : ''}.`);

@@ -33,7 +33,7 @@ describe('catalog', () => {
   it.each([
     ['a bad duration', valid.replace('maxDuration: 4h', 'maxDuration: forever'), 'test.yaml:11:18: databases.0.maxDuration: must be a duration'],
     ['an inline secret', valid.replace('env:ORDERS_ADMIN_URL', 'postgresql://admin:pw@db/orders'), 'test.yaml:10:12: databases.0.admin: must be a reference'],
-    ['an unknown engine', valid.replace('engine: postgres', 'engine: oracle'), 'test.yaml:5:13: databases.0.engine'],
+    ['an engine that is no name', valid.replace('engine: postgres', 'engine: Oracle!'), 'test.yaml:5:13: databases.0.engine'],
     ['a misspelt key', valid.replace('port: 5433', 'prot: 5433'), 'test.yaml:4:5: databases.0'],
     ['a missing approvers section', valid.split('\n').slice(2).join('\n'), 'test.yaml:1:1: approvers'],
   ])('names the file, line and column of %s', (_what, text, message) => {
@@ -44,9 +44,7 @@ describe('catalog', () => {
     const mysql = valid.replace('engine: postgres', 'engine: mariadb').replace('port: 5433', 'port: 3306');
     expect(parseCatalog(`${mysql}    databases: [orders, orders_archive]\n`).database('orders')!.databases).toEqual(['orders', 'orders_archive']);
     expect(parseCatalog(mysql).database('orders')!.databases).toBeUndefined();
-    expect(() => parseCatalog(`${mysql}    databases: [orders_archive]\n`, 'm.yaml')).toThrow(/m.yaml:12:\d+: databases.0.databases: must include the entry's own database "orders"/);
     expect(() => parseCatalog(`${mysql}    databases: [orders, orders]\n`, 'm.yaml')).toThrow(/m.yaml:12:\d+: databases.0.databases.1: "orders" is listed twice/);
-    expect(() => parseCatalog(`${valid}    databases: [orders]\n`, 'p.yaml')).toThrow(/p.yaml:12:\d+: databases.0.databases: only MySQL and MariaDB entries list databases/);
     expect(() => parseCatalog(`${mysql}    databases: []\n`, 'm.yaml')).toThrow(/m.yaml:12:\d+: databases.0.databases/);
   });
 

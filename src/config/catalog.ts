@@ -5,7 +5,7 @@ import { configError } from '../lib/errors.js';
 import { parseDuration } from '../lib/time.js';
 import { checkPolicySections, policyConfig, policySectionsSchema, policySectionsShape, type PolicyConfig } from '../modules/policy/policy-schema.js';
 import { retentionSchema } from '../modules/retention/retention-schema.js';
-import { ALL_CAPTURE_METHODS, CAPTURE_METHODS, type CaptureMethod } from '../modules/capture/capture-types.js';
+import { ALL_CAPTURE_METHODS, type CaptureMethod } from '../modules/capture/capture-types.js';
 
 /** The catalog: databases people may ask for and who approves. Lives in YAML at DBACCESS_CONFIG. */
 
@@ -25,8 +25,8 @@ export interface LevelDefinition {
   riskAs: BuiltInLevel;
   description?: string | undefined;
 }
-export const ENGINES = ['postgres', 'mysql', 'mariadb', 'vault'] as const;
-export type Engine = (typeof ENGINES)[number];
+/** An engine's name: which engines exist is the engine registry's to say (CatalogEngines). */
+const engineName = z.string().regex(/^[a-z][a-z0-9_-]{1,30}$/, 'must be the name of a database engine such as postgres');
 
 const duration = z
   .string()
@@ -60,7 +60,7 @@ const reference = z
 
 const databaseSchema = z.strictObject({
   id: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be 1-40 lower-case letters, digits, _ or -, starting with a letter'),
-  engine: z.enum(ENGINES),
+  engine: engineName,
   host: z.string().min(1).max(255),
   port: z.number().int().min(1).max(65535),
   database: z.string().min(1).max(63),
@@ -96,7 +96,7 @@ const databaseSchema = z.strictObject({
       role: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be a Vault role name'),
       mount: z.string().regex(/^[A-Za-z0-9_./-]{1,100}$/).default('database'),
       /** The database Vault manages, for killing live sessions (Vault does not). */
-      engine: z.enum(['postgres', 'mysql', 'mariadb']),
+      engine: engineName,
     })
     .optional(),
 });
@@ -212,6 +212,23 @@ export interface CatalogSet {
 /** A tenant's catalog, by the tenant's id (the composition root knows how tenants map to sections). */
 export type CatalogOf = (tenantId: string) => Promise<CatalogView>;
 
+/**
+ * The database engines as the catalog needs them. config imports no module, so whoever loads a
+ * catalog for use hands them in (the composition root and the CLI pass
+ * modules/credentials/engines/catalog-rules.ts); without them an entry's engine is checked for its
+ * shape only.
+ */
+export interface CatalogEngines {
+  /** Every engine name, in the order summaries list them. */
+  names: readonly string[];
+  /** Problems of one entry that only its engine can see: where (below the entry), and the dotted path to name when it is not that. */
+  check(entry: DatabaseEntry, level: (name: string) => LevelDefinition | undefined): Array<{ at: string[]; message: string; path?: string[] }>;
+  /** The engine of the server behind the entry, and what its admin connection string looks like. */
+  adminUrl(entry: DatabaseEntry): { engine: string; schemes: readonly string[]; example: string };
+  /** Whether Vault issues the entry's users (then VAULT_ADDR must be set). */
+  issuedByVault(entry: DatabaseEntry): boolean;
+}
+
 export type CatalogValidation =
   | { ok: true; catalogs: CatalogSet; locate: CatalogLocator }
   | { ok: false; problems: CatalogProblem[]; locate: CatalogLocator };
@@ -221,7 +238,7 @@ export type CatalogValidation =
  * (at most 10), or else every cross-reference, level, capture and duplicate mistake. A file with a
  * `tenants:` list holds one section per tenant; a file without it is one tenant's, valid as before.
  */
-export function validateCatalog(text: string, source = 'catalog'): CatalogValidation {
+export function validateCatalog(text: string, source = 'catalog', engines?: CatalogEngines): CatalogValidation {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   const locate: CatalogLocator = (path) => ({ source, ...position(document, lineCounter, path.map(String)) });
@@ -248,7 +265,7 @@ export function validateCatalog(text: string, source = 'catalog'): CatalogValida
           name, slack, teams, console, everyone: false, at: ['tenants', String(index)], catalog: { ...section, retention: (result.data as { retention: Catalog['retention'] }).retention },
         }))
       : [{ name: 'default', slack: [], teams: [], console: true, everyone: true, at: [], catalog: result.data }];
-  const problems = parsed.flatMap((section) => checkSection(section.catalog, section.at, problem));
+  const problems = parsed.flatMap((section) => checkSection(section.catalog, section.at, problem, engines));
   problems.push(...checkSections(parsed, problem));
   if (problems.length > 0) return { ok: false, locate, problems };
   const sections = parsed.map(({ at: _at, catalog, ...keys }) => ({ ...keys, view: view(catalog, source) }));
@@ -258,7 +275,7 @@ export function validateCatalog(text: string, source = 'catalog'): CatalogValida
 type Problem = (path: string[], message: string) => CatalogProblem;
 
 /** What a schema cannot check within one section: references, levels, capture, duplicate ids. */
-function checkSection(catalog: Catalog, prefix: string[], problem: Problem): CatalogProblem[] {
+function checkSection(catalog: Catalog, prefix: string[], problem: Problem, engines: CatalogEngines | undefined): CatalogProblem[] {
   const ids = new Set<string>();
   const problems: CatalogProblem[] = checkPolicySections(catalog, {
     databaseIds: catalog.databases.map((db) => db.id),
@@ -272,15 +289,8 @@ function checkSection(catalog: Catalog, prefix: string[], problem: Problem): Cat
   const dotted = (...rest: string[]) => [...prefix, ...rest].join('.');
   for (const [index, db] of catalog.databases.entries()) {
     const at = (...rest: string[]) => [...prefix, 'databases', String(index), ...rest];
-    const isVault = db.engine === 'vault';
-    if (isVault !== Boolean(db.vault)) {
-      const message = isVault ? 'engine vault needs a vault section (role, engine)' : 'a vault section needs engine: vault';
-      problems.push({ ...problem(at('engine'), message), path: dotted('databases', String(index)) });
-    }
-    const captureEngine = db.engine === 'vault' ? db.vault?.engine : db.engine;
-    if (db.capture !== 'none' && (db.engine === 'vault' || !captureEngine || !(CAPTURE_METHODS[captureEngine] as readonly string[]).includes(db.capture))) {
-      const allowed = db.engine === 'vault' ? 'none (Vault creates the users; capture is not supported there yet)' : CAPTURE_METHODS[db.engine].join(', ');
-      problems.push(problem(at('capture'), `${db.engine} supports ${allowed}`));
+    for (const found of engines?.check(db, (name) => levelDefinition(catalog, name)) ?? []) {
+      problems.push({ ...problem(at(...found.at), found.message), ...(found.path ? { path: dotted('databases', String(index), ...found.path) } : {}) });
     }
     if (db.capture === 'server_audit' && !db.captureFile) {
       problems.push({ ...problem(at('capture'), "server_audit needs the path of the plugin's log file"), path: dotted('databases', String(index), 'captureFile') });
@@ -289,14 +299,8 @@ function checkSection(catalog: Catalog, prefix: string[], problem: Problem): Cat
       const definition = levelDefinition(catalog, level);
       const where = { ...problem(at('levels', String(levelIndex)), ''), path: dotted('databases', String(index), 'levels') };
       if (!definition) problems.push({ ...where, message: `"${level}" is neither read, write, admin nor a level under customLevels` });
-      else if (db.engine !== 'postgres' && definition.privileges.includes('TRUNCATE')) {
-        problems.push({ ...where, message: `"${level}" lists TRUNCATE, which ${db.engine} does not have as a privilege` });
-      }
     }
     if (db.databases) {
-      const engine = db.engine === 'vault' ? db.vault?.engine : db.engine;
-      if (engine !== 'mysql' && engine !== 'mariadb') problems.push(problem(at('databases'), `only MySQL and MariaDB entries list databases; a ${engine ?? db.engine} entry grants within its database`));
-      else if (!db.databases.includes(db.database)) problems.push(problem(at('databases'), `must include the entry's own database "${db.database}" (an empty scope means it)`));
       for (const [nameIndex, name] of db.databases.entries()) {
         if (db.databases.indexOf(name) !== nameIndex) problems.push(problem(at('databases', String(nameIndex)), `"${name}" is listed twice`));
       }
@@ -363,8 +367,8 @@ export const singleCatalog = (view: CatalogView): CatalogSet =>
   catalogSet([{ name: 'default', slack: [], teams: [], console: true, everyone: true, view }], view.source);
 
 /** Parses a whole catalog file; every error names the path and the line and column of the mistake. */
-export function parseCatalogSet(text: string, source = 'catalog'): CatalogSet {
-  const validation = validateCatalog(text, source);
+export function parseCatalogSet(text: string, source = 'catalog', engines?: CatalogEngines): CatalogSet {
+  const validation = validateCatalog(text, source, engines);
   if (validation.ok) return validation.catalogs;
   const lines = validation.problems.map(formatCatalogProblem);
   // A single mistake reads as one line (as a YAML syntax error always does); several as a list.
@@ -372,8 +376,8 @@ export function parseCatalogSet(text: string, source = 'catalog'): CatalogSet {
 }
 
 /** Parses the YAML of one tenant's catalog (a file without `tenants:`). */
-export function parseCatalog(text: string, source = 'catalog'): CatalogView {
-  const catalogs = parseCatalogSet(text, source);
+export function parseCatalog(text: string, source = 'catalog', engines?: CatalogEngines): CatalogView {
+  const catalogs = parseCatalogSet(text, source, engines);
   if (!catalogs.sections[0]!.everyone) throw configError(`${source}: a catalog with tenants: has one catalog per tenant; read it with parseCatalogSet.`);
   return catalogs.sections[0]!.view;
 }
@@ -411,7 +415,7 @@ function position(document: Document, lineCounter: LineCounter, path: string[]):
  * Loads the catalog file. A missing file is not an error (a fresh install starts without databases
  * and says what to do); an unreadable or invalid one is.
  */
-export function loadCatalog(path: string): CatalogSet {
+export function loadCatalog(path: string, engines: CatalogEngines): CatalogSet {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -420,7 +424,7 @@ export function loadCatalog(path: string): CatalogSet {
     if (code === 'ENOENT') return singleCatalog(emptyCatalog());
     throw configError(`Cannot read the catalog file ${path} (DBACCESS_CONFIG): ${code ?? 'unreadable'}.`);
   }
-  return parseCatalogSet(text, path);
+  return parseCatalogSet(text, path, engines);
 }
 
 export function emptyCatalog(source?: string): CatalogView {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseMasterKey } from '../lib/crypto.js';
 import { isAppError } from '../lib/errors.js';
-import { ENGINES, validateCatalog, type Catalog, type CatalogSet, type DatabaseEntry, type Engine } from './catalog.js';
+import { validateCatalog, type Catalog, type CatalogEngines, type CatalogSet, type DatabaseEntry } from './catalog.js';
 import { inspectEnvironment, type Config } from './env.js';
 
 /**
@@ -31,23 +31,8 @@ export interface ConfigCheck {
   summary?: string;
 }
 
-/** The URL schemes each engine's admin connection string may use. */
-const ADMIN_SCHEMES: Record<Exclude<Engine, 'vault'>, readonly string[]> = {
-  postgres: ['postgres:', 'postgresql:'],
-  mysql: ['mysql:'],
-  mariadb: ['mysql:', 'mariadb:'],
-};
-
-const EXAMPLE_URL: Record<Exclude<Engine, 'vault'>, string> = {
-  postgres: 'postgresql://admin:password@host:5432/database',
-  mysql: 'mysql://admin:password@host:3306/database',
-  mariadb: 'mysql://admin:password@host:3306/database',
-};
-
-/** The engine that actually holds the users of a database (Vault's managed engine for `engine: vault`). */
-export const sessionEngine = (entry: DatabaseEntry): Exclude<Engine, 'vault'> => (entry.engine === 'vault' ? entry.vault!.engine : entry.engine);
-
-export function checkConfiguration({ source, catalogPath: pathArgument }: { source: Record<string, string | undefined>; catalogPath?: string }): ConfigCheck {
+/** `engines`: the database engines (config imports no module: the CLI hands in modules/credentials/engines/catalog-rules.ts). */
+export function checkConfiguration({ source, catalogPath: pathArgument, engines }: { source: Record<string, string | undefined>; catalogPath?: string | undefined; engines: CatalogEngines }): ConfigCheck {
   const findings: Finding[] = [];
   const environment = inspectEnvironment(source);
   for (const problem of environment.problems) {
@@ -69,7 +54,7 @@ export function checkConfiguration({ source, catalogPath: pathArgument }: { sour
   }
   if (text === undefined) return { findings, catalogPath, config };
 
-  const validation = validateCatalog(text, catalogPath);
+  const validation = validateCatalog(text, catalogPath, engines);
   if (!validation.ok) {
     for (const problem of validation.problems) {
       findings.push({ severity: 'problem', where: `${problem.source}:${problem.line}:${problem.col}`, message: problem.path ? `${problem.path}: ${problem.message}` : problem.message });
@@ -87,8 +72,8 @@ export function checkConfiguration({ source, catalogPath: pathArgument }: { sour
     for (const [sectionIndex, section] of catalogs.sections.entries()) {
       const prefix = section.everyone ? [] : ['tenants', sectionIndex];
       for (const [index, entry] of section.view.catalog.databases.entries()) {
-        findings.push(...referenceFindings(entry, config, at(...prefix, 'databases', index, 'admin')));
-        if (entry.engine === 'vault' && !env.VAULT_ADDR) {
+        findings.push(...referenceFindings(entry, config, at(...prefix, 'databases', index, 'admin'), engines));
+        if (engines.issuedByVault(entry) && !env.VAULT_ADDR) {
           findings.push({
             severity: 'problem', where: at(...prefix, 'databases', index, 'engine'),
             message: `${[...prefix, 'databases', index].join('.')} (${entry.id}) gets its users from Vault, but Vault is not configured.`,
@@ -116,13 +101,13 @@ export function checkConfiguration({ source, catalogPath: pathArgument }: { sour
   }
 
   const summary = catalogs.sections.length === 1
-    ? summarize(catalogPath, catalogs.sections[0]!.view.catalog)
-    : `${catalogPath}: ${catalogs.sections.length} tenants; ${catalogs.sections.map((section) => summarize(section.name, section.view.catalog)).join('; ')}`;
+    ? summarize(catalogPath, catalogs.sections[0]!.view.catalog, engines)
+    : `${catalogPath}: ${catalogs.sections.length} tenants; ${catalogs.sections.map((section) => summarize(section.name, section.view.catalog, engines)).join('; ')}`;
   return { findings, catalogPath, catalogs, config, summary };
 }
 
 /** Whether an admin reference resolves, without saying anything about its value but its shape. */
-function referenceFindings(entry: DatabaseEntry, config: Config, where: string): Finding[] {
+function referenceFindings(entry: DatabaseEntry, config: Config, where: string, engines: CatalogEngines): Finding[] {
   const reference = entry.admin;
   if (reference.startsWith('vault:')) {
     return config.env.VAULT_ADDR
@@ -130,28 +115,28 @@ function referenceFindings(entry: DatabaseEntry, config: Config, where: string):
       : [{ severity: 'problem', where, message: `${entry.id}: ${reference} is read from Vault, but Vault is not configured.`, fix: 'Set VAULT_ADDR and VAULT_TOKEN, or use an env: reference.' }];
   }
   const name = reference.slice('env:'.length);
-  const engine = sessionEngine(entry);
+  const { engine, schemes, example } = engines.adminUrl(entry);
   const value = config.readEnvReference(name);
   if (!value) {
-    return [{ severity: 'problem', where, message: `${entry.id}: ${reference} does not resolve: the environment variable ${name} is ${value === '' ? 'empty' : 'not set'}.`, fix: `Set ${name} to the admin connection string, e.g. ${EXAMPLE_URL[engine]}.` }];
+    return [{ severity: 'problem', where, message: `${entry.id}: ${reference} does not resolve: the environment variable ${name} is ${value === '' ? 'empty' : 'not set'}.`, fix: `Set ${name} to the admin connection string, e.g. ${example}.` }];
   }
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return [{ severity: 'problem', where, message: `${entry.id}: ${name} is not a connection URL.`, fix: `Write it as ${EXAMPLE_URL[engine]} (percent-encode special characters in the password).` }];
+    return [{ severity: 'problem', where, message: `${entry.id}: ${name} is not a connection URL.`, fix: `Write it as ${example} (percent-encode special characters in the password).` }];
   }
-  if (!ADMIN_SCHEMES[engine].includes(url.protocol)) {
-    return [{ severity: 'problem', where, message: `${entry.id}: ${name} starts with ${url.protocol}// but the database is ${engine}.`, fix: `Use ${ADMIN_SCHEMES[engine].map((scheme) => `${scheme}//`).join(' or ')}.` }];
+  if (!schemes.includes(url.protocol)) {
+    return [{ severity: 'problem', where, message: `${entry.id}: ${name} starts with ${url.protocol}// but the database is ${engine}.`, fix: `Use ${schemes.map((scheme) => `${scheme}//`).join(' or ')}.` }];
   }
   if (!url.username) {
-    return [{ severity: 'problem', where, message: `${entry.id}: ${name} names no user.`, fix: `Write it as ${EXAMPLE_URL[engine]}.` }];
+    return [{ severity: 'problem', where, message: `${entry.id}: ${name} names no user.`, fix: `Write it as ${example}.` }];
   }
   return [];
 }
 
-function summarize(path: string, catalog: Catalog): string {
-  const engines = ENGINES.map((engine) => [engine, catalog.databases.filter((db) => db.engine === engine).length] as const)
+function summarize(path: string, catalog: Catalog, known: CatalogEngines): string {
+  const engines = known.names.map((engine) => [engine, catalog.databases.filter((db) => db.engine === engine).length] as const)
     .filter(([, count]) => count > 0)
     .map(([engine, count]) => `${engine} ${count}`);
   const rules = Object.entries(catalog.rules)

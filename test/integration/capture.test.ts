@@ -14,8 +14,8 @@ import { createCaptureRepo } from '../../src/modules/capture/capture-repo.js';
 import { createCaptureService, type CaptureLimits, type CaptureService } from '../../src/modules/capture/capture-service.js';
 import type { CaptureMethod } from '../../src/modules/capture/capture-types.js';
 import type { CredentialProvider, Target } from '../../src/modules/credentials/credential-types.js';
-import { createMysqlProvider } from '../../src/modules/credentials/mysql-provider.js';
-import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
+import { createMysqlProvider } from '../../src/modules/credentials/engines/mysql/provider.js';
+import { createPostgresProvider } from '../../src/modules/credentials/engines/postgres/provider.js';
 import { createTargetResolver } from '../../src/modules/credentials/targets.js';
 import { TEST_INSTALL_ID, MARIADB_ADMIN_URL, createMariaTarget, createStateDatabase, createTargetDatabase } from '../support/databases.js';
 

@@ -2,8 +2,8 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../src/config/catalog.js';
-import { createMysqlProvider } from '../../src/modules/credentials/mysql-provider.js';
-import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
+import { createMysqlProvider } from '../../src/modules/credentials/engines/mysql/provider.js';
+import { createPostgresProvider } from '../../src/modules/credentials/engines/postgres/provider.js';
 import { parseScope } from '../../src/modules/credentials/scope.js';
 import { TEST_INSTALL_ID, createMariaTarget, createTargetDatabase } from '../support/databases.js';
 

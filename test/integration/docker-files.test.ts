@@ -2,6 +2,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { checkConfiguration } from '../../src/config/config-check.js';
+import { catalogEngines } from '../../src/modules/credentials/engines/catalog-rules.js';
 import { loadConfig } from '../../src/config/env.js';
 
 /**
@@ -67,7 +68,7 @@ describe('docker-compose.yml and .env.example', () => {
     // Compose's `environment` wins over `env_file`; the catalog path is the example's, as mounted.
     const environment = { ...example, ...appEnv, DBACCESS_CONFIG: new URL('dbaccess.example.yaml', root).pathname };
     expect(() => loadConfig(environment)).not.toThrow();
-    const check = checkConfiguration({ source: environment });
+    const check = checkConfiguration({ source: environment, engines: catalogEngines });
     expect(check.findings.filter((finding) => finding.severity === 'problem')).toEqual([]);
     expect(check.summary).toMatch(/dbaccess\.example\.yaml: \d+ databases? /);
   });

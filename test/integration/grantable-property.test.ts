@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseEntry } from '../../src/config/catalog.js';
 import { generatePassword } from '../../src/lib/crypto.js';
 import type { Target } from '../../src/modules/credentials/credential-types.js';
-import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
+import { createPostgresProvider } from '../../src/modules/credentials/engines/postgres/provider.js';
 import { isPermanentFailure } from '../../src/modules/credentials/provision-failure.js';
 import { formatName, type ScopeItem } from '../../src/modules/credentials/scope.js';
 import { createManagedTarget, run, type ManagedTarget } from '../support/managed-postgres.js';

@@ -3,12 +3,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../src/config/catalog.js';
 import { validateDraft } from '../../src/modules/access-requests/access-request-schemas.js';
-import { postgresAccessGroup, postgresGrantStatements } from '../../src/modules/credentials/grant-mapping.js';
-import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
+import { postgresAccessGroup, postgresGrantStatements } from '../../src/modules/credentials/engines/postgres/grants.js';
+import { createPostgresProvider } from '../../src/modules/credentials/engines/postgres/provider.js';
 import { formatScope, formatScopeItem, parseStoredScope } from '../../src/modules/credentials/scope.js';
 import mysql from 'mysql2/promise';
-import { quoteIdentifier } from '../../src/modules/credentials/mysql-grants.js';
-import { createMysqlProvider } from '../../src/modules/credentials/mysql-provider.js';
+import { quoteIdentifier } from '../../src/modules/credentials/engines/mysql/grants.js';
+import { createMysqlProvider } from '../../src/modules/credentials/engines/mysql/provider.js';
 import { TEST_INSTALL_ID, createMariaTarget, createTargetDatabase } from '../support/databases.js';
 import { hostileNames } from '../support/hostile-names.js';
 

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseEntry } from '../../src/config/catalog.js';
 import { generatePassword } from '../../src/lib/crypto.js';
 import type { ProvisionSpec, Target } from '../../src/modules/credentials/credential-types.js';
-import { markStatements, quoteIdentifier } from '../../src/modules/credentials/mysql-grants.js';
-import { createMysqlProvider } from '../../src/modules/credentials/mysql-provider.js';
+import { markStatements, quoteIdentifier } from '../../src/modules/credentials/engines/mysql/grants.js';
+import { createMysqlProvider } from '../../src/modules/credentials/engines/mysql/provider.js';
 
 // The machine's MariaDB (root, empty password). Everything this file creates carries the suffix: its
 // databases, and its users (users are server-wide).

@@ -6,8 +6,8 @@ import type { DatabaseEntry } from '../../src/config/catalog.js';
 import { generatePassword } from '../../src/lib/crypto.js';
 import { isAppError } from '../../src/lib/errors.js';
 import type { ProvisionSpec, Target } from '../../src/modules/credentials/credential-types.js';
-import { postgresAccessGroup } from '../../src/modules/credentials/grant-mapping.js';
-import { GROUP_MARKER, ROLE_MARKER, createPostgresProvider, roleMarker, withDatabase } from '../../src/modules/credentials/postgres-provider.js';
+import { postgresAccessGroup } from '../../src/modules/credentials/engines/postgres/grants.js';
+import { GROUP_MARKER, ROLE_MARKER, createPostgresProvider, roleMarker, withDatabase } from '../../src/modules/credentials/engines/postgres/provider.js';
 import { hostileNames } from '../support/hostile-names.js';
 import { SERVICES } from '../support/services.js';
 

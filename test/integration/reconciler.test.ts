@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem } from '../../src/db/tenant-scope.js';
 import { APPROVERS_CHANNEL, PEOPLE, shown, startHarness, type Harness } from '../support/app-harness.js';
 import { MARIADB_ADMIN_URL, createMariaTarget, createTargetDatabase, onTarget, targetGroups, targetRoles } from '../support/databases.js';
-import { GROUP_MARKER, ROLE_MARKER, roleMarker } from '../../src/modules/credentials/postgres-provider.js';
-import { MARKER_VALUE, markStatements } from '../../src/modules/credentials/mysql-grants.js';
+import { GROUP_MARKER, ROLE_MARKER, roleMarker } from '../../src/modules/credentials/engines/postgres/provider.js';
+import { MARKER_VALUE, markStatements } from '../../src/modules/credentials/engines/mysql/grants.js';
 
 /**
  * The reconciler acts per server and only on this install's users: roles are cluster-wide and

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem, withTenant } from '../../src/db/tenant-scope.js';
 import { APPROVERS_CHANNEL, PEOPLE, deleteRedisPrefix, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
-import { createPostgresProvider } from '../../src/modules/credentials/postgres-provider.js';
+import { createPostgresProvider } from '../../src/modules/credentials/engines/postgres/provider.js';
 import { SERVICES } from '../support/services.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { TEST_INSTALL_ID, onTarget, targetGroups, targetRoles, targetSessionsOf } from '../support/databases.js';
@@ -217,7 +217,7 @@ describe('a revocation that keeps failing', () => {
     await h.slack.waitFor('response_url', (c) => /Only admins can see the system status/.test(String(c.args.text ?? '')));
 
     // Fixed: the next retry drops the user and the card says so.
-    const { ROLE_MARKER } = await import('../../src/modules/credentials/postgres-provider.js');
+    const { ROLE_MARKER } = await import('../../src/modules/credentials/engines/postgres/provider.js');
     await onTarget((client) => client.query(`COMMENT ON ROLE "${lease.username}" IS '${ROLE_MARKER}'`));
     await h.waitForCard((m) => m.ts === card.ts && /access ended/.test(shown(m)), 30_000);
     expect(await targetRoles(lease.username)).toEqual([]);

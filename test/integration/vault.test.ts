@@ -7,9 +7,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseEntry } from '../../src/config/catalog.js';
 import { AppError, isAppError } from '../../src/lib/errors.js';
 import type { CredentialProvider, ProvisionSpec, Target } from '../../src/modules/credentials/credential-types.js';
-import { createPostgresProvider, withDatabase } from '../../src/modules/credentials/postgres-provider.js';
+import { createPostgresProvider, withDatabase } from '../../src/modules/credentials/engines/postgres/provider.js';
 import { createVaultClient, MAX_ANSWER_BYTES } from '../../src/modules/credentials/vault-client.js';
-import { createVaultProvider, REVOCATION_HEAD_START_SECONDS } from '../../src/modules/credentials/vault-provider.js';
+import { createVaultProvider, REVOCATION_HEAD_START_SECONDS } from '../../src/modules/credentials/engines/vault/provider.js';
 import { type FakeVault, type FakeVaultRole, startFakeVault } from '../support/fake-vault.js';
 import { SERVICES } from '../support/services.js';
 
@@ -140,7 +140,7 @@ beforeAll(async () => {
     databases: [role('orders-read', 3600, 8 * 3600), role('short', 60, 2 * 3600, false), role('capped', 60, 120)],
   });
   vault = createVaultClient({ addr: fake.addr, token });
-  provider = createVaultProvider({ vault, sessions: { postgres, mysql: notOnThisMachine, mariadb: notOnThisMachine } });
+  provider = createVaultProvider({ vault, sessions: (engine) => (engine === 'postgres' ? postgres : notOnThisMachine) });
 });
 
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { SERVICES } from './services.js';
-import { GROUP_MARKER } from '../../src/modules/credentials/postgres-provider.js';
+import { GROUP_MARKER } from '../../src/modules/credentials/engines/postgres/provider.js';
 import { newInstallationId } from '../../src/modules/installation/installation-id.js';
 
 const suffix = () => randomBytes(5).toString('hex');

@@ -1,7 +1,7 @@
 import type { AccessLevel, CatalogView, DatabaseEntry } from '../../config/catalog.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';
 import { parseScope, type ScopeItem } from '../credentials/scope.js';
-import { outsideDatabases } from '../credentials/scope-bounds.js';
+import { outsideDatabases, scopeRefusal } from '../credentials/engines/registry.js';
 import type { RequestDraft } from './access-request-types.js';
 import { reasonProblem } from './reason-quality.js';
 
@@ -47,9 +47,8 @@ export function validateDraft(draft: RequestDraft, catalog: CatalogView): DraftR
   if (scope.some((item) => item.columns) && draft.level !== 'read') errors.scope = 'Columns can be limited only for read access.';
   const outside = database && outsideDatabases(database, scope);
   if (outside) errors.scope = outside;
-  if (database?.engine === 'vault' && scope.length > 0) {
-    errors.scope = `Vault's role ${database.vault!.role} decides what ${database.id} grants: leave the scope empty.`;
-  }
+  const refusal = database && scope.length > 0 ? scopeRefusal(database) : undefined;
+  if (refusal) errors.scope = refusal;
 
   const durationSeconds = parseDuration(draft.duration);
   const { minDuration } = catalog.catalog.settings;

@@ -5,7 +5,8 @@ import { newRequestId } from '../../lib/ids.js';
 import { formatTime } from '../../lib/time.js';
 import type { Enqueue } from '../../jobs/job-catalog.js';
 import type { AuditService } from '../audit/audit-service.js';
-import { describeGrants, grantPreview } from '../credentials/grant-mapping.js';
+import { describeGrants } from '../credentials/grant-mapping.js';
+import { grantPreview } from '../credentials/engines/registry.js';
 import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
 import type { RiskAnalyzer } from '../risk/risk-types.js';
 import type { RequestAnalysis, SessionAnalysis } from '../analysis/analysis-types.js';
@@ -18,7 +19,7 @@ import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
 import { isTerminal, type RequestState } from './access-request-state.js';
 import type { RequestView } from './access-request-types.js';
 import type { ValidDraft } from './access-request-schemas.js';
-import { leftOutSentence } from '../credentials/postgres-grantable.js';
+import { leftOutSentence } from '../credentials/left-out.js';
 import { createRetryFailed } from './retry-failed.js';
 
 /** Names in the scope that do not exist on the target, or `unreachable` when it could not be asked. */

@@ -1,9 +1,10 @@
 import type { Secret } from '../../lib/secret.js';
+import { clientOf } from './engines/registry.js';
 
 /** A temporary credential as delivered to its requester; exists only in memory and in the DM. */
 export interface Credentials {
-  /** The wire protocol: a Vault-managed database speaks its own engine's. */
-  protocol: 'postgres' | 'mysql';
+  /** The engine of the server people connect to (engines/registry.ts, serverEngineOf): a Vault-managed database speaks its server's. */
+  protocol: string;
   host: string;
   port: number;
   database: string;
@@ -13,15 +14,13 @@ export interface Credentials {
   expiresAt: Date;
 }
 
+const details = (c: Credentials) => ({ host: c.host, port: c.port, database: c.database, username: c.username, password: c.password.reveal() });
+
 /** `postgresql://…` or `mysql://…`, every part escaped. */
-export function connectionUri(c: Credentials): string {
-  const scheme = c.protocol === 'postgres' ? 'postgresql' : 'mysql';
-  return `${scheme}://${encodeURIComponent(c.username)}:${encodeURIComponent(c.password.reveal())}@${c.host}:${c.port}/${encodeURIComponent(c.database)}`;
-}
+export const connectionUri = (c: Credentials): string => clientOf(c.protocol).uri(details(c));
 
 /** A command line that connects, ready to paste into a shell. */
-export function clientCommand(c: Credentials): string {
-  if (c.protocol === 'postgres') return `psql "${connectionUri(c)}"`;
-  const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
-  return `mysql --host=${c.host} --port=${c.port} --user=${quote(c.username)} --password=${quote(c.password.reveal())} ${quote(c.database)}`;
-}
+export const clientCommand = (c: Credentials): string => clientOf(c.protocol).command(details(c));
+
+/** The client program that command runs (`psql`, `mysql`), for a heading over it. */
+export const clientName = (c: Credentials): string => clientOf(c.protocol).name;

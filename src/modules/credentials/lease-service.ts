@@ -5,7 +5,6 @@ import type { SecretBox } from '../../lib/crypto.js';
 import { generatePassword } from '../../lib/crypto.js';
 import { Secret } from '../../lib/secret.js';
 import { forbidden, notFound } from '../../lib/errors.js';
-import { mysqlUserName } from './mysql-grants.js';
 import { randomCode } from '../../lib/ids.js';
 import type { Enqueue } from '../../jobs/job-catalog.js';
 import type { AccessRequestRepo, RequestRow } from '../access-requests/access-request-repo.js';
@@ -15,10 +14,11 @@ import type { Actor } from '../tenants/tenant-service.js';
 import type { Credentials } from './credentials.js';
 import { parseStoredScope } from './scope.js';
 import type { LeaseRepo, LeaseRow } from './lease-repo.js';
-import type { ProviderRegistry, TargetResolver } from './targets.js';
+import type { TargetResolver } from './targets.js';
+import { engineOf, serverEngineOf, type ProviderRegistry } from './engines/registry.js';
 import { asSystem } from '../../db/tenant-scope.js';
 import type { CaptureMethod } from '../capture/capture-types.js';
-import { reconcileServers, type ReconcileResult } from './reconciler.js';
+import { createLeaseSweeper, revokeJobId } from './lease-sweep.js';
 import { MAX_PERMANENT_ATTEMPTS, failureReason, isPermanentFailure } from './provision-failure.js';
 import { createProvisionGuard } from './provision-guard.js';
 
@@ -28,7 +28,7 @@ interface Deps {
   leases: LeaseRepo;
   audit: Pick<AuditService, 'record'>;
   enqueue: Enqueue;
-  providers: ProviderRegistry;
+  providers: Pick<ProviderRegistry, 'of'>;
   resolveTarget: TargetResolver;
   secrets: SecretBox;
   /** The whole catalog: a lease names its database, which belongs to one tenant's section. */
@@ -51,11 +51,6 @@ export class RetryingFailure extends Error {
   }
 }
 
-const revokeJobId = (leaseId: string) => `revoke-${leaseId}`;
-
-/** Placeholder user name of a Vault lease until Vault has issued the real one. */
-const pendingVaultName = () => `vault-pending-${randomCode(12).toLowerCase()}`;
-
 /**
  * Temporary users: provisioning after approval, delivery of the secret, revocation at expiry or on
  * demand, the sweep that makes revocation independent of the queue, and the reconciler of orphans.
@@ -63,30 +58,23 @@ const pendingVaultName = () => `vault-pending-${randomCode(12).toLowerCase()}`;
 export function createLeaseService(deps: Deps) {
   const { db, requests, leases, audit, enqueue, providers, resolveTarget, secrets, catalogs, now = () => new Date() } = deps;
   const guard = createProvisionGuard({ requests, leases, enqueue, now });
+  const sweeper = createLeaseSweeper({ requests, leases, enqueue, catalogs, now, providerFor: (databaseId) => providerFor(databaseId) });
   const databaseEntry = (databaseId: string) => catalogs().ofDatabase(databaseId)?.database(databaseId);
-  /** `<prefix><10 random characters>`, refused (never truncated) where the server's limit is shorter. */
+  /** `<prefix><10 random characters>` as the engine allows (a placeholder where Vault names the user). */
   const newUsername = (databaseId: string, prefix: string) => {
     const entry = databaseEntry(databaseId);
     const random = randomCode(10).toLowerCase();
-    switch (entry?.engine) {
-      case 'vault':
-        return pendingVaultName();
-      case 'mysql':
-      case 'mariadb':
-        return mysqlUserName({ prefix, random, flavor: entry.engine, legacy: entry.legacyUserNames });
-      default:
-        return `${prefix}${random}`;
-    }
+    return entry ? engineOf(entry).userName(entry, prefix, random) : `${prefix}${random}`;
   };
-  /** Fixed at provision for the life of the lease; Vault issues its own users, which are not recorded yet. */
+  /** Fixed at provision for the life of the lease; engines that cannot record (Vault's users) record nothing. */
   const captureMethodOf = (databaseId: string): CaptureMethod => {
     const entry = databaseEntry(databaseId);
-    return entry && entry.engine !== 'vault' ? entry.capture : 'none';
+    return entry && engineOf(entry).captureMethods.includes(entry.capture) ? entry.capture : 'none';
   };
   const externalLease = (lease: LeaseRow) => (lease.externalLeaseSealed ? secrets.open(lease.externalLeaseSealed) : undefined);
   const providerFor = async (databaseId: string) => {
     const target = await resolveTarget(databaseId);
-    return { target, provider: providers[target.entry.engine] };
+    return { target, provider: providers.of(target.entry) };
   };
 
   /** `attempt`: the how-manieth try of this job (1 = first), for the permanent-failure limit. */
@@ -210,7 +198,7 @@ export function createLeaseService(deps: Deps) {
       request,
       lease,
       credentials: {
-        protocol: (entry.engine === 'vault' ? entry.vault!.engine : entry.engine) === 'postgres' ? 'postgres' : 'mysql',
+        protocol: serverEngineOf(entry).name,
         host: entry.host, port: entry.port, database: entry.database, username: lease.username,
         password: new Secret(secrets.open(lease.passwordSealed)), expiresAt: lease.expiresAt,
       },
@@ -254,8 +242,8 @@ export function createLeaseService(deps: Deps) {
     let sessionsKilled: number;
     try {
       const { target, provider } = await providerFor(lease.databaseId);
-      // A Vault lease that was never issued has nothing to revoke anywhere.
-      const neverIssued = !lease.provisionedAt && !lease.externalLeaseSealed && lease.username.startsWith('vault-pending-');
+      // A user that was never issued (Vault's placeholder name) has nothing to revoke anywhere.
+      const neverIssued = !lease.provisionedAt && !lease.externalLeaseSealed && Boolean(engineOf(target.entry).neverMade?.(lease.username));
       ({ sessionsKilled } = neverIssued ? { sessionsKilled: 0 } : await provider.revoke(target, lease.username, externalLease(lease)));
     } catch (error) {
       const attempts = await leases.countFailedAttempt(lease.tenantId, lease.id, (error as Error).message);
@@ -362,45 +350,9 @@ export function createLeaseService(deps: Deps) {
     }
   }
 
-  /**
-   * Runs every few seconds: whatever the queue lost (a Redis flush or restart), leases past expiry get
-   * revoked, pending requests past their deadline expire, and stalled provisioning is retried.
-   */
-  async function sweep(): Promise<{ revocations: number; expirations: number; provisions: number; collections: number }> {
-    const at = now();
-    const [due, pending, stuck, capturing] = await Promise.all([
-      leases.due(at),
-      requests.pendingPastDue(at),
-      // Untouched for a lock duration (queue.ts): a job that is not waiting, retrying or running is taken over.
-      requests.stuckInProvisioning(new Date(at.getTime() - 10_000)),
-      leases.capturingDatabases(),
-    ]);
-    // Logs are read while leases are active (a rotated or size-capped log would not wait for the end).
-    // The id coalesces duplicates; the minute in it keeps a failed run from blocking later ones.
-    const minute = Math.floor(at.getTime() / 60_000);
-    // The rest take over their job whatever state it is in (failed, or active under a dead worker):
-    // one job per lease or request, added again only when none is waiting, retrying or running.
-    await Promise.all([
-      ...due.map(({ id }) => enqueue('revoke', { leaseId: id }, { jobId: revokeJobId(id), takeOver: true })),
-      ...pending.map(({ id }) => enqueue('expireRequest', { requestId: id }, { jobId: `expire-${id}`, takeOver: true })),
-      ...stuck.map(({ id }) => enqueue('provision', { requestId: id }, { jobId: `provision-${id}`, takeOver: true })),
-      ...capturing.map((databaseId) => enqueue('collectQueries', { databaseId }, { jobId: `collect-${databaseId}-${minute}` })),
-    ]);
-    return { revocations: due.length, expirations: pending.length, provisions: stuck.length, collections: capturing.length };
-  }
-
-  /**
-   * Per server (reconciler.ts): drops users that carry this install's marker and one of the server's
-   * prefixes and that no live lease on that server owns, and this install's empty access groups.
-   */
-  async function reconcile(): Promise<ReconcileResult> {
-    const entries = catalogs().databases().map((entry) => ({ entry, prefix: catalogs().ofDatabase(entry.id)!.catalog.settings.userPrefix }));
-    return reconcileServers({ entries, providerFor, liveUsernames: (databaseIds) => leases.liveUsernames(databaseIds) });
-  }
-
   return { provision, extend, applyExtension, credentialsForRequester, recordDm, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, endNow, listLive: (databaseId?: string) => leases.listLive(databaseId),
     // Across tenants, as the system by name, whoever calls (a job, the CLI).
-    sweep: () => asSystem('sweep', sweep), reconcile: () => asSystem('reconciler', reconcile) };
+    sweep: () => asSystem('sweep', sweeper.sweep), reconcile: () => asSystem('reconciler', sweeper.reconcile) };
 }
 
 export type LeaseService = ReturnType<typeof createLeaseService>;

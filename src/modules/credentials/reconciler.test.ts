@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DatabaseEntry } from '../../config/catalog.js';
-import { groupByServer, normalizeAddress, resolveHost, serverEngine } from './reconciler.js';
+import { serverEngineOf } from './engines/registry.js';
+import { groupByServer, normalizeAddress, resolveHost } from './reconciler.js';
 
 type Engine = 'postgres' | 'mysql' | 'mariadb';
 
@@ -83,7 +84,7 @@ describe('servers of the reconciler', () => {
             }
           }
           for (const group of grouped) {
-            expect(new Set(group.entries.map((entry) => `${serverEngine(entry)}:${entry.port}`)).size).toBe(1);
+            expect(new Set(group.entries.map((entry) => `${serverEngineOf(entry).name}:${entry.port}`)).size).toBe(1);
             // Catalog order within a server: the first reachable entry's admin lists it.
             const order = group.entries.map((entry) => Number(entry.id.slice(1)));
             expect(order).toEqual([...order].sort((x, y) => x - y));

@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import type { DatabaseEntry } from '../../config/catalog.js';
 import type { CredentialProvider, Target, UserListing } from './credential-types.js';
+import { engineOf, serverEngineOf } from './engines/registry.js';
 
 /**
  * The reconciler of orphans, per server. Roles are cluster-wide (PostgreSQL) and accounts server-wide
@@ -36,9 +37,6 @@ export function normalizeAddress(address: string): string {
   return lower === '::1' || lower === '0:0:0:0:0:0:0:1' ? 'loopback' : lower;
 }
 
-/** The engine of the server that holds an entry's users: a Vault entry's is its backing database's. */
-export const serverEngine = (entry: DatabaseEntry) => (entry.engine === 'vault' ? entry.vault!.engine : entry.engine);
-
 export interface Server<E extends DatabaseEntry = DatabaseEntry> {
   engine: string;
   port: number;
@@ -61,7 +59,7 @@ export async function groupByServer<E extends DatabaseEntry>(entries: E[], resol
   const firstAt = new Map<string, number>();
   entries.forEach((entry, index) => {
     for (const address of addressesOf.get(entry.host.toLowerCase())!) {
-      const key = JSON.stringify([serverEngine(entry), entry.port, address]);
+      const key = JSON.stringify([serverEngineOf(entry).name, entry.port, address]);
       const first = firstAt.get(key);
       if (first === undefined) firstAt.set(key, index);
       else parent[root(index)] = root(first);
@@ -72,7 +70,7 @@ export async function groupByServer<E extends DatabaseEntry>(entries: E[], resol
     const at = root(index);
     let server = servers.get(at);
     if (!server) {
-      server = { engine: serverEngine(entry), port: entry.port, addresses: [], entries: [] };
+      server = { engine: serverEngineOf(entry).name, port: entry.port, addresses: [], entries: [] };
       servers.set(at, server);
     }
     server.entries.push(entry);
@@ -108,8 +106,8 @@ export async function reconcileServers({ entries, providerFor, liveUsernames, re
   const result: ReconcileResult = { dropped: [], failed: [], unreachable: [], unclaimed: [] };
   const prefixOf = new Map(entries.map(({ entry, prefix }) => [entry.id, prefix]));
   for (const server of await groupByServer(entries.map(({ entry }) => entry), resolve)) {
-    // Vault lists nothing (it owns its users); any other entry's admin can list the server.
-    const listers = server.entries.filter((entry) => entry.engine !== 'vault');
+    // An issuer (Vault) lists nothing (it owns its users); any other entry's admin can list the server.
+    const listers = server.entries.filter((entry) => engineOf(entry).kind === 'server');
     if (listers.length === 0) continue;
     const prefixes = [...new Set(server.entries.map((entry) => prefixOf.get(entry.id)!))];
     let listed: { via: { target: Target; provider: CredentialProvider }; users: UserListing } | undefined;

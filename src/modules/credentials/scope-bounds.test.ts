@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateDraft } from '../access-requests/access-request-schemas.js';
-import { parseCatalog } from '../../config/catalog.js';
+import { parseCatalog, type DatabaseEntry } from '../../config/catalog.js';
 import { formatScopeItem, parseScope } from './scope.js';
-import { outsideDatabases, scopeDatabases } from './scope-bounds.js';
+import { outsideDatabases, scopeDatabases } from './engines/registry.js';
+
+const entry = (fields: Partial<DatabaseEntry>) => ({ id: 'shop', ...fields }) as DatabaseEntry;
 
 const catalog = (databases?: string[]) => parseCatalog(`approvers:
   slack: { channel: C0APPROVALS, users: [U0ALICE] }
@@ -31,10 +33,10 @@ const item = fc.record({ schema: name, table: fc.option(name, { nil: undefined }
 
 describe('MySQL and MariaDB scopes stay inside the entry', () => {
   it('allows the entry\'s database (or its list) only; other engines are not bounded here', () => {
-    expect(scopeDatabases({ engine: 'mariadb', database: 'shop', databases: undefined })).toEqual(['shop']);
-    expect(scopeDatabases({ engine: 'mysql', database: 'shop', databases: ['shop', 'shop_archive'] })).toEqual(['shop', 'shop_archive']);
-    expect(scopeDatabases({ engine: 'vault', database: 'shop', databases: undefined, vault: { engine: 'mysql' } })).toEqual(['shop']);
-    expect(scopeDatabases({ engine: 'postgres', database: 'pg', databases: undefined })).toBeUndefined();
+    expect(scopeDatabases(entry({ engine: 'mariadb', database: 'shop', databases: undefined }))).toEqual(['shop']);
+    expect(scopeDatabases(entry({ engine: 'mysql', database: 'shop', databases: ['shop', 'shop_archive'] }))).toEqual(['shop', 'shop_archive']);
+    expect(scopeDatabases(entry({ engine: 'vault', database: 'shop', databases: undefined, vault: { engine: 'mysql', role: 'r', mount: 'database' } }))).toEqual(['shop']);
+    expect(scopeDatabases(entry({ engine: 'postgres', database: 'pg', databases: undefined }))).toBeUndefined();
   });
 
   it('refuses at the form any scope naming another database, with the list of what may be asked', () => {
@@ -56,7 +58,7 @@ describe('MySQL and MariaDB scopes stay inside the entry', () => {
           expect(result.ok).toBe(false);
           const message = !result.ok ? result.errors.scope ?? '' : '';
           expect(message).toContain(`may name only ${allowed.join(', ')}`);
-          expect(message).toBe(outsideDatabases({ id: 'shop', engine: 'mariadb', database: 'shop', databases: list }, scope));
+          expect(message).toBe(outsideDatabases(entry({ engine: 'mariadb', database: 'shop', databases: list }), scope));
         }
       }),
       { numRuns: 300 },

@@ -1,7 +1,7 @@
-import type { CatalogSet, Engine } from '../../config/catalog.js';
+import type { CatalogSet } from '../../config/catalog.js';
 import { configError, notFound } from '../../lib/errors.js';
 import { registerConnectionSecrets } from '../../lib/secret.js';
-import type { CredentialProvider, Target } from './credential-types.js';
+import type { Target } from './credential-types.js';
 
 /** Turns a catalog reference (`env:NAME`, `vault:<path>#<field>`) into the secret it names. */
 export type ReferenceResolver = (reference: string, databaseId: string) => Promise<string>;
@@ -46,4 +46,3 @@ export function createTargetResolver({ catalogs, resolveReference }: { catalogs:
 }
 
 export type TargetResolver = ReturnType<typeof createTargetResolver>;
-export type ProviderRegistry = Record<Engine, CredentialProvider>;

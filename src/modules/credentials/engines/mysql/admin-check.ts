@@ -2,12 +2,12 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { basename } from 'node:path';
 import mysql, { type PoolConnection, type RowDataPacket } from 'mysql2/promise';
-import { consumersQuery, PERFORMANCE_SCHEMA_CONSUMERS } from '../capture/mysql-capture-sql.js';
-import { levelTablePrivileges, someOf, type AdminCheckOptions, type AdminFinding } from './admin-check.js';
-import type { Target } from './credential-types.js';
-import type { MysqlFlavor } from './mysql-grants.js';
-import { connectionOptions } from './mysql-provider.js';
-import { scrubTarget, where } from './target-text.js';
+import { consumersQuery, PERFORMANCE_SCHEMA_CONSUMERS } from '../../../capture/mysql-capture-sql.js';
+import { levelTablePrivileges, someOf, type AdminCheckOptions, type AdminFinding } from '../../admin-check.js';
+import type { Target } from '../../credential-types.js';
+import type { MysqlFlavor } from './grants.js';
+import { connectionOptions } from './connection.js';
+import { scrubTarget, where } from '../../target-text.js';
 
 const STATEMENT_TIMEOUT_MS = 10_000;
 /** What `ALL PRIVILEGES ON db.*` (the admin level) covers at database level. */

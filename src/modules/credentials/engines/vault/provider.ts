@@ -1,16 +1,12 @@
-import type { DatabaseEntry } from '../../config/catalog.js';
-import { badInput, configError } from '../../lib/errors.js';
-import { formatDuration } from '../../lib/time.js';
-import type { CredentialProvider, Target } from './credential-types.js';
-import type { VaultClient } from './vault-client.js';
-
-/** Engines whose sessions dbaccess can end when Vault revokes a user it manages there. */
-export type VaultManagedEngine = NonNullable<DatabaseEntry['vault']>['engine'];
+import { badInput, configError } from '../../../../lib/errors.js';
+import { formatDuration } from '../../../../lib/time.js';
+import type { CredentialProvider, Target } from '../../credential-types.js';
+import type { VaultClient } from '../../vault-client.js';
 
 interface Deps {
   vault: Pick<VaultClient, 'issue' | 'renew' | 'revoke' | 'health'>;
-  /** Admin-connection session killers per engine (the regular providers). */
-  sessions: Record<VaultManagedEngine, Pick<CredentialProvider, 'killSessions'>>;
+  /** The session killer of the engine Vault manages (that engine's provider, over the admin connection), by engine name. */
+  sessions: (engine: string) => Pick<CredentialProvider, 'killSessions'>;
   now?: () => Date;
 }
 
@@ -112,12 +108,12 @@ export function createVaultProvider({ vault, sessions, now = () => new Date() }:
     },
 
     async killSessions(target, username) {
-      return sessions[settings(target).engine].killSessions(target, username);
+      return sessions(settings(target).engine).killSessions(target, username);
     },
 
     async revoke(target, username, externalLeaseId) {
       const leaseId = leaseIdFor(target, username, externalLeaseId);
-      const killer = sessions[settings(target).engine];
+      const killer = sessions(settings(target).engine);
       // Vault runs the role's revocation statements (they drop the user, so no new logins), but never
       // ends a session. Then every session still open is ended, in one look-up: the session killers
       // find them after the drop as well (PostgreSQL: as sessions left without a role; MySQL: by name),

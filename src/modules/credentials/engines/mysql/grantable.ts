@@ -1,7 +1,7 @@
-import type { AccessLevel } from '../../config/catalog.js';
-import { tablePrivileges } from './grant-mapping.js';
-import type { MysqlFlavor } from './mysql-grants.js';
-import { formatName, formatScopeItem, type ScopeItem } from './scope.js';
+import type { AccessLevel } from '../../../../config/catalog.js';
+import { tablePrivileges } from '../../grant-mapping.js';
+import type { MysqlFlavor } from './grants.js';
+import { formatName, formatScopeItem, type ScopeItem } from '../../scope.js';
 
 /**
  * What a MySQL/MariaDB grant can include: GRANT fails as a whole when the admin lacks the grant

@@ -1,7 +1,9 @@
 import { loadModule, parsePlPgSQLSync, parseSync } from 'libpg-query';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hostileNames } from '../../../test/support/hostile-names.js';
-import { GROUP_MARKER, GROUP_NOT_OURS_SQLSTATE, NOT_OURS_SQLSTATE, ROLE_MARKER, groupMarker, roleMarker, postgresDropEmptyGroups, postgresDropOwned, postgresGroupGuard, postgresJoinGroup, postgresProvisionStart, postgresRevokeFinish, postgresRevokeFinishMany, postgresRevokeStart, postgresRevokeStartMany } from './postgres-provider.js';
+import { hostileNames } from '../../../../../test/support/hostile-names.js';
+import { postgresDropEmptyGroups, postgresGroupGuard, postgresJoinGroup } from './group-statements.js';
+import { GROUP_MARKER, GROUP_NOT_OURS_SQLSTATE, NOT_OURS_SQLSTATE, ROLE_MARKER, groupMarker, roleMarker } from './markers.js';
+import { postgresDropOwned, postgresProvisionStart, postgresRevokeFinish, postgresRevokeFinishMany, postgresRevokeStart, postgresRevokeStartMany } from './statements.js';
 
 /**
  * The provider's multi-statement strings, read back by PostgreSQL's own parser: for every hostile

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { escape, escapeId } from 'mysql2';
-import type { AccessLevel } from '../../config/catalog.js';
-import { tablePrivileges } from './grant-mapping.js';
-import { badInput, configError } from '../../lib/errors.js';
-import type { ScopeItem } from './scope.js';
+import type { AccessLevel } from '../../../../config/catalog.js';
+import { tablePrivileges } from '../../grant-mapping.js';
+import { badInput, configError } from '../../../../lib/errors.js';
+import type { ScopeItem } from '../../scope.js';
 
 /**
  * Every SQL text the MySQL / MariaDB provider sends, as pure functions (so the MySQL-only branches,

@@ -1,9 +1,9 @@
 import pg, { escapeIdentifier } from 'pg';
-import { postgresCaptureCheckQuery } from '../capture/postgres-capture-sql.js';
-import { levelTablePrivileges, someOf, type AdminCheckOptions, type AdminFinding } from './admin-check.js';
-import type { Target } from './credential-types.js';
-import { withDatabase } from './postgres-provider.js';
-import { scrubTarget, where } from './target-text.js';
+import { postgresCaptureCheckQuery } from '../../../capture/postgres-capture-sql.js';
+import { levelTablePrivileges, someOf, type AdminCheckOptions, type AdminFinding } from '../../admin-check.js';
+import type { Target } from '../../credential-types.js';
+import { withDatabase } from './pool.js';
+import { scrubTarget, where } from '../../target-text.js';
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const STATEMENT_TIMEOUT_MS = 10_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ACCESS_LEVELS, type AccessLevel } from '../../config/catalog.js';
-import type { ScopeItem } from './scope.js';
+import { ACCESS_LEVELS, type AccessLevel } from '../../../../config/catalog.js';
+import type { ScopeItem } from '../../scope.js';
 import {
   accountsQuery,
   alterUserStatement,
@@ -27,8 +27,8 @@ import {
   revokeAllStatement,
   sessionSetup,
   unmarkedHost,
-} from './mysql-grants.js';
-import { UNKNOWN_INSTALLATION } from '../installation/installation-id.js';
+} from './grants.js';
+import { UNKNOWN_INSTALLATION } from '../../../installation/installation-id.js';
 
 /** This install's id, as the provider gets it. */
 const INSTALL = 'k3x7q2ab';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { DatabaseEntry } from '../../config/catalog.js';
-import { targetUnavailable } from '../../lib/errors.js';
-import type { ProvisionSpec, Target } from './credential-types.js';
-import type { IssuedCredentials } from './vault-client.js';
-import { createVaultProvider, EXPIRY_SLACK_SECONDS, leaseCovers, REVOCATION_HEAD_START_SECONDS, secondsUntil } from './vault-provider.js';
+import type { DatabaseEntry } from '../../../../config/catalog.js';
+import { targetUnavailable } from '../../../../lib/errors.js';
+import type { ProvisionSpec, Target } from '../../credential-types.js';
+import type { IssuedCredentials } from '../../vault-client.js';
+import { createVaultProvider, EXPIRY_SLACK_SECONDS, leaseCovers, REVOCATION_HEAD_START_SECONDS, secondsUntil } from './provider.js';
 
 const NOW = new Date('2026-11-20T10:00:00.000Z');
 const HEAD = REVOCATION_HEAD_START_SECONDS;
@@ -64,7 +64,7 @@ function world(options: { ttl?: number; maxTtl?: number; renewFails?: Error; rev
       return sessionCounts.shift() ?? 0;
     },
   });
-  const provider = createVaultProvider({ vault, sessions: { postgres: killer('postgres'), mysql: killer('mysql'), mariadb: killer('mariadb') }, now: () => NOW });
+  const provider = createVaultProvider({ vault, sessions: killer, now: () => NOW });
   return { provider, calls };
 }
 

@@ -1,0 +1,58 @@
+import type { CatalogSet } from '../../config/catalog.js';
+import type { Enqueue } from '../../jobs/job-catalog.js';
+import type { AccessRequestRepo } from '../access-requests/access-request-repo.js';
+import type { CredentialProvider, Target } from './credential-types.js';
+import type { LeaseRepo } from './lease-repo.js';
+import { reconcileServers, type ReconcileResult } from './reconciler.js';
+
+export const revokeJobId = (leaseId: string) => `revoke-${leaseId}`;
+
+interface Deps {
+  requests: Pick<AccessRequestRepo, 'pendingPastDue' | 'stuckInProvisioning'>;
+  leases: Pick<LeaseRepo, 'due' | 'capturingDatabases' | 'liveUsernames'>;
+  enqueue: Enqueue;
+  catalogs: () => CatalogSet;
+  providerFor: (databaseId: string) => Promise<{ target: Target; provider: CredentialProvider }>;
+  now: () => Date;
+}
+
+/** What makes revocation independent of the queue (the sweep) and of the lease rows (the reconciler). */
+export function createLeaseSweeper({ requests, leases, enqueue, catalogs, providerFor, now }: Deps) {
+  /**
+   * Runs every few seconds: whatever the queue lost (a Redis flush or restart), leases past expiry get
+   * revoked, pending requests past their deadline expire, and stalled provisioning is retried.
+   */
+  async function sweep(): Promise<{ revocations: number; expirations: number; provisions: number; collections: number }> {
+    const at = now();
+    const [due, pending, stuck, capturing] = await Promise.all([
+      leases.due(at),
+      requests.pendingPastDue(at),
+      // Untouched for a lock duration (queue.ts): a job that is not waiting, retrying or running is taken over.
+      requests.stuckInProvisioning(new Date(at.getTime() - 10_000)),
+      leases.capturingDatabases(),
+    ]);
+    // Logs are read while leases are active (a rotated or size-capped log would not wait for the end).
+    // The id coalesces duplicates; the minute in it keeps a failed run from blocking later ones.
+    const minute = Math.floor(at.getTime() / 60_000);
+    // The rest take over their job whatever state it is in (failed, or active under a dead worker):
+    // one job per lease or request, added again only when none is waiting, retrying or running.
+    await Promise.all([
+      ...due.map(({ id }) => enqueue('revoke', { leaseId: id }, { jobId: revokeJobId(id), takeOver: true })),
+      ...pending.map(({ id }) => enqueue('expireRequest', { requestId: id }, { jobId: `expire-${id}`, takeOver: true })),
+      ...stuck.map(({ id }) => enqueue('provision', { requestId: id }, { jobId: `provision-${id}`, takeOver: true })),
+      ...capturing.map((databaseId) => enqueue('collectQueries', { databaseId }, { jobId: `collect-${databaseId}-${minute}` })),
+    ]);
+    return { revocations: due.length, expirations: pending.length, provisions: stuck.length, collections: capturing.length };
+  }
+
+  /**
+   * Per server (reconciler.ts): drops users that carry this install's marker and one of the server's
+   * prefixes and that no live lease on that server owns, and this install's empty access groups.
+   */
+  async function reconcile(): Promise<ReconcileResult> {
+    const entries = catalogs().databases().map((entry) => ({ entry, prefix: catalogs().ofDatabase(entry.id)!.catalog.settings.userPrefix }));
+    return reconcileServers({ entries, providerFor, liveUsernames: (databaseIds) => leases.liveUsernames(databaseIds) });
+  }
+
+  return { sweep, reconcile };
+}
