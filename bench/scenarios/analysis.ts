@@ -78,7 +78,7 @@ function sessionFacts(i: number): SessionContext {
   }));
   statements.push({ at: new Date(from.getTime() + 900_000), statement: 'SELECT * FROM pg_authid', error: '42501 permission denied for table pg_authid' } as never);
   return {
-    requestId: 'R0000000001', databaseId: 'orders', engine: 'postgres', levelName: 'write', level: 'write', scope: [], reason: `Fix the totals of the orders the import of batch ${i} broke`,
+    requestId: 'R0000000001', databaseId: 'orders', levelName: 'write', level: 'write', scope: [], reason: `Fix the totals of the orders the import of batch ${i} broke`,
     environment: 'production', tags: ['pii'], tableTags: { 'sales.customers': ['pii'] }, recording: 'Every statement is recorded (pgaudit).',
     statements, truncated: false, activeFrom: from, activeUntil: new Date(from.getTime() + 3600_000),
   };
