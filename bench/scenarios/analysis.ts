@@ -5,7 +5,8 @@
  */
 import { createClaudeAnalyzer } from '../../src/modules/analysis/claude-analyzer.js';
 import type { ModelUsage, RequestFacts, SessionContext } from '../../src/modules/analysis/analysis-types.js';
-import { compareWithHistory, type PastRequest } from '../../src/modules/analysis/history.js';
+import { compareWithHistory } from '../../src/modules/analysis/history.js';
+import type { PastRequest } from '../../src/modules/insights/insights-types.js';
 import { analyzeRequestHeuristically } from '../../src/modules/analysis/request-heuristics.js';
 import { startFakeAnthropic, type MessagesRequest } from '../../test/support/fake-anthropic.js';
 import { summarize, type ResultRow } from '../lib/stats.js';
