@@ -153,4 +153,31 @@ describe('session rules', () => {
       ['truncated', 'info'],
     ]);
   });
+
+  describe('reads what each engine keeps where through its dialect', () => {
+    const admin = { level: 'admin' as const, levelName: 'admin', scope: [] };
+    const mysql = { ...admin, dialect: mysqlDialect };
+    it.each([
+      ['MySQL: switching a performance_schema consumer off', mysql, "UPDATE performance_schema.setup_consumers SET ENABLED = 'NO' WHERE NAME = 'events_statements_history_long'", 'capture-evasion'],
+      ['MySQL: emptying the general log table', mysql, 'DELETE FROM mysql.general_log WHERE 1 = 1', 'capture-evasion'],
+      ['PostgreSQL: skipping the audit triggers', admin, 'SET session_replication_role = replica', 'capture-evasion'],
+      ['MySQL: granting by writing the privilege tables', mysql, "INSERT INTO mysql.db (Host, Db, User) VALUES ('%', 'shop', 'app')", 'privilege-change'],
+      ['PostgreSQL: granting by writing pg_auth_members', admin, 'INSERT INTO pg_catalog.pg_auth_members (roleid, member) VALUES (10, 16384)', 'privilege-change'],
+      ['MySQL: reading a server file', mysql, "SELECT load_file('/etc/passwd')", 'bulk-export'],
+      ['PostgreSQL: sending data over dblink', admin, "SELECT * FROM dblink('host=elsewhere', 'SELECT 1') AS t(a int)", 'bulk-export'],
+    ] as const)('%s', async (_what, overrides, sql, code) => {
+      expect(find(await flagsOf(session([sql], overrides)), code)?.severity).toBe('critical');
+    });
+
+    it('leaves a PostgreSQL session\'s own temporary schema out of the scope check', async () => {
+      const flags = await flagsOf(session(['CREATE TEMP TABLE ids (id int)', 'SELECT id FROM pg_temp_3.ids', 'SELECT id FROM sales.orders WHERE id = 1'], { level: 'write', levelName: 'write' }));
+      expect(find(flags, 'outside-scope')).toBeUndefined();
+    });
+
+    it('does not read one engine\'s names into another\'s', async () => {
+      // A PostgreSQL schema called mysql is just a schema; a MySQL table called pg_authid is just a table, also in text no parser reads.
+      expect(find(await flagsOf(session(['INSERT INTO mysql.db (id) VALUES (1)'], admin)), 'privilege-change')).toBeUndefined();
+      expect(find(await flagsOf(session(['HANDLER pg_authid OPEN'], mysql)), 'credential-tables')).toBeUndefined();
+    });
+  });
 });
