@@ -22,7 +22,7 @@ import { analyzeSession as runSessionRules, type SessionFlag } from './session-r
 import { sessionDialect } from './sql-dialects.js';
 
 /** What the analyses need from query capture. */
-export interface CaptureReader {
+export interface SessionCapture {
   describe(method: CaptureMethod): string;
   collect(databaseId: string): Promise<unknown>;
   statementsFor(tenantId: string, leaseId: string): Promise<{ method: string; statements: Array<{ at: Date; statement: string; error?: string | null | undefined }>; truncated: boolean; count: number }>;
@@ -43,7 +43,7 @@ interface Deps {
   repo: AnalysisRepo;
   requests: { getById(id: string): Promise<RequestRow | undefined>; requesterExternalId(row: RequestRow): Promise<string> };
   leaseById: (id: string) => Promise<LeaseFacts | undefined>;
-  capture: CaptureReader;
+  capture: SessionCapture;
   /** The tenant's catalog (its section of the file). */
   catalogOf: CatalogOf;
   /** Who a chat user is as the policy sees them; by default the id alone. */
