@@ -5,7 +5,8 @@
  */
 import { createClaudeAnalyzer } from '../../src/modules/analysis/claude-analyzer.js';
 import type { ModelUsage, RequestFacts, SessionContext } from '../../src/modules/analysis/analysis-types.js';
-import { compareWithHistory, type PastRequest } from '../../src/modules/analysis/history.js';
+import { compareWithHistory } from '../../src/modules/analysis/history.js';
+import type { PastRequest } from '../../src/modules/insights/insights-types.js';
 import { analyzeRequestHeuristically } from '../../src/modules/analysis/request-heuristics.js';
 import { startFakeAnthropic, type MessagesRequest } from '../../test/support/fake-anthropic.js';
 import { summarize, type ResultRow } from '../lib/stats.js';
@@ -78,7 +79,7 @@ function sessionFacts(i: number): SessionContext {
   }));
   statements.push({ at: new Date(from.getTime() + 900_000), statement: 'SELECT * FROM pg_authid', error: '42501 permission denied for table pg_authid' } as never);
   return {
-    requestId: 'R0000000001', databaseId: 'orders', engine: 'postgres', levelName: 'write', level: 'write', scope: [], reason: `Fix the totals of the orders the import of batch ${i} broke`,
+    requestId: 'R0000000001', databaseId: 'orders', levelName: 'write', level: 'write', scope: [], reason: `Fix the totals of the orders the import of batch ${i} broke`,
     environment: 'production', tags: ['pii'], tableTags: { 'sales.customers': ['pii'] }, recording: 'Every statement is recorded (pgaudit).',
     statements, truncated: false, activeFrom: from, activeUntil: new Date(from.getTime() + 3600_000),
   };

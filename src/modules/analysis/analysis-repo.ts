@@ -3,7 +3,7 @@ import type { Db } from '../../db/client.js';
 import { accessRequests, analyses, type MessageRef } from '../../db/schema.js';
 import type { ModelUsage } from './analysis-types.js';
 import { storedScopeWidth } from '../insights/insights-scoring.js';
-import type { PastRequest } from './history.js';
+import type { PastRequest } from '../insights/insights-types.js';
 
 export type AnalysisRow = typeof analyses.$inferSelect;
 

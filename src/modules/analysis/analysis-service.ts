@@ -19,9 +19,10 @@ import { scopeWidthOf } from '../insights/insights-scoring.js';
 import type { SessionObservation } from '../insights/insights-types.js';
 import { analyzeRequestHeuristically, floorLevel } from './request-heuristics.js';
 import { analyzeSession as runSessionRules, type SessionFlag } from './session-rules.js';
+import { sessionDialect } from './sql-dialects.js';
 
 /** What the analyses need from query capture. */
-export interface CaptureReader {
+export interface SessionCapture {
   describe(method: CaptureMethod): string;
   collect(databaseId: string): Promise<unknown>;
   statementsFor(tenantId: string, leaseId: string): Promise<{ method: string; statements: Array<{ at: Date; statement: string; error?: string | null | undefined }>; truncated: boolean; count: number }>;
@@ -42,7 +43,7 @@ interface Deps {
   repo: AnalysisRepo;
   requests: { getById(id: string): Promise<RequestRow | undefined>; requesterExternalId(row: RequestRow): Promise<string> };
   leaseById: (id: string) => Promise<LeaseFacts | undefined>;
-  capture: CaptureReader;
+  capture: SessionCapture;
   /** The tenant's catalog (its section of the file). */
   catalogOf: CatalogOf;
   /** Who a chat user is as the policy sees them; by default the id alone. */
@@ -217,15 +218,14 @@ export function createAnalysisService({ repo, requests, leaseById, capture, cata
     const database = catalog.database(row.databaseId);
     if (lease.captureMethod !== 'none') await capture.collect(lease.databaseId);
     const captured = await capture.statementsFor(row.tenantId, lease.id);
-    const engine = database?.engine === 'postgres' || (database?.engine === 'vault' && database.vault?.engine === 'postgres') ? 'postgres' : 'mysql';
     const facts: SessionContext = {
-      requestId: row.id, databaseId: row.databaseId, engine, levelName: row.level, level: catalog.level(row.level)?.riskAs ?? 'admin',
+      requestId: row.id, databaseId: row.databaseId, levelName: row.level, level: catalog.level(row.level)?.riskAs ?? 'admin',
       scope: row.scope, reason: row.reason, environment: database?.environment ?? 'production', tags: database?.tags ?? [], tableTags: database?.tableTags ?? {},
       recording: lease.captureMethod === 'none' ? 'not recorded' : capture.describe(lease.captureMethod as CaptureMethod),
       statements: captured.statements.map((s) => ({ at: s.at, statement: s.statement, error: s.error ?? undefined })),
       truncated: captured.truncated, activeFrom: lease.provisionedAt ?? row.createdAt, activeUntil: lease.revokedAt ?? lease.expiresAt,
     };
-    const rules = await runSessionRules({ ...facts, scope: parseStoredScope(row.scope) });
+    const rules = await runSessionRules({ ...facts, dialect: sessionDialect(database, lease.captureMethod), scope: parseStoredScope(row.scope) });
     const counts = { statements: rules.facts.statements, denied: rules.facts.denied, objects: rules.facts.objects, byKind: rules.facts.byKind };
     const recorded = lease.captureMethod !== 'none';
     // Against past sessions; a failure here costs the comparison, never the summary.

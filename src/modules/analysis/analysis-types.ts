@@ -84,7 +84,6 @@ export interface RequestAnalysis {
 export interface SessionContext {
   requestId: string;
   databaseId: string;
-  engine: 'postgres' | 'mysql';
   levelName: string;
   level: RiskInput['level'];
   scope: string[];

@@ -1,19 +1,7 @@
 import { formatDuration } from '../../lib/time.js';
 import { scoreRequest, withScore } from '../insights/insights-scoring.js';
-import type { ScopeWidth } from '../insights/insights-types.js';
+import type { PastRequest, ScopeWidth } from '../insights/insights-types.js';
 import type { History, HistoryStats } from './analysis-types.js';
-
-/** One past request, as the history needs it. */
-export interface PastRequest {
-  requesterId: string;
-  level: string;
-  durationSeconds: number;
-  createdAt: Date;
-  /** approved | denied | other (expired unanswered, cancelled, pending). */
-  outcome: 'approved' | 'denied' | 'other';
-  /** How wide the scope was; undefined when not known. */
-  scopeWidth?: ScopeWidth | undefined;
-}
 
 /**
  * How a request compares with the tenant's own history for the same database: the person's and

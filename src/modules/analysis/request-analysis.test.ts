@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestFacts } from './analysis-types.js';
 import { costMicroUsd } from './claude-analyzer.js';
-import { compareWithHistory, historyText, type PastRequest } from './history.js';
+import type { PastRequest } from '../insights/insights-types.js';
+import { compareWithHistory, historyText } from './history.js';
 import { analyzeRequestHeuristically, floorLevel, suggestNarrower } from './request-heuristics.js';
 
 const AT = new Date('2026-11-24T10:00:00Z');

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseScope } from '../credentials/scope.js';
 import { analyzeSession, type SessionFlag, type SessionRuleInput } from './session-rules.js';
+import { mysqlDialect } from '../credentials/engines/mysql/dialect.js';
+import { postgresDialect } from '../credentials/engines/postgres/dialect.js';
 
 const from = new Date(Date.UTC(2026, 2, 10, 10, 0));
 const until = new Date(Date.UTC(2026, 2, 10, 11, 0));
@@ -8,7 +10,7 @@ type Line = string | { sql: string; error?: string; at?: Date };
 
 function session(lines: Line[], overrides: Partial<Omit<SessionRuleInput, 'statements'>> = {}): SessionRuleInput {
   return {
-    engine: 'postgres',
+    dialect: postgresDialect,
     level: 'read',
     levelName: 'read',
     scope: parseScope('sales.orders'),
@@ -69,7 +71,7 @@ describe('session rules', () => {
 
   it('flags privilege changes, also where the parser could not read them', async () => {
     const pgFlags = await flagsOf(session(["CREATE ROLE helper LOGIN PASSWORD 'x'"], { level: 'admin' }));
-    const myFlags = await flagsOf(session(["ALTER USER 'app'@'%' IDENTIFIED BY 'x'"], { engine: 'mysql', level: 'admin', scope: [] }));
+    const myFlags = await flagsOf(session(["ALTER USER 'app'@'%' IDENTIFIED BY 'x'"], { dialect: mysqlDialect, level: 'admin', scope: [] }));
     expect(find(pgFlags, 'privilege-change')?.severity).toBe('critical');
     expect(find(myFlags, 'privilege-change')?.severity).toBe('critical');
     expect(find(myFlags, 'unparsed')?.severity).toBe('info');
@@ -79,7 +81,7 @@ describe('session rules', () => {
     expect(await flagsOf(session(['SET search_path TO sales', 'SELECT id FROM orders WHERE id = 1']))).toEqual([]);
     // Without search_path, PostgreSQL finds public.orders: not what was granted.
     expect(find(await flagsOf(session(['SELECT id FROM orders WHERE id = 1'])), 'outside-scope')?.message).toMatch(/public\.orders/);
-    const mysql = { engine: 'mysql' as const, scope: parseScope('shop.orders') };
+    const mysql = { dialect: mysqlDialect, scope: parseScope('shop.orders') };
     expect(await flagsOf(session(['USE shop', 'SELECT id FROM orders WHERE id = 1'], mysql))).toEqual([]);
     expect(find(await flagsOf(session(['USE shop', 'SELECT id FROM customers WHERE id = 1'], mysql)), 'outside-scope')?.severity).toBe('warning');
     expect(find(await flagsOf(session(['UPDATE crm.customers SET email = NULL WHERE id = 1'], { level: 'write' })), 'outside-scope')?.severity).toBe('critical');
@@ -109,7 +111,7 @@ describe('session rules', () => {
       ['credential-tables', 'critical'],
       ['system-catalogs', 'info'],
     ]);
-    const mysql = await flagsOf(session(['SELECT user, authentication_string FROM mysql.user'], { engine: 'mysql', level: 'admin', scope: [] }));
+    const mysql = await flagsOf(session(['SELECT user, authentication_string FROM mysql.user'], { dialect: mysqlDialect, level: 'admin', scope: [] }));
     expect(find(mysql, 'credential-tables')?.severity).toBe('critical');
   });
 
@@ -138,7 +140,7 @@ describe('session rules', () => {
   it('flags logging being switched off, statements outside the window, and a cut capture', async () => {
     const flags = await flagsOf(
       session(["SET GLOBAL general_log = 'OFF'", { sql: 'SELECT id FROM shop.orders WHERE id = 1', at: new Date(until.getTime() + 3_600_000) }], {
-        engine: 'mysql',
+        dialect: mysqlDialect,
         level: 'admin',
         scope: [],
         truncated: true,
@@ -150,5 +152,32 @@ describe('session rules', () => {
       ['outside-window', 'critical'],
       ['truncated', 'info'],
     ]);
+  });
+
+  describe('reads what each engine keeps where through its dialect', () => {
+    const admin = { level: 'admin' as const, levelName: 'admin', scope: [] };
+    const mysql = { ...admin, dialect: mysqlDialect };
+    it.each([
+      ['MySQL: switching a performance_schema consumer off', mysql, "UPDATE performance_schema.setup_consumers SET ENABLED = 'NO' WHERE NAME = 'events_statements_history_long'", 'capture-evasion'],
+      ['MySQL: emptying the general log table', mysql, 'DELETE FROM mysql.general_log WHERE 1 = 1', 'capture-evasion'],
+      ['PostgreSQL: skipping the audit triggers', admin, 'SET session_replication_role = replica', 'capture-evasion'],
+      ['MySQL: granting by writing the privilege tables', mysql, "INSERT INTO mysql.db (Host, Db, User) VALUES ('%', 'shop', 'app')", 'privilege-change'],
+      ['PostgreSQL: granting by writing pg_auth_members', admin, 'INSERT INTO pg_catalog.pg_auth_members (roleid, member) VALUES (10, 16384)', 'privilege-change'],
+      ['MySQL: reading a server file', mysql, "SELECT load_file('/etc/passwd')", 'bulk-export'],
+      ['PostgreSQL: sending data over dblink', admin, "SELECT * FROM dblink('host=elsewhere', 'SELECT 1') AS t(a int)", 'bulk-export'],
+    ] as const)('%s', async (_what, overrides, sql, code) => {
+      expect(find(await flagsOf(session([sql], overrides)), code)?.severity).toBe('critical');
+    });
+
+    it('leaves a PostgreSQL session\'s own temporary schema out of the scope check', async () => {
+      const flags = await flagsOf(session(['CREATE TEMP TABLE ids (id int)', 'SELECT id FROM pg_temp_3.ids', 'SELECT id FROM sales.orders WHERE id = 1'], { level: 'write', levelName: 'write' }));
+      expect(find(flags, 'outside-scope')).toBeUndefined();
+    });
+
+    it('does not read one engine\'s names into another\'s', async () => {
+      // A PostgreSQL schema called mysql is just a schema; a MySQL table called pg_authid is just a table, also in text no parser reads.
+      expect(find(await flagsOf(session(['INSERT INTO mysql.db (id) VALUES (1)'], admin)), 'privilege-change')).toBeUndefined();
+      expect(find(await flagsOf(session(['HANDLER pg_authid OPEN'], mysql)), 'credential-tables')).toBeUndefined();
+    });
   });
 });

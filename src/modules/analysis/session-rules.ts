@@ -1,6 +1,10 @@
 import { formatName, type ScopeItem } from '../credentials/scope.js';
-import { addressesAnAutomatedReviewer } from '../risk/heuristic-analyzer.js';
-import { lex, parseStatements, type ParsedStatement, type StatementKind, type TouchedObject } from './sql-statements.js';
+import { RULES } from './session-checks.js';
+import type { Resolved, Seen, SessionFacts, SessionFlag, SessionRuleInput } from './session-types.js';
+import { parseStatements, TEMPORARY_SCHEMA, type ParsedStatement, type StatementKind } from './sql-statements.js';
+
+export { SESSION_FLAG_CODES } from './session-types.js';
+export type { FlagSeverity, SessionFacts, SessionFlag, SessionFlagCode, SessionRuleInput } from './session-types.js';
 
 /**
  * The built-in reading of a finished session: what was run, compared with the grant, the scope and the
@@ -13,125 +17,8 @@ import { lex, parseStatements, type ParsedStatement, type StatementKind, type To
  * knowing about).
  */
 
-export interface SessionRuleInput {
-  engine: 'postgres' | 'mysql';
-  /** The built-in level the grant counts as. */
-  level: 'read' | 'write' | 'admin';
-  levelName: string;
-  /** Empty = whole database. */
-  scope: ScopeItem[];
-  reason: string;
-  tags: string[];
-  tableTags: Record<string, string[]>;
-  statements: Array<{ at: Date; statement: string; error?: string | undefined }>;
-  truncated: boolean;
-  activeFrom: Date;
-  activeUntil: Date;
-}
-
-export type FlagSeverity = 'info' | 'warning' | 'critical';
-
-export interface SessionFlag {
-  code: string;
-  severity: FlagSeverity;
-  message: string;
-  /** Indexes into `parsed`. */
-  statements: number[];
-}
-
-export interface SessionFacts {
-  statements: number;
-  byKind: Partial<Record<StatementKind, number>>;
-  /** Objects touched, `schema.name` (bare name when the schema is unknown). */
-  objects: string[];
-  /** Statements the server refused for lack of privilege. */
-  denied: number;
-  /** Statements no parser could read. */
-  unparsed: number;
-}
-
-/** Every code analyzeSession can raise, most serious first. */
-export const SESSION_FLAG_CODES = [
-  'outside-window',
-  'privilege-change',
-  'capture-evasion',
-  'credential-tables',
-  'ddl-beyond-grant',
-  'drop',
-  'unbounded-change',
-  'bulk-export',
-  'outside-scope',
-  'probing',
-  'select-star-pii',
-  'after-task',
-  'ai-instructions',
-  'denied',
-  'opaque-code',
-  'system-catalogs',
-  'unparsed',
-  'truncated',
-] as const;
-export type SessionFlagCode = (typeof SESSION_FLAG_CODES)[number];
-
-/** Permission refusals: PostgreSQL SQLSTATE 42501 and its words; MySQL/MariaDB access-denied errors. */
-const PERMISSION_ERROR = /permission denied|access denied|command denied|insufficient privilege|must be (?:owner|superuser|a member)|\b42501\b|\b(?:1044|1045|1142|1143|1227|1370|1410|3530)\b/i;
-/** Five or more refusals in one session reads as trying doors rather than typos. */
-const PROBING_REFUSALS = 5;
-/** Statements on other tables after the reason's tables were done with, before it counts as drifting. */
-const AFTER_TASK_STATEMENTS = 3;
-/** Clock differences between the capture source and dbaccess. */
-const WINDOW_GRACE_MS = 60_000;
-
-const SYSTEM_SCHEMAS = {
-  postgres: new Set(['pg_catalog', 'information_schema', 'pg_toast']),
-  mysql: new Set(['mysql', 'information_schema', 'performance_schema', 'sys']),
-};
-const CREDENTIAL_TABLES = {
-  postgres: new Set(['pg_catalog.pg_authid', 'pg_catalog.pg_shadow', 'pg_catalog.pg_user_mapping', 'pg_catalog.pg_user_mappings']),
-  mysql: new Set(['mysql.user', 'mysql.global_priv', 'mysql.password_history']),
-};
-/** Writing these changes who may do what. */
-const PRIVILEGE_TABLES = new Set([
-  'mysql.user', 'mysql.global_priv', 'mysql.db', 'mysql.tables_priv', 'mysql.columns_priv', 'mysql.procs_priv', 'mysql.proxies_priv',
-  'mysql.roles_mapping', 'mysql.role_edges', 'mysql.default_roles', 'pg_catalog.pg_authid', 'pg_catalog.pg_auth_members',
-]);
-/** Credential tables named in text no parser could read. */
-const CREDENTIAL_WORDS = /\b(?:pg_authid|pg_shadow|pg_user_mappings?)\b|\bmysql`?\s*\.\s*`?(?:user|global_priv)\b/i;
-/** Settings that switch off or redirect the logs the capture reads, or the triggers that audit. */
-const CAPTURE_SETTINGS = /^(?:log_|logging_collector|pgaudit\.|general_log|sql_log_off|sql_log_bin|log_output|server_audit|audit_log|performance_schema|session_replication_role)/;
-const PRIVILEGE_COMMANDS = /^(?:GRANT|REVOKE|CREATE (?:USER|ROLE|GROUP)|ALTER (?:USER|ROLE|GROUP)|DROP (?:USER|ROLE|GROUP|OWNED)|RENAME USER|SET PASSWORD|SET ROLE|SET DEFAULT ROLE|SET SESSION AUTHORIZATION|FLUSH PRIVILEGES|REASSIGN OWNED|ALTER DEFAULT PRIVILEGES)\b/;
-const DDL_WORDS = /^(?:CREATE|ALTER|DROP|RENAME)\b/;
-const HARMLESS_UNPARSED = /^(?:SET NAMES|SET CHARACTER|SET CHARSET|SHOW|DESCRIBE|DESC|EXPLAIN|HELP|SET TRANSACTION)\b/;
-/** Capture settings named in text no parser could read. */
-const CAPTURE_WORDS = /\b(?:general_log|sql_log_off|sql_log_bin|log_output|server_audit\w*|audit_log\w*|pgaudit\.\w+|log_statement|session_replication_role)\s*(?:=|:=|\bTO\b)/i;
-const FILE_OR_PROGRAM = /\b(?:PROGRAM|FILE|OUTFILE|DUMPFILE|INFILE)\b/;
-const FILE_FUNCTIONS = new Set(['pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'pg_ls_logdir', 'pg_ls_waldir', 'pg_ls_tmpdir', 'lo_export', 'lo_import', 'load_file']);
-const OPAQUE_COMMANDS = /^(?:DO|CALL|EXECUTE|PREPARE|CREATE FUNCTION|CREATE PROCEDURE|CREATE TRIGGER|CREATE RULE)\b/;
-
-interface Resolved {
-  schema?: string | undefined;
-  name: string;
-  access: TouchedObject['access'];
-  /** `schema.name`, quoted where needed, for messages. */
-  label: string;
-  system: boolean;
-  credential: boolean;
-  temp: boolean;
-  tags: Set<string>;
-  inScope: boolean;
-}
-
-interface Seen {
-  index: number;
-  statement: ParsedStatement;
-  at: Date | undefined;
-  ran: boolean;
-  refused: boolean;
-  objects: Resolved[];
-}
-
 export async function analyzeSession(input: SessionRuleInput): Promise<{ parsed: ParsedStatement[]; flags: SessionFlag[]; facts: SessionFacts }> {
-  const parsed = await parseStatements(input.engine, input.statements);
+  const parsed = await parseStatements(input.dialect, input.statements);
   const seen = resolve(input, parsed);
   const flags = RULES.flatMap((rule) => rule(seen, input)).filter((flag): flag is SessionFlag => flag !== undefined);
   const rank = { critical: 0, warning: 1, info: 2 } as const;
@@ -153,13 +40,12 @@ export async function analyzeSession(input: SessionRuleInput): Promise<{ parsed:
 // Resolving names: the schema an unqualified name means, tags, scope.
 
 function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
-  const engine = input.engine;
+  const { dialect } = input;
   const tagIndex = new Map(Object.entries(input.tableTags).map(([key, tags]) => [key.toLowerCase(), tags.map((tag) => tag.toLowerCase())]));
   // When the catalog tags no table of this database, the database's own tags stand for every table.
   const databaseTags = tagIndex.size === 0 ? input.tags.map((tag) => tag.toLowerCase()) : [];
   const temporary = new Set<string>();
-  // PostgreSQL's default search_path finds public (pg_catalog first for pg_ names); MySQL's current database is unknown until USE.
-  let current: string | undefined = engine === 'postgres' ? 'public' : undefined;
+  let current = dialect.defaultSchema;
 
   return parsed.map((statement, index) => {
     const ran = statement.error === undefined;
@@ -167,13 +53,13 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
       const lowerName = object.name.toLowerCase();
       let schema = object.schema;
       if (schema === undefined) {
-        if (temporary.has(lowerName)) schema = 'pg_temp';
-        else if (engine === 'postgres' && lowerName.startsWith('pg_')) schema = 'pg_catalog';
-        else schema = current;
+        if (temporary.has(lowerName)) schema = TEMPORARY_SCHEMA;
+        else schema = dialect.impliedSchema(lowerName) ?? current;
       }
       const lowerSchema = schema?.toLowerCase();
-      const temp = lowerSchema === 'pg_temp' || /^pg_temp_\d+$/.test(lowerSchema ?? '') || (engine === 'mysql' && temporary.has(lowerName) && object.schema === undefined);
-      const system = lowerSchema !== undefined && SYSTEM_SCHEMAS[engine].has(lowerSchema);
+      // An unqualified name of a temporary table was resolved to TEMPORARY_SCHEMA above.
+      const temp = lowerSchema !== undefined && (lowerSchema === TEMPORARY_SCHEMA || dialect.isTemporarySchema(lowerSchema));
+      const system = lowerSchema !== undefined && dialect.systemSchemas.has(lowerSchema);
       const qualified = lowerSchema === undefined ? lowerName : `${lowerSchema}.${lowerName}`;
       const tags = new Set<string>([...(tagIndex.get(lowerName) ?? []), ...(lowerSchema ? (tagIndex.get(qualified) ?? []) : [])]);
       if (lowerSchema === undefined) for (const [key, keyTags] of tagIndex) if (key.endsWith(`.${lowerName}`)) keyTags.forEach((tag) => tags.add(tag));
@@ -185,7 +71,7 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
         access: object.access,
         label,
         system,
-        credential: CREDENTIAL_TABLES[engine].has(qualified),
+        credential: dialect.credentialTables.has(qualified),
         temp,
         tags,
         inScope: system || temp || inScope(input.scope, schema, object.name),
@@ -195,7 +81,7 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
       if (statement.switchesTo) current = statement.switchesTo;
       if (/TEMP/.test(statement.command)) for (const object of statement.objects) if (object.access === 'ddl') temporary.add(object.name.toLowerCase());
     }
-    return { index, statement, at: input.statements[statement.entry]?.at, ran, refused: !ran && PERMISSION_ERROR.test(statement.error ?? ''), objects };
+    return { index, statement, at: input.statements[statement.entry]?.at, ran, refused: !ran && dialect.permissionError.test(statement.error ?? ''), objects };
   });
 }
 
@@ -211,235 +97,3 @@ function inScope(scope: ScopeItem[], schema: string | undefined, name: string): 
     return table === undefined || table === lowerName;
   });
 }
-
-// ---------------------------------------------------------------------------------------------------
-// Rules. Each returns its flags; messages are short and name what was done, never quote statement text.
-
-type Rule = (seen: Seen[], input: SessionRuleInput) => Array<SessionFlag | undefined>;
-
-const indexes = (list: Seen[]) => list.map((s) => s.index);
-const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
-function names(values: Iterable<string>, max = 5): string {
-  const unique = [...new Set(values)].map((value) => (value.length > 60 ? `${value.slice(0, 57)}...` : value));
-  return unique.length <= max ? unique.join(', ') : `${unique.slice(0, max).join(', ')} and ${unique.length - max} more`;
-}
-const commands = (list: Seen[]) => names(list.map((s) => s.statement.command || 'unreadable statement'));
-/**
- * Critical when any of them ran, described by those that ran; a warning when the server refused them
- * all. The flag points at every one of them.
- */
-function dangerous(code: SessionFlagCode, list: Seen[], ran: (those: Seen[]) => string, refused: (those: Seen[]) => string): SessionFlag | undefined {
-  if (list.length === 0) return undefined;
-  const done = list.filter((s) => s.ran);
-  return { code, severity: done.length > 0 ? 'critical' : 'warning', message: done.length > 0 ? ran(done) : refused(list), statements: indexes(list) };
-}
-/** Tables the MySQL capture reads from: changing them edits the record. */
-const capturedBy = (o: Resolved) => o.schema?.toLowerCase() === 'performance_schema' || (o.schema?.toLowerCase() === 'mysql' && ['general_log', 'slow_log'].includes(o.name.toLowerCase()));
-const onlyTemporary = (s: Seen) => s.objects.length > 0 && s.objects.every((o) => o.temp);
-/** The code the lexer sees: comments removed, for text no parser could read. */
-const codeOf = (s: Seen, engine: SessionRuleInput['engine']) => lex(engine, s.statement.text).code;
-
-const outsideWindow: Rule = (seen, input) => {
-  const from = input.activeFrom.getTime() - WINDOW_GRACE_MS;
-  const until = input.activeUntil.getTime() + WINDOW_GRACE_MS;
-  const outside = seen.filter((s) => s.ran && s.at !== undefined && (s.at.getTime() < from || s.at.getTime() > until));
-  if (outside.length === 0) return [];
-  const late = outside.some((s) => s.at!.getTime() > until);
-  const message = late
-    ? `${plural(outside.length, 'statement')} ran outside the approved window, after it closed: the access was not cut off in time.`
-    : `${plural(outside.length, 'statement')} ran before the approved window opened.`;
-  return [{ code: 'outside-window', severity: 'critical', message, statements: indexes(outside) }];
-};
-
-const privilegeChange: Rule = (seen) => {
-  const found = seen.filter(
-    (s) =>
-      s.statement.kind === 'dcl' ||
-      PRIVILEGE_COMMANDS.test(s.statement.command) ||
-      s.objects.some((o) => o.access !== 'read' && PRIVILEGE_TABLES.has(`${o.schema?.toLowerCase()}.${o.name.toLowerCase()}`)),
-  );
-  return [dangerous('privilege-change', found, (done) => `Changed privileges or accounts: ${commands(done)}.`, (tried) => `Tried to change privileges or accounts (${commands(tried)}); the server refused.`)];
-};
-
-const captureEvasion: Rule = (seen, input) => {
-  const found = seen.filter(
-    (s) =>
-      s.statement.settings.some((setting) => CAPTURE_SETTINGS.test(setting)) ||
-      s.objects.some((o) => o.access !== 'read' && capturedBy(o)) ||
-      (!s.statement.parsed && CAPTURE_WORDS.test(codeOf(s, input.engine))),
-  );
-  const what = (those: Seen[]) =>
-    names([
-      ...those.flatMap((s) => s.statement.settings.filter((setting) => CAPTURE_SETTINGS.test(setting))),
-      ...those.flatMap((s) => s.objects.filter((o) => o.access !== 'read' && capturedBy(o)).map((o) => o.label)),
-    ]);
-  return [dangerous('capture-evasion', found, (done) => `Changed what the server logs or audits (${what(done)}).`, (tried) => `Tried to change what the server logs or audits (${what(tried)}); the server refused.`)];
-};
-
-const credentialTables: Rule = (seen, input) => {
-  const found = seen.filter((s) => s.objects.some((o) => o.credential) || (!s.statement.parsed && CREDENTIAL_WORDS.test(codeOf(s, input.engine))));
-  const tables = (those: Seen[]) => {
-    const list = names(those.flatMap((s) => s.objects.filter((o) => o.credential).map((o) => o.label)));
-    return list ? ` (${list})` : '';
-  };
-  return [dangerous('credential-tables', found, (done) => `Read the server's credential tables${tables(done)}.`, (tried) => `Tried to read the server's credential tables${tables(tried)}; the server refused.`)];
-};
-
-const ddlBeyondGrant: Rule = (seen, input) => {
-  if (input.level === 'admin') return [];
-  const found = seen.filter((s) => {
-    const { kind, command, parsed } = s.statement;
-    const ddl = kind === 'ddl' || (!parsed && DDL_WORDS.test(command) && !PRIVILEGE_COMMANDS.test(command));
-    const created = s.objects.filter((o) => o.access === 'ddl');
-    const temporaryOnly = /TEMP/.test(command) || (created.length > 0 && created.every((o) => o.temp));
-    return ddl && !temporaryOnly;
-  });
-  return [
-    dangerous('ddl-beyond-grant', found, (done) => `Schema changes under the ${input.levelName} grant: ${commands(done)}.`, (tried) => `Tried schema changes under the ${input.levelName} grant (${commands(tried)}); the server refused.`),
-  ];
-};
-
-const drop: Rule = (seen) => {
-  const found = seen.filter((s) => /^DROP\b/.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s));
-  const what = (those: Seen[]) => names(those.flatMap((s) => s.objects.map((o) => o.label))) || 'objects';
-  return [dangerous('drop', found, (done) => `Dropped ${what(done)} (${commands(done)}).`, (tried) => `Tried to drop ${what(tried)}; the server refused.`)];
-};
-
-const unboundedChange: Rule = (seen) => {
-  const found = seen.filter(
-    (s) =>
-      ((s.statement.kind === 'update' || s.statement.kind === 'delete') && s.statement.unbounded && !onlyTemporary(s)) ||
-      (!s.statement.parsed && /^TRUNCATE\b/.test(s.statement.command)),
-  );
-  const tables = (those: Seen[]) => names(those.flatMap((s) => s.objects.filter((o) => o.access === 'write').map((o) => o.label))) || 'a table';
-  return [
-    dangerous('unbounded-change', found, (done) => `Changed every row of ${tables(done)} (${commands(done)} without WHERE).`, (tried) => `Tried to change every row of ${tables(tried)} (${commands(tried)} without WHERE); the server refused.`),
-  ];
-};
-
-const sensitive = (o: Resolved) => o.tags.has('pii') || o.tags.has('big') || o.tags.has('large');
-
-const bulkExport: Rule = (seen) => {
-  const found = seen.filter((s) => s.statement.export || (s.statement.kind === 'select' && s.statement.unbounded && s.objects.some((o) => o.access === 'read' && sensitive(o))));
-  if (found.length === 0) return [];
-  const serverSide = (s: Seen) => FILE_OR_PROGRAM.test(s.statement.command) || s.statement.functions.some((f) => FILE_FUNCTIONS.has(f) || f.startsWith('dblink'));
-  const personal = (s: Seen) => s.statement.export && s.objects.some((o) => o.tags.has('pii'));
-  const ran = found.filter((s) => s.ran);
-  const tables = (those: Seen[]) => names(those.flatMap((s) => s.objects.filter((o) => o.access === 'read' && !o.system).map((o) => o.label)));
-  const how = (those: Seen[]) => names(those.map((s) => [s.statement.command, ...s.statement.functions.filter((f) => FILE_FUNCTIONS.has(f) || f.startsWith('dblink'))].join(' ')));
-  const files = ran.filter(serverSide);
-  if (files.length > 0) {
-    return [{ code: 'bulk-export', severity: 'critical', message: `Read or wrote files on the database server, or sent data elsewhere: ${how(files)}${tables(files) ? ` on ${tables(files)}` : ''}.`, statements: indexes(found) }];
-  }
-  if (ran.some(personal)) {
-    return [{ code: 'bulk-export', severity: 'critical', message: `Exported personal data in bulk: ${tables(ran.filter(personal))} (${how(ran.filter(personal))}).`, statements: indexes(found) }];
-  }
-  if (ran.length === 0) return [{ code: 'bulk-export', severity: 'warning', message: `Tried to export data in bulk (${how(found)}); the server refused.`, statements: indexes(found) }];
-  const exported = ran.filter((s) => s.statement.export);
-  if (exported.length > 0) return [{ code: 'bulk-export', severity: 'warning', message: `Exported data in bulk: ${tables(exported) || 'query results'} (${how(exported)}).`, statements: indexes(ran) }];
-  const ofPersonalData = ran.some((s) => s.objects.some((o) => o.access === 'read' && o.tags.has('pii')));
-  return [{ code: 'bulk-export', severity: 'warning', message: `Read whole tables of ${ofPersonalData ? 'personal data, ' : ''}${tables(ran)}, without a limit or condition.`, statements: indexes(ran) }];
-};
-
-const outsideScope: Rule = (seen) => {
-  const found = seen.filter((s) => s.ran && s.objects.some((o) => !o.inScope));
-  if (found.length === 0) return [];
-  const outside = found.flatMap((s) => s.objects.filter((o) => !o.inScope));
-  const changed = outside.filter((o) => o.access !== 'read');
-  return [
-    {
-      code: 'outside-scope',
-      severity: changed.length > 0 ? 'critical' : 'warning',
-      message: changed.length > 0 ? `Changed objects outside the requested scope: ${names(changed.map((o) => o.label))}.` : `Read tables outside the requested scope: ${names(outside.map((o) => o.label))}.`,
-      statements: indexes(found),
-    },
-  ];
-};
-
-const refusals: Rule = (seen) => {
-  const refused = seen.filter((s) => s.refused);
-  if (refused.length === 0) return [];
-  const on = names(refused.flatMap((s) => (s.objects.length > 0 ? s.objects.map((o) => o.label) : [s.statement.command || 'statement'])));
-  if (refused.length >= PROBING_REFUSALS) {
-    return [{ code: 'probing', severity: 'warning', message: `${plural(refused.length, 'statement')} refused for lack of privilege (${on}): looks like trying for access beyond the grant.`, statements: indexes(refused) }];
-  }
-  return [{ code: 'denied', severity: 'info', message: `${plural(refused.length, 'statement')} refused for lack of privilege (${on}).`, statements: indexes(refused) }];
-};
-
-const selectStarPii: Rule = (seen) => {
-  const found = seen.filter((s) => s.ran && s.statement.selectStar && !s.statement.export && !(s.statement.kind === 'select' && s.statement.unbounded) && s.objects.some((o) => o.access === 'read' && o.tags.has('pii')));
-  if (found.length === 0) return [];
-  const tables = names(found.flatMap((s) => s.objects.filter((o) => o.tags.has('pii')).map((o) => o.label)));
-  return [{ code: 'select-star-pii', severity: 'warning', message: `Selected every column (SELECT *) of personal-data tables: ${tables}.`, statements: indexes(found) }];
-};
-
-/**
- * Drift after the task. The method: the tables the reason names (a touched table whose name appears
- * in the reason as a word) are the task. After the last statement that ran on one of them, count the
- * statements that ran on tables the reason does not name (system catalogs and temporary tables aside).
- * Three or more, or any change among them, is flagged. Without a named table there is no flag.
- */
-const afterTask: Rule = (seen, input) => {
-  const reason = input.reason.toLowerCase();
-  const named = (o: Resolved) => o.name.length >= 3 && new RegExp(`(^|[^a-z0-9_])${escapeRegExp(o.name.toLowerCase())}([^a-z0-9_]|$)`).test(reason);
-  const relevant = (o: Resolved) => !o.system && !o.temp && o.name !== '*';
-  const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)));
-  const last = onTask[onTask.length - 1];
-  if (!last) return [];
-  const drift = seen.filter((s) => s.index > last.index && s.ran && s.objects.some(relevant) && !s.objects.some((o) => relevant(o) && named(o)));
-  const changes = drift.some((s) => s.objects.some((o) => relevant(o) && o.access !== 'read'));
-  if (drift.length < AFTER_TASK_STATEMENTS && !changes) return [];
-  const task = names(last.objects.filter((o) => relevant(o) && named(o)).map((o) => o.label), 3);
-  const others = names(drift.flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
-  return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names, ${plural(drift.length, 'statement')} went on to ${others}${changes ? ', including changes' : ''}.`, statements: indexes(drift) }];
-};
-
-const aiInstructions: Rule = (seen) => {
-  const found = seen.filter((s) => addressesAnAutomatedReviewer(s.statement.text));
-  if (found.length === 0) return [];
-  const which = found.length === 1 ? 'A statement carries' : `${found.length} statements carry`;
-  return [{ code: 'ai-instructions', severity: 'warning', message: `${which} text addressed to an AI reviewer; it changed nothing here, and is itself worth a look.`, statements: indexes(found) }];
-};
-
-const opaqueCode: Rule = (seen) => {
-  const found = seen.filter((s) => s.ran && OPAQUE_COMMANDS.test(s.statement.command));
-  if (found.length === 0) return [];
-  return [{ code: 'opaque-code', severity: 'info', message: `Ran code the rules cannot see into: ${commands(found)}.`, statements: indexes(found) }];
-};
-
-const systemCatalogs: Rule = (seen) => {
-  const found = seen.filter((s) => s.ran && s.objects.some((o) => o.system && !o.credential));
-  if (found.length === 0) return [];
-  return [{ code: 'system-catalogs', severity: 'info', message: `Read system catalogs: ${names(found.flatMap((s) => s.objects.filter((o) => o.system && !o.credential).map((o) => o.label)))}.`, statements: indexes(found) }];
-};
-
-const unreadable: Rule = (seen) => {
-  const found = seen.filter((s) => !s.statement.parsed && s.ran && !HARMLESS_UNPARSED.test(s.statement.command));
-  if (found.length === 0) return [];
-  return [{ code: 'unparsed', severity: 'info', message: `${plural(found.length, 'statement')} could not be parsed and were checked by their first words only (${commands(found)}).`, statements: indexes(found) }];
-};
-
-const truncated: Rule = (_seen, input) =>
-  input.truncated ? [{ code: 'truncated', severity: 'info', message: 'The capture was cut short: statements past the limit were not recorded.', statements: [] }] : [];
-
-const RULES: Rule[] = [
-  outsideWindow,
-  privilegeChange,
-  captureEvasion,
-  credentialTables,
-  ddlBeyondGrant,
-  drop,
-  unboundedChange,
-  bulkExport,
-  outsideScope,
-  refusals,
-  selectStarPii,
-  afterTask,
-  aiInstructions,
-  opaqueCode,
-  systemCatalogs,
-  unreadable,
-  truncated,
-];
-
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -7,23 +7,11 @@ import { conflict, isAppError, notFound, targetUnavailable } from '../../lib/err
 import type { Target } from '../credentials/credential-types.js';
 import { scrubTarget, where } from '../credentials/target-text.js';
 import type { TargetResolver } from '../credentials/targets.js';
-import {
-  openGeneralLogReader,
-  openJsonlogReader,
-  openPerformanceSchemaReader,
-  openServerAuditReader,
-  postgresRoleOids,
-  readPgStatStatements,
-  type CaptureCursor,
-  type CaptureUsers,
-  type LogReader,
-  type ReadStatement,
-  type ReaderLimits,
-} from './capture-readers.js';
+import { CAPTURE_READERS } from './capture-engines.js';
+import type { CaptureCursor, CaptureLog, CaptureReader, CaptureTotals, CaptureUsers, ReadStatement, ReaderLimits } from './capture-reader.js';
 import type { CaptureLease, CaptureRepo, StatementRow } from './capture-repo.js';
 import { clipStatement } from './capture-text.js';
 import { describeCapture, MAX_STATEMENT_CHARS, MAX_STATEMENTS_PER_LEASE, type CaptureMethod } from './capture-types.js';
-import { pgStatStatementsText } from './postgres-capture-sql.js';
 
 export interface CaptureLimits extends ReaderLimits {
   /** Statements kept per lease; more are counted and the lease marked truncated. */
@@ -82,27 +70,18 @@ export interface CapturedSession {
   count: number;
 }
 
-type LogSource = 'jsonlog' | 'server_audit' | 'general_log' | 'performance_schema';
-
-/** Where each method's statements are read from; pg_stat_statements is a snapshot, not a log. */
-const SOURCE_OF: Record<CaptureMethod, LogSource | undefined> = {
-  pgaudit: 'jsonlog',
-  log_statement: 'jsonlog',
-  server_audit: 'server_audit',
-  general_log: 'general_log',
-  performance_schema: 'performance_schema',
-  pg_stat_statements: undefined,
-  none: undefined,
-};
-
 /** An ERROR line is the refusal of the statement line just before it, written within this time. */
 const SAME_STATEMENT_MS = 2_000;
-/** Cursor rows that remember a pg_stat_statements role oid; catalog ids cannot contain ':'. */
-const pgssKey = (leaseId: string) => `pgss:${leaseId}`;
+/**
+ * Cursor rows that remember a user id for a totals method; catalog ids cannot contain ':'. The
+ * prefix is that of the first such method (pg_stat_statements), kept for the rows already stored.
+ */
+const totalsKey = (leaseId: string) => `pgss:${leaseId}`;
 
 /**
- * Query capture: reads what the targets logged for their temporary users (see capture-readers.ts),
- * stores each statement with its lease, and says how a session is recorded.
+ * Query capture: reads what the targets logged for their temporary users (through their engine's
+ * reader, see capture-reader.ts), stores each statement with its lease, and says how a session is
+ * recorded.
  */
 export function createCaptureService({ db, repo, lockPool, catalogs, resolveTarget, limits: overrides, now = () => new Date() }: Deps) {
   const limits: CaptureLimits = { ...DEFAULT_CAPTURE_LIMITS, ...overrides };
@@ -132,25 +111,14 @@ export function createCaptureService({ db, repo, lockPool, catalogs, resolveTarg
     }
   }
 
-  /** The log this database's statements are read from: the catalog's, else that of its newest recording lease. */
-  function logSourceOf(entry: DatabaseEntry, candidates: CaptureLease[]): LogSource | undefined {
-    return SOURCE_OF[entry.capture] ?? candidates.map((lease) => SOURCE_OF[lease.captureMethod as CaptureMethod]).filter(Boolean).at(-1);
+  /** The log a method's statements are read from; none for methods that keep no log. */
+  function logOf(reader: CaptureReader, method: string): CaptureLog | undefined {
+    return Object.values(reader.logs).find((log) => log.methods.includes(method as CaptureMethod));
   }
 
-  async function openReader(source: LogSource, target: Target, users: CaptureUsers, candidates: CaptureLease[]): Promise<LogReader> {
-    switch (source) {
-      case 'jsonlog':
-        return openJsonlogReader(target, users, limits);
-      case 'server_audit':
-        return openServerAuditReader(target, users, limits);
-      case 'general_log': {
-        // Without a cursor yet, the general log is read from just before the oldest lease began.
-        const oldest = Math.min(...candidates.map((lease) => lease.createdAt.getTime()));
-        return openGeneralLogReader(target, users, limits, Math.max(0, (oldest - 1000) * 1000));
-      }
-      case 'performance_schema':
-        return openPerformanceSchemaReader(target, users, limits);
-    }
+  /** The log this database's statements are read from: the catalog's, else that of its newest recording lease. */
+  function logSourceOf(reader: CaptureReader, entry: DatabaseEntry, candidates: CaptureLease[]): CaptureLog | undefined {
+    return logOf(reader, entry.capture) ?? candidates.map((lease) => logOf(reader, lease.captureMethod)).filter(Boolean).at(-1);
   }
 
   /**
@@ -203,12 +171,13 @@ export function createCaptureService({ db, repo, lockPool, catalogs, resolveTarg
     });
   }
 
-  async function readLog(databaseId: string, source: LogSource, target: Target, candidates: CaptureLease[]): Promise<{ stored: number; more: boolean }> {
-    const recorded = candidates.filter((lease) => SOURCE_OF[lease.captureMethod as CaptureMethod] === source);
+  async function readLog(databaseId: string, log: CaptureLog, target: Target, candidates: CaptureLease[]): Promise<{ stored: number; more: boolean }> {
+    const recorded = candidates.filter((lease) => log.methods.includes(lease.captureMethod as CaptureMethod));
     if (recorded.length === 0) return { stored: 0, more: false };
     const users: CaptureUsers = new Map(recorded.map((lease) => [lease.username, lease.captureMethod as CaptureMethod]));
     const leasesByUser = new Map(recorded.map((lease) => [lease.username, lease]));
-    const reader = await openReader(source, target, users, recorded);
+    const oldest = new Date(Math.min(...recorded.map((lease) => lease.createdAt.getTime())));
+    const reader = await log.open(target, users, limits, oldest);
     let stored = 0;
     try {
       let cursor = await repo.cursor(databaseId);
@@ -228,29 +197,30 @@ export function createCaptureService({ db, repo, lockPool, catalogs, resolveTarg
   }
 
   /**
-   * pg_stat_statements keeps totals per role oid, also after DROP ROLE: the oid is remembered while
-   * the role exists, and each collect replaces the lease's rows with the current totals.
+   * A totals method (pg_stat_statements) keeps totals per user id, also after the user is dropped:
+   * the id is remembered while the user exists, and each collect replaces the lease's rows with the
+   * current totals.
    */
-  async function snapshotPgStatStatements(target: Target, candidates: CaptureLease[]): Promise<number> {
-    const recorded = candidates.filter((lease) => lease.captureMethod === 'pg_stat_statements');
-    if (recorded.length === 0) return 0;
-    const live = await postgresRoleOids(target, recorded.filter((lease) => !lease.revokedAt).map((lease) => lease.username));
-    const oids = new Map<string, CaptureLease>();
+  async function snapshotTotals(totals: CaptureTotals | undefined, target: Target, candidates: CaptureLease[]): Promise<number> {
+    const recorded = totals ? candidates.filter((lease) => lease.captureMethod === totals.method) : [];
+    if (!totals || recorded.length === 0) return 0;
+    const live = await totals.userIds(target, recorded.filter((lease) => !lease.revokedAt).map((lease) => lease.username));
+    const ids = new Map<string, CaptureLease>();
     for (const lease of recorded) {
-      const known = await repo.cursor(pgssKey(lease.id));
-      const oid = known ? String(known.position) : live.get(lease.username);
-      if (!oid) continue;
-      if (!known) await repo.moveCursor(pgssKey(lease.id), undefined, { source: `pg_stat_statements:${lease.username}`, position: Number(oid) });
-      oids.set(oid, lease);
+      const known = await repo.cursor(totalsKey(lease.id));
+      const id = known ? String(known.position) : live.get(lease.username);
+      if (!id) continue;
+      if (!known) await repo.moveCursor(totalsKey(lease.id), undefined, { source: `${totals.method}:${lease.username}`, position: Number(id) });
+      ids.set(id, lease);
     }
-    const rows = await readPgStatStatements(target, [...oids.keys()], limits.maxStatementsPerLease);
+    const rows = await totals.read(target, [...ids.keys()], limits.maxStatementsPerLease);
     const at = now();
     let stored = 0;
-    for (const [oid, lease] of oids) {
-      const mine = rows.filter((row) => row.userid === oid);
+    for (const [id, lease] of ids) {
+      const mine = rows.filter((row) => row.userId === id);
       // Totals reset or evicted since the last look: keep what was read then.
       if (mine.length === 0) continue;
-      const statements = mine.map((row) => ({ at, statement: clipStatement(pgStatStatementsText(row.query, row.calls), limits.maxStatementChars), error: null }));
+      const statements = mine.map((row) => ({ at, statement: clipStatement(row.text, limits.maxStatementChars), error: null }));
       await db.transaction((tx) => repo.replace(lease, statements, mine[0]!.totalCalls, mine[0]!.distinctStatements > statements.length, tx));
       stored += statements.length;
     }
@@ -269,11 +239,14 @@ export function createCaptureService({ db, repo, lockPool, catalogs, resolveTarg
       return underLock(databaseId, async () => {
         const candidates = await repo.candidates(databaseId, new Date(now().getTime() - limits.readEndedLeasesMs));
         if (candidates.length === 0) return { stored: 0, leases: 0, more: false };
+        // An engine without a reader (Vault) records nothing.
+        const reader = CAPTURE_READERS[entry.engine];
+        if (!reader) return { stored: 0, leases: candidates.length, more: false };
         const target = await resolveTarget(databaseId);
-        const source = logSourceOf(entry, candidates);
+        const source = logSourceOf(reader, entry, candidates);
         try {
           const log = source ? await readLog(databaseId, source, target, candidates) : { stored: 0, more: false };
-          const totals = await snapshotPgStatStatements(target, candidates);
+          const totals = await snapshotTotals(reader.totals, target, candidates);
           return { stored: log.stored + totals, leases: candidates.length, more: log.more };
         } catch (error) {
           if (isAppError(error)) throw error;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { clipStatement, completeLines, decodeTies, encodeTies } from './capture-text.js';
-import { postgresRoleCaptureStatements } from './postgres-capture-sql.js';
 
 describe('clipStatement', () => {
   it('keeps short statements as they are', () => {
@@ -46,20 +45,5 @@ describe('tie cursors', () => {
     expect(decodeTies('general_log', 'general_log')).toEqual([]);
     expect(decodeTies('server_audit:12', 'general_log')).toBeUndefined();
     expect(decodeTies(undefined, 'general_log')).toBeUndefined();
-  });
-});
-
-describe('PostgreSQL per-role capture', () => {
-  it('sets pgaudit or log_statement on the quoted role, and nothing for other methods', () => {
-    expect(postgresRoleCaptureStatements('pgaudit', '"dba_x"')).toEqual([
-      `ALTER ROLE "dba_x" SET pgaudit.log = 'read, write, function, ddl, role, misc, misc_set'`,
-      'ALTER ROLE "dba_x" SET pgaudit.log_statement = on',
-      'ALTER ROLE "dba_x" SET pgaudit.log_statement_once = off',
-      `ALTER ROLE "dba_x" SET pgaudit.log_level = 'log'`,
-      `ALTER ROLE "dba_x" SET log_min_error_statement = 'error'`,
-    ]);
-    expect(postgresRoleCaptureStatements('log_statement', '"dba_x"')).toEqual([`ALTER ROLE "dba_x" SET log_statement = 'all'`, `ALTER ROLE "dba_x" SET log_min_error_statement = 'error'`]);
-    expect(postgresRoleCaptureStatements('pg_stat_statements', '"dba_x"')).toEqual([]);
-    expect(postgresRoleCaptureStatements('none', '"dba_x"')).toEqual([]);
   });
 });

@@ -27,6 +27,47 @@ export function completeLines(chunk: Buffer): { lines: string[]; bytes: number }
   return { lines: text.length === 0 ? [''] : text.split('\n'), bytes: end + 1 };
 }
 
+/** How much a reader takes at once from a log file. */
+export interface LineLimits {
+  /** Bytes of log per read. */
+  chunkBytes: number;
+  /** A line longer than this is skipped (it cannot be a sane log line). */
+  maxLineBytes: number;
+}
+
+/**
+ * Reads the complete lines from `position`: a chunk, grown while one line does not fit (up to
+ * maxLineBytes), or, past that, the bytes up to the end of the over-long line, skipped.
+ */
+export async function readLines(
+  readAt: (position: number, length: number) => Promise<Buffer | null>,
+  position: number,
+  limits: LineLimits,
+): Promise<{ lines: string[]; bytes: number; atEnd: boolean } | null> {
+  let length = limits.chunkBytes;
+  for (;;) {
+    const data = await readAt(position, length);
+    if (data === null) return null;
+    // A short read reached the end of the file (for now, if the server still writes it).
+    const atEnd = data.length < length;
+    const { lines, bytes } = completeLines(data);
+    if (bytes > 0 || atEnd) return { lines, bytes, atEnd };
+    if (length < limits.maxLineBytes) {
+      length = Math.min(limits.maxLineBytes, length * 4);
+      continue;
+    }
+    // One line longer than anything sane: skip to its end.
+    let skipped = data.length;
+    for (;;) {
+      const more = await readAt(position + skipped, limits.chunkBytes);
+      if (more === null || more.length === 0) return { lines: [], bytes: 0, atEnd: true };
+      const newline = more.indexOf(0x0a);
+      if (newline >= 0) return { lines: [], bytes: skipped + newline + 1, atEnd: false };
+      skipped += more.length;
+    }
+  }
+}
+
 /** A position plus what was already taken at exactly that position (ties of one timestamp). */
 export interface TiePosition {
   position: number;

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { PastRequest } from '../analysis/history.js';
 import {
   ANOMALY_THRESHOLD, median, minutesOutside, robustZ, scoreRequest, scoreSession, surprisal, usualWindow, windowText,
 } from './insights-scoring.js';
-import type { ScopeWidth, SessionPoint } from './insights-types.js';
+import type { PastRequest, ScopeWidth, SessionPoint } from './insights-types.js';
 
 const DAY = 86_400_000;
 /** Monday 2026-11-23 00:00 UTC: "now" in these histories. */

@@ -1,8 +1,7 @@
 import { formatDuration } from '../../lib/time.js';
-import type { PastRequest } from '../analysis/history.js';
 import { parseStoredScope, type ScopeItem } from '../credentials/scope.js';
 import { localTime } from '../policy/time-window.js';
-import { SCOPE_WIDTHS, type Anomaly, type Scored, type ScopeWidth, type SessionPoint } from './insights-types.js';
+import { SCOPE_WIDTHS, type Anomaly, type PastRequest, type Scored, type ScopeWidth, type SessionPoint } from './insights-types.js';
 
 /**
  * Anomaly scoring against the tenant's own history. Pure: history in, scored lines out.

@@ -1,10 +1,9 @@
 import type { CatalogOf, CatalogView } from '../../config/catalog.js';
 import { withTenant } from '../../db/tenant-scope.js';
-import type { PastRequest } from '../analysis/history.js';
 import { groupBy, recommend, type Naming, type RequestRecord } from './insights-recommendations.js';
 import type { InsightsRepo, RequestRow, SessionRow } from './insights-repo.js';
 import { MIN_BASELINE, count, scoreRequest, scoreSession, storedScopeWidth, withScore } from './insights-scoring.js';
-import type { Insights, InsightsOverview, InsightsPeriod, PeriodAnomaly, SessionObservation } from './insights-types.js';
+import type { Insights, InsightsOverview, InsightsPeriod, PastRequest, PeriodAnomaly, SessionObservation } from './insights-types.js';
 
 /** Baselines look this far back from what they score. */
 const HISTORY_DAYS = 180;

@@ -1,5 +1,3 @@
-import type { StatementKind } from '../analysis/sql-statements.js';
-
 /**
  * Insights: anomalies scored against the tenant's own history, and policy recommendations drawn from
  * the same history. Computed from dbaccess's own tables, never by a model.
@@ -8,6 +6,18 @@ import type { StatementKind } from '../analysis/sql-statements.js';
 /** How wide a request's scope is, narrowest first: named tables, whole schemas, the whole database. */
 export const SCOPE_WIDTHS = ['tables', 'schemas', 'whole'] as const;
 export type ScopeWidth = (typeof SCOPE_WIDTHS)[number];
+
+/** One past request, as the baselines need it. */
+export interface PastRequest {
+  requesterId: string;
+  level: string;
+  durationSeconds: number;
+  createdAt: Date;
+  /** approved | denied | other (expired unanswered, cancelled, pending). */
+  outcome: 'approved' | 'denied' | 'other';
+  /** How wide the scope was; undefined when not known. */
+  scopeWidth?: ScopeWidth | undefined;
+}
 
 export type AnomalyFeature = 'level' | 'duration' | 'hour' | 'frequency' | 'scope' | 'statements' | 'rows' | 'tables' | 'writes';
 
@@ -36,8 +46,8 @@ export interface SessionObservation {
   at: Date;
   statements: number;
   objects: string[];
-  /** Statements per kind, as the session rules counted them. */
-  byKind: Partial<Record<StatementKind, number>>;
+  /** Statements per kind (`select`, `insert`, `ddl`...), as the session rules counted them. */
+  byKind: Partial<Record<string, number>>;
 }
 
 /** One recorded session, as the baselines need it. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mariadbError, parseServerAuditLine, serverAuditTime, unescapeServerAudit } from './server-audit-parser.js';
+import { mariadbError, parseServerAuditLine, serverAuditTime, unescapeServerAudit } from './capture-server-audit.js';
 
 // Lines as MariaDB 10.11's server_audit wrote them on this machine.
 describe('server_audit lines', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consumersQuery, escapeLike, generalLogQuery, microsToDecimalSeconds, mysqlError, performanceSchemaQuery, userOfUserHost } from './mysql-capture-sql.js';
+import { consumersQuery, escapeLike, generalLogQuery, microsToDecimalSeconds, mysqlError, performanceSchemaQuery, userOfUserHost } from './capture-sql.js';
 
 describe('general log SQL', () => {
   it('escapes LIKE wildcards in user names (dba_x must not match dbaXx)', () => {

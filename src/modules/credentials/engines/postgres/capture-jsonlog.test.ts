@@ -9,7 +9,7 @@ import {
   type JsonlogRecord,
   type PostgresLogMethod,
   type SessionMemory,
-} from './jsonlog-parser.js';
+} from './capture-jsonlog.js';
 
 /** A jsonlog line as PostgreSQL 15 writes it (fields it always writes, in its order). */
 function line(fields: { user: string; session?: string; vxid?: string; severity?: string; state?: string; message: string; statement?: string }): string {

@@ -1,0 +1,253 @@
+import { addressesAnAutomatedReviewer } from '../risk/heuristic-analyzer.js';
+import type { Resolved, Seen, SessionFlag, SessionFlagCode, SessionRuleInput } from './session-types.js';
+import { lex } from './sql-lexer.js';
+
+/**
+ * The session rules, one function each: the flags a session raises (see session-rules.ts). What is
+ * particular to an engine comes from its dialect (`input.dialect`).
+ */
+
+/** Five or more refusals in one session reads as trying doors rather than typos. */
+const PROBING_REFUSALS = 5;
+/** Statements on other tables after the reason's tables were done with, before it counts as drifting. */
+const AFTER_TASK_STATEMENTS = 3;
+/** Clock differences between the capture source and dbaccess. */
+const WINDOW_GRACE_MS = 60_000;
+const PRIVILEGE_COMMANDS = /^(?:GRANT|REVOKE|CREATE (?:USER|ROLE|GROUP)|ALTER (?:USER|ROLE|GROUP)|DROP (?:USER|ROLE|GROUP|OWNED)|RENAME USER|SET PASSWORD|SET ROLE|SET DEFAULT ROLE|SET SESSION AUTHORIZATION|FLUSH PRIVILEGES|REASSIGN OWNED|ALTER DEFAULT PRIVILEGES)\b/;
+const DDL_WORDS = /^(?:CREATE|ALTER|DROP|RENAME)\b/;
+const HARMLESS_UNPARSED = /^(?:SET NAMES|SET CHARACTER|SET CHARSET|SHOW|DESCRIBE|DESC|EXPLAIN|HELP|SET TRANSACTION)\b/;
+const FILE_OR_PROGRAM = /\b(?:PROGRAM|FILE|OUTFILE|DUMPFILE|INFILE)\b/;
+const OPAQUE_COMMANDS = /^(?:DO|CALL|EXECUTE|PREPARE|CREATE FUNCTION|CREATE PROCEDURE|CREATE TRIGGER|CREATE RULE)\b/;
+
+// ---------------------------------------------------------------------------------------------------
+// Rules. Each returns its flags; messages are short and name what was done, never quote statement text.
+
+type Rule = (seen: Seen[], input: SessionRuleInput) => Array<SessionFlag | undefined>;
+
+const indexes = (list: Seen[]) => list.map((s) => s.index);
+const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+function names(values: Iterable<string>, max = 5): string {
+  const unique = [...new Set(values)].map((value) => (value.length > 60 ? `${value.slice(0, 57)}...` : value));
+  return unique.length <= max ? unique.join(', ') : `${unique.slice(0, max).join(', ')} and ${unique.length - max} more`;
+}
+const commands = (list: Seen[]) => names(list.map((s) => s.statement.command || 'unreadable statement'));
+/**
+ * Critical when any of them ran, described by those that ran; a warning when the server refused them
+ * all. The flag points at every one of them.
+ */
+function dangerous(code: SessionFlagCode, list: Seen[], ran: (those: Seen[]) => string, refused: (those: Seen[]) => string): SessionFlag | undefined {
+  if (list.length === 0) return undefined;
+  const done = list.filter((s) => s.ran);
+  return { code, severity: done.length > 0 ? 'critical' : 'warning', message: done.length > 0 ? ran(done) : refused(list), statements: indexes(list) };
+}
+/** Tables capture reads from: changing them edits the record. */
+const capturedBy = (o: Resolved, input: SessionRuleInput) => o.schema !== undefined && input.dialect.isCaptureTable(o.schema.toLowerCase(), o.name.toLowerCase());
+const onlyTemporary = (s: Seen) => s.objects.length > 0 && s.objects.every((o) => o.temp);
+/** The code the lexer sees: comments removed, for text no parser could read. */
+const codeOf = (s: Seen, input: SessionRuleInput) => lex(input.dialect.lexical, s.statement.text).code;
+
+const outsideWindow: Rule = (seen, input) => {
+  const from = input.activeFrom.getTime() - WINDOW_GRACE_MS;
+  const until = input.activeUntil.getTime() + WINDOW_GRACE_MS;
+  const outside = seen.filter((s) => s.ran && s.at !== undefined && (s.at.getTime() < from || s.at.getTime() > until));
+  if (outside.length === 0) return [];
+  const late = outside.some((s) => s.at!.getTime() > until);
+  const message = late
+    ? `${plural(outside.length, 'statement')} ran outside the approved window, after it closed: the access was not cut off in time.`
+    : `${plural(outside.length, 'statement')} ran before the approved window opened.`;
+  return [{ code: 'outside-window', severity: 'critical', message, statements: indexes(outside) }];
+};
+
+const privilegeChange: Rule = (seen, input) => {
+  const found = seen.filter(
+    (s) =>
+      s.statement.kind === 'dcl' ||
+      PRIVILEGE_COMMANDS.test(s.statement.command) ||
+      s.objects.some((o) => o.access !== 'read' && input.dialect.privilegeTables.has(`${o.schema?.toLowerCase()}.${o.name.toLowerCase()}`)),
+  );
+  return [dangerous('privilege-change', found, (done) => `Changed privileges or accounts: ${commands(done)}.`, (tried) => `Tried to change privileges or accounts (${commands(tried)}); the server refused.`)];
+};
+
+const captureEvasion: Rule = (seen, input) => {
+  const found = seen.filter(
+    (s) =>
+      s.statement.settings.some((setting) => input.dialect.captureSettings.test(setting)) ||
+      s.objects.some((o) => o.access !== 'read' && capturedBy(o, input)) ||
+      (!s.statement.parsed && input.dialect.captureWords.test(codeOf(s, input))),
+  );
+  const what = (those: Seen[]) =>
+    names([
+      ...those.flatMap((s) => s.statement.settings.filter((setting) => input.dialect.captureSettings.test(setting))),
+      ...those.flatMap((s) => s.objects.filter((o) => o.access !== 'read' && capturedBy(o, input)).map((o) => o.label)),
+    ]);
+  return [dangerous('capture-evasion', found, (done) => `Changed what the server logs or audits (${what(done)}).`, (tried) => `Tried to change what the server logs or audits (${what(tried)}); the server refused.`)];
+};
+
+const credentialTables: Rule = (seen, input) => {
+  const found = seen.filter((s) => s.objects.some((o) => o.credential) || (!s.statement.parsed && input.dialect.credentialWords.test(codeOf(s, input))));
+  const tables = (those: Seen[]) => {
+    const list = names(those.flatMap((s) => s.objects.filter((o) => o.credential).map((o) => o.label)));
+    return list ? ` (${list})` : '';
+  };
+  return [dangerous('credential-tables', found, (done) => `Read the server's credential tables${tables(done)}.`, (tried) => `Tried to read the server's credential tables${tables(tried)}; the server refused.`)];
+};
+
+const ddlBeyondGrant: Rule = (seen, input) => {
+  if (input.level === 'admin') return [];
+  const found = seen.filter((s) => {
+    const { kind, command, parsed } = s.statement;
+    const ddl = kind === 'ddl' || (!parsed && DDL_WORDS.test(command) && !PRIVILEGE_COMMANDS.test(command));
+    const created = s.objects.filter((o) => o.access === 'ddl');
+    const temporaryOnly = /TEMP/.test(command) || (created.length > 0 && created.every((o) => o.temp));
+    return ddl && !temporaryOnly;
+  });
+  return [
+    dangerous('ddl-beyond-grant', found, (done) => `Schema changes under the ${input.levelName} grant: ${commands(done)}.`, (tried) => `Tried schema changes under the ${input.levelName} grant (${commands(tried)}); the server refused.`),
+  ];
+};
+
+const drop: Rule = (seen) => {
+  const found = seen.filter((s) => /^DROP\b/.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s));
+  const what = (those: Seen[]) => names(those.flatMap((s) => s.objects.map((o) => o.label))) || 'objects';
+  return [dangerous('drop', found, (done) => `Dropped ${what(done)} (${commands(done)}).`, (tried) => `Tried to drop ${what(tried)}; the server refused.`)];
+};
+
+const unboundedChange: Rule = (seen) => {
+  const found = seen.filter(
+    (s) =>
+      ((s.statement.kind === 'update' || s.statement.kind === 'delete') && s.statement.unbounded && !onlyTemporary(s)) ||
+      (!s.statement.parsed && /^TRUNCATE\b/.test(s.statement.command)),
+  );
+  const tables = (those: Seen[]) => names(those.flatMap((s) => s.objects.filter((o) => o.access === 'write').map((o) => o.label))) || 'a table';
+  return [
+    dangerous('unbounded-change', found, (done) => `Changed every row of ${tables(done)} (${commands(done)} without WHERE).`, (tried) => `Tried to change every row of ${tables(tried)} (${commands(tried)} without WHERE); the server refused.`),
+  ];
+};
+
+const sensitive = (o: Resolved) => o.tags.has('pii') || o.tags.has('big') || o.tags.has('large');
+
+const bulkExport: Rule = (seen, input) => {
+  const found = seen.filter((s) => s.statement.export || (s.statement.kind === 'select' && s.statement.unbounded && s.objects.some((o) => o.access === 'read' && sensitive(o))));
+  if (found.length === 0) return [];
+  const fileFunction = (f: string) => input.dialect.readsFilesOrSendsData(f);
+  const serverSide = (s: Seen) => FILE_OR_PROGRAM.test(s.statement.command) || s.statement.functions.some(fileFunction);
+  const personal = (s: Seen) => s.statement.export && s.objects.some((o) => o.tags.has('pii'));
+  const ran = found.filter((s) => s.ran);
+  const tables = (those: Seen[]) => names(those.flatMap((s) => s.objects.filter((o) => o.access === 'read' && !o.system).map((o) => o.label)));
+  const how = (those: Seen[]) => names(those.map((s) => [s.statement.command, ...s.statement.functions.filter(fileFunction)].join(' ')));
+  const files = ran.filter(serverSide);
+  if (files.length > 0) {
+    return [{ code: 'bulk-export', severity: 'critical', message: `Read or wrote files on the database server, or sent data elsewhere: ${how(files)}${tables(files) ? ` on ${tables(files)}` : ''}.`, statements: indexes(found) }];
+  }
+  if (ran.some(personal)) {
+    return [{ code: 'bulk-export', severity: 'critical', message: `Exported personal data in bulk: ${tables(ran.filter(personal))} (${how(ran.filter(personal))}).`, statements: indexes(found) }];
+  }
+  if (ran.length === 0) return [{ code: 'bulk-export', severity: 'warning', message: `Tried to export data in bulk (${how(found)}); the server refused.`, statements: indexes(found) }];
+  const exported = ran.filter((s) => s.statement.export);
+  if (exported.length > 0) return [{ code: 'bulk-export', severity: 'warning', message: `Exported data in bulk: ${tables(exported) || 'query results'} (${how(exported)}).`, statements: indexes(ran) }];
+  const ofPersonalData = ran.some((s) => s.objects.some((o) => o.access === 'read' && o.tags.has('pii')));
+  return [{ code: 'bulk-export', severity: 'warning', message: `Read whole tables of ${ofPersonalData ? 'personal data, ' : ''}${tables(ran)}, without a limit or condition.`, statements: indexes(ran) }];
+};
+
+const outsideScope: Rule = (seen) => {
+  const found = seen.filter((s) => s.ran && s.objects.some((o) => !o.inScope));
+  if (found.length === 0) return [];
+  const outside = found.flatMap((s) => s.objects.filter((o) => !o.inScope));
+  const changed = outside.filter((o) => o.access !== 'read');
+  return [
+    {
+      code: 'outside-scope',
+      severity: changed.length > 0 ? 'critical' : 'warning',
+      message: changed.length > 0 ? `Changed objects outside the requested scope: ${names(changed.map((o) => o.label))}.` : `Read tables outside the requested scope: ${names(outside.map((o) => o.label))}.`,
+      statements: indexes(found),
+    },
+  ];
+};
+
+const refusals: Rule = (seen) => {
+  const refused = seen.filter((s) => s.refused);
+  if (refused.length === 0) return [];
+  const on = names(refused.flatMap((s) => (s.objects.length > 0 ? s.objects.map((o) => o.label) : [s.statement.command || 'statement'])));
+  if (refused.length >= PROBING_REFUSALS) {
+    return [{ code: 'probing', severity: 'warning', message: `${plural(refused.length, 'statement')} refused for lack of privilege (${on}): looks like trying for access beyond the grant.`, statements: indexes(refused) }];
+  }
+  return [{ code: 'denied', severity: 'info', message: `${plural(refused.length, 'statement')} refused for lack of privilege (${on}).`, statements: indexes(refused) }];
+};
+
+const selectStarPii: Rule = (seen) => {
+  const found = seen.filter((s) => s.ran && s.statement.selectStar && !s.statement.export && !(s.statement.kind === 'select' && s.statement.unbounded) && s.objects.some((o) => o.access === 'read' && o.tags.has('pii')));
+  if (found.length === 0) return [];
+  const tables = names(found.flatMap((s) => s.objects.filter((o) => o.tags.has('pii')).map((o) => o.label)));
+  return [{ code: 'select-star-pii', severity: 'warning', message: `Selected every column (SELECT *) of personal-data tables: ${tables}.`, statements: indexes(found) }];
+};
+
+/**
+ * Drift after the task. The method: the tables the reason names (a touched table whose name appears
+ * in the reason as a word) are the task. After the last statement that ran on one of them, count the
+ * statements that ran on tables the reason does not name (system catalogs and temporary tables aside).
+ * Three or more, or any change among them, is flagged. Without a named table there is no flag.
+ */
+const afterTask: Rule = (seen, input) => {
+  const reason = input.reason.toLowerCase();
+  const named = (o: Resolved) => o.name.length >= 3 && new RegExp(`(^|[^a-z0-9_])${escapeRegExp(o.name.toLowerCase())}([^a-z0-9_]|$)`).test(reason);
+  const relevant = (o: Resolved) => !o.system && !o.temp && o.name !== '*';
+  const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)));
+  const last = onTask[onTask.length - 1];
+  if (!last) return [];
+  const drift = seen.filter((s) => s.index > last.index && s.ran && s.objects.some(relevant) && !s.objects.some((o) => relevant(o) && named(o)));
+  const changes = drift.some((s) => s.objects.some((o) => relevant(o) && o.access !== 'read'));
+  if (drift.length < AFTER_TASK_STATEMENTS && !changes) return [];
+  const task = names(last.objects.filter((o) => relevant(o) && named(o)).map((o) => o.label), 3);
+  const others = names(drift.flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
+  return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names, ${plural(drift.length, 'statement')} went on to ${others}${changes ? ', including changes' : ''}.`, statements: indexes(drift) }];
+};
+
+const aiInstructions: Rule = (seen) => {
+  const found = seen.filter((s) => addressesAnAutomatedReviewer(s.statement.text));
+  if (found.length === 0) return [];
+  const which = found.length === 1 ? 'A statement carries' : `${found.length} statements carry`;
+  return [{ code: 'ai-instructions', severity: 'warning', message: `${which} text addressed to an AI reviewer; it changed nothing here, and is itself worth a look.`, statements: indexes(found) }];
+};
+
+const opaqueCode: Rule = (seen) => {
+  const found = seen.filter((s) => s.ran && OPAQUE_COMMANDS.test(s.statement.command));
+  if (found.length === 0) return [];
+  return [{ code: 'opaque-code', severity: 'info', message: `Ran code the rules cannot see into: ${commands(found)}.`, statements: indexes(found) }];
+};
+
+const systemCatalogs: Rule = (seen) => {
+  const found = seen.filter((s) => s.ran && s.objects.some((o) => o.system && !o.credential));
+  if (found.length === 0) return [];
+  return [{ code: 'system-catalogs', severity: 'info', message: `Read system catalogs: ${names(found.flatMap((s) => s.objects.filter((o) => o.system && !o.credential).map((o) => o.label)))}.`, statements: indexes(found) }];
+};
+
+const unreadable: Rule = (seen) => {
+  const found = seen.filter((s) => !s.statement.parsed && s.ran && !HARMLESS_UNPARSED.test(s.statement.command));
+  if (found.length === 0) return [];
+  return [{ code: 'unparsed', severity: 'info', message: `${plural(found.length, 'statement')} could not be parsed and were checked by their first words only (${commands(found)}).`, statements: indexes(found) }];
+};
+
+const truncated: Rule = (_seen, input) =>
+  input.truncated ? [{ code: 'truncated', severity: 'info', message: 'The capture was cut short: statements past the limit were not recorded.', statements: [] }] : [];
+
+export const RULES: Rule[] = [
+  outsideWindow,
+  privilegeChange,
+  captureEvasion,
+  credentialTables,
+  ddlBeyondGrant,
+  drop,
+  unboundedChange,
+  bulkExport,
+  outsideScope,
+  refusals,
+  selectStarPii,
+  afterTask,
+  aiInstructions,
+  opaqueCode,
+  systemCatalogs,
+  unreadable,
+  truncated,
+];
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

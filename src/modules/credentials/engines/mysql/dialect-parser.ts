@@ -1,0 +1,267 @@
+import sqlParser from 'node-sql-parser';
+import { lex, type LexicalRules } from '../../../analysis/sql-lexer.js';
+import {
+  asText,
+  blank,
+  isJson,
+  list,
+  mergeObjects,
+  objectsIn,
+  piecesAt,
+  REDUCING_AGGREGATES,
+  tidy,
+  unparsed,
+  type Description,
+  type Json,
+  type ParsedStatement,
+  type StatementKind,
+  type TouchedObject,
+} from '../../../analysis/sql-statements.js';
+
+/** Statements read by node-sql-parser, with its MySQL grammar first, then its MariaDB one. */
+
+/**
+ * `#` and `-- ` comments, executable comments (`/*!50000 ... *\/`, which the server runs), backtick
+ * names, and backslash escapes in every string.
+ */
+export const MYSQL_LEXICAL: LexicalRules = {
+  executableComments: true,
+  nestedComments: false,
+  dashCommentNeedsSpace: true,
+  hashComments: true,
+  backtickNames: true,
+  backslashEscapes: 'quoted',
+  dollarQuotes: false,
+};
+
+/** Functions that read the server's files. */
+export const readsFilesOrSendsData = (name: string): boolean => name === 'load_file';
+
+const mysqlParser = new sqlParser.Parser();
+
+export function parseMysqlEntry(entryText: string, entry: number): ParsedStatement[] {
+  const { parserText, semicolons } = lex(MYSQL_LEXICAL, entryText);
+  const pieces = piecesAt(MYSQL_LEXICAL, entryText, semicolons.map((at) => at + 1));
+  let offset = 0;
+  const parsed: ParsedStatement[] = [];
+  for (const piece of pieces) {
+    // The parser reads the text with MySQL's executable comments (`/*!50000 ... */`) opened: the server runs them.
+    const code = parserText.slice(offset, offset + piece.text.length);
+    offset += piece.text.length;
+    if (!piece.hasCode) continue;
+    parsed.push(parseMysqlPiece(piece.text, code, entry));
+  }
+  return parsed;
+}
+
+function parseMysqlPiece(original: string, code: string, entry: number): ParsedStatement {
+  const statement = code.trim().replace(/;\s*$/, '');
+  for (const database of ['MySQL', 'MariaDB']) {
+    try {
+      const result = mysqlParser.parse(statement, { database });
+      const asts = (Array.isArray(result.ast) ? result.ast : [result.ast]) as unknown[];
+      if (asts.length !== 1 || !isJson(asts[0])) continue;
+      return { ...blank(tidy(original), entry), ...describeMysql(asts[0], result.tableList) };
+    } catch {
+      // try the next dialect
+    }
+  }
+  return unparsed(MYSQL_LEXICAL, original, entry);
+}
+
+function mysqlFunctionName(node: Json): string {
+  if (typeof node.name === 'string') return node.name.toLowerCase();
+  const parts = isJson(node.name) ? list(node.name.name).map((part) => (isJson(part) ? asText(part.value) : undefined)) : [];
+  return (parts[parts.length - 1] ?? '').toLowerCase();
+}
+
+function mysqlValue(value: unknown): string | number | boolean | undefined {
+  if (!isJson(value)) return undefined;
+  if (value.type === 'bool' || value.type === 'boolean') return value.value === true;
+  if (value.type === 'number') return Number(value.value);
+  if (typeof value.value === 'string' && /string/.test(String(value.type))) return value.value;
+  return undefined;
+}
+
+function mysqlAlwaysTrue(where: unknown): boolean {
+  if (where === null || where === undefined) return true;
+  const constant = mysqlValue(where);
+  if (constant !== undefined) return constant === true || (typeof constant === 'number' && constant !== 0);
+  if (isJson(where) && where.type === 'binary_expr' && where.operator === '=') {
+    const left = mysqlValue(where.left);
+    return left !== undefined && left === mysqlValue(where.right);
+  }
+  return false;
+}
+
+function mysqlSelects(select: Json): Json[] {
+  const all: Json[] = [];
+  for (let current: unknown = select; isJson(current); current = current._next) all.push(current);
+  return all;
+}
+
+function mysqlStar(select: Json): boolean {
+  return mysqlSelects(select).some(
+    (arm) => arm.columns === '*' || list(arm.columns).some((column) => isJson(column) && isJson(column.expr) && column.expr.type === 'column_ref' && column.expr.column === '*'),
+  );
+}
+
+function mysqlLimit(node: Json): number | undefined {
+  const limit = isJson(node.limit) ? node.limit : undefined;
+  const values = list(limit?.value).map((value) => (isJson(value) ? Number(value.value) : NaN));
+  if (values.length === 0) return undefined;
+  const count = limit?.seperator === ',' ? values[1] : values[0];
+  return count !== undefined && Number.isFinite(count) ? count : undefined;
+}
+
+function mysqlUnboundedSelect(select: Json): boolean {
+  return mysqlSelects(select).some((arm) => {
+    const from = list(arm.from).filter((item) => isJson(item) && item.type !== 'dual');
+    if (from.length === 0 || !mysqlAlwaysTrue(arm.where) || list(isJson(arm.limit) ? arm.limit.value : undefined).length > 0) return false;
+    if (arm.groupby || arm.having) return false;
+    const columns = list(arm.columns);
+    const reducing = columns.length > 0 && columns.every((column) => isJson(column) && isJson(column.expr) && column.expr.type === 'aggr_func' && REDUCING_AGGREGATES.has(String(column.expr.name).toLowerCase()));
+    return !reducing;
+  });
+}
+
+const MYSQL_ACCESS: Record<string, TouchedObject['access'] | undefined> = {
+  select: 'read', insert: 'write', replace: 'write', update: 'write', delete: 'write', truncate: 'write',
+  create: 'ddl', alter: 'ddl', drop: 'ddl', rename: 'ddl',
+};
+
+function describeMysql(ast: Json, tableList: string[]): Description {
+  const type = String(ast.type ?? '').toLowerCase();
+  const keyword = String(ast.keyword ?? '').toLowerCase();
+  const functions = new Set<string>();
+  for (const object of objectsIn(ast)) if (object.type === 'function') functions.add(mysqlFunctionName(object));
+
+  const cteNames = new Set(list(ast.with).map((cte) => (isJson(cte) && isJson(cte.name) ? asText(cte.name.value) : undefined)).filter(Boolean));
+  const objects: TouchedObject[] = [];
+  for (const entry of tableList) {
+    const [action = '', db = 'null', table = 'null'] = entry.split('::');
+    const access = MYSQL_ACCESS[action.toLowerCase()];
+    if (!access || table === 'null') continue;
+    const schema = db === 'null' ? undefined : db;
+    if (schema === undefined && cteNames.has(table)) continue;
+    objects.push({ schema, name: table, access });
+  }
+  const named = (value: unknown, access: TouchedObject['access']) => {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (!isJson(item)) continue;
+      const name = asText(item.table) ?? asText(item.view);
+      if (name) objects.push({ schema: asText(item.db) ?? undefined, name, access });
+    }
+  };
+
+  let kind: StatementKind = 'utility';
+  let command = type.toUpperCase();
+  let selectStar = false;
+  let unbounded = false;
+  let limit: number | undefined;
+  let exported = false;
+  let switchesTo: string | undefined;
+  const settings: string[] = [];
+
+  switch (type) {
+    case 'select': {
+      const into = isJson(ast.into) ? String(ast.into.keyword ?? '').toUpperCase() : '';
+      kind = 'select';
+      command = into === 'OUTFILE' || into === 'DUMPFILE' ? `SELECT INTO ${into}` : 'SELECT';
+      exported = command !== 'SELECT';
+      selectStar = mysqlStar(ast);
+      unbounded = mysqlUnboundedSelect(ast);
+      limit = mysqlLimit(ast);
+      break;
+    }
+    case 'insert':
+    case 'replace':
+      kind = 'insert';
+      selectStar = isJson(ast.values) && ast.values.type === 'select' ? mysqlStar(ast.values) : false;
+      break;
+    case 'update':
+    case 'delete':
+      kind = type;
+      unbounded = mysqlAlwaysTrue(ast.where) && mysqlLimit(ast) === undefined;
+      break;
+    case 'truncate':
+      [kind, unbounded] = ['delete', true];
+      break;
+    case 'create':
+      if (keyword === 'user' || keyword === 'role') kind = 'dcl';
+      else kind = 'ddl';
+      command = keyword === 'table' && ast.temporary ? 'CREATE TEMPORARY TABLE' : `CREATE ${keyword.toUpperCase()}`.trim();
+      if (keyword === 'view') named(ast.view, 'ddl');
+      if (keyword === 'index') named(ast.table, 'ddl');
+      if (keyword === 'table') named(ast.table, 'ddl');
+      if (keyword === 'database' || keyword === 'schema') {
+        const schema = isJson(ast.database) ? list(ast.database.schema).map((part) => (isJson(part) ? asText(part.value) : undefined))[0] : asText(ast.database);
+        if (schema) objects.push({ schema, name: '*', access: 'ddl' });
+      }
+      selectStar = isJson(ast.query_expr) ? mysqlStar(ast.query_expr) : isJson(ast.select) && keyword !== 'view' ? mysqlStar(ast.select) : false;
+      break;
+    case 'alter':
+      [kind, command] = ['ddl', 'ALTER TABLE'];
+      break;
+    case 'drop':
+      kind = keyword === 'user' || keyword === 'role' ? 'dcl' : 'ddl';
+      command = `DROP ${keyword.toUpperCase()}`.trim();
+      if (keyword === 'database' || keyword === 'schema') {
+        const schema = asText(ast.name) ?? (isJson(ast.name) ? asText(ast.name.value) : undefined);
+        if (schema) objects.push({ schema, name: '*', access: 'ddl' });
+      } else named(ast.name, 'ddl');
+      break;
+    case 'rename':
+      [kind, command] = ['ddl', 'RENAME TABLE'];
+      break;
+    case 'grant':
+    case 'revoke':
+      kind = 'dcl';
+      break;
+    case 'load_data': {
+      const local = Boolean(ast.local);
+      [kind, command] = ['copy', local ? 'LOAD DATA LOCAL INFILE' : 'LOAD DATA INFILE'];
+      exported = !local; // reads a file of the database server
+      named(ast.table, 'write');
+      break;
+    }
+    case 'set': {
+      kind = 'set';
+      let global = ['GLOBAL', 'PERSIST', 'PERSIST_ONLY'].includes(String(ast.keyword ?? '').toUpperCase());
+      for (const assignment of list(ast.expr)) {
+        const left = isJson(assignment) && isJson(assignment.left) ? assignment.left : undefined;
+        if (!left || left.prefix === '@') continue; // a user variable, not a setting
+        const name = String(left.name ?? '').toLowerCase();
+        const members = list(left.members).map(String);
+        if ((name === 'global' || name === 'persist') && members.length > 0) global = true;
+        settings.push((['global', 'session', 'local', 'persist'].includes(name) && members[0] ? members[0] : name).toLowerCase());
+      }
+      command = global ? 'SET GLOBAL' : 'SET';
+      break;
+    }
+    case 'transaction': {
+      const action = isJson(ast.expr) && isJson(ast.expr.action) ? String(ast.expr.action.value).toUpperCase() : 'TRANSACTION';
+      const word = isJson(ast.expr) && ast.expr.keyword ? ` ${String(ast.expr.keyword).toUpperCase()}` : '';
+      [kind, command] = ['transaction', `${action}${word}`];
+      break;
+    }
+    case 'use':
+      switchesTo = asText(ast.db);
+      command = 'USE';
+      break;
+    case 'show':
+      command = `SHOW ${keyword.toUpperCase()}`.trim();
+      named(ast.table, 'read');
+      break;
+    case 'desc':
+      command = 'DESCRIBE';
+      if (asText(ast.table)) objects.push({ name: asText(ast.table)!, access: 'read' });
+      break;
+    case 'explain':
+      command = 'EXPLAIN';
+      for (const object of objects) object.access = 'read';
+      break;
+  }
+  for (const name of functions) if (readsFilesOrSendsData(name)) exported = true;
+  return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, limit, export: exported, functions: [...functions].filter(Boolean), settings, switchesTo };
+}

@@ -1,0 +1,27 @@
+import type { SqlDialect } from '../../../analysis/sql-dialect.js';
+import { MYSQL_LEXICAL, parseMysqlEntry, readsFilesOrSendsData } from './dialect-parser.js';
+
+/** MySQL and MariaDB as the session rules read them: node-sql-parser's parse, and the server's mysql schema. */
+export const mysqlDialect: SqlDialect = {
+  lexical: MYSQL_LEXICAL,
+  ready: async () => true,
+  parseEntry: parseMysqlEntry,
+  // The current database is unknown until the session says (USE).
+  defaultSchema: undefined,
+  impliedSchema: () => undefined,
+  systemSchemas: new Set(['mysql', 'information_schema', 'performance_schema', 'sys']),
+  isTemporarySchema: () => false,
+  credentialTables: new Set(['mysql.user', 'mysql.global_priv', 'mysql.password_history']),
+  credentialWords: /\bmysql`?\s*\.\s*`?(?:user|global_priv)\b/i,
+  privilegeTables: new Set([
+    'mysql.user', 'mysql.global_priv', 'mysql.db', 'mysql.tables_priv', 'mysql.columns_priv', 'mysql.procs_priv', 'mysql.proxies_priv',
+    'mysql.roles_mapping', 'mysql.role_edges', 'mysql.default_roles',
+  ]),
+  // The general, slow and binary logs (log_output, log_bin...), the audit plugins, performance_schema.
+  captureSettings: /^(?:log_|general_log|sql_log_off|sql_log_bin|server_audit|audit_log|performance_schema)/,
+  captureWords: /\b(?:general_log|sql_log_off|sql_log_bin|log_output|server_audit\w*|audit_log\w*)\s*(?:=|:=|\bTO\b)/i,
+  // The tables capture reads (general_log, performance_schema) and the slow log beside them.
+  isCaptureTable: (schema, name) => schema === 'performance_schema' || (schema === 'mysql' && (name === 'general_log' || name === 'slow_log')),
+  readsFilesOrSendsData,
+  permissionError: /permission denied|access denied|command denied|\b(?:1044|1045|1142|1143|1227|1370|1410|3530)\b/i,
+};

@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { postgresRoleCaptureStatements } from './capture-sql.js';
+
+describe('PostgreSQL per-role capture', () => {
+  it('sets pgaudit or log_statement on the quoted role, and nothing for other methods', () => {
+    expect(postgresRoleCaptureStatements('pgaudit', '"dba_x"')).toEqual([
+      `ALTER ROLE "dba_x" SET pgaudit.log = 'read, write, function, ddl, role, misc, misc_set'`,
+      'ALTER ROLE "dba_x" SET pgaudit.log_statement = on',
+      'ALTER ROLE "dba_x" SET pgaudit.log_statement_once = off',
+      `ALTER ROLE "dba_x" SET pgaudit.log_level = 'log'`,
+      `ALTER ROLE "dba_x" SET log_min_error_statement = 'error'`,
+    ]);
+    expect(postgresRoleCaptureStatements('log_statement', '"dba_x"')).toEqual([`ALTER ROLE "dba_x" SET log_statement = 'all'`, `ALTER ROLE "dba_x" SET log_min_error_statement = 'error'`]);
+    expect(postgresRoleCaptureStatements('pg_stat_statements', '"dba_x"')).toEqual([]);
+    expect(postgresRoleCaptureStatements('none', '"dba_x"')).toEqual([]);
+  });
+});

@@ -1,0 +1,127 @@
+import { asText, isJson, list, REDUCING_AGGREGATES, type Json, type StatementKind } from '../../../analysis/sql-statements.js';
+
+/** Reading libpg-query's trees: PostgreSQL's own grammar, as JSON. */
+
+/** Functions that read the server's files or send data elsewhere (every dblink_* one too). */
+const FILE_FUNCTIONS = new Set(['pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'pg_ls_logdir', 'pg_ls_waldir', 'pg_ls_tmpdir', 'lo_export', 'lo_import']);
+export const readsFilesOrSendsData = (name: string): boolean => FILE_FUNCTIONS.has(name) || name.startsWith('dblink');
+
+/** `OBJECT_MATVIEW` -> `MATERIALIZED VIEW`. */
+export function objectTypeWords(objtype: unknown): string {
+  const name = (asText(objtype) ?? 'OBJECT').replace(/^OBJECT_/, '');
+  return ({ MATVIEW: 'MATERIALIZED VIEW', FOREIGN_TABLE: 'FOREIGN TABLE' } as Record<string, string>)[name] ?? name.replace(/_/g, ' ');
+}
+
+export function pgFunctionName(call: Json): string {
+  const parts = list(call.funcname).map((part) => (isJson(part) && isJson(part.String) ? asText(part.String.sval) : undefined));
+  return (parts[parts.length - 1] ?? '').toLowerCase();
+}
+
+export function pgConst(value: unknown): string | number | boolean | undefined {
+  if (!isJson(value) || !isJson(value.A_Const)) return undefined;
+  const constant = value.A_Const;
+  if (isJson(constant.ival)) return typeof constant.ival.ival === 'number' ? constant.ival.ival : 0;
+  if (isJson(constant.sval)) return asText(constant.sval.sval) ?? '';
+  if (isJson(constant.boolval)) return constant.boolval.boolval === true;
+  if (isJson(constant.fval)) return Number(constant.fval.fval);
+  return undefined;
+}
+
+/** WHERE true, WHERE 1 = 1: no condition at all. */
+export function pgAlwaysTrue(where: unknown): boolean {
+  if (where === undefined) return true;
+  if (pgConst(where) === true) return true;
+  if (isJson(where) && isJson(where.A_Expr)) {
+    const expr = where.A_Expr;
+    const operator = list(expr.name).map((part) => (isJson(part) && isJson(part.String) ? part.String.sval : undefined))[0];
+    const left = pgConst(expr.lexpr);
+    return operator === '=' && left !== undefined && left === pgConst(expr.rexpr);
+  }
+  return false;
+}
+
+export function pgStar(select: Json): boolean {
+  if (select.op && select.op !== 'SETOP_NONE') return [select.larg, select.rarg].some((arm) => isJson(arm) && pgStar(arm));
+  return list(select.targetList).some((target) => {
+    const val = isJson(target) && isJson(target.ResTarget) ? target.ResTarget.val : undefined;
+    return isJson(val) && isJson(val.ColumnRef) && list(val.ColumnRef.fields).some((field) => isJson(field) && 'A_Star' in field);
+  });
+}
+
+export function pgUnboundedSelect(select: Json): boolean {
+  if (select.op && select.op !== 'SETOP_NONE') return [select.larg, select.rarg].some((arm) => isJson(arm) && pgUnboundedSelect(arm));
+  if (list(select.fromClause).length === 0 || !pgAlwaysTrue(select.whereClause)) return false;
+  // A limit bounds the read even as a parameter (`LIMIT $1`, as pg_stat_statements writes it); LIMIT ALL does not.
+  const limit = isJson(select.limitCount) ? select.limitCount : undefined;
+  const limitAll = isJson(limit?.A_Const) && limit.A_Const.isnull === true;
+  if ((limit && !limitAll) || select.groupClause || select.havingClause) return false;
+  const targets = list(select.targetList).map((target) => (isJson(target) && isJson(target.ResTarget) ? target.ResTarget.val : undefined));
+  const reducing = targets.length > 0 && targets.every((val) => isJson(val) && isJson(val.FuncCall) && REDUCING_AGGREGATES.has(pgFunctionName(val.FuncCall)));
+  return !reducing;
+}
+
+export function pgLimit(select: Json): number | undefined {
+  const count = pgConst(select.limitCount);
+  return typeof count === 'number' ? count : undefined;
+}
+
+export const unwrapSelect = (value: unknown): Json | undefined => (isJson(value) && isJson(value.SelectStmt) ? value.SelectStmt : undefined);
+
+/** Node type -> command and kind for the statements that need no more than their name. */
+export const PG_SIMPLE: Record<string, [StatementKind, string]> = {
+  InsertStmt: ['insert', 'INSERT'],
+  UpdateStmt: ['update', 'UPDATE'],
+  DeleteStmt: ['delete', 'DELETE'],
+  MergeStmt: ['update', 'MERGE'],
+  CreateTableAsStmt: ['ddl', 'CREATE TABLE AS'],
+  ViewStmt: ['ddl', 'CREATE VIEW'],
+  IndexStmt: ['ddl', 'CREATE INDEX'],
+  CreateSchemaStmt: ['ddl', 'CREATE SCHEMA'],
+  CreateFunctionStmt: ['ddl', 'CREATE FUNCTION'],
+  CreateExtensionStmt: ['ddl', 'CREATE EXTENSION'],
+  CreateTrigStmt: ['ddl', 'CREATE TRIGGER'],
+  CreateSeqStmt: ['ddl', 'CREATE SEQUENCE'],
+  CreatedbStmt: ['ddl', 'CREATE DATABASE'],
+  DropdbStmt: ['ddl', 'DROP DATABASE'],
+  CommentStmt: ['ddl', 'COMMENT'],
+  AlterSystemStmt: ['ddl', 'ALTER SYSTEM'],
+  AlterDatabaseSetStmt: ['ddl', 'ALTER DATABASE SET'],
+  RuleStmt: ['ddl', 'CREATE RULE'],
+  RefreshMatViewStmt: ['ddl', 'REFRESH MATERIALIZED VIEW'],
+  CreateRoleStmt: ['dcl', 'CREATE ROLE'],
+  AlterRoleStmt: ['dcl', 'ALTER ROLE'],
+  AlterRoleSetStmt: ['dcl', 'ALTER ROLE SET'],
+  DropRoleStmt: ['dcl', 'DROP ROLE'],
+  AlterDefaultPrivilegesStmt: ['dcl', 'ALTER DEFAULT PRIVILEGES'],
+  AlterOwnerStmt: ['dcl', 'ALTER OWNER'],
+  ReassignOwnedStmt: ['dcl', 'REASSIGN OWNED'],
+  DropOwnedStmt: ['dcl', 'DROP OWNED'],
+  CreatePolicyStmt: ['dcl', 'CREATE POLICY'],
+  AlterPolicyStmt: ['dcl', 'ALTER POLICY'],
+  CreateUserMappingStmt: ['dcl', 'CREATE USER MAPPING'],
+  AlterUserMappingStmt: ['dcl', 'ALTER USER MAPPING'],
+  VariableShowStmt: ['utility', 'SHOW'],
+  DoStmt: ['utility', 'DO'],
+  CallStmt: ['utility', 'CALL'],
+  ExecuteStmt: ['utility', 'EXECUTE'],
+  LockStmt: ['utility', 'LOCK'],
+  ClusterStmt: ['utility', 'CLUSTER'],
+  ReindexStmt: ['utility', 'REINDEX'],
+  CheckPointStmt: ['utility', 'CHECKPOINT'],
+  LoadStmt: ['utility', 'LOAD'],
+  DiscardStmt: ['utility', 'DISCARD'],
+  ListenStmt: ['utility', 'LISTEN'],
+  NotifyStmt: ['utility', 'NOTIFY'],
+  FetchStmt: ['utility', 'FETCH'],
+  ClosePortalStmt: ['utility', 'CLOSE'],
+  DeallocateStmt: ['utility', 'DEALLOCATE'],
+};
+
+
+/** An unlisted node type: `CreateForeignTableStmt` -> ddl `CREATE FOREIGN TABLE`. */
+export function fallbackKind(type: string): [StatementKind, string] {
+  const command = type.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+  if (/Role|Grant|Owner|Policy|UserMapping/.test(type)) return ['dcl', command];
+  if (/^(Create|Alter|Drop)/.test(type)) return ['ddl', command];
+  return ['utility', command];
+}

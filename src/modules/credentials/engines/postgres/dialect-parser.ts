@@ -1,0 +1,310 @@
+import { loadModule, parseSync, scanSync } from 'libpg-query';
+import type { LexicalRules } from '../../../analysis/sql-lexer.js';
+import {
+  asText,
+  blank,
+  emptyDescription,
+  isJson,
+  lexicalPieces,
+  list,
+  mergeObjects,
+  objectsIn,
+  piecesAt,
+  tidy,
+  unparsed,
+  type Description,
+  type Json,
+  type ParsedStatement,
+  type TouchedObject,
+} from '../../../analysis/sql-statements.js';
+import {
+  fallbackKind,
+  objectTypeWords,
+  pgConst,
+  pgFunctionName,
+  pgLimit,
+  pgStar,
+  pgAlwaysTrue,
+  pgUnboundedSelect,
+  PG_SIMPLE,
+  readsFilesOrSendsData,
+  unwrapSelect,
+} from './dialect-nodes.js';
+
+/** Statements read by libpg-query, PostgreSQL's own grammar compiled to WASM. */
+
+/** Comments nest, `--` needs no space, `$tag$` strings, and backslashes escape only in E'' strings. */
+export const POSTGRES_LEXICAL: LexicalRules = {
+  executableComments: false,
+  nestedComments: true,
+  dashCommentNeedsSpace: false,
+  hashComments: false,
+  backtickNames: false,
+  backslashEscapes: 'e-strings',
+  dollarQuotes: true,
+};
+
+let pgLoading: Promise<void> | undefined;
+export function pgReady(): Promise<void> {
+  pgLoading ??= loadModule().catch((error: unknown) => {
+    pgLoading = undefined;
+    throw error;
+  });
+  return pgLoading;
+}
+
+export function parsePostgresEntry(text: string, entry: number): ParsedStatement[] {
+  let whole: ReturnType<typeof parseSync> | undefined;
+  try {
+    whole = parseSync(text);
+  } catch {
+    whole = undefined;
+  }
+  if (whole) {
+    const stmts = whole.stmts ?? [];
+    const starts = stmts.map((stmt) => charOffset(text, stmt.stmt_location ?? 0));
+    const pieces = piecesAt(POSTGRES_LEXICAL, text, starts);
+    // One AST per piece when the splitting agrees with the parser; otherwise parse piece by piece.
+    if (pieces.length === stmts.length) {
+      return pieces.map((piece, index) => ({ ...blank(tidy(piece.text), entry), ...describePostgres(stmts[index]!.stmt as unknown as Json) }));
+    }
+  }
+  let starts: number[];
+  try {
+    starts = scanSync(text)
+      .tokens.filter((token) => token.tokenName === 'ASCII_59')
+      .map((token) => charOffset(text, token.end));
+  } catch {
+    return lexicalPieces(POSTGRES_LEXICAL, text, entry).map((piece) => parsePostgresPiece(piece.text, entry));
+  }
+  return piecesAt(POSTGRES_LEXICAL, text, starts)
+    .filter((piece) => piece.hasCode)
+    .map((piece) => parsePostgresPiece(piece.text, entry));
+}
+
+function parsePostgresPiece(text: string, entry: number): ParsedStatement {
+  try {
+    const result = parseSync(text);
+    const stmt = result.stmts?.[0]?.stmt;
+    if (!stmt || (result.stmts?.length ?? 0) !== 1) return unparsed(POSTGRES_LEXICAL, text, entry);
+    return { ...blank(tidy(text), entry), ...describePostgres(stmt as unknown as Json) };
+  } catch {
+    return unparsed(POSTGRES_LEXICAL, text, entry);
+  }
+}
+
+/** libpg-query reports byte offsets into the UTF-8 text. */
+function charOffset(text: string, byteOffset: number): number {
+  return Buffer.from(text, 'utf8').subarray(0, byteOffset).toString('utf8').length;
+}
+
+function describePostgres(wrapper: Json): Description {
+  const [type, body] = Object.entries(wrapper)[0] ?? ['Unknown', {}];
+  const node = isJson(body) ? body : {};
+  const cteNames = new Set<string>();
+  const functions = new Set<string>();
+  const settings = new Set<string>();
+  for (const object of objectsIn(node)) {
+    const cte = asText(object.ctename);
+    if (cte) cteNames.add(cte);
+    if (isJson(object.FuncCall)) {
+      const name = pgFunctionName(object.FuncCall);
+      functions.add(name);
+      const first = list(object.FuncCall.args)[0];
+      if (name === 'set_config' && typeof pgConst(first) === 'string') settings.add(String(pgConst(first)).toLowerCase());
+    }
+  }
+
+  // Relations the statement changes; every other relation in it is read.
+  const targets = new Map<Json, TouchedObject['access']>();
+  const extra: TouchedObject[] = [];
+  const markTarget = (value: unknown, access: TouchedObject['access']) => {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (isJson(item) && asText(item.relname) !== undefined) targets.set(item, access);
+      else if (isJson(item) && isJson(item.RangeVar)) targets.set(item.RangeVar, access);
+    }
+  };
+
+  let [kind, command] = PG_SIMPLE[type] ?? fallbackKind(type);
+  let selectStar = false;
+  let unbounded = false;
+  let limit: number | undefined;
+  let exported = false;
+  let switchesTo: string | undefined;
+
+  switch (type) {
+    case 'SelectStmt': {
+      const into = isJson(node.intoClause) ? node.intoClause : undefined;
+      [kind, command] = into ? ['ddl', 'SELECT INTO'] : ['select', list(node.lockingClause).length > 0 ? 'SELECT FOR UPDATE' : 'SELECT'];
+      if (into) markTarget(into.rel, 'ddl');
+      selectStar = pgStar(node);
+      unbounded = pgUnboundedSelect(node);
+      limit = pgLimit(node);
+      break;
+    }
+    case 'InsertStmt': {
+      markTarget(node.relation, 'write');
+      const source = unwrapSelect(node.selectStmt);
+      selectStar = source ? pgStar(source) : false;
+      break;
+    }
+    case 'UpdateStmt':
+    case 'DeleteStmt':
+      markTarget(node.relation, 'write');
+      unbounded = pgAlwaysTrue(node.whereClause);
+      break;
+    case 'MergeStmt':
+      markTarget(node.relation, 'write');
+      break;
+    case 'TruncateStmt':
+      [kind, command] = ['delete', 'TRUNCATE'];
+      markTarget(node.relations, 'write');
+      unbounded = true;
+      break;
+    case 'CopyStmt': {
+      const from = node.is_from === true;
+      const where = node.is_program === true ? ' PROGRAM' : node.filename !== undefined ? ' FILE' : '';
+      [kind, command] = ['copy', `COPY ${from ? 'FROM' : 'TO'}${where}`];
+      markTarget(node.relation, from ? 'write' : 'read');
+      if (!from) {
+        exported = true;
+        const query = unwrapSelect(node.query);
+        selectStar = query ? pgStar(query) : true;
+        unbounded = query ? pgUnboundedSelect(query) : true;
+        limit = query ? pgLimit(query) : undefined;
+      } else if (where) {
+        exported = true; // the server's own files or programs, read through a table
+      }
+      break;
+    }
+    case 'CreateStmt': {
+      const relation = isJson(node.relation) ? node.relation : {};
+      command = relation.relpersistence === 't' ? 'CREATE TEMP TABLE' : 'CREATE TABLE';
+      kind = 'ddl';
+      markTarget(node.relation, 'ddl');
+      break;
+    }
+    case 'CreateTableAsStmt': {
+      const into = isJson(node.into) ? node.into : {};
+      const temporary = isJson(into.rel) && into.rel.relpersistence === 't';
+      command = node.objtype === 'OBJECT_MATVIEW' ? 'CREATE MATERIALIZED VIEW' : temporary ? 'CREATE TEMP TABLE AS' : 'CREATE TABLE AS';
+      markTarget(into.rel, 'ddl');
+      const query = unwrapSelect(node.query);
+      selectStar = query ? pgStar(query) : false;
+      break;
+    }
+    case 'ViewStmt':
+      markTarget(node.view, 'ddl');
+      break;
+    case 'IndexStmt':
+    case 'CreateTrigStmt':
+    case 'RuleStmt':
+    case 'RefreshMatViewStmt':
+    case 'ClusterStmt':
+      markTarget(node.relation, kind === 'utility' ? 'read' : 'ddl');
+      break;
+    case 'CreatePolicyStmt':
+    case 'AlterPolicyStmt':
+      markTarget(node.table, 'ddl');
+      break;
+    case 'AlterTableStmt': {
+      const changesOwner = list(node.cmds).every((cmd) => isJson(cmd) && isJson(cmd.AlterTableCmd) && cmd.AlterTableCmd.subtype === 'AT_ChangeOwner');
+      [kind, command] = changesOwner ? ['dcl', `ALTER ${objectTypeWords(node.objtype)} OWNER`] : ['ddl', `ALTER ${objectTypeWords(node.objtype)}`];
+      markTarget(node.relation, 'ddl');
+      break;
+    }
+    case 'RenameStmt':
+      [kind, command] = ['ddl', `ALTER ${objectTypeWords(node.renameType)} RENAME`];
+      markTarget(node.relation, 'ddl');
+      break;
+    case 'DropStmt': {
+      const words = objectTypeWords(node.removeType);
+      [kind, command] = ['ddl', `DROP ${words}`];
+      for (const object of list(node.objects)) {
+        const names = isJson(object) && isJson(object.List) ? list(object.List.items).map((item) => (isJson(item) && isJson(item.String) ? asText(item.String.sval) : undefined)) : [];
+        if (node.removeType === 'OBJECT_SCHEMA' && isJson(object) && isJson(object.String)) {
+          extra.push({ schema: asText(object.String.sval), name: '*', access: 'ddl' });
+        } else if (['TABLE', 'VIEW', 'MATERIALIZED VIEW', 'INDEX', 'SEQUENCE', 'FOREIGN TABLE'].includes(words) && names.length > 0) {
+          const name = names[names.length - 1];
+          if (name) extra.push({ schema: names.length > 1 ? names[names.length - 2] : undefined, name, access: 'ddl' });
+        }
+      }
+      break;
+    }
+    case 'CreateSchemaStmt':
+      if (asText(node.schemaname)) extra.push({ schema: asText(node.schemaname), name: '*', access: 'ddl' });
+      break;
+    case 'CommentStmt': {
+      const names = isJson(node.object) && isJson(node.object.List) ? list(node.object.List.items).map((item) => (isJson(item) && isJson(item.String) ? asText(item.String.sval) : undefined)) : [];
+      const name = names[names.length - 1];
+      if (node.objtype === 'OBJECT_TABLE' && name) extra.push({ schema: names.length > 1 ? names[names.length - 2] : undefined, name, access: 'ddl' });
+      break;
+    }
+    case 'GrantStmt':
+      [kind, command] = ['dcl', node.is_grant === true ? 'GRANT' : 'REVOKE'];
+      markTarget(node.objects, 'ddl');
+      break;
+    case 'GrantRoleStmt':
+      [kind, command] = ['dcl', node.is_grant === true ? 'GRANT ROLE' : 'REVOKE ROLE'];
+      break;
+    case 'CreateRoleStmt':
+      command = node.stmt_type === 'ROLESTMT_USER' ? 'CREATE USER' : node.stmt_type === 'ROLESTMT_GROUP' ? 'CREATE GROUP' : 'CREATE ROLE';
+      break;
+    case 'AlterRoleSetStmt':
+    case 'AlterDatabaseSetStmt':
+    case 'AlterSystemStmt': {
+      const set = isJson(node.setstmt) ? node.setstmt : {};
+      if (asText(set.name)) settings.add(asText(set.name)!.toLowerCase());
+      break;
+    }
+    case 'VariableSetStmt': {
+      const name = (asText(node.name) ?? '').toLowerCase();
+      const reset = node.kind === 'VAR_RESET' || node.kind === 'VAR_RESET_ALL';
+      kind = name === 'transaction' || name === 'session_characteristics' ? 'transaction' : 'set';
+      command =
+        name === 'role' ? (reset ? 'RESET ROLE' : 'SET ROLE')
+        : name === 'session_authorization' ? (reset ? 'RESET SESSION AUTHORIZATION' : 'SET SESSION AUTHORIZATION')
+        : name === 'transaction' ? 'SET TRANSACTION'
+        : reset ? 'RESET' : 'SET';
+      if (name && !['role', 'session_authorization', 'transaction'].includes(name)) settings.add(name);
+      if (name === 'search_path' && !reset) {
+        switchesTo = list(node.args)
+          .map((arg) => pgConst(arg))
+          .find((value): value is string => typeof value === 'string' && value !== '$user');
+      }
+      break;
+    }
+    case 'TransactionStmt':
+      [kind, command] = ['transaction', (asText(node.kind) ?? 'TRANSACTION').replace(/^TRANS_STMT_/, '').replace(/_/g, ' ')];
+      break;
+    case 'ExplainStmt': {
+      const inner = isJson(node.query) ? describePostgres(node.query) : undefined;
+      const analyze = list(node.options).some((option) => isJson(option) && isJson(option.DefElem) && option.DefElem.defname === 'analyze');
+      // EXPLAIN ANALYZE runs the statement; plain EXPLAIN only plans it.
+      if (inner && analyze) return { ...inner, command: `EXPLAIN ANALYZE ${inner.command}` };
+      return { ...(inner ?? emptyDescription()), kind: 'utility', command: 'EXPLAIN', objects: (inner?.objects ?? []).map((o) => ({ ...o, access: 'read' as const })), export: false, unbounded: false, selectStar: false };
+    }
+    case 'PrepareStmt':
+    case 'DeclareCursorStmt': {
+      // What will run: a prepared DELETE is judged as a DELETE.
+      const inner = isJson(node.query) ? describePostgres(node.query) : undefined;
+      if (inner) return { ...inner, command: `${type === 'PrepareStmt' ? 'PREPARE' : 'DECLARE CURSOR'} ${inner.command}` };
+      break;
+    }
+    case 'VacuumStmt':
+      command = node.is_vacuumcmd === true ? 'VACUUM' : 'ANALYZE';
+      break;
+  }
+
+  for (const name of functions) if (readsFilesOrSendsData(name)) exported = true;
+
+  const objects: TouchedObject[] = [...extra];
+  for (const object of objectsIn(node)) {
+    const relname = asText(object.relname);
+    if (relname === undefined) continue;
+    const schema = asText(object.schemaname) ?? (object.relpersistence === 't' ? 'pg_temp' : undefined);
+    if (schema === undefined && cteNames.has(relname)) continue;
+    objects.push({ schema, name: relname, access: targets.get(object) ?? 'read' });
+  }
+  return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, limit, export: exported, functions: [...functions].filter(Boolean), settings: [...settings], switchesTo };
+}

@@ -1,0 +1,27 @@
+import type { SqlDialect } from '../../../analysis/sql-dialect.js';
+import { readsFilesOrSendsData } from './dialect-nodes.js';
+import { parsePostgresEntry, pgReady, POSTGRES_LEXICAL } from './dialect-parser.js';
+
+/** PostgreSQL as the session rules read it: libpg-query's parse, and the server's catalogs. */
+export const postgresDialect: SqlDialect = {
+  lexical: POSTGRES_LEXICAL,
+  // Should the WASM parser fail to load, statements are still split and read by their words.
+  ready: () => pgReady().then(() => true, () => false),
+  parseEntry: parsePostgresEntry,
+  // The default search_path finds public, and pg_catalog first for pg_ names.
+  defaultSchema: 'public',
+  impliedSchema: (name) => (name.startsWith('pg_') ? 'pg_catalog' : undefined),
+  systemSchemas: new Set(['pg_catalog', 'information_schema', 'pg_toast']),
+  // A session's temporary schema by its real name: pg_temp_3.
+  isTemporarySchema: (schema) => /^pg_temp_\d+$/.test(schema),
+  credentialTables: new Set(['pg_catalog.pg_authid', 'pg_catalog.pg_shadow', 'pg_catalog.pg_user_mapping', 'pg_catalog.pg_user_mappings']),
+  credentialWords: /\b(?:pg_authid|pg_shadow|pg_user_mappings?)\b/i,
+  privilegeTables: new Set(['pg_catalog.pg_authid', 'pg_catalog.pg_auth_members']),
+  // The logs (log_statement, log_min_duration...), pgaudit, and the triggers replication roles skip.
+  captureSettings: /^(?:log_|logging_collector|pgaudit\.|session_replication_role)/,
+  captureWords: /\b(?:pgaudit\.\w+|log_statement|session_replication_role)\s*(?:=|:=|\bTO\b)/i,
+  // Capture reads the server's log files, which no statement can write.
+  isCaptureTable: () => false,
+  readsFilesOrSendsData,
+  permissionError: /permission denied|insufficient privilege|must be (?:owner|superuser|a member)|\b42501\b/i,
+};
