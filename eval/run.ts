@@ -16,7 +16,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../src/lib/time.js';
 import { analyzeSession, type SessionRuleInput } from '../src/modules/analysis/session-rules.js';
-import { SQL_DIALECTS } from '../src/modules/analysis/sql-dialects.js';
+import { dialectNamed } from '../src/modules/analysis/sql-dialects.js';
 import { parseScope, type ScopeItem } from '../src/modules/credentials/scope.js';
 import { assessRisk } from '../src/modules/risk/heuristic-analyzer.js';
 import type { RequestFacts } from '../src/modules/analysis/analysis-types.js';
@@ -135,7 +135,7 @@ export function loadSessionCases(): SessionCase[] {
     id: session.id,
     expected: session.expected,
     input: {
-      dialect: SQL_DIALECTS[session.engine],
+      dialect: dialectNamed(session.engine),
       level: session.level,
       levelName: session.levelName ?? session.level,
       scope: scopeOf(session.id, session.scope),

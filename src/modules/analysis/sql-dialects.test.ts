@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DatabaseEntry } from '../../config/catalog.js';
 import { mysqlDialect } from '../credentials/engines/mysql/dialect.js';
 import { postgresDialect } from '../credentials/engines/postgres/dialect.js';
-import { sessionDialect, SQL_DIALECTS } from './sql-dialects.js';
+import { dialectNamed, sessionDialect } from './sql-dialects.js';
 
 const entry = (fields: Partial<DatabaseEntry>) => ({ id: 'orders', ...fields }) as DatabaseEntry;
 
@@ -25,7 +25,8 @@ describe('sessionDialect', () => {
     expect(sessionDialect(undefined, 'performance_schema')).toBe(mysqlDialect);
   });
 
-  it('has a dialect for every engine that holds users', () => {
-    expect(Object.keys(SQL_DIALECTS).sort()).toEqual(['mariadb', 'mysql', 'postgres']);
+  it('names the dialect of every engine that holds users', () => {
+    expect(['postgres', 'mysql', 'mariadb'].map(dialectNamed)).toEqual([postgresDialect, mysqlDialect, mysqlDialect]);
+    expect(() => dialectNamed('vault')).toThrow(/no SQL of its own/);
   });
 });

@@ -6,8 +6,8 @@ import { sleep } from '../../lib/async.js';
 import { conflict, isAppError, notFound, targetUnavailable } from '../../lib/errors.js';
 import type { Target } from '../credentials/credential-types.js';
 import { scrubTarget, where } from '../credentials/target-text.js';
+import { engineOf } from '../credentials/engines/registry.js';
 import type { TargetResolver } from '../credentials/targets.js';
-import { CAPTURE_READERS } from './capture-engines.js';
 import type { CaptureCursor, CaptureLog, CaptureReader, CaptureTotals, CaptureUsers, ReadStatement, ReaderLimits } from './capture-reader.js';
 import type { CaptureLease, CaptureRepo, StatementRow } from './capture-repo.js';
 import { clipStatement } from './capture-text.js';
@@ -240,7 +240,7 @@ export function createCaptureService({ db, repo, lockPool, catalogs, resolveTarg
         const candidates = await repo.candidates(databaseId, new Date(now().getTime() - limits.readEndedLeasesMs));
         if (candidates.length === 0) return { stored: 0, leases: 0, more: false };
         // An engine without a reader (Vault) records nothing.
-        const reader = CAPTURE_READERS[entry.engine];
+        const reader = engineOf(entry).capture;
         if (!reader) return { stored: 0, leases: candidates.length, more: false };
         const target = await resolveTarget(databaseId);
         const source = logSourceOf(reader, entry, candidates);

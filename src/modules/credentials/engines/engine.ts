@@ -1,4 +1,6 @@
 import type { AccessLevel, DatabaseEntry } from '../../../config/catalog.js';
+import type { SqlDialect } from '../../analysis/sql-dialect.js';
+import type { CaptureReader } from '../../capture/capture-reader.js';
 import type { AdminCheck, AdminFinding } from '../admin-check.js';
 import type { CredentialProvider } from '../credential-types.js';
 import type { ScopeItem } from '../scope.js';
@@ -88,9 +90,8 @@ interface EngineBase {
   refusesScope?(entry: DatabaseEntry): string | undefined;
   /** Catalog problems only this engine can see (a section it needs). */
   checkEntry?(entry: DatabaseEntry): EntryProblem[];
-  // ---- Added at merge by the integrator (from branch `analysis`); not defined in this branch: ----
-  // capture: the query-capture reader of the engine (engines/<engine>/capture.ts)
-  // dialect: the SQL dialect of the session rules (engines/<engine>/dialect.ts)
+  /** Reads the statements its users ran (engines/<engine>/capture.ts); none where nothing is recorded. */
+  capture?: CaptureReader | undefined;
 }
 
 /** An engine whose server holds the users: dbaccess connects to it as an admin. */
@@ -103,6 +104,8 @@ export interface ServerEngine extends EngineBase {
   scopeDatabases?(entry: DatabaseEntry): string[] | undefined;
   /** What the admin account of a target may do against what the provider will ask (`dbaccess doctor`). */
   adminCheck: AdminCheck;
+  /** The SQL the session rules read its statements in (engines/<engine>/dialect.ts). */
+  dialect: SqlDialect;
 }
 
 /** An engine whose users another system issues on a server of a server engine (Vault). */

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { basename } from 'node:path';
 import mysql, { type PoolConnection, type RowDataPacket } from 'mysql2/promise';
-import { consumersQuery, PERFORMANCE_SCHEMA_CONSUMERS } from '../../../capture/mysql-capture-sql.js';
+import { consumersQuery, PERFORMANCE_SCHEMA_CONSUMERS } from './capture-sql.js';
 import { levelTablePrivileges, someOf, type AdminCheckOptions, type AdminFinding } from '../../admin-check.js';
 import type { Target } from '../../credential-types.js';
 import type { MysqlFlavor } from './grants.js';

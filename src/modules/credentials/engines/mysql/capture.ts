@@ -4,8 +4,7 @@ import { configError } from '../../../../lib/errors.js';
 import { CAPTURE_STATEMENT_TIMEOUT_MS, type CaptureReader, type CaptureUsers, type LogReader, type ReaderLimits, type ReadStatement } from '../../../capture/capture-reader.js';
 import { decodeTies, encodeTies, readLines } from '../../../capture/capture-text.js';
 import type { Target } from '../../credential-types.js';
-// The one thing capture shares with the provider: how an admin URL becomes connection options.
-import { connectionOptions } from '../../mysql-provider.js';
+import { connectionOptions } from './connection.js';
 import { where } from '../../target-text.js';
 import { consumersQuery, generalLogQuery, mysqlError, performanceSchemaQuery, PERFORMANCE_SCHEMA_CONSUMERS, serverStartQuery, userOfUserHost } from './capture-sql.js';
 import { mariadbError, parseServerAuditLine, serverAuditTime } from './capture-server-audit.js';

@@ -2,6 +2,8 @@ import { CUSTOM_PRIVILEGES } from '../../../../config/catalog.js';
 import { CAPTURE_METHODS } from '../../../capture/capture-types.js';
 import type { ConnectionDetails, EngineClient, ServerEngine } from '../engine.js';
 import { checkMysqlAdmin } from './admin-check.js';
+import { mysqlCapture } from './capture.js';
+import { mysqlDialect } from './dialect.js';
 import { type MysqlFlavor, mysqlGrantStatements, mysqlUserName } from './grants.js';
 import { createMysqlProvider } from './provider.js';
 import { scopeDatabases } from './scope.js';
@@ -33,6 +35,8 @@ function mysqlFamily(flavor: MysqlFlavor, displayName: string, schemes: readonly
     adminUrl: { schemes, example: 'mysql://admin:password@host:3306/database' },
     scopeDatabases,
     adminCheck: (target, options) => checkMysqlAdmin(target, flavor, options),
+    capture: mysqlCapture,
+    dialect: mysqlDialect,
   };
 }
 

@@ -1,5 +1,5 @@
 import pg, { escapeIdentifier } from 'pg';
-import { postgresCaptureCheckQuery } from '../../../capture/postgres-capture-sql.js';
+import { postgresCaptureCheckQuery } from './capture-sql.js';
 import { levelTablePrivileges, someOf, type AdminCheckOptions, type AdminFinding } from '../../admin-check.js';
 import type { Target } from '../../credential-types.js';
 import { withDatabase } from './pool.js';

@@ -4,8 +4,7 @@ import { configError } from '../../../../lib/errors.js';
 import { CAPTURE_STATEMENT_TIMEOUT_MS, type CaptureReader, type CaptureUsers, type LogReader, type ReaderLimits } from '../../../capture/capture-reader.js';
 import { readLines } from '../../../capture/capture-text.js';
 import type { Target } from '../../credential-types.js';
-// The one thing capture shares with the provider: how an admin URL names the entry's database.
-import { withDatabase } from '../../postgres-provider.js';
+import { withDatabase } from './pool.js';
 import { where } from '../../target-text.js';
 import { parseJsonlogLine, parseLogTimestamp, statementsFromJsonlog, type JsonlogRecord, type PostgresLogMethod, type SessionMemory } from './capture-jsonlog.js';
 import { pgStatStatementsQuery, pgStatStatementsText } from './capture-sql.js';

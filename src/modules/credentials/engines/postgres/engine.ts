@@ -2,6 +2,8 @@ import { CUSTOM_PRIVILEGES } from '../../../../config/catalog.js';
 import { CAPTURE_METHODS } from '../../../capture/capture-types.js';
 import type { ConnectionDetails, ServerEngine } from '../engine.js';
 import { checkPostgresAdmin } from './admin-check.js';
+import { postgresCapture } from './capture.js';
+import { postgresDialect } from './dialect.js';
 import { postgresAccessStatements } from './grants.js';
 import { createPostgresProvider } from './provider.js';
 
@@ -24,4 +26,6 @@ export const postgresEngine: ServerEngine = {
   client: { name: 'psql', uri, command: (c) => `psql "${uri(c)}"` },
   adminUrl: { schemes: ['postgres:', 'postgresql:'], example: 'postgresql://admin:password@host:5432/database' },
   adminCheck: checkPostgresAdmin,
+  capture: postgresCapture,
+  dialect: postgresDialect,
 };

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { badInput, configError, conflict } from '../../../../lib/errors.js';
-import { postgresCaptureCheckQuery, postgresRoleCaptureReset, postgresRoleCaptureStatements } from '../../../capture/postgres-capture-sql.js';
+import { postgresCaptureCheckQuery, postgresRoleCaptureReset, postgresRoleCaptureStatements } from './capture-sql.js';
 import type { ProvisionResult, ProvisionSpec, Target } from '../../credential-types.js';
 import { scrubTarget, where } from '../../target-text.js';
 import { checkSpec, checkUsername, run } from './failure.js';
