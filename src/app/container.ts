@@ -16,7 +16,7 @@ import { boltLogger, createSlackApp } from '../chat/slack/slack-app.js';
 import { createSlackDeliveries } from '../chat/slack/slack-deliveries.js';
 import { createSlackDirectory } from '../chat/slack/slack-directory.js';
 import { personOf, type PersonResolver } from '../modules/policy/policy-evaluator.js';
-import { namesPeopleBy } from '../modules/policy/policy-schema.js';
+import { namesPeopleBy } from '../config/policy-config.js';
 import type { ChatNotifier } from '../chat/core/notifications.js';
 import { routeNotifications } from '../chat/core/notification-router.js';
 import { createTeamsApp } from '../chat/teams/teams-app.js';
