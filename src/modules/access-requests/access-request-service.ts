@@ -3,7 +3,7 @@ import type { Db } from '../../db/client.js';
 import { forbidden, notFound } from '../../lib/errors.js';
 import { newRequestId } from '../../lib/ids.js';
 import { formatTime } from '../../lib/time.js';
-import type { Enqueue } from '../../jobs/job-catalog.js';
+import type { Enqueue } from '../job-port.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { describeGrants, grantPreview } from '../credentials/grant-mapping.js';
 import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';

@@ -13,7 +13,7 @@ import type { RiskInput } from '../risk/risk-types.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AnalysisRepo } from './analysis-repo.js';
 import type { ModelUsage, RequestAnalysis, RequestFacts, SessionAnalysis, SessionContext, Suggestion } from './analysis-types.js';
-import type { Enqueue } from '../../jobs/job-catalog.js';
+import type { Enqueue } from '../job-port.js';
 import { AnalysisUnavailable, type ClaudeAnalyzer } from './claude-analyzer.js';
 import { compareWithHistory } from './history.js';
 import { scopeWidthOf } from '../insights/insights-scoring.js';
