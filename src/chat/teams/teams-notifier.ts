@@ -1,4 +1,6 @@
+import Bottleneck from 'bottleneck';
 import type { CloudAdapter, ConversationReference, TurnContext } from 'botbuilder';
+import pRetry from 'p-retry';
 import type { CatalogOf, CatalogSet, CatalogView } from '../../config/catalog.js';
 import type { MessageRef } from '../../db/schema.js';
 import { configError } from '../../lib/errors.js';
@@ -24,19 +26,13 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalogOf, 
   logger: Logger;
   spacingMs?: number;
 }): ChatNotifier {
-  const queues = new Map<string, Promise<unknown>>();
+  // One limiter per conversation (dropped after 5 idle minutes): one operation at a time, started at
+  // least spacingMs apart. A throttled operation is retried inside its slot, so the next one waits.
+  const conversationLimits = new Bottleneck.Group({ maxConcurrent: 1, minTime: spacingMs });
 
   /** One operation at a time per conversation, spaced; 429s retried after their Retry-After. */
   function serialized<T>(conversationId: string, work: () => Promise<T>): Promise<T> {
-    const previous = queues.get(conversationId) ?? Promise.resolve();
-    const result = previous.then(() => withRetryAfter(work, logger));
-    // The next operation on this conversation waits for this one and a short gap; the caller does not.
-    const gate = result.catch(() => {}).then(() => sleep(spacingMs));
-    queues.set(conversationId, gate);
-    void gate.then(() => {
-      if (queues.get(conversationId) === gate) queues.delete(conversationId);
-    });
-    return result;
+    return conversationLimits.key(conversationId).schedule(() => withRetryAfter(work, logger));
   }
 
   async function inConversation<T>(reference: Partial<ConversationReference>, work: (context: TurnContext) => Promise<T>): Promise<T> {
@@ -155,18 +151,23 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalogOf, 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Retries an operation the service throttled (429), after the delay it asks for (at most 30 s, 6 times). */
-async function withRetryAfter<T>(work: () => Promise<T>, logger: Logger): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      const status = (error as { statusCode?: number }).statusCode;
-      if (status !== 429 || attempt >= 6) throw error;
-      const headers = (error as { response?: { headers?: { get?(name: string): string | undefined } } }).response?.headers;
+/**
+ * Retries an operation the service throttled (429), after the delay its Retry-After asks for (1 s when
+ * it names none, at most 30 s), 6 attempts in all; any other error is thrown at once.
+ */
+function withRetryAfter<T>(work: () => Promise<T>, logger: Logger): Promise<T> {
+  return pRetry(work, {
+    retries: 5,
+    // p-retry's own backoff is off: the wait is the one the service asked for, taken before retrying.
+    minTimeout: 0,
+    maxTimeout: 0,
+    async shouldRetry({ error, attemptNumber }) {
+      if ((error as { statusCode?: number }).statusCode !== 429) return false;
+      const headers = (error as { response?: { headers?: { get?(name: string): string | null | undefined } } }).response?.headers;
       const seconds = Number(headers?.get?.('retry-after') ?? 1);
-      logger.warn({ attempt, seconds }, 'Teams throttled a message; retrying');
+      logger.warn({ attempt: attemptNumber, seconds }, 'Teams throttled a message; retrying');
       await sleep(Math.min(30, Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000);
-    }
-  }
+      return true;
+    },
+  });
 }
