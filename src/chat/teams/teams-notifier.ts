@@ -1,6 +1,4 @@
-import Bottleneck from 'bottleneck';
 import type { CloudAdapter, ConversationReference, TurnContext } from 'botbuilder';
-import pRetry from 'p-retry';
 import type { CatalogOf, CatalogSet, CatalogView } from '../../config/catalog.js';
 import type { MessageRef } from '../../db/schema.js';
 import { configError } from '../../lib/errors.js';
@@ -8,6 +6,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { ChatNotifier, Notification } from '../core/notifications.js';
 import { renderTeams, type TeamsDelivery } from './teams-cards.js';
 import type { TeamsConversations } from './teams-conversations.js';
+import { createTeamsSendQueue, withRetryAfter } from './teams-send-queue.js';
 
 /**
  * Sends what teams-cards renders: cards into the approvers' channel (a new thread per request, updated
@@ -26,18 +25,12 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalogOf, 
   logger: Logger;
   spacingMs?: number;
 }): ChatNotifier {
-  // One limiter per conversation (dropped after 5 idle minutes): one operation at a time, started at
-  // least spacingMs apart. A throttled operation is retried inside its slot, so the next one waits.
-  const conversationLimits = new Bottleneck.Group({ maxConcurrent: 1, minTime: spacingMs });
-
   /** One operation at a time per conversation, spaced; 429s retried after their Retry-After. */
-  function serialized<T>(conversationId: string, work: () => Promise<T>): Promise<T> {
-    return conversationLimits.key(conversationId).schedule(() => withRetryAfter(work, logger));
-  }
+  const sendQueue = createTeamsSendQueue({ spacingMs, logger });
 
   async function inConversation<T>(reference: Partial<ConversationReference>, work: (context: TurnContext) => Promise<T>): Promise<T> {
     const id = reference.conversation?.id ?? '';
-    return serialized(id, async () => {
+    return sendQueue.inTurn(id, async () => {
       let result: T | undefined;
       await adapter.continueConversationAsync(appId, reference, async (context) => {
         result = await work(context);
@@ -147,27 +140,4 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalogOf, 
     const database = catalog.database(databaseId);
     return (database && catalog.approversFor(database).teams?.users) ?? catalog.catalog.approvers.teams?.users ?? [];
   }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Retries an operation the service throttled (429), after the delay its Retry-After asks for (1 s when
- * it names none, at most 30 s), 6 attempts in all; any other error is thrown at once.
- */
-function withRetryAfter<T>(work: () => Promise<T>, logger: Logger): Promise<T> {
-  return pRetry(work, {
-    retries: 5,
-    // p-retry's own backoff is off: the wait is the one the service asked for, taken before retrying.
-    minTimeout: 0,
-    maxTimeout: 0,
-    async shouldRetry({ error, attemptNumber }) {
-      if ((error as { statusCode?: number }).statusCode !== 429) return false;
-      const headers = (error as { response?: { headers?: { get?(name: string): string | null | undefined } } }).response?.headers;
-      const seconds = Number(headers?.get?.('retry-after') ?? 1);
-      logger.warn({ attempt: attemptNumber, seconds }, 'Teams throttled a message; retrying');
-      await sleep(Math.min(30, Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000);
-      return true;
-    },
-  });
 }
