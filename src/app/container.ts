@@ -8,7 +8,6 @@ import { createLockPool, createStateDb, runMigrations } from '../db/client.js';
 import { createSecretBox, deriveKey, loadMasterKey } from '../lib/crypto.js';
 import { registerConnectionSecrets, registerSecretValue } from '../lib/secret.js';
 import { createLogger, type Logger } from '../lib/logger.js';
-import { parseDuration } from '../lib/time.js';
 import { createJobHandlers } from '../jobs/handlers.js';
 import { createJobQueue, type QueueBackend } from '../jobs/queue.js';
 import { WebClient } from '@slack/web-api';
@@ -16,7 +15,7 @@ import { boltLogger, createSlackApp } from '../chat/slack/slack-app.js';
 import { createSlackDeliveries } from '../chat/slack/slack-deliveries.js';
 import { createSlackDirectory } from '../chat/slack/slack-directory.js';
 import { personOf, type PersonResolver } from '../modules/policy/policy-evaluator.js';
-import { namesPeopleBy } from '../modules/policy/policy-schema.js';
+import { namesPeopleBy } from '../config/policy-config.js';
 import type { ChatNotifier } from '../chat/core/notifications.js';
 import { routeNotifications } from '../chat/core/notification-router.js';
 import { createTeamsApp } from '../chat/teams/teams-app.js';
@@ -183,7 +182,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const claude = env.ANTHROPIC_API_KEY
     ? createClaudeAnalyzer({
         apiKey: env.ANTHROPIC_API_KEY, baseURL: env.ANTHROPIC_BASE_URL, model: env.DBACCESS_AI_MODEL,
-        summaryModel: env.DBACCESS_AI_SUMMARY_MODEL ?? env.DBACCESS_AI_MODEL, timeoutMs: parseDuration(env.DBACCESS_AI_TIMEOUT)! * 1000,
+        summaryModel: env.DBACCESS_AI_SUMMARY_MODEL ?? env.DBACCESS_AI_MODEL, timeoutMs: env.DBACCESS_AI_TIMEOUT,
         policy: (databaseId) => {
           const section = catalogs().ofDatabase(databaseId)?.catalog;
           return section ? JSON.stringify({ timezone: section.timezone, policies: section.policies, rules: section.rules }).slice(0, 8000) : '';
@@ -208,7 +207,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalogOf, people, analyses: analysis });
   const reports = createReportService({
     repo: createReportRepo({ db }), audit, catalogOf, people, isAdmin: (actor) => requests.isAdmin(actor), insights,
-    links: createReportLinks({ key: deriveKey(masterKey, 'report-links'), ttlMs: parseDuration(env.REPORT_LINK_TTL)! * 1000 }),
+    links: createReportLinks({ key: deriveKey(masterKey, 'report-links'), ttlMs: env.REPORT_LINK_TTL }),
     publicUrl: env.PUBLIC_URL, logger: logger.child({ component: 'reports' }),
   });
   const leases = createLeaseService({
@@ -285,7 +284,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
         notifier.send({ type: 'configProblem', message: problem }).catch((alertError: unknown) => logger.warn({ err: alertError }, 'could not report a catalog problem'));
       }
     };
-    watchFile(path, { interval: parseDuration(env.CATALOG_POLL_INTERVAL)! * 1000 }, (current, previous) => {
+    watchFile(path, { interval: env.CATALOG_POLL_INTERVAL }, (current, previous) => {
       if (current.mtimeMs !== previous.mtimeMs) reload();
     });
     closers.unshift(async () => unwatchFile(path));
@@ -313,14 +312,14 @@ export async function createContainer(config: Config, options: ContainerOptions 
           concurrency: 50,
           onDone: (job, ok) => metrics.jobFinished(job.name, job.timestamp + (job.opts.delay ?? 0), ok),
         });
-        const sweepMs = parseDuration(env.SWEEP_INTERVAL)! * 1000;
+        const sweepMs = env.SWEEP_INTERVAL;
         const schedule = () =>
           Promise.all([
             queue.schedule('sweep', sweepMs),
-            queue.schedule('reconcile', parseDuration(env.RECONCILE_INTERVAL)! * 1000),
-            queue.schedule('checkpointAudit', parseDuration(env.AUDIT_CHECKPOINT_INTERVAL)! * 1000),
-            queue.schedule('purgeHistory', parseDuration(env.RETENTION_PURGE_INTERVAL)! * 1000),
-            ...(auditExporter.configured ? [queue.schedule('exportAudit', parseDuration(env.AUDIT_EXPORT_INTERVAL)! * 1000)] : []),
+            queue.schedule('reconcile', env.RECONCILE_INTERVAL),
+            queue.schedule('checkpointAudit', env.AUDIT_CHECKPOINT_INTERVAL),
+            queue.schedule('purgeHistory', env.RETENTION_PURGE_INTERVAL),
+            ...(auditExporter.configured ? [queue.schedule('exportAudit', env.AUDIT_EXPORT_INTERVAL)] : []),
           ]);
         await schedule();
         await queue.enqueue('reconcile', {});

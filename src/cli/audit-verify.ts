@@ -3,7 +3,7 @@ import { asc } from 'drizzle-orm';
 import { loadConfig } from '../config/env.js';
 import { createStateDb } from '../db/client.js';
 import { tenants } from '../db/schema.js';
-import { asSystem, withTenant } from '../db/tenant-scope.js';
+import { asSystem, withTenant } from '../modules/tenants/tenant-scope.js';
 import { deriveKey, loadMasterKey } from '../lib/crypto.js';
 import { publicMessage } from '../lib/errors.js';
 import { createAuditService } from '../modules/audit/audit-service.js';

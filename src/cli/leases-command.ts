@@ -1,4 +1,4 @@
-import { asSystem } from '../db/tenant-scope.js';
+import { asSystem } from '../modules/tenants/tenant-scope.js';
 import type { LeaseService } from '../modules/credentials/lease-service.js';
 import { EXIT, relativeTime, table, utc } from './cli-io.js';
 import type { Command } from './command.js';

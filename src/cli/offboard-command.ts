@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { asSystem, withTenant } from '../db/tenant-scope.js';
+import { asSystem, withTenant } from '../modules/tenants/tenant-scope.js';
 import { EXIT } from './cli-io.js';
 import type { Command } from './command.js';
 

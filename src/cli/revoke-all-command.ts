@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { asSystem } from '../db/tenant-scope.js';
+import { asSystem } from '../modules/tenants/tenant-scope.js';
 import { EXIT, eachLimited, operatorMessage, startProgress } from './cli-io.js';
 import type { Command } from './command.js';
 import { leaseTable } from './leases-command.js';

@@ -3,9 +3,11 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { z } from 'zod';
 import { configError } from '../lib/errors.js';
 import { parseDuration } from '../lib/time.js';
-import { checkPolicySections, policyConfig, policySectionsSchema, policySectionsShape, type PolicyConfig } from '../modules/policy/policy-schema.js';
-import { retentionSchema } from '../modules/retention/retention-schema.js';
-import { ALL_CAPTURE_METHODS, type CaptureMethod } from '../modules/capture/capture-types.js';
+import { checkPolicySections } from './policy-checks.js';
+import { policyConfig, type PolicyConfig } from './policy-config.js';
+import { policySectionsSchema, policySectionsShape } from './policy-schema.js';
+import { retentionSchema } from './retention-schema.js';
+import { ALL_CAPTURE_METHODS, type CaptureMethod } from './capture-methods.js';
 
 /** The catalog: databases people may ask for and who approves. Lives in YAML at DBACCESS_CONFIG. */
 

@@ -3,9 +3,27 @@ import { configError } from '../lib/errors.js';
 import { parseDuration } from '../lib/time.js';
 
 /**
+ * A duration such as `8s`, `5m` or `1h30m`, parsed once here to milliseconds; `help` is the message
+ * when it is not one, or falls outside [min, max] seconds.
+ */
+const durationMs = (help: string, { min = 1, max = Number.MAX_SAFE_INTEGER / 1000 }: { min?: number; max?: number } = {}) =>
+  z
+    .string()
+    .max(20)
+    .transform((text, ctx) => {
+      const seconds = parseDuration(text);
+      if (seconds === undefined || seconds < min || seconds > max) {
+        ctx.addIssue({ code: 'custom', message: help });
+        return z.NEVER;
+      }
+      return seconds * 1000;
+    });
+
+/**
  * The one environment schema. Nothing else reads process.env: services get slices of this config.
  * Later features add their names here.
  */
+/** Durations (the *_INTERVAL, *_TIMEOUT and *_TTL variables) come out in milliseconds. */
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().max(255).default('0.0.0.0'),
@@ -31,7 +49,7 @@ const envSchema = z.object({
   /** The model for session summaries; the request model when unset. */
   DBACCESS_AI_SUMMARY_MODEL: z.string().regex(/^[a-z0-9][a-z0-9.-]{2,99}$/, 'a model id such as claude-sonnet-5-5').optional(),
   /** The most one model call may take, retries included, before the heuristics answer instead. */
-  DBACCESS_AI_TIMEOUT: z.string().max(20).refine((text) => { const s = parseDuration(text); return s !== undefined && s >= 1 && s <= 120; }, 'a duration between 1s and 2m, e.g. 8s').default('8s'),
+  DBACCESS_AI_TIMEOUT: durationMs('a duration between 1s and 2m, e.g. 8s', { max: 120 }).prefault('8s'),
   /** Microsoft Teams: the bot's Azure registration. Set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to enable Teams. */
   MICROSOFT_APP_ID: z.string().max(100).optional(),
   MICROSOFT_APP_PASSWORD: z.string().max(500).optional(),
@@ -61,18 +79,18 @@ const envSchema = z.object({
   AUDIT_EXPORT_URL: z.string().max(2000).url().optional(),
   /** Sent as `Authorization: Bearer <token>` to AUDIT_EXPORT_URL. */
   AUDIT_EXPORT_TOKEN: z.string().max(2000).optional(),
-  AUDIT_EXPORT_INTERVAL: z.string().max(20).refine((text) => parseDuration(text) !== undefined, 'a duration such as 5s').default('5s'),
+  AUDIT_EXPORT_INTERVAL: durationMs('a duration such as 5s').prefault('5s'),
   /** How often each tenant's audit chain head is signed (a checkpoint), when it moved. */
-  AUDIT_CHECKPOINT_INTERVAL: z.string().max(20).refine((text) => parseDuration(text) !== undefined, 'a duration such as 5m').default('5m'),
+  AUDIT_CHECKPOINT_INTERVAL: durationMs('a duration such as 5m').prefault('5m'),
   /** How often history past its retention (catalog `retention:`) is purged. */
-  RETENTION_PURGE_INTERVAL: z.string().max(20).refine((text) => parseDuration(text) !== undefined, 'a duration such as 1h').default('1h'),
+  RETENTION_PURGE_INTERVAL: durationMs('a duration such as 1h').prefault('1h'),
   /** How long a report's download link works. */
-  REPORT_LINK_TTL: z.string().max(20).refine((text) => { const s = parseDuration(text); return s !== undefined && s <= 30 * 86400; }, 'a duration of at most 30d, e.g. 24h').default('24h'),
+  REPORT_LINK_TTL: durationMs('a duration of at most 30d, e.g. 24h', { max: 30 * 86400 }).prefault('24h'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   RUN_MODE: z.enum(['all', 'web', 'worker']).default('all'),
-  CATALOG_POLL_INTERVAL: z.string().max(20).default('2s'),
-  SWEEP_INTERVAL: z.string().max(20).default('15s'),
-  RECONCILE_INTERVAL: z.string().max(20).default('5m'),
+  CATALOG_POLL_INTERVAL: durationMs('a duration such as 2s').prefault('2s'),
+  SWEEP_INTERVAL: durationMs('a duration such as 15s').prefault('15s'),
+  RECONCILE_INTERVAL: durationMs('a duration such as 5m').prefault('5m'),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { asSystem } from '../db/tenant-scope.js';
+import { asSystem } from '../modules/tenants/tenant-scope.js';
 
 /**
  * Prometheus metrics. Gauges that describe stored state are read from the database at scrape time,

@@ -13,7 +13,7 @@ import type { AuditExporter } from '../modules/audit/audit-export.js';
 import type { AuditService } from '../modules/audit/audit-service.js';
 import type { RetentionService } from '../modules/retention/retention-service.js';
 import type { OffboardingService } from '../modules/offboarding/offboarding-service.js';
-import { withTenant } from '../db/tenant-scope.js';
+import { withTenant } from '../modules/tenants/tenant-scope.js';
 import type { JobHandlers } from './queue.js';
 
 interface Deps {

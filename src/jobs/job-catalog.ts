@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { JobPayloads } from '../modules/job-port.js';
 
 const requestId = z.object({ requestId: z.string().regex(/^R[0-9A-Z]{9}$/) });
 const leaseId = z.object({ leaseId: z.uuid() });
@@ -11,7 +12,7 @@ const databaseId = z.object({ databaseId: z.string().regex(/^[a-z][a-z0-9_-]{0,3
 export const FOREVER = 2_147_483_647;
 
 /**
- * Every job: payload schema (ids only, never secrets), attempts and how long one run may take.
+ * Every job of the domain's port (src/modules/job-port.ts): payload schema (ids only, never secrets), attempts and how long one run may take.
  * Backoff is exponential from 1 s, capped at 30 s (see queue.ts).
  */
 export const JOBS = {
@@ -47,27 +48,9 @@ export const JOBS = {
     attempts: 10,
     timeoutMs: 15_000,
   },
-} as const satisfies Record<string, { schema: z.ZodType; attempts: number; timeoutMs: number }>;
+} as const satisfies { [N in keyof JobPayloads]: { schema: z.ZodType<JobPayloads[N]>; attempts: number; timeoutMs: number } };
 
 export type JobName = keyof typeof JOBS;
 export type JobData<N extends JobName> = z.infer<(typeof JOBS)[N]['schema']>;
 
-export interface EnqueueOptions {
-  /** Deterministic id: a duplicate enqueue returns the existing job. No `:` allowed. */
-  jobId?: string;
-  delayMs?: number;
-  /**
-   * Runs after every job that is not `later` (BullMQ priority): what follows a revocation (the card,
-   * the summary) waits while revocations are queued, so a mass expiry drops users first and tells people next.
-   */
-  later?: boolean;
-  /**
-   * The sweep's re-add (with `jobId`): acts whatever state an earlier job with this id is in. One that
-   * is waiting, retrying after its backoff or running under a live worker is left alone; one scheduled
-   * for later runs now; one that failed for good, finished, or was running under a worker that died
-   * (its lock expired) is replaced by a new one. See take-over.ts.
-   */
-  takeOver?: boolean;
-}
-
-export type Enqueue = <N extends JobName>(name: N, data: JobData<N>, options?: EnqueueOptions) => Promise<void>;
+export type { Enqueue, EnqueueOptions } from '../modules/job-port.js';

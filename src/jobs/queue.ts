@@ -1,7 +1,7 @@
 import { Queue, UnrecoverableError, Worker, createPostgresBackend, withBackend, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
-import { asSystem } from '../db/tenant-scope.js';
+import { asSystem } from '../modules/tenants/tenant-scope.js';
 import { withTimeout } from '../lib/async.js';
 import { JOBS, type Enqueue, type JobData, type JobName } from './job-catalog.js';
 import { clearForTakeOver } from './take-over.js';

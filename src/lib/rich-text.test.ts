@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { andList, code, person, plainText, renderRich, rich, strong } from './rich-text.js';
+import { andList, code, group, orList, person, plainText, renderRich, rich, strong } from './rich-text.js';
 
 describe('rich text', () => {
   it('keeps people and code as parts, never as markup', () => {
@@ -20,6 +20,18 @@ describe('rich text', () => {
     expect(JSON.parse(JSON.stringify(list))).toEqual(list);
   });
 
+  it('lists with "or"; a group of people is a part of its own, plain as its id', () => {
+    const list = orList(['ops', person('U1'), group('S0DBAS')]);
+    expect(list.parts).toEqual([
+      { kind: 'text', text: 'ops, ' },
+      { kind: 'person', id: 'U1' },
+      { kind: 'text', text: ' or ' },
+      { kind: 'group', id: 'S0DBAS' },
+    ]);
+    expect(plainText(list)).toBe('ops, @U1 or @S0DBAS');
+    expect(plainText(orList(['one']))).toBe('one');
+  });
+
   it('an interpolated string is text, whatever it contains', () => {
     fc.assert(
       fc.property(fc.string(), (reason) => {
@@ -30,6 +42,7 @@ describe('rich text', () => {
           strong: (p) => `*${p.text}*`,
           code: (p) => `\`${p.text}\``,
           person: (p) => `<@${p.id}>`,
+          group: (p) => `<!subteam^${p.id}>`,
           link: (p) => `<${p.url}|${p.text}>`,
         });
         expect(rendered).not.toMatch(/<@/);

@@ -16,6 +16,8 @@ export type Inline =
   | { kind: 'code'; text: string }
   /** A person, by their chat platform id; the adapter shows a mention or a name. */
   | { kind: 'person'; id: string }
+  /** A group of people the platform can mention as one (a Slack user group), by its platform id. */
+  | { kind: 'group'; id: string }
   /** A link to one of our own pages (never a user-supplied address). */
   | { kind: 'link'; url: string; text: string };
 
@@ -57,6 +59,7 @@ export const text = (value: string): RichText => ({ parts: normalise([{ kind: 't
 export const strong = (value: string): Inline => ({ kind: 'strong', text: value });
 export const code = (value: string): Inline => ({ kind: 'code', text: value });
 export const person = (id: string): Inline => ({ kind: 'person', id });
+export const group = (id: string): Inline => ({ kind: 'group', id });
 export const link = (url: string, label: string): Inline => ({ kind: 'link', url, text: label });
 
 /** Joins values with a plain-text separator. */
@@ -75,15 +78,21 @@ export function andList(values: readonly RichValue[]): RichText {
   return rich`${joinRich(values.slice(0, -1))} and ${values.at(-1)!}`;
 }
 
+/** `a`, `a or b`, `a, b or c`. */
+export function orList(values: readonly RichValue[]): RichText {
+  if (values.length <= 1) return joinRich(values);
+  return rich`${joinRich(values.slice(0, -1))} or ${values.at(-1)!}`;
+}
+
 export const isRichText = isRich;
 
 /**
  * The text with no markup at all: for logs, audit event details, CSV and the terminal.
- * People appear as `@<id>` unless a name is given for them.
+ * People (and groups of people) appear as `@<id>` unless a name is given for them.
  */
 export function plainText(value: RichValue, names: (id: string) => string | undefined = () => undefined): string {
   return toInlines(value)
-    .map((part) => (part.kind === 'person' ? (names(part.id) ?? `@${part.id}`) : part.text))
+    .map((part) => (part.kind === 'person' || part.kind === 'group' ? (names(part.id) ?? `@${part.id}`) : part.text))
     .join('');
 }
 

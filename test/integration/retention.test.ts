@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStateDb, runMigrations, type Db } from '../../src/db/client.js';
 import { withTenant } from '../../src/db/tenant-scope.js';
 import { createAuditService } from '../../src/modules/audit/audit-service.js';
-import { DEFAULT_RETENTION, type Retention } from '../../src/modules/retention/retention-schema.js';
+import { DEFAULT_RETENTION, type Retention } from '../../src/config/retention-schema.js';
 import { createRetentionService } from '../../src/modules/retention/retention-service.js';
 import { createTenantService } from '../../src/modules/tenants/tenant-service.js';
 import { createStateDatabase } from '../support/databases.js';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { CatalogOf } from '../../config/catalog.js';
-import { withTenant } from '../../db/tenant-scope.js';
+import { withTenant } from '../../modules/tenants/tenant-scope.js';
 import { httpStatus, isAppError, publicMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';

@@ -2,7 +2,7 @@ import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/b
 import type { CatalogOf, CatalogSet } from '../../config/catalog.js';
 import type { SlackDirectory } from './slack-directory.js';
 import { publicMessage } from '../../lib/errors.js';
-import { withTenant } from '../../db/tenant-scope.js';
+import { withTenant } from '../../modules/tenants/tenant-scope.js';
 import type { Logger } from '../../lib/logger.js';
 import { validateDraft, type DraftField } from '../../modules/access-requests/access-request-schemas.js';
 import type { AccessRequestService } from '../../modules/access-requests/access-request-service.js';

@@ -2,7 +2,7 @@ import {
   ActivityHandler, CloudAdapter, TeamsInfo, TurnContext, type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue,
 } from 'botbuilder';
 import type { CatalogOf, CatalogSet } from '../../config/catalog.js';
-import { withTenant } from '../../db/tenant-scope.js';
+import { withTenant } from '../../modules/tenants/tenant-scope.js';
 import { notFound, publicMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';

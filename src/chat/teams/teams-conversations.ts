@@ -2,7 +2,7 @@ import type { ConversationReference } from 'botbuilder';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { chatConversations, tenants } from '../../db/schema.js';
-import { asSystem, withTenant } from '../../db/tenant-scope.js';
+import { asSystem, withTenant } from '../../modules/tenants/tenant-scope.js';
 
 /**
  * What the bot learns from each activity so that it can write first later (proactive messages):

@@ -6,6 +6,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { ChatNotifier, Notification } from '../core/notifications.js';
 import { renderTeams, type TeamsDelivery } from './teams-cards.js';
 import type { TeamsConversations } from './teams-conversations.js';
+import { createTeamsSendQueue, withRetryAfter } from './teams-send-queue.js';
 
 /**
  * Sends what teams-cards renders: cards into the approvers' channel (a new thread per request, updated
@@ -24,24 +25,12 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalogOf, 
   logger: Logger;
   spacingMs?: number;
 }): ChatNotifier {
-  const queues = new Map<string, Promise<unknown>>();
-
   /** One operation at a time per conversation, spaced; 429s retried after their Retry-After. */
-  function serialized<T>(conversationId: string, work: () => Promise<T>): Promise<T> {
-    const previous = queues.get(conversationId) ?? Promise.resolve();
-    const result = previous.then(() => withRetryAfter(work, logger));
-    // The next operation on this conversation waits for this one and a short gap; the caller does not.
-    const gate = result.catch(() => {}).then(() => sleep(spacingMs));
-    queues.set(conversationId, gate);
-    void gate.then(() => {
-      if (queues.get(conversationId) === gate) queues.delete(conversationId);
-    });
-    return result;
-  }
+  const sendQueue = createTeamsSendQueue({ spacingMs, logger });
 
   async function inConversation<T>(reference: Partial<ConversationReference>, work: (context: TurnContext) => Promise<T>): Promise<T> {
     const id = reference.conversation?.id ?? '';
-    return serialized(id, async () => {
+    return sendQueue.inTurn(id, async () => {
       let result: T | undefined;
       await adapter.continueConversationAsync(appId, reference, async (context) => {
         result = await work(context);
@@ -150,23 +139,5 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalogOf, 
   function approversFor(catalog: CatalogView, databaseId: string): string[] {
     const database = catalog.database(databaseId);
     return (database && catalog.approversFor(database).teams?.users) ?? catalog.catalog.approvers.teams?.users ?? [];
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Retries an operation the service throttled (429), after the delay it asks for (at most 30 s, 6 times). */
-async function withRetryAfter<T>(work: () => Promise<T>, logger: Logger): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      const status = (error as { statusCode?: number }).statusCode;
-      if (status !== 429 || attempt >= 6) throw error;
-      const headers = (error as { response?: { headers?: { get?(name: string): string | undefined } } }).response?.headers;
-      const seconds = Number(headers?.get?.('retry-after') ?? 1);
-      logger.warn({ attempt, seconds }, 'Teams throttled a message; retrying');
-      await sleep(Math.min(30, Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000);
-    }
   }
 }

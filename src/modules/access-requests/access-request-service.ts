@@ -3,7 +3,7 @@ import type { Db } from '../../db/client.js';
 import { forbidden, notFound } from '../../lib/errors.js';
 import { newRequestId } from '../../lib/ids.js';
 import { formatTime } from '../../lib/time.js';
-import type { Enqueue } from '../../jobs/job-catalog.js';
+import type { Enqueue } from '../job-port.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { describeGrants } from '../credentials/grant-mapping.js';
 import { grantPreview } from '../credentials/engines/registry.js';
@@ -12,6 +12,7 @@ import type { RiskAnalyzer } from '../risk/risk-types.js';
 import type { RequestAnalysis, SessionAnalysis } from '../analysis/analysis-types.js';
 import { describeCapture, type CaptureMethod } from '../capture/capture-types.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
+import { renderRich, type RichText } from '../../lib/rich-text.js';
 import { canApprove, evaluateRequest, explainPolicy, personOf, resolveRoles, type Person, type PersonResolver, type RequestContext, type RequestDecision } from '../policy/policy-evaluator.js';
 import type { StoredPolicy } from '../../db/schema.js';
 import type { Actor } from '../tenants/tenant-service.js';
@@ -21,6 +22,16 @@ import type { RequestView } from './access-request-types.js';
 import type { ValidDraft } from './access-request-schemas.js';
 import { leftOutSentence } from '../credentials/left-out.js';
 import { createRetryFailed } from './retry-failed.js';
+
+/**
+ * The policy evaluator answers in rich text; this service still hands chat the strings it always did
+ * (Slack-style mentions and code) until the presenter renders the rich text per platform.
+ */
+const asBefore = (value: RichText) =>
+  renderRich(value, {
+    text: (part) => part.text, strong: (part) => `*${part.text}*`, code: (part) => `\`${part.text}\``,
+    person: (part) => `<@${part.id}>`, group: (part) => `<!subteam^${part.id}>`, link: (part) => `<${part.url}|${part.text}>`,
+  });
 
 /** Names in the scope that do not exist on the target, or `unreachable` when it could not be asked. */
 export type ScopeChecker = (
@@ -75,7 +86,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
 
   const snapshot = (decision: RequestDecision): StoredPolicy => ({
     name: decision.policy, quorum: decision.quorum, mfaRequired: decision.mfaRequired, autoApprovedBy: decision.autoApprovedBy,
-    breakGlass: decision.breakGlass, hostPatterns: decision.hostPatterns, rules: decision.rules.filter((rule) => rule.fired).map(({ rule, outcome, explanation }) => ({ rule, outcome, explanation })),
+    breakGlass: decision.breakGlass, hostPatterns: decision.hostPatterns, rules: decision.rules.filter((rule) => rule.fired).map(({ rule, outcome, explanation }) => ({ rule, outcome, explanation: asBefore(explanation) })),
   });
 
   /** Whether this person may decide requests of this database and level at all (self-decision aside). */
@@ -99,7 +110,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     );
     if (decision.outcome !== 'refuse' || !decision.refusal) return {};
     const field = ({ ticket: 'ticket', 'max-duration': 'duration', 'reason-quality': 'reason', requester: 'level' } as const)[decision.refusal.rule as 'ticket'] ?? 'databaseId';
-    return { [field]: `${decision.refusal.message} ${decision.refusal.howToComply}`.slice(0, 2000) };
+    return { [field]: `${asBefore(decision.refusal.message)} ${asBefore(decision.refusal.howToComply)}`.slice(0, 2000) };
   }
 
   /**
@@ -111,7 +122,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     const ctx = policyContext(catalog, { databaseId: request.databaseId, level: request.level, durationSeconds: 0, scope: [], reason: '', ticket: null }, await people(approver.tenantId, request.requesterExternalId));
     if (!ctx) return `The database ${request.databaseId} is no longer in the catalog.`;
     const check = canApprove(await personFor(approver), ctx, [], catalog.policy);
-    return check.allowed ? undefined : check.message;
+    return check.allowed ? undefined : asBefore(check.message);
   }
 
   /** An approver of its database (never its requester) records the review of a break-glass access. */
@@ -146,7 +157,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     const database = catalog.database(databaseId);
     if (!database) return `Usage: \`/dbaccess policy <database> [@person]\`. Databases: ${catalog.catalog.databases.map((db) => db.id).join(', ') || 'none yet'}.`;
     const about = aboutExternalId ? await people(asker.tenantId, aboutExternalId) : undefined;
-    return [`*Policy for ${database.id}*${aboutExternalId ? ` and <@${aboutExternalId}>` : ''}`, ...explainPolicy(database, about, catalog.policy).map((line) => `• ${line}`)].join('\n');
+    return [`*Policy for ${database.id}*${aboutExternalId ? ` and <@${aboutExternalId}>` : ''}`, ...explainPolicy(database, about, catalog.policy).map((line) => `• ${asBefore(line)}`)].join('\n');
   }
 
   const riskInput = (catalog: CatalogView, draft: ValidDraft, at: Date) => ({
@@ -242,7 +253,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       const ctx = policyContext(catalog, request, await people(request.tenantId, requesterExternalId), { activeLeases, risk: request.risk.level, now: request.createdAt, breakGlass: request.policy?.breakGlass ?? false });
       const decision = ctx && evaluateRequest(ctx, catalog.policy);
       if (decision?.outcome === 'refuse' && decision.refusal) {
-        await cancel(request, `${decision.refusal.message} ${decision.refusal.howToComply}`, { rule: decision.refusal.rule });
+        await cancel(request, `${asBefore(decision.refusal.message)} ${asBefore(decision.refusal.howToComply)}`, { rule: decision.refusal.rule });
         return;
       }
       if (decision?.outcome === 'auto-approve') {
@@ -317,7 +328,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     const ctx = policyContext(catalog, request, await people(actor.tenantId, await requests.requesterExternalId(request)), { risk: request.risk.level });
     if (!ctx) return refuse(`The database ${request.databaseId} is no longer in the catalog.`, 'unknown database');
     const check = canApprove(await personFor(actor), ctx, decision === 'approve' ? approvals : [], catalog.policy);
-    if (!check.allowed) return refuse(check.message, check.rule);
+    if (!check.allowed) return refuse(asBefore(check.message), check.rule);
     if (decision === 'approve' && request.policy?.mfaRequired && !mfaVerified) {
       return { ok: false, message: 'Approving this request needs your MFA code.', needsMfa: true };
     }
@@ -352,7 +363,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
         ? [decision === 'approve' ? enqueue('provision', { requestId }, { jobId: `provision-${requestId}` }) : enqueue('notifyRequester', { requestId }, { jobId: `closed-${requestId}` })]
         : []),
     ]);
-    return { ok: true, request: outcome.row, progress: outcome.completes ? undefined : check.progress };
+    return { ok: true, request: outcome.row, progress: outcome.completes ? undefined : asBefore(check.progress) };
   }
 
   /**

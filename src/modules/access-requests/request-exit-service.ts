@@ -1,5 +1,5 @@
 import type { Db } from '../../db/client.js';
-import type { Enqueue } from '../../jobs/job-catalog.js';
+import type { Enqueue } from '../job-port.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';

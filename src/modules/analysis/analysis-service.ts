@@ -7,12 +7,13 @@ import type { RequestRow } from '../access-requests/access-request-repo.js';
 import type { RequestDraft } from '../access-requests/access-request-types.js';
 import type { CaptureMethod } from '../capture/capture-types.js';
 import { formatScope, parseScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
+import { plainText } from '../../lib/rich-text.js';
 import { evaluateRequest, personOf, type PersonResolver } from '../policy/policy-evaluator.js';
 import type { RiskInput } from '../risk/risk-types.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AnalysisRepo } from './analysis-repo.js';
 import type { ModelUsage, RequestAnalysis, RequestFacts, SessionAnalysis, SessionContext, Suggestion } from './analysis-types.js';
-import type { Enqueue } from '../../jobs/job-catalog.js';
+import type { Enqueue } from '../job-port.js';
 import { AnalysisUnavailable, type ClaudeAnalyzer } from './claude-analyzer.js';
 import { compareWithHistory } from './history.js';
 import { scopeWidthOf } from '../insights/insights-scoring.js';
@@ -94,7 +95,7 @@ export function createAnalysisService({ repo, requests, leaseById, capture, cata
       { requester: await people(tenantId, requester.externalId), database, level: request.level, durationSeconds: request.durationSeconds, scope: request.scope, reason: request.reason, ticket: request.ticket, now: at, activeLeases: [], breakGlass: request.breakGlass },
       catalog.policy,
     );
-    const conflicts = decision.rules.filter((rule) => rule.fired && rule.outcome === 'refuse').map((rule) => rule.explanation);
+    const conflicts = decision.rules.filter((rule) => rule.fired && rule.outcome === 'refuse').map((rule) => plainText(rule.explanation));
     if (request.durationSeconds > database.maxDuration) conflicts.push(`Over the ${formatDuration(database.maxDuration)} limit of ${database.id}.`);
     if (riskAs !== 'read' && database.environment === 'production' && !request.ticket) conflicts.push(`${riskAs === 'admin' ? 'Admin' : 'Write'} on production without a ticket.`);
     const past = await repo.pastRequests(tenantId, database.id, excludeRequestId);

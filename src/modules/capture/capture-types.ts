@@ -1,17 +1,11 @@
 /**
  * Query capture: how a temporary user's statements are recorded without a proxy, from the target's
- * own logs. The catalog names the method per database (`capture:`); the card says which is used.
+ * own logs. The catalog names the method per database (`capture:`, its values in config); the card
+ * says which is used.
  */
-export const CAPTURE_METHODS = {
-  /** pgaudit per role (needs shared_preload_libraries), else log_statement per role; both read from jsonlog over SQL. */
-  postgres: ['pgaudit', 'log_statement', 'pg_stat_statements', 'none'],
-  /** server_audit plugin (its log file, read by dbaccess), or the general log written to a table. */
-  mariadb: ['server_audit', 'general_log', 'none'],
-  mysql: ['performance_schema', 'general_log', 'none'],
-} as const;
+import type { CaptureMethod } from '../../config/capture-methods.js';
 
-export type CaptureMethod = (typeof CAPTURE_METHODS)[keyof typeof CAPTURE_METHODS][number];
-export const ALL_CAPTURE_METHODS = [...new Set(Object.values(CAPTURE_METHODS).flat())] as CaptureMethod[];
+export { ALL_CAPTURE_METHODS, CAPTURE_METHODS, type CaptureMethod } from '../../config/capture-methods.js';
 
 /** Kept per lease at most; the rest is counted and the lease marked truncated. */
 export const MAX_STATEMENTS_PER_LEASE = 5_000;

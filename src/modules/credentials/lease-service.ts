@@ -6,7 +6,7 @@ import { generatePassword } from '../../lib/crypto.js';
 import { Secret } from '../../lib/secret.js';
 import { forbidden, notFound } from '../../lib/errors.js';
 import { randomCode } from '../../lib/ids.js';
-import type { Enqueue } from '../../jobs/job-catalog.js';
+import type { Enqueue } from '../job-port.js';
 import type { AccessRequestRepo, RequestRow } from '../access-requests/access-request-repo.js';
 import { LIVE_STATES, type RequestState } from '../access-requests/access-request-state.js';
 import type { AuditService } from '../audit/audit-service.js';

@@ -1,5 +1,5 @@
 import type { CatalogSet } from '../../config/catalog.js';
-import type { Enqueue } from '../../jobs/job-catalog.js';
+import type { Enqueue } from '../job-port.js';
 import type { AccessRequestRepo } from '../access-requests/access-request-repo.js';
 import type { CredentialProvider, Target } from './credential-types.js';
 import type { LeaseRepo } from './lease-repo.js';

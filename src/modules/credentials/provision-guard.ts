@@ -1,4 +1,4 @@
-import type { Enqueue } from '../../jobs/job-catalog.js';
+import type { Enqueue } from '../job-port.js';
 import type { AccessRequestRepo } from '../access-requests/access-request-repo.js';
 import type { LeaseRepo, LeaseRow } from './lease-repo.js';
 

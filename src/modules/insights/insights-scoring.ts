@@ -1,6 +1,6 @@
 import { formatDuration } from '../../lib/time.js';
 import { parseStoredScope, type ScopeItem } from '../credentials/scope.js';
-import { localTime } from '../policy/time-window.js';
+import { localTime } from '../../lib/time-window.js';
 import { SCOPE_WIDTHS, type Anomaly, type PastRequest, type Scored, type ScopeWidth, type SessionPoint } from './insights-types.js';
 
 /**

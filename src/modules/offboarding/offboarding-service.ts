@@ -1,4 +1,4 @@
-import type { Enqueue, JobData } from '../../jobs/job-catalog.js';
+import type { Enqueue, JobData } from '../job-port.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { RequestExitRepo } from '../access-requests/request-exit-repo.js';
 import { WAITING_STATES, type RequestExitService } from '../access-requests/request-exit-service.js';

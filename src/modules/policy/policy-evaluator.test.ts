@@ -1,18 +1,38 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseCatalog } from '../../config/catalog.js';
-import {
-  canApprove,
-  canRequest,
-  evaluateRequest,
-  explainPolicy,
-  resolveRoles,
-  type Person,
-  type PolicyDatabase,
-  type RequestContext,
-  type RequestDecision,
-} from './policy-evaluator.js';
-import { policyConfig, policySectionsSchema, type PolicyConfig } from './policy-schema.js';
+import { policyConfig, type PolicyConfig } from '../../config/policy-config.js';
+import { policySectionsSchema } from '../../config/policy-schema.js';
+import { isRichText, renderRich, type InlineRenderer, type RichText } from '../../lib/rich-text.js';
+import * as policy from './policy-evaluator.js';
+import type { Person, PolicyDatabase, RequestContext, RequestDecision } from './policy-evaluator.js';
+
+/**
+ * The evaluator answers in rich text; the expectations below read it as Slack shows it (a mention for
+ * a person, backticks for code), so each one says what an approver or requester sees.
+ */
+const SLACKISH = {
+  text: (part) => part.text,
+  strong: (part) => `*${part.text}*`,
+  code: (part) => `\`${part.text}\``,
+  person: (part) => `<@${part.id}>`,
+  group: (part) => `<!subteam^${part.id}>`,
+  link: (part) => `<${part.url}|${part.text}>`,
+} satisfies InlineRenderer;
+type Shown<T> = T extends RichText ? string : T extends readonly (infer U)[] ? Shown<U>[] : T extends object ? { [K in keyof T]: Shown<T[K]> } : T;
+function shown<T>(value: T): Shown<T> {
+  if (isRichText(value)) return renderRich(value, SLACKISH) as Shown<T>;
+  if (Array.isArray(value)) return value.map(shown) as Shown<T>;
+  if (typeof value === 'object' && value !== null && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, shown(inner)])) as Shown<T>;
+  }
+  return value as Shown<T>;
+}
+const canApprove = (...args: Parameters<typeof policy.canApprove>) => shown(policy.canApprove(...args));
+const canRequest = (...args: Parameters<typeof policy.canRequest>) => shown(policy.canRequest(...args));
+const evaluateRequest = (...args: Parameters<typeof policy.evaluateRequest>) => shown(policy.evaluateRequest(...args));
+const explainPolicy = (...args: Parameters<typeof policy.explainPolicy>) => shown(policy.explainPolicy(...args));
+const resolveRoles = (...args: Parameters<typeof policy.resolveRoles>) => shown(policy.resolveRoles(...args));
 
 /** The catalog sections as a team would write them; tests read them through the real schema. */
 const TEAM_YAML = String.raw`
@@ -125,7 +145,7 @@ function request(overrides: Partial<RequestContext> = {}): RequestContext {
 }
 
 const config = configFrom(TEAM_YAML);
-const ruleOf = (decision: RequestDecision, name: string) => decision.rules.find((rule) => rule.rule === name);
+const ruleOf = (decision: Shown<RequestDecision>, name: string) => decision.rules.find((rule) => rule.rule === name);
 
 describe('resolveRoles', () => {
   it.each([
@@ -755,5 +775,39 @@ describe('explainPolicy', () => {
     expect(explainPolicy(DATABASES.analytics, PEOPLE.stranger, config).at(-1)).toBe(
       '<@U0NOBODY>: may not request access here; ask an admin (<@U0ADMIN>); does not approve here.',
     );
+  });
+});
+
+describe('explanations as rich text', () => {
+  /** Every rich text an answer holds, wherever it sits. */
+  const texts = (value: unknown): RichText[] =>
+    isRichText(value) ? [value] : Array.isArray(value) ? value.flatMap(texts) : typeof value === 'object' && value !== null ? Object.values(value).flatMap(texts) : [];
+
+  it('name people as ids and patterns as code, with no platform markup in the words', () => {
+    const answers = [
+      policy.evaluateRequest(request({ requester: PEOPLE.stranger, database: DATABASES.shop, level: 'write', ticket: 'nope', breakGlass: true }), config),
+      policy.canApprove(PEOPLE.carol, request({ database: DATABASES.shop, level: 'write' }), ['U0LEAD'], config),
+      policy.canApprove(PEOPLE.alice, request({ database: DATABASES.shop, level: 'write', now: FRIDAY_23_BERLIN }), ['U0LEAD'], config),
+      policy.explainPolicy(DATABASES.shop, PEOPLE.erin, config),
+      policy.resolveRoles(PEOPLE.carol, config),
+    ];
+    const all = answers.flatMap(texts);
+    const parts = all.flatMap((value) => value.parts);
+    expect(parts.filter((part) => part.kind === 'text').map((part) => part.text).join('\n')).not.toMatch(/<@|<!|`|\[object Object\]/);
+    expect(new Set(parts.flatMap((part) => (part.kind === 'person' ? [part.id] : [])))).toEqual(new Set(['U0NOBODY', 'U0ADMIN', 'U0ALICE', 'U0LEAD', 'U0BOB', 'U0ERIN', 'U0CAROL']));
+    expect(parts).toContainEqual({ kind: 'group', id: 'S0DBAS' });
+    expect(parts).toContainEqual({ kind: 'code', text: '[A-Z]+-\\d+' });
+    // Plain data: stored in a request's policy snapshot and read back unchanged.
+    expect(JSON.parse(JSON.stringify(all))).toEqual(all);
+  });
+
+  it('shows progress with the approvers as people', () => {
+    const check = policy.canApprove(PEOPLE.alice, request({ database: DATABASES.shop, level: 'write', now: FRIDAY_23_BERLIN }), ['U0LEAD'], config);
+    expect(check.progress.parts).toEqual([
+      { kind: 'text', text: '2 of 2 approvals: ' },
+      { kind: 'person', id: 'U0LEAD' },
+      { kind: 'text', text: ', ' },
+      { kind: 'person', id: 'U0ALICE' },
+    ]);
   });
 });

@@ -3,7 +3,7 @@ import type { Db, DbOrTx } from '../../db/client.js';
 import { TERMINAL_STATES } from '../access-requests/access-request-state.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { asSystem } from '../../db/tenant-scope.js';
-import { describeRetention, RETENTION_KINDS, type Retention, type RetentionKind } from './retention-schema.js';
+import { describeRetention, RETENTION_KINDS, type Retention, type RetentionKind } from '../../config/retention-schema.js';
 
 interface Deps {
   db: Db;

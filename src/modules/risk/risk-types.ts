@@ -1,7 +1,8 @@
 import type { BuiltInLevel } from '../../config/catalog.js';
+import type { RiskLevel } from '../../config/policy-schema.js';
 
-export const RISK_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
-export type RiskLevel = (typeof RISK_LEVELS)[number];
+/** Risk levels are catalog words (policies name them), so config defines them. */
+export { RISK_LEVELS, type RiskLevel } from '../../config/policy-schema.js';
 
 export interface RiskInput {
   environment: 'production' | 'staging' | 'development';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatDuration, parseDuration } from '../../lib/time.js';
+import { formatDuration, parseDuration } from '../lib/time.js';
 
 /**
  * What history is kept and for how long, per kind. `forever` keeps it; a duration (`90d`, `2y` is

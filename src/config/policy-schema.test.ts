@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { checkPolicySections, policySectionsSchema } from './policy-schema.js';
+import { checkPolicySections } from './policy-checks.js';
+import { policySectionsSchema } from './policy-schema.js';
 
 const read = (yamlText: string) => policySectionsSchema.parse(parse(yamlText) ?? {});
 const problemsOf = (yamlText: string) => {

@@ -1,0 +1,67 @@
+import { rulesSchema, type Policy, type Roles, type Rules } from './policy-schema.js';
+
+/** Everything the evaluator reads; build it with policyConfig(catalog). */
+export interface PolicyConfig {
+  timezone: string;
+  roles: Roles | undefined;
+  policies: Policy[];
+  rules: Rules;
+  /** The catalog's top-level approvers: the default policy's approvers. */
+  defaultApprovers: string[];
+  /** Databases that name their own approvers (the default policy uses them there). */
+  databaseApprovers: Record<string, string[]>;
+  pendingTimeoutSeconds: number;
+}
+
+/**
+ * Whether the catalog names anyone by email or by Slack user group (roles, groups, policies, rules),
+ * so that a Slack workspace is asked for emails and group members only when they matter.
+ */
+export function namesPeopleBy(config: Pick<PolicyConfig, 'roles' | 'policies' | 'rules'>): { emails: boolean; groups: boolean } {
+  const found = { emails: false, groups: false };
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (typeof value !== 'object' || value === null) return;
+    const kind = (value as { kind?: unknown }).kind;
+    if (kind === 'email') found.emails = true;
+    else if (kind === 'slackGroup') found.groups = true;
+    else Object.values(value).forEach(walk);
+  };
+  walk([config.roles, config.policies, config.rules]);
+  return found;
+}
+
+/** Approvers on each platform: Slack user ids, Teams users by email. */
+export interface PlatformApprovers {
+  slack?: { users: string[] } | undefined;
+  teams?: { users: string[] } | undefined;
+}
+
+/** Everyone a catalog's approvers section names, on every platform. */
+export const approverIds = (approvers: PlatformApprovers): string[] => [...(approvers.slack?.users ?? []), ...(approvers.teams?.users ?? []).map((email) => email.toLowerCase())];
+
+export interface PolicyCatalogInput {
+  approvers: PlatformApprovers;
+  settings: { pendingTimeout: number };
+  databases: ReadonlyArray<{ id: string; approvers?: PlatformApprovers | undefined }>;
+  timezone?: string | undefined;
+  roles?: Roles | undefined;
+  policies?: Policy[] | undefined;
+  rules?: Rules | undefined;
+}
+
+export function policyConfig(catalog: PolicyCatalogInput): PolicyConfig {
+  const databaseApprovers: Record<string, string[]> = {};
+  for (const database of catalog.databases) {
+    if (database.approvers) databaseApprovers[database.id] = approverIds(database.approvers);
+  }
+  return {
+    timezone: catalog.timezone ?? 'UTC',
+    roles: catalog.roles,
+    policies: catalog.policies ?? [],
+    rules: catalog.rules ?? rulesSchema.parse({}),
+    defaultApprovers: approverIds(catalog.approvers),
+    databaseApprovers,
+    pendingTimeoutSeconds: catalog.settings.pendingTimeout,
+  };
+}
