@@ -61,7 +61,7 @@ const endedSuffix = (view: RequestView): RichValue => {
 /** Where the request stands, as segments a renderer joins with ` · `: the decision, then the state. */
 export function statusLine(view: RequestView): Line[] {
   const decided = decisionLine(view);
-  const after = (icon: Icon, text: RichText): Line[] => [...(decided ? [decided] : []), line(icon, text)];
+  const after = (icon: Icon | undefined, text: RichText): Line[] => [...(decided ? [decided] : []), line(icon, text)];
   const lease = view.lease;
   switch (view.state) {
     case 'pending': {
@@ -72,7 +72,7 @@ export function statusLine(view: RequestView): Line[] {
     }
     case 'approved':
     case 'provisioning':
-      return after('waiting', rich`${view.kind === 'extension' ? 'applying the extension…' : 'creating the database user…'}`);
+      return after(undefined, rich`${view.kind === 'extension' ? 'applying the extension…' : 'creating the database user…'}`);
     case 'active':
       return after('active', rich`access active until ${lease ? formatTime(lease.expiresAt) : 'its end'}`);
     case 'denied': {
@@ -149,8 +149,8 @@ export function closedLine(view: RequestView, { command }: AskAgain = {}): { lin
   }
 }
 
-export function readyLine(view: RequestView, until: Date, { needsMfa = false } = {}): Line {
-  return line('key', rich`Your ${strong(view.level)} access to ${strong(view.databaseId)} (${view.environment}) is ready until ${strong(formatTime(until))}. Request ${view.id}.${needsMfa ? ' This access needs a second factor: reveal the credentials with your MFA code.' : ''}`);
+export function readyLine(view: RequestView, until: Date | undefined, { needsMfa = false } = {}): Line {
+  return line('key', rich`Your ${strong(view.level)} access to ${strong(view.databaseId)} (${view.environment}) is ready until ${strong(until ? formatTime(until) : 'its end')}. Request ${view.id}.${needsMfa ? ' This access needs a second factor: reveal the credentials with your MFA code.' : ''}`);
 }
 
 /** What the grant leaves out, if anything. */
