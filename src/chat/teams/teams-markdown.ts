@@ -74,7 +74,7 @@ export const TEAMS_ICONS: Record<Icon, string> = {
 };
 
 /** Only our own pages are linked, and only with an address that cannot break out of the link. */
-const SAFE_URL = /^https:\/\/[^\s()<>\[\]`*_\\]+$/;
+const SAFE_URL = /^https?:\/\/[^\s()<>[\]`\\]+$/;
 
 /** Rich text as one line of TextBlock markdown. */
 export function richMarkdown(value: RichValue): Markdown {
