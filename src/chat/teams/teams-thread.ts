@@ -49,7 +49,7 @@ export function sessionSummaryCard(view: RequestView, summary: SessionSummary): 
   const parts = summaryParts(view, summary);
   const body: CardElement[] = [
     text(richMarkdown(parts.title)),
-    text(joinMarkdown(parts.lines.map((line) => md`- ${line}`), '\n'), { spacing: 'Small' }),
+    ...(parts.lines.length ? [text(joinMarkdown(parts.lines.map((line) => md`- ${line}`), '\n'), { spacing: 'Small' })] : []),
   ];
   for (const section of parts.sections) body.push(heading(section.heading), text(paragraphs(section.text), { spacing: 'Small' }));
   if (parts.flags.length) body.push(heading('Flagged for review'), flagLines(parts.flags));
