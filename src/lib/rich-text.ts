@@ -118,3 +118,13 @@ export function splitLines(value: RichValue): RichText[] {
   }
   return lines.map((parts) => ({ parts }));
 }
+
+/**
+ * A message kept as a string (a stored failure, a driver's error) in which names were put between
+ * backticks: each backtick span becomes a code part, everything else stays text. Nothing else is read,
+ * so no mention, link or emphasis can come out of it.
+ */
+export function codeSpans(value: string): RichText {
+  const parts: Inline[] = value.split(/`([^`\n]+)`/).map((piece, index) => (index % 2 === 1 ? { kind: 'code', text: piece } : { kind: 'text', text: piece }));
+  return { parts: normalise(parts) };
+}

@@ -1,4 +1,4 @@
-import { code, joinRich, person, rich, strong, type RichText, type RichValue } from '../../lib/rich-text.js';
+import { code, codeSpans, joinRich, person, rich, strong, type RichText, type RichValue } from '../../lib/rich-text.js';
 import { formatDuration, formatTime } from '../../lib/time.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
@@ -83,9 +83,9 @@ export function statusLine(view: RequestView): Line[] {
     case 'expired':
       return [line('expired', rich`Expired unanswered at ${formatTime(view.pendingUntil)}`)];
     case 'cancelled':
-      return [line('cancelled', rich`Cancelled${view.failure ? rich`: ${view.failure}` : ''}`)];
+      return [line('cancelled', rich`Cancelled${view.failure ? rich`: ${codeSpans(view.failure)}` : ''}`)];
     case 'failed':
-      return after('warning', rich`not provisioned: ${view.failure ?? 'unknown error'}`);
+      return after('warning', rich`not provisioned: ${codeSpans(view.failure ?? 'unknown error')}`);
     case 'revoking':
       return after('ended', rich`ending access…`);
     case 'revoke_failed':
@@ -143,9 +143,9 @@ export function closedLine(view: RequestView, { command }: AskAgain = {}): { lin
       return { line: line('expired', rich`${request} expired without a decision. Ask again${again} if you still need it.`) };
     case 'cancelled':
       if (!view.failure) return { line: line('cancelled', rich`${request} was cancelled${view.lease?.endReason === 'offboarded' ? ' (offboarding)' : ''}; nothing was left on the database.`) };
-      return { line: line('cancelled', rich`${request} was not sent to approvers: ${view.failure} Fix the scope and ask again${again}.`) };
+      return { line: line('cancelled', rich`${request} was not sent to approvers: ${codeSpans(view.failure)} Fix the scope and ask again${again}.`) };
     default:
-      return { line: line('warning', rich`${request} was approved, but the database user could not be created: ${view.failure ?? 'unknown error'}`) };
+      return { line: line('warning', rich`${request} was approved, but the database user could not be created: ${codeSpans(view.failure ?? 'unknown error')}`) };
   }
 }
 
@@ -174,8 +174,8 @@ export function activeLine(view: RequestView): Line {
 
 export function failingLine(view: RequestView, operation: 'provision' | 'revoke', attempts: number, error: string): Line {
   return operation === 'revoke'
-    ? line('alarm', rich`Revoking ${code(view.lease?.username ?? 'the temporary user')} on ${view.databaseId} (request ${view.id}) has failed ${attempts} times: ${error} It is still being retried; check the database.`)
-    : line('warning', rich`Could not create the database user on ${view.databaseId} yet (request ${view.id}): ${error} Retrying until it works or the approved time runs out.`);
+    ? line('alarm', rich`Revoking ${code(view.lease?.username ?? 'the temporary user')} on ${view.databaseId} (request ${view.id}) has failed ${attempts} times: ${codeSpans(error)} It is still being retried; check the database.`)
+    : line('warning', rich`Could not create the database user on ${view.databaseId} yet (request ${view.id}): ${codeSpans(error)} Retrying until it works or the approved time runs out.`);
 }
 
 /** The loud alert of a break-glass access; the reason is returned apart, as the requester's own words. */

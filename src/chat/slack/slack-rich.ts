@@ -25,7 +25,7 @@ export function escapeMrkdwn(value: string, { inline = false } = {}): string {
     .replace(/`/g, 'ˋ')
     .replace(/\*/g, '∗')
     .replace(/~/g, '∼')
-    .replace(/(^|[^\p{L}\p{N}])_/gu, '$1＿');
+    .replace(/(?<![\p{L}\p{N}])_/gu, '＿');
 }
 
 const SLACK_USER_ID = /^[UW][A-Z0-9]{1,19}$/;
