@@ -119,7 +119,7 @@ export function cardSummary(view: RequestView): string {
 
 // ---- To the requester ----------------------------------------------------------------------------
 
-/** `how` names the way to ask again on the platform (`/dbaccess` on Slack), if it has one. */
+/** `command`: how to ask again on the platform (`/dbaccess` on Slack), if it has one. */
 export interface AskAgain {
   command?: string | undefined;
 }

@@ -22,8 +22,9 @@ export function receivedText(view: RequestView, approvers: string[]): string {
 }
 
 export function closedText(view: RequestView): string {
+  // Slack's closing message has always been words alone, without the presenter's icon.
   const closed = closedLine(view, { command: '/dbaccess' });
-  return `${slackLine(closed.line)}${closed.reason ? ` ${escapeMrkdwn(closed.reason)}` : ''}`;
+  return `${mrkdwnOf(closed.line.text, { inline: true })}${closed.reason ? ` ${escapeMrkdwn(closed.reason)}` : ''}`;
 }
 
 export function credentialsBlocks(view: RequestView, c: Credentials): { text: string; blocks: Block[] } {
