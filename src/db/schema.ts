@@ -1,3 +1,4 @@
+import type { RichText } from '../lib/rich-text.js';
 import { sql } from 'drizzle-orm';
 import { type AnyPgColumn, bigint, boolean, bigserial, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
@@ -53,7 +54,8 @@ export interface StoredPolicy {
   breakGlass: boolean;
   /** MySQL and MariaDB: where the temporary user may connect from, when a rule narrows the catalog's hosts. */
   hostPatterns?: string[] | undefined;
-  rules: Array<{ rule: string; outcome: string; explanation: string }>;
+  /** A rule's explanation: rich text since the chat core (people as ids); rows stored before it hold strings. */
+  rules: Array<{ rule: string; outcome: string; explanation: string | RichText }>;
 }
 
 export const accessRequests = pgTable(

@@ -104,3 +104,36 @@ export function renderRich(value: RichValue, render: InlineRenderer): string {
     .map((part) => (render[part.kind] as (p: Inline) => string)(part))
     .join('');
 }
+
+/**
+ * Bidi overrides and isolates, zero-width and other control characters (not tab or newline): they
+ * reorder or hide what a reader sees, so every renderer removes them from the text it shows.
+ */
+export const INVISIBLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+export const visible = (value: string): string => value.replace(INVISIBLE, '');
+
+/** The value cut at the newlines of its text parts: one RichText per line, for renderers that lay out lines themselves. */
+export function splitLines(value: RichValue): RichText[] {
+  const lines: Inline[][] = [[]];
+  for (const part of toInlines(value)) {
+    if (part.kind !== 'text') {
+      lines.at(-1)!.push(part);
+      continue;
+    }
+    part.text.split(/\r\n?|\n/).forEach((piece, index) => {
+      if (index > 0) lines.push([]);
+      if (piece) lines.at(-1)!.push({ kind: 'text', text: piece });
+    });
+  }
+  return lines.map((parts) => ({ parts }));
+}
+
+/**
+ * A message kept as a string (a stored failure, a driver's error) in which names were put between
+ * backticks: each backtick span becomes a code part, everything else stays text. Nothing else is read,
+ * so no mention, link or emphasis can come out of it.
+ */
+export function codeSpans(value: string): RichText {
+  const parts: Inline[] = value.split(/`([^`\n]+)`/).map((piece, index) => (index % 2 === 1 ? { kind: 'code', text: piece } : { kind: 'text', text: piece }));
+  return { parts: normalise(parts) };
+}

@@ -18,6 +18,7 @@ import type { MfaService } from '../../modules/mfa/mfa-service.js';
 import type { Actor, TenantService } from '../../modules/tenants/tenant-service.js';
 import type { ChatNotifier } from '../core/notifications.js';
 import type { ConsoleStore } from './console-store.js';
+import { consoleText } from './console-text.js';
 
 /**
  * The local console: a third adapter on the same core, for trying dbaccess before (or without) a
@@ -197,8 +198,8 @@ export function consoleApp(options: ConsoleOptions, deps: Deps) {
           mfaVerified = true;
         }
         const outcome = await requests.decide(actor, requestId, action, input.reason?.trim() || undefined, mfaVerified);
-        if (!outcome.ok) return { ok: false, message: outcome.message, ...(outcome.notFound ? { status: 404 } : {}) };
-        return { ok: true, message: outcome.progress ? `Your approval is recorded: ${outcome.progress}.` : action === 'approve' ? `Approved ${requestId}.` : `Denied ${requestId}.` };
+        if (!outcome.ok) return { ok: false, message: consoleText(outcome.message), ...(outcome.notFound ? { status: 404 } : {}) };
+        return { ok: true, message: outcome.progress ? `Your approval is recorded: ${consoleText(outcome.progress)}.` : action === 'approve' ? `Approved ${requestId}.` : `Denied ${requestId}.` };
       }
       case 'end':
       case 'cancel': {

@@ -1,3 +1,4 @@
+import { person, rich, type RichText } from '../../lib/rich-text.js';
 import type { Notification } from './notifications.js';
 
 type Offboarded = Extract<Notification, { type: 'personOffboarded' }>;
@@ -8,11 +9,10 @@ const SOURCES: Record<Offboarded['source'], string> = {
   cli: 'an operator ran dbaccess offboard',
 };
 
-/** The approvers' notice, in plain words; `person` is how the adapter shows who (a mention, an email). */
-export function offboardingLine(left: Offboarded, person: string = left.personExternalId): string {
-  const parts = [`${person} left (${SOURCES[left.source]}).`];
-  parts.push(left.ended.length ? `Access revoked, sessions killed: ${left.ended.join(', ')}.` : 'No active access to revoke.');
+/** The approvers' notice: who left (a person, shown the adapter's way), what was ended and cancelled. */
+export function offboardingLine(left: Offboarded): RichText {
+  const parts = [left.ended.length ? `Access revoked, sessions killed: ${left.ended.join(', ')}.` : 'No active access to revoke.'];
   if (left.cancelled.length) parts.push(`Requests cancelled: ${left.cancelled.join(', ')}.`);
   if (left.failed.length) parts.push(`Revocation still being retried: ${left.failed.join(', ')}.`);
-  return parts.join(' ');
+  return rich`${person(left.personExternalId)} left (${SOURCES[left.source]}). ${parts.join(' ')}`;
 }

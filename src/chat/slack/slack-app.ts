@@ -17,6 +17,7 @@ import { deliveryKey, type createSlackDeliveries } from './slack-deliveries.js';
 import type { AuditService } from '../../modules/audit/audit-service.js';
 import { REPORT_USAGE, type ReportService } from '../../modules/reports/report-service.js';
 import { IDS, fieldBlockId, denyModal, extendModal, helpText, insightsText, listText, mfaEnrollmentBlocks, mfaModal, parseButtonValue, recoveryText, requestModal, statusText, type SystemStatus } from './slack-blocks.js';
+import { mrkdwnOf, slackLines } from './slack-rich.js';
 import type { MfaService } from '../../modules/mfa/mfa-service.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';
 import type { AnalysisService } from '../../modules/analysis/analysis-service.js';
@@ -201,7 +202,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
         await ack();
         const databaseId = (args[0] ?? '').toLowerCase();
         const who = /^<@([A-Z0-9]+)(\|[^>]*)?>$/.exec(args[1] ?? '')?.[1];
-        const text = await requests.explainPolicyFor(await asked(command.team_id, command.user_id), databaseId, who);
+        const text = slackLines(await requests.explainPolicyFor(await asked(command.team_id, command.user_id), databaseId, who));
         await respond({ response_type: 'ephemeral', text });
         return;
       }
@@ -215,7 +216,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
         try {
           const { period, filters } = await reports.parseRequest(actor.tenantId, args.join(' '));
           const report = await reports.build(actor.tenantId, period, filters);
-          await respond({ response_type: 'ephemeral', text: reports.summaryText(report) });
+          await respond({ response_type: 'ephemeral', text: slackLines(reports.summaryText(report)) });
           // The whole chain takes seconds per million events: its verdict follows the summary.
           if (audit) await respond({ response_type: 'ephemeral', text: auditVerdict(await audit.verify(actor.tenantId)) });
         } catch (error) {
@@ -273,8 +274,8 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
         const reason = sub.toLowerCase() === 'deny' ? args.slice(1).join(' ').trim().slice(0, 500) || undefined : undefined;
         const outcome = await requests.decide(actor, requestId, sub.toLowerCase() as 'approve' | 'deny', reason);
         const text = !outcome.ok
-          ? outcome.needsMfa ? `${outcome.message} Approve with the button on the card, which asks for your code.` : outcome.message
-          : outcome.progress ? `Your approval of ${requestId} is recorded: ${outcome.progress}. More approvers are needed.` : `${sub.toLowerCase() === 'approve' ? 'Approved' : 'Denied'} ${requestId}.`;
+          ? outcome.needsMfa ? `${mrkdwnOf(outcome.message)} Approve with the button on the card, which asks for your code.` : mrkdwnOf(outcome.message)
+          : outcome.progress ? `Your approval of ${requestId} is recorded: ${mrkdwnOf(outcome.progress)}. More approvers are needed.` : `${sub.toLowerCase() === 'approve' ? 'Approved' : 'Denied'} ${requestId}.`;
         await respond({ response_type: 'ephemeral', text });
         return;
       }
@@ -367,7 +368,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
       // Step-up: refuse at once who may not decide, or open the code form while the trigger is fresh.
       const refusal = await requests.quickRefusal(await asked(body.user.team_id ?? body.team!.id, body.user.id), value);
       if (refusal) {
-        await respond({ response_type: 'ephemeral', replace_original: false, text: refusal });
+        await respond({ response_type: 'ephemeral', replace_original: false, text: mrkdwnOf(refusal) });
         return;
       }
       const channel = (body as { channel?: { id: string } }).channel?.id ?? '';
@@ -376,8 +377,8 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     }
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, (body.user as { username?: string }).username);
     const outcome = await requests.decide(actor, value.requestId, 'approve');
-    if (!outcome.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: outcome.message });
-    else if (outcome.progress) await respond({ response_type: 'ephemeral', replace_original: false, text: `Your approval is recorded: ${outcome.progress}. More approvers are needed.` });
+    if (!outcome.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: mrkdwnOf(outcome.message) });
+    else if (outcome.progress) await respond({ response_type: 'ephemeral', replace_original: false, text: `Your approval is recorded: ${mrkdwnOf(outcome.progress)}. More approvers are needed.` });
   });
 
   app.view(IDS.mfaApproveView, async ({ ack, body, view, client }) => {
@@ -393,7 +394,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     }
     await ack();
     const outcome = await requests.decide(actor, requestId, 'approve', undefined, true);
-    const text = !outcome.ok ? outcome.message : outcome.progress ? `Your approval is recorded: ${outcome.progress}. More approvers are needed.` : undefined;
+    const text = !outcome.ok ? mrkdwnOf(outcome.message) : outcome.progress ? `Your approval is recorded: ${mrkdwnOf(outcome.progress)}. More approvers are needed.` : undefined;
     if (text && channel) await client.chat.postEphemeral({ channel, user: body.user.id, text });
   });
 
@@ -408,7 +409,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     // form opens while the trigger is fresh. The decision itself re-checks everything.
     const refusal = await requests.quickRefusal(await asked(body.user.team_id ?? body.team!.id, body.user.id), value);
     if (refusal) {
-      await respond({ response_type: 'ephemeral', replace_original: false, text: refusal });
+      await respond({ response_type: 'ephemeral', replace_original: false, text: mrkdwnOf(refusal) });
       return;
     }
     const channel = (body as { channel?: { id: string } }).channel?.id ?? '';
@@ -424,7 +425,7 @@ export function createSlackApp(options: SlackOptions, { mfa, publishQr, status, 
     const reason = ((view.state.values as StateValues).reason?.value?.value ?? '').trim().slice(0, 500) || undefined;
     const actor = await actorOf(body.user.team_id ?? body.team!.id, body.user.id, body.user.name);
     const outcome = await requests.decide(actor, requestId, 'deny', reason);
-    if (!outcome.ok && channel) await client.chat.postEphemeral({ channel, user: body.user.id, text: outcome.message });
+    if (!outcome.ok && channel) await client.chat.postEphemeral({ channel, user: body.user.id, text: mrkdwnOf(outcome.message) });
   });
 
   app.action(IDS.extend, async ({ ack, body, action, client }) => {

@@ -1,13 +1,13 @@
 import type { WebClient } from '@slack/web-api';
 import type { CatalogOf, CatalogSet, CatalogView } from '../../config/catalog.js';
 import { configError } from '../../lib/errors.js';
-import { offboardingLine } from '../core/offboarding-text.js';
 import type { MessageRef } from '../../db/schema.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
+import { summaryPreview } from '../core/request-presenter.js';
 import type { ViewSeal } from './slack-screen.js';
 import {
-  activeText, approvalCard, receivedBlocks, breakGlassText, configProblemText, mfaAlertText, waitingBlocks, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, flaggedText, requestModal, revokedBlocks, summaryBlocks,
+  activeText, approvalCard, receivedBlocks, breakGlassText, configProblemText, mfaAlertText, offboardedText, waitingBlocks, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, flaggedText, requestModal, revokedBlocks, summaryBlocks,
 } from './slack-blocks.js';
 
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
@@ -99,7 +99,7 @@ export function createSlackNotifier({ client, catalogOf, catalogs, seal }: { cli
       return post(defaultApprovers(await catalogOf(alert.tenantId)).channel, { text: mfaAlertText(alert) });
     },
     async personOffboarded(left: Of<'personOffboarded'>) {
-      return post(defaultApprovers(await catalogOf(left.tenantId)).channel, { text: `:door: ${offboardingLine(left, `<@${left.personExternalId}>`)}` });
+      return post(defaultApprovers(await catalogOf(left.tenantId)).channel, { text: offboardedText(left) });
     },
     async configProblem({ message }: Of<'configProblem'>) {
       // Every tenant's approvers hear of it; the details only where the file is one tenant's (they
@@ -111,8 +111,7 @@ export function createSlackNotifier({ client, catalogOf, catalogs, seal }: { cli
       return refs[0];
     },
     async sessionSummary({ request, summary }: Of<'sessionSummary'>) {
-      const flagged = summary.review ? ' (flagged for review)' : '';
-      return thread(request, `Session summary for ${request.id}${flagged}`, summaryBlocks(summary));
+      return thread(request, summaryPreview(request, summary), summaryBlocks(request, summary));
     },
     async sessionFlagged({ request }: Of<'sessionFlagged'>) {
       return post((await approvers(request)).channel, { text: flaggedText(request) });

@@ -21,7 +21,8 @@ import type { InsightsService } from '../../modules/insights/insights-service.js
 import type { SystemStatus } from '../core/system-status.js';
 import type { Actor, TenantService } from '../../modules/tenants/tenant-service.js';
 import type { ChatNotifier } from '../core/notifications.js';
-import { ADAPTIVE_CARD_CONTENT_TYPE, FORM_INPUTS, escapeMarkdown, approvalCard, attachment, credentialsWaitingCard, requestFormCard, requestReceivedCard, type AdaptiveCard } from './teams-cards.js';
+import { ADAPTIVE_CARD_CONTENT_TYPE, FORM_INPUTS, escapeMarkdown, approvalCard, attachment, credentialsWaitingCard, requestFormCard, requestReceivedCard, richMarkdown, richParagraphs, type AdaptiveCard } from './teams-cards.js';
+import { plainText } from '../../lib/rich-text.js';
 import type { TeamsConversations } from './teams-conversations.js';
 import { createTeamsNotifier } from './teams-notifier.js';
 import { createTeamsAuthentication, type TeamsCloud } from './teams-authentication.js';
@@ -200,8 +201,8 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
       case 'deny': {
         if (!validId) return `Usage: dbaccess ${command} <request id>${command === 'deny' ? ' [reason]' : ''}`;
         const outcome = await requests.decide(actor, requestId, command, command === 'deny' ? args.slice(1).join(' ').slice(0, 500) || undefined : undefined);
-        if (!outcome.ok) return outcome.needsMfa ? `${outcome.message} Approve with the button on the card, which asks for your code.` : outcome.message;
-        return outcome.progress ? `Your approval is recorded: ${outcome.progress}. More approvers are needed.` : `${command === 'approve' ? 'Approved' : 'Denied'} ${requestId}.`;
+        if (!outcome.ok) return outcome.needsMfa ? `${richMarkdown(outcome.message).text} Approve with the button on the card, which asks for your code.` : richMarkdown(outcome.message).text;
+        return outcome.progress ? `Your approval is recorded: ${richMarkdown(outcome.progress).text}. More approvers are needed.` : `${command === 'approve' ? 'Approved' : 'Denied'} ${requestId}.`;
       }
       case 'cancel':
       case 'revoke': {
@@ -232,7 +233,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         if (!reports || !(await reports.mayAudit(actor))) return 'Only auditors and admins can make access reports. Ask an admin if you need one.';
         try {
           const { period, filters } = await reports.parseRequest(actor.tenantId, args.join(' '));
-          return teamsMarkdown(reports.summaryText(await reports.build(actor.tenantId, period, filters)));
+          return richParagraphs(reports.summaryText(await reports.build(actor.tenantId, period, filters))).text;
         } catch (error) {
           return `${publicMessage(error)} Usage: dbaccess report <period> [db:<database>] [env:<environment>], e.g. dbaccess report 2026-11`;
         }
@@ -246,7 +247,7 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
           : `The audit log is broken at event ${result.seq}: ${result.problem}. Everything before event ${result.seq} checks out. Tell your security team.`;
       }
       case 'policy': {
-        return (await requests.explainPolicyFor(actor, (args[0] ?? '').toLowerCase())).replace(/[*`]/g, '');
+        return richParagraphs(await requests.explainPolicyFor(actor, (args[0] ?? '').toLowerCase())).text;
       }
       default:
         return [
@@ -306,8 +307,8 @@ export function createTeamsApp(options: TeamsOptions, deps: Deps) {
         // Said in a message: the card clicked (whatever it is) stays as it was.
         if (!outcome.ok && outcome.notFound) throw notFound(`Request ${requestId}`);
         const card = await cardOf(requestId);
-        if (!outcome.ok) return withNotice(card, outcome.message);
-        return outcome.progress ? withNotice(card, `Your approval is recorded: ${outcome.progress}. More approvers are needed.`) : card;
+        if (!outcome.ok) return withNotice(card, plainText(outcome.message, (id) => id));
+        return outcome.progress ? withNotice(card, `Your approval is recorded: ${plainText(outcome.progress, (id) => id)}. More approvers are needed.`) : card;
       }
       case 'end':
         return (await exits.revoke(actor, requestId)).message;
@@ -384,16 +385,6 @@ function insightsMarkdown(overview: InsightsOverview, days: number): string {
   for (const recommendation of overview.recommendations) lines.push(`- ${recommendation.text} (${recommendation.evidence})`);
   if (overview.notes.length) lines.push('**Not scored yet**', ...overview.notes.map((note) => `- ${note}`));
   return lines.join('\n\n');
-}
-
-/** The report summary's chat markup in Teams' markdown: bold, bullets, links. */
-function teamsMarkdown(text: string): string {
-  return text
-    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '[$2]($1)')
-    .replace(/<@([^>|]+)(\|[^>]*)?>/g, '$1')
-    .replace(/(^|\s)\*([^*\n]+)\*/g, '$1**$2**')
-    .replace(/^• /gm, '- ')
-    .split('\n').join('\n\n');
 }
 
 function draftOf(data: Data): RequestDraft {

@@ -4,7 +4,7 @@ import type { MessageRef } from '../../db/schema.js';
 import { Secret } from '../../lib/secret.js';
 import { formatTime } from '../../lib/time.js';
 import type { LeaseView, RequestView } from '../../modules/access-requests/access-request-types.js';
-import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
+import { summarizeSession, type SessionSummary } from '../../modules/access-requests/session-summary.js';
 import type { DraftAnalysisOutcome } from '../../modules/analysis/analysis-service.js';
 import type { RequestAnalysis, SessionAnalysis } from '../../modules/analysis/analysis-types.js';
 import type { Credentials } from '../../modules/credentials/credentials.js';
@@ -468,8 +468,9 @@ describe('escaping', () => {
     const closed = requestClosedCard(buildView({ state: 'denied', decisions: [denial('carol@example.com', HOSTILE)] }));
     expect(unescapedMarkup(texts(closed)[1]!)).toEqual([]);
 
-    const summary: SessionSummary = { lines: [], technical: HOSTILE, plain: HOSTILE, flags: [{ severity: 'warning', message: HOSTILE }], review: true, by: 'heuristic' };
-    const summaryCard = sessionSummaryCard(buildView({ reason: HOSTILE, lease: buildLease({ revokedAt: at(-1), endReason: 'expired' }) }), summary);
+    const hostileView = buildView({ reason: HOSTILE, lease: buildLease({ revokedAt: at(-1), endReason: 'expired' }) });
+    const summary: SessionSummary = { lines: summarizeSession(hostileView).lines, technical: HOSTILE, plain: HOSTILE, flags: [{ severity: 'warning', message: HOSTILE }], review: true, by: 'heuristic' };
+    const summaryCard = sessionSummaryCard(hostileView, summary);
     for (const shown of [card, denied, closed, summaryCard]) {
       const json = JSON.stringify(shown);
       expect(json).not.toMatch(/(?<!\\\\)\]\(/); // no link anywhere: `](` only ever escaped
@@ -524,7 +525,7 @@ describe('requester messages', () => {
   it('session summary: who, what, approval, times, how it ended, what was run, flags, who wrote it', () => {
     const view = active({ state: 'revoked', lease: buildLease({ revokedAt: at(-1), endReason: 'expired' }) });
     const card = sessionSummaryCard(view, {
-      lines: [], technical: 'Ran 3 SELECTs on sales.orders.', plain: 'Alice looked at orders, as her reason said.',
+      lines: summarizeSession(view).lines, technical: 'Ran 3 SELECTs on sales.orders.', plain: 'Alice looked at orders, as her reason said.',
       flags: [{ severity: 'critical', message: 'Exported 90k rows' }], review: true, unusual: ['3x more rows than usual (score 0.9)'], baseline: ['No past sessions on billing yet.'], by: 'built-in rules',
     });
     expectValidCard(card);
@@ -606,7 +607,7 @@ describe('teamsRenderers', () => {
     mfaAlert: { type: 'mfaAlert', tenantId: 'tenant-1', personExternalId: 'alice@example.com', what: 'locked', until: at(15) },
     configProblem: { type: 'configProblem', message: 'dbaccess.yaml:3:5 databases.0.port: expected number' },
     personOffboarded: { type: 'personOffboarded', tenantId: 'tenant-1', personExternalId: 'alice@example.com', source: 'teams', ended: ['R0000000001'], cancelled: [], failed: [] },
-    sessionSummary: { type: 'sessionSummary', request: revoked, summary: { lines: [], flags: [], review: false } },
+    sessionSummary: { type: 'sessionSummary', request: revoked, summary: summarizeSession(revoked) },
     sessionFlagged: { type: 'sessionFlagged', request: revoked },
     draftAnalysis: { type: 'draftAnalysis', ok: true, tenantId: 'tenant-1', analysisId: 'an-1', analysis, draft, viewRef: ref('form') },
   };

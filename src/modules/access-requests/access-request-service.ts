@@ -2,36 +2,25 @@ import type { CatalogOf, CatalogView } from '../../config/catalog.js';
 import type { Db } from '../../db/client.js';
 import { forbidden, notFound } from '../../lib/errors.js';
 import { newRequestId } from '../../lib/ids.js';
-import { formatTime } from '../../lib/time.js';
+import { code, joinRich, person, rich, strong, type RichText } from '../../lib/rich-text.js';
 import type { Enqueue } from '../job-port.js';
 import type { AuditService } from '../audit/audit-service.js';
-import { describeGrants } from '../credentials/grant-mapping.js';
-import { grantPreview } from '../credentials/engines/registry.js';
 import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
 import type { RiskAnalyzer } from '../risk/risk-types.js';
-import type { RequestAnalysis, SessionAnalysis } from '../analysis/analysis-types.js';
-import { describeCapture, type CaptureMethod } from '../capture/capture-types.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
-import { renderRich, type RichText } from '../../lib/rich-text.js';
-import { canApprove, evaluateRequest, explainPolicy, personOf, resolveRoles, type Person, type PersonResolver, type RequestContext, type RequestDecision } from '../policy/policy-evaluator.js';
-import type { StoredPolicy } from '../../db/schema.js';
+import { canApprove, evaluateRequest, explainPolicy, personOf, resolveRoles, type Person, type PersonResolver } from '../policy/policy-evaluator.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
 import { isTerminal, type RequestState } from './access-request-state.js';
 import type { RequestView } from './access-request-types.js';
 import type { ValidDraft } from './access-request-schemas.js';
-import { leftOutSentence } from '../credentials/left-out.js';
+import { policyText } from './policy-text.js';
+import { createDecide } from './request-decide.js';
+import { isApproverOf, policyContext, policySnapshot } from './request-policy.js';
+import { createRequestViewer, type RequestViewDeps } from './request-view.js';
 import { createRetryFailed } from './retry-failed.js';
 
-/**
- * The policy evaluator answers in rich text; this service still hands chat the strings it always did
- * (Slack-style mentions and code) until the presenter renders the rich text per platform.
- */
-const asBefore = (value: RichText) =>
-  renderRich(value, {
-    text: (part) => part.text, strong: (part) => `*${part.text}*`, code: (part) => `\`${part.text}\``,
-    person: (part) => `<@${part.id}>`, group: (part) => `<!subteam^${part.id}>`, link: (part) => `<${part.url}|${part.text}>`,
-  });
+export type { DecideOutcome } from './request-decide.js';
 
 /** Names in the scope that do not exist on the target, or `unreachable` when it could not be asked. */
 export type ScopeChecker = (
@@ -51,49 +40,13 @@ interface Deps {
   catalogOf: CatalogOf;
   /** Who a chat user is as the policy sees them (email, Slack user groups); by default the id alone. */
   people?: PersonResolver;
-  /** The stored analyses of a request, for the view. */
-  analyses: { latestFor(tenantId: string, requestId: string): Promise<{ request?: RequestAnalysis | undefined; session?: SessionAnalysis | undefined }> };
+  analyses: RequestViewDeps['analyses'];
   now?: () => Date;
 }
 
-export type DecideOutcome = { ok: true; request: RequestRow; progress?: string | undefined } | { ok: false; message: string; needsMfa?: boolean; notFound?: boolean };
-
-const PENDING_STATES_TEXT: Partial<Record<RequestState, string>> = {
-  approved: 'approved', provisioning: 'approved', active: 'approved and active', denied: 'denied',
-  expired: 'expired unanswered', cancelled: 'cancelled', failed: 'approved but could not be provisioned',
-  revoking: 'ended', revoke_failed: 'ended', revoked: 'ended', extended: 'approved and applied',
-};
-
 /** The request lifecycle up to the decision, and the view every chat adapter renders. */
-/** A requester who is nobody: the policy's view of a database and level for its approvers alone. */
-const NOBODY = personOf('\u0000nobody');
-
 export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalogOf, people = async (_tenantId, id) => personOf(id), analyses, now = () => new Date() }: Deps) {
-  /** The policy's view of a request: who asks, for what, where, with which risk and active leases. */
-  function policyContext(
-    catalog: CatalogView,
-    request: Pick<RequestRow, 'databaseId' | 'level' | 'durationSeconds' | 'scope' | 'reason' | 'ticket'>,
-    requester: Person,
-    extra: Partial<RequestContext> = {},
-  ): RequestContext | undefined {
-    const database = catalog.database(request.databaseId);
-    if (!database) return undefined;
-    return {
-      requester, database, level: request.level, durationSeconds: request.durationSeconds,
-      scope: parseStoredScope(request.scope), reason: request.reason, ticket: request.ticket, now: now(), activeLeases: [], ...extra,
-    };
-  }
-
-  const snapshot = (decision: RequestDecision): StoredPolicy => ({
-    name: decision.policy, quorum: decision.quorum, mfaRequired: decision.mfaRequired, autoApprovedBy: decision.autoApprovedBy,
-    breakGlass: decision.breakGlass, hostPatterns: decision.hostPatterns, rules: decision.rules.filter((rule) => rule.fired).map(({ rule, outcome, explanation }) => ({ rule, outcome, explanation: asBefore(explanation) })),
-  });
-
-  /** Whether this person may decide requests of this database and level at all (self-decision aside). */
-  const isApprover = (catalog: CatalogView, person: Person, databaseId: string, level = 'read') => {
-    const ctx = policyContext(catalog, { databaseId, level, durationSeconds: 0, scope: [], reason: '', ticket: null }, NOBODY);
-    return Boolean(ctx && canApprove(person, ctx, [], catalog.policy).allowed);
-  };
+  const isApprover = (catalog: CatalogView, person: Person, databaseId: string, level = 'read') => isApproverOf(catalog, person, databaseId, now(), level);
   const personFor = (actor: Pick<Actor, 'tenantId' | 'externalUserId'>) => people(actor.tenantId, actor.externalUserId);
 
   /**
@@ -110,19 +63,19 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     );
     if (decision.outcome !== 'refuse' || !decision.refusal) return {};
     const field = ({ ticket: 'ticket', 'max-duration': 'duration', 'reason-quality': 'reason', requester: 'level' } as const)[decision.refusal.rule as 'ticket'] ?? 'databaseId';
-    return { [field]: `${asBefore(decision.refusal.message)} ${asBefore(decision.refusal.howToComply)}`.slice(0, 2000) };
+    return { [field]: `${decision.refusal.message} ${decision.refusal.howToComply}`.slice(0, 2000) };
   }
 
   /**
    * Whether this person may decide a request at all, from what a card's button carries (no database
    * read): the refusal to show, or undefined. The decision itself checks everything again.
    */
-  async function quickRefusal(approver: Pick<Actor, 'tenantId' | 'externalUserId'>, request: { databaseId: string; requesterExternalId: string; level: string }): Promise<string | undefined> {
+  async function quickRefusal(approver: Pick<Actor, 'tenantId' | 'externalUserId'>, request: { databaseId: string; requesterExternalId: string; level: string }): Promise<RichText | undefined> {
     const catalog = await catalogOf(approver.tenantId);
-    const ctx = policyContext(catalog, { databaseId: request.databaseId, level: request.level, durationSeconds: 0, scope: [], reason: '', ticket: null }, await people(approver.tenantId, request.requesterExternalId));
-    if (!ctx) return `The database ${request.databaseId} is no longer in the catalog.`;
+    const ctx = policyContext(catalog, { databaseId: request.databaseId, level: request.level, durationSeconds: 0, scope: [], reason: '', ticket: null }, await people(approver.tenantId, request.requesterExternalId), now());
+    if (!ctx) return rich`The database ${request.databaseId} is no longer in the catalog.`;
     const check = canApprove(await personFor(approver), ctx, [], catalog.policy);
-    return check.allowed ? undefined : asBefore(check.message);
+    return check.allowed ? undefined : check.message;
   }
 
   /** An approver of its database (never its requester) records the review of a break-glass access. */
@@ -151,13 +104,14 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
   }
 
   /** `/dbaccess policy <database> [@person]` for admins. */
-  async function explainPolicyFor(asker: Pick<Actor, 'tenantId' | 'externalUserId'>, databaseId: string, aboutExternalId?: string): Promise<string> {
+  async function explainPolicyFor(asker: Pick<Actor, 'tenantId' | 'externalUserId'>, databaseId: string, aboutExternalId?: string): Promise<RichText> {
     const catalog = await catalogOf(asker.tenantId);
-    if (!(await isAdmin(asker))) return 'Only admins can read the policies. Ask an admin if you need to know who approves what.';
+    if (!(await isAdmin(asker))) return rich`Only admins can read the policies. Ask an admin if you need to know who approves what.`;
     const database = catalog.database(databaseId);
-    if (!database) return `Usage: \`/dbaccess policy <database> [@person]\`. Databases: ${catalog.catalog.databases.map((db) => db.id).join(', ') || 'none yet'}.`;
+    if (!database) return rich`Usage: ${code('policy <database> [@person]')}. Databases: ${catalog.catalog.databases.map((db) => db.id).join(', ') || 'none yet'}.`;
     const about = aboutExternalId ? await people(asker.tenantId, aboutExternalId) : undefined;
-    return [`*Policy for ${database.id}*${aboutExternalId ? ` and <@${aboutExternalId}>` : ''}`, ...explainPolicy(database, about, catalog.policy).map((line) => `• ${asBefore(line)}`)].join('\n');
+    const heading = rich`${strong(`Policy for ${database.id}`)}${aboutExternalId ? rich` and ${person(aboutExternalId)}` : ''}`;
+    return joinRich([heading, ...explainPolicy(database, about, catalog.policy).map((line) => rich`• ${policyText(line)}`)], '\n');
   }
 
   const riskInput = (catalog: CatalogView, draft: ValidDraft, at: Date) => ({
@@ -197,7 +151,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
           ticket: draft.ticket,
           state: 'pending',
           risk: assessment,
-          policy: snapshot(decision),
+          policy: policySnapshot(decision),
           pendingUntil: new Date(submittedAt.getTime() + pendingSeconds * 1000),
         },
         tx,
@@ -250,17 +204,17 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
         const database = catalog.database(active.databaseId);
         return database ? [{ databaseId: database.id, environment: database.environment, level: active.level, tags: database.tags }] : [];
       });
-      const ctx = policyContext(catalog, request, await people(request.tenantId, requesterExternalId), { activeLeases, risk: request.risk.level, now: request.createdAt, breakGlass: request.policy?.breakGlass ?? false });
+      const ctx = policyContext(catalog, request, await people(request.tenantId, requesterExternalId), now(), { activeLeases, risk: request.risk.level, now: request.createdAt, breakGlass: request.policy?.breakGlass ?? false });
       const decision = ctx && evaluateRequest(ctx, catalog.policy);
       if (decision?.outcome === 'refuse' && decision.refusal) {
-        await cancel(request, `${asBefore(decision.refusal.message)} ${asBefore(decision.refusal.howToComply)}`, { rule: decision.refusal.rule });
+        await cancel(request, `${decision.refusal.message} ${decision.refusal.howToComply}`, { rule: decision.refusal.rule });
         return;
       }
       if (decision?.outcome === 'auto-approve') {
         const approved = await db.transaction(async (tx) => {
           const row = await requests.transition(request.tenantId, requestId, 'approve', { decidedAt: now() }, tx);
           if (row) {
-            await requests.setPolicy(request.tenantId, requestId, snapshot(decision), tx);
+            await requests.setPolicy(request.tenantId, requestId, policySnapshot(decision), tx);
             await audit.record(
               {
                 tenantId: request.tenantId, actor: 'system', action: decision.breakGlass ? 'request.break_glass' : 'request.auto_approved', subject: `request:${requestId}`,
@@ -299,71 +253,6 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       return row;
     });
     if (cancelled) await enqueue('notifyRequester', { requestId: request.id }, { jobId: `closed-${request.id}` });
-  }
-
-  /**
-   * A decision, checked against the policy: never the requester, only the policy's approvers, each
-   * once; approval completes when the quorum of distinct approvers is reached (the snapshot taken at
-   * submission decides how many), deny ends it at once. The request row is locked while counting, so
-   * concurrent approvals neither both complete nor both fall short.
-   */
-  async function decide(actor: Actor, requestId: string, decision: 'approve' | 'deny', reason?: string, mfaVerified = false): Promise<DecideOutcome> {
-    const request = await requests.get(actor.tenantId, requestId);
-    if (!request) return { ok: false, message: `Request ${requestId} was not found.`, notFound: true };
-    const refuse = async (message: string, why: string) => {
-      await audit.record({
-        tenantId: actor.tenantId, actor: `user:${actor.userId}`, action: `request.${decision}`, subject: `request:${requestId}`,
-        outcome: 'refused', details: { why },
-      });
-      return { ok: false as const, message };
-    };
-    if (request.state !== 'pending') {
-      const past = await requests.decisions(actor.tenantId, requestId);
-      const last = past.at(-1);
-      const who = last ? ` by <@${last.approverExternalId}> at ${formatTime(last.at)}` : request.policy?.autoApprovedBy ? ` by rule ${request.policy.autoApprovedBy}` : '';
-      return refuse(`This request was already ${PENDING_STATES_TEXT[request.state as RequestState] ?? request.state}${who}. Nothing changed.`, `state ${request.state}`);
-    }
-    const approvals = (await requests.decisions(actor.tenantId, requestId)).filter((d) => d.decision === 'approve').map((d) => d.approverExternalId);
-    const catalog = await catalogOf(actor.tenantId);
-    const ctx = policyContext(catalog, request, await people(actor.tenantId, await requests.requesterExternalId(request)), { risk: request.risk.level });
-    if (!ctx) return refuse(`The database ${request.databaseId} is no longer in the catalog.`, 'unknown database');
-    const check = canApprove(await personFor(actor), ctx, decision === 'approve' ? approvals : [], catalog.policy);
-    if (!check.allowed) return refuse(asBefore(check.message), check.rule);
-    if (decision === 'approve' && request.policy?.mfaRequired && !mfaVerified) {
-      return { ok: false, message: 'Approving this request needs your MFA code.', needsMfa: true };
-    }
-    const quorum = request.policy?.quorum ?? 1;
-
-    const decidedAt = now();
-    const outcome = await db.transaction(async (tx) => {
-      const locked = await requests.lockPending(actor.tenantId, requestId, tx);
-      if (!locked) return undefined;
-      await requests.addDecision({ tenantId: actor.tenantId, requestId, approverId: actor.userId, decision, reason: reason ?? null }, tx);
-      const count = decision === 'approve' ? await requests.countApprovals(actor.tenantId, requestId, tx) : 0;
-      const completes = decision === 'deny' || count >= quorum;
-      const row = completes ? await requests.transition(actor.tenantId, requestId, decision, { decidedAt }, tx) : await requests.touch(actor.tenantId, requestId, tx);
-      await audit.record(
-        {
-          tenantId: actor.tenantId, actor: `user:${actor.userId}`,
-          action: decision === 'deny' ? 'request.denied' : completes ? 'request.approved' : 'request.approval_recorded',
-          subject: `request:${requestId}`, outcome: 'success', details: { ...(reason ? { reason } : {}), ...(decision === 'approve' ? { approvals: count, quorum, mfa: mfaVerified } : {}) },
-        },
-        tx,
-      );
-      return { row: row!, completes };
-    }).catch((error: unknown) => {
-      // The same approver twice at once: the unique index refuses the second.
-      if ((error as { cause?: { code?: string } }).cause?.code === '23505') return undefined;
-      throw error;
-    });
-    if (!outcome) return decide(actor, requestId, decision, reason, mfaVerified); // lost a race: explain who won
-    await Promise.all([
-      enqueue('syncCard', { requestId }),
-      ...(outcome.completes
-        ? [decision === 'approve' ? enqueue('provision', { requestId }, { jobId: `provision-${requestId}` }) : enqueue('notifyRequester', { requestId }, { jobId: `closed-${requestId}` })]
-        : []),
-    ]);
-    return { ok: true, request: outcome.row, progress: outcome.completes ? undefined : asBefore(check.progress) };
   }
 
   /**
@@ -418,63 +307,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     }
   }
 
-  /** Renders a request with its people, decisions, lease and grants. */
-  async function view(row: RequestRow): Promise<RequestView> {
-    const catalog = await catalogOf(row.tenantId);
-    const database = catalog.database(row.databaseId);
-    const [requesterExternalId, decisionRows, leaseRow, reviewer, analysis] = await Promise.all([
-      requests.requesterExternalId(row),
-      requests.decisions(row.tenantId, row.id),
-      // An extension shows the lease it extends.
-      requests.leaseWithEnder(row.tenantId, row.extendsRequestId ?? row.id),
-      row.reviewedBy ? requests.externalIdOf(row.tenantId, row.reviewedBy) : Promise.resolve(null),
-      analyses.latestFor(row.tenantId, row.id),
-    ]);
-    const scope = parseStoredScope(row.scope);
-    const level = row.level;
-    const privileges = catalog.level(level)?.privileges ?? [];
-    const databaseName = database?.database ?? row.databaseId;
-    const lease = leaseRow?.lease;
-    return {
-      id: row.id,
-      tenantId: row.tenantId,
-      kind: row.kind as RequestView['kind'],
-      extendsRequestId: row.extendsRequestId,
-      state: row.state as RequestState,
-      version: row.version,
-      requester: { id: row.requesterId, externalId: requesterExternalId },
-      databaseId: row.databaseId,
-      databaseName,
-      environment: database?.environment ?? 'unknown',
-      tags: database?.tags ?? [],
-      level,
-      scope: row.scope,
-      durationSeconds: row.durationSeconds,
-      reason: row.reason,
-      ticket: row.ticket,
-      risk: row.risk,
-      policy: row.policy ?? null,
-      grantsInWords: [describeGrants(level, scope, databaseName, privileges), leftOutSentence(row.leftOut)].filter(Boolean).join(' '),
-      leftOut: row.leftOut ?? [],
-      grantStatements: database ? grantPreview(database, level, privileges, scope, catalog.catalog.settings.userPrefix, lease?.username) : [],
-      cardRef: row.cardRef ?? null,
-      createdAt: row.createdAt,
-      pendingUntil: row.pendingUntil,
-      decidedAt: row.decidedAt,
-      decisions: decisionRows.map((d) => ({ decision: d.decision as 'approve' | 'deny', approverExternalId: d.approverExternalId, reason: d.reason, at: d.at })),
-      failure: row.failure,
-      reviewedByExternalId: reviewer,
-      lease: lease
-        ? {
-            id: lease.id, username: lease.username, expiresAt: lease.expiresAt, provisionedAt: lease.provisionedAt, revokedAt: lease.revokedAt,
-            endReason: lease.endReason, endedByExternalId: leaseRow.endedByExternalId, revokeAttempts: lease.revokeAttempts, dmRef: lease.dmRef ?? null,
-          }
-        : null,
-      analysis: analysis.request ?? null,
-      session: analysis.session ?? null,
-      recording: describeCapture((lease?.captureMethod as CaptureMethod | undefined) ?? database?.capture ?? 'none'),
-    };
-  }
+  const view = createRequestViewer({ requests, catalogOf, analyses });
 
   return {
     submit,
@@ -489,7 +322,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     reviewBreakGlass,
     unreviewedBreakGlass: (tenantId: string) => requests.unreviewedBreakGlass(tenantId),
     checkSubmitted,
-    decide,
+    decide: createDecide({ db, requests, audit, enqueue, catalogOf, people, now }),
     requestExtension,
     expirePending,
     view,

@@ -3,6 +3,7 @@ import { withTenant } from '../../db/tenant-scope.js';
 import { badInput } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { formatDuration } from '../../lib/time.js';
+import { joinRich, link, person, rich, strong, type Inline, type RichText } from '../../lib/rich-text.js';
 import type { AuditService, VerifyResult } from '../audit/audit-service.js';
 import { resolveRoles, personOf, type PersonResolver } from '../policy/policy-evaluator.js';
 import { buildReport } from './report-builder.js';
@@ -56,7 +57,7 @@ export function createReportService({ repo, audit, catalogOf, people = async (_t
     return roles.includes('auditor') || roles.includes('admin') || (await isAdmin(actor));
   }
 
-  /** `2026-11 db:orders env:production <@U0ALICE>` -> period and filters; mistakes say how to write it. */
+  /** `2026-11 db:orders env:production <@U0ALICE>` (as Slack sends a mention) -> period and filters; mistakes say how to write it. */
   async function parseRequest(tenantId: string, text: string): Promise<{ period: Period; filters: ReportFilters }> {
     const catalog = await catalogOf(tenantId);
     const filters: ReportFilters = {};
@@ -129,27 +130,27 @@ export function createReportService({ repo, audit, catalogOf, people = async (_t
     return { body, contentType: CONTENT_TYPES[format], filename };
   }
 
-  /** The chat summary: the numbers an auditor asks first, what needs attention, and the links. */
-  function summaryText(report: Report): string {
+  /** The chat summary: the numbers an auditor asks first, what needs attention, and the links. No markup: each adapter renders it. */
+  function summaryText(report: Report): RichText {
     const t = report.totals;
-    const filters = [report.filters.databaseId && `database ${report.filters.databaseId}`, report.filters.environment && `${report.filters.environment}`, report.filters.person && `<@${report.filters.person}>`].filter(Boolean);
+    const filters = joinRich([report.filters.databaseId && `database ${report.filters.databaseId}`, report.filters.environment && `${report.filters.environment}`, report.filters.person && person(report.filters.person)].filter((value): value is string | Inline => Boolean(value)));
     const attention = report.controls.flatMap((control) => control.attention);
-    const chain = report.audit.chain ? (report.audit.chain.ok ? `audit log intact (${report.audit.chain.events.toLocaleString('en-US')} events)` : `*audit log broken at event ${report.audit.chain.seq}: ${report.audit.chain.problem}*`) : undefined;
-    const lines = [
-      `*Access report ${report.period.label}*${filters.length ? ` (${filters.join(', ')})` : ''}`,
-      `• ${t.grants} access${t.grants === 1 ? '' : 'es'} for ${t.people} ${t.people === 1 ? 'person' : 'people'}, ${t.accessHours} h in total, median ${formatDuration(t.medianDurationSeconds)}; ${t.requests} request${t.requests === 1 ? '' : 's'} submitted, ${t.refused} not granted (${t.denied} denied, ${t.expiredUnanswered} unanswered).`,
-      `• Approved with MFA: ${t.mfaUsed} of ${t.grants}; auto-approved: ${t.autoApproved}; break-glass: ${t.breakGlass} (${t.breakGlassUnreviewed} not reviewed).`,
-      `• Flagged sessions: ${t.flaggedSessions}; failed revocations: ${t.revocationFailures} (${t.revocationFailuresOpen} still failing); self-approvals: ${t.selfApprovals}.`,
-      ...(chain ? [`• ${chain}.`] : []),
-      attention.length ? `*Needs attention:* ${[...new Set(attention)].join(' ')}` : 'Nothing needs attention.',
+    const chain = report.audit.chain ? (report.audit.chain.ok ? rich`audit log intact (${report.audit.chain.events.toLocaleString('en-US')} events)` : rich`${strong(`audit log broken at event ${report.audit.chain.seq}: ${report.audit.chain.problem}`)}`) : undefined;
+    const lines: RichText[] = [
+      rich`${strong(`Access report ${report.period.label}`)}${filters.parts.length ? rich` (${filters})` : ''}`,
+      rich`• ${t.grants} access${t.grants === 1 ? '' : 'es'} for ${t.people} ${t.people === 1 ? 'person' : 'people'}, ${t.accessHours} h in total, median ${formatDuration(t.medianDurationSeconds)}; ${t.requests} request${t.requests === 1 ? '' : 's'} submitted, ${t.refused} not granted (${t.denied} denied, ${t.expiredUnanswered} unanswered).`,
+      rich`• Approved with MFA: ${t.mfaUsed} of ${t.grants}; auto-approved: ${t.autoApproved}; break-glass: ${t.breakGlass} (${t.breakGlassUnreviewed} not reviewed).`,
+      rich`• Flagged sessions: ${t.flaggedSessions}; failed revocations: ${t.revocationFailures} (${t.revocationFailuresOpen} still failing); self-approvals: ${t.selfApprovals}.`,
+      ...(chain ? [rich`• ${chain}.`] : []),
+      attention.length ? rich`${strong('Needs attention:')} ${[...new Set(attention)].join(' ')}` : rich`Nothing needs attention.`,
     ];
     const download = linksFor(report);
     lines.push(
       download
-        ? `Report: <${download.urls.html}|HTML> · <${download.urls.pdf}|PDF> · <${download.urls.csv}|CSV> · <${download.urls.json}|JSON> (links expire ${download.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC)`
-        : 'Download links need PUBLIC_URL to be set on the server.',
+        ? rich`Report: ${link(download.urls.html, 'HTML')} · ${link(download.urls.pdf, 'PDF')} · ${link(download.urls.csv, 'CSV')} · ${link(download.urls.json, 'JSON')} (links expire ${download.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC)`
+        : rich`Download links need PUBLIC_URL to be set on the server.`,
     );
-    return lines.join('\n');
+    return joinRich(lines, '\n');
   }
 
   /** What the HTTP route serves for a link: the report, or a status without details. */

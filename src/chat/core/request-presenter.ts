@@ -1,0 +1,249 @@
+import { code, codeSpans, joinRich, person, rich, strong, type RichText, type RichValue } from '../../lib/rich-text.js';
+import { formatDuration, formatTime } from '../../lib/time.js';
+import type { RequestView } from '../../modules/access-requests/access-request-types.js';
+import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
+import { leftOutSentence } from '../../modules/credentials/postgres-grantable.js';
+import type { Notification } from './notifications.js';
+import { offboardingLine } from './offboarding-text.js';
+
+/**
+ * The one request presenter: what every platform says about a request, as neutral parts (an icon
+ * name and rich text, people as ids). Slack, Teams and the console render these; none of them writes
+ * a status line, a decision line or an alert of its own, so the three cannot drift apart.
+ */
+
+/** A pictogram by meaning; each adapter draws it its own way (a Slack emoji, a Unicode one, nothing). */
+export type Icon =
+  | 'waiting' | 'approved' | 'breakGlass' | 'active' | 'denied' | 'expired' | 'cancelled' | 'warning'
+  | 'ending' | 'alarm' | 'ended' | 'extended' | 'key' | 'mfa' | 'door' | 'received' | 'info';
+
+export interface Line {
+  icon?: Icon | undefined;
+  text: RichText;
+}
+
+const line = (icon: Icon | undefined, text: RichText): Line => ({ icon, text });
+const people = (ids: readonly string[]) => joinRich(ids.map(person));
+
+/** Who let the access happen: the approvers, the rule that auto-approved it, or break-glass. */
+export function decisionLine(view: RequestView): Line | undefined {
+  const approvals = view.decisions.filter((d) => d.decision === 'approve');
+  if (approvals.length) return line('approved', rich`Approved by ${people(approvals.map((d) => d.approverExternalId))} at ${formatTime(approvals.at(-1)!.at)}`);
+  if (view.policy?.autoApprovedBy) return line('approved', rich`Auto-approved by rule ${view.policy.autoApprovedBy} at ${formatTime(view.decidedAt ?? view.createdAt)}`);
+  if (view.policy?.breakGlass) return line('breakGlass', rich`Taken without approval (break-glass)`);
+  return undefined;
+}
+
+/** How the access ended, when it has: `ended early by @U1`, `revoked by @U2`, `expired`, ... */
+export function endedBy(view: RequestView): RichText | undefined {
+  const lease = view.lease;
+  if (!lease) return undefined;
+  const who = lease.endedByExternalId ? person(lease.endedByExternalId) : 'someone';
+  switch (lease.endReason) {
+    case 'ended':
+      return rich`ended early by ${who}`;
+    case 'revoked':
+      return rich`revoked by ${who}`;
+    case 'offboarded':
+      return rich`revoked: the requester left`;
+    case 'emergency':
+      return rich`revoked by an operator: emergency revoke-all`;
+    default:
+      return rich`expired`;
+  }
+}
+
+const endedSuffix = (view: RequestView): RichValue => {
+  const how = endedBy(view);
+  return how ? rich` (${how})` : '';
+};
+
+/** Where the request stands, as segments a renderer joins with ` · `: the decision, then the state. */
+export function statusLine(view: RequestView): Line[] {
+  const decided = decisionLine(view);
+  const after = (icon: Icon | undefined, text: RichText): Line[] => [...(decided ? [decided] : []), line(icon, text)];
+  const lease = view.lease;
+  switch (view.state) {
+    case 'pending': {
+      const approvals = view.decisions.filter((d) => d.decision === 'approve').map((d) => d.approverExternalId);
+      const quorum = view.policy?.quorum ?? 1;
+      const progress = quorum > 1 ? rich`${approvals.length} of ${quorum} approvals${approvals.length ? rich`: ${people(approvals)}` : ''} · ` : '';
+      return [line('waiting', rich`${progress}Waiting for ${quorum > 1 && approvals.length ? 'more approvers' : 'an approver'} · expires unanswered at ${formatTime(view.pendingUntil)}`)];
+    }
+    case 'approved':
+    case 'provisioning':
+      return after(undefined, rich`${view.kind === 'extension' ? 'applying the extension…' : 'creating the database user…'}`);
+    case 'active':
+      return after('active', rich`access active until ${lease ? formatTime(lease.expiresAt) : 'its end'}`);
+    case 'denied': {
+      const denial = view.decisions.find((d) => d.decision === 'deny');
+      if (!denial) return [line('denied', rich`Denied`)];
+      return [line('denied', rich`Denied by ${person(denial.approverExternalId)} at ${formatTime(denial.at)}${denial.reason ? rich`: ${denial.reason}` : ''}`)];
+    }
+    case 'expired':
+      return [line('expired', rich`Expired unanswered at ${formatTime(view.pendingUntil)}`)];
+    case 'cancelled':
+      return [line('cancelled', rich`Cancelled${view.failure ? rich`: ${codeSpans(view.failure)}` : ''}`)];
+    case 'failed':
+      return after('warning', rich`not provisioned: ${codeSpans(view.failure ?? 'unknown error')}`);
+    case 'revoking':
+      return after('ended', rich`ending access…`);
+    case 'revoke_failed':
+      return after('alarm', rich`revocation failing (${lease?.revokeAttempts ?? 0} attempts), still retrying`);
+    case 'revoked':
+      return after('ended', rich`access ended at ${formatTime(lease?.revokedAt ?? new Date())}${endedSuffix(view)}`);
+    case 'extended':
+      return after('extended', rich`extension applied: ${view.extendsRequestId ?? 'the request'} now ends at ${lease ? formatTime(lease.expiresAt) : 'its new time'}`);
+  }
+}
+
+/** The banner of a break-glass access on its card: review required, or who reviewed it. */
+export function breakGlassBanner(view: RequestView): { reviewed: boolean; line: Line } | undefined {
+  if (!view.policy?.breakGlass) return undefined;
+  return view.reviewedByExternalId
+    ? { reviewed: true, line: line('breakGlass', rich`Break-glass, reviewed by ${person(view.reviewedByExternalId)}`) }
+    : { reviewed: false, line: line('breakGlass', rich`${strong('Break-glass: taken without approval. Review required.')}`) };
+}
+
+/** The card's headline: what is asked, on which database, and the request's id. */
+export function headline(view: RequestView): string {
+  return view.kind === 'extension'
+    ? `Extension +${formatDuration(view.durationSeconds)} of ${view.extendsRequestId ?? 'a request'} on ${view.databaseId} · ${view.id}`
+    : `${capitalize(view.level)} access to ${view.databaseId} · ${view.id}`;
+}
+
+/** One line for previews and notifications: ids and words we validated, no markup. */
+export function cardSummary(view: RequestView): string {
+  return `Access request ${view.id}: ${view.level} on ${view.databaseId} for ${formatDuration(view.durationSeconds)}, risk ${view.analysis?.level ?? view.risk.level} (${view.state})`;
+}
+
+// ---- To the requester ----------------------------------------------------------------------------
+
+/** `command`: how to ask again on the platform (`/dbaccess` on Slack), if it has one. */
+export interface AskAgain {
+  command?: string | undefined;
+}
+
+export function receivedLine(view: RequestView, approvers: readonly string[]): Line {
+  const who = approvers.length ? people(approvers) : rich`an approver`;
+  return line('received', rich`Your request ${strong(view.id)} (${view.level} on ${view.databaseId} for ${formatDuration(view.durationSeconds)}) is waiting for ${who}. Risk: ${view.analysis?.level ?? view.risk.level}. I will message you here when it is decided.`);
+}
+
+/** Denied (the reason is returned apart, to be shown as the requester's own words), expired, cancelled or failed. */
+export function closedLine(view: RequestView, { command }: AskAgain = {}): { line: Line; reason?: string | undefined } {
+  const again = command ? rich` with ${code(command)}` : '';
+  const request = rich`Your request ${strong(view.id)} for ${view.databaseId}`;
+  switch (view.state) {
+    case 'denied': {
+      const denial = view.decisions.find((d) => d.decision === 'deny');
+      const by = denial ? person(denial.approverExternalId) : 'an approver';
+      return { line: line('denied', rich`${request} was denied by ${by}${denial?.reason ? ':' : '.'}`), reason: denial?.reason ?? undefined };
+    }
+    case 'expired':
+      return { line: line('expired', rich`${request} expired without a decision. Ask again${again} if you still need it.`) };
+    case 'cancelled':
+      if (!view.failure) return { line: line('cancelled', rich`${request} was cancelled${view.lease?.endReason === 'offboarded' ? ' (offboarding)' : ''}; nothing was left on the database.`) };
+      return { line: line('cancelled', rich`${request} was not sent to approvers: ${codeSpans(view.failure)} Fix the scope and ask again${again}.`) };
+    default:
+      return { line: line('warning', rich`${request} was approved, but the database user could not be created: ${codeSpans(view.failure ?? 'unknown error')}`) };
+  }
+}
+
+export function readyLine(view: RequestView, until: Date | undefined, { needsMfa = false } = {}): Line {
+  return line('key', rich`Your ${strong(view.level)} access to ${strong(view.databaseId)} (${view.environment}) is ready until ${strong(until ? formatTime(until) : 'its end')}. Request ${view.id}.${needsMfa ? ' This access needs a second factor: reveal the credentials with your MFA code.' : ''}`);
+}
+
+/** What the grant leaves out, if anything. */
+export const leftOutLine = (view: RequestView): RichText | undefined => (view.leftOut?.length ? rich`${leftOutSentence(view.leftOut)}` : undefined);
+
+export function revokedLine(view: RequestView): Line {
+  const lease = view.lease;
+  return line('ended', rich`Your access to ${strong(view.databaseId)} (request ${view.id}) ended at ${formatTime(lease?.revokedAt ?? new Date())}${endedSuffix(view)}. The user ${code(lease?.username ?? 'n/a')} no longer exists and its password no longer works.`);
+}
+
+export function extendedLine(view: RequestView): Line {
+  return line('extended', rich`Access to ${strong(view.databaseId)} (request ${view.id}) extended: it now ends at ${view.lease ? formatTime(view.lease.expiresAt) : 'its new time'}. Same user and password; open sessions keep running.`);
+}
+
+// ---- The approval thread and the approvers' channel ----------------------------------------------
+
+export function activeLine(view: RequestView): Line {
+  const lease = view.lease;
+  return line('active', rich`Access active until ${lease ? formatTime(lease.expiresAt) : 'its end'} as ${code(lease?.username ?? 'the temporary user')}. Credentials were sent to ${person(view.requester.externalId)} privately.`);
+}
+
+export function failingLine(view: RequestView, operation: 'provision' | 'revoke', attempts: number, error: string): Line {
+  return operation === 'revoke'
+    ? line('alarm', rich`Revoking ${code(view.lease?.username ?? 'the temporary user')} on ${view.databaseId} (request ${view.id}) has failed ${attempts} times: ${codeSpans(error)} It is still being retried; check the database.`)
+    : line('warning', rich`Could not create the database user on ${view.databaseId} yet (request ${view.id}): ${codeSpans(error)} Retrying until it works or the approved time runs out.`);
+}
+
+/** The loud alert of a break-glass access; the reason is returned apart, as the requester's own words. */
+export function breakGlassAlert(view: RequestView): { line: Line; reason: string; review: RichText } {
+  return {
+    line: line('alarm', rich`${strong('BREAK-GLASS')} ${person(view.requester.externalId)} took ${strong(view.level)} on ${strong(view.databaseId)} (${view.environment}) for ${formatDuration(view.durationSeconds)} without waiting for approval (request ${view.id}).`),
+    reason: view.reason,
+    review: rich`An approver must review it: use ${strong('Mark reviewed')} on the request's card.`,
+  };
+}
+
+type MfaAlert = Pick<Extract<Notification, { type: 'mfaAlert' }>, 'personExternalId' | 'what' | 'until' | 'byExternalId'>;
+
+export function mfaAlertLine(alert: MfaAlert): Line {
+  return alert.what === 'locked'
+    ? line('alarm', rich`MFA of ${person(alert.personExternalId)} is locked after too many wrong codes${alert.until ? ` until ${formatTime(alert.until)}` : ''}. If that was not them, someone is guessing.`)
+    : line('mfa', rich`MFA of ${person(alert.personExternalId)} was reset by ${alert.byExternalId ? person(alert.byExternalId) : 'an admin'}; they must enrol again before their next step-up.`);
+}
+
+export const offboardedLine = (left: Extract<Notification, { type: 'personOffboarded' }>): Line => line('door', offboardingLine(left));
+
+export function configProblemLine(message: string | undefined): { line: Line; details?: string | undefined } {
+  const intro = 'The catalog file was changed, but it has mistakes, so the last good catalog stays in force';
+  return message
+    ? { line: line('warning', rich`${intro}:`), details: message.slice(0, 2500) }
+    : { line: line('warning', rich`${intro}. ${code('dbaccess check-config')} (or the server log) says where.`) };
+}
+
+type Flag = { severity: 'info' | 'warning' | 'critical'; message: string };
+const FLAG_ICONS: Record<Flag['severity'], Icon> = { info: 'info', warning: 'warning', critical: 'alarm' };
+/** A flag of a session: its severity as an icon, its message (model or rule text) as plain text. */
+export const flagLine = (flag: Flag): Line => line(FLAG_ICONS[flag.severity], rich`${flag.message}`);
+
+export function flaggedAlert(view: RequestView): { line: Line; flags: Line[] } {
+  const flags = view.session?.flags.filter((flag) => flag.severity !== 'info') ?? [];
+  const where = view.cardRef ? ' (see the summary in the request\'s thread)' : '';
+  return { line: line('alarm', rich`Session of ${view.id} by ${person(view.requester.externalId)} on ${view.databaseId} needs review${where}:`), flags: flags.map(flagLine) };
+}
+
+// ---- The session summary -------------------------------------------------------------------------
+
+export interface SummaryParts {
+  title: RichText;
+  /** Who, what, approval, times, how it ended, recording. */
+  lines: RichText[];
+  sections: Array<{ heading: string; text: string }>;
+  flags: Line[];
+  unusual: string[];
+  baseline?: string | undefined;
+  by?: RichText | undefined;
+}
+
+export function summaryParts(view: RequestView, summary: SessionSummary): SummaryParts {
+  return {
+    title: rich`${strong('Session summary')} · ${view.id}${summary.review ? ' (flagged for review)' : ''}`,
+    lines: summary.lines,
+    sections: [
+      ...(summary.technical ? [{ heading: 'What was run', text: summary.technical }] : []),
+      ...(summary.plain ? [{ heading: 'In plain words', text: summary.plain }] : []),
+    ],
+    flags: summary.flags.map(flagLine),
+    unusual: (summary.unusual ?? []).slice(0, 5),
+    baseline: summary.baseline?.length ? summary.baseline.join(' ') : undefined,
+    by: summary.by ? rich`Summary by ${summary.by}. Statements are shown as the server logged them.` : undefined,
+  };
+}
+
+/** The plain-text preview of a summary message. */
+export const summaryPreview = (view: RequestView, summary: SessionSummary) => `Session summary for ${view.id}${summary.review ? ' (flagged for review)' : ''}`;
+
+const capitalize = (value: string) => value.charAt(0).toUpperCase() + value.slice(1);
