@@ -14,7 +14,7 @@ type ActionKinds = 'mayDecide' | 'submit' | 'analyze' | 'useSuggestion' | 'exten
 
 /** What the person is told when their MFA set-up is confirmed, with the codes that are shown once. */
 export const recoveryCodesText = (codes: readonly string[]) =>
-  rich`MFA is on: your second factor is set up. Keep these one-time recovery codes somewhere safe; each works once if you lose your authenticator:\n${joinRich(codes.map(code), '\n')}`;
+  rich`Your MFA is set up. MFA is on for every approval and reveal that asks for a code. Keep these one-time recovery codes somewhere safe; each works once if you lose your authenticator:\n${joinRich(codes.map(code), '\n')}`;
 
 /** The buttons and forms of the cards: the same checks and answers on every platform. */
 export function actionHandlers(deps: DispatcherDeps, surface: Surface, verifyCode: VerifyCode): Pick<Handlers, ActionKinds> {

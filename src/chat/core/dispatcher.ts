@@ -105,21 +105,25 @@ export function createDispatcher(deps: DispatcherDeps, surface: Surface, platfor
       return done(listText(rows, active, surface.prefix));
     },
 
-    async decide(caller, { decision, requestId, reason, mfa: proof, via }) {
+    async decide(caller, command) {
+      const { decision, requestId, reason, mfa: proof, via } = command;
       const actor = await caller.actor();
+      const redraw = async (reply: Reply): Promise<Reply> =>
+        command.redraw ? { ...reply, show: { kind: 'requestCard', requestId, request: await requests.viewById(requestId) } } : reply;
       if (proof) {
         const wrong = await verifyCode(caller, actor, proof.code, 'approve');
-        if (wrong) return wrong;
+        if (wrong) return redraw(wrong);
       }
       // The code (when there is one) is checked before the acknowledgement; the decision after it.
       const decide = async (): Promise<Reply> => {
         const outcome = await requests.decide(actor, requestId, decision, reason, proof !== undefined);
         if (!outcome.ok) {
           const message = fromModule(outcome.message);
-          return { ok: false, notFound: outcome.notFound, say: [outcome.needsMfa && via === 'text' ? rich`${message} Approve with the button on the card, which asks for your code.` : message] };
+          const said = outcome.needsMfa && via === 'text' ? rich`${message} Approve with the button on the card, which asks for your code.` : message;
+          return outcome.notFound ? { ok: false, notFound: true, say: [said] } : redraw(refused(said));
         }
-        if (outcome.progress) return done(rich`Your approval of ${requestId} is recorded: ${outcome.progress}. More approvers are needed.`);
-        return { ok: true, quiet: via === 'button', say: [text(`${decision === 'approve' ? 'Approved' : 'Denied'} ${requestId}.`)] };
+        if (outcome.progress) return redraw(done(rich`Your approval of ${requestId} is recorded: ${outcome.progress}. More approvers are needed.`));
+        return redraw({ ok: true, quiet: via === 'button', say: [text(`${decision === 'approve' ? 'Approved' : 'Denied'} ${requestId}.`)] });
       };
       return proof ? { ok: true, say: [], after: decide } : decide();
     },

@@ -1,0 +1,95 @@
+import type { AdaptiveCardInvokeResponse } from 'botbuilder';
+import { plainText, renderRich, type InlineRenderer, type RichText } from '../../lib/rich-text.js';
+import type { Surface } from '../core/commands.js';
+import { recoveryCodesText } from '../core/dispatcher-actions.js';
+import type { Reply } from '../core/replies.js';
+import { ADAPTIVE_CARD_CONTENT_TYPE, approvalCard, attachment, credentialsWaitingCard, escapeMarkdown, mention, requestFormCard, requestReceivedCard, type AdaptiveCard } from './teams-cards.js';
+
+/**
+ * Rich text as Teams' TextBlock markdown, escaped by teams-cards' own rules. A line break becomes a
+ * paragraph break (Teams shows a single one as nothing outside lists); a code span cannot hold `<`,
+ * which Teams would read as a mention before any markdown.
+ */
+const TEAMS_MARKDOWN: InlineRenderer = {
+  text: ({ text }) => text.split('\n').map((line) => escapeMarkdown(line)).join('\n\n'),
+  strong: ({ text }) => `**${escapeMarkdown(text)}**`,
+  code: ({ text }) => `\`${text.replace(/`/g, 'ˋ').replace(/</g, '＜').replace(/>/g, '＞').replace(/\s*\n\s*/g, ' ')}\``,
+  person: ({ id }) => mention(id).text,
+  link: ({ url, text }) => `[${escapeMarkdown(text)}](${url})`,
+};
+
+export const teamsMarkdown = (value: RichText): string => renderRich(value, TEAMS_MARKDOWN);
+
+/** What a reply says, as one markdown text (paragraphs). */
+export const replyMarkdown = (reply: Pick<Reply, 'say'>) => reply.say.map(teamsMarkdown).join('\n\n');
+
+/** What a reply says, as plain text: Universal Actions' message answers show no markdown. */
+export const replyPlain = (reply: Pick<Reply, 'say'>) => reply.say.map((said) => plainText(said, (id) => id)).join(' ');
+
+/** `dbaccess …` in a chat (an @mention in a channel); people by their sign-in (email). */
+export const TEAMS_SURFACE: Surface = {
+  prefix: 'dbaccess',
+  personHint: '<email>',
+  person: (word) => (/^[^\s@<>]+@[^\s@<>]+$/.test(word) ? word.toLowerCase() : undefined),
+};
+
+const CARD = { type: 'AdaptiveCard', $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', version: '1.5' } as const;
+
+/** A card of one text (already markdown). */
+export function noticeCard(markdown: string): AdaptiveCard {
+  return { ...CARD, body: [{ type: 'TextBlock', text: markdown, wrap: true }] } as AdaptiveCard;
+}
+
+/** A card with a notice on top, in the attention colour (a refusal, a wrong code, an outcome). */
+export function withNotice(card: AdaptiveCard, markdown: string): AdaptiveCard {
+  if (!markdown) return card;
+  return { ...card, body: [{ type: 'TextBlock', text: markdown, wrap: true, color: 'Attention', weight: 'Bolder' } as AdaptiveCard['body'][number], ...card.body] };
+}
+
+/** The authenticator set-up: the secret and its otpauth URI (in this 1:1 chat only), then a first code. */
+export function mfaEnrollmentCard(secret: string, otpauthUri: string): AdaptiveCard {
+  return {
+    ...CARD,
+    body: [
+      { type: 'TextBlock', text: 'Set up your second factor', weight: 'Bolder', size: 'Medium', wrap: true },
+      { type: 'TextBlock', text: 'Add this key to an authenticator app (or open the otpauth link on your phone), then enter the 6-digit code it shows.', wrap: true },
+      { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: secret, fontType: 'Monospace' }] },
+      { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: otpauthUri, fontType: 'Monospace' }] },
+      { type: 'Input.Text', id: 'code', label: 'Code from your authenticator', maxLength: 10 },
+    ],
+    actions: [{ type: 'Action.Execute', title: 'Confirm', verb: 'mfaConfirm', data: {} }],
+  } as unknown as AdaptiveCard;
+}
+
+/** The card a reply shows, with what it says on top; undefined when it shows only text. */
+export function replyCard(reply: Reply): AdaptiveCard | undefined {
+  const said = reply.quiet && reply.ok ? '' : replyMarkdown(reply);
+  const show = reply.show;
+  switch (show?.kind) {
+    case undefined:
+      return undefined;
+    case 'requestForm':
+      return requestFormCard(show.catalog, show.state);
+    case 'formErrors':
+      return requestFormCard(show.catalog, { draft: show.draft, errors: show.errors });
+    case 'received':
+      return requestReceivedCard(show.request);
+    case 'requestCard':
+      return show.request ? withNotice(approvalCard(show.request), said) : noticeCard(escapeMarkdown(`Request ${show.requestId} was not found.`));
+    case 'credentialsWaiting':
+      return show.request ? withNotice(credentialsWaitingCard(show.request), said) : noticeCard(said);
+    case 'mfaSetup':
+      return mfaEnrollmentCard(show.secret, show.otpauthUri);
+    case 'recoveryCodes':
+      return noticeCard(teamsMarkdown(recoveryCodesText(show.codes)));
+  }
+}
+
+export const cardResponse = (card: AdaptiveCard): AdaptiveCardInvokeResponse => ({ statusCode: 200, type: ADAPTIVE_CARD_CONTENT_TYPE, value: attachment(card).content as unknown as Record<string, unknown> });
+/**
+ * A short message instead of a new card: for clicks whose result a job draws on the same message a
+ * moment later (End, Extend, Reveal). A replacement card could arrive after the job's and hide it.
+ */
+export const messageResponse = (text: string): AdaptiveCardInvokeResponse => ({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: text as unknown as Record<string, unknown> });
+/** Universal Actions' error answer: Teams shows it to the person and leaves the card as it was. */
+export const errorResponse = (message: string): AdaptiveCardInvokeResponse => ({ statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message } });
