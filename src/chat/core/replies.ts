@@ -1,5 +1,5 @@
 import type { CatalogView } from '../../config/catalog.js';
-import { isAppError, publicMessage } from '../../lib/errors.js';
+import { isAppError, publicMessage, type ErrorCode } from '../../lib/errors.js';
 import { text, type RichText } from '../../lib/rich-text.js';
 import type { DraftField } from '../../modules/access-requests/access-request-schemas.js';
 import type { RequestDraft, RequestView } from '../../modules/access-requests/access-request-types.js';
@@ -39,6 +39,8 @@ export interface Reply {
   ok: boolean;
   /** The request named does not exist (or is another tenant's). */
   notFound?: boolean | undefined;
+  /** The code of the error that ended the command, when one did (an HTTP adapter answers with its status). */
+  error?: ErrorCode | undefined;
   /** What to tell the person, privately: one message each. */
   say: RichText[];
   /**
@@ -61,7 +63,7 @@ export const refused = (...say: RichText[]): Reply => ({ ok: false, say });
 
 /** A service's error as the person reads it; a request of another tenant is "not found". */
 export function failed(error: unknown): Reply {
-  return { ok: false, say: [text(publicMessage(error))], notFound: isAppError(error) && error.code === 'NOT_FOUND' };
+  return { ok: false, say: [text(publicMessage(error))], notFound: isAppError(error) && error.code === 'NOT_FOUND', error: isAppError(error) ? error.code : 'INTERNAL' };
 }
 
 /** Runs the work left for after the acknowledgement and joins what each step says, last screen wins. */
@@ -69,7 +71,7 @@ export async function settle(first: Reply | Promise<Reply>): Promise<Reply> {
   let reply = await first;
   while (reply.after) {
     const next: Reply = await reply.after().catch(failed);
-    reply = { ...next, ok: reply.ok && next.ok, field: reply.field ?? next.field, notFound: reply.notFound || next.notFound, say: [...reply.say, ...next.say], show: next.show ?? reply.show };
+    reply = { ...next, ok: reply.ok && next.ok, error: reply.error ?? next.error, field: reply.field ?? next.field, notFound: reply.notFound || next.notFound, say: [...reply.say, ...next.say], show: next.show ?? reply.show };
   }
   return reply;
 }
