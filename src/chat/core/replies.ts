@@ -75,3 +75,11 @@ export async function settle(first: Reply | Promise<Reply>): Promise<Reply> {
   }
   return reply;
 }
+
+export type ScreenKind = Screen['kind'];
+
+/**
+ * One renderer per screen an adapter draws from its replies: declared `satisfies ScreenRenderers<…>`,
+ * so a screen added to the core and forgotten by an adapter does not compile.
+ */
+export type ScreenRenderers<Out> = { [K in ScreenKind]: (screen: Extract<Screen, { kind: K }>, reply: Reply) => Out };

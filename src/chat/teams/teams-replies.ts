@@ -2,7 +2,8 @@ import type { AdaptiveCardInvokeResponse } from 'botbuilder';
 import { plainText, renderRich, type InlineRenderer, type RichText } from '../../lib/rich-text.js';
 import type { Surface } from '../core/commands.js';
 import { recoveryCodesText } from '../core/dispatcher-actions.js';
-import type { Reply } from '../core/replies.js';
+import type { InboundAdapter } from '../core/inbound-adapter.js';
+import type { Reply, Screen, ScreenRenderers } from '../core/replies.js';
 import { ADAPTIVE_CARD_CONTENT_TYPE, approvalCard, attachment, credentialsWaitingCard, escapeMarkdown, mention, requestFormCard, requestReceivedCard, type AdaptiveCard } from './teams-cards.js';
 
 /**
@@ -61,29 +62,32 @@ export function mfaEnrollmentCard(secret: string, otpauthUri: string): AdaptiveC
   } as unknown as AdaptiveCard;
 }
 
-/** The card a reply shows, with what it says on top; undefined when it shows only text. */
+/** What a click or a message said, on top of the card it shows (a quiet reply is left to the card). */
+const saidOn = (reply: Reply) => (reply.quiet && reply.ok ? '' : replyMarkdown(reply));
+
+/** The card of each screen a reply can show, with what it says on top. */
+const SCREENS = {
+  requestForm: (show) => requestFormCard(show.catalog, show.state),
+  formErrors: (show) => requestFormCard(show.catalog, { draft: show.draft, errors: show.errors }),
+  received: (show) => requestReceivedCard(show.request),
+  requestCard: (show, reply) => (show.request ? withNotice(approvalCard(show.request), saidOn(reply)) : noticeCard(escapeMarkdown(`Request ${show.requestId} was not found.`))),
+  credentialsWaiting: (show, reply) => (show.request ? withNotice(credentialsWaitingCard(show.request), saidOn(reply)) : noticeCard(saidOn(reply))),
+  mfaSetup: (show) => mfaEnrollmentCard(show.secret, show.otpauthUri),
+  recoveryCodes: (show) => noticeCard(teamsMarkdown(recoveryCodesText(show.codes))),
+} satisfies ScreenRenderers<AdaptiveCard>;
+
+/** The card a reply shows; undefined when it shows only text. */
 export function replyCard(reply: Reply): AdaptiveCard | undefined {
-  const said = reply.quiet && reply.ok ? '' : replyMarkdown(reply);
-  const show = reply.show;
-  switch (show?.kind) {
-    case undefined:
-      return undefined;
-    case 'requestForm':
-      return requestFormCard(show.catalog, show.state);
-    case 'formErrors':
-      return requestFormCard(show.catalog, { draft: show.draft, errors: show.errors });
-    case 'received':
-      return requestReceivedCard(show.request);
-    case 'requestCard':
-      return show.request ? withNotice(approvalCard(show.request), said) : noticeCard(escapeMarkdown(`Request ${show.requestId} was not found.`));
-    case 'credentialsWaiting':
-      return show.request ? withNotice(credentialsWaitingCard(show.request), said) : noticeCard(said);
-    case 'mfaSetup':
-      return mfaEnrollmentCard(show.secret, show.otpauthUri);
-    case 'recoveryCodes':
-      return noticeCard(teamsMarkdown(recoveryCodesText(show.codes)));
-  }
+  return reply.show ? (SCREENS[reply.show.kind] as (show: Screen, reply: Reply) => AdaptiveCard)(reply.show, reply) : undefined;
 }
+
+/** Teams' inbound side, as the compiler checks it. */
+export const teamsInbound = {
+  surface: TEAMS_SURFACE,
+  renderText: teamsMarkdown,
+  renderReply: (reply) => replyMarkdown(reply) || undefined,
+  screens: SCREENS,
+} satisfies InboundAdapter<AdaptiveCard>;
 
 export const cardResponse = (card: AdaptiveCard): AdaptiveCardInvokeResponse => ({ statusCode: 200, type: ADAPTIVE_CARD_CONTENT_TYPE, value: attachment(card).content as unknown as Record<string, unknown> });
 /**

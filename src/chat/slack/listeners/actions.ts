@@ -1,7 +1,7 @@
 import type { RespondFn } from '@slack/bolt';
 import { settle, type Reply } from '../../core/replies.js';
-import { IDS, denyModal, extendModal, mfaModal, parseButtonValue, requestModal } from '../slack-blocks.js';
-import { renderReply } from '../slack-replies.js';
+import { IDS, denyModal, extendModal, mfaModal, parseButtonValue } from '../slack-blocks.js';
+import { renderReply, slackScreen } from '../slack-replies.js';
 import { STALE_BUTTON, interactionCaller, readDraft, sealFor, teamOf, type SlackListenerContext, type SlackView } from './context.js';
 
 const valueOf = (action: unknown) => (action as { value?: string }).value ?? '';
@@ -102,9 +102,8 @@ export function registerActions(ctx: SlackListenerContext): void {
     const draft = readDraft(view.state.values, revision);
     const reply = await dispatcher.dispatch(await interactionCaller(ctx, body), { kind: 'analyze', draft, form: { platform: 'slack', channel: view.id, ts: String(revision) } });
     // Progress first: the job's result must land after it, never under it.
-    if (reply.show?.kind === 'requestForm') {
-      await app.client.views.update({ view_id: view.id, hash: view.hash, view: views.seal(requestModal(reply.show.catalog, { ...reply.show.state, revision })) as never });
-    }
+    const draw = slackScreen(reply, { revision });
+    if ('view' in draw) await app.client.views.update({ view_id: view.id, hash: view.hash, view: views.seal(draw.view) as never });
     await settle(reply);
   });
 
@@ -116,8 +115,8 @@ export function registerActions(ctx: SlackListenerContext): void {
     if (!view || !/^[0-9a-f-]{36}$/.test(analysisId)) return;
     const revision = Number(views.data(view.private_metadata)) || 0;
     const reply = await dispatch(body, { kind: 'useSuggestion', draft: readDraft(view.state.values, revision), analysisId });
-    if (reply.show?.kind !== 'requestForm') return;
     // A new revision: Slack shows new initial values only in blocks it has not seen.
-    await app.client.views.update({ view_id: view.id, hash: view.hash, view: views.seal(requestModal(reply.show.catalog, { ...reply.show.state, revision: revision + 1 })) as never });
+    const draw = slackScreen(reply, { revision: revision + 1 });
+    if ('view' in draw) await app.client.views.update({ view_id: view.id, hash: view.hash, view: views.seal(draw.view) as never });
   });
 }

@@ -1,8 +1,7 @@
 import { publicMessage } from '../../../lib/errors.js';
 import { parseCommand } from '../../core/commands.js';
 import { settle } from '../../core/replies.js';
-import { mfaEnrollmentBlocks, requestModal } from '../slack-blocks.js';
-import { SLACK_SURFACE, renderReply, slackText } from '../slack-replies.js';
+import { SLACK_SURFACE, renderReply, slackScreen, slackText } from '../slack-replies.js';
 import { callerOf, directMessage, type SlackListenerContext } from './context.js';
 
 /** Answers made of the words alone: they go in the acknowledgement itself. */
@@ -24,22 +23,23 @@ export function registerCommands(ctx: SlackListenerContext): void {
     if (parsed.kind === 'requestForm') {
       // The catalog is in memory: an empty one is said in the acknowledgement, otherwise the form opens.
       const reply = await dispatcher.dispatch(caller, parsed);
-      if (reply.show?.kind !== 'requestForm') {
+      const draw = slackScreen(reply, { revision: 0 });
+      if (!('view' in draw)) {
         await ack({ response_type: 'ephemeral', text: renderReply(reply) ?? '' });
         return;
       }
       await ack();
       // The form's check runs before its acknowledgement: look the person up while they fill it in.
       ctx.directory?.warm(caller.tenantId, command.user_id);
-      await app.client.views.open({ trigger_id: command.trigger_id, view: views.seal(requestModal(reply.show.catalog), command.team_id, command.user_id) as never });
+      await app.client.views.open({ trigger_id: command.trigger_id, view: views.seal(draw.view, command.team_id, command.user_id) as never });
       return;
     }
     await ack();
     const reply = await settle(dispatcher.dispatch(caller, parsed));
-    if (reply.show?.kind === 'mfaSetup') {
+    const draw = slackScreen(reply, { revision: 0, publishQr: ctx.publishQr });
+    if ('dm' in draw) {
       try {
-        const { secret, otpauthUri, qrPng } = reply.show;
-        await directMessage(app, command.user_id, mfaEnrollmentBlocks(secret, otpauthUri, ctx.publishQr?.(qrPng)));
+        await directMessage(app, command.user_id, draw.dm);
         await respond({ response_type: 'ephemeral', text: 'I sent you the MFA set-up by direct message.' });
       } catch (error) {
         await respond({ response_type: 'ephemeral', text: publicMessage(error) });

@@ -1,9 +1,8 @@
 import type { AckFn, ViewResponseAction } from '@slack/bolt';
 import { settle, type Reply } from '../../core/replies.js';
-import { recoveryCodesText } from '../../core/dispatcher-actions.js';
 import { IDS } from '../slack-blocks.js';
-import { renderReply, slackText } from '../slack-replies.js';
-import { directMessage, interactionCaller, onForm, readDraft, type SlackListenerContext, type StateValues } from './context.js';
+import { renderReply, slackScreen } from '../slack-replies.js';
+import { directMessage, interactionCaller, readDraft, type SlackListenerContext, type StateValues } from './context.js';
 
 const valuesOf = (view: { state: { values: unknown } }) => view.state.values as StateValues;
 const input = (view: { state: { values: unknown } }, block: string) => (valuesOf(view)[block]?.value?.value ?? '').trim();
@@ -32,7 +31,8 @@ export function registerViews(ctx: SlackListenerContext): void {
     const caller = await interactionCaller(ctx, body);
     // Checked before the acknowledgement (pure, in memory, the policy from the form alone) so errors show inline.
     const reply = await dispatcher.dispatch(caller, { kind: 'submit', draft: readDraft(valuesOf(view), revision) });
-    if (reply.show?.kind === 'formErrors') return void (await ack({ response_action: 'errors', errors: onForm(reply.show.errors, revision) }));
+    const draw = slackScreen(reply, { revision });
+    if ('errors' in draw) return void (await ack({ response_action: 'errors', errors: draw.errors }));
     if (!(await acknowledge(ack, reply, 'reason'))) return;
     const stored = await settle(reply);
     if (!stored.ok) await directMessage(app, body.user.id, { text: renderReply(stored) ?? '' });
@@ -78,7 +78,7 @@ export function registerViews(ctx: SlackListenerContext): void {
     const reply = await dispatcher.dispatch(await interactionCaller(ctx, body), { kind: 'mfaConfirm', code: input(view, 'code') });
     if (!(await acknowledge(ack, reply, 'code'))) return;
     const confirmed = await settle(reply);
-    const text = confirmed.show?.kind === 'recoveryCodes' ? slackText(recoveryCodesText(confirmed.show.codes)) : renderReply(confirmed) ?? '';
-    await directMessage(app, body.user.id, { text });
+    const draw = slackScreen(confirmed, { revision: 0 });
+    await directMessage(app, body.user.id, 'dm' in draw ? draw.dm : { text: renderReply(confirmed) ?? '' });
   });
 }
