@@ -205,5 +205,7 @@ describe('the whole lifecycle in Microsoft Teams', () => {
     expect(shownIn({ attachments: [{ content: (confirmed.body as { value: unknown }).value }] })).toMatch(/MFA is set up[\s\S]*recovery codes/);
     expect(shownIn(await reply(mallory, `dbaccess mfa reset ${alice.email}`))).toBe('Only admins can reset MFA. Ask an admin.');
     expect(shownIn(await reply(alice, `dbaccess mfa reset ${mallory.email}`))).toBe(`MFA of ${mallory.email} is reset; they can set it up again with dbaccess mfa.`);
+    // The approvers hear of a reset, as on every platform.
+    await waitUntil(async () => (await fake.botMessagesIn(team.general.id)).find((m) => shownIn(m).includes(`MFA of ${mallory.email} was reset by ${alice.email}`)), 10_000, 'the approvers\' alert about the reset');
   });
 });
