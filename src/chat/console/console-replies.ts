@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { AppError, httpStatus } from '../../lib/errors.js';
-import { plainText } from '../../lib/rich-text.js';
+import { plainText, type RichText } from '../../lib/rich-text.js';
 import type { Command, Surface } from '../core/commands.js';
-import type { Reply } from '../core/replies.js';
+import type { InboundAdapter } from '../core/inbound-adapter.js';
+import type { Reply, Screen, ScreenRenderers } from '../core/replies.js';
 import { recoveryCodesText } from '../core/dispatcher-actions.js';
 
 /** The console's text commands are Teams' words; people are written by their id. */
@@ -45,6 +46,27 @@ export function consoleActionCommand(input: z.infer<typeof actionSchema>): Comma
   }
 }
 
+/** What each screen adds to the console's JSON; the page draws forms, cards and the inbox itself. */
+const SCREENS = {
+  requestForm: () => ({}),
+  formErrors: (show) => ({ errors: show.errors }),
+  received: (show) => ({ id: show.request.id }),
+  requestCard: () => ({}),
+  credentialsWaiting: () => ({}),
+  mfaSetup: (show) => ({ mfaSetup: { secret: show.secret, otpauthUri: show.otpauthUri } }),
+  recoveryCodes: (show) => ({ recoveryCodes: show.codes }),
+} satisfies ScreenRenderers<Record<string, unknown>>;
+
+const consoleText = (value: RichText) => plainText(value, (id) => id);
+
+/** The console's inbound side, as the compiler checks it. */
+export const consoleInbound = {
+  surface: CONSOLE_SURFACE,
+  renderText: consoleText,
+  renderReply: (reply) => (reply.say.length ? reply.say.map(consoleText).join('\n') : undefined),
+  screens: SCREENS,
+} satisfies InboundAdapter<Record<string, unknown>>;
+
 /**
  * A reply as the console's JSON: the text plain (people by their id, the page shows no markup), its
  * parts as rich text for a page that wants them, and what a screen carries that the page shows itself.
@@ -54,11 +76,10 @@ export function consoleReply(reply: Reply) {
   const said = show?.kind === 'recoveryCodes' ? [...reply.say, recoveryCodesText(show.codes)] : reply.say;
   return {
     ok: reply.ok,
-    message: said.map((part) => plainText(part, (id) => id)).join('\n'),
+    message: consoleInbound.renderReply({ say: said }) ?? '',
     parts: said,
     notFound: reply.notFound === true,
     status: reply.notFound ? 404 : reply.error ? httpStatus(new AppError(reply.error, '')) : 200,
-    ...(show?.kind === 'mfaSetup' ? { mfaSetup: { secret: show.secret, otpauthUri: show.otpauthUri } } : {}),
-    ...(show?.kind === 'recoveryCodes' ? { recoveryCodes: show.codes } : {}),
+    ...(show ? (SCREENS[show.kind] as (show: Screen, reply: Reply) => Record<string, unknown>)(show, reply) : {}),
   };
 }
