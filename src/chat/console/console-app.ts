@@ -2,7 +2,6 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { CatalogOf } from '../../config/catalog.js';
 import { withTenant } from '../../db/tenant-scope.js';
 import type { Logger } from '../../lib/logger.js';
 import { formatDuration, formatTime } from '../../lib/time.js';

@@ -3,7 +3,7 @@ import { code, joinRich, rich, strong, text } from '../../lib/rich-text.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';
 import { validateDraft } from '../../modules/access-requests/access-request-schemas.js';
 import type { Command, Surface } from './commands.js';
-import type { DispatcherDeps, Handlers, TenantCaller, VerifyCode } from './dispatcher.js';
+import type { DispatcherDeps, Handlers, TenantCaller, VerifyCode } from './dispatch-types.js';
 import { fromModule } from './legacy-markup.js';
 import { done, refused, type Reply } from './replies.js';
 

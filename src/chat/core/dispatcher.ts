@@ -1,52 +1,14 @@
-import type { CatalogOf } from '../../config/catalog.js';
 import { publicMessage } from '../../lib/errors.js';
-import type { Logger } from '../../lib/logger.js';
-import { code, person, rich, text, type RichText } from '../../lib/rich-text.js';
-import type { AccessRequestService } from '../../modules/access-requests/access-request-service.js';
-import type { RequestExitService } from '../../modules/access-requests/request-exit-service.js';
-import type { AnalysisService } from '../../modules/analysis/analysis-service.js';
-import type { AuditService } from '../../modules/audit/audit-service.js';
-import type { LeaseService } from '../../modules/credentials/lease-service.js';
-import type { InsightsService } from '../../modules/insights/insights-service.js';
-import type { MfaPurpose, MfaService } from '../../modules/mfa/mfa-service.js';
-import { REPORT_USAGE, type ReportService } from '../../modules/reports/report-service.js';
+import { code, person, rich, text } from '../../lib/rich-text.js';
+import type { MfaPurpose } from '../../modules/mfa/mfa-service.js';
+import { REPORT_USAGE } from '../../modules/reports/report-service.js';
 import type { Actor } from '../../modules/tenants/tenant-service.js';
 import { auditVerdict, insightsNaming, insightsText, listText, statusText } from './command-texts.js';
 import { helpText, usageText, type Command, type CommandKind, type Surface } from './commands.js';
 import { actionHandlers } from './dispatcher-actions.js';
+import type { DispatcherDeps, Handler, Handlers, TenantCaller, VerifyCode } from './dispatch-types.js';
 import { fromModule } from './legacy-markup.js';
-import type { ChatNotifier } from './notifications.js';
 import { done, failed, refused, type Caller, type Reply } from './replies.js';
-import type { SystemStatus } from './system-status.js';
-
-export interface DispatcherDeps {
-  requests: Pick<AccessRequestService, 'listMine' | 'view' | 'viewById' | 'decide' | 'quickRefusal' | 'isAdmin' | 'explainPolicyFor' | 'precheck' | 'submit' | 'requestExtension' | 'retryFailed' | 'reviewBreakGlass'>;
-  /** Cancel, Revoke and End access. */
-  exits: Pick<RequestExitService, 'cancel' | 'revoke'>;
-  leases: Pick<LeaseService, 'extend' | 'credentialsForRequester' | 'markDelivered'>;
-  analysis: Pick<AnalysisService, 'startDraft' | 'suggestionFor'>;
-  mfa: Pick<MfaService, 'verify' | 'startEnrollment' | 'checkEnrollmentCode' | 'confirmEnrollment' | 'reset'>;
-  /** Health for `status` (admins), scoped to one tenant where it names requests. */
-  status?: ((tenantId: string) => Promise<SystemStatus>) | undefined;
-  /** Anomalies and recommendations for `insights` (admins). */
-  insights?: Pick<InsightsService, 'overview' | 'lastDays'> | undefined;
-  /** `report` and `audit verify` (auditors and admins). */
-  reports?: Pick<ReportService, 'mayAudit' | 'parseRequest' | 'build' | 'summaryText'> | undefined;
-  audit?: Pick<AuditService, 'verify'> | undefined;
-  catalogOf: CatalogOf;
-  /** Where the credentials and the approvers' MFA alerts go. */
-  notifier: ChatNotifier;
-  logger: Logger;
-}
-
-/** A Caller that also names other people of its tenant (`mfa reset @person`). */
-export interface TenantCaller extends Caller {
-  /** Another person of the same workspace or organisation, by their platform id. */
-  other(externalUserId: string): Promise<Actor>;
-}
-
-export type Handler<K extends CommandKind> = (caller: TenantCaller, command: Extract<Command, { kind: K }>) => Promise<Reply>;
-export type Handlers = { [K in CommandKind]: Handler<K> };
 
 /** `insights` covers this many days. */
 export const INSIGHTS_DAYS = 30;
@@ -208,5 +170,4 @@ export function createDispatcher(deps: DispatcherDeps, surface: Surface, platfor
 }
 
 export type Dispatcher = ReturnType<typeof createDispatcher>;
-export type VerifyCode = (caller: TenantCaller, actor: Actor, code: string, purpose: MfaPurpose) => Promise<Reply | undefined>;
-export type { RichText };
+export type { DispatcherDeps, Handler, Handlers, TenantCaller, VerifyCode };
