@@ -255,7 +255,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const consoleRoutes = consoleStore
     ? consoleApp(
         { token: env.CONSOLE_TOKEN, people: { requester: CONSOLE_PEOPLE.requester, approver: CONSOLE_PEOPLE.approver } },
-        { store: consoleStore, notifier, tenants, requests, analysis, leases, exits, history: exitRepo, mfa, catalogOf, logger },
+        { store: consoleStore, notifier, tenants, requests, analysis, leases, exits, history: exitRepo, mfa, status, insights: insightsService, reports, audit, catalogOf, logger },
       )
     : undefined;
 

@@ -1,3 +1,4 @@
+import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVERS_CHANNEL, PEOPLE, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 
@@ -56,6 +57,23 @@ describe('the console on a Slack install', () => {
     await h.waitForCard((message) => shown(message).includes('Slack side'));
     expect(h.slack.messagesIn(APPROVERS_CHANNEL).some((message) => shown(message).includes(id))).toBe(false);
     expect((await state()).messages.some((m) => m.text.includes('Slack side'))).toBe(false);
+  });
+
+  it('answers the text commands of Slack and Teams, and sets up MFA, in JSON', async () => {
+    const say = async (as: string, body: Record<string, string>) => {
+      const answer = await fetch(`${h.url}/console/api/commands`, json({ as, ...body }));
+      expect(answer.status).toBe(200);
+      return (await answer.json()) as { ok: boolean; message: string; mfaSetup?: { secret: string }; recoveryCodes?: string[] };
+    };
+    expect((await say('requester', { text: 'help' })).message).toMatch(/dbaccess list: your recent requests/);
+    expect(await say('requester', { text: 'status' })).toMatchObject({ ok: false, message: 'Only admins can see the system status. Ask an admin if you need it.' });
+    expect(await say('requester', { text: 'approve nothing' })).toMatchObject({ ok: false, message: expect.stringMatching(/^Usage: dbaccess approve <request id>/) });
+    const setup = await say('requester', { text: 'mfa' });
+    expect(setup.mfaSetup?.secret).toMatch(/^[A-Z2-7]{16,}$/);
+    const confirmed = await say('requester', { code: await generate({ secret: setup.mfaSetup!.secret }) });
+    expect(confirmed).toMatchObject({ ok: true, message: expect.stringMatching(/MFA is on/) });
+    expect(confirmed.recoveryCodes).toHaveLength(10);
+    expect((await fetch(`${h.url}/console/api/commands`, json({ as: 'someone', text: 'status' }))).status).toBe(400);
   });
 
   it('answers a stale or forged action without changing anything', async () => {

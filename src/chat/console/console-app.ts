@@ -2,23 +2,16 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { CatalogOf } from '../../config/catalog.js';
 import { withTenant } from '../../modules/tenants/tenant-scope.js';
-import { httpStatus, isAppError, publicMessage } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { formatDuration, parseDuration } from '../../lib/time.js';
-import { validateDraft } from '../../modules/access-requests/access-request-schemas.js';
-import type { AccessRequestService } from '../../modules/access-requests/access-request-service.js';
-import type { AnalysisService } from '../../modules/analysis/analysis-service.js';
-import type { LeaseService } from '../../modules/credentials/lease-service.js';
+import { formatDuration, formatTime } from '../../lib/time.js';
 import type { RequestExitRepo } from '../../modules/access-requests/request-exit-repo.js';
-import type { RequestExitService } from '../../modules/access-requests/request-exit-service.js';
-import { formatTime } from '../../lib/time.js';
-import type { MfaService } from '../../modules/mfa/mfa-service.js';
-import type { Actor, TenantService } from '../../modules/tenants/tenant-service.js';
-import type { ChatNotifier } from '../core/notifications.js';
+import type { TenantService } from '../../modules/tenants/tenant-service.js';
+import { createDispatcher, type DispatcherDeps, type TenantCaller } from '../core/dispatcher.js';
+import { settle } from '../core/replies.js';
+import { parseCommand } from '../core/commands.js';
+import { CONSOLE_SURFACE, actionSchema, consoleActionCommand, consoleReply } from './console-replies.js';
 import type { ConsoleStore } from './console-store.js';
-import { consoleText } from './console-text.js';
 
 /**
  * The local console: a third adapter on the same core, for trying dbaccess before (or without) a
@@ -34,20 +27,12 @@ export interface ConsoleOptions {
   people: { requester: string; approver: string };
 }
 
-interface Deps {
+/** The services the dispatcher calls (the notifier is the app's router), and what the console itself needs. */
+interface Deps extends Omit<DispatcherDeps, 'logger'> {
   store: ConsoleStore;
-  notifier: ChatNotifier;
   tenants: Pick<TenantService, 'actor' | 'ensureTenant'>;
-  requests: AccessRequestService;
-  analysis: Pick<AnalysisService, 'startDraft' | 'suggestionFor'>;
-  leases: Pick<LeaseService, 'extend' | 'credentialsForRequester' | 'markDelivered'>;
-  /** Cancel, Revoke and End access. */
-  exits: Pick<RequestExitService, 'cancel' | 'revoke'>;
   /** The requests to draw again at start (the console keeps its messages in memory). */
   history: Pick<RequestExitRepo, 'recent'>;
-  mfa: Pick<MfaService, 'verify'>;
-  /** The console tenant's catalog. */
-  catalogOf: CatalogOf;
   logger: Logger;
 }
 
@@ -63,19 +48,23 @@ const text = (max: number) => z.string().max(max);
 const draftSchema = z.strictObject({
   databaseId: text(40), level: text(31), scope: text(2000).default(''), duration: text(20), reason: text(1000), ticket: text(100).default(''), breakGlass: z.boolean().default(false),
 });
-const actionSchema = z.strictObject({
-  action: z.enum(['approve', 'deny', 'end', 'cancel', 'extend', 'reveal', 'review', 'retry']),
-  requestId: z.string().regex(/^R[0-9A-Z]{9}$/),
-  as: z.enum(['requester', 'approver']),
-  reason: text(500).optional(),
-  duration: text(20).optional(),
-  code: text(20).optional(),
-});
+/** A text command, or the code that confirms an MFA set-up (`mfa` answers with the key). */
+const commandSchema = z.strictObject({ as: z.enum(['requester', 'approver']), text: text(500).optional(), code: text(20).optional() });
 
-export function consoleApp(options: ConsoleOptions, deps: Deps) {
-  const { store, notifier, tenants, requests, analysis, leases, exits, history, mfa, catalogOf, logger } = deps;
+export function consoleApp(options: ConsoleOptions, { store, tenants, history, logger, ...services }: Deps) {
+  const { requests, notifier, catalogOf } = services;
   const log = logger.child({ platform: 'console' });
-  const actorAs = (who: 'requester' | 'approver'): Promise<Actor> => tenants.actor('console', TENANT, options.people[who], who === 'requester' ? 'You (requesting)' : 'You (approving)');
+  const dispatcher = createDispatcher({ ...services, logger: log }, CONSOLE_SURFACE, 'the console');
+  /** One person plays two: the requester and the approver. */
+  const callerAs = (tenantId: string, who: 'requester' | 'approver'): TenantCaller => {
+    const name = who === 'requester' ? 'You (requesting)' : 'You (approving)';
+    let actor: ReturnType<TenantCaller['actor']> | undefined;
+    return {
+      platform: 'console', tenantId, externalUserId: options.people[who], name,
+      actor: () => (actor ??= tenants.actor('console', TENANT, options.people[who], name)),
+      other: (externalUserId) => tenants.actor('console', TENANT, externalUserId),
+    };
+  };
 
   return async function consoleRoutes(app: FastifyInstance): Promise<void> {
     const tenantId = await tenants.ensureTenant('console', TENANT);
@@ -126,44 +115,49 @@ export function consoleApp(options: ConsoleOptions, deps: Deps) {
       });
     });
 
-    /** The form: validated and checked by the policy like Slack's, errors per field. */
+    /** The form: validated and checked by the policy like Slack's and Teams', errors per field. */
     app.post('/console/api/requests', (request, reply) => withTenant(tenantId, async () => {
       const body = draftSchema.safeParse(request.body);
       if (!body.success) return reply.code(400).send({ error: 'The form is malformed.' });
-      const result = validateDraft(body.data, await catalogOf(tenantId));
-      if (!result.ok) return reply.code(422).send({ errors: result.errors });
-      const refusal = await requests.precheck(await actorAs('requester'), result.value);
-      if (Object.keys(refusal).length > 0) return reply.code(422).send({ errors: refusal });
-      const row = await requests.submit(await actorAs('requester'), result.value);
-      return reply.code(201).send({ id: row.id });
+      const answer = await settle(dispatcher.dispatch(callerAs(tenantId, 'requester'), { kind: 'submit', draft: body.data }));
+      if (answer.show?.kind === 'formErrors') return reply.code(422).send({ errors: answer.show.errors });
+      if (answer.show?.kind !== 'received') return reply.code(500).send({ error: consoleReply(answer).message });
+      return reply.code(201).send({ id: answer.show.request.id });
     }));
 
     app.post('/console/api/analyze', (request, reply) => withTenant(tenantId, async () => {
       const body = z.strictObject({ formId: z.string().regex(/^[a-z0-9-]{8,40}$/), draft: draftSchema }).safeParse(request.body);
       if (!body.success) return reply.code(400).send({ error: 'The form is malformed.' });
-      await analysis.startDraft(await actorAs('requester'), body.data.draft, { platform: 'console', channel: body.data.formId, ts: '0' });
+      const answer = await settle(dispatcher.dispatch(callerAs(tenantId, 'requester'), { kind: 'analyze', draft: body.data.draft, form: { platform: 'console', channel: body.data.formId, ts: '0' } }));
+      if (!answer.ok) return reply.code(500).send({ error: consoleReply(answer).message });
       return reply.code(202).send({ analyzing: true });
     }));
 
     app.post('/console/api/suggestion', (request, reply) => withTenant(tenantId, async () => {
       const body = z.strictObject({ analysisId: z.uuid() }).safeParse(request.body);
       if (!body.success) return reply.code(400).send({ error: 'No such suggestion.' });
-      const suggestion = await analysis.suggestionFor(await actorAs('requester'), body.data.analysisId);
-      if (!suggestion) return reply.code(404).send({ error: 'That suggestion is no longer available; analyze again.' });
-      return { level: suggestion.level, scope: suggestion.scope.join(', '), duration: formatDuration(suggestion.durationSeconds), text: suggestion.text };
+      const empty = { databaseId: '', level: '', scope: '', duration: '', reason: '', ticket: '', breakGlass: false };
+      const answer = await dispatcher.dispatch(callerAs(tenantId, 'requester'), { kind: 'useSuggestion', draft: empty, analysisId: body.data.analysisId });
+      const form = answer.show?.kind === 'requestForm' ? answer.show.state : undefined;
+      const analysis = form?.analysis?.state === 'applied' ? form.analysis.text : undefined;
+      if (!answer.ok || !form?.draft) return reply.code(404).send({ error: analysis ?? 'That suggestion is no longer available; analyze again.' });
+      return { level: form.draft.level, scope: form.draft.scope, duration: form.draft.duration, text: analysis };
     }));
 
     app.post('/console/api/actions', (request, reply) => withTenant(tenantId, async () => {
       const body = actionSchema.safeParse(request.body);
       if (!body.success) return reply.code(400).send({ ok: false, message: 'This button is no longer valid. Nothing changed.' });
-      try {
-        const { status = 200, ...answer } = await act(body.data, await actorAs(body.data.as));
-        return reply.code(status).send(answer);
-      } catch (error) {
-        log.warn({ err: error }, 'console action failed');
-        // A request of another tenant is "not found", like one that does not exist.
-        return reply.code(isAppError(error) ? httpStatus(error) : 500).send({ ok: false, message: publicMessage(error) });
-      }
+      const answer = consoleReply(await settle(dispatcher.dispatch(callerAs(tenantId, body.data.as), consoleActionCommand(body.data))));
+      return reply.code(answer.status).send({ ok: answer.ok, message: answer.message });
+    }));
+
+    /** The text commands of Slack and Teams (`status`, `list`, `mfa`, `mfa reset <person>`, …), answered in JSON. */
+    app.post('/console/api/commands', (request, reply) => withTenant(tenantId, async () => {
+      const body = commandSchema.safeParse(request.body);
+      if (!body.success) return reply.code(400).send({ ok: false, message: 'The command is malformed.' });
+      const command = body.data.code !== undefined ? { kind: 'mfaConfirm' as const, code: body.data.code } : parseCommand(body.data.text ?? '', CONSOLE_SURFACE);
+      const { notFound: _notFound, status, ...answer } = consoleReply(await settle(dispatcher.dispatch(callerAs(tenantId, body.data.as), command)));
+      return reply.code(status).send(answer);
     }));
   };
 
@@ -183,49 +177,6 @@ export function consoleApp(options: ConsoleOptions, deps: Deps) {
           actions: [{ action: 'end', label: 'End access now', requestId: view.id, style: 'danger', confirm: 'End your access now? Open sessions are killed.' }],
         });
       }
-    }
-  }
-
-  async function act(input: z.infer<typeof actionSchema>, actor: Actor): Promise<{ ok: boolean; message: string; status?: number }> {
-    const { action, requestId } = input;
-    switch (action) {
-      case 'approve':
-      case 'deny': {
-        let mfaVerified = false;
-        if (input.code) {
-          const verified = await mfa.verify(actor, input.code, 'approve');
-          if (!verified.ok) return { ok: false, message: verified.reason === 'not-enrolled' ? 'No MFA is set up for this person.' : verified.message };
-          mfaVerified = true;
-        }
-        const outcome = await requests.decide(actor, requestId, action, input.reason?.trim() || undefined, mfaVerified);
-        if (!outcome.ok) return { ok: false, message: consoleText(outcome.message), ...(outcome.notFound ? { status: 404 } : {}) };
-        return { ok: true, message: outcome.progress ? `Your approval is recorded: ${consoleText(outcome.progress)}.` : action === 'approve' ? `Approved ${requestId}.` : `Denied ${requestId}.` };
-      }
-      case 'end':
-      case 'cancel': {
-        const { notFound, ...outcome } = await (action === 'end' ? exits.revoke(actor, requestId) : exits.cancel(actor, requestId));
-        return { ...outcome, ...(notFound ? { status: 404 } : {}) };
-      }
-      case 'extend': {
-        const seconds = parseDuration(input.duration ?? '');
-        if (!seconds || seconds > 7 * 86400) return { ok: false, message: 'Write a duration such as 30m or 2h (at most 7d).' };
-        const outcome = await requests.requestExtension(actor, requestId, seconds, input.reason?.trim() || 'More time for the same task.', (lease, until) => leases.extend(lease, until, `user:${actor.userId}`));
-        return outcome.kind === 'pending'
-          ? { ok: true, message: `That goes beyond the maximum, so approvers decide: extension request ${outcome.request.id} is waiting.` }
-          : { ok: true, message: `Extended until ${outcome.until.toISOString().slice(11, 16)} UTC.` };
-      }
-      case 'reveal': {
-        const verified = await mfa.verify(actor, input.code ?? '', 'reveal');
-        if (!verified.ok) return { ok: false, message: verified.reason === 'not-enrolled' ? 'No MFA is set up for this person.' : verified.message };
-        const ready = await leases.credentialsForRequester(actor, requestId);
-        const dmRef = await notifier.send({ type: 'credentialsReady', request: await requests.view(ready.request), credentials: ready.credentials });
-        await leases.markDelivered(ready.lease, dmRef ?? null);
-        return { ok: true, message: 'Credentials revealed in your inbox.' };
-      }
-      case 'retry':
-        return requests.retryFailed(actor, requestId);
-      case 'review':
-        return { ok: true, message: await requests.reviewBreakGlass(actor, requestId) };
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { PolicyConfig } from '../../config/policy-config.js';
 import type { ReasonQuality } from '../../config/policy-schema.js';
-import { andList, code, joinRich, orList, rich, type RichText, type RichValue } from '../../lib/rich-text.js';
+import { andList, code, joinRich, orList, rich, type RichText } from '../../lib/rich-text.js';
 import { formatDuration } from '../../lib/time.js';
 import { describeWindow, isWithinWindow, localTime, nextOpening } from '../../lib/time-window.js';
 import { choosePolicy, describeApprovers, expandApprovers, mfaFor } from './policy-choice.js';
