@@ -79,6 +79,12 @@ describe('the local console on the sandbox, in a browser', () => {
       await p.getByText('Live: updates appear').waitFor();
       // Set once: still there at the end, so nothing below needed a reload.
       await p.evaluate('window.sameDocument = true');
+      // Server text, plain or neutral rich text, reaches the page as text: never as markup.
+      const shown = await p.evaluate(`import('/console/dom.js').then(({ el, rich }) => {
+        const node = el('p', {}, rich({ parts: [{ kind: 'person', id: 'U1' }, { kind: 'text', text: ' <img src=x onerror=alert(1)> ' }, { kind: 'code', text: 'dba_1' }, { kind: 'link', url: 'https://evil.example', text: 'click' }] }), rich('<b>bold</b>'));
+        return { text: node.textContent, markup: node.querySelectorAll('img, b, a').length, code: node.querySelector('code').textContent };
+      })`);
+      expect(shown).toEqual({ text: '@U1 <img src=x onerror=alert(1)> dba_1click<b>bold</b>', markup: 0, code: 'dba_1' });
 
       // A reason too short is refused under its field; once it is a real reason, the error goes.
       await p.selectOption('select[name=databaseId]', 'sandbox');

@@ -38,8 +38,11 @@ function remember(message) {
 }
 
 const cardOf = (requestId) => ui.messages.get(`card-${requestId}`);
-/** A message that is true only while its request is in one state (e.g. "Access active until …"). */
-const current = (message) => !message.data?.onlyWhile || !message.requestId || cardOf(message.requestId)?.data?.view?.state === message.data.onlyWhile;
+/** A message true only while its request is in one state (e.g. "Access active until …") is hidden once the card says otherwise. */
+function current(message) {
+  const state = message.requestId && message.data?.onlyWhile ? cardOf(message.requestId)?.data?.view?.state : undefined;
+  return !state || state === message.data.onlyWhile;
+}
 
 // ---- The request form --------------------------------------------------------------------------
 
