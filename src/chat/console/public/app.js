@@ -2,7 +2,8 @@
 // from it whenever it changes (a server message, a keystroke, an answer), so nothing shown can
 // outlive what it describes.
 
-import { $, copyText, count, el, fill, list, rich, seconds, title } from './dom.js';
+import { $, copyText, count, el, fill, list, rich, title } from './dom.js';
+import { fieldProblem } from './form-checks.js';
 
 const ui = {
   people: { requester: '', approver: '' },
@@ -69,43 +70,13 @@ function draft() {
   return { databaseId: f.databaseId.value, level: f.level.value, scope: f.scope.value, duration: f.duration.value, reason: f.reason.value, ticket: f.ticket.value, breakGlass: f.breakGlass.checked };
 }
 
-/**
- * What the page can tell by itself about a field, mirroring the server's rules (validateDraft and
- * reasonProblem). It only decides whether the server's last word on a field still stands once the
- * field changed: the server checks everything again on submit.
- */
-const checks = {
-  duration(value) {
-    const s = seconds(value);
-    if (s === undefined) return 'Write a duration such as 30m, 2h or 1h30m.';
-    const db = database();
-    const max = db && seconds(db.maxDuration);
-    return max && s > max ? `At most ${db.maxDuration} for ${db.id}.` : undefined;
-  },
-  reason(value) {
-    const text = value.trim();
-    if (text.length > 1000) return 'Keep the reason under 1000 characters.';
-    const meaningful = text.replace(/[^\p{L}\p{N}]/gu, '');
-    if (meaningful.length < 10) return 'Say why you need access in at least 10 letters, e.g. "Investigate failed payouts in ORD-123".';
-    if (text.split(/\s+/).filter((word) => /[\p{L}\p{N}]{2,}/u.test(word)).length < 2) return 'Use a few words to say why you need access.';
-    if (new Set(meaningful.toLowerCase()).size < 5) return 'That reason does not read as a reason; say what you will do.';
-    if (/(asdf|qwer|zxcv|hjkl|test test|lorem ipsum|xxx)/i.test(text)) return 'That reason looks like a placeholder; say what you will do.';
-    return undefined;
-  },
-  ticket(value) {
-    const ticket = value.trim();
-    return ticket && !/^[\p{L}\p{N}][\p{L}\p{N}._#/:-]*$/u.test(ticket) ? 'A ticket is an id or a link, e.g. OPS-1234.' : undefined;
-  },
-  level: (value) => (database()?.levels.includes(value) ? undefined : 'Choose a level from the list.'),
-};
-
 /** The error to show under a field now: the server's while the value is the one it judged, else the page's own check. */
 function errorFor(field) {
   const error = ui.errors[field];
   if (!error) return '';
   const value = form.elements[field].value;
   if (value === error.value) return error.message;
-  return checks[field]?.(value) ?? '';
+  return fieldProblem(field, value, database()) ?? '';
 }
 
 function renderForm() {

@@ -58,13 +58,3 @@ export async function copyText(text) {
   if (!copied) throw new Error('The browser refused to copy.');
   return undefined;
 }
-
-/** Mirrors the server's parseDuration (src/lib/time.ts): seconds, or undefined. */
-export function seconds(text) {
-  const trimmed = String(text).trim().toLowerCase().replace(/\s+/g, '');
-  if (!/^(\d+[smhd])+$/.test(trimmed)) return undefined;
-  const unit = { s: 1, m: 60, h: 3600, d: 86400 };
-  let total = 0;
-  for (const [, amount, u] of trimmed.matchAll(/(\d+)([smhd])/g)) total += Number(amount) * unit[u];
-  return total > 0 ? total : undefined;
-}
