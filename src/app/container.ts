@@ -22,6 +22,7 @@ import { createTeamsApp } from '../chat/teams/teams-app.js';
 import { teamsCloudFromEnv } from '../chat/teams/teams-authentication.js';
 import { createTeamsConversations } from '../chat/teams/teams-conversations.js';
 import { consoleApp } from '../chat/console/console-app.js';
+import { consoleSite } from '../chat/console/console-site.js';
 import { createConsoleNotifier } from '../chat/console/console-notifier.js';
 import { createConsoleStore } from '../chat/console/console-store.js';
 import { grantableVerdict } from '../modules/credentials/grantable-verdict.js';
@@ -253,10 +254,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
     logger,
   });
   const consoleRoutes = consoleStore
-    ? consoleApp(
-        { token: env.CONSOLE_TOKEN, people: { requester: CONSOLE_PEOPLE.requester, approver: CONSOLE_PEOPLE.approver } },
+    ? consoleSite({ token: env.CONSOLE_TOKEN }, consoleApp(
+        { people: { requester: CONSOLE_PEOPLE.requester, approver: CONSOLE_PEOPLE.approver } },
         { store: consoleStore, notifier, tenants, requests, analysis, leases, exits, history: exitRepo, mfa, status, insights: insightsService, reports, audit, catalogOf, logger },
-      )
+      ))
     : undefined;
 
   let http: FastifyInstance | undefined;

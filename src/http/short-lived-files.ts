@@ -1,23 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 
-/** Bytes kept in memory under a random, unguessable name for a few minutes. */
-export function createShortLivedFiles({ ttlMs }: { ttlMs: number }) {
-  const files = new Map<string, { data: Buffer; expiresAt: number }>();
-  const sweep = () => {
-    const now = Date.now();
-    for (const [name, file] of files) if (file.expiresAt <= now) files.delete(name);
-  };
+/**
+ * Bytes kept in memory under a random, unguessable name for a few minutes (an MFA QR code for the
+ * page that shows it), and at most `max` of them: the oldest go first, so memory stays bounded
+ * whatever the rate of enrolments.
+ */
+export function createShortLivedFiles({ ttlMs, max = 1000, clock }: { ttlMs: number; max?: number; clock?: { now(): number } }) {
+  const files = new LRUCache<string, Buffer>({ max, ttl: ttlMs, ...(clock ? { perf: clock, ttlResolution: 0 } : {}) });
   return {
     put(data: Buffer): string {
-      sweep();
       const name = randomBytes(24).toString('base64url');
-      files.set(name, { data, expiresAt: Date.now() + ttlMs });
+      files.set(name, data);
       return name;
     },
-    get(name: string): Buffer | undefined {
-      sweep();
-      return files.get(name)?.data;
-    },
+    get: (name: string): Buffer | undefined => files.get(name),
   };
 }
 

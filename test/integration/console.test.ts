@@ -35,6 +35,28 @@ describe('the console on a Slack install', () => {
     expect((await fetch(`${h.url}/console/api/state`)).status).toBe(200);
   });
 
+  it('leads / and /console/ to the page, and serves its files with headers that keep them to itself', async () => {
+    for (const path of ['/', '/console/']) {
+      const answer = await fetch(`${h.url}${path}`, { redirect: 'manual' });
+      expect(answer.status, path).toBe(302);
+      expect(answer.headers.get('location'), path).toBe('/console');
+    }
+    const files = { '/console': /^text\/html/, '/console/app.js': /^(text|application)\/javascript/, '/console/app.css': /^text\/css/ };
+    for (const [path, type] of Object.entries(files)) {
+      const answer = await fetch(`${h.url}${path}`);
+      expect(answer.status, path).toBe(200);
+      expect(answer.headers.get('content-type'), path).toMatch(type);
+      expect(answer.headers.get('content-security-policy'), path).toContain("frame-ancestors 'none'");
+      expect(answer.headers.get('cache-control'), path).toBe('no-store');
+      expect(answer.headers.get('x-content-type-options'), path).toBe('nosniff');
+    }
+    expect(await (await fetch(`${h.url}/console`)).text()).toContain('<script type="module" src="/console/app.js">');
+    // Only the page's own files: nothing else of the source tree, however the path is spelled.
+    for (const path of ['/console/../console-app.ts', '/console/%2e%2e/console-app.ts', '/console/console-app.ts', '/console/public/app.js']) {
+      expect((await fetch(`${h.url}${path}`)).status, path).toBe(404);
+    }
+  });
+
   it('validates the form like Slack, refuses self-approval and non-approvers, and keeps tenants apart', async () => {
     const invalid = await fetch(`${h.url}/console/api/requests`, json({ ...form, duration: '9h' }));
     expect(invalid.status).toBe(422);
@@ -105,5 +127,10 @@ describe('the console with CONSOLE_TOKEN', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect((await fetch(`${h.url}/console/api/state`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    // The page's files need the token too; the address a newcomer types keeps it on the way.
+    expect((await fetch(`${h.url}/console/app.js`)).status).toBe(401);
+    expect((await fetch(`${h.url}/console/app.js`, { headers: { cookie: cookie.split(';')[0]! } })).status).toBe(200);
+    const root = await fetch(`${h.url}/?token=${token}`, { redirect: 'manual' });
+    expect(root.headers.get('location')).toBe(`/console?token=${token}`);
   });
 });

@@ -1,6 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { withTenant } from '../../modules/tenants/tenant-scope.js';
 import type { Logger } from '../../lib/logger.js';
@@ -16,14 +14,10 @@ import type { ConsoleStore } from './console-store.js';
 /**
  * The local console: a third adapter on the same core, for trying dbaccess before (or without) a
  * chat platform. One person plays two people, a requester and an approver, so that self-approval
- * stays refused as everywhere else. Transport only: parse, call a service, answer.
- *
- * Reachable from this machine only (loopback address and Host), unless CONSOLE_TOKEN is set; then
- * every request must carry the token. State-changing calls must be JSON with a custom header, which
- * no other site can send without this server's consent (CORS), so they cannot be forged cross-site.
+ * stays refused as everywhere else. Transport only: parse, call a service, answer. Who may reach
+ * these routes, and the page itself, are console-site.ts's.
  */
 export interface ConsoleOptions {
-  token?: string | undefined;
   people: { requester: string; approver: string };
 }
 
@@ -37,12 +31,6 @@ interface Deps extends Omit<DispatcherDeps, 'logger'> {
 }
 
 const TENANT = 'local';
-const COOKIE = 'dbaccess_console';
-const PUBLIC = new URL('./public/', import.meta.url);
-const ASSETS: Record<string, string> = { '': 'index.html', 'app.js': 'app.js', 'app.css': 'app.css' };
-const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 const text = (max: number) => z.string().max(max);
 const draftSchema = z.strictObject({
@@ -69,31 +57,6 @@ export function consoleApp(options: ConsoleOptions, { store, tenants, history, l
   return async function consoleRoutes(app: FastifyInstance): Promise<void> {
     const tenantId = await tenants.ensureTenant('console', TENANT);
     await withTenant(tenantId, () => redraw(tenantId)).catch((error: unknown) => log.warn({ err: error }, 'could not draw the requests of before the restart'));
-
-    app.addHook('onRequest', async (request, reply) => {
-      if (options.token) {
-        const given = bearer(request) ?? cookie(request, COOKIE) ?? (request.method === 'GET' ? (request.query as { token?: string }).token : undefined);
-        if (!given || !sameSecret(given, options.token)) return reply.code(401).type('text/plain').send('The console needs its token: open the URL dbaccess printed at start.');
-        if ((request.query as { token?: string }).token && request.method === 'GET') {
-          // Keep the token in a cookie and out of the address bar and history.
-          reply.header('set-cookie', `${COOKIE}=${encodeURIComponent(options.token)}; Path=/console; HttpOnly; SameSite=Strict`);
-          return reply.redirect(request.url.replace(/[?&]token=[^&]*/, '').replace(/\?$/, '') || '/console');
-        }
-      } else if (!LOOPBACK.has(request.socket.remoteAddress ?? '') || !LOCAL_HOSTS.has(hostName(request.headers.host))) {
-        return reply.code(403).type('text/plain').send('The console answers on this machine only (http://127.0.0.1). Set CONSOLE_TOKEN to reach it from elsewhere.');
-      }
-      if (request.method === 'POST' && (request.headers['x-dbaccess-console'] !== '1' || !String(request.headers['content-type'] ?? '').startsWith('application/json'))) {
-        return reply.code(403).send({ error: 'Console calls must come from the console page.' });
-      }
-    });
-
-    for (const [path, file] of Object.entries(ASSETS)) {
-      app.get(`/console${path ? `/${path}` : ''}`, async (_request, reply) => {
-        const body = await readFile(new URL(file, PUBLIC), 'utf8');
-        return reply.type(TYPES[file.split('.').pop()!]!).header('cache-control', 'no-store').header('x-frame-options', 'DENY')
-          .header('content-security-policy', "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'").send(body);
-      });
-    }
 
     app.get('/console/api/state', async () => {
       const databases = (await catalogOf(tenantId)).catalog.databases.map((db) => ({
@@ -180,28 +143,3 @@ export function consoleApp(options: ConsoleOptions, { store, tenants, history, l
     }
   }
 }
-
-function bearer(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-}
-
-function cookie(request: FastifyRequest, name: string): string | undefined {
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const [key, ...value] = part.trim().split('=');
-    if (key === name) return decodeURIComponent(value.join('='));
-  }
-  return undefined;
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function hostName(host: string | undefined): string {
-  if (!host) return '';
-  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-}
-

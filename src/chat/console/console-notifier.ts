@@ -13,6 +13,9 @@ import type { ConsoleAction, ConsoleChannel, ConsoleMessage, ConsoleStore } from
 
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
 
+/** A message true only while its request is active: the page hides it once the request is not. */
+const WHILE_ACTIVE = { onlyWhile: 'active' } as const;
+
 /**
  * Renders every core notification for the local console: the card and its thread in the approvals
  * channel, the requester's inbox (the DM), and the analyses of open forms. Plain text and data only;
@@ -86,11 +89,11 @@ export function createConsoleNotifier({ store, approvalsOf }: { store: ConsoleSt
     },
     async accessExtended({ request }: Of<'accessExtended'>) {
       const text = consoleLine(extendedLine(request));
-      dm(request, text);
-      return reply(request, text);
+      dm(request, text, { data: WHILE_ACTIVE });
+      return reply(request, text, 'reply', WHILE_ACTIVE);
     },
     async accessActive({ request }: Of<'accessActive'>) {
-      return reply(request, consoleLine(activeLine(request)));
+      return reply(request, consoleLine(activeLine(request)), 'reply', WHILE_ACTIVE);
     },
     async operationFailing({ request, operation, attempts, error }: Of<'operationFailing'>) {
       const text = consoleLine(failingLine(request, operation, attempts, error));

@@ -1,5 +1,5 @@
 import { formatDuration } from '../../lib/time.js';
-import { scoreRequest, withScore } from '../insights/insights-scoring.js';
+import { count, scoreRequest, withScore } from '../insights/insights-scoring.js';
 import type { PastRequest, ScopeWidth } from '../insights/insights-types.js';
 import type { History, HistoryStats } from './analysis-types.js';
 
@@ -34,7 +34,7 @@ export function historyText(history: History, databaseId: string): string {
     : `This person: ${history.person.requests} past (${levelsText(history.person.levels)}), usually ${formatDuration(history.person.medianDurationSeconds ?? 0)}, ${history.person.approved} approved, ${history.person.denied} denied`;
   const hours = history.team.usualHours ? `, usually ${String(history.team.usualHours.from).padStart(2, '0')}-${String(history.team.usualHours.to + 1).padStart(2, '0')} UTC` : '';
   const baseline = history.baseline?.length ? ` ${history.baseline.join(' ')}` : '';
-  return `${person}. Team: ${history.team.requests} requests for ${databaseId} (${levelsText(history.team.levels)})${hours}.${baseline}`;
+  return `${person}. Team: ${count(history.team.requests, 'request')} for ${databaseId} (${levelsText(history.team.levels)})${hours}.${baseline}`;
 }
 
 function stats(requests: PastRequest[]): HistoryStats {

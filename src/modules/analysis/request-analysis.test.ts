@@ -65,6 +65,11 @@ describe('compareWithHistory', () => {
     expect(historyText(history, 'orders')).toBe('No history for orders yet: nothing to compare with.');
   });
 
+  it('counts one past request in the singular', () => {
+    const history = compareWithHistory({ requesterId: 'u1', level: 'read', durationSeconds: 1800, at: AT, databaseId: 'orders' }, [past('u1', 'read', 10)]);
+    expect(historyText(history, 'orders')).toMatch(/^This person: 1 past \(1 read\), .*\. Team: 1 request for orders \(1 read\)/);
+  });
+
   // The scores themselves are tested in insights-scoring.test.ts; here, how they reach the card.
   it('names what differs from the team with scores, highest first, while the person has too few requests, and says so', () => {
     const previous = [

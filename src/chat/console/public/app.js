@@ -1,25 +1,30 @@
-// The local console's page: plain DOM, no build step. Everything shown is inserted as text, never
-// as markup, because request reasons and captured statements are untrusted.
+// The local console's page: plain DOM, no build step. One state object; every panel is drawn again
+// from it whenever it changes (a server message, a keystroke, an answer), so nothing shown can
+// outlive what it describes.
 
-const messages = new Map();
-const formId = crypto.randomUUID();
-let state = { people: { requester: '', approver: '' }, databases: [] };
+import { $, copyText, count, el, fill, list, rich, title } from './dom.js';
+import { fieldProblem } from './form-checks.js';
 
-const $ = (selector) => document.querySelector(selector);
-const el = (tag, props = {}, ...children) => {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === 'class') node.className = value;
-    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else if (value !== undefined && value !== null) node.setAttribute(key, value);
-  }
-  for (const child of children.flat()) if (child !== undefined && child !== null && child !== false) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  return node;
+const ui = {
+  people: { requester: '', approver: '' },
+  databases: [],
+  /** What the server said, by message id: cards, their threads, inboxes, analyses. */
+  messages: new Map(),
+  connection: 'Connecting…',
+  /** The server's word on each field of the last submit, with the value it was about. */
+  errors: {},
+  /** The line under the form: `{ text }`, `{ invalid: true }`, or `{ submitted: requestId }` (drawn live from its card). */
+  formNote: null,
+  /** The analysis asked for last: its own id, and the form as it was then. */
+  analysis: null,
+  /** The answer to the last click, by message id, with the version of the message it answered. */
+  answers: new Map(),
+  busy: new Set(),
+  /** Request ids whose grants are unfolded, so a redraw does not fold them. */
+  unfolded: new Set(),
+  /** `<message id>:<what>` just copied, to say so on its button. */
+  copied: null,
 };
-const list = (items) => (items && items.length ? el('ul', {}, items.map((item) => el('li', {}, item))) : null);
-/** replaceChildren without the empty parts (null would show as the text "null"). */
-const fill = (node, ...children) => node.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
-const title = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 async function post(path, body) {
   const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dbaccess-console': '1' }, body: JSON.stringify(body) });
@@ -27,21 +32,37 @@ async function post(path, body) {
   return { status: response.status, data };
 }
 
+/** Keeps the newer of two copies of a message: the state read and the event stream may overlap. */
+function remember(message) {
+  const known = ui.messages.get(message.id);
+  if (!known || known.updatedAt <= message.updatedAt) ui.messages.set(message.id, message);
+}
+
+const cardOf = (requestId) => ui.messages.get(`card-${requestId}`);
+/** A message true only while its request is in one state (e.g. "Access active until …") is hidden once the card says otherwise. */
+function current(message) {
+  const state = message.requestId && message.data?.onlyWhile ? cardOf(message.requestId)?.data?.view?.state : undefined;
+  return !state || state === message.data.onlyWhile;
+}
+
 // ---- The request form --------------------------------------------------------------------------
 
 const form = $('#request-form');
+const FIELDS = ['databaseId', 'level', 'scope', 'duration', 'reason', 'ticket'];
 
 function fillDatabases() {
   const select = form.elements.databaseId;
-  select.replaceChildren(...state.databases.map((db) => el('option', { value: db.id }, `${db.id} (${db.environment})${db.description ? ` – ${db.description}` : ''}`)));
+  select.replaceChildren(...ui.databases.map((db) => el('option', { value: db.id }, `${db.id} (${db.environment})${db.description ? ` – ${db.description}` : ''}`)));
   fillLevels();
 }
 
+const database = () => ui.databases.find((candidate) => candidate.id === form.elements.databaseId.value);
+
 function fillLevels() {
-  const db = state.databases.find((candidate) => candidate.id === form.elements.databaseId.value);
   const current = form.elements.level.value;
-  form.elements.level.replaceChildren(...(db?.levels ?? ['read']).map((level) => el('option', { value: level }, level)));
-  if (db?.levels.includes(current)) form.elements.level.value = current;
+  const levels = database()?.levels ?? ['read'];
+  form.elements.level.replaceChildren(...levels.map((level) => el('option', { value: level }, level)));
+  if (levels.includes(current)) form.elements.level.value = current;
 }
 
 function draft() {
@@ -49,70 +70,124 @@ function draft() {
   return { databaseId: f.databaseId.value, level: f.level.value, scope: f.scope.value, duration: f.duration.value, reason: f.reason.value, ticket: f.ticket.value, breakGlass: f.breakGlass.checked };
 }
 
-function showErrors(errors = {}) {
-  for (const span of form.querySelectorAll('.error')) span.textContent = errors[span.dataset.for] ?? '';
+/** The error to show under a field now: the server's while the value is the one it judged, else the page's own check. */
+function errorFor(field) {
+  const error = ui.errors[field];
+  if (!error) return '';
+  const value = form.elements[field].value;
+  if (value === error.value) return error.message;
+  return fieldProblem(field, value, database()) ?? '';
+}
+
+function renderForm() {
+  let shown = 0;
+  for (const field of FIELDS) {
+    const message = errorFor(field);
+    if (message) shown += 1;
+    form.querySelector(`.error[data-for="${field}"]`).textContent = message;
+    if (message) form.elements[field].setAttribute('aria-invalid', 'true');
+    else form.elements[field].removeAttribute('aria-invalid');
+  }
+  fill($('#form-status'), formNote(shown));
+  renderAnalysis();
+}
+
+function formNote(errorsShown) {
+  const note = ui.formNote;
+  if (!note) return null;
+  if (note.invalid) return errorsShown ? 'Fix the fields marked in red.' : null;
+  if (note.submitted) {
+    const card = cardOf(note.submitted);
+    return `Request ${note.submitted} submitted: ${card ? card.data.status : 'on its way to the approvers'}.`;
+  }
+  return note.text;
 }
 
 form.elements.databaseId.addEventListener('change', fillLevels);
+form.addEventListener('input', renderForm);
+form.addEventListener('change', renderForm);
 
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
-  showErrors();
-  $('#form-status').textContent = 'Submitting…';
-  const { status, data } = await post('/console/api/requests', draft());
+  const submit = $('#submit');
+  if (submit.disabled) return;
+  submit.disabled = true;
+  const sent = draft();
+  ui.formNote = { text: 'Submitting…' };
+  renderForm();
+  const { status, data } = await post('/console/api/requests', sent).finally(() => { submit.disabled = false; });
   if (status === 201) {
-    $('#form-status').textContent = `Request ${data.id} submitted. It is in the approver's queue.`;
+    ui.errors = {};
+    ui.analysis = null;
+    ui.formNote = { submitted: data.id };
     form.elements.reason.value = '';
-    $('#analysis').hidden = true;
+  } else if (data.errors) {
+    ui.errors = Object.fromEntries(Object.entries(data.errors).map(([field, message]) => [field, { message, value: sent[field] }]));
+    ui.formNote = { invalid: true };
   } else {
-    showErrors(data.errors);
-    $('#form-status').textContent = data.error ?? 'Fix the fields marked in red.';
+    ui.formNote = { text: data.error ?? 'The request could not be sent; try again.' };
   }
+  renderForm();
 });
 
-$('#analyze').addEventListener('click', async () => {
-  const panel = $('#analysis');
-  panel.hidden = false;
-  panel.replaceChildren(el('p', { class: 'muted' }, 'Analyzing the request…'));
-  await post('/console/api/analyze', { formId, draft: draft() });
-});
+// ---- The analysis before submitting ------------------------------------------------------------
 
-function renderAnalysis(message) {
+const draftKey = () => JSON.stringify(draft());
+
+async function analyze() {
+  // A new id for each analysis: its answer can never be taken for another's.
+  ui.analysis = { id: crypto.randomUUID(), draft: draftKey() };
+  renderForm();
+  const { status, data } = await post('/console/api/analyze', { formId: ui.analysis.id, draft: draft() });
+  if (status !== 202) ui.formNote = { text: data.error ?? 'The analysis could not start; try again.' };
+  renderForm();
+}
+
+$('#analyze').addEventListener('click', analyze);
+
+function renderAnalysis() {
   const panel = $('#analysis');
-  panel.hidden = false;
+  panel.className = 'analysis';
+  panel.hidden = !ui.analysis;
+  if (!ui.analysis) return fill(panel);
+  const message = ui.messages.get(`analysis-${ui.analysis.id}`);
+  if (!message) return fill(panel, el('p', { class: 'muted' }, 'Analyzing the request…'));
+  if (draftKey() !== ui.analysis.draft) {
+    return fill(panel, el('p', { class: 'muted' }, 'The form has changed since this analysis. ', el('button', { type: 'button', onclick: analyze }, 'Analyze again')));
+  }
   const a = message.data ?? {};
-  if (a.problem) {
-    fill(panel, el('p', { class: 'error' }, a.problem));
-    return;
-  }
-  const by = a.fallback ? `built-in rules: ${a.fallback}` : a.analyzer === 'heuristic' ? 'built-in rules' : a.analyzer;
+  if (a.problem) return fill(panel, el('p', { class: 'error' }, rich(a.problem)));
   panel.className = `analysis risk-${a.level}`;
-  fill(panel,
-    el('p', {}, el('strong', {}, `Risk: ${title(a.level)}`), ` (${by})`),
+  return fill(panel,
+    el('p', {}, el('strong', {}, `Risk: ${title(a.level)}`), ` (${analyzedBy(a)})`),
     list(a.reasons),
     a.conflicts?.length ? el('p', {}, el('strong', {}, 'Policy conflicts')) : null, list(a.conflicts),
     a.unusual?.length ? el('p', {}, el('strong', {}, 'Unusual')) : null, list(a.unusual),
-    a.suggestion ? el('p', {}, el('strong', {}, 'Narrower option: '), a.suggestion.text) : null,
-    ...message.actions.map((action) => el('button', { type: 'button', class: action.style ?? '', onclick: () => useSuggestion(action.value) }, action.label)),
+    a.suggestion ? el('p', {}, el('strong', {}, 'Narrower option: '), rich(a.suggestion.text)) : null,
+    message.actions.map((action) => el('button', { type: 'button', class: action.style ?? '', onclick: () => useSuggestion(action.value) }, action.label)),
     el('p', { class: 'muted' }, 'You may still submit the request as it is.'),
   );
 }
 
+const analyzedBy = (a, risk = a.level) => (a.fallback ? `built-in rules: ${a.fallback}` : a.analyzer === 'heuristic' ? 'built-in rules'
+  : a.modelLevel ? `${a.analyzer} rated it ${title(a.modelLevel)}; built-in rules hold it at ${title(risk)}` : a.analyzer);
+
 async function useSuggestion(analysisId) {
   const { status, data } = await post('/console/api/suggestion', { analysisId });
   if (status !== 200) {
-    $('#form-status').textContent = data.error;
-    return;
+    ui.formNote = { text: data.error ?? 'That suggestion is no longer available; analyze again.' };
+    return renderForm();
   }
   form.elements.level.value = data.level;
-  if (data.scope) form.elements.scope.value = data.scope;
+  form.elements.scope.value = data.scope ?? '';
   form.elements.duration.value = data.duration;
-  $('#form-status').textContent = `Suggestion applied: ${data.text}`;
+  ui.formNote = { text: `Suggestion applied: ${data.text}` };
+  return renderForm();
 }
 
-// ---- Actions -----------------------------------------------------------------------------------
+// ---- Buttons on cards and inbox messages ---------------------------------------------------------
 
-async function act(action, as, button) {
+async function act(message, action, as) {
   const body = { action: action.action, requestId: action.requestId, as };
   if (action.confirm && !window.confirm(action.confirm)) return;
   if (action.action === 'deny') body.reason = window.prompt('Reason for the denial (sent to the requester):', '') ?? '';
@@ -126,26 +201,53 @@ async function act(action, as, button) {
     if (!code) return;
     body.code = code;
   }
-  if (button) button.disabled = true;
-  const { data } = await post('/console/api/actions', body);
-  const note = button?.closest('.card, .message')?.querySelector('.result');
-  if (note) note.textContent = data.message ?? '';
-  if (button) button.disabled = false;
+  ui.busy.add(message.id);
+  renderLists();
+  const { data } = await post('/console/api/actions', body).finally(() => ui.busy.delete(message.id));
+  ui.answers.set(message.id, { text: data.message ?? '', version: ui.messages.get(message.id)?.updatedAt });
+  renderLists();
 }
 
-const buttons = (message, as) => message.actions.map((action) => el('button', { type: 'button', class: action.style ?? '', 'data-action': action.action, onclick: (event) => act(action, as, event.currentTarget) }, action.label));
+const buttons = (message, as) => el('div', {}, message.actions.map((action) => el('button', {
+  type: 'button', class: action.style ?? '', 'data-action': action.action, disabled: ui.busy.has(message.id), onclick: () => act(message, action, as),
+}, action.label)));
 
-// ---- Rendering ---------------------------------------------------------------------------------
+/** The answer to a click, until the message changes: then the message itself says where things stand. */
+function answer(message) {
+  const given = ui.answers.get(message.id);
+  return el('p', { class: 'result', role: 'status' }, given?.version === message.updatedAt ? given.text : '');
+}
+
+async function copy(key, text) {
+  try {
+    await copyText(text);
+    ui.copied = key;
+  } catch {
+    ui.copied = `${key}:failed`;
+  }
+  renderLists();
+  setTimeout(() => {
+    if (ui.copied?.startsWith(key)) ui.copied = null;
+    renderLists();
+  }, 2500);
+}
+
+/** A value to copy exactly: one line in a scrolling box, never broken mid-token, and its Copy button. */
+const copyable = (message, what, label, text) => el('div', { class: 'copyable' },
+  el('pre', { class: what }, text),
+  el('button', { type: 'button', class: 'copy', 'data-copy': what, onclick: () => copy(`${message.id}:${what}`, text) },
+    ui.copied === `${message.id}:${what}` ? 'Copied' : ui.copied === `${message.id}:${what}:failed` ? 'Select and copy by hand' : label));
+
+// ---- Rendering the lists -----------------------------------------------------------------------
 
 function card(message) {
   const { view, status } = message.data;
   const a = view.analysis;
   const risk = a?.level ?? view.risk.level;
-  const by = a ? (a.fallback ? `built-in rules: ${a.fallback}` : a.analyzer === 'heuristic' ? 'built-in rules' : a.modelLevel ? `${a.analyzer} rated it ${title(a.modelLevel)}; built-in rules hold it at ${title(risk)}` : a.analyzer) : 'built-in rules';
-  const replies = [...messages.values()].filter((m) => m.thread === message.id).sort((x, y) => x.at.localeCompare(y.at));
+  const replies = [...ui.messages.values()].filter((m) => m.thread === message.id && current(m)).sort((x, y) => x.at.localeCompare(y.at));
   return el('article', { class: `card risk-${risk}`, 'data-request': view.id },
     el('h4', {}, `${view.kind === 'extension' ? `Extension of ${view.extendsRequestId}` : `${title(view.level)} access to ${view.databaseId}`} · ${view.id}`),
-    el('p', { class: 'status' }, status),
+    el('p', { class: 'status', role: 'status' }, rich(status)),
     el('dl', {},
       el('dt', {}, 'Requester'), el('dd', {}, view.requester.externalId),
       el('dt', {}, 'Database'), el('dd', {}, `${view.databaseId} (${view.environment}${view.tags.length ? `, ${view.tags.join(', ')}` : ''})`),
@@ -155,30 +257,31 @@ function card(message) {
       el('dt', {}, 'Ticket'), el('dd', {}, view.ticket ?? 'none'),
       el('dt', {}, 'Reason'), el('dd', {}, view.reason),
     ),
-    el('p', {}, el('strong', {}, `Risk: ${title(risk)}`), ` (${by})`),
+    el('p', {}, el('strong', {}, `Risk: ${title(risk)}`), ` (${a ? analyzedBy(a, risk) : 'built-in rules'})`),
     list(a ? a.reasons : view.risk.reasons),
     !a && view.state === 'pending' && view.kind === 'access' ? el('p', { class: 'muted' }, 'Analysis in progress…') : null,
     a?.conflicts?.length ? el('div', {}, el('strong', {}, 'Policy conflicts'), list(a.conflicts)) : null,
     a?.unusual?.length ? el('div', {}, el('strong', {}, 'Unusual'), list(a.unusual)) : null,
-    a?.comparison ? el('p', { class: 'muted' }, `History: ${a.comparison}`) : null,
-    a?.suggestion ? el('p', { class: 'muted' }, `Narrower option: ${a.suggestion.text}`) : null,
+    a?.comparison ? el('p', { class: 'muted' }, 'History: ', rich(a.comparison)) : null,
+    a?.suggestion ? el('p', { class: 'muted' }, 'Narrower option: ', rich(a.suggestion.text)) : null,
     a?.alternatives?.length ? el('p', { class: 'muted' }, `Instead: ${a.alternatives.join(' ')}`) : null,
-    el('p', { class: 'muted' }, `Recording: ${view.recording}`),
-    el('details', {}, el('summary', {}, `Grants: ${view.grantsInWords}`), el('pre', {}, `${view.grantStatements.join(';\n')};`)),
-    el('div', {}, buttons(message, 'approver')),
-    el('p', { class: 'result', role: 'status' }),
+    el('p', { class: 'muted' }, 'Recording: ', rich(view.recording)),
+    el('details', { open: ui.unfolded.has(view.id), ontoggle: (event) => (event.currentTarget.open ? ui.unfolded.add(view.id) : ui.unfolded.delete(view.id)) },
+      el('summary', {}, 'Grants: ', rich(view.grantsInWords)), el('pre', {}, `${view.grantStatements.join(';\n')};`)),
+    buttons(message, 'approver'),
+    answer(message),
     replies.length ? el('div', { class: 'thread' }, replies.map(reply)) : null,
   );
 }
 
 function reply(message) {
-  if (message.kind !== 'summary') return el('p', { class: `reply ${message.kind === 'alert' ? 'alert' : ''}` }, message.text);
-  const s = message.data;
+  if (message.kind !== 'summary') return el('p', { class: `reply ${message.kind === 'alert' ? 'alert' : ''}` }, rich(message.text));
+  const s = message.data ?? {};
   return el('div', { class: 'reply summary' },
-    el('strong', {}, message.text),
+    el('strong', {}, rich(message.text)),
     list(s.lines),
-    s.technical ? el('p', {}, el('strong', {}, 'What was run: '), s.technical) : null,
-    s.plain ? el('p', {}, el('strong', {}, 'In plain words: '), s.plain) : null,
+    s.technical ? el('p', {}, el('strong', {}, 'What was run: '), rich(s.technical)) : null,
+    s.plain ? el('p', {}, el('strong', {}, 'In plain words: '), rich(s.plain)) : null,
     s.flags?.length ? el('div', {}, el('strong', {}, 'Flagged for review'), list(s.flags.map((flag) => `${flag.severity}: ${flag.message}`))) : null,
     s.by ? el('p', { class: 'muted' }, `Summary by ${s.by}.`) : null,
   );
@@ -186,52 +289,73 @@ function reply(message) {
 
 function inboxMessage(message) {
   if (message.kind !== 'credentials') {
-    return el('div', { class: 'message' }, el('p', {}, message.text), el('div', {}, buttons(message, 'requester')), el('p', { class: 'result', role: 'status' }));
+    return el('div', { class: `message ${message.kind}`, 'data-request': message.requestId }, el('p', {}, rich(message.text)), buttons(message, 'requester'), answer(message));
   }
   const c = message.data;
   return el('div', { class: 'message credentials', 'data-request': message.requestId },
-    el('p', {}, message.text),
+    el('p', {}, rich(message.text)),
     el('dl', {},
       el('dt', {}, 'Host'), el('dd', {}, el('code', {}, c.host)), el('dt', {}, 'Port'), el('dd', {}, el('code', {}, String(c.port))),
       el('dt', {}, 'Database'), el('dd', {}, el('code', {}, c.database)), el('dt', {}, 'User'), el('dd', {}, el('code', {}, c.username)),
       el('dt', {}, 'Password'), el('dd', {}, el('code', {}, c.password)),
     ),
-    el('p', {}, 'URI'), el('pre', { class: 'uri' }, c.uri),
-    el('p', {}, 'Command'), el('pre', {}, c.command),
-    el('div', {}, buttons(message, 'requester')),
-    el('p', { class: 'result', role: 'status' }),
+    el('p', { class: 'label' }, 'Connection URI'), copyable(message, 'uri', 'Copy URI', c.uri),
+    el('p', { class: 'label' }, 'Command'), copyable(message, 'command', `Copy ${c.command.split(' ')[0]} command`, c.command),
+    buttons(message, 'requester'),
+    answer(message),
   );
 }
 
 const newestFirst = (x, y) => y.at.localeCompare(x.at);
 
-function render() {
-  const all = [...messages.values()];
-  const inbox = all.filter((m) => m.channel === `dm:${state.people.requester}`).sort(newestFirst);
-  $('#inbox').replaceChildren(...(inbox.length ? inbox.map(inboxMessage) : [el('p', { class: 'muted' }, 'Credentials and news about your requests arrive here.')]));
+function renderLists() {
+  const all = [...ui.messages.values()].filter(current);
+  const inbox = all.filter((m) => m.channel === `dm:${ui.people.requester}`).sort(newestFirst);
+  fill($('#inbox'), inbox.length ? inbox.map(inboxMessage) : el('p', { class: 'muted' }, 'Credentials and news about your requests arrive here.'));
   const cards = all.filter((m) => m.channel === 'approvals' && m.kind === 'card').sort(newestFirst);
-  $('#approvals').replaceChildren(...(cards.length ? cards.map(card) : [el('p', { class: 'muted' }, 'Requests to decide appear here.')]));
-  const alerts = all.filter((m) => m.channel === 'approvals' && !m.thread && m.kind === 'alert').sort(newestFirst).slice(0, 5);
-  $('#alerts').replaceChildren(...alerts.map((m) => el('p', { class: 'message alert' }, m.text)));
-  const analysis = messages.get(`analysis-${formId}`);
-  if (analysis) renderAnalysis(analysis);
+  fill($('#approvals'), cards.length ? cards.map(card) : el('p', { class: 'muted' }, 'Requests to decide appear here.'));
+  const alerts = all.filter((m) => m.channel === 'approvals' && !m.thread && m.kind === 'alert').sort(newestFirst);
+  fill($('#alerts'), alerts.slice(0, 5).map((m) => el('p', { class: 'message alert' }, rich(m.text))),
+    alerts.length > 5 ? el('p', { class: 'muted' }, `and ${count(alerts.length - 5, 'older alert')}`) : null);
+}
+
+function renderAll() {
+  $('#connection').textContent = ui.connection;
+  renderForm();
+  renderLists();
+}
+
+// ---- Start: the state, then every change as it happens -----------------------------------------
+
+async function loadState() {
+  const response = await fetch('/console/api/state');
+  const state = await response.json();
+  ui.people = state.people;
+  ui.databases = state.databases;
+  for (const message of state.messages) remember(message);
 }
 
 async function start() {
-  const response = await fetch('/console/api/state');
-  state = await response.json();
-  for (const message of state.messages) messages.set(message.id, message);
-  $('#requester-id').textContent = `(${state.people.requester})`;
-  $('#approver-id').textContent = `(${state.people.approver})`;
+  await loadState();
+  $('#requester-id').textContent = `(${ui.people.requester})`;
+  $('#approver-id').textContent = `(${ui.people.approver})`;
   fillDatabases();
-  render();
+  renderAll();
   const events = new EventSource('/console/events');
-  events.addEventListener('open', () => { $('#connection').textContent = 'Live: updates appear as they happen.'; });
-  events.addEventListener('error', () => { $('#connection').textContent = 'Reconnecting…'; });
+  events.addEventListener('open', async () => {
+    // Read the state again on every (re)connection: what changed while no stream was open is in it.
+    await loadState().catch(() => undefined);
+    ui.connection = 'Live: updates appear as they happen.';
+    renderAll();
+  });
+  events.addEventListener('error', () => {
+    ui.connection = 'Reconnecting…';
+    renderAll();
+  });
   events.addEventListener('message', (event) => {
-    const message = JSON.parse(event.data);
-    messages.set(message.id, message);
-    render();
+    remember(JSON.parse(event.data));
+    renderForm();
+    renderLists();
   });
 }
 
