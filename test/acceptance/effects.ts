@@ -1,0 +1,44 @@
+import pg from 'pg';
+import { asSystem } from '../../src/db/tenant-scope.js';
+import { waitUntil } from '../support/app-harness.js';
+import { targetRoles, targetSessionsOf } from '../support/databases.js';
+import type { PlatformDriver } from './drivers/index.js';
+
+/** The real effects of a request on the target and in the state database, whatever the platform. */
+
+/** A session opened with the credentials the person was shown; it fails if they do not work. */
+export async function logIn(uri: string): Promise<pg.Client> {
+  const session = new pg.Client({ connectionString: uri });
+  session.on('error', () => {});
+  await session.connect();
+  return session;
+}
+
+export async function requestState(driver: PlatformDriver, id: string): Promise<string | undefined> {
+  const { rows } = await asSystem('test', () => driver.app.pool.query<{ state: string }>('SELECT state FROM access_requests WHERE id = $1', [id]));
+  return rows[0]?.state;
+}
+
+export const waitForState = (driver: PlatformDriver, id: string, state: string) =>
+  waitUntil(async () => (await requestState(driver, id)) === state, 30_000, `request ${id} ${state}`);
+
+export async function leaseOf(driver: PlatformDriver, id: string): Promise<{ username: string; expiresAt: Date; revokedAt: Date | null } | undefined> {
+  const { rows } = await asSystem('test', () => driver.app.pool.query<{ username: string; expires_at: Date; revoked_at: Date | null }>(
+    'SELECT username, expires_at, revoked_at FROM leases WHERE request_id = $1', [id],
+  ));
+  return rows[0] && { username: rows[0].username, expiresAt: rows[0].expires_at, revokedAt: rows[0].revoked_at };
+}
+
+/** The user is gone: its session was killed, it cannot log in, and it no longer exists on the target. */
+export async function waitUserGone(driver: PlatformDriver, uri: string, session?: pg.Client): Promise<void> {
+  const username = decodeURIComponent(new URL(uri).username);
+  await waitUntil(async () => !(await targetRoles(driver.prefix)).includes(username), 30_000, `${username} dropped from the target`);
+  if ((await targetSessionsOf(username)) !== 0) throw new Error(`${username} still has sessions`);
+  if (session) await session.query('SELECT 1').then(() => { throw new Error('the session still runs'); }, () => undefined);
+  const probe = new pg.Client({ connectionString: uri });
+  probe.on('error', () => {});
+  if (await probe.connect().then(() => true, () => false)) {
+    await probe.end();
+    throw new Error(`${username} can still log in`);
+  }
+}
