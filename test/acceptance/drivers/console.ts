@@ -119,7 +119,8 @@ export const startConsole: StartDriver = async ({ mfa }) => {
       if (!message.actions.some((a) => a.action === ACTION_OF[button])) return toldFrom(() => [`(no ${button} button on the ${where})`]);
       const since = await inboxSince(person);
       const answer = answerOf(await post('/console/api/actions', { action: ACTION_OF[button], requestId: id, as: person, ...inputs, ...(button === 'extend' && !inputs.duration ? { duration: '30m' } : {}) }));
-      return toldFrom(async () => [answer, ...(await since())]);
+      // The answer is at once; what follows in the inbox comes within a few seconds.
+      return toldFrom(async () => [answer, ...(await since())], 3000);
     },
     async command(person, text) {
       const since = await inboxSince(person);
@@ -129,6 +130,7 @@ export const startConsole: StartDriver = async ({ mfa }) => {
     },
     async enrolMfa(person) {
       const answer = await post('/console/api/commands', { as: person, text: 'mfa' });
+      if (answer.status === 404) throw new Error(`No MFA set-up in the console: ${answerOf(answer)}`);
       const setup = await waitUntil(async () => (await messages()).find((m) => m.channel === INBOX[person] && m.actions.some((a) => a.action === 'mfa-confirm')), 5000, `the MFA set-up in the console (the command answered: ${answerOf(answer)})`);
       const secret = /\b[A-Z2-7]{16,}\b/.exec(seen(setup).text)?.[0];
       if (!secret) throw new Error(`No key in the MFA set-up: ${seen(setup).text}`);

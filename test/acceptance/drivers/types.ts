@@ -94,7 +94,8 @@ export interface PlatformDriver {
 export type StartDriver = (options: StartOptions) => Promise<PlatformDriver>;
 
 /** Polls `probe` until it returns something, for what a person is told. */
-export function toldFrom(probe: () => Promise<string[]> | string[], timeoutMs = 10_000): Told {
+export function toldFrom(probe: () => Promise<string[]> | string[], timeoutMs: number | undefined = 10_000): Told {
+  timeoutMs ??= 10_000;
   return {
     async says(pattern) {
       const deadline = Date.now() + timeoutMs;
