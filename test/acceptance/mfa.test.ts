@@ -6,7 +6,7 @@ import { logIn, requestState, waitForState, waitUserGone } from './effects.js';
 /**
  * The second factor, the same on every chat platform, under a policy that asks for it on every
  * approval and reveal: set-up, step-up on approval, Reveal of the credentials, an admin's reset and
- * a lockout after wrong codes, each of the last two announced to the approvers.
+ * break-glass (access at once, an alert, a review), a lockout after wrong codes; resets and lockouts announced to the approvers.
  */
 
 /** Waits until the current 30 s step has a few seconds left, so two codes of one test stay in their steps. */
@@ -18,6 +18,11 @@ async function earlierCode(secret: string): Promise<string> {
   await clearOfStepEnd();
   return generate({ secret, epoch: Math.floor((Date.now() - 30_000) / 1000) });
 }
+/** The next step's code (within the tolerated skew): unused even when the current step's code was just used. */
+async function nextStepCode(secret: string): Promise<string> {
+  await clearOfStepEnd();
+  return generate({ secret, epoch: Math.floor((Date.now() + 30_000) / 1000) });
+}
 async function currentCode(secret: string): Promise<string> {
   await clearOfStepEnd();
   return generate({ secret, epoch: Math.floor(Date.now() / 1000) });
@@ -27,6 +32,7 @@ describe.each(platforms)('MFA on $platform', ({ start }) => {
   let d: PlatformDriver;
   let approverSecret: string;
   let approved: string;
+  let requesterSecret: string;
 
   beforeAll(async () => {
     d = await start({ mfa: 'always' });
@@ -63,6 +69,7 @@ describe.each(platforms)('MFA on $platform', ({ start }) => {
     expect(waiting.buttons).toContain('reveal');
     const enrolment = await d.enrolMfa('requester');
     await (await enrolment.confirm(await earlierCode(enrolment.secret))).says(/MFA is (on|set up)/);
+    requesterSecret = enrolment.secret;
     await (await d.press('requester', 'reveal', approved, 'credentials', { code: '000000' })).says(/did not match/);
     await d.press('requester', 'reveal', approved, 'credentials', { code: await currentCode(enrolment.secret) });
     await expect.poll(async () => (await d.credentials(approved)).uri, { timeout: 10_000 }).toMatch(/^postgresql:\/\//);
@@ -73,6 +80,31 @@ describe.each(platforms)('MFA on $platform', ({ start }) => {
     await d.press('requester', 'end', approved, 'credentials');
     await waitUserGone(d, uri!, session);
     await waitForState(d, approved, 'revoked');
+  });
+
+  it('break-glass: access at once (after the requester\'s code); the approvers are alerted; the card and the status show it until an approver marks it reviewed', async () => {
+    const { id } = await d.submit({ reason: 'Break-glass: the payouts job is down, check its last run', breakGlass: true });
+    // Taken at once, behind the requester's own second factor.
+    const waiting = await d.credentials(id);
+    expect(waiting.buttons).toContain('reveal');
+    await d.press('requester', 'reveal', id, 'credentials', { code: await nextStepCode(requesterSecret) });
+    await expect.poll(async () => (await d.credentials(id)).uri, { timeout: 10_000 }).toMatch(/^postgresql:\/\//);
+    const breakUri = (await d.credentials(id)).uri;
+    const open = await logIn(breakUri!);
+    await expect.poll(async () => (await d.channel()).some((m) => /break-glass/i.test(m.text) && m.text.includes(id) && !m.buttons.length), { timeout: 10_000 }).toBe(true);
+    const card = await d.waitCard(id, (c) => c.buttons.includes('review'), 'Mark reviewed on the card');
+    expect(card.text).toMatch(/without approval/i);
+    expect(await (await d.command('approver', 'status')).says(/Break-glass/)).toMatch(new RegExp(`Break-glass access not yet reviewed: ${id}`));
+
+    await d.press('approver', 'review', id, 'card');
+    const reviewed = await d.waitCard(id, (c) => !c.buttons.includes('review'), 'the card reviewed');
+    // The card still says how the access was taken, and who reviewed it.
+    expect(reviewed.text).toMatch(/break-glass/i);
+    expect(reviewed.text).toMatch(/reviewed by/i);
+    expect(await (await d.command('approver', 'status')).says(/Break-glass/)).toMatch(/Break-glass: all reviewed/);
+
+    await d.press('requester', 'end', id, 'credentials');
+    await waitUserGone(d, breakUri!, open);
   });
 
   it('reset: an admin resets the requester\'s MFA; the approvers are alerted; the requester must enrol again', async () => {

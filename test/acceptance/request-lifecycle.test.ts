@@ -57,6 +57,12 @@ describe.each(platforms)('a request on $platform', ({ start }) => {
     expect(await requestState(d, id)).toBe('pending');
   });
 
+  it('nobody approves their own request: the requester\'s click is refused and changes nothing', async () => {
+    await (await d.press('requester', 'approve', submitted, 'card')).says(/cannot approve your own request/);
+    expect(await requestState(d, submitted)).toBe('pending');
+    expect((await d.card(submitted)).buttons).toContain('approve');
+  });
+
   it('approve (no MFA): the card says who approved; working credentials reach the requester, for exactly what was granted', async () => {
     await d.press('approver', 'approve', submitted, 'card');
     const card = await d.waitCard(submitted, (c) => /active until/i.test(c.text), 'the card active');
@@ -129,6 +135,16 @@ describe.each(platforms)('a request on $platform', ({ start }) => {
     await expect.poll(async () => (await d.inbox('requester')).some((m) => m.text.includes(id) && /denied/i.test(m.text) && m.text.includes('Use the reporting replica')), { timeout: 10_000 }).toBe(true);
     expect(await leaseOf(d, id)).toBeUndefined();
     ids.denied = id;
+  });
+
+  it('deny by text: an approver denies with the command and a reason; the card follows', async () => {
+    const { id } = await d.submit({ reason: 'Deny me by text: export the refunds of last year' });
+    await d.card(id);
+    await (await d.command('approver', `deny ${id} Ask the finance team`)).says(new RegExp(`Denied ${id}\\.`));
+    await waitForState(d, id, 'denied');
+    const card = await d.waitCard(id, (c) => /Denied/.test(c.text), 'the card denied');
+    expect(card.text).toContain('Ask the finance team');
+    expect(card.buttons).toEqual([]);
   });
 
   it('cancel: the requester cancels a waiting request from the receipt; the buttons go', async () => {

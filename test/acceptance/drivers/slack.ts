@@ -46,9 +46,10 @@ const seen = (message: Pick<SlackMessage, 'text' | 'blocks'>): Shown => ({ text:
 
 type View = SourceView & { id: string; callback_id: string; blocks: unknown[] };
 
-const formValues = (draft: Draft, revision: number): ViewStateValues => {
+const formValues = (draft: Draft, revision: number, breakGlass = false): ViewStateValues => {
   const id = (field: string) => (revision === 0 ? field : `${field}.${revision}`);
   return {
+    ...(breakGlass ? { [id('breakGlass')]: { value: { type: 'checkboxes', selected_options: [{ text: { type: 'plain_text', text: 'Break-glass: I need it now', emoji: true }, value: 'yes' }] } as never } } : {}),
     [id('databaseId')]: { value: staticSelect(draft.databaseId) },
     [id('level')]: { value: staticSelect(draft.level) },
     [id('scope')]: { value: plainTextInput(draft.scope || null) },
@@ -65,7 +66,7 @@ function initialOf(blocks: unknown[], blockId: string): string | undefined {
 }
 
 export const startSlack: StartDriver = async ({ mfa }) => {
-  const h: Harness = await startHarness({ queue: 'redis', policy: policyFor([PEOPLE.alice, PEOPLE.bob], mfa) });
+  const h: Harness = await startHarness({ queue: 'redis', policy: policyFor([PEOPLE.alice, PEOPLE.bob], PEOPLE.requester, mfa) });
   let form: { viewId: string; revision: number; draft: Draft } | undefined;
 
   const view = (id: string) => h.slack.view(id) as unknown as View;
@@ -147,9 +148,10 @@ export const startSlack: StartDriver = async ({ mfa }) => {
       if (!form) await driver.openForm();
       const open = form!;
       form = undefined;
-      const draft = { ...open.draft, ...values };
+      const { breakGlass, ...fields } = values;
+      const draft = { ...open.draft, ...fields };
       const before = h.slack.messagesIn(dm('requester')).length;
-      const errors = await submitModal('requester', view(open.viewId), formValues(draft, open.revision));
+      const errors = await submitModal('requester', view(open.viewId), formValues(draft, open.revision, breakGlass));
       if (errors.length) throw new Error(`The form refused: ${errors.join('; ')}`);
       const receipt = await waitUntil(() => h.slack.messagesIn(dm('requester')).slice(before).find((m) => ID.test(shown(m))), 30_000, 'the receipt');
       return { id: ID.exec(shown(receipt))![0], receipt: seen(receipt) };

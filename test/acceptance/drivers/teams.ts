@@ -55,7 +55,7 @@ export const startTeams: StartDriver = async ({ mfa }) => {
       queue: 'redis',
       env: { ...fake.env(), CONSOLE: 'off' },
       teamsApprovers: { channel: team.general.id, users: [people.approver.email] },
-      policy: policyFor([people.approver.email], mfa),
+      policy: policyFor([people.approver.email], people.requester.email, mfa),
     });
   } catch (error) {
     await fake.close();
@@ -128,7 +128,8 @@ export const startTeams: StartDriver = async ({ mfa }) => {
       if (!form) await driver.openForm();
       const open = form!;
       form = undefined;
-      const result = await teams.cardAction({ from: people.requester, message: (await fake.message(open.messageId))!, verb: 'submit', inputs: { ...open.draft, ...values, breakGlass: 'false' } });
+      const { breakGlass, ...fields } = values;
+      const result = await teams.cardAction({ from: people.requester, message: (await fake.message(open.messageId))!, verb: 'submit', inputs: { ...open.draft, ...fields, breakGlass: breakGlass ? 'true' : 'false' } });
       const answer = answerOf(result);
       const id = ID.exec(answer)?.[0];
       if (!id) throw new Error(`The form refused: ${answer}`);

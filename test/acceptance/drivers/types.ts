@@ -63,8 +63,8 @@ export interface PlatformDriver {
   analyze(draft: Partial<Draft>): Promise<Shown>;
   /** "Use suggestion" on the analyzed form: the values the form now holds. */
   useSuggestion(): Promise<Draft>;
-  /** Submits the open form (a new one if none is open) with these values. */
-  submit(draft: Partial<Draft>): Promise<{ id: string; receipt: Shown }>;
+  /** Submits the open form (a new one if none is open) with these values; `breakGlass` ticks the emergency box. */
+  submit(draft: Partial<Draft> & { breakGlass?: boolean }): Promise<{ id: string; receipt: Shown }>;
 
   /** The approvers' card of a request, as it is now (waits for it to be posted). */
   card(id: string): Promise<Shown>;
@@ -115,5 +115,6 @@ export const DEFAULT_DRAFT: Draft = {
   databaseId: 'orders', level: 'read', scope: 'sales.orders', duration: '1h', reason: 'Investigate the failed payouts of last night for OPS-1234', ticket: '',
 };
 
-/** The catalog's policy for a driver: its own approver, step-up as asked. */
-export const policyFor = (approvers: string[], mfa: StartOptions['mfa']) => `policies:\n  - { name: tests, approvers: [${approvers.join(', ')}], mfa: ${mfa} }\n`;
+/** The catalog's policy for a driver: its own approvers, step-up as asked, break-glass for the requester. */
+export const policyFor = (approvers: string[], requester: string, mfa: StartOptions['mfa']) =>
+  `policies:\n  - { name: tests, approvers: [${approvers.join(', ')}], mfa: ${mfa}, breakGlass: { allowed: true, who: [${requester}] } }\n`;
