@@ -1,7 +1,7 @@
 import pg from 'pg';
-import { asSystem } from '../../src/db/tenant-scope.js';
 import { waitUntil } from '../support/app-harness.js';
 import { targetRoles, targetSessionsOf } from '../support/databases.js';
+import { leaseRow, requestRow, waitForState as waitForRequestState } from '../support/ways-out.js';
 import type { PlatformDriver } from './drivers/index.js';
 
 /** The real effects of a request on the target and in the state database, whatever the platform. */
@@ -14,19 +14,12 @@ export async function logIn(uri: string): Promise<pg.Client> {
   return session;
 }
 
-export async function requestState(driver: PlatformDriver, id: string): Promise<string | undefined> {
-  const { rows } = await asSystem('test', () => driver.app.pool.query<{ state: string }>('SELECT state FROM access_requests WHERE id = $1', [id]));
-  return rows[0]?.state;
-}
-
-export const waitForState = (driver: PlatformDriver, id: string, state: string) =>
-  waitUntil(async () => (await requestState(driver, id)) === state, 30_000, `request ${id} ${state}`);
-
+/** The state database's word on a request and its lease (read as the system: test/support/ways-out.ts). */
+export const requestState = async (driver: PlatformDriver, id: string) => (await requestRow(driver.app, id))?.state;
+export const waitForState = (driver: PlatformDriver, id: string, state: string) => waitForRequestState(driver.app, id, state, 30_000);
 export async function leaseOf(driver: PlatformDriver, id: string): Promise<{ username: string; expiresAt: Date; revokedAt: Date | null } | undefined> {
-  const { rows } = await asSystem('test', () => driver.app.pool.query<{ username: string; expires_at: Date; revoked_at: Date | null }>(
-    'SELECT username, expires_at, revoked_at FROM leases WHERE request_id = $1', [id],
-  ));
-  return rows[0] && { username: rows[0].username, expiresAt: rows[0].expires_at, revokedAt: rows[0].revoked_at };
+  const row = await leaseRow(driver.app, id);
+  return row && { username: row.username, expiresAt: row.expires_at, revokedAt: row.revoked_at };
 }
 
 /** The user is gone: its session was killed, it cannot log in, and it no longer exists on the target. */

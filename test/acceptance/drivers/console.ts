@@ -9,17 +9,17 @@ import { DEFAULT_DRAFT, policyFor, toldFrom, type Button, type Draft, type Perso
  * `suggestion` and `actions` are what its form and buttons post. What a person sees is the
  * message's text and the fields of its data, which the page shows as they are.
  *
- * Text commands (list, status, insights, report, audit verify, mfa, mfa reset) have no console API
- * today. The suite drives them as the console's command box would: `POST /console/api/commands`
- * `{ as, text }` answered `{ ok, message }`, the MFA set-up arriving in the person's inbox with an
- * `mfa-confirm` action (`POST /console/api/actions { action: 'mfa-confirm', as, code }`). Until the
- * console has them, the cases that need them fail on the console.
+ * Text commands (list, status, insights, report, audit verify, mfa, mfa reset <person id>) go to
+ * the console's command box: `POST /console/api/commands { as, text }`, answered
+ * `{ ok, message, mfaSetup?: { secret, otpauthUri } }`; the MFA set-up is confirmed with
+ * `POST /console/api/commands { as, code }` (the contract of the console's command API on the
+ * `inbound` branch). Until the console has that API, the cases that need it fail on the console.
  */
 interface Message { id: string; kind: string; channel: string; thread?: string; requestId?: string; text: string; data?: unknown; actions: Array<{ action: string; value?: string }> }
 
 const INBOX: Record<Person, string> = { requester: `dm:${CONSOLE_PEOPLE.requester}`, approver: `dm:${CONSOLE_PEOPLE.approver}` };
 const ACTIONS: Record<string, Button> = {
-  approve: 'approve', deny: 'deny', cancel: 'cancel', end: 'end', extend: 'extend', reveal: 'reveal', 'use-suggestion': 'useSuggestion', 'mfa-confirm': 'mfaConfirm', review: 'review', retry: 'retry',
+  approve: 'approve', deny: 'deny', cancel: 'cancel', end: 'end', extend: 'extend', reveal: 'reveal', 'use-suggestion': 'useSuggestion', review: 'review', retry: 'retry',
 };
 const ACTION_OF = Object.fromEntries(Object.entries(ACTIONS).map(([action, button]) => [button, action])) as Record<Button, string>;
 
@@ -51,8 +51,12 @@ export const startConsole: StartDriver = async ({ mfa }) => {
   };
   const messages = async () => ((await (await fetch(`${h.url}/console/api/state`)).json()) as { messages: Message[] }).messages;
   const byId = async (id: string) => (await messages()).find((m) => m.id === id);
-  const answerOf = (answer: { status: number; json: Record<string, unknown> | undefined; text: string }) =>
-    typeof answer.json?.message === 'string' ? answer.json.message : typeof answer.json?.error === 'string' ? answer.json.error : `HTTP ${answer.status}: ${answer.text.slice(0, 200)}`;
+  const answerOf = (answer: { status: number; json: Record<string, unknown> | undefined; text: string }) => {
+    const setup = answer.json?.mfaSetup as { secret?: string; otpauthUri?: string } | undefined;
+    const said = typeof answer.json?.message === 'string' ? answer.json.message : typeof answer.json?.error === 'string' ? answer.json.error : `HTTP ${answer.status}: ${answer.text.slice(0, 200)}`;
+    // The page shows the key and its otpauth link beside the answer.
+    return setup ? [said, setup.secret, setup.otpauthUri].filter(Boolean).join('\n') : said;
+  };
   const inboxSince = async (person: Person) => {
     const before = new Set((await messages()).filter((m) => m.channel === INBOX[person]).map((m) => `${m.id}@${(m as { updatedAt?: string }).updatedAt}`));
     return async () => (await messages()).filter((m) => m.channel === INBOX[person] && !before.has(`${m.id}@${(m as { updatedAt?: string }).updatedAt}`)).map((m) => seen(m).text);
@@ -132,15 +136,13 @@ export const startConsole: StartDriver = async ({ mfa }) => {
     },
     async enrolMfa(person) {
       const answer = await post('/console/api/commands', { as: person, text: 'mfa' });
-      if (answer.status === 404) throw new Error(`No MFA set-up in the console: ${answerOf(answer)}`);
-      const setup = await waitUntil(async () => (await messages()).find((m) => m.channel === INBOX[person] && m.actions.some((a) => a.action === 'mfa-confirm')), 5000, `the MFA set-up in the console (the command answered: ${answerOf(answer)})`);
-      const secret = /\b[A-Z2-7]{16,}\b/.exec(seen(setup).text)?.[0];
-      if (!secret) throw new Error(`No key in the MFA set-up: ${seen(setup).text}`);
+      const secret = (answer.json?.mfaSetup as { secret?: string } | undefined)?.secret;
+      if (!secret) throw new Error(`No MFA set-up in the console: ${answerOf(answer)}`);
       return {
         secret,
         async confirm(code) {
-          const confirmed = answerOf(await post('/console/api/actions', { action: 'mfa-confirm', as: person, code }));
-          return toldFrom(() => [confirmed]);
+          const confirmed = answerOf(await post('/console/api/commands', { as: person, code }));
+          return toldFrom(() => [confirmed], 0);
         },
       };
     },
