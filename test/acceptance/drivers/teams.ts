@@ -15,8 +15,8 @@ const VERBS: Record<string, Button> = {
 const ID = /\bR[0-9A-Z]{9}\b/;
 const FIELDS = ['databaseId', 'level', 'scope', 'duration', 'reason', 'ticket'] as const;
 
-/** What Teams shows, without the markdown markers its client renders as formatting. */
-const rendered = (text: string) => text.replace(/\*\*/g, '');
+/** What Teams shows, without the markdown markers its client renders as formatting (bold, inline code). */
+const rendered = (text: string) => text.replace(/\*\*/g, '').replace(/`/g, '');
 const verbsOf = (content: unknown): Button[] => [...JSON.stringify(content ?? []).matchAll(/"verb":"(\w+)"/g)].map((m) => VERBS[m[1]!]).filter((b): b is Button => b !== undefined);
 const seen = (message: TeamsMessage | undefined): Shown => ({ text: rendered(shownIn(message)), buttons: verbsOf(message?.attachments) });
 /** The invoke's answer as the person sees it: a card in place of the clicked one, or a message. */
