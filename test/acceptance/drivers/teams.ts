@@ -15,16 +15,23 @@ const VERBS: Record<string, Button> = {
 const ID = /\bR[0-9A-Z]{9}\b/;
 const FIELDS = ['databaseId', 'level', 'scope', 'duration', 'reason', 'ticket'] as const;
 
-/** What Teams shows, without the markdown markers its client renders as formatting (bold, inline code). */
-const rendered = (text: string) => text.replace(/\*\*/g, '').replace(/`/g, '');
+/**
+ * What Teams shows, without the markdown markers its client renders as formatting: bold in cards and
+ * messages, inline code in messages only (an Adaptive Card's TextBlock shows a backtick as it is).
+ */
+const rendered = (text: string) => text.replace(/\*\*/g, '');
+const renderedMessage = (text: string) => rendered(text).replace(/`/g, '');
 const verbsOf = (content: unknown): Button[] => [...JSON.stringify(content ?? []).matchAll(/"verb":"(\w+)"/g)].map((m) => VERBS[m[1]!]).filter((b): b is Button => b !== undefined);
-const seen = (message: TeamsMessage | undefined): Shown => ({ text: rendered(shownIn(message)), buttons: verbsOf(message?.attachments) });
+const seen = (message: TeamsMessage | undefined): Shown => ({
+  text: [renderedMessage(shownIn({ text: message?.text })), rendered(shownIn({ attachments: message?.attachments }))].filter(Boolean).join('\n'),
+  buttons: verbsOf(message?.attachments),
+});
 /** The invoke's answer as the person sees it: a card in place of the clicked one, or a message. */
 const answerOf = (result: TeamsResult): string => {
   const body = result.body as { value?: unknown; type?: string } | undefined;
   if (result.status !== 200) return `HTTP ${result.status}`;
   if (body?.type === 'application/vnd.microsoft.error') return String((body.value as { message?: string } | undefined)?.message ?? '');
-  return typeof body?.value === 'string' ? body.value : rendered(shownIn({ attachments: [{ content: body?.value }] }));
+  return typeof body?.value === 'string' ? renderedMessage(body.value) : rendered(shownIn({ attachments: [{ content: body?.value }] }));
 };
 
 /** The values of a form card's inputs. */
@@ -87,7 +94,7 @@ export const startTeams: StartDriver = async ({ mfa }) => {
   const answersSince = async (person: Person) => {
     const conversation = await personal(person);
     const before = (await fake.botMessagesIn(conversation)).length;
-    return async () => (await fake.botMessagesIn(conversation)).slice(before).map((m) => rendered(shownIn(m)));
+    return async () => (await fake.botMessagesIn(conversation)).slice(before).map((m) => seen(m).text);
   };
 
   async function openFormMessage(): Promise<TeamsMessage> {
