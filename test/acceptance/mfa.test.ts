@@ -83,6 +83,7 @@ describe.each(platforms)('MFA on $platform', ({ start }) => {
   });
 
   it('break-glass: access at once (after the requester\'s code); the approvers are alerted; the card and the status show it until an approver marks it reviewed', async () => {
+    expect(requesterSecret, 'the requester enrolled in the reveal case').toBeDefined();
     const { id } = await d.submit({ reason: 'Break-glass: the payouts job is down, check its last run', breakGlass: true });
     // Taken at once, behind the requester's own second factor.
     const waiting = await d.credentials(id);

@@ -71,8 +71,20 @@ export const startSlack: StartDriver = async ({ mfa }) => {
 
   const view = (id: string) => h.slack.view(id) as unknown as View;
   const dm = (person: Person) => h.slack.dmChannelFor(USER[person]);
-  const cardMessage = (id: string) => waitUntil(() => h.slack.messagesIn(APPROVERS_CHANNEL).find((m) => !m.threadTs && shown(m).includes(id)), 30_000, `the card of ${id}`);
-  const receiptMessage = (id: string) => waitUntil(() => h.slack.messagesIn(dm('requester')).find((m) => shown(m).includes(id) && m.blocks !== undefined && JSON.stringify(m.blocks).includes(`"block_id":"received-`)) ?? h.slack.messagesIn(dm('requester')).find((m) => shown(m).includes(id) && /waiting for|is cancelled/.test(shown(m))), 30_000, `the receipt of ${id}`);
+  /** A request's card: the top-level message naming it that came with buttons (an alert naming it has none). */
+  const cards = new Map<string, string>();
+  const cardMessage = async (id: string) => {
+    const ts = cards.get(id) ?? (await waitUntil(() => h.slack.messagesIn(APPROVERS_CHANNEL).find((m) => !m.threadTs && shown(m).includes(id) && buttonsOf(m.blocks).length > 0), 30_000, `the card of ${id}`)).ts;
+    cards.set(id, ts);
+    return h.slack.message(APPROVERS_CHANNEL, ts)!;
+  };
+  /** The requester's receipt: the first message of the request in their DM. */
+  const receipts = new Map<string, string>();
+  const receiptMessage = async (id: string) => {
+    const ts = receipts.get(id) ?? (await waitUntil(() => h.slack.messagesIn(dm('requester')).find((m) => shown(m).includes(id)), 30_000, `the receipt of ${id}`)).ts;
+    receipts.set(id, ts);
+    return h.slack.message(dm('requester'), ts)!;
+  };
   const credentialsMessage = (id: string) => waitUntil(() => [...h.slack.messagesIn(dm('requester'))].reverse().find((m) => shown(m).includes(id) && (buttonsOf(m.blocks).includes('reveal') || /postgresql:\/\//.test(shown(m)) || /no longer exists/.test(shown(m)))), 30_000, `the credentials of ${id}`);
   const messageAt = (id: string, where: Where) => (where === 'card' ? cardMessage(id) : where === 'receipt' ? receiptMessage(id) : credentialsMessage(id));
 
@@ -154,7 +166,9 @@ export const startSlack: StartDriver = async ({ mfa }) => {
       const errors = await submitModal('requester', view(open.viewId), formValues(draft, open.revision, breakGlass));
       if (errors.length) throw new Error(`The form refused: ${errors.join('; ')}`);
       const receipt = await waitUntil(() => h.slack.messagesIn(dm('requester')).slice(before).find((m) => ID.test(shown(m))), 30_000, 'the receipt');
-      return { id: ID.exec(shown(receipt))![0], receipt: seen(receipt) };
+      const id = ID.exec(shown(receipt))![0];
+      receipts.set(id, receipt.ts);
+      return { id, receipt: seen(receipt) };
     },
 
     card: async (id) => seen(await cardMessage(id)),

@@ -77,7 +77,13 @@ export const startTeams: StartDriver = async ({ mfa }) => {
   /** Receipts by request: the form message the receipt replaced. */
   const receipts = new Map<string, string>();
 
-  const cardMessage = (id: string) => waitUntil(async () => (await fake.botMessagesIn(team.general.id)).find((m) => shownIn(m).includes(id) && /approv|Approv/.test(shownIn(m))), 30_000, `the card of ${id}`);
+  /** A request's card: the channel message naming it that came with buttons (an alert naming it has none). */
+  const cards = new Map<string, string>();
+  const cardMessage = async (id: string) => {
+    const known = cards.get(id) ?? (await waitUntil(async () => (await fake.botMessagesIn(team.general.id)).find((m) => shownIn(m).includes(id) && verbsOf(m.attachments).length > 0), 30_000, `the card of ${id}`)).id;
+    cards.set(id, known);
+    return (await fake.message(known))!;
+  };
   const credentialsMessage = async (id: string) => {
     const conversation = await personal('requester');
     return waitUntil(async () => [...(await fake.botMessagesIn(conversation))].reverse().find((m) => m.id !== receipts.get(id) && shownIn(m).includes(id) && (verbsOf(m.attachments).includes('reveal') || /postgresql:\/\//.test(shownIn(m)) || /no longer exists/.test(shownIn(m)))), 30_000, `the credentials of ${id}`);
@@ -88,7 +94,7 @@ export const startTeams: StartDriver = async ({ mfa }) => {
     const conversation = await personal('requester');
     return waitUntil(async () => (await fake.botMessagesIn(conversation)).find((m) => shownIn(m).includes(id) && verbsOf(m.attachments).includes('cancel')), 30_000, `the receipt of ${id}`);
   };
-  const messageAt = async (id: string, where: Where) => (where === 'card' ? fake.message((await cardMessage(id)).id).then((m) => m!) : where === 'receipt' ? receiptMessage(id) : credentialsMessage(id));
+  const messageAt = async (id: string, where: Where) => (where === 'card' ? cardMessage(id) : where === 'receipt' ? receiptMessage(id) : credentialsMessage(id));
 
   /** Bot messages in the person's chat after now, and the answers given. */
   const answersSince = async (person: Person) => {
