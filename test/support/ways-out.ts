@@ -12,8 +12,8 @@ export async function requestRow(app: Container, requestId: string) {
 }
 
 export async function leaseRow(app: Container, requestId: string) {
-  const { rows } = await asSystem('test', () => app.pool.query<{ id: string; username: string; revoked_at: Date | null; end_reason: string | null }>(
-    'SELECT id, username, revoked_at, end_reason FROM leases WHERE request_id = $1',
+  const { rows } = await asSystem('test', () => app.pool.query<{ id: string; username: string; expires_at: Date; revoked_at: Date | null; end_reason: string | null }>(
+    'SELECT id, username, expires_at, revoked_at, end_reason FROM leases WHERE request_id = $1',
     [requestId],
   ));
   return rows[0];
