@@ -180,7 +180,3 @@ export function mfaEnrollmentBlocks(secret: string, otpauthUri: string, qrUrl: s
   };
 }
 
-export function recoveryText(codes: string[]): string {
-  return `:white_check_mark: MFA is on. Keep these one-time recovery codes somewhere safe; each works once if you lose your phone:\n\`\`\`${codes.join('\n')}\`\`\``;
-}
-

@@ -1,6 +1,6 @@
 import { formatTime } from '../../lib/time.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
-import { clientCommand, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
+import { clientCommand, clientName, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
 import { closedLine, leftOutLine, readyLine, receivedLine, revokedLine } from '../core/request-presenter.js';
 import { cancelButton } from './slack-approval-card.js';
 import { IDS, confirmEnd, context, mrkdwn, plain, section, type Block } from './slack-kit.js';
@@ -42,7 +42,7 @@ export function credentialsBlocks(view: RequestView, c: Credentials): { text: st
         ],
       },
       section(`*URI*\n\`\`\`${uri}\`\`\``),
-      section(`*${c.protocol === 'postgres' ? 'psql' : 'mysql'}*\n\`\`\`${clientCommand(c)}\`\`\``),
+      section(`*${clientName(c)}*\n\`\`\`${clientCommand(c)}\`\`\``),
       ...(leftOutLine(view) ? [context(mrkdwnOf(leftOutLine(view)!))] : []),
       context('This message is the only copy of the password. At expiry the user is dropped and open sessions are closed.'),
       {

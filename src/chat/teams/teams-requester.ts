@@ -1,5 +1,5 @@
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
-import { clientCommand, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
+import { clientCommand, clientName, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
 import { closedLine, extendedLine, leftOutLine, readyLine, receivedLine, revokedLine } from '../core/request-presenter.js';
 import { INPUTS } from './teams-actions.js';
 import type { AdaptiveCard, ShowCardAction } from './teams-card-types.js';
@@ -48,7 +48,7 @@ export function credentialsCard(view: RequestView, c: Credentials): AdaptiveCard
       valueRow('Password', c.password.reveal()),
       heading('URI'),
       code(connectionUri(c)),
-      heading(c.protocol === 'postgres' ? 'psql' : 'mysql'),
+      heading(clientName(c)),
       code(clientCommand(c)),
       ...(leftOutLine(view) ? [subtle(richMarkdown(leftOutLine(view)!))] : []),
       subtle(md`This message is the only copy of the password. At expiry the user is dropped and open sessions are closed.`),

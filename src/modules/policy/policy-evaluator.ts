@@ -1,3 +1,4 @@
+import { restrictsSourceHosts } from '../credentials/engines/registry.js';
 import type { PolicyConfig } from '../../config/policy-config.js';
 import type { ReasonQuality } from '../../config/policy-schema.js';
 import { andList, code, joinRich, orList, rich, type RichText } from '../../lib/rich-text.js';
@@ -148,8 +149,8 @@ export function evaluateRequest(ctx: RequestContext, config: PolicyConfig): Requ
   let hostPatterns: string[] | undefined;
   const hostRule = config.rules.sourceHosts.find((entry) => matchesRequest(entry, database, level));
   if (!hostRule) record('source-host', false, 'pass', rich`No source-host restriction.`);
-  else if (database.engine !== 'mysql' && database.engine !== 'mariadb') {
-    record('source-host', false, 'info', rich`Source hosts are restricted on MySQL and MariaDB only; ${database.id} is ${database.engine}.`);
+  else if (!restrictsSourceHosts(database)) {
+    record('source-host', false, 'info', rich`Source hosts cannot be restricted on ${database.engine}, the engine of ${database.id}.`);
   } else if (ctx.sourceHost === undefined) {
     hostPatterns = hostRule.allowed;
     record('source-host', true, 'info', rich`The temporary user may connect only from ${andWords(hostRule.allowed)}.`);

@@ -1,3 +1,4 @@
+import { restrictsSourceHosts } from '../credentials/engines/registry.js';
 import type { PolicyConfig } from '../../config/policy-config.js';
 import type { Matcher } from '../../config/policy-schema.js';
 import { code, joinRich, orList, rich, type RichText, type RichValue } from '../../lib/rich-text.js';
@@ -77,7 +78,7 @@ export function explainPolicy(database: PolicyDatabase, person: Person | undefin
       : rich`Reason: a few words that say why.`,
   );
 
-  if (database.engine === 'mysql' || database.engine === 'mariadb') {
+  if (restrictsSourceHosts(database)) {
     const hosts = config.rules.sourceHosts.find((entry) => matchesDatabase(entry, database));
     if (hosts) lines.push(rich`Source hosts: only ${orWords(hosts.allowed)}.`);
   }

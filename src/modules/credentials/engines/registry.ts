@@ -54,7 +54,7 @@ export function clientOf(serverEngine: string): EngineClient {
 }
 
 /** Whether a source-host rule narrows where the entry's users may connect from. */
-export const restrictsSourceHosts = (entry: DatabaseEntry): boolean => engineOf(entry).restrictsSourceHosts;
+export const restrictsSourceHosts = (entry: Pick<DatabaseEntry, 'engine'>): boolean => engineOf(entry).restrictsSourceHosts;
 
 /** Whether the entry's users come from Vault (then VAULT_ADDR and VAULT_TOKEN must be set). */
 export function issuedByVault(entry: DatabaseEntry): boolean {
