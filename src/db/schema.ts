@@ -77,6 +77,8 @@ export const accessRequests = pgTable(
     risk: jsonb('risk').$type<StoredRisk>().notNull(),
     policy: jsonb('policy').$type<StoredPolicy>(),
     cardRef: jsonb('card_ref').$type<MessageRef>(),
+    /** The requester's receipt ("waiting for an approver"), edited as the request moves on. */
+    receiptRef: jsonb('receipt_ref').$type<MessageRef>(),
     /** Incremented on every state change; the card renderer compares it. */
     version: integer('version').notNull().default(1),
     pendingUntil: timestamp('pending_until', { withTimezone: true }).notNull(),

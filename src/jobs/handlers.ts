@@ -20,7 +20,7 @@ interface Deps {
   requests: AccessRequestService;
   analysis: Pick<AnalysisService, 'runDraft' | 'runRequest' | 'runSession'>;
   capture: Pick<CaptureService, 'collect'>;
-  requestRepo: Pick<AccessRequestRepo, 'setCardRef'>;
+  requestRepo: Pick<AccessRequestRepo, 'setCardRef' | 'setReceiptRef'>;
   leases: LeaseService;
   notifier: ChatNotifier;
   /**
@@ -54,6 +54,8 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
       if (!view) return;
       const ref = await notifier.send({ type: 'approvalCard', request: view });
       if (!view.cardRef && ref) await requestRepo.setCardRef(view.tenantId, view.id, ref);
+      // The requester's receipt follows too: once the request no longer waits, Cancel goes away.
+      if (view.receiptRef && view.state !== 'pending') await notifier.send({ type: 'requestReceived', request: view });
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 11))', [requestId]).catch(() => {});
       client.release();
@@ -63,7 +65,10 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
   async function notifyRequester(requestId: string): Promise<void> {
     const view = await requests.viewById(requestId);
     if (!view) return;
-    if (view.state === 'pending') await notifier.send({ type: 'requestReceived', request: view });
+    if (view.state === 'pending') {
+      const ref = await notifier.send({ type: 'requestReceived', request: view });
+      if (ref && !view.receiptRef) await requestRepo.setReceiptRef(view.tenantId, view.id, ref);
+    }
     else if (['denied', 'expired', 'failed', 'cancelled'].includes(view.state)) await notifier.send({ type: 'requestClosed', request: view });
   }
 

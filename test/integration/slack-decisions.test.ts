@@ -37,7 +37,7 @@ describe('Slack decisions and commands', () => {
       const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
       expect(await say(PEOPLE.requester, `approve ${requestId}`)).toBe('You cannot approve your own request, even as one of its approvers.');
       expect(await say(PEOPLE.mallory, `approve ${requestId}`)).toMatch(/^Only <@U0ALICE> or <@U0BOB> can approve/);
-      expect(await say(PEOPLE.alice, 'approve nothing')).toMatch(/^Usage: `\/dbaccess approve <request id>`/);
+      expect(await say(PEOPLE.alice, 'approve nothing')).toMatch(/^Usage: `\/dbaccess approve &lt;request id&gt;`/);
       expect(await say(PEOPLE.alice, `approve ${requestId}`)).toBe(`Approved ${requestId}.`);
       await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => /is ready until/.test(m.text ?? '') && shown(m).includes(requestId));
 
@@ -171,7 +171,7 @@ describe('Slack decisions and commands', () => {
     await h.waitForMessage(dm.channel, (m) => m.ts === dm.ts && /ended .*ended early by <@U0REQUESTER>/.test(shown(m)));
     await expect(session.query('SELECT 1')).rejects.toThrow();
     const usage = await h.command(PEOPLE.requester, 'revoke');
-    expect((usage.json as { text: string }).text).toMatch(/^Usage: `\/dbaccess revoke <request id>`/);
+    expect((usage.json as { text: string }).text).toMatch(/^Usage: `\/dbaccess revoke &lt;request id&gt;`/);
   });
 
   it('ignores a button click for a request of another workspace', async () => {

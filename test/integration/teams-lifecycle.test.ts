@@ -176,8 +176,8 @@ describe('the whole lifecycle in Microsoft Teams', () => {
       expect((await teams.personalMessage({ from: user, text })).status).toBe(200);
       return waitUntil(async () => (await fake.botMessagesIn(conversation))[before], 10_000, `the answer to ${text}`);
     };
-    expect(shownIn(await reply(requester, 'dbaccess list'))).toMatch(/Your recent requests[\s\S]*R[0-9A-Z]{9}` read on orders: /);
-    const pending = /(R[0-9A-Z]{9})` read on orders: pending/.exec(shownIn((await fake.botMessagesIn(personal)).at(-1)))?.[1];
+    expect(shownIn(await reply(requester, 'dbaccess list'))).toMatch(/Your recent requests[\s\S]*R[0-9A-Z]{9} read on orders: /);
+    const pending = /(R[0-9A-Z]{9}) read on orders: pending/.exec(shownIn((await fake.botMessagesIn(personal)).at(-1)))?.[1];
     expect(pending).toBeDefined();
     expect(shownIn(await reply(requester, `dbaccess approve ${pending}`))).toContain('You cannot approve your own request');
     expect(shownIn(await reply(mallory, `dbaccess approve ${pending}`))).toMatch(/Only .*alice@acme\.example.* can approve/);

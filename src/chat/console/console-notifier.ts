@@ -5,7 +5,7 @@ import type { RequestView } from '../../modules/access-requests/access-request-t
 import { clientCommand, connectionUri } from '../../modules/credentials/credentials.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
 import {
-  activeLine, breakGlassAlert, closedLine, configProblemLine, extendedLine, failingLine, flaggedAlert, headline, leftOutLine, mfaAlertLine, offboardedLine,
+  activeLine, breakGlassAlert, breakGlassBanner, closedLine, configProblemLine, extendedLine, failingLine, flaggedAlert, headline, leftOutLine, mfaAlertLine, offboardedLine,
   readyLine, revokedLine, statusLine, summaryParts, summaryPreview,
 } from '../core/request-presenter.js';
 import { consoleLine, consoleSegments, consoleText } from './console-text.js';
@@ -55,7 +55,8 @@ export function createConsoleNotifier({ store, approvalsOf }: { store: ConsoleSt
       if (request.policy?.breakGlass && !request.reviewedByExternalId) actions.push({ action: 'review', label: 'Mark reviewed', requestId: request.id });
       // The receipt follows the card: its Cancel goes once the request no longer waits.
       if (store.get(`received-${request.id}`)) receipt(request);
-      return ref(store.put({ id: cardId(request), channel: 'approvals', kind: 'card', requestId: request.id, text: `${headline(request)}: ${statusText(request)}`, data: { view: request, status: statusText(request), duration: formatDuration(request.durationSeconds), approvals: approvalsOf?.(request) }, actions }));
+      const banner = breakGlassBanner(request);
+      return ref(store.put({ id: cardId(request), channel: 'approvals', kind: 'card', requestId: request.id, text: `${headline(request)}: ${statusText(request)}${banner ? `\n${consoleLine(banner.line)}` : ''}`, data: { view: request, status: statusText(request), banner: banner ? consoleLine(banner.line) : undefined, duration: formatDuration(request.durationSeconds), approvals: approvalsOf?.(request) }, actions }));
     },
     async requestReceived({ request }: Of<'requestReceived'>) {
       return receipt(request);

@@ -27,7 +27,8 @@ export type Command =
   // ---- buttons and forms ----
   /** Before a decision form opens: who may not decide is told at once (no database read). */
   | { kind: 'mayDecide'; request: { requestId: string; databaseId: string; requesterExternalId: string; level: string } }
-  | { kind: 'submit'; draft: RequestDraft }
+  /** `shownIn`: the message that becomes the requester's receipt (Teams draws it in the form's place). */
+  | { kind: 'submit'; draft: RequestDraft; shownIn?: MessageRef | undefined }
   | { kind: 'analyze'; draft: RequestDraft; form: MessageRef }
   | { kind: 'useSuggestion'; draft: RequestDraft; analysisId: string }
   | { kind: 'extend'; requestId: string; duration: string; reason?: string | undefined }

@@ -31,7 +31,7 @@ export function actionHandlers(deps: DispatcherDeps, surface: Surface, verifyCod
     },
 
     /** Checked (pure, policy from the form alone) before the acknowledgement; stored after it. */
-    async submit(caller, { draft }) {
+    async submit(caller, { draft, shownIn }) {
       const catalog = await catalogOf(caller.tenantId);
       const result = validateDraft(draft, catalog);
       if (!result.ok) return { ok: false, say: [], show: { kind: 'formErrors', catalog, draft, errors: result.errors } };
@@ -41,7 +41,7 @@ export function actionHandlers(deps: DispatcherDeps, surface: Surface, verifyCod
         ok: true, say: [],
         after: async () => {
           try {
-            const row = await requests.submit(await caller.actor(), result.value);
+            const row = await requests.submit(await caller.actor(), result.value, undefined, shownIn);
             return { ok: true, say: [], show: { kind: 'received', request: await requests.view(row) } };
           } catch (error) {
             deps.logger.error({ err: error }, 'could not store a request');

@@ -1,7 +1,8 @@
+import { fromModule } from './legacy-markup.js';
 import { describe, expect, it, vi } from 'vitest';
 import { parseCatalog } from '../../config/catalog.js';
 import { notFound } from '../../lib/errors.js';
-import { plainText, type RichText } from '../../lib/rich-text.js';
+import { person, plainText, rich, strong, type RichText } from '../../lib/rich-text.js';
 import { Secret } from '../../lib/secret.js';
 import type { Actor, Platform } from '../../modules/tenants/tenant-service.js';
 import type { Surface } from './commands.js';
@@ -37,7 +38,7 @@ function fakes() {
       viewById: vi.fn(async () => undefined),
       listMine: vi.fn(async () => []),
       quickRefusal: vi.fn(async () => undefined),
-      explainPolicyFor: vi.fn(async () => 'Policy for *orders*: <@U0ALICE> approves.'),
+      explainPolicyFor: vi.fn(async () => rich`Policy for ${strong('orders')}: ${person('U0ALICE')} approves.`),
       requestExtension: vi.fn(),
       retryFailed: vi.fn(),
       reviewBreakGlass: vi.fn(),
@@ -54,7 +55,7 @@ function fakes() {
     status: vi.fn(async () => STATUS),
     reports: {
       mayAudit: vi.fn(async () => true), parseRequest: vi.fn(async () => ({ period: {}, filters: {} })),
-      build: vi.fn(async () => ({})), summaryText: vi.fn(() => '*Access report 2026-11* (<@U0BOB>)'),
+      build: vi.fn(async () => ({})), summaryText: vi.fn(() => rich`${strong('Access report 2026-11')} (${person('U0BOB')})`),
     },
     audit: { verify: vi.fn(async () => ({ ok: true, events: 12 })) },
     catalogOf: async () => catalog,
@@ -136,11 +137,19 @@ describe('dispatch: one set of checks and answers for every platform', () => {
     expect(said(reply)).toBe('Request R0000000009 was not found.');
   });
 
-  it('reads module texts that still carry Slack markup into people and emphasis', async () => {
+  it('passes the modules\' rich text through: people stay people, emphasis stays emphasis', async () => {
     const { dispatcher } = fakes();
     const reply = await dispatcher.dispatch(caller(ADMIN), { kind: 'policy', databaseId: 'orders' });
     expect(reply.say[0]!.parts).toContainEqual({ kind: 'person', id: 'U0ALICE' });
     expect(reply.say[0]!.parts).toContainEqual({ kind: 'strong', text: 'orders' });
+  });
+
+  it('reads a module string for code spans only: Slack markup in it never becomes a mention or a link', () => {
+    expect(fromModule('Run `dbaccess status`; ask <@U0ALICE> or <https://evil.example|here>').parts).toEqual([
+      { kind: 'text', text: 'Run ' },
+      { kind: 'code', text: 'dbaccess status' },
+      { kind: 'text', text: '; ask <@U0ALICE> or <https://evil.example|here>' },
+    ]);
   });
 
   it('sends a report\'s summary, then the audit chain\'s verdict; refuses who may not audit', async () => {

@@ -29,8 +29,9 @@ const people = (ids: readonly string[]) => joinRich(ids.map(person));
 export function decisionLine(view: RequestView): Line | undefined {
   const approvals = view.decisions.filter((d) => d.decision === 'approve');
   if (approvals.length) return line('approved', rich`Approved by ${people(approvals.map((d) => d.approverExternalId))} at ${formatTime(approvals.at(-1)!.at)}`);
-  if (view.policy?.autoApprovedBy) return line('approved', rich`Auto-approved by rule ${view.policy.autoApprovedBy} at ${formatTime(view.decidedAt ?? view.createdAt)}`);
+  // Break-glass is stored as an auto-approval by `break-glass`: say what it is, not a rule's name.
   if (view.policy?.breakGlass) return line('breakGlass', rich`Taken without approval (break-glass)`);
+  if (view.policy?.autoApprovedBy) return line('approved', rich`Auto-approved by rule ${view.policy.autoApprovedBy} at ${formatTime(view.decidedAt ?? view.createdAt)}`);
   return undefined;
 }
 
@@ -125,9 +126,17 @@ export interface AskAgain {
 }
 
 export function receivedLine(view: RequestView, approvers: readonly string[]): Line {
+  // The same receipt, edited once the request moved on: where it stands now, nothing to cancel.
+  if (view.state === 'cancelled') return line(undefined, rich`Request ${view.id} is cancelled.`);
+  if (view.state !== 'pending') {
+    return line('received', rich`Your request ${strong(view.id)} (${view.level} on ${view.databaseId} for ${formatDuration(view.durationSeconds)}): ${joinRich(statusLine(view).map((part) => part.text), ' · ')}.`);
+  }
   const who = approvers.length ? people(approvers) : rich`an approver`;
   return line('received', rich`Your request ${strong(view.id)} (${view.level} on ${view.databaseId} for ${formatDuration(view.durationSeconds)}) is waiting for ${who}. Risk: ${view.analysis?.level ?? view.risk.level}. I will message you here when it is decided.`);
 }
+
+/** Whether the requester may still cancel: until the access is active. */
+export const cancellable = (view: RequestView): boolean => view.state === 'pending' || view.state === 'approved' || view.state === 'provisioning';
 
 /** Denied (the reason is returned apart, to be shown as the requester's own words), expired, cancelled or failed. */
 export function closedLine(view: RequestView, { command }: AskAgain = {}): { line: Line; reason?: string | undefined } {

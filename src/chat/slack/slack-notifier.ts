@@ -54,7 +54,10 @@ export function createSlackNotifier({ client, catalogOf, catalogs, seal }: { cli
       return request.cardRef;
     },
     async requestReceived({ request }: Of<'requestReceived'>) {
-      return post(await dm(request.requester.externalId), receivedBlocks(request, (await approvers(request)).users));
+      const message = receivedBlocks(request, (await approvers(request)).users);
+      if (!request.receiptRef) return post(await dm(request.requester.externalId), message);
+      await client.chat.update({ channel: request.receiptRef.channel, ts: request.receiptRef.ts, ...message } as Parameters<WebClient['chat']['update']>[0]);
+      return request.receiptRef;
     },
     async requestClosed({ request }: Of<'requestClosed'>) {
       return post(await dm(request.requester.externalId), { text: closedText(request) });

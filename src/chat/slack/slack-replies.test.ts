@@ -9,9 +9,10 @@ describe('Slack rendering of replies', () => {
     expect(slackText(rich`${strong('<@U1>')}`)).toBe('*&lt;@U1&gt;*');
   });
 
-  it('keeps a usage text readable in code, and neutralises what would start a mention or a link there', () => {
-    expect(slackText(rich`Usage: ${code('/dbaccess approve <request id>')}`)).toBe('Usage: `/dbaccess approve <request id>`');
-    expect(slackText(rich`${code('<!here> <@U1> <https://x|y> `tick`')}`)).toBe('`&lt;!here> &lt;@U1> &lt;https://x|y> ˋtickˋ`');
+  it('keeps a usage text readable in code (as entities Slack shows as characters), and neutralises what would start a mention or a link there', () => {
+    // Slack shows `&lt;` as `<`, in code too.
+    expect(slackText(rich`Usage: ${code('/dbaccess approve <request id>')}`)).toBe('Usage: `/dbaccess approve &lt;request id&gt;`');
+    expect(slackText(rich`${code('<!here> <@U1> <https://x|y> `tick`')}`)).toBe('`&lt;!here&gt; &lt;@U1&gt; &lt;https://x|y&gt; ˋtickˋ`');
   });
 
   it('joins what a reply says, one part a line, and says nothing for an empty reply', () => {

@@ -1,7 +1,7 @@
 import { formatTime } from '../../lib/time.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import { clientCommand, clientName, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
-import { closedLine, leftOutLine, readyLine, receivedLine, revokedLine } from '../core/request-presenter.js';
+import { cancellable, closedLine, leftOutLine, readyLine, receivedLine, revokedLine } from '../core/request-presenter.js';
 import { cancelButton } from './slack-approval-card.js';
 import { IDS, confirmEnd, context, mrkdwn, plain, section, type Block } from './slack-kit.js';
 import { escapeMrkdwn, mrkdwnOf, slackLine } from './slack-rich.js';
@@ -14,7 +14,8 @@ import { escapeMrkdwn, mrkdwnOf, slackLine } from './slack-rich.js';
 /** The requester's receipt, with Cancel while the request waits. */
 export function receivedBlocks(view: RequestView, approvers: string[]): { text: string; blocks: Block[] } {
   const text = receivedText(view, approvers);
-  return { text, blocks: [section(text), { type: 'actions', block_id: `received-${view.id}`, elements: [cancelButton(view)] }] };
+  const cancel: Block[] = cancellable(view) ? [{ type: 'actions', block_id: `received-${view.id}`, elements: [cancelButton(view)] }] : [];
+  return { text, blocks: [section(text), ...cancel] };
 }
 
 export function receivedText(view: RequestView, approvers: string[]): string {

@@ -23,7 +23,8 @@ export function commandOf(context: TurnContext, verb: string, data: Data): Comma
   const code = str(data.code, 20).trim();
   switch (verb) {
     case 'submit':
-      return { kind: 'submit', draft: draftOf(data) };
+      // The form's message becomes the receipt: it is edited as the request moves on, never posted twice.
+      return { kind: 'submit', draft: draftOf(data), shownIn: context.activity.replyToId ? { platform: 'teams', channel: context.activity.conversation.id, ts: context.activity.replyToId } : undefined };
     case 'analyze':
       return { kind: 'analyze', draft: draftOf(data), form: { platform: 'teams', channel: context.activity.conversation.id, ts: context.activity.replyToId ?? '' } };
     case 'useSuggestion':

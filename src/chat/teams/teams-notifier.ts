@@ -32,9 +32,17 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalogOf, 
     const id = reference.conversation?.id ?? '';
     return sendQueue.inTurn(id, async () => {
       let result: T | undefined;
+      // An error inside the turn would go to the adapter's onTurnError and be lost there: carry it out,
+      // so a throttled send (429) is retried by the send queue and any other failure fails the job.
+      let failure: { error: unknown } | undefined;
       await adapter.continueConversationAsync(appId, reference, async (context) => {
-        result = await work(context);
+        try {
+          result = await work(context);
+        } catch (error) {
+          failure = { error };
+        }
       });
+      if (failure) throw failure.error;
       return result as T;
     });
   }

@@ -86,7 +86,7 @@ export const teamsRenderers = {
     message: message(approvalCard(request), approvalCardSummary(request)),
   }],
   requestReceived: ({ request }, { approversOf }) =>
-    [toRequester(request, requestReceivedCard(request, approversOf?.(request) ?? []), `Request ${request.id} is waiting for approval`)],
+    [toRequester(request, requestReceivedCard(request, approversOf?.(request) ?? []), request.state === 'pending' ? `Request ${request.id} is waiting for approval` : `Request ${request.id}: ${request.state}`, request.receiptRef)],
   requestClosed: ({ request }) => [toRequester(request, requestClosedCard(request), `Request ${request.id} is closed (${request.state})`)],
   // After Reveal, the waiting message itself shows the credentials.
   credentialsReady: ({ request, credentials }) =>

@@ -5,8 +5,8 @@ import { TEAMS_SURFACE, replyCard, replyPlain, teamsMarkdown } from './teams-rep
 describe('Teams rendering of replies', () => {
   it('escapes text by teams-cards\' rules, keeps the spaces around people, and breaks lines as paragraphs', () => {
     expect(teamsMarkdown(rich`MFA of ${person('bob@acme.example')} is reset.`)).toBe('MFA of bob@acme.example is reset.');
-    expect(teamsMarkdown(rich`${strong('dbaccess status')}\n• **not bold** <at>x</at>`)).toBe('**dbaccess status**\n\n• \\*\\*not bold\\*\\* ＜at＞x＜/at＞');
-    expect(teamsMarkdown(rich`${code('dbaccess deny <request id>')}`)).toBe('`dbaccess deny ＜request id＞`');
+    expect(teamsMarkdown(rich`${strong('dbaccess status')}\n• **not bold** <at>x</at>`)).toBe('**dbaccess status**\n\n- \\*\\*not bold\\*\\* ＜at＞x＜/at＞');
+    expect(teamsMarkdown(rich`${code('dbaccess deny <request id>')}`)).toBe('dbaccess deny ＜request id＞'); // a TextBlock has no inline code: the words, escaped
   });
 
   it('answers a click in plain words when the reply shows no card', () => {

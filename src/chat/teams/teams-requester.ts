@@ -1,6 +1,6 @@
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import { clientCommand, clientName, connectionUri, type Credentials } from '../../modules/credentials/credentials.js';
-import { closedLine, extendedLine, leftOutLine, readyLine, receivedLine, revokedLine } from '../core/request-presenter.js';
+import { cancellable, closedLine, extendedLine, leftOutLine, readyLine, receivedLine, revokedLine } from '../core/request-presenter.js';
 import { INPUTS } from './teams-actions.js';
 import type { AdaptiveCard, ShowCardAction } from './teams-card-types.js';
 import { fitCard } from './teams-fit.js';
@@ -13,7 +13,7 @@ import { md, paragraphs, richMarkdown, teamsLine } from './teams-markdown.js';
  */
 
 export function requestReceivedCard(view: RequestView, approvers: string[] = []): AdaptiveCard {
-  return fitCard(card([text(teamsLine(receivedLine(view, approvers)))], [cancelAction(view, 'received')]));
+  return fitCard(card([text(teamsLine(receivedLine(view, approvers)))], cancellable(view) ? [cancelAction(view, 'received')] : []));
 }
 
 export function requestClosedCard(view: RequestView): AdaptiveCard {

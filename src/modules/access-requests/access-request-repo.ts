@@ -117,6 +117,10 @@ export function createAccessRequestRepo({ db }: { db: Db }) {
       await db.update(accessRequests).set({ cardRef }).where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)));
     },
 
+    async setReceiptRef(tenantId: string, id: string, receiptRef: RequestRow['receiptRef']): Promise<void> {
+      await db.update(accessRequests).set({ receiptRef }).where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)));
+    },
+
     async addDecision(row: typeof decisions.$inferInsert, tx: DbOrTx = db): Promise<void> {
       await tx.insert(decisions).values(row);
     },

@@ -1,8 +1,9 @@
+import type { MessageRef } from '../../db/schema.js';
 import type { CatalogOf, CatalogView } from '../../config/catalog.js';
 import type { Db } from '../../db/client.js';
 import { forbidden, notFound } from '../../lib/errors.js';
 import { newRequestId } from '../../lib/ids.js';
-import { code, joinRich, person, rich, strong, type RichText } from '../../lib/rich-text.js';
+import { code, joinRich, person, renderRich, rich, strong, type RichText } from '../../lib/rich-text.js';
 import type { Enqueue } from '../job-port.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
@@ -45,6 +46,18 @@ interface Deps {
 }
 
 /** The request lifecycle up to the decision, and the view every chat adapter renders. */
+/**
+ * A refusal as the words of a form field's error or a stored cancel reason, where no markup is shown:
+ * names between backticks (read back as code by `codeSpans` where the reason is shown), people as `@id`.
+ */
+function refusalWords(refusal: { message: RichText; howToComply: RichText }): string {
+  const words = (value: RichText) => renderRich(value, {
+    text: (part) => part.text, strong: (part) => part.text, code: (part) => `\`${part.text}\``,
+    person: (part) => `@${part.id}`, group: (part) => `@${part.id}`, link: (part) => part.text,
+  });
+  return `${words(refusal.message)} ${words(refusal.howToComply)}`;
+}
+
 export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalogOf, people = async (_tenantId, id) => personOf(id), analyses, now = () => new Date() }: Deps) {
   const isApprover = (catalog: CatalogView, person: Person, databaseId: string, level = 'read') => isApproverOf(catalog, person, databaseId, now(), level);
   const personFor = (actor: Pick<Actor, 'tenantId' | 'externalUserId'>) => people(actor.tenantId, actor.externalUserId);
@@ -63,7 +76,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     );
     if (decision.outcome !== 'refuse' || !decision.refusal) return {};
     const field = ({ ticket: 'ticket', 'max-duration': 'duration', 'reason-quality': 'reason', requester: 'level' } as const)[decision.refusal.rule as 'ticket'] ?? 'databaseId';
-    return { [field]: `${decision.refusal.message} ${decision.refusal.howToComply}`.slice(0, 2000) };
+    return { [field]: refusalWords(decision.refusal).slice(0, 2000) };
   }
 
   /**
@@ -126,7 +139,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     requestedAt: at,
   });
 
-  async function submit(actor: Actor, draft: ValidDraft, extension?: { extendsRequestId: string }): Promise<RequestRow> {
+  /** `receiptRef`: where the platform already shows the requester's receipt (the form's message), if it does. */
+  async function submit(actor: Actor, draft: ValidDraft, extension?: { extendsRequestId: string }, receiptRef?: MessageRef): Promise<RequestRow> {
     const submittedAt = now();
     const catalog = await catalogOf(actor.tenantId);
     const assessment = await risk.assess(riskInput(catalog, draft, submittedAt));
@@ -153,6 +167,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
           risk: assessment,
           policy: policySnapshot(decision),
           pendingUntil: new Date(submittedAt.getTime() + pendingSeconds * 1000),
+          receiptRef: receiptRef ?? null,
         },
         tx,
       );
@@ -207,7 +222,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       const ctx = policyContext(catalog, request, await people(request.tenantId, requesterExternalId), now(), { activeLeases, risk: request.risk.level, now: request.createdAt, breakGlass: request.policy?.breakGlass ?? false });
       const decision = ctx && evaluateRequest(ctx, catalog.policy);
       if (decision?.outcome === 'refuse' && decision.refusal) {
-        await cancel(request, `${decision.refusal.message} ${decision.refusal.howToComply}`, { rule: decision.refusal.rule });
+        await cancel(request, refusalWords(decision.refusal), { rule: decision.refusal.rule });
         return;
       }
       if (decision?.outcome === 'auto-approve') {

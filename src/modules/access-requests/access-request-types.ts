@@ -31,6 +31,8 @@ export interface RequestView {
   leftOut?: string[];
   grantStatements: string[];
   cardRef: MessageRef | null;
+  /** The requester's receipt, edited in place once the request no longer waits. */
+  receiptRef?: MessageRef | null | undefined;
   createdAt: Date;
   pendingUntil: Date;
   decidedAt: Date | null;

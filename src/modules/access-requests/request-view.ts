@@ -57,6 +57,7 @@ export function createRequestViewer({ requests, catalogOf, analyses }: RequestVi
       leftOut: row.leftOut ?? [],
       grantStatements: database ? grantPreview(database, level, privileges, scope, catalog.catalog.settings.userPrefix, lease?.username) : [],
       cardRef: row.cardRef ?? null,
+      receiptRef: row.receiptRef ?? null,
       createdAt: row.createdAt,
       pendingUntil: row.pendingUntil,
       decidedAt: row.decidedAt,
