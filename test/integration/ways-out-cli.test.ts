@@ -99,4 +99,25 @@ describe('dbaccess offboard, and MySQL scopes at the form', () => {
     const nobody = await dbaccess(['offboard', 'nobody@example.com'], env);
     expect(nobody).toMatchObject({ code: 0, stdout: 'Nobody known to dbaccess as nobody@example.com: nothing to revoke or cancel.\n' });
   }, 180_000);
+
+  it('offboarding while the CLI cannot reach the target: its answer agrees with what happened, and the access ends', async () => {
+    expect((await h.submitRequest(PEOPLE.requester, { scope: 'sales.orders', reason: 'Offboarded while the CLI cannot reach the target' })).status).toBe(200);
+    const card = await h.waitForCard((m) => shown(m).includes('while the CLI cannot reach'));
+    const id = requestIdIn(shown(card))!;
+    await h.click(PEOPLE.alice, 'dbaccess.approve', card);
+    const dm = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => /is ready until/.test(m.text ?? '') && shown(m).includes(id));
+    const uri = /postgresql:\/\/[^\s`"]+/.exec(shown(dm))![0];
+
+    // The CLI's own admin connection goes to a closed port; the app's workers reach the target.
+    const unreachable = new URL(h.target.adminUrl);
+    unreachable.port = '1';
+    const result = await dbaccess(['offboard', PEOPLE.requester.toLowerCase()], { ...env, ORDERS_ADMIN_URL: unreachable.toString() });
+    // The lease is due from the order on, so the app's sweep revokes it too: the CLI says whichever
+    // happened (revoked here or left to the workers, exit 1), and either way the access ends.
+    expect(result.stderr).toBe('');
+    if (result.code === 1) expect(result.stdout).toContain(`Revocation failed, the workers keep retrying: ${id}`);
+    else expect(result).toMatchObject({ code: 0, stdout: expect.stringContaining(`1 access revoked`) });
+    await waitForState(h.app, id, 'revoked', 30_000);
+    await expect(new pg.Client({ connectionString: uri }).connect()).rejects.toThrow(/password authentication failed|does not exist/);
+  }, 120_000);
 });
