@@ -129,6 +129,8 @@ describe('the local console on the sandbox, in a browser', () => {
       expect(await summary.innerText()).toContain('Session summary');
       expect(await summary.innerText()).toMatch(/What was run: \d+ statements?/);
       expect(await summary.innerText()).toContain('sales.orders');
+      // People and names as words: no Slack markup on the console.
+      expect(await summary.innerText()).not.toMatch(/<@|`/);
       expect(await p.locator('#inbox').innerText()).toContain('no longer exists');
       expect(await p.locator('#inbox').innerText()).not.toContain(new URL(uri).password);
       await expect(new pg.Client({ connectionString: uri }).connect()).rejects.toThrow();
