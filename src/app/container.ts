@@ -344,7 +344,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           readiness: { database: () => db.execute(sql`SELECT 1`), queue: () => queue.ping() },
         });
         await http.listen({ port: env.PORT, host: env.HOST });
-        closers.unshift(() => http!.close());
+        closers.unshift(() => closeHttp(http!));
       }
     },
 
@@ -357,3 +357,18 @@ export async function createContainer(config: Config, options: ContainerOptions 
 }
 
 export type Container = Awaited<ReturnType<typeof createContainer>>;
+
+/**
+ * Stops the HTTP server without waiting on clients: requests in flight get a second to finish, then
+ * every connection still open is closed (a client that never reads a response body, or an open
+ * event stream, would otherwise hold the shutdown for minutes).
+ */
+async function closeHttp(http: FastifyInstance, graceMs = 1000): Promise<void> {
+  const timer = setTimeout(() => http.server.closeAllConnections(), graceMs);
+  timer.unref();
+  try {
+    await http.close();
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -134,3 +134,21 @@ describe('the console with CONSOLE_TOKEN', () => {
     expect(root.headers.get('location')).toBe(`/console?token=${token}`);
   });
 });
+
+describe('stopping while the console has clients', () => {
+  it('stops although a browser keeps its event stream open and another never reads a file it asked for', async () => {
+    const h = await startHarness({ queue: 'postgres', env: { CONSOLE: 'on' } });
+    const stream = await fetch(`${h.url}/console/events`);
+    const reader = stream.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('connected');
+    const unread = await fetch(`${h.url}/console/app.js`);
+    expect(unread.status).toBe(200);
+    // Without a bound on the close, both connections hold the server open for minutes.
+    let stopped = false;
+    const stopping = h.app.stop().then(() => (stopped = true));
+    await waitUntil(async () => stopped, 10_000, 'the app stopped');
+    await stopping;
+    await reader.cancel().catch(() => {});
+    await h.close();
+  }, 60_000);
+});
