@@ -3,6 +3,7 @@
  * services of this machine (state PostgreSQL on 5432, the scram target cluster on 5433, Redis) and the
  * fake Slack of the tests. Prints a table and writes bench/results/latest.json.
  *
+ *   0 start-up   `npm start` to /readyz on the embedded default: cold (empty data dir) and warm, median of 5
  *   1 ack        /dbaccess: signed POST -> HTTP 200, sequential
  *   2 approve    approve click -> credentials DM posted, one request at a time
  *   3 expiry     lease expires_at -> role gone from pg_roles and the open session dead
@@ -27,6 +28,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ackScenario } from './scenarios/ack.js';
+import { startupScenario } from './scenarios/startup.js';
 import { aclLimitScenario } from './scenarios/acl-limit.js';
 import { burstScenario } from './scenarios/burst.js';
 import { clickToDmScenario } from './scenarios/click-to-dm.js';
@@ -138,6 +140,8 @@ const started = Date.now();
 const loadBefore = loadavg();
 log(`${quick ? 'QUICK' : 'full'} run on ${nproc} x ${cpuModel}, load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
 try {
+  // First, while nothing else of the bench is running: it measures whole processes.
+  await step('0 start-up: npm start -> /readyz, cold and warm', () => startupScenario({ n: quick ? 3 : 5 }));
   for (const queue of ['redis', 'postgres'] as const) {
     await step(`1 ack (${queue})`, () => ackScenario(queue, sizes.ack));
     await step(`2 approve -> DM (${queue})`, () => clickToDmScenario(queue, sizes.dm));

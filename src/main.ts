@@ -1,4 +1,4 @@
-import { createContainer } from './app/container.js';
+import { startEarly } from './app/early-start.js';
 import { loadConfig } from './config/env.js';
 import { isAppError } from './lib/errors.js';
 import { createLogger } from './lib/logger.js';
@@ -7,7 +7,10 @@ import { createLogger } from './lib/logger.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.env.LOG_LEVEL);
-  const container = await createContainer(config, { logger });
+  // The embedded PostgreSQL starts while the rest of the code loads (start-up time, issue 17).
+  const early = startEarly(config, logger);
+  const { createContainer } = await import('./app/container.js');
+  const container = await createContainer(config, { logger, early });
   await container.start();
   logger.info({ port: config.env.PORT, mode: config.env.RUN_MODE, queue: container.queue.backend }, 'dbaccess started');
   if (container.consoleUrl) {

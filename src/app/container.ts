@@ -10,17 +10,10 @@ import { registerConnectionSecrets, registerSecretValue } from '../lib/secret.js
 import { createLogger, type Logger } from '../lib/logger.js';
 import { createJobHandlers } from '../jobs/handlers.js';
 import { createJobQueue, type QueueBackend } from '../jobs/queue.js';
-import { WebClient } from '@slack/web-api';
-import { boltLogger, createSlackApp } from '../chat/slack/slack-app.js';
-import { createSlackDeliveries } from '../chat/slack/slack-deliveries.js';
-import { createSlackDirectory } from '../chat/slack/slack-directory.js';
 import { personOf, type PersonResolver } from '../modules/policy/policy-evaluator.js';
 import { namesPeopleBy } from '../config/policy-config.js';
 import type { ChatNotifier } from '../chat/core/notifications.js';
 import { routeNotifications } from '../chat/core/notification-router.js';
-import { createTeamsApp } from '../chat/teams/teams-app.js';
-import { teamsCloudFromEnv } from '../chat/teams/teams-authentication.js';
-import { createTeamsConversations } from '../chat/teams/teams-conversations.js';
 import { consoleApp } from '../chat/console/console-app.js';
 import { consoleSite } from '../chat/console/console-site.js';
 import { createConsoleNotifier } from '../chat/console/console-notifier.js';
@@ -48,13 +41,12 @@ import { createAnalysisRepo } from '../modules/analysis/analysis-repo.js';
 import { createAnalysisService } from '../modules/analysis/analysis-service.js';
 import { createInsightsRepo } from '../modules/insights/insights-repo.js';
 import { createInsightsService } from '../modules/insights/insights-service.js';
-import { createClaudeAnalyzer } from '../modules/analysis/claude-analyzer.js';
 import { createCaptureRepo } from '../modules/capture/capture-repo.js';
 import { createCaptureService } from '../modules/capture/capture-service.js';
 import { createTenantService } from '../modules/tenants/tenant-service.js';
-import { createVaultClient } from '../modules/credentials/vault-client.js';
 import { configError } from '../lib/errors.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { abandonEarly, embeddedPreload, type EarlyStart } from './early-start.js';
 import { CONSOLE_PEOPLE, SANDBOX_ADMIN_REFERENCE, ensureSandbox, type Sandbox } from './sandbox.js';
 import { createMfaRepo } from '../modules/mfa/mfa-repo.js';
 import { UNKNOWN_INSTALLATION, installationId } from '../modules/installation/installation-id.js';
@@ -65,6 +57,22 @@ import { createOffboardingService } from '../modules/offboarding/offboarding-ser
 import { createMfaService } from '../modules/mfa/mfa-service.js';
 import { createShortLivedFiles } from '../http/short-lived-files.js';
 
+/** Slack's adapter and SDKs (Bolt, the Web API client): loaded only when Slack is configured. */
+async function loadSlackModules() {
+  const [{ WebClient }, { boltLogger, createSlackApp }, { createSlackDeliveries }, { createSlackDirectory }] = await Promise.all([
+    import('@slack/web-api'), import('../chat/slack/slack-app.js'), import('../chat/slack/slack-deliveries.js'), import('../chat/slack/slack-directory.js'),
+  ]);
+  return { WebClient, boltLogger, createSlackApp, createSlackDeliveries, createSlackDirectory };
+}
+
+/** Teams' adapter (botbuilder, MSAL): loaded only when Teams is configured. */
+async function loadTeamsModules() {
+  const [{ createTeamsApp }, { teamsCloudFromEnv }, { createTeamsConversations }] = await Promise.all([
+    import('../chat/teams/teams-app.js'), import('../chat/teams/teams-authentication.js'), import('../chat/teams/teams-conversations.js'),
+  ]);
+  return { createTeamsApp, teamsCloudFromEnv, createTeamsConversations };
+}
+
 /** Stands in for Vault when none is configured; start-up refuses catalogs that would need it. */
 export interface ContainerOptions {
   logger?: Logger;
@@ -74,6 +82,8 @@ export interface ContainerOptions {
   stateUrl?: string;
   /** False for the CLI's reads and emergency commands: they must not change the schema under a running app. */
   applyMigrations?: boolean;
+  /** The embedded PostgreSQL, already starting (src/main.ts starts it while the code loads). */
+  early?: EarlyStart | undefined;
 }
 
 /**
@@ -86,7 +96,13 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const closers: Array<() => Promise<unknown>> = [];
   const dataDir = resolve(env.DATA_DIR);
 
-  let catalogSet: CatalogSet = !options.catalog ? loadCatalog(env.DBACCESS_CONFIG, catalogEngines) : 'sections' in options.catalog ? options.catalog : singleCatalog(options.catalog);
+  let catalogSet: CatalogSet;
+  try {
+    catalogSet = !options.catalog ? loadCatalog(env.DBACCESS_CONFIG, catalogEngines) : 'sections' in options.catalog ? options.catalog : singleCatalog(options.catalog);
+  } catch (error) {
+    await abandonEarly(options.early);
+    throw error;
+  }
   /** The whole file: every tenant's section (the sweep, the reconciler, capture by database id). */
   const catalogs = () => catalogSet;
   // A fresh install (embedded state, no catalog file) is the sandbox: sample data and a catalog for it.
@@ -97,8 +113,13 @@ export async function createContainer(config: Config, options: ContainerOptions 
 
   let stateUrl = options.stateUrl ?? env.DATABASE_URL;
   let sandbox: Sandbox | undefined;
-  if (!stateUrl) {
-    const embedded = await startEmbeddedPostgres({ dataDir, port: env.EMBEDDED_PG_PORT, logger, preload: sandboxMode ? ['pg_stat_statements'] : [] });
+  if (stateUrl) await abandonEarly(options.early);
+  else {
+    const preload = embeddedPreload(sandboxMode);
+    const early = options.early;
+    const startedEarly = early && early.preload.join() === preload.join() ? early : undefined;
+    if (early && !startedEarly) await abandonEarly(early);
+    const embedded = startedEarly ? await startedEarly.embedded : await startEmbeddedPostgres({ dataDir, port: env.EMBEDDED_PG_PORT, logger, preload });
     closers.push(() => embedded.stop());
     stateUrl = embedded.url;
     logger.info({ dataDir }, 'using the embedded PostgreSQL');
@@ -130,7 +151,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const queue = createJobQueue(backend, logger.child({ component: 'jobs' }));
   closers.unshift(() => queue.close());
 
-  const vault = env.VAULT_ADDR && env.VAULT_TOKEN ? createVaultClient({ addr: env.VAULT_ADDR, token: env.VAULT_TOKEN, namespace: env.VAULT_NAMESPACE }) : undefined;
+  const vault = env.VAULT_ADDR && env.VAULT_TOKEN ? (await import('../modules/credentials/vault-client.js')).createVaultClient({ addr: env.VAULT_ADDR, token: env.VAULT_TOKEN, namespace: env.VAULT_NAMESPACE }) : undefined;
   const needsVault = catalogSet.databases().filter((db) => issuedByVault(db) || db.admin.startsWith('vault:')).map((db) => db.id);
   if (needsVault.length > 0 && !vault) {
     throw configError(`${needsVault.join(', ')} use${needsVault.length === 1 ? 's' : ''} Vault: set VAULT_ADDR and VAULT_TOKEN.`);
@@ -150,9 +171,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
     return key ? set.forTenant(key.platform, key.externalId) : emptyCatalog(set.source);
   };
   // Slack people by email or user group, when a tenant's catalog names them so (Teams people are emails).
-  const slackDirectory = env.SLACK_BOT_TOKEN
-    ? createSlackDirectory({
-        client: new WebClient(env.SLACK_BOT_TOKEN, { slackApiUrl: env.SLACK_API_URL, retryConfig: { retries: 1, maxTimeout: 2000 }, timeout: 5000, logger: boltLogger(logger.child({ component: 'slack-directory' })) }),
+  // Chat platforms and the model SDK load only when configured (start-up time: issue 17).
+  const slackModules = env.SLACK_BOT_TOKEN ? await loadSlackModules() : undefined;
+  const slackDirectory = slackModules && env.SLACK_BOT_TOKEN
+    ? slackModules.createSlackDirectory({
+        client: new slackModules.WebClient(env.SLACK_BOT_TOKEN, { slackApiUrl: env.SLACK_API_URL, retryConfig: { retries: 1, maxTimeout: 2000 }, timeout: 5000, logger: slackModules.boltLogger(logger.child({ component: 'slack-directory' })) }),
         needs: async (tenantId) => namesPeopleBy((await catalogOf(tenantId)).policy),
         logger,
       })
@@ -181,7 +204,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   closers.unshift(() => captureLockPool.end());
   const capture = createCaptureService({ db, repo: createCaptureRepo({ db }), lockPool: captureLockPool, catalogs, resolveTarget });
   const claude = env.ANTHROPIC_API_KEY
-    ? createClaudeAnalyzer({
+    ? (await import('../modules/analysis/claude-analyzer.js')).createClaudeAnalyzer({
         apiKey: env.ANTHROPIC_API_KEY, baseURL: env.ANTHROPIC_BASE_URL, model: env.DBACCESS_AI_MODEL,
         summaryModel: env.DBACCESS_AI_SUMMARY_MODEL ?? env.DBACCESS_AI_MODEL, timeoutMs: env.DBACCESS_AI_TIMEOUT,
         policy: (databaseId) => {
@@ -230,19 +253,20 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const qrCodes = createShortLivedFiles({ ttlMs: 10 * 60_000 });
   const publishQr = env.PUBLIC_URL ? (png: Buffer) => `${env.PUBLIC_URL!.replace(/\/$/, '')}/mfa/qr/${qrCodes.put(png)}.png` : undefined;
   const slack =
-    env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET
-      ? createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, publishQr, status, tenants, deliveries: createSlackDeliveries({ db }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
+    slackModules && env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET
+      ? slackModules.createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, publishQr, status, tenants, deliveries: slackModules.createSlackDeliveries({ db }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
       : undefined;
   if (Boolean(env.MICROSOFT_APP_ID) !== Boolean(env.MICROSOFT_APP_PASSWORD) && env.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
     throw configError('MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must be set together to enable Teams.');
   }
-  const teams = env.MICROSOFT_APP_ID
-    ? createTeamsApp(
+  const teamsModules = env.MICROSOFT_APP_ID ? await loadTeamsModules() : undefined;
+  const teams = teamsModules && env.MICROSOFT_APP_ID
+    ? teamsModules.createTeamsApp(
         {
           appId: env.MICROSOFT_APP_ID, appPassword: env.MICROSOFT_APP_PASSWORD ?? '', appTenantId: env.MICROSOFT_APP_TENANT_ID, appType: env.MICROSOFT_APP_TYPE,
-          cloud: teamsCloudFromEnv(env),
+          cloud: teamsModules.teamsCloudFromEnv(env),
         },
-        { tenants, requests, analysis, leases, exits, offboarding, mfa, conversations: createTeamsConversations({ db }), reports, audit, status, insights: insightsService, catalogOf, catalogs, logger },
+        { tenants, requests, analysis, leases, exits, offboarding, mfa, conversations: teamsModules.createTeamsConversations({ db }), reports, audit, status, insights: insightsService, catalogOf, catalogs, logger },
       )
     : undefined;
   // The local console: on by default when no chat platform is configured (and so in the sandbox).

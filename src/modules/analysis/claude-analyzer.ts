@@ -4,6 +4,7 @@ import { formatDuration } from '../../lib/time.js';
 import { RISK_LEVELS } from '../risk/risk-types.js';
 import type { ModelUsage, RequestAnalysis, RequestFacts, SessionAnalysis, SessionContext } from './analysis-types.js';
 import type { SessionFlag } from './session-rules.js';
+import { AnalysisUnavailable } from './analysis-unavailable.js';
 
 /**
  * Claude through the official SDK. Structured output by forced tool use, checked again with zod.
@@ -25,7 +26,7 @@ export interface ClaudeOptions {
   policy?: (databaseId: string) => string;
 }
 
-export class AnalysisUnavailable extends Error {}
+export { AnalysisUnavailable };
 
 /** Published prices in USD per million tokens (Nov 2026); cache writes cost 1.25x input, reads 0.1x. */
 const PRICES: Record<string, { input: number; output: number }> = {

@@ -11,7 +11,6 @@ import { renderCsv, renderJson } from './report-csv.js';
 import { renderHtml } from './report-html.js';
 import type { ReportFormat, ReportLinks } from './report-links.js';
 import { parsePeriod, type Period } from './report-period.js';
-import { renderPdf } from './report-pdf.js';
 import type { ReportRepo } from './report-repo.js';
 import type { InsightsProvider, Report, ReportFilters } from './report-types.js';
 
@@ -126,7 +125,7 @@ export function createReportService({ repo, audit, catalogOf, people = async (_t
   async function render(report: Report, format: ReportFormat, urls?: Partial<Record<ReportFormat, string>>): Promise<{ body: string | Buffer; contentType: string; filename: string }> {
     const filename = `dbaccess-report-${report.period.label.replace(/[^A-Za-z0-9.-]+/g, '_')}.${format}`;
     const body =
-      format === 'html' ? renderHtml(report, { csv: urls?.csv, json: urls?.json, pdf: urls?.pdf }) : format === 'csv' ? renderCsv(report) : format === 'json' ? renderJson(report) : await renderPdf(report);
+      format === 'html' ? renderHtml(report, { csv: urls?.csv, json: urls?.json, pdf: urls?.pdf }) : format === 'csv' ? renderCsv(report) : format === 'json' ? renderJson(report) : await (await import('./report-pdf.js')).renderPdf(report); // PDFKit loads with the first PDF
     return { body, contentType: CONTENT_TYPES[format], filename };
   }
 

@@ -1,5 +1,6 @@
 import sqlParser from 'node-sql-parser';
-import { lex, type LexicalRules } from '../../../analysis/sql-lexer.js';
+import { lex } from '../../../analysis/sql-lexer.js';
+import { MYSQL_LEXICAL, readsFilesOrSendsData } from './dialect-lexical.js';
 import {
   asText,
   blank,
@@ -20,22 +21,7 @@ import {
 
 /** Statements read by node-sql-parser, with its MySQL grammar first, then its MariaDB one. */
 
-/**
- * `#` and `-- ` comments, executable comments (`/*!50000 ... *\/`, which the server runs), backtick
- * names, and backslash escapes in every string.
- */
-export const MYSQL_LEXICAL: LexicalRules = {
-  executableComments: true,
-  nestedComments: false,
-  dashCommentNeedsSpace: true,
-  hashComments: true,
-  backtickNames: true,
-  backslashEscapes: 'quoted',
-  dollarQuotes: false,
-};
-
-/** Functions that read the server's files. */
-export const readsFilesOrSendsData = (name: string): boolean => name === 'load_file';
+export { MYSQL_LEXICAL, readsFilesOrSendsData };
 
 const mysqlParser = new sqlParser.Parser();
 

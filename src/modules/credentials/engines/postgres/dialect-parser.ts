@@ -1,5 +1,5 @@
 import { loadModule, parseSync, scanSync } from 'libpg-query';
-import type { LexicalRules } from '../../../analysis/sql-lexer.js';
+import { POSTGRES_LEXICAL } from './dialect-lexical.js';
 import {
   asText,
   blank,
@@ -33,16 +33,7 @@ import {
 
 /** Statements read by libpg-query, PostgreSQL's own grammar compiled to WASM. */
 
-/** Comments nest, `--` needs no space, `$tag$` strings, and backslashes escape only in E'' strings. */
-export const POSTGRES_LEXICAL: LexicalRules = {
-  executableComments: false,
-  nestedComments: true,
-  dashCommentNeedsSpace: false,
-  hashComments: false,
-  backtickNames: false,
-  backslashEscapes: 'e-strings',
-  dollarQuotes: true,
-};
+export { POSTGRES_LEXICAL };
 
 let pgLoading: Promise<void> | undefined;
 export function pgReady(): Promise<void> {

@@ -1,13 +1,33 @@
 import type { SqlDialect } from '../../../analysis/sql-dialect.js';
 import { readsFilesOrSendsData } from './dialect-nodes.js';
-import { parsePostgresEntry, pgReady, POSTGRES_LEXICAL } from './dialect-parser.js';
+import { POSTGRES_LEXICAL } from './dialect-lexical.js';
+
+/** libpg-query (WASM) loads with the first analysis, not at start-up. */
+let parser: typeof import('./dialect-parser.js') | undefined;
+let loading: Promise<boolean> | undefined;
+function loadParser(): Promise<boolean> {
+  loading ??= import('./dialect-parser.js')
+    .then(async (loaded) => {
+      await loaded.pgReady();
+      parser = loaded;
+      return true;
+    })
+    .catch(() => {
+      loading = undefined; // tried again at the next analysis
+      return false;
+    });
+  return loading;
+}
 
 /** PostgreSQL as the session rules read it: libpg-query's parse, and the server's catalogs. */
 export const postgresDialect: SqlDialect = {
   lexical: POSTGRES_LEXICAL,
   // Should the WASM parser fail to load, statements are still split and read by their words.
-  ready: () => pgReady().then(() => true, () => false),
-  parseEntry: parsePostgresEntry,
+  ready: loadParser,
+  parseEntry: (text, entry) => {
+    if (!parser) throw new Error('the PostgreSQL parser is not loaded (ready() first)');
+    return parser.parsePostgresEntry(text, entry);
+  },
   // The default search_path finds public, and pg_catalog first for pg_ names.
   defaultSchema: 'public',
   impliedSchema: (name) => (name.startsWith('pg_') ? 'pg_catalog' : undefined),
