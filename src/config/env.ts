@@ -87,6 +87,8 @@ const envSchema = z.object({
   /** How long a report's download link works. */
   REPORT_LINK_TTL: durationMs('a duration of at most 30d, e.g. 24h', { max: 30 * 86400 }).prefault('24h'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: readable, coloured lines when stdout is a terminal, JSON lines otherwise (a pipe, a file, a container). */
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   RUN_MODE: z.enum(['all', 'web', 'worker']).default('all'),
   CATALOG_POLL_INTERVAL: durationMs('a duration such as 2s').prefault('2s'),
   SWEEP_INTERVAL: durationMs('a duration such as 15s').prefault('15s'),

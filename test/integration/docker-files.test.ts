@@ -61,8 +61,16 @@ describe('docker-compose.yml and .env.example', () => {
     expect(app!.env_file).toBe('.env');
   });
 
-  it('gives the app a valid configuration for the example catalog from .env.example', () => {
+  it('copied as it is, turns on no chat platform and holds no token: the console stays on', () => {
     const example = envFile(read('.env.example'));
+    expect(Object.keys(example).filter((name) => /^(SLACK|MICROSOFT|VAULT|ANTHROPIC|AUDIT_EXPORT)_|TOKEN|SECRET|_ADMIN_URL$/.test(name))).toEqual([]);
+    const { env } = loadConfig(example);
+    expect([env.SLACK_BOT_TOKEN, env.MICROSOFT_APP_ID, env.CONSOLE]).toEqual([undefined, undefined, 'auto']);
+  });
+
+  it('gives the app a valid configuration for the example catalog from .env.example, its commented examples filled in', () => {
+    // The admin references the example catalog names are commented examples: uncommented, they are what the catalog needs.
+    const example = envFile(read('.env.example').replace(/^# ([A-Z_]+_ADMIN_URL=)/gm, '$1'));
     const password = example.POSTGRES_PASSWORD!;
     const appEnv = Object.fromEntries(Object.entries(app!.environment!).map(([name, value]) => [name, value.replace(/\$\{POSTGRES_PASSWORD[^}]*\}/, password)]));
     // Compose's `environment` wins over `env_file`; the catalog path is the example's, as mounted.
