@@ -349,6 +349,35 @@ describe('dbaccess on a first run: no catalog file, no DATABASE_URL', () => {
     expect(revoke, revoke.stderr).toMatchObject({ code: 0, stdout: 'No active leases on sandbox: nothing to revoke.\n' });
   }, SPAWNING_TIMEOUT);
 
+  it('next to a running server, doctor and leases use its embedded PostgreSQL and its sandbox, and leave it running', async () => {
+    const port = await freePort();
+    const server = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../src/main.ts', import.meta.url))], {
+      // From the repository (tsx resolves there), which has no dbaccess.yaml either.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? work, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    server.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    server.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200 || undefined, 60_000, `the server (output so far: ${output.slice(-400)})`);
+      const run = await dbaccess(['doctor', '--timeout', '30'], env);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/\] ok       state database: PostgreSQL \d+\.\S+ at embedded, \S+; the job queue runs here too/);
+      expect(run.stdout).not.toContain('not running');
+      expect(run.stdout).toMatch(/\] ok       database sandbox: PostgreSQL /);
+      expect(run.stdout).toContain('Summary: 3 ok, 0 warnings, 0 problems, 4 skipped.');
+      const leases = await dbaccess(['leases', '--database', 'sandbox'], env);
+      expect(leases, leases.stderr).toMatchObject({ code: 0, stdout: 'No active leases on sandbox.\n' });
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 'the server still has its database').toBe(200);
+    } finally {
+      if (server.exitCode === null && server.signalCode === null) {
+        const exited = new Promise((resolve) => server.once('exit', resolve));
+        server.kill('SIGTERM');
+        await exited;
+      }
+    }
+  }, SPAWNING_TIMEOUT);
+
   it('a broken catalog makes check-config and doctor exit 1, counting every problem they print', async () => {
     const text = `${approvers}databases:\n${postgresEntry('orders', 'orders', 'env:ORDERS_ADMIN_URL', '    maxDuration: 4 hours\n').replace('environment: production', 'environment: prod')}`;
     const broken = { ...env, DBACCESS_CONFIG: writeCatalog('first-run-broken.yaml', text) };
