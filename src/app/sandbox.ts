@@ -86,7 +86,8 @@ async function adminPassword(dataDir: string): Promise<string> {
   }
 }
 
-function catalogFor(port: number): string {
+/** The catalog the server serves when there is no catalog file (the CLI checks the same one). */
+export function catalogFor(port: number): string {
   return `# The built-in sandbox catalog (no dbaccess.yaml was found).
 approvers:
   slack: { channel: ${CONSOLE_PEOPLE.channel}, users: [${CONSOLE_PEOPLE.approver}] }

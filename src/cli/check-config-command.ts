@@ -18,7 +18,8 @@ export const checkConfigCommand: Command = {
   name: 'check-config',
   summary: 'validate the catalog and the environment, without connecting anywhere',
   usage: 'dbaccess check-config [path] [--quiet]',
-  help: `Reads the catalog (the path given, else DBACCESS_CONFIG, else ./dbaccess.yaml) and the environment,
+  help: `Reads the catalog (the path given, else DBACCESS_CONFIG, else ./dbaccess.yaml) and the environment
+(with no catalog file and no DATABASE_URL, the built-in sandbox catalog the server serves then),
 and reports every problem with its place (file:line:col, or the variable's name) and what to do:
 mistakes in the catalog, admin references that do not resolve (env:NAME unset), engines that need
 Vault without VAULT_ADDR, a malformed MASTER_KEY, variables that go in pairs. Prints a one-line
@@ -30,8 +31,10 @@ Exit: 0 no problems (warnings allowed), 1 problems found, 2 usage mistake.`,
   options: { quiet: { type: 'boolean' } },
   maxPositionals: 1,
   async run({ positionals, values }, { io, environment }) {
-    const [{ checkConfiguration }, { catalogEngines }] = await Promise.all([import('../config/config-check.js'), import('../modules/credentials/engines/catalog-rules.js')]);
-    const check = checkConfiguration({ source: environment, catalogPath: positionals[0], engines: catalogEngines });
+    const [{ checkConfiguration }, { catalogEngines }, { SANDBOX_CATALOG }] = await Promise.all([
+      import('../config/config-check.js'), import('../modules/credentials/engines/catalog-rules.js'), import('./sandbox-catalog.js'),
+    ]);
+    const check = checkConfiguration({ source: environment, catalogPath: positionals[0], engines: catalogEngines, builtIn: SANDBOX_CATALOG });
     const shown = values.quiet ? check.findings.filter((finding) => finding.severity === 'problem') : check.findings;
     printFindings(io, shown);
     const problems = check.findings.filter((finding) => finding.severity === 'problem').length;

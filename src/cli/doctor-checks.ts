@@ -11,7 +11,6 @@ import { createReferenceResolver } from '../modules/credentials/targets.js';
 import type { VaultClient } from '../modules/credentials/vault-client.js';
 import { displayAddress } from '../modules/credentials/vault-client.js';
 import { operatorMessage } from './cli-io.js';
-import { stateUrlOf } from './cli-state.js';
 
 /**
  * The checks of `dbaccess doctor`, one per dependency: each reaches its service the way dbaccess
@@ -49,15 +48,20 @@ export function addressOf(url: string, defaultPort: number): string {
   }
 }
 
-export function stateDatabaseCheck(config: Config): DoctorCheck {
+/** Where the CLI found the state database (cli-state.ts `openState`), or why it could not. */
+export type StateAccess = { url: string; startedHere: boolean } | { error: unknown };
+
+export function stateDatabaseCheck(config: Config, state: StateAccess): DoctorCheck {
   return {
     name: 'state database',
     async run(timeoutMs) {
       const { env } = config;
-      const url = await stateUrlOf(config);
       const queue = env.REDIS_URL ? '' : '; the job queue runs here too (schema bullmq)';
-      if (!url) return { skipped: `the embedded PostgreSQL under ${env.DATA_DIR} is not running; dbaccess starts it and applies the migrations`, findings: [] };
-      const where = env.DATABASE_URL ? addressOf(url, 5432) : `embedded, ${env.DATA_DIR}`;
+      if ('error' in state) {
+        return { findings: [problem(`The embedded PostgreSQL under ${env.DATA_DIR} did not start: ${operatorMessage(state.error)}`, `Check that ${env.DATA_DIR} is writable and that nothing else uses port ${env.EMBEDDED_PG_PORT} (or set EMBEDDED_PG_PORT), then run dbaccess doctor again.`)] };
+      }
+      const { url } = state;
+      const where = env.DATABASE_URL ? addressOf(url, 5432) : `embedded, ${env.DATA_DIR}${state.startedHere ? ' (not running: started for this check as dbaccess starts it, and stopped after)' : ''}`;
       const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, application_name: 'dbaccess-doctor' });
       client.on('error', () => {});
       try {
@@ -69,7 +73,7 @@ export function stateDatabaseCheck(config: Config): DoctorCheck {
         else findings.push(problem(`${pending.length} migration${pending.length === 1 ? '' : 's'} not applied: ${pending.join(', ')}.`, 'dbaccess migrate (or start dbaccess, which applies them)'));
         return { findings };
       } catch (error) {
-        return { findings: [problem(`Cannot use the state database at ${where}: ${operatorMessage(error)}.`, 'Check DATABASE_URL (user, password, host, port, database) and that the server accepts connections from here.')] };
+        return { findings: [problem(`Cannot use the state database at ${where}: ${operatorMessage(error)}.`, env.DATABASE_URL ? 'Check DATABASE_URL (user, password, host, port, database) and that the server accepts connections from here.' : `Check the embedded PostgreSQL's output (LOG_LEVEL=debug dbaccess doctor).`)] };
       } finally {
         await client.end().catch(() => {});
       }

@@ -26,7 +26,8 @@ export const leasesCommand: Command = {
   usage: 'dbaccess leases [--json] [--database <id>]',
   help: `Lists every lease not revoked yet, in every workspace, soonest expiry first: request id,
 database, temporary user, requester, expiry and state (a failing revocation is called out).
-Reads the state database (DATABASE_URL, or the embedded one under DATA_DIR).
+Reads the state database the server uses: DATABASE_URL, else the embedded PostgreSQL under DATA_DIR
+(started for the command, as the server starts it, when no dbaccess is running).
 
   --json            one JSON array on stdout instead of the table
   --database <id>   only the leases on this catalog database

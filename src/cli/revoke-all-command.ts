@@ -23,7 +23,9 @@ export const revokeAllCommand: Command = {
 then asks you to type how many there are, unless --yes. Each lease is recorded in the audit log as
 revoked by this command (actor cli:<your user name>), then revoked as at expiry: logins blocked,
 sessions killed, the user dropped; cards and DMs are updated by the running workers. Progress is
-shown as n/N; a revocation that fails is listed, and the workers keep retrying it.
+shown as n/N; a revocation that fails is listed, and the workers keep retrying it. The state and the
+catalog are the server's: DATABASE_URL or the embedded PostgreSQL under DATA_DIR, and with no
+catalog file the built-in sandbox.
 
   --yes             do not ask (for scripts)
   --database <id>   only the leases on this catalog database

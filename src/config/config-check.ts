@@ -29,10 +29,32 @@ export interface ConfigCheck {
   config?: Config;
   /** One line: what the catalog holds. */
   summary?: string;
+  /** No catalog file and no DATABASE_URL: the built-in catalog (the sandbox) is what was checked, as the server serves it. */
+  builtIn: boolean;
 }
 
-/** `engines`: the database engines (config imports no module: the CLI hands in modules/credentials/engines/catalog-rules.ts). */
-export function checkConfiguration({ source, catalogPath: pathArgument, engines }: { source: Record<string, string | undefined>; catalogPath?: string | undefined; engines: CatalogEngines }): ConfigCheck {
+/**
+ * The catalog the server serves itself when there is no catalog file and no DATABASE_URL (the
+ * sandbox in the embedded PostgreSQL). Handed in by the CLI: config imports nothing from app/.
+ */
+export interface BuiltInCatalog {
+  /** Where its findings are said to be, as the server names it (`sandbox (built in)`). */
+  source: string;
+  /** What it is, for people: `the built-in sandbox catalog`. */
+  name: string;
+  /** Its YAML for the embedded PostgreSQL's port. */
+  text(port: number): string;
+  /** Admin references the server fills in itself rather than from the environment. */
+  references: string[];
+}
+
+/**
+ * `engines`: the database engines (config imports no module: the CLI hands in modules/credentials/engines/catalog-rules.ts).
+ * `builtIn`: what the server serves when the catalog file is missing and DATABASE_URL unset (checked instead, as a note).
+ */
+export function checkConfiguration({ source, catalogPath: pathArgument, engines, builtIn }: {
+  source: Record<string, string | undefined>; catalogPath?: string | undefined; engines: CatalogEngines; builtIn?: BuiltInCatalog;
+}): ConfigCheck {
   const findings: Finding[] = [];
   const environment = inspectEnvironment(source);
   for (const problem of environment.problems) {
@@ -42,24 +64,39 @@ export function checkConfiguration({ source, catalogPath: pathArgument, engines 
   const catalogPath = pathArgument ?? environment.catalogPath ?? './dbaccess.yaml';
 
   let text: string | undefined;
+  let usesBuiltIn = false;
   try {
     text = readFileSync(catalogPath, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    findings.push(
-      code === 'ENOENT'
-        ? { severity: 'problem', where: catalogPath, message: 'There is no catalog file here.', fix: 'Copy dbaccess.example.yaml to this path, or point DBACCESS_CONFIG (or the argument) at your catalog.' }
-        : { severity: 'problem', where: catalogPath, message: `The catalog file cannot be read (${code ?? 'unreadable'}).`, fix: 'Make it readable by the user dbaccess runs as.' },
-    );
+    // The server's own rule (app/container.ts): no catalog file and no DATABASE_URL is the sandbox. A
+    // path given as the argument is what the person wants checked, so it is never replaced.
+    if (code === 'ENOENT' && builtIn && pathArgument === undefined && !source.DATABASE_URL) {
+      usesBuiltIn = true;
+      // Its port comes from the environment: with mistakes there, those are what to fix first.
+      text = config && builtIn.text(config.env.EMBEDDED_PG_PORT);
+      findings.push({
+        severity: 'info', where: catalogPath,
+        message: `No catalog file here and DATABASE_URL is not set: dbaccess serves ${builtIn.name} (sample data in its embedded PostgreSQL), and that is what was checked.`,
+        fix: `Copy dbaccess.example.yaml to ${catalogPath} (or point DBACCESS_CONFIG at your catalog) to use your own databases.`,
+      });
+    } else {
+      findings.push(
+        code === 'ENOENT'
+          ? { severity: 'problem', where: catalogPath, message: 'There is no catalog file here.', fix: 'Copy dbaccess.example.yaml to this path, or point DBACCESS_CONFIG (or the argument) at your catalog.' }
+          : { severity: 'problem', where: catalogPath, message: `The catalog file cannot be read (${code ?? 'unreadable'}).`, fix: 'Make it readable by the user dbaccess runs as.' },
+      );
+    }
   }
-  if (text === undefined) return { findings, catalogPath, config };
+  const checkedPath = usesBuiltIn ? builtIn!.source : catalogPath;
+  if (text === undefined) return { findings, catalogPath: checkedPath, config, builtIn: usesBuiltIn };
 
-  const validation = validateCatalog(text, catalogPath, engines);
+  const validation = validateCatalog(text, checkedPath, engines);
   if (!validation.ok) {
     for (const problem of validation.problems) {
       findings.push({ severity: 'problem', where: `${problem.source}:${problem.line}:${problem.col}`, message: problem.path ? `${problem.path}: ${problem.message}` : problem.message });
     }
-    return { findings, catalogPath, config };
+    return { findings, catalogPath: checkedPath, config, builtIn: usesBuiltIn };
   }
   const { catalogs, locate } = validation;
   const at = (...path: Array<string | number>) => {
@@ -72,7 +109,8 @@ export function checkConfiguration({ source, catalogPath: pathArgument, engines 
     for (const [sectionIndex, section] of catalogs.sections.entries()) {
       const prefix = section.everyone ? [] : ['tenants', sectionIndex];
       for (const [index, entry] of section.view.catalog.databases.entries()) {
-        findings.push(...referenceFindings(entry, config, at(...prefix, 'databases', index, 'admin'), engines));
+        const filledIn = usesBuiltIn && entry.admin.startsWith('env:') && builtIn!.references.includes(entry.admin.slice('env:'.length));
+        if (!filledIn) findings.push(...referenceFindings(entry, config, at(...prefix, 'databases', index, 'admin'), engines));
         if (engines.issuedByVault(entry) && !env.VAULT_ADDR) {
           findings.push({
             severity: 'problem', where: at(...prefix, 'databases', index, 'engine'),
@@ -100,10 +138,11 @@ export function checkConfiguration({ source, catalogPath: pathArgument, engines 
     }
   }
 
+  const label = usesBuiltIn ? `no ${catalogPath}, so ${builtIn!.name}` : catalogPath;
   const summary = catalogs.sections.length === 1
-    ? summarize(catalogPath, catalogs.sections[0]!.view.catalog, engines)
-    : `${catalogPath}: ${catalogs.sections.length} tenants; ${catalogs.sections.map((section) => summarize(section.name, section.view.catalog, engines)).join('; ')}`;
-  return { findings, catalogPath, catalogs, config, summary };
+    ? summarize(label, catalogs.sections[0]!.view.catalog, engines)
+    : `${label}: ${catalogs.sections.length} tenants; ${catalogs.sections.map((section) => summarize(section.name, section.view.catalog, engines)).join('; ')}`;
+  return { findings, catalogPath: checkedPath, catalogs, config, summary, builtIn: usesBuiltIn };
 }
 
 /** Whether an admin reference resolves, without saying anything about its value but its shape. */

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,7 @@ import { MARIADB_ADMIN_URL, createMariaTarget, createStateDatabase, createTarget
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { startFakeVault, type FakeVault } from '../support/fake-vault.js';
+import { freePort } from '../support/ports.js';
 import { SERVICES } from '../support/services.js';
 
 /**
@@ -233,7 +235,8 @@ describe('dbaccess migrate and doctor', () => {
     expect(run.stdout).toMatch(/ok       model: claude-haiku-5-5 \(Claude Haiku 5\.5\) is available at 127\.0\.0\.1:\d+/);
     expect(run.stdout).toMatch(/ok       database orders: PostgreSQL 15\.\S+, admin dbaccess_admin \(superuser\); may end sessions; may create roles; may grant read, write, admin on every schema; capture pgaudit is set up on the server; may read the server log over SQL/);
     expect(run.stdout).toMatch(/ok       database shop: 10\.11\.\S+MariaDB\S*, admin root@\S+; may end sessions; may create users; may grant read, write, admin on target_\w+; may mark its users \(mysql\.global_priv\); capture general_log is set up/);
-    expect(run.stdout).toContain('Summary: 7 ok, 0 warnings, 0 problems, 0 skipped.');
+    expect(run.stdout).toMatch(/^ok       configuration: .*doctor-good\.yaml: 2 databases/m);
+    expect(run.stdout).toContain('Summary: 8 ok, 0 warnings, 0 problems, 0 skipped.');
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(slack.callsTo('auth.test').at(-1)).toMatchObject({ token: 'xoxb-the-right-one', status: 200 });
     expect(vault.requestsTo('/v1/auth/token/lookup-self').length).toBeGreaterThan(0);
@@ -286,12 +289,113 @@ describe('dbaccess migrate and doctor', () => {
     expect(block('model')).toContain('PROBLEM  model: claude-haiku-5-5 (Claude Haiku 5.5) is available at');
     expect(block('model')).toContain('problem: The model claude-nonexistent-9-9 does not exist at');
     expect(block('model')).toContain('fix: Set DBACCESS_AI_SUMMARY_MODEL to a model id such as claude-haiku-5-5.');
-    expect(out).toContain('Summary: 4 ok, 0 warnings, 6 problems, 0 skipped; the configuration has problems.');
+    // The configuration's PROBLEM line is counted like every check's.
+    expect(out).toContain('Summary: 4 ok, 0 warnings, 7 problems, 0 skipped.');
+    expect(out.match(/^(\[\s*\d+\/\d+\] )?PROBLEM /gm)).toHaveLength(7);
 
     for (const secret of [weakPassword, 'dbaccess-admin-pw', 'down-pw', 'xoxb-stale-token', vaultToken, 'sk-ant-cli-key']) {
       expect(run.stdout + run.stderr, 'no secret in the output').not.toContain(secret);
     }
     expect(slack.callsTo('auth.test').at(-1)).toMatchObject({ token: 'xoxb-stale-token', response: { ok: false, error: 'invalid_auth' } });
+  }, SPAWNING_TIMEOUT);
+});
+
+describe('dbaccess on a first run: no catalog file, no DATABASE_URL', () => {
+  // What the server serves then: the embedded PostgreSQL under DATA_DIR and the built-in sandbox catalog.
+  const root = mkdtempSync(join(tmpdir(), 'dbaccess-cli-first-'));
+  const dataDir = join(root, 'data');
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    // The embedded PostgreSQL runs as its own user (the tests run as root): it must reach DATA_DIR.
+    chmodSync(root, 0o755);
+    env = { DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()) };
+  });
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+  const problemLines = (out: string) => out.split('\n').filter((line) => /^(\[\s*\d+\/\d+\] )?PROBLEM /.test(line));
+
+  it('check-config checks the sandbox catalog the server serves, exits 0, and creates nothing', async () => {
+    const run = await dbaccess(['check-config'], env);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('./dbaccess.yaml: note: No catalog file here and DATABASE_URL is not set: dbaccess serves the built-in sandbox catalog');
+    expect(run.stdout).toContain('  fix: Copy dbaccess.example.yaml to ./dbaccess.yaml (or point DBACCESS_CONFIG at your catalog) to use your own databases.');
+    expect(run.stdout).toMatch(/^OK: no \.\/dbaccess\.yaml, so the built-in sandbox catalog: 1 database \(postgres 1\), 1 policy, \d+ rules?\.$/m);
+    expect(run.stdout).not.toContain('problem');
+    expect(existsSync(dataDir), 'check-config connects nowhere and starts nothing').toBe(false);
+  });
+
+  it('doctor starts the embedded PostgreSQL as the server would, is all green, and stops it; leases and revoke-all read the same state', async () => {
+    const run = await dbaccess(['doctor', '--timeout', '30'], env);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const out = run.stdout;
+    expect(out).toMatch(/^ok       configuration: no \.\/dbaccess\.yaml, so the built-in sandbox catalog: 1 database \(postgres 1\)/m);
+    expect(out).toMatch(/^\[\d\/6\] ok       state database: PostgreSQL \d+\.\S+ at embedded, \S+ \(not running: started for this check as dbaccess starts it, and stopped after\); the job queue runs here too \(schema bullmq\); \d+ migrations applied$/m);
+    expect(out).toMatch(/^\[\d\/6\] ok       database sandbox: PostgreSQL \d+\.\S+, admin sandbox_admin; may end sessions; may create roles; may grant read, write/m);
+    for (const name of ['queue \\(Redis\\)', 'slack', 'vault', 'model']) expect(out).toMatch(new RegExp(`^\\[\\d/6\\] skipped  ${name}: `, 'm'));
+    expect(out).not.toMatch(/PROBLEM|WARNING|problem:|warning:/);
+    expect(out).toContain('Summary: 3 ok, 0 warnings, 0 problems, 4 skipped.');
+    const lines = out.trim().split('\n');
+    expect(lines.filter((line) => /^(\[\d\/6\] )?ok /.test(line))).toHaveLength(3);
+    // Stopped after: the port is free for the server.
+    const port = Number(env.EMBEDDED_PG_PORT);
+    await waitUntil(async () => (await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1').once('connect', () => (socket.destroy(), resolve(false))).once('error', () => resolve(true));
+    })) || undefined, 20_000, 'the embedded PostgreSQL to stop');
+
+    const leases = await dbaccess(['leases'], env);
+    expect(leases, leases.stderr).toMatchObject({ code: 0, stdout: 'No active leases.\n' });
+    const revoke = await dbaccess(['revoke-all', '--yes', '--database', 'sandbox'], env);
+    expect(revoke, revoke.stderr).toMatchObject({ code: 0, stdout: 'No active leases on sandbox: nothing to revoke.\n' });
+  }, SPAWNING_TIMEOUT);
+
+  it('next to a running server, doctor and leases use its embedded PostgreSQL and its sandbox, and leave it running', async () => {
+    const port = await freePort();
+    const server = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../src/main.ts', import.meta.url))], {
+      // From the repository (tsx resolves there), which has no dbaccess.yaml either.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? work, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    server.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    server.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200 || undefined, 60_000, `the server (output so far: ${output.slice(-400)})`);
+      const run = await dbaccess(['doctor', '--timeout', '30'], env);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/\] ok       state database: PostgreSQL \d+\.\S+ at embedded, \S+; the job queue runs here too/);
+      expect(run.stdout).not.toContain('not running');
+      expect(run.stdout).toMatch(/\] ok       database sandbox: PostgreSQL /);
+      expect(run.stdout).toContain('Summary: 3 ok, 0 warnings, 0 problems, 4 skipped.');
+      const leases = await dbaccess(['leases', '--database', 'sandbox'], env);
+      expect(leases, leases.stderr).toMatchObject({ code: 0, stdout: 'No active leases on sandbox.\n' });
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 'the server still has its database').toBe(200);
+    } finally {
+      if (server.exitCode === null && server.signalCode === null) {
+        const exited = new Promise((resolve) => server.once('exit', resolve));
+        server.kill('SIGTERM');
+        await exited;
+      }
+    }
+  }, SPAWNING_TIMEOUT);
+
+  it('a broken catalog makes check-config and doctor exit 1, counting every problem they print', async () => {
+    const text = `${approvers}databases:\n${postgresEntry('orders', 'orders', 'env:ORDERS_ADMIN_URL', '    maxDuration: 4 hours\n').replace('environment: production', 'environment: prod')}`;
+    const broken = { ...env, DBACCESS_CONFIG: writeCatalog('first-run-broken.yaml', text) };
+    const check = await dbaccess(['check-config'], broken);
+    expect(check.code, check.stdout + check.stderr).toBe(1);
+    const printed = check.stdout.split('\n').filter((line) => /: problem: /.test(line));
+    expect(printed).toHaveLength(2);
+    expect(check.stdout).toContain(`2 problems found in ${broken.DBACCESS_CONFIG} and the environment.`);
+
+    const run = await dbaccess(['doctor', '--timeout', '30'], broken);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/^PROBLEM  configuration: .*first-run-broken\.yaml$/m);
+    expect(run.stdout).toContain('(the catalog has problems: its databases are not checked)');
+    const counted = /Summary: (\d+) ok, (\d+) warnings?, (\d+) problems?, (\d+) skipped\./.exec(run.stdout);
+    expect(counted, run.stdout).not.toBeNull();
+    expect(Number(counted![3])).toBe(problemLines(run.stdout).length);
+    expect(problemLines(run.stdout)).toHaveLength(1);
+    expect(run.stdout).toContain('Summary: 1 ok, 0 warnings, 1 problem, 4 skipped.');
   }, SPAWNING_TIMEOUT);
 });
 

@@ -16,6 +16,12 @@ const CAPTURE_PARAMETERS = {
   log_statement: ['log_statement', 'log_min_error_statement'],
 } as const;
 const NON_SYSTEM = "NOT starts_with(n.nspname, 'pg_') AND n.nspname <> 'information_schema'";
+/**
+ * Objects an extension made (pg_stat_statements' views in public, say): grants leave them out with
+ * the reason (grantable.ts), so the admin need not be able to grant them. `classid` and `oid` name the object.
+ */
+const NOT_EXTENSION = (classid: string, oid: string) =>
+  `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
 
 interface Self {
   name: string;
@@ -111,7 +117,7 @@ async function grantFindings(client: pg.Client, target: Target, self: Self, leve
   const { rows: tables } = await client.query<{ schema: string; name: string; missing: string[] }>(
     `SELECT n.nspname AS schema, c.relname AS name, array_agg(p ORDER BY p) AS missing
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN unnest($1::text[]) p
-      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ${NON_SYSTEM} AND NOT has_table_privilege(c.oid, p || ' WITH GRANT OPTION')
+      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ${NON_SYSTEM} AND ${NOT_EXTENSION('pg_class', 'c.oid')} AND NOT has_table_privilege(c.oid, p || ' WITH GRANT OPTION')
       GROUP BY 1, 2 ORDER BY 1, 2`,
     [tablePrivileges],
   );
@@ -122,7 +128,7 @@ async function grantFindings(client: pg.Client, target: Target, self: Self, leve
     const { rows: sequences } = await client.query<{ schema: string; name: string; missing: string[] }>(
       `SELECT n.nspname AS schema, c.relname AS name, array_agg(p ORDER BY p) AS missing
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN unnest($1::text[]) p
-        WHERE c.relkind = 'S' AND ${NON_SYSTEM} AND NOT has_sequence_privilege(c.oid, p || ' WITH GRANT OPTION')
+        WHERE c.relkind = 'S' AND ${NON_SYSTEM} AND ${NOT_EXTENSION('pg_class', 'c.oid')} AND NOT has_sequence_privilege(c.oid, p || ' WITH GRANT OPTION')
         GROUP BY 1, 2 ORDER BY 1, 2`,
       [sequencePrivileges],
     );
@@ -132,7 +138,7 @@ async function grantFindings(client: pg.Client, target: Target, self: Self, leve
     const { rows: functions } = await client.query<{ schema: string; name: string }>(
       `SELECT n.nspname AS schema, p.oid::regprocedure::text AS name
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE p.prokind = 'f' AND ${NON_SYSTEM} AND NOT has_function_privilege(p.oid, 'EXECUTE WITH GRANT OPTION')
+        WHERE p.prokind = 'f' AND ${NON_SYSTEM} AND ${NOT_EXTENSION('pg_proc', 'p.oid')} AND NOT has_function_privilege(p.oid, 'EXECUTE WITH GRANT OPTION')
         ORDER BY 1, 2`,
     );
     addPerSchema(functions.map((fn) => ({ ...fn, missing: ['EXECUTE'] })), 'FUNCTIONS', role, lacking, fixes);
