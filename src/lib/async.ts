@@ -14,3 +14,28 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout:
     clearTimeout(timer);
   }
 }
+
+/**
+ * A module loaded on first use, not at start-up: `ready()` loads it once (true when it loaded; a
+ * failure is forgotten, so the next call tries again), `loaded()` is it once ready, else undefined.
+ */
+export function loadLater<T>(load: () => Promise<T>): { ready(): Promise<boolean>; loaded(): T | undefined } {
+  let value: T | undefined;
+  let loading: Promise<boolean> | undefined;
+  return {
+    ready() {
+      loading ??= load().then(
+        (module) => {
+          value = module;
+          return true;
+        },
+        () => {
+          loading = undefined;
+          return false;
+        },
+      );
+      return loading;
+    },
+    loaded: () => value,
+  };
+}

@@ -1,29 +1,18 @@
+import { loadLater } from '../../../../lib/async.js';
 import type { SqlDialect } from '../../../analysis/sql-dialect.js';
 import { MYSQL_LEXICAL, readsFilesOrSendsData } from './dialect-lexical.js';
 
 /** node-sql-parser loads with the first analysis, not at start-up. */
-let parser: typeof import('./dialect-parser.js') | undefined;
-let loading: Promise<boolean> | undefined;
-function loadParser(): Promise<boolean> {
-  loading ??= import('./dialect-parser.js')
-    .then((loaded) => {
-      parser = loaded;
-      return true;
-    })
-    .catch(() => {
-      loading = undefined; // tried again at the next analysis
-      return false;
-    });
-  return loading;
-}
+const parser = loadLater(() => import('./dialect-parser.js'));
 
 /** MySQL and MariaDB as the session rules read them: node-sql-parser's parse, and the server's mysql schema. */
 export const mysqlDialect: SqlDialect = {
   lexical: MYSQL_LEXICAL,
-  ready: loadParser,
+  ready: parser.ready,
   parseEntry: (text, entry) => {
-    if (!parser) throw new Error('the MySQL parser is not loaded (ready() first)');
-    return parser.parseMysqlEntry(text, entry);
+    const loaded = parser.loaded();
+    if (!loaded) throw new Error('the MySQL parser is not loaded (ready() first)');
+    return loaded.parseMysqlEntry(text, entry);
   },
   // The current database is unknown until the session says (USE).
   defaultSchema: undefined,

@@ -1,32 +1,24 @@
+import { loadLater } from '../../../../lib/async.js';
 import type { SqlDialect } from '../../../analysis/sql-dialect.js';
 import { readsFilesOrSendsData } from './dialect-nodes.js';
 import { POSTGRES_LEXICAL } from './dialect-lexical.js';
 
 /** libpg-query (WASM) loads with the first analysis, not at start-up. */
-let parser: typeof import('./dialect-parser.js') | undefined;
-let loading: Promise<boolean> | undefined;
-function loadParser(): Promise<boolean> {
-  loading ??= import('./dialect-parser.js')
-    .then(async (loaded) => {
-      await loaded.pgReady();
-      parser = loaded;
-      return true;
-    })
-    .catch(() => {
-      loading = undefined; // tried again at the next analysis
-      return false;
-    });
-  return loading;
-}
+const parser = loadLater(async () => {
+  const loaded = await import('./dialect-parser.js');
+  await loaded.pgReady();
+  return loaded;
+});
 
 /** PostgreSQL as the session rules read it: libpg-query's parse, and the server's catalogs. */
 export const postgresDialect: SqlDialect = {
   lexical: POSTGRES_LEXICAL,
   // Should the WASM parser fail to load, statements are still split and read by their words.
-  ready: loadParser,
+  ready: parser.ready,
   parseEntry: (text, entry) => {
-    if (!parser) throw new Error('the PostgreSQL parser is not loaded (ready() first)');
-    return parser.parsePostgresEntry(text, entry);
+    const loaded = parser.loaded();
+    if (!loaded) throw new Error('the PostgreSQL parser is not loaded (ready() first)');
+    return loaded.parsePostgresEntry(text, entry);
   },
   // The default search_path finds public, and pg_catalog first for pg_ names.
   defaultSchema: 'public',
