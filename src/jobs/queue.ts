@@ -1,6 +1,6 @@
 import { Queue, UnrecoverableError, Worker, createPostgresBackend, withBackend, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Logger } from '../lib/logger.js';
+import { isLostConnection, type Logger } from '../lib/logger.js';
 import { asSystem } from '../modules/tenants/tenant-scope.js';
 import { withTimeout } from '../lib/async.js';
 import { JOBS, type Enqueue, type JobData, type JobName } from './job-catalog.js';
@@ -83,7 +83,9 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
   const queue = makeQueue();
   /** Connections we made for workers: BullMQ treats a passed-in connection as shared and never closes it. */
   const owned: Redis[] = [];
-  queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
+  // A connection the database server ended (it restarts, or a Ctrl-C reached it with us) is reconnected
+  // by BullMQ; only other errors are worth a warning.
+  queue.on('error', (error) => (isLostConnection(error) ? logger.debug({ err: error }, 'queue connection lost; reconnecting') : logger.warn({ err: error }, 'queue error')));
   let worker: Worker | undefined;
 
   return {
