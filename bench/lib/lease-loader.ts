@@ -51,6 +51,8 @@ export async function createLeaseLoader(b: BenchHarness) {
     }),
     secrets: createSecretBox(randomBytes(32)),
     catalogs,
+    // It only provisions: revocation is the app's.
+    locks: { tryLock: async () => true, unlock: async () => undefined },
   });
   const actor = await b.h.app.tenants.actor('slack', TEAM, 'U0BENCH10K', 'bench');
   const durationSeconds = 3600;

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'drizzle-orm';
 import { emptyCatalog, loadCatalog, parseCatalogSet, singleCatalog, type CatalogOf, type CatalogSet, type CatalogView } from '../config/catalog.js';
 import type { Config } from '../config/env.js';
-import { createLockPool, createStateDb, runMigrations } from '../db/client.js';
+import { createLockPool, createSessionLocks, createStateDb, runMigrations } from '../db/client.js';
 import { createSecretBox, deriveKey, loadMasterKey } from '../lib/crypto.js';
 import { registerConnectionSecrets, registerSecretValue } from '../lib/secret.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -234,9 +234,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
     links: createReportLinks({ key: deriveKey(masterKey, 'report-links'), ttlMs: env.REPORT_LINK_TTL }),
     publicUrl: env.PUBLIC_URL, logger: logger.child({ component: 'reports' }),
   });
+  const revocationLocks = createSessionLocks(stateUrl);
+  closers.unshift(() => revocationLocks.end());
   const leases = createLeaseService({
     db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, providers, secrets, catalogs,
-    resolveTarget,
+    resolveTarget, locks: revocationLocks,
   });
   const exitRepo = createRequestExitRepo({ db });
   const exits = createRequestExitService({ db, requests: requestRepo, exits: exitRepo, audit, enqueue: queue.enqueue, access: requests });

@@ -60,6 +60,7 @@ Exit: 0 all revoked (or none to revoke), 1 not confirmed or some failed, 2 usage
       const failures: string[] = [];
       let revoked = 0;
       let alreadyEnded = 0;
+      let busy = 0;
       await eachLimited(leases, CONCURRENCY, async (lease) => {
         const name = `${lease.databaseId}/${lease.username}`;
         progress.started(name);
@@ -68,6 +69,9 @@ Exit: 0 all revoked (or none to revoke), 1 not confirmed or some failed, 2 usage
           if (result.revoked) {
             revoked += 1;
             progress.finished(name, [`revoked ${name} (request ${lease.requestId}; ${result.sessionsKilled} session${result.sessionsKilled === 1 ? '' : 's'} ended)`]);
+          } else if (result.busy) {
+            busy += 1;
+            progress.finished(name, [`${name} (request ${lease.requestId}) is being revoked by the workers right now`]);
           } else {
             alreadyEnded += 1;
             progress.finished(name, [`${name} (request ${lease.requestId}) had already ended`]);
@@ -81,7 +85,7 @@ Exit: 0 all revoked (or none to revoke), 1 not confirmed or some failed, 2 usage
       });
       progress.stop();
 
-      io.out(`Revoked ${revoked} of ${count} ${noun}${where}${alreadyEnded ? `; ${alreadyEnded} had already ended` : ''}; ${failures.length} failed.`);
+      io.out(`Revoked ${revoked} of ${count} ${noun}${where}${alreadyEnded ? `; ${alreadyEnded} had already ended` : ''}${busy ? `; ${busy} being revoked by the workers` : ''}; ${failures.length} failed.`);
       if (failures.length > 0) {
         io.out('Failed (the workers keep retrying these; `dbaccess leases` shows them until they are gone):');
         for (const failure of failures) io.out(`  ${failure}`);

@@ -109,6 +109,48 @@ export function createStateDb(connectionString: string, max = 20): { db: Db; poo
   return { db: drizzle(pool, { schema }), pool };
 }
 
+/** Held by this process without waiting (see createSessionLocks). */
+export interface SessionLocks {
+  /** False when another process, or this one, holds it. */
+  tryLock(space: number, key: string): Promise<boolean>;
+  unlock(space: number, key: string): Promise<void>;
+  end(): Promise<void>;
+}
+
+/**
+ * Advisory locks of this process, all on one state-database session that stays open: taken without
+ * waiting, let go when released or when the process dies (its connection closes, so a crashed holder
+ * never blocks anyone). A key is `space` (a number per use) and a string. Session locks nest within
+ * one session, so the process keeps its own list too: a second taker in this process is refused.
+ */
+export function createSessionLocks(connectionString: string): SessionLocks {
+  // No idle timeout: closing the idle connection would let go of every lock on it.
+  const pool = new pg.Pool({ connectionString, max: 1, idleTimeoutMillis: 0, application_name: 'dbaccess-session-locks', connectionTimeoutMillis: 60_000 });
+  pool.on('error', () => {});
+  const held = new Set<string>();
+  return {
+    async tryLock(space, key) {
+      const id = `${space}:${key}`;
+      if (held.has(id)) return false;
+      held.add(id);
+      try {
+        const { rows } = await pool.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, $2)) AS locked', [key, space]);
+        if (!rows[0]!.locked) held.delete(id);
+        return rows[0]!.locked;
+      } catch (error) {
+        held.delete(id);
+        throw error;
+      }
+    },
+    async unlock(space, key) {
+      // A connection lost meanwhile took its locks with it: nothing left to let go of.
+      await pool.query('SELECT pg_advisory_unlock(hashtextextended($1, $2))', [key, space]).catch(() => undefined);
+      held.delete(`${space}:${key}`);
+    },
+    end: () => pool.end(),
+  };
+}
+
 /** A few plain connections for session advisory locks, apart from the state pool. */
 export function createLockPool(connectionString: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, application_name: 'dbaccess-locks', connectionTimeoutMillis: 60_000 });

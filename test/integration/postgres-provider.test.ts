@@ -525,6 +525,43 @@ describe('postgres provider: revoke', () => {
     await provider.revoke(target, bystander.username);
   });
 
+  it('two processes revoking the same user at once both succeed, and the user is gone', async () => {
+    // The CLI's revoke-all and a worker, or two workers past a revocation's claim: neither may fail on
+    // the role the other dropped between its two round trips (42704, "role does not exist").
+    const other = createPostgresProvider({ installId: TEST_INSTALL_ID });
+    try {
+      for (let round = 0; round < 8; round += 1) {
+        const request = spec(roleName(`same${round}`), { level: 'write', scope: [{ schema: 'sales' }] });
+        await provider.provision(target, request);
+        const session = await login(request.username, request.password);
+        const outcomes = await Promise.all([provider.revoke(target, request.username), other.revoke(target, request.username)]);
+        expect(outcomes.some((outcome) => outcome.existed)).toBe(true);
+        expect(await roleRow(request.username)).toBeUndefined();
+        await expect(session.query('SELECT 1')).rejects.toThrow();
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('two processes each revoking the same users in batches (a mass expiry) both succeed', async () => {
+    // One connection each: the users of one target queue up and go together, in either order.
+    const [one, two] = [createPostgresProvider({ installId: TEST_INSTALL_ID, poolSize: 1 }), createPostgresProvider({ installId: TEST_INSTALL_ID, poolSize: 1 })];
+    try {
+      for (let round = 0; round < 4; round += 1) {
+        const users = Array.from({ length: 5 }, (_, i) => spec(roleName(`mass${round}_${i}`), { level: 'write', scope: [{ schema: 'sales' }] }));
+        for (const request of users) await provider.provision(target, request);
+        const names = users.map((request) => request.username);
+        const outcomes = await Promise.all([...names.map((name) => one.revoke(target, name)), ...[...names].reverse().map((name) => two.revoke(target, name))]);
+        expect(outcomes).toHaveLength(10);
+        const left = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1::text[])', [names]);
+        expect(left.rows[0]!.n).toBe(0);
+      }
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
   it('is idempotent: a second revoke reports that the user was already gone', async () => {
     const request = spec(roleName('twice'), { scope: [{ schema: 'sales', table: 'orders' }] });
     await provider.provision(target, request);

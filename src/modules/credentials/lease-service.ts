@@ -1,6 +1,6 @@
 import { TransactionRollbackError } from 'drizzle-orm';
 import type { CatalogSet } from '../../config/catalog.js';
-import type { Db } from '../../db/client.js';
+import type { Db, SessionLocks } from '../../db/client.js';
 import type { SecretBox } from '../../lib/crypto.js';
 import { generatePassword } from '../../lib/crypto.js';
 import { Secret } from '../../lib/secret.js';
@@ -33,6 +33,8 @@ interface Deps {
   secrets: SecretBox;
   /** The whole catalog: a lease names its database, which belongs to one tenant's section. */
   catalogs: () => CatalogSet;
+  /** Held by one process at a time, whatever the others do (revocations). */
+  locks: Pick<SessionLocks, 'tryLock' | 'unlock'>;
   now?: () => Date;
 }
 
@@ -43,6 +45,9 @@ export type ProvisionOutcome =
   | { kind: 'too-late'; request: RequestRow }
   /** A permanent failure (provision-failure.ts): the request is `failed`, nothing is left on the target. */
   | { kind: 'failed'; request: RequestRow };
+
+/** The session locks' space for revocations (one per lease; see revoke). */
+const REVOKING = 21;
 
 /** A failure that keeps being retried, with how many attempts have failed so far. */
 export class RetryingFailure extends Error {
@@ -56,7 +61,7 @@ export class RetryingFailure extends Error {
  * demand, the sweep that makes revocation independent of the queue, and the reconciler of orphans.
  */
 export function createLeaseService(deps: Deps) {
-  const { db, requests, leases, audit, enqueue, providers, resolveTarget, secrets, catalogs, now = () => new Date() } = deps;
+  const { db, requests, leases, audit, enqueue, providers, resolveTarget, secrets, catalogs, locks, now = () => new Date() } = deps;
   const guard = createProvisionGuard({ requests, leases, enqueue, now });
   const sweeper = createLeaseSweeper({ requests, leases, enqueue, catalogs, now, providerFor: (databaseId) => providerFor(databaseId) });
   const databaseEntry = (databaseId: string) => catalogs().ofDatabase(databaseId)?.database(databaseId);
@@ -229,15 +234,34 @@ export function createLeaseService(deps: Deps) {
     });
   }
 
-  async function revoke(leaseId: string, actor = 'job:revoke'): Promise<{ revoked: boolean; sessionsKilled: number }> {
+  /**
+   * Revokes the lease's user, once however many processes try at the same moment: the first takes the
+   * lease's lock, the others return `busy` (the holder finishes, or fails and is retried by the
+   * workers; a holder that dies lets go with its connection, and the sweep comes back).
+   */
+  async function revoke(leaseId: string, actor = 'job:revoke'): Promise<{ revoked: boolean; sessionsKilled: number; busy?: boolean }> {
+    // Looked at before the lock, so that a job too early holds nothing (endNow takes it then).
     const found = await leases.getWithRequest(leaseId);
     if (!found || found.lease.revokedAt) return { revoked: false, sessionsKilled: 0 };
-    const { lease, request } = found;
+    const { lease } = found;
     if (lease.expiresAt > now() && !lease.endReason) {
       // Early by the clock (a delayed job whose lease was extended): come back at the expiry.
       await enqueue('revoke', { leaseId }, { jobId: `${revokeJobId(leaseId)}-${lease.expiresAt.getTime()}`, delayMs: lease.expiresAt.getTime() - now().getTime() });
       return { revoked: false, sessionsKilled: 0 };
     }
+    if (!(await locks.tryLock(REVOKING, leaseId))) return { revoked: false, sessionsKilled: 0, busy: true };
+    try {
+      return await revokeHeld(leaseId, actor);
+    } finally {
+      await locks.unlock(REVOKING, leaseId);
+    }
+  }
+
+  /** The revocation itself, under the lease's lock: looked at again (the last holder may have revoked it). */
+  async function revokeHeld(leaseId: string, actor: string): Promise<{ revoked: boolean; sessionsKilled: number }> {
+    const found = await leases.getWithRequest(leaseId);
+    if (!found || found.lease.revokedAt) return { revoked: false, sessionsKilled: 0 };
+    const { lease, request } = found;
     await requests.transition(request.tenantId, request.id, 'startRevoking');
     let sessionsKilled: number;
     try {
@@ -330,21 +354,27 @@ export function createLeaseService(deps: Deps) {
    * decision, then revoked right here so the operator sees the outcome; a failed revocation goes on
    * retrying in the workers, as every revocation does.
    */
-  async function endNow(leaseId: string, operator: string): Promise<{ revoked: boolean; sessionsKilled: number }> {
+  async function endNow(leaseId: string, operator: string): Promise<{ revoked: boolean; sessionsKilled: number; busy?: boolean }> {
     const lease = await leases.getById(leaseId);
     if (!lease || lease.revokedAt) return { revoked: false, sessionsKilled: 0 };
-    const at = now();
-    await db.transaction(async (tx) => {
-      await leases.update(lease.tenantId, lease.id, { expiresAt: lease.expiresAt < at ? lease.expiresAt : at, endReason: lease.endReason ?? 'emergency' }, tx);
-      await audit.record(
-        { tenantId: lease.tenantId, actor: `cli:${operator}`, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: lease.requestId, command: 'revoke-all' } },
-        tx,
-      );
-    });
+    // Taken before the lease is due, so the workers' sweep, which finds it due from the next line on,
+    // leaves it to this process; one of theirs revoking it already (it was due anyway): theirs it is.
+    if (!(await locks.tryLock(REVOKING, lease.id))) return { revoked: false, sessionsKilled: 0, busy: true };
     try {
-      const result = await revoke(lease.id, `cli:${operator}`);
-      return { revoked: result.revoked, sessionsKilled: result.sessionsKilled };
+      const at = now();
+      await db.transaction(async (tx) => {
+        await leases.update(lease.tenantId, lease.id, { expiresAt: lease.expiresAt < at ? lease.expiresAt : at, endReason: lease.endReason ?? 'emergency' }, tx);
+        await audit.record(
+          { tenantId: lease.tenantId, actor: `cli:${operator}`, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: lease.requestId, command: 'revoke-all' } },
+          tx,
+        );
+      });
+      const result = await revokeHeld(lease.id, `cli:${operator}`);
+      await locks.unlock(REVOKING, lease.id);
+      return result;
     } catch (error) {
+      // Let go first, or the worker would find it held and leave it to the sweep.
+      await locks.unlock(REVOKING, lease.id);
       await enqueue('revoke', { leaseId: lease.id }, { jobId: revokeJobId(lease.id), takeOver: true });
       throw error;
     }

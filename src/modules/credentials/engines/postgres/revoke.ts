@@ -51,16 +51,21 @@ export function createRevoker({ install, pools }: { install: string; pools: Pick
 
         let touched = role.touched;
         for (let attempt = 1; ; attempt++) {
-          // Objects and privileges in every other database the role touched, or DROP ROLE fails (2BP01).
-          for (const database of touched.filter((name) => name !== target.entry.database)) {
-            await inDatabase(target, database, admin, (db) => db.query(postgresDropOwned(username)));
-          }
-          // Round trip 2: objects, privileges and the role in the target's database; then verify.
           let check: { left: boolean; pids: number[]; emptyGroups: string[] };
           try {
+            // Objects and privileges in every other database the role touched, or DROP ROLE fails (2BP01).
+            for (const database of touched.filter((name) => name !== target.entry.database)) {
+              await inDatabase(target, database, admin, (db) => db.query(postgresDropOwned(username)));
+            }
+            // Round trip 2: objects, privileges and the role in the target's database; then verify.
             check = lastResult(await admin.query<typeof check>(postgresRevokeFinish(install, username, oid, role))).rows[0]!;
           } catch (error) {
             await rollback();
+            // Dropped meanwhile by someone else (a second process revoking the same user, a person):
+            // what was asked is done.
+            if ((error as { code?: unknown }).code === '42704' && !broken && !(await stillThere(admin, oid))) {
+              return { existed: true, sessionsKilled: killed.size };
+            }
             // A session that lived long enough to create something elsewhere: look again, once.
             if ((error as { code?: unknown }).code !== '2BP01' || attempt >= 2 || broken) throw error;
             const again = await admin.query<{ touched: string[] }>(`SELECT ${touchedDatabases('$1::oid')} AS touched`, [oid]);
@@ -80,6 +85,11 @@ export function createRevoker({ install, pools }: { install: string; pools: Pick
         admin.release(broken);
       }
     });
+  }
+
+  async function stillThere(admin: Queryable, oid: string): Promise<boolean> {
+    const { rows } = await admin.query<{ there: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_roles WHERE oid = $1::oid) AS there', [oid]);
+    return rows[0]!.there;
   }
 
   /**

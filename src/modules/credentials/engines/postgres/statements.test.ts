@@ -98,18 +98,20 @@ describe('postgresRevokeFinish and postgresDropOwned', () => {
     for (const name of names) {
       // A user that is not the last of its access group: a plain DROP ROLE.
       const plain = postgresRevokeFinish(INSTALL, name, '16384', { groups: ['16385'], lastMember: false });
-      expect(kinds(plain)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DropRoleStmt', 'TransactionStmt', 'SelectStmt']);
-      expect(roleNames(statementsOf(plain).slice(2, 5))).toEqual([name, name, name]);
+      expect(kinds(plain)).toEqual(['TransactionStmt', 'SelectStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DropRoleStmt', 'TransactionStmt', 'SelectStmt']);
+      // First the role's own revocation lock (another process revoking it waits), then the grants lock.
+      expect(constants(statementsOf(plain)[1])).toContain(name);
+      expect(roleNames(statementsOf(plain).slice(3, 6))).toEqual([name, name, name]);
       // The last one: the role is dropped in the block (with its access groups once empty), named in v_names.
       const sql = postgresRevokeFinish(INSTALL, name, '16384', { groups: ['16385'], lastMember: true });
-      expect(kinds(sql)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
+      expect(kinds(sql)).toEqual(['TransactionStmt', 'SelectStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
       const statements = statementsOf(sql);
-      expect(roleNames(statements.slice(2, 4))).toEqual([name, name]);
-      const body = bodyOf(statements[4]!);
+      expect(roleNames(statements.slice(3, 5))).toEqual([name, name]);
+      const body = bodyOf(statements[5]!);
       expect(initialValue(body, 'v_names')).toEqual([name]);
       expect(body).toContain("EXECUTE format('DROP ROLE IF EXISTS %I', v_group.rolname)");
       expect(body).toContain("EXECUTE format('DROP ROLE %I', v_group.rolname)");
-      expect(constants(statements[6]).filter((value) => !MARKERS.includes(value))).toEqual([name]);
+      expect(constants(statements[7]).filter((value) => !MARKERS.includes(value))).toEqual([name]);
 
       const other = postgresDropOwned(name);
       expect(kinds(other)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'TransactionStmt']);
@@ -132,7 +134,8 @@ describe('revocation of many users at once', () => {
     expect(kinds(sql)).toEqual(['TransactionStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
     const [, doStmt, , sessions] = statementsOf(sql);
     const body = bodyOf(doStmt!);
-    expect(initialValue(body, 'v_names')).toEqual(batch);
+    // In name order: two batches sharing roles take their revocation locks in the same order.
+    expect(initialValue(body, 'v_names')).toEqual([...batch].sort());
     expect(body).toContain("EXECUTE format('ALTER ROLE %I NOLOGIN', v_name)");
     expect(body).toContain(`ERRCODE = '${NOT_OURS_SQLSTATE}'`);
     expect(constants(sessions)).toEqual(expect.arrayContaining(batch));
@@ -142,16 +145,18 @@ describe('revocation of many users at once', () => {
   it('drops them all under the grants lock in one transaction, then verifies each by name and oid', () => {
     const users = batch.map((username, i) => ({ username, oid: String(16384 + i), groups: ['16383'], lastMember: false }));
     const plain = postgresRevokeFinishMany(INSTALL, users);
-    expect(kinds(plain)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DropRoleStmt', 'TransactionStmt', 'SelectStmt']);
-    expect(roleNames(statementsOf(plain)[4])).toEqual(batch);
+    expect(kinds(plain)).toEqual(['TransactionStmt', 'SelectStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DropRoleStmt', 'TransactionStmt', 'SelectStmt']);
+    // The roles' revocation locks first, in name order, then the grants lock.
+    expect(constants(statementsOf(plain)[1]).filter((value) => batch.includes(value))).toEqual([...batch].sort());
+    expect(roleNames(statementsOf(plain)[5])).toEqual(batch);
     // One of them is the last of its group: the drop goes through the block.
     const sql = postgresRevokeFinishMany(INSTALL, users.map((user, i) => ({ ...user, lastMember: i === 7 })));
-    expect(kinds(sql)).toEqual(['TransactionStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
+    expect(kinds(sql)).toEqual(['TransactionStmt', 'SelectStmt', 'SelectStmt', 'ReassignOwnedStmt', 'DropOwnedStmt', 'DoStmt', 'TransactionStmt', 'SelectStmt']);
     const statements = statementsOf(sql);
-    expect(roleNames(statements[2])).toEqual(batch);
     expect(roleNames(statements[3])).toEqual(batch);
-    expect(initialValue(bodyOf(statements[4]!), 'v_names')).toEqual(batch);
-    expect(constants(statements[6])).toEqual(expect.arrayContaining(batch));
+    expect(roleNames(statements[4])).toEqual(batch);
+    expect(initialValue(bodyOf(statements[5]!), 'v_names')).toEqual(batch);
+    expect(constants(statements[7])).toEqual(expect.arrayContaining(batch));
     expect(() => postgresRevokeFinishMany(INSTALL, [{ username: 'x', oid: '1) OR (1=1' }])).toThrow(TypeError);
     expect(() => postgresRevokeFinishMany(INSTALL, [])).toThrow(TypeError);
     expect(() => postgresRevokeFinishMany(INSTALL, [{ username: 'x', oid: '1', groups: ['2) OR (1=1'] }])).toThrow(TypeError);

@@ -60,7 +60,10 @@ export function postgresProvisionStart(install: string, username: string, check?
  * this install made it (or it predates install ids: its lease is ours, see ROLE_MARKER), blocks its
  * logins, and makes a non-superuser admin a member (REASSIGN/DROP OWNED need it). `absent` is what to do when there is no such role (RETURN, or CONTINUE in a loop).
  */
-const roleGuard = (absent: 'RETURN' | 'CONTINUE', install: string) => `-- pg_has_role is always true for a superuser: only a non-superuser admin is made a member.
+const roleGuard = (absent: 'RETURN' | 'CONTINUE', install: string) => `-- Two revocations of one role (two processes) wait for each other here: two ALTER ROLE of the
+  -- same role at once fail with "tuple concurrently updated".
+  PERFORM pg_advisory_xact_lock(hashtext('dbaccess:role:' || v_name)); -- as roleLocks
+  -- pg_has_role is always true for a superuser: only a non-superuser admin is made a member.
   SELECT r.oid, r.rolsuper, ${USER_IS_OURS('r.oid', install)} AS ours,
          pg_has_role(current_user, r.oid, 'USAGE') AS member
     INTO v_role FROM pg_roles r WHERE r.rolname = v_name;
@@ -115,6 +118,13 @@ export const USERS_QUERY = `SELECT r.rolname, d.description = $2 AS ours FROM pg
    ORDER BY r.rolname`;
 
 
+/**
+ * The roles' revocation locks (see roleGuard), taken in name order: two processes revoking the same
+ * role wait for each other, so neither changes the catalog row the other is changing.
+ */
+const roleLocks = (usernames: string[]) =>
+  `SELECT count(pg_advisory_xact_lock(hashtext('dbaccess:role:' || n))) FROM unnest(${textArray([...usernames].sort())}) AS n`;
+
 /** Under the grants lock, in one transaction: both or neither (then DROP ROLE fails on what is left, 2BP01). */
 function dropOwnedStatements(user: string): string[] {
   return ['BEGIN', GRANTS_LOCK, `REASSIGN OWNED BY ${user} TO CURRENT_USER`, `DROP OWNED BY ${user}`];
@@ -134,8 +144,11 @@ export function postgresDropOwned(username: string): string {
 export function postgresRevokeFinish(install: string, username: string, oid: string, access: { groups: string[]; lastMember: boolean } = { groups: [], lastMember: false }): string {
   if (!/^[0-9]+$/.test(oid)) throw new TypeError('A role oid is a non-negative integer.');
   const user = escapeIdentifier(username);
+  const [begin, ...rest] = dropOwnedStatements(user);
   return [
-    ...dropOwnedStatements(user),
+    begin!,
+    roleLocks([username]),
+    ...rest,
     // The last member takes its group along (a block: it checks again under the lock); any other is a plain drop.
     access.lastMember ? dropUsersAndEmptyGroups(install, [username]) : `DROP ROLE IF EXISTS ${user}`,
     'COMMIT',
@@ -158,8 +171,9 @@ const terminatedSessions = (oids: string) => `k AS (SELECT a.usesysid, array_agg
  * one by one). One row per name: username, oid (null: no such role), touched, killed.
  */
 export function postgresRevokeStartMany(install: string, usernames: string[]): string {
+  // Sorted: two batches lock the roles they share in the same order (see roleGuard).
   const guard = `DECLARE
-  v_names text[] := ${textArray(usernames)};
+  v_names text[] := ${textArray([...usernames].sort())};
   v_name text;
   v_role record;
 BEGIN
@@ -192,6 +206,7 @@ export function postgresRevokeFinishMany(install: string, users: Array<{ usernam
   const oids = oidArray(users.map(({ oid }) => oid));
   return [
     'BEGIN',
+    roleLocks(users.map(({ username }) => username)),
     GRANTS_LOCK,
     `REASSIGN OWNED BY ${list} TO CURRENT_USER`,
     `DROP OWNED BY ${list}`,
