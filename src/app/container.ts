@@ -242,7 +242,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   });
   const exitRepo = createRequestExitRepo({ db });
   const exits = createRequestExitService({ db, requests: requestRepo, exits: exitRepo, audit, enqueue: queue.enqueue, access: requests });
-  const offboarding = createOffboardingService({ repo: createOffboardingRepo({ db }), exitRepo, exits, revoke: leases.revoke, audit, enqueue: queue.enqueue });
+  const offboarding = createOffboardingService({ repo: createOffboardingRepo({ db }), exitRepo, exits, leases, audit, enqueue: queue.enqueue });
   const status = async (tenantId: string) => {
     const [activeLeases, queueCounts, failingRevocations, unreviewedBreakGlass] = await Promise.all([
       leaseRepo.countActive(), queue.counts(), leases.failingRevocations(tenantId), requests.unreviewedBreakGlass(tenantId),

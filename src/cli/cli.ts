@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config/env.js';
+import { PACKAGE_ROOT } from '../lib/package-root.js';
 import { EXIT, operatorMessage, type CliIo } from './cli-io.js';
 import { checkConfigCommand } from './check-config-command.js';
 import type { Command } from './command.js';
@@ -15,7 +17,7 @@ export const COMMANDS: readonly Command[] = [migrateCommand, checkConfigCommand,
 
 function version(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
   } catch {
     return 'unknown';
   }

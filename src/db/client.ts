@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import { PACKAGE_ROOT } from '../lib/package-root.js';
 import * as schema from './schema.js';
 import { scopeSetting } from './tenant-scope.js';
 
@@ -11,7 +11,7 @@ export type Db = NodePgDatabase<typeof schema>;
 /** A transaction or the database itself: repos take either. */
 export type DbOrTx = Db | Parameters<Parameters<Db['transaction']>[0]>[0];
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+export const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'migrations');
 
 /** The role the app's queries run as: no ownership, no BYPASSRLS, no UPDATE or DELETE on the audit log. */
 export const APP_ROLE = 'dbaccess_app';

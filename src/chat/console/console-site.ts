@@ -1,8 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PACKAGE_ROOT } from '../../lib/package-root.js';
 
 /**
  * The local console's site around its command routes: who may reach it, its page (the files in
@@ -17,7 +18,7 @@ export interface ConsoleSiteOptions {
 }
 
 const COOKIE = 'dbaccess_console';
-const PUBLIC = fileURLToPath(new URL('./public/', import.meta.url));
+const PUBLIC = join(PACKAGE_ROOT, 'src/chat/console/public/');
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 const PAGE_HEADERS = {

@@ -350,17 +350,37 @@ export function createLeaseService(deps: Deps) {
   }
 
   /**
-   * Emergency (`dbaccess revoke-all`): an operator ends a live lease now. Recorded as the operator's
-   * decision, then revoked right here so the operator sees the outcome; a failed revocation goes on
-   * retrying in the workers, as every revocation does.
+   * Ends a live lease and revokes it here and now, for someone waiting on the answer (an operator's
+   * revoke-all, an offboarding). The lease's lock is taken before `end` makes it due, so the workers'
+   * sweep, which finds it due from then on, leaves it to this process; one of theirs revoking it
+   * already (it was due anyway): theirs it is (`busy`). `end` false: it had ended already. A failure
+   * is left to the workers, as every revocation is.
    */
+  async function endAndRevoke(leaseId: string, actor: string, end: () => Promise<boolean>): Promise<{ ended: boolean; revoked: boolean; sessionsKilled: number; busy?: boolean }> {
+    if (!(await locks.tryLock(REVOKING, leaseId))) return { ended: false, revoked: false, sessionsKilled: 0, busy: true };
+    let held = true;
+    const release = async () => {
+      if (held) await locks.unlock(REVOKING, leaseId);
+      held = false;
+    };
+    try {
+      if (!(await end())) return { ended: false, revoked: false, sessionsKilled: 0 };
+      return { ended: true, ...(await revokeHeld(leaseId, actor)) };
+    } catch (error) {
+      // Let go first, or the worker would find it held and leave it to the sweep.
+      await release();
+      await enqueue('revoke', { leaseId }, { jobId: revokeJobId(leaseId), takeOver: true });
+      throw error;
+    } finally {
+      await release();
+    }
+  }
+
+  /** Emergency (`dbaccess revoke-all`): an operator ends a live lease now, recorded as their decision. */
   async function endNow(leaseId: string, operator: string): Promise<{ revoked: boolean; sessionsKilled: number; busy?: boolean }> {
     const lease = await leases.getById(leaseId);
     if (!lease || lease.revokedAt) return { revoked: false, sessionsKilled: 0 };
-    // Taken before the lease is due, so the workers' sweep, which finds it due from the next line on,
-    // leaves it to this process; one of theirs revoking it already (it was due anyway): theirs it is.
-    if (!(await locks.tryLock(REVOKING, lease.id))) return { revoked: false, sessionsKilled: 0, busy: true };
-    try {
+    return endAndRevoke(lease.id, `cli:${operator}`, async () => {
       const at = now();
       await db.transaction(async (tx) => {
         await leases.update(lease.tenantId, lease.id, { expiresAt: lease.expiresAt < at ? lease.expiresAt : at, endReason: lease.endReason ?? 'emergency' }, tx);
@@ -369,18 +389,14 @@ export function createLeaseService(deps: Deps) {
           tx,
         );
       });
-      const result = await revokeHeld(lease.id, `cli:${operator}`);
-      await locks.unlock(REVOKING, lease.id);
-      return result;
-    } catch (error) {
-      // Let go first, or the worker would find it held and leave it to the sweep.
-      await locks.unlock(REVOKING, lease.id);
-      await enqueue('revoke', { leaseId: lease.id }, { jobId: revokeJobId(lease.id), takeOver: true });
-      throw error;
-    }
+      return true;
+    });
   }
 
-  return { provision, extend, applyExtension, credentialsForRequester, recordDm, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, endNow, listLive: (databaseId?: string) => leases.listLive(databaseId),
+  /** The lease of a request, for endAndRevoke (an offboarding ends a person's active requests). */
+  const leaseOf = (tenantId: string, requestId: string) => leases.byRequest(tenantId, requestId);
+
+  return { provision, extend, applyExtension, credentialsForRequester, recordDm, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, endNow, endAndRevoke, leaseOf, listLive: (databaseId?: string) => leases.listLive(databaseId),
     // Across tenants, as the system by name, whoever calls (a job, the CLI).
     sweep: () => asSystem('sweep', sweeper.sweep), reconcile: () => asSystem('reconciler', sweeper.reconcile) };
 }

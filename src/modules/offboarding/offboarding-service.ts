@@ -23,8 +23,8 @@ interface Deps {
   repo: OffboardingRepo;
   exitRepo: Pick<RequestExitRepo, 'ofRequester'>;
   exits: Pick<RequestExitService, 'withdraw' | 'endLease'>;
-  /** Revokes a due lease now, here (the queue would add its latency to the kill switch). */
-  revoke: LeaseService['revoke'];
+  /** Ends a lease and revokes it now, here (the queue would add its latency to the kill switch). */
+  leases: Pick<LeaseService, 'endAndRevoke' | 'leaseOf'>;
   audit: Pick<AuditService, 'record'>;
   enqueue: Enqueue;
 }
@@ -34,39 +34,26 @@ interface Deps {
  * organisation's team, or `dbaccess offboard`): every active lease revoked at once, sessions killed,
  * every waiting request cancelled, all of it audited, and the approvers told.
  */
-/** Tries of an offboarding's own revocation before it is left to the workers. */
-const REVOKE_TRIES = 3;
-
-export function createOffboardingService({ repo, exitRepo, exits, revoke, audit, enqueue }: Deps) {
+export function createOffboardingService({ repo, exitRepo, exits, leases, audit, enqueue }: Deps) {
   async function offboard(person: KnownPerson, source: OffboardingSource, actor: string): Promise<OffboardingResult> {
     const requests = await exitRepo.ofRequester(person.tenantId, person.userId, [...WAITING_STATES, 'active']);
     await audit.record({ tenantId: person.tenantId, actor, action: 'person.offboarded', subject: `user:${person.userId}`, outcome: 'success', details: { source, requests: requests.map((r) => r.id) } });
     const result: OffboardingResult = { person, ended: [], cancelled: [], failed: [], sessionsKilled: 0 };
-    const revokeNow = async (requestId: string, leaseId: string) => {
-      // The lease is due from now, so a worker's sweep may be revoking it at the same moment: a failure
-      // that comes from that race is over on the next try (which finds the lease revoked and returns).
-      for (let attempt = 1; ; attempt++) {
-        try {
-          result.sessionsKilled += (await revoke(leaseId, actor)).sessionsKilled;
-          return;
-        } catch {
-          if (attempt < REVOKE_TRIES) {
-            await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-            continue;
-          }
-          // The workers (and the sweep) go on revoking it, and alert if it keeps failing.
-          result.failed.push(requestId);
-          await enqueue('revoke', { leaseId }, { jobId: `revoke-${leaseId}`, takeOver: true });
-          return;
-        }
-      }
-    };
     await Promise.all(requests.map(async (request) => {
       if (request.state === 'active') {
-        const ended = await exits.endLease(request, { actor, by: null, reason: 'offboarded', enqueue: false });
-        if (!ended) return;
-        result.ended.push(request.id);
-        await revokeNow(request.id, ended.leaseId);
+        const lease = await leases.leaseOf(request.tenantId, request.id);
+        if (!lease) return;
+        const end = async () => Boolean(await exits.endLease(request, { actor, by: null, reason: 'offboarded', enqueue: false }));
+        try {
+          const outcome = await leases.endAndRevoke(lease.id, actor, end);
+          // Busy: a worker is revoking it already (it expired meanwhile); it ends all the same.
+          if (outcome.ended || outcome.busy) result.ended.push(request.id);
+          result.sessionsKilled += outcome.sessionsKilled;
+        } catch {
+          // The workers (and the sweep) go on revoking it, and alert if it keeps failing.
+          result.ended.push(request.id);
+          result.failed.push(request.id);
+        }
         await enqueue('syncCard', { requestId: request.id });
         return;
       }
