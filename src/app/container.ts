@@ -113,8 +113,13 @@ export async function createContainer(config: Config, options: ContainerOptions 
 
   let stateUrl = options.stateUrl ?? env.DATABASE_URL;
   let sandbox: Sandbox | undefined;
-  if (stateUrl) await abandonEarly(options.early);
-  else {
+  const migrate = async (url: string) => {
+    if (options.applyMigrations !== false) await runMigrations(url, () => logger.info('another process is applying the migrations: waiting for it'));
+  };
+  if (stateUrl) {
+    await abandonEarly(options.early);
+    await migrate(stateUrl);
+  } else {
     const preload = embeddedPreload(sandboxMode);
     const early = options.early;
     const startedEarly = early && early.preload.join() === preload.join() ? early : undefined;
@@ -123,14 +128,14 @@ export async function createContainer(config: Config, options: ContainerOptions 
     closers.push(() => embedded.stop());
     stateUrl = embedded.url;
     logger.info({ dataDir }, 'using the embedded PostgreSQL');
-    if (sandboxMode) {
-      sandbox = await ensureSandbox({ superUrl: embedded.url, dataDir, logger });
+    // Two databases of the one server: the sandbox is made while the state database is migrated.
+    [sandbox] = await Promise.all([sandboxMode ? ensureSandbox({ superUrl: embedded.url, dataDir, logger }) : undefined, migrate(embedded.url)]);
+    if (sandbox) {
       catalogSet = parseCatalogSet(sandbox.catalogYaml, 'sandbox (built in)', catalogEngines);
       logger.info({ path: env.DBACCESS_CONFIG }, `no catalog file: the sandbox database is ready; add ${env.DBACCESS_CONFIG} to use your own databases`);
     }
   }
   const readEnvReference = (name: string) => (sandbox && name === SANDBOX_ADMIN_REFERENCE ? sandbox.adminUrl : config.readEnvReference(name));
-  if (options.applyMigrations !== false) await runMigrations(stateUrl, () => logger.info('another process is applying the migrations: waiting for it'));
   const { db, pool } = createStateDb(stateUrl);
   const lockPool = createLockPool(stateUrl);
   // Group-committed audit appends get connections of their own: their callers may hold state
@@ -287,6 +292,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     : undefined;
 
   let http: FastifyInstance | undefined;
+  let started = false;
 
   /**
    * Policy as code: the catalog file is read again when it changes. A file with mistakes is not
@@ -333,7 +339,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     async start(): Promise<void> {
       if (slack) await slack.init();
       watchCatalog();
-      if (env.RUN_MODE !== 'web') {
+      // The workers and the HTTP server start side by side (start-up time, issue 17).
+      const startWorkers = async () => {
+        if (env.RUN_MODE === 'web') return;
         const handlers = createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics, auditExporter, audit, retention, offboarding });
         await queue.startWorker(handlers, {
           concurrency: 50,
@@ -357,8 +365,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
         }, sweepMs);
         keepScheduled.unref();
         closers.unshift(async () => clearInterval(keepScheduled));
-      }
-      if (env.RUN_MODE !== 'worker') {
+      };
+      const startServer = async () => {
+        if (env.RUN_MODE === 'worker') return;
         http = await buildServer({
           logger,
           metrics,
@@ -367,11 +376,16 @@ export async function createContainer(config: Config, options: ContainerOptions 
           reports,
           console: consoleRoutes,
           teams: teams?.route,
-          readiness: { database: () => db.execute(sql`SELECT 1`), queue: () => queue.ping() },
+          // Ready once start() has finished: the HTTP server may listen before the workers run.
+          readiness: { database: () => db.execute(sql`SELECT 1`), queue: () => queue.ping(), started: async () => (started ? undefined : Promise.reject(new Error('starting'))) },
         });
         await http.listen({ port: env.PORT, host: env.HOST });
         closers.unshift(() => closeHttp(http!));
-      }
+      };
+      // Both settle before a failure is reported, so that stop() finds everything either one started.
+      const failed = (await Promise.allSettled([startWorkers(), startServer()])).find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      started = true;
     },
 
     async stop(): Promise<void> {

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import {
-  clearStaleLock, createOutputSink, ensurePassword, initialiseCluster, isInitialised, makeReachableFor, resolveServerUser, SUPERUSER,
+  clearStaleLock, createOutputSink, ensurePassword, initialiseCluster, isInitialised, makeReachableFor, resolveServerUser, SUPERUSER, syncClusterToDisk,
 } from './embedded-postgres-cluster.js';
 
 /**
@@ -94,6 +94,8 @@ export async function startEmbeddedPostgres({ dataDir: dataDirOption, port, logg
       `The embedded PostgreSQL did not start on 127.0.0.1:${port} (data in ${clusterDir}). Its last output:\n${serverOutput.tail()}`,
     );
   }
+
+  if (!initialised) syncClusterToDisk(clusterDir, serverUser, log);
 
   const child = serverProcess(server);
   let stopping: Promise<void> | undefined;

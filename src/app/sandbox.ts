@@ -3,6 +3,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../lib/logger.js';
+import { scramSha256Verifier } from '../modules/credentials/engines/postgres/scram.js';
 
 /**
  * The sandbox of a fresh install: a `sandbox` database in the embedded PostgreSQL with sample
@@ -27,6 +28,10 @@ export interface Sandbox {
 export async function ensureSandbox({ superUrl, dataDir, logger }: { superUrl: string; dataDir: string; logger: Logger }): Promise<Sandbox> {
   const password = await adminPassword(dataDir);
   const server = new URL(superUrl);
+  const sandbox: Sandbox = {
+    adminUrl: `postgresql://${ADMIN}:${encodeURIComponent(password)}@${server.host}/${DATABASE}`,
+    catalogYaml: catalogFor(Number(server.port)),
+  };
   const connect = async (database: string) => {
     const url = new URL(superUrl);
     url.pathname = `/${database}`;
@@ -34,6 +39,8 @@ export async function ensureSandbox({ superUrl, dataDir, logger }: { superUrl: s
     await client.connect();
     return client;
   };
+  // Every start but the first: one connection and one query find it all in place.
+  if (await inPlace(connect, password)) return sandbox;
 
   const cluster = await connect('postgres');
   try {
@@ -42,7 +49,8 @@ export async function ensureSandbox({ superUrl, dataDir, logger }: { superUrl: s
     await cluster.query(`DO $$ BEGIN
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${ADMIN}') THEN CREATE ROLE ${ADMIN} LOGIN CREATEROLE; END IF;
     END $$`);
-    await cluster.query(`ALTER ROLE ${ADMIN} WITH LOGIN CREATEROLE PASSWORD ${cluster.escapeLiteral(password)}`);
+    // The verifier, not the password: the plaintext never reaches the server or its log.
+    await cluster.query(`ALTER ROLE ${ADMIN} WITH LOGIN CREATEROLE PASSWORD ${cluster.escapeLiteral(await scramSha256Verifier(password))}`);
     await cluster.query(`GRANT pg_signal_backend, pg_read_all_stats TO ${ADMIN}`);
     const exists = await cluster.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
     if (exists.rowCount === 0) await cluster.query(`CREATE DATABASE ${DATABASE} OWNER ${ADMIN}`);
@@ -57,20 +65,50 @@ export async function ensureSandbox({ superUrl, dataDir, logger }: { superUrl: s
     await asSuperuser.end();
   }
 
-  const sandbox = await connect(DATABASE);
+  const asAdmin = await connect(DATABASE);
   try {
-    await sandbox.query(`SET ROLE ${ADMIN}`);
-    const seeded = await sandbox.query("SELECT 1 FROM pg_namespace WHERE nspname = 'sales'");
+    await asAdmin.query(`SET ROLE ${ADMIN}`);
+    const seeded = await asAdmin.query("SELECT 1 FROM pg_namespace WHERE nspname = 'sales'");
     if (seeded.rowCount === 0) {
-      await sandbox.query(SAMPLE_DATA);
+      await asAdmin.query(SAMPLE_DATA);
       logger.info('sandbox database created with sample tables');
     }
   } finally {
-    await sandbox.end();
+    await asAdmin.end();
   }
+  return sandbox;
+}
 
-  const adminUrl = `postgresql://${ADMIN}:${encodeURIComponent(password)}@${server.host}/${DATABASE}`;
-  return { adminUrl, catalogYaml: catalogFor(Number(server.port)) };
+/**
+ * What ensureSandbox makes, all there as it would make it: the admin role with its password (its
+ * stored SCRAM verifier checked against the password file), its powers, the database it owns, the
+ * extension and the sample data. False on anything else, a missing database included.
+ */
+async function inPlace(connect: (database: string) => Promise<pg.Client>, password: string): Promise<boolean> {
+  let client: pg.Client;
+  try {
+    client = await connect(DATABASE);
+  } catch {
+    return false;
+  }
+  try {
+    const { rows } = await client.query<{ verifier: string | null; ready: boolean }>(`
+      SELECT r.rolpassword AS verifier,
+             r.rolcanlogin AND r.rolcreaterole
+             AND pg_has_role(r.oid, 'pg_signal_backend', 'MEMBER') AND pg_has_role(r.oid, 'pg_read_all_stats', 'MEMBER')
+             AND EXISTS (SELECT FROM pg_database d WHERE d.datname = current_database() AND d.datdba = r.oid)
+             AND EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_stat_statements')
+             AND EXISTS (SELECT FROM pg_namespace WHERE nspname = 'sales') AS ready
+        FROM pg_authid r WHERE r.rolname = $1`, [ADMIN]);
+    const row = rows[0];
+    if (!row?.ready || !row.verifier) return false;
+    const parsed = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(row.verifier);
+    if (!parsed) return false;
+    const expected = await scramSha256Verifier(password, { iterations: Number(parsed[1]), salt: Buffer.from(parsed[2]!, 'base64') });
+    return expected === row.verifier;
+  } finally {
+    await client.end();
+  }
 }
 
 /** Generated once per data directory, kept beside the embedded cluster's own password (mode 0600). */

@@ -122,7 +122,7 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
         if (job) onDone?.(job, false);
         logger.warn({ job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: { message: error.message } }, 'job failed');
       });
-      worker.on('error', (error) => logger.warn({ err: { message: error.message } }, 'worker error'));
+      worker.on('error', (error) => (isLostConnection(error) ? logger.debug({ err: { message: error.message } }, 'worker connection lost; reconnecting') : logger.warn({ err: { message: error.message } }, 'worker error')));
       await worker.waitUntilReady();
     },
 

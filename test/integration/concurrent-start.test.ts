@@ -68,7 +68,7 @@ describe('processes started together on a fresh state database', () => {
         const answer = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
         return answer?.status === 200 ? ((await answer.json()) as { checks: Record<string, string> }) : undefined;
       }, 20_000, `/readyz on ${port}`);
-      expect(ready.checks).toEqual({ database: 'ok', queue: 'ok' });
+      expect(ready.checks).toEqual({ database: 'ok', queue: 'ok', started: 'ok' });
     }
     expect(await appliedMigrations(state.url)).toBe(journal.entries.length);
     const codes = await Promise.all(apps.map(({ app }) => app.kill('SIGTERM')));

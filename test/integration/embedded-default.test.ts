@@ -27,7 +27,7 @@ describe('npm start on the embedded default', () => {
       const answer = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
       return answer?.status === 200 ? ((await answer.json()) as { checks: Record<string, string> }) : undefined;
     }, 45_000, `/readyz (output so far: ${output.slice(-500)})`);
-    expect(ready.checks).toEqual({ database: 'ok', queue: 'ok' });
+    expect(ready.checks).toEqual({ database: 'ok', queue: 'ok', started: 'ok' });
     expect(output).toContain('"queue":"postgres"');
     expect(output).toContain('no catalog file');
 
