@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadLater } from './async.js';
+import { loadLater, onceEach } from './async.js';
 
 describe('loadLater', () => {
   it('loads once, and after a failure tries again at the next ready()', async () => {
@@ -16,5 +16,36 @@ describe('loadLater', () => {
     expect(lazy.loaded()).toEqual({ name: 'parser' });
     expect(await lazy.ready()).toBe(true);
     expect(calls).toBe(2);
+  });
+});
+
+describe('onceEach', () => {
+  it('loads a key once however many ask at the same moment, and keeps it', async () => {
+    const cached = onceEach<number>();
+    let loads = 0;
+    const load = async () => {
+      loads += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+      return 42;
+    };
+    const values = await Promise.all(Array.from({ length: 50 }, () => cached('a', load)));
+    expect(values).toEqual(Array(50).fill(42));
+    expect(await cached('a', load)).toBe(42);
+    expect(loads).toBe(1);
+    await cached('b', load);
+    expect(loads).toBe(2);
+  });
+
+  it('keeps neither a failure nor a value it is told not to keep: the next caller loads again', async () => {
+    const cached = onceEach<number | undefined>((value) => value !== undefined);
+    let loads = 0;
+    await expect(cached('a', async () => {
+      loads += 1;
+      throw new Error('down');
+    })).rejects.toThrow('down');
+    expect(await cached('a', async () => (loads += 1, undefined))).toBeUndefined();
+    expect(await cached('a', async () => (loads += 1, 7))).toBe(7);
+    expect(await cached('a', async () => (loads += 1, 8))).toBe(7);
+    expect(loads).toBe(3);
   });
 });

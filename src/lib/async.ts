@@ -39,3 +39,25 @@ export function loadLater<T>(load: () => Promise<T>): { ready(): Promise<boolean
     loaded: () => value,
   };
 }
+
+/**
+ * A cache of values that never change once they exist (a tenant's id, a user's id), loaded once per
+ * key however many ask at the same moment: the first caller's `load` runs and its promise is shared
+ * (single flight) and kept. A failure, or a value `keep` refuses, is not kept: the next caller loads.
+ */
+export function onceEach<V>(keep: (value: V) => boolean = () => true): (key: string, load: () => Promise<V>) => Promise<V> {
+  const cache = new Map<string, Promise<V>>();
+  return (key, load) => {
+    const cached = cache.get(key);
+    if (cached) return cached;
+    const loading = load();
+    cache.set(key, loading);
+    loading.then(
+      (value) => {
+        if (!keep(value)) cache.delete(key);
+      },
+      () => cache.delete(key),
+    );
+    return loading;
+  };
+}

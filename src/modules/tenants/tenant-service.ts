@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { chatUsers, tenants } from '../../db/schema.js';
 import { withTenant } from '../../db/tenant-scope.js';
+import { onceEach } from '../../lib/async.js';
 
 /** Where people talk to dbaccess: a chat platform, or the local console. */
 export type Platform = 'slack' | 'teams' | 'console';
@@ -26,52 +27,46 @@ export interface Actor {
  * change once created, and the chat paths should not pay a round trip for them each time.
  */
 export function createTenantService({ db }: { db: Db }) {
-  const tenantIds = new Map<string, string>();
-  const userIds = new Map<string, string>();
-  const keys = new Map<string, TenantKey>();
+  // Single flight: a burst of first requests from a new workspace makes one round trip, not one each.
+  const tenantIds = onceEach<string>();
+  const userIds = onceEach<string>();
+  const keys = onceEach<TenantKey | undefined>((key) => key !== undefined);
 
-  async function ensureTenant(platform: Platform, externalId: string): Promise<string> {
-    const key = `${platform}/${externalId}`;
-    const cached = tenantIds.get(key);
-    if (cached) return cached;
-    const [row] = await db
-      .insert(tenants)
-      .values({ platform, externalId })
-      .onConflictDoUpdate({ target: [tenants.platform, tenants.externalId], set: { platform: sql`excluded.platform` } })
-      .returning({ id: tenants.id });
-    tenantIds.set(key, row!.id);
-    keys.set(row!.id, { platform, externalId });
-    return row!.id;
+  function ensureTenant(platform: Platform, externalId: string): Promise<string> {
+    return tenantIds(`${platform}/${externalId}`, async () => {
+      const [row] = await db
+        .insert(tenants)
+        .values({ platform, externalId })
+        .onConflictDoUpdate({ target: [tenants.platform, tenants.externalId], set: { platform: sql`excluded.platform` } })
+        .returning({ id: tenants.id });
+      void keys(row!.id, async () => ({ platform, externalId }));
+      return row!.id;
+    });
   }
 
-  async function ensureUser(tenantId: string, platform: Platform, externalId: string, displayName?: string): Promise<string> {
-    const key = `${tenantId}/${platform}/${externalId}`;
-    const cached = userIds.get(key);
-    if (cached) return cached;
-    // In the tenant's scope whoever calls: the actor is made before a listener enters it.
-    const [row] = await withTenant(tenantId, () =>
-      db
-        .insert(chatUsers)
-        .values({ tenantId, platform, externalId, displayName })
-        .onConflictDoUpdate({
-          target: [chatUsers.tenantId, chatUsers.platform, chatUsers.externalId],
-          set: { displayName: sql`coalesce(excluded.display_name, ${chatUsers.displayName})` },
-        })
-        .returning({ id: chatUsers.id }),
-    );
-    userIds.set(key, row!.id);
-    return row!.id;
+  function ensureUser(tenantId: string, platform: Platform, externalId: string, displayName?: string): Promise<string> {
+    return userIds(`${tenantId}/${platform}/${externalId}`, async () => {
+      // In the tenant's scope whoever calls: the actor is made before a listener enters it.
+      const [row] = await withTenant(tenantId, () =>
+        db
+          .insert(chatUsers)
+          .values({ tenantId, platform, externalId, displayName })
+          .onConflictDoUpdate({
+            target: [chatUsers.tenantId, chatUsers.platform, chatUsers.externalId],
+            set: { displayName: sql`coalesce(excluded.display_name, ${chatUsers.displayName})` },
+          })
+          .returning({ id: chatUsers.id }),
+      );
+      return row!.id;
+    });
   }
 
   /** The platform and the platform's own id of a tenant (its workspace), which the catalog is keyed by. */
-  async function keyOf(tenantId: string): Promise<TenantKey | undefined> {
-    const cached = keys.get(tenantId);
-    if (cached) return cached;
-    const [row] = await db.select({ platform: tenants.platform, externalId: tenants.externalId }).from(tenants).where(eq(tenants.id, tenantId));
-    if (!row) return undefined;
-    const key = { platform: row.platform as Platform, externalId: row.externalId };
-    keys.set(tenantId, key);
-    return key;
+  function keyOf(tenantId: string): Promise<TenantKey | undefined> {
+    return keys(tenantId, async () => {
+      const [row] = await db.select({ platform: tenants.platform, externalId: tenants.externalId }).from(tenants).where(eq(tenants.id, tenantId));
+      return row && { platform: row.platform as Platform, externalId: row.externalId };
+    });
   }
 
   /** Which platform a tenant lives on, so notifications reach the right adapter. */
