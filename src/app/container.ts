@@ -319,6 +319,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
     loggedUnavailable = said;
     if (env.RUN_MODE !== 'web') await notices.announce(unavailable, catalogs().databases().map((database) => database.id));
   }
+  /** The check a reload, the start or the timer started, which a stop waits for (it uses the state database). */
+  let checking: Promise<void> = Promise.resolve();
+  const checkLater = () => {
+    checking = checkAdmins().catch((error: unknown) => logger.warn({ err: error }, 'could not check the admin references'));
+  };
 
   let http: FastifyInstance | undefined;
 
@@ -339,7 +344,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
         logger.info({ path }, 'catalog reloaded');
         // The forms see a changed reference at once; Vault's answer and the approvers' notice follow.
         availability.check();
-        checkAdmins().catch((error: unknown) => logger.warn({ err: error }, 'could not check the admin references'));
+        checkLater();
       } catch (error) {
         const problem = publicMessage(error);
         if (problem === lastProblem) return;
@@ -371,12 +376,13 @@ export async function createContainer(config: Config, options: ContainerOptions 
       if (slack) await slack.init();
       watchCatalog();
       // Off the start: a Vault reference is a network call. Then again every ADMIN_CHECK_INTERVAL.
-      checkAdmins().catch((error: unknown) => logger.warn({ err: error }, 'could not check the admin references'));
-      const recheck = setInterval(() => {
-        checkAdmins().catch((error: unknown) => logger.warn({ err: error }, 'could not check the admin references'));
-      }, env.ADMIN_CHECK_INTERVAL);
+      checkLater();
+      const recheck = setInterval(checkLater, env.ADMIN_CHECK_INTERVAL);
       recheck.unref();
-      closers.unshift(async () => clearInterval(recheck));
+      closers.unshift(async () => {
+        clearInterval(recheck);
+        await checking;
+      });
       if (env.RUN_MODE !== 'web') {
         const handlers = createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics, auditExporter, audit, retention, offboarding });
         await queue.startWorker(handlers, {

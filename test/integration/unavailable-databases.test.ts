@@ -6,6 +6,7 @@ import type { Container } from '../../src/app/container.js';
 import { asSystem } from '../../src/db/tenant-scope.js';
 import { APPROVERS_CHANNEL, PEOPLE, hasButton, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { startFakeBotFramework, type FakeBotFramework, type TeamsDriver, type TeamsTeam, type TeamsUser } from '../support/fake-bot-framework.js';
+import { startFakeVault, type FakeVault } from '../support/fake-vault.js';
 import { shownIn } from '../support/teams-text.js';
 
 /**
@@ -251,5 +252,42 @@ describe('a database whose admin reference does not resolve, on Teams', () => {
     const credentials = await waitUntil(async () => (await fake.botMessagesIn(personal)).find((m) => /postgresql:\/\//.test(shownIn(m))), 30_000, 'the credentials');
     expect(await worksFor(/postgresql:\/\/[^\s`"]+/.exec(shownIn(credentials))![0])).toEqual(['acme', 'globex']);
     expect(await storedFor(h.app, 'broken')).toBe(0);
+  });
+});
+
+describe('a database whose Vault reference does not exist', () => {
+  let h: Harness;
+  let vault: FakeVault;
+  const token = 'vault-token-for-unavailable-tests';
+  const VAULT_NOTICE = /vaulted is unavailable: The Vault secret secret\/data\/vaulted does not exist/;
+
+  beforeAll(async () => {
+    vault = await startFakeVault({ token, kv: {} });
+    h = await startHarness({
+      queue: 'postgres',
+      env: { VAULT_ADDR: vault.addr, VAULT_TOKEN: token, ADMIN_CHECK_INTERVAL: '1s' },
+      catalog: ({ target, standard }) => `${standard}  - { id: vaulted, engine: postgres, host: 127.0.0.1, port: 5433, database: ${target.name}, environment: staging, admin: "vault:secret/data/vaulted#url" }\n`,
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await vault?.close();
+  });
+
+  it('is read off the acknowledgements, marked on the form and refused with what Vault said; once written, it is offered again and the approvers hear so once', async () => {
+    const notice = await h.waitForMessage(APPROVERS_CHANNEL, (m) => VAULT_NOTICE.test(m.text ?? ''), 15_000);
+    expect(notice.text).toContain('Fix it in Vault (dbaccess reads it again every 1s), or remove vaulted from dbaccess.yaml.');
+    const answer = await h.submitRequest(PEOPLE.requester, { databaseId: 'vaulted', scope: 'sales.orders', reason: REASON });
+    expect((answer.json as { errors: { databaseId: string } }).errors.databaseId).toMatch(VAULT_NOTICE);
+    const view = (h.slack.callsTo('views.open').at(-1)!.response as { view: { blocks: Array<{ block_id?: string; element?: { options?: Array<{ text: { text: string } }> } }> } }).view;
+    expect(view.blocks.find((block) => block.block_id === 'databaseId')!.element!.options!.map((option) => option.text.text)).toContain('vaulted (unavailable: its Vault secret cannot be read)');
+    expect(await storedFor(h.app, 'vaulted')).toBe(0);
+
+    vault.writeKv('secret/data/vaulted', { url: h.target.adminUrl });
+    await h.waitForMessage(APPROVERS_CHANNEL, (m) => /vaulted is available again/.test(m.text ?? ''), 15_000);
+    await h.submitRequest(PEOPLE.requester, { databaseId: 'vaulted', scope: 'sales.orders', reason: REASON });
+    await h.waitForCard((m) => hasButton(m, 'dbaccess.approve') && /vaulted/.test(shown(m)), 30_000);
+    await h.app.checkAdmins();
+    expect(h.slack.messagesIn(APPROVERS_CHANNEL).filter((m) => VAULT_NOTICE.test(m.text ?? ''))).toHaveLength(1);
   });
 });

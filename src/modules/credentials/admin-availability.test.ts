@@ -63,14 +63,14 @@ describe('admin availability', () => {
     expect(calls).toEqual(['secret/data/orders#url']);
     expect(availability.of('orders')).toEqual({
       databaseId: 'orders',
-      problem: 'vault:secret/data/orders#url cannot be read',
+      problem: 'its Vault secret cannot be read',
       message: 'orders is unavailable: The Vault secret secret/data/orders does not exist (reference vault:secret/data/orders#url). Fix it in Vault (dbaccess reads it again every 1m), or remove orders from dbaccess.yaml.',
     });
 
     // Vault down says nothing about the reference: the last word stands.
     vault = async () => { throw targetUnavailable('Vault at 127.0.0.1:8200 is unreachable (connection refused) when reading secret/data/orders.'); };
     await availability.refresh();
-    expect(availability.of('orders')?.problem).toBe('vault:secret/data/orders#url cannot be read');
+    expect(availability.of('orders')?.problem).toBe('its Vault secret cannot be read');
 
     vault = async () => 'postgresql://admin@db/orders';
     await availability.refresh();

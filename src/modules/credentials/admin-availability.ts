@@ -31,7 +31,7 @@ export function createAdminAvailability({ catalogs, readEnvReference, readVault,
     for (const entry of set.databases()) {
       const said = vaultSaid.get(entry.admin);
       const found = referenceProblem(entry.admin, entry.id, { readEnvReference, vaultConfigured: Boolean(readVault), catalogFile })
-        ?? (said ? unavailable(entry.id, `${entry.admin} cannot be read`, said, `Fix it in Vault (dbaccess reads it again every ${formatDuration(Math.round(recheckMs / 1000))}), or remove ${entry.id} from ${catalogFile}.`) : undefined);
+        ?? (said ? unavailable(entry.id, 'its Vault secret cannot be read', said, `Fix it in Vault (dbaccess reads it again every ${formatDuration(Math.round(recheckMs / 1000))}), or remove ${entry.id} from ${catalogFile}.`) : undefined);
       if (found) next.set(entry.id, found);
     }
     byDatabase = next;
