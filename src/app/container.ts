@@ -33,7 +33,9 @@ import { createReportRepo } from '../modules/reports/report-repo.js';
 import { createReportService } from '../modules/reports/report-service.js';
 import { createLeaseRepo } from '../modules/credentials/lease-repo.js';
 import { createLeaseService } from '../modules/credentials/lease-service.js';
-import { createReferenceResolver, createTargetResolver } from '../modules/credentials/targets.js';
+import { catalogFileName, createReferenceResolver, createTargetResolver } from '../modules/credentials/targets.js';
+import { createAdminAvailability } from '../modules/credentials/admin-availability.js';
+import { createAdminNotices } from '../modules/credentials/admin-notices.js';
 import { catalogEngines } from '../modules/credentials/engines/catalog-rules.js';
 import { createProviders, issuedByVault } from '../modules/credentials/engines/registry.js';
 import { heuristicAnalyzer } from '../modules/risk/heuristic-analyzer.js';
@@ -190,7 +192,10 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const audit = createAuditService({ db, appendDb: auditDb, checkpointKey: deriveKey(masterKey, 'audit-checkpoints') });
   const requestRepo = createAccessRequestRepo({ db });
   const leaseRepo = createLeaseRepo({ db });
-  const resolveReference = createReferenceResolver({ readEnvReference, readVault: vault && ((path, field) => vault.readKv(path, field)) });
+  const readVault = vault && ((path: string, field: string) => vault.readKv(path, field));
+  const resolveReference = createReferenceResolver({ readEnvReference, readVault, catalogFile: () => catalogFileName(catalogs().source) });
+  // Which databases cannot be served (their admin reference does not resolve): the forms, status and submissions ask it.
+  const availability = createAdminAvailability({ catalogs, readEnvReference, readVault, recheckMs: env.ADMIN_CHECK_INTERVAL });
   const resolveTarget = createTargetResolver({ catalogs, resolveReference });
   const checkScope: ScopeChecker = async (databaseId, scope, grant) => {
     try {
@@ -233,7 +238,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     repo: createAnalysisRepo({ db }), requests: requestRepo, leaseById: (id) => leaseRepo.getById(id), capture, catalogOf, people, claude,
     enqueue: queue.enqueue, logger: logger.child({ component: 'analysis' }), sessionInsights: insightsService.forSession,
   });
-  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalogOf, people, analyses: analysis });
+  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalogOf, people, analyses: analysis, availability });
   const reports = createReportService({
     repo: createReportRepo({ db }), audit, catalogOf, people, isAdmin: (actor) => requests.isAdmin(actor), insights,
     links: createReportLinks({ key: deriveKey(masterKey, 'report-links'), ttlMs: env.REPORT_LINK_TTL }),
@@ -249,10 +254,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const exits = createRequestExitService({ db, requests: requestRepo, exits: exitRepo, audit, enqueue: queue.enqueue, access: requests });
   const offboarding = createOffboardingService({ repo: createOffboardingRepo({ db }), exitRepo, exits, leases, audit, enqueue: queue.enqueue });
   const status = async (tenantId: string) => {
-    const [activeLeases, queueCounts, failingRevocations, unreviewedBreakGlass] = await Promise.all([
-      leaseRepo.countActive(), queue.counts(), leases.failingRevocations(tenantId), requests.unreviewedBreakGlass(tenantId),
+    const [activeLeases, queueCounts, failingRevocations, unreviewedBreakGlass, catalog] = await Promise.all([
+      leaseRepo.countActive(), queue.counts(), leases.failingRevocations(tenantId), requests.unreviewedBreakGlass(tenantId), catalogOf(tenantId),
     ]);
-    return { activeLeases, queue: queueCounts, failingRevocations, unreviewedBreakGlass };
+    const unavailableDatabases = availability.in(catalog).map(({ databaseId, message }) => ({ databaseId, message }));
+    return { activeLeases, queue: queueCounts, failingRevocations, unreviewedBreakGlass, unavailableDatabases };
   };
   const metrics = createMetrics({ requestsByState: () => requestRepo.countByState(), activeLeases: () => leaseRepo.countActive() });
 
@@ -261,7 +267,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const publishQr = env.PUBLIC_URL ? (png: Buffer) => `${env.PUBLIC_URL!.replace(/\/$/, '')}/mfa/qr/${qrCodes.put(png)}.png` : undefined;
   const slack =
     slackModules && env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET
-      ? slackModules.createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, publishQr, status, tenants, deliveries: slackModules.createSlackDeliveries({ db }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
+      ? slackModules.createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, publishQr, status, availability, tenants, deliveries: slackModules.createSlackDeliveries({ db }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
       : undefined;
   if (Boolean(env.MICROSOFT_APP_ID) !== Boolean(env.MICROSOFT_APP_PASSWORD) && env.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
     throw configError('MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must be set together to enable Teams.');
@@ -273,23 +279,56 @@ export async function createContainer(config: Config, options: ContainerOptions 
           appId: env.MICROSOFT_APP_ID, appPassword: env.MICROSOFT_APP_PASSWORD ?? '', appTenantId: env.MICROSOFT_APP_TENANT_ID, appType: env.MICROSOFT_APP_TYPE,
           cloud: teamsModules.teamsCloudFromEnv(env),
         },
-        { tenants, requests, analysis, leases, exits, offboarding, mfa, conversations: teamsModules.createTeamsConversations({ db }), reports, audit, status, insights: insightsService, catalogOf, catalogs, logger },
+        { tenants, requests, analysis, leases, exits, offboarding, mfa, conversations: teamsModules.createTeamsConversations({ db }), reports, audit, status, availability, insights: insightsService, catalogOf, catalogs, logger },
       )
     : undefined;
   // The local console: on by default when no chat platform is configured (and so in the sandbox).
   const consoleOn = env.CONSOLE === 'on' || (env.CONSOLE === 'auto' && !slack && !teams);
   const consoleStore = consoleOn ? createConsoleStore() : undefined;
   const notifier: ChatNotifier = routeNotifications({
-    adapters: { ...(slack ? { slack: slack.notifier } : {}), ...(teams ? { teams: teams.notifier } : {}), ...(consoleStore ? { console: createConsoleNotifier({ store: consoleStore }) } : {}) },
+    adapters: {
+      ...(slack ? { slack: slack.notifier } : {}),
+      ...(teams ? { teams: teams.notifier } : {}),
+      ...(consoleStore ? { console: createConsoleNotifier({ store: consoleStore, serves: (databaseId) => catalogs().forTenant('console', '').database(databaseId) !== undefined }) } : {}),
+    },
     platformOf: (tenantId) => tenants.platformOf(tenantId),
     logger,
   });
   const consoleRoutes = consoleStore
     ? consoleSite({ token: env.CONSOLE_TOKEN }, consoleApp(
         { people: { requester: CONSOLE_PEOPLE.requester, approver: CONSOLE_PEOPLE.approver } },
-        { store: consoleStore, notifier, tenants, requests, analysis, leases, exits, history: exitRepo, mfa, status, insights: insightsService, reports, audit, catalogOf, logger },
+        { store: consoleStore, notifier, tenants, requests, analysis, leases, exits, history: exitRepo, mfa, status, availability, insights: insightsService, reports, audit, catalogOf, logger },
       ))
     : undefined;
+
+  /**
+   * The approvers of each platform hear once that a database cannot be served, and once that it can
+   * again: told by the processes that run the workers (where requests are served), recorded in the
+   * state database (the console's messages live in memory, and so does its record).
+   */
+  const notices = createAdminNotices({
+    db,
+    platforms: [...(slack ? [{ platform: 'slack' as const, lasting: true }] : []), ...(teams ? [{ platform: 'teams' as const, lasting: true }] : []), ...(consoleStore ? [{ platform: 'console' as const, lasting: false }] : [])],
+    send: async ({ platform, databaseId, unavailable }) => {
+      await notifier.send(unavailable ? { type: 'databaseUnavailable', platform, databaseId, message: unavailable.message } : { type: 'databaseAvailable', platform, databaseId });
+    },
+    logger,
+  });
+  let loggedUnavailable = '';
+  /** Reads the admin references again (Vault's too) and tells the approvers (and the log, once) what changed. */
+  async function checkAdmins(): Promise<void> {
+    await availability.refresh();
+    const unavailable = availability.all();
+    const said = unavailable.map((problem) => problem.message).join('\n');
+    if (said !== loggedUnavailable) for (const problem of unavailable) logger.warn({ databaseId: problem.databaseId }, problem.message);
+    loggedUnavailable = said;
+    if (env.RUN_MODE !== 'web') await notices.announce(unavailable, catalogs().databases().map((database) => database.id));
+  }
+  /** The check a reload, the start or the timer started, which a stop waits for (it uses the state database). */
+  let checking: Promise<void> = Promise.resolve();
+  const checkLater = () => {
+    checking = checkAdmins().catch((error: unknown) => logger.warn({ err: error }, 'could not check the admin references'));
+  };
 
   let http: FastifyInstance | undefined;
   let started = false;
@@ -309,6 +348,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
         catalogSet = next;
         lastProblem = undefined;
         logger.info({ path }, 'catalog reloaded');
+        // The forms see a changed reference at once; Vault's answer and the approvers' notice follow.
+        availability.check();
+        checkLater();
       } catch (error) {
         const problem = publicMessage(error);
         if (problem === lastProblem) return;
@@ -324,7 +366,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   }
 
   return {
-    db, pool, queue, catalogs, catalogOf, stateUrl, installId, mfa, requests, analysis, capture, leases, exits, offboarding, audit, tenants, logger, metrics, insights, reports, retention, auditExporter,
+    db, pool, queue, catalogs, catalogOf, stateUrl, installId, mfa, requests, availability, checkAdmins, analysis, capture, leases, exits, offboarding, audit, tenants, logger, metrics, insights, reports, retention, auditExporter,
     get http() {
       return http;
     },
@@ -339,6 +381,14 @@ export async function createContainer(config: Config, options: ContainerOptions 
     async start(): Promise<void> {
       if (slack) await slack.init();
       watchCatalog();
+      // Off the start: a Vault reference is a network call. Then again every ADMIN_CHECK_INTERVAL.
+      checkLater();
+      const recheck = setInterval(checkLater, env.ADMIN_CHECK_INTERVAL);
+      recheck.unref();
+      closers.unshift(async () => {
+        clearInterval(recheck);
+        await checking;
+      });
       // The workers and the HTTP server start side by side (start-up time, issue 17).
       const startWorkers = async () => {
         if (env.RUN_MODE === 'web') return;

@@ -7,7 +7,7 @@ import type { Config } from '../config/env.js';
 import { pendingMigrations } from '../db/client.js';
 import { checkAdmin, serverEngineOf, type ProviderRegistry } from '../modules/credentials/engines/registry.js';
 import type { AdminFinding } from '../modules/credentials/admin-check.js';
-import { createReferenceResolver } from '../modules/credentials/targets.js';
+import { catalogFileName, createReferenceResolver } from '../modules/credentials/targets.js';
 import type { VaultClient } from '../modules/credentials/vault-client.js';
 import { displayAddress } from '../modules/credentials/vault-client.js';
 import { operatorMessage } from './cli-io.js';
@@ -230,7 +230,8 @@ export interface DatabaseCheckDeps {
 
 /** Reaches one catalog database with its admin account and checks what the provider will ask of it. */
 export function databaseCheck(entry: DatabaseEntry, { config, catalog, providers, vault }: DatabaseCheckDeps): DoctorCheck {
-  const resolveReference = createReferenceResolver({ readEnvReference: config.readEnvReference, readVault: vault && ((path, field) => vault.readKv(path, field)) });
+  // The server's words for a reference that does not resolve (the form, status and the approvers read the same).
+  const resolveReference = createReferenceResolver({ readEnvReference: config.readEnvReference, readVault: vault && ((path, field) => vault.readKv(path, field)), catalogFile: () => catalogFileName(catalog.source) });
   return {
     name: `database ${entry.id}`,
     async run() {

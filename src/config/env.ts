@@ -93,6 +93,8 @@ const envSchema = z.object({
   CATALOG_POLL_INTERVAL: durationMs('a duration such as 2s').prefault('2s'),
   SWEEP_INTERVAL: durationMs('a duration such as 15s').prefault('15s'),
   RECONCILE_INTERVAL: durationMs('a duration such as 5m').prefault('5m'),
+  /** How often the catalog's admin references are checked again (Vault ones are read) and approvers told of a change. */
+  ADMIN_CHECK_INTERVAL: durationMs('a duration such as 1m').prefault('1m'),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -365,3 +365,21 @@ export const slackDeliveries = pgTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.key] }), index('slack_deliveries_seen_at').on(t.seenAt)],
 );
+
+/**
+ * What each platform's approvers were told about catalog databases that cannot be served (their admin
+ * reference gives no admin connection): a row while the problem lasts, so that every process and every
+ * restart tells them once per problem, and once more when it is fixed. Not a tenant's row: database
+ * ids are unique across the catalog file, and the operator's configuration is what it is about.
+ */
+export const databaseNotices = pgTable(
+  'database_notices',
+  {
+    databaseId: text('database_id').notNull(),
+    platform: text('platform').notNull(),
+    /** The sentence the approvers were given: a different one is a new problem, told again. */
+    problem: text('problem').notNull(),
+    noticedAt: timestamp('noticed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.databaseId, t.platform] })],
+);

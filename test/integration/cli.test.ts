@@ -285,7 +285,8 @@ describe('dbaccess migrate and doctor', () => {
     // A reference that does not resolve: said in the configuration, and again by its database's check.
     expect(out).toMatch(/^PROBLEM  configuration: .*doctor-broken\.yaml: 5 databases/m);
     expect(out).toContain(`doctor-broken.yaml:${positionOf(text, 'env:UNSET_ADMIN_URL')}: problem: unset: env:UNSET_ADMIN_URL does not resolve`);
-    expect(block('database unset')).toContain('problem: The admin connection for unset is missing: set the environment variable UNSET_ADMIN_URL.');
+    // The server's words for it (the form, status and the approvers' channel say the same).
+    expect(block('database unset')).toContain('problem: unset is unavailable: UNSET_ADMIN_URL is not set. Set it to the admin connection URL and restart, or remove unset from doctor-broken.yaml.');
     expect(block('model')).toContain('PROBLEM  model: claude-haiku-5-5 (Claude Haiku 5.5) is available at');
     expect(block('model')).toContain('problem: The model claude-nonexistent-9-9 does not exist at');
     expect(block('model')).toContain('fix: Set DBACCESS_AI_SUMMARY_MODEL to a model id such as claude-haiku-5-5.');

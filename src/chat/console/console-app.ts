@@ -7,6 +7,7 @@ import type { RequestExitRepo } from '../../modules/access-requests/request-exit
 import type { TenantService } from '../../modules/tenants/tenant-service.js';
 import { createDispatcher, type DispatcherDeps, type TenantCaller } from '../core/dispatcher.js';
 import { settle } from '../core/replies.js';
+import { unavailableIn } from '../core/request-form.js';
 import { parseCommand } from '../core/commands.js';
 import { CONSOLE_SURFACE, actionSchema, consoleActionCommand, consoleReply } from './console-replies.js';
 import type { ConsoleStore } from './console-store.js';
@@ -40,7 +41,7 @@ const draftSchema = z.strictObject({
 const commandSchema = z.strictObject({ as: z.enum(['requester', 'approver']), text: text(500).optional(), code: text(20).optional() });
 
 export function consoleApp(options: ConsoleOptions, { store, tenants, history, logger, ...services }: Deps) {
-  const { requests, notifier, catalogOf } = services;
+  const { requests, notifier, catalogOf, availability } = services;
   const log = logger.child({ platform: 'console' });
   const dispatcher = createDispatcher({ ...services, logger: log }, CONSOLE_SURFACE, 'the console');
   /** One person plays two: the requester and the approver. */
@@ -59,9 +60,16 @@ export function consoleApp(options: ConsoleOptions, { store, tenants, history, l
     await withTenant(tenantId, () => redraw(tenantId)).catch((error: unknown) => log.warn({ err: error }, 'could not draw the requests of before the restart'));
 
     app.get('/console/api/state', async () => {
-      const databases = (await catalogOf(tenantId)).catalog.databases.map((db) => ({
-        id: db.id, environment: db.environment, levels: db.levels, maxDuration: formatDuration(db.maxDuration), description: db.description ?? null, tags: db.tags,
-      }));
+      const catalog = await catalogOf(tenantId);
+      const unavailable = unavailableIn(catalog, availability);
+      const databases = catalog.catalog.databases.map((db) => {
+        // Why it cannot be served now (its admin reference does not resolve): the page greys it out.
+        const problem = unavailable.get(db.id);
+        return {
+          id: db.id, environment: db.environment, levels: db.levels, maxDuration: formatDuration(db.maxDuration), description: db.description ?? null, tags: db.tags,
+          unavailable: problem ? { problem: problem.problem, message: problem.message } : null,
+        };
+      });
       return { people: options.people, databases, messages: store.list() };
     });
 

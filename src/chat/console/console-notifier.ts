@@ -5,7 +5,7 @@ import type { RequestView } from '../../modules/access-requests/access-request-t
 import { clientCommand, connectionUri } from '../../modules/credentials/credentials.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
 import {
-  activeLine, breakGlassAlert, breakGlassBanner, closedLine, configProblemLine, extendedLine, failingLine, flaggedAlert, headline, leftOutLine, mfaAlertLine, offboardedLine,
+  activeLine, breakGlassAlert, breakGlassBanner, closedLine, configProblemLine, databaseAvailableLine, databaseUnavailableLine, extendedLine, failingLine, flaggedAlert, headline, leftOutLine, mfaAlertLine, offboardedLine,
   readyLine, revokedLine, statusLine, summaryParts, summaryPreview,
 } from '../core/request-presenter.js';
 import { consoleLine, consoleSegments, consoleText } from './console-text.js';
@@ -21,7 +21,12 @@ const WHILE_ACTIVE = { onlyWhile: 'active' } as const;
  * channel, the requester's inbox (the DM), and the analyses of open forms. Plain text and data only;
  * the page lays them out.
  */
-export function createConsoleNotifier({ store, approvalsOf }: { store: ConsoleStore; approvalsOf?: (view: RequestView) => string }): ChatNotifier {
+export function createConsoleNotifier({ store, approvalsOf, serves = () => true }: {
+  store: ConsoleStore;
+  approvalsOf?: (view: RequestView) => string;
+  /** Whether a database is in the console's catalog (of a file with tenants, only one section is). */
+  serves?: (databaseId: string) => boolean;
+}): ChatNotifier {
   const ref = (message: ConsoleMessage): MessageRef => ({ platform: 'console', channel: message.channel, ts: message.id });
   const cardId = (view: RequestView) => `card-${view.id}`;
   const inbox = (view: RequestView): ConsoleChannel => `dm:${view.requester.externalId}`;
@@ -114,6 +119,14 @@ export function createConsoleNotifier({ store, approvalsOf }: { store: ConsoleSt
     async configProblem({ message }: Of<'configProblem'>) {
       const problem = configProblemLine(message);
       return ref(store.put({ channel: 'approvals', kind: 'alert', text: [consoleLine(problem.line), problem.details].filter(Boolean).join('\n'), actions: [] }));
+    },
+    async databaseUnavailable({ databaseId, message }: Of<'databaseUnavailable'>) {
+      if (!serves(databaseId)) return undefined;
+      return ref(store.put({ channel: 'approvals', kind: 'alert', text: consoleLine(databaseUnavailableLine(message)), actions: [] }));
+    },
+    async databaseAvailable({ databaseId }: Of<'databaseAvailable'>) {
+      if (!serves(databaseId)) return undefined;
+      return ref(store.put({ channel: 'approvals', kind: 'alert', text: consoleLine(databaseAvailableLine(databaseId)), actions: [] }));
     },
     async sessionSummary({ request, summary }: Of<'sessionSummary'>) {
       // The page lists `lines` as text: the presenter's lines in plain words, no markup.

@@ -9,7 +9,7 @@ import type { SystemStatus } from './system-status.js';
 
 const lines = (...values: RichText[]) => joinRich(values, '\n');
 
-/** `status`: health, break-glass still to review, failing revocations. */
+/** `status`: health, break-glass still to review, databases that cannot be served, failing revocations. */
 export function statusText(status: SystemStatus): RichText {
   const out: RichText[] = [
     rich`${strong('dbaccess status')}`,
@@ -19,6 +19,11 @@ export function statusText(status: SystemStatus): RichText {
   out.push(status.unreviewedBreakGlass.length > 0
     ? rich`• Break-glass access not yet reviewed: ${joinRich(status.unreviewedBreakGlass.map((b) => rich`${code(b.id)} (${b.level} on ${b.databaseId}, ${formatTime(b.createdAt)})`))}`
     : text('• Break-glass: all reviewed'));
+  if (status.unavailableDatabases.length === 0) out.push(text('• Databases: every admin connection resolves'));
+  else {
+    out.push(rich`• Databases unavailable (their admin connection does not resolve): ${status.unavailableDatabases.length}`);
+    for (const database of status.unavailableDatabases) out.push(rich`    ◦ ${database.message}`);
+  }
   if (status.failingRevocations.length === 0) out.push(text('• Revocations: none failing'));
   else {
     out.push(rich`• Revocations failing and retrying: ${status.failingRevocations.length}`);

@@ -133,7 +133,7 @@ export function helpText(surface: Surface, platformName: string): RichText {
     rich`• ${code(`${p} approve <request id>`)} / ${code(`${p} deny <request id> [reason]`)}: decide without the card (approvers)`,
     line('mfa', 'set up the second factor some approvals and reveals need'),
     line(`mfa reset ${surface.personHint}`, 'reset someone\'s MFA (admins)'),
-    line('status', 'system health, break-glass to review and failing revocations (admins)'),
+    line('status', 'system health, break-glass to review, unavailable databases and failing revocations (admins)'),
     line(`policy <database> [${surface.personHint}]`, 'who approves, what needs MFA, which rules apply (admins)'),
     line('insights', 'anomalies of the last 30 days and policy recommendations (admins)'),
     rich`• ${code(`${p} report <period> [db:<database>] [env:<environment>] [${surface.personHint}]`)}: who had what access, approvals, MFA, break-glass, flags; with download links (auditors, admins). Periods: ${code('2026-11')}, ${code('2026-Q4')}, ${code('last 30d')}, ${code('2026-11-01..2026-11-15')}`,

@@ -6,6 +6,7 @@ import type { Command, Surface } from './commands.js';
 import type { DispatcherDeps, Handlers, TenantCaller, VerifyCode } from './dispatch-types.js';
 import { fromModule } from './legacy-markup.js';
 import { done, refused, type Reply } from './replies.js';
+import { unavailableIn } from './request-form.js';
 
 /** Longest extension a person may ask for in one go (policy may allow less). */
 const MAX_EXTENSION_SECONDS = 7 * 86400;
@@ -18,7 +19,7 @@ export const recoveryCodesText = (codes: readonly string[]) =>
 
 /** The buttons and forms of the cards: the same checks and answers on every platform. */
 export function actionHandlers(deps: DispatcherDeps, surface: Surface, verifyCode: VerifyCode): Pick<Handlers, ActionKinds> {
-  const { requests, leases, analysis, mfa, catalogOf, notifier } = deps;
+  const { requests, leases, analysis, mfa, catalogOf, availability, notifier } = deps;
 
   /** The request's card as it now is, for platforms that answer a click with the card. */
   const withCard = async (reply: Reply, command: { requestId: string; redraw?: boolean }): Promise<Reply> =>
@@ -33,10 +34,12 @@ export function actionHandlers(deps: DispatcherDeps, surface: Surface, verifyCod
     /** Checked (pure, policy from the form alone) before the acknowledgement; stored after it. */
     async submit(caller, { draft, shownIn }) {
       const catalog = await catalogOf(caller.tenantId);
+      const unavailable = unavailableIn(catalog, availability);
       const result = validateDraft(draft, catalog);
-      if (!result.ok) return { ok: false, say: [], show: { kind: 'formErrors', catalog, draft, errors: result.errors } };
+      if (!result.ok) return { ok: false, say: [], show: { kind: 'formErrors', catalog, draft, errors: result.errors, unavailable } };
+      // Also refuses a database that cannot be served now, whatever the form showed (an old form, a crafted payload).
       const refusal = await requests.precheck(caller, result.value);
-      if (Object.keys(refusal).length > 0) return { ok: false, say: [], show: { kind: 'formErrors', catalog, draft, errors: refusal } };
+      if (Object.keys(refusal).length > 0) return { ok: false, say: [], show: { kind: 'formErrors', catalog, draft, errors: refusal, unavailable } };
       return {
         ok: true, say: [],
         after: async () => {
@@ -55,7 +58,7 @@ export function actionHandlers(deps: DispatcherDeps, surface: Surface, verifyCod
     async analyze(caller, { draft, form }) {
       const catalog = await catalogOf(caller.tenantId);
       return {
-        ok: true, say: [], show: { kind: 'requestForm', catalog, state: { draft, analysis: { state: 'running' } } },
+        ok: true, say: [], show: { kind: 'requestForm', catalog, state: { draft, analysis: { state: 'running' }, unavailable: unavailableIn(catalog, availability) } },
         after: async () => {
           await analysis.startDraft(await caller.actor(), draft, form);
           return done();
@@ -66,9 +69,10 @@ export function actionHandlers(deps: DispatcherDeps, surface: Surface, verifyCod
     /** The form filled in with the narrower request; the person still submits it. */
     async useSuggestion(caller, { draft, analysisId }): Promise<Reply> {
       const [catalog, suggestion] = await Promise.all([catalogOf(caller.tenantId), caller.actor().then((actor) => analysis.suggestionFor(actor, analysisId))]);
-      if (!suggestion) return { ok: false, say: [], show: { kind: 'requestForm', catalog, state: { draft, analysis: { state: 'applied' as const, text: 'That suggestion is no longer available; analyze again.' } } } };
+      const unavailable = unavailableIn(catalog, availability);
+      if (!suggestion) return { ok: false, say: [], show: { kind: 'requestForm', catalog, state: { draft, analysis: { state: 'applied' as const, text: 'That suggestion is no longer available; analyze again.' }, unavailable } } };
       const applied = { ...draft, level: suggestion.level, scope: suggestion.scope.length ? suggestion.scope.join(', ') : draft.scope, duration: formatDuration(suggestion.durationSeconds) };
-      return { ok: true, say: [], show: { kind: 'requestForm' as const, catalog, state: { draft: applied, analysis: { state: 'applied' as const, text: suggestion.text } } } };
+      return { ok: true, say: [], show: { kind: 'requestForm' as const, catalog, state: { draft: applied, analysis: { state: 'applied' as const, text: suggestion.text }, unavailable } } };
     },
 
     async extend(caller, { requestId, duration, reason }) {

@@ -21,7 +21,7 @@ databases:
 const surface: Surface = { prefix: 'dbaccess', personHint: '<person>', person: (word) => word };
 const ADMIN = 'U0ALICE';
 const STATUS: SystemStatus = {
-  activeLeases: 2, queue: { waiting: 1 }, failingRevocations: [],
+  activeLeases: 2, queue: { waiting: 1 }, failingRevocations: [], unavailableDatabases: [],
   unreviewedBreakGlass: [{ id: 'R0BREAKGLAS', databaseId: 'orders', level: 'read', createdAt: new Date('2026-12-01T10:00:00Z') }],
 };
 

@@ -9,6 +9,7 @@ import { actionHandlers } from './dispatcher-actions.js';
 import type { DispatcherDeps, Handler, Handlers, TenantCaller, VerifyCode } from './dispatch-types.js';
 import { fromModule } from './legacy-markup.js';
 import { done, failed, refused, type Caller, type Reply } from './replies.js';
+import { unavailableIn } from './request-form.js';
 
 /** `insights` covers this many days. */
 export const INSIGHTS_DAYS = 30;
@@ -19,7 +20,7 @@ export const INSIGHTS_DAYS = 30;
  * neutral replies; adapters only parse their payloads into commands and render the replies.
  */
 export function createDispatcher(deps: DispatcherDeps, surface: Surface, platformName: string) {
-  const { requests, exits, mfa, status, insights, reports, audit, catalogOf, notifier, logger } = deps;
+  const { requests, exits, mfa, status, insights, reports, audit, catalogOf, availability, notifier, logger } = deps;
 
   /**
    * Checks a code. A wrong one is the reply; when it has just locked the person's MFA, the approvers
@@ -53,7 +54,7 @@ export function createDispatcher(deps: DispatcherDeps, surface: Surface, platfor
       if (catalog.catalog.databases.length === 0) {
         return refused(text(`No databases are configured for this ${caller.platform === 'teams' ? 'organisation' : 'workspace'} yet. An admin adds them to the catalog file (dbaccess.yaml); see the README.`));
       }
-      return { ok: true, say: [], show: { kind: 'requestForm', catalog } };
+      return { ok: true, say: [], show: { kind: 'requestForm', catalog, state: { unavailable: unavailableIn(catalog, availability) } } };
     },
     help: async () => done(helpText(surface, platformName)),
     unknown: async (_caller, { word }) => refused(rich`I do not know ${code(word)}.\n${helpText(surface, platformName)}`),

@@ -5,8 +5,8 @@ import type { ChatNotifier, Notification } from './notifications.js';
 
 /**
  * One notifier over every adapter: a request's notification goes to the platform of its tenant, a
- * form's to the platform that shows it, a person's MFA notice to their tenant's, and a broken catalog
- * to every adapter. Nothing is dropped silently: a notification no adapter can show is logged.
+ * form's to the platform that shows it, a person's MFA notice to their tenant's, a database's
+ * availability to the platform it names, and a broken catalog to every adapter. Nothing is dropped silently: a notification no adapter can show is logged.
  */
 export function routeNotifications({ adapters, platformOf, logger }: {
   adapters: Partial<Record<Platform, ChatNotifier>>;
@@ -28,6 +28,10 @@ export function routeNotifications({ adapters, platformOf, logger }: {
         const platform = await platformOf(notification.tenantId);
         const adapter = platform && adapters[platform];
         return adapter ? adapter.send(notification) : undelivered(notification, `no ${platform ?? 'known'} adapter for the person's tenant`);
+      }
+      if (notification.type === 'databaseUnavailable' || notification.type === 'databaseAvailable') {
+        const adapter = adapters[notification.platform];
+        return adapter ? adapter.send(notification) : undelivered(notification, `no ${notification.platform} adapter`);
       }
       if (notification.type === 'draftAnalysis') {
         const adapter = adapters[notification.viewRef.platform as Platform];

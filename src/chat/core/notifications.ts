@@ -3,6 +3,7 @@ import type { Credentials } from '../../modules/credentials/credentials.js';
 import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { DraftAnalysisOutcome } from '../../modules/analysis/analysis-service.js';
+import type { Platform } from '../../modules/tenants/tenant-service.js';
 
 /**
  * What the core tells people, independent of the platform. Each adapter renders every type:
@@ -35,6 +36,14 @@ export type Notification =
   | { type: 'personOffboarded'; tenantId: string; personExternalId: string; source: 'slack' | 'teams' | 'cli'; ended: string[]; cancelled: string[]; failed: string[] }
   /** To every tenant's approvers' channel: the catalog file changed but has mistakes; the last good one stays. */
   | { type: 'configProblem'; message: string | undefined }
+  /**
+   * To the approvers' channel of a database, on one platform (each keeps its own record of what it
+   * was told): it cannot be served, its admin reference gives no admin connection; the message says
+   * the fix. Once per problem, not per check.
+   */
+  | { type: 'databaseUnavailable'; platform: Platform; databaseId: string; message: string }
+  /** To the same channel: the database can be served again. */
+  | { type: 'databaseAvailable'; platform: Platform; databaseId: string }
   /** In the thread: what happened, after the access ended. */
   | { type: 'sessionSummary'; request: RequestView; summary: SessionSummary }
   /** To the approvers' channel: a finished session has flags a person should review. */

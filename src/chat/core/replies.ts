@@ -4,7 +4,7 @@ import { text, type RichText } from '../../lib/rich-text.js';
 import type { DraftField } from '../../modules/access-requests/access-request-schemas.js';
 import type { RequestDraft, RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { Actor, Platform } from '../../modules/tenants/tenant-service.js';
-import type { FormState } from './request-form.js';
+import type { FormState, UnavailableDatabases } from './request-form.js';
 
 /** Who asks: known at once by their platform id; the full actor (a state-database read) only when needed. */
 export interface Caller {
@@ -21,7 +21,7 @@ export type Screen =
   /** The request form, empty or filled in (with its analysis). */
   | { kind: 'requestForm'; catalog: CatalogView; state?: FormState | undefined }
   /** The form as sent, with what to fix, field by field. */
-  | { kind: 'formErrors'; catalog: CatalogView; draft: RequestDraft; errors: Partial<Record<DraftField, string>> }
+  | { kind: 'formErrors'; catalog: CatalogView; draft: RequestDraft; errors: Partial<Record<DraftField, string>>; unavailable?: UnavailableDatabases | undefined }
   /** The requester's receipt of a stored request. */
   | { kind: 'received'; request: RequestView }
   /** The request's card as it now is (platforms that answer a click with the clicked card redraw it). */

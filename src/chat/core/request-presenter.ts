@@ -213,6 +213,13 @@ export function configProblemLine(message: string | undefined): { line: Line; de
     : { line: line('warning', rich`${intro}. ${code('dbaccess check-config')} (or the server log) says where.`) };
 }
 
+/** A catalog database that cannot be served, as the approvers are told: the whole sentence with its fix. */
+export const databaseUnavailableLine = (message: string): Line =>
+  line('warning', rich`${message} Until then the request form marks it unavailable and refuses requests for it.`);
+
+export const databaseAvailableLine = (databaseId: string): Line =>
+  line('info', rich`${databaseId} is available again: its admin connection resolves, and people can ask for it.`);
+
 type Flag = { severity: 'info' | 'warning' | 'critical'; message: string };
 const FLAG_ICONS: Record<Flag['severity'], Icon> = { info: 'info', warning: 'warning', critical: 'alarm' };
 /** A flag of a session: its severity as an icon, its message (model or rule text) as plain text. */

@@ -63,7 +63,7 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
     deferInitialization: true,
   });
   const views = createViewSeal(options.viewKey);
-  const notifier = createSlackNotifier({ client: app.client, catalogOf, catalogs, seal: views });
+  const notifier = createSlackNotifier({ client: app.client, catalogOf, catalogs, seal: views, availability: services.availability });
   const dispatcher = createDispatcher({ ...services, catalogOf, notifier, logger: log }, SLACK_SURFACE, 'Slack');
 
   // Every listener runs in its workspace's tenant scope: the state database's row-level security

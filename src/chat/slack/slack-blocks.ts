@@ -6,4 +6,4 @@ export { IDS, type Block } from './slack-kit.js';
 export { denyModal, extendModal, fieldBlockId, mfaEnrollmentBlocks, mfaModal, requestModal, type FormAnalysis, type FormState } from './slack-form.js';
 export { approvalCard, approvalCardText, parseButtonValue } from './slack-approval-card.js';
 export { closedText, credentialsBlocks, receivedBlocks, receivedText, revokedBlocks, waitingBlocks } from './slack-requester.js';
-export { activeText, breakGlassText, configProblemText, extendedText, failingText, flaggedText, mfaAlertText, offboardedText, summaryBlocks } from './slack-thread.js';
+export { activeText, breakGlassText, configProblemText, databaseAvailableText, databaseUnavailableText, extendedText, failingText, flaggedText, mfaAlertText, offboardedText, summaryBlocks } from './slack-thread.js';

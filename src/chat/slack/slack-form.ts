@@ -1,6 +1,6 @@
 import type { CatalogView } from '../../config/catalog.js';
 import type { DraftField } from '../../modules/access-requests/access-request-schemas.js';
-import type { FormAnalysis, FormState as BaseFormState } from '../core/request-form.js';
+import { databaseChoice, type FormAnalysis, type FormState as BaseFormState } from '../core/request-form.js';
 import { formatDuration } from '../../lib/time.js';
 import { IDS, RISK_EMOJI, analyzerText, bullets, codeSpan, context, escape, plain, section, suggestionText, title, type Block } from './slack-kit.js';
 
@@ -31,6 +31,9 @@ export function requestModal(catalog: CatalogView, state: FormState = {}): Block
   const draft = state.draft;
   const id = (field: DraftField) => fieldBlockId(field, revision);
   const option = (value: string, text: string) => ({ text: plain(text), value });
+  // Slack allows 75 characters in an option's text: the whole reason goes under the list.
+  const databaseOption = (db: { id: string; environment: string }) => option(db.id, databaseChoice(db, state.unavailable, 75));
+  const unavailable = databases.flatMap((db) => state.unavailable?.get(db.id) ?? []);
   const levelText = (level: string) => (catalog.level(level)?.description ? `${level}: ${catalog.level(level)!.description}` : level);
   const chosenDatabase = draft && catalog.database(draft.databaseId);
   const levels = [...new Set(['read', ...databases.flatMap((db) => db.levels)])].slice(0, 100);
@@ -47,9 +50,11 @@ export function requestModal(catalog: CatalogView, state: FormState = {}): Block
       input(id('databaseId'), 'Database', {
         type: 'static_select',
         placeholder: plain('Choose a database'),
-        ...(chosenDatabase ? { initial_option: option(chosenDatabase.id, `${chosenDatabase.id} (${chosenDatabase.environment})`) } : {}),
-        options: databases.map((db) => option(db.id, `${db.id} (${db.environment})`)),
+        ...(chosenDatabase ? { initial_option: databaseOption(chosenDatabase) } : {}),
+        options: databases.map(databaseOption),
       }),
+      // Slack cannot grey an option out: the form says why, and a submission naming it is refused.
+      ...(unavailable.length ? [context(unavailable.map((problem) => `:warning: ${escape(problem.message)}`).join('\n'))] : []),
       input(id('level'), 'Access level', {
         type: 'static_select',
         initial_option: option(chosenLevel, levelText(chosenLevel)),

@@ -5,15 +5,24 @@ import type { MessageRef } from '../../db/schema.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
 import { summaryPreview } from '../core/request-presenter.js';
+import { unavailableIn } from '../core/request-form.js';
+import type { AdminAvailability } from '../../modules/credentials/admin-availability.js';
 import type { ViewSeal } from './slack-screen.js';
 import {
-  activeText, approvalCard, receivedBlocks, breakGlassText, configProblemText, mfaAlertText, offboardedText, waitingBlocks, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, flaggedText, requestModal, revokedBlocks, summaryBlocks,
+  activeText, approvalCard, receivedBlocks, breakGlassText, configProblemText, databaseAvailableText, databaseUnavailableText, mfaAlertText, offboardedText, waitingBlocks, extendedText, approvalCardText, closedText, credentialsBlocks, failingText, flaggedText, requestModal, revokedBlocks, summaryBlocks,
 } from './slack-blocks.js';
 
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
 
 /** Renders every core notification as Slack messages through the Web API. */
-export function createSlackNotifier({ client, catalogOf, catalogs, seal }: { client: WebClient; catalogOf: CatalogOf; catalogs: () => CatalogSet; seal: Pick<ViewSeal, 'seal'> }): ChatNotifier {
+export function createSlackNotifier({ client, catalogOf, catalogs, seal, availability }: {
+  client: WebClient;
+  catalogOf: CatalogOf;
+  catalogs: () => CatalogSet;
+  seal: Pick<ViewSeal, 'seal'>;
+  /** Which databases the request form marks unavailable. */
+  availability?: Pick<AdminAvailability, 'in'> | undefined;
+}): ChatNotifier {
   const dmChannels = new Map<string, string>();
 
   async function dm(userExternalId: string): Promise<string> {
@@ -35,6 +44,13 @@ export function createSlackNotifier({ client, catalogOf, catalogs, seal }: { cli
     const slack = catalog.catalog.approvers.slack;
     if (!slack) throw configError('The catalog names no Slack approvers (approvers.slack): Slack has no channel to post to.');
     return slack;
+  };
+
+  /** The Slack approvers' channel of a database, wherever it is in the file; undefined when it has no Slack approvers. */
+  const channelOfDatabase = (databaseId: string) => {
+    const catalog = catalogs().ofDatabase(databaseId);
+    const database = catalog?.database(databaseId);
+    return catalog && database ? catalog.approversFor(database).slack?.channel : undefined;
   };
 
   async function post(channel: string, message: { text: string; blocks?: unknown[]; thread_ts?: string }): Promise<MessageRef> {
@@ -113,6 +129,14 @@ export function createSlackNotifier({ client, catalogOf, catalogs, seal }: { cli
       const refs = await Promise.all(channels.map((channel) => post(channel, { text })));
       return refs[0];
     },
+    async databaseUnavailable({ databaseId, message }: Of<'databaseUnavailable'>) {
+      const channel = channelOfDatabase(databaseId);
+      return channel ? post(channel, { text: databaseUnavailableText(message) }) : undefined;
+    },
+    async databaseAvailable({ databaseId }: Of<'databaseAvailable'>) {
+      const channel = channelOfDatabase(databaseId);
+      return channel ? post(channel, { text: databaseAvailableText(databaseId) }) : undefined;
+    },
     async sessionSummary({ request, summary }: Of<'sessionSummary'>) {
       return thread(request, summaryPreview(request, summary), summaryBlocks(request, summary));
     },
@@ -122,7 +146,8 @@ export function createSlackNotifier({ client, catalogOf, catalogs, seal }: { cli
     async draftAnalysis(outcome: Of<'draftAnalysis'>) {
       // A modal's ref: `channel` is the view id, `ts` the form's revision.
       // The request form is sealed for anyone: no team or person to name here.
-      const view = seal.seal(requestModal(await catalogOf(outcome.tenantId), { draft: outcome.draft, revision: Number(outcome.viewRef.ts) || 0, analysis: { state: 'done', outcome } }));
+      const catalog = await catalogOf(outcome.tenantId);
+      const view = seal.seal(requestModal(catalog, { draft: outcome.draft, revision: Number(outcome.viewRef.ts) || 0, analysis: { state: 'done', outcome }, unavailable: unavailableIn(catalog, availability) }));
       await client.views.update({ view_id: outcome.viewRef.channel, view: view as never });
       return outcome.viewRef;
     },

@@ -2,7 +2,7 @@ import type { RequestView } from '../../modules/access-requests/access-request-t
 import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
 import type { Notification } from '../core/notifications.js';
 import {
-  activeLine, breakGlassAlert, configProblemLine, extendedLine, failingLine, flaggedAlert, mfaAlertLine, offboardedLine, summaryParts,
+  activeLine, breakGlassAlert, configProblemLine, databaseAvailableLine, databaseUnavailableLine, extendedLine, failingLine, flaggedAlert, mfaAlertLine, offboardedLine, summaryParts,
 } from '../core/request-presenter.js';
 import { context, escape, section, type Block } from './slack-kit.js';
 import { codeBlock, escapeMrkdwn, mrkdwnOf, slackLine } from './slack-rich.js';
@@ -39,6 +39,10 @@ export function configProblemText(message: string | undefined): string {
   const problem = configProblemLine(message);
   return problem.details ? `${slackLine(problem.line)}\n\`\`\`${codeBlock(problem.details)}\`\`\`` : slackLine(problem.line);
 }
+
+export const databaseUnavailableText = (message: string): string => slackLine(databaseUnavailableLine(message));
+
+export const databaseAvailableText = (databaseId: string): string => slackLine(databaseAvailableLine(databaseId));
 
 export function summaryBlocks(view: RequestView, summary: SessionSummary): Block[] {
   const parts = summaryParts(view, summary);

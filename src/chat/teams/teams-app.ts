@@ -55,7 +55,7 @@ export function createTeamsApp(options: TeamsOptions, { tenants, offboarding, co
     log.error({ err: error }, 'teams turn failed');
     if (context.activity.type === 'message') await context.sendActivity('Something went wrong on our side; nothing was changed. Please try again.').catch(() => {});
   };
-  const notifier: ChatNotifier = createTeamsNotifier({ adapter, appId: options.appId, conversations, catalogOf, catalogs, logger: log });
+  const notifier: ChatNotifier = createTeamsNotifier({ adapter, appId: options.appId, conversations, catalogOf, catalogs, availability: services.availability, logger: log });
   const dispatcher = createDispatcher({ ...services, catalogOf, notifier, logger: log }, TEAMS_SURFACE, 'Teams');
   const emails = new Map<string, string>();
 

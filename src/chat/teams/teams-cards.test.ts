@@ -606,6 +606,8 @@ describe('teamsRenderers', () => {
     breakGlassAlert: { type: 'breakGlassAlert', request: active({ policy: { name: 'emergency', quorum: 1, mfaRequired: false, breakGlass: true, rules: [] } }) },
     mfaAlert: { type: 'mfaAlert', tenantId: 'tenant-1', personExternalId: 'alice@example.com', what: 'locked', until: at(15) },
     configProblem: { type: 'configProblem', message: 'dbaccess.yaml:3:5 databases.0.port: expected number' },
+    databaseUnavailable: { type: 'databaseUnavailable', platform: 'teams', databaseId: 'orders', message: 'orders is unavailable: ORDERS_ADMIN_URL is not set. Set it to the admin connection URL and restart, or remove orders from dbaccess.yaml.' },
+    databaseAvailable: { type: 'databaseAvailable', platform: 'teams', databaseId: 'orders' },
     personOffboarded: { type: 'personOffboarded', tenantId: 'tenant-1', personExternalId: 'alice@example.com', source: 'teams', ended: ['R0000000001'], cancelled: [], failed: [] },
     sessionSummary: { type: 'sessionSummary', request: revoked, summary: summarizeSession(revoked) },
     sessionFlagged: { type: 'sessionFlagged', request: revoked },
@@ -652,6 +654,8 @@ describe('teamsRenderers', () => {
     expect(route(renderTeams(samples.breakGlassAlert, context))).toEqual(['approvers-channel']);
     expect(renderTeams(samples.mfaAlert, context)[0]).not.toHaveProperty('databaseId');
     expect(route(renderTeams(samples.configProblem, context))).toEqual(['approvers-channel']);
+    expect(renderTeams(samples.databaseUnavailable, context)).toEqual([expect.objectContaining({ to: 'approvers-channel', databaseId: 'orders' })]);
+    expect(renderTeams(samples.databaseAvailable, context)).toEqual([expect.objectContaining({ to: 'approvers-channel', databaseId: 'orders' })]);
     expect(route(renderTeams(samples.sessionSummary, context))).toEqual(['card-thread']);
     expect(route(renderTeams(samples.sessionFlagged, context))).toEqual(['approvers-channel']);
     expect(renderTeams(samples.draftAnalysis, context)).toEqual([expect.objectContaining({ to: 'form', replace: ref('form') })]);

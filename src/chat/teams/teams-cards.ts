@@ -15,5 +15,5 @@ export { CUT_MARKER, TEAMS_CARD_LIMIT_BYTES, attachment, cardBytes, fitCard } fr
 export { requestFormCard, type FormAnalysis, type FormState } from './teams-form.js';
 export { approvalCard, approvalCardSummary } from './teams-approval-card.js';
 export { accessExtendedCard, credentialsCard, credentialsRevokedCard, credentialsWaitingCard, requestClosedCard, requestReceivedCard } from './teams-requester.js';
-export { accessActiveCard, breakGlassAlertCard, configProblemCard, mfaAlertCard, offboardedCard, operationFailingCard, sessionFlaggedCard, sessionSummaryCard, type MfaAlert } from './teams-thread.js';
+export { accessActiveCard, breakGlassAlertCard, configProblemCard, databaseAvailableCard, databaseUnavailableCard, mfaAlertCard, offboardedCard, operationFailingCard, sessionFlaggedCard, sessionSummaryCard, type MfaAlert } from './teams-thread.js';
 export { renderTeams, teamsRenderers, type TeamsDelivery, type TeamsMessage, type TeamsRenderContext, type TeamsRendererTable } from './teams-renderers.js';

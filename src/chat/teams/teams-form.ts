@@ -1,7 +1,7 @@
 import type { CatalogView } from '../../config/catalog.js';
 import { formatDuration } from '../../lib/time.js';
 import type { DraftField } from '../../modules/access-requests/access-request-schemas.js';
-import type { FormAnalysis, FormState as BaseFormState } from '../core/request-form.js';
+import { databaseChoice, type FormAnalysis, type FormState as BaseFormState } from '../core/request-form.js';
 import type { AdaptiveCard, CardAction, CardElement, TextBlock } from './teams-card-types.js';
 import { fitCard } from './teams-fit.js';
 import { RISK, analyzerText, bullets, card, execute, listSection, subtle, suggestionText, text, title } from './teams-kit.js';
@@ -21,6 +21,7 @@ const MAX_CHOICES = 100;
 export function requestFormCard(catalog: CatalogView, state: FormState = {}): AdaptiveCard {
   const databases = catalog.catalog.databases.slice(0, MAX_CHOICES);
   const { draft, errors = {}, analysis } = state;
+  const unavailable = databases.flatMap((db) => state.unavailable?.get(db.id) ?? []);
   const levels = [...new Set(['read', ...databases.flatMap((db) => db.levels)])].slice(0, MAX_CHOICES);
   const levelTitle = (level: string) => (catalog.level(level)?.description ? `${level}: ${catalog.level(level)!.description}` : level);
   const chosenDatabase = draft ? catalog.database(draft.databaseId) : undefined;
@@ -37,8 +38,10 @@ export function requestFormCard(catalog: CatalogView, state: FormState = {}): Ad
       type: 'Input.ChoiceSet', id: 'databaseId', label: 'Database', placeholder: 'Choose a database',
       ...(databases.length > 10 ? { style: 'filtered' as const } : {}),
       ...(chosenDatabase ? { value: chosenDatabase.id } : {}),
-      choices: databases.map((db) => ({ title: `${db.id} (${db.environment})`, value: db.id })),
+      choices: databases.map((db) => ({ title: databaseChoice(db, state.unavailable), value: db.id })),
     },
+    // A choice cannot be greyed out: the card says why, and a submission naming it is refused.
+    ...unavailable.map((problem) => text(md`⚠️ ${problem.message}`, { color: 'Warning', size: 'Small', spacing: 'None' })),
     ...error('databaseId'),
     {
       type: 'Input.ChoiceSet', id: 'level', label: 'Access level', value: chosenLevel,

@@ -3,7 +3,9 @@ import type { CatalogOf, CatalogSet, CatalogView } from '../../config/catalog.js
 import type { MessageRef } from '../../db/schema.js';
 import { configError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
+import type { AdminAvailability } from '../../modules/credentials/admin-availability.js';
 import type { ChatNotifier, Notification } from '../core/notifications.js';
+import { unavailableIn } from '../core/request-form.js';
 import { renderTeams, type TeamsDelivery } from './teams-cards.js';
 import type { TeamsConversations } from './teams-conversations.js';
 import { createTeamsSendQueue, withRetryAfter } from './teams-send-queue.js';
@@ -14,7 +16,7 @@ import { createTeamsSendQueue, withRetryAfter } from './teams-send-queue.js';
  * bot has not talked with them yet. Teams allows about 7 operations per second per conversation:
  * operations on one conversation are spaced, and a 429 waits its Retry-After and tries again.
  */
-export function createTeamsNotifier({ adapter, appId, conversations, catalogOf, catalogs, logger, spacingMs = 150 }: {
+export function createTeamsNotifier({ adapter, appId, conversations, catalogOf, catalogs, availability, logger, spacingMs = 150 }: {
   adapter: CloudAdapter;
   appId: string;
   conversations: TeamsConversations;
@@ -22,6 +24,8 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalogOf, 
   catalogOf: CatalogOf;
   /** The whole file (a broken catalog is announced to every tenant's approvers). */
   catalogs: () => CatalogSet;
+  /** Which databases the request form marks unavailable. */
+  availability?: Pick<AdminAvailability, 'in'> | undefined;
   logger: Logger;
   spacingMs?: number;
 }): ChatNotifier {
@@ -132,9 +136,17 @@ export function createTeamsNotifier({ adapter, appId, conversations, catalogOf, 
         }
         return refs.find(Boolean);
       }
+      if (notification.type === 'databaseUnavailable' || notification.type === 'databaseAvailable') {
+        // To the Teams approvers of the database, in whichever section of the file it is.
+        const catalog = catalogs().ofDatabase(notification.databaseId);
+        const database = catalog?.database(notification.databaseId);
+        if (!catalog || !database || !catalog.approversFor(database).teams) return undefined;
+        const [delivery] = renderTeams(notification, { catalog });
+        return deliver(delivery!, catalog, undefined);
+      }
       const tenantId = 'request' in notification ? notification.request.tenantId : 'tenantId' in notification ? notification.tenantId : undefined;
       const catalog = tenantId ? await catalogOf(tenantId) : catalogs().sections[0]!.view;
-      const deliveries = renderTeams(notification, { catalog, approversOf: (view) => approversFor(catalog, view.databaseId) });
+      const deliveries = renderTeams(notification, { catalog, approversOf: (view) => approversFor(catalog, view.databaseId), unavailable: unavailableIn(catalog, availability) });
       let first: MessageRef | undefined;
       for (const delivery of deliveries) {
         const ref = await deliver(delivery, catalog, tenantId);

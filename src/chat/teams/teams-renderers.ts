@@ -2,6 +2,7 @@ import type { CatalogView } from '../../config/catalog.js';
 import type { MessageRef } from '../../db/schema.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { Notification, NotificationType } from '../core/notifications.js';
+import type { UnavailableDatabases } from '../core/request-form.js';
 import { summaryPreview } from '../core/request-presenter.js';
 import { approvalCard, approvalCardSummary } from './teams-approval-card.js';
 import type { AdaptiveCard, CardAttachment } from './teams-card-types.js';
@@ -9,7 +10,7 @@ import { attachment } from './teams-fit.js';
 import { requestFormCard } from './teams-form.js';
 import { accessExtendedCard, credentialsCard, credentialsRevokedCard, credentialsWaitingCard, requestClosedCard, requestReceivedCard } from './teams-requester.js';
 import {
-  accessActiveCard, breakGlassAlertCard, configProblemCard, mfaAlertCard, offboardedCard, operationFailingCard, sessionFlaggedCard, sessionSummaryCard,
+  accessActiveCard, breakGlassAlertCard, configProblemCard, databaseAvailableCard, databaseUnavailableCard, mfaAlertCard, offboardedCard, operationFailingCard, sessionFlaggedCard, sessionSummaryCard,
 } from './teams-thread.js';
 
 /** Teams: where each notification goes and what it shows; every type has a renderer, or this does not compile. */
@@ -63,6 +64,8 @@ export interface TeamsRenderContext {
   catalog: CatalogView;
   /** Who decides a request, named in "request received"; without it, "an approver". */
   approversOf?: ((view: RequestView) => string[]) | undefined;
+  /** The databases the request form marks unavailable. */
+  unavailable?: UnavailableDatabases | undefined;
 }
 
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
@@ -111,13 +114,16 @@ export const teamsRenderers = {
   mfaAlert: (alert) => [{ to: 'approvers-channel', message: message(mfaAlertCard(alert), alert.what === 'locked' ? 'An MFA is locked' : 'An MFA was reset') }],
   personOffboarded: (left) => [{ to: 'approvers-channel', message: message(offboardedCard(left), 'Someone left: their access was ended') }],
   configProblem: ({ message: problem }) => [{ to: 'approvers-channel', message: message(configProblemCard(problem), 'The catalog file has mistakes') }],
+  databaseUnavailable: ({ databaseId, message: said }) =>
+    [{ to: 'approvers-channel', databaseId, message: message(databaseUnavailableCard(said), `${databaseId} is unavailable`) }],
+  databaseAvailable: ({ databaseId }) => [{ to: 'approvers-channel', databaseId, message: message(databaseAvailableCard(databaseId), `${databaseId} is available again`) }],
   sessionSummary: ({ request, summary }) =>
     [toThread(request, sessionSummaryCard(request, summary), summaryPreview(request, summary))],
   sessionFlagged: ({ request }) => [toChannel(request, sessionFlaggedCard(request), `Session of ${request.id} needs review`)],
-  draftAnalysis: (outcome, { catalog }) => [{
+  draftAnalysis: (outcome, { catalog, unavailable }) => [{
     to: 'form',
     replace: outcome.viewRef,
-    message: message(requestFormCard(catalog, { draft: outcome.draft, analysis: { state: 'done', outcome } }), 'Risk analysis of your request'),
+    message: message(requestFormCard(catalog, { draft: outcome.draft, analysis: { state: 'done', outcome }, unavailable }), 'Risk analysis of your request'),
   }],
 } satisfies TeamsRendererTable;
 

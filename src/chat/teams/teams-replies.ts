@@ -57,7 +57,7 @@ const saidOn = (reply: Reply) => (reply.quiet && reply.ok ? '' : replyMarkdown(r
 /** The card of each screen a reply can show, with what it says on top. */
 const SCREENS = {
   requestForm: (show) => requestFormCard(show.catalog, show.state),
-  formErrors: (show) => requestFormCard(show.catalog, { draft: show.draft, errors: show.errors }),
+  formErrors: (show) => requestFormCard(show.catalog, { draft: show.draft, errors: show.errors, unavailable: show.unavailable }),
   received: (show) => requestReceivedCard(show.request),
   requestCard: (show, reply) => (show.request ? withNotice(approvalCard(show.request), saidOn(reply)) : noticeCard(escapeMarkdown(`Request ${show.requestId} was not found.`))),
   credentialsWaiting: (show, reply) => (show.request ? withNotice(credentialsWaitingCard(show.request), saidOn(reply)) : noticeCard(saidOn(reply))),

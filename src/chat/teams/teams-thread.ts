@@ -2,7 +2,7 @@ import type { RequestView } from '../../modules/access-requests/access-request-t
 import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
 import type { Notification } from '../core/notifications.js';
 import {
-  activeLine, breakGlassAlert, configProblemLine, failingLine, flaggedAlert, mfaAlertLine, offboardedLine, summaryParts, type Line,
+  activeLine, breakGlassAlert, configProblemLine, databaseAvailableLine, databaseUnavailableLine, failingLine, flaggedAlert, mfaAlertLine, offboardedLine, summaryParts, type Line,
 } from '../core/request-presenter.js';
 import type { AdaptiveCard, CardElement } from './teams-card-types.js';
 import { fitCard } from './teams-fit.js';
@@ -42,6 +42,14 @@ export function offboardedCard(left: Extract<Notification, { type: 'personOffboa
 export function configProblemCard(message: string | undefined): AdaptiveCard {
   const problem = configProblemLine(message);
   return notice(text(teamsLine(problem.line), { color: 'Warning' }), ...(problem.details ? [code(problem.details)] : []));
+}
+
+export function databaseUnavailableCard(message: string): AdaptiveCard {
+  return notice(text(teamsLine(databaseUnavailableLine(message)), { color: 'Warning' }));
+}
+
+export function databaseAvailableCard(databaseId: string): AdaptiveCard {
+  return notice(text(teamsLine(databaseAvailableLine(databaseId))));
 }
 
 /** What happened, after the access ended: the presenter's parts, each escaped here. */

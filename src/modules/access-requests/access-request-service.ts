@@ -1,11 +1,12 @@
 import type { MessageRef } from '../../db/schema.js';
 import type { CatalogOf, CatalogView } from '../../config/catalog.js';
 import type { Db } from '../../db/client.js';
-import { forbidden, notFound } from '../../lib/errors.js';
+import { badInput, forbidden, notFound } from '../../lib/errors.js';
 import { newRequestId } from '../../lib/ids.js';
 import { code, joinRich, person, renderRich, rich, strong, type RichText } from '../../lib/rich-text.js';
 import type { Enqueue } from '../job-port.js';
 import type { AuditService } from '../audit/audit-service.js';
+import type { AdminAvailability } from '../credentials/admin-availability.js';
 import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
 import type { RiskAnalyzer } from '../risk/risk-types.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
@@ -42,6 +43,8 @@ interface Deps {
   /** Who a chat user is as the policy sees them (email, Slack user groups); by default the id alone. */
   people?: PersonResolver;
   analyses: RequestViewDeps['analyses'];
+  /** Databases that cannot be served now (their admin reference does not resolve): requests for them are refused. */
+  availability?: Pick<AdminAvailability, 'of'> | undefined;
   now?: () => Date;
 }
 
@@ -58,7 +61,7 @@ function refusalWords(refusal: { message: RichText; howToComply: RichText }): st
   return `${words(refusal.message)} ${words(refusal.howToComply)}`;
 }
 
-export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalogOf, people = async (_tenantId, id) => personOf(id), analyses, now = () => new Date() }: Deps) {
+export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalogOf, people = async (_tenantId, id) => personOf(id), analyses, availability, now = () => new Date() }: Deps) {
   const isApprover = (catalog: CatalogView, person: Person, databaseId: string, level = 'read') => isApproverOf(catalog, person, databaseId, now(), level);
   const personFor = (actor: Pick<Actor, 'tenantId' | 'externalUserId'>) => people(actor.tenantId, actor.externalUserId);
 
@@ -68,6 +71,9 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
    * with the rule and how to comply.
    */
   async function precheck(actor: Pick<Actor, 'tenantId' | 'externalUserId'>, draft: ValidDraft, at = now()): Promise<Partial<Record<'databaseId' | 'level' | 'duration' | 'reason' | 'ticket' | 'scope', string>>> {
+    // A request that can never be served is not taken: the person reads why, and what fixes it.
+    const unavailable = availability?.of(draft.database.id);
+    if (unavailable) return { databaseId: unavailable.message };
     const catalog = await catalogOf(actor.tenantId);
     const risk = assessRisk(riskInput(catalog, draft, at));
     const decision = evaluateRequest(
@@ -141,6 +147,9 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
 
   /** `receiptRef`: where the platform already shows the requester's receipt (the form's message), if it does. */
   async function submit(actor: Actor, draft: ValidDraft, extension?: { extendsRequestId: string }, receiptRef?: MessageRef): Promise<RequestRow> {
+    // Whatever path a request takes in (precheck says the same on a form); an extension keeps its lease.
+    const unavailable = extension ? undefined : availability?.of(draft.database.id);
+    if (unavailable) throw badInput(unavailable.message, { databaseId: unavailable.message });
     const submittedAt = now();
     const catalog = await catalogOf(actor.tenantId);
     const assessment = await risk.assess(riskInput(catalog, draft, submittedAt));

@@ -50,9 +50,14 @@ function current(message) {
 const form = $('#request-form');
 const FIELDS = ['databaseId', 'level', 'scope', 'duration', 'reason', 'ticket'];
 
+/** The databases to choose from; one that cannot be served now is greyed out, with why and what fixes it. */
 function fillDatabases() {
   const select = form.elements.databaseId;
-  select.replaceChildren(...ui.databases.map((db) => el('option', { value: db.id }, `${db.id} (${db.environment})${db.description ? ` – ${db.description}` : ''}`)));
+  const chosen = select.value;
+  select.replaceChildren(...ui.databases.map((db) => el('option', { value: db.id, disabled: Boolean(db.unavailable) },
+    db.unavailable ? `${db.id} (unavailable: ${db.unavailable.problem})` : `${db.id} (${db.environment})${db.description ? ` – ${db.description}` : ''}`)));
+  if (ui.databases.some((db) => db.id === chosen && !db.unavailable)) select.value = chosen;
+  fill($('#unavailable'), ui.databases.filter((db) => db.unavailable).map((db) => el('p', {}, `⚠ ${db.unavailable.message}`)));
   fillLevels();
 }
 
@@ -345,6 +350,8 @@ async function start() {
   events.addEventListener('open', async () => {
     // Read the state again on every (re)connection: what changed while no stream was open is in it.
     await loadState().catch(() => undefined);
+    // A database may have become available (or not) meanwhile.
+    fillDatabases();
     ui.connection = 'Live: updates appear as they happen.';
     renderAll();
   });
@@ -353,9 +360,12 @@ async function start() {
     renderAll();
   });
   events.addEventListener('message', (event) => {
-    remember(JSON.parse(event.data));
+    const message = JSON.parse(event.data);
+    remember(message);
     renderForm();
     renderLists();
+    // An alert may say a database became unavailable, or available again: the form's list follows.
+    if (message.kind === 'alert') loadState().then(fillDatabases).catch(() => undefined);
   });
 }
 
