@@ -36,4 +36,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 # The catalog is read from DBACCESS_CONFIG (default /app/dbaccess.yaml): mount it read-only.
 # Start applies pending migrations; as an explicit step before a new version starts:
 #   docker compose run --rm app npx dbaccess migrate
-CMD ["npm", "start"]
+# `npm start`, after the console's token when CONSOLE_TOKEN_FILE asks for one (docker-compose.try.yml).
+CMD ["node", "bin/docker-entrypoint.js"]

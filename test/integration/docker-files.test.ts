@@ -1,4 +1,5 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { checkConfiguration } from '../../src/config/config-check.js';
@@ -6,10 +7,11 @@ import { catalogEngines } from '../../src/modules/credentials/engines/catalog-ru
 import { loadConfig } from '../../src/config/env.js';
 
 /**
- * No Docker engine runs here, so the image and the compose file cannot be started in tests. These
- * checks keep them consistent with the app: what the compose file and the example env give the app
- * is a valid configuration for the example catalog, and the image keeps its shape (two stages,
- * non-root, health check on /readyz, the CLI on the PATH). Lint: README, Docker.
+ * The image is built and run only where a Docker engine answers (docker-image.test.ts); the trial's
+ * start runs under Node in docker-entrypoint.test.ts. These checks keep the files consistent with the
+ * app: what the compose files and the example env give the app is a valid configuration, and the
+ * image keeps its shape (two stages, non-root, health check on /readyz, the CLI on the PATH, the
+ * entrypoint as its command). Lint: README, Docker.
  */
 const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -21,6 +23,8 @@ interface Service {
   environment?: Record<string, string>;
   env_file?: string;
   volumes?: string[];
+  ports?: string[];
+  init?: boolean;
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
 }
@@ -90,7 +94,7 @@ describe('Dockerfile', () => {
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
     expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim AS build$/m);
     expect(runtime).toMatch(/^COPY --from=build \/app\/node_modules \.\/node_modules$/m);
-    expect(runtime.indexOf('USER node')).toBeLessThan(runtime.indexOf('CMD ["npm", "start"]'));
+    expect(runtime.indexOf('USER node')).toBeLessThan(runtime.indexOf('CMD ['));
     expect(runtime).toMatch(/^HEALTHCHECK [^\n]*\\\n\s+CMD \[.*\/readyz/m);
   });
 
@@ -104,5 +108,68 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^COPY bin \.\/bin$/m);
     expect(runtime).toContain('ln -s /app/bin/dbaccess.js /usr/local/bin/dbaccess');
     expect(read('.dockerignore')).not.toMatch(/^bin\/?$/m);
+  });
+});
+
+describe('docker-compose.try.yml, the Dockerfile and bin/docker-entrypoint.js', () => {
+  const compose = parse(read('docker-compose.try.yml')) as { name: string; services: Record<string, Service>; volumes: Record<string, unknown> };
+  const trial = compose.services.try!;
+  const env = trial.environment as Record<string, string | null>;
+  const dockerfile = read('Dockerfile');
+  const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+  const entrypoint = read('bin/docker-entrypoint.js');
+
+  it('is the one service of its own project: no .env, no PostgreSQL or Redis to set up', () => {
+    expect(compose.name).toBe('dbaccess-try');
+    expect(Object.keys(compose.services)).toEqual(['try']);
+    expect(trial.build).toBe('.');
+    expect(trial.env_file).toBeUndefined();
+    expect(trial.init).toBe(true);
+    // The sandbox: the embedded PostgreSQL (no DATABASE_URL) and no catalog file in the image.
+    expect(Object.keys(env).filter((name) => /DATABASE_URL|REDIS_URL|DBACCESS_CONFIG/.test(name))).toEqual([]);
+    expect(read('.dockerignore')).toMatch(/^dbaccess\.yaml$/m);
+  });
+
+  it('keeps the token file in the volume that is the image\'s DATA_DIR', () => {
+    const [volume, path] = trial.volumes![0]!.split(':');
+    expect(trial.volumes).toHaveLength(1);
+    expect(Object.keys(compose.volumes)).toEqual([volume]);
+    expect(runtime).toMatch(new RegExp(`^\\s+DATA_DIR=${path}( |\\\\|$)`, 'm'));
+    expect(runtime).toContain(`VOLUME ["${path}"]`);
+    expect(dirname(env.CONSOLE_TOKEN_FILE!)).toBe(path);
+  });
+
+  it('publishes the port the app listens on, beyond the container\'s loopback, on the host\'s loopback only', () => {
+    expect(trial.ports).toHaveLength(1);
+    const [hostAddress, hostPort, containerPort] = trial.ports![0]!.split(':');
+    expect(hostAddress).toBe('127.0.0.1');
+    // The entrypoint prints the address with PORT: the host's port must be the same.
+    expect([hostPort, containerPort]).toEqual([env.PORT, env.PORT]);
+    expect(runtime).toMatch(new RegExp(`^EXPOSE ${env.PORT}$`, 'm'));
+    expect(env.HOST).toBe('0.0.0.0');
+  });
+
+  it('names only variables the app or the entrypoint reads, and holds no token', () => {
+    // Passed from the shell when set there (null), never written in the file.
+    expect(env.CONSOLE_TOKEN).toBeNull();
+    const given = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== null));
+    const { env: app } = loadConfig({ ...given, CONSOLE_TOKEN: 'a-token-the-entrypoint-generated-0123456789' });
+    expect([app.HOST, app.PORT, app.CONSOLE, app.DATABASE_URL]).toEqual(['0.0.0.0', Number(env.PORT), 'on', undefined]);
+    // What the entrypoint reads, as its one destructuring of process.env names it; its PORT default is the app's.
+    const reads = /const \{ ([^}]+) \} = process\.env;/.exec(entrypoint)![1]!.split(',').map((part) => part.trim().split(/[\s:=]/)[0]!);
+    expect(reads).toEqual(['CONSOLE_TOKEN', 'CONSOLE_TOKEN_FILE', 'PORT']);
+    expect(entrypoint).toContain(`PORT = '${loadConfig({}).env.PORT}'`);
+    for (const name of Object.keys(env)) expect(name in app || reads.includes(name), name).toBe(true);
+  });
+
+  it('runs the entrypoint as the image\'s command, and both compose files are linted', () => {
+    expect(runtime).toMatch(/^CMD \["node", "bin\/docker-entrypoint\.js"\]$/m);
+    expect(entrypoint.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    accessSync(new URL('bin/docker-entrypoint.js', root), constants.X_OK);
+    // It starts what `npm start` starts.
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toBe('node bin/start.js');
+    expect(entrypoint).toContain("await import('./start.js');");
+    expect(pkg.scripts['lint:docker']).toMatch(/dclint@[\d.]+ docker-compose\.yml docker-compose\.try\.yml/);
   });
 });

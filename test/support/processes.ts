@@ -18,9 +18,11 @@ export interface AppProcess {
 /**
  * A dbaccess process as an operator starts it (`node --import tsx <script>` in the repository), with
  * only the environment given here: `src/main.ts` for the app, `src/cli/migrate.ts` for `npm run migrate`.
+ * A script of bin/ runs as the image runs it: `node <script>`, no loader (it brings its own).
  */
 export function spawnApp(script: string, env: Record<string, string>, args: string[] = []): AppProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const loader = script.startsWith('bin/') ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...loader, script, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
