@@ -147,7 +147,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
 
   const masterKey = loadMasterKey(env.MASTER_KEY, dataDir);
   // Configuration secrets join the log scrubber's registry: no log line at any level shows them.
-  for (const value of [env.MASTER_KEY, masterKey.toString('hex'), masterKey.toString('base64'), env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.MICROSOFT_APP_PASSWORD, env.VAULT_TOKEN, env.ANTHROPIC_API_KEY, env.CONSOLE_TOKEN, env.AUDIT_EXPORT_TOKEN]) {
+  for (const value of [env.MASTER_KEY, masterKey.toString('hex'), masterKey.toString('base64'), env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN, env.MICROSOFT_APP_PASSWORD, env.VAULT_TOKEN, env.ANTHROPIC_API_KEY, env.CONSOLE_TOKEN, env.AUDIT_EXPORT_TOKEN]) {
     if (value) registerSecretValue(value, { permanent: true });
   }
   for (const url of [stateUrl, env.REDIS_URL, env.AUDIT_EXPORT_URL]) registerConnectionSecrets(url);
@@ -265,9 +265,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const mfa = createMfaService({ db, repo: createMfaRepo({ db }), audit, secrets });
   const qrCodes = createShortLivedFiles({ ttlMs: 10 * 60_000 });
   const publishQr = env.PUBLIC_URL ? (png: Buffer) => `${env.PUBLIC_URL!.replace(/\/$/, '')}/mfa/qr/${qrCodes.put(png)}.png` : undefined;
+  // Socket Mode when there is an app-level token (Slack signs nothing on the socket); signed HTTP otherwise.
+  const slackInbound = env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : undefined;
+  if (env.SLACK_APP_TOKEN && env.SLACK_SIGNING_SECRET) logger.info('Slack in Socket Mode (SLACK_APP_TOKEN): SLACK_SIGNING_SECRET is not used and /slack/events is not served');
   const slack =
-    slackModules && env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET
-      ? slackModules.createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, publishQr, status, availability, tenants, deliveries: slackModules.createSlackDeliveries({ db }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
+    slackModules && env.SLACK_BOT_TOKEN && slackInbound
+      ? slackModules.createSlackApp({ inbound: slackInbound, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, publishQr, status, availability, tenants, deliveries: slackModules.createSlackDeliveries({ db }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
       : undefined;
   if (Boolean(env.MICROSOFT_APP_ID) !== Boolean(env.MICROSOFT_APP_PASSWORD) && env.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
     throw configError('MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must be set together to enable Teams.');
@@ -421,7 +424,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
         http = await buildServer({
           logger,
           metrics,
-          slack: slack && { receiver: slack.receiver, screen: slack.screen },
+          slack: slack?.http,
           qrCodes,
           reports,
           console: consoleRoutes,
@@ -435,6 +438,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
       // Both settle before a failure is reported, so that stop() finds everything either one started.
       const failed = (await Promise.allSettled([startWorkers(), startServer()])).find((result) => result.status === 'rejected');
       if (failed) throw failed.reason;
+      // Socket Mode: Slack's deliveries start once everything that answers them is up; they stop first.
+      const socket = slack?.socket;
+      if (socket && env.RUN_MODE !== 'worker') {
+        closers.unshift(() => socket.stop());
+        await socket.start();
+      }
       started = true;
     },
 

@@ -128,7 +128,7 @@ export function checkConfiguration({ source, catalogPath: pathArgument, engines,
       }
     }
     if (!env.SLACK_BOT_TOKEN) {
-      findings.push({ severity: 'info', where: 'environment SLACK_BOT_TOKEN', message: 'Not set: Slack is off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to ask for access from Slack).' });
+      findings.push({ severity: 'info', where: 'environment SLACK_BOT_TOKEN', message: 'Not set: Slack is off (set SLACK_BOT_TOKEN with SLACK_APP_TOKEN for Socket Mode, or with SLACK_SIGNING_SECRET over HTTP, to ask for access from Slack).' });
     }
     if (!env.DATABASE_URL) {
       findings.push({ severity: 'info', where: 'environment DATABASE_URL', message: `Not set: dbaccess keeps its state in an embedded PostgreSQL under ${env.DATA_DIR}.` });

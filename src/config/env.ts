@@ -34,8 +34,22 @@ const envSchema = z.object({
   QUEUE_PREFIX: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'lower-case letters, digits, _ or -').default('dbaccess'),
   DBACCESS_CONFIG: z.string().max(1000).default('./dbaccess.yaml'),
   MASTER_KEY: z.string().max(200).optional(),
+  /** Slack over HTTP: Slack signs what it posts to /slack/events with this secret. */
   SLACK_SIGNING_SECRET: z.string().max(200).optional(),
-  SLACK_BOT_TOKEN: z.string().max(500).optional(),
+  SLACK_BOT_TOKEN: z
+    .string()
+    .max(500)
+    .refine((token) => !token.startsWith('xapp-'), 'this is an app-level token (xapp-): put it in SLACK_APP_TOKEN, and the Bot User OAuth Token (xoxb-) here')
+    .optional(),
+  /**
+   * Slack in Socket Mode: the app-level token (scope connections:write). Set, dbaccess connects out to
+   * Slack instead of serving /slack/events: no public URL, and no signing secret (Slack signs only HTTP).
+   */
+  SLACK_APP_TOKEN: z.preprocess(
+    // `SLACK_APP_TOKEN=` left empty in an env file means unset, as for the other Slack variables.
+    (value) => (value === '' ? undefined : value),
+    z.string().max(500).startsWith('xapp-', 'an app-level token starts with xapp- (the Slack app settings, App-Level Tokens); the xoxb- token goes in SLACK_BOT_TOKEN').optional(),
+  ),
   /** The public https address of this server (for images Slack fetches, such as MFA QR codes). */
   PUBLIC_URL: z.string().max(2000).url().optional(),
   SLACK_API_URL: z.string().max(2000).url().default('https://slack.com/api/'),
@@ -121,13 +135,29 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 /** Variables that only work together. */
 function pairProblems(env: Env): EnvironmentProblem[] {
   const problems: EnvironmentProblem[] = [];
-  if (Boolean(env.SLACK_BOT_TOKEN) !== Boolean(env.SLACK_SIGNING_SECRET)) {
-    problems.push({ name: env.SLACK_BOT_TOKEN ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN', message: 'SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set together to enable Slack.' });
-  }
+  const slackProblem = slackPairProblem(env);
+  if (slackProblem) problems.push(slackProblem);
   if (Boolean(env.VAULT_ADDR) !== Boolean(env.VAULT_TOKEN)) {
     problems.push({ name: env.VAULT_ADDR ? 'VAULT_TOKEN' : 'VAULT_ADDR', message: 'VAULT_ADDR and VAULT_TOKEN must be set together to use Vault.' });
   }
   return problems;
+}
+
+/**
+ * Slack needs the bot token and one way in: the signing secret (Slack posts to /slack/events) or the
+ * app-level token (Socket Mode, which wins when both are set: Slack signs nothing it sends over the socket).
+ */
+function slackPairProblem(env: Env): EnvironmentProblem | undefined {
+  if (env.SLACK_BOT_TOKEN && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+    return { name: 'SLACK_SIGNING_SECRET', message: 'SLACK_BOT_TOKEN needs SLACK_APP_TOKEN (Socket Mode, no public URL) or SLACK_SIGNING_SECRET (Slack posts to /slack/events) to enable Slack.' };
+  }
+  if (!env.SLACK_BOT_TOKEN && env.SLACK_APP_TOKEN) {
+    return { name: 'SLACK_BOT_TOKEN', message: 'SLACK_APP_TOKEN needs SLACK_BOT_TOKEN too (the Bot User OAuth Token, xoxb-, of the same app) to enable Slack in Socket Mode.' };
+  }
+  if (!env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET) {
+    return { name: 'SLACK_BOT_TOKEN', message: 'SLACK_SIGNING_SECRET needs SLACK_BOT_TOKEN too (the Bot User OAuth Token, xoxb-) to enable Slack.' };
+  }
+  return undefined;
 }
 
 export interface EnvironmentProblem {

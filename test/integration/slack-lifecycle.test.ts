@@ -5,13 +5,18 @@ import { APPROVERS_CHANNEL, PEOPLE, hasButton, shown, startHarness, waitUntil, t
 import { targetGroups, targetRoles, targetSessionsOf } from '../support/databases.js';
 
 /**
- * The whole life of one request through Slack, on both queue backends: /dbaccess -> form -> card ->
- * approve -> DM -> connect -> expiry -> refused and disconnected -> summary.
+ * The whole life of one request through Slack, on both queue backends, and over both ways Slack
+ * reaches the app (signed HTTP posts; Socket Mode, through the WebSocket double): /dbaccess -> form ->
+ * card -> approve -> DM -> connect -> expiry -> refused and disconnected -> summary.
  */
-describe.each(['redis', 'postgres'] as const)('Slack lifecycle on %s', (queue) => {
+describe.each([
+  ['redis', 'http'],
+  ['postgres', 'http'],
+  ['postgres', 'socket'],
+] as const)('Slack lifecycle on %s, over %s', (queue, slack) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ queue });
+    h = await startHarness({ queue, slack: slack === 'socket' ? { socketMode: {} } : 'http' });
   });
   afterAll(async () => {
     await h?.close();
@@ -40,15 +45,16 @@ describe.each(['redis', 'postgres'] as const)('Slack lifecycle on %s', (queue) =
     expect(receipt.text).toContain(`<@${PEOPLE.alice}>`);
 
     // The requester cannot approve their own request; someone who is not an approver cannot either.
-    await h.click(PEOPLE.requester, 'dbaccess.approve', card);
-    await h.click(PEOPLE.mallory, 'dbaccess.approve', card);
+    // Every click is acknowledged (over HTTP with 200, over the socket with its envelope id).
+    expect((await h.click(PEOPLE.requester, 'dbaccess.approve', card)).status).toBe(200);
+    expect((await h.click(PEOPLE.mallory, 'dbaccess.approve', card)).status).toBe(200);
     await waitUntil(() => h.slack.ephemeralsFor(PEOPLE.mallory).length > 0, 5000, 'ephemeral to mallory');
     expect(h.slack.ephemeralsFor(PEOPLE.requester).map((e) => e.text)).toContain('You cannot approve your own request, even as one of its approvers.');
     expect(h.slack.ephemeralsFor(PEOPLE.mallory)[0]!.text).toMatch(/^Only <@U0ALICE> or <@U0BOB> can approve read on orders \(policy "tests"\)\.$/);
     expect(hasButton(h.slack.message(card.channel, card.ts)!, 'dbaccess.approve')).toBe(true);
 
     // Alice approves: the buttons go, the requester gets credentials by DM, the thread says it is active.
-    await h.click(PEOPLE.alice, 'dbaccess.approve', card);
+    expect((await h.click(PEOPLE.alice, 'dbaccess.approve', card)).status).toBe(200);
     const dm = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => /is ready until/.test(m.text ?? ''));
     const updated = h.slack.message(card.channel, card.ts)!;
     expect(hasButton(updated, 'dbaccess.approve')).toBe(false);
@@ -96,6 +102,14 @@ describe.each(['redis', 'postgres'] as const)('Slack lifecycle on %s', (queue) =
     const password = new URL(uri).password;
     expect(JSON.stringify(events)).not.toContain(password);
     expect(JSON.stringify(h.slack.messagesIn(APPROVERS_CHANNEL))).not.toContain(password);
+    if (slack === 'socket') {
+      // The command, the submission and three clicks: five envelopes, each acknowledged once, in Slack's 3 s.
+      const { acks, strayMessages, connections } = h.slack.socket!;
+      expect(acks.map((ack) => ack.type)).toEqual(['slash_commands', 'interactive', 'interactive', 'interactive', 'interactive']);
+      expect(acks.every((ack) => ack.ms < 3000)).toBe(true);
+      expect(strayMessages).toEqual([]);
+      expect(connections).toHaveLength(1);
+    }
     await session.end().catch(() => {});
   });
 });

@@ -10,6 +10,7 @@ import { runMigrations } from '../../src/db/client.js';
 import { createLogger, type LogDestination, type Logger } from '../../src/lib/logger.js';
 import { createStateDatabase, createTargetDatabase } from './databases.js';
 import { startFakeSlack, type FakeSlack, type RecordedCall, type SlackMessage } from './fake-slack.js';
+import type { EnvelopeType, FakeSlackSocket, FakeSlackSocketOptions } from './fake-slack-socket.js';
 import { SERVICES } from './services.js';
 import {
   blockAction, plainTextInput, postSigned, slashCommand, staticSelect, viewSubmission, type SignedResponse,
@@ -19,6 +20,8 @@ export const TEAM = 'T0ACME';
 export const APPROVERS_CHANNEL = 'C0APPROVALS';
 export const PEOPLE = { requester: 'U0REQUESTER', alice: 'U0ALICE', bob: 'U0BOB', mallory: 'U0MALLORY' } as const;
 export const SIGNING_SECRET = 'test-signing-secret';
+/** The app-level token the fake Slack knows, in Socket Mode. */
+export const APP_TOKEN = 'xapp-1-A0DBACCESS-1-test';
 
 export interface HarnessOptions {
   queue: 'redis' | 'postgres';
@@ -50,6 +53,11 @@ export interface HarnessOptions {
   unscopedQueries?: 'error' | 'empty';
   /** Where the app's log lines go (default stdout, at TEST_LOG_LEVEL or silent): the app's own logger, with its scrubbing. */
   log?: LogDestination;
+  /**
+   * How Slack reaches the app: signed HTTP posts to /slack/events (default), or Socket Mode through the
+   * fake's WebSocket double, with SLACK_APP_TOKEN and no signing secret, as a newcomer sets it up.
+   */
+  slack?: 'http' | { socketMode: FakeSlackSocketOptions & { appToken?: string } };
 }
 
 export interface Harness {
@@ -61,7 +69,10 @@ export interface Harness {
   redisPrefix: string;
   /** The catalog file the app watches. */
   catalogPath: string;
-  /** Sends a correctly signed Slack request to the running server. */
+  /**
+   * Sends a correctly signed Slack request to the running server; in Socket Mode, the same payload as
+   * an envelope on the socket, answered with what the acknowledgement carried (status 0 without one).
+   */
   post(body: string, sign?: { timestamp?: number; signature?: string }): Promise<SignedResponse>;
   /** `/dbaccess <text>` as `user` of a workspace (default: TEAM). */
   command(user: string, text: string, teamId?: string): Promise<SignedResponse>;
@@ -107,7 +118,12 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined | false> |
 
 /** Starts dbaccess against a fresh state database, a fresh target database and a fake Slack. */
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
-  const [state, target, slack] = await Promise.all([createStateDatabase(), options.target ?? createTargetDatabase(), startFakeSlack({ teamId: TEAM, ...options.slackDirectory })]);
+  const socketMode = options.slack && options.slack !== 'http' ? options.slack.socketMode : undefined;
+  const [state, target, slack] = await Promise.all([
+    createStateDatabase(),
+    options.target ?? createTargetDatabase(),
+    startFakeSlack({ teamId: TEAM, ...options.slackDirectory, ...(socketMode ? { socketMode: { ...socketMode, appToken: APP_TOKEN } } : {}) }),
+  ]);
   if (options.unscopedQueries !== 'empty') await failUnscopedQueries(state.url);
   const dir = mkdtempSync(join(tmpdir(), 'dbaccess-test-'));
   const prefix = `t${randomBytes(3).toString('hex')}_`;
@@ -140,7 +156,7 @@ ${options.extraDatabases ?? ''}`;
     DATA_DIR: dir,
     DBACCESS_CONFIG: catalogPath,
     MASTER_KEY: randomBytes(32).toString('hex'),
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    ...(socketMode ? { SLACK_APP_TOKEN: socketMode.appToken ?? APP_TOKEN } : { SLACK_SIGNING_SECRET: SIGNING_SECRET }),
     SLACK_BOT_TOKEN: 'xoxb-test-token',
     SLACK_API_URL: slack.apiUrl,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -153,14 +169,27 @@ ${options.extraDatabases ?? ''}`;
   const config = loadConfig(envVars);
   const app = await createContainer(config, { logger: options.logger ?? createLogger(config.env.LOG_LEVEL, options.log) });
   const extra: Container[] = [];
-  await app.start();
+  const cleanUp = async () => {
+    await slack.close();
+    if (options.queue === 'redis') await deleteRedisPrefix(redisPrefix);
+    await Promise.all([state.drop(), target.drop()]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await app.start();
+  } catch (error) {
+    // A start that fails (a refused token) leaves nothing behind.
+    await app.stop();
+    await cleanUp();
+    throw error;
+  }
   const address = app.http!.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   let responses = 0;
 
   const harness: Harness = {
     app, url, slack, target, prefix, redisPrefix, catalogPath, env: envVars,
-    post: (body, sign = {}) => postSigned(url, '/slack/events', body, { secret: SIGNING_SECRET, ...sign }),
+    post: (body, sign = {}) => (slack.socket ? overSocket(slack.socket, body) : postSigned(url, '/slack/events', body, { secret: SIGNING_SECRET, ...sign })),
     command: (user, text, teamId = TEAM) => harness.post(slashCommand({ teamId, userId: user, text, responseUrl: slack.responseUrl(`cmd-${++responses}`, { user }) })),
     async submitRequest(user, values, teamId = TEAM) {
       const opened = slack.callsTo('views.open').length;
@@ -211,13 +240,29 @@ ${options.extraDatabases ?? ''}`;
     async close() {
       for (const worker of extra) await worker.stop();
       await app.stop();
-      await slack.close();
-      if (options.queue === 'redis') await deleteRedisPrefix(redisPrefix);
-      await Promise.all([state.drop(), target.drop()]);
-      rmSync(dir, { recursive: true, force: true });
+      await cleanUp();
     },
   };
   return harness;
+}
+
+/**
+ * A body as Slack would post it to /slack/events, delivered as Socket Mode sends the same thing: a
+ * slash command's form fields as the payload object, an interaction's `payload=` JSON, an event's JSON.
+ */
+async function overSocket(socket: FakeSlackSocket, body: string): Promise<SignedResponse> {
+  const form = new URLSearchParams(body);
+  const interaction = form.get('payload');
+  const [type, payload]: [EnvelopeType, Record<string, unknown>] =
+    interaction !== null ? ['interactive', JSON.parse(interaction)] : form.has('command') ? ['slash_commands', Object.fromEntries(form)] : ['events_api', JSON.parse(body)];
+  try {
+    const ack = await socket.deliver(type, payload);
+    // The SDK sends `payload: {}` for a bare ack(); over HTTP, Bolt answers that with an empty body.
+    const answer = ack.payload && Object.keys(ack.payload).length > 0 ? ack.payload : undefined;
+    return { status: 200, body: answer ? JSON.stringify(answer) : '', json: answer };
+  } catch (error) {
+    return { status: 0, body: (error as Error).message, json: undefined };
+  }
 }
 
 /**

@@ -5,6 +5,9 @@
  * (or a `token` form field), form-encoded, JSON or multipart arguments, HTTP 200 with `{ok:true,...}` or
  * `{ok:false,error}`, and 429 with `Retry-After` when rate limited. It also plays `response_url`.
  *
+ * With `socketMode`, it also plays Socket Mode: `apps.connections.open`, called with the app-level token,
+ * answers with a URL of the WebSocket double (fake-slack-socket.ts), which is `fake.socket`.
+ *
  * The fake grants exactly the bot scopes of manifests/slack/app-manifest.yaml (unless told otherwise), so a
  * method the manifest does not cover fails here with `missing_scope` as it would in a real workspace.
  */
@@ -13,6 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { startFakeSlackSocket, type FakeSlackSocket, type FakeSlackSocketOptions } from './fake-slack-socket.js';
 
 export interface FakeSlackOptions {
   teamId?: string;
@@ -30,6 +34,8 @@ export interface FakeSlackOptions {
   users?: Record<string, { email?: string; name?: string }>;
   /** User groups (`S…` id -> member user ids) usergroups.list answers with. */
   usergroups?: Record<string, string[]>;
+  /** Socket Mode on: the one app-level token (`xapp-…`, with connections:write) apps.connections.open takes. */
+  socketMode?: FakeSlackSocketOptions & { appToken: string };
 }
 
 /** One request the fake received, Web API call or response_url post. */
@@ -126,6 +132,8 @@ export interface FakeSlack {
   view(id: string): SlackView | undefined;
   /** The id of the IM channel conversations.open returns for a user. */
   dmChannelFor(user: string): string;
+  /** The Socket Mode double, when `socketMode` was given. */
+  readonly socket: FakeSlackSocket | undefined;
   close(): Promise<void>;
 }
 
@@ -165,6 +173,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   };
   const scopes = new Set(options.scopes ?? (await manifestBotScopes()));
   const triggerTtlMs = options.triggerTtlMs ?? 3000;
+  const socket = options.socketMode ? await startFakeSlackSocket({ appId: team.appId, ...options.socketMode }) : undefined;
 
   const calls: RecordedCall[] = [];
   const waiters = new Set<{ method: string; predicate: (call: RecordedCall) => boolean; resolve: (call: RecordedCall) => void }>();
@@ -441,6 +450,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       answer(200, { ok: false, error: 'not_authed' });
       return;
     }
+    // apps.connections.open takes the app-level token only; every other method refuses it.
+    if (method === 'apps.connections.open' || token.startsWith('xapp-')) {
+      answer(200, appTokenCall(method, token));
+      return;
+    }
     if (!token.startsWith('xoxb-') || (options.botToken !== undefined && token !== options.botToken)) {
       answer(200, { ok: false, error: 'invalid_auth' });
       return;
@@ -463,6 +477,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return;
     }
     answer(200, handlers[method](parsed.args), { ...scopeHeaders, ...(needed ? { 'X-Accepted-OAuth-Scopes': needed } : {}) });
+  };
+
+  const appTokenCall = (method: string, token: string): ApiResult | ApiError => {
+    if (method !== 'apps.connections.open' || !token.startsWith('xapp-')) return fail('not_allowed_token_type');
+    if (!socket || token !== options.socketMode?.appToken) return fail('invalid_auth');
+    return { ok: true, url: socket.mintUrl() };
   };
 
   const handleResponseUrl = (id: string, req: IncomingMessage, raw: Buffer, res: ServerResponse): void => {
@@ -608,8 +628,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     ephemeralsFor: (user) => ephemerals.filter((ephemeral) => ephemeral.user === user),
     view: (id) => views.get(id),
     dmChannelFor,
+    socket,
     async close() {
       waiters.clear();
+      await socket?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
     },

@@ -8,6 +8,8 @@ export interface AppProcess {
   child: ChildProcess;
   /** stdout and stderr so far. */
   output(): string;
+  /** stderr alone so far. */
+  stderr(): string;
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
   /** Waits until the output contains `text`. */
@@ -28,12 +30,17 @@ export function spawnApp(script: string, env: Record<string, string>, args: stri
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stderr += chunk.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     child,
     output: () => output,
+    stderr: () => stderr,
     exited,
     async waitFor(text, timeoutMs = 60_000) {
       await waitUntil(

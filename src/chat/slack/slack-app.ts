@@ -1,4 +1,4 @@
-import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import type { CatalogOf, CatalogSet } from '../../config/catalog.js';
 import { withTenant } from '../../modules/tenants/tenant-scope.js';
 import type { Logger } from '../../lib/logger.js';
@@ -14,10 +14,15 @@ import { deliveryKey, type createSlackDeliveries } from './slack-deliveries.js';
 import type { SlackDirectory } from './slack-directory.js';
 import { createSlackNotifier } from './slack-notifier.js';
 import { SLACK_SURFACE } from './slack-replies.js';
-import { createSlackScreen, createViewSeal } from './slack-screen.js';
+import { createSlackScreen, createViewSeal, screenPayload } from './slack-screen.js';
+import { createSocketConnection, socketLogger } from './slack-socket.js';
 
 export interface SlackOptions {
-  signingSecret: string;
+  /**
+   * How Slack's commands, clicks and events reach dbaccess: signed HTTP posts to /slack/events, or
+   * Socket Mode, a WebSocket dbaccess opens to Slack with the app-level token (no public URL).
+   */
+  inbound: { signingSecret: string } | { appToken: string };
   botToken: string;
   apiUrl: string;
   /** Seals the modals dbaccess opens (HMAC of their metadata and whom they are for). */
@@ -49,12 +54,17 @@ interface Deps extends Omit<DispatcherDeps, 'notifier' | 'logger' | 'catalogOf'>
  */
 export function createSlackApp(options: SlackOptions, { publishQr, tenants, deliveries, offboarding, catalogOf, catalogs, directory, logger, ...services }: Deps) {
   const log = logger.child({ platform: 'slack' });
-  const receiver = new HTTPReceiver({
-    signingSecret: options.signingSecret,
-    endpoints: ['/slack/events'],
-    logger: boltLogger(log),
-    unhandledRequestTimeoutMillis: 2500,
-  });
+  // The same App and listeners serve either receiver: only the way in differs.
+  // Socket Mode reconnects through createSocketConnection, not the SDK (see there); apps.connections.open
+  // goes to SLACK_API_URL like every other call.
+  const receiver = 'appToken' in options.inbound
+    ? new SocketModeReceiver({
+        appToken: options.inbound.appToken,
+        logger: socketLogger(boltLogger(log)),
+        autoReconnectEnabled: false,
+        installerOptions: { clientOptions: { slackApiUrl: options.apiUrl, retryConfig: { retries: 2, maxTimeout: 5000 }, timeout: 10_000 } },
+      })
+    : new HTTPReceiver({ signingSecret: options.inbound.signingSecret, endpoints: ['/slack/events'], logger: boltLogger(log), unhandledRequestTimeoutMillis: 2500 });
   const app = new App({
     receiver,
     token: options.botToken,
@@ -65,6 +75,16 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
   const views = createViewSeal(options.viewKey);
   const notifier = createSlackNotifier({ client: app.client, catalogOf, catalogs, seal: views, availability: services.availability });
   const dispatcher = createDispatcher({ ...services, catalogOf, notifier, logger: log }, SLACK_SURFACE, 'Slack');
+
+  // Over HTTP the route screens each request before Bolt (src/http/slack-route.ts); over the socket,
+  // the same payload rules apply here. A refused envelope is not acknowledged, as HTTP answers 4xx.
+  if (receiver instanceof SocketModeReceiver) {
+    app.use(async ({ body, next }) => {
+      const refusal = screenPayload(body as Record<string, unknown>, views);
+      if (refusal) log.warn({ reason: refusal.error }, 'slack: envelope refused');
+      else await next();
+    });
+  }
 
   // Every listener runs in its workspace's tenant scope: the state database's row-level security
   // then refuses any row of another tenant, whatever a listener or service might ask for.
@@ -94,7 +114,17 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
     log.error({ err: error }, 'slack listener failed');
   });
 
-  return { app, receiver, notifier, screen: createSlackScreen(options.signingSecret, views), async init() { await app.init(); } };
+  return {
+    app,
+    notifier,
+    /** Over HTTP: what Fastify's /slack/events route needs. In Socket Mode there is no such route. */
+    http: receiver instanceof HTTPReceiver && 'signingSecret' in options.inbound ? { receiver, screen: createSlackScreen(options.inbound.signingSecret, views) } : undefined,
+    /** In Socket Mode: the connection to Slack, started once the server is ready. */
+    socket: receiver instanceof SocketModeReceiver ? createSocketConnection(receiver.client, log) : undefined,
+    async init() {
+      await app.init();
+    },
+  };
 }
 
 /**

@@ -77,7 +77,11 @@ export function createSlackScreen(signingSecret: string, seal: ReturnType<typeof
   };
 }
 
-function screenPayload(payload: Record<string, unknown>, seal: ReturnType<typeof createViewSeal>): Refusal | undefined {
+/**
+ * The payload rules alone: what Slack sends over Socket Mode needs no signature (dbaccess opened the
+ * connection with its own token) but is held to the same interactions and sealed views.
+ */
+export function screenPayload(payload: Record<string, unknown>, seal: ReturnType<typeof createViewSeal>): Refusal | undefined {
   if (payload.ssl_check === '1' || payload.type === 'url_verification') return undefined;
   const teamId = teamOf(payload);
   // Every listener runs in its workspace's scope: without one, nothing could answer it.
