@@ -131,6 +131,7 @@ export function slackCheck(config: Config): DoctorCheck {
         if (missing.length > 0) {
           findings.push(problem(`The token lacks the scope${missing.length === 1 ? '' : 's'} ${missing.join(', ')}.`, 'Add them under OAuth & Permissions (or recreate the app from manifests/slack/app-manifest.yaml), reinstall the app, and copy the new token.'));
         }
+        if (config.env.SLACK_APP_TOKEN) findings.push(await socketModeFinding(config.env.SLACK_APP_TOKEN, apiUrl, timeoutMs));
         return { findings };
       } catch (error) {
         const code = (error as { data?: { error?: unknown } }).data?.error;
@@ -141,6 +142,24 @@ export function slackCheck(config: Config): DoctorCheck {
       }
     },
   };
+}
+
+/**
+ * Socket Mode: the app-level token opens a connection (apps.connections.open hands out a one-time
+ * WebSocket URL, which is left unused), so the token is right and Socket Mode is on for the app.
+ */
+async function socketModeFinding(appToken: string, apiUrl: string, timeoutMs: number): Promise<Found> {
+  const client = new WebClient(appToken, { slackApiUrl: apiUrl, retryConfig: { retries: 0 }, timeout: timeoutMs, logger: silentSlackLogger, rejectRateLimitedCalls: true });
+  try {
+    await client.apps.connections.open();
+    return ok('Socket Mode: SLACK_APP_TOKEN opens a connection');
+  } catch (error) {
+    const code = (error as { data?: { error?: unknown } }).data?.error;
+    if (typeof code === 'string' && SLACK_TOKEN_ERRORS.has(code)) {
+      return problem(`Slack refused SLACK_APP_TOKEN for Socket Mode (${code}).`, "Generate an app-level token with the connections:write scope (the app settings, under App-Level Tokens) and copy it (xapp-...) into SLACK_APP_TOKEN.");
+    }
+    return problem(`apps.connections.open failed: ${typeof code === 'string' ? code : operatorMessage(error)}.`, 'Turn Socket Mode on for the app (Settings, Socket Mode), or unset SLACK_APP_TOKEN to receive Slack over HTTP.');
+  }
 }
 
 export function vaultCheck(config: Config, vault: VaultClient | undefined): DoctorCheck {

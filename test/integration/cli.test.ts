@@ -210,6 +210,28 @@ describe('dbaccess migrate and doctor', () => {
     await root.query(`DROP USER IF EXISTS ${mysql.escape(weak)}@'%'`).finally(() => root.end());
   });
 
+  it('checks the Socket Mode token: the right one opens a connection, a wrong one is a problem with the fix', async () => {
+    const appToken = 'xapp-1-A0DBACCESS-1-right';
+    const socketSlack = await startFakeSlack({ botToken: 'xoxb-the-right-one', socketMode: { appToken } });
+    try {
+      const socketEnv = { ...env, SLACK_API_URL: socketSlack.apiUrl, SLACK_SIGNING_SECRET: '' };
+      const [right, wrong] = await Promise.all([
+        dbaccess(['doctor', '--only', 'slack'], { ...socketEnv, SLACK_APP_TOKEN: appToken }),
+        dbaccess(['doctor', '--only', 'slack'], { ...socketEnv, SLACK_APP_TOKEN: 'xapp-1-A0DBACCESS-1-revoked' }),
+      ]);
+      expect(right.stdout).toMatch(/ok +slack: auth\.test: bot/);
+      expect(right.stdout).toContain('Socket Mode: SLACK_APP_TOKEN opens a connection');
+      // (The configuration check runs whatever --only says; there is no catalog file here.)
+      expect(right.stdout).not.toMatch(/PROBLEM +slack/);
+      expect(wrong.stdout).toMatch(/PROBLEM +slack: auth\.test: bot/);
+      expect(wrong.stdout).toContain('problem: Slack refused SLACK_APP_TOKEN for Socket Mode (invalid_auth).');
+      expect(wrong.stdout).toContain('fix: Generate an app-level token with the connections:write scope');
+      expect(wrong.stdout + wrong.stderr).not.toContain('xapp-1-A0DBACCESS-1-revoked');
+    } finally {
+      await socketSlack.close();
+    }
+  }, SPAWNING_TIMEOUT);
+
   const goodCatalog = () =>
     writeCatalog('doctor-good.yaml', `${approvers}databases:\n${postgresEntry('orders', target.name, 'env:ORDERS_ADMIN_URL', '    capture: pgaudit\n')}${mariaEntry('shop', maria.name, 'env:SHOP_ADMIN_URL', '    capture: general_log\n')}`);
 
