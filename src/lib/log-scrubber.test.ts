@@ -55,6 +55,9 @@ describe('the log scrubber', () => {
       ['connect postgres://admin:hunter2@db:5432/x failed', 'hunter2'],
       ['url=postgresql%3A%2F%2Fadmin%3Ahunter2%40db%3A5432', 'hunter2'],
       ['Authorization: Bearer abcdef123456789', 'abcdef123456789'],
+      // user:password and admin:hunter2 in base64: letters only, and letters with digits.
+      ['Authorization: Basic dXNlcjpwYXNzd29yZA', 'dXNlcjpwYXNzd29yZA'],
+      ['authorization: basic YWRtaW46aHVudGVyMg==', 'YWRtaW46aHVudGVyMg'],
       ['token xoxb-1234-5678-abcdefghij sent', 'xoxb-1234-5678-abcdefghij'],
       ['x-api-key: sk-ant-api03-abcdefgh', 'sk-ant-api03-abcdefgh'],
       ['header X-Vault-Token: hvs.CAESIabcdefghijkl', 'hvs.CAESIabcdefghijkl'],
@@ -70,6 +73,10 @@ describe('the log scrubber', () => {
       ['eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJib3QifQ.c2lnbmF0dXJl', 'eyJzdWIiOiJib3QifQ'],
     ];
     for (const [text, secret] of cases) expect(scrubText(text), text).not.toContain(secret);
+  });
+
+  it('leaves a plain word after "Basic" readable', () => {
+    expect(scrubText('Generate it under Basic Information, App-Level Tokens')).toBe('Generate it under Basic Information, App-Level Tokens');
   });
 
   it('removes recovery codes of the shape the project makes, and leaves ids alone', () => {

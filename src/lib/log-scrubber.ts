@@ -29,7 +29,7 @@ const SHAPES: Array<[RegExp, string]> = [
   // postgres://user:pass@host, also URL-encoded inside a form body.
   [/\b([a-z][a-z0-9+.-]*:\/\/[^:\s/@"'\\]*:)[^@\s"'\\]*@/gi, `$1${REDACTED}@`],
   [/(%3A%2F%2F[^%\s&"'\\]*(?:%[0-9A-F]{2}[^%\s&"'\\]*)*?%3A)[^\s&"'\\]*?%40/gi, `$1${REDACTED}%40`],
-  [/\b(Bearer|Basic)(\s+|%20|\+)[A-Za-z0-9._~+/=-]{6,}/gi, `$1$2${REDACTED}`],
+  [/\b(Bearer)(\s+|%20|\+)[A-Za-z0-9._~+/=-]{6,}/gi, `$1$2${REDACTED}`],
   [/\bxox[a-z]-[A-Za-z0-9-]+/g, REDACTED],
   [/\bxapp-[A-Za-z0-9-]+/g, REDACTED],
   [/\bsk-ant-[A-Za-z0-9_-]+/g, REDACTED],
@@ -48,9 +48,17 @@ const SHAPES: Array<[RegExp, string]> = [
   [new RegExp(`(\\b(?:${KEYS})['"]?\\s*[:=]\\s*)(?:'[^']*'|"[^"]*"|[^\\s,;&}'"\\]]+)`, 'gi'), `$1${REDACTED}`],
 ];
 
+/**
+ * HTTP Basic credentials: base64 of `user:password`. A word after "Basic" is one when it decodes to
+ * something with a colon, or is not a plain word (digits, + / =): "Basic Information" stays readable.
+ */
+const BASIC = /\b(Basic)(\s+|%20|\+)([A-Za-z0-9._~+/=-]{6,})/gi;
+const basicCredential = (whole: string, word: string, gap: string, value: string) =>
+  /[0-9+/=]/.test(value) || Buffer.from(value, 'base64').toString('latin1').includes(':') ? `${word}${gap}${REDACTED}` : whole;
+
 /** A string with every registered secret and every secret-shaped part replaced by `[redacted]`. */
 export function scrubText(text: string): string {
-  let out = redactKnownSecrets(text);
+  let out = redactKnownSecrets(text).replace(BASIC, basicCredential);
   for (const [pattern, replacement] of SHAPES) out = out.replace(pattern, replacement);
   return out;
 }
