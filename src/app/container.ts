@@ -15,6 +15,8 @@ import { namesPeopleBy } from '../config/policy-config.js';
 import type { ChatNotifier } from '../chat/core/notifications.js';
 import { routeNotifications } from '../chat/core/notification-router.js';
 import { consoleApp } from '../chat/console/console-app.js';
+import { cliApi } from '../http/cli-api.js';
+import { createCliSessionService } from '../modules/cli-sessions/cli-session-service.js';
 import { consoleSite } from '../chat/console/console-site.js';
 import { createConsoleNotifier } from '../chat/console/console-notifier.js';
 import { createConsoleStore } from '../chat/console/console-store.js';
@@ -263,11 +265,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const metrics = createMetrics({ requestsByState: () => requestRepo.countByState(), activeLeases: () => leaseRepo.countActive() });
 
   const mfa = createMfaService({ db, repo: createMfaRepo({ db }), audit, secrets });
+  const cliSessions = createCliSessionService({ db, audit });
   const qrCodes = createShortLivedFiles({ ttlMs: 10 * 60_000 });
   const publishQr = env.PUBLIC_URL ? (png: Buffer) => `${env.PUBLIC_URL!.replace(/\/$/, '')}/mfa/qr/${qrCodes.put(png)}.png` : undefined;
   const slack =
     slackModules && env.SLACK_BOT_TOKEN && env.SLACK_SIGNING_SECRET
-      ? slackModules.createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, publishQr, status, availability, tenants, deliveries: slackModules.createSlackDeliveries({ db }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
+      ? slackModules.createSlackApp({ signingSecret: env.SLACK_SIGNING_SECRET, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, cliSessions, publishQr, status, availability, tenants, deliveries: slackModules.createSlackDeliveries({ db }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
       : undefined;
   if (Boolean(env.MICROSOFT_APP_ID) !== Boolean(env.MICROSOFT_APP_PASSWORD) && env.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
     throw configError('MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must be set together to enable Teams.');
@@ -279,7 +282,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           appId: env.MICROSOFT_APP_ID, appPassword: env.MICROSOFT_APP_PASSWORD ?? '', appTenantId: env.MICROSOFT_APP_TENANT_ID, appType: env.MICROSOFT_APP_TYPE,
           cloud: teamsModules.teamsCloudFromEnv(env),
         },
-        { tenants, requests, analysis, leases, exits, offboarding, mfa, conversations: teamsModules.createTeamsConversations({ db }), reports, audit, status, availability, insights: insightsService, catalogOf, catalogs, logger },
+        { tenants, requests, analysis, leases, exits, offboarding, mfa, cliSessions, conversations: teamsModules.createTeamsConversations({ db }), reports, audit, status, availability, insights: insightsService, catalogOf, catalogs, logger },
       )
     : undefined;
   // The local console: on by default when no chat platform is configured (and so in the sandbox).
@@ -297,7 +300,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const consoleRoutes = consoleStore
     ? consoleSite({ token: env.CONSOLE_TOKEN }, consoleApp(
         { people: { requester: CONSOLE_PEOPLE.requester, approver: CONSOLE_PEOPLE.approver } },
-        { store: consoleStore, notifier, tenants, requests, analysis, leases, exits, history: exitRepo, mfa, status, availability, insights: insightsService, reports, audit, catalogOf, logger },
+        { store: consoleStore, notifier, tenants, requests, analysis, leases, exits, history: exitRepo, mfa, cliSessions, status, availability, insights: insightsService, reports, audit, catalogOf, logger },
       ))
     : undefined;
 
@@ -426,6 +429,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           reports,
           console: consoleRoutes,
           teams: teams?.route,
+          cli: cliApi({ sessions: cliSessions, requests, analysis, leases, mfa, catalogOf, logger, loginHint: slack ? '/dbaccess' : 'dbaccess' }),
           // Ready once start() has finished: the HTTP server may listen before the workers run.
           readiness: { database: () => db.execute(sql`SELECT 1`), queue: () => queue.ping(), started: async () => (started ? undefined : Promise.reject(new Error('starting'))) },
         });
