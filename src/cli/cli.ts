@@ -32,7 +32,8 @@ export function overview(): string {
     'Commands:',
     ...COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
     '',
-    'Each command reads the same environment as the server (README, Configuration).',
+    'connect, login and logout talk to a dbaccess server (--server or DBACCESS_URL); the others read the',
+    'same environment as the server (README, Configuration).',
     "`dbaccess <command> --help` tells more. Exit codes: 0 ok, 1 problems found, 2 usage mistake.",
   ].join('\n');
 }
