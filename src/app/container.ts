@@ -15,6 +15,8 @@ import { namesPeopleBy } from '../config/policy-config.js';
 import type { ChatNotifier } from '../chat/core/notifications.js';
 import { routeNotifications } from '../chat/core/notification-router.js';
 import { consoleApp } from '../chat/console/console-app.js';
+import { cliApi } from '../http/cli-api.js';
+import { createCliSessionService } from '../modules/cli-sessions/cli-session-service.js';
 import { consoleSite } from '../chat/console/console-site.js';
 import { createConsoleNotifier } from '../chat/console/console-notifier.js';
 import { createConsoleStore } from '../chat/console/console-store.js';
@@ -252,7 +254,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
   });
   const exitRepo = createRequestExitRepo({ db });
   const exits = createRequestExitService({ db, requests: requestRepo, exits: exitRepo, audit, enqueue: queue.enqueue, access: requests });
-  const offboarding = createOffboardingService({ repo: createOffboardingRepo({ db }), exitRepo, exits, leases, audit, enqueue: queue.enqueue });
+  const cliSessions = createCliSessionService({ db, audit });
+  const offboarding = createOffboardingService({ repo: createOffboardingRepo({ db }), exitRepo, exits, leases, cliSessions, audit, enqueue: queue.enqueue });
   const status = async (tenantId: string) => {
     const [activeLeases, queueCounts, failingRevocations, unreviewedBreakGlass, catalog] = await Promise.all([
       leaseRepo.countActive(), queue.counts(), leases.failingRevocations(tenantId), requests.unreviewedBreakGlass(tenantId), catalogOf(tenantId),
@@ -270,7 +273,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   if (env.SLACK_APP_TOKEN && env.SLACK_SIGNING_SECRET) logger.info('Slack in Socket Mode (SLACK_APP_TOKEN): SLACK_SIGNING_SECRET is not used and /slack/events is not served');
   const slack =
     slackModules && env.SLACK_BOT_TOKEN && slackInbound
-      ? slackModules.createSlackApp({ inbound: slackInbound, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, publishQr, status, availability, tenants, deliveries: slackModules.createSlackDeliveries({ db }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
+      ? slackModules.createSlackApp({ inbound: slackInbound, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, cliSessions, publishQr, status, availability, tenants, deliveries: slackModules.createSlackDeliveries({ db }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
       : undefined;
   if (Boolean(env.MICROSOFT_APP_ID) !== Boolean(env.MICROSOFT_APP_PASSWORD) && env.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
     throw configError('MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must be set together to enable Teams.');
@@ -282,7 +285,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           appId: env.MICROSOFT_APP_ID, appPassword: env.MICROSOFT_APP_PASSWORD ?? '', appTenantId: env.MICROSOFT_APP_TENANT_ID, appType: env.MICROSOFT_APP_TYPE,
           cloud: teamsModules.teamsCloudFromEnv(env),
         },
-        { tenants, requests, analysis, leases, exits, offboarding, mfa, conversations: teamsModules.createTeamsConversations({ db }), reports, audit, status, availability, insights: insightsService, catalogOf, catalogs, logger },
+        { tenants, requests, analysis, leases, exits, offboarding, mfa, cliSessions, conversations: teamsModules.createTeamsConversations({ db }), reports, audit, status, availability, insights: insightsService, catalogOf, catalogs, logger },
       )
     : undefined;
   // The local console: on by default when no chat platform is configured (and so in the sandbox).
@@ -300,7 +303,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const consoleRoutes = consoleStore
     ? consoleSite({ token: env.CONSOLE_TOKEN }, consoleApp(
         { people: { requester: CONSOLE_PEOPLE.requester, approver: CONSOLE_PEOPLE.approver } },
-        { store: consoleStore, notifier, tenants, requests, analysis, leases, exits, history: exitRepo, mfa, status, availability, insights: insightsService, reports, audit, catalogOf, logger },
+        { store: consoleStore, notifier, tenants, requests, analysis, leases, exits, history: exitRepo, mfa, cliSessions, status, availability, insights: insightsService, reports, audit, catalogOf, logger },
       ))
     : undefined;
 
@@ -429,6 +432,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           reports,
           console: consoleRoutes,
           teams: teams?.route,
+          cli: cliApi({ sessions: cliSessions, requests, analysis, leases, mfa, catalogOf, logger, loginHint: slack ? '/dbaccess' : 'dbaccess' }),
           // Ready once start() has finished: the HTTP server may listen before the workers run.
           readiness: { database: () => db.execute(sql`SELECT 1`), queue: () => queue.ping(), started: async () => (started ? undefined : Promise.reject(new Error('starting'))) },
         });

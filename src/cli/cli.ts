@@ -11,9 +11,10 @@ import { leasesCommand } from './leases-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { revokeAllCommand } from './revoke-all-command.js';
 import { offboardCommand } from './offboard-command.js';
+import { connectCommand, loginCommand, logoutCommand } from './connect-command.js';
 
 /** `dbaccess <command>`: the package's bin (bin/dbaccess.js runs this through tsx). */
-export const COMMANDS: readonly Command[] = [migrateCommand, checkConfigCommand, doctorCommand, leasesCommand, revokeAllCommand, offboardCommand];
+export const COMMANDS: readonly Command[] = [connectCommand, loginCommand, logoutCommand, migrateCommand, checkConfigCommand, doctorCommand, leasesCommand, revokeAllCommand, offboardCommand];
 
 function version(): string {
   try {
@@ -31,7 +32,8 @@ export function overview(): string {
     'Commands:',
     ...COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
     '',
-    'Each command reads the same environment as the server (README, Configuration).',
+    'connect, login and logout talk to a dbaccess server (--server or DBACCESS_URL); the others read the',
+    'same environment as the server (README, Configuration).',
     "`dbaccess <command> --help` tells more. Exit codes: 0 ok, 1 problems found, 2 usage mistake.",
   ].join('\n');
 }

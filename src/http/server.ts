@@ -24,9 +24,11 @@ interface Deps {
   console?: (app: FastifyInstance) => Promise<void>;
   /** Microsoft Teams' endpoint (POST /api/messages), when Teams is configured. */
   teams?: ((app: FastifyInstance) => Promise<void>) | undefined;
+  /** The terminal's API (`dbaccess connect`, /cli/api/...). */
+  cli?: ((app: FastifyInstance) => Promise<void>) | undefined;
 }
 
-export async function buildServer({ logger, metrics, readiness, slack, qrCodes, console: consoleRoutes, reports, teams }: Deps): Promise<FastifyInstance> {
+export async function buildServer({ logger, metrics, readiness, slack, qrCodes, console: consoleRoutes, reports, teams, cli }: Deps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
 
   app.setErrorHandler((error, request, reply) => {
@@ -83,5 +85,6 @@ export async function buildServer({ logger, metrics, readiness, slack, qrCodes, 
   if (slack) await app.register(slackRoute, slack);
   if (consoleRoutes) await app.register(consoleRoutes);
   if (teams) await app.register(teams);
+  if (cli) await app.register(cli);
   return app;
 }

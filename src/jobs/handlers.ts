@@ -121,7 +121,9 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
       const ready = await leases.credentialsFor(leaseId);
       if (!ready) return; // already delivered, or revoked before delivery
       const view = await requests.view(ready.request);
-      if (view.policy?.mfaRequired) {
+      if (ready.request.delivery === 'cli') {
+        // The requester's own terminal fetches them (dbaccess connect); nothing secret goes to chat.
+      } else if (view.policy?.mfaRequired) {
         // Step-up: the secret stays sealed until the requester proves it is them (Reveal, then a code).
         if (!view.lease?.dmRef) await leases.recordDm(ready.lease, (await notifier.send({ type: 'credentialsWaiting', request: view })) ?? null);
       } else {

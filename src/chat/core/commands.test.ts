@@ -26,6 +26,9 @@ describe('parseCommand: the same words on every platform', () => {
     ['revoke R7F3K2QX9A', { kind: 'revoke', requestId: 'R7F3K2QX9A', via: 'text' }],
     ['revoke', { kind: 'usage', of: 'revoke' }],
     ['policy Orders', { kind: 'policy', databaseId: 'orders', about: undefined }],
+    ['login abcd-efgh', { kind: 'cliLogin', code: 'abcd-efgh' }],
+    ['login ABCD EFGH', { kind: 'cliLogin', code: 'ABCD EFGH' }],
+    ['login', { kind: 'usage', of: 'login' }],
     ['frobnicate now', { kind: 'unknown', word: 'frobnicate' }],
   ])('reads %j', (input, expected) => {
     expect(parseCommand(input, slack)).toEqual(expected);
@@ -58,7 +61,7 @@ describe('usage and help: written once, with the platform\'s prefix', () => {
     for (const surface of [slack, teams]) {
       const help = helpText(surface, 'Chat');
       const commands = help.parts.filter((part) => part.kind === 'code').map((part) => part.kind === 'code' && part.text);
-      for (const word of ['list', 'revoke', 'cancel', 'approve', 'deny', 'mfa', 'mfa reset', 'status', 'policy', 'insights', 'report', 'audit verify', 'help']) {
+      for (const word of ['list', 'revoke', 'cancel', 'approve', 'deny', 'mfa', 'mfa reset', 'status', 'policy', 'insights', 'report', 'audit verify', 'login <code>', 'help']) {
         expect(commands.some((command) => typeof command === 'string' && command.startsWith(`${surface.prefix} ${word}`))).toBe(true);
       }
     }

@@ -24,11 +24,13 @@ export type Command =
   | { kind: 'report'; query: string }
   | { kind: 'auditVerify' }
   | { kind: 'policy'; databaseId: string; about?: string | undefined }
+  /** `login <code>`: confirms a terminal's sign-in (`dbaccess connect`) as the person who typed it. */
+  | { kind: 'cliLogin'; code: string }
   // ---- buttons and forms ----
   /** Before a decision form opens: who may not decide is told at once (no database read). */
   | { kind: 'mayDecide'; request: { requestId: string; databaseId: string; requesterExternalId: string; level: string } }
   /** `shownIn`: the message that becomes the requester's receipt (Teams draws it in the form's place). */
-  | { kind: 'submit'; draft: RequestDraft; shownIn?: MessageRef | undefined }
+  | { kind: 'submit'; draft: RequestDraft; shownIn?: MessageRef | undefined; deliverTo?: 'cli' | undefined }
   | { kind: 'analyze'; draft: RequestDraft; form: MessageRef }
   | { kind: 'useSuggestion'; draft: RequestDraft; analysisId: string }
   | { kind: 'extend'; requestId: string; duration: string; reason?: string | undefined }
@@ -46,7 +48,7 @@ export type CommandKind = Command['kind'];
  */
 export type MfaProof = { code: string };
 
-export type UsageOf = 'approve' | 'deny' | 'cancel' | 'revoke' | 'mfaReset' | 'auditVerify';
+export type UsageOf = 'approve' | 'deny' | 'cancel' | 'revoke' | 'mfaReset' | 'auditVerify' | 'login';
 
 /** How a platform writes commands and people. */
 export interface Surface {
@@ -96,6 +98,8 @@ export function parseCommand(input: string, surface: Surface): Command {
       return { kind: 'report', query: args.join(' ').slice(0, 500) };
     case 'audit':
       return (args[0] ?? '').toLowerCase() === 'verify' ? { kind: 'auditVerify' } : { kind: 'usage', of: 'auditVerify' };
+    case 'login':
+      return args.length > 0 && args.join('').length <= 20 ? { kind: 'cliLogin', code: args.join(' ') } : { kind: 'usage', of: 'login' };
     case 'policy':
       return { kind: 'policy', databaseId: (args[0] ?? '').toLowerCase().slice(0, 40), about: args[1] ? surface.person(args[1]) : undefined };
     default:
@@ -117,6 +121,8 @@ export function usageText(of: UsageOf, surface: Surface): RichText {
       return rich`Usage: ${code(`${p} mfa reset ${surface.personHint}`)} (admins).`;
     case 'auditVerify':
       return rich`Usage: ${code(`${p} audit verify`)} (auditors and admins): checks that the audit log is complete and unaltered.`;
+    case 'login':
+      return rich`Usage: ${code(`${p} login <code>`)} with the code ${code('dbaccess connect')} printed in your terminal, e.g. ${code(`${p} login ABCD-EFGH`)}.`;
   }
 }
 
@@ -132,6 +138,7 @@ export function helpText(surface: Surface, platformName: string): RichText {
     line('cancel <request id>', 'cancel a request that waits (yours, or any as an approver)'),
     rich`• ${code(`${p} approve <request id>`)} / ${code(`${p} deny <request id> [reason]`)}: decide without the card (approvers)`,
     line('mfa', 'set up the second factor some approvals and reveals need'),
+    line('login <code>', 'sign in the terminal that runs dbaccess connect, as you'),
     line(`mfa reset ${surface.personHint}`, 'reset someone\'s MFA (admins)'),
     line('status', 'system health, break-glass to review, unavailable databases and failing revocations (admins)'),
     line(`policy <database> [${surface.personHint}]`, 'who approves, what needs MFA, which rules apply (admins)'),

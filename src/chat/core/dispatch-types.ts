@@ -4,6 +4,7 @@ import type { AccessRequestService } from '../../modules/access-requests/access-
 import type { RequestExitService } from '../../modules/access-requests/request-exit-service.js';
 import type { AnalysisService } from '../../modules/analysis/analysis-service.js';
 import type { AuditService } from '../../modules/audit/audit-service.js';
+import type { CliSessionService } from '../../modules/cli-sessions/cli-session-service.js';
 import type { AdminAvailability } from '../../modules/credentials/admin-availability.js';
 import type { LeaseService } from '../../modules/credentials/lease-service.js';
 import type { InsightsService } from '../../modules/insights/insights-service.js';
@@ -31,6 +32,8 @@ export interface DispatcherDeps {
   /** `report` and `audit verify` (auditors and admins). */
   reports?: Pick<ReportService, 'mayAudit' | 'parseRequest' | 'build' | 'summaryText'> | undefined;
   audit?: Pick<AuditService, 'verify'> | undefined;
+  /** Terminal sign-ins (`login <code>`), when the CLI API is on. */
+  cliSessions?: Pick<CliSessionService, 'confirm'> | undefined;
   catalogOf: CatalogOf;
   /** Which databases cannot be served now (their admin reference does not resolve): the form marks them. */
   availability?: Pick<AdminAvailability, 'in'> | undefined;

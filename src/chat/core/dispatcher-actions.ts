@@ -32,7 +32,7 @@ export function actionHandlers(deps: DispatcherDeps, surface: Surface, verifyCod
     },
 
     /** Checked (pure, policy from the form alone) before the acknowledgement; stored after it. */
-    async submit(caller, { draft, shownIn }) {
+    async submit(caller, { draft, shownIn, deliverTo }) {
       const catalog = await catalogOf(caller.tenantId);
       const unavailable = unavailableIn(catalog, availability);
       const result = validateDraft(draft, catalog);
@@ -44,7 +44,7 @@ export function actionHandlers(deps: DispatcherDeps, surface: Surface, verifyCod
         ok: true, say: [],
         after: async () => {
           try {
-            const row = await requests.submit(await caller.actor(), result.value, undefined, shownIn);
+            const row = await requests.submit(await caller.actor(), result.value, undefined, shownIn, deliverTo);
             return { ok: true, say: [], show: { kind: 'received', request: await requests.view(row) } };
           } catch (error) {
             deps.logger.error({ err: error }, 'could not store a request');

@@ -1,6 +1,7 @@
 import { publicMessage } from '../../lib/errors.js';
 import { code, person, rich, text } from '../../lib/rich-text.js';
 import type { MfaPurpose } from '../../modules/mfa/mfa-service.js';
+import { formatTime } from '../../lib/time.js';
 import { REPORT_USAGE } from '../../modules/reports/report-service.js';
 import type { Actor } from '../../modules/tenants/tenant-service.js';
 import { auditVerdict, insightsNaming, insightsText, listText, statusText } from './command-texts.js';
@@ -20,7 +21,7 @@ export const INSIGHTS_DAYS = 30;
  * neutral replies; adapters only parse their payloads into commands and render the replies.
  */
 export function createDispatcher(deps: DispatcherDeps, surface: Surface, platformName: string) {
-  const { requests, exits, mfa, status, insights, reports, audit, catalogOf, availability, notifier, logger } = deps;
+  const { requests, exits, mfa, status, insights, reports, audit, cliSessions, catalogOf, availability, notifier, logger } = deps;
 
   /**
    * Checks a code. A wrong one is the reply; when it has just locked the person's MFA, the approvers
@@ -148,6 +149,14 @@ export function createDispatcher(deps: DispatcherDeps, surface: Surface, platfor
     async auditVerify(caller) {
       const refusal = await auditors(caller, 'Only auditors and admins can verify the audit log. Ask an admin if you need it.', Boolean(audit));
       return refusal ?? done(auditVerdict(await audit!.verify(caller.tenantId)));
+    },
+
+    /** Typing the code is the confirmation: only the person who started the sign-in sees it. */
+    async cliLogin(caller, { code: typed }) {
+      if (!cliSessions) return refused(text('Signing in from a terminal is not enabled on this dbaccess.'));
+      const confirmed = await cliSessions.confirm(await caller.actor(), typed);
+      if (!confirmed) return refused(rich`No terminal sign-in waits with the code ${code(typed)}: codes last 10 minutes and work once. Run ${code('dbaccess connect')} again for a new one.`);
+      return done(rich`Your terminal (${confirmed.client}) is signed in as you until ${formatTime(confirmed.tokenExpiresAt)}: it can request access and connect in your name. If you did not start this sign-in, tell an admin now.`);
     },
 
     async policy(caller, { databaseId, about }) {

@@ -145,8 +145,11 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     requestedAt: at,
   });
 
-  /** `receiptRef`: where the platform already shows the requester's receipt (the form's message), if it does. */
-  async function submit(actor: Actor, draft: ValidDraft, extension?: { extendsRequestId: string }, receiptRef?: MessageRef): Promise<RequestRow> {
+  /**
+   * `receiptRef`: where the platform already shows the requester's receipt (the form's message), if it does.
+   * `delivery`: `cli` when the requester's own signed-in terminal fetches the credentials (`dbaccess connect`) instead of a DM.
+   */
+  async function submit(actor: Actor, draft: ValidDraft, extension?: { extendsRequestId: string }, receiptRef?: MessageRef, delivery: 'dm' | 'cli' = 'dm'): Promise<RequestRow> {
     // Whatever path a request takes in (precheck says the same on a form); an extension keeps its lease.
     const unavailable = extension ? undefined : availability?.of(draft.database.id);
     if (unavailable) throw badInput(unavailable.message, { databaseId: unavailable.message });
@@ -177,6 +180,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
           policy: policySnapshot(decision),
           pendingUntil: new Date(submittedAt.getTime() + pendingSeconds * 1000),
           receiptRef: receiptRef ?? null,
+          delivery,
         },
         tx,
       );
@@ -187,7 +191,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
           action: extension ? 'extension.submitted' : 'request.submitted',
           subject: `request:${inserted.id}`,
           outcome: 'success',
-          details: { database: draft.database.id, level: draft.level, scope: inserted.scope, durationSeconds: draft.durationSeconds, risk: assessment.level },
+          details: { database: draft.database.id, level: draft.level, scope: inserted.scope, durationSeconds: draft.durationSeconds, risk: assessment.level, ...(delivery === 'cli' ? { delivery } : {}) },
         },
         tx,
       );

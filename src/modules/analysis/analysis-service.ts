@@ -2,7 +2,7 @@ import type { CatalogOf, CatalogView, DatabaseEntry } from '../../config/catalog
 import type { MessageRef } from '../../db/schema.js';
 import type { Logger } from '../../lib/logger.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';
-import { validateDraft } from '../access-requests/access-request-schemas.js';
+import { validateDraft, type ValidDraft } from '../access-requests/access-request-schemas.js';
 import type { RequestRow } from '../access-requests/access-request-repo.js';
 import type { RequestDraft } from '../access-requests/access-request-types.js';
 import type { CaptureMethod } from '../capture/capture-types.js';
@@ -272,7 +272,18 @@ export function createAnalysisService({ repo, requests, leaseById, capture, cata
     return analysis;
   }
 
+  /**
+   * The analysis of a request before it is filed, answered at once (the terminal waits for it; no
+   * chat acknowledgement is held up): the rating, its reasons, the policy conflicts and a narrower
+   * request when one fits. Nothing is stored.
+   */
+  async function preview(actor: Actor, draft: ValidDraft): Promise<RequestAnalysis> {
+    const facts = await requestFacts(actor.tenantId, draft, { id: actor.userId, externalId: actor.externalUserId }, now());
+    return (await analyze(facts)).analysis;
+  }
+
   return {
+    preview,
     startDraft,
     suggestionFor,
     runDraft,

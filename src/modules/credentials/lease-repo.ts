@@ -40,7 +40,7 @@ export function createLeaseRepo({ db }: { db: Db }) {
     async markRevoked(tenantId: string, id: string, tx: DbOrTx = db): Promise<LeaseRow | undefined> {
       const [row] = await tx
         .update(leases)
-        .set({ revokedAt: new Date(), lastError: null })
+        .set({ revokedAt: new Date(), lastError: null, passwordSealed: null })
         .where(and(eq(leases.tenantId, tenantId), eq(leases.id, id), isNull(leases.revokedAt)))
         .returning();
       return row;
@@ -56,7 +56,7 @@ export function createLeaseRepo({ db }: { db: Db }) {
       const { from, to } = TRANSITIONS.finishRevoking;
       const { rows } = await db.execute(sql`
         WITH lease AS (
-          UPDATE ${leases} SET revoked_at = now(), last_error = NULL, end_reason = coalesce(end_reason, ${endReason})
+          UPDATE ${leases} SET revoked_at = now(), last_error = NULL, password_sealed = NULL, end_reason = coalesce(end_reason, ${endReason})
            WHERE tenant_id = ${tenantId} AND id = ${id} AND revoked_at IS NULL
           RETURNING request_id
         ), request AS (

@@ -223,6 +223,26 @@ export function createLeaseService(deps: Deps) {
     return ready;
   }
 
+  /**
+   * The credentials of the requester's own live lease for their signed-in terminal (`dbaccess
+   * connect`), when the request asked for that delivery. Unlike a DM, nothing keeps them on a screen:
+   * the password stays sealed while the lease lives, so that `connect` can open another session on it,
+   * and is wiped when the lease ends. Every hand-over is audited with the token that took it.
+   */
+  async function credentialsForCli(actor: Actor, requestId: string, tokenId: string) {
+    const lease = await leases.byRequest(actor.tenantId, requestId);
+    const request = await requests.get(actor.tenantId, requestId);
+    if (!lease || !request || request.requesterId !== actor.userId) throw notFound(`Request ${requestId}`);
+    if (request.delivery !== 'cli') throw forbidden(`The credentials of ${requestId} went to your direct messages; request again from the terminal to connect from it.`);
+    const ready = await credentialsFor(lease.id);
+    if (!ready) throw forbidden('This access has ended; the credentials no longer exist.');
+    await db.transaction(async (tx) => {
+      if (!lease.deliveredAt) await leases.update(lease.tenantId, lease.id, { deliveredAt: now() }, tx);
+      await audit.record({ tenantId: lease.tenantId, actor: `user:${actor.userId}`, action: 'lease.delivered', subject: `lease:${lease.id}`, outcome: 'success', details: { channel: 'cli session', token: tokenId } }, tx);
+    });
+    return ready;
+  }
+
   async function recordDm(lease: LeaseRow, dmRef: LeaseRow['dmRef']): Promise<void> {
     await leases.update(lease.tenantId, lease.id, { dmRef });
   }
@@ -396,7 +416,7 @@ export function createLeaseService(deps: Deps) {
   /** The lease of a request, for endAndRevoke (an offboarding ends a person's active requests). */
   const leaseOf = (tenantId: string, requestId: string) => leases.byRequest(tenantId, requestId);
 
-  return { provision, extend, applyExtension, credentialsForRequester, recordDm, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, endNow, endAndRevoke, leaseOf, listLive: (databaseId?: string) => leases.listLive(databaseId),
+  return { provision, extend, applyExtension, credentialsForRequester, credentialsForCli, recordDm, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, endNow, endAndRevoke, leaseOf, listLive: (databaseId?: string) => leases.listLive(databaseId),
     // Across tenants, as the system by name, whoever calls (a job, the CLI).
     sweep: () => asSystem('sweep', sweeper.sweep), reconcile: () => asSystem('reconciler', sweeper.reconcile) };
 }

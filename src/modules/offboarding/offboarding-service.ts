@@ -2,6 +2,7 @@ import type { Enqueue, JobData } from '../job-port.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { RequestExitRepo } from '../access-requests/request-exit-repo.js';
 import { WAITING_STATES, type RequestExitService } from '../access-requests/request-exit-service.js';
+import type { CliSessionService } from '../cli-sessions/cli-session-service.js';
 import type { LeaseService } from '../credentials/lease-service.js';
 import type { KnownPerson, OffboardingRepo } from './offboarding-repo.js';
 
@@ -25,6 +26,8 @@ interface Deps {
   exits: Pick<RequestExitService, 'withdraw' | 'endLease'>;
   /** Ends a lease and revokes it now, here (the queue would add its latency to the kill switch). */
   leases: Pick<LeaseService, 'endAndRevoke' | 'leaseOf'>;
+  /** The person's signed-in terminals (`dbaccess connect`): signed out first, so none fetches anything more. */
+  cliSessions: Pick<CliSessionService, 'revokeAllOf'>;
   audit: Pick<AuditService, 'record'>;
   enqueue: Enqueue;
 }
@@ -34,11 +37,12 @@ interface Deps {
  * organisation's team, or `dbaccess offboard`): every active lease revoked at once, sessions killed,
  * every waiting request cancelled, all of it audited, and the approvers told.
  */
-export function createOffboardingService({ repo, exitRepo, exits, leases, audit, enqueue }: Deps) {
+export function createOffboardingService({ repo, exitRepo, exits, leases, cliSessions, audit, enqueue }: Deps) {
   async function offboard(person: KnownPerson, source: OffboardingSource, actor: string): Promise<OffboardingResult> {
     const requests = await exitRepo.ofRequester(person.tenantId, person.userId, [...WAITING_STATES, 'active']);
     await audit.record({ tenantId: person.tenantId, actor, action: 'person.offboarded', subject: `user:${person.userId}`, outcome: 'success', details: { source, requests: requests.map((r) => r.id) } });
     const result: OffboardingResult = { person, ended: [], cancelled: [], failed: [], sessionsKilled: 0 };
+    await cliSessions.revokeAllOf(person.tenantId, person.userId, actor);
     await Promise.all(requests.map(async (request) => {
       if (request.state === 'active') {
         const lease = await leases.leaseOf(request.tenantId, request.id);
