@@ -400,7 +400,7 @@ export function createLeaseService(deps: Deps) {
   async function endNow(leaseId: string, operator: string): Promise<{ revoked: boolean; sessionsKilled: number; busy?: boolean }> {
     const lease = await leases.getById(leaseId);
     if (!lease || lease.revokedAt) return { revoked: false, sessionsKilled: 0 };
-    return endAndRevoke(lease.id, `cli:${operator}`, async () => {
+    const { ended: _, ...outcome } = await endAndRevoke(lease.id, `cli:${operator}`, async () => {
       const at = now();
       await db.transaction(async (tx) => {
         await leases.update(lease.tenantId, lease.id, { expiresAt: lease.expiresAt < at ? lease.expiresAt : at, endReason: lease.endReason ?? 'emergency' }, tx);
@@ -411,6 +411,7 @@ export function createLeaseService(deps: Deps) {
       });
       return true;
     });
+    return outcome;
   }
 
   /** The lease of a request, for endAndRevoke (an offboarding ends a person's active requests). */
