@@ -107,7 +107,10 @@ export async function startEmbeddedPostgres({ dataDir: dataDirOption, port, logg
   process.once('exit', stopOnExit);
   child?.once('exit', (code, signal) => {
     process.removeListener('exit', stopOnExit);
-    if (!stopping) log.error({ code, signal }, 'embedded PostgreSQL exited unexpectedly');
+    if (stopping) return;
+    // Exit 0: a shutdown it was asked for directly (a terminal's Ctrl-C reaches its whole process group).
+    if (code === 0) log.info('embedded PostgreSQL stopped (a signal reached it directly)');
+    else log.error({ code, signal }, 'embedded PostgreSQL exited unexpectedly');
   });
 
   try {

@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type pg from 'pg';
 import type { ChatNotifier } from '../chat/core/notifications.js';
-import type { Logger } from '../lib/logger.js';
+import { isLostConnection, type Logger } from '../lib/logger.js';
 import type { AccessRequestRepo } from '../modules/access-requests/access-request-repo.js';
 import type { AccessRequestService } from '../modules/access-requests/access-request-service.js';
 import { summarizeSession } from '../modules/access-requests/session-summary.js';
@@ -202,7 +202,10 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
       const { dropped, failed, unreachable, unclaimed } = await leases.reconcile();
       if (unclaimed.length > 0) logger.warn({ unclaimed }, 'reconciler left users made before install ids that no lease of this install owns: drop them by hand if no other install holds their lease');
       if (dropped.length > 0) logger.warn({ dropped }, 'reconciler dropped users that no lease owned');
-      if (failed.length > 0) logger.error({ failed }, 'reconciler could not drop some users that no lease owns');
+      // A connection the server ended (it stops, or restarts) is tried again on the next run.
+      const lost = failed.filter((failure) => isLostConnection(failure.error));
+      if (failed.length > lost.length) logger.error({ failed }, 'reconciler could not drop some users that no lease owns');
+      else if (lost.length > 0) logger.debug({ failed }, 'reconciler lost its connection; the next run tries again');
       if (unreachable.length > 0) logger.warn({ unreachable }, 'reconciler could not reach some databases');
     },
   };

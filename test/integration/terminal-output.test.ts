@@ -128,7 +128,7 @@ describe('the terminal: npm start on the embedded default', () => {
     const before = app.stdout().length;
     process.kill(-app.child.pid!, 'SIGINT');
     const { ms, code } = await timeToExit(app);
-    expect(code).toBe(0);
+    expect(code, app.stderr() + app.stdout().slice(before)).toBe(0);
     expect(ms).toBeLessThan(2000);
     expect(app.stderr()).not.toMatch(/warning/i);
     expect(app.stderr()).not.toMatch(STACK_LINE);
