@@ -205,7 +205,7 @@ async function check(t: Topology, state: pg.Pool, watch: ReturnType<typeof start
   const invariants: Invariant[] = [
     { name: 'credentials past expiry + 60 s (target reachable)', value: watch.overdue.size, pass: watch.overdue.size === 0, detail: [...watch.overdue].slice(0, 5).join(' ') },
     { name: 'lease rows left unrevoked after the drain', value: leases.filter((l) => !l.revoked_at).length, pass: leases.every((l) => l.revoked_at) },
-    { name: 'duplicate approval cards', value: [...cards.values()].filter((n) => n > 1).length, pass: [...cards.values()].every((n) => n === 1) },
+    { name: 'duplicate approval cards', value: [...cards.values()].filter((n) => n > 1).length, pass: [...cards.values()].every((n) => n === 1), detail: [...cards].filter(([, n]) => n > 1).slice(0, 5).map(([id, n]) => `${id}x${n}`).join(' ') },
     { name: 'requests whose card never came', value: [...ids].filter((id) => !cards.has(id)).length, pass: [...ids].every((id) => cards.has(id)) },
     { name: 'duplicate credential DMs', value: [...dms.values()].filter((n) => n > 1).length, pass: [...dms.values()].every((n) => n === 1) },
     { name: 'duplicate users (2 leases for a request, or a role with no lease)', value: strangers.length + [...perRequest.values()].filter((n) => n > 1).length, pass: strangers.length === 0 && [...perRequest.values()].every((n) => n === 1), detail: strangers.slice(0, 5).join(' ') },

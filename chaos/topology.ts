@@ -11,6 +11,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/app/embedded-postgres.js';
 import { createLogger } from '../src/lib/logger.js';
 import { waitUntil } from '../test/support/app-harness.js';
@@ -41,7 +42,7 @@ export async function startTopology(options: { web: number; workers: number }) {
   // As root, the embedded server runs as the postgres user, which must be able to enter the directory.
   chmodSync(dir, 0o711);
   const redis = await startRedis();
-  const state = await startEmbeddedPostgres({ dataDir: join(dir, 'state'), port: await freePort(), logger: createLogger('warn') });
+  const state = await startStatePostgres(join(dir, 'state'));
   const target = await createTargetDatabase();
   const targetProxy = await startTcpProxy(5433);
   const slack = await startFakeSlack({ teamId: 'T0CHAOS00', rateLimited: true });
@@ -123,6 +124,22 @@ ${DATABASES.map((id) => `  - id: ${id}
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The product's embedded PostgreSQL as the state cluster, with room for six processes (each holds up to
+ * about 25 connections: a pool of 20, the audit pool of 4, a session-lock connection; the default 100 is
+ * not enough, and "too many clients" is what a deployment of six would see too).
+ */
+async function startStatePostgres(dataDir: string) {
+  const port = await freePort();
+  const first = await startEmbeddedPostgres({ dataDir, port, logger: createLogger('warn') });
+  const admin = new pg.Client({ connectionString: first.url });
+  await admin.connect();
+  await admin.query('ALTER SYSTEM SET max_connections = 300');
+  await admin.end();
+  await first.stop();
+  return startEmbeddedPostgres({ dataDir, port, logger: createLogger('warn') });
 }
 
 /** A Redis of the suite's own (no persistence), so that it can be flushed and restarted. */
