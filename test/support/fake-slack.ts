@@ -36,7 +36,23 @@ export interface FakeSlackOptions {
   usergroups?: Record<string, string[]>;
   /** Socket Mode on: the one app-level token (`xapp-…`, with connections:write) apps.connections.open takes. */
   socketMode?: FakeSlackSocketOptions & { appToken: string };
+  /** Answer 429 with `Retry-After` past Slack's documented rates (SLACK_RATE_LIMITS). Default off. */
+  rateLimited?: boolean;
 }
+
+/**
+ * Slack's documented rates as token buckets: chat.postMessage about 1 a second per channel with short
+ * bursts; Tier 3 (chat.update, conversations.open) 50+ a minute and Tier 4 (views.*) 100+ a minute per
+ * workspace. The fake has one bot token for every workspace, so a bucket is kept per method and channel
+ * (a channel belongs to one workspace; a call without a channel shares one bucket per method).
+ */
+export const SLACK_RATE_LIMITS: Record<string, { perMinute: number; burst: number }> = {
+  'chat.postMessage': { perMinute: 60, burst: 10 },
+  'chat.update': { perMinute: 50, burst: 20 },
+  'conversations.open': { perMinute: 50, burst: 20 },
+  'views.open': { perMinute: 100, burst: 20 },
+  'views.update': { perMinute: 100, burst: 20 },
+};
 
 /** One request the fake received, Web API call or response_url post. */
 export interface RecordedCall {
@@ -187,6 +203,26 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const responseUrls = new Map<string, { target: ResponseUrlTarget; uses: number }>();
   let tsCounter = 0;
   let viewCounter = 0;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+
+  /** Seconds to wait when `method` is over its rate now (Slack's Retry-After, at least 1), else 0 and a token taken. */
+  const rateLimitWait = (method: string, args: Record<string, unknown>): number => {
+    const limit = options.rateLimited ? SLACK_RATE_LIMITS[method] : undefined;
+    if (!limit) return 0;
+    const channel = stringOrUndefined(args.channel);
+    const id = channel ? `${method}/${conversationFor(channel)}` : method;
+    const perMs = limit.perMinute / 60_000;
+    const now = Date.now();
+    const bucket = buckets.get(id) ?? { tokens: limit.burst, at: now };
+    bucket.tokens = Math.min(limit.burst, bucket.tokens + (now - bucket.at) * perMs);
+    bucket.at = now;
+    buckets.set(id, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000));
+  };
 
   const nextTs = (): string => {
     tsCounter += 1;
@@ -444,6 +480,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     }
     if (fault) {
       answer(200, { ok: false, error: fault.error ?? 'internal_error' });
+      return;
+    }
+    const wait = rateLimitWait(method, parsed.args);
+    if (wait > 0) {
+      answer(429, { ok: false, error: 'ratelimited' }, { 'Retry-After': String(wait) });
       return;
     }
     if (!token) {

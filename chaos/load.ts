@@ -1,0 +1,82 @@
+/**
+ * One request as people make it, through the round-robin proxy: /dbaccess, the form submitted, the
+ * card, several approvers clicking Approve at once (some twice), and sometimes the
+ * requester ending the access early with `/dbaccess revoke`.
+ */
+import type pg from 'pg';
+import { shown, waitUntil } from '../test/support/app-harness.js';
+import { blockAction, newTriggerId, plainTextInput, postSigned, slashCommand, staticSelect, viewSubmission, type SignedResponse } from '../test/support/slack-requests.js';
+import { APPROVERS, DATABASES, SIGNING_SECRET, channelOf, type Topology } from './topology.js';
+
+export interface RequestRecord {
+  tag: string;
+  team: string;
+  requester: string;
+  databaseId: string;
+  requestId?: string;
+  /** Where the flow stopped, when it did not get to the clicks (a kill, a timeout): the request may still exist. */
+  problem?: string;
+  clicks: number[];
+  endedEarly: boolean;
+}
+
+const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+
+async function post(t: Topology, body: string): Promise<SignedResponse> {
+  try {
+    return await postSigned(t.proxy.url, '/slack/events', body, { secret: SIGNING_SECRET });
+  } catch (error) {
+    return { status: 0, body: (error as Error).message, json: undefined };
+  }
+}
+
+export async function makeRequest(t: Topology, state: pg.Pool, n: number, workspaces: number, leaseSeconds: () => number): Promise<RequestRecord> {
+  const team = `T0CHAOS${String(n % workspaces).padStart(2, '0')}`;
+  const requester = `U0${team.slice(2)}R${n % 7}`;
+  const databaseId = pick(DATABASES);
+  const record: RequestRecord = { tag: `chaos-${n}-${Date.now()}`, team, requester, databaseId, clicks: [], endedEarly: false };
+  const command = (user: string, text: string, triggerId = newTriggerId()) =>
+    post(t, slashCommand({ teamId: team, userId: user, text, triggerId, responseUrl: t.slack.responseUrl(`${record.tag}-${user}-${text}`, { user }) }));
+  try {
+    const triggerId = newTriggerId();
+    const opened = await command(requester, '', triggerId);
+    if (opened.status !== 200) throw new Error(`/dbaccess answered ${opened.status}`);
+    const call = await t.slack.waitFor('views.open', (c) => c.args.trigger_id === triggerId && c.status === 200, 20_000);
+    const view = (call.response as { view: { id: string; callback_id: string; blocks: unknown[] } }).view;
+    const submitted = await post(t, viewSubmission({
+      teamId: team, userId: requester, view,
+      values: {
+        databaseId: { value: staticSelect(databaseId) },
+        level: { value: staticSelect('read') },
+        scope: { value: plainTextInput(null) },
+        duration: { value: plainTextInput(`${leaseSeconds()}s`) },
+        reason: { value: plainTextInput(`Chaos load ${record.tag}: check the payouts`) },
+        ticket: { value: plainTextInput(null) },
+      },
+    }));
+    if (submitted.status !== 200) throw new Error(`the form submission answered ${submitted.status}`);
+    record.requestId = await waitUntil(async () => {
+      const { rows } = await state.query<{ id: string }>('SELECT id FROM access_requests WHERE strpos(reason, $1) > 0', [record.tag]);
+      return rows[0]?.id;
+    }, 30_000, 'the request row');
+    const card = await waitUntil(
+      () => t.slack.messagesIn(channelOf(databaseId)).find((m) => !m.threadTs && shown(m).includes(record.requestId!) && /dbaccess\.approve/.test(JSON.stringify(m.blocks))),
+      60_000, 'the approval card',
+    );
+    // Several approvers at once, some twice, each click through whichever web process the proxy picks.
+    const clicks = [...APPROVERS, ...APPROVERS.slice(0, 2)].map((approver, i) =>
+      post(t, blockAction({
+        teamId: team, userId: approver, actionId: 'dbaccess.approve', message: card, channelId: card.channel,
+        responseUrl: t.slack.responseUrl(`${record.tag}-click-${i}`, { user: approver, channel: card.channel, messageTs: card.ts }),
+      })));
+    record.clicks = (await Promise.all(clicks)).map((answer) => answer.status);
+    if (n % 4 === 1) {
+      // Ends it early once the credentials are out.
+      await waitUntil(() => t.slack.messagesIn(requester).some((m) => shown(m).includes(record.requestId!) && /is ready until/.test(m.text ?? '')), 60_000, 'the credentials');
+      record.endedEarly = (await command(requester, `revoke ${record.requestId}`)).status === 200;
+    }
+  } catch (error) {
+    record.problem = (error as Error).message.slice(0, 200);
+  }
+  return record;
+}
