@@ -63,8 +63,20 @@ export async function timeStart(dataDir: string, { timeoutMs = 120_000, command 
         }
       }, 20_000);
       await exited;
+      // npm may leave before the app under it has stopped its PostgreSQL: the next start waits for all of them.
+      while (groupAlive(child.pid)) await new Promise((resolve) => setTimeout(resolve, 20));
       clearTimeout(killer);
     }
+  }
+}
+
+/** Whether any process of the group led by `pid` is still running. */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
