@@ -108,8 +108,14 @@ export async function wideTargetScenario(options: { quick: boolean }): Promise<R
     const revokeScript = await recordQueries(() => provider.revoke(target, model.username));
     const modelVerifier = /PASSWORD '(SCRAM-SHA-256\$[^']+)'/.exec(provisionScript.texts.join('\n'))?.[1];
     if (!modelVerifier) throw new Error('the recorded provision carries no SCRAM verifier');
+    // Per round trip of the floor's provision: where the time goes.
+    const tripMs = provisionScript.texts.map(() => [] as number[]);
     const rawProvision = (name: string, verifier: string) => async () => {
-      for (const text of provisionScript.texts) await raw.query(replaceAll(text, [[model.username, name], [modelVerifier, verifier]]));
+      for (const [i, text] of provisionScript.texts.entries()) {
+        const started = performance.now();
+        await raw.query(replaceAll(text, [[model.username, name], [modelVerifier, verifier]]));
+        tripMs[i]!.push(performance.now() - started);
+      }
     };
     const rawRevoke = (name: string) => async () => {
       let oid: string | undefined;
@@ -189,7 +195,8 @@ export async function wideTargetScenario(options: { quick: boolean }): Promise<R
 
     // ---- rows
     const scenario = `6b engine: postgres, ${SCHEMAS * TABLES_PER_SCHEMA} tables`;
-    const pair = (metric: string, provider: number[], floor: number[], absolute?: number): ResultRow[] => {
+    const trips = `round trips of the floor, p50: ${tripMs.map((samples) => ms(summarize(samples).p50)).join(' + ')}`;
+    const pair = (metric: string, provider: number[], floor: number[], absolute?: number, floorNotes?: string): ResultRow[] => {
       const p = summarize(provider);
       const r = summarize(floor);
       const ratio = p.p50 / r.p50;
@@ -202,7 +209,7 @@ export async function wideTargetScenario(options: { quick: boolean }): Promise<R
         },
         {
           scenario, backend: 'redis', metric: `${metric}: raw floor (the provider's strings replayed)`, n: r.n, p50: r.p50, p99: r.p99, max: r.max,
-          target: '-', verdict: 'info', extra: { summary: r },
+          target: '-', verdict: 'info', notes: floorNotes, extra: { summary: r },
         },
       ];
     };
@@ -212,7 +219,7 @@ export async function wideTargetScenario(options: { quick: boolean }): Promise<R
     const regrantSummary = summarize(regrant);
     const idleRatio = idleSummary.p50 / warmSummary.p50;
     return [
-      ...pair('provision (group reused)', provisionProvider, provisionRaw, TARGET_PROVISION_MS),
+      ...pair('provision (group reused)', provisionProvider, provisionRaw, TARGET_PROVISION_MS, trips),
       ...pair('revoke, no session', revokeProvider, revokeRaw),
       {
         scenario, backend: 'redis', metric: 'provision after a table was added (group granted again)', n: regrantSummary.n, p50: regrantSummary.p50, p99: regrantSummary.p99, max: regrantSummary.max,

@@ -127,8 +127,9 @@ export function createProvisioner({ install, pools }: { install: string; pools: 
             // A retried user whose grant no longer uses a group (admin) leaves the ones it was in.
             if (!access.group) batch.push(...state.otherGroups.map((other) => `REVOKE ${escapeIdentifier(other)} FROM ${user}`));
             // A superuser grants as the owner, who always holds every grant option: no 01007 can come,
-            // so the COMMIT rides along. Any other admin's grants are checked before committing.
-            const commitNow = state.adminSuper;
+            // so the COMMIT rides along; nor can it when no object is granted (a reused group: a role
+            // membership fails outright or not at all). Any other admin's grants are checked before committing.
+            const commitNow = state.adminSuper || !regrant;
             // Round trip 2 (and 3 for a non-superuser admin).
             await client.query(commitNow ? [...batch, 'COMMIT'].join(';\n') : batch.join(';\n'));
             committed = commitNow;
