@@ -26,7 +26,7 @@ export const roleMarker = (install: string) => `${ROLE_MARKER} ${checkInstall(in
 export const groupMarker = (install: string) => `${GROUP_MARKER} ${checkInstall(install)}`;
 /**
  * What separates a group's marker from the fingerprint of the scope it was last granted on
- * (grantable.ts, SCOPE_FINGERPRINT): `dbaccess access group <install> scope <md5>`.
+ * (grantable.ts, postgresCatalogQuery): `dbaccess access group <install> scope <md5>`.
  */
 export const SCOPE_SEPARATOR = ' scope ';
 /** The comment of an access group after its grants: its marker and the fingerprint they were made for. */
