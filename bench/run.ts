@@ -11,6 +11,7 @@
  *   5a one db    how many leases one database can hold at once
  *   5 mass       10,000 leases expiring at the same instant, revoked by the app
  *   6-7 engines  provider overhead against raw SQL; 1,000 revocations at once
+ *   6b wide      PostgreSQL with 1,000 tables: provision and revoke against the replayed floor; an approval after an idle spell (BENCH_ONLY=wide)
  *   8 analysis   tokens, cost and latency of the three analyses against the fake Anthropic API
  *   9 capture    queries/s of one temporary user with query capture off and on, per method
  *  10 audit      audit append rate with the chain; report for 100,000 requests and 1,000,000 events; verification
@@ -35,6 +36,7 @@ import { clickToDmScenario } from './scenarios/click-to-dm.js';
 import { expiryScenario } from './scenarios/expiry.js';
 import { massExpiryScenario } from './scenarios/mass-expiry.js';
 import { cleanupEngineBench, runEngineBench } from './scenarios/engines.js';
+import { cleanupWideTarget, wideTargetScenario } from './scenarios/engines-wide.js';
 import { analysisScenario } from './scenarios/analysis.js';
 import { captureScenario } from './scenarios/capture.js';
 import { auditScenario } from './scenarios/audit.js';
@@ -132,7 +134,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) process.exit(130);
     stopping = true;
     log(`${signal}: cleaning up`);
-    void Promise.all([cleanupAll(), cleanupEngineBench()]).finally(() => process.exit(130));
+    void Promise.all([cleanupAll(), cleanupEngineBench(), cleanupWideTarget()]).finally(() => process.exit(130));
   });
 }
 
@@ -151,12 +153,13 @@ try {
   await step('5a leases on one database', () => aclLimitScenario(sizes.probe));
   await step(`5 ${sizes.mass.n} simultaneous expiries`, () => massExpiryScenario('redis', { ...sizes.mass, ...(massDatabases ? { databases: massDatabases } : {}), realPath: 20, workerProcesses }));
   await step('6 engines: provision and revoke against raw SQL; 7 revocations at once', () => runEngineBench({ quick }));
+  await step('6b wide: PostgreSQL with 1,000 tables against its floor; approval after an idle spell', () => wideTargetScenario({ quick }));
   await step('8 analysis: tokens, cost and latency of the three analyses', () => analysisScenario({ n: quick ? 5 : 50 }));
   await step('9 capture: overhead of recording statements, per method', () => captureScenario(quick ? { n: 300, rounds: 5 } : { n: 300, rounds: 20 }));
   await step('10 audit: append rate, report for 100k requests and 1M events, verification', () => auditScenario(quick ? { requests: 10_000, events: 100_000, appends: 1000 } : {}));
   await step('11 offboarding: deactivated -> sessions killed', () => offboardingScenario({ n: quick ? 5 : 20 }));
 } finally {
-  await Promise.all([cleanupAll(), cleanupEngineBench()]);
+  await Promise.all([cleanupAll(), cleanupEngineBench(), cleanupWideTarget()]);
 }
 
 const durationMs = Date.now() - started;

@@ -25,7 +25,7 @@ export interface ProvisionSpec {
 }
 
 export interface ProvisionResult {
-  /** The exact grant statements that ran (never a password or verifier). */
+  /** The exact grant statements that give the user its access (never a password or verifier); a reused PostgreSQL access group's ran when it was last granted. */
   statements: string[];
   /** What the scope covers and the admin could not grant, with why (nothing of it was granted). */
   leftOut?: string[];

@@ -40,7 +40,8 @@ export function privilegeNeeds(level: AccessLevel, privileges: string[] = []): P
 
 /** One object of the scope as the catalog query reports it. */
 export interface CatalogObject {
-  kind: 'database' | 'schema' | 'table' | 'sequence' | 'function';
+  /** `scope`: one row whose name is the scope's fingerprint (see postgresCatalogQuery). */
+  kind: 'database' | 'schema' | 'table' | 'sequence' | 'function' | 'scope';
   schema: string;
   name: string;
   /** For functions: `"schema"."name"(argument types)`, as GRANT ... ON FUNCTION takes it. */
@@ -63,6 +64,13 @@ const holdsAll = (privileges: string[], check: (privilege: string) => string) =>
  * extension and whether the admin can grant it. To keep the answer small, the objects of a schema
  * come back only when one of them (or the schema) cannot be granted, or when the scope names them.
  * Columns: kind, schema, name, signature, owner, extension, grantable.
+ *
+ * The last row (kind `scope`) carries the scope's fingerprint in `name`: an md5 over every schema and
+ * object the query looked at (oid, kind, owner, whether the admin can grant it) and the database's
+ * grantability. It is the same as long as nothing in the scope is created, dropped, re-owned or
+ * changes grantability, and our own grants do not change it (they give privileges, not grant
+ * options), so the access group keeps it in its comment and is granted again only when it differs
+ * (provision.ts).
  */
 export function postgresCatalogQuery(needs: PrivilegeNeeds, scope: ScopeItem[]): string {
   const wholeSchemas = scope.length === 0 ? null : [...new Set(scope.filter((item) => !item.table).map((item) => item.schema))];
@@ -78,37 +86,58 @@ export function postgresCatalogQuery(needs: PrivilegeNeeds, scope: ScopeItem[]):
   const extensionOf = (classid: string, oid: string) =>
     `(SELECT e.extname::text FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
        WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e' LIMIT 1)`;
-  return `WITH s AS (
-  SELECT n.oid, n.nspname::text AS schema, pg_get_userbyid(n.nspowner)::text AS owner, ${extensionOf('pg_namespace', 'n.oid')} AS extension,
+  const namedCheck = named.length === 0
+    ? 'false'
+    : `EXISTS (SELECT 1 FROM unnest(${list(named.map((item) => item.schema))}, ${list(named.map((item) => item.table))}) AS u(sn, tn)
+                  WHERE u.sn = s.schema AND u.tn = c.relname)`;
+  // Owners' names, extensions and signatures only for the rows returned (a few), not for every object looked at.
+  return `WITH d AS (
+  SELECT d.datdba, (${holdsAll(needs.database, (p) => `has_database_privilege(d.oid, ${p})`)}) AS grantable
+    FROM pg_database d WHERE d.datname = current_database()
+), s AS (
+  SELECT n.oid, n.nspname::text AS schema, n.nspowner AS owner,
          (${holdsAll(needs.schema, (p) => `has_schema_privilege(n.oid, ${p})`)}) AS grantable
     FROM pg_namespace n WHERE ${schemaFilter}
 ), o AS (
-  SELECT 'table'::text AS kind, s.schema, c.relname::text AS name, NULL::text AS signature, pg_get_userbyid(c.relowner)::text AS owner,
-         ${extensionOf('pg_class', 'c.oid')} AS extension,
+  SELECT 'table'::text AS kind, c.oid, s.schema, c.relname::text AS name, c.relowner AS owner,
          (${holdsAll(needs.table, (p) => `has_table_privilege(c.oid, ${p})`)}${maintain}) AS grantable,
-         EXISTS (SELECT 1 FROM unnest(${list(named.map((item) => item.schema))}, ${list(named.map((item) => item.table))}) AS u(sn, tn)
-                  WHERE u.sn = s.schema AND u.tn = c.relname) AS named,
+         ${namedCheck} AS named,
          ${wholeSchemas === null ? 'true' : `s.schema = ANY (${list(wholeSchemas)})`} AS whole
     FROM pg_class c JOIN s ON s.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   UNION ALL
-  SELECT 'sequence', s.schema, c.relname::text, NULL, pg_get_userbyid(c.relowner)::text, ${extensionOf('pg_class', 'c.oid')},
+  SELECT 'sequence', c.oid, s.schema, c.relname::text, c.relowner,
          ${holdsAll(needs.sequence, (p) => `has_sequence_privilege(c.oid, ${p})`)}, false, true
     FROM pg_class c JOIN s ON s.oid = c.relnamespace WHERE c.relkind = 'S' AND ${needs.sequence.length > 0}
   UNION ALL
-  SELECT 'function', s.schema, p.proname::text, format('%I.%I(%s)', s.schema, p.proname, pg_get_function_identity_arguments(p.oid)),
-         pg_get_userbyid(p.proowner)::text, ${extensionOf('pg_proc', 'p.oid')},
+  SELECT 'function', p.oid, s.schema, p.proname::text, p.proowner,
          ${holdsAll(needs.function, (q) => `has_function_privilege(p.oid, ${q})`)}, false, true
     FROM pg_proc p JOIN s ON s.oid = p.pronamespace WHERE p.prokind IN ('f', 'a', 'w') AND ${needs.function.length > 0}
 )
 SELECT 'database' AS kind, '' AS schema, current_database()::text AS name, NULL AS signature,
-       pg_get_userbyid(d.datdba)::text AS owner, NULL AS extension,
-       (${holdsAll(needs.database, (p) => `has_database_privilege(d.oid, ${p})`)}) AS grantable
-  FROM pg_database d WHERE d.datname = current_database()
+       pg_get_userbyid(d.datdba)::text AS owner, NULL AS extension, d.grantable
+  FROM d
 UNION ALL
-SELECT 'schema', s.schema, s.schema, NULL, s.owner, s.extension, s.grantable FROM s
+SELECT 'schema', s.schema, s.schema, NULL, pg_get_userbyid(s.owner)::text, ${extensionOf('pg_namespace', 's.oid')}, s.grantable FROM s
 UNION ALL
-SELECT o.kind, o.schema, o.name, o.signature, o.owner, o.extension, o.grantable FROM o JOIN s ON s.schema = o.schema
- WHERE s.grantable AND (o.named OR (o.whole AND (o.schema, o.kind) IN (SELECT x.schema, x.kind FROM o x WHERE x.whole AND NOT x.grantable)))`;
+SELECT o.kind, o.schema, o.name,
+       CASE WHEN o.kind = 'function' THEN format('%I.%I(%s)', o.schema, o.name, pg_get_function_identity_arguments(o.oid)) END,
+       pg_get_userbyid(o.owner)::text,
+       CASE WHEN o.kind = 'function' THEN ${extensionOf('pg_proc', 'o.oid')} ELSE ${extensionOf('pg_class', 'o.oid')} END,
+       o.grantable
+  FROM o JOIN s ON s.schema = o.schema
+ WHERE s.grantable AND (o.named OR (o.whole AND (o.schema, o.kind) IN (SELECT x.schema, x.kind FROM o x WHERE x.whole AND NOT x.grantable)))
+UNION ALL
+SELECT 'scope', '', md5(concat_ws(';', (SELECT string_agg(concat_ws(':', d.datdba, d.grantable), ',') FROM d),
+                                 (SELECT string_agg(concat_ws(':', s.oid, s.owner, s.grantable), ',' ORDER BY s.oid) FROM s),
+                                 (SELECT string_agg(concat_ws(':', o.kind, o.oid, o.owner, o.grantable), ',' ORDER BY o.kind, o.oid) FROM o))),
+       NULL, '', NULL, true`;
+}
+
+/** The scope's fingerprint in what postgresCatalogQuery returned. */
+export function scopeFingerprint(objects: CatalogObject[]): string {
+  const row = objects.find((object) => object.kind === 'scope');
+  if (!row || !/^[0-9a-f]{32}$/.test(row.name)) throw new TypeError('The catalog query returned no scope fingerprint.');
+  return row.name;
 }
 
 /** What to grant per schema: `all` (ON ALL ... IN SCHEMA), or exactly these objects. */

@@ -1,6 +1,6 @@
 import { escapeLiteral } from 'pg';
 import {
-  ANY_DBACCESS_USER, GRANTS_LOCK, GROUP_IS_OURS, GROUP_NOT_OURS_SQLSTATE, MARKER_OF, checkInstall, groupMarker, oidArray, textArray, touchedDatabases,
+  ANY_DBACCESS_USER, GRANTS_LOCK, GROUP_IS_OURS, GROUP_MARKER_OF, GROUP_NOT_OURS_SQLSTATE, checkInstall, groupMarker, oidArray, textArray, touchedDatabases,
 } from './markers.js';
 
 /**
@@ -73,7 +73,7 @@ END`;
  * (text[]), this install's group marker. Columns: oid, name.
  */
 export const EMPTY_GROUPS_QUERY = `SELECT r.oid::text AS oid, r.rolname AS name FROM pg_roles r
-  WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) AS p WHERE starts_with(r.rolname, p)) AND ${MARKER_OF('r.oid')} = $2
+  WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) AS p WHERE starts_with(r.rolname, p)) AND ${GROUP_MARKER_OF('r.oid')} = $2
     AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid AND ${ANY_DBACCESS_USER('m.member')})`;
 
 /**
@@ -88,7 +88,7 @@ export function postgresGroupGuard(install: string, group: string): string {
   v_role record;
 BEGIN
   SELECT r.oid, r.rolsuper OR r.rolcanlogin OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls AS powerful,
-         coalesce(${MARKER_OF('r.oid')} = ${escapeLiteral(groupMarker(install))}, false) AS ours
+         coalesce(${GROUP_MARKER_OF('r.oid')} = ${escapeLiteral(groupMarker(install))}, false) AS ours
     INTO v_role FROM pg_roles r WHERE r.rolname = v_name;
   IF NOT FOUND THEN
     EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', v_name);

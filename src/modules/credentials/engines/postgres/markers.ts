@@ -24,6 +24,16 @@ export function checkInstall(install: string): string {
 export const roleMarker = (install: string) => `${ROLE_MARKER} ${checkInstall(install)}`;
 /** The comment on this install's access groups. */
 export const groupMarker = (install: string) => `${GROUP_MARKER} ${checkInstall(install)}`;
+/**
+ * What separates a group's marker from the fingerprint of the scope it was last granted on
+ * (grantable.ts, postgresCatalogQuery): `dbaccess access group <install> scope <md5>`.
+ */
+export const SCOPE_SEPARATOR = ' scope ';
+/** The comment of an access group after its grants: its marker and the fingerprint they were made for. */
+export const groupComment = (install: string, fingerprint: string) => {
+  if (!/^[0-9a-f]{32}$/.test(fingerprint)) throw new TypeError('A scope fingerprint is an md5 in hex.');
+  return `${groupMarker(install)}${SCOPE_SEPARATOR}${fingerprint}`;
+};
 
 /** Grant changes of concurrent roles on one database collide ("tuple concurrently updated"): one at a time. */
 export const GRANTS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('dbaccess:grants'))";
@@ -40,8 +50,12 @@ export const GROUP_NOT_OURS_SQLSTATE = 'DBA02';
 export const MARKER_OF = (oid: string) => `(SELECT description FROM pg_shdescription WHERE objoid = ${oid} AND classoid = 'pg_authid'::regclass)`;
 /** Whether the role `oid` is a user of this install, or one made before install ids (adopted through its lease). Never null. */
 export const USER_IS_OURS = (oid: string, install: string) => `coalesce(${MARKER_OF(oid)} IN (${escapeLiteral(roleMarker(install))}, ${escapeLiteral(ROLE_MARKER)}), false)`;
-/** Whether the role `oid` is an access group of this install, or one made before install ids (left by an adopted user). */
-export const GROUP_IS_OURS = (oid: string, install: string) => `coalesce(${MARKER_OF(oid)} IN (${escapeLiteral(groupMarker(install))}, ${escapeLiteral(GROUP_MARKER)}), false)`;
+/** The marker of an access group `oid`, without the fingerprint its comment may carry after it. */
+export const GROUP_MARKER_OF = (oid: string) => `split_part(${MARKER_OF(oid)}, ${escapeLiteral(SCOPE_SEPARATOR)}, 1)`;
+/** The fingerprint in the comment of the access group `oid` ('' when it has none). */
+export const GROUP_FINGERPRINT_OF = (oid: string) => `split_part(${MARKER_OF(oid)}, ${escapeLiteral(SCOPE_SEPARATOR)}, 2)`;
+/** Whether the role `oid` is an access group of this install (fingerprint or not), or one made before install ids (left by an adopted user). */
+export const GROUP_IS_OURS = (oid: string, install: string) => `coalesce(${GROUP_MARKER_OF(oid)} IN (${escapeLiteral(groupMarker(install))}, ${escapeLiteral(GROUP_MARKER)}), false)`;
 /** Whether the role `oid` is a temporary user of any install: a group with one in it is not empty. */
 export const ANY_DBACCESS_USER = (oid: string) => `coalesce(starts_with(${MARKER_OF(oid)}, ${escapeLiteral(ROLE_MARKER)}), false)`;
 

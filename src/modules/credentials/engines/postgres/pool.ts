@@ -86,6 +86,10 @@ export function createPools(options: { poolSize?: number | undefined; idleMillis
         ...connectionSettings,
         connectionString: url,
         max: size,
+        // One connection of a target that has been used stays open: the first approval after a quiet
+        // spell would otherwise pay a new connection (30-60 ms of TCP, SCRAM and backend start-up).
+        // The others close when idle; close() ends them all, and an idle one never keeps the process up.
+        min: 1,
         idleTimeoutMillis: options.idleMillis ?? 10_000,
         allowExitOnIdle: true,
       });

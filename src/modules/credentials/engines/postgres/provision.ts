@@ -5,10 +5,10 @@ import { postgresCaptureCheckQuery, postgresRoleCaptureReset, postgresRoleCaptur
 import type { ProvisionResult, ProvisionSpec, Target } from '../../credential-types.js';
 import { scrubTarget, where } from '../../target-text.js';
 import { checkSpec, checkUsername, run } from './failure.js';
-import { type CatalogObject, planGrants, postgresCatalogQuery, privilegeNeeds } from './grantable.js';
+import { type CatalogObject, planGrants, postgresCatalogQuery, privilegeNeeds, scopeFingerprint } from './grantable.js';
 import { postgresAccessGroup, postgresAccessStatements } from './grants.js';
 import { postgresGroupGuard, postgresJoinGroup } from './group-statements.js';
-import { GRANTS_LOCK, GROUP_NOT_OURS_SQLSTATE, roleMarker } from './markers.js';
+import { GRANTS_LOCK, GROUP_NOT_OURS_SQLSTATE, groupComment, roleMarker } from './markers.js';
 import type { Pools } from './pool.js';
 import { scramSha256Verifier } from './scram.js';
 import { postgresProvisionStart, resetStatements } from './statements.js';
@@ -53,7 +53,7 @@ export function createProvisioner({ install, pools }: { install: string; pools: 
             const results = (await client.query(postgresProvisionStart(install, spec.username, captureCheck, group, catalogQuery))) as unknown as pg.QueryResult[];
             const state = results[2]!.rows[0] as {
               adminSuper: boolean; exists: boolean; ours: boolean; marked: boolean; roleSuper: boolean; schemas: string[];
-              version: number; groupState: 'missing' | 'ours' | 'foreign'; otherGroups: string[];
+              version: number; groupState: 'missing' | 'ours' | 'foreign'; groupFingerprint: string; otherGroups: string[];
             };
             groupState = group ? state.groupState : undefined;
             if (state.exists && (!state.ours || state.roleSuper)) {
@@ -63,7 +63,8 @@ export function createProvisioner({ install, pools }: { install: string; pools: 
             // Query capture is set on the role itself, in the same transaction: no user without it.
             const problem = captureCheck ? (results[3]!.rows[0] as { problem: string | null } | undefined)?.problem : null;
             if (problem) throw configError(`Statements on ${where(target)} cannot be recorded with ${spec.capture}: ${problem}.`);
-            const plan = planGrants(spec.scope, results.at(-1)!.rows as CatalogObject[]);
+            const catalog = results.at(-1)!.rows as CatalogObject[];
+            const plan = planGrants(spec.scope, catalog);
             // Nothing of what was asked can be granted: a permanent refusal, with what was left out and why.
             if (plan.refusal || plan.nothingNamed) throw badInput(`Nothing in this scope can be granted on ${where(target)}: ${plan.leftOut.join('; ')}.`);
             leftOut = plan.leftOut;
@@ -105,16 +106,30 @@ export function createProvisioner({ install, pools }: { install: string; pools: 
             if (spec.capture !== undefined) {
               statements.push(...(state.exists ? [postgresRoleCaptureReset(user)] : []), ...postgresRoleCaptureStatements(spec.capture, user));
             }
+            // An access group of ours already granted on this very scope (the same objects, owners and
+            // grantability: grantable.ts) is only joined: its grants stand, and granting again writes a
+            // catalog row per object. Any other is granted, and keeps the fingerprint it was granted for.
+            const fingerprint = access.group ? scopeFingerprint(catalog) : undefined;
+            const regrant = !access.group || groupState !== 'ours' || state.groupFingerprint !== fingerprint;
+            const grants = new Set(access.grants);
             // From PostgreSQL 16 the membership comes without SET ROLE; a retried user in another group
             // leaves it (a block). The audit records the plain GRANT.
             const join = (membership: string) =>
               state.otherGroups.length > 0 ? postgresJoinGroup(install, spec.username, access.group!) : state.version >= 160000 ? `${membership} WITH INHERIT TRUE, SET FALSE` : membership;
-            batch.push(...statements.map((statement) => (statement === access.membership ? join(statement) : statement)));
+            batch.push(
+              ...statements.flatMap((statement) => {
+                if (grants.has(statement)) return regrant ? [statement] : [];
+                if (statement !== access.membership) return [statement];
+                const stamp = regrant ? [`COMMENT ON ROLE ${escapeIdentifier(access.group!)} IS ${escapeLiteral(groupComment(install, fingerprint!))}`] : [];
+                return [...stamp, join(statement)];
+              }),
+            );
             // A retried user whose grant no longer uses a group (admin) leaves the ones it was in.
             if (!access.group) batch.push(...state.otherGroups.map((other) => `REVOKE ${escapeIdentifier(other)} FROM ${user}`));
             // A superuser grants as the owner, who always holds every grant option: no 01007 can come,
-            // so the COMMIT rides along. Any other admin's grants are checked before committing.
-            const commitNow = state.adminSuper;
+            // so the COMMIT rides along; nor can it when no object is granted (a reused group: a role
+            // membership fails outright or not at all). Any other admin's grants are checked before committing.
+            const commitNow = state.adminSuper || !regrant;
             // Round trip 2 (and 3 for a non-superuser admin).
             await client.query(commitNow ? [...batch, 'COMMIT'].join(';\n') : batch.join(';\n'));
             committed = commitNow;

@@ -2,7 +2,8 @@ import { loadModule, parsePlPgSQLSync, parseSync } from 'libpg-query';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hostileNames } from '../../../../../test/support/hostile-names.js';
 import { postgresDropEmptyGroups, postgresGroupGuard, postgresJoinGroup } from './group-statements.js';
-import { GROUP_MARKER, GROUP_NOT_OURS_SQLSTATE, NOT_OURS_SQLSTATE, ROLE_MARKER, groupMarker, roleMarker } from './markers.js';
+import { GROUP_MARKER, GROUP_NOT_OURS_SQLSTATE, NOT_OURS_SQLSTATE, ROLE_MARKER, groupComment, groupMarker, roleMarker } from './markers.js';
+import { postgresCatalogQuery, privilegeNeeds, scopeFingerprint } from './grantable.js';
 import { postgresDropOwned, postgresProvisionStart, postgresRevokeFinish, postgresRevokeFinishMany, postgresRevokeStart, postgresRevokeStartMany } from './statements.js';
 
 /**
@@ -265,3 +266,29 @@ function dollarQuote(text: string): string {
   while (text.includes(`$${tag}$`)) tag += 'q';
   return `$${tag}$${text}$${tag}$`;
 }
+
+describe('the scope fingerprint of an access group', () => {
+  it('follows the marker in the group`s comment; only an md5 goes in', () => {
+    const fingerprint = '0123456789abcdef0123456789abcdef';
+    expect(groupComment(INSTALL, fingerprint)).toBe(`dbaccess access group ${INSTALL} scope ${fingerprint}`);
+    for (const bad of ['', 'x', `${fingerprint}'`, fingerprint.toUpperCase(), `${fingerprint}0`]) expect(() => groupComment(INSTALL, bad)).toThrow(TypeError);
+  });
+
+  it('a group with a fingerprint is still this install`s: the marker is compared without it, everywhere', () => {
+    const guard = bodyOf(statementsOf(postgresGroupGuard(INSTALL, `dba_grp_${INSTALL}_0123456789abcdef`))[0]!);
+    const state = postgresProvisionStart(INSTALL, 'dba_x', undefined, 'g');
+    const drop = bodyOf(statementsOf(postgresDropEmptyGroups(INSTALL, ['16385']))[2]!);
+    for (const sql of [guard, state, drop]) expect(sql).toContain("split_part((SELECT description FROM pg_shdescription WHERE objoid = ");
+    expect(state).toContain('AS "groupFingerprint"');
+  });
+
+  it('comes last from the catalog query, for every level and scope', () => {
+    for (const [level, scope] of [['read', []], ['write', [{ schema: 'sales' }]], ['admin', [{ schema: 'sales', table: 'orders' }]]] as const) {
+      const sql = postgresCatalogQuery(privilegeNeeds(level), [...scope]);
+      expect(kinds(sql)).toEqual(['SelectStmt']);
+      expect(sql).toMatch(/SELECT 'scope', '', md5\(/);
+    }
+    expect(scopeFingerprint([{ kind: 'scope', schema: '', name: 'ab'.repeat(16), owner: '', extension: null, grantable: true }])).toBe('ab'.repeat(16));
+    expect(() => scopeFingerprint([])).toThrow(TypeError);
+  });
+});

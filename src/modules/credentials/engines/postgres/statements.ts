@@ -1,7 +1,7 @@
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { dropUsersAndEmptyGroups, emptyGroupsOf, groupsOf } from './group-statements.js';
 import {
-  GRANTS_LOCK, GROUP_IS_OURS, MARKER_OF, NOT_OURS_SQLSTATE, USER_IS_OURS, groupMarker, oidArray, roleMarker, textArray, touchedDatabases,
+  GRANTS_LOCK, GROUP_FINGERPRINT_OF, GROUP_IS_OURS, GROUP_MARKER_OF, MARKER_OF, NOT_OURS_SQLSTATE, USER_IS_OURS, groupMarker, oidArray, roleMarker, textArray, touchedDatabases,
 } from './markers.js';
 
 /*
@@ -19,7 +19,7 @@ import {
  * Provision, round trip 1: opens the transaction, takes this user's lock (two attempts of one job
  * must not both CREATE the role) and reads, under it, what the rest depends on: the third result
  * has one row: adminSuper, exists, ours (this install's or adopted), marked (this install's),
- * roleSuper, schemas. `check`, a query of one row with a
+ * roleSuper, schemas, version, groupState, groupFingerprint, otherGroups. `check`, a query of one row with a
  * column `problem` (the capture check), rides along as the fourth.
  */
 export function postgresProvisionStart(install: string, username: string, check?: string, group?: string, catalog?: string): string {
@@ -39,11 +39,13 @@ export function postgresProvisionStart(install: string, username: string, check?
             current_setting('server_version_num')::int AS version,
             -- The access group: missing, this install's as dbaccess left it, or anything else (refused).
             (SELECT CASE WHEN g.oid IS NULL THEN 'missing'
-                         WHEN coalesce(${MARKER_OF('g.oid')} = ${escapeLiteral(groupMarker(install))}, false)
+                         WHEN coalesce(${GROUP_MARKER_OF('g.oid')} = ${escapeLiteral(groupMarker(install))}, false)
                               AND NOT (g.rolsuper OR g.rolcanlogin OR g.rolcreaterole OR g.rolcreatedb OR g.rolreplication OR g.rolbypassrls)
                               AND NOT EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = g.oid) THEN 'ours'
                          ELSE 'foreign' END
                FROM (SELECT 1) AS one LEFT JOIN pg_roles g ON g.rolname = ${groupName}) AS "groupState",
+            -- The fingerprint of the scope the group was last granted on ('' for none).
+            coalesce((SELECT ${GROUP_FINGERPRINT_OF('g.oid')} FROM pg_roles g WHERE g.rolname = ${groupName}), '') AS "groupFingerprint",
             -- Other access groups a retried user is in (its grant changed).
             ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
                    WHERE m.member = r.oid AND g.rolname <> ${groupName} AND ${GROUP_IS_OURS('g.oid', install)}) AS "otherGroups"
