@@ -1,5 +1,6 @@
 import type { BuiltInLevel } from '../../config/catalog.js';
 import type { RiskLevel } from '../../config/policy-schema.js';
+import type { TimeWindow } from '../../lib/time-window.js';
 
 /** Risk levels are catalog words (policies name them), so config defines them. */
 export { RISK_LEVELS, type RiskLevel } from '../../config/policy-schema.js';
@@ -15,7 +16,19 @@ export interface RiskInput {
   reason: string;
   ticket?: string | undefined;
   tags: string[];
+  /** Tags of the database's tables, `schema.table` -> tags, when the catalog has them. */
+  tableTags?: Record<string, string[]> | undefined;
   requestedAt: Date;
+  /** The team's usual hours: the catalog's business-hours window and time zone (Mon-Fri 09-18 UTC when absent). */
+  usualHours?: UsualHours | undefined;
+}
+
+export interface UsualHours {
+  /** The window's name in the catalog, for the explanation: `business-hours`. */
+  name: string;
+  window: TimeWindow;
+  /** The catalog's time zone, used when the window names none. */
+  timeZone: string;
 }
 
 export interface RiskAssessment {
