@@ -47,7 +47,8 @@ const duration = z
   .refine((text) => parseDuration(text) !== undefined, 'must be a duration such as 30m or 4h')
   .transform((text) => parseDuration(text)!);
 const tags = z.array(z.string().max(40)).max(20);
-const written = z.literal('before-rubric').optional();
+/** Cases the rules were first written against, and cases added after the freeze: tuning cases whatever their id. */
+const written = z.enum(['before-rubric', 'after-freeze']).optional();
 
 const requestSchema = z.strictObject({
   id: name,
@@ -91,6 +92,7 @@ const sessionSchema = z.strictObject({
 export interface RequestCase {
   id: string;
   part: Part;
+  /** Written before the rubric or after the freeze: a tuning case whatever its id. */
   writtenBeforeRubric: boolean;
   levelName: string;
   /** The scope as the form writes it; `input.scopeSize` counts it. */
@@ -135,7 +137,7 @@ export function loadRequestCases(parts: readonly Part[] = PARTS): RequestCase[] 
       return {
         id: request.id,
         part,
-        writtenBeforeRubric: request.written === 'before-rubric',
+        writtenBeforeRubric: request.written !== undefined,
         levelName: request.levelName ?? request.level,
         scope: request.scope,
         expected: request.expected,
@@ -144,6 +146,7 @@ export function loadRequestCases(parts: readonly Part[] = PARTS): RequestCase[] 
           environment: request.environment,
           level: request.level,
           scopeSize: scope.length,
+          scope: request.scope,
           tableScoped: scope.length > 0 && scope.every((item) => item.table !== undefined),
           durationSeconds: request.duration,
           reason: request.reason,
@@ -163,7 +166,7 @@ export function loadSessionCases(parts: readonly Part[] = PARTS): SessionCase[] 
     load(`sessions-${part}.yaml`, 'sessions', sessionSchema).map((session) => ({
       id: session.id,
       part,
-      writtenBeforeRubric: session.written === 'before-rubric',
+      writtenBeforeRubric: session.written !== undefined,
       violation: session.violation,
       expected: session.expected,
       input: {

@@ -15,10 +15,11 @@ const sha256 = (data: string | Buffer) => createHash('sha256').update(data).dige
 
 /**
  * The part a case belongs to. Cases written before the rubric (which the rules were first tuned on)
- * are tuning cases; any other is held out when the first hex digit of the SHA-256 of its id is 0-7.
+ * and cases added after the held-out part was frozen are tuning cases; any other is held out when the
+ * first hex digit of the SHA-256 of its id is 0-7.
  */
-export function partOf(id: string, writtenBeforeRubric: boolean): Part {
-  if (writtenBeforeRubric) return 'tuning';
+export function partOf(id: string, tuningWhateverItsId: boolean): Part {
+  if (tuningWhateverItsId) return 'tuning';
   return '01234567'.includes(sha256(id)[0]!) ? 'held-out' : 'tuning';
 }
 

@@ -107,6 +107,9 @@ export const describeGrant = (matcher: Matcher) => `${matcher.levels ? orWords(m
 
 export const windowsOf = (config: PolicyConfig): Record<string, TimeWindow> => ({ 'business-hours': BUSINESS_HOURS, ...config.rules.windows });
 
+/** The team's usual hours for the risk rating: the catalog's business-hours window in its time zone. */
+export const usualHoursOf = (config: PolicyConfig) => ({ name: 'business-hours', window: windowsOf(config)['business-hours']!, timeZone: config.timezone });
+
 export function resolveWindow(ref: WindowRef, windows: Record<string, TimeWindow>): { label: string; definition: TimeWindow | undefined } {
   if (typeof ref !== 'string') return { label: 'the window', definition: ref };
   return { label: ref, definition: Object.hasOwn(windows, ref) ? windows[ref] : undefined };
