@@ -45,7 +45,7 @@ export async function modelRating(env: NodeJS.ProcessEnv): Promise<{ rating?: { 
     return { rating: { label: `Claude (${model}, live): the model's reading held to the rules' floor`, rate: claudeRating(claude) }, close: async () => {} };
   }
   if (!existsSync(ANSWERS)) return { close: async () => {} };
-  const answers = new Map(Object.entries(JSON.parse(readFileSync(ANSWERS, 'utf8')) as Record<string, Anthropic.Message>));
+  const answers = new Map(Object.entries((JSON.parse(readFileSync(ANSWERS, 'utf8')) as { answers: Record<string, Anthropic.Message> }).answers));
   const fake = await startFakeAnthropic({
     respond: (body) => {
       const message = answers.get(caseIdOf(body) ?? '');

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { checkSessions, loadRequestCases, loadSessionCases, rateRequests, requestTargetsMet, ruleRating, sessionAsExpected, sessionTargetsMet } from '../../../eval/run.js';
+import { modelRating } from '../../../eval/model.js';
 import { frozenState, misfiled, PARTS } from '../../../eval/split.js';
+import { floorLevel } from './request-heuristics.js';
+import { assessRisk } from '../risk/heuristic-analyzer.js';
 import { RISK_LEVELS } from '../risk/risk-types.js';
 
 /** The evaluation set of test/fixtures/eval (eval/RUBRIC.md), also run by `npm run eval`. */
@@ -50,6 +53,24 @@ describe('evaluation set', () => {
     expect(figures.violationsFlagged).toBe(1);
     // At most 2% false flags is not met today (1 of 11 ordinary sessions): README, "Risk rating".
     expect(figures.falseFlags).toBeLessThan(0.1);
+  });
+
+  it('runs the model path on hand-written Messages API answers: the floor holds and two-band gaps are counted', async () => {
+    const model = await modelRating({});
+    try {
+      const rated = await rateRequests(requests, model.rating!.rate);
+      expect(rated.count).toBeGreaterThanOrEqual(20);
+      expect(rated.criticalBelowHigh).toEqual([]);
+      for (const result of rated.results) {
+        // The rules' own rating came back beside the model's, and the card shows the model's within the floor.
+        expect(result.rules, result.id).toBe(assessRisk(requests.find((r) => r.id === result.id)!.input).level);
+        expect(result.got, result.id).toBe(floorLevel(result.model!, result.rules!));
+      }
+      const apart = rated.results.filter((r) => Math.abs(RISK_LEVELS.indexOf(r.model!) - RISK_LEVELS.indexOf(r.rules!)) >= 2);
+      expect(apart.length).toBeGreaterThan(0);
+    } finally {
+      await model.close();
+    }
   });
 
   const listed = sessions.filter((s) => s.expected);
