@@ -1,31 +1,39 @@
 /**
- * `npm run eval`: the evaluation set in test/fixtures/eval through the built-in analyses.
+ * `npm run eval`: the evaluation set in test/fixtures/eval through the built-in analyses, labelled by
+ * eval/RUBRIC.md and split into a tuning part and a frozen held-out part (eval/split.ts).
  *
- *   requests.yaml  access requests with the band a careful reviewer gave them, written before any
- *                  analyzer saw them; the heuristic (assessRisk) must agree with 85% or more
- *   sessions.yaml  captured sessions with the flags a reviewer expects; analyzeSession must raise
- *                  every expected critical flag and nothing at all on benign sessions
+ *   requests-*.yaml  access requests with the band the rubric gives them
+ *   sessions-*.yaml  captured sessions, each a violation or ordinary by the rubric
  *
- * With ANTHROPIC_API_KEY set it rates the requests with Claude too (held to the heuristic floor, as
- * the card shows it) and prints its agreement. src/modules/analysis/eval.test.ts runs the same checks
- * in `npm test`.
+ * Both parts are printed, separately. The held-out part is the figure to quote: the rules were never
+ * adjusted against it. Its misses are listed only with `--show-held-out` (looking at them to change the
+ * rules would turn it into a second tuning part). The run fails when the held-out part misses a target.
+ *
+ * With ANTHROPIC_API_KEY set it also rates every request with Claude (held to the rules' floor, as the
+ * card shows it); without, it sends the hand-written answers of model-answers.json through the fake
+ * Anthropic server, which measures the wiring, not a model. src/modules/analysis/eval.test.ts runs the
+ * same checks in `npm test`.
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { timezoneSchema, windowSchema } from '../src/config/policy-schema.js';
+import { BUSINESS_HOURS } from '../src/lib/time-window.js';
 import { parseDuration } from '../src/lib/time.js';
 import { analyzeSession, type SessionRuleInput } from '../src/modules/analysis/session-rules.js';
 import { dialectNamed } from '../src/modules/analysis/sql-dialects.js';
 import { parseScope, type ScopeItem } from '../src/modules/credentials/scope.js';
 import { assessRisk } from '../src/modules/risk/heuristic-analyzer.js';
-import type { RequestFacts } from '../src/modules/analysis/analysis-types.js';
-import { createClaudeAnalyzer } from '../src/modules/analysis/claude-analyzer.js';
-import { analyzeRequestHeuristically, floorLevel } from '../src/modules/analysis/request-heuristics.js';
 import { RISK_LEVELS, type RiskInput, type RiskLevel } from '../src/modules/risk/risk-types.js';
+import { modelRating } from './model.js';
+import type { RateRequest } from './rate.js';
+import { FIXTURES, frozenState, misfiled, PARTS, type Part } from './split.js';
 
-export const REQUIRED_AGREEMENT = 0.85;
-const FIXTURES = new URL('../test/fixtures/eval/', import.meta.url);
+export type { RateRequest };
+
+/** What the held-out part must meet (issue 18). */
+export const TARGETS = { agreement: 0.9, withinOneBand: 1, criticalBelowHigh: 0, lowAboveMedium: 0, violationsFlagged: 1, falseFlags: 0.02 } as const;
 
 const name = z.string().min(1).max(200);
 const when = z.union([z.string().max(40), z.date()]).transform((value, context) => {
@@ -38,6 +46,9 @@ const duration = z
   .max(20)
   .refine((text) => parseDuration(text) !== undefined, 'must be a duration such as 30m or 4h')
   .transform((text) => parseDuration(text)!);
+const tags = z.array(z.string().max(40)).max(20);
+/** Cases the rules were first written against, and cases added after the freeze: tuning cases whatever their id. */
+const written = z.enum(['before-rubric', 'after-freeze']).optional();
 
 const requestSchema = z.strictObject({
   id: name,
@@ -48,10 +59,15 @@ const requestSchema = z.strictObject({
   duration,
   reason: z.string().max(2000),
   ticket: name.optional(),
-  tags: z.array(z.string().max(40)).max(20),
+  tags,
+  tableTags: z.record(name, tags).optional(),
   requestedAt: when,
+  /** The catalog's time zone and its business-hours window, when not the defaults. */
+  timezone: timezoneSchema.optional(),
+  window: windowSchema.optional(),
   expected: z.enum(RISK_LEVELS),
   why: z.string().max(500),
+  written,
 });
 
 const sessionSchema = z.strictObject({
@@ -61,18 +77,23 @@ const sessionSchema = z.strictObject({
   levelName: name.optional(),
   scope: z.array(name).max(50),
   reason: z.string().max(2000),
-  tags: z.array(z.string().max(40)).max(20),
-  tableTags: z.record(name, z.array(z.string().max(40)).max(20)),
+  tags,
+  tableTags: z.record(name, tags),
   truncated: z.boolean().default(false),
   activeFrom: when,
   activeUntil: when,
   statements: z.array(z.strictObject({ sql: z.string().max(10_000), error: z.string().max(500).optional(), at: when.optional() })).min(1).max(500),
-  expected: z.strictObject({ flags: z.array(name).max(30), critical: z.array(name).max(30) }),
+  violation: z.boolean(),
+  expected: z.strictObject({ flags: z.array(name).max(30), critical: z.array(name).max(30) }).optional(),
   why: z.string().max(500).optional(),
+  written,
 });
 
 export interface RequestCase {
   id: string;
+  part: Part;
+  /** Written before the rubric or after the freeze: a tuning case whatever its id. */
+  writtenBeforeRubric: boolean;
   levelName: string;
   /** The scope as the form writes it; `input.scopeSize` counts it. */
   scope: string[];
@@ -83,8 +104,11 @@ export interface RequestCase {
 
 export interface SessionCase {
   id: string;
+  part: Part;
+  writtenBeforeRubric: boolean;
   input: SessionRuleInput;
-  expected: { flags: string[]; critical: string[] };
+  violation: boolean;
+  expected?: { flags: string[]; critical: string[] } | undefined;
 }
 
 function load<T extends z.ZodType>(file: string, key: string, schema: T): Array<z.infer<T>> {
@@ -106,62 +130,69 @@ function scopeOf(id: string, items: string[]): ScopeItem[] {
   });
 }
 
-export function loadRequestCases(): RequestCase[] {
-  return load('requests.yaml', 'requests', requestSchema).map((request) => {
-    const scope = scopeOf(request.id, request.scope);
-    return {
-      id: request.id,
-      levelName: request.levelName ?? request.level,
-      scope: request.scope,
-      expected: request.expected,
-      why: request.why,
+export function loadRequestCases(parts: readonly Part[] = PARTS): RequestCase[] {
+  return parts.flatMap((part) =>
+    load(`requests-${part}.yaml`, 'requests', requestSchema).map((request) => {
+      const scope = scopeOf(request.id, request.scope);
+      return {
+        id: request.id,
+        part,
+        writtenBeforeRubric: request.written !== undefined,
+        levelName: request.levelName ?? request.level,
+        scope: request.scope,
+        expected: request.expected,
+        why: request.why,
+        input: {
+          environment: request.environment,
+          level: request.level,
+          scopeSize: scope.length,
+          scope: request.scope,
+          tableScoped: scope.length > 0 && scope.every((item) => item.table !== undefined),
+          durationSeconds: request.duration,
+          reason: request.reason,
+          ticket: request.ticket,
+          tags: request.tags,
+          tableTags: request.tableTags,
+          requestedAt: request.requestedAt,
+          usualHours: { name: 'business-hours', window: request.window ?? BUSINESS_HOURS, timeZone: request.timezone ?? 'UTC' },
+        },
+      };
+    }),
+  );
+}
+
+export function loadSessionCases(parts: readonly Part[] = PARTS): SessionCase[] {
+  return parts.flatMap((part) =>
+    load(`sessions-${part}.yaml`, 'sessions', sessionSchema).map((session) => ({
+      id: session.id,
+      part,
+      writtenBeforeRubric: session.written !== undefined,
+      violation: session.violation,
+      expected: session.expected,
       input: {
-        environment: request.environment,
-        level: request.level,
-        scopeSize: scope.length,
-        tableScoped: scope.length > 0 && scope.every((item) => item.table !== undefined),
-        durationSeconds: request.duration,
-        reason: request.reason,
-        ticket: request.ticket,
-        tags: request.tags,
-        requestedAt: request.requestedAt,
+        dialect: dialectNamed(session.engine),
+        level: session.level,
+        levelName: session.levelName ?? session.level,
+        scope: scopeOf(session.id, session.scope),
+        reason: session.reason,
+        tags: session.tags,
+        tableTags: session.tableTags,
+        truncated: session.truncated,
+        activeFrom: session.activeFrom,
+        activeUntil: session.activeUntil,
+        statements: session.statements.map((statement, index) => ({
+          statement: statement.sql,
+          error: statement.error,
+          at: statement.at ?? new Date(session.activeFrom.getTime() + (index + 1) * 60_000),
+        })),
       },
-    };
-  });
+    })),
+  );
 }
 
-export function loadSessionCases(): SessionCase[] {
-  return load('sessions.yaml', 'sessions', sessionSchema).map((session) => ({
-    id: session.id,
-    expected: session.expected,
-    input: {
-      dialect: dialectNamed(session.engine),
-      level: session.level,
-      levelName: session.levelName ?? session.level,
-      scope: scopeOf(session.id, session.scope),
-      reason: session.reason,
-      tags: session.tags,
-      tableTags: session.tableTags,
-      truncated: session.truncated,
-      activeFrom: session.activeFrom,
-      activeUntil: session.activeUntil,
-      statements: session.statements.map((statement, index) => ({
-        statement: statement.sql,
-        error: statement.error,
-        at: statement.at ?? new Date(session.activeFrom.getTime() + (index + 1) * 60_000),
-      })),
-    },
-  }));
-}
+// ---- Requests ------------------------------------------------------------------------------------
 
-/**
- * What the eval rates requests with: the heuristic, or a model through runEval's hook. The context
- * carries what RiskInput does not (the level's own name, the scope as written) for an analyzer that
- * wants the full request.
- */
-export type RateRequest = (input: RiskInput, context: { id: string; levelName: string; scope: string[] }) => Promise<{ level: RiskLevel }>;
-
-export const heuristicRating: RateRequest = async (input) => assessRisk(input);
+export const ruleRating: RateRequest = async (input) => assessRisk(input);
 
 export interface RequestResult {
   id: string;
@@ -169,113 +200,205 @@ export interface RequestResult {
   got: RiskLevel;
   /** Bands apart, signed: positive when rated higher than the reviewer. */
   off: number;
+  model?: RiskLevel | undefined;
+  rules?: RiskLevel | undefined;
 }
 
-export async function rateRequests(cases: RequestCase[], rate: RateRequest): Promise<{ agreement: number; withinOneBand: number; results: RequestResult[] }> {
+export interface RequestFigures {
+  count: number;
+  agreement: number;
+  withinOneBand: number;
+  /** Requests the rubric calls Critical that were rated Low or Medium. */
+  criticalBelowHigh: string[];
+  /** Requests the rubric calls Low that were rated High or Critical. */
+  lowAboveMedium: string[];
+  results: RequestResult[];
+}
+
+const band = (level: RiskLevel) => RISK_LEVELS.indexOf(level);
+
+/** Rates each case; a rating that returns undefined (no answer for it) leaves the case out. */
+export async function rateRequests(cases: RequestCase[], rate: RateRequest): Promise<RequestFigures> {
   const results: RequestResult[] = [];
   for (const request of cases) {
-    const { level } = await rate(request.input, { id: request.id, levelName: request.levelName, scope: request.scope });
-    results.push({ id: request.id, expected: request.expected, got: level, off: RISK_LEVELS.indexOf(level) - RISK_LEVELS.indexOf(request.expected) });
+    const rated = await rate(request.input, { id: request.id, levelName: request.levelName, scope: request.scope });
+    if (!rated) continue;
+    results.push({ id: request.id, expected: request.expected, got: rated.level, off: band(rated.level) - band(request.expected), model: rated.model, rules: rated.rules });
   }
   const share = (count: number) => (results.length === 0 ? 0 : count / results.length);
-  return { agreement: share(results.filter((r) => r.off === 0).length), withinOneBand: share(results.filter((r) => Math.abs(r.off) <= 1).length), results };
+  return {
+    count: results.length,
+    agreement: share(results.filter((r) => r.off === 0).length),
+    withinOneBand: share(results.filter((r) => Math.abs(r.off) <= 1).length),
+    criticalBelowHigh: results.filter((r) => r.expected === 'critical' && band(r.got) < band('high')).map((r) => r.id),
+    lowAboveMedium: results.filter((r) => r.expected === 'low' && band(r.got) > band('medium')).map((r) => r.id),
+    results,
+  };
 }
+
+export const requestTargetsMet = (figures: RequestFigures) =>
+  figures.agreement >= TARGETS.agreement && figures.withinOneBand >= TARGETS.withinOneBand &&
+  figures.criticalBelowHigh.length <= TARGETS.criticalBelowHigh && figures.lowAboveMedium.length <= TARGETS.lowAboveMedium;
+
+// ---- Sessions ------------------------------------------------------------------------------------
 
 export interface SessionResult {
   id: string;
+  violation: boolean;
+  /** Marked for review: at least one warning or critical flag. */
+  flagged: boolean;
   raised: Array<{ code: string; severity: string }>;
-  /** Expected codes not raised at all. */
+  /** Where the case lists flag codes: those not raised, and those not raised as critical. */
   missing: string[];
-  /** Expected critical codes not raised as critical. */
   missingCritical: string[];
-  /** Critical flags the reviewer did not expect (false alarms of the worst kind). */
+  /** Critical flags the case does not list (only where it lists codes). */
   unexpectedCritical: string[];
-  /** On a benign session (no expected flags): whatever was raised. */
-  benignNoise: string[];
 }
 
-export async function checkSessions(cases: SessionCase[]): Promise<SessionResult[]> {
+export interface SessionFigures {
+  violations: number;
+  ordinary: number;
+  /** Share of violations flagged for review. */
+  violationsFlagged: number;
+  /** Share of ordinary sessions flagged for review. */
+  falseFlags: number;
+  results: SessionResult[];
+}
+
+export async function checkSessions(cases: SessionCase[]): Promise<SessionFigures> {
   const results: SessionResult[] = [];
   for (const session of cases) {
     const { flags } = await analyzeSession(session.input);
     const codes = new Set(flags.map((flag) => flag.code));
     const critical = new Set(flags.filter((flag) => flag.severity === 'critical').map((flag) => flag.code));
+    const expected = session.expected;
     results.push({
       id: session.id,
+      violation: session.violation,
+      flagged: flags.some((flag) => flag.severity !== 'info'),
       raised: flags.map((flag) => ({ code: flag.code, severity: flag.severity })),
-      missing: session.expected.flags.filter((code) => !codes.has(code)),
-      missingCritical: session.expected.critical.filter((code) => !critical.has(code)),
-      unexpectedCritical: [...critical].filter((code) => !session.expected.critical.includes(code)),
-      benignNoise: session.expected.flags.length === 0 ? [...codes] : [],
+      missing: expected ? expected.flags.filter((code) => !codes.has(code)) : [],
+      missingCritical: expected ? expected.critical.filter((code) => !critical.has(code)) : [],
+      unexpectedCritical: expected ? [...critical].filter((code) => !expected.critical.includes(code)) : [],
     });
   }
-  return results;
-}
-
-export const sessionPassed = (result: SessionResult) =>
-  result.missing.length === 0 && result.missingCritical.length === 0 && result.unexpectedCritical.length === 0 && result.benignNoise.length === 0;
-
-const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
-
-function printRequests(title: string, rated: Awaited<ReturnType<typeof rateRequests>>, cases: RequestCase[]): void {
-  console.log(`\n${title}: ${percent(rated.agreement)} exact agreement, ${percent(rated.withinOneBand)} within one band (${rated.results.length} requests)`);
-  for (const result of rated.results.filter((r) => r.off !== 0)) {
-    const request = cases.find((c) => c.id === result.id)!;
-    console.log(`  ${result.off > 0 ? 'higher' : 'lower '}  ${result.id.padEnd(32)} reviewer ${result.expected.padEnd(8)} got ${result.got.padEnd(8)} ${request.why}`);
-  }
-}
-
-/**
- * Runs the set: the heuristic and the session rules always, and `modelRating` on the same requests
- * when given. True when the built-in analyses meet the bar (a model's agreement is printed, not judged).
- */
-export async function runEval(modelRating?: RateRequest): Promise<boolean> {
-  const requests = loadRequestCases();
-  const heuristic = await rateRequests(requests, heuristicRating);
-  printRequests('Heuristic', heuristic, requests);
-
-  const sessions = await checkSessions(loadSessionCases());
-  const passed = sessions.filter(sessionPassed);
-  console.log(`\nSession rules: ${passed.length}/${sessions.length} sessions as expected`);
-  for (const result of sessions) {
-    const raised = result.raised.map((flag) => `${flag.code}${flag.severity === 'critical' ? '!' : ''}`).join(', ') || 'no flags';
-    const problems = [
-      ...result.missing.map((code) => `missing ${code}`),
-      ...result.missingCritical.map((code) => `${code} not critical`),
-      ...result.unexpectedCritical.map((code) => `unexpected critical ${code}`),
-      ...result.benignNoise.map((code) => `benign session flagged ${code}`),
-    ];
-    console.log(`  ${sessionPassed(result) ? 'ok  ' : 'FAIL'}  ${result.id.padEnd(30)} ${raised}${problems.length ? `  <- ${problems.join('; ')}` : ''}`);
-  }
-
-  if (modelRating) printRequests('Model', await rateRequests(requests, modelRating), requests);
-  return heuristic.agreement >= REQUIRED_AGREEMENT && passed.length === sessions.length;
-}
-
-// ---- Claude ------------------------------------------------------------------------------------
-/**
- * The product's rating with Claude: the model's reading held to the heuristic floor, as the card
- * shows it. Model and address as the app reads them (DBACCESS_AI_MODEL, ANTHROPIC_BASE_URL).
- */
-async function claudeRating(apiKey: string): Promise<RateRequest> {
-  const model = process.env.DBACCESS_AI_MODEL ?? 'claude-haiku-5-5';
-  const claude = createClaudeAnalyzer({ apiKey, baseURL: process.env.ANTHROPIC_BASE_URL, model, summaryModel: model, timeoutMs: 30_000 });
-  return async (input, context) => {
-    const facts: RequestFacts = {
-      risk: input, databaseId: context.id, levelName: context.levelName, scope: context.scope, maxDurationSeconds: 24 * 3600,
-      allowedLevels: ['read', 'write', 'admin', context.levelName], tableTags: {}, conflicts: [], recording: 'Not recorded.',
-    };
-    const heuristic = analyzeRequestHeuristically(facts);
-    const { output } = await claude.analyzeRequest(facts, heuristic);
-    return { level: floorLevel(output.risk, heuristic.level) };
+  const violations = results.filter((r) => r.violation);
+  const ordinary = results.filter((r) => !r.violation);
+  const share = (count: number, of: number) => (of === 0 ? 0 : count / of);
+  return {
+    violations: violations.length,
+    ordinary: ordinary.length,
+    violationsFlagged: share(violations.filter((r) => r.flagged).length, violations.length),
+    falseFlags: share(ordinary.filter((r) => r.flagged).length, ordinary.length),
+    results,
   };
 }
 
+export const sessionAsExpected = (result: SessionResult) =>
+  result.flagged === result.violation && result.missing.length === 0 && result.missingCritical.length === 0 && result.unexpectedCritical.length === 0;
+
+export const sessionTargetsMet = (figures: SessionFigures) => figures.violationsFlagged >= TARGETS.violationsFlagged && figures.falseFlags <= TARGETS.falseFlags;
+
+// ---- Printing ------------------------------------------------------------------------------------
+
+const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
+const title = (part: Part) => (part === 'held-out' ? 'held-out part' : 'tuning part');
+
+function printRequests(heading: string, figures: RequestFigures, cases: RequestCase[], details: boolean): void {
+  console.log(
+    `${heading} (${figures.count}): ${percent(figures.agreement)} band agreement, ${percent(figures.withinOneBand)} within one band, ` +
+      `Critical rated below High: ${figures.criticalBelowHigh.length}, Low rated above Medium: ${figures.lowAboveMedium.length}`,
+  );
+  if (!details) return;
+  for (const result of figures.results.filter((r) => r.off !== 0)) {
+    const request = cases.find((c) => c.id === result.id)!;
+    console.log(`  ${result.off > 0 ? 'higher' : 'lower '}  ${result.id.padEnd(38)} rubric ${result.expected.padEnd(8)} got ${result.got.padEnd(8)} ${request.why}`);
+  }
+}
+
+function printSessions(heading: string, figures: SessionFigures, details: boolean): void {
+  const flaggedOrdinary = figures.results.filter((r) => !r.violation && r.flagged).length;
+  console.log(
+    `${heading} (${figures.violations} violations, ${figures.ordinary} ordinary): ${percent(figures.violationsFlagged)} of violations flagged, ` +
+      `${percent(figures.falseFlags)} false flags (${flaggedOrdinary} of ${figures.ordinary})`,
+  );
+  if (!details) return;
+  for (const result of figures.results.filter((r) => !sessionAsExpected(r))) {
+    const raised = result.raised.map((flag) => `${flag.code}${flag.severity === 'critical' ? '!' : flag.severity === 'info' ? '?' : ''}`).join(', ') || 'no flags';
+    const problems = [
+      ...(result.violation && !result.flagged ? ['violation not flagged'] : []),
+      ...(!result.violation && result.flagged ? ['ordinary session flagged'] : []),
+      ...result.missing.map((code) => `missing ${code}`),
+      ...result.missingCritical.map((code) => `${code} not critical`),
+      ...result.unexpectedCritical.map((code) => `unexpected critical ${code}`),
+    ];
+    console.log(`  FAIL  ${result.id.padEnd(34)} ${raised}  <- ${problems.join('; ')}`);
+  }
+}
+
+export interface EvalOptions {
+  /** Also rate the requests this way (Claude, live or through the fake), printed per part. */
+  model?: { label: string; rate: RateRequest } | undefined;
+  /** List the held-out part's misses too (after the fact only: never tune against them). */
+  showHeldOut?: boolean | undefined;
+}
+
+/**
+ * Runs the set: the rules on both parts, and `model` on the same requests when given. True when the
+ * held-out part meets the targets (a model's figures are printed, not judged).
+ */
+export async function runEval({ model, showHeldOut = false }: EvalOptions = {}): Promise<boolean> {
+  const requests = loadRequestCases();
+  const sessions = loadSessionCases();
+  const problems = misfiled([...requests, ...sessions]);
+  for (const problem of problems) console.log(`SPLIT: ${problem}`);
+  const frozen = frozenState();
+  for (const { file, frozen: same } of frozen) {
+    console.log(same ? `Held-out file ${file} is the frozen one (eval/holdout.sha256).` : `Held-out file ${file} CHANGED since it was frozen: the held-out figure restarts (eval/RUBRIC.md).`);
+  }
+
+  let met = problems.length === 0;
+  for (const part of PARTS) {
+    const details = part === 'tuning' || showHeldOut;
+    const cases = requests.filter((c) => c.part === part);
+    const figures = await rateRequests(cases, ruleRating);
+    console.log('');
+    printRequests(`Requests, ${title(part)}`, figures, cases, details);
+    if (part === 'held-out') met &&= requestTargetsMet(figures);
+  }
+  for (const part of PARTS) {
+    const figures = await checkSessions(sessions.filter((c) => c.part === part));
+    console.log('');
+    printSessions(`Sessions, ${title(part)}`, figures, part === 'tuning' || showHeldOut);
+    if (part === 'held-out') met &&= sessionTargetsMet(figures);
+  }
+  if (model) await printModel(model, requests, showHeldOut);
+  console.log(`\nHeld-out targets (${percent(TARGETS.agreement)} agreement, all within one band, 0 Critical below High, 0 Low above Medium; every violation flagged, at most ${percent(TARGETS.falseFlags)} false flags): ${met ? 'met' : 'NOT met'}.`);
+  return met;
+}
+
+async function printModel(model: NonNullable<EvalOptions['model']>, requests: RequestCase[], showHeldOut: boolean): Promise<void> {
+  console.log(`\n${model.label}`);
+  for (const part of PARTS) {
+    const cases = requests.filter((c) => c.part === part);
+    const figures = await rateRequests(cases, model.rate);
+    if (figures.count === 0) continue;
+    printRequests(`  Rating shown on the card, ${title(part)}`, figures, cases, part === 'tuning' || showHeldOut);
+    const apart = figures.results.filter((r) => r.model && r.rules && Math.abs(band(r.model) - band(r.rules)) >= 2);
+    const held = figures.results.filter((r) => r.model && r.model !== r.got);
+    console.log(`  The model two bands or more from the rules (the card asks the approver to look): ${apart.length}; the model's rating held to the rules' floor: ${held.length}`);
+  }
+}
+
 async function main(): Promise<void> {
-  const apiKey = process.env.ANTHROPIC_API_KEY;
-  const modelRating = apiKey ? await claudeRating(apiKey) : undefined;
-  const ok = await runEval(modelRating);
-  if (!ok) process.exitCode = 1;
+  const showHeldOut = process.argv.includes('--show-held-out');
+  const model = await modelRating(process.env);
+  try {
+    const ok = await runEval({ model: model.rating, showHeldOut });
+    if (!ok) process.exitCode = 1;
+  } finally {
+    await model.close();
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,4 +1,5 @@
 import type { RichText } from '../lib/rich-text.js';
+import type { RequestTime } from '../modules/risk/risk-types.js';
 import { sql } from 'drizzle-orm';
 import { type AnyPgColumn, bigint, boolean, bigserial, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
@@ -43,6 +44,8 @@ export interface StoredRisk {
   level: 'low' | 'medium' | 'high' | 'critical';
   reasons: string[];
   analyzer: string;
+  /** When it was asked against the team's usual hours (risk/risk-types RequestTime); absent on older rows. */
+  time?: RequestTime | undefined;
 }
 
 /** The policy decision taken at submission, kept so that a catalog change cannot move a pending quorum. */

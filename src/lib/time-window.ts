@@ -32,6 +32,9 @@ export interface TimeWindow {
   timezone?: string | undefined;
 }
 
+/** The built-in `business-hours` window, unless a catalog redefines it: Mon-Fri 09:00-18:00. */
+export const BUSINESS_HOURS: TimeWindow = { days: [1, 2, 3, 4, 5], hours: [{ start: 9 * 60, end: 18 * 60 }] };
+
 export interface LocalTime {
   weekday: number;
   minutes: number;

@@ -34,7 +34,9 @@ describe.each(platforms)('a request on $platform', ({ start }) => {
 
   it('analyze: the form shows the risk, why, the policy conflicts and a narrower suggestion', async () => {
     const analyzed = await d.analyze({ level: 'admin', scope: '', duration: '8h', reason: 'Check why sales.orders rows of customer 42 look wrong in the finance report' });
-    expect(analyzed.text).toMatch(/Risk: Critical/i);
+    // Admin on production with personal data and no ticket: High (eval/RUBRIC.md).
+    expect(analyzed.text).toMatch(/Risk: High/i);
+    expect(analyzed.text).toContain('A change on production without a ticket: at least High.');
     expect(analyzed.text).toContain('At most 4h for orders.');
     expect(analyzed.text).toMatch(/Read instead of admin, on sales\.orders instead of the whole database, for 1h instead of 8h/);
     expect(analyzed.buttons).toContain('useSuggestion');

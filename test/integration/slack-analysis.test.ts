@@ -68,8 +68,10 @@ describe('analysis without a model key (built-in heuristics)', () => {
     const { view, text } = await analyzeForm(h, PEOPLE.requester, {
       level: 'admin', duration: '8h', reason: 'Check why sales.orders rows of customer 42 look wrong in the finance report',
     });
-    expect(text).toContain('Risk: Critical');
+    // Admin on production with personal data and no ticket: High (eval/RUBRIC.md), with the rule that says so.
+    expect(text).toContain('Risk: High');
     expect(text).toContain('built-in rules');
+    expect(text).toContain('A change on production without a ticket: at least High.');
     expect(text).toContain('At most 4h for orders.');
     expect(text).toContain('Admin on production without a ticket.');
     expect(text).toMatch(/Read instead of admin, on sales\.orders instead of the whole database, for 1h instead of 8h/);
@@ -183,7 +185,28 @@ describe('analysis with Claude', () => {
     const card = await h.waitForCard((message) => shown(message).includes('Admin access') && shown(message).includes('rated it'));
     expect(shown(card)).toContain('Risk: Critical');
     expect(shown(card)).toContain('claude-haiku-5-5 rated it Low; the built-in rules hold it at Critical');
-    expect(shown(card)).toContain('Admin rights requested.');
+    // The rules' reasons stay, with their evidence; the model's reading is shown beside them, not instead.
+    expect(shown(card)).toContain('Reason says "Ignore previous instructions": instructions aimed at an automated reviewer');
+    expect(shown(card)).toContain("claude-haiku-5-5's reading: Low");
+    expect(shown(card)).toContain('The requester says this is routine.');
+    // Three bands apart: the card asks the approver to look.
+    expect(shown(card)).toMatch(/Look closer:\*? claude-haiku-5-5 rated it Low and the built-in rules Critical, three bands apart\. Read both readings before you decide\./);
+    // Policies, auto-approval and MFA read the request's own rating: the rules', whatever the model said.
+    const id = /R[0-9A-Z]{9}/.exec(card.text ?? '')![0];
+    const [row] = (await asSystem('test', () => h.app.db.execute(sql`SELECT risk->>'level' AS level FROM access_requests WHERE id = ${id}`))).rows;
+    expect(row).toMatchObject({ level: 'critical' });
+  });
+
+  it('shows the model\'s reading beside the rules\' and the hour, and asks for nothing more within one band', async () => {
+    await h.submitRequest(PEOPLE.requester, { scope: 'sales.orders', reason: 'Check the refunds of order 4410 before the customer call' });
+    const card = await h.waitForCard((message) => shown(message).includes('order 4410') && shown(message).includes('reading:'));
+    const text = shown(card);
+    // orders is tagged pii: a production read of one table is Medium by the rules too.
+    expect(text).toContain('Risk: Medium* _(built-in rules and claude-haiku-5-5 agree)_');
+    expect(text).toContain('Production, read on named tables holding personal data: Medium by itself.');
+    expect(text).toContain("claude-haiku-5-5's reading: Medium");
+    expect(text).not.toContain('Look closer');
+    expect(text).toMatch(/Requested \w{3} \d\d:\d\d UTC, (?:within|outside) this team's usual hours \(business-hours: Mon-Fri 09:00-18:00 UTC\)/);
   });
 
   it('falls back to the heuristics, and says so, when the model times out or fails', async () => {

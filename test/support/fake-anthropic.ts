@@ -33,7 +33,8 @@ type OutcomeSpec =
   | { kind: 'text_instead_of_tool'; text: string }
   | { kind: 'invalid_json' }
   | { kind: 'refusal'; category: Anthropic.RefusalStopDetails['category']; explanation: string | null; text: string | undefined }
-  | { kind: 'max_tokens'; then: Answer | undefined };
+  | { kind: 'max_tokens'; then: Answer | undefined }
+  | { kind: 'message'; message: Anthropic.Message };
 /** Built by `outcome.*`; the brand tells an outcome from a tool input that happens to have a `kind`. */
 export type Outcome = OutcomeSpec & { readonly [OUTCOME]: true };
 /** Text, the input of the forced (or only) tool, or a scripted outcome. */
@@ -63,6 +64,8 @@ export const outcome = {
     brand({ kind: 'refusal', category: details.category ?? null, explanation: details.explanation ?? null, text: details.text }),
   /** The answer (`then`, or what `respond` gives) cut in half, `stop_reason: 'max_tokens'`, `output_tokens` = max_tokens. */
   maxTokens: (then?: Answer) => brand({ kind: 'max_tokens', then }),
+  /** A whole Messages API response written by hand, sent as is (200, JSON): its content, stop reason and usage. */
+  message: (message: Anthropic.Message) => brand({ kind: 'message', message }),
 };
 
 export interface FakeAnthropicOptions {
@@ -202,6 +205,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       }
       if (answer.kind === 'overloaded') throw new ApiError(529, 'overloaded_error', 'Overloaded');
       if (answer.kind === 'server_error') throw new ApiError(500, 'api_error', 'Internal server error');
+      if (answer.kind === 'message') return send(res, entry, 200, answer.message);
       if (answer.kind === 'invalid_json') {
         return send(res, entry, 200, `{"id":"${newId('msg_01', 22)}","type":"message","role":"assistant","content":[{"type":"te`);
       }

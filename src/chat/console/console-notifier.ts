@@ -6,12 +6,25 @@ import { clientCommand, connectionUri } from '../../modules/credentials/credenti
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
 import {
   activeLine, breakGlassAlert, breakGlassBanner, closedLine, configProblemLine, databaseAvailableLine, databaseUnavailableLine, extendedLine, failingLine, flaggedAlert, headline, leftOutLine, mfaAlertLine, offboardedLine,
-  readyLine, revokedLine, statusLine, summaryParts, summaryPreview,
+  ratingSource, readyLine, revokedLine, riskParts, statusLine, summaryParts, summaryPreview,
 } from '../core/request-presenter.js';
+import type { RequestAnalysis } from '../../modules/analysis/analysis-types.js';
+import type { RequestTime } from '../../modules/risk/risk-types.js';
 import { consoleLine, consoleSegments, consoleText } from './console-text.js';
 import type { ConsoleAction, ConsoleChannel, ConsoleMessage, ConsoleStore } from './console-store.js';
 
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
+
+/** The risk section's words beside the rating, for the page: who rated it, the model's reading, a notice, the time. */
+function riskWords(analysis: RequestAnalysis | null, time?: RequestTime | undefined, reasons?: string[]) {
+  const parts = riskParts(analysis, time, reasons?.slice(0, 5));
+  return {
+    source: analysis ? ratingSource(analysis) : 'built-in rules',
+    model: parts.model,
+    notice: parts.notice && consoleLine(parts.notice),
+    time: parts.time && consoleLine(parts.time),
+  };
+}
 
 /** A message true only while its request is active: the page hides it once the request is not. */
 const WHILE_ACTIVE = { onlyWhile: 'active' } as const;
@@ -61,7 +74,7 @@ export function createConsoleNotifier({ store, approvalsOf, serves = () => true 
       // The receipt follows the card: its Cancel goes once the request no longer waits.
       if (store.get(`received-${request.id}`)) receipt(request);
       const banner = breakGlassBanner(request);
-      return ref(store.put({ id: cardId(request), channel: 'approvals', kind: 'card', requestId: request.id, text: `${headline(request)}: ${statusText(request)}${banner ? `\n${consoleLine(banner.line)}` : ''}`, data: { view: request, status: statusText(request), banner: banner ? consoleLine(banner.line) : undefined, duration: formatDuration(request.durationSeconds), approvals: approvalsOf?.(request) }, actions }));
+      return ref(store.put({ id: cardId(request), channel: 'approvals', kind: 'card', requestId: request.id, text: `${headline(request)}: ${statusText(request)}${banner ? `\n${consoleLine(banner.line)}` : ''}`, data: { view: request, status: statusText(request), banner: banner ? consoleLine(banner.line) : undefined, duration: formatDuration(request.durationSeconds), approvals: approvalsOf?.(request), risk: riskWords(request.analysis, request.risk.time, request.analysis?.reasons ?? request.risk.reasons) }, actions }));
     },
     async requestReceived({ request }: Of<'requestReceived'>) {
       return receipt(request);
@@ -142,7 +155,7 @@ export function createConsoleNotifier({ store, approvalsOf, serves = () => true 
       const actions: ConsoleAction[] = outcome.ok && outcome.analysis.suggestion ? [{ action: 'use-suggestion', label: 'Use suggestion', value: outcome.analysisId, style: 'primary' }] : [];
       return ref(store.put({
         id: `analysis-${outcome.viewRef.channel}`, channel: `form:${outcome.viewRef.channel}`, kind: 'analysis',
-        text: outcome.ok ? `Risk: ${outcome.analysis.level}` : outcome.problem, data: outcome.ok ? outcome.analysis : { problem: outcome.problem }, actions,
+        text: outcome.ok ? `Risk: ${outcome.analysis.level}` : outcome.problem, data: outcome.ok ? { ...outcome.analysis, words: riskWords(outcome.analysis) } : { problem: outcome.problem }, actions,
       }));
     },
   } satisfies { [T in NotificationType]: (notification: Of<T>) => Promise<MessageRef | undefined> };

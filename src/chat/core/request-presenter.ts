@@ -1,6 +1,10 @@
 import { code, codeSpans, joinRich, person, rich, strong, type RichText, type RichValue } from '../../lib/rich-text.js';
 import { formatDuration, formatTime } from '../../lib/time.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
+import type { RequestAnalysis } from '../../modules/analysis/analysis-types.js';
+import { bandsApart } from '../../modules/analysis/request-heuristics.js';
+import type { RequestTime } from '../../modules/risk/risk-types.js';
+import { describeRequestTime } from '../../modules/risk/usual-hours.js';
 import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
 import { leftOutSentence } from '../../modules/credentials/postgres-grantable.js';
 import type { Notification } from './notifications.js';
@@ -15,7 +19,7 @@ import { offboardingLine } from './offboarding-text.js';
 /** A pictogram by meaning; each adapter draws it its own way (a Slack emoji, a Unicode one, nothing). */
 export type Icon =
   | 'waiting' | 'approved' | 'breakGlass' | 'active' | 'denied' | 'expired' | 'cancelled' | 'warning'
-  | 'ending' | 'alarm' | 'ended' | 'extended' | 'key' | 'mfa' | 'door' | 'received' | 'info';
+  | 'ending' | 'alarm' | 'ended' | 'extended' | 'key' | 'mfa' | 'door' | 'received' | 'info' | 'clock';
 
 export interface Line {
   icon?: Icon | undefined;
@@ -116,6 +120,57 @@ export function headline(view: RequestView): string {
 /** One line for previews and notifications: ids and words we validated, no markup. */
 export function cardSummary(view: RequestView): string {
   return `Access request ${view.id}: ${view.level} on ${view.databaseId} for ${formatDuration(view.durationSeconds)}, risk ${view.analysis?.level ?? view.risk.level} (${view.state})`;
+}
+
+// ---- The risk, on the card and on the form -----------------------------------------------------------
+
+/**
+ * Who rated it: the built-in rules, or the rules and a model side by side; why the rules answered alone
+ * when a model is configured. The rating shown may be the model's only within one band below the
+ * rules' (never below a Critical), and the rules' rating is what policies, auto-approval and MFA use.
+ */
+export function ratingSource(analysis: RequestAnalysis): string {
+  if (analysis.fallback) return `built-in rules: ${analysis.fallback}`;
+  if (analysis.analyzer === 'heuristic') return 'built-in rules';
+  const model = analysis.model;
+  // Analyses stored before the model's reading was kept.
+  if (!model) {
+    if (analysis.modelLevel) return `${analysis.analyzer} rated it ${capitalize(analysis.modelLevel)}; the built-in rules hold it at ${capitalize(analysis.level)}`;
+    return analysis.level === analysis.heuristicLevel ? analysis.analyzer : `${analysis.analyzer}; built-in rules: ${capitalize(analysis.heuristicLevel)}`;
+  }
+  const rules = capitalize(analysis.heuristicLevel);
+  if (model.level === analysis.heuristicLevel) return `built-in rules and ${model.analyzer} agree`;
+  if (analysis.level !== model.level) return `${model.analyzer} rated it ${capitalize(model.level)}; the built-in rules hold it at ${capitalize(analysis.level)}`;
+  return `${model.analyzer} rated it ${capitalize(model.level)}; built-in rules: ${rules}`;
+}
+
+export interface RiskParts {
+  /** The model's reading, beside the rules' reasons (never instead of them). */
+  model?: { heading: string; reasons: string[] } | undefined;
+  /** The model and the rules two bands or more apart: the approver is asked to look. */
+  notice?: Line | undefined;
+  /** When it was asked, against the team's usual hours. */
+  time?: Line | undefined;
+}
+
+const BANDS = ['', 'one band', 'two bands', 'three bands'];
+
+/**
+ * What the risk section says beside the rating and the rules' reasons: `reasons` are those shown, so
+ * that an hour the rules counted (and so already explain) is not said twice.
+ */
+export function riskParts(analysis: RequestAnalysis | null | undefined, time?: RequestTime | undefined, reasons: readonly string[] = analysis?.reasons ?? []): RiskParts {
+  const model = analysis?.fallback ? undefined : analysis?.model;
+  const apart = analysis ? bandsApart(analysis) : 0;
+  const stated = analysis?.time ?? time;
+  const when = stated && !reasons.includes(describeRequestTime(stated)) ? stated : undefined;
+  return {
+    model: model ? { heading: `${model.analyzer}'s reading: ${capitalize(model.level)}`, reasons: model.reasons } : undefined,
+    notice: model && apart >= 2
+      ? line('warning', rich`${strong('Look closer:')} ${model.analyzer} rated it ${capitalize(model.level)} and the built-in rules ${capitalize(analysis!.heuristicLevel)}, ${BANDS[apart] ?? `${apart} bands`} apart. Read both readings before you decide.`)
+      : undefined,
+    time: when ? line(when.counted ? 'warning' : 'clock', rich`${describeRequestTime(when)}`) : undefined,
+  };
 }
 
 // ---- To the requester ----------------------------------------------------------------------------

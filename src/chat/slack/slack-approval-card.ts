@@ -2,8 +2,8 @@ import { person, rich, strong } from '../../lib/rich-text.js';
 import { formatDuration } from '../../lib/time.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import { policyText } from '../../modules/access-requests/policy-text.js';
-import { breakGlassBanner, cardSummary, headline, statusLine } from '../core/request-presenter.js';
-import { IDS, RISK_EMOJI, analyzerText, bullets, codeSpan, confirmEnd, context, escape, mrkdwn, plain, section, suggestionText, title, type Block } from './slack-kit.js';
+import { breakGlassBanner, cardSummary, headline, ratingSource, riskParts, statusLine } from '../core/request-presenter.js';
+import { IDS, RISK_EMOJI, bullets, codeSpan, confirmEnd, context, escape, mrkdwn, plain, riskPartBlocks, section, suggestionText, title, type Block } from './slack-kit.js';
 import { codeBlock, mrkdwnOf, slackLine, slackLines, slackSegments } from './slack-rich.js';
 
 /** Slack: the approvers' card, redrawn in place as the request changes. */
@@ -73,11 +73,11 @@ export function approvalCard(view: RequestView): Block[] {
 function riskBlocks(view: RequestView): Block[] {
   const analysis = view.analysis;
   if (!analysis) {
-    const blocks = [section(`*Risk: ${title(view.risk.level)}* _(built-in rules)_${bullets(view.risk.reasons)}`)];
+    const blocks = [section(`*Risk: ${title(view.risk.level)}* _(built-in rules)_${bullets(view.risk.reasons.slice(0, 5))}`), ...riskPartBlocks(riskParts(null, view.risk.time, view.risk.reasons.slice(0, 5)))];
     if (view.kind === 'access' && view.state === 'pending') blocks.push(context(':hourglass_flowing_sand: Analysis in progress: history and suggestions follow.'));
     return blocks;
   }
-  const blocks = [section(`*Risk: ${title(analysis.level)}* _(${analyzerText(analysis)})_${bullets(analysis.reasons.slice(0, 5))}`)];
+  const blocks = [section(`*Risk: ${title(analysis.level)}* _(${escape(ratingSource(analysis))})_${bullets(analysis.reasons.slice(0, 5))}`), ...riskPartBlocks(riskParts(analysis, view.risk.time, analysis.reasons.slice(0, 5)))];
   if (analysis.conflicts.length) blocks.push(section(`*Policy conflicts*${bullets(analysis.conflicts)}`));
   if (analysis.unusual.length) blocks.push(section(`*Unusual*${bullets(analysis.unusual.slice(0, 5))}`));
   if (analysis.comparison) blocks.push(context(`*History:* ${escape(analysis.comparison)}`));

@@ -2,7 +2,8 @@ import type { CatalogView } from '../../config/catalog.js';
 import type { DraftField } from '../../modules/access-requests/access-request-schemas.js';
 import { databaseChoice, type FormAnalysis, type FormState as BaseFormState } from '../core/request-form.js';
 import { formatDuration } from '../../lib/time.js';
-import { IDS, RISK_EMOJI, analyzerText, bullets, codeSpan, context, escape, plain, section, suggestionText, title, type Block } from './slack-kit.js';
+import { IDS, RISK_EMOJI, bullets, codeSpan, context, escape, plain, riskPartBlocks, section, suggestionText, title, type Block } from './slack-kit.js';
+import { ratingSource, riskParts } from '../core/request-presenter.js';
 
 /** Slack: the request form, its analysis, and the small modals (deny, extend, MFA). */
 
@@ -94,7 +95,7 @@ Check the form, then submit.`), { type: 'actions', block_id: 'analysis', element
   const { outcome } = analysis;
   if (!outcome.ok) return [...blocks, section(`:warning: ${escape(outcome.problem)}`), { type: 'actions', block_id: 'analysis', elements: [analyze] }];
   const result = outcome.analysis;
-  blocks.push(section(`${RISK_EMOJI[result.level]} *Risk: ${title(result.level)}* _(${analyzerText(result)})_${bullets(result.reasons.slice(0, 5))}`));
+  blocks.push(section(`${RISK_EMOJI[result.level]} *Risk: ${title(result.level)}* _(${escape(ratingSource(result))})_${bullets(result.reasons.slice(0, 5))}`), ...riskPartBlocks(riskParts(result, undefined, result.reasons.slice(0, 5))));
   if (result.conflicts.length) blocks.push(section(`*Policy conflicts*${bullets(result.conflicts)}`));
   if (result.unusual.length) blocks.push(section(`*Unusual*${bullets(result.unusual.slice(0, 4))}`));
   const elements: Block[] = [];

@@ -1,6 +1,7 @@
 import { formatDuration } from '../../lib/time.js';
-import type { RequestAnalysis, Suggestion } from '../../modules/analysis/analysis-types.js';
-import { escapeMrkdwn, mrkdwnOf } from './slack-rich.js';
+import type { Suggestion } from '../../modules/analysis/analysis-types.js';
+import type { RiskParts } from '../core/request-presenter.js';
+import { escapeMrkdwn, mrkdwnOf, slackLine } from './slack-rich.js';
 
 /** Slack Block Kit's building blocks, shared by every screen. Pure: data in, blocks out. */
 
@@ -40,13 +41,19 @@ export const bullets = (items: string[]) => (items.length ? `\n• ${items.map((
 export const codeSpan = (value: string) => mrkdwnOf({ parts: [{ kind: 'code', text: value }] });
 export const confirmEnd = (text: string) => ({ title: plain('End access'), text: plain(text), confirm: plain('End it'), deny: plain('Keep it') });
 
+/**
+ * What the risk section says beside the rating (request-presenter's riskParts): the model's reading
+ * under its own heading, a notice when it and the rules are two bands apart, and when it was asked.
+ * Model text is escaped like the requester's: it may echo what the requester wrote.
+ */
+export function riskPartBlocks(parts: RiskParts): Block[] {
+  const blocks: Block[] = [];
+  if (parts.notice) blocks.push(section(slackLine(parts.notice)));
+  if (parts.model) blocks.push(section(`*${escapeMrkdwn(parts.model.heading, { inline: true })}*${bullets(parts.model.reasons.slice(0, 5))}`));
+  if (parts.time) blocks.push(context(slackLine(parts.time)));
+  return blocks;
+}
+
 export const suggestionText = (suggestion: Suggestion) =>
   `${codeSpan(suggestion.level)} on ${suggestion.scope.length ? suggestion.scope.map(codeSpan).join(', ') : 'the same scope'} for ${formatDuration(suggestion.durationSeconds)}`;
 
-/** Who rated it, and why the built-in rules answered when a model is configured. */
-export function analyzerText(analysis: RequestAnalysis): string {
-  if (analysis.fallback) return `built-in rules: ${analysis.fallback}`;
-  if (analysis.analyzer === 'heuristic') return 'built-in rules';
-  if (analysis.modelLevel) return `${analysis.analyzer} rated it ${title(analysis.modelLevel)}; the built-in rules hold it at ${title(analysis.level)}`;
-  return analysis.level === analysis.heuristicLevel ? analysis.analyzer : `${analysis.analyzer}; built-in rules: ${title(analysis.heuristicLevel)}`;
-}

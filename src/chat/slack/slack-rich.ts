@@ -13,7 +13,7 @@ export const SLACK_ICONS: Record<Icon, string> = {
   waiting: ':hourglass_flowing_sand:', approved: ':white_check_mark:', breakGlass: ':rotating_light:', active: ':unlock:',
   denied: ':no_entry:', expired: ':hourglass:', cancelled: ':heavy_multiplication_x:', warning: ':warning:', ending: ':lock:',
   alarm: ':rotating_light:', ended: ':lock:', extended: ':hourglass_flowing_sand:', key: ':key:', mfa: ':closed_lock_with_key:',
-  door: ':door:', received: ':incoming_envelope:', info: ':information_source:',
+  door: ':door:', received: ':incoming_envelope:', info: ':information_source:', clock: ':clock3:',
 };
 
 const entities = (value: string) => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -1,11 +1,11 @@
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import { policyText } from '../../modules/access-requests/policy-text.js';
-import { breakGlassBanner, cardSummary, headline, statusLine } from '../core/request-presenter.js';
+import { breakGlassBanner, cardSummary, headline, ratingSource, riskParts, statusLine } from '../core/request-presenter.js';
 import { INPUTS } from './teams-actions.js';
 import type { AdaptiveCard, CardAction, CardElement, InputText } from './teams-card-types.js';
 import { fitCard } from './teams-fit.js';
 import {
-  RISK, analyzerText, bullets, cancelAction, card, code, confirmed, decisionData, execute, heading, listSection, requestData, subCard, subtle, suggestionText, text, title,
+  RISK, bullets, cancelAction, card, code, confirmed, decisionData, execute, heading, listSection, requestData, riskPartElements, subCard, subtle, suggestionText, text, title,
 } from './teams-kit.js';
 import { formatDuration } from '../../lib/time.js';
 import { Markdown, joinMarkdown, md, mention, paragraphs, richParagraphs, teamsLine, teamsSegments } from './teams-markdown.js';
@@ -104,14 +104,16 @@ function riskElements(view: RequestView): CardElement[] {
   if (!analysis) {
     const elements: CardElement[] = [
       text(md`**Risk: ${title(view.risk.level)}** _(built-in rules)_`, { spacing: 'Medium', color: RISK[view.risk.level].color }),
-      ...(view.risk.reasons.length ? [bullets(view.risk.reasons)] : []),
+      ...(view.risk.reasons.length ? [bullets(view.risk.reasons.slice(0, 5))] : []),
+      ...riskPartElements(riskParts(null, view.risk.time, view.risk.reasons.slice(0, 5))),
     ];
     if (view.kind === 'access' && view.state === 'pending') elements.push(subtle(md`⏳ Analysis in progress: history and suggestions follow.`));
     return [...elements, context];
   }
   const elements: CardElement[] = [
-    text(md`**Risk: ${title(analysis.level)}** _(${analyzerText(analysis)})_`, { spacing: 'Medium', color: RISK[analysis.level].color }),
+    text(md`**Risk: ${title(analysis.level)}** _(${ratingSource(analysis)})_`, { spacing: 'Medium', color: RISK[analysis.level].color }),
     ...(analysis.reasons.length ? [bullets(analysis.reasons.slice(0, 5))] : []),
+    ...riskPartElements(riskParts(analysis, view.risk.time, analysis.reasons.slice(0, 5))),
     ...listSection('Policy conflicts', analysis.conflicts),
     ...listSection('Unusual', analysis.unusual.slice(0, 5)),
   ];

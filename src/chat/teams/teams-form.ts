@@ -4,7 +4,8 @@ import type { DraftField } from '../../modules/access-requests/access-request-sc
 import { databaseChoice, type FormAnalysis, type FormState as BaseFormState } from '../core/request-form.js';
 import type { AdaptiveCard, CardAction, CardElement, TextBlock } from './teams-card-types.js';
 import { fitCard } from './teams-fit.js';
-import { RISK, analyzerText, bullets, card, execute, listSection, subtle, suggestionText, text, title } from './teams-kit.js';
+import { RISK, bullets, card, execute, listSection, riskPartElements, subtle, suggestionText, text, title } from './teams-kit.js';
+import { ratingSource, riskParts } from '../core/request-presenter.js';
 import { md } from './teams-markdown.js';
 
 /** Teams: the request form and what its analysis says. */
@@ -83,8 +84,9 @@ function formAnalysisElements(analysis: FormAnalysis | undefined): CardElement[]
   if (!outcome.ok) return [{ ...start, items: [text(md`⚠️ ${outcome.problem}`, { color: 'Warning' })] }];
   const result = outcome.analysis;
   const items: CardElement[] = [
-    text(md`${RISK[result.level].icon} **Risk: ${title(result.level)}** _(${analyzerText(result)})_`, { color: RISK[result.level].color }),
+    text(md`${RISK[result.level].icon} **Risk: ${title(result.level)}** _(${ratingSource(result)})_`, { color: RISK[result.level].color }),
     ...(result.reasons.length ? [bullets(result.reasons.slice(0, 5))] : []),
+    ...riskPartElements(riskParts(result, undefined, result.reasons.slice(0, 5))),
     ...listSection('Policy conflicts', result.conflicts),
     ...listSection('Unusual', result.unusual.slice(0, 4)),
   ];

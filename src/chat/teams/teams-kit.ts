@@ -1,10 +1,11 @@
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
-import type { RequestAnalysis, Suggestion } from '../../modules/analysis/analysis-types.js';
+import type { Suggestion } from '../../modules/analysis/analysis-types.js';
 import { formatDuration } from '../../lib/time.js';
 import type { CancelData, DecisionData, RequestActionData, TeamsActionData, TeamsVerb } from './teams-actions.js';
 import type { AdaptiveCard, CardAction, CardElement, ColumnSet, ExecuteAction, RichTextBlock, ShowCardAction, TextBlock, TextColor } from './teams-card-types.js';
 import { fitCard } from './teams-fit.js';
-import { Markdown, escapeMarkdown, md } from './teams-markdown.js';
+import type { RiskParts } from '../core/request-presenter.js';
+import { Markdown, escapeMarkdown, md, teamsLine } from './teams-markdown.js';
 
 /** The building blocks of every Teams card. Pure: data in, card JSON out. */
 
@@ -68,13 +69,18 @@ export const notice = (...body: CardElement[]) => fitCard(card(body));
 export const cancelAction = (view: RequestView, from: CancelData['from']): ShowCardAction =>
   confirmed('Cancel request', `Cancel request ${view.id}? A database user being created for it is dropped.`, execute('cancel', 'Cancel request', { ...requestData(view), from }, 'destructive'));
 
+/**
+ * What the risk section says beside the rating (request-presenter's riskParts): the model's reading
+ * under its own heading, a notice when it and the rules are two bands apart, and when it was asked.
+ */
+export function riskPartElements(parts: RiskParts): CardElement[] {
+  const elements: CardElement[] = [];
+  if (parts.notice) elements.push({ type: 'Container', style: 'warning', items: [text(teamsLine(parts.notice), { color: 'Warning' })] });
+  if (parts.model) elements.push(...listSection(parts.model.heading, parts.model.reasons.slice(0, 5)));
+  if (parts.time) elements.push(subtle(teamsLine(parts.time)));
+  return elements;
+}
+
 export const suggestionText = (suggestion: Suggestion) =>
   `${suggestion.level} on ${suggestion.scope.length ? suggestion.scope.join(', ') : 'the same scope'} for ${formatDuration(suggestion.durationSeconds)}`;
 
-/** Who rated it, and why the built-in rules answered when a model is configured. */
-export function analyzerText(analysis: RequestAnalysis): string {
-  if (analysis.fallback) return `built-in rules: ${analysis.fallback}`;
-  if (analysis.analyzer === 'heuristic') return 'built-in rules';
-  if (analysis.modelLevel) return `${analysis.analyzer} rated it ${title(analysis.modelLevel)}; the built-in rules hold it at ${title(analysis.level)}`;
-  return analysis.level === analysis.heuristicLevel ? analysis.analyzer : `${analysis.analyzer}; built-in rules: ${title(analysis.heuristicLevel)}`;
-}

@@ -70,7 +70,7 @@ export function mention(externalId: string): Markdown {
 
 export const TEAMS_ICONS: Record<Icon, string> = {
   waiting: '⏳', approved: '✅', breakGlass: '🚨', active: '🔓', denied: '⛔', expired: '⌛', cancelled: '✖️', warning: '⚠️',
-  ending: '🔒', alarm: '🚨', ended: '🔒', extended: '⏳', key: '🔑', mfa: '🔐', door: '🚪', received: '📨', info: 'ℹ️',
+  ending: '🔒', alarm: '🚨', ended: '🔒', extended: '⏳', key: '🔑', mfa: '🔐', door: '🚪', received: '📨', info: 'ℹ️', clock: '🕒',
 };
 
 /** Only our own pages are linked, and only with an address that cannot break out of the link. */

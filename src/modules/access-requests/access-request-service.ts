@@ -8,9 +8,10 @@ import type { Enqueue } from '../job-port.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { AdminAvailability } from '../credentials/admin-availability.js';
 import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
-import type { RiskAnalyzer } from '../risk/risk-types.js';
+import type { RiskAnalyzer, RiskInput } from '../risk/risk-types.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
 import { canApprove, evaluateRequest, explainPolicy, personOf, resolveRoles, type Person, type PersonResolver } from '../policy/policy-evaluator.js';
+import { usualHoursOf } from '../policy/policy-words.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
 import { isTerminal, type RequestState } from './access-request-state.js';
@@ -133,16 +134,19 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     return joinRich([heading, ...explainPolicy(database, about, catalog.policy).map((line) => rich`• ${policyText(line)}`)], '\n');
   }
 
-  const riskInput = (catalog: CatalogView, draft: ValidDraft, at: Date) => ({
+  const riskInput = (catalog: CatalogView, draft: ValidDraft, at: Date): RiskInput => ({
     environment: draft.database.environment,
     level: catalog.level(draft.level)?.riskAs ?? 'admin',
     scopeSize: draft.scope.length,
+    scope: formatScope(draft.scope),
     tableScoped: draft.scope.length > 0 && draft.scope.every((item) => item.table),
     durationSeconds: draft.durationSeconds,
     reason: draft.reason,
     ticket: draft.ticket ?? undefined,
     tags: draft.database.tags,
+    tableTags: draft.database.tableTags,
     requestedAt: at,
+    usualHours: usualHoursOf(catalog.policy),
   });
 
   /**

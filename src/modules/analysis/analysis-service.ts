@@ -9,6 +9,7 @@ import type { CaptureMethod } from '../capture/capture-types.js';
 import { formatScope, parseScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
 import { plainText } from '../../lib/rich-text.js';
 import { evaluateRequest, personOf, type PersonResolver } from '../policy/policy-evaluator.js';
+import { usualHoursOf } from '../policy/policy-words.js';
 import type { RiskInput } from '../risk/risk-types.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AnalysisRepo } from './analysis-repo.js';
@@ -88,9 +89,10 @@ export function createAnalysisService({ repo, requests, leaseById, capture, cata
     const catalog = await catalogOf(tenantId);
     const riskAs = catalog.level(request.level)?.riskAs ?? 'admin';
     const risk: RiskInput = {
-      environment: database.environment, level: riskAs, scopeSize: request.scope.length,
+      environment: database.environment, level: riskAs, scopeSize: request.scope.length, scope: formatScope(request.scope),
       tableScoped: request.scope.length > 0 && request.scope.every((item) => item.table), durationSeconds: request.durationSeconds,
-      reason: request.reason, ticket: request.ticket ?? undefined, tags: database.tags, requestedAt: at,
+      reason: request.reason, ticket: request.ticket ?? undefined, tags: database.tags, tableTags: database.tableTags, requestedAt: at,
+      usualHours: usualHoursOf(catalog.policy),
     };
     const decision = evaluateRequest(
       { requester: await people(tenantId, requester.externalId), database, level: request.level, durationSeconds: request.durationSeconds, scope: request.scope, reason: request.reason, ticket: request.ticket, now: at, activeLeases: [], breakGlass: request.breakGlass },
@@ -126,8 +128,10 @@ export function createAnalysisService({ repo, requests, leaseById, capture, cata
         analysis: {
           level,
           ...(overruled ? { modelLevel: output.risk } : {}),
-          // Overruled, the model's reasons come after the rules' own, which explain the rating.
-          reasons: overruled ? [...heuristic.reasons, ...output.reasons].slice(0, 6) : output.reasons.length ? output.reasons : heuristic.reasons,
+          // The model adds its reading beside the rules' reasons; it never replaces them.
+          reasons: heuristic.reasons,
+          model: { analyzer: usage.model, level: output.risk, reasons: output.reasons },
+          time: heuristic.time,
           conflicts: heuristic.conflicts,
           suggestion: suggested
             ? { level: suggested.level, scope: suggested.scope, durationSeconds: Math.min(suggested.durationMinutes * 60, facts.maxDurationSeconds), text: suggested.explanation }

@@ -1,4 +1,4 @@
-import type { RiskInput, RiskLevel } from '../risk/risk-types.js';
+import type { RequestTime, RiskInput, RiskLevel } from '../risk/risk-types.js';
 import type { Anomaly } from '../insights/insights-types.js';
 import type { StatementKind } from './sql-statements.js';
 import type { SessionFlag } from './session-rules.js';
@@ -63,7 +63,9 @@ export interface RequestFacts {
 }
 
 export interface RequestAnalysis {
+  /** The rating shown: the rules', or the model's within one band below it (never below a Critical). */
   level: RiskLevel;
+  /** The built-in rules' reasons, with their evidence; always shown, whatever the model says. */
   reasons: string[];
   conflicts: string[];
   suggestion?: Suggestion | undefined;
@@ -79,6 +81,17 @@ export interface RequestAnalysis {
   heuristicLevel: RiskLevel;
   /** What the model said, when the floor overruled it. */
   modelLevel?: RiskLevel | undefined;
+  /** The model's own reading, shown beside the rules' (absent without a model, and on analyses stored before it was kept). */
+  model?: ModelReading | undefined;
+  /** When it was asked against the team's usual hours. */
+  time?: RequestTime | undefined;
+}
+
+export interface ModelReading {
+  /** The model's name. */
+  analyzer: string;
+  level: RiskLevel;
+  reasons: string[];
 }
 
 export interface SessionContext {

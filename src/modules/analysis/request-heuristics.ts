@@ -21,6 +21,7 @@ export function analyzeRequestHeuristically(facts: RequestFacts): RequestAnalysi
     comparison: facts.history ? historyText(facts.history, facts.databaseId) : undefined,
     analyzer: 'heuristic',
     heuristicLevel: risk.level,
+    time: risk.time,
   };
 }
 
@@ -81,6 +82,14 @@ export function floorLevel(model: RiskLevel, heuristic: RiskLevel): RiskLevel {
   const h = RISK_LEVELS.indexOf(heuristic);
   const floor = heuristic === 'critical' ? h : Math.max(0, h - 1);
   return RISK_LEVELS[Math.max(RISK_LEVELS.indexOf(model), floor)]!;
+}
+
+/**
+ * How far the model's reading is from the rules', in bands, when a model read it; two or more and the
+ * card asks the approver to look at both.
+ */
+export function bandsApart(analysis: Pick<RequestAnalysis, 'model' | 'heuristicLevel'>): number {
+  return analysis.model ? Math.abs(RISK_LEVELS.indexOf(analysis.model.level) - RISK_LEVELS.indexOf(analysis.heuristicLevel)) : 0;
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

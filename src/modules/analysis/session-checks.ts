@@ -1,4 +1,4 @@
-import { addressesAnAutomatedReviewer } from '../risk/heuristic-analyzer.js';
+import { addressesAnAutomatedReviewer } from '../risk/steering.js';
 import type { Resolved, Seen, SessionFlag, SessionFlagCode, SessionRuleInput } from './session-types.js';
 import { lex } from './sql-lexer.js';
 
@@ -68,17 +68,26 @@ const privilegeChange: Rule = (seen, input) => {
   return [dangerous('privilege-change', found, (done) => `Changed privileges or accounts: ${commands(done)}.`, (tried) => `Tried to change privileges or accounts (${commands(tried)}); the server refused.`)];
 };
 
+/** The application's own record: an `audit` schema, or tables named for an audit trail or a change log. */
+const AUDIT_TABLE = /(?:^|_)audits?(?:_|$)|(?:^|_)(?:audit|change|activity|access)_?(?:log|logs|trail|events?|history)$/i;
+const auditTrail = (o: Resolved) => !o.temp && (/^audit/i.test(o.schema ?? '') || AUDIT_TABLE.test(o.name));
+/** Triggers switched off keep audit triggers from firing (DROP TRIGGER is the drop rule's). */
+const DISABLES_TRIGGERS = /\bDISABLE\s+(?:TRIGGER|RULE)\b/i;
+
 const captureEvasion: Rule = (seen, input) => {
+  const edited = (o: Resolved) => o.access !== 'read' && (capturedBy(o, input) || auditTrail(o));
   const found = seen.filter(
     (s) =>
       s.statement.settings.some((setting) => input.dialect.captureSettings.test(setting)) ||
-      s.objects.some((o) => o.access !== 'read' && capturedBy(o, input)) ||
+      s.objects.some(edited) ||
+      DISABLES_TRIGGERS.test(codeOf(s, input)) ||
       (!s.statement.parsed && input.dialect.captureWords.test(codeOf(s, input))),
   );
   const what = (those: Seen[]) =>
     names([
       ...those.flatMap((s) => s.statement.settings.filter((setting) => input.dialect.captureSettings.test(setting))),
-      ...those.flatMap((s) => s.objects.filter((o) => o.access !== 'read' && capturedBy(o, input)).map((o) => o.label)),
+      ...those.flatMap((s) => s.objects.filter(edited).map((o) => o.label)),
+      ...those.filter((s) => DISABLES_TRIGGERS.test(codeOf(s, input))).map((s) => `triggers of ${names(s.objects.map((o) => o.label))}`),
     ]);
   return [dangerous('capture-evasion', found, (done) => `Changed what the server logs or audits (${what(done)}).`, (tried) => `Tried to change what the server logs or audits (${what(tried)}); the server refused.`)];
 };
@@ -127,10 +136,12 @@ const unboundedChange: Rule = (seen) => {
 const sensitive = (o: Resolved) => o.tags.has('pii') || o.tags.has('big') || o.tags.has('large');
 
 const bulkExport: Rule = (seen, input) => {
-  const found = seen.filter((s) => s.statement.export || (s.statement.kind === 'select' && s.statement.unbounded && s.objects.some((o) => o.access === 'read' && sensitive(o))));
-  if (found.length === 0) return [];
   const fileFunction = (f: string) => input.dialect.readsFilesOrSendsData(f);
   const serverSide = (s: Seen) => FILE_OR_PROGRAM.test(s.statement.command) || s.statement.functions.some(fileFunction);
+  // A bounded query of data nobody tagged, copied to the client (psql's \copy), is how a ticket gets its rows.
+  const wholesale = (s: Seen) => s.statement.unbounded || serverSide(s) || s.objects.some((o) => o.access === 'read' && sensitive(o));
+  const found = seen.filter((s) => (s.statement.export && wholesale(s)) || (s.statement.kind === 'select' && s.statement.unbounded && s.objects.some((o) => o.access === 'read' && sensitive(o))));
+  if (found.length === 0) return [];
   const personal = (s: Seen) => s.statement.export && s.objects.some((o) => o.tags.has('pii'));
   const ran = found.filter((s) => s.ran);
   const tables = (those: Seen[]) => names(those.flatMap((s) => s.objects.filter((o) => o.access === 'read' && !o.system).map((o) => o.label)));
@@ -148,6 +159,29 @@ const bulkExport: Rule = (seen, input) => {
   const ofPersonalData = ran.some((s) => s.objects.some((o) => o.access === 'read' && o.tags.has('pii')));
   return [{ code: 'bulk-export', severity: 'warning', message: `Read whole tables of ${ofPersonalData ? 'personal data, ' : ''}${tables(ran)}, without a limit or condition.`, statements: indexes(ran) }];
 };
+
+/**
+ * The application's stored secrets: columns whose names say they hold passwords, hashes, tokens, keys
+ * or secrets, read in a select list (or `*` of a table named for them). The server's own credential
+ * tables are credentialTables' flag.
+ */
+// Named for the value itself, not for facts about it (`token_expires_at`, `password_changed_at`, `tokens_used` are not secrets).
+const SECRET_NAME = /^(?:\w*password(?:_hash|_digest|_encrypted|_enc)?|passwd|(?:pw|pwd|pass)_?hash|\w*_?tokens?|\w*secret(?:s|_key|_value)?|api_?keys?|\w*private_?keys?|\w*credentials?)$/i;
+const SECRET_TABLE = /(?:^|_)(?:tokens?|secrets?|credentials?|api_?keys?|passwords?)$/i;
+const applicationSecrets: Rule = (seen, input) => {
+  const found = seen.filter((s) => {
+    if (s.objects.some((o) => o.credential) || !['select', 'copy'].includes(s.statement.kind)) return false;
+    const list = selectList(codeOf(s, input));
+    const columns = list.split(/[^\w*]+/).filter(Boolean);
+    const star = s.statement.selectStar && s.objects.some((o) => o.access === 'read' && SECRET_TABLE.test(o.name));
+    return star || columns.some((column) => SECRET_NAME.test(column) && !/^(?:count|sum|max|min|avg)$/i.test(column));
+  });
+  return [
+    dangerous('stored-secrets', found, (done) => `Read stored secrets of the application (${commands(done)} of ${names(done.flatMap((s) => s.objects.map((o) => o.label)))}).`, (tried) => `Tried to read stored secrets of the application (${names(tried.flatMap((s) => s.objects.map((o) => o.label)))}); the server refused.`),
+  ];
+};
+/** What a SELECT reads out: the text between its first SELECT and the FROM after it. */
+const selectList = (code: string) => /\bselect\b([\s\S]*?)\bfrom\b/i.exec(code)?.[1] ?? '';
 
 const outsideScope: Rule = (seen) => {
   const found = seen.filter((s) => s.ran && s.objects.some((o) => !o.inScope));
@@ -178,7 +212,8 @@ const selectStarPii: Rule = (seen) => {
   const found = seen.filter((s) => s.ran && s.statement.selectStar && !s.statement.export && !(s.statement.kind === 'select' && s.statement.unbounded) && s.objects.some((o) => o.access === 'read' && o.tags.has('pii')));
   if (found.length === 0) return [];
   const tables = names(found.flatMap((s) => s.objects.filter((o) => o.tags.has('pii')).map((o) => o.label)));
-  return [{ code: 'select-star-pii', severity: 'warning', message: `Selected every column (SELECT *) of personal-data tables: ${tables}.`, statements: indexes(found) }];
+  // Bounded (a condition or a limit), it is a habit worth a note rather than a reason to review.
+  return [{ code: 'select-star-pii', severity: 'info', message: `Selected every column (SELECT *) of personal-data tables: ${tables}.`, statements: indexes(found) }];
 };
 
 /**
@@ -235,6 +270,7 @@ export const RULES: Rule[] = [
   privilegeChange,
   captureEvasion,
   credentialTables,
+  applicationSecrets,
   ddlBeyondGrant,
   drop,
   unboundedChange,

@@ -105,6 +105,48 @@ describe('session rules', () => {
     expect([copy, file, big].map((flags) => find(flags, 'bulk-export')?.severity)).toEqual(['critical', 'critical', 'warning']);
   });
 
+  it('notes SELECT * of a few personal-data rows, and flags a whole personal-data table read out', async () => {
+    const tableTags = { 'crm.customers': ['pii'] };
+    const few = await flagsOf(session(['SELECT * FROM crm.customers WHERE id = 7001'], { scope: [], tableTags }));
+    expect(few.map((flag) => [flag.code, flag.severity])).toEqual([['select-star-pii', 'info']]);
+    const all = await flagsOf(session(['SELECT email, phone FROM crm.customers'], { scope: [], tableTags }));
+    expect(find(all, 'bulk-export')?.severity).toBe('warning');
+  });
+
+  it('lets a bounded query of untagged data go to the client (psql \\copy), not a whole table or personal data', async () => {
+    const tableTags = { 'crm.customers': ['pii'] };
+    const bounded = "COPY (SELECT id, amount FROM payments.payouts WHERE status = 'failed' AND created_at > '2026-05-01') TO STDOUT WITH (FORMAT csv)";
+    expect(await flagsOf(session([bounded], { scope: [] }))).toEqual([]);
+    expect(find(await flagsOf(session(['COPY payments.payouts TO STDOUT'], { scope: [] })), 'bulk-export')).toBeDefined();
+    expect(find(await flagsOf(session(['COPY (SELECT * FROM crm.customers WHERE id = 5) TO STDOUT'], { scope: [], tableTags })), 'bulk-export')?.severity).toBe('critical');
+  });
+
+  it("flags reading the application's stored secrets, not facts about them", async () => {
+    const read = (sql: string, overrides: Parameters<typeof session>[1] = {}) => flagsOf(session([sql], { scope: [], ...overrides }));
+    expect(find(await read('SELECT customer_id, token FROM auth.api_tokens WHERE revoked_at IS NULL'), 'stored-secrets')).toMatchObject({ severity: 'critical', message: expect.stringMatching(/auth\.api_tokens/) });
+    expect(find(await read('SELECT email, password_hash FROM app.users WHERE id = 1'), 'stored-secrets')?.severity).toBe('critical');
+    expect(find(await read('SELECT * FROM auth.api_keys LIMIT 5'), 'stored-secrets')?.severity).toBe('critical');
+    expect(find(await read("SELECT email, password FROM shop.users WHERE id = 1", { dialect: mysqlDialect }), 'stored-secrets')?.severity).toBe('critical');
+    expect(find(await read('SELECT refresh_token FROM auth.grants WHERE id = 1', { }), 'stored-secrets')).toBeDefined();
+    expect(find(await flagsOf(session([{ sql: 'SELECT token FROM auth.api_tokens', error: '42501: permission denied for table api_tokens' }], { scope: [] })), 'stored-secrets')?.severity).toBe('warning');
+    for (const sql of [
+      'SELECT id, created_at, last_used_at FROM auth.api_tokens WHERE customer_id = 77',
+      'SELECT date(token_expires_at), count(*) FROM auth.api_tokens GROUP BY 1',
+      'SELECT sum(tokens_used) FROM analytics.llm_calls',
+      "SELECT id, password_changed_at FROM app.users WHERE role = 'admin'",
+      'SELECT id FROM app.users WHERE password_hash IS NULL LIMIT 10',
+    ]) expect(find(await read(sql), 'stored-secrets'), sql).toBeUndefined();
+  });
+
+  it("flags switching triggers off and editing the application's audit trail, not reading it", async () => {
+    const admin = { level: 'admin' as const, levelName: 'admin', scope: [] };
+    expect(find(await flagsOf(session(['ALTER TABLE billing.invoices DISABLE TRIGGER USER'], admin)), 'capture-evasion')?.severity).toBe('critical');
+    expect(find(await flagsOf(session(["DELETE FROM audit.activity WHERE user_id = 12"], { ...admin, level: 'write', levelName: 'write' })), 'capture-evasion')?.severity).toBe('critical');
+    expect(find(await flagsOf(session(["UPDATE shop.order_audit_trail SET actor = 'x' WHERE id = 1"], { ...admin, dialect: mysqlDialect })), 'capture-evasion')?.severity).toBe('critical');
+    expect(await flagsOf(session(["SELECT actor, at FROM audit.activity WHERE subject = 'product:55' LIMIT 50"], { scope: [] }))).toEqual([]);
+    expect(await flagsOf(session(['ALTER TABLE billing.invoices ADD COLUMN note text'], admin))).toEqual([]);
+  });
+
   it('flags reading credential tables, and other catalogs only as information', async () => {
     const flags = await flagsOf(session(['SELECT rolname FROM pg_roles', 'SELECT rolname, rolpassword FROM pg_authid'], { level: 'admin', scope: [] }));
     expect(flags.map((flag) => [flag.code, flag.severity])).toEqual([

@@ -48,6 +48,7 @@ export const SESSION_FLAG_CODES = [
   'privilege-change',
   'capture-evasion',
   'credential-tables',
+  'stored-secrets',
   'ddl-beyond-grant',
   'drop',
   'unbounded-change',

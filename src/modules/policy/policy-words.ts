@@ -1,7 +1,7 @@
 import type { PolicyConfig } from '../../config/policy-config.js';
 import type { Matcher, Principal, Roles, WindowRef } from '../../config/policy-schema.js';
 import { andList, group, joinRich, orList, person, type RichValue } from '../../lib/rich-text.js';
-import type { TimeWindow } from '../../lib/time-window.js';
+import { BUSINESS_HOURS, type TimeWindow } from '../../lib/time-window.js';
 import type { Person, PolicyDatabase } from './policy-types.js';
 
 /**
@@ -105,8 +105,10 @@ export const describeGrant = (matcher: Matcher) => `${matcher.levels ? orWords(m
 
 // ---- time windows -----------------------------------------------------------------------------
 
-const BUSINESS_HOURS: TimeWindow = { days: [1, 2, 3, 4, 5], hours: [{ start: 9 * 60, end: 18 * 60 }] };
 export const windowsOf = (config: PolicyConfig): Record<string, TimeWindow> => ({ 'business-hours': BUSINESS_HOURS, ...config.rules.windows });
+
+/** The team's usual hours for the risk rating: the catalog's business-hours window in its time zone. */
+export const usualHoursOf = (config: PolicyConfig) => ({ name: 'business-hours', window: windowsOf(config)['business-hours']!, timeZone: config.timezone });
 
 export function resolveWindow(ref: WindowRef, windows: Record<string, TimeWindow>): { label: string; definition: TimeWindow | undefined } {
   if (typeof ref !== 'string') return { label: 'the window', definition: ref };

@@ -1,102 +1,139 @@
-import { reasonProblem } from '../access-requests/reason-quality.js';
-import type { RiskAnalyzer, RiskAssessment, RiskInput, RiskLevel } from './risk-types.js';
+import { formatDuration } from '../../lib/time.js';
+import { readPurpose, type Finding, type IntentFamily } from './intent.js';
+import { RISK_LEVELS, type RequestTime, type RiskAnalyzer, type RiskAssessment, type RiskInput, type RiskLevel } from './risk-types.js';
+import { steeringWords } from './steering.js';
+import { describeRequestTime, requestTime } from './usual-hours.js';
 
-/** What a level can break depends on where: admin on a development database is not admin on production. */
-const LEVEL_POINTS = {
-  production: { read: 0, write: 2, admin: 4 },
-  staging: { read: 0, write: 1, admin: 2 },
-  development: { read: 0, write: 0, admin: 1 },
-} as const;
-const ENVIRONMENT_POINTS = { production: 2, staging: 1, development: 0 } as const;
-const BUSINESS_HOURS_UTC = { from: 7, to: 20 } as const;
-/** Instructions to an automated reviewer in a reason: a warning sign, never a reason to rate lower. */
-const STEERING_POINTS = 3;
+export { addressesAnAutomatedReviewer } from './steering.js';
 
 /**
- * Built-in rating: points from environment, level (weighed by environment), scope breadth, duration,
- * time of day, reason quality, personal data, and reasons that try to steer an automated reviewer,
- * with a reason for every point so approvers see why.
+ * The built-in rating, as eval/RUBRIC.md bands a request: the shape of the grant (environment, level,
+ * scope, personal data), facts that aggravate it (a vague purpose, a long duration, an unusual hour,
+ * pressure), a floor for what the reason says it is for (exfiltration, destruction, evasion,
+ * credentials, bulk personal data), and text aimed at an automated reviewer. Every step that moves the
+ * rating gives a reason, quoting the requester's words where they are the evidence.
  */
+
+type Environment = RiskInput['environment'];
+const PERSONAL_TAGS = new Set(['pii', 'phi', 'pci', 'personal']);
+const LONG_SECONDS = 8 * 3600;
+/** Aggravating facts raise the shape by two bands at most. */
+const MAX_AGGRAVATION = 2;
+
+/** What each intent makes the rating at least, by environment (eval/RUBRIC.md, step 3). */
+const INTENT_FLOORS: Record<Exclude<IntentFamily, 'pressure'>, Record<Environment, RiskLevel | undefined>> = {
+  exfiltration: { development: 'medium', staging: 'high', production: 'critical' },
+  bulkPersonalData: { development: 'medium', staging: 'medium', production: 'high' },
+  destruction: { development: undefined, staging: 'medium', production: 'critical' },
+  evasion: { development: 'medium', staging: 'high', production: 'critical' },
+  credentials: { development: 'medium', staging: 'high', production: 'critical' },
+};
+
+const INTENT_WORDS: Record<IntentFamily, string> = {
+  exfiltration: 'data leaving the company',
+  bulkPersonalData: 'the personal data of everyone in a set',
+  destruction: 'an irreversible change',
+  evasion: 'hiding the work or switching off the record',
+  credentials: 'reading stored credentials',
+  pressure: 'pressure to skip the review',
+};
+
+const band = (level: RiskLevel) => RISK_LEVELS.indexOf(level);
+const level = (index: number): RiskLevel => RISK_LEVELS[Math.max(0, Math.min(RISK_LEVELS.length - 1, index))]!;
+const higher = (a: RiskLevel, b: RiskLevel | undefined) => (b && band(b) > band(a) ? b : a);
+const label = (risk: RiskLevel) => risk.charAt(0).toUpperCase() + risk.slice(1);
+
 export function assessRisk(input: RiskInput): RiskAssessment {
-  let points = ENVIRONMENT_POINTS[input.environment] + LEVEL_POINTS[input.environment][input.level];
-  const reasons: string[] = [];
-  if (input.environment === 'production') reasons.push('Production database.');
-  if (input.level !== 'read') reasons.push(input.level === 'admin' ? 'Admin rights requested.' : 'Write access requested.');
+  const personal = holdsPersonalData(input);
+  const change = input.level !== 'read';
+  const production = input.environment === 'production';
+  const purpose = readPurpose(input.reason, input.ticket, { change, personalData: personal });
+  const intents: string[] = [];
+  const factors: string[] = [];
 
-  if (input.scopeSize === 0) {
-    points += 1;
-    reasons.push('Whole database requested; no schema or table scope.');
-  } else if (input.tableScoped) {
-    points -= 1;
-    reasons.push('Scoped to specific tables.');
+  // 1. The shape.
+  const shape = shapeOf(input, personal);
+  const shapeReason = `${capitalize(input.environment)}, ${shape.what}: ${label(shape.level)} by itself.`;
+
+  // 2. Aggravating facts.
+  let aggravation = 0;
+  const aggravate = (reason: string) => {
+    aggravation += 1;
+    factors.push(reason);
+  };
+  if (purpose.vague && input.environment !== 'development' && (production || band(shape.level) >= band('medium'))) {
+    aggravate(purpose.vague.words ? `The reason says too little to check ("${purpose.vague.words}").` : 'No reason given.');
   }
-  if (input.durationSeconds > 8 * 3600) {
-    points += 2;
-    reasons.push('Longer than 8 hours.');
-  } else if (input.durationSeconds > 4 * 3600) {
-    points += 1;
-    reasons.push('Longer than 4 hours.');
+  if (input.durationSeconds > LONG_SECONDS && input.environment !== 'development') aggravate(`Longer than 8 hours (${formatDuration(input.durationSeconds)}).`);
+  const time: RequestTime = { ...requestTime(input), counted: false };
+  if (time.outside) {
+    time.notCounted = !production ? `${input.environment} only counts hours on production` : purpose.incident ? `an incident is named ("${purpose.incident}")` : purpose.ticket ? `a ticket is named (${purpose.ticket})` : undefined;
+    if (!time.notCounted) {
+      time.counted = true;
+      aggravate(describeRequestTime(time));
+    }
   }
-  const hour = input.requestedAt.getUTCHours();
-  if (hour < BUSINESS_HOURS_UTC.from || hour >= BUSINESS_HOURS_UTC.to) {
-    points += 1;
-    reasons.push(`Requested outside business hours (${String(hour).padStart(2, '0')}:00 UTC).`);
+  const pressure = purpose.findings.find((finding) => finding.family === 'pressure');
+  if (pressure && (production || personal) && !purpose.incident) aggravate(evidence(pressure));
+  let rating = level(band(shape.level) + Math.min(aggravation, MAX_AGGRAVATION));
+
+  // Floors: a change on production without a ticket, and what the reason says it is for.
+  if (change && production && !purpose.ticket) {
+    rating = higher(rating, 'high');
+    factors.push('A change on production without a ticket: at least High.');
   }
-  if (reasonProblem(input.reason) || input.reason.trim().length < 25) {
-    points += 1;
-    reasons.push('The reason is short or vague.');
+  for (const finding of purpose.findings) {
+    if (finding.family === 'pressure') continue;
+    let floor = INTENT_FLOORS[finding.family][input.environment];
+    if (finding.family === 'exfiltration' && personal) floor = 'critical';
+    if (finding.family === 'destruction' && production && purpose.ticket && (input.tableScoped || purpose.backedUp)) floor = 'high';
+    rating = higher(rating, floor);
+    intents.push(`${evidence(finding)}${floor ? ` At least ${label(floor)} ${floorWhere(input.environment, finding.family === 'exfiltration' && personal)}.` : ''}`);
   }
-  if (input.level !== 'read' && input.environment === 'production' && !input.ticket) {
-    points += 1;
-    reasons.push('Changes on production without a ticket.');
+
+  // 4. Text aimed at an automated reviewer.
+  const steering = steeringWords(input.reason) ?? (input.ticket ? steeringWords(input.ticket) : undefined);
+  if (steering) {
+    const floor: RiskLevel = production ? (personal || change ? 'critical' : 'high') : input.environment === 'staging' ? 'high' : 'medium';
+    rating = higher(level(band(rating) + 1), floor);
+    intents.unshift(`${steeringWords(input.reason) ? 'Reason' : 'Ticket'} says "${steering}": instructions aimed at an automated reviewer, a warning sign and never a reason to rate lower.`);
   }
-  if (input.tags.includes('pii') && input.environment === 'production') {
-    points += 1;
-    reasons.push('Personal data (pii) in production.');
-  }
-  if (input.tags.includes('pii') && input.scopeSize === 0) {
-    points += 1;
-    reasons.push('The database holds personal data (pii) and the whole of it is requested.');
-  }
-  if (addressesAnAutomatedReviewer(input.reason)) {
-    points += STEERING_POINTS;
-    reasons.push('The reason contains instructions aimed at an automated reviewer; that is a warning sign, never a reason to rate lower.');
-  }
-  return { level: levelFor(points), reasons, analyzer: 'heuristic' };
+  return { level: rating, reasons: [...intents, ...factors, shapeReason], analyzer: 'heuristic', time };
+}
+
+const evidence = (finding: Finding) => `${finding.source === 'reason' ? 'Reason' : 'Ticket'} says "${finding.words}": ${INTENT_WORDS[finding.family]}.`;
+const floorWhere = (environment: Environment, personal: boolean) => (personal ? 'with personal data' : `on ${environment}`);
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** What the grant could do with an ordinary purpose in office hours (eval/RUBRIC.md, step 1). */
+function shapeOf(input: RiskInput, personal: boolean): { level: RiskLevel; what: string } {
+  const wide = !input.tableScoped;
+  const where = input.scopeSize === 0 ? 'the whole database' : wide ? 'whole schemas' : 'named tables';
+  const data = personal ? ' holding personal data' : '';
+  const what = `${input.level === 'admin' ? 'admin' : input.level} on ${where}${data}`;
+  const table: Record<Environment, RiskLevel> = input.level === 'admin'
+    ? { development: 'medium', staging: 'medium', production: 'high' }
+    : input.level === 'write'
+      ? { development: 'low', staging: wide && personal ? 'medium' : 'low', production: wide ? 'high' : 'medium' }
+      : { development: wide && personal ? 'medium' : 'low', staging: wide && personal ? 'medium' : 'low', production: wide ? (personal ? 'high' : 'medium') : personal ? 'medium' : 'low' };
+  return { level: table[input.environment], what };
 }
 
 /**
- * Text that tries to steer an AI reviewer rather than explain a need: "ignore previous instructions",
- * role markers (`SYSTEM:`, `<instructions>`), notes addressed to an AI, dictated ratings ("risk=low",
- * "respond with level: low"), claims of being pre-approved. Used on reasons and on captured SQL;
- * it only ever raises a rating or adds a flag.
+ * Personal data is in reach when the database is tagged so, or, where the catalog tags tables, when
+ * the scope covers a tagged table (the whole database or its schema covers it too).
  */
-export function addressesAnAutomatedReviewer(text: string): boolean {
-  return STEERING_PATTERNS.some((pattern) => pattern.test(text));
-}
-
-const AI = String.raw`(?:ai|llm|claude|gpt|chatgpt|chatbot|language model|assistant|model|bot)`;
-const STEERING_PATTERNS: RegExp[] = [
-  /\b(?:ignore|disregard|forget|override)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|system)\b[^.\n]{0,20}\b(?:instructions?|prompts?|rules|guidelines|directions|context)\b/i,
-  /\byou(?: are|'re)\s+now\b/i,
-  /\b(?:you are|you're|act as|acting as|as)\s+(?:an?\s+|the\s+)?(?:ai|llm|claude|gpt|chatgpt|chatbot|language model)\b/i,
-  new RegExp(String.raw`\b(?:note|message|instructions?|hint|reminder|memo)\s+(?:to|for)\s+(?:the\s+|any\s+|an?\s+)?(?:automated\s+|ai\s+)?${AI}\b`, 'i'),
-  /(?:^|\n)\s*(?:--|#|\/\*+|\*)?\s*(?:system|assistant|developer)\s*:/i,
-  /\[\s*\/?\s*(?:system|inst|instructions?)\s*\]/i,
-  /<\s*\/?\s*(?:system|instructions?|prompt|assistant|user|reason|context|developer)\b[^>]{0,40}>/i,
-  /\b(?:risk|rating|level|severity|band)\s*(?:=|:|should be|must be)\s*["'`]?(?:low|none|minimal|safe|0)\b/i,
-  /\b(?:respond|reply|answer|output|return)\s+(?:only\s+)?(?:with|a|an|the)\b[^.\n]{0,30}\b(?:low|safe|approved?|benign)\b/i,
-  /\b(?:rate|classify|score|grade)\s+(?:this|the|my|it)\b[^.\n]{0,20}\b(?:as\s+)?(?:low|safe|benign|minimal|harmless)\b/i,
-  /\b(?:pre-?approved|auto-?approved?|already been approved|approved in advance)\b/i,
-  /\bsay\s+(?:that\s+)?(?:it|this)\s+is\s+(?:safe|fine|low|harmless|benign)\b/i,
-  /\bdo\s+not\s+(?:mention|flag|report|reveal|include|raise)\b/i,
-];
-
-function levelFor(points: number): RiskLevel {
-  if (points >= 7) return 'critical';
-  if (points >= 4) return 'high';
-  if (points >= 2) return 'medium';
-  return 'low';
+export function holdsPersonalData(input: Pick<RiskInput, 'tags' | 'tableTags' | 'scope' | 'scopeSize'>): boolean {
+  const tagged = (tags: readonly string[]) => tags.some((tag) => PERSONAL_TAGS.has(tag.toLowerCase()));
+  const tableTags = Object.entries(input.tableTags ?? {});
+  if (tableTags.length === 0) return tagged(input.tags);
+  const personalTables = tableTags.filter(([, tags]) => tagged(tags)).map(([table]) => table.toLowerCase());
+  if (personalTables.length === 0) return false;
+  if (input.scopeSize === 0 || !input.scope) return true;
+  return input.scope.some((item) => {
+    const name = item.split('(')[0]!.trim().toLowerCase().replace(/"/g, '');
+    return personalTables.some((table) => (name.includes('.') ? table === name : table.startsWith(`${name}.`)));
+  });
 }
 
 export const heuristicAnalyzer: RiskAnalyzer = {

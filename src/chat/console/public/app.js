@@ -164,8 +164,9 @@ function renderAnalysis() {
   if (a.problem) return fill(panel, el('p', { class: 'error' }, rich(a.problem)));
   panel.className = `analysis risk-${a.level}`;
   return fill(panel,
-    el('p', {}, el('strong', {}, `Risk: ${title(a.level)}`), ` (${analyzedBy(a)})`),
+    el('p', {}, el('strong', {}, `Risk: ${title(a.level)}`), ` (${a.words?.source ?? analyzedBy(a)})`),
     list(a.reasons),
+    ...riskWords(a.words),
     a.conflicts?.length ? el('p', {}, el('strong', {}, 'Policy conflicts')) : null, list(a.conflicts),
     a.unusual?.length ? el('p', {}, el('strong', {}, 'Unusual')) : null, list(a.unusual),
     a.suggestion ? el('p', {}, el('strong', {}, 'Narrower option: '), rich(a.suggestion.text)) : null,
@@ -174,6 +175,14 @@ function renderAnalysis() {
   );
 }
 
+/** Beside the rating: a notice when the model and the rules are two bands apart, the model's reading, the time. */
+const riskWords = (words) => (words ? [
+  words.notice ? el('p', { class: 'notice' }, words.notice) : null,
+  words.model ? el('div', {}, el('strong', {}, words.model.heading), list(words.model.reasons)) : null,
+  words.time ? el('p', { class: 'muted' }, words.time) : null,
+] : []);
+
+/** Who rated it, for analyses stored before the server said so itself. */
 const analyzedBy = (a, risk = a.level) => (a.fallback ? `built-in rules: ${a.fallback}` : a.analyzer === 'heuristic' ? 'built-in rules'
   : a.modelLevel ? `${a.analyzer} rated it ${title(a.modelLevel)}; built-in rules hold it at ${title(risk)}` : a.analyzer);
 
@@ -262,8 +271,9 @@ function card(message) {
       el('dt', {}, 'Ticket'), el('dd', {}, view.ticket ?? 'none'),
       el('dt', {}, 'Reason'), el('dd', {}, view.reason),
     ),
-    el('p', {}, el('strong', {}, `Risk: ${title(risk)}`), ` (${a ? analyzedBy(a, risk) : 'built-in rules'})`),
-    list(a ? a.reasons : view.risk.reasons),
+    el('p', {}, el('strong', {}, `Risk: ${title(risk)}`), ` (${message.data.risk?.source ?? (a ? analyzedBy(a, risk) : 'built-in rules')})`),
+    list((a ? a.reasons : view.risk.reasons).slice(0, 5)),
+    ...riskWords(message.data.risk),
     !a && view.state === 'pending' && view.kind === 'access' ? el('p', { class: 'muted' }, 'Analysis in progress…') : null,
     a?.conflicts?.length ? el('div', {}, el('strong', {}, 'Policy conflicts'), list(a.conflicts)) : null,
     a?.unusual?.length ? el('div', {}, el('strong', {}, 'Unusual'), list(a.unusual)) : null,

@@ -1,0 +1,43 @@
+/**
+ * The split of the evaluation set (eval/RUBRIC.md, "The split"): which part a case belongs to, and
+ * whether the frozen held-out files are still the ones the figures were first reported on.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+export const FIXTURES = new URL('../test/fixtures/eval/', import.meta.url);
+export const PARTS = ['tuning', 'held-out'] as const;
+export type Part = (typeof PARTS)[number];
+export const HELD_OUT_FILES = ['requests-held-out.yaml', 'sessions-held-out.yaml'] as const;
+const CHECKSUMS = new URL('./holdout.sha256', import.meta.url);
+
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * The part a case belongs to. Cases written before the rubric (which the rules were first tuned on)
+ * and cases added after the held-out part was frozen are tuning cases; any other is held out when the
+ * first hex digit of the SHA-256 of its id is 0-7.
+ */
+export function partOf(id: string, tuningWhateverItsId: boolean): Part {
+  if (tuningWhateverItsId) return 'tuning';
+  return '01234567'.includes(sha256(id)[0]!) ? 'held-out' : 'tuning';
+}
+
+/** Cases filed in the wrong part, as sentences; empty when the files follow the rule. */
+export function misfiled(cases: Array<{ id: string; part: Part; writtenBeforeRubric: boolean }>): string[] {
+  return cases.filter((c) => partOf(c.id, c.writtenBeforeRubric) !== c.part).map((c) => `${c.id} is in the ${c.part} part, but the split puts it in the other`);
+}
+
+/** Whether each held-out file is the one eval/holdout.sha256 froze. */
+export function frozenState(): Array<{ file: string; frozen: boolean }> {
+  const expected = new Map(
+    readFileSync(CHECKSUMS, 'utf8')
+      .split('\n')
+      .filter((line) => /^[0-9a-f]{64}\s/.test(line))
+      .map((line) => {
+        const [hash, file] = line.split(/\s+/);
+        return [file!, hash!] as const;
+      }),
+  );
+  return HELD_OUT_FILES.map((file) => ({ file, frozen: expected.get(file) === sha256(readFileSync(new URL(file, FIXTURES))) }));
+}

@@ -1,0 +1,50 @@
+/**
+ * Text that tries to steer an AI reviewer rather than explain a need: "ignore previous instructions",
+ * role markers (`SYSTEM:`, `<instructions>`), notes addressed to an AI, dictated ratings ("risk=low",
+ * "respond with level: low"), claims of being approved already; in English, French, German, Spanish
+ * and Portuguese. Used on reasons, tickets and captured SQL; it only ever raises a rating or adds a flag.
+ */
+
+export function addressesAnAutomatedReviewer(text: string): boolean {
+  return steeringWords(text) !== undefined;
+}
+
+/** The words that address an automated reviewer, as written, or undefined. */
+export function steeringWords(text: string): string | undefined {
+  // Accents folded without changing lengths, so a match's indexes quote the text as written.
+  const written = text.normalize('NFC');
+  const folded = written.normalize('NFD').replace(/\p{M}/gu, '');
+  const usable = folded.length === written.length ? folded : written;
+  for (const pattern of STEERING_PATTERNS) {
+    const match = pattern.exec(usable);
+    if (match) {
+      const words = written.slice(match.index, match.index + match[0].length).trim();
+      return words.length > 80 ? `${words.slice(0, 77)}...` : words;
+    }
+  }
+  return undefined;
+}
+
+const AI = String.raw`(?:ai|ia|ki|llm|claude|gpt|chatgpt|chatbot|language model|assistant|model|modele|modell|modelo|bot)`;
+const INSTRUCTIONS = String.raw`(?:instructions?|prompts?|rules|guidelines|guidance|directions|context|consignes|regles|anweisungen|regeln|vorgaben|instrucciones|reglas|instrucoes|regras)`;
+const EARLIER = String.raw`(?:previous|prior|above|earlier|preceding|all|any|your|system|precedentes?|anterieures?|toutes|vorherigen|bisherigen|obigen|alle|anteriores|previas|todas)`;
+const STEERING_PATTERNS: RegExp[] = [
+  new RegExp(String.raw`\b(?:ignore|disregard|forget|override|ignorez|ignorer|oubliez|ignoriere|ignorieren|vergiss|ignora|ignorar|olvida|ignore|esqueca|esquece)\b[^.\n]{0,40}\b${EARLIER}\b[^.\n]{0,20}\b${INSTRUCTIONS}\b`, 'i'),
+  new RegExp(String.raw`\b(?:ignore|disregard|forget|ignorez|ignorer|oubliez|ignoriere|ignorieren|vergiss|ignora|ignorar|olvida|esqueca|esquece)\b[^.\n]{0,20}\b${INSTRUCTIONS}\b[^.\n]{0,20}\b${EARLIER}\b`, 'i'),
+  /\byou(?: are|'re)\s+now\b/i,
+  /\b(?:you are|you're|act as|acting as|as)\s+(?:an?\s+|the\s+)?(?:ai|llm|claude|gpt|chatgpt|chatbot|language model)\b/i,
+  new RegExp(String.raw`\b(?:note|message|instructions?|hint|reminder|memo|nota|hinweis|notiz|mensaje|mensagem)\s+(?:to|for|pour|a|para|an|fur|für)\s+(?:the\s+|any\s+|an?\s+|l'|la\s+|le\s+|die\s+|den\s+|el\s+|o\s+)?(?:automated\s+|ai\s+)?${AI}\b`, 'i'),
+  /(?:^|\n)\s*(?:--|#|\/\*+|\*)?\s*(?:system|assistant|developer)\s*:/i,
+  /\[\s*\/?\s*(?:system|inst|instructions?)\s*\]/i,
+  /<\s*\/?\s*(?:system|instructions?|prompt|assistant|user|reason|context|developer)\b[^>]{0,40}>/i,
+  /\b(?:risk|rating|level|severity|band)\s*(?:=|:|should be|must be)\s*["'`]?(?:low|none|minimal|safe|0)\b/i,
+  /\b(?:respond|reply|answer|output|return)\s+(?:only\s+)?(?:with|a|an|the)\b[^.\n]{0,30}\b(?:low|safe|approved?|benign)\b/i,
+  /\b(?:rate|classify|score|grade)\s+(?:this|the|my|it)\b[^.\n]{0,20}\b(?:as\s+)?(?:low|safe|benign|minimal|harmless)\b/i,
+  /\b(?:pre-?approved|auto-?approved?|already (?:been )?approved|approved in advance)\b/i,
+  /\bsay\s+(?:that\s+)?(?:it|this)\s+is\s+(?:safe|fine|low|harmless|benign)\b/i,
+  /\bdo\s+not\s+(?:mention|flag|report|reveal|include|raise)\b/i,
+  // The same in French, German, Spanish and Portuguese (accents folded).
+  /\b(?:pre-?approuvee?|deja (?:ete )?approuvee?|vorab genehmigt|bereits genehmigt|schon genehmigt|pre-?aprobad[oa]|ya (?:esta )?aprobad[oa]|pre-?aprovad[oa]|ja (?:esta )?aprovad[oa])\b/i,
+  /\b(?:bewerte\w*|einstuf\w*|classe[zr]?|classifie[zr]?|evaluez|notez|clasifica\w*|califica\w*|classifique\w*|avalie)\b[^.\n]{0,30}\b(?:niedrig\w*|gering\w*|faible|bas|bajo|baixo|sicher|sans risque|seguro)\b/i,
+  /\b(?:risque|risiko|riesgo|risco)\s*(?:=|:)\s*(?:faible|bas|niedrig|gering|bajo|baixo)\b/i,
+];
