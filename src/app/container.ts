@@ -372,7 +372,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   }
 
   return {
-    db, pool, queue, catalogs, catalogOf, stateUrl, installId, mfa, requests, availability, checkAdmins, analysis, capture, leases, exits, offboarding, audit, tenants, logger, metrics, insights, reports, retention, auditExporter,
+    db, pool, queue, catalogs, catalogOf, stateUrl, installId, mfa, requests, availability, checkAdmins, analysis, capture, leases, exits, offboarding, cliSessions, audit, tenants, logger, metrics, insights, reports, retention, auditExporter,
     get http() {
       return http;
     },

@@ -1,9 +1,19 @@
+import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
 import { isAppError } from '../lib/errors.js';
 import { scrubSecrets } from '../lib/logger.js';
 
 /** Exit codes of every command: 0 all good, 1 problems found (or nothing done), 2 a usage mistake. */
 export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
+
+/** Who runs an operator command, for the audit log (`cli:<name>`): the OS user name, in safe characters. */
+export function operatorName(): string {
+  try {
+    return userInfo().username.replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 40) || 'operator';
+  } catch {
+    return 'operator';
+  }
+}
 
 /** Where a command writes: results on stdout, progress and prompts on stderr. */
 export interface CliIo {

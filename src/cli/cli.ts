@@ -11,10 +11,11 @@ import { leasesCommand } from './leases-command.js';
 import { migrateCommand } from './migrate-command.js';
 import { revokeAllCommand } from './revoke-all-command.js';
 import { offboardCommand } from './offboard-command.js';
+import { signoutCommand } from './signout-command.js';
 import { connectCommand, loginCommand, logoutCommand } from './connect-command.js';
 
 /** `dbaccess <command>`: the package's bin (bin/dbaccess.js runs this through tsx). */
-export const COMMANDS: readonly Command[] = [connectCommand, loginCommand, logoutCommand, migrateCommand, checkConfigCommand, doctorCommand, leasesCommand, revokeAllCommand, offboardCommand];
+export const COMMANDS: readonly Command[] = [connectCommand, loginCommand, logoutCommand, migrateCommand, checkConfigCommand, doctorCommand, leasesCommand, revokeAllCommand, offboardCommand, signoutCommand];
 
 function version(): string {
   try {

@@ -1,15 +1,6 @@
-import { userInfo } from 'node:os';
 import { asSystem, withTenant } from '../modules/tenants/tenant-scope.js';
-import { EXIT } from './cli-io.js';
+import { EXIT, operatorName } from './cli-io.js';
 import type { Command } from './command.js';
-
-function operatorName(): string {
-  try {
-    return userInfo().username.replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 40) || 'operator';
-  } catch {
-    return 'operator';
-  }
-}
 
 export const offboardCommand: Command = {
   name: 'offboard',

@@ -1,19 +1,10 @@
-import { userInfo } from 'node:os';
 import { asSystem } from '../modules/tenants/tenant-scope.js';
-import { EXIT, eachLimited, operatorMessage, startProgress } from './cli-io.js';
+import { EXIT, eachLimited, operatorMessage, startProgress, operatorName } from './cli-io.js';
 import type { Command } from './command.js';
 import { leaseTable } from './leases-command.js';
 
 /** Revocations run side by side; each holds one admin connection of its target for a moment. */
 const CONCURRENCY = 4;
-
-function operatorName(): string {
-  try {
-    return userInfo().username.replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 40) || 'operator';
-  } catch {
-    return 'operator';
-  }
-}
 
 export const revokeAllCommand: Command = {
   name: 'revoke-all',

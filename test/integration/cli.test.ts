@@ -86,7 +86,7 @@ describe('dbaccess: commands, help and usage', () => {
       dbaccess(['check-config', 'a.yaml', 'b.yaml']), dbaccess(['--version']),
     ]);
     expect(overview.code, overview.stdout + overview.stderr).toBe(0);
-    for (const name of ['migrate', 'check-config', 'doctor', 'leases', 'revoke-all']) expect(overview.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const name of ['migrate', 'check-config', 'doctor', 'leases', 'revoke-all', 'offboard', 'signout', 'connect', 'login', 'logout']) expect(overview.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     expect(noCommand.code, noCommand.stdout + noCommand.stderr).toBe(2);
     expect(noCommand.stderr).toContain('Usage: dbaccess <command>');
     expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "frobnicate"') });

@@ -201,6 +201,29 @@ describe('dbaccess connect', () => {
     expect(audit.rows[0]?.actor).toBe('system:offboarding:slack');
   }, 60_000);
 
+  it("an admin on the server ends a person's terminal sign-ins with dbaccess signout; their access stays", async () => {
+    const CAROL = 'U0CAROL';
+    const started = await (await fetch(`${h.url}/cli/api/device`, json({ client: 'laptop' }))).json() as { deviceCode: string; userCode: string };
+    expect((await h.command(CAROL, `login ${started.userCode}`)).status).toBe(200);
+    const { token } = await waitUntil(async () => {
+      const answer = await fetch(`${h.url}/cli/api/token`, json({ deviceCode: started.deviceCode }));
+      return answer.status === 200 ? ((await answer.json()) as { token: string }) : undefined;
+    }, 10_000, 'the token');
+    expect((await api('/cli/api/me', token)).status).toBe(200);
+    const operator = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'signout', CAROL.toLowerCase()], { env: { ...h.env, PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(operator.code, operator.out).toBe(0);
+    expect(operator.out).toMatch(new RegExp(`^${CAROL} \\(slack ${TEAM}\\): 1 terminal sign-in ended\\.$`, 'm'));
+    expect((await api('/cli/api/me', token)).status).toBe(401);
+    const audit = await state.query(`SELECT actor FROM audit_events WHERE action = 'cli.token_revoked' ORDER BY id DESC LIMIT 1`);
+    expect(audit.rows[0]?.actor).toMatch(/^cli:/);
+  }, 60_000);
+
   it('refuses an expired token and a revoked one (logout) with 401, and stores only hashes', async () => {
     const { token } = session();
     const { rows } = await state.query(`SELECT token_hash FROM cli_tokens WHERE token_hash IS NOT NULL`);
