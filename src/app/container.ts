@@ -432,7 +432,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           reports,
           console: consoleRoutes,
           teams: teams?.route,
-          cli: cliApi({ sessions: cliSessions, requests, analysis, leases, mfa, catalogOf, logger, loginHint: slack ? '/dbaccess' : 'dbaccess' }),
+          cli: cliApi({ sessions: cliSessions, requests, analysis, leases, exits, mfa, catalogOf, logger, loginHint: slack ? '/dbaccess' : 'dbaccess' }),
           // Ready once start() has finished: the HTTP server may listen before the workers run.
           readiness: { database: () => db.execute(sql`SELECT 1`), queue: () => queue.ping(), started: async () => (started ? undefined : Promise.reject(new Error('starting'))) },
         });

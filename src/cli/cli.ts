@@ -12,10 +12,10 @@ import { migrateCommand } from './migrate-command.js';
 import { revokeAllCommand } from './revoke-all-command.js';
 import { offboardCommand } from './offboard-command.js';
 import { signoutCommand } from './signout-command.js';
-import { connectCommand, loginCommand, logoutCommand } from './connect-command.js';
+import { connectCommand, endCommand, loginCommand, logoutCommand } from './connect-command.js';
 
 /** `dbaccess <command>`: the package's bin (bin/dbaccess.js runs this through tsx). */
-export const COMMANDS: readonly Command[] = [connectCommand, loginCommand, logoutCommand, migrateCommand, checkConfigCommand, doctorCommand, leasesCommand, revokeAllCommand, offboardCommand, signoutCommand];
+export const COMMANDS: readonly Command[] = [connectCommand, loginCommand, logoutCommand, migrateCommand, checkConfigCommand, doctorCommand, leasesCommand, revokeAllCommand, offboardCommand, signoutCommand, endCommand];
 
 function version(): string {
   try {

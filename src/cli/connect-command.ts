@@ -212,3 +212,37 @@ export const logoutCommand: Command = {
     return EXIT.ok;
   },
 };
+
+export const endCommand: Command = {
+  name: 'end',
+  summary: 'end your access now (or cancel your request that waits)',
+  usage: 'dbaccess end <request id>',
+  help: `Ends one of your own requests from this signed-in terminal, as End access does in chat: logins
+blocked, open sessions closed and the database user dropped; a request that still waits is
+cancelled. The approvers' card says so.
+
+Exit: 0 done, 1 refused (not yours, or already over), 2 usage mistake.`,
+  options: {},
+  maxPositionals: 1,
+  async run({ positionals }, { io, environment }) {
+    const id = (positionals[0] ?? '').trim().toUpperCase();
+    if (!/^R[0-9A-Z]{9}$/.test(id)) {
+      io.err(`dbaccess end: give the request id (R followed by 9 letters or digits).\nUsage: ${endCommand.usage}`);
+      return EXIT.usage;
+    }
+    const stored = readSession(environment);
+    if (!stored) {
+      io.err('This terminal is not signed in: run dbaccess login.');
+      return EXIT.problems;
+    }
+    try {
+      const answer = await call<{ ok: boolean; message: string }>(stored.server, `/cli/api/requests/${id}/end`, { method: 'POST', token: stored.token, body: {} });
+      io.out(answer.body.message);
+      return answer.body.ok ? EXIT.ok : EXIT.problems;
+    } catch (error) {
+      // Refused (409: already over), not found (404: not yours), or signed out (401): the server says which.
+      io.err(error instanceof Error ? error.message : String(error));
+      return EXIT.problems;
+    }
+  },
+};

@@ -9,6 +9,7 @@ import type { AccessRequestService } from '../modules/access-requests/access-req
 import type { AnalysisService } from '../modules/analysis/analysis-service.js';
 import type { CliSession, CliSessionService } from '../modules/cli-sessions/cli-session-service.js';
 import type { LeaseService } from '../modules/credentials/lease-service.js';
+import type { RequestExitService } from '../modules/access-requests/request-exit-service.js';
 import type { MfaService } from '../modules/mfa/mfa-service.js';
 import { withTenant } from '../modules/tenants/tenant-scope.js';
 
@@ -24,6 +25,8 @@ interface Deps {
   requests: Pick<AccessRequestService, 'precheck' | 'submit' | 'view' | 'viewById' | 'listMine'>;
   analysis: Pick<AnalysisService, 'preview'>;
   leases: Pick<LeaseService, 'credentialsForCli'>;
+  /** Ending one's own access (or cancelling a request that waits), as End access does in chat. */
+  exits: Pick<RequestExitService, 'cancel' | 'revoke'>;
   mfa: Pick<MfaService, 'verify'>;
   catalogOf: CatalogOf;
   logger: Logger;
@@ -58,7 +61,7 @@ const bearer = (request: FastifyRequest) => {
   return header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
 };
 
-export function cliApi({ sessions, requests, analysis, leases, mfa, catalogOf, logger, loginHint }: Deps) {
+export function cliApi({ sessions, requests, analysis, leases, exits, mfa, catalogOf, logger, loginHint }: Deps) {
   const log = logger.child({ component: 'cli-api' });
   const perAddress = rateLimiter(30);
   const perToken = rateLimiter(240);
@@ -175,6 +178,17 @@ export function cliApi({ sessions, requests, analysis, leases, mfa, catalogOf, l
           leases: views.filter((view) => view.lease && !view.lease.revokedAt && view.lease.expiresAt > new Date())
             .map((view) => ({ requestId: view.id, databaseId: view.databaseId, level: view.level, scope: view.scope, expiresAt: view.lease!.expiresAt.toISOString() })),
         };
+      }));
+
+      /**
+       * `dbaccess end <id>`: the person's own request ends as End access (active) or Cancel (waiting)
+       * ends it in chat, with the same answer; another's, or another tenant's, is not found.
+       */
+      authed.post<{ Params: { id: string } }>('/cli/api/requests/:id/end', (request, reply) => as(request, async (session) => {
+        const view = REQUEST_ID.test(request.params.id) ? await requestById(session.actor.tenantId, request.params.id) : undefined;
+        if (!view || view.requester.externalId !== session.actor.externalUserId) return reply.code(404).send({ error: `Request ${request.params.id.slice(0, 12)} was not found.` });
+        const outcome = await (view.state === 'active' ? exits.revoke(session.actor, view.id) : exits.cancel(session.actor, view.id));
+        return reply.code(outcome.ok ? 200 : 409).send({ ok: outcome.ok, message: outcome.message });
       }));
 
       /** The credentials, to this terminal only (audited each time); a code first where policy asks for MFA. */

@@ -224,6 +224,20 @@ describe('dbaccess connect', () => {
     expect(audit.rows[0]?.actor).toMatch(/^cli:/);
   }, 60_000);
 
+  it('ends the access from the terminal with dbaccess end; a second end and a stranger\'s id are refused', async () => {
+    const ended = dbaccess(['end', requestId.toLowerCase()], home, h.url);
+    expect(await ended.exited, ended.out() + ended.err()).toBe(0);
+    expect(ended.out()).toContain(`Ending access for ${requestId} now`);
+    await waitUntil(async () => (await state.query('SELECT state FROM access_requests WHERE id = $1', [requestId])).rows[0]?.state === 'revoked', 20_000, 'the access ended');
+    const again = dbaccess(['end', requestId], home, h.url);
+    expect(await again.exited).toBe(1);
+    const unknown = dbaccess(['end', 'R000000000'], home, h.url);
+    expect(await unknown.exited).toBe(1);
+    expect(unknown.err()).toContain('Request R000000000 was not found.');
+    const usage = dbaccess(['end', 'nonsense'], home, h.url);
+    expect(await usage.exited).toBe(2);
+  }, 60_000);
+
   it('refuses an expired token and a revoked one (logout) with 401, and stores only hashes', async () => {
     const { token } = session();
     const { rows } = await state.query(`SELECT token_hash FROM cli_tokens WHERE token_hash IS NOT NULL`);
