@@ -217,12 +217,14 @@ async function copyBoth(page: Page, credentials: Locator): Promise<string> {
   const uriBox = credentials.locator('pre.uri');
   const uri = (await uriBox.innerText()).trim();
   expect(uri).toMatch(/^postgresql:\/\/dba_[a-z0-9]+:[^@\s]+@127\.0\.0\.1:\d+\/sandbox$/);
-  const box = await uriBox.evaluate((node) => {
+  // Polled: the inbox is drawn again as the request's messages change, and a node measured as it is
+  // replaced has no layout (no rectangles, no computed font).
+  const box = () => uriBox.evaluate((node) => {
     const text = node.ownerDocument.createRange();
     text.selectNodeContents(node);
     return { lines: text.getClientRects().length, scrolls: node.scrollWidth > node.clientWidth, font: node.ownerDocument.defaultView!.getComputedStyle(node).fontFamily };
   });
-  expect(box).toEqual({ lines: 1, scrolls: true, font: expect.stringMatching(/monospace/) });
+  await expect.poll(box, { timeout: 10_000 }).toEqual({ lines: 1, scrolls: true, font: expect.stringMatching(/monospace/) });
 
   await credentials.getByRole('button', { name: 'Copy URI' }).click();
   await credentials.locator('button[data-copy=uri]').getByText('Copied').waitFor();
