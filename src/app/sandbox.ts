@@ -36,6 +36,7 @@ export async function ensureSandbox({ superUrl, dataDir, logger }: { superUrl: s
     const url = new URL(superUrl);
     url.pathname = `/${database}`;
     const client = new pg.Client({ connectionString: url.toString() });
+    client.on('error', () => {});
     await client.connect();
     return client;
   };

@@ -104,9 +104,20 @@ export function createStateDb(connectionString: string, max = 20): { db: Db; poo
       await client.query(`SET ROLE ${APP_ROLE}`);
     },
   });
-  // An idle client's error (server restart) must not crash the process; the next query reconnects.
-  pool.on('error', () => {});
+  survivingLostConnections(pool);
   return { db: drizzle(pool, { schema }), pool };
+}
+
+/**
+ * A connection the server ends (a restart, a Ctrl-C that reaches it too) must not crash the process.
+ * pg's pool listens for that only while a client is idle; a client checked out between two queries
+ * (an advisory lock held across other work) would emit an unhandled 'error'. Each client gets a
+ * listener of its own: its next query fails, the pool drops it, and the next checkout reconnects.
+ */
+export function survivingLostConnections<P extends pg.Pool>(pool: P): P {
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
 }
 
 /** Held by this process without waiting (see createSessionLocks). */
@@ -125,8 +136,7 @@ export interface SessionLocks {
  */
 export function createSessionLocks(connectionString: string): SessionLocks {
   // No idle timeout: closing the idle connection would let go of every lock on it.
-  const pool = new pg.Pool({ connectionString, max: 1, idleTimeoutMillis: 0, application_name: 'dbaccess-session-locks', connectionTimeoutMillis: 60_000 });
-  pool.on('error', () => {});
+  const pool = survivingLostConnections(new pg.Pool({ connectionString, max: 1, idleTimeoutMillis: 0, application_name: 'dbaccess-session-locks', connectionTimeoutMillis: 60_000 }));
   const held = new Set<string>();
   return {
     async tryLock(space, key) {
@@ -153,9 +163,7 @@ export function createSessionLocks(connectionString: string): SessionLocks {
 
 /** A few plain connections for session advisory locks, apart from the state pool. */
 export function createLockPool(connectionString: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, application_name: 'dbaccess-locks', connectionTimeoutMillis: 60_000 });
-  pool.on('error', () => {});
-  return pool;
+  return survivingLostConnections(new pg.Pool({ connectionString, max, application_name: 'dbaccess-locks', connectionTimeoutMillis: 60_000 }));
 }
 
 /**

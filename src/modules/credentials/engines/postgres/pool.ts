@@ -97,6 +97,8 @@ export function createPools(options: { poolSize?: number | undefined; idleMillis
       // here. The pool has already discarded it and opens a new one on the next checkout; without a
       // listener the event would crash the process.
       pool.on('error', () => {});
+      // A checked-out one is not: a revocation holds its connection across other work.
+      pool.on('connect', (client) => client.on('error', () => {}));
       gated = new GatedPool(pool, size);
       pools.set(url, gated);
     }
