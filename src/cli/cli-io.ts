@@ -6,6 +6,17 @@ import { scrubSecrets } from '../lib/logger.js';
 /** Exit codes of every command: 0 all good, 1 problems found (or nothing done), 2 a usage mistake. */
 export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
 
+/**
+ * The person an operator command names (`offboard`, `signout`): an email or a chat id, checked, or
+ * undefined after the usage mistake was said.
+ */
+export function personArgument(given: string | undefined, io: CliIo, command: string, usage: string): string | undefined {
+  const who = (given ?? '').trim();
+  if (/^[A-Za-z0-9._%+@-]{2,200}$/.test(who)) return who;
+  io.err(`dbaccess ${command}: give the person's email or chat id.\nUsage: ${usage}`);
+  return undefined;
+}
+
 /** Who runs an operator command, for the audit log (`cli:<name>`): the OS user name, in safe characters. */
 export function operatorName(): string {
   try {

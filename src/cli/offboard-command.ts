@@ -1,5 +1,5 @@
 import { asSystem, withTenant } from '../modules/tenants/tenant-scope.js';
-import { EXIT, operatorName } from './cli-io.js';
+import { EXIT, operatorName, personArgument } from './cli-io.js';
 import type { Command } from './command.js';
 
 export const offboardCommand: Command = {
@@ -17,11 +17,8 @@ Exit: 0 done (or nobody by that id), 1 a revocation failed (the workers keep ret
   options: {},
   maxPositionals: 1,
   async run({ positionals }, { io, config }) {
-    const who = (positionals[0] ?? '').trim();
-    if (!/^[A-Za-z0-9._%+@-]{2,200}$/.test(who)) {
-      io.err(`dbaccess offboard: give the person's email or chat id.\nUsage: ${offboardCommand.usage}`);
-      return EXIT.usage;
-    }
+    const who = personArgument(positionals[0], io, 'offboard', offboardCommand.usage);
+    if (!who) return EXIT.usage;
     const { openContainer } = await import('./cli-state.js');
     const app = await openContainer(config(), io.err);
     try {

@@ -1,5 +1,5 @@
 import { asSystem, withTenant } from '../modules/tenants/tenant-scope.js';
-import { EXIT, operatorName } from './cli-io.js';
+import { EXIT, operatorName, personArgument } from './cli-io.js';
 import type { Command } from './command.js';
 
 export const signoutCommand: Command = {
@@ -16,11 +16,8 @@ Exit: 0 done (or nobody by that id), 2 usage mistake.`,
   options: {},
   maxPositionals: 1,
   async run({ positionals }, { io, config }) {
-    const who = (positionals[0] ?? '').trim();
-    if (!/^[A-Za-z0-9._%+@-]{2,200}$/.test(who)) {
-      io.err(`dbaccess signout: give the person's email or chat id.\nUsage: ${signoutCommand.usage}`);
-      return EXIT.usage;
-    }
+    const who = personArgument(positionals[0], io, 'signout', signoutCommand.usage);
+    if (!who) return EXIT.usage;
     const { openContainer } = await import('./cli-state.js');
     const app = await openContainer(config(), io.err);
     try {

@@ -81,9 +81,9 @@ afterAll(() => {
 
 describe('dbaccess: commands, help and usage', () => {
   it('lists the commands, explains each, and answers usage mistakes with exit 2', async () => {
-    const [overview, noCommand, unknown, doctorHelp, badOption, extra, version] = await Promise.all([
+    const [overview, noCommand, unknown, doctorHelp, badOption, extra, version, noPerson, badPerson] = await Promise.all([
       dbaccess(['--help']), dbaccess([]), dbaccess(['frobnicate']), dbaccess(['doctor', '--help']), dbaccess(['leases', '--bogus']),
-      dbaccess(['check-config', 'a.yaml', 'b.yaml']), dbaccess(['--version']),
+      dbaccess(['check-config', 'a.yaml', 'b.yaml']), dbaccess(['--version']), dbaccess(['offboard']), dbaccess(['signout', "x'; drop"]),
     ]);
     expect(overview.code, overview.stdout + overview.stderr).toBe(0);
     for (const name of ['migrate', 'check-config', 'doctor', 'leases', 'revoke-all', 'offboard', 'signout', 'connect', 'login', 'logout']) expect(overview.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
@@ -94,6 +94,8 @@ describe('dbaccess: commands, help and usage', () => {
     expect(badOption).toMatchObject({ code: 2, stderr: expect.stringContaining("dbaccess leases: Unknown option '--bogus'.") });
     expect(extra).toMatchObject({ code: 2, stderr: expect.stringContaining('unexpected argument "b.yaml"') });
     expect(version).toMatchObject({ code: 0, stdout: '0.1.0\n' });
+    expect(noPerson).toMatchObject({ code: 2, stderr: expect.stringContaining("dbaccess offboard: give the person's email or chat id.\nUsage: dbaccess offboard <email|id>") });
+    expect(badPerson).toMatchObject({ code: 2, stderr: expect.stringContaining("dbaccess signout: give the person's email or chat id.\nUsage: dbaccess signout <email|id>") });
   });
 });
 
