@@ -6,6 +6,7 @@ import type { CatalogView, DatabaseEntry, LevelDefinition } from '../config/cata
 import type { Config } from '../config/env.js';
 import { pendingMigrations } from '../db/client.js';
 import { checkAdmin, serverEngineOf, type ProviderRegistry } from '../modules/credentials/engines/registry.js';
+import { REFUSED_TOKEN } from '../chat/slack/slack-socket.js';
 import type { AdminFinding } from '../modules/credentials/admin-check.js';
 import { catalogFileName, createReferenceResolver } from '../modules/credentials/targets.js';
 import type { VaultClient } from '../modules/credentials/vault-client.js';
@@ -111,7 +112,6 @@ export function redisCheck(config: Config): DoctorCheck {
 
 /** The bot scopes of manifests/slack/app-manifest.yaml: what the app calls needs exactly these. */
 export const SLACK_SCOPES = ['commands', 'chat:write', 'im:write'] as const;
-const SLACK_TOKEN_ERRORS = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'not_allowed_token_type']);
 const silentSlackLogger: SlackLogger = {
   debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, setLevel: () => {}, getLevel: () => LogLevel.ERROR, setName: () => {},
 };
@@ -135,7 +135,7 @@ export function slackCheck(config: Config): DoctorCheck {
         return { findings };
       } catch (error) {
         const code = (error as { data?: { error?: unknown } }).data?.error;
-        if (typeof code === 'string' && SLACK_TOKEN_ERRORS.has(code)) {
+        if (typeof code === 'string' && REFUSED_TOKEN.has(code)) {
           return { findings: [problem(`Slack refused SLACK_BOT_TOKEN (${code}).`, "Copy the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page into SLACK_BOT_TOKEN.")] };
         }
         return { findings: [problem(`auth.test at ${apiUrl} failed: ${typeof code === 'string' ? code : operatorMessage(error)}.`, 'Check SLACK_API_URL and that this host can reach Slack.')] };
@@ -155,7 +155,7 @@ async function socketModeFinding(appToken: string, apiUrl: string, timeoutMs: nu
     return ok('Socket Mode: SLACK_APP_TOKEN opens a connection');
   } catch (error) {
     const code = (error as { data?: { error?: unknown } }).data?.error;
-    if (typeof code === 'string' && SLACK_TOKEN_ERRORS.has(code)) {
+    if (typeof code === 'string' && REFUSED_TOKEN.has(code)) {
       return problem(`Slack refused SLACK_APP_TOKEN for Socket Mode (${code}).`, "Generate an app-level token with the connections:write scope (the app settings, under App-Level Tokens) and copy it (xapp-...) into SLACK_APP_TOKEN.");
     }
     return problem(`apps.connections.open failed: ${typeof code === 'string' ? code : operatorMessage(error)}.`, 'Turn Socket Mode on for the app (Settings, Socket Mode), or unset SLACK_APP_TOKEN to receive Slack over HTTP.');

@@ -14,8 +14,8 @@ const backoffMs = (failures: number) => Math.min(30_000, 1000 * 2 ** Math.max(0,
 const BRIEF_CONNECTION_MS = 10_000;
 /** Slack's answers to apps.connections.open that another attempt may cure. */
 const TRANSIENT = new Set(['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
-/** Slack's answers that mean the token itself is wrong. */
-const REFUSED_TOKEN = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive', 'not_allowed_token_type']);
+/** Slack's answers that mean the token itself is wrong (doctor reads them too). */
+export const REFUSED_TOKEN: ReadonlySet<string> = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive', 'not_allowed_token_type']);
 
 interface Problem {
   text: string;

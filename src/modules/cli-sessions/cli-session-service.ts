@@ -102,13 +102,13 @@ export function createCliSessionService({ db, audit, tokenTtlMs = 12 * 3600_000,
     return { kind: 'expired' };
   }
 
-  async function sessionOf(tokenId: string, tokenHash?: string): Promise<CliSession | undefined> {
+  async function sessionOf(tokenId: string): Promise<CliSession | undefined> {
     const [row] = await system(() =>
       db.select({ id: cliTokens.id, expiresAt: cliTokens.expiresAt, revokedAt: cliTokens.revokedAt, tenantId: cliTokens.tenantId, userId: cliTokens.userId, platform: tenants.platform, externalUserId: chatUsers.externalId })
         .from(cliTokens)
         .innerJoin(chatUsers, eq(chatUsers.id, cliTokens.userId))
         .innerJoin(tenants, eq(tenants.id, cliTokens.tenantId))
-        .where(tokenHash ? eq(cliTokens.tokenHash, tokenHash) : eq(cliTokens.id, tokenId)));
+        .where(eq(cliTokens.id, tokenId)));
     if (!row || !row.expiresAt) return undefined;
     return { tokenId: row.id, expiresAt: row.expiresAt, actor: { tenantId: row.tenantId!, userId: row.userId!, platform: row.platform as Platform, externalUserId: row.externalUserId } };
   }
