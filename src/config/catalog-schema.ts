@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from '../lib/time.js';
 import { policySectionsShape } from './policy-schema.js';
 import { retentionSchema } from './retention-schema.js';
+import { integrationsSchema } from './integrations-schema.js';
 import { ALL_CAPTURE_METHODS, type CaptureMethod } from './capture-methods.js';
 
 /** The catalog's YAML schema: databases, access levels, approvers and the sections of a multi-tenant file. */
@@ -46,7 +47,8 @@ export const approversSchema = z
   })
   .refine((approvers) => approvers.slack || approvers.teams, 'name the approvers under slack, teams or both');
 
-const reference = z
+/** An `env:NAME` or `vault:<path>#<field>` reference to a secret (admin URLs, API tokens), never the secret. */
+export const reference = z
   .string()
   .max(500)
   .regex(
@@ -109,6 +111,8 @@ export const sectionShape = {
   approvers: approversSchema,
   // Roles, approval policies and contextual rules (all optional): see modules/policy.
   ...policySectionsShape,
+  /** Outside services that policies consult: on-call, tickets, identity-provider groups. */
+  integrations: integrationsSchema,
   customLevels: z.record(z.string().regex(/^[a-z][a-z0-9_-]{1,30}$/, 'must be 2-31 lower-case letters, digits, _ or -'), customLevelSchema).default({}),
   settings: z
     .strictObject({

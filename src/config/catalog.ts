@@ -5,6 +5,7 @@ import { checkPolicySections } from './policy-checks.js';
 import { policyConfig, type PolicyConfig } from './policy-config.js';
 import { policySectionsSchema } from './policy-schema.js';
 import { retentionSchema } from './retention-schema.js';
+import { integrationsSchema } from './integrations-schema.js';
 
 /** The catalog: databases people may ask for and who approves. Lives in YAML at DBACCESS_CONFIG. */
 
@@ -286,5 +287,5 @@ export function loadCatalog(path: string, engines: CatalogEngines): CatalogSet {
 export function emptyCatalog(source?: string): CatalogView {
   const settings = catalogSchema.shape.settings.parse(undefined);
   const policy = policySectionsSchema.parse({});
-  return view({ approvers: { slack: { channel: 'C0NONE', users: [] } } as unknown as Approvers, customLevels: {}, settings, retention: retentionSchema.parse(undefined), databases: [], ...policy }, source);
+  return view({ approvers: { slack: { channel: 'C0NONE', users: [] } } as unknown as Approvers, integrations: integrationsSchema.parse(undefined), customLevels: {}, settings, retention: retentionSchema.parse(undefined), databases: [], ...policy }, source);
 }

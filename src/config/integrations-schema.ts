@@ -1,0 +1,15 @@
+import { z } from 'zod';
+
+/**
+ * The catalog's `integrations:` section: the outside services a catalog's policies consult (on-call
+ * schedules, ticket trackers, identity-provider groups). Each service's block is defined in a file of
+ * its own under config/integrations/ and added here by one line; credentials in them are `env:` or
+ * `vault:` references (catalog-schema's `reference`), resolved like the admin URLs.
+ */
+export const integrationsSchema = z
+  .strictObject({
+    // One line per service, e.g. `pagerduty: pagerDutySchema.optional(),`
+  })
+  .prefault({});
+
+export type Integrations = z.infer<typeof integrationsSchema>;
