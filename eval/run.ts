@@ -28,7 +28,7 @@ import { assessRisk } from '../src/modules/risk/heuristic-analyzer.js';
 import { RISK_LEVELS, type RiskInput, type RiskLevel } from '../src/modules/risk/risk-types.js';
 import { modelRating } from './model.js';
 import type { RateRequest } from './rate.js';
-import { FIXTURES, frozenState, misfiled, PARTS, type Part } from './split.js';
+import { FIXTURES, frozenState, misfiled, PART_FILES, PARTS, type Part, type Written } from './split.js';
 
 export type { RateRequest };
 
@@ -47,8 +47,11 @@ const duration = z
   .refine((text) => parseDuration(text) !== undefined, 'must be a duration such as 30m or 4h')
   .transform((text) => parseDuration(text)!);
 const tags = z.array(z.string().max(40)).max(20);
-/** Cases the rules were first written against, and cases added after the freeze: tuning cases whatever their id. */
-const written = z.enum(['before-rubric', 'after-freeze']).optional();
+/**
+ * Cases the rules were first written against, and cases added after the freeze: tuning cases whatever
+ * their id; the second session set: split by its own rule (eval/split.ts).
+ */
+const written = z.enum(['before-rubric', 'after-freeze', 'second-set']).optional();
 
 const requestSchema = z.strictObject({
   id: name,
@@ -92,8 +95,8 @@ const sessionSchema = z.strictObject({
 export interface RequestCase {
   id: string;
   part: Part;
-  /** Written before the rubric or after the freeze: a tuning case whatever its id. */
-  writtenBeforeRubric: boolean;
+  /** How the case came to be written, which decides its part (eval/split.ts). */
+  written: Written;
   levelName: string;
   /** The scope as the form writes it; `input.scopeSize` counts it. */
   scope: string[];
@@ -105,7 +108,9 @@ export interface RequestCase {
 export interface SessionCase {
   id: string;
   part: Part;
-  writtenBeforeRubric: boolean;
+  written: Written;
+  /** The file it is in (the held-out part has two session files). */
+  file: string;
   input: SessionRuleInput;
   violation: boolean;
   expected?: { flags: string[]; critical: string[] } | undefined;
@@ -132,12 +137,12 @@ function scopeOf(id: string, items: string[]): ScopeItem[] {
 
 export function loadRequestCases(parts: readonly Part[] = PARTS): RequestCase[] {
   return parts.flatMap((part) =>
-    load(`requests-${part}.yaml`, 'requests', requestSchema).map((request) => {
+    PART_FILES.requests[part].flatMap((file) => load(file, 'requests', requestSchema)).map((request) => {
       const scope = scopeOf(request.id, request.scope);
       return {
         id: request.id,
         part,
-        writtenBeforeRubric: request.written !== undefined,
+        written: request.written,
         levelName: request.levelName ?? request.level,
         scope: request.scope,
         expected: request.expected,
@@ -163,10 +168,11 @@ export function loadRequestCases(parts: readonly Part[] = PARTS): RequestCase[] 
 
 export function loadSessionCases(parts: readonly Part[] = PARTS): SessionCase[] {
   return parts.flatMap((part) =>
-    load(`sessions-${part}.yaml`, 'sessions', sessionSchema).map((session) => ({
+    PART_FILES.sessions[part].flatMap((file) => load(file, 'sessions', sessionSchema).map((session) => ({
       id: session.id,
       part,
-      writtenBeforeRubric: session.written !== undefined,
+      written: session.written,
+      file,
       violation: session.violation,
       expected: session.expected,
       input: {
@@ -186,7 +192,7 @@ export function loadSessionCases(parts: readonly Part[] = PARTS): SessionCase[] 
           at: statement.at ?? new Date(session.activeFrom.getTime() + (index + 1) * 60_000),
         })),
       },
-    })),
+    }))),
   );
 }
 
@@ -282,6 +288,10 @@ export async function checkSessions(cases: SessionCase[]): Promise<SessionFigure
       unexpectedCritical: expected ? [...critical].filter((code) => !expected.critical.includes(code)) : [],
     });
   }
+  return sessionShares(results);
+}
+
+function sessionShares(results: SessionResult[]): SessionFigures {
   const violations = results.filter((r) => r.violation);
   const ordinary = results.filter((r) => !r.violation);
   const share = (count: number, of: number) => (of === 0 ? 0 : count / of);
@@ -367,10 +377,17 @@ export async function runEval({ model, showHeldOut = false }: EvalOptions = {}):
     if (part === 'held-out') met &&= requestTargetsMet(figures);
   }
   for (const part of PARTS) {
-    const figures = await checkSessions(sessions.filter((c) => c.part === part));
+    const cases = sessions.filter((c) => c.part === part);
+    const figures = await checkSessions(cases);
     console.log('');
     printSessions(`Sessions, ${title(part)}`, figures, part === 'tuning' || showHeldOut);
-    if (part === 'held-out') met &&= sessionTargetsMet(figures);
+    if (part !== 'held-out') continue;
+    met &&= sessionTargetsMet(figures);
+    // The held-out sessions are two frozen files (eval/RUBRIC.md, "The split"): each one's share, for the record.
+    for (const file of PART_FILES.sessions['held-out']) {
+      const ids = new Set(cases.filter((c) => c.file === file).map((c) => c.id));
+      printSessions(`  of which ${file}`, sessionShares(figures.results.filter((r) => ids.has(r.id))), false);
+    }
   }
   if (model) await printModel(model, requests, showHeldOut);
   console.log(`\nHeld-out targets (${percent(TARGETS.agreement)} agreement, all within one band, 0 Critical below High, 0 Low above Medium; every violation flagged, at most ${percent(TARGETS.falseFlags)} false flags): ${met ? 'met' : 'NOT met'}.`);

@@ -8,24 +8,32 @@ import { readFileSync } from 'node:fs';
 export const FIXTURES = new URL('../test/fixtures/eval/', import.meta.url);
 export const PARTS = ['tuning', 'held-out'] as const;
 export type Part = (typeof PARTS)[number];
-export const HELD_OUT_FILES = ['requests-held-out.yaml', 'sessions-held-out.yaml'] as const;
+export const HELD_OUT_FILES = ['requests-held-out.yaml', 'sessions-held-out.yaml', 'sessions-held-out-2.yaml'] as const;
+/** The files of each part, by kind: the second session set (eval/RUBRIC.md) has a held-out file of its own. */
+export const PART_FILES = {
+  requests: { tuning: ['requests-tuning.yaml'], 'held-out': ['requests-held-out.yaml'] },
+  sessions: { tuning: ['sessions-tuning.yaml'], 'held-out': ['sessions-held-out.yaml', 'sessions-held-out-2.yaml'] },
+} as const satisfies Record<'requests' | 'sessions', Record<Part, readonly string[]>>;
+/** How a case came to be written (its `written` field): decides the rule that places it. */
+export type Written = 'before-rubric' | 'after-freeze' | 'second-set' | undefined;
 const CHECKSUMS = new URL('./holdout.sha256', import.meta.url);
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
 /**
  * The part a case belongs to. Cases written before the rubric (which the rules were first tuned on)
- * and cases added after the held-out part was frozen are tuning cases; any other is held out when the
- * first hex digit of the SHA-256 of its id is 0-7.
+ * and cases added after the held-out part was frozen are tuning cases; a case of the second session
+ * set is held out when the first hex digit of the SHA-256 of its id is 0-b; any other when it is 0-7.
  */
-export function partOf(id: string, tuningWhateverItsId: boolean): Part {
-  if (tuningWhateverItsId) return 'tuning';
-  return '01234567'.includes(sha256(id)[0]!) ? 'held-out' : 'tuning';
+export function partOf(id: string, written: Written): Part {
+  if (written === 'before-rubric' || written === 'after-freeze') return 'tuning';
+  const heldOutDigits = written === 'second-set' ? '0123456789ab' : '01234567';
+  return heldOutDigits.includes(sha256(id)[0]!) ? 'held-out' : 'tuning';
 }
 
 /** Cases filed in the wrong part, as sentences; empty when the files follow the rule. */
-export function misfiled(cases: Array<{ id: string; part: Part; writtenBeforeRubric: boolean }>): string[] {
-  return cases.filter((c) => partOf(c.id, c.writtenBeforeRubric) !== c.part).map((c) => `${c.id} is in the ${c.part} part, but the split puts it in the other`);
+export function misfiled(cases: Array<{ id: string; part: Part; written: Written }>): string[] {
+  return cases.filter((c) => partOf(c.id, c.written) !== c.part).map((c) => `${c.id} is in the ${c.part} part, but the split puts it in the other`);
 }
 
 /** Whether each held-out file is the one eval/holdout.sha256 froze. */

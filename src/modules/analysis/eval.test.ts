@@ -28,7 +28,10 @@ describe('evaluation set', () => {
     expect(frozenState()).toEqual([
       { file: 'requests-held-out.yaml', frozen: true },
       { file: 'sessions-held-out.yaml', frozen: true },
+      { file: 'sessions-held-out-2.yaml', frozen: true },
     ]);
+    // Enough held-out ordinary sessions that one false flag is under 2% (the second set, 2026-12-07).
+    expect(sessions.filter((s) => s.part === 'held-out' && !s.violation).length).toBeGreaterThanOrEqual(51);
   });
 
   it("holds issue 18's example as Critical", () => {
