@@ -69,6 +69,21 @@ describe('session rules', () => {
     expect(await flagsOf(session(['ALTER TABLE sales.orders ADD COLUMN note text'], { level: 'admin', levelName: 'admin', scope: [] }))).toEqual([]);
   });
 
+  it('reads REFRESH MATERIALIZED VIEW as a change of data, not of the schema: no schema flag under write, and the scope still counts', async () => {
+    const write = { level: 'write' as const, levelName: 'write', scope: parseScope('reporting') };
+    expect(await flagsOf(session(['REFRESH MATERIALIZED VIEW CONCURRENTLY reporting.daily_sales'], write))).toEqual([]);
+    const elsewhere = find(await flagsOf(session(['REFRESH MATERIALIZED VIEW finance.ledger_totals'], write)), 'outside-scope');
+    expect(elsewhere).toMatchObject({ severity: 'critical' });
+    expect(elsewhere?.message).toMatch(/Changed objects outside the requested scope: finance\.ledger_totals/);
+  });
+
+  it("counts a table's own sequence (<table>_<column>_seq) in the table's scope, and no other sequence", async () => {
+    expect(await flagsOf(session(['SELECT last_value, is_called FROM sales.orders_id_seq', 'SELECT max(id) FROM sales.orders']))).toEqual([]);
+    expect(find(await flagsOf(session(['SELECT last_value FROM sales.invoices_id_seq'])), 'outside-scope')).toMatchObject({ severity: 'warning' });
+    expect(find(await flagsOf(session(['SELECT last_value FROM billing.orders_id_seq'])), 'outside-scope')).toBeDefined();
+    expect(find(await flagsOf(session(['SELECT * FROM sales.orders_seq'])), 'outside-scope')).toBeDefined();
+  });
+
   it('flags privilege changes, also where the parser could not read them', async () => {
     const pgFlags = await flagsOf(session(["CREATE ROLE helper LOGIN PASSWORD 'x'"], { level: 'admin' }));
     const myFlags = await flagsOf(session(["ALTER USER 'app'@'%' IDENTIFIED BY 'x'"], { dialect: mysqlDialect, level: 'admin', scope: [] }));

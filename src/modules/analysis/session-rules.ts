@@ -94,6 +94,9 @@ function inScope(scope: ScopeItem[], schema: string | undefined, name: string): 
     if (schema === undefined) return table === undefined || table === lowerName;
     if (item.schema.toLowerCase() !== schema.toLowerCase()) return false;
     if (name === '*') return table === undefined;
-    return table === undefined || table === lowerName;
+    return table === undefined || table === lowerName || ownSequence(table, lowerName);
   });
 }
+
+/** PostgreSQL names a serial or identity column's sequence `<table>_<column>_seq`: it goes with its table. */
+const ownSequence = (table: string, name: string) => name.startsWith(`${table}_`) && name.endsWith('_seq') && name.length > table.length + '_seq'.length + 1;

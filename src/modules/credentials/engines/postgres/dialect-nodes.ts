@@ -87,7 +87,8 @@ export const PG_SIMPLE: Record<string, [StatementKind, string]> = {
   AlterSystemStmt: ['ddl', 'ALTER SYSTEM'],
   AlterDatabaseSetStmt: ['ddl', 'ALTER DATABASE SET'],
   RuleStmt: ['ddl', 'CREATE RULE'],
-  RefreshMatViewStmt: ['ddl', 'REFRESH MATERIALIZED VIEW'],
+  // Recomputes the view's rows from its query: a change of data, not of the schema.
+  RefreshMatViewStmt: ['utility', 'REFRESH MATERIALIZED VIEW'],
   CreateRoleStmt: ['dcl', 'CREATE ROLE'],
   AlterRoleStmt: ['dcl', 'ALTER ROLE'],
   AlterRoleSetStmt: ['dcl', 'ALTER ROLE SET'],

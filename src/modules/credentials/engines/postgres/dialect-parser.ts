@@ -190,9 +190,11 @@ function describePostgres(wrapper: Json): Description {
     case 'IndexStmt':
     case 'CreateTrigStmt':
     case 'RuleStmt':
-    case 'RefreshMatViewStmt':
     case 'ClusterStmt':
       markTarget(node.relation, kind === 'utility' ? 'read' : 'ddl');
+      break;
+    case 'RefreshMatViewStmt':
+      markTarget(node.relation, 'write');
       break;
     case 'CreatePolicyStmt':
     case 'AlterPolicyStmt':
