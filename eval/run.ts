@@ -4,6 +4,7 @@
  *
  *   requests-*.yaml  access requests with the band the rubric gives them
  *   sessions-*.yaml  captured sessions, each a violation or ordinary by the rubric
+ *   (the held-out sessions are two frozen files, the second written on 2026-12-07: eval/RUBRIC.md)
  *
  * Both parts are printed, separately. The held-out part is the figure to quote: the rules were never
  * adjusted against it. Its misses are listed only with `--show-held-out` (looking at them to change the
