@@ -34,8 +34,8 @@ export interface CliIo {
   interactive: boolean;
   /** Replaces the status line on a terminal (empty clears it); nothing elsewhere. */
   status(text: string): void;
-  /** One line from stdin after showing the question; undefined at end of input. */
-  ask(question: string): Promise<string | undefined>;
+  /** One line from stdin after showing the question; undefined at end of input. `hidden`: not echoed on a terminal. */
+  ask(question: string, options?: { hidden?: boolean }): Promise<string | undefined>;
 }
 
 export function processIo(): CliIo {
@@ -46,9 +46,13 @@ export function processIo(): CliIo {
     status: (text) => {
       if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
     },
-    ask: (question) =>
+    ask: (question, options) =>
       new Promise((resolve) => {
         process.stderr.write(question);
+        if (options?.hidden && process.stdin.isTTY) {
+          readHidden().then(resolve, () => resolve(undefined));
+          return;
+        }
         const lines = createInterface({ input: process.stdin, terminal: false });
         let answered = false;
         lines.once('line', (line) => {
@@ -61,6 +65,40 @@ export function processIo(): CliIo {
         });
       }),
   };
+}
+
+/**
+ * A line typed on the terminal without echo (an MFA or recovery code): raw mode, so that nothing
+ * typed is shown; Backspace erases, Ctrl-C stops the command (exit 130), Ctrl-D ends the input.
+ */
+function readHidden(): Promise<string | undefined> {
+  const stdin = process.stdin;
+  return new Promise((resolve) => {
+    let typed = '';
+    const done = (value: string | undefined) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const char of chunk.toString('utf8')) {
+        if (char === '\r' || char === '\n') return done(typed.trim());
+        if (char === '\x04') return done(typed ? typed.trim() : undefined);
+        if (char === '\x03') {
+          stdin.setRawMode(false);
+          process.stderr.write('\n');
+          process.exit(130);
+        }
+        if (char === '\x7f' || char === '\b') typed = typed.slice(0, -1);
+        else if (char >= ' ') typed += char;
+      }
+    };
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.on('data', onData);
+  });
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

@@ -2,6 +2,7 @@ import { EXIT, type CliIo } from './cli-io.js';
 import { ApiError, call, forgetSession, readSession, serverOf, signIn, type StoredSession } from './cli-session.js';
 import type { Command } from './command.js';
 import { envLines, runClient, type FetchedCredentials } from './db-client.js';
+import { openSessions } from './local-sessions.js';
 
 /**
  * `dbaccess connect <database>`: from the terminal to a psql or mysql prompt. Signs in once (a code
@@ -31,7 +32,7 @@ const serverOption = { server: { type: 'string' } } as const;
 export const connectCommand: Command = {
   name: 'connect',
   summary: 'request access to a database and open psql or mysql on it (approved in chat)',
-  usage: 'dbaccess connect <database> [--level read] [--scope <schema.table,…>] [--for 1h] [--reason "…"] [--ticket <id>] [--new] [--print-env] [--code <mfa code>] [--yes] [--server <url>]',
+  usage: 'dbaccess connect <database> [--level read] [--scope <schema.table,…>] [--for 1h] [--reason "…"] [--ticket <id>] [--new] [--end-on-exit] [--print-env] [--code <mfa code>] [--yes] [--server <url>]',
   help: `Signs this terminal in (once: confirm the code it prints with "login <code>" in Slack, Teams or
 the console), files a request for <database> through the same checks and policy as the form, shows
 its risk and any narrower suggestion, waits while approvers decide in chat, then starts psql (or
@@ -48,6 +49,9 @@ without a new request (--new files a new one anyway).
   --ticket <id>       a ticket, where policy asks for one
   --yes               take the suggested narrower request without asking
   --code <code>       your MFA code, where policy asks for one (asked for on a terminal otherwise)
+  --end-on-exit       when the client exits (Ctrl-D, \\q, exit) and no other connect session on
+                      this access is open on this machine, end the access: logins blocked,
+                      sessions closed, the user dropped
   --print-env         print the connection variables instead of starting a client (they are then in
                       your terminal and its scrollback: for tools such as DBeaver)
   --server <url>      the dbaccess server (default: DBACCESS_URL, else the one signed in to)
@@ -55,7 +59,7 @@ without a new request (--new files a new one anyway).
 Exit: the client's exit code once connected; 1 refused, denied, expired or failed; 2 usage mistake.`,
   options: {
     level: { type: 'string' }, scope: { type: 'string' }, for: { type: 'string' }, reason: { type: 'string' }, ticket: { type: 'string' },
-    new: { type: 'boolean' }, 'print-env': { type: 'boolean' }, code: { type: 'string' }, yes: { type: 'boolean' }, ...serverOption,
+    new: { type: 'boolean' }, 'end-on-exit': { type: 'boolean' }, 'print-env': { type: 'boolean' }, code: { type: 'string' }, yes: { type: 'boolean' }, ...serverOption,
   },
   maxPositionals: 1,
   async run({ values, positionals }, { io, environment }) {
@@ -76,7 +80,19 @@ Exit: the client's exit code once connected; 1 refused, denied, expired or faile
         return EXIT.ok;
       }
       io.err(`Connecting to ${database} as ${credentials.username} (until ${credentials.expiresAt.slice(11, 16)} UTC)…`);
-      return await runClient(credentials, environment);
+      if (!values['end-on-exit']) return await runClient(credentials, environment);
+      const open = openSessions(environment, requestId);
+      open.enter();
+      const exitCode = await runClient(credentials, environment).catch((error: unknown) => {
+        open.leave();
+        throw error;
+      });
+      const { othersOpen } = open.leave();
+      if (othersOpen > 0) {
+        io.err(`Access ${requestId} stays: ${othersOpen} other session${othersOpen === 1 ? ' is' : 's are'} open on it here. The last one to close ends it.`);
+        return exitCode;
+      }
+      return (await endAccess(session, requestId, io)) ? exitCode : EXIT.problems;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       io.status('');
@@ -85,6 +101,18 @@ Exit: the client's exit code once connected; 1 refused, denied, expired or faile
     }
   },
 };
+
+/** `--end-on-exit`: the access ends as `dbaccess end` ends it, and the person reads the server's answer. */
+async function endAccess(session: StoredSession, requestId: string, io: CliIo): Promise<boolean> {
+  try {
+    const answer = await call<{ ok: boolean; message: string }>(session.server, `/cli/api/requests/${requestId}/end`, { method: 'POST', token: session.token, body: {} });
+    io.err(answer.body.message);
+    return answer.body.ok;
+  } catch (error) {
+    io.err(`Could not end ${requestId}: ${error instanceof Error ? error.message : String(error)} End it with: dbaccess end ${requestId}`);
+    return false;
+  }
+}
 
 /** The person's live access to this database from the terminal, if there is one. */
 async function liveAccess(session: StoredSession, database: string, io: CliIo): Promise<string | undefined> {
@@ -170,7 +198,7 @@ async function fetchCredentials(session: StoredSession, requestId: string, value
         if (!code) io.err(`${error.message} Give it with --code.`);
         return undefined;
       }
-      code = (await io.ask('MFA code: ')) ?? '';
+      code = (await io.ask('MFA code (not shown as you type): ', { hidden: true })) ?? '';
     }
   }
   return undefined;

@@ -169,14 +169,19 @@ export function cliApi({ sessions, requests, analysis, leases, exits, mfa, catal
         };
       }));
 
-      /** The person's live accesses fetched by the terminal, on one database: `connect` opens another session on them. */
-      authed.get<{ Querystring: { database?: string } }>('/cli/api/leases', (request) => as(request, async (session) => {
+      /**
+       * The person's live accesses: those fetched by the terminal (on one database: `connect` opens
+       * another session on them), or with `all=1` every one of theirs, wherever it was delivered
+       * (`dbaccess leases --mine`).
+       */
+      authed.get<{ Querystring: { database?: string; all?: string } }>('/cli/api/leases', (request) => as(request, async (session) => {
         const database = String(request.query.database ?? '').toLowerCase().slice(0, 40);
-        const rows = (await requests.listMine(session.actor)).filter((row) => row.state === 'active' && row.delivery === 'cli' && (!database || row.databaseId === database));
+        const all = request.query.all === '1';
+        const rows = (await requests.listMine(session.actor)).filter((row) => row.state === 'active' && (all || row.delivery === 'cli') && (!database || row.databaseId === database));
         const views = await Promise.all(rows.map((row) => requests.view(row)));
         return {
           leases: views.filter((view) => view.lease && !view.lease.revokedAt && view.lease.expiresAt > new Date())
-            .map((view) => ({ requestId: view.id, databaseId: view.databaseId, level: view.level, scope: view.scope, expiresAt: view.lease!.expiresAt.toISOString() })),
+            .map((view) => ({ requestId: view.id, databaseId: view.databaseId, level: view.level, scope: view.scope, expiresAt: view.lease!.expiresAt.toISOString(), delivery: rows.find((row) => row.id === view.id)?.delivery ?? 'dm' })),
         };
       }));
 
