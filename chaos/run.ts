@@ -193,11 +193,13 @@ async function check(t: Topology, state: pg.Pool, watch: ReturnType<typeof start
     return finalState.get(id) !== 'revoked' || approved !== 1 || !leaseId || revocations.get(`lease:${leaseId}`) !== 1;
   });
 
-  // Every 429 retried: a later call to the same method and channel (same message for chat.update) answered 200.
+  // Every 429 retried: a later call to the same method and channel answered 200, after the Retry-After.
+  // A post is retried with the same text; an update of the same message may carry a newer state (the card
+  // job renders the request as it is when it runs again), which is the point of updating it.
   const calls = t.slack.calls;
   const limited = calls.filter((c) => c.status === 429);
-  const dropped = limited.filter((c) => !calls.some((later) => later.at >= c.at && later.status === 200 && later.method === c.method
-    && later.args.channel === c.args.channel && later.args.ts === c.args.ts && later.args.text === c.args.text));
+  const dropped = limited.filter((c) => !calls.some((later) => later.at >= c.at + 1000 && later.status === 200 && later.method === c.method
+    && later.args.channel === c.args.channel && (c.method === 'chat.update' ? later.args.ts === c.args.ts : later.args.text === c.args.text)));
 
   const orphans = await targetRoles(t.prefix);
   const audit = await auditVerify(t);

@@ -80,6 +80,11 @@ export const accessRequests = pgTable(
     risk: jsonb('risk').$type<StoredRisk>().notNull(),
     policy: jsonb('policy').$type<StoredPolicy>(),
     cardRef: jsonb('card_ref').$type<MessageRef>(),
+    /**
+     * When the first attempt to post the approvers' card began. Set before posting: a later attempt that
+     * finds it set but no cardRef (the poster died, or the answer was lost) looks for that card first.
+     */
+    cardPostingAt: timestamp('card_posting_at', { withTimezone: true }),
     /** The requester's receipt ("waiting for an approver"), edited as the request moves on. */
     receiptRef: jsonb('receipt_ref').$type<MessageRef>(),
     /** Incremented on every state change; the card renderer compares it. */

@@ -20,7 +20,7 @@ interface Deps {
   requests: AccessRequestService;
   analysis: Pick<AnalysisService, 'runDraft' | 'runRequest' | 'runSession'>;
   capture: Pick<CaptureService, 'collect'>;
-  requestRepo: Pick<AccessRequestRepo, 'setCardRef' | 'setReceiptRef'>;
+  requestRepo: Pick<AccessRequestRepo, 'setCardRef' | 'setReceiptRef' | 'claimCardPosting'>;
   leases: LeaseService;
   notifier: ChatNotifier;
   /**
@@ -52,7 +52,10 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
       await client.query('SELECT pg_advisory_lock(hashtextextended($1, 11))', [requestId]);
       const view = await requests.viewById(requestId);
       if (!view) return;
-      const ref = await notifier.send({ type: 'approvalCard', request: view });
+      // A card not yet known may have been posted by an attempt that never saw Slack's answer: the
+      // notifier then looks for that card before posting one.
+      const postingSince = view.cardRef ? undefined : await requestRepo.claimCardPosting(view.tenantId, view.id);
+      const ref = await notifier.send({ type: 'approvalCard', request: view, postingSince });
       if (!view.cardRef && ref) await requestRepo.setCardRef(view.tenantId, view.id, ref);
       // The requester's receipt follows too: once the request no longer waits, Cancel goes away.
       if (view.receiptRef && view.state !== 'pending') await notifier.send({ type: 'requestReceived', request: view });

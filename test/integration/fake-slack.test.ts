@@ -216,7 +216,7 @@ describe('fake Slack through the real WebClient', () => {
       await narrow.close();
     }
     const result = await client.auth.test();
-    expect(result.response_metadata?.scopes).toEqual(['commands', 'chat:write', 'im:write', 'users:read', 'users:read.email', 'usergroups:read']);
+    expect(result.response_metadata?.scopes).toEqual(['commands', 'chat:write', 'im:write', 'users:read', 'users:read.email', 'usergroups:read', 'channels:history', 'groups:history']);
   });
 
   it('answers users.info with the email only under users:read.email, and usergroups.list with members', async () => {

@@ -42,7 +42,7 @@ export interface HarnessOptions {
   /** The whole catalog file instead of the default one (it gets the target, the user prefix and the default catalog). */
   catalog?: (parts: { target: { name: string }; prefix: string; standard: string }) => string;
   /** People and user groups the fake Slack knows (users.info, usergroups.list). */
-  slackDirectory?: { users?: Record<string, { email?: string }>; usergroups?: Record<string, string[]> };
+  slackDirectory?: { users?: Record<string, { email?: string }>; usergroups?: Record<string, string[]>; scopes?: readonly string[] };
   /** The app's logger (default: the product's, at TEST_LOG_LEVEL or silent), e.g. to read what it logs. */
   logger?: Logger;
   /**

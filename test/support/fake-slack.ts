@@ -50,6 +50,7 @@ export const SLACK_RATE_LIMITS: Record<string, { perMinute: number; burst: numbe
   'chat.postMessage': { perMinute: 60, burst: 10 },
   'chat.update': { perMinute: 50, burst: 20 },
   'conversations.open': { perMinute: 50, burst: 20 },
+  'conversations.history': { perMinute: 50, burst: 20 },
   'views.open': { perMinute: 100, burst: 20 },
   'views.update': { perMinute: 100, burst: 20 },
 };
@@ -82,6 +83,13 @@ export interface Fault {
   retryAfter?: number;
   /** How many consecutive calls fail (default 1). */
   count?: number;
+  /**
+   * Slack does the work, but its answer never arrives: the connection closes before the response (a
+   * post made, its ts never seen by the caller).
+   */
+  lost?: boolean;
+  /** Only calls whose arguments this accepts fail (default: the next calls of the method, whatever they carry). */
+  match?: (args: Record<string, unknown>) => boolean;
 }
 
 export interface MessageVersion {
@@ -102,6 +110,8 @@ export interface SlackMessage {
   attachments: unknown[] | undefined;
   deleted: boolean;
   history: MessageVersion[];
+  /** The message's metadata (chat.postMessage `metadata`): event_type and event_payload. */
+  metadata: { event_type: string; event_payload: Record<string, unknown> } | undefined;
 }
 
 export interface EphemeralMessage {
@@ -166,6 +176,8 @@ const REQUIRED_SCOPE = {
   'chat.postEphemeral': 'chat:write',
   'chat.delete': 'chat:write',
   'conversations.open': 'im:write',
+  // The scope depends on the conversation's kind (checked in the handler): channels:history, groups:history or im:history.
+  'conversations.history': null,
   'users.info': 'users:read',
   'usergroups.list': 'usergroups:read',
   'views.open': null,
@@ -173,7 +185,7 @@ const REQUIRED_SCOPE = {
   'views.push': null,
 } as const satisfies Record<string, string | null>;
 type Method = keyof typeof REQUIRED_SCOPE;
-const JSON_FIELDS = ['blocks', 'view', 'attachments'] as const;
+const JSON_FIELDS = ['blocks', 'view', 'attachments', 'metadata'] as const;
 /** Slack allows five posts to one response_url (within 30 minutes). */
 const RESPONSE_URL_USES = 5;
 /** First ts handed out; later ones grow by 100 µs. */
@@ -244,10 +256,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     }
   };
 
-  const takeFault = (method: string): (Fault & { retryAfter: number }) | undefined => {
+  const takeFault = (method: string, args: Record<string, unknown>): (Fault & { retryAfter: number }) | undefined => {
     const queue = faults.get(method);
-    const fault = queue?.shift();
-    if (queue && queue.length === 0) faults.delete(method);
+    const index = queue?.findIndex((fault) => !fault.match || fault.match(args)) ?? -1;
+    if (!queue || index < 0) return undefined;
+    const [fault] = queue.splice(index, 1);
+    if (queue.length === 0) faults.delete(method);
     return fault;
   };
 
@@ -266,6 +280,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       ...pickContent(version),
       deleted: false,
       history: [version],
+      metadata: metadataOf(args.metadata),
     };
     messages.set(key(channel, ts), message);
     return message;
@@ -284,7 +299,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     message.history.push(version);
   };
 
-  const messageObject = (message: SlackMessage): Record<string, unknown> => ({
+  const messageObject = (message: SlackMessage, withMetadata = false): Record<string, unknown> => ({
     type: 'message',
     user: team.botUserId,
     bot_id: team.botId,
@@ -295,6 +310,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     ...(message.blocks ? { blocks: message.blocks } : {}),
     ...(message.attachments ? { attachments: message.attachments } : {}),
     ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
+    ...(withMetadata && message.metadata ? { metadata: message.metadata } : {}),
   });
 
   const exchangeTrigger = (triggerId: unknown): ApiError | undefined => {
@@ -441,6 +457,32 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return { ok: true, ...(alreadyOpen ? { no_op: true, already_open: true } : {}), channel: { id } };
     },
 
+    /**
+     * A conversation's messages, newest first (thread replies are not listed), between `oldest` and
+     * `latest`, `limit` a page (default 100, at most 999) with a cursor; metadata only with
+     * `include_all_metadata`.
+     */
+    'conversations.history': (args) => {
+      const channel = stringOrUndefined(args.channel);
+      if (!channel || /^[UW]/.test(channel)) return fail('channel_not_found');
+      const needed = channel.startsWith('C') ? 'channels:history' : channel.startsWith('G') ? 'groups:history' : 'im:history';
+      if (!scopes.has(needed)) return { ok: false, error: 'missing_scope', needed, provided: [...scopes].join(',') };
+      const oldest = Number(stringOrUndefined(args.oldest) ?? '0');
+      const latest = Number(stringOrUndefined(args.latest) ?? 'Infinity');
+      const limit = Math.min(Math.max(Number(args.limit ?? 100) || 100, 1), 999);
+      const offset = Number(stringOrUndefined(args.cursor)?.replace(/^offset:/, '') ?? '0') || 0;
+      const withMetadata = args.include_all_metadata === true || args.include_all_metadata === 'true';
+      const listed = [...messages.values()]
+        .filter((message) => message.channel === channel && !message.deleted && (!message.threadTs || message.threadTs === message.ts))
+        // The fake's ts are counters from a fixed base, not times: `oldest` and `latest` (times, as Slack's
+        // ts are) are compared with when the message was posted.
+        .filter((message) => message.history[0]!.at / 1000 > oldest && message.history[0]!.at / 1000 < latest)
+        .sort((a, b) => Number(b.ts) - Number(a.ts));
+      const page = listed.slice(offset, offset + limit);
+      const more = offset + limit < listed.length;
+      return { ok: true, messages: page.map((message) => messageObject(message, withMetadata)), has_more: more, response_metadata: { next_cursor: more ? `offset:${offset + limit}` : '' } };
+    },
+
     'views.open': (args) => openView(args),
 
     // Slack also caps the stack at 3 views (push_limit_reached); not modelled.
@@ -464,12 +506,13 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const at = Date.now();
     const parsed = await parseArgs(req, raw, url);
     const token = bearerToken(req) ?? parsed.bodyToken;
+    const fault = takeFault(method, parsed.args);
     const answer = (status: number, response: Record<string, unknown>, headers: Record<string, string> = {}): void => {
       record({ method, args: parsed.args, token, at, status, response });
-      sendJson(res, status, response, headers);
+      if (fault?.lost) res.socket?.destroy();
+      else sendJson(res, status, response, headers);
     };
 
-    const fault = takeFault(method);
     if (fault?.status === 429) {
       answer(429, { ok: false, error: 'ratelimited' }, { 'Retry-After': String(fault.retryAfter) });
       return;
@@ -478,7 +521,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       answer(500, { ok: false, error: fault.error ?? 'internal_error' });
       return;
     }
-    if (fault) {
+    if (fault && !fault.lost) {
       answer(200, { ok: false, error: fault.error ?? 'internal_error' });
       return;
     }
@@ -543,7 +586,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       res.end(text);
     };
 
-    const fault = takeFault('response_url');
+    const fault = takeFault('response_url', args);
     if (fault) {
       if (fault.status === 429) res.setHeader('Retry-After', String(fault.retryAfter));
       answer(fault.status ?? 400, fault.error ?? (fault.status === 429 ? 'rate_limited' : 'internal_error'));
@@ -880,6 +923,13 @@ function isMethod(method: string): method is Method {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** chat.postMessage `metadata`: an event type and a payload object, as Slack stores it. */
+function metadataOf(value: unknown): SlackMessage['metadata'] {
+  if (!value || typeof value !== 'object') return undefined;
+  const { event_type: type, event_payload: payload } = value as Record<string, unknown>;
+  return typeof type === 'string' && payload && typeof payload === 'object' ? { event_type: type, event_payload: payload as Record<string, unknown> } : undefined;
 }
 
 function stringOrUndefined(value: unknown): string | undefined {

@@ -10,8 +10,11 @@ import type { Platform } from '../../modules/tenants/tenant-service.js';
  * renderers are declared `satisfies Record<NotificationType, ...>`, so a missing one does not compile.
  */
 export type Notification =
-  /** The approvers' card: posted once, then updated in place as the request changes. */
-  | { type: 'approvalCard'; request: RequestView }
+  /**
+   * The approvers' card: posted once, then updated in place as the request changes. `postingSince`:
+   * an earlier attempt began posting it then and never recorded it; find that card before posting.
+   */
+  | { type: 'approvalCard'; request: RequestView; postingSince?: Date | undefined }
   /** To the requester: the request is in, who decides. */
   | { type: 'requestReceived'; request: RequestView }
   /** To the requester: denied (with reason), expired unanswered, or could not be provisioned. */

@@ -1,4 +1,5 @@
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
 import type { CatalogOf, CatalogSet } from '../../config/catalog.js';
 import { withTenant } from '../../modules/tenants/tenant-scope.js';
 import type { Logger } from '../../lib/logger.js';
@@ -73,7 +74,8 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
     deferInitialization: true,
   });
   const views = createViewSeal(options.viewKey);
-  const notifier = createSlackNotifier({ client: app.client, catalogOf, catalogs, seal: views, availability: services.availability });
+  const postOnce = new WebClient(options.botToken, { slackApiUrl: options.apiUrl, retryConfig: { retries: 0 }, timeout: 10_000, logger: boltLogger(log) });
+  const notifier = createSlackNotifier({ client: app.client, postOnce, catalogOf, catalogs, seal: views, availability: services.availability });
   const dispatcher = createDispatcher({ ...services, catalogOf, notifier, logger: log }, SLACK_SURFACE, 'Slack');
 
   // Over HTTP the route screens each request before Bolt (src/http/slack-route.ts); over the socket,

@@ -14,9 +14,17 @@ import {
 
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
 
+/** The metadata event type of approval cards: how a card is found again in the channel's history. */
+const CARD_EVENT = 'dbaccess_approval_card';
+
 /** Renders every core notification as Slack messages through the Web API. */
-export function createSlackNotifier({ client, catalogOf, catalogs, seal, availability }: {
+export function createSlackNotifier({ client, postOnce = client, catalogOf, catalogs, seal, availability }: {
   client: WebClient;
+  /**
+   * Posts approval cards: a client that never retries by itself. A retried post whose first answer was
+   * lost would post the card twice; the card job retries instead, looking for the card first.
+   */
+  postOnce?: WebClient;
   catalogOf: CatalogOf;
   catalogs: () => CatalogSet;
   seal: Pick<ViewSeal, 'seal'>;
@@ -62,12 +70,38 @@ export function createSlackNotifier({ client, catalogOf, catalogs, seal, availab
   const thread = async (view: RequestView, text: string, blocks?: unknown[]) =>
     post(view.cardRef?.channel ?? (await approvers(view)).channel, { text, blocks, thread_ts: view.cardRef?.ts });
 
+  /**
+   * The card an earlier attempt posted for this request since `since`, found by its metadata in the
+   * channel's history (channels:history / groups:history). Undefined when there is none, or the
+   * history cannot be read (an install without those scopes: a second card is then possible).
+   */
+  async function postedCard(channel: string, requestId: string, since: Date): Promise<MessageRef | undefined> {
+    let cursor: string | undefined;
+    try {
+      for (let page = 0; page < 5; page++) {
+        const history = await client.conversations.history({ channel, oldest: String(Math.floor(since.getTime() / 1000) - 60), include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) });
+        const found = history.messages?.find((message) => message.metadata?.event_type === CARD_EVENT && (message.metadata.event_payload as Record<string, unknown> | undefined)?.request_id === requestId);
+        if (found?.ts) return { platform: 'slack', channel, ts: found.ts };
+        cursor = history.response_metadata?.next_cursor;
+        if (!history.has_more || !cursor) return undefined;
+      }
+    } catch {
+      return undefined;
+    }
+    return undefined;
+  }
+
   const renderers = {
-    async approvalCard({ request }: Of<'approvalCard'>) {
+    async approvalCard({ request, postingSince }: Of<'approvalCard'>) {
       const message = { text: approvalCardText(request), blocks: approvalCard(request) };
-      if (!request.cardRef) return post((await approvers(request)).channel, message);
-      await client.chat.update({ channel: request.cardRef.channel, ts: request.cardRef.ts, ...message } as Parameters<WebClient['chat']['update']>[0]);
-      return request.cardRef;
+      const channel = request.cardRef?.channel ?? (await approvers(request)).channel;
+      const ref = request.cardRef ?? (postingSince ? await postedCard(channel, request.id, postingSince) : undefined);
+      if (!ref) {
+        const posted = await postOnce.chat.postMessage({ channel, ...message, metadata: { event_type: CARD_EVENT, event_payload: { request_id: request.id } } } as Parameters<WebClient['chat']['postMessage']>[0]);
+        return { platform: 'slack', channel: posted.channel!, ts: posted.ts! };
+      }
+      await client.chat.update({ channel: ref.channel, ts: ref.ts, ...message } as Parameters<WebClient['chat']['update']>[0]);
+      return ref;
     },
     async requestReceived({ request }: Of<'requestReceived'>) {
       const message = receivedBlocks(request, (await approvers(request)).users);

@@ -117,6 +117,18 @@ export function createAccessRequestRepo({ db }: { db: Db }) {
       await db.update(accessRequests).set({ cardRef }).where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)));
     },
 
+    /**
+     * Before the approvers' card is posted: records when posting began, if not already, and returns when
+     * an earlier attempt began (undefined on the first). Run under the request's card lock.
+     */
+    async claimCardPosting(tenantId: string, id: string): Promise<Date | undefined> {
+      const where = and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id));
+      const [row] = await db.select({ at: accessRequests.cardPostingAt }).from(accessRequests).where(where);
+      if (row?.at) return row.at;
+      await db.update(accessRequests).set({ cardPostingAt: new Date() }).where(where);
+      return undefined;
+    },
+
     async setReceiptRef(tenantId: string, id: string, receiptRef: RequestRow['receiptRef']): Promise<void> {
       await db.update(accessRequests).set({ receiptRef }).where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id)));
     },

@@ -1,0 +1,1 @@
+ALTER TABLE "access_requests" ADD COLUMN "card_posting_at" timestamp with time zone;
