@@ -2,7 +2,7 @@ import type { PlatformApprovers } from '../../config/policy-config.js';
 import type { Environment, RiskLevel, RoleName } from '../../config/policy-schema.js';
 import type { RichText } from '../../lib/rich-text.js';
 import type { ScopeItem } from '../credentials/scope.js';
-import type { OnCallAnswers } from './policy-oncall.js';
+import type { OnCallAnswers } from './policy-oncall-types.js';
 
 /**
  * What the policy evaluator reads and answers. Every answer carries the rule that decided it and words
