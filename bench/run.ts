@@ -16,6 +16,7 @@
  *   9 capture    queries/s of one temporary user with query capture off and on, per method
  *  10 audit      audit append rate with the chain; report for 100,000 requests and 1,000,000 events; verification
  *  11 offboard   a deactivated Slack account -> its open session killed (BENCH_ONLY=offboarding)
+ *  12 oncall     the on-call engineer's request -> a usable credential, PagerDuty asked live (BENCH_ONLY=oncall)
  *
  * BENCH_ONLY=analysis (words of scenario names, comma-separated) runs a subset. BENCH_WORKER_PROCESSES=2
  * has scenario 5 revoke through that many `RUN_MODE=worker` processes (src/main.ts) instead of in-process;
@@ -41,6 +42,7 @@ import { analysisScenario } from './scenarios/analysis.js';
 import { captureScenario } from './scenarios/capture.js';
 import { auditScenario } from './scenarios/audit.js';
 import { offboardingScenario } from './scenarios/offboarding.js';
+import { onCallScenario } from './scenarios/oncall.js';
 import { cleanupAll } from './lib/bench-harness.js';
 import { table, type ResultRow } from './lib/stats.js';
 
@@ -158,6 +160,7 @@ try {
   await step('9 capture: overhead of recording statements, per method', () => captureScenario(quick ? { n: 300, rounds: 5 } : { n: 300, rounds: 20 }));
   await step('10 audit: append rate, report for 100k requests and 1M events, verification', () => auditScenario(quick ? { requests: 10_000, events: 100_000, appends: 1000 } : {}));
   await step('11 offboarding: deactivated -> sessions killed', () => offboardingScenario({ n: quick ? 5 : 20 }));
+  await step('12 oncall: on-call engineer\'s request -> usable credential', () => onCallScenario(quick ? { n: 10, warmup: 2 } : { n: 50, warmup: 5 }));
 } finally {
   await Promise.all([cleanupAll(), cleanupEngineBench(), cleanupWideTarget()]);
 }

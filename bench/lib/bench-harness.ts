@@ -64,6 +64,10 @@ export async function startBenchHarness(
     extraTargets?: number;
     /** Jobs done by this many `RUN_MODE=worker` processes (src/main.ts) instead of the app in the bench's process, which then runs `RUN_MODE=web`. */
     workerProcesses?: number;
+    /** Catalog sections (policies, integrations) instead of the harness's default policy. */
+    policy?: string;
+    /** People the fake Slack knows (users.info emails). */
+    slackDirectory?: { users?: Record<string, { email?: string }> };
   } = {},
 ): Promise<BenchHarness> {
   const userPrefix = `bn${randomBytes(3).toString('hex')}_`;
@@ -99,6 +103,8 @@ export async function startBenchHarness(
     settings: { userPrefix, pendingTimeout: '1h', ...options.settings },
     env: { ...(queue === 'redis' ? { QUEUE_PREFIX: queuePrefix } : {}), ...extraEnv, ...(options.workerProcesses ? { RUN_MODE: 'web' } : {}), ...options.env },
     ...(extra.length > 0 ? { extraDatabases: `${extraYaml}\n` } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.slackDirectory ? { slackDirectory: options.slackDirectory } : {}),
   });
   const h = harness;
   for (let i = 0; i < (options.workerProcesses ?? 0); i += 1) workers.push(await startWorkerProcess(h.env));

@@ -12,6 +12,7 @@ import { createJobHandlers } from '../jobs/handlers.js';
 import { createJobQueue, type QueueBackend } from '../jobs/queue.js';
 import { personOf, type PersonResolver } from '../modules/policy/policy-evaluator.js';
 import { namesPeopleBy } from '../config/policy-config.js';
+import { createOnCallService } from '../modules/oncall/oncall-service.js';
 import type { ChatNotifier } from '../chat/core/notifications.js';
 import { routeNotifications } from '../chat/core/notification-router.js';
 import { consoleApp } from '../chat/console/console-app.js';
@@ -240,7 +241,9 @@ export async function createContainer(config: Config, options: ContainerOptions 
     repo: createAnalysisRepo({ db }), requests: requestRepo, leaseById: (id) => leaseRepo.getById(id), capture, catalogOf, people, claude,
     enqueue: queue.enqueue, logger: logger.child({ component: 'analysis' }), sessionInsights: insightsService.forSession,
   });
-  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalogOf, people, analyses: analysis, availability });
+  // Who is on call (PagerDuty, incident.io), for on-call auto-approval; their API keys are references like the admin URLs.
+  const onCall = createOnCallService({ integrationsOf: async (tenantId) => (await catalogOf(tenantId)).catalog.integrations, resolveReference, logger: logger.child({ component: 'on-call' }) });
+  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalogOf, people, analyses: analysis, availability, onCall });
   const reports = createReportService({
     repo: createReportRepo({ db }), audit, catalogOf, people, isAdmin: (actor) => requests.isAdmin(actor), insights,
     links: createReportLinks({ key: deriveKey(masterKey, 'report-links'), ttlMs: env.REPORT_LINK_TTL }),

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { configError } from '../lib/errors.js';
 import { checkPolicySections } from './policy-checks.js';
+import { checkOnCallRules } from './integrations/oncall-checks.js';
 import { policyConfig, type PolicyConfig } from './policy-config.js';
 import { policySectionsSchema } from './policy-schema.js';
 import { retentionSchema } from './retention-schema.js';
@@ -138,6 +139,7 @@ function checkSection(catalog: Catalog, prefix: string[], problem: Problem, engi
     databaseIds: catalog.databases.map((db) => db.id),
     levels: [...ACCESS_LEVELS, ...Object.keys(catalog.customLevels)],
   }).map((found) => problem([...prefix, ...found.path.map(String)], found.message));
+  problems.push(...checkOnCallRules(catalog).map((found) => problem([...prefix, ...found.path.map(String)], found.message)));
   for (const name of Object.keys(catalog.customLevels)) {
     if ((ACCESS_LEVELS as readonly string[]).includes(name)) {
       problems.push(problem([...prefix, 'customLevels', name], 'a custom level cannot reuse a built-in name'));

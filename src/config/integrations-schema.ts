@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { pagerDutySchema } from './integrations/pagerduty.js';
+import { incidentIoSchema } from './integrations/incidentio.js';
 
 /**
  * The catalog's `integrations:` section: the outside services a catalog's policies consult (on-call
@@ -9,6 +11,8 @@ import { z } from 'zod';
 export const integrationsSchema = z
   .strictObject({
     // One line per service, e.g. `pagerduty: pagerDutySchema.optional(),`
+    pagerduty: pagerDutySchema.optional(),
+    incidentio: incidentIoSchema.optional(),
   })
   .prefault({});
 

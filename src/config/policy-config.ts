@@ -23,6 +23,8 @@ export function namesPeopleBy(config: Pick<PolicyConfig, 'roles' | 'policies' | 
     if (Array.isArray(value)) return value.forEach(walk);
     if (typeof value !== 'object' || value === null) return;
     const kind = (value as { kind?: unknown }).kind;
+    // On-call providers know people by email (onCall rules, oncall-schema.ts).
+    if ((value as { onCall?: unknown }).onCall !== undefined) found.emails = true;
     if (kind === 'email') found.emails = true;
     else if (kind === 'slackGroup') found.groups = true;
     else Object.values(value).forEach(walk);

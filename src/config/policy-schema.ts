@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../lib/time.js';
+import { onCallSchema } from './oncall-schema.js';
 import { isTimeZone, parseDayToken, parseHourRange, type HourRange, type TimeWindow } from '../lib/time-window.js';
 
 /**
@@ -198,6 +199,8 @@ const autoApproveSchema = z.strictObject({
   window: windowRef.optional(),
   /** Only requests limited to schemas or tables. */
   scoped: z.boolean().optional(),
+  /** Only whoever is on call right now (PagerDuty, incident.io): see oncall-schema.ts. */
+  onCall: onCallSchema.optional(),
 });
 
 const breakGlassSchema = z

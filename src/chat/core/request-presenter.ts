@@ -35,8 +35,17 @@ export function decisionLine(view: RequestView): Line | undefined {
   if (approvals.length) return line('approved', rich`Approved by ${people(approvals.map((d) => d.approverExternalId))} at ${formatTime(approvals.at(-1)!.at)}`);
   // Break-glass is stored as an auto-approval by `break-glass`: say what it is, not a rule's name.
   if (view.policy?.breakGlass) return line('breakGlass', rich`Taken without approval (break-glass)`);
-  if (view.policy?.autoApprovedBy) return line('approved', rich`Auto-approved by rule ${view.policy.autoApprovedBy} at ${formatTime(view.decidedAt ?? view.createdAt)}`);
+  if (view.policy?.autoApprovedBy) {
+    const onCall = storedRule(view, 'on-call');
+    return line('approved', rich`Auto-approved by rule ${view.policy.autoApprovedBy} at ${formatTime(view.decidedAt ?? view.createdAt)}${onCall ? rich`: ${onCall}` : ''}`);
+  }
   return undefined;
+}
+
+/** A rule's explanation kept with the request's policy (`on-call`: the evidence; `on-call-unknown`: why approvers are asked). */
+function storedRule(view: RequestView, name: string): RichValue | undefined {
+  const found = view.policy?.rules.find((rule) => rule.rule === name);
+  return found ? found.explanation : undefined;
 }
 
 /** How the access ended, when it has: `ended early by @U1`, `revoked by @U2`, `expired`, ... */
@@ -73,7 +82,11 @@ export function statusLine(view: RequestView): Line[] {
       const approvals = view.decisions.filter((d) => d.decision === 'approve').map((d) => d.approverExternalId);
       const quorum = view.policy?.quorum ?? 1;
       const progress = quorum > 1 ? rich`${approvals.length} of ${quorum} approvals${approvals.length ? rich`: ${people(approvals)}` : ''} · ` : '';
-      return [line('waiting', rich`${progress}Waiting for ${quorum > 1 && approvals.length ? 'more approvers' : 'an approver'} · expires unanswered at ${formatTime(view.pendingUntil)}`)];
+      const onCallUnknown = storedRule(view, 'on-call-unknown');
+      return [
+        line('waiting', rich`${progress}Waiting for ${quorum > 1 && approvals.length ? 'more approvers' : 'an approver'} · expires unanswered at ${formatTime(view.pendingUntil)}`),
+        ...(onCallUnknown ? [line('warning', rich`${onCallUnknown}`)] : []),
+      ];
     }
     case 'approved':
     case 'provisioning':

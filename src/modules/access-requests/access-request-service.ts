@@ -3,11 +3,12 @@ import type { CatalogOf, CatalogView } from '../../config/catalog.js';
 import type { Db } from '../../db/client.js';
 import { badInput, forbidden, notFound } from '../../lib/errors.js';
 import { newRequestId } from '../../lib/ids.js';
-import { code, joinRich, person, renderRich, rich, strong, type RichText } from '../../lib/rich-text.js';
+import { code, joinRich, person, plainText, renderRich, rich, strong, type RichText } from '../../lib/rich-text.js';
 import type { Enqueue } from '../job-port.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { AdminAvailability } from '../credentials/admin-availability.js';
 import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
+import { onCallAuditDetails, type OnCallService } from '../oncall/oncall-service.js';
 import type { RiskAnalyzer, RiskInput } from '../risk/risk-types.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
 import { canApprove, evaluateRequest, explainPolicy, personOf, resolveRoles, type Person, type PersonResolver } from '../policy/policy-evaluator.js';
@@ -46,6 +47,8 @@ interface Deps {
   analyses: RequestViewDeps['analyses'];
   /** Databases that cannot be served now (their admin reference does not resolve): requests for them are refused. */
   availability?: Pick<AdminAvailability, 'of'> | undefined;
+  /** Live on-call answers for on-call auto-approve rules (modules/oncall); without it those rules never approve. */
+  onCall?: Pick<OnCallService, 'answersFor'> | undefined;
   now?: () => Date;
 }
 
@@ -54,6 +57,12 @@ interface Deps {
  * A refusal as the words of a form field's error or a stored cancel reason, where no markup is shown:
  * names between backticks (read back as code by `codeSpans` where the reason is shown), people as `@id`.
  */
+/** The on-call evidence of an auto-approval, as plain words for its audit event. */
+function onCallEvidence(rules: ReadonlyArray<{ rule: string; explanation: RichText }>): { onCall?: string } {
+  const evidence = rules.find((rule) => rule.rule === 'on-call');
+  return evidence ? { onCall: plainText(evidence.explanation) } : {};
+}
+
 function refusalWords(refusal: { message: RichText; howToComply: RichText }): string {
   const words = (value: RichText) => renderRich(value, {
     text: (part) => part.text, strong: (part) => part.text, code: (part) => `\`${part.text}\``,
@@ -62,7 +71,7 @@ function refusalWords(refusal: { message: RichText; howToComply: RichText }): st
   return `${words(refusal.message)} ${words(refusal.howToComply)}`;
 }
 
-export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalogOf, people = async (_tenantId, id) => personOf(id), analyses, availability, now = () => new Date() }: Deps) {
+export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalogOf, people = async (_tenantId, id) => personOf(id), analyses, availability, onCall, now = () => new Date() }: Deps) {
   const isApprover = (catalog: CatalogView, person: Person, databaseId: string, level = 'read') => isApproverOf(catalog, person, databaseId, now(), level);
   const personFor = (actor: Pick<Actor, 'tenantId' | 'externalUserId'>) => people(actor.tenantId, actor.externalUserId);
 
@@ -217,6 +226,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
   async function checkSubmitted(requestId: string): Promise<void> {
     const request = await requests.getById(requestId);
     if (!request || request.state !== 'pending') return;
+    // Who is on call is asked while the target is (both are round trips to elsewhere).
+    const onCallAnswers = request.kind === 'access' ? askOnCall(request) : undefined;
     if (request.kind === 'access') {
       // Also what the admin cannot grant (a whole database meets extension objects, other owners' tables).
       const verdict = await checkScope(request.databaseId, parseStoredScope(request.scope), { level: request.level, privileges: (await catalogOf(request.tenantId)).level(request.level)?.privileges });
@@ -236,8 +247,15 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
         const database = catalog.database(active.databaseId);
         return database ? [{ databaseId: database.id, environment: database.environment, level: active.level, tags: database.tags }] : [];
       });
-      const ctx = policyContext(catalog, request, await people(request.tenantId, requesterExternalId), now(), { activeLeases, risk: request.risk.level, now: request.createdAt, breakGlass: request.policy?.breakGlass ?? false });
+      const ctx = policyContext(catalog, request, await people(request.tenantId, requesterExternalId), now(), {
+        activeLeases, risk: request.risk.level, now: request.createdAt, breakGlass: request.policy?.breakGlass ?? false, onCall: await onCallAnswers,
+      });
       const decision = ctx && evaluateRequest(ctx, catalog.policy);
+      // Why approvers are asked although on-call might have approved: on the card, from the stored policy.
+      const unknown = decision?.outcome === 'needs-approval' ? decision.rules.find((rule) => rule.rule === 'on-call-unknown') : undefined;
+      if (unknown && request.policy) {
+        await requests.setPolicy(request.tenantId, requestId, { ...request.policy, rules: [...request.policy.rules.filter((rule) => rule.rule !== unknown.rule), { rule: unknown.rule, outcome: unknown.outcome, explanation: unknown.explanation }] });
+      }
       if (decision?.outcome === 'refuse' && decision.refusal) {
         await cancel(request, refusalWords(decision.refusal), { rule: decision.refusal.rule });
         return;
@@ -250,7 +268,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
             await audit.record(
               {
                 tenantId: request.tenantId, actor: 'system', action: decision.breakGlass ? 'request.break_glass' : 'request.auto_approved', subject: `request:${requestId}`,
-                outcome: 'success', details: { rule: decision.autoApprovedBy, policy: decision.policy, reason: request.reason },
+                outcome: 'success', details: { rule: decision.autoApprovedBy, policy: decision.policy, reason: request.reason, ...onCallEvidence(decision.rules) },
               },
               tx,
             );
@@ -274,6 +292,30 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       // The model's reading comes after the card: approvers see the request at once, the analysis when ready.
       ...(request.kind === 'access' ? [enqueue('analyzeRequest', { requestId }, { jobId: `analyze-${requestId}` })] : []),
     ]);
+  }
+
+  /**
+   * The live on-call answers a request's on-call rules need (none asked when no rule could approve
+   * it anyway), audited with what the provider said. Never throws: a failure is "not on call".
+   */
+  async function askOnCall(request: RequestRow) {
+    if (!onCall) return undefined;
+    try {
+      const catalog = await catalogOf(request.tenantId);
+      const requester = await people(request.tenantId, await requests.requesterExternalId(request));
+      const ctx = policyContext(catalog, request, requester, now(), { risk: request.risk.level, now: request.createdAt });
+      const answers = ctx && (await onCall.answersFor(request.tenantId, ctx, catalog.policy));
+      if (answers) {
+        const details = onCallAuditDetails(answers);
+        await audit.record({
+          tenantId: request.tenantId, actor: 'system', action: 'request.on_call_checked', subject: `request:${request.id}`,
+          outcome: details.some((entry) => 'unreachable' in entry) ? 'failure' : 'success', details: { answers: details },
+        });
+      }
+      return answers;
+    } catch {
+      return undefined;
+    }
   }
 
   async function cancel(request: RequestRow, failure: string, details: Record<string, unknown>): Promise<void> {

@@ -6,7 +6,8 @@ import { formatDuration } from '../../lib/time.js';
 import { describeWindow, isWithinWindow, localTime, nextOpening } from '../../lib/time-window.js';
 import { choosePolicy, describeApprovers, expandApprovers, mfaFor } from './policy-choice.js';
 import { canRequest } from './policy-roles.js';
-import { autoApproveMisses, describeAutoApprove, hostAllowed, reasonWeakness, ticketMatches } from './policy-rules.js';
+import { onCallVerdict } from './policy-oncall.js';
+import { autoApproveBaseMisses, autoApproveMisses, describeAutoApprove, hostAllowed, reasonWeakness, ticketMatches } from './policy-rules.js';
 import type { ApprovalCheck, ApprovalProgress, Person, Refusal, RequestContext, RequestDecision, RuleOutcome, RuleResult } from './policy-types.js';
 import {
   adminMentions, andWords, approvalCount, capitalize, describeMatch, groupsOf, matchesAny, matchesRequest, mention, mentionId, orWords, personId, resolveWindow,
@@ -22,6 +23,7 @@ import {
 export * from './policy-types.js';
 export { canRequest, resolveRoles } from './policy-roles.js';
 export { explainPolicy } from './policy-explain.js';
+export { onCallVerdict, type OnCallAnswers, type OnCallFacts, type OnCallShift, type OpenIncident } from './policy-oncall.js';
 
 // ---- requests ---------------------------------------------------------------------------------
 
@@ -176,10 +178,18 @@ export function evaluateRequest(ctx: RequestContext, config: PolicyConfig): Requ
       if (misses.length === 0 && !autoApprovedBy) {
         autoApprovedBy = name;
         record(`auto-approve:${name}`, true, 'pass', rich`Auto-approved by "${name}": ${describeAutoApprove(rule, config, windows)}.`);
+        const onCall = rule.onCall && onCallVerdict(rule.onCall, ctx.onCall, ctx.now);
+        if (onCall?.kind === 'on-call') record('on-call', true, 'pass', onCall.evidence);
       } else if (misses.length === 0) {
         record(`auto-approve:${name}`, true, 'info', rich`"${name}" matches too, but "${autoApprovedBy ?? ''}" comes first.`);
       } else record(`auto-approve:${name}`, false, 'info', rich`Not auto-approved by "${name}": ${joinRich(misses, '; ')}.`);
     });
+    // On-call would have decided, but its provider could not be asked: the approvers are told why they are asked.
+    const unknown = autoApprovedBy ? undefined : policy.autoApprove.flatMap((rule) => {
+      const onCall = rule.onCall && onCallVerdict(rule.onCall, ctx.onCall, ctx.now);
+      return onCall?.kind === 'unknown' && autoApproveBaseMisses(rule, ctx, config, windows).length === 0 ? [onCall.notice] : [];
+    })[0];
+    if (unknown) record('on-call-unknown', true, 'info', unknown);
   }
 
   // A request nobody but the requester could approve would wait until it expires: say so now.

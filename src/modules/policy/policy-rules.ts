@@ -5,12 +5,21 @@ import { formatDuration } from '../../lib/time.js';
 import { describeWindow, isWithinWindow, localTime, type TimeWindow } from '../../lib/time-window.js';
 import { reasonProblem } from '../access-requests/reason-quality.js';
 import type { RequestContext } from './policy-types.js';
+import { describeOnCall, onCallVerdict } from './policy-oncall.js';
 import { describeMatch, groupsOf, label, matchesAny, mention, orWords, resolveWindow } from './policy-words.js';
 
 /** The contextual rules' own checks: auto-approval, reason quality, tickets, source hosts. */
 
 /** Why an auto-approve rule does not apply to a request; empty when it does. */
 export function autoApproveMisses(rule: AutoApproveRule, ctx: RequestContext, config: PolicyConfig, windows: Record<string, TimeWindow>): RichValue[] {
+  const misses = autoApproveBaseMisses(rule, ctx, config, windows);
+  const onCall = rule.onCall && onCallVerdict(rule.onCall, ctx.onCall, ctx.now);
+  if (onCall && onCall.kind !== 'on-call') misses.push(onCall.miss);
+  return misses;
+}
+
+/** Everything an auto-approve rule checks but on-call (which asks a provider, after the request is taken). */
+export function autoApproveBaseMisses(rule: AutoApproveRule, ctx: RequestContext, config: PolicyConfig, windows: Record<string, TimeWindow>): RichValue[] {
   const misses: RichValue[] = [];
   const { database, level } = ctx;
   if (rule.levels && !rule.levels.includes(level)) misses.push(`only for ${orWords(rule.levels)}, not ${level}`);
@@ -44,6 +53,7 @@ export function describeAutoApprove(rule: AutoApproveRule, config: PolicyConfig,
     parts.push(`during ${window.label}${window.definition ? ` (${describeWindow(window.definition, config.timezone)})` : ''}`);
   }
   if (rule.scoped) parts.push('limited to schemas or tables');
+  if (rule.onCall) parts.push(rich`for ${describeOnCall(rule.onCall)}`);
   return joinRich(parts);
 }
 

@@ -2,6 +2,7 @@ import type { PlatformApprovers } from '../../config/policy-config.js';
 import type { Environment, RiskLevel, RoleName } from '../../config/policy-schema.js';
 import type { RichText } from '../../lib/rich-text.js';
 import type { ScopeItem } from '../credentials/scope.js';
+import type { OnCallAnswers } from './policy-oncall-types.js';
 
 /**
  * What the policy evaluator reads and answers. Every answer carries the rule that decided it and words
@@ -63,6 +64,8 @@ export interface RequestContext {
   sourceHost?: string | undefined;
   /** The requester asks for break-glass: access now, approvers told at once. */
   breakGlass?: boolean | undefined;
+  /** What on-call providers said about the requester (asked after the request is taken); none: not asked. */
+  onCall?: OnCallAnswers | undefined;
 }
 
 // ---- outputs ----------------------------------------------------------------------------------
