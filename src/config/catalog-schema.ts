@@ -4,6 +4,10 @@ import { policySectionsShape } from './policy-schema.js';
 import { retentionSchema } from './retention-schema.js';
 import { integrationsSchema } from './integrations-schema.js';
 import { ALL_CAPTURE_METHODS, type CaptureMethod } from './capture-methods.js';
+import { reference } from './secret-reference.js';
+
+/** An `env:NAME` or `vault:<path>#<field>` reference to a secret (secret-reference.ts). */
+export { reference };
 
 /** The catalog's YAML schema: databases, access levels, approvers and the sections of a multi-tenant file. */
 export const ACCESS_LEVELS = ['read', 'write', 'admin'] as const;
@@ -46,15 +50,6 @@ export const approversSchema = z
     }).optional(),
   })
   .refine((approvers) => approvers.slack || approvers.teams, 'name the approvers under slack, teams or both');
-
-/** An `env:NAME` or `vault:<path>#<field>` reference to a secret (admin URLs, API tokens), never the secret. */
-export const reference = z
-  .string()
-  .max(500)
-  .regex(
-    /^(env:[A-Za-z_][A-Za-z0-9_]*|vault:[A-Za-z0-9_./-]+#[A-Za-z0-9_.-]+)$/,
-    'must be a reference such as env:ORDERS_ADMIN_URL or vault:secret/data/orders#url, never the secret itself',
-  );
 
 export const databaseSchema = z.strictObject({
   id: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be 1-40 lower-case letters, digits, _ or -, starting with a letter'),

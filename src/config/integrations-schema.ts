@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { githubSchema } from './integrations/github.js';
+import { jiraSchema } from './integrations/jira.js';
+import { linearSchema } from './integrations/linear.js';
 
 /**
  * The catalog's `integrations:` section: the outside services a catalog's policies consult (on-call
@@ -9,6 +12,9 @@ import { z } from 'zod';
 export const integrationsSchema = z
   .strictObject({
     // One line per service, e.g. `pagerduty: pagerDutySchema.optional(),`
+    jira: jiraSchema.optional(),
+    linear: linearSchema.optional(),
+    github: githubSchema.optional(),
   })
   .prefault({});
 
