@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PEOPLE, TEAM, hasButton, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { signDelivery, startFakeGithub, startFakeJira, startFakeLinear, type FakeTracker } from '../support/fake-trackers.js';
 import type { SlackMessage } from '../support/fake-slack.js';
+import { auditOf, waitForState } from '../support/ways-out.js';
 
 /**
  * Tickets that bind (issue 19, item 4), through signed Slack HTTP against loopback doubles of Jira
@@ -28,6 +29,7 @@ describe('tickets that bind, on Slack', () => {
       queue: 'postgres',
       slackDirectory: { users: { [PEOPLE.requester]: { email: REQUESTER_EMAIL }, [PEOPLE.mallory]: { email: 'mallory@acme.test' } } },
       env: {
+        CONSOLE: 'on',
         JIRA_TOKEN: JIRA.token, JIRA_WEBHOOK_SECRET: JIRA.secret, GITHUB_TOKEN: GITHUB.token, GITHUB_WEBHOOK_SECRET: GITHUB.secret,
         LINEAR_API_KEY: LINEAR.apiKey, LINEAR_WEBHOOK_SECRET: LINEAR.secret,
       },
@@ -164,6 +166,31 @@ rules:
     expect((await post(delivery(Date.now()), LINEAR.secret)).status).toBe(202);
     expect((await leaseEndedDm(requestId)).text).toContain('ticket ENG-5 was closed');
     await waitUntil(() => linear.comments.find((comment) => comment.key === 'ENG-5'), 30_000, 'the summary as a Linear comment');
+  });
+
+  it('the console: a verified Linear ticket is on the card as a link; a closed one is refused with the reason; both audited', async () => {
+    type Message = { id: string; kind: string; requestId?: string; text: string; data?: { view?: { policy?: { ticket?: { url: string; key: string } } } } };
+    const json = (body: unknown) => ({ method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', 'x-dbaccess-console': '1' } });
+    const messages = async () => ((await (await fetch(`${h.url}/console/api/state`)).json()) as { messages: Message[] }).messages;
+    const submit = async (ticket: string) => {
+      const created = await fetch(`${h.url}/console/api/requests`, json({ databaseId: 'orders', level: 'admin', scope: '', duration: '30m', reason: REASON, ticket }));
+      expect(created.status).toBe(201);
+      return ((await created.json()) as { id: string }).id;
+    };
+    linear.issues.set('ENG-9', { title: 'Console work', status: 'Todo', category: 'unstarted' });
+    const open = await submit('ENG-9');
+    const card = await waitUntil(async () => (await messages()).find((m) => m.kind === 'card' && m.requestId === open), 20_000, 'the console card');
+    expect(card.data?.view?.policy?.ticket).toMatchObject({ key: 'ENG-9', url: 'https://linear.app/acme/issue/ENG-9/x' });
+    expect((await auditOf(h.app, `request:${open}`)).map((event) => event.action)).toContain('ticket.verified');
+
+    linear.issues.set('ENG-10', { title: 'Finished', status: 'Canceled', category: 'canceled' });
+    const closed = await submit('ENG-10');
+    await waitForState(h.app, closed, 'cancelled');
+    const told = await waitUntil(async () => (await messages()).find((m) => m.requestId === closed && /not sent to approvers/.test(m.text)), 20_000, 'the refusal');
+    expect(told.text).toMatch(/Ticket ENG-10 is Canceled in Linear: access needs an open ticket/);
+    expect((await messages()).some((m) => m.kind === 'card' && m.requestId === closed)).toBe(false);
+    const refused = (await auditOf(h.app, `request:${closed}`)).find((event) => event.action === 'request.refused');
+    expect(refused?.details).toMatchObject({ rule: 'ticket', tracker: 'linear', why: 'closed', key: 'ENG-10' });
   });
 
   it('says what binds in /dbaccess policy, in plain words', async () => {
