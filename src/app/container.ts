@@ -192,7 +192,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           const { policy } = await catalogOf(tenantId);
           const needs = namesPeopleBy(policy);
           // A ticket that must be assigned to the requester is matched by their email.
-          return { ...needs, emails: needs.emails || policy.rules.ticket.some((entry) => entry.assigned) };
+          return { ...needs, emails: needs.emails || policy.rules.ticket.some((entry) => entry.assigned === true) };
         },
         logger,
       })

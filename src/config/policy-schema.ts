@@ -260,7 +260,7 @@ export const rulesSchema = z.strictObject({
     // Checked live with the tracker after submission (modules/tickets): it must exist and be open.
     verify: z.enum(TRACKERS).optional(),
     /** With verify: the ticket must also be assigned to the requester. */
-    assigned: z.boolean().default(false),
+    assigned: z.boolean().optional(),
   }), 50)
     .optional()
     .transform((list) => list ?? []),

@@ -64,7 +64,7 @@ export function explainPolicy(database: PolicyDatabase, person: Person | undefin
   if (durations.length > 0) lines.push(rich`Durations: ${durations.join('; ')}.`);
 
   const tickets = applies(config.rules.ticket).map(
-    (entry) => rich`${entry.required ? 'required' : 'optional'} for ${entry.levels ? orWords(entry.levels) : 'every level'}${entry.pattern ? rich`, written as ${code(entry.pattern)}` : ''}${entry.verify ? rich`, ${boundTicketWords(entry.verify, entry.assigned)}` : ''}`,
+    (entry) => rich`${entry.required ? 'required' : 'optional'} for ${entry.levels ? orWords(entry.levels) : 'every level'}${entry.pattern ? rich`, written as ${code(entry.pattern)}` : ''}${entry.verify ? rich`, ${boundTicketWords(entry.verify, entry.assigned === true)}` : ''}`,
   );
   if (tickets.length > 0) lines.push(rich`Ticket: ${joinRich(tickets, '; ')}.`);
 
