@@ -56,7 +56,10 @@ import { CONSOLE_PEOPLE, SANDBOX_ADMIN_REFERENCE, ensureSandbox, type Sandbox } 
 import { createMfaRepo } from '../modules/mfa/mfa-repo.js';
 import { UNKNOWN_INSTALLATION, installationId } from '../modules/installation/installation-id.js';
 import { createRequestExitRepo } from '../modules/access-requests/request-exit-repo.js';
-import { createRequestExitService } from '../modules/access-requests/request-exit-service.js';
+import { createRequestExitService, type RequestExitService } from '../modules/access-requests/request-exit-service.js';
+import { createTicketRepo } from '../modules/tickets/ticket-repo.js';
+import { createTicketService } from '../modules/tickets/ticket-service.js';
+import { ticketWebhookRoutes } from '../http/ticket-webhooks.js';
 import { createOffboardingRepo } from '../modules/offboarding/offboarding-repo.js';
 import { createOffboardingService } from '../modules/offboarding/offboarding-service.js';
 import { createMfaService } from '../modules/mfa/mfa-service.js';
@@ -186,7 +189,12 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const slackDirectory = slackModules && env.SLACK_BOT_TOKEN
     ? slackModules.createSlackDirectory({
         client: new slackModules.WebClient(env.SLACK_BOT_TOKEN, { slackApiUrl: env.SLACK_API_URL, retryConfig: { retries: 1, maxTimeout: 2000 }, timeout: 5000, logger: slackModules.boltLogger(logger.child({ component: 'slack-directory' })) }),
-        needs: async (tenantId) => namesPeopleBy((await catalogOf(tenantId)).policy),
+        needs: async (tenantId) => {
+          const { policy } = await catalogOf(tenantId);
+          const needs = namesPeopleBy(policy);
+          // A ticket that must be assigned to the requester is matched by their email.
+          return { ...needs, emails: needs.emails || policy.rules.ticket.some((entry) => entry.assigned === true) };
+        },
         logger,
       })
     : undefined;
@@ -243,7 +251,14 @@ export async function createContainer(config: Config, options: ContainerOptions 
   });
   // Who is on call (PagerDuty, incident.io), for on-call auto-approval; their API keys are references like the admin URLs.
   const onCall = createOnCallService({ integrationsOf: async (tenantId) => (await catalogOf(tenantId)).catalog.integrations, resolveReference, logger: logger.child({ component: 'on-call' }) });
-  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalogOf, people, analyses: analysis, availability, onCall });
+  // Tickets that bind (modules/tickets): verified live before the card; the access ends when the ticket closes.
+  // The exit service it ends leases through is made below: it is reached late, when a ticket closes.
+  let endLease: RequestExitService['endLease'] = async () => undefined;
+  const tickets = createTicketService({
+    catalogOf, catalogs, resolveReference, repo: createTicketRepo({ db }), requests: requestRepo, audit, logger,
+    exits: { endLease: (request, how) => endLease(request, how) },
+  });
+  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalogOf, people, analyses: analysis, availability, onCall, tickets });
   const reports = createReportService({
     repo: createReportRepo({ db }), audit, catalogOf, people, isAdmin: (actor) => requests.isAdmin(actor), insights,
     links: createReportLinks({ key: deriveKey(masterKey, 'report-links'), ttlMs: env.REPORT_LINK_TTL }),
@@ -257,6 +272,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   });
   const exitRepo = createRequestExitRepo({ db });
   const exits = createRequestExitService({ db, requests: requestRepo, exits: exitRepo, audit, enqueue: queue.enqueue, access: requests });
+  endLease = exits.endLease;
   const cliSessions = createCliSessionService({ db, audit });
   const offboarding = createOffboardingService({ repo: createOffboardingRepo({ db }), exitRepo, exits, leases, cliSessions, audit, enqueue: queue.enqueue });
   const status = async (tenantId: string) => {
@@ -401,7 +417,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       // The workers and the HTTP server start side by side (start-up time, issue 17).
       const startWorkers = async () => {
         if (env.RUN_MODE === 'web') return;
-        const handlers = createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics, auditExporter, audit, retention, offboarding });
+        const handlers = createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics, auditExporter, audit, retention, offboarding, tickets, enqueue: queue.enqueue });
         await queue.startWorker(handlers, {
           concurrency: 50,
           onDone: (job, ok) => metrics.jobFinished(job.name, job.timestamp + (job.opts.delay ?? 0), ok),
@@ -435,6 +451,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
           reports,
           console: consoleRoutes,
           teams: teams?.route,
+          ticketWebhooks: ticketWebhookRoutes({ tickets }),
           cli: cliApi({ sessions: cliSessions, requests, analysis, leases, exits, mfa, catalogOf, logger, loginHint: slack ? '/dbaccess' : 'dbaccess' }),
           // Ready once start() has finished: the HTTP server may listen before the workers run.
           readiness: { database: () => db.execute(sql`SELECT 1`), queue: () => queue.ping(), started: async () => (started ? undefined : Promise.reject(new Error('starting'))) },

@@ -6,6 +6,9 @@ import { integrationsSchema } from './integrations-schema.js';
 import { reference } from './secret-reference.js';
 import { ALL_CAPTURE_METHODS, type CaptureMethod } from './capture-methods.js';
 
+/** An `env:NAME` or `vault:<path>#<field>` reference to a secret (secret-reference.ts). */
+export { reference };
+
 /** The catalog's YAML schema: databases, access levels, approvers and the sections of a multi-tenant file. */
 export const ACCESS_LEVELS = ['read', 'write', 'admin'] as const;
 export type BuiltInLevel = (typeof ACCESS_LEVELS)[number];
@@ -47,9 +50,6 @@ export const approversSchema = z
     }).optional(),
   })
   .refine((approvers) => approvers.slack || approvers.teams, 'name the approvers under slack, teams or both');
-
-/** An `env:NAME` or `vault:<path>#<field>` reference to a secret (admin URLs, API tokens), never the secret. */
-export { reference };
 
 export const databaseSchema = z.strictObject({
   id: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be 1-40 lower-case letters, digits, _ or -, starting with a letter'),

@@ -7,6 +7,7 @@ import { policyConfig, type PolicyConfig } from './policy-config.js';
 import { policySectionsSchema } from './policy-schema.js';
 import { retentionSchema } from './retention-schema.js';
 import { integrationsSchema } from './integrations-schema.js';
+import { checkTicketRules } from './integrations/ticket-checks.js';
 
 /** The catalog: databases people may ask for and who approves. Lives in YAML at DBACCESS_CONFIG. */
 
@@ -140,6 +141,7 @@ function checkSection(catalog: Catalog, prefix: string[], problem: Problem, engi
     levels: [...ACCESS_LEVELS, ...Object.keys(catalog.customLevels)],
   }).map((found) => problem([...prefix, ...found.path.map(String)], found.message));
   problems.push(...checkOnCallRules(catalog).map((found) => problem([...prefix, ...found.path.map(String)], found.message)));
+  problems.push(...checkTicketRules(catalog).map((found) => problem([...prefix, ...found.path.map(String)], found.message)));
   for (const name of Object.keys(catalog.customLevels)) {
     if ((ACCESS_LEVELS as readonly string[]).includes(name)) {
       problems.push(problem([...prefix, 'customLevels', name], 'a custom level cannot reuse a built-in name'));

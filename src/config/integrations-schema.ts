@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { pagerDutySchema } from './integrations/pagerduty.js';
 import { incidentIoSchema } from './integrations/incidentio.js';
+import { githubSchema } from './integrations/github.js';
+import { jiraSchema } from './integrations/jira.js';
+import { linearSchema } from './integrations/linear.js';
 
 /**
  * The catalog's `integrations:` section: the outside services a catalog's policies consult (on-call
@@ -13,6 +16,9 @@ export const integrationsSchema = z
     // One line per service, e.g. `pagerduty: pagerDutySchema.optional(),`
     pagerduty: pagerDutySchema.optional(),
     incidentio: incidentIoSchema.optional(),
+    jira: jiraSchema.optional(),
+    linear: linearSchema.optional(),
+    github: githubSchema.optional(),
   })
   .prefault({});
 

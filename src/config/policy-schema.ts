@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../lib/time.js';
 import { onCallSchema } from './oncall-schema.js';
+import { TRACKERS } from './integrations/trackers.js';
 import { isTimeZone, parseDayToken, parseHourRange, type HourRange, type TimeWindow } from '../lib/time-window.js';
 
 /**
@@ -257,7 +258,13 @@ export const rulesSchema = z.strictObject({
   /** The shortest limit of all matching entries (and the database's maxDuration) applies. */
   maxDuration: listOf(z.strictObject({ ...matcherShape, max: duration }), 50).optional().transform((list) => list ?? []),
   /** The whole ticket must match the pattern; write `.*[A-Z]+-\d+` to accept links. */
-  ticket: listOf(z.strictObject({ ...matcherShape, required: z.boolean().default(true), pattern: ticketPattern.optional() }), 50)
+  ticket: listOf(z.strictObject({
+    ...matcherShape, required: z.boolean().default(true), pattern: ticketPattern.optional(),
+    // Checked live with the tracker after submission (modules/tickets): it must exist and be open.
+    verify: z.enum(TRACKERS).optional(),
+    /** With verify: the ticket must also be assigned to the requester. */
+    assigned: z.boolean().optional(),
+  }), 50)
     .optional()
     .transform((list) => list ?? []),
   /** Active leases a person may hold at once: a number, or entries counting matching leases. */

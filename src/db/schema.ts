@@ -59,6 +59,8 @@ export interface StoredPolicy {
   hostPatterns?: string[] | undefined;
   /** A rule's explanation: rich text since the chat core (people as ids); rows stored before it hold strings. */
   rules: Array<{ rule: string; outcome: string; explanation: string | RichText }>;
+  /** A ticket a rule verified with its tracker (modules/tickets): the card links it, its closing ends the access. */
+  ticket?: { tracker: 'jira' | 'linear' | 'github'; key: string; url: string; title: string; status: string; verifiedAt: string } | undefined;
 }
 
 export const accessRequests = pgTable(

@@ -26,9 +26,11 @@ interface Deps {
   teams?: ((app: FastifyInstance) => Promise<void>) | undefined;
   /** The terminal's API (`dbaccess connect`, /cli/api/...). */
   cli?: ((app: FastifyInstance) => Promise<void>) | undefined;
+  /** Ticket trackers' webhooks (POST /webhooks/<tracker>), when a catalog binds access to tickets. */
+  ticketWebhooks?: ((app: FastifyInstance) => Promise<void>) | undefined;
 }
 
-export async function buildServer({ logger, metrics, readiness, slack, qrCodes, console: consoleRoutes, reports, teams, cli }: Deps): Promise<FastifyInstance> {
+export async function buildServer({ logger, metrics, readiness, slack, qrCodes, console: consoleRoutes, reports, teams, cli, ticketWebhooks }: Deps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: logger.child({ component: 'http' }), logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
 
   app.setErrorHandler((error, request, reply) => {
@@ -86,5 +88,6 @@ export async function buildServer({ logger, metrics, readiness, slack, qrCodes, 
   if (consoleRoutes) await app.register(consoleRoutes);
   if (teams) await app.register(teams);
   if (cli) await app.register(cli);
+  if (ticketWebhooks) await app.register(ticketWebhooks);
   return app;
 }

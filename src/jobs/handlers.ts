@@ -15,6 +15,8 @@ import type { RetentionService } from '../modules/retention/retention-service.js
 import type { OffboardingService } from '../modules/offboarding/offboarding-service.js';
 import { withTenant } from '../modules/tenants/tenant-scope.js';
 import type { JobHandlers } from './queue.js';
+import type { Enqueue } from '../modules/job-port.js';
+import type { TicketService } from '../modules/tickets/ticket-service.js';
 
 interface Deps {
   requests: AccessRequestService;
@@ -35,13 +37,16 @@ interface Deps {
   audit?: Pick<AuditService, 'checkpoint' | 'tenantIds'>;
   retention?: Pick<RetentionService, 'purge'>;
   offboarding?: Pick<OffboardingService, 'notice'>;
+  /** Tickets that bind: the summary as a ticket comment, and the poll of bound tickets by the sweep. */
+  tickets?: Pick<TicketService, 'commentSummary' | 'poll'> | undefined;
+  enqueue?: Enqueue | undefined;
 }
 
 /** Revocation alerts: at the third failure, then about every hour while it keeps failing. */
 const ALERT_AT = (attempts: number) => attempts === 3 || (attempts > 3 && (attempts - 3) % 60 === 0);
 
 /** Thin handlers: load by id, call a service, tell people. Every one is safe to run twice. */
-export function createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger, metrics, auditExporter, audit, retention, offboarding }: Deps): JobHandlers {
+export function createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger, metrics, auditExporter, audit, retention, offboarding, tickets, enqueue }: Deps): JobHandlers {
   /**
    * One card writer per request at a time: a holder renders the latest state, so concurrent updates
    * can never leave an older state on the card.
@@ -174,6 +179,14 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
       if (view.lease?.dmRef) await notifier.send({ type: 'credentialsRevoked', request: view });
       await notifier.send({ type: 'sessionSummary', request: view, summary: summarizeSession(view) });
       if (session?.review) await notifier.send({ type: 'sessionFlagged', request: view });
+      if (view.policy?.ticket && tickets && enqueue) await enqueue('ticketComment', { leaseId }, { jobId: `ticket-comment-${leaseId}`, later: true });
+    },
+
+    async ticketComment({ leaseId }) {
+      const lease = await leases.leaseById(leaseId);
+      const view = lease && (await requests.viewById(lease.requestId));
+      if (!view || !tickets) return;
+      await tickets.commentSummary(view, summarizeSession(view));
     },
 
     async collectQueries({ databaseId }) {
@@ -184,6 +197,9 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
     async sweep() {
       const swept = await leases.sweep();
       if (swept.revocations + swept.expirations + swept.provisions > 0) logger.info(swept, 'sweep re-enqueued overdue work');
+      // Bound tickets are read again at their tracker's poll interval (webhooks are the fast path).
+      const polled = await tickets?.poll().catch((error: unknown) => logger.warn({ err: error }, 'ticket poll failed'));
+      if (polled && polled.ended > 0) logger.info(polled, 'access ended: bound tickets were closed');
     },
 
     async exportAudit() {

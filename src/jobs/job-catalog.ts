@@ -29,6 +29,7 @@ export const JOBS = {
   revoke: { schema: leaseId, attempts: FOREVER, timeoutMs: 60_000 },
   expireRequest: { schema: requestId, attempts: 10, timeoutMs: 15_000 },
   summarize: { schema: leaseId, attempts: 10, timeoutMs: 120_000 },
+  ticketComment: { schema: leaseId, attempts: 10, timeoutMs: 30_000 },
   /** Reads a target's log for the statements of its temporary users; the sweep enqueues it again soon. */
   collectQueries: { schema: databaseId, attempts: 3, timeoutMs: 120_000 },
   sweep: { schema: none, attempts: 1, timeoutMs: 60_000 },

@@ -21,6 +21,8 @@ export interface JobPayloads {
   revoke: LeaseJob;
   expireRequest: RequestJob;
   summarize: LeaseJob;
+  /** The session summary as a comment on the request's verified ticket (modules/tickets). */
+  ticketComment: LeaseJob;
   collectQueries: { databaseId: string };
   sweep: NoPayload;
   reconcile: NoPayload;

@@ -62,6 +62,8 @@ export function endedBy(view: RequestView): RichText | undefined {
       return rich`revoked: the requester left`;
     case 'emergency':
       return rich`revoked by an operator: emergency revoke-all`;
+    case 'ticket-closed':
+      return rich`ended: ticket ${view.policy?.ticket?.key ?? view.ticket ?? ''} was closed`;
     default:
       return rich`expired`;
   }
@@ -220,7 +222,8 @@ export function closedLine(view: RequestView, { command }: AskAgain = {}): { lin
       return { line: line('expired', rich`${request} expired without a decision. Ask again${again} if you still need it.`) };
     case 'cancelled':
       if (!view.failure) return { line: line('cancelled', rich`${request} was cancelled${view.lease?.endReason === 'offboarded' ? ' (offboarding)' : ''}; nothing was left on the database.`) };
-      return { line: line('cancelled', rich`${request} was not sent to approvers: ${codeSpans(view.failure)} Fix the scope and ask again${again}.`) };
+      // A refusal that says how to ask again (a ticket refused by its tracker) needs no advice about the scope.
+      return { line: line('cancelled', rich`${request} was not sent to approvers: ${codeSpans(view.failure)}${/ask again/i.test(view.failure) ? '' : rich` Fix the scope and ask again${again}.`}`) };
     default:
       return { line: line('warning', rich`${request} was approved, but the database user could not be created: ${codeSpans(view.failure ?? 'unknown error')}`) };
   }

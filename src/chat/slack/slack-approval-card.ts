@@ -2,6 +2,7 @@ import { person, rich, strong } from '../../lib/rich-text.js';
 import { formatDuration } from '../../lib/time.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import { policyText } from '../../modules/access-requests/policy-text.js';
+import { ticketCell } from '../core/ticket-presenter.js';
 import { breakGlassBanner, cardSummary, headline, ratingSource, riskParts, statusLine } from '../core/request-presenter.js';
 import { IDS, RISK_EMOJI, bullets, codeSpan, confirmEnd, context, escape, mrkdwn, plain, riskPartBlocks, section, suggestionText, title, type Block } from './slack-kit.js';
 import { codeBlock, mrkdwnOf, slackLine, slackLines, slackSegments } from './slack-rich.js';
@@ -24,7 +25,7 @@ export function approvalCard(view: RequestView): Block[] {
         mrkdwn(`*Level*\n${view.level}`),
         mrkdwn(`*Scope*\n${view.scope.length ? view.scope.map(codeSpan).join(', ') : 'whole database'}`),
         mrkdwn(`*Duration*\n${formatDuration(view.durationSeconds)}`),
-        mrkdwn(`*Ticket*\n${view.ticket ? escape(view.ticket) : 'none'}`),
+        mrkdwn(`*Ticket*\n${mrkdwnOf(ticketCell(view), { inline: true })}`),
       ],
     },
     section(`*Reason*\n${escape(view.reason)}`),

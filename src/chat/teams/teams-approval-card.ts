@@ -1,5 +1,6 @@
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import { policyText } from '../../modules/access-requests/policy-text.js';
+import { ticketCell } from '../core/ticket-presenter.js';
 import { breakGlassBanner, cardSummary, headline, ratingSource, riskParts, statusLine } from '../core/request-presenter.js';
 import { INPUTS } from './teams-actions.js';
 import type { AdaptiveCard, CardAction, CardElement, InputText } from './teams-card-types.js';
@@ -8,7 +9,7 @@ import {
   RISK, bullets, cancelAction, card, code, confirmed, decisionData, execute, heading, listSection, requestData, riskPartElements, subCard, subtle, suggestionText, text, title,
 } from './teams-kit.js';
 import { formatDuration } from '../../lib/time.js';
-import { Markdown, joinMarkdown, md, mention, paragraphs, richParagraphs, teamsLine, teamsSegments } from './teams-markdown.js';
+import { Markdown, joinMarkdown, md, mention, paragraphs, richMarkdown, richParagraphs, teamsLine, teamsSegments } from './teams-markdown.js';
 
 /** Teams: the approvers' card, replaced in place as the request changes. */
 
@@ -34,7 +35,7 @@ export function approvalCard(view: RequestView): AdaptiveCard {
         fact('Level', md`${view.level}`),
         fact('Scope', md`${view.scope.length ? view.scope.join(', ') : 'whole database'}`),
         fact('Duration', md`${formatDuration(view.durationSeconds)}`),
-        fact('Ticket', md`${view.ticket ?? 'none'}`),
+        fact('Ticket', richMarkdown(ticketCell(view))),
       ],
     },
     heading('Reason'),

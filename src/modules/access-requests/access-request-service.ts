@@ -49,8 +49,16 @@ interface Deps {
   availability?: Pick<AdminAvailability, 'of'> | undefined;
   /** Live on-call answers for on-call auto-approve rules (modules/oncall); without it those rules never approve. */
   onCall?: Pick<OnCallService, 'answersFor'> | undefined;
+  /** Tickets that bind (modules/tickets): the live check of a request's ticket, after the acknowledgement, before the card. */
+  tickets?: { verify: TicketVerifier } | undefined;
   now?: () => Date;
 }
+
+/** The live check of a request's ticket (modules/tickets/ticket-service.ts). */
+export type TicketVerifier = (
+  request: Pick<RequestRow, 'id' | 'tenantId' | 'databaseId' | 'level' | 'ticket'>,
+  requester: { externalId: string; person: Person },
+) => Promise<{ kind: 'none' } | { kind: 'verified'; ticket: NonNullable<NonNullable<RequestRow['policy']>['ticket']> } | { kind: 'refused'; message: string; details: Record<string, unknown> }>;
 
 /** The request lifecycle up to the decision, and the view every chat adapter renders. */
 /**
@@ -71,7 +79,7 @@ function refusalWords(refusal: { message: RichText; howToComply: RichText }): st
   return `${words(refusal.message)} ${words(refusal.howToComply)}`;
 }
 
-export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalogOf, people = async (_tenantId, id) => personOf(id), analyses, availability, onCall, now = () => new Date() }: Deps) {
+export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalogOf, people = async (_tenantId, id) => personOf(id), analyses, availability, onCall, tickets, now = () => new Date() }: Deps) {
   const isApprover = (catalog: CatalogView, person: Person, databaseId: string, level = 'read') => isApproverOf(catalog, person, databaseId, now(), level);
   const personFor = (actor: Pick<Actor, 'tenantId' | 'externalUserId'>) => people(actor.tenantId, actor.externalUserId);
 
@@ -240,6 +248,20 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
         await requests.setRisk(request.tenantId, requestId, { ...request.risk, reasons: [...request.risk.reasons, `Names in the scope not verified: ${verdict.unreachable}.`] });
       }
     }
+    // A ticket a rule binds is read live from its tracker: missing, closed or not the requester's ends the request here.
+    let verifiedTicket: NonNullable<RequestRow['policy']>['ticket'];
+    if (tickets && request.ticket) {
+      const externalId = await requests.requesterExternalId(request);
+      const verdict = await tickets.verify(request, { externalId, person: await people(request.tenantId, externalId) });
+      if (verdict.kind === 'refused') {
+        await cancel(request, verdict.message, verdict.details);
+        return;
+      }
+      if (verdict.kind === 'verified') {
+        verifiedTicket = verdict.ticket;
+        if (request.policy) await requests.setPolicy(request.tenantId, requestId, { ...request.policy, ticket: verifiedTicket });
+      }
+    }
     if (request.kind === 'access') {
       const requesterExternalId = await requests.requesterExternalId(request);
       const catalog = await catalogOf(request.tenantId);
@@ -264,7 +286,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
         const approved = await db.transaction(async (tx) => {
           const row = await requests.transition(request.tenantId, requestId, 'approve', { decidedAt: now() }, tx);
           if (row) {
-            await requests.setPolicy(request.tenantId, requestId, policySnapshot(decision), tx);
+            await requests.setPolicy(request.tenantId, requestId, { ...policySnapshot(decision), ...(verifiedTicket ? { ticket: verifiedTicket } : {}) }, tx);
             await audit.record(
               {
                 tenantId: request.tenantId, actor: 'system', action: decision.breakGlass ? 'request.break_glass' : 'request.auto_approved', subject: `request:${requestId}`,

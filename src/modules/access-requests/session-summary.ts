@@ -65,6 +65,8 @@ function endedText(view: RequestView): RichText {
       return rich`revoked: the requester left; user dropped at ${at}`;
     case 'emergency':
       return rich`revoked by an operator (emergency revoke-all), user dropped at ${at}`;
+    case 'ticket-closed':
+      return rich`ended because ticket ${view.policy?.ticket?.key ?? view.ticket ?? ''} was closed; user dropped at ${at}`;
     default:
       return rich`expired; sessions killed and user dropped at ${at}`;
   }

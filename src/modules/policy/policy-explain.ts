@@ -6,7 +6,7 @@ import { formatDuration } from '../../lib/time.js';
 import { describeWindow } from '../../lib/time-window.js';
 import { choosePolicy, describeApprovers, type EffectivePolicy } from './policy-choice.js';
 import { canRequest, resolveRoles } from './policy-roles.js';
-import { describeAutoApprove } from './policy-rules.js';
+import { boundTicketWords, describeAutoApprove } from './policy-rules.js';
 import type { Person, PolicyDatabase } from './policy-types.js';
 import {
   adminMentions, andWords, approvalCount, describeMatch, describePerson, groupsOf, label, matchesAny, matchesDatabase, matchesLevel, mention, orWords,
@@ -64,7 +64,7 @@ export function explainPolicy(database: PolicyDatabase, person: Person | undefin
   if (durations.length > 0) lines.push(rich`Durations: ${durations.join('; ')}.`);
 
   const tickets = applies(config.rules.ticket).map(
-    (entry) => rich`${entry.required ? 'required' : 'optional'} for ${entry.levels ? orWords(entry.levels) : 'every level'}${entry.pattern ? rich`, written as ${code(entry.pattern)}` : ''}`,
+    (entry) => rich`${entry.required ? 'required' : 'optional'} for ${entry.levels ? orWords(entry.levels) : 'every level'}${entry.pattern ? rich`, written as ${code(entry.pattern)}` : ''}${entry.verify ? rich`, ${boundTicketWords(entry.verify, entry.assigned === true)}` : ''}`,
   );
   if (tickets.length > 0) lines.push(rich`Ticket: ${joinRich(tickets, '; ')}.`);
 

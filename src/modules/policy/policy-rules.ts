@@ -86,3 +86,11 @@ export function hostAllowed(host: string, allowed: readonly string[]): boolean {
     return new RegExp(`^${regex}$`, 'i').test(host);
   });
 }
+
+const TRACKER_NAMES = { jira: 'Jira', linear: 'Linear', github: 'GitHub' } as const;
+
+/** A rule that binds access to a ticket (rules.ticket with verify), in plain words for `/dbaccess policy`. */
+export function boundTicketWords(tracker: keyof typeof TRACKER_NAMES, assigned: boolean): string {
+  const name = TRACKER_NAMES[tracker];
+  return `checked live in ${name} before approvers see the request (it must exist and be open${assigned ? ', and be assigned to the requester' : ''}; if ${name} cannot be reached the request is refused); the access ends when the ticket is closed, and the session summary is added to it as a comment`;
+}

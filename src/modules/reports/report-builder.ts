@@ -19,7 +19,7 @@ export interface BuildInput {
 const RISKS = ['low', 'medium', 'high', 'critical'] as const;
 const DAY = 86_400_000;
 
-const END_WORDS: Record<string, EndedHow> = { expired: 'expired', ended: 'ended early by the requester', revoked: 'revoked by an approver' };
+const END_WORDS: Record<string, EndedHow> = { expired: 'expired', ended: 'ended early by the requester', revoked: 'revoked by an approver', 'ticket-closed': 'ended: its ticket was closed' };
 
 const REFUSED: Partial<Record<string, RefusedRequest['outcome']>> = {
   denied: 'denied', expired: 'expired unanswered', cancelled: 'refused by policy', failed: 'failed',

@@ -82,7 +82,7 @@ export interface InsightsResult {
 /** The insights module's hook: optional; the report says "not computed" without it. */
 export type InsightsProvider = (tenantId: string, period: Period) => Promise<InsightsResult>;
 
-export type EndedHow = 'expired' | 'ended early by the requester' | 'revoked by an approver' | 'still active' | 'revocation failing' | 'not provisioned';
+export type EndedHow = 'expired' | 'ended early by the requester' | 'revoked by an approver' | 'ended: its ticket was closed' | 'still active' | 'revocation failing' | 'not provisioned';
 
 /** One access that existed in the period: who, what, who approved, when, how long, how it ended. */
 export interface AccessGrant {

@@ -254,6 +254,13 @@ const copyable = (message, what, label, text) => el('div', { class: 'copyable' }
 
 // ---- Rendering the lists -----------------------------------------------------------------------
 
+/** A ticket a rule verified links to its tracker (http(s) links only); any other is the requester's text. */
+function ticketCell(view) {
+  const t = view.policy?.ticket;
+  if (!t || !/^https?:\/\//.test(t.url)) return view.ticket ?? 'none';
+  return el('span', {}, el('a', { href: t.url, target: '_blank', rel: 'noopener noreferrer' }, t.key), ` (${t.status} in ${({ jira: 'Jira', linear: 'Linear', github: 'GitHub' })[t.tracker] ?? t.tracker}, verified)`);
+}
+
 function card(message) {
   const { view, status } = message.data;
   const a = view.analysis;
@@ -268,7 +275,7 @@ function card(message) {
       el('dt', {}, 'Level'), el('dd', {}, view.level),
       el('dt', {}, 'Scope'), el('dd', {}, view.scope.length ? view.scope.join(', ') : 'whole database'),
       el('dt', {}, 'Duration'), el('dd', {}, message.data.duration ?? `${Math.round(view.durationSeconds / 60)} min`),
-      el('dt', {}, 'Ticket'), el('dd', {}, view.ticket ?? 'none'),
+      el('dt', {}, 'Ticket'), el('dd', {}, ticketCell(view)),
       el('dt', {}, 'Reason'), el('dd', {}, view.reason),
     ),
     el('p', {}, el('strong', {}, `Risk: ${title(risk)}`), ` (${message.data.risk?.source ?? (a ? analyzedBy(a, risk) : 'built-in rules')})`),
