@@ -137,6 +137,7 @@ function checkSection(catalog: Catalog, prefix: string[], problem: Problem, engi
   const problems: CatalogProblem[] = checkPolicySections(catalog, {
     databaseIds: catalog.databases.map((db) => db.id),
     levels: [...ACCESS_LEVELS, ...Object.keys(catalog.customLevels)],
+    directories: Object.entries(catalog.integrations).filter(([, block]) => block !== undefined).map(([name]) => name),
   }).map((found) => problem([...prefix, ...found.path.map(String)], found.message));
   for (const name of Object.keys(catalog.customLevels)) {
     if ((ACCESS_LEVELS as readonly string[]).includes(name)) {

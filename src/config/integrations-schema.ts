@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { entraSchema } from './integrations/entra.js';
+import { googleSchema } from './integrations/google.js';
+import { oktaSchema } from './integrations/okta.js';
 
 /**
  * The catalog's `integrations:` section: the outside services a catalog's policies consult (on-call
@@ -9,6 +12,9 @@ import { z } from 'zod';
 export const integrationsSchema = z
   .strictObject({
     // One line per service, e.g. `pagerduty: pagerDutySchema.optional(),`
+    google: googleSchema.optional(),
+    okta: oktaSchema.optional(),
+    entra: entraSchema.optional(),
   })
   .prefault({});
 

@@ -1,4 +1,5 @@
 import { restrictsSourceHosts } from '../credentials/engines/registry.js';
+import { DIRECTORY_LABELS } from '../../config/integrations/directory-common.js';
 import type { PolicyConfig } from '../../config/policy-config.js';
 import type { Matcher } from '../../config/policy-schema.js';
 import { code, joinRich, orList, rich, type RichText, type RichValue } from '../../lib/rich-text.js';
@@ -47,6 +48,12 @@ export function explainPolicy(database: PolicyDatabase, person: Person | undefin
       policy.breakGlass.allowed
         ? rich`  Break-glass: ${orList((policy.breakGlass.who ?? []).map(mention))}, at most ${formatDuration(policy.breakGlass.maxDuration)}, with step-up; approvers are told at once.`
         : rich`  Break-glass: not allowed.`,
+    );
+  }
+
+  for (const directory of config.directories ?? []) {
+    lines.push(
+      rich`Groups from ${DIRECTORY_LABELS[directory.provider]} (${directory.where}): asked live, answers kept ${formatDuration(directory.cacheSeconds)}; members are matched by email. If it cannot be reached, nobody gains a role or approves through it until it answers.`,
     );
   }
 
