@@ -101,6 +101,8 @@ export function explainPolicy(database: PolicyDatabase, person: Person | undefin
     if (roles.roles.includes('admin')) parts.push('is an admin');
     if (roles.roles.includes('auditor')) parts.push('is an auditor');
     lines.push(rich`${describePerson(person)}: ${joinRich(parts, '; ')}.`);
+    // Roles through an identity provider that did not answer are withheld: say so, not just "may not".
+    for (const problem of person.directoryProblems ?? []) lines.push(rich`${problem}`);
   }
   return lines;
 }
