@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem } from '../../src/db/tenant-scope.js';
 import { APPROVERS_CHANNEL, PEOPLE, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
-import { startFakeOkta, type FakeDirectory } from '../support/fake-directories.js';
+import { startFakeEntra, startFakeOkta, type FakeDirectory } from '../support/fake-directories.js';
+
+const ENTRA_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const ENTRA_CLIENT = '0b6d2b1c-4f3e-4a43-9d8f-1c2b3a4d5e6f';
 
 /**
  * Identity-provider groups and manager approval through signed Slack HTTP: Slack gives each person's
@@ -10,8 +13,14 @@ import { startFakeOkta, type FakeDirectory } from '../support/fake-directories.j
 describe('Okta groups and managers on Slack', () => {
   let h: Harness;
   let okta: FakeDirectory;
+  let entra: FakeDirectory;
   const CAROL = 'U0CAROL';
   beforeAll(async () => {
+    // Bob is in g-dbas only through g-oncall, two levels down: transitiveMembers flattens it.
+    entra = await startFakeEntra({
+      tenantId: ENTRA_TENANT, clientId: ENTRA_CLIENT, clientSecret: 'entra-e2e-secret-123456', pageSize: 2,
+      groups: { 'g-dbas': [{ user: 'zed@acme.test' }, { group: 'g-platform' }], 'g-platform': [{ group: 'g-oncall' }], 'g-oncall': [{ user: 'bob@acme.test' }] },
+    });
     okta = await startFakeOkta({
       token: 'okta-e2e-token-123456',
       // One member a page: alice is on page 2 of the approvers' group.
@@ -28,7 +37,7 @@ describe('Okta groups and managers on Slack', () => {
     });
     h = await startHarness({
       queue: 'postgres',
-      env: { OKTA_TOKEN: 'okta-e2e-token-123456' },
+      env: { OKTA_TOKEN: 'okta-e2e-token-123456', ENTRA_SECRET: 'entra-e2e-secret-123456' },
       slackDirectory: {
         users: {
           [PEOPLE.requester]: { email: 'req@acme.test' }, [PEOPLE.alice]: { email: 'alice@acme.test' }, [PEOPLE.bob]: { email: 'bob@acme.test' },
@@ -37,6 +46,7 @@ describe('Okta groups and managers on Slack', () => {
       },
       policy: `integrations:
   okta: { url: "${okta.url}", token: env:OKTA_TOKEN, cacheFor: 1s }
+  entra: { tenantId: ${ENTRA_TENANT}, clientId: ${ENTRA_CLIENT}, clientSecret: env:ENTRA_SECRET, loginUrl: "${entra.url}", graphUrl: "${entra.url}" }
 roles:
   admins: [${PEOPLE.bob}]
   requesters:
@@ -44,12 +54,14 @@ roles:
 policies:
   - { name: dbas, levels: [read], approvers: [okta:00gdbas], mfa: never }
   - { name: managers, levels: [write], approvers: [manager:okta], mfa: never }
+  - { name: admins, levels: [admin], approvers: [entra:g-dbas], mfa: never }
 `,
     });
   });
   afterAll(async () => {
     await h?.close();
     await okta?.close();
+    await entra?.close();
   });
 
   /** The command's answer: in the acknowledgement, or posted to its response_url right after. */
@@ -97,6 +109,16 @@ policies:
     expect(await say(CAROL, `approve ${requestId}`)).toBe(`Approved ${requestId}.`);
     const approved = (await audited(requestId)).find((event) => event.action === 'request.approved')!;
     expect(approved.details.via).toBe('manager:okta');
+  });
+
+  it('Entra nested groups: a member two groups down approves, a non-member cannot', async () => {
+    const requestId = await newRequest(PEOPLE.requester, 'admin');
+    expect(await say(PEOPLE.alice, `approve ${requestId}`)).toMatch(/^Only Microsoft Entra group g-dbas can approve admin on orders/);
+    expect(await say(PEOPLE.bob, `approve ${requestId}`)).toBe(`Approved ${requestId}.`);
+    const approved = (await audited(requestId)).find((event) => event.action === 'request.approved')!;
+    expect(approved.details.via).toBe('entra:g-dbas');
+    expect(entra.callsTo('/oauth2/v2.0/token').length).toBeGreaterThanOrEqual(1);
+    expect(entra.callsTo('/transitiveMembers').some((call) => call.query.$skiptoken !== undefined)).toBe(true);
   });
 
   it('shows the groups and the manager rule in plain words in /dbaccess policy', async () => {
