@@ -13,6 +13,7 @@ import {
   samePerson, specificity, unique, windowsOf, isRequestersManager, directoryKey, matchesPrincipal, type Groups,
 } from './policy-words.js';
 import type { Principal } from '../../config/policy-schema.js';
+import { DIRECTORY_LABELS } from '../../config/integrations/directory-common.js';
 
 /** For the audit: the identity-provider group an approval came through, when that is how (`okta:00g1`). */
 function approvalBasis(approver: Person, list: readonly Principal[], groups: Groups): string | undefined {
@@ -195,7 +196,16 @@ export function evaluateRequest(ctx: RequestContext, config: PolicyConfig): Requ
   if (!breakGlass && !autoApprovedBy && approvers.slackGroups.length > 0) {
     record('approvers-available', false, 'info', rich`Not counted: Slack user groups among the approvers hide how many people they are.`);
   } else if (!breakGlass && !autoApprovedBy && approvers.directory) {
-    record('approvers-available', false, 'info', rich`Not counted: identity-provider groups and managers among the approvers are resolved when someone decides.`);
+    // Only the requester's manager may approve, and none is known: the request would wait for nobody.
+    const managers = policy.approvers.filter((principal) => principal.kind === 'manager');
+    if (managers.length === policy.approvers.length && !managers.some((principal) => principal.kind === 'manager' && requester.managers?.[principal.provider])) {
+      const problems = requester.directoryProblems ?? [];
+      refuse(
+        'approvers-available',
+        rich`Policy "${policy.name}" is approved by your manager, and no manager is known for you${problems.length > 0 ? `: ${problems.join(' ')}` : ` in ${andWords(managers.map((principal) => (principal.kind === 'manager' ? DIRECTORY_LABELS[principal.provider] : '')))}.`}`,
+        problems.length > 0 ? rich`Try again in a minute.` : rich`${askAdmin} to set your manager in the identity provider, or to add approvers to policy "${policy.name}".`,
+      );
+    } else record('approvers-available', false, 'info', rich`Not counted: identity-provider groups and managers among the approvers are resolved when someone decides.`);
   } else if (!breakGlass && !autoApprovedBy) {
     const others = [...approvers.users.filter((id) => id !== requester.slackUserId), ...approvers.emails.filter((address) => address !== requester.email?.toLowerCase())];
     if (others.length < policy.quorum) {
