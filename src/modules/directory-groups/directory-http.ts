@@ -1,4 +1,5 @@
 import { DIRECTORY_LABELS, type DirectoryProvider } from '../../config/integrations/directory-common.js';
+import { registerSecretValue } from '../../lib/secret.js';
 
 /**
  * What the three identity-provider clients share: JSON over fetch with a short timeout, failures as a
@@ -70,6 +71,8 @@ export function tokenCache(fetchToken: () => Promise<{ token: string; expiresInS
       if (current && now() < current.until) return current.token;
       pending ??= fetchToken()
         .then(({ token, expiresInSeconds }) => {
+          // An access token is a secret like the one it was bought with: no log line shows it.
+          registerSecretValue(token);
           current = { token, until: now() + Math.max(0, expiresInSeconds - 60) * 1000 };
           return token;
         })
