@@ -1,3 +1,4 @@
+import { createDirectoryGroups, resolveIntegrationSecret } from '../modules/directory-groups/directory-service.js';
 import { watchFile, unwatchFile } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -198,8 +199,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
         logger,
       })
     : undefined;
-  const people: PersonResolver = async (tenantId, externalUserId) =>
+  const chatPerson: PersonResolver = async (tenantId, externalUserId) =>
     slackDirectory && (await tenants.keyOf(tenantId))?.platform === 'slack' ? slackDirectory.person(tenantId, externalUserId) : personOf(externalUserId);
+  // Identity-provider groups and managers (integrations: okta, google, entra), matched by the person's email.
+  const directoryGroups = createDirectoryGroups({ catalogOf, logger, resolveSecret: (reference) => resolveIntegrationSecret(reference, { readEnvReference, readVault }) });
+  const people: PersonResolver = async (tenantId, externalUserId) => directoryGroups.enrich(tenantId, await chatPerson(tenantId, externalUserId));
   const audit = createAuditService({ db, appendDb: auditDb, checkpointKey: deriveKey(masterKey, 'audit-checkpoints') });
   const requestRepo = createAccessRequestRepo({ db });
   const leaseRepo = createLeaseRepo({ db });

@@ -139,6 +139,7 @@ function checkSection(catalog: Catalog, prefix: string[], problem: Problem, engi
   const problems: CatalogProblem[] = checkPolicySections(catalog, {
     databaseIds: catalog.databases.map((db) => db.id),
     levels: [...ACCESS_LEVELS, ...Object.keys(catalog.customLevels)],
+    directories: Object.entries(catalog.integrations).filter(([, block]) => block !== undefined).map(([name]) => name),
   }).map((found) => problem([...prefix, ...found.path.map(String)], found.message));
   problems.push(...checkOnCallRules(catalog).map((found) => problem([...prefix, ...found.path.map(String)], found.message)));
   problems.push(...checkTicketRules(catalog).map((found) => problem([...prefix, ...found.path.map(String)], found.message)));

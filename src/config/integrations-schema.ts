@@ -4,6 +4,9 @@ import { incidentIoSchema } from './integrations/incidentio.js';
 import { githubSchema } from './integrations/github.js';
 import { jiraSchema } from './integrations/jira.js';
 import { linearSchema } from './integrations/linear.js';
+import { entraSchema } from './integrations/entra.js';
+import { googleSchema } from './integrations/google.js';
+import { oktaSchema } from './integrations/okta.js';
 
 /**
  * The catalog's `integrations:` section: the outside services a catalog's policies consult (on-call
@@ -19,6 +22,9 @@ export const integrationsSchema = z
     jira: jiraSchema.optional(),
     linear: linearSchema.optional(),
     github: githubSchema.optional(),
+    google: googleSchema.optional(),
+    okta: oktaSchema.optional(),
+    entra: entraSchema.optional(),
   })
   .prefault({});
 

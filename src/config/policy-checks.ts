@@ -14,16 +14,22 @@ export interface PolicyProblem {
  */
 export function checkPolicySections(
   sections: Pick<PolicySections, 'roles' | 'policies' | 'rules'>,
-  known: { databaseIds: readonly string[]; levels: readonly string[] },
+  known: { databaseIds: readonly string[]; levels: readonly string[]; directories?: readonly string[] },
 ): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
   const groups = sections.roles?.groups ?? {};
   const windows = new Set(['business-hours', ...Object.keys(sections.rules.windows)]);
 
-  const checkPrincipals = (list: Principal[] | undefined, path: Array<string | number>) => {
+  const checkPrincipals = (list: Principal[] | undefined, path: Array<string | number>, approvers = false) => {
     list?.forEach((entry, index) => {
       if (entry.kind === 'group' && !Object.hasOwn(groups, entry.name)) {
         problems.push({ path: [...path, index], message: `"${entry.name}" is not a group under roles.groups (nor a Slack id or an email)` });
+      }
+      if ((entry.kind === 'directoryGroup' || entry.kind === 'manager') && !(known.directories ?? []).includes(entry.provider)) {
+        problems.push({ path: [...path, index], message: `${entry.kind === 'manager' ? `manager:${entry.provider}` : `${entry.provider}:${entry.id}`} needs integrations.${entry.provider} (how to reach ${entry.provider})` });
+      }
+      if (entry.kind === 'manager' && !approvers) {
+        problems.push({ path: [...path, index], message: `manager:${entry.provider} (the requester's manager) can only be named among a policy's approvers` });
       }
     });
   };
@@ -57,7 +63,7 @@ export function checkPolicySections(
     if (seen.has(policy.name)) problems.push({ path: [...path, 'name'], message: `duplicate policy name "${policy.name}"` });
     seen.set(policy.name, index);
     checkMatcher(policy, path);
-    checkPrincipals(policy.approvers, [...path, 'approvers']);
+    checkPrincipals(policy.approvers, [...path, 'approvers'], true);
     checkPrincipals(policy.breakGlass.who, [...path, 'breakGlass', 'who']);
     policy.mfa.always.forEach((matcher, mfaIndex) => checkMatcher(matcher, [...path, 'mfa', 'always', mfaIndex]));
     policy.autoApprove.forEach((rule, ruleIndex) => {

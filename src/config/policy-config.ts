@@ -1,4 +1,14 @@
 import { rulesSchema, type Policy, type Roles, type Rules } from './policy-schema.js';
+import type { DirectoryProvider } from './integrations/directory-common.js';
+import type { Integrations } from './integrations-schema.js';
+
+/** An identity provider the catalog configures, as `/dbaccess policy` tells it: where, and how long answers are kept. */
+export interface DirectorySummary {
+  provider: DirectoryProvider;
+  /** The org URL, Entra tenant id or Google admin's domain. */
+  where: string;
+  cacheSeconds: number;
+}
 
 /** Everything the evaluator reads; build it with policyConfig(catalog). */
 export interface PolicyConfig {
@@ -11,6 +21,8 @@ export interface PolicyConfig {
   /** Databases that name their own approvers (the default policy uses them there). */
   databaseApprovers: Record<string, string[]>;
   pendingTimeoutSeconds: number;
+  /** Identity providers under integrations: (groups and managers named as okta:…, manager:okta). */
+  directories?: DirectorySummary[] | undefined;
 }
 
 /**
@@ -25,7 +37,8 @@ export function namesPeopleBy(config: Pick<PolicyConfig, 'roles' | 'policies' | 
     const kind = (value as { kind?: unknown }).kind;
     // On-call providers know people by email (onCall rules, oncall-schema.ts).
     if ((value as { onCall?: unknown }).onCall !== undefined) found.emails = true;
-    if (kind === 'email') found.emails = true;
+    // Identity-provider groups and managers match people by email.
+    if (kind === 'email' || kind === 'directoryGroup' || kind === 'manager') found.emails = true;
     else if (kind === 'slackGroup') found.groups = true;
     else Object.values(value).forEach(walk);
   };
@@ -50,6 +63,15 @@ export interface PolicyCatalogInput {
   roles?: Roles | undefined;
   policies?: Policy[] | undefined;
   rules?: Rules | undefined;
+  integrations?: Integrations | undefined;
+}
+
+function directoriesOf(integrations: Integrations | undefined): DirectorySummary[] {
+  const list: DirectorySummary[] = [];
+  if (integrations?.okta) list.push({ provider: 'okta', where: new URL(integrations.okta.url).host, cacheSeconds: integrations.okta.cacheFor });
+  if (integrations?.google) list.push({ provider: 'google', where: integrations.google.subject.split('@')[1]!, cacheSeconds: integrations.google.cacheFor });
+  if (integrations?.entra) list.push({ provider: 'entra', where: `tenant ${integrations.entra.tenantId}`, cacheSeconds: integrations.entra.cacheFor });
+  return list;
 }
 
 export function policyConfig(catalog: PolicyCatalogInput): PolicyConfig {
@@ -65,5 +87,6 @@ export function policyConfig(catalog: PolicyCatalogInput): PolicyConfig {
     defaultApprovers: approverIds(catalog.approvers),
     databaseApprovers,
     pendingTimeoutSeconds: catalog.settings.pendingTimeout,
+    ...(catalog.integrations && directoriesOf(catalog.integrations).length > 0 ? { directories: directoriesOf(catalog.integrations) } : {}),
   };
 }

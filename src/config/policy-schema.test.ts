@@ -79,10 +79,28 @@ rules:
     });
   });
 
+  it('reads identity-provider groups and managers by their prefix', () => {
+    const { policies } = read(`
+policies:
+  - name: p
+    approvers: [okta:00g1abc, 'google:DBAs@acme.test', entra:0c7f1e2a-1b2c-4d5e-8f90-a1b2c3d4e5f6, manager:okta, { entra: g-2 }, { manager: google }]
+`);
+    expect(policies[0]?.approvers).toEqual([
+      { kind: 'directoryGroup', provider: 'okta', id: '00g1abc' },
+      { kind: 'directoryGroup', provider: 'google', id: 'DBAs@acme.test' },
+      { kind: 'directoryGroup', provider: 'entra', id: '0c7f1e2a-1b2c-4d5e-8f90-a1b2c3d4e5f6' },
+      { kind: 'manager', provider: 'okta' },
+      { kind: 'directoryGroup', provider: 'entra', id: 'g-2' },
+      { kind: 'manager', provider: 'google' },
+    ]);
+    expect(problemsOf('policies: [{ name: p, approvers: [manager:slack] }]')).toEqual([expect.stringMatching(/^policies\.0\.approvers\.0\.manager: must be manager:okta, manager:google, manager:entra/)]);
+    expect(problemsOf("policies: [{ name: p, approvers: ['okta:00g 1'] }]")).toEqual([expect.stringMatching(/^policies\.0\.approvers\.0\.okta: must be the group id/)]);
+  });
+
   it.each([
-    ['roles: { admins: [Bob Smith] }', 'roles.admins.0.group: must be a Slack user id (U…), a Slack user group id (S…), an email, or a group name under roles.groups'],
-    ["policies: [{ name: p, approvers: ['*'] }]", 'policies.0.approvers.0.group: must be a Slack user id (U…), a Slack user group id (S…), an email, or a group name under roles.groups'],
-    ['policies: [{ name: p, approvers: [{ user: U0A1, email: a@b.cd }] }]', 'policies.0.approvers.0: write exactly one of user, slackGroup, email or group'],
+    ['roles: { admins: [Bob Smith] }', 'roles.admins.0.group: must be a Slack user id (U…), a Slack user group id (S…), an email, a group name under roles.groups, okta:/google:/entra:<group> or manager:<provider>'],
+    ["policies: [{ name: p, approvers: ['*'] }]", 'policies.0.approvers.0.group: must be a Slack user id (U…), a Slack user group id (S…), an email, a group name under roles.groups, okta:/google:/entra:<group> or manager:<provider>'],
+    ['policies: [{ name: p, approvers: [{ user: U0A1, email: a@b.cd }] }]', 'policies.0.approvers.0: write exactly one of user, slackGroup, email, group, okta, google, entra or manager'],
     ['policies: [{ name: p, approvers: [U0A1], quorum: 0 }]', 'policies.0.quorum: Too small: expected number to be >=1'],
     ['policies: [{ name: p, approvers: [U0A1], breakGlass: { allowed: true } }]', 'policies.0.breakGlass.who: break-glass that is allowed needs who (the people who may use it)'],
     ['policies: [{ name: p, approvers: [U0A1], pendingTimeout: soon }]', 'policies.0.pendingTimeout: must be a duration such as 30m, 4h or 1h30m'],

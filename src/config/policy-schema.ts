@@ -3,6 +3,7 @@ import { parseDuration } from '../lib/time.js';
 import { onCallSchema } from './oncall-schema.js';
 import { TRACKERS } from './integrations/trackers.js';
 import { isTimeZone, parseDayToken, parseHourRange, type HourRange, type TimeWindow } from '../lib/time-window.js';
+import { DIRECTORY_PROVIDERS, type DirectoryProvider } from './integrations/directory-common.js';
 
 /**
  * Catalog sections for roles, approval policies and contextual rules, written by hand by a small
@@ -56,9 +57,17 @@ export type Principal =
   | { kind: 'slackGroup'; id: string }
   | { kind: 'email'; address: string }
   | { kind: 'group'; name: string }
+  /** A group of an identity provider (integrations:), its members matched by email. */
+  | { kind: 'directoryGroup'; provider: DirectoryProvider; id: string }
+  /** The requester's manager, as an identity provider knows them (approvers only). */
+  | { kind: 'manager'; provider: DirectoryProvider }
   | { kind: 'everyone' };
 
-const PRINCIPAL_HELP = 'must be a Slack user id (U…), a Slack user group id (S…), an email, or a group name under roles.groups';
+const PRINCIPAL_HELP = 'must be a Slack user id (U…), a Slack user group id (S…), an email, a group name under roles.groups, okta:/google:/entra:<group> or manager:<provider>';
+/** `okta:00g1abc`, `google:dbas@acme.test`, `entra:<object id>`: a provider's group; `manager:okta`. */
+const DIRECTORY_PRINCIPAL = new RegExp(`^(${DIRECTORY_PROVIDERS.join('|')}|manager):(.+)$`);
+/** Okta ids, Entra object ids, Google group addresses (or ids). */
+const directoryGroupId = z.string().min(1).max(200).regex(/^[A-Za-z0-9._@+-]+$/, 'must be the group id (Okta 00g…, Entra object id) or the Google group address');
 
 /** Strings are classified by shape: `U…`/`W…` user, `S…` user group, `a@b.c` email, lower-case: group. */
 function principalSchema(allowEveryone: boolean) {
@@ -67,6 +76,8 @@ function principalSchema(allowEveryone: boolean) {
       if (typeof value !== 'string') return value;
       const text = value.trim();
       if (text === '*' && allowEveryone) return { everyone: true };
+      const directory = DIRECTORY_PRINCIPAL.exec(text);
+      if (directory) return directory[1] === 'manager' ? { manager: directory[2] } : { [directory[1]!]: directory[2] };
       if (SLACK_USER.test(text)) return { user: text };
       if (SLACK_GROUP.test(text)) return { slackGroup: text };
       if (text.includes('@')) return { email: text };
@@ -79,9 +90,18 @@ function principalSchema(allowEveryone: boolean) {
         email: email.optional(),
         group: z.string().max(40).regex(NAME, PRINCIPAL_HELP).optional(),
         everyone: z.literal(true).optional(),
+        okta: directoryGroupId.optional(),
+        google: directoryGroupId.optional(),
+        entra: directoryGroupId.optional(),
+        manager: z.enum(DIRECTORY_PROVIDERS, { error: `must be manager:${DIRECTORY_PROVIDERS.join(', manager:')}` }).optional(),
       })
-      .refine((entry) => Object.values(entry).filter((value) => value !== undefined).length === 1, 'write exactly one of user, slackGroup, email or group')
+      .refine((entry) => Object.values(entry).filter((value) => value !== undefined).length === 1, 'write exactly one of user, slackGroup, email, group, okta, google, entra or manager')
       .transform((entry): Principal => {
+        for (const provider of DIRECTORY_PROVIDERS) {
+          const id = entry[provider];
+          if (id) return { kind: 'directoryGroup', provider, id };
+        }
+        if (entry.manager) return { kind: 'manager', provider: entry.manager };
         if (entry.user) return { kind: 'user', id: entry.user };
         if (entry.slackGroup) return { kind: 'slackGroup', id: entry.slackGroup };
         if (entry.email) return { kind: 'email', address: entry.email.toLowerCase() };

@@ -76,7 +76,7 @@ export function createDecide({ db, requests, audit, enqueue, catalogOf, people, 
         {
           tenantId: actor.tenantId, actor: `user:${actor.userId}`,
           action: decision === 'deny' ? 'request.denied' : completes ? 'request.approved' : 'request.approval_recorded',
-          subject: `request:${requestId}`, outcome: 'success', details: { ...(reason ? { reason } : {}), ...(decision === 'approve' ? { approvals: count, quorum, mfa: mfaVerified } : {}) },
+          subject: `request:${requestId}`, outcome: 'success', details: { ...(reason ? { reason } : {}), ...(decision === 'approve' ? { approvals: count, quorum, mfa: mfaVerified } : {}), ...(check.via ? { via: check.via } : {}) },
         },
         tx,
       );

@@ -2,7 +2,7 @@ import { approverIds, type PolicyConfig } from '../../config/policy-config.js';
 import { mfaSchema, RISK_LEVELS, type AutoApproveRule, type Mfa, type Policy, type Principal, type RiskLevel } from '../../config/policy-schema.js';
 import { group, joinRich, orList, rich, type RichText, type RichValue } from '../../lib/rich-text.js';
 import type { ApproverSet, PolicyDatabase } from './policy-types.js';
-import { andWords, describeMatch, label, matchesDatabase, matchesLevel, mention, mentionId, quoted, specificity, unique, type Groups } from './policy-words.js';
+import { andWords, describeMatch, directoryKey, label, matchesDatabase, matchesLevel, mention, mentionId, quoted, specificity, unique, type Groups } from './policy-words.js';
 
 /** Which policy governs a request, who its approvers are, and whether it asks for step-up. */
 
@@ -70,6 +70,8 @@ export function expandApprovers(list: readonly Principal[], groups: Groups): App
     if (principal.kind === 'user') set.users.push(principal.id);
     else if (principal.kind === 'slackGroup') set.slackGroups.push(principal.id);
     else if (principal.kind === 'email') set.emails.push(principal.address);
+    else if (principal.kind === 'directoryGroup') (set.directory ??= []).push(directoryKey(principal));
+    else if (principal.kind === 'manager') (set.directory ??= []).push(`manager:${principal.provider}`);
     else if (principal.kind === 'group' && !visited.has(principal.name)) {
       visited.add(principal.name);
       if (top) set.groups.push(principal.name);
@@ -78,7 +80,7 @@ export function expandApprovers(list: readonly Principal[], groups: Groups): App
     }
   };
   for (const principal of list) add(principal, true);
-  return { users: unique(set.users), slackGroups: unique(set.slackGroups), emails: unique(set.emails), groups: set.groups };
+  return { users: unique(set.users), slackGroups: unique(set.slackGroups), emails: unique(set.emails), groups: set.groups, ...(set.directory ? { directory: unique(set.directory) } : {}) };
 }
 
 /** `leads (@alice, @lead) or dbas`: a named group with the people it holds. */
@@ -88,7 +90,7 @@ export function describeApprovers(policy: EffectivePolicy, groups: Groups): Rich
     policy.approvers.map((principal) => {
       if (principal.kind !== 'group') return mention(principal);
       const members = expandApprovers([principal], groups);
-      const inside = [...members.users.map(mentionId), ...members.slackGroups.map(group), ...members.emails];
+      const inside = [...members.users.map(mentionId), ...members.slackGroups.map(group), ...members.emails, ...(members.directory ?? [])];
       return inside.length > 0 ? rich`${principal.name} (${joinRich(inside)})` : principal.name;
     }),
   );

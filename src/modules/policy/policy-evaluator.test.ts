@@ -811,3 +811,33 @@ describe('explanations as rich text', () => {
     ]);
   });
 });
+
+describe('identity-provider groups and managers', () => {
+  const idp = configFrom(`
+roles:
+  requesters:
+    - { who: [okta:00gdevs] }
+policies:
+  - { name: dbas, levels: [read], approvers: [okta:00gdbas] }
+  - { name: managers, levels: [write], approvers: [manager:okta] }
+`);
+  const ann: Person = { email: 'ann@acme.test', slackGroups: [], directoryGroups: ['okta:00gdevs'], managers: { okta: 'bea@acme.test' } };
+  const bea: Person = { email: 'bea@acme.test', slackGroups: [], directoryGroups: ['okta:00gdbas'] };
+  const cid: Person = { email: 'cid@acme.test', slackGroups: [], directoryGroups: ['okta:00gdevs'] };
+
+  it('gives roles and approvals through groups, and manager approval to the manager alone', () => {
+    expect(canRequest(ann, DATABASES.orders, 'read', idp).allowed).toBe(true);
+    expect(canRequest(bea, DATABASES.orders, 'read', idp).allowed).toBe(false);
+    expect(canApprove(bea, request({ requester: ann, database: DATABASES.orders }), [], idp)).toMatchObject({ allowed: true, via: 'okta:00gdbas' });
+    expect(canApprove(bea, request({ requester: ann, database: DATABASES.orders, level: 'write' }), [], idp)).toMatchObject({ allowed: true, via: 'manager:okta' });
+    expect(canApprove(bea, request({ requester: cid, database: DATABASES.orders, level: 'write' }), [], idp)).toMatchObject({ allowed: false, rule: 'not-an-approver' });
+  });
+
+  it('refuses at submission a request only a manager could approve when none is known, and says why', () => {
+    const decision = evaluateRequest(request({ requester: cid, database: DATABASES.orders, level: 'write', ticket: 'OPS-1' }), idp);
+    expect(decision.refusal?.message).toBe('Policy "managers" is approved by your manager, and no manager is known for you in Okta.');
+    const down = evaluateRequest(request({ requester: { ...cid, directoryProblems: ['Okta answered HTTP 503, so its groups and managers count for nobody right now.'] }, database: DATABASES.orders, level: 'write' }), idp);
+    expect(down.refusal?.message).toBe('Policy "managers" is approved by your manager, and no manager is known for you: Okta answered HTTP 503, so its groups and managers count for nobody right now.');
+    expect(evaluateRequest(request({ requester: ann, database: DATABASES.orders, level: 'write' }), idp).refusal).toBeUndefined();
+  });
+});

@@ -11,8 +11,17 @@ import { autoApproveBaseMisses, autoApproveMisses, describeAutoApprove, hostAllo
 import type { ApprovalCheck, ApprovalProgress, Person, Refusal, RequestContext, RequestDecision, RuleOutcome, RuleResult } from './policy-types.js';
 import {
   adminMentions, andWords, approvalCount, capitalize, describeMatch, groupsOf, matchesAny, matchesRequest, mention, mentionId, orWords, personId, resolveWindow,
-  samePerson, specificity, unique, windowsOf,
+  samePerson, specificity, unique, windowsOf, isRequestersManager, directoryKey, matchesPrincipal, type Groups,
 } from './policy-words.js';
+import type { Principal } from '../../config/policy-schema.js';
+import { DIRECTORY_LABELS } from '../../config/integrations/directory-common.js';
+
+/** For the audit: the identity-provider group an approval came through, when that is how (`okta:00g1`). */
+function approvalBasis(approver: Person, list: readonly Principal[], groups: Groups): string | undefined {
+  if (list.some((principal) => principal.kind !== 'directoryGroup' && matchesPrincipal(approver, principal, groups))) return undefined;
+  const group = list.find((principal) => principal.kind === 'directoryGroup' && matchesPrincipal(approver, principal, groups));
+  return group?.kind === 'directoryGroup' ? directoryKey(group) : undefined;
+}
 
 /**
  * Roles, approval policies and contextual rules, evaluated as pure functions. Every answer carries
@@ -196,6 +205,17 @@ export function evaluateRequest(ctx: RequestContext, config: PolicyConfig): Requ
   const approvers = expandApprovers(policy.approvers, groups);
   if (!breakGlass && !autoApprovedBy && approvers.slackGroups.length > 0) {
     record('approvers-available', false, 'info', rich`Not counted: Slack user groups among the approvers hide how many people they are.`);
+  } else if (!breakGlass && !autoApprovedBy && approvers.directory) {
+    // Only the requester's manager may approve, and none is known: the request would wait for nobody.
+    const managers = policy.approvers.filter((principal) => principal.kind === 'manager');
+    if (managers.length === policy.approvers.length && !managers.some((principal) => principal.kind === 'manager' && requester.managers?.[principal.provider])) {
+      const problems = requester.directoryProblems ?? [];
+      refuse(
+        'approvers-available',
+        rich`Policy "${policy.name}" is approved by your manager, and no manager is known for you${problems.length > 0 ? `: ${problems.join(' ')}` : ` in ${andWords(managers.map((principal) => (principal.kind === 'manager' ? DIRECTORY_LABELS[principal.provider] : '')))}.`}`,
+        problems.length > 0 ? rich`Try again in a minute.` : rich`${askAdmin} to set your manager in the identity provider, or to add approvers to policy "${policy.name}".`,
+      );
+    } else record('approvers-available', false, 'info', rich`Not counted: identity-provider groups and managers among the approvers are resolved when someone decides.`);
   } else if (!breakGlass && !autoApprovedBy) {
     const others = [...approvers.users.filter((id) => id !== requester.slackUserId), ...approvers.emails.filter((address) => address !== requester.email?.toLowerCase())];
     if (others.length < policy.quorum) {
@@ -244,11 +264,14 @@ export function canApprove(approver: Person, ctx: RequestContext, existingApprov
     return refused('self-approval', rich`You cannot approve your own request, even as one of its approvers.`, rich`Another approver must: ${describeApprovers(policy, groups)}.`);
   }
   const id = personId(approver);
-  if (!id || !matchesAny(approver, policy.approvers, groups)) {
+  const viaManager = isRequestersManager(approver, ctx.requester, policy.approvers);
+  if (!id || (!viaManager && !matchesAny(approver, policy.approvers, groups))) {
+    // An identity provider that did not answer grants nobody anything: say so, rather than "not an approver".
+    const problems = unique([...(approver.directoryProblems ?? []), ...(policy.approvers.some((p) => p.kind === 'manager') ? (ctx.requester.directoryProblems ?? []) : [])]);
     return refused(
-      'not-an-approver',
-      rich`Only ${describeApprovers(policy, groups)} can approve ${ctx.level} on ${ctx.database.id} (policy "${policy.name}").`,
-      rich`Leave it to them, or ask an admin to add you to the policy.`,
+      problems.length > 0 ? 'directory-unavailable' : 'not-an-approver',
+      rich`Only ${describeApprovers(policy, groups)} can approve ${ctx.level} on ${ctx.database.id} (policy "${policy.name}").${problems.length > 0 ? ` ${problems.join(' ')}` : ''}`,
+      problems.length > 0 ? rich`Try again in a minute; until the identity provider answers, only approvers named by Slack id or email can decide.` : rich`Leave it to them, or ask an admin to add you to the policy.`,
     );
   }
   if (approvals.some((existing) => existing === id || existing.toLowerCase() === approver.email?.toLowerCase())) {
@@ -264,5 +287,6 @@ export function canApprove(approver: Person, ctx: RequestContext, existingApprov
     completesQuorum,
     mfaRequired: mfa.required,
     explanation: rich`${progress.progress}${completesQuorum ? '; approved.' : `; ${policy.quorum - after.length} more needed.`}`,
+    via: viaManager ?? approvalBasis(approver, policy.approvers, groups),
   };
 }

@@ -1,4 +1,5 @@
 import { restrictsSourceHosts } from '../credentials/engines/registry.js';
+import { DIRECTORY_LABELS } from '../../config/integrations/directory-common.js';
 import type { PolicyConfig } from '../../config/policy-config.js';
 import type { Matcher } from '../../config/policy-schema.js';
 import { code, joinRich, orList, rich, type RichText, type RichValue } from '../../lib/rich-text.js';
@@ -50,6 +51,12 @@ export function explainPolicy(database: PolicyDatabase, person: Person | undefin
     );
   }
 
+  for (const directory of config.directories ?? []) {
+    lines.push(
+      rich`Groups from ${DIRECTORY_LABELS[directory.provider]} (${directory.where}): asked live, answers kept ${formatDuration(directory.cacheSeconds)}; members are matched by email. If it cannot be reached, nobody gains a role or approves through it until it answers.`,
+    );
+  }
+
   const applies = <T extends Matcher>(list: readonly T[]) => list.filter((entry) => matchesDatabase(entry, database) && levels.some((level) => matchesLevel(entry, level)));
   const forLevels = (entry: Matcher) => (entry.levels ? `${orWords(entry.levels)}: ` : '');
 
@@ -94,6 +101,8 @@ export function explainPolicy(database: PolicyDatabase, person: Person | undefin
     if (roles.roles.includes('admin')) parts.push('is an admin');
     if (roles.roles.includes('auditor')) parts.push('is an auditor');
     lines.push(rich`${describePerson(person)}: ${joinRich(parts, '; ')}.`);
+    // Roles through an identity provider that did not answer are withheld: say so, not just "may not".
+    for (const problem of person.directoryProblems ?? []) lines.push(rich`${problem}`);
   }
   return lines;
 }

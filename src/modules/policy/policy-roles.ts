@@ -40,7 +40,7 @@ export function canRequest(person: Person, database: PolicyDatabase, level: stri
     return {
       allowed: false,
       rule: 'requester',
-      message: rich`${describePerson(person)} is not set up to request database access.`,
+      message: rich`${describePerson(person)} is not set up to request database access.${person.directoryProblems?.length ? ` ${person.directoryProblems.join(' ')}` : ''}`,
       howToComply: rich`${askAdmin} to add you to roles.requesters.`,
     };
   }

@@ -1,3 +1,4 @@
+import type { DirectoryProvider } from '../../config/integrations/directory-common.js';
 import type { PlatformApprovers } from '../../config/policy-config.js';
 import type { Environment, RiskLevel, RoleName } from '../../config/policy-schema.js';
 import type { RichText } from '../../lib/rich-text.js';
@@ -16,6 +17,12 @@ export interface Person {
   slackUserId?: string | undefined;
   email?: string | undefined;
   slackGroups: readonly string[];
+  /** Identity-provider groups the catalog names that this person is in, as `okta:<id>` (modules/directory-groups). */
+  directoryGroups?: readonly string[] | undefined;
+  /** Their manager's email per identity provider, where the catalog names `manager:<provider>`. */
+  managers?: Readonly<Partial<Record<DirectoryProvider, string>>> | undefined;
+  /** Why a provider could not answer for them: roles and approvals through it are withheld, and these say why. */
+  directoryProblems?: readonly string[] | undefined;
 }
 
 /**
@@ -93,6 +100,8 @@ export interface ApproverSet {
   emails: string[];
   /** Group names of roles.groups the policy names, for display. */
   groups: string[];
+  /** Identity-provider groups (`okta:<id>`) and managers (`manager:okta`) among them, when any. */
+  directory?: string[];
 }
 
 export interface RequestDecision {
@@ -138,5 +147,5 @@ export interface ApprovalProgress {
   progress: RichText;
 }
 export type ApprovalCheck =
-  | (ApprovalProgress & { allowed: true; completesQuorum: boolean; mfaRequired: boolean; explanation: RichText })
+  | (ApprovalProgress & { allowed: true; completesQuorum: boolean; mfaRequired: boolean; explanation: RichText; via?: string | undefined })
   | (ApprovalProgress & { allowed: false } & Refusal);

@@ -1,3 +1,4 @@
+import { DIRECTORY_LABELS } from '../../config/integrations/directory-common.js';
 import type { PolicyConfig } from '../../config/policy-config.js';
 import type { Matcher, Principal, Roles, WindowRef } from '../../config/policy-schema.js';
 import { andList, group, joinRich, orList, person, type RichValue } from '../../lib/rich-text.js';
@@ -29,7 +30,22 @@ export function matchesPrincipal(who: Person, principal: Principal, groups: Grou
       visited.add(principal.name);
       return groups[principal.name]!.members.some((member) => matchesPrincipal(who, member, groups, visited));
     }
+    case 'directoryGroup':
+      return who.directoryGroups?.includes(directoryKey(principal)) ?? false;
+    case 'manager':
+      // Whose manager depends on the request: canApprove asks isRequestersManager.
+      return false;
   }
+}
+/** `okta:00g1abc`: how a provider's group is named in the catalog and in Person.directoryGroups. */
+export const directoryKey = (principal: { provider: string; id: string }) => `${principal.provider}:${principal.id}`;
+
+/** The approver is the requester's manager as a provider the list names knows them; never the requester. */
+export function isRequestersManager(approver: Person, requester: Person, list: readonly Principal[]): string | undefined {
+  if (!approver.email || samePerson(approver, requester)) return undefined;
+  const email = approver.email.toLowerCase();
+  const via = list.find((principal) => principal.kind === 'manager' && requester.managers?.[principal.provider]?.toLowerCase() === email);
+  return via?.kind === 'manager' ? `manager:${via.provider}` : undefined;
 }
 export const matchesAny = (who: Person, list: readonly Principal[] | undefined, groups: Groups) =>
   (list ?? []).some((principal) => matchesPrincipal(who, principal, groups));
@@ -52,6 +68,10 @@ export function mention(principal: Principal): RichValue {
       return principal.address;
     case 'group':
       return principal.name;
+    case 'directoryGroup':
+      return `${DIRECTORY_LABELS[principal.provider]} group ${principal.id}`;
+    case 'manager':
+      return `the requester's manager (per ${DIRECTORY_LABELS[principal.provider]})`;
     case 'everyone':
       return 'everyone';
   }
