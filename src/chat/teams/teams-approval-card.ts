@@ -2,6 +2,7 @@ import type { RequestView } from '../../modules/access-requests/access-request-t
 import { policyText } from '../../modules/access-requests/policy-text.js';
 import { breakGlassBanner, cardSummary, headline, ratingSource, riskParts, statusLine } from '../core/request-presenter.js';
 import { INPUTS } from './teams-actions.js';
+import { approveWithChangesAction, changesElements } from './teams-changes.js';
 import type { AdaptiveCard, CardAction, CardElement, InputText } from './teams-card-types.js';
 import { fitCard } from './teams-fit.js';
 import {
@@ -47,6 +48,7 @@ export function approvalCard(view: RequestView): AdaptiveCard {
     text(paragraphs(view.grantsInWords), { spacing: 'Small' }),
     code(view.grantStatements.map((statement) => `${statement};`).join('\n')),
     text(teamsSegments(statusLine(view)), { separator: true, spacing: 'Medium' }),
+    ...changesElements(view),
   );
   if (view.session?.review) {
     const flags = view.session.flags.filter((flag) => flag.severity !== 'info').map((flag) => flag.message);
@@ -80,6 +82,7 @@ function approvalActions(view: RequestView): CardAction[] {
           [execute('deny', 'Deny', decisionData(view), 'destructive')],
         ),
       },
+      ...approveWithChangesAction(view),
       cancelAction(view, 'approval-card'),
     ];
   }
