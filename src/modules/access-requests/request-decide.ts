@@ -70,7 +70,8 @@ export function createDecide({ db, requests, audit, enqueue, catalogOf, people, 
     if (!check.allowed) return refuse(policyText(check.message), check.rule);
     if (changes) {
       const refusal = changesRefusal(catalog, request, changes, ctx.database);
-      if (refusal) return dryRun ? { ok: false, message: refusal.message, field: refusal.field } : { ...(await refuse(refusal.message, refusal.why)), field: refusal.field };
+      // Audited on a form's check too: an attempt to approve wider than asked is worth a record.
+      if (refusal) return { ...(await refuse(refusal.message, refusal.why)), field: refusal.field };
     }
     if (decision === 'approve' && request.policy?.mfaRequired && !mfaVerified) {
       return { ok: false, message: rich`Approving this request needs your MFA code.`, needsMfa: true };
