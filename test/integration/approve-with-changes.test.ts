@@ -2,7 +2,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem } from '../../src/db/tenant-scope.js';
 import { APPROVERS_CHANNEL, PEOPLE, TEAM, hasButton, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
-import { plainTextInput, staticSelect, viewSubmission, type ViewStateValue } from '../support/slack-requests.js';
+import { plainTextInput, staticSelect, viewSubmission, type ViewStateValues } from '../support/slack-requests.js';
+
+type ViewStateValue = ViewStateValues[string][string];
 import type { SlackMessage } from '../support/fake-slack.js';
 
 /**
