@@ -32,7 +32,7 @@ describe('checkChanges', () => {
   it('narrows each term and says what changed', () => {
     const check = checkChanges(asked, { level: 'read', scope: ['sales.orders(id, total)'], durationSeconds: 1800 }, rules());
     expect(check).toEqual({ ok: true, terms: terms('read', ['sales.orders(id, total)'], 1800), changed: ['level', 'scope', 'duration'] });
-    expect(describeChanges(asked, check.ok ? check.terms : asked).parts.map((p) => p.text).join('')).toBe('level write → read; scope sales, public.notes → sales.orders(id, total); duration 2h → 30m');
+    expect(describeChanges(asked, check.ok ? check.terms : asked).parts.map((p) => ('text' in p ? p.text : '')).join('')).toBe('level write → read; scope sales, public.notes → sales.orders(id, total); duration 2h → 30m');
   });
 
   it('refuses wider, longer, the whole database, columns beyond read, nothing changed and a missing note', () => {
