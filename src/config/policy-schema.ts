@@ -233,6 +233,23 @@ const breakGlassSchema = z
   })
   .refine((value) => !value.allowed || value.who !== undefined, { message: 'break-glass that is allowed needs who (the people who may use it)', path: ['who'] });
 
+/**
+ * Approve with changes (a lower level, part of the scope, a shorter time): never wider than asked,
+ * whatever is written here. `false` (or `allowed: false`): approvers approve or deny as asked.
+ * `noteRequired`: environments (or `true`, all) where the approver must say why to the requester.
+ */
+export const approveWithChangesSchema = z.preprocess(
+  (value) => (typeof value === 'boolean' ? { allowed: value } : value),
+  z.strictObject({
+    allowed: z.boolean().default(true),
+    noteRequired: z
+      .union([z.boolean(), listOf(z.enum(ENVIRONMENTS), ENVIRONMENTS.length)])
+      .default(false)
+      .transform((value): Environment[] => (value === true ? [...ENVIRONMENTS] : value === false ? [] : [...new Set(value)])),
+  }),
+);
+export type ApproveWithChanges = z.output<typeof approveWithChangesSchema>;
+
 export const policySchema = z.strictObject({
   name: name('policy name'),
   description: z.string().max(200).optional(),
@@ -245,6 +262,7 @@ export const policySchema = z.strictObject({
   breakGlass: breakGlassSchema.prefault({}),
   /** Unset: the catalog's settings.pendingTimeout. */
   pendingTimeout: duration.optional(),
+  approveWithChanges: approveWithChangesSchema.prefault({}),
 });
 
 export const policiesSchema = z.array(policySchema).max(200);

@@ -63,6 +63,22 @@ export interface StoredPolicy {
   ticket?: { tracker: 'jira' | 'linear' | 'github'; key: string; url: string; title: string; status: string; verifiedAt: string } | undefined;
 }
 
+/** A request's terms: what it grants, for how long. */
+export interface StoredTerms {
+  level: string;
+  scope: string[];
+  durationSeconds: number;
+}
+
+/**
+ * Approved with changes: the terms as asked (the row itself holds the terms approved so far) and the
+ * approvers who narrowed them, by platform id; their notes are their decisions' reasons.
+ */
+export interface StoredChanges {
+  asked: StoredTerms;
+  changedBy: string[];
+}
+
 export const accessRequests = pgTable(
   'access_requests',
   {
@@ -103,6 +119,8 @@ export const accessRequests = pgTable(
     reviewedBy: uuid('reviewed_by').references(() => chatUsers.id),
     /** Where the credentials go: `dm` (the requester's direct message) or `cli` (their own signed-in terminal, `dbaccess connect`). */
     delivery: text('delivery').notNull().default('dm'),
+    /** Set when an approver narrowed the request (approve with changes): the terms as asked. */
+    changes: jsonb('changes').$type<StoredChanges>(),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -95,6 +95,11 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
     syncCard: ({ requestId }) => syncCard(requestId),
     notifyRequester: ({ requestId }) => notifyRequester(requestId),
 
+    async notifyChanges({ requestId }) {
+      const view = await requests.viewById(requestId);
+      if (view?.changes && view.decidedAt) await notifier.send({ type: 'approvedWithChanges', request: view });
+    },
+
     async provision({ requestId }, job) {
       try {
         const outcome = await leases.provision(requestId, job.attemptsMade + 1);

@@ -22,6 +22,7 @@ export const JOBS = {
   analyzeRequest: { schema: requestId, attempts: 5, timeoutMs: 30_000 },
   syncCard: { schema: requestId, attempts: 20, timeoutMs: 15_000 },
   notifyRequester: { schema: requestId, attempts: 10, timeoutMs: 15_000 },
+  notifyChanges: { schema: requestId, attempts: 10, timeoutMs: 15_000 },
   provision: { schema: requestId, attempts: FOREVER, timeoutMs: 60_000 },
   notifyExtended: { schema: leaseId, attempts: 10, timeoutMs: 15_000 },
   alertBreakGlass: { schema: requestId, attempts: 20, timeoutMs: 15_000 },

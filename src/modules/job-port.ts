@@ -14,6 +14,8 @@ export interface JobPayloads {
   analyzeRequest: RequestJob;
   syncCard: RequestJob;
   notifyRequester: RequestJob;
+  /** The requester is told what an approver changed, and why. */
+  notifyChanges: RequestJob;
   provision: RequestJob;
   notifyExtended: LeaseJob;
   alertBreakGlass: RequestJob;

@@ -119,7 +119,8 @@ export function consoleApp(options: ConsoleOptions, { store, tenants, history, l
       const body = actionSchema.safeParse(request.body);
       if (!body.success) return reply.code(400).send({ ok: false, message: 'This button is no longer valid. Nothing changed.' });
       const answer = consoleReply(await settle(dispatcher.dispatch(callerAs(tenantId, body.data.as), consoleActionCommand(body.data))));
-      return reply.code(answer.status).send({ ok: answer.ok, message: answer.message });
+      // A form's refusal names its field (approve with changes), so the page can show it there.
+      return reply.code(answer.status).send({ ok: answer.ok, message: answer.message, ...(answer.field ? { field: answer.field } : {}) });
     }));
 
     /** The text commands of Slack and Teams (`status`, `list`, `mfa`, `mfa reset <person>`, …), answered in JSON. */

@@ -11,6 +11,7 @@ import {
 import type { RequestAnalysis } from '../../modules/analysis/analysis-types.js';
 import type { RequestTime } from '../../modules/risk/risk-types.js';
 import { consoleLine, consoleSegments, consoleText } from './console-text.js';
+import { approvedWithChangesRich, changesCardLine } from '../core/changes-presenter.js';
 import type { ConsoleAction, ConsoleChannel, ConsoleMessage, ConsoleStore } from './console-store.js';
 
 type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
@@ -61,7 +62,9 @@ export function createConsoleNotifier({ store, approvalsOf, serves = () => true 
     async approvalCard({ request }: Of<'approvalCard'>) {
       const actions: ConsoleAction[] = [];
       if (request.state === 'pending') {
-        actions.push({ action: 'approve', label: 'Approve', requestId: request.id, style: 'primary' }, { action: 'deny', label: 'Deny', requestId: request.id, style: 'danger' }, cancelButton(request));
+        actions.push({ action: 'approve', label: 'Approve', requestId: request.id, style: 'primary' });
+        if (request.narrowing) actions.push({ action: 'approveWithChanges', label: 'Approve with changes…', requestId: request.id });
+        actions.push({ action: 'deny', label: 'Deny', requestId: request.id, style: 'danger' }, cancelButton(request));
       } else if (request.state === 'approved' || request.state === 'provisioning') {
         actions.push(cancelButton(request));
       } else if (request.state === 'active') {
@@ -74,10 +77,14 @@ export function createConsoleNotifier({ store, approvalsOf, serves = () => true 
       // The receipt follows the card: its Cancel goes once the request no longer waits.
       if (store.get(`received-${request.id}`)) receipt(request);
       const banner = breakGlassBanner(request);
-      return ref(store.put({ id: cardId(request), channel: 'approvals', kind: 'card', requestId: request.id, text: `${headline(request)}: ${statusText(request)}${banner ? `\n${consoleLine(banner.line)}` : ''}`, data: { view: request, status: statusText(request), banner: banner ? consoleLine(banner.line) : undefined, duration: formatDuration(request.durationSeconds), approvals: approvalsOf?.(request), risk: riskWords(request.analysis, request.risk.time, request.analysis?.reasons ?? request.risk.reasons) }, actions }));
+      const changes = changesCardLine(request);
+      return ref(store.put({ id: cardId(request), channel: 'approvals', kind: 'card', requestId: request.id, text: `${headline(request)}: ${statusText(request)}${banner ? `\n${consoleLine(banner.line)}` : ''}${changes ? `\n${consoleText(changes)}` : ''}`, data: { view: request, changes: changes ? consoleText(changes) : undefined, status: statusText(request), banner: banner ? consoleLine(banner.line) : undefined, duration: formatDuration(request.durationSeconds), approvals: approvalsOf?.(request), risk: riskWords(request.analysis, request.risk.time, request.analysis?.reasons ?? request.risk.reasons) }, actions }));
     },
     async requestReceived({ request }: Of<'requestReceived'>) {
       return receipt(request);
+    },
+    async approvedWithChanges({ request }: Of<'approvedWithChanges'>) {
+      return dm(request, consoleText(approvedWithChangesRich(request)));
     },
     async requestClosed({ request }: Of<'requestClosed'>) {
       return dm(request, closedText(request));

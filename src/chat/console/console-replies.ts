@@ -15,12 +15,16 @@ export const CONSOLE_SURFACE: Surface = {
 
 /** What a button of the console page sends. */
 export const actionSchema = z.strictObject({
-  action: z.enum(['approve', 'deny', 'end', 'cancel', 'extend', 'reveal', 'review', 'retry']),
+  action: z.enum(['approve', 'approveWithChanges', 'deny', 'end', 'cancel', 'extend', 'reveal', 'review', 'retry']),
   requestId: z.string().regex(/^R[0-9A-Z]{9}$/),
   as: z.enum(['requester', 'approver']),
   reason: z.string().max(500).optional(),
   duration: z.string().max(20).optional(),
   code: z.string().max(20).optional(),
+  /** Approve with changes: the level, the scope items kept, the note (duration above). */
+  level: z.string().max(31).optional(),
+  scope: z.array(z.string().max(2000)).max(50).optional(),
+  note: z.string().max(1000).optional(),
 });
 
 /** A button of the console page as a command. */
@@ -31,6 +35,8 @@ export function consoleActionCommand(input: z.infer<typeof actionSchema>): Comma
     case 'approve':
     case 'deny':
       return { kind: 'decide', decision: action, requestId, reason: input.reason?.trim() || undefined, mfa: code ? { code } : undefined, via: 'button' };
+    case 'approveWithChanges':
+      return { kind: 'approveWithChanges', requestId, changes: { level: input.level, scope: input.scope, duration: input.duration, note: input.note }, mfa: code ? { code } : undefined };
     case 'end':
       return { kind: 'revoke', requestId, via: 'button' };
     case 'cancel':
@@ -79,6 +85,7 @@ export function consoleReply(reply: Reply) {
     message: consoleInbound.renderReply({ say: said }) ?? '',
     parts: said,
     notFound: reply.notFound === true,
+    field: reply.ok ? undefined : reply.field,
     status: reply.notFound ? 404 : reply.error ? httpStatus(new AppError(reply.error, '')) : 200,
     ...(show ? (SCREENS[show.kind] as (show: Screen, reply: Reply) => Record<string, unknown>)(show, reply) : {}),
   };

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 export type ConsoleChannel = 'approvals' | `dm:${string}` | `form:${string}`;
 
 export interface ConsoleAction {
-  action: 'approve' | 'deny' | 'end' | 'cancel' | 'extend' | 'reveal' | 'review' | 'retry' | 'use-suggestion';
+  action: 'approve' | 'approveWithChanges' | 'deny' | 'end' | 'cancel' | 'extend' | 'reveal' | 'review' | 'retry' | 'use-suggestion';
   label: string;
   requestId?: string;
   value?: string;

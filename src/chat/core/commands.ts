@@ -37,7 +37,20 @@ export type Command =
   | { kind: 'reveal'; requestId: string; mfa: MfaProof; redraw?: boolean }
   | { kind: 'mfaConfirm'; code: string }
   | { kind: 'review'; requestId: string; redraw?: boolean }
-  | { kind: 'retry'; requestId: string; redraw?: boolean };
+  | { kind: 'retry'; requestId: string; redraw?: boolean }
+  /** "Approve with changes…" before its form opens: who may not decide is told; the rest get the request's card. */
+  | { kind: 'changesForm'; request: { requestId: string; databaseId: string; requesterExternalId: string; level: string } }
+  /** The form of "Approve with changes…": narrower terms and a note for the requester. */
+  | { kind: 'approveWithChanges'; requestId: string; changes: ChangesInput; mfa?: MfaProof | undefined; redraw?: boolean };
+
+/** What an approver writes on the approve-with-changes form; a field left empty stays as it stands. */
+export interface ChangesInput {
+  level?: string | undefined;
+  /** Scope items kept, as written on the card. */
+  scope?: string[] | undefined;
+  duration?: string | undefined;
+  note?: string | undefined;
+}
 
 export type CommandKind = Command['kind'];
 

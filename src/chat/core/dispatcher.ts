@@ -7,6 +7,7 @@ import type { Actor } from '../../modules/tenants/tenant-service.js';
 import { auditVerdict, insightsNaming, insightsText, listText, statusText } from './command-texts.js';
 import { helpText, usageText, type Command, type CommandKind, type Surface } from './commands.js';
 import { actionHandlers } from './dispatcher-actions.js';
+import { changesHandlers } from './dispatcher-changes.js';
 import type { DispatcherDeps, Handler, Handlers, TenantCaller, VerifyCode } from './dispatch-types.js';
 import { fromModule } from './legacy-markup.js';
 import { done, failed, refused, type Caller, type Reply } from './replies.js';
@@ -164,7 +165,7 @@ export function createDispatcher(deps: DispatcherDeps, surface: Surface, platfor
     },
   } satisfies Partial<Handlers>;
 
-  const handlers: Handlers = { ...commandHandlers, ...actionHandlers(deps, surface, verifyCode) };
+  const handlers: Handlers = { ...commandHandlers, ...actionHandlers(deps, surface, verifyCode), ...changesHandlers(deps, verifyCode) };
 
   /** Carries out one command; a service's refusal or error becomes the reply, never an exception. */
   async function dispatch(caller: TenantCaller, command: Command): Promise<Reply> {

@@ -19,6 +19,8 @@ export type Notification =
   | { type: 'requestReceived'; request: RequestView }
   /** To the requester: denied (with reason), expired unanswered, or could not be provisioned. */
   | { type: 'requestClosed'; request: RequestView }
+  /** To the requester: an approver narrowed the request (level, scope, time); what changed and why. */
+  | { type: 'approvedWithChanges'; request: RequestView }
   /** To the requester only, by direct message: the secret. Returns the DM's ref so it can be edited. */
   | { type: 'credentialsReady'; request: RequestView; credentials: Credentials }
   /** To the requester: access is ready behind a Reveal button that asks for an MFA code. */

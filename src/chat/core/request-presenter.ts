@@ -32,7 +32,7 @@ const people = (ids: readonly string[]) => joinRich(ids.map(person));
 /** Who let the access happen: the approvers, the rule that auto-approved it, or break-glass. */
 export function decisionLine(view: RequestView): Line | undefined {
   const approvals = view.decisions.filter((d) => d.decision === 'approve');
-  if (approvals.length) return line('approved', rich`Approved by ${people(approvals.map((d) => d.approverExternalId))} at ${formatTime(approvals.at(-1)!.at)}`);
+  if (approvals.length) return line('approved', rich`Approved by ${people(approvals.map((d) => d.approverExternalId))} at ${formatTime(approvals.at(-1)!.at)}${view.changes ? ' with changes' : ''}`);
   // Break-glass is stored as an auto-approval by `break-glass`: say what it is, not a rule's name.
   if (view.policy?.breakGlass) return line('breakGlass', rich`Taken without approval (break-glass)`);
   if (view.policy?.autoApprovedBy) {

@@ -11,6 +11,7 @@ import { registerCommands } from './listeners/commands.js';
 import { teamOf, type SlackListenerContext } from './listeners/context.js';
 import { registerEvents } from './listeners/events.js';
 import { registerViews } from './listeners/views.js';
+import { registerChanges } from './listeners/changes.js';
 import { deliveryKey, type createSlackDeliveries } from './slack-deliveries.js';
 import type { SlackDirectory } from './slack-directory.js';
 import { createSlackNotifier } from './slack-notifier.js';
@@ -111,6 +112,7 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
   registerCommands(context);
   registerActions(context);
   registerViews(context);
+  registerChanges(context);
 
   app.error(async (error) => {
     log.error({ err: error }, 'slack listener failed');

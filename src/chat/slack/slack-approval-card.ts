@@ -6,6 +6,7 @@ import { ticketCell } from '../core/ticket-presenter.js';
 import { breakGlassBanner, cardSummary, headline, ratingSource, riskParts, statusLine } from '../core/request-presenter.js';
 import { IDS, RISK_EMOJI, bullets, codeSpan, confirmEnd, context, escape, mrkdwn, plain, riskPartBlocks, section, suggestionText, title, type Block } from './slack-kit.js';
 import { codeBlock, mrkdwnOf, slackLine, slackLines, slackSegments } from './slack-rich.js';
+import { changesBlocks } from './slack-changes.js';
 
 /** Slack: the approvers' card, redrawn in place as the request changes. */
 
@@ -33,6 +34,7 @@ export function approvalCard(view: RequestView): Block[] {
     ...(view.policy ? [context(policyLine(view))] : []),
     section(`*Grants*\n${escape(view.grantsInWords)}\n\`\`\`${codeBlock(`${view.grantStatements.join(';\n')};`)}\`\`\``),
     context(slackSegments(statusLine(view))),
+    ...changesBlocks(view),
   ];
   const banner = breakGlassBanner(view);
   if (banner) blocks.splice(1, 0, context(slackLine(banner.line)));
@@ -45,6 +47,7 @@ export function approvalCard(view: RequestView): Block[] {
       block_id: `decide-${view.id}`,
       elements: [
         { type: 'button', action_id: IDS.approve, style: 'primary', text: plain('Approve'), value: buttonValue(view) },
+        ...(view.narrowing ? [{ type: 'button', action_id: IDS.approveWithChanges, text: plain('Approve with changes…'), value: buttonValue(view) }] : []),
         { type: 'button', action_id: IDS.deny, style: 'danger', text: plain('Deny'), value: buttonValue(view) },
         cancelButton(view),
       ],
@@ -101,7 +104,7 @@ function policyLine(view: RequestView): string {
  * Request id, database, requester, level and whether MFA is needed: enough for a click to be
  * answered (refused, or the MFA form opened) before any database read.
  */
-const buttonValue = (view: RequestView) => `${view.id}|${view.databaseId}|${view.requester.externalId}|${view.level}|${view.policy?.mfaRequired ? 'mfa' : ''}`;
+const buttonValue = (view: RequestView) => `${view.id}|${view.databaseId}|${view.requester.externalId}|${view.changes?.asked.level ?? view.level}|${view.policy?.mfaRequired ? 'mfa' : ''}`;
 export function parseButtonValue(value: string): { requestId: string; databaseId: string; requesterExternalId: string; level: string; mfa: boolean } | undefined {
   const [requestId = '', databaseId = '', requesterExternalId = '', level = 'read', mfa = ''] = value.split('|');
   const valid = /^R[0-9A-Z]{9}$/.test(requestId) && /^[a-z][a-z0-9_-]{0,39}$/.test(databaseId) && /^[A-Z0-9]{2,20}$/.test(requesterExternalId) && /^[a-z][a-z0-9_-]{0,30}$/.test(level);

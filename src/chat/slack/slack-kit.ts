@@ -26,6 +26,8 @@ export const IDS = {
   revealView: 'dbaccess.reveal-form',
   analyze: 'dbaccess.analyze',
   useSuggestion: 'dbaccess.use-suggestion',
+  approveWithChanges: 'dbaccess.approve-with-changes',
+  changesView: 'dbaccess.approve-with-changes-form',
 } as const;
 
 export const RISK_EMOJI = { low: ':large_green_circle:', medium: ':large_yellow_circle:', high: ':large_orange_circle:', critical: ':red_circle:' } as const;

@@ -5,6 +5,8 @@ import type { MessageRef } from '../../db/schema.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
 import { summaryPreview } from '../core/request-presenter.js';
+import { approvedWithChangesRich } from '../core/changes-presenter.js';
+import { mrkdwnOf } from './slack-rich.js';
 import { unavailableIn } from '../core/request-form.js';
 import type { AdminAvailability } from '../../modules/credentials/admin-availability.js';
 import type { ViewSeal } from './slack-screen.js';
@@ -108,6 +110,9 @@ export function createSlackNotifier({ client, postOnce = client, catalogOf, cata
       if (!request.receiptRef) return post(await dm(request.requester.externalId), message);
       await client.chat.update({ channel: request.receiptRef.channel, ts: request.receiptRef.ts, ...message } as Parameters<WebClient['chat']['update']>[0]);
       return request.receiptRef;
+    },
+    async approvedWithChanges({ request }: Of<'approvedWithChanges'>) {
+      return post(await dm(request.requester.externalId), { text: mrkdwnOf(approvedWithChangesRich(request)) });
     },
     async requestClosed({ request }: Of<'requestClosed'>) {
       return post(await dm(request.requester.externalId), { text: closedText(request) });

@@ -2,7 +2,7 @@ import type { DraftField } from '../../modules/access-requests/access-request-sc
 
 // ---- Universal Actions: verbs, their data, the inputs Teams merges into it -----------------------
 
-export const VERBS = ['analyze', 'submit', 'useSuggestion', 'approve', 'deny', 'end', 'cancel', 'review', 'retry', 'extend', 'reveal'] as const;
+export const VERBS = ['analyze', 'submit', 'useSuggestion', 'approve', 'approveWithChanges', 'deny', 'end', 'cancel', 'review', 'retry', 'extend', 'reveal'] as const;
 export type TeamsVerb = (typeof VERBS)[number];
 
 /** Ids of the inputs; Teams adds their values to `action.data` under these names. */
@@ -48,6 +48,8 @@ export interface TeamsActionData {
   submit: RequestFormData;
   useSuggestion: RequestFormData & { analysisId: string };
   approve: DecisionData;
+  /** With the inputs of teams-changes.ts (CHANGE_INPUTS). */
+  approveWithChanges: DecisionData;
   deny: DecisionData;
   end: EndData;
   cancel: CancelData;

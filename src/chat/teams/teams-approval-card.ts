@@ -3,6 +3,7 @@ import { policyText } from '../../modules/access-requests/policy-text.js';
 import { ticketCell } from '../core/ticket-presenter.js';
 import { breakGlassBanner, cardSummary, headline, ratingSource, riskParts, statusLine } from '../core/request-presenter.js';
 import { INPUTS } from './teams-actions.js';
+import { approveWithChangesAction, changesElements } from './teams-changes.js';
 import type { AdaptiveCard, CardAction, CardElement, InputText } from './teams-card-types.js';
 import { fitCard } from './teams-fit.js';
 import {
@@ -48,6 +49,7 @@ export function approvalCard(view: RequestView): AdaptiveCard {
     text(paragraphs(view.grantsInWords), { spacing: 'Small' }),
     code(view.grantStatements.map((statement) => `${statement};`).join('\n')),
     text(teamsSegments(statusLine(view)), { separator: true, spacing: 'Medium' }),
+    ...changesElements(view),
   );
   if (view.session?.review) {
     const flags = view.session.flags.filter((flag) => flag.severity !== 'info').map((flag) => flag.message);
@@ -81,6 +83,7 @@ function approvalActions(view: RequestView): CardAction[] {
           [execute('deny', 'Deny', decisionData(view), 'destructive')],
         ),
       },
+      ...approveWithChangesAction(view),
       cancelAction(view, 'approval-card'),
     ];
   }

@@ -76,6 +76,10 @@ export interface InputChoiceSet {
   value?: string;
   placeholder?: string;
   style?: 'compact' | 'filtered';
+  /** Several values, sent as one comma-separated string. */
+  isMultiSelect?: boolean;
+  isRequired?: boolean;
+  errorMessage?: string;
 }
 export interface InputToggle {
   type: 'Input.Toggle';

@@ -597,6 +597,7 @@ describe('teamsRenderers', () => {
     approvalCard: { type: 'approvalCard', request: buildView() },
     requestReceived: { type: 'requestReceived', request: buildView() },
     requestClosed: { type: 'requestClosed', request: buildView({ state: 'expired' }) },
+    approvedWithChanges: { type: 'approvedWithChanges', request: buildView({ state: 'approved', changes: { asked: { level: 'write', scope: [], durationSeconds: 7200 }, changedBy: ['lead@example.com'] } }) },
     credentialsReady: { type: 'credentialsReady', request: active(), credentials },
     credentialsWaiting: { type: 'credentialsWaiting', request: active() },
     credentialsRevoked: { type: 'credentialsRevoked', request: revoked },

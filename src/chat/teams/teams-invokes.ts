@@ -4,6 +4,7 @@ import type { Command } from '../core/commands.js';
 import type { Dispatcher, TenantCaller } from '../core/dispatcher.js';
 import { settle } from '../core/replies.js';
 import { FORM_INPUTS } from './teams-cards.js';
+import { changesOf } from './teams-changes.js';
 import { cardResponse, errorResponse, messageResponse, noticeCard, replyCard, replyMarkdown, replyPlain } from './teams-replies.js';
 
 type Data = Record<string, unknown>;
@@ -32,6 +33,8 @@ export function commandOf(context: TurnContext, verb: string, data: Data): Comma
     case 'approve':
     case 'deny':
       return { kind: 'decide', decision: verb, requestId, reason: str(data.reason, 500).trim() || undefined, mfa: verb === 'approve' && code ? { code } : undefined, via: 'button', redraw: true };
+    case 'approveWithChanges':
+      return { kind: 'approveWithChanges', requestId, changes: changesOf(data), mfa: code ? { code } : undefined, redraw: true };
     case 'end':
       return { kind: 'revoke', requestId, via: 'button' };
     case 'cancel':

@@ -16,7 +16,8 @@ export const decisionData = (view: RequestView): DecisionData => ({
   ...requestData(view),
   databaseId: view.databaseId,
   requesterExternalId: view.requester.externalId,
-  level: view.level,
+  // Who decides is a matter of the request as asked, whatever approvers narrowed.
+  level: view.changes?.asked.level ?? view.level,
   mfa: view.policy?.mfaRequired ?? false,
 });
 

@@ -8,6 +8,7 @@ import { approvalCard, approvalCardSummary } from './teams-approval-card.js';
 import type { AdaptiveCard, CardAttachment } from './teams-card-types.js';
 import { attachment } from './teams-fit.js';
 import { requestFormCard } from './teams-form.js';
+import { approvedWithChangesCard } from './teams-changes.js';
 import { accessExtendedCard, credentialsCard, credentialsRevokedCard, credentialsWaitingCard, requestClosedCard, requestReceivedCard } from './teams-requester.js';
 import {
   accessActiveCard, breakGlassAlertCard, configProblemCard, databaseAvailableCard, databaseUnavailableCard, mfaAlertCard, offboardedCard, operationFailingCard, sessionFlaggedCard, sessionSummaryCard,
@@ -90,6 +91,7 @@ export const teamsRenderers = {
   }],
   requestReceived: ({ request }, { approversOf }) =>
     [toRequester(request, requestReceivedCard(request, approversOf?.(request) ?? []), request.state === 'pending' ? `Request ${request.id} is waiting for approval` : `Request ${request.id}: ${request.state}`, request.receiptRef)],
+  approvedWithChanges: ({ request }) => [toRequester(request, approvedWithChangesCard(request), `Request ${request.id} was approved with changes`)],
   requestClosed: ({ request }) => [toRequester(request, requestClosedCard(request), `Request ${request.id} is closed (${request.state})`)],
   // After Reveal, the waiting message itself shows the credentials.
   credentialsReady: ({ request, credentials }) =>

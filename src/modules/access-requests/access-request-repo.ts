@@ -60,6 +60,14 @@ export function createAccessRequestRepo({ db }: { db: Db }) {
       return row;
     },
 
+    /** Approve with changes: the terms approved so far replace the row's, within a decision's lock. */
+    async narrow(tenantId: string, id: string, terms: Pick<RequestRow, 'level' | 'scope' | 'durationSeconds'>, changes: NonNullable<RequestRow['changes']>, tx: DbOrTx): Promise<void> {
+      await tx
+        .update(accessRequests)
+        .set({ level: terms.level, scope: terms.scope, durationSeconds: terms.durationSeconds, changes })
+        .where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id), eq(accessRequests.state, 'pending')));
+    },
+
     async countApprovals(tenantId: string, requestId: string, tx: DbOrTx = db): Promise<number> {
       const [row] = await tx
         .select({ count: sql<number>`count(*)::int` })

@@ -1,5 +1,5 @@
 import type { AccessLevel } from '../../config/catalog.js';
-import type { MessageRef, StoredPolicy, StoredRisk } from '../../db/schema.js';
+import type { MessageRef, StoredChanges, StoredPolicy, StoredRisk } from '../../db/schema.js';
 import type { RequestAnalysis, SessionAnalysis } from '../analysis/analysis-types.js';
 import type { RequestState } from './access-request-state.js';
 
@@ -23,6 +23,13 @@ export interface RequestView {
   reason: string;
   ticket: string | null;
   risk: StoredRisk;
+  /**
+   * Approved with changes: the terms as asked, and who narrowed them (level, scope and duration above
+   * are the terms approved so far). Their notes are their decisions' reasons.
+   */
+  changes?: StoredChanges | null | undefined;
+  /** Approve with changes, while it may be used: the approver's choices (request-narrow.ts). */
+  narrowing?: NarrowingChoices | undefined;
   /** The policy decision taken at submission: quorum, MFA, auto-approval, rules that fired. */
   policy: StoredPolicy | null;
   /** What the grant includes, in words, with what it leaves out (objects the admin cannot grant) and why. */
@@ -71,4 +78,14 @@ export interface RequestDraft {
   ticket: string;
   /** Access now, approvers alerted and a review required afterwards, where policy allows it. */
   breakGlass?: boolean;
+}
+
+/** What an approver may choose when approving with changes: never wider than the terms standing. */
+export interface NarrowingChoices {
+  /** The levels within the one standing, it first. */
+  levels: string[];
+  noteRequired: boolean;
+  /** The policy that says so. */
+  policy: string;
+  minDuration: number;
 }

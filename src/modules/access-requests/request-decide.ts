@@ -10,9 +10,13 @@ import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
 import type { RequestState } from './access-request-state.js';
 import { policyText } from './policy-text.js';
 import { policyContext } from './request-policy.js';
+import { askedTerms, changesRefusal, narrowInLock, type ChangeField, type ProposedChanges } from './request-narrow.js';
 
 /** A refusal is rich text (people as ids, no markup): each adapter renders it. */
-export type DecideOutcome = { ok: true; request: RequestRow; progress?: RichText | undefined } | { ok: false; message: RichText; needsMfa?: boolean; notFound?: boolean };
+export type DecideOutcome =
+  | { ok: true; request: RequestRow; progress?: RichText | undefined }
+  /** `field`: the input of an approve-with-changes form a refusal concerns. */
+  | { ok: false; message: RichText; needsMfa?: boolean; notFound?: boolean; field?: ChangeField | undefined };
 
 const PENDING_STATES_TEXT: Partial<Record<RequestState, string>> = {
   approved: 'approved', provisioning: 'approved', active: 'approved and active', denied: 'denied',
@@ -37,13 +41,17 @@ interface Deps {
  * concurrent approvals neither both complete nor both fall short.
  */
 export function createDecide({ db, requests, audit, enqueue, catalogOf, people, now }: Deps) {
-  return async function decide(actor: Actor, requestId: string, decision: 'approve' | 'deny', reason?: string, mfaVerified = false): Promise<DecideOutcome> {
+  /**
+   * `changes`: approve with changes (request-narrow.ts), only narrower than the terms as they stand.
+   * `dryRun`: every check, nothing recorded (a form's errors before its acknowledgement).
+   */
+  return async function decide(actor: Actor, requestId: string, decision: 'approve' | 'deny', reason?: string, mfaVerified = false, changes?: ProposedChanges, dryRun = false): Promise<DecideOutcome> {
     const request = await requests.get(actor.tenantId, requestId);
     if (!request) return { ok: false, message: rich`Request ${requestId} was not found.`, notFound: true };
     const refuse = async (message: RichText, why: string) => {
       await audit.record({
         tenantId: actor.tenantId, actor: `user:${actor.userId}`, action: `request.${decision}`, subject: `request:${requestId}`,
-        outcome: 'refused', details: { why },
+        outcome: 'refused', details: { why, ...(changes ? { withChanges: true } : {}) },
       });
       return { ok: false as const, message };
     };
@@ -55,28 +63,42 @@ export function createDecide({ db, requests, audit, enqueue, catalogOf, people, 
     }
     const approvals = (await requests.decisions(actor.tenantId, requestId)).filter((d) => d.decision === 'approve').map((d) => d.approverExternalId);
     const catalog = await catalogOf(actor.tenantId);
-    const ctx = policyContext(catalog, request, await people(actor.tenantId, await requests.requesterExternalId(request)), now(), { risk: request.risk.level });
+    // Who approves is decided by the request as asked, whatever earlier approvers narrowed.
+    const ctx = policyContext(catalog, { ...request, ...askedTerms(request) }, await people(actor.tenantId, await requests.requesterExternalId(request)), now(), { risk: request.risk.level });
     if (!ctx) return refuse(rich`The database ${request.databaseId} is no longer in the catalog.`, 'unknown database');
     const check = canApprove(await people(actor.tenantId, actor.externalUserId), ctx, decision === 'approve' ? approvals : [], catalog.policy);
     if (!check.allowed) return refuse(policyText(check.message), check.rule);
+    if (changes) {
+      const refusal = changesRefusal(catalog, request, changes, ctx.database);
+      // Audited on a form's check too: an attempt to approve wider than asked is worth a record.
+      if (refusal) return { ...(await refuse(refusal.message, refusal.why)), field: refusal.field };
+    }
     if (decision === 'approve' && request.policy?.mfaRequired && !mfaVerified) {
       return { ok: false, message: rich`Approving this request needs your MFA code.`, needsMfa: true };
     }
+    if (dryRun) return { ok: true, request };
     const quorum = request.policy?.quorum ?? 1;
 
     const decidedAt = now();
     const outcome = await db.transaction(async (tx) => {
       const locked = await requests.lockPending(actor.tenantId, requestId, tx);
       if (!locked) return undefined;
-      await requests.addDecision({ tenantId: actor.tenantId, requestId, approverId: actor.userId, decision, reason: reason ?? null }, tx);
+      // Narrowed against the terms as they stand under the lock: another approver may just have narrowed them.
+      const narrowed = changes ? await narrowInLock({ requests, catalog, database: ctx.database, row: locked, changes, approverExternalId: actor.externalUserId, tx }) : undefined;
+      if (narrowed && !narrowed.ok) return { refusal: narrowed, row: undefined, completes: false };
+      const note = changes ? changes.note?.trim() || undefined : reason;
+      await requests.addDecision({ tenantId: actor.tenantId, requestId, approverId: actor.userId, decision, reason: note ?? null }, tx);
       const count = decision === 'approve' ? await requests.countApprovals(actor.tenantId, requestId, tx) : 0;
       const completes = decision === 'deny' || count >= quorum;
       const row = completes ? await requests.transition(actor.tenantId, requestId, decision, { decidedAt }, tx) : await requests.touch(actor.tenantId, requestId, tx);
+      // Asked against approved whenever an approver narrowed it, now or before.
+      const terms = decision === 'approve' && row?.changes ? { terms: { asked: row.changes.asked, approved: { level: row.level, scope: row.scope, durationSeconds: row.durationSeconds }, ...(changes ? { changed: narrowed?.ok ? narrowed.changed : [] } : {}) } } : {};
       await audit.record(
         {
           tenantId: actor.tenantId, actor: `user:${actor.userId}`,
           action: decision === 'deny' ? 'request.denied' : completes ? 'request.approved' : 'request.approval_recorded',
-          subject: `request:${requestId}`, outcome: 'success', details: { ...(reason ? { reason } : {}), ...(decision === 'approve' ? { approvals: count, quorum, mfa: mfaVerified } : {}), ...(check.via ? { via: check.via } : {}) },
+          subject: `request:${requestId}`, outcome: 'success',
+          details: { ...(note ? { [changes ? 'note' : 'reason']: note } : {}), ...(decision === 'approve' ? { approvals: count, quorum, mfa: mfaVerified } : {}), ...(check.via ? { via: check.via } : {}), ...terms },
         },
         tx,
       );
@@ -86,9 +108,12 @@ export function createDecide({ db, requests, audit, enqueue, catalogOf, people, 
       if ((error as { cause?: { code?: string } }).cause?.code === '23505') return undefined;
       throw error;
     });
-    if (!outcome) return decide(actor, requestId, decision, reason, mfaVerified); // lost a race: explain who won
+    if (!outcome) return decide(actor, requestId, decision, reason, mfaVerified, changes); // lost a race: explain who won
+    if ('refusal' in outcome && outcome.refusal) return { ...(await refuse(outcome.refusal.message, outcome.refusal.why)), field: outcome.refusal.field };
     await Promise.all([
       enqueue('syncCard', { requestId }),
+      // The requester hears what changed and why, apart from the credentials.
+      ...(outcome.completes && decision === 'approve' && outcome.row.changes ? [enqueue('notifyChanges', { requestId }, { jobId: `changed-${requestId}` })] : []),
       ...(outcome.completes
         ? [decision === 'approve' ? enqueue('provision', { requestId }, { jobId: `provision-${requestId}` }) : enqueue('notifyRequester', { requestId }, { jobId: `closed-${requestId}` })]
         : []),

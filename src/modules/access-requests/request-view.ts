@@ -8,6 +8,7 @@ import { parseStoredScope } from '../credentials/scope.js';
 import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
 import type { RequestState } from './access-request-state.js';
 import type { RequestView } from './access-request-types.js';
+import { narrowingChoices } from './request-narrow.js';
 
 export interface RequestViewDeps {
   requests: Pick<AccessRequestRepo, 'requesterExternalId' | 'decisions' | 'leaseWithEnder' | 'externalIdOf'>;
@@ -53,6 +54,8 @@ export function createRequestViewer({ requests, catalogOf, analyses }: RequestVi
       ticket: row.ticket,
       risk: row.risk,
       policy: row.policy ?? null,
+      changes: row.changes ?? null,
+      narrowing: narrowingChoices(catalog, row),
       grantsInWords: [describeGrants(level, scope, databaseName, privileges), leftOutSentence(row.leftOut)].filter(Boolean).join(' '),
       leftOut: row.leftOut ?? [],
       grantStatements: database ? grantPreview(database, level, privileges, scope, catalog.catalog.settings.userPrefix, lease?.username) : [],

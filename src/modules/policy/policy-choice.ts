@@ -1,5 +1,5 @@
 import { approverIds, type PolicyConfig } from '../../config/policy-config.js';
-import { mfaSchema, RISK_LEVELS, type AutoApproveRule, type Mfa, type Policy, type Principal, type RiskLevel } from '../../config/policy-schema.js';
+import { mfaSchema, RISK_LEVELS, type ApproveWithChanges, type AutoApproveRule, type Mfa, type Policy, type Principal, type RiskLevel } from '../../config/policy-schema.js';
 import { group, joinRich, orList, rich, type RichText, type RichValue } from '../../lib/rich-text.js';
 import type { ApproverSet, PolicyDatabase } from './policy-types.js';
 import { andWords, describeMatch, directoryKey, label, matchesDatabase, matchesLevel, mention, mentionId, quoted, specificity, unique, type Groups } from './policy-words.js';
@@ -15,6 +15,7 @@ export interface EffectivePolicy {
   breakGlass: Policy['breakGlass'];
   pendingTimeoutSeconds: number;
   isDefault: boolean;
+  approveWithChanges: ApproveWithChanges;
 }
 
 interface PolicyChoice {
@@ -46,6 +47,7 @@ export function choosePolicy(database: PolicyDatabase, level: string, config: Po
         breakGlass: { allowed: false, maxDuration: 3600 },
         pendingTimeoutSeconds: config.pendingTimeoutSeconds,
         isDefault: true,
+        approveWithChanges: { allowed: true, noteRequired: [] },
       },
       explanation: rich`No policy matches ${level} on ${database.id}: the catalog's approvers decide, 1 approval needed.`,
     };

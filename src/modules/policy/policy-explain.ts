@@ -49,6 +49,7 @@ export function explainPolicy(database: PolicyDatabase, person: Person | undefin
         ? rich`  Break-glass: ${orList((policy.breakGlass.who ?? []).map(mention))}, at most ${formatDuration(policy.breakGlass.maxDuration)}, with step-up; approvers are told at once.`
         : rich`  Break-glass: not allowed.`,
     );
+    lines.push(approveWithChangesLine(policy, database.environment));
   }
 
   for (const directory of config.directories ?? []) {
@@ -105,4 +106,14 @@ export function explainPolicy(database: PolicyDatabase, person: Person | undefin
     for (const problem of person.directoryProblems ?? []) lines.push(rich`${problem}`);
   }
   return lines;
+}
+
+/** Approve with changes in plain words: whether approvers may narrow, and whether they must say why here. */
+function approveWithChangesLine(policy: EffectivePolicy, environment: string): RichText {
+  const { allowed, noteRequired } = policy.approveWithChanges;
+  if (!allowed) return rich`  Approve with changes: not allowed; approvers approve as asked or deny.`;
+  const note = noteRequired.includes(environment as never)
+    ? `a note to the requester is required here (${environment})`
+    : noteRequired.length > 0 ? `a note is optional here (required on ${andWords(noteRequired)})` : 'a note to the requester is optional';
+  return rich`  Approve with changes: approvers may grant a lower level, part of the scope or a shorter time, never more than asked; ${note}.`;
 }

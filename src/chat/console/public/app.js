@@ -205,6 +205,24 @@ async function act(message, action, as) {
   const body = { action: action.action, requestId: action.requestId, as };
   if (action.confirm && !window.confirm(action.confirm)) return;
   if (action.action === 'deny') body.reason = window.prompt('Reason for the denial (sent to the requester):', '') ?? '';
+  if (action.action === 'approveWithChanges') {
+    // The form of approve with changes: only narrower than the card's terms; the server checks again.
+    const view = message.data?.view;
+    const levels = view?.narrowing?.levels ?? [];
+    const level = window.prompt(`Level (one of ${levels.join(', ')}):`, view?.level ?? '');
+    if (level === null) return;
+    body.level = level;
+    if ((view?.scope ?? []).length > 1) {
+      const listed = view.scope.map((item, index) => `${index + 1}. ${item}`).join('\n');
+      const keep = window.prompt(`Scope to keep (numbers, e.g. 1 3):\n${listed}`, view.scope.map((_item, index) => index + 1).join(' '));
+      if (keep === null) return;
+      body.scope = keep.split(/[\s,]+/).filter(Boolean).map((n) => view.scope[Number(n) - 1]).filter((item) => item !== undefined);
+    }
+    const duration = window.prompt('Duration (at most as asked):', message.data?.duration ?? '');
+    if (duration === null) return;
+    body.duration = duration;
+    body.note = window.prompt(view?.narrowing?.noteRequired ? 'Note to the requester (required):' : 'Note to the requester (optional):', '') ?? '';
+  }
   if (action.action === 'extend') {
     const duration = window.prompt('More time (e.g. 30m, 1h):', '30m');
     if (!duration) return;
