@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../lib/time.js';
+import { checkPolicyTiming, policyTimingShape } from './policy-timing-schema.js';
 import { isTimeZone, parseDayToken, parseHourRange, type HourRange, type TimeWindow } from '../lib/time-window.js';
 
 /**
@@ -221,7 +222,9 @@ export const policySchema = z.strictObject({
   breakGlass: breakGlassSchema.prefault({}),
   /** Unset: the catalog's settings.pendingTimeout. */
   pendingTimeout: duration.optional(),
-});
+  /** When access starts: the lease clock, the wait for a first login, the approval's lifetime. */
+  ...policyTimingShape,
+}).superRefine(checkPolicyTiming);
 
 export const policiesSchema = z.array(policySchema).max(200);
 

@@ -140,7 +140,7 @@ export function consoleApp(options: ConsoleOptions, { store, tenants, history, l
     for (const row of await history.recent(tenantId)) {
       const view = await requests.view(row);
       await notifier.send({ type: 'approvalCard', request: view });
-      if (view.state === 'pending' || view.state === 'approved' || view.state === 'provisioning') await notifier.send({ type: 'requestReceived', request: view });
+      if (view.state === 'pending' || view.state === 'scheduled' || view.state === 'approved' || view.state === 'provisioning') await notifier.send({ type: 'requestReceived', request: view });
       else if (view.state === 'active' && view.lease && !store.get(`dm-${view.id}`)) {
         store.put({
           id: `dm-${view.id}`, channel: `dm:${view.requester.externalId}`, kind: 'notice', requestId: view.id,

@@ -10,6 +10,7 @@ import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
 import type { RequestState } from './access-request-state.js';
 import { policyText } from './policy-text.js';
 import { policyContext } from './request-policy.js';
+import { approvalEvent } from './request-timing.js';
 
 /** A refusal is rich text (people as ids, no markup): each adapter renders it. */
 export type DecideOutcome = { ok: true; request: RequestRow; progress?: RichText | undefined } | { ok: false; message: RichText; needsMfa?: boolean; notFound?: boolean };
@@ -18,6 +19,7 @@ const PENDING_STATES_TEXT: Partial<Record<RequestState, string>> = {
   approved: 'approved', provisioning: 'approved', active: 'approved and active', denied: 'denied',
   expired: 'expired unanswered', cancelled: 'cancelled', failed: 'approved but could not be provisioned',
   revoking: 'ended', revoke_failed: 'ended', revoked: 'ended', extended: 'approved and applied',
+  scheduled: 'approved, waiting for its start', lapsed: 'approved, and lapsed unused',
 };
 
 interface Deps {
@@ -71,12 +73,14 @@ export function createDecide({ db, requests, audit, enqueue, catalogOf, people, 
       await requests.addDecision({ tenantId: actor.tenantId, requestId, approverId: actor.userId, decision, reason: reason ?? null }, tx);
       const count = decision === 'approve' ? await requests.countApprovals(actor.tenantId, requestId, tx) : 0;
       const completes = decision === 'deny' || count >= quorum;
-      const row = completes ? await requests.transition(actor.tenantId, requestId, decision, { decidedAt }, tx) : await requests.touch(actor.tenantId, requestId, tx);
+      // An approval before the requested start schedules it (request-timing.ts).
+      const event = decision === 'approve' ? approvalEvent(locked, decidedAt).event : decision;
+      const row = completes ? await requests.transition(actor.tenantId, requestId, event, { decidedAt }, tx) : await requests.touch(actor.tenantId, requestId, tx);
       await audit.record(
         {
           tenantId: actor.tenantId, actor: `user:${actor.userId}`,
           action: decision === 'deny' ? 'request.denied' : completes ? 'request.approved' : 'request.approval_recorded',
-          subject: `request:${requestId}`, outcome: 'success', details: { ...(reason ? { reason } : {}), ...(decision === 'approve' ? { approvals: count, quorum, mfa: mfaVerified } : {}) },
+          subject: `request:${requestId}`, outcome: 'success', details: { ...(reason ? { reason } : {}), ...(decision === 'approve' ? { approvals: count, quorum, mfa: mfaVerified } : {}), ...(completes && event === 'schedule' ? { startsAt: locked.startsAt!.toISOString() } : {}) },
         },
         tx,
       );
@@ -90,7 +94,7 @@ export function createDecide({ db, requests, audit, enqueue, catalogOf, people, 
     await Promise.all([
       enqueue('syncCard', { requestId }),
       ...(outcome.completes
-        ? [decision === 'approve' ? enqueue('provision', { requestId }, { jobId: `provision-${requestId}` }) : enqueue('notifyRequester', { requestId }, { jobId: `closed-${requestId}` })]
+        ? [decision === 'approve' ? enqueue('provision', { requestId }, { jobId: `provision-${requestId}`, delayMs: approvalEvent(outcome.row, decidedAt).delayMs }) : enqueue('notifyRequester', { requestId }, { jobId: `closed-${requestId}` })]
         : []),
     ]);
     return { ok: true, request: outcome.row, progress: outcome.completes ? undefined : policyText(check.progress) };

@@ -7,6 +7,7 @@ import { describeWindow } from '../../lib/time-window.js';
 import { choosePolicy, describeApprovers, type EffectivePolicy } from './policy-choice.js';
 import { canRequest, resolveRoles } from './policy-roles.js';
 import { describeAutoApprove } from './policy-rules.js';
+import { explainTiming, timingFor } from './policy-timing.js';
 import type { Person, PolicyDatabase } from './policy-types.js';
 import {
   adminMentions, andWords, approvalCount, describeMatch, describePerson, groupsOf, label, matchesAny, matchesDatabase, matchesLevel, mention, orWords,
@@ -48,6 +49,7 @@ export function explainPolicy(database: PolicyDatabase, person: Person | undefin
         ? rich`  Break-glass: ${orList((policy.breakGlass.who ?? []).map(mention))}, at most ${formatDuration(policy.breakGlass.maxDuration)}, with step-up; approvers are told at once.`
         : rich`  Break-glass: not allowed.`,
     );
+    lines.push(...explainTiming(timingFor(database, policyLevels[0]!, config)));
   }
 
   const applies = <T extends Matcher>(list: readonly T[]) => list.filter((entry) => matchesDatabase(entry, database) && levels.some((level) => matchesLevel(entry, level)));
