@@ -88,6 +88,8 @@ export interface ContainerOptions {
   applyMigrations?: boolean;
   /** The embedded PostgreSQL, already starting (src/main.ts starts it while the code loads). */
   early?: EarlyStart | undefined;
+  /** The clock of the request lifecycle and the leases (scheduled starts, lapses, expiries); the system's by default. */
+  now?: (() => Date) | undefined;
 }
 
 /**
@@ -240,7 +242,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     repo: createAnalysisRepo({ db }), requests: requestRepo, leaseById: (id) => leaseRepo.getById(id), capture, catalogOf, people, claude,
     enqueue: queue.enqueue, logger: logger.child({ component: 'analysis' }), sessionInsights: insightsService.forSession,
   });
-  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalogOf, people, analyses: analysis, availability });
+  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalogOf, people, analyses: analysis, availability, ...(options.now ? { now: options.now } : {}) });
   const reports = createReportService({
     repo: createReportRepo({ db }), audit, catalogOf, people, isAdmin: (actor) => requests.isAdmin(actor), insights,
     links: createReportLinks({ key: deriveKey(masterKey, 'report-links'), ttlMs: env.REPORT_LINK_TTL }),
@@ -250,7 +252,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   closers.unshift(() => revocationLocks.end());
   const leases = createLeaseService({
     db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, providers, secrets, catalogs,
-    resolveTarget, locks: revocationLocks,
+    resolveTarget, locks: revocationLocks, ...(options.now ? { now: options.now } : {}),
   });
   const exitRepo = createRequestExitRepo({ db });
   const exits = createRequestExitService({ db, requests: requestRepo, exits: exitRepo, audit, enqueue: queue.enqueue, access: requests });
