@@ -355,6 +355,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
 
   return {
     submit,
+    /** The lifecycle's clock: forms read a requested start (`in 3h`) against it. */
+    now,
     /** An admin's Retry of a failed request (retry-failed.ts). */
     retryFailed: createRetryFailed({ db, requests, audit, enqueue, isAdmin, now }),
     precheck,
