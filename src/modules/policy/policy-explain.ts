@@ -49,7 +49,9 @@ export function explainPolicy(database: PolicyDatabase, person: Person | undefin
         ? rich`  Break-glass: ${orList((policy.breakGlass.who ?? []).map(mention))}, at most ${formatDuration(policy.breakGlass.maxDuration)}, with step-up; approvers are told at once.`
         : rich`  Break-glass: not allowed.`,
     );
-    lines.push(...explainTiming(timingFor(database, policyLevels[0]!, config)));
+    // Said where the policy sets it (the defaults are in the README): the clock and the approval's lifetime.
+    const timing = timingFor(database, policyLevels[0]!, config);
+    if (timing.configured) lines.push(...explainTiming(timing));
   }
 
   const applies = <T extends Matcher>(list: readonly T[]) => list.filter((entry) => matchesDatabase(entry, database) && levels.some((level) => matchesLevel(entry, level)));

@@ -10,6 +10,8 @@ export interface Timing {
   /** `first-login`: how long the first connection may take. */
   firstLoginWaitSeconds: number | undefined;
   approvalLifetimeSeconds: number;
+  /** The policy names a clock or an approval lifetime (otherwise these are the defaults). */
+  configured: boolean;
 }
 
 export function timingFor(database: PolicyDatabase, level: string, config: PolicyConfig): Timing {
@@ -20,6 +22,7 @@ export function timingFor(database: PolicyDatabase, level: string, config: Polic
     clock,
     firstLoginWaitSeconds: clock === 'first-login' ? (written?.maxWait ?? DEFAULT_FIRST_LOGIN_WAIT_SECONDS) : undefined,
     approvalLifetimeSeconds: written?.approvalLifetime ?? DEFAULT_APPROVAL_LIFETIME_SECONDS,
+    configured: Boolean(written && (written.clock !== undefined || written.approvalLifetime !== undefined)),
   };
 }
 
