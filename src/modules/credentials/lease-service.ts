@@ -106,7 +106,10 @@ export function createLeaseService(deps: Deps) {
     const prefix = section?.catalog.settings.userPrefix ?? 'dba_';
     // The clock starts at approval or the scheduled start (after an admin's Retry: now), or at the first
     // login (expiring meanwhile at its deadline); the row (with the user name) exists before the user does.
-    const { expiresAt, firstLoginBy } = leaseClock(request, now());
+    // An engine that cannot list sessions (Vault's) could never see the first login: its clock starts at approval.
+    const entry = databaseEntry(request.databaseId);
+    const seesSessions = Boolean(entry && providers.of(entry).sessionCount);
+    const { expiresAt, firstLoginBy } = leaseClock(seesSessions ? request : { ...request, policy: request.policy && { ...request.policy, firstLoginWaitSeconds: undefined } }, now());
     const lease = await db.transaction(async (tx) => {
       const row = await leases.insertOnce(
         { tenantId: request.tenantId, requestId, databaseId: request.databaseId, username: newUsername(request.databaseId, prefix), expiresAt, firstLoginBy, captureMethod: captureMethodOf(request.databaseId) },
