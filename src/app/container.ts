@@ -93,6 +93,8 @@ export interface ContainerOptions {
   applyMigrations?: boolean;
   /** The embedded PostgreSQL, already starting (src/main.ts starts it while the code loads). */
   early?: EarlyStart | undefined;
+  /** The clock of the request lifecycle and the leases (scheduled starts, lapses, expiries); the system's by default. */
+  now?: (() => Date) | undefined;
 }
 
 /**
@@ -262,7 +264,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
     catalogOf, catalogs, resolveReference, repo: createTicketRepo({ db }), requests: requestRepo, audit, logger,
     exits: { endLease: (request, how) => endLease(request, how) },
   });
-  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalogOf, people, analyses: analysis, availability, onCall, tickets });
+  const requests = createAccessRequestService({ checkScope, db, requests: requestRepo, audit, risk: heuristicAnalyzer, enqueue: queue.enqueue, catalogOf, people, analyses: analysis, availability, onCall, tickets, ...(options.now ? { now: options.now } : {}) });
   const reports = createReportService({
     repo: createReportRepo({ db }), audit, catalogOf, people, isAdmin: (actor) => requests.isAdmin(actor), insights,
     links: createReportLinks({ key: deriveKey(masterKey, 'report-links'), ttlMs: env.REPORT_LINK_TTL }),
@@ -272,7 +274,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   closers.unshift(() => revocationLocks.end());
   const leases = createLeaseService({
     db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, providers, secrets, catalogs,
-    resolveTarget, locks: revocationLocks,
+    resolveTarget, locks: revocationLocks, ...(options.now ? { now: options.now } : {}),
   });
   const exitRepo = createRequestExitRepo({ db });
   const exits = createRequestExitService({ db, requests: requestRepo, exits: exitRepo, audit, enqueue: queue.enqueue, access: requests });

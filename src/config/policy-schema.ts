@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from '../lib/time.js';
 import { onCallSchema } from './oncall-schema.js';
 import { TRACKERS } from './integrations/trackers.js';
+import { checkPolicyTiming, policyTimingShape } from './policy-timing-schema.js';
 import { isTimeZone, parseDayToken, parseHourRange, type HourRange, type TimeWindow } from '../lib/time-window.js';
 import { DIRECTORY_PROVIDERS, type DirectoryProvider } from './integrations/directory-common.js';
 
@@ -263,7 +264,9 @@ export const policySchema = z.strictObject({
   /** Unset: the catalog's settings.pendingTimeout. */
   pendingTimeout: duration.optional(),
   approveWithChanges: approveWithChangesSchema.prefault({}),
-});
+  /** When access starts: the lease clock, the wait for a first login, the approval's lifetime. */
+  ...policyTimingShape,
+}).superRefine(checkPolicyTiming);
 
 export const policiesSchema = z.array(policySchema).max(200);
 

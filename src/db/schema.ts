@@ -55,6 +55,9 @@ export interface StoredPolicy {
   mfaRequired: boolean;
   autoApprovedBy?: string | undefined;
   breakGlass: boolean;
+  /** When access starts (request-timing.ts): how long an approval may wait unused, and the clock from first login. */
+  approvalLifetimeSeconds?: number | undefined;
+  firstLoginWaitSeconds?: number | undefined;
   /** MySQL and MariaDB: where the temporary user may connect from, when a rule narrows the catalog's hosts. */
   hostPatterns?: string[] | undefined;
   /** A rule's explanation: rich text since the chat core (people as ids); rows stored before it hold strings. */
@@ -121,6 +124,8 @@ export const accessRequests = pgTable(
     delivery: text('delivery').notNull().default('dm'),
     /** Set when an approver narrowed the request (approve with changes): the terms as asked. */
     changes: jsonb('changes').$type<StoredChanges>(),
+    /** Scheduled access: the start the requester asked for; approved, it waits (`scheduled`) until then. */
+    startsAt: timestamp('starts_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -130,6 +135,7 @@ export const accessRequests = pgTable(
     index('access_requests_requester').on(t.requesterId),
     index('access_requests_extends').on(t.extendsRequestId),
     index('access_requests_pending').on(t.pendingUntil).where(sql`state = 'pending'`),
+    index('access_requests_waiting_start').on(t.startsAt).where(sql`state IN ('scheduled', 'approved')`),
   ],
 );
 
@@ -178,6 +184,13 @@ export const leases = pgTable(
     capturedCount: integer('captured_count').notNull().default(0),
     /** More statements were run than are kept per lease. */
     captureTruncated: boolean('capture_truncated').notNull().default(false),
+    /**
+     * The clock from first login (policy `clock: first-login`): the first connection must come by this
+     * time (meanwhile `expires_at` is this deadline); null for leases whose clock started at approval.
+     */
+    firstLoginBy: timestamp('first_login_by', { withTimezone: true }),
+    /** When the sweep first saw a session of the user: `expires_at` is then this plus the duration. */
+    firstLoginAt: timestamp('first_login_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [
@@ -186,6 +199,7 @@ export const leases = pgTable(
     index('leases_tenant').on(t.tenantId),
     index('leases_ended_by').on(t.endedBy),
     index('leases_due').on(t.expiresAt).where(sql`revoked_at IS NULL`),
+    index('leases_awaiting_login').on(t.firstLoginBy).where(sql`first_login_at IS NULL AND revoked_at IS NULL`),
   ],
 );
 

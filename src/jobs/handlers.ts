@@ -77,7 +77,7 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
       const ref = await notifier.send({ type: 'requestReceived', request: view });
       if (ref && !view.receiptRef) await requestRepo.setReceiptRef(view.tenantId, view.id, ref);
     }
-    else if (['denied', 'expired', 'failed', 'cancelled'].includes(view.state)) await notifier.send({ type: 'requestClosed', request: view });
+    else if (['denied', 'expired', 'failed', 'cancelled', 'lapsed'].includes(view.state)) await notifier.send({ type: 'requestClosed', request: view });
   }
 
   return {
@@ -149,6 +149,11 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
         }
       }
       await notifier.send({ type: 'accessActive', request: view });
+    },
+
+    async watchFirstLogin({ leaseId }) {
+      const { started, expiresAt } = await leases.watchFirstLogin(leaseId);
+      if (started) logger.info({ leaseId, expiresAt }, 'first login seen: the lease clock started');
     },
 
     async revoke({ leaseId }) {

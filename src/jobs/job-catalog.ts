@@ -28,6 +28,8 @@ export const JOBS = {
   alertBreakGlass: { schema: requestId, attempts: 20, timeoutMs: 15_000 },
   deliver: { schema: leaseId, attempts: 20, timeoutMs: 15_000 },
   revoke: { schema: leaseId, attempts: FOREVER, timeoutMs: 60_000 },
+  /** One look at the target's sessions; the sweep asks again while the lease waits for its first login. */
+  watchFirstLogin: { schema: leaseId, attempts: 1, timeoutMs: 15_000 },
   expireRequest: { schema: requestId, attempts: 10, timeoutMs: 15_000 },
   summarize: { schema: leaseId, attempts: 10, timeoutMs: 120_000 },
   ticketComment: { schema: leaseId, attempts: 10, timeoutMs: 30_000 },

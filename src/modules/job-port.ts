@@ -21,6 +21,8 @@ export interface JobPayloads {
   alertBreakGlass: RequestJob;
   deliver: LeaseJob;
   revoke: LeaseJob;
+  /** The first-login clock: looks for a session of the lease's user (lease-timing.ts). */
+  watchFirstLogin: LeaseJob;
   expireRequest: RequestJob;
   summarize: LeaseJob;
   /** The session summary as a comment on the request's verified ticket (modules/tickets). */

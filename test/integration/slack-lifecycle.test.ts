@@ -27,7 +27,7 @@ describe.each([
     const submitted = await h.submitRequest(PEOPLE.requester, { scope: 'sales.orders', duration: '6s', ticket: 'OPS-1234' });
     expect(submitted.status).toBe(200);
     const modal = h.slack.callsTo('views.open')[0]!.args.view as { blocks: Array<{ block_id: string; label: { text: string } }> };
-    expect(modal.blocks.filter((block) => block.label).map((block) => block.label.text)).toEqual(['Database', 'Access level', 'Scope', 'Duration', 'Reason', 'Ticket', 'Emergency']);
+    expect(modal.blocks.filter((block) => block.label).map((block) => block.label.text)).toEqual(['Database', 'Access level', 'Scope', 'Duration', 'Reason', 'Ticket', 'Start (UTC)', 'Emergency']);
     expect(JSON.stringify(modal.blocks)).toContain('"action_id":"dbaccess.analyze"');
     expect(JSON.stringify(modal)).toContain('orders (production)');
 

@@ -58,6 +58,8 @@ export interface HarnessOptions {
    * fake's WebSocket double, with SLACK_APP_TOKEN and no signing secret, as a newcomer sets it up.
    */
   slack?: 'http' | { socketMode: FakeSlackSocketOptions & { appToken?: string } };
+  /** The app's clock for requests and leases (a test moves it instead of waiting). */
+  now?: () => Date;
 }
 
 export interface Harness {
@@ -167,7 +169,7 @@ ${options.extraDatabases ?? ''}`;
     ...options.env,
   };
   const config = loadConfig(envVars);
-  const app = await createContainer(config, { logger: options.logger ?? createLogger(config.env.LOG_LEVEL, options.log) });
+  const app = await createContainer(config, { logger: options.logger ?? createLogger(config.env.LOG_LEVEL, options.log), now: options.now });
   const extra: Container[] = [];
   const cleanUp = async () => {
     await slack.close();

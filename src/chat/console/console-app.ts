@@ -35,7 +35,7 @@ const TENANT = 'local';
 
 const text = (max: number) => z.string().max(max);
 const draftSchema = z.strictObject({
-  databaseId: text(40), level: text(31), scope: text(2000).default(''), duration: text(20), reason: text(1000), ticket: text(100).default(''), breakGlass: z.boolean().default(false),
+  databaseId: text(40), level: text(31), scope: text(2000).default(''), duration: text(20), reason: text(1000), ticket: text(100).default(''), breakGlass: z.boolean().default(false), startsAt: text(40).default(''),
 });
 /** A text command, or the code that confirms an MFA set-up (`mfa` answers with the key). */
 const commandSchema = z.strictObject({ as: z.enum(['requester', 'approver']), text: text(500).optional(), code: text(20).optional() });
@@ -107,7 +107,7 @@ export function consoleApp(options: ConsoleOptions, { store, tenants, history, l
     app.post('/console/api/suggestion', (request, reply) => withTenant(tenantId, async () => {
       const body = z.strictObject({ analysisId: z.uuid() }).safeParse(request.body);
       if (!body.success) return reply.code(400).send({ error: 'No such suggestion.' });
-      const empty = { databaseId: '', level: '', scope: '', duration: '', reason: '', ticket: '', breakGlass: false };
+      const empty = { databaseId: '', level: '', scope: '', duration: '', reason: '', ticket: '', breakGlass: false, startsAt: '' };
       const answer = await dispatcher.dispatch(callerAs(tenantId, 'requester'), { kind: 'useSuggestion', draft: empty, analysisId: body.data.analysisId });
       const form = answer.show?.kind === 'requestForm' ? answer.show.state : undefined;
       const analysis = form?.analysis?.state === 'applied' ? form.analysis.text : undefined;
@@ -141,7 +141,7 @@ export function consoleApp(options: ConsoleOptions, { store, tenants, history, l
     for (const row of await history.recent(tenantId)) {
       const view = await requests.view(row);
       await notifier.send({ type: 'approvalCard', request: view });
-      if (view.state === 'pending' || view.state === 'approved' || view.state === 'provisioning') await notifier.send({ type: 'requestReceived', request: view });
+      if (view.state === 'pending' || view.state === 'scheduled' || view.state === 'approved' || view.state === 'provisioning') await notifier.send({ type: 'requestReceived', request: view });
       else if (view.state === 'active' && view.lease && !store.get(`dm-${view.id}`)) {
         store.put({
           id: `dm-${view.id}`, channel: `dm:${view.requester.externalId}`, kind: 'notice', requestId: view.id,

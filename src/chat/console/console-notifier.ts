@@ -50,7 +50,7 @@ export function createConsoleNotifier({ store, approvalsOf, serves = () => true 
     ref(store.put({ channel: inbox(view), kind: 'notice', requestId: view.id, text, actions: [], ...extra }));
   const endButton = (view: RequestView): ConsoleAction => ({ action: 'end', label: 'End access now', requestId: view.id, style: 'danger', confirm: 'End your access now? Open sessions are killed.' });
   const cancelButton = (view: RequestView): ConsoleAction => ({ action: 'cancel', label: 'Cancel request', requestId: view.id, style: 'danger', confirm: `Cancel request ${view.id}? A database user being created for it is dropped.` });
-  const waiting = (view: RequestView) => view.state === 'pending' || view.state === 'approved' || view.state === 'provisioning';
+  const waiting = (view: RequestView) => view.state === 'pending' || view.state === 'scheduled' || view.state === 'approved' || view.state === 'provisioning';
   /** The requester's receipt: Cancel while the request waits, and where it stands. */
   const receipt = (view: RequestView) => ref(store.put({
     id: `received-${view.id}`, channel: inbox(view), kind: 'notice', requestId: view.id,
@@ -65,7 +65,7 @@ export function createConsoleNotifier({ store, approvalsOf, serves = () => true 
         actions.push({ action: 'approve', label: 'Approve', requestId: request.id, style: 'primary' });
         if (request.narrowing) actions.push({ action: 'approveWithChanges', label: 'Approve with changes…', requestId: request.id });
         actions.push({ action: 'deny', label: 'Deny', requestId: request.id, style: 'danger' }, cancelButton(request));
-      } else if (request.state === 'approved' || request.state === 'provisioning') {
+      } else if (request.state === 'scheduled' || request.state === 'approved' || request.state === 'provisioning') {
         actions.push(cancelButton(request));
       } else if (request.state === 'active') {
         actions.push({ action: 'end', label: 'Revoke now', requestId: request.id, confirm: 'Revoke this access now? Open sessions are killed.' });

@@ -19,7 +19,7 @@ import type { SystemStatus } from './system-status.js';
 /** The dispatcher's collaborators and handler types (apart, so its handler files import no cycle). */
 
 export interface DispatcherDeps {
-  requests: Pick<AccessRequestService, 'listMine' | 'view' | 'viewById' | 'decide' | 'quickRefusal' | 'isAdmin' | 'explainPolicyFor' | 'precheck' | 'submit' | 'requestExtension' | 'retryFailed' | 'reviewBreakGlass'>;
+  requests: Pick<AccessRequestService, 'listMine' | 'view' | 'viewById' | 'decide' | 'quickRefusal' | 'isAdmin' | 'explainPolicyFor' | 'precheck' | 'submit' | 'requestExtension' | 'retryFailed' | 'reviewBreakGlass' | 'now'>;
   /** Cancel, Revoke and End access. */
   exits: Pick<RequestExitService, 'cancel' | 'revoke'>;
   leases: Pick<LeaseService, 'extend' | 'credentialsForRequester' | 'markDelivered'>;

@@ -35,7 +35,7 @@ export function actionHandlers(deps: DispatcherDeps, surface: Surface, verifyCod
     async submit(caller, { draft, shownIn, deliverTo }) {
       const catalog = await catalogOf(caller.tenantId);
       const unavailable = unavailableIn(catalog, availability);
-      const result = validateDraft(draft, catalog);
+      const result = validateDraft(draft, catalog, requests.now());
       if (!result.ok) return { ok: false, say: [], show: { kind: 'formErrors', catalog, draft, errors: result.errors, unavailable } };
       // Also refuses a database that cannot be served now, whatever the form showed (an old form, a crafted payload).
       const refusal = await requests.precheck(caller, result.value);

@@ -33,6 +33,7 @@ function fakes() {
       isAdmin: vi.fn(async (who: { externalUserId: string }) => who.externalUserId === ADMIN),
       decide: vi.fn(async () => ({ ok: true as const, request: {} as never })),
       precheck: vi.fn(async () => ({})),
+      now: () => new Date(),
       submit: vi.fn(async () => { calls.push('submit'); return { id: 'R0000000001' } as never; }),
       view: vi.fn(async (row: { id: string }) => ({ id: row.id }) as never),
       viewById: vi.fn(async () => undefined),

@@ -9,6 +9,13 @@ import type { SessionSummary } from '../../modules/access-requests/session-summa
 import { leftOutSentence } from '../../modules/credentials/postgres-grantable.js';
 import type { Notification } from './notifications.js';
 import { offboardingLine } from './offboarding-text.js';
+import { firstLoginWords, startsInWords } from '../../modules/access-requests/request-timing.js';
+import { spanWords } from '../../modules/policy/policy-timing.js';
+
+/** `starts at 22:00 UTC (in 5 h)`, as of the moment the message is drawn. */
+const startsIn = (startsAt: Date) => startsInWords(startsAt, new Date(), formatTime);
+/** The lease is provisioned and waits for its first connection (the first-login clock). */
+const waitsForLogin = (view: RequestView) => Boolean(view.lease?.firstLoginBy && !view.lease.firstLoginAt && !view.lease.revokedAt);
 
 /**
  * The one request presenter: what every platform says about a request, as neutral parts (an icon
@@ -60,6 +67,8 @@ export function endedBy(view: RequestView): RichText | undefined {
       return rich`revoked by ${who}`;
     case 'offboarded':
       return rich`revoked: the requester left`;
+    case 'no-login':
+      return rich`ended unused: no connection by ${formatTime(lease.firstLoginBy ?? lease.expiresAt)}`;
     case 'emergency':
       return rich`revoked by an operator: emergency revoke-all`;
     case 'ticket-closed':
@@ -85,16 +94,22 @@ export function statusLine(view: RequestView): Line[] {
       const quorum = view.policy?.quorum ?? 1;
       const progress = quorum > 1 ? rich`${approvals.length} of ${quorum} approvals${approvals.length ? rich`: ${people(approvals)}` : ''} · ` : '';
       const onCallUnknown = storedRule(view, 'on-call-unknown');
+      const start = view.startsAt ? ` · ${startsIn(view.startsAt)} once approved` : '';
       return [
-        line('waiting', rich`${progress}Waiting for ${quorum > 1 && approvals.length ? 'more approvers' : 'an approver'} · expires unanswered at ${formatTime(view.pendingUntil)}`),
+        line('waiting', rich`${progress}Waiting for ${quorum > 1 && approvals.length ? 'more approvers' : 'an approver'}${start} · expires unanswered at ${formatTime(view.pendingUntil)}`),
         ...(onCallUnknown ? [line('warning', rich`${onCallUnknown}`)] : []),
       ];
     }
+    case 'scheduled':
+      return after('clock', rich`${startsIn(view.startsAt ?? new Date())}${view.lapsesAt ? ` · the approval lapses at ${formatTime(view.lapsesAt)} if not started` : ''}`);
+    case 'lapsed':
+      return after('expired', rich`approval lapsed unused${view.lapsesAt ? ` at ${formatTime(view.lapsesAt)}` : ''}: not started within ${spanWords(view.policy?.approvalLifetimeSeconds ?? 0)} of approval`);
     case 'approved':
     case 'provisioning':
       return after(undefined, rich`${view.kind === 'extension' ? 'applying the extension…' : 'creating the database user…'}`);
     case 'active':
-      return after('active', rich`access active until ${lease ? formatTime(lease.expiresAt) : 'its end'}`);
+      if (waitsForLogin(view)) return after('clock', rich`access ready; its time starts at the first connection (by ${formatTime(lease!.firstLoginBy!)})`);
+      return after('active', rich`access active until ${lease ? formatTime(lease.expiresAt) : 'its end'}${lease?.firstLoginAt ? ` (from the first connection at ${formatTime(lease.firstLoginAt)})` : ''}`);
     case 'denied': {
       const denial = view.decisions.find((d) => d.decision === 'deny');
       if (!denial) return [line('denied', rich`Denied`)];
@@ -206,7 +221,7 @@ export function receivedLine(view: RequestView, approvers: readonly string[]): L
 }
 
 /** Whether the requester may still cancel: until the access is active. */
-export const cancellable = (view: RequestView): boolean => view.state === 'pending' || view.state === 'approved' || view.state === 'provisioning';
+export const cancellable = (view: RequestView): boolean => view.state === 'pending' || view.state === 'scheduled' || view.state === 'approved' || view.state === 'provisioning';
 
 /** Denied (the reason is returned apart, to be shown as the requester's own words), expired, cancelled or failed. */
 export function closedLine(view: RequestView, { command }: AskAgain = {}): { line: Line; reason?: string | undefined } {
@@ -224,12 +239,19 @@ export function closedLine(view: RequestView, { command }: AskAgain = {}): { lin
       if (!view.failure) return { line: line('cancelled', rich`${request} was cancelled${view.lease?.endReason === 'offboarded' ? ' (offboarding)' : ''}; nothing was left on the database.`) };
       // A refusal that says how to ask again (a ticket refused by its tracker) needs no advice about the scope.
       return { line: line('cancelled', rich`${request} was not sent to approvers: ${codeSpans(view.failure)}${/ask again/i.test(view.failure) ? '' : rich` Fix the scope and ask again${again}.`}`) };
+    case 'lapsed':
+      return { line: line('expired', rich`${request} was approved, but the approval lapsed unused: it was not started within ${spanWords(view.policy?.approvalLifetimeSeconds ?? 0)}. Nothing was created on the database. Ask again${again} when you need it.`) };
     default:
       return { line: line('warning', rich`${request} was approved, but the database user could not be created: ${codeSpans(view.failure ?? 'unknown error')}`) };
   }
 }
 
 export function readyLine(view: RequestView, until: Date | undefined, { needsMfa = false } = {}): Line {
+  const lease = view.lease;
+  if (waitsForLogin(view) && lease?.firstLoginBy) {
+    const wait = (lease.firstLoginBy.getTime() - (lease.provisionedAt ?? view.decidedAt ?? lease.firstLoginBy).getTime()) / 1000;
+    return line('key', rich`Your ${strong(view.level)} access to ${strong(view.databaseId)} (${view.environment}) is ready: ${firstLoginWords(view.durationSeconds, view.policy?.firstLoginWaitSeconds ?? wait)}, by ${strong(formatTime(lease.firstLoginBy))}. Request ${view.id}.${needsMfa ? ' This access needs a second factor: reveal the credentials with your MFA code.' : ''}`);
+  }
   return line('key', rich`Your ${strong(view.level)} access to ${strong(view.databaseId)} (${view.environment}) is ready until ${strong(until ? formatTime(until) : 'its end')}. Request ${view.id}.${needsMfa ? ' This access needs a second factor: reveal the credentials with your MFA code.' : ''}`);
 }
 

@@ -52,7 +52,7 @@ export function approvalCard(view: RequestView): Block[] {
         cancelButton(view),
       ],
     });
-  } else if (view.state === 'approved' || view.state === 'provisioning') {
+  } else if (view.state === 'scheduled' || view.state === 'approved' || view.state === 'provisioning') {
     blocks.push({ type: 'actions', block_id: `cancel-${view.id}`, elements: [cancelButton(view), ...review] });
   } else if (view.state === 'active') {
     blocks.push({

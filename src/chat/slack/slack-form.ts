@@ -70,6 +70,9 @@ export function requestModal(catalog: CatalogView, state: FormState = {}): Block
       }),
       input(id('reason'), 'Reason', { type: 'plain_text_input', multiline: true, min_length: 10, max_length: 1000, placeholder: plain('What will you do, and why?'), ...text(draft?.reason) }),
       input(id('ticket'), 'Ticket', { type: 'plain_text_input', max_length: 100, placeholder: plain('e.g. OPS-1234'), ...text(draft?.ticket) }, { optional: true }),
+      input(id('startsAt'), 'Start (UTC)', { type: 'plain_text_input', max_length: 40, placeholder: plain('empty: at approval; or 22:00, 2026-12-24 06:00, in 3h'), ...text(draft?.startsAt) }, {
+        optional: true, hint: 'Scheduled access: approved now, created at this time.',
+      }),
       input(id('breakGlass'), 'Emergency', {
         type: 'checkboxes',
         options: [breakGlassOption],

@@ -31,7 +31,7 @@ export function closedText(view: RequestView): string {
 export function credentialsBlocks(view: RequestView, c: Credentials): { text: string; blocks: Block[] } {
   const uri = connectionUri(c);
   return {
-    text: `Your access to ${view.databaseId} is ready until ${formatTime(c.expiresAt)}.`,
+    text: `Your access to ${view.databaseId} is ready${view.lease?.firstLoginBy && !view.lease.firstLoginAt ? ': its time starts when you first connect' : ` until ${formatTime(c.expiresAt)}`}.`,
     blocks: [
       section(slackLine(readyLine(view, c.expiresAt))),
       {

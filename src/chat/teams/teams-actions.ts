@@ -15,7 +15,7 @@ export const INPUTS = {
   duration: 'duration',
 } as const;
 /** The request form's inputs are named after the draft's fields. */
-export const FORM_INPUTS = ['databaseId', 'level', 'scope', 'duration', 'reason', 'ticket', 'breakGlass'] as const satisfies readonly DraftField[];
+export const FORM_INPUTS = ['databaseId', 'level', 'scope', 'duration', 'reason', 'ticket', 'startsAt', 'breakGlass'] as const satisfies readonly DraftField[];
 
 export interface RequestActionData {
   requestId: string;

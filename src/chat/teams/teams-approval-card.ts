@@ -87,7 +87,7 @@ function approvalActions(view: RequestView): CardAction[] {
       cancelAction(view, 'approval-card'),
     ];
   }
-  if (view.state === 'approved' || view.state === 'provisioning') return [cancelAction(view, 'approval-card'), ...review];
+  if (view.state === 'scheduled' || view.state === 'approved' || view.state === 'provisioning') return [cancelAction(view, 'approval-card'), ...review];
   if (view.state === 'active') {
     const end = execute('end', 'Revoke now', { ...requestData(view), from: 'approval-card' }, 'destructive');
     return [confirmed('Revoke now', 'Revoke this access now? Open sessions are killed.', end), ...review];

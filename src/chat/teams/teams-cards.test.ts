@@ -376,7 +376,7 @@ describe('request form', () => {
     const card = requestFormCard(catalog, { draft, errors: { duration: 'At most 4h on billing.', reason: 'Say what you will do <and> why.' } });
     expectValidCard(card);
     const inputs = elementsOf(card).filter((e) => e.type.startsWith('Input.'));
-    expect(inputs.map((e) => (e as { value?: string }).value)).toEqual(['billing', 'write', 'public.invoices', '9h', 'short', undefined, 'true']);
+    expect(inputs.map((e) => (e as { value?: string }).value)).toEqual(['billing', 'write', 'public.invoices', '9h', 'short', undefined, undefined, 'true']);
     const errorAfter = (id: string) => {
       const start = card.body.findIndex((e) => 'id' in e && e.id === id);
       const next = card.body.findIndex((e, index) => index > start && e.type.startsWith('Input.'));

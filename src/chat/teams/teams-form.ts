@@ -60,6 +60,9 @@ export function requestFormCard(catalog: CatalogView, state: FormState = {}): Ad
     ...error('reason'),
     { type: 'Input.Text', id: 'ticket', label: 'Ticket (optional)', maxLength: 100, placeholder: 'e.g. OPS-1234', ...value('ticket') },
     ...error('ticket'),
+    { type: 'Input.Text', id: 'startsAt', label: 'Start, UTC (optional)', maxLength: 40, placeholder: 'empty: at approval; or 22:00, 2026-12-24 06:00, in 3h', ...(draft?.startsAt ? { value: draft.startsAt } : {}) },
+    hint('Scheduled access: approved now, created at this time.'),
+    ...error('startsAt'),
     {
       type: 'Input.Toggle', id: 'breakGlass', label: 'Emergency', title: 'Break-glass: I need it now',
       value: draft?.breakGlass ? 'true' : 'false', valueOn: 'true', valueOff: 'false',

@@ -14,7 +14,7 @@ function draftOf(data: Data): RequestDraft {
   const field = (name: (typeof FORM_INPUTS)[number]) => str(data[name]);
   return {
     databaseId: field('databaseId'), level: field('level'), scope: field('scope'), duration: field('duration'),
-    reason: field('reason'), ticket: field('ticket'), breakGlass: data.breakGlass === true || data.breakGlass === 'true',
+    reason: field('reason'), ticket: field('ticket'), breakGlass: data.breakGlass === true || data.breakGlass === 'true', startsAt: field('startsAt'),
   };
 }
 

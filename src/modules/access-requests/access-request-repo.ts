@@ -91,7 +91,7 @@ export function createAccessRequestRepo({ db }: { db: Db }) {
       return db
         .select({ databaseId: accessRequests.databaseId, level: accessRequests.level })
         .from(accessRequests)
-        .where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.requesterId, requesterId), inArray(accessRequests.state, ['approved', 'provisioning', 'active'] satisfies RequestState[])));
+        .where(and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.requesterId, requesterId), inArray(accessRequests.state, ['scheduled', 'approved', 'provisioning', 'active'] satisfies RequestState[])));
     },
 
     /** Records the after-the-fact review of a break-glass access, once. */

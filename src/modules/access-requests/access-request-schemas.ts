@@ -4,6 +4,7 @@ import { parseScope, type ScopeItem } from '../credentials/scope.js';
 import { outsideDatabases, scopeRefusal } from '../credentials/engines/registry.js';
 import type { RequestDraft } from './access-request-types.js';
 import { reasonProblem } from './reason-quality.js';
+import { parseStart } from './start-time.js';
 
 export interface ValidDraft {
   database: DatabaseEntry;
@@ -13,6 +14,8 @@ export interface ValidDraft {
   reason: string;
   ticket: string | null;
   breakGlass: boolean;
+  /** Scheduled access: the requested start (absent: at approval). */
+  startsAt?: Date | undefined;
 }
 
 export type DraftField = keyof RequestDraft;
@@ -24,7 +27,7 @@ const LIMITS = { reason: 1000, ticket: 100, scope: 2000 } as const;
  * Validates a request form against the catalog. Pure and fast: it runs before the chat
  * acknowledgement, so that errors can be shown inline on the form.
  */
-export function validateDraft(draft: RequestDraft, catalog: CatalogView): DraftResult {
+export function validateDraft(draft: RequestDraft, catalog: CatalogView, now = new Date()): DraftResult {
   const errors: Partial<Record<DraftField, string>> = {};
   const database = catalog.database(draft.databaseId);
   if (!database) errors.databaseId = 'Choose a database from the list.';
@@ -69,9 +72,12 @@ export function validateDraft(draft: RequestDraft, catalog: CatalogView): DraftR
   if (ticket.length > LIMITS.ticket) errors.ticket = `Keep the ticket under ${LIMITS.ticket} characters.`;
   else if (ticket && !/^[\p{L}\p{N}][\p{L}\p{N}._#/:-]*$/u.test(ticket)) errors.ticket = 'A ticket is an id or a link, e.g. OPS-1234.';
 
+  const start = parseStart(draft.startsAt ?? '', now);
+  if ('error' in start) errors.startsAt = start.error;
+
   if (Object.keys(errors).length > 0 || !database) return { ok: false, errors };
   return {
     ok: true,
-    value: { database, level: draft.level, scope, durationSeconds: durationSeconds!, reason, ticket: ticket || null, breakGlass: draft.breakGlass === true },
+    value: { database, level: draft.level, scope, durationSeconds: durationSeconds!, reason, ticket: ticket || null, breakGlass: draft.breakGlass === true, ...('startsAt' in start && start.startsAt ? { startsAt: start.startsAt } : {}) },
   };
 }

@@ -13,6 +13,8 @@ import type { RiskAnalyzer, RiskInput } from '../risk/risk-types.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
 import { canApprove, evaluateRequest, explainPolicy, personOf, resolveRoles, type Person, type PersonResolver } from '../policy/policy-evaluator.js';
 import { usualHoursOf } from '../policy/policy-words.js';
+import { timingFor } from '../policy/policy-timing.js';
+import { approvalEvent, startProblem, storedStart, timingSnapshot } from './request-timing.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
 import { isTerminal, type RequestState } from './access-request-state.js';
@@ -88,11 +90,13 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
    * round trip (the catalog and the person are cached), so that a refusal shows on the form itself,
    * with the rule and how to comply.
    */
-  async function precheck(actor: Pick<Actor, 'tenantId' | 'externalUserId'>, draft: ValidDraft, at = now()): Promise<Partial<Record<'databaseId' | 'level' | 'duration' | 'reason' | 'ticket' | 'scope', string>>> {
+  async function precheck(actor: Pick<Actor, 'tenantId' | 'externalUserId'>, draft: ValidDraft, at = now()): Promise<Partial<Record<'databaseId' | 'level' | 'duration' | 'reason' | 'ticket' | 'scope' | 'startsAt', string>>> {
     // A request that can never be served is not taken: the person reads why, and what fixes it.
     const unavailable = availability?.of(draft.database.id);
     if (unavailable) return { databaseId: unavailable.message };
     const catalog = await catalogOf(actor.tenantId);
+    const late = draft.startsAt && startProblem(draft.startsAt, at, timingFor(draft.database, draft.level, catalog.policy));
+    if (late) return { startsAt: late };
     const risk = assessRisk(riskInput(catalog, draft, at));
     const decision = evaluateRequest(
       { requester: await personFor(actor), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: risk.level, now: at, activeLeases: [], breakGlass: draft.breakGlass },
@@ -182,6 +186,10 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       catalog.policy,
     );
     const pendingSeconds = decision.pendingTimeoutSeconds;
+    const timing = timingFor(draft.database, draft.level, catalog.policy);
+    // Whatever path it came in by (precheck says the same on a form).
+    const late = draft.startsAt && startProblem(draft.startsAt, submittedAt, timing);
+    if (late) throw badInput(late, { startsAt: late });
     const row = await db.transaction(async (tx) => {
       const inserted = await requests.insert(
         {
@@ -198,7 +206,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
           ticket: draft.ticket,
           state: 'pending',
           risk: assessment,
-          policy: policySnapshot(decision),
+          policy: { ...policySnapshot(decision), ...timingSnapshot(timing) },
+          startsAt: extension ? null : storedStart(draft.startsAt, submittedAt),
           pendingUntil: new Date(submittedAt.getTime() + pendingSeconds * 1000),
           receiptRef: receiptRef ?? null,
           delivery,
@@ -212,7 +221,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
           action: extension ? 'extension.submitted' : 'request.submitted',
           subject: `request:${inserted.id}`,
           outcome: 'success',
-          details: { database: draft.database.id, level: draft.level, scope: inserted.scope, durationSeconds: draft.durationSeconds, risk: assessment.level, ...(delivery === 'cli' ? { delivery } : {}) },
+          details: { database: draft.database.id, level: draft.level, scope: inserted.scope, durationSeconds: draft.durationSeconds, risk: assessment.level, ...(delivery === 'cli' ? { delivery } : {}), ...(inserted.startsAt ? { startsAt: inserted.startsAt.toISOString() } : {}) },
         },
         tx,
       );
@@ -283,10 +292,13 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
         return;
       }
       if (decision?.outcome === 'auto-approve') {
+        const decidedAt = now();
+        // A later start: auto-approved now, provisioned then (request-timing.ts).
+        const { event, delayMs } = approvalEvent(request, decidedAt);
         const approved = await db.transaction(async (tx) => {
-          const row = await requests.transition(request.tenantId, requestId, 'approve', { decidedAt: now() }, tx);
+          const row = await requests.transition(request.tenantId, requestId, event, { decidedAt }, tx);
           if (row) {
-            await requests.setPolicy(request.tenantId, requestId, { ...policySnapshot(decision), ...(verifiedTicket ? { ticket: verifiedTicket } : {}) }, tx);
+            await requests.setPolicy(request.tenantId, requestId, { ...policySnapshot(decision), ...timingSnapshot(timingFor(ctx!.database, request.level, catalog.policy)), ...(verifiedTicket ? { ticket: verifiedTicket } : {}) }, tx);
             await audit.record(
               {
                 tenantId: request.tenantId, actor: 'system', action: decision.breakGlass ? 'request.break_glass' : 'request.auto_approved', subject: `request:${requestId}`,
@@ -301,7 +313,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
           await Promise.all([
             enqueue('syncCard', { requestId }),
             enqueue('analyzeRequest', { requestId }, { jobId: `analyze-${requestId}` }),
-            enqueue('provision', { requestId }, { jobId: `provision-${requestId}` }),
+            enqueue('provision', { requestId }, { jobId: `provision-${requestId}`, delayMs }),
             ...(decision.breakGlass ? [enqueue('alertBreakGlass', { requestId }, { jobId: `break-glass-${requestId}` })] : []),
           ]);
           return;
@@ -407,6 +419,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
 
   return {
     submit,
+    /** The lifecycle's clock: forms read a requested start (`in 3h`) against it. */
+    now,
     /** An admin's Retry of a failed request (retry-failed.ts). */
     retryFailed: createRetryFailed({ db, requests, audit, enqueue, isAdmin, now }),
     precheck,

@@ -5,11 +5,19 @@
 export const REQUEST_STATES = [
   'pending', 'approved', 'denied', 'expired', 'cancelled',
   'provisioning', 'active', 'failed', 'revoking', 'revoke_failed', 'revoked', 'extended',
+  // Scheduled access (request-timing.ts): approved, waiting for its start; an approval not started in time lapses.
+  'scheduled', 'lapsed',
 ] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
 export const TRANSITIONS = {
   approve: { from: ['pending'], to: 'approved' },
+  /** Approval of a request that asked for a later start: it waits, and is provisioned at the start. */
+  schedule: { from: ['pending'], to: 'scheduled' },
+  /** The start time came: the request goes on as any approved one (the provision job, or the sweep). */
+  start: { from: ['scheduled'], to: 'approved' },
+  /** Approved (or scheduled) and not started within the policy's approval lifetime: it ends unused. */
+  lapse: { from: ['approved', 'scheduled'], to: 'lapsed' },
   deny: { from: ['pending'], to: 'denied' },
   expire: { from: ['pending'], to: 'expired' },
   cancel: { from: ['pending'], to: 'cancelled' },
@@ -18,13 +26,13 @@ export const TRANSITIONS = {
    * decision or for its user. A lease already written is revoked; a provisioning that finishes after
    * this finds the request cancelled and drops what it made.
    */
-  withdraw: { from: ['pending', 'approved', 'provisioning'], to: 'cancelled' },
+  withdraw: { from: ['pending', 'scheduled', 'approved', 'provisioning'], to: 'cancelled' },
   startProvisioning: { from: ['approved', 'provisioning'], to: 'provisioning' },
   activate: { from: ['provisioning'], to: 'active' },
   fail: { from: ['approved', 'provisioning'], to: 'failed' },
   /** An admin files a failed request again, as approved (its lease clock starts when it is provisioned). */
   retry: { from: ['failed'], to: 'approved' },
-  startRevoking: { from: ['approved', 'provisioning', 'active'], to: 'revoking' },
+  startRevoking: { from: ['scheduled', 'approved', 'provisioning', 'active'], to: 'revoking' },
   // Entered once, at the third failed attempt; retries go on from there until finishRevoking.
   revokeFailed: { from: ['revoking'], to: 'revoke_failed' },
   finishRevoking: { from: ['revoking', 'revoke_failed'], to: 'revoked' },
@@ -43,7 +51,7 @@ export function nextState(state: RequestState, event: RequestEvent): RequestStat
   return canTransition(state, event) ? TRANSITIONS[event].to : undefined;
 }
 
-export const TERMINAL_STATES: readonly RequestState[] = ['denied', 'expired', 'cancelled', 'failed', 'revoked', 'extended'];
+export const TERMINAL_STATES: readonly RequestState[] = ['denied', 'expired', 'cancelled', 'failed', 'revoked', 'extended', 'lapsed'];
 /** States in which a database user may exist on the target. */
 export const LIVE_STATES: readonly RequestState[] = ['provisioning', 'active', 'revoking', 'revoke_failed'];
 

@@ -48,6 +48,9 @@ export interface RequestView {
   /** Break-glass: who reviewed it afterwards, if anyone has. */
   reviewedByExternalId: string | null;
   lease: LeaseView | null;
+  /** Scheduled access: the requested start; and when an approval not started lapses (request-timing.ts). */
+  startsAt?: Date | null | undefined;
+  lapsesAt?: Date | undefined;
   /** The analysis for approvers (rating, reasons, history, suggestion), once it has run. */
   analysis: RequestAnalysis | null;
   /** After the access ended: what the session did, once summarized. */
@@ -66,6 +69,9 @@ export interface LeaseView {
   endedByExternalId: string | null;
   revokeAttempts: number;
   dmRef: MessageRef | null;
+  /** The clock from first login: the deadline for the first connection, and when it came. */
+  firstLoginBy?: Date | null | undefined;
+  firstLoginAt?: Date | null | undefined;
 }
 
 /** What a requester fills in; validated before it is stored. */
@@ -78,6 +84,8 @@ export interface RequestDraft {
   ticket: string;
   /** Access now, approvers alerted and a review required afterwards, where policy allows it. */
   breakGlass?: boolean;
+  /** Scheduled access: when to provision it (start-time.ts); empty or absent, at approval. */
+  startsAt?: string | undefined;
 }
 
 /** What an approver may choose when approving with changes: never wider than the terms standing. */

@@ -11,6 +11,7 @@ import type { RequestState } from './access-request-state.js';
 import { policyText } from './policy-text.js';
 import { policyContext } from './request-policy.js';
 import { askedTerms, changesRefusal, narrowInLock, type ChangeField, type ProposedChanges } from './request-narrow.js';
+import { approvalEvent } from './request-timing.js';
 
 /** A refusal is rich text (people as ids, no markup): each adapter renders it. */
 export type DecideOutcome =
@@ -22,6 +23,7 @@ const PENDING_STATES_TEXT: Partial<Record<RequestState, string>> = {
   approved: 'approved', provisioning: 'approved', active: 'approved and active', denied: 'denied',
   expired: 'expired unanswered', cancelled: 'cancelled', failed: 'approved but could not be provisioned',
   revoking: 'ended', revoke_failed: 'ended', revoked: 'ended', extended: 'approved and applied',
+  scheduled: 'approved, waiting for its start', lapsed: 'approved, and lapsed unused',
 };
 
 interface Deps {
@@ -90,7 +92,9 @@ export function createDecide({ db, requests, audit, enqueue, catalogOf, people, 
       await requests.addDecision({ tenantId: actor.tenantId, requestId, approverId: actor.userId, decision, reason: note ?? null }, tx);
       const count = decision === 'approve' ? await requests.countApprovals(actor.tenantId, requestId, tx) : 0;
       const completes = decision === 'deny' || count >= quorum;
-      const row = completes ? await requests.transition(actor.tenantId, requestId, decision, { decidedAt }, tx) : await requests.touch(actor.tenantId, requestId, tx);
+      // An approval before the requested start schedules it (request-timing.ts).
+      const event = decision === 'approve' ? approvalEvent(locked, decidedAt).event : decision;
+      const row = completes ? await requests.transition(actor.tenantId, requestId, event, { decidedAt }, tx) : await requests.touch(actor.tenantId, requestId, tx);
       // Asked against approved whenever an approver narrowed it, now or before.
       const terms = decision === 'approve' && row?.changes ? { terms: { asked: row.changes.asked, approved: { level: row.level, scope: row.scope, durationSeconds: row.durationSeconds }, ...(changes ? { changed: narrowed?.ok ? narrowed.changed : [] } : {}) } } : {};
       await audit.record(
@@ -98,7 +102,10 @@ export function createDecide({ db, requests, audit, enqueue, catalogOf, people, 
           tenantId: actor.tenantId, actor: `user:${actor.userId}`,
           action: decision === 'deny' ? 'request.denied' : completes ? 'request.approved' : 'request.approval_recorded',
           subject: `request:${requestId}`, outcome: 'success',
-          details: { ...(note ? { [changes ? 'note' : 'reason']: note } : {}), ...(decision === 'approve' ? { approvals: count, quorum, mfa: mfaVerified } : {}), ...(check.via ? { via: check.via } : {}), ...terms },
+          details: {
+            ...(note ? { [changes ? 'note' : 'reason']: note } : {}), ...(decision === 'approve' ? { approvals: count, quorum, mfa: mfaVerified } : {}), ...(check.via ? { via: check.via } : {}), ...terms,
+            ...(completes && event === 'schedule' ? { startsAt: locked.startsAt!.toISOString() } : {}),
+          },
         },
         tx,
       );
@@ -115,7 +122,7 @@ export function createDecide({ db, requests, audit, enqueue, catalogOf, people, 
       // The requester hears what changed and why, apart from the credentials.
       ...(outcome.completes && decision === 'approve' && outcome.row.changes ? [enqueue('notifyChanges', { requestId }, { jobId: `changed-${requestId}` })] : []),
       ...(outcome.completes
-        ? [decision === 'approve' ? enqueue('provision', { requestId }, { jobId: `provision-${requestId}` }) : enqueue('notifyRequester', { requestId }, { jobId: `closed-${requestId}` })]
+        ? [decision === 'approve' ? enqueue('provision', { requestId }, { jobId: `provision-${requestId}`, delayMs: approvalEvent(outcome.row, decidedAt).delayMs }) : enqueue('notifyRequester', { requestId }, { jobId: `closed-${requestId}` })]
         : []),
     ]);
     return { ok: true, request: outcome.row, progress: outcome.completes ? undefined : policyText(check.progress) };

@@ -30,11 +30,11 @@ export interface ExitOutcome {
 export type ExitRole = 'requester' | 'approver' | 'admin';
 
 /** States that wait (for a decision, for the database user): Cancel ends them. */
-export const WAITING_STATES: readonly RequestState[] = ['pending', 'approved', 'provisioning'];
+export const WAITING_STATES: readonly RequestState[] = ['pending', 'scheduled', 'approved', 'provisioning'];
 
 const OVER: Partial<Record<RequestState, string>> = {
   denied: 'denied', expired: 'expired unanswered', cancelled: 'cancelled', failed: 'failed', revoked: 'over: its access has ended',
-  extended: 'applied', revoking: 'ending: its access is being revoked', revoke_failed: 'ending: its revocation is being retried',
+  extended: 'applied', lapsed: 'lapsed: its approval was not used in time', revoking: 'ending: its access is being revoked', revoke_failed: 'ending: its revocation is being retried',
 };
 
 const revokeJobId = (leaseId: string) => `revoke-${leaseId}`;

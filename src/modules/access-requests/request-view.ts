@@ -9,6 +9,7 @@ import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
 import type { RequestState } from './access-request-state.js';
 import type { RequestView } from './access-request-types.js';
 import { narrowingChoices } from './request-narrow.js';
+import { lapsesAt } from './request-timing.js';
 
 export interface RequestViewDeps {
   requests: Pick<AccessRequestRepo, 'requesterExternalId' | 'decisions' | 'leaseWithEnder' | 'externalIdOf'>;
@@ -71,8 +72,11 @@ export function createRequestViewer({ requests, catalogOf, analyses }: RequestVi
         ? {
             id: lease.id, username: lease.username, expiresAt: lease.expiresAt, provisionedAt: lease.provisionedAt, revokedAt: lease.revokedAt,
             endReason: lease.endReason, endedByExternalId: leaseRow.endedByExternalId, revokeAttempts: lease.revokeAttempts, dmRef: lease.dmRef ?? null,
+            firstLoginBy: lease.firstLoginBy, firstLoginAt: lease.firstLoginAt,
           }
         : null,
+      startsAt: row.startsAt,
+      lapsesAt: lapsesAt(row),
       analysis: analysis.request ?? null,
       session: analysis.session ?? null,
       recording: describeCapture((lease?.captureMethod as CaptureMethod | undefined) ?? database?.capture ?? 'none'),

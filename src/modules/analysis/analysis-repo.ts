@@ -7,7 +7,7 @@ import type { PastRequest } from '../insights/insights-types.js';
 
 export type AnalysisRow = typeof analyses.$inferSelect;
 
-const APPROVED_STATES = ['approved', 'provisioning', 'active', 'failed', 'revoking', 'revoke_failed', 'revoked', 'extended'];
+const APPROVED_STATES = ['approved', 'provisioning', 'active', 'failed', 'revoking', 'revoke_failed', 'revoked', 'extended', 'scheduled', 'lapsed'];
 const HISTORY_DAYS = 180;
 const HISTORY_ROWS = 1000;
 

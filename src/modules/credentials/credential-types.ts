@@ -55,6 +55,12 @@ export interface CredentialProvider {
   provision(target: Target, spec: ProvisionSpec): Promise<ProvisionResult>;
   /** Moves the expiry of a live user without touching its password or sessions (Vault: lease renew). */
   extend(target: Target, username: string, expiresAt: Date, externalLeaseId?: string): Promise<void>;
+  /**
+   * How many sessions of the user are open now (pg_stat_activity, information_schema.PROCESSLIST),
+   * whatever the capture setting: the sweep starts a first-login clock from it. Engines without it
+   * leave such a lease on its wait deadline.
+   */
+  sessionCount?(target: Target, username: string): Promise<number>;
   /** Ends every session of the user and waits until none is left; returns how many were ended. */
   killSessions(target: Target, username: string): Promise<number>;
   /** Blocks login, kills every session and waits until none is left, removes owned objects, drops the user, verifies. */

@@ -21,6 +21,9 @@ import type { CaptureMethod } from '../capture/capture-types.js';
 import { createLeaseSweeper, revokeJobId } from './lease-sweep.js';
 import { MAX_PERMANENT_ATTEMPTS, failureReason, isPermanentFailure } from './provision-failure.js';
 import { createProvisionGuard } from './provision-guard.js';
+import { leaseClock } from '../access-requests/request-timing.js';
+import { createLeaseTiming } from './lease-timing.js';
+import { createLeaseTimingRepo } from './lease-timing-repo.js';
 
 interface Deps {
   db: Db;
@@ -63,7 +66,8 @@ export class RetryingFailure extends Error {
 export function createLeaseService(deps: Deps) {
   const { db, requests, leases, audit, enqueue, providers, resolveTarget, secrets, catalogs, locks, now = () => new Date() } = deps;
   const guard = createProvisionGuard({ requests, leases, enqueue, now });
-  const sweeper = createLeaseSweeper({ requests, leases, enqueue, catalogs, now, providerFor: (databaseId) => providerFor(databaseId) });
+  const timingRepo = createLeaseTimingRepo({ db });
+  const sweeper = createLeaseSweeper({ requests, leases, timing: timingRepo, enqueue, catalogs, now, providerFor: (databaseId) => providerFor(databaseId) });
   const databaseEntry = (databaseId: string) => catalogs().ofDatabase(databaseId)?.database(databaseId);
   /** `<prefix><10 random characters>` as the engine allows (a placeholder where Vault names the user). */
   const newUsername = (databaseId: string, prefix: string) => {
@@ -81,11 +85,17 @@ export function createLeaseService(deps: Deps) {
     const target = await resolveTarget(databaseId);
     return { target, provider: providers.of(target.entry) };
   };
+  /** Scheduled starts, lapsed approvals and the first-login clock (lease-timing.ts). */
+  const timing = createLeaseTiming({ db, requests, leases, timing: timingRepo, audit, enqueue, providerFor, externalLease, now });
 
   /** `attempt`: the how-manieth try of this job (1 = first), for the permanent-failure limit. */
   async function provision(requestId: string, attempt = 1): Promise<ProvisionOutcome> {
-    const request = await requests.getById(requestId);
-    if (!request) return { kind: 'skipped', why: 'request not found' };
+    const found = await requests.getById(requestId);
+    if (!found) return { kind: 'skipped', why: 'request not found' };
+    // A lapsed approval ends here; a scheduled one waits for its start (or starts now).
+    const admitted = await timing.admit(found);
+    if ('skipped' in admitted) return { kind: 'skipped', why: admitted.skipped };
+    const { request } = admitted;
     if (request.kind === 'extension') {
       if (request.state !== 'approved') return { kind: 'skipped', why: `extension is ${request.state}` };
       const { applied } = await applyExtension(request);
@@ -94,11 +104,15 @@ export function createLeaseService(deps: Deps) {
     if (request.state !== 'approved' && request.state !== 'provisioning') return { kind: 'skipped', why: `request is ${request.state}` };
     const section = catalogs().ofDatabase(request.databaseId);
     const prefix = section?.catalog.settings.userPrefix ?? 'dba_';
-    // The clock starts at approval (after an admin's Retry: now); the row (with the user name) exists before the user does.
-    const expiresAt = new Date((request.retriedAt ? now() : request.decidedAt!).getTime() + request.durationSeconds * 1000);
+    // The clock starts at approval or the scheduled start (after an admin's Retry: now), or at the first
+    // login (expiring meanwhile at its deadline); the row (with the user name) exists before the user does.
+    // An engine that cannot list sessions (Vault's) could never see the first login: its clock starts at approval.
+    const entry = databaseEntry(request.databaseId);
+    const seesSessions = Boolean(entry && providers.of(entry).sessionCount);
+    const { expiresAt, firstLoginBy } = leaseClock(seesSessions ? request : { ...request, policy: request.policy && { ...request.policy, firstLoginWaitSeconds: undefined } }, now());
     const lease = await db.transaction(async (tx) => {
       const row = await leases.insertOnce(
-        { tenantId: request.tenantId, requestId, databaseId: request.databaseId, username: newUsername(request.databaseId, prefix), expiresAt, captureMethod: captureMethodOf(request.databaseId) },
+        { tenantId: request.tenantId, requestId, databaseId: request.databaseId, username: newUsername(request.databaseId, prefix), expiresAt, firstLoginBy, captureMethod: captureMethodOf(request.databaseId) },
         tx,
       );
       // Cancelled since it was read: the lease goes with the transaction, and no user is made.
@@ -302,7 +316,8 @@ export function createLeaseService(deps: Deps) {
     // lease is never revoked without its event. A crash or error in between leaves the lease due, so
     // the sweep revokes it again (the provider finds the user gone) and records it again: an event may
     // be repeated, never lost.
-    const endReason = lease.endReason ?? 'expired';
+    // A first-login clock that no connection started ends unused at its wait deadline.
+    const endReason = lease.endReason ?? (lease.firstLoginBy && !lease.firstLoginAt ? 'no-login' : 'expired');
     await audit.record({ tenantId: lease.tenantId, actor, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id, username: lease.username, endReason, sessionsKilled } });
     if (!(await leases.finishRevocation(lease.tenantId, lease.id, endReason))) return { revoked: false, sessionsKilled };
     // The user is gone; telling people waits behind any other revocation still queued.
@@ -417,7 +432,7 @@ export function createLeaseService(deps: Deps) {
   /** The lease of a request, for endAndRevoke (an offboarding ends a person's active requests). */
   const leaseOf = (tenantId: string, requestId: string) => leases.byRequest(tenantId, requestId);
 
-  return { provision, extend, applyExtension, credentialsForRequester, credentialsForCli, recordDm, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, endNow, endAndRevoke, leaseOf, listLive: (databaseId?: string) => leases.listLive(databaseId),
+  return { provision, watchFirstLogin: timing.watchFirstLogin, extend, applyExtension, credentialsForRequester, credentialsForCli, recordDm, failingRevocations: (tenantId: string) => leases.failingRevocations(tenantId), credentialsFor, leaseById: (id: string) => leases.getById(id), markDelivered, revoke, endEarly, endNow, endAndRevoke, leaseOf, listLive: (databaseId?: string) => leases.listLive(databaseId),
     // Across tenants, as the system by name, whoever calls (a job, the CLI).
     sweep: () => asSystem('sweep', sweeper.sweep), reconcile: () => asSystem('reconciler', sweeper.reconcile) };
 }

@@ -4,12 +4,15 @@ import type { AccessRequestRepo } from '../access-requests/access-request-repo.j
 import type { CredentialProvider, Target } from './credential-types.js';
 import type { LeaseRepo } from './lease-repo.js';
 import { reconcileServers, type ReconcileResult } from './reconciler.js';
+import type { LeaseTimingRepo } from './lease-timing-repo.js';
 
 export const revokeJobId = (leaseId: string) => `revoke-${leaseId}`;
 
 interface Deps {
   requests: Pick<AccessRequestRepo, 'pendingPastDue' | 'stuckInProvisioning'>;
   leases: Pick<LeaseRepo, 'due' | 'capturingDatabases' | 'liveUsernames'>;
+  /** When access starts: scheduled starts and lapsed approvals due, leases waiting for a first login. */
+  timing: Pick<LeaseTimingRepo, 'startsDue' | 'awaitingFirstLogin'>;
   enqueue: Enqueue;
   catalogs: () => CatalogSet;
   providerFor: (databaseId: string) => Promise<{ target: Target; provider: CredentialProvider }>;
@@ -17,19 +20,21 @@ interface Deps {
 }
 
 /** What makes revocation independent of the queue (the sweep) and of the lease rows (the reconciler). */
-export function createLeaseSweeper({ requests, leases, enqueue, catalogs, providerFor, now }: Deps) {
+export function createLeaseSweeper({ requests, leases, timing, enqueue, catalogs, providerFor, now }: Deps) {
   /**
    * Runs every few seconds: whatever the queue lost (a Redis flush or restart), leases past expiry get
    * revoked, pending requests past their deadline expire, and stalled provisioning is retried.
    */
-  async function sweep(): Promise<{ revocations: number; expirations: number; provisions: number; collections: number }> {
+  async function sweep(): Promise<{ revocations: number; expirations: number; provisions: number; collections: number; starts: number; loginWatches: number }> {
     const at = now();
-    const [due, pending, stuck, capturing] = await Promise.all([
+    const [due, pending, stuck, capturing, starts, awaitingLogin] = await Promise.all([
       leases.due(at),
       requests.pendingPastDue(at),
       // Untouched for a lock duration (queue.ts): a job that is not waiting, retrying or running is taken over.
       requests.stuckInProvisioning(new Date(at.getTime() - 10_000)),
       leases.capturingDatabases(),
+      timing.startsDue(at),
+      timing.awaitingFirstLogin(at),
     ]);
     // Logs are read while leases are active (a rotated or size-capped log would not wait for the end).
     // The id coalesces duplicates; the minute in it keeps a failed run from blocking later ones.
@@ -41,8 +46,12 @@ export function createLeaseSweeper({ requests, leases, enqueue, catalogs, provid
       ...pending.map(({ id }) => enqueue('expireRequest', { requestId: id }, { jobId: `expire-${id}`, takeOver: true })),
       ...stuck.map(({ id }) => enqueue('provision', { requestId: id }, { jobId: `provision-${id}`, takeOver: true })),
       ...capturing.map((databaseId) => enqueue('collectQueries', { databaseId }, { jobId: `collect-${databaseId}-${minute}` })),
+      // Scheduled starts and lapsed approvals: the provision job decides which (a delayed one, promoted if it waits).
+      ...starts.map(({ id }) => enqueue('provision', { requestId: id }, { jobId: `provision-${id}`, takeOver: true })),
+      // A look at the target's sessions per sweep, one job per lease at a time.
+      ...awaitingLogin.map(({ id }) => enqueue('watchFirstLogin', { leaseId: id }, { jobId: `first-login-${id}`, takeOver: true })),
     ]);
-    return { revocations: due.length, expirations: pending.length, provisions: stuck.length, collections: capturing.length };
+    return { revocations: due.length, expirations: pending.length, provisions: stuck.length, collections: capturing.length, starts: starts.length, loginWatches: awaitingLogin.length };
   }
 
   /**

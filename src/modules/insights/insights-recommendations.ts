@@ -25,7 +25,7 @@ export const RUBBER_STAMP = { minApprovals: 20, maxMedianSeconds: 60 } as const;
 
 /** Upper bounds of the duration bands requests are grouped by. */
 const DURATION_BANDS = [1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, Number.POSITIVE_INFINITY];
-const APPROVED_STATES = new Set(['approved', 'provisioning', 'active', 'failed', 'revoking', 'revoke_failed', 'revoked', 'extended']);
+const APPROVED_STATES = new Set(['approved', 'provisioning', 'active', 'failed', 'revoking', 'revoke_failed', 'revoked', 'extended', 'scheduled', 'lapsed']);
 
 export type CountsAs = 'read' | 'write' | 'admin';
 

@@ -8,6 +8,7 @@ import { describeWindow } from '../../lib/time-window.js';
 import { choosePolicy, describeApprovers, type EffectivePolicy } from './policy-choice.js';
 import { canRequest, resolveRoles } from './policy-roles.js';
 import { boundTicketWords, describeAutoApprove } from './policy-rules.js';
+import { explainTiming, timingFor } from './policy-timing.js';
 import type { Person, PolicyDatabase } from './policy-types.js';
 import {
   adminMentions, andWords, approvalCount, describeMatch, describePerson, groupsOf, label, matchesAny, matchesDatabase, matchesLevel, mention, orWords,
@@ -50,6 +51,9 @@ export function explainPolicy(database: PolicyDatabase, person: Person | undefin
         : rich`  Break-glass: not allowed.`,
     );
     lines.push(approveWithChangesLine(policy, database.environment));
+    // Said where the policy sets it (the defaults are in the README): the clock and the approval's lifetime.
+    const timing = timingFor(database, policyLevels[0]!, config);
+    if (timing.configured) lines.push(...explainTiming(timing));
   }
 
   for (const directory of config.directories ?? []) {

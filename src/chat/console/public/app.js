@@ -48,7 +48,7 @@ function current(message) {
 // ---- The request form --------------------------------------------------------------------------
 
 const form = $('#request-form');
-const FIELDS = ['databaseId', 'level', 'scope', 'duration', 'reason', 'ticket'];
+const FIELDS = ['databaseId', 'level', 'scope', 'duration', 'reason', 'ticket', 'startsAt'];
 
 /** The databases to choose from; one that cannot be served now is greyed out, with why and what fixes it. */
 function fillDatabases() {
@@ -72,7 +72,7 @@ function fillLevels() {
 
 function draft() {
   const f = form.elements;
-  return { databaseId: f.databaseId.value, level: f.level.value, scope: f.scope.value, duration: f.duration.value, reason: f.reason.value, ticket: f.ticket.value, breakGlass: f.breakGlass.checked };
+  return { databaseId: f.databaseId.value, level: f.level.value, scope: f.scope.value, duration: f.duration.value, reason: f.reason.value, ticket: f.ticket.value, breakGlass: f.breakGlass.checked, startsAt: f.startsAt.value };
 }
 
 /** The error to show under a field now: the server's while the value is the one it judged, else the page's own check. */

@@ -89,6 +89,7 @@ export function readDraft(values: StateValues, revision: number): RequestDraft {
     duration: field('duration'),
     reason: field('reason'),
     ticket: field('ticket'),
+    startsAt: field('startsAt'),
   };
 }
 

@@ -5,7 +5,7 @@ import type { CredentialProvider } from '../../credential-types.js';
 import { where } from '../../target-text.js';
 import { checkUsername } from './connection.js';
 import { type GrantOptionRow, MYSQL_GRANT_OPTIONS_QUERY, mysqlPlanGrants } from './grantable.js';
-import { SYSTEM_DATABASES, type MysqlFlavor, classifyUsers, listUsersQuery } from './grants.js';
+import { SYSTEM_DATABASES, type MysqlFlavor, classifyUsers, listUsersQuery, sessionsQuery } from './grants.js';
 import { createProvisioner } from './provision.js';
 import { createRevoker } from './revoke.js';
 import { scopeDatabases } from './scope.js';
@@ -43,6 +43,13 @@ export function createMysqlProvider(options: { flavor: MysqlFlavor; installId: s
           }
           if (accounts.some((account) => account.locked)) throw conflict(`${username} on ${target.entry.id} is being revoked.`);
         }),
+      );
+    },
+
+    async sessionCount(target, username) {
+      checkUsername(target, username, flavor);
+      return run(target, `Looking for sessions of ${username}`, () =>
+        withAdmin(target, async (db) => (await query<RowDataPacket[]>(db, sessionsQuery(), [username])).length),
       );
     },
 

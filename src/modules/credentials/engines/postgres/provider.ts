@@ -51,6 +51,18 @@ export function createPostgresProvider(options: { installId: string; poolSize?: 
       });
     },
 
+    async sessionCount(target, username) {
+      checkUsername(username);
+      return run(target, `Looking for sessions of ${username}`, async () => {
+        // By the role's oid (the function under pg_stat_activity, as revocation looks them up).
+        const { rows } = await poolFor(target).query<{ count: number }>(
+          'SELECT count(*)::int AS count FROM pg_stat_get_activity(NULL) a WHERE a.usesysid = to_regrole(quote_ident($1))::oid AND a.pid <> pg_backend_pid()',
+          [username],
+        );
+        return rows[0]?.count ?? 0;
+      });
+    },
+
     async killSessions(target, username) {
       checkUsername(username);
       return run(target, `Ending the sessions of ${username}`, async () => {
