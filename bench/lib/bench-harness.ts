@@ -64,6 +64,8 @@ export async function startBenchHarness(
     extraTargets?: number;
     /** Jobs done by this many `RUN_MODE=worker` processes (src/main.ts) instead of the app in the bench's process, which then runs `RUN_MODE=web`. */
     workerProcesses?: number;
+    /** The whole catalog file (see the harness's `catalog`; `prefix` is the bench's role prefix), and the approvers' channels its cards go to. */
+    catalog?: { file: (parts: { target: { name: string }; prefix: string }) => string; approverChannels: string[] };
   } = {},
 ): Promise<BenchHarness> {
   const userPrefix = `bn${randomBytes(3).toString('hex')}_`;
@@ -99,10 +101,11 @@ export async function startBenchHarness(
     settings: { userPrefix, pendingTimeout: '1h', ...options.settings },
     env: { ...(queue === 'redis' ? { QUEUE_PREFIX: queuePrefix } : {}), ...extraEnv, ...(options.workerProcesses ? { RUN_MODE: 'web' } : {}), ...options.env },
     ...(extra.length > 0 ? { extraDatabases: `${extraYaml}\n` } : {}),
+    ...(options.catalog ? { catalog: ({ target }: { target: { name: string } }) => options.catalog!.file({ target, prefix: userPrefix }) } : {}),
   });
   const h = harness;
   for (let i = 0; i < (options.workerProcesses ?? 0); i += 1) workers.push(await startWorkerProcess(h.env));
-  index = new SlackIndex(h.slack, APPROVERS_CHANNEL);
+  index = new SlackIndex(h.slack, options.catalog?.approverChannels ?? APPROVERS_CHANNEL);
   const idx = index;
   let responses = 0;
 
