@@ -8,6 +8,8 @@
  *   2 approve    approve click -> credentials DM posted, one request at a time
  *   3 expiry     lease expires_at -> role gone from pg_roles and the open session dead
  *   4 burst      200 requests submitted at once, approved at once, all DMed
+ *   4b burst-ack 500 first commands, 500 form submissions, 500 approve clicks at once over 20 tenants, from a
+ *                driver process; acks timed in the app and at the client; web+worker in one process, then split
  *   5a one db    how many leases one database can hold at once
  *   5 mass       10,000 leases expiring at the same instant, revoked by the app
  *   6-7 engines  provider overhead against raw SQL; 1,000 revocations at once
@@ -33,6 +35,7 @@ import { ackScenario } from './scenarios/ack.js';
 import { startupScenario } from './scenarios/startup.js';
 import { aclLimitScenario } from './scenarios/acl-limit.js';
 import { burstScenario } from './scenarios/burst.js';
+import { burstAckScenario } from './scenarios/burst-ack.js';
 import { clickToDmScenario } from './scenarios/click-to-dm.js';
 import { expiryScenario } from './scenarios/expiry.js';
 import { massExpiryScenario } from './scenarios/mass-expiry.js';
@@ -55,8 +58,8 @@ const workerProcesses = Number(process.env.BENCH_WORKER_PROCESSES ?? 0) || undef
 /** BENCH_MASS_DATABASES=1 puts every lease of scenario 5 on one database (default: 10). */
 const massDatabases = Number(process.env.BENCH_MASS_DATABASES ?? 0) || undefined;
 const sizes = quick
-  ? { ack: { n: 30, warmup: 5 }, dm: { n: 5, warmup: 1 }, expiry: { n: 5, durationS: 3, staggerMs: 300 }, burst: 20, probe: { max: 480, more: 20 }, mass: { n: 300, databases: 2, deadlineMs: 45_000 } }
-  : { ack: { n: 300, warmup: 30 }, dm: { n: 50, warmup: 5 }, expiry: { n: 50, durationS: 4, staggerMs: 400 }, burst: 200, probe: { max: 9_800, more: 200 }, mass: { n: 10_000, databases: 10, deadlineMs: 75_000 } };
+  ? { ack: { n: 30, warmup: 5 }, dm: { n: 5, warmup: 1 }, expiry: { n: 5, durationS: 3, staggerMs: 300 }, burst: 20, burstAck: { n: 100, tenants: 20 }, probe: { max: 480, more: 20 }, mass: { n: 300, databases: 2, deadlineMs: 45_000 } }
+  : { ack: { n: 300, warmup: 30 }, dm: { n: 50, warmup: 5 }, expiry: { n: 50, durationS: 4, staggerMs: 400 }, burst: 200, burstAck: { n: 500, tenants: 20 }, probe: { max: 9_800, more: 200 }, mass: { n: 10_000, databases: 10, deadlineMs: 75_000 } };
 
 const cpuModel = (() => {
   try {
@@ -152,6 +155,9 @@ try {
     await step(`3 expiry (${queue})`, () => expiryScenario(queue, sizes.expiry));
   }
   await step(`4 burst of ${sizes.burst}`, () => burstScenario('redis', { n: sizes.burst, stallMs: 15_000 }));
+  for (const layout of ['one', 'split'] as const) {
+    await step(`4b burst-ack: ${sizes.burstAck.n} commands, forms and clicks at once over ${sizes.burstAck.tenants} tenants (${layout === 'one' ? 'web+worker one process' : 'web, worker split'})`, () => burstAckScenario({ ...sizes.burstAck, layout }));
+  }
   await step('5a leases on one database', () => aclLimitScenario(sizes.probe));
   await step(`5 ${sizes.mass.n} simultaneous expiries`, () => massExpiryScenario('redis', { ...sizes.mass, ...(massDatabases ? { databases: massDatabases } : {}), realPath: 20, workerProcesses }));
   await step('6 engines: provision and revoke against raw SQL; 7 revocations at once', () => runEngineBench({ quick }));

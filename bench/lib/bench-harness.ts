@@ -68,6 +68,8 @@ export async function startBenchHarness(
     policy?: string;
     /** People the fake Slack knows (users.info emails). */
     slackDirectory?: { users?: Record<string, { email?: string }> };
+    /** The whole catalog file (see the harness's `catalog`; `prefix` is the bench's role prefix), and the approvers' channels its cards go to. */
+    catalog?: { file: (parts: { target: { name: string }; prefix: string }) => string; approverChannels: string[] };
   } = {},
 ): Promise<BenchHarness> {
   const userPrefix = `bn${randomBytes(3).toString('hex')}_`;
@@ -105,10 +107,11 @@ export async function startBenchHarness(
     ...(extra.length > 0 ? { extraDatabases: `${extraYaml}\n` } : {}),
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.slackDirectory ? { slackDirectory: options.slackDirectory } : {}),
+    ...(options.catalog ? { catalog: ({ target }: { target: { name: string } }) => options.catalog!.file({ target, prefix: userPrefix }) } : {}),
   });
   const h = harness;
   for (let i = 0; i < (options.workerProcesses ?? 0); i += 1) workers.push(await startWorkerProcess(h.env));
-  index = new SlackIndex(h.slack, APPROVERS_CHANNEL);
+  index = new SlackIndex(h.slack, options.catalog?.approverChannels ?? APPROVERS_CHANNEL);
   const idx = index;
   let responses = 0;
 

@@ -21,9 +21,10 @@ import { SERVICES } from '../../test/support/services.js';
  * real provider, and a plain admin client that runs the same effect as raw SQL (the baseline).
  *
  * - postgres: the scram cluster (127.0.0.1:5433), createPostgresProvider({ installId: TEST_INSTALL_ID }); raw = the provider's own
- *   statements in one transaction: the GRANTs to the access group (created with the first user), CREATE
- *   ROLE (with a SCRAM verifier computed before the clock starts) and the membership; revoke = ALTER ROLE
- *   NOLOGIN, pg_terminate_backend(pid, 1000), REASSIGN/DROP OWNED, DROP ROLE (and the group with the last user).
+ *   statements in one transaction sent as one round trip (a floor): the GRANTs to the access group (created
+ *   with the first user), CREATE ROLE (with a SCRAM verifier computed on the clock, as the provider does)
+ *   and the membership; revoke = ALTER ROLE NOLOGIN, pg_terminate_backend(pid) (signalled, not waited
+ *   for), REASSIGN/DROP OWNED, DROP ROLE (and the group with the last user), one round trip.
  * - mariadb: 127.0.0.1:3306 as root, createMysqlProvider({ installId: TEST_INSTALL_ID, flavor: 'mariadb' }); raw = the provider's
  *   CREATE USER ... IDENTIFIED BY PASSWORD '<hash>' and GRANT; revoke = ACCOUNT LOCK, KILL CONNECTION
  *   USER, DROP USER.
@@ -202,8 +203,8 @@ export async function postgresKit(): Promise<EngineKit> {
     target,
     provider,
     rawDescription: {
-      provision: 'BEGIN; [CREATE ROLE group NOLOGIN, first user only;] GRANT CONNECT, USAGE, SELECT ON sales.orders TO group; CREATE ROLE <verifier> ... INHERIT; GRANT group TO user; COMMIT (7 round trips, verifier computed off the clock)',
-      revoke: 'ALTER ROLE NOLOGIN; SELECT pg_terminate_backend(pid, 1000) ...; REASSIGN OWNED + DROP OWNED; DROP ROLE [; DROP OWNED BY group + DROP ROLE group, last user only] (4 round trips)',
+      provision: 'BEGIN; [CREATE ROLE group NOLOGIN, first user only;] GRANT CONNECT, USAGE, SELECT ON sales.orders TO group; CREATE ROLE <verifier> ... INHERIT; GRANT group TO user; COMMIT (1 round trip; the SCRAM verifier computed on the clock)',
+      revoke: 'ALTER ROLE NOLOGIN; SELECT pg_terminate_backend(pid) ... (not waited for); REASSIGN OWNED; DROP OWNED; DROP ROLE [; DROP OWNED BY group; DROP ROLE group, last user only] (1 round trip)',
     },
     nextSpec: () => ({ username: `${prefix}${randomCode(10).toLowerCase()}`, password: generatePassword(), expiresAt: inAnHour(), level: 'read', scope }),
     async provision(spec) {
@@ -217,16 +218,17 @@ export async function postgresKit(): Promise<EngineKit> {
     },
     async rawProvision(user) {
       const name = escapeIdentifier(user.username);
-      // The same attributes as the provider's CREATE ROLE.
-      await admin.query('BEGIN');
+      // The floor: the same statements (and attributes as the provider's CREATE ROLE) in one round trip.
+      const statements = [
+        'BEGIN',
+        ...(rawMembers === 0 ? [`CREATE ROLE ${rawGroup} NOLOGIN NOINHERIT`] : []),
+        ...grants,
+        `CREATE ROLE ${name} LOGIN PASSWORD ${escapeLiteral(user.secret)} VALID UNTIL ${escapeLiteral(inAnHour().toISOString())} CONNECTION LIMIT 5 NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS`,
+        `GRANT ${rawGroup} TO ${name}`,
+        'COMMIT',
+      ];
       try {
-        if (rawMembers === 0) await admin.query(`CREATE ROLE ${rawGroup} NOLOGIN NOINHERIT`);
-        for (const statement of grants) await admin.query(statement);
-        await admin.query(
-          `CREATE ROLE ${name} LOGIN PASSWORD ${escapeLiteral(user.secret)} VALID UNTIL ${escapeLiteral(inAnHour().toISOString())} CONNECTION LIMIT 5 NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION NOBYPASSRLS`,
-        );
-        await admin.query(`GRANT ${rawGroup} TO ${name}`);
-        await admin.query('COMMIT');
+        await admin.query(statements.join(';\n'));
         rawMembers += 1;
       } catch (error) {
         await admin.query('ROLLBACK').catch(() => {});
@@ -235,11 +237,17 @@ export async function postgresKit(): Promise<EngineKit> {
     },
     async rawRevoke(user) {
       const name = escapeIdentifier(user.username);
-      await admin.query(`ALTER ROLE ${name} NOLOGIN`);
-      await admin.query('SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [user.username]);
-      await admin.query(`REASSIGN OWNED BY ${name} TO CURRENT_USER; DROP OWNED BY ${name}`);
       rawMembers -= 1;
-      await admin.query(rawMembers === 0 ? `DROP ROLE ${name}; DROP OWNED BY ${rawGroup}; DROP ROLE ${rawGroup}` : `DROP ROLE ${name}`);
+      // One round trip; the sessions are signalled, not waited for (pg_terminate_backend without a timeout).
+      await admin.query(
+        [
+          `ALTER ROLE ${name} NOLOGIN`,
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ${escapeLiteral(user.username)} AND pid <> pg_backend_pid()`,
+          `REASSIGN OWNED BY ${name} TO CURRENT_USER`,
+          `DROP OWNED BY ${name}`,
+          ...(rawMembers === 0 ? [`DROP ROLE ${name}`, `DROP OWNED BY ${rawGroup}`, `DROP ROLE ${rawGroup}`] : [`DROP ROLE ${name}`]),
+        ].join(';\n'),
+      );
     },
     login: (user, password) => pgLogin(db.name, user, password),
     leftovers: () => pgRolesWithPrefixes([prefix]),

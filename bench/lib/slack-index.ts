@@ -16,6 +16,8 @@ export interface IndexedCall {
   ts: string;
 }
 
+const RECEIPT = /^(?::[a-z_]+: )?Your request \*(R[0-9A-Z]{9})\*/;
+
 type Kind = 'card' | 'receipt' | 'credentials' | 'viewsOpen';
 
 export class SlackIndex {
@@ -26,7 +28,11 @@ export class SlackIndex {
   /** postMessage calls that failed or were rejected by the fake (should stay 0). */
   failedCalls = 0;
 
-  constructor(private readonly slack: FakeSlack, private readonly approversChannel: string) {
+  private readonly approverChannels: ReadonlySet<string>;
+
+  /** `approversChannels`: where cards are posted (one per tenant when the catalog has several). */
+  constructor(private readonly slack: FakeSlack, approversChannels: string | readonly string[]) {
+    this.approverChannels = new Set(typeof approversChannels === 'string' ? [approversChannels] : approversChannels);
     this.timer = setInterval(() => this.scan(), 2);
   }
 
@@ -62,12 +68,12 @@ export class SlackIndex {
       const response = call.response as { channel?: string; ts?: string };
       const entry: IndexedCall = { call, at: call.at, channel: response.channel ?? '', ts: response.ts ?? '' };
       const text = typeof call.args.text === 'string' ? call.args.text : '';
-      if (call.args.channel === this.approversChannel && call.args.thread_ts === undefined) {
+      if (this.approverChannels.has(String(call.args.channel)) && call.args.thread_ts === undefined) {
         const id = /^Access request (R[0-9A-Z]{9}):/.exec(text)?.[1];
         if (id) this.put('card', id, entry);
-      } else if (text.startsWith('Your request *')) {
-        // The requester's receipt: "Your request *R…* (…) is waiting for …"; keyed by the requester's user id.
-        const id = /^Your request \*(R[0-9A-Z]{9})\*/.exec(text)?.[1];
+      } else if (RECEIPT.test(text)) {
+        // The requester's receipt: "[:incoming_envelope: ]Your request *R…* (…) is waiting for …"; keyed by the requester's user id.
+        const id = RECEIPT.exec(text)?.[1];
         const user = typeof call.args.channel === 'string' ? call.args.channel.replace(/^D/, '') : '';
         if (id && / is waiting for /.test(text)) this.put('receipt', user, { ...entry, ts: id });
       } else if (/is ready until/.test(text)) {

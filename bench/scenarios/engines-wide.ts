@@ -8,7 +8,7 @@ import { createPostgresProvider } from '../../src/modules/credentials/engines/po
 import { scramSha256Verifier } from '../../src/modules/credentials/engines/postgres/scram.js';
 import { TEST_INSTALL_ID } from '../../test/support/databases.js';
 import { createManagedTarget, run, type ManagedTarget } from '../../test/support/managed-postgres.js';
-import { ms, summarize, type ResultRow } from '../lib/stats.js';
+import { againstFloor, ms, summarize, type ResultRow } from '../lib/stats.js';
 
 /**
  * 6b. PostgreSQL on a realistic schema: a managed-like target (non-superuser admin, the superuser's
@@ -209,8 +209,8 @@ export async function wideTargetScenario(options: { quick: boolean }): Promise<R
     const pair = (metric: string, provider: number[], floor: number[], absolute?: number, floorNotes?: string): ResultRow[] => {
       const p = summarize(provider);
       const r = summarize(floor);
-      const ratio = p.p50 / r.p50;
-      const ok = p.n === n && r.n === n && ratio <= TARGET_RATIO && (absolute === undefined || p.p50 < absolute);
+      const { ratio, pass } = againstFloor(p, r, TARGET_RATIO);
+      const ok = p.n === n && r.n === n && pass && (absolute === undefined || p.p50 < absolute);
       return [
         {
           scenario, backend: 'redis', metric: `${metric}: provider`, n: p.n, p50: p.p50, p99: p.p99, max: p.max,

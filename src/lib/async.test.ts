@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadLater, onceEach } from './async.js';
+import { loadLater, onceEach, urgentFirst } from './async.js';
 
 describe('loadLater', () => {
   it('loads once, and after a failure tries again at the next ready()', async () => {
@@ -47,5 +47,35 @@ describe('onceEach', () => {
     expect(await cached('a', async () => (loads += 1, 7))).toBe(7);
     expect(await cached('a', async () => (loads += 1, 8))).toBe(7);
     expect(loads).toBe(3);
+  });
+});
+
+describe('urgentFirst', () => {
+  it('holds what can wait until no urgent work is under way, in the order it asked', async () => {
+    const gate = urgentFirst(60_000);
+    const order: string[] = [];
+    const endA = gate.begin();
+    const endB = gate.begin();
+    const later = gate.idle().then(() => order.push('later'));
+    endA();
+    endA(); // an end counts once
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual([]);
+    expect(gate.running).toBe(1);
+    order.push('urgent done');
+    endB();
+    await later;
+    expect(order).toEqual(['urgent done', 'later']);
+    expect(gate.running).toBe(0);
+    await gate.idle(); // nothing urgent: no wait
+  });
+
+  it('lets waiting work go after maxWaitMs when urgent work never ends', async () => {
+    const gate = urgentFirst(20);
+    gate.begin();
+    const started = Date.now();
+    await gate.idle();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
+    expect(gate.running).toBe(1);
   });
 });

@@ -61,3 +61,47 @@ export function onceEach<V>(keep: (value: V) => boolean = () => true): (key: str
     return loading;
   };
 }
+
+/**
+ * Urgent work ahead of work that can wait: a chat acknowledgement has to reach the platform within
+ * its deadline (Slack: 3 s), and under a burst the work that follows the acknowledgements already sent
+ * (a form to open, a decision to store) would otherwise queue in front of the ones still to send.
+ * `begin()` marks urgent work and returns its end (idempotent); `idle()` resolves once no urgent work
+ * is under way, or after `maxWaitMs`, so that a flood of acknowledgements never starves the rest.
+ */
+export function urgentFirst(maxWaitMs = 1000): { begin(): () => void; idle(): Promise<void>; readonly running: number } {
+  let running = 0;
+  let waiting: Array<() => void> = [];
+  return {
+    begin() {
+      running += 1;
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        running -= 1;
+        if (running > 0) return;
+        const go = waiting;
+        waiting = [];
+        for (const resolve of go) resolve();
+      };
+    },
+    idle() {
+      if (running === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          waiting = waiting.filter((fn) => fn !== done);
+          resolve();
+        }, maxWaitMs);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        waiting.push(done);
+      });
+    },
+    get running() {
+      return running;
+    },
+  };
+}

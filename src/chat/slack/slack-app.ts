@@ -1,6 +1,7 @@
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import type { CatalogOf, CatalogSet } from '../../config/catalog.js';
+import { urgentFirst } from '../../lib/async.js';
 import { withTenant } from '../../modules/tenants/tenant-scope.js';
 import type { Logger } from '../../lib/logger.js';
 import type { OffboardingService } from '../../modules/offboarding/offboarding-service.js';
@@ -18,6 +19,17 @@ import { createSlackNotifier } from './slack-notifier.js';
 import { SLACK_SURFACE } from './slack-replies.js';
 import { createSlackScreen, createViewSeal, screenPayload } from './slack-screen.js';
 import { createSocketConnection, socketLogger } from './slack-socket.js';
+
+/** A copy of a delivery already taken in: thrown by ack() once the copy is acknowledged, it ends its listener quietly. */
+class DuplicateDelivery extends Error {
+  readonly code = 'dbaccess_duplicate_delivery';
+  constructor() {
+    super('a copy of a Slack delivery already taken in');
+  }
+}
+
+/** The longest that work following an acknowledgement waits for the others (a trigger id lives 3 s). */
+const ACK_FIRST_MAX_WAIT_MS = 1000;
 
 export interface SlackOptions {
   /**
@@ -89,22 +101,51 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
     });
   }
 
+  // Acknowledgements first. Before ack() a request costs its validation and nothing else: the
+  // workspace's tenant (looked up once per workspace, single flight, then kept) and the listener's own
+  // checks. Two things come right after the acknowledgement instead of before it:
+  // - the delivery is claimed (one insert): a copy of a delivery already taken in (Slack's retry, or
+  //   the same payload twice) is acknowledged like the first and stops there (DuplicateDelivery);
+  // - what follows an acknowledgement already sent (a form to open, a decision to store) waits until
+  //   every request that has arrived is acknowledged, so the work queued behind the first answers of a
+  //   burst never delays the last ones past Slack's 3 s.
+  // Every receiver hands its requests to processEvent, with the ack function listeners call.
+  const acks = urgentFirst(ACK_FIRST_MAX_WAIT_MS);
+  const processEvent = app.processEvent.bind(app);
+  app.processEvent = async (event) => {
+    const acknowledged = acks.begin();
+    const body = event.body as Record<string, unknown>;
+    const teamId = teamOf(body);
+    const key = deliveryKey(body);
+    let claimed: Promise<boolean> | undefined;
+    const claim = () =>
+      (claimed ??= teamId && key ? tenants.ensureTenant('slack', teamId).then((tenantId) => withTenant(tenantId, () => deliveries.first(tenantId, key))) : Promise.resolve(true));
+    const ack: typeof event.ack = async (response) => {
+      try {
+        await event.ack(response);
+      } finally {
+        acknowledged();
+      }
+      await acks.idle();
+      if (!(await claim())) throw new DuplicateDelivery();
+    };
+    try {
+      await processEvent({ ...event, ack });
+    } catch (error) {
+      // An event (acknowledged by Bolt before any middleware) that was a copy: nothing more to do.
+      if (!(error instanceof DuplicateDelivery)) throw error;
+    } finally {
+      acknowledged();
+    }
+  };
+
   // Every listener runs in its workspace's tenant scope: the state database's row-level security
   // then refuses any row of another tenant, whatever a listener or service might ask for.
-  // A copy of a delivery already taken in (Slack's retry) is acknowledged and does nothing.
   app.use(async (args) => {
-    const body = args.body as Record<string, unknown>;
-    const teamId = teamOf(body);
+    const teamId = teamOf(args.body);
     if (!teamId) return;
     const tenantId = await tenants.ensureTenant('slack', teamId);
-    await withTenant(tenantId, async () => {
-      const key = deliveryKey(body);
-      if (key && !(await deliveries.first(tenantId, key))) {
-        await (args as { ack?: () => Promise<void> }).ack?.();
-        return;
-      }
-      await args.next();
-    });
+    await withTenant(tenantId, () => args.next());
   });
 
   const context: SlackListenerContext = { app, dispatcher, views, notifier, tenants, catalogOf, offboarding, directory, publishQr, log };
@@ -115,6 +156,7 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
   registerChanges(context);
 
   app.error(async (error) => {
+    if (error instanceof DuplicateDelivery) return;
     log.error({ err: error }, 'slack listener failed');
   });
 
