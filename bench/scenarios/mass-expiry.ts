@@ -49,12 +49,6 @@ export async function massExpiryScenario(queue: 'redis' | 'postgres', { n, datab
     const password = randomBytes(18).toString('base64url');
     for (const [i, target] of b.targets.entries()) usernames.push(await loader.createRolesInBulk(share(i), target, password));
     const rolesMs = Date.now() - setupStarted;
-    // T leaves time to write the rows and enqueue the jobs (measured here at well over 1,000/s).
-    const expiresAt = Date.now() + 8_000 + n * 1.2;
-    const realIds = await loader.insertApproved(realPath, expiresAt);
-    const real = await loader.provisionAll(realIds, 1, () => {});
-    const leaseIds: string[] = [];
-    for (const [i, target] of b.targets.entries()) leaseIds.push(...(await loader.createBulkLeases(usernames[i]!, target.id, expiresAt)));
     // Sessions held open as the leases' users, spread over the databases (the provider kills them at the revocation).
     const sessions: pg.Client[] = [];
     const probe = await connect(b.h.target.adminUrl);
@@ -70,10 +64,17 @@ export async function massExpiryScenario(queue: 'redis' | 'postgres', { n, datab
       const entry = entryOf(b.targets[i]!.id);
       const client = new pg.Client({ host: entry.host, port: entry.port, database: entry.database, user: username, password, application_name: 'bench-open-session' });
       client.on('error', () => {});
+      // Opened before the expiry is set: a user whose revocation had begun would refuse the login.
       await client.connect();
       sessions.push(client);
     }
     const sessionNote = `${sessions.length} of the leases (${((sessions.length / n) * 100).toFixed(1)}%) with a session open at the expiry${sessions.length < wantedSessions ? ` (${wantedSessions} asked; the target cluster's max_connections ${room.rows[0]!.max} left room for ${sessions.length})` : ''}`;
+    // T leaves time to write the rows and enqueue the jobs (measured here at well over 1,000/s).
+    const expiresAt = Date.now() + 8_000 + n * 1.2;
+    const realIds = await loader.insertApproved(realPath, expiresAt);
+    const real = await loader.provisionAll(realIds, 1, () => {});
+    const leaseIds: string[] = [];
+    for (const [i, target] of b.targets.entries()) leaseIds.push(...(await loader.createBulkLeases(usernames[i]!, target.id, expiresAt)));
     const setupMs = Date.now() - setupStarted;
     await loader.close();
     const setupNote = `setup ${(setupMs / 1000).toFixed(1)} s (${n - realPath} roles in bulk over ${databases} databases in ${(rolesMs / 1000).toFixed(1)} s, ${real.active}/${realPath} through lease-service provision${real.failures.length > 0 ? `, failures: ${real.failures.slice(0, 2).join('; ')}` : ''}, ${leaseIds.length} revoke jobs enqueued)`;
