@@ -53,14 +53,14 @@ export function createLeaseRepo({ db }: { db: Db }) {
         WITH input AS (
           SELECT * FROM unnest(${sql.param(items.map((i) => i.id))}::uuid[], ${sql.param(items.map((i) => i.tenantId))}::uuid[], ${sql.param(items.map((i) => i.endReason))}::text[]) AS t(id, tenant_id, end_reason)
         ), lease AS (
+          -- By primary key (= ANY), as the one-lease statement does; the tenant and reason come with each id.
           UPDATE ${leases} l SET revoked_at = now(), last_error = NULL, password_sealed = NULL, end_reason = coalesce(l.end_reason, input.end_reason)
             FROM input
-           WHERE l.id = input.id AND l.tenant_id = input.tenant_id AND l.revoked_at IS NULL
+           WHERE l.id = ANY(${sql.param(items.map((i) => i.id))}::uuid[]) AND l.id = input.id AND l.tenant_id = input.tenant_id AND l.revoked_at IS NULL
           RETURNING l.id, l.tenant_id, l.request_id
         ), request AS (
           UPDATE ${accessRequests} r SET state = ${to}, version = r.version + 1, updated_at = now()
-            FROM lease
-           WHERE r.tenant_id = lease.tenant_id AND r.id = lease.request_id AND r.state IN (${sql.join(from.map((state) => sql`${state}`), sql`, `)})
+           WHERE (r.tenant_id, r.id) IN (SELECT tenant_id, request_id FROM lease) AND r.state IN (${sql.join(from.map((state) => sql`${state}`), sql`, `)})
         )
         SELECT id::text AS id FROM lease`);
       return new Set(rows.map((row) => row.id));
