@@ -52,7 +52,7 @@ export async function createLeaseLoader(b: BenchHarness) {
     secrets: createSecretBox(randomBytes(32)),
     catalogs,
     // It only provisions: revocation is the app's.
-    locks: { tryLock: async () => true, unlock: async () => undefined },
+    locks: { tryLock: async () => true, unlock: async () => undefined, tryLockMany: async (_space, keys) => new Set(keys), unlockMany: async () => undefined },
   });
   const actor = await b.h.app.tenants.actor('slack', TEAM, 'U0BENCH10K', 'bench');
   const durationSeconds = 3600;
@@ -62,9 +62,10 @@ export async function createLeaseLoader(b: BenchHarness) {
    * provider leaves them (createGroupMembersInBulk), with its attributes; then `createBulkLeases`
    * writes the rows. Returns the user names.
    */
-  async function createRolesInBulk(count: number, target: { id: string; adminUrl: string }): Promise<string[]> {
+  /** `password`: the users' password, for a caller that logs in as them (open sessions); random otherwise. */
+  async function createRolesInBulk(count: number, target: { id: string; adminUrl: string }, password = randomBytes(18).toString('base64url')): Promise<string[]> {
     const entry = catalogs().ofDatabase(target.id)!.database(target.id)!;
-    const verifier = await scramSha256Verifier(randomBytes(18).toString('base64url'));
+    const verifier = await scramSha256Verifier(password);
     const admin = await connect(target.adminUrl);
     try {
       const { rows } = await admin.query<{ nspname: string }>(

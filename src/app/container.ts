@@ -273,7 +273,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const revocationLocks = createSessionLocks(stateUrl);
   closers.unshift(() => revocationLocks.end());
   const leases = createLeaseService({
-    db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, providers, secrets, catalogs,
+    db, requests: requestRepo, leases: leaseRepo, audit, enqueue: queue.enqueue, enqueueMany: queue.enqueueMany, providers, secrets, catalogs,
     resolveTarget, locks: revocationLocks, ...(options.now ? { now: options.now } : {}),
   });
   const exitRepo = createRequestExitRepo({ db });

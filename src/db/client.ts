@@ -125,6 +125,9 @@ export interface SessionLocks {
   /** False when another process, or this one, holds it. */
   tryLock(space: number, key: string): Promise<boolean>;
   unlock(space: number, key: string): Promise<void>;
+  /** Many keys in one round trip (a batch of revocations): the keys this process now holds. */
+  tryLockMany(space: number, keys: string[]): Promise<Set<string>>;
+  unlockMany(space: number, keys: string[]): Promise<void>;
   end(): Promise<void>;
 }
 
@@ -156,6 +159,26 @@ export function createSessionLocks(connectionString: string): SessionLocks {
       // A connection lost meanwhile took its locks with it: nothing left to let go of.
       await pool.query('SELECT pg_advisory_unlock(hashtextextended($1, $2))', [key, space]).catch(() => undefined);
       held.delete(`${space}:${key}`);
+    },
+    async tryLockMany(space, keys) {
+      const mine = [...new Set(keys)].filter((key) => !held.has(`${space}:${key}`));
+      for (const key of mine) held.add(`${space}:${key}`);
+      if (mine.length === 0) return new Set();
+      try {
+        // One statement: each key tried once, without waiting, on the one session.
+        const { rows } = await pool.query<{ key: string; locked: boolean }>('SELECT key, pg_try_advisory_lock(hashtextextended(key, $2)) AS locked FROM unnest($1::text[]) AS key', [mine, space]);
+        const locked = new Set(rows.filter((row) => row.locked).map((row) => row.key));
+        for (const key of mine) if (!locked.has(key)) held.delete(`${space}:${key}`);
+        return locked;
+      } catch (error) {
+        for (const key of mine) held.delete(`${space}:${key}`);
+        throw error;
+      }
+    },
+    async unlockMany(space, keys) {
+      if (keys.length === 0) return;
+      await pool.query('SELECT count(pg_advisory_unlock(hashtextextended(key, $2))) FROM unnest($1::text[]) AS key', [keys, space]).catch(() => undefined);
+      for (const key of keys) held.delete(`${space}:${key}`);
     },
     end: () => pool.end(),
   };

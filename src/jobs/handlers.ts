@@ -34,7 +34,7 @@ interface Deps {
   metrics: { revocationFailed(): void };
   /** Audit export, checkpoints and the retention purge (optional: tools that run no schedules leave them out). */
   auditExporter?: Pick<AuditExporter, 'run'>;
-  audit?: Pick<AuditService, 'checkpoint' | 'tenantIds'>;
+  audit?: Pick<AuditService, 'checkpoint' | 'verifyRecent' | 'tenantIds'>;
   retention?: Pick<RetentionService, 'purge'>;
   offboarding?: Pick<OffboardingService, 'notice'>;
   /** Tickets that bind: the summary as a ticket comment, and the poll of bound tickets by the sweep. */
@@ -219,7 +219,15 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
 
     async checkpointAudit() {
       if (!audit) return;
-      for (const tenantId of await audit.tenantIds()) await withTenant(tenantId, () => audit.checkpoint(tenantId));
+      // What was appended since the last run is verified and its head signed as verified, so that
+      // chat's and the report's verification (verifyRecent) start from there and stay short.
+      for (const tenantId of await audit.tenantIds()) {
+        await withTenant(tenantId, async () => {
+          const verified = await audit.verifyRecent(tenantId);
+          if (!verified.ok) logger.error({ tenantId, seq: verified.seq, problem: verified.problem }, 'the audit log is broken');
+          await audit.checkpoint(tenantId);
+        });
+      }
     },
 
     async purgeHistory() {

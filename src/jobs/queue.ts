@@ -4,6 +4,7 @@ import { isLostConnection, type Logger } from '../lib/logger.js';
 import { asSystem } from '../modules/tenants/tenant-scope.js';
 import { withTimeout } from '../lib/async.js';
 import { JOBS, type Enqueue, type JobData, type JobName } from './job-catalog.js';
+import type { EnqueueMany } from '../modules/job-port.js';
 import { clearForTakeOver } from './take-over.js';
 
 export const QUEUE_NAME = 'dbaccess';
@@ -14,6 +15,7 @@ export type JobHandlers = { [N in JobName]: (data: JobData<N>, job: Job) => Prom
 
 export interface JobQueue {
   enqueue: Enqueue;
+  enqueueMany: EnqueueMany;
   /** Starts processing; `onDone` sees every finished job (metrics). */
   startWorker(handlers: JobHandlers, options?: { concurrency?: number; onDone?: (job: Job, ok: boolean) => void }): Promise<void>;
   /** Registers a recurring job without a payload: sweep, reconcile, the audit export and checkpoints, the purge (idempotent). */
@@ -26,6 +28,19 @@ export interface JobQueue {
 
 /** The priority of `later` jobs: any value does, as BullMQ runs every job without one first. */
 const LATER = 10;
+
+function jobOptions(name: JobName, options: { jobId?: string; delayMs?: number; later?: boolean }) {
+  return {
+    jobId: options.jobId,
+    delay: options.delayMs && options.delayMs > 0 ? options.delayMs : undefined,
+    // BullMQ takes jobs without a priority before any prioritized one.
+    priority: options.later ? LATER : undefined,
+    attempts: JOBS[name].attempts,
+    backoff: { type: 'custom' as const },
+    removeOnComplete: true,
+    removeOnFail: 1000,
+  };
+}
 
 // Short enough that a target back from an outage is revoked within a minute (one attempt can take 5 s to time out).
 const MAX_BACKOFF_MS = 30_000;
@@ -91,19 +106,15 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
   return {
     backend: backend.kind,
     async enqueue(name, data, options = {}) {
-      const spec = JOBS[name];
-      const payload = spec.schema.parse(data);
+      const payload = JOBS[name].schema.parse(data);
       if (options.takeOver && options.jobId && !(await clearForTakeOver(queue, options.jobId))) return;
-      await queue.add(name, payload, {
-        jobId: options.jobId,
-        delay: options.delayMs && options.delayMs > 0 ? options.delayMs : undefined,
-        // BullMQ takes jobs without a priority before any prioritized one.
-        priority: options.later ? LATER : undefined,
-        attempts: spec.attempts,
-        backoff: { type: 'custom' },
-        removeOnComplete: true,
-        removeOnFail: 1000,
-      });
+      await queue.add(name, payload, jobOptions(name, options));
+    },
+
+    async enqueueMany(jobs) {
+      if (jobs.length === 0) return;
+      const bulk = jobs.map(({ name, data, options = {} }) => ({ name, data: JOBS[name].schema.parse(data) as object, opts: jobOptions(name, options) }));
+      await queue.addBulk(bulk);
     },
 
     async startWorker(handlers, { concurrency = 20, onDone } = {}) {

@@ -65,3 +65,6 @@ export interface EnqueueOptions {
 }
 
 export type Enqueue = <N extends JobName>(name: N, data: JobData<N>, options?: EnqueueOptions) => Promise<void>;
+
+/** Jobs added together in one round trip (BullMQ addBulk): no `takeOver` (that looks at each job first). */
+export type EnqueueMany = (jobs: Array<{ [N in JobName]: { name: N; data: JobData<N>; options?: Omit<EnqueueOptions, 'takeOver'> } }[JobName]>) => Promise<void>;

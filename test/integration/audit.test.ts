@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStateDb, runMigrations, type Db } from '../../src/db/client.js';
 import { asJobs } from '../support/scopes.js';
-import { chainHash, contentHash, createAuditService } from '../../src/modules/audit/audit-service.js';
+import { chainHash, checkpointMac, contentHash, createAuditService } from '../../src/modules/audit/audit-service.js';
 import { withTenant } from '../../src/db/tenant-scope.js';
 import { createTenantService } from '../../src/modules/tenants/tenant-service.js';
 import { createStateDatabase } from '../support/databases.js';
@@ -204,6 +204,88 @@ describe('audit log', () => {
       for (let i = 0; i < 3; i += 1) await signed().record({ tenantId: id, actor: 'system', action: 'more', subject: 's', outcome: 'success' });
       expect(await signed().checkpoint(id)).toEqual({ seq: 6 });
       expect(await verify(id)).toEqual({ ok: true, events: 6 });
+    });
+  });
+  describe('incremental verification (chat and the report) from the last checkpoint signed as verified', () => {
+    const key = randomBytes(32);
+    const signed = () => asJobs(createAuditService({ db, checkpointKey: key }));
+    const newTenant = () => createTenantService({ db }).ensureTenant('slack', `T${randomBytes(5).toString('hex').toUpperCase()}`);
+    const append = async (id: string, n: number) => {
+      for (let i = 0; i < n; i += 1) await signed().record({ tenantId: id, actor: 'system', action: 'test.event', subject: `thing:${i}`, outcome: 'success', details: { i } });
+    };
+    /** Ten events, verified once (the whole chain: no verified checkpoint yet) and signed at 10, then five more. */
+    async function verifiedAtTen(): Promise<string> {
+      const id = await newTenant();
+      await append(id, 10);
+      expect(await signed().verifyRecent(id)).toEqual({ ok: true, events: 10 });
+      await append(id, 5);
+      return id;
+    }
+    async function asOwner(statement: string, params: unknown[]): Promise<void> {
+      await owner.query('BEGIN');
+      await owner.query('ALTER TABLE audit_events DISABLE TRIGGER USER');
+      await owner.query(statement, params);
+      await owner.query('ALTER TABLE audit_events ENABLE TRIGGER USER');
+      await owner.query('COMMIT');
+    }
+    const edit = (id: string, seq: number) => asOwner(`UPDATE audit_events SET details = '{"i":"edited"}' WHERE tenant_id = $1 AND seq = $2`, [id, seq]);
+
+    it('checks only the events after the verified checkpoint, then signs the new head', async () => {
+      const id = await verifiedAtTen();
+      expect(await signed().verifyRecent(id)).toEqual({ ok: true, events: 15, from: 10 });
+      expect(await signed().verifyRecent(id)).toEqual({ ok: true, events: 15, from: 15 });
+      await append(id, 1);
+      expect(await signed().verifyRecent(id)).toEqual({ ok: true, events: 16, from: 15 });
+      // The checkpoints it signed are checkpoints like the others to the whole-chain check.
+      expect(await signed().verify(id)).toEqual({ ok: true, events: 16 });
+    });
+
+    it('catches an edit after the checkpoint; one before it is left to the full verification (the CLI)', async () => {
+      const after = await verifiedAtTen();
+      await edit(after, 12);
+      expect(await signed().verifyRecent(after)).toEqual({ ok: false, seq: 12, problem: 'content was changed' });
+
+      const before = await verifiedAtTen();
+      await edit(before, 3);
+      expect(await signed().verifyRecent(before)).toEqual({ ok: true, events: 15, from: 10 });
+      expect(await signed().verify(before)).toEqual({ ok: false, seq: 3, problem: 'content was changed' });
+    });
+
+    it('catches the checkpoint\'s own event rewritten or deleted, and a link cut right after it', async () => {
+      const rewritten = await verifiedAtTen();
+      await asOwner("UPDATE audit_events SET hash = repeat('a', 64) WHERE tenant_id = $1 AND seq = 10", [rewritten]);
+      expect(await signed().verifyRecent(rewritten)).toMatchObject({ ok: false, seq: 10, problem: expect.stringMatching(/rewritten: it no longer matches the checkpoint verified and signed at/) });
+      const cut = await verifiedAtTen();
+      await asOwner("UPDATE audit_events SET prev_hash = repeat('b', 64) WHERE tenant_id = $1 AND seq = 11", [cut]);
+      expect(await signed().verifyRecent(cut)).toEqual({ ok: false, seq: 11, problem: 'does not follow the previous event' });
+    });
+
+    it('refuses a forged checkpoint: made without the key, made with another install\'s key, or a signed one passed off as verified', async () => {
+      // Someone with the owner's rights edits event 12 and adds a "verified" checkpoint over the head to hide it.
+      const forge = async (id: string, mac: (row: { tenant_id: string; seq: number; hash: string; prev_mac: string; created_at: string }) => string) => {
+        await edit(id, 12);
+        const { rows } = await owner.query<{ mac: string }>('SELECT mac FROM audit_checkpoints WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1', [id]);
+        const head = (await owner.query<{ hash: string }>('SELECT hash FROM audit_events WHERE tenant_id = $1 AND seq = 15', [id])).rows[0]!;
+        const createdAt = new Date().toISOString();
+        const row = { tenant_id: id, seq: 15, hash: head.hash, prev_mac: rows[0]!.mac, created_at: createdAt };
+        await owner.query('INSERT INTO audit_checkpoints (tenant_id, seq, hash, prev_mac, mac, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [id, 15, head.hash, row.prev_mac, mac(row), createdAt]);
+      };
+      const refused = { ok: false, seq: 15, problem: expect.stringMatching(/altered or one before it removed/) };
+      const noKey = await verifiedAtTen();
+      await forge(noKey, () => 'c'.repeat(64));
+      expect(await signed().verifyRecent(noKey)).toMatchObject(refused);
+      const otherKey = await verifiedAtTen();
+      await forge(otherKey, (r) => checkpointMac(randomBytes(32), { tenantId: r.tenant_id, seq: r.seq, hash: r.hash, prevMac: r.prev_mac, createdAt: r.created_at }, true));
+      expect(await signed().verifyRecent(otherKey)).toMatchObject(refused);
+      // A head the checkpoint job signed (not verified) cannot be turned into a verified one without the key.
+      const promoted = await verifiedAtTen();
+      expect(await signed().checkpoint(promoted)).toEqual({ seq: 15 });
+      await edit(promoted, 12);
+      const job = (await owner.query<{ mac: string; prev_mac: string }>('SELECT mac, prev_mac FROM audit_checkpoints WHERE tenant_id = $1 AND seq = 15', [promoted])).rows[0]!;
+      expect(job.prev_mac).not.toBe(job.mac);
+      expect(await signed().verifyRecent(promoted)).toEqual({ ok: false, seq: 12, problem: 'content was changed' });
+      // And the whole-chain check refuses each forged row too.
+      expect(await signed().verify(noKey)).toMatchObject({ ok: false, seq: 15 });
     });
   });
   describe('group commit of appends made outside a transaction', () => {

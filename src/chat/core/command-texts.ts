@@ -67,8 +67,11 @@ export function listText(rows: Array<{ id: string; databaseId: string; level: st
 }
 
 /** What `audit verify` (and a report) says about the chain. */
-export function auditVerdict(result: Awaited<ReturnType<AuditService['verify']>>): RichText {
+export function auditVerdict(result: Awaited<ReturnType<AuditService['verifyRecent']>>): RichText {
   return result.ok
-    ? text(`The audit log is intact: ${result.events.toLocaleString('en-US')} events, each linked to the one before, none missing, none changed.`)
+    ? text(
+        `The audit log is intact: ${result.events.toLocaleString('en-US')} events, each linked to the one before, none missing, none changed.` +
+          (result.from ? ` Events 1 to ${result.from.toLocaleString('en-US')} were checked by an earlier verification, which signed them; the operator's \`npm run audit:verify\` checks them all again.` : ''),
+      )
     : rich`${strong(`The audit log is broken at event ${result.seq}`)}: ${result.problem}. Everything before event ${String(result.seq)} checks out. Tell your security team.`;
 }

@@ -31,7 +31,7 @@ export interface DispatcherDeps {
   insights?: Pick<InsightsService, 'overview' | 'lastDays'> | undefined;
   /** `report` and `audit verify` (auditors and admins). */
   reports?: Pick<ReportService, 'mayAudit' | 'parseRequest' | 'build' | 'summaryText'> | undefined;
-  audit?: Pick<AuditService, 'verify'> | undefined;
+  audit?: Pick<AuditService, 'verifyRecent'> | undefined;
   /** Terminal sign-ins (`login <code>`), when the CLI API is on. */
   cliSessions?: Pick<CliSessionService, 'confirm'> | undefined;
   catalogOf: CatalogOf;

@@ -58,7 +58,7 @@ function fakes() {
       mayAudit: vi.fn(async () => true), parseRequest: vi.fn(async () => ({ period: {}, filters: {} })),
       build: vi.fn(async () => ({})), summaryText: vi.fn(() => rich`${strong('Access report 2026-11')} (${person('U0BOB')})`),
     },
-    audit: { verify: vi.fn(async () => ({ ok: true, events: 12 })) },
+    audit: { verifyRecent: vi.fn(async () => ({ ok: true, events: 12 })) },
     catalogOf: async () => catalog,
     notifier: { send: vi.fn(async (notification: Notification) => { sent.push(notification); calls.push(notification.type); return undefined; }) },
     logger: { warn: () => {}, error: () => {}, info: () => {}, debug: () => {}, child: () => deps.logger },

@@ -58,13 +58,34 @@ export function contentHash(event: { tenantId: string; actor: string; action: st
 export const chainHash = (prevHash: string, seq: number, content: string) => sha256(`${prevHash}:${seq}:${content}`);
 
 /** The mac of a checkpoint: its tenant, place and hash, bound to the checkpoint before it. */
-export const checkpointMac = (key: Buffer, c: { tenantId: string; seq: number; hash: string; prevMac: string; createdAt: string }) =>
-  createHmac('sha256', key).update(`${c.tenantId}:${c.seq}:${c.hash}:${c.prevMac}:${c.createdAt}`, 'utf8').digest('hex');
+export const checkpointMac = (key: Buffer, c: { tenantId: string; seq: number; hash: string; prevMac: string; createdAt: string }, verified = false) =>
+  createHmac('sha256', key).update(`${c.tenantId}:${c.seq}:${c.hash}:${c.prevMac}:${c.createdAt}${verified ? ':verified' : ''}`, 'utf8').digest('hex');
 
-export type VerifyResult = { ok: true; events: number } | { ok: false; seq: number; problem: string };
+/**
+ * `from`: an incremental verification (verifyRecent) took the events up to this one on the word of a
+ * signed checkpoint that a verification before it had checked them.
+ */
+export type VerifyResult = { ok: true; events: number; from?: number } | { ok: false; seq: number; problem: string };
+
+type CheckpointRow = typeof auditCheckpoints.$inferSelect;
+
+/**
+ * What a checkpoint row's mac says it is: signed by the chain's head (`checkpoint`), signed after a
+ * verification found the chain intact up to it (`verified`; the flag is inside the mac, so it cannot
+ * be set on a row without the key), or `forged` (neither mac matches).
+ */
+function checkpointKind(key: Buffer, row: CheckpointRow, prevMac: string): 'signed' | 'verified' | 'forged' {
+  if (row.prevMac !== prevMac) return 'forged';
+  const fields = { tenantId: row.tenantId, seq: row.seq, hash: row.hash, prevMac, createdAt: new Date(row.createdAt).toISOString() };
+  if (safeEqual(checkpointMac(key, fields, true), row.mac)) return 'verified';
+  return safeEqual(checkpointMac(key, fields), row.mac) ? 'signed' : 'forged';
+}
 
 /** Events read per round trip while verifying: bounded memory for any length of chain. */
 const VERIFY_PAGE = 20_000;
+
+/** Checkpoints looked at, newest first, for the last one signed as verified (the job signs one per interval). */
+const RECENT_CHECKPOINTS = 200;
 
 /** Most events one group commit writes; more wait for the next one. */
 const MAX_BATCH = 500;
@@ -203,6 +224,104 @@ export function createAuditService({ db, appendDb = db, checkpointKey }: { db: D
     return db.select().from(auditCheckpoints).where(eq(auditCheckpoints.tenantId, tenantId)).orderBy(asc(auditCheckpoints.id));
   }
 
+  const alteredCheckpoint = (row: CheckpointRow): VerifyResult => ({
+    ok: false, seq: row.seq, problem: `the signed checkpoint of ${new Date(row.createdAt).toISOString()} was altered or one before it removed`,
+  });
+
+  /** Checkpoints in their order, each signed and bound to the one before (`prevMac` for the first): the hash each expects at its seq. */
+  function checkSigned(tenantId: string, rows: CheckpointRow[], prevMac: string): { ok: true; expected: Map<number, { hash: string; createdAt: string }> } | Extract<VerifyResult, { ok: false }> {
+    const expected = new Map<number, { hash: string; createdAt: string }>();
+    let before = prevMac;
+    for (const row of rows) {
+      if (row.tenantId !== tenantId || checkpointKind(checkpointKey!, row, before) === 'forged') return alteredCheckpoint(row) as Extract<VerifyResult, { ok: false }>;
+      before = row.mac;
+      expected.set(row.seq, { hash: row.hash, createdAt: new Date(row.createdAt).toISOString() });
+    }
+    return { ok: true, expected };
+  }
+
+  /** Events missing at the end: a signed checkpoint counted more than the chain has. */
+  function endsWhereSigned(lastSeq: number, checkpoints: CheckpointRow[]): VerifyResult {
+    let signedUpTo: CheckpointRow | undefined;
+    for (const row of checkpoints) if (!signedUpTo || row.seq > signedUpTo.seq) signedUpTo = row;
+    if (signedUpTo && signedUpTo.seq > lastSeq) {
+      const missing = lastSeq + 1 === signedUpTo.seq ? `event ${signedUpTo.seq} is missing` : `events ${lastSeq + 1} to ${signedUpTo.seq} are missing`;
+      return { ok: false, seq: lastSeq + 1, problem: `${missing}: the checkpoint signed at ${new Date(signedUpTo.createdAt).toISOString()} counted ${signedUpTo.seq}` };
+    }
+    return { ok: true, events: lastSeq };
+  }
+
+  /**
+   * The events after `start` to the chain's end, a page at a time: each follows the one before, its
+   * content hashes to its hash, and it matches the signed checkpoint at its seq if there is one.
+   */
+  async function walk(tenantId: string, start: { seq: number; hash: string }, expected: Map<number, { hash: string; createdAt: string }>): Promise<{ ok: true; events: number; hash: string } | Extract<VerifyResult, { ok: false }>> {
+    let prevHash = start.hash;
+    let lastSeq = start.seq;
+    // Pages by seq range, not LIMIT: under row-level security the planner cannot see that a LIMIT
+    // stops early, and sorted every remaining event for each page (quadratic in the chain's length).
+    const page = (after: number) =>
+      db
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.seq, after), lte(auditEvents.seq, after + VERIFY_PAGE)))
+        .orderBy(asc(auditEvents.seq));
+    const [top] = await db.select({ seq: sql<string | null>`max(${auditEvents.seq})` }).from(auditEvents).where(eq(auditEvents.tenantId, tenantId));
+    const maxSeq = Number(top?.seq ?? 0);
+    // A page left unread when a broken link ends the check must not become an unhandled rejection.
+    const read = (after: number) => {
+      const promise = page(after).then((rows) => rows);
+      promise.catch(() => {});
+      return promise;
+    };
+    let next = read(start.seq);
+    for (let after = start.seq; after < maxSeq; after += VERIFY_PAGE) {
+      const rows = await next;
+      // The next page is read while this one is hashed.
+      if (after + VERIFY_PAGE < maxSeq) next = read(after + VERIFY_PAGE);
+      for (const row of rows) {
+        if (row.seq !== lastSeq + 1) return { ok: false, seq: lastSeq + 1, problem: 'missing or reordered event' };
+        if (row.prevHash !== prevHash) return { ok: false, seq: row.seq, problem: 'does not follow the previous event' };
+        // PostgreSQL returns its own timestamp text; the hash was taken over the ISO form.
+        const content = contentHash({ tenantId: row.tenantId, actor: row.actor, action: row.action, subject: row.subject, outcome: row.outcome, details: row.details, createdAt: new Date(row.createdAt).toISOString() });
+        if (chainHash(row.prevHash, row.seq, content) !== row.hash) return { ok: false, seq: row.seq, problem: 'content was changed' };
+        const signed = expected.get(row.seq);
+        if (signed && signed.hash !== row.hash) {
+          return { ok: false, seq: row.seq, problem: `the chain up to here was rewritten: it no longer matches the checkpoint signed at ${signed.createdAt}` };
+        }
+        prevHash = row.hash;
+        lastSeq = row.seq;
+      }
+      // Every seq up to the end of this range exists (a seq moved far ahead must not make us walk to it).
+      if (lastSeq < Math.min(after + VERIFY_PAGE, maxSeq)) return { ok: false, seq: lastSeq + 1, problem: 'missing or reordered event' };
+    }
+    return { ok: true, events: lastSeq, hash: prevHash };
+  }
+
+  async function verifyAll(tenantId: string): Promise<VerifyResult> {
+    const checkpoints = checkpointKey ? await checkpointsOf(tenantId) : [];
+    const checked = checkSigned(tenantId, checkpoints, GENESIS);
+    if (!checked.ok) return checked;
+    const walked = await walk(tenantId, { seq: 0, hash: GENESIS }, checked.expected);
+    return walked.ok ? endsWhereSigned(walked.events, checkpoints) : walked;
+  }
+
+  /**
+   * Signs `seq` (whose hash is `hash`) as verified, after the tenant's last checkpoint, under the lock
+   * `checkpoint` takes; nothing when a checkpoint verified at or after it is already the last.
+   */
+  async function signVerified(tenantId: string, seq: number, hash: string): Promise<void> {
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${tenantId}, 8))`);
+      const [last] = await tx.select().from(auditCheckpoints).where(eq(auditCheckpoints.tenantId, tenantId)).orderBy(desc(auditCheckpoints.id)).limit(1);
+      if (last && last.seq >= seq && checkpointKind(checkpointKey!, last, last.prevMac) === 'verified') return;
+      const createdAt = new Date().toISOString();
+      const prevMac = last?.mac ?? GENESIS;
+      const mac = checkpointMac(checkpointKey!, { tenantId, seq, hash, prevMac, createdAt }, true);
+      await tx.insert(auditCheckpoints).values({ tenantId, seq, hash, prevMac, mac, createdAt });
+    });
+  }
+
   return {
     /**
      * Appends inside the caller's transaction (so the event commits with the change), or, without
@@ -216,67 +335,56 @@ export function createAuditService({ db, appendDb = db, checkpointKey }: { db: D
     /**
      * Checks the chain from its first event, a page at a time, and the signed checkpoints; returns
      * the first broken link: an edited event ("content was changed"), a deleted or reordered one, a
-     * rewritten stretch (no longer matches a checkpoint), or events missing at the end.
+     * rewritten stretch (no longer matches a checkpoint), or events missing at the end. Seconds per
+     * million events: the CLI's `npm run audit:verify`.
      */
-    async verify(tenantId: string): Promise<VerifyResult> {
-      const checkpoints = checkpointKey ? await checkpointsOf(tenantId) : [];
-      const expected = new Map<number, { hash: string; createdAt: string }>();
-      let prevMac = GENESIS;
-      for (const checkpoint of checkpoints) {
-        const createdAt = new Date(checkpoint.createdAt).toISOString();
-        const mac = checkpointMac(checkpointKey!, { tenantId, seq: checkpoint.seq, hash: checkpoint.hash, prevMac, createdAt });
-        if (checkpoint.prevMac !== prevMac || !safeEqual(mac, checkpoint.mac)) {
-          return { ok: false, seq: checkpoint.seq, problem: `the signed checkpoint of ${createdAt} was altered or one before it removed` };
-        }
-        prevMac = checkpoint.mac;
-        expected.set(checkpoint.seq, { hash: checkpoint.hash, createdAt });
-      }
-      const signedUpTo = checkpoints.at(-1);
+    verify: verifyAll,
 
-      let prevHash = GENESIS;
-      let lastSeq = 0;
-      // Pages by seq range, not LIMIT: under row-level security the planner cannot see that a LIMIT
-      // stops early, and sorted every remaining event for each page (quadratic in the chain's length).
-      const page = (after: number) =>
-        db
-          .select()
-          .from(auditEvents)
-          .where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.seq, after), lte(auditEvents.seq, after + VERIFY_PAGE)))
-          .orderBy(asc(auditEvents.seq));
-      const [top] = await db.select({ seq: sql<string | null>`max(${auditEvents.seq})` }).from(auditEvents).where(eq(auditEvents.tenantId, tenantId));
-      const maxSeq = Number(top?.seq ?? 0);
-      // A page left unread when a broken link ends the check must not become an unhandled rejection.
-      const read = (after: number) => {
-        const promise = page(after).then((rows) => rows);
-        promise.catch(() => {});
-        return promise;
-      };
-      let next = read(0);
-      for (let after = 0; after < maxSeq; after += VERIFY_PAGE) {
-        const rows = await next;
-        // The next page is read while this one is hashed.
-        if (after + VERIFY_PAGE < maxSeq) next = read(after + VERIFY_PAGE);
-        for (const row of rows) {
-          if (row.seq !== lastSeq + 1) return { ok: false, seq: lastSeq + 1, problem: 'missing or reordered event' };
-          if (row.prevHash !== prevHash) return { ok: false, seq: row.seq, problem: 'does not follow the previous event' };
-          // PostgreSQL returns its own timestamp text; the hash was taken over the ISO form.
-          const content = contentHash({ tenantId: row.tenantId, actor: row.actor, action: row.action, subject: row.subject, outcome: row.outcome, details: row.details, createdAt: new Date(row.createdAt).toISOString() });
-          if (chainHash(row.prevHash, row.seq, content) !== row.hash) return { ok: false, seq: row.seq, problem: 'content was changed' };
-          const signed = expected.get(row.seq);
-          if (signed && signed.hash !== row.hash) {
-            return { ok: false, seq: row.seq, problem: `the chain up to here was rewritten: it no longer matches the checkpoint signed at ${signed.createdAt}` };
-          }
-          prevHash = row.hash;
-          lastSeq = row.seq;
+    /**
+     * Checks only what was appended since the last verification, as chat and the report do: from the
+     * newest checkpoint signed as verified (its mac says so, and binds the head's hash), every signed
+     * checkpoint after it and every event after it; a forged or altered checkpoint is refused. An
+     * intact chain gets its head signed as verified, so the next check starts there. Without such a
+     * checkpoint (or without a key) it checks the whole chain. What was verified before the
+     * checkpoint is taken on its word: re-checking all of it is `verify` (the CLI).
+     */
+    async verifyRecent(tenantId: string): Promise<VerifyResult> {
+      if (!checkpointKey) return verifyAll(tenantId);
+      const recent = await db.select().from(auditCheckpoints).where(eq(auditCheckpoints.tenantId, tenantId)).orderBy(desc(auditCheckpoints.id)).limit(RECENT_CHECKPOINTS);
+      let anchor: CheckpointRow | undefined;
+      let after: CheckpointRow[] = [];
+      for (const [i, row] of recent.entries()) {
+        const kind = checkpointKind(checkpointKey, row, row.prevMac);
+        if (kind === 'forged') return alteredCheckpoint(row);
+        if (kind === 'verified') {
+          anchor = row;
+          after = recent.slice(0, i).reverse();
+          break;
         }
-        // Every seq up to the end of this range exists (a seq moved far ahead must not make us walk to it).
-        if (lastSeq < Math.min(after + VERIFY_PAGE, maxSeq)) return { ok: false, seq: lastSeq + 1, problem: 'missing or reordered event' };
       }
-      if (signedUpTo && signedUpTo.seq > lastSeq) {
-        const missing = lastSeq + 1 === signedUpTo.seq ? `event ${signedUpTo.seq} is missing` : `events ${lastSeq + 1} to ${signedUpTo.seq} are missing`;
-        return { ok: false, seq: lastSeq + 1, problem: `${missing}: the checkpoint signed at ${new Date(signedUpTo.createdAt).toISOString()} counted ${signedUpTo.seq}` };
+      let walked: Awaited<ReturnType<typeof walk>>;
+      let ended: VerifyResult;
+      if (!anchor) {
+        const checkpoints = await checkpointsOf(tenantId);
+        const checked = checkSigned(tenantId, checkpoints, GENESIS);
+        if (!checked.ok) return checked;
+        walked = await walk(tenantId, { seq: 0, hash: GENESIS }, checked.expected);
+        if (!walked.ok) return walked;
+        ended = endsWhereSigned(walked.events, checkpoints);
+      } else {
+        const checked = checkSigned(tenantId, after, anchor.mac);
+        if (!checked.ok) return checked;
+        const [at] = await db.select({ hash: auditEvents.hash }).from(auditEvents).where(and(eq(auditEvents.tenantId, tenantId), eq(auditEvents.seq, anchor.seq)));
+        if (at?.hash !== anchor.hash) {
+          return { ok: false, seq: anchor.seq, problem: `${at ? 'the chain up to here was rewritten' : 'the event is missing'}: it no longer matches the checkpoint verified and signed at ${new Date(anchor.createdAt).toISOString()}` };
+        }
+        walked = await walk(tenantId, { seq: anchor.seq, hash: anchor.hash }, checked.expected);
+        if (!walked.ok) return walked;
+        ended = endsWhereSigned(walked.events, [anchor, ...after]);
       }
-      return { ok: true, events: lastSeq };
+      if (!ended.ok) return ended;
+      if (walked.events > (anchor?.seq ?? 0)) await signVerified(tenantId, walked.events, walked.hash);
+      return anchor ? { ok: true, events: walked.events, from: anchor.seq } : { ok: true, events: walked.events };
     },
 
     /**

@@ -26,6 +26,46 @@ export function createLeaseRepo({ db }: { db: Db }) {
       return row;
     },
 
+    /** Leases with their requests, many in one round trip (a batch of revocations). */
+    async getManyWithRequest(ids: string[]): Promise<Array<{ lease: LeaseRow; request: typeof accessRequests.$inferSelect }>> {
+      if (ids.length === 0) return [];
+      return db.select({ lease: leases, request: accessRequests }).from(leases).innerJoin(accessRequests, eq(accessRequests.id, leases.requestId)).where(inArray(leases.id, ids));
+    },
+
+    /** `startRevoking` for many requests in one statement (those in another state are left as they are). */
+    async startRevokingMany(requests: Array<{ tenantId: string; id: string }>): Promise<void> {
+      if (requests.length === 0) return;
+      const { from, to } = TRANSITIONS.startRevoking;
+      await db.execute(sql`
+        UPDATE ${accessRequests} SET state = ${to}, version = version + 1, updated_at = now()
+         WHERE (tenant_id, id) IN (SELECT * FROM unnest(${sql.param(requests.map((r) => r.tenantId))}::uuid[], ${sql.param(requests.map((r) => r.id))}::text[]))
+           AND state IN (${sql.join(from.map((state) => sql`${state}`), sql`, `)})`);
+    },
+
+    /**
+     * finishRevocation for many leases in one statement: the ids of those it marked (a lease already
+     * revoked is left out, as there).
+     */
+    async finishRevocations(items: Array<{ tenantId: string; id: string; endReason: string }>): Promise<Set<string>> {
+      if (items.length === 0) return new Set();
+      const { from, to } = TRANSITIONS.finishRevoking;
+      const { rows } = await db.execute<{ id: string }>(sql`
+        WITH input AS (
+          SELECT * FROM unnest(${sql.param(items.map((i) => i.id))}::uuid[], ${sql.param(items.map((i) => i.tenantId))}::uuid[], ${sql.param(items.map((i) => i.endReason))}::text[]) AS t(id, tenant_id, end_reason)
+        ), lease AS (
+          -- By primary key (= ANY), as the one-lease statement does; the tenant and reason come with each id.
+          UPDATE ${leases} l SET revoked_at = now(), last_error = NULL, password_sealed = NULL, end_reason = coalesce(l.end_reason, input.end_reason)
+            FROM input
+           WHERE l.id = ANY(${sql.param(items.map((i) => i.id))}::uuid[]) AND l.id = input.id AND l.tenant_id = input.tenant_id AND l.revoked_at IS NULL
+          RETURNING l.id, l.tenant_id, l.request_id
+        ), request AS (
+          UPDATE ${accessRequests} r SET state = ${to}, version = r.version + 1, updated_at = now()
+           WHERE (r.tenant_id, r.id) IN (SELECT tenant_id, request_id FROM lease) AND r.state IN (${sql.join(from.map((state) => sql`${state}`), sql`, `)})
+        )
+        SELECT id::text AS id FROM lease`);
+      return new Set(rows.map((row) => row.id));
+    },
+
     async byRequest(tenantId: string, requestId: string): Promise<LeaseRow | undefined> {
       const [row] = await db.select().from(leases).where(and(eq(leases.tenantId, tenantId), eq(leases.requestId, requestId)));
       return row;

@@ -6,7 +6,7 @@ import { generatePassword } from '../../lib/crypto.js';
 import { Secret } from '../../lib/secret.js';
 import { forbidden, notFound } from '../../lib/errors.js';
 import { randomCode } from '../../lib/ids.js';
-import type { Enqueue } from '../job-port.js';
+import type { Enqueue, EnqueueMany } from '../job-port.js';
 import type { AccessRequestRepo, RequestRow } from '../access-requests/access-request-repo.js';
 import { LIVE_STATES, type RequestState } from '../access-requests/access-request-state.js';
 import type { AuditService } from '../audit/audit-service.js';
@@ -31,13 +31,15 @@ interface Deps {
   leases: LeaseRepo;
   audit: Pick<AuditService, 'record'>;
   enqueue: Enqueue;
+  /** What follows a batch of revocations, added in one round trip (falls back to `enqueue` one by one). */
+  enqueueMany?: EnqueueMany;
   providers: Pick<ProviderRegistry, 'of'>;
   resolveTarget: TargetResolver;
   secrets: SecretBox;
   /** The whole catalog: a lease names its database, which belongs to one tenant's section. */
   catalogs: () => CatalogSet;
   /** Held by one process at a time, whatever the others do (revocations). */
-  locks: Pick<SessionLocks, 'tryLock' | 'unlock'>;
+  locks: Pick<SessionLocks, 'tryLock' | 'unlock' | 'tryLockMany' | 'unlockMany'>;
   now?: () => Date;
 }
 
@@ -52,6 +54,10 @@ export type ProvisionOutcome =
 /** The session locks' space for revocations (one per lease; see revoke). */
 const REVOKING = 21;
 
+/** Most revocations one batch takes (the workers run 50 jobs at once), and batches run at once. */
+const MAX_REVOKE_BATCH = 100;
+const MAX_BATCHES_IN_FLIGHT = 2;
+
 /** A failure that keeps being retried, with how many attempts have failed so far. */
 export class RetryingFailure extends Error {
   constructor(override readonly cause: unknown, readonly attempts: number, readonly request: RequestRow) {
@@ -65,6 +71,9 @@ export class RetryingFailure extends Error {
  */
 export function createLeaseService(deps: Deps) {
   const { db, requests, leases, audit, enqueue, providers, resolveTarget, secrets, catalogs, locks, now = () => new Date() } = deps;
+  const enqueueMany: EnqueueMany = deps.enqueueMany ?? (async (jobs) => {
+    await Promise.all(jobs.map((job) => enqueue(job.name, job.data as never, job.options)));
+  });
   const guard = createProvisionGuard({ requests, leases, enqueue, now });
   const timingRepo = createLeaseTimingRepo({ db });
   const sweeper = createLeaseSweeper({ requests, leases, timing: timingRepo, enqueue, catalogs, now, providerFor: (databaseId) => providerFor(databaseId) });
@@ -268,27 +277,151 @@ export function createLeaseService(deps: Deps) {
     });
   }
 
+  type RevokeOutcome = { revoked: boolean; sessionsKilled: number; busy?: boolean };
+  interface PendingRevoke {
+    leaseId: string;
+    actor: string;
+    resolve: (outcome: RevokeOutcome) => void;
+    reject: (error: unknown) => void;
+  }
+  const waiting: PendingRevoke[] = [];
+  let batchesInFlight = 0;
+
+  /** Starts a batch with what waits, while fewer than MAX_BATCHES_IN_FLIGHT run. */
+  function startBatches(): void {
+    while (waiting.length > 0 && batchesInFlight < MAX_BATCHES_IN_FLIGHT) {
+      const batch = waiting.splice(0, MAX_REVOKE_BATCH);
+      batchesInFlight += 1;
+      void revokeBatch(batch).finally(() => {
+        batchesInFlight -= 1;
+        startBatches();
+      });
+    }
+  }
+
   /**
    * Revokes the lease's user, once however many processes try at the same moment: the first takes the
    * lease's lock, the others return `busy` (the holder finishes, or fails and is retried by the
    * workers; a holder that dies lets go with its connection, and the sweep comes back).
+   *
+   * Revocations asked for together (a mass expiry: the workers run 50 jobs at once) go as one batch on
+   * the app's side, as they do on the target's: one read, one lock statement, one state update before
+   * and one after, one group-committed audit append and one bulk add of what follows, for the batch.
+   * A failure is still each lease's own (its attempts, its alert, its retry).
    */
-  async function revoke(leaseId: string, actor = 'job:revoke'): Promise<{ revoked: boolean; sessionsKilled: number; busy?: boolean }> {
-    // Looked at before the lock, so that a job too early holds nothing (endNow takes it then).
-    const found = await leases.getWithRequest(leaseId);
-    if (!found || found.lease.revokedAt) return { revoked: false, sessionsKilled: 0 };
-    const { lease } = found;
-    if (lease.expiresAt > now() && !lease.endReason) {
-      // Early by the clock (a delayed job whose lease was extended): come back at the expiry.
-      await enqueue('revoke', { leaseId }, { jobId: `${revokeJobId(leaseId)}-${lease.expiresAt.getTime()}`, delayMs: lease.expiresAt.getTime() - now().getTime() });
-      return { revoked: false, sessionsKilled: 0 };
-    }
-    if (!(await locks.tryLock(REVOKING, leaseId))) return { revoked: false, sessionsKilled: 0, busy: true };
+  function revoke(leaseId: string, actor = 'job:revoke'): Promise<RevokeOutcome> {
+    return new Promise<RevokeOutcome>((resolve, reject) => {
+      waiting.push({ leaseId, actor, resolve, reject });
+      // After the current turn: revocations asked for together share a batch.
+      if (waiting.length === 1) setImmediate(startBatches);
+    });
+  }
+
+  /** Settles every caller of the batch; never throws. */
+  async function revokeBatch(batch: PendingRevoke[]): Promise<void> {
+    const settled = new Set<PendingRevoke>();
+    const settle = (pending: PendingRevoke, outcome: RevokeOutcome | { error: unknown }) => {
+      if (settled.has(pending)) return;
+      settled.add(pending);
+      if ('error' in outcome) pending.reject(outcome.error);
+      else pending.resolve(outcome);
+    };
+    let locked = new Set<string>();
     try {
-      return await revokeHeld(leaseId, actor);
+      // Looked at before the lock, so that a job too early holds nothing (endNow takes it then).
+      const before = new Map((await leases.getManyWithRequest([...new Set(batch.map((p) => p.leaseId))])).map((row) => [row.lease.id, row]));
+      const due: PendingRevoke[] = [];
+      const seen = new Set<string>();
+      for (const pending of batch) {
+        const found = before.get(pending.leaseId);
+        if (!found || found.lease.revokedAt) settle(pending, { revoked: false, sessionsKilled: 0 });
+        else if (found.lease.expiresAt > now() && !found.lease.endReason) {
+          // Early by the clock (a delayed job whose lease was extended): come back at the expiry.
+          const { expiresAt } = found.lease;
+          await enqueue('revoke', { leaseId: pending.leaseId }, { jobId: `${revokeJobId(pending.leaseId)}-${expiresAt.getTime()}`, delayMs: expiresAt.getTime() - now().getTime() });
+          settle(pending, { revoked: false, sessionsKilled: 0 });
+        } else if (seen.has(pending.leaseId)) settle(pending, { revoked: false, sessionsKilled: 0, busy: true });
+        else {
+          seen.add(pending.leaseId);
+          due.push(pending);
+        }
+      }
+      if (due.length === 0) return;
+      locked = await locks.tryLockMany(REVOKING, due.map((p) => p.leaseId));
+      const mine = due.filter((pending) => {
+        if (!locked.has(pending.leaseId)) settle(pending, { revoked: false, sessionsKilled: 0, busy: true });
+        return locked.has(pending.leaseId);
+      });
+      if (mine.length === 0) return;
+      // Looked at again under the lock: the last holder may have revoked it.
+      const current = new Map((await leases.getManyWithRequest(mine.map((p) => p.leaseId))).map((row) => [row.lease.id, row]));
+      const work = mine.flatMap((pending) => {
+        const found = current.get(pending.leaseId);
+        if (!found || found.lease.revokedAt) {
+          settle(pending, { revoked: false, sessionsKilled: 0 });
+          return [];
+        }
+        return [{ pending, ...found }];
+      });
+      await leases.startRevokingMany(work.map(({ request }) => ({ tenantId: request.tenantId, id: request.id })));
+      const dropped = await Promise.all(
+        work.map(async (item) => {
+          try {
+            return { ...item, sessionsKilled: await dropUser(item.lease) };
+          } catch (error) {
+            // Its attempts counted and audited: the job retries it (RetryingFailure), alone.
+            settle(item.pending, { error: await revocationFailed(item.lease, item.request, item.pending.actor, error).catch((failure: unknown) => failure) });
+            return undefined;
+          }
+        }),
+      );
+      const done = dropped.filter((item): item is NonNullable<typeof item> => item !== undefined);
+      // Events first, then the leases marked (see revokeHeld): an event may be repeated, never lost.
+      const recorded = await Promise.allSettled(
+        done.map(({ lease, request, pending, sessionsKilled }) =>
+          audit.record({ tenantId: lease.tenantId, actor: pending.actor, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id, username: lease.username, endReason: lease.endReason ?? 'expired', sessionsKilled } }),
+        ),
+      );
+      const toFinish = done.filter((item, i) => {
+        const result = recorded[i]!;
+        if (result.status === 'rejected') settle(item.pending, { error: result.reason });
+        return result.status === 'fulfilled';
+      });
+      const finished = await leases.finishRevocations(toFinish.map(({ lease }) => ({ tenantId: lease.tenantId, id: lease.id, endReason: lease.endReason ?? 'expired' })));
+      const ours = toFinish.filter((item) => finished.has(item.lease.id));
+      // The users are gone; telling people waits behind any other revocation still queued.
+      await enqueueMany(
+        ours.flatMap(({ lease, request }) => [
+          { name: 'syncCard' as const, data: { requestId: request.id }, options: { later: true } },
+          // A lease that never got its user (a failed provisioning) has no session to summarize.
+          ...(lease.provisionedAt ? [{ name: 'summarize' as const, data: { leaseId: lease.id }, options: { jobId: `summarize-${lease.id}`, later: true } }] : []),
+        ]),
+      );
+      for (const item of toFinish) settle(item.pending, { revoked: finished.has(item.lease.id), sessionsKilled: item.sessionsKilled });
+    } catch (error) {
+      for (const pending of batch) settle(pending, { error });
     } finally {
-      await locks.unlock(REVOKING, leaseId);
+      await locks.unlockMany(REVOKING, [...locked]).catch(() => undefined);
+      for (const pending of batch) settle(pending, { error: new Error('revocation batch ended without an outcome') });
     }
+  }
+
+  /** Drops the lease's user on its target: the sessions it killed. */
+  async function dropUser(lease: LeaseRow): Promise<number> {
+    const { target, provider } = await providerFor(lease.databaseId);
+    // A user that was never issued (Vault's placeholder name) has nothing to revoke anywhere.
+    const neverIssued = !lease.provisionedAt && !lease.externalLeaseSealed && Boolean(engineOf(target.entry).neverMade?.(lease.username));
+    return neverIssued ? 0 : (await provider.revoke(target, lease.username, externalLease(lease))).sessionsKilled;
+  }
+
+  /** A failed attempt: counted, audited, and after the third the request shows it (revokeFailed). */
+  async function revocationFailed(lease: LeaseRow, request: RequestRow, actor: string, error: unknown): Promise<never> {
+    const attempts = await leases.countFailedAttempt(lease.tenantId, lease.id, (error as Error).message);
+    if (attempts >= 3 && (await requests.transition(request.tenantId, request.id, 'revokeFailed'))) {
+      await enqueue('syncCard', { requestId: request.id });
+    }
+    await audit.record({ tenantId: lease.tenantId, actor, action: 'lease.revoke', subject: `lease:${lease.id}`, outcome: 'failure', details: { attempts, error: (error as Error).message } });
+    throw new RetryingFailure(error, attempts, request);
   }
 
   /** The revocation itself, under the lease's lock: looked at again (the last holder may have revoked it). */
@@ -299,17 +432,9 @@ export function createLeaseService(deps: Deps) {
     await requests.transition(request.tenantId, request.id, 'startRevoking');
     let sessionsKilled: number;
     try {
-      const { target, provider } = await providerFor(lease.databaseId);
-      // A user that was never issued (Vault's placeholder name) has nothing to revoke anywhere.
-      const neverIssued = !lease.provisionedAt && !lease.externalLeaseSealed && Boolean(engineOf(target.entry).neverMade?.(lease.username));
-      ({ sessionsKilled } = neverIssued ? { sessionsKilled: 0 } : await provider.revoke(target, lease.username, externalLease(lease)));
+      sessionsKilled = await dropUser(lease);
     } catch (error) {
-      const attempts = await leases.countFailedAttempt(lease.tenantId, lease.id, (error as Error).message);
-      if (attempts >= 3 && (await requests.transition(request.tenantId, request.id, 'revokeFailed'))) {
-        await enqueue('syncCard', { requestId: request.id });
-      }
-      await audit.record({ tenantId: lease.tenantId, actor, action: 'lease.revoke', subject: `lease:${lease.id}`, outcome: 'failure', details: { attempts, error: (error as Error).message } });
-      throw new RetryingFailure(error, attempts, request);
+      return revocationFailed(lease, request, actor, error);
     }
     // The event is committed first, group-committed with the tenant's other appends and outside any
     // transaction (no lock or connection held while the chain is busy), then the lease is marked: a

@@ -16,7 +16,7 @@ import type { InsightsProvider, Report, ReportFilters } from './report-types.js'
 
 interface Deps {
   repo: ReportRepo;
-  audit: Pick<AuditService, 'verify'>;
+  audit: Pick<AuditService, 'verifyRecent'>;
   /** The tenant's catalog (its section of the file). */
   catalogOf: CatalogOf;
   /** Who a chat user is as the policy sees them; by default the id alone. */
@@ -101,7 +101,7 @@ export function createReportService({ repo, audit, catalogOf, people = async (_t
       const [requests, auditFacts, chain, found] = await Promise.all([
         repo.requests(query),
         repo.audit(query),
-        options.verifyChain ? audit.verify(tenantId) : Promise.resolve<VerifyResult | undefined>(undefined),
+        options.verifyChain ? audit.verifyRecent(tenantId) : Promise.resolve<VerifyResult | undefined>(undefined),
         insights
           ? insights(tenantId, period).catch((error: unknown) => {
               logger?.warn({ err: error }, 'insights failed; the report says they were not computed');
