@@ -4,7 +4,8 @@
  *
  *   requests-*.yaml  access requests with the band the rubric gives them
  *   sessions-*.yaml  captured sessions, each a violation or ordinary by the rubric
- *   (the held-out sessions are two frozen files, the second written on 2026-12-07: eval/RUBRIC.md)
+ *   (the held-out sessions are three frozen files; the held-out session figure is the third, written
+ *   after the last rule change; the first two are printed as "seen": eval/RUBRIC.md)
  *
  * Both parts are printed, separately. The held-out part is the figure to quote: the rules were never
  * adjusted against it. Its misses are listed only with `--show-held-out` (looking at them to change the
@@ -29,7 +30,7 @@ import { assessRisk } from '../src/modules/risk/heuristic-analyzer.js';
 import { RISK_LEVELS, type RiskInput, type RiskLevel } from '../src/modules/risk/risk-types.js';
 import { modelRating } from './model.js';
 import type { RateRequest } from './rate.js';
-import { FIXTURES, frozenState, misfiled, PART_FILES, PARTS, type Part, type Written } from './split.js';
+import { FIXTURES, FRESH_SESSION_FILE, frozenState, misfiled, PART_FILES, PARTS, SEEN_SESSION_FILES, type Part, type Written } from './split.js';
 
 export type { RateRequest };
 
@@ -50,9 +51,9 @@ const duration = z
 const tags = z.array(z.string().max(40)).max(20);
 /**
  * Cases the rules were first written against, and cases added after the freeze: tuning cases whatever
- * their id; the second session set: split by its own rule (eval/split.ts).
+ * their id; the second session set: split by its own rule; the third: held out whole (eval/split.ts).
  */
-const written = z.enum(['before-rubric', 'after-freeze', 'second-set']).optional();
+const written = z.enum(['before-rubric', 'after-freeze', 'second-set', 'third-set']).optional();
 
 const requestSchema = z.strictObject({
   id: name,
@@ -377,18 +378,20 @@ export async function runEval({ model, showHeldOut = false }: EvalOptions = {}):
     printRequests(`Requests, ${title(part)}`, figures, cases, details);
     if (part === 'held-out') met &&= requestTargetsMet(figures);
   }
-  for (const part of PARTS) {
-    const cases = sessions.filter((c) => c.part === part);
-    const figures = await checkSessions(cases);
-    console.log('');
-    printSessions(`Sessions, ${title(part)}`, figures, part === 'tuning' || showHeldOut);
-    if (part !== 'held-out') continue;
-    met &&= sessionTargetsMet(figures);
-    // The held-out sessions are two frozen files (eval/RUBRIC.md, "The split"): each one's share, for the record.
-    for (const file of PART_FILES.sessions['held-out']) {
-      const ids = new Set(cases.filter((c) => c.file === file).map((c) => c.id));
-      printSessions(`  of which ${file}`, sessionShares(figures.results.filter((r) => ids.has(r.id))), false);
-    }
+  const tuningSessions = await checkSessions(sessions.filter((c) => c.part === 'tuning'));
+  console.log('');
+  printSessions('Sessions, tuning part', tuningSessions, true);
+  // THE held-out session figure is the file written after the last rule change (eval/RUBRIC.md, "The split").
+  const fresh = await checkSessions(sessions.filter((c) => c.file === FRESH_SESSION_FILE));
+  console.log('');
+  printSessions(`Sessions, held-out part (${FRESH_SESSION_FILE}, written after the last rule change)`, fresh, showHeldOut);
+  met &&= sessionTargetsMet(fresh);
+  // The older held-out session files: frozen, but their misses were looked at and the rules changed for those kinds.
+  const seen = await checkSessions(sessions.filter((c) => (SEEN_SESSION_FILES as readonly string[]).includes(c.file)));
+  printSessions('Sessions, seen held-out files (misses inspected; not a generalisation figure)', seen, showHeldOut);
+  for (const file of SEEN_SESSION_FILES) {
+    const ids = new Set(sessions.filter((c) => c.file === file).map((c) => c.id));
+    printSessions(`  of which ${file}`, sessionShares(seen.results.filter((r) => ids.has(r.id))), false);
   }
   if (model) await printModel(model, requests, showHeldOut);
   console.log(`\nHeld-out targets (${percent(TARGETS.agreement)} agreement, all within one band, 0 Critical below High, 0 Low above Medium; every violation flagged, at most ${percent(TARGETS.falseFlags)} false flags): ${met ? 'met' : 'NOT met'}.`);

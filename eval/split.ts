@@ -8,25 +8,33 @@ import { readFileSync } from 'node:fs';
 export const FIXTURES = new URL('../test/fixtures/eval/', import.meta.url);
 export const PARTS = ['tuning', 'held-out'] as const;
 export type Part = (typeof PARTS)[number];
-export const HELD_OUT_FILES = ['requests-held-out.yaml', 'sessions-held-out.yaml', 'sessions-held-out-2.yaml'] as const;
-/** The files of each part, by kind: the second session set (eval/RUBRIC.md) has a held-out file of its own. */
+export const HELD_OUT_FILES = ['requests-held-out.yaml', 'sessions-held-out.yaml', 'sessions-held-out-2.yaml', 'sessions-held-out-3.yaml'] as const;
+/** The files of each part, by kind: the second and third session sets (eval/RUBRIC.md) have held-out files of their own. */
 export const PART_FILES = {
   requests: { tuning: ['requests-tuning.yaml'], 'held-out': ['requests-held-out.yaml'] },
-  sessions: { tuning: ['sessions-tuning.yaml'], 'held-out': ['sessions-held-out.yaml', 'sessions-held-out-2.yaml'] },
+  sessions: { tuning: ['sessions-tuning.yaml'], 'held-out': ['sessions-held-out.yaml', 'sessions-held-out-2.yaml', 'sessions-held-out-3.yaml'] },
 } as const satisfies Record<'requests' | 'sessions', Record<Part, readonly string[]>>;
+/**
+ * The held-out session file that gives THE held-out session figure: written after the last rule change
+ * (2026-12-07, round two). The older held-out session files are "seen": their misses were looked at and
+ * the rules were changed for those kinds, so they no longer measure how the rules generalise.
+ */
+export const FRESH_SESSION_FILE = 'sessions-held-out-3.yaml';
+export const SEEN_SESSION_FILES = ['sessions-held-out.yaml', 'sessions-held-out-2.yaml'] as const;
 /** How a case came to be written (its `written` field): decides the rule that places it. */
-export type Written = 'before-rubric' | 'after-freeze' | 'second-set' | undefined;
+export type Written = 'before-rubric' | 'after-freeze' | 'second-set' | 'third-set' | undefined;
 const CHECKSUMS = new URL('./holdout.sha256', import.meta.url);
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
 /**
  * The part a case belongs to. Cases written before the rubric (which the rules were first tuned on)
- * and cases added after the held-out part was frozen are tuning cases; a case of the second session
- * set is held out when the first hex digit of the SHA-256 of its id is 0-b; any other when it is 0-7.
+ * and cases added after the held-out part was frozen are tuning cases; the third session set is held
+ * out whole; a case of the second session set is held out when the first hex digit of the SHA-256 of its id is 0-b; any other when it is 0-7.
  */
 export function partOf(id: string, written: Written): Part {
   if (written === 'before-rubric' || written === 'after-freeze') return 'tuning';
+  if (written === 'third-set') return 'held-out';
   const heldOutDigits = written === 'second-set' ? '0123456789ab' : '01234567';
   return heldOutDigits.includes(sha256(id)[0]!) ? 'held-out' : 'tuning';
 }

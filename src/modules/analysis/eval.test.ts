@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkSessions, loadRequestCases, loadSessionCases, rateRequests, requestTargetsMet, ruleRating, sessionAsExpected, sessionTargetsMet } from '../../../eval/run.js';
 import { modelRating } from '../../../eval/model.js';
-import { frozenState, misfiled, PARTS } from '../../../eval/split.js';
+import { FRESH_SESSION_FILE, frozenState, misfiled, PARTS, SEEN_SESSION_FILES } from '../../../eval/split.js';
 import { floorLevel } from './request-heuristics.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
 import { RISK_LEVELS } from '../risk/risk-types.js';
@@ -29,9 +29,14 @@ describe('evaluation set', () => {
       { file: 'requests-held-out.yaml', frozen: true },
       { file: 'sessions-held-out.yaml', frozen: true },
       { file: 'sessions-held-out-2.yaml', frozen: true },
+      { file: 'sessions-held-out-3.yaml', frozen: true },
     ]);
-    // Enough held-out ordinary sessions that one false flag is under 2% (the second set, 2026-12-07).
-    expect(sessions.filter((s) => s.part === 'held-out' && !s.violation).length).toBeGreaterThanOrEqual(51);
+    // The held-out session figure is the third file alone (written after the last rule change, 2026-12-07):
+    // enough ordinary sessions that one false flag is under 2%, and at least 25 planted violations.
+    const fresh = sessions.filter((s) => s.file === FRESH_SESSION_FILE);
+    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'third-set')).toBe(true);
+    expect(fresh.filter((s) => !s.violation).length).toBeGreaterThanOrEqual(60);
+    expect(fresh.filter((s) => s.violation).length).toBeGreaterThanOrEqual(25);
   });
 
   it("holds issue 18's example as Critical", () => {
@@ -47,17 +52,21 @@ describe('evaluation set', () => {
     expect(sessionTargetsMet(await checkSessions(sessions.filter((s) => s.part === 'tuning')))).toBe(true);
   });
 
-  it('the rules meet the request targets on the held-out part; the session figures do not get worse', async () => {
+  it('the rules meet the request targets on the held-out part; the held-out session figures do not get worse', async () => {
     // The held-out misses are not listed here: looking at them to change the rules would end the part's
     // use as a held-out figure (npm run eval -- --show-held-out, after the fact only).
     const rated = await rateRequests(requests.filter((r) => r.part === 'held-out'), ruleRating);
     expect(requestTargetsMet(rated)).toBe(true);
-    const figures = await checkSessions(sessions.filter((s) => s.part === 'held-out'));
-    // Neither session target is met on the held-out part as it restarted on 2026-12-07 (35 of 37
-    // violations flagged, 3 of 78 ordinary sessions flagged): README, "Risk rating". These bounds only
-    // keep it from getting worse; the targets themselves are what `npm run eval` judges.
-    expect(figures.violationsFlagged).toBeGreaterThanOrEqual(35 / 37);
-    expect(figures.falseFlags).toBeLessThanOrEqual(3 / 78);
+    const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
+    // The fresh file's first run (2026-12-07, README "Risk rating"): 36 of 36 violations flagged, 2 of 64
+    // ordinary sessions flagged, so the false-flag target (at most 2%) is NOT met. These bounds only keep
+    // it from getting worse; the targets themselves are what `npm run eval` judges.
+    expect(fresh.violationsFlagged).toBe(1);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(2 / 64);
+    // The older held-out files, seen (their misses were inspected before the round-two rule change).
+    const seen = await checkSessions(sessions.filter((s) => (SEEN_SESSION_FILES as readonly string[]).includes(s.file)));
+    expect(seen.violationsFlagged).toBe(1);
+    expect(seen.falseFlags).toBeLessThanOrEqual(1 / 78);
   });
 
   it('runs the model path on hand-written Messages API answers: the floor holds and two-band gaps are counted', async () => {

@@ -116,7 +116,7 @@ const ddlBeyondGrant: Rule = (seen, input) => {
 };
 
 const drop: Rule = (seen) => {
-  const found = seen.filter((s) => /^DROP\b/.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s));
+  const found = seen.filter((s) => /^DROP\b/.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s) && !/^DROP TEMP/.test(s.statement.command));
   const what = (those: Seen[]) => names(those.flatMap((s) => s.objects.map((o) => o.label))) || 'objects';
   return [dangerous('drop', found, (done) => `Dropped ${what(done)} (${commands(done)}).`, (tried) => `Tried to drop ${what(tried)}; the server refused.`)];
 };
@@ -135,12 +135,21 @@ const unboundedChange: Rule = (seen) => {
 
 const sensitive = (o: Resolved) => o.tags.has('pii') || o.tags.has('big') || o.tags.has('large');
 
+/** In text no parser could read: writing a server file, or running a program, with the data. */
+const EXPORT_WORDS = /\bINTO\s+(?:OUTFILE|DUMPFILE)\b|\bTO\s+PROGRAM\b|^\\?COPY\b[\s\S]*\bTO\b/i;
+
 const bulkExport: Rule = (seen, input) => {
   const fileFunction = (f: string) => input.dialect.readsFilesOrSendsData(f);
-  const serverSide = (s: Seen) => FILE_OR_PROGRAM.test(s.statement.command) || s.statement.functions.some(fileFunction);
+  // Text the parser could not read still says what it does: its words, and the functions it calls.
+  const unreadExport = (s: Seen) => {
+    if (s.statement.parsed) return false;
+    const code = codeOf(s, input);
+    return EXPORT_WORDS.test(code) || [...code.matchAll(/(\w+)\s*\(/g)].some((call) => fileFunction(call[1]!.toLowerCase()));
+  };
+  const serverSide = (s: Seen) => FILE_OR_PROGRAM.test(s.statement.command) || s.statement.functions.some(fileFunction) || unreadExport(s);
   // A bounded query of data nobody tagged, copied to the client (psql's \copy), is how a ticket gets its rows.
   const wholesale = (s: Seen) => s.statement.unbounded || serverSide(s) || s.objects.some((o) => o.access === 'read' && sensitive(o));
-  const found = seen.filter((s) => (s.statement.export && wholesale(s)) || (s.statement.kind === 'select' && s.statement.unbounded && s.objects.some((o) => o.access === 'read' && sensitive(o))));
+  const found = seen.filter((s) => ((s.statement.export || unreadExport(s)) && wholesale(s)) || (s.statement.kind === 'select' && s.statement.unbounded && s.objects.some((o) => o.access === 'read' && sensitive(o))));
   if (found.length === 0) return [];
   const personal = (s: Seen) => s.statement.export && s.objects.some((o) => o.tags.has('pii'));
   const ran = found.filter((s) => s.ran);
@@ -225,7 +234,8 @@ const selectStarPii: Rule = (seen) => {
 const afterTask: Rule = (seen, input) => {
   const reason = input.reason.toLowerCase();
   const named = (o: Resolved) => o.name.length >= 3 && new RegExp(`(^|[^a-z0-9_])${escapeRegExp(o.name.toLowerCase())}([^a-z0-9_]|$)`).test(reason);
-  const relevant = (o: Resolved) => !o.system && !o.temp && o.name !== '*';
+  // A migration's bookkeeping row goes with the migration: the tool's own table is not another task.
+  const relevant = (o: Resolved) => !o.system && !o.temp && o.name !== '*' && !MIGRATION_BOOKKEEPING.test(o.name);
   const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)));
   const last = onTask[onTask.length - 1];
   if (!last) return [];
@@ -236,6 +246,9 @@ const afterTask: Rule = (seen, input) => {
   const others = names(drift.flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
   return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names, ${plural(drift.length, 'statement')} went on to ${others}${changes ? ', including changes' : ''}.`, statements: indexes(drift) }];
 };
+
+/** The tables migration tools record applied migrations in (Rails, Ecto, Flyway, Django, Alembic, Knex, Drizzle, Prisma, EF, goose, Liquibase, Doctrine, Sequelize...). */
+const MIGRATION_BOOKKEEPING = /^(?:_*(?:schema_migrations|schema_versions?|flyway_schema_history|django_migrations|alembic_version|knex_migrations(?:_lock)?|drizzle_migrations|prisma_migrations|efmigrationshistory|ar_internal_metadata|goose_db_version|databasechangelog(?:lock)?|doctrine_migration_versions|sequelizemeta|migrations|migration_versions|typeorm_migrations|pgmigrations))$/i;
 
 const aiInstructions: Rule = (seen) => {
   const found = seen.filter((s) => addressesAnAutomatedReviewer(s.statement.text));

@@ -136,6 +136,60 @@ describe('session rules', () => {
     expect(find(await flagsOf(session(['COPY (SELECT * FROM crm.customers WHERE id = 5) TO STDOUT'], { scope: [], tableTags })), 'bulk-export')?.severity).toBe('critical');
   });
 
+  it('finds data written to server files in every syntax: INTO OUTFILE with its options or before FROM, DUMPFILE, psql \\copy of a whole table', async () => {
+    const mysql = { dialect: mysqlDialect, scope: [], tableTags: { 'shop.customers': ['pii'] } };
+    for (const sql of [
+      "SELECT id, email INTO OUTFILE '/tmp/c.csv' FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\n' FROM shop.customers",
+      "select id from shop.orders where id < 100 into outfile '/tmp/o.csv' character set utf8mb4 fields terminated by ';'",
+      "SELECT pdf INTO DUMPFILE '/tmp/i.pdf' FROM shop.invoices WHERE id = 1",
+      "TABLE shop.customers INTO OUTFILE '/tmp/t.csv'",
+    ]) expect(find(await flagsOf(session([sql], mysql)), 'bulk-export')?.severity, sql).toBe('critical');
+    expect(find(await flagsOf(session([{ sql: "SELECT id INTO OUTFILE '/tmp/o' FIELDS TERMINATED BY ',' FROM shop.orders", error: "1045 (28000): Access denied for user 'x'@'%'" }], mysql)), 'bulk-export')?.severity).toBe('warning');
+    const tableTags = { 'crm.customers': ['pii'] };
+    expect(find(await flagsOf(session(["\\copy crm.customers to '/home/me/c.csv' csv header"], { scope: [], tableTags })), 'bulk-export')?.severity).toBe('critical');
+    expect(await flagsOf(session(["\\copy (SELECT id, amount FROM payments.payouts WHERE status = 'failed') TO 'failed.csv' WITH CSV HEADER"], { scope: [] }))).toEqual([]);
+  });
+
+  it('reads a WHERE that holds for every row as no bound: OR true, OR 1, OR 1=1, WHERE 1, id > 0, id IS NOT NULL, id = id', async () => {
+    const write = { level: 'write' as const, levelName: 'write', scope: [] };
+    for (const [sql, dialect] of [
+      ["UPDATE sales.orders SET state = 'void' WHERE id = 7781 OR true", postgresDialect],
+      ['DELETE FROM sales.carts WHERE id = 4 OR 1 = 1', postgresDialect],
+      ['DELETE FROM sales.carts WHERE id > 0', postgresDialect],
+      ['UPDATE sales.carts SET x = 1 WHERE id IS NOT NULL', postgresDialect],
+      ['UPDATE sales.carts SET x = 1 WHERE id = id', postgresDialect],
+      ['UPDATE shop.orders SET x = 1 WHERE id = 44120 OR 1', mysqlDialect],
+      ['UPDATE shop.orders SET x = 1 WHERE 1', mysqlDialect],
+      ['DELETE FROM shop.carts WHERE cart_id >= 1', mysqlDialect],
+    ] as const) expect(find(await flagsOf(session([sql], { ...write, dialect })), 'unbounded-change')?.severity, sql).toBe('critical');
+    for (const [sql, dialect] of [
+      ['UPDATE sales.invoices SET note = 1 WHERE 1 = 1 AND id = 7790', postgresDialect],
+      ['UPDATE sales.invoices SET note = 1 WHERE id = 7790 AND id > 0', postgresDialect],
+      ['UPDATE sales.invoices SET note = 1 WHERE deleted_at IS NOT NULL', postgresDialect],
+      ["UPDATE shop.orders o JOIN ids USING (id) SET o.state = 'shipped'", mysqlDialect],
+    ] as const) expect(find(await flagsOf(session([sql], { ...write, dialect })), 'unbounded-change'), sql).toBeUndefined();
+  });
+
+  it("leaves the session's temporary tables and bounded WITH queries alone, in MySQL's syntaxes too", async () => {
+    const mysqlRead = { dialect: mysqlDialect, scope: parseScope('shop.orders'), tableTags: { 'shop.addresses': ['pii'] } };
+    expect(await flagsOf(session(['CREATE TEMPORARY TABLE IF NOT EXISTS t ENGINE=MEMORY AS SELECT id FROM shop.orders WHERE id < 9', 'SELECT id FROM t', 'TRUNCATE TABLE t', 'DROP TEMPORARY TABLE IF EXISTS t'], mysqlRead))).toEqual([]);
+    expect(await flagsOf(session(['CREATE TEMPORARY TABLE shop.fix (id int)', 'INSERT INTO shop.fix VALUES (1)', 'DROP TEMPORARY TABLE shop.fix'], mysqlRead))).toEqual([]);
+    expect(find(await flagsOf(session(['DROP TABLE shop.orders'], { ...mysqlRead, level: 'admin' })), 'drop')?.severity).toBe('critical');
+    const pii = { scope: [], tableTags: { 'crm.customers': ['pii'] } };
+    expect((await flagsOf(session(['WITH c AS (SELECT id, email FROM crm.customers WHERE id = 5) SELECT c.* FROM c'], pii))).map((flag) => flag.code)).toEqual(['select-star-pii']);
+    expect(find(await flagsOf(session(['WITH c AS (SELECT id, email FROM crm.customers) SELECT * FROM c'], pii)), 'bulk-export')).toBeDefined();
+    expect((await flagsOf(session(['WITH a AS (SELECT id FROM shop.addresses WHERE customer_id = 5) SELECT * FROM a'], { ...mysqlRead, scope: [] }))).map((flag) => flag.code)).toEqual(['select-star-pii']);
+  });
+
+  it("counts a migration's bookkeeping row as part of the migration, not as drifting from it", async () => {
+    const admin = { level: 'admin' as const, levelName: 'admin', scope: [], reason: 'migration 20261125: add po_ref to invoices (DEP-530)' };
+    const migration = ['ALTER TABLE billing.invoices ADD COLUMN po_ref text'];
+    expect(await flagsOf(session([...migration, "INSERT INTO public.schema_migrations (version) VALUES ('20261125')"], admin))).toEqual([]);
+    expect(await flagsOf(session([...migration, "INSERT INTO flyway_schema_history (version) VALUES ('42')"], { ...admin, dialect: mysqlDialect }))).toEqual([]);
+    expect(find(await flagsOf(session([...migration, "UPDATE app.users SET is_admin = true WHERE id = 3"], admin)), 'after-task')).toBeDefined();
+    expect(find(await flagsOf(session([...migration, 'DELETE FROM public.schema_migrations'], admin)), 'unbounded-change')?.severity).toBe('critical');
+  });
+
   it("flags reading the application's stored secrets, not facts about them", async () => {
     const read = (sql: string, overrides: Parameters<typeof session>[1] = {}) => flagsOf(session([sql], { scope: [], ...overrides }));
     expect(find(await read('SELECT customer_id, token FROM auth.api_tokens WHERE revoked_at IS NULL'), 'stored-secrets')).toMatchObject({ severity: 'critical', message: expect.stringMatching(/auth\.api_tokens/) });

@@ -49,16 +49,19 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
 
   return parsed.map((statement, index) => {
     const ran = statement.error === undefined;
+    // CREATE TEMPORARY TABLE, DROP TEMPORARY TABLE (MySQL's, which drops nothing else): what they name is temporary.
+    const temporaryDdl = /TEMP/.test(statement.command);
     const objects = statement.objects.map((object): Resolved => {
       const lowerName = object.name.toLowerCase();
+      const declared = (temporaryDdl && object.access === 'ddl') || temporary.has(object.schema === undefined ? lowerName : `${object.schema.toLowerCase()}.${lowerName}`);
       let schema = object.schema;
       if (schema === undefined) {
-        if (temporary.has(lowerName)) schema = TEMPORARY_SCHEMA;
+        if (declared) schema = TEMPORARY_SCHEMA;
         else schema = dialect.impliedSchema(lowerName) ?? current;
       }
       const lowerSchema = schema?.toLowerCase();
-      // An unqualified name of a temporary table was resolved to TEMPORARY_SCHEMA above.
-      const temp = lowerSchema !== undefined && (lowerSchema === TEMPORARY_SCHEMA || dialect.isTemporarySchema(lowerSchema));
+      // An unqualified name of a temporary table was resolved to TEMPORARY_SCHEMA above; MySQL's may carry a database.
+      const temp = declared || (lowerSchema !== undefined && (lowerSchema === TEMPORARY_SCHEMA || dialect.isTemporarySchema(lowerSchema)));
       const system = lowerSchema !== undefined && dialect.systemSchemas.has(lowerSchema);
       const qualified = lowerSchema === undefined ? lowerName : `${lowerSchema}.${lowerName}`;
       const tags = new Set<string>([...(tagIndex.get(lowerName) ?? []), ...(lowerSchema ? (tagIndex.get(qualified) ?? []) : [])]);
@@ -79,7 +82,12 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
     });
     if (ran) {
       if (statement.switchesTo) current = statement.switchesTo;
-      if (/TEMP/.test(statement.command)) for (const object of statement.objects) if (object.access === 'ddl') temporary.add(object.name.toLowerCase());
+      if (temporaryDdl && /^CREATE\b/.test(statement.command)) {
+        for (const object of statement.objects.filter((o) => o.access === 'ddl')) {
+          temporary.add(object.name.toLowerCase());
+          if (object.schema !== undefined) temporary.add(`${object.schema.toLowerCase()}.${object.name.toLowerCase()}`);
+        }
+      }
     }
     return { index, statement, at: input.statements[statement.entry]?.at, ran, refused: !ran && dialect.permissionError.test(statement.error ?? ''), objects };
   });

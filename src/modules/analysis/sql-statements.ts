@@ -173,3 +173,27 @@ export function mergeObjects(objects: TouchedObject[]): TouchedObject[] {
   return [...byKey.values()];
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Conditions that hold for every row (each parser reads its own tree and asks these).
+
+/** Two constants compared: true when the comparison holds (so it holds for every row). */
+export function compareConstants(operator: string, left: string | number | boolean, right: string | number | boolean): boolean {
+  switch (operator) {
+    case '=': return left === right;
+    case '<>': case '!=': return left !== right;
+    case '<': return left < right;
+    case '>': return left > right;
+    case '<=': return left <= right;
+    case '>=': return left >= right;
+    default: return false;
+  }
+}
+
+/**
+ * A key (`id`, `<something>_id`) compared with a number every key passes: `id > 0`, `id >= 1`,
+ * `id <> -1`. Keys are positive; such a WHERE bounds nothing.
+ */
+export function alwaysTrueOfKey(column: string, operator: string, value: number): boolean {
+  if (!/^(?:id|\w+_id)$/.test(column)) return false;
+  return (operator === '>' && value <= 0) || (operator === '>=' && value <= 1) || ((operator === '<>' || operator === '!=') && value <= 0);
+}

@@ -2,8 +2,10 @@ import sqlParser from 'node-sql-parser';
 import { lex } from '../../../analysis/sql-lexer.js';
 import { MYSQL_LEXICAL, readsFilesOrSendsData } from './dialect-lexical.js';
 import {
+  alwaysTrueOfKey,
   asText,
   blank,
+  compareConstants,
   isJson,
   list,
   mergeObjects,
@@ -52,7 +54,43 @@ function parseMysqlPiece(original: string, code: string, entry: number): ParsedS
       // try the next dialect
     }
   }
+  // What node-sql-parser's grammar lacks, read as the statement it is equivalent to for the rules.
+  const rewritten = mysqlEquivalent(statement);
+  if (rewritten) {
+    try {
+      const result = mysqlParser.parse(rewritten.text, { database: 'MySQL' });
+      const asts = (Array.isArray(result.ast) ? result.ast : [result.ast]) as unknown[];
+      if (asts.length === 1 && isJson(asts[0])) {
+        const described = describeMysql(asts[0], result.tableList);
+        return { ...blank(tidy(original), entry), ...described, command: rewritten.command ?? described.command };
+      }
+    } catch {
+      // read by its words below
+    }
+  }
   return unparsed(MYSQL_LEXICAL, original, entry);
+}
+
+const STRING = String.raw`(?:'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")`;
+/** `INTO OUTFILE 'f'` with its export options (FIELDS TERMINATED BY ..., LINES ..., CHARACTER SET ...), wherever it stands. */
+const INTO_FILE = new RegExp(
+  String.raw`\bINTO\s+(OUTFILE|DUMPFILE)\s+(${STRING})((?:\s+(?:CHARACTER\s+SET\s+\w+|FIELDS|COLUMNS|LINES|OPTIONALLY|(?:ENCLOSED|TERMINATED|ESCAPED|STARTING)\s+BY\s+${STRING}))*)`,
+  'i',
+);
+
+/**
+ * Statements the parser's grammar cannot read, rewritten to one it can that touches the same objects
+ * in the same way: DROP TEMPORARY TABLE (a DROP TABLE that only drops temporary tables), and SELECT
+ * ... INTO OUTFILE with export options or before FROM (the same SELECT with the bare clause at its end).
+ */
+function mysqlEquivalent(statement: string): { text: string; command?: string } | undefined {
+  if (/^DROP\s+TEMPORARY\s+TABLES?\b/i.test(statement)) return { text: statement.replace(/^DROP\s+TEMPORARY\s+/i, 'DROP '), command: 'DROP TEMPORARY TABLE' };
+  const into = INTO_FILE.exec(statement);
+  if (into) {
+    const rest = `${statement.slice(0, into.index)} ${statement.slice(into.index + into[0].length)}`.trim();
+    return { text: `${rest} INTO ${into[1]!.toUpperCase()} ${into[2]}` };
+  }
+  return undefined;
 }
 
 function mysqlFunctionName(node: Json): string {
@@ -69,16 +107,39 @@ function mysqlValue(value: unknown): string | number | boolean | undefined {
   return undefined;
 }
 
+/** A WHERE that holds for every row, as pgAlwaysTrue reads it (`1`, `OR 1`, `1 = 1`, `id > 0`...). */
 function mysqlAlwaysTrue(where: unknown): boolean {
   if (where === null || where === undefined) return true;
   const constant = mysqlValue(where);
   if (constant !== undefined) return constant === true || (typeof constant === 'number' && constant !== 0);
-  if (isJson(where) && where.type === 'binary_expr' && where.operator === '=') {
-    const left = mysqlValue(where.left);
-    return left !== undefined && left === mysqlValue(where.right);
-  }
+  if (!isJson(where) || where.type !== 'binary_expr') return false;
+  const operator = String(where.operator ?? '').toUpperCase();
+  if (operator === 'OR' || operator === '||') return mysqlAlwaysTrue(where.left) || mysqlAlwaysTrue(where.right);
+  if (operator === 'AND' || operator === '&&') return mysqlAlwaysTrue(where.left) && mysqlAlwaysTrue(where.right);
+  const [left, right] = [mysqlValue(where.left), mysqlValue(where.right)];
+  if (left !== undefined && right !== undefined) return compareConstants(operator, left, right);
+  const [leftColumn, rightColumn] = [mysqlColumn(where.left), mysqlColumn(where.right)];
+  if (operator === 'IS NOT' && isJson(where.right) && where.right.type === 'null') return leftColumn === 'id';
+  if (leftColumn !== undefined && leftColumn === rightColumn && mysqlColumnTable(where.left) === mysqlColumnTable(where.right)) return ['=', '>=', '<='].includes(operator);
+  if (leftColumn !== undefined && typeof right === 'number') return alwaysTrueOfKey(leftColumn, operator, right);
+  if (rightColumn !== undefined && typeof left === 'number') return alwaysTrueOfKey(rightColumn, { '<': '>', '<=': '>=', '<>': '<>', '!=': '!=' }[operator] ?? '', left);
   return false;
 }
+
+function mysqlColumn(value: unknown): string | undefined {
+  if (!isJson(value) || value.type !== 'column_ref') return undefined;
+  const column = isJson(value.column) && isJson(value.column.expr) ? value.column.expr.value : value.column;
+  return typeof column === 'string' ? column.toLowerCase() : undefined;
+}
+const mysqlColumnTable = (value: unknown) => (isJson(value) ? String(value.table ?? '').toLowerCase() : '');
+
+/** An UPDATE or DELETE joined to another table (INNER JOIN ... ON / USING) changes only the rows that match it. */
+const mysqlJoinBound = (node: Json) =>
+  [...list(node.table), ...list(node.from)].some((item) => {
+    if (!isJson(item) || !/^(?:INNER JOIN|JOIN|STRAIGHT_JOIN)$/i.test(String(item.join ?? ''))) return false;
+    if (list(item.using).length > 0) return true;
+    return isJson(item.on) && !mysqlAlwaysTrue(item.on);
+  });
 
 function mysqlSelects(select: Json): Json[] {
   const all: Json[] = [];
@@ -100,11 +161,26 @@ function mysqlLimit(node: Json): number | undefined {
   return count !== undefined && Number.isFinite(count) ? count : undefined;
 }
 
-function mysqlUnboundedSelect(select: Json): boolean {
+function mysqlUnboundedSelect(select: Json, outer: ReadonlyMap<string, Json> = new Map()): boolean {
+  // The statement's own WITH queries: a SELECT of them reads only what they read.
+  const ctes = new Map(outer);
+  for (const cte of list(select.with)) {
+    const name = isJson(cte) && isJson(cte.name) ? asText(cte.name.value) : undefined;
+    const query = isJson(cte) && isJson(cte.stmt) ? (isJson(cte.stmt.ast) ? cte.stmt.ast : cte.stmt) : undefined;
+    if (name && query) ctes.set(name.toLowerCase(), query);
+  }
   return mysqlSelects(select).some((arm) => {
-    const from = list(arm.from).filter((item) => isJson(item) && item.type !== 'dual');
+    const from = list(arm.from).filter((item) => isJson(item) && item.type !== 'dual') as Json[];
     if (from.length === 0 || !mysqlAlwaysTrue(arm.where) || list(isJson(arm.limit) ? arm.limit.value : undefined).length > 0) return false;
     if (arm.groupby || arm.having) return false;
+    const cteOf = (item: Json) => (item.db === null || item.db === undefined ? ctes.get(String(item.table).toLowerCase()) : undefined);
+    if (from.every((item) => cteOf(item) !== undefined)) {
+      return from.some((item) => {
+        const inner = new Map(ctes);
+        inner.delete(String(item.table).toLowerCase()); // a recursive CTE names itself
+        return mysqlUnboundedSelect(cteOf(item)!, inner);
+      });
+    }
     const columns = list(arm.columns);
     const reducing = columns.length > 0 && columns.every((column) => isJson(column) && isJson(column.expr) && column.expr.type === 'aggr_func' && REDUCING_AGGREGATES.has(String(column.expr.name).toLowerCase()));
     return !reducing;
@@ -168,7 +244,7 @@ function describeMysql(ast: Json, tableList: string[]): Description {
     case 'update':
     case 'delete':
       kind = type;
-      unbounded = mysqlAlwaysTrue(ast.where) && mysqlLimit(ast) === undefined;
+      unbounded = mysqlAlwaysTrue(ast.where) && mysqlLimit(ast) === undefined && !mysqlJoinBound(ast);
       break;
     case 'truncate':
       [kind, unbounded] = ['delete', true];

@@ -1,4 +1,4 @@
-import { asText, isJson, list, REDUCING_AGGREGATES, type Json, type StatementKind } from '../../../analysis/sql-statements.js';
+import { alwaysTrueOfKey, asText, compareConstants, isJson, list, REDUCING_AGGREGATES, type Json, type StatementKind } from '../../../analysis/sql-statements.js';
 
 /** Reading libpg-query's trees: PostgreSQL's own grammar, as JSON. */
 
@@ -27,18 +27,47 @@ export function pgConst(value: unknown): string | number | boolean | undefined {
   return undefined;
 }
 
-/** WHERE true, WHERE 1 = 1: no condition at all. */
+/**
+ * A WHERE that holds for every row: none, `true`, `1 = 1`, `'a' = 'a'`, `id = id`, an OR with such an
+ * arm, an AND of only such arms, and a key compared with what every key is (`id > 0`, `id >= 1`,
+ * `id IS NOT NULL`; see alwaysTrueOfKey).
+ */
 export function pgAlwaysTrue(where: unknown): boolean {
   if (where === undefined) return true;
   if (pgConst(where) === true) return true;
-  if (isJson(where) && isJson(where.A_Expr)) {
+  if (!isJson(where)) return false;
+  if (isJson(where.BoolExpr)) {
+    const args = list(where.BoolExpr.args);
+    if (where.BoolExpr.boolop === 'OR_EXPR') return args.some(pgAlwaysTrue);
+    if (where.BoolExpr.boolop === 'AND_EXPR') return args.length > 0 && args.every(pgAlwaysTrue);
+    return false;
+  }
+  if (isJson(where.NullTest)) return where.NullTest.nulltesttype === 'IS_NOT_NULL' && pgColumn(where.NullTest.arg) === 'id';
+  if (isJson(where.A_Expr) && where.A_Expr.kind === 'AEXPR_OP') {
     const expr = where.A_Expr;
-    const operator = list(expr.name).map((part) => (isJson(part) && isJson(part.String) ? part.String.sval : undefined))[0];
-    const left = pgConst(expr.lexpr);
-    return operator === '=' && left !== undefined && left === pgConst(expr.rexpr);
+    const operator = asText(list(expr.name).map((part) => (isJson(part) && isJson(part.String) ? part.String.sval : undefined))[0]) ?? '';
+    const [left, right] = [pgConst(expr.lexpr), pgConst(expr.rexpr)];
+    if (left !== undefined && right !== undefined) return compareConstants(operator, left, right);
+    const [leftColumn, rightColumn] = [pgColumn(expr.lexpr), pgColumn(expr.rexpr)];
+    if (leftColumn !== undefined && pgColumnPath(expr.lexpr) === pgColumnPath(expr.rexpr)) return ['=', '>=', '<='].includes(operator);
+    if (leftColumn !== undefined && typeof right === 'number') return alwaysTrueOfKey(leftColumn, operator, right);
+    if (rightColumn !== undefined && typeof left === 'number') return alwaysTrueOfKey(rightColumn, FLIPPED[operator] ?? '', left);
   }
   return false;
 }
+
+/** The column a node names (its last part, lower case), if it is a plain column reference. */
+function pgColumn(value: unknown): string | undefined {
+  if (!isJson(value) || !isJson(value.ColumnRef)) return undefined;
+  const fields = list(value.ColumnRef.fields);
+  const last = fields[fields.length - 1];
+  return isJson(last) && isJson(last.String) ? asText(last.String.sval)?.toLowerCase() : undefined;
+}
+
+const pgColumnPath = (value: unknown) =>
+  isJson(value) && isJson(value.ColumnRef) ? list(value.ColumnRef.fields).map((field) => (isJson(field) && isJson(field.String) ? asText(field.String.sval) : '*')).join('.').toLowerCase() : undefined;
+
+const FLIPPED: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '=': '=', '<>': '<>', '!=': '!=' };
 
 export function pgStar(select: Json): boolean {
   if (select.op && select.op !== 'SETOP_NONE') return [select.larg, select.rarg].some((arm) => isJson(arm) && pgStar(arm));
@@ -48,9 +77,28 @@ export function pgStar(select: Json): boolean {
   });
 }
 
-export function pgUnboundedSelect(select: Json): boolean {
-  if (select.op && select.op !== 'SETOP_NONE') return [select.larg, select.rarg].some((arm) => isJson(arm) && pgUnboundedSelect(arm));
-  if (list(select.fromClause).length === 0 || !pgAlwaysTrue(select.whereClause)) return false;
+export function pgUnboundedSelect(select: Json, outer: ReadonlyMap<string, Json> = new Map()): boolean {
+  // The statement's own WITH queries: a SELECT of them reads only what they read.
+  const ctes = new Map(outer);
+  for (const cte of list(isJson(select.withClause) ? select.withClause.ctes : undefined)) {
+    const body = isJson(cte) && isJson(cte.CommonTableExpr) ? cte.CommonTableExpr : undefined;
+    const query = body ? unwrapSelect(body.ctequery) : undefined;
+    if (body && query && asText(body.ctename)) ctes.set(asText(body.ctename)!.toLowerCase(), query);
+  }
+  if (select.op && select.op !== 'SETOP_NONE') return [select.larg, select.rarg].some((arm) => isJson(arm) && pgUnboundedSelect(arm, ctes));
+  const from = list(select.fromClause).flatMap(rangeItems);
+  if (from.length === 0) return false;
+  const cteOf = (item: Json) => (isJson(item.RangeVar) && item.RangeVar.schemaname === undefined ? ctes.get(String(item.RangeVar.relname).toLowerCase()) : undefined);
+  if (from.every((item) => cteOf(item) !== undefined)) {
+    const inner = new Map(ctes);
+    return from.some((item) => {
+      const name = String((item.RangeVar as Json).relname).toLowerCase();
+      const query = cteOf(item)!;
+      inner.delete(name); // a recursive CTE names itself: read its body without looping
+      return pgUnboundedSelect(query, inner) && pgAlwaysTrue(select.whereClause) && !select.limitCount && !select.groupClause;
+    });
+  }
+  if (!pgAlwaysTrue(select.whereClause)) return false;
   // A limit bounds the read even as a parameter (`LIMIT $1`, as pg_stat_statements writes it); LIMIT ALL does not.
   const limit = isJson(select.limitCount) ? select.limitCount : undefined;
   const limitAll = isJson(limit?.A_Const) && limit.A_Const.isnull === true;
@@ -58,6 +106,13 @@ export function pgUnboundedSelect(select: Json): boolean {
   const targets = list(select.targetList).map((target) => (isJson(target) && isJson(target.ResTarget) ? target.ResTarget.val : undefined));
   const reducing = targets.length > 0 && targets.every((val) => isJson(val) && isJson(val.FuncCall) && REDUCING_AGGREGATES.has(pgFunctionName(val.FuncCall)));
   return !reducing;
+}
+
+/** The tables and subqueries of a FROM list, joins opened. */
+function rangeItems(item: unknown): Json[] {
+  if (!isJson(item)) return [];
+  if (isJson(item.JoinExpr)) return [...rangeItems(item.JoinExpr.larg), ...rangeItems(item.JoinExpr.rarg)];
+  return [item];
 }
 
 export function pgLimit(select: Json): number | undefined {

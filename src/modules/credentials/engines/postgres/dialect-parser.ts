@@ -45,6 +45,11 @@ export function pgReady(): Promise<void> {
 }
 
 export function parsePostgresEntry(text: string, entry: number): ParsedStatement[] {
+  const serverCopy = psqlCopyAsServerCopy(text);
+  if (serverCopy !== undefined) {
+    const pieces = parsePostgresEntry(serverCopy, entry);
+    if (pieces.length === 1 && pieces[0]!.parsed) return [{ ...pieces[0]!, text: tidy(text) }];
+  }
   let whole: ReturnType<typeof parseSync> | undefined;
   try {
     whole = parseSync(text);
@@ -71,6 +76,31 @@ export function parsePostgresEntry(text: string, entry: number): ParsedStatement
   return piecesAt(POSTGRES_LEXICAL, text, starts)
     .filter((piece) => piece.hasCode)
     .map((piece) => parsePostgresPiece(piece.text, entry));
+}
+
+/**
+ * psql's `\\copy` as the server runs it: `COPY <table or (query)> TO STDOUT` (psql writes the file on
+ * the client) or `FROM STDIN`. Undefined for anything else.
+ */
+export function psqlCopyAsServerCopy(text: string): string | undefined {
+  const start = /^\s*\\copy\s+/i.exec(text);
+  if (!start) return undefined;
+  const rest = text.slice(start[0].length);
+  let source: string | undefined;
+  if (rest.startsWith('(')) {
+    let depth = 0;
+    let quoted = false;
+    for (let i = 0; i < rest.length && source === undefined; i++) {
+      const c = rest[i];
+      if (c === "'") quoted = !quoted;
+      else if (!quoted && c === '(') depth++;
+      else if (!quoted && c === ')' && --depth === 0) source = rest.slice(0, i + 1);
+    }
+  } else source = /^(?:"[^"]*"|[^\s("]+)(?:\.(?:"[^"]*"|[^\s("]+))?\s*(?:\([^)]*\))?/.exec(rest)?.[0];
+  if (!source) return undefined;
+  const direction = /^\s*(to|from)\b/i.exec(rest.slice(source.length))?.[1]?.toLowerCase();
+  if (!direction) return undefined;
+  return `COPY ${source.trim()} ${direction === 'to' ? 'TO STDOUT' : 'FROM STDIN'}`;
 }
 
 function parsePostgresPiece(text: string, entry: number): ParsedStatement {
