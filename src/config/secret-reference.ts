@@ -5,10 +5,14 @@ import { z } from 'zod';
  * secret. In a file of its own: the integrations' schemas need it while catalog-schema (which
  * imports them) is still being evaluated.
  */
-export const reference = z
-  .string()
-  .max(500)
-  .regex(
-    /^(env:[A-Za-z_][A-Za-z0-9_]*|vault:[A-Za-z0-9_./-]+#[A-Za-z0-9_.-]+)$/,
-    'must be a reference such as env:ORDERS_ADMIN_URL or vault:secret/data/orders#url, never the secret itself',
-  );
+export const referenceTo = (envExample: string, vaultExample: string) =>
+  z
+    .string()
+    .max(500)
+    .regex(
+      /^(env:[A-Za-z_][A-Za-z0-9_]*|vault:[A-Za-z0-9_./-]+#[A-Za-z0-9_.-]+)$/,
+      `must be a reference such as env:${envExample} or vault:${vaultExample}, never the secret itself`,
+    );
+
+/** An admin connection's reference (the catalog's `admin:`). */
+export const reference = referenceTo('ORDERS_ADMIN_URL', 'secret/data/orders#url');

@@ -189,7 +189,7 @@ async function submitAndApprove(page: Page, ask: Ask): Promise<{ id: string; car
   const note = await page.locator('#form-status').getByText(/Request R[0-9A-Z]{9} submitted/).innerText();
   const id = /R[0-9A-Z]{9}/.exec(note)![0];
   const card = page.locator('#approvals article.card', { hasText: id });
-  await card.getByRole('button', { name: 'Approve' }).waitFor();
+  await card.getByRole('button', { name: 'Approve', exact: true }).waitFor();
   await card.getByText('Risk:').waitFor();
   expect(await page.locator('#analysis').isHidden()).toBe(true);
   expect(await page.getByRole('button', { name: 'Use suggestion' }).count()).toBe(0);
@@ -201,12 +201,12 @@ async function submitAndApprove(page: Page, ask: Ask): Promise<{ id: string; car
   const receipt = page.locator('#inbox .message', { hasText: `Your request ${id}` });
   await receipt.getByText('Waiting for an approver').waitFor();
 
-  await card.getByRole('button', { name: 'Approve' }).click();
+  await card.getByRole('button', { name: 'Approve', exact: true }).click();
   await card.locator('.status').getByText(/access active until/).waitFor({ timeout: 30_000 });
   await receipt.getByText(/access active until/).waitFor();
   await page.locator('#form-status').getByText(new RegExp(`Request ${id} submitted: Approved by .* access active until`)).waitFor();
   expect(await page.locator('#inbox').innerText()).not.toMatch(/waiting for an approver/i);
-  expect(await card.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+  expect(await card.getByRole('button', { name: 'Approve', exact: true }).count()).toBe(0);
   const credentials = page.locator(`#inbox .credentials[data-request="${id}"]`);
   await credentials.waitFor();
   return { id, cardText, credentials };

@@ -48,7 +48,7 @@ describe('ways out in the console, and a restart', () => {
 
   it('Cancel for the requester (receipt) and the approver (card); the buttons go at once', async () => {
     const mine = await submit('Cancel me: count the failed payouts of last night');
-    expect(actions(await cardOf(mine))).toEqual(['approve', 'deny', 'cancel']);
+    expect(actions(await cardOf(mine))).toEqual(['approve', 'approveWithChanges', 'deny', 'cancel']);
     expect(actions(await receiptOf(mine))).toEqual(['cancel']);
     expect(await act('cancel', mine, 'requester')).toEqual({ ok: true, message: `Request ${mine} is cancelled.` });
     await waitUntil(async () => actions(await cardOf(mine))!.length === 0 && actions(await receiptOf(mine))!.length === 0, 10_000, 'no buttons left');
@@ -76,7 +76,7 @@ describe('ways out in the console, and a restart', () => {
     url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
     // Everything in flight is back: the cards with their buttons, and the requester's messages.
-    expect(actions(await cardOf(pending))).toEqual(['approve', 'deny', 'cancel']);
+    expect(actions(await cardOf(pending))).toEqual(['approve', 'approveWithChanges', 'deny', 'cancel']);
     expect(actions(await receiptOf(pending))).toEqual(['cancel']);
     expect(actions(await cardOf(active))).toEqual(['end']);
     const inbox = (await messages()).find((m) => m.id === `dm-${active}`)!;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../../lib/time.js';
+import { referenceTo } from '../secret-reference.js';
 
 /**
  * What the identity-provider blocks of `integrations:` share (google.ts, okta.ts, entra.ts). The
@@ -13,8 +14,8 @@ export const DIRECTORY_LABELS: Record<DirectoryProvider, string> = { okta: 'Okta
 /** How long a group's members (and a person's manager) are used before they are asked again. */
 export const DEFAULT_DIRECTORY_TTL_SECONDS = 120;
 
-/** An `env:NAME` or `vault:<path>#<field>` reference, never the secret (secret-reference.ts). */
-export { reference as secretReference } from '../secret-reference.js';
+/** An `env:NAME` or `vault:<path>#<field>` reference to the provider's secret, never the secret (secret-reference.ts). */
+export const secretReference = referenceTo('OKTA_API_TOKEN', 'secret/data/okta#token');
 
 /** A base URL of an API (https in production; a loopback double in tests): no trailing slash kept. */
 export const baseUrl = (example: string) =>

@@ -69,6 +69,10 @@ export class RetryingFailure extends Error {
  * Temporary users: provisioning after approval, delivery of the secret, revocation at expiry or on
  * demand, the sweep that makes revocation independent of the queue, and the reconciler of orphans.
  */
+/** Why a lease ended, when nobody ended it: its time ran out, or (clock at first login) nobody logged in in time. */
+const endReasonOf = (lease: { endReason: string | null; firstLoginBy: Date | null; firstLoginAt: Date | null }) =>
+  lease.endReason ?? (lease.firstLoginBy && !lease.firstLoginAt ? 'no-login' : 'expired');
+
 export function createLeaseService(deps: Deps) {
   const { db, requests, leases, audit, enqueue, providers, resolveTarget, secrets, catalogs, locks, now = () => new Date() } = deps;
   const enqueueMany: EnqueueMany = deps.enqueueMany ?? (async (jobs) => {
@@ -379,7 +383,7 @@ export function createLeaseService(deps: Deps) {
       // Events first, then the leases marked (see revokeHeld): an event may be repeated, never lost.
       const recorded = await Promise.allSettled(
         done.map(({ lease, request, pending, sessionsKilled }) =>
-          audit.record({ tenantId: lease.tenantId, actor: pending.actor, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id, username: lease.username, endReason: lease.endReason ?? 'expired', sessionsKilled } }),
+          audit.record({ tenantId: lease.tenantId, actor: pending.actor, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id, username: lease.username, endReason: endReasonOf(lease), sessionsKilled } }),
         ),
       );
       const toFinish = done.filter((item, i) => {
@@ -387,7 +391,7 @@ export function createLeaseService(deps: Deps) {
         if (result.status === 'rejected') settle(item.pending, { error: result.reason });
         return result.status === 'fulfilled';
       });
-      const finished = await leases.finishRevocations(toFinish.map(({ lease }) => ({ tenantId: lease.tenantId, id: lease.id, endReason: lease.endReason ?? 'expired' })));
+      const finished = await leases.finishRevocations(toFinish.map(({ lease }) => ({ tenantId: lease.tenantId, id: lease.id, endReason: endReasonOf(lease) })));
       const ours = toFinish.filter((item) => finished.has(item.lease.id));
       // The users are gone; telling people waits behind any other revocation still queued.
       await enqueueMany(
@@ -442,7 +446,7 @@ export function createLeaseService(deps: Deps) {
     // the sweep revokes it again (the provider finds the user gone) and records it again: an event may
     // be repeated, never lost.
     // A first-login clock that no connection started ends unused at its wait deadline.
-    const endReason = lease.endReason ?? (lease.firstLoginBy && !lease.firstLoginAt ? 'no-login' : 'expired');
+    const endReason = endReasonOf(lease);
     await audit.record({ tenantId: lease.tenantId, actor, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id, username: lease.username, endReason, sessionsKilled } });
     if (!(await leases.finishRevocation(lease.tenantId, lease.id, endReason))) return { revoked: false, sessionsKilled };
     // The user is gone; telling people waits behind any other revocation still queued.
