@@ -82,7 +82,7 @@ policies:
     const calls = pd.calls.length;
     const { requestId } = await cardOf(PEOPLE.requester, { level: 'write', duration: '1h' });
     const card = await settled(requestId, /Auto-approved by rule payments-oncall/);
-    expect(shown(card)).toMatch(/on call for Payments primary \(level 1\) until \d\d:\d\d UTC; incident #4312 open \(PagerDuty\)/);
+    expect(shown(card)).toMatch(/on call for Payments primary \(level 1\) until (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC; incident #4312 open \(PagerDuty\)/);
     expect(hasButton(card, 'dbaccess.approve')).toBe(false);
     const dm = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(requestId) && /is ready until/.test(m.text ?? ''));
     expect(dm).toBeTruthy();

@@ -72,7 +72,7 @@ policies:
   it('gives the engineer on call working credentials without an approver, with the evidence on the card', async () => {
     const { personal, card } = await submit(rita);
     const approved = await card(/Auto-approved by rule platform-oncall/);
-    expect(shownIn(approved)).toMatch(/on call for Platform on-call until \d\d:\d\d UTC; incident INC-87 open \(incident\.io\)/);
+    expect(shownIn(approved)).toMatch(/on call for Platform on-call until (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC; incident INC-87 open \(incident\.io\)/);
     const credentials = await waitUntil(async () => (await fake.botMessagesIn(personal)).find((m) => /postgresql:\/\//.test(shownIn(m))), 30_000, 'the credentials');
     const session = new pg.Client({ connectionString: /postgresql:\/\/[^\s`"]+/.exec(shownIn(credentials))![0] });
     session.on('error', () => {});
