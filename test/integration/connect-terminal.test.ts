@@ -1,11 +1,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from 'otplib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandLines, filesUnder } from '../support/traces.js';
 import { CONSOLE_PEOPLE } from '../../src/app/sandbox.js';
 import { PEOPLE, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { createMariaTarget } from '../support/databases.js';
@@ -59,29 +60,8 @@ function terminal(command: string, env: Record<string, string>): Terminal {
   };
 }
 
-/** Every file under a folder, recursively, with its content. */
-function filesUnder(folder: string): Array<{ path: string; content: string; mode: number }> {
-  return readdirSync(folder, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => {
-      const path = join(entry.parentPath, entry.name);
-      return { path, content: readFileSync(path, 'utf8'), mode: statSync(path).mode & 0o777 };
-    });
-}
-
 /** What dbaccess left in a TMPDIR (not tsx's compile cache, there when the CLI runs from src/). */
 const ours = (folder: string) => filesUnder(folder).filter((file) => !file.path.includes('/tsx-'));
-
-/** The command lines of every process on the machine that can be read. */
-function commandLines(): string[] {
-  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).flatMap((pid) => {
-    try {
-      return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')];
-    } catch {
-      return [];
-    }
-  });
-}
 
 describe('dbaccess connect on a terminal', () => {
   let h: Harness;

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandLines, filesUnder } from '../support/traces.js';
 import { CONSOLE_PEOPLE } from '../../src/app/sandbox.js';
 import { PEOPLE, SIGNING_SECRET, TEAM, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { postSigned } from '../support/slack-requests.js';
@@ -46,27 +47,6 @@ function dbaccess(args: string[], home: string, url: string): CliRun {
     child, out: () => out, err: () => err, exited,
     waitFor: (pattern, stream = 'err') => waitUntil(() => (stream === 'out' ? out : err).match(pattern) ?? undefined, 90_000, `${pattern} in the CLI's ${stream === 'out' ? 'stdout' : 'stderr'} (so far: ${err.slice(-400)})`),
   };
-}
-
-/** Every file under a folder, recursively, with its content. */
-function filesUnder(folder: string): Array<{ path: string; content: string; mode: number }> {
-  return readdirSync(folder, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => {
-      const path = join(entry.parentPath, entry.name);
-      return { path, content: readFileSync(path, 'utf8'), mode: statSync(path).mode & 0o777 };
-    });
-}
-
-/** The command lines of every process on the machine that can be read. */
-function commandLines(): string[] {
-  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).flatMap((pid) => {
-    try {
-      return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')];
-    } catch {
-      return [];
-    }
-  });
 }
 
 describe('dbaccess connect', () => {
