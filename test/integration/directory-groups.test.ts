@@ -77,7 +77,7 @@ ${extra}${DATABASES}`);
     expect((await service.enrich('default', personOf('eve@acme.test'))).directoryGroups).toEqual(['okta:00gdevs']);
     // A wrong token is a refusal, and it says so.
     const { service: wrong } = serviceFor(oktaCatalog(fake.url), { 'env:OKTA_TOKEN': 'not-the-token' });
-    expect((await wrong.enrich('default', personOf('ann@acme.test'))).directoryProblems).toEqual(['Okta answered HTTP 401, so its groups and managers count for nobody right now.']);
+    expect((await wrong.enrich('default', personOf('ann@acme.test'))).directoryProblems).toEqual(["Okta refused dbaccess's token (HTTP 401); check it under integrations in the catalog, so its groups and managers count for nobody right now."]);
   });
 
   it('keeps answers for cacheFor: within it the cached members hold even with Okta down; past it, Okta down grants nothing and says why', async () => {
@@ -202,7 +202,7 @@ ${DATABASES}`);
     expect(fake.callsTo('/oauth2/v2.0/token')).toHaveLength(1);
     // A wrong secret: the token endpoint refuses, nobody gains anything.
     const { service: wrong } = serviceFor(catalogs, { 'env:ENTRA_SECRET': 'wrong' });
-    expect((await wrong.enrich('default', personOf('cid@acme.test'))).directoryProblems).toEqual(['Microsoft Entra answered HTTP 401, so its groups and managers count for nobody right now.']);
+    expect((await wrong.enrich('default', personOf('cid@acme.test'))).directoryProblems).toEqual(["Microsoft Entra refused dbaccess's token (HTTP 401); check it under integrations in the catalog, so its groups and managers count for nobody right now."]);
   });
 
   it('Google: a signed service-account JWT for a token, derived (nested) members across pages, the manager relation', async () => {

@@ -76,7 +76,7 @@ describe('on-call lookups and their cache', () => {
     // A failure is not kept: the next request asks again, and gets the answer.
     pd.fault = { kind: 'status', status: 503 };
     clock.now = new Date(START.getTime() + 200_000);
-    expect(Object.values((await service.answersFor('a', ctx, config))!)[0]).toMatchObject({ reachable: false, problem: 'answered 503' });
+    expect(Object.values((await service.answersFor('a', ctx, config))!)[0]).toMatchObject({ reachable: false, problem: 'answered HTTP 503' });
     pd.fault = undefined;
     expect(Object.values((await service.answersFor('a', ctx, config))!)[0]).toMatchObject({ reachable: true });
     expect(pd.callsTo('/oncalls')).toHaveLength(4);

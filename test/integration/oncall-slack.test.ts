@@ -138,7 +138,7 @@ policies:
 
   it('falls back to the approvers, and says why on the card, when PagerDuty fails, resets or does not answer', async () => {
     const cases: Array<[FakePagerDuty['fault'], RegExp]> = [
-      [{ kind: 'status', status: 500 }, /On-call not checked: PagerDuty answered 500\. An approver decides\./],
+      [{ kind: 'status', status: 500 }, /On-call not checked: PagerDuty answered HTTP 500\. An approver decides\./],
       [{ kind: 'reset' }, /On-call not checked: PagerDuty could not be reached\./],
       [{ kind: 'hang' }, /On-call not checked: PagerDuty did not answer within 1 s\./],
     ];

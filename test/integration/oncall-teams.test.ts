@@ -88,7 +88,7 @@ policies:
 
     io.fault = { kind: 'status', status: 500 };
     const failing = await submit(rita);
-    const card = await failing.card(/On-call not checked: incident\.io answered 500\. An approver decides\./);
+    const card = await failing.card(/On-call not checked: incident\.io answered HTTP 500\. An approver decides\./);
     expect(shownIn(card)).toContain('Approve');
     io.fault = undefined;
   });

@@ -1,10 +1,10 @@
 import { DIRECTORY_LABELS, type DirectoryProvider } from '../../config/integrations/directory-common.js';
+import { fetchJson, type JsonAnswer } from '../../lib/http-json.js';
 import { registerSecretValue } from '../../lib/secret.js';
 
 /**
- * What the three identity-provider clients share: JSON over fetch with a short timeout, failures as a
- * sentence a person can read, and page links followed only on the API's own origin (a token is never
- * sent to a host a response names).
+ * What the three identity-provider clients share: JSON calls (lib/http-json.ts), page links followed
+ * only on the API's own origin (a token is never sent to a host a response names), and token caching.
  */
 
 /** An identity provider that did not answer as it should: roles and approvals through it are withheld. */
@@ -23,32 +23,8 @@ export interface HttpOptions {
   timeoutMs: number;
 }
 
-export interface JsonAnswer<T> {
-  status: number;
-  body: T | undefined;
-  headers: Headers;
-}
-
-export async function requestJson<T>(provider: DirectoryProvider, url: string, init: RequestInit, { timeoutMs }: HttpOptions, okStatuses: readonly number[] = []): Promise<JsonAnswer<T>> {
-  let response: Response;
-  try {
-    response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
-  } catch (error) {
-    const timedOut = (error as Error).name === 'TimeoutError';
-    throw new DirectoryUnavailable(provider, timedOut ? `did not answer within ${timeoutMs / 1000} s` : 'could not be reached');
-  }
-  if (!response.ok && !okStatuses.includes(response.status)) {
-    await response.body?.cancel();
-    throw new DirectoryUnavailable(provider, `answered HTTP ${response.status}`);
-  }
-  const text = await response.text();
-  let body: T | undefined;
-  try {
-    body = text ? (JSON.parse(text) as T) : undefined;
-  } catch {
-    throw new DirectoryUnavailable(provider, 'answered with something that is not JSON');
-  }
-  return { status: response.status, body, headers: response.headers };
+export function requestJson<T>(provider: DirectoryProvider, url: string, init: RequestInit, { timeoutMs }: HttpOptions, okStatuses: readonly number[] = []): Promise<JsonAnswer<T>> {
+  return fetchJson<T>(url, init, { timeoutMs, alsoOk: okStatuses, fail: (reason) => new DirectoryUnavailable(provider, reason) });
 }
 
 /** A page link from a response, kept only when it points at the API it came from. */

@@ -35,7 +35,7 @@ export function createGithubClient(config: Pick<GithubConfig, 'url'>, token: str
       const answer = await trackerFetch(label, issueUrl(key), { headers }, { missing: [404, 410] });
       if (!answer) return undefined;
       const parsed = issueSchema.safeParse(answer.json);
-      if (!parsed.success) throw new TrackerUnreachable(label, 'its answer did not have the shape of a GitHub issue');
+      if (!parsed.success) throw new TrackerUnreachable(label, 'answered in a shape that is not a GitHub issue');
       const issue = parsed.data;
       return {
         tracker: 'github', key, url: issue.html_url, title: issue.title ?? '', open: issue.state === 'open',

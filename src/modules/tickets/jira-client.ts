@@ -29,7 +29,7 @@ export function createJiraClient(config: Pick<JiraConfig, 'url' | 'email'>, toke
       const answer = await trackerFetch(label, `${config.url}/rest/api/3/issue/${encodeURIComponent(key)}?fields=summary,status,assignee`, { headers });
       if (!answer) return undefined;
       const parsed = issueSchema.safeParse(answer.json);
-      if (!parsed.success) throw new TrackerUnreachable(label, 'its answer did not have the shape of a Jira issue');
+      if (!parsed.success) throw new TrackerUnreachable(label, 'answered in a shape that is not a Jira issue');
       const { fields } = parsed.data;
       const assignee = fields.assignee;
       return {

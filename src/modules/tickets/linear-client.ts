@@ -31,13 +31,13 @@ export function createLinearClient(config: Pick<LinearConfig, 'url'>, apiKey: st
     async get(key) {
       const answer = await graphql(ISSUE_QUERY, { id: key });
       const parsed = answerSchema.safeParse(answer?.json);
-      if (!parsed.success) throw new TrackerUnreachable(label, 'its answer did not have the shape of a GraphQL response');
+      if (!parsed.success) throw new TrackerUnreachable(label, 'answered in a shape that is not a GraphQL response');
       const issue = parsed.data.data?.issue;
       if (!issue) {
         // Linear answers an unknown id with an error ("Entity not found"), and no issue.
         const notFound = parsed.data.errors?.some((error) => /not found/i.test(error.message) || error.extensions?.code === 'INPUT_ERROR');
         if (notFound || !parsed.data.errors?.length) return undefined;
-        throw new TrackerUnreachable(label, `it answered: ${parsed.data.errors[0]!.message.slice(0, 200)}`);
+        throw new TrackerUnreachable(label, `answered: ${parsed.data.errors[0]!.message.slice(0, 200)}`);
       }
       return {
         tracker: 'linear', key: issue.identifier, url: issue.url, title: issue.title ?? '', internalId: issue.id,
@@ -48,7 +48,7 @@ export function createLinearClient(config: Pick<LinearConfig, 'url'>, apiKey: st
     async comment(ticket, text) {
       const answer = await graphql(COMMENT_MUTATION, { input: { issueId: ticket.internalId ?? ticket.key, body: text } });
       const success = (answer?.json as { data?: { commentCreate?: { success?: boolean } } } | undefined)?.data?.commentCreate?.success;
-      if (!success) throw new TrackerUnreachable(label, 'it did not take the comment');
+      if (!success) throw new TrackerUnreachable(label, 'did not take the comment');
     },
   };
 }

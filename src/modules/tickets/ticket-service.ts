@@ -60,7 +60,7 @@ export function createTicketService({ catalogOf, catalogs, resolveReference, rep
       try {
         return await resolveReference(reference, `integrations.${tracker}`);
       } catch {
-        throw new TrackerUnreachable(trackerTitle[tracker], `its token (${reference}) could not be read; an admin must set it`);
+        throw new TrackerUnreachable(trackerTitle[tracker], `cannot be asked: its token (${reference}) could not be read; an admin must set it`);
       }
     };
     switch (tracker) {

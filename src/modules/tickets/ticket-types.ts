@@ -31,7 +31,7 @@ export interface TrackerClient {
 /** The tracker did not answer, or answered with an error that says nothing about the ticket. */
 export class TrackerUnreachable extends Error {
   constructor(readonly label: string, readonly why: string) {
-    super(`${label} could not be reached: ${why}`);
+    super(`${label} ${why}`);
     this.name = 'TrackerUnreachable';
   }
 }
