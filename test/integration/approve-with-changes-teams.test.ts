@@ -60,6 +60,9 @@ describe('approve with changes (Teams, MariaDB)', () => {
     expect(offered).toContain('"id":"newLevel"');
     expect(offered).toContain(`"value":"${encode(`${maria.name}.orders`)},${encode(`${maria.name}.customers`)}"`);
     expect(offered).toContain('"id":"note"');
+    // The buttons come in the order Slack and the console show them.
+    const titles = (card.attachments as { content: { actions: { title: string }[] } }[])[0]!.content.actions.map((action) => action.title);
+    expect(titles.slice(0, 3)).toEqual(['Approve', 'Approve with changes…', 'Deny']);
 
     // A stranger cannot; wider than asked is refused with the reason; nothing changes.
     const stranger = await teams.cardAction({ from: mallory, message: card, verb: 'approveWithChanges', inputs: { newLevel: 'read', keepScope: encode(`${maria.name}.orders`), newDuration: '30m' } });

@@ -65,7 +65,7 @@ describe('ways out in Teams', () => {
   it('the requester cancels from the receipt; a stranger is refused on the card and nothing changes', async () => {
     const { id, receipt, card } = await newRequest('Cancel me: count the failed payouts of last night');
     expect(verbsOf(receipt)).toEqual(['cancel']);
-    expect(verbsOf(card)).toEqual(['approve', 'deny', 'approveWithChanges', 'cancel']);
+    expect(verbsOf(card)).toEqual(['approve', 'approveWithChanges', 'deny', 'cancel']);
 
     const refused = await teams.cardAction({ from: mallory, message: card, verb: 'cancel' });
     expect(answered(refused)).toContain(`Only the requester or an approver of orders (or an admin) can cancel request ${id}. Nothing changed.`);

@@ -74,6 +74,8 @@ function approvalActions(view: RequestView): CardAction[] {
       view.policy?.mfaRequired
         ? { type: 'Action.ShowCard', title: 'Approve', style: 'positive', card: subCard([text(md`This request needs a second factor to approve. Enter the code from your authenticator app.`), codeInput], [approve]) }
         : approve,
+      // The same order as on Slack and in the console: Approve, Approve with changes, Deny, Cancel.
+      ...approveWithChangesAction(view),
       {
         type: 'Action.ShowCard',
         title: 'Deny',
@@ -83,7 +85,6 @@ function approvalActions(view: RequestView): CardAction[] {
           [execute('deny', 'Deny', decisionData(view), 'destructive')],
         ),
       },
-      ...approveWithChangesAction(view),
       cancelAction(view, 'approval-card'),
     ];
   }
