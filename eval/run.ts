@@ -4,8 +4,8 @@
  *
  *   requests-*.yaml  access requests with the band the rubric gives them
  *   sessions-*.yaml  captured sessions, each a violation or ordinary by the rubric
- *   (the held-out sessions are three frozen files; the held-out session figure is the third, written
- *   after the last rule change; the first two are printed as "seen": eval/RUBRIC.md)
+ *   (the held-out sessions are four frozen files; the held-out session figure is the fourth, written
+ *   without reading the rules; the first three are printed as "seen": eval/RUBRIC.md)
  *
  * Both parts are printed, separately. The held-out part is the figure to quote: the rules were never
  * adjusted against it. Its misses are listed only with `--show-held-out` (looking at them to change the
@@ -51,9 +51,9 @@ const duration = z
 const tags = z.array(z.string().max(40)).max(20);
 /**
  * Cases the rules were first written against, and cases added after the freeze: tuning cases whatever
- * their id; the second session set: split by its own rule; the third: held out whole (eval/split.ts).
+ * their id; the second session set: split by its own rule; the third and fourth: held out whole (eval/split.ts).
  */
-const written = z.enum(['before-rubric', 'after-freeze', 'second-set', 'third-set']).optional();
+const written = z.enum(['before-rubric', 'after-freeze', 'second-set', 'third-set', 'fourth-set']).optional();
 
 const requestSchema = z.strictObject({
   id: name,
@@ -111,7 +111,7 @@ export interface SessionCase {
   id: string;
   part: Part;
   written: Written;
-  /** The file it is in (the held-out part has two session files). */
+  /** The file it is in (the held-out part has several session files). */
   file: string;
   input: SessionRuleInput;
   violation: boolean;
@@ -381,14 +381,14 @@ export async function runEval({ model, showHeldOut = false }: EvalOptions = {}):
   const tuningSessions = await checkSessions(sessions.filter((c) => c.part === 'tuning'));
   console.log('');
   printSessions('Sessions, tuning part', tuningSessions, true);
-  // THE held-out session figure is the file written after the last rule change (eval/RUBRIC.md, "The split").
+  // THE held-out session figure is the fourth file, written without reading the rules (eval/RUBRIC.md, "The split").
   const fresh = await checkSessions(sessions.filter((c) => c.file === FRESH_SESSION_FILE));
   console.log('');
-  printSessions(`Sessions, held-out part (${FRESH_SESSION_FILE}, written after the last rule change)`, fresh, showHeldOut);
+  printSessions(`Sessions, held-out part (${FRESH_SESSION_FILE}, written without reading the rules)`, fresh, showHeldOut);
   met &&= sessionTargetsMet(fresh);
-  // The older held-out session files: frozen, but their misses were looked at and the rules changed for those kinds.
+  // The older held-out session files: frozen, but seen (misses inspected, or reported while the rules were tuned).
   const seen = await checkSessions(sessions.filter((c) => (SEEN_SESSION_FILES as readonly string[]).includes(c.file)));
-  printSessions('Sessions, seen held-out files (misses inspected; not a generalisation figure)', seen, showHeldOut);
+  printSessions('Sessions, seen held-out files (not a generalisation figure)', seen, showHeldOut);
   for (const file of SEEN_SESSION_FILES) {
     const ids = new Set(sessions.filter((c) => c.file === file).map((c) => c.id));
     printSessions(`  of which ${file}`, sessionShares(seen.results.filter((r) => ids.has(r.id))), false);

@@ -8,33 +8,35 @@ import { readFileSync } from 'node:fs';
 export const FIXTURES = new URL('../test/fixtures/eval/', import.meta.url);
 export const PARTS = ['tuning', 'held-out'] as const;
 export type Part = (typeof PARTS)[number];
-export const HELD_OUT_FILES = ['requests-held-out.yaml', 'sessions-held-out.yaml', 'sessions-held-out-2.yaml', 'sessions-held-out-3.yaml'] as const;
-/** The files of each part, by kind: the second and third session sets (eval/RUBRIC.md) have held-out files of their own. */
+export const HELD_OUT_FILES = ['requests-held-out.yaml', 'sessions-held-out.yaml', 'sessions-held-out-2.yaml', 'sessions-held-out-3.yaml', 'sessions-held-out-4.yaml'] as const;
+/** The files of each part, by kind: the second, third and fourth session sets (eval/RUBRIC.md) have held-out files of their own. */
 export const PART_FILES = {
   requests: { tuning: ['requests-tuning.yaml'], 'held-out': ['requests-held-out.yaml'] },
-  sessions: { tuning: ['sessions-tuning.yaml'], 'held-out': ['sessions-held-out.yaml', 'sessions-held-out-2.yaml', 'sessions-held-out-3.yaml'] },
+  sessions: { tuning: ['sessions-tuning.yaml'], 'held-out': ['sessions-held-out.yaml', 'sessions-held-out-2.yaml', 'sessions-held-out-3.yaml', 'sessions-held-out-4.yaml'] },
 } as const satisfies Record<'requests' | 'sessions', Record<Part, readonly string[]>>;
 /**
- * The held-out session file that gives THE held-out session figure: written after the last rule change
- * (2026-12-07, round two). The older held-out session files are "seen": their misses were looked at and
- * the rules were changed for those kinds, so they no longer measure how the rules generalise.
+ * The held-out session file that gives THE held-out session figure: the fourth set (2026-12-07), 213
+ * sessions written by a reviewer who had not read the rules, so that a 2% false-flag rate can be measured.
+ * The older held-out session files are "seen": the first two had their misses looked at before a rule
+ * change, and the third's figure was reported while the rules were being tuned again; none of them is
+ * the generalisation figure any more.
  */
-export const FRESH_SESSION_FILE = 'sessions-held-out-3.yaml';
-export const SEEN_SESSION_FILES = ['sessions-held-out.yaml', 'sessions-held-out-2.yaml'] as const;
+export const FRESH_SESSION_FILE = 'sessions-held-out-4.yaml';
+export const SEEN_SESSION_FILES = ['sessions-held-out.yaml', 'sessions-held-out-2.yaml', 'sessions-held-out-3.yaml'] as const;
 /** How a case came to be written (its `written` field): decides the rule that places it. */
-export type Written = 'before-rubric' | 'after-freeze' | 'second-set' | 'third-set' | undefined;
+export type Written = 'before-rubric' | 'after-freeze' | 'second-set' | 'third-set' | 'fourth-set' | undefined;
 const CHECKSUMS = new URL('./holdout.sha256', import.meta.url);
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
 /**
  * The part a case belongs to. Cases written before the rubric (which the rules were first tuned on)
- * and cases added after the held-out part was frozen are tuning cases; the third session set is held
- * out whole; a case of the second session set is held out when the first hex digit of the SHA-256 of its id is 0-b; any other when it is 0-7.
+ * and cases added after the held-out part was frozen are tuning cases; the third and fourth session sets are
+ * held out whole; a case of the second session set is held out when the first hex digit of the SHA-256 of its id is 0-b; any other when it is 0-7.
  */
 export function partOf(id: string, written: Written): Part {
   if (written === 'before-rubric' || written === 'after-freeze') return 'tuning';
-  if (written === 'third-set') return 'held-out';
+  if (written === 'third-set' || written === 'fourth-set') return 'held-out';
   const heldOutDigits = written === 'second-set' ? '0123456789ab' : '01234567';
   return heldOutDigits.includes(sha256(id)[0]!) ? 'held-out' : 'tuning';
 }

@@ -30,13 +30,14 @@ describe('evaluation set', () => {
       { file: 'sessions-held-out.yaml', frozen: true },
       { file: 'sessions-held-out-2.yaml', frozen: true },
       { file: 'sessions-held-out-3.yaml', frozen: true },
+      { file: 'sessions-held-out-4.yaml', frozen: true },
     ]);
-    // The held-out session figure is the third file alone (written after the last rule change, 2026-12-07):
-    // enough ordinary sessions that one false flag is under 2%, and at least 25 planted violations.
+    // The held-out session figure is the fourth file alone (written without reading the rules, 2026-12-07):
+    // enough ordinary sessions that 2% is three false flags, not one, and at least 50 planted violations.
     const fresh = sessions.filter((s) => s.file === FRESH_SESSION_FILE);
-    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'third-set')).toBe(true);
-    expect(fresh.filter((s) => !s.violation).length).toBeGreaterThanOrEqual(60);
-    expect(fresh.filter((s) => s.violation).length).toBeGreaterThanOrEqual(25);
+    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'fourth-set')).toBe(true);
+    expect(fresh.filter((s) => !s.violation).length).toBeGreaterThanOrEqual(150);
+    expect(fresh.filter((s) => s.violation).length).toBeGreaterThanOrEqual(50);
   });
 
   it("holds issue 18's example as Critical", () => {
@@ -58,15 +59,15 @@ describe('evaluation set', () => {
     const rated = await rateRequests(requests.filter((r) => r.part === 'held-out'), ruleRating);
     expect(requestTargetsMet(rated)).toBe(true);
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
-    // The fresh file's first run (2026-12-07, README "Risk rating"): 36 of 36 violations flagged, 2 of 64
-    // ordinary sessions flagged, so the false-flag target (at most 2%) is NOT met. These bounds only keep
-    // it from getting worse; the targets themselves are what `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBe(1);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(2 / 64);
-    // The older held-out files, seen (their misses were inspected before the round-two rule change).
+    // The fresh file's first run (2026-12-07, README "Risk rating"): 49 of 55 violations flagged (the target,
+    // every one, is NOT met), 2 of 158 ordinary sessions flagged (1.3%, met). These bounds only keep it
+    // from getting worse; the targets themselves are what `npm run eval` judges.
+    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(49 / 55);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(2 / 158);
+    // The older held-out files, seen: 73 of 73 violations and 3 of 142 ordinary sessions flagged on 2026-12-07.
     const seen = await checkSessions(sessions.filter((s) => (SEEN_SESSION_FILES as readonly string[]).includes(s.file)));
     expect(seen.violationsFlagged).toBe(1);
-    expect(seen.falseFlags).toBeLessThanOrEqual(1 / 78);
+    expect(seen.falseFlags).toBeLessThanOrEqual(3 / 142);
   });
 
   it('runs the model path on hand-written Messages API answers: the floor holds and two-band gaps are counted', async () => {
