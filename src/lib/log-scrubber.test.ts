@@ -5,7 +5,7 @@ import { generateRecoveryCodes, newTotpSecret, otpauthUri } from '../modules/mfa
 import { generatePassword } from './crypto.js';
 import { safeError, scrubText, scrubValue } from './log-scrubber.js';
 import { createLogger } from './logger.js';
-import { REDACTED, Secret, registerSecretValue, secretForms } from './secret.js';
+import { REDACTED, Secret, redactKnownSecrets, registerConnectionSecrets, registerSecretValue, secretForms } from './secret.js';
 
 /** A logger at trace writing into an array, as the app's logger writes to stdout. */
 function capture() {
@@ -30,6 +30,19 @@ describe('Secret', () => {
     expect(inspect({ nested: { secret } }, { depth: 10, showHidden: true })).not.toContain('p4ssw0rd');
     expect(Object.keys(secret)).toEqual([]);
     expect(secret.reveal()).toBe('p4ssw0rd-value');
+  });
+});
+
+describe('registerConnectionSecrets (what every env:/vault: reference resolves to)', () => {
+  it('registers the password of a connection URL, and the whole of a token, one with a colon included', () => {
+    registerConnectionSecrets('postgres://admin:conn-pw-7c1e9a@db.internal:5432/orders');
+    // Tokens and webhook secrets are references too; `whsec:…` parses as a URL (scheme `whsec`) without a password.
+    for (const token of ['lin_api_4Rk8Zq2Wm7', 'whsec:9d2b7e4a1c6f', 'acme2:token-5e8b3d1a']) registerConnectionSecrets(token);
+    const line = 'a conn-pw-7c1e9a, b lin_api_4Rk8Zq2Wm7, c whsec:9d2b7e4a1c6f, d acme2:token-5e8b3d1a';
+    expect(redactKnownSecrets(line)).toBe(`a ${REDACTED}, b ${REDACTED}, c ${REDACTED}, d ${REDACTED}`);
+    // A connection URL without a password has no secret: it stays readable.
+    registerConnectionSecrets('postgres://readonly@db.internal:5432/orders');
+    expect(redactKnownSecrets('postgres://readonly@db.internal:5432/orders')).toBe('postgres://readonly@db.internal:5432/orders');
   });
 });
 

@@ -187,18 +187,27 @@ export function registeredSecretCount(): number {
   return permanent.size + transient.size;
 }
 
-/** Registers the password of a connection string (`postgres://user:pass@host`) and the string with it. */
+/**
+ * Registers what a reference resolved to: the password of a connection string
+ * (`postgres://user:pass@host`) and the string with it; anything that is not a connection string
+ * (an integration's token or webhook secret) as a whole.
+ */
 export function registerConnectionSecrets(url: string | undefined): void {
   if (!url) return;
+  let parsed: URL;
   try {
-    const { password } = new URL(url);
-    if (password) {
-      registerSecretValue(url, { permanent: true });
-      registerSecretValue(password, { permanent: true });
-      registerSecretValue(decodeURIComponent(password), { permanent: true });
-    }
+    parsed = new URL(url);
   } catch {
     // Not a URL (a reference resolved to something else): all of it is the secret.
+    registerSecretValue(url, { permanent: true });
+    return;
+  }
+  if (parsed.password) {
+    registerSecretValue(url, { permanent: true });
+    registerSecretValue(parsed.password, { permanent: true });
+    registerSecretValue(decodeURIComponent(parsed.password), { permanent: true });
+  } else if (!parsed.host) {
+    // `whsec:9d2b…` parses as a URL of scheme `whsec` with no host: a token with a colon, not a connection string.
     registerSecretValue(url, { permanent: true });
   }
 }

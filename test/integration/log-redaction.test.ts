@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import Anthropic from '@anthropic-ai/sdk';
 import mysql from 'mysql2/promise';
 import { generate } from 'otplib';
@@ -16,6 +15,7 @@ import { startFakeBotFramework, type FakeBotFramework } from '../support/fake-bo
 import { startFakeVault } from '../support/fake-vault.js';
 import { blockAction, plainTextInput, viewSubmission } from '../support/slack-requests.js';
 import { shownIn } from '../support/teams-text.js';
+import { expectAbsent, logCapture } from '../support/log-capture.js';
 
 /**
  * Secrets are absent from the log at every level. Each scenario runs the app at LOG_LEVEL=trace
@@ -31,34 +31,6 @@ const code = (secret: string, at = Date.now()) => generate({ secret, epoch: Math
 const awayFromStepEnd = async () => {
   while (Date.now() % 30_000 > 24_000) await new Promise((resolve) => setTimeout(resolve, 250));
 };
-
-/** The app's log, line by line, as its logger writes it. */
-function logCapture() {
-  const chunks: string[] = [];
-  const stream = new Writable({ write(chunk: Buffer | string, _encoding, done) { chunks.push(String(chunk)); done(); } });
-  return { stream, text: () => chunks.join(''), lines: () => chunks.join('').split('\n').filter(Boolean) };
-}
-
-/** Every form a secret could be written in. */
-function formsOf(secret: string): string[] {
-  const json = (text: string) => JSON.stringify(text).slice(1, -1);
-  const base = [secret, encodeURIComponent(secret), encodeURIComponent(secret).replace(/%20/g, '+'), Buffer.from(secret).toString('base64').replace(/=+$/, ''), Buffer.from(secret).toString('base64url')];
-  return [...new Set(base.flatMap((form) => [form, json(form), json(json(form))]))].filter((form) => form.length >= 6);
-}
-
-/** Asserts the log holds none of the secrets in any form; names what leaked and where. */
-function expectAbsent(log: string, secrets: Record<string, string | string[]>): void {
-  const leaks: string[] = [];
-  for (const [name, values] of Object.entries(secrets)) {
-    for (const value of [values].flat()) {
-      for (const form of formsOf(value)) {
-        const at = log.indexOf(form);
-        if (at >= 0) leaks.push(`${name} (${form === value ? 'as is' : 'encoded'}) in: ${log.slice(Math.max(0, at - 120), at + form.length + 40)}`);
-      }
-    }
-  }
-  expect(leaks).toEqual([]);
-}
 
 const passwordOf = (uri: string) => decodeURIComponent(new URL(uri).password);
 

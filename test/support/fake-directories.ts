@@ -1,6 +1,7 @@
 import { createPublicKey, createVerify, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerGarbled } from './garbled-answer.js';
 
 /**
  * Identity providers on loopback, each speaking the documented HTTP contract of what dbaccess uses:
@@ -14,7 +15,8 @@ import type { AddressInfo } from 'node:net';
  *   against the service account's public key, and its iss, sub, aud and scope checked) and the Directory
  *   API `GET /admin/directory/v1/groups/{groupKey}/members` (`{kind, members, nextPageToken}`, nested
  *   groups' people only with includeDerivedMembership=true), `GET /admin/directory/v1/users/{userKey}`.
- * Each can be taken down (503) and counts the calls it answered.
+ * Each can be taken down (503), made to refuse every credential (401) or to answer garbled, and counts
+ * the calls it answered; Entra and Google list the access tokens they issued.
  */
 
 export interface FakeDirectory {
@@ -22,6 +24,12 @@ export interface FakeDirectory {
   calls: Array<{ method: string; path: string; query: Record<string, string> }>;
   /** 503 to everything while true. */
   down: boolean;
+  /** 401 to everything while true (a token revoked or rotated at the provider). */
+  unauthorized: boolean;
+  /** Every call gets a broken answer that echoes its Authorization header and body (test/support/garbled-answer.ts). */
+  garbled: boolean;
+  /** The access tokens handed out (Entra, Google), so a test can look for them. */
+  issued: string[];
   /** Members per page (the providers' own maximum otherwise). */
   pageSize: number;
   callsTo(pathPart: string): FakeDirectory['calls'];
@@ -32,7 +40,7 @@ type Handler = (req: IncomingMessage, url: URL, body: string) => { status: numbe
 
 async function serve(handler: Handler, pageSize: number): Promise<FakeDirectory & { base: () => string }> {
   const fake = {
-    url: '', calls: [] as FakeDirectory['calls'], down: false, pageSize,
+    url: '', calls: [] as FakeDirectory['calls'], down: false, unauthorized: false, garbled: false, issued: [] as string[], pageSize,
     callsTo: (part: string) => fake.calls.filter((call) => call.path.includes(part)),
     base: () => fake.url,
     close: async () => {
@@ -46,7 +54,10 @@ async function serve(handler: Handler, pageSize: number): Promise<FakeDirectory 
     req.on('end', () => {
       const url = new URL(req.url ?? '/', fake.url);
       fake.calls.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams) });
-      const answer = fake.down ? { status: 503, json: { error: 'Service Unavailable' } } : handler(req, url, body);
+      if (fake.garbled) return answerGarbled(req, body);
+      const answer = fake.down ? { status: 503, json: { error: 'Service Unavailable' } }
+        : fake.unauthorized ? { status: 401, json: { error: 'unauthorized', error_description: 'The credential was refused.' } }
+          : handler(req, url, body);
       res.writeHead(answer.status, { 'Content-Type': 'application/json', ...answer.headers });
       res.end(answer.json === undefined ? '' : JSON.stringify(answer.json));
     });
@@ -124,6 +135,7 @@ export async function startFakeEntra({ tenantId, clientId, clientSecret, groups,
       }
       const token = randomBytes(16).toString('hex');
       tokens.add(token);
+      fake.issued.push(token);
       return { status: 200, json: { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token } };
     }
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
@@ -177,6 +189,7 @@ export async function startFakeGoogle({ serviceAccount, subject, publicKeyPem, g
       }
       const token = `ya29.${randomBytes(16).toString('hex')}`;
       tokens.add(token);
+      fake.issued.push(token);
       return { status: 200, json: { access_token: token, expires_in: 3599, token_type: 'Bearer' } };
     }
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];

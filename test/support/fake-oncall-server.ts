@@ -1,12 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerGarbled } from './garbled-answer.js';
 
 /**
  * What PagerDuty and incident.io doubles share: a loopback HTTP server that records every request and
  * can be told to fail the way a provider does (an HTTP error, a connection reset, an answer that
- * never comes until released).
+ * never comes until released), or with a broken answer that echoes the request's credential
+ * (test/support/garbled-answer.ts).
  */
-export type Fault = { kind: 'status'; status: number } | { kind: 'reset' } | { kind: 'hang' } | undefined;
+export type Fault = { kind: 'status'; status: number } | { kind: 'reset' } | { kind: 'hang' } | { kind: 'garbled' } | undefined;
 
 export interface RecordedCall {
   path: string;
@@ -37,6 +39,7 @@ export async function startDouble(handle: (call: RecordedCall) => { status: numb
     const fault = double.fault;
     if (fault?.kind === 'reset') return req.socket.destroy();
     if (fault?.kind === 'hang') return void held.push(res);
+    if (fault?.kind === 'garbled') return answerGarbled(req);
     if (fault?.kind === 'status') return send(res, fault.status, { error: { message: 'Internal Server Error' } });
     const answer = handle(call);
     send(res, answer.status, answer.body);

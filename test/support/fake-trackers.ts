@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { answerGarbled } from './garbled-answer.js';
 
 /**
  * Loopback doubles of three ticket trackers, each speaking its documented contract:
@@ -27,6 +28,8 @@ export interface FakeTracker {
   comments: Array<{ key: string; body: unknown }>;
   calls: Array<{ method: string; path: string; authorization: string | undefined }>;
   down: boolean;
+  /** Every call gets a broken answer that echoes its Authorization header and body (test/support/garbled-answer.ts). */
+  garbled: boolean;
   close(): Promise<void>;
 }
 
@@ -49,12 +52,14 @@ async function serve(handler: (tracker: FakeTracker, request: IncomingMessage, b
     comments: [],
     calls: [],
     down: false,
+    garbled: false,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
   server = createServer((request, response) => {
     void readBody(request).then((body) => {
       tracker.calls.push({ method: request.method ?? 'GET', path: request.url ?? '/', authorization: request.headers.authorization });
       if (tracker.down) return send(response, 503, { message: 'Service Unavailable' });
+      if (tracker.garbled) return answerGarbled(request, body);
       handler(tracker, request, body, response);
     });
   });
