@@ -17,6 +17,7 @@ describe('fetchJson', () => {
       if (path === '/empty') return void response.writeHead(204).end();
       if (path === '/html') return void response.writeHead(200, { 'content-type': 'text/html' }).end('<html>token=abc</html>');
       if (path === '/hang') return void hanging.push(response);
+      if (path === '/garbled') return void request.socket.end(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n${request.headers.authorization}\r\n`);
       if (path === '/elsewhere') return void response.writeHead(302, { location: 'http://attacker.invalid/' }).end();
       const status = Number(path.slice(1));
       response.writeHead(status, { 'content-type': 'application/json' }).end('{"secret":"do-not-show"}');
@@ -47,6 +48,10 @@ describe('fetchJson', () => {
     expect(await reason('/403')).toMatch(/^refused dbaccess's token \(HTTP 403\)/);
     expect(await reason('/429')).toBe('is rate-limiting dbaccess (HTTP 429)');
     expect(await reason('/html')).toBe('answered something that is not JSON');
+    const garbled = await fetchJson(`${base}/garbled`, { headers: { authorization: 'Bearer the-token' } }, { timeoutMs: 1000, fail }).catch((error: Error) => error);
+    expect(garbled).toBeInstanceOf(Failed);
+    expect((garbled as Error).message).toBe('broke off its answer');
+    expect(JSON.stringify(garbled, Object.getOwnPropertyNames(garbled))).not.toContain('the-token');
     expect(await reason('/hang')).toBe('did not answer within 0.3 s');
     expect(await reason('/elsewhere')).toBe('could not be reached');
     expect(await reason('/404', [404])).toBe('no failure');

@@ -33,7 +33,15 @@ export async function fetchJson<T = unknown>(url: string | URL, init: RequestIni
     await response.body?.cancel();
     throw fail(statusReason(response.status));
   }
-  const text = await response.text();
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    // A body cut off or garbled on the way (undici's error can carry the bytes, and so the request's
+    // own headers when a proxy echoes them): the same short reason as any other failure.
+    const name = (error as { name?: string }).name;
+    throw fail(name === 'TimeoutError' || name === 'AbortError' ? `did not finish its answer within ${timeoutMs / 1000} s` : 'broke off its answer');
+  }
   try {
     return { status: response.status, body: text ? (JSON.parse(text) as T) : undefined, headers: response.headers };
   } catch {

@@ -147,4 +147,15 @@ describe('the log scrubber', () => {
     expect(Object.keys(safe).sort()).toEqual(['code', 'message', 'stack', 'type']);
     expect(JSON.stringify(scrubValue({ err: error }))).not.toMatch(/123456789|client-pass|sql-pass|vault-token-value/);
   });
+
+  it('writes a logged error with its own type and its cause\'s codes, for whoever reads the log', () => {
+    const { logger, lines } = capture();
+    const cause = Object.assign(new Error('invalid chunk'), { code: 'HPE_INVALID_CHUNK_SIZE', data: 'Bearer echoed-token-77' });
+    logger.warn({ err: new TypeError('terminated', { cause }) }, 'lookup failed');
+    logger.error(new RangeError('out of range'));
+    const [first, second] = lines.map((line) => JSON.parse(line) as { err: Record<string, unknown> });
+    expect(first!.err).toMatchObject({ type: 'TypeError', message: 'terminated', cause: { type: 'Error', code: 'HPE_INVALID_CHUNK_SIZE' } });
+    expect(JSON.stringify(first)).not.toContain('echoed-token-77');
+    expect(second!.err).toMatchObject({ type: 'RangeError', message: 'out of range' });
+  });
 });

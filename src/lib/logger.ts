@@ -59,6 +59,9 @@ export function createLogger(level: string, destination: LogDestination = 'stdou
       level,
       redact: { paths: REDACT, censor: '[redacted]' },
       base: { service: 'dbaccess' },
+      // Errors are already plain objects of their safe fields (safeError, above): pino's own serializer
+      // would call each an "Object" and drop its cause's codes.
+      serializers: { err: (value: unknown) => value },
       formatters: { bindings: (bindings) => scrubValue(bindings) as Record<string, unknown> },
       hooks: {
         logMethod(args, method, level) {

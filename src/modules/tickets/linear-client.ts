@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { scrubText } from '../../lib/log-scrubber.js';
 import type { LinearConfig } from '../../config/integrations/linear.js';
 import type { Ticket, TrackerClient } from './ticket-types.js';
 import { TrackerUnreachable } from './ticket-types.js';
@@ -37,7 +38,8 @@ export function createLinearClient(config: Pick<LinearConfig, 'url'>, apiKey: st
         // Linear answers an unknown id with an error ("Entity not found"), and no issue.
         const notFound = parsed.data.errors?.some((error) => /not found/i.test(error.message) || error.extensions?.code === 'INPUT_ERROR');
         if (notFound || !parsed.data.errors?.length) return undefined;
-        throw new TrackerUnreachable(label, `answered: ${parsed.data.errors[0]!.message.slice(0, 200)}`);
+        // Linear's own words reach the requester: scrubbed of any secret first (an error may quote the key).
+        throw new TrackerUnreachable(label, `answered: ${scrubText(parsed.data.errors[0]!.message.slice(0, 200))}`);
       }
       return {
         tracker: 'linear', key: issue.identifier, url: issue.url, title: issue.title ?? '', internalId: issue.id,

@@ -1,7 +1,12 @@
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { registerSecretValue } from '../../lib/secret.js';
+import { createLinearClient } from './linear-client.js';
 import { ticketKey } from './ticket-keys.js';
+import { TrackerUnreachable } from './ticket-types.js';
 import { signatureValid, webhookTicket } from './ticket-signatures.js';
 
 const sign = (secret: string, body: string) => createHmac('sha256', secret).update(body).digest('hex');
@@ -63,5 +68,24 @@ describe('webhook signatures, as each tracker documents them', () => {
     expect(webhookTicket('github', { action: 'closed', issue: { number: 7 }, repository: { full_name: 'acme/ops' } })).toBe('acme/ops#7');
     expect(webhookTicket('linear', { type: 'Issue', data: { identifier: 'ENG-5', id: 'u' } })).toBe('ENG-5');
     expect(webhookTicket('linear', { type: 'Comment', data: { id: 'u' } })).toBeUndefined();
+  });
+});
+
+describe('a tracker\'s own words', () => {
+  it('reach the requester without the key, even when Linear quotes it', async () => {
+    const apiKey = 'lin_api_Q7k2vN9xR4mT1bW8zY3cEchoed';
+    registerSecretValue(apiKey);
+    const server = http.createServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: null, errors: [{ message: `Rate limit for key ${request.headers.authorization} exceeded` }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = createLinearClient({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, apiKey);
+      const failure = await client.get('ENG-1').then(() => undefined, (error: Error) => error);
+      expect(failure).toBeInstanceOf(TrackerUnreachable);
+      expect(failure!.message).toMatch(/answered: Rate limit for key \[redacted\] exceeded$/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
