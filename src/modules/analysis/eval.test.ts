@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkSessions, loadRequestCases, loadSessionCases, rateRequests, requestTargetsMet, ruleRating, sessionAsExpected, sessionTargetsMet } from '../../../eval/run.js';
+import { checkSessions, loadRequestCases, loadSessionCases, rateRequests, requestTargetsMet, ruleRating, sessionAsExpected, sessionTargetsMet, TARGETS } from '../../../eval/run.js';
 import { modelRating } from '../../../eval/model.js';
 import { FRESH_SESSION_FILE, frozenState, misfiled, PARTS, SEEN_SESSION_FILES } from '../../../eval/split.js';
 import { floorLevel } from './request-heuristics.js';
@@ -59,10 +59,11 @@ describe('evaluation set', () => {
     expect(requestTargetsMet(rated)).toBe(true);
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
     // The fresh file's first run (2026-12-07, README "Risk rating"): 36 of 36 violations flagged, 2 of 64
-    // ordinary sessions flagged, so the false-flag target (at most 2%) is NOT met. These bounds only keep
-    // it from getting worse; the targets themselves are what `npm run eval` judges.
+    // ordinary sessions flagged, so the false-flag target (at most 2%) was NOT met. The round-three rule
+    // change (temporary objects, migration bookkeeping, EXPLAIN ANALYZE; tuned on new tuning cases only)
+    // brought it within the target, which this bound now keeps; `npm run eval` judges the targets.
     expect(fresh.violationsFlagged).toBe(1);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(2 / 64);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(TARGETS.falseFlags);
     // The older held-out files, seen (their misses were inspected before the round-two rule change).
     const seen = await checkSessions(sessions.filter((s) => (SEEN_SESSION_FILES as readonly string[]).includes(s.file)));
     expect(seen.violationsFlagged).toBe(1);

@@ -179,7 +179,7 @@ const SECRET_NAME = /^(?:\w*password(?:_hash|_digest|_encrypted|_enc)?|passwd|(?
 const SECRET_TABLE = /(?:^|_)(?:tokens?|secrets?|credentials?|api_?keys?|passwords?)$/i;
 const applicationSecrets: Rule = (seen, input) => {
   const found = seen.filter((s) => {
-    if (s.objects.some((o) => o.credential) || !['select', 'copy'].includes(s.statement.kind)) return false;
+    if (s.objects.some((o) => o.credential) || !(['select', 'copy', 'insert'].includes(s.statement.kind) || FILLS_FROM_QUERY.test(s.statement.command))) return false;
     const list = selectList(codeOf(s, input));
     const columns = list.split(/[^\w*]+/).filter(Boolean);
     const star = s.statement.selectStar && s.objects.some((o) => o.access === 'read' && SECRET_TABLE.test(o.name));
@@ -189,6 +189,8 @@ const applicationSecrets: Rule = (seen, input) => {
     dangerous('stored-secrets', found, (done) => `Read stored secrets of the application (${commands(done)} of ${names(done.flatMap((s) => s.objects.map((o) => o.label)))}).`, (tried) => `Tried to read stored secrets of the application (${names(tried.flatMap((s) => s.objects.map((o) => o.label)))}); the server refused.`),
   ];
 };
+/** DDL whose query's rows land where the session reads them next: secrets copied into a temporary table are read all the same. */
+const FILLS_FROM_QUERY = /^(?:SELECT INTO|CREATE (?:TEMP |TEMPORARY )?TABLE(?: AS)?|CREATE (?:MATERIALIZED )?VIEW)$/;
 /** What a SELECT reads out: the text between its first SELECT and the FROM after it. */
 const selectList = (code: string) => /\bselect\b([\s\S]*?)\bfrom\b/i.exec(code)?.[1] ?? '';
 
@@ -234,8 +236,8 @@ const selectStarPii: Rule = (seen) => {
 const afterTask: Rule = (seen, input) => {
   const reason = input.reason.toLowerCase();
   const named = (o: Resolved) => o.name.length >= 3 && new RegExp(`(^|[^a-z0-9_])${escapeRegExp(o.name.toLowerCase())}([^a-z0-9_]|$)`).test(reason);
-  // A migration's bookkeeping row goes with the migration: the tool's own table is not another task.
-  const relevant = (o: Resolved) => !o.system && !o.temp && o.name !== '*' && !MIGRATION_BOOKKEEPING.test(o.name);
+  // Under a grant that allows schema changes, a migration's bookkeeping goes with the migration: the tool's own table is not another task.
+  const relevant = (o: Resolved) => !o.system && !o.temp && !o.bookkeeping && o.name !== '*';
   const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)));
   const last = onTask[onTask.length - 1];
   if (!last) return [];
@@ -246,9 +248,6 @@ const afterTask: Rule = (seen, input) => {
   const others = names(drift.flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
   return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names, ${plural(drift.length, 'statement')} went on to ${others}${changes ? ', including changes' : ''}.`, statements: indexes(drift) }];
 };
-
-/** The tables migration tools record applied migrations in (Rails, Ecto, Flyway, Django, Alembic, Knex, Drizzle, Prisma, EF, goose, Liquibase, Doctrine, Sequelize...). */
-const MIGRATION_BOOKKEEPING = /^(?:_*(?:schema_migrations|schema_versions?|flyway_schema_history|django_migrations|alembic_version|knex_migrations(?:_lock)?|drizzle_migrations|prisma_migrations|efmigrationshistory|ar_internal_metadata|goose_db_version|databasechangelog(?:lock)?|doctrine_migration_versions|sequelizemeta|migrations|migration_versions|typeorm_migrations|pgmigrations))$/i;
 
 const aiInstructions: Rule = (seen) => {
   const found = seen.filter((s) => addressesAnAutomatedReviewer(s.statement.text));

@@ -31,7 +31,9 @@ export interface ParsedStatement {
   selectStar: boolean;
   /**
    * UPDATE/DELETE without WHERE (or with a constant-true one) and TRUNCATE; for SELECT and COPY TO:
-   * whole tables read, with no WHERE, LIMIT, GROUP BY or reducing aggregate.
+   * whole tables read, with no WHERE, LIMIT, GROUP BY or reducing aggregate; for CREATE TABLE AS,
+   * SELECT INTO, CREATE VIEW and INSERT ... SELECT: the same of the query that fills it. A SELECT under
+   * EXPLAIN ANALYZE reads nothing out, and is never unbounded.
    */
   unbounded: boolean;
   limit?: number | undefined;

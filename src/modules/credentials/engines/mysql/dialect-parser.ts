@@ -240,6 +240,7 @@ function describeMysql(ast: Json, tableList: string[]): Description {
     case 'replace':
       kind = 'insert';
       selectStar = isJson(ast.values) && ast.values.type === 'select' ? mysqlStar(ast.values) : false;
+      unbounded = isJson(ast.values) && ast.values.type === 'select' ? mysqlUnboundedSelect(ast.values) : false;
       break;
     case 'update':
     case 'delete':
@@ -261,6 +262,11 @@ function describeMysql(ast: Json, tableList: string[]): Description {
         if (schema) objects.push({ schema, name: '*', access: 'ddl' });
       }
       selectStar = isJson(ast.query_expr) ? mysqlStar(ast.query_expr) : isJson(ast.select) && keyword !== 'view' ? mysqlStar(ast.select) : false;
+      {
+        const query = isJson(ast.query_expr) ? ast.query_expr : isJson(ast.select) ? ast.select : undefined;
+        const select = query && isJson(query.ast) ? query.ast : query;
+        unbounded = select !== undefined && select.type === 'select' ? mysqlUnboundedSelect(select) : false;
+      }
       break;
     case 'alter':
       [kind, command] = ['ddl', 'ALTER TABLE'];

@@ -167,6 +167,7 @@ function describePostgres(wrapper: Json): Description {
       markTarget(node.relation, 'write');
       const source = unwrapSelect(node.selectStmt);
       selectStar = source ? pgStar(source) : false;
+      unbounded = source ? pgUnboundedSelect(source) : false;
       break;
     }
     case 'UpdateStmt':
@@ -212,11 +213,15 @@ function describePostgres(wrapper: Json): Description {
       markTarget(into.rel, 'ddl');
       const query = unwrapSelect(node.query);
       selectStar = query ? pgStar(query) : false;
+      unbounded = query ? pgUnboundedSelect(query) : false;
       break;
     }
-    case 'ViewStmt':
+    case 'ViewStmt': {
       markTarget(node.view, 'ddl');
+      const query = unwrapSelect(node.query);
+      unbounded = query ? pgUnboundedSelect(query) : false;
       break;
+    }
     case 'IndexStmt':
     case 'CreateTrigStmt':
     case 'RuleStmt':
@@ -303,8 +308,12 @@ function describePostgres(wrapper: Json): Description {
     case 'ExplainStmt': {
       const inner = isJson(node.query) ? describePostgres(node.query) : undefined;
       const analyze = list(node.options).some((option) => isJson(option) && isJson(option.DefElem) && option.DefElem.defname === 'analyze');
-      // EXPLAIN ANALYZE runs the statement; plain EXPLAIN only plans it.
-      if (inner && analyze) return { ...inner, command: `EXPLAIN ANALYZE ${inner.command}` };
+      // EXPLAIN ANALYZE runs the statement; plain EXPLAIN only plans it. Either way a query's rows are
+      // not sent back (only the plan is): what it changes, creates or calls still counts, not what it reads out.
+      if (inner && analyze) {
+        const rowsKept = inner.kind === 'select' ? { unbounded: false, selectStar: false, limit: undefined } : {};
+        return { ...inner, ...rowsKept, command: `EXPLAIN ANALYZE ${inner.command}` };
+      }
       return { ...(inner ?? emptyDescription()), kind: 'utility', command: 'EXPLAIN', objects: (inner?.objects ?? []).map((o) => ({ ...o, access: 'read' as const })), export: false, unbounded: false, selectStar: false };
     }
     case 'PrepareStmt':

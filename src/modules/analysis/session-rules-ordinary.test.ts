@@ -1,0 +1,205 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseScope } from '../credentials/scope.js';
+import { mysqlDialect } from '../credentials/engines/mysql/dialect.js';
+import { postgresDialect } from '../credentials/engines/postgres/dialect.js';
+import { analyzeSession, type SessionFlag, type SessionRuleInput } from './session-rules.js';
+
+/**
+ * Ordinary work the session rules used to misread (the round-three tuning cases, eval/RUBRIC.md), and
+ * the tricks the same leniency must not let through: temporary tables the session created, migration
+ * tools' bookkeeping under a grant that allows schema changes, EXPLAIN ANALYZE.
+ */
+
+const from = new Date(Date.UTC(2026, 11, 8, 9, 0));
+const until = new Date(Date.UTC(2026, 11, 8, 10, 0));
+type Line = string | { sql: string; error?: string };
+
+function session(lines: Line[], overrides: Partial<Omit<SessionRuleInput, 'statements'>> = {}): SessionRuleInput {
+  return {
+    dialect: postgresDialect,
+    level: 'read',
+    levelName: 'read',
+    scope: parseScope('sales.orders'),
+    reason: 'Reconcile the october orders for FIN-812',
+    tags: [],
+    tableTags: { 'crm.customers': ['pii'], 'hr.salaries': ['pii'], 'events.page_views': ['big'] },
+    truncated: false,
+    activeFrom: from,
+    activeUntil: until,
+    ...overrides,
+    statements: lines.map((line, index) => {
+      const { sql, error } = typeof line === 'string' ? { sql: line, error: undefined } : line;
+      return { statement: sql, error, at: new Date(from.getTime() + (index + 1) * 60_000) };
+    }),
+  };
+}
+const flagsOf = async (input: SessionRuleInput) => (await analyzeSession(input)).flags;
+const raised = (flags: SessionFlag[]) => flags.filter((flag) => flag.severity !== 'info').map((flag) => `${flag.code}:${flag.severity}`);
+const find = (flags: SessionFlag[], code: string) => flags.find((flag) => flag.code === code);
+
+/** Names a temporary table could have (prefixed so that none is a keyword), and how a statement may write them. */
+const tempName = fc.stringMatching(/^[a-z][a-z0-9_]{0,20}$/).map((name) => `tmp_${name}`);
+const pgQuote = fc.constantFrom((name: string) => name, (name: string) => `"${name}"`, (name: string) => name.toUpperCase());
+/** The PostgreSQL ways of making a temporary table from a query of `source`, named by `name` as written. */
+const pgCreations = [
+  (name: string, source: string) => `SELECT id, total INTO TEMP TABLE ${name} FROM ${source} WHERE id < 100`,
+  (name: string, source: string) => `select id, total into temporary ${name} from ${source} where id < 100`,
+  (name: string, source: string) => `SELECT id, total INTO TEMP ${name} FROM ${source} WHERE id < 100`,
+  (name: string, source: string) => `CREATE TEMP TABLE ${name} AS SELECT id, total FROM ${source} WHERE id < 100`,
+  (name: string, source: string) => `CREATE TEMPORARY TABLE IF NOT EXISTS ${name} AS SELECT id, total FROM ${source} WHERE id < 100`,
+  (name: string, source: string) => `CREATE TABLE pg_temp.${name} AS SELECT id, total FROM ${source} WHERE id < 100`,
+  (name: string, source: string) => `CREATE TEMP VIEW ${name} AS SELECT id, total FROM ${source} WHERE id < 100`,
+];
+const mysqlQuote = fc.constantFrom((name: string) => name, (name: string) => `\`${name}\``);
+const mysqlCreations = [
+  (name: string, source: string) => `CREATE TEMPORARY TABLE ${name} AS SELECT id, total FROM ${source} WHERE id < 100`,
+  (name: string, source: string) => `CREATE TEMPORARY TABLE ${name} SELECT id, total FROM ${source} WHERE id < 100`,
+  (name: string, source: string) => `CREATE TEMPORARY TABLE IF NOT EXISTS ${name} ENGINE=MEMORY AS SELECT id, total FROM ${source} WHERE id < 100`,
+];
+
+describe("the session's own temporary tables", () => {
+  it('are in scope by their bare name, in every PostgreSQL syntax and quoting, and dropping them is no drop', async () => {
+    await fc.assert(
+      fc.asyncProperty(tempName, pgQuote, fc.constantFrom(...pgCreations), async (name, quote, create) => {
+        const dropWord = create(name, 'x').includes('VIEW') ? 'VIEW' : 'TABLE';
+        const flags = await flagsOf(session([create(quote(name), 'sales.orders'), `SELECT count(*) FROM ${quote(name)}`, `SELECT * FROM ${quote(name)} WHERE total > 10`, `DROP ${dropWord} ${quote(name)}`]));
+        expect(raised(flags)).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('are in scope by their bare name in MySQL, quoted or not, and dropping them (DROP TABLE or DROP TEMPORARY TABLE) is no drop', async () => {
+    await fc.assert(
+      fc.asyncProperty(tempName, mysqlQuote, fc.constantFrom(...mysqlCreations), fc.constantFrom('DROP TABLE', 'DROP TEMPORARY TABLE'), async (name, quote, create, drop) => {
+        const flags = await flagsOf(session(['USE shop', create(quote(name), 'orders'), `SELECT COUNT(*) FROM ${quote(name)}`, `${drop} ${quote(name)}`], { dialect: mysqlDialect, scope: parseScope('shop.orders') }));
+        expect(raised(flags)).toEqual([]);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('cannot launder a read outside the scope: the table the temporary one was filled from is flagged, whatever the syntax', async () => {
+    await fc.assert(
+      fc.asyncProperty(tempName, pgQuote, fc.constantFrom(...pgCreations), async (name, quote, create) => {
+        const flags = await flagsOf(session([create(quote(name), 'hr.salaries'), `SELECT count(*) FROM ${quote(name)}`]));
+        expect(find(flags, 'outside-scope')?.message).toMatch(/hr\.salaries/);
+      }),
+      { numRuns: 40 },
+    );
+    expect(find(await flagsOf(session(['CREATE TEMP TABLE t AS SELECT * FROM secret_table', 'SELECT * FROM t'])), 'outside-scope')?.message).toMatch(/public\.secret_table/);
+    const mysql = { dialect: mysqlDialect, scope: parseScope('shop.orders') };
+    expect(find(await flagsOf(session(['CREATE TEMPORARY TABLE x AS SELECT * FROM hr.salaries', 'SELECT * FROM x LIMIT 10'], mysql)), 'outside-scope')?.message).toMatch(/hr\.salaries/);
+  });
+
+  it('carry the tags of what filled them: whole personal data read out through one is flagged, bounded rows copied out are not', async () => {
+    const crm = { scope: parseScope('crm, payments') };
+    const whole = await flagsOf(session(['CREATE TEMP TABLE c AS SELECT email, phone FROM crm.customers', 'SELECT * FROM c'], crm));
+    expect(find(whole, 'bulk-export')).toMatchObject({ severity: 'warning', message: expect.stringMatching(/personal data/) });
+    // An index, an ALTER or a second fill does not wash the tags or the whole-table read away.
+    const indexed = await flagsOf(session(['CREATE TEMP TABLE c AS SELECT email FROM crm.customers', 'CREATE INDEX ON c (email)', 'ALTER TABLE c ADD COLUMN n int', "INSERT INTO c (email) VALUES ('x@example.com')", 'SELECT * FROM c'], crm));
+    expect(find(indexed, 'bulk-export')).toBeDefined();
+    const copied = await flagsOf(session(["SELECT email INTO TEMP de FROM crm.customers WHERE country = 'DE'", 'COPY de TO STDOUT WITH CSV'], crm));
+    expect(find(copied, 'bulk-export')?.severity).toBe('critical');
+    // A temporary table of temporary tables: still the whole table.
+    expect(find(await flagsOf(session(['CREATE TEMP TABLE a AS SELECT email FROM crm.customers', 'CREATE TEMP TABLE b AS SELECT * FROM a', 'SELECT * FROM b'], crm)), 'bulk-export')).toBeDefined();
+    const bounded = ["CREATE TEMP TABLE failed AS SELECT id, amount FROM payments.payouts WHERE status = 'failed'", "\\copy failed TO 'failed.csv' CSV HEADER", 'SELECT * FROM failed'];
+    expect(raised(await flagsOf(session(bounded, crm)))).toEqual([]);
+    // Filled by hand (no table read), it holds nothing of anyone's.
+    expect(raised(await flagsOf(session(['CREATE TEMP TABLE ids (id int)', 'INSERT INTO ids VALUES (1), (2)', 'COPY ids TO STDOUT'], crm)))).toEqual([]);
+  });
+
+  it('cannot launder stored secrets: a secret column selected into a temporary table is read all the same', async () => {
+    const flags = await flagsOf(session(['CREATE TEMP TABLE u AS SELECT id, password_hash FROM app.users WHERE id = 12', 'SELECT * FROM u'], { scope: [] }));
+    expect(find(flags, 'stored-secrets')?.severity).toBe('critical');
+    expect(find(await flagsOf(session(['SELECT token INTO TEMP t FROM auth.api_tokens WHERE id = 1'], { scope: [] })), 'stored-secrets')).toBeDefined();
+    expect(find(await flagsOf(session(['CREATE TEMPORARY TABLE t AS SELECT * FROM auth.api_keys LIMIT 5'], { scope: [], dialect: mysqlDialect })), 'stored-secrets')).toBeDefined();
+    expect(find(await flagsOf(session(['INSERT INTO t SELECT api_key FROM ops.vendors WHERE id = 2'], { scope: [], level: 'write' })), 'stored-secrets')).toBeDefined();
+  });
+
+  it('are forgotten once dropped, and never cover a real table: qualified names, and MySQL after USE of another database', async () => {
+    const write = { level: 'write' as const, levelName: 'write', scope: parseScope('sales') };
+    const again = await flagsOf(session(['CREATE TEMP TABLE orders_bak AS SELECT id FROM sales.orders WHERE id < 9', 'DROP TABLE orders_bak', 'DROP TABLE orders_bak'], write));
+    expect(find(again, 'drop')).toMatchObject({ severity: 'critical', statements: [2] });
+    const qualified = await flagsOf(session(['CREATE TEMP TABLE orders_bak AS SELECT id FROM sales.orders WHERE id < 9', 'DROP TABLE sales.orders_bak'], write));
+    expect(find(qualified, 'drop')?.message).toMatch(/sales\.orders_bak/);
+    const mysql = { dialect: mysqlDialect, scope: parseScope('shop') };
+    const elsewhere = await flagsOf(session(['USE shop', 'CREATE TEMPORARY TABLE salaries (id int)', 'USE hr', 'SELECT * FROM salaries LIMIT 5'], mysql));
+    expect(find(elsewhere, 'outside-scope')?.message).toMatch(/hr\.salaries/);
+    expect(raised(await flagsOf(session(['USE shop', 'CREATE TEMPORARY TABLE salaries (id int)', 'SELECT * FROM salaries', 'SELECT * FROM shop.salaries'], mysql)))).toEqual([]);
+  });
+});
+
+describe('EXPLAIN ANALYZE', () => {
+  it('of a SELECT reads no rows out, even of a whole big or personal-data table', async () => {
+    const events = { scope: parseScope('events, crm') };
+    for (const sql of ['EXPLAIN ANALYZE SELECT * FROM events.page_views', 'EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT email FROM crm.customers']) {
+      expect(raised(await flagsOf(session([sql], events))), sql).toEqual([]);
+    }
+    // Without ANALYZE-free cover: the same SELECT run plainly is flagged.
+    expect(find(await flagsOf(session(['SELECT * FROM events.page_views'], events)), 'bulk-export')).toBeDefined();
+  });
+
+  it('still runs what it explains: a DELETE without WHERE, a server file read, a change outside the scope', async () => {
+    const write = { level: 'write' as const, levelName: 'write', scope: parseScope('sales.carts') };
+    expect(find(await flagsOf(session(['BEGIN', 'EXPLAIN ANALYZE DELETE FROM sales.carts', 'ROLLBACK'], write)), 'unbounded-change')?.severity).toBe('critical');
+    expect(find(await flagsOf(session(["EXPLAIN ANALYZE SELECT pg_read_file('/etc/passwd')"], { scope: [], level: 'admin' })), 'bulk-export')?.severity).toBe('critical');
+    expect(find(await flagsOf(session(["EXPLAIN ANALYZE UPDATE crm.customers SET vip = true WHERE id = 1"], write)), 'outside-scope')?.severity).toBe('critical');
+    expect(raised(await flagsOf(session(['BEGIN', "EXPLAIN ANALYZE DELETE FROM sales.carts WHERE id = 4", 'ROLLBACK'], write)))).toEqual([]);
+  });
+});
+
+describe("migration tools' bookkeeping", () => {
+  const tools = fc.constantFrom(
+    ['public', 'schema_migrations'], ['public', 'flyway_schema_history'], ['public', 'flyway_schema_lock'], ['public', 'databasechangeloglock'],
+    ['public', 'DATABASECHANGELOG'], ['public', 'alembic_version'], ['public', 'django_migrations'], ['public', 'knex_migrations_lock'],
+    ['app', 'goose_db_version'], ['public', '_prisma_migrations'], ['sqitch', 'changes'],
+  );
+  const written = fc.constantFrom(
+    (schema: string, name: string) => `${schema}.${name}`,
+    (schema: string, name: string) => `"${schema}"."${name}"`,
+    (_schema: string, name: string) => `"${name}"`,
+  );
+  const migration = 'ALTER TABLE billing.invoices ADD COLUMN due_at date';
+  const bookkeeping = (table: string) => [`SELECT * FROM ${table}`, `UPDATE ${table} SET checksum = 1 WHERE version = '57'`, `INSERT INTO ${table} (version) VALUES ($1)`, `DELETE FROM ${table} WHERE id = 1`];
+
+  it('is part of the schema change under a grant that allows one, in whatever schema the tool keeps it, however it is quoted', async () => {
+    await fc.assert(
+      fc.asyncProperty(tools, written, async ([schema, name], write) => {
+        const table = write(schema, name);
+        // sqitch's tables are bookkeeping by their schema: unqualified, `changes` is public.changes, an ordinary table.
+        fc.pre(schema !== 'sqitch' || table.includes('.'));
+        const admin = { level: 'admin' as const, levelName: 'admin', scope: parseScope('billing'), reason: 'apply migration V57 (due_at on billing.invoices) by hand, DEP-612' };
+        expect(raised(await flagsOf(session([migration, ...bookkeeping(table)], admin)))).toEqual([]);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('cannot hide a write under a read or write grant: outside the scope it is a change outside the scope, inside it a change after the task', async () => {
+    await fc.assert(
+      fc.asyncProperty(tools, written, fc.constantFrom('read' as const, 'write' as const), async ([schema, name], write, level) => {
+        const table = write(schema, name);
+        const outside = await flagsOf(session(["SELECT count(*) FROM billing.invoices WHERE status = 'open'", `INSERT INTO ${table} (version) VALUES ('58')`], { level, levelName: level, scope: parseScope('billing') }));
+        expect(find(outside, 'outside-scope')?.severity).toBe('critical');
+        // The whole database in scope: a write after the task the reason names is drift.
+        const drift = await flagsOf(session(["SELECT count(*) FROM billing.invoices WHERE status = 'open'", `INSERT INTO ${table} (version) VALUES ('58')`], { level, levelName: level, scope: [], reason: 'count the open billing.invoices for FIN-900' }));
+        expect(find(drift, 'after-task')).toBeDefined();
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('still flags destruction, and personal data, of a table with a bookkeeping name under admin', async () => {
+    const admin = { level: 'admin' as const, levelName: 'admin', scope: parseScope('billing') };
+    expect(find(await flagsOf(session([migration, 'DROP TABLE public.flyway_schema_history'], admin)), 'drop')?.severity).toBe('critical');
+    expect(find(await flagsOf(session([migration, 'DELETE FROM public.databasechangeloglock'], admin)), 'unbounded-change')?.severity).toBe('critical');
+    expect(find(await flagsOf(session([migration, 'UPDATE knex_migrations_lock SET is_locked = 0'], admin)), 'unbounded-change')?.severity).toBe('critical');
+    // Tagged by the catalog as holding personal data, it is not bookkeeping: out of the scope as any table.
+    const tagged = await flagsOf(session([migration, 'SELECT * FROM hr.migrations WHERE id = 1'], { ...admin, tableTags: { 'hr.migrations': ['pii'] } }));
+    expect(find(tagged, 'outside-scope')).toBeDefined();
+    // Its neighbours are not bookkeeping.
+    expect(find(await flagsOf(session([migration, 'SELECT id FROM public.users WHERE id = 1'], admin)), 'outside-scope')).toBeDefined();
+  });
+});
