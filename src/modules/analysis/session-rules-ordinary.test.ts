@@ -203,3 +203,46 @@ describe("migration tools' bookkeeping", () => {
     expect(find(await flagsOf(session([migration, 'SELECT id FROM public.users WHERE id = 1'], admin)), 'outside-scope')).toBeDefined();
   });
 });
+
+describe('drift after the task', () => {
+  const scope: SessionRuleInput['scope'] = [];
+  it('reads a table named in the singular or in words as named: "order 70044" names orders, "order items" order_items', async () => {
+    const write = { level: 'write' as const, levelName: 'write', scope };
+    const fix = ["SELECT id, state FROM sales.orders WHERE id = 70044", "UPDATE sales.orders SET state = 'paid' WHERE id = 70044"];
+    const change = 'UPDATE crm.customers SET credit_limit = 100000 WHERE id = 4471';
+    expect(find(await flagsOf(session([...fix, change], { ...write, reason: 'fix the state of order 70044, SUP-7921' })), 'after-task')?.message).toMatch(/sales\.orders.*crm\.customers.*including changes/);
+    expect(find(await flagsOf(session(['SELECT id FROM sales.order_items WHERE order_id = 1', change], { ...write, reason: 'wrong quantity in the order items of 1' })), 'after-task')).toBeDefined();
+    // A reason that names the other table too makes it part of the task.
+    expect(find(await flagsOf(session([...fix, change], { ...write, reason: 'fix the state of order 70044 for customer 4471' })), 'after-task')).toBeUndefined();
+  });
+
+  it("counts reads keyed to the task (the task table's <name>_id, or a key its statements used) as the same investigation, never changes", async () => {
+    const reason = 'orders stuck in pending_payment since the deploy, INC-3390';
+    const task = "SELECT id, customer_id FROM sales.orders WHERE state = 'pending_payment' LIMIT 50";
+    const keyed = ['SELECT status FROM payments.payments WHERE order_id = 70021', 'SELECT id FROM logistics.shipments WHERE order_id = 70021', 'SELECT * FROM crm.notes WHERE customer_id = 4471 LIMIT 5'];
+    expect(find(await flagsOf(session([task, ...keyed], { reason, scope })), 'after-task')).toBeUndefined();
+    const unrelated = ['SELECT salary FROM hr.salaries WHERE employee_id = 17', 'SELECT email FROM crm.customers WHERE vip LIMIT 50', 'SELECT * FROM finance.budgets WHERE year = 2027'];
+    expect(find(await flagsOf(session([task, ...unrelated], { reason, scope })), 'after-task')).toMatchObject({ statements: [1, 2, 3] });
+    // A key in a comment is no key; a change keyed to the task is still a change after it.
+    const commented = unrelated.map((sql) => `${sql} -- order_id`);
+    expect(find(await flagsOf(session([task, ...commented], { reason, scope })), 'after-task')).toBeDefined();
+    const change = await flagsOf(session([task, "UPDATE loyalty.points SET balance = 99999 WHERE customer_id = 4471"], { reason, scope, level: 'write', levelName: 'write' }));
+    expect(find(change, 'after-task')?.message).toMatch(/including changes/);
+  });
+});
+
+describe('settings', () => {
+  it("follows search_path set through set_config, as SET search_path, and ignores pg_dump's empty one", async () => {
+    expect(raised(await flagsOf(session(["SELECT pg_catalog.set_config('search_path', 'sales', false)", 'SELECT count(*) FROM orders'])))).toEqual([]);
+    expect(raised(await flagsOf(session(["SELECT set_config('search_path', '\"$user\", sales, public', true)", 'SELECT count(*) FROM orders'])))).toEqual([]);
+    expect(find(await flagsOf(session(["SELECT set_config('search_path', 'crm', false)", 'SELECT count(*) FROM orders'])), 'outside-scope')?.message).toMatch(/crm\.orders/);
+    expect(find(await flagsOf(session(["SELECT pg_catalog.set_config('search_path', '', false)", 'SELECT count(*) FROM orders'])), 'outside-scope')?.message).toMatch(/public\.orders/);
+  });
+
+  it("reads switching MySQL's slow query log off as changing what the server logs", async () => {
+    const mysql = { dialect: mysqlDialect, level: 'admin' as const, levelName: 'admin', scope: [] };
+    expect(find(await flagsOf(session(["SET GLOBAL slow_query_log = 'OFF'"], mysql)), 'capture-evasion')?.severity).toBe('critical');
+    expect(find(await flagsOf(session(["SET GLOBAL slow_query_log_file = '/dev/null'"], mysql)), 'capture-evasion')?.severity).toBe('critical');
+    expect(raised(await flagsOf(session(['SET SESSION long_query_time = 0'], mysql)))).toEqual([]);
+  });
+});

@@ -125,14 +125,20 @@ function describePostgres(wrapper: Json): Description {
   const cteNames = new Set<string>();
   const functions = new Set<string>();
   const settings = new Set<string>();
+  let configuredPath: string | undefined;
   for (const object of objectsIn(node)) {
     const cte = asText(object.ctename);
     if (cte) cteNames.add(cte);
     if (isJson(object.FuncCall)) {
       const name = pgFunctionName(object.FuncCall);
       functions.add(name);
-      const first = list(object.FuncCall.args)[0];
-      if (name === 'set_config' && typeof pgConst(first) === 'string') settings.add(String(pgConst(first)).toLowerCase());
+      const [first, second] = list(object.FuncCall.args);
+      if (name === 'set_config' && typeof pgConst(first) === 'string') {
+        const setting = String(pgConst(first)).toLowerCase();
+        settings.add(setting);
+        // set_config('search_path', 'sales, public', false) switches schemas as SET search_path does.
+        if (setting === 'search_path' && typeof pgConst(second) === 'string') configuredPath = firstSchema(String(pgConst(second)));
+      }
     }
   }
 
@@ -338,5 +344,16 @@ function describePostgres(wrapper: Json): Description {
     if (schema === undefined && cteNames.has(relname)) continue;
     objects.push({ schema, name: relname, access: targets.get(object) ?? 'read' });
   }
+  switchesTo ??= configuredPath;
   return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, limit, export: exported, functions: [...functions].filter(Boolean), settings: [...settings], switchesTo };
+}
+
+/** The first schema of a search_path value (`"$user", sales, public` -> `sales`), unquoted; undefined when empty. */
+function firstSchema(path: string): string | undefined {
+  for (const part of path.split(',')) {
+    const name = part.trim();
+    const unquoted = /^"(.*)"$/.test(name) ? name.slice(1, -1).replace(/""/g, '"') : name.toLowerCase();
+    if (unquoted && unquoted !== '$user') return unquoted;
+  }
+  return undefined;
 }
