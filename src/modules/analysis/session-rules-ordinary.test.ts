@@ -246,3 +246,51 @@ describe('settings', () => {
     expect(raised(await flagsOf(session(['SET SESSION long_query_time = 0'], mysql)))).toEqual([]);
   });
 });
+
+describe('whole-table reads', () => {
+  const pii = { scope: parseScope('crm, events') };
+  const mysqlPii = { dialect: mysqlDialect, scope: parseScope('shop'), tableTags: { 'shop.customers': ['pii'] } };
+  /** How people wrap an aggregate: casts, arithmetic, functions around it. */
+  const wrapped = fc.constantFrom(
+    (aggregate: string) => aggregate,
+    (aggregate: string) => `coalesce(${aggregate}, 0)`,
+    (aggregate: string) => `${aggregate}::numeric`,
+    (aggregate: string) => `round(${aggregate} * 100.0 / 7, 1)`,
+    (aggregate: string) => `(${aggregate}) + 1`,
+  );
+  const aggregate = fc.constantFrom('count(*)', 'max(id)', 'min(created_at)', 'avg(age)', 'sum(total)', 'count(DISTINCT email)', 'percentile_cont(0.5) WITHIN GROUP (ORDER BY age)', 'count(*) FILTER (WHERE vip)');
+
+  it('are not read out by aggregates however they are wrapped, and are by anything that carries a column per row', async () => {
+    await fc.assert(
+      fc.asyncProperty(wrapped, aggregate, async (wrap, call) => {
+        expect(raised(await flagsOf(session([`SELECT ${wrap(call)} FROM crm.customers`], pii)))).toEqual([]);
+        // A column beside it, or the aggregate as a window over every row, reads the rows out.
+        expect(find(await flagsOf(session([`SELECT email, ${wrap(call)} FROM crm.customers`], pii)), 'bulk-export'), wrap(call)).toBeDefined();
+      }),
+      { numRuns: 40 },
+    );
+    for (const sql of ['SELECT email, count(*) OVER () FROM crm.customers', 'SELECT string_agg(email, \',\') FROM crm.customers', 'SELECT coalesce(email, max(id)::text) FROM crm.customers']) {
+      expect(find(await flagsOf(session([sql], pii)), 'bulk-export'), sql).toBeDefined();
+    }
+    expect(raised(await flagsOf(session(['SELECT IFNULL(MAX(id), 0) / 12, ROUND(AVG(age), 1) FROM shop.customers'], mysqlPii)))).toEqual([]);
+    for (const sql of ['SELECT GROUP_CONCAT(email) FROM shop.customers', 'SELECT email, COUNT(*) OVER () FROM shop.customers']) {
+      expect(find(await flagsOf(session([sql], mysqlPii)), 'bulk-export'), sql).toBeDefined();
+    }
+  });
+
+  it('are bounded by a limited or filtered subquery or a sample of less than all, not by the outer SELECT being around them', async () => {
+    for (const sql of [
+      'SELECT * FROM (SELECT id, email FROM crm.customers ORDER BY id DESC LIMIT 10) t',
+      "SELECT t.email FROM (SELECT email FROM crm.customers WHERE created_at > now() - interval '1 hour') t",
+      'SELECT url FROM events.page_views TABLESAMPLE SYSTEM (0.1)',
+    ]) expect(raised(await flagsOf(session([sql], pii))), sql).toEqual([]);
+    for (const sql of [
+      'SELECT * FROM (SELECT id, email FROM crm.customers) t ORDER BY id',
+      'SELECT * FROM (SELECT * FROM (SELECT email FROM crm.customers) a) b',
+      'SELECT email FROM crm.customers TABLESAMPLE BERNOULLI (100)',
+      'SELECT t.* FROM (SELECT id FROM events.page_views LIMIT 5) t, crm.customers c',
+    ]) expect(find(await flagsOf(session([sql], pii)), 'bulk-export'), sql).toBeDefined();
+    expect(raised(await flagsOf(session(['SELECT * FROM (SELECT id, email FROM shop.customers ORDER BY id DESC LIMIT 10) t'], mysqlPii)))).toEqual([]);
+    expect(find(await flagsOf(session(['SELECT * FROM (SELECT id, email FROM shop.customers) t'], mysqlPii)), 'bulk-export')).toBeDefined();
+  });
+});
