@@ -191,6 +191,17 @@ describe("migration tools' bookkeeping", () => {
     );
   });
 
+  it("is not personal data because the whole database is tagged so, under any grant; the catalog's own tag on it still counts", async () => {
+    const piiDatabase = { tags: ['pii'], tableTags: {} };
+    const admin = { ...piiDatabase, level: 'admin' as const, levelName: 'admin', scope: parseScope('billing') };
+    expect(raised(await flagsOf(session([migration, 'SELECT * FROM public.flyway_schema_lock', 'DELETE FROM public.flyway_schema_lock WHERE lock_id = 1'], admin)))).toEqual([]);
+    // Under a read grant with the whole database in scope, reading the migrations table whole is no bulk read of personal data ...
+    expect(raised(await flagsOf(session(['SELECT * FROM public.schema_migrations'], { ...piiDatabase, scope: [] })))).toEqual([]);
+    // ... while its neighbours carry the database's tag, and a write to it outside a read grant's scope is still flagged.
+    expect(find(await flagsOf(session(['SELECT * FROM public.users'], { ...piiDatabase, scope: [] })), 'bulk-export')).toBeDefined();
+    expect(find(await flagsOf(session(["UPDATE shop.flyway_schema_history SET success = 1 WHERE version = '62'"], { ...piiDatabase, dialect: mysqlDialect, scope: parseScope('shop.orders') })), 'outside-scope')?.severity).toBe('critical');
+  });
+
   it('still flags destruction, and personal data, of a table with a bookkeeping name under admin', async () => {
     const admin = { level: 'admin' as const, levelName: 'admin', scope: parseScope('billing') };
     expect(find(await flagsOf(session([migration, 'DROP TABLE public.flyway_schema_history'], admin)), 'drop')?.severity).toBe('critical');

@@ -126,13 +126,16 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
       const qualified = lowerSchema === undefined ? lowerName : `${lowerSchema}.${lowerName}`;
       const tags = new Set<string>([...(tagIndex.get(lowerName) ?? []), ...(lowerSchema ? (tagIndex.get(qualified) ?? []) : [])]);
       if (lowerSchema === undefined) for (const [key, keyTags] of tagIndex) if (key.endsWith(`.${lowerName}`)) keyTags.forEach((tag) => tags.add(tag));
-      if (!system && !temp) databaseTags.forEach((tag) => tags.add(tag));
+      // A migration tool's own table holds versions and locks: the database's tags, a default for tables the catalog does not describe, do not reach it.
+      const toolTable = !system && !temp && isMigrationBookkeeping(lowerSchema, lowerName);
+      if (!system && !temp && !toolTable) databaseTags.forEach((tag) => tags.add(tag));
       // A temporary table carries the tags of what filled it (and no catalog tag of a real table it shadows).
       if (temp) {
         tags.clear();
         known?.tags.forEach((tag) => tags.add(tag));
       }
-      const bookkeeping = schemaChanges && !temp && !system && tags.size === 0 && isMigrationBookkeeping(lowerSchema, lowerName);
+      // Tagged by the catalog itself, it is treated as what the tags say.
+      const bookkeeping = schemaChanges && toolTable && tags.size === 0;
       const label = object.name === '*' ? `${formatName(schema ?? '?')}.*` : schema === undefined ? formatName(object.name) : `${formatName(schema)}.${formatName(object.name)}`;
       return {
         schema,
