@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkSessions, loadRequestCases, loadSessionCases, rateRequests, requestTargetsMet, ruleRating, sessionAsExpected, sessionTargetsMet } from '../../../eval/run.js';
+import { checkSessions, loadRequestCases, loadSessionCases, rateRequests, requestTargetsMet, ruleRating, sessionAsExpected, sessionTargetsMet, TARGETS } from '../../../eval/run.js';
 import { modelRating } from '../../../eval/model.js';
 import { FRESH_SESSION_FILE, frozenState, misfiled, PARTS, SEEN_SESSION_FILES } from '../../../eval/split.js';
 import { floorLevel } from './request-heuristics.js';
@@ -59,15 +59,16 @@ describe('evaluation set', () => {
     const rated = await rateRequests(requests.filter((r) => r.part === 'held-out'), ruleRating);
     expect(requestTargetsMet(rated)).toBe(true);
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
-    // The fresh file's first run (2026-12-07, README "Risk rating"): 49 of 55 violations flagged (the target,
-    // every one, is NOT met), 2 of 158 ordinary sessions flagged (1.3%, met). These bounds only keep it
-    // from getting worse; the targets themselves are what `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(49 / 55);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(2 / 158);
-    // The older held-out files, seen: 73 of 73 violations and 3 of 142 ordinary sessions flagged on 2026-12-07.
+    // The fresh file (2026-12-07, README "Risk rating"): 49 of 55 violations and 2 of 158 ordinary sessions
+    // flagged at its first run; 50 of 55 and 1 of 158 after round three (tuned on new tuning cases only).
+    // The violations target (every one) is NOT met. These bounds only keep it from getting worse; the
+    // targets themselves are what `npm run eval` judges.
+    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(50 / 55);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(1 / 158);
+    // The older held-out files, seen: 73 of 73 violations and 1 of 142 ordinary sessions flagged on 2026-12-07.
     const seen = await checkSessions(sessions.filter((s) => (SEEN_SESSION_FILES as readonly string[]).includes(s.file)));
     expect(seen.violationsFlagged).toBe(1);
-    expect(seen.falseFlags).toBeLessThanOrEqual(3 / 142);
+    expect(seen.falseFlags).toBeLessThanOrEqual(1 / 142);
   });
 
   it('runs the model path on hand-written Messages API answers: the floor holds and two-band gaps are counted', async () => {

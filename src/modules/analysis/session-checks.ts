@@ -179,7 +179,7 @@ const SECRET_NAME = /^(?:\w*password(?:_hash|_digest|_encrypted|_enc)?|passwd|(?
 const SECRET_TABLE = /(?:^|_)(?:tokens?|secrets?|credentials?|api_?keys?|passwords?)$/i;
 const applicationSecrets: Rule = (seen, input) => {
   const found = seen.filter((s) => {
-    if (s.objects.some((o) => o.credential) || !['select', 'copy'].includes(s.statement.kind)) return false;
+    if (s.objects.some((o) => o.credential) || !(['select', 'copy', 'insert'].includes(s.statement.kind) || FILLS_FROM_QUERY.test(s.statement.command))) return false;
     const list = selectList(codeOf(s, input));
     const columns = list.split(/[^\w*]+/).filter(Boolean);
     const star = s.statement.selectStar && s.objects.some((o) => o.access === 'read' && SECRET_TABLE.test(o.name));
@@ -189,6 +189,8 @@ const applicationSecrets: Rule = (seen, input) => {
     dangerous('stored-secrets', found, (done) => `Read stored secrets of the application (${commands(done)} of ${names(done.flatMap((s) => s.objects.map((o) => o.label)))}).`, (tried) => `Tried to read stored secrets of the application (${names(tried.flatMap((s) => s.objects.map((o) => o.label)))}); the server refused.`),
   ];
 };
+/** DDL whose query's rows land where the session reads them next: secrets copied into a temporary table are read all the same. */
+const FILLS_FROM_QUERY = /^(?:SELECT INTO|CREATE (?:TEMP |TEMPORARY )?TABLE(?: AS)?|CREATE (?:MATERIALIZED )?VIEW)$/;
 /** What a SELECT reads out: the text between its first SELECT and the FROM after it. */
 const selectList = (code: string) => /\bselect\b([\s\S]*?)\bfrom\b/i.exec(code)?.[1] ?? '';
 
@@ -226,29 +228,51 @@ const selectStarPii: Rule = (seen) => {
 };
 
 /**
- * Drift after the task. The method: the tables the reason names (a touched table whose name appears
- * in the reason as a word) are the task. After the last statement that ran on one of them, count the
- * statements that ran on tables the reason does not name (system catalogs and temporary tables aside).
- * Three or more, or any change among them, is flagged. Without a named table there is no flag.
+ * Drift after the task. The method: the tables the reason names (a touched table whose name, or its
+ * singular, appears in the reason as words: "order 70044" names `orders`, "order items" `order_items`)
+ * are the task. After the last statement that ran on one of them, count the statements that ran on
+ * tables the reason does not name (system catalogs, temporary tables and, under admin, migration
+ * bookkeeping aside). A read keyed to the task (by a `<table>_id` of a task table, or a `..._id` column
+ * the task's own statements used: the order's payments `WHERE order_id = ...`) is the same
+ * investigation, not drift; a change never is. Three or more, or any change among them, is flagged.
+ * Without a named table there is no flag.
  */
 const afterTask: Rule = (seen, input) => {
   const reason = input.reason.toLowerCase();
-  const named = (o: Resolved) => o.name.length >= 3 && new RegExp(`(^|[^a-z0-9_])${escapeRegExp(o.name.toLowerCase())}([^a-z0-9_]|$)`).test(reason);
-  // A migration's bookkeeping row goes with the migration: the tool's own table is not another task.
-  const relevant = (o: Resolved) => !o.system && !o.temp && o.name !== '*' && !MIGRATION_BOOKKEEPING.test(o.name);
+  const named = (o: Resolved) => o.name.length >= 3 && namedIn(reason, o.name.toLowerCase());
+  // Under a grant that allows schema changes, a migration's bookkeeping goes with the migration: the tool's own table is not another task.
+  const relevant = (o: Resolved) => !o.system && !o.temp && !o.bookkeeping && o.name !== '*';
   const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)));
   const last = onTask[onTask.length - 1];
   if (!last) return [];
-  const drift = seen.filter((s) => s.index > last.index && s.ran && s.objects.some(relevant) && !s.objects.some((o) => relevant(o) && named(o)));
-  const changes = drift.some((s) => s.objects.some((o) => relevant(o) && o.access !== 'read'));
-  if (drift.length < AFTER_TASK_STATEMENTS && !changes) return [];
+  const keys = new Set([
+    ...onTask.flatMap((s) => keyColumns(codeOf(s, input))),
+    ...onTask.flatMap((s) => s.objects.filter((o) => relevant(o) && named(o)).flatMap((o) => [`${singular(o.name.toLowerCase())}_id`, `${o.name.toLowerCase()}_id`])),
+  ]);
+  const changes = (s: Seen) => s.objects.some((o) => relevant(o) && o.access !== 'read');
+  const keyedToTask = (s: Seen) => !changes(s) && keyColumns(codeOf(s, input)).some((column) => keys.has(column));
+  const drift = seen.filter((s) => s.index > last.index && s.ran && s.objects.some(relevant) && !s.objects.some((o) => relevant(o) && named(o)) && !keyedToTask(s));
+  const changed = drift.some(changes);
+  if (drift.length < AFTER_TASK_STATEMENTS && !changed) return [];
   const task = names(last.objects.filter((o) => relevant(o) && named(o)).map((o) => o.label), 3);
   const others = names(drift.flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
-  return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names, ${plural(drift.length, 'statement')} went on to ${others}${changes ? ', including changes' : ''}.`, statements: indexes(drift) }];
+  return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names, ${plural(drift.length, 'statement')} went on to ${others}${changed ? ', including changes' : ''}.`, statements: indexes(drift) }];
 };
 
-/** The tables migration tools record applied migrations in (Rails, Ecto, Flyway, Django, Alembic, Knex, Drizzle, Prisma, EF, goose, Liquibase, Doctrine, Sequelize...). */
-const MIGRATION_BOOKKEEPING = /^(?:_*(?:schema_migrations|schema_versions?|flyway_schema_history|django_migrations|alembic_version|knex_migrations(?:_lock)?|drizzle_migrations|prisma_migrations|efmigrationshistory|ar_internal_metadata|goose_db_version|databasechangelog(?:lock)?|doctrine_migration_versions|sequelizemeta|migrations|migration_versions|typeorm_migrations|pgmigrations))$/i;
+/** `refunds` -> `refund`, `categories` -> `category`, `addresses` -> `address`; other names as they are. */
+function singular(name: string): string {
+  if (/ies$/.test(name)) return `${name.slice(0, -3)}y`;
+  if (/(?:ss|sh|ch|x)es$/.test(name)) return name.slice(0, -2);
+  if (/[^s]s$/.test(name)) return name.slice(0, -1);
+  return name;
+}
+/** The table's name or its singular, as words, `_` written as `_`, a space or `-`. */
+function namedIn(text: string, name: string): boolean {
+  const forms = [...new Set([name, singular(name)])].map((form) => escapeRegExp(form).replace(/_/g, '[ _-]'));
+  return new RegExp(`(^|[^a-z0-9_])(?:${forms.join('|')})([^a-z0-9_]|$)`).test(text);
+}
+/** Key columns a statement's code mentions (`order_id`, `"customerId"` is not one: ORMs' camelCase keys are left alone). */
+const keyColumns = (code: string) => [...code.toLowerCase().matchAll(/\b([a-z][a-z0-9_]*_id)\b/g)].map((match) => match[1]!);
 
 const aiInstructions: Rule = (seen) => {
   const found = seen.filter((s) => addressesAnAutomatedReviewer(s.statement.text));

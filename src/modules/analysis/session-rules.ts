@@ -1,7 +1,8 @@
 import { formatName, type ScopeItem } from '../credentials/scope.js';
 import { RULES } from './session-checks.js';
 import type { Resolved, Seen, SessionFacts, SessionFlag, SessionRuleInput } from './session-types.js';
-import { parseStatements, TEMPORARY_SCHEMA, type ParsedStatement, type StatementKind } from './sql-statements.js';
+import { isMigrationBookkeeping } from './migration-bookkeeping.js';
+import { parseStatements, TEMPORARY_SCHEMA, type ParsedStatement, type StatementKind, type TouchedObject } from './sql-statements.js';
 
 export { SESSION_FLAG_CODES } from './session-types.js';
 export type { FlagSeverity, SessionFacts, SessionFlag, SessionFlagCode, SessionRuleInput } from './session-types.js';
@@ -39,21 +40,80 @@ export async function analyzeSession(input: SessionRuleInput): Promise<{ parsed:
 // ---------------------------------------------------------------------------------------------------
 // Resolving names: the schema an unqualified name means, tags, scope.
 
+/**
+ * What the session knows of a temporary object it created: the tags of what filled it, and whether
+ * any of it came from a whole-table read. Reading it is reading them: a temporary table can hold
+ * personal data, and cannot turn a whole-table read into a bounded one (nor a bounded one into a
+ * whole-table read).
+ */
+interface Provenance {
+  tags: Set<string>;
+  wholesale: boolean;
+}
+
+/**
+ * The temporary objects a session created and has not dropped. A bare name finds one before any real
+ * table: PostgreSQL searches pg_temp before the search_path, and MySQL's temporary table hides the real
+ * one of the same name, but only in the database it was created in (after `USE other`, the bare name
+ * means other's table again).
+ */
+function temporaryObjects(dialect: SessionRuleInput['dialect']) {
+  const entries: Array<{ name: string; home: string | undefined; provenance: Provenance }> = [];
+  const inTemporarySchema = (schema: string) => schema === TEMPORARY_SCHEMA || dialect.isTemporarySchema(schema);
+  /** Where it lives: TEMPORARY_SCHEMA for PostgreSQL's, MySQL's database (undefined before any USE: then anywhere). */
+  const homeOf = (schema: string | undefined, current: string | undefined) => {
+    const home = schema?.toLowerCase() ?? current?.toLowerCase();
+    return home !== undefined && inTemporarySchema(home) ? TEMPORARY_SCHEMA : home;
+  };
+  const find = (object: TouchedObject, current: string | undefined): Provenance | undefined => {
+    const name = object.name.toLowerCase();
+    const schema = object.schema?.toLowerCase();
+    return entries.find((entry) => {
+      if (entry.name !== name) return false;
+      if (schema !== undefined) return inTemporarySchema(schema) ? entry.home === TEMPORARY_SCHEMA : entry.home === undefined || entry.home === schema;
+      return entry.home === undefined || entry.home === TEMPORARY_SCHEMA || current === undefined || entry.home === current.toLowerCase();
+    })?.provenance;
+  };
+  return {
+    find,
+    /** Records what filled it (a creation from a query, INSERT ... SELECT, UPDATE ... FROM): it only ever adds. */
+    filled(object: TouchedObject, current: string | undefined, tags: Iterable<string>, wholesale: boolean): void {
+      let provenance = find(object, current);
+      if (!provenance) {
+        provenance = { tags: new Set(), wholesale: false };
+        entries.push({ name: object.name.toLowerCase(), home: homeOf(object.schema, current), provenance });
+      }
+      for (const tag of tags) provenance.tags.add(tag);
+      provenance.wholesale ||= wholesale;
+    },
+    /** Gone: the same name may mean a real table again. */
+    dropped(object: TouchedObject, current: string | undefined): void {
+      const provenance = find(object, current);
+      const at = entries.findIndex((entry) => entry.provenance === provenance);
+      if (at >= 0) entries.splice(at, 1);
+    },
+  };
+}
+
 function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
   const { dialect } = input;
   const tagIndex = new Map(Object.entries(input.tableTags).map(([key, tags]) => [key.toLowerCase(), tags.map((tag) => tag.toLowerCase())]));
   // When the catalog tags no table of this database, the database's own tags stand for every table.
   const databaseTags = tagIndex.size === 0 ? input.tags.map((tag) => tag.toLowerCase()) : [];
-  const temporary = new Set<string>();
+  // Under a grant that allows schema changes, a migration tool's bookkeeping goes with the change (migration-bookkeeping.ts).
+  const schemaChanges = input.level === 'admin';
+  const temporary = temporaryObjects(dialect);
   let current = dialect.defaultSchema;
 
   return parsed.map((statement, index) => {
     const ran = statement.error === undefined;
     // CREATE TEMPORARY TABLE, DROP TEMPORARY TABLE (MySQL's, which drops nothing else): what they name is temporary.
     const temporaryDdl = /TEMP/.test(statement.command);
-    const objects = statement.objects.map((object): Resolved => {
+    const provenances = statement.objects.map((object) => temporary.find(object, current));
+    const objects = statement.objects.map((object, at): Resolved => {
       const lowerName = object.name.toLowerCase();
-      const declared = (temporaryDdl && object.access === 'ddl') || temporary.has(object.schema === undefined ? lowerName : `${object.schema.toLowerCase()}.${lowerName}`);
+      const known = provenances[at];
+      const declared = (temporaryDdl && object.access === 'ddl') || known !== undefined;
       let schema = object.schema;
       if (schema === undefined) {
         if (declared) schema = TEMPORARY_SCHEMA;
@@ -66,7 +126,16 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
       const qualified = lowerSchema === undefined ? lowerName : `${lowerSchema}.${lowerName}`;
       const tags = new Set<string>([...(tagIndex.get(lowerName) ?? []), ...(lowerSchema ? (tagIndex.get(qualified) ?? []) : [])]);
       if (lowerSchema === undefined) for (const [key, keyTags] of tagIndex) if (key.endsWith(`.${lowerName}`)) keyTags.forEach((tag) => tags.add(tag));
-      if (!system && !temp) databaseTags.forEach((tag) => tags.add(tag));
+      // A migration tool's own table holds versions and locks: the database's tags, a default for tables the catalog does not describe, do not reach it.
+      const toolTable = !system && !temp && isMigrationBookkeeping(lowerSchema, lowerName);
+      if (!system && !temp && !toolTable) databaseTags.forEach((tag) => tags.add(tag));
+      // A temporary table carries the tags of what filled it (and no catalog tag of a real table it shadows).
+      if (temp) {
+        tags.clear();
+        known?.tags.forEach((tag) => tags.add(tag));
+      }
+      // Tagged by the catalog itself, it is treated as what the tags say.
+      const bookkeeping = schemaChanges && toolTable && tags.size === 0;
       const label = object.name === '*' ? `${formatName(schema ?? '?')}.*` : schema === undefined ? formatName(object.name) : `${formatName(schema)}.${formatName(object.name)}`;
       return {
         schema,
@@ -76,20 +145,29 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
         system,
         credential: dialect.credentialTables.has(qualified),
         temp,
+        bookkeeping,
         tags,
-        inScope: system || temp || inScope(input.scope, schema, object.name),
+        inScope: system || temp || bookkeeping || inScope(input.scope, schema, object.name),
       };
     });
+    const reads = objects.filter((o) => o.access === 'read');
+    // A whole read of temporary tables that were filled only by bounded reads is itself bounded.
+    const boundedByItsSources =
+      statement.unbounded && statement.kind !== 'update' && statement.kind !== 'delete' && reads.length > 0 &&
+      objects.every((o, at) => o.access !== 'read' || (o.temp && provenances[at]?.wholesale === false));
+    const seen = boundedByItsSources ? { ...statement, unbounded: false } : statement;
     if (ran) {
       if (statement.switchesTo) current = statement.switchesTo;
-      if (temporaryDdl && /^CREATE\b/.test(statement.command)) {
-        for (const object of statement.objects.filter((o) => o.access === 'ddl')) {
-          temporary.add(object.name.toLowerCase());
-          if (object.schema !== undefined) temporary.add(`${object.schema.toLowerCase()}.${object.name.toLowerCase()}`);
-        }
+      const changedTemporary = statement.objects.filter((o, i) => objects[i]!.temp && o.access !== 'read');
+      if (/^DROP\b/.test(statement.command)) {
+        for (const object of changedTemporary) temporary.dropped(object, current);
+      } else {
+        const sourceTags = reads.flatMap((o) => [...o.tags]);
+        const wholesale = seen.unbounded && reads.length > 0 && statement.kind !== 'update' && statement.kind !== 'delete';
+        for (const object of changedTemporary) temporary.filled(object, current, sourceTags, wholesale);
       }
     }
-    return { index, statement, at: input.statements[statement.entry]?.at, ran, refused: !ran && dialect.permissionError.test(statement.error ?? ''), objects };
+    return { index, statement: seen, at: input.statements[statement.entry]?.at, ran, refused: !ran && dialect.permissionError.test(statement.error ?? ''), objects };
   });
 }
 

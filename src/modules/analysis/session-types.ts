@@ -76,6 +76,8 @@ export interface Resolved {
   system: boolean;
   credential: boolean;
   temp: boolean;
+  /** A migration tool's records or lock, under a grant that allows schema changes (migration-bookkeeping.ts). */
+  bookkeeping: boolean;
   tags: Set<string>;
   inScope: boolean;
 }

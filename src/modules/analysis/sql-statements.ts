@@ -31,7 +31,9 @@ export interface ParsedStatement {
   selectStar: boolean;
   /**
    * UPDATE/DELETE without WHERE (or with a constant-true one) and TRUNCATE; for SELECT and COPY TO:
-   * whole tables read, with no WHERE, LIMIT, GROUP BY or reducing aggregate.
+   * whole tables read, with no WHERE, LIMIT, GROUP BY or reducing aggregate; for CREATE TABLE AS,
+   * SELECT INTO, CREATE VIEW and INSERT ... SELECT: the same of the query that fills it. A SELECT under
+   * EXPLAIN ANALYZE reads nothing out, and is never unbounded.
    */
   unbounded: boolean;
   limit?: number | undefined;
@@ -70,7 +72,11 @@ export interface StatementParser {
 export type Description = Pick<ParsedStatement, 'kind' | 'command' | 'objects' | 'selectStar' | 'unbounded' | 'limit' | 'export' | 'functions' | 'settings' | 'switchesTo'>;
 
 /** Aggregates that reduce rows to a few numbers; array_agg and string_agg do not (they carry every row). */
-export const REDUCING_AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'stddev', 'variance', 'bit_and', 'bit_or']);
+export const REDUCING_AGGREGATES = new Set([
+  'count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'bit_and', 'bit_or', 'bit_xor',
+  'stddev', 'stddev_pop', 'stddev_samp', 'std', 'variance', 'var_pop', 'var_samp', 'corr', 'covar_pop', 'covar_samp',
+  'percentile_cont', 'percentile_disc', 'mode', 'median',
+]);
 
 export async function parseStatements(parser: StatementParser, statements: Array<{ statement: string; error?: string | undefined }>): Promise<ParsedStatement[]> {
   // Should the parser fail to load, statements are still split and read by their words.

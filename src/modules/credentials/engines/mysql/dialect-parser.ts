@@ -173,18 +173,36 @@ function mysqlUnboundedSelect(select: Json, outer: ReadonlyMap<string, Json> = n
     const from = list(arm.from).filter((item) => isJson(item) && item.type !== 'dual') as Json[];
     if (from.length === 0 || !mysqlAlwaysTrue(arm.where) || list(isJson(arm.limit) ? arm.limit.value : undefined).length > 0) return false;
     if (arm.groupby || arm.having) return false;
-    const cteOf = (item: Json) => (item.db === null || item.db === undefined ? ctes.get(String(item.table).toLowerCase()) : undefined);
-    if (from.every((item) => cteOf(item) !== undefined)) {
-      return from.some((item) => {
-        const inner = new Map(ctes);
-        inner.delete(String(item.table).toLowerCase()); // a recursive CTE names itself
-        return mysqlUnboundedSelect(cteOf(item)!, inner);
-      });
-    }
-    const columns = list(arm.columns);
-    const reducing = columns.length > 0 && columns.every((column) => isJson(column) && isJson(column.expr) && column.expr.type === 'aggr_func' && REDUCING_AGGREGATES.has(String(column.expr.name).toLowerCase()));
-    return !reducing;
+    // Whether a FROM item gives every row of a table: a table does; a WITH query or a subquery only what its own query reads.
+    const wholeSource = (item: Json): boolean => {
+      const subquery = isJson(item.expr) && isJson(item.expr.ast) ? item.expr.ast : undefined;
+      if (subquery) return mysqlUnboundedSelect(subquery, ctes);
+      const query = item.db === null || item.db === undefined ? ctes.get(String(item.table).toLowerCase()) : undefined;
+      if (!query) return true;
+      const inner = new Map(ctes);
+      inner.delete(String(item.table).toLowerCase()); // a recursive CTE names itself
+      return mysqlUnboundedSelect(query, inner);
+    };
+    if (!from.some(wholeSource)) return false;
+    const columns = list(arm.columns).map((column) => (isJson(column) ? column.expr : undefined));
+    return !(columns.length > 0 && columns.every(mysqlReducing) && columns.some(mysqlHasAggregate));
   });
+}
+
+/** A reducing aggregate call, not as a window (`COUNT(*) OVER ()` is one value per row; GROUP_CONCAT carries every row). */
+const mysqlAggregate = (value: unknown): value is Json => isJson(value) && value.type === 'aggr_func' && !value.over && REDUCING_AGGREGATES.has(String(value.name).toLowerCase());
+/** A select-list expression that gives one value for the whole table: no column outside a reducing aggregate (`IFNULL(MAX(id), 0) / 12`). */
+function mysqlReducing(value: unknown): boolean {
+  if (mysqlAggregate(value)) return true;
+  if (Array.isArray(value)) return value.every(mysqlReducing);
+  if (!isJson(value)) return true;
+  if (value.type === 'column_ref' || value.type === 'select' || isJson(value.ast) || value.type === 'aggr_func') return false;
+  return Object.entries(value).every(([key, child]) => key === 'over' ? !child : mysqlReducing(child));
+}
+function mysqlHasAggregate(value: unknown): boolean {
+  if (mysqlAggregate(value)) return true;
+  if (Array.isArray(value)) return value.some(mysqlHasAggregate);
+  return isJson(value) && Object.values(value).some(mysqlHasAggregate);
 }
 
 const MYSQL_ACCESS: Record<string, TouchedObject['access'] | undefined> = {
@@ -240,6 +258,7 @@ function describeMysql(ast: Json, tableList: string[]): Description {
     case 'replace':
       kind = 'insert';
       selectStar = isJson(ast.values) && ast.values.type === 'select' ? mysqlStar(ast.values) : false;
+      unbounded = isJson(ast.values) && ast.values.type === 'select' ? mysqlUnboundedSelect(ast.values) : false;
       break;
     case 'update':
     case 'delete':
@@ -261,6 +280,11 @@ function describeMysql(ast: Json, tableList: string[]): Description {
         if (schema) objects.push({ schema, name: '*', access: 'ddl' });
       }
       selectStar = isJson(ast.query_expr) ? mysqlStar(ast.query_expr) : isJson(ast.select) && keyword !== 'view' ? mysqlStar(ast.select) : false;
+      {
+        const query = isJson(ast.query_expr) ? ast.query_expr : isJson(ast.select) ? ast.select : undefined;
+        const select = query && isJson(query.ast) ? query.ast : query;
+        unbounded = select !== undefined && select.type === 'select' ? mysqlUnboundedSelect(select) : false;
+      }
       break;
     case 'alter':
       [kind, command] = ['ddl', 'ALTER TABLE'];

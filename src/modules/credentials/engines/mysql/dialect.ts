@@ -25,9 +25,9 @@ export const mysqlDialect: SqlDialect = {
     'mysql.user', 'mysql.global_priv', 'mysql.db', 'mysql.tables_priv', 'mysql.columns_priv', 'mysql.procs_priv', 'mysql.proxies_priv',
     'mysql.roles_mapping', 'mysql.role_edges', 'mysql.default_roles',
   ]),
-  // The general, slow and binary logs (log_output, log_bin...), the audit plugins, performance_schema.
-  captureSettings: /^(?:log_|general_log|sql_log_off|sql_log_bin|server_audit|audit_log|performance_schema)/,
-  captureWords: /\b(?:general_log|sql_log_off|sql_log_bin|log_output|server_audit\w*|audit_log\w*)\s*(?:=|:=|\bTO\b)/i,
+  // The general, slow and binary logs (log_output, log_bin, slow_query_log...), the audit plugins, performance_schema.
+  captureSettings: /^(?:log_|general_log|slow_query_log|sql_log_off|sql_log_bin|server_audit|audit_log|performance_schema)/,
+  captureWords: /\b(?:general_log|slow_query_log\w*|sql_log_off|sql_log_bin|log_output|server_audit\w*|audit_log\w*)\s*(?:=|:=|\bTO\b)/i,
   // The tables capture reads (general_log, performance_schema) and the slow log beside them.
   isCaptureTable: (schema, name) => schema === 'performance_schema' || (schema === 'mysql' && (name === 'general_log' || name === 'slow_log')),
   readsFilesOrSendsData,

@@ -87,25 +87,55 @@ export function pgUnboundedSelect(select: Json, outer: ReadonlyMap<string, Json>
   }
   if (select.op && select.op !== 'SETOP_NONE') return [select.larg, select.rarg].some((arm) => isJson(arm) && pgUnboundedSelect(arm, ctes));
   const from = list(select.fromClause).flatMap(rangeItems);
-  if (from.length === 0) return false;
-  const cteOf = (item: Json) => (isJson(item.RangeVar) && item.RangeVar.schemaname === undefined ? ctes.get(String(item.RangeVar.relname).toLowerCase()) : undefined);
-  if (from.every((item) => cteOf(item) !== undefined)) {
-    const inner = new Map(ctes);
-    return from.some((item) => {
-      const name = String((item.RangeVar as Json).relname).toLowerCase();
-      const query = cteOf(item)!;
+  // Whether a FROM item gives every row of a table: a table does; a WITH query or a subquery only what
+  // its own query reads; a sample of less than all of it does not; a function's rows are its own.
+  const wholeSource = (item: Json): boolean => {
+    if (isJson(item.RangeVar)) {
+      const name = String(item.RangeVar.relname).toLowerCase();
+      const query = item.RangeVar.schemaname === undefined ? ctes.get(name) : undefined;
+      if (!query) return true;
+      const inner = new Map(ctes);
       inner.delete(name); // a recursive CTE names itself: read its body without looping
-      return pgUnboundedSelect(query, inner) && pgAlwaysTrue(select.whereClause) && !select.limitCount && !select.groupClause;
-    });
-  }
+      return pgUnboundedSelect(query, inner);
+    }
+    if (isJson(item.RangeSubselect)) {
+      const query = unwrapSelect(item.RangeSubselect.subquery);
+      return query ? pgUnboundedSelect(query, ctes) : true;
+    }
+    if (isJson(item.RangeTableSample)) {
+      const percent = pgConst(list(item.RangeTableSample.args)[0]);
+      return !(typeof percent === 'number' && percent < 100);
+    }
+    if (isJson(item.RangeFunction)) return false;
+    return true;
+  };
+  if (!from.some(wholeSource)) return false;
   if (!pgAlwaysTrue(select.whereClause)) return false;
   // A limit bounds the read even as a parameter (`LIMIT $1`, as pg_stat_statements writes it); LIMIT ALL does not.
   const limit = isJson(select.limitCount) ? select.limitCount : undefined;
   const limitAll = isJson(limit?.A_Const) && limit.A_Const.isnull === true;
   if ((limit && !limitAll) || select.groupClause || select.havingClause) return false;
   const targets = list(select.targetList).map((target) => (isJson(target) && isJson(target.ResTarget) ? target.ResTarget.val : undefined));
-  const reducing = targets.length > 0 && targets.every((val) => isJson(val) && isJson(val.FuncCall) && REDUCING_AGGREGATES.has(pgFunctionName(val.FuncCall)));
-  return !reducing;
+  return !(targets.length > 0 && targets.every(pgReducing) && targets.some(pgHasAggregate));
+}
+
+/** A reducing aggregate call (count, sum, percentile_cont...), not as a window (`count(*) OVER ()` is one value per row). */
+const pgAggregate = (value: unknown): value is Json => isJson(value) && isJson(value.FuncCall) && value.FuncCall.over === undefined && REDUCING_AGGREGATES.has(pgFunctionName(value.FuncCall));
+/**
+ * A select-list expression that gives one value for the whole table: no column outside a reducing
+ * aggregate (`coalesce(max(id), 0)`, `count(*) * 100.0 / 7`, `max(created_at)::date`).
+ */
+function pgReducing(value: unknown): boolean {
+  if (pgAggregate(value)) return true;
+  if (!isJson(value)) return true;
+  if (isJson(value.ColumnRef) || isJson(value.SubLink)) return false;
+  if (isJson(value.FuncCall) && value.FuncCall.over !== undefined) return false;
+  return Object.values(value).every((child) => (Array.isArray(child) ? child.every(pgReducing) : typeof child === 'object' && child !== null ? pgReducing(child) : true));
+}
+function pgHasAggregate(value: unknown): boolean {
+  if (pgAggregate(value)) return true;
+  if (Array.isArray(value)) return value.some(pgHasAggregate);
+  return isJson(value) && Object.values(value).some(pgHasAggregate);
 }
 
 /** The tables and subqueries of a FROM list, joins opened. */

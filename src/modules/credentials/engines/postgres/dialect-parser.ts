@@ -125,14 +125,20 @@ function describePostgres(wrapper: Json): Description {
   const cteNames = new Set<string>();
   const functions = new Set<string>();
   const settings = new Set<string>();
+  let configuredPath: string | undefined;
   for (const object of objectsIn(node)) {
     const cte = asText(object.ctename);
     if (cte) cteNames.add(cte);
     if (isJson(object.FuncCall)) {
       const name = pgFunctionName(object.FuncCall);
       functions.add(name);
-      const first = list(object.FuncCall.args)[0];
-      if (name === 'set_config' && typeof pgConst(first) === 'string') settings.add(String(pgConst(first)).toLowerCase());
+      const [first, second] = list(object.FuncCall.args);
+      if (name === 'set_config' && typeof pgConst(first) === 'string') {
+        const setting = String(pgConst(first)).toLowerCase();
+        settings.add(setting);
+        // set_config('search_path', 'sales, public', false) switches schemas as SET search_path does.
+        if (setting === 'search_path' && typeof pgConst(second) === 'string') configuredPath = firstSchema(String(pgConst(second)));
+      }
     }
   }
 
@@ -167,6 +173,7 @@ function describePostgres(wrapper: Json): Description {
       markTarget(node.relation, 'write');
       const source = unwrapSelect(node.selectStmt);
       selectStar = source ? pgStar(source) : false;
+      unbounded = source ? pgUnboundedSelect(source) : false;
       break;
     }
     case 'UpdateStmt':
@@ -212,11 +219,15 @@ function describePostgres(wrapper: Json): Description {
       markTarget(into.rel, 'ddl');
       const query = unwrapSelect(node.query);
       selectStar = query ? pgStar(query) : false;
+      unbounded = query ? pgUnboundedSelect(query) : false;
       break;
     }
-    case 'ViewStmt':
+    case 'ViewStmt': {
       markTarget(node.view, 'ddl');
+      const query = unwrapSelect(node.query);
+      unbounded = query ? pgUnboundedSelect(query) : false;
       break;
+    }
     case 'IndexStmt':
     case 'CreateTrigStmt':
     case 'RuleStmt':
@@ -303,8 +314,12 @@ function describePostgres(wrapper: Json): Description {
     case 'ExplainStmt': {
       const inner = isJson(node.query) ? describePostgres(node.query) : undefined;
       const analyze = list(node.options).some((option) => isJson(option) && isJson(option.DefElem) && option.DefElem.defname === 'analyze');
-      // EXPLAIN ANALYZE runs the statement; plain EXPLAIN only plans it.
-      if (inner && analyze) return { ...inner, command: `EXPLAIN ANALYZE ${inner.command}` };
+      // EXPLAIN ANALYZE runs the statement; plain EXPLAIN only plans it. Either way a query's rows are
+      // not sent back (only the plan is): what it changes, creates or calls still counts, not what it reads out.
+      if (inner && analyze) {
+        const rowsKept = inner.kind === 'select' ? { unbounded: false, selectStar: false, limit: undefined } : {};
+        return { ...inner, ...rowsKept, command: `EXPLAIN ANALYZE ${inner.command}` };
+      }
       return { ...(inner ?? emptyDescription()), kind: 'utility', command: 'EXPLAIN', objects: (inner?.objects ?? []).map((o) => ({ ...o, access: 'read' as const })), export: false, unbounded: false, selectStar: false };
     }
     case 'PrepareStmt':
@@ -329,5 +344,16 @@ function describePostgres(wrapper: Json): Description {
     if (schema === undefined && cteNames.has(relname)) continue;
     objects.push({ schema, name: relname, access: targets.get(object) ?? 'read' });
   }
+  switchesTo ??= configuredPath;
   return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, limit, export: exported, functions: [...functions].filter(Boolean), settings: [...settings], switchesTo };
+}
+
+/** The first schema of a search_path value (`"$user", sales, public` -> `sales`), unquoted; undefined when empty. */
+function firstSchema(path: string): string | undefined {
+  for (const part of path.split(',')) {
+    const name = part.trim();
+    const unquoted = /^"(.*)"$/.test(name) ? name.slice(1, -1).replace(/""/g, '"') : name.toLowerCase();
+    if (unquoted && unquoted !== '$user') return unquoted;
+  }
+  return undefined;
 }
