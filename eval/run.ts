@@ -53,7 +53,7 @@ const tags = z.array(z.string().max(40)).max(20);
  * Cases the rules were first written against, and cases added after the freeze: tuning cases whatever
  * their id; the second session set: split by its own rule; the third and fourth: held out whole (eval/split.ts).
  */
-const written = z.enum(['before-rubric', 'after-freeze', 'second-set', 'third-set', 'fourth-set']).optional();
+const written = z.enum(['before-rubric', 'after-freeze', 'second-set', 'third-set', 'fourth-set', 'fifth-set']).optional();
 
 const requestSchema = z.strictObject({
   id: name,
