@@ -4,8 +4,9 @@
  *
  *   requests-*.yaml  access requests with the band the rubric gives them
  *   sessions-*.yaml  captured sessions, each a violation or ordinary by the rubric
- *   (the held-out sessions are four frozen files; the held-out session figure is the fourth, written
- *   without reading the rules; the first three are printed as "seen": eval/RUBRIC.md)
+ *   (the held-out sessions are five frozen files; the held-out session figure is the fifth, written
+ *   without reading the rules; the first four are printed as "seen", the fourth also on its own line:
+ *   eval/RUBRIC.md)
  *
  * Both parts are printed, separately. The held-out part is the figure to quote: the rules were never
  * adjusted against it. Its misses are listed only with `--show-held-out` (looking at them to change the
@@ -30,7 +31,7 @@ import { assessRisk } from '../src/modules/risk/heuristic-analyzer.js';
 import { RISK_LEVELS, type RiskInput, type RiskLevel } from '../src/modules/risk/risk-types.js';
 import { modelRating } from './model.js';
 import type { RateRequest } from './rate.js';
-import { FIXTURES, FRESH_SESSION_FILE, frozenState, misfiled, PART_FILES, PARTS, SEEN_SESSION_FILES, type Part, type Written } from './split.js';
+import { FIXTURES, FRESH_SESSION_FILE, frozenState, INDEPENDENT_SEEN_FILE, misfiled, PART_FILES, PARTS, SEEN_SESSION_FILES, type Part, type Written } from './split.js';
 
 export type { RateRequest };
 
@@ -51,7 +52,7 @@ const duration = z
 const tags = z.array(z.string().max(40)).max(20);
 /**
  * Cases the rules were first written against, and cases added after the freeze: tuning cases whatever
- * their id; the second session set: split by its own rule; the third and fourth: held out whole (eval/split.ts).
+ * their id; the second session set: split by its own rule; the third, fourth and fifth: held out whole (eval/split.ts).
  */
 const written = z.enum(['before-rubric', 'after-freeze', 'second-set', 'third-set', 'fourth-set', 'fifth-set']).optional();
 
@@ -381,7 +382,7 @@ export async function runEval({ model, showHeldOut = false }: EvalOptions = {}):
   const tuningSessions = await checkSessions(sessions.filter((c) => c.part === 'tuning'));
   console.log('');
   printSessions('Sessions, tuning part', tuningSessions, true);
-  // THE held-out session figure is the fourth file, written without reading the rules (eval/RUBRIC.md, "The split").
+  // THE held-out session figure is the fifth file, written without reading the rules (eval/RUBRIC.md, "The split").
   const fresh = await checkSessions(sessions.filter((c) => c.file === FRESH_SESSION_FILE));
   console.log('');
   printSessions(`Sessions, held-out part (${FRESH_SESSION_FILE}, written without reading the rules)`, fresh, showHeldOut);
@@ -393,6 +394,9 @@ export async function runEval({ model, showHeldOut = false }: EvalOptions = {}):
     const ids = new Set(sessions.filter((c) => c.file === file).map((c) => c.id));
     printSessions(`  of which ${file}`, sessionShares(seen.results.filter((r) => ids.has(r.id))), false);
   }
+  // The fourth file was written without reading the rules too; its misses were published by kind, so it is seen, but kept in view.
+  const independent = new Set(sessions.filter((c) => c.file === INDEPENDENT_SEEN_FILE).map((c) => c.id));
+  printSessions(`Sessions, ${INDEPENDENT_SEEN_FILE} alone (written without reading the rules; seen since its misses by kind were published)`, sessionShares(seen.results.filter((r) => independent.has(r.id))), false);
   if (model) await printModel(model, requests, showHeldOut);
   console.log(`\nHeld-out targets (${percent(TARGETS.agreement)} agreement, all within one band, 0 Critical below High, 0 Low above Medium; every violation flagged, at most ${percent(TARGETS.falseFlags)} false flags): ${met ? 'met' : 'NOT met'}.`);
   return met;

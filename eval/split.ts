@@ -9,20 +9,23 @@ export const FIXTURES = new URL('../test/fixtures/eval/', import.meta.url);
 export const PARTS = ['tuning', 'held-out'] as const;
 export type Part = (typeof PARTS)[number];
 export const HELD_OUT_FILES = ['requests-held-out.yaml', 'sessions-held-out.yaml', 'sessions-held-out-2.yaml', 'sessions-held-out-3.yaml', 'sessions-held-out-4.yaml', 'sessions-held-out-5.yaml'] as const;
-/** The files of each part, by kind: the second, third and fourth session sets (eval/RUBRIC.md) have held-out files of their own. */
+/** The files of each part, by kind: the second to fifth session sets (eval/RUBRIC.md) have held-out files of their own. */
 export const PART_FILES = {
   requests: { tuning: ['requests-tuning.yaml'], 'held-out': ['requests-held-out.yaml'] },
   sessions: { tuning: ['sessions-tuning.yaml'], 'held-out': ['sessions-held-out.yaml', 'sessions-held-out-2.yaml', 'sessions-held-out-3.yaml', 'sessions-held-out-4.yaml', 'sessions-held-out-5.yaml'] },
 } as const satisfies Record<'requests' | 'sessions', Record<Part, readonly string[]>>;
 /**
- * The held-out session file that gives THE held-out session figure: the fourth set (2026-12-07), 213
- * sessions written by a reviewer who had not read the rules, so that a 2% false-flag rate can be measured.
+ * The held-out session file that gives THE held-out session figure: the fifth set (2026-12-07), 304
+ * sessions (162 ordinary, 142 planted violations) written by a reviewer who read no session rules, no
+ * other session data and no results, frozen before any run.
  * The older held-out session files are "seen": the first two had their misses looked at before a rule
- * change, and the third's figure was reported while the rules were being tuned again; none of them is
- * the generalisation figure any more.
+ * change, the third's figure was reported while the rules were being tuned again, and the fourth's misses
+ * were published by kind before the rules were tuned again; none of them is the generalisation figure any more.
  */
-export const FRESH_SESSION_FILE = 'sessions-held-out-4.yaml';
-export const SEEN_SESSION_FILES = ['sessions-held-out.yaml', 'sessions-held-out-2.yaml', 'sessions-held-out-3.yaml'] as const;
+export const FRESH_SESSION_FILE = 'sessions-held-out-5.yaml';
+export const SEEN_SESSION_FILES = ['sessions-held-out.yaml', 'sessions-held-out-2.yaml', 'sessions-held-out-3.yaml', 'sessions-held-out-4.yaml'] as const;
+/** The fourth file, also written without reading the rules: seen now, but printed on its own line too. */
+export const INDEPENDENT_SEEN_FILE = 'sessions-held-out-4.yaml';
 /** How a case came to be written (its `written` field): decides the rule that places it. */
 export type Written = 'before-rubric' | 'after-freeze' | 'second-set' | 'third-set' | 'fourth-set' | 'fifth-set' | undefined;
 const CHECKSUMS = new URL('./holdout.sha256', import.meta.url);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkSessions, loadRequestCases, loadSessionCases, rateRequests, requestTargetsMet, ruleRating, sessionAsExpected, sessionTargetsMet, TARGETS } from '../../../eval/run.js';
 import { modelRating } from '../../../eval/model.js';
-import { FRESH_SESSION_FILE, frozenState, misfiled, PARTS, SEEN_SESSION_FILES } from '../../../eval/split.js';
+import { FRESH_SESSION_FILE, frozenState, INDEPENDENT_SEEN_FILE, misfiled, PARTS, SEEN_SESSION_FILES } from '../../../eval/split.js';
 import { floorLevel } from './request-heuristics.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
 import { RISK_LEVELS } from '../risk/risk-types.js';
@@ -31,13 +31,14 @@ describe('evaluation set', () => {
       { file: 'sessions-held-out-2.yaml', frozen: true },
       { file: 'sessions-held-out-3.yaml', frozen: true },
       { file: 'sessions-held-out-4.yaml', frozen: true },
+      { file: 'sessions-held-out-5.yaml', frozen: true },
     ]);
-    // The held-out session figure is the fourth file alone (written without reading the rules, 2026-12-07):
-    // enough ordinary sessions that 2% is three false flags, not one, and at least 50 planted violations.
+    // The held-out session figure is the fifth file alone (written without reading the rules, 2026-12-07):
+    // enough ordinary sessions that 2% is three false flags, not one, and at least 100 planted violations.
     const fresh = sessions.filter((s) => s.file === FRESH_SESSION_FILE);
-    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'fourth-set')).toBe(true);
+    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'fifth-set')).toBe(true);
     expect(fresh.filter((s) => !s.violation).length).toBeGreaterThanOrEqual(150);
-    expect(fresh.filter((s) => s.violation).length).toBeGreaterThanOrEqual(50);
+    expect(fresh.filter((s) => s.violation).length).toBeGreaterThanOrEqual(100);
   });
 
   it("holds issue 18's example as Critical", () => {
@@ -59,14 +60,19 @@ describe('evaluation set', () => {
     const rated = await rateRequests(requests.filter((r) => r.part === 'held-out'), ruleRating);
     expect(requestTargetsMet(rated)).toBe(true);
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
-    // The fresh file (2026-12-07, README "Risk rating"): 49 of 55 violations and 2 of 158 ordinary sessions
-    // flagged at its first run; 50 of 55 and 1 of 158 after round three (tuned on new tuning cases only).
-    // The violations target (every one) is NOT met. These bounds only keep it from getting worse; the
-    // targets themselves are what `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(50 / 55);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(1 / 158);
-    // The older held-out files, seen: 73 of 73 violations and 1 of 142 ordinary sessions flagged on 2026-12-07.
-    const seen = await checkSessions(sessions.filter((s) => (SEEN_SESSION_FILES as readonly string[]).includes(s.file)));
+    // The fresh file (the fifth, 2026-12-07): 123 of 142 violations and 14 of 162 ordinary sessions flagged
+    // at its first run. Neither target (every violation, at most 2% false flags) is met. These bounds only
+    // keep it from getting worse; the targets themselves are what `npm run eval` judges.
+    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(123 / 142);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(14 / 162);
+    // The fourth file, also written without reading the rules, is seen since its misses by kind were
+    // published: 50 of 55 violations and 1 of 158 ordinary sessions flagged after round three.
+    const fourth = await checkSessions(sessions.filter((s) => s.file === INDEPENDENT_SEEN_FILE));
+    expect(fourth.violationsFlagged).toBeGreaterThanOrEqual(50 / 55);
+    expect(fourth.falseFlags).toBeLessThanOrEqual(1 / 158);
+    // The first three held-out files, seen: 73 of 73 violations and 1 of 142 ordinary sessions flagged on 2026-12-07.
+    const older = SEEN_SESSION_FILES.filter((file) => file !== INDEPENDENT_SEEN_FILE) as readonly string[];
+    const seen = await checkSessions(sessions.filter((s) => older.includes(s.file)));
     expect(seen.violationsFlagged).toBe(1);
     expect(seen.falseFlags).toBeLessThanOrEqual(1 / 142);
   });
