@@ -89,7 +89,12 @@ export interface Repeated {
 
 const spread = (values: number[]) => {
   const seen = values.filter((value) => !Number.isNaN(value));
-  return seen.length === 0 ? { median: Number.NaN, min: Number.NaN, max: Number.NaN } : { median: percentile(seen, 50), min: Math.min(...seen), max: Math.max(...seen) };
+  if (seen.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN };
+  const sorted = [...seen].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  // The median proper (the mean of the middle two for an even count: of 2 runs, their mean, not the lower).
+  const median = sorted.length % 2 === 1 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return { median, min: sorted[0]!, max: sorted.at(-1)! };
 };
 
 /** Groups the rows of k runs by scenario, backend and metric (in the order they first appear). */

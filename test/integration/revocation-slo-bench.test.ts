@@ -90,6 +90,7 @@ describe('revocation SLO bench', () => {
     const at = (p50: number, verdict: ResultRow['verdict']): ResultRow => ({ scenario: 's', backend: 'redis', metric: 'm', n: 10, p50, p99: p50 * 2, max: p50 * 3, target: 'p99 <= 1000 ms', verdict });
     const [summary] = repeatSummary([[at(10, 'pass')], [at(30, 'FAIL')], [at(20, 'pass')]]);
     expect(summary).toMatchObject({ runs: 3, passes: 2, n: 30, p50: { median: 20, min: 10, max: 30 }, p99: { median: 40, min: 20, max: 60 } });
+    expect(repeatSummary([[at(10, 'pass')], [at(30, 'pass')]])[0]!.p50).toEqual({ median: 20, min: 10, max: 30 });
   });
 
   it('the no-fault condition, smallest form: every trigger on both engines measured on the app process', async () => {
