@@ -310,7 +310,6 @@ async function outage({ rounds, leases: perRound, outageMs }: { rounds: number; 
         }
       }));
       await sleep(Math.max(0, outageBegan + outageMs - Date.now()));
-      // Still usable at the end of the outage (the app could not reach the target): one login each.
       if (mode === 'frozen') {
         proxies.postgres.release();
         proxies.mariadb.release();
