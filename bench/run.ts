@@ -19,8 +19,12 @@
  *  10 audit      audit append rate with the chain; report for 100,000 requests and 1,000,000 events; verification
  *  11 offboard   a deactivated Slack account -> its open session killed (BENCH_ONLY=offboarding)
  *  12 oncall     the on-call engineer's request -> a usable credential, PagerDuty asked live (BENCH_ONLY=oncall)
+ *  13 revocation-slo  expiry, /dbaccess revoke and offboarding -> login refused and open session ended, PostgreSQL
+ *                and MariaDB, on the app in its own process: no fault, after kill -9 and restart, target unreachable
+ *                past expiry (BENCH_ONLY=revocation-slo)
  *
- * BENCH_ONLY=analysis (words of scenario names, comma-separated) runs a subset. BENCH_WORKER_PROCESSES=2
+ * BENCH_ONLY=analysis (words of scenario names, comma-separated) runs a subset; BENCH_REPEAT=3 runs it 3 times and
+ * adds each figure's median and range over the runs (the table lists every run's rows). BENCH_WORKER_PROCESSES=2
  * has scenario 5 revoke through that many `RUN_MODE=worker` processes (src/main.ts) instead of in-process;
  * BENCH_MASS_DATABASES=1 puts all of its leases on one database (default 10).
  *
@@ -46,8 +50,9 @@ import { captureScenario } from './scenarios/capture.js';
 import { auditScenario } from './scenarios/audit.js';
 import { offboardingScenario } from './scenarios/offboarding.js';
 import { onCallScenario } from './scenarios/oncall.js';
+import { revocationSloScenario } from './scenarios/revocation-slo.js';
 import { cleanupAll } from './lib/bench-harness.js';
-import { table, type ResultRow } from './lib/stats.js';
+import { repeatSummary, repeatTable, table, type ResultRow } from './lib/stats.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 /** BENCH_ONLY=analysis,capture runs only the scenarios whose name contains one of these words. */
@@ -91,6 +96,9 @@ const code = (() => {
 })();
 
 const rows: ResultRow[] = [];
+/** BENCH_REPEAT=k runs the chosen scenarios k times; each figure is then also given as the median and range of its k runs. */
+const repeat = Math.max(1, Math.floor(Number(process.env.BENCH_REPEAT ?? 1)) || 1);
+const runs: ResultRow[][] = [];
 /** Per scenario: how busy the machine (all processes, other engineers' tests included) and this process were. */
 const usage: Array<{ step: string; seconds: number; machineBusy: number; processCpu: number; eventLoop: number }> = [];
 
@@ -147,26 +155,36 @@ const started = Date.now();
 const loadBefore = loadavg();
 log(`${quick ? 'QUICK' : 'full'} run on ${nproc} x ${cpuModel}, load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`);
 try {
-  // First, while nothing else of the bench is running: it measures whole processes.
-  await step('0 start-up: npm start -> /readyz, cold and warm', () => startupScenario({ n: quick ? 3 : 5 }));
-  for (const queue of ['redis', 'postgres'] as const) {
-    await step(`1 ack (${queue})`, () => ackScenario(queue, sizes.ack));
-    await step(`2 approve -> DM (${queue})`, () => clickToDmScenario(queue, sizes.dm));
-    await step(`3 expiry (${queue})`, () => expiryScenario(queue, sizes.expiry));
+  for (let repetition = 1; repetition <= repeat; repetition += 1) {
+    if (repeat > 1) log(`repetition ${repetition} of ${repeat}`);
+    const first = rows.length;
+    // First, while nothing else of the bench is running: it measures whole processes.
+    await step('0 start-up: npm start -> /readyz, cold and warm', () => startupScenario({ n: quick ? 3 : 5 }));
+    for (const queue of ['redis', 'postgres'] as const) {
+      await step(`1 ack (${queue})`, () => ackScenario(queue, sizes.ack));
+      await step(`2 approve -> DM (${queue})`, () => clickToDmScenario(queue, sizes.dm));
+      await step(`3 expiry (${queue})`, () => expiryScenario(queue, sizes.expiry));
+    }
+    await step(`4 burst of ${sizes.burst}`, () => burstScenario('redis', { n: sizes.burst, stallMs: 15_000 }));
+    for (const layout of ['one', 'split'] as const) {
+      await step(`4b burst-ack: ${sizes.burstAck.n} commands, forms and clicks at once over ${sizes.burstAck.tenants} tenants (${layout === 'one' ? 'web+worker one process' : 'web, worker split'})`, () => burstAckScenario({ ...sizes.burstAck, layout }));
+    }
+    await step('5a leases on one database', () => aclLimitScenario(sizes.probe));
+    await step(`5 ${sizes.mass.n} simultaneous expiries`, () => massExpiryScenario('redis', { ...sizes.mass, ...(massDatabases ? { databases: massDatabases } : {}), realPath: 20, workerProcesses }));
+    await step('6 engines: provision and revoke against raw SQL; 7 revocations at once', () => runEngineBench({ quick }));
+    await step('6b wide: PostgreSQL with 1,000 tables against its floor; approval after an idle spell', () => wideTargetScenario({ quick }));
+    await step('8 analysis: tokens, cost and latency of the three analyses', () => analysisScenario({ n: quick ? 5 : 50 }));
+    await step('9 capture: overhead of recording statements, per method', () => captureScenario(quick ? { n: 300, rounds: 5 } : { n: 300, rounds: 20 }));
+    await step('10 audit: append rate, report for 100k requests and 1M events, verification', () => auditScenario(quick ? { requests: 10_000, events: 100_000, appends: 1000 } : {}));
+    await step('11 offboarding: deactivated -> sessions killed', () => offboardingScenario({ n: quick ? 5 : 20 }));
+    await step('12 oncall: on-call engineer\'s request -> usable credential', () => onCallScenario(quick ? { n: 10, warmup: 2 } : { n: 50, warmup: 5 }));
+    await step('13 revocation-slo: trigger -> login refused + session ended (no fault, restart, target outage)', () =>
+      revocationSloScenario(quick
+        ? { noFault: { n: 5, lanes: 2 }, restart: { rounds: 1, leases: 10 }, outage: { rounds: 1, leases: 10, outageMs: 12_000 } }
+        : { noFault: { n: 100, lanes: 4 }, restart: { rounds: 3, leases: 20 }, outage: { rounds: 2, leases: 20, outageMs: 20_000 } }));
+    for (const row of rows.slice(first)) row.extra = { ...row.extra, repetition };
+    runs.push(rows.slice(first));
   }
-  await step(`4 burst of ${sizes.burst}`, () => burstScenario('redis', { n: sizes.burst, stallMs: 15_000 }));
-  for (const layout of ['one', 'split'] as const) {
-    await step(`4b burst-ack: ${sizes.burstAck.n} commands, forms and clicks at once over ${sizes.burstAck.tenants} tenants (${layout === 'one' ? 'web+worker one process' : 'web, worker split'})`, () => burstAckScenario({ ...sizes.burstAck, layout }));
-  }
-  await step('5a leases on one database', () => aclLimitScenario(sizes.probe));
-  await step(`5 ${sizes.mass.n} simultaneous expiries`, () => massExpiryScenario('redis', { ...sizes.mass, ...(massDatabases ? { databases: massDatabases } : {}), realPath: 20, workerProcesses }));
-  await step('6 engines: provision and revoke against raw SQL; 7 revocations at once', () => runEngineBench({ quick }));
-  await step('6b wide: PostgreSQL with 1,000 tables against its floor; approval after an idle spell', () => wideTargetScenario({ quick }));
-  await step('8 analysis: tokens, cost and latency of the three analyses', () => analysisScenario({ n: quick ? 5 : 50 }));
-  await step('9 capture: overhead of recording statements, per method', () => captureScenario(quick ? { n: 300, rounds: 5 } : { n: 300, rounds: 20 }));
-  await step('10 audit: append rate, report for 100k requests and 1M events, verification', () => auditScenario(quick ? { requests: 10_000, events: 100_000, appends: 1000 } : {}));
-  await step('11 offboarding: deactivated -> sessions killed', () => offboardingScenario({ n: quick ? 5 : 20 }));
-  await step('12 oncall: on-call engineer\'s request -> usable credential', () => onCallScenario(quick ? { n: 10, warmup: 2 } : { n: 50, warmup: 5 }));
 } finally {
   await Promise.all([cleanupAll(), cleanupEngineBench(), cleanupWideTarget()]);
 }
@@ -184,7 +202,9 @@ const usageText = [
   `CPU while each scenario ran (machine = all ${nproc} cores, every process; bench = this process: app + fake Slack + drivers, share of all cores; loop = its event loop busy):`,
   ...usage.map((u) => `  ${u.step.padEnd(48)} ${u.seconds.toFixed(0).padStart(4)} s  machine ${pct(u.machineBusy)}  bench ${pct(u.processCpu)}  loop ${pct(u.eventLoop)}`),
 ].join('\n');
-process.stdout.write(`${header}${table(rows)}\n${usageText}\n`);
+const repeated = repeat > 1 ? repeatSummary(runs) : [];
+const repeatText = repeat > 1 ? `\n\nRepeated ${repeat} times (BENCH_REPEAT): median [min-max] over the runs; verdicts per run, by the one rule\n${repeatTable(repeated)}\n` : '';
+process.stdout.write(`${header}${table(rows)}\n${repeatText}${usageText}\n`);
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const json = {
@@ -193,6 +213,8 @@ const json = {
   machine: { nproc, cpu: cpuModel, node: process.version, loadBefore, loadAfter },
   code,
   durationMs,
+  repeat,
+  repeated,
   usage,
   rows: rows.map((row) => ({ ...row, p50: Number.isNaN(row.p50) ? null : row.p50, p99: Number.isNaN(row.p99) ? null : row.p99, max: Number.isNaN(row.max) ? null : row.max })),
 };

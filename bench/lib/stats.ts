@@ -71,3 +71,60 @@ export function table(rows: readonly ResultRow[]): string {
   const notes = rows.filter((row) => row.notes).map((row) => `  ${row.scenario}/${row.backend} ${row.metric}: ${row.notes}`);
   return [...out, ...(notes.length > 0 ? ['', 'notes:', ...notes] : [])].join('\n');
 }
+
+/** One figure over the repetitions of a run (BENCH_REPEAT=k): the median and range of each of its numbers. */
+export interface Repeated {
+  scenario: string;
+  backend: ResultRow['backend'];
+  metric: string;
+  target: string;
+  /** Runs that gave the figure, and how many of them passed by the one rule. */
+  runs: number;
+  passes: number;
+  n: number;
+  p50: { median: number; min: number; max: number };
+  p99: { median: number; min: number; max: number };
+  max: { median: number; min: number; max: number };
+}
+
+const spread = (values: number[]) => {
+  const seen = values.filter((value) => !Number.isNaN(value));
+  if (seen.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN };
+  const sorted = [...seen].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  // The median proper (the mean of the middle two for an even count: of 2 runs, their mean, not the lower).
+  const median = sorted.length % 2 === 1 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return { median, min: sorted[0]!, max: sorted.at(-1)! };
+};
+
+/** Groups the rows of k runs by scenario, backend and metric (in the order they first appear). */
+export function repeatSummary(runs: readonly (readonly ResultRow[])[]): Repeated[] {
+  const groups = new Map<string, ResultRow[]>();
+  for (const run of runs) {
+    for (const row of run) {
+      const key = `${row.scenario}\u0000${row.backend}\u0000${row.metric}`;
+      groups.set(key, [...(groups.get(key) ?? []), row]);
+    }
+  }
+  return [...groups.values()].map((rows) => ({
+    scenario: rows[0]!.scenario,
+    backend: rows[0]!.backend,
+    metric: rows[0]!.metric,
+    target: rows[0]!.target,
+    runs: rows.length,
+    passes: rows.filter((row) => row.verdict === 'pass').length,
+    n: rows.reduce((sum, row) => sum + row.n, 0),
+    p50: spread(rows.map((row) => row.p50)),
+    p99: spread(rows.map((row) => row.p99)),
+    max: spread(rows.map((row) => row.max)),
+  }));
+}
+
+export function repeatTable(repeated: readonly Repeated[]): string {
+  const cell = (x: { median: number; min: number; max: number }) => (Number.isNaN(x.median) ? '-' : `${ms(x.median)} [${ms(x.min)}-${ms(x.max)}]`);
+  const header = ['scenario', 'metric', 'runs', 'n (all runs)', 'p50', 'p99', 'max', 'target', 'passed'];
+  const body = repeated.map((r) => [r.scenario, r.metric, String(r.runs), String(r.n), cell(r.p50), cell(r.p99), cell(r.max), r.target, r.target === '-' ? '-' : `${r.passes}/${r.runs}`]);
+  const widths = header.map((title, column) => Math.max(title.length, ...body.map((line) => line[column]!.length)));
+  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ');
+  return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...body.map(line)].join('\n');
+}
