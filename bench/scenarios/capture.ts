@@ -140,7 +140,7 @@ async function postgresRun(n: number, variants: boolean): Promise<EngineRun> {
           name: 'bench_report',
           text: `SELECT c.region, c.name, count(*) AS orders, sum(o.amount) AS total, max(o.placed_at) AS latest
                    FROM public.bench_orders o JOIN public.bench_customers c ON c.id = o.customer_id
-                  WHERE o.customer_id BETWEEN $1 AND $1 + ${REPORT_SPAN - 1}
+                  WHERE o.customer_id BETWEEN $1 AND $1 + ${REPORT_SPAN - 1} AND c.id BETWEEN $1 AND $1 + ${REPORT_SPAN - 1}
                   GROUP BY c.region, c.name ORDER BY total DESC`,
         },
       };
