@@ -45,16 +45,16 @@ export interface CaptureCost {
 }
 
 /**
- * Bench scenario 9, 2026-12-07 (2-core AMD EPYC, PostgreSQL 15, MariaDB 10.11; the README gives the
- * runs and load averages): the worse of SELECT and UPDATE, median of three runs. Methods without a
- * figure were not measured here.
+ * Bench scenario 9, 2026-12-07 17:13-17:33 UTC (2-core AMD EPYC, PostgreSQL 15, MariaDB 10.11, load
+ * average 7.7-16.9; the README's Benchmarks give every run): the worse of SELECT and UPDATE, median of
+ * six runs on PostgreSQL and three on MariaDB. Methods without a figure were not measured here.
  */
 export const MEASURED_CAPTURE_COST: Partial<Record<CaptureMethod, number>> = {
-  pgaudit: 30,
-  log_statement: 30,
-  pg_stat_statements: 2,
-  server_audit: 3,
-  general_log: 17,
+  pgaudit: 40,
+  log_statement: 33,
+  pg_stat_statements: 10,
+  server_audit: 19,
+  general_log: 19,
 };
 
 /** The cost to show for a method: the database's measured figure, else the bench's; none when off or unmeasured. */
