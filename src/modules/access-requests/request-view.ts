@@ -18,7 +18,6 @@ export interface RequestViewDeps {
   analyses: { latestFor(tenantId: string, requestId: string): Promise<{ request?: RequestAnalysis | undefined; session?: SessionAnalysis | undefined }> };
 }
 
-/** A request with its people, decisions, lease and grants: what every chat adapter renders. */
 /**
  * How the session is recorded and what that costs the server: the database's own measured figure
  * when it is for the method in use, else the bench's.
@@ -27,6 +26,7 @@ export function recordingLine(method: CaptureMethod, database: { capture: Captur
   return describeCapture(method, captureCost(method, database?.capture === method ? database.captureCost : undefined));
 }
 
+/** A request with its people, decisions, lease and grants: what every chat adapter renders. */
 export function createRequestViewer({ requests, catalogOf, analyses }: RequestViewDeps) {
   return async function view(row: RequestRow): Promise<RequestView> {
     const catalog = await catalogOf(row.tenantId);
