@@ -79,6 +79,11 @@ export const databaseSchema = z.strictObject({
   legacyUserNames: z.boolean().default(false),
   /** How a temporary user's statements are recorded (see capture-types.ts); `none` records nothing. */
   capture: z.enum(ALL_CAPTURE_METHODS as [CaptureMethod, ...CaptureMethod[]]).default('none'),
+  /**
+   * What the capture costs this server, in percent fewer point queries per second (bench scenario 9
+   * run against it); shown on the approval card instead of the bench's default figure.
+   */
+  captureCost: z.number().min(0).max(1000).optional(),
   /** server_audit: the plugin's log file as dbaccess can read it (same host or a mounted volume). */
   captureFile: z.string().min(1).max(500).optional(),
   /** Tags per table (`schema.table` or `table`), e.g. `public.customers: [pii]`, for summaries and flags. */

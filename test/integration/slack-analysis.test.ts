@@ -242,15 +242,16 @@ describe('analysis with Claude', () => {
   });
 });
 
-/** A database recorded by pgaudit, on the same target as orders, with a table tagged pii. */
+/** A database recorded by pgaudit (its cost measured on it: 8%), on the same target as orders, with a table tagged pii. */
 const AUDITED = (h: { name: string }) =>
-  `  - { id: payments, engine: postgres, host: 127.0.0.1, port: 5433, database: ${h.name}, environment: production, admin: "env:ORDERS_ADMIN_URL", maxDuration: 4h, capture: pgaudit, tableTags: { sales.customers: [pii] } }\n`;
+  `  - { id: payments, engine: postgres, host: 127.0.0.1, port: 5433, database: ${h.name}, environment: production, admin: "env:ORDERS_ADMIN_URL", maxDuration: 4h, capture: pgaudit, captureCost: 8, tableTags: { sales.customers: [pii] } }\n`;
+const AUDITED_RECORDING = "Every statement is recorded (pgaudit, about 8% slower on this server's point queries).";
 
 /** Requests read on payments, gets approved, runs `work` with the DMed URI, and ends access; returns the card. */
 async function recordedSession(h: Harness, reason: string, work: (session: pg.Client) => Promise<void>) {
   await h.submitRequest(PEOPLE.requester, { databaseId: 'payments', scope: 'sales', duration: '1h', reason, ticket: 'OPS-9' });
   const card = await h.waitForCard((message) => shown(message).includes(reason.slice(0, 30)) && shown(message).includes('Approve') && shown(message).includes('Security context'));
-  expect(shown(card)).toContain('Every statement is recorded (pgaudit).');
+  expect(shown(card)).toContain(AUDITED_RECORDING);
   await h.click(PEOPLE.alice, IDS.approve, card);
   const dm = await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => /is ready until/.test(m.text ?? '') && shown(m).includes(card.text!.slice(15, 25)));
   const session = new pg.Client({ connectionString: /postgresql:\/\/[^\s`"]+/.exec(shown(dm))![0] });
@@ -297,7 +298,7 @@ describe('session summaries from captured statements', () => {
       await session.query('DELETE FROM sales.orders').catch(() => {});
     });
     expect(summaryText).toContain('flagged for review');
-    expect(summary).toContain('Recording: Every statement is recorded (pgaudit).');
+    expect(summary).toContain(`Recording: ${AUDITED_RECORDING}`);
     expect(summary).toContain('Read sales.orders; then exported the customers.');
     expect(summary).toContain('Looked at orders, then copied the customer list.');
     expect(summary).toContain('Model: the export is not in the reason.');

@@ -5,6 +5,8 @@ import { formatTime } from '../../lib/time.js';
 import type { LeaseView, RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { DraftAnalysisOutcome } from '../../modules/analysis/analysis-service.js';
 import type { RequestAnalysis } from '../../modules/analysis/analysis-types.js';
+import { recordingLine } from '../../modules/access-requests/request-view.js';
+import { MEASURED_CAPTURE_COST } from '../../modules/capture/capture-types.js';
 import { assessRisk } from '../../modules/risk/heuristic-analyzer.js';
 import { createConsoleNotifier, statusText as consoleStatus } from '../console/console-notifier.js';
 import { createConsoleStore } from '../console/console-store.js';
@@ -172,5 +174,29 @@ databases:
       expect(shown, platform).toContain("Requested Mon 03:12 UTC, outside this team's usual hours");
       expect(shown, platform).toContain('Reason says "to my personal drive": data leaving the company.');
     }
+  });
+});
+
+// ---- What recording costs the server -----------------------------------------------------------------
+
+describe('the recording line on the card', () => {
+  const entry = (capture: string, cost = '') =>
+    parseCatalog(`approvers: { slack: { channel: C0APPROVALS, users: [U0ALICE] } }\ndatabases:\n  - { id: orders, engine: postgres, host: db, port: 5432, database: orders, environment: production, admin: "env:X", capture: ${capture}${cost} }\n`).database('orders')!;
+  /** A pending card with its analysis (the security context, recording included, comes with it). */
+  const analyzed = (recording: string) => ({ ...pending(withModel({ analyzer: 'claude-haiku-5-5', level: 'critical', reasons: ['Personal data to a personal drive.'] }, 'critical')), recording });
+
+  it("says the method and what it costs this server's point queries, on Slack, Teams and the console", () => {
+    const line = recordingLine('pgaudit', entry('pgaudit', ', captureCost: 8'));
+    expect(line).toBe("Every statement is recorded (pgaudit, about 8% slower on this server's point queries).");
+    for (const shown of Object.values(shownOnCards(analyzed(line)))) expect(shown).toContain(line.replace(/[*_]/g, ''));
+  });
+
+  it("falls back on the bench's figure, and names no cost when nothing is recorded", () => {
+    const line = recordingLine('pg_stat_statements', entry('pg_stat_statements'));
+    expect(line).toBe(`Only statement totals are recorded (pg_stat_statements, about ${MEASURED_CAPTURE_COST.pg_stat_statements}% slower on point queries in dbaccess's bench).`);
+    for (const shown of Object.values(shownOnCards(analyzed(line)))) expect(shown).toContain(line.replace(/[*_]/g, ''));
+    // The database's figure is for its method: a lease recorded another way shows that method's.
+    expect(recordingLine('log_statement', entry('pgaudit', ', captureCost: 8'))).toBe(`Every statement is recorded (PostgreSQL statement log, about ${MEASURED_CAPTURE_COST.log_statement}% slower on point queries in dbaccess's bench).`);
+    expect(recordingLine('none', entry('none', ', captureCost: 8'))).toBe('Not recorded: capture is off for this database.');
   });
 });

@@ -1,6 +1,6 @@
 import type { CatalogOf } from '../../config/catalog.js';
 import type { RequestAnalysis, SessionAnalysis } from '../analysis/analysis-types.js';
-import { describeCapture, type CaptureMethod } from '../capture/capture-types.js';
+import { captureCost, describeCapture, type CaptureMethod } from '../capture/capture-types.js';
 import { describeGrants } from '../credentials/grant-mapping.js';
 import { grantPreview } from '../credentials/engines/registry.js';
 import { leftOutSentence } from '../credentials/postgres-grantable.js';
@@ -16,6 +16,14 @@ export interface RequestViewDeps {
   catalogOf: CatalogOf;
   /** The stored analyses of a request, for the view. */
   analyses: { latestFor(tenantId: string, requestId: string): Promise<{ request?: RequestAnalysis | undefined; session?: SessionAnalysis | undefined }> };
+}
+
+/**
+ * How the session is recorded and what that costs the server: the database's own measured figure
+ * when it is for the method in use, else the bench's.
+ */
+export function recordingLine(method: CaptureMethod, database: { capture: CaptureMethod; captureCost?: number | undefined } | undefined): string {
+  return describeCapture(method, captureCost(method, database?.capture === method ? database.captureCost : undefined));
 }
 
 /** A request with its people, decisions, lease and grants: what every chat adapter renders. */
@@ -79,7 +87,7 @@ export function createRequestViewer({ requests, catalogOf, analyses }: RequestVi
       lapsesAt: lapsesAt(row),
       analysis: analysis.request ?? null,
       session: analysis.session ?? null,
-      recording: describeCapture((lease?.captureMethod as CaptureMethod | undefined) ?? database?.capture ?? 'none'),
+      recording: recordingLine((lease?.captureMethod as CaptureMethod | undefined) ?? database?.capture ?? 'none', database),
     };
   };
 }

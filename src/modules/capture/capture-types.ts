@@ -31,5 +31,49 @@ const CAPTURE_WORDS: Record<CaptureMethod, string> = {
   none: 'Not recorded: capture is off for this database.',
 };
 
-/** How a session will be recorded, in words for the approval card. */
-export const describeCapture = (method: CaptureMethod): string => CAPTURE_WORDS[method];
+/**
+ * What recording costs the target, as queries per second lost on point queries (a one-row
+ * primary-key SELECT or UPDATE, the cheapest statements there are: logging costs per statement).
+ * Measured by bench scenario 9 (the README's Benchmarks); a database's own figure (`captureCost:` in
+ * the catalog, from the same bench run against it) takes precedence.
+ */
+export interface CaptureCost {
+  /** Percent fewer point queries per second with the recording on. */
+  percent: number;
+  /** Measured on this database (the catalog's figure), or the bench's default. */
+  source: 'catalog' | 'bench';
+}
+
+/**
+ * Bench scenario 9, 2026-12-07 17:13-17:33 UTC (2-core AMD EPYC, PostgreSQL 15, MariaDB 10.11, load
+ * average 7.7-16.9; the README's Benchmarks give every run): the worse of SELECT and UPDATE, median of
+ * six runs on PostgreSQL and three on MariaDB. Methods without a figure were not measured here.
+ */
+export const MEASURED_CAPTURE_COST: Partial<Record<CaptureMethod, number>> = {
+  pgaudit: 40,
+  log_statement: 33,
+  pg_stat_statements: 10,
+  server_audit: 19,
+  general_log: 19,
+};
+
+/** The cost to show for a method: the database's measured figure, else the bench's; none when off or unmeasured. */
+export function captureCost(method: CaptureMethod, measured?: number): CaptureCost | undefined {
+  if (method === 'none') return undefined;
+  if (measured !== undefined) return { percent: measured, source: 'catalog' };
+  const bench = MEASURED_CAPTURE_COST[method];
+  return bench === undefined ? undefined : { percent: bench, source: 'bench' };
+}
+
+const costWords = (cost: CaptureCost) =>
+  `about ${Math.round(cost.percent)}% slower on ${cost.source === 'catalog' ? "this server's point queries" : "point queries in dbaccess's bench"}`;
+
+/**
+ * How a session will be recorded, in words for the approval card; with its cost when given:
+ * "Every statement is recorded (pgaudit, about 8% slower on this server's point queries)."
+ */
+export function describeCapture(method: CaptureMethod, cost?: CaptureCost): string {
+  const words = CAPTURE_WORDS[method];
+  if (!cost) return words;
+  return words.endsWith(').') ? `${words.slice(0, -2)}, ${costWords(cost)}).` : `${words.slice(0, -1)} (${costWords(cost)}).`;
+}

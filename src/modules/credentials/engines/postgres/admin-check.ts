@@ -12,8 +12,9 @@ const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'R
 const LOG_FUNCTIONS = ['pg_catalog.pg_read_binary_file(text,bigint,bigint,boolean)', 'pg_catalog.pg_current_logfile(text)'];
 /** Settings provision puts on each temporary role (postgres-capture-sql.ts); all superuser-only. */
 const CAPTURE_PARAMETERS = {
-  pgaudit: ['pgaudit.log', 'pgaudit.log_statement', 'pgaudit.log_statement_once', 'pgaudit.log_level', 'log_min_error_statement'],
-  log_statement: ['log_statement', 'log_min_error_statement'],
+  pgaudit: ['pgaudit.log', 'pgaudit.log_statement', 'pgaudit.log_statement_once', 'pgaudit.log_level', 'pgaudit.log_relation', 'pgaudit.log_parameter', 'log_statement', 'log_min_error_statement'],
+  log_statement: ['log_statement', 'log_parameter_max_length', 'log_min_error_statement'],
+  pg_stat_statements: ['pg_stat_statements.track'],
 } as const;
 const NON_SYSTEM = "NOT starts_with(n.nspname, 'pg_') AND n.nspname <> 'information_schema'";
 /**
@@ -188,8 +189,6 @@ async function captureFindings(client: pg.Client, target: Target, self: Self): P
       findings.push({ severity: 'problem', message: `capture ${method}: ${self.name} may not call pg_current_logfile().`, fix: `GRANT EXECUTE ON FUNCTION pg_catalog.pg_current_logfile(text) TO ${role};` });
     }
   }
-  if (method === 'pg_stat_statements') return findings;
-
   // Provision sets these on each temporary role; they are superuser-only unless granted (PostgreSQL 15+).
   const parameters = CAPTURE_PARAMETERS[method as keyof typeof CAPTURE_PARAMETERS] ?? [];
   if (!self.super && parameters.length > 0) {
@@ -207,6 +206,7 @@ async function captureFindings(client: pg.Client, target: Target, self: Self): P
       findings.push({ severity: 'problem', message: `capture ${method}: ${self.name} may not set ${missing.join(', ')} on the temporary roles.`, fix: `GRANT SET ON PARAMETER ${missing.join(', ')} TO ${role};  -- PostgreSQL 15+, as a superuser` });
     }
   }
+  if (method === 'pg_stat_statements') return findings;
 
   const { rows: [file] } = await client.query<{ logfile: string | null; executable: boolean }>(
     `SELECT CASE WHEN $2 OR has_function_privilege('pg_catalog.pg_current_logfile(text)', 'EXECUTE') THEN pg_current_logfile('jsonlog') END AS logfile,

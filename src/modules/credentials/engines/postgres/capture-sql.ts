@@ -9,9 +9,15 @@ import type { CaptureMethod } from '../../../capture/capture-types.js';
 export const PGAUDIT_CLASSES = 'read, write, function, ddl, role, misc, misc_set';
 
 /**
- * The statements that make the server log everything `quotedUser` runs (the identifier already
- * quoted with escapeIdentifier), for a capture method; none for methods that are not per role.
- * ERROR lines carry the statement only when log_min_error_statement lets them.
+ * The statements that make the server record what `quotedUser` runs (the identifier already quoted
+ * with escapeIdentifier), for a capture method; none for methods that are not per role. ERROR lines
+ * carry the statement only when log_min_error_statement lets them.
+ *
+ * Each logged line costs the server a write to its logging collector (bench scenario 9), so the role
+ * is logged once per statement whatever the cluster's defaults: pgaudit with log_statement off (both
+ * on is every statement twice), one line per statement and not per relation, and no bind parameters
+ * (the reader never uses them, and they are the rows' values); pg_stat_statements tracks this role
+ * even where the cluster tracks nobody (`pg_stat_statements.track = 'none'`, the README's setting).
  */
 export function postgresRoleCaptureStatements(method: CaptureMethod, quotedUser: string): string[] {
   const set = (name: string, value: string) => `ALTER ROLE ${quotedUser} SET ${name} = ${value}`;
@@ -22,10 +28,15 @@ export function postgresRoleCaptureStatements(method: CaptureMethod, quotedUser:
         set('pgaudit.log_statement', 'on'),
         set('pgaudit.log_statement_once', 'off'),
         set('pgaudit.log_level', "'log'"),
+        set('pgaudit.log_relation', 'off'),
+        set('pgaudit.log_parameter', 'off'),
+        set('log_statement', "'none'"),
         set('log_min_error_statement', "'error'"),
       ];
     case 'log_statement':
-      return [set('log_statement', "'all'"), set('log_min_error_statement', "'error'")];
+      return [set('log_statement', "'all'"), set('log_parameter_max_length', '0'), set('log_min_error_statement', "'error'")];
+    case 'pg_stat_statements':
+      return [set('pg_stat_statements.track', "'top'")];
     default:
       return [];
   }
@@ -47,7 +58,10 @@ export function postgresCaptureCheckQuery(method: CaptureMethod): string | undef
     case 'log_statement':
       return `SELECT ${jsonlog} AS problem`;
     case 'pg_stat_statements':
-      return `SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')
+      // Loaded first: its per-role setting is only known (and so only checked) once the library is.
+      return `SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'pg_stat_statements.track')
+        THEN 'pg_stat_statements is not loaded (shared_preload_libraries must include pg_stat_statements, and the server be restarted)'
+        WHEN NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')
         THEN 'pg_stat_statements is not installed in this database (CREATE EXTENSION pg_stat_statements, with the library in shared_preload_libraries)' END AS problem`;
     default:
       return undefined;
