@@ -1,6 +1,7 @@
 import { publicMessage } from '../../../lib/errors.js';
 import { parseCommand } from '../../core/commands.js';
-import { settle } from '../../core/replies.js';
+import type { CatalogView } from '../../../config/catalog.js';
+import { settle, type Reply } from '../../core/replies.js';
 import { withTenant } from '../../../modules/tenants/tenant-scope.js';
 import type { TenantCaller } from '../../core/dispatcher.js';
 import { SLACK_SURFACE, renderReply, slackScreen, slackText } from '../slack-replies.js';
@@ -17,6 +18,20 @@ import { callerOf, directMessage, type SlackListenerContext } from './context.js
  */
 export function registerCommands(ctx: SlackListenerContext): void {
   const { app, dispatcher, views } = ctx;
+  /**
+   * The empty form of a workspace's catalog, drawn, sealed (for anyone: the request form is) and
+   * serialized once while its catalog and unavailable databases stay the same: a burst of first
+   * commands draws it once, not once each, and the Web API client sends the string as it is.
+   */
+  const emptyForms = new WeakMap<CatalogView, { unavailable: string; view: string }>();
+  const emptyForm = (reply: Reply & { show: { kind: 'requestForm'; catalog: CatalogView } }): string => {
+    const unavailable = JSON.stringify([...(reply.show.state?.unavailable ?? [])]);
+    const cached = emptyForms.get(reply.show.catalog);
+    if (cached?.unavailable === unavailable) return cached.view;
+    const view = JSON.stringify(views.seal((slackScreen(reply, { revision: 0 }) as { view: { callback_id?: unknown } }).view));
+    emptyForms.set(reply.show.catalog, { unavailable, view });
+    return view;
+  };
   app.command('/dbaccess', async ({ command, ack, respond }) => {
     const parsed = parseCommand(command.text, SLACK_SURFACE);
     const first = dispatcher.answerBeforeTenant(parsed, { platform: 'slack', catalog: ctx.catalogs().forTenant('slack', command.team_id) });
@@ -25,16 +40,16 @@ export function registerCommands(ctx: SlackListenerContext): void {
       await withTenant(caller.tenantId, () => work(caller));
     };
     if (first) {
-      const draw = slackScreen(first, { revision: 0 });
-      if (!('view' in draw)) {
+      if (first.show?.kind !== 'requestForm') {
         await ack({ response_type: 'ephemeral', text: renderReply(first) ?? '' });
         return;
       }
+      const view = emptyForm(first as Parameters<typeof emptyForm>[0]);
       await ack();
       await inScope(async (caller) => {
         // The form's check runs before its acknowledgement: look the person up while they fill it in.
         ctx.directory?.warm(caller.tenantId, command.user_id);
-        await app.client.views.open({ trigger_id: command.trigger_id, view: views.seal(draw.view, command.team_id, command.user_id) as never });
+        await app.client.views.open({ trigger_id: command.trigger_id, view: view as never });
       });
       return;
     }
