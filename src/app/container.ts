@@ -434,6 +434,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
         await queue.startWorker(handlers, {
           concurrency: 50,
           onDone: (job, ok) => metrics.jobFinished(job.name, job.timestamp + (job.opts.delay ?? 0), ok),
+          // Web and worker in one process: a burst of Slack requests is acknowledged before jobs take the process's time.
+          before: env.RUN_MODE === 'worker' ? undefined : slack?.urgent.idle,
         });
         const sweepMs = env.SWEEP_INTERVAL;
         const schedule = () =>

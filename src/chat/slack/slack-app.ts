@@ -168,6 +168,8 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
   return {
     app,
     notifier,
+    /** Work that can wait (what follows an acknowledgement, a job in the same process) waits on `urgent.idle()`. */
+    urgent: { idle: () => acks.idle() },
     /** Over HTTP: what Fastify's /slack/events route needs. In Socket Mode there is no such route. */
     http: receiver instanceof HTTPReceiver && 'signingSecret' in options.inbound ? { receiver, screen: createSlackScreen(options.inbound.signingSecret, views), arrived: acks.begin } : undefined,
     /** In Socket Mode: the connection to Slack, started once the server is ready. */
