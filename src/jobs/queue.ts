@@ -19,7 +19,7 @@ export interface JobQueue {
   /** Starts processing; `onDone` sees every finished job (metrics). */
   /**
    * `before`: awaited before each job starts (in one process with the web side: until the chat
-   * acknowledgements arriving have been sent, at most a second; see urgentFirst in src/lib/async.ts).
+   * acknowledgements arriving have been sent, at most half a second; see urgentFirst in src/lib/async.ts).
    */
   startWorker(handlers: JobHandlers, options?: { concurrency?: number; onDone?: (job: Job, ok: boolean) => void; before?: (() => Promise<void>) | undefined }): Promise<void>;
   /** Registers a recurring job without a payload: sweep, reconcile, the audit export and checkpoints, the purge (idempotent). */
