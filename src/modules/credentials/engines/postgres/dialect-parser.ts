@@ -24,7 +24,8 @@ import {
   pgFunctionName,
   pgLimit,
   pgStar,
-  pgAlwaysTrue,
+  pgBoundsTarget,
+  pgTargetNames,
   pgUnboundedSelect,
   PG_SIMPLE,
   readsFilesOrSendsData,
@@ -179,7 +180,7 @@ function describePostgres(wrapper: Json): Description {
     case 'UpdateStmt':
     case 'DeleteStmt':
       markTarget(node.relation, 'write');
-      unbounded = pgAlwaysTrue(node.whereClause);
+      unbounded = !pgBoundsTarget(node.whereClause, pgTargetNames(node.relation));
       break;
     case 'MergeStmt':
       markTarget(node.relation, 'write');
@@ -242,8 +243,12 @@ function describePostgres(wrapper: Json): Description {
       markTarget(node.table, 'ddl');
       break;
     case 'AlterTableStmt': {
-      const changesOwner = list(node.cmds).every((cmd) => isJson(cmd) && isJson(cmd.AlterTableCmd) && cmd.AlterTableCmd.subtype === 'AT_ChangeOwner');
-      [kind, command] = changesOwner ? ['dcl', `ALTER ${objectTypeWords(node.objtype)} OWNER`] : ['ddl', `ALTER ${objectTypeWords(node.objtype)}`];
+      const subtypes = list(node.cmds).map((cmd) => (isJson(cmd) && isJson(cmd.AlterTableCmd) ? asText(cmd.AlterTableCmd.subtype) : undefined));
+      const words = objectTypeWords(node.objtype);
+      // Any change of owner among the commands hands the object over; a dropped column takes its data with it.
+      if (subtypes.includes('AT_ChangeOwner')) [kind, command] = ['dcl', `ALTER ${words} OWNER`];
+      else if (subtypes.includes('AT_DropColumn')) [kind, command] = ['ddl', `ALTER ${words} DROP COLUMN`];
+      else [kind, command] = ['ddl', `ALTER ${words}`];
       markTarget(node.relation, 'ddl');
       break;
     }
@@ -329,12 +334,37 @@ function describePostgres(wrapper: Json): Description {
       if (inner) return { ...inner, command: `${type === 'PrepareStmt' ? 'PREPARE' : 'DECLARE CURSOR'} ${inner.command}` };
       break;
     }
+    case 'CreateFunctionStmt':
+    case 'AlterFunctionStmt': {
+      // SECURITY DEFINER: whoever calls it acts with the owner's rights.
+      const options = [...list(node.options), ...list(node.actions)];
+      const definer = options.some((option) => isJson(option) && isJson(option.DefElem) && option.DefElem.defname === 'security' && isJson(option.DefElem.arg) && isJson(option.DefElem.arg.Boolean) && option.DefElem.arg.Boolean.boolval === true);
+      if (definer) [kind, command] = ['dcl', `${type === 'CreateFunctionStmt' ? 'CREATE' : 'ALTER'} FUNCTION SECURITY DEFINER`];
+      break;
+    }
+    case 'CreateForeignServerStmt':
+    case 'AlterForeignServerStmt':
+      // A foreign server is a connection to another database server: what is written to it leaves.
+      [kind, command, exported] = ['ddl', type === 'CreateForeignServerStmt' ? 'CREATE SERVER' : 'ALTER SERVER', true];
+      break;
     case 'VacuumStmt':
       command = node.is_vacuumcmd === true ? 'VACUUM' : 'ANALYZE';
       break;
   }
 
   for (const name of functions) if (readsFilesOrSendsData(name)) exported = true;
+
+  // Data-modifying WITH queries (`WITH gone AS (DELETE FROM t RETURNING *) SELECT ...`) change their
+  // tables as the statement runs: judged as the change they are.
+  for (const cte of list(isJson(node.withClause) ? node.withClause.ctes : undefined)) {
+    const query = isJson(cte) && isJson(cte.CommonTableExpr) && isJson(cte.CommonTableExpr.ctequery) ? cte.CommonTableExpr.ctequery : undefined;
+    const [innerType, innerNode] = query ? (Object.entries(query)[0] ?? []) : [];
+    if (!query || !isJson(innerNode) || !['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt'].includes(String(innerType))) continue;
+    markTarget(innerNode.relation, 'write');
+    const inner = describePostgres(query);
+    const change = inner.kind === 'update' || inner.kind === 'delete';
+    if (change && (inner.unbounded || kind === 'select')) [kind, command, unbounded] = [inner.kind, `WITH ${inner.command}`, inner.unbounded];
+  }
 
   const objects: TouchedObject[] = [...extra];
   for (const object of objectsIn(node)) {
