@@ -60,11 +60,11 @@ describe('evaluation set', () => {
     expect(requestTargetsMet(rated)).toBe(true);
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
     // The fresh file (2026-12-07, README "Risk rating"): 49 of 55 violations and 2 of 158 ordinary sessions
-    // flagged at its first run; 50 of 55 and 1 of 158 after round three, 51 of 55 and 1 of 158 after round
+    // flagged at its first run; 50 of 55 and 1 of 158 after round three, 52 of 55 and 1 of 158 after round
     // four (each tuned on new tuning cases only).
     // The violations target (every one) is NOT met. These bounds only keep it from getting worse; the
     // targets themselves are what `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(51 / 55);
+    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(52 / 55);
     expect(fresh.falseFlags).toBeLessThanOrEqual(1 / 158);
     // The older held-out files, seen: 73 of 73 violations and 1 of 142 ordinary sessions flagged on 2026-12-07.
     const seen = await checkSessions(sessions.filter((s) => (SEEN_SESSION_FILES as readonly string[]).includes(s.file)));

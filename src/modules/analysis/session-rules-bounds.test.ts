@@ -174,3 +174,33 @@ describe('destruction, privileges and data leaving, under an admin grant', () =>
     expect(await codes(session(['CREATE VIEW sales.v AS SELECT email FROM crm.customers', 'DROP VIEW sales.v', 'CREATE VIEW sales.v AS SELECT id FROM sales.orders', 'SELECT * FROM sales.v'], admin))).toEqual(['drop']);
   });
 });
+
+describe('what a DO block runs', () => {
+  const admin = { level: 'admin' as const, levelName: 'admin', scope: parseScope(''), reason: 'CHG-90' };
+
+  it('judges each statement it runs, EXECUTE of a string included', async () => {
+    expect(await codes(session(["DO $$ BEGIN EXECUTE 'GRANT ALL ON ALL TABLES IN SCHEMA sales TO jo'; END $$"], admin))).toContain('privilege-change');
+    expect(await codes(session(["do $$\nbegin\n  delete from sales.orders;\nend\n$$"]))).toContain('unbounded-change');
+    expect(await codes(session(["DO LANGUAGE plpgsql $body$ BEGIN PERFORM pg_read_file('/etc/passwd'); END $body$"], admin))).toContain('bulk-export');
+    // Nested in IF and LOOP.
+    expect(await codes(session(['DO $$ BEGIN IF true THEN LOOP TRUNCATE sales.orders; EXIT; END LOOP; END IF; END $$']))).toContain('unbounded-change');
+  });
+
+  it('reads text built at run time by the words of its first string', async () => {
+    const drop = "DO $x$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'archive' LOOP EXECUTE 'DROP TABLE archive.' || quote_ident(t) || ' CASCADE'; END LOOP; END $x$";
+    expect(await codes(session([drop], admin))).toContain('drop');
+    expect(await codes(session(["DO $$ BEGIN EXECUTE format('GRANT SELECT ON %I TO jo', 'orders'); END $$"], admin))).toContain('privilege-change');
+  });
+
+  it('leaves bounded work in a block alone, and never throws on a body it cannot read', async () => {
+    expect(await codes(session(["DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'i') THEN CREATE INDEX i ON sales.orders (state); END IF; END $$"], admin))).toEqual([]);
+    expect(await codes(session(["DO $$ DECLARE n int; BEGIN LOOP DELETE FROM sales.orders WHERE id IN (SELECT id FROM sales.orders WHERE external_ref LIKE 'lt-%' LIMIT 1000); GET DIAGNOSTICS n = ROW_COUNT; EXIT WHEN n = 0; END LOOP; END $$"]))).toEqual([]);
+    expect(await codes(session(["DO $$ BEGIN RAISE NOTICE 'DROP TABLE sales.orders; GRANT ALL TO jo'; END $$"]))).toEqual([]);
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 80 }), async (body) => {
+        await analyzeSession(session([`DO $q$${body.replace(/\$q\$/g, '')}$q$`]));
+      }),
+      { numRuns: 50 },
+    );
+  });
+});

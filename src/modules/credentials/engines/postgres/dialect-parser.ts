@@ -1,4 +1,4 @@
-import { loadModule, parseSync, scanSync } from 'libpg-query';
+import { loadModule, parsePlPgSQLSync, parseSync, scanSync } from 'libpg-query';
 import { POSTGRES_LEXICAL } from './dialect-lexical.js';
 import {
   asText,
@@ -46,6 +46,71 @@ export function pgReady(): Promise<void> {
 }
 
 export function parsePostgresEntry(text: string, entry: number): ParsedStatement[] {
+  return withBlockStatements(parsePostgresStatements(text, entry), entry);
+}
+
+/** At most this many statements are read out of one DO block (its text is untrusted). */
+const MAX_BLOCK_STATEMENTS = 200;
+
+/**
+ * A DO block runs its statements: each one it runs (a statement of PL/pgSQL, PERFORM, EXECUTE of a
+ * string) follows the DO as a statement of its own, so the rules judge what it does. EXECUTE of text
+ * built at run time is read by the words of its first string (`'DROP TABLE ' || name` is a DROP TABLE).
+ */
+function withBlockStatements(pieces: ParsedStatement[], entry: number): ParsedStatement[] {
+  if (!pieces.some((piece) => piece.command === 'DO')) return pieces;
+  const all: ParsedStatement[] = [];
+  for (const piece of pieces) {
+    all.push(piece);
+    if (piece.command !== 'DO') continue;
+    const inner = blockStatements(piece.text, entry).slice(0, MAX_BLOCK_STATEMENTS);
+    // They come after the DO, so an entry's refusal (given to its last statement) falls on the block's last one.
+    all.push(...inner);
+  }
+  return all;
+}
+
+function blockStatements(text: string, entry: number): ParsedStatement[] {
+  try {
+    const stmt = parseSync(text).stmts?.[0]?.stmt as unknown as Json | undefined;
+    const node = stmt && isJson(stmt.DoStmt) ? stmt.DoStmt : undefined;
+    if (!node) return [];
+    const option = (name: string) => list(node.args).map((arg) => (isJson(arg) && isJson(arg.DefElem) && arg.DefElem.defname === name && isJson(arg.DefElem.arg) && isJson(arg.DefElem.arg.String) ? asText(arg.DefElem.arg.String.sval) : undefined)).find(Boolean);
+    const body = option('as');
+    if (body === undefined || (option('language') ?? 'plpgsql').toLowerCase() !== 'plpgsql') return [];
+    let tag = 'dbaccess_body';
+    while (body.includes(`$${tag}$`)) tag += '_';
+    const tree = parsePlPgSQLSync(`CREATE FUNCTION pg_temp.dbaccess_do() RETURNS void LANGUAGE plpgsql AS $${tag}$${body}$${tag}$`) as unknown;
+    const found: ParsedStatement[] = [];
+    for (const object of objectsIn(tree)) {
+      const run = isJson(object.PLpgSQL_stmt_execsql) ? object.PLpgSQL_stmt_execsql.sqlstmt : isJson(object.PLpgSQL_stmt_perform) ? object.PLpgSQL_stmt_perform.expr : undefined;
+      const query = isJson(run) && isJson(run.PLpgSQL_expr) ? asText(run.PLpgSQL_expr.query) : undefined;
+      if (query !== undefined) found.push(...parsePostgresStatements(query, entry));
+      const dynamic = isJson(object.PLpgSQL_stmt_dynexecute) && isJson(object.PLpgSQL_stmt_dynexecute.query) && isJson(object.PLpgSQL_stmt_dynexecute.query.PLpgSQL_expr) ? asText(object.PLpgSQL_stmt_dynexecute.query.PLpgSQL_expr.query) : undefined;
+      if (dynamic !== undefined) found.push(...dynamicStatements(dynamic, entry));
+    }
+    return found;
+  } catch {
+    return [];
+  }
+}
+
+/** EXECUTE's argument: a string is parsed as the statement it is; text built at run time is read by its first string's words. */
+function dynamicStatements(expression: string, entry: number): ParsedStatement[] {
+  const select = parseSync(`SELECT ${expression}`).stmts?.[0]?.stmt as unknown as Json | undefined;
+  const target = select && isJson(select.SelectStmt) ? list(select.SelectStmt.targetList)[0] : undefined;
+  const value = isJson(target) && isJson(target.ResTarget) ? target.ResTarget.val : undefined;
+  const whole = isJson(value) && isJson(value.A_Const) && isJson(value.A_Const.sval) ? asText(value.A_Const.sval.sval) : undefined;
+  if (whole !== undefined) return parsePostgresStatements(whole, entry);
+  // The leftmost string: where the statement's first words are.
+  const strings = [...objectsIn(value)]
+    .filter((object) => isJson(object.A_Const) && isJson(object.A_Const.sval) && (asText(object.A_Const.sval.sval) ?? '').trim() !== '')
+    .sort((a, b) => Number((a.A_Const as Json).location ?? 0) - Number((b.A_Const as Json).location ?? 0));
+  const first = strings[0] ? asText(((strings[0].A_Const as Json).sval as Json).sval) : undefined;
+  return first === undefined ? [] : [unparsed(POSTGRES_LEXICAL, first, entry)];
+}
+
+function parsePostgresStatements(text: string, entry: number): ParsedStatement[] {
   const serverCopy = psqlCopyAsServerCopy(text);
   if (serverCopy !== undefined) {
     const pieces = parsePostgresEntry(serverCopy, entry);
