@@ -16,7 +16,8 @@ const WINDOW_GRACE_MS = 60_000;
 const PRIVILEGE_COMMANDS = /^(?:GRANT|REVOKE|CREATE (?:USER|ROLE|GROUP)|ALTER (?:USER|ROLE|GROUP)|DROP (?:USER|ROLE|GROUP|OWNED)|RENAME USER|SET PASSWORD|SET ROLE|SET DEFAULT ROLE|SET SESSION AUTHORIZATION|FLUSH PRIVILEGES|REASSIGN OWNED|ALTER DEFAULT PRIVILEGES)\b/;
 const DDL_WORDS = /^(?:CREATE|ALTER|DROP|RENAME)\b/;
 const HARMLESS_UNPARSED = /^(?:SET NAMES|SET CHARACTER|SET CHARSET|SHOW|DESCRIBE|DESC|EXPLAIN|HELP|SET TRANSACTION)\b/;
-const FILE_OR_PROGRAM = /\b(?:PROGRAM|FILE|OUTFILE|DUMPFILE|INFILE)\b/;
+/** Commands that read or write the server's files, run a program, or connect to another server (a foreign server, a FEDERATED table). */
+const FILE_OR_PROGRAM = /\b(?:PROGRAM|FILE|OUTFILE|DUMPFILE|INFILE|SERVER|FEDERATED)\b/;
 const OPAQUE_COMMANDS = /^(?:DO|CALL|EXECUTE|PREPARE|CREATE FUNCTION|CREATE PROCEDURE|CREATE TRIGGER|CREATE RULE)\b/;
 
 // ---------------------------------------------------------------------------------------------------
@@ -115,8 +116,10 @@ const ddlBeyondGrant: Rule = (seen, input) => {
   ];
 };
 
+/** Commands that destroy objects or their data: DROP ..., and ALTER ... DROP COLUMN (the column's values go with it). */
+const DROPS = /^DROP\b|^ALTER \w+(?: \w+)? DROP COLUMN$/;
 const drop: Rule = (seen) => {
-  const found = seen.filter((s) => /^DROP\b/.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s) && !/^DROP TEMP/.test(s.statement.command));
+  const found = seen.filter((s) => DROPS.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s) && !/^DROP TEMP/.test(s.statement.command));
   const what = (those: Seen[]) => names(those.flatMap((s) => s.objects.map((o) => o.label))) || 'objects';
   return [dangerous('drop', found, (done) => `Dropped ${what(done)} (${commands(done)}).`, (tried) => `Tried to drop ${what(tried)}; the server refused.`)];
 };
@@ -136,7 +139,7 @@ const unboundedChange: Rule = (seen) => {
 const sensitive = (o: Resolved) => o.tags.has('pii') || o.tags.has('big') || o.tags.has('large');
 
 /** In text no parser could read: writing a server file, or running a program, with the data. */
-const EXPORT_WORDS = /\bINTO\s+(?:OUTFILE|DUMPFILE)\b|\bTO\s+PROGRAM\b|^\\?COPY\b[\s\S]*\bTO\b/i;
+const EXPORT_WORDS = /\bINTO\s+(?:OUTFILE|DUMPFILE)\b|\bTO\s+PROGRAM\b|^\\?COPY\b[\s\S]*\bTO\b|^(?:CREATE|ALTER)\s+SERVER\b|\bENGINE\s*=?\s*FEDERATED|\bCONNECTION\s*=?\s*'[a-z]+:\/\//i;
 
 const bulkExport: Rule = (seen, input) => {
   const fileFunction = (f: string) => input.dialect.readsFilesOrSendsData(f);

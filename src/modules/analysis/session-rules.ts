@@ -103,13 +103,18 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
   // Under a grant that allows schema changes, a migration tool's bookkeeping goes with the change (migration-bookkeeping.ts).
   const schemaChanges = input.level === 'admin';
   const temporary = temporaryObjects(dialect);
+  // Views and tables the session made from queries (CREATE VIEW ... AS, CREATE TABLE ... AS): reading
+  // them is reading what filled them, as with temporary tables, by their resolved `schema.name`.
+  const derived = new Map<string, Provenance>();
   let current = dialect.defaultSchema;
 
   return parsed.map((statement, index) => {
     const ran = statement.error === undefined;
     // CREATE TEMPORARY TABLE, DROP TEMPORARY TABLE (MySQL's, which drops nothing else): what they name is temporary.
     const temporaryDdl = /TEMP/.test(statement.command);
+    const keyOf = (object: TouchedObject) => `${(object.schema ?? current ?? '').toLowerCase()}.${object.name.toLowerCase()}`;
     const provenances = statement.objects.map((object) => temporary.find(object, current));
+    const madeFrom = statement.objects.map((object) => (provenances[statement.objects.indexOf(object)] === undefined ? derived.get(keyOf(object)) : undefined));
     const objects = statement.objects.map((object, at): Resolved => {
       const lowerName = object.name.toLowerCase();
       const known = provenances[at];
@@ -134,6 +139,8 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
         tags.clear();
         known?.tags.forEach((tag) => tags.add(tag));
       }
+      // Made by the session from a query: it holds what filled it.
+      madeFrom[at]?.tags.forEach((tag) => tags.add(tag));
       // Tagged by the catalog itself, it is treated as what the tags say.
       const bookkeeping = schemaChanges && toolTable && tags.size === 0;
       const label = object.name === '*' ? `${formatName(schema ?? '?')}.*` : schema === undefined ? formatName(object.name) : `${formatName(schema)}.${formatName(object.name)}`;
@@ -154,7 +161,7 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
     // A whole read of temporary tables that were filled only by bounded reads is itself bounded.
     const boundedByItsSources =
       statement.unbounded && statement.kind !== 'update' && statement.kind !== 'delete' && reads.length > 0 &&
-      objects.every((o, at) => o.access !== 'read' || (o.temp && provenances[at]?.wholesale === false));
+      objects.every((o, at) => o.access !== 'read' || (o.temp && provenances[at]?.wholesale === false) || madeFrom[at]?.wholesale === false);
     const seen = boundedByItsSources ? { ...statement, unbounded: false } : statement;
     if (ran) {
       if (statement.switchesTo) current = statement.switchesTo;
@@ -165,11 +172,18 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
         const sourceTags = reads.flatMap((o) => [...o.tags]);
         const wholesale = seen.unbounded && reads.length > 0 && statement.kind !== 'update' && statement.kind !== 'delete';
         for (const object of changedTemporary) temporary.filled(object, current, sourceTags, wholesale);
+        if (FILLED_FROM_QUERY.test(statement.command) && reads.length > 0) {
+          for (const object of statement.objects.filter((o, i) => o.access === 'ddl' && !objects[i]!.temp)) derived.set(keyOf(object), { tags: new Set(sourceTags), wholesale });
+        }
       }
+      if (/^DROP\b/.test(statement.command)) for (const object of statement.objects) derived.delete(keyOf(object));
     }
     return { index, statement: seen, at: input.statements[statement.entry]?.at, ran, refused: !ran && dialect.permissionError.test(statement.error ?? ''), objects };
   });
 }
+
+/** Objects whose rows come from the query in their own definition (not a CREATE TABLE whose foreign keys merely name other tables). */
+const FILLED_FROM_QUERY = /^(?:CREATE (?:MATERIALIZED )?VIEW|CREATE TABLE AS|SELECT INTO)$/;
 
 function inScope(scope: ScopeItem[], schema: string | undefined, name: string): boolean {
   if (scope.length === 0) return true;

@@ -203,3 +203,14 @@ export function alwaysTrueOfKey(column: string, operator: string, value: number)
   if (!/^(?:id|\w+_id)$/.test(column)) return false;
   return (operator === '>' && value <= 0) || (operator === '>=' && value <= 1) || ((operator === '<>' || operator === '!=') && value <= 0);
 }
+
+/**
+ * A LIMIT at least this large bounds nothing a person means by a limit: it is "all rows" written as a
+ * number (MySQL's own idiom is `LIMIT 18446744073709551615`). Below it, a limit bounds the read or the change.
+ */
+export const BOUNDLESS_LIMIT = 1_000_000;
+/** Whether a LIMIT's count (undefined: none, or not a number) bounds the rows. */
+export const limitBounds = (count: number | undefined): boolean => count !== undefined && count < BOUNDLESS_LIMIT;
+
+/** A LIKE pattern that matches every value: only `%` (`'%'`, `'%%'`). */
+export const matchesEverything = (pattern: unknown): boolean => typeof pattern === 'string' && /^%+$/.test(pattern);

@@ -7,7 +7,9 @@ import {
   blank,
   compareConstants,
   isJson,
+  limitBounds,
   list,
+  matchesEverything,
   mergeObjects,
   objectsIn,
   piecesAt,
@@ -118,12 +120,60 @@ function mysqlAlwaysTrue(where: unknown): boolean {
   if (operator === 'AND' || operator === '&&') return mysqlAlwaysTrue(where.left) && mysqlAlwaysTrue(where.right);
   const [left, right] = [mysqlValue(where.left), mysqlValue(where.right)];
   if (left !== undefined && right !== undefined) return compareConstants(operator, left, right);
+  // `col LIKE '%'` keeps every row (but those where col is null).
+  if (operator === 'LIKE' && matchesEverything(right)) return true;
   const [leftColumn, rightColumn] = [mysqlColumn(where.left), mysqlColumn(where.right)];
   if (operator === 'IS NOT' && isJson(where.right) && where.right.type === 'null') return leftColumn === 'id';
   if (leftColumn !== undefined && leftColumn === rightColumn && mysqlColumnTable(where.left) === mysqlColumnTable(where.right)) return ['=', '>=', '<='].includes(operator);
   if (leftColumn !== undefined && typeof right === 'number') return alwaysTrueOfKey(leftColumn, operator, right);
   if (rightColumn !== undefined && typeof left === 'number') return alwaysTrueOfKey(rightColumn, { '<': '>', '<=': '>=', '<>': '<>', '!=': '!=' }[operator] ?? '', left);
   return false;
+}
+
+/** A condition of constants that holds for no row (`0`, `FALSE`, `1 = 0`, `NOT 1`, an AND with such an arm). */
+function mysqlAlwaysFalse(where: unknown): boolean {
+  const constant = mysqlValue(where);
+  if (constant !== undefined) return constant === false || constant === 0;
+  if (!isJson(where)) return false;
+  if (where.type === 'unary_expr' && /^(?:NOT|!)$/i.test(String(where.operator))) return mysqlValue(where.expr) !== undefined && mysqlAlwaysTrue(where.expr);
+  if (where.type !== 'binary_expr') return false;
+  const operator = String(where.operator ?? '').toUpperCase();
+  if (operator === 'AND' || operator === '&&') return mysqlAlwaysFalse(where.left) || mysqlAlwaysFalse(where.right);
+  if (operator === 'OR' || operator === '||') return mysqlAlwaysFalse(where.left) && mysqlAlwaysFalse(where.right);
+  const [left, right] = [mysqlValue(where.left), mysqlValue(where.right)];
+  return left !== undefined && right !== undefined && ['=', '<>', '!=', '<', '>', '<=', '>='].includes(operator) && !compareConstants(operator, left, right);
+}
+
+/**
+ * Whether a WHERE can tell the target's rows apart, as pgBoundsTarget reads it: it names a column of
+ * a target table (unqualified, or by a target's name or alias). Constants alone, or only the columns
+ * of another table of a multi-table UPDATE or DELETE, bound nothing.
+ */
+function mysqlBoundsTarget(where: unknown, targets: ReadonlySet<string>): boolean {
+  if (where === null || where === undefined || mysqlAlwaysTrue(where)) return false;
+  if (mysqlAlwaysFalse(where)) return true;
+  for (const object of objectsIn(where)) {
+    if (object.type === 'var' || object.type === 'param') return true;
+    if (object.type !== 'column_ref') continue;
+    const table = asText(object.table)?.toLowerCase();
+    if (!table || targets.has(table)) return true;
+  }
+  return false;
+}
+
+/** The names (and aliases) of the tables an UPDATE sets or a DELETE deletes from. */
+function mysqlTargets(node: Json): Set<string> {
+  const tables = list(node.table).filter(isJson);
+  const setTables = new Set(list(node.set).map((item) => (isJson(item) ? asText(item.table)?.toLowerCase() : undefined)));
+  const names = new Set<string>();
+  for (const table of tables) {
+    const [name, alias] = [asText(table.table)?.toLowerCase(), asText(table.as)?.toLowerCase()];
+    // An UPDATE's targets are the tables its SET names (all of them when it does not say).
+    if (node.type === 'update' && !setTables.has(undefined) && !setTables.has(name) && !(alias && setTables.has(alias))) continue;
+    if (name) names.add(name);
+    if (alias) names.add(alias);
+  }
+  return names;
 }
 
 function mysqlColumn(value: unknown): string | undefined {
@@ -171,7 +221,9 @@ function mysqlUnboundedSelect(select: Json, outer: ReadonlyMap<string, Json> = n
   }
   return mysqlSelects(select).some((arm) => {
     const from = list(arm.from).filter((item) => isJson(item) && item.type !== 'dual') as Json[];
-    if (from.length === 0 || !mysqlAlwaysTrue(arm.where) || list(isJson(arm.limit) ? arm.limit.value : undefined).length > 0) return false;
+    if (from.length === 0 || (!mysqlAlwaysTrue(arm.where) && (mysqlAlwaysFalse(arm.where) || mysqlHasColumn(arm.where)))) return false;
+    // A limit bounds the read even as a placeholder; one of millions does not.
+    if (list(isJson(arm.limit) ? arm.limit.value : undefined).length > 0 && !(mysqlLimit(arm) !== undefined && !limitBounds(mysqlLimit(arm)))) return false;
     if (arm.groupby || arm.having) return false;
     // Whether a FROM item gives every row of a table: a table does; a WITH query or a subquery only what its own query reads.
     const wholeSource = (item: Json): boolean => {
@@ -188,6 +240,9 @@ function mysqlUnboundedSelect(select: Json, outer: ReadonlyMap<string, Json> = n
     return !(columns.length > 0 && columns.every(mysqlReducing) && columns.some(mysqlHasAggregate));
   });
 }
+
+/** Whether a condition names any column, variable, placeholder or subquery. */
+const mysqlHasColumn = (where: unknown) => [...objectsIn(where)].some((object) => ['column_ref', 'var', 'param', 'select'].includes(String(object.type)) || isJson(object.ast));
 
 /** A reducing aggregate call, not as a window (`COUNT(*) OVER ()` is one value per row; GROUP_CONCAT carries every row). */
 const mysqlAggregate = (value: unknown): value is Json => isJson(value) && value.type === 'aggr_func' && !value.over && REDUCING_AGGREGATES.has(String(value.name).toLowerCase());
@@ -263,7 +318,7 @@ function describeMysql(ast: Json, tableList: string[]): Description {
     case 'update':
     case 'delete':
       kind = type;
-      unbounded = mysqlAlwaysTrue(ast.where) && mysqlLimit(ast) === undefined && !mysqlJoinBound(ast);
+      unbounded = !mysqlBoundsTarget(ast.where, mysqlTargets(ast)) && !limitBounds(mysqlLimit(ast)) && !mysqlJoinBound(ast);
       break;
     case 'truncate':
       [kind, unbounded] = ['delete', true];
@@ -272,6 +327,10 @@ function describeMysql(ast: Json, tableList: string[]): Description {
       if (keyword === 'user' || keyword === 'role') kind = 'dcl';
       else kind = 'ddl';
       command = keyword === 'table' && ast.temporary ? 'CREATE TEMPORARY TABLE' : `CREATE ${keyword.toUpperCase()}`.trim();
+      // A FEDERATED table's rows live on another server (its CONNECTION): what is written to it leaves.
+      if (keyword === 'table' && list(ast.table_options).some((option) => isJson(option) && ((String(option.keyword).toLowerCase() === 'engine' && /^federated/i.test(String(option.value))) || String(option.keyword).toLowerCase() === 'connection'))) {
+        [command, exported] = ['CREATE TABLE FEDERATED', true];
+      }
       if (keyword === 'view') named(ast.view, 'ddl');
       if (keyword === 'index') named(ast.table, 'ddl');
       if (keyword === 'table') named(ast.table, 'ddl');
@@ -286,9 +345,12 @@ function describeMysql(ast: Json, tableList: string[]): Description {
         unbounded = select !== undefined && select.type === 'select' ? mysqlUnboundedSelect(select) : false;
       }
       break;
-    case 'alter':
-      [kind, command] = ['ddl', 'ALTER TABLE'];
+    case 'alter': {
+      // A dropped column takes its data with it.
+      const dropsColumn = list(ast.expr).some((item) => isJson(item) && item.action === 'drop' && item.resource === 'column');
+      [kind, command] = ['ddl', dropsColumn ? 'ALTER TABLE DROP COLUMN' : 'ALTER TABLE'];
       break;
+    }
     case 'drop':
       kind = keyword === 'user' || keyword === 'role' ? 'dcl' : 'ddl';
       command = `DROP ${keyword.toUpperCase()}`.trim();

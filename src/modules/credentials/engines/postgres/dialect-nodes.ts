@@ -1,4 +1,4 @@
-import { alwaysTrueOfKey, asText, compareConstants, isJson, list, REDUCING_AGGREGATES, type Json, type StatementKind } from '../../../analysis/sql-statements.js';
+import { alwaysTrueOfKey, asText, BOUNDLESS_LIMIT, compareConstants, isJson, list, matchesEverything, objectsIn, REDUCING_AGGREGATES, type Json, type StatementKind } from '../../../analysis/sql-statements.js';
 
 /** Reading libpg-query's trees: PostgreSQL's own grammar, as JSON. */
 
@@ -40,7 +40,13 @@ export function pgAlwaysTrue(where: unknown): boolean {
     const args = list(where.BoolExpr.args);
     if (where.BoolExpr.boolop === 'OR_EXPR') return args.some(pgAlwaysTrue);
     if (where.BoolExpr.boolop === 'AND_EXPR') return args.length > 0 && args.every(pgAlwaysTrue);
+    if (where.BoolExpr.boolop === 'NOT_EXPR') return args.length === 1 && pgAlwaysFalse(args[0]);
     return false;
+  }
+  // `col LIKE '%'` keeps every row (but those where col is null).
+  if (isJson(where.A_Expr) && (where.A_Expr.kind === 'AEXPR_LIKE' || where.A_Expr.kind === 'AEXPR_ILIKE')) {
+    const operator = asText(list(where.A_Expr.name).map((part) => (isJson(part) && isJson(part.String) ? part.String.sval : undefined))[0]);
+    return (operator === '~~' || operator === '~~*') && matchesEverything(pgConst(where.A_Expr.rexpr));
   }
   if (isJson(where.NullTest)) return where.NullTest.nulltesttype === 'IS_NOT_NULL' && pgColumn(where.NullTest.arg) === 'id';
   if (isJson(where.A_Expr) && where.A_Expr.kind === 'AEXPR_OP') {
@@ -54,6 +60,57 @@ export function pgAlwaysTrue(where: unknown): boolean {
     if (rightColumn !== undefined && typeof left === 'number') return alwaysTrueOfKey(rightColumn, FLIPPED[operator] ?? '', left);
   }
   return false;
+}
+
+/** A condition of constants that holds for no row: `false`, `1 = 0`, `NOT true`, an AND with such an arm, an OR of only such arms. */
+export function pgAlwaysFalse(where: unknown): boolean {
+  const constant = pgConst(where);
+  if (constant !== undefined) return constant === false;
+  if (!isJson(where)) return false;
+  if (isJson(where.BoolExpr)) {
+    const args = list(where.BoolExpr.args);
+    if (where.BoolExpr.boolop === 'AND_EXPR') return args.some(pgAlwaysFalse);
+    if (where.BoolExpr.boolop === 'OR_EXPR') return args.length > 0 && args.every(pgAlwaysFalse);
+    if (where.BoolExpr.boolop === 'NOT_EXPR') return args.length === 1 && args[0] !== undefined && pgConst(args[0]) !== undefined && pgAlwaysTrue(args[0]);
+    return false;
+  }
+  if (isJson(where.A_Expr) && where.A_Expr.kind === 'AEXPR_OP') {
+    const operator = asText(list(where.A_Expr.name).map((part) => (isJson(part) && isJson(part.String) ? part.String.sval : undefined))[0]) ?? '';
+    const [left, right] = [pgConst(where.A_Expr.lexpr), pgConst(where.A_Expr.rexpr)];
+    return left !== undefined && right !== undefined && ['=', '<>', '!=', '<', '>', '<=', '>='].includes(operator) && !compareConstants(operator, left, right);
+  }
+  return false;
+}
+
+/**
+ * Whether a WHERE can tell the target's rows apart: it names a column of the target (unqualified, or
+ * qualified by the target's name or alias), or a cursor position. One that names only constants, or
+ * only the columns of other tables (`DELETE FROM orders USING customers c WHERE c.id = 9`), keeps
+ * every row of the target or none, and bounds nothing. A condition that holds for no row is a bound.
+ */
+export function pgBoundsTarget(where: unknown, target: ReadonlySet<string>): boolean {
+  if (where === undefined || pgAlwaysTrue(where)) return false;
+  if (pgAlwaysFalse(where)) return true;
+  for (const object of objectsIn(where)) {
+    if (isJson(object.CurrentOfExpr)) return true;
+    if (!isJson(object.ColumnRef)) continue;
+    const fields = list(object.ColumnRef.fields).map((field) => (isJson(field) && isJson(field.String) ? asText(field.String.sval)?.toLowerCase() : undefined));
+    if (fields.length === 1) return true;
+    const qualifier = fields[fields.length - 2];
+    if (qualifier === undefined || target.has(qualifier)) return true;
+  }
+  return false;
+}
+
+/** The names a statement's target table is known by in its WHERE: its name and its alias. */
+export function pgTargetNames(relation: unknown): Set<string> {
+  const names = new Set<string>();
+  if (!isJson(relation)) return names;
+  const name = asText(relation.relname)?.toLowerCase();
+  if (name) names.add(name);
+  const alias = isJson(relation.alias) ? asText(relation.alias.aliasname)?.toLowerCase() : undefined;
+  if (alias) names.add(alias);
+  return names;
 }
 
 /** The column a node names (its last part, lower case), if it is a plain column reference. */
@@ -110,14 +167,20 @@ export function pgUnboundedSelect(select: Json, outer: ReadonlyMap<string, Json>
     return true;
   };
   if (!from.some(wholeSource)) return false;
-  if (!pgAlwaysTrue(select.whereClause)) return false;
-  // A limit bounds the read even as a parameter (`LIMIT $1`, as pg_stat_statements writes it); LIMIT ALL does not.
+  // A WHERE of constants alone (`WHERE NOT false`, `WHERE now() > '2020-01-01'`) keeps every row or none.
+  if (!pgAlwaysTrue(select.whereClause) && (pgAlwaysFalse(select.whereClause) || hasColumn(select.whereClause))) return false;
+  // A limit bounds the read even as a parameter (`LIMIT $1`, as pg_stat_statements writes it); LIMIT ALL does not, nor one of millions.
   const limit = isJson(select.limitCount) ? select.limitCount : undefined;
   const limitAll = isJson(limit?.A_Const) && limit.A_Const.isnull === true;
-  if ((limit && !limitAll) || select.groupClause || select.havingClause) return false;
+  const count = pgConst(limit);
+  const boundless = limitAll || (typeof count === 'number' && count >= BOUNDLESS_LIMIT);
+  if ((limit && !boundless) || select.groupClause || select.havingClause) return false;
   const targets = list(select.targetList).map((target) => (isJson(target) && isJson(target.ResTarget) ? target.ResTarget.val : undefined));
   return !(targets.length > 0 && targets.every(pgReducing) && targets.some(pgHasAggregate));
 }
+
+/** Whether a condition names any column, parameter or cursor (anything that can differ between rows or runs). */
+const hasColumn = (where: unknown) => [...objectsIn(where)].some((object) => isJson(object.ColumnRef) || isJson(object.CurrentOfExpr) || isJson(object.ParamRef) || isJson(object.SubLink));
 
 /** A reducing aggregate call (count, sum, percentile_cont...), not as a window (`count(*) OVER ()` is one value per row). */
 const pgAggregate = (value: unknown): value is Json => isJson(value) && isJson(value.FuncCall) && value.FuncCall.over === undefined && REDUCING_AGGREGATES.has(pgFunctionName(value.FuncCall));

@@ -1,4 +1,4 @@
-import { loadModule, parseSync, scanSync } from 'libpg-query';
+import { loadModule, parsePlPgSQLSync, parseSync, scanSync } from 'libpg-query';
 import { POSTGRES_LEXICAL } from './dialect-lexical.js';
 import {
   asText,
@@ -24,7 +24,8 @@ import {
   pgFunctionName,
   pgLimit,
   pgStar,
-  pgAlwaysTrue,
+  pgBoundsTarget,
+  pgTargetNames,
   pgUnboundedSelect,
   PG_SIMPLE,
   readsFilesOrSendsData,
@@ -45,6 +46,71 @@ export function pgReady(): Promise<void> {
 }
 
 export function parsePostgresEntry(text: string, entry: number): ParsedStatement[] {
+  return withBlockStatements(parsePostgresStatements(text, entry), entry);
+}
+
+/** At most this many statements are read out of one DO block (its text is untrusted). */
+const MAX_BLOCK_STATEMENTS = 200;
+
+/**
+ * A DO block runs its statements: each one it runs (a statement of PL/pgSQL, PERFORM, EXECUTE of a
+ * string) follows the DO as a statement of its own, so the rules judge what it does. EXECUTE of text
+ * built at run time is read by the words of its first string (`'DROP TABLE ' || name` is a DROP TABLE).
+ */
+function withBlockStatements(pieces: ParsedStatement[], entry: number): ParsedStatement[] {
+  if (!pieces.some((piece) => piece.command === 'DO')) return pieces;
+  const all: ParsedStatement[] = [];
+  for (const piece of pieces) {
+    all.push(piece);
+    if (piece.command !== 'DO') continue;
+    const inner = blockStatements(piece.text, entry).slice(0, MAX_BLOCK_STATEMENTS);
+    // They come after the DO, so an entry's refusal (given to its last statement) falls on the block's last one.
+    all.push(...inner);
+  }
+  return all;
+}
+
+function blockStatements(text: string, entry: number): ParsedStatement[] {
+  try {
+    const stmt = parseSync(text).stmts?.[0]?.stmt as unknown as Json | undefined;
+    const node = stmt && isJson(stmt.DoStmt) ? stmt.DoStmt : undefined;
+    if (!node) return [];
+    const option = (name: string) => list(node.args).map((arg) => (isJson(arg) && isJson(arg.DefElem) && arg.DefElem.defname === name && isJson(arg.DefElem.arg) && isJson(arg.DefElem.arg.String) ? asText(arg.DefElem.arg.String.sval) : undefined)).find(Boolean);
+    const body = option('as');
+    if (body === undefined || (option('language') ?? 'plpgsql').toLowerCase() !== 'plpgsql') return [];
+    let tag = 'dbaccess_body';
+    while (body.includes(`$${tag}$`)) tag += '_';
+    const tree = parsePlPgSQLSync(`CREATE FUNCTION pg_temp.dbaccess_do() RETURNS void LANGUAGE plpgsql AS $${tag}$${body}$${tag}$`) as unknown;
+    const found: ParsedStatement[] = [];
+    for (const object of objectsIn(tree)) {
+      const run = isJson(object.PLpgSQL_stmt_execsql) ? object.PLpgSQL_stmt_execsql.sqlstmt : isJson(object.PLpgSQL_stmt_perform) ? object.PLpgSQL_stmt_perform.expr : undefined;
+      const query = isJson(run) && isJson(run.PLpgSQL_expr) ? asText(run.PLpgSQL_expr.query) : undefined;
+      if (query !== undefined) found.push(...parsePostgresStatements(query, entry));
+      const dynamic = isJson(object.PLpgSQL_stmt_dynexecute) && isJson(object.PLpgSQL_stmt_dynexecute.query) && isJson(object.PLpgSQL_stmt_dynexecute.query.PLpgSQL_expr) ? asText(object.PLpgSQL_stmt_dynexecute.query.PLpgSQL_expr.query) : undefined;
+      if (dynamic !== undefined) found.push(...dynamicStatements(dynamic, entry));
+    }
+    return found;
+  } catch {
+    return [];
+  }
+}
+
+/** EXECUTE's argument: a string is parsed as the statement it is; text built at run time is read by its first string's words. */
+function dynamicStatements(expression: string, entry: number): ParsedStatement[] {
+  const select = parseSync(`SELECT ${expression}`).stmts?.[0]?.stmt as unknown as Json | undefined;
+  const target = select && isJson(select.SelectStmt) ? list(select.SelectStmt.targetList)[0] : undefined;
+  const value = isJson(target) && isJson(target.ResTarget) ? target.ResTarget.val : undefined;
+  const whole = isJson(value) && isJson(value.A_Const) && isJson(value.A_Const.sval) ? asText(value.A_Const.sval.sval) : undefined;
+  if (whole !== undefined) return parsePostgresStatements(whole, entry);
+  // The leftmost string: where the statement's first words are.
+  const strings = [...objectsIn(value)]
+    .filter((object) => isJson(object.A_Const) && isJson(object.A_Const.sval) && (asText(object.A_Const.sval.sval) ?? '').trim() !== '')
+    .sort((a, b) => Number((a.A_Const as Json).location ?? 0) - Number((b.A_Const as Json).location ?? 0));
+  const first = strings[0] ? asText(((strings[0].A_Const as Json).sval as Json).sval) : undefined;
+  return first === undefined ? [] : [unparsed(POSTGRES_LEXICAL, first, entry)];
+}
+
+function parsePostgresStatements(text: string, entry: number): ParsedStatement[] {
   const serverCopy = psqlCopyAsServerCopy(text);
   if (serverCopy !== undefined) {
     const pieces = parsePostgresEntry(serverCopy, entry);
@@ -179,7 +245,7 @@ function describePostgres(wrapper: Json): Description {
     case 'UpdateStmt':
     case 'DeleteStmt':
       markTarget(node.relation, 'write');
-      unbounded = pgAlwaysTrue(node.whereClause);
+      unbounded = !pgBoundsTarget(node.whereClause, pgTargetNames(node.relation));
       break;
     case 'MergeStmt':
       markTarget(node.relation, 'write');
@@ -242,8 +308,12 @@ function describePostgres(wrapper: Json): Description {
       markTarget(node.table, 'ddl');
       break;
     case 'AlterTableStmt': {
-      const changesOwner = list(node.cmds).every((cmd) => isJson(cmd) && isJson(cmd.AlterTableCmd) && cmd.AlterTableCmd.subtype === 'AT_ChangeOwner');
-      [kind, command] = changesOwner ? ['dcl', `ALTER ${objectTypeWords(node.objtype)} OWNER`] : ['ddl', `ALTER ${objectTypeWords(node.objtype)}`];
+      const subtypes = list(node.cmds).map((cmd) => (isJson(cmd) && isJson(cmd.AlterTableCmd) ? asText(cmd.AlterTableCmd.subtype) : undefined));
+      const words = objectTypeWords(node.objtype);
+      // Any change of owner among the commands hands the object over; a dropped column takes its data with it.
+      if (subtypes.includes('AT_ChangeOwner')) [kind, command] = ['dcl', `ALTER ${words} OWNER`];
+      else if (subtypes.includes('AT_DropColumn')) [kind, command] = ['ddl', `ALTER ${words} DROP COLUMN`];
+      else [kind, command] = ['ddl', `ALTER ${words}`];
       markTarget(node.relation, 'ddl');
       break;
     }
@@ -329,12 +399,37 @@ function describePostgres(wrapper: Json): Description {
       if (inner) return { ...inner, command: `${type === 'PrepareStmt' ? 'PREPARE' : 'DECLARE CURSOR'} ${inner.command}` };
       break;
     }
+    case 'CreateFunctionStmt':
+    case 'AlterFunctionStmt': {
+      // SECURITY DEFINER: whoever calls it acts with the owner's rights.
+      const options = [...list(node.options), ...list(node.actions)];
+      const definer = options.some((option) => isJson(option) && isJson(option.DefElem) && option.DefElem.defname === 'security' && isJson(option.DefElem.arg) && isJson(option.DefElem.arg.Boolean) && option.DefElem.arg.Boolean.boolval === true);
+      if (definer) [kind, command] = ['dcl', `${type === 'CreateFunctionStmt' ? 'CREATE' : 'ALTER'} FUNCTION SECURITY DEFINER`];
+      break;
+    }
+    case 'CreateForeignServerStmt':
+    case 'AlterForeignServerStmt':
+      // A foreign server is a connection to another database server: what is written to it leaves.
+      [kind, command, exported] = ['ddl', type === 'CreateForeignServerStmt' ? 'CREATE SERVER' : 'ALTER SERVER', true];
+      break;
     case 'VacuumStmt':
       command = node.is_vacuumcmd === true ? 'VACUUM' : 'ANALYZE';
       break;
   }
 
   for (const name of functions) if (readsFilesOrSendsData(name)) exported = true;
+
+  // Data-modifying WITH queries (`WITH gone AS (DELETE FROM t RETURNING *) SELECT ...`) change their
+  // tables as the statement runs: judged as the change they are.
+  for (const cte of list(isJson(node.withClause) ? node.withClause.ctes : undefined)) {
+    const query = isJson(cte) && isJson(cte.CommonTableExpr) && isJson(cte.CommonTableExpr.ctequery) ? cte.CommonTableExpr.ctequery : undefined;
+    const [innerType, innerNode] = query ? (Object.entries(query)[0] ?? []) : [];
+    if (!query || !isJson(innerNode) || !['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt'].includes(String(innerType))) continue;
+    markTarget(innerNode.relation, 'write');
+    const inner = describePostgres(query);
+    const change = inner.kind === 'update' || inner.kind === 'delete';
+    if (change && (inner.unbounded || kind === 'select')) [kind, command, unbounded] = [inner.kind, `WITH ${inner.command}`, inner.unbounded];
+  }
 
   const objects: TouchedObject[] = [...extra];
   for (const object of objectsIn(node)) {

@@ -1,0 +1,206 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseScope } from '../credentials/scope.js';
+import { mysqlDialect } from '../credentials/engines/mysql/dialect.js';
+import { postgresDialect } from '../credentials/engines/postgres/dialect.js';
+import { analyzeSession, type SessionFlag, type SessionRuleInput } from './session-rules.js';
+
+/**
+ * Round four of the session rules: what bounds a change or a read (a WHERE that names the target's
+ * columns, a limit below BOUNDLESS_LIMIT), changes hidden in WITH queries, DROP COLUMN, SECURITY
+ * DEFINER, foreign servers, and views made from a query.
+ */
+
+const from = new Date(Date.UTC(2026, 11, 18, 10, 0));
+const until = new Date(Date.UTC(2026, 11, 18, 11, 0));
+
+function session(statements: string[], overrides: Partial<Omit<SessionRuleInput, 'statements'>> = {}): SessionRuleInput {
+  return {
+    dialect: postgresDialect,
+    level: 'write',
+    levelName: 'write',
+    scope: parseScope('sales, crm'),
+    reason: 'Fix the orders listed in SUP-4410',
+    tags: [],
+    tableTags: { 'crm.customers': ['pii'], 'shop.customers': ['pii'] },
+    truncated: false,
+    activeFrom: from,
+    activeUntil: until,
+    ...overrides,
+    statements: statements.map((statement, index) => ({ statement, at: new Date(from.getTime() + (index + 1) * 60_000) })),
+  };
+}
+const mysql = (statements: string[], overrides: Partial<Omit<SessionRuleInput, 'statements'>> = {}) =>
+  session(statements, { dialect: mysqlDialect, scope: parseScope('shop'), ...overrides });
+const flagged = (flags: SessionFlag[]) => flags.filter((flag) => flag.severity !== 'info').map((flag) => flag.code);
+const codes = async (input: SessionRuleInput) => flagged((await analyzeSession(input)).flags);
+
+/** A comment, or none, where whitespace may stand. */
+const gap = fc.constantFrom(' ', '  ', ' /* x */ ', '\n', ' /* WHERE id = 5 */ ');
+/** Keywords in any case: the servers do not care. */
+const cased = fc.constantFrom((text: string) => text, (text: string) => text.toLowerCase(), (text: string) => text.toUpperCase());
+
+const pgKey = fc.constantFrom('id', '"id"', 'o.id', 'order_id');
+const myKey = fc.constantFrom('id', '`id`', 'o.id', 'order_id');
+/** Conditions that hold for every row, with `K` for a key column. */
+const TAUTOLOGIES = ['1 = 1', 'TRUE', 'NOT (FALSE)', "'a' = 'a'", '{k} = {k}', '{k} > 0', '{k} >= 0', '{k} <> -1', 'id IS NOT NULL', "state LIKE '%'", '{k} = 7 OR 1 = 1', '{k} = 7 OR TRUE', "now() > '2020-01-01'", '2 > 1'];
+const MYSQL_TAUTOLOGIES = [...TAUTOLOGIES, '1'];
+/** Conditions that pick rows. */
+const BOUNDS = ['{k} = 7', '{k} > 900000', "state LIKE 'test-%'", '1 = 1 AND {k} = 7', '{k} IN (1, 2, 3)', "created_at < '2025-01-01'", 'FALSE', '{k} = 7 AND NOT (FALSE)'];
+
+describe('what bounds a change', () => {
+  it('flags an UPDATE or DELETE whose WHERE holds for every row, however it is written (PostgreSQL)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...TAUTOLOGIES), pgKey, gap, cased, fc.boolean(), async (tautology, key, space, write, update) => {
+        const where = tautology.replace(/\{k\}/g, key).replace(/ /g, space);
+        const sql = update ? `UPDATE sales.orders o SET state = 'x' WHERE${space}${where}` : `DELETE FROM sales.orders o WHERE${space}${where}`;
+        expect(await codes(session([write(sql)]))).toContain('unbounded-change');
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it('flags the same in MySQL, with its quoting', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...MYSQL_TAUTOLOGIES), myKey, gap, cased, fc.boolean(), async (tautology, key, space, write, update) => {
+        const where = tautology.replace(/\{k\}/g, key).replace(/ /g, space);
+        const sql = update ? `UPDATE shop.orders o SET state = 'x' WHERE${space}${where}` : `DELETE o FROM shop.orders o WHERE${space}${where}`;
+        expect(await codes(mysql([write(sql)]))).toContain('unbounded-change');
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it('leaves a WHERE that picks rows alone, comments and case whatever they are', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...BOUNDS), fc.constantFrom('postgres', 'mysql'), gap, cased, async (bound, engine, space, write) => {
+        const key = engine === 'postgres' ? 'id' : '`id`';
+        const where = bound.replace(/\{k\}/g, key).replace(/ /g, space);
+        const sql = engine === 'postgres' ? `DELETE FROM sales.orders WHERE${space}${where}` : `DELETE FROM shop.orders WHERE${space}${where}`;
+        expect(await codes(engine === 'postgres' ? session([write(sql)]) : mysql([write(sql)]))).toEqual([]);
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it('a WHERE on the joined table alone bounds nothing; one tied to the target does', async () => {
+    const unbounded = [
+      'DELETE FROM sales.orders USING sales.customers',
+      'DELETE FROM sales.orders o USING sales.customers c WHERE c.id = 9',
+      "UPDATE sales.orders SET state = 'hold' FROM sales.customers c WHERE c.id = 9",
+    ];
+    for (const sql of unbounded) expect(await codes(session([sql])), sql).toContain('unbounded-change');
+    expect(await codes(mysql(["UPDATE shop.orders o, shop.customers c SET o.state = 'hold' WHERE c.id = 7"]))).toContain('unbounded-change');
+
+    const bounded = [
+      "DELETE FROM sales.orders USING sales.refunds r WHERE r.order_id = sales.orders.id AND r.batch = 'R-2'",
+      "UPDATE sales.orders o SET state = 'refunded' FROM sales.refunds r WHERE r.order_id = o.id AND r.batch = 'R-1'",
+      "DELETE FROM sales.orders WHERE EXISTS (SELECT 1 FROM sales.refunds r WHERE r.order_id = orders.id AND r.batch = 'R-3')",
+      "DELETE FROM sales.orders WHERE id IN (SELECT order_id FROM sales.refunds WHERE batch = 'R-4')",
+    ];
+    for (const sql of bounded) expect(await codes(session([sql])), sql).toEqual([]);
+    expect(await codes(mysql(["UPDATE shop.orders o JOIN shop.customers c ON c.id = o.customer_id SET o.state = 'hold' WHERE c.id = 7"]))).toEqual([]);
+    expect(await codes(mysql(["UPDATE shop.orders o, shop.customers c SET o.state = 'hold' WHERE c.id = o.customer_id AND c.id = 7"]))).toEqual([]);
+  });
+
+  it('a limit of a million or more is no limit', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('1000000', '100000000', '18446744073709551615'), cased, async (count, write) => {
+        expect(await codes(mysql([write(`DELETE FROM shop.orders ORDER BY id LIMIT ${count}`)]))).toContain('unbounded-change');
+        expect(await codes(mysql([write(`SELECT email FROM shop.customers LIMIT ${count}`)], { level: 'read' }))).toContain('bulk-export');
+        expect(await codes(session([write(`SELECT email FROM crm.customers LIMIT ${count}`)], { level: 'read' }))).toContain('bulk-export');
+      }),
+      { numRuns: 12 },
+    );
+    expect(await codes(mysql(['DELETE FROM shop.orders WHERE id = 9 LIMIT 1']))).toEqual([]);
+    expect(await codes(session(['SELECT email FROM crm.customers ORDER BY id LIMIT ALL'], { level: 'read' }))).toContain('bulk-export');
+    expect(await codes(session(['SELECT email FROM crm.customers ORDER BY id LIMIT 50'], { level: 'read' }))).toEqual([]);
+  });
+
+  it('a read of personal data with a WHERE of constants alone is a whole-table read; WHERE false is not', async () => {
+    expect(await codes(session(["SELECT email FROM crm.customers WHERE NOT (false)"], { level: 'read' }))).toContain('bulk-export');
+    expect(await codes(session(["SELECT email FROM crm.customers WHERE 'x' = 'x'"], { level: 'read' }))).toContain('bulk-export');
+    expect(await codes(session(['SELECT * FROM crm.customers WHERE 1 = 0'], { level: 'read' }))).toEqual([]);
+    expect(await codes(mysql(['SELECT * FROM shop.customers WHERE 0'], { level: 'read' }))).toEqual([]);
+  });
+
+  it('judges a change inside a WITH query as the change', async () => {
+    expect(await codes(session(['WITH gone AS (DELETE FROM sales.orders RETURNING id) SELECT count(*) FROM gone']))).toContain('unbounded-change');
+    expect(await codes(session(["with u as (update sales.orders set state = 'void' returning id) select 1"]))).toContain('unbounded-change');
+    expect(await codes(session(['WITH gone AS (DELETE FROM sales.orders WHERE id = 8 RETURNING id) SELECT count(*) FROM gone']))).toEqual([]);
+    // The archive pattern: a bounded delete moved into another table of the scope.
+    expect(await codes(session(["WITH moved AS (DELETE FROM sales.orders WHERE created_at < '2020-01-01' RETURNING *) INSERT INTO sales.orders_archive SELECT * FROM moved"]))).toEqual([]);
+    expect(await codes(session(['WITH moved AS (DELETE FROM sales.orders RETURNING *) INSERT INTO sales.orders_archive SELECT * FROM moved']))).toContain('unbounded-change');
+  });
+});
+
+describe('destruction, privileges and data leaving, under an admin grant', () => {
+  const admin = { level: 'admin' as const, levelName: 'admin', scope: parseScope(''), reason: 'CHG-77' };
+
+  it('ALTER ... DROP COLUMN is destruction; adding a column is not', async () => {
+    expect(await codes(session(['ALTER TABLE sales.orders DROP COLUMN legacy_note'], admin))).toContain('drop');
+    expect(await codes(session(['alter table sales.orders add column carrier text, drop column if exists fax'], admin))).toContain('drop');
+    expect(await codes(mysql(['ALTER TABLE shop.customers DROP COLUMN fax'], admin))).toContain('drop');
+    expect(await codes(mysql(['ALTER TABLE shop.customers DROP fax'], admin))).toContain('drop');
+    expect(await codes(session(['ALTER TABLE sales.orders ADD COLUMN carrier text'], admin))).toEqual([]);
+    expect(await codes(mysql(['ALTER TABLE shop.customers ADD COLUMN fax varchar(20)'], admin))).toEqual([]);
+    // The session's own temporary table.
+    expect(await codes(session(['CREATE TEMP TABLE t (a int, b int)', 'ALTER TABLE t DROP COLUMN b'], admin))).toEqual([]);
+  });
+
+  it('a SECURITY DEFINER function is a privilege change; an ordinary one is not', async () => {
+    const body = 'RETURNS int LANGUAGE sql AS $$ SELECT 1 $$';
+    expect(await codes(session([`CREATE OR REPLACE FUNCTION sales.f() ${body} SECURITY DEFINER`], admin))).toContain('privilege-change');
+    expect(await codes(session(['ALTER FUNCTION sales.f() SECURITY DEFINER'], admin))).toContain('privilege-change');
+    expect(await codes(session([`CREATE FUNCTION sales.f() ${body}`], admin))).toEqual([]);
+    expect(await codes(session([`CREATE FUNCTION sales.f() ${body} SECURITY INVOKER`], admin))).toEqual([]);
+  });
+
+  it('a foreign server or a FEDERATED table is a way out for the data', async () => {
+    expect(await codes(session(["CREATE SERVER ext FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '198.51.100.23', dbname 'x')"], admin))).toContain('bulk-export');
+    expect(await codes(session(["ALTER SERVER ext OPTIONS (SET host 'elsewhere.example')"], admin))).toContain('bulk-export');
+    expect(await codes(mysql(["CREATE TABLE shop.remote_c (id INT) ENGINE=FEDERATED CONNECTION='mysql://u:p@203.0.113.9:3306/x/c'"], admin))).toContain('bulk-export');
+    expect(await codes(mysql(["CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (HOST '203.0.113.9', DATABASE 'x', USER 'u')"], admin))).toContain('bulk-export');
+    expect(await codes(mysql(['CREATE TABLE shop.notes (id INT) ENGINE=InnoDB'], admin))).toEqual([]);
+  });
+
+  it('a view made from a query holds what filled it', async () => {
+    expect(await codes(session(['CREATE VIEW crm.v_contacts AS SELECT email, phone FROM crm.customers', 'SELECT * FROM crm.v_contacts'], admin))).toContain('bulk-export');
+    expect(await codes(mysql(['CREATE VIEW shop.v AS SELECT email FROM shop.customers', 'SELECT * FROM shop.v'], admin))).toContain('bulk-export');
+    // Bounded by its own query, or read with a condition: no whole-table read.
+    expect(await codes(session(["CREATE VIEW crm.v_new AS SELECT email FROM crm.customers WHERE created_at > '2026-12-01'", 'SELECT * FROM crm.v_new'], admin))).toEqual([]);
+    expect(await codes(session(['CREATE VIEW crm.v_contacts AS SELECT email FROM crm.customers', 'SELECT email FROM crm.v_contacts WHERE id = 4'], admin))).toEqual([]);
+    // Dropped, the name means whatever the catalog says again.
+    expect(await codes(session(['CREATE VIEW sales.v AS SELECT email FROM crm.customers', 'DROP VIEW sales.v', 'CREATE VIEW sales.v AS SELECT id FROM sales.orders', 'SELECT * FROM sales.v'], admin))).toEqual(['drop']);
+  });
+});
+
+describe('what a DO block runs', () => {
+  const admin = { level: 'admin' as const, levelName: 'admin', scope: parseScope(''), reason: 'CHG-90' };
+
+  it('judges each statement it runs, EXECUTE of a string included', async () => {
+    expect(await codes(session(["DO $$ BEGIN EXECUTE 'GRANT ALL ON ALL TABLES IN SCHEMA sales TO jo'; END $$"], admin))).toContain('privilege-change');
+    expect(await codes(session(["do $$\nbegin\n  delete from sales.orders;\nend\n$$"]))).toContain('unbounded-change');
+    expect(await codes(session(["DO LANGUAGE plpgsql $body$ BEGIN PERFORM pg_read_file('/etc/passwd'); END $body$"], admin))).toContain('bulk-export');
+    // Nested in IF and LOOP.
+    expect(await codes(session(['DO $$ BEGIN IF true THEN LOOP TRUNCATE sales.orders; EXIT; END LOOP; END IF; END $$']))).toContain('unbounded-change');
+  });
+
+  it('reads text built at run time by the words of its first string', async () => {
+    const drop = "DO $x$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'archive' LOOP EXECUTE 'DROP TABLE archive.' || quote_ident(t) || ' CASCADE'; END LOOP; END $x$";
+    expect(await codes(session([drop], admin))).toContain('drop');
+    expect(await codes(session(["DO $$ BEGIN EXECUTE format('GRANT SELECT ON %I TO jo', 'orders'); END $$"], admin))).toContain('privilege-change');
+  });
+
+  it('leaves bounded work in a block alone, and never throws on a body it cannot read', async () => {
+    expect(await codes(session(["DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'i') THEN CREATE INDEX i ON sales.orders (state); END IF; END $$"], admin))).toEqual([]);
+    expect(await codes(session(["DO $$ DECLARE n int; BEGIN LOOP DELETE FROM sales.orders WHERE id IN (SELECT id FROM sales.orders WHERE external_ref LIKE 'lt-%' LIMIT 1000); GET DIAGNOSTICS n = ROW_COUNT; EXIT WHEN n = 0; END LOOP; END $$"]))).toEqual([]);
+    expect(await codes(session(["DO $$ BEGIN RAISE NOTICE 'DROP TABLE sales.orders; GRANT ALL TO jo'; END $$"]))).toEqual([]);
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 80 }), async (body) => {
+        await analyzeSession(session([`DO $q$${body.replace(/\$q\$/g, '')}$q$`]));
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
