@@ -300,3 +300,28 @@ describe('a burst of requests', () => {
     await waitUntil(() => h.slack.messagesIn(APPROVERS_CHANNEL).filter((m) => !m.threadTs).length >= 40, 45_000, '40 cards');
   });
 });
+
+describe('a request whose check job was lost before it ran', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // Only the web part runs at first: the submission queues the check, nothing runs it.
+    h = await startHarness({ queue: 'redis', env: { RUN_MODE: 'web' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('still gets its approval card: the sweep runs the check again once the card is overdue', async () => {
+    await h.submitRequest(PEOPLE.requester, { duration: '1h' });
+    const requestId = await waitUntil(async () => (await asSystem('test', () => h.app.db.query.accessRequests.findFirst()))?.id, 10_000, 'request');
+    // Redis loses the check job (a flush, a restart without persistence) before any worker took it.
+    expect(await deleteRedisPrefix(h.redisPrefix)).toBeGreaterThan(0);
+
+    // A worker starts; the card comes once it is overdue (30 s after submission), and only one.
+    await h.startWorker();
+    const card = await h.waitForCard((m) => shown(m).includes(requestId), 60_000);
+    expect(h.slack.messagesIn(APPROVERS_CHANNEL).filter((m) => !m.threadTs && shown(m).includes(requestId))).toHaveLength(1);
+    await h.click(PEOPLE.alice, 'dbaccess.approve', card);
+    await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(requestId) && /is ready until/.test(m.text ?? ''), 20_000);
+  }, 90_000);
+});
