@@ -325,3 +325,42 @@ describe('a request whose check job was lost before it ran', () => {
     await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(requestId) && /is ready until/.test(m.text ?? ''), 20_000);
   }, 90_000);
 });
+
+describe('an approval whose time ran out while the target did not answer', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ queue: 'postgres', env: { RUN_MODE: 'web' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('fails the request and drops the user an earlier attempt made after all (its statements held up on the way)', async () => {
+    await h.submitRequest(PEOPLE.requester, { duration: '3s' });
+    const requestId = await waitUntil(async () => (await asSystem('test', () => h.app.db.query.accessRequests.findFirst()))?.id, 10_000, 'request');
+    const tenantId = (await h.app.db.query.tenants.findFirst())!.id;
+    const actor = await h.app.tenants.actor('slack', 'T0ACME', PEOPLE.alice);
+    expect((await asSystem('test', () => h.app.requests.decide(actor, requestId, 'approve'))).ok).toBe(true);
+
+    // An attempt wrote the lease and sent CREATE ROLE to a frozen target, gave up, and the target ran the
+    // statements when it came back; by the next attempt the approved time is over.
+    const { createLeaseRepo } = await import('../../src/modules/credentials/lease-repo.js');
+    const lease = await withTenant(tenantId, () => createLeaseRepo({ db: h.app.db }).insertOnce({
+      tenantId, requestId, databaseId: 'orders', username: `${h.prefix}late01`, expiresAt: new Date(Date.now() - 1000),
+    }));
+    const provider = createPostgresProvider({ installId: h.app.installId });
+    const target = { entry: h.app.catalogs().ofDatabase('orders')!.database('orders')!, adminUrl: h.target.adminUrl };
+    await provider.provision(target, { username: lease.username, password: 'Late-password-1234', expiresAt: lease.expiresAt, level: 'read', scope: [] });
+    await provider.close();
+    expect(await targetRoles(lease.username)).toEqual([lease.username]);
+
+    await h.startWorker();
+    const request = await waitUntil(async () => {
+      const row = await asSystem('test', () => h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) }));
+      return row?.state === 'failed' ? row : undefined;
+    }, 20_000, 'the request failed');
+    expect(request.failure).toMatch(/approved time ran out/);
+    await waitUntil(async () => (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) })))?.revokedAt, 20_000, 'the lease closed');
+    expect(await targetRoles(lease.username)).toEqual([]);
+  });
+});
