@@ -364,3 +364,29 @@ describe('an approval whose time ran out while the target did not answer', () =>
     expect(await targetRoles(lease.username)).toEqual([]);
   });
 });
+
+describe('a click whose delivery cannot be recorded (the state database restarting)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ queue: 'redis' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('is still handled: acknowledged, then the approval made, not silence', async () => {
+    await h.submitRequest(PEOPLE.requester, { duration: '1h' });
+    const card = await h.waitForCard();
+    const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
+    // Recording the delivery (the insert that stops Slack's retried copies) fails, as it does for the
+    // seconds the state database is down; what the decision itself needs still works.
+    const state = new pg.Client({ connectionString: h.env.DATABASE_URL });
+    await state.connect();
+    await state.query(`CREATE FUNCTION refuse_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the database system is shutting down'; END $$;
+      CREATE TRIGGER refuse_deliveries BEFORE INSERT ON slack_deliveries FOR EACH ROW EXECUTE FUNCTION refuse_deliveries()`);
+    await state.end();
+
+    expect((await h.click(PEOPLE.alice, 'dbaccess.approve', card)).status).toBe(200);
+    await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(requestId) && /is ready until/.test(m.text ?? ''), 20_000);
+  });
+});
