@@ -11,7 +11,8 @@
  * - CHAOS_QUICK=1: the bounded form for CI (40 s of load, a request every 1.5 s, leases of 10-20 s,
  *   10 s freezes; every fault at least once; about 2 minutes in all).
  * - CHAOS_SOAK=<minutes>: load without faults for that long, then the invariants and the slopes.
- * Results: chaos/results/latest.json and each process's log in chaos/results/logs/ (git-ignored).
+ * Results: chaos/results/latest.json and each process's log in chaos/results/logs/ (soak.json and
+ * logs-soak/ for a soak; git-ignored).
  * Exit code 1 on any violation.
  */
 import { spawn } from 'node:child_process';
@@ -40,6 +41,9 @@ const GRACE_MS = 60_000;
 const leaseSeconds = QUICK ? () => 10 + Math.floor(Math.random() * 11) : () => 20 + Math.floor(Math.random() * 21);
 const NOT_STUCK = new Set(['pending', 'active', 'denied', 'expired', 'cancelled', 'failed', 'revoked', 'extended']);
 const RESULTS = fileURLToPath(new URL('results/', import.meta.url));
+/** A soak writes apart (soak.json, logs-soak/), so that a run of the suite beside it keeps its own. */
+const RESULT_NAME = SOAK_MIN > 0 ? 'soak' : 'latest';
+const LOG_DIR = `${RESULTS}logs${SOAK_MIN > 0 ? '-soak' : ''}`;
 
 const log = (line: string) => process.stdout.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -165,8 +169,8 @@ async function main(): Promise<number> {
   const begun = Date.now();
   const mode = SOAK_MIN > 0 ? `soak of ${SOAK_MIN} min, no faults` : QUICK ? 'quick form' : 'full form';
   log(`starting (${mode}): 3 web + 3 worker processes, queue on ${QUEUE}, ${WORKSPACES} workspaces, a request every ${Math.round(INTERVAL_MS)} ms for ${DURATION_S} s`);
-  rmSync(`${RESULTS}logs`, { recursive: true, force: true });
-  const t = await startTopology({ web: 3, workers: 3, queue: QUEUE, logDir: `${RESULTS}logs` });
+  rmSync(LOG_DIR, { recursive: true, force: true });
+  const t = await startTopology({ web: 3, workers: 3, queue: QUEUE, logDir: LOG_DIR });
   // Ctrl-C stops what the suite started (its processes, Redis, state cluster, target databases) first.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void t.stop().finally(() => process.exit(130)));
   const state = new pg.Pool({ connectionString: t.state.url, max: 3 });
@@ -200,7 +204,7 @@ async function main(): Promise<number> {
     const failed = figures.invariants.filter((row) => !row.pass);
     printReport(figures, faults.events, loadAverage);
     mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(`${RESULTS}latest.json`, JSON.stringify({
+    writeFileSync(`${RESULTS}${RESULT_NAME}.json`, JSON.stringify({
       at: new Date().toISOString(), machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB`, loadAverageAtStart: loadAverage,
       loadAverageAtEnd: os.loadavg().map((value) => value.toFixed(2)).join(' '),
       mode, queue: QUEUE, durationS: DURATION_S, intervalMs: INTERVAL_MS, ...figures, faults: faults.events, exits: t.exits, failedStarts: t.failedStarts,

@@ -124,8 +124,21 @@ ${DATABASES.map((id) => `  - id: ${id}
     ...Array.from({ length: options.workers }, (_, i) => ({ name: `worker${i + 1}`, mode: 'worker' as const })),
   ];
   const withPorts = await Promise.all(plan.map(async (slot) => ({ ...slot, port: await freePort() })));
-  slots.push(await startSlot(withPorts[0]!));
-  slots.push(...(await Promise.all(withPorts.slice(1).map((slot) => startSlot(slot)))));
+  try {
+    slots.push(await startSlot(withPorts[0]!));
+    const rest = await Promise.allSettled(withPorts.slice(1).map((slot) => startSlot(slot)));
+    for (const result of rest) if (result.status === 'fulfilled') slots.push(result.value);
+    const failed = rest.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  } catch (error) {
+    // Nothing left behind when the start fails: processes, proxies, databases, clusters, the directory.
+    await Promise.all(slots.map((slot) => slot.process.kill('SIGKILL')));
+    await Promise.all([slack.close(), targetProxy.close(), mariaProxy.close(), target.drop(), maria.drop()]);
+    await state.stop();
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
 
   const proxy = await startRoundRobin(() => slots.filter((slot) => slot.mode === 'web').map((slot) => slot.port));
 
