@@ -198,6 +198,9 @@ async function main(): Promise<number> {
       const roles = await t.roles();
       return rows[0]!.n === 0 && roles.postgres.length + roles.mariadb.length === 0;
     }, 180_000, 'every lease revoked').catch((error: unknown) => log((error as Error).message));
+    // A 429 is retried after its Retry-After and the job's backoff (up to 30 s, more with a backlog
+    // behind a restart): the check waits for the retries still due, up to 2 minutes, before counting.
+    await waitUntil(() => droppedLimits(t.slack.calls).length === 0, 120_000, 'every Slack 429 retried').catch((error: unknown) => log((error as Error).message));
     await sleep(3000);
     await Promise.all([watch.stop(), sampler.stop()]);
     const figures = { ...(await check(t, state, watch, records)), samples: sampler.report() };
@@ -216,6 +219,16 @@ async function main(): Promise<number> {
   }
   log(`done in ${Math.round((Date.now() - begun) / 1000)} s`);
   return exitCode;
+}
+
+/**
+ * Every 429 retried: a later call to the same method and channel answered 200, after the Retry-After.
+ * A post is retried with the same text; an update of the same message may carry a newer state (the card
+ * job renders the request as it is when it runs again), which is the point of updating it.
+ */
+function droppedLimits(calls: Topology['slack']['calls']) {
+  return calls.filter((c) => c.status === 429 && !calls.some((later) => later.at >= c.at + 1000 && later.status === 200 && later.method === c.method
+    && later.args.channel === c.args.channel && (c.method === 'chat.update' ? later.args.ts === c.args.ts : later.args.text === c.args.text)));
 }
 
 interface Invariant { name: string; value: number; pass: boolean; detail?: string }
@@ -283,12 +296,8 @@ async function check(t: Topology, state: pg.Pool, watch: ReturnType<typeof start
   const failedLate = clicked.filter((r) => finalState.get(r.requestId!) === 'failed').length;
   const unapproved = clicked.filter((r) => !approvals.get(`request:${r.requestId!}`)).length;
 
-  // Every 429 retried: a later call to the same method and channel answered 200, after the Retry-After.
-  // A post is retried with the same text; an update of the same message may carry a newer state (the card
-  // job renders the request as it is when it runs again), which is the point of updating it.
   const limited = calls.filter((c) => c.status === 429);
-  const dropped = limited.filter((c) => !calls.some((later) => later.at >= c.at + 1000 && later.status === 200 && later.method === c.method
-    && later.args.channel === c.args.channel && (c.method === 'chat.update' ? later.args.ts === c.args.ts : later.args.text === c.args.text)));
+  const dropped = droppedLimits(calls);
 
   const left = await t.roles();
   const orphans = [...left.postgres.map((u) => `pg:${u}`), ...left.mariadb.map((u) => `maria:${u}`)];
