@@ -56,7 +56,8 @@ export async function makeRequest(t: Topology, state: pg.Pool, n: number, worksp
     }));
     if (submitted.status !== 200) throw new Error(`the form submission answered ${submitted.status}`);
     record.requestId = await waitUntil(async () => {
-      const { rows } = await state.query<{ id: string }>('SELECT id FROM access_requests WHERE strpos(reason, $1) > 0', [record.tag]);
+      // Nothing while the state database restarts: the next poll asks again.
+      const { rows } = await state.query<{ id: string }>('SELECT id FROM access_requests WHERE strpos(reason, $1) > 0', [record.tag]).catch(() => ({ rows: [] as { id: string }[] }));
       return rows[0]?.id;
     }, 30_000, 'the request row');
     const card = await waitUntil(

@@ -1,12 +1,14 @@
 /**
- * What the chaos suite runs on, all started by the suite and stopped at the end: its own Redis, its own
- * state PostgreSQL (the product's embedded cluster, in a temporary directory), a fresh target database
- * on the machine's scram cluster (5433) behind a TCP proxy the suite can hold, the fake Slack in this
- * process, and web and worker processes of dbaccess behind a small round-robin HTTP proxy.
+ * What the chaos suite runs on, all started by the suite and stopped at the end: its own Redis (with the
+ * Redis queue), its own state PostgreSQL (the product's embedded cluster, in a temporary directory; it
+ * holds the queue too with CHAOS_QUEUE=postgres), two fresh target databases, one on the machine's scram
+ * PostgreSQL cluster (5433) and one on its MariaDB (3306), each behind a TCP proxy the suite can hold,
+ * the fake Slack in this process, and web and worker processes of dbaccess behind a small round-robin
+ * HTTP proxy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +17,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/app/embedded-postgres.js';
 import { createLogger } from '../src/lib/logger.js';
 import { waitUntil } from '../test/support/app-harness.js';
-import { createTargetDatabase } from '../test/support/databases.js';
+import { MARIADB_ADMIN_URL, createMariaTarget, createTargetDatabase, targetRoles } from '../test/support/databases.js';
 import { startFakeSlack, type FakeSlack } from '../test/support/fake-slack.js';
 import { freePort } from '../test/support/ports.js';
 import { spawnApp, type AppProcess } from '../test/support/processes.js';
@@ -23,8 +25,13 @@ import { startTcpProxy } from '../test/support/tcp-proxy.js';
 
 export const SIGNING_SECRET = 'chaos-signing-secret';
 export const APPROVERS = ['U0ALICE', 'U0BOB', 'U0CAROL'];
-/** Catalog entries on the one target database, each with its own approvers' channel (Slack's rates are per channel). */
-export const DATABASES = ['orders1', 'orders2', 'orders3', 'orders4'];
+export type TargetKind = 'postgres' | 'mariadb';
+/**
+ * Catalog entries, two on each target database, each with its own approvers' channel (Slack's rates
+ * are per channel): requests are spread over both engines.
+ */
+export const DATABASES = ['orders1', 'orders2', 'shop1', 'shop2'];
+export const targetOf = (databaseId: string): TargetKind => (databaseId.startsWith('shop') ? 'mariadb' : 'postgres');
 export const channelOf = (databaseId: string) => `C0${databaseId.toUpperCase()}`;
 
 export interface AppSlot {
@@ -33,22 +40,30 @@ export interface AppSlot {
   port: number;
   process: AppProcess;
   restarts: number;
+  startedAt: number;
+  /** Set while the suite itself kills and restarts it. */
+  killing?: boolean;
 }
 
 export type Topology = Awaited<ReturnType<typeof startTopology>>;
 
-export async function startTopology(options: { web: number; workers: number }) {
+export async function startTopology(options: { web: number; workers: number; queue: 'redis' | 'postgres'; logDir: string }) {
   const dir = mkdtempSync(join(tmpdir(), 'dbaccess-chaos-'));
   // As root, the embedded server runs as the postgres user, which must be able to enter the directory.
   chmodSync(dir, 0o711);
-  const redis = await startRedis();
+  mkdirSync(options.logDir, { recursive: true });
+  const redis = options.queue === 'redis' ? await startRedis() : undefined;
   const state = await startStatePostgres(join(dir, 'state'));
-  const target = await createTargetDatabase();
+  const [target, maria] = await Promise.all([createTargetDatabase(), createMariaTarget()]);
   const targetProxy = await startTcpProxy(5433);
+  const mariaProxy = await startTcpProxy(Number(new URL(MARIADB_ADMIN_URL).port || 3306));
   const slack = await startFakeSlack({ teamId: 'T0CHAOS00', rateLimited: true });
   const prefix = `c${randomBytes(3).toString('hex')}_`;
   const adminUrl = new URL(target.adminUrl);
   adminUrl.port = String(targetProxy.port);
+  const mariaAdminUrl = new URL(maria.adminUrl);
+  mariaAdminUrl.port = String(mariaProxy.port);
+  const proxies = { postgres: targetProxy, mariadb: mariaProxy } as const;
 
   const catalogPath = join(dir, 'dbaccess.yaml');
   writeFileSync(catalogPath, `approvers:
@@ -60,12 +75,12 @@ policies:
   - { name: chaos, approvers: [${APPROVERS.join(', ')}], mfa: never }
 databases:
 ${DATABASES.map((id) => `  - id: ${id}
-    engine: postgres
+    engine: ${targetOf(id)}
     host: 127.0.0.1
-    port: ${targetProxy.port}
-    database: ${target.name}
+    port: ${proxies[targetOf(id)].port}
+    database: ${targetOf(id) === 'postgres' ? target.name : maria.name}
     environment: production
-    admin: env:ORDERS_ADMIN_URL
+    admin: env:${targetOf(id) === 'postgres' ? 'ORDERS' : 'SHOP'}_ADMIN_URL
     maxDuration: 4h
     approvers:
       slack: { channel: ${channelOf(id)}, users: [${APPROVERS.join(', ')}] }
@@ -73,7 +88,8 @@ ${DATABASES.map((id) => `  - id: ${id}
   const env: Record<string, string> = {
     HOST: '127.0.0.1',
     DATABASE_URL: state.url,
-    REDIS_URL: redis.url,
+    // Without REDIS_URL the queue is BullMQ on the state database (src/app/container.ts).
+    ...(redis ? { REDIS_URL: redis.url } : {}),
     DATA_DIR: dir,
     DBACCESS_CONFIG: catalogPath,
     MASTER_KEY: randomBytes(32).toString('hex'),
@@ -81,16 +97,26 @@ ${DATABASES.map((id) => `  - id: ${id}
     SLACK_BOT_TOKEN: 'xoxb-chaos-token',
     SLACK_API_URL: slack.apiUrl,
     ORDERS_ADMIN_URL: adminUrl.toString(),
+    SHOP_ADMIN_URL: mariaAdminUrl.toString(),
     LOG_LEVEL: 'info',
     SWEEP_INTERVAL: '2s',
     CATALOG_POLL_INTERVAL: '5s',
   };
 
   const slots: AppSlot[] = [];
-  const startSlot = async (slot: Omit<AppSlot, 'process' | 'restarts'>, restarts = 0): Promise<AppSlot> => {
+  /** Processes that ended without being killed by the suite (each restarted, as a supervisor would). */
+  const exits: string[] = [];
+  const saveLog = (slot: AppSlot) => writeFileSync(join(options.logDir, `${slot.name}-${slot.restarts}-${slot.process.child.pid}.log`), slot.process.output());
+  const startSlot = async (slot: Omit<AppSlot, 'process' | 'restarts' | 'startedAt'>, restarts = 0): Promise<AppSlot> => {
     const process = spawnApp('bin/start.js', { ...env, RUN_MODE: slot.mode, PORT: String(slot.port) });
-    await process.waitFor('dbaccess started', 120_000);
-    return { ...slot, process, restarts };
+    const started: AppSlot = { ...slot, process, restarts, startedAt: Date.now() };
+    try {
+      await process.waitFor('dbaccess started', 120_000);
+    } catch (error) {
+      saveLog(started);
+      throw error;
+    }
+    return started;
   };
   // The first process migrates alone; the rest start together (migrations are under an advisory lock).
   const plan = [
@@ -98,32 +124,104 @@ ${DATABASES.map((id) => `  - id: ${id}
     ...Array.from({ length: options.workers }, (_, i) => ({ name: `worker${i + 1}`, mode: 'worker' as const })),
   ];
   const withPorts = await Promise.all(plan.map(async (slot) => ({ ...slot, port: await freePort() })));
-  slots.push(await startSlot(withPorts[0]!));
-  slots.push(...(await Promise.all(withPorts.slice(1).map((slot) => startSlot(slot)))));
+  try {
+    slots.push(await startSlot(withPorts[0]!));
+    const rest = await Promise.allSettled(withPorts.slice(1).map((slot) => startSlot(slot)));
+    for (const result of rest) if (result.status === 'fulfilled') slots.push(result.value);
+    const failed = rest.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  } catch (error) {
+    // Nothing left behind when the start fails: processes, proxies, databases, clusters, the directory.
+    await Promise.all(slots.map((slot) => slot.process.kill('SIGKILL')));
+    await Promise.all([slack.close(), targetProxy.close(), mariaProxy.close(), target.drop(), maria.drop()]);
+    await state.stop();
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
 
   const proxy = await startRoundRobin(() => slots.filter((slot) => slot.mode === 'web').map((slot) => slot.port));
 
+  let stopping = false;
+  /** Starts that ended before 'dbaccess started' (e.g. during the state database's restart), retried. */
+  const failedStarts: string[] = [];
+  /** As a supervisor restarts a process that exits at start (systemd Restart=always, RestartSec=1). */
+  const startWithRetries = async (slot: AppSlot): Promise<AppSlot> => {
+    for (let tries = 1; ; tries += 1) {
+      try {
+        return await startSlot(slot, slot.restarts + tries);
+      } catch (error) {
+        failedStarts.push(`${new Date().toISOString().slice(11, 19)} ${slot.name}: ${(error as Error).message.slice(0, 200)}`);
+        if (stopping || tries >= 10) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  };
+  /** A process that ends on its own is noted and started again, as systemd's Restart=always would. */
+  const supervise = (slot: AppSlot) => {
+    void slot.process.exited.then(async (code) => {
+      if (stopping || slot.killing) return;
+      saveLog(slot);
+      exits.push(`${new Date().toISOString().slice(11, 19)} ${slot.name} exited on its own (${code ?? slot.process.child.signalCode})`);
+      const index = slots.indexOf(slot);
+      if (index < 0) return;
+      const fresh = await startWithRetries(slot).catch(() => undefined);
+      if (fresh) {
+        slots[index] = fresh;
+        supervise(fresh);
+      }
+    });
+  };
+  slots.forEach(supervise);
+
   return {
-    dir, redis, state, target, targetProxy, slack, prefix, env, slots, proxy,
+    dir, redis, state, target, maria, proxies, slack, prefix, env, slots, proxy, exits, failedStarts, queue: options.queue,
+    /** Temporary users whose names start with the prefix, on each target. */
+    async roles(): Promise<Record<TargetKind, string[]>> {
+      const [postgres, mariadb] = await Promise.all([targetRoles(prefix), mariaUsers(prefix)]);
+      return { postgres, mariadb };
+    },
     /** kill -9 of one process, restarted at once; resolves when it is up again. */
     async killAndRestart(slot: AppSlot): Promise<number> {
+      slot.killing = true;
       await slot.process.kill('SIGKILL');
+      saveLog(slot);
       const started = Date.now();
-      const fresh = await startSlot(slot, slot.restarts + 1);
+      const fresh = await startWithRetries(slot);
       slots[slots.indexOf(slot)] = fresh;
+      supervise(fresh);
       return Date.now() - started;
     },
     async stop() {
+      stopping = true;
       await proxy.close();
-      await Promise.all(slots.map((slot) => slot.process.kill('SIGTERM')));
+      await Promise.all(slots.map(async (slot) => {
+        await slot.process.kill('SIGTERM');
+        saveLog(slot);
+      }));
       await slack.close();
       await targetProxy.close();
-      await target.drop();
+      await mariaProxy.close();
+      await Promise.all([target.drop(), maria.drop()]);
       await state.stop();
-      await redis.stop();
+      await redis?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Users (not roles) on the machine's MariaDB whose names start with the prefix. */
+async function mariaUsers(prefix: string): Promise<string[]> {
+  const mysql = await import('mysql2/promise');
+  const connection = await mysql.createConnection({ uri: MARIADB_ADMIN_URL });
+  try {
+    const [rows] = await connection.query<import('mysql2').RowDataPacket[]>(
+      // global_priv, not the mysql.user view (whose is_role column cannot be compared on this server); roles have no host.
+      "SELECT DISTINCT User AS name FROM mysql.global_priv WHERE BINARY LEFT(User, ?) = BINARY ? AND Host <> '' ORDER BY 1", [prefix.length, prefix]);
+    return rows.map((row) => String(row.name));
+  } finally {
+    await connection.end();
+  }
 }
 
 /**
@@ -139,7 +237,18 @@ async function startStatePostgres(dataDir: string) {
   await admin.query('ALTER SYSTEM SET max_connections = 300');
   await admin.end();
   await first.stop();
-  return startEmbeddedPostgres({ dataDir, port, logger: createLogger('warn') });
+  let server = await startEmbeddedPostgres({ dataDir, port, logger: createLogger('warn') });
+  return {
+    url: server.url,
+    port,
+    stop: () => server.stop(),
+    /** Stopped (a fast shutdown: every connection cut), down for `downMs`, then started again on the same port and data. */
+    async restart(downMs: number) {
+      await server.stop();
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      server = await startEmbeddedPostgres({ dataDir, port, logger: createLogger('warn') });
+    },
+  };
 }
 
 /** A Redis of the suite's own (no persistence), so that it can be flushed and restarted. */

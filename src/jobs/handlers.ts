@@ -206,7 +206,7 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
 
     async sweep() {
       const swept = await leases.sweep();
-      if (swept.revocations + swept.expirations + swept.provisions > 0) logger.info(swept, 'sweep re-enqueued overdue work');
+      if (swept.revocations + swept.expirations + swept.provisions + swept.cards > 0) logger.info(swept, 'sweep re-enqueued overdue work');
       // Bound tickets are read again at their tracker's poll interval (webhooks are the fast path).
       const polled = await tickets?.poll().catch((error: unknown) => logger.warn({ err: error }, 'ticket poll failed'));
       if (polled && polled.ended > 0) logger.info(polled, 'access ended: bound tickets were closed');

@@ -64,6 +64,10 @@ export interface EnqueueOptions {
   takeOver?: boolean;
 }
 
+/** The check of a new request, and its first card job: one of each at a time, whoever adds it (the service or the sweep). */
+export const checkJobId = (requestId: string) => `check-${requestId}`;
+export const cardJobId = (requestId: string) => `card-${requestId}`;
+
 export type Enqueue = <N extends JobName>(name: N, data: JobData<N>, options?: EnqueueOptions) => Promise<void>;
 
 /** Jobs added together in one round trip (BullMQ addBulk): no `takeOver` (that looks at each job first). */

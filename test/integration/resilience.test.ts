@@ -300,3 +300,93 @@ describe('a burst of requests', () => {
     await waitUntil(() => h.slack.messagesIn(APPROVERS_CHANNEL).filter((m) => !m.threadTs).length >= 40, 45_000, '40 cards');
   });
 });
+
+describe('a request whose check job was lost before it ran', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // Only the web part runs at first: the submission queues the check, nothing runs it.
+    h = await startHarness({ queue: 'redis', env: { RUN_MODE: 'web' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('still gets its approval card: the sweep runs the check again once the card is overdue', async () => {
+    await h.submitRequest(PEOPLE.requester, { duration: '1h' });
+    const requestId = await waitUntil(async () => (await asSystem('test', () => h.app.db.query.accessRequests.findFirst()))?.id, 10_000, 'request');
+    // Redis loses the check job (a flush, a restart without persistence) before any worker took it.
+    expect(await deleteRedisPrefix(h.redisPrefix)).toBeGreaterThan(0);
+
+    // A worker starts; the card comes once it is overdue (30 s after submission), and only one.
+    await h.startWorker();
+    const card = await h.waitForCard((m) => shown(m).includes(requestId), 60_000);
+    expect(h.slack.messagesIn(APPROVERS_CHANNEL).filter((m) => !m.threadTs && shown(m).includes(requestId))).toHaveLength(1);
+    await h.click(PEOPLE.alice, 'dbaccess.approve', card);
+    await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(requestId) && /is ready until/.test(m.text ?? ''), 20_000);
+  }, 90_000);
+});
+
+describe('an approval whose time ran out while the target did not answer', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ queue: 'postgres', env: { RUN_MODE: 'web' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('fails the request and drops the user an earlier attempt made after all (its statements held up on the way)', async () => {
+    await h.submitRequest(PEOPLE.requester, { duration: '3s' });
+    const requestId = await waitUntil(async () => (await asSystem('test', () => h.app.db.query.accessRequests.findFirst()))?.id, 10_000, 'request');
+    const tenantId = (await h.app.db.query.tenants.findFirst())!.id;
+    const actor = await h.app.tenants.actor('slack', 'T0ACME', PEOPLE.alice);
+    expect((await asSystem('test', () => h.app.requests.decide(actor, requestId, 'approve'))).ok).toBe(true);
+
+    // An attempt wrote the lease and sent CREATE ROLE to a frozen target, gave up, and the target ran the
+    // statements when it came back; by the next attempt the approved time is over.
+    const { createLeaseRepo } = await import('../../src/modules/credentials/lease-repo.js');
+    const lease = await withTenant(tenantId, () => createLeaseRepo({ db: h.app.db }).insertOnce({
+      tenantId, requestId, databaseId: 'orders', username: `${h.prefix}late01`, expiresAt: new Date(Date.now() - 1000),
+    }));
+    const provider = createPostgresProvider({ installId: h.app.installId });
+    const target = { entry: h.app.catalogs().ofDatabase('orders')!.database('orders')!, adminUrl: h.target.adminUrl };
+    await provider.provision(target, { username: lease.username, password: 'Late-password-1234', expiresAt: lease.expiresAt, level: 'read', scope: [] });
+    await provider.close();
+    expect(await targetRoles(lease.username)).toEqual([lease.username]);
+
+    await h.startWorker();
+    const request = await waitUntil(async () => {
+      const row = await asSystem('test', () => h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) }));
+      return row?.state === 'failed' ? row : undefined;
+    }, 20_000, 'the request failed');
+    expect(request.failure).toMatch(/approved time ran out/);
+    await waitUntil(async () => (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) })))?.revokedAt, 20_000, 'the lease closed');
+    expect(await targetRoles(lease.username)).toEqual([]);
+  });
+});
+
+describe('a click whose delivery cannot be recorded (the state database restarting)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ queue: 'redis' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('is still handled: acknowledged, then the approval made, not silence', async () => {
+    await h.submitRequest(PEOPLE.requester, { duration: '1h' });
+    const card = await h.waitForCard();
+    const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
+    // Recording the delivery (the insert that stops Slack's retried copies) fails, as it does for the
+    // seconds the state database is down; what the decision itself needs still works.
+    const state = new pg.Client({ connectionString: h.env.DATABASE_URL });
+    await state.connect();
+    await state.query(`CREATE FUNCTION refuse_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the database system is shutting down'; END $$;
+      CREATE TRIGGER refuse_deliveries BEFORE INSERT ON slack_deliveries FOR EACH ROW EXECUTE FUNCTION refuse_deliveries()`);
+    await state.end();
+
+    expect((await h.click(PEOPLE.alice, 'dbaccess.approve', card)).status).toBe(200);
+    await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(requestId) && /is ready until/.test(m.text ?? ''), 20_000);
+  });
+});

@@ -120,8 +120,17 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
     const teamId = teamOf(body);
     const key = deliveryKey(body);
     let claimed: Promise<boolean> | undefined;
+    // A claim that cannot be stored (the state database restarting) lets the delivery through: its work
+    // then answers the person (done, or what went wrong), where stopping would leave a click acknowledged
+    // and nothing else. At worst a copy of it is handled twice, which every command survives (one
+    // decision per approver, one state change per transition).
     const claim = () =>
-      (claimed ??= teamId && key ? tenants.ensureTenant('slack', teamId).then((tenantId) => deliveries.first(tenantId, key)) : Promise.resolve(true));
+      (claimed ??= teamId && key
+        ? tenants.ensureTenant('slack', teamId).then((tenantId) => deliveries.first(tenantId, key)).catch((error: unknown) => {
+          log.warn({ err: error }, 'could not record a Slack delivery; handling it anyway');
+          return true;
+        })
+        : Promise.resolve(true));
     const ack: typeof event.ack = async (response) => {
       try {
         await event.ack(response);

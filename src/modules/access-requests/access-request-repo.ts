@@ -180,6 +180,24 @@ export function createAccessRequestRepo({ db }: { db: Db }) {
         .limit(limit);
     },
 
+    /**
+     * Requests whose approvers' card is overdue (a lost job: a Redis flush, a worker killed): pending ones
+     * whose check never got as far as the card (`posting` false: the check must run again, it decides
+     * whether there is a card at all), and waiting or approved ones whose posting began and never
+     * finished (`posting` true: the card job runs again and looks for that card first).
+     */
+    async awaitingCard(olderThan: Date, limit = 500): Promise<Array<{ id: string; posting: boolean }>> {
+      return db
+        .select({ id: accessRequests.id, posting: sql<boolean>`${accessRequests.cardPostingAt} IS NOT NULL` })
+        .from(accessRequests)
+        .where(and(
+          isNull(accessRequests.cardRef),
+          sql`(${accessRequests.state} = 'pending' AND ${accessRequests.cardPostingAt} IS NULL AND ${accessRequests.createdAt} <= ${olderThan})
+            OR (${accessRequests.state} IN ('pending', 'approved', 'provisioning', 'active') AND ${accessRequests.cardPostingAt} <= ${olderThan})`,
+        ))
+        .limit(limit);
+    },
+
     async countByState(): Promise<Array<{ state: string; count: number }>> {
       return db
         .select({ state: accessRequests.state, count: sql<number>`count(*)::int` })

@@ -4,7 +4,7 @@ import type { Db } from '../../db/client.js';
 import { badInput, forbidden, notFound } from '../../lib/errors.js';
 import { newRequestId } from '../../lib/ids.js';
 import { code, joinRich, person, plainText, renderRich, rich, strong, type RichText } from '../../lib/rich-text.js';
-import type { Enqueue } from '../job-port.js';
+import { cardJobId, checkJobId, type Enqueue } from '../job-port.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { AdminAvailability } from '../credentials/admin-availability.js';
 import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
@@ -229,7 +229,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     });
     // After commit: the check of the names (then the card) and the pending deadline are jobs of their own.
     await Promise.all([
-      enqueue('checkRequest', { requestId: row.id }, { jobId: `check-${row.id}` }),
+      enqueue('checkRequest', { requestId: row.id }, { jobId: checkJobId(row.id) }),
       enqueue('expireRequest', { requestId: row.id }, { jobId: `expire-${row.id}`, delayMs: pendingSeconds * 1000 }),
     ]);
     return row;
@@ -321,7 +321,8 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
       }
     }
     await Promise.all([
-      enqueue('syncCard', { requestId }),
+      // One first card job at a time: the sweep runs the check again when the card is overdue (lease-sweep.ts).
+      enqueue('syncCard', { requestId }, { jobId: cardJobId(requestId) }),
       enqueue('notifyRequester', { requestId }, { jobId: `received-${requestId}` }),
       // The model's reading comes after the card: approvers see the request at once, the analysis when ready.
       ...(request.kind === 'access' ? [enqueue('analyzeRequest', { requestId }, { jobId: `analyze-${requestId}` })] : []),

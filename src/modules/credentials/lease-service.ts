@@ -137,8 +137,12 @@ export function createLeaseService(deps: Deps) {
     if (!lease) return { kind: 'skipped', why: 'request ended before provisioning' };
     if (lease.expiresAt <= now()) {
       const failed = await requests.transition(request.tenantId, requestId, 'fail', { failure: 'The approved time ran out before the database could be reached.' });
-      await leases.markRevoked(request.tenantId, lease.id);
+      if (failed) await leases.update(request.tenantId, lease.id, { endReason: 'failed' });
       await audit.record({ tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provision', subject: `lease:${lease.id}`, outcome: 'failure', details: { why: 'expired before provisioning' } });
+      // Closed through a revocation, not just marked: an earlier attempt that gave up on a frozen target
+      // may have made the user after all (its statements waited on the way and ran when the target came
+      // back). A revocation that cannot run now leaves the lease due, and the sweep takes it up.
+      await revoke(lease.id, 'job:provision').catch(() => undefined);
       return failed ? { kind: 'too-late', request: failed } : { kind: 'skipped', why: 'already failed' };
     }
 

@@ -1,5 +1,5 @@
 import type { CatalogSet } from '../../config/catalog.js';
-import type { Enqueue } from '../job-port.js';
+import { cardJobId, checkJobId, type Enqueue } from '../job-port.js';
 import type { AccessRequestRepo } from '../access-requests/access-request-repo.js';
 import type { CredentialProvider, Target } from './credential-types.js';
 import type { LeaseRepo } from './lease-repo.js';
@@ -8,8 +8,11 @@ import type { LeaseTimingRepo } from './lease-timing-repo.js';
 
 export const revokeJobId = (leaseId: string) => `revoke-${leaseId}`;
 
+/** A card not posted this long after the request came in (or after posting began) is overdue: 30 s is the check's timeout. */
+const CARD_OVERDUE_MS = 30_000;
+
 interface Deps {
-  requests: Pick<AccessRequestRepo, 'pendingPastDue' | 'stuckInProvisioning'>;
+  requests: Pick<AccessRequestRepo, 'pendingPastDue' | 'stuckInProvisioning' | 'awaitingCard'>;
   leases: Pick<LeaseRepo, 'due' | 'capturingDatabases' | 'liveUsernames'>;
   /** When access starts: scheduled starts and lapsed approvals due, leases waiting for a first login. */
   timing: Pick<LeaseTimingRepo, 'startsDue' | 'awaitingFirstLogin'>;
@@ -25,9 +28,9 @@ export function createLeaseSweeper({ requests, leases, timing, enqueue, catalogs
    * Runs every few seconds: whatever the queue lost (a Redis flush or restart), leases past expiry get
    * revoked, pending requests past their deadline expire, and stalled provisioning is retried.
    */
-  async function sweep(): Promise<{ revocations: number; expirations: number; provisions: number; collections: number; starts: number; loginWatches: number }> {
+  async function sweep(): Promise<{ revocations: number; expirations: number; provisions: number; collections: number; starts: number; loginWatches: number; cards: number }> {
     const at = now();
-    const [due, pending, stuck, capturing, starts, awaitingLogin] = await Promise.all([
+    const [due, pending, stuck, capturing, starts, awaitingLogin, cardless] = await Promise.all([
       leases.due(at),
       requests.pendingPastDue(at),
       // Untouched for a lock duration (queue.ts): a job that is not waiting, retrying or running is taken over.
@@ -35,6 +38,9 @@ export function createLeaseSweeper({ requests, leases, timing, enqueue, catalogs
       leases.capturingDatabases(),
       timing.startsDue(at),
       timing.awaitingFirstLogin(at),
+      // Past the check's own timeout (job-catalog.ts): a check or card job still waiting, retrying or
+      // running is left alone by the take-over, so only a lost one is added again.
+      requests.awaitingCard(new Date(at.getTime() - CARD_OVERDUE_MS)),
     ]);
     // Logs are read while leases are active (a rotated or size-capped log would not wait for the end).
     // The id coalesces duplicates; the minute in it keeps a failed run from blocking later ones.
@@ -50,8 +56,12 @@ export function createLeaseSweeper({ requests, leases, timing, enqueue, catalogs
       ...starts.map(({ id }) => enqueue('provision', { requestId: id }, { jobId: `provision-${id}`, takeOver: true })),
       // A look at the target's sessions per sweep, one job per lease at a time.
       ...awaitingLogin.map(({ id }) => enqueue('watchFirstLogin', { leaseId: id }, { jobId: `first-login-${id}`, takeOver: true })),
+      // A request nobody can approve because its card never came: the check again (it ends in the card), or the card job.
+      ...cardless.map(({ id, posting }) => posting
+        ? enqueue('syncCard', { requestId: id }, { jobId: cardJobId(id), takeOver: true })
+        : enqueue('checkRequest', { requestId: id }, { jobId: checkJobId(id), takeOver: true })),
     ]);
-    return { revocations: due.length, expirations: pending.length, provisions: stuck.length, collections: capturing.length, starts: starts.length, loginWatches: awaitingLogin.length };
+    return { revocations: due.length, expirations: pending.length, provisions: stuck.length, collections: capturing.length, starts: starts.length, loginWatches: awaitingLogin.length, cards: cardless.length };
   }
 
   /**
