@@ -62,6 +62,8 @@ export async function ensureSandbox({ superUrl, dataDir, logger }: { superUrl: s
   const asSuperuser = await connect(DATABASE);
   try {
     await asSuperuser.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    // Capture sets pg_stat_statements.track on each temporary role (only they are tracked).
+    await asSuperuser.query(`GRANT SET ON PARAMETER pg_stat_statements.track TO ${ADMIN}`);
   } finally {
     await asSuperuser.end();
   }
@@ -83,7 +85,7 @@ export async function ensureSandbox({ superUrl, dataDir, logger }: { superUrl: s
 /**
  * What ensureSandbox makes, all there as it would make it: the admin role with its password (its
  * stored SCRAM verifier checked against the password file), its powers, the database it owns, the
- * extension and the sample data. False on anything else, a missing database included.
+ * extension (and the right to set its tracking) and the sample data. False on anything else, a missing database included.
  */
 async function inPlace(connect: (database: string) => Promise<pg.Client>, password: string): Promise<boolean> {
   let client: pg.Client;
@@ -99,6 +101,7 @@ async function inPlace(connect: (database: string) => Promise<pg.Client>, passwo
              AND pg_has_role(r.oid, 'pg_signal_backend', 'MEMBER') AND pg_has_role(r.oid, 'pg_read_all_stats', 'MEMBER')
              AND EXISTS (SELECT FROM pg_database d WHERE d.datname = current_database() AND d.datdba = r.oid)
              AND EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_stat_statements')
+             AND has_parameter_privilege(r.oid, 'pg_stat_statements.track', 'SET')
              AND EXISTS (SELECT FROM pg_namespace WHERE nspname = 'sales') AS ready
         FROM pg_authid r WHERE r.rolname = $1`, [ADMIN]);
     const row = rows[0];
