@@ -206,7 +206,8 @@ describe('analysis with Claude', () => {
     expect(text).toContain('Production, read on named tables holding personal data: Medium by itself.');
     expect(text).toContain("claude-haiku-5-5's reading: Medium");
     expect(text).not.toContain('Look closer');
-    expect(text).toMatch(/Requested \w{3} \d\d:\d\d UTC, (?:within|outside) this team's usual hours \(business-hours: Mon-Fri 09:00-18:00 UTC\)/);
+    // The harness's team works every hour (so the rating above does not move with the clock).
+    expect(text).toMatch(/Requested \w{3} \d\d:\d\d UTC, within this team's usual hours \(business-hours: every day all day UTC\)\./);
   });
 
   it('falls back to the heuristics, and says so, when the model times out or fails', async () => {

@@ -34,6 +34,13 @@ export interface HarnessOptions {
    * so that flows do not depend on the time of day the risk rating sees.
    */
   policy?: string;
+  /**
+   * The team's usual hours, which the risk rating reads the request's hour against. Default 'always':
+   * a rating does not change with the hour a test happens to run at (one moved from High to Critical
+   * after 18:00 UTC). 'catalog' keeps the built-in business-hours (or the `rules.windows` of `policy`,
+   * which always wins when it has a `rules:` section).
+   */
+  usualHours?: 'always' | 'catalog';
   env?: Record<string, string>;
   /** Teams approvers (channel id and emails) beside the Slack ones. */
   teamsApprovers?: { channel: string; users: string[] };
@@ -132,14 +139,14 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const redisPrefix = `dbaccess-test-${randomBytes(4).toString('hex')}`;
   const settings = { minDuration: '2s', userPrefix: prefix, ...options.settings };
   const catalogPath = join(dir, 'dbaccess.yaml');
+  const policy = options.policy ?? `policies:\n  - { name: tests, approvers: [${PEOPLE.alice}, ${PEOPLE.bob}], mfa: never }\n`;
+  const usualHoursAlways = (options.usualHours ?? 'always') === 'always' && !/^rules:/m.test(policy);
   const standard =
     `approvers:
   slack: { channel: ${APPROVERS_CHANNEL}, users: [${PEOPLE.alice}, ${PEOPLE.bob}] }
 ${options.teamsApprovers ? `  teams: { channel: "${options.teamsApprovers.channel}", users: [${options.teamsApprovers.users.join(', ')}] }\n` : ''}settings:
 ${Object.entries(settings).map(([key, value]) => `  ${key}: ${value}`).join('\n')}
-${options.policy ?? `policies:
-  - { name: tests, approvers: [${PEOPLE.alice}, ${PEOPLE.bob}], mfa: never }
-`}databases:
+${policy}${usualHoursAlways ? `rules:\n  windows:\n    business-hours: { days: [daily], hours: ['00:00-24:00'] }\n` : ''}databases:
   - id: orders
     engine: postgres
     host: 127.0.0.1
