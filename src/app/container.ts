@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'drizzle-orm';
 import { emptyCatalog, loadCatalog, parseCatalogSet, singleCatalog, type CatalogOf, type CatalogSet, type CatalogView } from '../config/catalog.js';
 import type { Config } from '../config/env.js';
-import { createLockPool, createSessionLocks, createStateDb, runMigrations } from '../db/client.js';
+import { createLockPool, createSessionLocks, createStateDb, runMigrations, type Db } from '../db/client.js';
 import { createSecretBox, deriveKey, loadMasterKey } from '../lib/crypto.js';
 import { registerConnectionSecrets, registerSecretValue } from '../lib/secret.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -296,9 +296,16 @@ export async function createContainer(config: Config, options: ContainerOptions 
   // Socket Mode when there is an app-level token (Slack signs nothing on the socket); signed HTTP otherwise.
   const slackInbound = env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : undefined;
   if (env.SLACK_APP_TOKEN && env.SLACK_SIGNING_SECRET) logger.info('Slack in Socket Mode (SLACK_APP_TOKEN): SLACK_SIGNING_SECRET is not used and /slack/events is not served');
+  // Slack deliveries are claimed on connections of their own (2, opened on first use): a burst's claims
+  // come right after its acknowledgements, and must not queue behind the work of earlier deliveries.
+  const claimsDb = (): Db => {
+    const { db: claims, pool: claimsPool } = createStateDb(stateUrl, 2);
+    closers.unshift(() => claimsPool.end());
+    return claims;
+  };
   const slack =
     slackModules && env.SLACK_BOT_TOKEN && slackInbound
-      ? slackModules.createSlackApp({ inbound: slackInbound, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, cliSessions, publishQr, status, availability, tenants, deliveries: slackModules.createSlackDeliveries({ db }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
+      ? slackModules.createSlackApp({ inbound: slackInbound, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, cliSessions, publishQr, status, availability, tenants, deliveries: slackModules.createSlackDeliveries({ db: claimsDb() }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
       : undefined;
   if (Boolean(env.MICROSOFT_APP_ID) !== Boolean(env.MICROSOFT_APP_PASSWORD) && env.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
     throw configError('MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must be set together to enable Teams.');
@@ -427,6 +434,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
         await queue.startWorker(handlers, {
           concurrency: 50,
           onDone: (job, ok) => metrics.jobFinished(job.name, job.timestamp + (job.opts.delay ?? 0), ok),
+          // Web and worker in one process: a burst of Slack requests is acknowledged before jobs take the process's time.
+          before: env.RUN_MODE === 'worker' ? undefined : slack?.urgent.idle,
         });
         const sweepMs = env.SWEEP_INTERVAL;
         const schedule = () =>

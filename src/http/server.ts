@@ -16,7 +16,7 @@ interface Deps {
   /** Each named check must resolve for /readyz to answer 200. */
   readiness: Record<string, () => Promise<unknown>>;
   /** Slack's endpoint: Bolt's receiver, and what refuses a request before Bolt sees it. */
-  slack?: { receiver: HTTPReceiver; screen: SlackScreen } | undefined;
+  slack?: { receiver: HTTPReceiver; screen: SlackScreen; arrived?: (() => () => void) | undefined } | undefined;
   qrCodes?: ShortLivedFiles;
   /** Signed, expiring report downloads (`/reports/report.<format>?token=<signed token>`). */
   reports?: Pick<ReportService, 'download'>;

@@ -12,11 +12,15 @@ const BODY_LIMIT = 1024 * 1024;
  * stale ones), other content types, unparsable payloads, interactions dbaccess does not offer and
  * views it never opened.
  */
-export async function slackRoute(app: FastifyInstance, { receiver, screen, now = () => Date.now() }: { receiver: HTTPReceiver; screen: SlackScreen; now?: () => number }) {
+export async function slackRoute(app: FastifyInstance, { receiver, screen, arrived, now = () => Date.now() }: { receiver: HTTPReceiver; screen: SlackScreen; arrived?: (() => () => void) | undefined; now?: () => number }) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_request, body, done) => done(null, body));
 
   app.post('/slack/events', async (request: FastifyRequest, reply) => {
+    // Slack waits for this answer: the adapter holds the work that follows earlier answers until the
+    // requests arriving have theirs (see urgentFirst in src/lib/async.ts).
+    const answered = arrived?.();
+    if (answered) reply.raw.once('close', answered);
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const refusal = screen({ headers: request.headers, body, now: now() });
     if (refusal) return reply.code(refusal.status).header('x-slack-no-retry', '1').send({ error: refusal.error });

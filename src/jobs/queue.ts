@@ -17,7 +17,11 @@ export interface JobQueue {
   enqueue: Enqueue;
   enqueueMany: EnqueueMany;
   /** Starts processing; `onDone` sees every finished job (metrics). */
-  startWorker(handlers: JobHandlers, options?: { concurrency?: number; onDone?: (job: Job, ok: boolean) => void }): Promise<void>;
+  /**
+   * `before`: awaited before each job starts (in one process with the web side: until the chat
+   * acknowledgements arriving have been sent, at most half a second; see urgentFirst in src/lib/async.ts).
+   */
+  startWorker(handlers: JobHandlers, options?: { concurrency?: number; onDone?: (job: Job, ok: boolean) => void; before?: (() => Promise<void>) | undefined }): Promise<void>;
   /** Registers a recurring job without a payload: sweep, reconcile, the audit export and checkpoints, the purge (idempotent). */
   schedule(name: 'sweep' | 'reconcile' | 'exportAudit' | 'checkpointAudit' | 'purgeHistory', everyMs: number): Promise<void>;
   ping(): Promise<void>;
@@ -117,8 +121,9 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
       await queue.addBulk(bulk);
     },
 
-    async startWorker(handlers, { concurrency = 20, onDone } = {}) {
+    async startWorker(handlers, { concurrency = 20, onDone, before } = {}) {
       worker = makeWorker(async (job) => {
+        await before?.();
         const name = job.name as JobName;
         const spec = JOBS[name];
         if (!spec) throw new UnrecoverableError(`Unknown job ${job.name}`);

@@ -70,6 +70,22 @@ describe('urgentFirst', () => {
     await gate.idle(); // nothing urgent: no wait
   });
 
+  it('holds what can wait while urgent work keeps arriving, even when each ends in the turn it began', async () => {
+    // quietMs far longer than the turns below take: the arrivals keep the gate shut, whatever the machine's speed.
+    const gate = urgentFirst(60_000, 1000);
+    const order: string[] = [];
+    gate.begin()();
+    const later = gate.idle().then(() => order.push('later'));
+    for (let turn = 0; turn < 5; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      gate.begin()();
+      order.push(`arrival ${turn}`);
+    }
+    expect(gate.running).toBe(0);
+    await later;
+    expect(order).toEqual(['arrival 0', 'arrival 1', 'arrival 2', 'arrival 3', 'arrival 4', 'later']);
+  });
+
   it('lets waiting work go after maxWaitMs when urgent work never ends', async () => {
     const gate = urgentFirst(20);
     gate.begin();

@@ -65,39 +65,56 @@ export function onceEach<V>(keep: (value: V) => boolean = () => true): (key: str
 /**
  * Urgent work ahead of work that can wait: a chat acknowledgement has to reach the platform within
  * its deadline (Slack: 3 s), and under a burst the work that follows the acknowledgements already sent
- * (a form to open, a decision to store) would otherwise queue in front of the ones still to send.
- * `begin()` marks urgent work and returns its end (idempotent); `idle()` resolves once no urgent work
- * is under way, or after `maxWaitMs`, so that a flood of acknowledgements never starves the rest.
+ * (a delivery to claim, a form to open, a decision to store) would otherwise take the process's time
+ * from the requests still arriving. `begin()` marks urgent work as it arrives and returns its end
+ * (idempotent); `idle()` resolves once no urgent work is under way and none has begun for `quietMs`
+ * (the burst has stopped arriving: an acknowledgement that needs no round trip ends in the same turn
+ * it began, so "none under way" alone would never hold anything back), or after `maxWaitMs`, so that
+ * a flood never starves the rest. Waiters go in the order they asked.
  */
-export function urgentFirst(maxWaitMs = 1000): { begin(): () => void; idle(): Promise<void>; readonly running: number } {
+export function urgentFirst(maxWaitMs = 1000, quietMs = 20): { begin(): () => void; idle(): Promise<void>; readonly running: number } {
   let running = 0;
-  let waiting: Array<() => void> = [];
+  let lastBegun = Number.NEGATIVE_INFINITY;
+  let waiting: Array<{ resolve: () => void; deadline: number }> = [];
+  let timer: NodeJS.Timeout | undefined;
+  const quiet = (now: number) => running === 0 && now - lastBegun >= quietMs;
+  const release = (count: number) => {
+    const go = waiting.slice(0, count);
+    waiting = waiting.slice(count);
+    for (const waiter of go) waiter.resolve();
+  };
+  // One timer for every waiter: at the end of the quiet spell, or at the oldest waiter's deadline.
+  const schedule = () => {
+    if (timer || waiting.length === 0) return;
+    const now = performance.now();
+    const untilQuiet = running > 0 ? quietMs : lastBegun + quietMs - now;
+    timer = setTimeout(check, Math.max(0, Math.min(untilQuiet, waiting[0]!.deadline - now)));
+  };
+  const check = () => {
+    timer = undefined;
+    const now = performance.now();
+    if (quiet(now)) return release(waiting.length);
+    // Those that have waited maxWaitMs go anyway (the oldest first: they asked first).
+    const notDue = waiting.findIndex((waiter) => waiter.deadline > now);
+    release(notDue === -1 ? waiting.length : notDue);
+    schedule();
+  };
   return {
     begin() {
       running += 1;
+      lastBegun = performance.now();
       let ended = false;
       return () => {
         if (ended) return;
         ended = true;
         running -= 1;
-        if (running > 0) return;
-        const go = waiting;
-        waiting = [];
-        for (const resolve of go) resolve();
       };
     },
     idle() {
-      if (running === 0) return Promise.resolve();
+      if (quiet(performance.now())) return Promise.resolve();
       return new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          waiting = waiting.filter((fn) => fn !== done);
-          resolve();
-        }, maxWaitMs);
-        const done = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        waiting.push(done);
+        waiting.push({ resolve, deadline: performance.now() + maxWaitMs });
+        schedule();
       });
     },
     get running() {

@@ -3,9 +3,10 @@ import { code, person, rich, text } from '../../lib/rich-text.js';
 import type { MfaPurpose } from '../../modules/mfa/mfa-service.js';
 import { formatTime } from '../../lib/time.js';
 import { REPORT_USAGE } from '../../modules/reports/report-service.js';
-import type { Actor } from '../../modules/tenants/tenant-service.js';
+import type { Actor, Platform } from '../../modules/tenants/tenant-service.js';
+import type { CatalogView } from '../../config/catalog.js';
 import { auditVerdict, insightsNaming, insightsText, listText, statusText } from './command-texts.js';
-import { helpText, usageText, type Command, type CommandKind, type Surface } from './commands.js';
+import { helpText, usageText, type Command, type CommandKind, type Surface, type UsageOf } from './commands.js';
 import { actionHandlers } from './dispatcher-actions.js';
 import { changesHandlers } from './dispatcher-changes.js';
 import type { DispatcherDeps, Handler, Handlers, TenantCaller, VerifyCode } from './dispatch-types.js';
@@ -50,17 +51,24 @@ export function createDispatcher(deps: DispatcherDeps, surface: Surface, platfor
   const auditors = async (caller: Caller, refusal: string, allowed: boolean): Promise<Reply | undefined> =>
     allowed && reports && (await reports.mayAudit(caller)) ? undefined : refused(text(refusal));
 
+  /** The empty request form of a catalog, or why there is none. In memory: no round trip. */
+  const requestForm = (platform: Platform, catalog: CatalogView): Reply =>
+    catalog.catalog.databases.length === 0
+      ? refused(text(`No databases are configured for this ${platform === 'teams' ? 'organisation' : 'workspace'} yet. An admin adds them to the catalog file (dbaccess.yaml); see the README.`))
+      : { ok: true, say: [], show: { kind: 'requestForm', catalog, state: { unavailable: unavailableIn(catalog, availability) } } };
+
+  /** Answers made of words alone. */
+  const words = {
+    help: () => done(helpText(surface, platformName)),
+    unknown: (word: string) => refused(rich`I do not know ${code(word)}.\n${helpText(surface, platformName)}`),
+    usage: (of: UsageOf) => refused(usageText(of, surface)),
+  };
+
   const commandHandlers = {
-    async requestForm(caller) {
-      const catalog = await catalogOf(caller.tenantId);
-      if (catalog.catalog.databases.length === 0) {
-        return refused(text(`No databases are configured for this ${caller.platform === 'teams' ? 'organisation' : 'workspace'} yet. An admin adds them to the catalog file (dbaccess.yaml); see the README.`));
-      }
-      return { ok: true, say: [], show: { kind: 'requestForm', catalog, state: { unavailable: unavailableIn(catalog, availability) } } };
-    },
-    help: async () => done(helpText(surface, platformName)),
-    unknown: async (_caller, { word }) => refused(rich`I do not know ${code(word)}.\n${helpText(surface, platformName)}`),
-    usage: async (_caller, { of }) => refused(usageText(of, surface)),
+    requestForm: async (caller) => requestForm(caller.platform, await catalogOf(caller.tenantId)),
+    help: async () => words.help(),
+    unknown: async (_caller, { word }) => words.unknown(word),
+    usage: async (_caller, { of }) => words.usage(of),
 
     async list(caller) {
       const actor = await caller.actor();
@@ -177,7 +185,29 @@ export function createDispatcher(deps: DispatcherDeps, surface: Surface, platfor
     }
   }
 
-  return { dispatch, surface };
+  /**
+   * The answer to a command that needs nothing but its words and the workspace's catalog (both in
+   * memory), for a platform's acknowledgement before the workspace's tenant is known: a workspace's
+   * first commands must not wait for its tenant's look-up (Slack allows 3 s, and a burst of them
+   * would queue behind it). The request form, help, usage, an unknown word; undefined for every other
+   * command, which is carried out by `dispatch` after the acknowledgement.
+   */
+  function answerBeforeTenant(command: Command, workspace: { platform: Platform; catalog: CatalogView }): Reply | undefined {
+    switch (command.kind) {
+      case 'requestForm':
+        return requestForm(workspace.platform, workspace.catalog);
+      case 'help':
+        return words.help();
+      case 'unknown':
+        return words.unknown(command.word);
+      case 'usage':
+        return words.usage(command.of);
+      default:
+        return undefined;
+    }
+  }
+
+  return { dispatch, answerBeforeTenant, surface };
 }
 
 export type Dispatcher = ReturnType<typeof createDispatcher>;

@@ -28,8 +28,8 @@ class DuplicateDelivery extends Error {
   }
 }
 
-/** The longest that work following an acknowledgement waits for the others (a trigger id lives 3 s). */
-const ACK_FIRST_MAX_WAIT_MS = 1000;
+/** The longest that work following an acknowledgement waits for the others: a trigger id lives 3 s from Slack's side, and under load the acknowledgement itself comes late. */
+const ACK_FIRST_MAX_WAIT_MS = 500;
 
 export interface SlackOptions {
   /**
@@ -101,14 +101,16 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
     });
   }
 
-  // Acknowledgements first. Before ack() a request costs its validation and nothing else: the
-  // workspace's tenant (looked up once per workspace, single flight, then kept) and the listener's own
-  // checks. Two things come right after the acknowledgement instead of before it:
-  // - the delivery is claimed (one insert): a copy of a delivery already taken in (Slack's retry, or
-  //   the same payload twice) is acknowledged like the first and stops there (DuplicateDelivery);
-  // - what follows an acknowledgement already sent (a form to open, a decision to store) waits until
-  //   every request that has arrived is acknowledged, so the work queued behind the first answers of a
-  //   burst never delays the last ones past Slack's 3 s.
+  // Acknowledgements first. Before ack() a request costs its validation and nothing else, no round
+  // trip: a slash command is answered from its words and its workspace's catalog (in memory) before
+  // its tenant is known (listeners/commands.ts); a click or a form finds its tenant cached (looked up
+  // once per workspace, single flight, then kept). Two things come right after the acknowledgement:
+  // - the delivery is claimed (one insert, batched per tenant on connections of its own): a copy of a
+  //   delivery already taken in (Slack's retry, or the same payload twice) is acknowledged like the
+  //   first and stops there (DuplicateDelivery);
+  // - what follows an acknowledgement waits until the requests arriving have theirs (none under way
+  //   and none new for a moment, at most 0.5 s; the HTTP route marks each arrival), so the work behind
+  //   the first answers of a burst never takes the time of the last ones.
   // Every receiver hands its requests to processEvent, with the ack function listeners call.
   const acks = urgentFirst(ACK_FIRST_MAX_WAIT_MS);
   const processEvent = app.processEvent.bind(app);
@@ -119,7 +121,7 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
     const key = deliveryKey(body);
     let claimed: Promise<boolean> | undefined;
     const claim = () =>
-      (claimed ??= teamId && key ? tenants.ensureTenant('slack', teamId).then((tenantId) => withTenant(tenantId, () => deliveries.first(tenantId, key))) : Promise.resolve(true));
+      (claimed ??= teamId && key ? tenants.ensureTenant('slack', teamId).then((tenantId) => deliveries.first(tenantId, key)) : Promise.resolve(true));
     const ack: typeof event.ack = async (response) => {
       try {
         await event.ack(response);
@@ -141,14 +143,17 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
 
   // Every listener runs in its workspace's tenant scope: the state database's row-level security
   // then refuses any row of another tenant, whatever a listener or service might ask for.
+  // A slash command enters it itself, after its acknowledgement (listeners/commands.ts): a workspace's
+  // first commands are answered before its tenant is known.
   app.use(async (args) => {
     const teamId = teamOf(args.body);
     if (!teamId) return;
+    if (typeof (args.body as { command?: unknown }).command === 'string') return args.next();
     const tenantId = await tenants.ensureTenant('slack', teamId);
     await withTenant(tenantId, () => args.next());
   });
 
-  const context: SlackListenerContext = { app, dispatcher, views, notifier, tenants, catalogOf, offboarding, directory, publishQr, log };
+  const context: SlackListenerContext = { app, dispatcher, views, notifier, tenants, catalogOf, catalogs, offboarding, directory, publishQr, log };
   registerEvents(context);
   registerCommands(context);
   registerActions(context);
@@ -163,8 +168,10 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
   return {
     app,
     notifier,
+    /** Work that can wait (what follows an acknowledgement, a job in the same process) waits on `urgent.idle()`. */
+    urgent: { idle: () => acks.idle() },
     /** Over HTTP: what Fastify's /slack/events route needs. In Socket Mode there is no such route. */
-    http: receiver instanceof HTTPReceiver && 'signingSecret' in options.inbound ? { receiver, screen: createSlackScreen(options.inbound.signingSecret, views) } : undefined,
+    http: receiver instanceof HTTPReceiver && 'signingSecret' in options.inbound ? { receiver, screen: createSlackScreen(options.inbound.signingSecret, views), arrived: acks.begin } : undefined,
     /** In Socket Mode: the connection to Slack, started once the server is ready. */
     socket: receiver instanceof SocketModeReceiver ? createSocketConnection(receiver.client, log) : undefined,
     async init() {

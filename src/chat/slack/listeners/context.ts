@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import type { CatalogOf } from '../../../config/catalog.js';
+import type { CatalogOf, CatalogSet } from '../../../config/catalog.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { DraftField } from '../../../modules/access-requests/access-request-schemas.js';
 import type { RequestDraft } from '../../../modules/access-requests/access-request-types.js';
@@ -19,6 +19,8 @@ export interface SlackListenerContext {
   notifier: ChatNotifier;
   tenants: Pick<TenantService, 'actor' | 'ensureTenant'>;
   catalogOf: CatalogOf;
+  /** The whole catalog file: a workspace's section is read from it before its tenant is known. */
+  catalogs: () => CatalogSet;
   offboarding: Pick<OffboardingService, 'offboardInTenant'>;
   /** Emails and user groups of Slack people, when the catalog names people so: warmed after acknowledgements. */
   directory?: Pick<SlackDirectory, 'warm' | 'forgetGroups' | 'forgetUser'> | undefined;
