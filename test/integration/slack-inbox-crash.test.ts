@@ -88,7 +88,7 @@ describe('a delivery that reduces access survives a kill -9 right after its ackn
     const restartedAt = Date.now();
     processes.push(await startAppProcess());
     const revoked = await waitUntil(async () => (await leaseOf(lease.requestId))?.revokedAt, 60_000, 'the revocation after the restart');
-    console.info(`revoked ${revoked.getTime() - restartedAt} ms after the restart`);
+    console.info(`revoked ${revoked!.getTime() - restartedAt} ms after the restart`);
     expect(await targetRoles(lease.username)).toEqual([]);
     const sessions = await pgTargetSessions(lease.username);
     expect(sessions).toBe(0);

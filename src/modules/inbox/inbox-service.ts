@@ -81,7 +81,9 @@ export function createInboxReplay({ db, tenants, exits, offboarding, audit, grac
     const actor = await tenants.actor(row.platform as Platform, row.workspaceId, row.actorExternalId ?? '');
     const outcome = await exits.revoke(actor, row.subject);
     if (outcome.ok) return 'replayed';
-    return outcome.notFound ? 'not found' : `refused: ${outcome.message}`;
+    if (outcome.refused) return `refused: ${outcome.message}`;
+    // Not found, or already over or ending (the work was done before the process died): nothing to do.
+    return outcome.notFound ? 'not found' : `nothing to do: ${outcome.message}`;
   }
 
   async function finish(row: Row, outcome: string): Promise<void> {
