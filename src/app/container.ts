@@ -456,6 +456,16 @@ export async function createContainer(config: Config, options: ContainerOptions 
           ]);
         await schedule();
         await queue.enqueue('reconcile', {});
+        // An End access or an offboarding acknowledged by a process that died just before this one
+        // started is replayed as soon as its grace is over, not a sweep interval later.
+        const dueIn = await inboxReplay.dueIn().catch(() => undefined);
+        if (dueIn !== undefined) {
+          const replaySoon = setTimeout(() => {
+            inboxReplay.replay().catch((error: unknown) => logger.warn({ err: error }, 'inbox replay failed'));
+          }, dueIn + 100);
+          replaySoon.unref();
+          closers.unshift(async () => clearTimeout(replaySoon));
+        }
         // The schedules live in the queue's store; a Redis flush or restart erases them. Re-asserting
         // them keeps the sweep (and so every revocation) alive whatever happens to Redis.
         const keepScheduled = setInterval(() => {

@@ -91,6 +91,14 @@ export function createInboxReplay({ db, tenants, exits, offboarding, audit, grac
   }
 
   return {
+    /** How long until the oldest intent not done is due (0 when it is), undefined when none waits: a process starting replays then. */
+    dueIn: () =>
+      asSystem('inbox', async () => {
+        const { rows } = await db.execute<{ due_in: number | null }>(sql`
+          SELECT (extract(epoch FROM min(received_at) - now()) * 1000)::float8 + ${graceMs} AS due_in FROM inbound_intents WHERE done_at IS NULL`);
+        const dueIn = rows[0]?.due_in;
+        return dueIn === null || dueIn === undefined ? undefined : Math.max(0, Number(dueIn));
+      }),
     /** One pass: replays what is overdue, in the system's scope (intents of every tenant). */
     replay: () =>
       asSystem('inbox', async () => {
