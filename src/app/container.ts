@@ -10,6 +10,7 @@ import { createSecretBox, deriveKey, loadMasterKey } from '../lib/crypto.js';
 import { registerConnectionSecrets, registerSecretValue } from '../lib/secret.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { createJobHandlers } from '../jobs/handlers.js';
+import { createInbox, createInboxReplay } from '../modules/inbox/inbox-service.js';
 import { createJobQueue, type QueueBackend } from '../jobs/queue.js';
 import { personOf, type PersonResolver } from '../modules/policy/policy-evaluator.js';
 import { namesPeopleBy } from '../config/policy-config.js';
@@ -281,6 +282,8 @@ export async function createContainer(config: Config, options: ContainerOptions 
   endLease = exits.endLease;
   const cliSessions = createCliSessionService({ db, audit });
   const offboarding = createOffboardingService({ repo: createOffboardingRepo({ db }), exitRepo, exits, leases, cliSessions, audit, enqueue: queue.enqueue });
+  // The sweep replays the inbox's intents that the process taking them in did not finish (it died).
+  const inboxReplay = createInboxReplay({ db, tenants, exits, offboarding, audit });
   const status = async (tenantId: string) => {
     const [activeLeases, queueCounts, failingRevocations, unreviewedBreakGlass, catalog] = await Promise.all([
       leaseRepo.countActive(), queue.counts(), leases.failingRevocations(tenantId), requests.unreviewedBreakGlass(tenantId), catalogOf(tenantId),
@@ -303,9 +306,14 @@ export async function createContainer(config: Config, options: ContainerOptions 
     closers.unshift(() => claimsPool.end());
     return claims;
   };
+  // The inbox of deliveries that reduce access is written on the same connections, before the acknowledgement.
+  const slackIntake = (modules: NonNullable<typeof slackModules>) => {
+    const claims = claimsDb();
+    return { deliveries: modules.createSlackDeliveries({ db: claims }), inbox: createInbox({ db: claims }) };
+  };
   const slack =
     slackModules && env.SLACK_BOT_TOKEN && slackInbound
-      ? slackModules.createSlackApp({ inbound: slackInbound, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, cliSessions, publishQr, status, availability, tenants, deliveries: slackModules.createSlackDeliveries({ db: claimsDb() }), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
+      ? slackModules.createSlackApp({ inbound: slackInbound, botToken: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, viewKey: deriveKey(masterKey, 'slack-views') }, { mfa, cliSessions, publishQr, status, availability, tenants, ...slackIntake(slackModules), requests, analysis, insights: insightsService, leases, exits, offboarding, reports, audit, catalogOf, catalogs, directory: slackDirectory, logger })
       : undefined;
   if (Boolean(env.MICROSOFT_APP_ID) !== Boolean(env.MICROSOFT_APP_PASSWORD) && env.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
     throw configError('MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD must be set together to enable Teams.');
@@ -430,7 +438,7 @@ export async function createContainer(config: Config, options: ContainerOptions 
       // The workers and the HTTP server start side by side (start-up time, issue 17).
       const startWorkers = async () => {
         if (env.RUN_MODE === 'web') return;
-        const handlers = createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics, auditExporter, audit, retention, offboarding, tickets, enqueue: queue.enqueue });
+        const handlers = createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics, auditExporter, audit, retention, offboarding, tickets, inbox: inboxReplay, enqueue: queue.enqueue });
         await queue.startWorker(handlers, {
           concurrency: 50,
           onDone: (job, ok) => metrics.jobFinished(job.name, job.timestamp + (job.opts.delay ?? 0), ok),
@@ -448,6 +456,16 @@ export async function createContainer(config: Config, options: ContainerOptions 
           ]);
         await schedule();
         await queue.enqueue('reconcile', {});
+        // An End access or an offboarding acknowledged by a process that died just before this one
+        // started is replayed as soon as its grace is over, not a sweep interval later.
+        const dueIn = await inboxReplay.dueIn().catch(() => undefined);
+        if (dueIn !== undefined) {
+          const replaySoon = setTimeout(() => {
+            inboxReplay.replay().catch((error: unknown) => logger.warn({ err: error }, 'inbox replay failed'));
+          }, dueIn + 100);
+          replaySoon.unref();
+          closers.unshift(async () => clearTimeout(replaySoon));
+        }
         // The schedules live in the queue's store; a Redis flush or restart erases them. Re-asserting
         // them keeps the sweep (and so every revocation) alive whatever happens to Redis.
         const keepScheduled = setInterval(() => {

@@ -411,6 +411,36 @@ export const slackDeliveries = pgTable(
 );
 
 /**
+ * The inbox of deliveries that reduce access (End access or `revoke`, an account deactivated): written
+ * before the platform is acknowledged, marked done when the work is, and replayed by the sweep when it
+ * is not (the process died between the two). One row per delivery: a retry of it finds it there.
+ */
+export const inboundIntents = pgTable(
+  'inbound_intents',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id),
+    platform: text('platform').notNull(),
+    /** The platform's id of the workspace (Slack's team id): the actor is looked up in it again at replay. */
+    workspaceId: text('workspace_id').notNull(),
+    kind: text('kind').$type<'revoke' | 'offboard'>().notNull(),
+    /** Who asked (a revoke), in the platform's ids; null for an event (the platform itself). */
+    actorExternalId: text('actor_external_id'),
+    /** The request id (a revoke) or the platform's user id (an offboarding). */
+    subject: text('subject').notNull(),
+    deliveryKey: text('delivery_key').notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    /** When a sweep last took it up for replay (one sweep at a time; another after a minute). */
+    claimedAt: timestamp('claimed_at', { withTimezone: true }),
+    attempts: integer('attempts').notNull().default(0),
+    doneAt: timestamp('done_at', { withTimezone: true }),
+    /** How it ended: 'live', 'replayed', 'refused: …', 'not found', 'abandoned: …'. */
+    outcome: text('outcome'),
+  },
+  (t) => [uniqueIndex('inbound_intents_delivery').on(t.tenantId, t.deliveryKey), index('inbound_intents_open').on(t.receivedAt).where(sql`done_at IS NULL`)],
+);
+
+/**
  * What each platform's approvers were told about catalog databases that cannot be served (their admin
  * reference gives no admin connection): a row while the problem lasts, so that every process and every
  * restart tells them once per problem, and once more when it is fixed. Not a tenant's row: database

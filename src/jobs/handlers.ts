@@ -13,10 +13,13 @@ import type { AuditExporter } from '../modules/audit/audit-export.js';
 import type { AuditService } from '../modules/audit/audit-service.js';
 import type { RetentionService } from '../modules/retention/retention-service.js';
 import type { OffboardingService } from '../modules/offboarding/offboarding-service.js';
+import type { createInboxReplay } from '../modules/inbox/inbox-service.js';
 import { withTenant } from '../modules/tenants/tenant-scope.js';
 import type { JobHandlers } from './queue.js';
 import type { Enqueue } from '../modules/job-port.js';
 import type { TicketService } from '../modules/tickets/ticket-service.js';
+
+type InboxReplay = ReturnType<typeof createInboxReplay>;
 
 interface Deps {
   requests: AccessRequestService;
@@ -37,6 +40,8 @@ interface Deps {
   audit?: Pick<AuditService, 'checkpoint' | 'verifyRecent' | 'tenantIds'>;
   retention?: Pick<RetentionService, 'purge'>;
   offboarding?: Pick<OffboardingService, 'notice'>;
+  /** Replays the intents of deliveries that reduce access left undone (their process died after the acknowledgement). */
+  inbox?: Pick<InboxReplay, 'replay'>;
   /** Tickets that bind: the summary as a ticket comment, and the poll of bound tickets by the sweep. */
   tickets?: Pick<TicketService, 'commentSummary' | 'poll'> | undefined;
   enqueue?: Enqueue | undefined;
@@ -46,7 +51,7 @@ interface Deps {
 const ALERT_AT = (attempts: number) => attempts === 3 || (attempts > 3 && (attempts - 3) % 60 === 0);
 
 /** Thin handlers: load by id, call a service, tell people. Every one is safe to run twice. */
-export function createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger, metrics, auditExporter, audit, retention, offboarding, tickets, enqueue }: Deps): JobHandlers {
+export function createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger, metrics, auditExporter, audit, retention, offboarding, tickets, inbox, enqueue }: Deps): JobHandlers {
   /**
    * One card writer per request at a time: a holder renders the latest state, so concurrent updates
    * can never leave an older state on the card.
@@ -205,6 +210,10 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
     },
 
     async sweep() {
+      // First the inbox: an End access or an offboarding taken in by a process that died is carried out
+      // now (ending the lease), and the lease sweep below finds it due in the same pass.
+      const replayed = await inbox?.replay().catch((error: unknown) => logger.warn({ err: error }, 'inbox replay failed'));
+      if (replayed && replayed.replayed + replayed.refused + replayed.failed > 0) logger.info(replayed, 'sweep replayed inbox intents left undone');
       const swept = await leases.sweep();
       if (swept.revocations + swept.expirations + swept.provisions + swept.cards > 0) logger.info(swept, 'sweep re-enqueued overdue work');
       // Bound tickets are read again at their tracker's poll interval (webhooks are the fast path).

@@ -13,7 +13,10 @@ import { teamOf, type SlackListenerContext } from './listeners/context.js';
 import { registerEvents } from './listeners/events.js';
 import { registerViews } from './listeners/views.js';
 import { registerChanges } from './listeners/changes.js';
+import { randomUUID } from 'node:crypto';
+import type { Inbox } from '../../modules/inbox/inbox-service.js';
 import { deliveryKey, type createSlackDeliveries } from './slack-deliveries.js';
+import { intentOf } from './slack-intents.js';
 import type { SlackDirectory } from './slack-directory.js';
 import { createSlackNotifier } from './slack-notifier.js';
 import { SLACK_SURFACE } from './slack-replies.js';
@@ -50,6 +53,8 @@ interface Deps extends Omit<DispatcherDeps, 'notifier' | 'logger' | 'catalogOf'>
   tenants: Pick<TenantService, 'actor' | 'ensureTenant'>;
   /** Deliveries already taken in: Slack's retries act once. */
   deliveries: ReturnType<typeof createSlackDeliveries>;
+  /** Deliveries that reduce access, written before their acknowledgement (the sweep replays what is not done). */
+  inbox: Pick<Inbox, 'record' | 'done'>;
   /** The kill switch when a person's account is deactivated. */
   offboarding: Pick<OffboardingService, 'offboardInTenant'>;
   /** The tenant's catalog (its section of the file). */
@@ -66,7 +71,7 @@ interface Deps extends Omit<DispatcherDeps, 'notifier' | 'logger' | 'catalogOf'>
  * that parse Slack payloads into commands, acknowledge at once and render the dispatcher's replies.
  * The request form is checked before the acknowledgement (pure, in memory) so errors show inline.
  */
-export function createSlackApp(options: SlackOptions, { publishQr, tenants, deliveries, offboarding, catalogOf, catalogs, directory, logger, ...services }: Deps) {
+export function createSlackApp(options: SlackOptions, { publishQr, tenants, deliveries, inbox, offboarding, catalogOf, catalogs, directory, logger, ...services }: Deps) {
   const log = logger.child({ platform: 'slack' });
   // The same App and listeners serve either receiver: only the way in differs.
   // Socket Mode reconnects through createSocketConnection, not the SDK (see there); apps.connections.open
@@ -112,13 +117,37 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
   //   and none new for a moment, at most 0.5 s; the HTTP route marks each arrival), so the work behind
   //   the first answers of a burst never takes the time of the last ones.
   // Every receiver hands its requests to processEvent, with the ack function listeners call.
+  //
+  // A delivery that reduces access (End access, `/dbaccess revoke`, an account deactivated) is the one
+  // exception: its intent is written to the inbox (one insert; the tenant is cached after its first
+  // look-up) before anything acknowledges it, and marked done once its work is (`intentDone`). Slack
+  // does not send an acknowledged delivery again: if this process dies in between, the sweep replays
+  // the intent (src/modules/inbox). If the insert fails, nothing is acknowledged and Slack retries.
   const acks = urgentFirst(ACK_FIRST_MAX_WAIT_MS);
+  const intents = new WeakMap<object, () => Promise<void>>();
+  const intentDone = async (body: unknown): Promise<void> => {
+    const done = typeof body === 'object' && body ? intents.get(body) : undefined;
+    if (done) await done().catch((error: unknown) => log.warn({ err: error }, 'slack: could not mark an inbox intent done; the sweep will replay it (idempotent)'));
+  };
   const processEvent = app.processEvent.bind(app);
   app.processEvent = async (event) => {
     const acknowledged = acks.begin();
     const body = event.body as Record<string, unknown>;
     const teamId = teamOf(body);
     const key = deliveryKey(body);
+    const intent = teamId ? intentOf(body, teamId) : undefined;
+    if (teamId && intent) {
+      try {
+        const tenantId = await tenants.ensureTenant('slack', teamId);
+        const intentKey = key ?? `unkeyed:${randomUUID()}`;
+        await inbox.record(tenantId, intentKey, intent);
+        intents.set(body, () => inbox.done(tenantId, intentKey));
+      } catch (error) {
+        acknowledged();
+        log.error({ err: error, kind: intent.kind }, 'slack: could not write a delivery that reduces access to the inbox; not acknowledged, Slack retries');
+        throw error;
+      }
+    }
     let claimed: Promise<boolean> | undefined;
     // A claim that cannot be stored (the state database restarting) lets the delivery through: its work
     // then answers the person (done, or what went wrong), where stopping would leave a click acknowledged
@@ -162,7 +191,7 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
     await withTenant(tenantId, () => args.next());
   });
 
-  const context: SlackListenerContext = { app, dispatcher, views, notifier, tenants, catalogOf, catalogs, offboarding, directory, publishQr, log };
+  const context: SlackListenerContext = { app, dispatcher, views, notifier, tenants, catalogOf, catalogs, offboarding, directory, publishQr, intentDone, log };
   registerEvents(context);
   registerCommands(context);
   registerActions(context);

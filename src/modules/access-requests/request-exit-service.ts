@@ -24,6 +24,8 @@ export interface ExitOutcome {
   message: string;
   /** No such request in the actor's tenant (a request of another tenant included). */
   notFound?: boolean;
+  /** The actor may not do this (not the requester, an approver or an admin); the refusal is audited. */
+  refused?: boolean;
 }
 
 /** Who may take a way out of a request: its requester, an approver of its database, an admin. */
@@ -62,7 +64,7 @@ export function createRequestExitService({ db, requests, exits, audit, enqueue, 
       await audit.record({
         tenantId: actor.tenantId, actor: `user:${actor.userId}`, action: `request.${asked}`, subject: `request:${requestId}`, outcome: 'refused', details: { why: 'not the requester, an approver or an admin' },
       });
-      return { ok: false, message: `Only the requester or an approver of ${request.databaseId} (or an admin) can ${asked} request ${requestId}. Nothing changed.` };
+      return { ok: false, refused: true, message: `Only the requester or an approver of ${request.databaseId} (or an admin) can ${asked} request ${requestId}. Nothing changed.` };
     }
     const state = request.state as RequestState;
     if (WAITING_STATES.includes(state)) {

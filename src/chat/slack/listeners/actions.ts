@@ -72,7 +72,10 @@ export function registerActions(ctx: SlackListenerContext): void {
 
   app.action(IDS.end, async ({ ack, body, action, respond }) => {
     await ack();
-    await answer(respond, await dispatch(body, { kind: 'revoke', requestId: valueOf(action), via: 'button' }));
+    const reply = await dispatch(body, { kind: 'revoke', requestId: valueOf(action), via: 'button' });
+    // Done once answered (ended, already over, refused); an error leaves it to the sweep's replay.
+    if (!reply.error) await ctx.intentDone(body);
+    await answer(respond, reply);
   });
 
   app.action(IDS.retry, async ({ ack, body, action, respond }) => {

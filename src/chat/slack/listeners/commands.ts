@@ -56,6 +56,8 @@ export function registerCommands(ctx: SlackListenerContext): void {
     await ack();
     await inScope(async (caller) => {
       const reply = await settle(dispatcher.dispatch(caller, parsed));
+      // `revoke`: done once answered; an error leaves it to the sweep's replay (src/modules/inbox).
+      if (parsed.kind === 'revoke' && !reply.error) await ctx.intentDone(command);
       const draw = slackScreen(reply, { revision: 0, publishQr: ctx.publishQr });
       if ('dm' in draw) {
         try {

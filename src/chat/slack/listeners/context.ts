@@ -26,6 +26,8 @@ export interface SlackListenerContext {
   directory?: Pick<SlackDirectory, 'warm' | 'forgetGroups' | 'forgetUser'> | undefined;
   /** Serves a PNG at a short-lived public URL (for the QR code), when a public address is configured. */
   publishQr?: ((png: Buffer) => string | undefined) | undefined;
+  /** Marks the inbox intent of a delivery that reduces access done (its work is done or answered); nothing for any other. */
+  intentDone: (body: unknown) => Promise<void>;
   log: Logger;
 }
 

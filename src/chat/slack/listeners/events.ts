@@ -16,6 +16,10 @@ export function registerEvents(ctx: SlackListenerContext): void {
     const tenantId = await tenantOf(body);
     directory?.forgetUser(tenantId, event.user.id);
     // Deactivated (Slack marks a deactivated or deleted account `deleted`): the kill switch.
-    if (event.user.deleted === true) await offboarding.offboardInTenant(tenantId, event.user.id, 'slack');
+    // Written to the inbox before its acknowledgement: done here, replayed by the sweep if this dies first.
+    if (event.user.deleted === true) {
+      await offboarding.offboardInTenant(tenantId, event.user.id, 'slack');
+      await ctx.intentDone(body);
+    }
   });
 }
