@@ -45,14 +45,15 @@ export interface CaptureCost {
 }
 
 /**
- * Bench scenario 9, 2026-12-07 17:13-17:33 UTC (2-core AMD EPYC, PostgreSQL 15, MariaDB 10.11, load
- * average 7.7-16.9; the README's Benchmarks give every run): the worse of SELECT and UPDATE, median of
- * six runs on PostgreSQL and three on MariaDB. Methods without a figure were not measured here.
+ * Bench scenario 9 (the README's Benchmarks give every run), the worse of SELECT and UPDATE: PostgreSQL
+ * 15, median of three quiet runs on 2026-12-07 18:25-18:28 UTC (2-core AMD EPYC, load average 1.6-3.4);
+ * MariaDB 10.11, median of three runs at 17:13-17:33 UTC under load (7.7-16.9). Methods without a
+ * figure were not measured here.
  */
 export const MEASURED_CAPTURE_COST: Partial<Record<CaptureMethod, number>> = {
-  pgaudit: 40,
-  log_statement: 33,
-  pg_stat_statements: 10,
+  pgaudit: 17,
+  log_statement: 15,
+  pg_stat_statements: 5,
   server_audit: 19,
   general_log: 19,
 };
