@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { generateRecoveryCodes, newTotpSecret, otpauthUri } from '../modules/mfa/mfa-codes.js';
 import { generatePassword } from './crypto.js';
 import { safeError, scrubText, scrubValue } from './log-scrubber.js';
-import { createLogger } from './logger.js';
+import { createLogger, isLostConnection } from './logger.js';
 import { REDACTED, Secret, redactKnownSecrets, registerConnectionSecrets, registerSecretValue, secretForms } from './secret.js';
 
 /** A logger at trace writing into an array, as the app's logger writes to stdout. */
@@ -157,5 +157,14 @@ describe('the log scrubber', () => {
     expect(first!.err).toMatchObject({ type: 'TypeError', message: 'terminated', cause: { type: 'Error', code: 'HPE_INVALID_CHUNK_SIZE' } });
     expect(JSON.stringify(first)).not.toContain('echoed-token-77');
     expect(second!.err).toMatchObject({ type: 'RangeError', message: 'out of range' });
+  });
+});
+
+describe('isLostConnection (what a stopping app logs at debug)', () => {
+  it('knows the server ending a connection in the driver\'s words and in a provider\'s', () => {
+    expect(isLostConnection(new Error('terminating connection due to administrator command'))).toBe(true);
+    expect(isLostConnection({ err: new Error('Cannot reach sandbox (127.0.0.1:41411): the server is shutting down or starting up.') })).toBe(true);
+    expect(isLostConnection('Cannot reach sandbox (127.0.0.1:41411): the server is shutting down or starting up.')).toBe(true);
+    expect(isLostConnection(new Error('permission denied to drop role'))).toBe(false);
   });
 });

@@ -93,8 +93,8 @@ export function expectShutdown(logger: Logger): void {
   if (shutdown) shutdown.expected = true;
 }
 
-/** Errors of a connection the database server ended or refused (SQLSTATE 57P01 to 57P03, a closed socket). */
-const LOST_CONNECTION = /terminating connection due to administrator command|the database system is shutting down|Connection terminated|ECONNREFUSED|ECONNRESET|57P0[123]/i;
+/** Errors of a connection the database server ended or refused (SQLSTATE 57P01 to 57P03, a closed socket, and a provider's words for them). */
+const LOST_CONNECTION = /terminating connection due to administrator command|the database system is shutting down|the server is shutting down or starting up|Connection terminated|ECONNREFUSED|ECONNRESET|57P0[123]/i;
 
 export function isLostConnection(arg: unknown): boolean {
   if (typeof arg === 'string') return LOST_CONNECTION.test(arg);
