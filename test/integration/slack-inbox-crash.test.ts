@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem } from '../../src/db/tenant-scope.js';
-import { PEOPLE, SIGNING_SECRET, TEAM, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
+import { activeLease as activeLeaseOf, leaseOf as leaseOfHarness, PEOPLE, SIGNING_SECRET, TEAM, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { targetRoles } from '../support/databases.js';
 import { freePort } from '../support/ports.js';
 import { spawnApp, type AppProcess } from '../support/processes.js';
@@ -43,20 +43,9 @@ describe('a delivery that reduces access survives a kill -9 right after its ackn
     await h?.close();
   });
 
-  const leaseOf = (requestId: string) => asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }));
+  const leaseOf = (requestId: string) => leaseOfHarness(h, requestId);
 
-  /** An active lease of `user`'s, provisioned by the app process. */
-  async function activeLease(user: string) {
-    const before = new Set(h.slack.messagesIn('C0APPROVALS').map((m) => m.ts));
-    await h.submitRequest(user, { duration: '1h' });
-    const card = await h.waitForCard((m) => !before.has(m.ts));
-    await h.click(PEOPLE.alice, 'dbaccess.approve', card);
-    const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
-    return waitUntil(async () => {
-      const row = await leaseOf(requestId);
-      return row?.provisionedAt ? row : undefined;
-    }, 60_000, 'provisioning by the app process');
-  }
+  const activeLease = (user: string) => activeLeaseOf(h, user);
 
   /**
    * Holds the lease's row, sends `delivery`, and once the app's work waits on that row kills the app,

@@ -1,8 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asSystem } from '../../src/db/tenant-scope.js';
 import { createInbox, createInboxReplay } from '../../src/modules/inbox/inbox-service.js';
-import { PEOPLE, TEAM, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
+import { activeLease as activeLeaseOf, leaseOf as leaseOfHarness, PEOPLE, TEAM, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
 import { newTriggerId, slashCommand } from '../support/slack-requests.js';
 
 /**
@@ -26,20 +25,10 @@ describe('the inbox of deliveries that reduce access', () => {
     await h?.close();
   });
 
-  const leaseOf = (requestId: string) => asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }));
+  const leaseOf = (requestId: string) => leaseOfHarness(h, requestId);
   const replayer = () => createInboxReplay({ db: h.app.db, tenants: h.app.tenants, exits: h.app.exits, offboarding: h.app.offboarding, audit: h.app.audit, graceMs: 0 });
 
-  async function activeLease(user: string) {
-    const before = new Set(h.slack.messagesIn('C0APPROVALS').map((m) => m.ts));
-    await h.submitRequest(user, { duration: '1h' });
-    const card = await h.waitForCard((m) => !before.has(m.ts));
-    await h.click(PEOPLE.alice, 'dbaccess.approve', card);
-    const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
-    return waitUntil(async () => {
-      const row = await leaseOf(requestId);
-      return row?.provisionedAt ? row : undefined;
-    }, 60_000, 'provisioning');
-  }
+  const activeLease = (user: string) => activeLeaseOf(h, user);
 
   it('a Slack retry of the same /dbaccess revoke acts once; its intent is written once and done live', async () => {
     const lease = await activeLease(PEOPLE.requester);

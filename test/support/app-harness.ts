@@ -8,6 +8,7 @@ import { createContainer, type Container } from '../../src/app/container.js';
 import { loadConfig } from '../../src/config/env.js';
 import { runMigrations } from '../../src/db/client.js';
 import { createLogger, type LogDestination, type Logger } from '../../src/lib/logger.js';
+import { asSystem } from '../../src/db/tenant-scope.js';
 import { createStateDatabase, createTargetDatabase } from './databases.js';
 import { startFakeSlack, type FakeSlack, type RecordedCall, type SlackMessage } from './fake-slack.js';
 import type { EnvelopeType, FakeSlackSocket, FakeSlackSocketOptions } from './fake-slack-socket.js';
@@ -278,6 +279,23 @@ async function overSocket(socket: FakeSlackSocket, body: string): Promise<Signed
  * Migrates a state database and makes its row-level security raise, instead of hiding the row, when
  * a query touches a tenant's row with no scope set (production hides it: see migration 0003).
  */
+/** A request's lease, read as the system. */
+export const leaseOf = (h: Harness, requestId: string) =>
+  asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }));
+
+/** An active lease of `user`'s: asked for an hour, approved by Alice on its new card, provisioned. */
+export async function activeLease(h: Harness, user: string) {
+  const before = new Set(h.slack.messagesIn(APPROVERS_CHANNEL).map((m) => m.ts));
+  await h.submitRequest(user, { duration: '1h' });
+  const card = await h.waitForCard((m) => !before.has(m.ts));
+  await h.click(PEOPLE.alice, 'dbaccess.approve', card);
+  const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
+  return waitUntil(async () => {
+    const row = await leaseOf(h, requestId);
+    return row?.provisionedAt ? row : undefined;
+  }, 60_000, 'provisioning');
+}
+
 export async function failUnscopedQueries(stateUrl: string): Promise<void> {
   await runMigrations(stateUrl);
   const owner = new pg.Client({ connectionString: stateUrl });
