@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadavg } from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { Socket } from 'node:net';
 import { blockAction, plainTextInput, slashCommand, staticSelect, viewSubmission } from '../../test/support/slack-requests.js';
 import { SIGNING_SECRET } from '../../test/support/app-harness.js';
 import { forkAckDriver, type BurstAnswer } from '../lib/ack-driver.js';
@@ -64,18 +65,40 @@ export async function burstAckScenario({ n, tenants, layout }: BurstAckOptions):
     const send = driver.burst;
     // Server-side time of each Slack request: from the app's HTTP server seeing it to its answer finished.
     const server: number[] = [];
+    // Where a client's time goes before the app's handler sees it: from the connection accepted to its request parsed.
+    const accepted = new WeakMap<Socket, number>();
+    const beforeRequest: number[] = [];
+    let firstAccepted = Number.POSITIVE_INFINITY;
+    let lastAccepted = 0;
+    let lastRequest = 0;
+    const onConnection = (socket: Socket) => {
+      const at = performance.now();
+      accepted.set(socket, at);
+      firstAccepted = Math.min(firstAccepted, at);
+      lastAccepted = Math.max(lastAccepted, at);
+    };
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       if (req.method !== 'POST' || req.url !== '/slack/events') return;
       const started = performance.now();
+      lastRequest = Math.max(lastRequest, started);
+      const at = accepted.get(req.socket);
+      if (at !== undefined) beforeRequest.push(started - at);
       res.once('finish', () => server.push(performance.now() - started));
     };
     const http = b.h.app.http!.server;
+    http.prependListener('connection', onConnection);
     http.prependListener('request', onRequest);
     const people = Array.from({ length: n }, (_, i) => ({ user: `U0BRQ${pad(i, 5)}`, ...teams[i % tenants]! }));
     const url = b.h.url;
     const load: number[] = [];
     const burst = async (what: string, bodies: string[], accept: (answer: BurstAnswer) => boolean) => {
       server.length = 0;
+      beforeRequest.length = 0;
+      firstAccepted = Number.POSITIVE_INFINITY;
+      lastAccepted = 0;
+      lastRequest = 0;
+      const delay = monitorEventLoopDelay({ resolution: 5 });
+      delay.enable();
       load.push(loadavg()[0]!);
       const started = Date.now();
       // What the app's state pool and event loop did during the burst (the profile of the ack path).
@@ -89,6 +112,8 @@ export async function burstAckScenario({ n, tenants, layout }: BurstAckOptions):
       const window = [process.hrtime.bigint() / 1000n];
       const answers = await dog.guard(send({ url, secret: SIGNING_SECRET, bodies })).finally(() => clearInterval(sampler));
       const loopBusy = performance.eventLoopUtilization(elu).utilization;
+      delay.disable();
+      const waited = summarize(beforeRequest);
       window.push(process.hrtime.bigint() / 1000n);
       process.stderr.write(`[burst-ack] ${what} burst window ${window.join('-')} µs\n`);
       dog.progress();
@@ -98,7 +123,7 @@ export async function burstAckScenario({ n, tenants, layout }: BurstAckOptions):
       const app = summarize([...server]);
       const ok = refused.length === 0 && app.n === bodies.length;
       const notes = [
-        `${answers.length - refused.length}/${bodies.length} answered 200; burst sent and answered in ${wallMs} ms; load average ${loadavg()[0]!.toFixed(2)}; app's event loop ${(loopBusy * 100).toFixed(0)}% busy, up to ${waitingMax} queries waiting for a state connection (pool max ${pool.options.max})`,
+        `${answers.length - refused.length}/${bodies.length} answered 200; burst sent and answered in ${wallMs} ms; load average ${loadavg()[0]!.toFixed(2)}; app's event loop ${(loopBusy * 100).toFixed(0)}% busy, up to ${waitingMax} queries waiting for a state connection (pool max ${pool.options.max}); event-loop delay p50 ${(delay.percentile(50) / 1e6).toFixed(0)} / p99 ${(delay.percentile(99) / 1e6).toFixed(0)} / max ${(delay.max / 1e6).toFixed(0)} ms; accepted over ${(lastAccepted - firstAccepted).toFixed(0)} ms, last request read ${(lastRequest - firstAccepted).toFixed(0)} ms after the first connection; connection -> request read p50 ${waited.p50.toFixed(0)} / p99 ${waited.p99.toFixed(0)} ms`,
         ...(refused.length > 0 ? [`e.g. ${refused[0]!.status} ${refused[0]!.body.slice(0, 120)}`] : []),
       ].join('; ');
       rows.push(
