@@ -114,10 +114,13 @@ export async function burstAckScenario({ n, tenants, layout, unexpiringTriggers 
         waitingMax = Math.max(waitingMax, pool.waitingCount);
       }, 5);
       const elu = performance.eventLoopUtilization();
+      const cpu = process.cpuUsage();
       // For a CPU profile of the bench (node --cpu-prof): the burst's window on the profiler's clock (µs).
       const window = [process.hrtime.bigint() / 1000n];
       const answers = await dog.guard(send({ url, secret: SIGNING_SECRET, bodies })).finally(() => clearInterval(sampler));
       const loopBusy = performance.eventLoopUtilization(elu).utilization;
+      const used = process.cpuUsage(cpu);
+      const cpuMs = (used.user + used.system) / 1000;
       delay.disable();
       const waited = summarize(beforeRequest);
       window.push(process.hrtime.bigint() / 1000n);
@@ -129,7 +132,7 @@ export async function burstAckScenario({ n, tenants, layout, unexpiringTriggers 
       const app = summarize([...server]);
       const ok = refused.length === 0 && app.n === bodies.length;
       const notes = [
-        `${answers.length - refused.length}/${bodies.length} answered 200; burst sent and answered in ${wallMs} ms; load average ${loadavg()[0]!.toFixed(2)}; app's event loop ${(loopBusy * 100).toFixed(0)}% busy, up to ${waitingMax} queries waiting for a state connection (pool max ${pool.options.max}); event-loop delay p50 ${(delay.percentile(50) / 1e6).toFixed(0)} / p99 ${(delay.percentile(99) / 1e6).toFixed(0)} / max ${(delay.max / 1e6).toFixed(0)} ms; accepted over ${(lastAccepted - firstAccepted).toFixed(0)} ms, last request read ${(lastRequest - firstAccepted).toFixed(0)} ms after the first connection; connection -> request read p50 ${waited.p50.toFixed(0)} / p99 ${waited.p99.toFixed(0)} ms`,
+        `${answers.length - refused.length}/${bodies.length} answered 200; burst sent and answered in ${wallMs} ms; load average ${loadavg()[0]!.toFixed(2)}; app's event loop ${(loopBusy * 100).toFixed(0)}% busy, its process's CPU ${cpuMs.toFixed(0)} ms (${(cpuMs / bodies.length).toFixed(2)} ms a request, the fake Slack's share included), up to ${waitingMax} queries waiting for a state connection (pool max ${pool.options.max}); event-loop delay p50 ${(delay.percentile(50) / 1e6).toFixed(0)} / p99 ${(delay.percentile(99) / 1e6).toFixed(0)} / max ${(delay.max / 1e6).toFixed(0)} ms; accepted over ${(lastAccepted - firstAccepted).toFixed(0)} ms, last request read ${(lastRequest - firstAccepted).toFixed(0)} ms after the first connection; connection -> request read p50 ${waited.p50.toFixed(0)} / p99 ${waited.p99.toFixed(0)} ms`,
         ...(refused.length > 0 ? [`e.g. ${refused[0]!.status} ${refused[0]!.body.slice(0, 120)}`] : []),
       ].join('; ');
       rows.push(
