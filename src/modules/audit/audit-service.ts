@@ -2,7 +2,8 @@ import * as nodeCrypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
-import { auditCheckpoints, auditEvents, tenants } from '../../db/schema.js';
+import { auditCheckpoints, auditEvents } from '../../db/schema/audit.js';
+import { tenants } from '../../db/schema/tenants.js';
 import { currentScope, inScope, type Scope } from '../../db/tenant-scope.js';
 
 export interface AuditEvent {
