@@ -1,7 +1,8 @@
 import { addressesAnAutomatedReviewer } from '../risk/steering.js';
 import { capturedBy, codeOf, commands, dangerous, indexes, names, onlyTemporary, plural, type Rule } from './session-check-helpers.js';
-import { ddlBeyondGrant } from './session-grant-checks.js';
+import { ddlBeyondGrant, writeBeyondGrant } from './session-grant-checks.js';
 import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
+import { namesASecret } from './secret-names.js';
 import { afterTask } from './session-task-checks.js';
 import type { Resolved, Seen } from './session-types.js';
 
@@ -45,7 +46,7 @@ const privilegeChange: Rule = (seen, input) => {
 const AUDIT_TABLE = /(?:^|_)audits?(?:_|$)|(?:^|_)(?:audit|change|activity|access)_?(?:log|logs|trail|events?|history)$/i;
 const auditTrail = (o: Resolved) => !o.temp && (/^audit/i.test(o.schema ?? '') || AUDIT_TABLE.test(o.name));
 /** Triggers switched off keep audit triggers from firing (DROP TRIGGER is the drop rule's). */
-const DISABLES_TRIGGERS = /\bDISABLE\s+(?:TRIGGER|RULE)\b/i;
+const DISABLES_TRIGGERS = /\bDISABLE\s+(?:TRIGGER|RULE)\b|\bEVENT\s+TRIGGER\s+(?:"[^"]*"|\w+)\s+DISABLE\b/i;
 
 const captureEvasion: Rule = (seen, input) => {
   const edited = (o: Resolved) => o.access !== 'read' && (capturedBy(o, input) || auditTrail(o));
@@ -60,8 +61,8 @@ const captureEvasion: Rule = (seen, input) => {
     names([
       ...those.flatMap((s) => s.statement.settings.filter((setting) => input.dialect.captureSettings.test(setting))),
       ...those.flatMap((s) => s.objects.filter(edited).map((o) => o.label)),
-      ...those.filter((s) => DISABLES_TRIGGERS.test(codeOf(s, input))).map((s) => `triggers of ${names(s.objects.map((o) => o.label))}`),
-    ]);
+      ...those.filter((s) => DISABLES_TRIGGERS.test(codeOf(s, input))).map((s) => (s.objects.length > 0 ? `triggers of ${names(s.objects.map((o) => o.label))}` : s.statement.command)),
+    ]) || commands(those);
   return [dangerous('capture-evasion', found, (done) => `Changed what the server logs or audits (${what(done)}).`, (tried) => `Tried to change what the server logs or audits (${what(tried)}); the server refused.`)];
 };
 
@@ -94,7 +95,10 @@ const unboundedChange: Rule = (seen) => {
   ];
 };
 
-const sensitive = (o: Resolved) => o.tags.has('pii') || o.tags.has('big') || o.tags.has('large');
+/** Personal data, as the rubric reads the catalog's tags: pii, and health, card and other personal data. */
+const PERSONAL_TAGS = ['pii', 'phi', 'pci', 'personal'];
+const personalData = (o: Resolved) => PERSONAL_TAGS.some((tag) => o.tags.has(tag));
+const sensitive = (o: Resolved) => personalData(o) || o.tags.has('big') || o.tags.has('large');
 
 /** In text no parser could read: writing a server file, or running a program, with the data. */
 const EXPORT_WORDS = /\bINTO\s+(?:OUTFILE|DUMPFILE)\b|\bTO\s+PROGRAM\b|^\\?COPY\b[\s\S]*\bTO\b|^(?:CREATE|ALTER)\s+SERVER\b|\bENGINE\s*=?\s*FEDERATED|\bCONNECTION\s*=?\s*'[a-z]+:\/\//i;
@@ -112,7 +116,7 @@ const bulkExport: Rule = (seen, input) => {
   const wholesale = (s: Seen) => s.statement.unbounded || serverSide(s) || s.objects.some((o) => o.access === 'read' && sensitive(o));
   const found = seen.filter((s) => ((s.statement.export || unreadExport(s)) && wholesale(s)) || (s.statement.kind === 'select' && s.statement.unbounded && s.objects.some((o) => o.access === 'read' && sensitive(o))));
   if (found.length === 0) return [];
-  const personal = (s: Seen) => s.statement.export && s.objects.some((o) => o.tags.has('pii'));
+  const personal = (s: Seen) => s.statement.export && s.objects.some(personalData);
   const ran = found.filter((s) => s.ran);
   const tables = (those: Seen[]) => names(those.flatMap((s) => s.objects.filter((o) => o.access === 'read' && !o.system).map((o) => o.label)));
   const how = (those: Seen[]) => names(those.map((s) => [s.statement.command, ...s.statement.functions.filter(fileFunction)].join(' ')));
@@ -126,7 +130,7 @@ const bulkExport: Rule = (seen, input) => {
   if (ran.length === 0) return [{ code: 'bulk-export', severity: 'warning', message: `Tried to export data in bulk (${how(found)}); the server refused.`, statements: indexes(found) }];
   const exported = ran.filter((s) => s.statement.export);
   if (exported.length > 0) return [{ code: 'bulk-export', severity: 'warning', message: `Exported data in bulk: ${tables(exported) || 'query results'} (${how(exported)}).`, statements: indexes(ran) }];
-  const ofPersonalData = ran.some((s) => s.objects.some((o) => o.access === 'read' && o.tags.has('pii')));
+  const ofPersonalData = ran.some((s) => s.objects.some((o) => o.access === 'read' && personalData(o)));
   return [{ code: 'bulk-export', severity: 'warning', message: `Read whole tables of ${ofPersonalData ? 'personal data, ' : ''}${tables(ran)}, without a limit or condition.`, statements: indexes(ran) }];
 };
 
@@ -135,16 +139,16 @@ const bulkExport: Rule = (seen, input) => {
  * or secrets, read in a select list (or `*` of a table named for them). The server's own credential
  * tables are credentialTables' flag.
  */
-// Named for the value itself, not for facts about it (`token_expires_at`, `password_changed_at`, `tokens_used` are not secrets).
-const SECRET_NAME = /^(?:\w*password(?:_hash|_digest|_encrypted|_enc)?|passwd|(?:pw|pwd|pass)_?hash|\w*_?tokens?|\w*secret(?:s|_key|_value)?|api_?keys?|\w*private_?keys?|\w*credentials?)$/i;
 const SECRET_TABLE = /(?:^|_)(?:tokens?|secrets?|credentials?|api_?keys?|passwords?)$/i;
+/** Tags a catalog gives tables of stored secrets. */
+const SECRET_TAGS = ['secret', 'secrets', 'credentials'];
 const applicationSecrets: Rule = (seen, input) => {
   const found = seen.filter((s) => {
     if (s.objects.some((o) => o.credential) || !(['select', 'copy', 'insert'].includes(s.statement.kind) || FILLS_FROM_QUERY.test(s.statement.command))) return false;
     const list = selectList(codeOf(s, input));
     const columns = list.split(/[^\w*]+/).filter(Boolean);
-    const star = s.statement.selectStar && s.objects.some((o) => o.access === 'read' && SECRET_TABLE.test(o.name));
-    return star || columns.some((column) => SECRET_NAME.test(column) && !/^(?:count|sum|max|min|avg)$/i.test(column));
+    const star = s.statement.selectStar && s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
+    return star || columns.some(namesASecret);
   });
   return [
     dangerous('stored-secrets', found, (done) => `Read stored secrets of the application (${commands(done)} of ${names(done.flatMap((s) => s.objects.map((o) => o.label)))}).`, (tried) => `Tried to read stored secrets of the application (${names(tried.flatMap((s) => s.objects.map((o) => o.label)))}); the server refused.`),
@@ -156,15 +160,17 @@ const FILLS_FROM_QUERY = /^(?:SELECT INTO|CREATE (?:TEMP |TEMPORARY )?TABLE(?: A
 const selectList = (code: string) => /\bselect\b([\s\S]*?)\bfrom\b/i.exec(code)?.[1] ?? '';
 
 const outsideScope: Rule = (seen) => {
-  const found = seen.filter((s) => s.ran && s.objects.some((o) => !o.inScope));
+  const found = seen.filter((s) => s.ran && (s.objects.some((o) => !o.inScope) || s.routines.some((r) => !r.inScope)));
   if (found.length === 0) return [];
   const outside = found.flatMap((s) => s.objects.filter((o) => !o.inScope));
+  const routines = found.flatMap((s) => s.routines.filter((r) => !r.inScope).map((r) => r.label));
   const changed = outside.filter((o) => o.access !== 'read');
+  const read = [...outside.map((o) => o.label), ...routines.map((label) => `${label}()`)];
   return [
     {
       code: 'outside-scope',
       severity: changed.length > 0 ? 'critical' : 'warning',
-      message: changed.length > 0 ? `Changed objects outside the requested scope: ${names(changed.map((o) => o.label))}.` : `Read tables outside the requested scope: ${names(outside.map((o) => o.label))}.`,
+      message: changed.length > 0 ? `Changed objects outside the requested scope: ${names(changed.map((o) => o.label))}.` : `Read tables or called routines outside the requested scope: ${names(read)}.`,
       statements: indexes(found),
     },
   ];
@@ -181,9 +187,9 @@ const refusals: Rule = (seen) => {
 };
 
 const selectStarPii: Rule = (seen) => {
-  const found = seen.filter((s) => s.ran && s.statement.selectStar && !s.statement.export && !(s.statement.kind === 'select' && s.statement.unbounded) && s.objects.some((o) => o.access === 'read' && o.tags.has('pii')));
+  const found = seen.filter((s) => s.ran && s.statement.selectStar && !s.statement.export && !(s.statement.kind === 'select' && s.statement.unbounded) && s.objects.some((o) => o.access === 'read' && personalData(o)));
   if (found.length === 0) return [];
-  const tables = names(found.flatMap((s) => s.objects.filter((o) => o.tags.has('pii')).map((o) => o.label)));
+  const tables = names(found.flatMap((s) => s.objects.filter(personalData).map((o) => o.label)));
   // Bounded (a condition or a limit), it is a habit worth a note rather than a reason to review.
   return [{ code: 'select-star-pii', severity: 'info', message: `Selected every column (SELECT *) of personal-data tables: ${tables}.`, statements: indexes(found) }];
 };
@@ -223,6 +229,7 @@ export const RULES: Rule[] = [
   credentialTables,
   applicationSecrets,
   ddlBeyondGrant,
+  writeBeyondGrant,
   drop,
   unboundedChange,
   bulkExport,

@@ -1,4 +1,5 @@
-import { commands, dangerous, type Rule } from './session-check-helpers.js';
+import { commands, dangerous, names, type Rule } from './session-check-helpers.js';
+import type { Seen } from './session-types.js';
 import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
 
 /** What the grant allows: schema changes only under admin, changes of data not under read. */
@@ -14,5 +15,40 @@ export const ddlBeyondGrant: Rule = (seen, input) => {
   });
   return [
     dangerous('ddl-beyond-grant', found, (done) => `Schema changes under the ${input.levelName} grant: ${commands(done)}.`, (tried) => `Tried schema changes under the ${input.levelName} grant (${commands(tried)}); the server refused.`),
+  ];
+};
+
+/**
+ * A procedure whose name says it changes data (`close_period`, `purgeOldCarts`, `sp_update_prices`):
+ * the rules cannot see into it, but its name says what a reviewer would read it as. Names that report,
+ * list or compute (`monthly_sales`, `get_totals`) are reads.
+ */
+const CHANGING_VERBS = new Set([
+  'add', 'apply', 'approve', 'archive', 'assign', 'backfill', 'cancel', 'charge', 'clean', 'cleanup', 'clear', 'close', 'create',
+  'deactivate', 'del', 'delete', 'disable', 'drop', 'enable', 'erase', 'expire', 'fix', 'import', 'ins', 'insert', 'load', 'mark',
+  'merge', 'migrate', 'move', 'post', 'purge', 'rebuild', 'recalc', 'recalculate', 'refund', 'reject', 'remove', 'repair', 'reset',
+  'rotate', 'set', 'settle', 'sync', 'transfer', 'truncate', 'upd', 'update', 'upsert', 'void', 'wipe', 'write',
+]);
+const wordsOf = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/_+/).filter(Boolean);
+export function changingRoutine(name: string): boolean {
+  const words = wordsOf(name);
+  // Prefixes that only say "a stored procedure": sp_update_prices, usp_purge, proc_close.
+  while (words.length > 1 && /^(?:u?sp|proc|fn|p)$/.test(words[0]!)) words.shift();
+  return words.length > 0 && CHANGING_VERBS.has(words[0]!);
+}
+
+/**
+ * Changes of data under a read grant: INSERT, UPDATE, DELETE, MERGE, REPLACE, upserts, TRUNCATE, loads
+ * (COPY FROM, LOAD DATA), a change inside WITH or run by EXPLAIN ANALYZE, and CALL of a procedure
+ * named for a change. The session's own temporary tables are its scratch space.
+ */
+export const writeBeyondGrant: Rule = (seen, input) => {
+  if (input.level !== 'read') return [];
+  const written = (s: Seen) => s.objects.filter((o) => o.access === 'write' && !o.temp && !o.system);
+  const calls = (s: Seen) => (/^CALL\b/.test(s.statement.command) ? s.statement.functions.filter(changingRoutine) : []);
+  const found = seen.filter((s) => written(s).length > 0 || calls(s).length > 0);
+  const what = (those: Seen[]) => names(those.flatMap((s) => [...written(s).map((o) => `${s.statement.command} on ${o.label}`), ...calls(s).map((name) => `CALL ${name}`)]));
+  return [
+    dangerous('write-beyond-grant', found, (done) => `Changed data under the ${input.levelName} grant: ${what(done)}.`, (tried) => `Tried to change data under the ${input.levelName} grant (${what(tried)}); the server refused.`),
   ];
 };
