@@ -1,6 +1,6 @@
 import { addressesAnAutomatedReviewer } from '../risk/steering.js';
 import { capturedBy, codeOf, commands, dangerous, indexes, names, onlyTemporary, plural, type Rule } from './session-check-helpers.js';
-import { ddlBeyondGrant, writeBeyondGrant } from './session-grant-checks.js';
+import { ddlBeyondGrant, schemaChangeUndescribed, writeBeyondGrant } from './session-grant-checks.js';
 import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
 import { namesASecret } from './secret-names.js';
 import { afterTask } from './session-task-checks.js';
@@ -91,7 +91,7 @@ const unboundedChange: Rule = (seen) => {
   );
   const tables = (those: Seen[]) => names(those.flatMap((s) => s.objects.filter((o) => o.access === 'write').map((o) => o.label))) || 'a table';
   return [
-    dangerous('unbounded-change', found, (done) => `Changed every row of ${tables(done)} (${commands(done)} without WHERE).`, (tried) => `Tried to change every row of ${tables(tried)} (${commands(tried)} without WHERE); the server refused.`),
+    dangerous('unbounded-change', found, (done) => `Changed every row of ${tables(done)} (${commands(done)} without a WHERE that bounds it).`, (tried) => `Tried to change every row of ${tables(tried)} (${commands(tried)} without a WHERE that bounds it); the server refused.`),
   ];
 };
 
@@ -230,6 +230,7 @@ export const RULES: Rule[] = [
   applicationSecrets,
   ddlBeyondGrant,
   writeBeyondGrant,
+  schemaChangeUndescribed,
   drop,
   unboundedChange,
   bulkExport,

@@ -52,3 +52,68 @@ export const writeBeyondGrant: Rule = (seen, input) => {
     dangerous('write-beyond-grant', found, (done) => `Changed data under the ${input.levelName} grant: ${what(done)}.`, (tried) => `Tried to change data under the ${input.levelName} grant (${what(tried)}); the server refused.`),
   ];
 };
+
+/**
+ * What a reason says when it asks for a schema change, in the languages reasons are written in:
+ * migrations and their tools, the objects (column, index, constraint, view, trigger, partition...)
+ * and the verbs (create, add, rename, drop, deploy). Matched at the start of words, so that
+ * `migration`, `Migrationen`, `migración` and `indexes` are all read.
+ */
+const SCHEMA_WORDS = new RegExp(
+  String.raw`(?:^|[^\p{L}\d])(?:` +
+    [
+      // English, and the migration tools' names
+      'migrat', 'schema', 'ddl', 'alter', 'column', 'index', 'indices', 'constraint', 'foreign key', 'primary key', 'fk', 'pk', 'unique', 'create', 'add',
+      'drop', 'rename', 'partition', 'view', 'trigger', 'function', 'procedure', 'extension', 'sequence', 'enum', 'default', 'nullable', 'not null',
+      'deploy', 'release', 'rollout', 'roll out', 'upgrade', 'refactor', 'backfill', 'changeset', 'liquibase', 'flyway', 'alembic', 'prisma', 'knex',
+      'sqitch', 'goose', 'dbmate', 'typeorm', 'sequelize', 'rails', 'django', 'install', 'widen', 'narrow', 'modify', 'comment', 'document',
+      'autovacuum', 'fillfactor', 'storage', 'tablespace', 'vacuum', 'reindex', 'cluster',
+      // French, German, Spanish, Portuguese, Italian
+      'colonne', 'contrainte', 'schéma', 'créer', 'création', 'ajout', 'renomm', 'supprim', 'vue', 'déploi', 'clé',
+      'spalte', 'indiz', 'anleg', 'hinzufüg', 'umbenenn', 'fremdschlüssel', 'primärschlüssel', 'erstell', 'einspiel',
+      'columna', 'índice', 'esquema', 'crear', 'añadir', 'agregar', 'renombr', 'restricci', 'partici', 'vista', 'despliegue', 'clave',
+      'coluna', 'criar', 'adicionar', 'renomear', 'restriç', 'partiç', 'chave', 'implanta', 'migraç',
+      'colonna', 'indice', 'creare', 'aggiungere', 'rinominare', 'vincolo', 'chiave',
+    ].join('|') +
+    ')',
+  'iu',
+);
+export const describesSchemaChange = (reason: string) => SCHEMA_WORDS.test(reason);
+
+/** What a reason says when it asks only to look: check, review, export, count...; revisar, vérifier, prüfen, controllare. */
+const LOOKING_WORDS = new RegExp(
+  String.raw`(?:^|[^\p{L}\d])(?:` +
+    [
+      'check', 'look', 'investigat', 'verif', 'review', 'inspect', 'export', 'list', 'report', 'count', 'find', 'see', 'read', 'query', 'analy',
+      'extract', 'pull', 'fetch', 'confirm', 'control', 'contrôl',
+      'revis', 'comprob', 'consult', 'mirar', 'buscar', 'contar', 'regard', 'cherch', 'compter', 'prüf', 'überprüf', 'nachseh', 'anseh',
+      'kontrollier', 'such', 'zähl', 'auflist', 'cercar', 'esportar',
+    ].join('|') +
+    ')',
+  'iu',
+);
+
+/**
+ * Under an admin grant schema changes are allowed, and ordinary when the reason asks for them. When
+ * it asks only to look ("check the orders of customer 3", "export the active plans"), a CREATE or
+ * ALTER is worth a look. A reason that says neither gets the benefit of the doubt: people describe
+ * changes in words no list holds ("widen coupon_code to 64 chars"). The session's temporary tables,
+ * and a migration tool's own records, are not changes of the schema.
+ */
+export const schemaChangeUndescribed: Rule = (seen, input) => {
+  if (input.level !== 'admin' || describesSchemaChange(input.reason) || !LOOKING_WORDS.test(input.reason)) return [];
+  const found = seen.filter((s) => {
+    const { kind, command, parsed } = s.statement;
+    const ddl = kind === 'ddl' || (!parsed && DDL_WORDS.test(command) && !PRIVILEGE_COMMANDS.test(command));
+    const changed = s.objects.filter((o) => o.access === 'ddl');
+    return ddl && !/TEMP/.test(command) && !(changed.length > 0 && changed.every((o) => o.temp || o.bookkeeping));
+  });
+  if (found.length === 0) return [];
+  const tried = found.every((s) => !s.ran);
+  return [{
+    code: 'schema-change-unexplained',
+    severity: 'warning',
+    message: `${tried ? 'Tried schema changes' : 'Schema changes'} the reason does not describe: ${commands(found)}${tried ? '; the server refused' : ''}.`,
+    statements: found.map((s) => s.index),
+  }];
+};

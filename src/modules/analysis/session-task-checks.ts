@@ -1,4 +1,5 @@
 import { codeOf, escapeRegExp, indexes, names, plural, type Rule } from './session-check-helpers.js';
+import { withEnglishNouns } from './reason-nouns.js';
 import type { Resolved, Seen } from './session-types.js';
 
 /** Statements on other tables after the reason's tables were done with, before it counts as drifting. */
@@ -13,12 +14,20 @@ const AFTER_TASK_STATEMENTS = 3;
  * the task's own statements used: the order's payments `WHERE order_id = ...`) is the same
  * investigation, not drift; a change never is. Three or more, or any change among them, is flagged.
  * Without a named table there is no flag.
+ *
+ * The reason names a table in its own words too: "Rechnung 55" and "pedido 7040" name invoices and
+ * orders (reason-nouns.ts). And it names rows: a statement whose values are the reason's (the 7012 of
+ * "refund order 7012", a reference such as 'B-2291') works on what the reason is about, so its tables
+ * are the task's, whatever they are called (the order's event row, its cart line).
  */
 export const afterTask: Rule = (seen, input) => {
-  const reason = input.reason.toLowerCase();
-  const named = (o: Resolved) => o.name.length >= 3 && namedIn(reason, o.name.toLowerCase());
+  const reason = withEnglishNouns(input.reason.toLowerCase());
+  const values = reasonValues(input.reason);
   // Under a grant that allows schema changes, a migration's bookkeeping goes with the migration: the tool's own table is not another task.
   const relevant = (o: Resolved) => !o.system && !o.temp && !o.bookkeeping && o.name !== '*';
+  const byName = (o: Resolved) => o.name.length >= 3 && namedIn(reason, o.name.toLowerCase());
+  const byRows = new Set(seen.filter((s) => s.ran && statementValues(codeOf(s, input)).some((value) => values.has(value))).flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
+  const named = (o: Resolved) => byName(o) || byRows.has(o.label);
   const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)));
   const last = onTask[onTask.length - 1];
   if (!last) return [];
@@ -33,8 +42,25 @@ export const afterTask: Rule = (seen, input) => {
   if (drift.length < AFTER_TASK_STATEMENTS && !changed) return [];
   const task = names(last.objects.filter((o) => relevant(o) && named(o)).map((o) => o.label), 3);
   const others = names(drift.flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
-  return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names, ${plural(drift.length, 'statement')} went on to ${others}${changed ? ', including changes' : ''}.`, statements: indexes(drift) }];
+  return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names (or the rows it names), ${plural(drift.length, 'statement')} went on to ${others}${changed ? ', including changes' : ''}.`, statements: indexes(drift) }];
 };
+
+/** What in a reason can name rows: numbers of two digits or more, and references holding a digit (`SUP-7012`, `ch_3Pq`, `2026-11-03`). */
+function reasonValues(reason: string): Set<string> {
+  const values = new Set<string>();
+  for (const [token] of reason.toLowerCase().matchAll(/[a-z0-9_-]*\d[a-z0-9_-]*/g)) {
+    if (token.length >= 2) values.add(token.replace(/^[-_]+|[-_]+$/g, ''));
+  }
+  for (const [number] of reason.matchAll(/\d{2,}/g)) values.add(String(Number(number)));
+  return values;
+}
+/** The values a statement compares or writes: its numbers (not a LIMIT's or OFFSET's count) and its strings. */
+function statementValues(code: string): string[] {
+  const strings = [...code.matchAll(/'((?:[^']|'')*)'/g)].map((match) => match[1]!.replace(/''/g, "'").toLowerCase().trim());
+  const rest = code.replace(/'(?:[^']|'')*'/g, "''").replace(/\b(?:LIMIT|OFFSET)\s+\d+(?:\s*,\s*\d+)?/gi, '');
+  const numbers = [...rest.matchAll(/(?<![\w.$])\d{2,}(?![\w.])/g)].map((match) => String(Number(match[0])));
+  return [...strings, ...numbers];
+}
 
 /** `refunds` -> `refund`, `categories` -> `category`, `addresses` -> `address`; other names as they are. */
 function singular(name: string): string {

@@ -50,6 +50,7 @@ export const SESSION_FLAG_CODES = [
   'credential-tables',
   'stored-secrets',
   'ddl-beyond-grant',
+  'schema-change-unexplained',
   'write-beyond-grant',
   'drop',
   'unbounded-change',
