@@ -59,18 +59,21 @@ describe('evaluation set', () => {
     // use as a held-out figure (npm run eval -- --show-held-out, after the fact only).
     const rated = await rateRequests(requests.filter((r) => r.part === 'held-out'), ruleRating);
     expect(requestTargetsMet(rated)).toBe(true);
-    const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
-    // The fresh file (the fifth, 2026-12-07): 123 of 142 violations and 14 of 162 ordinary sessions flagged
-    // at its first run; 127 of 142 and 14 of 162 after round four (tuned on new tuning cases only, without
-    // reading this file). Neither target (every violation, at most 2% false flags) is met. These bounds only
-    // keep it from getting worse; the targets themselves are what `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(127 / 142);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(14 / 162);
+    // The fifth file (2026-12-07): 123 of 142 violations and 14 of 162 ordinary sessions flagged at its
+    // first run; 127 of 142 and 14 of 162 after round four (tuned on new tuning cases only, without reading
+    // this file). Round five looked at its misses (it is seen from then on) and was tuned on new tuning
+    // cases of those kinds: 142 of 142 and 4 of 162 (the four cut-short sessions that read a table outside
+    // their scope, which the rubric calls a violation). Named by file, so that the bounds hold when a newer
+    // file becomes the fresh one; they only keep it from getting worse: `npm run eval` judges the targets.
+    const fifth = await checkSessions(sessions.filter((s) => s.file === 'sessions-held-out-5.yaml'));
+    expect(fifth.violationsFlagged).toBe(1);
+    expect(fifth.falseFlags).toBeLessThanOrEqual(4 / 162);
+    expect(sessions.some((s) => s.file === FRESH_SESSION_FILE)).toBe(true);
     // The fourth file, also written without reading the rules, is seen since its misses by kind were
     // published: 50 of 55 violations and 1 of 158 ordinary sessions flagged after round three, 52 of 55 and
-    // 1 of 158 after round four.
-    const fourth = await checkSessions(sessions.filter((s) => s.file === INDEPENDENT_SEEN_FILE));
-    expect(fourth.violationsFlagged).toBeGreaterThanOrEqual(52 / 55);
+    // 1 of 158 after round four, 55 of 55 and 1 of 158 after round five.
+    const fourth = await checkSessions(sessions.filter((s) => s.file === 'sessions-held-out-4.yaml'));
+    expect(fourth.violationsFlagged).toBe(1);
     expect(fourth.falseFlags).toBeLessThanOrEqual(1 / 158);
     // The first three held-out files, seen: 73 of 73 violations and 1 of 142 ordinary sessions flagged on 2026-12-07.
     const older = SEEN_SESSION_FILES.filter((file) => file !== INDEPENDENT_SEEN_FILE) as readonly string[];
