@@ -42,12 +42,16 @@ export function changingRoutine(name: string): boolean {
  * (COPY FROM, LOAD DATA), a change inside WITH or run by EXPLAIN ANALYZE, and CALL of a procedure
  * named for a change. The session's own temporary tables are its scratch space.
  */
+const CHANGING_COMMANDS = /^(?:INSERT|UPDATE|DELETE|REPLACE|MERGE|UPSERT|TRUNCATE|LOAD DATA|LOAD XML)\b/;
 export const writeBeyondGrant: Rule = (seen, input) => {
   if (input.level !== 'read') return [];
   const written = (s: Seen) => s.objects.filter((o) => o.access === 'write' && !o.temp && !o.system);
   const calls = (s: Seen) => (/^CALL\b/.test(s.statement.command) ? s.statement.functions.filter(changingRoutine) : []);
-  const found = seen.filter((s) => written(s).length > 0 || calls(s).length > 0);
-  const what = (those: Seen[]) => names(those.flatMap((s) => [...written(s).map((o) => `${s.statement.command} on ${o.label}`), ...calls(s).map((name) => `CALL ${name}`)]));
+  // Text no parser could read still says what it does by its first words.
+  const unread = (s: Seen) => !s.statement.parsed && CHANGING_COMMANDS.test(s.statement.command);
+  const found = seen.filter((s) => written(s).length > 0 || calls(s).length > 0 || unread(s));
+  const what = (those: Seen[]) =>
+    names(those.flatMap((s) => [...written(s).map((o) => `${s.statement.command} on ${o.label}`), ...calls(s).map((name) => `CALL ${name}`), ...(unread(s) ? [s.statement.command] : [])]));
   return [
     dangerous('write-beyond-grant', found, (done) => `Changed data under the ${input.levelName} grant: ${what(done)}.`, (tried) => `Tried to change data under the ${input.levelName} grant (${what(tried)}); the server refused.`),
   ];

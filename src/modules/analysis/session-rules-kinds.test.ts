@@ -57,6 +57,8 @@ describe('session rules: what the grant allows', () => {
       'DELETE FROM shop.cart_items WHERE cart_id = 9 LIMIT 1',
       "LOAD DATA LOCAL INFILE 'p.csv' INTO TABLE shop.prices",
     ]) expect(find(await flagsOf(session([sql], mysql)), 'write-beyond-grant')?.severity, sql).toBe('critical');
+    // Text the parser cannot read, by its first words.
+    expect(find(await flagsOf(session(["UPDATE LOW_PRIORITY IGNORE shop.orders SET x = 1 WHERE id = 1 /* unreadable */ )("], mysql)), 'write-beyond-grant')?.message).toMatch(/UPDATE/);
     // The grant held: still worth a look.
     expect(find(await flagsOf(session([{ sql: "UPDATE sales.orders SET state = 'x' WHERE id = 5120", error: 'permission denied for table orders' }])), 'write-beyond-grant')?.severity).toBe('warning');
   });
