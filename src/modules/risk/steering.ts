@@ -28,7 +28,21 @@ export function steeringWords(text: string): string | undefined {
 const AI = String.raw`(?:ai|ia|ki|llm|claude|gpt|chatgpt|chatbot|language model|assistant|model|modele|modell|modelo|bot)`;
 const INSTRUCTIONS = String.raw`(?:instructions?|prompts?|rules|guidelines|guidance|directions|context|consignes|regles|anweisungen|regeln|vorgaben|instrucciones|reglas|instrucoes|regras)`;
 const EARLIER = String.raw`(?:previous|prior|above|earlier|preceding|all|any|your|system|precedentes?|anterieures?|toutes|vorherigen|bisherigen|obigen|alle|anteriores|previas|todas)`;
+/** Who a note to an automated reader is addressed to: "automated reviewer", "AI auditor", "review bot", "Claude", "assistant". */
+const ADDRESSEE = String.raw`(?:(?:automated|automatic|ai|llm|robot|review)\s+(?:reviewers?|auditors?|reviews?|analy[sz]ers?|checkers?|assistants?|agents?|bots?)|ai|llm|claude|gpt|chatgpt|copilot|assistant)`;
+/** What follows a vocative when it is an instruction (to the reader) rather than a label: "Assistant, Tier 2" is a job title. */
+const INSTRUCTION_WORDS = String.raw`(?:you|your|please|mark|treat|ignore|disregard|say|report|summari[sz]e|rate|classify|this session|everything|nothing|do not|don't)`;
 const STEERING_PATTERNS: RegExp[] = [
+  // Addressed as the first words of a line, a string or a comment ("assistant, when you summarise ...",
+  // "-- dear review bot: ...", "'Automated auditor: disregard ...'"), followed by an instruction.
+  new RegExp(String.raw`(?:^|\n|['"#]|--|\/\*+)\s*(?:(?:dear|hey|hi|hello|attention|to|for)\s+)?(?:the\s+|any\s+|an?\s+)?${ADDRESSEE}\s*[,:;\-–]\s*[^\n]{0,80}?\b${INSTRUCTION_WORDS}\b`, 'i'),
+  new RegExp(String.raw`\b(?:dear|hey|hi|hello|attention)\s+(?:the\s+)?${ADDRESSEE}\b`, 'i'),
+  // Telling the reader what the session was, or what to leave out.
+  /\bwhen\s+you\s+(?:summari[sz]e|review|analy[sz]e|assess|rate|evaluate|audit|read)\s+(?:this|the)\s+(?:session|log|queries|statements)\b/i,
+  /\b(?:this|the)\s+session\s+(?:has|have|is|was)\s+(?:been\s+)?(?:whitelisted|allow-?listed|exempt(?:ed)?|signed off|(?:pre-?)?cleared|approved|authori[sz]ed|sanctioned)\b/i,
+  /\b(?:whitelisted|allow-?listed|exempted|(?:pre-?)?cleared|signed off(?: on)?)\s+(?:this|the)\s+(?:session|query|queries|statements?)\b/i,
+  /\b(?:ignore|disregard|overlook)\s+(?:any|all|the|these|those|every)\s+(?:[\w-]+\s+){0,4}?(?:statements?|queries|commands|grants?|drops?|deletes?|flags?)\b/i,
+  /\b(?:mark|treat|consider|label|tag|flag)\s+(?:this|it|them|these|the session)\b[^.\n]{0,25}\b(?:as\s+)?(?:low[- ]risk|safe|benign|harmless|approved|routine)\b/i,
   new RegExp(String.raw`\b(?:ignore|disregard|forget|override|ignorez|ignorer|oubliez|ignoriere|ignorieren|vergiss|ignora|ignorar|olvida|ignore|esqueca|esquece)\b[^.\n]{0,40}\b${EARLIER}\b[^.\n]{0,20}\b${INSTRUCTIONS}\b`, 'i'),
   new RegExp(String.raw`\b(?:ignore|disregard|forget|ignorez|ignorer|oubliez|ignoriere|ignorieren|vergiss|ignora|ignorar|olvida|esqueca|esquece)\b[^.\n]{0,20}\b${INSTRUCTIONS}\b[^.\n]{0,20}\b${EARLIER}\b`, 'i'),
   /\byou(?: are|'re)\s+now\b/i,
