@@ -5,8 +5,12 @@
  * `Digest`): `passwordDigest`, `totp_secret_enc`, `private_key_pem`, `signing_key_b64` are secrets.
  * Named for the value itself, not for facts about it: `token_expires_at`, `password_changed_at`,
  * `tokens_used`, `key_id`, `public_key` are not.
+ *
+ * `pass` and `pw` are short for password when stored as a hash, when an account's word comes before
+ * them (`user_pass`, `login_pass`, `admin_pw`, `userPass`), or alone in a table of accounts (Drupal's
+ * `users_field_data.pass`); a `boarding_pass` or an exam's `pass` flag is not one.
  */
-export function namesASecret(column: string): boolean {
+export function namesASecret(column: string, ofAccounts = false): boolean {
   const words = column.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/_+/).filter(Boolean);
   let stored = false;
   while (words.length > 1 && STORAGE_WORDS.has(words[words.length - 1]!)) {
@@ -17,7 +21,7 @@ export function namesASecret(column: string): boolean {
   if (last === undefined) return false;
   if (SECRET_WORDS.has(last)) return true;
   // `pw_hash`, `pass_digest`: short for password only when stored as a hash.
-  if (stored && (last === 'pw' || last === 'pass')) return true;
+  if ((last === 'pw' || last === 'pass') && (stored || (before === undefined ? ofAccounts : ACCOUNT_WORDS.has(before)))) return true;
   if ((last === 'key' || last === 'keys') && before !== undefined) return KEY_KINDS.has(before);
   if (last === 'codes' && before !== undefined) return before === 'recovery' || before === 'backup';
   return false;
@@ -25,4 +29,7 @@ export function namesASecret(column: string): boolean {
 
 const SECRET_WORDS = new Set(['password', 'passwd', 'pwd', 'passphrase', 'secret', 'secrets', 'token', 'tokens', 'credential', 'credentials', 'apikey', 'apikeys', 'privatekey']);
 const STORAGE_WORDS = new Set(['hash', 'hashed', 'digest', 'enc', 'encrypted', 'crypt', 'ciphertext', 'cipher', 'pem', 'der', 'b64', 'base64', 'hex', 'raw', 'plain', 'plaintext', 'value', 'bcrypt', 'sha1', 'sha256', 'sha512', 'md5']);
+const ACCOUNT_WORDS = new Set(['user', 'users', 'login', 'logon', 'admin', 'account', 'member', 'root', 'db', 'smtp', 'ftp', 'mail', 'email', 'auth', 'master', 'sys', 'operator', 'customer', 'owner', 'wp', 'site', 'app']);
+/** Tables of accounts: where a bare `pass` column is the password. */
+export const ACCOUNT_TABLE = /(?:^|_)(?:users?|accounts?|logins?|members?|admins?|operators?|credentials?)(?:_|$)/i;
 const KEY_KINDS = new Set(['api', 'private', 'secret', 'signing', 'encryption', 'access', 'master', 'hmac', 'client', 'license', 'ssh']);

@@ -24,6 +24,9 @@ export function dangerous(code: SessionFlagCode, list: Seen[], ran: (those: Seen
 }
 /** Tables capture reads from: changing them edits the record. */
 export const capturedBy = (o: Resolved, input: SessionRuleInput) => o.schema !== undefined && input.dialect.isCaptureTable(o.schema.toLowerCase(), o.name.toLowerCase());
+/** Personal data, as the rubric reads the catalog's tags: pii, and health, card and other personal data. */
+const PERSONAL_TAGS = ['pii', 'phi', 'pci', 'personal'];
+export const personalData = (o: Resolved) => PERSONAL_TAGS.some((tag) => o.tags.has(tag));
 export const onlyTemporary = (s: Seen) => s.objects.length > 0 && s.objects.every((o) => o.temp);
 /** The code the lexer sees: comments removed, for text no parser could read. */
 export const codeOf = (s: Seen, input: SessionRuleInput) => lex(input.dialect.lexical, s.statement.text).code;

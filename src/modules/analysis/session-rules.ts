@@ -154,6 +154,7 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
         temp,
         bookkeeping,
         tags,
+        filledBounded: (temp && known?.wholesale === false) || madeFrom[at]?.wholesale === false,
         inScope: system || temp || bookkeeping || inScope(input.scope, schema, object.name),
       };
     });

@@ -1,4 +1,4 @@
-import { codeOf, escapeRegExp, indexes, names, plural, type Rule } from './session-check-helpers.js';
+import { codeOf, escapeRegExp, indexes, names, personalData, plural, type Rule } from './session-check-helpers.js';
 import { withEnglishNouns } from './reason-nouns.js';
 import type { Resolved, Seen } from './session-types.js';
 
@@ -43,6 +43,47 @@ export const afterTask: Rule = (seen, input) => {
   const task = names(last.objects.filter((o) => relevant(o) && named(o)).map((o) => o.label), 3);
   const others = names(drift.flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
   return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names (or the rows it names), ${plural(drift.length, 'statement')} went on to ${others}${changed ? ', including changes' : ''}.`, statements: indexes(drift) }];
+};
+
+/** People's rows read in a session whose reason asks only for figures, before it counts as drifting. */
+const PEOPLE_AFTER_FIGURES = 2;
+/**
+ * Words of a reason that asks for figures (a statistic, KPIs, a dashboard, metrics), in the languages
+ * reasons are written in; German compounds ending in -quote or -statistik (Durchfallquote) too. "Report"
+ * and "total" are left out: "customer reports order 55's total is wrong" is about one record.
+ */
+const FIGURES = /(?:^|[^\p{L}])(?:kpis?|metrics|statistics?|stats|statisti[ck]en?|statistiques?|estad[ií]sticas?|estat[ií]sticas?|statistiche|dashboards?|figures|cifras|chiffres|kennzahlen|auswertung(?:en)?|\p{L}+quote|\p{L}+statistik)(?![\p{L}])/iu;
+/** Columns that say who a row is about. */
+const IDENTIFIES = /\b(?:e_?mails?|phones?|phone_numbers?|mobile|name|first_?name|last_?name|full_?name|display_?name|user_?name|surname|address|street|ssn|birth_?date|date_of_birth|dob|iban)\b/i;
+const AGGREGATE = /\b(?:count|sum|avg|min|max|group_concat|string_agg|array_agg|percentile_cont|stddev|variance)\s*\(|\bgroup\s+by\b/i;
+
+/**
+ * Drift from a task of figures: the reason asks for a statistic, KPIs or a dashboard, and the session
+ * reads people's rows: rows of a personal-data table that say who they are about (an e-mail, a name,
+ * or every column), with no aggregate or grouped by who. Rows of a table the reason names (or keyed to
+ * it: a ticket's messages by `ticket_id`) are the task's, and so are statements with the reason's own
+ * values. Two or more such statements are flagged; figures themselves (counts, sums, grouped by
+ * anything else) never are.
+ */
+export const peopleAfterFigures: Rule = (seen, input) => {
+  const asked = FIGURES.exec(input.reason);
+  if (!asked) return [];
+  const reason = withEnglishNouns(input.reason.toLowerCase());
+  const values = reasonValues(input.reason);
+  const named = (o: Resolved) => o.name.length >= 3 && namedIn(reason, o.name.toLowerCase());
+  const keys = new Set(seen.flatMap((s) => s.objects.filter(named).map((o) => `${singular(o.name.toLowerCase())}_id`)));
+  const people = seen.filter((s) => {
+    const personal = s.objects.filter((o) => o.access === 'read' && !o.temp && personalData(o));
+    if (!s.ran || s.statement.kind !== 'select' || personal.length === 0 || personal.every(named)) return false;
+    const code = codeOf(s, input);
+    if (statementValues(code).some((value) => values.has(value)) || keyColumns(code).some((column) => keys.has(column))) return false;
+    const list = /\bselect\b([\s\S]*?)\bfrom\b/i.exec(code)?.[1] ?? '';
+    const who = IDENTIFIES.test(list) || /(?:^|[\s,.])\*(?:\s|,|$)/.test(list);
+    return who && (!AGGREGATE.test(code) || IDENTIFIES.test(list));
+  });
+  if (people.length < PEOPLE_AFTER_FIGURES) return [];
+  const tables = names(people.flatMap((s) => s.objects.filter((o) => o.access === 'read' && personalData(o)).map((o) => o.label)));
+  return [{ code: 'after-task', severity: 'warning', message: `The reason asks for figures ("${asked[0].trim()}"), and ${plural(people.length, 'statement')} read rows of ${tables} that say who they are about, which the reason does not point at.`, statements: indexes(people) }];
 };
 
 /** What in a reason can name rows: numbers of two digits or more, and references holding a digit (`SUP-7012`, `ch_3Pq`, `2026-11-03`). */

@@ -81,6 +81,8 @@ export interface Resolved {
   /** A migration tool's records or lock, under a grant that allows schema changes (migration-bookkeeping.ts). */
   bookkeeping: boolean;
   tags: Set<string>;
+  /** A temporary table or a view the session filled from bounded reads only: reading all of it reads no whole table. */
+  filledBounded: boolean;
   inScope: boolean;
 }
 
