@@ -29,14 +29,14 @@ const AI = String.raw`(?:ai|ia|ki|llm|claude|gpt|chatgpt|chatbot|language model|
 const INSTRUCTIONS = String.raw`(?:instructions?|prompts?|rules|guidelines|guidance|directions|context|consignes|regles|anweisungen|regeln|vorgaben|instrucciones|reglas|instrucoes|regras)`;
 const EARLIER = String.raw`(?:previous|prior|above|earlier|preceding|all|any|your|system|precedentes?|anterieures?|toutes|vorherigen|bisherigen|obigen|alle|anteriores|previas|todas)`;
 /** Who a note to an automated reader is addressed to: "automated reviewer", "AI auditor", "review bot", "Claude", "assistant". */
-const ADDRESSEE = String.raw`(?:(?:automated|automatic|ai|llm|robot|review)\s+(?:reviewers?|auditors?|reviews?|analy[sz]ers?|checkers?|assistants?|agents?|bots?)|ai|llm|claude|gpt|chatgpt|copilot|assistant)`;
+const ADDRESSEE = String.raw`(?:(?:automated|automatic|ai|llm|robot|review)\s+(?:reviewers?|auditors?|reviews?|analy[sz]ers?|checkers?|assistants?|agents?|bots?)|(?:ki|ia)[- ](?:prufer|pruefer|gutachter|reviewer|auditeur|relecteur|revisor)|relecteur(?: automatique)?|revisor(?: automatico)?|ai|ia|ki|llm|claude|gpt|chatgpt|copilot|assistant|assistente|asistente)`;
 /** What follows a vocative when it is an instruction (to the reader) rather than a label: "Assistant, Tier 2" is a job title. */
-const INSTRUCTION_WORDS = String.raw`(?:you|your|please|mark|treat|ignore|disregard|say|report|summari[sz]e|rate|classify|this session|everything|nothing|do not|don't)`;
+const INSTRUCTION_WORDS = String.raw`(?:you|your|please|mark|treat|ignore|disregard|say|report|summari[sz]e|rate|classify|this session|everything|nothing|do not|don't|bitte|diese sitzung|merci|cette session|por favor|esta sesion|esta sessao|ignor\w*|einstuf\w*|markier\w*|class\w*|marqu\w*|clasific\w*)`;
 const STEERING_PATTERNS: RegExp[] = [
   // Addressed as the first words of a line, a string or a comment ("assistant, when you summarise ...",
   // "-- dear review bot: ...", "'Automated auditor: disregard ...'"), followed by an instruction.
-  new RegExp(String.raw`(?:^|\n|['"#]|--|\/\*+)\s*(?:(?:dear|hey|hi|hello|attention|to|for)\s+)?(?:the\s+|any\s+|an?\s+)?${ADDRESSEE}\s*[,:;\-–]\s*[^\n]{0,80}?\b${INSTRUCTION_WORDS}\b`, 'i'),
-  new RegExp(String.raw`\b(?:dear|hey|hi|hello|attention)\s+(?:the\s+)?${ADDRESSEE}\b`, 'i'),
+  new RegExp(String.raw`(?:^|\n|['"#]|--|\/\*+)\s*(?:(?:dear|hey|hi|hello|attention|to|for|hallo|liebe[rs]?|cher|chere|bonjour|hola|estimad[oa]|ola|car[oa])\s+)?(?:the\s+|any\s+|an?\s+)?${ADDRESSEE}\s*[,:;\-–]\s*[^\n]{0,80}?\b${INSTRUCTION_WORDS}\b`, 'i'),
+  new RegExp(String.raw`\b(?:dear|hey|hi|hello|attention|hallo|liebe[rs]?|cher|chere|bonjour|hola|estimad[oa])\s+(?:the\s+)?${ADDRESSEE}\b`, 'i'),
   // Telling the reader what the session was, or what to leave out.
   /\bwhen\s+you\s+(?:summari[sz]e|review|analy[sz]e|assess|rate|evaluate|audit|read)\s+(?:this|the)\s+(?:session|log|queries|statements)\b/i,
   /\b(?:this|the)\s+session\s+(?:has|have|is|was)\s+(?:been\s+)?(?:whitelisted|allow-?listed|exempt(?:ed)?|signed off|(?:pre-?)?cleared|approved|authori[sz]ed|sanctioned)\b/i,
