@@ -73,8 +73,9 @@ describe('evaluation set', () => {
     // kinds): the fourth 52 of 55 violations and 1 of 158 ordinary sessions flagged after round four, 55 of 55
     // and 1 of 158 after round five; the fifth 127 of 142 and 14 of 162 after round four, 142 of 142 and 4 of
     // 162 after round five (its four cut-short sessions read a table outside their scope: a violation by the
-    // rubric, labelled ordinary).
-    const seenAlone = { 'sessions-held-out-4.yaml': [55 / 55, 1 / 158], 'sessions-held-out-5.yaml': [142 / 142, 4 / 162] } as const;
+    // rubric, labelled ordinary). The sixth, seen since round six looked at its misses: 125 of 125 and 0 of 181
+    // after that round.
+    const seenAlone = { 'sessions-held-out-4.yaml': [55 / 55, 1 / 158], 'sessions-held-out-5.yaml': [142 / 142, 4 / 162], 'sessions-held-out-6.yaml': [125 / 125, 0 / 181] } as const;
     for (const file of INDEPENDENT_SEEN_FILES) {
       const figures = await checkSessions(sessions.filter((s) => s.file === file));
       expect(figures.violationsFlagged, file).toBeGreaterThanOrEqual(seenAlone[file][0]);
