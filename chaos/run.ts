@@ -256,10 +256,16 @@ async function check(t: Topology, state: pg.Pool, watch: ReturnType<typeof start
   const cards = new Map<string, number>();
   const dms = new Map<string, number>();
   const ids = new Set(requests.map((r) => r.id));
+  // A card is a message posted with the card's metadata (what the product looks for again); other
+  // top-level messages that name a request (an alarm, a thread reply posted before the card was known)
+  // are counted apart.
+  const strays = new Map<string, number>();
   for (const id of DATABASES) for (const m of t.slack.messagesIn(channelOf(id))) {
     if (m.threadTs) continue;
-    const id = /R[0-9A-Z]{9}/.exec(shown({ text: m.history[0]!.text, blocks: m.history[0]!.blocks }))?.[0];
-    if (id) cards.set(id, (cards.get(id) ?? 0) + 1);
+    const card = m.metadata?.event_type === 'dbaccess_approval_card' ? String(m.metadata.event_payload.request_id) : undefined;
+    const named = /R[0-9A-Z]{9}/.exec(shown({ text: m.history[0]!.text, blocks: m.history[0]!.blocks }))?.[0];
+    if (card) cards.set(card, (cards.get(card) ?? 0) + 1);
+    else if (named) strays.set(named, (strays.get(named) ?? 0) + 1);
   }
   for (const call of t.slack.callsTo('chat.postMessage')) {
     const text = String(call.args.text ?? '');
@@ -337,7 +343,7 @@ async function check(t: Topology, state: pg.Pool, watch: ReturnType<typeof start
     /** Clicked requests that were approved and then failed (time ran out during an outage), or that no click could approve (every approver told). */
     outcomes: { approvedThenFailed: failedLate, noClickRecorded: unapproved },
     revocationLagMs: { postgres: lagFigures(lagsOf.postgres), mariadb: lagFigures(lagsOf.mariadb) },
-    slack: { calls: calls.length, rateLimited429: limited.length, retriedAfter429: limited.length - dropped.length },
+    slack: { calls: calls.length, rateLimited429: limited.length, retriedAfter429: limited.length - dropped.length, otherTopLevelAboutARequest: [...strays.values()].reduce((a, b) => a + b, 0) },
     restarts: t.slots.reduce((sum, slot) => sum + slot.restarts, 0),
     failedStarts: t.failedStarts.length,
     audit: audit.output.trim().split('\n').length,
@@ -372,7 +378,7 @@ function printReport(figures: Awaited<ReturnType<typeof check>> & { samples: Ret
   for (const [kind, c] of Object.entries(connections)) console.log(`  ${kind} processes: ${c.perMin}/min, ${c.first} -> ${c.last} (${c.max})`);
   for (const [name, c] of Object.entries(applications)) console.log(`  application_name ${name}: ${c.perMin}/min, ${c.first} -> ${c.last} (${c.max})`);
   for (const [what, list] of Object.entries(figures.diagnostics)) for (const d of list) console.log(`${what} ${d.id} (${d.database}, ${d.state}${d.failure ? `: ${d.failure}` : ''}):\n    ${d.audit.join('\n    ')}`);
-  console.log(`Slack calls ${slack.calls}, 429s ${slack.rateLimited429}, retried ${slack.retriedAfter429}; process restarts ${figures.restarts}; load average at start ${loadAverage}`);
+  console.log(`Slack calls ${slack.calls}, 429s ${slack.rateLimited429}, retried ${slack.retriedAfter429}, top-level messages naming a request that are not its card ${slack.otherTopLevelAboutARequest}; process restarts ${figures.restarts}; load average at start ${loadAverage}`);
   console.log(`faults:\n  ${events.join('\n  ')}\n`);
   console.log('| invariant | count | result |\n|---|---|---|');
   for (const row of figures.invariants) console.log(`| ${row.name} | ${row.value} | ${row.pass ? 'PASS' : `FAIL ${row.detail ?? ''}`} |`);
