@@ -23,6 +23,7 @@ import pg from 'pg';
 import { shown, waitUntil } from '../test/support/app-harness.js';
 import { percentile } from '../bench/lib/stats.js';
 import { makeRequest, type RequestRecord } from './load.js';
+import { slackRates } from './rates.js';
 import { startSampler } from './samples.js';
 import { DATABASES, channelOf, startTopology, targetOf, type TargetKind, type Topology } from './topology.js';
 
@@ -30,9 +31,19 @@ const QUICK = process.env.CHAOS_QUICK === '1';
 const SOAK_MIN = Number(process.env.CHAOS_SOAK ?? 0);
 const QUEUE = process.env.CHAOS_QUEUE === 'postgres' ? 'postgres' : 'redis';
 const DURATION_S = SOAK_MIN > 0 ? SOAK_MIN * 60 : Number(process.env.CHAOS_DURATION ?? (QUICK ? 40 : 75));
-const INTERVAL_MS = process.env.CHAOS_RATE ? 60_000 / Number(process.env.CHAOS_RATE) : Number(process.env.CHAOS_INTERVAL ?? (QUICK ? 1500 : 1000));
+/**
+ * A soak's load stays within Slack's rates (the fake's SLACK_RATE_LIMITS, per approvers' channel), so that
+ * it measures memory and connections, not a 429 backlog: a request every 4 s, spread evenly over the 4
+ * channels, is 3.75 requests a minute per channel, each a card post and a thread reply (7.5 posts a minute,
+ * against 60) and about 5 card updates (about 19 a minute, against chat.update's 50), and 15 views.open a
+ * minute in all (against 100). The report gives the peak per bucket (`slackRates`).
+ */
+const SOAK_INTERVAL_MS = 4000;
+const INTERVAL_MS = process.env.CHAOS_RATE
+  ? 60_000 / Number(process.env.CHAOS_RATE)
+  : Number(process.env.CHAOS_INTERVAL ?? (QUICK ? 1500 : SOAK_MIN > 0 ? SOAK_INTERVAL_MS : 1000));
 const FAULTS = SOAK_MIN <= 0;
-const WORKSPACES = 20;
+const WORKSPACES = Number(process.env.CHAOS_WORKSPACES ?? 20);
 const KILL_EVERY_MS = 10_000;
 const FREEZE_S = Number(process.env.CHAOS_FREEZE ?? (QUICK ? 10 : 25));
 /** How long the state database is down when it is restarted (a stop, this pause, a start). */
@@ -343,7 +354,7 @@ async function check(t: Topology, state: pg.Pool, watch: ReturnType<typeof start
     /** Clicked requests that were approved and then failed (time ran out during an outage), or that no click could approve (every approver told). */
     outcomes: { approvedThenFailed: failedLate, noClickRecorded: unapproved },
     revocationLagMs: { postgres: lagFigures(lagsOf.postgres), mariadb: lagFigures(lagsOf.mariadb) },
-    slack: { calls: calls.length, rateLimited429: limited.length, retriedAfter429: limited.length - dropped.length, otherTopLevelAboutARequest: [...strays.values()].reduce((a, b) => a + b, 0) },
+    slack: { calls: calls.length, rateLimited429: limited.length, retriedAfter429: limited.length - dropped.length, otherTopLevelAboutARequest: [...strays.values()].reduce((a, b) => a + b, 0), busiestBuckets: slackRates(calls) },
     restarts: t.slots.reduce((sum, slot) => sum + slot.restarts, 0),
     failedStarts: t.failedStarts.length,
     audit: audit.output.trim().split('\n').length,
@@ -379,6 +390,7 @@ function printReport(figures: Awaited<ReturnType<typeof check>> & { samples: Ret
   for (const [name, c] of Object.entries(applications)) console.log(`  application_name ${name}: ${c.perMin}/min, ${c.first} -> ${c.last} (${c.max})`);
   for (const [what, list] of Object.entries(figures.diagnostics)) for (const d of list) console.log(`${what} ${d.id} (${d.database}, ${d.state}${d.failure ? `: ${d.failure}` : ''}):\n    ${d.audit.join('\n    ')}`);
   console.log(`Slack calls ${slack.calls}, 429s ${slack.rateLimited429}, retried ${slack.retriedAfter429}, top-level messages naming a request that are not its card ${slack.otherTopLevelAboutARequest}; process restarts ${figures.restarts}; load average at start ${loadAverage}`);
+  console.log(`Slack's busiest rate buckets (most calls in any 60 s, 429s included, against the rate a minute): ${slack.busiestBuckets.map((b) => `${b.method} ${b.bucket} ${b.peakPerMin}/${b.limitPerMin} (${b.limited429} 429s)`).join('; ')}`);
   console.log(`faults:\n  ${events.join('\n  ')}\n`);
   console.log('| invariant | count | result |\n|---|---|---|');
   for (const row of figures.invariants) console.log(`| ${row.name} | ${row.value} | ${row.pass ? 'PASS' : `FAIL ${row.detail ?? ''}`} |`);
