@@ -34,9 +34,10 @@ const DURATION_S = SOAK_MIN > 0 ? SOAK_MIN * 60 : Number(process.env.CHAOS_DURAT
 /**
  * A soak's load stays within Slack's rates (the fake's SLACK_RATE_LIMITS, per approvers' channel), so that
  * it measures memory and connections, not a 429 backlog: a request every 4 s, spread evenly over the 4
- * channels, is 3.75 requests a minute per channel, each a card post and a thread reply (7.5 posts a minute,
- * against 60) and about 5 card updates (about 19 a minute, against chat.update's 50), and 15 views.open a
- * minute in all (against 100). The report gives the peak per bucket (`slackRates`).
+ * channels, is 3.75 requests a minute per channel, each a card post and a thread reply or two (at most 19
+ * posts in a minute, against 60) and about 8 card updates (at most 30 in a minute, against chat.update's
+ * 50), and 15 views.open a minute in all (against 100): the figures of a 10-minute soak (2026-12-07 20:03,
+ * no 429 at all). The report gives the peak per bucket (`slackRates`).
  */
 const SOAK_INTERVAL_MS = 4000;
 const INTERVAL_MS = process.env.CHAOS_RATE
