@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import { shown, waitUntil } from '../test/support/app-harness.js';
 import { blockAction, newTriggerId, plainTextInput, postSigned, slashCommand, staticSelect, viewSubmission, type SignedResponse } from '../test/support/slack-requests.js';
-import { APPROVERS, DATABASES, SIGNING_SECRET, channelOf, type Topology } from './topology.js';
+import { APPROVERS, DATABASES, SIGNING_SECRET, channelOf, databaseOf, teamOf, type Topology } from './topology.js';
 
 export interface RequestRecord {
   tag: string;
@@ -29,11 +29,12 @@ async function post(t: Topology, body: string): Promise<SignedResponse> {
 }
 
 export async function makeRequest(t: Topology, state: pg.Pool, n: number, workspaces: number, leaseSeconds: () => number): Promise<RequestRecord> {
-  const team = `T0CHAOS${String(n % workspaces).padStart(2, '0')}`;
+  const team = teamOf(n % workspaces);
   const requester = `U0${team.slice(2)}R${n % 7}`;
   // Spread evenly over the databases, and so over their approvers' channels (Slack's rates are per
   // channel), turning by one every round so that the early ends (n % 4 === 1) fall on each in turn.
-  const databaseId = DATABASES[(n + Math.floor(n / DATABASES.length)) % DATABASES.length]!;
+  const base = DATABASES[(n + Math.floor(n / DATABASES.length)) % DATABASES.length]!;
+  const databaseId = databaseOf(base, t.tenants ? n % workspaces : undefined);
   const record: RequestRecord = { tag: `chaos-${n}-${Date.now()}`, team, requester, databaseId, clicks: [], endedEarly: false };
   const command = (user: string, text: string, triggerId = newTriggerId()) =>
     post(t, slashCommand({ teamId: team, userId: user, text, triggerId, responseUrl: t.slack.responseUrl(`${record.tag}-${user}-${text}`, { user }) }));

@@ -10,7 +10,11 @@
  *   the Redis faults then have nothing to act on and are left out.
  * - CHAOS_QUICK=1: the bounded form for CI (40 s of load, a request every 1.5 s, leases of 10-20 s,
  *   10 s freezes; every fault at least once; about 2 minutes in all).
- * - CHAOS_SOAK=<minutes>: load without faults for that long, then the invariants and the slopes.
+ * - CHAOS_SOAK=<minutes>: load without faults for that long, then the invariants and the slopes; its
+ *   default load is a request every 4 s, within Slack's rates (SOAK_INTERVAL_MS).
+ * - CHAOS_WORKSPACES: how many Slack workspaces the load spreads over (20); CHAOS_TENANTS=1: each its own
+ *   tenant section with its own approvers' channels (Slack's rates are per workspace and channel), for
+ *   the issue's 1,000 requests a minute over 200 workspaces (CHAOS_RATE=1000 CHAOS_WORKSPACES=200).
  * Results: chaos/results/latest.json and each process's log in chaos/results/logs/ (soak.json and
  * logs-soak/ for a soak; git-ignored).
  * Exit code 1 on any violation.
@@ -25,7 +29,7 @@ import { percentile } from '../bench/lib/stats.js';
 import { makeRequest, type RequestRecord } from './load.js';
 import { slackRates } from './rates.js';
 import { startSampler } from './samples.js';
-import { DATABASES, channelOf, startTopology, targetOf, type TargetKind, type Topology } from './topology.js';
+import { channelOf, startTopology, targetOf, type TargetKind, type Topology } from './topology.js';
 
 const QUICK = process.env.CHAOS_QUICK === '1';
 const SOAK_MIN = Number(process.env.CHAOS_SOAK ?? 0);
@@ -45,6 +49,8 @@ const INTERVAL_MS = process.env.CHAOS_RATE
   : Number(process.env.CHAOS_INTERVAL ?? (QUICK ? 1500 : SOAK_MIN > 0 ? SOAK_INTERVAL_MS : 1000));
 const FAULTS = SOAK_MIN <= 0;
 const WORKSPACES = Number(process.env.CHAOS_WORKSPACES ?? 20);
+/** CHAOS_TENANTS=1: each workspace its own tenant section, channels and database entries (topology.ts). */
+const TENANTS = process.env.CHAOS_TENANTS === '1' ? WORKSPACES : undefined;
 const KILL_EVERY_MS = 10_000;
 const FREEZE_S = Number(process.env.CHAOS_FREEZE ?? (QUICK ? 10 : 25));
 /** How long the state database is down when it is restarted (a stop, this pause, a start). */
@@ -180,9 +186,9 @@ function startFaults(t: Topology, watch: ReturnType<typeof startWatch>, duration
 async function main(): Promise<number> {
   const begun = Date.now();
   const mode = SOAK_MIN > 0 ? `soak of ${SOAK_MIN} min, no faults` : QUICK ? 'quick form' : 'full form';
-  log(`starting (${mode}): 3 web + 3 worker processes, queue on ${QUEUE}, ${WORKSPACES} workspaces, a request every ${Math.round(INTERVAL_MS)} ms for ${DURATION_S} s`);
+  log(`starting (${mode}): 3 web + 3 worker processes, queue on ${QUEUE}, ${WORKSPACES} workspaces${TENANTS ? ' (a tenant section each)' : ''}, a request every ${Math.round(INTERVAL_MS)} ms for ${DURATION_S} s`);
   rmSync(LOG_DIR, { recursive: true, force: true });
-  const t = await startTopology({ web: 3, workers: 3, queue: QUEUE, logDir: LOG_DIR });
+  const t = await startTopology({ web: 3, workers: 3, queue: QUEUE, logDir: LOG_DIR, tenants: TENANTS });
   // Ctrl-C stops what the suite started (its processes, Redis, state cluster, target databases) first.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void t.stop().finally(() => process.exit(130)));
   const state = new pg.Pool({ connectionString: t.state.url, max: 3 });
@@ -272,7 +278,7 @@ async function check(t: Topology, state: pg.Pool, watch: ReturnType<typeof start
   // top-level messages that name a request (an alarm, a thread reply posted before the card was known)
   // are counted apart.
   const strays = new Map<string, number>();
-  for (const id of DATABASES) for (const m of t.slack.messagesIn(channelOf(id))) {
+  for (const id of t.databaseIds) for (const m of t.slack.messagesIn(channelOf(id))) {
     if (m.threadTs) continue;
     const card = m.metadata?.event_type === 'dbaccess_approval_card' ? String(m.metadata.event_payload.request_id) : undefined;
     const named = /R[0-9A-Z]{9}/.exec(shown({ text: m.history[0]!.text, blocks: m.history[0]!.blocks }))?.[0];

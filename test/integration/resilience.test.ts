@@ -158,7 +158,9 @@ describe('a crash between writing the lease and creating the user', () => {
   });
 
   it('finishes the provisioning on restart, then revokes, leaving nothing behind', async () => {
-    await h.submitRequest(PEOPLE.requester, { duration: '3s' });
+    // Long enough for the worker to start and make the user before the approved time is over (one that
+    // ends while the user is being made is not handed out: see 'an approved time that runs out...').
+    await h.submitRequest(PEOPLE.requester, { duration: '12s' });
     const requestId = await waitUntil(async () => (await asSystem('test', () => h.app.db.query.accessRequests.findFirst()))?.id, 10_000, 'request');
     const tenantId = (await h.app.db.query.tenants.findFirst())!.id;
     const actor = await h.app.tenants.actor('slack', 'T0ACME', PEOPLE.alice);
@@ -176,7 +178,7 @@ describe('a crash between writing the lease and creating the user', () => {
     // A worker starts: the queued provision job completes with the recorded name, then expiry revokes it.
     await h.startWorker();
     await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(lease.username), 15_000);
-    await waitUntil(async () => (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) })))?.revokedAt, 20_000, 'revocation');
+    await waitUntil(async () => (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) })))?.revokedAt, 30_000, 'revocation');
     expect(await targetRoles(h.prefix)).toEqual([]);
   });
 });
