@@ -10,7 +10,7 @@ export interface RateFigure { method: string; bucket: string; peakPerMin: number
 const WINDOW_MS = 60_000;
 
 /** The busiest buckets first (by their peak against their limit), at most `top`. */
-export function slackRates(calls: readonly RecordedCall[], top = 8): RateFigure[] {
+export function slackRates(calls: readonly RecordedCall[], top = 8, workspaces = 1): RateFigure[] {
   const buckets = new Map<string, { method: string; bucket: string; at: number[]; limited: number }>();
   for (const call of calls) {
     if (!SLACK_RATE_LIMITS[call.method]) continue;
@@ -28,7 +28,9 @@ export function slackRates(calls: readonly RecordedCall[], top = 8): RateFigure[
       while (at[end]! - at[start]! >= WINDOW_MS) start += 1;
       peak = Math.max(peak, end - start + 1);
     }
-    return { method, bucket, peakPerMin: peak, limitPerMin: SLACK_RATE_LIMITS[method]!.perMinute, calls: at.length, limited429: limited };
+    // A call without a channel: one bucket for every workspace (the fake's `workspaces`).
+    const scale = bucket === '(no channel)' ? workspaces : 1;
+    return { method, bucket, peakPerMin: peak, limitPerMin: SLACK_RATE_LIMITS[method]!.perMinute * scale, calls: at.length, limited429: limited };
   });
   return figures.sort((a, b) => b.peakPerMin / b.limitPerMin - a.peakPerMin / a.limitPerMin).slice(0, top);
 }

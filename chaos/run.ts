@@ -361,7 +361,7 @@ async function check(t: Topology, state: pg.Pool, watch: ReturnType<typeof start
     /** Clicked requests that were approved and then failed (time ran out during an outage), or that no click could approve (every approver told). */
     outcomes: { approvedThenFailed: failedLate, noClickRecorded: unapproved },
     revocationLagMs: { postgres: lagFigures(lagsOf.postgres), mariadb: lagFigures(lagsOf.mariadb) },
-    slack: { calls: calls.length, rateLimited429: limited.length, retriedAfter429: limited.length - dropped.length, otherTopLevelAboutARequest: [...strays.values()].reduce((a, b) => a + b, 0), busiestBuckets: slackRates(calls) },
+    slack: { calls: calls.length, rateLimited429: limited.length, retriedAfter429: limited.length - dropped.length, otherTopLevelAboutARequest: [...strays.values()].reduce((a, b) => a + b, 0), busiestBuckets: slackRates(calls, 8, TENANTS ?? 1) },
     restarts: t.slots.reduce((sum, slot) => sum + slot.restarts, 0),
     failedStarts: t.failedStarts.length,
     audit: audit.output.trim().split('\n').length,

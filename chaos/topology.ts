@@ -67,7 +67,7 @@ export async function startTopology(options: { web: number; workers: number; que
   const [target, maria] = await Promise.all([createTargetDatabase(), createMariaTarget()]);
   const targetProxy = await startTcpProxy(5433);
   const mariaProxy = await startTcpProxy(Number(new URL(MARIADB_ADMIN_URL).port || 3306));
-  const slack = await startFakeSlack({ teamId: 'T0CHAOS00', rateLimited: true });
+  const slack = await startFakeSlack({ teamId: 'T0CHAOS00', rateLimited: true, workspaces: options.tenants ?? 1 });
   const prefix = `c${randomBytes(3).toString('hex')}_`;
   const adminUrl = new URL(target.adminUrl);
   adminUrl.port = String(targetProxy.port);
