@@ -202,14 +202,17 @@ async function main(): Promise<number> {
     const sampler = startSampler(() => t.slots.map((slot) => ({ name: slot.name, mode: slot.mode, pid: slot.process.child.pid ?? -1, startedAt: slot.startedAt })), state, t.state.port);
     const faults = startFaults(t, watch, DURATION_S * 1000);
     const flows: Promise<RequestRecord>[] = [];
-    const loadEnds = Date.now() + DURATION_S * 1000;
+    const loadStarts = Date.now();
+    const loadEnds = loadStarts + DURATION_S * 1000;
+    // The n-th request at its own time (a busy event loop lengthens each sleep: the rate would drift).
     for (let n = 0; Date.now() < loadEnds; n += 1) {
-      flows.push(makeRequest(t, state, n, WORKSPACES, leaseSeconds));
-      await sleep(INTERVAL_MS);
+      flows.push(makeRequest(t, n, WORKSPACES, leaseSeconds));
+      await sleep(loadStarts + (n + 1) * INTERVAL_MS - Date.now());
     }
+    const offeredPerMin = Math.round((flows.length * 60_000) / (Date.now() - loadStarts));
     await faults.stop();
     const records = await Promise.all(flows);
-    log(`load done: ${records.length} requests; draining`);
+    log(`load done: ${records.length} requests (${offeredPerMin} a minute started, ${Math.round(60_000 / INTERVAL_MS)} asked); draining`);
     // Every lease runs out or is ended; wait for every one to be revoked and every user gone.
     await waitUntil(async () => {
       const { rows } = await state.query<{ n: number }>('SELECT count(*)::int AS n FROM leases WHERE revoked_at IS NULL').catch(() => ({ rows: [{ n: -1 }] }));
