@@ -4,8 +4,8 @@
  *
  *   requests-*.yaml  access requests with the band the rubric gives them
  *   sessions-*.yaml  captured sessions, each a violation or ordinary by the rubric
- *   (the held-out sessions are five frozen files; the held-out session figure is the fifth, written
- *   without reading the rules; the first four are printed as "seen", the fourth also on its own line:
+ *   (the held-out sessions are six frozen files; the held-out session figure is the sixth, written
+ *   without reading the rules; the first five are printed as "seen", the fourth and fifth also on their own lines:
  *   eval/RUBRIC.md)
  *
  * Both parts are printed, separately. The held-out part is the figure to quote: the rules were never
@@ -31,7 +31,7 @@ import { assessRisk } from '../src/modules/risk/heuristic-analyzer.js';
 import { RISK_LEVELS, type RiskInput, type RiskLevel } from '../src/modules/risk/risk-types.js';
 import { modelRating } from './model.js';
 import type { RateRequest } from './rate.js';
-import { FIXTURES, FRESH_SESSION_FILE, frozenState, INDEPENDENT_SEEN_FILE, misfiled, PART_FILES, PARTS, SEEN_SESSION_FILES, type Part, type Written } from './split.js';
+import { FIXTURES, FRESH_SESSION_FILE, frozenState, INDEPENDENT_SEEN_FILES, misfiled, PART_FILES, PARTS, SEEN_SESSION_FILES, type Part, type Written } from './split.js';
 
 export type { RateRequest };
 
@@ -52,9 +52,9 @@ const duration = z
 const tags = z.array(z.string().max(40)).max(20);
 /**
  * Cases the rules were first written against, and cases added after the freeze: tuning cases whatever
- * their id; the second session set: split by its own rule; the third, fourth and fifth: held out whole (eval/split.ts).
+ * their id; the second session set: split by its own rule; the third to sixth: held out whole (eval/split.ts).
  */
-const written = z.enum(['before-rubric', 'after-freeze', 'second-set', 'third-set', 'fourth-set', 'fifth-set']).optional();
+const written = z.enum(['before-rubric', 'after-freeze', 'second-set', 'third-set', 'fourth-set', 'fifth-set', 'sixth-set']).optional();
 
 const requestSchema = z.strictObject({
   id: name,
@@ -129,8 +129,12 @@ function load<T extends z.ZodType>(file: string, key: string, schema: T): Array<
   return result.data[key] as Array<z.infer<T>>;
 }
 
-/** One scope item per YAML entry: `[a.t(x, y)]` unquoted would be three entries, so say so rather than guess. */
+/**
+ * One scope item per YAML entry: `[a.t(x, y)]` unquoted would be three entries, so say so rather than guess.
+ * The whole database is an empty list, or `["*"]` as the sixth session set's format note gave it.
+ */
 function scopeOf(id: string, items: string[]): ScopeItem[] {
+  if (items.length === 1 && items[0] === '*') return [];
   return items.map((item) => {
     const parsed = parseScope(item);
     if (parsed.length !== 1) throw new Error(`${id}: scope entry "${item}" is not one scope item (quote entries that list columns)`);
@@ -382,7 +386,7 @@ export async function runEval({ model, showHeldOut = false }: EvalOptions = {}):
   const tuningSessions = await checkSessions(sessions.filter((c) => c.part === 'tuning'));
   console.log('');
   printSessions('Sessions, tuning part', tuningSessions, true);
-  // THE held-out session figure is the fifth file, written without reading the rules (eval/RUBRIC.md, "The split").
+  // THE held-out session figure is the sixth file, written without reading the rules (eval/RUBRIC.md, "The split").
   const fresh = await checkSessions(sessions.filter((c) => c.file === FRESH_SESSION_FILE));
   console.log('');
   printSessions(`Sessions, held-out part (${FRESH_SESSION_FILE}, written without reading the rules)`, fresh, showHeldOut);
@@ -394,9 +398,11 @@ export async function runEval({ model, showHeldOut = false }: EvalOptions = {}):
     const ids = new Set(sessions.filter((c) => c.file === file).map((c) => c.id));
     printSessions(`  of which ${file}`, sessionShares(seen.results.filter((r) => ids.has(r.id))), false);
   }
-  // The fourth file was written without reading the rules too; its misses were published by kind, so it is seen, but kept in view.
-  const independent = new Set(sessions.filter((c) => c.file === INDEPENDENT_SEEN_FILE).map((c) => c.id));
-  printSessions(`Sessions, ${INDEPENDENT_SEEN_FILE} alone (written without reading the rules; seen since its misses by kind were published)`, sessionShares(seen.results.filter((r) => independent.has(r.id))), false);
+  // The fourth and fifth files were written without reading the rules too; their misses were published by kind, so they are seen, but kept in view.
+  for (const file of INDEPENDENT_SEEN_FILES) {
+    const independent = new Set(sessions.filter((c) => c.file === file).map((c) => c.id));
+    printSessions(`Sessions, ${file} alone (written without reading the rules; seen since its misses by kind were published)`, sessionShares(seen.results.filter((r) => independent.has(r.id))), false);
+  }
   if (model) await printModel(model, requests, showHeldOut);
   console.log(`\nHeld-out targets (${percent(TARGETS.agreement)} agreement, all within one band, 0 Critical below High, 0 Low above Medium; every violation flagged, at most ${percent(TARGETS.falseFlags)} false flags): ${met ? 'met' : 'NOT met'}.`);
   return met;

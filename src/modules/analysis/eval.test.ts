@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkSessions, loadRequestCases, loadSessionCases, rateRequests, requestTargetsMet, ruleRating, sessionAsExpected, sessionTargetsMet, TARGETS } from '../../../eval/run.js';
 import { modelRating } from '../../../eval/model.js';
-import { FRESH_SESSION_FILE, frozenState, INDEPENDENT_SEEN_FILE, misfiled, PARTS, SEEN_SESSION_FILES } from '../../../eval/split.js';
+import { FRESH_SESSION_FILE, frozenState, INDEPENDENT_SEEN_FILES, misfiled, PARTS, SEEN_SESSION_FILES } from '../../../eval/split.js';
 import { floorLevel } from './request-heuristics.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
 import { RISK_LEVELS } from '../risk/risk-types.js';
@@ -32,11 +32,12 @@ describe('evaluation set', () => {
       { file: 'sessions-held-out-3.yaml', frozen: true },
       { file: 'sessions-held-out-4.yaml', frozen: true },
       { file: 'sessions-held-out-5.yaml', frozen: true },
+      { file: 'sessions-held-out-6.yaml', frozen: true },
     ]);
-    // The held-out session figure is the fifth file alone (written without reading the rules, 2026-12-07):
+    // The held-out session figure is the sixth file alone (written without reading the rules, 2026-12-07):
     // enough ordinary sessions that 2% is three false flags, not one, and at least 100 planted violations.
     const fresh = sessions.filter((s) => s.file === FRESH_SESSION_FILE);
-    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'fifth-set')).toBe(true);
+    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'sixth-set')).toBe(true);
     expect(fresh.filter((s) => !s.violation).length).toBeGreaterThanOrEqual(150);
     expect(fresh.filter((s) => s.violation).length).toBeGreaterThanOrEqual(100);
   });
@@ -60,20 +61,23 @@ describe('evaluation set', () => {
     const rated = await rateRequests(requests.filter((r) => r.part === 'held-out'), ruleRating);
     expect(requestTargetsMet(rated)).toBe(true);
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
-    // The fresh file (the fifth, 2026-12-07): 123 of 142 violations and 14 of 162 ordinary sessions flagged
-    // at its first run; 127 of 142 and 14 of 162 after round four (tuned on new tuning cases only, without
-    // reading this file). Neither target (every violation, at most 2% false flags) is met. These bounds only
-    // keep it from getting worse; the targets themselves are what `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(127 / 142);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(14 / 162);
-    // The fourth file, also written without reading the rules, is seen since its misses by kind were
-    // published: 50 of 55 violations and 1 of 158 ordinary sessions flagged after round three, 52 of 55 and
-    // 1 of 158 after round four.
-    const fourth = await checkSessions(sessions.filter((s) => s.file === INDEPENDENT_SEEN_FILE));
-    expect(fourth.violationsFlagged).toBeGreaterThanOrEqual(52 / 55);
-    expect(fourth.falseFlags).toBeLessThanOrEqual(1 / 158);
+    // The fresh file (the sixth, 2026-12-07): 115 of 125 violations and 3 of 181 ordinary sessions flagged at
+    // its first run, on round four's rules. The violations target (every one flagged) is not met; the false
+    // flags (1.7%) are within 2%. These bounds only keep it from getting worse; the targets themselves are
+    // what `npm run eval` judges.
+    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(115 / 125);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(3 / 181);
+    // The fourth and fifth files, also written without reading the rules, are seen since their misses by kind
+    // were published: the fourth 52 of 55 violations and 1 of 158 ordinary sessions flagged after round four,
+    // the fifth 127 of 142 and 14 of 162.
+    const seenAlone = { 'sessions-held-out-4.yaml': [52 / 55, 1 / 158], 'sessions-held-out-5.yaml': [127 / 142, 14 / 162] } as const;
+    for (const file of INDEPENDENT_SEEN_FILES) {
+      const figures = await checkSessions(sessions.filter((s) => s.file === file));
+      expect(figures.violationsFlagged, file).toBeGreaterThanOrEqual(seenAlone[file][0]);
+      expect(figures.falseFlags, file).toBeLessThanOrEqual(seenAlone[file][1]);
+    }
     // The first three held-out files, seen: 73 of 73 violations and 1 of 142 ordinary sessions flagged on 2026-12-07.
-    const older = SEEN_SESSION_FILES.filter((file) => file !== INDEPENDENT_SEEN_FILE) as readonly string[];
+    const older = SEEN_SESSION_FILES.filter((file) => !(INDEPENDENT_SEEN_FILES as readonly string[]).includes(file)) as readonly string[];
     const seen = await checkSessions(sessions.filter((s) => older.includes(s.file)));
     expect(seen.violationsFlagged).toBe(1);
     expect(seen.falseFlags).toBeLessThanOrEqual(1 / 142);
