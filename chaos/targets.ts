@@ -169,8 +169,11 @@ function frozenBy(server: string, what: string, processes: () => number[], probe
   let stopped: number[] = [];
   let probing: Probe | undefined;
   let thawedAt = 0;
+  // A suite that exits while a server is frozen lets it go (its own stop, or the embedded cluster's exit hook, can then act).
+  const thawOnExit = () => stopped.forEach((pid) => signal(pid, 'SIGCONT'));
   const thaw = async (): Promise<string> => {
     if (stopped.length === 0) return 'was not frozen';
+    process.removeListener('exit', thawOnExit);
     for (const pid of [...stopped].reverse()) signal(pid, 'SIGCONT');
     const count = stopped.length;
     stopped = [];
@@ -187,6 +190,7 @@ function frozenBy(server: string, what: string, processes: () => number[], probe
     async freeze(): Promise<string> {
       probing = await probe();
       const [parent, ...rest] = processes();
+      process.once('exit', thawOnExit);
       signal(parent!, 'SIGSTOP');
       stopped = [parent!];
       // Listed again once the parent is stopped: nothing new can appear after this.
