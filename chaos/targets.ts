@@ -169,6 +169,7 @@ function frozenBy(server: string, what: string, processes: () => number[], probe
   let stopped: number[] = [];
   let probing: Probe | undefined;
   let thawedAt = 0;
+  let stoppedAt = 0;
   // A suite that exits while a server is frozen lets it go (its own stop, or the embedded cluster's exit hook, can then act).
   const thawOnExit = () => stopped.forEach((pid) => signal(pid, 'SIGCONT'));
   const thaw = async (): Promise<string> => {
@@ -176,12 +177,13 @@ function frozenBy(server: string, what: string, processes: () => number[], probe
     process.removeListener('exit', thawOnExit);
     for (const pid of [...stopped].reverse()) signal(pid, 'SIGCONT');
     const count = stopped.length;
+    const frozenMs = Date.now() - stoppedAt;
     stopped = [];
     thawedAt = Date.now();
     const answered = probing ? await timeout(probing.answered, 30_000) : 'timeout';
     probing?.close();
     probing = undefined;
-    return `SIGCONT to ${plural(count, 'process')}; the held query answered ${answered === 'timeout' ? 'not within 30 s' : `${answered - thawedAt} ms later`}`;
+    return `SIGCONT to ${plural(count, 'process')} after ${(frozenMs / 1000).toFixed(1)} s stopped; the held query answered ${answered === 'timeout' ? 'not within 30 s' : `${answered - thawedAt} ms later`}`;
   };
   return {
     server,
@@ -192,6 +194,7 @@ function frozenBy(server: string, what: string, processes: () => number[], probe
       const [parent, ...rest] = processes();
       process.once('exit', thawOnExit);
       signal(parent!, 'SIGSTOP');
+      stoppedAt = Date.now();
       stopped = [parent!];
       // Listed again once the parent is stopped: nothing new can appear after this.
       for (const pid of [...rest, ...(parent ? childrenOf(parent) : [])]) {
