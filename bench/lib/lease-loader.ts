@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { escapeLiteral } from 'pg';
 import { TEAM } from '../../test/support/app-harness.js';
-import { accessRequests, leases as leaseTable } from '../../src/db/schema.js';
+import { accessRequests } from '../../src/db/schema/access-requests.js';
+import { leases as leaseTable } from '../../src/db/schema/leases.js';
 import { createStateDb } from '../../src/db/client.js';
 import type { Enqueue } from '../../src/jobs/job-catalog.js';
 import { createSecretBox } from '../../src/lib/crypto.js';

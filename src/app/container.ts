@@ -1,15 +1,19 @@
 import { createDirectoryGroups, resolveIntegrationSecret } from '../modules/directory-groups/directory-service.js';
-import { watchFile, unwatchFile } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'drizzle-orm';
-import { emptyCatalog, loadCatalog, parseCatalogSet, singleCatalog, type CatalogOf, type CatalogSet, type CatalogView } from '../config/catalog.js';
+import { emptyCatalog, type CatalogOf, type CatalogSet, type CatalogView } from '../config/catalog.js';
 import type { Config } from '../config/env.js';
-import { createLockPool, createSessionLocks, createStateDb, runMigrations, type Db } from '../db/client.js';
+import { createLockPool, createSessionLocks, createStateDb, type Db } from '../db/client.js';
 import { createSecretBox, deriveKey, loadMasterKey } from '../lib/crypto.js';
 import { registerConnectionSecrets, registerSecretValue } from '../lib/secret.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { createJobHandlers } from '../jobs/handlers.js';
+import { startJobWorkers } from './workers.js';
+import { createAdminChecks } from './admin-checks.js';
+import { watchCatalog } from './catalog-watch.js';
+import { openStateAndCatalog } from './state-and-catalog.js';
+import { loadSlackModules, loadTeamsModules } from './chat-modules.js';
 import { createInbox, createInboxReplay } from '../modules/inbox/inbox-service.js';
 import { createJobQueue, type QueueBackend } from '../jobs/queue.js';
 import { personOf, type PersonResolver } from '../modules/policy/policy-evaluator.js';
@@ -25,9 +29,10 @@ import { createConsoleNotifier } from '../chat/console/console-notifier.js';
 import { createConsoleStore } from '../chat/console/console-store.js';
 import { grantableVerdict } from '../modules/credentials/grantable-verdict.js';
 import { createMetrics } from '../http/metrics.js';
-import { buildServer } from '../http/server.js';
+import { buildServer, closeHttp } from '../http/server.js';
 import { createAccessRequestRepo } from '../modules/access-requests/access-request-repo.js';
-import { createAccessRequestService, type ScopeChecker } from '../modules/access-requests/access-request-service.js';
+import { createAccessRequestService } from '../modules/access-requests/access-request-service.js';
+import type { ScopeChecker } from '../modules/access-requests/request-check.js';
 import { scopeProblems } from '../modules/credentials/scope-check.js';
 import { publicMessage } from '../lib/errors.js';
 import { createAuditService } from '../modules/audit/audit-service.js';
@@ -40,8 +45,6 @@ import { createLeaseRepo } from '../modules/credentials/lease-repo.js';
 import { createLeaseService } from '../modules/credentials/lease-service.js';
 import { catalogFileName, createReferenceResolver, createTargetResolver } from '../modules/credentials/targets.js';
 import { createAdminAvailability } from '../modules/credentials/admin-availability.js';
-import { createAdminNotices } from '../modules/credentials/admin-notices.js';
-import { catalogEngines } from '../modules/credentials/engines/catalog-rules.js';
 import { createProviders, issuedByVault } from '../modules/credentials/engines/registry.js';
 import { heuristicAnalyzer } from '../modules/risk/heuristic-analyzer.js';
 import { createAnalysisRepo } from '../modules/analysis/analysis-repo.js';
@@ -52,9 +55,8 @@ import { createCaptureRepo } from '../modules/capture/capture-repo.js';
 import { createCaptureService } from '../modules/capture/capture-service.js';
 import { createTenantService } from '../modules/tenants/tenant-service.js';
 import { configError } from '../lib/errors.js';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
-import { abandonEarly, embeddedPreload, type EarlyStart } from './early-start.js';
-import { CONSOLE_PEOPLE, SANDBOX_ADMIN_REFERENCE, ensureSandbox, type Sandbox } from './sandbox.js';
+import type { EarlyStart } from './early-start.js';
+import { CONSOLE_PEOPLE } from './sandbox.js';
 import { createMfaRepo } from '../modules/mfa/mfa-repo.js';
 import { UNKNOWN_INSTALLATION, installationId } from '../modules/installation/installation-id.js';
 import { createRequestExitRepo } from '../modules/access-requests/request-exit-repo.js';
@@ -66,22 +68,6 @@ import { createOffboardingRepo } from '../modules/offboarding/offboarding-repo.j
 import { createOffboardingService } from '../modules/offboarding/offboarding-service.js';
 import { createMfaService } from '../modules/mfa/mfa-service.js';
 import { createShortLivedFiles } from '../http/short-lived-files.js';
-
-/** Slack's adapter and SDKs (Bolt, the Web API client): loaded only when Slack is configured. */
-async function loadSlackModules() {
-  const [{ WebClient }, { boltLogger, createSlackApp }, { createSlackDeliveries }, { createSlackDirectory }] = await Promise.all([
-    import('@slack/web-api'), import('../chat/slack/slack-app.js'), import('../chat/slack/slack-deliveries.js'), import('../chat/slack/slack-directory.js'),
-  ]);
-  return { WebClient, boltLogger, createSlackApp, createSlackDeliveries, createSlackDirectory };
-}
-
-/** Teams' adapter (botbuilder, MSAL): loaded only when Teams is configured. */
-async function loadTeamsModules() {
-  const [{ createTeamsApp }, { teamsCloudFromEnv }, { createTeamsConversations }] = await Promise.all([
-    import('../chat/teams/teams-app.js'), import('../chat/teams/teams-authentication.js'), import('../chat/teams/teams-conversations.js'),
-  ]);
-  return { createTeamsApp, teamsCloudFromEnv, createTeamsConversations };
-}
 
 /** Stands in for Vault when none is configured; start-up refuses catalogs that would need it. */
 export interface ContainerOptions {
@@ -108,46 +94,11 @@ export async function createContainer(config: Config, options: ContainerOptions 
   const closers: Array<() => Promise<unknown>> = [];
   const dataDir = resolve(env.DATA_DIR);
 
-  let catalogSet: CatalogSet;
-  try {
-    catalogSet = !options.catalog ? loadCatalog(env.DBACCESS_CONFIG, catalogEngines) : 'sections' in options.catalog ? options.catalog : singleCatalog(options.catalog);
-  } catch (error) {
-    await abandonEarly(options.early);
-    throw error;
-  }
+  const opened = await openStateAndCatalog(config, options, { logger, closers, dataDir });
+  let catalogSet = opened.catalogSet;
+  const { sandbox, stateUrl, readEnvReference } = opened;
   /** The whole file: every tenant's section (the sweep, the reconciler, capture by database id). */
   const catalogs = () => catalogSet;
-  // A fresh install (embedded state, no catalog file) is the sandbox: sample data and a catalog for it.
-  const sandboxMode = !env.DATABASE_URL && !catalogSet.source;
-  if (!catalogSet.source && !sandboxMode) {
-    logger.warn({ path: env.DBACCESS_CONFIG }, 'no catalog file: starting without databases; copy dbaccess.example.yaml to dbaccess.yaml and restart');
-  }
-
-  let stateUrl = options.stateUrl ?? env.DATABASE_URL;
-  let sandbox: Sandbox | undefined;
-  const migrate = async (url: string) => {
-    if (options.applyMigrations !== false) await runMigrations(url, () => logger.info('another process is applying the migrations: waiting for it'));
-  };
-  if (stateUrl) {
-    await abandonEarly(options.early);
-    await migrate(stateUrl);
-  } else {
-    const preload = embeddedPreload(sandboxMode);
-    const early = options.early;
-    const startedEarly = early && early.preload.join() === preload.join() ? early : undefined;
-    if (early && !startedEarly) await abandonEarly(early);
-    const embedded = startedEarly ? await startedEarly.embedded : await startEmbeddedPostgres({ dataDir, port: env.EMBEDDED_PG_PORT, logger, preload });
-    closers.push(() => embedded.stop());
-    stateUrl = embedded.url;
-    logger.info({ dataDir }, 'using the embedded PostgreSQL');
-    // Two databases of the one server: the sandbox is made while the state database is migrated.
-    [sandbox] = await Promise.all([sandboxMode ? ensureSandbox({ superUrl: embedded.url, dataDir, logger }) : undefined, migrate(embedded.url)]);
-    if (sandbox) {
-      catalogSet = parseCatalogSet(sandbox.catalogYaml, 'sandbox (built in)', catalogEngines);
-      logger.info({ path: env.DBACCESS_CONFIG }, `no catalog file: the sandbox database is ready; add ${env.DBACCESS_CONFIG} to use your own databases`);
-    }
-  }
-  const readEnvReference = (name: string) => (sandbox && name === SANDBOX_ADMIN_REFERENCE ? sandbox.adminUrl : config.readEnvReference(name));
   const { db, pool } = createStateDb(stateUrl);
   const lockPool = createLockPool(stateUrl);
   // Group-committed audit appends get connections of their own: their callers may hold state
@@ -347,69 +298,14 @@ export async function createContainer(config: Config, options: ContainerOptions 
       ))
     : undefined;
 
-  /**
-   * The approvers of each platform hear once that a database cannot be served, and once that it can
-   * again: told by the processes that run the workers (where requests are served), recorded in the
-   * state database (the console's messages live in memory, and so does its record).
-   */
-  const notices = createAdminNotices({
-    db,
+  const adminChecks = createAdminChecks({
+    db, availability, notifier, catalogs, logger, announces: env.RUN_MODE !== 'web',
     platforms: [...(slack ? [{ platform: 'slack' as const, lasting: true }] : []), ...(teams ? [{ platform: 'teams' as const, lasting: true }] : []), ...(consoleStore ? [{ platform: 'console' as const, lasting: false }] : [])],
-    send: async ({ platform, databaseId, unavailable }) => {
-      await notifier.send(unavailable ? { type: 'databaseUnavailable', platform, databaseId, message: unavailable.message } : { type: 'databaseAvailable', platform, databaseId });
-    },
-    logger,
   });
-  let loggedUnavailable = '';
-  /** Reads the admin references again (Vault's too) and tells the approvers (and the log, once) what changed. */
-  async function checkAdmins(): Promise<void> {
-    await availability.refresh();
-    const unavailable = availability.all();
-    const said = unavailable.map((problem) => problem.message).join('\n');
-    if (said !== loggedUnavailable) for (const problem of unavailable) logger.warn({ databaseId: problem.databaseId }, problem.message);
-    loggedUnavailable = said;
-    if (env.RUN_MODE !== 'web') await notices.announce(unavailable, catalogs().databases().map((database) => database.id));
-  }
-  /** The check a reload, the start or the timer started, which a stop waits for (it uses the state database). */
-  let checking: Promise<void> = Promise.resolve();
-  const checkLater = () => {
-    checking = checkAdmins().catch((error: unknown) => logger.warn({ err: error }, 'could not check the admin references'));
-  };
+  const { checkAdmins, checkLater } = adminChecks;
 
   let http: FastifyInstance | undefined;
   let started = false;
-
-  /**
-   * Policy as code: the catalog file is read again when it changes. A file with mistakes is not
-   * applied; the last good catalog stays in force and the approvers' channel is told what is wrong.
-   */
-  function watchCatalog(): void {
-    if (options.catalog) return;
-    const path = resolve(env.DBACCESS_CONFIG);
-    let lastProblem: string | undefined;
-    const reload = () => {
-      try {
-        const next = loadCatalog(path, catalogEngines);
-        if (!next.source) return;
-        catalogSet = next;
-        lastProblem = undefined;
-        logger.info({ path }, 'catalog reloaded');
-        // The forms see a changed reference at once; Vault's answer and the approvers' notice follow.
-        availability.check();
-        checkLater();
-      } catch (error) {
-        const problem = publicMessage(error);
-        if (problem === lastProblem) return;
-        lastProblem = problem;
-        logger.error({ path, problem }, 'catalog not reloaded: the last good one stays in force');
-        notifier.send({ type: 'configProblem', message: problem }).catch((alertError: unknown) => logger.warn({ err: alertError }, 'could not report a catalog problem'));
-      }
-    };
-    watchFile(path, { interval: env.CATALOG_POLL_INTERVAL }, (current, previous) => {
-      if (current.mtimeMs !== previous.mtimeMs) reload();
-    });
-    closers.unshift(async () => unwatchFile(path));
-  }
 
   return {
     db, pool, queue, catalogs, catalogOf, stateUrl, installId, mfa, requests, availability, checkAdmins, analysis, capture, leases, exits, offboarding, cliSessions, audit, tenants, logger, metrics, insights, reports, retention, auditExporter,
@@ -426,53 +322,23 @@ export async function createContainer(config: Config, options: ContainerOptions 
 
     async start(): Promise<void> {
       if (slack) await slack.init();
-      watchCatalog();
+      if (!options.catalog) {
+        watchCatalog({ path: resolve(env.DBACCESS_CONFIG), intervalMs: env.CATALOG_POLL_INTERVAL, use: (next) => (catalogSet = next), availability, checkLater, notifier, logger, closers });
+      }
       // Off the start: a Vault reference is a network call. Then again every ADMIN_CHECK_INTERVAL.
       checkLater();
       const recheck = setInterval(checkLater, env.ADMIN_CHECK_INTERVAL);
       recheck.unref();
       closers.unshift(async () => {
         clearInterval(recheck);
-        await checking;
+        await adminChecks.settled();
       });
       // The workers and the HTTP server start side by side (start-up time, issue 17).
       const startWorkers = async () => {
         if (env.RUN_MODE === 'web') return;
         const handlers = createJobHandlers({ requests, analysis, capture, requestRepo, leases, notifier, lockPool, logger: logger.child({ component: 'jobs' }), metrics, auditExporter, audit, retention, offboarding, tickets, inbox: inboxReplay, enqueue: queue.enqueue });
-        await queue.startWorker(handlers, {
-          concurrency: 50,
-          onDone: (job, ok) => metrics.jobFinished(job.name, job.timestamp + (job.opts.delay ?? 0), ok),
-          // Web and worker in one process: a burst of Slack requests is acknowledged before jobs take the process's time.
-          before: env.RUN_MODE === 'worker' ? undefined : slack?.urgent.idle,
-        });
-        const sweepMs = env.SWEEP_INTERVAL;
-        const schedule = () =>
-          Promise.all([
-            queue.schedule('sweep', sweepMs),
-            queue.schedule('reconcile', env.RECONCILE_INTERVAL),
-            queue.schedule('checkpointAudit', env.AUDIT_CHECKPOINT_INTERVAL),
-            queue.schedule('purgeHistory', env.RETENTION_PURGE_INTERVAL),
-            ...(auditExporter.configured ? [queue.schedule('exportAudit', env.AUDIT_EXPORT_INTERVAL)] : []),
-          ]);
-        await schedule();
-        await queue.enqueue('reconcile', {});
-        // An End access or an offboarding acknowledged by a process that died just before this one
-        // started is replayed as soon as its grace is over, not a sweep interval later.
-        const dueIn = await inboxReplay.dueIn().catch(() => undefined);
-        if (dueIn !== undefined) {
-          const replaySoon = setTimeout(() => {
-            inboxReplay.replay().catch((error: unknown) => logger.warn({ err: error }, 'inbox replay failed'));
-          }, dueIn + 100);
-          replaySoon.unref();
-          closers.unshift(async () => clearTimeout(replaySoon));
-        }
-        // The schedules live in the queue's store; a Redis flush or restart erases them. Re-asserting
-        // them keeps the sweep (and so every revocation) alive whatever happens to Redis.
-        const keepScheduled = setInterval(() => {
-          schedule().catch((error: unknown) => logger.warn({ err: error }, 'could not re-assert the sweep schedule'));
-        }, sweepMs);
-        keepScheduled.unref();
-        closers.unshift(async () => clearInterval(keepScheduled));
+        // Web and worker in one process: a burst of Slack requests is acknowledged before jobs take the process's time.
+        await startJobWorkers({ queue, handlers, metrics, env, exportsAudit: auditExporter.configured, inboxReplay, logger, closers, before: env.RUN_MODE === 'worker' ? undefined : slack?.urgent.idle });
       };
       const startServer = async () => {
         if (env.RUN_MODE === 'worker') return;
@@ -513,18 +379,3 @@ export async function createContainer(config: Config, options: ContainerOptions 
 }
 
 export type Container = Awaited<ReturnType<typeof createContainer>>;
-
-/**
- * Stops the HTTP server without waiting on clients: requests in flight get a second to finish, then
- * every connection still open is closed (a client that never reads a response body, or an open
- * event stream, would otherwise hold the shutdown for minutes).
- */
-async function closeHttp(http: FastifyInstance, graceMs = 1000): Promise<void> {
-  const timer = setTimeout(() => http.server.closeAllConnections(), graceMs);
-  timer.unref();
-  try {
-    await http.close();
-  } finally {
-    clearTimeout(timer);
-  }
-}

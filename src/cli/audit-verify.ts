@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { asc } from 'drizzle-orm';
 import { loadConfig } from '../config/env.js';
 import { createStateDb } from '../db/client.js';
-import { tenants } from '../db/schema.js';
+import { tenants } from '../db/schema/tenants.js';
 import { asSystem, withTenant } from '../modules/tenants/tenant-scope.js';
 import { deriveKey, loadMasterKey } from '../lib/crypto.js';
 import { publicMessage } from '../lib/errors.js';

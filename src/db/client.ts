@@ -4,7 +4,7 @@ import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { PACKAGE_ROOT } from '../lib/package-root.js';
-import * as schema from './schema.js';
+import * as schema from './schema/index.js';
 import { scopeSetting } from './tenant-scope.js';
 
 export type Db = NodePgDatabase<typeof schema>;

@@ -91,3 +91,18 @@ export async function buildServer({ logger, metrics, readiness, slack, qrCodes, 
   if (ticketWebhooks) await app.register(ticketWebhooks);
   return app;
 }
+
+/**
+ * Stops the HTTP server without waiting on clients: requests in flight get a second to finish, then
+ * every connection still open is closed (a client that never reads a response body, or an open
+ * event stream, would otherwise hold the shutdown for minutes).
+ */
+export async function closeHttp(http: FastifyInstance, graceMs = 1000): Promise<void> {
+  const timer = setTimeout(() => http.server.closeAllConnections(), graceMs);
+  timer.unref();
+  try {
+    await http.close();
+  } finally {
+    clearTimeout(timer);
+  }
+}

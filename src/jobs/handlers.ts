@@ -7,7 +7,8 @@ import type { AccessRequestService } from '../modules/access-requests/access-req
 import { summarizeSession } from '../modules/access-requests/session-summary.js';
 import type { AnalysisService } from '../modules/analysis/analysis-service.js';
 import type { CaptureService } from '../modules/capture/capture-service.js';
-import { RetryingFailure, type LeaseService } from '../modules/credentials/lease-service.js';
+import type { LeaseService } from '../modules/credentials/lease-service.js';
+import { RetryingFailure } from '../modules/credentials/retrying-failure.js';
 import { publicMessage } from '../lib/errors.js';
 import type { AuditExporter } from '../modules/audit/audit-export.js';
 import type { AuditService } from '../modules/audit/audit-service.js';

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem } from '../../src/db/tenant-scope.js';
-import { accessRequests, analyses, capturedStatements, decisions, leases } from '../../src/db/schema.js';
+import { accessRequests, decisions } from '../../src/db/schema/access-requests.js';
+import { analyses } from '../../src/db/schema/analysis.js';
+import { capturedStatements } from '../../src/db/schema/capture.js';
+import { leases } from '../../src/db/schema/leases.js';
 import { createInsightsRepo } from '../../src/modules/insights/insights-repo.js';
 import { PEOPLE, TEAM, shown, startHarness, type Harness } from '../support/app-harness.js';
 

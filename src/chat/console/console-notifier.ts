@@ -1,4 +1,4 @@
-import type { MessageRef } from '../../db/schema.js';
+import type { MessageRef } from '../../db/schema/access-requests.js';
 import { visible } from '../../lib/rich-text.js';
 import { formatDuration } from '../../lib/time.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';

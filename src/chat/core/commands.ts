@@ -1,6 +1,6 @@
 import { code, joinRich, rich, type RichText } from '../../lib/rich-text.js';
 import type { RequestDraft } from '../../modules/access-requests/access-request-types.js';
-import type { MessageRef } from '../../db/schema.js';
+import type { MessageRef } from '../../db/schema/access-requests.js';
 
 /**
  * What a person asks dbaccess to do, whatever the platform: a text command (`/dbaccess status` on

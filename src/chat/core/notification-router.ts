@@ -1,4 +1,4 @@
-import type { MessageRef } from '../../db/schema.js';
+import type { MessageRef } from '../../db/schema/access-requests.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Platform } from '../../modules/tenants/tenant-service.js';
 import type { ChatNotifier, Notification } from './notifications.js';

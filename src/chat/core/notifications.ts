@@ -1,4 +1,4 @@
-import type { MessageRef } from '../../db/schema.js';
+import type { MessageRef } from '../../db/schema/access-requests.js';
 import type { Credentials } from '../../modules/credentials/credentials.js';
 import type { SessionSummary } from '../../modules/access-requests/session-summary.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';

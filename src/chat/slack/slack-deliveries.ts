@@ -1,6 +1,6 @@
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { slackDeliveries } from '../../db/schema.js';
+import { slackDeliveries } from '../../db/schema/chat.js';
 import { withTenant } from '../../modules/tenants/tenant-scope.js';
 
 /** Slack retries for about half an hour at most; an hour is plenty. */

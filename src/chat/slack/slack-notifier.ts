@@ -1,7 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { CatalogOf, CatalogSet, CatalogView } from '../../config/catalog.js';
 import { configError } from '../../lib/errors.js';
-import type { MessageRef } from '../../db/schema.js';
+import type { MessageRef } from '../../db/schema/access-requests.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { ChatNotifier, Notification, NotificationType } from '../core/notifications.js';
 import { summaryPreview } from '../core/request-presenter.js';

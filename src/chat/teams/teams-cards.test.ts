@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCatalog } from '../../config/catalog.js';
-import type { MessageRef } from '../../db/schema.js';
+import type { MessageRef } from '../../db/schema/access-requests.js';
 import { Secret } from '../../lib/secret.js';
 import { formatTime } from '../../lib/time.js';
 import type { LeaseView, RequestView } from '../../modules/access-requests/access-request-types.js';

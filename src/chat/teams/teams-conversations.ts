@@ -1,7 +1,8 @@
 import type { ConversationReference } from 'botbuilder';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { chatConversations, tenants } from '../../db/schema.js';
+import { chatConversations } from '../../db/schema/chat.js';
+import { tenants } from '../../db/schema/tenants.js';
 import { asSystem, withTenant } from '../../modules/tenants/tenant-scope.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { CloudAdapter, ConversationReference, TurnContext } from 'botbuilder';
 import type { CatalogOf, CatalogSet, CatalogView } from '../../config/catalog.js';
-import type { MessageRef } from '../../db/schema.js';
+import type { MessageRef } from '../../db/schema/access-requests.js';
 import { configError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { AdminAvailability } from '../../modules/credentials/admin-availability.js';

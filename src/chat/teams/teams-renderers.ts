@@ -1,5 +1,5 @@
 import type { CatalogView } from '../../config/catalog.js';
-import type { MessageRef } from '../../db/schema.js';
+import type { MessageRef } from '../../db/schema/access-requests.js';
 import type { RequestView } from '../../modules/access-requests/access-request-types.js';
 import type { Notification, NotificationType } from '../core/notifications.js';
 import type { UnavailableDatabases } from '../core/request-form.js';

@@ -1,6 +1,8 @@
 import { aliasedTable, and, asc, desc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
-import { accessRequests, chatUsers, decisions, leases } from '../../db/schema.js';
+import { accessRequests, decisions } from '../../db/schema/access-requests.js';
+import { leases } from '../../db/schema/leases.js';
+import { chatUsers } from '../../db/schema/tenants.js';
 import { TRANSITIONS, type RequestEvent, type RequestState } from './access-request-state.js';
 
 export type RequestRow = typeof accessRequests.$inferSelect;

@@ -1,20 +1,20 @@
-import type { MessageRef } from '../../db/schema.js';
+import type { MessageRef } from '../../db/schema/access-requests.js';
 import type { CatalogOf, CatalogView } from '../../config/catalog.js';
 import type { Db } from '../../db/client.js';
 import { badInput, forbidden, notFound } from '../../lib/errors.js';
 import { newRequestId } from '../../lib/ids.js';
-import { code, joinRich, person, plainText, renderRich, rich, strong, type RichText } from '../../lib/rich-text.js';
-import { cardJobId, checkJobId, type Enqueue } from '../job-port.js';
+import { code, joinRich, person, rich, strong, type RichText } from '../../lib/rich-text.js';
+import { checkJobId, type Enqueue } from '../job-port.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { AdminAvailability } from '../credentials/admin-availability.js';
-import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';
-import { onCallAuditDetails, type OnCallService } from '../oncall/oncall-service.js';
+import { formatScope, parseStoredScope } from '../credentials/scope.js';
+import type { OnCallService } from '../oncall/oncall-service.js';
 import type { RiskAnalyzer, RiskInput } from '../risk/risk-types.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
 import { canApprove, evaluateRequest, explainPolicy, personOf, resolveRoles, type Person, type PersonResolver } from '../policy/policy-evaluator.js';
 import { usualHoursOf } from '../policy/policy-words.js';
 import { timingFor } from '../policy/policy-timing.js';
-import { approvalEvent, startProblem, storedStart, timingSnapshot } from './request-timing.js';
+import { startProblem, storedStart, timingSnapshot } from './request-timing.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { AccessRequestRepo, RequestRow } from './access-request-repo.js';
 import { isTerminal, type RequestState } from './access-request-state.js';
@@ -25,15 +25,9 @@ import { createDecide } from './request-decide.js';
 import { isApproverOf, policyContext, policySnapshot } from './request-policy.js';
 import { createRequestViewer, type RequestViewDeps } from './request-view.js';
 import { createRetryFailed } from './retry-failed.js';
+import { createSubmittedCheck, refusalWords, type ScopeChecker, type TicketVerifier } from './request-check.js';
 
 export type { DecideOutcome } from './request-decide.js';
-
-/** Names in the scope that do not exist on the target, or `unreachable` when it could not be asked. */
-export type ScopeChecker = (
-  databaseId: string,
-  scope: ScopeItem[],
-  grant?: { level: string; privileges?: string[] | undefined },
-) => Promise<{ problems: string[]; leftOut?: string[] } | { unreachable: string }>;
 
 interface Deps {
   checkScope: ScopeChecker;
@@ -56,31 +50,7 @@ interface Deps {
   now?: () => Date;
 }
 
-/** The live check of a request's ticket (modules/tickets/ticket-service.ts). */
-export type TicketVerifier = (
-  request: Pick<RequestRow, 'id' | 'tenantId' | 'databaseId' | 'level' | 'ticket'>,
-  requester: { externalId: string; person: Person },
-) => Promise<{ kind: 'none' } | { kind: 'verified'; ticket: NonNullable<NonNullable<RequestRow['policy']>['ticket']> } | { kind: 'refused'; message: string; details: Record<string, unknown> }>;
-
 /** The request lifecycle up to the decision, and the view every chat adapter renders. */
-/**
- * A refusal as the words of a form field's error or a stored cancel reason, where no markup is shown:
- * names between backticks (read back as code by `codeSpans` where the reason is shown), people as `@id`.
- */
-/** The on-call evidence of an auto-approval, as plain words for its audit event. */
-function onCallEvidence(rules: ReadonlyArray<{ rule: string; explanation: RichText }>): { onCall?: string } {
-  const evidence = rules.find((rule) => rule.rule === 'on-call');
-  return evidence ? { onCall: plainText(evidence.explanation) } : {};
-}
-
-function refusalWords(refusal: { message: RichText; howToComply: RichText }): string {
-  const words = (value: RichText) => renderRich(value, {
-    text: (part) => part.text, strong: (part) => part.text, code: (part) => `\`${part.text}\``,
-    person: (part) => `@${part.id}`, group: (part) => `@${part.id}`, link: (part) => part.text,
-  });
-  return `${words(refusal.message)} ${words(refusal.howToComply)}`;
-}
-
 export function createAccessRequestService({ checkScope, db, requests, audit, risk, enqueue, catalogOf, people = async (_tenantId, id) => personOf(id), analyses, availability, onCall, tickets, now = () => new Date() }: Deps) {
   const isApprover = (catalog: CatalogView, person: Person, databaseId: string, level = 'read') => isApproverOf(catalog, person, databaseId, now(), level);
   const personFor = (actor: Pick<Actor, 'tenantId' | 'externalUserId'>) => people(actor.tenantId, actor.externalUserId);
@@ -235,134 +205,6 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     return row;
   }
 
-  /**
-   * Before approvers see a request, the objects it names are looked up on the target: a name that
-   * does not exist ends the request with near matches for the requester. A target that cannot be
-   * reached does not hold the request up; the card says the names are unverified.
-   */
-  async function checkSubmitted(requestId: string): Promise<void> {
-    const request = await requests.getById(requestId);
-    if (!request || request.state !== 'pending') return;
-    // Who is on call is asked while the target is (both are round trips to elsewhere).
-    const onCallAnswers = request.kind === 'access' ? askOnCall(request) : undefined;
-    if (request.kind === 'access') {
-      // Also what the admin cannot grant (a whole database meets extension objects, other owners' tables).
-      const verdict = await checkScope(request.databaseId, parseStoredScope(request.scope), { level: request.level, privileges: (await catalogOf(request.tenantId)).level(request.level)?.privileges });
-      if ('problems' in verdict && verdict.problems.length > 0) {
-        await cancel(request, verdict.problems.join(' '), { problems: verdict.problems, ...(verdict.leftOut ? { leftOut: verdict.leftOut } : {}) });
-        return;
-      }
-      if ('problems' in verdict && verdict.leftOut?.length) await requests.setLeftOut(request.tenantId, requestId, verdict.leftOut);
-      if ('unreachable' in verdict) {
-        await requests.setRisk(request.tenantId, requestId, { ...request.risk, reasons: [...request.risk.reasons, `Names in the scope not verified: ${verdict.unreachable}.`] });
-      }
-    }
-    // A ticket a rule binds is read live from its tracker: missing, closed or not the requester's ends the request here.
-    let verifiedTicket: NonNullable<RequestRow['policy']>['ticket'];
-    if (tickets && request.ticket) {
-      const externalId = await requests.requesterExternalId(request);
-      const verdict = await tickets.verify(request, { externalId, person: await people(request.tenantId, externalId) });
-      if (verdict.kind === 'refused') {
-        await cancel(request, verdict.message, verdict.details);
-        return;
-      }
-      if (verdict.kind === 'verified') {
-        verifiedTicket = verdict.ticket;
-        if (request.policy) await requests.setPolicy(request.tenantId, requestId, { ...request.policy, ticket: verifiedTicket });
-      }
-    }
-    if (request.kind === 'access') {
-      const requesterExternalId = await requests.requesterExternalId(request);
-      const catalog = await catalogOf(request.tenantId);
-      const activeLeases = (await requests.activeOf(request.tenantId, request.requesterId)).flatMap((active) => {
-        const database = catalog.database(active.databaseId);
-        return database ? [{ databaseId: database.id, environment: database.environment, level: active.level, tags: database.tags }] : [];
-      });
-      const ctx = policyContext(catalog, request, await people(request.tenantId, requesterExternalId), now(), {
-        activeLeases, risk: request.risk.level, now: request.createdAt, breakGlass: request.policy?.breakGlass ?? false, onCall: await onCallAnswers,
-      });
-      const decision = ctx && evaluateRequest(ctx, catalog.policy);
-      // Why approvers are asked although on-call might have approved: on the card, from the stored policy.
-      const unknown = decision?.outcome === 'needs-approval' ? decision.rules.find((rule) => rule.rule === 'on-call-unknown') : undefined;
-      if (unknown && request.policy) {
-        await requests.setPolicy(request.tenantId, requestId, { ...request.policy, rules: [...request.policy.rules.filter((rule) => rule.rule !== unknown.rule), { rule: unknown.rule, outcome: unknown.outcome, explanation: unknown.explanation }] });
-      }
-      if (decision?.outcome === 'refuse' && decision.refusal) {
-        await cancel(request, refusalWords(decision.refusal), { rule: decision.refusal.rule });
-        return;
-      }
-      if (decision?.outcome === 'auto-approve') {
-        const decidedAt = now();
-        // A later start: auto-approved now, provisioned then (request-timing.ts).
-        const { event, delayMs } = approvalEvent(request, decidedAt);
-        const approved = await db.transaction(async (tx) => {
-          const row = await requests.transition(request.tenantId, requestId, event, { decidedAt }, tx);
-          if (row) {
-            await requests.setPolicy(request.tenantId, requestId, { ...policySnapshot(decision), ...timingSnapshot(timingFor(ctx!.database, request.level, catalog.policy)), ...(verifiedTicket ? { ticket: verifiedTicket } : {}) }, tx);
-            await audit.record(
-              {
-                tenantId: request.tenantId, actor: 'system', action: decision.breakGlass ? 'request.break_glass' : 'request.auto_approved', subject: `request:${requestId}`,
-                outcome: 'success', details: { rule: decision.autoApprovedBy, policy: decision.policy, reason: request.reason, ...onCallEvidence(decision.rules) },
-              },
-              tx,
-            );
-          }
-          return row;
-        });
-        if (approved) {
-          await Promise.all([
-            enqueue('syncCard', { requestId }),
-            enqueue('analyzeRequest', { requestId }, { jobId: `analyze-${requestId}` }),
-            enqueue('provision', { requestId }, { jobId: `provision-${requestId}`, delayMs }),
-            ...(decision.breakGlass ? [enqueue('alertBreakGlass', { requestId }, { jobId: `break-glass-${requestId}` })] : []),
-          ]);
-          return;
-        }
-      }
-    }
-    await Promise.all([
-      // One first card job at a time: the sweep runs the check again when the card is overdue (lease-sweep.ts).
-      enqueue('syncCard', { requestId }, { jobId: cardJobId(requestId) }),
-      enqueue('notifyRequester', { requestId }, { jobId: `received-${requestId}` }),
-      // The model's reading comes after the card: approvers see the request at once, the analysis when ready.
-      ...(request.kind === 'access' ? [enqueue('analyzeRequest', { requestId }, { jobId: `analyze-${requestId}` })] : []),
-    ]);
-  }
-
-  /**
-   * The live on-call answers a request's on-call rules need (none asked when no rule could approve
-   * it anyway), audited with what the provider said. Never throws: a failure is "not on call".
-   */
-  async function askOnCall(request: RequestRow) {
-    if (!onCall) return undefined;
-    try {
-      const catalog = await catalogOf(request.tenantId);
-      const requester = await people(request.tenantId, await requests.requesterExternalId(request));
-      const ctx = policyContext(catalog, request, requester, now(), { risk: request.risk.level, now: request.createdAt });
-      const answers = ctx && (await onCall.answersFor(request.tenantId, ctx, catalog.policy));
-      if (answers) {
-        const details = onCallAuditDetails(answers);
-        await audit.record({
-          tenantId: request.tenantId, actor: 'system', action: 'request.on_call_checked', subject: `request:${request.id}`,
-          outcome: details.some((entry) => 'unreachable' in entry) ? 'failure' : 'success', details: { answers: details },
-        });
-      }
-      return answers;
-    } catch {
-      return undefined;
-    }
-  }
-
-  async function cancel(request: RequestRow, failure: string, details: Record<string, unknown>): Promise<void> {
-    const cancelled = await db.transaction(async (tx) => {
-      const row = await requests.transition(request.tenantId, request.id, 'cancel', { failure }, tx);
-      if (row) {
-        await audit.record({ tenantId: request.tenantId, actor: 'system', action: 'request.refused', subject: `request:${request.id}`, outcome: 'refused', details }, tx);
-      }
-      return row;
-    });
-    if (cancelled) await enqueue('notifyRequester', { requestId: request.id }, { jobId: `closed-${request.id}` });
-  }
 
   /**
    * More time on active access. Within the database's maximum (counted from the approval) it is
@@ -432,7 +274,7 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     mayDecide: async (actor: Pick<Actor, 'tenantId' | 'externalUserId'>, databaseId: string, level: string) => isApprover(await catalogOf(actor.tenantId), await personFor(actor), databaseId, level),
     reviewBreakGlass,
     unreviewedBreakGlass: (tenantId: string) => requests.unreviewedBreakGlass(tenantId),
-    checkSubmitted,
+    checkSubmitted: createSubmittedCheck({ checkScope, db, requests, audit, enqueue, catalogOf, people, onCall, tickets, now }),
     decide: createDecide({ db, requests, audit, enqueue, catalogOf, people, now }),
     requestExtension,
     expirePending,

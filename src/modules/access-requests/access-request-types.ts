@@ -1,5 +1,5 @@
 import type { AccessLevel } from '../../config/catalog.js';
-import type { MessageRef, StoredChanges, StoredPolicy, StoredRisk } from '../../db/schema.js';
+import type { MessageRef, StoredChanges, StoredPolicy, StoredRisk } from '../../db/schema/access-requests.js';
 import type { RequestAnalysis, SessionAnalysis } from '../analysis/analysis-types.js';
 import type { RequestState } from './access-request-state.js';
 

@@ -1,5 +1,5 @@
 import type { LevelDefinition } from '../../config/catalog-schema.js';
-import type { StoredTerms } from '../../db/schema.js';
+import type { StoredTerms } from '../../db/schema/access-requests.js';
 import { joinRich, rich, strong, type RichText } from '../../lib/rich-text.js';
 import { formatDuration } from '../../lib/time.js';
 import { formatScope, parseStoredScope, type ScopeItem } from '../credentials/scope.js';

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
-import { accessRequests, leases } from '../../db/schema.js';
+import { accessRequests } from '../../db/schema/access-requests.js';
+import { leases } from '../../db/schema/leases.js';
 import type { RequestState } from './access-request-state.js';
 
 /** The rows a way out (Cancel, Revoke, offboarding) changes besides the request's state. */

@@ -1,5 +1,5 @@
 import type { CatalogView } from '../../config/catalog.js';
-import type { StoredPolicy } from '../../db/schema.js';
+import type { StoredPolicy } from '../../db/schema/access-requests.js';
 import { parseStoredScope } from '../credentials/scope.js';
 import { canApprove, personOf, type Person, type RequestContext, type RequestDecision } from '../policy/policy-evaluator.js';
 import type { RequestRow } from './access-request-repo.js';

@@ -1,4 +1,4 @@
-import type { StoredPolicy } from '../../db/schema.js';
+import type { StoredPolicy } from '../../db/schema/access-requests.js';
 import type { Timing } from '../policy/policy-timing.js';
 import { spanWords } from '../policy/policy-timing.js';
 import type { RequestEvent } from './access-request-state.js';

@@ -1,6 +1,6 @@
 import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { leases } from '../../db/schema.js';
+import { leases } from '../../db/schema/leases.js';
 import type { Enqueue } from '../job-port.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { Actor } from '../tenants/tenant-service.js';

@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, ne } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { accessRequests, analyses, type MessageRef } from '../../db/schema.js';
+import { accessRequests, type MessageRef } from '../../db/schema/access-requests.js';
+import { analyses } from '../../db/schema/analysis.js';
 import type { ModelUsage } from './analysis-types.js';
 import { storedScopeWidth } from '../insights/insights-scoring.js';
 import type { PastRequest } from '../insights/insights-types.js';

@@ -1,5 +1,5 @@
 import type { CatalogOf, CatalogView, DatabaseEntry } from '../../config/catalog.js';
-import type { MessageRef } from '../../db/schema.js';
+import type { MessageRef } from '../../db/schema/access-requests.js';
 import type { Logger } from '../../lib/logger.js';
 import { formatDuration, parseDuration } from '../../lib/time.js';
 import { validateDraft, type ValidDraft } from '../access-requests/access-request-schemas.js';

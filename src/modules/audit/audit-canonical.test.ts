@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonical, chainHash, contentHash } from './audit-service.js';
+import { canonical, chainHash, contentHash } from './audit-hash.js';
 import { createHash } from 'node:crypto';
 
 const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');

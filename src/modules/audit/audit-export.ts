@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import type { Db } from '../../db/client.js';
-import { auditEvents, auditExportCursors } from '../../db/schema.js';
+import { auditEvents, auditExportCursors } from '../../db/schema/audit.js';
 import { asSystem } from '../../db/tenant-scope.js';
 
 /** One exported event: a JSON line. `id` is stable, so a SIEM can drop the rare repeat of an HTTP batch. */

@@ -1,65 +1,10 @@
-import * as nodeCrypto from 'node:crypto';
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
-import { auditCheckpoints, auditEvents, tenants } from '../../db/schema.js';
-import { currentScope, inScope, type Scope } from '../../db/tenant-scope.js';
-
-export interface AuditEvent {
-  tenantId: string;
-  /** `user:<chat user id>`, `system`, or `job:<name>`. */
-  actor: string;
-  /** e.g. `request.submitted`, `request.approved`, `lease.revoked`. */
-  action: string;
-  /** What it is about: `request:<id>`, `lease:<id>`. */
-  subject: string;
-  outcome: 'success' | 'refused' | 'failure';
-  /** Facts for the record; never a secret (no passwords, tokens or connection strings). */
-  details?: Record<string, unknown>;
-}
-
-const GENESIS = '0'.repeat(64);
-
-/** Canonical JSON: keys sorted at every depth, so the same event always hashes the same. */
-export function canonical(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  // Loops rather than map/filter/sort of entries: verification canonicalizes every event of a chain.
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i += 1) out += (i > 0 ? ',' : '') + canonical(value[i]);
-    return `${out}]`;
-  }
-  let out = '{';
-  let first = true;
-  // Default sort: UTF-16 code unit order, the same on every run and platform.
-  for (const key of Object.keys(value).sort()) {
-    const inner = (value as Record<string, unknown>)[key];
-    if (inner === undefined) continue;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonical(inner)}`;
-    first = false;
-  }
-  return `${out}}`;
-}
-
-// One-shot hashing (Node 20.12+) is about twice as fast as createHash for short inputs.
-const sha256: (text: string) => string =
-  typeof nodeCrypto.hash === 'function' ? (text) => nodeCrypto.hash('sha256', text, 'hex') : (text) => createHash('sha256').update(text, 'utf8').digest('hex');
-
-/** The hash of what an event says, over its canonical form (place in the chain excluded). */
-export function contentHash(event: { tenantId: string; actor: string; action: string; subject: string; outcome: string; details: unknown; createdAt: string }): string {
-  const { action, actor, createdAt, details, outcome, subject, tenantId } = event;
-  if ([action, actor, createdAt, details, outcome, subject, tenantId].some((value) => value === undefined)) return sha256(canonical(event));
-  // canonical(event), written out: the keys in their sorted order, without sorting them per event.
-  const text = `{"action":${JSON.stringify(action)},"actor":${JSON.stringify(actor)},"createdAt":${JSON.stringify(createdAt)},"details":${canonical(details)},"outcome":${JSON.stringify(outcome)},"subject":${JSON.stringify(subject)},"tenantId":${JSON.stringify(tenantId)}}`;
-  return sha256(text);
-}
-
-/** The chain hash: the content bound to its place, after the event before it. */
-export const chainHash = (prevHash: string, seq: number, content: string) => sha256(`${prevHash}:${seq}:${content}`);
-
-/** The mac of a checkpoint: its tenant, place and hash, bound to the checkpoint before it. */
-export const checkpointMac = (key: Buffer, c: { tenantId: string; seq: number; hash: string; prevMac: string; createdAt: string }, verified = false) =>
-  createHmac('sha256', key).update(`${c.tenantId}:${c.seq}:${c.hash}:${c.prevMac}:${c.createdAt}${verified ? ':verified' : ''}`, 'utf8').digest('hex');
+import { auditCheckpoints, auditEvents } from '../../db/schema/audit.js';
+import { tenants } from '../../db/schema/tenants.js';
+import { createAuditAppender } from './audit-append.js';
+import { GENESIS, chainHash, checkpointKind, checkpointMac, contentHash, type CheckpointRow } from './audit-hash.js';
+import type { AuditEvent } from './audit-types.js';
 
 /**
  * `from`: an incremental verification (verifyRecent) took the events up to this one on the word of a
@@ -67,158 +12,23 @@ export const checkpointMac = (key: Buffer, c: { tenantId: string; seq: number; h
  */
 export type VerifyResult = { ok: true; events: number; from?: number } | { ok: false; seq: number; problem: string };
 
-type CheckpointRow = typeof auditCheckpoints.$inferSelect;
-
-/**
- * What a checkpoint row's mac says it is: signed by the chain's head (`checkpoint`), signed after a
- * verification found the chain intact up to it (`verified`; the flag is inside the mac, so it cannot
- * be set on a row without the key), or `forged` (neither mac matches).
- */
-function checkpointKind(key: Buffer, row: CheckpointRow, prevMac: string): 'signed' | 'verified' | 'forged' {
-  if (row.prevMac !== prevMac) return 'forged';
-  const fields = { tenantId: row.tenantId, seq: row.seq, hash: row.hash, prevMac, createdAt: new Date(row.createdAt).toISOString() };
-  if (safeEqual(checkpointMac(key, fields, true), row.mac)) return 'verified';
-  return safeEqual(checkpointMac(key, fields), row.mac) ? 'signed' : 'forged';
-}
-
 /** Events read per round trip while verifying: bounded memory for any length of chain. */
 const VERIFY_PAGE = 20_000;
 
 /** Checkpoints looked at, newest first, for the last one signed as verified (the job signs one per interval). */
 const RECENT_CHECKPOINTS = 200;
 
-/** Most events one group commit writes; more wait for the next one. */
-const MAX_BATCH = 500;
-
-/** An event ready to be chained: content hashed when it was recorded, and its caller waiting. */
-interface PendingAppend {
-  actor: string;
-  action: string;
-  subject: string;
-  outcome: string;
-  details: string;
-  createdAt: string;
-  content: string;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-/** The appends of one tenant made in one scope: at most one write in flight, the rest gathering. */
-interface Lane {
-  tenantId: string;
-  scope: Scope | undefined;
-  waiting: PendingAppend[];
-}
-
-/**
- * Whether the server refused the statement itself (an error with a SQLSTATE): a single statement
- * that failed was rolled back, so nothing of its batch was written. A lost connection is no such
- * proof (the commit may have happened), so those callers fail rather than be written again.
- */
-function refusedByServer(error: unknown): boolean {
-  for (let cause = error, depth = 0; cause && typeof cause === 'object' && depth < 5; cause = (cause as { cause?: unknown }).cause, depth += 1) {
-    const { code, severity } = cause as { code?: unknown; severity?: unknown };
-    if (typeof severity === 'string' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return true;
-  }
-  return false;
-}
-
 /**
  * The audit log: append-only (the app's role has no UPDATE, DELETE or INSERT on it; a trigger refuses
  * UPDATE and DELETE for everyone) and hash-chained per tenant. Every event goes through SQL functions
- * that serialize a tenant's appends with a transaction-scoped advisory lock.
- *
- * Appends outside a caller's transaction are group-committed: while one write for a tenant is in
- * flight, the appends that arrive gather and go next in ONE transaction under ONE lock acquisition
- * (`dbaccess_audit_append_batch`), so a burst (mass expiry) pays one chain lock and one commit per
- * batch instead of per event. Each caller's promise settles when its own event is committed, or
- * fails with the reason; a batch the server refuses is written again one event at a time, so one bad
- * event fails only its own caller. `appendDb` should be a pool of its own: callers may hold state
- * connections while they wait for their event.
+ * that serialize a tenant's appends with a transaction-scoped advisory lock (audit-append.ts, where
+ * appends outside a caller's transaction are group-committed).
  *
  * `checkpointKey` (derived from the master key) signs the chain's head from time to time: a chain
  * cut short, or rewritten with fresh hashes, no longer matches its signed checkpoints.
  */
 export function createAuditService({ db, appendDb = db, checkpointKey }: { db: Db; appendDb?: Db; checkpointKey?: Buffer }) {
-  function prepare(event: AuditEvent) {
-    const createdAt = new Date().toISOString();
-    const details = event.details ?? {};
-    const content = contentHash({ tenantId: event.tenantId, actor: event.actor, action: event.action, subject: event.subject, outcome: event.outcome, details, createdAt });
-    return { createdAt, details, content };
-  }
-
-  /** One statement: lock the tenant's chain, read its head, insert (see migrations 0007 and 0009). */
-  async function appendIn(tx: DbOrTx, event: AuditEvent): Promise<void> {
-    const { createdAt, details, content } = prepare(event);
-    await tx.execute(
-      sql`SELECT dbaccess_audit_append(${event.tenantId}::uuid, ${event.actor}, ${event.action}, ${event.subject}, ${event.outcome}, ${JSON.stringify(details)}::jsonb, ${createdAt}::timestamptz, ${content})`,
-    );
-  }
-
-  /** One statement, its own transaction: the batch chained in its order under one lock (migration 0011). */
-  async function writeBatch(tenantId: string, batch: PendingAppend[]): Promise<void> {
-    const column = <K extends keyof PendingAppend>(key: K) => sql.param(batch.map((pending) => pending[key]));
-    await appendDb.execute(
-      sql`SELECT dbaccess_audit_append_batch(${tenantId}::uuid, ${column('actor')}::text[], ${column('action')}::text[], ${column('subject')}::text[], ${column('outcome')}::text[], ${column('details')}::jsonb[], ${column('createdAt')}::timestamptz[], ${column('content')}::text[])`,
-    );
-  }
-
-  /** Writes a batch and settles every caller in it; never throws. */
-  async function commitBatch(lane: Lane, batch: PendingAppend[]): Promise<void> {
-    try {
-      await writeBatch(lane.tenantId, batch);
-      for (const pending of batch) pending.resolve();
-    } catch (error) {
-      if (batch.length === 1 || !refusedByServer(error)) {
-        for (const pending of batch) pending.reject(error);
-        return;
-      }
-      // Nothing of it was written: each event alone, in the same order, so only a bad one fails.
-      for (const pending of batch) {
-        try {
-          await writeBatch(lane.tenantId, [pending]);
-          pending.resolve();
-        } catch (single) {
-          pending.reject(single);
-        }
-      }
-    }
-  }
-
-  const lanes = new Map<string, Lane>();
-
-  /** Writes what the lane gathered, batch after batch, until nothing waits; then the lane closes. */
-  async function drain(key: string, lane: Lane): Promise<void> {
-    for (;;) {
-      const batch = lane.waiting.splice(0, MAX_BATCH);
-      if (batch.length === 0) {
-        // Synchronously after the last check: an append arriving later opens a new lane.
-        lanes.delete(key);
-        return;
-      }
-      await commitBatch(lane, batch);
-    }
-  }
-
-  /** Group commit: resolves once the event is committed in its tenant's chain. */
-  function append(event: AuditEvent): Promise<void> {
-    // The write runs in the caller's scope, so the function's tenant check still applies to each caller.
-    const scope = currentScope();
-    const key = `${scope?.tenant ?? ''}\u0000${event.tenantId}`;
-    return new Promise<void>((resolve, reject) => {
-      const { createdAt, details, content } = prepare(event);
-      const pending: PendingAppend = { actor: event.actor, action: event.action, subject: event.subject, outcome: event.outcome, details: JSON.stringify(details), createdAt, content, resolve, reject };
-      const open = lanes.get(key);
-      if (open) {
-        open.waiting.push(pending);
-        return;
-      }
-      const lane: Lane = { tenantId: event.tenantId, scope, waiting: [pending] };
-      lanes.set(key, lane);
-      // Started after the current turn: appends made together (Promise.all) share the first batch.
-      queueMicrotask(() => void inScope(scope, () => drain(key, lane)));
-    });
-  }
+  const { appendIn, append } = createAuditAppender({ appendDb });
 
   async function checkpointsOf(tenantId: string) {
     return db.select().from(auditCheckpoints).where(eq(auditCheckpoints.tenantId, tenantId)).orderBy(asc(auditCheckpoints.id));
@@ -416,12 +226,6 @@ export function createAuditService({ db, appendDb = db, checkpointKey }: { db: D
       return db.select().from(auditEvents).where(eq(auditEvents.tenantId, tenantId)).orderBy(desc(auditEvents.seq)).limit(limit);
     },
   };
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;

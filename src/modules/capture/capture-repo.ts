@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, isNull, ne, or } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
-import { captureCursors, capturedStatements, leases } from '../../db/schema.js';
+import { captureCursors, capturedStatements } from '../../db/schema/capture.js';
+import { leases } from '../../db/schema/leases.js';
 import type { CaptureCursor } from './capture-reader.js';
 
 /** A lease whose statements are being recorded. */

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, gt, isNotNull, isNull } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { chatUsers, cliTokens, tenants } from '../../db/schema.js';
+import { cliTokens } from '../../db/schema/cli-sessions.js';
+import { chatUsers, tenants } from '../../db/schema/tenants.js';
 import { asSystem } from '../../db/tenant-scope.js';
 import { randomCode } from '../../lib/ids.js';
 import type { AuditService } from '../audit/audit-service.js';

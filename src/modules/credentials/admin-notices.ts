@@ -1,6 +1,6 @@
 import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { databaseNotices } from '../../db/schema.js';
+import { databaseNotices } from '../../db/schema/leases.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Platform } from '../tenants/tenant-service.js';
 import type { Unavailable } from './targets.js';

@@ -1,6 +1,8 @@
 import { and, eq, inArray, isNull, lte, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
-import { accessRequests, chatUsers, leases, tenants } from '../../db/schema.js';
+import { accessRequests } from '../../db/schema/access-requests.js';
+import { leases } from '../../db/schema/leases.js';
+import { chatUsers, tenants } from '../../db/schema/tenants.js';
 import { TRANSITIONS } from '../access-requests/access-request-state.js';
 
 export type LeaseRow = typeof leases.$inferSelect;

@@ -1,6 +1,7 @@
 import { and, eq, gt, inArray, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
-import { accessRequests, leases } from '../../db/schema.js';
+import { accessRequests } from '../../db/schema/access-requests.js';
+import { leases } from '../../db/schema/leases.js';
 import type { RequestState } from '../access-requests/access-request-state.js';
 import type { LeaseRow } from './lease-repo.js';
 

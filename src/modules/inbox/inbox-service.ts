@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { inboundIntents } from '../../db/schema.js';
+import { inboundIntents } from '../../db/schema/chat.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { RequestExitService } from '../access-requests/request-exit-service.js';
 import type { OffboardingService } from '../offboarding/offboarding-service.js';

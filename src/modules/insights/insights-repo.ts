@@ -1,6 +1,9 @@
 import { and, desc, eq, gte, lt, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { accessRequests, analyses, chatUsers, decisions, leases, type StoredPolicy, type StoredRisk } from '../../db/schema.js';
+import { accessRequests, decisions, type StoredPolicy, type StoredRisk } from '../../db/schema/access-requests.js';
+import { analyses } from '../../db/schema/analysis.js';
+import { leases } from '../../db/schema/leases.js';
+import { chatUsers } from '../../db/schema/tenants.js';
 
 /** At most this many rows per question; the newest are kept. */
 const MAX_ROWS = 20_000;

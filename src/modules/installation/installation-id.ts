@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../db/client.js';
-import { installation } from '../../db/schema.js';
+import { installation } from '../../db/schema/installation.js';
 
 /** 8 lower-case base32 characters (RFC 4648 alphabet): 40 random bits, short enough for role names. */
 export const INSTALLATION_ID = /^[a-z2-7]{8}$/;

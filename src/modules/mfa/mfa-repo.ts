@@ -1,6 +1,7 @@
 import { and, count, eq, isNull, lt } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
-import { chatUsers, mfaEnrollments, mfaRecoveryCodes } from '../../db/schema.js';
+import { mfaEnrollments, mfaRecoveryCodes } from '../../db/schema/mfa.js';
+import { chatUsers } from '../../db/schema/tenants.js';
 
 export type MfaEnrollmentRow = typeof mfaEnrollments.$inferSelect;
 export type RecoveryCodeRow = typeof mfaRecoveryCodes.$inferSelect;

@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { chatUsers, tenants } from '../../db/schema.js';
+import { chatUsers, tenants } from '../../db/schema/tenants.js';
 
 export interface KnownPerson {
   tenantId: string;

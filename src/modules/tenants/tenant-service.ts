@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { chatUsers, tenants } from '../../db/schema.js';
+import { chatUsers, tenants } from '../../db/schema/tenants.js';
 import { withTenant } from '../../db/tenant-scope.js';
 import { onceEach } from '../../lib/async.js';
 

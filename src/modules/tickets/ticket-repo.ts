@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { accessRequests } from '../../db/schema.js';
+import { accessRequests } from '../../db/schema/access-requests.js';
 import type { TrackerName } from './ticket-types.js';
 
 /** Requests whose access is bound to a verified ticket (stored with the request's policy). */

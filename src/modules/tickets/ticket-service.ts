@@ -1,5 +1,5 @@
 import type { CatalogOf, CatalogSet, CatalogView } from '../../config/catalog.js';
-import type { StoredPolicy } from '../../db/schema.js';
+import type { StoredPolicy } from '../../db/schema/access-requests.js';
 import type { Logger } from '../../lib/logger.js';
 import { plainText, type RichText } from '../../lib/rich-text.js';
 import type { AccessRequestRepo, RequestRow } from '../access-requests/access-request-repo.js';
