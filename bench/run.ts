@@ -26,7 +26,8 @@
  * BENCH_ONLY=analysis (words of scenario names, comma-separated) runs a subset; BENCH_REPEAT=3 runs it 3 times and
  * adds each figure's median and range over the runs (the table lists every run's rows). BENCH_WORKER_PROCESSES=2
  * has scenario 5 revoke through that many `RUN_MODE=worker` processes (src/main.ts) instead of in-process;
- * BENCH_MASS_DATABASES=1 puts all of its leases on one database (default 10).
+ * BENCH_MASS_DATABASES=1 puts all of its leases on one database (default 10). BENCH_TRIGGERS=unexpiring has scenario
+ * 4b open every form however late (its later bursts then have all their people on a loaded machine).
  *
  * 1-3 run on both queue backends; 4 and 5 on Redis. Every scenario starts its own app (the test
  * harness: fresh state and target databases, fake Slack) and removes everything it created.
@@ -167,7 +168,7 @@ try {
     }
     await step(`4 burst of ${sizes.burst}`, () => burstScenario('redis', { n: sizes.burst, stallMs: 15_000 }));
     for (const layout of ['one', 'split'] as const) {
-      await step(`4b burst-ack: ${sizes.burstAck.n} commands, forms and clicks at once over ${sizes.burstAck.tenants} tenants (${layout === 'one' ? 'web+worker one process' : 'web, worker split'})`, () => burstAckScenario({ ...sizes.burstAck, layout }));
+      await step(`4b burst-ack: ${sizes.burstAck.n} commands, forms and clicks at once over ${sizes.burstAck.tenants} tenants (${layout === 'one' ? 'web+worker one process' : 'web, worker split'})`, () => burstAckScenario({ ...sizes.burstAck, layout, unexpiringTriggers: process.env.BENCH_TRIGGERS === 'unexpiring' }));
     }
     await step('5a leases on one database', () => aclLimitScenario(sizes.probe));
     await step(`5 ${sizes.mass.n} simultaneous expiries`, () => massExpiryScenario('redis', { ...sizes.mass, ...(massDatabases ? { databases: massDatabases } : {}), realPath: 20, workerProcesses }));

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HTTPReceiver } from '@slack/bolt';
 import type { SlackScreen } from '../chat/slack/slack-screen.js';
@@ -13,6 +15,19 @@ const BODY_LIMIT = 1024 * 1024;
  * views it never opened.
  */
 export async function slackRoute(app: FastifyInstance, { receiver, screen, arrived, now = () => Date.now() }: { receiver: HTTPReceiver; screen: SlackScreen; arrived?: (() => () => void) | undefined; now?: () => number }) {
+  if (arrived) {
+    // A request is on its way from the moment its connection is accepted: under a burst the process
+    // accepts every connection at once but reads each request only in its turn, and work held until
+    // the arrivals have their answers must count those not read yet. The mark ends when the
+    // connection's first request is read (the route marks each request itself) or it closes.
+    const unread = new WeakMap<object, () => void>();
+    app.server.on('connection', (socket: Socket) => {
+      const end = arrived();
+      unread.set(socket, end);
+      socket.once('close', end);
+    });
+    app.server.on('request', (request: IncomingMessage) => unread.get(request.socket)?.());
+  }
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_request, body, done) => done(null, body));
 

@@ -86,6 +86,18 @@ describe('urgentFirst', () => {
     expect(order).toEqual(['arrival 0', 'arrival 1', 'arrival 2', 'arrival 3', 'arrival 4', 'later']);
   });
 
+  it('lets each waiter set its own limit: a short one goes first, a long one stays held', async () => {
+    const gate = urgentFirst(60_000);
+    gate.begin(); // never ends
+    const order: string[] = [];
+    const long = gate.idle(60_000).then(() => order.push('long'));
+    await gate.idle(20);
+    order.push('short');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(['short']);
+    void long;
+  });
+
   it('lets waiting work go after maxWaitMs when urgent work never ends', async () => {
     const gate = urgentFirst(20);
     gate.begin();

@@ -70,9 +70,10 @@ export function onceEach<V>(keep: (value: V) => boolean = () => true): (key: str
  * (idempotent); `idle()` resolves once no urgent work is under way and none has begun for `quietMs`
  * (the burst has stopped arriving: an acknowledgement that needs no round trip ends in the same turn
  * it began, so "none under way" alone would never hold anything back), or after `maxWaitMs`, so that
- * a flood never starves the rest. Waiters go in the order they asked.
+ * a flood never starves the rest. A waiter may set its own limit (`idle(ms)`): work with a deadline
+ * of its own (a trigger id) waits less than work with none. Waiters go in the order of their deadlines.
  */
-export function urgentFirst(maxWaitMs = 1000, quietMs = 20): { begin(): () => void; idle(): Promise<void>; readonly running: number } {
+export function urgentFirst(maxWaitMs = 1000, quietMs = 20): { begin(): () => void; idle(waitMs?: number): Promise<void>; readonly running: number } {
   let running = 0;
   let lastBegun = Number.NEGATIVE_INFINITY;
   let waiting: Array<{ resolve: () => void; deadline: number }> = [];
@@ -83,7 +84,7 @@ export function urgentFirst(maxWaitMs = 1000, quietMs = 20): { begin(): () => vo
     waiting = waiting.slice(count);
     for (const waiter of go) waiter.resolve();
   };
-  // One timer for every waiter: at the end of the quiet spell, or at the oldest waiter's deadline.
+  // One timer for every waiter: at the end of the quiet spell, or at the first waiter's deadline.
   const schedule = () => {
     if (timer || waiting.length === 0) return;
     const now = performance.now();
@@ -94,7 +95,7 @@ export function urgentFirst(maxWaitMs = 1000, quietMs = 20): { begin(): () => vo
     timer = undefined;
     const now = performance.now();
     if (quiet(now)) return release(waiting.length);
-    // Those that have waited maxWaitMs go anyway (the oldest first: they asked first).
+    // Those whose wait is over go anyway.
     const notDue = waiting.findIndex((waiter) => waiter.deadline > now);
     release(notDue === -1 ? waiting.length : notDue);
     schedule();
@@ -110,10 +111,17 @@ export function urgentFirst(maxWaitMs = 1000, quietMs = 20): { begin(): () => vo
         running -= 1;
       };
     },
-    idle() {
+    idle(waitMs = maxWaitMs) {
       if (quiet(performance.now())) return Promise.resolve();
       return new Promise<void>((resolve) => {
-        waiting.push({ resolve, deadline: performance.now() + maxWaitMs });
+        const deadline = performance.now() + waitMs;
+        // Kept in deadline order (equal deadlines in the order they asked): the first due is first.
+        const at = waiting.findIndex((waiter) => waiter.deadline > deadline);
+        waiting.splice(at === -1 ? waiting.length : at, 0, { resolve, deadline });
+        if (timer && at === 0) {
+          clearTimeout(timer);
+          timer = undefined;
+        }
         schedule();
       });
     },

@@ -33,6 +33,16 @@ class DuplicateDelivery extends Error {
 
 /** The longest that work following an acknowledgement waits for the others: a trigger id lives 3 s from Slack's side, and under load the acknowledgement itself comes late. */
 const ACK_FIRST_MAX_WAIT_MS = 500;
+/**
+ * The longest for follow-up work with no trigger to honour (a form submitted: its claim, the request
+ * stored, the receipt): held until the burst has its answers, however long it lasts, up to Bolt's own
+ * limit for an acknowledgement (2.5 s), since beyond it nothing arriving can be answered in time anyway.
+ * Released at 0.5 s, the work of a burst's first submissions took the time of its last ones.
+ */
+const NO_TRIGGER_MAX_WAIT_MS = 2500;
+
+/** Slack's deliveries whose work after the acknowledgement opens nothing with their trigger id. */
+const waitsLonger = (body: Record<string, unknown>) => body.type === 'view_submission' || body.type === 'view_closed';
 
 export interface SlackOptions {
   /**
@@ -114,8 +124,9 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
   //   delivery already taken in (Slack's retry, or the same payload twice) is acknowledged like the
   //   first and stops there (DuplicateDelivery);
   // - what follows an acknowledgement waits until the requests arriving have theirs (none under way
-  //   and none new for a moment, at most 0.5 s; the HTTP route marks each arrival), so the work behind
-  //   the first answers of a burst never takes the time of the last ones.
+  //   and none new for a moment; the HTTP server marks each connection from its accept, and the route
+  //   each request), so the work behind the first answers of a burst never takes the time of the last
+  //   ones: at most 0.5 s where a trigger id is waiting to open a form, 2.5 s after a form is submitted.
   // Every receiver hands its requests to processEvent, with the ack function listeners call.
   //
   // A delivery that reduces access (End access, `/dbaccess revoke`, an account deactivated) is the one
@@ -166,7 +177,7 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
       } finally {
         acknowledged();
       }
-      await acks.idle();
+      await acks.idle(waitsLonger(body) ? NO_TRIGGER_MAX_WAIT_MS : ACK_FIRST_MAX_WAIT_MS);
       if (!(await claim())) throw new DuplicateDelivery();
     };
     try {

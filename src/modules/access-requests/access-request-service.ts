@@ -9,7 +9,7 @@ import type { AuditService } from '../audit/audit-service.js';
 import type { AdminAvailability } from '../credentials/admin-availability.js';
 import { formatScope, parseStoredScope } from '../credentials/scope.js';
 import type { OnCallService } from '../oncall/oncall-service.js';
-import type { RiskAnalyzer, RiskInput } from '../risk/risk-types.js';
+import type { RiskAnalyzer, RiskInput, RiskLevel } from '../risk/risk-types.js';
 import { assessRisk } from '../risk/heuristic-analyzer.js';
 import { canApprove, evaluateRequest, explainPolicy, personOf, resolveRoles, type Person, type PersonResolver } from '../policy/policy-evaluator.js';
 import { usualHoursOf } from '../policy/policy-words.js';
@@ -67,11 +67,18 @@ export function createAccessRequestService({ checkScope, db, requests, audit, ri
     const catalog = await catalogOf(actor.tenantId);
     const late = draft.startsAt && startProblem(draft.startsAt, at, timingFor(draft.database, draft.level, catalog.policy));
     if (late) return { startsAt: late };
-    const risk = assessRisk(riskInput(catalog, draft, at));
-    const decision = evaluateRequest(
-      { requester: await personFor(actor), database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk: risk.level, now: at, activeLeases: [], breakGlass: draft.breakGlass },
-      catalog.policy,
-    );
+    const requester = await personFor(actor);
+    const evaluate = (risk: RiskLevel | undefined) =>
+      evaluateRequest(
+        { requester, database: draft.database, level: draft.level, durationSeconds: draft.durationSeconds, scope: draft.scope, reason: draft.reason, ticket: draft.ticket, risk, now: at, activeLeases: [], breakGlass: draft.breakGlass },
+        catalog.policy,
+      );
+    // The rating refuses nothing by itself: it only decides auto-approval, and so whether a request
+    // needs other approvers. The heuristics were the costliest step before a form's acknowledgement,
+    // so they run only when that refusal is in question (the result is the same: stored requests are
+    // rated in full after the acknowledgement).
+    let decision = evaluate(undefined);
+    if (decision.refusal?.rule === 'approvers-available') decision = evaluate(assessRisk(riskInput(catalog, draft, at)).level);
     if (decision.outcome !== 'refuse' || !decision.refusal) return {};
     const field = ({ ticket: 'ticket', 'max-duration': 'duration', 'reason-quality': 'reason', requester: 'level' } as const)[decision.refusal.rule as 'ticket'] ?? 'databaseId';
     return { [field]: refusalWords(decision.refusal).slice(0, 2000) };

@@ -62,15 +62,19 @@ describe('evaluation set', () => {
     expect(requestTargetsMet(rated)).toBe(true);
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
     // The fresh file (the sixth, 2026-12-07): 115 of 125 violations and 3 of 181 ordinary sessions flagged at
-    // its first run, on round four's rules. The violations target (every one flagged) is not met; the false
-    // flags (1.7%) are within 2%. These bounds only keep it from getting worse; the targets themselves are
-    // what `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(115 / 125);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(3 / 181);
+    // its first run, on round four's rules; 119 of 125 and 1 of 181 on round five's (run once after that
+    // round's rules were committed; its misses not looked at). The violations target (every one flagged) is
+    // not met; the false flags (0.6%) are within 2%. These bounds only keep it from getting worse; the targets
+    // themselves are what `npm run eval` judges.
+    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(119 / 125);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(1 / 181);
     // The fourth and fifth files, also written without reading the rules, are seen since their misses by kind
-    // were published: the fourth 52 of 55 violations and 1 of 158 ordinary sessions flagged after round four,
-    // the fifth 127 of 142 and 14 of 162.
-    const seenAlone = { 'sessions-held-out-4.yaml': [52 / 55, 1 / 158], 'sessions-held-out-5.yaml': [127 / 142, 14 / 162] } as const;
+    // were published (the fifth's were looked at in round five, which was tuned on new tuning cases of its
+    // kinds): the fourth 52 of 55 violations and 1 of 158 ordinary sessions flagged after round four, 55 of 55
+    // and 1 of 158 after round five; the fifth 127 of 142 and 14 of 162 after round four, 142 of 142 and 4 of
+    // 162 after round five (its four cut-short sessions read a table outside their scope: a violation by the
+    // rubric, labelled ordinary).
+    const seenAlone = { 'sessions-held-out-4.yaml': [55 / 55, 1 / 158], 'sessions-held-out-5.yaml': [142 / 142, 4 / 162] } as const;
     for (const file of INDEPENDENT_SEEN_FILES) {
       const figures = await checkSessions(sessions.filter((s) => s.file === file));
       expect(figures.violationsFlagged, file).toBeGreaterThanOrEqual(seenAlone[file][0]);

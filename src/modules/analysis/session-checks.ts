@@ -1,6 +1,10 @@
 import { addressesAnAutomatedReviewer } from '../risk/steering.js';
-import type { Resolved, Seen, SessionFlag, SessionFlagCode, SessionRuleInput } from './session-types.js';
-import { lex } from './sql-lexer.js';
+import { capturedBy, codeOf, commands, dangerous, indexes, names, onlyTemporary, plural, type Rule } from './session-check-helpers.js';
+import { ddlBeyondGrant, schemaChangeUndescribed, writeBeyondGrant } from './session-grant-checks.js';
+import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
+import { namesASecret } from './secret-names.js';
+import { afterTask } from './session-task-checks.js';
+import type { Resolved, Seen } from './session-types.js';
 
 /**
  * The session rules, one function each: the flags a session raises (see session-rules.ts). What is
@@ -9,43 +13,12 @@ import { lex } from './sql-lexer.js';
 
 /** Five or more refusals in one session reads as trying doors rather than typos. */
 const PROBING_REFUSALS = 5;
-/** Statements on other tables after the reason's tables were done with, before it counts as drifting. */
-const AFTER_TASK_STATEMENTS = 3;
 /** Clock differences between the capture source and dbaccess. */
 const WINDOW_GRACE_MS = 60_000;
-const PRIVILEGE_COMMANDS = /^(?:GRANT|REVOKE|CREATE (?:USER|ROLE|GROUP)|ALTER (?:USER|ROLE|GROUP)|DROP (?:USER|ROLE|GROUP|OWNED)|RENAME USER|SET PASSWORD|SET ROLE|SET DEFAULT ROLE|SET SESSION AUTHORIZATION|FLUSH PRIVILEGES|REASSIGN OWNED|ALTER DEFAULT PRIVILEGES)\b/;
-const DDL_WORDS = /^(?:CREATE|ALTER|DROP|RENAME)\b/;
 const HARMLESS_UNPARSED = /^(?:SET NAMES|SET CHARACTER|SET CHARSET|SHOW|DESCRIBE|DESC|EXPLAIN|HELP|SET TRANSACTION)\b/;
 /** Commands that read or write the server's files, run a program, or connect to another server (a foreign server, a FEDERATED table). */
 const FILE_OR_PROGRAM = /\b(?:PROGRAM|FILE|OUTFILE|DUMPFILE|INFILE|SERVER|FEDERATED)\b/;
 const OPAQUE_COMMANDS = /^(?:DO|CALL|EXECUTE|PREPARE|CREATE FUNCTION|CREATE PROCEDURE|CREATE TRIGGER|CREATE RULE)\b/;
-
-// ---------------------------------------------------------------------------------------------------
-// Rules. Each returns its flags; messages are short and name what was done, never quote statement text.
-
-type Rule = (seen: Seen[], input: SessionRuleInput) => Array<SessionFlag | undefined>;
-
-const indexes = (list: Seen[]) => list.map((s) => s.index);
-const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
-function names(values: Iterable<string>, max = 5): string {
-  const unique = [...new Set(values)].map((value) => (value.length > 60 ? `${value.slice(0, 57)}...` : value));
-  return unique.length <= max ? unique.join(', ') : `${unique.slice(0, max).join(', ')} and ${unique.length - max} more`;
-}
-const commands = (list: Seen[]) => names(list.map((s) => s.statement.command || 'unreadable statement'));
-/**
- * Critical when any of them ran, described by those that ran; a warning when the server refused them
- * all. The flag points at every one of them.
- */
-function dangerous(code: SessionFlagCode, list: Seen[], ran: (those: Seen[]) => string, refused: (those: Seen[]) => string): SessionFlag | undefined {
-  if (list.length === 0) return undefined;
-  const done = list.filter((s) => s.ran);
-  return { code, severity: done.length > 0 ? 'critical' : 'warning', message: done.length > 0 ? ran(done) : refused(list), statements: indexes(list) };
-}
-/** Tables capture reads from: changing them edits the record. */
-const capturedBy = (o: Resolved, input: SessionRuleInput) => o.schema !== undefined && input.dialect.isCaptureTable(o.schema.toLowerCase(), o.name.toLowerCase());
-const onlyTemporary = (s: Seen) => s.objects.length > 0 && s.objects.every((o) => o.temp);
-/** The code the lexer sees: comments removed, for text no parser could read. */
-const codeOf = (s: Seen, input: SessionRuleInput) => lex(input.dialect.lexical, s.statement.text).code;
 
 const outsideWindow: Rule = (seen, input) => {
   const from = input.activeFrom.getTime() - WINDOW_GRACE_MS;
@@ -73,7 +46,7 @@ const privilegeChange: Rule = (seen, input) => {
 const AUDIT_TABLE = /(?:^|_)audits?(?:_|$)|(?:^|_)(?:audit|change|activity|access)_?(?:log|logs|trail|events?|history)$/i;
 const auditTrail = (o: Resolved) => !o.temp && (/^audit/i.test(o.schema ?? '') || AUDIT_TABLE.test(o.name));
 /** Triggers switched off keep audit triggers from firing (DROP TRIGGER is the drop rule's). */
-const DISABLES_TRIGGERS = /\bDISABLE\s+(?:TRIGGER|RULE)\b/i;
+const DISABLES_TRIGGERS = /\bDISABLE\s+(?:TRIGGER|RULE)\b|\bEVENT\s+TRIGGER\s+(?:"[^"]*"|\w+)\s+DISABLE\b/i;
 
 const captureEvasion: Rule = (seen, input) => {
   const edited = (o: Resolved) => o.access !== 'read' && (capturedBy(o, input) || auditTrail(o));
@@ -88,8 +61,8 @@ const captureEvasion: Rule = (seen, input) => {
     names([
       ...those.flatMap((s) => s.statement.settings.filter((setting) => input.dialect.captureSettings.test(setting))),
       ...those.flatMap((s) => s.objects.filter(edited).map((o) => o.label)),
-      ...those.filter((s) => DISABLES_TRIGGERS.test(codeOf(s, input))).map((s) => `triggers of ${names(s.objects.map((o) => o.label))}`),
-    ]);
+      ...those.filter((s) => DISABLES_TRIGGERS.test(codeOf(s, input))).map((s) => (s.objects.length > 0 ? `triggers of ${names(s.objects.map((o) => o.label))}` : s.statement.command)),
+    ]) || commands(those);
   return [dangerous('capture-evasion', found, (done) => `Changed what the server logs or audits (${what(done)}).`, (tried) => `Tried to change what the server logs or audits (${what(tried)}); the server refused.`)];
 };
 
@@ -100,20 +73,6 @@ const credentialTables: Rule = (seen, input) => {
     return list ? ` (${list})` : '';
   };
   return [dangerous('credential-tables', found, (done) => `Read the server's credential tables${tables(done)}.`, (tried) => `Tried to read the server's credential tables${tables(tried)}; the server refused.`)];
-};
-
-const ddlBeyondGrant: Rule = (seen, input) => {
-  if (input.level === 'admin') return [];
-  const found = seen.filter((s) => {
-    const { kind, command, parsed } = s.statement;
-    const ddl = kind === 'ddl' || (!parsed && DDL_WORDS.test(command) && !PRIVILEGE_COMMANDS.test(command));
-    const created = s.objects.filter((o) => o.access === 'ddl');
-    const temporaryOnly = /TEMP/.test(command) || (created.length > 0 && created.every((o) => o.temp));
-    return ddl && !temporaryOnly;
-  });
-  return [
-    dangerous('ddl-beyond-grant', found, (done) => `Schema changes under the ${input.levelName} grant: ${commands(done)}.`, (tried) => `Tried schema changes under the ${input.levelName} grant (${commands(tried)}); the server refused.`),
-  ];
 };
 
 /** Commands that destroy objects or their data: DROP ..., and ALTER ... DROP COLUMN (the column's values go with it). */
@@ -132,11 +91,14 @@ const unboundedChange: Rule = (seen) => {
   );
   const tables = (those: Seen[]) => names(those.flatMap((s) => s.objects.filter((o) => o.access === 'write').map((o) => o.label))) || 'a table';
   return [
-    dangerous('unbounded-change', found, (done) => `Changed every row of ${tables(done)} (${commands(done)} without WHERE).`, (tried) => `Tried to change every row of ${tables(tried)} (${commands(tried)} without WHERE); the server refused.`),
+    dangerous('unbounded-change', found, (done) => `Changed every row of ${tables(done)} (${commands(done)} without a WHERE that bounds it).`, (tried) => `Tried to change every row of ${tables(tried)} (${commands(tried)} without a WHERE that bounds it); the server refused.`),
   ];
 };
 
-const sensitive = (o: Resolved) => o.tags.has('pii') || o.tags.has('big') || o.tags.has('large');
+/** Personal data, as the rubric reads the catalog's tags: pii, and health, card and other personal data. */
+const PERSONAL_TAGS = ['pii', 'phi', 'pci', 'personal'];
+const personalData = (o: Resolved) => PERSONAL_TAGS.some((tag) => o.tags.has(tag));
+const sensitive = (o: Resolved) => personalData(o) || o.tags.has('big') || o.tags.has('large');
 
 /** In text no parser could read: writing a server file, or running a program, with the data. */
 const EXPORT_WORDS = /\bINTO\s+(?:OUTFILE|DUMPFILE)\b|\bTO\s+PROGRAM\b|^\\?COPY\b[\s\S]*\bTO\b|^(?:CREATE|ALTER)\s+SERVER\b|\bENGINE\s*=?\s*FEDERATED|\bCONNECTION\s*=?\s*'[a-z]+:\/\//i;
@@ -154,7 +116,7 @@ const bulkExport: Rule = (seen, input) => {
   const wholesale = (s: Seen) => s.statement.unbounded || serverSide(s) || s.objects.some((o) => o.access === 'read' && sensitive(o));
   const found = seen.filter((s) => ((s.statement.export || unreadExport(s)) && wholesale(s)) || (s.statement.kind === 'select' && s.statement.unbounded && s.objects.some((o) => o.access === 'read' && sensitive(o))));
   if (found.length === 0) return [];
-  const personal = (s: Seen) => s.statement.export && s.objects.some((o) => o.tags.has('pii'));
+  const personal = (s: Seen) => s.statement.export && s.objects.some(personalData);
   const ran = found.filter((s) => s.ran);
   const tables = (those: Seen[]) => names(those.flatMap((s) => s.objects.filter((o) => o.access === 'read' && !o.system).map((o) => o.label)));
   const how = (those: Seen[]) => names(those.map((s) => [s.statement.command, ...s.statement.functions.filter(fileFunction)].join(' ')));
@@ -168,7 +130,7 @@ const bulkExport: Rule = (seen, input) => {
   if (ran.length === 0) return [{ code: 'bulk-export', severity: 'warning', message: `Tried to export data in bulk (${how(found)}); the server refused.`, statements: indexes(found) }];
   const exported = ran.filter((s) => s.statement.export);
   if (exported.length > 0) return [{ code: 'bulk-export', severity: 'warning', message: `Exported data in bulk: ${tables(exported) || 'query results'} (${how(exported)}).`, statements: indexes(ran) }];
-  const ofPersonalData = ran.some((s) => s.objects.some((o) => o.access === 'read' && o.tags.has('pii')));
+  const ofPersonalData = ran.some((s) => s.objects.some((o) => o.access === 'read' && personalData(o)));
   return [{ code: 'bulk-export', severity: 'warning', message: `Read whole tables of ${ofPersonalData ? 'personal data, ' : ''}${tables(ran)}, without a limit or condition.`, statements: indexes(ran) }];
 };
 
@@ -177,16 +139,16 @@ const bulkExport: Rule = (seen, input) => {
  * or secrets, read in a select list (or `*` of a table named for them). The server's own credential
  * tables are credentialTables' flag.
  */
-// Named for the value itself, not for facts about it (`token_expires_at`, `password_changed_at`, `tokens_used` are not secrets).
-const SECRET_NAME = /^(?:\w*password(?:_hash|_digest|_encrypted|_enc)?|passwd|(?:pw|pwd|pass)_?hash|\w*_?tokens?|\w*secret(?:s|_key|_value)?|api_?keys?|\w*private_?keys?|\w*credentials?)$/i;
 const SECRET_TABLE = /(?:^|_)(?:tokens?|secrets?|credentials?|api_?keys?|passwords?)$/i;
+/** Tags a catalog gives tables of stored secrets. */
+const SECRET_TAGS = ['secret', 'secrets', 'credentials'];
 const applicationSecrets: Rule = (seen, input) => {
   const found = seen.filter((s) => {
     if (s.objects.some((o) => o.credential) || !(['select', 'copy', 'insert'].includes(s.statement.kind) || FILLS_FROM_QUERY.test(s.statement.command))) return false;
     const list = selectList(codeOf(s, input));
     const columns = list.split(/[^\w*]+/).filter(Boolean);
-    const star = s.statement.selectStar && s.objects.some((o) => o.access === 'read' && SECRET_TABLE.test(o.name));
-    return star || columns.some((column) => SECRET_NAME.test(column) && !/^(?:count|sum|max|min|avg)$/i.test(column));
+    const star = s.statement.selectStar && s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
+    return star || columns.some(namesASecret);
   });
   return [
     dangerous('stored-secrets', found, (done) => `Read stored secrets of the application (${commands(done)} of ${names(done.flatMap((s) => s.objects.map((o) => o.label)))}).`, (tried) => `Tried to read stored secrets of the application (${names(tried.flatMap((s) => s.objects.map((o) => o.label)))}); the server refused.`),
@@ -198,15 +160,17 @@ const FILLS_FROM_QUERY = /^(?:SELECT INTO|CREATE (?:TEMP |TEMPORARY )?TABLE(?: A
 const selectList = (code: string) => /\bselect\b([\s\S]*?)\bfrom\b/i.exec(code)?.[1] ?? '';
 
 const outsideScope: Rule = (seen) => {
-  const found = seen.filter((s) => s.ran && s.objects.some((o) => !o.inScope));
+  const found = seen.filter((s) => s.ran && (s.objects.some((o) => !o.inScope) || s.routines.some((r) => !r.inScope)));
   if (found.length === 0) return [];
   const outside = found.flatMap((s) => s.objects.filter((o) => !o.inScope));
+  const routines = found.flatMap((s) => s.routines.filter((r) => !r.inScope).map((r) => r.label));
   const changed = outside.filter((o) => o.access !== 'read');
+  const read = [...outside.map((o) => o.label), ...routines.map((label) => `${label}()`)];
   return [
     {
       code: 'outside-scope',
       severity: changed.length > 0 ? 'critical' : 'warning',
-      message: changed.length > 0 ? `Changed objects outside the requested scope: ${names(changed.map((o) => o.label))}.` : `Read tables outside the requested scope: ${names(outside.map((o) => o.label))}.`,
+      message: changed.length > 0 ? `Changed objects outside the requested scope: ${names(changed.map((o) => o.label))}.` : `Read tables or called routines outside the requested scope: ${names(read)}.`,
       statements: indexes(found),
     },
   ];
@@ -223,59 +187,12 @@ const refusals: Rule = (seen) => {
 };
 
 const selectStarPii: Rule = (seen) => {
-  const found = seen.filter((s) => s.ran && s.statement.selectStar && !s.statement.export && !(s.statement.kind === 'select' && s.statement.unbounded) && s.objects.some((o) => o.access === 'read' && o.tags.has('pii')));
+  const found = seen.filter((s) => s.ran && s.statement.selectStar && !s.statement.export && !(s.statement.kind === 'select' && s.statement.unbounded) && s.objects.some((o) => o.access === 'read' && personalData(o)));
   if (found.length === 0) return [];
-  const tables = names(found.flatMap((s) => s.objects.filter((o) => o.tags.has('pii')).map((o) => o.label)));
+  const tables = names(found.flatMap((s) => s.objects.filter(personalData).map((o) => o.label)));
   // Bounded (a condition or a limit), it is a habit worth a note rather than a reason to review.
   return [{ code: 'select-star-pii', severity: 'info', message: `Selected every column (SELECT *) of personal-data tables: ${tables}.`, statements: indexes(found) }];
 };
-
-/**
- * Drift after the task. The method: the tables the reason names (a touched table whose name, or its
- * singular, appears in the reason as words: "order 70044" names `orders`, "order items" `order_items`)
- * are the task. After the last statement that ran on one of them, count the statements that ran on
- * tables the reason does not name (system catalogs, temporary tables and, under admin, migration
- * bookkeeping aside). A read keyed to the task (by a `<table>_id` of a task table, or a `..._id` column
- * the task's own statements used: the order's payments `WHERE order_id = ...`) is the same
- * investigation, not drift; a change never is. Three or more, or any change among them, is flagged.
- * Without a named table there is no flag.
- */
-const afterTask: Rule = (seen, input) => {
-  const reason = input.reason.toLowerCase();
-  const named = (o: Resolved) => o.name.length >= 3 && namedIn(reason, o.name.toLowerCase());
-  // Under a grant that allows schema changes, a migration's bookkeeping goes with the migration: the tool's own table is not another task.
-  const relevant = (o: Resolved) => !o.system && !o.temp && !o.bookkeeping && o.name !== '*';
-  const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)));
-  const last = onTask[onTask.length - 1];
-  if (!last) return [];
-  const keys = new Set([
-    ...onTask.flatMap((s) => keyColumns(codeOf(s, input))),
-    ...onTask.flatMap((s) => s.objects.filter((o) => relevant(o) && named(o)).flatMap((o) => [`${singular(o.name.toLowerCase())}_id`, `${o.name.toLowerCase()}_id`])),
-  ]);
-  const changes = (s: Seen) => s.objects.some((o) => relevant(o) && o.access !== 'read');
-  const keyedToTask = (s: Seen) => !changes(s) && keyColumns(codeOf(s, input)).some((column) => keys.has(column));
-  const drift = seen.filter((s) => s.index > last.index && s.ran && s.objects.some(relevant) && !s.objects.some((o) => relevant(o) && named(o)) && !keyedToTask(s));
-  const changed = drift.some(changes);
-  if (drift.length < AFTER_TASK_STATEMENTS && !changed) return [];
-  const task = names(last.objects.filter((o) => relevant(o) && named(o)).map((o) => o.label), 3);
-  const others = names(drift.flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
-  return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names, ${plural(drift.length, 'statement')} went on to ${others}${changed ? ', including changes' : ''}.`, statements: indexes(drift) }];
-};
-
-/** `refunds` -> `refund`, `categories` -> `category`, `addresses` -> `address`; other names as they are. */
-function singular(name: string): string {
-  if (/ies$/.test(name)) return `${name.slice(0, -3)}y`;
-  if (/(?:ss|sh|ch|x)es$/.test(name)) return name.slice(0, -2);
-  if (/[^s]s$/.test(name)) return name.slice(0, -1);
-  return name;
-}
-/** The table's name or its singular, as words, `_` written as `_`, a space or `-`. */
-function namedIn(text: string, name: string): boolean {
-  const forms = [...new Set([name, singular(name)])].map((form) => escapeRegExp(form).replace(/_/g, '[ _-]'));
-  return new RegExp(`(^|[^a-z0-9_])(?:${forms.join('|')})([^a-z0-9_]|$)`).test(text);
-}
-/** Key columns a statement's code mentions (`order_id`, `"customerId"` is not one: ORMs' camelCase keys are left alone). */
-const keyColumns = (code: string) => [...code.toLowerCase().matchAll(/\b([a-z][a-z0-9_]*_id)\b/g)].map((match) => match[1]!);
 
 const aiInstructions: Rule = (seen) => {
   const found = seen.filter((s) => addressesAnAutomatedReviewer(s.statement.text));
@@ -312,6 +229,8 @@ export const RULES: Rule[] = [
   credentialTables,
   applicationSecrets,
   ddlBeyondGrant,
+  writeBeyondGrant,
+  schemaChangeUndescribed,
   drop,
   unboundedChange,
   bulkExport,
@@ -326,4 +245,3 @@ export const RULES: Rule[] = [
   truncated,
 ];
 
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -66,7 +66,7 @@ describe('session rules', () => {
     const write = { level: 'write' as const, levelName: 'data_fix', scope: [] };
     expect(find(await flagsOf(session(['ALTER TABLE sales.orders ADD COLUMN note text'], write)), 'ddl-beyond-grant')?.message).toMatch(/data_fix grant/);
     expect(await flagsOf(session(['CREATE TEMP TABLE ids AS SELECT id FROM sales.orders WHERE id < 10', 'SELECT * FROM ids', 'DROP TABLE ids'], write))).toEqual([]);
-    expect(await flagsOf(session(['ALTER TABLE sales.orders ADD COLUMN note text'], { level: 'admin', levelName: 'admin', scope: [] }))).toEqual([]);
+    expect(await flagsOf(session(['ALTER TABLE sales.orders ADD COLUMN note text'], { level: 'admin', levelName: 'admin', scope: [], reason: 'add a note column to orders, CHG-12' }))).toEqual([]);
   });
 
   it('reads REFRESH MATERIALIZED VIEW as a change of data, not of the schema: no schema flag under write, and the scope still counts', async () => {
@@ -213,7 +213,7 @@ describe('session rules', () => {
     expect(find(await flagsOf(session(["DELETE FROM audit.activity WHERE user_id = 12"], { ...admin, level: 'write', levelName: 'write' })), 'capture-evasion')?.severity).toBe('critical');
     expect(find(await flagsOf(session(["UPDATE shop.order_audit_trail SET actor = 'x' WHERE id = 1"], { ...admin, dialect: mysqlDialect })), 'capture-evasion')?.severity).toBe('critical');
     expect(await flagsOf(session(["SELECT actor, at FROM audit.activity WHERE subject = 'product:55' LIMIT 50"], { scope: [] }))).toEqual([]);
-    expect(await flagsOf(session(['ALTER TABLE billing.invoices ADD COLUMN note text'], admin))).toEqual([]);
+    expect(await flagsOf(session(['ALTER TABLE billing.invoices ADD COLUMN note text'], { ...admin, reason: 'add a note column to invoices, CHG-13' }))).toEqual([]);
   });
 
   it('flags reading credential tables, and other catalogs only as information', async () => {

@@ -178,7 +178,13 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
       }
       if (/^DROP\b/.test(statement.command)) for (const object of statement.objects) derived.delete(keyOf(object));
     }
-    return { index, statement: seen, at: input.statements[statement.entry]?.at, ran, refused: !ran && dialect.permissionError.test(statement.error ?? ''), objects };
+    // A routine of another schema works on that schema's data; the system's own (pg_catalog.now()), and
+    // the extensions' where hosted platforms install them (extensions.uuid_generate_v4()), on none.
+    const routines = statement.routines.map(({ schema, name }) => ({
+      label: `${formatName(schema)}.${formatName(name)}`,
+      inScope: dialect.systemSchemas.has(schema) || schema === 'extensions' || schema === TEMPORARY_SCHEMA || dialect.isTemporarySchema(schema) || inScope(input.scope, schema, '*') || input.scope.some((item) => item.schema.toLowerCase() === schema),
+    }));
+    return { index, statement: seen, at: input.statements[statement.entry]?.at, ran, refused: !ran && dialect.permissionError.test(statement.error ?? ''), objects, routines };
   });
 }
 

@@ -50,6 +50,8 @@ export const SESSION_FLAG_CODES = [
   'credential-tables',
   'stored-secrets',
   'ddl-beyond-grant',
+  'schema-change-unexplained',
+  'write-beyond-grant',
   'drop',
   'unbounded-change',
   'bulk-export',
@@ -90,4 +92,6 @@ export interface Seen {
   ran: boolean;
   refused: boolean;
   objects: Resolved[];
+  /** Schema-qualified functions and procedures it calls, and whether their schema is in the scope. */
+  routines: Array<{ label: string; inScope: boolean }>;
 }

@@ -51,6 +51,8 @@ export interface ParsedStatement {
   export: boolean;
   /** Functions called, lower case, without schema. */
   functions: string[];
+  /** Functions and procedures called by a schema-qualified name (`hr.salary_report`), as written. */
+  routines: Array<{ schema: string; name: string }>;
   /** Server settings it changes (SET, SET GLOBAL, ALTER SYSTEM, ALTER ROLE ... SET, set_config). */
   settings: string[];
   /** The schema (database on MySQL) that unqualified names refer to from here on: USE db, SET search_path. */
@@ -69,7 +71,7 @@ export interface StatementParser {
 }
 
 /** What a parser says of one statement, beside its text and where it came from. */
-export type Description = Pick<ParsedStatement, 'kind' | 'command' | 'objects' | 'selectStar' | 'unbounded' | 'limit' | 'export' | 'functions' | 'settings' | 'switchesTo'>;
+export type Description = Pick<ParsedStatement, 'kind' | 'command' | 'objects' | 'selectStar' | 'unbounded' | 'limit' | 'export' | 'functions' | 'routines' | 'settings' | 'switchesTo'>;
 
 /** Aggregates that reduce rows to a few numbers; array_agg and string_agg do not (they carry every row). */
 export const REDUCING_AGGREGATES = new Set([
@@ -128,7 +130,7 @@ export function piecesAt(rules: LexicalRules, text: string, starts: number[]): P
 export const tidy = (text: string) => text.trim().replace(/;\s*$/, '').trim();
 
 export function blank(text: string, entry: number): ParsedStatement {
-  return { text, kind: 'other', command: '', objects: [], selectStar: false, unbounded: false, parsed: true, entry, export: false, functions: [], settings: [] };
+  return { text, kind: 'other', command: '', objects: [], selectStar: false, unbounded: false, parsed: true, entry, export: false, functions: [], routines: [], settings: [] };
 }
 
 export function unparsed(rules: LexicalRules, text: string, entry: number): ParsedStatement {
@@ -143,7 +145,7 @@ export function lexicalPieces(rules: LexicalRules, text: string, entry: number):
 }
 
 export function emptyDescription(): Description {
-  return { kind: 'other', command: '', objects: [], selectStar: false, unbounded: false, export: false, functions: [], settings: [] };
+  return { kind: 'other', command: '', objects: [], selectStar: false, unbounded: false, export: false, functions: [], routines: [], settings: [] };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseCatalog } from '../../config/catalog.js';
 import { policyConfig, type PolicyConfig } from '../../config/policy-config.js';
-import { policySectionsSchema } from '../../config/policy-schema.js';
+import { RISK_LEVELS, policySectionsSchema } from '../../config/policy-schema.js';
 import { isRichText, renderRich, type InlineRenderer, type RichText } from '../../lib/rich-text.js';
 import * as policy from './policy-evaluator.js';
 import type { Person, PolicyDatabase, RequestContext, RequestDecision } from './policy-evaluator.js';
@@ -469,6 +469,38 @@ describe('evaluateRequest: auto-approval', () => {
     expect(rule).toMatchObject({ fired: false, outcome: 'info' });
     expect(rule?.explanation).toContain(`Not auto-approved by "staging-reads": `);
     expect(rule?.explanation).toContain(why);
+  });
+
+  it('refuses nothing on the risk alone: the rating changes a refusal only through auto-approval (the form\'s check rates risk only then)', () => {
+    // Alice alone approves staging: a request of hers needs auto-approval, which only a low risk gives.
+    const alone = configFrom(`
+policies:
+  - name: staging
+    environments: [staging]
+    approvers: [U0ALICE]
+    autoApprove:
+      - { levels: [read], maxRisk: low }
+`);
+    const ctxs: Array<[RequestContext, PolicyConfig]> = [
+      [request(), config],
+      [productionWrite(), config],
+      [productionWrite({ requester: PEOPLE.alice, database: DATABASES.shop, now: FRIDAY_23_BERLIN }), config],
+      [request({ reason: 'asdf asdf qwer zxcv' }), config],
+      [request({ level: 'admin', durationSeconds: 7200 }), config],
+      [request({ requester: PEOPLE.alice }), alone],
+      [request({ requester: PEOPLE.alice, level: 'write' }), alone],
+    ];
+    for (const [ctx, policyConfig] of ctxs) {
+      const unrated = policy.evaluateRequest({ ...ctx, risk: undefined }, policyConfig);
+      for (const risk of RISK_LEVELS) {
+        const rated = policy.evaluateRequest({ ...ctx, risk }, policyConfig);
+        if (unrated.refusal?.rule !== 'approvers-available') expect(rated.refusal?.rule).toBe(unrated.refusal?.rule);
+      }
+    }
+    // Where it does matter, the rating decides: low is auto-approved, higher needs another approver.
+    expect(policy.evaluateRequest({ ...request({ requester: PEOPLE.alice }), risk: undefined }, alone).refusal?.rule).toBe('approvers-available');
+    expect(policy.evaluateRequest({ ...request({ requester: PEOPLE.alice }), risk: 'low' }, alone).outcome).toBe('auto-approve');
+    expect(policy.evaluateRequest({ ...request({ requester: PEOPLE.alice }), risk: 'high' }, alone).refusal?.rule).toBe('approvers-available');
   });
 
   it('never auto-approves past a refusing rule', () => {

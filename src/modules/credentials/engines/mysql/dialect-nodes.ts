@@ -2,6 +2,11 @@ import { alwaysTrueOfKey, asText, compareConstants, isJson, limitBounds, list, m
 
 /** Reading node-sql-parser's trees: which rows a condition keeps, what a SELECT reads out. */
 
+/** The database a call names (`hr` of `hr.list_salaries(...)`), lower case; undefined when unqualified. */
+export function mysqlFunctionSchema(node: Json): string | undefined {
+  return isJson(node.name) && isJson(node.name.schema) ? asText(node.name.schema.value)?.toLowerCase() : undefined;
+}
+
 export function mysqlFunctionName(node: Json): string {
   if (typeof node.name === 'string') return node.name.toLowerCase();
   const parts = isJson(node.name) ? list(node.name.name).map((part) => (isJson(part) ? asText(part.value) : undefined)) : [];
@@ -23,7 +28,7 @@ export function mysqlAlwaysTrue(where: unknown): boolean {
   if (constant !== undefined) return constant === true || (typeof constant === 'number' && constant !== 0);
   if (!isJson(where) || where.type !== 'binary_expr') return false;
   const operator = String(where.operator ?? '').toUpperCase();
-  if (operator === 'OR' || operator === '||') return mysqlAlwaysTrue(where.left) || mysqlAlwaysTrue(where.right);
+  if (operator === 'OR' || operator === '||') return mysqlAlwaysTrue(where.left) || mysqlAlwaysTrue(where.right) || mysqlBothNullTests(where.left, where.right);
   if (operator === 'AND' || operator === '&&') return mysqlAlwaysTrue(where.left) && mysqlAlwaysTrue(where.right);
   const [left, right] = [mysqlValue(where.left), mysqlValue(where.right)];
   if (left !== undefined && right !== undefined) return compareConstants(operator, left, right);
@@ -35,6 +40,13 @@ export function mysqlAlwaysTrue(where: unknown): boolean {
   if (leftColumn !== undefined && typeof right === 'number') return alwaysTrueOfKey(leftColumn, operator, right);
   if (rightColumn !== undefined && typeof left === 'number') return alwaysTrueOfKey(rightColumn, { '<': '>', '<=': '>=', '<>': '<>', '!=': '!=' }[operator] ?? '', left);
   return false;
+}
+
+/** `x IS NULL OR x IS NOT NULL`: every row is one or the other. */
+function mysqlBothNullTests(left: unknown, right: unknown): boolean {
+  const test = (value: unknown) => (isJson(value) && value.type === 'binary_expr' && isJson(value.right) && value.right.type === 'null' ? { operator: String(value.operator).toUpperCase(), column: mysqlColumn(value.left), table: mysqlColumnTable(value.left) } : undefined);
+  const [a, b] = [test(left), test(right)];
+  return a !== undefined && b !== undefined && a.column !== undefined && a.column === b.column && a.table === b.table && new Set([a.operator, b.operator]).size === 2 && [a.operator, b.operator].every((op) => op === 'IS' || op === 'IS NOT');
 }
 
 /** A condition of constants that holds for no row (`0`, `FALSE`, `1 = 0`, `NOT 1`, an AND with such an arm). */

@@ -18,7 +18,7 @@ import {
   type StatementKind,
   type TouchedObject,
 } from '../../../analysis/sql-statements.js';
-import { mysqlBoundsTarget, mysqlFunctionName, mysqlJoinBound, mysqlLimit, mysqlStar, mysqlTargets, mysqlUnboundedSelect } from './dialect-nodes.js';
+import { mysqlBoundsTarget, mysqlFunctionName, mysqlFunctionSchema, mysqlJoinBound, mysqlLimit, mysqlStar, mysqlTargets, mysqlUnboundedSelect } from './dialect-nodes.js';
 
 /** Statements read by node-sql-parser, with its MySQL grammar first, then its MariaDB one. */
 
@@ -102,7 +102,13 @@ function describeMysql(ast: Json, tableList: string[]): Description {
   const type = String(ast.type ?? '').toLowerCase();
   const keyword = String(ast.keyword ?? '').toLowerCase();
   const functions = new Set<string>();
-  for (const object of objectsIn(ast)) if (object.type === 'function') functions.add(mysqlFunctionName(object));
+  const routines = new Map<string, { schema: string; name: string }>();
+  for (const object of objectsIn(ast)) {
+    if (object.type !== 'function') continue;
+    const [schema, name] = [mysqlFunctionSchema(object), mysqlFunctionName(object)];
+    functions.add(name);
+    if (schema !== undefined && name) routines.set(`${schema}.${name}`, { schema, name });
+  }
 
   const cteNames = new Set(list(ast.with).map((cte) => (isJson(cte) && isJson(cte.name) ? asText(cte.name.value) : undefined)).filter(Boolean));
   const objects: TouchedObject[] = [];
@@ -244,5 +250,5 @@ function describeMysql(ast: Json, tableList: string[]): Description {
       break;
   }
   for (const name of functions) if (readsFilesOrSendsData(name)) exported = true;
-  return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, limit, export: exported, functions: [...functions].filter(Boolean), settings, switchesTo };
+  return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, limit, export: exported, functions: [...functions].filter(Boolean), routines: [...routines.values()], settings, switchesTo };
 }

@@ -1,5 +1,5 @@
 import { asText, emptyDescription, isJson, list, mergeObjects, objectsIn, type Description, type Json, type TouchedObject } from '../../../analysis/sql-statements.js';
-import { fallbackKind, objectTypeWords, pgBoundsTarget, pgConst, pgFunctionName, pgLimit, pgStar, pgTargetNames, pgUnboundedSelect, PG_SIMPLE, readsFilesOrSendsData, unwrapSelect } from './dialect-nodes.js';
+import { fallbackKind, objectTypeWords, pgBoundsTarget, pgConst, pgFunctionName, pgFunctionSchema, pgLimit, pgStar, pgTargetNames, pgUnboundedSelect, PG_SIMPLE, readsFilesOrSendsData, unwrapSelect } from './dialect-nodes.js';
 
 /**
  * What one statement of libpg-query's tree does, for the session rules: its kind and command, the
@@ -12,13 +12,22 @@ export function describePostgres(wrapper: Json): Description {
   const cteNames = new Set<string>();
   const functions = new Set<string>();
   const settings = new Set<string>();
+  const routines = new Map<string, { schema: string; name: string }>();
   let configuredPath: string | undefined;
+  const called = (call: Json) => {
+    const name = pgFunctionName(call);
+    functions.add(name);
+    const schema = pgFunctionSchema(call);
+    if (schema !== undefined && name) routines.set(`${schema}.${name}`, { schema, name });
+  };
+  // CALL holds its call bare, not wrapped as a FuncCall node.
+  if (type === 'CallStmt' && isJson(node.funccall)) called(node.funccall);
   for (const object of objectsIn(node)) {
     const cte = asText(object.ctename);
     if (cte) cteNames.add(cte);
     if (isJson(object.FuncCall)) {
       const name = pgFunctionName(object.FuncCall);
-      functions.add(name);
+      called(object.FuncCall);
       const [first, second] = list(object.FuncCall.args);
       if (name === 'set_config' && typeof pgConst(first) === 'string') {
         const setting = String(pgConst(first)).toLowerCase();
@@ -233,6 +242,10 @@ export function describePostgres(wrapper: Json): Description {
       // A foreign server is a connection to another database server: what is written to it leaves.
       [kind, command, exported] = ['ddl', type === 'CreateForeignServerStmt' ? 'CREATE SERVER' : 'ALTER SERVER', true];
       break;
+    case 'AlterEventTrigStmt':
+      // An event trigger records or vetoes schema changes; disabled, it records nothing.
+      if (node.tgenabled === 'D') [kind, command] = ['ddl', 'ALTER EVENT TRIGGER DISABLE'];
+      break;
     case 'VacuumStmt':
       command = node.is_vacuumcmd === true ? 'VACUUM' : 'ANALYZE';
       break;
@@ -261,7 +274,7 @@ export function describePostgres(wrapper: Json): Description {
     objects.push({ schema, name: relname, access: targets.get(object) ?? 'read' });
   }
   switchesTo ??= configuredPath;
-  return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, limit, export: exported, functions: [...functions].filter(Boolean), settings: [...settings], switchesTo };
+  return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, limit, export: exported, functions: [...functions].filter(Boolean), routines: [...routines.values()], settings: [...settings], switchesTo };
 }
 
 /** The first schema of a search_path value (`"$user", sales, public` -> `sales`), unquoted; undefined when empty. */

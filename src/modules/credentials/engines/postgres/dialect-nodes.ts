@@ -2,9 +2,16 @@ import { alwaysTrueOfKey, asText, BOUNDLESS_LIMIT, compareConstants, isJson, lis
 
 /** Reading libpg-query's trees: PostgreSQL's own grammar, as JSON. */
 
-/** Functions that read the server's files or send data elsewhere (every dblink_* one too). */
-const FILE_FUNCTIONS = new Set(['pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'pg_ls_logdir', 'pg_ls_waldir', 'pg_ls_tmpdir', 'lo_export', 'lo_import']);
-export const readsFilesOrSendsData = (name: string): boolean => FILE_FUNCTIONS.has(name) || name.startsWith('dblink');
+/**
+ * Functions that read or write the server's files or send data elsewhere: the server's file functions,
+ * adminpack's, large objects, dblink_*, the http extension's and pg_net's calls (`http_post`,
+ * `net.http_get`), and RDS's export to S3.
+ */
+const FILE_FUNCTIONS = new Set([
+  'pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'pg_ls_logdir', 'pg_ls_waldir', 'pg_ls_tmpdir', 'lo_export', 'lo_import',
+  'pg_file_write', 'pg_file_rename', 'http', 'query_export_to_s3',
+]);
+export const readsFilesOrSendsData = (name: string): boolean => FILE_FUNCTIONS.has(name) || name.startsWith('dblink') || name.startsWith('http_');
 
 /** `OBJECT_MATVIEW` -> `MATERIALIZED VIEW`. */
 export function objectTypeWords(objtype: unknown): string {
@@ -15,6 +22,12 @@ export function objectTypeWords(objtype: unknown): string {
 export function pgFunctionName(call: Json): string {
   const parts = list(call.funcname).map((part) => (isJson(part) && isJson(part.String) ? asText(part.String.sval) : undefined));
   return (parts[parts.length - 1] ?? '').toLowerCase();
+}
+
+/** The schema a call names (`hr` of `hr.salary_report(...)`), lower case; undefined when unqualified. */
+export function pgFunctionSchema(call: Json): string | undefined {
+  const parts = list(call.funcname).map((part) => (isJson(part) && isJson(part.String) ? asText(part.String.sval) : undefined));
+  return parts.length > 1 ? parts[parts.length - 2]?.toLowerCase() : undefined;
 }
 
 export function pgConst(value: unknown): string | number | boolean | undefined {
@@ -38,7 +51,7 @@ export function pgAlwaysTrue(where: unknown): boolean {
   if (!isJson(where)) return false;
   if (isJson(where.BoolExpr)) {
     const args = list(where.BoolExpr.args);
-    if (where.BoolExpr.boolop === 'OR_EXPR') return args.some(pgAlwaysTrue);
+    if (where.BoolExpr.boolop === 'OR_EXPR') return args.some(pgAlwaysTrue) || bothNullTests(args);
     if (where.BoolExpr.boolop === 'AND_EXPR') return args.length > 0 && args.every(pgAlwaysTrue);
     if (where.BoolExpr.boolop === 'NOT_EXPR') return args.length === 1 && pgAlwaysFalse(args[0]);
     return false;
@@ -60,6 +73,14 @@ export function pgAlwaysTrue(where: unknown): boolean {
     if (rightColumn !== undefined && typeof left === 'number') return alwaysTrueOfKey(rightColumn, FLIPPED[operator] ?? '', left);
   }
   return false;
+}
+
+/** `x IS NULL OR x IS NOT NULL` (among other arms): every row is one or the other. */
+function bothNullTests(args: unknown[]): boolean {
+  const tests = args.filter((arg): arg is Json => isJson(arg) && isJson(arg.NullTest)).map((arg) => arg.NullTest as Json);
+  const of = (kind: string) => new Set(tests.filter((test) => test.nulltesttype === kind).map((test) => pgColumnPath(test.arg)).filter((path) => path !== undefined));
+  const isNull = of('IS_NULL');
+  return [...of('IS_NOT_NULL')].some((path) => isNull.has(path));
 }
 
 /** A condition of constants that holds for no row: `false`, `1 = 0`, `NOT true`, an AND with such an arm, an OR of only such arms. */
@@ -89,7 +110,7 @@ export function pgAlwaysFalse(where: unknown): boolean {
  * every row of the target or none, and bounds nothing. A condition that holds for no row is a bound.
  */
 export function pgBoundsTarget(where: unknown, target: ReadonlySet<string>): boolean {
-  if (where === undefined || pgAlwaysTrue(where)) return false;
+  if (where === undefined || pgAlwaysTrue(where) || pgInItsWholeSelf(where, target)) return false;
   if (pgAlwaysFalse(where)) return true;
   for (const object of objectsIn(where)) {
     if (isJson(object.CurrentOfExpr)) return true;
@@ -100,6 +121,20 @@ export function pgBoundsTarget(where: unknown, target: ReadonlySet<string>): boo
     if (qualifier === undefined || target.has(qualifier)) return true;
   }
   return false;
+}
+
+/**
+ * `id IN (SELECT id FROM <the target itself>)` with nothing bounding the subquery: every row's key is
+ * among every row's keys.
+ */
+function pgInItsWholeSelf(where: unknown, target: ReadonlySet<string>): boolean {
+  if (!isJson(where) || !isJson(where.SubLink) || where.SubLink.subLinkType !== 'ANY_SUBLINK') return false;
+  const select = unwrapSelect(where.SubLink.subselect);
+  const from = select ? list(select.fromClause) : [];
+  const source = from.length === 1 && isJson(from[0]) && isJson(from[0].RangeVar) ? from[0].RangeVar : undefined;
+  if (!select || !source || !target.has(String(source.relname).toLowerCase()) || !pgUnboundedSelect(select)) return false;
+  const targets = list(select.targetList).map((item) => (isJson(item) && isJson(item.ResTarget) ? pgColumn(item.ResTarget.val) : undefined));
+  return targets.length === 1 && targets[0] !== undefined && targets[0] === pgColumn(where.SubLink.testexpr);
 }
 
 /** The names a statement's target table is known by in its WHERE: its name and its alias. */

@@ -1,0 +1,4 @@
+/** Commands the rules know by their words (the parsers' command names, or the leading words of text no parser read). */
+
+export const PRIVILEGE_COMMANDS = /^(?:GRANT|REVOKE|CREATE (?:USER|ROLE|GROUP)|ALTER (?:USER|ROLE|GROUP)|DROP (?:USER|ROLE|GROUP|OWNED)|RENAME USER|SET PASSWORD|SET ROLE|SET DEFAULT ROLE|SET SESSION AUTHORIZATION|FLUSH PRIVILEGES|REASSIGN OWNED|ALTER DEFAULT PRIVILEGES)\b/;
+export const DDL_WORDS = /^(?:CREATE|ALTER|DROP|RENAME)\b/;

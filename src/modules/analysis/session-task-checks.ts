@@ -1,0 +1,78 @@
+import { codeOf, escapeRegExp, indexes, names, plural, type Rule } from './session-check-helpers.js';
+import { withEnglishNouns } from './reason-nouns.js';
+import type { Resolved, Seen } from './session-types.js';
+
+/** Statements on other tables after the reason's tables were done with, before it counts as drifting. */
+const AFTER_TASK_STATEMENTS = 3;
+
+/**
+ * Drift after the task. The method: the tables the reason names (a touched table whose name, or its
+ * singular, appears in the reason as words: "order 70044" names `orders`, "order items" `order_items`)
+ * are the task. After the last statement that ran on one of them, count the statements that ran on
+ * tables the reason does not name (system catalogs, temporary tables and, under admin, migration
+ * bookkeeping aside). A read keyed to the task (by a `<table>_id` of a task table, or a `..._id` column
+ * the task's own statements used: the order's payments `WHERE order_id = ...`) is the same
+ * investigation, not drift; a change never is. Three or more, or any change among them, is flagged.
+ * Without a named table there is no flag.
+ *
+ * The reason names a table in its own words too: "Rechnung 55" and "pedido 7040" name invoices and
+ * orders (reason-nouns.ts). And it names rows: a statement whose values are the reason's (the 7012 of
+ * "refund order 7012", a reference such as 'B-2291') works on what the reason is about, so its tables
+ * are the task's, whatever they are called (the order's event row, its cart line).
+ */
+export const afterTask: Rule = (seen, input) => {
+  const reason = withEnglishNouns(input.reason.toLowerCase());
+  const values = reasonValues(input.reason);
+  // Under a grant that allows schema changes, a migration's bookkeeping goes with the migration: the tool's own table is not another task.
+  const relevant = (o: Resolved) => !o.system && !o.temp && !o.bookkeeping && o.name !== '*';
+  const byName = (o: Resolved) => o.name.length >= 3 && namedIn(reason, o.name.toLowerCase());
+  const byRows = new Set(seen.filter((s) => s.ran && statementValues(codeOf(s, input)).some((value) => values.has(value))).flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
+  const named = (o: Resolved) => byName(o) || byRows.has(o.label);
+  const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)));
+  const last = onTask[onTask.length - 1];
+  if (!last) return [];
+  const keys = new Set([
+    ...onTask.flatMap((s) => keyColumns(codeOf(s, input))),
+    ...onTask.flatMap((s) => s.objects.filter((o) => relevant(o) && named(o)).flatMap((o) => [`${singular(o.name.toLowerCase())}_id`, `${o.name.toLowerCase()}_id`])),
+  ]);
+  const changes = (s: Seen) => s.objects.some((o) => relevant(o) && o.access !== 'read');
+  const keyedToTask = (s: Seen) => !changes(s) && keyColumns(codeOf(s, input)).some((column) => keys.has(column));
+  const drift = seen.filter((s) => s.index > last.index && s.ran && s.objects.some(relevant) && !s.objects.some((o) => relevant(o) && named(o)) && !keyedToTask(s));
+  const changed = drift.some(changes);
+  if (drift.length < AFTER_TASK_STATEMENTS && !changed) return [];
+  const task = names(last.objects.filter((o) => relevant(o) && named(o)).map((o) => o.label), 3);
+  const others = names(drift.flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
+  return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names (or the rows it names), ${plural(drift.length, 'statement')} went on to ${others}${changed ? ', including changes' : ''}.`, statements: indexes(drift) }];
+};
+
+/** What in a reason can name rows: numbers of two digits or more, and references holding a digit (`SUP-7012`, `ch_3Pq`, `2026-11-03`). */
+function reasonValues(reason: string): Set<string> {
+  const values = new Set<string>();
+  for (const [token] of reason.toLowerCase().matchAll(/[a-z0-9_-]*\d[a-z0-9_-]*/g)) {
+    if (token.length >= 2) values.add(token.replace(/^[-_]+|[-_]+$/g, ''));
+  }
+  for (const [number] of reason.matchAll(/\d{2,}/g)) values.add(String(Number(number)));
+  return values;
+}
+/** The values a statement compares or writes: its numbers (not a LIMIT's or OFFSET's count) and its strings. */
+function statementValues(code: string): string[] {
+  const strings = [...code.matchAll(/'((?:[^']|'')*)'/g)].map((match) => match[1]!.replace(/''/g, "'").toLowerCase().trim());
+  const rest = code.replace(/'(?:[^']|'')*'/g, "''").replace(/\b(?:LIMIT|OFFSET)\s+\d+(?:\s*,\s*\d+)?/gi, '');
+  const numbers = [...rest.matchAll(/(?<![\w.$])\d{2,}(?![\w.])/g)].map((match) => String(Number(match[0])));
+  return [...strings, ...numbers];
+}
+
+/** `refunds` -> `refund`, `categories` -> `category`, `addresses` -> `address`; other names as they are. */
+function singular(name: string): string {
+  if (/ies$/.test(name)) return `${name.slice(0, -3)}y`;
+  if (/(?:ss|sh|ch|x)es$/.test(name)) return name.slice(0, -2);
+  if (/[^s]s$/.test(name)) return name.slice(0, -1);
+  return name;
+}
+/** The table's name or its singular, as words, `_` written as `_`, a space or `-`. */
+function namedIn(text: string, name: string): boolean {
+  const forms = [...new Set([name, singular(name)])].map((form) => escapeRegExp(form).replace(/_/g, '[ _-]'));
+  return new RegExp(`(^|[^a-z0-9_])(?:${forms.join('|')})([^a-z0-9_]|$)`).test(text);
+}
+/** Key columns a statement's code mentions (`order_id`, `"customerId"` is not one: ORMs' camelCase keys are left alone). */
+const keyColumns = (code: string) => [...code.toLowerCase().matchAll(/\b([a-z][a-z0-9_]*_id)\b/g)].map((match) => match[1]!);
