@@ -5,7 +5,9 @@
  *
  * Options (environment), one code path:
  * - CHAOS_DURATION: seconds of load (default 75); CHAOS_INTERVAL: ms between requests (default 1000), or
- *   CHAOS_RATE: requests per minute (sets the interval); CHAOS_FREEZE: seconds each target is held (25).
+ *   CHAOS_RATE: requests per minute (sets the interval); CHAOS_FREEZE: seconds each target is frozen (25).
+ * - CHAOS_TARGETS=shared: the targets on the machine's shared servers, each behind a TCP proxy whose
+ *   hold stands in for the freeze; by default the suite starts its own and freezes them with SIGSTOP.
  * - CHAOS_QUEUE=postgres: the queue on the state database (BullMQ's PostgreSQL backend) instead of Redis;
  *   the Redis faults then have nothing to act on and are left out.
  * - CHAOS_QUICK=1: the bounded form for CI (40 s of load, a request every 1.5 s, leases of 10-20 s,
@@ -66,7 +68,7 @@ const LOG_DIR = `${RESULTS}logs${SOAK_MIN > 0 ? '-soak' : ''}`;
 const log = (line: string) => process.stdout.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A time a part was unreachable: a target held by its TCP proxy, or the state database restarting. */
+/** A time a part was unreachable: a target frozen (SIGSTOP, or held by its TCP proxy), or the state database restarting. */
 interface Outage { what: TargetKind | 'state'; start: number; end?: number }
 
 /** The outages that hold up work on a target: its own, and the state database's. */
@@ -126,7 +128,8 @@ function startWatch(t: Topology, state: pg.Pool) {
 /**
  * Faults on a schedule, as fractions of the load's length: kill -9 every 10 s (web and worker in turn,
  * a random one of the kind), the Redis queue flushed at 25% and restarted at 55%, the MariaDB target
- * held at 15% and the PostgreSQL one at 35% (CHAOS_FREEZE seconds each), the state database restarted
+ * frozen at 15% and the PostgreSQL one at 35% (CHAOS_FREEZE seconds each: SIGSTOP of the server's
+ * processes, or the TCP proxy's hold with CHAOS_TARGETS=shared), the state database restarted
  * at 70%. None in a soak.
  */
 function startFaults(t: Topology, watch: ReturnType<typeof startWatch>, durationMs: number) {
@@ -163,12 +166,15 @@ function startFaults(t: Topology, watch: ReturnType<typeof startWatch>, duration
     await at(fraction);
     const outage: Outage = { what: kind, start: Date.now() };
     watch.outages.push(outage);
-    t.proxies[kind].hold();
-    note(`${kind} target frozen for ${FREEZE_S} s`);
-    await sleep(FREEZE_S * 1000);
-    t.proxies[kind].release();
-    outage.end = Date.now();
-    note(`${kind} target reachable again`);
+    try {
+      note(`${kind} target frozen for ${FREEZE_S} s: ${await t.targets[kind].freeze()}`);
+      await sleep(Math.max(0, outage.start + FREEZE_S * 1000 - Date.now()));
+    } finally {
+      // thaw() sends SIGCONT before its first await, then waits for the held probe query's answer.
+      const thawed = t.targets[kind].thaw();
+      outage.end = Date.now();
+      note(`${kind} target reachable again: ${await thawed}`);
+    }
   })();
   const stateRestart = (async () => {
     await at(0.7);
@@ -188,7 +194,8 @@ async function main(): Promise<number> {
   const mode = SOAK_MIN > 0 ? `soak of ${SOAK_MIN} min, no faults` : QUICK ? 'quick form' : 'full form';
   log(`starting (${mode}): 3 web + 3 worker processes, queue on ${QUEUE}, ${WORKSPACES} workspaces${TENANTS ? ' (a tenant section each)' : ''}, a request every ${Math.round(INTERVAL_MS)} ms for ${DURATION_S} s`);
   rmSync(LOG_DIR, { recursive: true, force: true });
-  const t = await startTopology({ web: 3, workers: 3, queue: QUEUE, logDir: LOG_DIR, tenants: TENANTS });
+  const t = await startTopology({ web: 3, workers: 3, queue: QUEUE, targets: process.env.CHAOS_TARGETS === 'shared' ? 'shared' : 'own', logDir: LOG_DIR, tenants: TENANTS });
+  log(`targets: ${t.targets.postgres.server}; ${t.targets.mariadb.server}`);
   // Ctrl-C stops what the suite started (its processes, Redis, state cluster, target databases) first.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void t.stop().finally(() => process.exit(130)));
   const state = new pg.Pool({ connectionString: t.state.url, max: 3 });
@@ -211,6 +218,7 @@ async function main(): Promise<number> {
     }
     const offeredPerMin = Math.round((flows.length * 60_000) / (Date.now() - loadStarts));
     await faults.stop();
+    await t.thawAll();
     const records = await Promise.all(flows);
     log(`load done: ${records.length} requests (${offeredPerMin} a minute started, ${Math.round(60_000 / INTERVAL_MS)} asked); draining`);
     // Every lease runs out or is ended; wait for every one to be revoked and every user gone.
