@@ -3,10 +3,8 @@
  * card, several approvers clicking Approve at once (some twice), and sometimes the
  * requester ending the access early with `/dbaccess revoke`.
  */
-import type pg from 'pg';
-import { shown, waitUntil } from '../test/support/app-harness.js';
 import { blockAction, newTriggerId, plainTextInput, postSigned, slashCommand, staticSelect, viewSubmission, type SignedResponse } from '../test/support/slack-requests.js';
-import { APPROVERS, DATABASES, SIGNING_SECRET, channelOf, type Topology } from './topology.js';
+import { APPROVERS, DATABASES, SIGNING_SECRET, channelOf, databaseOf, teamOf, type Topology } from './topology.js';
 
 export interface RequestRecord {
   tag: string;
@@ -20,8 +18,6 @@ export interface RequestRecord {
   endedEarly: boolean;
 }
 
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
-
 async function post(t: Topology, body: string): Promise<SignedResponse> {
   try {
     return await postSigned(t.proxy.url, '/slack/events', body, { secret: SIGNING_SECRET });
@@ -30,10 +26,13 @@ async function post(t: Topology, body: string): Promise<SignedResponse> {
   }
 }
 
-export async function makeRequest(t: Topology, state: pg.Pool, n: number, workspaces: number, leaseSeconds: () => number): Promise<RequestRecord> {
-  const team = `T0CHAOS${String(n % workspaces).padStart(2, '0')}`;
+export async function makeRequest(t: Topology, n: number, workspaces: number, leaseSeconds: () => number): Promise<RequestRecord> {
+  const team = teamOf(n % workspaces);
   const requester = `U0${team.slice(2)}R${n % 7}`;
-  const databaseId = pick(DATABASES);
+  // Spread evenly over the databases, and so over their approvers' channels (Slack's rates are per
+  // channel), turning by one every round so that the early ends (n % 4 === 1) fall on each in turn.
+  const base = DATABASES[(n + Math.floor(n / DATABASES.length)) % DATABASES.length]!;
+  const databaseId = databaseOf(base, t.tenants ? n % workspaces : undefined);
   const record: RequestRecord = { tag: `chaos-${n}-${Date.now()}`, team, requester, databaseId, clicks: [], endedEarly: false };
   const command = (user: string, text: string, triggerId = newTriggerId()) =>
     post(t, slashCommand({ teamId: team, userId: user, text, triggerId, responseUrl: t.slack.responseUrl(`${record.tag}-${user}-${text}`, { user }) }));
@@ -55,15 +54,14 @@ export async function makeRequest(t: Topology, state: pg.Pool, n: number, worksp
       },
     }));
     if (submitted.status !== 200) throw new Error(`the form submission answered ${submitted.status}`);
-    record.requestId = await waitUntil(async () => {
-      // Nothing while the state database restarts: the next poll asks again.
-      const { rows } = await state.query<{ id: string }>('SELECT id FROM access_requests WHERE strpos(reason, $1) > 0', [record.tag]).catch(() => ({ rows: [] as { id: string }[] }));
-      return rows[0]?.id;
-    }, 30_000, 'the request row');
-    const card = await waitUntil(
-      () => t.slack.messagesIn(channelOf(databaseId)).find((m) => !m.threadTs && shown(m).includes(record.requestId!) && /dbaccess\.approve/.test(JSON.stringify(m.blocks))),
-      60_000, 'the approval card',
-    );
+    // The card, told by the fake as it is posted (no polling: at the issue's rate a poll per flow every
+    // 50 ms of the state database and of every message held the suite's own process and the database).
+    const posted = await t.slack.waitFor('chat.postMessage', (c) => c.status === 200 && c.args.channel === channelOf(databaseId)
+      && (c.args.metadata as { event_type?: string } | undefined)?.event_type === 'dbaccess_approval_card' && JSON.stringify(c.args.blocks).includes(record.tag), 90_000)
+      .catch(() => { throw new Error('Timed out after 90000 ms waiting for the approval card'); });
+    record.requestId = String((posted.args.metadata as { event_payload: { request_id: string } }).event_payload.request_id);
+    const ref = posted.response as { channel: string; ts: string };
+    const card = t.slack.message(ref.channel, ref.ts)!;
     // Several approvers at once, some twice, each click through whichever web process the proxy picks.
     const clicks = [...APPROVERS, ...APPROVERS.slice(0, 2)].map((approver, i) =>
       post(t, blockAction({
@@ -73,7 +71,8 @@ export async function makeRequest(t: Topology, state: pg.Pool, n: number, worksp
     record.clicks = (await Promise.all(clicks)).map((answer) => answer.status);
     if (n % 4 === 1) {
       // Ends it early once the credentials are out.
-      await waitUntil(() => t.slack.messagesIn(requester).some((m) => shown(m).includes(record.requestId!) && /is ready until/.test(m.text ?? '')), 60_000, 'the credentials');
+      await t.slack.waitFor('chat.postMessage', (c) => c.status === 200 && /is ready until/.test(String(c.args.text ?? '')) && String(c.args.text).includes(record.requestId!), 60_000)
+        .catch(() => { throw new Error('Timed out after 60000 ms waiting for the credentials'); });
       record.endedEarly = (await command(requester, `revoke ${record.requestId}`)).status === 200;
     }
   } catch (error) {

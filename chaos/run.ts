@@ -5,12 +5,18 @@
  *
  * Options (environment), one code path:
  * - CHAOS_DURATION: seconds of load (default 75); CHAOS_INTERVAL: ms between requests (default 1000), or
- *   CHAOS_RATE: requests per minute (sets the interval); CHAOS_FREEZE: seconds each target is held (25).
+ *   CHAOS_RATE: requests per minute (sets the interval); CHAOS_FREEZE: seconds each target is frozen (25).
+ * - CHAOS_TARGETS=shared: the targets on the machine's shared servers, each behind a TCP proxy whose
+ *   hold stands in for the freeze; by default the suite starts its own and freezes them with SIGSTOP.
  * - CHAOS_QUEUE=postgres: the queue on the state database (BullMQ's PostgreSQL backend) instead of Redis;
  *   the Redis faults then have nothing to act on and are left out.
  * - CHAOS_QUICK=1: the bounded form for CI (40 s of load, a request every 1.5 s, leases of 10-20 s,
  *   10 s freezes; every fault at least once; about 2 minutes in all).
- * - CHAOS_SOAK=<minutes>: load without faults for that long, then the invariants and the slopes.
+ * - CHAOS_SOAK=<minutes>: load without faults for that long, then the invariants and the slopes; its
+ *   default load is a request every 4 s, within Slack's rates (SOAK_INTERVAL_MS).
+ * - CHAOS_WORKSPACES: how many Slack workspaces the load spreads over (20); CHAOS_TENANTS=1: each its own
+ *   tenant section with its own approvers' channels (Slack's rates are per workspace and channel), for
+ *   the issue's 1,000 requests a minute over 200 workspaces (CHAOS_RATE=1000 CHAOS_WORKSPACES=200).
  * Results: chaos/results/latest.json and each process's log in chaos/results/logs/ (soak.json and
  * logs-soak/ for a soak; git-ignored).
  * Exit code 1 on any violation.
@@ -23,16 +29,30 @@ import pg from 'pg';
 import { shown, waitUntil } from '../test/support/app-harness.js';
 import { percentile } from '../bench/lib/stats.js';
 import { makeRequest, type RequestRecord } from './load.js';
+import { slackRates } from './rates.js';
 import { startSampler } from './samples.js';
-import { DATABASES, channelOf, startTopology, targetOf, type TargetKind, type Topology } from './topology.js';
+import { channelOf, startTopology, targetOf, type TargetKind, type Topology } from './topology.js';
 
 const QUICK = process.env.CHAOS_QUICK === '1';
 const SOAK_MIN = Number(process.env.CHAOS_SOAK ?? 0);
 const QUEUE = process.env.CHAOS_QUEUE === 'postgres' ? 'postgres' : 'redis';
 const DURATION_S = SOAK_MIN > 0 ? SOAK_MIN * 60 : Number(process.env.CHAOS_DURATION ?? (QUICK ? 40 : 75));
-const INTERVAL_MS = process.env.CHAOS_RATE ? 60_000 / Number(process.env.CHAOS_RATE) : Number(process.env.CHAOS_INTERVAL ?? (QUICK ? 1500 : 1000));
+/**
+ * A soak's load stays within Slack's rates (the fake's SLACK_RATE_LIMITS, per approvers' channel), so that
+ * it measures memory and connections, not a 429 backlog: a request every 4 s, spread evenly over the 4
+ * channels, is 3.75 requests a minute per channel, each a card post and a thread reply or two (at most 19
+ * posts in a minute, against 60) and about 8 card updates (at most 30 in a minute, against chat.update's
+ * 50), and 15 views.open a minute in all (against 100): the figures of a 10-minute soak (2026-12-07 20:03,
+ * no 429 at all). The report gives the peak per bucket (`slackRates`).
+ */
+const SOAK_INTERVAL_MS = 4000;
+const INTERVAL_MS = process.env.CHAOS_RATE
+  ? 60_000 / Number(process.env.CHAOS_RATE)
+  : Number(process.env.CHAOS_INTERVAL ?? (QUICK ? 1500 : SOAK_MIN > 0 ? SOAK_INTERVAL_MS : 1000));
 const FAULTS = SOAK_MIN <= 0;
-const WORKSPACES = 20;
+const WORKSPACES = Number(process.env.CHAOS_WORKSPACES ?? 20);
+/** CHAOS_TENANTS=1: each workspace its own tenant section, channels and database entries (topology.ts). */
+const TENANTS = process.env.CHAOS_TENANTS === '1' ? WORKSPACES : undefined;
 const KILL_EVERY_MS = 10_000;
 const FREEZE_S = Number(process.env.CHAOS_FREEZE ?? (QUICK ? 10 : 25));
 /** How long the state database is down when it is restarted (a stop, this pause, a start). */
@@ -48,7 +68,7 @@ const LOG_DIR = `${RESULTS}logs${SOAK_MIN > 0 ? '-soak' : ''}`;
 const log = (line: string) => process.stdout.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A time a part was unreachable: a target held by its TCP proxy, or the state database restarting. */
+/** A time a part was unreachable: a target frozen (SIGSTOP, or held by its TCP proxy), or the state database restarting. */
 interface Outage { what: TargetKind | 'state'; start: number; end?: number }
 
 /** The outages that hold up work on a target: its own, and the state database's. */
@@ -108,7 +128,8 @@ function startWatch(t: Topology, state: pg.Pool) {
 /**
  * Faults on a schedule, as fractions of the load's length: kill -9 every 10 s (web and worker in turn,
  * a random one of the kind), the Redis queue flushed at 25% and restarted at 55%, the MariaDB target
- * held at 15% and the PostgreSQL one at 35% (CHAOS_FREEZE seconds each), the state database restarted
+ * frozen at 15% and the PostgreSQL one at 35% (CHAOS_FREEZE seconds each: SIGSTOP of the server's
+ * processes, or the TCP proxy's hold with CHAOS_TARGETS=shared), the state database restarted
  * at 70%. None in a soak.
  */
 function startFaults(t: Topology, watch: ReturnType<typeof startWatch>, durationMs: number) {
@@ -145,12 +166,15 @@ function startFaults(t: Topology, watch: ReturnType<typeof startWatch>, duration
     await at(fraction);
     const outage: Outage = { what: kind, start: Date.now() };
     watch.outages.push(outage);
-    t.proxies[kind].hold();
-    note(`${kind} target frozen for ${FREEZE_S} s`);
-    await sleep(FREEZE_S * 1000);
-    t.proxies[kind].release();
-    outage.end = Date.now();
-    note(`${kind} target reachable again`);
+    try {
+      note(`${kind} target frozen for ${FREEZE_S} s: ${await t.targets[kind].freeze()}`);
+      await sleep(Math.max(0, outage.start + FREEZE_S * 1000 - Date.now()));
+    } finally {
+      // thaw() sends SIGCONT before its first await, then waits for the held probe query's answer.
+      const thawed = t.targets[kind].thaw();
+      outage.end = Date.now();
+      note(`${kind} target reachable again: ${await thawed}`);
+    }
   })();
   const stateRestart = (async () => {
     await at(0.7);
@@ -168,9 +192,10 @@ function startFaults(t: Topology, watch: ReturnType<typeof startWatch>, duration
 async function main(): Promise<number> {
   const begun = Date.now();
   const mode = SOAK_MIN > 0 ? `soak of ${SOAK_MIN} min, no faults` : QUICK ? 'quick form' : 'full form';
-  log(`starting (${mode}): 3 web + 3 worker processes, queue on ${QUEUE}, ${WORKSPACES} workspaces, a request every ${Math.round(INTERVAL_MS)} ms for ${DURATION_S} s`);
+  log(`starting (${mode}): 3 web + 3 worker processes, queue on ${QUEUE}, ${WORKSPACES} workspaces${TENANTS ? ' (a tenant section each)' : ''}, a request every ${Math.round(INTERVAL_MS)} ms for ${DURATION_S} s`);
   rmSync(LOG_DIR, { recursive: true, force: true });
-  const t = await startTopology({ web: 3, workers: 3, queue: QUEUE, logDir: LOG_DIR });
+  const t = await startTopology({ web: 3, workers: 3, queue: QUEUE, targets: process.env.CHAOS_TARGETS === 'shared' ? 'shared' : 'own', logDir: LOG_DIR, tenants: TENANTS });
+  log(`targets: ${t.targets.postgres.server}; ${t.targets.mariadb.server}`);
   // Ctrl-C stops what the suite started (its processes, Redis, state cluster, target databases) first.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void t.stop().finally(() => process.exit(130)));
   const state = new pg.Pool({ connectionString: t.state.url, max: 3 });
@@ -184,14 +209,18 @@ async function main(): Promise<number> {
     const sampler = startSampler(() => t.slots.map((slot) => ({ name: slot.name, mode: slot.mode, pid: slot.process.child.pid ?? -1, startedAt: slot.startedAt })), state, t.state.port);
     const faults = startFaults(t, watch, DURATION_S * 1000);
     const flows: Promise<RequestRecord>[] = [];
-    const loadEnds = Date.now() + DURATION_S * 1000;
+    const loadStarts = Date.now();
+    const loadEnds = loadStarts + DURATION_S * 1000;
+    // The n-th request at its own time (a busy event loop lengthens each sleep: the rate would drift).
     for (let n = 0; Date.now() < loadEnds; n += 1) {
-      flows.push(makeRequest(t, state, n, WORKSPACES, leaseSeconds));
-      await sleep(INTERVAL_MS);
+      flows.push(makeRequest(t, n, WORKSPACES, leaseSeconds));
+      await sleep(loadStarts + (n + 1) * INTERVAL_MS - Date.now());
     }
+    const offeredPerMin = Math.round((flows.length * 60_000) / (Date.now() - loadStarts));
     await faults.stop();
+    await t.thawAll();
     const records = await Promise.all(flows);
-    log(`load done: ${records.length} requests; draining`);
+    log(`load done: ${records.length} requests (${offeredPerMin} a minute started, ${Math.round(60_000 / INTERVAL_MS)} asked); draining`);
     // Every lease runs out or is ended; wait for every one to be revoked and every user gone.
     await waitUntil(async () => {
       const { rows } = await state.query<{ n: number }>('SELECT count(*)::int AS n FROM leases WHERE revoked_at IS NULL').catch(() => ({ rows: [{ n: -1 }] }));
@@ -256,10 +285,16 @@ async function check(t: Topology, state: pg.Pool, watch: ReturnType<typeof start
   const cards = new Map<string, number>();
   const dms = new Map<string, number>();
   const ids = new Set(requests.map((r) => r.id));
-  for (const id of DATABASES) for (const m of t.slack.messagesIn(channelOf(id))) {
+  // A card is a message posted with the card's metadata (what the product looks for again); other
+  // top-level messages that name a request (an alarm, a thread reply posted before the card was known)
+  // are counted apart.
+  const strays = new Map<string, number>();
+  for (const id of t.databaseIds) for (const m of t.slack.messagesIn(channelOf(id))) {
     if (m.threadTs) continue;
-    const id = /R[0-9A-Z]{9}/.exec(shown({ text: m.history[0]!.text, blocks: m.history[0]!.blocks }))?.[0];
-    if (id) cards.set(id, (cards.get(id) ?? 0) + 1);
+    const card = m.metadata?.event_type === 'dbaccess_approval_card' ? String(m.metadata.event_payload.request_id) : undefined;
+    const named = /R[0-9A-Z]{9}/.exec(shown({ text: m.history[0]!.text, blocks: m.history[0]!.blocks }))?.[0];
+    if (card) cards.set(card, (cards.get(card) ?? 0) + 1);
+    else if (named) strays.set(named, (strays.get(named) ?? 0) + 1);
   }
   for (const call of t.slack.callsTo('chat.postMessage')) {
     const text = String(call.args.text ?? '');
@@ -337,7 +372,7 @@ async function check(t: Topology, state: pg.Pool, watch: ReturnType<typeof start
     /** Clicked requests that were approved and then failed (time ran out during an outage), or that no click could approve (every approver told). */
     outcomes: { approvedThenFailed: failedLate, noClickRecorded: unapproved },
     revocationLagMs: { postgres: lagFigures(lagsOf.postgres), mariadb: lagFigures(lagsOf.mariadb) },
-    slack: { calls: calls.length, rateLimited429: limited.length, retriedAfter429: limited.length - dropped.length },
+    slack: { calls: calls.length, rateLimited429: limited.length, retriedAfter429: limited.length - dropped.length, otherTopLevelAboutARequest: [...strays.values()].reduce((a, b) => a + b, 0), busiestBuckets: slackRates(calls, 8, TENANTS ?? 1) },
     restarts: t.slots.reduce((sum, slot) => sum + slot.restarts, 0),
     failedStarts: t.failedStarts.length,
     audit: audit.output.trim().split('\n').length,
@@ -372,7 +407,8 @@ function printReport(figures: Awaited<ReturnType<typeof check>> & { samples: Ret
   for (const [kind, c] of Object.entries(connections)) console.log(`  ${kind} processes: ${c.perMin}/min, ${c.first} -> ${c.last} (${c.max})`);
   for (const [name, c] of Object.entries(applications)) console.log(`  application_name ${name}: ${c.perMin}/min, ${c.first} -> ${c.last} (${c.max})`);
   for (const [what, list] of Object.entries(figures.diagnostics)) for (const d of list) console.log(`${what} ${d.id} (${d.database}, ${d.state}${d.failure ? `: ${d.failure}` : ''}):\n    ${d.audit.join('\n    ')}`);
-  console.log(`Slack calls ${slack.calls}, 429s ${slack.rateLimited429}, retried ${slack.retriedAfter429}; process restarts ${figures.restarts}; load average at start ${loadAverage}`);
+  console.log(`Slack calls ${slack.calls}, 429s ${slack.rateLimited429}, retried ${slack.retriedAfter429}, top-level messages naming a request that are not its card ${slack.otherTopLevelAboutARequest}; process restarts ${figures.restarts}; load average at start ${loadAverage}`);
+  console.log(`Slack's busiest rate buckets (most calls in any 60 s, 429s included, against the rate a minute): ${slack.busiestBuckets.map((b) => `${b.method} ${b.bucket} ${b.peakPerMin}/${b.limitPerMin} (${b.limited429} 429s)`).join('; ')}`);
   console.log(`faults:\n  ${events.join('\n  ')}\n`);
   console.log('| invariant | count | result |\n|---|---|---|');
   for (const row of figures.invariants) console.log(`| ${row.name} | ${row.value} | ${row.pass ? 'PASS' : `FAIL ${row.detail ?? ''}`} |`);

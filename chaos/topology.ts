@@ -1,10 +1,10 @@
 /**
  * What the chaos suite runs on, all started by the suite and stopped at the end: its own Redis (with the
  * Redis queue), its own state PostgreSQL (the product's embedded cluster, in a temporary directory; it
- * holds the queue too with CHAOS_QUEUE=postgres), two fresh target databases, one on the machine's scram
- * PostgreSQL cluster (5433) and one on its MariaDB (3306), each behind a TCP proxy the suite can hold,
- * the fake Slack in this process, and web and worker processes of dbaccess behind a small round-robin
- * HTTP proxy.
+ * holds the queue too with CHAOS_QUEUE=postgres), its own two target servers, a PostgreSQL cluster and a
+ * MariaDB server, in the same directory, each with a fresh target database (targets.ts; with
+ * CHAOS_TARGETS=shared, databases on the machine's shared servers behind TCP proxies instead), the fake
+ * Slack in this process, and web and worker processes of dbaccess behind a small round-robin HTTP proxy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,26 +13,27 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/app/embedded-postgres.js';
-import { createLogger } from '../src/lib/logger.js';
 import { waitUntil } from '../test/support/app-harness.js';
-import { MARIADB_ADMIN_URL, createMariaTarget, createTargetDatabase, targetRoles } from '../test/support/databases.js';
-import { startFakeSlack, type FakeSlack } from '../test/support/fake-slack.js';
+import { startFakeSlack } from '../test/support/fake-slack.js';
 import { freePort } from '../test/support/ports.js';
 import { spawnApp, type AppProcess } from '../test/support/processes.js';
-import { startTcpProxy } from '../test/support/tcp-proxy.js';
+import { sharedTargets, startOwnTargets, startPostgresCluster, type Target, type TargetKind } from './targets.js';
+
+export type { TargetKind } from './targets.js';
 
 export const SIGNING_SECRET = 'chaos-signing-secret';
 export const APPROVERS = ['U0ALICE', 'U0BOB', 'U0CAROL'];
-export type TargetKind = 'postgres' | 'mariadb';
 /**
  * Catalog entries, two on each target database, each with its own approvers' channel (Slack's rates
  * are per channel): requests are spread over both engines.
  */
 export const DATABASES = ['orders1', 'orders2', 'shop1', 'shop2'];
 export const targetOf = (databaseId: string): TargetKind => (databaseId.startsWith('shop') ? 'mariadb' : 'postgres');
-export const channelOf = (databaseId: string) => `C0${databaseId.toUpperCase()}`;
+export const channelOf = (databaseId: string) => `C0${databaseId.toUpperCase().replace(/-/g, '')}`;
+/** The Slack workspace of the load's i-th workspace. */
+export const teamOf = (i: number) => `T0CHAOS${String(i).padStart(2, '0')}`;
+/** With a tenant section per workspace (CHAOS_TENANTS), each has its own copy of each database entry. */
+export const databaseOf = (base: string, workspace: number | undefined) => (workspace === undefined ? base : `${base}-w${String(workspace).padStart(3, '0')}`);
 
 export interface AppSlot {
   name: string;
@@ -47,26 +48,64 @@ export interface AppSlot {
 
 export type Topology = Awaited<ReturnType<typeof startTopology>>;
 
-export async function startTopology(options: { web: number; workers: number; queue: 'redis' | 'postgres'; logDir: string }) {
+/**
+ * `tenants`: that many workspaces, each its own tenant section of the catalog with its own approvers'
+ * channels, user prefix and copies of the database entries (Slack's rates are per workspace and per
+ * channel: the issue's 1,000 requests a minute over 200 workspaces is within them only so); without it,
+ * one catalog serves every workspace, with one channel per database.
+ */
+export async function startTopology(options: { web: number; workers: number; queue: 'redis' | 'postgres'; targets: 'own' | 'shared'; logDir: string; tenants?: number | undefined }) {
   const dir = mkdtempSync(join(tmpdir(), 'dbaccess-chaos-'));
   // As root, the embedded server runs as the postgres user, which must be able to enter the directory.
   chmodSync(dir, 0o711);
   mkdirSync(options.logDir, { recursive: true });
-  const redis = options.queue === 'redis' ? await startRedis() : undefined;
-  const state = await startStatePostgres(join(dir, 'state'));
-  const [target, maria] = await Promise.all([createTargetDatabase(), createMariaTarget()]);
-  const targetProxy = await startTcpProxy(5433);
-  const mariaProxy = await startTcpProxy(Number(new URL(MARIADB_ADMIN_URL).port || 3306));
-  const slack = await startFakeSlack({ teamId: 'T0CHAOS00', rateLimited: true });
+  // Started together; when one fails, the others are stopped and the directory removed.
+  const parts = await Promise.allSettled([
+    options.queue === 'redis' ? startRedis() : Promise.resolve(undefined),
+    startStatePostgres(join(dir, 'state')),
+    options.targets === 'own' ? startOwnTargets(dir) : sharedTargets(),
+  ] as const);
+  if (parts.some((part) => part.status === 'rejected')) {
+    const [r, s, tg] = parts;
+    await Promise.all([
+      r.status === 'fulfilled' ? r.value?.stop() : undefined,
+      s.status === 'fulfilled' ? s.value.stop() : undefined,
+      tg.status === 'fulfilled' ? Promise.all(Object.values(tg.value).map((target) => target.stop())) : undefined,
+    ]);
+    rmSync(dir, { recursive: true, force: true });
+    throw (parts.find((part) => part.status === 'rejected') as PromiseRejectedResult).reason;
+  }
+  const [redis, state, targets] = parts.map((part) => (part as PromiseFulfilledResult<unknown>).value) as [
+    Awaited<ReturnType<typeof startRedis>> | undefined, Awaited<ReturnType<typeof startStatePostgres>>, Record<TargetKind, Target>];
+  const stopTargets = () => Promise.all(Object.values(targets).map((target) => target.stop()));
+  const slack = await startFakeSlack({ teamId: 'T0CHAOS00', rateLimited: true, workspaces: options.tenants ?? 1 });
   const prefix = `c${randomBytes(3).toString('hex')}_`;
-  const adminUrl = new URL(target.adminUrl);
-  adminUrl.port = String(targetProxy.port);
-  const mariaAdminUrl = new URL(maria.adminUrl);
-  mariaAdminUrl.port = String(mariaProxy.port);
-  const proxies = { postgres: targetProxy, mariadb: mariaProxy } as const;
 
   const catalogPath = join(dir, 'dbaccess.yaml');
-  writeFileSync(catalogPath, `approvers:
+  const entries = (workspace: number | undefined, indent: string) => DATABASES.map((base) => databaseOf(base, workspace)).map((id) => `${indent}- id: ${id}
+${indent}  engine: ${targetOf(id)}
+${indent}  host: 127.0.0.1
+${indent}  port: ${targets[targetOf(id)].port}
+${indent}  database: ${targets[targetOf(id)].database}
+${indent}  environment: production
+${indent}  admin: env:${targetOf(id) === 'postgres' ? 'ORDERS' : 'SHOP'}_ADMIN_URL
+${indent}  maxDuration: 4h
+${indent}  approvers:
+${indent}    slack: { channel: ${channelOf(id)}, users: [${APPROVERS.join(', ')}] }
+`).join('');
+  const workspaceIds = options.tenants ? Array.from({ length: options.tenants }, (_, i) => i) : [];
+  const databaseIds = options.tenants ? workspaceIds.flatMap((i) => DATABASES.map((base) => databaseOf(base, i))) : [...DATABASES];
+  writeFileSync(catalogPath, options.tenants
+    ? `tenants:
+${workspaceIds.map((i) => `  - name: w${String(i).padStart(3, '0')}
+    slack: [${teamOf(i)}]
+    approvers: { slack: { channel: ${channelOf(databaseOf(DATABASES[0]!, i))}, users: [${APPROVERS.join(', ')}] } }
+    settings: { minDuration: 2s, userPrefix: ${prefix}w${String(i).padStart(3, '0')}_ }
+    policies:
+      - { name: chaos, approvers: [${APPROVERS.join(', ')}], mfa: never }
+    databases:
+${entries(i, '      ')}`).join('')}`
+    : `approvers:
   slack: { channel: ${channelOf(DATABASES[0]!)}, users: [${APPROVERS.join(', ')}] }
 settings:
   minDuration: 2s
@@ -74,17 +113,7 @@ settings:
 policies:
   - { name: chaos, approvers: [${APPROVERS.join(', ')}], mfa: never }
 databases:
-${DATABASES.map((id) => `  - id: ${id}
-    engine: ${targetOf(id)}
-    host: 127.0.0.1
-    port: ${proxies[targetOf(id)].port}
-    database: ${targetOf(id) === 'postgres' ? target.name : maria.name}
-    environment: production
-    admin: env:${targetOf(id) === 'postgres' ? 'ORDERS' : 'SHOP'}_ADMIN_URL
-    maxDuration: 4h
-    approvers:
-      slack: { channel: ${channelOf(id)}, users: [${APPROVERS.join(', ')}] }
-`).join('')}`);
+${entries(undefined, '  ')}`);
   const env: Record<string, string> = {
     HOST: '127.0.0.1',
     DATABASE_URL: state.url,
@@ -96,8 +125,8 @@ ${DATABASES.map((id) => `  - id: ${id}
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_BOT_TOKEN: 'xoxb-chaos-token',
     SLACK_API_URL: slack.apiUrl,
-    ORDERS_ADMIN_URL: adminUrl.toString(),
-    SHOP_ADMIN_URL: mariaAdminUrl.toString(),
+    ORDERS_ADMIN_URL: targets.postgres.adminUrl,
+    SHOP_ADMIN_URL: targets.mariadb.adminUrl,
     LOG_LEVEL: 'info',
     SWEEP_INTERVAL: '2s',
     CATALOG_POLL_INTERVAL: '5s',
@@ -131,9 +160,9 @@ ${DATABASES.map((id) => `  - id: ${id}
     const failed = rest.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
   } catch (error) {
-    // Nothing left behind when the start fails: processes, proxies, databases, clusters, the directory.
+    // Nothing left behind when the start fails: processes, targets, clusters, the directory.
     await Promise.all(slots.map((slot) => slot.process.kill('SIGKILL')));
-    await Promise.all([slack.close(), targetProxy.close(), mariaProxy.close(), target.drop(), maria.drop()]);
+    await Promise.all([slack.close(), stopTargets()]);
     await state.stop();
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -175,12 +204,16 @@ ${DATABASES.map((id) => `  - id: ${id}
   slots.forEach(supervise);
 
   return {
-    dir, redis, state, target, maria, proxies, slack, prefix, env, slots, proxy, exits, failedStarts, queue: options.queue,
-    /** Temporary users whose names start with the prefix, on each target. */
+    dir, redis, state, targets, slack, prefix, env, slots, proxy, exits, failedStarts, queue: options.queue,
+    /** Every database id of the catalog, and whether each workspace has its own (CHAOS_TENANTS). */
+    databaseIds, tenants: Boolean(options.tenants),
+    /** Temporary users whose names start with the prefix, on each target (a frozen one: as last read). */
     async roles(): Promise<Record<TargetKind, string[]>> {
-      const [postgres, mariadb] = await Promise.all([targetRoles(prefix), mariaUsers(prefix)]);
+      const [postgres, mariadb] = await Promise.all([targets.postgres.roles(prefix), targets.mariadb.roles(prefix)]);
       return { postgres, mariadb };
     },
+    /** Every frozen target let go (the end checks need them; a failed run must not leave one stopped). */
+    thawAll: () => Promise.all(Object.values(targets).map((target) => target.thaw())),
     /** kill -9 of one process, restarted at once; resolves when it is up again. */
     async killAndRestart(slot: AppSlot): Promise<number> {
       slot.killing = true;
@@ -194,15 +227,14 @@ ${DATABASES.map((id) => `  - id: ${id}
     },
     async stop() {
       stopping = true;
+      await Promise.all(Object.values(targets).map((target) => target.thaw()));
       await proxy.close();
       await Promise.all(slots.map(async (slot) => {
         await slot.process.kill('SIGTERM');
         saveLog(slot);
       }));
       await slack.close();
-      await targetProxy.close();
-      await mariaProxy.close();
-      await Promise.all([target.drop(), maria.drop()]);
+      await stopTargets();
       await state.stop();
       await redis?.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -210,45 +242,13 @@ ${DATABASES.map((id) => `  - id: ${id}
   };
 }
 
-/** Users (not roles) on the machine's MariaDB whose names start with the prefix. */
-async function mariaUsers(prefix: string): Promise<string[]> {
-  const mysql = await import('mysql2/promise');
-  const connection = await mysql.createConnection({ uri: MARIADB_ADMIN_URL });
-  try {
-    const [rows] = await connection.query<import('mysql2').RowDataPacket[]>(
-      // global_priv, not the mysql.user view (whose is_role column cannot be compared on this server); roles have no host.
-      "SELECT DISTINCT User AS name FROM mysql.global_priv WHERE BINARY LEFT(User, ?) = BINARY ? AND Host <> '' ORDER BY 1", [prefix.length, prefix]);
-    return rows.map((row) => String(row.name));
-  } finally {
-    await connection.end();
-  }
-}
-
 /**
  * The product's embedded PostgreSQL as the state cluster, with room for six processes (each holds up to
  * about 25 connections: a pool of 20, the audit pool of 4, a session-lock connection; the default 100 is
  * not enough, and "too many clients" is what a deployment of six would see too).
  */
-async function startStatePostgres(dataDir: string) {
-  const port = await freePort();
-  const first = await startEmbeddedPostgres({ dataDir, port, logger: createLogger('warn') });
-  const admin = new pg.Client({ connectionString: first.url });
-  await admin.connect();
-  await admin.query('ALTER SYSTEM SET max_connections = 300');
-  await admin.end();
-  await first.stop();
-  let server = await startEmbeddedPostgres({ dataDir, port, logger: createLogger('warn') });
-  return {
-    url: server.url,
-    port,
-    stop: () => server.stop(),
-    /** Stopped (a fast shutdown: every connection cut), down for `downMs`, then started again on the same port and data. */
-    async restart(downMs: number) {
-      await server.stop();
-      await new Promise((resolve) => setTimeout(resolve, downMs));
-      server = await startEmbeddedPostgres({ dataDir, port, logger: createLogger('warn') });
-    },
-  };
+function startStatePostgres(dataDir: string) {
+  return startPostgresCluster(dataDir, 300);
 }
 
 /** A Redis of the suite's own (no persistence), so that it can be flushed and restarted. */

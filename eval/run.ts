@@ -4,8 +4,8 @@
  *
  *   requests-*.yaml  access requests with the band the rubric gives them
  *   sessions-*.yaml  captured sessions, each a violation or ordinary by the rubric
- *   (the held-out sessions are six frozen files; the held-out session figure is the sixth, written
- *   without reading the rules; the first five are printed as "seen", the fourth and fifth also on their own lines:
+ *   (the held-out sessions are seven frozen files; the held-out session figure is the seventh, written
+ *   without reading the rules; the first six are printed as "seen", the fourth to sixth also on their own lines:
  *   eval/RUBRIC.md)
  *
  * Both parts are printed, separately. The held-out part is the figure to quote: the rules were never
@@ -52,9 +52,9 @@ const duration = z
 const tags = z.array(z.string().max(40)).max(20);
 /**
  * Cases the rules were first written against, and cases added after the freeze: tuning cases whatever
- * their id; the second session set: split by its own rule; the third to sixth: held out whole (eval/split.ts).
+ * their id; the second session set: split by its own rule; the third to seventh: held out whole (eval/split.ts).
  */
-const written = z.enum(['before-rubric', 'after-freeze', 'second-set', 'third-set', 'fourth-set', 'fifth-set', 'sixth-set']).optional();
+const written = z.enum(['before-rubric', 'after-freeze', 'second-set', 'third-set', 'fourth-set', 'fifth-set', 'sixth-set', 'seventh-set']).optional();
 
 const requestSchema = z.strictObject({
   id: name,
@@ -386,7 +386,7 @@ export async function runEval({ model, showHeldOut = false }: EvalOptions = {}):
   const tuningSessions = await checkSessions(sessions.filter((c) => c.part === 'tuning'));
   console.log('');
   printSessions('Sessions, tuning part', tuningSessions, true);
-  // THE held-out session figure is the sixth file, written without reading the rules (eval/RUBRIC.md, "The split").
+  // THE held-out session figure is the seventh file, written without reading the rules (eval/RUBRIC.md, "The split").
   const fresh = await checkSessions(sessions.filter((c) => c.file === FRESH_SESSION_FILE));
   console.log('');
   printSessions(`Sessions, held-out part (${FRESH_SESSION_FILE}, written without reading the rules)`, fresh, showHeldOut);
@@ -398,7 +398,7 @@ export async function runEval({ model, showHeldOut = false }: EvalOptions = {}):
     const ids = new Set(sessions.filter((c) => c.file === file).map((c) => c.id));
     printSessions(`  of which ${file}`, sessionShares(seen.results.filter((r) => ids.has(r.id))), false);
   }
-  // The fourth and fifth files were written without reading the rules too; their misses were published by kind, so they are seen, but kept in view.
+  // The fourth to sixth files were written without reading the rules too; their misses were published by kind, so they are seen, but kept in view.
   for (const file of INDEPENDENT_SEEN_FILES) {
     const independent = new Set(sessions.filter((c) => c.file === file).map((c) => c.id));
     printSessions(`Sessions, ${file} alone (written without reading the rules; seen since its misses by kind were published)`, sessionShares(seen.results.filter((r) => independent.has(r.id))), false);

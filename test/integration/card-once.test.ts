@@ -33,6 +33,31 @@ describe('the approval card is posted once', () => {
     expect(h.slack.messagesIn(APPROVERS_CHANNEL).filter((message) => !message.threadTs)).toHaveLength(1);
   }, 90_000);
 
+  // The soak's 6 duplicate cards (a 429 backlog of 30 minutes): the post's answer lost, then the look into
+  // the history itself rate limited (or cut off) past the client's own retries. An unread history is not
+  // an empty one: the job tries again later instead of posting a second card.
+  for (const [what, fault] of [
+    ['rate limited (429 past the client\'s retries)', { status: 429 as const, retryAfter: 1 }],
+    ['cut off (no answer, past the client\'s retries)', { lost: true }],
+  ] as const) {
+    it(`when the retry's look into the history is ${what}, it looks again later: still one card`, async () => {
+      h = await startHarness({ queue: 'redis' });
+      h.slack.failNext('chat.postMessage', { lost: true, match: (args) => args.channel === APPROVERS_CHANNEL && !args.thread_ts });
+      // The Slack client tries a call 3 times (retries: 2): every one of the first lookup's tries fails.
+      h.slack.failNext('conversations.history', { ...fault, count: 3 });
+      await h.submitRequest(PEOPLE.requester, { reason: 'Count the failed payouts of last night for finance' });
+      const card = await h.waitForCard((message) => /Approve/.test(JSON.stringify(message.blocks)));
+      expect((await h.click(PEOPLE.alice, 'dbaccess.approve', card)).status).toBe(200);
+      // The card job's own update once it knows the card (the click answers on its response_url meanwhile).
+      await waitUntil(() => h!.slack.callsTo('chat.update').some((call) => call.status === 200 && call.args.channel === APPROVERS_CHANNEL && /approved|active/i.test(String(call.args.text))), 60_000, 'the card job updating a card');
+      const cardPosts = h.slack.calls.filter((call) => isCard(APPROVERS_CHANNEL)(call) && (call.args.metadata as { event_type?: string } | undefined)?.event_type === 'dbaccess_approval_card');
+      expect(cardPosts, 'posts of the card').toHaveLength(1);
+      const cards = h.slack.messagesIn(APPROVERS_CHANNEL).filter((message) => !message.threadTs && message.metadata?.event_type === 'dbaccess_approval_card');
+      expect(cards).toHaveLength(1);
+      expect(h.slack.callsTo('chat.update').filter((call) => call.args.channel === APPROVERS_CHANNEL).map((call) => call.args.ts)).toContain(cards[0]!.ts);
+    }, 120_000);
+  }
+
   it('an install without the history scopes still gets its card (then possibly twice), never none', async () => {
     h = await startHarness({ queue: 'redis', slackDirectory: { scopes: ['commands', 'chat:write', 'im:write', 'users:read', 'users:read.email', 'usergroups:read'] } });
     h.slack.failNext('chat.postMessage', { lost: true, match: (args) => args.channel === APPROVERS_CHANNEL && !args.thread_ts });

@@ -158,7 +158,9 @@ describe('a crash between writing the lease and creating the user', () => {
   });
 
   it('finishes the provisioning on restart, then revokes, leaving nothing behind', async () => {
-    await h.submitRequest(PEOPLE.requester, { duration: '3s' });
+    // Long enough for the worker to start and make the user before the approved time is over (one that
+    // ends while the user is being made is not handed out: see 'an approved time that runs out...').
+    await h.submitRequest(PEOPLE.requester, { duration: '12s' });
     const requestId = await waitUntil(async () => (await asSystem('test', () => h.app.db.query.accessRequests.findFirst()))?.id, 10_000, 'request');
     const tenantId = (await h.app.db.query.tenants.findFirst())!.id;
     const actor = await h.app.tenants.actor('slack', 'T0ACME', PEOPLE.alice);
@@ -176,7 +178,7 @@ describe('a crash between writing the lease and creating the user', () => {
     // A worker starts: the queued provision job completes with the recorded name, then expiry revokes it.
     await h.startWorker();
     await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(lease.username), 15_000);
-    await waitUntil(async () => (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) })))?.revokedAt, 20_000, 'revocation');
+    await waitUntil(async () => (await asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.id, lease.id) })))?.revokedAt, 30_000, 'revocation');
     expect(await targetRoles(h.prefix)).toEqual([]);
   });
 });
@@ -389,4 +391,71 @@ describe('a click whose delivery cannot be recorded (the state database restarti
     expect((await h.click(PEOPLE.alice, 'dbaccess.approve', card)).status).toBe(200);
     await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => shown(m).includes(requestId) && /is ready until/.test(m.text ?? ''), 20_000);
   });
+});
+
+describe('an approved time that runs out while the user is being made', () => {
+  let h: Harness;
+  let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+  beforeAll(async () => {
+    proxy = await startTcpProxy(Number(new URL(SERVICES.targetPg).port));
+    const adminUrl = new URL(SERVICES.targetPg);
+    adminUrl.port = String(proxy.port);
+    h = await startHarness({
+      queue: 'redis',
+      extraDatabases: `  - id: slow
+    engine: postgres
+    host: 127.0.0.1
+    port: ${new URL(SERVICES.targetPg).port}
+    database: postgres
+    environment: staging
+    admin: env:SLOW_ADMIN_URL
+`,
+      env: { SLOW_ADMIN_URL: adminUrl.toString() },
+    });
+  });
+  afterAll(async () => {
+    proxy?.release();
+    await h?.close();
+    await proxy?.close();
+  });
+
+  const leaseOfRequest = (requestId: string) => asSystem('test', () => h.app.db.query.leases.findFirst({ where: (l, { eq }) => eq(l.requestId, requestId) }));
+  const actionsOn = (subject: string) =>
+    asSystem('test', () => h.app.db.query.auditEvents.findMany({ where: (a, { eq }) => eq(a.subject, subject) })).then((rows) => rows.map((row) => row.action));
+
+  // Chaos run 17:42: the sweep revoked the lease at its expiry while the provisioning, slowed down, was
+  // still making the user; the user came after the revocation, and the provisioning's guard dropped it
+  // (two lease.revoked events, a lease.provisioned after the first). The provisioning owns that lease.
+  it('fails the request with the reason, hands nothing out and drops the user: one revocation', async () => {
+    // A first access on the target leaves a connection open in the app's pool, in which the next
+    // provisioning's statements wait while the target is held.
+    await h.submitRequest(PEOPLE.requester, { databaseId: 'slow', duration: '1h' });
+    const first = await h.waitForCard();
+    await h.click(PEOPLE.alice, 'dbaccess.approve', first);
+    await h.waitForMessage(h.slack.dmChannelFor(PEOPLE.requester), (m) => /is ready until/.test(m.text ?? ''));
+
+    const before = new Set(h.slack.messagesIn(APPROVERS_CHANNEL).map((m) => m.ts));
+    await h.submitRequest(PEOPLE.requester, { databaseId: 'slow', duration: '2s' });
+    const card = await h.waitForCard((m) => !before.has(m.ts));
+    const requestId = /R[0-9A-Z]{9}/.exec(shown(card))![0];
+    proxy.hold();
+    await h.click(PEOPLE.alice, 'dbaccess.approve', card);
+    const lease = await waitUntil(() => leaseOfRequest(requestId), 20_000, 'the lease row, written before the user');
+    // Past the expiry, with sweeps (every second here) in between; a revocation recorded meanwhile ends the wait.
+    await waitUntil(async () => Date.now() > lease.expiresAt.getTime() + 3000 || (await actionsOn(`lease:${lease.id}`)).some((a) => a.startsWith('lease.revoke')), 20_000, 'the expiry and a few sweeps');
+    proxy.release();
+
+    const request = await waitUntil(async () => {
+      const row = await asSystem('test', () => h.app.db.query.accessRequests.findFirst({ where: (r, { eq }) => eq(r.id, requestId) }));
+      const leaseNow = await leaseOfRequest(requestId);
+      return row && ['failed', 'revoked'].includes(row.state) && leaseNow?.revokedAt ? row : undefined;
+    }, 60_000, 'the request over and its lease closed');
+    expect(request.state).toBe('failed');
+    expect(request.failure).toMatch(/approved time ran out/);
+    const actions = await actionsOn(`lease:${lease.id}`);
+    expect(actions.filter((a) => a === 'lease.revoked'), actions.join(' ')).toHaveLength(1);
+    expect(actions).not.toContain('lease.provisioned');
+    expect(await targetRoles(lease.username)).toEqual([]);
+    expect(h.slack.messagesIn(h.slack.dmChannelFor(PEOPLE.requester)).filter((m) => /is ready until/.test(m.text ?? '') && shown(m).includes(requestId))).toEqual([]);
+  }, 120_000);
 });

@@ -43,13 +43,13 @@ export async function createStateDatabase(): Promise<{ url: string; drop(): Prom
 }
 
 /**
- * A fresh target database on the scram-sha-256 cluster, with two schemas of sample tables:
- * sales.orders, sales.customers and public.notes.
+ * A fresh target database on the scram-sha-256 cluster (or the cluster `serverUrl` names, as its
+ * admin), with two schemas of sample tables: sales.orders, sales.customers and public.notes.
  */
-export async function createTargetDatabase(): Promise<{ name: string; adminUrl: string; drop(): Promise<void> }> {
+export async function createTargetDatabase(serverUrl: string = SERVICES.targetPg): Promise<{ name: string; adminUrl: string; drop(): Promise<void> }> {
   const name = `target_${suffix()}`;
-  await admin(SERVICES.targetPg, (client) => client.query(`CREATE DATABASE "${name}"`));
-  const adminUrl = withDatabase(SERVICES.targetPg, name);
+  await admin(serverUrl, (client) => client.query(`CREATE DATABASE "${name}"`));
+  const adminUrl = withDatabase(serverUrl, name);
   await admin(adminUrl, (client) =>
     client.query(`
       CREATE SCHEMA sales;
@@ -65,7 +65,7 @@ export async function createTargetDatabase(): Promise<{ name: string; adminUrl: 
     name,
     adminUrl,
     drop: async () => {
-      await dropDatabase(SERVICES.targetPg, name);
+      await dropDatabase(serverUrl, name);
     },
   };
 }
@@ -103,11 +103,11 @@ export async function onTarget<T>(work: (client: pg.Client) => Promise<T>): Prom
 
 export const MARIADB_ADMIN_URL = process.env.TEST_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
-/** A fresh MariaDB database with `orders` and `customers` tables, on the machine's MariaDB. */
-export async function createMariaTarget(): Promise<{ name: string; adminUrl: string; drop(): Promise<void> }> {
+/** A fresh MariaDB database with `orders` and `customers` tables, on the machine's MariaDB (or the server `serverUrl` names, as its admin). */
+export async function createMariaTarget(serverUrl: string = MARIADB_ADMIN_URL): Promise<{ name: string; adminUrl: string; drop(): Promise<void> }> {
   const mysql = await import('mysql2/promise');
   const name = `target_${suffix()}`;
-  const connection = await mysql.createConnection({ uri: MARIADB_ADMIN_URL, multipleStatements: true });
+  const connection = await mysql.createConnection({ uri: serverUrl, multipleStatements: true });
   try {
     await connection.query(`CREATE DATABASE \`${name}\`;
       CREATE TABLE \`${name}\`.orders (id int AUTO_INCREMENT PRIMARY KEY, customer varchar(50) NOT NULL, total decimal(10,2) NOT NULL);
@@ -117,13 +117,13 @@ export async function createMariaTarget(): Promise<{ name: string; adminUrl: str
   } finally {
     await connection.end();
   }
-  const adminUrl = new URL(MARIADB_ADMIN_URL);
+  const adminUrl = new URL(serverUrl);
   adminUrl.pathname = `/${name}`;
   return {
     name,
     adminUrl: adminUrl.toString(),
     drop: async () => {
-      const c = await mysql.createConnection({ uri: MARIADB_ADMIN_URL });
+      const c = await mysql.createConnection({ uri: serverUrl });
       await c.query(`DROP DATABASE IF EXISTS \`${name}\``).finally(() => c.end());
     },
   };

@@ -38,6 +38,12 @@ export interface FakeSlackOptions {
   socketMode?: FakeSlackSocketOptions & { appToken: string };
   /** Answer 429 with `Retry-After` past Slack's documented rates (SLACK_RATE_LIMITS). Default off. */
   rateLimited?: boolean;
+  /**
+   * How many workspaces the one bot token stands for (default 1). Slack's tiers are per workspace; a call
+   * without a channel cannot say which, so its method's one bucket holds that many workspaces' rate and
+   * burst (even load over the workspaces assumed).
+   */
+  workspaces?: number;
 }
 
 /**
@@ -223,10 +229,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     if (!limit) return 0;
     const channel = stringOrUndefined(args.channel);
     const id = channel ? `${method}/${conversationFor(channel)}` : method;
-    const perMs = limit.perMinute / 60_000;
+    const scale = channel ? 1 : Math.max(1, options.workspaces ?? 1);
+    const perMs = (limit.perMinute * scale) / 60_000;
+    const burst = limit.burst * scale;
     const now = Date.now();
-    const bucket = buckets.get(id) ?? { tokens: limit.burst, at: now };
-    bucket.tokens = Math.min(limit.burst, bucket.tokens + (now - bucket.at) * perMs);
+    const bucket = buckets.get(id) ?? { tokens: burst, at: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.at) * perMs);
     bucket.at = now;
     buckets.set(id, bucket);
     if (bucket.tokens >= 1) {

@@ -19,6 +19,15 @@ type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
 /** The metadata event type of approval cards: how a card is found again in the channel's history. */
 const CARD_EVENT = 'dbaccess_approval_card';
 
+/** Slack's own errors that answer a call but say nothing of the install's rights: try again later. */
+const PASSING_ERRORS = new Set(['ratelimited', 'rate_limited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
+
+/** Slack answered that this install cannot read the channel's history (a lasting error of the platform), as opposed to no answer at all. */
+function historyUnreadable(error: unknown): boolean {
+  const { code, data } = (error ?? {}) as { code?: unknown; data?: { error?: unknown } };
+  return code === 'slack_webapi_platform_error' && !PASSING_ERRORS.has(String(data?.error));
+}
+
 /** Renders every core notification as Slack messages through the Web API. */
 export function createSlackNotifier({ client, postOnce = client, catalogOf, catalogs, seal, availability }: {
   client: WebClient;
@@ -74,8 +83,11 @@ export function createSlackNotifier({ client, postOnce = client, catalogOf, cata
 
   /**
    * The card an earlier attempt posted for this request since `since`, found by its metadata in the
-   * channel's history (channels:history / groups:history). Undefined when there is none, or the
-   * history cannot be read (an install without those scopes: a second card is then possible).
+   * channel's history (channels:history / groups:history). Undefined when the history, read to its end,
+   * has none, or when Slack says the install cannot read it (no such scope, not in the channel: a second
+   * card is then possible). A lookup that did not get Slack's answer (rate limited past the client's
+   * retries, cut off, timed out, a server error) throws: an unread history is not an empty one, and the
+   * card job tries again after its backoff (under a long 429 backlog that was 6 duplicate cards in 30 minutes).
    */
   async function postedCard(channel: string, requestId: string, since: Date): Promise<MessageRef | undefined> {
     let cursor: string | undefined;
@@ -87,8 +99,9 @@ export function createSlackNotifier({ client, postOnce = client, catalogOf, cata
         cursor = history.response_metadata?.next_cursor;
         if (!history.has_more || !cursor) return undefined;
       }
-    } catch {
-      return undefined;
+    } catch (error) {
+      if (historyUnreadable(error)) return undefined;
+      throw error;
     }
     return undefined;
   }

@@ -33,11 +33,12 @@ describe('evaluation set', () => {
       { file: 'sessions-held-out-4.yaml', frozen: true },
       { file: 'sessions-held-out-5.yaml', frozen: true },
       { file: 'sessions-held-out-6.yaml', frozen: true },
+      { file: 'sessions-held-out-7.yaml', frozen: true },
     ]);
-    // The held-out session figure is the sixth file alone (written without reading the rules, 2026-12-07):
+    // The held-out session figure is the seventh file alone (written without reading the rules, 2026-12-07):
     // enough ordinary sessions that 2% is three false flags, not one, and at least 100 planted violations.
     const fresh = sessions.filter((s) => s.file === FRESH_SESSION_FILE);
-    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'sixth-set')).toBe(true);
+    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'seventh-set')).toBe(true);
     expect(fresh.filter((s) => !s.violation).length).toBeGreaterThanOrEqual(150);
     expect(fresh.filter((s) => s.violation).length).toBeGreaterThanOrEqual(100);
   });
@@ -61,20 +62,19 @@ describe('evaluation set', () => {
     const rated = await rateRequests(requests.filter((r) => r.part === 'held-out'), ruleRating);
     expect(requestTargetsMet(rated)).toBe(true);
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
-    // The fresh file (the sixth, 2026-12-07): 115 of 125 violations and 3 of 181 ordinary sessions flagged at
-    // its first run, on round four's rules; 119 of 125 and 1 of 181 on round five's (run once after that
-    // round's rules were committed; its misses not looked at). The violations target (every one flagged) is
-    // not met; the false flags (0.6%) are within 2%. These bounds only keep it from getting worse; the targets
-    // themselves are what `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(119 / 125);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(1 / 181);
-    // The fourth and fifth files, also written without reading the rules, are seen since their misses by kind
+    // The fresh file (the seventh, 2026-12-07): 120 of 126 violations and 4 of 168 ordinary sessions flagged at
+    // its first run, on round five's rules. Neither target (every violation flagged, at most 2% false flags) is
+    // met. These bounds only keep it from getting worse; the targets themselves are what `npm run eval` judges.
+    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(120 / 126);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(4 / 168);
+    // The fourth to sixth files, also written without reading the rules, are seen since their misses by kind
     // were published (the fifth's were looked at in round five, which was tuned on new tuning cases of its
     // kinds): the fourth 52 of 55 violations and 1 of 158 ordinary sessions flagged after round four, 55 of 55
     // and 1 of 158 after round five; the fifth 127 of 142 and 14 of 162 after round four, 142 of 142 and 4 of
     // 162 after round five (its four cut-short sessions read a table outside their scope: a violation by the
-    // rubric, labelled ordinary). The sixth, seen since round six looked at its misses: 125 of 125 and 0 of 181
-    // after that round.
+    // rubric, labelled ordinary); the sixth, the held-out figure of round five, 115 of 125 and 3 of 181 on round
+    // four's rules, 119 of 125 and 1 of 181 on round five's, 125 of 125 and 0 of 181 after round six (which looked
+    // at its misses).
     const seenAlone = { 'sessions-held-out-4.yaml': [55 / 55, 1 / 158], 'sessions-held-out-5.yaml': [142 / 142, 4 / 162], 'sessions-held-out-6.yaml': [125 / 125, 0 / 181] } as const;
     for (const file of INDEPENDENT_SEEN_FILES) {
       const figures = await checkSessions(sessions.filter((s) => s.file === file));

@@ -124,7 +124,14 @@ export function createLeaseRepo({ db }: { db: Db }) {
       return db
         .select({ id: leases.id })
         .from(leases)
-        .where(and(isNull(leases.revokedAt), lte(leases.expiresAt, now)))
+        .where(and(
+          isNull(leases.revokedAt), lte(leases.expiresAt, now),
+          // A lease whose user is still being made (its request provisioning, nothing issued, no end asked
+          // for) is its provisioning's to close: revoking it meanwhile recorded a revocation before the user
+          // existed, then the user came (chaos run, 17:42). The provisioning finds the time over and fails the
+          // request (lease-service.ts, tooLate); one that died is run again by the sweep (stuckInProvisioning).
+          sql`NOT (${leases.provisionedAt} IS NULL AND ${leases.endReason} IS NULL AND EXISTS (SELECT 1 FROM ${accessRequests} WHERE ${accessRequests.id} = ${leases.requestId} AND ${accessRequests.state} = 'provisioning'))`,
+        ))
         .orderBy(leases.expiresAt)
         .limit(limit);
     },

@@ -122,16 +122,17 @@ export function createLeaseService(deps: Deps) {
       throw error;
     });
     if (!lease) return { kind: 'skipped', why: 'request ended before provisioning' };
-    if (lease.expiresAt <= now()) {
+    const tooLate = async (why: string): Promise<ProvisionOutcome> => {
       const failed = await requests.transition(request.tenantId, requestId, 'fail', { failure: 'The approved time ran out before the database could be reached.' });
       if (failed) await leases.update(request.tenantId, lease.id, { endReason: 'failed' });
-      await audit.record({ tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provision', subject: `lease:${lease.id}`, outcome: 'failure', details: { why: 'expired before provisioning' } });
+      await audit.record({ tenantId: request.tenantId, actor: 'job:provision', action: 'lease.provision', subject: `lease:${lease.id}`, outcome: 'failure', details: { why } });
       // Closed through a revocation, not just marked: an earlier attempt that gave up on a frozen target
       // may have made the user after all (its statements waited on the way and ran when the target came
       // back). A revocation that cannot run now leaves the lease due, and the sweep takes it up.
       await revoke(lease.id, 'job:provision').catch(() => undefined);
       return failed ? { kind: 'too-late', request: failed } : { kind: 'skipped', why: 'already failed' };
-    }
+    };
+    if (lease.expiresAt <= now()) return tooLate('expired before provisioning');
 
     let password = new Secret(generatePassword());
     let statements: string[];
@@ -165,6 +166,14 @@ export function createLeaseService(deps: Deps) {
         if (failed) return { kind: 'failed', request: failed };
       }
       throw new RetryingFailure(error, attempt, request);
+    }
+    // The approved time ran out while the user was being made (a slow or held target): it is not handed
+    // out, it is dropped, and the request fails with the reason (the sweep leaves such a lease to us).
+    if (lease.expiresAt <= now()) {
+      if (await guard.dropIfEnded(lease, { username, externalLeaseSealed })) return { kind: 'skipped', why: 'request ended during provisioning' };
+      // What Vault issued, so that the revocation drops that user.
+      if (externalLeaseSealed) await leases.update(request.tenantId, lease.id, { username, externalLeaseSealed });
+      return tooLate('expired during provisioning');
     }
 
     const active = await db.transaction(async (tx) => {
