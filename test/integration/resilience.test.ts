@@ -7,6 +7,29 @@ import { SERVICES } from '../support/services.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { TEST_INSTALL_ID, onTarget, targetGroups, targetRoles, targetSessionsOf } from '../support/databases.js';
 
+/**
+ * A harness with one more catalog entry on the target cluster whose admin connects through a TCP proxy
+ * the test can hold (the catalog names the real port; only the admin's URL goes through the proxy).
+ */
+async function harnessBehindProxy(id: string, envName: string): Promise<{ h: Harness; proxy: Awaited<ReturnType<typeof startTcpProxy>> }> {
+  const proxy = await startTcpProxy(Number(new URL(SERVICES.targetPg).port));
+  const adminUrl = new URL(SERVICES.targetPg);
+  adminUrl.port = String(proxy.port);
+  const h = await startHarness({
+    queue: 'redis',
+    extraDatabases: `  - id: ${id}
+    engine: postgres
+    host: 127.0.0.1
+    port: ${new URL(SERVICES.targetPg).port}
+    database: postgres
+    environment: staging
+    admin: env:${envName}
+`,
+    env: { [envName]: adminUrl.toString() },
+  });
+  return { h, proxy };
+}
+
 /** Nothing depends on the queue alone: the lease row is the truth, the sweep and the reconciler act on it. */
 describe('resilience', () => {
   let h: Harness;
@@ -230,21 +253,7 @@ describe('a target that is unreachable at expiry', () => {
   let h: Harness;
   let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
   beforeAll(async () => {
-    proxy = await startTcpProxy(Number(new URL(SERVICES.targetPg).port));
-    const adminUrl = new URL(SERVICES.targetPg);
-    adminUrl.port = String(proxy.port);
-    h = await startHarness({
-      queue: 'redis',
-      extraDatabases: `  - id: flaky
-    engine: postgres
-    host: 127.0.0.1
-    port: ${new URL(SERVICES.targetPg).port}
-    database: postgres
-    environment: staging
-    admin: env:FLAKY_ADMIN_URL
-`,
-      env: { FLAKY_ADMIN_URL: adminUrl.toString() },
-    });
+    ({ h, proxy } = await harnessBehindProxy('flaky', 'FLAKY_ADMIN_URL'));
   });
   afterAll(async () => {
     await h?.close();
@@ -397,21 +406,7 @@ describe('an approved time that runs out while the user is being made', () => {
   let h: Harness;
   let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
   beforeAll(async () => {
-    proxy = await startTcpProxy(Number(new URL(SERVICES.targetPg).port));
-    const adminUrl = new URL(SERVICES.targetPg);
-    adminUrl.port = String(proxy.port);
-    h = await startHarness({
-      queue: 'redis',
-      extraDatabases: `  - id: slow
-    engine: postgres
-    host: 127.0.0.1
-    port: ${new URL(SERVICES.targetPg).port}
-    database: postgres
-    environment: staging
-    admin: env:SLOW_ADMIN_URL
-`,
-      env: { SLOW_ADMIN_URL: adminUrl.toString() },
-    });
+    ({ h, proxy } = await harnessBehindProxy('slow', 'SLOW_ADMIN_URL'));
   });
   afterAll(async () => {
     proxy?.release();
