@@ -4,6 +4,7 @@ import { parseScope } from '../credentials/scope.js';
 import { mysqlDialect } from '../credentials/engines/mysql/dialect.js';
 import { postgresDialect } from '../credentials/engines/postgres/dialect.js';
 import { analyzeSession, type SessionFlag, type SessionRuleInput } from './session-rules.js';
+import { sessionBuilder } from '../../../test/support/session-input.js';
 
 /**
  * Round four of the session rules: what bounds a change or a read (a WHERE that names the target's
@@ -14,22 +15,7 @@ import { analyzeSession, type SessionFlag, type SessionRuleInput } from './sessi
 const from = new Date(Date.UTC(2026, 11, 18, 10, 0));
 const until = new Date(Date.UTC(2026, 11, 18, 11, 0));
 
-function session(statements: string[], overrides: Partial<Omit<SessionRuleInput, 'statements'>> = {}): SessionRuleInput {
-  return {
-    dialect: postgresDialect,
-    level: 'write',
-    levelName: 'write',
-    scope: parseScope('sales, crm'),
-    reason: 'Fix the orders listed in SUP-4410',
-    tags: [],
-    tableTags: { 'crm.customers': ['pii'], 'shop.customers': ['pii'] },
-    truncated: false,
-    activeFrom: from,
-    activeUntil: until,
-    ...overrides,
-    statements: statements.map((statement, index) => ({ statement, at: new Date(from.getTime() + (index + 1) * 60_000) })),
-  };
-}
+const session = sessionBuilder({ activeFrom: from, activeUntil: until, level: 'write', levelName: 'write', scope: parseScope('sales, crm'), reason: 'Fix the orders listed in SUP-4410', tableTags: { 'crm.customers': ['pii'], 'shop.customers': ['pii'] } });
 const mysql = (statements: string[], overrides: Partial<Omit<SessionRuleInput, 'statements'>> = {}) =>
   session(statements, { dialect: mysqlDialect, scope: parseScope('shop'), ...overrides });
 const flagged = (flags: SessionFlag[]) => flags.filter((flag) => flag.severity !== 'info').map((flag) => flag.code);

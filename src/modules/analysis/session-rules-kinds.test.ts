@@ -6,29 +6,11 @@ import { changingRoutine } from './session-grant-checks.js';
 import { analyzeSession, type SessionFlag, type SessionRuleInput } from './session-rules.js';
 import { namesASecret } from './secret-names.js';
 import { withEnglishNouns } from './reason-nouns.js';
+import { sessionBuilder } from '../../../test/support/session-input.js';
 
 const from = new Date(Date.UTC(2026, 11, 10, 10, 0));
-type Line = string | { sql: string; error?: string };
 
-function session(lines: Line[], overrides: Partial<Omit<SessionRuleInput, 'statements'>> = {}): SessionRuleInput {
-  return {
-    dialect: postgresDialect,
-    level: 'read',
-    levelName: 'read',
-    scope: parseScope('sales'),
-    reason: 'SUP-5120 look at order 5120',
-    tags: [],
-    tableTags: {},
-    truncated: false,
-    activeFrom: from,
-    activeUntil: new Date(from.getTime() + 3_600_000),
-    ...overrides,
-    statements: lines.map((line, index) => {
-      const { sql, error } = typeof line === 'string' ? { sql: line, error: undefined } : line;
-      return { statement: sql, error, at: new Date(from.getTime() + (index + 1) * 60_000) };
-    }),
-  };
-}
+const session = sessionBuilder({ activeFrom: from, scope: parseScope('sales'), reason: 'SUP-5120 look at order 5120' });
 const flagsOf = async (input: SessionRuleInput) => (await analyzeSession(input)).flags;
 const find = (flags: SessionFlag[], code: string) => flags.find((flag) => flag.code === code);
 const reviewed = (flags: SessionFlag[]) => flags.filter((flag) => flag.severity !== 'info').map((flag) => flag.code);

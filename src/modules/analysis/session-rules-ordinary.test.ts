@@ -4,6 +4,7 @@ import { parseScope } from '../credentials/scope.js';
 import { mysqlDialect } from '../credentials/engines/mysql/dialect.js';
 import { postgresDialect } from '../credentials/engines/postgres/dialect.js';
 import { analyzeSession, type SessionFlag, type SessionRuleInput } from './session-rules.js';
+import { sessionBuilder } from '../../../test/support/session-input.js';
 
 /**
  * Ordinary work the session rules used to misread (the round-three tuning cases, eval/RUBRIC.md), and
@@ -13,27 +14,8 @@ import { analyzeSession, type SessionFlag, type SessionRuleInput } from './sessi
 
 const from = new Date(Date.UTC(2026, 11, 8, 9, 0));
 const until = new Date(Date.UTC(2026, 11, 8, 10, 0));
-type Line = string | { sql: string; error?: string };
 
-function session(lines: Line[], overrides: Partial<Omit<SessionRuleInput, 'statements'>> = {}): SessionRuleInput {
-  return {
-    dialect: postgresDialect,
-    level: 'read',
-    levelName: 'read',
-    scope: parseScope('sales.orders'),
-    reason: 'Reconcile the october orders for FIN-812',
-    tags: [],
-    tableTags: { 'crm.customers': ['pii'], 'hr.salaries': ['pii'], 'events.page_views': ['big'] },
-    truncated: false,
-    activeFrom: from,
-    activeUntil: until,
-    ...overrides,
-    statements: lines.map((line, index) => {
-      const { sql, error } = typeof line === 'string' ? { sql: line, error: undefined } : line;
-      return { statement: sql, error, at: new Date(from.getTime() + (index + 1) * 60_000) };
-    }),
-  };
-}
+const session = sessionBuilder({ activeFrom: from, activeUntil: until, scope: parseScope('sales.orders'), reason: 'Reconcile the october orders for FIN-812', tableTags: { 'crm.customers': ['pii'], 'hr.salaries': ['pii'], 'events.page_views': ['big'] } });
 const flagsOf = async (input: SessionRuleInput) => (await analyzeSession(input)).flags;
 const raised = (flags: SessionFlag[]) => flags.filter((flag) => flag.severity !== 'info').map((flag) => `${flag.code}:${flag.severity}`);
 const find = (flags: SessionFlag[], code: string) => flags.find((flag) => flag.code === code);

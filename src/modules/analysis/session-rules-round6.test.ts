@@ -4,25 +4,11 @@ import { postgresDialect } from '../credentials/engines/postgres/dialect.js';
 import { addressesAnAutomatedReviewer } from '../risk/steering.js';
 import { analyzeSession, type SessionRuleInput } from './session-rules.js';
 import { namesASecret } from './secret-names.js';
+import { sessionBuilder } from '../../../test/support/session-input.js';
 
 const from = new Date(Date.UTC(2026, 11, 12, 10, 0));
 
-function session(sqls: string[], overrides: Partial<Omit<SessionRuleInput, 'statements'>> = {}): SessionRuleInput {
-  return {
-    dialect: postgresDialect,
-    level: 'read',
-    levelName: 'read',
-    scope: [],
-    reason: 'BI-7 weekly KPI',
-    tags: [],
-    tableTags: { 'crm.customers': ['pii'], 'hr.employees': ['personal'] },
-    truncated: false,
-    activeFrom: from,
-    activeUntil: new Date(from.getTime() + 3_600_000),
-    ...overrides,
-    statements: sqls.map((statement, index) => ({ statement, error: undefined, at: new Date(from.getTime() + (index + 1) * 60_000) })),
-  };
-}
+const session = sessionBuilder({ activeFrom: from, reason: 'BI-7 weekly KPI', tableTags: { 'crm.customers': ['pii'], 'hr.employees': ['personal'] } });
 const reviewed = async (input: SessionRuleInput) => (await analyzeSession(input)).flags.filter((flag) => flag.severity !== 'info');
 
 describe('text addressed to an automated reader', () => {

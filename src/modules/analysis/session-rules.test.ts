@@ -3,30 +3,12 @@ import { parseScope } from '../credentials/scope.js';
 import { analyzeSession, type SessionFlag, type SessionRuleInput } from './session-rules.js';
 import { mysqlDialect } from '../credentials/engines/mysql/dialect.js';
 import { postgresDialect } from '../credentials/engines/postgres/dialect.js';
+import { sessionBuilder } from '../../../test/support/session-input.js';
 
 const from = new Date(Date.UTC(2026, 2, 10, 10, 0));
 const until = new Date(Date.UTC(2026, 2, 10, 11, 0));
-type Line = string | { sql: string; error?: string; at?: Date };
 
-function session(lines: Line[], overrides: Partial<Omit<SessionRuleInput, 'statements'>> = {}): SessionRuleInput {
-  return {
-    dialect: postgresDialect,
-    level: 'read',
-    levelName: 'read',
-    scope: parseScope('sales.orders'),
-    reason: 'Find the orders stuck in pending_payment for INC-2041',
-    tags: [],
-    tableTags: {},
-    truncated: false,
-    activeFrom: from,
-    activeUntil: until,
-    ...overrides,
-    statements: lines.map((line, index) => {
-      const { sql, error, at } = typeof line === 'string' ? { sql: line, error: undefined, at: undefined } : line;
-      return { statement: sql, error, at: at ?? new Date(from.getTime() + (index + 1) * 60_000) };
-    }),
-  };
-}
+const session = sessionBuilder({ activeFrom: from, activeUntil: until, scope: parseScope('sales.orders'), reason: 'Find the orders stuck in pending_payment for INC-2041' });
 const flagsOf = async (input: SessionRuleInput) => (await analyzeSession(input)).flags;
 const find = (flags: SessionFlag[], code: string) => flags.find((flag) => flag.code === code);
 const denied = (sql: string) => ({ sql, error: '42501: permission denied for table x' });
