@@ -3,6 +3,7 @@
  * card, several approvers clicking Approve at once (some twice), and sometimes the
  * requester ending the access early with `/dbaccess revoke`.
  */
+import { shown } from '../test/support/app-harness.js';
 import { blockAction, newTriggerId, plainTextInput, postSigned, slashCommand, staticSelect, viewSubmission, type SignedResponse } from '../test/support/slack-requests.js';
 import { APPROVERS, DATABASES, SIGNING_SECRET, channelOf, databaseOf, teamOf, type Topology } from './topology.js';
 
@@ -71,7 +72,7 @@ export async function makeRequest(t: Topology, n: number, workspaces: number, le
     record.clicks = (await Promise.all(clicks)).map((answer) => answer.status);
     if (n % 4 === 1) {
       // Ends it early once the credentials are out.
-      await t.slack.waitFor('chat.postMessage', (c) => c.status === 200 && /is ready until/.test(String(c.args.text ?? '')) && String(c.args.text).includes(record.requestId!), 60_000)
+      await t.slack.waitFor('chat.postMessage', (c) => c.status === 200 && /is ready until/.test(String(c.args.text ?? '')) && shown(c.args).includes(record.requestId!), 60_000)
         .catch(() => { throw new Error('Timed out after 60000 ms waiting for the credentials'); });
       record.endedEarly = (await command(requester, `revoke ${record.requestId}`)).status === 200;
     }

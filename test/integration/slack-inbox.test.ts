@@ -77,4 +77,28 @@ describe('the inbox of deliveries that reduce access', () => {
     const last = await state.query<{ outcome: string }>('SELECT outcome FROM inbound_intents WHERE delivery_key = $1', [again]);
     expect(last.rows[0]?.outcome).toMatch(/^nothing to do: Request R[0-9A-Z]{9} is already/);
   }, 180_000);
+  it('two tenants: an intent acts only in its own tenant; the same delivery key in each is two intents', async () => {
+    const lease = await activeLease(PEOPLE.requester);
+    const other = await h.app.tenants.ensureTenant('slack', 'T0OTHERWS');
+    const inbox = createInbox({ db: h.app.db });
+    const key = `command:${newTriggerId()}`;
+    // Another workspace's deliveries naming this tenant's request and person (the same Slack ids).
+    await inbox.record(other, key, { kind: 'revoke', platform: 'slack', workspaceId: 'T0OTHERWS', actorExternalId: PEOPLE.requester, requestId: lease.requestId });
+    await inbox.record(other, `event:${newTriggerId()}`, { kind: 'offboard', platform: 'slack', workspaceId: 'T0OTHERWS', userExternalId: PEOPLE.requester });
+    expect(await replayer().replay()).toEqual({ replayed: 2, refused: 0, failed: 0 });
+    const { rows } = await state.query<{ kind: string; outcome: string }>('SELECT kind, outcome FROM inbound_intents WHERE tenant_id = $1 ORDER BY kind', [other]);
+    expect(rows).toEqual([{ kind: 'offboard', outcome: 'not found: never seen by dbaccess' }, { kind: 'revoke', outcome: 'not found' }]);
+    const untouched = await leaseOf(lease.requestId);
+    expect(untouched?.revokedAt ?? null).toBeNull();
+    expect(untouched?.endReason ?? null).toBeNull();
+    const offboarded = await state.query('SELECT 1 FROM audit_events WHERE tenant_id = $1 AND action = $2', [tenantId, 'person.offboarded']);
+    expect(offboarded.rowCount).toBe(0);
+
+    // The same delivery key in this tenant is its own intent, and ends this tenant's access.
+    await inbox.record(tenantId, key, { kind: 'revoke', platform: 'slack', workspaceId: TEAM, actorExternalId: PEOPLE.requester, requestId: lease.requestId });
+    expect(await replayer().replay()).toEqual({ replayed: 1, refused: 0, failed: 0 });
+    await waitUntil(async () => (await leaseOf(lease.requestId))?.revokedAt, 60_000, 'the revocation');
+    const both = await state.query('SELECT tenant_id FROM inbound_intents WHERE delivery_key = $1', [key]);
+    expect(both.rowCount).toBe(2);
+  }, 180_000);
 });
