@@ -100,6 +100,19 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
     return { since: claim.since, deadline: claimedAt + CARD_CLAIM_MS - CARD_POST_MARGIN_MS, lockLost };
   }
 
+  /**
+   * The card redrawn by a job whose own work is done (an analysis, a provisioning): one refused for a
+   * live posting claim is left to a card job of its own, since this job run again might not redraw it.
+   */
+  async function redrawCard(requestId: string): Promise<void> {
+    try {
+      await syncCard(requestId);
+    } catch (error) {
+      if (!(error instanceof RetryLater) || !enqueue) throw error;
+      await enqueue('syncCard', { requestId }, { delayMs: error.delayMs });
+    }
+  }
+
   async function notifyRequester(requestId: string): Promise<void> {
     const view = await requests.viewById(requestId);
     if (!view) return;
@@ -119,7 +132,7 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
     },
 
     async analyzeRequest({ requestId }) {
-      if (await analysis.runRequest(requestId)) await syncCard(requestId);
+      if (await analysis.runRequest(requestId)) await redrawCard(requestId);
     },
 
     syncCard: ({ requestId }) => syncCard(requestId),
@@ -133,9 +146,9 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
     async provision({ requestId }, job) {
       try {
         const outcome = await leases.provision(requestId, job.attemptsMade + 1);
-        if (outcome.kind === 'extended') await syncCard(requestId);
+        if (outcome.kind === 'extended') await redrawCard(requestId);
         if (outcome.kind === 'too-late' || outcome.kind === 'failed') {
-          await syncCard(requestId);
+          await redrawCard(requestId);
           await notifyRequester(requestId);
         }
       } catch (error) {
