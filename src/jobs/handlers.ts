@@ -1,8 +1,9 @@
 import { UnrecoverableError } from 'bullmq';
 import type pg from 'pg';
-import type { ChatNotifier } from '../chat/core/notifications.js';
+import type { CardPosting, ChatNotifier } from '../chat/core/notifications.js';
 import { isLostConnection, type Logger } from '../lib/logger.js';
-import type { AccessRequestRepo } from '../modules/access-requests/access-request-repo.js';
+import { CARD_CLAIM_MS, type AccessRequestRepo } from '../modules/access-requests/access-request-repo.js';
+import type { RequestView } from '../modules/access-requests/access-request-types.js';
 import type { AccessRequestService } from '../modules/access-requests/access-request-service.js';
 import { summarizeSession } from '../modules/access-requests/session-summary.js';
 import type { AnalysisService } from '../modules/analysis/analysis-service.js';
@@ -10,6 +11,7 @@ import type { CaptureService } from '../modules/capture/capture-service.js';
 import type { LeaseService } from '../modules/credentials/lease-service.js';
 import { RetryingFailure } from '../modules/credentials/retrying-failure.js';
 import { publicMessage } from '../lib/errors.js';
+import { RetryLater } from '../lib/retry-later.js';
 import type { AuditExporter } from '../modules/audit/audit-export.js';
 import type { AuditService } from '../modules/audit/audit-service.js';
 import type { RetentionService } from '../modules/retention/retention-service.js';
@@ -48,6 +50,12 @@ interface Deps {
   enqueue?: Enqueue | undefined;
 }
 
+/**
+ * A card post ends (answered, or given up) this long before its claim does: time for Slack to finish a
+ * post it received just before the caller gave up, so that a later attempt looking for it finds it.
+ */
+const CARD_POST_MARGIN_MS = 5_000;
+
 /** Revocation alerts: at the third failure, then about every hour while it keeps failing. */
 const ALERT_AT = (attempts: number) => attempts === 3 || (attempts > 3 && (attempts - 3) % 60 === 0);
 
@@ -59,20 +67,49 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
    */
   async function syncCard(requestId: string): Promise<void> {
     const client = await lockPool.connect();
+    // The lock lasts as long as its connection: once that is lost (the state database restarted),
+    // another writer can take it while this one still runs.
+    const lockLost = new AbortController();
+    const lost = () => lockLost.abort(new Error(`the card lock of ${requestId} was lost with its connection`));
+    client.on('error', lost).on('end', lost);
     try {
       await client.query('SELECT pg_advisory_lock(hashtextextended($1, 11))', [requestId]);
       const view = await requests.viewById(requestId);
       if (!view) return;
-      // A card not yet known may have been posted by an attempt that never saw Slack's answer: the
-      // notifier then looks for that card before posting one.
-      const postingSince = view.cardRef ? undefined : await requestRepo.claimCardPosting(view.tenantId, view.id);
-      const ref = await notifier.send({ type: 'approvalCard', request: view, postingSince });
+      const posting = view.cardRef ? undefined : await claimPosting(view, lockLost.signal);
+      const ref = await notifier.send({ type: 'approvalCard', request: view, posting });
       if (!view.cardRef && ref) await requestRepo.setCardRef(view.tenantId, view.id, ref);
       // The requester's receipt follows too: once the request no longer waits, Cancel goes away.
       if (view.receiptRef && view.state !== 'pending') await notifier.send({ type: 'requestReceived', request: view });
     } finally {
+      client.off('error', lost).off('end', lost);
       await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 11))', [requestId]).catch(() => {});
       client.release();
+    }
+  }
+
+  /**
+   * A card not known yet is posted under a claim, so at most one attempt posts at a time even when the
+   * lock is lost: the lock alone let a second attempt post while the first one's post was on its way.
+   * A live claim of an earlier attempt means no post now: the job runs again once it has ended.
+   */
+  async function claimPosting(view: RequestView, lockLost: AbortSignal): Promise<CardPosting> {
+    const claimedAt = performance.now();
+    const claim = await requestRepo.claimCardPosting(view.tenantId, view.id);
+    if ('heldForMs' in claim) throw new RetryLater(`an earlier attempt may still be posting the approval card of ${view.id}`, claim.heldForMs + 500);
+    return { since: claim.since, deadline: claimedAt + CARD_CLAIM_MS - CARD_POST_MARGIN_MS, lockLost };
+  }
+
+  /**
+   * The card redrawn by a job whose own work is done (an analysis, a provisioning): one refused for a
+   * live posting claim is left to a card job of its own, since this job run again might not redraw it.
+   */
+  async function redrawCard(requestId: string): Promise<void> {
+    try {
+      await syncCard(requestId);
+    } catch (error) {
+      if (!(error instanceof RetryLater) || !enqueue) throw error;
+      await enqueue('syncCard', { requestId }, { delayMs: error.delayMs });
     }
   }
 
@@ -95,7 +132,7 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
     },
 
     async analyzeRequest({ requestId }) {
-      if (await analysis.runRequest(requestId)) await syncCard(requestId);
+      if (await analysis.runRequest(requestId)) await redrawCard(requestId);
     },
 
     syncCard: ({ requestId }) => syncCard(requestId),
@@ -109,9 +146,9 @@ export function createJobHandlers({ requests, analysis, capture, requestRepo, le
     async provision({ requestId }, job) {
       try {
         const outcome = await leases.provision(requestId, job.attemptsMade + 1);
-        if (outcome.kind === 'extended') await syncCard(requestId);
+        if (outcome.kind === 'extended') await redrawCard(requestId);
         if (outcome.kind === 'too-late' || outcome.kind === 'failed') {
-          await syncCard(requestId);
+          await redrawCard(requestId);
           await notifyRequester(requestId);
         }
       } catch (error) {

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { isLostConnection, type Logger } from '../lib/logger.js';
 import { asSystem } from '../modules/tenants/tenant-scope.js';
 import { withTimeout } from '../lib/async.js';
+import { RetryLater } from '../lib/retry-later.js';
 import { JOBS, type Enqueue, type JobData, type JobName } from './job-catalog.js';
 import type { EnqueueMany } from '../modules/job-port.js';
 import { clearForTakeOver } from './take-over.js';
@@ -52,6 +53,9 @@ const MAX_BACKOFF_MS = 30_000;
 /** Exponential from 1 s, capped at 30 s: jobs that must never give up still retry often. */
 export const backoffDelay = (attemptsMade: number) => Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, attemptsMade - 1));
 
+/** The backoff, unless the job said when it can go on (RetryLater). */
+export const retryDelay = (attemptsMade: number, error?: Error) => (error instanceof RetryLater ? error.delayMs : backoffDelay(attemptsMade));
+
 /**
  * What BullMQ does with the job of a worker that died (kill -9, out of memory, a lost machine). Its
  * lock, renewed every lockDuration / 2 while the job runs, expires lockDuration after the last renewal;
@@ -83,7 +87,7 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
   const makeQueue = (): Queue =>
     classes ? (new classes.Queue(QUEUE_NAME, { connection: pgConnection! }) as unknown as Queue) : new Queue(QUEUE_NAME, { connection: redis!, prefix: (backend as { prefix: string }).prefix });
   const makeWorker = (processor: (job: Job) => Promise<void>, concurrency: number): Worker => {
-    const settings = { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade) };
+    const settings = { backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) => retryDelay(attemptsMade, error) };
     return classes
       ? (new classes.Worker(QUEUE_NAME, processor, { connection: pgConnection!, concurrency, settings, ...STALLED_SETTINGS }) as unknown as Worker)
       : new Worker(QUEUE_NAME, processor, {

@@ -1,5 +1,8 @@
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { APPROVERS_CHANNEL, PEOPLE, shown, startHarness, waitUntil, type Harness } from '../support/app-harness.js';
+import type { RecordedCall } from '../support/fake-slack.js';
+import { rawQueue } from '../support/raw-queue.js';
 
 /**
  * One approval card per request, even when posting it may have worked unseen: Slack made the post but
@@ -7,6 +10,41 @@ import { APPROVERS_CHANNEL, PEOPLE, shown, startHarness, waitUntil, type Harness
  * The next attempt finds the card by its metadata in the channel's history and updates it in place.
  */
 const isCard = (channel: string) => (call: { method: string; args: Record<string, unknown> }) => call.method === 'chat.postMessage' && call.args.channel === channel && !call.args.thread_ts;
+const isCardPost = (args: Record<string, unknown>) => args.channel === APPROVERS_CHANNEL && !args.thread_ts;
+const requestIdOf = (args: Record<string, unknown>) => String((args.metadata as { event_payload?: { request_id?: string } } | undefined)?.event_payload?.request_id);
+const cardsIn = (h: Harness) => h.slack.messagesIn(APPROVERS_CHANNEL).filter((message) => !message.threadTs && message.metadata?.event_type === 'dbaccess_approval_card');
+
+/**
+ * What a restart of the state database does to the card job that holds a request's card lock: its
+ * connection goes, and the lock with it, while the job itself runs on.
+ */
+async function dropCardLock(h: Harness, requestId: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: h.env.DATABASE_URL });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ dropped: boolean }>(
+      `SELECT pg_terminate_backend(pid, 5000) AS dropped FROM pg_locks
+        WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 11)`,
+      [requestId],
+    );
+    expect(rows, 'the card lock\'s connection ended').toEqual([{ dropped: true }]);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** One more card job for the request, now; resolves once its first run is over (done, or failed and waiting to retry). */
+async function runCardJob(h: Harness, requestId: string, jobId: string): Promise<void> {
+  const raw = rawQueue({ kind: 'redis', prefix: h.redisPrefix });
+  try {
+    await h.app.queue.enqueue('syncCard', { requestId }, { jobId });
+    // Done jobs are removed ('unknown').
+    await waitUntil(async () => ['delayed', 'failed', 'completed', 'unknown'].includes(await raw.queue.getJobState(jobId)), 30_000, `the card job ${jobId} to run`);
+  } finally {
+    await raw.close();
+  }
+}
 
 describe('the approval card is posted once', () => {
   let h: Harness | undefined;
@@ -66,4 +104,78 @@ describe('the approval card is posted once', () => {
     const history = h.slack.callsTo('conversations.history');
     expect(history.map((call) => call.response)).toEqual([expect.objectContaining({ ok: false, error: 'missing_scope' })]);
   }, 90_000);
+
+  // Issue 21's chaos run: a card job still waiting for Slack's answer to its post (slow, or waiting out a
+  // 429) lost its card lock when the state database restarted; a second card job took the lock, found
+  // no card in the history (the first had not landed yet) and posted another. Whoever holds the lock,
+  // a card is posted under a claim, and the claim outlives its post.
+  for (const slack of ['answers the post late', 'never answers the post (its caller gives up)'] as const) {
+    it(`when the card lock is lost while Slack ${slack}, a second card job posts nothing: one card, then updated in place`, async () => {
+      h = await startHarness({ queue: 'redis' });
+      let answer!: () => void;
+      let gaveUpAt: number | undefined;
+      let heldArgs: Record<string, unknown> | undefined;
+      const held = new Promise<string>((arrived) => {
+        h!.slack.holdNext('chat.postMessage', {
+          match: isCardPost,
+          until: ({ args, gone }) => {
+            heldArgs = args;
+            arrived(requestIdOf(args));
+            const givenUp = gone.then(() => (gaveUpAt = Date.now()));
+            return slack === 'answers the post late' ? new Promise<void>((resolve) => (answer = resolve)) : givenUp;
+          },
+        });
+      });
+      await h.submitRequest(PEOPLE.requester, { reason: 'Count the failed payouts of last night for finance' });
+      const requestId = await held;
+      await dropCardLock(h, requestId);
+      await runCardJob(h, requestId, `card-again-${requestId}`);
+      if (slack === 'answers the post late') answer();
+
+      // The first post lands (answered, or not): by then nobody else has posted.
+      const first = await h.slack.waitFor('chat.postMessage', (call) => call.args === heldArgs, 30_000);
+      const posts = () => h!.slack.calls.filter((call: RecordedCall) => call.method === 'chat.postMessage' && isCardPost(call.args));
+      expect(posts(), 'posts of the card').toHaveLength(1);
+      expect(cardsIn(h).map((card) => card.ts)).toEqual([(first.response as { ts: string }).ts]);
+
+      // A later card job (once the claim has ended) updates that card in place.
+      const card = cardsIn(h)[0]!;
+      await h.slack.waitFor('chat.update', (call) => call.status === 200 && call.args.channel === APPROVERS_CHANNEL && call.args.ts === card.ts, 60_000);
+      expect(posts()).toHaveLength(1);
+      expect(cardsIn(h)).toHaveLength(1);
+      if (slack !== 'answers the post late') {
+        // The unanswered post was given up before anyone looked for its card.
+        expect(gaveUpAt).toBeDefined();
+        const lookups = h.slack.callsTo('conversations.history');
+        expect(lookups.length).toBeGreaterThan(0);
+        expect(lookups[0]!.at).toBeGreaterThan(gaveUpAt!);
+      }
+    }, 120_000);
+  }
+
+  it('a card job that loses its card lock before it posts does not post: a later one does, after one more look', async () => {
+    h = await startHarness({ queue: 'redis' });
+    // Slack refuses the first post (nothing lands); the retry, once that claim has ended, reads the history first.
+    h.slack.failNext('chat.postMessage', { status: 500, match: isCardPost });
+    let answer!: () => void;
+    const lookingUp = new Promise<void>((arrived) => {
+      h!.slack.holdNext('conversations.history', {
+        until: () => {
+          arrived();
+          return new Promise<void>((resolve) => (answer = resolve));
+        },
+      });
+    });
+    await h.submitRequest(PEOPLE.requester, { reason: 'Count the failed payouts of last night for finance' });
+    await lookingUp;
+    const refused = h.slack.calls.find((call) => call.method === 'chat.postMessage' && isCardPost(call.args))!;
+    await dropCardLock(h, requestIdOf(refused.args));
+    answer();
+
+    const posted = await h.slack.waitFor('chat.postMessage', (call) => isCardPost(call.args) && call.status === 200, 90_000);
+    const lookups = h.slack.callsTo('conversations.history');
+    expect(lookups, 'looks into the history').toHaveLength(2);
+    expect(posted.at, 'the card posted after the second look').toBeGreaterThan(lookups[1]!.at);
+    expect(cardsIn(h)).toHaveLength(1);
+  }, 150_000);
 });

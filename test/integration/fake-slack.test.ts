@@ -196,6 +196,29 @@ describe('fake Slack through the real WebClient', () => {
     await expect(client.conversations.open({ users: APPROVER })).resolves.toMatchObject({ ok: true });
   });
 
+  it('holds a call until told, then carries it out: a post whose caller gave up meanwhile still lands', async () => {
+    let release!: () => void;
+    const arrived = new Promise<string>((resolve) => {
+      fake.holdNext('chat.postMessage', { match: (args) => args.text === 'slow', until: ({ args }) => (resolve(String(args.text)), new Promise<void>((go) => (release = go))) });
+    });
+    const answered = client.chat.postMessage({ channel: 'C0DBACCESS', text: 'slow' });
+    // Another call goes by meanwhile.
+    await expect(client.chat.postMessage({ channel: 'C0DBACCESS', text: 'quick' })).resolves.toMatchObject({ ok: true });
+    expect(await arrived).toBe('slow');
+    expect(fake.messagesIn('C0DBACCESS').map((message) => message.text)).toEqual(['quick']);
+    release();
+    await expect(answered).resolves.toMatchObject({ ok: true });
+    expect(fake.messagesIn('C0DBACCESS').map((message) => message.text)).toEqual(['quick', 'slow']);
+
+    let goneAt = 0;
+    fake.holdNext('chat.postMessage', { until: ({ gone }) => gone.then(() => (goneAt = Date.now())) });
+    const impatient = new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, timeout: 300 });
+    await expect(impatient.chat.postMessage({ channel: 'C0DBACCESS', text: 'given up' })).rejects.toMatchObject({ code: ErrorCode.RequestError });
+    await fake.waitFor('chat.postMessage', (call) => call.args.text === 'given up');
+    expect(goneAt).toBeGreaterThan(0);
+    expect(fake.messagesIn('C0DBACCESS').map((message) => message.text)).toEqual(['quick', 'slow', 'given up']);
+  });
+
   it('answers invalid_auth to a token that is not a bot token, and not_authed without one', async () => {
     const userToken = new WebClient('xoxp-not-a-bot', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, timeout: 5000 });
     await expect(userToken.auth.test()).rejects.toSatisfy((error) => platformError(error) === 'invalid_auth');

@@ -98,6 +98,18 @@ export interface Fault {
   match?: (args: Record<string, unknown>) => boolean;
 }
 
+/** Slack taking its time over a call (FakeSlack.holdNext). */
+export interface Hold {
+  /** Only a call whose arguments this accepts is held (default: the next call of the method). */
+  match?: (args: Record<string, unknown>) => boolean;
+  /**
+   * Called as the call arrives: Slack does the work and answers once the promise it returns settles.
+   * `gone` resolves if the caller closes the connection first; the work is done all the same (a post
+   * lands), its answer goes nowhere.
+   */
+  until: (call: { args: Record<string, unknown>; gone: Promise<void> }) => Promise<unknown>;
+}
+
 export interface MessageVersion {
   text: string | undefined;
   blocks: unknown[] | undefined;
@@ -155,6 +167,8 @@ export interface FakeSlack {
   waitFor(method: string, predicate?: (call: RecordedCall) => boolean, timeoutMs?: number): Promise<RecordedCall>;
   /** Makes the next call(s) to `method` (or `response_url`) fail. */
   failNext(method: string, fault?: Fault): void;
+  /** Holds the next Web API call to `method` (that `hold.match` accepts) until `hold.until` says, then carries it out. */
+  holdNext(method: string, hold: Hold): void;
   /** Sets (or, with no members, removes) a user group's members, as an admin would in Slack. */
   setUsergroup(id: string, members: string[]): void;
   message(channel: string, ts: string): SlackMessage | undefined;
@@ -212,6 +226,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const calls: RecordedCall[] = [];
   const waiters = new Set<{ method: string; predicate: (call: RecordedCall) => boolean; resolve: (call: RecordedCall) => void }>();
   const faults = new Map<string, Array<Required<Pick<Fault, 'retryAfter'>> & Fault>>();
+  const holds = new Map<string, Hold[]>();
   const messages = new Map<string, SlackMessage>();
   const ephemerals: EphemeralMessage[] = [];
   const views = new Map<string, SlackView>();
@@ -271,6 +286,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const [fault] = queue.splice(index, 1);
     if (queue.length === 0) faults.delete(method);
     return fault;
+  };
+
+  const takeHold = (method: string, args: Record<string, unknown>): Hold | undefined => {
+    const queue = holds.get(method) ?? [];
+    const index = queue.findIndex((hold) => !hold.match || hold.match(args));
+    return index < 0 ? undefined : queue.splice(index, 1)[0];
   };
 
   const postMessageVersion = (channel: string, ts: string, args: Record<string, unknown>, via: MessageVersion['via']): SlackMessage => {
@@ -513,12 +534,14 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const handleApi = async (method: string, req: IncomingMessage, raw: Buffer, url: URL, res: ServerResponse): Promise<void> => {
     const at = Date.now();
     const parsed = await parseArgs(req, raw, url);
+    const hold = takeHold(method, parsed.args);
+    if (hold) await hold.until({ args: parsed.args, gone: new Promise((resolve) => res.once('close', () => resolve())) });
     const token = bearerToken(req) ?? parsed.bodyToken;
     const fault = takeFault(method, parsed.args);
     const answer = (status: number, response: Record<string, unknown>, headers: Record<string, string> = {}): void => {
       record({ method, args: parsed.args, token, at, status, response });
       if (fault?.lost) res.socket?.destroy();
-      else sendJson(res, status, response, headers);
+      else if (!res.destroyed) sendJson(res, status, response, headers);
     };
 
     if (fault?.status === 429) {
@@ -709,6 +732,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const queue = faults.get(method) ?? [];
       for (let i = 0; i < (fault.count ?? 1); i += 1) queue.push({ ...fault, retryAfter: fault.retryAfter ?? 1 });
       faults.set(method, queue);
+    },
+    holdNext(method, hold) {
+      holds.set(method, [...(holds.get(method) ?? []), hold]);
     },
     message: (channel, ts) => messages.get(key(conversationFor(channel), ts)),
     messagesIn(channel) {

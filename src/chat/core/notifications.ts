@@ -11,10 +11,10 @@ import type { Platform } from '../../modules/tenants/tenant-service.js';
  */
 export type Notification =
   /**
-   * The approvers' card: posted once, then updated in place as the request changes. `postingSince`:
-   * an earlier attempt began posting it then and never recorded it; find that card before posting.
+   * The approvers' card: posted once, then updated in place as the request changes. `posting`: the card
+   * is not known yet, and is posted under the request's claim (jobs/handlers.ts syncCard).
    */
-  | { type: 'approvalCard'; request: RequestView; postingSince?: Date | undefined }
+  | { type: 'approvalCard'; request: RequestView; posting?: CardPosting | undefined }
   /** To the requester: the request is in, who decides. */
   | { type: 'requestReceived'; request: RequestView }
   /** To the requester: denied (with reason), expired unanswered, or could not be provisioned. */
@@ -57,6 +57,16 @@ export type Notification =
   | ({ type: 'draftAnalysis' } & DraftAnalysisOutcome);
 
 export type NotificationType = Notification['type'];
+
+/** How an approvers' card not known yet is posted: once, within its claim (access-request-repo.ts claimCardPosting). */
+export interface CardPosting {
+  /** An earlier attempt's claim began then, and its card may have landed unseen: find that card before posting. */
+  since: Date | undefined;
+  /** When the post must have ended, answered or given up (a performance.now() time): before the claim does. */
+  deadline: number;
+  /** Aborted once the request's card lock is lost with its connection: the post must not begin. */
+  lockLost: AbortSignal;
+}
 
 
 /** The outbound half of the chat port. */

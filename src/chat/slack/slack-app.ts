@@ -102,7 +102,10 @@ export function createSlackApp(options: SlackOptions, { publishQr, tenants, deli
     deferInitialization: true,
   });
   const views = createViewSeal(options.viewKey);
-  const postOnce = new WebClient(options.botToken, { slackApiUrl: options.apiUrl, retryConfig: { retries: 0 }, timeout: 10_000, logger: boltLogger(log) });
+  // A client per card post: its timeout is what is left of the post's claim, and no other call's wait
+  // (a 429's Retry-After pauses a client's whole queue) can hold the post back past it.
+  const postLogger = boltLogger(log);
+  const postOnce = (timeoutMs: number) => new WebClient(options.botToken, { slackApiUrl: options.apiUrl, retryConfig: { retries: 0 }, timeout: timeoutMs, logger: postLogger });
   const notifier = createSlackNotifier({ client: app.client, postOnce, catalogOf, catalogs, seal: views, availability: services.availability });
   const dispatcher = createDispatcher({ ...services, catalogOf, notifier, logger: log }, SLACK_SURFACE, 'Slack');
 

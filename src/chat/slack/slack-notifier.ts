@@ -19,6 +19,9 @@ type Of<T extends NotificationType> = Extract<Notification, { type: T }>;
 /** The metadata event type of approval cards: how a card is found again in the channel's history. */
 const CARD_EVENT = 'dbaccess_approval_card';
 
+/** Less time than this left in a claim: no post (it would most likely be given up unanswered). */
+const MIN_POST_MS = 1000;
+
 /** Slack's own errors that answer a call but say nothing of the install's rights: try again later. */
 const PASSING_ERRORS = new Set(['ratelimited', 'rate_limited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
 
@@ -29,13 +32,14 @@ function historyUnreadable(error: unknown): boolean {
 }
 
 /** Renders every core notification as Slack messages through the Web API. */
-export function createSlackNotifier({ client, postOnce = client, catalogOf, catalogs, seal, availability }: {
+export function createSlackNotifier({ client, postOnce, catalogOf, catalogs, seal, availability }: {
   client: WebClient;
   /**
-   * Posts approval cards: a client that never retries by itself. A retried post whose first answer was
-   * lost would post the card twice; the card job retries instead, looking for the card first.
+   * Posts an approval card: a client that never retries by itself (a retried post whose first answer was
+   * lost would post the card twice; the card job retries instead, looking for the card first) and gives
+   * up after `timeoutMs`, whatever other calls wait for.
    */
-  postOnce?: WebClient;
+  postOnce: (timeoutMs: number) => WebClient;
   catalogOf: CatalogOf;
   catalogs: () => CatalogSet;
   seal: Pick<ViewSeal, 'seal'>;
@@ -107,12 +111,17 @@ export function createSlackNotifier({ client, postOnce = client, catalogOf, cata
   }
 
   const renderers = {
-    async approvalCard({ request, postingSince }: Of<'approvalCard'>) {
+    async approvalCard({ request, posting }: Of<'approvalCard'>) {
       const message = { text: approvalCardText(request), blocks: approvalCard(request) };
       const channel = request.cardRef?.channel ?? (await approvers(request)).channel;
-      const ref = request.cardRef ?? (postingSince ? await postedCard(channel, request.id, postingSince) : undefined);
+      const ref = request.cardRef ?? (posting?.since ? await postedCard(channel, request.id, posting.since) : undefined);
       if (!ref) {
-        const posted = await postOnce.chat.postMessage({ channel, ...message, metadata: { event_type: CARD_EVENT, event_payload: { request_id: request.id } } } as Parameters<WebClient['chat']['postMessage']>[0]);
+        // Only within a claim: not once the card lock is lost, and over (answered or given up) by its deadline.
+        if (!posting) throw new Error(`the approval card of ${request.id} is posted only under its claim`);
+        posting.lockLost.throwIfAborted();
+        const timeoutMs = Math.floor(posting.deadline - performance.now());
+        if (timeoutMs < MIN_POST_MS) throw new Error(`no time left to post the approval card of ${request.id} within its claim`);
+        const posted = await postOnce(timeoutMs).chat.postMessage({ channel, ...message, metadata: { event_type: CARD_EVENT, event_payload: { request_id: request.id } } } as Parameters<WebClient['chat']['postMessage']>[0]);
         return { platform: 'slack', channel: posted.channel!, ts: posted.ts! };
       }
       await client.chat.update({ channel: ref.channel, ts: ref.ts, ...message } as Parameters<WebClient['chat']['update']>[0]);

@@ -73,8 +73,9 @@ export const accessRequests = pgTable(
     policy: jsonb('policy').$type<StoredPolicy>(),
     cardRef: jsonb('card_ref').$type<MessageRef>(),
     /**
-     * When the first attempt to post the approvers' card began. Set before posting: a later attempt that
-     * finds it set but no cardRef (the poster died, or the answer was lost) looks for that card first.
+     * When the latest attempt to post the approvers' card began: its claim, live for CARD_CLAIM_MS
+     * (access-request-repo.ts). Set before posting: a later attempt that finds it set but no cardRef
+     * waits out a live claim, then (the poster died, or the answer was lost) looks for that card first.
      */
     cardPostingAt: timestamp('card_posting_at', { withTimezone: true }),
     /** The requester's receipt ("waiting for an approver"), edited as the request moves on. */

@@ -9,6 +9,12 @@ export type RequestRow = typeof accessRequests.$inferSelect;
 export type NewRequestRow = typeof accessRequests.$inferInsert;
 export type LeaseRow = typeof leases.$inferSelect;
 
+/**
+ * How long a claim to post the approvers' card lasts (claimCardPosting). Its holder's post ends before
+ * (answered or given up: jobs/handlers.ts), so a later attempt that looks after the claim sees its card.
+ */
+export const CARD_CLAIM_MS = 20_000;
+
 /** Requests and their decisions. Every method filters by tenant, except the job loaders by id. */
 export function createAccessRequestRepo({ db }: { db: Db }) {
   return {
@@ -128,15 +134,24 @@ export function createAccessRequestRepo({ db }: { db: Db }) {
     },
 
     /**
-     * Before the approvers' card is posted: records when posting began, if not already, and returns when
-     * an earlier attempt began (undefined on the first). Run under the request's card lock.
+     * Before the approvers' card is posted (under the request's card lock): claims the posting for
+     * CARD_CLAIM_MS from now. `since`: when an earlier claim began, whose card may have landed unseen
+     * (look for it first); undefined on the first. `heldForMs` instead, and no claim: an earlier
+     * attempt's claim is still live, so that attempt may be posting right now (its lock lost with its
+     * connection), and nobody else posts until it ends. One clock for every process: the database's.
      */
-    async claimCardPosting(tenantId: string, id: string): Promise<Date | undefined> {
+    async claimCardPosting(tenantId: string, id: string): Promise<{ since: Date | undefined } | { heldForMs: number }> {
       const where = and(eq(accessRequests.tenantId, tenantId), eq(accessRequests.id, id));
-      const [row] = await db.select({ at: accessRequests.cardPostingAt }).from(accessRequests).where(where);
-      if (row?.at) return row.at;
-      await db.update(accessRequests).set({ cardPostingAt: new Date() }).where(where);
-      return undefined;
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .select({ at: accessRequests.cardPostingAt, heldForMs: sql<number>`greatest(ceil(extract(epoch from ${accessRequests.cardPostingAt} + make_interval(secs => ${CARD_CLAIM_MS / 1000}) - now()) * 1000), 0)::int` })
+          .from(accessRequests)
+          .where(where)
+          .for('update');
+        if (row?.heldForMs) return { heldForMs: row.heldForMs };
+        await tx.update(accessRequests).set({ cardPostingAt: sql`now()` }).where(where);
+        return { since: row?.at ?? undefined };
+      });
     },
 
     async setReceiptRef(tenantId: string, id: string, receiptRef: RequestRow['receiptRef']): Promise<void> {
