@@ -11,10 +11,10 @@ import { createLeaseRevocation } from './lease-revocation.js';
  * One expired lease of an active request, its state kept in memory: what the revocation reads, the
  * events it records, the look-ups it asks for, and marks the state database refuses (`refuseMarks`).
  */
-function world() {
+function world(state: RequestState = 'active') {
   const at = new Date(Date.now() - 60_000);
   const lease = { id: 'l1', tenantId: 't1', requestId: 'R000000001', databaseId: 'orders', username: 'u1', expiresAt: at, provisionedAt: at, revokedAt: null, endReason: null, firstLoginBy: null, firstLoginAt: null } as unknown as LeaseRow;
-  const request = { id: 'R000000001', tenantId: 't1', state: 'active' } as RequestRow;
+  const request = { id: 'R000000001', tenantId: 't1', state } as RequestRow;
   const events: AuditEvent[] = [];
   const lookups: string[][] = [];
   const dropped: string[] = [];
@@ -82,19 +82,29 @@ describe('lease revocation: one lease.revoked per lease', () => {
     w.fault.refuseMarks = 1;
     await expect(w.revocation.revoke(w.lease.id)).rejects.toThrow(/terminated/);
     expect(w.lease.revokedAt).toBeNull();
-    expect(await w.revocation.revoke(w.lease.id)).toEqual({ revoked: true, sessionsKilled: 0 });
+    expect(await w.revocation.revoke(w.lease.id)).toEqual({ revoked: true, sessionsKilled: 1 });
     expect(w.revocations()).toHaveLength(1);
     expect(w.lookups).toEqual([['lease:l1']]);
-    // The user was dropped by the attempt that recorded it, not again.
-    expect(w.dropped).toEqual(['u1']);
+    // Dropped again all the same (the target finds it gone): an event never stands in for the drop.
+    expect(w.dropped).toEqual(['u1', 'u1']);
     expect(w.request.state).toBe('revoked');
+  });
+
+  it('a lease opened again for a user made after its revocation (a request cancelled while provisioning): that user is dropped, the revocation recorded once', async () => {
+    const w = world('cancelled');
+    expect(await w.revocation.revoke(w.lease.id)).toEqual({ revoked: true, sessionsKilled: 1 });
+    // The provisioning's guard (provision-guard.ts) finds the request over and opens the lease again.
+    w.lease.revokedAt = null;
+    expect(await w.revocation.revoke(w.lease.id)).toEqual({ revoked: true, sessionsKilled: 1 });
+    expect(w.dropped).toEqual(['u1', 'u1']);
+    expect(w.revocations()).toHaveLength(1);
   });
 
   it('the same through an operator\'s revoke-all after the workers\' attempt (revokeHeld)', async () => {
     const w = world();
     w.fault.refuseMarks = 1;
     await expect(w.revocation.revoke(w.lease.id)).rejects.toThrow(/terminated/);
-    expect(await w.revocation.endNow(w.lease.id, 'ops')).toEqual({ revoked: true, sessionsKilled: 0 });
+    expect(await w.revocation.endNow(w.lease.id, 'ops')).toEqual({ revoked: true, sessionsKilled: 1 });
     expect(w.revocations()).toHaveLength(1);
     expect(w.events.filter((e) => e.details?.command === 'revoke-all')).toHaveLength(1);
     expect(w.lookups).toEqual([['lease:l1']]);

@@ -138,14 +138,11 @@ export function createLeaseRevocation({ db, requests, leases, audit, enqueue, en
         }
         return [{ pending, ...found }];
       });
-      const recordedBefore = await recordedEarlier(work);
       await leases.startRevokingMany(work.map(({ request }) => ({ tenantId: request.tenantId, id: request.id })));
       const dropped = await Promise.all(
         work.map(async (item) => {
-          // Its user was dropped and its event recorded by the attempt that recorded it: only the mark is left.
-          if (recordedBefore.has(item.lease.id)) return { ...item, sessionsKilled: 0, recorded: true };
           try {
-            return { ...item, sessionsKilled: await dropUser(item.lease), recorded: false };
+            return { ...item, sessionsKilled: await dropUser(item.lease) };
           } catch (error) {
             // Its attempts counted and audited: the job retries it (RetryingFailure), alone.
             settle(item.pending, { error: await revocationFailed(item.lease, item.request, item.pending.actor, error).catch((failure: unknown) => failure) });
@@ -155,14 +152,15 @@ export function createLeaseRevocation({ db, requests, leases, audit, enqueue, en
       );
       const done = dropped.filter((item): item is NonNullable<typeof item> => item !== undefined);
       // Events first, then the leases marked (see revokeHeld): an event is never lost, nor recorded twice.
-      const toRecord = done.filter((item) => !item.recorded);
+      const recordedBefore = await recordedEarlier(done);
+      const toRecord = done.filter((item) => !recordedBefore.has(item.lease.id));
       const recorded = await Promise.allSettled(
         toRecord.map(({ lease, request, pending, sessionsKilled }) =>
           audit.record({ tenantId: lease.tenantId, actor: pending.actor, action: REVOKED, subject: subjectOf(lease), outcome: 'success', details: { request: request.id, username: lease.username, endReason: endReasonOf(lease), sessionsKilled } }),
         ),
       );
       const toFinish = done.filter((item) => {
-        if (item.recorded) return true;
+        if (recordedBefore.has(item.lease.id)) return true;
         const result = recorded[toRecord.indexOf(item)]!;
         if (result.status === 'rejected') settle(item.pending, { error: result.reason });
         return result.status === 'fulfilled';
@@ -187,11 +185,13 @@ export function createLeaseRevocation({ db, requests, leases, audit, enqueue, en
   }
 
   /**
-   * The leases (of those about to be revoked) whose revocation event an earlier attempt committed
-   * without marking them: the state database went away in between, or the commit's answer was lost.
-   * Asked only for leases tried before, so a first revocation (a mass expiry) pays no round trip.
-   * The revocation's own event, not a person's decision filed under the same action (an approver's
-   * End access, `revoke-all`, an offboarding), which counts no sessions.
+   * The leases (of those whose users were just dropped) whose revocation event an earlier attempt
+   * committed without marking them: the state database went away in between, or the commit's answer
+   * was lost. Asked only for leases tried before, so a first revocation (a mass expiry) pays no round
+   * trip. The revocation's own event, not a person's decision filed under the same action (an
+   * approver's End access, `revoke-all`, an offboarding), which counts no sessions. The user is
+   * dropped all the same: a lease revoked while its user was being made is opened again for the user
+   * that came after (provision-guard.ts), and that drop is the same revocation, recorded once.
    */
   async function recordedEarlier(items: Array<{ lease: LeaseRow; request: RequestRow }>): Promise<Set<string>> {
     const again = items.filter(({ request }) => triedBefore(request));
@@ -223,21 +223,21 @@ export function createLeaseRevocation({ db, requests, leases, audit, enqueue, en
     const found = await leases.getWithRequest(leaseId);
     if (!found || found.lease.revokedAt) return { revoked: false, sessionsKilled: 0 };
     const { lease, request } = found;
+    await requests.transition(request.tenantId, request.id, 'startRevoking');
+    let sessionsKilled: number;
+    try {
+      sessionsKilled = await dropUser(lease);
+    } catch (error) {
+      return revocationFailed(lease, request, actor, error);
+    }
+    // The event is committed first, group-committed with the tenant's other appends and outside any
+    // transaction (no lock or connection held while the chain is busy), then the lease is marked: a
+    // lease is never revoked without its event. A crash or error in between leaves the lease due; the
+    // next attempt drops the user again (the provider finds it gone), finds the event (recordedEarlier)
+    // and only marks the lease: one event, never lost.
     // A first-login clock that no connection started ends unused at its wait deadline.
     const endReason = endReasonOf(lease);
-    let sessionsKilled = 0;
     if ((await recordedEarlier([found])).size === 0) {
-      await requests.transition(request.tenantId, request.id, 'startRevoking');
-      try {
-        sessionsKilled = await dropUser(lease);
-      } catch (error) {
-        return revocationFailed(lease, request, actor, error);
-      }
-      // The event is committed first, group-committed with the tenant's other appends and outside any
-      // transaction (no lock or connection held while the chain is busy), then the lease is marked: a
-      // lease is never revoked without its event. A crash or error in between leaves the lease due, and
-      // the next attempt (its request no longer waiting for startRevoking) finds the event
-      // (recordedEarlier) and only marks the lease: one event, never lost.
       await audit.record({ tenantId: lease.tenantId, actor, action: REVOKED, subject: subjectOf(lease), outcome: 'success', details: { request: request.id, username: lease.username, endReason, sessionsKilled } });
     }
     if (!(await leases.finishRevocation(lease.tenantId, lease.id, endReason))) return { revoked: false, sessionsKilled };
