@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
 import { auditCheckpoints, auditEvents } from '../../db/schema/audit.js';
 import { tenants } from '../../db/schema/tenants.js';
@@ -214,6 +214,25 @@ export function createAuditService({ db, appendDb = db, checkpointKey }: { db: D
         await tx.insert(auditCheckpoints).values({ tenantId, seq: head.seq, hash: head.hash, prevMac, mac, createdAt });
         return { seq: head.seq };
       });
+    },
+
+    /**
+     * Which of these subjects already have an event of `action` whose details carry `key`, as
+     * `tenantId:subject`: for a step tried again, whether its earlier try recorded it. One round trip
+     * on the report index (migration 0022), so `action` must be one of the actions that index covers.
+     */
+    async recordedAmong(action: string, key: string, subjects: Array<{ tenantId: string; subject: string }>): Promise<Set<string>> {
+      if (subjects.length === 0) return new Set();
+      const rows = await db
+        .selectDistinct({ tenantId: auditEvents.tenantId, subject: auditEvents.subject })
+        .from(auditEvents)
+        .where(and(
+          inArray(auditEvents.tenantId, [...new Set(subjects.map((s) => s.tenantId))]),
+          inArray(auditEvents.subject, subjects.map((s) => s.subject)),
+          eq(auditEvents.action, action),
+          sql`${auditEvents.details} ? ${key}`,
+        ));
+      return new Set(rows.map((row) => `${row.tenantId}:${row.subject}`));
     },
 
     /** Every tenant, each with its own chain (system scope). */

@@ -1,6 +1,7 @@
 import type { Db, SessionLocks } from '../../db/client.js';
 import type { Enqueue, EnqueueMany } from '../job-port.js';
 import type { AccessRequestRepo, RequestRow } from '../access-requests/access-request-repo.js';
+import { TRANSITIONS } from '../access-requests/access-request-state.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { Actor } from '../tenants/tenant-service.js';
 import type { CredentialProvider, Target } from './credential-types.js';
@@ -13,7 +14,7 @@ interface Deps {
   db: Db;
   requests: Pick<AccessRequestRepo, 'transition'>;
   leases: Pick<LeaseRepo, 'getById' | 'byRequest' | 'update' | 'getWithRequest' | 'getManyWithRequest' | 'startRevokingMany' | 'finishRevocation' | 'finishRevocations' | 'countFailedAttempt'>;
-  audit: Pick<AuditService, 'record'>;
+  audit: Pick<AuditService, 'record' | 'recordedAmong'>;
   enqueue: Enqueue;
   enqueueMany: EnqueueMany;
   /** Held by one process at a time, whatever the others do (revocations). */
@@ -26,9 +27,20 @@ interface Deps {
 /** The session locks' space for revocations (one per lease; see revoke). */
 const REVOKING = 21;
 
+/** The revocation's event: one per lease, recorded before the lease is marked revoked. */
+const REVOKED = 'lease.revoked';
+const subjectOf = (lease: { id: string }) => `lease:${lease.id}`;
+
 /** Most revocations one batch takes (the workers run 50 jobs at once), and batches run at once. */
 const MAX_REVOKE_BATCH = 100;
 const MAX_BATCHES_IN_FLIGHT = 2;
+
+/**
+ * A request that `startRevoking` would move has had no attempt yet: every attempt moves it before it
+ * records anything. Any other (revoking, revoke_failed, or ended otherwise: failed, cancelled) may
+ * have had one that recorded its event and was cut off before marking the lease.
+ */
+const triedBefore = (request: RequestRow) => !(TRANSITIONS.startRevoking.from as readonly string[]).includes(request.state);
 
 /** Why a lease ended, when nobody ended it: its time ran out, or (clock at first login) nobody logged in in time. */
 const endReasonOf = (lease: { endReason: string | null; firstLoginBy: Date | null; firstLoginAt: Date | null }) =>
@@ -139,14 +151,17 @@ export function createLeaseRevocation({ db, requests, leases, audit, enqueue, en
         }),
       );
       const done = dropped.filter((item): item is NonNullable<typeof item> => item !== undefined);
-      // Events first, then the leases marked (see revokeHeld): an event may be repeated, never lost.
+      // Events first, then the leases marked (see revokeHeld): an event is never lost, nor recorded twice.
+      const recordedBefore = await recordedEarlier(done);
+      const toRecord = done.filter((item) => !recordedBefore.has(item.lease.id));
       const recorded = await Promise.allSettled(
-        done.map(({ lease, request, pending, sessionsKilled }) =>
-          audit.record({ tenantId: lease.tenantId, actor: pending.actor, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id, username: lease.username, endReason: endReasonOf(lease), sessionsKilled } }),
+        toRecord.map(({ lease, request, pending, sessionsKilled }) =>
+          audit.record({ tenantId: lease.tenantId, actor: pending.actor, action: REVOKED, subject: subjectOf(lease), outcome: 'success', details: { request: request.id, username: lease.username, endReason: endReasonOf(lease), sessionsKilled } }),
         ),
       );
-      const toFinish = done.filter((item, i) => {
-        const result = recorded[i]!;
+      const toFinish = done.filter((item) => {
+        if (recordedBefore.has(item.lease.id)) return true;
+        const result = recorded[toRecord.indexOf(item)]!;
         if (result.status === 'rejected') settle(item.pending, { error: result.reason });
         return result.status === 'fulfilled';
       });
@@ -167,6 +182,22 @@ export function createLeaseRevocation({ db, requests, leases, audit, enqueue, en
       await locks.unlockMany(REVOKING, [...locked]).catch(() => undefined);
       for (const pending of batch) settle(pending, { error: new Error('revocation batch ended without an outcome') });
     }
+  }
+
+  /**
+   * The leases (of those whose users were just dropped) whose revocation event an earlier attempt
+   * committed without marking them: the state database went away in between, or the commit's answer
+   * was lost. Asked only for leases tried before, so a first revocation (a mass expiry) pays no round
+   * trip. The revocation's own event, not a person's decision filed under the same action (an
+   * approver's End access, `revoke-all`, an offboarding), which counts no sessions. The user is
+   * dropped all the same: a lease revoked while its user was being made is opened again for the user
+   * that came after (provision-guard.ts), and that drop is the same revocation, recorded once.
+   */
+  async function recordedEarlier(items: Array<{ lease: LeaseRow; request: RequestRow }>): Promise<Set<string>> {
+    const again = items.filter(({ request }) => triedBefore(request));
+    if (again.length === 0) return new Set();
+    const found = await audit.recordedAmong(REVOKED, 'sessionsKilled', again.map(({ lease }) => ({ tenantId: lease.tenantId, subject: subjectOf(lease) })));
+    return new Set(again.filter(({ lease }) => found.has(`${lease.tenantId}:${subjectOf(lease)}`)).map(({ lease }) => lease.id));
   }
 
   /** Drops the lease's user on its target: the sessions it killed. */
@@ -201,12 +232,14 @@ export function createLeaseRevocation({ db, requests, leases, audit, enqueue, en
     }
     // The event is committed first, group-committed with the tenant's other appends and outside any
     // transaction (no lock or connection held while the chain is busy), then the lease is marked: a
-    // lease is never revoked without its event. A crash or error in between leaves the lease due, so
-    // the sweep revokes it again (the provider finds the user gone) and records it again: an event may
-    // be repeated, never lost.
+    // lease is never revoked without its event. A crash or error in between leaves the lease due; the
+    // next attempt drops the user again (the provider finds it gone), finds the event (recordedEarlier)
+    // and only marks the lease: one event, never lost.
     // A first-login clock that no connection started ends unused at its wait deadline.
     const endReason = endReasonOf(lease);
-    await audit.record({ tenantId: lease.tenantId, actor, action: 'lease.revoked', subject: `lease:${lease.id}`, outcome: 'success', details: { request: request.id, username: lease.username, endReason, sessionsKilled } });
+    if ((await recordedEarlier([found])).size === 0) {
+      await audit.record({ tenantId: lease.tenantId, actor, action: REVOKED, subject: subjectOf(lease), outcome: 'success', details: { request: request.id, username: lease.username, endReason, sessionsKilled } });
+    }
     if (!(await leases.finishRevocation(lease.tenantId, lease.id, endReason))) return { revoked: false, sessionsKilled };
     // The user is gone; telling people waits behind any other revocation still queued.
     await Promise.all([

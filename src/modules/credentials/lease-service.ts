@@ -30,7 +30,7 @@ interface Deps {
   db: Db;
   requests: AccessRequestRepo;
   leases: LeaseRepo;
-  audit: Pick<AuditService, 'record'>;
+  audit: Pick<AuditService, 'record' | 'recordedAmong'>;
   enqueue: Enqueue;
   /** What follows a batch of revocations, added in one round trip (falls back to `enqueue` one by one). */
   enqueueMany?: EnqueueMany;
