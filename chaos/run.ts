@@ -30,6 +30,7 @@ import { shown, waitUntil } from '../test/support/app-harness.js';
 import { percentile } from '../bench/lib/stats.js';
 import { makeRequest, type RequestRecord } from './load.js';
 import { slackRates } from './rates.js';
+import { startCpuCount } from './cpu.js';
 import { startSampler } from './samples.js';
 import { channelOf, startTopology, targetOf, type TargetKind, type Topology } from './topology.js';
 
@@ -210,6 +211,7 @@ async function main(): Promise<number> {
     const faults = startFaults(t, watch, DURATION_S * 1000);
     const flows: Promise<RequestRecord>[] = [];
     const loadStarts = Date.now();
+    const cpuCount = startCpuCount(() => t.slots.map((slot) => ({ pid: slot.process.child.pid ?? -1, mode: slot.mode })));
     const loadEnds = loadStarts + DURATION_S * 1000;
     // The n-th request at its own time (a busy event loop lengthens each sleep: the rate would drift).
     for (let n = 0; Date.now() < loadEnds; n += 1) {
@@ -217,6 +219,8 @@ async function main(): Promise<number> {
       await sleep(loadStarts + (n + 1) * INTERVAL_MS - Date.now());
     }
     const offeredPerMin = Math.round((flows.length * 60_000) / (Date.now() - loadStarts));
+    const cpu = cpuCount.stop();
+    log(`CPU while the load ran (${cpu.seconds} s): ${cpu.busyCores} of ${cpu.cores} cores busy; cores used by the suite's own process ${cpu.byKind.suite}, web ${cpu.byKind.web}, workers ${cpu.byKind.worker}, the suite's servers ${cpu.byKind.servers}, the rest of the machine ${cpu.byKind.other}`);
     await faults.stop();
     await t.thawAll();
     const records = await Promise.all(flows);
@@ -239,7 +243,7 @@ async function main(): Promise<number> {
     writeFileSync(`${RESULTS}${RESULT_NAME}.json`, JSON.stringify({
       at: new Date().toISOString(), machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB`, loadAverageAtStart: loadAverage,
       loadAverageAtEnd: os.loadavg().map((value) => value.toFixed(2)).join(' '),
-      mode, queue: QUEUE, durationS: DURATION_S, intervalMs: INTERVAL_MS, ...figures, faults: faults.events, exits: t.exits, failedStarts: t.failedStarts,
+      mode, queue: QUEUE, durationS: DURATION_S, intervalMs: INTERVAL_MS, cpu, ...figures, faults: faults.events, exits: t.exits, failedStarts: t.failedStarts,
     }, null, 2));
     exitCode = failed.length === 0 ? 0 : 1;
   } finally {
