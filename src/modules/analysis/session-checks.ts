@@ -83,12 +83,10 @@ const drop: Rule = (seen) => {
   return [dangerous('drop', found, (done) => `Dropped ${what(done)} (${commands(done)}).`, (tried) => `Tried to drop ${what(tried)}; the server refused.`)];
 };
 
-const unboundedChange: Rule = (seen) => {
-  const found = seen.filter(
-    (s) =>
-      ((s.statement.kind === 'update' || s.statement.kind === 'delete') && s.statement.unbounded && !onlyTemporary(s)) ||
-      (!s.statement.parsed && /^TRUNCATE\b/.test(s.statement.command)),
-  );
+const unboundedChange: Rule = (seen, input) => {
+  // Text no parser could read: a TRUNCATE, or an UPDATE or DELETE without a WHERE, by its words.
+  const unread = (s: Seen) => !s.statement.parsed && (/^TRUNCATE\b/.test(s.statement.command) || (/^(?:UPDATE|DELETE)\b/.test(s.statement.command) && !/\bWHERE\b/i.test(codeOf(s, input))));
+  const found = seen.filter((s) => ((s.statement.kind === 'update' || s.statement.kind === 'delete') && s.statement.unbounded && !onlyTemporary(s)) || unread(s));
   const tables = (those: Seen[]) => names(those.flatMap((s) => s.objects.filter((o) => o.access === 'write').map((o) => o.label))) || 'a table';
   return [
     dangerous('unbounded-change', found, (done) => `Changed every row of ${tables(done)} (${commands(done)} without a WHERE that bounds it).`, (tried) => `Tried to change every row of ${tables(tried)} (${commands(tried)} without a WHERE that bounds it); the server refused.`),

@@ -163,7 +163,9 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
     const boundedByItsSources =
       statement.unbounded && statement.kind !== 'update' && statement.kind !== 'delete' && reads.length > 0 &&
       objects.every((o, at) => o.access !== 'read' || (o.temp && provenances[at]?.wholesale === false) || madeFrom[at]?.wholesale === false);
-    const seen = boundedByItsSources ? { ...statement, unbounded: false } : statement;
+    // A change joined only to other tables is bounded by a fix list the session filled by bounded reads.
+    const boundedByItsJoin = statement.unbounded && statement.joinedOnly === true && objects.some((o) => o.access === 'read' && o.filledBounded);
+    const seen = boundedByItsSources || boundedByItsJoin ? { ...statement, unbounded: false } : statement;
     if (ran) {
       if (statement.switchesTo) current = statement.switchesTo;
       const changedTemporary = statement.objects.filter((o, i) => objects[i]!.temp && o.access !== 'read');

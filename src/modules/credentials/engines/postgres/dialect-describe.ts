@@ -1,5 +1,5 @@
 import { asText, emptyDescription, isJson, list, mergeObjects, objectsIn, type Description, type Json, type TouchedObject } from '../../../analysis/sql-statements.js';
-import { fallbackKind, objectTypeWords, pgBoundsTarget, pgConst, pgFunctionName, pgFunctionSchema, pgLimit, pgStar, pgTargetNames, pgUnboundedSelect, PG_SIMPLE, readsFilesOrSendsData, unwrapSelect } from './dialect-nodes.js';
+import { fallbackKind, objectTypeWords, pgBoundsTarget, pgConst, pgOnlyJoined, pgFunctionName, pgFunctionSchema, pgLimit, pgStar, pgTargetNames, pgUnboundedSelect, PG_SIMPLE, readsFilesOrSendsData, unwrapSelect } from './dialect-nodes.js';
 
 /**
  * What one statement of libpg-query's tree does, for the session rules: its kind and command, the
@@ -53,6 +53,7 @@ export function describePostgres(wrapper: Json): Description {
   let unbounded = false;
   let limit: number | undefined;
   let exported = false;
+  let joinedOnly = false;
   let switchesTo: string | undefined;
 
   switch (type) {
@@ -76,6 +77,7 @@ export function describePostgres(wrapper: Json): Description {
     case 'DeleteStmt':
       markTarget(node.relation, 'write');
       unbounded = !pgBoundsTarget(node.whereClause, pgTargetNames(node.relation));
+      if (!unbounded && pgOnlyJoined(node)) [unbounded, joinedOnly] = [true, true];
       break;
     case 'MergeStmt':
       markTarget(node.relation, 'write');
@@ -274,7 +276,7 @@ export function describePostgres(wrapper: Json): Description {
     objects.push({ schema, name: relname, access: targets.get(object) ?? 'read' });
   }
   switchesTo ??= configuredPath;
-  return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, limit, export: exported, functions: [...functions].filter(Boolean), routines: [...routines.values()], settings: [...settings], switchesTo };
+  return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, joinedOnly, limit, export: exported, functions: [...functions].filter(Boolean), routines: [...routines.values()], settings: [...settings], switchesTo };
 }
 
 /** The first schema of a search_path value (`"$user", sales, public` -> `sales`), unquoted; undefined when empty. */
