@@ -4,7 +4,7 @@ import { ddlBeyondGrant, schemaChangeUndescribed, writeBeyondGrant } from './ses
 import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
 import { ACCOUNT_TABLE, namesASecret } from './secret-names.js';
 import { afterTask, peopleAfterFigures } from './session-task-checks.js';
-import type { Resolved, Seen } from './session-types.js';
+import type { Resolved, Seen, SessionRuleInput } from './session-types.js';
 
 /**
  * The session rules, one function each: the flags a session raises (see session-rules.ts). What is
@@ -32,35 +32,51 @@ const outsideWindow: Rule = (seen, input) => {
   return [{ code: 'outside-window', severity: 'critical', message, statements: indexes(outside) }];
 };
 
+const privilegeTable = (o: Resolved, input: SessionRuleInput) => input.dialect.privilegeTables.has(`${o.schema?.toLowerCase()}.${o.name.toLowerCase()}`);
 const privilegeChange: Rule = (seen, input) => {
-  const found = seen.filter(
-    (s) =>
-      s.statement.kind === 'dcl' ||
-      PRIVILEGE_COMMANDS.test(s.statement.command) ||
-      s.objects.some((o) => o.access !== 'read' && input.dialect.privilegeTables.has(`${o.schema?.toLowerCase()}.${o.name.toLowerCase()}`)),
-  );
+  const found = seen.filter((s) => s.statement.kind === 'dcl' || PRIVILEGE_COMMANDS.test(s.statement.command) || s.objects.some((o) => o.access !== 'read' && privilegeTable(o, input)));
   return [dangerous('privilege-change', found, (done) => `Changed privileges or accounts: ${commands(done)}.`, (tried) => `Tried to change privileges or accounts (${commands(tried)}); the server refused.`)];
 };
 
-/** The application's own record: an `audit` schema, or tables named for an audit trail or a change log. */
-const AUDIT_TABLE = /(?:^|_)audits?(?:_|$)|(?:^|_)(?:audit|change|activity|access)_?(?:log|logs|trail|events?|history)$/i;
-const auditTrail = (o: Resolved) => !o.temp && (/^audit/i.test(o.schema ?? '') || AUDIT_TABLE.test(o.name));
+/**
+ * The server's own catalogs changed by hand (`UPDATE pg_trigger SET tgenabled = 'D'`, `UPDATE
+ * mysql.proc ...`): what it enforces and records, edited underneath it. Its privilege tables, and
+ * the tables capture reads, are the privilege and capture rules'.
+ */
+const catalogChange: Rule = (seen, input) => {
+  const edited = (o: Resolved) => o.system && o.access !== 'read' && !o.credential && !privilegeTable(o, input) && !capturedBy(o, input);
+  const found = seen.filter((s) => s.objects.some(edited));
+  const what = (those: Seen[]) => names(those.flatMap((s) => s.objects.filter(edited).map((o) => o.label)));
+  return [dangerous('catalog-change', found, (done) => `Changed the server's own catalogs by hand (${what(done)}): what it enforces and records, edited underneath it.`, (tried) => `Tried to change the server's own catalogs by hand (${what(tried)}); the server refused.`)];
+};
+
+/**
+ * The application's own record: a schema or database named for auditing (`audit`, `shop_audit`,
+ * `audit_db`), or tables named for an audit trail, a change, activity, access, admin, login or security
+ * log, and what audit libraries keep (django-auditlog's `auditlog_logentry`, Envers' `<table>_aud` and
+ * `revinfo`, django-simple-history's `<app>_historical<model>`).
+ */
+const AUDIT_SCHEMA = /(?:^|_)audit/i;
+const AUDIT_TABLE = /(?:^|_)audit|_aud$|^revinfo$|(?:^|_)historical|(?:^|_)(?:change|activity|access|admin|login|security)_?(?:log|logs|trail|events?|history|entries)$/i;
+const auditTrail = (o: Resolved) => !o.temp && (AUDIT_SCHEMA.test(o.schema ?? '') || AUDIT_TABLE.test(o.name));
+/** Schema changes that add to a table without touching its rows: a new table or partition, an index, a view, a column, a comment. */
+const ADDS_ONLY = /^(?:CREATE (?:TABLE|INDEX|UNIQUE INDEX|VIEW|MATERIALIZED VIEW|SEQUENCE|STATISTICS)\b|COMMENT\b|ALTER \w+(?: \w+)? ADD$)/;
 /** Triggers switched off keep audit triggers from firing (DROP TRIGGER is the drop rule's). */
 const DISABLES_TRIGGERS = /\bDISABLE\s+(?:TRIGGER|RULE)\b|\bEVENT\s+TRIGGER\s+(?:"[^"]*"|\w+)\s+DISABLE\b/i;
 
 const captureEvasion: Rule = (seen, input) => {
-  const edited = (o: Resolved) => o.access !== 'read' && (capturedBy(o, input) || auditTrail(o));
+  const edited = (o: Resolved, s: Seen) => o.access !== 'read' && (capturedBy(o, input) || (auditTrail(o) && !(o.access === 'ddl' && ADDS_ONLY.test(s.statement.command))));
   const found = seen.filter(
     (s) =>
       s.statement.settings.some((setting) => input.dialect.captureSettings.test(setting)) ||
-      s.objects.some(edited) ||
+      s.objects.some((o) => edited(o, s)) ||
       DISABLES_TRIGGERS.test(codeOf(s, input)) ||
       (!s.statement.parsed && input.dialect.captureWords.test(codeOf(s, input))),
   );
   const what = (those: Seen[]) =>
     names([
       ...those.flatMap((s) => s.statement.settings.filter((setting) => input.dialect.captureSettings.test(setting))),
-      ...those.flatMap((s) => s.objects.filter(edited).map((o) => o.label)),
+      ...those.flatMap((s) => s.objects.filter((o) => edited(o, s)).map((o) => o.label)),
       ...those.filter((s) => DISABLES_TRIGGERS.test(codeOf(s, input))).map((s) => (s.objects.length > 0 ? `triggers of ${names(s.objects.map((o) => o.label))}` : s.statement.command)),
     ]) || commands(those);
   return [dangerous('capture-evasion', found, (done) => `Changed what the server logs or audits (${what(done)}).`, (tried) => `Tried to change what the server logs or audits (${what(tried)}); the server refused.`)];
@@ -75,8 +91,8 @@ const credentialTables: Rule = (seen, input) => {
   return [dangerous('credential-tables', found, (done) => `Read the server's credential tables${tables(done)}.`, (tried) => `Tried to read the server's credential tables${tables(tried)}; the server refused.`)];
 };
 
-/** Commands that destroy objects or their data: DROP ..., and ALTER ... DROP COLUMN (the column's values go with it). */
-const DROPS = /^DROP\b|^ALTER \w+(?: \w+)? DROP COLUMN$/;
+/** Commands that destroy objects or their data: DROP ..., ALTER ... DROP COLUMN (the column's values go with it), and MySQL's DROP or TRUNCATE PARTITION. */
+const DROPS = /^DROP\b|^ALTER \w+(?: \w+)? (?:DROP COLUMN|DROP PARTITION|TRUNCATE PARTITION)$/;
 const drop: Rule = (seen) => {
   const found = seen.filter((s) => DROPS.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s) && !/^DROP TEMP/.test(s.statement.command));
   const what = (those: Seen[]) => names(those.flatMap((s) => s.objects.map((o) => o.label))) || 'objects';
@@ -206,9 +222,10 @@ const opaqueCode: Rule = (seen) => {
 };
 
 const systemCatalogs: Rule = (seen) => {
-  const found = seen.filter((s) => s.ran && s.objects.some((o) => o.system && !o.credential));
+  const read = (o: Resolved) => o.system && !o.credential && o.access === 'read';
+  const found = seen.filter((s) => s.ran && s.objects.some(read));
   if (found.length === 0) return [];
-  return [{ code: 'system-catalogs', severity: 'info', message: `Read system catalogs: ${names(found.flatMap((s) => s.objects.filter((o) => o.system && !o.credential).map((o) => o.label)))}.`, statements: indexes(found) }];
+  return [{ code: 'system-catalogs', severity: 'info', message: `Read system catalogs: ${names(found.flatMap((s) => s.objects.filter(read).map((o) => o.label)))}.`, statements: indexes(found) }];
 };
 
 const unreadable: Rule = (seen) => {
@@ -223,6 +240,7 @@ const truncated: Rule = (_seen, input) =>
 export const RULES: Rule[] = [
   outsideWindow,
   privilegeChange,
+  catalogChange,
   captureEvasion,
   credentialTables,
   applicationSecrets,

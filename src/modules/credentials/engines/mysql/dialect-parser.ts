@@ -207,9 +207,12 @@ function describeMysql(ast: Json, tableList: string[]): Description {
       }
       break;
     case 'alter': {
-      // A dropped column takes its data with it.
-      const dropsColumn = list(ast.expr).some((item) => isJson(item) && item.action === 'drop' && item.resource === 'column');
-      [kind, command] = ['ddl', dropsColumn ? 'ALTER TABLE DROP COLUMN' : 'ALTER TABLE'];
+      // A dropped column takes its data with it, and a dropped or emptied partition its rows.
+      const does = (action: string, resource: string) => list(ast.expr).some((item) => isJson(item) && item.action === action && item.resource === resource);
+      const destroys = does('drop', 'column') ? 'DROP COLUMN' : does('drop', 'partition') ? 'DROP PARTITION' : does('truncate', 'partition') ? 'TRUNCATE PARTITION' : undefined;
+      // One that only adds (columns, indexes, constraints) touches no row that was there.
+      const adds = list(ast.expr).length > 0 && list(ast.expr).every((item) => isJson(item) && item.action === 'add');
+      [kind, command] = ['ddl', destroys ? `ALTER TABLE ${destroys}` : adds ? 'ALTER TABLE ADD' : 'ALTER TABLE'];
       break;
     }
     case 'drop':

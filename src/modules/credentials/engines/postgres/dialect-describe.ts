@@ -143,8 +143,10 @@ export function describePostgres(wrapper: Json): Description {
       const subtypes = list(node.cmds).map((cmd) => (isJson(cmd) && isJson(cmd.AlterTableCmd) ? asText(cmd.AlterTableCmd.subtype) : undefined));
       const words = objectTypeWords(node.objtype);
       // Any change of owner among the commands hands the object over; a dropped column takes its data with it.
+      // One that only adds (columns, constraints, an attached partition) touches no row that was there.
       if (subtypes.includes('AT_ChangeOwner')) [kind, command] = ['dcl', `ALTER ${words} OWNER`];
       else if (subtypes.includes('AT_DropColumn')) [kind, command] = ['ddl', `ALTER ${words} DROP COLUMN`];
+      else if (subtypes.length > 0 && subtypes.every((subtype) => /^AT_(?:AddColumn|AddConstraint|AddIndex|AddIndexConstraint|AttachPartition)$/.test(subtype ?? ''))) [kind, command] = ['ddl', `ALTER ${words} ADD`];
       else [kind, command] = ['ddl', `ALTER ${words}`];
       markTarget(node.relation, 'ddl');
       break;

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { parseScope } from '../credentials/scope.js';
+import { mysqlDialect } from '../credentials/engines/mysql/dialect.js';
+import { analyzeSession, type SessionRuleInput } from './session-rules.js';
+import { sessionBuilder } from '../../../test/support/session-input.js';
+
+/**
+ * Round seven of the session rules: the server's catalogs changed by hand, the application's audit
+ * record under other names (and what only adds to it), COPY of bounded or aggregate queries, and the
+ * task's own rows written in another table. Bounds of changes are in session-rules-bounds.test.ts.
+ */
+
+const from = new Date(Date.UTC(2026, 11, 28, 10, 0));
+
+const session = sessionBuilder({ activeFrom: from, level: 'admin', levelName: 'admin', reason: 'DBA-88', tableTags: { 'crm.customers': ['pii'], 'ledger.transfers': ['big'], 'sales.orders': ['big'] } });
+const mysql = { dialect: mysqlDialect };
+const reviewed = async (input: SessionRuleInput) => (await analyzeSession(input)).flags.filter((flag) => flag.severity !== 'info').map((flag) => [flag.code, flag.severity]);
+
+describe("the server's catalogs changed by hand", () => {
+  it('flags a change of any catalog row, refused or not, and leaves reading them a note', async () => {
+    for (const sql of [
+      "UPDATE pg_trigger SET tgenabled = 'D' WHERE tgname = 'refunds_audit'",
+      "UPDATE pg_catalog.pg_class SET relhastriggers = false WHERE relname = 'payments'",
+      "DELETE FROM pg_catalog.pg_event_trigger WHERE evtname = 'ddl_audit'",
+      "UPDATE pg_database SET datallowconn = false WHERE datname = 'reporting'",
+    ]) expect(await reviewed(session([sql])), sql).toEqual([['catalog-change', 'critical']]);
+    expect(await reviewed(session(["UPDATE mysql.proc SET security_type = 'DEFINER' WHERE name = 'refund'"], mysql))).toEqual([['catalog-change', 'critical']]);
+    expect(await reviewed(session([{ sql: "UPDATE pg_trigger SET tgenabled = 'D' WHERE tgname = 'payments_audit'", error: 'ERROR: permission denied for table pg_trigger' }]))).toEqual([['catalog-change', 'warning']]);
+    expect(await reviewed(session(["SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'billing.invoices'::regclass"]))).toEqual([]);
+    // Privilege tables and the tables capture reads keep their own flags.
+    expect(await reviewed(session(["INSERT INTO mysql.db (Host, Db, User) VALUES ('%', 'shop', 'app')"], mysql))).toEqual([['privilege-change', 'critical']]);
+    expect(await reviewed(session(["UPDATE performance_schema.setup_consumers SET ENABLED = 'NO' WHERE NAME LIKE 'events_statements%'"], mysql))).toEqual([['capture-evasion', 'critical']]);
+  });
+});
+
+describe("the application's audit record", () => {
+  const write = { level: 'write' as const, levelName: 'write', scope: parseScope('') };
+
+  it('knows it by the names schemas, tables and audit libraries give it', async () => {
+    for (const sql of [
+      "DELETE FROM shop_audit.events WHERE actor = 'ops:kim'",
+      'DELETE FROM audit_db.entries WHERE user_id = 42',
+      'DELETE FROM public.auditlog_logentry WHERE actor_id = 7',
+      'DELETE FROM hr.salaries_aud WHERE rev > 1200',
+      'DELETE FROM security.login_history WHERE user_id = 12',
+      'UPDATE backoffice.admin_log SET admin_id = 1 WHERE admin_id = 17',
+      'UPDATE shop.shop_historicalorder SET history_user_id = NULL WHERE history_user_id = 9',
+    ]) expect(await reviewed(session([sql], write)), sql).toEqual([['capture-evasion', 'critical']]);
+    // A search log is not the record of who did what; reading the record is not editing it.
+    expect(await reviewed(session(["DELETE FROM shop.search_log WHERE created_at < '2026-06-01'"], write))).toEqual([]);
+    expect(await reviewed(session(['SELECT actor, action FROM shop_audit.events WHERE order_id = 7301'], write))).toEqual([]);
+  });
+
+  it('flags a multi-table DELETE that takes audit rows with it', async () => {
+    const flags = await reviewed(session(['DELETE o, l FROM shop.orders o JOIN shop.order_audit_log l ON l.order_id = o.id WHERE o.id = 7130'], { ...write, ...mysql }));
+    expect(flags).toContainEqual(['capture-evasion', 'critical']);
+  });
+
+  it('leaves schema changes that only add to it alone: partitions, indexes, columns, comments', async () => {
+    const describe = { reason: 'DBA-91 partitions and indexes of the audit tables' };
+    for (const sql of [
+      "CREATE TABLE audit.logged_actions_2027_01 PARTITION OF audit.logged_actions FOR VALUES FROM ('2027-01-01') TO ('2027-02-01')",
+      "ALTER TABLE audit.logged_actions ATTACH PARTITION audit.logged_actions_2027_02 FOR VALUES FROM ('2027-02-01') TO ('2027-03-01')",
+      'CREATE INDEX CONCURRENTLY ON app.audit_log (actor_id, created_at)',
+      'ALTER TABLE app.audit_log ADD COLUMN request_id uuid',
+      "COMMENT ON TABLE app.audit_log IS 'written by triggers'",
+    ]) expect(await reviewed(session([sql], describe)), sql).toEqual([]);
+    expect(await reviewed(session(['ALTER TABLE shop.audit_log ADD INDEX ix_actor (actor)'], { ...describe, ...mysql }))).toEqual([]);
+    // What takes rows, or makes the table keep none, is still editing it.
+    expect(await reviewed(session(['CREATE RULE skip AS ON INSERT TO audit.logged_actions DO INSTEAD NOTHING'], describe))).toContainEqual(['capture-evasion', 'critical']);
+    expect(await reviewed(session(['ALTER TABLE shop.audit_log ENGINE=BLACKHOLE'], { ...describe, ...mysql }))).toContainEqual(['capture-evasion', 'critical']);
+    expect(await reviewed(session(['ALTER TABLE shop.audit_log DROP PARTITION p2025'], { ...describe, ...mysql }))).toEqual([['capture-evasion', 'critical'], ['drop', 'critical']]);
+  });
+
+  it("calls MySQL's DROP and TRUNCATE PARTITION destruction, as DROP COLUMN", async () => {
+    expect(await reviewed(session(['ALTER TABLE shop.events DROP PARTITION p2024_01, p2024_02'], mysql))).toEqual([['drop', 'critical']]);
+    expect(await reviewed(session(['ALTER TABLE shop.orders_archive TRUNCATE PARTITION p2024'], mysql))).toEqual([['drop', 'critical']]);
+  });
+});
