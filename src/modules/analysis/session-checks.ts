@@ -1,5 +1,5 @@
 import { addressesAnAutomatedReviewer } from '../risk/steering.js';
-import { capturedBy, codeOf, personalData, commands, dangerous, indexes, names, onlyTemporary, plural, type Rule } from './session-check-helpers.js';
+import { AGGREGATE, capturedBy, codeOf, IDENTIFIES, personalData, commands, dangerous, indexes, names, onlyTemporary, plural, selectList, type Rule } from './session-check-helpers.js';
 import { ddlBeyondGrant, schemaChangeUndescribed, writeBeyondGrant } from './session-grant-checks.js';
 import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
 import { ACCOUNT_TABLE, namesASecret } from './secret-names.js';
@@ -114,6 +114,11 @@ const sensitive = (o: Resolved) => personalData(o) || o.tags.has('big') || o.tag
 /** In text no parser could read: writing a server file, or running a program, with the data. */
 const EXPORT_WORDS = /\bINTO\s+(?:OUTFILE|DUMPFILE)\b|\bTO\s+PROGRAM\b|^\\?COPY\b[\s\S]*\bTO\b|^(?:CREATE|ALTER)\s+SERVER\b|\bENGINE\s*=?\s*FEDERATED|\bCONNECTION\s*=?\s*'[a-z]+:\/\//i;
 
+/** A select list without what its aggregates take: `country, count(DISTINCT email)` reads out countries. */
+const outsideAggregates = (list: string) => list.replace(/\b(?:count|sum|avg|min|max)\s*\([^()]*\)/gi, '');
+/** A key in a select list: a row per person (`customer_id, sum(amount)`). */
+const KEY_COLUMN = /\b(?:id|\w+_id)\b/i;
+
 const bulkExport: Rule = (seen, input) => {
   const fileFunction = (f: string) => input.dialect.readsFilesOrSendsData(f);
   // Text the parser could not read still says what it does: its words, and the functions it calls.
@@ -123,8 +128,13 @@ const bulkExport: Rule = (seen, input) => {
     return EXPORT_WORDS.test(code) || [...code.matchAll(/(\w+)\s*\(/g)].some((call) => fileFunction(call[1]!.toLowerCase()));
   };
   const serverSide = (s: Seen) => FILE_OR_PROGRAM.test(s.statement.command) || s.statement.functions.some(fileFunction) || unreadExport(s);
-  // A bounded query of data nobody tagged, copied to the client (psql's \copy), is how a ticket gets its rows.
-  const wholesale = (s: Seen) => s.statement.unbounded || serverSide(s) || s.objects.some((o) => o.access === 'read' && sensitive(o));
+  // Copied to the client (COPY ... TO STDOUT, psql's \copy), a bounded query is how a ticket gets its rows, and figures
+  // (aggregates with no column that says who) are how a report does; people's rows, or whole tables, are data leaving.
+  const figures = (s: Seen) => {
+    const columns = outsideAggregates(selectList(codeOf(s, input)));
+    return !s.statement.selectStar && AGGREGATE.test(codeOf(s, input)) && !IDENTIFIES.test(columns) && !KEY_COLUMN.test(columns);
+  };
+  const wholesale = (s: Seen) => s.statement.unbounded || serverSide(s) || (s.objects.some((o) => o.access === 'read' && personalData(o)) && !figures(s));
   const found = seen.filter((s) => ((s.statement.export || unreadExport(s)) && wholesale(s)) || (s.statement.kind === 'select' && s.statement.unbounded && s.objects.some((o) => o.access === 'read' && sensitive(o) && !o.filledBounded)));
   if (found.length === 0) return [];
   const personal = (s: Seen) => s.statement.export && s.objects.some(personalData);
@@ -170,8 +180,6 @@ const applicationSecrets: Rule = (seen, input) => {
 };
 /** DDL whose query's rows land where the session reads them next: secrets copied into a temporary table are read all the same. */
 const FILLS_FROM_QUERY = /^(?:SELECT INTO|CREATE (?:TEMP |TEMPORARY )?TABLE(?: AS)?|CREATE (?:MATERIALIZED )?VIEW)$/;
-/** What a SELECT reads out: the text between its first SELECT and the FROM after it. */
-const selectList = (code: string) => /\bselect\b([\s\S]*?)\bfrom\b/i.exec(code)?.[1] ?? '';
 
 const outsideScope: Rule = (seen) => {
   const found = seen.filter((s) => s.ran && (s.objects.some((o) => !o.inScope) || s.routines.some((r) => !r.inScope)));

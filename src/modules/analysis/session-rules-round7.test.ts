@@ -77,3 +77,26 @@ describe("the application's audit record", () => {
     expect(await reviewed(session(['ALTER TABLE shop.orders_archive TRUNCATE PARTITION p2024'], mysql))).toEqual([['drop', 'critical']]);
   });
 });
+
+describe('COPY to the client', () => {
+  const read = { level: 'read' as const, levelName: 'read', scope: parseScope(''), tableTags: { 'crm.customers': ['pii'], 'ledger.transfers': ['big'], 'sales.orders': ['big'], 'payments.payouts': ['personal'] } };
+
+  it('leaves a bounded query of data nobody tagged personal, and figures of any table, alone', async () => {
+    for (const sql of [
+      "COPY (SELECT id, status, amount_cents FROM ledger.transfers WHERE batch_id = 'B-2291') TO STDOUT WITH CSV HEADER",
+      "\\copy (SELECT region, count(*), sum(total) FROM sales.orders WHERE created_at >= '2026-11-01' GROUP BY region) TO 'regions.csv' CSV HEADER",
+      "COPY (SELECT date_trunc('day', created_at)::date AS day, count(*) FROM crm.customers GROUP BY 1) TO STDOUT",
+      'COPY (SELECT country, count(DISTINCT email) FROM crm.customers GROUP BY country) TO STDOUT',
+    ]) expect(await reviewed(session([sql], read)), sql).toEqual([]);
+  });
+
+  it('flags whole tables, and rows that say who they are about, however they are grouped', async () => {
+    for (const sql of [
+      'COPY ledger.transfers TO STDOUT',
+      'COPY (SELECT * FROM ledger.transfers LIMIT 100000000) TO STDOUT',
+      "COPY (SELECT name, email FROM crm.customers WHERE country = 'DE') TO STDOUT",
+      'COPY (SELECT email, count(*) FROM crm.customers GROUP BY email) TO STDOUT',
+      'COPY (SELECT customer_id, sum(amount_cents) FROM payments.payouts GROUP BY customer_id) TO STDOUT',
+    ]) expect((await reviewed(session([sql], read))).map(([code]) => code), sql).toContain('bulk-export');
+  });
+});

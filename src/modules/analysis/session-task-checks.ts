@@ -1,4 +1,4 @@
-import { codeOf, escapeRegExp, indexes, names, personalData, plural, type Rule } from './session-check-helpers.js';
+import { AGGREGATE, codeOf, escapeRegExp, IDENTIFIES, indexes, names, personalData, plural, type Rule } from './session-check-helpers.js';
 import { withEnglishNouns } from './reason-nouns.js';
 import type { Resolved, Seen } from './session-types.js';
 
@@ -53,9 +53,6 @@ const PEOPLE_AFTER_FIGURES = 2;
  * and "total" are left out: "customer reports order 55's total is wrong" is about one record.
  */
 const FIGURES = /(?:^|[^\p{L}])(?:kpis?|metrics|statistics?|stats|statisti[ck]en?|statistiques?|estad[ií]sticas?|estat[ií]sticas?|statistiche|dashboards?|figures|cifras|chiffres|kennzahlen|auswertung(?:en)?|\p{L}+quote|\p{L}+statistik)(?![\p{L}])/iu;
-/** Columns that say who a row is about. */
-const IDENTIFIES = /\b(?:e_?mails?|phones?|phone_numbers?|mobile|name|first_?name|last_?name|full_?name|display_?name|user_?name|surname|address|street|ssn|birth_?date|date_of_birth|dob|iban)\b/i;
-const AGGREGATE = /\b(?:count|sum|avg|min|max|group_concat|string_agg|array_agg|percentile_cont|stddev|variance)\s*\(|\bgroup\s+by\b/i;
 
 /**
  * Drift from a task of figures: the reason asks for a statistic, KPIs or a dashboard, and the session
