@@ -100,3 +100,20 @@ describe('COPY to the client', () => {
     ]) expect((await reviewed(session([sql], read))).map(([code]) => code), sql).toContain('bulk-export');
   });
 });
+
+describe("the task's own rows in another table", () => {
+  const write = { level: 'write' as const, levelName: 'write', scope: parseScope(''), dialect: mysqlDialect, reason: 'SHOP-512 mark the 3 orders in the ticket as refunded' };
+  const task = ['SELECT id, status FROM shop.orders WHERE id IN (88012, 88019)', "UPDATE shop.orders SET status = 'refunded' WHERE id IN (88012, 88019)"];
+
+  it("is the task when a change is keyed to the rows the task's statements used", async () => {
+    expect(await reviewed(session([...task, "INSERT INTO shop.order_events (order_id, event) VALUES (88012, 'refunded'), (88019, 'refunded')"], write))).toEqual([]);
+    expect(await reviewed(session([...task, "UPDATE shop.payments SET status = 'refunded' WHERE order_id IN (88012, 88019)"], write))).toEqual([]);
+    const carts = ['CREATE TEMP TABLE gone AS SELECT id FROM sales.carts WHERE customer_id = 5512', 'DELETE FROM sales.cart_items ci USING gone g WHERE g.id = ci.cart_id'];
+    expect(await reviewed(session(carts, { level: 'write', levelName: 'write', scope: parseScope(''), reason: 'SUP-883 empty the carts of customer 5512' }))).toEqual([]);
+  });
+
+  it('is drift when the change is keyed to other rows, or to nothing of the task', async () => {
+    expect(await reviewed(session([...task, 'UPDATE shop.order_items SET unit_price = 0 WHERE order_id = 61877'], write))).toEqual([['after-task', 'warning']]);
+    expect(await reviewed(session([...task, 'INSERT INTO shop.vouchers (customer_id, amount_cents) VALUES (4471, 5000)'], write))).toEqual([['after-task', 'warning']]);
+  });
+});
