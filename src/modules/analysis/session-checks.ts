@@ -57,12 +57,26 @@ const catalogChange: Rule = (seen, input) => {
  * `revinfo`, django-simple-history's `<app>_historical<model>`).
  */
 const AUDIT_SCHEMA = /(?:^|_)audit/i;
-const AUDIT_TABLE = /(?:^|_)audit|_aud$|^revinfo$|(?:^|_)historical|(?:^|_)(?:change|activity|access|admin|login|security)_?(?:log|logs|trail|events?|history|entries)$/i;
+const AUDIT_TABLE = /(?:^|_)audit|_aud$|^revinfo$|_historical[a-z]|(?:^|_)(?:change|activity|access|admin|login|security)_?(?:log|logs|trail|events?|history|entries)$/i;
 const auditTrail = (o: Resolved) => !o.temp && (AUDIT_SCHEMA.test(o.schema ?? '') || AUDIT_TABLE.test(o.name));
 /** Schema changes that add to a table without touching its rows: a new table or partition, an index, a view, a column, a comment. */
 const ADDS_ONLY = /^(?:CREATE (?:TABLE|INDEX|UNIQUE INDEX|VIEW|MATERIALIZED VIEW|SEQUENCE|STATISTICS)\b|COMMENT\b|ALTER \w+(?: \w+)? ADD$)/;
 /** Triggers switched off keep audit triggers from firing (DROP TRIGGER is the drop rule's). */
 const DISABLES_TRIGGERS = /\bDISABLE\s+(?:TRIGGER|RULE)\b|\bEVENT\s+TRIGGER\s+(?:"[^"]*"|\w+)\s+DISABLE\b/i;
+
+/**
+ * A trigger function named for the audit record (`audit.if_modified_func`, `log_audit_event`) created
+ * with a body that writes nothing: the triggers still fire, and record nothing.
+ */
+const FUNCTION_NAME = /\bFUNCTION\s+(?:"?(\w+)"?\s*\.\s*)?"?(\w+)"?\s*\(/i;
+const RECORDS = /\b(?:INSERT|UPDATE|COPY|EXECUTE|PERFORM|NOTIFY|pg_notify)\b/i;
+function silencedAuditFunction(s: Seen, input: SessionRuleInput): string | undefined {
+  if (!/^CREATE FUNCTION/.test(s.statement.command)) return undefined;
+  const code = codeOf(s, input);
+  const [, schema = '', name = ''] = FUNCTION_NAME.exec(code) ?? [];
+  if (!/\bRETURNS\s+(?:trigger|event_trigger)\b/i.test(code) || RECORDS.test(code) || !(AUDIT_SCHEMA.test(schema) || /audit/i.test(name))) return undefined;
+  return `${schema ? `${schema}.` : ''}${name}() recording nothing`;
+}
 
 const captureEvasion: Rule = (seen, input) => {
   const edited = (o: Resolved, s: Seen) => o.access !== 'read' && (capturedBy(o, input) || (auditTrail(o) && !(o.access === 'ddl' && ADDS_ONLY.test(s.statement.command))));
@@ -70,6 +84,8 @@ const captureEvasion: Rule = (seen, input) => {
     (s) =>
       s.statement.settings.some((setting) => input.dialect.captureSettings.test(setting)) ||
       s.objects.some((o) => edited(o, s)) ||
+      s.statement.routines.some((r) => input.dialect.isCaptureRoutine(r.schema.toLowerCase(), r.name.toLowerCase())) ||
+      silencedAuditFunction(s, input) !== undefined ||
       DISABLES_TRIGGERS.test(codeOf(s, input)) ||
       (!s.statement.parsed && input.dialect.captureWords.test(codeOf(s, input))),
   );
@@ -77,6 +93,8 @@ const captureEvasion: Rule = (seen, input) => {
     names([
       ...those.flatMap((s) => s.statement.settings.filter((setting) => input.dialect.captureSettings.test(setting))),
       ...those.flatMap((s) => s.objects.filter((o) => edited(o, s)).map((o) => o.label)),
+      ...those.flatMap((s) => s.statement.routines.filter((r) => input.dialect.isCaptureRoutine(r.schema.toLowerCase(), r.name.toLowerCase())).map((r) => `${r.schema}.${r.name}()`)),
+      ...those.map((s) => silencedAuditFunction(s, input)).filter((what): what is string => what !== undefined),
       ...those.filter((s) => DISABLES_TRIGGERS.test(codeOf(s, input))).map((s) => (s.objects.length > 0 ? `triggers of ${names(s.objects.map((o) => o.label))}` : s.statement.command)),
     ]) || commands(those);
   return [dangerous('capture-evasion', found, (done) => `Changed what the server logs or audits (${what(done)}).`, (tried) => `Tried to change what the server logs or audits (${what(tried)}); the server refused.`)];

@@ -34,6 +34,7 @@ const TAUTOLOGIES = [
   '1 = 1', 'TRUE', 'NOT (FALSE)', "'a' = 'a'", '{k} = {k}', '{k} > 0', '{k} >= 0', '{k} <> -1', 'id IS NOT NULL', "state LIKE '%'", '{k} = 7 OR 1 = 1', '{k} = 7 OR TRUE',
   "now() > '2020-01-01'", '2 > 1', 'NULL IS NULL', '1 IN (1, 2)', '3 NOT IN (1, 2)', 'EXISTS (SELECT 1)', '{k} BETWEEN 0 AND 2147483647', '{k} < 99999999999',
   '99999999999 > {k}', 'NOT ({k} IS NULL)', 'order_id IS NOT NULL', 'created_at < now()', 'now() >= created_at', 'created_at <= CURRENT_TIMESTAMP',
+  "state = 'open' OR state <> 'open'", '{k} > 1000 OR {k} <= 1000', '5 < {k} OR {k} <= 5',
 ];
 const MYSQL_TAUTOLOGIES = [...TAUTOLOGIES, '1'];
 /** Conditions that pick rows. */
@@ -124,6 +125,18 @@ describe('what bounds a change', () => {
     expect(await codes(mysql(['CREATE TEMPORARY TABLE ids (id BIGINT)', 'INSERT INTO ids VALUES (1), (2)', "UPDATE shop.orders o JOIN ids USING (id) SET o.state = 'x'"]))).toEqual([]);
     expect(await codes(mysql(["UPDATE shop.orders o JOIN (SELECT order_id FROM shop.payments WHERE ref IN ('a', 'b')) p ON p.order_id = o.id SET o.state = 'paid'"]))).toEqual([]);
     expect(await codes(mysql(["UPDATE shop.orders o JOIN shop.customers c ON c.id = o.customer_id AND c.email = 'a@b.c' SET o.hold = 1"]))).toEqual([]);
+    // WITH queries in MySQL too, and lists named for a fix (loaded outside the session) as much as the session's own.
+    expect(await codes(mysql(["WITH fix AS (SELECT id FROM shop.orders WHERE state = 'stuck') UPDATE shop.orders o JOIN fix f ON f.id = o.id SET o.state = 'new'"]))).toEqual([]);
+    expect(await codes(mysql(["WITH everything AS (SELECT id FROM shop.orders) UPDATE shop.orders o JOIN everything e ON e.id = o.id SET o.state = 'new'"]))).toContain('unbounded-change');
+    expect(await codes(session(['UPDATE sales.orders o SET state = f.state FROM ops.fix_4410 f WHERE f.order_id = o.id'], { scope: [] }))).toEqual([]);
+    expect(await codes(mysql(['UPDATE shop.products p JOIN staging.price_import_900 i ON i.sku = p.sku SET p.price = i.price'], { scope: [] }))).toEqual([]);
+    expect(await codes(session(['UPDATE sales.orders o SET region = a.region FROM sales.addresses a WHERE a.order_id = o.id']))).toContain('unbounded-change');
+  });
+
+  it("reads MySQL's detour through a derived table of the target as the target's every key", async () => {
+    expect(await codes(mysql(['DELETE FROM shop.carts WHERE id IN (SELECT id FROM (SELECT id FROM shop.carts) AS x)']))).toContain('unbounded-change');
+    expect(await codes(mysql(['DELETE FROM shop.carts WHERE id IN (SELECT id FROM (SELECT id FROM shop.carts ORDER BY id LIMIT 1000) AS x)']))).toContain('unbounded-change');
+    expect(await codes(mysql(["DELETE FROM shop.carts WHERE id IN (SELECT id FROM (SELECT id FROM shop.carts WHERE updated_at < '2026-01-01' LIMIT 1000) AS x)"]))).toEqual([]);
   });
 
   it('reads UPDATE and DELETE in the forms the MySQL grammar lacks', async () => {

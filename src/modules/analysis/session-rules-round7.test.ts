@@ -117,3 +117,28 @@ describe("the task's own rows in another table", () => {
     expect(await reviewed(session([...task, 'INSERT INTO shop.vouchers (customer_id, amount_cents) VALUES (4471, 5000)'], write))).toEqual([['after-task', 'warning']]);
   });
 });
+
+describe('switching the record off by other roads', () => {
+  it('reads an UPDATE of pg_settings as the setting it changes', async () => {
+    expect(await reviewed(session(["UPDATE pg_settings SET setting = 'none' WHERE name = 'log_statement'"]))).toEqual([['capture-evasion', 'critical']]);
+    expect(await reviewed(session(["UPDATE pg_settings SET setting = '256MB' WHERE name = 'work_mem'"], { level: 'read', levelName: 'read' }))).toEqual([]);
+  });
+
+  it("flags the sys schema's switches for performance_schema", async () => {
+    expect(await reviewed(session(["CALL sys.ps_setup_disable_consumer('events_statements')"], mysql))).toEqual([['capture-evasion', 'critical']]);
+    expect(await reviewed(session(['CALL sys.ps_truncate_all_tables(FALSE)'], mysql))).toEqual([['capture-evasion', 'critical']]);
+    expect(await reviewed(session(["CALL sys.ps_setup_show_enabled(FALSE, FALSE)"], mysql))).toEqual([]);
+  });
+
+  it('flags an audit trigger function that records nothing, not a new one that records', async () => {
+    expect(await reviewed(session(['CREATE OR REPLACE FUNCTION audit.if_modified_func() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$']))).toEqual([['capture-evasion', 'critical']]);
+    expect(await reviewed(session(['CREATE FUNCTION public.log_audit_event() RETURNS trigger AS $f$ BEGIN RETURN NULL; END $f$ LANGUAGE plpgsql']))).toEqual([['capture-evasion', 'critical']]);
+    const records = "CREATE OR REPLACE FUNCTION audit.log_refund() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit.logged_actions (action) VALUES (TG_OP); RETURN NEW; END $$";
+    expect(await reviewed(session([records], { reason: 'SEC-13 audit refunds with a new trigger' }))).toEqual([]);
+    expect(await reviewed(session(['CREATE FUNCTION sales.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at = now(); RETURN NEW; END $$'], { reason: 'CHG-5 updated_at trigger' }))).toEqual([]);
+  });
+
+  it('does not take market history for the audit record', async () => {
+    expect(await reviewed(session(["UPDATE market.historical_prices SET close = 101.5 WHERE symbol = 'ACME'"], { level: 'write', levelName: 'write' }))).toEqual([]);
+  });
+});

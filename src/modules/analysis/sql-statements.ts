@@ -224,6 +224,19 @@ export const keyRangeHoldsAll = (column: string, low: unknown, high: unknown): b
 /** Operators read from the other side: `5 < id` is `id > 5`. */
 export const FLIPPED: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '=': '=', '<>': '<>', '!=': '!=' };
 
+/** A column compared with a constant (the column on the left), for complementary. */
+export interface Comparison {
+  column: string;
+  operator: string;
+  value: string | number | boolean;
+}
+const COMPLEMENT: Record<string, string> = { '=': '<>', '<>': '=', '<': '>=', '>=': '<', '>': '<=', '<=': '>' };
+/** Arms of an OR that between them hold for every row (but nulls): `x = 5 OR x <> 5`, `id > 9 OR id <= 9`. */
+export function complementary(arms: Array<Comparison | undefined>): boolean {
+  const known = arms.filter((arm): arm is Comparison => arm !== undefined).map((arm) => ({ ...arm, operator: arm.operator === '!=' ? '<>' : arm.operator }));
+  return known.some((a) => known.some((b) => a.column === b.column && a.value === b.value && COMPLEMENT[a.operator] === b.operator));
+}
+
 /** Functions that give the current time. */
 export const NOW_FUNCTIONS = new Set(['now', 'current_timestamp', 'localtimestamp', 'sysdate', 'utc_timestamp', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp']);
 /** Columns of when a row was made: every row was made before now. */

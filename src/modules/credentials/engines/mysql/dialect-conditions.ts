@@ -1,4 +1,4 @@
-import { alwaysTrueOfKey, asText, compareConstants, createdBeforeNow, FLIPPED, isJson, keyRangeHoldsAll, list, matchesEverything, NOW_FUNCTIONS, type Json } from '../../../analysis/sql-statements.js';
+import { alwaysTrueOfKey, asText, compareConstants, complementary, createdBeforeNow, FLIPPED, isJson, keyRangeHoldsAll, list, matchesEverything, NOW_FUNCTIONS, type Comparison, type Json } from '../../../analysis/sql-statements.js';
 
 /** Reading node-sql-parser's conditions, as PostgreSQL's are read (postgres/dialect-conditions.ts). */
 
@@ -43,7 +43,7 @@ export function mysqlAlwaysTrue(where: unknown, keys: ReadonlySet<string> = ID):
   }
   if (where.type !== 'binary_expr') return false;
   const operator = String(where.operator ?? '').toUpperCase();
-  if (operator === 'OR' || operator === '||') return mysqlAlwaysTrue(where.left, keys) || mysqlAlwaysTrue(where.right, keys) || mysqlBothNullTests(where.left, where.right);
+  if (operator === 'OR' || operator === '||') return mysqlAlwaysTrue(where.left, keys) || mysqlAlwaysTrue(where.right, keys) || mysqlBothNullTests(where.left, where.right) || complementary([mysqlComparison(where.left), mysqlComparison(where.right)]);
   if (operator === 'AND' || operator === '&&') return mysqlAlwaysTrue(where.left, keys) && mysqlAlwaysTrue(where.right, keys);
   const [left, right] = [mysqlValue(where.left), mysqlValue(where.right)];
   const items = isJson(where.right) && where.right.type === 'expr_list' ? list(where.right.value).map(mysqlValue) : [];
@@ -61,6 +61,17 @@ export function mysqlAlwaysTrue(where: unknown, keys: ReadonlySet<string> = ID):
   if (leftColumn !== undefined && isNow(where.right)) return createdBeforeNow(leftColumn, operator);
   if (rightColumn !== undefined && isNow(where.left)) return createdBeforeNow(rightColumn, FLIPPED[operator] ?? '');
   return false;
+}
+
+/** `x > 5` or `5 < x` as the column compared with the constant. */
+function mysqlComparison(value: unknown): Comparison | undefined {
+  if (!isJson(value) || value.type !== 'binary_expr') return undefined;
+  const operator = String(value.operator);
+  const path = (side: unknown) => (mysqlColumn(side) === undefined ? undefined : `${mysqlColumnTable(side)}.${mysqlColumn(side)}`);
+  const [column, constant, flippedColumn, flippedConstant] = [path(value.left), mysqlValue(value.right), path(value.right), mysqlValue(value.left)];
+  if (column !== undefined && constant !== undefined) return { column, operator, value: constant };
+  if (flippedColumn !== undefined && flippedConstant !== undefined) return { column: flippedColumn, operator: FLIPPED[operator] ?? '', value: flippedConstant };
+  return undefined;
 }
 
 /** `x IS NULL OR x IS NOT NULL`: every row is one or the other. */

@@ -17,7 +17,7 @@ export function mysqlFunctionSchema(node: Json): string | undefined {
  */
 export function mysqlBoundsTarget(where: unknown, targets: ReadonlySet<string>): boolean {
   const keys = ownKeys(targets);
-  if (where === null || where === undefined || mysqlAlwaysTrue(where, keys)) return false;
+  if (where === null || where === undefined || mysqlAlwaysTrue(where, keys) || mysqlInItsWholeSelf(where, targets)) return false;
   if (mysqlAlwaysFalse(where, keys)) return true;
   for (const object of objectsIn(where)) {
     if (object.type === 'var' || object.type === 'param') return true;
@@ -68,7 +68,37 @@ export function mysqlChangeBound(node: Json): 'bounded' | 'unbounded' | 'joined'
   const paired = items.some((item) => item.join && (list(item.using).length > 0 || isJson(item.on))) || conditions.some(mysqlJoinCondition);
   if (conditions.some((condition) => !mysqlJoinCondition(condition))) return mysqlBoundsTarget(node.where, targets) || paired ? 'bounded' : 'unbounded';
   if (!paired) return 'unbounded';
-  return others.some((item) => isJson(item.expr) && isJson(item.expr.ast) && !mysqlUnboundedSelect(item.expr.ast)) ? 'bounded' : 'joined';
+  const ctes = withQueries(node);
+  const query = (item: Json) => (isJson(item.expr) && isJson(item.expr.ast) ? item.expr.ast : item.db ? undefined : ctes.get(String(item.table).toLowerCase()));
+  return others.some((item) => query(item) !== undefined && !mysqlUnboundedSelect(query(item)!, ctes)) ? 'bounded' : 'joined';
+}
+
+/** A statement's own WITH queries by name. */
+function withQueries(node: Json, outer: ReadonlyMap<string, Json> = new Map()): Map<string, Json> {
+  const ctes = new Map(outer);
+  for (const cte of list(node.with)) {
+    const name = isJson(cte) && isJson(cte.name) ? asText(cte.name.value) : undefined;
+    const query = isJson(cte) && isJson(cte.stmt) ? (isJson(cte.stmt.ast) ? cte.stmt.ast : cte.stmt) : undefined;
+    if (name && query) ctes.set(name.toLowerCase(), query);
+  }
+  return ctes;
+}
+
+/**
+ * `id IN (SELECT id FROM <the target>)`, directly or through derived tables (MySQL's way round "can't
+ * specify target table"), with no WHERE that bounds any of them: every row's key is among every row's
+ * keys. A LIMIT there picks rows, it does not say which.
+ */
+function mysqlInItsWholeSelf(where: unknown, targets: ReadonlySet<string>): boolean {
+  if (!isJson(where) || where.type !== 'binary_expr' || String(where.operator).toUpperCase() !== 'IN' || !isJson(where.right)) return false;
+  const [subquery] = list(where.right.value);
+  const whole = (select: unknown): boolean => {
+    if (!isJson(select) || !mysqlAlwaysTrue(select.where) || select.groupby || list(select.from).length !== 1) return false;
+    const [source] = list(select.from);
+    if (!isJson(source)) return false;
+    return isJson(source.expr) && isJson(source.expr.ast) ? whole(source.expr.ast) : targets.has(String(source.table).toLowerCase());
+  };
+  return list(where.right.value).length === 1 && isJson(subquery) && whole(subquery.ast);
 }
 
 function mysqlSelects(select: Json): Json[] {
@@ -93,12 +123,7 @@ export function mysqlLimit(node: Json): number | undefined {
 
 export function mysqlUnboundedSelect(select: Json, outer: ReadonlyMap<string, Json> = new Map()): boolean {
   // The statement's own WITH queries: a SELECT of them reads only what they read.
-  const ctes = new Map(outer);
-  for (const cte of list(select.with)) {
-    const name = isJson(cte) && isJson(cte.name) ? asText(cte.name.value) : undefined;
-    const query = isJson(cte) && isJson(cte.stmt) ? (isJson(cte.stmt.ast) ? cte.stmt.ast : cte.stmt) : undefined;
-    if (name && query) ctes.set(name.toLowerCase(), query);
-  }
+  const ctes = withQueries(select, outer);
   return mysqlSelects(select).some((arm) => {
     const from = list(arm.from).filter((item) => isJson(item) && item.type !== 'dual') as Json[];
     if (from.length === 0 || (!mysqlAlwaysTrue(arm.where) && (mysqlAlwaysFalse(arm.where) || mysqlHasColumn(arm.where)))) return false;

@@ -1,4 +1,4 @@
-import { alwaysTrueOfKey, asText, compareConstants, createdBeforeNow, FLIPPED, isJson, keyRangeHoldsAll, list, matchesEverything, NOW_FUNCTIONS, type Json } from '../../../analysis/sql-statements.js';
+import { alwaysTrueOfKey, asText, compareConstants, complementary, createdBeforeNow, FLIPPED, isJson, keyRangeHoldsAll, list, matchesEverything, NOW_FUNCTIONS, type Comparison, type Json } from '../../../analysis/sql-statements.js';
 
 /** Reading libpg-query's conditions: which hold for every row, for none, and which only join tables. */
 
@@ -26,7 +26,8 @@ function pgNow(value: unknown): boolean {
 
 /**
  * A WHERE that holds for every row: none, `true`, `1 = 1`, `'a' = 'a'`, `1 IN (1, 2)`, `NULL IS NULL`,
- * `EXISTS (SELECT 1)`, `id = id`, an OR with such an arm, an AND of only such arms, a key compared
+ * `EXISTS (SELECT 1)`, `id = id`, an OR with such an arm (or a comparison and its complement: `x = 5 OR
+ * x <> 5`), an AND of only such arms, a key compared
  * with what every key is (`id > 0`, `id >= 1`, `id < 99999999999`, `id BETWEEN 0 AND 2147483647`;
  * see alwaysTrueOfKey), a key that is never null (`keys`: `id IS NOT NULL`, `NOT (id IS NULL)`), and
  * a row's creation time before now (`created_at < now()`).
@@ -38,7 +39,7 @@ export function pgAlwaysTrue(where: unknown, keys: ReadonlySet<string> = ID): bo
   const always = (arm: unknown) => pgAlwaysTrue(arm, keys);
   if (isJson(where.BoolExpr)) {
     const args = list(where.BoolExpr.args);
-    if (where.BoolExpr.boolop === 'OR_EXPR') return args.some(always) || bothNullTests(args);
+    if (where.BoolExpr.boolop === 'OR_EXPR') return args.some(always) || bothNullTests(args) || complementary(args.map(pgComparison));
     if (where.BoolExpr.boolop === 'AND_EXPR') return args.length > 0 && args.every(always);
     if (where.BoolExpr.boolop === 'NOT_EXPR') return args.length === 1 && pgAlwaysFalse(args[0], keys);
     return false;
@@ -76,6 +77,16 @@ export function pgAlwaysTrue(where: unknown, keys: ReadonlySet<string> = ID): bo
   return false;
 }
 const ID: ReadonlySet<string> = new Set(['id']);
+
+/** `x > 5` or `5 < x` as the column compared with the constant. */
+function pgComparison(value: unknown): Comparison | undefined {
+  if (!isJson(value) || !isJson(value.A_Expr) || value.A_Expr.kind !== 'AEXPR_OP') return undefined;
+  const [column, constant, flippedColumn, flippedConstant] = [pgColumnPath(value.A_Expr.lexpr), pgConst(value.A_Expr.rexpr), pgColumnPath(value.A_Expr.rexpr), pgConst(value.A_Expr.lexpr)];
+  const operator = operatorOf(value.A_Expr);
+  if (column !== undefined && constant !== undefined) return { column, operator, value: constant };
+  if (flippedColumn !== undefined && flippedConstant !== undefined) return { column: flippedColumn, operator: FLIPPED[operator] ?? '', value: flippedConstant };
+  return undefined;
+}
 
 /** `x IS NULL OR x IS NOT NULL` (among other arms): every row is one or the other. */
 function bothNullTests(args: unknown[]): boolean {
