@@ -56,8 +56,8 @@ const catalogChange: Rule = (seen, input) => {
  * log, and what audit libraries keep (django-auditlog's `auditlog_logentry`, Envers' `<table>_aud` and
  * `revinfo`, django-simple-history's `<app>_historical<model>`).
  */
-const AUDIT_SCHEMA = /(?:^|_)audit/i;
-const AUDIT_TABLE = /(?:^|_)audit|_aud$|^revinfo$|_historical[a-z]|(?:^|_)(?:change|activity|access|admin|login|security)_?(?:log|logs|trail|events?|history|entries)$/i;
+const AUDIT_SCHEMA = /(?:^|_)audit(?!or)/i;
+const AUDIT_TABLE = /(?:^|_)audit(?!or)|_aud$|^revinfo$|_historical[a-z]|(?:^|_)(?:change|activity|access|admin|login|security)_?(?:log|logs|trail|events?|history|entries)$/i;
 const auditTrail = (o: Resolved) => !o.temp && (AUDIT_SCHEMA.test(o.schema ?? '') || AUDIT_TABLE.test(o.name));
 /** Schema changes that add to a table without touching its rows: a new table or partition, an index, a view, a column, a comment. */
 const ADDS_ONLY = /^(?:CREATE (?:TABLE|INDEX|UNIQUE INDEX|VIEW|MATERIALIZED VIEW|SEQUENCE|STATISTICS)\b|COMMENT\b|ALTER \w+(?: \w+)? ADD$)/;
@@ -175,12 +175,15 @@ const bulkExport: Rule = (seen, input) => {
 
 /**
  * The application's stored secrets: columns whose names say they hold passwords, hashes, tokens, keys
- * or secrets, read in a select list (or `*` of a table named for them). The server's own credential
+ * or secrets, read in a select list (or `*` of a table named for them), and rows of a settings table
+ * named so by their key (`'smtp_password'`, `'stripe_secret_key'`). The server's own credential
  * tables are credentialTables' flag.
  */
 const SECRET_TABLE = /(?:^|_)(?:tokens?|secrets?|credentials?|api_?keys?|passwords?)$/i;
 /** Tags a catalog gives tables of stored secrets. */
 const SECRET_TAGS = ['secret', 'secrets', 'credentials'];
+/** Tables of settings, whose secrets are rows named by a key (`WHERE name = 'smtp_password'`). */
+const SETTINGS_TABLE = /(?:^|_)(?:settings?|config(?:uration)?s?|parameters?|params|options|preferences|env|environment|properties|key_?values?)(?:_|$)/i;
 const applicationSecrets: Rule = (seen, input) => {
   /** The evidence: the secret columns it reads out, or `*` of a table of secrets. */
   const evidence = (s: Seen): string[] => {
@@ -188,10 +191,13 @@ const applicationSecrets: Rule = (seen, input) => {
     const columns = selectList(codeOf(s, input)).split(/[^\w*]+/).filter(Boolean);
     const star = s.statement.selectStar && s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
     const ofAccounts = s.objects.some((o) => o.access === 'read' && (ACCOUNT_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
-    return [...(star ? ['*'] : []), ...columns.filter((column) => namesASecret(column, ofAccounts))];
+    // Read out (not written: storing or rotating a secret is a change).
+    const ofSettings = (s.statement.kind === 'select' || s.statement.kind === 'copy') && s.objects.some((o) => o.access === 'read' && SETTINGS_TABLE.test(o.name));
+    const keys = ofSettings ? [...codeOf(s, input).matchAll(/'([\w.-]{1,80})'/g)].map((match) => match[1]!).filter((key) => namesASecret(key.replace(/[.-]/g, '_'))) : [];
+    return [...(star ? ['*'] : []), ...columns.filter((column) => namesASecret(column, ofAccounts)), ...keys.map((key) => `'${key}'`)];
   };
   const found = seen.filter((s) => evidence(s).length > 0);
-  const what = (those: Seen[]) => `columns ${names(those.flatMap(evidence))} of ${names(those.flatMap((s) => s.objects.map((o) => o.label)))}`;
+  const what = (those: Seen[]) => `${names(those.flatMap(evidence))} of ${names(those.flatMap((s) => s.objects.map((o) => o.label)))}`;
   return [
     dangerous('stored-secrets', found, (done) => `Read stored secrets of the application (${commands(done)} of ${what(done)}).`, (tried) => `Tried to read stored secrets of the application (${what(tried)}); the server refused.`),
   ];

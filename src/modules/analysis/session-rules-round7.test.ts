@@ -142,3 +142,30 @@ describe('switching the record off by other roads', () => {
     expect(await reviewed(session(["UPDATE market.historical_prices SET close = 101.5 WHERE symbol = 'ACME'"], { level: 'write', levelName: 'write' }))).toEqual([]);
   });
 });
+
+describe('more of the same kinds', () => {
+  const write = { level: 'write' as const, levelName: 'write', scope: parseScope('') };
+
+  it('reads a self-join that keeps one of each duplicate as a bound, one that pairs each row with itself as none', async () => {
+    expect(await reviewed(session(['DELETE FROM crm.signups a USING crm.signups b WHERE a.email = b.email AND a.id > b.id'], write))).toEqual([]);
+    expect(await reviewed(session(['DELETE w1 FROM shop.wishlist w1 JOIN shop.wishlist w2 ON w1.customer_id = w2.customer_id AND w1.id > w2.id'], { ...write, ...mysql }))).toEqual([]);
+    expect(await reviewed(session(['DELETE FROM sales.carts a USING sales.carts b WHERE a.id = b.id'], write))).toEqual([['unbounded-change', 'critical']]);
+  });
+
+  it('takes a creation time for a column no row leaves null', async () => {
+    expect(await reviewed(session(['DELETE FROM sales.carts WHERE created_at IS NOT NULL'], write))).toEqual([['unbounded-change', 'critical']]);
+    expect(await reviewed(session(['UPDATE crm.contacts SET purge = true WHERE deleted_at IS NOT NULL'], write))).toEqual([]);
+  });
+
+  it('reads a secret out of a settings table by its key, not a setting that only mentions one', async () => {
+    expect(await reviewed(session(["SELECT value FROM app.settings WHERE name = 'smtp_password'"], { level: 'read', levelName: 'read' }))).toEqual([['stored-secrets', 'critical']]);
+    expect(await reviewed(session(["SELECT cfg_value FROM shop.config WHERE cfg_key = 'stripe_secret_key'"], { ...mysql, level: 'read', levelName: 'read' }))).toEqual([['stored-secrets', 'critical']]);
+    expect(await reviewed(session(["SELECT name, value FROM app.settings WHERE name IN ('password_min_length', 'session_ttl_minutes')"], { level: 'read', levelName: 'read' }))).toEqual([]);
+    expect(await reviewed(session(["SELECT id, actor FROM app.audit_events WHERE action = 'reset_password' LIMIT 50"], { level: 'read', levelName: 'read' }))).toEqual([]);
+    expect(await reviewed(session(["UPDATE app.settings SET value = 'rotated' WHERE name = 'smtp_password'"], write))).toEqual([]);
+  });
+
+  it('does not take an auditorium for the audit record', async () => {
+    expect(await reviewed(session(["UPDATE venue.auditoriums SET name = 'Hall B' WHERE id = 2"], { ...write, ...mysql }))).toEqual([]);
+  });
+});

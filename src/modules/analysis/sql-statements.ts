@@ -243,6 +243,8 @@ export const NOW_FUNCTIONS = new Set(['now', 'current_timestamp', 'localtimestam
 const CREATED = /^(?:created|inserted|creation)(?:_at|_on|_date|_time|_ts)?$|^(?:create|insert)_(?:time|date|ts)$/;
 /** `created_at < now()` (the column on the left): true of every row. */
 export const createdBeforeNow = (column: string, operator: string): boolean => CREATED.test(column) && (operator === '<' || operator === '<=');
+/** Columns no row leaves null: the target's keys (ownKeys), and when it was made. */
+export const neverNull = (column: string | undefined, keys: ReadonlySet<string>): boolean => column !== undefined && (keys.has(column) || CREATED.test(column));
 
 /**
  * The names a key of the target goes by, for `IS NOT NULL`: `id`, and the table's own `<singular>_id`

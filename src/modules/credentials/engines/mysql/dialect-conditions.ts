@@ -1,4 +1,4 @@
-import { alwaysTrueOfKey, asText, compareConstants, complementary, createdBeforeNow, FLIPPED, isJson, keyRangeHoldsAll, list, matchesEverything, NOW_FUNCTIONS, type Comparison, type Json } from '../../../analysis/sql-statements.js';
+import { alwaysTrueOfKey, asText, compareConstants, complementary, createdBeforeNow, FLIPPED, isJson, keyRangeHoldsAll, list, matchesEverything, neverNull, NOW_FUNCTIONS, type Comparison, type Json } from '../../../analysis/sql-statements.js';
 
 /** Reading node-sql-parser's conditions, as PostgreSQL's are read (postgres/dialect-conditions.ts). */
 
@@ -54,7 +54,7 @@ export function mysqlAlwaysTrue(where: unknown, keys: ReadonlySet<string> = ID):
   if (left !== undefined && right !== undefined) return compareConstants(operator, left, right);
   // `col LIKE '%'` keeps every row (but those where col is null).
   if (operator === 'LIKE' && matchesEverything(right)) return true;
-  if (operator === 'IS NOT' && isNull(where.right)) return keys.has(leftColumn ?? '');
+  if (operator === 'IS NOT' && isNull(where.right)) return neverNull(leftColumn, keys);
   if (leftColumn !== undefined && leftColumn === rightColumn && mysqlColumnTable(where.left) === mysqlColumnTable(where.right)) return ['=', '>=', '<='].includes(operator);
   if (leftColumn !== undefined && typeof right === 'number') return alwaysTrueOfKey(leftColumn, operator, right);
   if (rightColumn !== undefined && typeof left === 'number') return alwaysTrueOfKey(rightColumn, FLIPPED[operator] ?? '', left);
@@ -92,7 +92,7 @@ export function mysqlAlwaysFalse(where: unknown, keys: ReadonlySet<string> = ID)
   const operator = String(where.operator ?? '').toUpperCase();
   if (operator === 'AND' || operator === '&&') return mysqlAlwaysFalse(where.left, keys) || mysqlAlwaysFalse(where.right, keys);
   if (operator === 'OR' || operator === '||') return mysqlAlwaysFalse(where.left, keys) && mysqlAlwaysFalse(where.right, keys);
-  if (operator === 'IS' && isNull(where.right)) return keys.has(mysqlColumn(where.left) ?? '');
+  if (operator === 'IS' && isNull(where.right)) return neverNull(mysqlColumn(where.left), keys);
   const [left, right] = [mysqlValue(where.left), mysqlValue(where.right)];
   const items = isJson(where.right) && where.right.type === 'expr_list' ? list(where.right.value).map(mysqlValue) : [];
   if ((operator === 'IN' || operator === 'NOT IN') && left !== undefined && items.length > 0 && !items.includes(undefined)) return items.includes(left) !== (operator === 'IN');
@@ -104,6 +104,11 @@ export function mysqlConjuncts(where: unknown): unknown[] {
   if (where === null || where === undefined) return [];
   if (isJson(where) && where.type === 'binary_expr' && /^(?:AND|&&)$/i.test(String(where.operator))) return [...mysqlConjuncts(where.left), ...mysqlConjuncts(where.right)];
   return [where];
+}
+
+/** `a.email = b.email`: one column compared with itself in another row. */
+export function mysqlSameColumnEquality(condition: unknown): boolean {
+  return isJson(condition) && condition.type === 'binary_expr' && condition.operator === '=' && mysqlColumn(condition.left) !== undefined && mysqlColumn(condition.left) === mysqlColumn(condition.right);
 }
 
 /** A comparison of two tables' columns (`o.id = f.id`), as pgJoinCondition reads it. */

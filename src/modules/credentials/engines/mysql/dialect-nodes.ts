@@ -1,5 +1,5 @@
 import { asText, isJson, limitBounds, list, objectsIn, ownKeys, REDUCING_AGGREGATES, type Json } from '../../../analysis/sql-statements.js';
-import { mysqlAlwaysFalse, mysqlAlwaysTrue, mysqlConjuncts, mysqlFunctionName, mysqlJoinCondition } from './dialect-conditions.js';
+import { mysqlAlwaysFalse, mysqlAlwaysTrue, mysqlConjuncts, mysqlFunctionName, mysqlJoinCondition, mysqlSameColumnEquality } from './dialect-conditions.js';
 
 export { mysqlFunctionName };
 
@@ -59,7 +59,7 @@ export function mysqlTargets(node: Json): Set<string> {
 export function mysqlChangeBound(node: Json): 'bounded' | 'unbounded' | 'joined' {
   const targets = mysqlTargets(node);
   const items = list(node.type === 'delete' ? node.from : node.table).filter(isJson);
-  const isTarget = (item: Json) => [item.table, item.as].some((name) => typeof name === 'string' && targets.has(name.toLowerCase()));
+  const isTarget = (item: Json) => targets.has(String(item.as ?? item.table).toLowerCase());
   const others = items.filter((item) => !isTarget(item));
   if (others.length === 0) return mysqlBoundsTarget(node.where, targets) ? 'bounded' : 'unbounded';
   const keys = ownKeys(targets);
@@ -68,6 +68,9 @@ export function mysqlChangeBound(node: Json): 'bounded' | 'unbounded' | 'joined'
   const paired = items.some((item) => item.join && (list(item.using).length > 0 || isJson(item.on))) || conditions.some(mysqlJoinCondition);
   if (conditions.some((condition) => !mysqlJoinCondition(condition))) return mysqlBoundsTarget(node.where, targets) || paired ? 'bounded' : 'unbounded';
   if (!paired) return 'unbounded';
+  // A target joined to itself: rows paired with other rows (duplicates) are a condition on its rows; each with itself is every row.
+  const targetTables = new Set(items.filter(isTarget).map((item) => String(item.table).toLowerCase()));
+  if (others.some((item) => targetTables.has(String(item.table).toLowerCase())) && !conditions.every(mysqlSameColumnEquality)) return 'bounded';
   const ctes = withQueries(node);
   const query = (item: Json) => (isJson(item.expr) && isJson(item.expr.ast) ? item.expr.ast : item.db ? undefined : ctes.get(String(item.table).toLowerCase()));
   return others.some((item) => query(item) !== undefined && !mysqlUnboundedSelect(query(item)!, ctes)) ? 'bounded' : 'joined';

@@ -1,4 +1,4 @@
-import { alwaysTrueOfKey, asText, compareConstants, complementary, createdBeforeNow, FLIPPED, isJson, keyRangeHoldsAll, list, matchesEverything, NOW_FUNCTIONS, type Comparison, type Json } from '../../../analysis/sql-statements.js';
+import { alwaysTrueOfKey, asText, compareConstants, complementary, createdBeforeNow, FLIPPED, isJson, keyRangeHoldsAll, list, matchesEverything, neverNull, NOW_FUNCTIONS, type Comparison, type Json } from '../../../analysis/sql-statements.js';
 
 /** Reading libpg-query's conditions: which hold for every row, for none, and which only join tables. */
 
@@ -29,7 +29,7 @@ function pgNow(value: unknown): boolean {
  * `EXISTS (SELECT 1)`, `id = id`, an OR with such an arm (or a comparison and its complement: `x = 5 OR
  * x <> 5`), an AND of only such arms, a key compared
  * with what every key is (`id > 0`, `id >= 1`, `id < 99999999999`, `id BETWEEN 0 AND 2147483647`;
- * see alwaysTrueOfKey), a key that is never null (`keys`: `id IS NOT NULL`, `NOT (id IS NULL)`), and
+ * see alwaysTrueOfKey), a column that is never null (neverNull: `id IS NOT NULL`, `NOT (id IS NULL)`), and
  * a row's creation time before now (`created_at < now()`).
  */
 export function pgAlwaysTrue(where: unknown, keys: ReadonlySet<string> = ID): boolean {
@@ -51,7 +51,7 @@ export function pgAlwaysTrue(where: unknown, keys: ReadonlySet<string> = ID): bo
   if (isJson(where.NullTest)) {
     const { arg, nulltesttype } = where.NullTest;
     if (isNullConst(arg)) return nulltesttype === 'IS_NULL';
-    return nulltesttype === 'IS_NOT_NULL' && keys.has(pgColumn(arg) ?? '');
+    return nulltesttype === 'IS_NOT_NULL' && neverNull(pgColumn(arg), keys);
   }
   if (!isJson(where.A_Expr)) return false;
   const expr = where.A_Expr;
@@ -113,7 +113,7 @@ export function pgAlwaysFalse(where: unknown, keys: ReadonlySet<string> = ID): b
   }
   if (isJson(where.NullTest)) {
     const { arg, nulltesttype } = where.NullTest;
-    return isNullConst(arg) ? nulltesttype === 'IS_NOT_NULL' : nulltesttype === 'IS_NULL' && keys.has(pgColumn(arg) ?? '');
+    return isNullConst(arg) ? nulltesttype === 'IS_NOT_NULL' : nulltesttype === 'IS_NULL' && neverNull(pgColumn(arg), keys);
   }
   if (isJson(where.A_Expr) && where.A_Expr.kind === 'AEXPR_IN') {
     const value = pgConst(where.A_Expr.lexpr);
@@ -133,6 +133,11 @@ export function pgConjuncts(where: unknown): unknown[] {
   if (where === undefined) return [];
   if (isJson(where) && isJson(where.BoolExpr) && where.BoolExpr.boolop === 'AND_EXPR') return list(where.BoolExpr.args).flatMap(pgConjuncts);
   return [where];
+}
+
+/** `a.email = b.email`: one column compared with itself in another row. */
+export function pgSameColumnEquality(condition: unknown): boolean {
+  return isJson(condition) && isJson(condition.A_Expr) && condition.A_Expr.kind === 'AEXPR_OP' && operatorOf(condition.A_Expr) === '=' && pgColumn(condition.A_Expr.lexpr) !== undefined && pgColumn(condition.A_Expr.lexpr) === pgColumn(condition.A_Expr.rexpr);
 }
 
 /**

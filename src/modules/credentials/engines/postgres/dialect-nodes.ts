@@ -1,5 +1,5 @@
 import { asText, BOUNDLESS_LIMIT, isJson, list, objectsIn, ownKeys, REDUCING_AGGREGATES, type Json, type StatementKind } from '../../../analysis/sql-statements.js';
-import { pgAlwaysFalse, pgAlwaysTrue, pgColumn, pgConjuncts, pgConst, pgJoinCondition } from './dialect-conditions.js';
+import { pgAlwaysFalse, pgAlwaysTrue, pgColumn, pgConjuncts, pgConst, pgJoinCondition, pgSameColumnEquality } from './dialect-conditions.js';
 
 export { pgConst };
 
@@ -109,6 +109,10 @@ export function pgOnlyJoined(node: Json): boolean {
   const sources = [...list(node.fromClause), ...list(node.usingClause)].flatMap(rangeItems);
   const conditions = pgConjuncts(node.whereClause).filter((condition) => !pgAlwaysTrue(condition));
   if (sources.length === 0 || conditions.length === 0 || !conditions.every(pgJoinCondition)) return false;
+  // The target joined to itself: rows paired with other rows (duplicates: `a.email = b.email AND a.id > b.id`)
+  // are a condition on its rows; each row paired with itself (`a.id = b.id`) is every row.
+  const target = isJson(node.relation) ? asText(node.relation.relname) : undefined;
+  if (sources.some((item) => isJson(item.RangeVar) && item.RangeVar.relname === target) && !conditions.every(pgSameColumnEquality)) return false;
   const ctes = withQueries(node.withClause, new Map());
   const bounded = (item: Json): boolean => {
     if (isJson(item.RangeFunction)) return true;
