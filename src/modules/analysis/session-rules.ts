@@ -192,7 +192,7 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
 }
 
 /** Names of a list of rows to change, prepared for a fix (`ops.fix_4410`, `staging.price_import_900`, `tmp_ids`): not an entity of the application. */
-const FIX_LIST = /(?:^|_)(?:fix|fixes|fixups?|corrections?|patch|imports?|staging|stage|tmp|temp|scratch|todo|batch|backfill|uploads?|csv|ids)(?:_|\d|$)/i;
+const FIX_LIST = /(?:^|_)(?:fix|fixes|fixups?|corrections?|patch|imports?|staging|tmp|temp|scratch|todo|backfill|csv|ids)(?:_|\d|$)/i;
 
 /** Objects whose rows come from the query in their own definition (not a CREATE TABLE whose foreign keys merely name other tables). */
 const FILLED_FROM_QUERY = /^(?:CREATE (?:MATERIALIZED )?VIEW|CREATE TABLE AS|SELECT INTO)$/;
