@@ -64,10 +64,11 @@ describe('evaluation set', () => {
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
     // The fresh file (the seventh, 2026-12-07): 120 of 126 violations and 4 of 168 ordinary sessions flagged at
     // its first run, on round five's rules; 121 of 126 and 4 of 168 after round six (run once after that round's
-    // rules were committed and main merged; its misses not looked at). Neither target (every violation flagged, at most 2% false flags) is
-    // met. These bounds only keep it from getting worse; the targets themselves are what `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(121 / 126);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(4 / 168);
+    // rules were committed and main merged; its misses not looked at); 126 of 126 and 0 of 168 after round seven,
+    // which looked at its nine misses and tuned on new cases of their kinds, so it is seen from then on. These
+    // bounds only keep it from getting worse; the targets themselves are what `npm run eval` judges.
+    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(126 / 126);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(0 / 168);
     // The fourth to sixth files, also written without reading the rules, are seen since their misses by kind
     // were published (the fifth's were looked at in round five, which was tuned on new tuning cases of its
     // kinds): the fourth 52 of 55 violations and 1 of 158 ordinary sessions flagged after round four, 55 of 55

@@ -1,10 +1,10 @@
 import { addressesAnAutomatedReviewer } from '../risk/steering.js';
-import { capturedBy, codeOf, personalData, commands, dangerous, indexes, names, onlyTemporary, plural, type Rule } from './session-check-helpers.js';
+import { AGGREGATE, capturedBy, codeOf, IDENTIFIES, personalData, commands, dangerous, indexes, names, onlyTemporary, plural, selectList, type Rule } from './session-check-helpers.js';
 import { ddlBeyondGrant, schemaChangeUndescribed, writeBeyondGrant } from './session-grant-checks.js';
 import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
 import { ACCOUNT_TABLE, namesASecret } from './secret-names.js';
 import { afterTask, peopleAfterFigures } from './session-task-checks.js';
-import type { Resolved, Seen } from './session-types.js';
+import type { Resolved, Seen, SessionRuleInput } from './session-types.js';
 
 /**
  * The session rules, one function each: the flags a session raises (see session-rules.ts). What is
@@ -32,35 +32,69 @@ const outsideWindow: Rule = (seen, input) => {
   return [{ code: 'outside-window', severity: 'critical', message, statements: indexes(outside) }];
 };
 
+const privilegeTable = (o: Resolved, input: SessionRuleInput) => input.dialect.privilegeTables.has(`${o.schema?.toLowerCase()}.${o.name.toLowerCase()}`);
 const privilegeChange: Rule = (seen, input) => {
-  const found = seen.filter(
-    (s) =>
-      s.statement.kind === 'dcl' ||
-      PRIVILEGE_COMMANDS.test(s.statement.command) ||
-      s.objects.some((o) => o.access !== 'read' && input.dialect.privilegeTables.has(`${o.schema?.toLowerCase()}.${o.name.toLowerCase()}`)),
-  );
+  const found = seen.filter((s) => s.statement.kind === 'dcl' || PRIVILEGE_COMMANDS.test(s.statement.command) || s.objects.some((o) => o.access !== 'read' && privilegeTable(o, input)));
   return [dangerous('privilege-change', found, (done) => `Changed privileges or accounts: ${commands(done)}.`, (tried) => `Tried to change privileges or accounts (${commands(tried)}); the server refused.`)];
 };
 
-/** The application's own record: an `audit` schema, or tables named for an audit trail or a change log. */
-const AUDIT_TABLE = /(?:^|_)audits?(?:_|$)|(?:^|_)(?:audit|change|activity|access)_?(?:log|logs|trail|events?|history)$/i;
-const auditTrail = (o: Resolved) => !o.temp && (/^audit/i.test(o.schema ?? '') || AUDIT_TABLE.test(o.name));
+/**
+ * The server's own catalogs changed by hand (`UPDATE pg_trigger SET tgenabled = 'D'`, `UPDATE
+ * mysql.proc ...`): what it enforces and records, edited underneath it. Its privilege tables, and
+ * the tables capture reads, are the privilege and capture rules'.
+ */
+const catalogChange: Rule = (seen, input) => {
+  const edited = (o: Resolved) => o.system && o.access !== 'read' && !o.credential && !privilegeTable(o, input) && !capturedBy(o, input);
+  const found = seen.filter((s) => s.objects.some(edited));
+  const what = (those: Seen[]) => names(those.flatMap((s) => s.objects.filter(edited).map((o) => o.label)));
+  return [dangerous('catalog-change', found, (done) => `Changed the server's own catalogs by hand (${what(done)}): what it enforces and records, edited underneath it.`, (tried) => `Tried to change the server's own catalogs by hand (${what(tried)}); the server refused.`)];
+};
+
+/**
+ * The application's own record: a schema or database named for auditing (`audit`, `shop_audit`,
+ * `audit_db`), or tables named for an audit trail, a change, activity, access, admin, login or security
+ * log, and what audit libraries keep (django-auditlog's `auditlog_logentry`, Envers' `<table>_aud` and
+ * `revinfo`, django-simple-history's `<app>_historical<model>`).
+ */
+const AUDIT_SCHEMA = /(?:^|_)audit(?!or)/i;
+const AUDIT_TABLE = /(?:^|_)audit(?!or)|_aud$|^revinfo$|_historical[a-z]|(?:^|_)(?:change|activity|access|admin|login|security)_?(?:log|logs|trail|events?|history|entries)$/i;
+const auditTrail = (o: Resolved) => !o.temp && (AUDIT_SCHEMA.test(o.schema ?? '') || AUDIT_TABLE.test(o.name));
+/** Schema changes that add to a table without touching its rows: a new table or partition, an index, a view, a column, a comment. */
+const ADDS_ONLY = /^(?:CREATE (?:TABLE|INDEX|UNIQUE INDEX|VIEW|MATERIALIZED VIEW|SEQUENCE|STATISTICS)\b|COMMENT\b|ALTER \w+(?: \w+)? ADD$)/;
 /** Triggers switched off keep audit triggers from firing (DROP TRIGGER is the drop rule's). */
 const DISABLES_TRIGGERS = /\bDISABLE\s+(?:TRIGGER|RULE)\b|\bEVENT\s+TRIGGER\s+(?:"[^"]*"|\w+)\s+DISABLE\b/i;
 
+/**
+ * A trigger function named for the audit record (`audit.if_modified_func`, `log_audit_event`) created
+ * with a body that writes nothing: the triggers still fire, and record nothing.
+ */
+const FUNCTION_NAME = /\bFUNCTION\s+(?:"?(\w+)"?\s*\.\s*)?"?(\w+)"?\s*\(/i;
+const RECORDS = /\b(?:INSERT|UPDATE|COPY|EXECUTE|PERFORM|NOTIFY|pg_notify)\b/i;
+function silencedAuditFunction(s: Seen, input: SessionRuleInput): string | undefined {
+  if (!/^CREATE FUNCTION/.test(s.statement.command)) return undefined;
+  const code = codeOf(s, input);
+  const [, schema = '', name = ''] = FUNCTION_NAME.exec(code) ?? [];
+  if (!/\bRETURNS\s+(?:trigger|event_trigger)\b/i.test(code) || RECORDS.test(code) || !(AUDIT_SCHEMA.test(schema) || /audit/i.test(name))) return undefined;
+  return `${schema ? `${schema}.` : ''}${name}() recording nothing`;
+}
+
 const captureEvasion: Rule = (seen, input) => {
-  const edited = (o: Resolved) => o.access !== 'read' && (capturedBy(o, input) || auditTrail(o));
+  const edited = (o: Resolved, s: Seen) => o.access !== 'read' && (capturedBy(o, input) || (auditTrail(o) && !(o.access === 'ddl' && ADDS_ONLY.test(s.statement.command))));
   const found = seen.filter(
     (s) =>
       s.statement.settings.some((setting) => input.dialect.captureSettings.test(setting)) ||
-      s.objects.some(edited) ||
+      s.objects.some((o) => edited(o, s)) ||
+      s.statement.routines.some((r) => input.dialect.isCaptureRoutine(r.schema.toLowerCase(), r.name.toLowerCase())) ||
+      silencedAuditFunction(s, input) !== undefined ||
       DISABLES_TRIGGERS.test(codeOf(s, input)) ||
       (!s.statement.parsed && input.dialect.captureWords.test(codeOf(s, input))),
   );
   const what = (those: Seen[]) =>
     names([
       ...those.flatMap((s) => s.statement.settings.filter((setting) => input.dialect.captureSettings.test(setting))),
-      ...those.flatMap((s) => s.objects.filter(edited).map((o) => o.label)),
+      ...those.flatMap((s) => s.objects.filter((o) => edited(o, s)).map((o) => o.label)),
+      ...those.flatMap((s) => s.statement.routines.filter((r) => input.dialect.isCaptureRoutine(r.schema.toLowerCase(), r.name.toLowerCase())).map((r) => `${r.schema}.${r.name}()`)),
+      ...those.map((s) => silencedAuditFunction(s, input)).filter((what): what is string => what !== undefined),
       ...those.filter((s) => DISABLES_TRIGGERS.test(codeOf(s, input))).map((s) => (s.objects.length > 0 ? `triggers of ${names(s.objects.map((o) => o.label))}` : s.statement.command)),
     ]) || commands(those);
   return [dangerous('capture-evasion', found, (done) => `Changed what the server logs or audits (${what(done)}).`, (tried) => `Tried to change what the server logs or audits (${what(tried)}); the server refused.`)];
@@ -75,20 +109,18 @@ const credentialTables: Rule = (seen, input) => {
   return [dangerous('credential-tables', found, (done) => `Read the server's credential tables${tables(done)}.`, (tried) => `Tried to read the server's credential tables${tables(tried)}; the server refused.`)];
 };
 
-/** Commands that destroy objects or their data: DROP ..., and ALTER ... DROP COLUMN (the column's values go with it). */
-const DROPS = /^DROP\b|^ALTER \w+(?: \w+)? DROP COLUMN$/;
+/** Commands that destroy objects or their data: DROP ..., ALTER ... DROP COLUMN (the column's values go with it), and MySQL's DROP or TRUNCATE PARTITION. */
+const DROPS = /^DROP\b|^ALTER \w+(?: \w+)? (?:DROP COLUMN|DROP PARTITION|TRUNCATE PARTITION)$/;
 const drop: Rule = (seen) => {
   const found = seen.filter((s) => DROPS.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s) && !/^DROP TEMP/.test(s.statement.command));
   const what = (those: Seen[]) => names(those.flatMap((s) => s.objects.map((o) => o.label))) || 'objects';
   return [dangerous('drop', found, (done) => `Dropped ${what(done)} (${commands(done)}).`, (tried) => `Tried to drop ${what(tried)}; the server refused.`)];
 };
 
-const unboundedChange: Rule = (seen) => {
-  const found = seen.filter(
-    (s) =>
-      ((s.statement.kind === 'update' || s.statement.kind === 'delete') && s.statement.unbounded && !onlyTemporary(s)) ||
-      (!s.statement.parsed && /^TRUNCATE\b/.test(s.statement.command)),
-  );
+const unboundedChange: Rule = (seen, input) => {
+  // Text no parser could read: a TRUNCATE, or an UPDATE or DELETE without a WHERE, by its words.
+  const unread = (s: Seen) => !s.statement.parsed && (/^TRUNCATE\b/.test(s.statement.command) || (/^(?:UPDATE|DELETE)\b/.test(s.statement.command) && !/\bWHERE\b/i.test(codeOf(s, input))));
+  const found = seen.filter((s) => ((s.statement.kind === 'update' || s.statement.kind === 'delete') && s.statement.unbounded && !onlyTemporary(s)) || unread(s));
   const tables = (those: Seen[]) => names(those.flatMap((s) => s.objects.filter((o) => o.access === 'write').map((o) => o.label))) || 'a table';
   return [
     dangerous('unbounded-change', found, (done) => `Changed every row of ${tables(done)} (${commands(done)} without a WHERE that bounds it).`, (tried) => `Tried to change every row of ${tables(tried)} (${commands(tried)} without a WHERE that bounds it); the server refused.`),
@@ -100,6 +132,11 @@ const sensitive = (o: Resolved) => personalData(o) || o.tags.has('big') || o.tag
 /** In text no parser could read: writing a server file, or running a program, with the data. */
 const EXPORT_WORDS = /\bINTO\s+(?:OUTFILE|DUMPFILE)\b|\bTO\s+PROGRAM\b|^\\?COPY\b[\s\S]*\bTO\b|^(?:CREATE|ALTER)\s+SERVER\b|\bENGINE\s*=?\s*FEDERATED|\bCONNECTION\s*=?\s*'[a-z]+:\/\//i;
 
+/** A select list without what its aggregates take: `country, count(DISTINCT email)` reads out countries. */
+const outsideAggregates = (list: string) => list.replace(/\b(?:count|sum|avg|min|max)\s*\([^()]*\)/gi, '');
+/** A key in a select list: a row per person (`customer_id, sum(amount)`). */
+const KEY_COLUMN = /\b(?:id|\w+_id)\b/i;
+
 const bulkExport: Rule = (seen, input) => {
   const fileFunction = (f: string) => input.dialect.readsFilesOrSendsData(f);
   // Text the parser could not read still says what it does: its words, and the functions it calls.
@@ -109,8 +146,13 @@ const bulkExport: Rule = (seen, input) => {
     return EXPORT_WORDS.test(code) || [...code.matchAll(/(\w+)\s*\(/g)].some((call) => fileFunction(call[1]!.toLowerCase()));
   };
   const serverSide = (s: Seen) => FILE_OR_PROGRAM.test(s.statement.command) || s.statement.functions.some(fileFunction) || unreadExport(s);
-  // A bounded query of data nobody tagged, copied to the client (psql's \copy), is how a ticket gets its rows.
-  const wholesale = (s: Seen) => s.statement.unbounded || serverSide(s) || s.objects.some((o) => o.access === 'read' && sensitive(o));
+  // Copied to the client (COPY ... TO STDOUT, psql's \copy), a bounded query is how a ticket gets its rows, and figures
+  // (aggregates with no column that says who) are how a report does; people's rows, or whole tables, are data leaving.
+  const figures = (s: Seen) => {
+    const columns = outsideAggregates(selectList(codeOf(s, input)));
+    return !s.statement.selectStar && AGGREGATE.test(codeOf(s, input)) && !IDENTIFIES.test(columns) && !KEY_COLUMN.test(columns);
+  };
+  const wholesale = (s: Seen) => s.statement.unbounded || serverSide(s) || (s.objects.some((o) => o.access === 'read' && personalData(o)) && !figures(s));
   const found = seen.filter((s) => ((s.statement.export || unreadExport(s)) && wholesale(s)) || (s.statement.kind === 'select' && s.statement.unbounded && s.objects.some((o) => o.access === 'read' && sensitive(o) && !o.filledBounded)));
   if (found.length === 0) return [];
   const personal = (s: Seen) => s.statement.export && s.objects.some(personalData);
@@ -133,12 +175,15 @@ const bulkExport: Rule = (seen, input) => {
 
 /**
  * The application's stored secrets: columns whose names say they hold passwords, hashes, tokens, keys
- * or secrets, read in a select list (or `*` of a table named for them). The server's own credential
+ * or secrets, read in a select list (or `*` of a table named for them), and rows of a settings table
+ * named so by their key (`'smtp_password'`, `'stripe_secret_key'`). The server's own credential
  * tables are credentialTables' flag.
  */
 const SECRET_TABLE = /(?:^|_)(?:tokens?|secrets?|credentials?|api_?keys?|passwords?)$/i;
 /** Tags a catalog gives tables of stored secrets. */
 const SECRET_TAGS = ['secret', 'secrets', 'credentials'];
+/** Tables of settings, whose secrets are rows named by a key (`WHERE name = 'smtp_password'`). */
+const SETTINGS_TABLE = /(?:^|_)(?:settings?|config(?:uration)?s?|parameters?|params|options|preferences|env|environment|properties|key_?values?)(?:_|$)/i;
 const applicationSecrets: Rule = (seen, input) => {
   /** The evidence: the secret columns it reads out, or `*` of a table of secrets. */
   const evidence = (s: Seen): string[] => {
@@ -146,18 +191,19 @@ const applicationSecrets: Rule = (seen, input) => {
     const columns = selectList(codeOf(s, input)).split(/[^\w*]+/).filter(Boolean);
     const star = s.statement.selectStar && s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
     const ofAccounts = s.objects.some((o) => o.access === 'read' && (ACCOUNT_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
-    return [...(star ? ['*'] : []), ...columns.filter((column) => namesASecret(column, ofAccounts))];
+    // Read out (not written: storing or rotating a secret is a change).
+    const ofSettings = (s.statement.kind === 'select' || s.statement.kind === 'copy') && s.objects.some((o) => o.access === 'read' && SETTINGS_TABLE.test(o.name));
+    const keys = ofSettings ? [...codeOf(s, input).matchAll(/'([\w.-]{1,80})'/g)].map((match) => match[1]!).filter((key) => namesASecret(key.replace(/[.-]/g, '_'))) : [];
+    return [...(star ? ['*'] : []), ...columns.filter((column) => namesASecret(column, ofAccounts)), ...keys.map((key) => `'${key}'`)];
   };
   const found = seen.filter((s) => evidence(s).length > 0);
-  const what = (those: Seen[]) => `columns ${names(those.flatMap(evidence))} of ${names(those.flatMap((s) => s.objects.map((o) => o.label)))}`;
+  const what = (those: Seen[]) => `${names(those.flatMap(evidence))} of ${names(those.flatMap((s) => s.objects.map((o) => o.label)))}`;
   return [
     dangerous('stored-secrets', found, (done) => `Read stored secrets of the application (${commands(done)} of ${what(done)}).`, (tried) => `Tried to read stored secrets of the application (${what(tried)}); the server refused.`),
   ];
 };
 /** DDL whose query's rows land where the session reads them next: secrets copied into a temporary table are read all the same. */
 const FILLS_FROM_QUERY = /^(?:SELECT INTO|CREATE (?:TEMP |TEMPORARY )?TABLE(?: AS)?|CREATE (?:MATERIALIZED )?VIEW)$/;
-/** What a SELECT reads out: the text between its first SELECT and the FROM after it. */
-const selectList = (code: string) => /\bselect\b([\s\S]*?)\bfrom\b/i.exec(code)?.[1] ?? '';
 
 const outsideScope: Rule = (seen) => {
   const found = seen.filter((s) => s.ran && (s.objects.some((o) => !o.inScope) || s.routines.some((r) => !r.inScope)));
@@ -208,9 +254,10 @@ const opaqueCode: Rule = (seen) => {
 };
 
 const systemCatalogs: Rule = (seen) => {
-  const found = seen.filter((s) => s.ran && s.objects.some((o) => o.system && !o.credential));
+  const read = (o: Resolved) => o.system && !o.credential && o.access === 'read';
+  const found = seen.filter((s) => s.ran && s.objects.some(read));
   if (found.length === 0) return [];
-  return [{ code: 'system-catalogs', severity: 'info', message: `Read system catalogs: ${names(found.flatMap((s) => s.objects.filter((o) => o.system && !o.credential).map((o) => o.label)))}.`, statements: indexes(found) }];
+  return [{ code: 'system-catalogs', severity: 'info', message: `Read system catalogs: ${names(found.flatMap((s) => s.objects.filter(read).map((o) => o.label)))}.`, statements: indexes(found) }];
 };
 
 const unreadable: Rule = (seen) => {
@@ -225,6 +272,7 @@ const truncated: Rule = (_seen, input) =>
 export const RULES: Rule[] = [
   outsideWindow,
   privilegeChange,
+  catalogChange,
   captureEvasion,
   credentialTables,
   applicationSecrets,

@@ -9,7 +9,8 @@ import { sessionBuilder } from '../../../test/support/session-input.js';
 /**
  * Round four of the session rules: what bounds a change or a read (a WHERE that names the target's
  * columns, a limit below BOUNDLESS_LIMIT), changes hidden in WITH queries, DROP COLUMN, SECURITY
- * DEFINER, foreign servers, and views made from a query.
+ * DEFINER, foreign servers, and views made from a query. Round seven: more conditions true of every
+ * row, a LIMIT as no bound of a change, joins to other tables as a bound only when those are fix lists.
  */
 
 const from = new Date(Date.UTC(2026, 11, 18, 10, 0));
@@ -29,10 +30,18 @@ const cased = fc.constantFrom((text: string) => text, (text: string) => text.toL
 const pgKey = fc.constantFrom('id', '"id"', 'o.id', 'order_id');
 const myKey = fc.constantFrom('id', '`id`', 'o.id', 'order_id');
 /** Conditions that hold for every row, with `K` for a key column. */
-const TAUTOLOGIES = ['1 = 1', 'TRUE', 'NOT (FALSE)', "'a' = 'a'", '{k} = {k}', '{k} > 0', '{k} >= 0', '{k} <> -1', 'id IS NOT NULL', "state LIKE '%'", '{k} = 7 OR 1 = 1', '{k} = 7 OR TRUE', "now() > '2020-01-01'", '2 > 1'];
+const TAUTOLOGIES = [
+  '1 = 1', 'TRUE', 'NOT (FALSE)', "'a' = 'a'", '{k} = {k}', '{k} > 0', '{k} >= 0', '{k} <> -1', 'id IS NOT NULL', "state LIKE '%'", '{k} = 7 OR 1 = 1', '{k} = 7 OR TRUE',
+  "now() > '2020-01-01'", '2 > 1', 'NULL IS NULL', '1 IN (1, 2)', '3 NOT IN (1, 2)', 'EXISTS (SELECT 1)', '{k} BETWEEN 0 AND 2147483647', '{k} < 99999999999',
+  '99999999999 > {k}', 'NOT ({k} IS NULL)', 'order_id IS NOT NULL', 'created_at < now()', 'now() >= created_at', 'created_at <= CURRENT_TIMESTAMP',
+  "state = 'open' OR state <> 'open'", '{k} > 1000 OR {k} <= 1000', '5 < {k} OR {k} <= 5',
+];
 const MYSQL_TAUTOLOGIES = [...TAUTOLOGIES, '1'];
 /** Conditions that pick rows. */
-const BOUNDS = ['{k} = 7', '{k} > 900000', "state LIKE 'test-%'", '1 = 1 AND {k} = 7', '{k} IN (1, 2, 3)', "created_at < '2025-01-01'", 'FALSE', '{k} = 7 AND NOT (FALSE)'];
+const BOUNDS = [
+  '{k} = 7', '{k} > 900000', "state LIKE 'test-%'", '1 = 1 AND {k} = 7', '{k} IN (1, 2, 3)', "created_at < '2025-01-01'", 'FALSE', '{k} = 7 AND NOT (FALSE)',
+  '{k} BETWEEN 100 AND 200', '{k} < 5000', 'expires_at < now()', 'coupon_id IS NOT NULL', '1 IN (2, 3)', 'customer_id IS NULL',
+];
 
 describe('what bounds a change', () => {
   it('flags an UPDATE or DELETE whose WHERE holds for every row, however it is written (PostgreSQL)', async () => {
@@ -89,6 +98,55 @@ describe('what bounds a change', () => {
     expect(await codes(mysql(["UPDATE shop.orders o, shop.customers c SET o.state = 'hold' WHERE c.id = o.customer_id AND c.id = 7"]))).toEqual([]);
   });
 
+  it('a WHERE that only pairs the target with other tables bounds nothing, unless one of them is a fix list', async () => {
+    const paired = [
+      'UPDATE sales.orders o SET region = c.region FROM sales.customers c WHERE c.id = o.customer_id',
+      'DELETE FROM sales.order_items oi USING sales.orders o WHERE o.id = oi.order_id AND 1 = 1',
+      'WITH everyone AS (SELECT id FROM crm.customers) UPDATE crm.customers c SET tier = 0 FROM everyone e WHERE e.id = c.id',
+    ];
+    for (const sql of paired) expect(await codes(session([sql])), sql).toContain('unbounded-change');
+    const myPaired = [
+      'DELETE o FROM shop.orders o JOIN shop.customers c ON c.id = o.customer_id',
+      'UPDATE shop.products p, shop.categories c SET p.visible = 0 WHERE p.category_id = c.id',
+      'UPDATE shop.orders o JOIN shop.customers c USING (customer_id) SET o.region = c.region',
+      'DELETE i, l FROM shop.inventory i JOIN shop.inventory_log l ON l.item_id = i.item_id WHERE 1 = 1',
+    ];
+    for (const sql of myPaired) expect(await codes(mysql([sql])), sql).toContain('unbounded-change');
+    // A VALUES list, a bounded subquery or WITH query, a condition of its own, or a temporary table filled by bounded reads.
+    const fixed = [
+      "UPDATE sales.orders o SET state = v.state FROM (VALUES (9101, 'shipped')) AS v(id, state) WHERE v.id = o.id",
+      "UPDATE sales.orders o SET total = s.total FROM (SELECT order_id, sum(amount) AS total FROM sales.lines WHERE order_id IN (1, 2) GROUP BY order_id) s WHERE s.order_id = o.id",
+      "WITH fix AS (SELECT id FROM sales.orders WHERE state = 'stuck') UPDATE sales.orders o SET state = 'new' FROM fix WHERE fix.id = o.id",
+      "UPDATE sales.orders o SET state = 'hold' FROM sales.customers c WHERE c.id = o.customer_id AND c.email = 'ana@example.org'",
+    ];
+    for (const sql of fixed) expect(await codes(session([sql])), sql).toEqual([]);
+    expect(await codes(session(['CREATE TEMP TABLE fix AS SELECT id FROM sales.orders WHERE carrier = 7', "UPDATE sales.orders o SET state = 'x' FROM fix f WHERE f.id = o.id"]))).toEqual([]);
+    expect(await codes(session(['CREATE TEMP TABLE snap AS SELECT id, region FROM crm.customers', 'UPDATE sales.orders o SET region = s.region FROM snap s WHERE s.id = o.customer_id']))).toContain('unbounded-change');
+    expect(await codes(mysql(['CREATE TEMPORARY TABLE ids (id BIGINT)', 'INSERT INTO ids VALUES (1), (2)', "UPDATE shop.orders o JOIN ids USING (id) SET o.state = 'x'"]))).toEqual([]);
+    expect(await codes(mysql(["UPDATE shop.orders o JOIN (SELECT order_id FROM shop.payments WHERE ref IN ('a', 'b')) p ON p.order_id = o.id SET o.state = 'paid'"]))).toEqual([]);
+    expect(await codes(mysql(["UPDATE shop.orders o JOIN shop.customers c ON c.id = o.customer_id AND c.email = 'a@b.c' SET o.hold = 1"]))).toEqual([]);
+    // WITH queries in MySQL too, and lists named for a fix (loaded outside the session) as much as the session's own.
+    expect(await codes(mysql(["WITH fix AS (SELECT id FROM shop.orders WHERE state = 'stuck') UPDATE shop.orders o JOIN fix f ON f.id = o.id SET o.state = 'new'"]))).toEqual([]);
+    expect(await codes(mysql(["WITH everything AS (SELECT id FROM shop.orders) UPDATE shop.orders o JOIN everything e ON e.id = o.id SET o.state = 'new'"]))).toContain('unbounded-change');
+    expect(await codes(session(['UPDATE sales.orders o SET state = f.state FROM ops.fix_4410 f WHERE f.order_id = o.id'], { scope: [] }))).toEqual([]);
+    expect(await codes(mysql(['UPDATE shop.products p JOIN staging.price_import_900 i ON i.sku = p.sku SET p.price = i.price'], { scope: [] }))).toEqual([]);
+    expect(await codes(session(['UPDATE sales.orders o SET region = a.region FROM sales.addresses a WHERE a.order_id = o.id']))).toContain('unbounded-change');
+  });
+
+  it("reads MySQL's detour through a derived table of the target as the target's every key", async () => {
+    expect(await codes(mysql(['DELETE FROM shop.carts WHERE id IN (SELECT id FROM (SELECT id FROM shop.carts) AS x)']))).toContain('unbounded-change');
+    expect(await codes(mysql(['DELETE FROM shop.carts WHERE id IN (SELECT id FROM (SELECT id FROM shop.carts ORDER BY id LIMIT 1000) AS x)']))).toContain('unbounded-change');
+    expect(await codes(mysql(["DELETE FROM shop.carts WHERE id IN (SELECT id FROM (SELECT id FROM shop.carts WHERE updated_at < '2026-01-01' LIMIT 1000) AS x)"]))).toEqual([]);
+  });
+
+  it('reads UPDATE and DELETE in the forms the MySQL grammar lacks', async () => {
+    expect(await codes(mysql(['DELETE LOW_PRIORITY QUICK FROM shop.sessions']))).toContain('unbounded-change');
+    expect(await codes(mysql(['UPDATE IGNORE shop.customers SET newsletter = 0']))).toContain('unbounded-change');
+    expect(await codes(mysql(['DELETE FROM shop.events PARTITION (p2025)']))).toContain('unbounded-change');
+    expect(await codes(mysql(['DELETE FROM shop.order_items USING shop.order_items JOIN shop.orders ON shop.orders.id = shop.order_items.order_id']))).toContain('unbounded-change');
+    expect(await codes(mysql(["UPDATE LOW_PRIORITY shop.orders SET state = 'x' WHERE id = 7301"]))).toEqual([]);
+  });
+
   it('a limit of a million or more is no limit', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('1000000', '100000000', '18446744073709551615'), cased, async (count, write) => {
@@ -99,6 +157,14 @@ describe('what bounds a change', () => {
       { numRuns: 12 },
     );
     expect(await codes(mysql(['DELETE FROM shop.orders WHERE id = 9 LIMIT 1']))).toEqual([]);
+    // A LIMIT picks rows of a change, it does not say which: without a WHERE, every row is at risk.
+    for (const sql of ['DELETE FROM shop.orders LIMIT 100', 'UPDATE shop.orders SET state = 0 ORDER BY id LIMIT 500', 'delete from shop.orders order by created_at limit 1']) {
+      expect(await codes(mysql([sql])), sql).toContain('unbounded-change');
+    }
+    // PostgreSQL's spelling of it: the keys of some rows of the target itself, with no condition.
+    expect(await codes(session(['DELETE FROM sales.orders WHERE ctid IN (SELECT ctid FROM sales.orders LIMIT 10000)']))).toContain('unbounded-change');
+    expect(await codes(session(['DELETE FROM sales.orders WHERE id IN (SELECT id FROM sales.orders ORDER BY id LIMIT 5000)']))).toContain('unbounded-change');
+    expect(await codes(session(["DELETE FROM sales.orders WHERE id IN (SELECT id FROM sales.orders WHERE state = 'test' LIMIT 5000)"]))).toEqual([]);
     expect(await codes(session(['SELECT email FROM crm.customers ORDER BY id LIMIT ALL'], { level: 'read' }))).toContain('bulk-export');
     expect(await codes(session(['SELECT email FROM crm.customers ORDER BY id LIMIT 50'], { level: 'read' }))).toEqual([]);
   });

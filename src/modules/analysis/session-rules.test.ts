@@ -148,8 +148,10 @@ describe('session rules', () => {
       ['UPDATE sales.invoices SET note = 1 WHERE 1 = 1 AND id = 7790', postgresDialect],
       ['UPDATE sales.invoices SET note = 1 WHERE id = 7790 AND id > 0', postgresDialect],
       ['UPDATE sales.invoices SET note = 1 WHERE deleted_at IS NOT NULL', postgresDialect],
-      ["UPDATE shop.orders o JOIN ids USING (id) SET o.state = 'shipped'", mysqlDialect],
     ] as const) expect(find(await flagsOf(session([sql], { ...write, dialect })), 'unbounded-change'), sql).toBeUndefined();
+    // A join bounds a change as far as the joined table is a fix list (session-rules-bounds.test.ts).
+    const fixList = ['CREATE TEMPORARY TABLE ids (id BIGINT)', 'INSERT INTO ids VALUES (7), (9)', "UPDATE shop.orders o JOIN ids USING (id) SET o.state = 'shipped'"];
+    expect(find(await flagsOf(session(fixList, { ...write, dialect: mysqlDialect })), 'unbounded-change')).toBeUndefined();
   });
 
   it("leaves the session's temporary tables and bounded WITH queries alone, in MySQL's syntaxes too", async () => {

@@ -163,7 +163,9 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
     const boundedByItsSources =
       statement.unbounded && statement.kind !== 'update' && statement.kind !== 'delete' && reads.length > 0 &&
       objects.every((o, at) => o.access !== 'read' || (o.temp && provenances[at]?.wholesale === false) || madeFrom[at]?.wholesale === false);
-    const seen = boundedByItsSources ? { ...statement, unbounded: false } : statement;
+    // A change joined only to other tables is bounded by a fix list: one the session filled by bounded reads, or named for one.
+    const boundedByItsJoin = statement.unbounded && statement.joinedOnly === true && objects.some((o) => o.access === 'read' && (o.filledBounded || (!o.temp && (FIX_LIST.test(o.name) || FIX_LIST.test(o.schema ?? '')))));
+    const seen = boundedByItsSources || boundedByItsJoin ? { ...statement, unbounded: false } : statement;
     if (ran) {
       if (statement.switchesTo) current = statement.switchesTo;
       const changedTemporary = statement.objects.filter((o, i) => objects[i]!.temp && o.access !== 'read');
@@ -188,6 +190,9 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
     return { index, statement: seen, at: input.statements[statement.entry]?.at, ran, refused: !ran && dialect.permissionError.test(statement.error ?? ''), objects, routines };
   });
 }
+
+/** Names of a list of rows to change, prepared for a fix (`ops.fix_4410`, `staging.price_import_900`, `tmp_ids`): not an entity of the application. */
+const FIX_LIST = /(?:^|_)(?:fix|fixes|fixups?|corrections?|patch|imports?|staging|tmp|temp|scratch|todo|backfill|csv|ids)(?:_|\d|$)/i;
 
 /** Objects whose rows come from the query in their own definition (not a CREATE TABLE whose foreign keys merely name other tables). */
 const FILLED_FROM_QUERY = /^(?:CREATE (?:MATERIALIZED )?VIEW|CREATE TABLE AS|SELECT INTO)$/;

@@ -1,4 +1,4 @@
-import { codeOf, escapeRegExp, indexes, names, personalData, plural, type Rule } from './session-check-helpers.js';
+import { AGGREGATE, codeOf, escapeRegExp, IDENTIFIES, indexes, names, personalData, plural, type Rule } from './session-check-helpers.js';
 import { withEnglishNouns } from './reason-nouns.js';
 import type { Resolved, Seen } from './session-types.js';
 
@@ -12,7 +12,9 @@ const AFTER_TASK_STATEMENTS = 3;
  * tables the reason does not name (system catalogs, temporary tables and, under admin, migration
  * bookkeeping aside). A read keyed to the task (by a `<table>_id` of a task table, or a `..._id` column
  * the task's own statements used: the order's payments `WHERE order_id = ...`) is the same
- * investigation, not drift; a change never is. Three or more, or any change among them, is flagged.
+ * investigation, not drift; so is a change keyed so to the task's own rows (the ids its statements
+ * used, or a temporary table they filled: the order's history row `VALUES (5540112, 'paid')`). Three
+ * or more, or any change among them, is flagged.
  * Without a named table there is no flag.
  *
  * The reason names a table in its own words too: "Rechnung 55" and "pedido 7040" name invoices and
@@ -36,7 +38,11 @@ export const afterTask: Rule = (seen, input) => {
     ...onTask.flatMap((s) => s.objects.filter((o) => relevant(o) && named(o)).flatMap((o) => [`${singular(o.name.toLowerCase())}_id`, `${o.name.toLowerCase()}_id`])),
   ]);
   const changes = (s: Seen) => s.objects.some((o) => relevant(o) && o.access !== 'read');
-  const keyedToTask = (s: Seen) => !changes(s) && keyColumns(codeOf(s, input)).some((column) => keys.has(column));
+  // The task's own rows: ids and references its statements used (values holding a digit), and temporary tables they filled.
+  const taskValues = new Set(onTask.flatMap((s) => statementValues(codeOf(s, input))).filter((value) => /\d/.test(value)));
+  const taskTemporary = new Set(onTask.flatMap((s) => s.objects.filter((o) => o.temp && o.access !== 'read').map((o) => o.label)));
+  const sameRows = (s: Seen) => statementValues(codeOf(s, input)).some((value) => taskValues.has(value)) || s.objects.some((o) => o.temp && taskTemporary.has(o.label));
+  const keyedToTask = (s: Seen) => keyColumns(codeOf(s, input)).some((column) => keys.has(column)) && (!changes(s) || sameRows(s));
   const drift = seen.filter((s) => s.index > last.index && s.ran && s.objects.some(relevant) && !s.objects.some((o) => relevant(o) && named(o)) && !keyedToTask(s));
   const changed = drift.some(changes);
   if (drift.length < AFTER_TASK_STATEMENTS && !changed) return [];
@@ -53,9 +59,6 @@ const PEOPLE_AFTER_FIGURES = 2;
  * and "total" are left out: "customer reports order 55's total is wrong" is about one record.
  */
 const FIGURES = /(?:^|[^\p{L}])(?:kpis?|metrics|statistics?|stats|statisti[ck]en?|statistiques?|estad[ií]sticas?|estat[ií]sticas?|statistiche|dashboards?|figures|cifras|chiffres|kennzahlen|auswertung(?:en)?|\p{L}+quote|\p{L}+statistik)(?![\p{L}])/iu;
-/** Columns that say who a row is about. */
-const IDENTIFIES = /\b(?:e_?mails?|phones?|phone_numbers?|mobile|name|first_?name|last_?name|full_?name|display_?name|user_?name|surname|address|street|ssn|birth_?date|date_of_birth|dob|iban)\b/i;
-const AGGREGATE = /\b(?:count|sum|avg|min|max|group_concat|string_agg|array_agg|percentile_cont|stddev|variance)\s*\(|\bgroup\s+by\b/i;
 
 /**
  * Drift from a task of figures: the reason asks for a statistic, KPIs or a dashboard, and the session

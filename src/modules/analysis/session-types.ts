@@ -46,6 +46,7 @@ export interface SessionFacts {
 export const SESSION_FLAG_CODES = [
   'outside-window',
   'privilege-change',
+  'catalog-change',
   'capture-evasion',
   'credential-tables',
   'stored-secrets',

@@ -26,6 +26,8 @@ export interface SqlDialect extends StatementParser {
   readonly captureWords: RegExp;
   /** Tables capture reads from: changing them edits the record. */
   isCaptureTable(schema: string, name: string): boolean;
+  /** Procedures and functions (schema and name, lower case) that switch off or empty what capture reads. */
+  isCaptureRoutine(schema: string, name: string): boolean;
   /** Functions (without schema) that read the server's files or send data elsewhere. */
   readsFilesOrSendsData(name: string): boolean;
   /** A refusal for lack of privilege, as the capture stores the server's error. */

@@ -37,6 +37,11 @@ export interface ParsedStatement {
    */
   unbounded: boolean;
   limit?: number | undefined;
+  /**
+   * An UPDATE or DELETE bounded only by a join to other tables (`UPDATE t ... FROM f WHERE t.id = f.id`):
+   * unbounded, unless the session filled one of those tables by bounded reads (a fix list).
+   */
+  joinedOnly?: boolean | undefined;
   /** False when the parser could not read it: kind `other`. */
   parsed: boolean;
   /**
@@ -71,7 +76,7 @@ export interface StatementParser {
 }
 
 /** What a parser says of one statement, beside its text and where it came from. */
-export type Description = Pick<ParsedStatement, 'kind' | 'command' | 'objects' | 'selectStar' | 'unbounded' | 'limit' | 'export' | 'functions' | 'routines' | 'settings' | 'switchesTo'>;
+export type Description = Pick<ParsedStatement, 'kind' | 'command' | 'objects' | 'selectStar' | 'unbounded' | 'joinedOnly' | 'limit' | 'export' | 'functions' | 'routines' | 'settings' | 'switchesTo'>;
 
 /** Aggregates that reduce rows to a few numbers; array_agg and string_agg do not (they carry every row). */
 export const REDUCING_AGGREGATES = new Set([
@@ -197,13 +202,58 @@ export function compareConstants(operator: string, left: string | number | boole
   }
 }
 
+/** Keys are `id` and `<something>_id`. */
+const KEY = /^(?:id|\w+_id)$/;
+/** No key reaches this: the largest 32-bit key. */
+const KEY_CEILING = 2_147_483_647;
+
 /**
  * A key (`id`, `<something>_id`) compared with a number every key passes: `id > 0`, `id >= 1`,
- * `id <> -1`. Keys are positive; such a WHERE bounds nothing.
+ * `id <> -1`, `id < 99999999999`. Keys are positive and below KEY_CEILING; such a WHERE bounds nothing.
  */
 export function alwaysTrueOfKey(column: string, operator: string, value: number): boolean {
-  if (!/^(?:id|\w+_id)$/.test(column)) return false;
-  return (operator === '>' && value <= 0) || (operator === '>=' && value <= 1) || ((operator === '<>' || operator === '!=') && value <= 0);
+  if (!KEY.test(column)) return false;
+  return (operator === '>' && value <= 0) || (operator === '>=' && value <= 1) || ((operator === '<>' || operator === '!=') && value <= 0) ||
+    (operator === '<' && value > KEY_CEILING) || (operator === '<=' && value >= KEY_CEILING);
+}
+
+/** `id BETWEEN 0 AND 2147483647`: a range every key is in. */
+export const keyRangeHoldsAll = (column: string, low: unknown, high: unknown): boolean =>
+  KEY.test(column) && typeof low === 'number' && typeof high === 'number' && low <= 1 && high >= KEY_CEILING;
+
+/** Operators read from the other side: `5 < id` is `id > 5`. */
+export const FLIPPED: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '=': '=', '<>': '<>', '!=': '!=' };
+
+/** A column compared with a constant (the column on the left), for complementary. */
+export interface Comparison {
+  column: string;
+  operator: string;
+  value: string | number | boolean;
+}
+const COMPLEMENT: Record<string, string> = { '=': '<>', '<>': '=', '<': '>=', '>=': '<', '>': '<=', '<=': '>' };
+/** Arms of an OR that between them hold for every row (but nulls): `x = 5 OR x <> 5`, `id > 9 OR id <= 9`. */
+export function complementary(arms: Array<Comparison | undefined>): boolean {
+  const known = arms.filter((arm): arm is Comparison => arm !== undefined).map((arm) => ({ ...arm, operator: arm.operator === '!=' ? '<>' : arm.operator }));
+  return known.some((a) => known.some((b) => a.column === b.column && a.value === b.value && COMPLEMENT[a.operator] === b.operator));
+}
+
+/** Functions that give the current time. */
+export const NOW_FUNCTIONS = new Set(['now', 'current_timestamp', 'localtimestamp', 'sysdate', 'utc_timestamp', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp']);
+/** Columns of when a row was made: every row was made before now. */
+const CREATED = /^(?:created|inserted|creation)(?:_at|_on|_date|_time|_ts)?$|^(?:create|insert)_(?:time|date|ts)$/;
+/** `created_at < now()` (the column on the left): true of every row. */
+export const createdBeforeNow = (column: string, operator: string): boolean => CREATED.test(column) && (operator === '<' || operator === '<=');
+/** Columns no row leaves null: the target's keys (ownKeys), and when it was made. */
+export const neverNull = (column: string | undefined, keys: ReadonlySet<string>): boolean => column !== undefined && (keys.has(column) || CREATED.test(column));
+
+/**
+ * The names a key of the target goes by, for `IS NOT NULL`: `id`, and the table's own `<singular>_id`
+ * (`customer_id` of `customers`). A foreign key may be null; these never are.
+ */
+export function ownKeys(targets: Iterable<string>): Set<string> {
+  const keys = new Set(['id']);
+  for (const target of targets) keys.add(`${target.replace(/ies$/, 'y').replace(/(?:ss|sh|ch|x)es$/, (end) => end.slice(0, -2)).replace(/([^s])s$/, '$1')}_id`);
+  return keys;
 }
 
 /**

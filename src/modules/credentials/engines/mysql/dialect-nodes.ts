@@ -1,4 +1,7 @@
-import { alwaysTrueOfKey, asText, compareConstants, isJson, limitBounds, list, matchesEverything, objectsIn, REDUCING_AGGREGATES, type Json } from '../../../analysis/sql-statements.js';
+import { asText, isJson, limitBounds, list, objectsIn, ownKeys, REDUCING_AGGREGATES, type Json } from '../../../analysis/sql-statements.js';
+import { mysqlAlwaysFalse, mysqlAlwaysTrue, mysqlConjuncts, mysqlFunctionName, mysqlJoinCondition, mysqlSameColumnEquality } from './dialect-conditions.js';
+
+export { mysqlFunctionName };
 
 /** Reading node-sql-parser's trees: which rows a condition keeps, what a SELECT reads out. */
 
@@ -7,70 +10,15 @@ export function mysqlFunctionSchema(node: Json): string | undefined {
   return isJson(node.name) && isJson(node.name.schema) ? asText(node.name.schema.value)?.toLowerCase() : undefined;
 }
 
-export function mysqlFunctionName(node: Json): string {
-  if (typeof node.name === 'string') return node.name.toLowerCase();
-  const parts = isJson(node.name) ? list(node.name.name).map((part) => (isJson(part) ? asText(part.value) : undefined)) : [];
-  return (parts[parts.length - 1] ?? '').toLowerCase();
-}
-
-export function mysqlValue(value: unknown): string | number | boolean | undefined {
-  if (!isJson(value)) return undefined;
-  if (value.type === 'bool' || value.type === 'boolean') return value.value === true;
-  if (value.type === 'number') return Number(value.value);
-  if (typeof value.value === 'string' && /string/.test(String(value.type))) return value.value;
-  return undefined;
-}
-
-/** A WHERE that holds for every row, as pgAlwaysTrue reads it (`1`, `OR 1`, `1 = 1`, `id > 0`...). */
-export function mysqlAlwaysTrue(where: unknown): boolean {
-  if (where === null || where === undefined) return true;
-  const constant = mysqlValue(where);
-  if (constant !== undefined) return constant === true || (typeof constant === 'number' && constant !== 0);
-  if (!isJson(where) || where.type !== 'binary_expr') return false;
-  const operator = String(where.operator ?? '').toUpperCase();
-  if (operator === 'OR' || operator === '||') return mysqlAlwaysTrue(where.left) || mysqlAlwaysTrue(where.right) || mysqlBothNullTests(where.left, where.right);
-  if (operator === 'AND' || operator === '&&') return mysqlAlwaysTrue(where.left) && mysqlAlwaysTrue(where.right);
-  const [left, right] = [mysqlValue(where.left), mysqlValue(where.right)];
-  if (left !== undefined && right !== undefined) return compareConstants(operator, left, right);
-  // `col LIKE '%'` keeps every row (but those where col is null).
-  if (operator === 'LIKE' && matchesEverything(right)) return true;
-  const [leftColumn, rightColumn] = [mysqlColumn(where.left), mysqlColumn(where.right)];
-  if (operator === 'IS NOT' && isJson(where.right) && where.right.type === 'null') return leftColumn === 'id';
-  if (leftColumn !== undefined && leftColumn === rightColumn && mysqlColumnTable(where.left) === mysqlColumnTable(where.right)) return ['=', '>=', '<='].includes(operator);
-  if (leftColumn !== undefined && typeof right === 'number') return alwaysTrueOfKey(leftColumn, operator, right);
-  if (rightColumn !== undefined && typeof left === 'number') return alwaysTrueOfKey(rightColumn, { '<': '>', '<=': '>=', '<>': '<>', '!=': '!=' }[operator] ?? '', left);
-  return false;
-}
-
-/** `x IS NULL OR x IS NOT NULL`: every row is one or the other. */
-function mysqlBothNullTests(left: unknown, right: unknown): boolean {
-  const test = (value: unknown) => (isJson(value) && value.type === 'binary_expr' && isJson(value.right) && value.right.type === 'null' ? { operator: String(value.operator).toUpperCase(), column: mysqlColumn(value.left), table: mysqlColumnTable(value.left) } : undefined);
-  const [a, b] = [test(left), test(right)];
-  return a !== undefined && b !== undefined && a.column !== undefined && a.column === b.column && a.table === b.table && new Set([a.operator, b.operator]).size === 2 && [a.operator, b.operator].every((op) => op === 'IS' || op === 'IS NOT');
-}
-
-/** A condition of constants that holds for no row (`0`, `FALSE`, `1 = 0`, `NOT 1`, an AND with such an arm). */
-export function mysqlAlwaysFalse(where: unknown): boolean {
-  const constant = mysqlValue(where);
-  if (constant !== undefined) return constant === false || constant === 0;
-  if (!isJson(where)) return false;
-  if (where.type === 'unary_expr' && /^(?:NOT|!)$/i.test(String(where.operator))) return mysqlValue(where.expr) !== undefined && mysqlAlwaysTrue(where.expr);
-  if (where.type !== 'binary_expr') return false;
-  const operator = String(where.operator ?? '').toUpperCase();
-  if (operator === 'AND' || operator === '&&') return mysqlAlwaysFalse(where.left) || mysqlAlwaysFalse(where.right);
-  if (operator === 'OR' || operator === '||') return mysqlAlwaysFalse(where.left) && mysqlAlwaysFalse(where.right);
-  const [left, right] = [mysqlValue(where.left), mysqlValue(where.right)];
-  return left !== undefined && right !== undefined && ['=', '<>', '!=', '<', '>', '<=', '>='].includes(operator) && !compareConstants(operator, left, right);
-}
-
 /**
  * Whether a WHERE can tell the target's rows apart, as pgBoundsTarget reads it: it names a column of
  * a target table (unqualified, or by a target's name or alias). Constants alone, or only the columns
  * of another table of a multi-table UPDATE or DELETE, bound nothing.
  */
 export function mysqlBoundsTarget(where: unknown, targets: ReadonlySet<string>): boolean {
-  if (where === null || where === undefined || mysqlAlwaysTrue(where)) return false;
-  if (mysqlAlwaysFalse(where)) return true;
+  const keys = ownKeys(targets);
+  if (where === null || where === undefined || mysqlAlwaysTrue(where, keys) || mysqlInItsWholeSelf(where, targets)) return false;
+  if (mysqlAlwaysFalse(where, keys)) return true;
   for (const object of objectsIn(where)) {
     if (object.type === 'var' || object.type === 'param') return true;
     if (object.type !== 'column_ref') continue;
@@ -83,32 +31,78 @@ export function mysqlBoundsTarget(where: unknown, targets: ReadonlySet<string>):
 /** The names (and aliases) of the tables an UPDATE sets or a DELETE deletes from. */
 export function mysqlTargets(node: Json): Set<string> {
   const tables = list(node.table).filter(isJson);
-  const setTables = new Set(list(node.set).map((item) => (isJson(item) ? asText(item.table)?.toLowerCase() : undefined)));
+  const setTables = new Set(list(node.set).map((item) => (isJson(item) ? asText(item.table)?.toLowerCase() : undefined)).filter((table): table is string => table !== undefined));
   const names = new Set<string>();
-  for (const table of tables) {
+  for (const [index, table] of tables.entries()) {
     const [name, alias] = [asText(table.table)?.toLowerCase(), asText(table.as)?.toLowerCase()];
-    // An UPDATE's targets are the tables its SET names (all of them when it does not say).
-    if (node.type === 'update' && !setTables.has(undefined) && !setTables.has(name) && !(alias && setTables.has(alias))) continue;
+    // An UPDATE's targets are the tables its SET names (the first when it names none).
+    if (node.type === 'update' && (setTables.size > 0 ? !(name && setTables.has(name)) && !(alias && setTables.has(alias)) : index > 0)) continue;
     if (name) names.add(name);
     if (alias) names.add(alias);
+  }
+  // A DELETE names its targets by alias (`DELETE o FROM shop.orders o`): their tables too.
+  for (const item of node.type === 'delete' ? list(node.from).filter(isJson) : []) {
+    const [name, alias] = [asText(item.table)?.toLowerCase(), asText(item.as)?.toLowerCase()];
+    if (name && alias && names.has(alias)) names.add(name);
   }
   return names;
 }
 
-function mysqlColumn(value: unknown): string | undefined {
-  if (!isJson(value) || value.type !== 'column_ref') return undefined;
-  const column = isJson(value.column) && isJson(value.column.expr) ? value.column.expr.value : value.column;
-  return typeof column === 'string' ? column.toLowerCase() : undefined;
+/**
+ * How much of its target an UPDATE or DELETE changes. Of one table: some rows when its WHERE names a
+ * target column (mysqlBoundsTarget). Of several (JOIN ... ON or USING, a comma list): a condition that
+ * is not a pairing of two tables' columns, in the WHERE or an inner join's ON, bounds it when the
+ * tables are paired (or it names a target column); pairing alone (`o.id = f.id`) changes as many rows
+ * as the other tables pair with: 'joined', unless one of them is a bounded subquery (the session may
+ * have filled the others by bounded reads: session-rules.ts decides).
+ */
+export function mysqlChangeBound(node: Json): 'bounded' | 'unbounded' | 'joined' {
+  const targets = mysqlTargets(node);
+  const items = list(node.type === 'delete' ? node.from : node.table).filter(isJson);
+  const isTarget = (item: Json) => targets.has(String(item.as ?? item.table).toLowerCase());
+  const others = items.filter((item) => !isTarget(item));
+  if (others.length === 0) return mysqlBoundsTarget(node.where, targets) ? 'bounded' : 'unbounded';
+  const keys = ownKeys(targets);
+  const inner = items.filter((item) => /^(?:INNER JOIN|JOIN|STRAIGHT_JOIN|CROSS JOIN)$/i.test(String(item.join ?? '')));
+  const conditions = [node.where, ...inner.map((item) => item.on)].flatMap(mysqlConjuncts).filter((condition) => !mysqlAlwaysTrue(condition, keys));
+  const paired = items.some((item) => item.join && (list(item.using).length > 0 || isJson(item.on))) || conditions.some(mysqlJoinCondition);
+  if (conditions.some((condition) => !mysqlJoinCondition(condition))) return mysqlBoundsTarget(node.where, targets) || paired ? 'bounded' : 'unbounded';
+  if (!paired) return 'unbounded';
+  // A target joined to itself: rows paired with other rows (duplicates) are a condition on its rows; each with itself is every row.
+  const targetTables = new Set(items.filter(isTarget).map((item) => String(item.table).toLowerCase()));
+  if (others.some((item) => targetTables.has(String(item.table).toLowerCase())) && !conditions.every(mysqlSameColumnEquality)) return 'bounded';
+  const ctes = withQueries(node);
+  const query = (item: Json) => (isJson(item.expr) && isJson(item.expr.ast) ? item.expr.ast : item.db ? undefined : ctes.get(String(item.table).toLowerCase()));
+  return others.some((item) => query(item) !== undefined && !mysqlUnboundedSelect(query(item)!, ctes)) ? 'bounded' : 'joined';
 }
-const mysqlColumnTable = (value: unknown) => (isJson(value) ? String(value.table ?? '').toLowerCase() : '');
 
-/** An UPDATE or DELETE joined to another table (INNER JOIN ... ON / USING) changes only the rows that match it. */
-export const mysqlJoinBound = (node: Json) =>
-  [...list(node.table), ...list(node.from)].some((item) => {
-    if (!isJson(item) || !/^(?:INNER JOIN|JOIN|STRAIGHT_JOIN)$/i.test(String(item.join ?? ''))) return false;
-    if (list(item.using).length > 0) return true;
-    return isJson(item.on) && !mysqlAlwaysTrue(item.on);
-  });
+/** A statement's own WITH queries by name. */
+function withQueries(node: Json, outer: ReadonlyMap<string, Json> = new Map()): Map<string, Json> {
+  const ctes = new Map(outer);
+  for (const cte of list(node.with)) {
+    const name = isJson(cte) && isJson(cte.name) ? asText(cte.name.value) : undefined;
+    const query = isJson(cte) && isJson(cte.stmt) ? (isJson(cte.stmt.ast) ? cte.stmt.ast : cte.stmt) : undefined;
+    if (name && query) ctes.set(name.toLowerCase(), query);
+  }
+  return ctes;
+}
+
+/**
+ * `id IN (SELECT id FROM <the target>)`, directly or through derived tables (MySQL's way round "can't
+ * specify target table"), with no WHERE that bounds any of them: every row's key is among every row's
+ * keys. A LIMIT there picks rows, it does not say which.
+ */
+function mysqlInItsWholeSelf(where: unknown, targets: ReadonlySet<string>): boolean {
+  if (!isJson(where) || where.type !== 'binary_expr' || String(where.operator).toUpperCase() !== 'IN' || !isJson(where.right)) return false;
+  const [subquery] = list(where.right.value);
+  const whole = (select: unknown): boolean => {
+    if (!isJson(select) || !mysqlAlwaysTrue(select.where) || select.groupby || list(select.from).length !== 1) return false;
+    const [source] = list(select.from);
+    if (!isJson(source)) return false;
+    return isJson(source.expr) && isJson(source.expr.ast) ? whole(source.expr.ast) : targets.has(String(source.table).toLowerCase());
+  };
+  return list(where.right.value).length === 1 && isJson(subquery) && whole(subquery.ast);
+}
 
 function mysqlSelects(select: Json): Json[] {
   const all: Json[] = [];
@@ -132,12 +126,7 @@ export function mysqlLimit(node: Json): number | undefined {
 
 export function mysqlUnboundedSelect(select: Json, outer: ReadonlyMap<string, Json> = new Map()): boolean {
   // The statement's own WITH queries: a SELECT of them reads only what they read.
-  const ctes = new Map(outer);
-  for (const cte of list(select.with)) {
-    const name = isJson(cte) && isJson(cte.name) ? asText(cte.name.value) : undefined;
-    const query = isJson(cte) && isJson(cte.stmt) ? (isJson(cte.stmt.ast) ? cte.stmt.ast : cte.stmt) : undefined;
-    if (name && query) ctes.set(name.toLowerCase(), query);
-  }
+  const ctes = withQueries(select, outer);
   return mysqlSelects(select).some((arm) => {
     const from = list(arm.from).filter((item) => isJson(item) && item.type !== 'dual') as Json[];
     if (from.length === 0 || (!mysqlAlwaysTrue(arm.where) && (mysqlAlwaysFalse(arm.where) || mysqlHasColumn(arm.where)))) return false;

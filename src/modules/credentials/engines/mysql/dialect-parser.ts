@@ -5,7 +5,6 @@ import {
   asText,
   blank,
   isJson,
-  limitBounds,
   list,
   mergeObjects,
   objectsIn,
@@ -18,7 +17,7 @@ import {
   type StatementKind,
   type TouchedObject,
 } from '../../../analysis/sql-statements.js';
-import { mysqlBoundsTarget, mysqlFunctionName, mysqlFunctionSchema, mysqlJoinBound, mysqlLimit, mysqlStar, mysqlTargets, mysqlUnboundedSelect } from './dialect-nodes.js';
+import { mysqlChangeBound, mysqlFunctionName, mysqlFunctionSchema, mysqlLimit, mysqlStar, mysqlTargets, mysqlUnboundedSelect } from './dialect-nodes.js';
 
 /** Statements read by node-sql-parser, with its MySQL grammar first, then its MariaDB one. */
 
@@ -42,7 +41,7 @@ export function parseMysqlEntry(entryText: string, entry: number): ParsedStateme
 }
 
 function parseMysqlPiece(original: string, code: string, entry: number): ParsedStatement {
-  const statement = code.trim().replace(/;\s*$/, '');
+  const statement = plainChange(code.trim().replace(/;\s*$/, ''));
   for (const database of ['MySQL', 'MariaDB']) {
     try {
       const result = mysqlParser.parse(statement, { database });
@@ -68,6 +67,20 @@ function parseMysqlPiece(original: string, code: string, entry: number): ParsedS
     }
   }
   return unparsed(MYSQL_LEXICAL, original, entry);
+}
+
+/**
+ * An UPDATE or DELETE in the words the parser's grammar reads, touching the same rows: without the
+ * modifiers LOW_PRIORITY, QUICK and IGNORE (which it misses, or reads as a table named IGNORE), without
+ * a PARTITION list (the rows are the table's either way), and `DELETE FROM t USING ...` written as the
+ * equivalent `DELETE t FROM ...`.
+ */
+function plainChange(statement: string): string {
+  if (!/^(?:UPDATE|DELETE)\b/i.test(statement)) return statement;
+  return statement
+    .replace(/^(UPDATE|DELETE)(?:\s+(?:LOW_PRIORITY|QUICK|IGNORE)\b)+/i, '$1')
+    .replace(/\s+PARTITION\s*\([\w`\s,]*\)/gi, '')
+    .replace(/^DELETE\s+FROM\s+([\s\S]+?)\s+USING\s+/i, 'DELETE $1 FROM ');
 }
 
 const STRING = String.raw`(?:'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")`;
@@ -134,6 +147,7 @@ function describeMysql(ast: Json, tableList: string[]): Description {
   let unbounded = false;
   let limit: number | undefined;
   let exported = false;
+  let joinedOnly = false;
   let switchesTo: string | undefined;
   const settings: string[] = [];
 
@@ -155,10 +169,18 @@ function describeMysql(ast: Json, tableList: string[]): Description {
       unbounded = isJson(ast.values) && ast.values.type === 'select' ? mysqlUnboundedSelect(ast.values) : false;
       break;
     case 'update':
-    case 'delete':
+    case 'delete': {
       kind = type;
-      unbounded = !mysqlBoundsTarget(ast.where, mysqlTargets(ast)) && !limitBounds(mysqlLimit(ast)) && !mysqlJoinBound(ast);
+      // A LIMIT picks rows, it does not say which: no bound of a change.
+      const bound = mysqlChangeBound(ast);
+      [unbounded, joinedOnly] = [bound !== 'bounded', bound === 'joined'];
+      // Every table a multi-table change names as its target is written.
+      const targets = mysqlTargets(ast);
+      for (const item of list(type === 'delete' ? ast.from : ast.table)) {
+        if (isJson(item) && [item.table, item.as].some((name) => typeof name === 'string' && targets.has(name.toLowerCase()))) named(item, 'write');
+      }
       break;
+    }
     case 'truncate':
       [kind, unbounded] = ['delete', true];
       break;
@@ -185,9 +207,12 @@ function describeMysql(ast: Json, tableList: string[]): Description {
       }
       break;
     case 'alter': {
-      // A dropped column takes its data with it.
-      const dropsColumn = list(ast.expr).some((item) => isJson(item) && item.action === 'drop' && item.resource === 'column');
-      [kind, command] = ['ddl', dropsColumn ? 'ALTER TABLE DROP COLUMN' : 'ALTER TABLE'];
+      // A dropped column takes its data with it, and a dropped or emptied partition its rows.
+      const does = (action: string, resource: string) => list(ast.expr).some((item) => isJson(item) && item.action === action && item.resource === resource);
+      const destroys = does('drop', 'column') ? 'DROP COLUMN' : does('drop', 'partition') ? 'DROP PARTITION' : does('truncate', 'partition') ? 'TRUNCATE PARTITION' : undefined;
+      // One that only adds (columns, indexes, constraints) touches no row that was there.
+      const adds = list(ast.expr).length > 0 && list(ast.expr).every((item) => isJson(item) && item.action === 'add');
+      [kind, command] = ['ddl', destroys ? `ALTER TABLE ${destroys}` : adds ? 'ALTER TABLE ADD' : 'ALTER TABLE'];
       break;
     }
     case 'drop':
@@ -250,5 +275,5 @@ function describeMysql(ast: Json, tableList: string[]): Description {
       break;
   }
   for (const name of functions) if (readsFilesOrSendsData(name)) exported = true;
-  return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, limit, export: exported, functions: [...functions].filter(Boolean), routines: [...routines.values()], settings, switchesTo };
+  return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, joinedOnly, limit, export: exported, functions: [...functions].filter(Boolean), routines: [...routines.values()], settings, switchesTo };
 }

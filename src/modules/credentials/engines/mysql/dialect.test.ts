@@ -32,7 +32,8 @@ describe('MySQL and MariaDB statements', () => {
       { kind: 'transaction', command: 'START TRANSACTION' },
       { kind: 'utility', command: 'USE' },
     ]);
-    expect(parsed[2]!.unbounded).toBe(false);
+    // A LIMIT is no WHERE: which 100 rows, nobody chose.
+    expect(parsed[2]!.unbounded).toBe(true);
     expect(parsed[3]!.unbounded).toBe(true);
     expect(parsed[5]!.objects).toEqual([{ schema: 'shop', name: '*', access: 'ddl' }]);
     expect(parsed[9]!.switchesTo).toBe('shop');
@@ -64,6 +65,28 @@ describe('MySQL and MariaDB statements', () => {
       ['LOAD DATA INFILE', true],
       ['LOAD DATA LOCAL INFILE', false],
     ]);
+  });
+
+  it('reads changes in the forms its grammar lacks, and writes every target of a multi-table change', async () => {
+    const parsed = await my(
+      'DELETE LOW_PRIORITY QUICK IGNORE FROM shop.sessions WHERE id = 4',
+      'UPDATE IGNORE shop.customers SET newsletter = 0',
+      'DELETE FROM shop.events PARTITION (p2025, p2026)',
+      'DELETE FROM oi USING shop.order_items AS oi JOIN shop.orders AS o ON o.id = oi.order_id WHERE o.id = 7',
+      'DELETE i, l FROM game.inventory i JOIN game.inventory_log l ON l.item_id = i.item_id',
+      'UPDATE a JOIN b ON b.id = a.b_id SET a.x = 1, b.y = 2',
+    );
+    expect(parsed.map((s) => [s.command, s.parsed, s.unbounded, s.joinedOnly])).toEqual([
+      ['DELETE', true, false, false],
+      ['UPDATE', true, true, false],
+      ['DELETE', true, true, false],
+      ['DELETE', true, false, false],
+      ['DELETE', true, true, false],
+      ['UPDATE', true, true, false],
+    ]);
+    expect(parsed[1]!.objects).toEqual([{ schema: 'shop', name: 'customers', access: 'write' }]);
+    expect(parsed[4]!.objects).toEqual([{ schema: 'game', name: 'inventory', access: 'write' }, { schema: 'game', name: 'inventory_log', access: 'write' }]);
+    expect(parsed[5]!.objects.map((o) => o.access)).toEqual(['write', 'write']);
   });
 
   it('records server settings, not user variables', async () => {

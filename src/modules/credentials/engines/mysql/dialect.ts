@@ -28,9 +28,11 @@ export const mysqlDialect: SqlDialect = {
   // The general, slow and binary logs (log_output, log_bin, slow_query_log...), the audit plugins, performance_schema.
   captureSettings: /^(?:log_|general_log|slow_query_log|sql_log_off|sql_log_bin|server_audit|audit_log|performance_schema)/,
   // ... and the audit plugins or components uninstalled (UNINSTALL PLUGIN server_audit).
-  captureWords: /\b(?:general_log|slow_query_log\w*|sql_log_off|sql_log_bin|log_output|server_audit\w*|audit_log\w*)\s*(?:=|:=|\bTO\b)|\bUNINSTALL\s+(?:PLUGIN|SONAME|COMPONENT)\b[^;]*audit/i,
+  captureWords: /\b(?:general_log|slow_query_log\w*|sql_log_off|sql_log_bin|log_output|server_audit\w*|audit_log\w*)\s*(?:=|:=|\bTO\b)|\bUNINSTALL\s+(?:PLUGIN|SONAME|COMPONENT)\b[^;]*audit|\bsys`?\s*\.\s*`?ps_(?:setup_disable_|truncate_all_tables)/i,
   // The tables capture reads (general_log, performance_schema) and the slow log beside them.
   isCaptureTable: (schema, name) => schema === 'performance_schema' || (schema === 'mysql' && (name === 'general_log' || name === 'slow_log')),
+  // The sys schema's switches for performance_schema: consumers and instruments off, its tables emptied.
+  isCaptureRoutine: (schema, name) => schema === 'sys' && /^ps_(?:setup_disable_|truncate_all_tables$)/.test(name),
   readsFilesOrSendsData,
   permissionError: /permission denied|access denied|command denied|\b(?:1044|1045|1142|1143|1227|1370|1410|3530)\b/i,
 };

@@ -1,5 +1,6 @@
 import { asText, emptyDescription, isJson, list, mergeObjects, objectsIn, type Description, type Json, type TouchedObject } from '../../../analysis/sql-statements.js';
-import { fallbackKind, objectTypeWords, pgBoundsTarget, pgConst, pgFunctionName, pgFunctionSchema, pgLimit, pgStar, pgTargetNames, pgUnboundedSelect, PG_SIMPLE, readsFilesOrSendsData, unwrapSelect } from './dialect-nodes.js';
+import { fallbackKind, objectTypeWords, pgBoundsTarget, pgConst, pgOnlyJoined, pgFunctionName, pgFunctionSchema, pgLimit, pgStar, pgTargetNames, pgUnboundedSelect, PG_SIMPLE, readsFilesOrSendsData, unwrapSelect } from './dialect-nodes.js';
+import { pgColumn } from './dialect-conditions.js';
 
 /**
  * What one statement of libpg-query's tree does, for the session rules: its kind and command, the
@@ -53,6 +54,7 @@ export function describePostgres(wrapper: Json): Description {
   let unbounded = false;
   let limit: number | undefined;
   let exported = false;
+  let joinedOnly = false;
   let switchesTo: string | undefined;
 
   switch (type) {
@@ -74,8 +76,15 @@ export function describePostgres(wrapper: Json): Description {
     }
     case 'UpdateStmt':
     case 'DeleteStmt':
+      // pg_settings is a view of the settings: an UPDATE of it is set_config, judged by the settings it names.
+      if (type === 'UpdateStmt' && isJson(node.relation) && node.relation.relname === 'pg_settings' && [undefined, 'pg_catalog'].includes(asText(node.relation.schemaname))) {
+        [kind, command] = ['set', 'UPDATE pg_settings'];
+        for (const name of settingsNamed(node.whereClause)) settings.add(name);
+        break;
+      }
       markTarget(node.relation, 'write');
       unbounded = !pgBoundsTarget(node.whereClause, pgTargetNames(node.relation));
+      if (!unbounded && pgOnlyJoined(node)) [unbounded, joinedOnly] = [true, true];
       break;
     case 'MergeStmt':
       markTarget(node.relation, 'write');
@@ -141,8 +150,10 @@ export function describePostgres(wrapper: Json): Description {
       const subtypes = list(node.cmds).map((cmd) => (isJson(cmd) && isJson(cmd.AlterTableCmd) ? asText(cmd.AlterTableCmd.subtype) : undefined));
       const words = objectTypeWords(node.objtype);
       // Any change of owner among the commands hands the object over; a dropped column takes its data with it.
+      // One that only adds (columns, constraints, an attached partition) touches no row that was there.
       if (subtypes.includes('AT_ChangeOwner')) [kind, command] = ['dcl', `ALTER ${words} OWNER`];
       else if (subtypes.includes('AT_DropColumn')) [kind, command] = ['ddl', `ALTER ${words} DROP COLUMN`];
+      else if (subtypes.length > 0 && subtypes.every((subtype) => /^AT_(?:AddColumn|AddConstraint|AddIndex|AddIndexConstraint|AttachPartition)$/.test(subtype ?? ''))) [kind, command] = ['ddl', `ALTER ${words} ADD`];
       else [kind, command] = ['ddl', `ALTER ${words}`];
       markTarget(node.relation, 'ddl');
       break;
@@ -274,7 +285,19 @@ export function describePostgres(wrapper: Json): Description {
     objects.push({ schema, name: relname, access: targets.get(object) ?? 'read' });
   }
   switchesTo ??= configuredPath;
-  return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, limit, export: exported, functions: [...functions].filter(Boolean), routines: [...routines.values()], settings: [...settings], switchesTo };
+  return { kind, command, objects: mergeObjects(objects), selectStar, unbounded, joinedOnly, limit, export: exported, functions: [...functions].filter(Boolean), routines: [...routines.values()], settings: [...settings], switchesTo };
+}
+
+/** The settings a WHERE of pg_settings names: `name = 'work_mem'`, `name IN ('log_statement', ...)`. */
+function settingsNamed(where: unknown): string[] {
+  const named: string[] = [];
+  for (const object of objectsIn(where)) {
+    const expr = isJson(object.A_Expr) ? object.A_Expr : undefined;
+    if (!expr || pgColumn(expr.lexpr) !== 'name') continue;
+    const values = isJson(expr.rexpr) && isJson(expr.rexpr.List) ? list(expr.rexpr.List.items).map(pgConst) : [pgConst(expr.rexpr)];
+    for (const value of values) if (typeof value === 'string') named.push(value.toLowerCase());
+  }
+  return named;
 }
 
 /** The first schema of a search_path value (`"$user", sales, public` -> `sales`), unquoted; undefined when empty. */

@@ -1,4 +1,7 @@
-import { alwaysTrueOfKey, asText, BOUNDLESS_LIMIT, compareConstants, isJson, list, matchesEverything, objectsIn, REDUCING_AGGREGATES, type Json, type StatementKind } from '../../../analysis/sql-statements.js';
+import { asText, BOUNDLESS_LIMIT, isJson, list, objectsIn, ownKeys, REDUCING_AGGREGATES, type Json, type StatementKind } from '../../../analysis/sql-statements.js';
+import { pgAlwaysFalse, pgAlwaysTrue, pgColumn, pgConjuncts, pgConst, pgJoinCondition, pgSameColumnEquality } from './dialect-conditions.js';
+
+export { pgConst };
 
 /** Reading libpg-query's trees: PostgreSQL's own grammar, as JSON. */
 
@@ -30,79 +33,6 @@ export function pgFunctionSchema(call: Json): string | undefined {
   return parts.length > 1 ? parts[parts.length - 2]?.toLowerCase() : undefined;
 }
 
-export function pgConst(value: unknown): string | number | boolean | undefined {
-  if (!isJson(value) || !isJson(value.A_Const)) return undefined;
-  const constant = value.A_Const;
-  if (isJson(constant.ival)) return typeof constant.ival.ival === 'number' ? constant.ival.ival : 0;
-  if (isJson(constant.sval)) return asText(constant.sval.sval) ?? '';
-  if (isJson(constant.boolval)) return constant.boolval.boolval === true;
-  if (isJson(constant.fval)) return Number(constant.fval.fval);
-  return undefined;
-}
-
-/**
- * A WHERE that holds for every row: none, `true`, `1 = 1`, `'a' = 'a'`, `id = id`, an OR with such an
- * arm, an AND of only such arms, and a key compared with what every key is (`id > 0`, `id >= 1`,
- * `id IS NOT NULL`; see alwaysTrueOfKey).
- */
-export function pgAlwaysTrue(where: unknown): boolean {
-  if (where === undefined) return true;
-  if (pgConst(where) === true) return true;
-  if (!isJson(where)) return false;
-  if (isJson(where.BoolExpr)) {
-    const args = list(where.BoolExpr.args);
-    if (where.BoolExpr.boolop === 'OR_EXPR') return args.some(pgAlwaysTrue) || bothNullTests(args);
-    if (where.BoolExpr.boolop === 'AND_EXPR') return args.length > 0 && args.every(pgAlwaysTrue);
-    if (where.BoolExpr.boolop === 'NOT_EXPR') return args.length === 1 && pgAlwaysFalse(args[0]);
-    return false;
-  }
-  // `col LIKE '%'` keeps every row (but those where col is null).
-  if (isJson(where.A_Expr) && (where.A_Expr.kind === 'AEXPR_LIKE' || where.A_Expr.kind === 'AEXPR_ILIKE')) {
-    const operator = asText(list(where.A_Expr.name).map((part) => (isJson(part) && isJson(part.String) ? part.String.sval : undefined))[0]);
-    return (operator === '~~' || operator === '~~*') && matchesEverything(pgConst(where.A_Expr.rexpr));
-  }
-  if (isJson(where.NullTest)) return where.NullTest.nulltesttype === 'IS_NOT_NULL' && pgColumn(where.NullTest.arg) === 'id';
-  if (isJson(where.A_Expr) && where.A_Expr.kind === 'AEXPR_OP') {
-    const expr = where.A_Expr;
-    const operator = asText(list(expr.name).map((part) => (isJson(part) && isJson(part.String) ? part.String.sval : undefined))[0]) ?? '';
-    const [left, right] = [pgConst(expr.lexpr), pgConst(expr.rexpr)];
-    if (left !== undefined && right !== undefined) return compareConstants(operator, left, right);
-    const [leftColumn, rightColumn] = [pgColumn(expr.lexpr), pgColumn(expr.rexpr)];
-    if (leftColumn !== undefined && pgColumnPath(expr.lexpr) === pgColumnPath(expr.rexpr)) return ['=', '>=', '<='].includes(operator);
-    if (leftColumn !== undefined && typeof right === 'number') return alwaysTrueOfKey(leftColumn, operator, right);
-    if (rightColumn !== undefined && typeof left === 'number') return alwaysTrueOfKey(rightColumn, FLIPPED[operator] ?? '', left);
-  }
-  return false;
-}
-
-/** `x IS NULL OR x IS NOT NULL` (among other arms): every row is one or the other. */
-function bothNullTests(args: unknown[]): boolean {
-  const tests = args.filter((arg): arg is Json => isJson(arg) && isJson(arg.NullTest)).map((arg) => arg.NullTest as Json);
-  const of = (kind: string) => new Set(tests.filter((test) => test.nulltesttype === kind).map((test) => pgColumnPath(test.arg)).filter((path) => path !== undefined));
-  const isNull = of('IS_NULL');
-  return [...of('IS_NOT_NULL')].some((path) => isNull.has(path));
-}
-
-/** A condition of constants that holds for no row: `false`, `1 = 0`, `NOT true`, an AND with such an arm, an OR of only such arms. */
-export function pgAlwaysFalse(where: unknown): boolean {
-  const constant = pgConst(where);
-  if (constant !== undefined) return constant === false;
-  if (!isJson(where)) return false;
-  if (isJson(where.BoolExpr)) {
-    const args = list(where.BoolExpr.args);
-    if (where.BoolExpr.boolop === 'AND_EXPR') return args.some(pgAlwaysFalse);
-    if (where.BoolExpr.boolop === 'OR_EXPR') return args.length > 0 && args.every(pgAlwaysFalse);
-    if (where.BoolExpr.boolop === 'NOT_EXPR') return args.length === 1 && args[0] !== undefined && pgConst(args[0]) !== undefined && pgAlwaysTrue(args[0]);
-    return false;
-  }
-  if (isJson(where.A_Expr) && where.A_Expr.kind === 'AEXPR_OP') {
-    const operator = asText(list(where.A_Expr.name).map((part) => (isJson(part) && isJson(part.String) ? part.String.sval : undefined))[0]) ?? '';
-    const [left, right] = [pgConst(where.A_Expr.lexpr), pgConst(where.A_Expr.rexpr)];
-    return left !== undefined && right !== undefined && ['=', '<>', '!=', '<', '>', '<=', '>='].includes(operator) && !compareConstants(operator, left, right);
-  }
-  return false;
-}
-
 /**
  * Whether a WHERE can tell the target's rows apart: it names a column of the target (unqualified, or
  * qualified by the target's name or alias), or a cursor position. One that names only constants, or
@@ -110,8 +40,9 @@ export function pgAlwaysFalse(where: unknown): boolean {
  * every row of the target or none, and bounds nothing. A condition that holds for no row is a bound.
  */
 export function pgBoundsTarget(where: unknown, target: ReadonlySet<string>): boolean {
-  if (where === undefined || pgAlwaysTrue(where) || pgInItsWholeSelf(where, target)) return false;
-  if (pgAlwaysFalse(where)) return true;
+  const keys = ownKeys(target);
+  if (where === undefined || pgAlwaysTrue(where, keys) || pgInItsWholeSelf(where, target)) return false;
+  if (pgAlwaysFalse(where, keys)) return true;
   for (const object of objectsIn(where)) {
     if (isJson(object.CurrentOfExpr)) return true;
     if (!isJson(object.ColumnRef)) continue;
@@ -124,15 +55,16 @@ export function pgBoundsTarget(where: unknown, target: ReadonlySet<string>): boo
 }
 
 /**
- * `id IN (SELECT id FROM <the target itself>)` with nothing bounding the subquery: every row's key is
- * among every row's keys.
+ * `id IN (SELECT id FROM <the target itself>)` with no WHERE that bounds the subquery: every row's key
+ * is among every row's keys. A LIMIT there (`ctid IN (SELECT ctid FROM t LIMIT 10000)`, PostgreSQL's
+ * DELETE ... LIMIT) picks rows, it does not say which.
  */
 function pgInItsWholeSelf(where: unknown, target: ReadonlySet<string>): boolean {
   if (!isJson(where) || !isJson(where.SubLink) || where.SubLink.subLinkType !== 'ANY_SUBLINK') return false;
   const select = unwrapSelect(where.SubLink.subselect);
   const from = select ? list(select.fromClause) : [];
   const source = from.length === 1 && isJson(from[0]) && isJson(from[0].RangeVar) ? from[0].RangeVar : undefined;
-  if (!select || !source || !target.has(String(source.relname).toLowerCase()) || !pgUnboundedSelect(select)) return false;
+  if (!select || !source || !target.has(String(source.relname).toLowerCase()) || !pgAlwaysTrue(select.whereClause) || select.groupClause || select.havingClause) return false;
   const targets = list(select.targetList).map((item) => (isJson(item) && isJson(item.ResTarget) ? pgColumn(item.ResTarget.val) : undefined));
   return targets.length === 1 && targets[0] !== undefined && targets[0] === pgColumn(where.SubLink.testexpr);
 }
@@ -148,19 +80,6 @@ export function pgTargetNames(relation: unknown): Set<string> {
   return names;
 }
 
-/** The column a node names (its last part, lower case), if it is a plain column reference. */
-function pgColumn(value: unknown): string | undefined {
-  if (!isJson(value) || !isJson(value.ColumnRef)) return undefined;
-  const fields = list(value.ColumnRef.fields);
-  const last = fields[fields.length - 1];
-  return isJson(last) && isJson(last.String) ? asText(last.String.sval)?.toLowerCase() : undefined;
-}
-
-const pgColumnPath = (value: unknown) =>
-  isJson(value) && isJson(value.ColumnRef) ? list(value.ColumnRef.fields).map((field) => (isJson(field) && isJson(field.String) ? asText(field.String.sval) : '*')).join('.').toLowerCase() : undefined;
-
-const FLIPPED: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '=': '=', '<>': '<>', '!=': '!=' };
-
 export function pgStar(select: Json): boolean {
   if (select.op && select.op !== 'SETOP_NONE') return [select.larg, select.rarg].some((arm) => isJson(arm) && pgStar(arm));
   return list(select.targetList).some((target) => {
@@ -169,14 +88,43 @@ export function pgStar(select: Json): boolean {
   });
 }
 
-export function pgUnboundedSelect(select: Json, outer: ReadonlyMap<string, Json> = new Map()): boolean {
-  // The statement's own WITH queries: a SELECT of them reads only what they read.
+/** A statement's own WITH queries by name, added to those of the statements around it. */
+function withQueries(withClause: unknown, outer: ReadonlyMap<string, Json>): Map<string, Json> {
   const ctes = new Map(outer);
-  for (const cte of list(isJson(select.withClause) ? select.withClause.ctes : undefined)) {
+  for (const cte of list(isJson(withClause) ? withClause.ctes : undefined)) {
     const body = isJson(cte) && isJson(cte.CommonTableExpr) ? cte.CommonTableExpr : undefined;
     const query = body ? unwrapSelect(body.ctequery) : undefined;
     if (body && query && asText(body.ctename)) ctes.set(asText(body.ctename)!.toLowerCase(), query);
   }
+  return ctes;
+}
+
+/**
+ * UPDATE ... FROM and DELETE ... USING whose WHERE only pairs the target's rows with the other tables'
+ * (`o.id = f.id`): they change as many rows as those tables pair with. Not when one of them is a
+ * VALUES list, a bounded subquery or WITH query, or a function's rows; when they are all tables, the
+ * session may have filled one by bounded reads (session-rules.ts decides, from `joinedOnly`).
+ */
+export function pgOnlyJoined(node: Json): boolean {
+  const sources = [...list(node.fromClause), ...list(node.usingClause)].flatMap(rangeItems);
+  const conditions = pgConjuncts(node.whereClause).filter((condition) => !pgAlwaysTrue(condition));
+  if (sources.length === 0 || conditions.length === 0 || !conditions.every(pgJoinCondition)) return false;
+  // The target joined to itself: rows paired with other rows (duplicates: `a.email = b.email AND a.id > b.id`)
+  // are a condition on its rows; each row paired with itself (`a.id = b.id`) is every row.
+  const target = isJson(node.relation) ? asText(node.relation.relname) : undefined;
+  if (sources.some((item) => isJson(item.RangeVar) && item.RangeVar.relname === target) && !conditions.every(pgSameColumnEquality)) return false;
+  const ctes = withQueries(node.withClause, new Map());
+  const bounded = (item: Json): boolean => {
+    if (isJson(item.RangeFunction)) return true;
+    const query = isJson(item.RangeSubselect) ? unwrapSelect(item.RangeSubselect.subquery) : isJson(item.RangeVar) && item.RangeVar.schemaname === undefined ? ctes.get(String(item.RangeVar.relname).toLowerCase()) : undefined;
+    return query !== undefined && !pgUnboundedSelect(query, ctes);
+  };
+  return !sources.some(bounded);
+}
+
+export function pgUnboundedSelect(select: Json, outer: ReadonlyMap<string, Json> = new Map()): boolean {
+  // The statement's own WITH queries: a SELECT of them reads only what they read.
+  const ctes = withQueries(select.withClause, outer);
   if (select.op && select.op !== 'SETOP_NONE') return [select.larg, select.rarg].some((arm) => isJson(arm) && pgUnboundedSelect(arm, ctes));
   const from = list(select.fromClause).flatMap(rangeItems);
   // Whether a FROM item gives every row of a table: a table does; a WITH query or a subquery only what

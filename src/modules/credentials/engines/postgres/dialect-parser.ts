@@ -1,4 +1,5 @@
 import { loadModule, parsePlPgSQLSync, parseSync, scanSync } from 'libpg-query';
+import { lex } from '../../../analysis/sql-lexer.js';
 import { POSTGRES_LEXICAL } from './dialect-lexical.js';
 import {
   asText,
@@ -153,14 +154,18 @@ export function psqlCopyAsServerCopy(text: string): string | undefined {
 }
 
 function parsePostgresPiece(text: string, entry: number): ParsedStatement {
-  try {
-    const result = parseSync(text);
-    const stmt = result.stmts?.[0]?.stmt;
-    if (!stmt || (result.stmts?.length ?? 0) !== 1) return unparsed(POSTGRES_LEXICAL, text, entry);
-    return { ...blank(tidy(text), entry), ...describePostgres(stmt as unknown as Json) };
-  } catch {
-    return unparsed(POSTGRES_LEXICAL, text, entry);
+  // libpg-query refuses some comments the server reads past (`3 NOT /* x */ IN (1, 2)`): then the text without them.
+  for (const code of [text, lex(POSTGRES_LEXICAL, text).code]) {
+    try {
+      const result = parseSync(code);
+      const stmt = result.stmts?.[0]?.stmt;
+      if (!stmt || (result.stmts?.length ?? 0) !== 1) break;
+      return { ...blank(tidy(text), entry), ...describePostgres(stmt as unknown as Json) };
+    } catch {
+      // the next form, or read by its words
+    }
   }
+  return unparsed(POSTGRES_LEXICAL, text, entry);
 }
 
 /** libpg-query reports byte offsets into the UTF-8 text. */

@@ -34,6 +34,7 @@ export const postgresDialect: SqlDialect = {
   captureWords: /\b(?:pgaudit\.\w+|log_statement|session_replication_role)\s*(?:=|:=|\bTO\b)/i,
   // Capture reads the server's log files, which no statement can write.
   isCaptureTable: () => false,
+  isCaptureRoutine: () => false,
   readsFilesOrSendsData,
   permissionError: /permission denied|insufficient privilege|must be (?:owner|superuser|a member)|\b42501\b/i,
 };
