@@ -1,9 +1,9 @@
-import { addressesAnAutomatedReviewer } from '../risk/steering.js';
 import { AGGREGATE, capturedBy, codeOf, IDENTIFIES, personalData, commands, dangerous, indexes, names, onlyTemporary, plural, selectList, type Rule } from './session-check-helpers.js';
 import { ddlBeyondGrant, schemaChangeUndescribed, writeBeyondGrant } from './session-grant-checks.js';
 import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
 import { ACCOUNT_TABLE, namesASecret } from './secret-names.js';
 import { afterTask, peopleAfterFigures } from './session-task-checks.js';
+import { steersTheReviewer } from './sql-steering.js';
 import type { Resolved, Seen, SessionRuleInput } from './session-types.js';
 
 /**
@@ -13,8 +13,8 @@ import type { Resolved, Seen, SessionRuleInput } from './session-types.js';
 
 /** Five or more refusals in one session reads as trying doors rather than typos. */
 const PROBING_REFUSALS = 5;
-/** Clock differences between the capture source and dbaccess. */
-const WINDOW_GRACE_MS = 60_000;
+/** Clock differences between the capture source and dbaccess: seconds, not a minute (the rubric allows none). */
+const WINDOW_GRACE_MS = 5_000;
 const HARMLESS_UNPARSED = /^(?:SET NAMES|SET CHARACTER|SET CHARSET|SHOW|DESCRIBE|DESC|EXPLAIN|HELP|SET TRANSACTION)\b/;
 /** Commands that read or write the server's files, run a program, or connect to another server (a foreign server, a FEDERATED table). */
 const FILE_OR_PROGRAM = /\b(?:PROGRAM|FILE|OUTFILE|DUMPFILE|INFILE|SERVER|FEDERATED)\b/;
@@ -241,7 +241,7 @@ const selectStarPii: Rule = (seen) => {
 };
 
 const aiInstructions: Rule = (seen) => {
-  const found = seen.filter((s) => addressesAnAutomatedReviewer(s.statement.text));
+  const found = seen.filter((s) => steersTheReviewer(s.statement.text));
   if (found.length === 0) return [];
   const which = found.length === 1 ? 'A statement carries' : `${found.length} statements carry`;
   return [{ code: 'ai-instructions', severity: 'warning', message: `${which} text addressed to an AI reviewer; it changed nothing here, and is itself worth a look.`, statements: indexes(found) }];

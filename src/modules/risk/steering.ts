@@ -46,6 +46,12 @@ const STEERING_PATTERNS: RegExp[] = [
   new RegExp(String.raw`\b(?:ignore|disregard|forget|override|ignorez|ignorer|oubliez|ignoriere|ignorieren|vergiss|ignora|ignorar|olvida|ignore|esqueca|esquece)\b[^.\n]{0,40}\b${EARLIER}\b[^.\n]{0,20}\b${INSTRUCTIONS}\b`, 'i'),
   new RegExp(String.raw`\b(?:ignore|disregard|forget|ignorez|ignorer|oubliez|ignoriere|ignorieren|vergiss|ignora|ignorar|olvida|esqueca|esquece)\b[^.\n]{0,20}\b${INSTRUCTIONS}\b[^.\n]{0,20}\b${EARLIER}\b`, 'i'),
   /\byou(?: are|'re)\s+now\b/i,
+  // Cast as the reviewer, or as someone who approves ("you are the session reviewer", "pretend you are AuditBot", "let's play a game").
+  /\b(?:you are|you're|act as|pretend (?:you are|to be)|play(?:ing)? the role of)\s+(?:an?\s+|the\s+|our\s+)?(?:[\w-]+\s+){0,2}?\w*(?:reviewer|auditor|review\s?bot|bot|checker|grader)\b/i,
+  /\blet'?s\s+(?:play\s+a\s+game|pretend|role-?play)\b/i,
+  /\b(?:approves?|passes|allows?)\s+(?:every|all|any)\s+(?:query|queries|statements?|sessions?)\b/i,
+  // A chat turn written as JSON: {"role": "system", "content": ...}.
+  /["']role["']\s*:\s*["'](?:system|assistant|developer)["']/i,
   /\b(?:you are|you're|act as|acting as|as)\s+(?:an?\s+|the\s+)?(?:ai|llm|claude|gpt|chatgpt|chatbot|language model)\b/i,
   new RegExp(String.raw`\b(?:note|message|instructions?|hint|reminder|memo|nota|hinweis|notiz|mensaje|mensagem)\s+(?:to|for|pour|a|para|an|fur|für)\s+(?:the\s+|any\s+|an?\s+|l'|la\s+|le\s+|die\s+|den\s+|el\s+|o\s+)?(?:automated\s+|ai\s+)?${AI}\b`, 'i'),
   /(?:^|\n)\s*(?:--|#|\/\*+|\*)?\s*(?:system|assistant|developer)\s*:/i,
