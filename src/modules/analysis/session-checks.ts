@@ -111,8 +111,18 @@ const credentialTables: Rule = (seen, input) => {
 
 /** Commands that destroy objects or their data: DROP ..., ALTER ... DROP COLUMN (the column's values go with it), and MySQL's DROP or TRUNCATE PARTITION. */
 const DROPS = /^DROP\b|^ALTER \w+(?: \w+)? (?:DROP COLUMN|DROP PARTITION|TRUNCATE PARTITION)$/;
-const drop: Rule = (seen) => {
-  const found = seen.filter((s) => DROPS.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s) && !/^DROP TEMP/.test(s.statement.command));
+/**
+ * Dynamic SQL that destroys: a DROP or TRUNCATE written as a string and run by EXECUTE (`EXECUTE
+ * format('DROP TABLE %I', ...)` in a DO block or a function, `SET @q = CONCAT('DROP TABLE ', @t)`
+ * then PREPARE and EXECUTE). The rules cannot see what the string becomes, only what it starts as.
+ */
+const DYNAMIC_DROP = /(?:^|[^\w'])'\s*(?:DROP\s+(?!TEMP|TEMPORARY\b)\w+|TRUNCATE)\b/i;
+const DYNAMIC_HOLDERS = /^(?:DO|SET|PREPARE|EXECUTE|CREATE (?:OR REPLACE )?(?:FUNCTION|PROCEDURE|TRIGGER|EVENT))\b/;
+const RUNS_DYNAMIC = /^(?:DO|EXECUTE|CALL|CREATE (?:OR REPLACE )?(?:FUNCTION|PROCEDURE|TRIGGER|EVENT))\b/;
+const dynamicDrop = (s: Seen, seen: Seen[], input: SessionRuleInput) =>
+  DYNAMIC_HOLDERS.test(s.statement.command) && DYNAMIC_DROP.test(codeOf(s, input)) && seen.some((other) => other.ran && RUNS_DYNAMIC.test(other.statement.command));
+const drop: Rule = (seen, input) => {
+  const found = seen.filter((s) => (DROPS.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s) && !/^DROP TEMP/.test(s.statement.command)) || dynamicDrop(s, seen, input));
   const what = (those: Seen[]) => names(those.flatMap((s) => s.objects.map((o) => o.label))) || 'objects';
   return [dangerous('drop', found, (done) => `Dropped ${what(done)} (${commands(done)}).`, (tried) => `Tried to drop ${what(tried)}; the server refused.`)];
 };
