@@ -4,6 +4,7 @@ import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
 import { ACCOUNT_TABLE, namesASecret } from './secret-names.js';
 import { afterTask, peopleAfterFigures } from './session-task-checks.js';
 import { steersTheReviewer } from './sql-steering.js';
+import { columnScope } from './session-column-scope.js';
 import type { Resolved, Seen, SessionRuleInput } from './session-types.js';
 
 /**
@@ -293,6 +294,7 @@ export const RULES: Rule[] = [
   unboundedChange,
   bulkExport,
   outsideScope,
+  columnScope,
   refusals,
   selectStarPii,
   afterTask,
