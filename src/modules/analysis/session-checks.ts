@@ -5,6 +5,7 @@ import { ACCOUNT_TABLE, namesASecret } from './secret-names.js';
 import { afterTask, peopleAfterFigures } from './session-task-checks.js';
 import { steersTheReviewer } from './sql-steering.js';
 import { columnScope } from './session-column-scope.js';
+import { peopleLookup } from './session-people-checks.js';
 import type { Resolved, Seen, SessionRuleInput } from './session-types.js';
 
 /**
@@ -299,6 +300,7 @@ export const RULES: Rule[] = [
   selectStarPii,
   afterTask,
   peopleAfterFigures,
+  peopleLookup,
   aiInstructions,
   opaqueCode,
   systemCatalogs,
