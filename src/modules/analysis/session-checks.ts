@@ -116,15 +116,24 @@ const DROPS = /^DROP\b|^ALTER \w+(?: \w+)? (?:DROP COLUMN|DROP PARTITION|TRUNCAT
 /**
  * Dynamic SQL that destroys: a DROP or TRUNCATE written as a string and run by EXECUTE (`EXECUTE
  * format('DROP TABLE %I', ...)` in a DO block or a function, `SET @q = CONCAT('DROP TABLE ', @t)`
- * then PREPARE and EXECUTE). The rules cannot see what the string becomes, only what it starts as.
+ * then PREPARE and EXECUTE, psql's \gexec). The rules cannot see what the string becomes, only what it
+ * starts as; a string only shown (RAISE NOTICE 'DROP ...') runs nothing.
  */
-const DYNAMIC_DROP = /(?:^|[^\w'])'\s*(?:DROP\s+(?!TEMP|TEMPORARY\b)\w+|TRUNCATE)\b/i;
+const DYNAMIC_DROP = /(?:\bEXECUTE(?:\s+IMMEDIATE)?|\bformat\s*\(|\bCONCAT(?:_WS)?\s*\(|\bPREPARE\s+\w+\s+FROM|:?=)\s*'\s*(?:DROP\s+(?!TEMP|TEMPORARY\b)\w+\b(?!\s+(?:IF\s+EXISTS\s+)?pg_temp\s*\.)|TRUNCATE\b)/i;
+/** psql's \gexec runs each row of a query as a statement. */
+const GEXEC = /\\gexec\b/;
 const DYNAMIC_HOLDERS = /^(?:DO|SET|PREPARE|EXECUTE|CREATE (?:OR REPLACE )?(?:FUNCTION|PROCEDURE|TRIGGER|EVENT))\b/;
 const RUNS_DYNAMIC = /^(?:DO|EXECUTE|CALL|CREATE (?:OR REPLACE )?(?:FUNCTION|PROCEDURE|TRIGGER|EVENT))\b/;
 const dynamicDrop = (s: Seen, seen: Seen[], input: SessionRuleInput) =>
-  DYNAMIC_HOLDERS.test(s.statement.command) && DYNAMIC_DROP.test(codeOf(s, input)) && seen.some((other) => other.ran && RUNS_DYNAMIC.test(other.statement.command));
+  (DYNAMIC_HOLDERS.test(s.statement.command) || GEXEC.test(s.statement.text)) &&
+  DYNAMIC_DROP.test(codeOf(s, input)) &&
+  seen.some((other) => other.ran && (RUNS_DYNAMIC.test(other.statement.command) || GEXEC.test(other.statement.text)));
+/** A drop the parser could not read (`DROP TABLE IF EXISTS pg_temp.%I` of a DO block) that names the temporary schema. */
+const dropsTemporary = (s: Seen, input: SessionRuleInput) => !s.statement.parsed && /\bpg_temp\s*\./i.test(codeOf(s, input));
 const drop: Rule = (seen, input) => {
-  const found = seen.filter((s) => (DROPS.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s) && !/^DROP TEMP/.test(s.statement.command)) || dynamicDrop(s, seen, input));
+  const found = seen.filter(
+    (s) => (DROPS.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s) && !dropsTemporary(s, input) && !/^DROP TEMP/.test(s.statement.command)) || dynamicDrop(s, seen, input),
+  );
   const what = (those: Seen[]) => names(those.flatMap((s) => s.objects.map((o) => o.label))) || 'objects';
   return [dangerous('drop', found, (done) => `Dropped ${what(done)} (${commands(done)}).`, (tried) => `Tried to drop ${what(tried)}; the server refused.`)];
 };
@@ -146,8 +155,8 @@ const EXPORT_WORDS = /\bINTO\s+(?:OUTFILE|DUMPFILE)\b|\bTO\s+PROGRAM\b|^\\?COPY\
 
 /** A select list without what its aggregates take: `country, count(DISTINCT email)` reads out countries. */
 const outsideAggregates = (list: string) => list.replace(/\b(?:count|sum|avg|min|max)\s*\([^()]*\)/gi, '');
-/** A key in a select list: a row per person (`customer_id, sum(amount)`). */
-const KEY_COLUMN = /\b(?:id|\w+_id)\b/i;
+/** A key of people in a select list: a row per person (`customer_id, sum(amount)`); `department_id` keys figures per department. */
+const KEY_COLUMN = /\b(?:id|(?:\w+_)?(?:user|customer|client|employee|account|member|patient|player|person|contact|subscriber|student|driver|rider|guest|profile|owner|buyer|sender|recipient)_id)\b/i;
 
 const bulkExport: Rule = (seen, input) => {
   const fileFunction = (f: string) => input.dialect.readsFilesOrSendsData(f);
@@ -278,6 +287,12 @@ const unreadable: Rule = (seen) => {
   return [{ code: 'unparsed', severity: 'info', message: `${plural(found.length, 'statement')} could not be parsed and were checked by their first words only (${commands(found)}).`, statements: indexes(found) }];
 };
 
+/** People's rows after a task of figures, or people looked up by who they are: one drift-to-people flag, the first that applies. */
+const driftToPeople: Rule = (seen, input) => {
+  const figures = peopleAfterFigures(seen, input);
+  return figures.some((flag) => flag !== undefined) ? figures : peopleLookup(seen, input);
+};
+
 const truncated: Rule = (_seen, input) =>
   input.truncated ? [{ code: 'truncated', severity: 'info', message: 'The capture was cut short: statements past the limit were not recorded.', statements: [] }] : [];
 
@@ -299,8 +314,7 @@ export const RULES: Rule[] = [
   refusals,
   selectStarPii,
   afterTask,
-  peopleAfterFigures,
-  peopleLookup,
+  driftToPeople,
   aiInstructions,
   opaqueCode,
   systemCatalogs,

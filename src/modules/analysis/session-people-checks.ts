@@ -1,4 +1,4 @@
-import { codeOf, indexes, names, personalData, plural, type Rule } from './session-check-helpers.js';
+import { codeOf, indexes, names, personalData, plural, selectList, type Rule } from './session-check-helpers.js';
 import type { Seen, SessionRuleInput } from './session-types.js';
 
 /**
@@ -10,33 +10,38 @@ import type { Seen, SessionRuleInput } from './session-types.js';
  */
 export const peopleLookup: Rule = (seen, input) => {
   const reason = fold(input.reason);
+  const strangers = (s: Seen, at: number) => {
+    // An address or number matched exactly after the session read addresses or numbers out: it may be one of those (a ticket's requester).
+    const readContacts = seen.slice(0, at).some((before) => before.ran && CONTACT.test(selectList(codeOf(before, input))));
+    return lookedUp(s, input).filter((found) => !namedIn(reason, found.value) && !(found.exactContact && readContacts)).map((found) => found.value);
+  };
   const lookups = seen.filter((s, at) => {
     if (!s.ran || !['select', 'copy'].includes(s.statement.kind) || !s.objects.some((o) => o.access === 'read' && !o.temp && personalData(o))) return false;
-    const strangers = lookedUp(s, input).filter((value) => !namedIn(reason, value));
     // Something else came first: the task the reason is about.
-    return strangers.length > 0 && seen.slice(0, at).some((before) => before.ran && before.objects.some((o) => !o.system && !o.temp) && lookedUp(before, input).length === 0);
+    return strangers(s, at).length > 0 && seen.slice(0, at).some((before) => before.ran && before.objects.some((o) => !o.system && !o.temp) && lookedUp(before, input).length === 0);
   });
   if (lookups.length === 0) return [];
-  const values = names(lookups.flatMap((s) => lookedUp(s, input).filter((value) => !namedIn(reason, value)).map((value) => `'${value}'`)), 3);
+  const values = names(lookups.flatMap((s) => strangers(s, s.index).map((value) => `'${value}'`)), 3);
   return [{ code: 'after-task', severity: 'warning', message: `${plural(lookups.length, 'statement')} looked people up by who they are (${values}), which the reason does not name.`, statements: indexes(lookups) }];
 };
 
+const CONTACT = /e_?mail|correo|phone|mobile|telefon/i;
 /** Columns that say who someone is, in the languages schemas are written in (`last_name`, `nickname`, `nombre`, `telefono`, `nazwisko`). */
 const WHO = String.raw`(?:\w+_)?(?:e_?mail|correo|phone|mobile|telefono|telefone|telefon)|(?:first|last|full|display|given|family|middle|sur|nick|user|contact|customer|client|person|employee|patient|member|player)_?name|nick|handle|nombre|apellidos?|vorname|nachname|prenom|cognome|soyad|imie|nazwisko|voornaam|achternaam|sobrenome`;
 /** Columns that say who someone is only in a table of people: `name`, `nom`, `ad`, `login`. */
 const WHO_IN_PEOPLE = String.raw`name|nom|ad|login`;
 const PEOPLE_TABLE = /(?:^|_)(?:users?|customers?|clients?|members?|accounts?|employees?|staff|persons?|people|contacts?|patients?|players?|practitioners?|students?|drivers?|riders?|guests?|subscribers?|profiles?|usuarios?|clientes?|kunden|mitarbeiter|pracownicy|musteriler)$/i;
 const compared = (columns: string) =>
-  new RegExp(String.raw`\b(?:lower\s*\(\s*|upper\s*\(\s*)?(?:\w+\s*\.\s*)?"?(?:${columns})"?\s*\)?\s*(?:=|\bI?LIKE\b|~\*?)\s*(?:lower\s*\(\s*)?'((?:[^']|'')*)'`, 'gi');
+  new RegExp(String.raw`\b(?:lower\s*\(\s*|upper\s*\(\s*)?(?:\w+\s*\.\s*)?"?(${columns})"?\s*\)?\s*(=|\bI?LIKE\b|~\*?|\bIN\s*\()\s*(?:lower\s*\(\s*)?'((?:[^']|'')*)'`, 'gi');
 const COMPARED = compared(WHO);
 const COMPARED_IN_PEOPLE = compared(`${WHO}|${WHO_IN_PEOPLE}`);
 
 /** The values a statement looks people up by, folded, wildcards out. */
-function lookedUp(s: Seen, input: SessionRuleInput): string[] {
+function lookedUp(s: Seen, input: SessionRuleInput): Array<{ value: string; exactContact: boolean }> {
   const people = s.objects.some((o) => o.access === 'read' && PEOPLE_TABLE.test(o.name));
   return [...codeOf(s, input).matchAll(people ? COMPARED_IN_PEOPLE : COMPARED)]
-    .map((match) => fold(match[1]!.replace(/''/g, "'")).replace(/%/g, '').trim())
-    .filter((value) => /\p{L}{2}|\d{4}/u.test(value));
+    .map(([, column, operator, value]) => ({ value: fold(value!.replace(/''/g, "'")).replace(/%/g, '').trim(), exactContact: operator === '=' && CONTACT.test(column!) }))
+    .filter(({ value }) => /\p{L}{2}|\d{4}/u.test(value));
 }
 
 const fold = (text: string) => text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();

@@ -50,6 +50,12 @@ const STEERING_PATTERNS: RegExp[] = [
   /\b(?:you are|you're|act as|pretend (?:you are|to be)|play(?:ing)? the role of)\s+(?:an?\s+|the\s+|our\s+)?(?:[\w-]+\s+){0,2}?\w*(?:reviewer|auditor|review\s?bot|bot|checker|grader)\b/i,
   /\blet'?s\s+(?:play\s+a\s+game|pretend|role-?play)\b/i,
   /\b(?:approves?|passes|allows?)\s+(?:every|all|any)\s+(?:query|queries|statements?|sessions?)\b/i,
+  // Addressed to the model that grades or reads the log ("to the LLM grading this transcript"), and what it should answer.
+  /\b(?:llm|ai|model|bot|assistant|reviewer|auditor|grader)s?\s+(?:grading|reviewing|reading|auditing|checking|analy[sz]ing|evaluating|scoring)\s+(?:this|these|the)\b/i,
+  /\boutput\s+["'`]?(?:pass|approved?|clean|safe)\b/i,
+  // System turns made up: "SYSTEM OVERRIDE:", chat-template tokens (<|im_start|>system).
+  /\bsystem\s+(?:override|prompt|message|instructions?|notice)\s*:/i,
+  /<\|\s*(?:im_start|im_end|system|assistant|user|endoftext)\s*\|>/i,
   // A chat turn written as JSON: {"role": "system", "content": ...}.
   /["']role["']\s*:\s*["'](?:system|assistant|developer)["']/i,
   /\b(?:you are|you're|act as|acting as|as)\s+(?:an?\s+|the\s+)?(?:ai|llm|claude|gpt|chatgpt|chatbot|language model)\b/i,
