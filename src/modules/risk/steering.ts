@@ -59,7 +59,7 @@ const STEERING_PATTERNS: RegExp[] = [
   // A chat turn written as JSON: {"role": "system", "content": ...}.
   /["']role["']\s*:\s*["'](?:system|assistant|developer)["']/i,
   /\b(?:you are|you're|act as|acting as|as)\s+(?:an?\s+|the\s+)?(?:ai|llm|claude|gpt|chatgpt|chatbot|language model)\b/i,
-  new RegExp(String.raw`\b(?:note|message|instructions?|hint|reminder|memo|nota|hinweis|notiz|mensaje|mensagem)\s+(?:to|for|pour|a|para|an|fur|für)\s+(?:the\s+|any\s+|an?\s+|l'|la\s+|le\s+|die\s+|den\s+|el\s+|o\s+)?(?:automated\s+|ai\s+)?${AI}\b`, 'i'),
+  new RegExp(String.raw`\b(?:note|message|instructions?|hint|reminder|memo|nota|hinweis|notiz|mensaje|mensagem|opmerking|notitie)\s+(?:to|for|pour|a|para|an|fur|für|per|voor)\s+(?:the\s+|any\s+|an?\s+|l'|la\s+|le\s+|die\s+|den\s+|de\s+|el\s+|o\s+)?(?:automated\s+|ai\s+)?${AI}\b`, 'i'),
   /(?:^|\n)\s*(?:--|#|\/\*+|\*)?\s*(?:system|assistant|developer)\s*:/i,
   /\[\s*\/?\s*(?:system|inst|instructions?)\s*\]/i,
   /<\s*\/?\s*(?:system|instructions?|prompt|assistant|user|reason|context|developer)\b[^>]{0,40}>/i,
@@ -69,6 +69,7 @@ const STEERING_PATTERNS: RegExp[] = [
   /\b(?:pre-?approved|auto-?approved?|already (?:been )?approved|approved in advance)\b/i,
   /\bsay\s+(?:that\s+)?(?:it|this)\s+is\s+(?:safe|fine|low|harmless|benign)\b/i,
   /\bdo\s+not\s+(?:mention|flag|report|reveal|include|raise)\b/i,
+  /\b(?:should|must|need)\s+not\s+be\s+(?:flagged|reported|escalated|reviewed)\b|\bno\s+need\s+to\s+(?:review|flag|report|escalate)\b/i,
   // The same in French, German, Spanish and Portuguese (accents folded).
   /\b(?:pre-?approuvee?|deja (?:ete )?approuvee?|vorab genehmigt|bereits genehmigt|schon genehmigt|pre-?aprobad[oa]|ya (?:esta )?aprobad[oa]|pre-?aprovad[oa]|ja (?:esta )?aprovad[oa])\b/i,
   /\b(?:bewerte\w*|einstuf\w*|classe[zr]?|classifie[zr]?|evaluez|notez|clasifica\w*|califica\w*|classifique\w*|avalie)\b[^.\n]{0,30}\b(?:niedrig\w*|gering\w*|faible|bas|bajo|baixo|sicher|sans risque|seguro)\b/i,
