@@ -117,9 +117,9 @@ const DROPS = /^DROP\b|^ALTER \w+(?: \w+)? (?:DROP COLUMN|DROP PARTITION|TRUNCAT
  * Dynamic SQL that destroys: a DROP or TRUNCATE written as a string and run by EXECUTE (`EXECUTE
  * format('DROP TABLE %I', ...)` in a DO block or a function, `SET @q = CONCAT('DROP TABLE ', @t)`
  * then PREPARE and EXECUTE, psql's \gexec). The rules cannot see what the string becomes, only what it
- * starts as; a string only shown (RAISE NOTICE 'DROP ...') runs nothing.
+ * starts as; a string only shown (RAISE NOTICE 'DROP ...') or compared (TG_OP = 'TRUNCATE') runs nothing.
  */
-const DYNAMIC_DROP = /(?:\bEXECUTE(?:\s+IMMEDIATE)?|\bformat\s*\(|\bCONCAT(?:_WS)?\s*\(|\bPREPARE\s+\w+\s+FROM|:?=)\s*'\s*(?:DROP\s+(?!TEMP|TEMPORARY\b)\w+\b(?!\s+(?:IF\s+EXISTS\s+)?pg_temp\s*\.)|TRUNCATE\b)/i;
+const DYNAMIC_DROP = /(?:\bEXECUTE(?:\s+IMMEDIATE)?|\bformat\s*\(|\bCONCAT(?:_WS)?\s*\(|\bPREPARE\s+\w+\s+FROM|:=|\bSET\s+@?\w+\s*=)\s*'\s*(?:DROP\s+(?!TEMP|TEMPORARY\b)\w+\b(?!\s+(?:IF\s+EXISTS\s+)?pg_temp\s*\.)|TRUNCATE\b)/i;
 /** psql's \gexec runs each row of a query as a statement. */
 const GEXEC = /\\gexec\b/;
 const DYNAMIC_HOLDERS = /^(?:DO|SET|PREPARE|EXECUTE|CREATE (?:OR REPLACE )?(?:FUNCTION|PROCEDURE|TRIGGER|EVENT))\b/;

@@ -64,6 +64,7 @@ describe('dynamic SQL that drops', () => {
     expect(await reviewed(session(["DO $$ BEGIN EXECUTE format('CREATE TABLE IF NOT EXISTS events.%I PARTITION OF events.views FOR VALUES FROM (%L) TO (%L)', 'views_2027_01', '2027-01-01', '2027-02-01'); END $$"], { ...admin, reason: 'CHG-84 create next partitions' }))).toEqual([]);
     expect(await reviewed(session(["SELECT id, query FROM ops.query_log WHERE query ILIKE 'DROP TABLE%' LIMIT 100"]))).toEqual([]);
     expect(await reviewed(session(["DO $$ BEGIN EXECUTE format('DROP TABLE IF EXISTS pg_temp.%I', 'scratch'); END $$"], admin))).toEqual([]);
+    expect(await reviewed(session(["CREATE FUNCTION ops.f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = 'TRUNCATE' THEN RETURN NULL; END IF; RETURN NEW; END $$"], admin))).toEqual([]);
   });
 });
 
