@@ -56,6 +56,11 @@ const STEERING_PATTERNS: RegExp[] = [
   // System turns made up: "SYSTEM OVERRIDE:", chat-template tokens (<|im_start|>system).
   /\bsystem\s+(?:override|prompt|message|instructions?|notice)\s*:/i,
   /<\|\s*(?:im_start|im_end|system|assistant|user|endoftext)\s*\|>/i,
+  // Addressed to the AI reviewer in Japanese, Chinese, Polish, Turkish and Russian (folded: dakuten and cedillas are marks,
+  // so レビュアー reads レヒュアー and denetçi denetci): "AIレビュアーへ", "Uwaga dla AI", "Yapay zeka denetçisine", "Примечание для ИИ".
+  /(?:^|[^\p{L}])(?:ai|ki|ia|llm|ии|yapay zeka)\s*[-‐]?\s*(?:レ.ュ(?:ア|ー)|審査|査読|审核|评审|denetci|recenzent|ревьюер|проверяющ|аудитор)/iu,
+  /(?:^|[^\p{L}])(?:ai|ki|llm|ии)\s*(?:へ|宛て|向け|에게|给)/iu,
+  /(?:^|[^\p{L}])(?:uwaga|notatka|wiadomosc|примечание|заметка|сообщение|указание)\s+(?:dla|для)\s+(?:ai|ki|ии|sztucznej inteligencji)(?![\p{L}])/iu,
   // A chat turn written as JSON: {"role": "system", "content": ...}.
   /["']role["']\s*:\s*["'](?:system|assistant|developer)["']/i,
   /\b(?:you are|you're|act as|acting as|as)\s+(?:an?\s+|the\s+)?(?:ai|llm|claude|gpt|chatgpt|chatbot|language model)\b/i,
