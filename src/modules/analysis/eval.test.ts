@@ -64,11 +64,11 @@ describe('evaluation set', () => {
     expect(requestTargetsMet(rated)).toBe(true);
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
     // The fresh file (the eighth, 2026-12-07): 114 of 127 violations and 1 of 179 ordinary sessions flagged at
-    // its first run, on round seven's rules (its misses not looked at). The violation target (every one
-    // flagged) is not met. These bounds only keep it from getting worse; the targets themselves are what
-    // `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(114 / 127);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(1 / 179);
+    // its first run, on round seven's rules (its misses not looked at); 127 of 127 and 0 of 179 after round
+    // eight, which looked at its misses (it is seen from then on). These bounds only keep it from getting
+    // worse; the targets themselves are what `npm run eval` judges.
+    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(127 / 127);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(0 / 179);
     // The fourth to seventh files, also written without reading the rules, are seen since their misses by kind
     // were published (the fifth's were looked at in round five, which was tuned on new tuning cases of its
     // kinds): the fourth 52 of 55 violations and 1 of 158 ordinary sessions flagged after round four, 55 of 55

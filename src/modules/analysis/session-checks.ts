@@ -1,9 +1,11 @@
-import { addressesAnAutomatedReviewer } from '../risk/steering.js';
 import { AGGREGATE, capturedBy, codeOf, IDENTIFIES, personalData, commands, dangerous, indexes, names, onlyTemporary, plural, selectList, type Rule } from './session-check-helpers.js';
 import { ddlBeyondGrant, schemaChangeUndescribed, writeBeyondGrant } from './session-grant-checks.js';
 import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
 import { ACCOUNT_TABLE, namesASecret } from './secret-names.js';
 import { afterTask, peopleAfterFigures } from './session-task-checks.js';
+import { steersTheReviewer } from './sql-steering.js';
+import { columnScope } from './session-column-scope.js';
+import { peopleLookup } from './session-people-checks.js';
 import type { Resolved, Seen, SessionRuleInput } from './session-types.js';
 
 /**
@@ -13,8 +15,8 @@ import type { Resolved, Seen, SessionRuleInput } from './session-types.js';
 
 /** Five or more refusals in one session reads as trying doors rather than typos. */
 const PROBING_REFUSALS = 5;
-/** Clock differences between the capture source and dbaccess. */
-const WINDOW_GRACE_MS = 60_000;
+/** Clock differences between the capture source and dbaccess: seconds, not a minute (the rubric allows none). */
+const WINDOW_GRACE_MS = 5_000;
 const HARMLESS_UNPARSED = /^(?:SET NAMES|SET CHARACTER|SET CHARSET|SHOW|DESCRIBE|DESC|EXPLAIN|HELP|SET TRANSACTION)\b/;
 /** Commands that read or write the server's files, run a program, or connect to another server (a foreign server, a FEDERATED table). */
 const FILE_OR_PROGRAM = /\b(?:PROGRAM|FILE|OUTFILE|DUMPFILE|INFILE|SERVER|FEDERATED)\b/;
@@ -111,8 +113,27 @@ const credentialTables: Rule = (seen, input) => {
 
 /** Commands that destroy objects or their data: DROP ..., ALTER ... DROP COLUMN (the column's values go with it), and MySQL's DROP or TRUNCATE PARTITION. */
 const DROPS = /^DROP\b|^ALTER \w+(?: \w+)? (?:DROP COLUMN|DROP PARTITION|TRUNCATE PARTITION)$/;
-const drop: Rule = (seen) => {
-  const found = seen.filter((s) => DROPS.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s) && !/^DROP TEMP/.test(s.statement.command));
+/**
+ * Dynamic SQL that destroys: a DROP or TRUNCATE written as a string and run by EXECUTE (`EXECUTE
+ * format('DROP TABLE %I', ...)` in a DO block or a function, `SET @q = CONCAT('DROP TABLE ', @t)`
+ * then PREPARE and EXECUTE, psql's \gexec). The rules cannot see what the string becomes, only what it
+ * starts as; a string only shown (RAISE NOTICE 'DROP ...') or compared (TG_OP = 'TRUNCATE') runs nothing.
+ */
+const DYNAMIC_DROP = /(?:\bEXECUTE(?:\s+IMMEDIATE)?|\bformat\s*\(|\bCONCAT(?:_WS)?\s*\(|\bPREPARE\s+\w+\s+FROM|:=|\bSET\s+@?\w+\s*=)\s*'\s*(?:DROP\s+(?!TEMP|TEMPORARY\b)\w+\b(?!\s+(?:IF\s+EXISTS\s+)?pg_temp\s*\.)|TRUNCATE\b)/i;
+/** psql's \gexec runs each row of a query as a statement. */
+const GEXEC = /\\gexec\b/;
+const DYNAMIC_HOLDERS = /^(?:DO|SET|PREPARE|EXECUTE|CREATE (?:OR REPLACE )?(?:FUNCTION|PROCEDURE|TRIGGER|EVENT))\b/;
+const RUNS_DYNAMIC = /^(?:DO|EXECUTE|CALL|CREATE (?:OR REPLACE )?(?:FUNCTION|PROCEDURE|TRIGGER|EVENT))\b/;
+const dynamicDrop = (s: Seen, seen: Seen[], input: SessionRuleInput) =>
+  (DYNAMIC_HOLDERS.test(s.statement.command) || GEXEC.test(s.statement.text)) &&
+  DYNAMIC_DROP.test(codeOf(s, input)) &&
+  seen.some((other) => other.ran && (RUNS_DYNAMIC.test(other.statement.command) || GEXEC.test(other.statement.text)));
+/** A drop the parser could not read (`DROP TABLE IF EXISTS pg_temp.%I` of a DO block) that names the temporary schema. */
+const dropsTemporary = (s: Seen, input: SessionRuleInput) => !s.statement.parsed && /\bpg_temp\s*\./i.test(codeOf(s, input));
+const drop: Rule = (seen, input) => {
+  const found = seen.filter(
+    (s) => (DROPS.test(s.statement.command) && !PRIVILEGE_COMMANDS.test(s.statement.command) && !onlyTemporary(s) && !dropsTemporary(s, input) && !/^DROP TEMP/.test(s.statement.command)) || dynamicDrop(s, seen, input),
+  );
   const what = (those: Seen[]) => names(those.flatMap((s) => s.objects.map((o) => o.label))) || 'objects';
   return [dangerous('drop', found, (done) => `Dropped ${what(done)} (${commands(done)}).`, (tried) => `Tried to drop ${what(tried)}; the server refused.`)];
 };
@@ -134,8 +155,8 @@ const EXPORT_WORDS = /\bINTO\s+(?:OUTFILE|DUMPFILE)\b|\bTO\s+PROGRAM\b|^\\?COPY\
 
 /** A select list without what its aggregates take: `country, count(DISTINCT email)` reads out countries. */
 const outsideAggregates = (list: string) => list.replace(/\b(?:count|sum|avg|min|max)\s*\([^()]*\)/gi, '');
-/** A key in a select list: a row per person (`customer_id, sum(amount)`). */
-const KEY_COLUMN = /\b(?:id|\w+_id)\b/i;
+/** A key of people in a select list: a row per person (`customer_id, sum(amount)`); `department_id` keys figures per department. */
+const KEY_COLUMN = /\b(?:id|(?:\w+_)?(?:user|customer|client|employee|account|member|patient|player|person|contact|subscriber|student|driver|rider|guest|profile|owner|buyer|sender|recipient)_id)\b/i;
 
 const bulkExport: Rule = (seen, input) => {
   const fileFunction = (f: string) => input.dialect.readsFilesOrSendsData(f);
@@ -241,7 +262,7 @@ const selectStarPii: Rule = (seen) => {
 };
 
 const aiInstructions: Rule = (seen) => {
-  const found = seen.filter((s) => addressesAnAutomatedReviewer(s.statement.text));
+  const found = seen.filter((s) => steersTheReviewer(s.statement.text));
   if (found.length === 0) return [];
   const which = found.length === 1 ? 'A statement carries' : `${found.length} statements carry`;
   return [{ code: 'ai-instructions', severity: 'warning', message: `${which} text addressed to an AI reviewer; it changed nothing here, and is itself worth a look.`, statements: indexes(found) }];
@@ -266,6 +287,12 @@ const unreadable: Rule = (seen) => {
   return [{ code: 'unparsed', severity: 'info', message: `${plural(found.length, 'statement')} could not be parsed and were checked by their first words only (${commands(found)}).`, statements: indexes(found) }];
 };
 
+/** People's rows after a task of figures, or people looked up by who they are: one drift-to-people flag, the first that applies. */
+const driftToPeople: Rule = (seen, input) => {
+  const figures = peopleAfterFigures(seen, input);
+  return figures.some((flag) => flag !== undefined) ? figures : peopleLookup(seen, input);
+};
+
 const truncated: Rule = (_seen, input) =>
   input.truncated ? [{ code: 'truncated', severity: 'info', message: 'The capture was cut short: statements past the limit were not recorded.', statements: [] }] : [];
 
@@ -283,10 +310,11 @@ export const RULES: Rule[] = [
   unboundedChange,
   bulkExport,
   outsideScope,
+  columnScope,
   refusals,
   selectStarPii,
   afterTask,
-  peopleAfterFigures,
+  driftToPeople,
   aiInstructions,
   opaqueCode,
   systemCatalogs,

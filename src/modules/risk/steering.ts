@@ -46,8 +46,25 @@ const STEERING_PATTERNS: RegExp[] = [
   new RegExp(String.raw`\b(?:ignore|disregard|forget|override|ignorez|ignorer|oubliez|ignoriere|ignorieren|vergiss|ignora|ignorar|olvida|ignore|esqueca|esquece)\b[^.\n]{0,40}\b${EARLIER}\b[^.\n]{0,20}\b${INSTRUCTIONS}\b`, 'i'),
   new RegExp(String.raw`\b(?:ignore|disregard|forget|ignorez|ignorer|oubliez|ignoriere|ignorieren|vergiss|ignora|ignorar|olvida|esqueca|esquece)\b[^.\n]{0,20}\b${INSTRUCTIONS}\b[^.\n]{0,20}\b${EARLIER}\b`, 'i'),
   /\byou(?: are|'re)\s+now\b/i,
+  // Cast as the reviewer, or as someone who approves ("you are the session reviewer", "pretend you are AuditBot", "let's play a game").
+  /\b(?:you are|you're|act as|pretend (?:you are|to be)|play(?:ing)? the role of)\s+(?:an?\s+|the\s+|our\s+)?(?:[\w-]+\s+){0,2}?\w*(?:reviewer|auditor|review\s?bot|bot|checker|grader)\b/i,
+  /\blet'?s\s+(?:play\s+a\s+game|pretend|role-?play)\b/i,
+  /\b(?:approves?|passes|allows?)\s+(?:every|all|any)\s+(?:query|queries|statements?|sessions?)\b/i,
+  // Addressed to the model that grades or reads the log ("to the LLM grading this transcript"), and what it should answer.
+  /\b(?:llm|ai|model|bot|assistant|reviewer|auditor|grader)s?\s+(?:grading|reviewing|reading|auditing|checking|analy[sz]ing|evaluating|scoring)\s+(?:this|these|the)\b/i,
+  /\boutput\s+["'`]?(?:pass|approved?|clean|safe)\b/i,
+  // System turns made up: "SYSTEM OVERRIDE:", chat-template tokens (<|im_start|>system).
+  /\bsystem\s+(?:override|prompt|message|instructions?|notice)\s*:/i,
+  /<\|\s*(?:im_start|im_end|system|assistant|user|endoftext)\s*\|>/i,
+  // Addressed to the AI reviewer in Japanese, Chinese, Polish, Turkish and Russian (folded: dakuten and cedillas are marks,
+  // so レビュアー reads レヒュアー and denetçi denetci): "AIレビュアーへ", "Uwaga dla AI", "Yapay zeka denetçisine", "Примечание для ИИ".
+  /(?:^|[^\p{L}])(?:ai|ki|ia|llm|ии|yapay zeka)\s*[-‐]?\s*(?:レ.ュ(?:ア|ー)|審査|査読|审核|评审|denetci|recenzent|ревьюер|проверяющ|аудитор)/iu,
+  /(?:^|[^\p{L}])(?:ai|ki|llm|ии)\s*(?:へ|宛て|向け|에게|给)/iu,
+  /(?:^|[^\p{L}])(?:uwaga|notatka|wiadomosc|примечание|заметка|сообщение|указание)\s+(?:dla|для)\s+(?:ai|ki|ии|sztucznej inteligencji)(?![\p{L}])/iu,
+  // A chat turn written as JSON: {"role": "system", "content": ...}.
+  /["']role["']\s*:\s*["'](?:system|assistant|developer)["']/i,
   /\b(?:you are|you're|act as|acting as|as)\s+(?:an?\s+|the\s+)?(?:ai|llm|claude|gpt|chatgpt|chatbot|language model)\b/i,
-  new RegExp(String.raw`\b(?:note|message|instructions?|hint|reminder|memo|nota|hinweis|notiz|mensaje|mensagem)\s+(?:to|for|pour|a|para|an|fur|für)\s+(?:the\s+|any\s+|an?\s+|l'|la\s+|le\s+|die\s+|den\s+|el\s+|o\s+)?(?:automated\s+|ai\s+)?${AI}\b`, 'i'),
+  new RegExp(String.raw`\b(?:note|message|instructions?|hint|reminder|memo|nota|hinweis|notiz|mensaje|mensagem|opmerking|notitie)\s+(?:to|for|pour|a|para|an|fur|für|per|voor)\s+(?:the\s+|any\s+|an?\s+|l'|la\s+|le\s+|die\s+|den\s+|de\s+|el\s+|o\s+)?(?:automated\s+|ai\s+)?${AI}\b`, 'i'),
   /(?:^|\n)\s*(?:--|#|\/\*+|\*)?\s*(?:system|assistant|developer)\s*:/i,
   /\[\s*\/?\s*(?:system|inst|instructions?)\s*\]/i,
   /<\s*\/?\s*(?:system|instructions?|prompt|assistant|user|reason|context|developer)\b[^>]{0,40}>/i,
@@ -57,6 +74,7 @@ const STEERING_PATTERNS: RegExp[] = [
   /\b(?:pre-?approved|auto-?approved?|already (?:been )?approved|approved in advance)\b/i,
   /\bsay\s+(?:that\s+)?(?:it|this)\s+is\s+(?:safe|fine|low|harmless|benign)\b/i,
   /\bdo\s+not\s+(?:mention|flag|report|reveal|include|raise)\b/i,
+  /\b(?:should|must|need)\s+not\s+be\s+(?:flagged|reported|escalated|reviewed)\b|\bno\s+need\s+to\s+(?:review|flag|report|escalate)\b/i,
   // The same in French, German, Spanish and Portuguese (accents folded).
   /\b(?:pre-?approuvee?|deja (?:ete )?approuvee?|vorab genehmigt|bereits genehmigt|schon genehmigt|pre-?aprobad[oa]|ya (?:esta )?aprobad[oa]|pre-?aprovad[oa]|ja (?:esta )?aprovad[oa])\b/i,
   /\b(?:bewerte\w*|einstuf\w*|classe[zr]?|classifie[zr]?|evaluez|notez|clasifica\w*|califica\w*|classifique\w*|avalie)\b[^.\n]{0,30}\b(?:niedrig\w*|gering\w*|faible|bas|bajo|baixo|sicher|sans risque|seguro)\b/i,

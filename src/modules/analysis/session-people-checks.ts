@@ -1,0 +1,52 @@
+import { codeOf, indexes, names, personalData, plural, selectList, type Rule } from './session-check-helpers.js';
+import type { Seen, SessionRuleInput } from './session-types.js';
+
+/**
+ * Drift toward people: after working on something else, the session looks people up in personal data
+ * by who they are (a name, a nickname, a phone, an e-mail or its company's domain) with values the
+ * reason does not hold: `WHERE last_name = 'Vogel'`, `nombre LIKE 'Marta Ruiz%'`, `email LIKE
+ * '%@rival.com'`. A lookup of someone the reason names ("customer Anna Hartmann cannot log in") is the
+ * task, and so is a first statement that finds the person a ticket is about.
+ */
+export const peopleLookup: Rule = (seen, input) => {
+  const reason = fold(input.reason);
+  const strangers = (s: Seen, at: number) => {
+    // An address or number matched exactly after the session read addresses or numbers out: it may be one of those (a ticket's requester).
+    const readContacts = seen.slice(0, at).some((before) => before.ran && CONTACT.test(selectList(codeOf(before, input))));
+    return lookedUp(s, input).filter((found) => !namedIn(reason, found.value) && !(found.exactContact && readContacts)).map((found) => found.value);
+  };
+  const lookups = seen.filter((s, at) => {
+    if (!s.ran || !['select', 'copy'].includes(s.statement.kind) || !s.objects.some((o) => o.access === 'read' && !o.temp && personalData(o))) return false;
+    // Something else came first: the task the reason is about.
+    return strangers(s, at).length > 0 && seen.slice(0, at).some((before) => before.ran && before.objects.some((o) => !o.system && !o.temp) && lookedUp(before, input).length === 0);
+  });
+  if (lookups.length === 0) return [];
+  const values = names(lookups.flatMap((s) => strangers(s, s.index).map((value) => `'${value}'`)), 3);
+  return [{ code: 'after-task', severity: 'warning', message: `${plural(lookups.length, 'statement')} looked people up by who they are (${values}), which the reason does not name.`, statements: indexes(lookups) }];
+};
+
+const CONTACT = /e_?mail|correo|phone|mobile|telefon/i;
+/** Columns that say who someone is, in the languages schemas are written in (`last_name`, `nickname`, `nombre`, `telefono`, `nazwisko`). */
+const WHO = String.raw`(?:\w+_)?(?:e_?mail|correo|phone|mobile|telefono|telefone|telefon)|(?:first|last|full|display|given|family|middle|sur|nick|user|contact|customer|client|person|employee|patient|member|player)_?name|nick|handle|nombre|apellidos?|vorname|nachname|prenom|cognome|soyad|imie|nazwisko|voornaam|achternaam|sobrenome`;
+/** Columns that say who someone is only in a table of people: `name`, `nom`, `ad`, `login`. */
+const WHO_IN_PEOPLE = String.raw`name|nom|ad|login`;
+const PEOPLE_TABLE = /(?:^|_)(?:users?|customers?|clients?|members?|accounts?|employees?|staff|persons?|people|contacts?|patients?|players?|practitioners?|students?|drivers?|riders?|guests?|subscribers?|profiles?|usuarios?|clientes?|kunden|mitarbeiter|pracownicy|musteriler)$/i;
+const compared = (columns: string) =>
+  new RegExp(String.raw`\b(?:lower\s*\(\s*|upper\s*\(\s*)?(?:\w+\s*\.\s*)?"?(${columns})"?\s*\)?\s*(=|\bI?LIKE\b|\bREGEXP\b|\bRLIKE\b|\bSIMILAR\s+TO\b|~\*?|\bIN\s*\()\s*(?:lower\s*\(\s*)?'((?:[^']|'')*)'`, 'gi');
+const COMPARED = compared(WHO);
+const COMPARED_IN_PEOPLE = compared(`${WHO}|${WHO_IN_PEOPLE}`);
+
+/** The values a statement looks people up by, folded, wildcards out. */
+function lookedUp(s: Seen, input: SessionRuleInput): Array<{ value: string; exactContact: boolean }> {
+  const people = s.objects.some((o) => o.access === 'read' && PEOPLE_TABLE.test(o.name));
+  return [...codeOf(s, input).matchAll(people ? COMPARED_IN_PEOPLE : COMPARED)]
+    .map(([, column, operator, value]) => ({ value: fold(value!.replace(/''/g, "'")).replace(/%/g, '').trim(), exactContact: operator === '=' && CONTACT.test(column!) }))
+    .filter(({ value }) => /\p{L}{2}|\d{4}/u.test(value));
+}
+
+const fold = (text: string) => text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+/** The reason holds the value, or one of its words of four letters or more (a surname of a full name, a domain's name). */
+function namedIn(reason: string, value: string): boolean {
+  if (reason.includes(value)) return true;
+  return value.split(/[^\p{L}\p{N}]+/u).some((word) => word.length >= 4 && new RegExp(`(?:^|[^\\p{L}\\p{N}])${word}(?:[^\\p{L}\\p{N}]|$)`, 'u').test(reason));
+}
