@@ -17,10 +17,14 @@ function processes(): Map<number, Proc> {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      // Fields after the command's closing parenthesis: state ppid ... utime(14) stime(15), counted from 1.
+      // Fields after the command's closing parenthesis: state ppid ... utime(14) stime(15) cutime(16)
+      // cstime(17), counted from 1. A server's children that ended (a closed connection's backend) are in
+      // its cutime; the suite's are the dbaccess processes it killed, left out (they are not its own work).
+      const pid = Number(entry);
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      all.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+      const children = pid === process.pid ? 0 : Number(fields[13]) + Number(fields[14]);
+      all.set(pid, { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) + children });
     } catch {
       // Gone between the listing and the read.
     }
@@ -62,7 +66,10 @@ function byKind(all: Map<number, Proc>, apps: Map<number, 'web' | 'worker'>): Ma
   return kinds;
 }
 
-/** Starts counting now; `stop` gives the cores each kind used on average since (processes that died meanwhile are not counted). */
+/**
+ * Starts counting now; `stop` gives the cores each kind used on average since. Not counted: processes
+ * that died meanwhile without a parent that outlived them here (a killed dbaccess process), and the kernel.
+ */
 export function startCpuCount(apps: () => Array<{ pid: number; mode: 'web' | 'worker' }>) {
   const begun = { at: Date.now(), machine: machine(), procs: processes() };
   return {
