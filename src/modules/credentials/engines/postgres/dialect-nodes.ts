@@ -93,7 +93,9 @@ function withQueries(withClause: unknown, outer: ReadonlyMap<string, Json>): Map
   const ctes = new Map(outer);
   for (const cte of list(isJson(withClause) ? withClause.ctes : undefined)) {
     const body = isJson(cte) && isJson(cte.CommonTableExpr) ? cte.CommonTableExpr : undefined;
-    const query = body ? unwrapSelect(body.ctequery) : undefined;
+    // An INSERT ... RETURNING gives the rows it inserted: those of its VALUES list or query.
+    const insert = body && isJson(body.ctequery) && isJson(body.ctequery.InsertStmt) ? body.ctequery.InsertStmt : undefined;
+    const query = body ? unwrapSelect(insert ? insert.selectStmt : body.ctequery) : undefined;
     if (body && query && asText(body.ctename)) ctes.set(asText(body.ctename)!.toLowerCase(), query);
   }
   return ctes;
