@@ -23,7 +23,7 @@ const AFTER_TASK_STATEMENTS = 3;
  * are the task's, whatever they are called (the order's event row, its cart line).
  */
 export const afterTask: Rule = (seen, input) => {
-  const reason = withEnglishNouns(input.reason.toLowerCase());
+  const reason = withEnglishNouns(withoutWhoAsked(input.reason.toLowerCase()));
   const values = reasonValues(input.reason);
   // Under a grant that allows schema changes, a migration's bookkeeping goes with the migration: the tool's own table is not another task.
   const relevant = (o: Resolved) => !o.system && !o.temp && !o.bookkeeping && o.name !== '*';
@@ -88,6 +88,13 @@ export const peopleAfterFigures: Rule = (seen, input) => {
   const tables = names(people.flatMap((s) => s.objects.filter((o) => o.access === 'read' && personalData(o)).map((o) => o.label)));
   return [{ code: 'after-task', severity: 'warning', message: `The reason asks for figures ("${asked[0].trim()}"), and ${plural(people.length, 'statement')} read rows of ${tables} that say who they are about, which the reason does not point at.`, statements: indexes(people) }];
 };
+
+/**
+ * Who asked is not what to work on: "correction requested by the distributor" names no distributor's row
+ * to change. The asker's words ("requested by the X", "on behalf of the X", "pedido por el X") are left out.
+ */
+const WHO_ASKED = /\b(?:(?:requested|asked|reported|raised|demanded|wanted|submitted|sent|flagged|noticed|spotted|pedid[oa]|solicitad[oa]|demande|signale|gemeldet|angefragt)\s+(?:by|por|par|von)|on\s+behalf\s+of|at\s+the\s+request\s+of)\s+(?:(?:the|our|a|an|this|that|their|el|la|le|les|un|une|une|der|die|dem|den)\s+)?[\p{L}\d_-]+/giu;
+const withoutWhoAsked = (reason: string) => reason.normalize('NFD').replace(/\p{M}/gu, '').replace(WHO_ASKED, ' ');
 
 /** What in a reason can name rows: numbers of two digits or more, and references holding a digit (`SUP-7012`, `ch_3Pq`, `2026-11-03`). */
 function reasonValues(reason: string): Set<string> {
