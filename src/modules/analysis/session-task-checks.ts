@@ -29,7 +29,12 @@ export const afterTask: Rule = (seen, input) => {
   const relevant = (o: Resolved) => !o.system && !o.temp && !o.bookkeeping && o.name !== '*';
   const byName = (o: Resolved) => o.name.length >= 3 && namedIn(reason, o.name.toLowerCase());
   const byRows = new Set(seen.filter((s) => s.ran && statementValues(codeOf(s, input)).some((value) => values.has(value))).flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
-  const named = (o: Resolved) => byName(o) || byRows.has(o.label);
+  // Partitions a reason about partitions asks for are its tables, whatever their parents are called.
+  const byPartition = new Set(PARTITIONS.test(reason) ? seen.filter((s) => s.ran && PARTITION_WORK.test(codeOf(s, input))).flatMap((s) => s.objects.filter(relevant).map((o) => o.label)) : []);
+  const first = (o: Resolved) => byName(o) || byRows.has(o.label) || byPartition.has(o.label);
+  // What the task created (a partition of the named table) is the task's too: its index, its settings.
+  const created = new Set(seen.filter((s) => s.ran && /^CREATE\b/.test(s.statement.command) && s.objects.some((o) => relevant(o) && first(o))).flatMap((s) => s.objects.filter((o) => relevant(o) && o.access !== 'read').map((o) => o.label)));
+  const named = (o: Resolved) => first(o) || created.has(o.label);
   const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)));
   const last = onTask[onTask.length - 1];
   if (!last) return [];
@@ -50,6 +55,9 @@ export const afterTask: Rule = (seen, input) => {
   const others = names(drift.flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
   return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names (or the rows it names), ${plural(drift.length, 'statement')} went on to ${others}${changed ? ', including changes' : ''}.`, statements: indexes(drift) }];
 };
+
+const PARTITIONS = /partition|partici|partiç/i;
+const PARTITION_WORK = /\bPARTITION\s+OF\b|\b(?:ADD|REORGANIZE|ATTACH|DETACH|TRUNCATE|DROP|COALESCE|EXCHANGE)\s+PARTITIONS?\b/i;
 
 /** People's rows read in a session whose reason asks only for figures, before it counts as drifting. */
 const PEOPLE_AFTER_FIGURES = 2;
