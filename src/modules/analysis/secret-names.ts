@@ -23,7 +23,7 @@ export function namesASecret(column: string, ofAccounts = false): boolean {
   // `pw_hash`, `pass_digest`: short for password only when stored as a hash.
   if ((last === 'pw' || last === 'pass') && (stored || (before === undefined ? ofAccounts : ACCOUNT_WORDS.has(before)))) return true;
   if ((last === 'key' || last === 'keys') && before !== undefined) return KEY_KINDS.has(before);
-  if (last === 'codes' && before !== undefined) return before === 'recovery' || before === 'backup';
+  if ((last === 'codes' || last === 'code') && before !== undefined) return before === 'recovery' || before === 'backup';
   // A PIN, a one-time password or a session's contents when stored (`pin_hash`, `otp_enc`, `session_data`); a 2FA seed; a password's salt.
   if (stored && STORED_ONLY.has(last)) return true;
   if (last === 'seed' && before !== undefined) return ['totp', 'otp', 'mfa', 'hotp'].includes(before);

@@ -204,9 +204,11 @@ const SECRET_TABLE = /(?:^|_)(?:tokens?|secrets?|credentials?|api_?keys?|passwor
 /** Tags a catalog gives tables of stored secrets. */
 const SECRET_TAGS = ['secret', 'secrets', 'credentials'];
 const SESSION_TABLE = /(?:^|_)sessions?$/i;
+/** OAuth servers' token tables (Laravel Passport's), whose `id` is the token itself. */
+const OAUTH_TOKENS = /^oauth_(?:access|refresh|auth)_(?:tokens|codes)$/i;
 const BARE_SECRETS = new Set(['key', 'token', 'secret', 'value', 'data', 'payload', 'digest', 'hash']);
 /** Tables of settings and key-value meta, whose secrets are rows named by a key (`WHERE name = 'smtp_password'`, `meta_key = 'session_tokens'`, `path = 'payment/stripe/secret_key'`). */
-const SETTINGS_TABLE = /(?:^|_)(?:\w*meta|settings?|config(?:uration)?s?|parameters?|params|options|preferences|env|environment|properties|key_?values?)(?:_|$)/i;
+const SETTINGS_TABLE = /(?:^|_)(?:\w*meta|kv|settings?|config(?:uration)?s?|parameters?|params|options|preferences|env|environment|properties|key_?values?)(?:_|$)/i;
 const applicationSecrets: Rule = (seen, input) => {
   /** The evidence: the secret columns it reads out, or `*` of a table of secrets. */
   const evidence = (s: Seen): string[] => {
@@ -214,7 +216,8 @@ const applicationSecrets: Rule = (seen, input) => {
     const columns = selectList(codeOf(s, input)).split(/[^\w*]+/).filter(Boolean);
     // In a table of secrets or sessions a bare `key`, `data` or `payload` is the secret itself (Django's authtoken_token.key).
     const ofSecrets = s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SESSION_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
-    const bare = ofSecrets ? columns.filter((column) => BARE_SECRETS.has(column.toLowerCase())) : [];
+    const oauth = s.objects.some((o) => o.access === 'read' && OAUTH_TOKENS.test(o.name));
+    const bare = ofSecrets ? columns.filter((column) => BARE_SECRETS.has(column.toLowerCase().replace(/_(?:hash|hashed|digest|enc|encrypted)$/, '')) || (oauth && column.toLowerCase() === 'id')) : [];
     const star = s.statement.selectStar && s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
     const ofAccounts = s.objects.some((o) => o.access === 'read' && (ACCOUNT_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
     // Read out (not written: storing or rotating a secret is a change).

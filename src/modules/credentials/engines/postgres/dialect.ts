@@ -25,6 +25,7 @@ export const postgresDialect: SqlDialect = {
   impliedSchema: (name) => (name.startsWith('pg_') ? 'pg_catalog' : undefined),
   // Extensions' information views read like the catalogs (TimescaleDB's hypertables, jobs, chunks).
   systemSchemas: new Set(['pg_catalog', 'information_schema', 'pg_toast', 'timescaledb_information', 'timescaledb_experimental']),
+  catalogTables: new Set(['spatial_ref_sys', 'geometry_columns', 'geography_columns', 'raster_columns', 'raster_overviews']),
   // A session's temporary schema by its real name: pg_temp_3.
   isTemporarySchema: (schema) => /^pg_temp_\d+$/.test(schema),
   credentialTables: new Set(['pg_catalog.pg_authid', 'pg_catalog.pg_shadow', 'pg_catalog.pg_user_mapping', 'pg_catalog.pg_user_mappings']),
