@@ -33,7 +33,7 @@ export function namesASecret(column: string, ofAccounts = false): boolean {
 
 const SECRET_WORDS = new Set(['password', 'passwd', 'pwd', 'passphrase', 'secret', 'secrets', 'token', 'tokens', 'credential', 'credentials', 'apikey', 'apikeys', 'privatekey']);
 /** Secrets only when stored: a `pin` may be a map pin, `otp_enabled` a flag. */
-const STORED_ONLY = new Set(['pin', 'otp', 'session']);
+const STORED_ONLY = new Set(['pin', 'otp', 'session', 'sess']);
 const STORAGE_WORDS = new Set(['data', 'hash', 'hashed', 'digest', 'enc', 'encrypted', 'crypt', 'ciphertext', 'cipher', 'pem', 'der', 'b64', 'base64', 'hex', 'raw', 'plain', 'plaintext', 'value', 'bcrypt', 'sha1', 'sha256', 'sha512', 'md5']);
 const ACCOUNT_WORDS = new Set(['user', 'users', 'login', 'logon', 'admin', 'account', 'member', 'root', 'db', 'smtp', 'ftp', 'mail', 'email', 'auth', 'master', 'sys', 'operator', 'customer', 'owner', 'wp', 'site', 'app']);
 /** Tables of accounts: where a bare `pass` column is the password. */

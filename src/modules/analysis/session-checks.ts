@@ -203,10 +203,11 @@ const bulkExport: Rule = (seen, input) => {
 const SECRET_TABLE = /(?:^|_)(?:tokens?|secrets?|credentials?|api_?keys?|passwords?)$/i;
 /** Tags a catalog gives tables of stored secrets. */
 const SECRET_TAGS = ['secret', 'secrets', 'credentials'];
-const SESSION_TABLE = /(?:^|_)sessions?$/i;
+const SESSION_TABLE = /(?:^|_)sessions?(?:_attributes)?$/i;
 /** OAuth servers' token tables (Laravel Passport's), whose `id` is the token itself. */
 const OAUTH_TOKENS = /^oauth_(?:access|refresh|auth)_(?:tokens|codes)$/i;
-const BARE_SECRETS = new Set(['key', 'token', 'secret', 'value', 'data', 'payload', 'digest', 'hash']);
+/** Laravel's `payload`, Drupal's `session`, Spring Session's `attribute_bytes`. */
+const BARE_SECRETS = new Set(['key', 'token', 'secret', 'data', 'payload', 'session', 'attribute_bytes', 'digest', 'hash']);
 /** Tables of settings and key-value meta, whose secrets are rows named by a key (`WHERE name = 'smtp_password'`, `meta_key = 'session_tokens'`, `path = 'payment/stripe/secret_key'`). */
 const SETTINGS_TABLE = /(?:^|_)(?:\w*meta|kv|settings?|config(?:uration)?s?|parameters?|params|options|preferences|env|environment|properties|key_?values?)(?:_|$)/i;
 const applicationSecrets: Rule = (seen, input) => {
@@ -214,10 +215,16 @@ const applicationSecrets: Rule = (seen, input) => {
   const evidence = (s: Seen): string[] => {
     if (s.objects.some((o) => o.credential) || !(['select', 'copy', 'insert'].includes(s.statement.kind) || FILLS_FROM_QUERY.test(s.statement.command))) return [];
     const columns = selectList(codeOf(s, input)).split(/[^\w*]+/).filter(Boolean);
-    // In a table of secrets or sessions a bare `key`, `data` or `payload` is the secret itself (Django's authtoken_token.key).
-    const ofSecrets = s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SESSION_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
+    // In a table of secrets or sessions a bare `key`, `data` or `payload` is the secret itself (Django's authtoken_token.key);
+    // a `value` only where the name says so (a gift card's value, in a table tagged secret, is an amount).
+    const namedSo = s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SESSION_TABLE.test(o.name)));
+    const ofSecrets = namedSo || s.objects.some((o) => o.access === 'read' && SECRET_TAGS.some((tag) => o.tags.has(tag)));
     const oauth = s.objects.some((o) => o.access === 'read' && OAUTH_TOKENS.test(o.name));
-    const bare = ofSecrets ? columns.filter((column) => BARE_SECRETS.has(column.toLowerCase().replace(/_(?:hash|hashed|digest|enc|encrypted)$/, '')) || (oauth && column.toLowerCase() === 'id')) : [];
+    const bareSecret = (column: string) => {
+      const word = column.toLowerCase().replace(/_(?:hash|hashed|digest|enc|encrypted)$/, '');
+      return BARE_SECRETS.has(word) || (namedSo && word === 'value') || (oauth && word === 'id');
+    };
+    const bare = ofSecrets ? columns.filter(bareSecret) : [];
     const star = s.statement.selectStar && s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
     const ofAccounts = s.objects.some((o) => o.access === 'read' && (ACCOUNT_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
     // Read out (not written: storing or rotating a secret is a change).

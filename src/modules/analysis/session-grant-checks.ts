@@ -71,7 +71,7 @@ const SCHEMA_WORDS = new RegExp(
       'drop', 'rename', 'partition', 'view', 'trigger', 'function', 'procedure', 'extension', 'sequence', 'enum', 'default', 'nullable', 'not null',
       'deploy', 'release', 'rollout', 'roll out', 'upgrade', 'refactor', 'backfill', 'changeset', 'liquibase', 'flyway', 'alembic', 'prisma', 'knex',
       'sqitch', 'goose', 'dbmate', 'typeorm', 'sequelize', 'rails', 'django', 'install', 'widen', 'narrow', 'modify', 'comment', 'document',
-      'autovacuum', 'fillfactor', 'storage', 'tablespace', 'vacuum', 'reindex', 'cluster', 'statistics target', 'stats target', 'set statistics', 'extended statistics',
+      'autovacuum', 'fillfactor', 'storage', 'tablespace', 'vacuum', 'reindex', 'cluster', 'statistics target', 'stats target', 'set statistics', 'n_distinct', 'extended statistics',
       'compress', 'hypertable', 'chunk', 'retention policy',
       // French, German, Spanish, Portuguese, Italian
       'colonne', 'contrainte', 'schéma', 'créer', 'création', 'ajout', 'renomm', 'supprim', 'vue', 'déploi', 'clé',
