@@ -214,7 +214,7 @@ const applicationSecrets: Rule = (seen, input) => {
   /** The evidence: the secret columns it reads out, or `*` of a table of secrets. */
   const evidence = (s: Seen): string[] => {
     if (s.objects.some((o) => o.credential) || !(['select', 'copy', 'insert'].includes(s.statement.kind) || FILLS_FROM_QUERY.test(s.statement.command))) return [];
-    const columns = selectList(codeOf(s, input)).split(/[^\w*]+/).filter(Boolean);
+    const columns = withoutPresenceTests(selectList(codeOf(s, input))).split(/[^\w*]+/).filter(Boolean);
     // In a table of secrets or sessions a bare `key`, `data` or `payload` is the secret itself (Django's authtoken_token.key);
     // a `value` only where the name says so (a gift card's value, in a table tagged secret, is an amount).
     const namedSo = s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SESSION_TABLE.test(o.name)));
@@ -238,6 +238,12 @@ const applicationSecrets: Rule = (seen, input) => {
     dangerous('stored-secrets', found, (done) => `Read stored secrets of the application (${commands(done)} of ${what(done)}).`, (tried) => `Tried to read stored secrets of the application (${what(tried)}); the server refused.`),
   ];
 };
+/**
+ * Whether a secret is there, not what it is: `JSON_CONTAINS_PATH(s, 'one', '$.bot_token')`, `s ? 'api_key'`,
+ * `token IS NOT NULL`; and output names (`AS has_token`), which read nothing.
+ */
+const withoutPresenceTests = (list: string) =>
+  list.replace(/\bAS\s+(?:"[^"]*"|`[^`]*`|\w+)/gi, '').replace(/\b(?:json_contains_path|jsonb?_exists(?:_any|_all)?|json_exists)\s*\([^()]*\)|\?[|&]?\s*'[^']*'|[\w.]+(?:\s*->>?\s*'[^']*')?\s+IS\s+(?:NOT\s+)?NULL\b/gi, '');
 /** DDL whose query's rows land where the session reads them next: secrets copied into a temporary table are read all the same. */
 const FILLS_FROM_QUERY = /^(?:SELECT INTO|CREATE (?:TEMP |TEMPORARY )?TABLE(?: AS)?|CREATE (?:MATERIALIZED )?VIEW)$/;
 

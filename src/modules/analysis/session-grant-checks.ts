@@ -1,4 +1,4 @@
-import { commands, dangerous, names, type Rule } from './session-check-helpers.js';
+import { codeOf, commands, dangerous, names, type Rule } from './session-check-helpers.js';
 import type { Seen } from './session-types.js';
 import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
 
@@ -105,13 +105,20 @@ const LOOKING_WORDS = new RegExp(
  * changes in words no list holds ("widen coupon_code to 64 chars"). The session's temporary tables,
  * and a migration tool's own records, are not changes of the schema.
  */
+/** The reason names a parameter the statement sets (`SET (parallel_workers = 8)`, `STATS_SAMPLE_PAGES = 200`: "raise parallel workers"). */
+function setsWhatTheReasonNames(code: string, reason: string): boolean {
+  const said = reason.toLowerCase().replace(/_/g, ' ');
+  const set = [...code.matchAll(/\b([a-z]+(?:_[a-z]+)+)\s*=/gi)].map((match) => match[1]!.toLowerCase().replace(/_/g, ' '));
+  return set.some((name) => new RegExp(`(?:^|[^a-z])${name}(?:[^a-z]|$)`).test(said));
+}
+
 export const schemaChangeUndescribed: Rule = (seen, input) => {
   if (input.level !== 'admin' || describesSchemaChange(input.reason) || !LOOKING_WORDS.test(input.reason)) return [];
   const found = seen.filter((s) => {
     const { kind, command, parsed } = s.statement;
     const ddl = kind === 'ddl' || (!parsed && DDL_WORDS.test(command) && !PRIVILEGE_COMMANDS.test(command));
     const changed = s.objects.filter((o) => o.access === 'ddl');
-    return ddl && !/TEMP/.test(command) && !(changed.length > 0 && changed.every((o) => o.temp || o.bookkeeping));
+    return ddl && !/TEMP/.test(command) && !(changed.length > 0 && changed.every((o) => o.temp || o.bookkeeping)) && !setsWhatTheReasonNames(codeOf(s, input), input.reason);
   });
   if (found.length === 0) return [];
   const tried = found.every((s) => !s.ran);

@@ -40,6 +40,9 @@ describe('stored secrets', () => {
       ["SELECT meta_value FROM wp_usermeta WHERE user_id = 77 AND meta_key = 'locale'", mysql],
       ["SHOW GRANTS FOR 'app'@'%'", mysql],
     ] as const) expect(await codes(session([sql], extra)), sql).toEqual([]);
+    // Whether a token is set is not the token; an output name reads nothing.
+    expect(await codes(session(["SELECT id, JSON_CONTAINS_PATH(settings, 'one', '$.bot_token') AS has_token FROM app.integrations WHERE workspace_id = 4"], mysql))).toEqual([]);
+    expect(await codes(session(["SELECT id, settings ? 'api_key' AS keyed, token IS NOT NULL FROM app.integrations WHERE workspace_id = 4"]))).toEqual([]);
     // A gift card's value, in a table tagged secret, is an amount.
     expect(await codes(session(["SELECT id, value FROM shop.gift_cards WHERE code_last4 = '4471'"], { tableTags: { 'shop.gift_cards': ['secret'] } }))).toEqual([]);
   });
@@ -92,6 +95,8 @@ describe('drift and the task', () => {
   it('reads statistics targets and TimescaleDB compression as described changes, its views as catalogs', async () => {
     const admin = { level: 'admin' as const, levelName: 'admin', scope: [] };
     expect(await codes(session(['ALTER TABLE billing.contract ALTER COLUMN region SET STATISTICS 1000', 'ANALYZE billing.contract'], { ...admin, reason: 'FER-9 raise the statistics target on region and re-analyze' }))).toEqual([]);
+    expect(await codes(session(['ALTER TABLE events.clicks SET (parallel_workers = 8)'], { ...admin, reason: 'PERF-7 raise parallel workers on events.clicks and check the plans' }))).toEqual([]);
+    expect(await codes(session(['ALTER TABLE events.clicks SET (autovacuum_enabled = false)'], { ...admin, reason: 'PERF-10 check the plans on events.clicks' }))).toEqual(['schema-change-unexplained']);
     expect(await codes(session(['SELECT hypertable_name FROM timescaledb_information.hypertables', 'SELECT srid FROM spatial_ref_sys WHERE srid = 4326'], { reason: 'CHG-9 check compression', scope: parseScope('scada') }))).toEqual([]);
   });
 });
