@@ -105,11 +105,15 @@ const LOOKING_WORDS = new RegExp(
  * changes in words no list holds ("widen coupon_code to 64 chars"). The session's temporary tables,
  * and a migration tool's own records, are not changes of the schema.
  */
-/** The reason names a parameter the statement sets (`SET (parallel_workers = 8)`, `STATS_SAMPLE_PAGES = 200`: "raise parallel workers"). */
+/**
+ * The reason names a parameter the statement sets (`SET (parallel_workers = 8)`, `STATS_SAMPLE_PAGES = 200`:
+ * "raise parallel workers"), or what a column's SET STATISTICS, STORAGE or COMPRESSION changes ("more statistics on region").
+ */
 function setsWhatTheReasonNames(code: string, reason: string): boolean {
   const said = reason.toLowerCase().replace(/_/g, ' ');
-  const set = [...code.matchAll(/\b([a-z]+(?:_[a-z]+)+)\s*=/gi)].map((match) => match[1]!.toLowerCase().replace(/_/g, ' '));
-  return set.some((name) => new RegExp(`(?:^|[^a-z])${name}(?:[^a-z]|$)`).test(said));
+  const set = [...code.matchAll(/\b([a-z]+(?:_[a-z]+)+)\s*=/gi)].map((match) => `${match[1]!.toLowerCase().replace(/_/g, ' ')}(?:[^a-z]|$)`);
+  const column = [...code.matchAll(/\bSET\s+(STATISTICS|STORAGE|COMPRESSION)\b/gi)].map((match) => match[1]!.toLowerCase().replace(/s$|ion$/, ''));
+  return [...set, ...column].some((name) => new RegExp(`(?:^|[^a-z])${name}`).test(said));
 }
 
 export const schemaChangeUndescribed: Rule = (seen, input) => {
