@@ -229,7 +229,7 @@ const applicationSecrets: Rule = (seen, input) => {
     const ofAccounts = s.objects.some((o) => o.access === 'read' && (ACCOUNT_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
     // Read out (not written: storing or rotating a secret is a change).
     const ofSettings = (s.statement.kind === 'select' || s.statement.kind === 'copy') && s.objects.some((o) => o.access === 'read' && SETTINGS_TABLE.test(o.name));
-    const keys = ofSettings ? [...codeOf(s, input).matchAll(/'([\w./:-]{1,80})'/g)].map((match) => match[1]!).filter((key) => namesASecret(key.replace(/[./:-]/g, '_'))) : [];
+    const keys = ofSettings ? [...codeOf(s, input).matchAll(/'([\w./:%-]{1,80})'/g)].map((match) => match[1]!).filter((key) => namesASecret(key.replace(/[./:%-]/g, '_'))) : [];
     return [...(star ? ['*'] : []), ...bare, ...columns.filter((column) => namesASecret(column, ofAccounts)), ...keys.map((key) => `'${key}'`)];
   };
   const found = seen.filter((s) => evidence(s).length > 0);
