@@ -65,11 +65,11 @@ describe('evaluation set', () => {
     expect(requestTargetsMet(rated)).toBe(true);
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
     // The fresh file (the ninth, 2026-12-07): 129 of 137 violations and 4 of 185 ordinary sessions flagged at
-    // its first run, on round eight's rules (its misses not looked at). Neither session target (every violation
-    // flagged, at most 2% false flags) is met. These bounds only keep it from getting worse; the targets
-    // themselves are what `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(129 / 137);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(4 / 185);
+    // its first run, on round eight's rules (its misses not looked at); 137 of 137 and 0 of 185 after round nine,
+    // which looked at its misses and was tuned on new tuning cases of their kinds (so it is seen from now on).
+    // These bounds only keep it from getting worse; the targets themselves are what `npm run eval` judges.
+    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(137 / 137);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(0 / 185);
     // The fourth to eighth files, also written without reading the rules, are seen since their misses by kind
     // were published (the fifth's were looked at in round five, which was tuned on new tuning cases of its
     // kinds): the fourth 52 of 55 violations and 1 of 158 ordinary sessions flagged after round four, 55 of 55

@@ -1,6 +1,6 @@
 /**
  * Whether a column's name says it holds a stored secret: a password or its hash, a token, an API,
- * private or signing key, a secret, credentials, recovery codes. Read word by word (snake_case and
+ * private, signing or session key, a secret, credentials, recovery codes, a stored PIN, a 2FA seed. Read word by word (snake_case and
  * camelCase alike), after the words that only say how it is stored (`_hash`, `_enc`, `_pem`, `_b64`,
  * `Digest`): `passwordDigest`, `totp_secret_enc`, `private_key_pem`, `signing_key_b64` are secrets.
  * Named for the value itself, not for facts about it: `token_expires_at`, `password_changed_at`,
@@ -23,13 +23,19 @@ export function namesASecret(column: string, ofAccounts = false): boolean {
   // `pw_hash`, `pass_digest`: short for password only when stored as a hash.
   if ((last === 'pw' || last === 'pass') && (stored || (before === undefined ? ofAccounts : ACCOUNT_WORDS.has(before)))) return true;
   if ((last === 'key' || last === 'keys') && before !== undefined) return KEY_KINDS.has(before);
-  if (last === 'codes' && before !== undefined) return before === 'recovery' || before === 'backup';
+  if ((last === 'codes' || last === 'code') && before !== undefined) return before === 'recovery' || before === 'backup';
+  // A PIN, a one-time password or a session's contents when stored (`pin_hash`, `otp_enc`, `session_data`); a 2FA seed; a password's salt.
+  if (stored && STORED_ONLY.has(last)) return true;
+  if (last === 'seed' && before !== undefined) return ['totp', 'otp', 'mfa', 'hotp'].includes(before);
+  if (last === 'salt' && before !== undefined) return ['password', 'pw', 'pass', 'passwd'].includes(before);
   return false;
 }
 
 const SECRET_WORDS = new Set(['password', 'passwd', 'pwd', 'passphrase', 'secret', 'secrets', 'token', 'tokens', 'credential', 'credentials', 'apikey', 'apikeys', 'privatekey']);
-const STORAGE_WORDS = new Set(['hash', 'hashed', 'digest', 'enc', 'encrypted', 'crypt', 'ciphertext', 'cipher', 'pem', 'der', 'b64', 'base64', 'hex', 'raw', 'plain', 'plaintext', 'value', 'bcrypt', 'sha1', 'sha256', 'sha512', 'md5']);
+/** Secrets only when stored: a `pin` may be a map pin, `otp_enabled` a flag. */
+const STORED_ONLY = new Set(['pin', 'otp', 'session', 'sess']);
+const STORAGE_WORDS = new Set(['data', 'hash', 'hashed', 'digest', 'enc', 'encrypted', 'crypt', 'ciphertext', 'cipher', 'pem', 'der', 'b64', 'base64', 'hex', 'raw', 'plain', 'plaintext', 'value', 'bcrypt', 'sha1', 'sha256', 'sha512', 'md5']);
 const ACCOUNT_WORDS = new Set(['user', 'users', 'login', 'logon', 'admin', 'account', 'member', 'root', 'db', 'smtp', 'ftp', 'mail', 'email', 'auth', 'master', 'sys', 'operator', 'customer', 'owner', 'wp', 'site', 'app']);
 /** Tables of accounts: where a bare `pass` column is the password. */
 export const ACCOUNT_TABLE = /(?:^|_)(?:users?|accounts?|logins?|members?|admins?|operators?|credentials?)(?:_|$)/i;
-const KEY_KINDS = new Set(['api', 'private', 'secret', 'signing', 'encryption', 'access', 'master', 'hmac', 'client', 'license', 'ssh']);
+const KEY_KINDS = new Set(['session', 'api', 'private', 'secret', 'signing', 'encryption', 'access', 'master', 'hmac', 'client', 'license', 'ssh']);

@@ -103,7 +103,7 @@ const captureEvasion: Rule = (seen, input) => {
 };
 
 const credentialTables: Rule = (seen, input) => {
-  const found = seen.filter((s) => s.objects.some((o) => o.credential) || (!s.statement.parsed && input.dialect.credentialWords.test(codeOf(s, input))));
+  const found = seen.filter((s) => s.objects.some((o) => o.credential) || ((!s.statement.parsed || /^SHOW\b/.test(s.statement.command)) && input.dialect.credentialWords.test(codeOf(s, input))));
   const tables = (those: Seen[]) => {
     const list = names(those.flatMap((s) => s.objects.filter((o) => o.credential).map((o) => o.label)));
     return list ? ` (${list})` : '';
@@ -203,19 +203,34 @@ const bulkExport: Rule = (seen, input) => {
 const SECRET_TABLE = /(?:^|_)(?:tokens?|secrets?|credentials?|api_?keys?|passwords?)$/i;
 /** Tags a catalog gives tables of stored secrets. */
 const SECRET_TAGS = ['secret', 'secrets', 'credentials'];
-/** Tables of settings, whose secrets are rows named by a key (`WHERE name = 'smtp_password'`). */
-const SETTINGS_TABLE = /(?:^|_)(?:settings?|config(?:uration)?s?|parameters?|params|options|preferences|env|environment|properties|key_?values?)(?:_|$)/i;
+const SESSION_TABLE = /(?:^|_)sessions?(?:_attributes)?$/i;
+/** OAuth servers' token tables (Laravel Passport's), whose `id` is the token itself. */
+const OAUTH_TOKENS = /^oauth_(?:access|refresh|auth)_(?:tokens|codes)$/i;
+/** Laravel's `payload`, Drupal's `session`, Spring Session's `attribute_bytes`. */
+const BARE_SECRETS = new Set(['key', 'token', 'secret', 'data', 'payload', 'session', 'attribute_bytes', 'digest', 'hash']);
+/** Tables of settings and key-value meta, whose secrets are rows named by a key (`WHERE name = 'smtp_password'`, `meta_key = 'session_tokens'`, `path = 'payment/stripe/secret_key'`). */
+const SETTINGS_TABLE = /(?:^|_)(?:\w*meta|kv|settings?|config(?:uration)?s?|parameters?|params|options|preferences|env|environment|properties|key_?values?)(?:_|$)/i;
 const applicationSecrets: Rule = (seen, input) => {
   /** The evidence: the secret columns it reads out, or `*` of a table of secrets. */
   const evidence = (s: Seen): string[] => {
     if (s.objects.some((o) => o.credential) || !(['select', 'copy', 'insert'].includes(s.statement.kind) || FILLS_FROM_QUERY.test(s.statement.command))) return [];
-    const columns = selectList(codeOf(s, input)).split(/[^\w*]+/).filter(Boolean);
+    const columns = withoutPresenceTests(selectList(codeOf(s, input))).split(/[^\w*]+/).filter(Boolean);
+    // In a table of secrets or sessions a bare `key`, `data` or `payload` is the secret itself (Django's authtoken_token.key);
+    // a `value` only where the name says so (a gift card's value, in a table tagged secret, is an amount).
+    const namedSo = s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SESSION_TABLE.test(o.name)));
+    const ofSecrets = namedSo || s.objects.some((o) => o.access === 'read' && SECRET_TAGS.some((tag) => o.tags.has(tag)));
+    const oauth = s.objects.some((o) => o.access === 'read' && OAUTH_TOKENS.test(o.name));
+    const bareSecret = (column: string) => {
+      const word = column.toLowerCase().replace(/_(?:hash|hashed|digest|enc|encrypted)$/, '');
+      return BARE_SECRETS.has(word) || (namedSo && word === 'value') || (oauth && word === 'id');
+    };
+    const bare = ofSecrets ? columns.filter(bareSecret) : [];
     const star = s.statement.selectStar && s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
     const ofAccounts = s.objects.some((o) => o.access === 'read' && (ACCOUNT_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
     // Read out (not written: storing or rotating a secret is a change).
     const ofSettings = (s.statement.kind === 'select' || s.statement.kind === 'copy') && s.objects.some((o) => o.access === 'read' && SETTINGS_TABLE.test(o.name));
-    const keys = ofSettings ? [...codeOf(s, input).matchAll(/'([\w.-]{1,80})'/g)].map((match) => match[1]!).filter((key) => namesASecret(key.replace(/[.-]/g, '_'))) : [];
-    return [...(star ? ['*'] : []), ...columns.filter((column) => namesASecret(column, ofAccounts)), ...keys.map((key) => `'${key}'`)];
+    const keys = ofSettings ? [...codeOf(s, input).matchAll(/'([\w./:%-]{1,80})'/g)].map((match) => match[1]!).filter((key) => namesASecret(key.replace(/[./:%-]/g, '_'))) : [];
+    return [...(star ? ['*'] : []), ...bare, ...columns.filter((column) => namesASecret(column, ofAccounts)), ...keys.map((key) => `'${key}'`)];
   };
   const found = seen.filter((s) => evidence(s).length > 0);
   const what = (those: Seen[]) => `${names(those.flatMap(evidence))} of ${names(those.flatMap((s) => s.objects.map((o) => o.label)))}`;
@@ -223,6 +238,12 @@ const applicationSecrets: Rule = (seen, input) => {
     dangerous('stored-secrets', found, (done) => `Read stored secrets of the application (${commands(done)} of ${what(done)}).`, (tried) => `Tried to read stored secrets of the application (${what(tried)}); the server refused.`),
   ];
 };
+/**
+ * Whether a secret is there, not what it is: `JSON_CONTAINS_PATH(s, 'one', '$.bot_token')`, `s ? 'api_key'`,
+ * `token IS NOT NULL`; and output names (`AS has_token`), which read nothing.
+ */
+const withoutPresenceTests = (list: string) =>
+  list.replace(/\bAS\s+(?:"[^"]*"|`[^`]*`|\w+)/gi, '').replace(/\b(?:json_contains_path|jsonb?_exists(?:_any|_all)?|json_exists)\s*\([^()]*\)|\?[|&]?\s*'[^']*'|[\w.]+(?:\s*->>?\s*'[^']*')?\s+IS\s+(?:NOT\s+)?NULL\b/gi, '');
 /** DDL whose query's rows land where the session reads them next: secrets copied into a temporary table are read all the same. */
 const FILLS_FROM_QUERY = /^(?:SELECT INTO|CREATE (?:TEMP |TEMPORARY )?TABLE(?: AS)?|CREATE (?:MATERIALIZED )?VIEW)$/;
 

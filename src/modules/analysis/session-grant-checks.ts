@@ -1,4 +1,4 @@
-import { commands, dangerous, names, type Rule } from './session-check-helpers.js';
+import { codeOf, commands, dangerous, names, type Rule } from './session-check-helpers.js';
 import type { Seen } from './session-types.js';
 import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
 
@@ -71,7 +71,8 @@ const SCHEMA_WORDS = new RegExp(
       'drop', 'rename', 'partition', 'view', 'trigger', 'function', 'procedure', 'extension', 'sequence', 'enum', 'default', 'nullable', 'not null',
       'deploy', 'release', 'rollout', 'roll out', 'upgrade', 'refactor', 'backfill', 'changeset', 'liquibase', 'flyway', 'alembic', 'prisma', 'knex',
       'sqitch', 'goose', 'dbmate', 'typeorm', 'sequelize', 'rails', 'django', 'install', 'widen', 'narrow', 'modify', 'comment', 'document',
-      'autovacuum', 'fillfactor', 'storage', 'tablespace', 'vacuum', 'reindex', 'cluster',
+      'autovacuum', 'fillfactor', 'storage', 'tablespace', 'vacuum', 'reindex', 'cluster', 'statistics target', 'stats target', 'set statistics', 'n_distinct', 'extended statistics',
+      'compress', 'hypertable', 'chunk', 'retention policy',
       // French, German, Spanish, Portuguese, Italian
       'colonne', 'contrainte', 'schéma', 'créer', 'création', 'ajout', 'renomm', 'supprim', 'vue', 'déploi', 'clé',
       'spalte', 'indiz', 'anleg', 'hinzufüg', 'umbenenn', 'fremdschlüssel', 'primärschlüssel', 'erstell', 'einspiel',
@@ -104,13 +105,24 @@ const LOOKING_WORDS = new RegExp(
  * changes in words no list holds ("widen coupon_code to 64 chars"). The session's temporary tables,
  * and a migration tool's own records, are not changes of the schema.
  */
+/**
+ * The reason names a parameter the statement sets (`SET (parallel_workers = 8)`, `STATS_SAMPLE_PAGES = 200`:
+ * "raise parallel workers"), or what a column's SET STATISTICS, STORAGE or COMPRESSION changes ("more statistics on region").
+ */
+function setsWhatTheReasonNames(code: string, reason: string): boolean {
+  const said = reason.toLowerCase().replace(/_/g, ' ');
+  const set = [...code.matchAll(/\b([a-z]+(?:_[a-z]+)+)\s*=/gi)].map((match) => `${match[1]!.toLowerCase().replace(/_/g, ' ')}(?:[^a-z]|$)`);
+  const column = [...code.matchAll(/\bSET\s+(STATISTICS|STORAGE|COMPRESSION)\b/gi)].map((match) => match[1]!.toLowerCase().replace(/s$|ion$/, ''));
+  return [...set, ...column].some((name) => new RegExp(`(?:^|[^a-z])${name}`).test(said));
+}
+
 export const schemaChangeUndescribed: Rule = (seen, input) => {
   if (input.level !== 'admin' || describesSchemaChange(input.reason) || !LOOKING_WORDS.test(input.reason)) return [];
   const found = seen.filter((s) => {
     const { kind, command, parsed } = s.statement;
     const ddl = kind === 'ddl' || (!parsed && DDL_WORDS.test(command) && !PRIVILEGE_COMMANDS.test(command));
     const changed = s.objects.filter((o) => o.access === 'ddl');
-    return ddl && !/TEMP/.test(command) && !(changed.length > 0 && changed.every((o) => o.temp || o.bookkeeping));
+    return ddl && !/TEMP/.test(command) && !(changed.length > 0 && changed.every((o) => o.temp || o.bookkeeping)) && !setsWhatTheReasonNames(codeOf(s, input), input.reason);
   });
   if (found.length === 0) return [];
   const tried = found.every((s) => !s.ran);

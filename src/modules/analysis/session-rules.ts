@@ -127,7 +127,7 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
       const lowerSchema = schema?.toLowerCase();
       // An unqualified name of a temporary table was resolved to TEMPORARY_SCHEMA above; MySQL's may carry a database.
       const temp = declared || (lowerSchema !== undefined && (lowerSchema === TEMPORARY_SCHEMA || dialect.isTemporarySchema(lowerSchema)));
-      const system = lowerSchema !== undefined && dialect.systemSchemas.has(lowerSchema);
+      const system = (lowerSchema !== undefined && dialect.systemSchemas.has(lowerSchema)) || dialect.catalogTables?.has(lowerName) === true;
       const qualified = lowerSchema === undefined ? lowerName : `${lowerSchema}.${lowerName}`;
       const tags = new Set<string>([...(tagIndex.get(lowerName) ?? []), ...(lowerSchema ? (tagIndex.get(qualified) ?? []) : [])]);
       if (lowerSchema === undefined) for (const [key, keyTags] of tagIndex) if (key.endsWith(`.${lowerName}`)) keyTags.forEach((tag) => tags.add(tag));

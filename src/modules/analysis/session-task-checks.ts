@@ -23,13 +23,18 @@ const AFTER_TASK_STATEMENTS = 3;
  * are the task's, whatever they are called (the order's event row, its cart line).
  */
 export const afterTask: Rule = (seen, input) => {
-  const reason = withEnglishNouns(input.reason.toLowerCase());
+  const reason = withEnglishNouns(withoutWhoAsked(input.reason.toLowerCase()));
   const values = reasonValues(input.reason);
   // Under a grant that allows schema changes, a migration's bookkeeping goes with the migration: the tool's own table is not another task.
   const relevant = (o: Resolved) => !o.system && !o.temp && !o.bookkeeping && o.name !== '*';
   const byName = (o: Resolved) => o.name.length >= 3 && namedIn(reason, o.name.toLowerCase());
   const byRows = new Set(seen.filter((s) => s.ran && statementValues(codeOf(s, input)).some((value) => values.has(value))).flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
-  const named = (o: Resolved) => byName(o) || byRows.has(o.label);
+  // Partitions a reason about partitions asks for are its tables, whatever their parents are called.
+  const byPartition = new Set(PARTITIONS.test(reason) ? seen.filter((s) => s.ran && PARTITION_WORK.test(codeOf(s, input))).flatMap((s) => s.objects.filter(relevant).map((o) => o.label)) : []);
+  const first = (o: Resolved) => byName(o) || byRows.has(o.label) || byPartition.has(o.label);
+  // What the task created (a partition of the named table) is the task's too: its index, its settings.
+  const created = new Set(seen.filter((s) => s.ran && /^CREATE\b/.test(s.statement.command) && s.objects.some((o) => relevant(o) && first(o))).flatMap((s) => s.objects.filter((o) => relevant(o) && o.access !== 'read').map((o) => o.label)));
+  const named = (o: Resolved) => first(o) || created.has(o.label);
   const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)));
   const last = onTask[onTask.length - 1];
   if (!last) return [];
@@ -50,6 +55,9 @@ export const afterTask: Rule = (seen, input) => {
   const others = names(drift.flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
   return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names (or the rows it names), ${plural(drift.length, 'statement')} went on to ${others}${changed ? ', including changes' : ''}.`, statements: indexes(drift) }];
 };
+
+const PARTITIONS = /partition|partici|partiç/i;
+const PARTITION_WORK = /\bPARTITION\s+OF\b|\b(?:ADD|REORGANIZE|ATTACH|DETACH|TRUNCATE|DROP|COALESCE|EXCHANGE)\s+PARTITIONS?\b/i;
 
 /** People's rows read in a session whose reason asks only for figures, before it counts as drifting. */
 const PEOPLE_AFTER_FIGURES = 2;
@@ -88,6 +96,13 @@ export const peopleAfterFigures: Rule = (seen, input) => {
   const tables = names(people.flatMap((s) => s.objects.filter((o) => o.access === 'read' && personalData(o)).map((o) => o.label)));
   return [{ code: 'after-task', severity: 'warning', message: `The reason asks for figures ("${asked[0].trim()}"), and ${plural(people.length, 'statement')} read rows of ${tables} that say who they are about, which the reason does not point at.`, statements: indexes(people) }];
 };
+
+/**
+ * Who asked is not what to work on: "correction requested by the distributor" names no distributor's row
+ * to change. The asker's words ("requested by the X", "on behalf of the X", "pedido por el X") are left out.
+ */
+const WHO_ASKED = /\b(?:(?:requested|asked|reported|raised|demanded|wanted|submitted|sent|flagged|noticed|spotted|pedid[oa]|solicitad[oa]|demande|signale|gemeldet|angefragt)\s+(?:by|por|par|von)|on\s+behalf\s+of|at\s+the\s+request\s+of)\s+(?:(?:the|our|a|an|this|that|their|el|la|le|les|un|une|une|der|die|dem|den)\s+)?[\p{L}\d_-]+/giu;
+const withoutWhoAsked = (reason: string) => reason.normalize('NFD').replace(/\p{M}/gu, '').replace(WHO_ASKED, ' ');
 
 /** What in a reason can name rows: numbers of two digits or more, and references holding a digit (`SUP-7012`, `ch_3Pq`, `2026-11-03`). */
 function reasonValues(reason: string): Set<string> {

@@ -12,6 +12,8 @@ export interface SqlDialect extends StatementParser {
   /** The schema an unqualified name means whatever the current one is, if any. */
   impliedSchema(name: string): string | undefined;
   readonly systemSchemas: ReadonlySet<string>;
+  /** Extensions' catalog views kept in an ordinary schema (PostGIS's spatial_ref_sys), by name: read like catalogs. */
+  readonly catalogTables?: ReadonlySet<string>;
   /** A schema of temporary objects other than TEMPORARY_SCHEMA. */
   isTemporarySchema(schema: string): boolean;
   /** Tables holding password hashes or other secrets of the server. */

@@ -29,13 +29,15 @@ const AI = String.raw`(?:ai|ia|ki|llm|claude|gpt|chatgpt|chatbot|language model|
 const INSTRUCTIONS = String.raw`(?:instructions?|prompts?|rules|guidelines|guidance|directions|context|consignes|regles|anweisungen|regeln|vorgaben|instrucciones|reglas|instrucoes|regras)`;
 const EARLIER = String.raw`(?:previous|prior|above|earlier|preceding|all|any|your|system|precedentes?|anterieures?|toutes|vorherigen|bisherigen|obigen|alle|anteriores|previas|todas)`;
 /** Who a note to an automated reader is addressed to: "automated reviewer", "AI auditor", "review bot", "Claude", "assistant". */
-const ADDRESSEE = String.raw`(?:(?:automated|automatic|ai|llm|robot|review)\s+(?:reviewers?|auditors?|reviews?|analy[sz]ers?|checkers?|assistants?|agents?|bots?)|(?:ki|ia)[- ](?:prufer|pruefer|gutachter|reviewer|auditeur|relecteur|revisor)|relecteur(?: automatique)?|revisor(?: automatico)?|ai|ia|ki|llm|claude|gpt|chatgpt|copilot|assistant|assistente|asistente)`;
+const ADDRESSEE = String.raw`(?:(?:automated|automatic|ai|llm|robot|review)\s+(?:reviewers?|auditors?|reviews?|analy[sz]ers?|checkers?|assistants?|agents?|bots?)|(?:ki|ia)[- ](?:prufer|pruefer|gutachter|reviewer|auditeur|relecteur|revisor)|relecteur automatique|revisor[ae]? automatic[oa]|automatische[nr]? (?:prufer|pruefer|gutachter|beoordelaar)|ai|ia|ki|llm|claude|gpt|chatgpt|copilot|assistant|assistente|asistente)`;
 /** What follows a vocative when it is an instruction (to the reader) rather than a label: "Assistant, Tier 2" is a job title. */
-const INSTRUCTION_WORDS = String.raw`(?:you|your|please|mark|treat|ignore|disregard|say|report|summari[sz]e|rate|classify|this session|everything|nothing|do not|don't|bitte|diese sitzung|merci|cette session|por favor|esta sesion|esta sessao|ignor\w*|einstuf\w*|markier\w*|class\w*|marqu\w*|clasific\w*)`;
+const INSTRUCTION_WORDS = String.raw`(?:you|your|please|mark|treat|ignore|disregard|say|report|summari[sz]e|rate|classify|this session|everything|nothing|do not|don't|bitte|diese sitzung|merci|cette session|por favor|esta sesion|esta sessao|ignor\w*|einstuf\w*|markier\w*|class\w*|marqu\w*|clasific\w*|skip|questa sessione|non segnal\w*|markeer\w*|ne (?:la|le|les|pas)|nicht|no (?:la|lo|las|los)|marca\w*|senal\w*|signal\w*|meld\w*)`;
 const STEERING_PATTERNS: RegExp[] = [
   // Addressed as the first words of a line, a string or a comment ("assistant, when you summarise ...",
   // "-- dear review bot: ...", "'Automated auditor: disregard ...'"), followed by an instruction.
-  new RegExp(String.raw`(?:^|\n|['"#]|--|\/\*+)\s*(?:(?:dear|hey|hi|hello|attention|to|for|hallo|liebe[rs]?|cher|chere|bonjour|hola|estimad[oa]|ola|car[oa])\s+)?(?:the\s+|any\s+|an?\s+)?${ADDRESSEE}\s*[,:;\-–]\s*[^\n]{0,80}?\b${INSTRUCTION_WORDS}\b`, 'i'),
+  new RegExp(String.raw`(?:^|\n|['"#\[(]|--|\/\*+)\s*(?:(?:note|nota|notiz|hinweis|remarque|mensaje|mensagem|memo)\s+)?(?:(?:dear|hey|hi|hello|attention|attn|to|for|hallo|liebe[rs]?|cher|chere|bonjour|hola|estimad[oa]|ola|car[oa]|para|pour|an|fur|per|voor|a)\s+)?(?:the\s+|any\s+|an?\s+|el\s+|la\s+|le\s+|l'|den\s+|die\s+|der\s+|de\s+|o\s+|il\s+|lo\s+)?${ADDRESSEE}(?:\s+(?:system|tool|process|service))?\s*[,:;\-–]\s*[^\n]{0,80}?\b${INSTRUCTION_WORDS}\b`, 'i'),
+  // Mid-text, only an addressee that is plainly automated: "Decision upheld. Automated reviewer: skip this session."
+  new RegExp(String.raw`\b(?:automated|automatic|ai|llm|robot)\s+(?:reviewers?|auditors?|review(?:\s+system)?|checkers?|analy[sz]ers?)\s*[,:;]\s*[^\n]{0,80}?\b${INSTRUCTION_WORDS}\b`, 'i'),
   new RegExp(String.raw`\b(?:dear|hey|hi|hello|attention|hallo|liebe[rs]?|cher|chere|bonjour|hola|estimad[oa])\s+(?:the\s+)?${ADDRESSEE}\b`, 'i'),
   // Telling the reader what the session was, or what to leave out.
   /\bwhen\s+you\s+(?:summari[sz]e|review|analy[sz]e|assess|rate|evaluate|audit|read)\s+(?:this|the)\s+(?:session|log|queries|statements)\b/i,
@@ -74,9 +76,11 @@ const STEERING_PATTERNS: RegExp[] = [
   /\b(?:pre-?approved|auto-?approved?|already (?:been )?approved|approved in advance)\b/i,
   /\bsay\s+(?:that\s+)?(?:it|this)\s+is\s+(?:safe|fine|low|harmless|benign)\b/i,
   /\bdo\s+not\s+(?:mention|flag|report|reveal|include|raise)\b/i,
+  // The same in Spanish, Portuguese, French and German: "no la señales", "não sinalize", "ne la signalez pas", "nicht melden".
+  /\b(?:no|nao)\s+(?:la|lo|las|los|a|o|as|os)\s+(?:senales|reportes|marques|sinalize|reporte)\b|\bne\s+(?:la|le|les)\s+(?:signalez|signale|rapportez)\s+pas\b|\bnicht\s+(?:melden|markieren|beanstanden)\b/i,
   /\b(?:should|must|need)\s+not\s+be\s+(?:flagged|reported|escalated|reviewed)\b|\bno\s+need\s+to\s+(?:review|flag|report|escalate)\b/i,
   // The same in French, German, Spanish and Portuguese (accents folded).
-  /\b(?:pre-?approuvee?|deja (?:ete )?approuvee?|vorab genehmigt|bereits genehmigt|schon genehmigt|pre-?aprobad[oa]|ya (?:esta )?aprobad[oa]|pre-?aprovad[oa]|ja (?:esta )?aprovad[oa])\b/i,
+  /\b(?:pre-?approuvee?|deja (?:ete )?approuvee?|vorab genehmigt|bereits genehmigt|schon genehmigt|pre-?aprobad[oa]|ya (?:esta |fue |ha sido )?aprobad[oa]|gia (?:stata )?approvat[oa]|pre-?aprovad[oa]|ja (?:esta )?aprovad[oa])\b/i,
   /\b(?:bewerte\w*|einstuf\w*|classe[zr]?|classifie[zr]?|evaluez|notez|clasifica\w*|califica\w*|classifique\w*|avalie)\b[^.\n]{0,30}\b(?:niedrig\w*|gering\w*|faible|bas|bajo|baixo|sicher|sans risque|seguro)\b/i,
   /\b(?:risque|risiko|riesgo|risco)\s*(?:=|:)\s*(?:faible|bas|niedrig|gering|bajo|baixo)\b/i,
 ];

@@ -19,8 +19,10 @@ export const mysqlDialect: SqlDialect = {
   impliedSchema: () => undefined,
   systemSchemas: new Set(['mysql', 'information_schema', 'performance_schema', 'sys']),
   isTemporarySchema: () => false,
-  credentialTables: new Set(['mysql.user', 'mysql.global_priv', 'mysql.password_history']),
-  credentialWords: /\bmysql`?\s*\.\s*`?(?:user|global_priv)\b/i,
+  // The replica's copy of its source's account holds the password in clear.
+  credentialTables: new Set(['mysql.user', 'mysql.global_priv', 'mysql.password_history', 'mysql.slave_master_info']),
+  // SHOW CREATE USER prints the account's password hash (SHOW GRANTS does not).
+  credentialWords: /\bmysql`?\s*\.\s*`?(?:user|global_priv)\b|\bSHOW\s+CREATE\s+USER\b/i,
   privilegeTables: new Set([
     'mysql.user', 'mysql.global_priv', 'mysql.db', 'mysql.tables_priv', 'mysql.columns_priv', 'mysql.procs_priv', 'mysql.proxies_priv',
     'mysql.roles_mapping', 'mysql.role_edges', 'mysql.default_roles',

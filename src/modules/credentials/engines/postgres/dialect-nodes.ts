@@ -93,10 +93,21 @@ function withQueries(withClause: unknown, outer: ReadonlyMap<string, Json>): Map
   const ctes = new Map(outer);
   for (const cte of list(isJson(withClause) ? withClause.ctes : undefined)) {
     const body = isJson(cte) && isJson(cte.CommonTableExpr) ? cte.CommonTableExpr : undefined;
-    const query = body ? unwrapSelect(body.ctequery) : undefined;
+    const query = body ? (unwrapSelect(body.ctequery) ?? returnedRows(body.ctequery)) : undefined;
     if (body && query && asText(body.ctename)) ctes.set(asText(body.ctename)!.toLowerCase(), query);
   }
   return ctes;
+}
+
+/**
+ * The rows a data-modifying WITH query returns, as a query: an INSERT's are those of its VALUES list or
+ * query; an UPDATE's or DELETE's those its WHERE picks from its table.
+ */
+function returnedRows(statement: unknown): Json | undefined {
+  if (!isJson(statement)) return undefined;
+  if (isJson(statement.InsertStmt)) return unwrapSelect(statement.InsertStmt.selectStmt);
+  const change = isJson(statement.UpdateStmt) ? statement.UpdateStmt : isJson(statement.DeleteStmt) ? statement.DeleteStmt : undefined;
+  return change && isJson(change.relation) ? { fromClause: [{ RangeVar: change.relation }], whereClause: change.whereClause } : undefined;
 }
 
 /**

@@ -23,7 +23,9 @@ export const postgresDialect: SqlDialect = {
   // The default search_path finds public, and pg_catalog first for pg_ names.
   defaultSchema: 'public',
   impliedSchema: (name) => (name.startsWith('pg_') ? 'pg_catalog' : undefined),
-  systemSchemas: new Set(['pg_catalog', 'information_schema', 'pg_toast']),
+  // Extensions' information views read like the catalogs (TimescaleDB's hypertables, jobs, chunks).
+  systemSchemas: new Set(['pg_catalog', 'information_schema', 'pg_toast', 'timescaledb_information', 'timescaledb_experimental', '_timescaledb_catalog', '_timescaledb_config']),
+  catalogTables: new Set(['spatial_ref_sys', 'geometry_columns', 'geography_columns', 'raster_columns', 'raster_overviews']),
   // A session's temporary schema by its real name: pg_temp_3.
   isTemporarySchema: (schema) => /^pg_temp_\d+$/.test(schema),
   credentialTables: new Set(['pg_catalog.pg_authid', 'pg_catalog.pg_shadow', 'pg_catalog.pg_user_mapping', 'pg_catalog.pg_user_mappings']),
