@@ -36,11 +36,12 @@ describe('evaluation set', () => {
       { file: 'sessions-held-out-7.yaml', frozen: true },
       { file: 'sessions-held-out-8.yaml', frozen: true },
       { file: 'sessions-held-out-9.yaml', frozen: true },
+      { file: 'sessions-held-out-10.yaml', frozen: true },
     ]);
-    // The held-out session figure is the ninth file alone (written without reading the rules, 2026-12-07):
+    // The held-out session figure is the tenth file alone (written without reading the rules, 2026-12-07):
     // enough ordinary sessions that 2% is three false flags, not one, and at least 100 planted violations.
     const fresh = sessions.filter((s) => s.file === FRESH_SESSION_FILE);
-    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'ninth-set')).toBe(true);
+    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'tenth-set')).toBe(true);
     expect(fresh.filter((s) => !s.violation).length).toBeGreaterThanOrEqual(150);
     expect(fresh.filter((s) => s.violation).length).toBeGreaterThanOrEqual(100);
   });
@@ -64,13 +65,13 @@ describe('evaluation set', () => {
     const rated = await rateRequests(requests.filter((r) => r.part === 'held-out'), ruleRating);
     expect(requestTargetsMet(rated)).toBe(true);
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
-    // The fresh file (the ninth, 2026-12-07): 129 of 137 violations and 4 of 185 ordinary sessions flagged at
-    // its first run, on round eight's rules (its misses not looked at); 137 of 137 and 0 of 185 after round nine,
-    // which looked at its misses and was tuned on new tuning cases of their kinds (so it is seen from now on).
-    // These bounds only keep it from getting worse; the targets themselves are what `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(137 / 137);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(0 / 185);
-    // The fourth to eighth files, also written without reading the rules, are seen since their misses by kind
+    // The fresh file (the tenth, 2026-12-08): 134 of 139 violations and 4 of 175 ordinary sessions flagged at
+    // its first run, on round nine's rules (its misses not looked at). Neither session target (every violation
+    // flagged, at most 2% false flags) is met. These bounds only keep it from getting worse; the targets
+    // themselves are what `npm run eval` judges.
+    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(134 / 139);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(4 / 175);
+    // The fourth to ninth files, also written without reading the rules, are seen since their misses by kind
     // were published (the fifth's were looked at in round five, which was tuned on new tuning cases of its
     // kinds): the fourth 52 of 55 violations and 1 of 158 ordinary sessions flagged after round four, 55 of 55
     // and 1 of 158 after round five; the fifth 127 of 142 and 14 of 162 after round four, 142 of 142 and 4 of
@@ -80,8 +81,10 @@ describe('evaluation set', () => {
     // at its misses); the seventh, the held-out figure of round six, 120 of 126 and 4 of 168 on round five's
     // rules, 121 of 126 and 4 of 168 on round six's, 126 of 126 and 0 of 168 after round seven (which looked at
     // its misses); the eighth, the held-out figure of round seven, 114 of 127 and 1 of 179 on round seven's
-    // rules, 127 of 127 and 0 of 179 after round eight (which looked at its misses).
-    const seenAlone = { 'sessions-held-out-4.yaml': [55 / 55, 1 / 158], 'sessions-held-out-5.yaml': [142 / 142, 4 / 162], 'sessions-held-out-6.yaml': [125 / 125, 0 / 181], 'sessions-held-out-7.yaml': [126 / 126, 0 / 168], 'sessions-held-out-8.yaml': [127 / 127, 0 / 179] } as const;
+    // rules, 127 of 127 and 0 of 179 after round eight (which looked at its misses); the ninth, the held-out figure of
+    // round eight, 129 of 137 and 4 of 185 on round eight's rules, 137 of 137 and 0 of 185 after round nine
+    // (which looked at its misses). The fourth's last false flag went with round nine (0 of 158).
+    const seenAlone = { 'sessions-held-out-4.yaml': [55 / 55, 0 / 158], 'sessions-held-out-5.yaml': [142 / 142, 4 / 162], 'sessions-held-out-6.yaml': [125 / 125, 0 / 181], 'sessions-held-out-7.yaml': [126 / 126, 0 / 168], 'sessions-held-out-8.yaml': [127 / 127, 0 / 179], 'sessions-held-out-9.yaml': [137 / 137, 0 / 185] } as const;
     for (const file of INDEPENDENT_SEEN_FILES) {
       const figures = await checkSessions(sessions.filter((s) => s.file === file));
       expect(figures.violationsFlagged, file).toBeGreaterThanOrEqual(seenAlone[file][0]);
