@@ -26,14 +26,15 @@ export async function startJobWorkers({ queue, handlers, metrics, env, exportsAu
     before,
   });
   const sweepMs = env.SWEEP_INTERVAL;
-  const schedule = () =>
-    Promise.all([
-      queue.schedule('sweep', sweepMs),
-      queue.schedule('reconcile', env.RECONCILE_INTERVAL),
-      queue.schedule('checkpointAudit', env.AUDIT_CHECKPOINT_INTERVAL),
-      queue.schedule('purgeHistory', env.RETENTION_PURGE_INTERVAL),
-      ...(exportsAudit ? [queue.schedule('exportAudit', env.AUDIT_EXPORT_INTERVAL)] : []),
-    ]);
+  // One after the other, in the same order in every process, so that processes starting together take
+  // the schedulers' rows in one order.
+  const schedule = async () => {
+    await queue.schedule('sweep', sweepMs);
+    await queue.schedule('reconcile', env.RECONCILE_INTERVAL);
+    await queue.schedule('checkpointAudit', env.AUDIT_CHECKPOINT_INTERVAL);
+    await queue.schedule('purgeHistory', env.RETENTION_PURGE_INTERVAL);
+    if (exportsAudit) await queue.schedule('exportAudit', env.AUDIT_EXPORT_INTERVAL);
+  };
   await schedule();
   await queue.enqueue('reconcile', {});
   // An End access or an offboarding acknowledged by a process that died just before this one

@@ -147,7 +147,17 @@ export function createJobQueue(backend: QueueBackend, logger: Logger): JobQueue 
     },
 
     async schedule(name, everyMs) {
-      await queue.upsertJobScheduler(name, { every: everyMs }, { name, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } });
+      // Processes starting together upsert the same schedulers: on the PostgreSQL backend two upserts can
+      // deadlock, and PostgreSQL ends one of them (40P01), which is safe to run again.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await queue.upsertJobScheduler(name, { every: everyMs }, { name, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } });
+          return;
+        } catch (error) {
+          if ((error as { code?: string }).code !== '40P01' || attempt >= 5) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
+        }
+      }
     },
 
     async ping() {
