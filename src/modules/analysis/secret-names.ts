@@ -35,7 +35,12 @@ const SECRET_WORDS = new Set(['password', 'passwd', 'pwd', 'passphrase', 'secret
 /** Secrets only when stored: a `pin` may be a map pin, `otp_enabled` a flag. */
 const STORED_ONLY = new Set(['pin', 'otp', 'session', 'sess']);
 const STORAGE_WORDS = new Set(['data', 'hash', 'hashed', 'digest', 'enc', 'encrypted', 'crypt', 'ciphertext', 'cipher', 'pem', 'der', 'b64', 'base64', 'hex', 'raw', 'plain', 'plaintext', 'value', 'bcrypt', 'sha1', 'sha256', 'sha512', 'md5']);
-const ACCOUNT_WORDS = new Set(['user', 'users', 'login', 'logon', 'admin', 'account', 'member', 'root', 'db', 'smtp', 'ftp', 'mail', 'email', 'auth', 'master', 'sys', 'operator', 'customer', 'owner', 'wp', 'site', 'app']);
+/** Words before `pass` or `pw` that make it a password: an account's, or a server's or service's one logs in to (`mailserver_pass`, `relay_pw`). */
+const ACCOUNT_WORDS = new Set([
+  'user', 'users', 'login', 'logon', 'admin', 'account', 'member', 'root', 'db', 'smtp', 'ftp', 'sftp', 'mail', 'email', 'auth', 'master', 'sys',
+  'operator', 'customer', 'owner', 'wp', 'site', 'app', 'server', 'mailserver', 'relay', 'imap', 'pop', 'pop3', 'ldap', 'bind', 'proxy',
+  'database', 'mysql', 'postgres', 'redis', 'vpn', 'wifi', 'router', 'service', 'api',
+]);
 /** Tables of accounts: where a bare `pass` column is the password. */
 export const ACCOUNT_TABLE = /(?:^|_)(?:users?|accounts?|logins?|members?|admins?|operators?|credentials?)(?:_|$)/i;
 const KEY_KINDS = new Set(['session', 'api', 'private', 'secret', 'signing', 'encryption', 'access', 'master', 'hmac', 'client', 'license', 'ssh']);

@@ -1,11 +1,13 @@
 import { AGGREGATE, capturedBy, codeOf, IDENTIFIES, personalData, commands, dangerous, indexes, names, onlyTemporary, plural, selectList, type Rule } from './session-check-helpers.js';
 import { ddlBeyondGrant, schemaChangeUndescribed, writeBeyondGrant } from './session-grant-checks.js';
 import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
-import { ACCOUNT_TABLE, namesASecret } from './secret-names.js';
+import { applicationSecrets, SETTINGS_TABLE } from './session-secret-checks.js';
+import { recordSwitchedOff } from './session-record-switches.js';
 import { afterTask, peopleAfterFigures } from './session-task-checks.js';
 import { steersTheReviewer } from './sql-steering.js';
 import { columnScope } from './session-column-scope.js';
-import { peopleLookup } from './session-people-checks.js';
+import { payRead, peopleLookup } from './session-people-checks.js';
+import { onlyPicksRows } from './session-scope-lookups.js';
 import type { Resolved, Seen, SessionRuleInput } from './session-types.js';
 
 /**
@@ -59,7 +61,7 @@ const catalogChange: Rule = (seen, input) => {
  * `revinfo`, django-simple-history's `<app>_historical<model>`).
  */
 const AUDIT_SCHEMA = /(?:^|_)audit(?!or)/i;
-const AUDIT_TABLE = /(?:^|_)audit(?!or)|_aud$|^revinfo$|_historical[a-z]|(?:^|_)(?:change|activity|access|admin|login|security)_?(?:log|logs|trail|events?|history|entries)$/i;
+const AUDIT_TABLE = /(?:^|_)audit(?!or)|_aud$|^revinfo$|_historical[a-z]|(?:^|_)(?:change|activity|access|admin|login|security)_?(?:log|logs|trail|events?|history|entries)(?:_(?:entity|entities|records?|rows|table|tbl))?$/i;
 const auditTrail = (o: Resolved) => !o.temp && (AUDIT_SCHEMA.test(o.schema ?? '') || AUDIT_TABLE.test(o.name));
 /** Schema changes that add to a table without touching its rows: a new table or partition, an index, a view, a column, a comment. */
 const ADDS_ONLY = /^(?:CREATE (?:TABLE|INDEX|UNIQUE INDEX|VIEW|MATERIALIZED VIEW|SEQUENCE|STATISTICS)\b|COMMENT\b|ALTER \w+(?: \w+)? ADD$)/;
@@ -80,6 +82,12 @@ function silencedAuditFunction(s: Seen, input: SessionRuleInput): string | undef
   return `${schema ? `${schema}.` : ''}${name}() recording nothing`;
 }
 
+/** The record switched off in the application's data (session-record-switches.ts): the column or settings key, if so. */
+const switchedOff = (s: Seen, input: SessionRuleInput) =>
+  s.statement.kind === 'update' || s.statement.kind === 'insert'
+    ? recordSwitchedOff(codeOf(s, input), s.objects.some((o) => o.access === 'write' && SETTINGS_TABLE.test(o.name)))
+    : undefined;
+
 const captureEvasion: Rule = (seen, input) => {
   const edited = (o: Resolved, s: Seen) => o.access !== 'read' && (capturedBy(o, input) || (auditTrail(o) && !(o.access === 'ddl' && ADDS_ONLY.test(s.statement.command))));
   const found = seen.filter(
@@ -89,6 +97,7 @@ const captureEvasion: Rule = (seen, input) => {
       s.statement.routines.some((r) => input.dialect.isCaptureRoutine(r.schema.toLowerCase(), r.name.toLowerCase())) ||
       silencedAuditFunction(s, input) !== undefined ||
       DISABLES_TRIGGERS.test(codeOf(s, input)) ||
+      switchedOff(s, input) !== undefined ||
       (!s.statement.parsed && input.dialect.captureWords.test(codeOf(s, input))),
   );
   const what = (those: Seen[]) =>
@@ -97,6 +106,7 @@ const captureEvasion: Rule = (seen, input) => {
       ...those.flatMap((s) => s.objects.filter((o) => edited(o, s)).map((o) => o.label)),
       ...those.flatMap((s) => s.statement.routines.filter((r) => input.dialect.isCaptureRoutine(r.schema.toLowerCase(), r.name.toLowerCase())).map((r) => `${r.schema}.${r.name}()`)),
       ...those.map((s) => silencedAuditFunction(s, input)).filter((what): what is string => what !== undefined),
+      ...those.map((s) => switchedOff(s, input)).filter((what): what is string => what !== undefined).map((what) => `${what} switched off`),
       ...those.filter((s) => DISABLES_TRIGGERS.test(codeOf(s, input))).map((s) => (s.objects.length > 0 ? `triggers of ${names(s.objects.map((o) => o.label))}` : s.statement.command)),
     ]) || commands(those);
   return [dangerous('capture-evasion', found, (done) => `Changed what the server logs or audits (${what(done)}).`, (tried) => `Tried to change what the server logs or audits (${what(tried)}); the server refused.`)];
@@ -194,63 +204,20 @@ const bulkExport: Rule = (seen, input) => {
   return [{ code: 'bulk-export', severity: 'warning', message: `Read whole tables of ${ofPersonalData ? 'personal data, ' : ''}${tables(ran)}, without a limit or condition.`, statements: indexes(ran) }];
 };
 
-/**
- * The application's stored secrets: columns whose names say they hold passwords, hashes, tokens, keys
- * or secrets, read in a select list (or `*` of a table named for them), and rows of a settings table
- * named so by their key (`'smtp_password'`, `'stripe_secret_key'`). The server's own credential
- * tables are credentialTables' flag.
- */
-const SECRET_TABLE = /(?:^|_)(?:tokens?|secrets?|credentials?|api_?keys?|passwords?)$/i;
-/** Tags a catalog gives tables of stored secrets. */
-const SECRET_TAGS = ['secret', 'secrets', 'credentials'];
-const SESSION_TABLE = /(?:^|_)sessions?(?:_attributes)?$/i;
-/** OAuth servers' token tables (Laravel Passport's), whose `id` is the token itself. */
-const OAUTH_TOKENS = /^oauth_(?:access|refresh|auth)_(?:tokens|codes)$/i;
-/** Laravel's `payload`, Drupal's `session`, Spring Session's `attribute_bytes`. */
-const BARE_SECRETS = new Set(['key', 'token', 'secret', 'data', 'payload', 'session', 'attribute_bytes', 'digest', 'hash']);
-/** Tables of settings and key-value meta, whose secrets are rows named by a key (`WHERE name = 'smtp_password'`, `meta_key = 'session_tokens'`, `path = 'payment/stripe/secret_key'`). */
-const SETTINGS_TABLE = /(?:^|_)(?:\w*meta|kv|settings?|config(?:uration)?s?|parameters?|params|options|preferences|env|environment|properties|key_?values?)(?:_|$)/i;
-const applicationSecrets: Rule = (seen, input) => {
-  /** The evidence: the secret columns it reads out, or `*` of a table of secrets. */
-  const evidence = (s: Seen): string[] => {
-    if (s.objects.some((o) => o.credential) || !(['select', 'copy', 'insert'].includes(s.statement.kind) || FILLS_FROM_QUERY.test(s.statement.command))) return [];
-    const columns = withoutPresenceTests(selectList(codeOf(s, input))).split(/[^\w*]+/).filter(Boolean);
-    // In a table of secrets or sessions a bare `key`, `data` or `payload` is the secret itself (Django's authtoken_token.key);
-    // a `value` only where the name says so (a gift card's value, in a table tagged secret, is an amount).
-    const namedSo = s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SESSION_TABLE.test(o.name)));
-    const ofSecrets = namedSo || s.objects.some((o) => o.access === 'read' && SECRET_TAGS.some((tag) => o.tags.has(tag)));
-    const oauth = s.objects.some((o) => o.access === 'read' && OAUTH_TOKENS.test(o.name));
-    const bareSecret = (column: string) => {
-      const word = column.toLowerCase().replace(/_(?:hash|hashed|digest|enc|encrypted)$/, '');
-      return BARE_SECRETS.has(word) || (namedSo && word === 'value') || (oauth && word === 'id');
-    };
-    const bare = ofSecrets ? columns.filter(bareSecret) : [];
-    const star = s.statement.selectStar && s.objects.some((o) => o.access === 'read' && (SECRET_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
-    const ofAccounts = s.objects.some((o) => o.access === 'read' && (ACCOUNT_TABLE.test(o.name) || SECRET_TAGS.some((tag) => o.tags.has(tag))));
-    // Read out (not written: storing or rotating a secret is a change).
-    const ofSettings = (s.statement.kind === 'select' || s.statement.kind === 'copy') && s.objects.some((o) => o.access === 'read' && SETTINGS_TABLE.test(o.name));
-    const keys = ofSettings ? [...codeOf(s, input).matchAll(/'([\w./:%-]{1,80})'/g)].map((match) => match[1]!).filter((key) => namesASecret(key.replace(/[./:%-]/g, '_'))) : [];
-    return [...(star ? ['*'] : []), ...bare, ...columns.filter((column) => namesASecret(column, ofAccounts)), ...keys.map((key) => `'${key}'`)];
-  };
-  const found = seen.filter((s) => evidence(s).length > 0);
-  const what = (those: Seen[]) => `${names(those.flatMap(evidence))} of ${names(those.flatMap((s) => s.objects.map((o) => o.label)))}`;
-  return [
-    dangerous('stored-secrets', found, (done) => `Read stored secrets of the application (${commands(done)} of ${what(done)}).`, (tried) => `Tried to read stored secrets of the application (${what(tried)}); the server refused.`),
-  ];
-};
-/**
- * Whether a secret is there, not what it is: `JSON_CONTAINS_PATH(s, 'one', '$.bot_token')`, `s ? 'api_key'`,
- * `token IS NOT NULL`; and output names (`AS has_token`), which read nothing.
- */
-const withoutPresenceTests = (list: string) =>
-  list.replace(/\bAS\s+(?:"[^"]*"|`[^`]*`|\w+)/gi, '').replace(/\b(?:json_contains_path|jsonb?_exists(?:_any|_all)?|json_exists)\s*\([^()]*\)|\?[|&]?\s*'[^']*'|[\w.]+(?:\s*->>?\s*'[^']*')?\s+IS\s+(?:NOT\s+)?NULL\b/gi, '');
-/** DDL whose query's rows land where the session reads them next: secrets copied into a temporary table are read all the same. */
-const FILLS_FROM_QUERY = /^(?:SELECT INTO|CREATE (?:TEMP |TEMPORARY )?TABLE(?: AS)?|CREATE (?:MATERIALIZED )?VIEW)$/;
 
-const outsideScope: Rule = (seen) => {
-  const found = seen.filter((s) => s.ran && (s.objects.some((o) => !o.inScope) || s.routines.some((r) => !r.inScope)));
-  if (found.length === 0) return [];
-  const outside = found.flatMap((s) => s.objects.filter((o) => !o.inScope));
+const outsideScope: Rule = (seen, input) => {
+  // Tables read only to pick the rows of a change in scope are noted, not flagged (session-scope-lookups.ts).
+  const outsideOf = (s: Seen) => s.objects.filter((o) => !o.inScope && !onlyPicksRows(s, o, input));
+  const found = seen.filter((s) => s.ran && (outsideOf(s).length > 0 || s.routines.some((r) => !r.inScope)));
+  const lookups = seen.filter((s) => s.ran && s.objects.some((o) => onlyPicksRows(s, o, input)));
+  const note = lookups.length === 0 ? [] : [{
+    code: 'outside-scope' as const,
+    severity: 'info' as const,
+    message: `Read tables outside the requested scope only to pick the rows to change: ${names(lookups.flatMap((s) => s.objects.filter((o) => onlyPicksRows(s, o, input)).map((o) => o.label)))}.`,
+    statements: indexes(lookups),
+  }];
+  if (found.length === 0) return note;
+  const outside = found.flatMap(outsideOf);
   const routines = found.flatMap((s) => s.routines.filter((r) => !r.inScope).map((r) => r.label));
   const changed = outside.filter((o) => o.access !== 'read');
   const read = [...outside.map((o) => o.label), ...routines.map((label) => `${label}()`)];
@@ -261,6 +228,7 @@ const outsideScope: Rule = (seen) => {
       message: changed.length > 0 ? `Changed objects outside the requested scope: ${names(changed.map((o) => o.label))}.` : `Read tables or called routines outside the requested scope: ${names(read)}.`,
       statements: indexes(found),
     },
+    ...note,
   ];
 };
 
@@ -308,10 +276,12 @@ const unreadable: Rule = (seen) => {
   return [{ code: 'unparsed', severity: 'info', message: `${plural(found.length, 'statement')} could not be parsed and were checked by their first words only (${commands(found)}).`, statements: indexes(found) }];
 };
 
-/** People's rows after a task of figures, or people looked up by who they are: one drift-to-people flag, the first that applies. */
+/** People's rows after a task of figures, people looked up by who they are, or their pay: one drift-to-people flag, the first that applies. */
 const driftToPeople: Rule = (seen, input) => {
   const figures = peopleAfterFigures(seen, input);
-  return figures.some((flag) => flag !== undefined) ? figures : peopleLookup(seen, input);
+  if (figures.some((flag) => flag !== undefined)) return figures;
+  const lookups = peopleLookup(seen, input);
+  return lookups.length > 0 ? lookups : payRead(seen, input);
 };
 
 const truncated: Rule = (_seen, input) =>

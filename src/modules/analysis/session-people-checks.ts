@@ -50,3 +50,35 @@ function namedIn(reason: string, value: string): boolean {
   if (reason.includes(value)) return true;
   return value.split(/[^\p{L}\p{N}]+/u).some((word) => word.length >= 4 && new RegExp(`(?:^|[^\\p{L}\\p{N}])${word}(?:[^\\p{L}\\p{N}]|$)`, 'u').test(reason));
 }
+
+/**
+ * Drift toward people's pay: the reason says nothing of pay, and the session reads pay out row by
+ * row: salaries, wages, bonuses, a person's hourly or day rate (in a table of people or of their
+ * contracts), or every column of a table of salaries. What colleagues earn is looked at in passing,
+ * one statement is enough. Figures of pay (`avg(salary)` per department) are not rows, and a reason
+ * about pay ("payroll", "Gehalt", "nómina", a contract) asks for it.
+ */
+export const payRead: Rule = (seen, input) => {
+  if (ABOUT_PAY.test(fold(input.reason))) return [];
+  const found = seen.filter((s) => s.ran && ['select', 'copy'].includes(s.statement.kind) && paidOut(s, input).length > 0);
+  if (found.length === 0) return [];
+  const columns = names(found.flatMap((s) => paidOut(s, input)), 4);
+  return [{ code: 'after-task', severity: 'warning', message: `${plural(found.length, 'statement')} read people's pay (${columns}), which the reason does not ask about.`, statements: indexes(found) }];
+};
+
+function paidOut(s: Seen, input: SessionRuleInput): string[] {
+  const read = s.objects.filter((o) => o.access === 'read' && !o.system && !o.temp);
+  const ofPeople = read.some((o) => PEOPLE_TABLE.test(o.name) || WORKFORCE_TABLE.test(o.name) || o.schema?.toLowerCase() === 'hr');
+  const list = selectList(codeOf(s, input)).replace(/\b(?:count|sum|avg|min|max|stddev|variance)\s*\([^()]*\)/gi, ' ');
+  const columns = list.split(/[^\w*]+/).filter((word) => PAY.test(word) || (ofPeople && RATE.test(word)));
+  const star = s.statement.selectStar && read.some((o) => PAY_TABLE.test(o.name));
+  return [...columns, ...(star ? read.filter((o) => PAY_TABLE.test(o.name)).map((o) => `${o.label}.*`) : [])];
+}
+
+const PAY = /^(?:\w+_)?(?:salary|salaries|wage|wages|payroll|compensation|remuneration|bonus|bonuses|gehalt|lohn|salario|sueldo|stipendio|paycheck)(?:_\w+)?$/i;
+const RATE = /^(?:hourly|daily|day|pay|monthly|weekly)_rate(?:_\w+)?$/i;
+const PAY_TABLE = /(?:^|_)(?:salary|salaries|wages?|payroll|compensations?|remunerations?|payslips?)$/i;
+/** Tables of who works here, beyond PEOPLE_TABLE: contracts, staff, drivers, couriers, guides, contractors. */
+const WORKFORCE_TABLE = /(?:^|_)(?:contracts?|staff|workers?|guides?|couriers?|contractors?|freelancers?|nurses?|agents?|personnel|employees?)(?:_|$)/i;
+/** A reason about pay, in the languages reasons are written in (folded: no accents). */
+const ABOUT_PAY = /(?:^|[^\p{L}])(?:pay(?:roll|slips?|s|ment of wages)?|salar\p{L}*|wages?|compensation|remuneration|bonus\p{L}*|rates?|gehalt\p{L}*|lohn\p{L}*|lohne|sueldos?|nominas?|paie|stipendi\p{L}*|retribu\p{L}*|loon|salaris|place|wynagrodz\p{L}*|contracts?|vertrag\p{L}*|contrat\p{L}*)(?![\p{L}])/u;

@@ -2,6 +2,7 @@ import { formatName, type ScopeItem } from '../credentials/scope.js';
 import { RULES } from './session-checks.js';
 import type { Resolved, Seen, SessionFacts, SessionFlag, SessionRuleInput } from './session-types.js';
 import { isMigrationBookkeeping } from './migration-bookkeeping.js';
+import { lex } from './sql-lexer.js';
 import { parseStatements, TEMPORARY_SCHEMA, type ParsedStatement, type StatementKind, type TouchedObject } from './sql-statements.js';
 
 export { SESSION_FLAG_CODES } from './session-types.js';
@@ -106,7 +107,7 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
   // Views and tables the session made from queries (CREATE VIEW ... AS, CREATE TABLE ... AS): reading
   // them is reading what filled them, as with temporary tables, by their resolved `schema.name`.
   const derived = new Map<string, Provenance>();
-  let current = dialect.defaultSchema;
+  let current = dialect.defaultSchema ?? onlySchemaOf(input.scope);
 
   return parsed.map((statement, index) => {
     const ran = statement.error === undefined;
@@ -165,7 +166,10 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
       objects.every((o, at) => o.access !== 'read' || (o.temp && provenances[at]?.wholesale === false) || madeFrom[at]?.wholesale === false);
     // A change joined only to other tables is bounded by a fix list: one the session filled by bounded reads, or named for one.
     const boundedByItsJoin = statement.unbounded && statement.joinedOnly === true && objects.some((o) => o.access === 'read' && (o.filledBounded || (!o.temp && (FIX_LIST.test(o.name) || FIX_LIST.test(o.schema ?? '')))));
-    const seen = boundedByItsSources || boundedByItsJoin ? { ...statement, unbounded: false } : statement;
+    // A read inner-joined to a temporary table the session filled by bounded reads gets that table's rows only (no outer join keeps the others).
+    const boundedByItsTemporary =
+      statement.unbounded && statement.kind === 'select' && objects.some((o) => o.access === 'read' && o.temp && o.filledBounded) && /\bJOIN\b/i.test(statement.text) && !OUTER_JOIN.test(lex(dialect.lexical, statement.text).code);
+    const seen = boundedByItsSources || boundedByItsJoin || boundedByItsTemporary ? { ...statement, unbounded: false } : statement;
     if (ran) {
       if (statement.switchesTo) current = statement.switchesTo;
       const changedTemporary = statement.objects.filter((o, i) => objects[i]!.temp && o.access !== 'read');
@@ -191,8 +195,21 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
   });
 }
 
+/**
+ * Where unqualified names point before the session says (MySQL's USE), when the scope names one
+ * database only: the credentials open that one (`SELECT ... FROM customers` under `shop.customers(id,
+ * city)` reads shop's). Under a scope of several databases, or the whole server, it stays unknown.
+ */
+function onlySchemaOf(scope: ScopeItem[]): string | undefined {
+  const schemas = new Set(scope.map((item) => item.schema.toLowerCase()));
+  return schemas.size === 1 ? [...schemas][0] : undefined;
+}
+
 /** Names of a list of rows to change, prepared for a fix (`ops.fix_4410`, `staging.price_import_900`, `tmp_ids`): not an entity of the application. */
 const FIX_LIST = /(?:^|_)(?:fix|fixes|fixups?|corrections?|patch|imports?|staging|tmp|temp|scratch|todo|backfill|csv|ids)(?:_|\d|$)/i;
+
+/** Joins that keep rows without a match, and joins of every row with every row. */
+const OUTER_JOIN = /\b(?:LEFT|RIGHT|FULL|CROSS|NATURAL)\b|\bFROM\b[^;]*?,/i;
 
 /** Objects whose rows come from the query in their own definition (not a CREATE TABLE whose foreign keys merely name other tables). */
 const FILLED_FROM_QUERY = /^(?:CREATE (?:MATERIALIZED )?VIEW|CREATE TABLE AS|SELECT INTO)$/;

@@ -27,7 +27,7 @@ export const afterTask: Rule = (seen, input) => {
   const values = reasonValues(input.reason);
   // Under a grant that allows schema changes, a migration's bookkeeping goes with the migration: the tool's own table is not another task.
   const relevant = (o: Resolved) => !o.system && !o.temp && !o.bookkeeping && o.name !== '*';
-  const byName = (o: Resolved) => o.name.length >= 3 && namedIn(reason, o.name.toLowerCase());
+  const byName = (o: Resolved) => o.name.length >= 3 && (namedIn(reason, o.name.toLowerCase()) || namedInWords(reason, o.name.toLowerCase()));
   const byRows = new Set(seen.filter((s) => s.ran && statementValues(codeOf(s, input)).some((value) => values.has(value))).flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
   // Partitions a reason about partitions asks for are its tables, whatever their parents are called.
   const byPartition = new Set(PARTITIONS.test(reason) ? seen.filter((s) => s.ran && PARTITION_WORK.test(codeOf(s, input))).flatMap((s) => s.objects.filter(relevant).map((o) => o.label)) : []);
@@ -132,6 +132,17 @@ function singular(name: string): string {
 function namedIn(text: string, name: string): boolean {
   const forms = [...new Set([name, singular(name)])].map((form) => escapeRegExp(form).replace(/_/g, '[ _-]'));
   return new RegExp(`(^|[^a-z0-9_])(?:${forms.join('|')})([^a-z0-9_]|$)`).test(text);
+}
+/**
+ * A name of two words or more whose every word (of three letters or more), or its singular, is a word
+ * of the reason, in any order and apart: "retry failed digest jobs" names `failed_jobs`, "the export
+ * jobs and their files" names `job_files`.
+ */
+function namedInWords(text: string, name: string): boolean {
+  const words = name.split('_').filter((word) => word.length >= 3);
+  if (words.length < 2) return false;
+  const said = new Set(text.split(/[^a-z0-9]+/).flatMap((word) => [word, singular(word)]));
+  return words.every((word) => said.has(word) || said.has(singular(word)));
 }
 /** Key columns a statement's code mentions (`order_id`, `"customerId"` is not one: ORMs' camelCase keys are left alone). */
 const keyColumns = (code: string) => [...code.toLowerCase().matchAll(/\b([a-z][a-z0-9_]*_id)\b/g)].map((match) => match[1]!);

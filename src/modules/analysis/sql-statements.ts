@@ -73,6 +73,8 @@ export interface StatementParser {
   ready(): Promise<boolean>;
   /** The statements of one log entry, in order; may throw (the entry is then read by its words). */
   parseEntry(text: string, entry: number): ParsedStatement[];
+  /** Statements a session runs from text it prepared earlier (MySQL's PREPARE ... FROM @q, EXECUTE), added after what runs them. */
+  followDynamic?(parsed: ParsedStatement[]): ParsedStatement[];
 }
 
 /** What a parser says of one statement, beside its text and where it came from. */
@@ -101,7 +103,7 @@ export async function parseStatements(parser: StatementParser, statements: Array
     if (typeof error === 'string' && error.length > 0) pieces[pieces.length - 1]!.error = error;
     parsed.push(...pieces);
   }
-  return parsed;
+  return ready && parser.followDynamic ? parser.followDynamic(parsed) : parsed;
 }
 
 // ---------------------------------------------------------------------------------------------------

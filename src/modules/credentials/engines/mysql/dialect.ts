@@ -1,6 +1,7 @@
 import { loadLater } from '../../../../lib/async.js';
 import type { SqlDialect } from '../../../analysis/sql-dialect.js';
 import { MYSQL_LEXICAL, readsFilesOrSendsData } from './dialect-lexical.js';
+import { withPreparedStatements } from './dialect-prepared.js';
 
 /** node-sql-parser loads with the first analysis, not at start-up. */
 const parser = loadLater(() => import('./dialect-parser.js'));
@@ -14,6 +15,7 @@ export const mysqlDialect: SqlDialect = {
     if (!loaded) throw new Error('the MySQL parser is not loaded (ready() first)');
     return loaded.parseMysqlEntry(text, entry);
   },
+  followDynamic: (parsed) => withPreparedStatements(parsed, (text, entry) => mysqlDialect.parseEntry(text, entry)),
   // The current database is unknown until the session says (USE).
   defaultSchema: undefined,
   impliedSchema: () => undefined,
