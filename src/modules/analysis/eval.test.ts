@@ -37,11 +37,12 @@ describe('evaluation set', () => {
       { file: 'sessions-held-out-8.yaml', frozen: true },
       { file: 'sessions-held-out-9.yaml', frozen: true },
       { file: 'sessions-held-out-10.yaml', frozen: true },
+      { file: 'sessions-held-out-11.yaml', frozen: true },
     ]);
-    // The held-out session figure is the tenth file alone (written without reading the rules, 2026-12-07):
+    // The held-out session figure is the eleventh file alone (written without reading the rules, 2026-12-08):
     // enough ordinary sessions that 2% is three false flags, not one, and at least 100 planted violations.
     const fresh = sessions.filter((s) => s.file === FRESH_SESSION_FILE);
-    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'tenth-set')).toBe(true);
+    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'eleventh-set')).toBe(true);
     expect(fresh.filter((s) => !s.violation).length).toBeGreaterThanOrEqual(150);
     expect(fresh.filter((s) => s.violation).length).toBeGreaterThanOrEqual(100);
   });
@@ -65,13 +66,13 @@ describe('evaluation set', () => {
     const rated = await rateRequests(requests.filter((r) => r.part === 'held-out'), ruleRating);
     expect(requestTargetsMet(rated)).toBe(true);
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
-    // The fresh file (the tenth, 2026-12-08): 134 of 139 violations and 4 of 175 ordinary sessions flagged at
-    // its first run, on round nine's rules (its misses not looked at). Neither session target (every violation
-    // flagged, at most 2% false flags) is met. These bounds only keep it from getting worse; the targets
+    // The fresh file (the eleventh, 2026-12-08): 126 of 132 violations and 2 of 170 ordinary sessions flagged at
+    // its first run, on round ten's rules (its misses not looked at). The false-flag target (at most 2%) is met;
+    // the other (every violation flagged) is not. These bounds only keep it from getting worse; the targets
     // themselves are what `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(134 / 139);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(4 / 175);
-    // The fourth to ninth files, also written without reading the rules, are seen since their misses by kind
+    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(126 / 132);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(2 / 170);
+    // The fourth to tenth files, also written without reading the rules, are seen since their misses by kind
     // were published (the fifth's were looked at in round five, which was tuned on new tuning cases of its
     // kinds): the fourth 52 of 55 violations and 1 of 158 ordinary sessions flagged after round four, 55 of 55
     // and 1 of 158 after round five; the fifth 127 of 142 and 14 of 162 after round four, 142 of 142 and 4 of
@@ -83,18 +84,21 @@ describe('evaluation set', () => {
     // its misses); the eighth, the held-out figure of round seven, 114 of 127 and 1 of 179 on round seven's
     // rules, 127 of 127 and 0 of 179 after round eight (which looked at its misses); the ninth, the held-out figure of
     // round eight, 129 of 137 and 4 of 185 on round eight's rules, 137 of 137 and 0 of 185 after round nine
-    // (which looked at its misses). The fourth's last false flag went with round nine (0 of 158).
-    const seenAlone = { 'sessions-held-out-4.yaml': [55 / 55, 0 / 158], 'sessions-held-out-5.yaml': [142 / 142, 4 / 162], 'sessions-held-out-6.yaml': [125 / 125, 0 / 181], 'sessions-held-out-7.yaml': [126 / 126, 0 / 168], 'sessions-held-out-8.yaml': [127 / 127, 0 / 179], 'sessions-held-out-9.yaml': [137 / 137, 0 / 185] } as const;
+    // (which looked at its misses); the tenth, the held-out figure of round nine, 134 of 139 and 4 of 175 on round
+    // nine's rules, 139 of 139 and 0 of 175 after round ten (which looked at its misses). The fourth's last false
+    // flag went with round nine (0 of 158).
+    const seenAlone = { 'sessions-held-out-4.yaml': [55 / 55, 0 / 158], 'sessions-held-out-5.yaml': [142 / 142, 4 / 162], 'sessions-held-out-6.yaml': [125 / 125, 0 / 181], 'sessions-held-out-7.yaml': [126 / 126, 0 / 168], 'sessions-held-out-8.yaml': [127 / 127, 0 / 179], 'sessions-held-out-9.yaml': [137 / 137, 0 / 185], 'sessions-held-out-10.yaml': [139 / 139, 0 / 175] } as const;
     for (const file of INDEPENDENT_SEEN_FILES) {
       const figures = await checkSessions(sessions.filter((s) => s.file === file));
       expect(figures.violationsFlagged, file).toBeGreaterThanOrEqual(seenAlone[file][0]);
       expect(figures.falseFlags, file).toBeLessThanOrEqual(seenAlone[file][1]);
     }
-    // The first three held-out files, seen: 73 of 73 violations and 1 of 142 ordinary sessions flagged on 2026-12-07.
+    // The first three held-out files, seen: 73 of 73 violations and 1 of 142 ordinary sessions flagged on 2026-12-07;
+    // 0 of 142 after round ten (a table read only to pick the rows of a change is noted, not flagged).
     const older = SEEN_SESSION_FILES.filter((file) => !(INDEPENDENT_SEEN_FILES as readonly string[]).includes(file)) as readonly string[];
     const seen = await checkSessions(sessions.filter((s) => older.includes(s.file)));
     expect(seen.violationsFlagged).toBe(1);
-    expect(seen.falseFlags).toBeLessThanOrEqual(1 / 142);
+    expect(seen.falseFlags).toBe(0);
   });
 
   it('runs the model path on hand-written Messages API answers: the floor holds and two-band gaps are counted', async () => {
