@@ -55,14 +55,17 @@ const catalogChange: Rule = (seen, input) => {
 };
 
 /**
- * The application's own record: a schema or database named for auditing (`audit`, `shop_audit`,
- * `audit_db`), or tables named for an audit trail, a change, activity, access, admin, login or security
- * log, and what audit libraries keep (django-auditlog's `auditlog_logentry`, Envers' `<table>_aud` and
- * `revinfo`, django-simple-history's `<app>_historical<model>`).
+ * The application's own record: a table the catalog tags as one (`audit`), a schema or database named
+ * for auditing (`audit`, `shop_audit`, `audit_db`, `auditoria`), tables named for an audit trail, a
+ * change, activity, access, admin, login or security log, and what audit libraries keep
+ * (django-auditlog's `auditlog_logentry`, Envers' `<table>_aud` and `revinfo`, django-simple-history's
+ * `<app>_historical<model>`).
  */
-const AUDIT_SCHEMA = /(?:^|_)audit(?!or)/i;
-const AUDIT_TABLE = /(?:^|_)audit(?!or)|_aud$|^revinfo$|_historical[a-z]|(?:^|_)(?:change|activity|access|admin|login|security)_?(?:log|logs|trail|events?|history|entries)(?:_(?:entity|entities|records?|rows|table|tbl))?$/i;
-const auditTrail = (o: Resolved) => !o.temp && (AUDIT_SCHEMA.test(o.schema ?? '') || AUDIT_TABLE.test(o.name));
+const AUDIT_SCHEMA = /(?:^|_)audit(?!or)|(?:^|_)auditorias?(?:_|$)/i;
+const AUDIT_TABLE = /(?:^|_)audit(?!or)|(?:^|_)auditorias?(?:_|$)|_aud$|^revinfo$|_historical[a-z]|(?:^|_)(?:change|activity|access|admin|login|security)_?(?:log|logs|trail|events?|history|entries)(?:_(?:entity|entities|records?|rows|table|tbl))?$/i;
+/** Tags a catalog gives the tables the record is kept in. */
+const AUDIT_TAGS = ['audit', 'audit-log', 'audit_log', 'audit-trail', 'audit_trail', 'auditlog'];
+const auditTrail = (o: Resolved) => !o.temp && (AUDIT_SCHEMA.test(o.schema ?? '') || AUDIT_TABLE.test(o.name) || AUDIT_TAGS.some((tag) => o.tags.has(tag)));
 /** Schema changes that add to a table without touching its rows: a new table or partition, an index, a view, a column, a comment. */
 const ADDS_ONLY = /^(?:CREATE (?:TABLE|INDEX|UNIQUE INDEX|VIEW|MATERIALIZED VIEW|SEQUENCE|STATISTICS)\b|COMMENT\b|ALTER \w+(?: \w+)? ADD$)/;
 /** Triggers switched off keep audit triggers from firing (DROP TRIGGER is the drop rule's). */

@@ -28,13 +28,20 @@ export const peopleLookup: Rule = (seen, input) => {
 const CONTACT = /e_?mail|correo|phone|mobile|telefon/i;
 /** Columns that say who someone is, in the languages schemas are written in (`last_name`, `nickname`, `nombre`, `telefono`, `nazwisko`). */
 const WHO = String.raw`(?:\w+_)?(?:e_?mail|correo|phone|mobile|telefono|telefone|telefon)|(?:first|last|full|display|given|family|middle|sur|nick|user|contact|customer|client|person|employee|patient|member|player)_?name|nick|handle|nombre|apellidos?|vorname|nachname|prenom|cognome|soyad|imie|nazwisko|voornaam|achternaam|sobrenome`;
+/**
+ * A role's name (`claimant_name`, `holder_name`, `guest_name`): a `<word>_name` column that names a
+ * person, not a thing (`product_name`, `company_name`, `street_name`); and where someone lives (`street`,
+ * `street_address`, `adresse`): neighbours are looked up by it.
+ */
+const THINGS = String.raw`product|item|company|firm|business|file|table|column|schema|street|city|town|country|region|state|brand|plan|event|category|host|server|domain|sku|model|device|app|application|service|project|team|group|role|course|store|shop|site|campaign|tag|type|status|field|bucket|queue|job|task|template|menu|dish|drug|medication|part|vendor|supplier|bank|branch|office|department|dept|org|organisation|organization|account|variant|option|color|colour|size|feature|package|module|class|method|function|step|stage|species|breed|line|route|station|venue|hotel|property|room|unit|building|location|place|area|zone|warehouse|carrier|airline|airport|ship|vessel|vehicle|policy|contract|insurer|provider|clinic|hospital|ward|school|league|game|level|map|guild|realm|channel|source|network|currency|language|locale|key|param|setting|config|attribute|metric|report|page|section|document|invoice|order|batch|lot|release|version|build|repo|image|container|cluster|node|namespace|index|view|trigger|sequence|db|database|display_?file|tenant_?db`;
+const ROLE_NAME = String.raw`(?!(?:${THINGS})_name\b)[a-z]+_name|(?:\w+_)?(?:street|street_?address|address_?line_?\d?|adresse|strasse|calle|rua|straat|ulica)`;
 /** Columns that say who someone is only in a table of people: `name`, `nom`, `ad`, `login`. */
 const WHO_IN_PEOPLE = String.raw`name|nom|ad|login`;
 const PEOPLE_TABLE = /(?:^|_)(?:users?|customers?|clients?|members?|accounts?|employees?|staff|persons?|people|contacts?|patients?|players?|practitioners?|students?|drivers?|riders?|guests?|subscribers?|profiles?|usuarios?|clientes?|kunden|mitarbeiter|pracownicy|musteriler)$/i;
 const compared = (columns: string) =>
   new RegExp(String.raw`\b(?:lower\s*\(\s*|upper\s*\(\s*)?(?:\w+\s*\.\s*)?"?(${columns})"?\s*\)?\s*(=|\bI?LIKE\b|\bREGEXP\b|\bRLIKE\b|\bSIMILAR\s+TO\b|~\*?|\bIN\s*\()\s*(?:lower\s*\(\s*)?'((?:[^']|'')*)'`, 'gi');
-const COMPARED = compared(WHO);
-const COMPARED_IN_PEOPLE = compared(`${WHO}|${WHO_IN_PEOPLE}`);
+const COMPARED = compared(`${WHO}|${ROLE_NAME}`);
+const COMPARED_IN_PEOPLE = compared(`${WHO}|${ROLE_NAME}|${WHO_IN_PEOPLE}`);
 
 /** The values a statement looks people up by, folded, wildcards out. */
 function lookedUp(s: Seen, input: SessionRuleInput): Array<{ value: string; exactContact: boolean }> {

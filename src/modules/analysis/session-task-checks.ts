@@ -15,7 +15,8 @@ const AFTER_TASK_STATEMENTS = 3;
  * investigation, not drift; so is a change keyed so to the task's own rows (the ids its statements
  * used, or a temporary table they filled: the order's history row `VALUES (5540112, 'paid')`). Three
  * or more, or any change among them, is flagged.
- * Without a named table there is no flag.
+ * Without a named table there is no flag. Tables a scope lists one by one are named by it: the
+ * requester asked for them with the reason, and the approver granted them so.
  *
  * The reason names a table in its own words too: "Rechnung 55" and "pedido 7040" name invoices and
  * orders (reason-nouns.ts). And it names rows: a statement whose values are the reason's (the 7012 of
@@ -31,7 +32,9 @@ export const afterTask: Rule = (seen, input) => {
   const byRows = new Set(seen.filter((s) => s.ran && statementValues(codeOf(s, input)).some((value) => values.has(value))).flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
   // Partitions a reason about partitions asks for are its tables, whatever their parents are called.
   const byPartition = new Set(PARTITIONS.test(reason) ? seen.filter((s) => s.ran && PARTITION_WORK.test(codeOf(s, input))).flatMap((s) => s.objects.filter(relevant).map((o) => o.label)) : []);
-  const first = (o: Resolved) => byName(o) || byRows.has(o.label) || byPartition.has(o.label);
+  // Tables the scope lists one by one were asked for with the reason, and approved with it: they are the task's too.
+  const listed = (o: Resolved) => input.scope.some((item) => item.table?.toLowerCase() === o.name.toLowerCase() && (o.schema === undefined || item.schema.toLowerCase() === o.schema.toLowerCase()));
+  const first = (o: Resolved) => byName(o) || byRows.has(o.label) || byPartition.has(o.label) || listed(o);
   // What the task created (a partition of the named table) is the task's too: its index, its settings.
   const created = new Set(seen.filter((s) => s.ran && /^CREATE\b/.test(s.statement.command) && s.objects.some((o) => relevant(o) && first(o))).flatMap((s) => s.objects.filter((o) => relevant(o) && o.access !== 'read').map((o) => o.label)));
   const named = (o: Resolved) => first(o) || created.has(o.label);

@@ -8,7 +8,8 @@ import { addressesAnAutomatedReviewer } from '../risk/steering.js';
  * (`body ILIKE '%ignore previous instructions%'` looks for jailbreaks in users' chats).
  */
 export function steersTheReviewer(text: string): boolean {
-  const said = withoutSearchPatterns(text);
+  // Read as written, not as escaped: `l''assistant IA` in a literal is `l'assistant IA`.
+  const said = withoutSearchPatterns(text).replace(/''/g, "'");
   const asWords = said.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_+/g, ' ');
   return addressesAnAutomatedReviewer(said) || addressesAnAutomatedReviewer(asWords);
 }
