@@ -154,8 +154,10 @@ describe('dbaccess connect', () => {
     }, 10_000, 'the token');
     expect(issued.person).toEqual({ platform: 'slack', id: PEOPLE.mallory });
     otherToken = issued.token;
-    // Handed out once.
-    expect((await fetch(`${h.url}/cli/api/token`, json({ deviceCode: started.deviceCode }))).status).toBe(410);
+    // Handed out once; the second poll is told so, apart from a code that expired.
+    const again = await fetch(`${h.url}/cli/api/token`, json({ deviceCode: started.deviceCode }));
+    expect(again.status).toBe(410);
+    expect(await again.json()).toEqual({ error: 'This sign-in code was already used: its token is handed out once only. Start again (dbaccess login).' });
     expect((await api(`/cli/api/requests/${requestId}`, issued.token)).status).toBe(404);
     expect((await api(`/cli/api/requests/${requestId}/credentials`, issued.token, {})).status).toBe(404);
     expect(await (await api('/cli/api/leases?database=orders', issued.token)).json()).toEqual({ leases: [] });
