@@ -1,10 +1,11 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStateDb, runMigrations, type Db } from '../../src/db/client.js';
-import { createAuditService } from '../../src/modules/audit/audit-service.js';
+import { createAuditService, type AuditService } from '../../src/modules/audit/audit-service.js';
 import { createCliSessionService, type CliSessionService, type Exchange } from '../../src/modules/cli-sessions/cli-session-service.js';
 import { createTenantService, type Actor } from '../../src/modules/tenants/tenant-service.js';
 import { createStateDatabase } from '../support/databases.js';
+import { asJobs } from '../support/scopes.js';
 
 /**
  * The device-code sign-in of the terminal, on the real PostgreSQL: the CLI polls while the person
@@ -24,6 +25,7 @@ describe('terminal sign-in: the poll and the confirmation', () => {
   /** The CLI side (exchange), on the followed pool. */
   let polls: CliSessionService;
   let person: Actor;
+  let audit: AuditService;
   let clock = new Date('2030-05-01T09:00:00Z');
   /** Run after the poll pool's next `after`-th statement has its answer, before the poll goes on. */
   let step: { after: number; work: () => Promise<void> } | undefined;
@@ -47,6 +49,7 @@ describe('terminal sign-in: the poll and the confirmation', () => {
       return answer;
     };
     sessions = service(chat.db);
+    audit = asJobs(createAuditService({ db: chat.db }));
     polls = service(cli.db);
     const tenants = createTenantService({ db: chat.db });
     const tenantId = await tenants.ensureTenant('slack', 'T0SIGNIN');
@@ -57,46 +60,54 @@ describe('terminal sign-in: the poll and the confirmation', () => {
     await state?.drop();
   });
 
-  /** Polls as the CLI does until the answer is no longer "pending"; every answer, in order. */
-  async function pollUntilDone(deviceCode: string): Promise<Exchange['kind'][]> {
+  /** Polls as the CLI does until the answer is no longer "pending": every answer in order, and the token. */
+  async function pollUntilDone(deviceCode: string): Promise<{ answers: Exchange['kind'][]; token?: string }> {
     const answers: Exchange['kind'][] = [];
     for (let n = 0; n < 10; n++) {
       const answer = await polls.exchange(deviceCode);
       answers.push(answer.kind);
-      if (answer.kind !== 'pending') {
-        if (answer.kind === 'issued') expect((await sessions.authenticate(answer.token))?.actor).toEqual(person);
-        return answers;
+      if (answer.kind === 'issued') {
+        expect((await sessions.authenticate(answer.token))?.actor).toEqual(person);
+        return { answers, token: answer.token };
       }
+      if (answer.kind !== 'pending') return { answers };
     }
-    return answers;
+    return { answers };
   }
 
-  it.each([1, 2, 3])('a confirmation landing after statement %i of a poll: pending, then the token, then "already used"', async (after) => {
+  it.each([1, 2, 3])('a confirmation landing after statement %i of a poll: pending, then the token; a poll again hears "already used" and ends the token', async (after) => {
     const { deviceCode, userCode } = await sessions.start('laptop');
     let confirmed = false;
     step = { after, work: async () => {
       confirmed = Boolean(await sessions.confirm(person, userCode));
     } };
-    const answers = await pollUntilDone(deviceCode);
+    let { answers, token } = await pollUntilDone(deviceCode);
     if (step) {
       // The poll sent fewer statements than `after`: the confirmation comes after it.
       step = undefined;
       expect(await sessions.confirm(person, userCode)).toBeDefined();
-      answers.push(...(await pollUntilDone(deviceCode)));
+      const more = await pollUntilDone(deviceCode);
+      answers = [...answers, ...more.answers];
+      token = more.token;
     } else {
       expect(confirmed).toBe(true);
     }
     expect(answers.filter((kind) => kind !== 'pending')).toEqual(['issued']);
     expect((await polls.exchange(deviceCode)).kind).toBe('used');
+    expect(await sessions.authenticate(token!)).toBeUndefined();
   });
 
-  it('two polls at once on a confirmed sign-in: one gets the token, the other hears it was already used', async () => {
+  it('two polls at once on a confirmed sign-in: one gets the token, the other hears it was already used, and the token is ended', async () => {
     for (let round = 0; round < 5; round++) {
       const { deviceCode, userCode } = await sessions.start('laptop');
       expect(await sessions.confirm(person, userCode)).toBeDefined();
-      const kinds = (await Promise.all([polls.exchange(deviceCode), polls.exchange(deviceCode)])).map((answer) => answer.kind).sort();
-      expect(kinds).toEqual(['issued', 'used']);
+      const answers = await Promise.all([polls.exchange(deviceCode), polls.exchange(deviceCode)]);
+      expect(answers.map((answer) => answer.kind).sort()).toEqual(['issued', 'used']);
+      const [token] = answers.flatMap((answer) => (answer.kind === 'issued' ? [answer.token] : []));
+      expect(await sessions.authenticate(token!)).toBeUndefined();
     }
+    const [ended] = await audit.list(person.tenantId, 1);
+    expect(ended).toMatchObject({ actor: 'system:cli-sign-in', action: 'cli.token_revoked', details: { reason: 'device code used again' } });
   });
 
   it('an unknown code and one not confirmed in time answer "expired"; a revoked sign-in is never handed out', async () => {
