@@ -81,9 +81,27 @@ export async function signIn(server: string, io: CliIo, environment: Record<stri
   const started = (await call<{ deviceCode: string; userCode: string; expiresAt: string; interval: number; login: string }>(server, '/cli/api/device', { body: { client: `${environment.USER ?? 'someone'}@${hostname()}`.slice(0, 100) } })).body;
   io.err(`To sign in this terminal, type in Slack, Teams or the dbaccess console:\n\n    ${started.login}\n\n(the code works once, within 10 minutes)`);
   const deadline = new Date(started.expiresAt).getTime();
+  const pause = () => new Promise((resolve) => setTimeout(resolve, options.pollMs ?? started.interval * 1000));
+  /** Polls in a row whose answer did not arrive (a dropped connection); a few are polled again. */
+  let lost = 0;
   for (;;) {
     io.status(`Waiting for you to confirm ${started.userCode} in chat…`);
-    const answer = await call<{ pending?: boolean; token?: string; expiresAt?: string; person?: { platform: string; id: string } }>(server, '/cli/api/token', { body: { deviceCode: started.deviceCode } });
+    let answer: { body: { pending?: boolean; token?: string; expiresAt?: string; person?: { platform: string; id: string } } };
+    try {
+      answer = await call(server, '/cli/api/token', { body: { deviceCode: started.deviceCode } });
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (error.status === 0 && lost < 3 && Date.now() < deadline) {
+        lost += 1;
+        await pause();
+        continue;
+      }
+      // The server hands the token out once: a poll sent again after an answer that carried it was
+      // lost hears "already used", and that token is ended on the server. Say so, and the way out.
+      if (error.status === 410 && lost > 0) throw new ApiError(410, `${error.message} (An earlier answer of dbaccess did not reach this terminal.)`, error.body);
+      throw error;
+    }
+    lost = 0;
     if (answer.body.token) {
       io.status('');
       const session = { server, token: answer.body.token, expiresAt: answer.body.expiresAt!, person: answer.body.person! };
@@ -92,6 +110,6 @@ export async function signIn(server: string, io: CliIo, environment: Record<stri
       return session;
     }
     if (Date.now() > deadline) throw new ApiError(410, 'the sign-in code expired; run the command again.', {});
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? started.interval * 1000));
+    await pause();
   }
 }

@@ -85,7 +85,8 @@ export function cliApi({ sessions, requests, analysis, leases, exits, mfa, catal
       if (!body.success) return reply.code(400).send({ error: 'The token request is malformed.' });
       const outcome = await sessions.exchange(body.data.deviceCode);
       if (outcome.kind === 'pending') return reply.code(202).send({ pending: true });
-      if (outcome.kind === 'expired') return reply.code(410).send({ error: 'This sign-in expired or was already used; start again.' });
+      if (outcome.kind === 'expired') return reply.code(410).send({ error: 'This sign-in code is unknown, or expired before it was confirmed; start again (dbaccess login).' });
+      if (outcome.kind === 'used') return reply.code(410).send({ error: 'This sign-in code was already used: its token is handed out once only, and is now ended. Start again (dbaccess login).' });
       return { token: outcome.token, expiresAt: outcome.expiresAt.toISOString(), person: { platform: outcome.actor.platform, id: outcome.actor.externalUserId } };
     });
 

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,8 +156,6 @@ describe('dbaccess connect', () => {
     }, 10_000, 'the token');
     expect(issued.person).toEqual({ platform: 'slack', id: PEOPLE.mallory });
     otherToken = issued.token;
-    // Handed out once.
-    expect((await fetch(`${h.url}/cli/api/token`, json({ deviceCode: started.deviceCode }))).status).toBe(410);
     expect((await api(`/cli/api/requests/${requestId}`, issued.token)).status).toBe(404);
     expect((await api(`/cli/api/requests/${requestId}/credentials`, issued.token, {})).status).toBe(404);
     expect(await (await api('/cli/api/leases?database=orders', issued.token)).json()).toEqual({ leases: [] });
@@ -216,6 +216,43 @@ describe('dbaccess connect', () => {
     expect(unknown.err()).toContain('Request R000000000 was not found.');
     const usage = dbaccess(['end', 'nonsense'], home, h.url);
     expect(await usage.exited).toBe(2);
+  }, 60_000);
+
+  it('a poll whose answer is lost on the way: the CLI polls again, hears the sign-in was used, says how to start again, and the token it never got is ended', async () => {
+    // Between the CLI and dbaccess, a front that cuts the connection instead of passing on the first
+    // answer that carries a token: the token was handed out, and never arrived.
+    let lost: string | undefined;
+    const front = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => void (async () => {
+        const upstream = await fetch(`${h.url}${request.url}`, { method: request.method, headers: { 'content-type': 'application/json' }, body: request.method === 'POST' ? Buffer.concat(chunks).toString() : undefined });
+        const text = await upstream.text();
+        if (request.url === '/cli/api/token' && upstream.status === 200 && !lost) {
+          lost = (JSON.parse(text) as { token: string }).token;
+          request.socket.destroy();
+          return;
+        }
+        response.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text);
+      })());
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    const elsewhere = mkdtempSync(join(tmpdir(), 'dbaccess-home-'));
+    try {
+      const cli = dbaccess(['login'], elsewhere, `http://127.0.0.1:${(front.address() as AddressInfo).port}`);
+      const [, userCode] = await cli.waitFor(/login ([0-9A-Z]{4}-[0-9A-Z]{4})/);
+      expect(await (await consolePost(h.url, '/console/api/commands', { as: 'requester', text: `login ${userCode}` })).json()).toMatchObject({ ok: true });
+      expect(await cli.exited).toBe(1);
+      expect(lost).toMatch(/^dbx_/);
+      expect(cli.err()).toContain('dbaccess login: This sign-in code was already used: its token is handed out once only, and is now ended. Start again (dbaccess login). (An earlier answer of dbaccess did not reach this terminal.)');
+      expect(existsSync(join(elsewhere, '.config/dbaccess/session.json'))).toBe(false);
+      expect((await api('/cli/api/me', lost!)).status).toBe(401);
+      const ended = await state.query(`SELECT actor, details FROM audit_events WHERE action = 'cli.token_revoked' ORDER BY id DESC LIMIT 1`);
+      expect(ended.rows[0]).toMatchObject({ actor: 'system:cli-sign-in', details: { reason: 'device code used again' } });
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('refuses an expired token and a revoked one (logout) with 401, and stores only hashes', async () => {

@@ -36,7 +36,10 @@ export interface CliSession {
 
 export type Exchange =
   | { kind: 'pending' }
+  /** Unknown, or not confirmed in time. */
   | { kind: 'expired' }
+  /** Its token was handed out already (and is now ended), or the sign-in was revoked: never a second time. */
+  | { kind: 'used' }
   | { kind: 'issued'; token: string; expiresAt: Date; actor: Actor };
 
 const hash = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -84,23 +87,45 @@ export function createCliSessionService({ db, audit, tokenTtlMs = 12 * 3600_000,
     return { client: row.client, tokenExpiresAt };
   }
 
-  /** The CLI's poll: the token once the sign-in is confirmed, exactly once. */
+  /**
+   * The CLI's poll: the token once the sign-in is confirmed, exactly once. The row is read first and
+   * claimed second: confirming only ever sets `confirmed_at`, so a sign-in read as confirmed stays so,
+   * and the claim can then lose only to another claim or a revocation. (Claiming first and reading
+   * after answered "expired" to a poll whose claim ran just before the confirmation and whose read
+   * just after, and the CLI gave up on a sign-in the person had just confirmed.)
+   */
   async function exchange(deviceCode: string): Promise<Exchange> {
     const at = now();
+    const [row] = await system(() => db.select().from(cliTokens).where(eq(cliTokens.deviceCodeHash, hash(deviceCode))));
+    if (!row) return { kind: 'expired' };
+    if (!row.confirmedAt) return row.confirmBy > at ? { kind: 'pending' } : { kind: 'expired' };
+    if (row.tokenHash || row.revokedAt) return usedAgain(row.id);
+    if (!row.expiresAt || row.expiresAt <= at) return { kind: 'expired' };
     const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     const [issued] = await system(() =>
       db.update(cliTokens)
         .set({ tokenHash: hash(token) })
-        .where(and(eq(cliTokens.deviceCodeHash, hash(deviceCode)), isNotNull(cliTokens.confirmedAt), isNull(cliTokens.tokenHash), isNull(cliTokens.revokedAt)))
+        .where(and(eq(cliTokens.id, row.id), isNull(cliTokens.tokenHash), isNull(cliTokens.revokedAt)))
         .returning());
-    if (issued) {
-      const session = await sessionOf(issued.id);
-      await record({ tenantId: issued.tenantId!, actor: `user:${issued.userId}`, action: 'cli.token_issued', subject: `cli-token:${issued.id}`, outcome: 'success', details: { client: issued.client } });
-      return { kind: 'issued', token, expiresAt: issued.expiresAt!, actor: session!.actor };
-    }
-    const [row] = await system(() => db.select().from(cliTokens).where(eq(cliTokens.deviceCodeHash, hash(deviceCode))));
-    if (row && !row.confirmedAt && row.confirmBy > at) return { kind: 'pending' };
-    return { kind: 'expired' };
+    if (!issued) return usedAgain(row.id);
+    const session = await sessionOf(issued.id);
+    await record({ tenantId: issued.tenantId!, actor: `user:${issued.userId}`, action: 'cli.token_issued', subject: `cli-token:${issued.id}`, outcome: 'success', details: { client: issued.client } });
+    return { kind: 'issued', token, expiresAt: issued.expiresAt!, actor: session!.actor };
+  }
+
+  /**
+   * A device code polled again after its token was handed out: the CLI that got the token never polls
+   * again, so either the answer was lost on its way (and nobody holds the token) or someone else has
+   * the device code. Either way the token is ended, as OAuth ends the tokens of an authorization code
+   * used twice (RFC 6749, 4.1.2), and the poll hears that the sign-in was used.
+   */
+  async function usedAgain(tokenId: string): Promise<Exchange> {
+    const [ended] = await system(() =>
+      db.update(cliTokens).set({ revokedAt: now() })
+        .where(and(eq(cliTokens.id, tokenId), isNotNull(cliTokens.tokenHash), isNull(cliTokens.revokedAt)))
+        .returning());
+    if (ended) await record({ tenantId: ended.tenantId!, actor: 'system:cli-sign-in', action: 'cli.token_revoked', subject: `cli-token:${ended.id}`, outcome: 'success', details: { client: ended.client, reason: 'device code used again' } });
+    return { kind: 'used' };
   }
 
   async function sessionOf(tokenId: string): Promise<CliSession | undefined> {
