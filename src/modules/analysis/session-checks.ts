@@ -4,7 +4,7 @@ import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
 import { applicationSecrets, SETTINGS_TABLE } from './session-secret-checks.js';
 import { recordSwitchedOff } from './session-record-switches.js';
 import { afterTask, peopleAfterFigures } from './session-task-checks.js';
-import { steersTheReviewer } from './sql-steering.js';
+import { notesToAnAi, steersTheReviewer } from './sql-steering.js';
 import { columnScope } from './session-column-scope.js';
 import { payRead, peopleLookup } from './session-people-checks.js';
 import { onlyPicksRows } from './session-scope-lookups.js';
@@ -253,8 +253,8 @@ const selectStarPii: Rule = (seen) => {
   return [{ code: 'select-star-pii', severity: 'info', message: `Selected every column (SELECT *) of personal-data tables: ${tables}.`, statements: indexes(found) }];
 };
 
-const aiInstructions: Rule = (seen) => {
-  const found = seen.filter((s) => steersTheReviewer(s.statement.text));
+const aiInstructions: Rule = (seen, input) => {
+  const found = seen.filter((s) => steersTheReviewer(s.statement.text) || notesToAnAi(s.statement.text, input.reason));
   if (found.length === 0) return [];
   const which = found.length === 1 ? 'A statement carries' : `${found.length} statements carry`;
   return [{ code: 'ai-instructions', severity: 'warning', message: `${which} text addressed to an AI reviewer; it changed nothing here, and is itself worth a look.`, statements: indexes(found) }];
