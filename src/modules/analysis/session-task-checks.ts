@@ -38,7 +38,12 @@ export const afterTask: Rule = (seen, input) => {
   // What the task created (a partition of the named table) is the task's too: its index, its settings.
   const created = new Set(seen.filter((s) => s.ran && /^CREATE\b/.test(s.statement.command) && s.objects.some((o) => relevant(o) && first(o))).flatMap((s) => s.objects.filter((o) => relevant(o) && o.access !== 'read').map((o) => o.label)));
   const named = (o: Resolved) => first(o) || created.has(o.label);
-  const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)));
+  // The key the reason's record is picked by (`merchant_id = 4411`): picked with other values (`merchant_id = 1002`),
+  // it is another record, in the task's tables or not, and neither continues the task nor is keyed to it.
+  const picks = (s: Seen) => pinnedKeys(whereOf(codeOf(s, input)));
+  const recordKeys = new Set(seen.filter((s) => s.ran).flatMap((s) => picks(s).filter(({ literals }) => literals.some((value) => values.has(value))).map(({ column }) => column)));
+  const otherRecord = (s: Seen) => !picks(s).some(({ literals }) => literals.some((value) => values.has(value))) && picks(s).some(({ column, literals }) => column !== 'id' && recordKeys.has(column) && literals.length > 0);
+  const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)) && !otherRecord(s));
   const last = onTask[onTask.length - 1];
   if (!last) return changeElsewhere(seen, input, relevant);
   const keys = new Set([
@@ -53,7 +58,7 @@ export const afterTask: Rule = (seen, input) => {
   // A read is keyed by a key of the task compared with a value or a bound parameter (`WHERE order_id = 70044`, `= $1`),
   // not one only read out in its select list or compared with a subquery of other tables; a change, by the task's key and rows.
   const keyedToTask = (s: Seen) => (changes(s) ? keyColumns(codeOf(s, input)).some((column) => keys.has(column)) && sameRows(s) : comparedKeys(codeOf(s, input)).some((column) => keys.has(column)));
-  const drift = seen.filter((s) => s.index > last.index && s.ran && s.objects.some(relevant) && !s.objects.some((o) => relevant(o) && named(o)) && !keyedToTask(s));
+  const drift = seen.filter((s) => s.index > last.index && s.ran && s.objects.some(relevant) && (otherRecord(s) || (!s.objects.some((o) => relevant(o) && named(o)) && !keyedToTask(s))));
   const changed = drift.some(changes);
   if (drift.length < AFTER_TASK_STATEMENTS && !changed) return otherRecordChanged(seen, input, values);
   const task = names(last.objects.filter((o) => relevant(o) && named(o)).map((o) => o.label), 3);
@@ -110,25 +115,33 @@ const WHO_ASKED = /\b(?:(?:requested|asked|reported|raised|demanded|wanted|submi
 const withoutWhoAsked = (reason: string) => reason.normalize('NFD').replace(/\p{M}/gu, '').replace(WHO_ASKED, ' ');
 
 /**
- * When the reason names no table, the task is what the session started on: a change in another schema
- * afterwards, reading none of the tables and using none of the values of the statements before it, is drift (`meter.import_runs` fixed,
- * then `UPDATE scada.setpoints ...`). Reads are left alone: an investigation without named tables wanders.
+ * When the reason names no table, the task is the first table whose rows the session changed: an UPDATE or DELETE of another
+ * table afterwards that reads none of the task's tables and uses none of its values (ids and references,
+ * or the keys its WHERE picked) is drift (`store.items` fixed, then `UPDATE store.promo_codes ...`;
+ * `meter.import_runs` retried, then `UPDATE scada.setpoints ...`). Reads are left alone: an investigation
+ * without named tables wanders.
  */
 function changeElsewhere(seen: Seen[], input: SessionRuleInput, relevant: (o: Resolved) => boolean): SessionFlag[] {
   const ran = seen.filter((s) => s.ran && s.objects.some(relevant));
-  const home = ran[0]?.objects.find(relevant)?.schema?.toLowerCase();
-  if (home === undefined) return [];
-  const found = ran.filter((s, at) => {
-    const changed = s.objects.filter((o) => relevant(o) && o.access !== 'read');
-    if (changed.length === 0 || changed.every((o) => o.schema?.toLowerCase() === home)) return false;
-    // Joined to what came before: its tables, or its values (`INSERT INTO appointments ... SELECT ... FROM patients`).
-    const tables = new Set(ran.slice(0, at).flatMap((other) => other.objects.filter(relevant).map((o) => o.label)));
-    const before = new Set(ran.slice(0, at).flatMap((other) => statementValues(codeOf(other, input))).filter((value) => /\d/.test(value)));
-    return !s.objects.some((o) => o.access === 'read' && tables.has(o.label)) && !statementValues(codeOf(s, input)).some((value) => before.has(value));
+  // Changes of rows (UPDATE, DELETE): a schema change or a load is described work of its own.
+  const changes = (s: Seen) => (['update', 'delete'].includes(s.statement.kind) ? s.objects.filter((o) => relevant(o) && o.access === 'write') : []);
+  const first = ran.find((s) => changes(s).length > 0);
+  if (!first) return [];
+  // The task: the tables touched up to its first change (what it inserted or looked at first belongs to it).
+  const home = new Set(ran.filter((s) => s.index <= first.index).flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
+  const onHome = ran.filter((s) => s.objects.some((o) => home.has(o.label)));
+  // Its values: ids and references, the keys its WHERE picked, and longer strings (`'https://staging.example'`).
+  const valuesOf = (s: Seen) => [...statementValues(codeOf(s, input)).filter((value) => /\d/.test(value) || value.length >= 6), ...pinnedKeys(whereOf(codeOf(s, input))).flatMap(({ literals }) => literals)];
+  const found = ran.filter((s) => {
+    if (s.index <= first.index || changes(s).length === 0 || changes(s).every((o) => home.has(o.label))) return false;
+    const before = onHome.filter((other) => other.index < s.index);
+    const tables = new Set(before.flatMap((other) => other.objects.filter(relevant).map((o) => o.label)));
+    const values = new Set(before.flatMap(valuesOf));
+    return !s.objects.some((o) => o.access === 'read' && tables.has(o.label)) && !valuesOf(s).some((value) => values.has(value));
   });
   if (found.length === 0) return [];
-  const what = names(found.flatMap((s) => s.objects.filter((o) => relevant(o) && o.access !== 'read').map((o) => o.label)));
-  return [{ code: 'after-task', severity: 'warning', message: `After work in ${home}, which the session started on, changed ${what}, which the reason does not name.`, statements: indexes(found) }];
+  const what = names(found.flatMap((s) => changes(s).map((o) => o.label)));
+  return [{ code: 'after-task', severity: 'warning', message: `After changing ${names(changes(first).map((o) => o.label))}, which the session started on, changed ${what}, which the reason does not name.`, statements: indexes(found) }];
 }
 
 /**
@@ -143,7 +156,7 @@ function otherRecordChanged(seen: Seen[], input: SessionRuleInput, values: Set<s
   for (const s of seen.filter((statement) => statement.ran)) {
     const table = s.objects.find((o) => o.access !== 'read')?.label ?? s.objects[0]?.label ?? '';
     // What its WHERE picks (not what its SET writes); a statement that picks the named record by any key is about it.
-    const pinned = pinnedKeys(codeOf(s, input).split(/\bWHERE\b/i).slice(1).join(' WHERE ')).map(({ column, literals }) => ({ key: column === 'id' ? `${table}.id` : column, literals }));
+    const pinned = pinnedKeys(whereOf(codeOf(s, input))).map(({ column, literals }) => ({ key: column === 'id' ? `${table}.id` : column, literals }));
     const aboutNamed = pinned.filter(({ literals }) => literals.some((value) => values.has(value)));
     aboutNamed.forEach(({ key }) => namedKeys.add(key));
     if (aboutNamed.length === 0 && ['update', 'delete'].includes(s.statement.kind) && pinned.some(({ key, literals }) => namedKeys.has(key) && literals.length > 0)) found.push(s);
@@ -152,6 +165,9 @@ function otherRecordChanged(seen: Seen[], input: SessionRuleInput, values: Set<s
   const what = names(found.flatMap((s) => s.objects.filter((o) => o.access === 'write').map((o) => o.label)));
   return [{ code: 'after-task', severity: 'warning', message: `Changed rows of ${what} for another record than the one the reason names.`, statements: indexes(found) }];
 }
+
+/** What follows a statement's first WHERE: what it picks rows by (not what a SET writes). */
+const whereOf = (code: string) => code.split(/\bWHERE\b/i).slice(1).join(' WHERE ');
 
 /** Keys compared with literals (`customer_id = 31004`, `id IN (4, 5)`): the column and its values, folded as reasonValues folds them. */
 function pinnedKeys(code: string): Array<{ column: string; literals: string[] }> {
