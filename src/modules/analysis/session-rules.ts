@@ -157,8 +157,8 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
         bookkeeping,
         tags,
         filledBounded: (temp && known?.wholesale === false) || madeFrom[at]?.wholesale === false,
-        // A migration tool's version read by an application at start-up is not data; under admin its table is part of the change.
-        inScope: system || temp || bookkeeping || (toolTable && object.access === 'read') || inScope(input.scope, schema, object.name),
+        // A migration tool's version read by an application at start-up is not data (unless the catalog tags the table); under admin its table is part of the change.
+        inScope: system || temp || bookkeeping || (toolTable && object.access === 'read' && tags.size === 0) || inScope(input.scope, schema, object.name),
       };
     });
     const reads = objects.filter((o) => o.access === 'read');
