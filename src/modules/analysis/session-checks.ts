@@ -1,10 +1,10 @@
-import { AGGREGATE, capturedBy, codeOf, IDENTIFIES, personalData, commands, dangerous, indexes, names, onlyTemporary, plural, selectList, type Rule } from './session-check-helpers.js';
+import { AGGREGATE, capturedBy, codeOf, escapeRegExp, IDENTIFIES, personalData, commands, dangerous, indexes, names, onlyTemporary, plural, selectList, type Rule } from './session-check-helpers.js';
 import { ddlBeyondGrant, schemaChangeUndescribed, writeBeyondGrant } from './session-grant-checks.js';
 import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
 import { applicationSecrets, SETTINGS_TABLE } from './session-secret-checks.js';
 import { recordSwitchedOff } from './session-record-switches.js';
 import { afterTask, peopleAfterFigures } from './session-task-checks.js';
-import { steersTheReviewer } from './sql-steering.js';
+import { notesToAnAi, steersTheReviewer } from './sql-steering.js';
 import { columnScope } from './session-column-scope.js';
 import { payRead, peopleLookup } from './session-people-checks.js';
 import { onlyPicksRows } from './session-scope-lookups.js';
@@ -37,8 +37,19 @@ const outsideWindow: Rule = (seen, input) => {
 };
 
 const privilegeTable = (o: Resolved, input: SessionRuleInput) => input.dialect.privilegeTables.has(`${o.schema?.toLowerCase()}.${o.name.toLowerCase()}`);
+/** SET ROLE to a role named for reading or reporting (`reporting_ro`, `analyst`): fewer privileges, not more. */
+const LESSER_ROLE = /\bSET\s+(?:SESSION\s+|LOCAL\s+)?ROLE\s+["'`]?(?=[\w-]*(?:^|[_-]|\b)(?:ro|readonly|read_only|reader|readers|report|reporting|viewer|viewers|analyst|analysts)(?:[_-]|\b))(?![\w-]*(?:admin|owner|super|rw|write|dba|root|postgres))[\w-]+["'`]?\s*;?\s*$/i;
+const lowersPrivileges = (s: Seen, input: SessionRuleInput) => /^SET ROLE/.test(s.statement.command) && LESSER_ROLE.test(codeOf(s, input).trim());
+/**
+ * A row-level security policy, or a SECURITY DEFINER routine, that the reason asks for by name ("enable RLS
+ * on projects", "SECURITY DEFINER so BI needs no table access"): the schema work it describes. Unasked, a
+ * routine that runs with its owner's rights is a privilege change.
+ */
+const describedAccessDesign = (s: Seen, input: SessionRuleInput) =>
+  (/^(?:CREATE|ALTER) POLICY$/.test(s.statement.command) && /\b(?:rls|row[- ]level security|polic(?:y|ies))\b/i.test(input.reason)) ||
+  (/FUNCTION SECURITY DEFINER$/.test(s.statement.command) && /\bsecurity definer\b/i.test(input.reason));
 const privilegeChange: Rule = (seen, input) => {
-  const found = seen.filter((s) => s.statement.kind === 'dcl' || PRIVILEGE_COMMANDS.test(s.statement.command) || s.objects.some((o) => o.access !== 'read' && privilegeTable(o, input)));
+  const found = seen.filter((s) => (s.statement.kind === 'dcl' || PRIVILEGE_COMMANDS.test(s.statement.command) || s.objects.some((o) => o.access !== 'read' && privilegeTable(o, input))) && !lowersPrivileges(s, input) && !describedAccessDesign(s, input));
   return [dangerous('privilege-change', found, (done) => `Changed privileges or accounts: ${commands(done)}.`, (tried) => `Tried to change privileges or accounts (${commands(tried)}); the server refused.`)];
 };
 
@@ -91,11 +102,26 @@ const switchedOff = (s: Seen, input: SessionRuleInput) =>
     ? recordSwitchedOff(codeOf(s, input), s.objects.some((o) => o.access === 'write' && SETTINGS_TABLE.test(o.name)))
     : undefined;
 
+/**
+ * A capture setting turned up, not off: `slow_query_log = ON`, `general_log = 1`, `log_statement = 'all'`,
+ * `pgaudit.log = 'all'`, `log_min_duration_statement = 0` record more. Settings that switch a log off when
+ * on (`sql_log_off`), exclude someone (`server_audit_excl_users`), or say where logs go are never this.
+ */
+const TURNED_UP = /^(?:on|1|true|all|'on'|'1'|'true'|'all'|"on"|"all"|0|'0')$/i;
+function turnsUp(setting: string, s: Seen, input: SessionRuleInput): boolean {
+  if (/off|excl|skip|output|file|dest|directory|_bin$|error/.test(setting)) return false;
+  const value = new RegExp(String.raw`\b${escapeRegExp(setting)}\b["'\`]?\s*(?:=|\bTO\b)\s*('[^']*'|"[^"]*"|[\w.-]+)`, 'i').exec(codeOf(s, input))?.[1];
+  if (value === undefined) return false;
+  // 0 means "log everything" for a duration threshold, and "off" for a switch.
+  return /^'?0'?$/.test(value) ? /duration|time|min_/.test(setting) : TURNED_UP.test(value);
+}
+const capturing = (s: Seen, input: SessionRuleInput) => s.statement.settings.filter((setting) => input.dialect.captureSettings.test(setting) && !turnsUp(setting, s, input));
+
 const captureEvasion: Rule = (seen, input) => {
   const edited = (o: Resolved, s: Seen) => o.access !== 'read' && (capturedBy(o, input) || (auditTrail(o) && !(o.access === 'ddl' && ADDS_ONLY.test(s.statement.command))));
   const found = seen.filter(
     (s) =>
-      s.statement.settings.some((setting) => input.dialect.captureSettings.test(setting)) ||
+      capturing(s, input).length > 0 ||
       s.objects.some((o) => edited(o, s)) ||
       s.statement.routines.some((r) => input.dialect.isCaptureRoutine(r.schema.toLowerCase(), r.name.toLowerCase())) ||
       silencedAuditFunction(s, input) !== undefined ||
@@ -105,7 +131,7 @@ const captureEvasion: Rule = (seen, input) => {
   );
   const what = (those: Seen[]) =>
     names([
-      ...those.flatMap((s) => s.statement.settings.filter((setting) => input.dialect.captureSettings.test(setting))),
+      ...those.flatMap((s) => capturing(s, input)),
       ...those.flatMap((s) => s.objects.filter((o) => edited(o, s)).map((o) => o.label)),
       ...those.flatMap((s) => s.statement.routines.filter((r) => input.dialect.isCaptureRoutine(r.schema.toLowerCase(), r.name.toLowerCase())).map((r) => `${r.schema}.${r.name}()`)),
       ...those.map((s) => silencedAuditFunction(s, input)).filter((what): what is string => what !== undefined),
@@ -210,7 +236,9 @@ const bulkExport: Rule = (seen, input) => {
 
 const outsideScope: Rule = (seen, input) => {
   // Tables read only to pick the rows of a change in scope are noted, not flagged (session-scope-lookups.ts).
-  const outsideOf = (s: Seen) => s.objects.filter((o) => !o.inScope && !onlyPicksRows(s, o, input));
+  // A table a CREATE or ALTER TABLE only refers to (`REFERENCES subs.subscribers(id)`) has none of its rows read.
+  const referredTo = (s: Seen, o: Resolved) => o.access === 'read' && /^(?:CREATE TABLE|ALTER TABLE|CREATE (?:UNIQUE )?INDEX)\b/.test(s.statement.command) && !/ AS$/.test(s.statement.command);
+  const outsideOf = (s: Seen) => s.objects.filter((o) => !o.inScope && !onlyPicksRows(s, o, input) && !referredTo(s, o));
   const found = seen.filter((s) => s.ran && (outsideOf(s).length > 0 || s.routines.some((r) => !r.inScope)));
   const lookups = seen.filter((s) => s.ran && s.objects.some((o) => onlyPicksRows(s, o, input)));
   const note = lookups.length === 0 ? [] : [{
@@ -253,8 +281,8 @@ const selectStarPii: Rule = (seen) => {
   return [{ code: 'select-star-pii', severity: 'info', message: `Selected every column (SELECT *) of personal-data tables: ${tables}.`, statements: indexes(found) }];
 };
 
-const aiInstructions: Rule = (seen) => {
-  const found = seen.filter((s) => steersTheReviewer(s.statement.text));
+const aiInstructions: Rule = (seen, input) => {
+  const found = seen.filter((s) => steersTheReviewer(s.statement.text) || notesToAnAi(s.statement.text, input.reason));
   if (found.length === 0) return [];
   const which = found.length === 1 ? 'A statement carries' : `${found.length} statements carry`;
   return [{ code: 'ai-instructions', severity: 'warning', message: `${which} text addressed to an AI reviewer; it changed nothing here, and is itself worth a look.`, statements: indexes(found) }];

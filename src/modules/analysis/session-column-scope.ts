@@ -49,7 +49,9 @@ function ungranted(s: Seen, o: Resolved, granted: Set<string>, input: SessionRul
     }
   }
   const used = new Set<string>();
-  for (const [, qualifier, column] of code.matchAll(/\b(\w+)\s*\.\s*(\w+\b|\*)(?!\s*[.(])/g)) if (own.has(qualifier!)) used.add(column!);
+  // `alias.column` of this table; not its own `schema.table` (`members.members`).
+  const schema = o.schema?.toLowerCase();
+  for (const [, qualifier, column] of code.matchAll(/\b(\w+)\s*\.\s*(\w+\b|\*)(?!\s*[.(])/g)) if (own.has(qualifier!) && !(qualifier === schema && column === name)) used.add(column!);
   const readsOthers = s.objects.some((other) => other.access === 'read' && other.name.toLowerCase() !== name && !other.system);
   // Every column: `*` read out (in a derived table or CTE too, when no other table is read), COPY of the table, its rows as values (`to_jsonb(e)`).
   const star = s.statement.selectStar && (/(?:^|[\s,])\*(?:\s|,|$)/.test(selectList(code)) || !/\bselect\b/.test(code));

@@ -69,6 +69,7 @@ const SCHEMA_WORDS = new RegExp(
       // English, and the migration tools' names
       'migrat', 'schema', 'ddl', 'alter', 'column', 'index', 'indices', 'constraint', 'foreign key', 'primary key', 'fk', 'pk', 'unique', 'create', 'add',
       'drop', 'rename', 'partition', 'view', 'trigger', 'function', 'procedure', 'extension', 'sequence', 'enum', 'default', 'nullable', 'not null',
+      'rls', 'row level security', 'row-level security',
       'deploy', 'release', 'rollout', 'roll out', 'upgrade', 'refactor', 'backfill', 'changeset', 'liquibase', 'flyway', 'alembic', 'prisma', 'knex',
       'sqitch', 'goose', 'dbmate', 'typeorm', 'sequelize', 'rails', 'django', 'install', 'widen', 'narrow', 'modify', 'comment', 'document',
       'autovacuum', 'fillfactor', 'storage', 'tablespace', 'vacuum', 'reindex', 'cluster', 'statistics target', 'stats target', 'set statistics', 'n_distinct', 'extended statistics',

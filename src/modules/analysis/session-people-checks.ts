@@ -39,7 +39,7 @@ const ROLE_NAME = String.raw`(?!(?:${THINGS})_name\b)[a-z]+_name|(?:\w+_)?(?:str
 const WHO_IN_PEOPLE = String.raw`name|nom|ad|login`;
 const PEOPLE_TABLE = /(?:^|_)(?:users?|customers?|clients?|members?|accounts?|employees?|staff|persons?|people|contacts?|patients?|players?|practitioners?|students?|drivers?|riders?|guests?|subscribers?|profiles?|usuarios?|clientes?|kunden|mitarbeiter|pracownicy|musteriler)$/i;
 const compared = (columns: string) =>
-  new RegExp(String.raw`\b(?:lower\s*\(\s*|upper\s*\(\s*)?(?:\w+\s*\.\s*)?"?(${columns})"?\s*\)?\s*(=|\bI?LIKE\b|\bREGEXP\b|\bRLIKE\b|\bSIMILAR\s+TO\b|~\*?|\bIN\s*\()\s*(?:lower\s*\(\s*)?'((?:[^']|'')*)'`, 'gi');
+  new RegExp(String.raw`\b(?:lower\s*\(\s*|upper\s*\(\s*)?(?:[\w\`]+\s*\.\s*)?["\`]?(${columns})["\`]?\s*\)?\s*(=|\bI?LIKE\b|\bREGEXP\b|\bRLIKE\b|\bSIMILAR\s+TO\b|~\*?|\bIN\s*\()\s*(?:lower\s*\(\s*)?'((?:[^']|'')*)'`, 'gi');
 const COMPARED = compared(`${WHO}|${ROLE_NAME}`);
 const COMPARED_IN_PEOPLE = compared(`${WHO}|${ROLE_NAME}|${WHO_IN_PEOPLE}`);
 

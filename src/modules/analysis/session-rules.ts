@@ -3,6 +3,7 @@ import { RULES } from './session-checks.js';
 import type { Resolved, Seen, SessionFacts, SessionFlag, SessionRuleInput } from './session-types.js';
 import { isMigrationBookkeeping } from './migration-bookkeeping.js';
 import { lex } from './sql-lexer.js';
+import { escapeRegExp } from './session-check-helpers.js';
 import { parseStatements, TEMPORARY_SCHEMA, type ParsedStatement, type StatementKind, type TouchedObject } from './sql-statements.js';
 
 export { SESSION_FLAG_CODES } from './session-types.js';
@@ -156,7 +157,8 @@ function resolve(input: SessionRuleInput, parsed: ParsedStatement[]): Seen[] {
         bookkeeping,
         tags,
         filledBounded: (temp && known?.wholesale === false) || madeFrom[at]?.wholesale === false,
-        inScope: system || temp || bookkeeping || inScope(input.scope, schema, object.name),
+        // A migration tool's version read by an application at start-up is not data (unless the catalog tags the table); under admin its table is part of the change.
+        inScope: system || temp || bookkeeping || (toolTable && object.access === 'read' && tags.size === 0) || inScope(input.scope, schema, object.name),
       };
     });
     const reads = objects.filter((o) => o.access === 'read');
@@ -223,9 +225,19 @@ function inScope(scope: ScopeItem[], schema: string | undefined, name: string): 
     if (schema === undefined) return table === undefined || table === lowerName;
     if (item.schema.toLowerCase() !== schema.toLowerCase()) return false;
     if (name === '*') return table === undefined;
-    return table === undefined || table === lowerName || ownSequence(table, lowerName);
+    return table === undefined || table === lowerName || ownSequence(table, lowerName) || ownIndexOrShadow(table, lowerName);
   });
 }
+
+/**
+ * What goes with a table by its name: its indexes and constraints (`orders_pkey`, `orders_created_at_idx`,
+ * `idx_orders_status`), and the shadow tables online schema-change tools copy it through (gh-ost's
+ * `_orders_gho` and `_orders_ghc`, pt-online-schema-change's `_orders_new` and `_orders_old`).
+ */
+const ownIndexOrShadow = (table: string, name: string) =>
+  (name.startsWith(`${table}_`) && /_(?:pkey|key|idx|index|fkey|excl|check|uniq|unique)$/.test(name)) ||
+  new RegExp(`^(?:idx|ix|uq|uniq)_${escapeRegExp(table)}(?:_|$)`).test(name) ||
+  new RegExp(`^_${escapeRegExp(table)}_(?:gho|ghc|del|new|old)$`).test(name);
 
 /** PostgreSQL names a serial or identity column's sequence `<table>_<column>_seq`: it goes with its table. */
 const ownSequence = (table: string, name: string) => name.startsWith(`${table}_`) && name.endsWith('_seq') && name.length > table.length + '_seq'.length + 1;

@@ -2,7 +2,7 @@ import { codeOf, escapeRegExp, personalData } from './session-check-helpers.js';
 import type { Resolved, Seen, SessionRuleInput } from './session-types.js';
 
 /**
- * Tables read only to pick the rows of a change in scope: `UPDATE order_lines ol JOIN products p ON ...
+ * Tables read only to pick the rows of a change in scope, or of a read of tables in scope: `UPDATE order_lines ol JOIN products p ON ...
  * SET ol.tax_code = 'R7' WHERE p.sku = 'BK-1'`, `DELETE FROM leads WHERE source_id IN (SELECT id FROM
  * sources WHERE name = 'spam')`. Nothing of them is read out or copied into the change: reviewers call
  * that ordinary, and the rules note it rather than flag it. A table whose values the change writes (its
@@ -11,7 +11,16 @@ import type { Resolved, Seen, SessionRuleInput } from './session-types.js';
  */
 export function onlyPicksRows(s: Seen, o: Resolved, input: SessionRuleInput): boolean {
   // A lookup in personal data or secrets outside the scope still reads them: who has that phone, whose key that is.
-  if (o.inScope || o.access !== 'read' || !['update', 'delete'].includes(s.statement.kind) || personalData(o) || SENSITIVE_TAGS.some((tag) => o.tags.has(tag))) return false;
+  if (o.inScope || o.access !== 'read' || !['select', 'update', 'delete'].includes(s.statement.kind) || personalData(o) || SENSITIVE_TAGS.some((tag) => o.tags.has(tag))) return false;
+  // A read that names the table only in its WHERE (`WHERE id IN (SELECT subscriber_id FROM email_bounces ...)`)
+  // returns rows of the tables in scope, picked by it.
+  if (s.statement.kind === 'select') {
+    const code = codeOf(s, input).toLowerCase();
+    const at = code.search(/\bwhere\b/);
+    const name = new RegExp(`(?:^|[^\\w])${escapeRegExp(o.name.toLowerCase())}(?:[^\\w]|$)`);
+    const inSubquery = new RegExp(`(?:\\bin|\\bexists|=|\\bany|\\ball)\\s*\\(\\s*select\\b[^()]*?\\bfrom\\s+(?:[\\w"\`]+\\s*\\.\\s*)?["\`]?${escapeRegExp(o.name.toLowerCase())}\\b`);
+    return at > 0 && !/\b(?:union|intersect|except)\b/.test(code) && !name.test(code.slice(0, at)) && inSubquery.test(code.slice(at)) && s.objects.some((other) => other !== o && other.access === 'read' && other.inScope && !other.system);
+  }
   const written = s.objects.filter((other) => other.access === 'write');
   if (written.length === 0 || written.some((other) => !other.inScope)) return false;
   if (s.statement.kind === 'delete') return true;

@@ -21,7 +21,11 @@ export const SETTINGS_TABLE = /(?:^|_)(?:\w*meta|kv|settings?|config(?:uration)?
 export const applicationSecrets: Rule = (seen, input) => {
   /** The evidence: the secret columns it reads out, or `*` of a table of secrets. */
   const evidence = (s: Seen): string[] => {
-    if (s.objects.some((o) => o.credential) || !(['select', 'copy', 'insert'].includes(s.statement.kind) || FILLS_FROM_QUERY.test(s.statement.command))) return [];
+    if (s.objects.some((o) => o.credential)) return [];
+    // A change hands back what its RETURNING lists (`UPDATE partners SET active = true ... RETURNING api_key`).
+    const returning = ['update', 'delete', 'insert'].includes(s.statement.kind) ? /\bRETURNING\b([\s\S]*)$/i.exec(codeOf(s, input))?.[1] : undefined;
+    if (returning !== undefined) return withoutPresenceTests(returning).split(/[^\w*]+/).filter((column) => namesASecret(column, true));
+    if (!(['select', 'copy', 'insert'].includes(s.statement.kind) || FILLS_FROM_QUERY.test(s.statement.command))) return [];
     const columns = withoutPresenceTests(selectList(codeOf(s, input))).split(/[^\w*]+/).filter(Boolean);
     // In a table of secrets or sessions a bare `key`, `data` or `payload` is the secret itself (Django's authtoken_token.key);
     // a `value` only where the name says so (a gift card's value, in a table tagged secret, is an amount).

@@ -1,6 +1,6 @@
 import { AGGREGATE, codeOf, escapeRegExp, IDENTIFIES, indexes, names, personalData, plural, type Rule } from './session-check-helpers.js';
 import { withEnglishNouns } from './reason-nouns.js';
-import type { Resolved, Seen } from './session-types.js';
+import type { Resolved, Seen, SessionFlag, SessionRuleInput } from './session-types.js';
 
 /** Statements on other tables after the reason's tables were done with, before it counts as drifting. */
 const AFTER_TASK_STATEMENTS = 3;
@@ -38,9 +38,14 @@ export const afterTask: Rule = (seen, input) => {
   // What the task created (a partition of the named table) is the task's too: its index, its settings.
   const created = new Set(seen.filter((s) => s.ran && /^CREATE\b/.test(s.statement.command) && s.objects.some((o) => relevant(o) && first(o))).flatMap((s) => s.objects.filter((o) => relevant(o) && o.access !== 'read').map((o) => o.label)));
   const named = (o: Resolved) => first(o) || created.has(o.label);
-  const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)));
+  // The key the reason's record is picked by (`merchant_id = 4411`): picked with other values (`merchant_id = 1002`),
+  // it is another record, in the task's tables or not, and neither continues the task nor is keyed to it.
+  const picks = (s: Seen) => pinnedKeys(whereOf(codeOf(s, input)));
+  const recordKeys = new Set(seen.filter((s) => s.ran).flatMap((s) => picks(s).filter(({ literals }) => literals.some((value) => values.has(value))).map(({ column }) => column)));
+  const otherRecord = (s: Seen) => !picks(s).some(({ literals }) => literals.some((value) => values.has(value))) && picks(s).some(({ column, literals }) => column !== 'id' && recordKeys.has(column) && literals.length > 0);
+  const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)) && !otherRecord(s));
   const last = onTask[onTask.length - 1];
-  if (!last) return [];
+  if (!last) return changeElsewhere(seen, input, relevant);
   const keys = new Set([
     ...onTask.flatMap((s) => keyColumns(codeOf(s, input))),
     ...onTask.flatMap((s) => s.objects.filter((o) => relevant(o) && named(o)).flatMap((o) => [`${singular(o.name.toLowerCase())}_id`, `${o.name.toLowerCase()}_id`])),
@@ -50,10 +55,12 @@ export const afterTask: Rule = (seen, input) => {
   const taskValues = new Set(onTask.flatMap((s) => statementValues(codeOf(s, input))).filter((value) => /\d/.test(value)));
   const taskTemporary = new Set(onTask.flatMap((s) => s.objects.filter((o) => o.temp && o.access !== 'read').map((o) => o.label)));
   const sameRows = (s: Seen) => statementValues(codeOf(s, input)).some((value) => taskValues.has(value)) || s.objects.some((o) => o.temp && taskTemporary.has(o.label));
-  const keyedToTask = (s: Seen) => keyColumns(codeOf(s, input)).some((column) => keys.has(column)) && (!changes(s) || sameRows(s));
-  const drift = seen.filter((s) => s.index > last.index && s.ran && s.objects.some(relevant) && !s.objects.some((o) => relevant(o) && named(o)) && !keyedToTask(s));
+  // A read is keyed by a key of the task compared with a value or a bound parameter (`WHERE order_id = 70044`, `= $1`),
+  // not one only read out in its select list or compared with a subquery of other tables; a change, by the task's key and rows.
+  const keyedToTask = (s: Seen) => (changes(s) ? keyColumns(codeOf(s, input)).some((column) => keys.has(column)) && sameRows(s) : comparedKeys(codeOf(s, input)).some((column) => keys.has(column)));
+  const drift = seen.filter((s) => s.index > last.index && s.ran && s.objects.some(relevant) && (otherRecord(s) || (!s.objects.some((o) => relevant(o) && named(o)) && !keyedToTask(s))));
   const changed = drift.some(changes);
-  if (drift.length < AFTER_TASK_STATEMENTS && !changed) return [];
+  if (drift.length < AFTER_TASK_STATEMENTS && !changed) return otherRecordChanged(seen, input, values);
   const task = names(last.objects.filter((o) => relevant(o) && named(o)).map((o) => o.label), 3);
   const others = names(drift.flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
   return [{ code: 'after-task', severity: 'warning', message: `After the last statement on ${task}, which the reason names (or the rows it names), ${plural(drift.length, 'statement')} went on to ${others}${changed ? ', including changes' : ''}.`, statements: indexes(drift) }];
@@ -107,9 +114,80 @@ export const peopleAfterFigures: Rule = (seen, input) => {
 const WHO_ASKED = /\b(?:(?:requested|asked|reported|raised|demanded|wanted|submitted|sent|flagged|noticed|spotted|pedid[oa]|solicitad[oa]|demande|signale|gemeldet|angefragt)\s+(?:by|por|par|von)|on\s+behalf\s+of|at\s+the\s+request\s+of)\s+(?:(?:the|our|a|an|this|that|their|el|la|le|les|un|une|une|der|die|dem|den)\s+)?[\p{L}\d_-]+/giu;
 const withoutWhoAsked = (reason: string) => reason.normalize('NFD').replace(/\p{M}/gu, '').replace(WHO_ASKED, ' ');
 
-/** What in a reason can name rows: numbers of two digits or more, and references holding a digit (`SUP-7012`, `ch_3Pq`, `2026-11-03`). */
+/**
+ * When the reason names no table, the task is the first table whose rows the session changed: an UPDATE or DELETE of another
+ * table afterwards that reads none of the task's tables and uses none of its values (ids and references,
+ * or the keys its WHERE picked) is drift (`store.items` fixed, then `UPDATE store.promo_codes ...`;
+ * `meter.import_runs` retried, then `UPDATE scada.setpoints ...`). Reads are left alone: an investigation
+ * without named tables wanders.
+ */
+function changeElsewhere(seen: Seen[], input: SessionRuleInput, relevant: (o: Resolved) => boolean): SessionFlag[] {
+  const ran = seen.filter((s) => s.ran && s.objects.some(relevant));
+  // Changes of rows (UPDATE, DELETE): a schema change or a load is described work of its own.
+  const changes = (s: Seen) => (['update', 'delete'].includes(s.statement.kind) ? s.objects.filter((o) => relevant(o) && o.access === 'write') : []);
+  const first = ran.find((s) => changes(s).length > 0);
+  if (!first) return [];
+  // The task: the tables touched up to its first change (what it inserted or looked at first belongs to it).
+  const home = new Set(ran.filter((s) => s.index <= first.index).flatMap((s) => s.objects.filter(relevant).map((o) => o.label)));
+  const onHome = ran.filter((s) => s.objects.some((o) => home.has(o.label)));
+  // Its values: ids and references, the keys its WHERE picked, and longer strings (`'https://staging.example'`).
+  const valuesOf = (s: Seen) => [...statementValues(codeOf(s, input)).filter((value) => /\d/.test(value) || value.length >= 6), ...pinnedKeys(whereOf(codeOf(s, input))).flatMap(({ literals }) => literals)];
+  const found = ran.filter((s) => {
+    if (s.index <= first.index || changes(s).length === 0 || changes(s).every((o) => home.has(o.label))) return false;
+    const before = onHome.filter((other) => other.index < s.index);
+    const tables = new Set(before.flatMap((other) => other.objects.filter(relevant).map((o) => o.label)));
+    const values = new Set(before.flatMap(valuesOf));
+    return !s.objects.some((o) => o.access === 'read' && tables.has(o.label)) && !valuesOf(s).some((value) => values.has(value));
+  });
+  if (found.length === 0) return [];
+  const what = names(found.flatMap((s) => changes(s).map((o) => o.label)));
+  return [{ code: 'after-task', severity: 'warning', message: `After changing ${names(changes(first).map((o) => o.label))}, which the session started on, changed ${what}, which the reason does not name.`, statements: indexes(found) }];
+}
+
+/**
+ * A change to another record of the kind the reason names: the session worked on the record the reason
+ * names by a key (`customer_id = 20577`), then changed rows of that key with values the reason does not
+ * hold (`UPDATE discounts ... WHERE customer_id = 31004`). `id` counts as the same key in the same table
+ * only. Two records the reason names (a merge of 4410 into 5120) are its task.
+ */
+function otherRecordChanged(seen: Seen[], input: SessionRuleInput, values: Set<string>): SessionFlag[] {
+  const namedKeys = new Set<string>();
+  const found: Seen[] = [];
+  for (const s of seen.filter((statement) => statement.ran)) {
+    const table = s.objects.find((o) => o.access !== 'read')?.label ?? s.objects[0]?.label ?? '';
+    // What its WHERE picks (not what its SET writes); a statement that picks the named record by any key is about it.
+    const pinned = pinnedKeys(whereOf(codeOf(s, input))).map(({ column, literals }) => ({ key: column === 'id' ? `${table}.id` : column, literals }));
+    const aboutNamed = pinned.filter(({ literals }) => literals.some((value) => values.has(value)));
+    aboutNamed.forEach(({ key }) => namedKeys.add(key));
+    if (aboutNamed.length === 0 && ['update', 'delete'].includes(s.statement.kind) && pinned.some(({ key, literals }) => namedKeys.has(key) && literals.length > 0)) found.push(s);
+  }
+  if (found.length === 0) return [];
+  const what = names(found.flatMap((s) => s.objects.filter((o) => o.access === 'write').map((o) => o.label)));
+  return [{ code: 'after-task', severity: 'warning', message: `Changed rows of ${what} for another record than the one the reason names.`, statements: indexes(found) }];
+}
+
+/** What follows a statement's first WHERE: what it picks rows by (not what a SET writes). */
+const whereOf = (code: string) => code.split(/\bWHERE\b/i).slice(1).join(' WHERE ');
+
+/** Keys compared with literals (`customer_id = 31004`, `id IN (4, 5)`): the column and its values, folded as reasonValues folds them. */
+function pinnedKeys(code: string): Array<{ column: string; literals: string[] }> {
+  return [...code.matchAll(/\b(?:\w+\.)?"?((?:\w+_)?id)"?\s*(?:=\s*('(?:[^']|'')*'|\d+)|\bIN\s*\(((?:\s*(?:'(?:[^']|'')*'|\d+)\s*,?)+)\))/gi)].map((match) => ({
+    column: match[1]!.toLowerCase(),
+    literals: [...(match[2] ?? match[3] ?? '').matchAll(/'((?:[^']|'')*)'|(\d+)/g)].map((literal) => (literal[1] !== undefined ? literal[1].toLowerCase().trim() : String(Number(literal[2])))),
+  }));
+}
+
+/** Key columns compared with a value or a bound parameter (`= 70044`, `IN ('a', 'b')`, `= $1`, `= ?`, `= :id`), either side. */
+const comparedKeys = (code: string) =>
+  [
+    ...code.toLowerCase().matchAll(/\b([a-z][a-z0-9_]*_id)\b"?\s*(?:=|<>|!=|\bin\s*\(\s*(?!select\b))\s*(?:'|\d|\$|\?|:\w|@)/g),
+    ...code.toLowerCase().matchAll(/(?:'[^']*'|\b\d+|\$\d+|\?)\s*=\s*(?:\w+\.)?"?([a-z][a-z0-9_]*_id)\b/g),
+  ].map((match) => match[1]!);
+
+/** What in a reason can name rows: numbers of two digits or more, references holding a digit (`SUP-7012`, `ch_3Pq`, `2026-11-03`), and upper-case codes (`SP-KSC`). */
 function reasonValues(reason: string): Set<string> {
   const values = new Set<string>();
+  for (const [code] of reason.matchAll(/\b[A-Z]{2,}(?:-[A-Z]{2,})+\b/g)) values.add(code.toLowerCase());
   for (const [token] of reason.toLowerCase().matchAll(/[a-z0-9_-]*\d[a-z0-9_-]*/g)) {
     if (token.length >= 2) values.add(token.replace(/^[-_]+|[-_]+$/g, ''));
   }

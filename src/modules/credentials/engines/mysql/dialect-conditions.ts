@@ -22,7 +22,9 @@ const isNull = (value: unknown) => isJson(value) && value.type === 'null';
 const negated = (value: Json): unknown =>
   value.type === 'unary_expr' && /^(?:NOT|!)$/i.test(String(value.operator)) ? value.expr
   : value.type === 'function' && mysqlFunctionName(value) === 'not' && isJson(value.args) && list(value.args.value).length === 1 ? list(value.args.value)[0] : undefined;
-const isNow = (value: unknown) => isJson(value) && value.type === 'function' && NOW_FUNCTIONS.has(mysqlFunctionName(value));
+/** The current time, or a time after it (`NOW() + INTERVAL 10 YEAR`). */
+const isNow = (value: unknown): boolean =>
+  isJson(value) && ((value.type === 'function' && NOW_FUNCTIONS.has(mysqlFunctionName(value))) || (value.type === 'binary_expr' && value.operator === '+' && isNow(value.left)));
 
 /**
  * A WHERE that holds for every row, as pgAlwaysTrue reads it: `1`, `OR 1`, `1 = 1`, `1 IN (1, 2)`,

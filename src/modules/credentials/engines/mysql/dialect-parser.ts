@@ -52,6 +52,17 @@ function parseMysqlPiece(original: string, code: string, entry: number): ParsedS
       // try the next dialect
     }
   }
+  // Under sql_mode ANSI_QUOTES (BI tools set it) "name" is a name, as `name` is.
+  if (statement.includes('"')) {
+    const backticked = statement.replace(/"((?:[^"\\]|"")*)"/g, (_all, name: string) => `\`${name.replace(/""/g, '"').replace(/`/g, '``')}\``);
+    try {
+      const result = mysqlParser.parse(backticked, { database: 'MySQL' });
+      const asts = (Array.isArray(result.ast) ? result.ast : [result.ast]) as unknown[];
+      if (asts.length === 1 && isJson(asts[0])) return { ...blank(tidy(original), entry), ...describeMysql(asts[0], result.tableList) };
+    } catch {
+      // not that either
+    }
+  }
   // What node-sql-parser's grammar lacks, read as the statement it is equivalent to for the rules.
   const rewritten = mysqlEquivalent(statement);
   if (rewritten) {

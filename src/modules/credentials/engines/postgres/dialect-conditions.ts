@@ -15,9 +15,10 @@ export function pgConst(value: unknown): string | number | boolean | undefined {
 const isNullConst = (value: unknown) => isJson(value) && isJson(value.A_Const) && value.A_Const.isnull === true;
 const operatorOf = (expr: Json) => asText(list(expr.name).map((part) => (isJson(part) && isJson(part.String) ? part.String.sval : undefined))[0]) ?? '';
 
-/** The current time: now(), CURRENT_TIMESTAMP, LOCALTIMESTAMP, clock_timestamp()... */
+/** The current time: now(), CURRENT_TIMESTAMP, LOCALTIMESTAMP, clock_timestamp()...; or a time after it (`now() + interval '10 years'`). */
 function pgNow(value: unknown): boolean {
   if (!isJson(value)) return false;
+  if (isJson(value.A_Expr) && value.A_Expr.kind === 'AEXPR_OP' && operatorOf(value.A_Expr) === '+') return pgNow(value.A_Expr.lexpr);
   if (isJson(value.SQLValueFunction)) return /^SVFOP_(?:CURRENT_TIMESTAMP|LOCALTIMESTAMP)/.test(String(value.SQLValueFunction.op));
   if (!isJson(value.FuncCall)) return false;
   const parts = list(value.FuncCall.funcname).map((part) => (isJson(part) && isJson(part.String) ? asText(part.String.sval) : undefined));

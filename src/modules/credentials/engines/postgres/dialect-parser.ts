@@ -30,7 +30,29 @@ export function pgReady(): Promise<void> {
 }
 
 export function parsePostgresEntry(text: string, entry: number): ParsedStatement[] {
-  return withBlockStatements(parsePostgresStatements(text, entry), entry);
+  return withScheduledStatements(withBlockStatements(parsePostgresStatements(text, entry), entry), entry);
+}
+
+/**
+ * pg_cron runs the command it is given, every time its schedule comes: `cron.schedule('job', '15 4 * * *',
+ * $$DELETE FROM audit.changes ...$$)` is that DELETE, from then on. The command follows the call as a
+ * statement of its own, as a DO block's statements do.
+ */
+function withScheduledStatements(pieces: ParsedStatement[], entry: number): ParsedStatement[] {
+  if (!pieces.some((piece) => piece.routines.some((routine) => routine.schema === 'cron' && /^schedule/.test(routine.name)))) return pieces;
+  return pieces.flatMap((piece) => {
+    if (!piece.routines.some((routine) => routine.schema === 'cron' && /^schedule/.test(routine.name))) return [piece];
+    try {
+      const commands = [...objectsIn(parseSync(piece.text))]
+        .filter((object) => isJson(object.FuncCall) && list(object.FuncCall.funcname).map((part) => (isJson(part) && isJson(part.String) ? asText(part.String.sval) : '')).join('.').startsWith('cron.schedule'))
+        .map((call) => list((call.FuncCall as Json).args).at(-1))
+        .map((last) => (isJson(last) && isJson(last.A_Const) && isJson(last.A_Const.sval) ? asText(last.A_Const.sval.sval) : undefined))
+        .filter((command): command is string => command !== undefined);
+      return [piece, ...commands.flatMap((command) => parsePostgresStatements(command, entry)).slice(0, MAX_BLOCK_STATEMENTS)];
+    } catch {
+      return [piece];
+    }
+  });
 }
 
 /** At most this many statements are read out of one DO block (its text is untrusted). */

@@ -24,7 +24,8 @@ export const postgresDialect: SqlDialect = {
   defaultSchema: 'public',
   impliedSchema: (name) => (name.startsWith('pg_') ? 'pg_catalog' : undefined),
   // Extensions' information views read like the catalogs (TimescaleDB's hypertables, jobs, chunks).
-  systemSchemas: new Set(['pg_catalog', 'information_schema', 'pg_toast', 'timescaledb_information', 'timescaledb_experimental', '_timescaledb_catalog', '_timescaledb_config']),
+  // ... and the catalogs of extensions that keep their own: pg_cron's jobs (`cron`), pg_partman's configuration (`partman`).
+  systemSchemas: new Set(['pg_catalog', 'information_schema', 'pg_toast', 'timescaledb_information', 'timescaledb_experimental', '_timescaledb_catalog', '_timescaledb_config', 'cron', 'partman']),
   catalogTables: new Set(['spatial_ref_sys', 'geometry_columns', 'geography_columns', 'raster_columns', 'raster_overviews']),
   // A session's temporary schema by its real name: pg_temp_3.
   isTemporarySchema: (schema) => /^pg_temp_\d+$/.test(schema),
