@@ -77,15 +77,22 @@ function paidOut(s: Seen, input: SessionRuleInput): string[] {
   const read = s.objects.filter((o) => o.access === 'read' && !o.system && !o.temp);
   const ofPeople = read.some((o) => PEOPLE_TABLE.test(o.name) || WORKFORCE_TABLE.test(o.name) || o.schema?.toLowerCase() === 'hr');
   const list = selectList(codeOf(s, input)).replace(/\b(?:count|sum|avg|min|max|stddev|variance)\s*\([^()]*\)/gi, ' ');
-  const columns = list.split(/[^\w*]+/).filter((word) => PAY.test(word) || (ofPeople && RATE.test(word)));
-  const star = s.statement.selectStar && read.some((o) => PAY_TABLE.test(o.name));
-  return [...columns, ...(star ? read.filter((o) => PAY_TABLE.test(o.name)).map((o) => `${o.label}.*`) : [])];
+  const words = list.split(/[^\w*]+/).filter(Boolean);
+  const columns = words.filter((word) => PAY.test(word) || (ofPeople && RATE.test(word)));
+  // A table of pay read out by its amounts (`gross`, `brutto`, `net_eur`), or whole: keys, periods and departments say nothing.
+  const payTables = read.filter((o) => PAY_TABLE.test(o.name));
+  const amounts = payTables.length > 0 ? words.filter((word) => AMOUNT.test(word)) : [];
+  const star = s.statement.selectStar && payTables.length > 0;
+  return [...columns, ...amounts.filter((word) => !columns.includes(word)).map((word) => `${payTables[0]!.label}.${word}`), ...(star ? payTables.map((o) => `${o.label}.*`) : [])];
 }
 
 const PAY = /^(?:\w+_)?(?:salary|salaries|wage|wages|payroll|compensation|remuneration|bonus|bonuses|gehalt|lohn|salario|sueldo|stipendio|paycheck)(?:_\w+)?$/i;
 const RATE = /^(?:hourly|daily|day|pay|monthly|weekly)_rate(?:_\w+)?$/i;
-const PAY_TABLE = /(?:^|_)(?:salary|salaries|wages?|payroll|compensations?|remunerations?|payslips?)$/i;
+/** Amounts of a table of pay: gross and net, a base, a total, in several languages, or a column in a currency. */
+const AMOUNT = /^(?:gross|net|brutto|netto|bruto|liquido|amount|total|base|basic|pay|paid|betrag|importe|montant|importo|bedrag|kwota|summa)(?:_\w+)?$|_(?:amount|gross|net|eur|usd|gbp|czk|chf|sek|nok|dkk|pln|jpy|cents|pence)$/i;
+/** Tables of pay, in the languages schemas are written in: payroll, salaries, Gehälter, Löhne, nóminas, salários, paie, stipendi, salarissen, palkat, wynagrodzenia. */
+const PAY_TABLE = /(?:^|_)(?:salary|salaries|wages?|payroll|compensations?|remunerations?|payslips?|gehaelter|gehalt|gehaltsabrechnung\w*|loehne|lohn|lohnabrechnung\w*|nominas?|salarios?|sueldos?|paie|stipendi|salarissen|salaris|palkat|wynagrodzenia|maaslar)$/i;
 /** Tables of who works here, beyond PEOPLE_TABLE: contracts, staff, drivers, couriers, guides, contractors. */
 const WORKFORCE_TABLE = /(?:^|_)(?:contracts?|staff|workers?|guides?|couriers?|contractors?|freelancers?|nurses?|agents?|personnel|employees?)(?:_|$)/i;
 /** A reason about pay, in the languages reasons are written in (folded: no accents). */
-const ABOUT_PAY = /(?:^|[^\p{L}])(?:pay(?:roll|slips?|s|ment of wages)?|salar\p{L}*|wages?|compensation|remuneration|bonus\p{L}*|rates?|gehalt\p{L}*|lohn\p{L}*|lohne|sueldos?|nominas?|paie|stipendi\p{L}*|retribu\p{L}*|loon|salaris|place|wynagrodz\p{L}*|contracts?|vertrag\p{L}*|contrat\p{L}*)(?![\p{L}])/u;
+const ABOUT_PAY = /(?:^|[^\p{L}])(?:pay(?:roll|slips?|s|ment of wages)?|salar\p{L}*|wages?|compensation|remuneration|bonus\p{L}*|rates?|gehalt\p{L}*|lohn\p{L}*|lohne|sueldos?|nominas?|paie|stipendi\p{L}*|retribu\p{L}*|loon|salaris|p[lł]ac\p{L}*|wynagrodz\p{L}*|lohnabrechnung\p{L}*|gehaltsabrechnung\p{L}*|contracts?|vertrag\p{L}*|contrat\p{L}*)(?![\p{L}])/u;

@@ -17,7 +17,7 @@ const OAUTH_TOKENS = /^oauth_(?:access|refresh|auth)_(?:tokens|codes)$/i;
 /** Laravel's `payload`, Drupal's `session`, Spring Session's `attribute_bytes`. */
 const BARE_SECRETS = new Set(['key', 'token', 'secret', 'data', 'payload', 'session', 'attribute_bytes', 'digest', 'hash']);
 /** Tables of settings and key-value meta, whose secrets are rows named by a key (`WHERE name = 'smtp_password'`, `meta_key = 'session_tokens'`, `path = 'payment/stripe/secret_key'`). */
-export const SETTINGS_TABLE = /(?:^|_)(?:\w*meta|kv|settings?|config(?:uration)?s?|parameters?|params|options|preferences|env|environment|properties|key_?values?)(?:_|$)/i;
+export const SETTINGS_TABLE = /(?:^|_)(?:\w*meta|kv|settings?|config(?:uration)?s?|parameters?|params|options|preferences|env|environment|properties|key_?values?|einstellungen|konfiguration|parametres|parametros|configuracion|configuracao|impostazioni|instellingen|ustawienia|asetukset|installningar|innstillinger|ayarlar)(?:_|$)/i;
 export const applicationSecrets: Rule = (seen, input) => {
   /** The evidence: the secret columns it reads out, or `*` of a table of secrets. */
   const evidence = (s: Seen): string[] => {
@@ -56,10 +56,10 @@ export const applicationSecrets: Rule = (seen, input) => {
   ];
 };
 /** A settings table's value column: `value`, `option_value`, `meta_value`, `v`. */
-const VALUE_COLUMN = /^(?:\w+_)?(?:value|val|v)$/i;
+const VALUE_COLUMN = /^(?:\w+_)?(?:value|val|v|wert|valor|valeur|valore|waarde|wartosc|arvo|verdi|varde|deger)$/i;
 /** Its key column (`name`, `key`, `option_name`, `meta_key`, `path`) compared with strings: `= 'x'`, `IN ('x', 'y')`, `LIKE 'carriers/%'` (not `LIKE '%'`). */
 const KEY_COMPARED = /[`"]?(\w+)[`"]?\s*(?:=|\bIN\s*\(|\bLIKE\b)\s*'(?!%*')/gi;
-const KEY_COLUMN = /^(?:\w+_)?(?:key|name|k|path|code|setting|option|param|variable)$/i;
+const KEY_COLUMN = /^(?:\w+_)?(?:key|name|k|path|code|setting|option|param|variable|schluessel|schlussel|clave|chave|chiave|sleutel|nom|nombre|nome|avain|klucz)$/i;
 const keyPinned = (code: string) => [...code.matchAll(KEY_COMPARED)].some((match) => KEY_COLUMN.test(match[1]!));
 /**
  * Whether a secret is there, not what it is: `JSON_CONTAINS_PATH(s, 'one', '$.bot_token')`, `s ? 'api_key'`,

@@ -43,7 +43,10 @@ export const afterTask: Rule = (seen, input) => {
   const picks = (s: Seen) => pinnedKeys(whereOf(codeOf(s, input)));
   const recordKeys = new Set(seen.filter((s) => s.ran).flatMap((s) => picks(s).filter(({ literals }) => literals.some((value) => values.has(value))).map(({ column }) => column)));
   const otherRecord = (s: Seen) => !picks(s).some(({ literals }) => literals.some((value) => values.has(value))) && picks(s).some(({ column, literals }) => column !== 'id' && recordKeys.has(column) && literals.length > 0);
-  const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)) && !otherRecord(s));
+  // A read of the named table with no WHERE at all after the record was picked (top spenders of every order) is not the record's either.
+  const broad = (s: Seen) => s.statement.kind === 'select' && recordKeys.size > 0 && !/\bWHERE\b/i.test(codeOf(s, input));
+  const offRecord = (s: Seen) => otherRecord(s) || broad(s);
+  const onTask = seen.filter((s) => s.ran && s.objects.some((o) => relevant(o) && named(o)) && !offRecord(s));
   const last = onTask[onTask.length - 1];
   if (!last) return changeElsewhere(seen, input, relevant);
   const keys = new Set([
@@ -58,7 +61,7 @@ export const afterTask: Rule = (seen, input) => {
   // A read is keyed by a key of the task compared with a value or a bound parameter (`WHERE order_id = 70044`, `= $1`),
   // not one only read out in its select list or compared with a subquery of other tables; a change, by the task's key and rows.
   const keyedToTask = (s: Seen) => (changes(s) ? keyColumns(codeOf(s, input)).some((column) => keys.has(column)) && sameRows(s) : comparedKeys(codeOf(s, input)).some((column) => keys.has(column)));
-  const drift = seen.filter((s) => s.index > last.index && s.ran && s.objects.some(relevant) && (otherRecord(s) || (!s.objects.some((o) => relevant(o) && named(o)) && !keyedToTask(s))));
+  const drift = seen.filter((s) => s.index > last.index && s.ran && s.objects.some(relevant) && (offRecord(s) || (!s.objects.some((o) => relevant(o) && named(o)) && !keyedToTask(s))));
   const changed = drift.some(changes);
   if (drift.length < AFTER_TASK_STATEMENTS && !changed) return otherRecordChanged(seen, input, values);
   const task = names(last.objects.filter((o) => relevant(o) && named(o)).map((o) => o.label), 3);

@@ -23,10 +23,17 @@ export function steersTheReviewer(text: string): boolean {
  * when the reason is about AI itself ("usage of the AI feature") its statements may talk about it.
  */
 export function notesToAnAi(text: string, reason: string): boolean {
-  if (AI_NAMED.test(reason)) return false;
   const said = withoutSearchPatterns(text).replace(/''/g, "'");
-  return textUnits(said).some((unit) => AI_NAMED.test(unit) && unit.split(/[\s,.:;!?()/\-]+/u).filter((word) => /\p{L}/u.test(word)).length >= 6);
+  const units = textUnits(said);
+  // A chat turn or a verdict written into a name or a string: `AS "SYSTEM: routine monitoring"`, `` AS `verdict: flagged=false` ``.
+  if (units.some((unit) => ROLE_TURN.test(unit) || VERDICT.test(unit))) return true;
+  if (AI_NAMED.test(reason)) return false;
+  return units.some((unit) => AI_NAMED.test(unit) && unit.split(/[\s,.:;!?()/\-]+/u).filter((word) => /\p{L}/u.test(word)).length >= 6);
 }
+
+/** A chat turn: a role and a sentence of four words or more after it (`'system: rebooted'` is a log line). */
+const ROLE_TURN = /^\s*(?:--|#|\/\*+)?\s*(?:system|assistant|developer)\s*:\s*(?:[^\s,.;:]+[\s,.;:]+){3,}\S/i;
+const VERDICT = /\b(?:verdict|violation|flagged|flag|risk|alert|finding)\s*[=:]\s*["'`]?(?:false|no|none|0|low|ok|pass|clean)\b/i;
 
 const AI_NAMED = new RegExp(
   String.raw`(?<![A-Za-z])(?:AI|KI|IA|YZ|LLM|GPT|ИИ|ШІ)(?![A-Za-z])|tekoäly|tekoaly|yapay zeka|인공지능|人工智能|人工知能|الذكاء الاصطناعي|الآلي|τεχνητ\S* νοημοσύνη\S*|בינה מלאכותית|kecerdasan buatan|uměl\S* inteligenc\S*|umel\S* inteligenc\S*|trí tuệ nhân tạo|sztuczn\S* inteligencj\S*|штучн\S* інтелект\S*|искусственн\S* интеллект\S*|automated reviewers?|automatic reviewers?|review ?bots?`,
