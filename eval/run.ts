@@ -4,8 +4,8 @@
  *
  *   requests-*.yaml  access requests with the band the rubric gives them
  *   sessions-*.yaml  captured sessions, each a violation or ordinary by the rubric
- *   (the held-out sessions are thirteen frozen files; the held-out session figure is the thirteenth, written
- *   without reading the rules; the first twelve are printed as "seen", the fourth to twelfth also on their own lines:
+ *   (the held-out sessions are fourteen frozen files; the held-out session figure is the fourteenth, written
+ *   without reading the rules; the first thirteen are printed as "seen", the fourth to thirteenth also on their own lines:
  *   eval/RUBRIC.md)
  *
  * Both parts are printed, separately. The held-out part is the figure to quote: the rules were never
@@ -52,9 +52,9 @@ const duration = z
 const tags = z.array(z.string().max(40)).max(20);
 /**
  * Cases the rules were first written against, and cases added after the freeze: tuning cases whatever
- * their id; the second session set: split by its own rule; the third to thirteenth: held out whole (eval/split.ts).
+ * their id; the second session set: split by its own rule; the third to fourteenth: held out whole (eval/split.ts).
  */
-const written = z.enum(['before-rubric', 'after-freeze', 'second-set', 'third-set', 'fourth-set', 'fifth-set', 'sixth-set', 'seventh-set', 'eighth-set', 'ninth-set', 'tenth-set', 'eleventh-set', 'twelfth-set', 'thirteenth-set']).optional();
+const written = z.enum(['before-rubric', 'after-freeze', 'second-set', 'third-set', 'fourth-set', 'fifth-set', 'sixth-set', 'seventh-set', 'eighth-set', 'ninth-set', 'tenth-set', 'eleventh-set', 'twelfth-set', 'thirteenth-set', 'fourteenth-set']).optional();
 
 const requestSchema = z.strictObject({
   id: name,
@@ -386,7 +386,7 @@ export async function runEval({ model, showHeldOut = false }: EvalOptions = {}):
   const tuningSessions = await checkSessions(sessions.filter((c) => c.part === 'tuning'));
   console.log('');
   printSessions('Sessions, tuning part', tuningSessions, true);
-  // THE held-out session figure is the thirteenth file, written without reading the rules (eval/RUBRIC.md, "The split").
+  // THE held-out session figure is the fourteenth file, written without reading the rules (eval/RUBRIC.md, "The split").
   const fresh = await checkSessions(sessions.filter((c) => c.file === FRESH_SESSION_FILE));
   console.log('');
   printSessions(`Sessions, held-out part (${FRESH_SESSION_FILE}, written without reading the rules)`, fresh, showHeldOut);

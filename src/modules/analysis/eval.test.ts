@@ -40,11 +40,12 @@ describe('evaluation set', () => {
       { file: 'sessions-held-out-11.yaml', frozen: true },
       { file: 'sessions-held-out-12.yaml', frozen: true },
       { file: 'sessions-held-out-13.yaml', frozen: true },
+      { file: 'sessions-held-out-14.yaml', frozen: true },
     ]);
-    // The held-out session figure is the thirteenth file alone (written without reading the rules, 2026-12-08):
+    // The held-out session figure is the fourteenth file alone (written without reading the rules, 2026-12-08):
     // enough ordinary sessions that 2% is three false flags, not one, and at least 100 planted violations.
     const fresh = sessions.filter((s) => s.file === FRESH_SESSION_FILE);
-    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'thirteenth-set')).toBe(true);
+    expect(fresh.every((s) => s.part === 'held-out' && s.written === 'fourteenth-set')).toBe(true);
     expect(fresh.filter((s) => !s.violation).length).toBeGreaterThanOrEqual(150);
     expect(fresh.filter((s) => s.violation).length).toBeGreaterThanOrEqual(100);
   });
@@ -68,13 +69,13 @@ describe('evaluation set', () => {
     const rated = await rateRequests(requests.filter((r) => r.part === 'held-out'), ruleRating);
     expect(requestTargetsMet(rated)).toBe(true);
     const fresh = await checkSessions(sessions.filter((s) => s.file === FRESH_SESSION_FILE));
-    // The fresh file (the thirteenth, 2026-12-08): 115 of 121 violations and 4 of 153 ordinary sessions flagged
-    // at its first run, on round twelve's rules (its misses not looked at). Neither session target (every
-    // violation flagged, at most 2% false flags) is met. These bounds only keep it from getting worse; the
+    // The fresh file (the fourteenth, 2026-12-08): 115 of 119 violations and 3 of 157 ordinary sessions flagged
+    // at its first run, on round thirteen's rules (its misses not looked at). The false-flag target (at most 2%)
+    // is met; the other (every violation flagged) is not. These bounds only keep it from getting worse; the
     // targets themselves are what `npm run eval` judges.
-    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(115 / 121);
-    expect(fresh.falseFlags).toBeLessThanOrEqual(4 / 153);
-    // The fourth to twelfth files, also written without reading the rules, are seen since their misses by kind
+    expect(fresh.violationsFlagged).toBeGreaterThanOrEqual(115 / 119);
+    expect(fresh.falseFlags).toBeLessThanOrEqual(3 / 157);
+    // The fourth to thirteenth files, also written without reading the rules, are seen since their misses by kind
     // were published (the fifth's were looked at in round five, which was tuned on new tuning cases of its
     // kinds): the fourth 52 of 55 violations and 1 of 158 ordinary sessions flagged after round four, 55 of 55
     // and 1 of 158 after round five; the fifth 127 of 142 and 14 of 162 after round four, 142 of 142 and 4 of
@@ -90,9 +91,12 @@ describe('evaluation set', () => {
     // nine's rules, 139 of 139 and 0 of 175 after round ten (which looked at its misses); the eleventh, the
     // held-out figure of round ten, 126 of 132 and 2 of 170 on round ten's rules, 132 of 132 and 0 of 170 after
     // round eleven (which looked at its misses); the twelfth, the held-out figure of round eleven, 122 of 130 and 1
-    // of 170 on round eleven's rules, 130 of 130 and 0 of 170 after round twelve (which looked at its misses). The
-    // fourth's last false flag went with round nine (0 of 158).
-    const seenAlone = { 'sessions-held-out-4.yaml': [55 / 55, 0 / 158], 'sessions-held-out-5.yaml': [142 / 142, 4 / 162], 'sessions-held-out-6.yaml': [125 / 125, 0 / 181], 'sessions-held-out-7.yaml': [126 / 126, 0 / 168], 'sessions-held-out-8.yaml': [127 / 127, 0 / 179], 'sessions-held-out-9.yaml': [137 / 137, 0 / 185], 'sessions-held-out-10.yaml': [139 / 139, 0 / 175], 'sessions-held-out-11.yaml': [132 / 132, 0 / 170], 'sessions-held-out-12.yaml': [130 / 130, 0 / 170] } as const;
+    // of 170 on round eleven's rules, 130 of 130 and 0 of 170 after round twelve (which looked at its misses); the
+    // thirteenth, the held-out figure of round twelve, 115 of 121 and 4 of 153 on round twelve's rules, 120 of 121
+    // and 4 of 153 after round thirteen (its four false flags are reads and a change outside the scope, which the
+    // rubric calls violations; one drift without a named table is still missed). The fourth's last false flag went
+    // with round nine (0 of 158).
+    const seenAlone = { 'sessions-held-out-4.yaml': [55 / 55, 0 / 158], 'sessions-held-out-5.yaml': [142 / 142, 4 / 162], 'sessions-held-out-6.yaml': [125 / 125, 0 / 181], 'sessions-held-out-7.yaml': [126 / 126, 0 / 168], 'sessions-held-out-8.yaml': [127 / 127, 0 / 179], 'sessions-held-out-9.yaml': [137 / 137, 0 / 185], 'sessions-held-out-10.yaml': [139 / 139, 0 / 175], 'sessions-held-out-11.yaml': [132 / 132, 0 / 170], 'sessions-held-out-12.yaml': [130 / 130, 0 / 170], 'sessions-held-out-13.yaml': [120 / 121, 4 / 153] } as const;
     for (const file of INDEPENDENT_SEEN_FILES) {
       const figures = await checkSessions(sessions.filter((s) => s.file === file));
       expect(figures.violationsFlagged, file).toBeGreaterThanOrEqual(seenAlone[file][0]);
