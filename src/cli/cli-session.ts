@@ -46,7 +46,7 @@ export class ApiError extends Error {
   }
 }
 
-/** One JSON call to the server; an answer of 400 and above is an ApiError with the server's words. */
+/** One JSON call to the server; an answer of 400 and above is an ApiError with the server's words (and a 429's Retry-After, in seconds, as `retryAfter`). */
 export async function call<T>(server: string, path: string, options: { method?: string; token?: string; body?: unknown } = {}): Promise<{ status: number; body: T }> {
   let response: Response;
   try {
@@ -59,6 +59,7 @@ export async function call<T>(server: string, path: string, options: { method?: 
     throw new ApiError(0, `cannot reach dbaccess at ${server} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}); set --server or DBACCESS_URL.`, {});
   }
   const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  if (response.status === 429) body.retryAfter = Number(response.headers.get('retry-after')) || undefined;
   if (response.status >= 400) throw new ApiError(response.status, typeof body.error === 'string' ? body.error : `dbaccess answered ${response.status}.`, body);
   return { status: response.status, body: body as T };
 }
@@ -84,6 +85,7 @@ export async function signIn(server: string, io: CliIo, environment: Record<stri
   const pause = () => new Promise((resolve) => setTimeout(resolve, options.pollMs ?? started.interval * 1000));
   /** Polls in a row whose answer did not arrive (a dropped connection); a few are polled again. */
   let lost = 0;
+  let slowed = false;
   for (;;) {
     io.status(`Waiting for you to confirm ${started.userCode} in chat…`);
     let answer: { body: { pending?: boolean; token?: string; expiresAt?: string; person?: { platform: string; id: string } } };
@@ -94,6 +96,16 @@ export async function signIn(server: string, io: CliIo, environment: Record<stri
       if (error.status === 0 && lost < 3 && Date.now() < deadline) {
         lost += 1;
         await pause();
+        continue;
+      }
+      // Asked to slow down (another terminal behind the same address, or a burst): wait as told, within the code's life.
+      if (error.status === 429 && Date.now() < deadline) {
+        const seconds = Math.min(60, Math.max(1, Number(error.body.retryAfter) || started.interval));
+        // Said once as a line (it shows in a log too), then on the status line.
+        if (!slowed) io.err(`dbaccess asked this terminal to slow down; polling again in ${seconds} s.`);
+        else io.status(`dbaccess asked this terminal to slow down; polling again in ${seconds} s…`);
+        slowed = true;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(seconds * 1000, Math.max(0, deadline - Date.now()))));
         continue;
       }
       // The server hands the token out once: a poll sent again after an answer that carried it was

@@ -65,7 +65,12 @@ export function cliApi({ sessions, requests, analysis, leases, exits, mfa, catal
   const log = logger.child({ component: 'cli-api' });
   const perAddress = rateLimiter(30);
   const perToken = rateLimiter(240);
-  const tooMany = (reply: FastifyReply) => reply.code(429).send({ error: 'Too many calls; wait a minute and try again.' });
+  // A sign-in's polls are counted by its device code (the CLI polls every 2 s: 30 a minute), and an address's by a
+  // cap well above one terminal's, so several terminals behind one address (an office's NAT) sign in side by side.
+  const perSignIn = rateLimiter(40);
+  const pollsPerAddress = rateLimiter(600);
+  // When the fixed window ends, in whole seconds: the CLI waits that long and polls again.
+  const tooMany = (reply: FastifyReply) => reply.code(429).header('retry-after', String(60 - (Math.floor(Date.now() / 1000) % 60))).send({ error: 'Too many calls; wait a minute and try again.' });
 
   return async function cliRoutes(app: FastifyInstance): Promise<void> {
     app.addHook('onSend', async (_request, reply) => void reply.header('cache-control', 'no-store'));
@@ -80,9 +85,10 @@ export function cliApi({ sessions, requests, analysis, leases, exits, mfa, catal
     });
 
     app.post('/cli/api/token', async (request, reply) => {
-      if (!perAddress(`token:${request.ip}`)) return tooMany(reply);
+      if (!pollsPerAddress(`token:${request.ip}`)) return tooMany(reply);
       const body = z.strictObject({ deviceCode: z.string().min(20).max(100) }).safeParse(request.body);
       if (!body.success) return reply.code(400).send({ error: 'The token request is malformed.' });
+      if (!perSignIn(`token:${body.data.deviceCode}`)) return tooMany(reply);
       const outcome = await sessions.exchange(body.data.deviceCode);
       if (outcome.kind === 'pending') return reply.code(202).send({ pending: true });
       if (outcome.kind === 'expired') return reply.code(410).send({ error: 'This sign-in code is unknown, or expired before it was confirmed; start again (dbaccess login).' });

@@ -255,6 +255,60 @@ describe('dbaccess connect', () => {
     }
   }, 60_000);
 
+  it('asked to slow down (429 with Retry-After) while polling, the CLI says so, waits as told and signs in', async () => {
+    // A front that answers the first two polls for the token as a busy server does.
+    let refused = 0;
+    const front = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => void (async () => {
+        if (request.url === '/cli/api/token' && refused < 2) {
+          refused += 1;
+          response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify({ error: 'Too many calls; wait a minute and try again.' }));
+          return;
+        }
+        const upstream = await fetch(`${h.url}${request.url}`, { method: request.method, headers: { 'content-type': 'application/json' }, body: request.method === 'POST' ? Buffer.concat(chunks).toString() : undefined });
+        response.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
+      })());
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    const elsewhere = mkdtempSync(join(tmpdir(), 'dbaccess-home-'));
+    try {
+      const cli = dbaccess(['login'], elsewhere, `http://127.0.0.1:${(front.address() as AddressInfo).port}`);
+      const [, userCode] = await cli.waitFor(/login ([0-9A-Z]{4}-[0-9A-Z]{4})/);
+      await cli.waitFor(/asked this terminal to slow down; polling again in 1 s/);
+      expect(await (await consolePost(h.url, '/console/api/commands', { as: 'requester', text: `login ${userCode}` })).json()).toMatchObject({ ok: true });
+      expect(await cli.exited).toBe(0);
+      expect(refused).toBe(2);
+      const session = JSON.parse(readFileSync(join(elsewhere, '.config/dbaccess/session.json'), 'utf8')) as { token: string };
+      expect((await api('/cli/api/me', session.token)).status).toBe(200);
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('counts polls by sign-in, not by address: terminals behind one address poll side by side; one sign-in polled too fast hears 429 with Retry-After', async () => {
+    const start = async () => (await (await fetch(`${h.url}/cli/api/device`, json({ client: 'office' }))).json()) as { deviceCode: string };
+    const [first, second] = [await start(), await start()];
+    // 35 polls each from the same address (more than the 30 a minute one address may start sign-ins with): all pending.
+    for (let poll = 0; poll < 35; poll++) {
+      for (const { deviceCode } of [first, second]) expect((await fetch(`${h.url}/cli/api/token`, json({ deviceCode }))).status).toBe(202);
+    }
+    // One sign-in polled far faster than a CLI does: refused with a time to wait, well within the minute.
+    let refusal: Response | undefined;
+    for (let poll = 0; poll < 100 && !refusal; poll++) {
+      const answer = await fetch(`${h.url}/cli/api/token`, json({ deviceCode: first.deviceCode }));
+      if (answer.status === 429) refusal = answer;
+      else expect(answer.status).toBe(202);
+    }
+    expect(refusal?.status).toBe(429);
+    expect(Number(refusal?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(refusal?.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    // The other sign-in's polls are not counted against it.
+    expect((await fetch(`${h.url}/cli/api/token`, json({ deviceCode: second.deviceCode }))).status).toBe(202);
+  });
+
   it('refuses an expired token and a revoked one (logout) with 401, and stores only hashes', async () => {
     const { token } = session();
     const { rows } = await state.query(`SELECT token_hash FROM cli_tokens WHERE token_hash IS NOT NULL`);
