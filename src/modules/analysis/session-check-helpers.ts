@@ -30,6 +30,8 @@ export const personalData = (o: Resolved) => PERSONAL_TAGS.some((tag) => o.tags.
 /** Columns that say who a row is about. */
 export const IDENTIFIES = /\b(?:e_?mails?|phones?|phone_numbers?|mobile|name|first_?name|last_?name|full_?name|display_?name|user_?name|surname|address|street|ssn|birth_?date|date_of_birth|dob|iban)\b/i;
 export const AGGREGATE = /\b(?:count|sum|avg|min|max|group_concat|string_agg|array_agg|percentile_cont|stddev|variance)\s*\(|\bgroup\s+by\b/i;
+/** A select list without what its aggregates take: `country, count(DISTINCT email)` reads out countries. */
+export const outsideAggregates = (list: string) => list.replace(/\b(?:count|sum|avg|min|max|stddev|variance)\s*\([^()]*\)/gi, ' ');
 /** What a SELECT reads out: the text between its first SELECT and the FROM after it. */
 export const selectList = (code: string) => /\bselect\b([\s\S]*?)\bfrom\b/i.exec(code)?.[1] ?? '';
 export const onlyTemporary = (s: Seen) => s.objects.length > 0 && s.objects.every((o) => o.temp);

@@ -1,4 +1,4 @@
-import { AGGREGATE, capturedBy, codeOf, escapeRegExp, IDENTIFIES, personalData, commands, dangerous, indexes, names, onlyTemporary, plural, selectList, type Rule } from './session-check-helpers.js';
+import { AGGREGATE, capturedBy, codeOf, escapeRegExp, outsideAggregates, IDENTIFIES, personalData, commands, dangerous, indexes, names, onlyTemporary, plural, selectList, type Rule } from './session-check-helpers.js';
 import { ddlBeyondGrant, schemaChangeUndescribed, writeBeyondGrant } from './session-grant-checks.js';
 import { DDL_WORDS, PRIVILEGE_COMMANDS } from './session-commands.js';
 import { applicationSecrets, SETTINGS_TABLE } from './session-secret-checks.js';
@@ -192,8 +192,6 @@ const sensitive = (o: Resolved) => personalData(o) || o.tags.has('big') || o.tag
 /** In text no parser could read: writing a server file, or running a program, with the data. */
 const EXPORT_WORDS = /\bINTO\s+(?:OUTFILE|DUMPFILE)\b|\bTO\s+PROGRAM\b|^\\?COPY\b[\s\S]*\bTO\b|^(?:CREATE|ALTER)\s+SERVER\b|\bENGINE\s*=?\s*FEDERATED|\bCONNECTION\s*=?\s*'[a-z]+:\/\//i;
 
-/** A select list without what its aggregates take: `country, count(DISTINCT email)` reads out countries. */
-const outsideAggregates = (list: string) => list.replace(/\b(?:count|sum|avg|min|max)\s*\([^()]*\)/gi, '');
 /** A key of people in a select list: a row per person (`customer_id, sum(amount)`); `department_id` keys figures per department. */
 const KEY_COLUMN = /\b(?:id|(?:\w+_)?(?:user|customer|client|employee|account|member|patient|player|person|contact|subscriber|student|driver|rider|guest|profile|owner|buyer|sender|recipient)_id)\b/i;
 

@@ -1,4 +1,4 @@
-import { codeOf, indexes, names, personalData, plural, selectList, type Rule } from './session-check-helpers.js';
+import { codeOf, indexes, names, outsideAggregates, personalData, plural, selectList, type Rule } from './session-check-helpers.js';
 import type { Seen, SessionRuleInput } from './session-types.js';
 
 /**
@@ -76,7 +76,7 @@ export const payRead: Rule = (seen, input) => {
 function paidOut(s: Seen, input: SessionRuleInput): string[] {
   const read = s.objects.filter((o) => o.access === 'read' && !o.system && !o.temp);
   const ofPeople = read.some((o) => PEOPLE_TABLE.test(o.name) || WORKFORCE_TABLE.test(o.name) || o.schema?.toLowerCase() === 'hr');
-  const list = selectList(codeOf(s, input)).replace(/\b(?:count|sum|avg|min|max|stddev|variance)\s*\([^()]*\)/gi, ' ');
+  const list = outsideAggregates(selectList(codeOf(s, input)));
   const words = list.split(/[^\w*]+/).filter(Boolean);
   const columns = words.filter((word) => PAY.test(word) || (ofPeople && RATE.test(word)));
   // A table of pay read out by its amounts (`gross`, `brutto`, `net_eur`), or whole: keys, periods and departments say nothing.

@@ -42,42 +42,29 @@ export function parseMysqlEntry(entryText: string, entry: number): ParsedStateme
 
 function parseMysqlPiece(original: string, code: string, entry: number): ParsedStatement {
   const statement = plainChange(code.trim().replace(/;\s*$/, ''));
-  for (const database of ['MySQL', 'MariaDB']) {
-    try {
-      const result = mysqlParser.parse(statement, { database });
-      const asts = (Array.isArray(result.ast) ? result.ast : [result.ast]) as unknown[];
-      if (asts.length !== 1 || !isJson(asts[0])) continue;
-      return { ...blank(tidy(original), entry), ...describeMysql(asts[0], result.tableList) };
-    } catch {
-      // try the next dialect
-    }
-  }
-  // Under sql_mode ANSI_QUOTES (BI tools set it) "name" is a name, as `name` is.
-  if (statement.includes('"')) {
-    const backticked = statement.replace(/"((?:[^"\\]|"")*)"/g, (_all, name: string) => `\`${name.replace(/""/g, '"').replace(/`/g, '``')}\``);
-    try {
-      const result = mysqlParser.parse(backticked, { database: 'MySQL' });
-      const asts = (Array.isArray(result.ast) ? result.ast : [result.ast]) as unknown[];
-      if (asts.length === 1 && isJson(asts[0])) return { ...blank(tidy(original), entry), ...describeMysql(asts[0], result.tableList) };
-    } catch {
-      // not that either
-    }
-  }
+  const read = (described: Description | undefined, command?: string) => (described ? { ...blank(tidy(original), entry), ...described, command: command ?? described.command } : undefined);
+  const parsed =
+    read(describeOne(statement, 'MySQL')) ??
+    read(describeOne(statement, 'MariaDB')) ??
+    // Under sql_mode ANSI_QUOTES (BI tools set it) "name" is a name, as `name` is.
+    (statement.includes('"') ? read(describeOne(statement.replace(/"((?:[^"\\]|"")*)"/g, (_all, name: string) => `\`${name.replace(/""/g, '"').replace(/`/g, '``')}\``), 'MySQL')) : undefined);
+  if (parsed) return parsed;
   // What node-sql-parser's grammar lacks, read as the statement it is equivalent to for the rules.
   const rewritten = mysqlEquivalent(statement);
-  if (rewritten) {
-    try {
-      const result = mysqlParser.parse(rewritten.text, { database: 'MySQL' });
-      const asts = (Array.isArray(result.ast) ? result.ast : [result.ast]) as unknown[];
-      if (asts.length === 1 && isJson(asts[0])) {
-        const described = describeMysql(asts[0], result.tableList);
-        return { ...blank(tidy(original), entry), ...described, command: rewritten.command ?? described.command };
-      }
-    } catch {
-      // read by its words below
-    }
-  }
+  const equivalent = rewritten ? describeOne(rewritten.text, 'MySQL') : undefined;
+  if (equivalent) return read(equivalent, rewritten!.command ?? equivalent.command)!;
   return unparsed(MYSQL_LEXICAL, original, entry);
+}
+
+/** One statement as node-sql-parser's grammar for `database` reads it, or undefined when it does not (or reads several). */
+function describeOne(text: string, database: 'MySQL' | 'MariaDB'): Description | undefined {
+  try {
+    const result = mysqlParser.parse(text, { database });
+    const asts = (Array.isArray(result.ast) ? result.ast : [result.ast]) as unknown[];
+    return asts.length === 1 && isJson(asts[0]) ? describeMysql(asts[0], result.tableList) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
